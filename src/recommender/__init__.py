@@ -1,0 +1,3 @@
+"""Partnership opportunity recommender."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,98 @@
+"""Helpers shared by the CLI submodules: settings in ``ctx.obj``, error mapping, output."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from recommender.config import Settings
+from recommender.errors import InvalidInput, NotFound, RecommenderError
+
+
+@dataclass
+class SettingsObj:
+    """What every command receives through :data:`pass_settings`."""
+
+    settings: Settings
+
+
+pass_settings = click.make_pass_decorator(SettingsObj)
+
+
+class DomainError(click.ClickException):
+    """A :class:`RecommenderError` shown to the user without a traceback."""
+
+    def __init__(self, err: RecommenderError) -> None:
+        message = err.detail
+        if err.suggestions:
+            message += "\nClosest matches: " + "; ".join(err.suggestions)
+        super().__init__(message)
+        self.err = err
+
+        # 2 for bad input (like click's usage errors), 1 for everything else.
+        self.exit_code = 2 if isinstance(err, InvalidInput | NotFound) else 1  # type: ignore[misc]
+
+
+class ErrorHandlingGroup(click.Group):
+    """A group whose commands turn domain errors into clean messages and exit codes."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RecommenderError as err:
+            raise DomainError(err) from err
+
+
+def echo_json(payload: Any) -> None:
+    """Print ``payload`` as indented JSON (keys in the order given)."""
+    click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    # numpy scalars and paths reach here; keep the JSON plain.
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def echo_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
+    """Print rows as an aligned plain-text table (numbers right-aligned)."""
+    cells = [[_cell(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in cells:
+        for i, value in enumerate(row):
+            widths[i] = max(widths[i], len(value))
+    numeric = [all(_is_number(r[i]) for r in rows) if rows else False for i in range(len(headers))]
+
+    def fmt(values: Iterable[str]) -> str:
+        parts = []
+        for i, value in enumerate(values):
+            parts.append(value.rjust(widths[i]) if numeric[i] else value.ljust(widths[i]))
+        return "  ".join(parts).rstrip()
+
+    out = sys.stdout
+    click.echo(fmt(headers), file=out)
+    click.echo("  ".join("-" * w for w in widths), file=out)
+    for row in cells:
+        click.echo(fmt(row), file=out)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != value:  # NaN
+            return ""
+        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)

@@ -1,0 +1,169 @@
+"""Exceptions raised by the recommender.
+
+Every error the package raises on purpose is a :class:`RecommenderError`. The CLI turns them
+into ``click.ClickException`` (exit status 1, or 2 for bad usage) and the web service turns
+them into one JSON error shape using :attr:`RecommenderError.status`. Anything else is a bug
+and keeps its traceback (in the CLI) or becomes an opaque 500 (in the service).
+
+Hierarchy::
+
+    RecommenderError
+    ├── ConfigError              bad setting (e.g. an unsupported database URL)
+    ├── DataError                reference data or sources are missing, malformed or fail a check
+    │   ├── SourceError          a source file is missing or malformed (names the file)
+    │   └── CheckFailed          a built table fails a consistency check
+    ├── NotFound                 something asked for does not exist (404)
+    │   ├── UnknownBody          a code or name that matches no public body (carries suggestions)
+    │   ├── UnknownArrangement
+    │   └── UnknownModel
+    ├── InvalidInput             a single bad value (400/422; names field, value, what was expected)
+    │   └── ImportRejected       a register file with one or more bad rows (lists every row error)
+    ├── ModelError               a model cannot be trained, saved or loaded
+    │   ├── NoPromotedModel
+    │   ├── ChecksumMismatch
+    │   └── VersionMismatch
+    └── AuthError                admin route without a valid bearer token (401/403)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class RecommenderError(Exception):
+    """Base class for every error the recommender raises on purpose."""
+
+    status: int = 500
+    error: str = "internal_error"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        field: str | None = None,
+        suggestions: Sequence[str] = (),
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.suggestions = list(suggestions)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON error shape shared by the CLI ``--json`` output and the API."""
+        out: dict[str, Any] = {
+            "status": self.status,
+            "error": self.error,
+            "detail": self.detail,
+            "field": self.field,
+        }
+        if self.suggestions:
+            out["suggestions"] = self.suggestions
+        return out
+
+
+class ConfigError(RecommenderError):
+    status = 500
+    error = "config_error"
+
+
+class DataError(RecommenderError):
+    status = 500
+    error = "data_error"
+
+
+class SourceError(DataError):
+    error = "source_error"
+
+
+class CheckFailed(DataError):
+    error = "check_failed"
+
+
+class NotFound(RecommenderError):
+    status = 404
+    error = "not_found"
+
+
+class UnknownBody(NotFound):
+    error = "unknown_body"
+
+
+class UnknownArrangement(NotFound):
+    error = "unknown_arrangement"
+
+
+class UnknownModel(NotFound):
+    error = "unknown_model"
+
+
+class InvalidInput(RecommenderError):
+    status = 400
+    error = "invalid_input"
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in one row of an imported file."""
+
+    row: int
+    column: str
+    value: str
+    message: str
+    suggestions: tuple[str, ...] = field(default=())
+
+    def __str__(self) -> str:
+        text = f"row {self.row}, column {self.column!r}, value {self.value!r}: {self.message}"
+        if self.suggestions:
+            text += " (closest: " + ", ".join(self.suggestions) + ")"
+        return text
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "message": self.message,
+            "suggestions": list(self.suggestions),
+        }
+
+
+class ImportRejected(InvalidInput):
+    """A register file was rejected; nothing was written."""
+
+    status = 422
+    error = "import_rejected"
+
+    def __init__(self, path: str, errors: Sequence[RowError]) -> None:
+        lines = "\n".join(f"  {path}: {e}" for e in errors)
+        super().__init__(f"{len(errors)} problem(s) in {path}; nothing was imported:\n{lines}")
+        self.path = path
+        self.errors = list(errors)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["errors"] = [e.to_dict() for e in self.errors]
+        return out
+
+
+class ModelError(RecommenderError):
+    status = 503
+    error = "model_error"
+
+
+class NoPromotedModel(ModelError):
+    error = "no_promoted_model"
+
+
+class ChecksumMismatch(ModelError):
+    error = "checksum_mismatch"
+
+
+class VersionMismatch(ModelError):
+    error = "version_mismatch"
+
+
+class AuthError(RecommenderError):
+    status = 401
+    error = "unauthorized"
