@@ -1,0 +1,254 @@
+"""The database: SQLAlchemy Core tables and the engine.
+
+An SQLite file under ``var/`` by default (``Settings.db_url``); any SQLAlchemy URL, e.g.
+``postgresql+psycopg://user@host/db``, when ``RECOMMENDER_DATABASE_URL`` is set. SQLite runs with
+foreign keys enforced and write-ahead logging so a reader (the web service) never blocks an import.
+
+Tables::
+
+    arrangements   one shared-service arrangement (see CONTRIBUTING "The register")
+    members        its partners, in order; body_code NULL for bodies outside the reference
+    imports        one row per file loaded into the register
+    feedback       what users say about a recommendation (used by the web service)
+    audit_log      admin actions (used by the web service)
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, Engine, make_url
+
+from recommender.config import Settings
+from recommender.errors import ConfigError, DataError
+
+STATUSES = ("active", "ended", "unknown")
+SAVINGS_BASES = ("annual", "to_date", "cumulative", "projected", "unknown")
+ROLES = ("lead", "partner", "external")
+VERDICTS = ("interested", "not_relevant", "already_sharing", "other")
+
+metadata = sa.MetaData()
+
+
+def _one_of(column: str, values: tuple[str, ...]) -> sa.CheckConstraint:
+    listed = ", ".join(f"'{v}'" for v in values)
+    return sa.CheckConstraint(f"{column} IN ({listed})", name=f"ck_{column}")
+
+
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("added", sa.Integer, nullable=False),
+    sa.Column("duplicates", sa.Integer, nullable=False),
+    sa.Column("layout", sa.Text, nullable=False),
+)
+
+arrangements = sa.Table(
+    "arrangements",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("service", sa.String(64), nullable=False, index=True),
+    sa.Column("start_year", sa.Integer),
+    sa.Column("end_year", sa.Integer),
+    sa.Column("status", sa.String(16), nullable=False, server_default="unknown"),
+    sa.Column("savings_gbp", sa.Float),
+    sa.Column("savings_basis", sa.String(16), nullable=False, server_default="unknown"),
+    sa.Column("savings_period_years", sa.Integer),
+    # Derived from the three columns above by register.annualise; NULL when it cannot be.
+    sa.Column("annual_savings_gbp", sa.Float),
+    # False: the arrangement was not set up to save money (so a 0 figure is not a failure).
+    sa.Column("savings_aim", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("source", sa.Text, nullable=False, server_default=""),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("simulated", sa.Boolean, nullable=False, index=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
+    sa.Column("import_id", sa.Integer, sa.ForeignKey("imports.id")),
+    _one_of("status", STATUSES),
+    _one_of("savings_basis", SAVINGS_BASES),
+)
+
+members = sa.Table(
+    "members",
+    metadata,
+    sa.Column(
+        "arrangement_id",
+        sa.String(64),
+        sa.ForeignKey("arrangements.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("position", sa.Integer, primary_key=True),
+    sa.Column("body_code", sa.String(16), index=True),
+    sa.Column("name_as_given", sa.Text, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("resolution", sa.Text, nullable=False),
+    _one_of("role", ROLES),
+)
+
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("body_code", sa.String(16), nullable=False, index=True),
+    sa.Column("partner_code", sa.String(16)),
+    sa.Column("service", sa.String(64)),
+    sa.Column("verdict", sa.String(32), nullable=False),
+    sa.Column("comment", sa.Text, nullable=False, server_default=""),
+    sa.Column("model_version", sa.Text),
+    _one_of("verdict", VERDICTS),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("action", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, server_default="{}"),  # JSON text
+    sa.Column("outcome", sa.Text, nullable=False),
+)
+
+
+def engine_for(settings: Settings | None = None) -> Engine:
+    """Return an engine for ``settings.db_url``, creating the SQLite file's folder if needed.
+
+    The caller owns the engine (``engine.dispose()`` when done, or use :func:`connect`).
+    """
+    settings = settings or Settings.from_env()
+    try:
+        url = make_url(settings.db_url)
+    except sa.exc.ArgumentError as err:
+        raise ConfigError(
+            f"database URL {settings.db_url!r} is not valid: {err}", field="database_url"
+        ) from err
+    if url.get_backend_name() != "sqlite":
+        try:
+            return sa.create_engine(url, pool_pre_ping=True)
+        except (ImportError, sa.exc.NoSuchModuleError) as err:
+            raise ConfigError(
+                f"cannot use database URL {url.render_as_string(hide_password=True)}: {err}"
+                " (for PostgreSQL install the 'postgres' extra)",
+                field="database_url",
+            ) from err
+    path = _sqlite_path(url)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url)
+    sa.event.listen(engine, "connect", _sqlite_pragmas(wal=path is not None))
+    return engine
+
+
+@contextmanager
+def connect(settings: Settings | None = None) -> Iterator[Engine]:
+    """Yield an initialised engine and dispose of it afterwards."""
+    engine = engine_for(settings)
+    try:
+        init_db(engine)
+        yield engine
+    finally:
+        engine.dispose()
+
+
+def init_db(engine: Engine) -> None:
+    """Create any missing table (safe to call on every start)."""
+    metadata.create_all(engine, checkfirst=True)
+
+
+@contextmanager
+def transaction(engine: Engine, *, commit: bool = True) -> Iterator[sa.Connection]:
+    """Yield a connection in one transaction: committed at the end (rolled back when
+    ``commit`` is False, e.g. a dry run) and rolled back on any error."""
+    with engine.connect() as conn:
+        trans = conn.begin()
+        try:
+            yield conn
+        except BaseException:
+            trans.rollback()
+            raise
+        if commit:
+            trans.commit()
+        else:
+            trans.rollback()
+
+
+def count(conn: sa.Connection, table: sa.Table) -> int:
+    """Return the number of rows in ``table``."""
+    return int(conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
+
+
+def rows_from_csv(path: Path, table: sa.Table) -> list[dict[str, Any]]:
+    """Read a CSV written for ``table`` into typed rows; raise naming the file, row and cell.
+
+    Empty cells are NULL in nullable columns; booleans are ``true``/``false``.
+    """
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = reader.fieldnames or []
+        missing = [c.name for c in table.columns if c.name not in header and c.nullable is False]
+        if missing:
+            raise DataError(f"{path}: missing column(s) {', '.join(missing)}", field="file")
+        columns = [c for c in table.columns if c.name in header]
+        rows = []
+        for number, raw in enumerate(reader, start=2):
+            row: dict[str, Any] = {}
+            for column in columns:
+                text = raw[column.name] or ""
+                try:
+                    row[column.name] = _typed(text, column)
+                except ValueError as err:
+                    raise DataError(
+                        f"{path}: row {number}, column {column.name!r}, value {text!r}: {err}",
+                        field=column.name,
+                    ) from err
+            rows.append(row)
+    return rows
+
+
+def _typed(text: str, column: sa.Column[Any]) -> Any:
+    if text == "":
+        if column.nullable or isinstance(column.type, sa.Text):
+            return None if column.nullable else ""
+        raise ValueError("a value is required")
+    if isinstance(column.type, sa.Boolean):
+        if text not in ("true", "false"):
+            raise ValueError("expected true or false")
+        return text == "true"
+    if isinstance(column.type, sa.Integer):
+        return int(text)
+    if isinstance(column.type, sa.Float):
+        return float(text)
+    return text
+
+
+def _sqlite_path(url: URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _sqlite_pragmas(*, wal: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA foreign_keys=ON")
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            # Wait for a concurrent writer instead of failing at once.
+            cursor.execute("PRAGMA busy_timeout=10000")
+        finally:
+            cursor.close()
+
+    return on_connect
