@@ -1,0 +1,475 @@
+"""The calibration report: every published fact next to the register's own value.
+
+The facts, their sources and the bounds a register must fall in live in
+``data/calibration.json``; this module computes each one on a register (arrangements and
+members frames, as :func:`recommender.register.load_register` returns them) and says whether
+it is within its bound. The report is run on the simulated, the real and the combined
+register, so anyone can see how close the calibration is and where the real register is too
+small to say.
+
+Definitions used throughout:
+
+* *annual savings*: the register's annualised estimate (``annual_savings_gbp``); arrangements
+  with no figure (basis ``unknown``) are left out of savings facts, never counted as £0;
+* *in place by a date*: arrangements are taken to start in the middle of their start year,
+  so a release dated 2014.3 (April 2014) counts those that started by 2013 and one dated
+  2019.5 (June 2019) those that started by 2019;
+* *cumulative savings at a date*: each arrangement's annual savings times the years it has run
+  by then, counting from the middle of its start year (and to its end year, if it ended);
+* *councils*: the 317 councils of 2024 (296 lower tier and 21 counties).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recommender.config import Settings
+from recommender.errors import SourceError
+from recommender.pairs import PairMatrices
+
+CORE_BACK_OFFICE = ("legal", "finance_audit", "hr_payroll", "ict", "revenues_benefits")
+PROCUREMENT_PROPERTY = ("procurement", "property_assets")
+OTHER_KINDS = ("fire", "police", "health")
+
+
+@dataclass(frozen=True)
+class FactResult:
+    """One published fact and a register's value for it."""
+
+    id: str
+    published: str
+    published_value: float | None
+    value: float | None
+    bound: tuple[float | None, float | None] | None
+    unit: str | None
+    detail: str = ""
+
+    @property
+    def status(self) -> str:
+        """``ok``, ``outside`` or ``n/a`` (no value) / ``info`` (no bound)."""
+        if self.value is None or (isinstance(self.value, float) and math.isnan(self.value)):
+            return "n/a"
+        if self.bound is None:
+            return "info"
+        low, high = self.bound
+        if (low is not None and self.value < low) or (high is not None and self.value > high):
+            return "outside"
+        return "ok"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "published": self.published,
+            "published_value": self.published_value,
+            "value": self.value,
+            "bound": list(self.bound) if self.bound else None,
+            "unit": self.unit,
+            "status": self.status,
+            "detail": self.detail,
+        }
+
+
+@lru_cache(maxsize=4)
+def load_published(path: Path) -> dict[str, Any]:
+    """Read ``data/calibration.json``."""
+    try:
+        payload: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise SourceError(f"{path}: the published calibration facts are missing") from err
+    except json.JSONDecodeError as err:
+        raise SourceError(f"{path}: not valid JSON ({err})") from err
+    return payload
+
+
+class RegisterView:
+    """A register with what the facts need precomputed (sizes, leads, tiers, kinds)."""
+
+    def __init__(
+        self,
+        arrangements: pd.DataFrame,
+        members: pd.DataFrame,
+        bodies: pd.DataFrame,
+        pairs: PairMatrices,
+        services: pd.DataFrame,
+    ) -> None:
+        self.a = arrangements.set_index("id", drop=False)
+        known = members[members["body_code"].notna() & members["body_code"].isin(bodies.index)]
+        self.m = known.copy()
+        self.m["tier"] = bodies["tier"].reindex(self.m["body_code"]).to_numpy()
+        self.m["kind"] = bodies["kind"].reindex(self.m["body_code"]).to_numpy()
+        self.bodies = bodies
+        self.pairs = pairs
+        self.office = services["office"]
+        self.a["n_partners"] = members.groupby("arrangement_id").size().reindex(self.a.index)
+        self.a["annual"] = pd.to_numeric(self.a["annual_savings_gbp"], errors="coerce")
+        self.a["start"] = pd.to_numeric(self.a["start_year"], errors="coerce")
+        end = self.a["end_year"] if "end_year" in self.a else pd.Series(np.nan, index=self.a.index)
+        self.a["end"] = pd.to_numeric(end, errors="coerce")
+        self.councils = set(bodies.index[bodies["kind"] == "council"])
+
+    def started_by(self, date: float) -> pd.DataFrame:
+        return self.a[self.a["start"] + 0.5 <= date]
+
+    def cumulative_savings(self, date: float) -> float:
+        start = self.a["start"] + 0.5
+        stop = self.a["end"].fillna(np.inf).clip(upper=date)
+        years = (stop - start).clip(lower=0).fillna(0)
+        return float((self.a["annual"].fillna(0) * years).sum())
+
+    def councils_share(self, date: float) -> float:
+        ids = self.started_by(date).index
+        involved = set(self.m.loc[self.m["arrangement_id"].isin(ids), "body_code"])
+        return len(involved & self.councils) / len(self.councils)
+
+    def has_other_body(self) -> pd.Series:
+        other = self.m["kind"].isin(OTHER_KINDS)
+        flags = other.groupby(self.m["arrangement_id"]).any()
+        return flags.reindex(self.a.index, fill_value=False).astype(bool)
+
+    def active_in(self, year: int) -> pd.Series:
+        return (self.a["start"] <= year) & ~(self.a["end"] < year)
+
+
+Metric = Callable[[RegisterView, dict[str, Any]], tuple[float | None, str]]
+
+
+def _share_under(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    s = v.a["annual"].dropna()
+    if s.empty:
+        return None, "no annual figures"
+    return float((s < p["threshold"]).mean()), f"{len(s)} arrangements with a figure"
+
+
+def _largest_saving(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    s = v.a["annual"].dropna()
+    if s.empty:
+        return None, "no annual figures"
+    return float(s.max()), str(v.a["name"].get(s.idxmax(), ""))
+
+
+def _share_no_aim(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    aim = v.a["savings_aim"].dropna().astype(bool)
+    if aim.empty:
+        return None, "no aims recorded"
+    return float((~aim).mean()), f"{int((~aim).sum())} of {len(aim)}"
+
+
+def _size_share(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    n = v.a["n_partners"].dropna()
+    if n.empty:
+        return None, ""
+    hit = n.between(p["min"], p["max"])
+    return float(hit.mean()), f"{int(hit.sum())} of {len(n)}"
+
+
+def _largest_size(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    n = v.a["n_partners"].dropna()
+    return (float(n.max()), str(v.a["name"].get(n.idxmax(), ""))) if len(n) else (None, "")
+
+
+def _best_size_per_partner(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    a = v.a.dropna(subset=["annual", "n_partners"])
+    if a.empty:
+        return None, ""
+    size = a["n_partners"].clip(upper=5)
+    per = (a["annual"] / a["n_partners"]).groupby(size).mean()
+    sizes = [int(str(k)) for k in per.index]
+    text = ", ".join(
+        f"{k}{'+' if k == 5 else ''}: £{val:,.0f}" for k, val in zip(sizes, per, strict=True)
+    )
+    return float(sizes[int(np.argmax(per.to_numpy()))]), "mean per partner by size: " + text
+
+
+def _district_led(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    ids = v.a.index[v.a["start"] <= p["until"]]
+    leads = v.m[v.m["arrangement_id"].isin(ids) & (v.m["position"] == 0)]
+    if leads.empty:
+        return None, "no arrangements"
+    share = float((leads["tier"] == "district").mean())
+    return share, f"{int((leads['tier'] == 'district').sum())} of {len(leads)}"
+
+
+def _district_only_vs_mixed(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    ids = v.a.index[v.a["start"] <= p["until"]]
+    tiers = v.m[v.m["arrangement_id"].isin(ids)].groupby("arrangement_id")["tier"].agg(set)
+    only = sum(t == {"district"} for t in tiers)
+    mixed = sum("district" in t and bool(t & {"county", "unitary"}) for t in tiers)
+    if not mixed:
+        return None, f"{only} district-only, 0 mixed"
+    return only / mixed, f"{only} district-only against {mixed} with a county or unitary"
+
+
+def _member_pairs(v: RegisterView) -> pd.DataFrame:
+    m = v.m[["arrangement_id", "body_code", "tier", "kind"]]
+    pairs = m.merge(m, on="arrangement_id", suffixes=("_a", "_b"))
+    return pairs[pairs["body_code_a"] < pairs["body_code_b"]]
+
+
+def _same_tier_share(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    pairs = _member_pairs(v)
+    pairs = pairs[(pairs["kind_a"] == "council") & (pairs["kind_b"] == "council")]
+    if pairs.empty:
+        return None, ""
+    same = pairs["tier_a"] == pairs["tier_b"]
+    return float(same.mean()), f"{int(same.sum())} of {len(pairs)} council pairs"
+
+
+def _neighbour_share(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    touching = 0
+    total = 0
+    for _, group in v.m.groupby("arrangement_id"):
+        if len(group) < 2:
+            continue
+        idx = v.pairs.positions(group["body_code"])
+        t = v.pairs.touches[np.ix_(idx, idx)] | v.pairs.nested[np.ix_(idx, idx)]
+        touching += int(t.any(axis=1).sum())
+        total += len(idx)
+    if not total:
+        return None, ""
+    return touching / total, f"{touching} of {total} partners border or lie within another partner"
+
+
+def _back_front_ratio(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    office = v.a["service"].map(v.office)
+    back, front = int((office == "back").sum()), int((office == "front").sum())
+    return (back / front if front else None), f"{back} back office, {front} front line"
+
+
+def _group_of(service: pd.Series) -> pd.Series:
+    return pd.Series(
+        np.select(
+            [
+                service.isin(PROCUREMENT_PROPERTY),
+                service.isin(CORE_BACK_OFFICE),
+                service.eq("management_chief_exec"),
+            ],
+            ["procurement and property", "core back office", "shared management"],
+            "front line and other",
+        ),
+        index=service.index,
+    )
+
+
+def _procurement_property_top(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    a = v.a.dropna(subset=["annual"])
+    if a.empty:
+        return None, ""
+    means = a["annual"].groupby(_group_of(a["service"])).mean().sort_values(ascending=False)
+    text = "; ".join(f"{k} £{val:,.0f}" for k, val in means.items())
+    return float(means.index[0] == "procurement and property"), "mean per arrangement: " + text
+
+
+def _core_back_office_smaller(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    a = v.a.dropna(subset=["annual"])
+    core = a["service"].isin(CORE_BACK_OFFICE)
+    if not core.any() or core.all():
+        return None, ""
+    mine, rest = a.loc[core, "annual"].median(), a.loc[~core, "annual"].median()
+    return float(mine < rest), f"median £{mine:,.0f} against £{rest:,.0f} for the rest"
+
+
+def _early_service_share(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    early = v.a[v.a["start"] <= p["until"]]
+    if early.empty:
+        return None, ""
+    hit = early["service"].isin(p["services"])
+    return float(hit.mean()), f"{int(hit.sum())} of {len(early)}"
+
+
+def _service_most_councils(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    ids = v.a.index[v.a["start"] <= p["until"]]
+    m = v.m[v.m["arrangement_id"].isin(ids) & v.m["body_code"].isin(v.councils)]
+    if m.empty:
+        return None, ""
+    service = v.a["service"].reindex(m["arrangement_id"]).to_numpy()
+    counts = pd.Series(m["body_code"].to_numpy()).groupby(service).nunique()
+    counts = counts.sort_values(ascending=False)
+    text = ", ".join(f"{k} {n}" for k, n in counts.head(3).items())
+    return float(counts.index[0] == p["service"]), "councils involved: " + text
+
+
+def _front_share_growth(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    front = v.a["service"].map(v.office) == "front"
+    before, after = front[v.a["start"] < p["from"]], front[v.a["start"] >= p["from"]]
+    if before.empty or after.empty:
+        return None, ""
+    return float(after.mean() > before.mean()), (
+        f"front-line share {before.mean():.2f} before {p['from']}, {after.mean():.2f} after"
+    )
+
+
+def _other_bodies_share(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    flags = v.has_other_body()
+    return float(flags.mean()), f"{int(flags.sum())} of {len(flags)}"
+
+
+def _other_bodies_better(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    flags = v.has_other_body()
+    annual = v.a["annual"]
+    with_, without = annual[flags].dropna(), annual[~flags].dropna()
+    if with_.empty or without.empty:
+        return None, "too few figures"
+    return float(with_.median() > without.median()), (
+        f"median £{with_.median():,.0f} with another public body, £{without.median():,.0f} without"
+    )
+
+
+def _annual_in_year(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    active = v.active_in(p["year"])
+    return float(v.a.loc[active, "annual"].fillna(0).sum()), f"{int(active.sum())} active"
+
+
+def _other_bodies_in_year(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    active = v.active_in(p["year"]) & v.has_other_body()
+    return float(v.a.loc[active, "annual"].fillna(0).sum()), f"{int(active.sum())} active"
+
+
+def _savings_group_shares(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    a = v.started_by(p["date"]).dropna(subset=["annual"])
+    office = a["service"].map(v.office)
+    group = np.where(
+        a["service"].isin(PROCUREMENT_PROPERTY),
+        "procurement and assets",
+        np.where(office == "back", "back office", "customer-facing"),
+    )
+    totals = a["annual"].groupby(group).sum()
+    if totals.sum() <= 0:
+        return None, ""
+    shares = totals / totals.sum()
+    return None, "; ".join(f"{k} {val:.0%}" for k, val in shares.items())
+
+
+def _not_modelled(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
+    return None, f"not reproduced: {p['why']}"
+
+
+METRICS: dict[str, Metric] = {
+    "share_under": _share_under,
+    "largest_saving": _largest_saving,
+    "share_no_aim": _share_no_aim,
+    "size_share": _size_share,
+    "largest_size": _largest_size,
+    "best_size_per_partner": _best_size_per_partner,
+    "district_led_share": _district_led,
+    "district_only_vs_mixed": _district_only_vs_mixed,
+    "same_tier_share": _same_tier_share,
+    "neighbour_share": _neighbour_share,
+    "back_front_ratio": _back_front_ratio,
+    "procurement_property_top": _procurement_property_top,
+    "core_back_office_smaller": _core_back_office_smaller,
+    "early_service_share": _early_service_share,
+    "service_most_councils": _service_most_councils,
+    "front_share_growth": _front_share_growth,
+    "other_bodies_share": _other_bodies_share,
+    "other_bodies_better": _other_bodies_better,
+    "annual_savings_in_year": _annual_in_year,
+    "other_bodies_savings_in_year": _other_bodies_in_year,
+    "savings_group_shares": _savings_group_shares,
+    "not_modelled": _not_modelled,
+}
+
+
+def _bound(raw: list[float | None] | None) -> tuple[float | None, float | None] | None:
+    return None if raw is None else (raw[0], raw[1])
+
+
+def release_facts(view: RegisterView, releases: list[dict[str, Any]]) -> list[FactResult]:
+    """Facts from the LGA release series: arrangements, councils sharing, cumulative savings."""
+    out: list[FactResult] = []
+    for r in releases:
+        date, name = float(r["date"]), r["release"]
+        n = len(view.started_by(date))
+        out.append(
+            FactResult(
+                id=f"arrangements_{name.lower().replace(' ', '_')}",
+                published=f"{name}: {r['arrangements']} arrangements",
+                published_value=r["arrangements"],
+                value=float(n),
+                bound=(r["arrangements"] * 0.85, r["arrangements"] * 1.15),
+                unit="count",
+                detail=f"started by {date - 0.5:g}",
+            )
+        )
+        if r.get("councils_share") is not None:
+            share = float(r["councils_share"])
+            # "at least 95%" and "every council" are floors; 62% (2011) is a point value.
+            bound = (share - 0.1, share + 0.1) if share < 0.9 else (share - 0.02, 1.0)
+            out.append(
+                FactResult(
+                    id=f"councils_sharing_{name.lower().replace(' ', '_')}",
+                    published=f"{name}: {r['councils_text']} sharing",
+                    published_value=share,
+                    value=view.councils_share(date),
+                    bound=bound,
+                    unit="share",
+                    detail="share of today's 317 councils in at least one arrangement",
+                )
+            )
+        final = r is releases[-1]
+        out.append(
+            FactResult(
+                id=f"cumulative_savings_{name.lower().replace(' ', '_')}",
+                published=f"{name}: {r['savings_text']}",
+                published_value=r["savings_gbp"],
+                value=view.cumulative_savings(date),
+                # Only the last, most complete release is checked; earlier totals mixed bases.
+                bound=(r["savings_gbp"] * 0.75, r["savings_gbp"] * 1.25) if final else None,
+                unit="gbp",
+                detail="annual savings times years running, from mid start year",
+            )
+        )
+    return out
+
+
+def report(
+    arrangements: pd.DataFrame,
+    members: pd.DataFrame,
+    bodies: pd.DataFrame,
+    pairs: PairMatrices,
+    services: pd.DataFrame,
+    settings: Settings | None = None,
+) -> list[FactResult]:
+    """Compute every published fact for one register."""
+    settings = settings or Settings.from_env()
+    published = load_published(settings.data / "calibration.json")
+    view = RegisterView(arrangements, members, bodies, pairs, services)
+    results = release_facts(view, published["releases"])
+    for fact in published["facts"]:
+        metric = METRICS[fact["metric"]]
+        value, detail = metric(view, fact.get("params", {}))
+        results.append(
+            FactResult(
+                id=fact["id"],
+                published=fact["published"],
+                published_value=fact.get("value"),
+                value=value,
+                bound=_bound(fact.get("bound")),
+                unit=fact.get("unit"),
+                detail=detail,
+            )
+        )
+    return results
+
+
+def format_value(value: float | None, unit: str | None) -> str:
+    """Format a fact's value for a table cell."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "—"
+    if unit == "gbp":
+        return f"£{value / 1e6:,.1f}m" if abs(value) >= 1e6 else f"£{value:,.0f}"
+    if unit == "share":
+        return f"{value:.2f}"
+    if unit == "flag":
+        return "yes" if value >= 1 else "no"
+    if unit == "ratio":
+        return f"{value:.2f}"
+    return f"{value:,.0f}"

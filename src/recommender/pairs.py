@@ -1,0 +1,122 @@
+"""Dense body-by-body matrices: the geography every pair of bodies shares.
+
+With ~440 bodies a full matrix is ~200k cells, so every pairwise quantity the simulator and
+the feature builder need (distance, shared border, same county/area) is held densely and
+indexed by position. Distances come from centroids in British National Grid metres
+(EPSG:27700), reported in km.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+FloatMatrix = npt.NDArray[np.float64]
+BoolMatrix = npt.NDArray[np.bool_]
+
+SINGLE_TIER = ("unitary", "metropolitan", "london_borough")
+AREA_COLUMNS = ("county_code", "fire_code", "police_code", "icb_code", "cauth_code", "region_code")
+
+
+@dataclass(frozen=True)
+class PairMatrices:
+    """Pairwise geography of a fixed, ordered set of bodies.
+
+    Attributes
+    ----------
+    codes : ndarray of str
+        Body codes; row/column ``i`` of every matrix is ``codes[i]``.
+    dist_km : ndarray of shape (n, n)
+        Centroid distance in km (EPSG:27700).
+    touches : ndarray of shape (n, n)
+        The two areas share a border.
+    border_km : ndarray of shape (n, n)
+        Length of the shared border in km (0 where they do not touch).
+    nested : ndarray of shape (n, n)
+        One area lies within the other or they overlap (district and county, council and
+        its fire, police or NHS area).
+    same : dict of str to ndarray
+        For each area column (county, fire, police, ICB, combined authority, region): both
+        bodies belong to the same area. A body that *is* the area counts as belonging to it.
+    """
+
+    codes: npt.NDArray[np.str_]
+    dist_km: FloatMatrix
+    touches: BoolMatrix
+    border_km: FloatMatrix
+    nested: BoolMatrix
+    same: dict[str, BoolMatrix]
+
+    @cached_property
+    def index(self) -> dict[str, int]:
+        return {code: i for i, code in enumerate(self.codes.tolist())}
+
+    def positions(self, codes: Iterable[str]) -> npt.NDArray[np.intp]:
+        """Return matrix positions for an iterable of codes (KeyError on an unknown code)."""
+        lookup = self.index
+        return np.fromiter((lookup[c] for c in codes), dtype=np.intp)
+
+    @property
+    def n(self) -> int:
+        return len(self.codes)
+
+
+def build_pair_matrices(bodies: pd.DataFrame, adjacency: pd.DataFrame) -> PairMatrices:
+    """Build :class:`PairMatrices` for ``bodies`` (indexed by code) from the adjacency table."""
+    codes = bodies.index.to_numpy(dtype=str)
+    n = len(codes)
+    index = pd.Index(codes)
+    x = bodies["x"].to_numpy(dtype=float)
+    y = bodies["y"].to_numpy(dtype=float)
+    dist = np.hypot(x[:, None] - x[None, :], y[:, None] - y[None, :]) / 1000.0
+
+    a = index.get_indexer(adjacency["code_a"])
+    b = index.get_indexer(adjacency["code_b"])
+    keep = (a >= 0) & (b >= 0)
+    a, b = a[keep], b[keep]
+    relation = adjacency["relation"].to_numpy()[keep]
+    border = adjacency["border_km"].to_numpy(dtype=float)[keep]
+
+    touches = np.zeros((n, n), dtype=bool)
+    border_km = np.zeros((n, n))
+    is_touch = relation == "touches"
+    touches[a[is_touch], b[is_touch]] = True
+    border_km[a[is_touch], b[is_touch]] = border[is_touch]
+    nested = np.zeros((n, n), dtype=bool)
+    nested[a[~is_touch], b[~is_touch]] = True
+    # Both directions, whatever the table holds.
+    touches |= touches.T
+    border_km = np.maximum(border_km, border_km.T)
+    nested |= nested.T
+
+    same: dict[str, BoolMatrix] = {}
+    for column in AREA_COLUMNS:
+        if column not in bodies.columns:
+            continue
+        area = bodies[column].astype("string").fillna("").to_numpy(dtype=str)
+        # A county is in its own county, a fire authority in its own fire area, and so on.
+        area = np.where(area == "", np.where(_is_area_kind(bodies, column), codes, ""), area)
+        matrix = (area[:, None] == area[None, :]) & (area[:, None] != "")
+        same[column] = matrix
+    return PairMatrices(
+        codes=codes, dist_km=dist, touches=touches, border_km=border_km, nested=nested, same=same
+    )
+
+
+def _is_area_kind(bodies: pd.DataFrame, column: str) -> npt.NDArray[np.bool_]:
+    tier = bodies["tier"].to_numpy(dtype=str)
+    own = {
+        "county_code": "county",
+        "fire_code": "fire",
+        "police_code": "police",
+        "icb_code": "health",
+    }
+    wanted = own.get(column)
+    if wanted is None:
+        return np.zeros(len(tier), dtype=bool)
+    return np.asarray(tier == wanted, dtype=bool)
