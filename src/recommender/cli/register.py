@@ -1,0 +1,203 @@
+"""``recommender register …``: import, export and inspect the register of arrangements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from recommender import register as reg
+from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
+from recommender.errors import ImportRejected
+
+
+@click.group("register")
+def register() -> None:
+    """Import, export and inspect the register of shared-service arrangements."""
+
+
+def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    options = [
+        click.option("--service", help="Keep one service (an id from data/services.csv)."),
+        click.option("--body", help="Keep arrangements with this body (code or any name)."),
+        click.option("--region", help="Keep arrangements with a member in this region."),
+        click.option(
+            "--real/--simulated",
+            "real",
+            default=None,
+            help="Keep only the real, or only the simulated, arrangements.",
+        ),
+        click.option("--limit", type=click.IntRange(min=1), help="Keep at most N (by id)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _filters(
+    service: str | None, body: str | None, region: str | None, real: bool | None, limit: int | None
+) -> reg.Filters:
+    simulated = None if real is None else not real
+    return reg.Filters(service, body, region, simulated, limit)
+
+
+@register.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report (or the errors) as JSON.")
+@pass_settings
+def import_(obj: SettingsObj, file: Path, dry_run: bool, as_json: bool) -> None:
+    """Validate a register file (CSV or JSON) and add its new arrangements."""
+    try:
+        report = reg.import_file(file, dry_run=dry_run, settings=obj.settings)
+    except ImportRejected as err:
+        if not as_json:
+            raise
+        echo_json(err.to_dict())
+        raise SystemExit(2) from err
+    if as_json:
+        echo_json(report.to_dict())
+    else:
+        click.echo(report.summary())
+
+
+@register.command("export")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(reg.EXPORT_FORMATS),
+    default="csv",
+    show_default=True,
+    help="csv (the import layout), json, or geojson (members' centroids, WGS84).",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@_filter_options
+@pass_settings
+def export(
+    obj: SettingsObj,
+    fmt: str,
+    out: Path | None,
+    service: str | None,
+    body: str | None,
+    region: str | None,
+    real: bool | None,
+    limit: int | None,
+) -> None:
+    """Export the register (or part of it) as CSV, JSON or GeoJSON."""
+    filters = _filters(service, body, region, real, limit)
+    text = reg.export(fmt, out, filters=filters, settings=obj.settings)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        click.echo(f"wrote {out}", err=True)
+
+
+@register.command("list")
+@_filter_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_settings
+def list_(
+    obj: SettingsObj,
+    service: str | None,
+    body: str | None,
+    region: str | None,
+    real: bool | None,
+    limit: int | None,
+    as_json: bool,
+) -> None:
+    """List arrangements, optionally filtered by service, body, region or origin."""
+    records = reg.query(_filters(service, body, region, real, limit), settings=obj.settings)
+    if as_json:
+        echo_json(records)
+        return
+    rows = [
+        [
+            r["id"],
+            r["service"],
+            r["start_year"],
+            ", ".join(m["name"] for m in r["members"]),
+            r["annual_savings_gbp"],
+            "simulated" if r["simulated"] else "real",
+        ]
+        for r in records
+    ]
+    echo_table(rows, ["id", "service", "start", "partners", "annual £", "origin"])
+    click.echo(f"{len(records)} arrangement(s)", err=True)
+
+
+@register.command("show")
+@click.argument("ident", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@pass_settings
+def show(obj: SettingsObj, ident: str, as_json: bool) -> None:
+    """Show one arrangement: members, resolution notes, savings and source."""
+    r = reg.get_arrangement(ident, settings=obj.settings)
+    if as_json:
+        echo_json(r)
+        return
+    years = f"{r['start_year'] or '?'}–{r['end_year'] or ''}"
+    click.echo(f"{r['id']}  {r['name']}")
+    click.echo(f"service   {r['service']}")
+    click.echo(f"years     {years} ({r['status']})")
+    click.echo(f"savings   {_savings(r)}")
+    click.echo(
+        f"aim       {'set up to save money' if r['savings_aim'] else 'not set up to save money'}"
+    )
+    click.echo(f"origin    {'simulated' if r['simulated'] else 'real'}")
+    click.echo(f"source    {r['source'] or '-'}")
+    if r["note"]:
+        click.echo(f"note      {r['note']}")
+    click.echo("members")
+    rows = [
+        [
+            m["position"],
+            m["body_code"] or "",
+            m["name"],
+            m["role"],
+            m["resolution"],
+            m["name_as_given"],
+        ]
+        for m in r["members"]
+    ]
+    echo_table(rows, ["#", "code", "name", "role", "resolution", "given as"])
+
+
+def _savings(r: dict[str, Any]) -> str:
+    if r["savings_gbp"] is None:
+        return "no figure reported"
+    period = r["savings_period_years"]
+    text = f"£{r['savings_gbp']:,.0f} ({r['savings_basis']}"
+    text += f" over {period} years)" if period else ")"
+    note = reg.annualisation_note(r["savings_basis"], period, r["start_year"])
+    annual = r["annual_savings_gbp"]
+    return text + (f"; about £{annual:,.0f} a year: {note}" if annual is not None else f"; {note}")
+
+
+@register.command("build-default")
+@click.option("--seed", type=int, help="Seed of the simulated register (simulator's default).")
+@click.option("--size", type=click.IntRange(min=1), help="Simulated arrangements to generate.")
+@pass_settings
+def build_default(obj: SettingsObj, seed: int | None, size: int | None) -> None:
+    """Rebuild data/register/ from the known arrangements and the simulator."""
+    from recommender.register_build import build_default as build
+
+    report = build(obj.settings, seed=seed, size=size)
+    click.echo(f"{report.real} real and {report.simulated} simulated arrangement(s)")
+    if not report.simulator:
+        click.echo("recommender.simulate is not available: the real arrangements only", err=True)
+    if report.dropped_duplicates:
+        click.echo(f"{report.dropped_duplicates} duplicate(s) dropped", err=True)
+    for path in report.paths:
+        click.echo(f"wrote {path}")
+
+
+@register.command("reset")
+@click.option("--yes", is_flag=True, help="Confirm: delete every imported arrangement.")
+@pass_settings
+def reset(obj: SettingsObj, yes: bool) -> None:
+    """Empty the register database and reload the default register from data/register/."""
+    if not yes:
+        raise click.UsageError("this deletes every imported arrangement; pass --yes to go ahead")
+    click.echo(f"loaded {reg.reset(obj.settings)} arrangement(s) from {obj.settings.register_dir}")

@@ -1,0 +1,459 @@
+"""The register of shared-service arrangements: import, storage, queries and the default register.
+
+Annualisation (``annual_savings_gbp``)
+--------------------------------------
+Published savings come on different bases. The register keeps each figure with its basis as
+given and derives one annual estimate; figures of different bases are never added together.
+
+==========  ===================================================================================
+basis       annual estimate
+==========  ===================================================================================
+annual      the figure
+cumulative  figure / N, N = ``savings_period_years`` (required)
+to_date     figure / max(1, 2019 − start_year), 2019 being the year of the LGA's last map; when
+            the start year is unknown, figure / 5 (flagged by :func:`annualisation_note`)
+projected   figure / N when N is given; without N, the figure is taken as an annual target
+unknown     NULL, never 0: an unknown saving is not a zero saving
+==========  ===================================================================================
+
+A figure of 0 on the annual basis is a real zero; with ``savings_aim`` False it marks an
+arrangement that was not set up to save money.
+
+Identity
+--------
+``fingerprint`` is a SHA-256 of whether the arrangement is simulated, its service, its start year
+and the sorted identities of its partners: a current body's code; an abolished council's former
+code (so Chiltern with South Bucks stays two partners although both are now Buckinghamshire);
+``x:`` and the name of an external partner. Importing the same arrangement again adds nothing.
+Ids are ``R-`` (real) or ``S-`` (simulated) followed by the fingerprint's first 8 hex digits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from recommender import db
+from recommender.config import Settings
+from recommender.errors import DataError, ImportRejected, InvalidInput, UnknownArrangement
+from recommender.names import closest
+from recommender.register_io import (
+    Candidate,
+    Directory,
+    atomic_write,
+    csv_text,
+    geojson_text,
+    partner_tokens,
+    read_source,
+    validate,
+)
+from recommender.services import check_service, service_ids
+
+TO_DATE_YEAR = 2019
+UNKNOWN_START_YEARS = 5
+ARRANGEMENT_COLUMNS = tuple(c.name for c in db.arrangements.columns if c.name != "import_id")
+MEMBER_COLUMNS = tuple(c.name for c in db.members.columns)
+EXPORT_FORMATS = ("csv", "json", "geojson")
+
+
+def annualise(
+    figure: float | None, basis: str, period: int | None, start_year: int | None
+) -> float | None:
+    """Return the annual estimate of a savings figure (the rule in the module docstring)."""
+    if figure is None or basis == "unknown":
+        return None
+    if basis == "annual" or (basis == "projected" and not period):
+        return float(figure)
+    if basis in ("cumulative", "projected"):
+        if not period:
+            raise InvalidInput("a cumulative figure needs its period", field="savings_period_years")
+        return figure / period
+    if basis == "to_date":
+        years = UNKNOWN_START_YEARS if start_year is None else max(1, TO_DATE_YEAR - start_year)
+        return figure / years
+    raise InvalidInput(f"unknown savings basis {basis!r}", field="savings_basis")
+
+
+def annualisation_note(basis: str, period: int | None, start_year: int | None) -> str:
+    """Return in one line how the annual estimate was derived, flagging any assumption."""
+    if basis == "annual":
+        return "reported as an annual figure"
+    if basis == "cumulative":
+        return f"cumulative over {period} years, divided by {period}"
+    if basis == "to_date" and start_year is None:
+        return f"to date, start year unknown: assumed over {UNKNOWN_START_YEARS} years (flagged)"
+    if basis == "to_date":
+        years = max(1, TO_DATE_YEAR - start_year)  # type: ignore[operator]
+        return f"to date, divided by {years} year(s) from {start_year} to {TO_DATE_YEAR}"
+    if basis == "projected":
+        return (
+            f"projected over {period} years" if period else "projected, taken as an annual target"
+        )
+    return "no annual estimate: the basis is unknown"
+
+
+def fingerprint(
+    service: str, identities: Sequence[str], start_year: int | None, simulated: bool
+) -> str:
+    """Return the stable identity of an arrangement (see the module docstring)."""
+    parts = [
+        "S" if simulated else "R",
+        service,
+        str(start_year or ""),
+        ",".join(sorted(identities)),
+    ]
+    return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+
+
+def arrangement_id(fp: str, simulated: bool) -> str:
+    """Return the readable id for a fingerprint: ``R-`` or ``S-`` and 8 hex digits."""
+    return ("S-" if simulated else "R-") + fp[:8]
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``dry_run``, would have done)."""
+
+    path: str
+    layout: str
+    rows: int
+    added: int = 0
+    duplicates: int = 0  # already in the register
+    in_file_duplicates: list[tuple[int, int]] = field(default_factory=list)  # (row, first row)
+    ids: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    import_id: int | None = None
+
+    def summary(self) -> str:
+        verb = "would add" if self.dry_run else "added"
+        text = f"{self.path}: {self.rows} row(s), {verb} {self.added} arrangement(s), "
+        text += f"{self.duplicates} duplicate(s) skipped"
+        for row, first in self.in_file_duplicates:
+            text += f"\n  row {row} repeats row {first} of the same file: skipped"
+        return text + "".join(f"\n  note: {w}" for w in self.warnings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which arrangements a query, list or export keeps (``None`` keeps all)."""
+
+    service: str | None = None
+    body: str | None = None  # a code or any name of a body, incl. abolished councils
+    region: str | None = None  # region name or code
+    simulated: bool | None = None
+    limit: int | None = None
+
+
+def default_directory(settings: Settings | None = None) -> Directory:
+    """Return the directory of bodies backed by :mod:`recommender.reference`."""
+    from recommender import reference  # deferred: the reference is costly to load
+
+    bodies = reference.load_bodies(settings)
+
+    def resolve(query: str, kind: str | None) -> Any:
+        return reference.resolve(query, kind=kind, settings=settings)
+
+    codes = [str(c) for c in bodies.index]
+    return Directory(
+        resolve=resolve,
+        names=dict(zip(codes, bodies["display_name"].astype(str), strict=True)),
+        lonlat={
+            c: (float(x), float(y)) for c, x, y in zip(codes, bodies.lon, bodies.lat, strict=True)
+        },
+        regions={
+            c: (str(rc), str(r))
+            for c, rc, r in zip(codes, bodies.region_code, bodies.region, strict=True)
+        },
+    )
+
+
+# Import ----------------------------------------------------------------------------------------
+
+
+def import_file(
+    path: Path | str,
+    *,
+    dry_run: bool = False,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+) -> ImportReport:
+    """Validate a register file and add its new arrangements, all in one transaction.
+
+    Raises :class:`ImportRejected` listing every bad row; nothing is written then, nor on a dry
+    run, nor when the database fails half-way.
+    """
+    settings = settings or Settings.from_env()
+    path = Path(path)
+    layout, rows = read_source(path)
+    directory = directory or default_directory(settings)
+    candidates, errors = validate(rows, directory, service_ids(settings))
+    if errors:
+        raise ImportRejected(str(path), errors)
+    unique, repeats = unique_candidates(candidates)
+    report = ImportReport(str(path), layout, len(rows), in_file_duplicates=repeats, dry_run=dry_run)
+    with db.connect(settings) as engine, db.transaction(engine, commit=not dry_run) as conn:
+        _load_default(conn, settings)  # so an import never hides the default register
+        known = set(conn.scalars(sa.select(db.arrangements.c.fingerprint)))
+        new = [(fp, c) for fp, c in unique if fp not in known]
+        report.duplicates, report.added = len(unique) - len(new), len(new)
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        report.import_id = _record_import(conn, path.name, sha, report)
+        arrangement_rows, member_rows = rows_for(
+            new, set(conn.scalars(sa.select(db.arrangements.c.id)))
+        )
+        _insert(conn, arrangement_rows, member_rows, report.import_id)
+    report.ids = [r["id"] for r in arrangement_rows]
+    for _, c in new:
+        notes = list(c.warnings)
+        if c.savings_basis == "to_date" and c.start_year is None:
+            notes.append(annualisation_note(c.savings_basis, None, None))
+        report.warnings += [f"row {c.row}: {note}" for note in notes]
+    return report
+
+
+def unique_candidates(
+    candidates: Sequence[Candidate],
+) -> tuple[list[tuple[str, Candidate]], list[tuple[int, int]]]:
+    first: dict[str, int] = {}
+    unique: list[tuple[str, Candidate]] = []
+    repeats: list[tuple[int, int]] = []
+    for c in candidates:
+        fp = fingerprint(c.service, c.identities, c.start_year, c.simulated)
+        if fp in first:
+            repeats.append((c.row, first[fp]))
+        else:
+            first[fp] = c.row
+            unique.append((fp, c))
+    return unique, repeats
+
+
+def _record_import(conn: Connection, name: str, sha: str, report: ImportReport) -> int:
+    values = {"at": datetime.now(UTC), "file_name": name, "sha256": sha, "rows": report.rows}
+    values |= {"added": report.added, "layout": report.layout}
+    values["duplicates"] = report.duplicates + len(report.in_file_duplicates)
+    key = conn.execute(sa.insert(db.imports).values(values)).inserted_primary_key
+    return int(key[0]) if key else 0
+
+
+def rows_for(
+    new: Sequence[tuple[str, Candidate]], taken: set[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return the table rows for validated arrangements, giving each an id not in ``taken``."""
+    arrangement_rows: list[dict[str, Any]] = []
+    member_rows: list[dict[str, Any]] = []
+    for fp, c in new:
+        ident = c.id if c.id and c.id not in taken else arrangement_id(fp, c.simulated)
+        if ident in taken:  # two fingerprints sharing 8 hex digits: lengthen, still stable
+            ident = ident[:2] + fp[:16]
+        taken.add(ident)
+        row = {k: v for k, v in asdict(c).items() if k in ARRANGEMENT_COLUMNS} | {"id": ident}
+        row["fingerprint"] = fp
+        row["annual_savings_gbp"] = annualise(
+            c.savings_gbp, c.savings_basis, c.savings_period_years, c.start_year
+        )
+        arrangement_rows.append(row)
+        member_rows += [
+            {"arrangement_id": ident, "position": i, **asdict(m)}
+            for i, m in enumerate(c.members, 1)
+        ]
+    return arrangement_rows, member_rows
+
+
+def _insert(
+    conn: Connection,
+    arrangements: list[dict[str, Any]],
+    members: list[dict[str, Any]],
+    import_id: int,
+) -> None:
+    if arrangements:
+        conn.execute(
+            sa.insert(db.arrangements), [r | {"import_id": import_id} for r in arrangements]
+        )
+        conn.execute(sa.insert(db.members), members)
+
+
+# The default register ---------------------------------------------------------------------------
+
+
+def ensure_database(settings: Settings | None = None) -> int:
+    """Load the default register if the database holds no arrangement; return how many."""
+    settings = settings or Settings.from_env()
+    with db.connect(settings) as engine:
+        try:
+            with db.transaction(engine) as conn:
+                return _load_default(conn, settings)
+        except sa.exc.IntegrityError:
+            with engine.connect() as conn:  # another process loaded it at the same moment
+                if db.count(conn, db.arrangements):
+                    return 0
+            raise
+
+
+def reset(settings: Settings | None = None) -> int:
+    """Delete every arrangement and import record and reload the default register."""
+    settings = settings or Settings.from_env()
+    with db.connect(settings) as engine, db.transaction(engine) as conn:
+        for table in (db.members, db.arrangements, db.imports):
+            conn.execute(sa.delete(table))
+        return _load_default(conn, settings)
+
+
+def _load_default(conn: Connection, settings: Settings) -> int:
+    if db.count(conn, db.arrangements):
+        return 0
+    paths = [settings.register_dir / "arrangements.csv", settings.register_dir / "members.csv"]
+    for path in paths:
+        if not path.is_file():
+            hint = "run `recommender register build-default` to create it"
+            raise DataError(f"{path} is missing: {hint}", field="register")
+    arrangement_rows = db.rows_from_csv(paths[0], db.arrangements)
+    member_rows = db.rows_from_csv(paths[1], db.members)
+    sha = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
+    report = ImportReport("data/register", "default", len(arrangement_rows), len(arrangement_rows))
+    _insert(conn, arrangement_rows, member_rows, _record_import(conn, report.path, sha, report))
+    return len(arrangement_rows)
+
+
+# Reading the register ---------------------------------------------------------------------------
+
+
+def load_register(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the arrangements and the members from the database, sorted by their keys."""
+    settings = settings or Settings.from_env()
+    ensure_database(settings)
+    frames = []
+    with db.connect(settings) as engine, engine.connect() as conn:
+        for t in (db.arrangements, db.members):
+            rows = conn.execute(sa.select(t).order_by(*t.primary_key)).mappings().all()
+            frames.append(
+                pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in t.columns])
+            )
+    arrangements, members = frames
+    types = dict.fromkeys(("start_year", "end_year", "savings_period_years", "import_id"), "Int64")
+    types |= dict.fromkeys(("savings_gbp", "annual_savings_gbp"), "float64")
+    types |= dict.fromkeys(("savings_aim", "simulated"), "bool")
+    return arrangements.astype(types), members.astype({"position": "int64"})
+
+
+def query(
+    filters: Filters | None = None,
+    *,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+) -> list[dict[str, Any]]:
+    """Return the arrangements that match ``filters``, each with its members, sorted by id."""
+    settings = settings or Settings.from_env()
+    filters = filters or Filters()
+    directory = directory or default_directory(settings)
+    table = db.arrangements
+    stmt = sa.select(table).order_by(table.c.id).limit(filters.limit)
+    if filters.service:
+        stmt = stmt.where(table.c.service == check_service(filters.service, settings))
+    if filters.simulated is not None:
+        stmt = stmt.where(table.c.simulated == filters.simulated)
+    for codes in _body_filters(filters, directory):
+        within = sa.select(db.members.c.arrangement_id).where(db.members.c.body_code.in_(codes))
+        stmt = stmt.where(table.c.id.in_(within))
+    ensure_database(settings)
+    with db.connect(settings) as engine, engine.connect() as conn:
+        return _records(conn, stmt, directory)
+
+
+def get_arrangement(
+    ident: str, *, settings: Settings | None = None, directory: Directory | None = None
+) -> dict[str, Any]:
+    """Return one arrangement with its members, or raise :class:`UnknownArrangement`."""
+    settings = settings or Settings.from_env()
+    directory = directory or default_directory(settings)
+    ensure_database(settings)
+    table = db.arrangements
+    with db.connect(settings) as engine, engine.connect() as conn:
+        found = _records(conn, sa.select(table).where(table.c.id == ident.strip()), directory)
+        ids = [] if found else list(conn.scalars(sa.select(table.c.id)))
+    if found:
+        return found[0]
+    near = closest(ident.strip().upper(), ids, limit=5)
+    raise UnknownArrangement(f"no arrangement has the id {ident!r}", field="id", suggestions=near)
+
+
+def export(
+    fmt: str,
+    out: Path | str | None = None,
+    *,
+    filters: Filters | None = None,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+) -> str:
+    """Return the register as ``csv``, ``json`` or ``geojson`` text, also written to ``out``."""
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    settings = settings or Settings.from_env()
+    directory = directory or default_directory(settings)
+    records = query(filters, settings=settings, directory=directory)
+    if fmt == "csv":
+        # The project layout; annual_savings_gbp is informative (derived again on import).
+        lists = ["partners", "partner_roles", "partner_names"]
+        columns = [c for c in ARRANGEMENT_COLUMNS if c != "fingerprint"] + lists
+        text = csv_text([r | {k: "; ".join(r[k]) for k in lists} for r in records], columns)
+    elif fmt == "json":
+        text = json.dumps({"arrangements": records}, indent=1, ensure_ascii=False) + "\n"
+    else:
+        text = geojson_text(records, directory.lonlat)
+    if out is not None:
+        atomic_write(Path(out), text)
+    return text
+
+
+def _body_filters(filters: Filters, directory: Directory) -> list[list[str]]:
+    found: list[list[str]] = []
+    if filters.body:
+        body = filters.body.strip()
+        known = body.upper() in directory.names
+        found.append([body.upper()] if known else list(directory.resolve(body, None).codes))
+    if filters.region:
+        wanted = filters.region.strip().casefold()
+        regions = directory.regions.items()
+        codes = [c for c, pair in regions if wanted in (pair[0].casefold(), pair[1].casefold())]
+        if not codes:
+            names = sorted({name for _, name in directory.regions.values()})
+            raise InvalidInput(
+                f"unknown region {filters.region!r}; expected one of: {', '.join(names)}",
+                field="region",
+                suggestions=closest(filters.region, names, limit=3),
+            )
+        found.append(codes)
+    return found
+
+
+def _records(conn: Connection, stmt: sa.Select[Any], directory: Directory) -> list[dict[str, Any]]:
+    rows = [dict(r) for r in conn.execute(stmt).mappings()]
+    members: dict[str, list[dict[str, Any]]] = {}
+    ids = [r["id"] for r in rows]
+    for i in range(0, len(ids), 500):  # stay under the database's limit on bound parameters
+        chunk = sa.select(db.members).where(db.members.c.arrangement_id.in_(ids[i : i + 500]))
+        for m in conn.execute(chunk.order_by(db.members.c.position)).mappings():
+            member = {k: m[k] for k in MEMBER_COLUMNS if k != "arrangement_id"}
+            code = member["body_code"]
+            member["name"] = (
+                directory.names.get(code, m["name_as_given"]) if code else m["name_as_given"]
+            )
+            members.setdefault(m["arrangement_id"], []).append(member)
+    out = []
+    for row in rows:
+        mine = members.get(row["id"], [])
+        lists = partner_tokens(mine)
+        out.append({k: row[k] for k in ARRANGEMENT_COLUMNS} | lists | {"members": mine})
+    return out

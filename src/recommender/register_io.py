@@ -1,0 +1,485 @@
+"""Register files: read the import layouts, validate every row, write the export formats.
+
+Layouts read (detected from the file; described in ``data/register/README.md``):
+
+``project``
+    What ``register export --format csv`` writes: one row per arrangement with
+    :data:`PROJECT_COLUMNS`; ``partners`` are codes or names separated by ``;``. Optional, one
+    value per partner: ``partner_roles`` (``lead``/``partner``/``external``) and
+    ``partner_names`` (the names as first given, kept with the codes).
+``known``
+    The layout of ``../shared/data/register/known_arrangements.csv`` (:data:`KNOWN_COLUMNS`):
+    partners as names, ``partner_types`` (``council``/``fire``/``police``/``health``/``other``)
+    one per partner; ``other`` partners (a company, a national agency) become external members.
+``json``
+    What ``register export --format json`` writes: ``{"arrangements": [{...}, ...]}`` with the
+    project columns and ``partners``, ``partner_roles``, ``partner_names`` as lists.
+
+Row numbers in errors are those a spreadsheet shows (the header is row 1); in a JSON file, the
+position of the arrangement in its list (the first is 1).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+from recommender.db import ROLES, SAVINGS_BASES, STATUSES
+from recommender.errors import ImportRejected, InvalidInput, RowError, UnknownBody
+from recommender.names import closest
+
+PROJECT_COLUMNS = (
+    *("id", "name", "service", "start_year", "end_year", "status"),
+    *("savings_gbp", "savings_basis", "savings_period_years", "savings_aim"),
+    *("source", "note", "simulated", "partners"),
+)
+KNOWN_COLUMNS = (
+    *("arrangement_name", "partners", "partner_types", "service_category", "start_year"),
+    *("savings_gbp", "savings_basis", "savings_period_years", "source_url", "note"),
+)
+_KNOWN_TO_PROJECT = {
+    "arrangement_name": "name",
+    "service_category": "service",
+    "source_url": "source",
+}
+PARTNER_TYPES = ("council", "fire", "police", "health", "other")
+FIRST_YEAR = 1990
+MAX_PERIOD_YEARS = 50
+_CODE = re.compile(r"^[EWSN]\d{8}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+class ResolutionLike(Protocol):
+    """What the register needs from :class:`recommender.reference.Resolution`."""
+
+    @property
+    def codes(self) -> tuple[str, ...]: ...
+    @property
+    def matched(self) -> str: ...
+    @property
+    def alias_type(self) -> str: ...
+    @property
+    def former_code(self) -> str | None: ...
+
+
+# (name, kind hint) -> resolution; raises UnknownBody (with suggestions) when nothing matches.
+Resolver = Callable[[str, str | None], ResolutionLike]
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The bodies a register may name: a resolver, and facts about every current code."""
+
+    resolve: Resolver
+    names: Mapping[str, str]  # code -> display name
+    lonlat: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # WGS84 centroid
+    regions: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # code -> (code, name)
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One arrangement as read from a file, keyed by project field names (values as text)."""
+
+    row: int
+    values: dict[str, str]
+    columns: Mapping[str, str] = field(default_factory=dict)  # field -> column name in the file
+
+
+@dataclass(frozen=True)
+class Member:
+    body_code: str | None
+    name_as_given: str
+    role: str
+    resolution: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A validated arrangement, ready to store (the register adds fingerprint and id)."""
+
+    row: int
+    id: str | None
+    name: str
+    service: str
+    start_year: int | None
+    end_year: int | None
+    status: str
+    savings_gbp: float | None
+    savings_basis: str
+    savings_period_years: int | None
+    savings_aim: bool
+    source: str
+    note: str
+    simulated: bool
+    members: tuple[Member, ...]
+    identities: tuple[str, ...]  # one per partner named, sorted (see register.fingerprint)
+    warnings: tuple[str, ...] = ()
+
+
+def current_year() -> int:
+    return date.today().year
+
+
+def normalise_name(name: str) -> str:
+    """Return ``name`` case-folded with spaces collapsed (an external partner's identity)."""
+    return " ".join(name.casefold().split())
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+
+def read_source(path: Path) -> tuple[str, list[SourceRow]]:
+    """Return the layout and rows of a register file, or raise naming what is wrong with it."""
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as err:
+        raise InvalidInput(f"{path}: cannot read the file ({err.strerror})", field="file") from err
+    except UnicodeDecodeError as err:
+        raise InvalidInput(f"{path}: not UTF-8 text (byte {err.start})", field="file") from err
+    if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
+        return "json", _read_json(path, text)
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = [h.strip() for h in reader.fieldnames or []]
+    reader.fieldnames = header
+    known = "arrangement_name" in header or "partner_types" in header
+    layout, expected = ("known", KNOWN_COLUMNS) if known else ("project", PROJECT_COLUMNS)
+    if missing := [c for c in expected if c not in header]:
+        message = f"missing column; the {layout} layout has " + ", ".join(expected)
+        raise ImportRejected(str(path), [RowError(1, c, "", message) for c in missing])
+    columns = {v: k for k, v in _KNOWN_TO_PROJECT.items()} if known else {}
+    rows = []
+    for number, raw in enumerate(reader, start=2):
+        values = {k: (v or "").strip() for k, v in raw.items() if k is not None}
+        if any(values.values()):  # skip blank lines
+            rows.append(
+                SourceRow(
+                    number, {_KNOWN_TO_PROJECT.get(k, k): v for k, v in values.items()}, columns
+                )
+            )
+    return layout, rows
+
+
+def _read_json(path: Path, text: str) -> list[SourceRow]:
+    try:
+        payload = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ImportRejected(
+            str(path), [RowError(err.lineno, "", "", f"not JSON: {err.msg}")]
+        ) from err
+    items = payload.get("arrangements") if isinstance(payload, dict) else payload
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        message = "expected a list of objects under 'arrangements'"
+        raise ImportRejected(str(path), [RowError(1, "arrangements", "", message)])
+    return [SourceRow(n, {k: _text(v) for k, v in item.items()}) for n, item in enumerate(items, 1)]
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(_text(v) for v in value)
+    return format_value(value).strip()
+
+
+# Validation ------------------------------------------------------------------------------------
+
+
+def validate(
+    rows: Sequence[SourceRow], directory: Directory, services: Sequence[str]
+) -> tuple[list[Candidate], list[RowError]]:
+    """Check every row; return the valid arrangements and every problem found, in row order."""
+    candidates: list[Candidate] = []
+    errors: list[RowError] = []
+    for source in rows:
+        check = _RowCheck(source, directory, tuple(services))
+        candidate = check.candidate()
+        errors.extend(check.errors)
+        if not check.errors:
+            candidates.append(candidate)
+    return candidates, errors
+
+
+class _RowCheck:
+    """Turn one row's text into typed values, collecting a RowError for each problem."""
+
+    def __init__(self, source: SourceRow, directory: Directory, services: tuple[str, ...]):
+        self.source, self.directory, self.services = source, directory, services
+        self.errors: list[RowError] = []
+        self.warnings: list[str] = []
+
+    def get(self, name: str) -> str:
+        return self.source.values.get(name, "")
+
+    def error(
+        self, name: str, message: str, allowed: Sequence[str] = (), value: str | None = None
+    ) -> None:
+        shown = self.get(name) if value is None else value
+        near = tuple(closest(shown, allowed, limit=3)) if allowed and shown else ()
+        column = self.source.columns.get(name, name)
+        self.errors.append(RowError(self.source.row, column, shown, message, near))
+
+    def choice(self, name: str, allowed: Sequence[str], default: str) -> str:
+        value = self.get(name).lower() or default
+        if value and value not in allowed:
+            self.error(name, "expected one of " + ", ".join(allowed), allowed)
+        return value
+
+    def integer(self, name: str, low: int, high: int, what: str) -> int | None:
+        text = self.get(name)
+        try:
+            number = float(text) if text else None
+        except ValueError:
+            number = 0.5  # not a number: reported below as not whole
+        if number is None:
+            return None
+        if not number.is_integer():
+            self.error(name, f"expected a whole number ({what})")
+        elif not low <= number <= high:
+            self.error(name, f"impossible {what}; expected {low} to {high}")
+        else:
+            return int(number)
+        return None
+
+    def flag(self, name: str) -> bool | None:
+        text = self.get(name).lower()
+        if text and text not in _BOOLEANS:
+            self.error(name, "expected true or false")
+        return _BOOLEANS.get(text)
+
+    def savings(self) -> float | None:
+        text = self.get("savings_gbp").replace(",", "").removeprefix("£")
+        try:
+            value = float(text) if text else None
+        except ValueError:
+            self.error("savings_gbp", "expected a number of pounds, e.g. 250000")
+            return None
+        if value is not None and not 0 <= value < float("inf"):
+            self.error("savings_gbp", "expected a figure of 0 or more (pounds)")
+            return None
+        return value
+
+    def candidate(self) -> Candidate:
+        if not (name := self.get("name")):
+            self.error("name", "an arrangement needs a name")
+        given_id = self.get("id") or None
+        if given_id is not None and not _ID.match(given_id):
+            self.error("id", "expected letters, digits, '-', '_' or '.' (at most 64)")
+        service = self.get("service").lower()
+        if service not in self.services:
+            self.error("service", "unknown service id", self.services)
+        year = current_year()
+        start = self.integer("start_year", FIRST_YEAR, year, "year")
+        end = self.integer("end_year", FIRST_YEAR, year, "year")
+        if start is not None and end is not None and end < start:
+            self.error("end_year", f"the end year is before the start year {start}")
+        status = self.choice("status", STATUSES, "ended" if end is not None else "unknown")
+        figure = self.savings()
+        given = bool(self.get("savings_gbp"))
+        basis = self.choice("savings_basis", SAVINGS_BASES, "" if given else "unknown")
+        period = self.integer("savings_period_years", 1, MAX_PERIOD_YEARS, "number of years")
+        self.check_basis(figure, basis, period)
+        aim = self.flag("savings_aim")
+        members, identities = self.members()
+        return Candidate(
+            *(self.source.row, given_id, name, service, start, end, status),
+            *(
+                figure,
+                basis,
+                period,
+                not (figure == 0 and basis == "annual") if aim is None else aim,
+            ),
+            *(self.get("source"), self.get("note"), bool(self.flag("simulated"))),
+            *(members, identities, tuple(self.warnings)),
+        )
+
+    def check_basis(self, figure: float | None, basis: str, period: int | None) -> None:
+        if basis == "":
+            self.error(
+                "savings_basis", "a savings figure needs its basis: " + ", ".join(SAVINGS_BASES)
+            )
+        elif not self.get("savings_gbp") and basis != "unknown":
+            self.error("savings_gbp", f"basis {basis!r} needs a savings figure")
+        if basis == "cumulative" and period is None and not self.get("savings_period_years"):
+            self.error("savings_period_years", "a cumulative figure needs the years it covers")
+        elif period is not None and basis in ("annual", "to_date", "unknown"):
+            message = f"a period does not apply to basis {basis!r} (use 'cumulative' for N years)"
+            self.error("savings_period_years", message)
+
+    def members(self) -> tuple[tuple[Member, ...], tuple[str, ...]]:
+        tokens = _split(self.get("partners"))
+        n = len(tokens)
+        if "partner_types" in self.source.values:  # the known layout
+            types = self.listed("partner_types", n, "type(s)", PARTNER_TYPES, required=True)
+            roles = ["external" if t == "other" else "partner" for t in types or [""] * n]
+            kinds = [t if t in PARTNER_TYPES[:-1] else "" for t in types or [""] * n]
+        else:
+            roles = self.listed("partner_roles", n, "role(s)", ROLES) or ["partner"] * n
+            kinds = [""] * n
+        given = self.listed("partner_names", n, "name(s)") or tokens
+        resolved = [
+            (token, *hit)
+            for token, kind, role, name in zip(tokens, kinds, roles, given, strict=True)
+            if (hit := self.resolve(token, kind or None, role, name)) is not None
+        ]
+        members: list[Member] = []
+        identities: list[str] = []
+        for token, found, identity in resolved:
+            twins = [(t, f) for t, f, i in resolved if i == identity]
+            names = [normalise_name(t) for t, _ in twins]
+            if len(twins) > 1 and len(set(names)) == len(names) and _by_variant(twins):
+                # Two names for one body today: bodies merged since (e.g. the Devon and the
+                # Somerset fire services, 2007). Kept as two partners, and said so.
+                identity += "/" + normalise_name(token)
+                if token == twins[0][0]:
+                    code = str(found[0].body_code)
+                    named = " and ".join(repr(t) for t, _ in twins)
+                    today = f"{self.directory.names.get(code, code)} ({code})"
+                    self.warnings.append(f"{named} are one body today, {today}: kept apart")
+            elif identity in identities:
+                self.error("partners", "this partner is listed twice", value=token)
+            members.extend(found)
+            identities.append(identity)
+        # External partners (a company, an agency) do not make a sharing arrangement on their own.
+        distinct = len({i for i in identities if not i.startswith("x:")})
+        if distinct < 2 and len(identities) == len(tokens):
+            message = "an arrangement needs two or more distinct public bodies as partners"
+            self.error("partners", f"{message}; found {distinct}")
+        return tuple(members), tuple(sorted(identities))
+
+    def listed(
+        self, name: str, count: int, what: str, allowed: Sequence[str] = (), required: bool = False
+    ) -> list[str] | None:
+        """Return the ``;``-separated values of a column, one per partner (None if unusable)."""
+        if not self.get(name) and not required:
+            return None
+        values = _split(self.get(name))
+        values = [v.lower() for v in values] if allowed else values
+        for value in (v for v in values if allowed and v not in allowed):
+            self.error(name, "expected " + ", ".join(allowed), allowed, value)
+        if len(values) != count:
+            self.error(name, f"{len(values)} {what} for {count} partner(s)")
+            return None
+        return values
+
+    def resolve(
+        self, token: str, kind: str | None, role: str, given: str
+    ) -> tuple[list[Member], str] | None:
+        """Return the member(s) a partner stands for and the partner's identity."""
+        if not token:
+            self.error("partners", "an empty partner name (two ';' in a row?)")
+            return None
+        if role == "external":
+            return [Member(None, given, role, "external")], "x:" + normalise_name(token)
+        names = self.directory.names
+        if _CODE.match(token.upper()) and token.upper() in names:
+            return [Member(token.upper(), given, role, "exact")], token.upper()
+        try:
+            res = self.directory.resolve(token, kind)
+        except UnknownBody as err:
+            hint = f" of kind {kind!r}" if kind else ""
+            message = f"no public body{hint} has this name"
+            near = tuple(err.suggestions[:5])
+            self.errors.append(RowError(self.source.row, "partners", token, message, near))
+            return None
+        if res.alias_type in ("former", "nhs_predecessor"):
+            was = res.matched or token
+            label = "former" if res.alias_type == "former" else "predecessor"
+            found = [
+                Member(c, given, role, f"{label}: {was} → {names.get(c, c)}") for c in res.codes
+            ]
+            return found, res.former_code or "n:" + normalise_name(was)
+        how = "exact" if res.alias_type == "official" else "alias"
+        return [Member(c, given, role, how) for c in res.codes], "+".join(sorted(res.codes))
+
+
+def _by_variant(twins: Sequence[tuple[str, Sequence[Member]]]) -> bool:
+    """Whether every one of these partners was named by a variant (not a code or official name)."""
+    return all(m.resolution == "alias" for _, found in twins for m in found)
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(";")] if text.strip() else []
+
+
+# Writing ---------------------------------------------------------------------------------------
+
+
+def atomic_write(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary sibling, so no reader sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    try:
+        tmp.write_text(text, encoding="utf-8", newline="")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
+    """Return ``rows`` as CSV with ``columns``, each value written the same way every time."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows([format_value(row.get(c)) for c in columns] for row in rows)
+    return out.getvalue()
+
+
+def format_value(value: Any) -> str:
+    """Return a cell as text: '' for missing, true/false, whole numbers without '.0'."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.2f}"
+    return str(value)
+
+
+def partner_tokens(members: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Return the ``partners``, ``partner_roles`` and ``partner_names`` that import again as the
+    same members.
+
+    A current body is written as its code, unless two members share it (bodies merged since);
+    an abolished council by the name it was given (it resolves again to all its successors,
+    once); an external partner by its name.
+    """
+    out: dict[str, list[str]] = {"partners": [], "partner_roles": [], "partner_names": []}
+    codes = [m.get("body_code") for m in members]
+    for member in members:
+        code = member.get("body_code")
+        former = str(member.get("resolution", "")).startswith(("former:", "predecessor:"))
+        by_name = former or not code or codes.count(code) > 1
+        token = str(member["name_as_given"]) if by_name else str(code)
+        if token not in out["partners"]:
+            out["partners"].append(token)
+            out["partner_roles"].append(str(member["role"]))
+            out["partner_names"].append(str(member["name_as_given"]))
+    return out
+
+
+def geojson_text(
+    records: Sequence[Mapping[str, Any]], lonlat: Mapping[str, tuple[float, float]]
+) -> str:
+    """Return a FeatureCollection: each arrangement a MultiPoint of its members' centroids."""
+    features = []
+    for record in records:
+        codes = dict.fromkeys(m["body_code"] for m in record["members"] if m["body_code"])
+        points = [[round(v, 6) for v in lonlat[c]] for c in codes if c in lonlat]
+        properties = {k: v for k, v in record.items() if k != "members"}
+        properties["partner_names"] = [m["name"] for m in record["members"]]
+        geometry = {"type": "MultiPoint", "coordinates": points} if points else None
+        features.append(
+            {"type": "Feature", "id": record["id"], "geometry": geometry, "properties": properties}
+        )
+    collection = {"type": "FeatureCollection", "features": features}
+    return json.dumps(collection, indent=1, ensure_ascii=False) + "\n"

@@ -1,0 +1,114 @@
+"""The database tables and engine (``recommender.db``), on real SQLite files."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from recommender import db
+from recommender.config import Settings
+from recommender.errors import ConfigError, DataError
+
+
+def settings_for(tmp_path: Path) -> Settings:
+    return Settings(root=tmp_path, database_url=f"sqlite:///{tmp_path / 'a' / 'b' / 'r.sqlite'}")
+
+
+def test_engine_creates_the_folder_and_enables_wal_and_foreign_keys(tmp_path: Path) -> None:
+    with db.connect(settings_for(tmp_path)) as engine, engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    assert (tmp_path / "a" / "b" / "r.sqlite").is_file()
+
+
+def test_default_url_is_a_file_under_var(tmp_path: Path) -> None:
+    settings = Settings(root=tmp_path)
+    with db.connect(settings):
+        pass
+    assert (tmp_path / "var" / "recommender.sqlite").is_file()
+
+
+def test_init_db_is_idempotent_and_creates_every_table(tmp_path: Path) -> None:
+    engine = db.engine_for(settings_for(tmp_path))
+    try:
+        db.init_db(engine)
+        db.init_db(engine)
+        names = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    assert names == {"arrangements", "members", "imports", "feedback", "audit_log"}
+
+
+def arrangement(ident: str, **changes: object) -> dict[str, object]:
+    row: dict[str, object] = {"id": ident, "name": "A", "service": "legal", "simulated": False}
+    row["fingerprint"] = ident * 8
+    return row | changes
+
+
+def test_constraints_hold(tmp_path: Path) -> None:
+    with db.connect(settings_for(tmp_path)) as engine:
+        with engine.begin() as conn:
+            conn.execute(sa.insert(db.arrangements), [arrangement("R-1")])
+        bad = [
+            (db.arrangements, arrangement("R-2", fingerprint="R-1" * 8)),  # same fingerprint
+            (db.arrangements, arrangement("R-3", status="paused")),
+            (db.arrangements, arrangement("R-4", savings_basis="weekly")),
+            (db.members, {"arrangement_id": "R-9", "position": 1, "name_as_given": "x",
+                          "role": "partner", "resolution": "exact"}),  # no such arrangement
+            (db.members, {"arrangement_id": "R-1", "position": 1, "name_as_given": "x",
+                          "role": "boss", "resolution": "exact"}),
+            (db.feedback, {"created_at": datetime.now(UTC), "body_code": "E1", "verdict": "meh"}),
+        ]  # fmt: skip
+        for table, row in bad:
+            with pytest.raises(sa.exc.IntegrityError), engine.begin() as conn:
+                conn.execute(sa.insert(table), [row])
+
+
+def test_deleting_an_arrangement_deletes_its_members(tmp_path: Path) -> None:
+    with db.connect(settings_for(tmp_path)) as engine, engine.begin() as conn:
+        conn.execute(sa.insert(db.arrangements), [arrangement("R-1")])
+        member = {"arrangement_id": "R-1", "position": 1, "body_code": None}
+        member |= {"name_as_given": "BT", "role": "external", "resolution": "external"}
+        conn.execute(sa.insert(db.members), [member])
+        conn.execute(sa.delete(db.arrangements))
+        assert db.count(conn, db.members) == 0
+
+
+def test_transaction_commits_rolls_back_on_error_and_on_request(tmp_path: Path) -> None:
+    with db.connect(settings_for(tmp_path)) as engine:
+        with db.transaction(engine) as conn:
+            conn.execute(sa.insert(db.arrangements), [arrangement("R-1")])
+        with db.transaction(engine, commit=False) as conn:
+            conn.execute(sa.insert(db.arrangements), [arrangement("R-2")])
+        with pytest.raises(RuntimeError), db.transaction(engine) as conn:
+            conn.execute(sa.insert(db.arrangements), [arrangement("R-3")])
+            raise RuntimeError("half-way")
+        with engine.connect() as conn:
+            assert list(conn.scalars(sa.select(db.arrangements.c.id))) == ["R-1"]
+
+
+def test_rows_from_csv_types_cells_and_names_bad_ones(tmp_path: Path) -> None:
+    path = tmp_path / "m.csv"
+    path.write_text(
+        "arrangement_id,position,body_code,name_as_given,role,resolution\n"
+        "R-1,1,,BT,external,external\n"
+    )
+    assert db.rows_from_csv(path, db.members) == [
+        {"arrangement_id": "R-1", "position": 1, "body_code": None, "name_as_given": "BT",
+         "role": "external", "resolution": "external"}
+    ]  # fmt: skip
+    path.write_text("arrangement_id,position\nR-1,first\n")
+    with pytest.raises(DataError, match="missing column"):
+        db.rows_from_csv(path, db.members)
+    path.write_text(path.read_text().replace("position", "position,name_as_given,role,resolution"))
+    with pytest.raises(DataError, match="row 2, column 'position', value 'first'"):
+        db.rows_from_csv(path, db.members)
+
+
+@pytest.mark.parametrize("url", ["nonsense://x", "postgresql+nodriver://u@h/d"])
+def test_unusable_urls_raise_config_errors(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError):
+        db.engine_for(Settings(root=tmp_path, database_url=url))

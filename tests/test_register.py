@@ -1,0 +1,287 @@
+"""The register: annualisation, identity, transactional import, queries (a real SQLite file)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from recommender import db
+from recommender.config import Settings
+from recommender.errors import DataError, ImportRejected, InvalidInput, UnknownArrangement
+from recommender.register import (
+    Filters,
+    annualisation_note,
+    annualise,
+    arrangement_id,
+    ensure_database,
+    fingerprint,
+    get_arrangement,
+    import_file,
+    load_register,
+    query,
+    reset,
+)
+from recommender.register_io import Directory
+from register_fixtures import FIXTURES
+
+
+def counts(settings: Settings) -> dict[str, int]:
+    with db.connect(settings) as engine, engine.connect() as conn:
+        return {t.name: db.count(conn, t) for t in (db.arrangements, db.members, db.imports)}
+
+
+# Annualisation ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("figure", "basis", "period", "start", "expected"),
+    [
+        (120_000, "annual", None, 2010, 120_000),
+        (0, "annual", None, None, 0),
+        (1_000_000, "cumulative", 5, 2010, 200_000),
+        (1_000_000, "to_date", None, 2013, 1_000_000 / 6),
+        (1_000_000, "to_date", None, 2019, 1_000_000),  # at least one year
+        (1_000_000, "to_date", None, 2023, 1_000_000),
+        (1_000_000, "to_date", None, None, 200_000),  # start unknown: over 5 years
+        (12_000_000, "projected", 10, 2016, 1_200_000),
+        (325_000, "projected", None, 2011, 325_000),  # an annual target
+        (5_000, "unknown", None, 2011, None),
+        (None, "unknown", None, 2011, None),
+    ],
+)
+def test_annualise_each_basis(
+    figure: float | None, basis: str, period: int | None, start: int | None, expected: float | None
+) -> None:
+    assert annualise(figure, basis, period, start) == pytest.approx(expected)
+
+
+def test_annualise_refuses_what_it_cannot_do() -> None:
+    with pytest.raises(InvalidInput, match="period"):
+        annualise(100, "cumulative", None, 2010)
+    with pytest.raises(InvalidInput, match="basis"):
+        annualise(100, "weekly", None, 2010)
+
+
+def test_annualisation_note_flags_an_unknown_start() -> None:
+    assert "flagged" in annualisation_note("to_date", None, None)
+    assert "6 year(s)" in annualisation_note("to_date", None, 2013)
+    assert "annual target" in annualisation_note("projected", None, 2013)
+
+
+def test_fingerprint_ignores_partner_order_but_not_service_year_or_origin() -> None:
+    base = fingerprint("legal", ["E1", "E2"], 2012, False)
+    assert base == fingerprint("legal", ["E2", "E1"], 2012, False)
+    others = [
+        fingerprint("ict", ["E1", "E2"], 2012, False),
+        fingerprint("legal", ["E1", "E3"], 2012, False),
+        fingerprint("legal", ["E1", "E2"], 2013, False),
+        fingerprint("legal", ["E1", "E2"], 2012, True),
+    ]
+    assert base not in others and len(set(others)) == 4
+    assert arrangement_id(base, False) == "R-" + base[:8]
+    assert arrangement_id(base, True).startswith("S-")
+
+
+# Import ----------------------------------------------------------------------------------------
+
+
+def test_import_adds_arrangements_and_keeps_the_default(
+    register_settings: Settings, directory: Directory
+) -> None:
+    report = import_file(
+        FIXTURES / "known_small.csv", settings=register_settings, directory=directory
+    )
+    assert (report.layout, report.rows, report.added, report.duplicates) == ("known", 7, 7, 0)
+    assert all(i.startswith("R-") and len(i) == 10 for i in report.ids)
+    assert counts(register_settings)["arrangements"] == 1 + 7  # the default register is loaded
+    arrangements, members = load_register(register_settings)
+    assert arrangements["simulated"].sum() == 1
+    hub = arrangements.set_index("name").loc["East Sussex Procurement Hub"]
+    assert hub["annual_savings_gbp"] == pytest.approx(1_600_000)
+    assert pd.isna(hub["start_year"])
+    assert set(members.columns) == {c.name for c in db.members.columns}
+
+
+def test_reimporting_the_same_file_adds_nothing(
+    register_settings: Settings, directory: Directory
+) -> None:
+    path = FIXTURES / "known_small.csv"
+    import_file(path, settings=register_settings, directory=directory)
+    again = import_file(path, settings=register_settings, directory=directory)
+    assert (again.added, again.duplicates) == (0, 7)
+    assert "7 duplicate(s) skipped" in again.summary()
+    assert counts(register_settings)["arrangements"] == 8
+    assert counts(register_settings)["imports"] == 3  # default, first, second
+
+
+def test_duplicates_inside_one_file_are_reported_and_skipped(
+    register_settings: Settings, directory: Directory, tmp_path: Path
+) -> None:
+    lines = (FIXTURES / "known_small.csv").read_text().splitlines()
+    # The same arrangement written another way: other order, other spelling.
+    lines.append(
+        "Hub again,Wealden; Rother; Lewes; Eastbourne; Hastings Borough Council,"
+        "council; council; council; council; council,procurement,,8000000,cumulative,5,,"
+    )
+    path = tmp_path / "twice.csv"
+    path.write_text("\n".join(lines) + "\n")
+    report = import_file(path, settings=register_settings, directory=directory)
+    assert report.in_file_duplicates == [(9, 2)]
+    assert report.added == 7
+    assert "row 9 repeats row 2" in report.summary()
+
+
+def test_one_bad_row_rejects_the_whole_file(
+    register_settings: Settings, directory: Directory
+) -> None:
+    with pytest.raises(ImportRejected) as caught:
+        import_file(FIXTURES / "known_one_bad.csv", settings=register_settings, directory=directory)
+    (error,) = caught.value.errors
+    assert (error.row, error.column, error.value) == (4, "service_category", "procurment")
+    assert "known_one_bad.csv" in str(caught.value) and "nothing was imported" in str(caught.value)
+    assert not (register_settings.instance_dir / "register.sqlite").exists()
+
+
+def test_a_database_error_half_way_rolls_everything_back(
+    register_settings: Settings, directory: Directory
+) -> None:
+    ensure_database(register_settings)
+    before = counts(register_settings)
+    with db.connect(register_settings) as engine, engine.begin() as conn:
+        # A real failure inside the database, after the arrangements are written.
+        conn.exec_driver_sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON members WHEN NEW.name_as_given = 'Waveney' "
+            "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
+        )
+    with pytest.raises(sa.exc.IntegrityError, match="refused by test trigger"):
+        import_file(FIXTURES / "known_small.csv", settings=register_settings, directory=directory)
+    assert counts(register_settings) == before
+
+
+def test_dry_run_writes_nothing(register_settings: Settings, directory: Directory) -> None:
+    ensure_database(register_settings)
+    before = counts(register_settings)
+    report = import_file(
+        FIXTURES / "known_small.csv", dry_run=True, settings=register_settings, directory=directory
+    )
+    assert (report.added, report.dry_run) == (7, True)
+    assert "would add 7" in report.summary()
+    assert counts(register_settings) == before
+
+
+def test_to_date_without_start_year_is_flagged(
+    register_settings: Settings, directory: Directory, tmp_path: Path
+) -> None:
+    path = tmp_path / "k.csv"
+    header = (FIXTURES / "known_small.csv").read_text().splitlines()[0]
+    path.write_text(header + "\nA,Rother; Lewes,council; council,legal,,50000,to_date,,,\n")
+    report = import_file(path, settings=register_settings, directory=directory)
+    assert report.warnings == ["row 2: to date, start year unknown: assumed over 5 years (flagged)"]
+    assert get_arrangement(report.ids[0], settings=register_settings, directory=directory)[
+        "annual_savings_gbp"
+    ] == pytest.approx(10_000)
+
+
+# The default register and the database ---------------------------------------------------------
+
+
+def test_ensure_database_loads_the_default_once(register_settings: Settings) -> None:
+    assert ensure_database(register_settings) == 1
+    assert ensure_database(register_settings) == 0
+    assert counts(register_settings) == {"arrangements": 1, "members": 2, "imports": 1}
+
+
+def test_ensure_database_names_a_missing_default(register_settings: Settings) -> None:
+    (register_settings.register_dir / "members.csv").unlink()
+    with pytest.raises(DataError, match="build-default"):
+        ensure_database(register_settings)
+
+
+def test_a_malformed_default_names_the_cell(register_settings: Settings) -> None:
+    path = register_settings.register_dir / "arrangements.csv"
+    path.write_text(path.read_text().replace(",2012,", ",twenty,"))
+    with pytest.raises(DataError, match=r"row 2, column 'start_year', value 'twenty'"):
+        ensure_database(register_settings)
+
+
+def test_reset_reloads_the_default(register_settings: Settings, directory: Directory) -> None:
+    import_file(FIXTURES / "known_small.csv", settings=register_settings, directory=directory)
+    assert reset(register_settings) == 1
+    assert counts(register_settings) == {"arrangements": 1, "members": 2, "imports": 1}
+
+
+# Queries ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def loaded(register_settings: Settings, directory: Directory) -> Settings:
+    import_file(FIXTURES / "known_small.csv", settings=register_settings, directory=directory)
+    return register_settings
+
+
+@pytest.mark.parametrize(
+    ("filters", "names"),
+    [
+        (Filters(service="legal"), ["Rother and Wealden: shared legal services"]),
+        (Filters(body="Taunton Deane"), ["Devon and Somerset trading standards"]),
+        (Filters(body="E07000245", simulated=False), [
+            "Forest Heath and St Edmundsbury benefits", "Suffolk customer services with BT"]),
+        (Filters(region="East Midlands"), ["Highways alliance"]),
+        (Filters(region="e12000009"), ["Devon and Somerset trading standards"]),
+        (Filters(simulated=True), ["Rother and Wealden: shared legal services"]),
+    ],
+)  # fmt: skip
+def test_query_filters(
+    loaded: Settings, directory: Directory, filters: Filters, names: list[str]
+) -> None:
+    found = query(filters, settings=loaded, directory=directory)
+    assert sorted(r["name"] for r in found) == sorted(names)
+
+
+def test_query_limit_and_order(loaded: Settings, directory: Directory) -> None:
+    ids = [r["id"] for r in query(settings=loaded, directory=directory)]
+    assert ids == sorted(ids) and len(ids) == 8
+    assert len(query(Filters(limit=3), settings=loaded, directory=directory)) == 3
+
+
+def test_query_rejects_unknown_service_and_region(loaded: Settings, directory: Directory) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        query(Filters(service="legl"), settings=loaded, directory=directory)
+    assert caught.value.suggestions[0] == "legal"
+    with pytest.raises(InvalidInput) as caught:
+        query(Filters(region="South Wst"), settings=loaded, directory=directory)
+    assert caught.value.suggestions[0] == "South West"
+
+
+def test_get_arrangement_shows_members_and_resolution(
+    loaded: Settings, directory: Directory
+) -> None:
+    (found,) = query(Filters(body="Northamptonshire"), settings=loaded, directory=directory)
+    record = get_arrangement(found["id"], settings=loaded, directory=directory)
+    assert [(m["body_code"], m["name"], m["role"]) for m in record["members"]] == [
+        ("E06000061", "North Northamptonshire", "partner"),
+        ("E06000062", "West Northamptonshire", "partner"),
+        ("E06000060", "Buckinghamshire", "partner"),
+        (None, "Highways Agency", "external"),
+    ]
+    assert record["members"][2]["resolution"] == "former: Aylesbury Vale → Buckinghamshire"
+    assert record["partners"] == ["Northamptonshire", "Aylesbury Vale", "Highways Agency"]
+    assert record["annual_savings_gbp"] == pytest.approx(2_420_000 / 12)
+
+
+def test_unknown_id_names_the_closest(loaded: Settings, directory: Directory) -> None:
+    with pytest.raises(UnknownArrangement) as caught:
+        get_arrangement("S-0002", settings=loaded, directory=directory)
+    assert "S-0001" in caught.value.suggestions
+
+
+def test_a_settings_database_url_is_used(tmp_path: Path, register_settings: Settings) -> None:
+    other = tmp_path / "elsewhere" / "other.sqlite"
+    settings = register_settings.with_(database_url=f"sqlite:///{other}")
+    ensure_database(settings)
+    assert other.is_file()
+    shutil.rmtree(other.parent)

@@ -1,0 +1,359 @@
+"""Reading, validating and writing register files (``recommender.register_io``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from recommender.errors import ImportRejected, InvalidInput, RowError
+from recommender.register_io import (
+    Candidate,
+    Directory,
+    atomic_write,
+    csv_text,
+    current_year,
+    format_value,
+    geojson_text,
+    partner_tokens,
+    read_source,
+    validate,
+)
+from register_fixtures import FIXTURES
+
+SERVICES = ("procurement", "legal", "revenues_benefits", "management_chief_exec", "other")
+KNOWN_HEADER = (
+    "arrangement_name,partners,partner_types,service_category,start_year,"
+    "savings_gbp,savings_basis,savings_period_years,source_url,note\n"
+)
+GOOD = "Good,Rother; Wealden,council; council,legal,2012,100000,annual,,https://x.org,\n"
+
+
+def check(
+    tmp_path: Path, directory: Directory, *rows: str
+) -> tuple[list[Candidate], list[RowError]]:
+    path = tmp_path / "in.csv"
+    path.write_text(KNOWN_HEADER + "".join(rows), encoding="utf-8")
+    return validate(read_source(path)[1], directory, SERVICES)
+
+
+def only_error(tmp_path: Path, directory: Directory, row: str) -> RowError:
+    candidates, errors = check(tmp_path, directory, GOOD, row)
+    assert len(candidates) == 1, errors
+    assert len(errors) == 1, errors
+    assert errors[0].row == 3  # the header is row 1, the good row is row 2
+    return errors[0]
+
+
+def test_a_good_row_is_valid(tmp_path: Path, directory: Directory) -> None:
+    candidates, errors = check(tmp_path, directory, GOOD)
+    assert errors == []
+    (c,) = candidates
+    assert (c.name, c.service, c.start_year, c.savings_gbp, c.savings_basis) == (
+        "Good",
+        "legal",
+        2012,
+        100000.0,
+        "annual",
+    )
+    assert [m.body_code for m in c.members] == ["E07000064", "E07000065"]
+    assert [m.resolution for m in c.members] == ["exact", "exact"]
+    assert c.savings_aim and not c.simulated and c.status == "unknown"
+
+
+def test_unknown_name_is_reported_with_closest_matches(
+    tmp_path: Path, directory: Directory
+) -> None:
+    error = only_error(
+        tmp_path, directory, "X,Rothr; Wealden,council; council,legal,2012,,unknown,,,\n"
+    )
+    assert (error.column, error.value) == ("partners", "Rothr")
+    assert "no public body of kind 'council'" in error.message
+    assert "Rother" in error.suggestions
+
+
+def test_bad_service_id_is_reported_with_closest_ids(tmp_path: Path, directory: Directory) -> None:
+    error = only_error(
+        tmp_path, directory, "X,Rother; Wealden,council; council,procurment,2012,,unknown,,,\n"
+    )
+    assert (error.column, error.value) == ("service_category", "procurment")
+    assert error.suggestions[0] == "procurement"
+
+
+@pytest.mark.parametrize(
+    ("start", "end_column"),
+    [("1989", "start_year"), (str(current_year() + 1), "start_year"), ("20x1", "start_year")],
+)
+def test_impossible_years_are_reported(
+    tmp_path: Path, directory: Directory, start: str, end_column: str
+) -> None:
+    row = f"X,Rother; Wealden,council; council,legal,{start},,unknown,,,\n"
+    error = only_error(tmp_path, directory, row)
+    assert (error.column, error.value) == (end_column, start)
+
+
+def test_end_before_start_is_reported(tmp_path: Path, directory: Directory) -> None:
+    path = tmp_path / "p.csv"
+    path.write_text((FIXTURES / "project_small.csv").read_text().replace("2015,2020", "2015,2014"))
+    _, errors = validate(read_source(path)[1], directory, SERVICES)
+    assert [(e.row, e.column, e.value) for e in errors] == [(2, "end_year", "2014")]
+    assert "before the start year 2015" in errors[0].message
+
+
+@pytest.mark.parametrize("figure", ["-5", "lots", "1e999"])
+def test_negative_or_non_numeric_savings_are_reported(
+    tmp_path: Path, directory: Directory, figure: str
+) -> None:
+    row = f"X,Rother; Wealden,council; council,legal,2012,{figure},annual,,,\n"
+    error = only_error(tmp_path, directory, row)
+    assert (error.column, error.value) == ("savings_gbp", figure)
+
+
+def test_bad_basis_is_reported_with_closest_bases(tmp_path: Path, directory: Directory) -> None:
+    row = "X,Rother; Wealden,council; council,legal,2012,5000,anual,,,\n"
+    error = only_error(tmp_path, directory, row)
+    assert (error.column, error.value) == ("savings_basis", "anual")
+    assert error.suggestions[0] == "annual"
+
+
+def test_a_figure_without_basis_is_reported(tmp_path: Path, directory: Directory) -> None:
+    error = only_error(tmp_path, directory, "X,Rother; Wealden,council; council,legal,,5,,,,\n")
+    assert error.column == "savings_basis"
+
+
+def test_cumulative_without_period_is_reported(tmp_path: Path, directory: Directory) -> None:
+    row = "X,Rother; Wealden,council; council,legal,2012,5000,cumulative,,,\n"
+    error = only_error(tmp_path, directory, row)
+    assert error.column == "savings_period_years"
+    assert "cumulative" in error.message
+
+
+def test_a_period_on_an_annual_figure_is_reported(tmp_path: Path, directory: Directory) -> None:
+    row = "X,Rother; Wealden,council; council,legal,2012,5000,annual,3,,\n"
+    assert only_error(tmp_path, directory, row).column == "savings_period_years"
+
+
+@pytest.mark.parametrize(
+    ("partners", "types"),
+    [
+        ("Rother", "council"),
+        ("Rother; Rother", "council; council"),
+        ("BT; Rother", "other; council"),
+    ],
+)
+def test_fewer_than_two_distinct_partners_is_reported(
+    tmp_path: Path, directory: Directory, partners: str, types: str
+) -> None:
+    row = f"X,{partners},{types},legal,2012,,unknown,,,\n"
+    _, errors = check(tmp_path, directory, row)
+    assert any(e.column == "partners" and "two or more distinct" in e.message for e in errors)
+
+
+def test_partner_types_count_mismatch_is_reported(tmp_path: Path, directory: Directory) -> None:
+    row = "X,Rother; Wealden; Lewes,council; council,legal,2012,,unknown,,,\n"
+    error = only_error(tmp_path, directory, row)
+    assert error.column == "partner_types"
+    assert "2 type(s) for 3 partner(s)" in error.message
+
+
+def test_unknown_partner_type_is_reported(tmp_path: Path, directory: Directory) -> None:
+    row = "X,Rother; Wealden,council; councl,legal,2012,,unknown,,,\n"
+    error = only_error(tmp_path, directory, row)
+    assert (error.column, error.value, error.suggestions[0]) == (
+        "partner_types",
+        "councl",
+        "council",
+    )
+
+
+def test_every_problem_of_every_row_is_reported(tmp_path: Path, directory: Directory) -> None:
+    _, errors = check(
+        tmp_path,
+        directory,
+        "X,Rothr; Wealden,council; council,legal,1850,,unknown,,,\n",
+        GOOD,
+        "Y,Lewes,council,legl,2012,-1,annual,,,\n",
+    )
+    assert [(e.row, e.column) for e in errors] == [
+        (2, "start_year"),
+        (2, "partners"),
+        (4, "service_category"),
+        (4, "savings_gbp"),
+        (4, "partners"),
+    ]
+
+
+def test_abolished_councils_resolve_to_successors_keeping_the_name(
+    tmp_path: Path, directory: Directory
+) -> None:
+    row = "X,Taunton Deane; Northamptonshire,council; council,legal,2010,,unknown,,,\n"
+    (c,), errors = check(tmp_path, directory, row)
+    assert errors == []
+    assert [(m.body_code, m.name_as_given) for m in c.members] == [
+        ("E06000066", "Taunton Deane"),
+        ("E06000061", "Northamptonshire"),
+        ("E06000062", "Northamptonshire"),
+    ]
+    assert c.members[0].resolution == "former: Taunton Deane → Somerset"
+    assert c.members[2].resolution == "former: Northamptonshire → West Northamptonshire"
+    assert c.identities == ("E07000190", "E10000021")
+
+
+def test_partners_merged_since_stay_distinct(tmp_path: Path, directory: Directory) -> None:
+    row = "X,Chiltern; South Bucks,council; council,legal,2012,,unknown,,,\n"
+    (c,), errors = check(tmp_path, directory, row)
+    assert errors == []
+    assert [m.body_code for m in c.members] == ["E06000060", "E06000060"]
+
+
+def test_other_partners_become_external_members(tmp_path: Path, directory: Directory) -> None:
+    row = "X,Rother; Wealden; BT,council; council; other,legal,2012,,unknown,,,\n"
+    (c,), _ = check(tmp_path, directory, row)
+    assert c.members[2].body_code is None
+    assert (c.members[2].role, c.members[2].resolution) == ("external", "external")
+    assert "x:bt" in c.identities
+
+
+def test_zero_annual_savings_means_not_set_up_to_save(tmp_path: Path, directory: Directory) -> None:
+    (c,), _ = check(tmp_path, directory, "X,Rother; Wealden,council; council,legal,,0,annual,,,\n")
+    assert c.savings_gbp == 0 and c.savings_aim is False
+
+
+def test_project_layout_reads_codes_names_and_roles(tmp_path: Path, directory: Directory) -> None:
+    layout, rows = read_source(FIXTURES / "project_small.csv")
+    candidates, errors = validate(rows, directory, SERVICES)
+    assert (layout, errors) == ("project", [])
+    first, second = candidates
+    assert [(m.body_code, m.role) for m in first.members] == [
+        ("E07000064", "lead"),
+        ("E07000062", "partner"),
+    ]
+    assert (first.status, first.end_year) == ("ended", 2020)
+    assert second.members[0].resolution == "alias"  # "East Sussex" is not the official form
+
+
+def test_missing_columns_reject_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("arrangement_name,partners,partner_types\nA,B,C\n")
+    with pytest.raises(ImportRejected) as caught:
+        read_source(path)
+    assert {e.column for e in caught.value.errors} >= {"service_category", "savings_basis"}
+    assert all(e.row == 1 for e in caught.value.errors)
+
+
+def test_unreadable_files_are_named(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="cannot read"):
+        read_source(tmp_path / "nope.csv")
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(KNOWN_HEADER.encode() + "Caf\xe9,A; B".encode("latin-1"))
+    with pytest.raises(InvalidInput, match="not UTF-8"):
+        read_source(latin)
+
+
+def test_json_layout_and_its_errors(tmp_path: Path, directory: Directory) -> None:
+    item = {"name": "J", "service": "legal", "start_year": 2014, "savings_gbp": 1000.0}
+    item |= {"savings_basis": "annual", "partners": ["Rother", "Hastings"], "simulated": False}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"arrangements": [item, item | {"service": "nope"}]}))
+    layout, rows = read_source(path)
+    candidates, errors = validate(rows, directory, SERVICES)
+    assert layout == "json" and len(candidates) == 1
+    assert [(e.row, e.column) for e in errors] == [(2, "service")]
+    path.write_text("{not json")
+    with pytest.raises(ImportRejected, match="not JSON"):
+        read_source(path)
+
+
+def test_format_value_is_stable() -> None:
+    assert [format_value(v) for v in (None, float("nan"), True, 3.0, 2.5, 1 / 3, "a")] == [
+        "",
+        "",
+        "true",
+        "3",
+        "2.50",
+        "0.33",
+        "a",
+    ]
+    assert csv_text([{"a": 1, "b": None}], ["a", "b"]) == "a,b\n1,\n"
+
+
+def test_atomic_write_replaces_and_leaves_no_temporary(tmp_path: Path) -> None:
+    target = tmp_path / "sub" / "out.csv"
+    atomic_write(target, "one")
+    atomic_write(target, "two")
+    assert target.read_text() == "two"
+    assert [p.name for p in target.parent.iterdir()] == ["out.csv"]
+
+
+def test_partner_tokens_write_former_councils_once_by_name() -> None:
+    members = [
+        {"body_code": "E06000061", "name_as_given": "Northamptonshire", "role": "partner",
+         "resolution": "former: Northamptonshire → North Northamptonshire"},
+        {"body_code": "E06000062", "name_as_given": "Northamptonshire", "role": "partner",
+         "resolution": "former: Northamptonshire → West Northamptonshire"},
+        {"body_code": "E07000064", "name_as_given": "Rother DC", "role": "lead",
+         "resolution": "alias"},
+        {"body_code": None, "name_as_given": "BT", "role": "external", "resolution": "external"},
+    ]  # fmt: skip
+    assert partner_tokens(members) == {
+        "partners": ["Northamptonshire", "E07000064", "BT"],
+        "partner_roles": ["partner", "lead", "external"],
+        "partner_names": ["Northamptonshire", "Rother DC", "BT"],
+    }
+
+
+def test_partner_names_are_kept_with_codes(tmp_path: Path, directory: Directory) -> None:
+    path = tmp_path / "p.csv"
+    header, row = (FIXTURES / "project_small.csv").read_text().splitlines()[:2]
+    path.write_text(f"{header},partner_names\n{row},Rother District Council; Hastings\n")
+    ((c,), errors) = validate(read_source(path)[1], directory, SERVICES)
+    assert errors == []
+    assert [m.name_as_given for m in c.members] == ["Rother District Council", "Hastings"]
+    path.write_text(f"{header},partner_names\n{row},Rother District Council\n")
+    _, errors = validate(read_source(path)[1], directory, SERVICES)
+    assert [(e.column, e.message) for e in errors] == [
+        ("partner_names", "1 name(s) for 2 partner(s)")
+    ]
+
+
+def test_geojson_is_a_feature_collection_of_multipoints() -> None:
+    record = {"id": "R-1", "service": "legal", "members": [
+        {"body_code": "E1", "name": "One"}, {"body_code": "E2", "name": "Two"},
+        {"body_code": None, "name": "BT"},
+    ]}  # fmt: skip
+    collection = json.loads(geojson_text([record], {"E1": (0.1234567, 51.0), "E2": (1.0, 52.0)}))
+    (feature,) = collection["features"]
+    assert collection["type"] == "FeatureCollection"
+    assert feature["geometry"] == {
+        "type": "MultiPoint",
+        "coordinates": [[0.123457, 51.0], [1.0, 52.0]],
+    }
+    assert feature["properties"]["partner_names"] == ["One", "Two", "BT"]
+
+
+def test_two_names_for_one_body_today_are_kept_apart_with_a_warning(
+    tmp_path: Path, directory: Directory
+) -> None:
+    row = "X,Devon Fire; Somerset Fire,fire; fire,other,2007,,unknown,,,\n"
+    (c,), errors = check(tmp_path, directory, row)
+    assert errors == []
+    assert [m.body_code for m in c.members] == ["E31000010", "E31000010"]
+    assert c.identities == ("E31000010/devon fire", "E31000010/somerset fire")
+    assert c.warnings == (
+        "'Devon Fire' and 'Somerset Fire' are one body today, "
+        "Devon and Somerset Fire and Rescue (E31000010): kept apart",
+    )
+
+
+@pytest.mark.parametrize(
+    "partners", ["Rother; rother", "Rother; E07000064", "Chiltern; Chiltern", "BT; bt; Rother"]
+)
+def test_the_same_partner_twice_is_reported(
+    tmp_path: Path, directory: Directory, partners: str
+) -> None:
+    types = "; ".join(
+        "other" if p.strip().lower() == "bt" else "council" for p in partners.split(";")
+    )
+    _, errors = check(tmp_path, directory, f"X,{partners},{types},legal,2012,,unknown,,,\n")
+    assert any(e.message == "this partner is listed twice" for e in errors)
