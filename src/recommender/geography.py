@@ -1,0 +1,227 @@
+"""Pure geometry functions on GeoDataFrames and shapely arrays.
+
+Every distance, length and area is computed in British National Grid (EPSG:27700) metres and
+reported in km or km²; nothing here measures in degrees. Functions take and return plain
+values (no I/O), so the reference build and the features share them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from numpy.typing import NDArray
+
+from recommender.errors import CheckFailed
+
+BNG = 27700
+# Overlaps below this (m²) are rounding noise at 1 m precision, not real overlaps.
+OVERLAP_TOLERANCE_M2 = 1.0
+
+GeometryArray = NDArray[np.object_]
+
+
+def check_crs(gdf: gpd.GeoDataFrame, epsg: int = BNG, *, what: str = "geometries") -> None:
+    """Raise :class:`CheckFailed` unless ``gdf`` is in ``EPSG:epsg``."""
+    if gdf.crs is None:
+        raise CheckFailed(f"{what} have no CRS; expected EPSG:{epsg}")
+    found = gdf.crs.to_epsg()
+    if found != epsg:
+        raise CheckFailed(f"{what} are in {gdf.crs.to_string()}; expected EPSG:{epsg}")
+
+
+def to_bng(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return ``gdf`` in British National Grid (EPSG:27700); raise if it has no CRS."""
+    if gdf.crs is None:
+        raise CheckFailed("geometries have no CRS; cannot reproject to EPSG:27700")
+    if gdf.crs.to_epsg() == BNG:
+        return gdf
+    return gdf.to_crs(BNG)
+
+
+def pairwise_distance_km(x: NDArray[np.float64], y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Return the matrix of straight-line distances (km) between BNG points ``(x[i], y[i])``."""
+    xs = np.asarray(x, dtype=float)
+    ys = np.asarray(y, dtype=float)
+    if xs.shape != ys.shape or xs.ndim != 1:
+        raise ValueError(f"x and y must be 1-d arrays of one length, got {xs.shape}, {ys.shape}")
+    dx = xs[:, None] - xs[None, :]
+    dy = ys[:, None] - ys[None, :]
+    return np.asarray(np.hypot(dx, dy) / 1000.0, dtype=np.float64)
+
+
+def shared_border_km(a: Any, b: Any) -> Any:
+    """Return the length (km) of the boundary shared by ``a`` and ``b`` (BNG metres).
+
+    Works on two geometries or two equal-length arrays of them (vectorised).
+    """
+    common = shapely.intersection(shapely.boundary(a), shapely.boundary(b))
+    return shapely.length(common) / 1000.0
+
+
+def snap_coverage(geoms: GeometryArray, grid: float = 1.0) -> GeometryArray:
+    """Snap polygons that tile an area onto a ``grid`` (metres), keeping them a tiling.
+
+    Rounding each polygon on its own lets two neighbours round a shared border differently
+    (and folds near-duplicate vertices into self-intersections). Instead all borders are noded
+    together with snap-rounding (GEOS OverlayNG with a fixed grid), the faces between them are
+    rebuilt, and each face goes back to the polygon holding its interior point. Neighbours
+    therefore share every border vertex exactly and the result is valid.
+    """
+    edges = shapely.union_all(shapely.boundary(geoms), grid_size=grid)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(edges)))
+    face, owner = shapely.STRtree(geoms).query(shapely.point_on_surface(faces), predicate="within")
+    lost = np.setdiff1d(np.arange(len(faces)), face)
+    if len(lost) or len(np.unique(face)) != len(face):
+        raise CheckFailed(
+            f"snapping to a {grid} m grid left {len(lost)} face(s) without a single owner "
+            f"({float(shapely.area(faces[lost]).sum()):.1f} m²)"
+        )
+    snapped = [
+        polygonal(shapely.union_all(faces[face[owner == i]], grid_size=grid))
+        for i in range(len(geoms))
+    ]
+    return np.asarray(snapped, dtype=object)
+
+
+def polygonal(geom: Any) -> Any:
+    """Return only the (multi)polygon parts of ``geom`` (``make_valid`` may add lines)."""
+    if geom.geom_type in ("Polygon", "MultiPolygon"):
+        return geom
+    parts = [
+        p
+        for g in shapely.get_parts(geom)
+        for p in shapely.get_parts(g)
+        if p.geom_type == "Polygon" and not p.is_empty
+    ]
+    return shapely.multipolygons(parts) if len(parts) > 1 else parts[0]
+
+
+def dissolve(geoms: GeometryArray, labels: NDArray[Any], grid: float = 1.0) -> dict[str, Any]:
+    """Union ``geoms[i]`` by ``labels[i]``; each result shares its members' outer borders."""
+    positions = pd.Series(np.arange(len(labels))).groupby(np.asarray(labels)).groups
+    return {
+        str(label): polygonal(shapely.union_all(geoms[np.asarray(index)], grid_size=grid))
+        for label, index in positions.items()
+    }
+
+
+@dataclass(frozen=True)
+class TopologyReport:
+    """How well a set of polygons tiles its area (all areas in km²)."""
+
+    n: int
+    sum_area_km2: float
+    union_area_km2: float
+    n_gaps: int
+    gap_area_km2: float
+    n_overlapping_pairs: int
+    max_overlap_m2: float
+    n_invalid: int
+
+    def summary(self) -> str:
+        return (
+            f"{self.n} polygons, {self.n_invalid} invalid; area sum {self.sum_area_km2:.3f} km², "
+            f"union {self.union_area_km2:.3f} km²; {self.n_gaps} gaps "
+            f"({self.gap_area_km2:.6f} km²); {self.n_overlapping_pairs} overlapping pairs "
+            f"(largest {self.max_overlap_m2:.3f} m²)"
+        )
+
+
+def topology_report(geoms: GeometryArray) -> TopologyReport:
+    """Measure gaps (holes in the union) and overlaps between neighbouring polygons."""
+    union = shapely.union_all(geoms)
+    holes = [shapely.Polygon(ring) for part in shapely.get_parts(union) for ring in part.interiors]
+    left, right = touching_candidates(geoms)
+    overlap = shapely.area(shapely.intersection(geoms[left], geoms[right]))
+    return TopologyReport(
+        n=len(geoms),
+        sum_area_km2=float(shapely.area(geoms).sum()) / 1e6,
+        union_area_km2=float(union.area) / 1e6,
+        n_gaps=len(holes),
+        gap_area_km2=float(sum(h.area for h in holes)) / 1e6,
+        n_overlapping_pairs=int((overlap > 0).sum()),
+        max_overlap_m2=float(overlap.max()) if len(overlap) else 0.0,
+        n_invalid=int((~shapely.is_valid(geoms)).sum()),
+    )
+
+
+def touching_candidates(geoms: GeometryArray) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    """Return index pairs ``i < j`` whose geometries intersect (STRtree, vectorised)."""
+    tree = shapely.STRtree(geoms)
+    left, right = tree.query(geoms, predicate="intersects")
+    keep = left < right
+    return left[keep], right[keep]
+
+
+def border_pairs(geoms: GeometryArray) -> pd.DataFrame:
+    """Return every pair ``i < j`` of intersecting geometries with shared border and overlap.
+
+    Columns ``i``, ``j``, ``border_km`` (length of the common boundary) and ``overlap_km2``
+    (area of the common interior). Pairs meeting only at a point have ``border_km`` 0.
+    """
+    left, right = touching_candidates(geoms)
+    border = shared_border_km(geoms[left], geoms[right])
+    overlap = shapely.area(shapely.intersection(geoms[left], geoms[right])) / 1e6
+    return pd.DataFrame({"i": left, "j": right, "border_km": border, "overlap_km2": overlap})
+
+
+def adjacency(
+    codes: pd.Series,
+    geoms: GeometryArray,
+    relations: pd.DataFrame | None = None,
+    tolerance_m2: float = OVERLAP_TOLERANCE_M2,
+) -> pd.DataFrame:
+    """Return ``code_a, code_b, relation, border_km`` for every touching or related pair.
+
+    ``relations`` lists the pairs known to share area (``code_a, code_b, relation``, both
+    directions, e.g. a district ``within`` its county); they are kept with the length of
+    their common boundary (0 when it has none). Any other pair touches when it shares a
+    border of positive length. Two areas that overlap by more than ``tolerance_m2`` (rounding
+    noise) without a known relation mean broken geometry or lookups: :class:`CheckFailed`.
+    """
+    known = relations if relations is not None else pd.DataFrame(columns=["code_a", "code_b"])
+    pairs = border_pairs(geoms)
+    pairs["code_a"] = codes.iloc[pairs["i"]].to_numpy()
+    pairs["code_b"] = codes.iloc[pairs["j"]].to_numpy()
+    keyed = known.set_index(["code_a", "code_b"])
+    related = pairs.set_index(["code_a", "code_b"]).index.isin(keyed.index)
+    stray = pairs[~related & (pairs["overlap_km2"] * 1e6 > tolerance_m2)]
+    if len(stray):
+        first = stray.iloc[0]
+        raise CheckFailed(
+            f"{len(stray)} pairs of areas overlap although no lookup relates them, e.g. "
+            f"{first['code_a']} and {first['code_b']} by {first['overlap_km2'] * 1e6:.1f} m²"
+        )
+    touching = pairs[~related & (pairs["border_km"] > 0)]
+    touches = both_directions(
+        touching["code_a"].to_numpy(),
+        touching["code_b"].to_numpy(),
+        "touches",
+        "touches",
+        touching["border_km"].to_numpy(),
+    )
+    border = both_directions(
+        pairs["code_a"].to_numpy(),
+        pairs["code_b"].to_numpy(),
+        "",
+        "",
+        pairs["border_km"].to_numpy(),
+    ).drop(columns="relation")
+    kept = known.merge(border, on=["code_a", "code_b"], how="left")
+    kept["border_km"] = kept["border_km"].fillna(0.0)
+    out = pd.concat([touches, kept[["code_a", "code_b", "relation", "border_km"]]])
+    return out.sort_values(["code_a", "code_b"]).reset_index(drop=True)
+
+
+def both_directions(
+    a: NDArray[Any], b: NDArray[Any], forward: str, backward: str, border_km: NDArray[Any]
+) -> pd.DataFrame:
+    """Return pairs as rows ``a→b`` (``forward``) and ``b→a`` (``backward``)."""
+    there = pd.DataFrame({"code_a": a, "code_b": b, "relation": forward, "border_km": border_km})
+    back = pd.DataFrame({"code_a": b, "code_b": a, "relation": backward, "border_km": border_km})
+    return pd.concat([there, back], ignore_index=True)
