@@ -1,3 +1,4 @@
 """Shared fixtures. Each area keeps its own in a ``tests/<area>_fixtures.py`` imported here."""
 
+from reference_fixtures import tiny_data, tiny_settings  # noqa: F401
 from register_fixtures import directory, register_settings  # noqa: F401

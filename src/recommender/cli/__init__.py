@@ -32,7 +32,11 @@ def _register_commands() -> None:
 
 
 # (module in recommender.cli, click command or group defined there)
-_COMMANDS: list[tuple[str, str]] = []
+_COMMANDS: list[tuple[str, str]] = [
+    ("data", "data"),
+    ("bodies", "bodies"),
+    ("register", "register"),
+]
 
 
 _register_commands()

@@ -1,0 +1,129 @@
+"""``recommender bodies``: find, show and list public bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+import pandas as pd
+
+from recommender import reference
+from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
+from recommender.errors import InvalidInput
+from recommender.names import closest
+
+KIND = click.Choice(reference.KINDS)
+
+
+@click.group("bodies")
+def bodies() -> None:
+    """Find, show and list councils, fire, police and NHS bodies."""
+
+
+@bodies.command("search")
+@click.argument("query")
+@click.option("--kind", type=KIND, default=None, help="Only bodies of this kind.")
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_settings
+def search_command(
+    obj: SettingsObj, query: str, kind: str | None, limit: int, as_json: bool
+) -> None:
+    """Find bodies by any name, alias or code, best match first."""
+    found = reference.search(query, limit=limit, kind=kind, settings=obj.settings)
+    table = reference.load_bodies(obj.settings)
+    rows = [_hit(hit, table) for hit in found]
+    if as_json:
+        echo_json(rows)
+        return
+    if not rows:
+        raise click.ClickException(f"no public body matches {query!r}")
+    echo_table(
+        [[r["codes"], r["display_name"], r["kind"], r["matched"], r["note"]] for r in rows],
+        ["code", "name", "kind", "matched", "note"],
+    )
+
+
+def _hit(hit: reference.Resolution, table: pd.DataFrame) -> dict[str, Any]:
+    return {
+        "codes": " + ".join(hit.codes),
+        "display_name": " + ".join(str(table.at[c, "display_name"]) for c in hit.codes),
+        "kind": str(table.at[hit.codes[0], "kind"]),
+        "matched": hit.matched,
+        "alias_type": hit.alias_type,
+        "former_code": hit.former_code,
+        "note": hit.note,
+        "score": round(hit.score, 1),
+    }
+
+
+@bodies.command("show")
+@click.argument("code_or_name")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@pass_settings
+def show_command(obj: SettingsObj, code_or_name: str, as_json: bool) -> None:
+    """Show a body's facts, its neighbours and the bodies it sits inside."""
+    settings = obj.settings
+    found = reference.resolve(code_or_name, settings=settings)
+    facts = reference.body(code_or_name, settings=settings)
+    near = reference.neighbours(facts["code"], settings=settings, kind=facts["kind"])
+    inside = reference.containers(facts["code"], settings=settings)
+    if as_json:
+        echo_json(
+            {
+                "body": facts,
+                "resolution": {"matched": found.matched, "alias_type": found.alias_type,
+                               "note": found.note},
+                "neighbours": near.to_dict("records"),
+                "within": inside.to_dict("records"),
+            }
+        )  # fmt: skip
+        return
+    if found.note:
+        click.echo(found.note)
+    click.echo(f"{facts['display_name']} ({facts['code']})")
+    echo_table([[k, v] for k, v in facts.items()], ["fact", "value"])
+    click.echo(f"\nNeighbours ({len(near)}, touching, longest border first)")
+    echo_table(near[["code", "display_name", "tier", "border_km"]].values.tolist(),
+               ["code", "name", "tier", "border_km"])  # fmt: skip
+    click.echo(f"\nSits within or overlaps ({len(inside)})")
+    echo_table(inside[["code", "display_name", "kind", "relation"]].values.tolist(),
+               ["code", "name", "kind", "relation"])  # fmt: skip
+
+
+@bodies.command("list")
+@click.option("--kind", type=KIND, default=None, help="Only bodies of this kind.")
+@click.option("--region", default=None, help="Region name or code (e.g. 'South West').")
+@click.option("--county", default=None, help="County name or code: list its districts.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@pass_settings
+def list_command(
+    obj: SettingsObj, kind: str | None, region: str | None, county: str | None, as_json: bool
+) -> None:
+    """List bodies, optionally by kind, region or county."""
+    settings = obj.settings
+    table = reference.load_bodies(settings)
+    if kind:
+        table = table[table["kind"] == kind]
+    if region:
+        table = table[_region_mask(table, region, reference.load_bodies(settings))]
+    if county:
+        code = reference.resolve(county, kind="council", settings=settings).codes[0]
+        table = table[table["county_code"] == code]
+    columns = ["code", "display_name", "kind", "tier", "region", "population"]
+    if as_json:
+        echo_json(table[columns].to_dict("records"))
+        return
+    echo_table(table[columns].values.tolist(), ["code", "name", "kind", "tier", "region", "pop"])
+
+
+def _region_mask(table: pd.DataFrame, region: str, every: pd.DataFrame) -> pd.Series:
+    wanted = region.strip().lower()
+    names = sorted(set(every["region"]))
+    codes = {n.lower(): c for n, c in zip(every["region"], every["region_code"], strict=True)}
+    code = codes.get(wanted, region.strip().upper())
+    if code not in set(every["region_code"]):
+        raise InvalidInput(
+            f"unknown region {region!r}", field="region", suggestions=closest(region, names, 3)
+        )
+    return pd.Series(table["region_code"] == code)

@@ -1,0 +1,265 @@
+"""The public bodies: load ``data/reference/`` and resolve the names people write.
+
+Nothing is read at import. Each loader reads its reference folder once and caches it
+(``functools.lru_cache`` keyed by the folder and its files' modification times, so a rebuild
+is picked up). Build the folder with ``recommender data build-reference``
+(:mod:`recommender.reference_build`).
+
+>>> resolve("Taunton Deane").codes          # doctest: +SKIP
+('E06000066',)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from recommender.config import Settings
+from recommender.errors import DataError, InvalidInput, UnknownBody
+from recommender.geography import check_crs
+from recommender.names import closest, normalise
+
+KINDS = ("council", "fire", "police", "health")
+ALIAS_TYPES = ("official", "display", "variant", "former", "nhs_predecessor")
+TEXT_COLUMNS = [
+    "code", "name", "display_name", "kind", "tier", "region_code", "region", "county_code",
+    "fire_code", "police_code", "icb_code", "cauth_code", "rural_urban",
+]  # fmt: skip
+FILES = ("bodies.csv", "boundaries.geojson", "adjacency.csv", "aliases.csv")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A name or code matched to current bodies (several when an abolished body was split)."""
+
+    query: str
+    codes: tuple[str, ...]
+    matched: str
+    alias_type: str
+    former_code: str | None
+    note: str
+    score: float
+
+
+@dataclass(frozen=True)
+class _Reference:
+    bodies: gpd.GeoDataFrame
+    adjacency: pd.DataFrame
+    aliases: pd.DataFrame  # with the body's kind, sorted for resolution
+    keys: np.ndarray[Any, np.dtype[np.object_]]  # distinct alias keys
+
+
+def _folder(settings: Settings | None) -> Path:
+    return (settings or Settings.from_env()).reference_dir
+
+
+def _reference(settings: Settings | None) -> _Reference:
+    folder = _folder(settings).resolve()
+    missing = [name for name in FILES if not (folder / name).is_file()]
+    if missing:
+        raise DataError(
+            f"reference data missing in {folder}: {', '.join(missing)}; build it with "
+            "`make reference` (recommender data build-reference)"
+        )
+    stamp = tuple((folder / name).stat().st_mtime_ns for name in FILES)
+    return _load(folder, stamp)
+
+
+@lru_cache(maxsize=4)
+def _load(folder: Path, stamp: tuple[int, ...]) -> _Reference:
+    table = pd.read_csv(
+        folder / "bodies.csv", dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False
+    )
+    shapes = gpd.read_file(folder / "boundaries.geojson", engine="pyogrio")
+    check_crs(shapes, what=str(folder / "boundaries.geojson"))
+    geometry = shapes.set_index("code").geometry.reindex(table["code"])
+    bodies = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=shapes.crs)
+    bodies.index = pd.Index(table["code"].to_numpy())
+    adjacency = pd.read_csv(folder / "adjacency.csv", dtype=str, keep_default_na=False)
+    adjacency["border_km"] = adjacency["border_km"].astype(float)
+    aliases = pd.read_csv(folder / "aliases.csv", dtype=str, keep_default_na=False)
+    aliases["kind"] = aliases["code"].map(bodies["kind"])
+    aliases["kind_rank"] = aliases["kind"].map({k: i for i, k in enumerate(KINDS)})
+    aliases["type_rank"] = aliases["alias_type"].map({t: i for i, t in enumerate(ALIAS_TYPES)})
+    aliases = aliases.sort_values(["key", "kind_rank", "type_rank", "code"], kind="stable")
+    keys = np.asarray(aliases["key"].drop_duplicates().to_numpy(), dtype=object)
+    aliases.index = pd.Index(aliases["key"].to_numpy())
+    return _Reference(bodies, adjacency, aliases, keys)
+
+
+def load_bodies(settings: Settings | None = None) -> gpd.GeoDataFrame:
+    """Return every body (index: code), with its facts and polygon in EPSG:27700."""
+    return _reference(settings).bodies
+
+
+def load_adjacency(settings: Settings | None = None) -> pd.DataFrame:
+    """Return the pairs of bodies that touch or share area: ``code_a, code_b, relation,
+    border_km``."""
+    return _reference(settings).adjacency
+
+
+def load_aliases(settings: Settings | None = None) -> pd.DataFrame:
+    """Return the alias table: ``alias, key, code, alias_type, former_code, note``."""
+    aliases = _reference(settings).aliases
+    return aliases[["alias", "key", "code", "alias_type", "former_code", "note"]].reset_index(
+        drop=True
+    )
+
+
+def resolve(query: str, *, kind: str | None = None, settings: Settings | None = None) -> Resolution:
+    """Return the current body or bodies ``query`` names (a code, a name or an alias).
+
+    Exact matches only (after :func:`recommender.names.normalise`); bodies of ``kind`` are
+    preferred, then councils, fire, police and health bodies in that order, and official
+    names over variants over abolished councils. Raises :class:`UnknownBody` with the
+    closest names when nothing matches.
+    """
+    _check_kind(kind)
+    ref = _reference(settings)
+    text = " ".join(str(query).split())
+    code = text.upper()
+    if code in ref.bodies.index:
+        return Resolution(query, (code,), code, "code", None, "", 100.0)
+    by_code = ref.aliases[ref.aliases["former_code"] == code]
+    if len(by_code):
+        return _resolution(query, by_code, kind, 100.0)
+    key = normalise(text)
+    if key and key in ref.aliases.index:
+        return _resolution(query, ref.aliases.loc[[key]], kind, 100.0)
+    suggestions = [_label(ref, r) for r in search(text, limit=5, kind=kind, settings=settings)]
+    raise UnknownBody(f"no public body matches {query!r}", field="name", suggestions=suggestions)
+
+
+def _resolution(query: str, rows: pd.DataFrame, kind: str | None, score: float) -> Resolution:
+    ranked = rows.assign(other_kind=(rows["kind"] != kind) if kind else False)
+    ranked = ranked.sort_values(["other_kind", "kind_rank", "type_rank"], kind="stable")
+    top = ranked.iloc[0]
+    same = ranked[
+        (ranked["kind"] == top["kind"])
+        & (ranked["alias_type"] == top["alias_type"])
+        & (ranked["former_code"] == top["former_code"])
+        & (ranked["note"] == top["note"])
+    ]
+    return Resolution(
+        query=query,
+        codes=tuple(sorted(set(same["code"]))),
+        matched=str(top["alias"]),
+        alias_type=str(top["alias_type"]),
+        former_code=str(top["former_code"]) or None,
+        note=str(top["note"]),
+        score=float(score),
+    )
+
+
+def search(
+    query: str, *, limit: int = 10, kind: str | None = None, settings: Settings | None = None
+) -> list[Resolution]:
+    """Return up to ``limit`` bodies whose names are like ``query``, best first.
+
+    Exact matches come first, then names starting with the query, then fuzzy matches
+    (rapidfuzz ``WRatio`` on normalised names). Each body appears once.
+    """
+    _check_kind(kind)
+    ref = _reference(settings)
+    key = normalise(query)
+    if not key or limit <= 0:
+        return []
+    aliases = ref.aliases if kind is None else ref.aliases[ref.aliases["kind"] == kind]
+    keys = ref.keys if kind is None else np.asarray(aliases["key"].unique(), dtype=object)
+    scores = process.cdist([key], list(keys), scorer=fuzz.WRatio)[0].astype(float)
+    starts = np.asarray([k.startswith(key) for k in keys])
+    rank = scores + 200.0 * (keys == key) + 100.0 * starts
+    found: list[Resolution] = []
+    seen: set[tuple[str, ...]] = set()
+    code = query.strip().upper()
+    for match in ref.bodies.index[ref.bodies.index.str.startswith(code)][: limit if code else 0]:
+        if len(code) >= 3 and (kind is None or ref.bodies.at[match, "kind"] == kind):
+            found.append(Resolution(query, (match,), match, "code", None, "", 100.0))
+            seen.add((match,))
+    for index in np.argsort(-rank, kind="stable"):
+        if len(found) >= limit or scores[index] < 50:
+            break
+        rows = aliases.loc[[keys[index]]]
+        for _, group in rows.groupby(["kind_rank", "type_rank", "former_code", "note"], sort=True):
+            hit = _resolution(query, group, kind, min(100.0, float(scores[index])))
+            if hit.codes not in seen:
+                seen.add(hit.codes)
+                found.append(hit)
+    return found[:limit]
+
+
+def body(code_or_name: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Return the facts of one body (plain Python values; no geometry)."""
+    ref = _reference(settings)
+    row = ref.bodies.loc[_one_code(code_or_name, settings)]
+    return {column: _plain(row[column]) for column in ref.bodies.columns if column != "geometry"}
+
+
+def neighbours(
+    code: str, settings: Settings | None = None, *, kind: str | None = None
+) -> pd.DataFrame:
+    """Return the bodies touching ``code`` (of ``kind`` if given), longest border first."""
+    _check_kind(kind)
+    found = _related(code, settings, ("touches",))
+    if kind is not None:
+        found = found[found["kind"] == kind]
+    return found.sort_values(["border_km", "code"], ascending=[False, True]).reset_index(drop=True)
+
+
+def containers(code: str, settings: Settings | None = None) -> pd.DataFrame:
+    """Return the bodies ``code`` sits within or overlaps (county, fire, police, ICB …)."""
+    found = _related(code, settings, ("within", "overlaps"))
+    found["kind_rank"] = found["kind"].map({k: i for i, k in enumerate(KINDS)})
+    found = found.sort_values(["kind_rank", "relation", "code"]).drop(columns="kind_rank")
+    return found.reset_index(drop=True)
+
+
+def _related(code: str, settings: Settings | None, relations: tuple[str, ...]) -> pd.DataFrame:
+    ref = _reference(settings)
+    one = _one_code(code, settings)
+    adjacency = ref.adjacency
+    rows = adjacency[(adjacency["code_a"] == one) & adjacency["relation"].isin(relations)]
+    facts = ref.bodies[["display_name", "kind", "tier"]]
+    out = rows.rename(columns={"code_b": "code"}).join(facts, on="code")
+    return out[["code", "display_name", "kind", "tier", "relation", "border_km"]]
+
+
+def _one_code(code_or_name: str, settings: Settings | None) -> str:
+    found = resolve(code_or_name, settings=settings)
+    if len(found.codes) == 1:
+        return found.codes[0]
+    ref = _reference(settings)
+    raise UnknownBody(
+        f"{code_or_name!r}: {found.note or 'several bodies match'}; choose one",
+        field="name",
+        suggestions=[f"{ref.bodies.at[c, 'display_name']} ({c})" for c in found.codes],
+    )
+
+
+def _label(ref: _Reference, found: Resolution) -> str:
+    names = [f"{ref.bodies.at[c, 'display_name']} ({c})" for c in found.codes]
+    return " + ".join(names)
+
+
+def _check_kind(kind: str | None) -> None:
+    if kind is not None and kind not in KINDS:
+        raise InvalidInput(
+            f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}",
+            field="kind",
+            suggestions=closest(kind, KINDS, limit=2),
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value

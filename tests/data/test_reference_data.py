@@ -1,0 +1,194 @@
+"""Checks on the committed ``data/reference/`` (the build's checks, plus known facts)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pytest
+import shapely
+
+from recommender import reference
+from recommender.config import Settings
+
+SETTINGS = Settings()
+REGISTER = SETTINGS.sources / "register" / "known_arrangements.csv"
+LOWER = ["district", "unitary", "metropolitan", "london_borough"]
+
+
+@pytest.fixture(scope="module")
+def bodies() -> gpd.GeoDataFrame:
+    return reference.load_bodies(SETTINGS)
+
+
+@pytest.fixture(scope="module")
+def adjacency() -> pd.DataFrame:
+    return reference.load_adjacency(SETTINGS)
+
+
+def test_columns_match_the_contract() -> None:
+    with (SETTINGS.reference_dir / "bodies.csv").open() as handle:
+        header = next(csv.reader(handle))
+    assert header == [
+        "code", "name", "display_name", "kind", "tier", "region_code", "region", "county_code",
+        "fire_code", "police_code", "icb_code", "cauth_code", "population", "area_km2",
+        "density", "imd_score", "imd_decile", "rural_urban", "x", "y", "lat", "lon",
+    ]  # fmt: skip
+
+
+def test_counts(bodies: gpd.GeoDataFrame) -> None:
+    tiers = bodies["tier"].value_counts()
+    assert int(tiers[LOWER].sum()) == 296
+    assert tiers["county"] == 21
+    assert tiers["police"] == 39
+    assert tiers["health"] == 42
+    assert tiers["fire"] == 44
+    assert bodies["region_code"].nunique() == 9
+    assert bodies.loc["E06000053", "tier"] == "unitary"  # Isles of Scilly
+    assert bodies.loc["E09000001", "tier"] == "london_borough"  # City of London
+
+
+def test_populations_add_up(bodies: gpd.GeoDataFrame) -> None:
+    lower = bodies[bodies["tier"].isin(LOWER)]
+    assert lower["population"].sum() == 57_106_398
+    for tier in ("fire", "police"):
+        assert bodies.loc[bodies["tier"] == tier, "population"].sum() == 57_106_398
+    icb = bodies.loc[bodies["tier"] == "health", "population"].sum()
+    assert icb == pytest.approx(57_106_398, abs=50)  # shares rounded per ICB
+    districts = lower[lower["tier"] == "district"].groupby("county_code")["population"].sum()
+    counties = bodies.loc[bodies["tier"] == "county", "population"]
+    assert districts.sort_index().tolist() == counties.sort_index().tolist()
+
+
+def test_every_district_in_one_county(bodies: gpd.GeoDataFrame) -> None:
+    districts = bodies[bodies["tier"] == "district"]
+    counties = set(bodies.index[bodies["tier"] == "county"])
+    assert districts["county_code"].isin(counties).all()
+    assert (bodies.loc[bodies["tier"] != "district", "county_code"] == "").all()
+
+
+def test_facts_are_complete(bodies: gpd.GeoDataFrame) -> None:
+    for column in ("population", "area_km2", "density", "imd_score", "imd_decile", "x", "y"):
+        assert bodies[column].notna().all(), column
+    assert (bodies["rural_urban"] != "").all()
+    assert bodies["imd_decile"].between(1, 10).all()
+    councils = bodies[bodies["kind"] == "council"]
+    assert (councils[["fire_code", "police_code", "icb_code"]] != "").all().all()
+    # Centroids in England, in both coordinate systems.
+    assert bodies["x"].between(80_000, 660_000).all() and bodies["y"].between(5_000, 660_000).all()
+    assert bodies["lat"].between(49.8, 55.9).all() and bodies["lon"].between(-6.5, 1.8).all()
+
+
+def test_geometries_valid_in_bng(bodies: gpd.GeoDataFrame) -> None:
+    assert bodies.crs.to_epsg() == 27700
+    assert bodies.is_valid.all()
+    assert (SETTINGS.reference_dir / "boundaries.geojson").stat().st_size <= 3_000_000
+    assert (bodies.area / 1e6 - bodies["area_km2"]).abs().max() < 0.001
+
+
+def test_councils_tile_without_gaps_or_overlaps(bodies: gpd.GeoDataFrame) -> None:
+    lower = bodies[bodies["tier"].isin(LOWER)].geometry.to_numpy()
+    union = shapely.union_all(lower)
+    assert shapely.area(lower).sum() == pytest.approx(union.area, abs=1.0)
+    assert sum(len(p.interiors) for p in shapely.get_parts(union)) == 0
+
+
+def test_adjacency_symmetric(adjacency: pd.DataFrame) -> None:
+    inverse = {"within": "contains", "contains": "within", "touches": "touches",
+               "overlaps": "overlaps"}  # fmt: skip
+    there = {(a, b): (r, km) for a, b, r, km in adjacency.itertuples(index=False)}
+    assert len(there) == len(adjacency)
+    for (a, b), (relation, km) in there.items():
+        assert there[(b, a)] == (inverse[relation], km)
+
+
+def _touching(adjacency: pd.DataFrame, code: str) -> set[str]:
+    rows = adjacency[(adjacency["code_a"] == code) & (adjacency["relation"] == "touches")]
+    return set(rows["code_b"])
+
+
+def test_known_neighbours(bodies: gpd.GeoDataFrame, adjacency: pd.DataFrame) -> None:
+    rother = _touching(adjacency, "E07000064")
+    assert {"E07000065", "E07000062"} <= rother  # Wealden, Hastings
+    assert _touching(adjacency, "E06000053") == set()  # Isles of Scilly
+    for code in bodies.index[bodies["tier"] == "london_borough"]:
+        near = _touching(adjacency, code)
+        assert any(c.startswith("E09") for c in near), code
+
+
+def test_known_containment(adjacency: pd.DataFrame) -> None:
+    rel = {(a, b): r for a, b, r, _ in adjacency.itertuples(index=False)}
+    assert rel[("E31000011", "E10000008")] == "contains"  # Devon and Somerset FRA, Devon
+    assert rel[("E07000064", "E10000011")] == "within"  # Rother in East Sussex
+    assert rel[("E10000008", "E23000035")] == "within"  # Devon in Devon and Cornwall police
+    assert rel[("E07000244", "E54000022")] == "overlaps"  # East Suffolk split between ICBs
+    split = adjacency[
+        (adjacency["relation"] == "overlaps") & adjacency["code_a"].str.match("E0[6-9]")
+    ]
+    assert split["code_a"].nunique() == 13
+
+
+@pytest.mark.parametrize(
+    ("name", "codes"),
+    [
+        ("Aylesbury Vale", ("E06000060",)),
+        ("Taunton Deane", ("E06000066",)),
+        ("Forest Heath", ("E07000245",)),
+        ("Waveney", ("E07000244",)),
+        ("Suffolk Coastal", ("E07000244",)),
+        ("Weymouth and Portland", ("E06000059",)),
+        ("Northamptonshire", ("E06000061", "E06000062")),
+        ("Hull", ("E06000010",)),
+        ("Herefordshire, County of", ("E06000019",)),
+        ("Kennet", ("E06000054",)),
+        ("Bristol City Council", ("E06000023",)),
+        ("St. Helens", ("E08000013",)),
+        ("Durham", ("E06000047",)),
+        ("Southend", ("E06000033",)),
+        ("E08000038", ("E08000016",)),
+    ],
+)
+def test_aliases_resolve(name: str, codes: tuple[str, ...]) -> None:
+    assert reference.resolve(name, settings=SETTINGS).codes == codes
+
+
+def test_kind_preference() -> None:
+    assert reference.resolve("Devon", settings=SETTINGS).codes == ("E10000008",)
+    assert reference.resolve("Devon", kind="fire", settings=SETTINGS).codes == ("E31000011",)
+    assert reference.resolve("Hampshire Fire and Rescue Service", settings=SETTINGS).codes == (
+        "E31000048",
+    )
+    assert reference.resolve("Hampshire Constabulary", settings=SETTINGS).codes == ("E23000030",)
+
+
+def _register_partners() -> list[tuple[str, str]]:
+    if not REGISTER.is_file():
+        return []
+    with REGISTER.open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    pairs = []
+    for row in rows:
+        names = [n.strip() for n in row["partners"].split(";")]
+        kinds = [k.strip() for k in row["partner_types"].split(";")]
+        pairs += [(n, k) for n, k in zip(names, kinds, strict=True) if k in reference.KINDS]
+    return sorted(set(pairs))
+
+
+def test_every_register_partner_resolves() -> None:
+    partners = _register_partners()
+    if not partners:
+        pytest.skip(f"{REGISTER} not found")
+    failed = []
+    for name, kind in partners:
+        found = reference.resolve(name, kind=kind, settings=SETTINGS)
+        kinds = set(reference.load_bodies(SETTINGS).loc[list(found.codes), "kind"])
+        if kinds != {kind}:
+            failed.append((name, kind, found.codes))
+    assert failed == []
+
+
+def test_reference_files_exist() -> None:
+    names = {p.name for p in Path(SETTINGS.reference_dir).iterdir()}
+    assert names == {"bodies.csv", "boundaries.geojson", "adjacency.csv", "aliases.csv"}

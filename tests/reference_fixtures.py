@@ -1,0 +1,139 @@
+"""A tiny reference folder built in code, so unit tests never read the real ``data/``.
+
+Five councils on a 10 km grid (two districts in a county, a city unitary, an island), one fire
+area, one police area, one ICB, and an abolished council split between the two districts::
+
+    +--------------------+
+    |  Gamma (E06000001) |        Delta (E06000002), an island far away
+    +---------+----------+
+    |  Alpha  |   Beta   |        Alpha + Beta = Shire county (E10000001)
+    +---------+----------+        all but Delta: fire, police, ICB
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from recommender import geography
+from recommender.config import Settings
+from recommender.names import normalise
+from recommender.reference_build import BODY_COLUMNS, BODY_FORMATS
+from recommender.reference_write import fixed, write_csv, write_geojson
+
+BOXES = {
+    "E07000001": (0, 0, 10_000, 10_000),
+    "E07000002": (10_000, 0, 20_000, 10_000),
+    "E06000001": (0, 10_000, 20_000, 20_000),
+    "E06000002": (50_000, 50_000, 52_000, 52_000),
+}
+BODIES = [
+    # code, name, display, kind, tier, county, population
+    ("E06000001", "Gamma, City of", "Gamma", "council", "unitary", "", 300),
+    ("E06000002", "Delta", "Delta", "council", "unitary", "", 50),
+    ("E07000001", "Alpha", "Alpha", "council", "district", "E10000001", 100),
+    ("E07000002", "Beta", "Beta", "council", "district", "E10000001", 200),
+    ("E10000001", "Shire", "Shire", "council", "county", "", 300),
+    ("E23000001", "Shire", "Shire police force area", "police", "police", "", 600),
+    ("E31000001", "Shire & Gamma", "Shire and Gamma Fire and Rescue Authority", "fire", "fire",
+     "", 600),
+    ("E54000001", "NHS Shire Integrated Care Board", "NHS Shire Integrated Care Board", "health",
+     "health", "", 600),
+]  # fmt: skip
+MEMBERS = {
+    "E10000001": ["E07000001", "E07000002"],
+    "E31000001": ["E07000001", "E07000002", "E06000001"],
+    "E23000001": ["E07000001", "E07000002", "E06000001"],
+    "E54000001": ["E07000001", "E07000002", "E06000001"],
+}
+ALIASES = [
+    # alias, code, alias_type, former_code, note
+    ("Gamma City Council", "E06000001", "variant", "", ""),
+    ("Shire Constabulary", "E23000001", "variant", "", ""),
+    ("Shire Fire and Rescue Service", "E31000001", "variant", "", ""),
+    ("Gamma", "E31000001", "variant", "", ""),
+    ("Omega District Council", "E07000001", "former", "E07000099", "Omega was abolished"),
+    ("Omega District Council", "E07000002", "former", "E07000099", "Omega was abolished"),
+    ("Old Alpha", "E07000001", "former", "E07000098", "Old Alpha was renamed"),
+    ("Wye Valley NHS Trust", "E54000001", "nhs_predecessor", "", "NHS body in the area"),
+]
+
+
+def write_tiny_reference(folder: Path) -> None:
+    """Write bodies, boundaries, adjacency and aliases for the tiny world into ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    geoms = {code: shapely.box(*box) for code, box in BOXES.items()}
+    for body, members in MEMBERS.items():
+        geoms[body] = shapely.union_all([geoms[m] for m in members], grid_size=1.0)
+    rows = []
+    for code, name, display, kind, tier, county, population in BODIES:
+        geom = geoms[code]
+        point = geom.centroid
+        rows.append(
+            {
+                "code": code, "name": name, "display_name": display, "kind": kind, "tier": tier,
+                "region_code": "E12000009", "region": "South West", "county_code": county,
+                "fire_code": "E31000001" if code in MEMBERS["E31000001"] else "",
+                "police_code": "E23000001" if code in MEMBERS["E23000001"] else "",
+                "icb_code": "E54000001" if code in MEMBERS["E54000001"] else "",
+                "cauth_code": "", "population": population, "area_km2": geom.area / 1e6,
+                "density": population / (geom.area / 1e6), "imd_score": 20.0, "imd_decile": 5,
+                "rural_urban": "Predominantly Rural", "x": point.x, "y": point.y,
+                "lat": 50.0, "lon": -3.0,
+            }
+        )  # fmt: skip
+    bodies = pd.DataFrame(rows)[BODY_COLUMNS]
+    codes = bodies["code"]
+    shapes = np.asarray([geoms[c] for c in codes], dtype=object)
+    adjacency = geography.adjacency(codes, shapes, _relations())
+    aliases = pd.DataFrame(
+        [(a, normalise(a), c, t, f, n) for a, c, t, f, n in _official(bodies) + ALIASES],
+        columns=["alias", "key", "code", "alias_type", "former_code", "note"],
+    ).sort_values(["key", "code"])
+    write_csv(folder / "bodies.csv", bodies, BODY_FORMATS)
+    write_geojson(folder / "boundaries.geojson", bodies[["code", "name", "kind"]], shapes)
+    write_csv(folder / "adjacency.csv", adjacency, {"border_km": fixed(3)})
+    write_csv(folder / "aliases.csv", aliases, {})
+
+
+def _official(bodies: pd.DataFrame) -> list[tuple[str, str, str, str, str]]:
+    rows = [(n, c, "official", "", "") for c, n in zip(bodies["code"], bodies["name"], strict=True)]
+    rows += [
+        (n, c, "display", "", "")
+        for c, n in zip(bodies["code"], bodies["display_name"], strict=True)
+    ]
+    return rows
+
+
+def _relations() -> pd.DataFrame:
+    rows = []
+    for body, members in MEMBERS.items():
+        for member in members:
+            rows += [(member, body, "within"), (body, member, "contains")]
+    for big in ("E31000001", "E23000001", "E54000001"):
+        rows += [("E10000001", big, "within"), (big, "E10000001", "contains")]
+    # Fire, police and ICB cover the same councils: the lower kind sits within the higher.
+    rows += [
+        ("E31000001", "E23000001", "within"), ("E23000001", "E31000001", "contains"),
+        ("E31000001", "E54000001", "within"), ("E54000001", "E31000001", "contains"),
+        ("E23000001", "E54000001", "within"), ("E54000001", "E23000001", "contains"),
+    ]  # fmt: skip
+    return pd.DataFrame(rows, columns=["code_a", "code_b", "relation"])
+
+
+@pytest.fixture(scope="session")
+def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A ``data/`` folder whose ``reference/`` holds the tiny world."""
+    data = tmp_path_factory.mktemp("tiny") / "data"
+    write_tiny_reference(data / "reference")
+    return data
+
+
+@pytest.fixture
+def tiny_settings(tiny_data: Path) -> Settings:
+    """Settings whose reference folder is the tiny world."""
+    return Settings(data_dir=tiny_data)

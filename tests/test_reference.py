@@ -1,0 +1,115 @@
+"""The reference API (load, resolve, search, facts) on the tiny synthetic world."""
+
+from __future__ import annotations
+
+import pytest
+
+from recommender import reference
+from recommender.config import Settings
+from recommender.errors import DataError, InvalidInput, UnknownBody
+
+
+def test_load_bodies_is_indexed_by_code_in_bng(tiny_settings: Settings) -> None:
+    bodies = reference.load_bodies(tiny_settings)
+    assert list(bodies.index) == sorted(bodies.index)
+    assert bodies.crs.to_epsg() == 27700
+    assert bodies.loc["E07000001", "display_name"] == "Alpha"
+    assert bodies.loc["E07000001", "geometry"].area == pytest.approx(1e8)
+    assert bodies["code"].tolist() == list(bodies.index)
+
+
+def test_loaders_are_cached_per_folder(tiny_settings: Settings) -> None:
+    assert reference.load_bodies(tiny_settings) is reference.load_bodies(tiny_settings)
+    assert reference.load_aliases(tiny_settings).columns.tolist() == [
+        "alias", "key", "code", "alias_type", "former_code", "note",
+    ]  # fmt: skip
+
+
+def test_missing_reference_names_the_fix(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(DataError, match="make reference"):
+        reference.load_bodies(Settings(data_dir=tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("query", "kind", "codes", "alias_type"),
+    [
+        ("E07000001", None, ("E07000001",), "code"),
+        ("e07000001", None, ("E07000001",), "code"),
+        ("Gamma, City of", None, ("E06000001",), "official"),
+        ("City of Gamma", None, ("E06000001",), "official"),
+        ("gamma city council", None, ("E06000001",), "official"),
+        ("Gamma", "fire", ("E31000001",), "variant"),
+        ("Shire", None, ("E10000001",), "official"),
+        ("Shire", "police", ("E23000001",), "official"),
+        ("Shire", "health", ("E10000001",), "official"),
+        ("Omega District Council", None, ("E07000001", "E07000002"), "former"),
+        ("E07000099", None, ("E07000001", "E07000002"), "former"),
+        ("Wye Valley NHS Trust", "health", ("E54000001",), "nhs_predecessor"),
+    ],
+)
+def test_resolve(
+    tiny_settings: Settings, query: str, kind: str | None, codes: tuple[str, ...], alias_type: str
+) -> None:
+    found = reference.resolve(query, kind=kind, settings=tiny_settings)
+    assert found.codes == codes
+    assert found.alias_type == alias_type
+    assert found.score == 100.0
+
+
+def test_resolve_former_keeps_code_and_note(tiny_settings: Settings) -> None:
+    found = reference.resolve("Omega", settings=tiny_settings)
+    assert found.former_code == "E07000099"
+    assert "abolished" in found.note
+
+
+def test_unknown_name_suggests_closest(tiny_settings: Settings) -> None:
+    with pytest.raises(UnknownBody) as caught:
+        reference.resolve("Alfa", settings=tiny_settings)
+    assert caught.value.suggestions[0] == "Alpha (E07000001)"
+
+
+def test_unknown_kind_is_rejected(tiny_settings: Settings) -> None:
+    with pytest.raises(InvalidInput, match="unknown kind 'firee'"):
+        reference.resolve("Alpha", kind="firee", settings=tiny_settings)
+
+
+def test_search_puts_exact_and_prefix_first(tiny_settings: Settings) -> None:
+    found = reference.search("Shire", settings=tiny_settings)
+    assert found[0].codes == ("E10000001",)
+    assert {f.codes for f in found[:4]} >= {("E23000001",), ("E31000001",)}
+    assert len({f.codes for f in found}) == len(found)  # each body once
+    assert reference.search("Omeg", settings=tiny_settings)[0].codes == ("E07000001", "E07000002")
+
+
+def test_search_filters_by_kind_and_limit(tiny_settings: Settings) -> None:
+    found = reference.search("Shire", kind="police", settings=tiny_settings)
+    assert [f.codes for f in found] == [("E23000001",)]
+    assert len(reference.search("a", limit=2, settings=tiny_settings)) <= 2
+    assert reference.search("", settings=tiny_settings) == []
+
+
+def test_body_facts_are_plain_values(tiny_settings: Settings) -> None:
+    facts = reference.body("Beta", settings=tiny_settings)
+    assert facts["code"] == "E07000002"
+    assert facts["population"] == 200 and isinstance(facts["population"], int)
+    assert facts["county_code"] == "E10000001"
+    assert "geometry" not in facts
+
+
+def test_body_of_split_former_council_asks_to_choose(tiny_settings: Settings) -> None:
+    with pytest.raises(UnknownBody) as caught:
+        reference.body("Omega District Council", settings=tiny_settings)
+    assert caught.value.suggestions == ["Alpha (E07000001)", "Beta (E07000002)"]
+
+
+def test_neighbours_longest_border_first(tiny_settings: Settings) -> None:
+    near = reference.neighbours("E07000001", settings=tiny_settings, kind="council")
+    assert near["code"].tolist() == ["E06000001", "E07000002"]
+    assert near["border_km"].tolist() == [10.0, 10.0]
+    assert reference.neighbours("Delta", settings=tiny_settings).empty
+
+
+def test_containers(tiny_settings: Settings) -> None:
+    inside = reference.containers("Alpha", settings=tiny_settings)
+    assert inside["code"].tolist() == ["E10000001", "E31000001", "E23000001", "E54000001"]
+    assert set(inside["relation"]) == {"within"}
