@@ -186,42 +186,28 @@ def adjacency(
     """
     known = relations if relations is not None else pd.DataFrame(columns=["code_a", "code_b"])
     pairs = border_pairs(geoms)
-    pairs["code_a"] = codes.iloc[pairs["i"]].to_numpy()
-    pairs["code_b"] = codes.iloc[pairs["j"]].to_numpy()
-    keyed = known.set_index(["code_a", "code_b"])
-    related = pairs.set_index(["code_a", "code_b"]).index.isin(keyed.index)
-    stray = pairs[~related & (pairs["overlap_km2"] * 1e6 > tolerance_m2)]
+    a = codes.iloc[pairs["i"]].to_numpy()
+    b = codes.iloc[pairs["j"]].to_numpy()
+    # Every intersecting pair in both directions.
+    both = pd.DataFrame(
+        {
+            "code_a": np.concatenate([a, b]),
+            "code_b": np.concatenate([b, a]),
+            "border_km": np.tile(pairs["border_km"].to_numpy(), 2),
+            "overlap_km2": np.tile(pairs["overlap_km2"].to_numpy(), 2),
+        }
+    )
+    pair_index = pd.MultiIndex.from_frame(both[["code_a", "code_b"]])
+    related = pair_index.isin(pd.MultiIndex.from_frame(known[["code_a", "code_b"]]))
+    stray = both[~related & (both["overlap_km2"] * 1e6 > tolerance_m2)]
     if len(stray):
         first = stray.iloc[0]
         raise CheckFailed(
-            f"{len(stray)} pairs of areas overlap although no lookup relates them, e.g. "
+            f"{len(stray) // 2} pairs of areas overlap although no lookup relates them, e.g. "
             f"{first['code_a']} and {first['code_b']} by {first['overlap_km2'] * 1e6:.1f} m²"
         )
-    touching = pairs[~related & (pairs["border_km"] > 0)]
-    touches = both_directions(
-        touching["code_a"].to_numpy(),
-        touching["code_b"].to_numpy(),
-        "touches",
-        "touches",
-        touching["border_km"].to_numpy(),
-    )
-    border = both_directions(
-        pairs["code_a"].to_numpy(),
-        pairs["code_b"].to_numpy(),
-        "",
-        "",
-        pairs["border_km"].to_numpy(),
-    ).drop(columns="relation")
-    kept = known.merge(border, on=["code_a", "code_b"], how="left")
-    kept["border_km"] = kept["border_km"].fillna(0.0)
-    out = pd.concat([touches, kept[["code_a", "code_b", "relation", "border_km"]]])
+    touches = both[~related & (both["border_km"] > 0)].assign(relation="touches")
+    kept = known.merge(both, on=["code_a", "code_b"], how="left").fillna({"border_km": 0.0})
+    columns = ["code_a", "code_b", "relation", "border_km"]
+    out = pd.concat([touches[columns], kept[columns]])
     return out.sort_values(["code_a", "code_b"]).reset_index(drop=True)
-
-
-def both_directions(
-    a: NDArray[Any], b: NDArray[Any], forward: str, backward: str, border_km: NDArray[Any]
-) -> pd.DataFrame:
-    """Return pairs as rows ``a→b`` (``forward``) and ``b→a`` (``backward``)."""
-    there = pd.DataFrame({"code_a": a, "code_b": b, "relation": forward, "border_km": border_km})
-    back = pd.DataFrame({"code_a": b, "code_b": a, "relation": backward, "border_km": border_km})
-    return pd.concat([there, back], ignore_index=True)

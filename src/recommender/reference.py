@@ -164,7 +164,7 @@ def search(
     """Return up to ``limit`` bodies whose names are like ``query``, best first.
 
     Exact matches come first, then names starting with the query, then fuzzy matches
-    (rapidfuzz ``WRatio`` on normalised names). Each body appears once.
+    (rapidfuzz ``WRatio`` on normalised names, ``score``). Each body appears once.
     """
     _check_kind(kind)
     ref = _reference(settings)
@@ -174,8 +174,11 @@ def search(
     aliases = ref.aliases if kind is None else ref.aliases[ref.aliases["kind"] == kind]
     keys = ref.keys if kind is None else np.asarray(aliases["key"].unique(), dtype=object)
     scores = process.cdist([key], list(keys), scorer=fuzz.WRatio)[0].astype(float)
+    # WRatio scores any name containing the query highly ("hul" in "solihull"); a little of
+    # the plain ratio breaks those ties towards names of the query's length ("hull").
+    plain = process.cdist([key], list(keys), scorer=fuzz.QRatio)[0].astype(float)
     starts = np.asarray([k.startswith(key) for k in keys])
-    rank = scores + 200.0 * (keys == key) + 100.0 * starts
+    rank = scores + 0.2 * plain + 200.0 * (keys == key) + 100.0 * starts
     found: list[Resolution] = []
     seen: set[tuple[str, ...]] = set()
     code = query.strip().upper()
