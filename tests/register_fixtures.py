@@ -11,12 +11,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from recommender.config import Settings
 from recommender.errors import UnknownBody
 from recommender.names import closest, normalise
-from recommender.register_io import Directory
+from recommender.register_io import Directory, current_year
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -108,3 +109,36 @@ def register_settings(tmp_path: Path) -> Settings:
         source_dir=sources,
         database_url=f"sqlite:///{tmp_path / 'var' / 'register.sqlite'}",
     )
+
+
+def simulated_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Four simulated arrangements as the simulator writes them: one good, three not."""
+    common = {"service": "legal", "status": "active", "savings_basis": "annual"}
+    common |= {"savings_period_years": None, "annual_savings_gbp": None, "savings_aim": True}
+    common |= {"source": "simulated", "note": "", "simulated": True}
+    arrangements = pd.DataFrame(
+        [
+            {"id": "S-0002", "name": "Good", "start_year": 2010, "end_year": None,
+             "savings_gbp": 1000.0} | common,
+            {"id": "S-0003", "name": "Ends later", "start_year": 2018,
+             "end_year": current_year() + 2, "savings_gbp": 5.0} | common,
+            {"id": "S-0004", "name": "Same as S-0002", "start_year": 2010, "end_year": None,
+             "savings_gbp": 7.0} | common,
+            {"id": "S-0005", "name": "Nowhere", "start_year": 2011, "end_year": None,
+             "savings_gbp": 0.0} | common,
+        ]
+    ).astype({"end_year": "Int64"})  # fmt: skip
+    members = pd.DataFrame(
+        [
+            ("S-0002", 0, "E07000064", "Rother", "lead"),
+            ("S-0002", 1, "E07000065", "Wealden", "partner"),
+            ("S-0003", 0, "E07000063", "Lewes", "lead"),
+            ("S-0003", 1, "E07000065", "Wealden", "partner"),
+            ("S-0004", 1, "E07000064", "Rother", "partner"),
+            ("S-0004", 0, "E07000065", "Wealden", "lead"),
+            ("S-0005", 0, "E07000064", "Rother", "lead"),
+            ("S-0005", 1, "E99999999", "Atlantis", "partner"),
+        ],
+        columns=["arrangement_id", "position", "body_code", "name_as_given", "role"],
+    ).assign(resolution="simulated")
+    return arrangements, members

@@ -7,7 +7,9 @@ the same sources, seed and size:
 - the documented real arrangements of ``../shared/data/register/known_arrangements.csv``,
   validated and resolved like any import (flagged ``simulated = false``, with their sources);
 - the simulated register of :func:`recommender.simulate.simulate` (flagged ``simulated = true``),
-  when that module is available.
+  when that module is available, put through the same checks as an import (written as the
+  project layout, then validated): a simulated arrangement that fails one is left out and
+  reported, never shipped, so that every shipped arrangement would import again.
 
 :func:`recommender.register.ensure_database` loads them into an empty database.
 """
@@ -15,7 +17,7 @@ the same sources, seed and size:
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -25,26 +27,32 @@ from recommender.errors import ImportRejected
 from recommender.register import (
     ARRANGEMENT_COLUMNS,
     MEMBER_COLUMNS,
-    annualise,
-    arrangement_id,
     default_directory,
-    fingerprint,
     rows_for,
     unique_candidates,
 )
-from recommender.register_io import Directory, atomic_write, csv_text, read_source, validate
+from recommender.register_io import (
+    Candidate,
+    Directory,
+    SourceRow,
+    atomic_write,
+    csv_text,
+    format_value,
+    read_source,
+    validate,
+)
 from recommender.services import service_ids
 
 
 @dataclass
 class BuildReport:
-    """What :func:`build_default` wrote."""
+    """What :func:`build_default` wrote, and what it left out."""
 
     real: int
     simulated: int
     simulator: bool  # False when recommender.simulate is not available
-    dropped_duplicates: int
-    paths: list[str]
+    dropped: list[str] = field(default_factory=list)  # why each left-out arrangement was
+    paths: list[str] = field(default_factory=list)
 
 
 def build_default(
@@ -63,31 +71,67 @@ def build_default(
     """
     settings = settings or Settings.from_env()
     directory = directory or default_directory(settings)
+    services = service_ids(settings)
     known = settings.sources / "register" / "known_arrangements.csv"
-    candidates, errors = validate(read_source(known)[1], directory, service_ids(settings))
+    candidates, errors = validate(read_source(known)[1], directory, services)
     if errors:
         raise ImportRejected(str(known), errors)
-    unique, repeats = unique_candidates(candidates)
-    arrangement_rows, member_rows = rows_for(unique, set())
     if simulated is None:
         simulated = _simulate(settings, seed, size)
-    dropped = len(repeats)
+    report = BuildReport(len(candidates), 0, simulated is not None)
     if simulated is not None:
-        taken = {r["fingerprint"] for r in arrangement_rows}
-        more_arrangements, more_members = _simulated_rows(*simulated, taken)
-        dropped += len(simulated[0]) - len(more_arrangements)
-        arrangement_rows += more_arrangements
-        member_rows += more_members
+        rows = simulated_rows(*simulated)
+        more, errors = validate(rows, directory, services)
+        ids = {r.row: r.values["id"] for r in rows}
+        report.dropped += [f"{ids[e.row]}: {e.column} {e.value!r}: {e.message}" for e in errors]
+        candidates += more
+    unique, repeats = unique_candidates(candidates)
+    by_row = {c.row: c for c in candidates}  # simulated rows count from 10 001
+    report.dropped += [f"{_label(by_row[r])} repeats {_label(by_row[f])}" for r, f in repeats]
+    arrangement_rows, member_rows = rows_for(unique, set())
+    report.simulated = sum(1 for r in arrangement_rows if r["simulated"])
+    report.real = len(arrangement_rows) - report.simulated
     arrangement_rows.sort(key=lambda r: r["id"])
     member_rows.sort(key=lambda r: (r["arrangement_id"], r["position"]))
     folder = settings.register_dir
-    paths = [
-        atomic_write(folder / "arrangements.csv", csv_text(arrangement_rows, ARRANGEMENT_COLUMNS)),
-        atomic_write(folder / "members.csv", csv_text(member_rows, MEMBER_COLUMNS)),
+    report.paths = [
+        str(
+            atomic_write(
+                folder / "arrangements.csv", csv_text(arrangement_rows, ARRANGEMENT_COLUMNS)
+            )
+        ),
+        str(atomic_write(folder / "members.csv", csv_text(member_rows, MEMBER_COLUMNS))),
     ]
-    n_real = len(unique)
-    n_simulated = len(arrangement_rows) - n_real
-    return BuildReport(n_real, n_simulated, simulated is not None, dropped, [str(p) for p in paths])
+    return report
+
+
+def _label(candidate: Candidate) -> str:
+    return candidate.id or f"row {candidate.row} ({candidate.name})"
+
+
+def simulated_rows(arrangements: pd.DataFrame, members: pd.DataFrame) -> list[SourceRow]:
+    """Return the simulator's frames as rows of the project layout (members by code, in order).
+
+    Row numbers count from 10 001 so they never meet those of the known arrangements.
+    """
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for m in members.sort_values(["arrangement_id", "position"]).to_dict("records"):
+        grouped.setdefault(str(m["arrangement_id"]), []).append({str(k): v for k, v in m.items()})
+    rows = []
+    for number, a in enumerate(arrangements.to_dict("records"), start=10_001):
+        values = {k: _text(a.get(k)) for k in ARRANGEMENT_COLUMNS} | {"simulated": "true"}
+        mine = grouped.get(values["id"], [])
+        for column, key in (("partners", "body_code"), ("partner_roles", "role")):
+            values[column] = "; ".join(_text(m.get(key)) for m in mine)
+        values["partner_names"] = "; ".join(_text(m.get("name_as_given")) for m in mine)
+        rows.append(SourceRow(number, values))
+    return rows
+
+
+def _text(value: Any) -> str:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    return format_value(value.item() if hasattr(value, "item") else value)
 
 
 def _simulate(
@@ -105,46 +149,3 @@ def _simulate(
         reference.load_bodies(settings), **options
     )
     return frames
-
-
-def _simulated_rows(
-    arrangements: pd.DataFrame, members: pd.DataFrame, taken: set[str]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Return the simulator's frames as table rows, adding what it may leave out (fingerprint,
-    annual estimate), numbering members from 1 and dropping repeated fingerprints."""
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for m in members.sort_values(["arrangement_id", "position"]).to_dict("records"):
-        grouped.setdefault(str(m["arrangement_id"]), []).append(
-            {str(k): _plain(v) for k, v in m.items()}
-        )
-    out_a: list[dict[str, Any]] = []
-    out_m: list[dict[str, Any]] = []
-    for a in arrangements.to_dict("records"):
-        row = {k: _plain(a.get(k)) for k in ARRANGEMENT_COLUMNS} | {"simulated": True}
-        mine = grouped.get(str(row["id"]), [])
-        identities = [m["body_code"] or "x:" + str(m["name_as_given"]) for m in mine]
-        fp = row["fingerprint"] or fingerprint(row["service"], identities, row["start_year"], True)
-        if fp in taken:
-            continue
-        taken.add(fp)
-        row |= {"fingerprint": fp, "id": row["id"] or arrangement_id(fp, True)}
-        if row["annual_savings_gbp"] is None:
-            row["annual_savings_gbp"] = annualise(
-                row["savings_gbp"],
-                row["savings_basis"],
-                row["savings_period_years"],
-                row["start_year"],
-            )
-        out_a.append(row)
-        out_m += [
-            {k: m.get(k) for k in MEMBER_COLUMNS} | {"arrangement_id": row["id"], "position": i}
-            for i, m in enumerate(mine, 1)
-        ]
-    return out_a, out_m
-
-
-def _plain(value: Any) -> Any:
-    """Return a pandas or numpy cell as a plain Python value (NaN and NA as None)."""
-    if value is None or (not isinstance(value, str | list) and pd.isna(value)):
-        return None
-    return value.item() if hasattr(value, "item") else value

@@ -116,8 +116,8 @@ def list_(
         [
             r["id"],
             r["service"],
-            r["start_year"],
-            ", ".join(m["name"] for m in r["members"]),
+            str(r["start_year"] or ""),  # a year, not a quantity: no thousands separator
+            ", ".join(_member_label(m) for m in r["members"]),
             r["annual_savings_gbp"],
             "simulated" if r["simulated"] else "real",
         ]
@@ -125,6 +125,12 @@ def list_(
     ]
     echo_table(rows, ["id", "service", "start", "partners", "annual £", "origin"])
     click.echo(f"{len(records)} arrangement(s)", err=True)
+
+
+def _member_label(member: dict[str, Any]) -> str:
+    if str(member["resolution"]).startswith(("former:", "predecessor:")):
+        return f"{member['name_as_given']} (now {member['name']})"
+    return str(member["name"])
 
 
 @register.command("show")
@@ -187,8 +193,8 @@ def build_default(obj: SettingsObj, seed: int | None, size: int | None) -> None:
     click.echo(f"{report.real} real and {report.simulated} simulated arrangement(s)")
     if not report.simulator:
         click.echo("recommender.simulate is not available: the real arrangements only", err=True)
-    if report.dropped_duplicates:
-        click.echo(f"{report.dropped_duplicates} duplicate(s) dropped", err=True)
+    for reason in report.dropped:
+        click.echo(f"left out: {reason}", err=True)
     for path in report.paths:
         click.echo(f"wrote {path}")
 

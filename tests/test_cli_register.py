@@ -1,0 +1,150 @@
+"""``recommender register …`` through click's CliRunner: exit codes, messages, outputs.
+
+The commands run against a register in ``tmp_path`` (settings from the environment, as a user
+would set them) and the small directory of bodies from ``register_fixtures``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from recommender import register, register_build
+from recommender.cli import cli
+from recommender.config import Settings
+from recommender.register_io import Directory
+from register_fixtures import FIXTURES, simulated_frames
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run(register_settings: Settings, directory: Directory, monkeypatch: pytest.MonkeyPatch) -> Run:
+    # The commands look bodies up in the reference; here, in the small test directory.
+    for module in (register, register_build):
+        monkeypatch.setattr(module, "default_directory", lambda settings=None: directory)
+    env = {
+        "RECOMMENDER_HOME": str(register_settings.root),
+        "RECOMMENDER_DATA_DIR": str(register_settings.data),
+        "RECOMMENDER_SOURCE_DIR": str(register_settings.sources),
+        "RECOMMENDER_DATABASE_URL": register_settings.db_url,
+    }
+
+    def invoke(*args: str) -> Result:
+        return CliRunner().invoke(cli, ["register", *args], env=env)
+
+    return invoke
+
+
+def test_import_reports_added_then_duplicates(run: Run) -> None:
+    path = str(FIXTURES / "known_small.csv")
+    first = run("import", path)
+    assert first.exit_code == 0, first.output
+    assert "7 row(s), added 7 arrangement(s), 0 duplicate(s) skipped" in first.stdout
+    again = run("import", path)
+    assert "added 0 arrangement(s), 7 duplicate(s) skipped" in again.stdout
+
+
+def test_import_rejects_a_bad_file_naming_row_column_value_and_closest(run: Run) -> None:
+    result = run("import", str(FIXTURES / "known_one_bad.csv"))
+    assert result.exit_code == 2
+    assert "1 problem(s) in" in result.stderr and "nothing was imported" in result.stderr
+    assert "row 4, column 'service_category', value 'procurment'" in result.stderr
+    assert "(closest: procurement" in result.stderr
+    assert run("list", "--real").stdout.strip().splitlines()[2:] == []
+
+
+def test_import_json_errors(run: Run) -> None:
+    result = run("import", str(FIXTURES / "known_one_bad.csv"), "--json")
+    assert result.exit_code == 2
+    payload = json.loads(result.stdout)
+    assert payload["error"] == "import_rejected" and payload["status"] == 422
+    assert payload["errors"][0]["suggestions"][0] == "procurement"
+
+
+def test_dry_run_json_writes_nothing(run: Run) -> None:
+    result = run("import", str(FIXTURES / "known_small.csv"), "--dry-run", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["added"] == 7
+    assert json.loads(run("list", "--json").stdout)[0]["id"] == "S-0001"
+    assert len(json.loads(run("list", "--json").stdout)) == 1
+
+
+def test_import_of_a_missing_file_is_a_usage_error(run: Run, tmp_path: Path) -> None:
+    result = run("import", str(tmp_path / "nope.csv"))
+    assert result.exit_code == 2 and "cannot read" in result.stderr
+
+
+def test_list_filters_and_table(run: Run) -> None:
+    run("import", str(FIXTURES / "known_small.csv"))
+    result = run("list", "--service", "management_chief_exec")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["id", "service", "start", "partners", "annual", "£", "origin"]
+    assert "Suffolk Coastal (now East Suffolk), Waveney (now East Suffolk)" in lines[2]
+    assert " 2008 " in lines[2]  # a year, not 2,008
+    assert "1 arrangement(s)" in result.stderr
+    simulated = json.loads(run("list", "--simulated", "--json").stdout)
+    assert [r["id"] for r in simulated] == ["S-0001"]
+
+
+def test_list_unknown_service_exits_2_with_closest(run: Run) -> None:
+    result = run("list", "--service", "legl")
+    assert result.exit_code == 2
+    assert "unknown service 'legl'" in result.stderr and "Closest matches: legal" in result.stderr
+
+
+def test_show_text_and_json(run: Run) -> None:
+    run("import", str(FIXTURES / "known_small.csv"))
+    (record,) = json.loads(run("list", "--body", "Taunton Deane", "--json").stdout)
+    result = run("show", record["id"])
+    assert result.exit_code == 0, result.output
+    assert "Devon and Somerset trading standards" in result.stdout
+    assert "former: Taunton Deane → Somerset" in result.stdout
+    assert "£0 (annual); about £0 a year" in result.stdout
+    assert "not set up to save money" in result.stdout
+    shown = json.loads(run("show", record["id"], "--json").stdout)
+    assert shown["members"][1]["name_as_given"] == "Taunton Deane"
+
+
+def test_show_unknown_id_exits_2_with_closest(run: Run) -> None:
+    result = run("show", "S-001")
+    assert result.exit_code == 2
+    assert "no arrangement has the id 'S-001'" in result.stderr
+    assert "Closest matches: S-0001" in result.stderr
+
+
+def test_export_to_stdout_and_file(run: Run, tmp_path: Path) -> None:
+    result = run("export", "--format", "json", "--simulated")
+    assert [a["id"] for a in json.loads(result.stdout)["arrangements"]] == ["S-0001"]
+    out = tmp_path / "r.geojson"
+    result = run("export", "--format", "geojson", "--out", str(out))
+    assert result.exit_code == 0 and f"wrote {out}" in result.stderr
+    assert json.loads(out.read_text())["type"] == "FeatureCollection"
+    assert run("export", "--format", "xml").exit_code == 2
+
+
+def test_build_default_then_reset(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[tuple[int | None, int | None]] = []
+
+    def simulate(settings: Settings, seed: int | None, size: int | None) -> object:
+        asked.append((seed, size))  # the real simulator needs the real reference data
+        return simulated_frames()
+
+    monkeypatch.setattr(register_build, "_simulate", simulate)
+    result = run("build-default", "--seed", "7", "--size", "4")
+    assert result.exit_code == 0, result.output
+    assert asked == [(7, 4)]
+    assert result.stdout.startswith("7 real and 1 simulated arrangement(s)")
+    assert "left out: S-0004 repeats S-0002" in result.stderr
+    assert "wrote " in result.stdout
+    refused = run("reset")
+    assert refused.exit_code == 2 and "pass --yes" in refused.stderr
+    result = run("reset", "--yes")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("loaded ")
+    assert json.loads(run("list", "--real", "--json").stdout)[0]["simulated"] is False

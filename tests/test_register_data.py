@@ -1,0 +1,153 @@
+"""The register on the real reference data and the committed default register (``data/``).
+
+Skipped when ``data/reference/`` or the shared sources are missing.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from recommender.config import Settings
+from recommender.register import (
+    Filters,
+    annualise,
+    default_directory,
+    export,
+    get_arrangement,
+    import_file,
+    load_register,
+    query,
+)
+from recommender.register_build import build_default
+from recommender.register_io import Directory
+from recommender.services import service_ids
+
+SETTINGS = Settings()
+KNOWN = SETTINGS.sources / "register" / "known_arrangements.csv"
+pytestmark = pytest.mark.skipif(
+    not (SETTINGS.reference_dir / "bodies.csv").is_file() or not KNOWN.is_file(),
+    reason="needs data/reference/ and ../shared/data/register/",
+)
+
+
+@pytest.fixture(scope="module")
+def real() -> Directory:
+    return default_directory(SETTINGS)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """The real data, with a database of its own."""
+    return SETTINGS.with_(database_url=f"sqlite:///{tmp_path / 'register.sqlite'}")
+
+
+@pytest.fixture(scope="module")
+def committed() -> tuple[pd.DataFrame, pd.DataFrame]:
+    folder = SETTINGS.register_dir
+    return pd.read_csv(folder / "arrangements.csv"), pd.read_csv(folder / "members.csv")
+
+
+@pytest.mark.parametrize(
+    ("name", "codes", "resolution"),
+    [
+        ("Aylesbury Vale", ["E06000060"], "former: "),
+        ("Taunton Deane", ["E06000066"], "former: "),
+        ("Waveney", ["E07000244"], "former: "),
+        ("Forest Heath", ["E07000245"], "former: "),
+        ("Northamptonshire", ["E06000061", "E06000062"], "former: "),
+        ("Hull", ["E06000010"], "exact"),  # normalised, it is an official name
+    ],
+)
+def test_names_resolve_to_todays_councils(
+    tmp_path: Path,
+    settings: Settings,
+    real: Directory,
+    name: str,
+    codes: list[str],
+    resolution: str,
+) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text(
+        "arrangement_name,partners,partner_types,service_category,start_year,savings_gbp,"
+        f"savings_basis,savings_period_years,source_url,note\nX,{name}; Rutland,council; council,"
+        "legal,2012,,unknown,,,\n"
+    )
+    report = import_file(path, dry_run=False, settings=settings, directory=real)
+    record = get_arrangement(report.ids[0], settings=settings, directory=real)
+    mine = [m for m in record["members"] if m["name_as_given"] == name]
+    assert [m["body_code"] for m in mine] == codes
+    assert all(m["resolution"].startswith(resolution) for m in mine)
+
+
+def test_every_known_arrangement_imports_with_abolished_councils_resolved(
+    settings: Settings, real: Directory
+) -> None:
+    report = import_file(KNOWN, settings=settings, directory=real)
+    assert report.rows == report.added + report.duplicates == 52
+    records = query(Filters(simulated=False), settings=settings, directory=real)
+    given = {m["name_as_given"]: m for r in records for m in r["members"]}
+    for name, code in [
+        ("Chiltern", "E06000060"),
+        ("South Bucks", "E06000060"),
+        ("Wycombe", "E06000060"),
+        ("Waveney", "E07000244"),
+        ("Suffolk Coastal", "E07000244"),
+        ("Forest Heath", "E07000245"),
+        ("St Edmundsbury", "E07000245"),
+        ("Weymouth and Portland", "E06000059"),
+    ]:
+        assert given[name]["body_code"] == code, name
+        assert given[name]["resolution"].startswith("former: "), name
+    assert given["BT"]["body_code"] is None and given["BT"]["role"] == "external"
+
+
+def test_the_committed_default_register_is_consistent(
+    committed: tuple[pd.DataFrame, pd.DataFrame], real: Directory
+) -> None:
+    arrangements, members = committed
+    assert list(arrangements["id"]) == sorted(arrangements["id"])
+    assert arrangements["id"].is_unique and arrangements["fingerprint"].is_unique
+    assert set(arrangements["service"]) <= set(service_ids(SETTINGS))
+    assert set(members["arrangement_id"]) == set(arrangements["id"])
+    codes = members["body_code"].dropna()
+    assert set(codes) <= set(real.names)
+    real_rows = arrangements[~arrangements["simulated"]]
+    assert len(real_rows) == 52 and real_rows["source"].str.startswith("http").all()
+    assert arrangements.loc[arrangements["simulated"], "id"].str.startswith("S-").all()
+    for row in arrangements.itertuples():
+        expected = annualise(
+            None if pd.isna(row.savings_gbp) else row.savings_gbp,
+            row.savings_basis,
+            None if pd.isna(row.savings_period_years) else int(row.savings_period_years),
+            None if pd.isna(row.start_year) else int(row.start_year),
+        )
+        if expected is None:
+            assert pd.isna(row.annual_savings_gbp), row.id
+        else:
+            assert row.annual_savings_gbp == pytest.approx(expected, abs=0.01), row.id
+
+
+def test_the_default_register_loads_and_round_trips(
+    tmp_path: Path, settings: Settings, real: Directory, committed: tuple[pd.DataFrame, ...]
+) -> None:
+    arrangements, members = load_register(settings)
+    assert len(arrangements) == len(committed[0]) and len(members) == len(committed[1])
+    for fmt in ("csv", "json"):
+        out = tmp_path / f"all.{fmt}"
+        export(fmt, out, settings=settings, directory=real)
+        report = import_file(out, settings=settings, directory=real)
+        assert (report.added, report.duplicates) == (0, len(arrangements)), fmt
+
+
+def test_rebuilding_the_default_register_reproduces_it(tmp_path: Path, real: Directory) -> None:
+    data = tmp_path / "data"
+    shutil.copytree(SETTINGS.data, data, ignore=shutil.ignore_patterns("register"))
+    settings = SETTINGS.with_(data_dir=data)
+    build_default(settings, directory=real)
+    for name in ("arrangements.csv", "members.csv"):
+        rebuilt = (settings.register_dir / name).read_bytes()
+        assert rebuilt == (SETTINGS.register_dir / name).read_bytes(), name
