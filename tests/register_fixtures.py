@@ -8,7 +8,6 @@ SQLite file.
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +16,7 @@ import pytest
 from recommender.config import Settings
 from recommender.errors import UnknownBody
 from recommender.names import closest, normalise
+from recommender.reference import Resolution
 from recommender.register_io import Directory, current_year
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -56,28 +56,21 @@ KINDS = {"E31000010": "fire"}
 VARIANTS = {"Devon Fire": "E31000010", "Somerset Fire": "E31000010", "Rother DC": "E07000064"}
 
 
-@dataclass(frozen=True)
-class FakeResolution:
-    query: str
-    codes: tuple[str, ...]
-    matched: str
-    alias_type: str
-    former_code: str | None = None
-
-
-def fake_resolve(query: str, kind: str | None = None) -> FakeResolution:
+def fake_resolve(query: str, kind: str | None = None) -> Resolution:
     """Resolve like ``reference.resolve``: current names, then abolished councils."""
     key = normalise(query)
     for code, name, *_ in BODIES:
         if normalise(name) == key and kind in (None, KINDS.get(code, "council")):
             alias_type = "official" if name == query else "variant"
-            return FakeResolution(query, (code,), name, alias_type)
+            return Resolution(query, (code,), name, alias_type, None, "", 100.0)
     for name, code in VARIANTS.items():
         if normalise(name) == key:
-            return FakeResolution(query, (code,), name, "variant")
+            return Resolution(query, (code,), name, "variant", None, "", 100.0)
     for name, (former, successors) in FORMER.items():
         if normalise(name) == key and kind in (None, "council"):
-            return FakeResolution(query, successors, name, "former", former)
+            return Resolution(
+                query, successors, name, "former", former, f"{name} was abolished", 100.0
+            )
     every = [b[1] for b in BODIES] + list(FORMER)
     raise UnknownBody(f"no body called {query!r}", suggestions=closest(query, every, limit=3))
 

@@ -8,6 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from recommender import db
 from recommender.config import Settings
@@ -285,3 +287,18 @@ def test_a_settings_database_url_is_used(tmp_path: Path, register_settings: Sett
     ensure_database(settings)
     assert other.is_file()
     shutil.rmtree(other.parent)
+
+
+@given(
+    figure=st.floats(min_value=0, max_value=1e10, allow_nan=False),
+    basis=st.sampled_from(["annual", "cumulative", "to_date", "projected"]),
+    period=st.one_of(st.none(), st.integers(min_value=1, max_value=50)),
+    start=st.one_of(st.none(), st.integers(min_value=1990, max_value=2026)),
+)
+def test_an_annual_estimate_is_never_more_than_the_figure_nor_negative(
+    figure: float, basis: str, period: int | None, start: int | None
+) -> None:
+    if basis == "cumulative" and period is None:
+        period = 1
+    annual = annualise(figure, basis, period, start)
+    assert annual is not None and 0 <= annual <= figure

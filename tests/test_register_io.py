@@ -62,35 +62,68 @@ def test_a_good_row_is_valid(tmp_path: Path, directory: Directory) -> None:
     assert c.savings_aim and not c.simulated and c.status == "unknown"
 
 
-def test_unknown_name_is_reported_with_closest_matches(
-    tmp_path: Path, directory: Directory
-) -> None:
-    error = only_error(
-        tmp_path, directory, "X,Rothr; Wealden,council; council,legal,2012,,unknown,,,\n"
-    )
-    assert (error.column, error.value) == ("partners", "Rothr")
-    assert "no public body of kind 'council'" in error.message
-    assert "Rother" in error.suggestions
+NEXT_YEAR = str(current_year() + 1)
 
 
-def test_bad_service_id_is_reported_with_closest_ids(tmp_path: Path, directory: Directory) -> None:
-    error = only_error(
-        tmp_path, directory, "X,Rother; Wealden,council; council,procurment,2012,,unknown,,,\n"
-    )
-    assert (error.column, error.value) == ("service_category", "procurment")
-    assert error.suggestions[0] == "procurement"
+ROW = {"partners": "Rother; Wealden", "types": "council; council", "service": "legal"}
+ROW |= {"start": "2012", "figure": "", "basis": "unknown", "period": ""}
 
 
 @pytest.mark.parametrize(
-    ("start", "end_column"),
-    [("1989", "start_year"), (str(current_year() + 1), "start_year"), ("20x1", "start_year")],
-)
-def test_impossible_years_are_reported(
-    tmp_path: Path, directory: Directory, start: str, end_column: str
+    ("changes", "column", "value", "message", "closest"),
+    [
+        ({"partners": "Rothr; Wealden"},
+         "partners", "Rothr", "no public body of kind 'council'", "Rother"),
+        ({"service": "procurment"},
+         "service_category", "procurment", "unknown service id", "procurement"),
+        ({"start": "1989"},
+         "start_year", "1989", "impossible year; expected 1990 to", None),
+        ({"start": NEXT_YEAR},
+         "start_year", NEXT_YEAR, "impossible year", None),
+        ({"start": "20x1"},
+         "start_year", "20x1", "expected a whole number", None),
+        ({"figure": "-5", "basis": "annual"},
+         "savings_gbp", "-5", "0 or more", None),
+        ({"figure": "lots", "basis": "annual"},
+         "savings_gbp", "lots", "expected a number of pounds", None),
+        ({"figure": "1e999", "basis": "annual"},
+         "savings_gbp", "1e999", "0 or more", None),
+        ({"figure": "5000", "basis": "anual"},
+         "savings_basis", "anual", "expected one of annual, to_date", "annual"),
+        ({"figure": "5000", "basis": ""},
+         "savings_basis", "", "a savings figure needs its basis", None),
+        ({"basis": "annual"},
+         "savings_gbp", "", "basis 'annual' needs a savings figure", None),
+        ({"figure": "5000", "basis": "cumulative"},
+         "savings_period_years", "", "a cumulative figure needs the years it covers", None),
+        ({"figure": "5000", "basis": "annual", "period": "3"},
+         "savings_period_years", "3", "does not apply to basis 'annual'", None),
+        ({"figure": "5000", "basis": "cumulative", "period": "0"},
+         "savings_period_years", "0", "impossible number of years", None),
+        ({"partners": "Rother; Wealden; Lewes"},
+         "partner_types", "council; council", "2 type(s) for 3 partner(s)", None),
+        ({"types": "council; councl"},
+         "partner_types", "councl", "expected council, fire", "council"),
+    ],
+)  # fmt: skip
+def test_each_kind_of_bad_row_is_reported(
+    tmp_path: Path,
+    directory: Directory,
+    changes: dict[str, str],
+    column: str,
+    value: str,
+    message: str,
+    closest: str | None,
 ) -> None:
-    row = f"X,Rother; Wealden,council; council,legal,{start},,unknown,,,\n"
-    error = only_error(tmp_path, directory, row)
-    assert (error.column, error.value) == (end_column, start)
+    cells = ROW | changes
+    row = ",".join(["X", *(cells[k] for k in ROW), "", ""]) + "\n"
+    candidates, errors = check(tmp_path, directory, GOOD, row)
+    assert len(candidates) == 1  # the good row, still checked, is not imported with it
+    (error,) = errors
+    assert (error.row, error.column, error.value) == (3, column, value)
+    assert message in error.message
+    if closest is not None:
+        assert error.suggestions[0] == closest
 
 
 def test_end_before_start_is_reported(tmp_path: Path, directory: Directory) -> None:
@@ -99,39 +132,6 @@ def test_end_before_start_is_reported(tmp_path: Path, directory: Directory) -> N
     _, errors = validate(read_source(path)[1], directory, SERVICES)
     assert [(e.row, e.column, e.value) for e in errors] == [(2, "end_year", "2014")]
     assert "before the start year 2015" in errors[0].message
-
-
-@pytest.mark.parametrize("figure", ["-5", "lots", "1e999"])
-def test_negative_or_non_numeric_savings_are_reported(
-    tmp_path: Path, directory: Directory, figure: str
-) -> None:
-    row = f"X,Rother; Wealden,council; council,legal,2012,{figure},annual,,,\n"
-    error = only_error(tmp_path, directory, row)
-    assert (error.column, error.value) == ("savings_gbp", figure)
-
-
-def test_bad_basis_is_reported_with_closest_bases(tmp_path: Path, directory: Directory) -> None:
-    row = "X,Rother; Wealden,council; council,legal,2012,5000,anual,,,\n"
-    error = only_error(tmp_path, directory, row)
-    assert (error.column, error.value) == ("savings_basis", "anual")
-    assert error.suggestions[0] == "annual"
-
-
-def test_a_figure_without_basis_is_reported(tmp_path: Path, directory: Directory) -> None:
-    error = only_error(tmp_path, directory, "X,Rother; Wealden,council; council,legal,,5,,,,\n")
-    assert error.column == "savings_basis"
-
-
-def test_cumulative_without_period_is_reported(tmp_path: Path, directory: Directory) -> None:
-    row = "X,Rother; Wealden,council; council,legal,2012,5000,cumulative,,,\n"
-    error = only_error(tmp_path, directory, row)
-    assert error.column == "savings_period_years"
-    assert "cumulative" in error.message
-
-
-def test_a_period_on_an_annual_figure_is_reported(tmp_path: Path, directory: Directory) -> None:
-    row = "X,Rother; Wealden,council; council,legal,2012,5000,annual,3,,\n"
-    assert only_error(tmp_path, directory, row).column == "savings_period_years"
 
 
 @pytest.mark.parametrize(
