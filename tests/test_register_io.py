@@ -12,6 +12,7 @@ from recommender.register_io import (
     Candidate,
     Directory,
     atomic_write,
+    atomic_write_all,
     csv_text,
     current_year,
     format_value,
@@ -284,6 +285,17 @@ def test_atomic_write_replaces_and_leaves_no_temporary(tmp_path: Path) -> None:
     atomic_write(target, "two")
     assert target.read_text() == "two"
     assert [p.name for p in target.parent.iterdir()] == ["out.csv"]
+
+
+def test_a_failed_write_of_several_files_leaves_all_the_old_ones(tmp_path: Path) -> None:
+    first = tmp_path / "a.csv"
+    first.write_text("old")
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    with pytest.raises(OSError):
+        atomic_write_all({first: "new", blocker / "b.csv": "new"})
+    assert first.read_text() == "old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.csv", "not-a-folder"]
 
 
 def test_partner_tokens_write_former_councils_once_by_name() -> None:

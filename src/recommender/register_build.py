@@ -35,7 +35,7 @@ from recommender.register_io import (
     Candidate,
     Directory,
     SourceRow,
-    atomic_write,
+    atomic_write_all,
     csv_text,
     format_value,
     read_source,
@@ -94,14 +94,13 @@ def build_default(
     arrangement_rows.sort(key=lambda r: r["id"])
     member_rows.sort(key=lambda r: (r["arrangement_id"], r["position"]))
     folder = settings.register_dir
-    report.paths = [
-        str(
-            atomic_write(
-                folder / "arrangements.csv", csv_text(arrangement_rows, ARRANGEMENT_COLUMNS)
-            )
-        ),
-        str(atomic_write(folder / "members.csv", csv_text(member_rows, MEMBER_COLUMNS))),
-    ]
+    written = atomic_write_all(
+        {
+            folder / "arrangements.csv": csv_text(arrangement_rows, ARRANGEMENT_COLUMNS),
+            folder / "members.csv": csv_text(member_rows, MEMBER_COLUMNS),
+        }
+    )
+    report.paths = [str(p) for p in written]
     return report
 
 

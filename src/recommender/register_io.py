@@ -415,14 +415,23 @@ def _split(text: str) -> list[str]:
 
 def atomic_write(path: Path, text: str) -> Path:
     """Write ``text`` to ``path`` through a temporary sibling, so no reader sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
+    return atomic_write_all({path: text})[0]
+
+
+def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
+    """Write several files: every temporary sibling first, then each renamed into place, so a
+    failure while writing leaves all the old files (the renames themselves cannot half-fail)."""
+    temps = {path: path.with_name(f"{path.name}.tmp-{os.getpid()}") for path in files}
     try:
-        tmp.write_text(text, encoding="utf-8", newline="")
-        os.replace(tmp, path)
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temps[path].write_text(text, encoding="utf-8", newline="")
+        for path, tmp in temps.items():
+            os.replace(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
-    return path
+        for tmp in temps.values():
+            tmp.unlink(missing_ok=True)
+    return list(files)
 
 
 def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
