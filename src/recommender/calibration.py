@@ -191,7 +191,8 @@ def _best_size_per_partner(v: RegisterView, p: dict[str, Any]) -> tuple[float | 
 
 def _district_led(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
     ids = v.a.index[v.a["start"] <= p["until"]]
-    leads = v.m[v.m["arrangement_id"].isin(ids) & (v.m["position"] == 0)]
+    m = v.m[v.m["arrangement_id"].isin(ids)].sort_values(["arrangement_id", "position"])
+    leads = m.drop_duplicates("arrangement_id")  # the first-listed member leads
     if leads.empty:
         return None, "no arrangements"
     share = float((leads["tier"] == "district").mean())

@@ -509,7 +509,8 @@ class _World:
     def end_year(self, start: int) -> int | None:
         if self.rng.random() >= self.coef.ended_share:
             return None
-        return start + int(self.rng.integers(2, 10))
+        # Two to six years: every simulated arrangement has ended by 2025, whatever today is.
+        return start + int(self.rng.integers(2, 7))
 
     def record(self, group: list[int], service: str, *, ended: bool) -> None:
         g = np.asarray(group)
@@ -523,7 +524,7 @@ class _World:
             st.shares[s][block] = True
 
     def name(self, group: list[int], service: str) -> str:
-        label = str(self.label[service])
+        label = str(self.label[service]).removeprefix("Shared ")
         if not label[1:2].isupper():  # keep "ICT", "HR" as they are
             label = label[0].lower() + label[1:]
         names = [str(self.display[i]) for i in group]
