@@ -110,10 +110,10 @@ class RegisterView:
         self.pairs = pairs
         self.office = services["office"]
         self.a["n_partners"] = members.groupby("arrangement_id").size().reindex(self.a.index)
-        self.a["annual"] = pd.to_numeric(self.a["annual_savings_gbp"], errors="coerce")
-        self.a["start"] = pd.to_numeric(self.a["start_year"], errors="coerce")
+        self.a["annual"] = pd.to_numeric(self.a["annual_savings_gbp"], errors="coerce").astype(float)
+        self.a["start"] = pd.to_numeric(self.a["start_year"], errors="coerce").astype(float)
         end = self.a["end_year"] if "end_year" in self.a else pd.Series(np.nan, index=self.a.index)
-        self.a["end"] = pd.to_numeric(end, errors="coerce")
+        self.a["end"] = pd.to_numeric(end, errors="coerce").astype(float)
         self.councils = set(bodies.index[bodies["kind"] == "council"])
 
     def started_by(self, date: float) -> pd.DataFrame:
