@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import pytest
 
 from recommender.config import Settings
 from recommender.errors import ImportRejected
 from recommender.register import export, import_file, load_register
-from recommender.register_build import build_default, simulated_rows
-from recommender.register_io import Directory, current_year
+from recommender.register_build import build_default, default_size, simulated_rows
+from recommender.register_io import Directory, current_year, read_source, validate
+from recommender.services import service_ids
+from recommender.simulate import DEFAULT_SIZE
 from register_fixtures import simulated_frames
 
 
@@ -17,7 +21,7 @@ def test_build_writes_real_and_valid_simulated_sorted(
     register_settings: Settings, directory: Directory
 ) -> None:
     report = build_default(register_settings, directory=directory, simulated=simulated_frames())
-    assert (report.real, report.simulated, report.simulator) == (7, 1, True)
+    assert (report.real, report.simulated, report.seed, report.size) == (7, 1, None, None)
     assert report.dropped == [
         f"S-0003: end_year '{current_year() + 2}': impossible year; expected 1990 to "
         f"{current_year()}",
@@ -72,3 +76,16 @@ def test_simulated_rows_are_the_project_layout() -> None:
     assert rows[2].values["partners"] == "E07000065; E07000064"  # in position order
     assert rows[2].values["partner_roles"] == "lead; partner"
     assert (rows[0].values["end_year"], rows[0].values["simulated"]) == ("", "true")
+
+
+def test_default_size_counts_the_real_arrangements_started_by_2019(
+    register_settings: Settings, directory: Directory
+) -> None:
+    known = register_settings.sources / "register" / "known_arrangements.csv"
+    candidates, _ = validate(read_source(known)[1], directory, service_ids(register_settings))
+    # Started by 2019: 2004, 2007, 2008, 2011, 2013; two have no start year.
+    assert default_size(candidates)[0] == DEFAULT_SIZE - 5
+    later = [replace(c, start_year=2021) if c.start_year == 2013 else c for c in candidates]
+    size, rule = default_size(later)
+    assert size == DEFAULT_SIZE - 4
+    assert rule == "626 (the LGA's June 2019 count) minus 4 real arrangement(s) started by 2019"

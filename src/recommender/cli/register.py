@@ -182,8 +182,12 @@ def _savings(r: dict[str, Any]) -> str:
 
 
 @register.command("build-default")
-@click.option("--seed", type=int, help="Seed of the simulated register (simulator's default).")
-@click.option("--size", type=click.IntRange(min=1), help="Simulated arrangements to generate.")
+@click.option("--seed", type=click.IntRange(min=0), help="Seed of the simulated register [7].")
+@click.option(
+    "--size",
+    type=click.IntRange(min=1),
+    help="Simulated arrangements to generate [626 minus the real ones started by 2019].",
+)
 @pass_settings
 def build_default(obj: SettingsObj, seed: int | None, size: int | None) -> None:
     """Rebuild data/register/ from the known arrangements and the simulator."""
@@ -191,8 +195,8 @@ def build_default(obj: SettingsObj, seed: int | None, size: int | None) -> None:
 
     report = build(obj.settings, seed=seed, size=size)
     click.echo(f"{report.real} real and {report.simulated} simulated arrangement(s)")
-    if not report.simulator:
-        click.echo("recommender.simulate is not available: the real arrangements only", err=True)
+    if report.size is not None:
+        click.echo(f"simulated: seed {report.seed}, size {report.size} ({report.size_rule})")
     for reason in report.dropped:
         click.echo(f"left out: {reason}", err=True)
     for path in report.paths:
