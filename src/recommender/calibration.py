@@ -34,11 +34,13 @@ import pandas as pd
 
 from recommender.config import Settings
 from recommender.errors import SourceError
-from recommender.pairs import PairMatrices
+from recommender.pairs import PairMatrices, build_pair_matrices
+from recommender.services import load_services
 
 CORE_BACK_OFFICE = ("legal", "finance_audit", "hr_payroll", "ict", "revenues_benefits")
 PROCUREMENT_PROPERTY = ("procurement", "property_assets")
 OTHER_KINDS = ("fire", "police", "health")
+REGISTERS = ("simulated", "real", "combined")
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ class FactResult:
             "id": self.id,
             "published": self.published,
             "published_value": self.published_value,
-            "value": self.value,
+            "value": None if self.status == "n/a" else self.value,  # NaN is not JSON
             "bound": list(self.bound) if self.bound else None,
             "unit": self.unit,
             "status": self.status,
@@ -110,7 +112,9 @@ class RegisterView:
         self.pairs = pairs
         self.office = services["office"]
         self.a["n_partners"] = members.groupby("arrangement_id").size().reindex(self.a.index)
-        self.a["annual"] = pd.to_numeric(self.a["annual_savings_gbp"], errors="coerce").astype(float)
+        self.a["annual"] = pd.to_numeric(self.a["annual_savings_gbp"], errors="coerce").astype(
+            float
+        )
         self.a["start"] = pd.to_numeric(self.a["start_year"], errors="coerce").astype(float)
         end = self.a["end_year"] if "end_year" in self.a else pd.Series(np.nan, index=self.a.index)
         self.a["end"] = pd.to_numeric(end, errors="coerce").astype(float)
@@ -397,7 +401,7 @@ def release_facts(view: RegisterView, releases: list[dict[str, Any]]) -> list[Fa
                 value=float(n),
                 bound=(r["arrangements"] * 0.85, r["arrangements"] * 1.15),
                 unit="count",
-                detail=f"started by {date - 0.5:g}",
+                detail=f"started by {math.floor(date - 0.5)}",
             )
         )
         if r.get("councils_share") is not None:
@@ -459,6 +463,54 @@ def report(
             )
         )
     return results
+
+
+def register_reports(
+    settings: Settings | None = None, registers: tuple[str, ...] = REGISTERS
+) -> dict[str, list[FactResult]]:
+    """Compute every published fact for the database's register: its simulated arrangements,
+    its real ones and both together (``registers`` picks among :data:`REGISTERS`)."""
+    from recommender.reference import load_adjacency, load_bodies  # deferred: costly to load
+    from recommender.register import load_register
+
+    settings = settings or Settings.from_env()
+    arrangements, members = load_register(settings)
+    shapes = load_bodies(settings)
+    bodies = pd.DataFrame(shapes.drop(columns=shapes.geometry.name)).sort_index()
+    pairs = build_pair_matrices(bodies, load_adjacency(settings))
+    services = load_services(settings)
+    simulated = arrangements["simulated"].astype(bool)
+    keep = {"simulated": simulated, "real": ~simulated, "combined": simulated | ~simulated}
+    out: dict[str, list[FactResult]] = {}
+    for name in registers:
+        part = arrangements[keep[name]]
+        mine = members[members["arrangement_id"].isin(part["id"])]
+        out[name] = report(part, mine, bodies, pairs, services, settings)
+    return out
+
+
+def summary(name: str, results: list[FactResult]) -> str:
+    """Return one line: how many of the facts with a published bound a register is within."""
+    checked = [r.status for r in results if r.bound is not None]
+    return (
+        f"{name}: {checked.count('ok')} of {len(checked)} facts within their published bounds "
+        f"({checked.count('outside')} outside, {checked.count('n/a')} not applicable; "
+        f"{len(results) - len(checked)} shown for information only)"
+    )
+
+
+def format_bound(bound: tuple[float | None, float | None] | None, unit: str | None) -> str:
+    """Format a fact's bound for a table cell: ``a–b``, ``≥ a``, ``≤ b`` or one value."""
+    if bound is None:
+        return ""
+    low, high = bound
+    if low is not None and high is not None:
+        if low == high:
+            return format_value(low, unit)
+        return f"{format_value(low, unit)}–{format_value(high, unit)}"
+    if low is not None:
+        return f"≥ {format_value(low, unit)}"
+    return f"≤ {format_value(high, unit)}" if high is not None else ""
 
 
 def format_value(value: float | None, unit: str | None) -> str:

@@ -8,9 +8,18 @@ from typing import Any
 
 import click
 
+from recommender import calibration
 from recommender import register as reg
 from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
 from recommender.errors import ImportRejected
+from recommender.register_build import SIMULATED_FORMATS, simulate_register, simulated_text
+from recommender.register_build import build_default as build
+from recommender.register_io import atomic_write
+from recommender.simulate import DEFAULT_SEED, DEFAULT_SIZE
+
+MAX_SIMULATED = 20_000
+MARKS = {"ok": "✓", "outside": "✗"}
+PUBLISHED_WIDTH = 40
 
 
 @click.group("register")
@@ -191,8 +200,6 @@ def _savings(r: dict[str, Any]) -> str:
 @pass_settings
 def build_default(obj: SettingsObj, seed: int | None, size: int | None) -> None:
     """Rebuild data/register/ from the known arrangements and the simulator."""
-    from recommender.register_build import build_default as build
-
     report = build(obj.settings, seed=seed, size=size)
     click.echo(f"{report.real} real and {report.simulated} simulated arrangement(s)")
     if report.size is not None:
@@ -201,6 +208,98 @@ def build_default(obj: SettingsObj, seed: int | None, size: int | None) -> None:
         click.echo(f"left out: {reason}", err=True)
     for path in report.paths:
         click.echo(f"wrote {path}")
+
+
+@register.command("simulate")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    default=DEFAULT_SEED,
+    show_default=True,
+    help="Seed of the random generator: the same seed gives the same register.",
+)
+@click.option(
+    "--size",
+    type=click.IntRange(min=1, max=MAX_SIMULATED),
+    default=DEFAULT_SIZE,
+    show_default=True,
+    help="Arrangements to generate (626: the LGA's count in June 2019).",
+)
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(SIMULATED_FORMATS),
+    default="csv",
+    show_default=True,
+    help="csv or json, the layouts `register export` writes and `register import` reads.",
+)
+@pass_settings
+def simulate(obj: SettingsObj, seed: int, size: int, out: Path | None, fmt: str) -> None:
+    """Generate a simulated register (every row flagged simulated) for inspection or import."""
+    arrangements, members = simulate_register(obj.settings, seed=seed, size=size)
+    text = simulated_text(arrangements, members, fmt)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        atomic_write(out, text)
+        click.echo(f"wrote {len(arrangements)} simulated arrangement(s) to {out}", err=True)
+
+
+@register.command("report")
+@click.option(
+    "--register",
+    "which",
+    type=click.Choice([*calibration.REGISTERS, "all"]),
+    default="all",
+    show_default=True,
+    help="Which part of the register to report on (all: each of the three).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
+@pass_settings
+def report(obj: SettingsObj, which: str, as_json: bool) -> None:
+    """Show every published fact next to the register's value for it, and its bound."""
+    names = calibration.REGISTERS if which == "all" else (which,)
+    results = calibration.register_reports(obj.settings, names)
+    lines = [calibration.summary(name, facts) for name, facts in results.items()]
+    if as_json:
+        echo_json({"registers": {k: [f.to_dict() for f in v] for k, v in results.items()}})
+        for line in lines:
+            click.echo(line, err=True)
+        return
+    first = results[names[0]]
+    rows = [
+        [
+            fact.id,
+            _shorten(fact.published),
+            calibration.format_value(fact.published_value, fact.unit),
+            *(_marked(results[name][i]) for name in names),
+            calibration.format_bound(fact.bound, fact.unit),
+        ]
+        for i, fact in enumerate(first)
+    ]
+    echo_table(rows, ["fact", "published", "as published", *names, "bound"])
+    click.echo(
+        f"\n{MARKS['ok']} within the published bound; {MARKS['outside']} outside it; no mark: "
+        "shown for information;\nn/a: no value (too few arrangements, or not in the register)."
+    )
+    for line in lines:
+        click.echo(line)
+
+
+def _marked(fact: calibration.FactResult) -> str:
+    if fact.status == "n/a":
+        return "n/a"
+    value = calibration.format_value(fact.value, fact.unit)
+    return f"{value} {MARKS[fact.status]}" if fact.status in MARKS else value
+
+
+def _shorten(text: str, width: int = PUBLISHED_WIDTH) -> str:
+    """Cut ``text`` at a word boundary to fit ``width`` characters, marking the cut with '…'."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1].rsplit(" ", 1)[0].rstrip(",;:(–-")
+    return cut + "…"
 
 
 @register.command("reset")
