@@ -48,7 +48,7 @@ from recommender.register_io import (
     read_source,
     validate,
 )
-from recommender.services import service_ids
+from recommender.services import load_services, service_ids
 
 PARTNER_LISTS = ("partners", "partner_roles", "partner_names")
 # What ``register export --format csv`` writes: the columns an import reads back.
@@ -165,7 +165,8 @@ def _simulate(settings: Settings, seed: int, size: int) -> tuple[pd.DataFrame, p
 
     bodies = reference.load_bodies(settings)
     adjacency = reference.load_adjacency(settings)
-    return simulate.simulate(bodies, seed=seed, size=size, adjacency=adjacency)
+    services = load_services(settings)
+    return simulate.simulate(bodies, seed=seed, size=size, adjacency=adjacency, services=services)
 
 
 def simulated_records(arrangements: pd.DataFrame, members: pd.DataFrame) -> list[dict[str, Any]]:

@@ -248,6 +248,7 @@ def simulate(
     size: int = DEFAULT_SIZE,
     adjacency: pd.DataFrame | None = None,
     coefficients: Coefficients | None = None,
+    services: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate a simulated register over ``bodies``.
 
@@ -263,6 +264,9 @@ def simulate(
         The reference adjacency table; loaded from ``data/reference`` when omitted.
     coefficients : Coefficients, optional
         Parameters of the process; the documented defaults when omitted.
+    services : DataFrame, optional
+        The service taxonomy (``recommender.services.load_services()``, which is read when
+        omitted): which services there are, their labels, office and the tiers delivering them.
 
     Returns
     -------
@@ -277,7 +281,7 @@ def simulate(
     rng = np.random.default_rng(seed)
     bodies = bodies.sort_index()
     pairs = build_pair_matrices(bodies, adjacency)
-    world = _World(bodies, pairs, coef, rng)
+    world = _World(bodies, pairs, coef, rng, load_services() if services is None else services)
 
     arrangement_rows: list[dict[str, object]] = []
     member_rows: list[dict[str, object]] = []
@@ -336,6 +340,7 @@ class _World:
         pairs: PairMatrices,
         coef: Coefficients,
         rng: np.random.Generator,
+        services: pd.DataFrame,
     ) -> None:
         self.coef = coef
         self.rng = rng
@@ -351,7 +356,6 @@ class _World:
         self.imd = bodies["imd_score"].to_numpy(dtype=float)
         self.density = bodies["density"].to_numpy(dtype=float)
         self.single = np.isin(self.tier, SINGLE_TIER)
-        services = load_services()
         self.services = services.index.to_list()
         self.front = {s: services.loc[s, "office"] == "front" for s in self.services}
         self.label = services["label"].to_dict()
