@@ -140,6 +140,7 @@ def test_build_default_then_reset(run: Run, monkeypatch: pytest.MonkeyPatch) -> 
     assert result.exit_code == 0, result.output
     assert asked == [(7, 4)]
     assert result.stdout.startswith("7 real and 1 simulated arrangement(s)")
+    assert "simulated: seed 7, size 4 (as given)" in result.stdout
     assert "left out: S-0004 repeats S-0002" in result.stderr
     assert "wrote " in result.stdout
     refused = run("reset")
@@ -148,3 +149,21 @@ def test_build_default_then_reset(run: Run, monkeypatch: pytest.MonkeyPatch) -> 
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("loaded ")
     assert json.loads(run("list", "--real", "--json").stdout)[0]["simulated"] is False
+
+
+def test_build_default_sizes_the_simulation_to_626_by_june_2019(
+    run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    asked: list[tuple[int, int]] = []
+
+    def simulate(settings: Settings, seed: int, size: int) -> object:
+        asked.append((seed, size))
+        return simulated_frames()
+
+    monkeypatch.setattr(register_build, "_simulate", simulate)
+    result = run("build-default")
+    assert result.exit_code == 0, result.output
+    # known_small.csv: 5 of its 7 arrangements have a start year, all before 2019.
+    assert asked == [(7, 621)]
+    rule = "size 621 (626, the LGA's June 2019 count, minus 5 real arrangement(s) started by 2019)"
+    assert f"simulated: seed 7, {rule}" in result.stdout

@@ -88,4 +88,4 @@ def test_default_size_counts_the_real_arrangements_started_by_2019(
     later = [replace(c, start_year=2021) if c.start_year == 2013 else c for c in candidates]
     size, rule = default_size(later)
     assert size == DEFAULT_SIZE - 4
-    assert rule == "626 (the LGA's June 2019 count) minus 4 real arrangement(s) started by 2019"
+    assert rule == "626, the LGA's June 2019 count, minus 4 real arrangement(s) started by 2019"

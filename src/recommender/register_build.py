@@ -139,7 +139,7 @@ def default_size(real: list[Candidate]) -> tuple[int, str]:
     }
     size = max(0, simulate.DEFAULT_SIZE - len(dated))
     rule = (
-        f"{simulate.DEFAULT_SIZE} (the LGA's June {simulate.LAST_YEAR} count) minus "
+        f"{simulate.DEFAULT_SIZE}, the LGA's June {simulate.LAST_YEAR} count, minus "
         f"{len(dated)} real arrangement(s) started by {simulate.LAST_YEAR}"
     )
     return size, rule
