@@ -1,4 +1,5 @@
 """Shared fixtures. Each area keeps its own in a ``tests/<area>_fixtures.py`` imported here."""
 
+from model_fixtures import recommender_model, trained_settings  # noqa: F401
 from reference_fixtures import tiny_data, tiny_settings  # noqa: F401
 from register_fixtures import directory, register_settings  # noqa: F401

@@ -66,6 +66,9 @@ def build_choice_pipeline(
         min_samples_leaf=40,
         l2_regularization=1.0,
         categorical_features=list(PAIR_CATEGORICAL),
+        # Domain knowledge the model may not contradict: all else equal, nearer and sharing
+        # a (longer) border never make a partner less likely.
+        monotonic_cst={"dist_km": -1, "touches": 1, "border_km": 1},
         early_stopping=False,
         random_state=random_state,
     )
@@ -266,6 +269,13 @@ class SavingsRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
             )
             self.sigma_ = float(np.sqrt(np.mean(residual**2)))
         self.sigma_ = max(self.sigma_, 1e-3)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        # Targets are savings: values at or below zero all mean "no saving", so the generic
+        # checks' arbitrary (often negative) targets cannot be fitted well.
+        tags.regressor_tags.poor_score = True
+        return tags
 
     # --- predicting -----------------------------------------------------------------------------
     def predict_parts(self, X: Any) -> dict[str, FloatArray]:

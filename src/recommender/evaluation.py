@@ -3,7 +3,7 @@
 Protocols
 ---------
 ``temporal``
-    Fit on arrangements that started up to 2016; test on those that started from 2017 on
+    Fit on arrangements that started up to 2014; test on those that started from 2015 on
     (features of each test arrangement still use only what was known before it started).
 ``grouped_cv``
     Five folds over arrangements (every row of one arrangement stays in one fold).
@@ -15,7 +15,10 @@ Partner ranking
 ---------------
 Each member of a held-out arrangement, in turn, is the focal body; its partners in that
 arrangement are the relevant candidates among all bodies that deliver the service and do not
-already share it with the focal body. Ranks use expected positions under random tie-breaking.
+already share it with the focal body. The model is evaluated as served: candidates outside
+the set it scores (beyond 80 km with no border, nesting or network link) rank after all the
+others; the baselines rank every candidate. Ranks use expected positions under random
+tie-breaking.
 Metrics: hit@1/5/10 (a partner in the top k), MRR (mean reciprocal rank of the first
 partner) and NDCG@10. Queries are weighted so that each arrangement counts once.
 
@@ -40,19 +43,11 @@ from sklearn.model_selection import KFold
 
 from recommender.baselines import PARTNER_BASELINES, ServiceMedian
 from recommender.network import SnapshotCache
-from recommender.training import (
-    Components,
-    Context,
-    candidate_sets,
-    choice_scores,
-    fit_components,
-    group_savings,
-    pair_savings,
-    savings_rows,
-)
+from recommender.scoring import candidate_sets, choice_scores, group_savings, pair_savings
+from recommender.training import Components, Context, fit_components, savings_rows
 
 IntArray = npt.NDArray[np.intp]
-TEMPORAL_CUTOFF = 2017
+TEMPORAL_CUTOFF = 2015
 RANK_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
 Progress = Callable[[str], None]
 
@@ -166,7 +161,10 @@ def rank_arrangements(
         cand = np.concatenate([q[2] for q in queries]).astype(np.intp)
         service = np.repeat([ctx.reg.service[q[0]] for q in queries], sizes).astype(np.intp)
         X = builder.pair_frame(focal, cand, service, snap)
-        scores = {"model": choice_scores(ctx, comp, focal, cand, service, X)}
+        # As served: candidates outside the scored set (see scoring.candidate_sets) rank last.
+        served = retrieval[focal, cand]
+        logits = choice_scores(ctx, comp, focal, cand, service, X)
+        scores = {"model": np.where(served, logits, -np.inf)}
         if with_savings and comp.savings is not None:
             savings, _, _ = pair_savings(ctx, comp, snap, focal, cand, service)
             scores["model_savings"] = savings  # times p_choice, per query below
@@ -180,9 +178,9 @@ def rank_arrangements(
             for name, values in scores.items():
                 v = values[rows]
                 if name == "model_savings":
-                    logits = scores["model"][rows]
-                    p = np.exp(logits - logits.max())
-                    v = p / p.sum() * v
+                    query_logits = scores["model"][rows]
+                    p = np.exp(query_logits - query_logits.max())
+                    v = np.where(served[rows], p / p.sum() * v, -np.inf)
                 ranks[name] = expected_ranks(v, relevant)
             results.append(
                 QueryResult(
@@ -378,3 +376,53 @@ def _pool_savings(frames: list[pd.DataFrame]) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
+
+
+def verdicts(ev: Evaluation) -> list[str]:
+    """Say plainly, for every protocol and subset, whether the model beats every baseline on
+    MRR and hit@10 (and by how much, or where it does not)."""
+    out = []
+    table = ev.ranking
+    if table.empty:
+        return ["no held-out arrangements to evaluate"]
+    for (protocol, subset), g in table.groupby(["protocol", "subset"], sort=False):
+        if subset == "all" and protocol != "loao_real":
+            continue
+        rows: dict[Any, dict[Any, Any]] = {r["method"]: r for r in g.to_dict(orient="records")}
+        if "model" not in rows:
+            continue
+        losses = []
+        for metric in ("mrr", "hit@10"):
+            mine = float(rows["model"][metric])
+            for method in PARTNER_BASELINES:
+                if method in rows and float(rows[method][metric]) >= mine:
+                    theirs = float(rows[method][metric])
+                    losses.append(f"{metric} {mine:.3f} does not beat {method} ({theirs:.3f})")
+        n = int(rows["model"]["arrangements"])
+        where = f"{protocol}, {subset} ({n} arrangements)"
+        if losses:
+            out.append(f"NOT BETTER on {where}: " + "; ".join(losses))
+        else:
+            best = {
+                m: max(float(rows[b][m]) for b in PARTNER_BASELINES if b in rows)
+                for m in ("mrr", "hit@10")
+            }
+            out.append(
+                f"better on {where}: MRR {float(rows['model']['mrr']):.3f} against best "
+                f"baseline {best['mrr']:.3f}; hit@10 {float(rows['model']['hit@10']):.3f} "
+                f"against {best['hit@10']:.3f}"
+            )
+    return out
+
+
+def summary(ev: Evaluation) -> dict[str, Any]:
+    """A few headline figures for ``models list``: the model's MRR and hit@10 per protocol."""
+    out: dict[str, Any] = {}
+    table = ev.ranking
+    if table.empty:
+        return out
+    model = table[table["method"] == "model"]
+    for row in model.to_dict(orient="records"):
+        key = f"{row['protocol']}/{row['subset']}"
+        out[key] = {"mrr": round(float(row["mrr"]), 3), "hit@10": round(float(row["hit@10"]), 3)}
+    return out

@@ -330,6 +330,35 @@ def _load_default(conn: Connection, settings: Settings) -> int:
 # Reading the register ---------------------------------------------------------------------------
 
 
+def read_register_file(
+    path: Path | str, settings: Settings | None = None, directory: Directory | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate a register file like an import and return its (arrangements, members) frames
+    without storing anything (raises :class:`ImportRejected` on bad rows)."""
+    settings = settings or Settings.from_env()
+    path = Path(path)
+    _, rows = read_source(path)
+    candidates, errors = validate(
+        rows, directory or default_directory(settings), service_ids(settings)
+    )
+    if errors:
+        raise ImportRejected(str(path), errors)
+    unique, _ = unique_candidates(candidates)
+    arrangement_rows, member_rows = rows_for(unique, set())
+    arrangements = pd.DataFrame(arrangement_rows, columns=list(ARRANGEMENT_COLUMNS))
+    members = pd.DataFrame(member_rows, columns=list(MEMBER_COLUMNS))
+    return _typed(arrangements, members)
+
+
+def _typed(arrangements: pd.DataFrame, members: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    types = dict.fromkeys(("start_year", "end_year", "savings_period_years"), "Int64")
+    types |= dict.fromkeys(("savings_gbp", "annual_savings_gbp"), "float64")
+    types |= dict.fromkeys(("savings_aim", "simulated"), "bool")
+    if "import_id" in arrangements:
+        types["import_id"] = "Int64"
+    return arrangements.astype(types), members.astype({"position": "int64"})
+
+
 def load_register(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the arrangements and the members from the database, sorted by their keys."""
     settings = settings or Settings.from_env()
@@ -342,10 +371,7 @@ def load_register(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.Da
                 pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in t.columns])
             )
     arrangements, members = frames
-    types = dict.fromkeys(("start_year", "end_year", "savings_period_years", "import_id"), "Int64")
-    types |= dict.fromkeys(("savings_gbp", "annual_savings_gbp"), "float64")
-    types |= dict.fromkeys(("savings_aim", "simulated"), "bool")
-    return arrangements.astype(types), members.astype({"position": "int64"})
+    return _typed(arrangements, members)
 
 
 def query(

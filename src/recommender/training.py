@@ -1,33 +1,19 @@
-"""Fit the model from a register and the reference geography, and score every body.
+"""Fit the model from a register and the reference geography.
 
-The fitted model has three parts (see :mod:`recommender.estimators`):
-
-* the **choice** pipeline gives, for a focal body and a service, a score for every candidate;
-  a softmax over the candidates turns it into ``p_choice``, the probability that the
-  candidate is the partner chosen;
-* the **rate** pipeline gives the yearly probability that the focal body enters a new
-  arrangement for the service; over five years that is ``p_enter = 1 - (1 - p_year)^5``;
-* the **savings** pipeline gives the expected annual savings of the two bodies' arrangement
-  and an 80% interval.
-
-These combine into the figures every recommendation shows::
-
-    likelihood       = p_enter × (1 − (1 − p_choice) ^ k_s)
-    expected savings = likelihood × savings if formed
-
-where ``k_s`` is the mean number of partners a body has in an arrangement for that service
-(the register's mean size minus one): the likelihood is the chance that the two bodies share
-the service within five years. Recommendations are ranked by expected savings.
-
-Scoring every body against every candidate and service is done once, at training time. The
-candidates of a body are those within 80 km, those sharing a border or nested with it, and
-those within two steps in the partnership network; the evaluation reports how many real
-partners lie outside that set.
+:class:`Context` holds everything derived once per run (pair geography, body arrays, the
+register as arrays); :func:`fit_components` fits the three parts of the model on a chosen set
+of arrangements (see :mod:`recommender.estimators`); :func:`train` runs the whole job —
+evaluation, the final fit on every arrangement and the scoring of every body (see
+:mod:`recommender.scoring`) — and returns a :class:`~recommender.artifacts.TrainedModel`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -47,8 +33,6 @@ from recommender.network import RegisterArrays, Snapshot, SnapshotCache, registe
 from recommender.pairs import PairMatrices, build_pair_matrices
 
 IntArray = npt.NDArray[np.intp]
-HORIZON_YEARS = 5
-CANDIDATE_RADIUS_KM = 80.0
 
 
 @dataclass
@@ -188,150 +172,140 @@ def rate_frame(ctx: Context, snap: Snapshot, body: IntArray, service: IntArray) 
     return frame[list(RATE_NUMERIC) + list(RATE_CATEGORICAL)]
 
 
-def softmax_by_group(logits: npt.NDArray[np.float64], group: IntArray) -> npt.NDArray[np.float64]:
-    """Softmax of ``logits`` within each group id (rows of one query sum to one)."""
-    order = np.argsort(group, kind="stable")
-    g = group[order]
-    starts = np.flatnonzero(np.r_[True, g[1:] != g[:-1]])
-    maxes = np.maximum.reduceat(logits[order], starts)
-    counts = np.diff(np.r_[starts, len(g)])
-    shifted = np.exp(logits[order] - np.repeat(maxes, counts))
-    sums = np.add.reduceat(shifted, starts)
-    out = np.empty_like(logits, dtype=float)
-    out[order] = shifted / np.repeat(sums, counts)
-    return out
-
-
-def candidate_sets(ctx: Context, snap: Snapshot) -> npt.NDArray[np.bool_]:
-    """(n, n) mask of the candidates considered for each focal body (see module docstring)."""
-    p = ctx.pairs
-    linked = snap.prior > 0
-    two_step = linked | ((linked.astype(np.float32) @ linked.astype(np.float32)) > 0)
-    mask = (p.dist_km <= CANDIDATE_RADIUS_KM) | p.touches | p.nested | two_step
-    np.fill_diagonal(mask, False)
-    return np.asarray(mask, dtype=bool)
-
-
 @dataclass
-class ScoreTable:
-    """Every (focal, candidate, service) scored, sorted by focal then expected savings.
+class TrainedModel:
+    """Everything the recommender needs at serving time, pickled as one artifact.
 
-    ``offsets[i]:offsets[i + 1]`` are the rows of the body at matrix position ``i``.
+    ``arrangements`` is a compact copy of the register the model was trained on (for the
+    evidence behind each suggestion); ``snapshot`` is the partnership network as of now.
     """
 
-    focal: npt.NDArray[np.int16]
-    candidate: npt.NDArray[np.int16]
-    service: npt.NDArray[np.int8]
-    likelihood: npt.NDArray[np.float32]
-    savings: npt.NDArray[np.float32]
-    low: npt.NDArray[np.float32]
-    high: npt.NDArray[np.float32]
-    expected: npt.NDArray[np.float32]
-    existing: npt.NDArray[np.bool_]
-    offsets: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, np.int64))
-
-    def __len__(self) -> int:
-        return len(self.focal)
+    context: Context
+    components: Components
+    snapshot: Snapshot
+    scores: Any  # recommender.scoring.ScoreTable
+    arrangements: pd.DataFrame
+    importance: list[dict[str, Any]] = field(default_factory=list)
 
 
-def score_all(ctx: Context, comp: Components, snap: Snapshot) -> ScoreTable:
-    """Score every body against its candidates for every service both deliver."""
-    n = ctx.pairs.n
-    mask = candidate_sets(ctx, snap)
-    fs, cs, ss = [], [], []
-    for s in range(len(ctx.services)):
-        eligible = ctx.bodies.eligible[s]
-        f, c = np.nonzero(mask & eligible[:, None] & eligible[None, :])
-        fs.append(f)
-        cs.append(c)
-        ss.append(np.full(len(f), s))
-    focal = np.concatenate(fs).astype(np.intp)
-    cand = np.concatenate(cs).astype(np.intp)
-    service = np.concatenate(ss).astype(np.intp)
-    existing = snap.shares[service, focal, cand]
+def register_hash(arrangements: pd.DataFrame, members: pd.DataFrame) -> str:
+    """A stable SHA-256 of the register's content (order-independent)."""
+    a = arrangements.drop(columns=["import_id"], errors="ignore").sort_values("id")
+    m = members.sort_values(["arrangement_id", "position"])
+    digest = hashlib.sha256()
+    digest.update(a.to_csv(index=False).encode())
+    digest.update(m.to_csv(index=False).encode())
+    return digest.hexdigest()
 
-    X = ctx.builder.pair_frame(focal, cand, service, snap)
-    logits = choice_scores(ctx, comp, focal, cand, service, X)
-    query = focal * len(ctx.services) + service
-    logits = np.where(existing, -np.inf, logits)
-    p_choice = softmax_by_group(np.asarray(logits, dtype=float), query)
-    p_enter = enter_probability(ctx, comp, snap, focal, service)
-    k = comp.partners_per_service[service]
-    likelihood = p_enter * (1 - (1 - p_choice) ** k)
 
-    savings, low, high = pair_savings(ctx, comp, snap, focal, cand, service)
-    expected = likelihood * savings
-    order = np.lexsort((-expected, focal))
-    offsets = np.searchsorted(focal[order], np.arange(n + 1)).astype(np.int64)
-    return ScoreTable(
-        focal=focal[order].astype(np.int16),
-        candidate=cand[order].astype(np.int16),
-        service=service[order].astype(np.int8),
-        likelihood=likelihood[order].astype(np.float32),
-        savings=savings[order].astype(np.float32),
-        low=low[order].astype(np.float32),
-        high=high[order].astype(np.float32),
-        expected=expected[order].astype(np.float32),
-        existing=existing[order],
-        offsets=offsets,
+def compact_register(arrangements: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
+    """The register as one frame with each arrangement's member codes and names as lists."""
+    m = members.sort_values(["arrangement_id", "position"])
+    codes = m.groupby("arrangement_id")["body_code"].agg(lambda s: [c for c in s if c])
+    names = m.groupby("arrangement_id")["name_as_given"].agg(list)
+    columns = [
+        "id",
+        "name",
+        "service",
+        "start_year",
+        "end_year",
+        "status",
+        "savings_gbp",
+        "savings_basis",
+        "annual_savings_gbp",
+        "source",
+        "simulated",
+    ]
+    out = arrangements[columns].copy().set_index("id", drop=False)
+    out["member_codes"] = codes.reindex(out.index)
+    out["member_names"] = names.reindex(out.index)
+    return out.reset_index(drop=True)
+
+
+Stage = Callable[[str], None]
+
+
+def train(
+    bodies: pd.DataFrame,
+    adjacency: pd.DataFrame,
+    services: pd.DataFrame,
+    arrangements: pd.DataFrame,
+    members: pd.DataFrame,
+    *,
+    random_state: int = 0,
+    evaluation: bool = True,
+    loao: bool = False,
+    stage: Stage | None = None,
+    progress: Stage | None = None,
+) -> tuple[TrainedModel, dict[str, Any]]:
+    """Evaluate, fit on the whole register and score every body; return model and metadata.
+
+    ``stage(name)`` is called as each stage starts (for a progress bar); ``progress(text)``
+    with finer detail inside the evaluation. ``evaluation=False`` skips the held-out
+    evaluation (for tests and quick runs; the metadata then says so).
+    """
+    from recommender.evaluation import Evaluation, evaluate, summary
+    from recommender.explain import feature_importance
+    from recommender.features import GROUP_FEATURES, PAIR_FEATURES
+    from recommender.scoring import CANDIDATE_RADIUS_KM, HORIZON_YEARS, score_all
+
+    step = stage or (lambda _: None)
+    started = time.perf_counter()
+    step("features")
+    ctx = Context.build(bodies, adjacency, services, arrangements, members)
+    step("evaluation")
+    if evaluation:
+        result = evaluate(ctx, random_state=random_state, loao=loao, progress=progress)
+    else:  # tests and quick runs: no held-out figures
+        result = Evaluation(pd.DataFrame(), pd.DataFrame(), {"skipped": True})
+    step("fit")
+    cache = SnapshotCache(ctx.reg, ctx.pairs.n)
+    comp = fit_components(ctx, np.ones(len(ctx.reg), dtype=bool), cache, random_state=random_state)
+    step("scoring")
+    snap = cache.now()
+    scores = score_all(ctx, comp, snap)
+    model = TrainedModel(
+        context=ctx,
+        components=comp,
+        snapshot=snap,
+        scores=scores,
+        arrangements=compact_register(arrangements, members),
     )
+    step("importance")
+    model.importance = feature_importance(model, random_state=random_state)
+    simulated = arrangements["simulated"].astype(bool)
+    meta: dict[str, Any] = {
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "register": {
+            "hash": register_hash(arrangements, members),
+            "arrangements": len(arrangements),
+            "real": int((~simulated).sum()),
+            "simulated": int(simulated.sum()),
+            "members": len(members),
+        },
+        "parameters": {
+            "random_state": random_state,
+            "horizon_years": HORIZON_YEARS,
+            "candidate_radius_km": CANDIDATE_RADIUS_KM,
+            "choice": _params(comp.choice),
+            "savings": _params(comp.savings),
+            "rate": _params(comp.rate),
+        },
+        "features": {"pair": list(PAIR_FEATURES), "group": list(GROUP_FEATURES)},
+        "evaluation": result.to_dict(),
+        "summary": summary(result),
+        "importance": model.importance,
+        "scored_rows": len(scores),
+        "training_seconds": round(time.perf_counter() - started, 1),
+    }
+    return model, meta
 
 
-def choice_scores(
-    ctx: Context,
-    comp: Components,
-    focal: IntArray,
-    cand: IntArray,
-    service: IntArray,
-    X: pd.DataFrame,
-) -> npt.NDArray[np.float64]:
-    """Log choice probability, up to a constant per (focal, service), for pair rows ``X``."""
-    logits = np.asarray(comp.choice.decision_function(X), dtype=float)
-    return logits + ctx.builder.log_q(focal, cand, service)
-
-
-def enter_probability(
-    ctx: Context, comp: Components, snap: Snapshot, focal: IntArray, service: IntArray
-) -> npt.NDArray[np.float64]:
-    """P(the focal body enters a new arrangement for the service within the horizon)."""
-    if comp.rate is None:
-        return np.ones(len(focal))
-    n_services = len(ctx.services)
-    key = focal * n_services + service
-    unique, inverse = np.unique(key, return_inverse=True)
-    frame = rate_frame(ctx, snap, unique // n_services, unique % n_services)
-    p_year = comp.rate.predict_proba(frame)[:, 1]
-    return np.asarray(1 - (1 - p_year[inverse]) ** HORIZON_YEARS)
-
-
-def pair_savings(
-    ctx: Context,
-    comp: Components,
-    snap: Snapshot,
-    focal: IntArray,
-    cand: IntArray,
-    service: IntArray,
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Expected annual savings and 80% interval of each pair's arrangement (symmetric)."""
-    if comp.savings is None:
-        nan = np.full(len(focal), np.nan)
-        return nan, nan, nan
-    a, b = np.minimum(focal, cand), np.maximum(focal, cand)
-    n, n_services = ctx.pairs.n, len(ctx.services)
-    key = (a * n + b) * n_services + service
-    unique, inverse = np.unique(key, return_inverse=True)
-    ua, ub, us = unique // n_services // n, unique // n_services % n, unique % n_services
-    return group_savings(comp, ctx.builder.pair_group_frame(ua, ub, us, snap), inverse)
-
-
-def group_savings(
-    comp: Components, frame: pd.DataFrame, inverse: IntArray | None = None
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Expected annual savings and interval for group feature rows."""
-    assert comp.savings is not None
-    Xt = comp.savings[:-1].transform(frame)
-    regressor: Any = comp.savings[-1]
-    mean, low, high = regressor.summarise(regressor.predict_parts(Xt))
-    if inverse is not None:
-        mean, low, high = mean[inverse], low[inverse], high[inverse]
-    return np.asarray(mean), np.asarray(low), np.asarray(high)
+def _params(pipeline: Pipeline | None) -> dict[str, Any]:
+    if pipeline is None:
+        return {}
+    last = pipeline[-1]
+    return {
+        "estimator": type(last).__name__,
+        **{k: v for k, v in last.get_params().items() if isinstance(v, int | float | str)},
+    }

@@ -36,6 +36,12 @@ _COMMANDS: list[tuple[str, str]] = [
     ("data", "data"),
     ("bodies", "bodies"),
     ("register", "register"),
+    ("serve", "serve"),
+    ("feedback", "feedback"),
+    ("model", "train_cmd"),
+    ("model", "evaluate_cmd"),
+    ("model", "models"),
+    ("model", "recommend_cmd"),
 ]
 
 

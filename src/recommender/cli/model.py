@@ -1,0 +1,411 @@
+"""``recommender train``, ``evaluate``, ``models …`` and ``recommend``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
+from recommender.config import Settings
+
+STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
+
+
+def _inputs(settings: Settings, register_file: Path | None) -> dict[str, Any]:
+    import pandas as pd
+
+    from recommender import reference, register
+    from recommender.services import load_services
+
+    bodies = pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry"))
+    if register_file is not None:
+        arrangements, members = register.read_register_file(register_file, settings)
+    else:
+        arrangements, members = register.load_register(settings)
+    return {
+        "bodies": bodies,
+        "adjacency": reference.load_adjacency(settings),
+        "services": load_services(settings),
+        "arrangements": arrangements,
+        "members": members,
+    }
+
+
+def train_and_save(
+    settings: Settings, register_file: Path | None, *, promote: bool, loao: bool, seed: int
+) -> tuple[str, dict[str, Any]]:
+    """Train with a progress bar over the stages, save, optionally promote."""
+    from tqdm import tqdm
+
+    from recommender import artifacts
+    from recommender.training import train
+
+    inputs = _inputs(settings, register_file)
+    with tqdm(total=len(STAGES), desc="training", unit="stage", file=sys.stderr) as bar:
+
+        def stage(name: str) -> None:
+            if bar.n or name != STAGES[0]:
+                bar.update(1)
+            bar.set_postfix_str(name)
+
+        def detail(text: str) -> None:
+            bar.set_postfix_str(text)
+
+        model, meta = train(**inputs, random_state=seed, loao=loao, stage=stage, progress=detail)
+        stage("save")
+        meta["versions"] = artifacts.library_versions()
+        meta["git_commit"] = artifacts.git_commit(settings.root)
+        meta["register"]["source"] = str(register_file) if register_file else settings.db_url
+        version = artifacts.save(model, meta, settings)
+        bar.update(1)
+    if promote:
+        artifacts.promote(version, settings)
+    return version, meta
+
+
+@click.command("train")
+@click.option(
+    "--register",
+    "register_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Train on this register file (CSV or JSON, validated like an import) instead of "
+    "the database.",
+)
+@click.option("--promote", is_flag=True, help="Promote the new model so that it serves.")
+@click.option("--loao", is_flag=True, help="Also run leave-one-real-arrangement-out (slower).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
+@pass_settings
+def train_cmd(
+    obj: SettingsObj,
+    register_file: Path | None,
+    promote: bool,
+    loao: bool,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Train a model from the register (evaluate, fit, score every body) and save it."""
+    from recommender.evaluation import Evaluation
+
+    version, meta = train_and_save(
+        obj.settings, register_file, promote=promote, loao=loao, seed=seed
+    )
+    evaluation = Evaluation.from_dict(meta["evaluation"])
+    if as_json:
+        echo_json({"version": version, "promoted": promote, "evaluation": evaluation.to_dict()})
+        return
+    print_evaluation(evaluation)
+    click.echo(
+        f"\nsaved model {version} ({meta['training_seconds']} s, {meta['scored_rows']:,} "
+        f"pairs scored){'; promoted' if promote else ''}"
+    )
+
+
+@click.command("evaluate")
+@click.option(
+    "--register",
+    "register_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Evaluate on this register file instead of the database.",
+)
+@click.option(
+    "--loao/--no-loao",
+    default=True,
+    show_default=True,
+    help="Include leave-one-real-arrangement-out.",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--json", "as_json", is_flag=True, help="Print the tables as JSON.")
+@pass_settings
+def evaluate_cmd(
+    obj: SettingsObj, register_file: Path | None, loao: bool, seed: int, as_json: bool
+) -> None:
+    """Evaluate the model against the baselines on held-out arrangements."""
+    from tqdm import tqdm
+
+    from recommender.evaluation import evaluate
+    from recommender.training import Context
+
+    inputs = _inputs(obj.settings, register_file)
+    ctx = Context.build(**inputs)
+    with tqdm(desc="evaluating", file=sys.stderr, bar_format="{desc}: {postfix}") as bar:
+        evaluation = evaluate(ctx, random_state=seed, loao=loao, progress=bar.set_postfix_str)
+    if as_json:
+        from recommender.evaluation import verdicts
+
+        echo_json({**evaluation.to_dict(), "verdicts": verdicts(evaluation)})
+        return
+    print_evaluation(evaluation)
+
+
+def print_evaluation(evaluation: Any) -> None:
+    """Print the ranking and savings tables and the plain verdicts."""
+    from recommender.baselines import BASELINE_LABELS
+    from recommender.evaluation import RANK_METRICS, verdicts
+
+    labels = {"model": "model (likelihood)", "model_savings": "model (expected savings)"}
+    labels |= BASELINE_LABELS
+    click.echo("Partner ranking on held-out arrangements (higher is better)\n")
+    rows = [
+        [r["protocol"], r["subset"], labels.get(r["method"], r["method"])]
+        + [round(float(r[m]), 3) for m in RANK_METRICS]
+        + [int(r["arrangements"]), int(r["queries"])]
+        for r in evaluation.ranking.to_dict(orient="records")
+    ]
+    echo_table(rows, ["protocol", "subset", "method", *RANK_METRICS, "arrangements", "queries"])
+    if not evaluation.savings.empty:
+        click.echo("\nAnnual savings on held-out arrangements (MAE: lower is better)\n")
+        rows = [
+            [r["protocol"], r["subset"], labels.get(r["method"], r["method"])]
+            + [
+                round(float(r[m]), 3) if r[m] is not None else None
+                for m in ("mae_log", "r2_log", "coverage80")
+            ]
+            + [int(r["n"])]
+            for r in evaluation.savings.to_dict(orient="records")
+        ]
+        echo_table(rows, ["protocol", "subset", "method", "MAE log", "R² log", "80% coverage", "n"])
+    click.echo("\nVerdict")
+    for line in verdicts(evaluation):
+        click.echo(f"- {line}")
+    notes = evaluation.notes
+    if notes.get("partners_evaluated"):
+        click.echo(
+            f"- {notes['partners_outside_candidate_set']} of {notes['partners_evaluated']} "
+            "held-out "
+            "partners lie outside the candidate set the model scores (beyond 80 km, no border, "
+            "nesting or network link); the model's ranks above count them as ranked last."
+        )
+
+
+@click.group("models")
+def models() -> None:
+    """List, inspect, promote and roll back trained models."""
+
+
+@models.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@pass_settings
+def models_list(obj: SettingsObj, as_json: bool) -> None:
+    """List trained models, newest first (* marks the promoted one)."""
+    from recommender import artifacts
+
+    infos = artifacts.list_models(obj.settings)
+    if as_json:
+        echo_json([i.to_dict() for i in infos])
+        return
+    if not infos:
+        click.echo(f"no models in {obj.settings.models}; run `recommender train --promote`")
+        return
+    rows = []
+    for i in infos:
+        temporal = i.summary.get("temporal/simulated", {})
+        real = i.summary.get("loao_real/all", i.summary.get("grouped_cv/real", {}))
+        rows.append(
+            [
+                ("* " if i.promoted else "  ") + i.version,
+                i.created_at,
+                i.arrangements,
+                i.register_hash,
+                temporal.get("mrr"),
+                real.get("mrr"),
+            ]
+        )
+    echo_table(
+        rows, ["version", "created", "arrangements", "register", "MRR (temporal)", "MRR (real)"]
+    )
+
+
+@models.command("show")
+@click.argument("version", required=False)
+@click.option("--json", "as_json", is_flag=True)
+@pass_settings
+def models_show(obj: SettingsObj, version: str | None, as_json: bool) -> None:
+    """Show a model's metadata (the promoted model by default)."""
+    from recommender import artifacts
+    from recommender.errors import NoPromotedModel
+    from recommender.evaluation import Evaluation
+
+    version = version or artifacts.promoted_version(obj.settings)
+    if version is None:
+        raise NoPromotedModel("no promoted model; name a version (see `recommender models list`)")
+    meta = artifacts.metadata(version, obj.settings)
+    if as_json:
+        echo_json(meta)
+        return
+    for key in ("version", "created_at", "git_commit", "training_seconds", "artifact_sha256"):
+        click.echo(f"{key:18} {meta.get(key)}")
+    click.echo(f"{'register':18} {meta.get('register')}")
+    click.echo(f"{'versions':18} {meta.get('versions')}")
+    click.echo(f"{'promoted':18} {version == artifacts.promoted_version(obj.settings)}\n")
+    print_evaluation(Evaluation.from_dict(meta.get("evaluation", {})))
+
+
+@models.command("promote")
+@click.argument("version")
+@pass_settings
+def models_promote(obj: SettingsObj, version: str) -> None:
+    """Promote VERSION (after checking its checksum and library versions)."""
+    from recommender import artifacts
+
+    previous = artifacts.promote(version, obj.settings)
+    click.echo(f"promoted {version}" + (f" (was {previous})" if previous else ""))
+
+
+@models.command("rollback")
+@pass_settings
+def models_rollback(obj: SettingsObj) -> None:
+    """Promote the model that served before the current one."""
+    from recommender import artifacts
+
+    click.echo(f"rolled back to {artifacts.rollback(obj.settings)}")
+
+
+@models.command("ensure")
+@pass_settings
+def models_ensure(obj: SettingsObj) -> None:
+    """Train and promote a model if none is promoted (used by `make run`)."""
+    from recommender import artifacts
+
+    current = artifacts.promoted_version(obj.settings)
+    if current is not None:
+        artifacts.verify(current, obj.settings)
+        click.echo(f"promoted model {current} is in place")
+        return
+    click.echo("no promoted model: training one on the register (about a minute)", err=True)
+    version, _ = train_and_save(obj.settings, None, promote=True, loao=False, seed=0)
+    click.echo(f"trained and promoted {version}")
+
+
+@click.command("recommend")
+@click.argument("bodies", nargs=-1)
+@click.option("--all", "all_bodies", is_flag=True, help="Recommend for every body.")
+@click.option("--service", help="Only this service (an id from data/services.csv).")
+@click.option("--kinds", help="Partner kinds, comma-separated: council,fire,police,health.")
+@click.option("--max-km", type=float, help="Only partners within this distance (km).")
+@click.option("--k", type=int, default=10, show_default=True, help="Suggestions per body.")
+@click.option("--include-existing", is_flag=True, help="Also show partners already sharing it.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--explain/--no-explain", default=None, help="Reasons and evidence (default: table/json)."
+)
+@pass_settings
+def recommend_cmd(
+    obj: SettingsObj,
+    bodies: tuple[str, ...],
+    all_bodies: bool,
+    service: str | None,
+    kinds: str | None,
+    max_km: float | None,
+    k: int,
+    include_existing: bool,
+    fmt: str,
+    explain: bool | None,
+) -> None:
+    """Suggest partners and services for BODIES (codes or names), by expected annual savings."""
+    from recommender.ranking import Query, Recommender
+
+    if not bodies and not all_bodies:
+        raise click.UsageError("name at least one body (code or name), or pass --all")
+    rec = Recommender.load(obj.settings)
+    if all_bodies:
+        bodies = tuple(str(c) for c in rec.model.context.pairs.codes)
+    kind_list = (
+        tuple(x.strip() for x in kinds.split(",") if x.strip()) if kinds is not None else None
+    )
+    # Reasons cost a few milliseconds per suggestion; --all skips them unless asked.
+    want = explain if explain is not None else (fmt != "csv" and not all_bodies)
+    results = []
+    for body in bodies:
+        position = rec.body_position(body)
+        query = Query(body, service, kind_list, max_km, k, include_existing)
+        found = rec.recommend(query, explain=want)
+        focal = {"code": str(rec.model.context.pairs.codes[position])}
+        focal["name"] = str(rec.model.context.bodies.names[position])
+        results.append((focal, found))
+    if fmt == "json":
+        echo_json(
+            [
+                {
+                    "body": b,
+                    "model_version": rec.version,
+                    "recommendations": [r.to_dict() for r in found],
+                }
+                for b, found in results
+            ]
+        )
+    elif fmt == "csv":
+        _write_csv(results)
+    else:
+        for b, found in results:
+            _print_table(b, found, rec.version)
+
+
+def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
+    columns = [
+        "body_code",
+        "body_name",
+        "rank",
+        "partner_code",
+        "partner_name",
+        "partner_kind",
+        "service",
+        "likelihood",
+        "expected_savings_gbp",
+        "savings_gbp",
+        "savings_low_gbp",
+        "savings_high_gbp",
+        "distance_km",
+        "existing",
+    ]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    for body, found in results:
+        for rank, r in enumerate(found, 1):
+            writer.writerow(
+                {"body_code": body["code"], "body_name": body["name"], "rank": rank, **r.to_dict()}
+            )
+    click.echo(buffer.getvalue(), nl=False)
+
+
+def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
+    from recommender.charts import money
+
+    click.echo(f"\n{body['name']} ({body['code']}) — model {version}")
+    if not found:
+        click.echo("  no suggestions match these filters")
+        return
+    rows = []
+    for rank, r in enumerate(found, 1):
+        likelihood = "already sharing" if r.existing else f"{r.likelihood:.1%}"
+        expected = "" if r.existing else money(r.expected_savings_gbp)
+        rows.append(
+            [
+                rank,
+                r.partner_name,
+                r.service_label,
+                likelihood,
+                expected,
+                f"{money(r.savings_gbp)} ({money(r.savings_low_gbp)}–{money(r.savings_high_gbp)})",
+                f"{r.distance_km:.0f}",
+            ]
+        )
+    echo_table(
+        rows, ["#", "partner", "service", "likelihood", "expected", "if formed (80% range)", "km"]
+    )
+    for rank, r in enumerate(found, 1):
+        if r.reasons:
+            why = "; ".join(("+ " if x.effect > 0 else "− ") + x.text for x in r.reasons)
+            click.echo(f"  {rank}. {why}")

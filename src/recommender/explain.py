@@ -1,0 +1,357 @@
+"""Why a suggestion ranks where it does, and the real arrangements behind it.
+
+**Reasons** come from the model, not from fixed text. For a suggestion (focal body, partner,
+service) each factor — shared border, distance, same area, tiers, size, deprivation and
+density, shared history, the partner's experience, who already shares the service — is set
+in turn to its value for a typical candidate of the focal body (the median over its
+candidates for that service), and the change in the suggestion's score (log of choice score
+times savings if formed) is that factor's effect. The factors with the largest effects become
+plain-English sentences with their actual values; the sign says whether the factor raises or
+lowers the suggestion.
+
+**Evidence** is the most comparable existing arrangements: same service first, sharing a
+member with the pair, then nearby and of a similar size; real arrangements before simulated.
+
+**Importance** (for the model page) is the mean absolute effect of each factor over the top
+suggestions of a sample of bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from recommender.features import GROUP_NUMERIC, PAIR_NUMERIC
+
+if TYPE_CHECKING:
+    from recommender.training import TrainedModel
+
+IntArray = npt.NDArray[np.intp]
+
+# factor: (pair feature columns, group feature columns)
+FACTORS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "border": (("touches", "border_km"), ("share_pairs_touching", "total_border_km")),
+    "distance": (("dist_km",), ("mean_dist_km", "max_dist_km")),
+    "area": (
+        (
+            "same_county",
+            "same_region",
+            "same_cauth",
+            "same_fire",
+            "same_police",
+            "same_icb",
+            "nested",
+        ),
+        ("all_same_county", "all_same_region", "share_pairs_nested"),
+    ),
+    "tier": (
+        ("same_tier", "both_single_tier"),
+        ("all_same_tier", "share_district", "share_county", "share_other_body"),
+    ),
+    "size": (
+        ("candidate_log_pop", "log_pop_ratio"),
+        ("log_total_pop", "mean_log_pop", "log_pop_ratio"),
+    ),
+    "deprivation": (
+        (
+            "candidate_imd",
+            "imd_gap",
+            "candidate_log_density",
+            "log_density_gap",
+            "similarity_gap",
+            "same_rural_urban",
+        ),
+        ("mean_imd", "mean_log_density"),
+    ),
+    "history": (
+        ("prior_arrangements", "common_partners", "adamic_adar"),
+        ("mean_prior", "max_prior"),
+    ),
+    "experience": (("candidate_arrangements", "candidate_partners"), ()),
+    "service": (("candidate_shares_service", "candidate_shares_with_focal_partners"), ()),
+}
+FACTOR_LABELS = {
+    "border": "shared border",
+    "distance": "distance",
+    "area": "same county or service area",
+    "tier": "type of body",
+    "size": "population",
+    "deprivation": "deprivation and density",
+    "history": "earlier partnerships",
+    "experience": "partner's experience of sharing",
+    "service": "who already shares the service",
+}
+MIN_EFFECT = 0.05  # smaller effects (in log units, about ±5%) are not worth a sentence
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One factor behind a suggestion."""
+
+    factor: str
+    text: str
+    effect: float  # change in log(score): > 0 raises the suggestion
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "factor": self.factor,
+            "label": FACTOR_LABELS[self.factor],
+            "text": self.text,
+            "effect": round(self.effect, 3),
+            "direction": "raises" if self.effect > 0 else "lowers",
+        }
+
+
+def factor_effects(
+    model: TrainedModel, focal: int, cands: IntArray, service: int
+) -> npt.NDArray[np.float64]:
+    """Effects (n_candidates, n_factors) of each factor on each candidate's score."""
+    from recommender.scoring import choice_scores, group_savings
+
+    ctx, comp, snap = model.context, model.components, model.snapshot
+    builder = ctx.builder
+    n_factors = len(FACTORS)
+    pool = builder.candidates(focal, service, snap, include_existing=True)
+    f_pool = np.full(len(pool), focal, dtype=np.intp)
+    s_pool = np.full(len(pool), service, dtype=np.intp)
+    pair_ref = builder.pair_frame(f_pool, pool, s_pool, snap)[list(PAIR_NUMERIC)].median()
+    group_ref = builder.pair_group_frame(f_pool, pool, s_pool, snap)[list(GROUP_NUMERIC)].median()
+
+    m = len(cands)
+    f = np.full(m, focal, dtype=np.intp)
+    s = np.full(m, service, dtype=np.intp)
+    pair = builder.pair_frame(f, cands, s, snap)
+    group = builder.pair_group_frame(f, cands, s, snap)
+    # Row block 0: actual values; block j + 1: factor j set to its typical value.
+    pairs = pd.concat([pair] * (n_factors + 1), ignore_index=True)
+    groups = pd.concat([group] * (n_factors + 1), ignore_index=True)
+    for j, (pair_cols, group_cols) in enumerate(FACTORS.values(), start=1):
+        rows = slice(j * m, (j + 1) * m)
+        for col in pair_cols:
+            pairs.loc[pairs.index[rows], col] = np.float32(pair_ref[col])
+        for col in group_cols:
+            groups.loc[groups.index[rows], col] = np.float32(group_ref[col])
+    ff = np.tile(f, n_factors + 1)
+    cc = np.tile(cands, n_factors + 1)
+    ss = np.tile(s, n_factors + 1)
+    score = choice_scores(ctx, comp, ff, cc, ss, pairs)
+    if comp.savings is not None:
+        mean, _, _ = group_savings(comp, groups)
+        score = score + np.log(np.maximum(mean, 1.0))
+    score = score.reshape(n_factors + 1, m)
+    return np.asarray((score[0] - score[1:]).T)
+
+
+def reasons(
+    model: TrainedModel, focal: int, cands: IntArray, service: int, *, limit: int = 4
+) -> list[list[Reason]]:
+    """Plain-English reasons for each candidate, largest effects first."""
+    effects = factor_effects(model, focal, cands, service)
+    names = list(FACTORS)
+    out = []
+    for i, c in enumerate(cands):
+        order = np.argsort(-np.abs(effects[i]))
+        items = []
+        for j in order[:limit]:
+            if abs(effects[i, j]) < MIN_EFFECT:
+                break
+            text = describe(model, names[j], focal, int(c), service, float(effects[i, j]))
+            items.append(Reason(names[j], text, float(effects[i, j])))
+        out.append(items)
+    return out
+
+
+def describe(
+    model: TrainedModel, factor: str, focal: int, cand: int, service: int, effect: float
+) -> str:
+    """The sentence for one factor, with the pair's actual values."""
+    ctx, snap = model.context, model.snapshot
+    p, b = ctx.pairs, ctx.bodies
+    you, them = str(b.names[focal]), str(b.names[cand])
+    label = ctx.services[service].replace("_", " ")
+    if factor == "border":
+        km = float(p.border_km[focal, cand])
+        return (
+            f"shares a {km:.0f} km border with {you}" if km > 0 else f"no shared border with {you}"
+        )
+    if factor == "distance":
+        return f"{p.dist_km[focal, cand]:.0f} km from {you}"
+    if factor == "area":
+        return _area_sentence(model, focal, cand)
+    if factor == "tier":
+        tf, tc = _tier_word(str(b.tier[focal])), _tier_word(str(b.tier[cand]))
+        return f"both {tf}s" if tf == tc else f"a {tc}, where {you} is a {tf}"
+    if factor == "size":
+        pf, pc = np.exp(b.log_pop[focal]), np.exp(b.log_pop[cand])
+        return f"{pc:,.0f} people against {pf:,.0f} in {you}"
+    if factor == "deprivation":
+        return (
+            f"deprivation score {b.imd[cand]:.0f} (yours {b.imd[focal]:.0f}); "
+            f"{np.exp(b.log_density[cand]):,.0f} people per km² "
+            f"(yours {np.exp(b.log_density[focal]):,.0f})"
+        )
+    if factor == "history":
+        shared = int(snap.prior[focal, cand])
+        common = int(snap.common[focal, cand])
+        if shared:
+            return f"has shared {shared} arrangement{'s' if shared > 1 else ''} with {you} before"
+        if common:
+            plural = "s" if common > 1 else ""
+            return f"{common} partner{plural} in common with {you}, no arrangement together yet"
+        return f"no arrangement or partner in common with {you} yet"
+    if factor == "experience":
+        n = int(snap.degree[cand])
+        return (
+            f"{them} is in {n} arrangement{'s' if n != 1 else ''}"
+            if n
+            else f"{them} has not shared a service yet"
+        )
+    if factor == "service":
+        linked = np.flatnonzero((snap.prior[focal] > 0) & snap.shares[service][cand])
+        if len(linked):
+            names = ", ".join(str(b.names[z]) for z in linked[:2])
+            which = "one of your partners" if len(linked) == 1 else "among your partners"
+            return f"already shares {label} with {names}, {which}"
+        if snap.body_shares[service, cand]:
+            return f"already shares {label} with another body"
+        return f"does not share {label} yet"
+    raise KeyError(factor)
+
+
+def _tier_word(tier: str) -> str:
+    return {
+        "district": "district council",
+        "county": "county council",
+        "unitary": "unitary council",
+        "metropolitan": "metropolitan borough",
+        "london_borough": "London borough",
+        "fire": "fire and rescue authority",
+        "police": "police force area",
+        "health": "integrated care board",
+    }.get(tier, tier)
+
+
+def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
+    p, b = model.context.pairs, model.context.bodies
+    you = str(b.names[focal])
+    if p.nested[focal, cand]:
+        return f"its area overlaps or contains {you}"
+    parts = []
+    for column, words in (
+        ("county_code", "county"),
+        ("fire_code", "fire area"),
+        ("police_code", "police area"),
+        ("icb_code", "NHS area"),
+        ("cauth_code", "combined authority"),
+    ):
+        same = p.same.get(column)
+        if same is not None and same[focal, cand]:
+            parts.append(words)
+    if parts:
+        return "same " + ", ".join(parts[:3]) + f" as {you}"
+    same_region = p.same.get("region_code")
+    if same_region is not None and same_region[focal, cand]:
+        return f"same region as {you}, different county and service areas"
+    return f"a different region from {you}"
+
+
+# --- evidence ---------------------------------------------------------------------------------
+def evidence(
+    model: TrainedModel, focal: int, cand: int, service: int, *, k: int = 3
+) -> list[dict[str, Any]]:
+    """The ``k`` most comparable existing arrangements in the service, real ones first."""
+    ctx = model.context
+    reg = model.arrangements
+    mine = reg[reg["service"] == ctx.services[service]]
+    if mine.empty:
+        return []
+    codes = ctx.pairs.codes
+    pair = {str(codes[focal]), str(codes[cand])}
+    index = ctx.pairs.index
+    near = ctx.pairs.touches[focal] | ctx.pairs.touches[cand]
+    same_region = ctx.pairs.same.get("region_code")
+    target_pop = np.log(np.exp(ctx.bodies.log_pop[focal]) + np.exp(ctx.bodies.log_pop[cand]))
+    scores = []
+    for members in mine["member_codes"]:
+        positions = [index[c] for c in members if c in index]
+        if not positions:
+            scores.append(-np.inf)
+            continue
+        shared = len(pair & set(members))
+        neighbour = bool(near[positions].any())
+        region = bool(same_region[focal, positions].any()) if same_region is not None else False
+        pop = np.log(np.exp(ctx.bodies.log_pop[positions]).sum())
+        scores.append(3 * shared + neighbour + 0.5 * region - 0.3 * abs(pop - target_pop))
+    ranked = mine.assign(_score=scores, _real=~mine["simulated"].astype(bool))
+    ranked = ranked.sort_values(["_real", "_score", "id"], ascending=[False, False, True]).head(k)
+    return [evidence_record(row) for row in ranked.to_dict(orient="records")]
+
+
+def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """An arrangement as shown next to a suggestion."""
+
+    def num(value: Any) -> float | None:
+        return None if value is None or pd.isna(value) else float(value)
+
+    start = row.get("start_year")
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "service": row["service"],
+        "partners": list(row.get("member_names") or []),
+        "start_year": None if start is None or pd.isna(start) else int(start),
+        "annual_savings_gbp": num(row.get("annual_savings_gbp")),
+        "savings_gbp": num(row.get("savings_gbp")),
+        "savings_basis": row.get("savings_basis"),
+        "source": row.get("source"),
+        "simulated": bool(row.get("simulated")),
+    }
+
+
+# --- importance -------------------------------------------------------------------------------
+def feature_importance(
+    model: TrainedModel, *, bodies: int = 40, top: int = 5, random_state: int = 0
+) -> list[dict[str, Any]]:
+    """Mean absolute effect of each factor over the top suggestions of a sample of bodies."""
+    scores = model.scores
+    n = model.context.pairs.n
+    rng = np.random.default_rng(random_state)
+    sample = rng.choice(n, size=min(bodies, n), replace=False)
+    totals = np.zeros(len(FACTORS))
+    count = 0
+    for f in sample:
+        rows = slice(scores.offsets[f], scores.offsets[f + 1])
+        keep = ~scores.existing[rows]
+        cands = scores.candidate[rows][keep][:top].astype(np.intp)
+        services = scores.service[rows][keep][:top]
+        for s in np.unique(services):
+            chosen = cands[services == s]
+            effects = factor_effects(model, int(f), chosen, int(s))
+            totals += np.abs(effects).sum(axis=0)
+            count += len(chosen)
+    mean = totals / max(count, 1)
+    order = np.argsort(-mean)
+    names = list(FACTORS)
+    return [
+        {
+            "factor": names[j],
+            "label": FACTOR_LABELS[names[j]],
+            "mean_abs_effect": round(float(mean[j]), 3),
+        }
+        for j in order
+    ]
+
+
+def top_rows(values: Sequence[float], k: int) -> IntArray:
+    """Indices of the ``k`` largest values, largest first."""
+    arr = np.asarray(values)
+    k = min(k, len(arr))
+    if k == 0:
+        return np.zeros(0, dtype=np.intp)
+    idx = np.argpartition(-arr, k - 1)[:k]
+    return np.asarray(idx[np.argsort(-arr[idx], kind="stable")], dtype=np.intp)

@@ -1,0 +1,427 @@
+"""Recommendations from a trained model: partners, partner groups and arrangements to join.
+
+A :class:`Recommender` wraps the promoted model. Every (body, candidate, service) was scored
+at training time (:mod:`recommender.scoring`), so answering a query is a filter and a sort
+over the body's rows, followed by reasons and evidence for the few suggestions returned
+(:mod:`recommender.explain`; cached, since they depend only on the model and the pair).
+
+Filters: ``service`` (a service id), ``kinds`` (council, fire, police, health), ``max_km``
+(distance between centroids), ``k`` (1 to :data:`MAX_K`) and ``include_existing`` (by
+default a partner already sharing that service with the body is left out; with the flag it
+is shown, marked ``existing``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from recommender import artifacts
+from recommender.config import Settings
+from recommender.errors import InvalidInput, UnknownBody
+from recommender.explain import Reason, evidence, evidence_record, reasons
+from recommender.reference import KINDS, resolve
+from recommender.scoring import HORIZON_YEARS, group_savings
+from recommender.training import TrainedModel
+
+MAX_K = 50
+MAX_GROUP_SIZE = 4
+GROUP_POOL = 8  # groups are built from the body's best few candidates for the service
+IntArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class Query:
+    """What a council officer asks for."""
+
+    body: str
+    service: str | None = None
+    kinds: tuple[str, ...] | None = None
+    max_km: float | None = None
+    k: int = 10
+    include_existing: bool = False
+
+
+@dataclass
+class Recommendation:
+    """One suggested partner and service."""
+
+    partner_code: str
+    partner_name: str
+    partner_kind: str
+    service: str
+    service_label: str
+    likelihood: float | None
+    expected_savings_gbp: float | None
+    savings_gbp: float
+    savings_low_gbp: float
+    savings_high_gbp: float
+    distance_km: float
+    existing: bool
+    reasons: list[Reason] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "partner_code": self.partner_code,
+            "partner_name": self.partner_name,
+            "partner_kind": self.partner_kind,
+            "service": self.service,
+            "service_label": self.service_label,
+            "likelihood": _round(self.likelihood, 4),
+            "expected_savings_gbp": _round(self.expected_savings_gbp, 0),
+            "savings_gbp": _round(self.savings_gbp, 0),
+            "savings_low_gbp": _round(self.savings_low_gbp, 0),
+            "savings_high_gbp": _round(self.savings_high_gbp, 0),
+            "distance_km": round(self.distance_km, 1),
+            "existing": self.existing,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "evidence": self.evidence,
+        }
+
+
+@dataclass
+class Group:
+    """A group of bodies (the focal body first) that could share a service."""
+
+    members: list[dict[str, str]]
+    service: str
+    savings_gbp: float
+    savings_low_gbp: float
+    savings_high_gbp: float
+    likelihood: float
+
+    @property
+    def savings_per_partner_gbp(self) -> float:
+        return self.savings_gbp / len(self.members)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "members": self.members,
+            "service": self.service,
+            "savings_gbp": round(self.savings_gbp),
+            "savings_per_partner_gbp": round(self.savings_per_partner_gbp),
+            "savings_low_gbp": round(self.savings_low_gbp),
+            "savings_high_gbp": round(self.savings_high_gbp),
+            "likelihood": round(self.likelihood, 4),
+        }
+
+
+@dataclass
+class JoinOption:
+    """An existing arrangement the body could join."""
+
+    arrangement: dict[str, Any]
+    likelihood: float
+    savings_per_partner_gbp: float
+    reason: str
+
+    @property
+    def score(self) -> float:
+        return self.likelihood * self.savings_per_partner_gbp
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "arrangement": self.arrangement,
+            "score": round(self.score, 2),
+            "likelihood": round(self.likelihood, 4),
+            "savings_per_partner_gbp": round(self.savings_per_partner_gbp),
+            "reason": self.reason,
+        }
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    if value is None or not np.isfinite(value):
+        return None
+    return round(float(value), digits) if digits else float(round(float(value)))
+
+
+class Recommender:
+    """Answers queries from one trained model (thread-safe; explanations cached)."""
+
+    def __init__(
+        self,
+        model: TrainedModel,
+        version: str,
+        metadata: dict[str, Any],
+        settings: Settings | None = None,
+        *,
+        cache_size: int = 20_000,
+    ) -> None:
+        self.model = model
+        self.version = version
+        self.metadata = metadata
+        self.settings = settings or Settings.from_env()
+        ctx = model.context
+        self._codes = ctx.pairs.codes
+        self._position = ctx.pairs.index
+        self._service_pos = {s: i for i, s in enumerate(ctx.services)}
+        self._labels = _service_labels(self.settings, ctx.services)
+        self._cache: OrderedDict[tuple[int, int, int], tuple[list[Reason], list[dict[str, Any]]]]
+        self._cache = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> Recommender:
+        """Load the promoted model (raises NoPromotedModel, ChecksumMismatch, VersionMismatch)."""
+        settings = settings or Settings.from_env()
+        loaded = artifacts.load_promoted(settings)
+        return cls(loaded.model, loaded.version, loaded.metadata, settings)
+
+    # --- lookups ------------------------------------------------------------------------------
+    def body_position(self, body: str) -> int:
+        """Matrix position of a body given by code or any name (abolished councils resolve)."""
+        resolution = resolve(body, settings=self.settings)
+        if len(resolution.codes) > 1:
+            raise UnknownBody(
+                f"{body!r}: {resolution.note or 'several bodies match'}; ask for one of them",
+                field="body",
+                suggestions=list(resolution.codes),
+            )
+        code = resolution.codes[0]
+        if code not in self._position:
+            raise UnknownBody(
+                f"{code} is not among the bodies this model was trained on", field="body"
+            )
+        return self._position[code]
+
+    def service_position(self, service: str) -> int:
+        from recommender.services import check_service
+
+        return self._service_pos[check_service(service, self.settings)]
+
+    def describe(self) -> dict[str, Any]:
+        """Version, training time, register and evaluation of the model."""
+        meta = self.metadata
+        return {
+            "version": self.version,
+            "trained_at": meta.get("created_at"),
+            "register": meta.get("register", {}),
+            "evaluation": meta.get("evaluation", {}),
+            "summary": meta.get("summary", {}),
+            "importance": meta.get("importance", []),
+            "features": meta.get("features", {}),
+            "parameters": meta.get("parameters", {}),
+            "versions": meta.get("versions", {}),
+            "git_commit": meta.get("git_commit"),
+        }
+
+    # --- partners -----------------------------------------------------------------------------
+    def recommend(self, query: Query, *, explain: bool = True) -> list[Recommendation]:
+        """The top ``k`` (partner, service) suggestions for the body, by expected savings."""
+        _check_query(query)
+        f = self.body_position(query.body)
+        rows = self._rows(f, query)
+        return self._build(f, rows, explain=explain)
+
+    def _rows(self, f: int, query: Query) -> IntArray:
+        t = self.model.scores
+        lo, hi = int(t.offsets[f]), int(t.offsets[f + 1])
+        keep = np.ones(hi - lo, dtype=bool)
+        cand = t.candidate[lo:hi].astype(np.intp)
+        if query.service is not None:
+            keep &= t.service[lo:hi] == self.service_position(query.service)
+        if query.kinds:
+            keep &= np.isin(self.model.context.bodies.kind[cand], list(query.kinds))
+        if query.max_km is not None:
+            keep &= self.model.context.pairs.dist_km[f, cand] <= query.max_km
+        if not query.include_existing:
+            keep &= ~t.existing[lo:hi]
+        # Rows are sorted by expected savings already; existing ones (no likelihood) sort last.
+        return np.asarray(lo + np.flatnonzero(keep)[: query.k], dtype=np.intp)
+
+    def _build(self, f: int, rows: IntArray, *, explain: bool) -> list[Recommendation]:
+        t, ctx = self.model.scores, self.model.context
+        out = []
+        explained = self._explain(f, rows) if explain else {}
+        for r in rows:
+            c, s = int(t.candidate[r]), int(t.service[r])
+            existing = bool(t.existing[r])
+            why, proof = explained.get((c, s), ([], []))
+            out.append(
+                Recommendation(
+                    partner_code=str(self._codes[c]),
+                    partner_name=str(ctx.bodies.names[c]),
+                    partner_kind=str(ctx.bodies.kind[c]),
+                    service=ctx.services[s],
+                    service_label=self._labels[ctx.services[s]],
+                    likelihood=None if existing else float(t.likelihood[r]),
+                    expected_savings_gbp=None if existing else float(t.expected[r]),
+                    savings_gbp=float(t.savings[r]),
+                    savings_low_gbp=float(t.low[r]),
+                    savings_high_gbp=float(t.high[r]),
+                    distance_km=float(ctx.pairs.dist_km[f, c]),
+                    existing=existing,
+                    reasons=why,
+                    evidence=proof,
+                )
+            )
+        return out
+
+    def _explain(
+        self, f: int, rows: IntArray
+    ) -> dict[tuple[int, int], tuple[list[Reason], list[dict[str, Any]]]]:
+        t = self.model.scores
+        out: dict[tuple[int, int], tuple[list[Reason], list[dict[str, Any]]]] = {}
+        missing: dict[int, list[int]] = {}
+        with self._lock:
+            for r in rows:
+                key = (f, int(t.candidate[r]), int(t.service[r]))
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    out[key[1:]] = self._cache[key]
+                else:
+                    missing.setdefault(key[2], []).append(key[1])
+        for s, cands in missing.items():
+            arr = np.asarray(cands, dtype=np.intp)
+            for c, why in zip(cands, reasons(self.model, f, arr, s), strict=True):
+                out[(c, s)] = (why, evidence(self.model, f, c, s))
+        with self._lock:
+            for (c, s), value in out.items():
+                self._cache[(f, c, s)] = value
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return out
+
+    # --- groups -------------------------------------------------------------------------------
+    def groups(
+        self, body: str, service: str, *, max_size: int = MAX_GROUP_SIZE, k: int = 5
+    ) -> list[Group]:
+        """The best groups of 2 to ``max_size`` bodies around the body, by savings per partner
+        weighted by how likely the group is (its least likely pair)."""
+        if not 2 <= max_size <= MAX_GROUP_SIZE:
+            raise InvalidInput(
+                f"max_size must be between 2 and {MAX_GROUP_SIZE}, got {max_size}", field="max_size"
+            )
+        _check_k(k)
+        f = self.body_position(body)
+        s = self.service_position(service)
+        rows = self._rows(f, Query(body=body, service=service, k=GROUP_POOL))
+        t, ctx = self.model.scores, self.model.context
+        pool = [(int(t.candidate[r]), float(t.likelihood[r])) for r in rows]
+        combos = [
+            combo for size in range(1, max_size) for combo in itertools.combinations(pool, size)
+        ]
+        if not combos:
+            return []
+        members = [np.array([f] + [c for c, _ in combo], dtype=np.intp) for combo in combos]
+        frame = ctx.builder.group_frame(members, np.full(len(members), s), self.model.snapshot)
+        mean, low, high = group_savings(self.model.components, frame)
+        likelihood = np.array([min(p for _, p in combo) for combo in combos])
+        per_partner = mean / np.array([len(m) for m in members])
+        order = np.argsort(-(likelihood * per_partner), kind="stable")[:k]
+        return [
+            Group(
+                members=[
+                    {"code": str(self._codes[i]), "name": str(ctx.bodies.names[i])}
+                    for i in members[j]
+                ],
+                service=service,
+                savings_gbp=float(mean[j]),
+                savings_low_gbp=float(low[j]),
+                savings_high_gbp=float(high[j]),
+                likelihood=float(likelihood[j]),
+            )
+            for j in order
+        ]
+
+    # --- arrangements to join -----------------------------------------------------------------
+    def arrangements_to_join(
+        self, body: str, service: str | None = None, *, k: int = 10
+    ) -> list[JoinOption]:
+        """Running arrangements the body is not in, for services it delivers, ranked by the
+        chance of joining (its likeliest partner among the members) times savings per partner
+        of the enlarged group."""
+        _check_k(k)
+        f = self.body_position(body)
+        ctx, model = self.model.context, self.model
+        reg = model.arrangements
+        running = reg[(reg["status"] != "ended") & reg["end_year"].isna()]
+        if service is not None:
+            running = running[running["service"] == ctx.services[self.service_position(service)]]
+        code = str(self._codes[f])
+        t = model.scores
+        lo, hi = int(t.offsets[f]), int(t.offsets[f + 1])
+        pair_likelihood = {
+            (int(c), int(s)): float(p)
+            for c, s, p in zip(
+                t.candidate[lo:hi], t.service[lo:hi], t.likelihood[lo:hi], strict=True
+            )
+        }
+        options: list[tuple[dict[Any, Any], list[int], int, float, int]] = []
+        for row in running.to_dict(orient="records"):
+            s = self._service_pos[row["service"]]
+            positions = [self._position[c] for c in row["member_codes"] if c in self._position]
+            if code in row["member_codes"] or not positions or not ctx.bodies.eligible[s, f]:
+                continue
+            best = max(positions, key=lambda c: pair_likelihood.get((c, s), 0.0))
+            options.append((row, positions, s, pair_likelihood.get((best, s), 0.0), best))
+        if not options:
+            return []
+        groups = [np.array([f, *positions], dtype=np.intp) for _, positions, _, _, _ in options]
+        frame = ctx.builder.group_frame(
+            groups, np.array([s for _, _, s, _, _ in options]), model.snapshot
+        )
+        mean, _, _ = group_savings(model.components, frame)
+        per_partner = mean / np.array([len(g) for g in groups])
+        result = []
+        for (row, _, _, likelihood, best), saving in zip(options, per_partner, strict=True):
+            km = ctx.pairs.dist_km[f, best]
+            result.append(
+                JoinOption(
+                    arrangement=evidence_record(row),
+                    likelihood=likelihood,
+                    savings_per_partner_gbp=float(saving),
+                    reason=f"its member {ctx.bodies.names[best]} is {km:.0f} km away and the "
+                    f"likeliest partner for this service",
+                )
+            )
+        result.sort(key=lambda o: (-o.score, o.arrangement["id"]))
+        return result[:k]
+
+
+def _service_labels(settings: Settings, services: Sequence[str]) -> dict[str, str]:
+    from recommender.services import load_services
+
+    labels = load_services(settings)["label"].to_dict()
+    return {s: str(labels.get(s, s)) for s in services}
+
+
+def _check_k(k: int) -> None:
+    if not 1 <= k <= MAX_K:
+        raise InvalidInput(f"k must be between 1 and {MAX_K}, got {k}", field="k")
+
+
+def _check_query(query: Query) -> None:
+    _check_k(query.k)
+    if query.max_km is not None and not (query.max_km > 0 and np.isfinite(query.max_km)):
+        raise InvalidInput(
+            f"max_km must be a positive number of km, got {query.max_km}", field="max_km"
+        )
+    if query.kinds is not None:
+        bad = [kind for kind in query.kinds if kind not in KINDS]
+        if bad or not query.kinds:
+            raise InvalidInput(
+                f"unknown kind(s) {', '.join(bad) or '(none)'}; "
+                f"expected some of {', '.join(KINDS)}",
+                field="kinds",
+            )
+
+
+LikelihoodText = Callable[[float], str]
+
+
+def likelihood_words(p: float) -> str:
+    """The likelihood in words for people ("about 1 in 8 over five years")."""
+    if p <= 0:
+        return "very unlikely"
+    n = max(1, round(1 / p))
+    return f"about 1 in {n} over {HORIZON_YEARS} years"

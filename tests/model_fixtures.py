@@ -1,0 +1,62 @@
+"""A real model, trained once per test session on the committed default register.
+
+Training skips the held-out evaluation (covered by tests/test_evaluation.py) so that the
+fixture takes seconds; the model is saved into a temporary ``models/`` folder and promoted,
+with the register in a temporary SQLite database.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from recommender import artifacts, reference, register
+from recommender.config import Settings
+from recommender.services import load_services
+from recommender.training import train
+
+
+def train_into(settings: Settings) -> str:
+    """Train on the settings' register (the default one, loaded on first use); save; promote."""
+    arrangements, members = register.load_register(settings)
+    model, meta = train(
+        pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry")),
+        reference.load_adjacency(settings),
+        load_services(settings),
+        arrangements,
+        members,
+        evaluation=False,
+    )
+    meta["versions"] = artifacts.library_versions()
+    version = artifacts.save(model, meta, settings)
+    artifacts.promote(version, settings)
+    return version
+
+
+@pytest.fixture(scope="session")
+def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose models folder holds one promoted model trained on the default register."""
+    root = tmp_path_factory.mktemp("trained")
+    settings = Settings.from_env().with_(
+        models_dir=root / "models", database_url=f"sqlite:///{root / 'register.sqlite'}"
+    )
+    train_into(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def recommender_model(trained_settings: Settings):  # type: ignore[no-untyped-def]
+    """The promoted model of :func:`trained_settings`, loaded."""
+    from recommender.ranking import Recommender
+
+    return Recommender.load(trained_settings)
+
+
+def copy_models(source: Settings, target: Path) -> Settings:
+    """A copy of ``source``'s models folder under ``target`` (to damage it safely)."""
+    import shutil
+
+    shutil.copytree(source.models, target / "models")
+    return source.with_(models_dir=target / "models")
