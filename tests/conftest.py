@@ -3,3 +3,4 @@
 from model_fixtures import recommender_model, trained_settings  # noqa: F401
 from reference_fixtures import tiny_data, tiny_settings  # noqa: F401
 from register_fixtures import directory, register_settings  # noqa: F401
+from service_fixtures import app, bare_app, client, make_app, service_models  # noqa: F401

@@ -1,0 +1,210 @@
+"""What people say about a recommendation: record it, export it, and hand it to training.
+
+One row of the ``feedback`` table (:mod:`recommender.db`) is one verdict on one suggestion: the
+focal ``body_code``, the suggested ``partner_code``, the ``service``, the ``verdict`` and an
+optional ``comment``, stamped with the ``model_version`` that made the suggestion.
+
+=================  =========================================================================
+verdict            meaning, and what the next training can do with it
+=================  =========================================================================
+interested         the body would consider the partnership: a weak positive label for the
+                   pair and service (never a formed arrangement: nothing was agreed)
+not_relevant       the suggestion is wrong for a reason the model cannot see (politics, a
+                   failed past attempt): a negative label, or a pair to exclude from the
+                   candidates of that body and service
+already_sharing    the two already share the service: an arrangement missing from the
+                   register. Add it (``recommender register import``) so the model learns from
+                   it and stops suggesting it as new; :func:`missing_arrangements` lists them
+other              read the comment
+=================  =========================================================================
+
+How training uses it
+--------------------
+:func:`training_signals` returns one row per (body, partner, service) with the count of each
+verdict and the latest one. Verdicts are opinions, not outcomes: the choice model is fitted on
+arrangements that formed, so feedback should not be mixed into that target. Use it to
+
+* evaluate: the share of ``interested`` among the top-k suggestions of each model version
+  (``model_version`` says which model was asked) is an online precision to report next to the
+  held-out metrics;
+* filter: drop ``not_relevant`` pairs from a body's candidates (or down-weight them), and
+* grow the register: import the ``already_sharing`` pairs after checking them.
+
+``recommender feedback export --format csv`` writes the raw table for an analyst.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from recommender import db, reference
+from recommender.config import Settings
+from recommender.errors import InvalidInput, UnknownBody
+from recommender.names import closest
+from recommender.services import check_service
+
+VERDICTS = db.VERDICTS
+COLUMNS = tuple(c.name for c in db.feedback.columns)
+EXPORT_FORMATS = ("csv", "json")
+MAX_COMMENT = 2000
+
+
+def record(
+    engine: Engine, values: Mapping[str, Any], *, settings: Settings, model_version: str | None
+) -> dict[str, Any]:
+    """Validate one verdict and store it; return the stored row.
+
+    ``values`` has ``body``, ``partner`` (codes or any names), ``service``, ``verdict`` and
+    optionally ``comment`` and ``model_version`` (default: ``model_version``, the one serving).
+    Raises :class:`InvalidInput` naming the field at fault, or
+    :class:`~recommender.errors.UnknownBody` with the closest names.
+    """
+    row = validate(values, settings=settings)
+    if row["model_version"] is None:
+        row["model_version"] = model_version
+    row["created_at"] = datetime.now(UTC)
+    with db.transaction(engine) as conn:
+        key = conn.execute(sa.insert(db.feedback).values(row)).inserted_primary_key
+    row["id"] = int(key[0]) if key else None
+    return _plain(row)
+
+
+def validate(values: Mapping[str, Any], *, settings: Settings) -> dict[str, Any]:
+    """Return the table row for ``values`` or raise naming the first bad field."""
+    known = ("body", "partner", "service", "verdict", "comment", "model_version")
+    for name in values:
+        if name not in known:
+            raise InvalidInput(
+                f"unknown field {name!r}; expected {', '.join(known)}",
+                field=name,
+                suggestions=closest(name, known, limit=2),
+            )
+    text = {name: _text(values, name) for name in known}
+    for name in ("body", "partner", "service", "verdict"):
+        if not text[name]:
+            raise InvalidInput(f"{name!r} is required", field=name)
+    verdict = str(text["verdict"])
+    if verdict not in VERDICTS:
+        raise InvalidInput(
+            f"unknown verdict {verdict!r}; expected one of {', '.join(VERDICTS)}",
+            field="verdict",
+            suggestions=closest(verdict, VERDICTS, limit=2),
+        )
+    comment = text["comment"] or ""
+    if len(comment) > MAX_COMMENT:
+        raise InvalidInput(f"comment is over {MAX_COMMENT} characters", field="comment")
+    body = _code(str(text["body"]), "body", settings)
+    partner = _code(str(text["partner"]), "partner", settings)
+    if partner == body:
+        raise InvalidInput("partner is the body itself", field="partner")
+    service = _field(lambda: check_service(str(text["service"]), settings), "service")
+    return {
+        "body_code": body,
+        "partner_code": partner,
+        "service": service,
+        "verdict": verdict,
+        "comment": comment,
+        "model_version": text["model_version"],
+    }
+
+
+def load(engine: Engine) -> pd.DataFrame:
+    """Return every feedback row, oldest first."""
+    table = db.feedback
+    with engine.connect() as conn:
+        rows = conn.execute(sa.select(table).order_by(table.c.id)).mappings().all()
+    return pd.DataFrame([dict(r) for r in rows], columns=list(COLUMNS))
+
+
+def export(engine: Engine, fmt: str = "csv") -> str:
+    """Return every feedback row as ``csv`` or ``json`` text (timestamps in ISO 8601, UTC)."""
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput(
+            f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}", field="format"
+        )
+    rows = [_plain({str(k): v for k, v in r.items()}) for r in load(engine).to_dict("records")]
+    if fmt == "json":
+        return json.dumps({"feedback": rows}, indent=1, ensure_ascii=False) + "\n"
+    out = io.StringIO(newline="")
+    writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+    return out.getvalue()
+
+
+def training_signals(engine: Engine) -> pd.DataFrame:
+    """Return one row per (body_code, partner_code, service): a count per verdict and the latest.
+
+    The pair keeps its order (the focal body first): a verdict is one body's view of a partner.
+    """
+    frame = load(engine)
+    keys = ["body_code", "partner_code", "service"]
+    if frame.empty:
+        return pd.DataFrame(columns=[*keys, *VERDICTS, "latest", "latest_at"])
+    counts = pd.crosstab([frame[k] for k in keys], frame["verdict"]).reindex(
+        columns=list(VERDICTS), fill_value=0
+    )
+    latest = frame.sort_values("id").groupby(keys).tail(1).set_index(keys)
+    out = counts.join(latest[["verdict", "created_at"]]).rename(
+        columns={"verdict": "latest", "created_at": "latest_at"}
+    )
+    return out.reset_index().rename_axis(columns=None)
+
+
+def missing_arrangements(engine: Engine) -> pd.DataFrame:
+    """Return the pairs reported ``already_sharing``: candidates to add to the register."""
+    signals = training_signals(engine)
+    return signals[signals["already_sharing"] > 0].reset_index(drop=True)
+
+
+def write(text: str, out: Path) -> Path:
+    """Write an export to ``out`` atomically."""
+    from recommender.register_io import atomic_write
+
+    return atomic_write(out, text)
+
+
+def _code(value: str, name: str, settings: Settings) -> str:
+    return str(_field(lambda: reference.body(value, settings)["code"], name))
+
+
+def _field(check: Any, name: str) -> Any:
+    # The domain names its own field ("name", "service"); here it is the request's field.
+    try:
+        return check()
+    except (InvalidInput, UnknownBody) as err:
+        err.field = name
+        raise
+
+
+def _text(values: Mapping[str, Any], name: str) -> str | None:
+    value = values.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name!r} must be a string", field=name)
+    return value.strip() or None
+
+
+def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for column in COLUMNS:
+        value = row.get(column)
+        if isinstance(value, datetime):
+            value = (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
+        elif isinstance(value, float) and value != value:  # NaN from pandas
+            value = None
+        elif value is not None and hasattr(value, "item"):  # numpy scalars
+            value = value.item()
+        out[column] = value
+    return out

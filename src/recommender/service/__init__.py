@@ -1,0 +1,86 @@
+"""The web service: :func:`create_app` builds a Flask app serving the JSON API under ``/api/v1``.
+
+Configuration comes from :data:`recommender.service.config.DEFAULTS`, then ``RECOMMENDER_*``
+environment variables, then ``test_config``. The reference data, the register database and
+the promoted model are loaded here, once per process, into ``app.extensions["recommender"]``
+(:class:`~recommender.service.state.ServiceState`); nothing is loaded at import. Without a
+promoted model the app still serves (``/health`` says ``degraded``) and the recommendation
+routes answer 503 saying how to train one.
+
+Run it with ``recommender serve`` (gunicorn), or in development with
+``flask --app recommender.service run --debug``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from importlib import import_module
+from typing import Any
+
+from flask import Flask
+
+from recommender import db, reference, services
+from recommender import register as reg
+from recommender.errors import ConfigError
+from recommender.service.config import DEFAULTS, positive, settings_from
+from recommender.service.errors import register_error_handlers
+from recommender.service.state import ModelHolder, RegisterSize, ResponseCache, ServiceState
+
+log = logging.getLogger(__name__)
+
+# (module in recommender.service, blueprint defined there); each area adds its own here.
+_BLUEPRINTS: list[tuple[str, str]] = [
+    ("api", "bp"),
+    ("admin", "bp"),
+]
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Create the app: configure it, load data, register and model, register the blueprints."""
+    app = Flask(__name__, static_folder=None)
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("RECOMMENDER")
+    if test_config is not None:
+        app.config.from_mapping(test_config)
+    from recommender.ranking import MAX_K
+
+    positive(app.config, "MAX_K", limit=MAX_K)
+    if int(app.config["MAX_K"]) < 1:
+        raise ConfigError(f"MAX_K={app.config['MAX_K']!r}: expected 1 to {MAX_K}", field="MAX_K")
+    app.extensions["recommender"] = _load_state(app.config)
+    register_error_handlers(app)
+    for module_name, attribute in _BLUEPRINTS:
+        module = import_module(f"recommender.service.{module_name}")
+        app.register_blueprint(getattr(module, attribute))
+    return app
+
+
+def _load_state(config: Mapping[str, Any]) -> ServiceState:
+    settings = settings_from(config)
+    reference.load_bodies(settings)  # fail at start, not on the first request
+    services.load_services(settings)
+    reg.ensure_database(settings)
+    engine = db.engine_for(settings)
+    db.init_db(engine)
+    models = ModelHolder(settings, check_seconds=positive(config, "MODEL_CHECK_SECONDS"))
+    models.load()
+    size = RegisterSize(engine, ttl=positive(config, "REGISTER_SIZE_SECONDS"))
+    size.refresh()
+    log.info(
+        "recommender service: model %s, %d arrangements, data in %s",
+        models.version or "none",
+        size.get(),
+        settings.data,
+    )
+    return ServiceState(
+        settings=settings,
+        engine=engine,
+        directory=reg.default_directory(settings),
+        models=models,
+        cache=ResponseCache(int(positive(config, "CACHE_SIZE"))),
+        register_size=size,
+    )
+
+
+__all__ = ["create_app"]

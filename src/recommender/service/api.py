@@ -1,0 +1,434 @@
+"""The JSON API under ``/api/v1``: bodies, recommendations, the register, services, model, health.
+
+Views are thin: parse the query (:mod:`recommender.service.params`), call the domain, return
+JSON. Recommendation responses are cached serialised, keyed by the model version and the
+parsed query, so a repeated question costs a dictionary look-up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request
+
+from recommender import feedback as feedback_domain
+from recommender import reference, services
+from recommender import register as reg
+from recommender.errors import InvalidInput, UnknownBody
+from recommender.service import openapi
+from recommender.service.params import LIMIT, OFFSET, Param, parse
+from recommender.service.state import state
+
+bp = Blueprint("api", __name__, url_prefix=openapi.PREFIX)
+
+
+def _service_ids(config: Mapping[str, Any]) -> list[str]:
+    return list(services.service_ids(state().settings))
+
+
+KIND = Param(
+    "kind", "string", "Only bodies of this kind.", choices=reference.KINDS, strict_choices=True
+)
+SERVICE = Param("service", "string", "A service id (see /services).", choices=_service_ids)
+K = Param("k", "integer", "How many to return.", default=10, minimum=1, maximum="MAX_K")
+BODY_PARAMS = (
+    KIND,
+    Param("region", "string", "Region name or code (e.g. 'South West', E12000009)."),
+    Param("county", "string", "County name or code: its districts."),
+    LIMIT,
+    OFFSET,
+)
+SEARCH_PARAMS = (
+    Param("q", "string", "What the user typed so far (a name, alias or code).", required=True),
+    KIND,
+    Param("limit", "integer", "At most this many matches.", default=10, minimum=1, maximum=50),
+)
+RECOMMEND_PARAMS = (
+    SERVICE,
+    Param(
+        "kinds",
+        "list",
+        "Partner kinds, comma-separated (council,fire,police,health).",
+        choices=reference.KINDS,
+        strict_choices=True,
+    ),
+    Param("max_km", "number", "Only partners this close (km between centroids).", minimum=0,
+          exclusive_minimum=True, maximum=2000),
+    K,
+    Param("include_existing", "boolean", "Also show partners already sharing the service.",
+          default=False),
+)  # fmt: skip
+GROUP_PARAMS = (
+    Param("service", "string", "A service id (see /services).", choices=_service_ids,
+          required=True),
+    Param("max_size", "integer", "Largest group, the body included.", default=4, minimum=2,
+          maximum=4),
+    Param("k", "integer", "How many groups.", default=5, minimum=1, maximum="MAX_K"),
+)  # fmt: skip
+JOIN_PARAMS = (SERVICE, K)
+ARRANGEMENT_PARAMS = (
+    SERVICE,
+    Param("region", "string", "Keep arrangements with a member in this region."),
+    Param("body", "string", "Keep arrangements with this body (code or any name)."),
+    Param("simulated", "boolean", "true: only simulated; false: only real arrangements."),
+    LIMIT,
+    OFFSET,
+)
+
+
+# Bodies -----------------------------------------------------------------------------------------
+
+
+@bp.get("/bodies")
+@openapi.operation("List bodies, filtered by kind, region or county.", tag="bodies",
+                   response="BodyList", params=BODY_PARAMS)  # fmt: skip
+def list_bodies() -> Response:
+    """List bodies."""
+    args = parse(BODY_PARAMS)
+    settings = state().settings
+    table = reference.load_bodies(settings)
+    if args["kind"]:
+        table = table[table["kind"] == args["kind"]]
+    if args["region"]:
+        table = table[table["region_code"] == _region_code(args["region"], table)]
+    if args["county"]:
+        county = reference.body(args["county"], settings)
+        if county["tier"] != "county":
+            raise InvalidInput(f"{county['display_name']} is not a county", field="county")
+        table = table[table["county_code"] == county["code"]]
+    start, stop = args["offset"], args["offset"] + args["limit"]
+    rows = [_summary(row) for row in table.iloc[start:stop].to_dict("records")]
+    return json_response(
+        {"total": len(table), "limit": args["limit"], "offset": args["offset"], "bodies": rows}
+    )
+
+
+@bp.get("/bodies/search")
+@openapi.operation("Find bodies by name, alias or code as the user types, best first.",
+                   tag="bodies", response="SearchResults", params=SEARCH_PARAMS)  # fmt: skip
+def search_bodies() -> Response:
+    """Search bodies."""
+    args = parse(SEARCH_PARAMS)
+    settings = state().settings
+    found = reference.search(args["q"], limit=args["limit"], kind=args["kind"], settings=settings)
+    table = reference.load_bodies(settings)
+    return json_response({"query": args["q"], "results": [_hit(h, table) for h in found]})
+
+
+@bp.get("/bodies/<code_or_name>")
+@openapi.operation("One body: facts, neighbours with border length, containers, arrangements.",
+                   tag="bodies", response="BodyDetail", errors=(400, 404))  # fmt: skip
+def show_body(code_or_name: str) -> Response:
+    """Show one body."""
+    parse(())
+    current = state()
+    settings = current.settings
+    facts = _facts(code_or_name)
+    found = reference.resolve(code_or_name, settings=settings)
+    code = facts["code"]
+    near = reference.neighbours(code, settings, kind=facts["kind"])
+    inside = reference.containers(code, settings)
+    arrangements = reg.query(reg.Filters(body=code), settings=settings, directory=current.directory)
+    return json_response(
+        {
+            "body": facts,
+            "resolution": {"matched": found.matched, "alias_type": found.alias_type,
+                           "note": found.note},
+            "neighbours": near.to_dict("records"),
+            "containers": inside.to_dict("records"),
+            "arrangements": arrangements,
+        }
+    )  # fmt: skip
+
+
+# Recommendations --------------------------------------------------------------------------------
+
+
+@bp.get("/bodies/<code_or_name>/recommendations")
+@openapi.operation("Suggested partners and services for a body, with reasons and evidence.",
+                   tag="recommendations", response="Recommendations", params=RECOMMEND_PARAMS,
+                   errors=(400, 404, 503))  # fmt: skip
+def recommendations(code_or_name: str) -> Response:
+    """Recommend partners."""
+    from recommender.ranking import Query
+
+    args = parse(RECOMMEND_PARAMS)
+    model = state().models.require()
+
+    def produce() -> dict[str, Any]:
+        found = _body(code_or_name)
+        query = Query(body=found["code"], **args)
+        rows = model.recommend(query)
+        shown = dict(args, kinds=list(args["kinds"]) if args["kinds"] else None)
+        return {
+            "body": found,
+            "model_version": model.version,
+            "query": shown,
+            "recommendations": [r.to_dict() for r in rows],
+        }
+
+    return _cached(("recommendations", model.version, code_or_name, *args.items()), produce)
+
+
+@bp.get("/bodies/<code_or_name>/groups")
+@openapi.operation("The best groups of 2–4 bodies around a body to share a service.",
+                   tag="recommendations", response="Groups", params=GROUP_PARAMS,
+                   errors=(400, 404, 503))  # fmt: skip
+def groups(code_or_name: str) -> Response:
+    """Suggest partner groups."""
+    args = parse(GROUP_PARAMS)
+    model = state().models.require()
+
+    def produce() -> dict[str, Any]:
+        found = _body(code_or_name)
+        service = services.check_service(args["service"], state().settings)
+        rows = model.groups(found["code"], service, max_size=args["max_size"], k=args["k"])
+        return {
+            "body": found,
+            "model_version": model.version,
+            "query": args,
+            "groups": [g.to_dict() for g in rows],
+        }
+
+    return _cached(("groups", model.version, code_or_name, *args.items()), produce)
+
+
+@bp.get("/bodies/<code_or_name>/arrangements-to-join")
+@openapi.operation("Existing arrangements a body could join, ranked.", tag="recommendations",
+                   response="JoinOptions", params=JOIN_PARAMS,
+                   errors=(400, 404, 503))  # fmt: skip
+def arrangements_to_join(code_or_name: str) -> Response:
+    """Suggest arrangements to join."""
+    args = parse(JOIN_PARAMS)
+    model = state().models.require()
+
+    def produce() -> dict[str, Any]:
+        found = _body(code_or_name)
+        service = args["service"] and services.check_service(args["service"], state().settings)
+        rows = model.arrangements_to_join(found["code"], service, k=args["k"])
+        return {
+            "body": found,
+            "model_version": model.version,
+            "query": args,
+            "options": [o.to_dict() for o in rows],
+        }
+
+    return _cached(("join", model.version, code_or_name, *args.items()), produce)
+
+
+# The register, services, model, health ----------------------------------------------------------
+
+
+@bp.get("/arrangements")
+@openapi.operation("List arrangements, filtered by service, region, body, real or simulated.",
+                   tag="register", response="ArrangementList", params=ARRANGEMENT_PARAMS,
+                   errors=(400, 404))  # fmt: skip
+def list_arrangements() -> Response:
+    """List arrangements."""
+    args = parse(ARRANGEMENT_PARAMS)
+    current = state()
+    filters = reg.Filters(args["service"], args["body"], args["region"], args["simulated"])
+    found = reg.query(filters, settings=current.settings, directory=current.directory)
+    start, stop = args["offset"], args["offset"] + args["limit"]
+    return json_response(
+        {
+            "total": len(found),
+            "limit": args["limit"],
+            "offset": args["offset"],
+            "arrangements": found[start:stop],
+        }
+    )
+
+
+@bp.get("/arrangements/<arrangement_id>")
+@openapi.operation("One arrangement with its members.", tag="register", response="Arrangement",
+                   errors=(400, 404))  # fmt: skip
+def show_arrangement(arrangement_id: str) -> Response:
+    """Show one arrangement."""
+    parse(())
+    current = state()
+    found = reg.get_arrangement(
+        arrangement_id, settings=current.settings, directory=current.directory
+    )
+    return json_response(found)
+
+
+@bp.get("/services")
+@openapi.operation("The service taxonomy.", tag="reference", response="Services")
+def list_services() -> Response:
+    """List services."""
+    parse(())
+    table = services.load_services(state().settings).reset_index()
+    rows = [
+        {
+            "id": r["id"],
+            "label": r["label"],
+            "office": r["office"],
+            "delivered_by": [t for t in str(r["delivered_by"]).split(";") if t],
+            "description": r["description"],
+        }
+        for r in table.to_dict("records")
+    ]
+    return json_response({"services": rows})
+
+
+@bp.get("/model")
+@openapi.operation("The serving model: version, training time, evaluation table.", tag="model",
+                   response="Model", errors=(400, 503))  # fmt: skip
+def model_info() -> Response:
+    """Describe the model."""
+    parse(())
+    return json_response(state().models.require().describe())
+
+
+@bp.get("/health")
+@openapi.operation("Whether the service is up, which model serves, how big the register is.",
+                   tag="model", response="Health")  # fmt: skip
+def health() -> Response:
+    """Report health."""
+    parse(())
+    current = state()
+    version = current.models.current_version()
+    return json_response(
+        {
+            "status": "ok" if version else "degraded",
+            "model_version": version,
+            "register_size": current.register_size.get(),
+        }
+    )
+
+
+@bp.post("/feedback")
+@openapi.operation("Record a verdict on a suggestion.", tag="feedback", response="Feedback",
+                   status=201, body="FeedbackIn", errors=(400, 404))  # fmt: skip
+def post_feedback() -> Response:
+    """Record feedback."""
+    parse(())
+    current = state()
+    values = json_body()
+    stored = feedback_domain.record(
+        current.engine, values, settings=current.settings, model_version=current.models.version
+    )
+    return json_response(stored, status=201)
+
+
+@bp.get("/openapi.json")
+@openapi.operation("This document.", tag="meta", response="OpenApi")
+def openapi_document() -> Response:
+    """Serve the OpenAPI document."""
+    parse(())
+    extras = state().extras
+    if "openapi" not in extras:
+        extras["openapi"] = dumps(openapi.build(current_app._get_current_object()))  # type: ignore[attr-defined]
+    return Response(extras["openapi"], mimetype="application/json")
+
+
+# Helpers ----------------------------------------------------------------------------------------
+
+
+def json_body() -> dict[str, Any]:
+    """Return the request's JSON object, or raise 400 saying what is wrong with it."""
+    if not request.is_json:
+        raise InvalidInput("send a JSON object with Content-Type: application/json", field=None)
+    try:
+        data = json.loads(request.get_data(cache=True) or b"null")
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"the request body is not valid JSON: {err}", field=None) from None
+    if not isinstance(data, dict):
+        raise InvalidInput("the request body must be a JSON object", field=None)
+    return data
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    """Return ``payload`` as JSON (NaN and infinities become null; numpy values plain)."""
+    return Response(dumps(payload), status=status, mimetype="application/json")
+
+
+def dumps(payload: Any) -> bytes:
+    return json.dumps(_clean(payload), ensure_ascii=False, allow_nan=False).encode("utf-8")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
+        return _clean(value.item())
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _cached(key: Hashable, produce: Callable[[], Any]) -> Response:
+    cache = state().cache
+    body = cache.get(key)
+    if body is None:
+        body = dumps(produce())
+        cache.put(key, body)
+    return Response(body, mimetype="application/json")
+
+
+def _body(code_or_name: str) -> dict[str, Any]:
+    return _summary(_facts(code_or_name))
+
+
+def _facts(code_or_name: str) -> dict[str, Any]:
+    try:
+        return reference.body(code_or_name, state().settings)
+    except UnknownBody as err:
+        err.field = "code_or_name"  # the path segment at fault
+        raise
+
+
+def _summary(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "code": row["code"],
+        "name": row["display_name"],
+        "kind": row["kind"],
+        "tier": row["tier"],
+        "region": row["region"],
+        "county_code": row["county_code"],
+        "population": row["population"],
+    }
+
+
+def _hit(hit: reference.Resolution, table: Any) -> dict[str, Any]:
+    abolished = hit.alias_type == "former"
+    return {
+        "codes": list(hit.codes),
+        "display_name": " + ".join(str(table.at[c, "display_name"]) for c in hit.codes),
+        "kind": str(table.at[hit.codes[0], "kind"]),
+        "matched": hit.matched,
+        "alias_type": hit.alias_type,
+        "abolished": abolished,
+        "former_code": hit.former_code,
+        "successors": [{"code": c, "name": str(table.at[c, "display_name"])} for c in hit.codes]
+        if abolished
+        else [],
+        "note": hit.note,
+        "score": round(hit.score, 1),
+    }
+
+
+def _region_code(region: str, table: Any) -> str:
+    every = reference.load_bodies(state().settings)
+    wanted = region.strip().casefold()
+    for code, name in zip(every["region_code"], every["region"], strict=True):
+        if wanted in (str(code).casefold(), str(name).casefold()):
+            return str(code)
+    names = sorted(set(every["region"]))
+    from recommender.names import closest
+
+    raise InvalidInput(
+        f"unknown region {region!r}; expected one of: {', '.join(names)}",
+        field="region",
+        suggestions=closest(region, names, limit=3),
+    )

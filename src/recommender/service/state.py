@@ -1,0 +1,237 @@
+"""What one app keeps between requests: the model holder, the response cache, the register size.
+
+:class:`ServiceState` lives in ``app.extensions["recommender"]``; views reach it through
+:func:`state`. It is built once per process by the app factory (never at import).
+
+The model is swapped atomically: a request calls :meth:`ModelHolder.require` once at its start
+and keeps that :class:`~recommender.ranking.Recommender` for the whole request, so a reload or a
+promotion (which replaces the holder's reference under a lock) never changes the model under a
+request in flight. Each gunicorn worker has its own holder; a worker notices a promotion made
+by another worker (or by ``recommender models promote``) by checking the promoted version every
+``MODEL_CHECK_SECONDS`` and loading the new model then.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flask import current_app
+from sqlalchemy.engine import Engine
+
+from recommender import db
+from recommender.config import Settings
+from recommender.errors import ModelError, NoPromotedModel, RecommenderError
+from recommender.register_io import Directory
+
+if TYPE_CHECKING:
+    from recommender.ranking import Recommender
+
+log = logging.getLogger(__name__)
+
+TRAIN_HINT = "train and promote one with `recommender train --promote` (or `make model`)"
+
+
+class ReloadFailed(RecommenderError):
+    """A reload or promotion could not load the model; the previous one is still serving."""
+
+    status = 409
+    error = "reload_failed"
+
+    def __init__(self, cause: RecommenderError, serving: str | None) -> None:
+        still = f"still serving model {serving}" if serving else "no model is serving"
+        super().__init__(f"{cause.detail} ({cause.error}); {still}", field=cause.field)
+        self.cause = cause
+        self.serving = serving
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["cause"] = self.cause.error
+        out["model_version"] = self.serving
+        return out
+
+
+Loader = Callable[[Settings], "Recommender"]
+
+
+def load_promoted(settings: Settings) -> Recommender:
+    """Load the promoted model (the default loader; imported late so nothing loads at import)."""
+    from recommender.ranking import Recommender
+
+    return Recommender.load(settings)
+
+
+def promoted_version(settings: Settings) -> str | None:
+    """Return the version the model registry says is promoted, or None (reads one small file)."""
+    from recommender import artifacts
+
+    return artifacts.promoted_version(settings)
+
+
+@dataclass
+class ModelHolder:
+    """The current recommender, swapped atomically; ``error`` says why there is none."""
+
+    settings: Settings
+    loader: Loader = load_promoted
+    check_seconds: float = 5.0
+    recommender: Recommender | None = None
+    error: RecommenderError | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _next_check: float = 0.0
+
+    @property
+    def version(self) -> str | None:
+        current = self.recommender
+        return current.version if current is not None else None
+
+    def load(self) -> Recommender | None:
+        """Load the promoted model at start-up; on failure keep the reason and serve without."""
+        try:
+            self.swap(self.loader(self.settings))
+        except ModelError as err:
+            log.warning("serving without a model: %s", err.detail)
+            self.error = err
+        self._next_check = time.monotonic() + self.check_seconds
+        return self.recommender
+
+    def require(self) -> Recommender:
+        """Return the recommender for this request, or raise 503 saying how to get one."""
+        self._follow_promotion()
+        current = self.recommender  # one read: the request keeps this object
+        if current is not None:
+            return current
+        cause = self.error.detail if self.error else "no model is loaded"
+        hint = "" if "recommender train" in cause else f"; {TRAIN_HINT}"
+        raise NoPromotedModel(f"recommendations are unavailable: {cause}{hint}")
+
+    def current_version(self) -> str | None:
+        """Return the serving version (after looking for a promotion made elsewhere)."""
+        self._follow_promotion()
+        return self.version
+
+    def reload(self) -> tuple[str | None, str]:
+        """Load the promoted model again and swap it in; return (old, new) versions.
+
+        Raises :class:`ReloadFailed` (the current model keeps serving) when the file is broken.
+        """
+        old = self.version
+        try:
+            new = self.loader(self.settings)
+        except RecommenderError as err:
+            raise ReloadFailed(err, old) from err
+        self.swap(new)
+        return old, new.version
+
+    def swap(self, new: Recommender) -> Recommender | None:
+        """Make ``new`` the current model; return the one it replaces."""
+        with self._lock:
+            old, self.recommender, self.error = self.recommender, new, None
+        return old
+
+    def _follow_promotion(self) -> None:
+        # Another worker (or the CLI) may have promoted a model: look at most every few seconds.
+        now = time.monotonic()
+        if now < self._next_check or not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._next_check = now + self.check_seconds
+            try:
+                wanted = promoted_version(self.settings)
+            except (RecommenderError, OSError) as err:
+                log.warning("cannot read the promoted model version: %s", err)
+                return
+            if wanted is None or wanted == self.version:
+                return
+            try:
+                new = self.loader(self.settings)
+            except RecommenderError as err:
+                log.error(
+                    "promoted model %s does not load; keeping %s: %s", wanted, self.version, err
+                )
+                return
+            self.recommender, self.error = new, None
+            log.info("now serving model %s (promoted elsewhere)", new.version)
+        finally:
+            self._lock.release()
+
+
+class ResponseCache:
+    """A bounded, thread-safe LRU of serialised responses (keys include the model version)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: bytes) -> None:
+        if self.size <= 0:
+            return
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass
+class RegisterSize:
+    """The number of arrangements, counted at most every ``ttl`` seconds (health stays cheap)."""
+
+    engine: Engine
+    ttl: float
+    _value: int = 0
+    _expires: float = -1.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def get(self) -> int:
+        if time.monotonic() >= self._expires and self._lock.acquire(blocking=False):
+            try:
+                self.refresh()
+            finally:
+                self._lock.release()
+        return self._value
+
+    def refresh(self) -> int:
+        with self.engine.connect() as conn:
+            self._value = db.count(conn, db.arrangements)
+        self._expires = time.monotonic() + self.ttl
+        return self._value
+
+
+@dataclass
+class ServiceState:
+    """Everything the views share; one per app."""
+
+    settings: Settings
+    engine: Engine
+    directory: Directory
+    models: ModelHolder
+    cache: ResponseCache
+    register_size: RegisterSize
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def state() -> ServiceState:
+    """Return the current app's :class:`ServiceState`."""
+    found: ServiceState = current_app.extensions["recommender"]
+    return found

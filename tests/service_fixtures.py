@@ -1,0 +1,101 @@
+"""Fixtures for the web service tests: apps over a real trained model and a real SQLite file.
+
+``service_models`` copies the session's trained model (``model_fixtures.trained_settings``) and
+adds a second version of it, so that promotion and reload tests can swap between two real
+models. Each ``app`` gets its own database in ``tmp_path`` (the default register is loaded
+into it on start) and its own copy of the models folder, so tests may promote or damage it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from recommender import artifacts
+from recommender.config import Settings
+from recommender.service import create_app
+
+TOKEN = "correct horse battery staple"
+AppFactory = Callable[..., Flask]
+
+
+def second_version(models: Path, version: str) -> str:
+    """Copy ``version`` to a new version folder (same artifact, so the checksum holds)."""
+    other = f"{version}-2"
+    shutil.copytree(models / version, models / other)
+    meta_path = models / other / artifacts.METADATA
+    meta = json.loads(meta_path.read_text())
+    meta["version"] = other
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    return other
+
+
+@pytest.fixture(scope="session")
+def service_models(trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder with two versions of the trained model, the first promoted."""
+    folder = tmp_path_factory.mktemp("service-models") / "models"
+    shutil.copytree(trained_settings.models, folder)
+    promoted = artifacts.promoted_version(trained_settings)
+    assert promoted is not None
+    second_version(folder, promoted)
+    return folder
+
+
+def build_app(root: Path, trained: Settings, models: Path | None, **config: Any) -> Flask:
+    """Create an app over a copy of ``models`` (None: no model) with its database in ``root``."""
+    folder = root / f"models-{len(list(root.glob('models-*')))}"
+    if models is not None:
+        shutil.copytree(models, folder)
+    else:
+        folder.mkdir(parents=True)
+    settings = {
+        "TESTING": True,
+        "HOME": str(trained.root),
+        "DATA_DIR": str(trained.data),
+        "MODELS_DIR": str(folder),
+        "DATABASE_URL": f"sqlite:///{root / 'service.sqlite'}",
+        "MODEL_CHECK_SECONDS": 3600,
+    }
+    return create_app(settings | config)
+
+
+@pytest.fixture
+def make_app(trained_settings: Settings, service_models: Path, tmp_path: Path) -> AppFactory:
+    """Return a function creating a fresh app (``models=False``: with no model)."""
+
+    def make(*, models: bool = True, **config: Any) -> Flask:
+        return build_app(tmp_path, trained_settings, service_models if models else None, **config)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def app(
+    trained_settings: Settings, service_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Flask:
+    """An app serving the trained model, admin routes on (token :data:`TOKEN`), shared by the
+    tests of one module: tests that change it (promote, import) use :func:`make_app`."""
+    root = tmp_path_factory.mktemp("service-app")
+    return build_app(root, trained_settings, service_models, ADMIN_TOKEN=TOKEN)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture(scope="module")
+def bare_app(trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """An app with no promoted model and admin routes off."""
+    return build_app(tmp_path_factory.mktemp("service-bare"), trained_settings, None)
+
+
+def auth(token: str = TOKEN) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}

@@ -1,0 +1,101 @@
+"""``/api/v1/bodies``: list, search as you type, one body (facts, neighbours, arrangements)."""
+
+from __future__ import annotations
+
+import pytest
+from flask.testing import FlaskClient
+
+
+def test_list_filters_and_pages(client: FlaskClient) -> None:
+    every = client.get("/api/v1/bodies?limit=500").json
+    assert every["total"] == len(every["bodies"]) > 400
+    fire = client.get("/api/v1/bodies?kind=fire&limit=5&offset=2").json
+    assert fire["limit"] == 5 and fire["offset"] == 2 and len(fire["bodies"]) == 5
+    assert {b["kind"] for b in fire["bodies"]} == {"fire"}
+    assert fire["total"] < every["total"]
+    page = client.get("/api/v1/bodies?kind=fire&limit=2&offset=3").json["bodies"]
+    assert page == fire["bodies"][1:3]
+
+
+def test_list_by_region_and_county(client: FlaskClient) -> None:
+    south_west = client.get("/api/v1/bodies?region=South West&limit=500").json["bodies"]
+    assert south_west and {b["region"] for b in south_west} == {"South West"}
+    by_code = client.get("/api/v1/bodies?region=e12000009&limit=500").json["bodies"]
+    assert by_code == south_west
+    districts = client.get("/api/v1/bodies?county=East Sussex").json["bodies"]
+    assert {b["name"] for b in districts} >= {"Rother", "Wealden", "Lewes"}
+    assert {b["county_code"] for b in districts} == {"E10000011"}
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("kind=dragon", "kind"),
+        ("region=Atlantis", "region"),
+        ("county=Rother", "county"),
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("offset=-1", "offset"),
+        ("limit=ten", "limit"),
+    ],
+)
+def test_list_bad_filters(client: FlaskClient, query: str, field: str) -> None:
+    response = client.get(f"/api/v1/bodies?{query}")
+    assert response.status_code == 400
+    assert response.json["field"] == field
+
+
+def test_search_best_first_as_you_type(client: FlaskClient) -> None:
+    found = client.get("/api/v1/bodies/search?q=wealde").json
+    assert found["query"] == "wealde"
+    assert found["results"][0]["codes"] == ["E07000065"]
+    assert found["results"][0]["abolished"] is False
+
+
+def test_search_flags_abolished_councils_with_successors(client: FlaskClient) -> None:
+    hit = client.get("/api/v1/bodies/search?q=Taunton Deane").json["results"][0]
+    assert hit["abolished"] is True
+    assert hit["successors"] == [{"code": "E06000066", "name": "Somerset"}]
+    assert hit["former_code"] == "E07000190"
+    assert "abolished" in hit["note"].lower() or hit["note"]
+
+
+def test_search_kind_and_limit(client: FlaskClient) -> None:
+    found = client.get("/api/v1/bodies/search?q=Devon&kind=fire&limit=1").json["results"]
+    assert len(found) == 1 and found[0]["kind"] == "fire"
+
+
+def test_search_needs_q(client: FlaskClient) -> None:
+    response = client.get("/api/v1/bodies/search")
+    assert response.status_code == 400 and response.json["field"] == "q"
+
+
+def test_show_body(client: FlaskClient) -> None:
+    shown = client.get("/api/v1/bodies/Rother District Council").json
+    assert shown["body"]["code"] == "E07000064"
+    assert shown["body"]["population"] > 0
+    neighbours = {n["code"]: n for n in shown["neighbours"]}
+    assert neighbours["E07000065"]["border_km"] > 0  # Wealden
+    assert "E10000011" in {c["code"] for c in shown["containers"]}  # East Sussex
+    assert shown["arrangements"]
+    assert all("E07000064" in {m["body_code"] for m in a["members"]} for a in shown["arrangements"])
+
+
+def test_show_abolished_council_resolves_to_its_successor(client: FlaskClient) -> None:
+    shown = client.get("/api/v1/bodies/Taunton Deane").json
+    assert shown["body"]["code"] == "E06000066"
+    assert shown["resolution"]["alias_type"] == "former"
+
+
+def test_unknown_body_suggests_closest(client: FlaskClient) -> None:
+    response = client.get("/api/v1/bodies/Rothr")
+    assert response.status_code == 404
+    assert response.json["error"] == "unknown_body"
+    assert response.json["field"] == "code_or_name"
+    assert response.json["suggestions"][0].startswith("Rother")
+
+
+def test_split_council_asks_to_choose(client: FlaskClient) -> None:
+    response = client.get("/api/v1/bodies/Northamptonshire County Council")
+    assert response.status_code == 404
+    assert any("North Northamptonshire" in s for s in response.json["suggestions"])

@@ -1,0 +1,169 @@
+"""Recommendations, partner groups, arrangements to join and model info, on a real model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from recommender.ranking import MAX_K, Query, Recommender
+
+
+def _model(app: Flask) -> Recommender:
+    model = app.extensions["recommender"].models.recommender
+    assert model is not None
+    return model
+
+
+def test_recommendations_match_the_model(client: FlaskClient, app: Flask) -> None:
+    shown = client.get("/api/v1/bodies/Rother/recommendations?k=3").json
+    model = _model(app)
+    assert shown["body"]["code"] == "E07000064" and shown["body"]["name"] == "Rother"
+    assert shown["model_version"] == model.version
+    assert shown["query"] == {
+        "service": None, "kinds": None, "max_km": None, "k": 3, "include_existing": False,
+    }  # fmt: skip
+    expected = [r.to_dict() for r in model.recommend(Query(body="E07000064", k=3))]
+    assert shown["recommendations"] == expected
+    first = shown["recommendations"][0]
+    assert first["reasons"] and {"text", "effect", "factor"} <= set(first["reasons"][0])
+    assert first["evidence"]
+
+
+def test_recommendation_filters(client: FlaskClient) -> None:
+    url = "/api/v1/bodies/E07000064/recommendations"
+    args = "service=legal&kinds=council,fire&max_km=40&k=5"
+    shown: dict[str, Any] = client.get(f"{url}?{args}").json
+    assert shown["query"]["kinds"] == ["council", "fire"]
+    rows = shown["recommendations"]
+    assert 0 < len(rows) <= 5
+    assert all(r["service"] == "legal" for r in rows)
+    assert all(r["partner_kind"] in ("council", "fire") for r in rows)
+    assert all(r["distance_km"] <= 40 for r in rows)
+    assert not any(r["existing"] for r in rows)
+
+
+def test_include_existing_adds_current_partners(client: FlaskClient, app: Flask) -> None:
+    model = _model(app)
+    scores = model.model.scores
+    row = int(np.flatnonzero(scores.existing)[0])  # a pair that already shares a service
+    body = str(model._codes[np.searchsorted(scores.offsets, row, side="right") - 1])
+    partner = str(model._codes[scores.candidate[row]])
+    service = model.model.context.services[scores.service[row]]
+    url = f"/api/v1/bodies/{body}/recommendations?service={service}&k=50&include_existing="
+    without = client.get(url + "false").json["recommendations"]
+    with_ = client.get(url + "true").json["recommendations"]
+    assert partner not in {r["partner_code"] for r in without}
+    shown = next(r for r in with_ if r["partner_code"] == partner)
+    assert shown["existing"] is True and shown["likelihood"] is None
+
+
+def test_same_answer_from_the_cache(client: FlaskClient, app: Flask) -> None:
+    url = "/api/v1/bodies/Wealden/recommendations?k=2&service=ict"
+    first = client.get(url)
+    assert len(app.extensions["recommender"].cache) > 0
+    assert client.get(url).data == first.data
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("k=-1", "k"),
+        ("k=0", "k"),
+        (f"k={MAX_K + 1}", "k"),
+        ("k=2.5", "k"),
+        ("service=lgal", "service"),
+        ("kinds=council,dragon", "kinds"),
+        ("max_km=-5", "max_km"),
+        ("max_km=0", "max_km"),
+        ("max_km=nan", "max_km"),
+        ("include_existing=perhaps", "include_existing"),
+        ("servce=legal", "servce"),
+        ("k=1&k=2", "k"),
+    ],
+)
+def test_recommendation_bad_parameters(client: FlaskClient, query: str, field: str) -> None:
+    response = client.get(f"/api/v1/bodies/Rother/recommendations?{query}")
+    assert response.status_code == 400, response.json
+    assert response.json["field"] == field
+    assert response.json["error"] == "invalid_input"
+
+
+def test_service_suggests_closest(client: FlaskClient) -> None:
+    response = client.get("/api/v1/bodies/Rother/recommendations?service=lgal")
+    assert response.json["suggestions"][0] == "legal"
+
+
+def test_recommendations_for_unknown_body(client: FlaskClient) -> None:
+    response = client.get("/api/v1/bodies/Nowhereshire/recommendations")
+    assert response.status_code == 404
+    assert response.json["error"] == "unknown_body"
+    assert "suggestions" in response.json
+
+
+def test_groups(client: FlaskClient, app: Flask) -> None:
+    shown = client.get("/api/v1/bodies/Rother/groups?service=legal&max_size=3&k=2").json
+    assert shown["query"] == {"service": "legal", "max_size": 3, "k": 2}
+    expected = [g.to_dict() for g in _model(app).groups("E07000064", "legal", max_size=3, k=2)]
+    assert shown["groups"] == expected
+    assert 0 < len(shown["groups"]) <= 2
+    for group in shown["groups"]:
+        assert group["members"][0]["code"] == "E07000064"
+        assert 2 <= len(group["members"]) <= 3
+        assert group["savings_per_partner_gbp"] == pytest.approx(
+            group["savings_gbp"] / len(group["members"]), abs=1
+        )
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("", "service"), ("service=legal&max_size=5", "max_size"),
+     ("service=legal&max_size=1", "max_size"), ("service=legal&k=0", "k"),
+     ("service=nope", "service")],
+)  # fmt: skip
+def test_groups_bad_parameters(client: FlaskClient, query: str, field: str) -> None:
+    response = client.get(f"/api/v1/bodies/Rother/groups?{query}")
+    assert response.status_code == 400
+    assert response.json["field"] == field
+
+
+def test_arrangements_to_join(client: FlaskClient, app: Flask) -> None:
+    shown = client.get("/api/v1/bodies/Rother/arrangements-to-join?k=3").json
+    expected = [o.to_dict() for o in _model(app).arrangements_to_join("E07000064", k=3)]
+    assert shown["options"] == expected
+    assert shown["options"], "a district in East Sussex has arrangements nearby to join"
+    option = shown["options"][0]
+    assert "Rother" not in option["arrangement"]["partners"]
+    legal = client.get("/api/v1/bodies/Rother/arrangements-to-join?service=legal").json
+    assert all(o["arrangement"]["service"] == "legal" for o in legal["options"])
+
+
+def test_arrangements_to_join_bad_parameters(client: FlaskClient) -> None:
+    response = client.get("/api/v1/bodies/Rother/arrangements-to-join?k=100")
+    assert response.status_code == 400 and response.json["field"] == "k"
+
+
+def test_model_info(client: FlaskClient, app: Flask) -> None:
+    shown = client.get("/api/v1/model").json
+    assert shown["version"] == _model(app).version
+    assert shown["trained_at"]
+    assert "evaluation" in shown
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/bodies/Rother/recommendations",
+        "/api/v1/bodies/Rother/groups?service=legal",
+        "/api/v1/bodies/Rother/arrangements-to-join",
+        "/api/v1/model",
+    ],
+)
+def test_model_routes_without_a_model_say_how_to_train(bare_app: Flask, path: str) -> None:
+    response = bare_app.test_client().get(path)
+    assert response.status_code == 503
+    assert response.json["error"] == "no_promoted_model"
+    assert "recommender train --promote" in response.json["detail"]

@@ -1,0 +1,81 @@
+"""``/api/v1/arrangements``, ``/services`` and ``/health``."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from recommender import services
+
+
+def test_list_arrangements_filters(client: FlaskClient) -> None:
+    every = client.get("/api/v1/arrangements?limit=500").json
+    assert every["total"] > 100
+    legal = client.get("/api/v1/arrangements?service=legal&limit=500").json
+    assert legal["total"] == len(legal["arrangements"]) > 0
+    assert {a["service"] for a in legal["arrangements"]} == {"legal"}
+    real = client.get("/api/v1/arrangements?simulated=false&limit=500").json["arrangements"]
+    fake = client.get("/api/v1/arrangements?simulated=true&limit=500").json
+    assert real and not any(a["simulated"] for a in real)
+    assert len(real) + fake["total"] == every["total"]
+    mine = client.get("/api/v1/arrangements?body=Rother&region=South East").json["arrangements"]
+    assert mine and all("E07000064" in {m["body_code"] for m in a["members"]} for a in mine)
+
+
+def test_list_arrangements_pages(client: FlaskClient) -> None:
+    first = client.get("/api/v1/arrangements?limit=3").json["arrangements"]
+    second = client.get("/api/v1/arrangements?limit=2&offset=1").json["arrangements"]
+    assert second == first[1:3]
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "field"),
+    [
+        ("service=lgal", 400, "service"),
+        ("region=Narnia", 400, "region"),
+        ("body=Rothr", 404, "name"),
+        ("simulated=maybe", 400, "simulated"),
+        ("limit=-3", 400, "limit"),
+    ],
+)
+def test_list_arrangements_errors(client: FlaskClient, query: str, status: int, field: str) -> None:
+    response = client.get(f"/api/v1/arrangements?{query}")
+    assert response.status_code == status
+    assert response.json["field"] == field
+
+
+def test_show_arrangement(client: FlaskClient) -> None:
+    first = client.get("/api/v1/arrangements?limit=1").json["arrangements"][0]
+    shown = client.get(f"/api/v1/arrangements/{first['id']}").json
+    assert shown == first
+    assert shown["members"]
+
+
+def test_unknown_arrangement(client: FlaskClient) -> None:
+    response = client.get("/api/v1/arrangements/R-nothing")
+    assert response.status_code == 404
+    assert response.json["error"] == "unknown_arrangement"
+    assert response.json["suggestions"]
+
+
+def test_services(client: FlaskClient, app: Flask) -> None:
+    listed = client.get("/api/v1/services").json["services"]
+    settings = app.extensions["recommender"].settings
+    assert [s["id"] for s in listed] == list(services.service_ids(settings))
+    legal = next(s for s in listed if s["id"] == "legal")
+    assert "district" in legal["delivered_by"] and legal["office"] in ("back", "front")
+
+
+def test_health_with_a_model(client: FlaskClient, app: Flask) -> None:
+    health = client.get("/api/v1/health").json
+    assert health["status"] == "ok"
+    assert health["model_version"] == app.extensions["recommender"].models.version
+    assert health["register_size"] == client.get("/api/v1/arrangements").json["total"]
+
+
+def test_health_without_a_model(bare_app: Flask) -> None:
+    health = bare_app.test_client().get("/api/v1/health").json
+    assert health["status"] == "degraded"
+    assert health["model_version"] is None
+    assert health["register_size"] > 0
