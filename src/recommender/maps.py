@@ -1,0 +1,660 @@
+"""Maps as inline SVG: councils, fire, police and NHS areas, with no tiles and no JavaScript.
+
+The web layer is built once per process and reference folder (:func:`web_layer`): the 296
+lower-tier councils are simplified together as a coverage (``shapely.coverage_simplify``, so
+neighbours keep one shared border), rounded onto a 100 m grid as a coverage
+(:func:`snap_coverage`, so rounding opens no gaps) and every upper body (county, fire,
+police, ICB) is the union of its simplified councils, so all layers line up. Paths are in
+units of 100 m in British National Grid with y flipped, as relative path commands.
+
+:func:`render_map` draws one layer with a focal body, shaded suggested partners and hatched
+existing partners; :func:`render_arrangements_map` draws arrangements as spokes from each
+group's centre to its members over the grey councils. Both return one standalone ``<svg>``
+and share the conventions of :mod:`recommender.charts`: px at the nominal width, a title and
+a description in words, escaped text, deterministic output.
+"""
+
+from __future__ import annotations
+
+import bisect
+import itertools
+import math
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import shapely
+from shapely.ops import polylabel
+
+from recommender import reference
+from recommender.charts import (
+    ID,
+    INK,
+    MUTED,
+    PALETTE,
+    esc,
+    flow_legend,
+    money,
+    num,
+    svg_document,
+    svg_text,
+    text_width,
+)
+from recommender.config import Settings
+from recommender.errors import CheckFailed, InvalidInput, UnknownBody
+from recommender.names import closest
+
+LOWER_TIERS = ("district", "unitary", "metropolitan", "london_borough")
+LAYERS = {
+    "councils": LOWER_TIERS,
+    "upper_tier": ("county", "unitary", "metropolitan", "london_borough"),
+    "fire": ("fire",),
+    "police": ("police",),
+    "health": ("health",),
+}
+# The column that names each lower-tier council's upper body of a tier.
+MEMBERSHIP = {
+    "county": "county_code",
+    "fire": "fire_code",
+    "police": "police_code",
+    "health": "icb_code",
+}
+# Visvalingam-Whyatt tolerance (about the square root of the smallest triangle kept), metres.
+# "national" (about 1 km a px at 640 px) puts the 296 councils in ~58 KB of path data;
+# "detail" serves views under 0.35 km a px.
+TOLERANCE_M = {"national": 1000.0, "detail": 200.0}
+DETAIL_BELOW_KM_PER_PX = 0.35
+GRID_M = 100.0  # one path unit
+MOST_LABELS = 30
+
+OTHER, EDGE, FOCAL, PARTNER = "#e3e3e3", "#ffffff", "#d55e00", "#2c7fb8"
+# ColorBrewer YlGnBu (colour-blind safe), and which of its colours serve k classes.
+RAMP = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
+RAMP_PICK = {1: (3,), 2: (1, 3), 3: (1, 2, 4), 4: (1, 2, 3, 4), 5: (0, 1, 2, 3, 4)}
+
+
+@dataclass(frozen=True)
+class WebLayer:
+    """Every body's simplified polygon and SVG path at one level of detail.
+
+    ``geometry`` is in BNG metres on the 100 m grid; ``paths`` hold the same rings in units
+    of 100 m with y flipped (``x / 100, -y / 100``); ``anchors`` are label points inside each
+    body; ``outline`` is a coarse England for locators.
+    """
+
+    level: str
+    tolerance_m: float
+    names: Mapping[str, str]  # code -> display name
+    tiers: Mapping[str, str]
+    centroids: Mapping[str, tuple[float, float]]  # BNG metres, from the reference
+    geometry: Mapping[str, Any]
+    paths: Mapping[str, str]
+    bounds: Mapping[str, tuple[float, float, float, float]]
+    anchors: Mapping[str, tuple[float, float]]
+    england: tuple[float, float, float, float]
+    outline: str
+
+
+@dataclass(frozen=True)
+class MapArrangement:
+    """An arrangement to draw: its id, label, member body codes and (optional) service."""
+
+    id: str
+    label: str
+    members: Sequence[str]
+    service: str = ""
+
+
+def web_layer(settings: Settings | None = None, level: str = "national") -> WebLayer:
+    """Return the web-weight layer of ``level`` (``national`` or ``detail``), built once."""
+    if level not in TOLERANCE_M:
+        raise InvalidInput(f"unknown level {level!r}; expected national or detail", field="level")
+    folder = (settings or Settings.from_env()).reference_dir.resolve()
+    stamp = tuple((folder / n).stat().st_mtime_ns for n in reference.FILES if (folder / n).exists())
+    return _build(folder, stamp, level)
+
+
+@lru_cache(maxsize=8)
+def _build(folder: Path, stamp: tuple[int, ...], level: str) -> WebLayer:
+    bodies = reference.load_bodies(Settings(data_dir=folder.parent))
+    lower = bodies[bodies["tier"].isin(LOWER_TIERS)]
+    simple = shapely.coverage_simplify(lower.geometry.to_numpy(), TOLERANCE_M[level])
+    snapped = snap_coverage(simple, GRID_M)
+    geometry = dict(zip(lower.index, snapped, strict=True))
+    for tier, column in MEMBERSHIP.items():
+        members = lower.groupby(lower[column].to_numpy()).groups
+        for code in bodies.index[bodies["tier"] == tier]:
+            if code not in members:
+                raise CheckFailed(f"{code} ({tier}) has no councils naming it in {column}")
+            parts = [geometry[c] for c in members[code]]
+            geometry[code] = shapely.union_all(parts, grid_size=GRID_M)
+    coarse = shapely.simplify(shapely.union_all(snapped, grid_size=GRID_M), 5_000)
+    return WebLayer(
+        level=level,
+        tolerance_m=TOLERANCE_M[level],
+        names={str(c): str(n) for c, n in bodies["display_name"].items()},
+        tiers={str(c): str(t) for c, t in bodies["tier"].items()},
+        centroids={str(c): (float(row.x), float(row.y)) for c, row in bodies.iterrows()},
+        geometry=geometry,
+        paths={code: svg_path(geom) for code, geom in sorted(geometry.items())},
+        bounds={code: tuple(geom.bounds) for code, geom in geometry.items()},
+        anchors={code: _anchor(geom) for code, geom in geometry.items()},
+        england=tuple(shapely.total_bounds(snapped)),
+        outline=svg_path(coarse),
+    )
+
+
+def _anchor(geom: Any) -> tuple[float, float]:
+    # The point furthest inside the largest part: labels sit well inside odd shapes.
+    largest = max(shapely.get_parts(geom), key=lambda part: part.area)
+    point = polylabel(largest, 500.0)
+    return float(point.x), float(point.y)
+
+
+def snap_coverage(geoms: Any, grid: float) -> Any:
+    """Round polygons that tile an area onto ``grid`` without opening gaps between them.
+
+    Every border is noded once on the grid, the faces between them rebuilt and each face given
+    to the polygon covering most of it; faces mostly outside all of them (sea closed off by
+    rounding) are dropped. Neighbours therefore share their rounded borders exactly.
+    """
+    edges = shapely.union_all(shapely.boundary(geoms), grid_size=grid)
+    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(edges)))
+    face, owner = shapely.STRtree(geoms).query(faces, predicate="intersects")
+    area = shapely.area(shapely.intersection(faces[face], geoms[owner]))
+    order = np.lexsort((owner, -area, face))  # per face: largest share first, ties by index
+    face, owner, area = face[order], owner[order], area[order]
+    best = np.unique(face, return_index=True)[1]
+    face, owner, area = face[best], owner[best], area[best]
+    keep = area > 0.5 * shapely.area(faces[face])
+    face, owner = face[keep], owner[keep]
+    out = [shapely.union_all(faces[face[owner == i]], grid_size=grid) for i in range(len(geoms))]
+    if any(g.is_empty for g in out):
+        raise CheckFailed(f"snapping to a {grid:g} m grid lost a polygon; use a finer grid")
+    return np.asarray(out, dtype=object)
+
+
+def svg_path(geom: Any) -> str:
+    """Return SVG path data for a (multi)polygon: units of 100 m, y down, relative moves."""
+    chunks: list[str] = []
+    previous: np.ndarray[Any, Any] | None = None
+    for polygon in shapely.get_parts(geom):
+        for ring in (polygon.exterior, *polygon.interiors):
+            points = np.rint(np.asarray(ring.coords)[:-1] / GRID_M).astype(np.int64)
+            points[:, 1] *= -1
+            points = points[np.r_[True, np.any(np.diff(points, axis=0) != 0, axis=1)]]
+            move = points[0] if previous is None else points[0] - previous
+            steps = np.diff(points, axis=0).ravel()
+            chunks.append(f"{'M' if previous is None else 'm'}{_numbers(move)}l{_numbers(steps)}z")
+            previous = points[0]
+    return "".join(chunks)
+
+
+def _numbers(values: Iterable[int]) -> str:
+    out: list[str] = []
+    for value in values:
+        if out and value >= 0:
+            out.append(" ")  # a minus sign separates numbers by itself
+        out.append(str(value))
+    return "".join(out)
+
+
+# Views --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _View:
+    """The part of England shown (BNG metres) and the px width it is drawn at."""
+
+    minx: float
+    miny: float
+    maxx: float
+    maxy: float
+    width: float
+    national: bool
+
+    @property
+    def scale(self) -> float:  # px per metre
+        return self.width / (self.maxx - self.minx)
+
+    @property
+    def height(self) -> float:
+        return (self.maxy - self.miny) * self.scale
+
+    def px(self, x: float, y: float) -> tuple[float, float]:
+        return (x - self.minx) * self.scale, (self.maxy - y) * self.scale
+
+    def units(self, px: float) -> str:
+        """Return ``px`` in path units, for stroke widths and radii inside the map."""
+        return num(px / (self.scale * GRID_M), 3)
+
+    def transform(self) -> str:
+        s = num(self.scale * GRID_M, 6)
+        shift = f"{num(-self.minx * self.scale, 3)} {num(self.maxy * self.scale, 3)}"
+        return f"matrix({s} 0 0 {s} {shift})"
+
+    def level(self) -> str:
+        per_px = (self.maxx - self.minx) / 1000 / self.width
+        return "detail" if per_px < DETAIL_BELOW_KM_PER_PX else "national"
+
+    def shows(self, box: tuple[float, float, float, float]) -> bool:
+        minx, miny, maxx, maxy = box
+        return maxx >= self.minx and minx <= self.maxx and maxy >= self.miny and miny <= self.maxy
+
+
+def _view(
+    layer: WebLayer,
+    zoom_to: Iterable[str] | None,
+    bbox: tuple[float, float, float, float] | None,
+    width: int,
+) -> _View:
+    zoom = _known(layer, zoom_to or ())
+    national = bbox is None and not zoom
+    if bbox is not None:
+        minx, miny, maxx, maxy = (float(v) for v in bbox)
+        if not (minx < maxx and miny < maxy):
+            raise InvalidInput(
+                f"bbox {bbox} must be (minx, miny, maxx, maxy) in BNG metres", field="bbox"
+            )
+    else:
+        boxes = [layer.bounds[c] for c in zoom] or [layer.england]
+        minx, miny = min(b[0] for b in boxes), min(b[1] for b in boxes)
+        maxx, maxy = max(b[2] for b in boxes), max(b[3] for b in boxes)
+        margin = 5_000.0 if national else max(5_000.0, 0.12 * max(maxx - minx, maxy - miny))
+        minx, miny, maxx, maxy = minx - margin, miny - margin, maxx + margin, maxy + margin
+    # Keep the panel between landscape 5:3 and portrait 10:13 by widening its short side.
+    dx, dy = maxx - minx, maxy - miny
+    grow_x, grow_y = max(0.0, dy / 1.3 - dx) / 2, max(0.0, 0.6 * dx - dy) / 2
+    return _View(minx - grow_x, miny - grow_y, maxx + grow_x, maxy + grow_y, width, national)
+
+
+def _known(layer: WebLayer, codes: Iterable[str]) -> list[str]:
+    found = [str(c) for c in codes]
+    for code in found:
+        if code not in layer.paths:
+            raise UnknownBody(
+                f"no public body has the code {code!r}",
+                field="code",
+                suggestions=closest(code, list(layer.paths), limit=3),
+            )
+    return found
+
+
+def class_breaks(values: Iterable[float], classes: int = 5) -> list[float]:
+    """Return class limits for shading: the minimum, up to ``classes - 1`` quantile breaks
+    rounded to two significant figures, and the maximum (empty without finite values)."""
+    data = np.sort(np.asarray([v for v in values if math.isfinite(v)], dtype=float))
+    if not len(data):
+        return []
+    k = min(classes, len(np.unique(data)))
+    inner = [float(f"{q:.2g}") for q in np.quantile(data, np.arange(1, k) / k)] if k > 1 else []
+    inner = sorted({b for b in inner if data[0] < b < data[-1]})
+    return [float(data[0]), *inner, float(data[-1])]
+
+
+# One map's bodies ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Roles:
+    """Who is who on one map, and how each body is coloured, named and explained."""
+
+    focus: tuple[str, ...]
+    values: Mapping[str, float]
+    partners: frozenset[str]
+    existing: frozenset[str]
+    names: Mapping[str, str]
+    value_label: str
+    value_format: Callable[[float], str]
+    detail_format: Callable[[float], str]
+    breaks: tuple[float, ...]
+
+    def kind(self, code: str) -> str:
+        if code in self.focus:
+            return "focal"
+        if code in self.existing:
+            return "existing"
+        return "suggested" if code in self.values or code in self.partners else "other"
+
+    def shade(self, value: float) -> str:
+        breaks = self.breaks
+        colours = [RAMP[i] for i in RAMP_PICK[max(1, len(breaks) - 1)]]
+        return colours[bisect.bisect_right(breaks[1:-1], value)]
+
+    def colour(self, code: str) -> str:
+        if code in self.focus:
+            return FOCAL
+        if code in self.values:
+            return self.shade(self.values[code])
+        return "#f7f7f7" if code in self.existing else PARTNER
+
+    def tip(self, code: str) -> str:
+        role = {"focal": " (focus)", "existing": " (existing partner)"}.get(self.kind(code), "")
+        if code in self.values:
+            return f"{self.names[code]}{role}: {self.detail_format(self.values[code])}"
+        plain = ": suggested partner" if code in self.partners else ""
+        return self.names[code] + (role or plain)
+
+    def plain_partners(self) -> list[str]:
+        return sorted(self.partners - set(self.values) - self.existing - set(self.focus))
+
+    def legend(self, outlined: bool) -> list[tuple[str, str]]:
+        fmt, items = self.value_format, []
+        for lo, hi in itertools.pairwise(self.breaks):
+            text = fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}–{fmt(hi)}"
+            items.append((_swatch(self.shade(lo), "#555555"), text))
+        if self.focus:
+            focus = f"{self.names[self.focus[0]]} (focus)"
+            items.append((_swatch(FOCAL, INK, ' stroke-width="2"'), focus))
+        if self.plain_partners():
+            plain = "Suggested partner" + (" (no estimate)" if self.values else "")
+            items.append((_swatch(PARTNER, "#555555"), plain))
+        if self.existing:
+            items.append((_swatch(f"url(#{ID}-h)", "#000000"), "Existing partner"))
+        if outlined:
+            items.append((_dash_swatch(PARTNER), "Fire, police, NHS or county area (outline)"))
+        items.append((_swatch(OTHER, "#bbbbbb"), "Other"))
+        return items
+
+    def describe(self, view: _View, zoom: Sequence[str], off: Sequence[str]) -> str:
+        where = "England" if view.national else "part of England"
+        where += f" around {_list(sorted(zoom), self.names, 3)}" if zoom else ""
+        parts = [f"{self.names[c]} highlighted" for c in self.focus]
+        if self.values:
+            ranked = sorted(self.values, key=lambda c: (-self.values[c], c))
+            low, high = min(self.values.values()), max(self.values.values())
+            listed = [f"{self.names[c]} {self.detail_format(self.values[c])}" for c in ranked]
+            label = self.value_label or "value"
+            label = label[0].lower() + label[1:] if label[1:2].islower() else label
+            parts.append(
+                f"{_count(len(ranked), 'suggested partner')} shaded by {label} from "
+                f"{self.detail_format(low)} to "
+                f"{self.detail_format(high)}, highest first: {_list(listed, None)}"
+            )
+        plain = self.plain_partners()
+        if plain:
+            parts.append(f"{_count(len(plain), 'suggested partner')}: {_list(plain, self.names)}")
+        if self.existing:
+            hatched = _list(sorted(self.existing), self.names)
+            parts.append(f"{_count(len(self.existing), 'existing partner')} hatched: {hatched}")
+        if off:
+            parts.append(f"areas outlined with dashes: {_list(off, self.names)}")
+        return f"Map of {where}" + (": " + "; ".join(parts) if parts else "") + "."
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+def _list(items: Sequence[str], names: Mapping[str, str] | None, most: int = 12) -> str:
+    shown = [names[i] if names else i for i in items[:most]]
+    return ", ".join(shown) + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def _swatch(fill: str, stroke: str, extra: str = "") -> str:
+    return f'<rect x="0.5" y="1.5" width="13" height="11" fill="{fill}" stroke="{stroke}"{extra}/>'
+
+
+def _dash_swatch(colour: str) -> str:
+    line = '<path d="M0 7h14" stroke-width="{}" stroke="{}"{}/>'
+    return line.format(3.6, INK, "") + line.format(2.2, colour, ' stroke-dasharray="4 2"')
+
+
+def _pounds(value: float) -> str:
+    return money(value, precise=True)
+
+
+# Rendering ----------------------------------------------------------------------------------
+
+
+def render_map(
+    *,
+    focal: str | None = None,
+    values: Mapping[str, float] | None = None,
+    value_label: str = "",
+    partners: Iterable[str] = (),
+    existing: Iterable[str] = (),
+    layer: str = "councils",
+    bbox: tuple[float, float, float, float] | None = None,
+    zoom_to: Iterable[str] | None = None,
+    title: str,
+    width: int = 640,
+    legend: bool = True,
+    link: Callable[[str], str] | None = None,
+    value_format: Callable[[float], str] = money,
+    tooltip_format: Callable[[float], str] | None = None,
+    names: Mapping[str, str] | None = None,
+    labels: bool | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """Return a map of one ``layer`` as a standalone ``<svg>``.
+
+    Each body of the layer in view is a ``<path>`` with ``data-code``, a ``class`` (``focal``,
+    ``suggested``, ``existing`` or ``other``) and a ``<title>`` tooltip (``names`` overrides
+    display names). ``values`` shade suggested bodies in up to five classes
+    (:func:`class_breaks`; legend in ``value_format``, tooltips and description in
+    ``tooltip_format``, by default pounds to the pound); ``partners`` without a value share one
+    colour; ``existing`` partners are hatched. Named bodies outside the layer (a fire area on
+    the councils layer) are drawn over it as dashed outlines. ``zoom_to`` (codes) or ``bbox``
+    (BNG metres) set the view, with an England locator beside the legend; zoomed maps name the
+    bodies they highlight unless ``labels=False``. ``link(code)`` makes each body a link.
+    """
+    if layer not in LAYERS:
+        raise InvalidInput(
+            f"unknown layer {layer!r}", field="layer", suggestions=closest(layer, list(LAYERS))
+        )
+    view = _view(web_layer(settings), zoom_to, bbox, width)
+    geo = web_layer(settings, view.level())
+    shown = {str(c): float(v) for c, v in sorted((values or {}).items()) if math.isfinite(v)}
+    roles = _Roles(
+        focus=tuple(_known(geo, [focal] if focal else [])),
+        values={
+            c: v for c, v in zip(_known(geo, shown), shown.values(), strict=True) if c != focal
+        },
+        partners=frozenset(_known(geo, partners)),
+        existing=frozenset(_known(geo, existing)),
+        names={**geo.names, **(names or {})},
+        value_label=value_label,
+        value_format=value_format,
+        detail_format=tooltip_format or (_pounds if value_format is money else value_format),
+        breaks=tuple(class_breaks(shown.values())),
+    )
+    mentioned = sorted({*roles.focus, *roles.values, *roles.partners, *roles.existing})
+    tiers = LAYERS[layer]
+    in_layer = [c for c in geo.paths if geo.tiers[c] in tiers and view.shows(geo.bounds[c])]
+    off = [c for c in mentioned if geo.tiers[c] not in tiers]
+    zoom = sorted(zoom_to or ())
+    fills = []
+    for code in in_layer:
+        kind = roles.kind(code)
+        style = ""
+        if kind != "other":
+            style = f' fill="{roles.colour(code)}" stroke="#555555" '
+            style += f'stroke-width="{view.units(0.6)}"'
+        path = (
+            f'<path data-code="{code}" class="{kind}"{style} d="{geo.paths[code]}">'
+            f"<title>{esc(roles.tip(code))}</title></path>"
+        )
+        fills.append(f'<a href="{esc(link(code))}">{path}</a>' if link else path)
+    body = _panel(view, "".join(fills), _overlays(view, geo, roles, in_layer, off))
+    if labels or (labels is None and not view.national):
+        body += _labels(view, geo, roles, [c for c in mentioned if c in in_layer])
+    items = roles.legend(bool(off)) if legend else []
+    heading = value_label[:1].upper() + value_label[1:] if legend else ""
+    band, height = _band(view, geo, items, heading)
+    desc = roles.describe(view, zoom, off)
+    return svg_document(width, height, title, desc, body + band, kind="map")
+
+
+def _overlays(
+    view: _View, geo: WebLayer, roles: _Roles, in_layer: list[str], off: list[str]
+) -> str:
+    """Return the hatching, the focal outline and the dashed outlines of off-layer bodies."""
+    step = view.units(5)
+    parts = [
+        f'<defs><pattern id="{ID}-h" patternUnits="userSpaceOnUse" width="{step}" '
+        f'height="{step}" patternTransform="rotate(45)"><path d="M0 0V{step}" stroke="#333333" '
+        f'stroke-width="{view.units(1.5)}"/></pattern></defs>'
+    ]
+    for code in in_layer:
+        if roles.kind(code) == "existing":
+            parts.append(
+                f'<path fill="url(#{ID}-h)" stroke="#000000" '
+                f'stroke-width="{view.units(1.4)}" d="{geo.paths[code]}"/>'
+            )
+    for code in in_layer:
+        if roles.kind(code) == "focal":
+            width = view.units(2.6)
+            parts.append(f'<path fill="none" stroke="{INK}" stroke-width="{width}" ')
+            parts.append(f'd="{geo.paths[code]}"/>')
+    dash = f"{view.units(6)} {view.units(3)}"
+    for code in off:
+        kind = roles.kind(code)
+        colour = "#ffffff" if kind == "existing" else roles.colour(code)
+        parts.append(
+            f'<path fill="none" stroke="{INK}" stroke-width="{view.units(3.6)}" '
+            f'd="{geo.paths[code]}"/><path data-code="{code}" class="{kind}" fill="none" '
+            f'stroke="{colour}" stroke-width="{view.units(2.2)}" stroke-dasharray="{dash}" '
+            f'pointer-events="stroke" d="{geo.paths[code]}"><title>{esc(roles.tip(code))}'
+            "</title></path>"
+        )
+    return "".join(parts)
+
+
+def _panel(view: _View, fills: str, overlays: str, marks: str = "") -> str:
+    """Return the map itself: bodies, overlays and marks, clipped to the view."""
+    return (
+        f'<clipPath id="{ID}-c"><rect width="{num(view.width)}" '
+        f'height="{num(view.height)}"/></clipPath>'
+        f'<g clip-path="url(#{ID}-c)"><g transform="{view.transform()}" '
+        f'fill="{OTHER}" fill-rule="evenodd" stroke="{EDGE}" stroke-width="{view.units(0.5)}" '
+        f'stroke-linejoin="round">{fills}<g pointer-events="none">{overlays}</g>{marks}</g></g>'
+    )
+
+
+def _labels(view: _View, geo: WebLayer, roles: _Roles, codes: list[str]) -> str:
+    """Return names over the highlighted bodies, skipping any that would overlap."""
+    order = sorted(codes, key=lambda c: (roles.kind(c) != "focal", -roles.values.get(c, 0), c))
+    placed: list[tuple[float, float, float, float]] = []
+    texts = []
+    for code in order[:MOST_LABELS]:
+        x, y = view.px(*geo.anchors[code])
+        half = text_width(roles.names[code], 11) / 2
+        box = (x - half - 2, y - 10, x + half + 2, y + 4)
+        clash = any(
+            b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in placed
+        )
+        if clash or not (0 <= x <= view.width and 0 <= y <= view.height):
+            continue
+        placed.append(box)
+        texts.append(svg_text(x, y, roles.names[code], anchor="middle"))
+    halo = f'<g stroke="#ffffff" stroke-width="3" stroke-linejoin="round">{"".join(texts)}</g>'
+    return f'<g class="labels" aria-hidden="true" font-size="11">{halo}{"".join(texts)}</g>'
+
+
+def _band(
+    view: _View, layer: WebLayer, items: Sequence[tuple[str, str]], heading: str
+) -> tuple[str, float]:
+    """Return the legend (and, for a zoomed view, an England locator) below the map."""
+    if not items and view.national:
+        return "", view.height
+    top = view.height + 10
+    locator, locator_h = ("", 0.0) if view.national else _locator(view, layer, top)
+    room = view.width - (view.width * 0.2 + 24 if locator else 0) - 8
+    parts, y = [locator], top
+    if heading:
+        parts.append(svg_text(8, y + 12, heading, bold=True))
+        y += 20
+    legend, legend_h = flow_legend(items, 8, y, room)
+    parts.append(legend)
+    return "".join(parts), max(y + legend_h, top + locator_h) + 8
+
+
+def _locator(view: _View, layer: WebLayer, top: float) -> tuple[str, float]:
+    minx, miny, maxx, maxy = layer.england
+    width = view.width * 0.2
+    scale = width / (maxx - minx)
+    left = view.width - width - 8
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return left + (x - minx) * scale, top + (maxy - y) * scale
+
+    x0, y0 = at(max(view.minx, minx), min(view.maxy, maxy))
+    x1, y1 = at(min(view.maxx, maxx), max(view.miny, miny))
+    s = num(scale * GRID_M, 6)
+    return (
+        f'<g class="locator" aria-hidden="true"><path transform="matrix({s} 0 0 {s} '
+        f'{num(left - minx * scale)} {num(top + maxy * scale)})" fill="{OTHER}" stroke="#9a9a9a" '
+        f'stroke-width="{num(0.8 / (scale * GRID_M))}" d="{layer.outline}"/><rect x="{num(x0)}" '
+        f'y="{num(y0)}" width="{num(max(x1 - x0, 3))}" height="{num(max(y1 - y0, 3))}" '
+        f'fill="none" stroke="{FOCAL}" stroke-width="2"/></g>',
+        (maxy - miny) * scale,
+    )
+
+
+def render_arrangements_map(
+    arrangements: Iterable[MapArrangement],
+    *,
+    title: str,
+    bbox: tuple[float, float, float, float] | None = None,
+    zoom_to: Iterable[str] | None = None,
+    width: int = 640,
+    legend: bool = True,
+    by_service: bool = True,
+    link: Callable[[str], str] | None = None,
+    settings: Settings | None = None,
+) -> str:
+    """Return arrangements drawn over the grey councils as a standalone ``<svg>``.
+
+    Each arrangement is a ``<g class="arrangement" data-id=…>`` with a tooltip: lines from the
+    centre of its members to each member's centroid, and a dot on each member. With
+    ``by_service`` the seven most common services get colour-blind-safe colours (the rest one
+    grey), explained in the legend. ``link(id)`` makes each arrangement a link.
+    """
+    items = list(arrangements)
+    view = _view(web_layer(settings), zoom_to, bbox, width)
+    geo = web_layer(settings, view.level())
+    for item in items:
+        _known(geo, item.members)
+    counts = Counter(a.service for a in items if a.service)
+    ranked = sorted(counts, key=lambda s: (-counts[s], s))
+    colours = {s: PALETTE[i] for i, s in enumerate(ranked[: len(PALETTE)])} if by_service else {}
+    fills = "".join(
+        f'<path data-code="{c}" class="other" d="{geo.paths[c]}">'
+        f"<title>{esc(geo.names[c])}</title></path>"
+        for c in geo.paths
+        if geo.tiers[c] in LOWER_TIERS and view.shows(geo.bounds[c])
+    )
+    marks = []
+    for item in items:
+        if not item.members:
+            continue
+        points = np.asarray([geo.centroids[c] for c in item.members]) / GRID_M * [1, -1]
+        hub = np.rint(points.mean(axis=0)).astype(int)
+        points = np.rint(points).astype(int)
+        spokes = "".join(f"M{_numbers(hub)}l{_numbers(p - hub)}" for p in points)
+        dots = "".join(f'<circle cx="{p[0]}" cy="{p[1]}" r="{view.units(2.6)}"/>' for p in points)
+        colour = colours.get(item.service, MUTED if by_service else PALETTE[0])
+        service = f" ({item.service})" if item.service else ""
+        tip = f"{item.label}{service}: {_list(list(item.members), geo.names, 10)}"
+        group = (
+            f'<g class="arrangement" data-id="{esc(item.id)}" stroke="{colour}" fill="{colour}">'
+            f'<title>{esc(tip)}</title><path fill="none" stroke-width="{view.units(1.6)}" '
+            f'stroke-opacity="0.75" d="{spokes}"/>{dots}</g>'
+        )
+        marks.append(f'<a href="{esc(link(item.id))}">{group}</a>' if link else group)
+    body = _panel(view, fills, "", marks="".join(marks))
+    keys = [(f'<circle cx="7" cy="7" r="5" fill="{c}"/>', s) for s, c in colours.items()]
+    if by_service and len(ranked) > len(colours):
+        keys.append((f'<circle cx="7" cy="7" r="5" fill="{MUTED}"/>', "Other services"))
+    band, height = _band(view, geo, keys if legend else [], "")
+    where = "England" if view.national else "part of England"
+    desc = f"Map of {where}: {_count(len(items), 'arrangement')} drawn as lines from the centre "
+    desc += "of each group to its members"
+    if by_service and counts:
+        desc += ", coloured by service: " + ", ".join(f"{s} {counts[s]}" for s in ranked)
+    return svg_document(width, height, title, desc + ".", body + band, kind="map")

@@ -1,0 +1,174 @@
+"""SVG charts: money formatting, nice ticks, grouped bars and range (forest) plots."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import xml.etree.ElementTree as ET
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from recommender import charts
+from recommender.errors import InvalidInput
+
+SVG = "{http://www.w3.org/2000/svg}"
+METRICS = ["hit@1", "hit@5", "hit@10", "MRR", "NDCG@10"]
+SERIES = {
+    "Model": [0.31, 0.62, 0.74, 0.45, 0.52],
+    "Nearest": [0.22, 0.50, 0.66, 0.34, 0.41],
+    "Popular": [0.10, 0.30, 0.45, 0.20, 0.26],
+    "Same county": [0.18, 0.44, 0.58, 0.30, 0.37],
+    "Same service": [0.12, 0.35, 0.50, 0.22, 0.30],
+    "Random": [0.01, 0.05, 0.10, 0.03, 0.05],
+}
+ROWS = [
+    ("Wealden", 40_000.0, 120_000.0, 260_000.0),
+    ("Hastings", 0.0, 48_000.0, 180_000.0),
+    ("Kent Fire & Rescue", 5_000.0, 20_000.0, 2_500_000.0),
+]
+
+
+def parse(svg: str) -> ET.Element:
+    root = ET.fromstring(svg)
+    assert root.tag == SVG + "svg"
+    assert root.get("width") == "100%" and root.get("role") == "img"
+    title_id, desc_id = root.get("aria-labelledby", "").split()
+    assert root.find(f"{SVG}title[@id='{title_id}']") is not None
+    assert root.find(f"{SVG}desc[@id='{desc_id}']") is not None
+    return root
+
+
+def texts(root: ET.Element) -> list[str]:
+    return [t.text or "" for t in root.iter(SVG + "text")]
+
+
+@pytest.mark.parametrize(
+    ("value", "short", "precise"),
+    [
+        (0, "£0", "£0"),
+        (0.4, "£0", "£0"),
+        (950, "£950", "£950"),
+        (1_234, "£1,234", "£1,234"),
+        (12_345, "£12k", "£12,345"),
+        (99_500, "£100k", "£99,500"),
+        (480_000, "£480k", "£480,000"),
+        (999_999, "£1m", "£999,999"),
+        (1_260_000, "£1.3m", "£1,260,000"),
+        (2_000_000, "£2m", "£2,000,000"),
+        (12_400_000, "£12m", "£12,400,000"),
+        (2_300_000_000, "£2.3bn", "£2,300,000,000"),
+        (-12_000, "-£12k", "-£12,000"),
+        (math.nan, "n/a", "n/a"),
+    ],
+)
+def test_money(value: float, short: str, precise: str) -> None:
+    assert charts.money(value) == short
+    assert charts.money(value, precise=True) == precise
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "expected"),
+    [
+        (0, 480_000, [0, 100_000, 200_000, 300_000, 400_000, 500_000]),
+        (0, 1, [0, 0.2, 0.4, 0.6, 0.8, 1]),
+        (0, 1_200_000, [0, 500_000, 1_000_000, 1_500_000]),
+        (0, 0, [0, 0.2, 0.4, 0.6, 0.8, 1]),
+    ],
+)
+def test_nice_ticks_examples(low: float, high: float, expected: list[float]) -> None:
+    assert charts.nice_ticks(low, high) == expected
+
+
+@given(st.floats(-1e9, 1e9), st.floats(1e-3, 1e9))
+def test_nice_ticks_cover_the_range_in_round_steps(low: float, span: float) -> None:
+    assume(span > 1e-4 * abs(low))  # an axis spans more than float noise
+    high = low + span
+    ticks = charts.nice_ticks(low, high)
+    step = ticks[1] - ticks[0]
+    assert ticks[0] <= low + 1e-9 * step and ticks[-1] >= high - 1e-9 * step
+    assert 3 <= len(ticks) <= 9
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert max(gaps) - min(gaps) <= 1e-6 * step
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    assert min(abs(mantissa - m) for m in (1, 2, 5, 10)) < 1e-5
+
+
+def test_log_ticks() -> None:
+    # From the last tick at or below the low end to the first at or above the high end.
+    expected = [2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000]
+    assert charts.log_ticks(3_000, 250_000) == expected
+    assert charts.log_ticks(12, 480_000) == [10, 100, 1_000, 10_000, 100_000, 1_000_000]
+    with pytest.raises(InvalidInput):
+        charts.log_ticks(0, 10)
+
+
+def test_bar_chart_draws_a_bar_per_category_and_series() -> None:
+    svg = charts.bar_chart(METRICS, SERIES, title="Evaluation", highlight="Model", max_value=1)
+    root = parse(svg)
+    bars = [r for r in root.iter(SVG + "rect") if r.get("class") == "bar"]
+    assert len(bars) == len(METRICS) * len(SERIES)
+    model = [b for b in bars if b.get("data-series") == "Model"]
+    assert {b.get("fill") for b in model} == {charts.HIGHLIGHT}
+    assert charts.HIGHLIGHT not in {b.get("fill") for b in bars if b not in model}
+    assert [b.get("data-category") for b in model] == METRICS
+    # Longer values, longer bars; every value labelled; the axis ends at max_value.
+    widths = {b.get("data-category"): float(b.get("width", 0)) for b in model}
+    assert widths["hit@10"] > widths["hit@5"] > widths["hit@1"]
+    labels = texts(root)
+    assert "0.74" in labels and "0.01" in labels and "1.00" in labels
+    desc = root.find(SVG + "desc")
+    assert desc is not None and desc.text is not None
+    assert "Model is highest on 5 of 5" in desc.text
+    assert "hit@1: Model 0.31, Nearest 0.22" in desc.text
+
+
+def test_bar_chart_escapes_and_checks_input() -> None:
+    svg = charts.bar_chart(["R&D <x>"], {"A & B": [0.5]}, title="T & <t>\x00\x07")
+    root = parse(svg)
+    other = parse(charts.bar_chart(["R&D <x>"], {"A & B": [0.6]}, title="T & <t>"))
+    assert root.get("aria-labelledby") != other.get("aria-labelledby")  # ids unique per chart
+    assert "R&D <x>" in texts(root)
+    assert root.find(SVG + "title") is not None and root.findtext(SVG + "title") == "T & <t>"
+    assert "<x>" not in svg
+    with pytest.raises(InvalidInput, match="2 values for 1 categories"):
+        charts.bar_chart(["a"], {"s": [1, 2]}, title="t")
+    with pytest.raises(InvalidInput) as error:
+        charts.bar_chart(["a"], {"Model": [1]}, title="t", highlight="Modle")
+    assert error.value.suggestions == ["Model"]
+    assert "n/a" in texts(parse(charts.bar_chart(["a"], {"s": [math.nan]}, title="t")))
+
+
+def test_range_chart_on_a_linear_axis() -> None:
+    svg = charts.range_chart(ROWS, title="Savings")
+    root = parse(svg)
+    rows = [g for g in root.iter(SVG + "g") if g.get("class") == "estimate"]
+    assert [g.get("data-label") for g in rows] == [r[0] for r in ROWS]
+    labels = texts(root)
+    ticks = ["£0", "£500k", "£1m", "£1.5m", "£2m", "£2.5m"]
+    assert [t for t in labels if t in ticks] == ticks
+    assert "£120k (£40k–£260k)" in labels
+    tip = rows[1].findtext(SVG + "title")
+    assert tip == "Hastings: £48k (80% interval £0 to £180k)"
+    assert svg == charts.range_chart(ROWS, title="Savings")
+
+
+def test_range_chart_log_axis_opens_intervals_from_zero() -> None:
+    root = parse(charts.range_chart(ROWS, title="Savings", log=True))
+    labels = texts(root)
+    assert {"£1,000", "£10k", "£100k", "£1m", "£10m"} <= set(labels)
+    rows = {g.get("data-label"): g for g in root.iter(SVG + "g") if g.get("class") == "estimate"}
+    # Hastings starts at £0, below a log axis: an arrowhead at the left end, not a cap.
+    assert rows["Hastings"].find(SVG + "path") is not None
+    assert rows["Wealden"].find(SVG + "path") is None
+    circles = {k: float(g.find(SVG + "circle").get("cx", 0)) for k, g in rows.items()}  # type: ignore[union-attr]
+    assert circles["Kent Fire & Rescue"] < circles["Hastings"] < circles["Wealden"]
+
+
+def test_range_chart_rejects_bad_rows() -> None:
+    with pytest.raises(InvalidInput, match="low <= mid <= high"):
+        charts.range_chart([("x", 3.0, 1.0, 2.0)], title="t")
+    assert texts(parse(charts.range_chart([], title="t"))) == ["No estimates to show."]
+    zeros = parse(charts.range_chart([("x", 0.0, 0.0, 0.0)], title="t", log=True))
+    assert "linear axis" in (zeros.findtext(SVG + "desc") or "")

@@ -1,0 +1,333 @@
+"""SVG maps: the web layer (simplified, aligned, compact) and the rendered maps.
+
+The map tests use the committed ``data/reference`` (the layer is built once per session and
+process); the path encoding and coverage snapping are also checked on tiny shapes.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+
+from recommender import maps, reference
+from recommender.config import Settings
+from recommender.errors import InvalidInput, UnknownBody
+
+SVG = "{http://www.w3.org/2000/svg}"
+SETTINGS = Settings()
+ROTHER = "E07000064"
+NEIGHBOURS = {
+    "E07000065": 120_000.0,
+    "E07000062": 480_000.0,
+    "E07000116": 35_000.0,
+    "E07000105": 210_000.0,
+    "E07000112": 60_000.0,
+}
+FIRE = "E31000014"  # East Sussex Fire and Rescue Authority
+BUDGET = 120_000  # bytes of path data for the 296 councils at national scale
+
+
+@pytest.fixture(scope="session")
+def layer() -> maps.WebLayer:
+    return maps.web_layer(SETTINGS)
+
+
+@pytest.fixture(scope="session")
+def councils(layer: maps.WebLayer) -> list[str]:
+    return [c for c in layer.paths if layer.tiers[c] in maps.LOWER_TIERS]
+
+
+@pytest.fixture(scope="session")
+def national(layer: maps.WebLayer) -> str:
+    return maps.render_map(title="England", settings=SETTINGS)
+
+
+def parse(svg: str) -> ET.Element:
+    root = ET.fromstring(svg)
+    assert root.tag == SVG + "svg" and root.get("width") == "100%"
+    title_id, desc_id = root.get("aria-labelledby", "").split()
+    assert root.find(f"{SVG}title[@id='{title_id}']") is not None
+    assert root.find(f"{SVG}desc[@id='{desc_id}']") is not None
+    return root
+
+
+def bodies(root: ET.Element) -> dict[str, ET.Element]:
+    return {p.get("data-code", ""): p for p in root.iter(SVG + "path") if p.get("data-code")}
+
+
+def desc(root: ET.Element) -> str:
+    return root.findtext(SVG + "desc") or ""
+
+
+def legend(root: ET.Element) -> list[str]:
+    return [t.text or "" for t in root.iter(SVG + "text")]
+
+
+def rings(path: str) -> list[list[tuple[int, int]]]:
+    """Decode our path data (M/m, l, z) back into rings of absolute points."""
+    out: list[list[tuple[int, int]]] = []
+    start = (0, 0)
+    for command, numbers in re.findall(r"([MmLlz])([^MmLlz]*)", path):
+        values = [int(v) for v in re.findall(r"-?\d+", numbers)]
+        pairs = list(zip(values[::2], values[1::2], strict=True))
+        if command == "M":
+            start = pairs[0]
+            out.append([start])
+        elif command == "m":
+            start = (start[0] + pairs[0][0], start[1] + pairs[0][1])
+            out.append([start])
+        elif command == "l":
+            x, y = out[-1][-1]
+            for dx, dy in pairs:
+                x, y = x + dx, y + dy
+                out[-1].append((x, y))
+    return out
+
+
+# The layer ----------------------------------------------------------------------------------
+
+
+def test_svg_path_round_trips_rings_with_holes_and_parts() -> None:
+    outer = [(0, 0), (1000, 0), (1000, 1000), (0, 1000)]
+    hole = [(200, 200), (200, 400), (400, 400), (400, 200)]
+    geom = shapely.MultiPolygon(
+        [shapely.Polygon(outer, [hole]), shapely.box(5000, -3000, 5300, -2700)]
+    )
+    path = maps.svg_path(geom)
+    assert path.startswith("M0 0l10 0") and path.count("z") == 3
+    decoded = rings(path)
+    assert decoded[0] == [(x // 100, -y // 100) for x, y in outer]
+    assert decoded[1] == [(x // 100, -y // 100) for x, y in hole]
+    assert sorted(decoded[2]) == sorted([(50, 30), (53, 30), (53, 27), (50, 27)])
+
+
+def test_snap_coverage_keeps_neighbours_sharing_their_border() -> None:
+    # Two polygons sharing a wiggly border with vertices off the 100 m grid.
+    border = [(0, 1000), (430, 560), (520, 440), (1000, 0)]
+    left = shapely.Polygon([(0, 0), *border[::-1]])
+    right = shapely.Polygon([*border, (1000, 1000)])
+    assert left.is_valid and right.is_valid and left.intersection(right).area == 0
+    snapped = maps.snap_coverage(np.asarray([left, right], dtype=object), 100.0)
+    assert shapely.is_valid(snapped).all() and bool(shapely.coverage_is_valid(snapped))
+    assert shapely.area(shapely.intersection(snapped[0], snapped[1])) == 0
+    assert shapely.union_all(snapped).area == pytest.approx(1_000_000)
+    assert all(c % 100 == 0 for c in shapely.get_coordinates(snapped).ravel())
+
+
+def test_layer_is_a_valid_aligned_coverage(layer: maps.WebLayer, councils: list[str]) -> None:
+    simple = np.asarray([layer.geometry[c] for c in councils], dtype=object)
+    assert len(simple) == 296
+    assert shapely.is_valid(simple).all()
+    assert bool(shapely.coverage_is_valid(simple))
+    # No overlaps: the areas add up to the union's.
+    union = shapely.union_all(simple)
+    assert shapely.area(simple).sum() == pytest.approx(union.area, rel=1e-9)
+    # No gaps between neighbours: any hole in the union lies outside the original England
+    # (sea closed off by rounding), not between councils.
+    original = reference.load_bodies(SETTINGS).loc[councils].geometry.to_numpy()
+    england = shapely.union_all(original)
+    holes = [shapely.Polygon(r) for p in shapely.get_parts(union) for r in p.interiors]
+    inland = sum(shapely.intersection(h, england).area for h in holes)
+    assert inland < 0.5e6
+    assert abs(union.area - england.area) < 0.001 * england.area
+
+
+def test_upper_bodies_are_unions_of_their_councils(layer: maps.WebLayer) -> None:
+    table = reference.load_bodies(SETTINGS)
+    for code, column in [
+        ("E10000011", "county_code"),
+        (FIRE, "fire_code"),
+        ("E23000033", "police_code"),
+        ("E54000064", "icb_code"),
+    ]:
+        members = table.index[table[column] == code]
+        union = shapely.union_all([layer.geometry[c] for c in members])
+        assert shapely.symmetric_difference(union, layer.geometry[code]).area == 0, code
+    assert len(layer.paths) == len(table) == 442
+
+
+def test_national_paths_fit_the_budget(layer: maps.WebLayer, councils: list[str]) -> None:
+    size = sum(len(layer.paths[c]) for c in councils)
+    assert 20_000 < size < BUDGET
+    detail = maps.web_layer(SETTINGS, "detail")
+    assert sum(len(detail.paths[c]) for c in councils) > size
+
+
+# Maps ---------------------------------------------------------------------------------------
+
+
+def test_national_map_draws_every_council(national: str, councils: list[str]) -> None:
+    root = parse(national)
+    drawn = bodies(root)
+    assert sorted(drawn) == sorted(councils)
+    assert {p.get("class") for p in drawn.values()} == {"other"}
+    assert drawn[ROTHER].findtext(SVG + "title") == "Rother"
+    assert len(national.encode()) < 150_000
+    assert desc(root) == "Map of England."
+    assert not re.search(r"(href|src)=\"?(https?:|//)|<image|<script|url\((?!#)", national)
+    assert national == maps.render_map(title="England", settings=SETTINGS)
+    assert "\x00" not in national
+
+
+def test_focal_suggested_and_existing(layer: maps.WebLayer) -> None:
+    svg = maps.render_map(
+        focal=ROTHER,
+        values=NEIGHBOURS,
+        value_label="estimated annual savings",
+        existing=["E07000061", "E07000111"],
+        title="Partners for Rother",
+        settings=SETTINGS,
+    )
+    root = parse(svg)
+    drawn = bodies(root)
+    assert drawn[ROTHER].get("class") == "focal"
+    assert drawn[ROTHER].get("fill") == maps.FOCAL
+    assert {drawn[c].get("class") for c in NEIGHBOURS} == {"suggested"}
+    assert drawn["E07000061"].get("class") == "existing"
+    assert drawn["E07000065"].findtext(SVG + "title") == "Wealden: £120,000"
+    # Darker shades for larger values.
+    ramp = maps.RAMP
+    assert ramp.index(drawn["E07000062"].get("fill", "")) > ramp.index(
+        drawn["E07000116"].get("fill", "")
+    )
+    assert root.find(f".//{SVG}pattern") is not None
+    assert {"Estimated annual savings", "Existing partner", "Rother (focus)"} <= set(legend(root))
+    text = desc(root)
+    assert text.startswith("Map of England: Rother highlighted; 5 suggested partners shaded by ")
+    assert "from £35,000 to £480,000, highest first: Hastings £480,000, Ashford £210,000" in text
+    assert "2 existing partners hatched: Eastbourne, Sevenoaks" in text
+
+
+def test_legend_breaks_follow_the_values() -> None:
+    first = legend(parse(maps.render_map(values=NEIGHBOURS, title="t", settings=SETTINGS)))
+    doubled = {c: 2 * v for c, v in NEIGHBOURS.items()}
+    second = legend(parse(maps.render_map(values=doubled, title="t", settings=SETTINGS)))
+    breaks = maps.class_breaks(NEIGHBOURS.values())
+    assert breaks[0] == 35_000 and breaks[-1] == 480_000 and len(breaks) == 6
+    ranges = [t for t in first if "–" in t]
+    assert ranges[0].startswith("£35k–") and ranges[-1].endswith("–£480k") and len(ranges) == 5
+    assert [t for t in second if "–" in t][-1].endswith("–£960k")
+    assert maps.class_breaks(range(1, 11)) == [1, 2.8, 4.6, 6.4, 8.2, 10]
+    assert maps.class_breaks([5, 5, 5]) == [5, 5]
+    assert maps.class_breaks([]) == []
+
+
+def test_text_is_escaped() -> None:
+    svg = maps.render_map(
+        focal=ROTHER, names={ROTHER: "Rother & Hastings <joint>"}, title="A & B", settings=SETTINGS
+    )
+    assert "Rother &amp; Hastings &lt;joint&gt; (focus)" in svg
+    root = parse(svg)
+    assert bodies(root)[ROTHER].findtext(SVG + "title") == "Rother & Hastings <joint> (focus)"
+    assert root.findtext(SVG + "title") == "A & B"
+
+
+def test_zoom_frames_the_bodies(layer: maps.WebLayer) -> None:
+    zoom = [ROTHER, *NEIGHBOURS]
+    svg = maps.render_map(
+        focal=ROTHER, values=NEIGHBOURS, zoom_to=zoom, title="z", settings=SETTINGS
+    )
+    root = parse(svg)
+    clip = root.find(f"{SVG}clipPath/{SVG}rect")
+    assert clip is not None
+    width, height = float(clip.get("width", 0)), float(clip.get("height", 0))
+    group = next(g for g in root.iter(SVG + "g") if g.get("transform", "").startswith("matrix"))
+    s, _, _, _, e, f = (float(v) for v in group.get("transform", "")[7:-1].split())
+    for code in zoom:
+        minx, miny, maxx, maxy = layer.bounds[code]
+        left, top = minx / 100 * s + e, -maxy / 100 * s + f
+        right, bottom = maxx / 100 * s + e, -miny / 100 * s + f
+        assert 0 < left < right < width and 0 < top < bottom < height, code
+    drawn = bodies(root)
+    assert 5 < len(drawn) < 60  # only what is in view
+    assert drawn[ROTHER].get("d") == maps.web_layer(SETTINGS, "detail").paths[ROTHER]
+    assert root.find(f".//{SVG}g[@class='locator']") is not None
+    assert "Hastings" in [t.text for t in root.iter(SVG + "text")]  # labelled when zoomed
+    assert desc(root).startswith("Map of part of England around ")
+
+
+def test_bbox_sets_the_view() -> None:
+    box = (500_000.0, 100_000.0, 600_000.0, 160_000.0)
+    root = parse(maps.render_map(bbox=box, title="b", settings=SETTINGS))
+    assert ROTHER in bodies(root) and "E06000057" not in bodies(root)  # not Northumberland
+    with pytest.raises(InvalidInput, match="bbox"):
+        maps.render_map(bbox=(1, 1, 0, 0), title="b", settings=SETTINGS)
+
+
+def test_other_kinds_are_outlined_on_top(councils: list[str]) -> None:
+    svg = maps.render_map(
+        focal=ROTHER, values={**NEIGHBOURS, FIRE: 150_000}, title="t", settings=SETTINGS
+    )
+    drawn = bodies(parse(svg))
+    assert len(drawn) == len(councils) + 1
+    assert drawn[FIRE].get("fill") == "none" and drawn[FIRE].get("stroke-dasharray")
+    assert "East Sussex Fire and Rescue Authority: £150,000" in (
+        drawn[FIRE].findtext(SVG + "title") or ""
+    )
+
+
+@pytest.mark.parametrize(
+    ("layer_name", "count"),
+    [("fire", 44), ("police", 39), ("health", 42), ("upper_tier", 21 + 132)],
+)
+def test_layers(layer_name: str, count: int) -> None:
+    drawn = bodies(parse(maps.render_map(layer=layer_name, title="t", settings=SETTINGS)))
+    assert len(drawn) == count
+
+
+def test_links_and_errors() -> None:
+    svg = maps.render_map(
+        zoom_to=[ROTHER], link=lambda c: f"/bodies/{c}?a=1&b=2", title="t", settings=SETTINGS
+    )
+    root = parse(svg)
+    links = {a.get("href"): a for a in root.iter(SVG + "a")}
+    assert f"/bodies/{ROTHER}?a=1&b=2" in links
+    assert all(a.find(SVG + "path") is not None for a in links.values())
+    with pytest.raises(UnknownBody) as error:
+        maps.render_map(focal="E07000999", title="t", settings=SETTINGS)
+    assert error.value.suggestions
+    with pytest.raises(InvalidInput):
+        maps.render_map(layer="county", title="t", settings=SETTINGS)
+
+
+def test_arrangements_map() -> None:
+    arrangements = [
+        maps.MapArrangement("a1", "Shared revenues", [ROTHER, "E07000062"], "Revenues"),
+        maps.MapArrangement("a2", "Legal & democratic", [ROTHER, "E07000065", FIRE], "Legal"),
+        maps.MapArrangement("a3", "Audit", ["E07000061", "E07000063"], "Revenues"),
+    ]
+    svg = maps.render_arrangements_map(arrangements, title="Arrangements", settings=SETTINGS)
+    root = parse(svg)
+    groups = {g.get("data-id"): g for g in root.iter(SVG + "g") if g.get("class") == "arrangement"}
+    assert list(groups) == ["a1", "a2", "a3"]
+    assert len(groups["a2"].findall(SVG + "circle")) == 3
+    assert groups["a1"].get("stroke") == groups["a3"].get("stroke") != groups["a2"].get("stroke")
+    assert groups["a2"].findtext(SVG + "title") == (
+        "Legal & democratic (Legal): Rother, Wealden, East Sussex Fire and Rescue Authority"
+    )
+    assert {"Revenues", "Legal"} <= set(legend(root))
+    assert "coloured by service: Revenues 2, Legal 1" in desc(root)
+    assert svg == maps.render_arrangements_map(
+        arrangements, title="Arrangements", settings=SETTINGS
+    )
+    with pytest.raises(UnknownBody):
+        maps.render_arrangements_map(
+            [maps.MapArrangement("x", "x", ["E99"])], title="t", settings=SETTINGS
+        )
+
+
+def test_layer_follows_the_settings(tiny_settings: Settings, tiny_data: Path) -> None:
+    tiny = maps.web_layer(tiny_settings)
+    assert sorted(c for c in tiny.paths if tiny.tiers[c] in maps.LOWER_TIERS) == [
+        "E06000001",
+        "E06000002",
+        "E07000001",
+        "E07000002",
+    ]
+    root = parse(maps.render_map(focal="E07000001", title="tiny", settings=tiny_settings))
+    assert len(bodies(root)) == 4 and bodies(root)["E07000001"].get("class") == "focal"
