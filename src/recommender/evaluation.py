@@ -178,9 +178,7 @@ def rank_arrangements(
             for name, values in scores.items():
                 v = values[rows]
                 if name == "model_savings":
-                    query_logits = scores["model"][rows]
-                    p = np.exp(query_logits - query_logits.max())
-                    v = np.where(served[rows], p / p.sum() * v, -np.inf)
+                    v = _expected_savings(scores["model"][rows], v)
                 ranks[name] = expected_ranks(v, relevant)
             results.append(
                 QueryResult(
@@ -193,6 +191,19 @@ def rank_arrangements(
                 )
             )
     return results
+
+
+def _expected_savings(
+    logits: npt.NDArray[np.float64], savings: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Choice probability (softmax over the served candidates) times savings; -inf for the
+    candidates the model does not serve."""
+    served = np.isfinite(logits)
+    out = np.full(len(logits), -np.inf)
+    if served.any():
+        p = np.exp(logits[served] - logits[served].max())
+        out[served] = p / p.sum() * savings[served]
+    return out
 
 
 def summarise_ranking(results: list[QueryResult], protocol: str) -> pd.DataFrame:

@@ -213,6 +213,7 @@ def compact_register(arrangements: pd.DataFrame, members: pd.DataFrame) -> pd.Da
         "savings_gbp",
         "savings_basis",
         "annual_savings_gbp",
+        "savings_aim",
         "source",
         "simulated",
     ]

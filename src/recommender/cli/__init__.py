@@ -42,6 +42,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("model", "evaluate_cmd"),
     ("model", "models"),
     ("model", "recommend_cmd"),
+    ("briefing", "briefing"),
 ]
 
 

@@ -1,0 +1,29 @@
+"""``recommender briefing``: the advisor's printable briefing for one body."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from recommender.cli._common import SettingsObj, pass_settings
+
+
+@click.command("briefing")
+@click.argument("body")
+@click.option("--service", help="Focus on one service (an id from data/services.csv).")
+@click.option(
+    "--out",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write it: FILE.pdf or FILE.html.",
+)
+@pass_settings
+def briefing(obj: SettingsObj, body: str, service: str | None, out: Path) -> None:
+    """Write a briefing on BODY's sharing opportunities (PDF or HTML, by the file name)."""
+    from recommender.briefing import write_briefing
+    from recommender.ranking import Recommender
+
+    rec = Recommender.load(obj.settings)
+    path = write_briefing(rec, body, out, service=service, settings=obj.settings)
+    click.echo(f"wrote {path} ({path.stat().st_size:,} bytes, model {rec.version})")
