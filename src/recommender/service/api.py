@@ -348,7 +348,8 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 
 def dumps(payload: Any) -> bytes:
-    return json.dumps(_clean(payload), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    text = json.dumps(_clean(payload), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    return text.encode("utf-8")
 
 
 def _clean(value: Any) -> Any:

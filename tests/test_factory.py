@@ -1,0 +1,87 @@
+"""The app factory: defaults, then RECOMMENDER_* variables, then the test config."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from recommender.errors import ConfigError, DataError
+from recommender.ranking import MAX_K
+from service_fixtures import AppFactory
+
+
+def test_defaults(make_app: AppFactory) -> None:
+    app = make_app()
+    assert app.config["MAX_K"] == MAX_K
+    assert app.config["ADMIN_TOKEN"] is None
+    assert "recommender" in app.extensions
+
+
+def test_environment_overrides_defaults(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECOMMENDER_MAX_K", "7")
+    monkeypatch.setenv("RECOMMENDER_CACHE_SIZE", "0")
+    app = make_app()
+    assert app.config["MAX_K"] == 7
+    assert len(app.extensions["recommender"].cache) == 0
+    client = app.test_client()
+    assert client.get("/api/v1/bodies/Rother/recommendations?k=7").status_code == 200
+    response = client.get("/api/v1/bodies/Rother/recommendations?k=8")
+    assert response.status_code == 400 and response.json["field"] == "k"
+    assert len(app.extensions["recommender"].cache) == 0  # CACHE_SIZE=0: nothing kept
+
+
+def test_test_config_overrides_the_environment(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECOMMENDER_MAX_K", "7")
+    app = make_app(MAX_K=9)
+    assert app.config["MAX_K"] == 9
+    schema = app.test_client().get("/api/v1/openapi.json").json
+    params = schema["paths"]["/bodies/{code_or_name}/recommendations"]["get"]["parameters"]
+    assert next(p for p in params if p["name"] == "k")["schema"]["maximum"] == 9
+
+
+def test_environment_sets_token_and_timings(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECOMMENDER_ADMIN_TOKEN", "from-env")
+    monkeypatch.setenv("RECOMMENDER_REGISTER_SIZE_SECONDS", "2.5")
+    app = make_app()
+    assert app.config["ADMIN_TOKEN"] == "from-env"
+    assert app.extensions["recommender"].register_size.ttl == 2.5
+    response = app.test_client().post(
+        "/api/v1/admin/reload", headers={"Authorization": "Bearer from-env"}
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("config", "error"),
+    [
+        ({"MAX_K": MAX_K + 1}, ConfigError),
+        ({"MAX_K": 0}, ConfigError),
+        ({"CACHE_SIZE": "lots"}, ConfigError),
+        ({"DATABASE_URL": "recommender.sqlite"}, ConfigError),
+        ({"DATA_DIR": "/nonexistent/data"}, DataError),
+    ],
+)
+def test_bad_configuration_fails_at_start(
+    make_app: AppFactory, config: dict[str, object], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        make_app(**config)
+
+
+def test_nothing_is_loaded_at_import() -> None:
+    code = (
+        "import sys, recommender.service, recommender.service.api, recommender.service.admin\n"
+        "heavy = [m for m in ('recommender.ranking', 'recommender.training', 'sklearn')"
+        " if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -1,0 +1,128 @@
+"""The OpenAPI document at /api/v1/openapi.json stays true to the routes the app serves."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from recommender.service.openapi import PREFIX
+
+IGNORED = {"HEAD", "OPTIONS"}
+# A valid example per documented query parameter (to show each one is accepted).
+EXAMPLES = {
+    "kind": "council", "region": "South East", "county": "East Sussex", "limit": "2",
+    "offset": "1", "q": "Rother", "service": "legal", "kinds": "council,fire", "max_km": "50",
+    "k": "2", "include_existing": "true", "max_size": "3", "body": "Rother",
+    "simulated": "false", "dry_run": "true",
+}  # fmt: skip
+PATH_EXAMPLES = {"code_or_name": "Rother", "arrangement_id": None}
+
+
+@pytest.fixture(scope="module")
+def document(app: Flask) -> dict[str, Any]:
+    response = app.test_client().get("/api/v1/openapi.json")
+    assert response.status_code == 200
+    return response.json  # type: ignore[no-any-return]
+
+
+def _routes(app: Flask) -> set[tuple[str, str]]:
+    found = set()
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith(PREFIX + "/"):
+            path = re.sub(r"<(?:[^:>]+:)?([^>]+)>", r"{\1}", rule.rule[len(PREFIX) :])
+            found |= {(path, m.lower()) for m in (rule.methods or set()) - IGNORED}
+    return found
+
+
+def _documented(document: dict[str, Any]) -> set[tuple[str, str]]:
+    return {(path, method) for path, ops in document["paths"].items() for method in ops}
+
+
+def test_every_route_and_method_is_documented(app: Flask, document: dict[str, Any]) -> None:
+    routes = _routes(app)
+    assert len(routes) >= 16
+    assert routes - _documented(document) == set()
+
+
+def test_every_documented_operation_is_served(app: Flask, document: dict[str, Any]) -> None:
+    assert _documented(document) - _routes(app) == set()
+
+
+def test_path_parameters_match_the_rules(document: dict[str, Any]) -> None:
+    for path, ops in document["paths"].items():
+        in_path = set(re.findall(r"{([^}]+)}", path))
+        for op in ops.values():
+            declared = {p["name"] for p in op["parameters"] if p["in"] == "path"}
+            assert declared == in_path, path
+
+
+def test_every_operation_documents_the_error_shape(document: dict[str, Any]) -> None:
+    for path, ops in document["paths"].items():
+        for method, op in ops.items():
+            errors = [s for s in op["responses"] if s.startswith(("4", "5"))]
+            assert errors, (path, method)
+            for status in errors:
+                schema = op["responses"][status]["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}
+
+
+def test_references_resolve(document: dict[str, Any]) -> None:
+    text = str(document)
+    names = set(re.findall(r"#/components/schemas/(\w+)", text))
+    assert names <= set(document["components"]["schemas"])
+
+
+def _example_path(app: Flask, path: str) -> str | None:
+    for name, value in PATH_EXAMPLES.items():
+        if "{" + name + "}" in path:
+            if value is None:
+                client = app.test_client()
+                value = client.get("/api/v1/arrangements?limit=1").json["arrangements"][0]["id"]
+            path = path.replace("{" + name + "}", value)
+    return PREFIX + path
+
+
+def test_documented_query_parameters_are_the_ones_parsed(
+    app: Flask, document: dict[str, Any]
+) -> None:
+    # A route parses exactly its documented parameters: each one is accepted, and anything
+    # else is refused naming it. So the document cannot list a parameter the view ignores.
+    client = app.test_client()
+    checked = 0
+    for path, ops in document["paths"].items():
+        url = _example_path(app, path)
+        for method, op in ops.items():
+            if method != "get":
+                continue
+            names = [p["name"] for p in op["parameters"] if p["in"] == "query"]
+            required = {p["name"]: EXAMPLES[p["name"]] for p in op["parameters"]
+                        if p["in"] == "query" and p["required"]}  # fmt: skip
+            for name in names:
+                query = required | {name: EXAMPLES[name]}
+                response = client.get(url, query_string=query)
+                assert response.status_code == 200, (path, name, response.json)
+                checked += 1
+            response = client.get(url, query_string=required | {"undocumented": "1"})
+            assert response.status_code == 400, path
+            assert response.json["field"] == "undocumented"
+    assert checked >= 20
+
+
+def test_schemathesis_reads_the_document(app: Flask) -> None:
+    import schemathesis
+
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    labels = {op.ok().label for op in schema.get_all_operations()}
+    # schemathesis leaves out the document's own path
+    expected = {f"{m.upper()} {p}" for p, m in _routes(app) if p != "/openapi.json"}
+    assert labels == expected
+
+
+def test_document_is_served_as_json(client: FlaskClient) -> None:
+    response = client.get("/api/v1/openapi.json")
+    assert response.mimetype == "application/json"
+    assert response.json["openapi"].startswith("3.")

@@ -1,0 +1,228 @@
+"""Admin routes: token refusal, audit rows, reload, promote, broken models, register import."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from recommender import artifacts, audit
+from service_fixtures import TOKEN, AppFactory, auth
+
+ADMIN_POSTS = ["/api/v1/admin/reload", "/api/v1/admin/promote", "/api/v1/admin/register/import"]
+
+
+def _audit(app: Flask) -> list[dict[str, object]]:
+    return audit.entries(app.extensions["recommender"].engine)
+
+
+def _versions(app: Flask) -> list[str]:
+    return artifacts.versions(app.extensions["recommender"].settings)
+
+
+@pytest.mark.parametrize("path", ADMIN_POSTS)
+def test_admin_off_without_a_token_configured(make_app: AppFactory, path: str) -> None:
+    app = make_app()
+    response = app.test_client().post(path, headers=auth())
+    assert response.status_code == 403
+    assert response.json["error"] == "admin_disabled"
+    assert "RECOMMENDER_ADMIN_TOKEN" in response.json["detail"]
+    (entry,) = _audit(app)
+    assert entry["outcome"] == "refused" and entry["detail"] == {"reason": "admin_disabled"}
+
+
+@pytest.mark.parametrize("path", ADMIN_POSTS)
+@pytest.mark.parametrize(
+    ("headers", "actor"),
+    [
+        ({}, "anonymous"),
+        ({"Authorization": "Bearer wrong"}, audit.actor("wrong")),
+        ({"Authorization": f"Basic {TOKEN}"}, "anonymous"),
+        ({"Authorization": f"Bearer {TOKEN}x"}, audit.actor(TOKEN + "x")),
+    ],
+)
+def test_wrong_or_missing_token_is_401_and_audited(
+    make_app: AppFactory, path: str, headers: dict[str, str], actor: str
+) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    version = app.extensions["recommender"].models.version
+    response = app.test_client().post(path, headers=headers)
+    assert response.status_code == 401
+    assert response.json["error"] == "unauthorized"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    (entry,) = _audit(app)
+    assert entry["outcome"] == "refused" and entry["actor"] == actor
+    assert TOKEN not in str(entry)
+    assert app.extensions["recommender"].models.version == version
+
+
+def test_token_of_digits_from_the_environment(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RECOMMENDER_ADMIN_TOKEN", "12345")  # parsed as JSON: a number
+    app = make_app()
+    response = app.test_client().post("/api/v1/admin/reload", headers=auth("12345"))
+    assert response.status_code == 200
+
+
+def test_reload_with_the_right_token(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    version = app.extensions["recommender"].models.version
+    response = app.test_client().post("/api/v1/admin/reload", headers=auth())
+    assert response.status_code == 200
+    assert response.json == {"action": "reload", "previous": version, "model_version": version}
+    (entry,) = _audit(app)
+    fingerprint = hashlib.sha256(TOKEN.encode()).hexdigest()[:12]
+    assert entry["actor"] == f"token:{fingerprint}"
+    assert entry["action"] == "reload" and entry["outcome"] == "ok"
+    assert entry["detail"] == {"previous": version, "model_version": version}
+
+
+def test_promote_swaps_the_model_and_the_registry(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    first, second = _versions(app)
+    assert client.get("/api/v1/health").json["model_version"] == first
+    response = client.post("/api/v1/admin/promote", json={"version": second}, headers=auth())
+    assert response.status_code == 200, response.json
+    assert response.json == {"action": "promote", "previous": first, "model_version": second}
+    assert client.get("/api/v1/health").json["model_version"] == second
+    rec = client.get("/api/v1/bodies/Rother/recommendations?k=1").json
+    assert rec["model_version"] == second
+    assert artifacts.promoted_version(app.extensions["recommender"].settings) == second
+    assert _audit(app)[0]["detail"] == {"version": second, "previous": first,
+                                         "model_version": second}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [({}, 400, "version"), ({"version": 7}, 400, "version"),
+     ({"version": "20990101-000000"}, 404, "version")],
+)  # fmt: skip
+def test_promote_bad_version(
+    make_app: AppFactory, body: dict[str, object], status: int, field: str
+) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    response = app.test_client().post("/api/v1/admin/promote", json=body, headers=auth())
+    assert response.status_code == status
+    assert response.json["field"] == field
+    assert _audit(app)[0]["outcome"] == "failed"
+
+
+def _damage(app: Flask, version: str) -> None:
+    artifact = app.extensions["recommender"].settings.models / version / artifacts.ARTIFACT
+    with artifact.open("ab") as handle:
+        handle.write(b"tampered")
+
+
+def test_broken_model_on_promote_keeps_the_current_one(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    first, second = _versions(app)
+    _damage(app, second)
+    response = client.post("/api/v1/admin/promote", json={"version": second}, headers=auth())
+    assert response.status_code == 409
+    assert response.json["error"] == "reload_failed"
+    assert response.json["cause"] == "checksum_mismatch"
+    assert f"still serving model {first}" in response.json["detail"]
+    assert client.get("/api/v1/health").json["model_version"] == first
+    assert client.get("/api/v1/bodies/Rother/recommendations").status_code == 200
+    assert artifacts.promoted_version(app.extensions["recommender"].settings) == first
+    entry = _audit(app)[0]
+    assert entry["outcome"] == "failed" and entry["detail"]["error"] == "reload_failed"
+
+
+def test_broken_model_on_reload_keeps_the_current_one(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    first = app.extensions["recommender"].models.version
+    _damage(app, first)
+    response = client.post("/api/v1/admin/reload", headers=auth())
+    assert response.status_code == 409
+    assert response.json["cause"] == "checksum_mismatch"
+    assert response.json["model_version"] == first
+    assert client.get("/api/v1/bodies/Rother/recommendations?k=2").status_code == 200
+
+
+REGISTER_CSV = (
+    "arrangement_name,partners,partner_types,service_category,start_year,savings_gbp,"
+    "savings_basis,savings_period_years,source_url,note\n"
+    "Rother and Hastings legal,Rother; Hastings,council; council,legal,2015,50000,annual,,"
+    "https://example.org/rh,\n"
+)
+
+
+def test_import_register_multipart_dry_run_then_for_real(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    size = client.get("/api/v1/health").json["register_size"]
+
+    def upload(query: str = "") -> dict[str, object]:
+        data = {"file": (io.BytesIO(REGISTER_CSV.encode()), "new.csv")}
+        response = client.post(f"/api/v1/admin/register/import{query}", data=data,
+                               headers=auth(), content_type="multipart/form-data")  # fmt: skip
+        assert response.status_code == 200, response.json
+        return response.json  # type: ignore[no-any-return]
+
+    dry = upload("?dry_run=true")
+    assert dry["dry_run"] is True and dry["added"] == 1 and dry["register_size"] == size
+    done = upload()
+    assert done["added"] == 1 and done["register_size"] == size + 1
+    assert client.get("/api/v1/health").json["register_size"] == size + 1
+    (new_id,) = done["ids"]  # type: ignore[misc]
+    shown = client.get(f"/api/v1/arrangements/{new_id}").json
+    assert shown["name"] == "Rother and Hastings legal"
+    again = upload()
+    assert again["added"] == 0 and again["duplicates"] == 1
+    actions = [(e["action"], e["outcome"], e["detail"]["dry_run"]) for e in _audit(app)]
+    assert actions == [("register_import", "ok", False)] * 2 + [("register_import", "ok", True)]
+
+
+def test_import_register_as_a_csv_body(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    response = app.test_client().post("/api/v1/admin/register/import", data=REGISTER_CSV,
+                                      headers=auth(), content_type="text/csv")  # fmt: skip
+    assert response.status_code == 200 and response.json["added"] == 1
+
+
+def test_import_rejects_bad_rows_and_writes_nothing(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    size = client.get("/api/v1/health").json["register_size"]
+    bad = REGISTER_CSV.replace("legal,2015", "lgal,2015")
+    assert bad != REGISTER_CSV
+    response = client.post("/api/v1/admin/register/import", data=bad, headers=auth(),
+                           content_type="text/csv")  # fmt: skip
+    assert response.status_code == 422
+    assert response.json["error"] == "import_rejected"
+    assert response.json["errors"][0]["column"] == "service_category"
+    assert client.get("/api/v1/health").json["register_size"] == size
+    assert _audit(app)[0]["outcome"] == "failed"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "status", "field"),
+    [
+        ({"data": "x", "content_type": "text/plain"}, 415, "file"),
+        ({"data": {}, "content_type": "multipart/form-data"}, 400, "file"),
+    ],
+)
+def test_import_needs_a_file(
+    make_app: AppFactory, kwargs: dict[str, object], status: int, field: str
+) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    response = app.test_client().post("/api/v1/admin/register/import", headers=auth(), **kwargs)
+    assert response.status_code == status
+    assert response.json["field"] == field
+
+
+def test_audit_never_stores_the_token(make_app: AppFactory, tmp_path: Path) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    client.post("/api/v1/admin/reload", headers=auth())
+    client.post("/api/v1/admin/reload", headers=auth("guess"))
+    database = Path(app.extensions["recommender"].settings.db_url.removeprefix("sqlite:///"))
+    assert TOKEN.encode() not in database.read_bytes()

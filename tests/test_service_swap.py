@@ -1,0 +1,81 @@
+"""A model swap never fails a request in flight, and every worker follows a promotion."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+
+from recommender import artifacts
+from service_fixtures import TOKEN, AppFactory, auth
+
+URLS = [
+    "/api/v1/bodies/Rother/recommendations?k=2",
+    "/api/v1/bodies/E07000065/recommendations?k=2&service=legal",
+    "/api/v1/bodies/Hastings/groups?service=ict&k=1&max_size=2",
+    "/api/v1/health",
+]
+
+
+def test_swaps_under_concurrent_requests_fail_nothing(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    settings = app.extensions["recommender"].settings
+    first, second = artifacts.versions(settings)
+    statuses: Counter[int] = Counter()
+    versions: Counter[str] = Counter()
+    failures: list[str] = []
+    swapping = threading.Event()
+    done = threading.Event()
+    lock = threading.Lock()
+
+    def hammer(offset: int) -> None:
+        client = app.test_client()
+        n = offset
+        while not done.is_set() or n < offset + len(URLS):
+            url = URLS[n % len(URLS)]
+            n += 1
+            response = client.get(url)
+            with lock:
+                statuses[response.status_code] += 1
+                if response.status_code != 200:
+                    failures.append(f"{url}: {response.status_code} {response.json}")
+                else:
+                    versions[response.json.get("model_version") or ""] += 1
+            if n - offset == len(URLS):
+                swapping.set()
+
+    threads = [threading.Thread(target=hammer, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    try:
+        assert swapping.wait(120)
+        admin = app.test_client()
+        for i in range(6):
+            target = second if i % 2 == 0 else first
+            if i % 3 == 2:
+                artifacts.promote(target, settings)
+                response = admin.post("/api/v1/admin/reload", headers=auth())
+            else:
+                response = admin.post("/api/v1/admin/promote", json={"version": target},
+                                      headers=auth())  # fmt: skip
+            assert response.status_code == 200, response.json
+            assert response.json["model_version"] == target
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(120)
+    assert not failures, failures[:5]
+    assert set(statuses) == {200}
+    assert versions[first] > 0 and versions[second] > 0
+
+
+def test_a_worker_follows_a_promotion_made_elsewhere(make_app: AppFactory) -> None:
+    # Another gunicorn worker, or `recommender models promote`, changed the registry.
+    app = make_app(MODEL_CHECK_SECONDS=0)
+    client = app.test_client()
+    settings = app.extensions["recommender"].settings
+    first, second = artifacts.versions(settings)
+    assert client.get("/api/v1/health").json["model_version"] == first
+    artifacts.promote(second, settings)
+    assert client.get("/api/v1/health").json["model_version"] == second
+    shown = client.get("/api/v1/bodies/Rother/recommendations?k=1").json
+    assert shown["model_version"] == second
