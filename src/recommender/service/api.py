@@ -371,10 +371,13 @@ def _clean(value: Any) -> Any:
 def _cached(key: Hashable, produce: Callable[[], Any]) -> Response:
     cache = state().cache
     body = cache.get(key)
+    hit = body is not None
     if body is None:
         body = dumps(produce())
         cache.put(key, body)
-    return Response(body, mimetype="application/json")
+    response = Response(body, mimetype="application/json")
+    response.headers["X-Cache"] = "hit" if hit else "miss"  # this worker's response cache
+    return response
 
 
 def _body(code_or_name: str) -> dict[str, Any]:
