@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Hashable, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, current_app, request
 
@@ -21,6 +21,9 @@ from recommender.errors import InvalidInput, UnknownBody
 from recommender.service import openapi
 from recommender.service.params import LIMIT, OFFSET, Param, parse
 from recommender.service.state import state
+
+if TYPE_CHECKING:
+    from recommender.ranking import Recommender
 
 bp = Blueprint("api", __name__, url_prefix=openapi.PREFIX)
 
@@ -156,21 +159,13 @@ def recommendations(code_or_name: str) -> Response:
     from recommender.ranking import Query
 
     args = parse(RECOMMEND_PARAMS)
-    model = state().models.require()
-
-    def produce() -> dict[str, Any]:
-        found = _body(code_or_name)
-        query = Query(body=found["code"], **args)
-        rows = model.recommend(query)
-        shown = dict(args, kinds=list(args["kinds"]) if args["kinds"] else None)
-        return {
-            "body": found,
-            "model_version": model.version,
-            "query": shown,
-            "recommendations": [r.to_dict() for r in rows],
-        }
-
-    return _cached(("recommendations", model.version, code_or_name, *args.items()), produce)
+    shown = dict(args, kinds=list(args["kinds"]) if args["kinds"] else None)
+    return _answer(
+        "recommendations",
+        code_or_name,
+        shown,
+        lambda model, code: model.recommend(Query(body=code, **args)),
+    )
 
 
 @bp.get("/bodies/<code_or_name>/groups")
@@ -180,20 +175,13 @@ def recommendations(code_or_name: str) -> Response:
 def groups(code_or_name: str) -> Response:
     """Suggest partner groups."""
     args = parse(GROUP_PARAMS)
-    model = state().models.require()
-
-    def produce() -> dict[str, Any]:
-        found = _body(code_or_name)
-        service = services.check_service(args["service"], state().settings)
-        rows = model.groups(found["code"], service, max_size=args["max_size"], k=args["k"])
-        return {
-            "body": found,
-            "model_version": model.version,
-            "query": args,
-            "groups": [g.to_dict() for g in rows],
-        }
-
-    return _cached(("groups", model.version, code_or_name, *args.items()), produce)
+    service = services.check_service(args["service"], state().settings)
+    return _answer(
+        "groups",
+        code_or_name,
+        args,
+        lambda model, code: model.groups(code, service, max_size=args["max_size"], k=args["k"]),
+    )
 
 
 @bp.get("/bodies/<code_or_name>/arrangements-to-join")
@@ -203,20 +191,39 @@ def groups(code_or_name: str) -> Response:
 def arrangements_to_join(code_or_name: str) -> Response:
     """Suggest arrangements to join."""
     args = parse(JOIN_PARAMS)
+    service = args["service"] and services.check_service(args["service"], state().settings)
+    return _answer(
+        "options",
+        code_or_name,
+        args,
+        lambda model, code: model.arrangements_to_join(code, service, k=args["k"]),
+    )
+
+
+def _answer(
+    key: str,
+    code_or_name: str,
+    query: dict[str, Any],
+    rows: Callable[[Recommender, str], Sequence[Any]],
+) -> Response:
+    """Answer a model question about one body: ``{"body", "model_version", "query", key}``.
+
+    The model is taken once, at the start (a swap during the request does not affect it), and
+    the serialised answer is cached under its version and the query.
+    """
     model = state().models.require()
 
     def produce() -> dict[str, Any]:
         found = _body(code_or_name)
-        service = args["service"] and services.check_service(args["service"], state().settings)
-        rows = model.arrangements_to_join(found["code"], service, k=args["k"])
         return {
             "body": found,
             "model_version": model.version,
-            "query": args,
-            "options": [o.to_dict() for o in rows],
+            "query": query,
+            key: [row.to_dict() for row in rows(model, found["code"])],
         }
 
-    return _cached(("join", model.version, code_or_name, *args.items()), produce)
+    frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in query.items())
+    return _cached((key, model.version, code_or_name, *frozen), produce)
 
 
 # The register, services, model, health ----------------------------------------------------------
