@@ -1,4 +1,5 @@
-"""The web service: :func:`create_app` builds a Flask app serving the JSON API under ``/api/v1``.
+"""The web service: :func:`create_app` builds a Flask app serving the JSON API under ``/api/v1``
+and the pages (:mod:`recommender.service.pages`, templates and static files from ``web/``).
 
 Configuration comes from :data:`recommender.service.config.DEFAULTS`, then ``RECOMMENDER_*``
 environment variables, then ``test_config``. The reference data, the register database and
@@ -16,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
 from flask import Flask
@@ -33,6 +35,7 @@ log = logging.getLogger(__name__)
 _BLUEPRINTS: list[tuple[str, str]] = [
     ("api", "bp"),
     ("admin", "bp"),
+    ("pages", "bp"),
 ]
 
 
@@ -49,11 +52,19 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if int(app.config["MAX_K"]) < 1:
         raise ConfigError(f"MAX_K={app.config['MAX_K']!r}: expected 1 to {MAX_K}", field="MAX_K")
     app.extensions["recommender"] = _load_state(app.config)
+    _serve_web(app, app.extensions["recommender"].settings.web)
     register_error_handlers(app)
     for module_name, attribute in _BLUEPRINTS:
         module = import_module(f"recommender.service.{module_name}")
         app.register_blueprint(getattr(module, attribute))
     return app
+
+
+def _serve_web(app: Flask, web: Path) -> None:
+    """Render pages from ``web/templates`` and serve ``web/static`` at ``/static``."""
+    app.template_folder = str(web / "templates")
+    app.static_folder = str(web / "static")
+    app.add_url_rule("/static/<path:filename>", endpoint="static", view_func=app.send_static_file)
 
 
 def _load_state(config: Mapping[str, Any]) -> ServiceState:

@@ -1,4 +1,4 @@
-"""One JSON error shape for every 4xx and 5xx the service answers.
+"""One JSON error shape for every 4xx and 5xx the service answers (pages get it as HTML).
 
 ``{"status", "error", "detail", "field", ["suggestions"]}`` (:meth:`RecommenderError.to_dict`):
 domain errors keep their own status; Flask's and Werkzeug's (404 for an unknown URL, 405,
@@ -28,9 +28,17 @@ class AdminDisabled(AuthError):
 
 
 def error_response(payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    """Return ``payload`` (an error shape) as a JSON response with its status."""
-    body = json.dumps(payload, ensure_ascii=False)
-    response = Response(body, status=payload["status"], mimetype="application/json")
+    """Return ``payload`` (an error shape) as a JSON response with its status.
+
+    Outside ``/api`` (the pages) the same error is an HTML page with the same status.
+    """
+    if not (request.path + "/").startswith("/api/"):
+        from recommender.service.pages import error_page
+
+        response = error_page(payload)
+    else:
+        body = json.dumps(payload, ensure_ascii=False)
+        response = Response(body, status=payload["status"], mimetype="application/json")
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response

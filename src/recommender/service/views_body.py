@@ -1,0 +1,256 @@
+"""A body's page: its filters (read from a GET form), facts, suggestions, map, groups and joins.
+
+The filter form works without JavaScript: every filter is a query parameter, and a bad one is
+reported next to its field (:class:`BodyFilters.errors`) rather than as an opaque error. The
+same results, rendered alone (``?fragment=1``), let the page's script update the table and the
+map in place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.datastructures import MultiDict
+
+from recommender import maps, reference, services
+from recommender.config import Settings
+from recommender.errors import InvalidInput
+from recommender.ranking import Query, likelihood_words
+from recommender.register_io import Directory
+from recommender.service.views_register import MAP_WIDTH, service_labels
+
+if TYPE_CHECKING:
+    from recommender.ranking import Recommender
+
+MAX_KM = 2000.0
+DEFAULT_K = 10
+TRUE, FALSE = ("1", "on", "true", "yes"), ("", "0", "off", "false", "no")
+VERDICT_LABELS = {
+    "interested": "Interested: we would consider it",
+    "not_relevant": "Not relevant to us",
+    "already_sharing": "We already share this service",
+    "other": "Something else (say what below)",
+}
+KIND_LABELS = {"council": "Councils", "fire": "Fire", "police": "Police", "health": "NHS"}
+TIER_LABELS = {
+    "district": "District council",
+    "county": "County council",
+    "unitary": "Unitary council",
+    "metropolitan": "Metropolitan borough council",
+    "london_borough": "London borough council",
+    "fire": "Fire and rescue authority",
+    "police": "Police force area",
+    "health": "Integrated care board (NHS)",
+}
+LAYER_BY_TIER = {"county": "upper_tier", "fire": "fire", "police": "police", "health": "health"}
+
+
+@dataclass(frozen=True)
+class BodyFilters:
+    """What the officer asked for, and what was wrong with it (field -> message)."""
+
+    service: str | None = None
+    kinds: tuple[str, ...] = ()
+    max_km: float | None = None
+    k: int = DEFAULT_K
+    include_existing: bool = False
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    def query(self, code: str) -> Query:
+        return Query(
+            body=code,
+            service=self.service,
+            kinds=self.kinds or None,
+            max_km=self.max_km,
+            k=self.k,
+            include_existing=self.include_existing,
+        )
+
+    def params(self) -> dict[str, Any]:
+        """The filters as query parameters (defaults left out), for links and redirects."""
+        out: dict[str, Any] = {}
+        if self.service:
+            out["service"] = self.service
+        if self.kinds:
+            out["kinds"] = list(self.kinds)
+        if self.max_km is not None:
+            out["max_km"] = f"{self.max_km:g}"
+        if self.k != DEFAULT_K:
+            out["k"] = self.k
+        if self.include_existing:
+            out["include_existing"] = "1"
+        return out
+
+
+def parse_filters(args: MultiDict[str, str], settings: Settings, max_k: int) -> BodyFilters:
+    """Read the filters from ``args``; a bad value is named in ``errors`` under its field."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+
+    def check(name: str, read: Callable[[str], Any]) -> None:
+        raw = args.get(name, "").strip()
+        if not raw:
+            return
+        try:
+            values[name] = read(raw)
+        except (InvalidInput, ValueError) as err:
+            errors[name] = err.detail if isinstance(err, InvalidInput) else str(err)
+
+    check("service", lambda raw: services.check_service(raw, settings))
+    check("max_km", _distance)
+    check("k", lambda raw: _count(raw, max_k))
+    check("include_existing", _flag)
+    kinds = [k.strip() for raw in args.getlist("kinds") for k in raw.split(",") if k.strip()]
+    unknown = [k for k in kinds if k not in reference.KINDS]
+    if unknown:
+        errors["kinds"] = (
+            f"Unknown kind {', '.join(map(repr, unknown))}: choose from "
+            f"{', '.join(reference.KINDS)}"
+        )
+    else:
+        values["kinds"] = tuple(dict.fromkeys(kinds))
+    return BodyFilters(**values, errors=errors)
+
+
+def _distance(raw: str) -> float:
+    try:
+        km = float(raw)
+    except ValueError:
+        km = float("nan")
+    if not 0 < km <= MAX_KM:  # NaN fails too
+        raise ValueError(f"Enter a distance in km over 0 and at most {MAX_KM:g}, not {raw!r}")
+    return km
+
+
+def _count(raw: str, most: int) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= most:
+        raise ValueError(f"Enter a whole number from 1 to {most}, not {raw!r}")
+    return int(raw)
+
+
+def _flag(raw: str) -> bool:
+    if raw.lower() in TRUE:
+        return True
+    if raw.lower() in FALSE:
+        return False
+    raise ValueError(f"Tick the box or leave it empty, not {raw!r}")
+
+
+# What the page shows ----------------------------------------------------------------------
+
+
+def facts(code: str, settings: Settings, directory: Directory) -> dict[str, Any]:
+    """The body's facts, where it sits, its neighbours and its arrangements in the register."""
+    from recommender import register as reg
+
+    body = reference.body(code, settings)
+    return {
+        "body": body,
+        "containers": reference.containers(code, settings).to_dict("records"),
+        "neighbours": reference.neighbours(code, settings, kind=body["kind"]).to_dict("records"),
+        "arrangements": reg.query(reg.Filters(body=code), settings=settings, directory=directory),
+        "services": service_choices(body["tier"], settings),
+    }
+
+
+def service_choices(tier: str, settings: Settings) -> list[dict[str, str]]:
+    """The services a body of ``tier`` delivers, in the taxonomy's order."""
+    table = services.load_services(settings)
+    return [
+        {"id": str(sid), "label": str(row["label"])}
+        for sid, row in table.iterrows()
+        if tier in str(row["delivered_by"]).split(";")
+    ]
+
+
+def service_label(service: str, settings: Settings) -> str:
+    """The everyday name of a service id (the id itself if the taxonomy lacks it)."""
+    return service_labels(settings).get(service, service)
+
+
+def results(
+    model: Recommender,
+    body: Mapping[str, Any],
+    filters: BodyFilters,
+    arrangements: list[dict[str, Any]],
+    *,
+    link: Callable[[str], str],
+    settings: Settings,
+) -> dict[str, Any]:
+    """Suggestions with reasons and evidence, the map, partner groups and arrangements to join."""
+    code = str(body["code"])
+    found = model.recommend(filters.query(code))
+    rows = [r.to_dict() | {"likelihood_words": _words(r.likelihood)} for r in found]
+    focus = filters.service or (found[0].service if found else None)
+    groups = model.groups(code, focus, k=3) if focus else []
+    joins = model.arrangements_to_join(code, focus, k=5) if focus else []
+    return {
+        "recommendations": rows,
+        "focus_service": focus,
+        "focus_label": service_label(focus, settings) if focus else None,
+        "service_label": service_label(filters.service, settings) if filters.service else None,
+        "groups": [g.to_dict() for g in groups],
+        "joins": [j.to_dict() for j in joins],
+        "map_svg": partners_map(body, rows, arrangements, filters.service, link, settings),
+    }
+
+
+def _words(likelihood: float | None) -> str:
+    return "" if likelihood is None else likelihood_words(likelihood)
+
+
+def partners_map(
+    body: Mapping[str, Any],
+    rows: list[dict[str, Any]],
+    arrangements: list[dict[str, Any]],
+    service: str | None,
+    link: Callable[[str], str],
+    settings: Settings,
+) -> str:
+    """England around the body: suggested partners shaded by savings, existing ones hatched."""
+    code = str(body["code"])
+    best: dict[str, float] = {}
+    for row in rows:
+        if not row["existing"] and row["expected_savings_gbp"] is not None:
+            partner = row["partner_code"]
+            best[partner] = max(best.get(partner, 0.0), float(row["expected_savings_gbp"]))
+    existing = {
+        m["body_code"]
+        for a in arrangements
+        if service is None or a["service"] == service
+        for m in a["members"]
+        if m["body_code"] and m["body_code"] != code
+    }
+    existing |= {r["partner_code"] for r in rows if r["existing"]}
+    return maps.render_map(
+        focal=code,
+        values=best,
+        value_label="expected annual savings",
+        existing=sorted(existing - set(best)),
+        layer=maps_layer(str(body["tier"])),
+        zoom_to=[code, *best],
+        title=f"Map of {body['display_name']} and its suggested partners",
+        width=MAP_WIDTH,
+        link=link,
+        settings=settings,
+    )
+
+
+def maps_layer(tier: str) -> str:
+    """The map layer a body of ``tier`` is drawn on (councils unless it is an upper body)."""
+    return LAYER_BY_TIER.get(tier, "councils")
+
+
+def summary(filters: BodyFilters, count: int, service_label: str | None) -> str:
+    """One sentence saying what the table shows (also announced when it changes)."""
+    what = f"{count} suggestion{'s' * (count != 1)}"
+    parts = [f"for {service_label}" if service_label else "across all services"]
+    if filters.kinds:
+        parts.append("with " + " and ".join(KIND_LABELS[k].lower() for k in filters.kinds))
+    if filters.max_km is not None:
+        parts.append(f"within {filters.max_km:g} km")
+    if filters.include_existing:
+        parts.append("including existing partners")
+    return f"Showing {what} " + ", ".join(parts) + "."

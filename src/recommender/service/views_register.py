@@ -1,0 +1,251 @@
+"""The register on the pages: headline figures, the explorer's filters and rows, its maps.
+
+Every figure is counted from the database when the page is asked for. Filters come from a GET
+form; a bad value is reported next to its field (:attr:`RegisterFilters.errors`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from werkzeug.datastructures import MultiDict
+
+from recommender import db, maps, reference, services
+from recommender import register as reg
+from recommender.config import Settings
+from recommender.errors import InvalidInput, NotFound, UnknownBody
+from recommender.names import closest
+from recommender.register_io import Directory
+
+PAGE_SIZE = 25
+MAP_WIDTH = 480  # px at which map text is drawn: readable on a phone and a desktop
+SHOWN = {"": None, "real": False, "simulated": True}
+BASIS_WORDS = {
+    "annual": "a year",
+    "to_date": "to date",
+    "cumulative": "in total",
+    "projected": "projected",
+    "unknown": "basis unknown",
+}
+
+
+def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
+    """The register in a few figures: arrangements, bodies involved and annual savings, by
+    real and simulated."""
+    a, m = db.arrangements, db.members
+    by_kind: dict[str, dict[str, Any]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.select(
+                a.c.simulated,
+                sa.func.count(),
+                sa.func.count(a.c.annual_savings_gbp),
+                sa.func.coalesce(sa.func.sum(a.c.annual_savings_gbp), 0.0),
+            ).group_by(a.c.simulated)
+        )
+        for simulated, count, with_figure, savings in rows:
+            by_kind["simulated" if simulated else "real"] = {
+                "arrangements": int(count),
+                "with_figure": int(with_figure),
+                "savings": float(savings),
+            }
+        involved = sa.select(sa.func.count(sa.distinct(m.c.body_code))).where(
+            m.c.body_code.is_not(None)
+        )
+        bodies = int(conn.scalar(involved) or 0)
+        real_ids = sa.select(a.c.id).where(a.c.simulated.is_(False))
+        bodies_real = int(conn.scalar(involved.where(m.c.arrangement_id.in_(real_ids))) or 0)
+        service_count = int(conn.scalar(sa.select(sa.func.count(sa.distinct(a.c.service)))) or 0)
+    empty = {"arrangements": 0, "with_figure": 0, "savings": 0.0}
+    real, simulated = by_kind.get("real", empty), by_kind.get("simulated", empty)
+    return {
+        "real": real,
+        "simulated": simulated,
+        "arrangements": real["arrangements"] + simulated["arrangements"],
+        "savings": real["savings"] + simulated["savings"],
+        "bodies": bodies,
+        "bodies_real": bodies_real,
+        "bodies_known": len(reference.load_bodies(settings)),
+        "services": service_count,
+    }
+
+
+# The explorer --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterFilters:
+    """The explorer's filters and page, and what was wrong with them (field -> message)."""
+
+    service: str | None = None
+    region: str | None = None
+    body: str | None = None
+    shown: str = ""  # "", "real" or "simulated"
+    page: int = 1
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    def params(self, **changes: Any) -> dict[str, Any]:
+        """The filters as query parameters (empty ones left out), with ``changes``."""
+        values = {
+            "service": self.service,
+            "region": self.region,
+            "body": self.body,
+            "shown": self.shown,
+            "page": self.page if self.page != 1 else None,
+        } | changes
+        return {k: v for k, v in values.items() if v not in (None, "", 1)}
+
+
+def regions(settings: Settings) -> list[str]:
+    """The English regions, by name."""
+    return sorted(set(reference.load_bodies(settings)["region"]))
+
+
+def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilters:
+    """Read the explorer's filters from ``args``; a bad value is named under its field."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    text = {name: args.get(name, "").strip() for name in ("service", "region", "body", "shown")}
+    if text["service"]:
+        try:
+            values["service"] = services.check_service(text["service"], settings)
+        except InvalidInput as err:
+            errors["service"] = err.detail
+    if text["region"]:
+        known = regions(settings)
+        match = [r for r in known if r.casefold() == text["region"].casefold()]
+        if match:
+            values["region"] = match[0]
+        else:
+            near = closest(text["region"], known, limit=2)
+            hint = f"; did you mean {' or '.join(near)}?" if near else ""
+            errors["region"] = f"No English region is called {text['region']!r}{hint}"
+    if text["body"]:
+        try:
+            reference.resolve(text["body"], settings=settings)
+            values["body"] = text["body"]
+        except UnknownBody as err:
+            hint = f"; did you mean {', '.join(err.suggestions[:3])}?" if err.suggestions else ""
+            errors["body"] = f"No public body matches {text['body']!r}{hint}"
+    if text["shown"] in SHOWN:
+        values["shown"] = text["shown"]
+    else:
+        errors["shown"] = "Choose all, real or simulated arrangements"
+    page = args.get("page", "1").strip() or "1"
+    if not page.isdigit() or int(page) < 1:
+        errors["page"] = f"page {page!r}: expected a whole number from 1"
+    else:
+        values["page"] = int(page)
+    return RegisterFilters(**values, errors=errors)
+
+
+def explore(filters: RegisterFilters, settings: Settings, directory: Directory) -> dict[str, Any]:
+    """The arrangements the filters keep, one page of them as rows, and the page count."""
+    found = reg.query(
+        reg.Filters(filters.service, filters.body, filters.region, SHOWN[filters.shown]),
+        settings=settings,
+        directory=directory,
+    )
+    pages = max(1, math.ceil(len(found) / PAGE_SIZE))
+    if filters.page > pages:
+        raise NotFound(
+            f"there is no page {filters.page}: these arrangements fill {pages} page"
+            f"{'s' * (pages != 1)}",
+            field="page",
+        )
+    start = (filters.page - 1) * PAGE_SIZE
+    labels = service_labels(settings)
+    return {
+        "found": found,
+        "total": len(found),
+        "pages": pages,
+        "first": start + 1,
+        "last": min(start + PAGE_SIZE, len(found)),
+        "rows": [row(a, labels) for a in found[start : start + PAGE_SIZE]],
+        "by_service": by_service(found, labels),
+    }
+
+
+def service_labels(settings: Settings) -> dict[str, str]:
+    """Service id -> everyday name."""
+    return {str(k): str(v) for k, v in services.load_services(settings)["label"].items()}
+
+
+def by_service(
+    found: Iterable[Mapping[str, Any]], labels: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """How many arrangements (and real ones) each service has, and their annual savings."""
+    out: dict[str, dict[str, Any]] = {}
+    for a in found:
+        entry = out.setdefault(
+            a["service"],
+            {"service": a["service"], "label": labels.get(a["service"], a["service"]),
+             "count": 0, "real": 0, "savings": 0.0, "with_figure": 0},
+        )  # fmt: skip
+        entry["count"] += 1
+        entry["real"] += not a["simulated"]
+        if a["annual_savings_gbp"] is not None:
+            entry["savings"] += float(a["annual_savings_gbp"])
+            entry["with_figure"] += 1
+    return sorted(out.values(), key=lambda e: (-e["count"], e["label"]))
+
+
+def row(arrangement: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
+    """An arrangement as the explorer and its detail page show it."""
+    a = dict(arrangement)
+    basis = str(a["savings_basis"])
+    source = str(a["source"] or "")
+    url = source if source.startswith(("https://", "http://")) else None
+    return a | {
+        "service_label": labels.get(a["service"], a["service"]),
+        "basis_words": BASIS_WORDS.get(basis, basis),
+        "annualisation": reg.annualisation_note(basis, a["savings_period_years"], a["start_year"]),
+        "source_url": url,
+        "source_host": urlsplit(url).netloc.removeprefix("www.") if url else None,
+    }
+
+
+def arrangements_map(
+    found: Iterable[Mapping[str, Any]],
+    labels: Mapping[str, str],
+    *,
+    title: str,
+    link: Callable[[str], str],
+    zoom_to: Iterable[str] | None,
+    settings: Settings,
+) -> str:
+    """The arrangements drawn over England (zoomed to ``zoom_to`` when given)."""
+    items = [
+        maps.MapArrangement(
+            id=str(a["id"]),
+            label=str(a["name"]),
+            members=list(dict.fromkeys(m["body_code"] for m in a["members"] if m["body_code"])),
+            service=labels.get(a["service"], str(a["service"])),
+        )
+        for a in found
+    ]
+    zoom = sorted(set(zoom_to)) if zoom_to else None
+    return maps.render_arrangements_map(
+        items, title=title, zoom_to=zoom, width=MAP_WIDTH, link=link, settings=settings
+    )
+
+
+def zoom_codes(
+    filters: RegisterFilters, found: list[dict[str, Any]], settings: Settings
+) -> list[str]:
+    """What the explorer's map zooms to: the region's councils, or the body's partners."""
+    if filters.region:
+        bodies = reference.load_bodies(settings)
+        inside = bodies[
+            (bodies["region"] == filters.region) & bodies["tier"].isin(maps.LOWER_TIERS)
+        ]
+        return [str(c) for c in inside.index]
+    if filters.body:
+        return [m["body_code"] for a in found for m in a["members"] if m["body_code"]]
+    return []
