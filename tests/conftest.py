@@ -1,5 +1,6 @@
 """Shared fixtures. Each area keeps its own in a ``tests/<area>_fixtures.py`` imported here."""
 
+from browser_fixtures import browser, evaluated_models, live_server, page  # noqa: F401
 from model_fixtures import recommender_model, trained_settings  # noqa: F401
 from reference_fixtures import tiny_data, tiny_settings  # noqa: F401
 from register_fixtures import directory, register_settings  # noqa: F401

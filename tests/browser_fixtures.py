@@ -1,0 +1,196 @@
+"""Fixtures for the pages: a model with an evaluation table, a served app, headless Chromium.
+
+The session's model (``model_fixtures.trained_settings``) is trained without the held-out
+evaluation (it takes minutes), so :func:`evaluated_models` copies it and writes a small,
+synthetic evaluation into its metadata (labelled as such in its notes): the model page then
+has a chart, tables and verdicts to show, computed from those figures.
+
+:func:`live_server` runs ``recommender serve`` (gunicorn, one worker) on a free port over that
+copy, with its own SQLite register, and waits for ``/api/v1/health``. :func:`browser` drives
+Debian's Chromium (``/usr/bin/chromium``, installed by ``.ci/system-deps.sh``) through
+Playwright; the browser tests are skipped, saying why, when it is not there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model_fixtures import copy_models
+from recommender import artifacts
+from recommender.config import Settings
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SCREENSHOTS = Path(__file__).parent / "artifacts" / "screenshots"
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+START_SECONDS = 90
+
+
+def synthetic_evaluation() -> dict[str, Any]:
+    """An evaluation table in the shape :func:`recommender.evaluation.evaluate` writes."""
+    mrr = {"model": 0.604, "model_savings": 0.607, "nearest": 0.445, "same_tier": 0.471,
+           "similar": 0.099, "adamic_adar": 0.406, "most_partnered": 0.076}  # fmt: skip
+    ranking = []
+    for protocol in ("temporal", "grouped_cv"):
+        for subset, size in (("simulated", 198), ("real", 7), ("all", 205)):
+            for method, value in mrr.items():
+                if protocol == "grouped_cv" and method == "model_savings":
+                    continue
+                low = value * (0.9 if subset == "real" else 1.0)
+                ranking.append(
+                    {
+                        "protocol": protocol, "subset": subset, "method": method,
+                        "hit@1": round(0.7 * low, 3), "hit@5": round(min(1.0, 1.4 * low), 3),
+                        "hit@10": round(min(1.0, 1.5 * low), 3), "mrr": round(low, 3),
+                        "ndcg@10": round(min(1.0, 1.02 * low), 3),
+                        "queries": 3 * size, "arrangements": size,
+                    }
+                )  # fmt: skip
+    savings = [
+        {"protocol": "temporal", "subset": subset, "method": method, "mae_log": mae,
+         "r2_log": 0.05, "coverage80": 0.86, "n": 120}
+        for subset in ("simulated", "real", "all")
+        for method, mae in (("model", 1.17), ("service_median", 1.11))
+    ]  # fmt: skip
+    notes = {
+        "temporal_cutoff": 2015, "folds": 5, "partners_outside_candidate_set": 126,
+        "partners_evaluated": 840, "synthetic": "figures made up for the page tests",
+    }  # fmt: skip
+    return {"ranking": ranking, "savings": savings, "notes": notes}
+
+
+@pytest.fixture(scope="session")
+def evaluated_models(trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the session's models folder whose promoted model has an evaluation table."""
+    copied = copy_models(trained_settings, tmp_path_factory.mktemp("evaluated"))
+    meta_path = copied.models / str(artifacts.promoted_version(copied)) / artifacts.METADATA
+    meta = json.loads(meta_path.read_text()) | {"evaluation": synthetic_evaluation()}
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    return copied.models
+
+
+def field_error(page: str, field: str) -> str | None:
+    """The error message a page shows next to the form field ``field`` (None if none)."""
+    found = re.search(rf'<p class="field-error" id="{field}-error">(.*?)</p>', page)
+    return found.group(1) if found else None
+
+
+# A served app ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    """``recommender serve`` running in a subprocess."""
+
+    url: str
+    database_url: str
+    log: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/health", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def live_server(
+    trained_settings: Settings, evaluated_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LiveServer]:
+    """The app served by gunicorn on a free port, over the evaluated model and its own database."""
+    root = tmp_path_factory.mktemp("live")
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    database_url = f"sqlite:///{root / 'live.sqlite'}"
+    env = os.environ | {
+        "RECOMMENDER_DATA_DIR": str(trained_settings.data),
+        "RECOMMENDER_MODELS_DIR": str(evaluated_models),
+        "RECOMMENDER_DATABASE_URL": database_url,
+    }
+    command = shutil.which("recommender", path=str(Path(sys.executable).parent))
+    assert command, "the recommender command is not installed in this environment"
+    log = root / "serve.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [command, "serve", "--port", str(port), "--workers", "1", "--threads", "4"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + START_SECONDS
+        while not _healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"recommender serve did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.25)
+        yield LiveServer(url=url, database_url=database_url, log=log)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# Headless Chromium -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, headless, driven by Playwright (skipped when it is not installed)."""
+    if not CHROMIUM.exists():
+        pytest.skip(
+            f"browser tests need Debian's Chromium at {CHROMIUM} (installed by "
+            ".ci/system-deps.sh, which `make test` runs)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A desktop-sized page in a fresh context, with the served app as its base URL; fails the
+    test on any JavaScript error."""
+    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
+    context.set_default_timeout(15_000)
+    opened = context.new_page()
+    errors: list[str] = []
+    opened.on("pageerror", lambda err: errors.append(str(err)))
+    try:
+        yield opened
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors: {errors}"

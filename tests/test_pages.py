@@ -1,0 +1,287 @@
+"""The pages through Flask's test client: home, search, a body's page, its feedback and briefing.
+
+Everything here works without JavaScript: filters are query parameters, feedback a form POST
+that redirects back. The figures on the pages are checked against the domain's own answers.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from pypdf import PdfReader
+
+from browser_fixtures import field_error
+from recommender import feedback, reference
+from recommender import register as reg
+from recommender.charts import money
+from recommender.ranking import Query, Recommender
+from recommender.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION
+
+ROTHER = "E07000064"
+
+
+def _model(app: Flask) -> Recommender:
+    model = app.extensions["recommender"].models.recommender
+    assert model is not None
+    return model
+
+
+def _text(response: Any) -> str:
+    return str(response.get_data(as_text=True))
+
+
+def _rows(page: str) -> list[tuple[str, str]]:
+    """(partner code, service) of each suggestion row, in order."""
+    return re.findall(r'<tr id="s-[^"]+" data-partner="([^"]+)" data-service="([^"]+)"', page)
+
+
+@pytest.mark.parametrize(
+    ("path", "text"),
+    [
+        ("/", "Find partners to share services with"),
+        ("/search?q=Rother", "Bodies matching “Rother”"),
+        (f"/bodies/{ROTHER}", "Suggested partners for Rother, best first"),
+        ("/arrangements", "Shared-service arrangements"),
+        ("/model", "How good are the suggestions?"),
+    ],
+)
+def test_every_page_renders_with_the_layout(client: FlaskClient, path: str, text: str) -> None:
+    response = client.get(path)
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    page = _text(response)
+    assert text in page
+    assert '<html lang="en-GB">' in page
+    assert '<a class="skip-link" href="#main">Skip to main content</a>' in page
+    assert '<main id="main"' in page and page.count("<h1") == 1
+    for line in (ONS_ATTRIBUTION, MYSOCIETY_ATTRIBUTION):
+        assert html.escape(line) in page
+    # Offline: every stylesheet and script comes from the app itself.
+    assert not re.search(r'<(link|script)[^>]+(href|src)="(https?:)?//', page)
+
+
+def test_static_files_are_served(client: FlaskClient) -> None:
+    with client.get("/static/site.css") as css, client.get("/static/app.js") as js:
+        assert css.status_code == 200 and css.mimetype == "text/css"
+        assert js.status_code == 200 and "javascript" in js.mimetype
+        assert b"@media (max-width: 48rem)" in css.data and b'role", "combobox"' in js.data
+
+
+def test_home_figures_are_counted_from_the_register(client: FlaskClient, app: Flask) -> None:
+    settings = app.extensions["recommender"].settings
+    found = reg.query(settings=settings, directory=app.extensions["recommender"].directory)
+    real = [a for a in found if not a["simulated"]]
+    bodies = {m["body_code"] for a in found for m in a["members"] if m["body_code"]}
+    savings = sum(a["annual_savings_gbp"] or 0.0 for a in found)
+    page = _text(client.get("/"))
+    assert f'<span class="figure">{len(found):,}</span>' in page
+    assert f"{len(real):,} real" in page and f"{len(found) - len(real):,} simulated" in page
+    assert f'<span class="figure">{len(bodies):,}</span>' in page
+    assert f'<span class="figure">{money(savings)}</span>' in page
+    assert 'data-suggest-url="/api/v1/bodies/search"' in page  # for the script's suggestions
+
+
+def test_search_finds_names_aliases_and_abolished_councils(client: FlaskClient) -> None:
+    page = _text(client.get("/search?q=Taunton+Deane"))
+    assert "abolished" in page and "Taunton Deane Borough Council" in page
+    (successor,) = reference.resolve("Taunton Deane").codes
+    assert f'href="/bodies/{successor}"' in page
+    split = _text(client.get("/search?q=Northamptonshire"))
+    for code in reference.resolve("Northamptonshire").codes:
+        assert f'href="/bodies/{code}"' in split
+    assert f'href="/bodies/{ROTHER}"' in _text(client.get("/search?q=e07000064"))
+    nothing = _text(client.get("/search?q=zzqqxx"))
+    assert "No public body matches “zzqqxx”" in nothing
+    assert "Search for a body" in _text(client.get("/search"))
+
+
+def test_a_name_redirects_to_the_code_keeping_the_filters(client: FlaskClient) -> None:
+    response = client.get("/bodies/Rother?service=legal&kinds=council&kinds=fire")
+    assert response.status_code == 302
+    target = urlsplit(response.headers["Location"])
+    assert target.path == f"/bodies/{ROTHER}"
+    assert parse_qs(target.query) == {"service": ["legal"], "kinds": ["council", "fire"]}
+    assert client.get("/bodies/e07000064").headers["Location"] == f"/bodies/{ROTHER}"
+    # An abolished council resolves to its successor; one split in two asks which.
+    (somerset,) = reference.resolve("Taunton Deane").codes
+    assert client.get("/bodies/Taunton Deane").headers["Location"] == f"/bodies/{somerset}"
+    split = client.get("/bodies/Northamptonshire")
+    assert split.status_code == 302 and split.headers["Location"].startswith("/search?q=")
+
+
+def test_body_page_shows_the_models_suggestions(client: FlaskClient, app: Flask) -> None:
+    page = _text(client.get(f"/bodies/{ROTHER}"))
+    expected = _model(app).recommend(Query(ROTHER))
+    assert _rows(page) == [(r.partner_code, r.service) for r in expected]
+    first = expected[0]
+    assert html.escape(first.reasons[0].text) in page
+    assert money(first.savings_low_gbp) in page and money(first.savings_high_gbp) in page
+    assert first.evidence[0]["name"] in html.unescape(page)
+    assert page.count("data-feedback") == len(expected)  # a feedback control on each
+    assert page.count('<th scope="col"') >= 7 and "<caption>" in page
+    # The map: Rother highlighted, its suggested partners shaded, described in words.
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert 'role="img"' in svg and "<desc" in svg
+    assert f'data-code="{ROTHER}" class="focal"' in svg
+    assert f'data-code="{first.partner_code}" class="suggested"' in svg
+    assert f'href="/bodies/{ROTHER}/briefing.pdf"' in page
+    # Facts and the body's own arrangements in the register.
+    assert f"{reference.body(ROTHER)['population']:,.0f}" in page
+    assert "East Sussex Procurement Hub" in html.unescape(page)
+
+
+def test_filters_are_query_parameters(client: FlaskClient, app: Flask) -> None:
+    url = f"/bodies/{ROTHER}?service=legal&kinds=council&kinds=fire&max_km=40&k=5"
+    page = _text(client.get(url))
+    expected = _model(app).recommend(
+        Query(ROTHER, service="legal", kinds=("council", "fire"), max_km=40, k=5)
+    )
+    assert 0 < len(expected) <= 5
+    assert _rows(page) == [(r.partner_code, "legal") for r in expected]
+    assert '<option value="legal" selected>' in page
+    assert 'value="council" checked' in page and 'value="fire" checked' in page
+    assert 'value="police">' in page and 'value="40"' in page
+    assert f'href="/bodies/{ROTHER}/briefing.pdf?service=legal"' in page
+    assert "Showing" in page and "for Legal services" in page and "within 40 km" in page
+    # Comma-separated kinds (as the API takes them) mean the same.
+    same = _text(client.get(f"/bodies/{ROTHER}?service=legal&kinds=council,fire&max_km=40&k=5"))
+    assert _rows(same) == _rows(page)
+
+
+def test_include_existing_shows_current_partners(client: FlaskClient, app: Flask) -> None:
+    # Existing partners rank last (no likelihood): look close by, where there are few others.
+    model = _model(app)
+    for found in reg.query(reg.Filters(body=ROTHER), settings=model.settings):
+        service = found["service"]
+        query = Query(ROTHER, service=service, max_km=30, k=50, include_existing=True)
+        existing = [r for r in model.recommend(query, explain=False) if r.existing]
+        if existing:
+            break
+    assert existing, "Rother shares a service with a neighbour in the register"
+    url = f"/bodies/{ROTHER}?service={service}&max_km=30&k=50"
+    shown = (existing[0].partner_code, service)
+    page = _text(client.get(url + "&include_existing=1"))
+    assert "already a partner" in page and shown in _rows(page)
+    assert shown not in _rows(_text(client.get(url)))
+
+
+def test_fragment_is_the_results_alone(client: FlaskClient) -> None:
+    response = client.get(f"/bodies/{ROTHER}?service=legal&fragment=1")
+    fragment = _text(response)
+    assert response.status_code == 200
+    assert "<html" not in fragment and '<form class="filters"' not in fragment
+    assert fragment.lstrip().startswith('<div class="results" data-summary="Showing')
+    assert "<svg" in fragment and _rows(fragment)
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("k=abc", "k", "Enter a whole number from 1 to 50, not &#39;abc&#39;"),
+        ("k=0", "k", "Enter a whole number from 1 to 50"),
+        ("k=51", "k", "Enter a whole number from 1 to 50"),
+        ("max_km=-3", "max_km", "Enter a distance in km over 0 and at most 2000"),
+        ("max_km=nan", "max_km", "Enter a distance in km over 0"),
+        ("kinds=dragons", "kinds", "Unknown kind &#39;dragons&#39;"),
+        ("service=legel", "service", "unknown service &#39;legel&#39;"),
+        ("include_existing=maybe", "include_existing", "Tick the box or leave it empty"),
+    ],
+)
+def test_bad_filters_are_reported_next_to_their_field(
+    client: FlaskClient, query: str, field: str, message: str
+) -> None:
+    response = client.get(f"/bodies/{ROTHER}?{query}")
+    page = _text(response)
+    assert response.status_code == 400
+    assert message in str(field_error(page, field))
+    assert "There is a problem" in page and f'href="#{field}' in page
+    if field != "kinds":
+        assert f'aria-describedby="{field}-error" aria-invalid="true"' in page
+    assert not _rows(page)  # no results under a wrong filter
+    assert "About Rother" in page  # but the rest of the page is there
+
+
+def test_feedback_form_records_and_redirects_back(client: FlaskClient, app: Flask) -> None:
+    engine = app.extensions["recommender"].engine
+    before = len(feedback.load(engine))
+    form = {
+        "partner": "E07000062",
+        "service": "legal",
+        "verdict": "interested",
+        "comment": "<b>worth a call</b>",
+        "filters": "service=legal&k=5&next=https://example.com/&kinds=bogus",
+    }
+    response = client.post(f"/bodies/{ROTHER}/feedback", data=form)
+    assert response.status_code == 303
+    target = urlsplit(response.headers["Location"])
+    assert target.netloc == "" and target.path == f"/bodies/{ROTHER}"
+    stored = feedback.load(engine)
+    assert len(stored) == before + 1
+    row = stored.iloc[-1]
+    assert (row.body_code, row.partner_code, row.service, row.verdict) == (
+        ROTHER, "E07000062", "legal", "interested",
+    )  # fmt: skip
+    assert row.comment == "<b>worth a call</b>"
+    assert row.model_version == _model(app).version
+    # Bad filters in the form are dropped, never echoed into the redirect.
+    assert parse_qs(target.query) == {"feedback": [str(row.id)]}
+    back = _text(client.get(response.headers["Location"]))
+    assert "Thank you: your feedback was recorded" in back
+    assert "on Hastings for Legal services" in back and "<b>" not in back
+
+    kept = dict(form, filters="service=legal&k=5")
+    again = urlsplit(client.post(f"/bodies/{ROTHER}/feedback", data=kept).headers["Location"])
+    assert parse_qs(again.query) == {"feedback": [str(row.id + 1)], "service": ["legal"],
+                                     "k": ["5"]}  # fmt: skip
+
+
+def test_feedback_without_a_verdict_is_a_400_page(client: FlaskClient) -> None:
+    response = client.post(f"/bodies/{ROTHER}/feedback", data={"partner": "Hastings"})
+    assert response.status_code == 400 and response.mimetype == "text/html"
+    assert "There is a problem with your request" in _text(response)
+
+
+def test_feedback_notice_only_for_this_bodys_feedback(client: FlaskClient) -> None:
+    form = {"partner": "Hastings", "service": "ict", "verdict": "not_relevant"}
+    target = client.post(f"/bodies/{ROTHER}/feedback", data=form).headers["Location"]
+    ident = parse_qs(urlsplit(target).query)["feedback"][0]
+    assert "Thank you" in _text(client.get(f"/bodies/{ROTHER}?feedback={ident}"))
+    assert "Thank you" not in _text(client.get(f"/bodies/E07000062?feedback={ident}"))
+    assert "Thank you" not in _text(client.get(f"/bodies/{ROTHER}?feedback=99999"))
+    assert "Thank you" not in _text(client.get(f"/bodies/{ROTHER}?feedback=x"))
+
+
+def test_briefing_downloads_as_a_pdf(client: FlaskClient, app: Flask) -> None:
+    response = client.get(f"/bodies/{ROTHER}/briefing.pdf?service=legal")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert response.headers["Content-Disposition"] == (
+        'attachment; filename="briefing-rother-legal.pdf"'
+    )
+    assert response.data.startswith(b"%PDF")
+    text = " ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(response.data)).pages)
+    assert "Rother" in text and _model(app).version in " ".join(text.split())
+    bad = client.get(f"/bodies/{ROTHER}/briefing.pdf?service=legel")
+    assert bad.status_code == 400 and "Unknown service &#39;legel&#39;" in _text(bad)
+
+
+def test_a_busy_body_lists_its_first_arrangements_and_links_to_the_rest(
+    client: FlaskClient, app: Flask
+) -> None:
+    current = app.extensions["recommender"]
+    counts: dict[str, int] = {}
+    for found in reg.query(settings=current.settings, directory=current.directory):
+        for code in {m["body_code"] for m in found["members"] if m["body_code"]}:
+            counts[code] = counts.get(code, 0) + 1
+    busy = max(counts, key=lambda c: counts[c])
+    assert counts[busy] > 8
+    page = _text(client.get(f"/bodies/{busy}"))
+    listed = page[page.index('class="list arrangements-list"') :].split("</ul>")[0]
+    assert listed.count("<li>") == 8
+    assert f'href="/arrangements?body={busy}">All {counts[busy]} arrangements' in page

@@ -1,0 +1,243 @@
+"""The explorer, an arrangement's page, the model page and the HTML error pages (test client)."""
+
+from __future__ import annotations
+
+import gzip
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from browser_fixtures import field_error, synthetic_evaluation
+from recommender import register as reg
+from recommender.charts import money
+from recommender.config import Settings
+from recommender.evaluation import Evaluation, verdicts
+from recommender.service.views_register import PAGE_SIZE
+from service_fixtures import build_app
+
+
+def _text(response: Any) -> str:
+    return str(response.get_data(as_text=True))
+
+
+def _register(app: Flask, **filters: Any) -> list[dict[str, Any]]:
+    current = app.extensions["recommender"]
+    return reg.query(reg.Filters(**filters), settings=current.settings, directory=current.directory)
+
+
+ROW = re.compile(r'<th scope="row" data-label="Arrangement"><a href="/arrangements/([^"]+)"')
+
+
+def _row_ids(page: str) -> list[str]:
+    return ROW.findall(page)
+
+
+# The explorer ------------------------------------------------------------------------------
+
+
+def test_explorer_lists_the_register_a_page_at_a_time(client: FlaskClient, app: Flask) -> None:
+    everything = _register(app)
+    page = _text(client.get("/arrangements"))
+    assert f"{len(everything):,} arrangements; showing 1 to {PAGE_SIZE}." in page
+    assert _row_ids(page) == [a["id"] for a in everything[:PAGE_SIZE]]
+    second = _text(client.get("/arrangements?page=2"))
+    assert _row_ids(second) == [a["id"] for a in everything[PAGE_SIZE : 2 * PAGE_SIZE]]
+    assert 'rel="prev" href="/arrangements"' in second and 'aria-current="page"' in second
+    # The map draws every arrangement listed (not only this page's), as links.
+    svg = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" class="rec-map"') :]
+    assert svg.count('class="arrangement"') == len(everything)
+    assert 'role="img"' in svg and f'href="/arrangements/{everything[0]["id"]}"' in svg
+
+
+def test_explorer_rows_show_partners_savings_and_source(client: FlaskClient, app: Flask) -> None:
+    real = [a for a in _register(app, simulated=False) if a["savings_basis"] == "to_date"]
+    assert real, "the register has a real arrangement with savings to date"
+    shown = real[0]
+    page = _text(client.get(f"/arrangements?service={shown['service']}&shown=real"))
+    start = page.index(f'data-label="Arrangement"><a href="/arrangements/{shown["id"]}"')
+    row = page[start:].split("</tr>")[0]
+    assert money(shown["savings_gbp"]) in row and "to date" in row
+    assert f"about {money(shown['annual_savings_gbp'])} a year" in row
+    assert f'href="{html.escape(shown["source"])}"' in row and 'tag-real">real' in row
+    for member in shown["members"]:
+        assert html.escape(member["name"]) in row
+    simulated = _text(client.get("/arrangements?shown=simulated"))
+    assert 'class="tag tag-sim">simulated' in simulated and "tag-real" not in simulated
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"service": "legal"},
+        {"region": "South West"},
+        {"body": "Rother"},
+        {"body": "Taunton Deane"},  # abolished: its successor's arrangements
+        {"service": "procurement", "simulated": False},
+    ],
+)
+def test_explorer_filters_match_the_register(
+    client: FlaskClient, app: Flask, filters: dict[str, Any]
+) -> None:
+    expected = _register(app, **filters)
+    args = {k: v for k, v in filters.items() if k != "simulated"}
+    if "simulated" in filters:
+        args["shown"] = "simulated" if filters["simulated"] else "real"
+    page = _text(client.get("/arrangements", query_string=args))
+    assert f"{len(expected):,} arrangement" in page
+    assert _row_ids(page) == [a["id"] for a in expected[:PAGE_SIZE]]
+    for name, value in args.items():
+        if name in ("body",):
+            assert f'value="{value}"' in page
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("region=Atlantis", "region", "No English region is called &#39;Atlantis&#39;"),
+        ("service=legel", "service", "unknown service &#39;legel&#39;"),
+        ("body=Nowhereshire", "body", "No public body matches &#39;Nowhereshire&#39;"),
+        ("shown=maybe", "shown", "Choose all, real or simulated arrangements"),
+    ],
+)
+def test_explorer_bad_filters_are_400_next_to_the_field(
+    client: FlaskClient, query: str, field: str, message: str
+) -> None:
+    response = client.get(f"/arrangements?{query}")
+    assert response.status_code == 400
+    page = _text(response)
+    assert message in str(field_error(page, field))
+    assert not _row_ids(page)
+
+
+def test_explorer_pages_out_of_range(client: FlaskClient) -> None:
+    assert client.get("/arrangements?page=abc").status_code == 400
+    beyond = client.get("/arrangements?page=9999")
+    assert beyond.status_code == 404 and "There is no page 9999" in _text(beyond)
+
+
+def test_arrangement_page(client: FlaskClient, app: Flask) -> None:
+    (hub,) = [a for a in _register(app, body="Rother") if "Procurement Hub" in a["name"]]
+    page = _text(client.get(f"/arrangements/{hub['id']}"))
+    assert f"<h1>{html.escape(hub['name'])}</h1>" in page
+    for member in hub["members"]:
+        assert f'href="/bodies/{member["body_code"]}">{html.escape(member["name"])}</a>' in page
+    assert f'href="{html.escape(hub["source"])}"' in page
+    svg = page[page.index("<svg") :]
+    assert svg.count('class="arrangement"') == 1 and 'role="img"' in svg
+    assert f'href="/arrangements?service={hub["service"]}"' in page
+
+
+def test_unknown_arrangement_suggests_close_ids(client: FlaskClient, app: Flask) -> None:
+    ident = _register(app)[0]["id"]
+    response = client.get(f"/arrangements/{ident[:-1]}")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    assert f'href="/arrangements/{ident}"' in _text(response)
+
+
+# The model page ----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def evaluated_app(
+    trained_settings: Settings, evaluated_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Flask:
+    return build_app(tmp_path_factory.mktemp("pages-evaluated"), trained_settings, evaluated_models)
+
+
+def test_model_page_charts_the_evaluation_against_baselines(evaluated_app: Flask) -> None:
+    page = _text(evaluated_app.test_client().get("/model"))
+    model = evaluated_app.extensions["recommender"].models.recommender
+    assert model is not None and f"Model {model.version}" in page
+    chart = page[page.index('class="rec-chart"') :].split("</svg>")[0]
+    assert 'data-series="Model (likelihood)" data-category="MRR"' in chart
+    assert 'data-series="Nearest by distance"' in chart and "Model (expected" not in chart
+    evaluation = synthetic_evaluation()
+    ranking = evaluation["ranking"]
+    held = next(r for r in ranking if (r["protocol"], r["subset"], r["method"])
+                == ("temporal", "all", "model"))  # fmt: skip
+    assert f"<title>Model (likelihood), MRR: {held['mrr']:.2f}</title>" in chart
+    # Every row of the evaluation is in the tables, grouped by protocol and subset.
+    rows = ranking + evaluation["savings"]
+    tables = page[page.index("Every protocol and subset") : page.index("The factors that")]
+    assert tables.count("<tr") - tables.count('<tr class="group">') - 2 == len(rows)  # 2 heads
+    models = sum(str(r["method"]).startswith("model") for r in rows)
+    assert tables.count('<tr class="is-model">') == models
+    assert "Grouped cross-validation (5 folds), real arrangements" in page
+    for line in verdicts(Evaluation.from_dict(evaluation)):
+        assert html.escape(line[:1].upper() + line[1:]) in page
+    assert "126 of 840 held-out partners" in page
+    # The factors and the data it learnt from.
+    for factor in model.describe()["importance"][:3]:
+        assert html.escape(factor["label"][:1].upper() + factor["label"][1:]) in page
+    register = model.describe()["register"]
+    assert f"{register['real']:,} real and {register['simulated']:,} simulated" in page
+    assert register["hash"] in page
+
+
+def test_model_page_without_an_evaluation_says_so(client: FlaskClient) -> None:
+    page = _text(client.get("/model"))
+    assert "trained without the held-out evaluation" in page and "<svg" not in page
+    assert "The factors that matter most" in page
+
+
+def test_without_a_model_pages_say_how_to_train_one(bare_app: Flask) -> None:
+    client = bare_app.test_client()
+    model = client.get("/model")
+    assert model.status_code == 503 and "No model is serving" in _text(model)
+    assert "recommender train --promote" in _text(model)
+    body = client.get("/bodies/E07000064")
+    assert body.status_code == 503
+    assert "Recommendations are unavailable" in _text(body) and "About Rother" in _text(body)
+    briefing = client.get("/bodies/E07000064/briefing.pdf")
+    assert briefing.status_code == 503 and briefing.mimetype == "text/html"
+    assert client.get("/").status_code == 200 and client.get("/arrangements").status_code == 200
+
+
+# Errors, escaping, compression -------------------------------------------------------------
+
+
+def test_unknown_pages_are_html_404s_and_the_api_stays_json(client: FlaskClient) -> None:
+    page = client.get("/no/such/page")
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "There is no page at /no/such/page." in _text(page) and 'name="q"' in _text(page)
+    api = client.get("/api/v1/no/such/route")
+    assert api.status_code == 404 and api.json is not None and api.json["status"] == 404
+    assert client.post("/model").status_code == 405
+    assert client.post("/model").mimetype == "text/html"
+
+
+def test_unknown_body_is_a_404_with_the_closest_bodies(client: FlaskClient) -> None:
+    response = client.get("/bodies/Rothr")
+    assert response.status_code == 404 and response.mimetype == "text/html"
+    page = _text(response)
+    assert '<a href="/bodies/E07000064">Rother (E07000064)</a>' in page
+    assert 'value="Rothr"' in page  # the search box offers to look again
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/search?q=<script>alert(1)</script>",
+        "/bodies/<script>alert(1)</script>",
+        "/arrangements?body=<script>alert(1)</script>",
+        "/arrangements/<script>alert(1)</script>",
+        "/<script>alert(1)</script>",
+    ],
+)
+def test_user_input_is_escaped(client: FlaskClient, path: str) -> None:
+    page = _text(client.get(path))
+    assert "<script>alert(1)" not in page and "&lt;script&gt;alert(1)" in page
+
+
+def test_large_pages_are_compressed(client: FlaskClient) -> None:
+    plain = client.get("/arrangements")
+    packed = client.get("/arrangements", headers={"Accept-Encoding": "gzip, deflate"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.vary
+    assert gzip.decompress(packed.data) == plain.data
+    assert len(packed.data) < len(plain.data) / 3
+    assert "Content-Encoding" not in client.get("/api/v1/health").headers
