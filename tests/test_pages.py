@@ -128,7 +128,8 @@ def test_body_page_shows_the_models_suggestions(client: FlaskClient, app: Flask)
     assert page.count('<th scope="col"') >= 7 and "<caption>" in page
     # The map: Rother highlighted, its suggested partners shaded, described in words.
     svg = page[page.index("<svg") : page.index("</svg>")]
-    assert 'role="img"' in svg and "<desc" in svg
+    assert 'role="img"' in svg and "<desc" in svg and "<a " not in svg  # an image: no links
+    assert 'data-map-link="/bodies/__CODE__"' in page  # for the script
     assert f'data-code="{ROTHER}" class="focal"' in svg
     assert f'data-code="{first.partner_code}" class="suggested"' in svg
     assert f'href="/bodies/{ROTHER}/briefing.pdf"' in page

@@ -90,6 +90,11 @@ def test_filters_update_the_table_and_the_map_in_place(page: Any) -> None:
     assert _rows(page) == after_rows
     assert page.get_by_label("Maximum distance").input_value() == ""
 
+    # With a mouse, a partner on the map opens its page.
+    partner = sorted(_map_codes(page))[0]
+    page.locator(f'#results svg [data-code="{partner}"]').first.dispatch_event("click")
+    page.wait_for_url(f"**/bodies/{partner}")
+
 
 def test_feedback_is_sent_and_stored(page: Any, live_server: LiveServer) -> None:
     page.goto(f"/bodies/{ROTHER}")
@@ -140,6 +145,11 @@ def test_explorer_and_model_pages(page: Any) -> None:
     name = first.inner_text()
     first.click()
     assert page.get_by_role("heading", level=1).inner_text() == name
+    page.go_back()
+    drawn = page.locator("figure svg g.arrangement").first
+    ident = drawn.get_attribute("data-id")
+    drawn.dispatch_event("click")
+    page.wait_for_url(f"**/arrangements/{ident}")
 
     page.get_by_role("link", name="The model").click()
     assert page.get_by_role("heading", level=1).inner_text() == "How good are the suggestions?"

@@ -185,7 +185,8 @@
         .then(function (html) {
           if (ticket !== latest) { return; }
           results.innerHTML = html;
-          if (push) { window.history.pushState({ filters: qs }, "", page); }
+          var here = window.location.pathname + window.location.search;
+          if (push && page !== here) { window.history.pushState({ filters: qs }, "", page); }
           var summary = results.querySelector("[data-summary]");
           if (status && summary) { status.textContent = summary.getAttribute("data-summary"); }
         })
@@ -268,6 +269,25 @@
     });
   }
 
+  // Maps: select a body (or an arrangement) to open its page -----------------------------------
+  // The SVG is an image to assistive technology and holds hundreds of shapes, so they are not
+  // links (no tab stops); the tables beside the maps link everything for the keyboard.
+
+  function setupMapLinks() {
+    document.addEventListener("click", function (event) {
+      var figure = event.target.closest && event.target.closest("figure[data-map-link]");
+      if (!figure) { return; }
+      var template = figure.getAttribute("data-map-link");
+      var group = event.target.closest(".arrangement[data-id]");
+      var shape = event.target.closest("[data-code]");
+      if (group && template.indexOf("__ID__") >= 0) {
+        window.location.assign(template.replace("__ID__", encodeURIComponent(group.getAttribute("data-id"))));
+      } else if (shape && template.indexOf("__CODE__") >= 0) {
+        window.location.assign(template.replace("__CODE__", encodeURIComponent(shape.getAttribute("data-code"))));
+      }
+    });
+  }
+
   // Briefing download: say it takes a moment ---------------------------------------------------
 
   function setupBriefing() {
@@ -280,12 +300,15 @@
     });
   }
 
+  document.documentElement.classList.add("js");
+
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-search]"), setupSearch);
     var filters = document.querySelector("form[data-filters]");
     if (filters) { setupFilters(filters); }
     setupFeedback();
     setupBriefing();
+    setupMapLinks();
   }
 
   if (document.readyState === "loading") {

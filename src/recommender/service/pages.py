@@ -168,7 +168,6 @@ def body(code_or_name: str) -> Any:
                 page["body"],
                 filters,
                 page["arrangements"],
-                link=lambda c: url_for(".body", code_or_name=c),
                 settings=settings,
             )
     summary = ""
@@ -276,7 +275,6 @@ def arrangements() -> Any:
             found["found"],
             views_register.service_labels(settings),
             title="Map of the arrangements listed",
-            link=lambda ident: url_for(".arrangement", arrangement_id=ident),
             zoom_to=views_register.zoom_codes(filters, found["found"], settings),
             settings=settings,
         )
@@ -304,7 +302,6 @@ def arrangement(arrangement_id: str) -> str:
         [found],
         labels,
         title=f"Map of the partners in {found['name']}",
-        link=lambda ident: url_for(".arrangement", arrangement_id=ident),
         zoom_to=codes,
         settings=settings,
     ) if codes else None  # fmt: skip

@@ -176,7 +176,6 @@ def results(
     filters: BodyFilters,
     arrangements: list[dict[str, Any]],
     *,
-    link: Callable[[str], str],
     settings: Settings,
 ) -> dict[str, Any]:
     """Suggestions with reasons and evidence, the map, partner groups and arrangements to join."""
@@ -193,7 +192,7 @@ def results(
         "service_label": service_label(filters.service, settings) if filters.service else None,
         "groups": [g.to_dict() for g in groups],
         "joins": [j.to_dict() for j in joins],
-        "map_svg": partners_map(body, rows, arrangements, filters.service, link, settings),
+        "map_svg": partners_map(body, rows, arrangements, filters.service, settings),
     }
 
 
@@ -206,10 +205,13 @@ def partners_map(
     rows: list[dict[str, Any]],
     arrangements: list[dict[str, Any]],
     service: str | None,
-    link: Callable[[str], str],
     settings: Settings,
 ) -> str:
-    """England around the body: suggested partners shaded by savings, existing ones hatched."""
+    """England around the body: suggested partners shaded by savings, existing ones hatched.
+
+    Bodies are not links in the SVG (an image to assistive technology, and hundreds of tab
+    stops); the page's script makes them clickable, and the table links every partner.
+    """
     code = str(body["code"])
     best: dict[str, float] = {}
     for row in rows:
@@ -233,7 +235,6 @@ def partners_map(
         zoom_to=[code, *best],
         title=f"Map of {body['display_name']} and its suggested partners",
         width=MAP_WIDTH,
-        link=link,
         settings=settings,
     )
 

@@ -7,7 +7,7 @@ form; a bad value is reported next to its field (:attr:`RegisterFilters.errors`)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -216,7 +216,6 @@ def arrangements_map(
     labels: Mapping[str, str],
     *,
     title: str,
-    link: Callable[[str], str],
     zoom_to: Iterable[str] | None,
     settings: Settings,
 ) -> str:
@@ -232,7 +231,7 @@ def arrangements_map(
     ]
     zoom = sorted(set(zoom_to)) if zoom_to else None
     return maps.render_arrangements_map(
-        items, title=title, zoom_to=zoom, width=MAP_WIDTH, link=link, settings=settings
+        items, title=title, zoom_to=zoom, width=MAP_WIDTH, settings=settings
     )
 
 
