@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import html
 import re
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -244,3 +245,53 @@ def test_large_pages_are_compressed(client: FlaskClient) -> None:
     assert gzip.decompress(packed.data) == plain.data
     assert len(packed.data) < len(plain.data) / 3
     assert "Content-Encoding" not in client.get("/api/v1/health").headers
+
+
+class _Audit(HTMLParser):
+    """Collects ids, labels, form controls, headings and tables' captions of one page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ids: list[str] = []
+        self.labelled: set[str] = set()
+        self.controls: list[str] = []
+        self.headings: list[int] = []
+        self.tables = self.captions = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if found.get("id"):
+            self.ids.append(str(found["id"]))
+        if tag == "label" and found.get("for"):
+            self.labelled.add(str(found["for"]))
+        if tag in ("input", "select", "textarea") and found.get("type") != "hidden":
+            self.controls.append(str(found.get("id")))
+        if re.fullmatch(r"h[1-6]", tag):
+            self.headings.append(int(tag[1]))
+        self.tables += tag == "table"
+        self.captions += tag == "caption"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/",
+        "/search?q=north",
+        "/bodies/E07000064",
+        "/bodies/E07000064?k=abc",
+        "/arrangements",
+        "/arrangements?region=Atlantis",
+        "/model",
+        "/no/such/page",
+    ],
+)
+def test_pages_are_labelled_and_ordered(client: FlaskClient, path: str) -> None:
+    audit = _Audit()
+    audit.feed(_text(client.get(path)))
+    assert len(audit.ids) == len(set(audit.ids)), "ids are unique"
+    unlabelled = [c for c in audit.controls if c not in audit.labelled]
+    assert not unlabelled, f"every control has a label: {unlabelled}"
+    assert audit.headings[0] == 1 and audit.headings.count(1) == 1
+    steps = [b - a for a, b in zip(audit.headings, audit.headings[1:], strict=False)]
+    assert max(steps, default=0) <= 1, f"headings skip a level: {audit.headings}"
+    assert audit.tables == audit.captions, "every table has a caption"
