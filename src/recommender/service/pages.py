@@ -68,6 +68,7 @@ def _page_globals() -> dict[str, Any]:
         "simulated_note": SIMULATED_NOTE,
         "asset_version": __version__,
         "kind_labels": views_body.KIND_LABELS,
+        "tier_labels": views_body.TIER_LABELS,
     }
 
 
@@ -183,7 +184,6 @@ def body(code_or_name: str) -> Any:
         "train_hint": TRAIN_HINT,
         "filter_query": urlencode(filters.params(), doseq=True),
         "verdicts": views_body.VERDICT_LABELS,
-        "tier_labels": views_body.TIER_LABELS,
         "service_labels": views_register.service_labels(settings),
         "max_k": current_app.config["MAX_K"],
         "default_k": views_body.DEFAULT_K,
