@@ -1,5 +1,11 @@
 """Shared fixtures. Each area keeps its own in a ``tests/<area>_fixtures.py`` imported here."""
 
+import os
+
+# Tests run two at a time (pytest -n 2) on two cores: one OpenMP thread each, so gradient
+# boosting does not spin against itself. Set before scikit-learn is imported.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 from browser_fixtures import browser, evaluated_models, live_server, page  # noqa: F401
 from model_fixtures import recommender_model, trained_settings  # noqa: F401
 from reference_fixtures import tiny_data, tiny_settings  # noqa: F401

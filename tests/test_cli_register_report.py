@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 
 from recommender.cli import cli
 from recommender.config import Settings
+from recommender.simulate import DEFAULT_SEED
 
 SETTINGS = Settings()
 pytestmark = pytest.mark.skipif(
@@ -106,11 +107,11 @@ def test_simulate_writes_a_register_that_imports_again(run: Run, tmp_path: Path,
 
 def test_simulate_is_seeded(run: Run) -> None:
     first = run("simulate", "--size", "5").stdout
-    assert run("simulate", "--size", "5", "--seed", "7").stdout == first
-    assert run("simulate", "--size", "5", "--seed", "8").stdout != first
+    assert run("simulate", "--size", "5", "--seed", str(DEFAULT_SEED)).stdout == first
+    assert run("simulate", "--size", "5", "--seed", str(DEFAULT_SEED + 1)).stdout != first
     rows = first.splitlines()
     assert len(rows) == 6 and all(",true," in row for row in rows[1:])
-    assert "simulated (recommender.simulate, seed=7, size=5)" in rows[1]
+    assert f"simulated (recommender.simulate, seed={DEFAULT_SEED}, size=5)" in rows[1]
 
 
 def test_simulate_to_a_file(run: Run, tmp_path: Path) -> None:

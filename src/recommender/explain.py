@@ -39,6 +39,7 @@ FACTORS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "distance": (("dist_km",), ("mean_dist_km", "max_dist_km")),
     "area": (
         (
+            "log_area_gap",
             "same_county",
             "same_region",
             "same_cauth",
@@ -240,7 +241,10 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
     p, b = model.context.pairs, model.context.bodies
     you = str(b.names[focal])
     if p.nested[focal, cand]:
-        return f"its area overlaps or contains {you}"
+        gap = float(b.log_area[cand] - b.log_area[focal])
+        if abs(gap) < 0.3:
+            return f"covers the same area as {you}"
+        return f"its area contains {you}" if gap > 0 else f"lies within {you}"
     parts = []
     for column, words in (
         ("county_code", "county"),

@@ -65,6 +65,7 @@ PAIR_NUMERIC = (
     "focal_log_density",
     "candidate_log_density",
     "log_density_gap",
+    "log_area_gap",
     "focal_imd",
     "candidate_imd",
     "imd_gap",
@@ -121,6 +122,7 @@ class BodyArrays:
     kind: npt.NDArray[np.str_]
     log_pop: npt.NDArray[np.float64]
     log_density: npt.NDArray[np.float64]
+    log_area: npt.NDArray[np.float64]
     imd: npt.NDArray[np.float64]
     rural_urban: npt.NDArray[np.str_]
     similarity: npt.NDArray[np.float64]  # standardised (log pop, log density, imd)
@@ -133,6 +135,7 @@ class BodyArrays:
         b = bodies.reindex(codes)
         log_pop = np.log(b["population"].to_numpy(dtype=float))
         log_density = np.log(b["density"].to_numpy(dtype=float))
+        log_area = np.log(b["area_km2"].to_numpy(dtype=float))
         imd = b["imd_score"].to_numpy(dtype=float)
         stack = np.column_stack([log_pop, log_density, imd])
         similarity = (stack - stack.mean(axis=0)) / stack.std(axis=0)
@@ -150,6 +153,7 @@ class BodyArrays:
             log_density=log_density,
             imd=imd,
             rural_urban=b["rural_urban"].astype("string").fillna("").to_numpy(dtype=str),
+            log_area=log_area,
             similarity=similarity,
             eligible=eligible,
         )
@@ -212,6 +216,7 @@ class FeatureBuilder:
             focal_log_density=b.log_density[f],
             candidate_log_density=b.log_density[c],
             log_density_gap=np.abs(b.log_density[f] - b.log_density[c]),
+            log_area_gap=np.abs(b.log_area[f] - b.log_area[c]),
             focal_imd=b.imd[f],
             candidate_imd=b.imd[c],
             imd_gap=np.abs(b.imd[f] - b.imd[c]),
@@ -369,6 +374,7 @@ def choice_rows(
     *,
     negatives: int = 30,
     max_focal: int = 4,
+    real_repeats: int = 1,
     random_state: int = 0,
 ) -> TrainingRows:
     """Training rows for the partner-choice model.
@@ -395,7 +401,8 @@ def choice_rows(
         focal_members = members
         if len(members) > max_focal:
             focal_members = rng.choice(members, size=max_focal, replace=False)
-        for f in focal_members:
+        repeats = 1 if reg.simulated[k] else real_repeats
+        for f in np.repeat(focal_members, repeats):
             pool = builder.candidates(int(f), s, snap, include_existing=True)
             pool = pool[~np.isin(pool, members)]
             neg = _draw_negatives(builder, int(f), s, pool, negatives, rng)

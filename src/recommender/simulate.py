@@ -77,6 +77,7 @@ YEAR_COUNTS: dict[int, int] = {
 }
 
 OTHER_KINDS = ("fire", "police", "health")
+BLUE_LIGHT = ("fire", "police")
 EXTERNAL_FRIENDLY = (
     "property_assets",
     "other",
@@ -185,7 +186,7 @@ class Coefficients:
     log_border: float = 0.35
     distance_scale_km: float = 35.0
     same_county: float = 1.0
-    nested: float = 4.5
+    nested: float = 3.5
     same_tier: float = 0.3
     both_single_tier: float = 0.3
     log_prior: float = 1.3
@@ -195,6 +196,9 @@ class Coefficients:
     deprivation_similarity: float = 0.3
     other_body_penalty: float = 2.6
     other_body_friendly: float = 1.0
+    blue_light: float = 3.0
+    own_area: float = 1.0
+    coterminous: float = 1.5
     far_pick: float = 0.07
     # Chance, repeated, of one more partner: legal and procurement hubs and highways alliances
     # grow larger than other arrangements (by 2016 legal involved the most councils).
@@ -354,6 +358,7 @@ class _World:
         self.population = bodies["population"].to_numpy(dtype=float)
         self.imd = bodies["imd_score"].to_numpy(dtype=float)
         self.density = bodies["density"].to_numpy(dtype=float)
+        self.log_area = np.log(bodies["area_km2"].to_numpy(dtype=float))
         self.single = np.isin(self.tier, SINGLE_TIER)
         self.services = services.index.to_list()
         self.front = {s: services.loc[s, "office"] == "front" for s in self.services}
@@ -453,6 +458,17 @@ class _World:
         kind_term = -coef.other_body_penalty * external + coef.other_body_friendly * external * (
             service in EXTERNAL_FRIENDLY
         )
+        # Fire and police work together (the 2017 duty to collaborate): no penalty between them.
+        blue = np.isin(self.kind, BLUE_LIGHT)
+        kind_term = kind_term + coef.blue_light * (blue & bool(blue[lead]))
+        # Other public bodies share estates and back office with the councils of their own area
+        # (SPACES in East Sussex, Hoople in Herefordshire, West Sussex fire and county).
+        if service in EXTERNAL_FRIENDLY:
+            kind_term = kind_term + coef.own_area * (external & pairs.nested[lead])
+        # ... above all with the body that covers the same area (West Sussex fire and county,
+        # Hampshire fire and police, Herefordshire and its primary care trust).
+        same_area = pairs.nested[lead] & (np.abs(self.log_area - self.log_area[lead]) < 0.3)
+        kind_term = kind_term + coef.coterminous * (same_area & (external | bool(external[lead])))
         return (  # type: ignore[no-any-return]
             coef.touch * touch
             + coef.log_border * np.log1p(border)

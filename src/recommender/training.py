@@ -35,6 +35,11 @@ from recommender.pairs import PairMatrices, build_pair_matrices
 IntArray = npt.NDArray[np.intp]
 
 
+# Each real arrangement's rows are drawn this many times (with fresh negatives), so that the
+# few documented arrangements weigh as much as a larger sample of simulated ones.
+REAL_REPEATS = 10
+
+
 @dataclass
 class Context:
     """Everything derived from the reference data and the register, built once per run."""
@@ -90,7 +95,9 @@ def fit_components(
 ) -> Components:
     """Fit choice, savings and (optionally) rate models on the selected arrangements."""
     select = select & ctx.usable()
-    rows = choice_rows(ctx.builder, ctx.reg, cache, select, random_state=random_state)
+    rows = choice_rows(
+        ctx.builder, ctx.reg, cache, select, real_repeats=REAL_REPEATS, random_state=random_state
+    )
     choice = build_choice_pipeline(ctx.services, random_state=random_state)
     choice.fit(rows.X, rows.y)
 
