@@ -66,6 +66,16 @@ def test_a_model_from_other_library_versions_is_refused(models: Settings) -> Non
         artifacts.load(version, models)
 
 
+def test_a_model_in_another_format_is_refused(models: Settings) -> None:
+    version = only_version(models)
+    path = models.models / version / "metadata.json"
+    meta = json.loads(path.read_text())
+    meta["format"] = artifacts.MODEL_FORMAT - 1
+    path.write_text(json.dumps(meta))
+    with pytest.raises(VersionMismatch, match="format"):
+        artifacts.load(version, models)
+
+
 def test_unknown_versions_and_paths_outside_the_registry_are_refused(models: Settings) -> None:
     with pytest.raises(UnknownModel):
         artifacts.load("20990101-000000", models)

@@ -11,8 +11,9 @@ Layout::
 
 Every write is atomic: a model folder is built under a temporary name and renamed into place;
 ``registry.json`` is written to a temporary file and swapped in. Loading verifies the
-artifact's SHA-256 against its metadata and the library versions against the running ones
-*before* unpickling, and turns scikit-learn's ``InconsistentVersionWarning`` into an error.
+artifact's SHA-256 against its metadata, its format, and the library versions against the
+running ones *before* unpickling, and turns scikit-learn's ``InconsistentVersionWarning``
+into an error.
 Only files inside ``models/`` are ever loaded.
 """
 
@@ -52,6 +53,9 @@ METADATA = "metadata.json"
 REGISTRY = "registry.json"
 # Libraries whose exact versions a model is tied to (pickles are not portable across them).
 PINNED = ("scikit-learn", "numpy", "pandas", "scipy", "joblib")
+# The layout of the pickled model (recommender.training.TrainedModel and what it holds). Bump it
+# whenever that layout changes: a model saved in another format is refused, not half-loaded.
+MODEL_FORMAT = 2
 _VERSION_RE = re.compile(r"^[0-9]{8}-[0-9]{6}(-[0-9a-f]{6})?(-[0-9]+)?$")
 
 
@@ -132,6 +136,7 @@ def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings | Non
         joblib.dump(model, staging / ARTIFACT, compress=3)
         meta = dict(metadata)
         meta.update(
+            format=MODEL_FORMAT,
             version=version,
             artifact=ARTIFACT,
             artifact_sha256=sha256(staging / ARTIFACT),
@@ -288,6 +293,12 @@ def verify(version: str, settings: Settings | None = None) -> dict[str, Any]:
             f"model {version}: {artifact} has checksum {actual[:12]}…, its metadata says "
             f"{str(meta.get('artifact_sha256'))[:12]}…; the file was changed or damaged. "
             "Retrain (recommender train) or roll back (recommender models rollback)."
+        )
+    if meta.get("format") != MODEL_FORMAT:
+        raise VersionMismatch(
+            f"model {version} was saved in format {meta.get('format')} by another version of "
+            f"recommender (this one reads format {MODEL_FORMAT}); retrain with "
+            "`recommender train --promote`."
         )
     wanted = meta.get("versions", {})
     running = library_versions()

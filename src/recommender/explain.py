@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -109,37 +109,39 @@ class Reason:
 
 
 def factor_effects(
-    model: TrainedModel, focal: int, cands: IntArray, service: int
+    model: TrainedModel, focal: int, cands: IntArray, services: IntArray
 ) -> npt.NDArray[np.float64]:
-    """Effects (n_candidates, n_factors) of each factor on each candidate's score."""
+    """Effects (n_rows, n_factors) of each factor on the score of each (candidate, service).
+
+    All rows of one focal body are scored in one batch: row block 0 holds the actual values,
+    block j + 1 the same rows with factor j set to its typical value for that service.
+    """
     from recommender.scoring import choice_scores, group_savings
 
     ctx, comp, snap = model.context, model.components, model.snapshot
     builder = ctx.builder
     n_factors = len(FACTORS)
-    pool = builder.candidates(focal, service, snap, include_existing=True)
-    f_pool = np.full(len(pool), focal, dtype=np.intp)
-    s_pool = np.full(len(pool), service, dtype=np.intp)
-    pair_ref = builder.pair_frame(f_pool, pool, s_pool, snap)[list(PAIR_NUMERIC)].median()
-    group_ref = builder.pair_group_frame(f_pool, pool, s_pool, snap)[list(GROUP_NUMERIC)].median()
-
     m = len(cands)
+    pair_ref, group_ref = _typical(model, focal, services)
+
     f = np.full(m, focal, dtype=np.intp)
-    s = np.full(m, service, dtype=np.intp)
-    pair = builder.pair_frame(f, cands, s, snap)
-    group = builder.pair_group_frame(f, cands, s, snap)
-    # Row block 0: actual values; block j + 1: factor j set to its typical value.
-    pairs = pd.concat([pair] * (n_factors + 1), ignore_index=True)
-    groups = pd.concat([group] * (n_factors + 1), ignore_index=True)
+    pair = builder.pair_frame(f, cands, services, snap)
+    group = builder.pair_group_frame(f, cands, services, snap)
+    pair_values = np.tile(pair[list(PAIR_NUMERIC)].to_numpy(), (n_factors + 1, 1))
+    group_values = np.tile(group[list(GROUP_NUMERIC)].to_numpy(), (n_factors + 1, 1))
     for j, (pair_cols, group_cols) in enumerate(FACTORS.values(), start=1):
         rows = slice(j * m, (j + 1) * m)
         for col in pair_cols:
-            pairs.loc[pairs.index[rows], col] = np.float32(pair_ref[col])
+            k = PAIR_NUMERIC.index(col)
+            pair_values[rows, k] = pair_ref[:, k]
         for col in group_cols:
-            groups.loc[groups.index[rows], col] = np.float32(group_ref[col])
+            k = GROUP_NUMERIC.index(col)
+            group_values[rows, k] = group_ref[:, k]
+    pairs = _frame(pair_values, PAIR_NUMERIC, pair, n_factors + 1)
+    groups = _frame(group_values, GROUP_NUMERIC, group, n_factors + 1)
     ff = np.tile(f, n_factors + 1)
     cc = np.tile(cands, n_factors + 1)
-    ss = np.tile(s, n_factors + 1)
+    ss = np.tile(services, n_factors + 1)
     score = choice_scores(ctx, comp, ff, cc, ss, pairs)
     if comp.savings is not None:
         mean, _, _ = group_savings(comp, groups)
@@ -148,20 +150,55 @@ def factor_effects(
     return np.asarray((score[0] - score[1:]).T)
 
 
+def _typical(
+    model: TrainedModel, focal: int, services: IntArray
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per row, the median pair and group features over the focal body's candidates for the
+    row's service (the "typical candidate" each factor is compared with)."""
+    builder, snap = model.context.builder, model.snapshot
+    unique = np.unique(services)
+    pools = [builder.candidates(focal, int(s), snap, include_existing=True) for s in unique]
+    sizes = np.array([len(p) for p in pools])
+    pool = np.concatenate(pools).astype(np.intp)
+    pool_service = np.repeat(unique, sizes).astype(np.intp)
+    f = np.full(len(pool), focal, dtype=np.intp)
+    pair = builder.pair_frame(f, pool, pool_service, snap)[list(PAIR_NUMERIC)]
+    group = builder.pair_group_frame(f, pool, pool_service, snap)[list(GROUP_NUMERIC)]
+    pair_median = pair.groupby(pool_service).median()
+    group_median = group.groupby(pool_service).median()
+    return (
+        pair_median.loc[services].to_numpy(dtype=np.float64),
+        group_median.loc[services].to_numpy(dtype=np.float64),
+    )
+
+
+def _frame(
+    values: npt.NDArray[np.float64], columns: Sequence[str], like: pd.DataFrame, repeats: int
+) -> pd.DataFrame:
+    """A feature frame of ``values`` with ``like``'s categorical columns repeated."""
+    frame = pd.DataFrame(values.astype(np.float32), columns=list(columns))
+    for col in like.columns:
+        if col not in frame:
+            dtype = cast(pd.CategoricalDtype, like[col].dtype)
+            codes = np.tile(like[col].cat.codes.to_numpy(), repeats)
+            frame[col] = pd.Categorical.from_codes(codes, dtype=dtype)
+    return frame[list(like.columns)]
+
+
 def reasons(
-    model: TrainedModel, focal: int, cands: IntArray, service: int, *, limit: int = 4
+    model: TrainedModel, focal: int, cands: IntArray, services: IntArray, *, limit: int = 4
 ) -> list[list[Reason]]:
-    """Plain-English reasons for each candidate, largest effects first."""
-    effects = factor_effects(model, focal, cands, service)
+    """Plain-English reasons for each (candidate, service) row, largest effects first."""
+    effects = factor_effects(model, focal, cands, services)
     names = list(FACTORS)
     out = []
-    for i, c in enumerate(cands):
+    for i, (c, s) in enumerate(zip(cands, services, strict=True)):
         order = np.argsort(-np.abs(effects[i]))
         items = []
         for j in order[:limit]:
             if abs(effects[i, j]) < MIN_EFFECT:
                 break
-            text = describe(model, names[j], focal, int(c), service, float(effects[i, j]))
+            text = describe(model, names[j], focal, int(c), int(s), float(effects[i, j]))
             items.append(Reason(names[j], text, float(effects[i, j])))
         out.append(items)
     return out
@@ -265,35 +302,60 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
 
 
 # --- evidence ---------------------------------------------------------------------------------
+class EvidenceIndex:
+    """The training register arranged for fast evidence lookups, one block per service.
+
+    For each service: the arrangements' records, a member matrix (arrangements × bodies), the
+    log of their total population and whether each is real.
+    """
+
+    def __init__(self, model: TrainedModel) -> None:
+        ctx = model.context
+        index = ctx.pairs.index
+        pop = np.exp(ctx.bodies.log_pop)
+        self._blocks: dict[str, tuple[list[dict[str, Any]], npt.NDArray[np.bool_], Any, Any]] = {}
+        for service, group in model.arrangements.groupby("service", sort=False):
+            records = [evidence_record(r) for r in group.to_dict(orient="records")]
+            members = np.zeros((len(group), ctx.pairs.n), dtype=bool)
+            for i, codes in enumerate(group["member_codes"]):
+                members[i, [index[c] for c in codes if c in index]] = True
+            total = np.log(np.maximum(members @ pop, 1.0))
+            real = ~group["simulated"].astype(bool).to_numpy()
+            self._blocks[str(service)] = (records, members, total, real)
+
+    def best(
+        self, model: TrainedModel, focal: int, cand: int, service: int, k: int = 3
+    ) -> list[dict[str, Any]]:
+        """The ``k`` most comparable arrangements: sharing a member with the pair, then
+        neighbouring it, in its region and of a similar size; real ones first."""
+        ctx = model.context
+        block = self._blocks.get(ctx.services[service])
+        if block is None:
+            return []
+        records, members, total, real = block
+        near = ctx.pairs.touches[focal] | ctx.pairs.touches[cand]
+        same_region = ctx.pairs.same.get("region_code")
+        region = (
+            (members & same_region[focal]).any(axis=1)
+            if same_region is not None
+            else np.zeros(len(records), dtype=bool)
+        )
+        target = np.log(np.exp(ctx.bodies.log_pop[focal]) + np.exp(ctx.bodies.log_pop[cand]))
+        shared = members[:, focal].astype(int) + members[:, cand]
+        score = (
+            3 * shared + (members & near).any(axis=1) + 0.5 * region - 0.3 * np.abs(total - target)
+        )
+        score = np.where(members.any(axis=1), score, -np.inf)
+        ids = [r["id"] for r in records]
+        order = sorted(range(len(records)), key=lambda i: (not real[i], -score[i], ids[i]))
+        return [records[i] for i in order[:k] if np.isfinite(score[i])]
+
+
 def evidence(
     model: TrainedModel, focal: int, cand: int, service: int, *, k: int = 3
 ) -> list[dict[str, Any]]:
     """The ``k`` most comparable existing arrangements in the service, real ones first."""
-    ctx = model.context
-    reg = model.arrangements
-    mine = reg[reg["service"] == ctx.services[service]]
-    if mine.empty:
-        return []
-    codes = ctx.pairs.codes
-    pair = {str(codes[focal]), str(codes[cand])}
-    index = ctx.pairs.index
-    near = ctx.pairs.touches[focal] | ctx.pairs.touches[cand]
-    same_region = ctx.pairs.same.get("region_code")
-    target_pop = np.log(np.exp(ctx.bodies.log_pop[focal]) + np.exp(ctx.bodies.log_pop[cand]))
-    scores = []
-    for members in mine["member_codes"]:
-        positions = [index[c] for c in members if c in index]
-        if not positions:
-            scores.append(-np.inf)
-            continue
-        shared = len(pair & set(members))
-        neighbour = bool(near[positions].any())
-        region = bool(same_region[focal, positions].any()) if same_region is not None else False
-        pop = np.log(np.exp(ctx.bodies.log_pop[positions]).sum())
-        scores.append(3 * shared + neighbour + 0.5 * region - 0.3 * abs(pop - target_pop))
-    ranked = mine.assign(_score=scores, _real=~mine["simulated"].astype(bool))
-    ranked = ranked.sort_values(["_real", "_score", "id"], ascending=[False, False, True]).head(k)
-    return [evidence_record(row) for row in ranked.to_dict(orient="records")]
+    return EvidenceIndex(model).best(model, focal, cand, service, k)
 
 
 def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
@@ -332,12 +394,11 @@ def feature_importance(
         rows = slice(scores.offsets[f], scores.offsets[f + 1])
         keep = ~scores.existing[rows]
         cands = scores.candidate[rows][keep][:top].astype(np.intp)
-        services = scores.service[rows][keep][:top]
-        for s in np.unique(services):
-            chosen = cands[services == s]
-            effects = factor_effects(model, int(f), chosen, int(s))
+        services = scores.service[rows][keep][:top].astype(np.intp)
+        if len(cands):
+            effects = factor_effects(model, int(f), cands, services)
             totals += np.abs(effects).sum(axis=0)
-            count += len(chosen)
+            count += len(cands)
     mean = totals / max(count, 1)
     order = np.argsort(-mean)
     names = list(FACTORS)

@@ -22,6 +22,7 @@ before the arrangement started, so nothing about it leaks into its own features.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -247,12 +248,9 @@ class FeatureBuilder:
     ) -> npt.NDArray[np.float32]:
         """How many of the focal body's past partners the candidate shares the service with."""
         out = np.zeros(len(f), dtype=np.float32)
-        linked = (snap.prior > 0).astype(np.float32)
         for service in np.unique(s):
             rows = np.flatnonzero(s == service)
-            # counts[i, j] = number of z with linked[i, z] and shares[j, z]
-            counts = linked @ snap.shares[service].astype(np.float32).T
-            out[rows] = counts[f[rows], c[rows]]
+            out[rows] = _partner_sharing(snap, int(service))[f[rows], c[rows]]
         return out
 
     # --- groups -------------------------------------------------------------------------------
@@ -354,6 +352,20 @@ class FeatureBuilder:
         if not include_existing:
             ok &= ~snap.shares[service][focal]
         return np.flatnonzero(ok)
+
+
+_SHARING: weakref.WeakKeyDictionary[Snapshot, dict[int, npt.NDArray[np.float32]]]
+_SHARING = weakref.WeakKeyDictionary()
+
+
+def _partner_sharing(snap: Snapshot, service: int) -> npt.NDArray[np.float32]:
+    """counts[i, j]: how many of i's past partners j shares ``service`` with (cached per
+    snapshot, which is immutable)."""
+    per_service = _SHARING.setdefault(snap, {})
+    if service not in per_service:
+        linked = (snap.prior > 0).astype(np.float32)
+        per_service[service] = linked @ snap.shares[service].astype(np.float32).T
+    return per_service[service]
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,7 @@ def register_arrays(
     )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity (a cache key)
 class Snapshot:
     """What was known about the partnership network at one moment.
 

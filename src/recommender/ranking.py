@@ -26,7 +26,7 @@ import numpy.typing as npt
 from recommender import artifacts
 from recommender.config import Settings
 from recommender.errors import InvalidInput, UnknownBody
-from recommender.explain import Reason, evidence, evidence_record, reasons
+from recommender.explain import EvidenceIndex, Reason, evidence_record, reasons
 from recommender.reference import KINDS, resolve
 from recommender.scoring import HORIZON_YEARS, group_savings
 from recommender.training import TrainedModel
@@ -168,6 +168,7 @@ class Recommender:
         self._cache = OrderedDict()
         self._cache_size = cache_size
         self._lock = threading.Lock()
+        self._evidence = EvidenceIndex(model)
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> Recommender:
@@ -271,7 +272,7 @@ class Recommender:
     ) -> dict[tuple[int, int], tuple[list[Reason], list[dict[str, Any]]]]:
         t = self.model.scores
         out: dict[tuple[int, int], tuple[list[Reason], list[dict[str, Any]]]] = {}
-        missing: dict[int, list[int]] = {}
+        missing: list[tuple[int, int]] = []
         with self._lock:
             for r in rows:
                 key = (f, int(t.candidate[r]), int(t.service[r]))
@@ -279,11 +280,12 @@ class Recommender:
                     self._cache.move_to_end(key)
                     out[key[1:]] = self._cache[key]
                 else:
-                    missing.setdefault(key[2], []).append(key[1])
-        for s, cands in missing.items():
-            arr = np.asarray(cands, dtype=np.intp)
-            for c, why in zip(cands, reasons(self.model, f, arr, s), strict=True):
-                out[(c, s)] = (why, evidence(self.model, f, c, s))
+                    missing.append(key[1:])
+        if missing:
+            cands = np.array([c for c, _ in missing], dtype=np.intp)
+            services = np.array([s for _, s in missing], dtype=np.intp)
+            for (c, s), why in zip(missing, reasons(self.model, f, cands, services), strict=True):
+                out[(c, s)] = (why, self._evidence.best(self.model, f, c, s))
         with self._lock:
             for (c, s), value in out.items():
                 self._cache[(f, c, s)] = value
