@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from recommender.ranking import MAX_K, Query, Recommender
+from recommender.ranking import MAX_K, PER_PARTNER, Query, Recommender
 
 
 def _model(app: Flask) -> Recommender:
@@ -25,6 +25,7 @@ def test_recommendations_match_the_model(client: FlaskClient, app: Flask) -> Non
     assert shown["model_version"] == model.version
     assert shown["query"] == {
         "service": None, "kinds": None, "max_km": None, "k": 3, "include_existing": False,
+        "per_partner": PER_PARTNER,
     }  # fmt: skip
     expected = [r.to_dict() for r in model.recommend(Query(body="E07000064", k=3))]
     assert shown["recommendations"] == expected

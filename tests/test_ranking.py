@@ -125,3 +125,19 @@ def test_describe_reports_the_model(recommender_model: Recommender) -> None:
     assert info["version"] == recommender_model.version
     assert info["register"]["arrangements"] > 600
     assert [i["factor"] for i in info["importance"]]
+
+
+def test_each_partner_appears_for_at_most_per_partner_services(
+    recommender_model: Recommender,
+) -> None:
+    from collections import Counter
+
+    capped = recommender_model.recommend(Query("Rother", k=20, per_partner=2), explain=False)
+    assert max(Counter(r.partner_code for r in capped).values()) <= 2
+    expected = [r.expected_savings_gbp for r in capped]
+    assert expected == sorted(expected, reverse=True)
+    every = recommender_model.recommend(Query("Rother", k=20, per_partner=16), explain=False)
+    assert every[0].expected_savings_gbp == capped[0].expected_savings_gbp
+    with pytest.raises(InvalidInput) as err:
+        recommender_model.recommend(Query("Rother", per_partner=0))
+    assert err.value.field == "per_partner"

@@ -6,9 +6,10 @@ over the body's rows, followed by reasons and evidence for the few suggestions r
 (:mod:`recommender.explain`; cached, since they depend only on the model and the pair).
 
 Filters: ``service`` (a service id), ``kinds`` (council, fire, police, health), ``max_km``
-(distance between centroids), ``k`` (1 to :data:`MAX_K`) and ``include_existing`` (by
-default a partner already sharing that service with the body is left out; with the flag it
-is shown, marked ``existing``).
+(distance between centroids), ``k`` (1 to :data:`MAX_K`), ``include_existing`` (by default
+a partner already sharing that service with the body is left out; with the flag it is shown,
+marked ``existing``) and ``per_partner`` (at most this many services per partner in the list,
+:data:`PER_PARTNER` by default, so that one strong pair does not fill it).
 """
 
 from __future__ import annotations
@@ -27,26 +28,14 @@ from recommender import artifacts
 from recommender.config import Settings
 from recommender.errors import InvalidInput, UnknownBody
 from recommender.explain import EvidenceIndex, Reason, evidence_record, reasons
-from recommender.reference import KINDS, resolve
+from recommender.query import MAX_K, PER_PARTNER, Query, check_k, check_query
+from recommender.reference import resolve
 from recommender.scoring import HORIZON_YEARS, group_savings
 from recommender.training import TrainedModel
 
-MAX_K = 50
 MAX_GROUP_SIZE = 4
 GROUP_POOL = 8  # groups are built from the body's best few candidates for the service
 IntArray = npt.NDArray[np.intp]
-
-
-@dataclass(frozen=True)
-class Query:
-    """What a council officer asks for."""
-
-    body: str
-    service: str | None = None
-    kinds: tuple[str, ...] | None = None
-    max_km: float | None = None
-    k: int = 10
-    include_existing: bool = False
 
 
 @dataclass
@@ -218,7 +207,7 @@ class Recommender:
     # --- partners -----------------------------------------------------------------------------
     def recommend(self, query: Query, *, explain: bool = True) -> list[Recommendation]:
         """The top ``k`` (partner, service) suggestions for the body, by expected savings."""
-        _check_query(query)
+        check_query(query)
         f = self.body_position(query.body)
         rows = self._rows(f, query)
         return self._build(f, rows, explain=explain)
@@ -237,7 +226,19 @@ class Recommender:
         if not query.include_existing:
             keep &= ~t.existing[lo:hi]
         # Rows are sorted by expected savings already; existing ones (no likelihood) sort last.
-        return np.asarray(lo + np.flatnonzero(keep)[: query.k], dtype=np.intp)
+        kept = np.flatnonzero(keep)
+        if query.per_partner < len(self.model.context.services):
+            seen = np.zeros(self.model.context.pairs.n, dtype=np.intp)
+            chosen = []
+            for i in kept:
+                c = cand[i]
+                if seen[c] < query.per_partner:
+                    seen[c] += 1
+                    chosen.append(i)
+                    if len(chosen) == query.k:
+                        break
+            kept = np.asarray(chosen, dtype=np.intp)
+        return np.asarray(lo + kept[: query.k], dtype=np.intp)
 
     def _build(self, f: int, rows: IntArray, *, explain: bool) -> list[Recommendation]:
         t, ctx = self.model.scores, self.model.context
@@ -303,7 +304,7 @@ class Recommender:
             raise InvalidInput(
                 f"max_size must be between 2 and {MAX_GROUP_SIZE}, got {max_size}", field="max_size"
             )
-        _check_k(k)
+        check_k(k)
         f = self.body_position(body)
         s = self.service_position(service)
         rows = self._rows(f, Query(body=body, service=service, k=GROUP_POOL))
@@ -342,7 +343,7 @@ class Recommender:
         """Running arrangements the body is not in, for services it delivers, ranked by the
         chance of joining (its likeliest partner among the members) times savings per partner
         of the enlarged group."""
-        _check_k(k)
+        check_k(k)
         f = self.body_position(body)
         ctx, model = self.model.context, self.model
         reg = model.arrangements
@@ -397,27 +398,6 @@ def _service_labels(settings: Settings, services: Sequence[str]) -> dict[str, st
     return {s: str(labels.get(s, s)) for s in services}
 
 
-def _check_k(k: int) -> None:
-    if not 1 <= k <= MAX_K:
-        raise InvalidInput(f"k must be between 1 and {MAX_K}, got {k}", field="k")
-
-
-def _check_query(query: Query) -> None:
-    _check_k(query.k)
-    if query.max_km is not None and not (query.max_km > 0 and np.isfinite(query.max_km)):
-        raise InvalidInput(
-            f"max_km must be a positive number of km, got {query.max_km}", field="max_km"
-        )
-    if query.kinds is not None:
-        bad = [kind for kind in query.kinds if kind not in KINDS]
-        if bad or not query.kinds:
-            raise InvalidInput(
-                f"unknown kind(s) {', '.join(bad) or '(none)'}; "
-                f"expected some of {', '.join(KINDS)}",
-                field="kinds",
-            )
-
-
 LikelihoodText = Callable[[float], str]
 
 
@@ -427,3 +407,15 @@ def likelihood_words(p: float) -> str:
         return "very unlikely"
     n = max(1, round(1 / p))
     return f"about 1 in {n} over {HORIZON_YEARS} years"
+
+
+__all__ = [
+    "MAX_K",
+    "PER_PARTNER",
+    "Group",
+    "JoinOption",
+    "Query",
+    "Recommendation",
+    "Recommender",
+    "likelihood_words",
+]

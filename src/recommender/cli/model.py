@@ -12,6 +12,7 @@ import click
 
 from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
 from recommender.config import Settings
+from recommender.query import PER_PARTNER
 
 STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
 
@@ -291,6 +292,13 @@ def models_ensure(obj: SettingsObj) -> None:
 @click.option("--k", type=int, default=10, show_default=True, help="Suggestions per body.")
 @click.option("--include-existing", is_flag=True, help="Also show partners already sharing it.")
 @click.option(
+    "--per-partner",
+    type=int,
+    default=PER_PARTNER,
+    show_default=True,
+    help="At most this many services per partner in each list.",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["table", "json", "csv"]),
@@ -310,6 +318,7 @@ def recommend_cmd(
     max_km: float | None,
     k: int,
     include_existing: bool,
+    per_partner: int,
     fmt: str,
     explain: bool | None,
 ) -> None:
@@ -329,7 +338,7 @@ def recommend_cmd(
     results = []
     for body in bodies:
         position = rec.body_position(body)
-        query = Query(body, service, kind_list, max_km, k, include_existing)
+        query = Query(body, service, kind_list, max_km, k, include_existing, per_partner)
         found = rec.recommend(query, explain=want)
         focal = {"code": str(rec.model.context.pairs.codes[position])}
         focal["name"] = str(rec.model.context.bodies.names[position])

@@ -18,6 +18,7 @@ from recommender import feedback as feedback_domain
 from recommender import reference, services
 from recommender import register as reg
 from recommender.errors import InvalidInput, UnknownBody
+from recommender.query import PER_PARTNER
 from recommender.service import openapi
 from recommender.service.params import LIMIT, OFFSET, Param, parse
 from recommender.service.state import state
@@ -63,6 +64,8 @@ RECOMMEND_PARAMS = (
     K,
     Param("include_existing", "boolean", "Also show partners already sharing the service.",
           default=False),
+    Param("per_partner", "integer", "At most this many services per partner in the list.",
+          default=PER_PARTNER, minimum=1, maximum=16),
 )  # fmt: skip
 GROUP_PARAMS = (
     Param("service", "string", "A service id (see /services).", choices=_service_ids,
