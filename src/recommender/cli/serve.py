@@ -74,8 +74,9 @@ def serve(
     app = create_app()
     version = app.extensions["recommender"].models.version
     click.echo(
-        f"Serving on http://{host}:{port}/api/v1 with {workers} worker(s) × {threads} "
-        f"thread(s); model {version or 'none (recommendations answer 503)'}",
+        f"Serving the pages on http://{host}:{port}/ and the API under /api/v1 with "
+        f"{workers} worker(s) × {threads} thread(s); "
+        f"model {version or 'none (recommendations answer 503)'}",
         err=True,
     )
     options: dict[str, Any] = {
