@@ -197,6 +197,27 @@ def test_ensure_database_loads_the_default_once(register_settings: Settings) -> 
     assert counts(register_settings) == {"arrangements": 1, "members": 2, "imports": 1}
 
 
+def test_a_newer_default_replaces_the_old_one_and_keeps_imports(
+    register_settings: Settings, directory: Directory
+) -> None:
+    report = import_file(
+        FIXTURES / "known_small.csv", settings=register_settings, directory=directory
+    )
+    assert counts(register_settings)["arrangements"] == 1 + report.added
+    # A newer checkout ships a different default register (here: the same arrangement renamed).
+    path = register_settings.register_dir / "arrangements.csv"
+    path.write_text(
+        path.read_text().replace("Rother and Wealden: shared legal services", "Renamed")
+    )
+    assert ensure_database(register_settings) == 1
+    assert ensure_database(register_settings) == 0
+    assert counts(register_settings)["arrangements"] == 1 + report.added
+    renamed = get_arrangement("S-0001", settings=register_settings, directory=directory)
+    assert renamed["name"] == "Renamed"
+    for ident in report.ids:  # the analyst's own arrangements are still there
+        assert get_arrangement(ident, settings=register_settings, directory=directory)
+
+
 def test_ensure_database_names_a_missing_default(register_settings: Settings) -> None:
     (register_settings.register_dir / "members.csv").unlink()
     with pytest.raises(DataError, match="build-default"):

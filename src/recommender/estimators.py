@@ -33,7 +33,14 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from recommender.features import GROUP_NUMERIC, PAIR_CATEGORICAL, PAIR_NUMERIC, TIERS
+from recommender.features import (
+    GROUP_NUMERIC,
+    PAIR_BODIES,
+    PAIR_CATEGORICAL,
+    PAIR_GEOGRAPHY,
+    PAIR_NETWORK,
+    TIERS,
+)
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -42,9 +49,6 @@ def build_choice_pipeline(
     services: Sequence[str], *, random_state: int = 0, max_iter: int = 150
 ) -> Pipeline:
     """Return the unfitted partner-choice pipeline for pair feature frames."""
-    geography = [c for c in PAIR_NUMERIC if c in _GEOGRAPHY]
-    network = [c for c in PAIR_NUMERIC if c in _NETWORK]
-    body = [c for c in PAIR_NUMERIC if c not in _GEOGRAPHY and c not in _NETWORK]
     encoder = OrdinalEncoder(
         categories=[list(services), list(TIERS), list(TIERS)],
         handle_unknown="use_encoded_value",
@@ -52,9 +56,9 @@ def build_choice_pipeline(
     )
     columns = ColumnTransformer(
         [
-            ("geo", "passthrough", geography),
-            ("bodies", "passthrough", body),
-            ("network", "passthrough", network),
+            ("geo", "passthrough", list(PAIR_GEOGRAPHY)),
+            ("bodies", "passthrough", list(PAIR_BODIES)),
+            ("network", "passthrough", list(PAIR_NETWORK)),
             ("service", encoder, list(PAIR_CATEGORICAL)),
         ],
         verbose_feature_names_out=False,
@@ -74,31 +78,6 @@ def build_choice_pipeline(
     )
     return Pipeline([("features", columns), ("classifier", classifier)])
 
-
-_GEOGRAPHY = {
-    "dist_km",
-    "touches",
-    "border_km",
-    "nested",
-    "same_county",
-    "same_region",
-    "same_cauth",
-    "same_fire",
-    "same_police",
-    "same_icb",
-}
-_NETWORK = {
-    "prior_arrangements",
-    "common_partners",
-    "adamic_adar",
-    "focal_arrangements",
-    "candidate_arrangements",
-    "focal_partners",
-    "candidate_partners",
-    "focal_shares_service",
-    "candidate_shares_service",
-    "candidate_shares_with_focal_partners",
-}
 
 RATE_CATEGORICAL = ("service", "tier")
 RATE_NUMERIC = ("log_pop", "arrangements", "partners", "shares_service", "services_shared")

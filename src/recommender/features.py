@@ -54,12 +54,8 @@ AREAS = {
     "same_police": "police_code",
     "same_icb": "icb_code",
 }
-PAIR_NUMERIC = (
-    "dist_km",
-    "touches",
-    "border_km",
-    "nested",
-    *AREAS,
+PAIR_GEOGRAPHY = ("dist_km", "touches", "border_km", "nested", *AREAS)
+PAIR_BODIES = (
     "focal_log_pop",
     "candidate_log_pop",
     "log_pop_ratio",
@@ -74,6 +70,8 @@ PAIR_NUMERIC = (
     "same_tier",
     "both_single_tier",
     "similarity_gap",
+)
+PAIR_NETWORK = (
     "prior_arrangements",
     "common_partners",
     "adamic_adar",
@@ -85,6 +83,7 @@ PAIR_NUMERIC = (
     "candidate_shares_service",
     "candidate_shares_with_focal_partners",
 )
+PAIR_NUMERIC = PAIR_GEOGRAPHY + PAIR_BODIES + PAIR_NETWORK
 PAIR_CATEGORICAL = ("service", "focal_tier", "candidate_tier")
 PAIR_FEATURES = PAIR_NUMERIC + PAIR_CATEGORICAL
 

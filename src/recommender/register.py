@@ -289,7 +289,12 @@ def _insert(
 
 
 def ensure_database(settings: Settings | None = None) -> int:
-    """Load the default register if the database holds no arrangement; return how many."""
+    """Make the database hold the shipped default register; return how many were loaded.
+
+    An empty database gets the default register. When the shipped files have changed since
+    they were loaded (a newer checkout), the arrangements that came from the old default are
+    replaced by the new ones in one transaction; arrangements an analyst imported are kept.
+    """
     settings = settings or Settings.from_env()
     with db.connect(settings) as engine:
         try:
@@ -312,16 +317,35 @@ def reset(settings: Settings | None = None) -> int:
 
 
 def _load_default(conn: Connection, settings: Settings) -> int:
-    if db.count(conn, db.arrangements):
-        return 0
     paths = [settings.register_dir / "arrangements.csv", settings.register_dir / "members.csv"]
     for path in paths:
         if not path.is_file():
             hint = "run `recommender register build-default` to create it"
             raise DataError(f"{path} is missing: {hint}", field="register")
+    sha = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
+    imports = db.imports
+    previous = conn.execute(
+        sa.select(imports.c.id, imports.c.sha256)
+        .where(imports.c.layout == "default")
+        .order_by(imports.c.id.desc())
+        .limit(1)
+    ).first()
+    if db.count(conn, db.arrangements):
+        if previous is None or previous.sha256 == sha:
+            return 0  # up to date, or an analyst's own register with no default in it
+        old = sa.select(db.arrangements.c.id).where(db.arrangements.c.import_id == previous.id)
+        conn.execute(sa.delete(db.members).where(db.members.c.arrangement_id.in_(old)))
+        conn.execute(sa.delete(db.arrangements).where(db.arrangements.c.import_id == previous.id))
     arrangement_rows = db.rows_from_csv(paths[0], db.arrangements)
     member_rows = db.rows_from_csv(paths[1], db.members)
-    sha = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
+    # An analyst may have imported one of the default arrangements: theirs stays.
+    kept = set(conn.scalars(sa.select(db.arrangements.c.fingerprint)))
+    kept_ids = set(conn.scalars(sa.select(db.arrangements.c.id)))
+    arrangement_rows = [
+        r for r in arrangement_rows if r["fingerprint"] not in kept and r["id"] not in kept_ids
+    ]
+    ids = {r["id"] for r in arrangement_rows}
+    member_rows = [m for m in member_rows if m["arrangement_id"] in ids]
     report = ImportReport("data/register", "default", len(arrangement_rows), len(arrangement_rows))
     _insert(conn, arrangement_rows, member_rows, _record_import(conn, report.path, sha, report))
     return len(arrangement_rows)
