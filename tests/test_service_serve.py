@@ -66,4 +66,4 @@ def test_serve_runs_gunicorn(
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=60)
     assert server.returncode == 0, output
-    assert "Serving on" in output and "gunicorn" in output.lower()
+    assert "Serving the pages on" in output and "gunicorn" in output.lower()
