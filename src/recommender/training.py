@@ -37,7 +37,7 @@ IntArray = npt.NDArray[np.intp]
 
 # Each real arrangement's rows are drawn this many times (with fresh negatives), so that the
 # few documented arrangements weigh as much as a larger sample of simulated ones.
-REAL_REPEATS = 10
+REAL_REPEATS = 20
 
 
 @dataclass
