@@ -161,8 +161,9 @@ def print_evaluation(evaluation: Any) -> None:
     echo_table(rows, ["protocol", "subset", "method", *RANK_METRICS, "arrangements", "queries"])
     if not evaluation.savings.empty:
         click.echo("\nAnnual savings on held-out arrangements (MAE: lower is better)\n")
+        savings_labels = labels | {"model": "model"}
         rows = [
-            [r["protocol"], r["subset"], labels.get(r["method"], r["method"])]
+            [r["protocol"], r["subset"], savings_labels.get(r["method"], r["method"])]
             + [
                 round(float(r[m]), 3) if r[m] is not None else None
                 for m in ("mae_log", "r2_log", "coverage80")
