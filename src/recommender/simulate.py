@@ -14,27 +14,31 @@ The generative process, one arrangement at a time in start-year order (2008–20
    legal, management teams, building control and regulatory, procurement); back office
    outnumbers front line more than 2 to 1, and front-line services grow after 2012.
 3. **Who leads.** A body that delivers the service (``data/services.csv``, ``delivered_by``),
-   weighted by tier (districts twice as likely as other councils, so that they lead about
-   seven arrangements in ten as in 2011; fire, police and NHS bodies rarely), by a persistent
-   per-body propensity (some councils are serial sharers), and, increasingly over the years,
-   towards councils not yet in any arrangement (every council was in one by 2019).
-4. **How many partners.** Pairs 55%, trios 25%, four or more 20%, a tail up to 14.
+   weighted by tier (a district 3.5 times as likely as a unitary council, so that districts
+   lead about seven arrangements in ten as in 2011; fire, police and NHS bodies rarely), by a
+   persistent per-body propensity (some councils are serial sharers), and, from 2012, towards
+   councils not yet in any arrangement (every council was in one by 2019).
+4. **How many partners.** Pairs 55%, trios 25%, four or more 20%, a tail up to 14; legal and
+   procurement hubs and highways alliances tend to be larger.
 5. **Which partners.** One at a time, by a multinomial logit over the bodies that deliver
    the service and do not already share it with the group. The utility adds: sharing a border
    with the group and the border's length, distance to the lead (decays over ~35 km), same
    county and nesting (district and its county, council and its fire or police area), same
    tier, earlier arrangements with group members (trust), partners in common, propensity,
    and similarity of population and deprivation; other public bodies get a penalty (they are
-   rarer partners) that is smaller for property, ICT, HR, finance and procurement. With
-   probability 7% a pick ignores geography (the outsourced or long-distance deals such as
-   Breckland with South Holland), so a real share of partners are not neighbours.
+   rarer partners) that is smaller for property, ICT, HR, finance and procurement, smaller
+   still with the councils of their own area and smallest with the body covering the same
+   area; fire and police are not penalised as each other's partners (blue-light
+   collaboration). With probability 7% a pick ignores geography (the outsourced or
+   long-distance deals such as Breckland with South Holland), so a real share of partners
+   are not neighbours.
 6. **What it saves.** Annual savings are log-normal: a service baseline (procurement and
    property largest, core back office smallest) times the partners' population to the power
    0.5, a size effect that makes four-partner arrangements save the most per partner,
    bonuses for sharing borders, matching tiers, earlier arrangements together, deprivation,
    low density and the presence of another public body ("better results"), and log-normal
-   noise (sigma 1.05). About a quarter of arrangements are not set up to save money (saving
-   £0), and 7% report no figure (basis ``unknown``).
+   noise (sigma 1.25, truncated at two sigmas). About a quarter of arrangements are not set
+   up to save money (saving £0), and 7% report no figure (basis ``unknown``).
 7. **Ending.** About one in eight arrangements ends two to six years after it started.
 
 Everything is drawn from one ``numpy.random.Generator`` seeded by ``seed``: the same seed,
@@ -218,7 +222,7 @@ class Coefficients:
     savings_log_density: float = -0.12  # per log unit of density above 500/km²
     savings_other_body: float = 0.7
     savings_sigma: float = 1.25
-    savings_noise_cap: float = 2.0  # noise truncated at this many sigmas (the largest ~ £5m)
+    savings_noise_cap: float = 2.0  # noise truncated at this many sigmas
     ended_share: float = 0.12
 
 
