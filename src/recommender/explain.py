@@ -262,16 +262,9 @@ def describe(
 
 
 def _tier_word(tier: str) -> str:
-    return {
-        "district": "district council",
-        "county": "county council",
-        "unitary": "unitary council",
-        "metropolitan": "metropolitan borough",
-        "london_borough": "London borough",
-        "fire": "fire and rescue authority",
-        "police": "police force area",
-        "health": "integrated care board",
-    }.get(tier, tier)
+    from recommender.reference import TIER_NAMES
+
+    return TIER_NAMES.get(tier, tier)
 
 
 def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:

@@ -27,6 +27,17 @@ from recommender.geography import check_crs
 from recommender.names import closest, normalise
 
 KINDS = ("council", "fire", "police", "health")
+# What each tier is called in a sentence ("both district councils").
+TIER_NAMES = {
+    "district": "district council",
+    "county": "county council",
+    "unitary": "unitary council",
+    "metropolitan": "metropolitan borough council",
+    "london_borough": "London borough council",
+    "fire": "fire and rescue authority",
+    "police": "police force area",
+    "health": "NHS integrated care board",
+}
 ALIAS_TYPES = ("official", "display", "variant", "former", "nhs_predecessor")
 TEXT_COLUMNS = [
     "code", "name", "display_name", "kind", "tier", "region_code", "region", "county_code",

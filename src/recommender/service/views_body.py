@@ -34,16 +34,7 @@ VERDICT_LABELS = {
     "other": "Something else (say what below)",
 }
 KIND_LABELS = {"council": "Councils", "fire": "Fire", "police": "Police", "health": "NHS"}
-TIER_LABELS = {
-    "district": "District council",
-    "county": "County council",
-    "unitary": "Unitary council",
-    "metropolitan": "Metropolitan borough council",
-    "london_borough": "London borough council",
-    "fire": "Fire and rescue authority",
-    "police": "Police force area",
-    "health": "Integrated care board (NHS)",
-}
+TIER_LABELS = {tier: name[0].upper() + name[1:] for tier, name in reference.TIER_NAMES.items()}
 LAYER_BY_TIER = {"county": "upper_tier", "fire": "fire", "police": "police", "health": "health"}
 
 
