@@ -114,3 +114,16 @@ def test_dissolve_unions_by_label() -> None:
     assert out["x"].equals(shapely.box(0, 0, 20_000, 10_000))
     assert out["y"].area == pytest.approx(1e8)
     assert out["x"].geom_type == "Polygon"
+
+
+def test_snap_coverage_on_a_coarse_grid_keeps_neighbours_sharing_their_border() -> None:
+    # Two polygons sharing a wiggly border with vertices off the 100 m grid.
+    border = [(0, 1000), (430, 560), (520, 440), (1000, 0)]
+    left = shapely.Polygon([(0, 0), *border[::-1]])
+    right = shapely.Polygon([*border, (1000, 1000)])
+    assert left.is_valid and right.is_valid and left.intersection(right).area == 0
+    snapped = geography.snap_coverage(np.asarray([left, right], dtype=object), 100.0)
+    assert shapely.is_valid(snapped).all() and bool(shapely.coverage_is_valid(snapped))
+    assert shapely.area(shapely.intersection(snapped[0], snapped[1])) == 0
+    assert shapely.union_all(snapped).area == pytest.approx(1_000_000)
+    assert all(c % 100 == 0 for c in shapely.get_coordinates(snapped).ravel())

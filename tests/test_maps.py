@@ -106,19 +106,6 @@ def test_svg_path_round_trips_rings_with_holes_and_parts() -> None:
     assert sorted(decoded[2]) == sorted([(50, 30), (53, 30), (53, 27), (50, 27)])
 
 
-def test_snap_coverage_keeps_neighbours_sharing_their_border() -> None:
-    # Two polygons sharing a wiggly border with vertices off the 100 m grid.
-    border = [(0, 1000), (430, 560), (520, 440), (1000, 0)]
-    left = shapely.Polygon([(0, 0), *border[::-1]])
-    right = shapely.Polygon([*border, (1000, 1000)])
-    assert left.is_valid and right.is_valid and left.intersection(right).area == 0
-    snapped = maps.snap_coverage(np.asarray([left, right], dtype=object), 100.0)
-    assert shapely.is_valid(snapped).all() and bool(shapely.coverage_is_valid(snapped))
-    assert shapely.area(shapely.intersection(snapped[0], snapped[1])) == 0
-    assert shapely.union_all(snapped).area == pytest.approx(1_000_000)
-    assert all(c % 100 == 0 for c in shapely.get_coordinates(snapped).ravel())
-
-
 def test_layer_is_a_valid_aligned_coverage(layer: maps.WebLayer, councils: list[str]) -> None:
     simple = np.asarray([layer.geometry[c] for c in councils], dtype=object)
     assert len(simple) == 296

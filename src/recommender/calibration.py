@@ -35,11 +35,11 @@ import pandas as pd
 from recommender.config import Settings
 from recommender.errors import SourceError
 from recommender.pairs import PairMatrices, build_pair_matrices
+from recommender.reference import OTHER_KINDS
 from recommender.services import load_services
 
 CORE_BACK_OFFICE = ("legal", "finance_audit", "hr_payroll", "ict", "revenues_benefits")
 PROCUREMENT_PROPERTY = ("procurement", "property_assets")
-OTHER_KINDS = ("fire", "police", "health")
 REGISTERS = ("simulated", "real", "combined")
 
 

@@ -344,13 +344,6 @@ class EvidenceIndex:
         return [records[i] for i in order[:k] if np.isfinite(score[i])]
 
 
-def evidence(
-    model: TrainedModel, focal: int, cand: int, service: int, *, k: int = 3
-) -> list[dict[str, Any]]:
-    """The ``k`` most comparable existing arrangements in the service, real ones first."""
-    return EvidenceIndex(model).best(model, focal, cand, service, k)
-
-
 def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
     """An arrangement as shown next to a suggestion."""
 
@@ -403,13 +396,3 @@ def feature_importance(
         }
         for j in order
     ]
-
-
-def top_rows(values: Sequence[float], k: int) -> IntArray:
-    """Indices of the ``k`` largest values, largest first."""
-    arr = np.asarray(values)
-    k = min(k, len(arr))
-    if k == 0:
-        return np.zeros(0, dtype=np.intp)
-    idx = np.argpartition(-arr, k - 1)[:k]
-    return np.asarray(idx[np.argsort(-arr[idx], kind="stable")], dtype=np.intp)

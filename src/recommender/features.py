@@ -32,6 +32,7 @@ import pandas as pd
 
 from recommender.network import RegisterArrays, Snapshot, SnapshotCache
 from recommender.pairs import SINGLE_TIER, PairMatrices
+from recommender.reference import OTHER_KINDS
 
 IntArray = npt.NDArray[np.intp]
 NEAR = 40  # half of the sampled negatives come from the focal body's NEAR nearest
@@ -45,7 +46,6 @@ TIERS = (
     "police",
     "health",
 )
-OTHER_KINDS = ("fire", "police", "health")
 AREAS = {
     "same_county": "county_code",
     "same_region": "region_code",

@@ -63,28 +63,42 @@ def shared_border_km(a: Any, b: Any) -> Any:
     return shapely.length(common) / 1000.0
 
 
-def snap_coverage(geoms: GeometryArray, grid: float = 1.0) -> GeometryArray:
+def snap_coverage(
+    geoms: GeometryArray, grid: float = 1.0, *, drop_outside: bool = False
+) -> GeometryArray:
     """Snap polygons that tile an area onto a ``grid`` (metres), keeping them a tiling.
 
     Rounding each polygon on its own lets two neighbours round a shared border differently
     (and folds near-duplicate vertices into self-intersections). Instead all borders are noded
     together with snap-rounding (GEOS OverlayNG with a fixed grid), the faces between them are
-    rebuilt, and each face goes back to the polygon holding its interior point. Neighbours
-    therefore share every border vertex exactly and the result is valid.
+    rebuilt, and each face goes to the polygon covering most of it. Neighbours therefore share
+    every border vertex exactly and the result is valid.
+
+    A face that no polygon covers for the most part (sea closed off by rounding, which only
+    happens on coarse grids) is an error, or is dropped when ``drop_outside`` is set.
     """
     edges = shapely.union_all(shapely.boundary(geoms), grid_size=grid)
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(edges)))
-    face, owner = shapely.STRtree(geoms).query(shapely.point_on_surface(faces), predicate="within")
-    lost = np.setdiff1d(np.arange(len(faces)), face)
-    if len(lost) or len(np.unique(face)) != len(face):
+    face, owner = shapely.STRtree(geoms).query(faces, predicate="intersects")
+    area = shapely.area(shapely.intersection(faces[face], geoms[owner]))
+    order = np.lexsort((owner, -area, face))  # per face: largest share first, ties by index
+    face, owner, area = face[order], owner[order], area[order]
+    best = np.unique(face, return_index=True)[1]
+    face, owner, area = face[best], owner[best], area[best]
+    owned = area > 0.5 * shapely.area(faces[face])
+    lost = np.setdiff1d(np.arange(len(faces)), face[owned])
+    if len(lost) and not drop_outside:
         raise CheckFailed(
-            f"snapping to a {grid} m grid left {len(lost)} face(s) without a single owner "
+            f"snapping to a {grid:g} m grid left {len(lost)} face(s) without an owner "
             f"({float(shapely.area(faces[lost]).sum()):.1f} m²)"
         )
-    snapped = [
-        polygonal(shapely.union_all(faces[face[owner == i]], grid_size=grid))
-        for i in range(len(geoms))
-    ]
+    face, owner = face[owned], owner[owned]
+    snapped = []
+    for i in range(len(geoms)):
+        mine = faces[face[owner == i]]
+        if not len(mine):
+            raise CheckFailed(f"snapping to a {grid:g} m grid lost polygon {i}; use a finer grid")
+        snapped.append(polygonal(shapely.union_all(mine, grid_size=grid)))
     return np.asarray(snapped, dtype=object)
 
 

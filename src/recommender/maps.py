@@ -3,8 +3,9 @@
 The web layer is built once per process and reference folder (:func:`web_layer`): the 296
 lower-tier councils are simplified together as a coverage (``shapely.coverage_simplify``, so
 neighbours keep one shared border), rounded onto a 100 m grid as a coverage
-(:func:`snap_coverage`, so rounding opens no gaps) and every upper body (county, fire,
-police, ICB) is the union of its simplified councils, so all layers line up. Paths are in
+(:func:`recommender.geography.snap_coverage`, so rounding opens no gaps) and every upper
+body (county, fire, police, ICB) is the union of its simplified councils, so all layers
+line up. Paths are in
 units of 100 m in British National Grid with y flipped, as relative path commands.
 
 :func:`render_map` draws one layer with a focal body, shaded suggested partners and hatched
@@ -46,6 +47,7 @@ from recommender.charts import (
 )
 from recommender.config import Settings
 from recommender.errors import CheckFailed, InvalidInput, UnknownBody
+from recommender.geography import snap_coverage
 from recommender.names import closest
 
 LOWER_TIERS = ("district", "unitary", "metropolitan", "london_borough")
@@ -123,7 +125,7 @@ def _build(folder: Path, stamp: tuple[int, ...], level: str) -> WebLayer:
     bodies = reference.load_bodies(Settings(data_dir=folder.parent))
     lower = bodies[bodies["tier"].isin(LOWER_TIERS)]
     simple = shapely.coverage_simplify(lower.geometry.to_numpy(), TOLERANCE_M[level])
-    snapped = snap_coverage(simple, GRID_M)
+    snapped = snap_coverage(simple, GRID_M, drop_outside=True)
     geometry = dict(zip(lower.index, snapped, strict=True))
     for tier, column in MEMBERSHIP.items():
         members = lower.groupby(lower[column].to_numpy()).groups
@@ -153,29 +155,6 @@ def _anchor(geom: Any) -> tuple[float, float]:
     largest = max(shapely.get_parts(geom), key=lambda part: part.area)
     point = polylabel(largest, 500.0)
     return float(point.x), float(point.y)
-
-
-def snap_coverage(geoms: Any, grid: float) -> Any:
-    """Round polygons that tile an area onto ``grid`` without opening gaps between them.
-
-    Every border is noded once on the grid, the faces between them rebuilt and each face given
-    to the polygon covering most of it; faces mostly outside all of them (sea closed off by
-    rounding) are dropped. Neighbours therefore share their rounded borders exactly.
-    """
-    edges = shapely.union_all(shapely.boundary(geoms), grid_size=grid)
-    faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(edges)))
-    face, owner = shapely.STRtree(geoms).query(faces, predicate="intersects")
-    area = shapely.area(shapely.intersection(faces[face], geoms[owner]))
-    order = np.lexsort((owner, -area, face))  # per face: largest share first, ties by index
-    face, owner, area = face[order], owner[order], area[order]
-    best = np.unique(face, return_index=True)[1]
-    face, owner, area = face[best], owner[best], area[best]
-    keep = area > 0.5 * shapely.area(faces[face])
-    face, owner = face[keep], owner[keep]
-    out = [shapely.union_all(faces[face[owner == i]], grid_size=grid) for i in range(len(geoms))]
-    if any(g.is_empty for g in out):
-        raise CheckFailed(f"snapping to a {grid:g} m grid lost a polygon; use a finer grid")
-    return np.asarray(out, dtype=object)
 
 
 def svg_path(geom: Any) -> str:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -342,7 +342,8 @@ class Recommender:
     ) -> list[JoinOption]:
         """Running arrangements the body is not in, for services it delivers, ranked by the
         chance of joining (its likeliest partner among the members) times savings per partner
-        of the enlarged group."""
+        of the enlarged group. Arrangements with no member among the body's scored candidates
+        (far away, no link) are left out."""
         check_k(k)
         f = self.body_position(body)
         ctx, model = self.model.context, self.model
@@ -366,7 +367,9 @@ class Recommender:
             if code in row["member_codes"] or not positions or not ctx.bodies.eligible[s, f]:
                 continue
             best = max(positions, key=lambda c: pair_likelihood.get((c, s), 0.0))
-            options.append((row, positions, s, pair_likelihood.get((best, s), 0.0), best))
+            likelihood = pair_likelihood.get((best, s), 0.0)
+            if likelihood > 0:  # else no member is among the body's scored candidates
+                options.append((row, positions, s, likelihood, best))
         if not options:
             return []
         groups = [np.array([f, *positions], dtype=np.intp) for _, positions, _, _, _ in options]
@@ -396,9 +399,6 @@ def _service_labels(settings: Settings, services: Sequence[str]) -> dict[str, st
 
     labels = load_services(settings)["label"].to_dict()
     return {s: str(labels.get(s, s)) for s in services}
-
-
-LikelihoodText = Callable[[float], str]
 
 
 def likelihood_words(p: float) -> str:

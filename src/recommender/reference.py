@@ -27,6 +27,7 @@ from recommender.geography import check_crs
 from recommender.names import closest, normalise
 
 KINDS = ("council", "fire", "police", "health")
+OTHER_KINDS = KINDS[1:]  # the public bodies other than councils
 # What each tier is called in a sentence ("both district councils").
 TIER_NAMES = {
     "district": "district council",

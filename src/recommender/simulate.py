@@ -80,7 +80,6 @@ YEAR_COUNTS: dict[int, int] = {
     2019: 36,
 }
 
-OTHER_KINDS = ("fire", "police", "health")
 BLUE_LIGHT = ("fire", "police")
 EXTERNAL_FRIENDLY = (
     "property_assets",
