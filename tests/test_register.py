@@ -314,7 +314,7 @@ def test_a_settings_database_url_is_used(tmp_path: Path, register_settings: Sett
     figure=st.floats(min_value=0, max_value=1e10, allow_nan=False),
     basis=st.sampled_from(["annual", "cumulative", "to_date", "projected"]),
     period=st.one_of(st.none(), st.integers(min_value=1, max_value=50)),
-    start=st.one_of(st.none(), st.integers(min_value=1990, max_value=2026)),
+    start=st.one_of(st.none(), st.integers(min_value=1900, max_value=2026)),
 )
 def test_an_annual_estimate_is_never_more_than_the_figure_nor_negative(
     figure: float, basis: str, period: int | None, start: int | None

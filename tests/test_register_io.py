@@ -77,8 +77,8 @@ ROW |= {"start": "2012", "figure": "", "basis": "unknown", "period": ""}
          "partners", "Rothr", "no public body of kind 'council'", "Rother"),
         ({"service": "procurment"},
          "service_category", "procurment", "unknown service id", "procurement"),
-        ({"start": "1989"},
-         "start_year", "1989", "impossible year; expected 1990 to", None),
+        ({"start": "1899"},
+         "start_year", "1899", "impossible year; expected 1900 to", None),
         ({"start": NEXT_YEAR},
          "start_year", NEXT_YEAR, "impossible year", None),
         ({"start": "20x1"},
@@ -214,6 +214,71 @@ def test_other_partners_become_external_members(tmp_path: Path, directory: Direc
     assert c.members[2].body_code is None
     assert (c.members[2].role, c.members[2].resolution) == ("external", "external")
     assert "x:bt" in c.identities
+
+
+@pytest.mark.parametrize(
+    ("partner", "kind", "external_kind"),
+    [
+        ("Rotherfield Hospital NHS Foundation Trust", "health", "nhs_trust"),
+        ("Sussex Coast Ambulance Service NHS Trust", "health", "nhs_trust"),
+        ("Battle Town Council", "council", "local_council"),
+        ("Ticehurst Parish Council", "council", "local_council"),
+        ("Rother Homes", "other", "other"),
+    ],
+)
+def test_organisations_outside_the_reference_are_kept_by_name_with_a_kind(
+    tmp_path: Path, directory: Directory, partner: str, kind: str, external_kind: str
+) -> None:
+    row = f"X,Rother; Wealden; {partner},council; council; {kind},legal,2012,,unknown,,,\n"
+    (c,), errors = check(tmp_path, directory, row)
+    assert errors == []
+    outside = c.members[2]
+    assert (outside.body_code, outside.role, outside.external_kind) == (
+        None,
+        "external",
+        external_kind,
+    )
+    assert outside.name_as_given == partner
+    # A line in the report, not an error (companies need no note: that is what "other" says).
+    assert any(partner in w for w in c.warnings) == (external_kind != "other")
+
+
+def test_public_organisations_outside_the_reference_make_an_arrangement(
+    tmp_path: Path, directory: Directory
+) -> None:
+    trusts = "Hastings Hospitals NHS Trust; Lewes Community NHS Foundation Trust"
+    row = f"X,{trusts}; Rother,health; health; council,other,2015,,unknown,,,\n"
+    (c,), errors = check(tmp_path, directory, row)
+    assert errors == []
+    assert [m.external_kind for m in c.members] == ["nhs_trust", "nhs_trust", None]
+    # but a company and one body do not
+    _, errors = check(tmp_path, directory, "Y,Rother; Kier,council; other,other,2015,,,,,\n")
+    assert any("two or more distinct public organisations" in e.message for e in errors)
+
+
+def test_an_other_partner_that_is_a_public_body_resolves(
+    tmp_path: Path, directory: Directory
+) -> None:
+    row = "X,Rother; Wealden DC,council; other,legal,2012,,unknown,,,\n"
+    (c,), errors = check(tmp_path, directory, row)
+    assert errors == []
+    assert (c.members[1].body_code, c.members[1].role) == ("E07000065", "partner")
+    row = "X,Rother; Rother DC; Wealden,council; other; council,legal,2012,,unknown,,,\n"
+    _, errors = check(tmp_path, directory, row)
+    assert [e.message for e in errors] == ["this partner is listed twice"]
+
+
+def test_an_unresolved_commissioner_is_an_error_not_an_outsider(
+    tmp_path: Path, directory: Directory
+) -> None:
+    row = "X,Rother; NHS Rothr CCG,council; health,other,2012,,unknown,,,\n"
+    error = only_error(tmp_path, directory, row)
+    assert (error.column, error.value) == ("partners", "NHS Rothr CCG")
+
+
+def test_start_years_go_back_to_1900(tmp_path: Path, directory: Directory) -> None:
+    (c,), errors = check(tmp_path, directory, "X,Rother; Wealden,council; council,other,1965,,,,,\n")
+    assert errors == [] and c.start_year == 1965
 
 
 def test_zero_annual_savings_means_not_set_up_to_save(tmp_path: Path, directory: Directory) -> None:

@@ -7,7 +7,8 @@ foreign keys enforced and write-ahead logging so a reader (the web service) neve
 Tables::
 
     arrangements   one shared-service arrangement (see CONTRIBUTING "The register")
-    members        its partners, in order; body_code NULL for bodies outside the reference
+    members        its partners, in order; body_code NULL (and external_kind set) for
+                   organisations outside the reference
     imports        one row per file loaded into the register
     feedback       what users say about a recommendation (used by the web service)
     audit_log      admin actions (used by the web service)
@@ -92,7 +93,13 @@ members = sa.Table(
     sa.Column("name_as_given", sa.Text, nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("resolution", sa.Text, nullable=False),
+    # What an external member is (see reference_rules.EXTERNAL_KINDS); NULL for a body.
+    sa.Column("external_kind", sa.String(32)),
     _one_of("role", ROLES),
+    sa.CheckConstraint(
+        "external_kind IS NULL OR external_kind IN ('nhs_trust', 'local_council', 'other')",
+        name="ck_external_kind",
+    ),
 )
 
 feedback = sa.Table(

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
+from recommender import reference_rules
 from recommender.config import Settings
 from recommender.errors import DataError, InvalidInput, UnknownBody
 from recommender.geography import check_crs
@@ -145,8 +146,51 @@ def resolve(query: str, *, kind: str | None = None, settings: Settings | None = 
     key = normalise(text)
     if key and key in ref.aliases.index:
         return _resolution(query, ref.aliases.loc[[key]], kind, 100.0)
+    if ruled := reference_rules.match(text, kind, _place_lookup(ref)):
+        return _ruled(query, ruled, ref)
     suggestions = [_label(ref, r) for r in search(text, limit=5, kind=kind, settings=settings)]
     raise UnknownBody(f"no public body matches {query!r}", field="name", suggestions=suggestions)
+
+
+# The area column that says which body of each kind a council sits in.
+AREA_OF_KIND = {"fire": "fire_code", "police": "police_code", "health": "icb_code"}
+
+
+def _place_lookup(ref: _Reference) -> reference_rules.PlaceLookup:
+    """Bodies of a kind that a place name stands for (see :mod:`recommender.reference_rules`):
+    a body of that kind with the name, else the area of that kind holding the named council(s)."""
+
+    def lookup(place: str, kind: str) -> tuple[str, ...]:
+        key = normalise(place)
+        if not key or key not in ref.aliases.index:
+            return ()
+        rows = ref.aliases.loc[[key]]
+        own = rows[rows["kind"] == kind]
+        if len(own):
+            return _resolution(place, own, kind, 100.0).codes
+        councils = rows[rows["kind"] == "council"]
+        column = AREA_OF_KIND.get(kind)
+        if not len(councils) or column is None:
+            return ()
+        codes = _resolution(place, councils, "council", 100.0).codes
+        areas = {str(ref.bodies.at[c, column]) for c in codes}
+        return tuple(sorted(areas)) if "" not in areas else ()
+
+    return lookup
+
+
+def _ruled(query: str, ruled: reference_rules.RuleMatch, ref: _Reference) -> Resolution:
+    names = " and ".join(str(ref.bodies.at[c, "display_name"]) for c in ruled.codes)
+    place = reference_rules.place_title(ruled.place)
+    if ruled.alias_type == "nhs_predecessor":
+        note = (
+            f"{query} was an NHS commissioner for {place}; the integrated care board for its "
+            f"area ({names}) stands in for it"
+        )
+    else:
+        note = f"{query} is read as the {ruled.rule} for {place}: {names}"
+    matched = f"{ruled.rule}: {ruled.place}"
+    return Resolution(query, ruled.codes, matched, ruled.alias_type, None, note, 100.0)
 
 
 def _resolution(query: str, rows: pd.DataFrame, kind: str | None, score: float) -> Resolution:

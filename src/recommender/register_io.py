@@ -35,6 +35,7 @@ from typing import Any, Protocol
 from recommender.db import ROLES, SAVINGS_BASES, STATUSES
 from recommender.errors import ImportRejected, InvalidInput, RowError, UnknownBody
 from recommender.names import closest
+from recommender.reference_rules import EXTERNAL_KINDS, PUBLIC_EXTERNAL_KINDS, external_kind
 
 PROJECT_COLUMNS = (
     *("id", "name", "service", "start_year", "end_year", "status"),
@@ -51,7 +52,7 @@ _KNOWN_TO_PROJECT = {
     "source_url": "source",
 }
 PARTNER_TYPES = ("council", "fire", "police", "health", "other")
-FIRST_YEAR = 1990
+FIRST_YEAR = 1900  # joint boards date from the 1960s, joint waste authorities from 1986
 MAX_PERIOD_YEARS = 50
 _CODE = re.compile(r"^[EWSN]\d{8}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -100,6 +101,7 @@ class Member:
     name_as_given: str
     role: str
     resolution: str
+    external_kind: str | None = None  # for a member outside the reference: see EXTERNAL_KINDS
 
 
 @dataclass(frozen=True)
@@ -320,7 +322,7 @@ class _RowCheck:
         if "partner_types" in self.source.values:  # the known layout
             types = self.listed("partner_types", n, "type(s)", PARTNER_TYPES, required=True)
             roles = ["external" if t == "other" else "partner" for t in types or [""] * n]
-            kinds = [t if t in PARTNER_TYPES[:-1] else "" for t in types or [""] * n]
+            kinds = [t if t in PARTNER_TYPES else "" for t in types or [""] * n]
         else:
             roles = self.listed("partner_roles", n, "role(s)", ROLES) or ["partner"] * n
             kinds = [""] * n
@@ -348,11 +350,16 @@ class _RowCheck:
                 self.error("partners", "this partner is listed twice", value=token)
             members.extend(found)
             identities.append(identity)
-        # External partners (a company, an agency) do not make a sharing arrangement on their own.
-        distinct = len({i for i in identities if not i.startswith("x:")})
-        if distinct < 2 and len(identities) == len(tokens):
-            message = "an arrangement needs two or more distinct public bodies as partners"
-            self.error("partners", f"{message}; found {distinct}")
+        # Companies and agencies do not make a sharing arrangement on their own; public
+        # organisations outside the reference (NHS trusts, town councils) do.
+        public = {
+            identity
+            for identity, member in zip(identities, (f[0] for _, f, _ in resolved), strict=True)
+            if member.external_kind in (None, *PUBLIC_EXTERNAL_KINDS)
+        }
+        if len(public) < 2 and len(identities) == len(tokens):
+            message = "an arrangement needs two or more distinct public organisations as partners"
+            self.error("partners", f"{message}; found {len(public)}")
         return tuple(members), tuple(sorted(identities))
 
     def listed(
@@ -377,33 +384,54 @@ class _RowCheck:
         if not token:
             self.error("partners", "an empty partner name (two ';' in a row?)")
             return None
-        if role == "external":
-            return [Member(None, given, role, "external")], "x:" + normalise_name(token)
+        if role == "external" and kind != "other":  # the project layout says so itself
+            return self.external(token, given, external_kind(token) or "other")
         names = self.directory.names
+        role = "partner" if role == "external" else role  # "other" may name a public body
         if _CODE.match(token.upper()) and token.upper() in names:
             return [Member(token.upper(), given, role, "exact")], token.upper()
         try:
-            res = self.directory.resolve(token, kind)
+            res = self.directory.resolve(token, None if kind == "other" else kind)
         except UnknownBody as err:
+            outside = "other" if kind == "other" else external_kind(token)
+            if outside is not None:
+                return self.external(token, given, outside)
             hint = f" of kind {kind!r}" if kind else ""
             message = f"no public body{hint} has this name"
             near = tuple(err.suggestions[:5])
             self.errors.append(RowError(self.source.row, "partners", token, message, near))
             return None
         if res.alias_type in ("former", "nhs_predecessor"):
-            was = res.matched or token
+            was = res.matched if res.alias_type == "former" and res.matched else token
             label = "former" if res.alias_type == "former" else "predecessor"
             found = [
                 Member(c, given, role, f"{label}: {was} → {names.get(c, c)}") for c in res.codes
             ]
             return found, res.former_code or "n:" + normalise_name(was)
+        if res.alias_type == "rule":
+            found = [
+                Member(c, given, role, f"rule: {token} → {names.get(c, c)}") for c in res.codes
+            ]
+            return found, "+".join(sorted(res.codes))
         how = "exact" if res.alias_type == "official" else "alias"
         return [Member(c, given, role, how) for c in res.codes], "+".join(sorted(res.codes))
+
+    def external(self, token: str, given: str, kind: str) -> tuple[list[Member], str]:
+        """An organisation outside the public bodies the product ranks, kept by name."""
+        if kind != "other":
+            what = EXTERNAL_KINDS[kind]
+            self.warnings.append(f"{token!r} kept as an external member ({what})")
+        member = Member(None, given, "external", "external", external_kind=kind)
+        return [member], "x:" + normalise_name(token)
 
 
 def _by_variant(twins: Sequence[tuple[str, Sequence[Member]]]) -> bool:
     """Whether every one of these partners was named by a variant (not a code or official name)."""
-    return all(m.resolution == "alias" for _, found in twins for m in found)
+    return all(
+        m.resolution == "alias" or m.resolution.startswith("rule:")
+        for _, found in twins
+        for m in found
+    )
 
 
 def _split(text: str) -> list[str]:
