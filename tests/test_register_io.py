@@ -277,7 +277,8 @@ def test_an_unresolved_commissioner_is_an_error_not_an_outsider(
 
 
 def test_start_years_go_back_to_1900(tmp_path: Path, directory: Directory) -> None:
-    (c,), errors = check(tmp_path, directory, "X,Rother; Wealden,council; council,other,1965,,,,,\n")
+    row = "X,Rother; Wealden,council; council,other,1965,,,,,\n"
+    (c,), errors = check(tmp_path, directory, row)
     assert errors == [] and c.start_year == 1965
 
 
