@@ -10,15 +10,17 @@ from recommender import services
 
 
 def test_list_arrangements_filters(client: FlaskClient) -> None:
-    every = client.get("/api/v1/arrangements?limit=500").json
-    assert every["total"] > 100
+    real = client.get("/api/v1/arrangements?limit=500").json
+    assert real["total"] > 100
+    # The observed register by default: simulated arrangements only when asked for by name.
+    assert not any(a["simulated"] for a in real["arrangements"])
     legal = client.get("/api/v1/arrangements?service=legal&limit=500").json
     assert legal["total"] == len(legal["arrangements"]) > 0
     assert {a["service"] for a in legal["arrangements"]} == {"legal"}
-    real = client.get("/api/v1/arrangements?simulated=false&limit=500").json["arrangements"]
-    fake = client.get("/api/v1/arrangements?simulated=true&limit=500").json
-    assert real and not any(a["simulated"] for a in real)
-    assert len(real) + fake["total"] == every["total"]
+    fake = client.get("/api/v1/arrangements?origin=simulated&limit=500").json["arrangements"]
+    every = client.get("/api/v1/arrangements?origin=all&limit=1").json
+    assert fake and all(a["simulated"] for a in fake)
+    assert real["total"] + len(fake) == every["total"]
     mine = client.get("/api/v1/arrangements?body=Rother&region=South East").json["arrangements"]
     assert mine and all("E07000064" in {m["body_code"] for m in a["members"]} for a in mine)
 
@@ -35,7 +37,7 @@ def test_list_arrangements_pages(client: FlaskClient) -> None:
         ("service=lgal", 400, "service"),
         ("region=Narnia", 400, "region"),
         ("body=Rothr", 404, "name"),
-        ("simulated=maybe", 400, "simulated"),
+        ("origin=maybe", 400, "origin"),
         ("limit=-3", 400, "limit"),
     ],
 )

@@ -56,7 +56,7 @@ def test_import_rejects_a_bad_file_naming_row_column_value_and_closest(run: Run)
     assert "1 problem(s) in" in result.stderr and "nothing was imported" in result.stderr
     assert "row 4, column 'service_category', value 'procurment'" in result.stderr
     assert "(closest: procurement" in result.stderr
-    assert run("list", "--real").stdout.strip().splitlines()[2:] == []
+    assert run("list").stdout.strip().splitlines()[2:] == []
 
 
 def test_import_json_errors(run: Run) -> None:
@@ -71,8 +71,9 @@ def test_dry_run_json_writes_nothing(run: Run) -> None:
     result = run("import", str(FIXTURES / "known_small.csv"), "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["added"] == 7
-    assert json.loads(run("list", "--json").stdout)[0]["id"] == "S-0001"
-    assert len(json.loads(run("list", "--json").stdout)) == 1
+    assert json.loads(run("list", "--json").stdout) == []  # the default lists real ones only
+    everything = json.loads(run("list", "--origin", "all", "--json").stdout)
+    assert [r["id"] for r in everything] == ["S-0001"]
 
 
 def test_import_of_a_missing_file_is_a_usage_error(run: Run, tmp_path: Path) -> None:
@@ -89,7 +90,7 @@ def test_list_filters_and_table(run: Run) -> None:
     assert "Suffolk Coastal (now East Suffolk), Waveney (now East Suffolk)" in lines[2]
     assert " 2008 " in lines[2]  # a year, not 2,008
     assert "1 arrangement(s)" in result.stderr
-    simulated = json.loads(run("list", "--simulated", "--json").stdout)
+    simulated = json.loads(run("list", "--origin", "simulated", "--json").stdout)
     assert [r["id"] for r in simulated] == ["S-0001"]
 
 
@@ -120,7 +121,7 @@ def test_show_unknown_id_exits_2_with_closest(run: Run) -> None:
 
 
 def test_export_to_stdout_and_file(run: Run, tmp_path: Path) -> None:
-    result = run("export", "--format", "json", "--simulated")
+    result = run("export", "--format", "json", "--origin", "simulated")
     assert [a["id"] for a in json.loads(result.stdout)["arrangements"]] == ["S-0001"]
     out = tmp_path / "r.geojson"
     result = run("export", "--format", "geojson", "--out", str(out))
@@ -149,7 +150,7 @@ def test_build_default_then_reset(run: Run, monkeypatch: pytest.MonkeyPatch) -> 
     result = run("reset", "--yes")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("loaded ")
-    assert json.loads(run("list", "--real", "--json").stdout)[0]["simulated"] is False
+    assert json.loads(run("list", "--json").stdout)[0]["simulated"] is False
 
 
 def test_build_default_sizes_the_simulation_to_626_by_june_2019(

@@ -20,6 +20,8 @@ def ctx() -> Context:
     bodies = pd.DataFrame(reference.load_bodies().drop(columns="geometry"))
     adjacency = reference.load_adjacency()
     arrangements, members = simulate(bodies, seed=5, size=150, adjacency=adjacency)
+    # Flagged as observed, so that they form the network whose features are tested here.
+    arrangements = arrangements.assign(simulated=False)
     return Context.build(bodies, adjacency, load_services(), arrangements, members)
 
 

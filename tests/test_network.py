@@ -36,7 +36,7 @@ def register(
                 "start_year": start,
                 "end_year": end,
                 "annual_savings_gbp": 1000.0,
-                "simulated": True,
+                "simulated": False,
             }
             for i, s, start, end, _ in rows
         ]
@@ -106,3 +106,15 @@ def test_excluded_arrangements_vanish_everywhere() -> None:
     exclude = np.array([True, False, False, False])
     snap = SnapshotCache(reg, len(CODES), exclude=exclude).now()
     assert snap.prior[0, 1] == 0 and snap.degree[0] == 1  # A is left in a4 only
+
+
+def test_simulated_arrangements_never_enter_the_network() -> None:
+    """Shared history must be real: a simulated arrangement is a training example only."""
+    arrangements, members = register(ROWS)
+    arrangements.loc[arrangements["id"] == "a1", "simulated"] = True
+    reg = register_arrays(arrangements, members, pairs_for(CODES), SERVICES)
+    cache = SnapshotCache(reg, len(CODES))
+    a, b = CODES.index("A"), CODES.index("B")
+    for snap in (cache.now(), cache.dated(), cache.before(2030)):
+        assert snap.prior[a, b] == 0 and not snap.shares[0, a, b]
+        assert snap.degree[a] == (1 if snap is cache.now() else 0)  # a4 (undated) is real

@@ -59,10 +59,10 @@ def test_explorer_lists_the_register_a_page_at_a_time(client: FlaskClient, app: 
 
 
 def test_explorer_rows_show_partners_savings_and_source(client: FlaskClient, app: Flask) -> None:
-    real = [a for a in _register(app, simulated=False) if a["savings_basis"] == "to_date"]
+    real = [a for a in _register(app) if a["savings_basis"] == "to_date"]
     assert real, "the register has a real arrangement with savings to date"
     shown = real[0]
-    page = _text(client.get(f"/arrangements?service={shown['service']}&shown=real"))
+    page = _text(client.get(f"/arrangements?service={shown['service']}"))
     start = page.index(f'data-label="Arrangement"><a href="/arrangements/{shown["id"]}"')
     row = page[start:].split("</tr>")[0]
     assert money(shown["savings_gbp"]) in row and "to date" in row
@@ -70,8 +70,10 @@ def test_explorer_rows_show_partners_savings_and_source(client: FlaskClient, app
     assert f'href="{html.escape(shown["source"])}"' in row and 'tag-real">real' in row
     for member in shown["members"]:
         assert html.escape(member["name"]) in row
-    simulated = _text(client.get("/arrangements?shown=simulated"))
-    assert 'class="tag tag-sim">simulated' in simulated and "tag-real" not in simulated
+    assert "tag-sim" not in page and "simulated-notice" not in page
+    simulated = _text(client.get("/arrangements?origin=simulated"))
+    assert "simulated · not real</span>" in simulated and "tag-real" not in simulated
+    assert 'id="simulated-notice"' in simulated and 'class="row-sim"' in simulated
 
 
 @pytest.mark.parametrize(
@@ -81,16 +83,15 @@ def test_explorer_rows_show_partners_savings_and_source(client: FlaskClient, app
         {"region": "South West"},
         {"body": "Rother"},
         {"body": "Taunton Deane"},  # abolished: its successor's arrangements
-        {"service": "procurement", "simulated": False},
+        {"service": "procurement", "origin": "simulated"},
+        {"body": "Rother", "origin": "all"},
     ],
 )
 def test_explorer_filters_match_the_register(
     client: FlaskClient, app: Flask, filters: dict[str, Any]
 ) -> None:
     expected = _register(app, **filters)
-    args = {k: v for k, v in filters.items() if k != "simulated"}
-    if "simulated" in filters:
-        args["shown"] = "simulated" if filters["simulated"] else "real"
+    args = dict(filters)
     page = _text(client.get("/arrangements", query_string=args))
     assert f"{len(expected):,} arrangement" in page
     assert _row_ids(page) == [a["id"] for a in expected[:PAGE_SIZE]]
@@ -105,7 +106,7 @@ def test_explorer_filters_match_the_register(
         ("region=Atlantis", "region", "No English region is called &#39;Atlantis&#39;"),
         ("service=legel", "service", "unknown service &#39;legel&#39;"),
         ("body=Nowhereshire", "body", "No public body matches &#39;Nowhereshire&#39;"),
-        ("shown=maybe", "shown", "Choose all, real or simulated arrangements"),
+        ("origin=maybe", "origin", "Choose real arrangements, simulated training data or both"),
     ],
 )
 def test_explorer_bad_filters_are_400_next_to_the_field(

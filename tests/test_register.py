@@ -249,13 +249,17 @@ def loaded(register_settings: Settings, directory: Directory) -> Settings:
 @pytest.mark.parametrize(
     ("filters", "names"),
     [
-        (Filters(service="legal"), ["Rother and Wealden: shared legal services"]),
+        # Listings show the observed register unless the simulated one is asked for by name.
+        (Filters(service="legal"), []),
+        (Filters(service="legal", origin="all"), ["Rother and Wealden: shared legal services"]),
         (Filters(body="Taunton Deane"), ["Devon and Somerset trading standards"]),
-        (Filters(body="E07000245", simulated=False), [
+        (Filters(body="E07000245"), [
             "Forest Heath and St Edmundsbury benefits", "Suffolk customer services with BT"]),
         (Filters(region="East Midlands"), ["Highways alliance"]),
         (Filters(region="e12000009"), ["Devon and Somerset trading standards"]),
-        (Filters(simulated=True), ["Rother and Wealden: shared legal services"]),
+        (Filters(origin="simulated"), ["Rother and Wealden: shared legal services"]),
+        (Filters(body="Rother", origin="simulated"), ["Rother and Wealden: shared legal services"]),
+        (Filters(body="Rother"), ["East Sussex Procurement Hub"]),
     ],
 )  # fmt: skip
 def test_query_filters(
@@ -266,12 +270,16 @@ def test_query_filters(
 
 
 def test_query_limit_and_order(loaded: Settings, directory: Directory) -> None:
-    ids = [r["id"] for r in query(settings=loaded, directory=directory)]
+    ids = [r["id"] for r in query(Filters(origin="all"), settings=loaded, directory=directory)]
     assert ids == sorted(ids) and len(ids) == 8
     assert len(query(Filters(limit=3), settings=loaded, directory=directory)) == 3
 
 
-def test_query_rejects_unknown_service_and_region(loaded: Settings, directory: Directory) -> None:
+def test_query_rejects_unknown_service_region_and_origin(
+    loaded: Settings, directory: Directory
+) -> None:
+    with pytest.raises(InvalidInput, match="unknown origin 'fake'"):
+        query(Filters(origin="fake"), settings=loaded, directory=directory)
     with pytest.raises(InvalidInput) as caught:
         query(Filters(service="legl"), settings=loaded, directory=directory)
     assert caught.value.suggestions[0] == "legal"

@@ -23,7 +23,7 @@ def test_build_writes_real_and_valid_simulated_sorted(
     report = build_default(register_settings, directory=directory, simulated=simulated_frames())
     assert (report.real, report.simulated, report.seed, report.size) == (7, 1, None, None)
     assert report.dropped == [
-        f"S-0003: end_year '{current_year() + 2}': impossible year; expected 1990 to "
+        f"S-0003: end_year '{current_year() + 2}': impossible year; expected 1900 to "
         f"{current_year()}",
         "S-0005: partners 'E99999999': no public body has this name",
         "S-0004 repeats S-0002",

@@ -88,7 +88,7 @@ def test_every_known_arrangement_imports_with_abolished_councils_resolved(
 ) -> None:
     report = import_file(KNOWN, settings=settings, directory=real)
     assert report.rows == report.added + report.duplicates == 52
-    records = query(Filters(simulated=False), settings=settings, directory=real)
+    records = query(Filters(origin="real"), settings=settings, directory=real)
     given = {m["name_as_given"]: m for r in records for m in r["members"]}
     for name, code in [
         ("Chiltern", "E06000060"),

@@ -28,7 +28,7 @@ def test_export_then_import_adds_nothing(
     loaded: Settings, directory: Directory, tmp_path: Path, fmt: str
 ) -> None:
     out = tmp_path / f"register.{fmt}"
-    export(fmt, out, settings=loaded, directory=directory)
+    export(fmt, out, filters=Filters(origin="all"), settings=loaded, directory=directory)
     report = import_file(out, settings=loaded, directory=directory)
     assert (report.layout, report.rows, report.added, report.duplicates) == (
         "project" if fmt == "csv" else "json",
@@ -43,7 +43,7 @@ def test_an_export_fills_an_empty_register_with_the_same_arrangements(
     loaded: Settings, directory: Directory, tmp_path: Path, fmt: str
 ) -> None:
     out = tmp_path / f"register.{fmt}"
-    export(fmt, out, filters=Filters(simulated=False), settings=loaded, directory=directory)
+    export(fmt, out, filters=Filters(origin="real"), settings=loaded, directory=directory)
     fresh = loaded.with_(database_url=f"sqlite:///{tmp_path / 'fresh.sqlite'}")
     report = import_file(out, settings=fresh, directory=directory)
     assert report.added == 9
@@ -72,7 +72,7 @@ def test_csv_export_has_the_project_layout(loaded: Settings, directory: Director
 
 def test_geojson_export_is_valid(loaded: Settings, directory: Directory, tmp_path: Path) -> None:
     out = tmp_path / "r.geojson"
-    export("geojson", out, filters=Filters(simulated=False), settings=loaded, directory=directory)
+    export("geojson", out, filters=Filters(origin="real"), settings=loaded, directory=directory)
     collection = json.loads(out.read_text())
     assert collection["type"] == "FeatureCollection"
     assert len(collection["features"]) == 9

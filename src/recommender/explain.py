@@ -9,8 +9,9 @@ times savings if formed) is that factor's effect. The factors with the largest e
 plain-English sentences with their actual values; the sign says whether the factor raises or
 lowers the suggestion.
 
-**Evidence** is the most comparable existing arrangements: same service first, sharing a
-member with the pair, then nearby and of a similar size; real arrangements before simulated.
+**Evidence** is the most comparable real arrangements (the model's observed register, never
+a simulated one): same service, sharing a member with the pair, then nearby and of a similar
+size.
 
 **Importance** (for the model page) is the mean absolute effect of each factor over the top
 suggestions of a sample of bodies.
@@ -298,34 +299,34 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
 class EvidenceIndex:
     """The training register arranged for fast evidence lookups, one block per service.
 
-    For each service: the arrangements' records, a member matrix (arrangements × bodies), the
-    log of their total population and whether each is real.
+    For each service: the real arrangements' records, a member matrix (arrangements × bodies)
+    and the log of their total population.
     """
 
     def __init__(self, model: TrainedModel) -> None:
         ctx = model.context
         index = ctx.pairs.index
         pop = np.exp(ctx.bodies.log_pop)
-        self._blocks: dict[str, tuple[list[dict[str, Any]], npt.NDArray[np.bool_], Any, Any]] = {}
-        for service, group in model.arrangements.groupby("service", sort=False):
+        self._blocks: dict[str, tuple[list[dict[str, Any]], npt.NDArray[np.bool_], Any]] = {}
+        observed = model.arrangements[~model.arrangements["simulated"].astype(bool)]
+        for service, group in observed.groupby("service", sort=False):
             records = [evidence_record(r) for r in group.to_dict(orient="records")]
             members = np.zeros((len(group), ctx.pairs.n), dtype=bool)
             for i, codes in enumerate(group["member_codes"]):
                 members[i, [index[c] for c in codes if c in index]] = True
             total = np.log(np.maximum(members @ pop, 1.0))
-            real = ~group["simulated"].astype(bool).to_numpy()
-            self._blocks[str(service)] = (records, members, total, real)
+            self._blocks[str(service)] = (records, members, total)
 
     def best(
         self, model: TrainedModel, focal: int, cand: int, service: int, k: int = 3
     ) -> list[dict[str, Any]]:
-        """The ``k`` most comparable arrangements: sharing a member with the pair, then
-        neighbouring it, in its region and of a similar size; real ones first."""
+        """The ``k`` most comparable real arrangements: sharing a member with the pair, then
+        neighbouring it, in its region and of a similar size."""
         ctx = model.context
         block = self._blocks.get(ctx.services[service])
         if block is None:
             return []
-        records, members, total, real = block
+        records, members, total = block
         near = ctx.pairs.touches[focal] | ctx.pairs.touches[cand]
         same_region = ctx.pairs.same.get("region_code")
         region = (
@@ -340,7 +341,7 @@ class EvidenceIndex:
         )
         score = np.where(members.any(axis=1), score, -np.inf)
         ids = [r["id"] for r in records]
-        order = sorted(range(len(records)), key=lambda i: (not real[i], -score[i], ids[i]))
+        order = sorted(range(len(records)), key=lambda i: (-score[i], ids[i]))
         return [records[i] for i in order[:k] if np.isfinite(score[i])]
 
 

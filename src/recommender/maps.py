@@ -109,6 +109,7 @@ class MapArrangement:
     label: str
     members: Sequence[str]
     service: str = ""
+    simulated: bool = False  # drawn dashed with square marks, and said so in the legend
 
 
 def web_layer(settings: Settings | None = None, level: str = "national") -> WebLayer:
@@ -616,20 +617,37 @@ def render_arrangements_map(
         hub = np.rint(points.mean(axis=0)).astype(int)
         points = np.rint(points).astype(int)
         spokes = "".join(f"M{_numbers(hub)}l{_numbers(p - hub)}" for p in points)
-        dots = "".join(f'<circle cx="{p[0]}" cy="{p[1]}" r="{view.units(2.6)}"/>' for p in points)
+        r = view.units(2.6)
+        if item.simulated:  # not a real partnership: dashed, square, named so in the tooltip
+            dots = "".join(
+                f'<rect x="{p[0] - r}" y="{p[1] - r}" width="{2 * r}" height="{2 * r}"/>'
+                for p in points
+            )
+            dash = f' stroke-dasharray="{view.units(4)} {view.units(3)}"'
+        else:
+            dots = "".join(f'<circle cx="{p[0]}" cy="{p[1]}" r="{r}"/>' for p in points)
+            dash = ""
         colour = colours.get(item.service, MUTED if by_service else PALETTE[0])
         service = f" ({item.service})" if item.service else ""
-        tip = f"{item.label}{service}: {_list(list(item.members), geo.names, 10)}"
+        origin = "SIMULATED, not a real partnership: " if item.simulated else ""
+        tip = f"{origin}{item.label}{service}: {_list(list(item.members), geo.names, 10)}"
+        kind = "arrangement simulated" if item.simulated else "arrangement"
         group = (
-            f'<g class="arrangement" data-id="{esc(item.id)}" stroke="{colour}" fill="{colour}">'
+            f'<g class="{kind}" data-id="{esc(item.id)}" stroke="{colour}" fill="{colour}">'
             f'<title>{esc(tip)}</title><path fill="none" stroke-width="{view.units(1.6)}" '
-            f'stroke-opacity="0.75" d="{spokes}"/>{dots}</g>'
+            f'stroke-opacity="0.75"{dash} d="{spokes}"/>{dots}</g>'
         )
         marks.append(f'<a href="{esc(link(item.id))}">{group}</a>' if link else group)
     body = _panel(view, fills, "", marks="".join(marks))
     keys = [(f'<circle cx="7" cy="7" r="5" fill="{c}"/>', s) for s, c in colours.items()]
     if by_service and len(ranked) > len(colours):
         keys.append((f'<circle cx="7" cy="7" r="5" fill="{MUTED}"/>', "Other services"))
+    if any(a.simulated for a in items):
+        mark = (
+            f'<path d="M0 7h14" stroke="{MUTED}" stroke-width="2" stroke-dasharray="4 3"/>'
+            f'<rect x="4" y="4" width="6" height="6" fill="{MUTED}"/>'
+        )
+        keys.append((mark, "Simulated: training data, not real"))
     band, height = _band(view, geo, keys if legend else [], "")
     where = "England" if view.national else "part of England"
     desc = f"Map of {where}: {_count(len(items), 'arrangement')} drawn as lines from the centre "

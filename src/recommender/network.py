@@ -10,6 +10,13 @@ before *t*, so the arrangement itself (and anything later) never enters its own 
 Arrangements with no known start year cannot be placed in time: they are left out of every
 dated snapshot and enter only the ``now`` snapshot used for serving (their own training rows
 use the snapshot of all dated arrangements, which excludes them).
+
+**The network is the observed register.** Simulated arrangements never enter a snapshot, in
+training or at serving time: shared history, partners in common and "already shares this
+service" always describe real, sourced arrangements. A simulated arrangement may still be a
+training example (its members as partners), but its features are those of the real network
+before it started, exactly as a real arrangement's would be, so the model never learns to
+rely on a history that serving cannot show (no train/serve skew).
 """
 
 from __future__ import annotations
@@ -179,8 +186,9 @@ class SnapshotCache:
 
     ``before(year)`` holds the dated arrangements that started strictly before ``year``;
     ``dated()`` holds every dated arrangement (for undated arrangements' own rows); ``now()``
-    holds everything (for serving). ``exclude`` removes arrangements from all of them, as if
-    they had never been recorded (used by hold-out evaluations).
+    holds everything (for serving). Only real arrangements are ever held (see the module
+    docstring). ``exclude`` removes arrangements from all of them, as if they had never been
+    recorded (used by hold-out evaluations).
     """
 
     def __init__(
@@ -188,7 +196,7 @@ class SnapshotCache:
     ) -> None:
         self.reg = reg
         self.n = n
-        self.keep = np.ones(len(reg), dtype=bool) if exclude is None else ~exclude
+        self.keep = ~reg.simulated if exclude is None else ~reg.simulated & ~exclude
         self._cache: dict[object, Snapshot] = {}
 
     def before(self, year: float) -> Snapshot:

@@ -146,6 +146,11 @@ class ImportReport:
         return asdict(self)
 
 
+# Which arrangements a listing shows: the observed register (real, sourced arrangements) unless
+# the simulated training register is asked for by name.
+ORIGINS = ("real", "simulated", "all")
+
+
 @dataclass(frozen=True)
 class Filters:
     """Which arrangements a query, list or export keeps (``None`` keeps all)."""
@@ -153,7 +158,7 @@ class Filters:
     service: str | None = None
     body: str | None = None  # a code or any name of a body, incl. abolished councils
     region: str | None = None  # region name or code
-    simulated: bool | None = None
+    origin: str = "real"  # one of ORIGINS
     limit: int | None = None
 
 
@@ -412,8 +417,13 @@ def query(
     stmt = sa.select(table).order_by(table.c.id).limit(filters.limit)
     if filters.service:
         stmt = stmt.where(table.c.service == check_service(filters.service, settings))
-    if filters.simulated is not None:
-        stmt = stmt.where(table.c.simulated == filters.simulated)
+    if filters.origin not in ORIGINS:
+        raise InvalidInput(
+            f"unknown origin {filters.origin!r}; expected one of {', '.join(ORIGINS)}",
+            field="origin",
+        )
+    if filters.origin != "all":
+        stmt = stmt.where(table.c.simulated == (filters.origin == "simulated"))
     for codes in _body_filters(filters, directory):
         within = sa.select(db.members.c.arrangement_id).where(db.members.c.body_code.in_(codes))
         stmt = stmt.where(table.c.id.in_(within))

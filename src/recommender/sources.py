@@ -25,14 +25,16 @@ SOURCES: tuple[tuple[str, str], ...] = (
     ),
     (
         "Real arrangements",
-        "About fifty documented arrangements, each with its public source (council reports, "
-        "LGA case studies, press)",
+        "Documented shared-service arrangements, each with its public source (council reports, "
+        "LGA case studies, press), and any arrangements an analyst has imported",
     ),
 )
 
 SIMULATED_NOTE = (
-    "Most arrangements the model learns from are simulated: the LGA's full map data cannot be "
-    "downloaded, so the project generates a register over the real bodies and geography, "
-    "calibrated to the LGA's published facts, and labels every simulated arrangement as such. "
-    "Evidence marked simulated illustrates the pattern; evidence marked real has a public source."
+    "The model also learns from a simulated register: the LGA's full map data cannot be "
+    "downloaded, so the project generates arrangements over the real bodies and geography, "
+    "calibrated to the LGA's published facts and to the partner patterns of the real "
+    "arrangements. Simulated arrangements are training data only: they are never shown as a "
+    "body's history, reasons or evidence, and are labelled 'simulated, not real' wherever an "
+    "analyst asks to see them."
 )

@@ -183,8 +183,9 @@ def rate_frame(ctx: Context, snap: Snapshot, body: IntArray, service: IntArray) 
 class TrainedModel:
     """Everything the recommender needs at serving time, pickled as one artifact.
 
-    ``arrangements`` is a compact copy of the register the model was trained on (for the
-    evidence behind each suggestion); ``snapshot`` is the partnership network as of now.
+    ``arrangements`` is a compact copy of the *observed* register the model was trained on:
+    the real arrangements, the only ones ever shown as evidence or offered to join;
+    ``snapshot`` is the partnership network of those arrangements as of now.
     """
 
     context: Context
@@ -206,7 +207,9 @@ def register_hash(arrangements: pd.DataFrame, members: pd.DataFrame) -> str:
 
 
 def compact_register(arrangements: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
-    """The register as one frame with each arrangement's member codes and names as lists."""
+    """The observed (real) register as one frame with each arrangement's member codes and
+    names as lists; simulated arrangements are left out."""
+    arrangements = arrangements[~arrangements["simulated"].astype(bool)]
     m = members.sort_values(["arrangement_id", "position"])
     codes = m.groupby("arrangement_id")["body_code"].agg(lambda s: [c for c in s if c])
     names = m.groupby("arrangement_id")["name_as_given"].agg(list)

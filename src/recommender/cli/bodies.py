@@ -8,6 +8,7 @@ import click
 import pandas as pd
 
 from recommender import reference
+from recommender import register as reg
 from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
 from recommender.errors import InvalidInput
 from recommender.names import closest
@@ -62,12 +63,14 @@ def _hit(hit: reference.Resolution, table: pd.DataFrame) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @pass_settings
 def show_command(obj: SettingsObj, code_or_name: str, as_json: bool) -> None:
-    """Show a body's facts, its neighbours and the bodies it sits inside."""
+    """Show a body's facts, its neighbours, the bodies it sits inside and its documented
+    arrangements."""
     settings = obj.settings
     found = reference.resolve(code_or_name, settings=settings)
     facts = reference.body(code_or_name, settings=settings)
     near = reference.neighbours(facts["code"], settings=settings, kind=facts["kind"])
     inside = reference.containers(facts["code"], settings=settings)
+    arrangements = reg.query(reg.Filters(body=facts["code"]), settings=settings)
     if as_json:
         echo_json(
             {
@@ -76,6 +79,7 @@ def show_command(obj: SettingsObj, code_or_name: str, as_json: bool) -> None:
                                "note": found.note},
                 "neighbours": near.to_dict("records"),
                 "within": inside.to_dict("records"),
+                "arrangements": arrangements,
             }
         )  # fmt: skip
         return
@@ -89,6 +93,11 @@ def show_command(obj: SettingsObj, code_or_name: str, as_json: bool) -> None:
     click.echo(f"\nSits within or overlaps ({len(inside)})")
     echo_table(inside[["code", "display_name", "kind", "relation"]].values.tolist(),
                ["code", "name", "kind", "relation"])  # fmt: skip
+    click.echo(f"\nDocumented arrangements ({len(arrangements)}, each with its public source)")
+    echo_table(
+        [[a["id"], a["name"], a["service"], str(a["start_year"] or "")] for a in arrangements],
+        ["id", "name", "service", "start"],
+    )
 
 
 @bodies.command("list")

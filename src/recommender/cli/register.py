@@ -33,10 +33,12 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--body", help="Keep arrangements with this body (code or any name)."),
         click.option("--region", help="Keep arrangements with a member in this region."),
         click.option(
-            "--real/--simulated",
-            "real",
-            default=None,
-            help="Keep only the real, or only the simulated, arrangements.",
+            "--origin",
+            type=click.Choice(reg.ORIGINS),
+            default="real",
+            show_default=True,
+            help="real: the documented arrangements; simulated: the simulated training "
+            "register (never real partnerships); all: both.",
         ),
         click.option("--limit", type=click.IntRange(min=1), help="Keep at most N (by id)."),
     ]
@@ -46,10 +48,9 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _filters(
-    service: str | None, body: str | None, region: str | None, real: bool | None, limit: int | None
+    service: str | None, body: str | None, region: str | None, origin: str, limit: int | None
 ) -> reg.Filters:
-    simulated = None if real is None else not real
-    return reg.Filters(service, body, region, simulated, limit)
+    return reg.Filters(service, body, region, origin, limit)
 
 
 @register.command("import")
@@ -91,11 +92,11 @@ def export(
     service: str | None,
     body: str | None,
     region: str | None,
-    real: bool | None,
+    origin: str,
     limit: int | None,
 ) -> None:
     """Export the register (or part of it) as CSV, JSON or GeoJSON."""
-    filters = _filters(service, body, region, real, limit)
+    filters = _filters(service, body, region, origin, limit)
     text = reg.export(fmt, out, filters=filters, settings=obj.settings)
     if out is None:
         click.echo(text, nl=False)
@@ -112,12 +113,12 @@ def list_(
     service: str | None,
     body: str | None,
     region: str | None,
-    real: bool | None,
+    origin: str,
     limit: int | None,
     as_json: bool,
 ) -> None:
     """List arrangements, optionally filtered by service, body, region or origin."""
-    records = reg.query(_filters(service, body, region, real, limit), settings=obj.settings)
+    records = reg.query(_filters(service, body, region, origin, limit), settings=obj.settings)
     if as_json:
         echo_json(records)
         return

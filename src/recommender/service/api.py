@@ -79,7 +79,15 @@ ARRANGEMENT_PARAMS = (
     SERVICE,
     Param("region", "string", "Keep arrangements with a member in this region."),
     Param("body", "string", "Keep arrangements with this body (code or any name)."),
-    Param("simulated", "boolean", "true: only simulated; false: only real arrangements."),
+    Param(
+        "origin",
+        "string",
+        "real (the documented arrangements, the default), simulated "
+        "(the simulated training register: never real partnerships) or all.",
+        default="real",
+        choices=reg.ORIGINS,
+        strict_choices=True,
+    ),
     LIMIT,
     OFFSET,
 )
@@ -233,14 +241,14 @@ def _answer(
 
 
 @bp.get("/arrangements")
-@openapi.operation("List arrangements, filtered by service, region, body, real or simulated.",
+@openapi.operation("List real arrangements (or, if asked, simulated ones) by service, region, body.",
                    tag="register", response="ArrangementList", params=ARRANGEMENT_PARAMS,
                    errors=(400, 404))  # fmt: skip
 def list_arrangements() -> Response:
     """List arrangements."""
     args = parse(ARRANGEMENT_PARAMS)
     current = state()
-    filters = reg.Filters(args["service"], args["body"], args["region"], args["simulated"])
+    filters = reg.Filters(args["service"], args["body"], args["region"], args["origin"])
     found = reg.query(filters, settings=current.settings, directory=current.directory)
     start, stop = args["offset"], args["offset"] + args["limit"]
     return json_response(

@@ -286,6 +286,7 @@ def arrangements() -> Any:
         map_svg=map_svg,
         services=views_register.service_labels(settings),
         regions=views_register.regions(settings),
+        origin_labels=views_register.ORIGIN_LABELS,
     ), (400 if filters.errors else 200)
 
 

@@ -21,6 +21,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.engine import Engine
 
@@ -195,7 +196,8 @@ class ResponseCache:
 
 @dataclass
 class RegisterSize:
-    """The number of arrangements, counted at most every ``ttl`` seconds (health stays cheap)."""
+    """The number of real arrangements (the observed register), counted at most every ``ttl``
+    seconds (health stays cheap)."""
 
     engine: Engine
     ttl: float
@@ -212,8 +214,9 @@ class RegisterSize:
         return self._value
 
     def refresh(self) -> int:
+        real = sa.select(sa.func.count()).where(db.arrangements.c.simulated.is_(False))
         with self.engine.connect() as conn:
-            self._value = db.count(conn, db.arrangements)
+            self._value = int(conn.scalar(real) or 0)
         self._expires = time.monotonic() + self.ttl
         return self._value
 

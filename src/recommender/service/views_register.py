@@ -25,7 +25,11 @@ from recommender.register_io import Directory
 
 PAGE_SIZE = 25
 MAP_WIDTH = 480  # px at which map text is drawn: readable on a phone and a desktop
-SHOWN = {"": None, "real": False, "simulated": True}
+ORIGIN_LABELS = {
+    "real": "Real arrangements (documented, each with a source)",
+    "simulated": "Simulated training data (not real partnerships)",
+    "all": "Both, simulated ones marked",
+}
 BASIS_WORDS = {
     "annual": "a year",
     "to_date": "to date",
@@ -36,43 +40,30 @@ BASIS_WORDS = {
 
 
 def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
-    """The register in a few figures: arrangements, bodies involved and annual savings, by
-    real and simulated."""
+    """The observed register in a few figures: real arrangements, the bodies in them, the
+    savings they report, and the services they cover (simulated ones are never counted)."""
     a, m = db.arrangements, db.members
-    by_kind: dict[str, dict[str, Any]] = {}
+    real = a.c.simulated.is_(False)
     with engine.connect() as conn:
-        rows = conn.execute(
+        count, with_figure, savings, service_count = conn.execute(
             sa.select(
-                a.c.simulated,
                 sa.func.count(),
                 sa.func.count(a.c.annual_savings_gbp),
                 sa.func.coalesce(sa.func.sum(a.c.annual_savings_gbp), 0.0),
-            ).group_by(a.c.simulated)
-        )
-        for simulated, count, with_figure, savings in rows:
-            by_kind["simulated" if simulated else "real"] = {
-                "arrangements": int(count),
-                "with_figure": int(with_figure),
-                "savings": float(savings),
-            }
+                sa.func.count(sa.distinct(a.c.service)),
+            ).where(real)
+        ).one()
         involved = sa.select(sa.func.count(sa.distinct(m.c.body_code))).where(
-            m.c.body_code.is_not(None)
+            m.c.body_code.is_not(None), m.c.arrangement_id.in_(sa.select(a.c.id).where(real))
         )
         bodies = int(conn.scalar(involved) or 0)
-        real_ids = sa.select(a.c.id).where(a.c.simulated.is_(False))
-        bodies_real = int(conn.scalar(involved.where(m.c.arrangement_id.in_(real_ids))) or 0)
-        service_count = int(conn.scalar(sa.select(sa.func.count(sa.distinct(a.c.service)))) or 0)
-    empty = {"arrangements": 0, "with_figure": 0, "savings": 0.0}
-    real, simulated = by_kind.get("real", empty), by_kind.get("simulated", empty)
     return {
-        "real": real,
-        "simulated": simulated,
-        "arrangements": real["arrangements"] + simulated["arrangements"],
-        "savings": real["savings"] + simulated["savings"],
+        "arrangements": int(count),
+        "with_figure": int(with_figure),
+        "savings": float(savings),
         "bodies": bodies,
-        "bodies_real": bodies_real,
         "bodies_known": len(reference.load_bodies(settings)),
-        "services": service_count,
+        "services": int(service_count),
     }
 
 
@@ -86,7 +77,7 @@ class RegisterFilters:
     service: str | None = None
     region: str | None = None
     body: str | None = None
-    shown: str = ""  # "", "real" or "simulated"
+    origin: str = "real"  # one of register.ORIGINS: simulated ones only when asked for
     page: int = 1
     errors: Mapping[str, str] = field(default_factory=dict)
 
@@ -96,7 +87,7 @@ class RegisterFilters:
             "service": self.service,
             "region": self.region,
             "body": self.body,
-            "shown": self.shown,
+            "origin": self.origin if self.origin != "real" else None,
             "page": self.page if self.page != 1 else None,
         } | changes
         return {k: v for k, v in values.items() if v not in (None, "", 1)}
@@ -111,7 +102,7 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
     """Read the explorer's filters from ``args``; a bad value is named under its field."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
-    text = {name: args.get(name, "").strip() for name in ("service", "region", "body", "shown")}
+    text = {name: args.get(name, "").strip() for name in ("service", "region", "body", "origin")}
     if text["service"]:
         try:
             values["service"] = services.check_service(text["service"], settings)
@@ -133,10 +124,10 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
         except UnknownBody as err:
             hint = f"; did you mean {', '.join(err.suggestions[:3])}?" if err.suggestions else ""
             errors["body"] = f"No public body matches {text['body']!r}{hint}"
-    if text["shown"] in SHOWN:
-        values["shown"] = text["shown"]
+    if text["origin"] in ("", *reg.ORIGINS):
+        values["origin"] = text["origin"] or "real"
     else:
-        errors["shown"] = "Choose all, real or simulated arrangements"
+        errors["origin"] = "Choose real arrangements, simulated training data or both"
     page = args.get("page", "1").strip() or "1"
     if not page.isdigit() or int(page) < 1:
         errors["page"] = f"page {page!r}: expected a whole number from 1"
@@ -148,7 +139,7 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
 def explore(filters: RegisterFilters, settings: Settings, directory: Directory) -> dict[str, Any]:
     """The arrangements the filters keep, one page of them as rows, and the page count."""
     found = reg.query(
-        reg.Filters(filters.service, filters.body, filters.region, SHOWN[filters.shown]),
+        reg.Filters(filters.service, filters.body, filters.region, filters.origin),
         settings=settings,
         directory=directory,
     )
@@ -226,6 +217,7 @@ def arrangements_map(
             label=str(a["name"]),
             members=list(dict.fromkeys(m["body_code"] for m in a["members"] if m["body_code"])),
             service=labels.get(a["service"], str(a["service"])),
+            simulated=bool(a["simulated"]),
         )
         for a in found
     ]
