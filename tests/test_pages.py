@@ -138,6 +138,16 @@ def test_body_page_shows_the_models_suggestions(client: FlaskClient, app: Flask)
     assert "East Sussex Procurement Hub" in html.unescape(page)
 
 
+def test_a_combined_authority_has_its_page_and_map(client: FlaskClient) -> None:
+    response = client.get("/bodies/Greater Manchester Combined Authority")
+    assert response.status_code == 302 and response.location.endswith("/bodies/E47000001")
+    page = _text(client.get("/bodies/E47000001"))
+    assert "Combined authority, North West" in page
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert 'data-code="E47000001" class="focal"' in svg  # drawn on the authorities' layer
+    assert 'id="kinds-combined" name="kinds" value="combined"' in page
+
+
 def test_filters_are_query_parameters(client: FlaskClient, app: Flask) -> None:
     url = f"/bodies/{ROTHER}?service=legal&kinds=council&kinds=fire&max_km=40&k=5"
     page = _text(client.get(url))

@@ -26,7 +26,7 @@ from recommender.errors import DataError, InvalidInput, UnknownBody
 from recommender.geography import check_crs
 from recommender.names import closest, normalise
 
-KINDS = ("council", "fire", "police", "health")
+KINDS = ("council", "fire", "police", "health", "combined")
 OTHER_KINDS = KINDS[1:]  # the public bodies other than councils
 # What each tier is called in a sentence ("both district councils").
 TIER_NAMES = {
@@ -38,6 +38,7 @@ TIER_NAMES = {
     "fire": "fire and rescue authority",
     "police": "police force area",
     "health": "NHS integrated care board",
+    "combined_authority": "combined authority",
 }
 ALIAS_TYPES = ("official", "display", "variant", "former", "nhs_predecessor")
 TEXT_COLUMNS = [
@@ -129,8 +130,8 @@ def resolve(query: str, *, kind: str | None = None, settings: Settings | None = 
     """Return the current body or bodies ``query`` names (a code, a name or an alias).
 
     Exact matches only (after :func:`recommender.names.normalise`); bodies of ``kind`` are
-    preferred, then councils, fire, police and health bodies in that order, and official
-    names over variants over abolished councils. Raises :class:`UnknownBody` with the
+    preferred, then councils, fire, police, health and combined authorities in that order, and
+    official names over variants over abolished councils. Raises :class:`UnknownBody` with the
     closest names when nothing matches.
     """
     _check_kind(kind)

@@ -11,8 +11,9 @@ MYSOCIETY_ATTRIBUTION = "Contains data from mySociety (CC BY 4.0)."
 SOURCES: tuple[tuple[str, str], ...] = (
     (
         "Boundaries, codes, names and lookups",
-        "ONS Local Authority Districts (May 2024) and the ONS lookups to counties, regions, "
-        "fire, police and NHS areas, and to successors of abolished councils",
+        "ONS Local Authority Districts (May 2024), Combined Authorities (2024), and the ONS "
+        "lookups to counties, regions, fire, police and NHS areas, and to successors of "
+        "abolished councils",
     ),
     ("Population", "ONS mid-2022 population estimates"),
     ("Rural-urban class", "ONS rural-urban classification of local authorities"),

@@ -45,6 +45,11 @@ def test_counts(bodies: gpd.GeoDataFrame) -> None:
     assert tiers["police"] == 39
     assert tiers["health"] == 42
     assert tiers["fire"] == 44
+    assert tiers["combined_authority"] == 12  # the ONS 2024 set and the GLA
+    assert len(bodies) == 454
+    assert bodies["kind"].value_counts().to_dict() == {
+        "council": 317, "fire": 44, "police": 39, "health": 42, "combined": 12,
+    }  # fmt: skip
     assert bodies["region_code"].nunique() == 9
     assert bodies.loc["E06000053", "tier"] == "unitary"  # Isles of Scilly
     assert bodies.loc["E09000001", "tier"] == "london_borough"  # City of London
@@ -60,6 +65,38 @@ def test_populations_add_up(bodies: gpd.GeoDataFrame) -> None:
     districts = lower[lower["tier"] == "district"].groupby("county_code")["population"].sum()
     counties = bodies.loc[bodies["tier"] == "county", "population"]
     assert districts.sort_index().tolist() == counties.sort_index().tolist()
+    members = lower[lower["cauth_code"] != ""].groupby("cauth_code")["population"].sum()
+    combined = bodies.loc[bodies["tier"] == "combined_authority", "population"]
+    assert members.sort_index().to_dict() == combined.sort_index().to_dict()
+
+
+def test_combined_authorities(bodies: gpd.GeoDataFrame, adjacency: pd.DataFrame) -> None:
+    lower = bodies[bodies["tier"].isin(LOWER)]
+    members = lower.groupby("cauth_code").size().drop("")
+    assert members.to_dict() == {
+        "E47000001": 10, "E47000002": 4, "E47000003": 5, "E47000004": 6, "E47000006": 5,
+        "E47000007": 7, "E47000008": 6, "E47000009": 3, "E47000012": 2, "E47000013": 17,
+        "E47000014": 7, "E61000001": 33,
+    }  # fmt: skip
+    # 2024 changes from the 2023 lookup: North East and North of Tyne merged; two new ones.
+    assert set(lower.loc[["E08000021", "E06000057", "E06000047"], "cauth_code"]) == {"E47000014"}
+    assert lower.loc[["E06000014", "E06000065"], "cauth_code"].tolist() == ["E47000012"] * 2
+    assert (lower.loc[lower["tier"] == "london_borough", "cauth_code"] == "E61000001").all()
+    # A county whose districts all sit in one combined authority is in it too.
+    assert bodies.loc[["E10000007", "E10000024", "E10000003"], "cauth_code"].tolist() == [
+        "E47000013", "E47000013", "E47000008",
+    ]  # fmt: skip
+    combined = bodies[bodies["tier"] == "combined_authority"]
+    assert (combined[["county_code", "cauth_code", "fire_code", "police_code"]] == "").all().all()
+    assert bodies.loc["E47000001", "display_name"] == "Greater Manchester Combined Authority"
+    assert bodies.loc["E47000013", "display_name"] == "East Midlands Combined County Authority"
+    assert bodies.loc["E61000001", "region"] == "London"
+    rel = {(a, b): r for a, b, r, _ in adjacency.itertuples(index=False)}
+    assert rel[("E08000003", "E47000001")] == "within"  # Manchester in Greater Manchester
+    assert rel[("E31000040", "E47000001")] == "within"  # same area: fire within the authority
+    assert rel[("E23000001", "E61000001")] == "within"  # the Met: all London but the City
+    assert rel[("E10000007", "E47000013")] == "within"  # Derbyshire county in East Midlands
+    assert rel[("E47000001", "E47000003")] == "touches"  # Greater Manchester, West Yorkshire
 
 
 def test_every_district_in_one_county(bodies: gpd.GeoDataFrame) -> None:
@@ -148,6 +185,15 @@ def test_known_containment(adjacency: pd.DataFrame) -> None:
         ("Durham", ("E06000047",)),
         ("Southend", ("E06000033",)),
         ("E08000038", ("E08000016",)),
+        ("Sheffield City Region Combined Authority", ("E47000002",)),
+        ("West Midlands Combined Authority", ("E47000007",)),
+        ("Liverpool City Region CA", ("E47000004",)),
+        ("East Midlands Combined County Authority", ("E47000013",)),
+        ("GMCA", ("E47000001",)),
+        ("Mayor of London", ("E61000001",)),
+        ("GLA", ("E61000001",)),
+        ("North of Tyne Combined Authority", ("E47000014",)),
+        ("E47000010", ("E47000014",)),
     ],
 )
 def test_aliases_resolve(name: str, codes: tuple[str, ...]) -> None:
@@ -161,6 +207,20 @@ def test_kind_preference() -> None:
         "E31000048",
     )
     assert reference.resolve("Hampshire Constabulary", settings=SETTINGS).codes == ("E23000030",)
+
+
+def test_replaced_combined_authorities_are_former_names() -> None:
+    found = reference.resolve("North of Tyne Combined Authority", settings=SETTINGS)
+    assert (found.alias_type, found.former_code) == ("former", "E47000011")
+    assert "replaced in 2024 by North East Combined Authority" in found.note
+    # The successor kept the name: its own display name wins over the former one.
+    found = reference.resolve("North East Combined Authority", settings=SETTINGS)
+    assert (found.codes, found.alias_type) == (("E47000014",), "display")
+    # A place name still means the council, fire or police body before the authority.
+    assert reference.resolve("Greater Manchester", settings=SETTINGS).codes == ("E31000040",)
+    assert reference.resolve("Greater Manchester", kind="combined", settings=SETTINGS).codes == (
+        "E47000001",
+    )
 
 
 def _register_partners() -> list[tuple[str, str]]:

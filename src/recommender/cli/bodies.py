@@ -17,7 +17,7 @@ KIND = click.Choice(reference.KINDS)
 
 @click.group("bodies")
 def bodies() -> None:
-    """Find, show and list councils, fire, police and NHS bodies."""
+    """Find, show and list councils, fire, police, NHS bodies and combined authorities."""
 
 
 @bodies.command("search")
