@@ -73,6 +73,7 @@ def test_combined_authorities_are_a_kind(client: FlaskClient) -> None:
     assert found["results"][0]["codes"] == ["E47000002"]
     shown = client.get("/api/v1/bodies/GLA").json
     assert shown["body"]["code"] == "E61000001"
+    assert shown["body"]["governance"][0]["governance"] == "mayor"
 
 
 def test_search_needs_q(client: FlaskClient) -> None:

@@ -10,7 +10,8 @@ it in, so a failed build leaves the existing reference data as it was. Steps:
    the membership table, their polygons dissolved from the councils';
 3. relations from LSOA sets (within / contains / overlaps) and touching pairs from geometry;
 4. aliases (:mod:`recommender.reference_aliases`);
-5. checks, written files read back and checked again, swap.
+5. fire governance (:mod:`recommender.reference_governance`);
+6. checks, written files read back and checked again, swap.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from recommender.reference_bodies import (
     read_sources,
 )
 from recommender.reference_cauth import GLA, cauth_aliases, combined_authorities
+from recommender.reference_governance import governance_table
 from recommender.reference_sources import read_boundaries
 from recommender.reference_write import fixed, swap_in, whole, write_csv, write_geojson
 
@@ -137,11 +139,13 @@ def _build_into(source: Path, out: Path) -> BuildReport:
     adjacency = geography.adjacency(bodies["code"], geoms, relations)
     aliases = build_aliases(bodies, sources, cauth_aliases(combined, sources.mysoc))
     _check(bodies, adjacency, sources)
+    governance = governance_table(source, bodies, adjacency, aliases)
 
     write_csv(out / "bodies.csv", bodies[BODY_COLUMNS], BODY_FORMATS)
     write_geojson(out / "boundaries.geojson", bodies[["code", "name", "kind"]], geoms)
     write_csv(out / "adjacency.csv", adjacency, {"border_km": fixed(3)})
     write_csv(out / "aliases.csv", aliases, {})
+    write_csv(out / "fire_governance.csv", governance, {})
     _check_written(out)
     report.counts = {f"kind={k}": int(n) for k, n in bodies["kind"].value_counts().items()}
     report.counts["aliases"] = len(aliases)

@@ -32,6 +32,7 @@ LSOA_LTLA = "lookups/lookup_lsoa21_ward24_ltla24.csv"
 LTLA_CHAIN = "lookups/lookup_ltla_ltla.csv"
 MYSOC_AUTHORITIES = "lookups/mysoc_uk_local_authorities_current.csv"
 MYSOC_IMD = "lookups/mysoc_la_imd.csv"
+FIRE_GOVERNANCE = "lookups/fra_governance.csv"
 
 # The columns each file must have (others are ignored).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -60,6 +61,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "pop-2020",
     ),
     MYSOC_IMD: ("local-authority-code", "la-deprivation-score", "la-imd-pop-decile"),
+    FIRE_GOVERNANCE: (
+        "fra_code",
+        "governance",
+        "run_by_code",
+        "run_by_name",
+        "since_year",
+        "source_url",
+    ),
 }
 SOURCE_FILES = tuple(COLUMNS)
 

@@ -15,6 +15,11 @@ SOURCES: tuple[tuple[str, str], ...] = (
         "lookups to counties, regions, fire, police and NHS areas, and to successors of "
         "abolished councils",
     ),
+    (
+        "Fire governance",
+        "Who governs each fire and rescue authority (its council, a commissioner, a mayor or "
+        "the authority itself), compiled from public pages; each fact links its page",
+    ),
     ("Population", "ONS mid-2022 population estimates"),
     ("Rural-urban class", "ONS rural-urban classification of local authorities"),
     ("Deprivation", "mySociety composite index of multiple deprivation for councils"),

@@ -223,6 +223,57 @@ def test_replaced_combined_authorities_are_former_names() -> None:
     )
 
 
+def test_every_fire_authority_has_its_governance(bodies: gpd.GeoDataFrame) -> None:
+    table = reference.fire_governance(SETTINGS)
+    fire = sorted(bodies.index[bodies["kind"] == "fire"])
+    assert sorted(table.index) == fire and len(fire) == 44
+    assert table["source_url"].str.startswith("http").all()
+    counts = table["governance"].value_counts().to_dict()
+    assert counts == {
+        "combined_fire_authority": 20, "county_council": 12, "metropolitan_fire_authority": 5,
+        "pfcc": 4, "mayor": 3,
+    }  # fmt: skip
+    councils = table.loc[table["governance"] == "county_council", "governed_by_code"]
+    assert set(bodies.loc[councils, "kind"]) == {"council"}
+    assert "E06000053" in set(councils)  # the Council of the Isles of Scilly
+    assert all(reference.fire_run_by(c, SETTINGS) for c in councils)
+    governed = table[table["governance"].isin(["pfcc", "mayor"])]
+    assert set(bodies.loc[governed["police_code"], "kind"]) == {"police"}
+    mayors = table.loc[table["governance"] == "mayor", "governed_by_code"]
+    assert set(bodies.loc[mayors, "kind"]) == {"combined"}
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        ("E06000052", "Runs the fire and rescue service (Cornwall Fire and Rescue Authority)"),
+        ("E31000008", "Run by Cornwall Council"),
+        ("E31000015", "Governed by the Police, Fire and Crime Commissioner for Essex since 2017"),
+        ("E31000040", "Governed by the Mayor of Greater Manchester (Greater Manchester Combined "
+                      "Authority) since 2017"),
+        ("E31000001", "A combined fire authority (Avon Fire Authority) since 1996"),
+        ("E31000041", "A metropolitan fire and rescue authority (Merseyside Fire and Rescue "
+                      "Authority) since 1986"),
+        ("E61000001", "The Mayor of London governs London Fire and Emergency Planning Authority "
+                      "(since 2018) and Metropolitan Police force area"),
+    ],
+)  # fmt: skip
+def test_governance_in_words(code: str, text: str) -> None:
+    assert [g["text"] for g in reference.body(code, SETTINGS)["governance"]] == [text]
+
+
+def test_bodies_under_one_governor() -> None:
+    mayor = reference.shared_governor("E61000001", "E23000001", SETTINGS)
+    assert mayor is not None and mayor.governor_name == "Mayor of London"
+    assert reference.shared_governor("E31000046", "E23000001", SETTINGS) == mayor
+    council = reference.shared_governor("E06000052", "E31000008", SETTINGS)
+    assert council is not None and council.governance == "county_council"
+    # Devon and Cornwall police is not under Cornwall Council, nor West Yorkshire's fire
+    # authority under its mayor (a metropolitan fire authority governs itself).
+    assert reference.shared_governor("E06000052", "E23000035", SETTINGS) is None
+    assert reference.shared_governor("E31000045", "E47000003", SETTINGS) is None
+
+
 def _register_partners() -> list[tuple[str, str]]:
     if not REGISTER.is_file():
         return []
@@ -251,4 +302,6 @@ def test_every_register_partner_resolves() -> None:
 
 def test_reference_files_exist() -> None:
     names = {p.name for p in Path(SETTINGS.reference_dir).iterdir()}
-    assert names == {"bodies.csv", "boundaries.geojson", "adjacency.csv", "aliases.csv"}
+    assert names == {
+        "bodies.csv", "boundaries.geojson", "adjacency.csv", "aliases.csv", "fire_governance.csv",
+    }  # fmt: skip
