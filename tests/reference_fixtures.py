@@ -8,6 +8,9 @@ area, one police area, one ICB, and an abolished council split between the two d
     +---------+----------+
     |  Alpha  |   Beta   |        Alpha + Beta = Shire county (E10000001)
     +---------+----------+        all but Delta: fire, police, ICB
+
+The fire area is governed by the police, fire and crime commissioner of the police area
+(``fire_governance.csv``); tests may write another governance table over it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from recommender import geography
 from recommender.config import Settings
 from recommender.names import normalise
 from recommender.reference_build import BODY_COLUMNS, BODY_FORMATS
+from recommender.reference_governance import GOVERNANCE_COLUMNS
 from recommender.reference_write import fixed, write_csv, write_geojson
 
 BOXES = {
@@ -61,10 +65,23 @@ ALIASES = [
     ("Old Alpha", "E07000001", "former", "E07000098", "Old Alpha was renamed"),
     ("Wye Valley NHS Trust", "E54000001", "nhs_predecessor", "", "NHS body in the area"),
 ]
+# fire_code, governance, governed_by_code, governed_by_name, police_code, since_year, source_url
+GOVERNANCE = [
+    ("E31000001", "pfcc", "E23000001", "Police, Fire and Crime Commissioner for Shire",
+     "E23000001", "2019", "https://example.org/shire-pfcc"),
+]  # fmt: skip
+# The same fire area run by the county instead (as Gloucestershire's is), for the other case.
+COUNTY_RUN = [
+    ("E31000001", "county_council", "E10000001", "Shire County Council", "", "",
+     "https://example.org/shire-fire"),
+]  # fmt: skip
 
 
-def write_tiny_reference(folder: Path) -> None:
-    """Write bodies, boundaries, adjacency and aliases for the tiny world into ``folder``."""
+def write_tiny_reference(folder: Path, governance: list[tuple[str, ...]] | None = None) -> None:
+    """Write bodies, boundaries, adjacency, aliases and fire governance for the tiny world.
+
+    ``governance`` rows replace :data:`GOVERNANCE` (the columns of ``fire_governance.csv``).
+    """
     folder.mkdir(parents=True, exist_ok=True)
     geoms = {code: shapely.box(*box) for code, box in BOXES.items()}
     for body, members in MEMBERS.items():
@@ -98,6 +115,8 @@ def write_tiny_reference(folder: Path) -> None:
     write_geojson(folder / "boundaries.geojson", bodies[["code", "name", "kind"]], shapes)
     write_csv(folder / "adjacency.csv", adjacency, {"border_km": fixed(3)})
     write_csv(folder / "aliases.csv", aliases, {})
+    rows = GOVERNANCE if governance is None else governance
+    write_csv(folder / "fire_governance.csv", pd.DataFrame(rows, columns=GOVERNANCE_COLUMNS), {})
 
 
 def _official(bodies: pd.DataFrame) -> list[tuple[str, str, str, str, str]]:

@@ -65,6 +65,17 @@ def test_search_kind_and_limit(client: FlaskClient) -> None:
     assert len(found) == 1 and found[0]["kind"] == "fire"
 
 
+def test_combined_authorities_are_a_kind(client: FlaskClient) -> None:
+    listed = client.get("/api/v1/bodies?kind=combined&limit=50").json
+    assert listed["total"] == 12
+    assert {b["tier"] for b in listed["bodies"]} == {"combined_authority"}
+    found = client.get("/api/v1/bodies/search?q=Sheffield City Region&kind=combined").json
+    assert found["results"][0]["codes"] == ["E47000002"]
+    shown = client.get("/api/v1/bodies/GLA").json
+    assert shown["body"]["code"] == "E61000001"
+    assert shown["body"]["governance"][0]["governance"] == "mayor"
+
+
 def test_search_needs_q(client: FlaskClient) -> None:
     response = client.get("/api/v1/bodies/search")
     assert response.status_code == 400 and response.json["field"] == "q"

@@ -54,7 +54,13 @@ def test_include_existing_adds_current_partners(client: FlaskClient, app: Flask)
     body = str(model._codes[np.searchsorted(scores.offsets, row, side="right") - 1])
     partner = str(model._codes[scores.candidate[row]])
     service = model.model.context.services[scores.service[row]]
-    url = f"/api/v1/bodies/{body}/recommendations?service={service}&k=50&include_existing="
+    # Existing partners rank last: look only as far as the partner, so the list holds it.
+    pairs = model.model.context.pairs
+    km = float(pairs.dist_km[pairs.index[body], pairs.index[partner]]) + 1
+    url = (
+        f"/api/v1/bodies/{body}/recommendations?service={service}&k=50&max_km={km:.0f}"
+        "&include_existing="
+    )
     without = client.get(url + "false").json["recommendations"]
     with_ = client.get(url + "true").json["recommendations"]
     assert partner not in {r["partner_code"] for r in without}

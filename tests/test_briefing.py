@@ -63,6 +63,14 @@ def test_html_briefing_is_self_contained(recommender_model: Recommender, tmp_pat
     assert "HR and payroll" in html
 
 
+def test_briefing_states_who_governs_the_fire_service(
+    recommender_model: Recommender, tmp_path: Path
+) -> None:
+    html = write_briefing(recommender_model, "Cornwall", tmp_path / "cornwall.html").read_text()
+    assert "Runs the fire and rescue service (Cornwall Fire and Rescue Authority)" in html
+    assert "(source: https://en.wikipedia.org/wiki/Cornwall_Fire_and_Rescue_Service)" in html
+
+
 def test_bad_file_names_and_bodies_are_refused(
     recommender_model: Recommender, tmp_path: Path
 ) -> None:

@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from recommender.cli import cli
+from reference_fixtures import COUNTY_RUN, write_tiny_reference
 
 
 @pytest.fixture
@@ -83,3 +84,30 @@ def test_list_filters(run) -> None:  # type: ignore[no-untyped-def]
     assert [r["code"] for r in fire] == ["E31000001"]
     bad = run("bodies", "list", "--region", "Sout West")
     assert bad.exit_code == 2 and "Closest matches: South West" in bad.output
+
+
+def test_show_says_how_a_fire_authority_is_governed(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("bodies", "show", "Shire Fire and Rescue Service")
+    assert result.exit_code == 0, result.output
+    assert (
+        "Fire governance\nGoverned by the Police, Fire and Crime Commissioner for Shire since 2019 "
+        "(source: https://example.org/shire-pfcc)"
+    ) in result.output
+    police = json.loads(run("bodies", "show", "Shire Constabulary", "--json").output)
+    assert [g["source_url"] for g in police["body"]["governance"]] == [
+        "https://example.org/shire-pfcc"
+    ]
+    assert "Fire governance" not in run("bodies", "show", "Alpha").output
+
+
+def test_show_says_a_council_runs_its_fire_service(tmp_path: Path) -> None:
+    write_tiny_reference(tmp_path / "reference", governance=COUNTY_RUN)
+    env = {"RECOMMENDER_DATA_DIR": str(tmp_path)}
+    result = CliRunner().invoke(cli, ["bodies", "show", "Shire"], env=env)
+    assert result.exit_code == 0, result.output
+    assert (
+        "Runs the fire and rescue service (Shire and Gamma Fire and Rescue Authority) "
+        "(source: https://example.org/shire-fire)"
+    ) in result.output
+    fire = CliRunner().invoke(cli, ["bodies", "show", "E31000001", "--json"], env=env)
+    assert json.loads(fire.output)["body"]["governance"][0]["text"] == "Run by Shire County Council"

@@ -131,11 +131,12 @@ def test_upper_bodies_are_unions_of_their_councils(layer: maps.WebLayer) -> None
         (FIRE, "fire_code"),
         ("E23000033", "police_code"),
         ("E54000064", "icb_code"),
+        ("E47000013", "cauth_code"),  # East Midlands: Derby, Nottingham and two counties
     ]:
         members = table.index[table[column] == code]
         union = shapely.union_all([layer.geometry[c] for c in members])
         assert shapely.symmetric_difference(union, layer.geometry[code]).area == 0, code
-    assert len(layer.paths) == len(table) == 442
+    assert len(layer.paths) == len(table) == 454
 
 
 def test_national_paths_fit_the_budget(layer: maps.WebLayer, councils: list[str]) -> None:
@@ -260,7 +261,7 @@ def test_other_kinds_are_outlined_on_top(councils: list[str]) -> None:
 
 @pytest.mark.parametrize(
     ("layer_name", "count"),
-    [("fire", 44), ("police", 39), ("health", 42), ("upper_tier", 21 + 132)],
+    [("fire", 44), ("police", 39), ("health", 42), ("upper_tier", 21 + 132), ("combined", 12)],
 )
 def test_layers(layer_name: str, count: int) -> None:
     drawn = bodies(parse(maps.render_map(layer=layer_name, title="t", settings=SETTINGS)))

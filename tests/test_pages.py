@@ -141,6 +141,35 @@ def test_body_page_shows_the_models_suggestions(client: FlaskClient, app: Flask)
     assert "East Sussex Procurement Hub" in html.unescape(page)
 
 
+@pytest.mark.parametrize(
+    ("code", "fact"),
+    [
+        ("E06000052", "Runs the fire and rescue service (Cornwall Fire and Rescue Authority)"),
+        ("E31000008", "Run by Cornwall Council"),
+        ("E31000015", "Governed by the Police, Fire and Crime Commissioner for Essex since 2017"),
+    ],
+)
+def test_body_page_says_who_governs_the_fire_service(
+    client: FlaskClient, code: str, fact: str
+) -> None:
+    page = html.unescape(_text(client.get(f"/bodies/{code}")))
+    facts = page[page.index('id="facts-title"') : page.index('id="existing-title"')]
+    source = reference.body(code)["governance"][0]["source_url"]
+    assert f'<dd>{fact} (<a href="{source}" rel="noopener noreferrer">source</a>)</dd>' in facts
+    assert "Fire and rescue governance" not in _text(client.get(f"/bodies/{ROTHER}"))
+
+
+def test_a_combined_authority_has_its_page_and_map(client: FlaskClient) -> None:
+    response = client.get("/bodies/Greater Manchester Combined Authority")
+    assert response.status_code == 302 and response.location.endswith("/bodies/E47000001")
+    page = _text(client.get("/bodies/E47000001"))
+    assert "Combined authority, North West" in page
+    assert "The Mayor of Greater Manchester governs" in page
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert 'data-code="E47000001" class="focal"' in svg  # drawn on the authorities' layer
+    assert 'id="kinds-combined" name="kinds" value="combined"' in page
+
+
 def test_filters_are_query_parameters(client: FlaskClient, app: Flask) -> None:
     url = f"/bodies/{ROTHER}?service=legal&kinds=council&kinds=fire&max_km=40&k=5"
     page = _text(client.get(url))

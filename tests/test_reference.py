@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from recommender import reference
 from recommender.config import Settings
 from recommender.errors import DataError, InvalidInput, UnknownBody
+from reference_fixtures import COUNTY_RUN, write_tiny_reference
 
 
 def test_load_bodies_is_indexed_by_code_in_bng(tiny_settings: Settings) -> None:
@@ -113,3 +116,54 @@ def test_containers(tiny_settings: Settings) -> None:
     inside = reference.containers("Alpha", settings=tiny_settings)
     assert inside["code"].tolist() == ["E10000001", "E31000001", "E23000001", "E54000001"]
     assert set(inside["relation"]) == {"within"}
+
+
+def test_body_says_how_its_fire_authority_is_governed(tiny_settings: Settings) -> None:
+    fire = reference.body("E31000001", settings=tiny_settings)["governance"]
+    assert fire == [
+        {
+            "text": "Governed by the Police, Fire and Crime Commissioner for Shire since 2019",
+            "source_url": "https://example.org/shire-pfcc",
+            "governance": "pfcc",
+            "fire_code": "E31000001",
+        }
+    ]
+    police = reference.body("E23000001", settings=tiny_settings)["governance"]
+    assert [g["text"] for g in police] == [
+        "Governed by the Police, Fire and Crime Commissioner for Shire, who also governs "
+        "Shire and Gamma Fire and Rescue Authority"
+    ]
+    assert reference.body("Alpha", settings=tiny_settings)["governance"] == []
+
+
+def test_fire_and_police_under_one_commissioner(tiny_settings: Settings) -> None:
+    found = reference.shared_governor("E31000001", "E23000001", settings=tiny_settings)
+    assert found is not None and found == reference.shared_governor(
+        "E23000001", "E31000001", settings=tiny_settings
+    )
+    assert (found.governance, found.governor_code, found.since_year) == ("pfcc", "E23000001", 2019)
+    assert found.source_url == "https://example.org/shire-pfcc"
+    assert reference.shared_governor("E10000001", "E31000001", settings=tiny_settings) is None
+    assert reference.fire_run_by("E10000001", settings=tiny_settings) is None
+    assert set(reference.governed_pairs(tiny_settings)) == {
+        ("E31000001", "E23000001"),
+        ("E23000001", "E31000001"),
+    }
+
+
+def test_a_council_that_runs_its_fire_service(tmp_path: Path) -> None:
+    write_tiny_reference(tmp_path / "reference", governance=COUNTY_RUN)
+    settings = Settings(data_dir=tmp_path)
+    assert reference.fire_run_by("E10000001", settings=settings) == "E31000001"
+    assert reference.fire_run_by("E07000001", settings=settings) is None
+    found = reference.shared_governor("E31000001", "E10000001", settings=settings)
+    assert found is not None and found.governance == "county_council"
+    assert found.governor_name == "Shire County Council" and found.since_year is None
+    # The police area is not under the council.
+    assert reference.shared_governor("E23000001", "E31000001", settings=settings) is None
+    county = reference.body("Shire", settings=settings)["governance"]
+    assert [g["text"] for g in county] == [
+        "Runs the fire and rescue service (Shire and Gamma Fire and Rescue Authority)"
+    ]
+    fire = reference.body("E31000001", settings=settings)["governance"]
+    assert [g["text"] for g in fire] == ["Run by Shire County Council"]

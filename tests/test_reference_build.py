@@ -17,6 +17,9 @@ from recommender.config import Settings
 from recommender.errors import CheckFailed, SourceError
 from recommender.reference_build import build_reference
 from recommender.reference_sources import (
+    CAUTH_BOUNDARIES,
+    FIRE_GOVERNANCE,
+    LTLA_CAUTH,
     LTLA_FRA,
     LTLA_UTLA,
     MYSOC_IMD,
@@ -105,4 +108,59 @@ def test_cli_reports_the_broken_file(sources: Path, target: Path) -> None:
     )
     assert result.exit_code == 1
     assert "lookup_ltla24_fra24.csv: source file is missing" in result.output
+    _untouched(target)
+
+
+def test_a_membership_change_nothing_explains_fails(sources: Path, target: Path) -> None:
+    # Bolton in West Yorkshire in 2023: the 2024 boundaries put it in Greater Manchester, and
+    # no replaced or new authority explains the move.
+    moved = "E08000001,West Yorkshire,E47000003"
+    _rewrite(
+        sources, LTLA_CAUTH, lambda t: t.replace("E08000001,Greater Manchester,E47000001", moved)
+    )
+    with pytest.raises(CheckFailed, match="council E08000001 is in combined authority E47000001"):
+        build_reference(sources, target)
+    _untouched(target)
+
+
+def test_a_missing_combined_authority_polygon_is_named(sources: Path, target: Path) -> None:
+    (sources / CAUTH_BOUNDARIES).unlink()
+    with pytest.raises(SourceError, match=r"cauth_2024_en_buc\.geojson: source file is missing"):
+        build_reference(sources, target)
+    _untouched(target)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        # A mayor row must name the police force area the mayor also governs.
+        (
+            "North Yorkshire police force area E23000009",
+            "North Yorkshire police force area",
+            "a mayor row must name the mayor",
+        ),
+        # The council running a fire service must be the council of the fire area.
+        (
+            "E31000008,Cornwall,county_council,E06000052,Cornwall Council",
+            "E31000008,Cornwall,county_council,E06000052,Devon County Council",
+            "'Devon County Council' is not a name of E06000052",
+        ),
+        (
+            "E31000015,Essex,pfcc,E23000028",
+            "E31000015,Essex,pfcc,E23000099",
+            "'E23000099' is not a police body",
+        ),
+        (
+            "E31000001,Avon,combined_fire_authority",
+            "E31000001,Avon,joint_board",
+            "'joint_board'; expected one of",
+        ),
+    ],
+)
+def test_fire_governance_is_checked(
+    sources: Path, target: Path, old: str, new: str, message: str
+) -> None:
+    _rewrite(sources, FIRE_GOVERNANCE, lambda t: t.replace(old, new, 1))
+    with pytest.raises((CheckFailed, SourceError), match=message):
+        build_reference(sources, target)
     _untouched(target)

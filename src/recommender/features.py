@@ -45,6 +45,7 @@ TIERS = (
     "fire",
     "police",
     "health",
+    "combined_authority",
 )
 AREAS = {
     "same_county": "county_code",

@@ -1,12 +1,14 @@
-"""Maps as inline SVG: councils, fire, police and NHS areas, with no tiles and no JavaScript.
+"""Maps as inline SVG: councils, fire, police, NHS areas and combined authorities, with no tiles
+and no JavaScript.
 
 The web layer is built once per process and reference folder (:func:`web_layer`): the 296
 lower-tier councils are simplified together as a coverage (``shapely.coverage_simplify``, so
 neighbours keep one shared border), rounded onto a 100 m grid as a coverage
 (:func:`recommender.geography.snap_coverage`, so rounding opens no gaps) and every upper
-body (county, fire, police, ICB) is the union of its simplified councils, so all layers
-line up. Paths are in
-units of 100 m in British National Grid with y flipped, as relative path commands.
+body (county, fire, police, ICB, combined authority) is the union of its simplified councils,
+so all layers line up. The combined authorities' layer covers only their areas: the rest of
+England is not drawn on it. Paths are in units of 100 m in British National Grid with y
+flipped, as relative path commands.
 
 :func:`render_map` draws one layer with a focal body, shaded suggested partners and hatched
 existing partners; :func:`render_arrangements_map` draws arrangements as spokes from each
@@ -57,6 +59,7 @@ LAYERS = {
     "fire": ("fire",),
     "police": ("police",),
     "health": ("health",),
+    "combined": ("combined_authority",),
 }
 # The column that names each lower-tier council's upper body of a tier.
 MEMBERSHIP = {
@@ -64,6 +67,7 @@ MEMBERSHIP = {
     "fire": "fire_code",
     "police": "police_code",
     "health": "icb_code",
+    "combined_authority": "cauth_code",
 }
 # Visvalingam-Whyatt tolerance (about the square root of the smallest triangle kept), metres.
 # "national" (about 1 km a px at 640 px) puts the 296 councils in ~58 KB of path data;

@@ -1,6 +1,6 @@
 """Dense body-by-body matrices: the geography every pair of bodies shares.
 
-With ~440 bodies a full matrix is ~200k cells, so every pairwise quantity the simulator and
+With ~450 bodies a full matrix is ~200k cells, so every pairwise quantity the simulator and
 the feature builder need (distance, shared border, same county/area) is held densely and
 indexed by position. Distances come from centroids in British National Grid metres
 (EPSG:27700), reported in km.
@@ -115,6 +115,7 @@ def _is_area_kind(bodies: pd.DataFrame, column: str) -> npt.NDArray[np.bool_]:
         "fire_code": "fire",
         "police_code": "police",
         "icb_code": "health",
+        "cauth_code": "combined_authority",
     }
     wanted = own.get(column)
     if wanted is None:

@@ -5,10 +5,10 @@ at training time (:mod:`recommender.scoring`), so answering a query is a filter 
 over the body's rows, followed by reasons and evidence for the few suggestions returned
 (:mod:`recommender.explain`; cached, since they depend only on the model and the pair).
 
-Filters: ``service`` (a service id), ``kinds`` (council, fire, police, health), ``max_km``
-(distance between centroids), ``k`` (1 to :data:`MAX_K`), ``include_existing`` (by default
-a partner already sharing that service with the body is left out; with the flag it is shown,
-marked ``existing``) and ``per_partner`` (at most this many services per partner in the list,
+Filters: ``service`` (a service id), ``kinds`` (council, fire, police, health, combined),
+``max_km`` (distance between centroids), ``k`` (1 to :data:`MAX_K`), ``include_existing`` (by
+default a partner already sharing that service with the body is left out; with the flag it is
+shown, marked ``existing``) and ``per_partner`` (at most this many services per partner in the list,
 :data:`PER_PARTNER` by default, so that one strong pair does not fill it).
 """
 

@@ -1,4 +1,5 @@
-"""The public bodies: load ``data/reference/`` and resolve the names people write.
+"""The public bodies: load ``data/reference/``, resolve the names people write, and say who
+governs each fire and rescue authority (and so which bodies are under one governor).
 
 Nothing is read at import. Each loader reads its reference folder once and caches it
 (``functools.lru_cache`` keyed by the folder and its files' modification times, so a rebuild
@@ -26,8 +27,14 @@ from recommender.config import Settings
 from recommender.errors import DataError, InvalidInput, UnknownBody
 from recommender.geography import check_crs
 from recommender.names import closest, normalise
+from recommender.reference_governance import (
+    Governor,
+    governance_sentence,
+    governed_pairs_of,
+    records,
+)
 
-KINDS = ("council", "fire", "police", "health")
+KINDS = ("council", "fire", "police", "health", "combined")
 OTHER_KINDS = KINDS[1:]  # the public bodies other than councils
 # What each tier is called in a sentence ("both district councils").
 TIER_NAMES = {
@@ -39,13 +46,14 @@ TIER_NAMES = {
     "fire": "fire and rescue authority",
     "police": "police force area",
     "health": "NHS integrated care board",
+    "combined_authority": "combined authority",
 }
 ALIAS_TYPES = ("official", "display", "variant", "former", "nhs_predecessor")
 TEXT_COLUMNS = [
     "code", "name", "display_name", "kind", "tier", "region_code", "region", "county_code",
     "fire_code", "police_code", "icb_code", "cauth_code", "rural_urban",
 ]  # fmt: skip
-FILES = ("bodies.csv", "boundaries.geojson", "adjacency.csv", "aliases.csv")
+FILES = ("bodies.csv", "boundaries.geojson", "adjacency.csv", "aliases.csv", "fire_governance.csv")
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,8 @@ class _Reference:
     adjacency: pd.DataFrame
     aliases: pd.DataFrame  # with the body's kind, sorted for resolution
     keys: np.ndarray[Any, np.dtype[np.object_]]  # distinct alias keys
+    governance: pd.DataFrame  # fire_governance.csv, indexed by fire code
+    governed: dict[tuple[str, str], Governor]  # both orders of every pair under one governor
 
 
 def _folder(settings: Settings | None) -> Path:
@@ -104,7 +114,9 @@ def _load(folder: Path, stamp: tuple[int, ...]) -> _Reference:
     aliases = aliases.sort_values(["key", "kind_rank", "type_rank", "code"], kind="stable")
     keys = np.asarray(aliases["key"].drop_duplicates().to_numpy(), dtype=object)
     aliases.index = pd.Index(aliases["key"].to_numpy())
-    return _Reference(bodies, adjacency, aliases, keys)
+    governance = pd.read_csv(folder / "fire_governance.csv", dtype=str, keep_default_na=False)
+    governance = governance.set_index("fire_code", drop=False)
+    return _Reference(bodies, adjacency, aliases, keys, governance, governed_pairs_of(governance))
 
 
 def load_bodies(settings: Settings | None = None) -> gpd.GeoDataFrame:
@@ -130,8 +142,8 @@ def resolve(query: str, *, kind: str | None = None, settings: Settings | None = 
     """Return the current body or bodies ``query`` names (a code, a name or an alias).
 
     Exact matches only (after :func:`recommender.names.normalise`); bodies of ``kind`` are
-    preferred, then councils, fire, police and health bodies in that order, and official
-    names over variants over abolished councils. Raises :class:`UnknownBody` with the
+    preferred, then councils, fire, police, health and combined authorities in that order, and
+    official names over variants over abolished councils. Raises :class:`UnknownBody` with the
     closest names when nothing matches.
     """
     _check_kind(kind)
@@ -255,10 +267,79 @@ def search(
 
 
 def body(code_or_name: str, settings: Settings | None = None) -> dict[str, Any]:
-    """Return the facts of one body (plain Python values; no geometry)."""
+    """Return the facts of one body (plain Python values; no geometry).
+
+    Besides the columns of ``bodies.csv``, ``governance`` lists what ``fire_governance.csv``
+    says about the body (:func:`governance_facts`), each with its source.
+    """
     ref = _reference(settings)
-    row = ref.bodies.loc[_one_code(code_or_name, settings)]
-    return {column: _plain(row[column]) for column in ref.bodies.columns if column != "geometry"}
+    code = _one_code(code_or_name, settings)
+    row = ref.bodies.loc[code]
+    facts = {column: _plain(row[column]) for column in ref.bodies.columns if column != "geometry"}
+    return facts | {"governance": governance_facts(code, settings)}
+
+
+def fire_governance(settings: Settings | None = None) -> pd.DataFrame:
+    """Return how each fire authority is governed, indexed by fire code.
+
+    Columns ``fire_code, governance, governed_by_code, governed_by_name, police_code,
+    since_year, source_url`` (text; empty where the source states nothing), as built into
+    ``fire_governance.csv`` by :mod:`recommender.reference_governance`.
+    """
+    return _reference(settings).governance
+
+
+def fire_run_by(council: str, settings: Settings | None = None) -> str | None:
+    """Return the code of the fire authority council ``council`` runs, or None.
+
+    Where the governance is ``county_council`` the council is the fire and rescue authority:
+    the fire service is part of the council, not a partner of it.
+    """
+    table = _reference(settings).governance
+    runs = table[(table["governance"] == "county_council") & (table["governed_by_code"] == council)]
+    return str(runs.index[0]) if len(runs) else None
+
+
+def shared_governor(a: str, b: str, settings: Settings | None = None) -> Governor | None:
+    """Return the :class:`Governor` two bodies (codes) are both under, or None.
+
+    They are when one is a council and the other the fire authority it runs; a fire authority
+    and the police force area under the same police, fire and crime commissioner or mayor;
+    or a combined authority (or the GLA) and the fire authority or police force area its mayor
+    governs. The answer does not depend on the order of ``a`` and ``b``.
+    """
+    return _reference(settings).governed.get((a, b))
+
+
+def governed_pairs(settings: Settings | None = None) -> dict[tuple[str, str], Governor]:
+    """Return every ordered pair of codes under one governor (both orders), for bulk use."""
+    return dict(_reference(settings).governed)
+
+
+def governance_facts(code: str, settings: Settings | None = None) -> list[dict[str, str]]:
+    """Return what the fire governance table says about body ``code``, as sentences.
+
+    Each item has ``text`` (e.g. "Runs the fire and rescue service (Cornwall Fire and Rescue
+    Authority)", "Governed by the Police, Fire and Crime Commissioner for Essex since 2017"),
+    ``source_url``, ``governance`` and ``fire_code``. Most bodies have none.
+    """
+    ref = _reference(settings)
+    table = ref.governance
+    names = ref.bodies["display_name"]
+    rows = table[
+        (table["fire_code"] == code)
+        | (table["governed_by_code"] == code)
+        | (table["police_code"] == code)
+    ]
+    return [
+        {
+            "text": governance_sentence(code, row, names),
+            "source_url": row["source_url"],
+            "governance": row["governance"],
+            "fire_code": row["fire_code"],
+        }
+        for row in records(rows)
+    ]
 
 
 def neighbours(

@@ -8,6 +8,7 @@ variants that normalise alike ("Bristol City Council", "City of Bristol") need o
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
@@ -23,8 +24,16 @@ ALIAS_TYPES = ("official", "display", "variant", "former", "nhs_predecessor")
 CURATED = "recommender.curated"
 
 
-def build_aliases(bodies: pd.DataFrame, sources: Sources) -> pd.DataFrame:
-    """Return the sorted alias table for ``bodies``."""
+def build_aliases(
+    bodies: pd.DataFrame,
+    sources: Sources,
+    extra: Iterable[tuple[str, str, str, str, str]] = (),
+) -> pd.DataFrame:
+    """Return the sorted alias table for ``bodies``.
+
+    ``extra`` rows (``alias, code, alias_type, former_code, note``) come from the modules that
+    know a kind of body best, e.g. the combined authorities' forms and former names.
+    """
     rows: list[dict[str, Any]] = []
     for code, name, display in zip(
         bodies["code"], bodies["name"], bodies["display_name"], strict=True
@@ -40,6 +49,7 @@ def build_aliases(bodies: pd.DataFrame, sources: Sources) -> pd.DataFrame:
     rows.extend(_recoded(bodies))
     rows.extend(_former(sources, bodies))
     rows.extend(_nhs(bodies))
+    rows.extend(_row(alias, code, kind, former, note) for alias, code, kind, former, note in extra)
     return _tidy(pd.DataFrame(rows, columns=ALIAS_COLUMNS), bodies)
 
 

@@ -1,5 +1,6 @@
 """Assemble the bodies: the 296 lower-tier councils from the sources, then the bodies made of
-them (counties, fire, police, integrated care boards) through a membership table.
+them (counties, fire, police, integrated care boards, combined authorities) through a
+membership table.
 
 Membership is ``body, council, weight``: the share of the council that lies in the body (1 for
 whole councils; for ICBs the share of the council's LSOAs in the board). Every aggregate fact
@@ -10,7 +11,7 @@ every kind of body.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,6 @@ from recommender.errors import CheckFailed, SourceError
 from recommender.reference_sources import (
     LSOA_ICB,
     LSOA_LTLA,
-    LTLA_CAUTH,
     LTLA_CHAIN,
     LTLA_FRA,
     LTLA_PFA,
@@ -41,8 +41,20 @@ TIER_BY_PREFIX = {
     "E08": "metropolitan",
     "E09": "london_borough",
 }
-KIND_BY_PREFIX = {"E10": "council", "E31": "fire", "E23": "police", "E54": "health"}
-TIER_BY_KIND = {"fire": "fire", "police": "police", "health": "health"}
+KIND_BY_PREFIX = {
+    "E10": "council",
+    "E31": "fire",
+    "E23": "police",
+    "E54": "health",
+    "E47": "combined",
+    "E61": "combined",  # the Greater London Authority (see reference_cauth)
+}
+TIER_BY_KIND = {
+    "fire": "fire",
+    "police": "police",
+    "health": "health",
+    "combined": "combined_authority",
+}
 
 
 @dataclass
@@ -51,11 +63,12 @@ class Sources:
 
     councils: pd.DataFrame  # index code: name, tier, region_code, region, county_code, …
     lsoa: pd.DataFrame  # lsoa21_code, council, icb
-    names: dict[str, str]  # ONS names of counties, fire, police, ICB areas
+    names: dict[str, str]  # ONS names of counties, fire, police, ICB and combined authorities
     england_population: int
     mysoc: pd.DataFrame
     chain: pd.DataFrame
     imd_cuts: pd.Series  # decile -> lowest score in it (1 = most deprived)
+    displays: dict[str, str] = field(default_factory=dict)  # display names not derived by rule
 
 
 def read_sources(source: Path, lad_names: pd.Series) -> Sources:
@@ -78,8 +91,8 @@ def read_sources(source: Path, lad_names: pd.Series) -> Sources:
     police = read_csv(source, LTLA_PFA).drop_duplicates("ltla24_code")
     councils["police_code"] = _lookup(councils, police, "ltla24_code", "pfa24_code", LTLA_PFA, True)
     names.update(zip(police["pfa24_code"], police["pfa24_name"], strict=True))
-    cauth = read_csv(source, LTLA_CAUTH)
-    councils["cauth_code"] = _lookup(councils, cauth, "ltla23_code", "cauth23_code", LTLA_CAUTH)
+    # Filled in from the 2024 boundaries by reference_cauth, once the polygons are snapped.
+    councils["cauth_code"] = ""
 
     lsoa = _lsoas(source, councils)
     names.update(_icb_names(source))
@@ -240,7 +253,7 @@ def membership(sources: Sources) -> pd.DataFrame:
     """Return ``body, council, weight, majority`` for every aggregate body."""
     councils = sources.councils
     frames = []
-    for column in ("county_code", "fire_code", "police_code"):
+    for column in ("county_code", "fire_code", "police_code", "cauth_code"):
         has = councils[councils[column] != ""]
         frames.append(
             pd.DataFrame(
@@ -327,6 +340,7 @@ def check_counts(councils: pd.DataFrame, expected: dict[str, int]) -> None:
         "regions": councils["region_code"].nunique(),
         "fire and rescue authorities": councils["fire_code"].nunique(),
         "police force areas": councils["police_code"].nunique(),
+        "combined authorities": councils["cauth_code"].replace("", np.nan).nunique(),
     }
     for what, count in found.items():
         if what in expected and count != expected[what]:

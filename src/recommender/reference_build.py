@@ -5,11 +5,13 @@ it in, so a failed build leaves the existing reference data as it was. Steps:
 
 1. council polygons: May 2024 LADs, reprojected to EPSG:27700 and snapped to a 1 m grid as
    one coverage (:func:`recommender.geography.snap_coverage`), so borders stay shared;
-2. the councils' facts (:mod:`recommender.reference_bodies`) and the aggregate bodies through
+2. the councils' facts (:mod:`recommender.reference_bodies`), their combined authorities from
+   the 2024 boundaries (:mod:`recommender.reference_cauth`), and the aggregate bodies through
    the membership table, their polygons dissolved from the councils';
 3. relations from LSOA sets (within / contains / overlaps) and touching pairs from geometry;
 4. aliases (:mod:`recommender.reference_aliases`);
-5. checks, written files read back and checked again, swap.
+5. fire governance (:mod:`recommender.reference_governance`);
+6. checks, written files read back and checked again, swap.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from recommender.reference_bodies import (
     membership,
     read_sources,
 )
+from recommender.reference_cauth import GLA, cauth_aliases, combined_authorities
+from recommender.reference_governance import governance_table
 from recommender.reference_sources import read_boundaries
 from recommender.reference_write import fixed, swap_in, whole, write_csv, write_geojson
 
@@ -66,12 +70,16 @@ EXPECTED = {
     "fire and rescue authorities": 44,
     "police force areas": 39,
     "integrated care boards": 42,
+    "combined authorities": 12,  # the ONS 2024 set (11) and the Greater London Authority
 }
 MAX_BOUNDARY_BYTES = 3_000_000
-# Where two bodies cover the same area, the smaller kind sits "within" the larger one.
+# Where two bodies cover the same area, the smaller kind sits "within" the larger one. A
+# combined authority ranks highest: it is the strategic body over its councils, and where a
+# mayor governs fire and police (Greater Manchester, York and North Yorkshire, London) they sit
+# within the area of the authority that governs them.
 TIER_RANK = {
     "district": 0, "unitary": 0, "metropolitan": 0, "london_borough": 0,
-    "county": 1, "fire": 2, "police": 3, "health": 4,
+    "county": 1, "fire": 2, "police": 3, "health": 4, "combined_authority": 5,
 }  # fmt: skip
 INVERSE = {"within": "contains", "contains": "within", "overlaps": "overlaps", "touches": "touches"}
 
@@ -120,18 +128,24 @@ def _build_into(source: Path, out: Path) -> BuildReport:
 
     names = pd.Series(lad["LAD24NM"].to_numpy(), index=lad["LAD24CD"].to_numpy())
     sources = read_sources(source, names)
+    combined = combined_authorities(source, sources.councils, council_geoms, sources.mysoc)
+    sources.councils["cauth_code"] = combined.members
+    sources.names.update(combined.names)
+    sources.displays.update(combined.display)
     check_counts(sources.councils, EXPECTED)
     members = membership(sources)
     bodies, geoms = _bodies(sources, members, council_geoms)
     relations = lsoa_relations(bodies, sources, members)
     adjacency = geography.adjacency(bodies["code"], geoms, relations)
-    aliases = build_aliases(bodies, sources)
+    aliases = build_aliases(bodies, sources, cauth_aliases(combined, sources.mysoc))
     _check(bodies, adjacency, sources)
+    governance = governance_table(source, bodies, adjacency, aliases)
 
     write_csv(out / "bodies.csv", bodies[BODY_COLUMNS], BODY_FORMATS)
     write_geojson(out / "boundaries.geojson", bodies[["code", "name", "kind"]], geoms)
     write_csv(out / "adjacency.csv", adjacency, {"border_km": fixed(3)})
     write_csv(out / "aliases.csv", aliases, {})
+    write_csv(out / "fire_governance.csv", governance, {})
     _check_written(out)
     report.counts = {f"kind={k}": int(n) for k, n in bodies["kind"].value_counts().items()}
     report.counts["aliases"] = len(aliases)
@@ -151,7 +165,10 @@ def _bodies(
     n_icb = int(facts.index.str.startswith("E54").sum())
     if n_icb != EXPECTED["integrated care boards"]:
         raise CheckFailed(f"found {n_icb} integrated care boards; expected 42")
-    facts["display_name"] = [display_name(str(c), str(n)) for c, n in facts["name"].items()]
+    facts["display_name"] = [
+        sources.displays.get(str(c)) or display_name(str(c), str(n))
+        for c, n in facts["name"].items()
+    ]
 
     by_code = dict(zip(councils.index, council_geoms, strict=True))
     drawn = members[members["majority"]]
@@ -227,7 +244,27 @@ def _check(bodies: pd.DataFrame, adjacency: pd.DataFrame, sources: Sources) -> N
     for prefix, what in (("E23", "police force areas"), ("E54", "integrated care boards")):
         if kinds.get(prefix, 0) != EXPECTED[what]:
             raise CheckFailed(f"found {kinds.get(prefix, 0)} {what}; expected {EXPECTED[what]}")
+    _check_combined(bodies, lower)
     check_symmetric(adjacency)
+
+
+def _check_combined(bodies: pd.DataFrame, lower: pd.DataFrame) -> None:
+    """Every combined authority is a body with councils, whose people are counted once."""
+    combined = bodies[bodies["tier"] == "combined_authority"]
+    expected = EXPECTED["combined authorities"]
+    if len(combined) != expected or GLA not in set(combined["code"]):
+        raise CheckFailed(
+            f"found {len(combined)} combined authorities ({', '.join(combined['code'])}); "
+            f"expected {expected}, the GLA ({GLA}) among them"
+        )
+    people = lower.groupby("cauth_code")["population"].sum()
+    by_code = combined.set_index("code")["population"]
+    if sorted(people.drop("", errors="ignore").items()) != sorted(by_code.items()):
+        raise CheckFailed(
+            "combined authorities' populations are not the sums of their councils' "
+            f"({people.drop('', errors='ignore').sum():,} in councils, {by_code.sum():,} in "
+            "the authorities)"
+        )
 
 
 def check_symmetric(adjacency: pd.DataFrame) -> None:

@@ -19,6 +19,7 @@ from recommender.errors import SourceError
 RECODED_2025 = {"E08000038": "E08000016", "E08000039": "E08000019"}
 
 LAD_BOUNDARIES = "ons/lad_may2024_uk_buc.geojson"
+CAUTH_BOUNDARIES = "ons/cauth_2024_en_buc.geojson"
 POPULATION = "ons/ons_mye_mid2022_uk.csv"
 RURAL_URBAN = "ons/els_areas_geog_info.csv"
 LTLA_UTLA = "lookups/lookup_ltla23_utla23.csv"
@@ -31,10 +32,12 @@ LSOA_LTLA = "lookups/lookup_lsoa21_ward24_ltla24.csv"
 LTLA_CHAIN = "lookups/lookup_ltla_ltla.csv"
 MYSOC_AUTHORITIES = "lookups/mysoc_uk_local_authorities_current.csv"
 MYSOC_IMD = "lookups/mysoc_la_imd.csv"
+FIRE_GOVERNANCE = "lookups/fra_governance.csv"
 
 # The columns each file must have (others are ignored).
 COLUMNS: dict[str, tuple[str, ...]] = {
     LAD_BOUNDARIES: ("LAD24CD", "LAD24NM"),
+    CAUTH_BOUNDARIES: ("CAUTH24CD", "CAUTH24NM"),
     POPULATION: ("Code", "Name", "Geography", "Population"),
     RURAL_URBAN: ("areacd", "urban"),
     LTLA_UTLA: ("ltla23_code", "utla23_code", "utla23_name"),
@@ -58,6 +61,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "pop-2020",
     ),
     MYSOC_IMD: ("local-authority-code", "la-deprivation-score", "la-imd-pop-decile"),
+    FIRE_GOVERNANCE: (
+        "fra_code",
+        "governance",
+        "run_by_code",
+        "run_by_name",
+        "since_year",
+        "source_url",
+    ),
 }
 SOURCE_FILES = tuple(COLUMNS)
 
@@ -82,17 +93,18 @@ def read_csv(source: Path, name: str) -> pd.DataFrame:
     return _recode(frame)
 
 
-def read_boundaries(source: Path) -> gpd.GeoDataFrame:
-    """Read the ONS LAD boundaries (any CRS; the build reprojects to EPSG:27700)."""
-    path = source_path(source, LAD_BOUNDARIES)
+def read_boundaries(source: Path, name: str = LAD_BOUNDARIES) -> gpd.GeoDataFrame:
+    """Read ONS boundaries (LADs by default; any CRS, the build reprojects to EPSG:27700)."""
+    path = source_path(source, name)
     try:
         frame = gpd.read_file(path, engine="pyogrio")
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as err:
         raise SourceError(f"{path}: cannot be read as GeoJSON ({err})") from err
-    _require_columns(path, frame, COLUMNS[LAD_BOUNDARIES])
+    _require_columns(path, frame, COLUMNS[name])
     if frame.crs is None:
         raise SourceError(f"{path}: has no coordinate reference system")
-    frame["LAD24CD"] = frame["LAD24CD"].astype(str).replace(RECODED_2025)
+    code = COLUMNS[name][0]
+    frame[code] = frame[code].astype(str).replace(RECODED_2025)
     return frame
 
 

@@ -161,6 +161,7 @@ class Coefficients:
             "fire": 0.25,
             "police": 0.2,
             "health": 0.2,
+            "combined_authority": 0.1,
         }
     )
     propensity_sigma: float = 0.8

@@ -11,8 +11,14 @@ MYSOCIETY_ATTRIBUTION = "Contains data from mySociety (CC BY 4.0)."
 SOURCES: tuple[tuple[str, str], ...] = (
     (
         "Boundaries, codes, names and lookups",
-        "ONS Local Authority Districts (May 2024) and the ONS lookups to counties, regions, "
-        "fire, police and NHS areas, and to successors of abolished councils",
+        "ONS Local Authority Districts (May 2024), Combined Authorities (2024), and the ONS "
+        "lookups to counties, regions, fire, police and NHS areas, and to successors of "
+        "abolished councils",
+    ),
+    (
+        "Fire governance",
+        "Who governs each fire and rescue authority (its council, a commissioner, a mayor or "
+        "the authority itself), compiled from public pages; each fact links its page",
     ),
     ("Population", "ONS mid-2022 population estimates"),
     ("Rural-urban class", "ONS rural-urban classification of local authorities"),

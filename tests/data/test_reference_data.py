@@ -45,6 +45,11 @@ def test_counts(bodies: gpd.GeoDataFrame) -> None:
     assert tiers["police"] == 39
     assert tiers["health"] == 42
     assert tiers["fire"] == 44
+    assert tiers["combined_authority"] == 12  # the ONS 2024 set and the GLA
+    assert len(bodies) == 454
+    assert bodies["kind"].value_counts().to_dict() == {
+        "council": 317, "fire": 44, "police": 39, "health": 42, "combined": 12,
+    }  # fmt: skip
     assert bodies["region_code"].nunique() == 9
     assert bodies.loc["E06000053", "tier"] == "unitary"  # Isles of Scilly
     assert bodies.loc["E09000001", "tier"] == "london_borough"  # City of London
@@ -60,6 +65,38 @@ def test_populations_add_up(bodies: gpd.GeoDataFrame) -> None:
     districts = lower[lower["tier"] == "district"].groupby("county_code")["population"].sum()
     counties = bodies.loc[bodies["tier"] == "county", "population"]
     assert districts.sort_index().tolist() == counties.sort_index().tolist()
+    members = lower[lower["cauth_code"] != ""].groupby("cauth_code")["population"].sum()
+    combined = bodies.loc[bodies["tier"] == "combined_authority", "population"]
+    assert members.sort_index().to_dict() == combined.sort_index().to_dict()
+
+
+def test_combined_authorities(bodies: gpd.GeoDataFrame, adjacency: pd.DataFrame) -> None:
+    lower = bodies[bodies["tier"].isin(LOWER)]
+    members = lower.groupby("cauth_code").size().drop("")
+    assert members.to_dict() == {
+        "E47000001": 10, "E47000002": 4, "E47000003": 5, "E47000004": 6, "E47000006": 5,
+        "E47000007": 7, "E47000008": 6, "E47000009": 3, "E47000012": 2, "E47000013": 17,
+        "E47000014": 7, "E61000001": 33,
+    }  # fmt: skip
+    # 2024 changes from the 2023 lookup: North East and North of Tyne merged; two new ones.
+    assert set(lower.loc[["E08000021", "E06000057", "E06000047"], "cauth_code"]) == {"E47000014"}
+    assert lower.loc[["E06000014", "E06000065"], "cauth_code"].tolist() == ["E47000012"] * 2
+    assert (lower.loc[lower["tier"] == "london_borough", "cauth_code"] == "E61000001").all()
+    # A county whose districts all sit in one combined authority is in it too.
+    assert bodies.loc[["E10000007", "E10000024", "E10000003"], "cauth_code"].tolist() == [
+        "E47000013", "E47000013", "E47000008",
+    ]  # fmt: skip
+    combined = bodies[bodies["tier"] == "combined_authority"]
+    assert (combined[["county_code", "cauth_code", "fire_code", "police_code"]] == "").all().all()
+    assert bodies.loc["E47000001", "display_name"] == "Greater Manchester Combined Authority"
+    assert bodies.loc["E47000013", "display_name"] == "East Midlands Combined County Authority"
+    assert bodies.loc["E61000001", "region"] == "London"
+    rel = {(a, b): r for a, b, r, _ in adjacency.itertuples(index=False)}
+    assert rel[("E08000003", "E47000001")] == "within"  # Manchester in Greater Manchester
+    assert rel[("E31000040", "E47000001")] == "within"  # same area: fire within the authority
+    assert rel[("E23000001", "E61000001")] == "within"  # the Met: all London but the City
+    assert rel[("E10000007", "E47000013")] == "within"  # Derbyshire county in East Midlands
+    assert rel[("E47000001", "E47000003")] == "touches"  # Greater Manchester, West Yorkshire
 
 
 def test_every_district_in_one_county(bodies: gpd.GeoDataFrame) -> None:
@@ -148,6 +185,15 @@ def test_known_containment(adjacency: pd.DataFrame) -> None:
         ("Durham", ("E06000047",)),
         ("Southend", ("E06000033",)),
         ("E08000038", ("E08000016",)),
+        ("Sheffield City Region Combined Authority", ("E47000002",)),
+        ("West Midlands Combined Authority", ("E47000007",)),
+        ("Liverpool City Region CA", ("E47000004",)),
+        ("East Midlands Combined County Authority", ("E47000013",)),
+        ("GMCA", ("E47000001",)),
+        ("Mayor of London", ("E61000001",)),
+        ("GLA", ("E61000001",)),
+        ("North of Tyne Combined Authority", ("E47000014",)),
+        ("E47000010", ("E47000014",)),
     ],
 )
 def test_aliases_resolve(name: str, codes: tuple[str, ...]) -> None:
@@ -161,6 +207,71 @@ def test_kind_preference() -> None:
         "E31000048",
     )
     assert reference.resolve("Hampshire Constabulary", settings=SETTINGS).codes == ("E23000030",)
+
+
+def test_replaced_combined_authorities_are_former_names() -> None:
+    found = reference.resolve("North of Tyne Combined Authority", settings=SETTINGS)
+    assert (found.alias_type, found.former_code) == ("former", "E47000011")
+    assert "replaced in 2024 by North East Combined Authority" in found.note
+    # The successor kept the name: its own display name wins over the former one.
+    found = reference.resolve("North East Combined Authority", settings=SETTINGS)
+    assert (found.codes, found.alias_type) == (("E47000014",), "display")
+    # A place name still means the council, fire or police body before the authority.
+    assert reference.resolve("Greater Manchester", settings=SETTINGS).codes == ("E31000040",)
+    assert reference.resolve("Greater Manchester", kind="combined", settings=SETTINGS).codes == (
+        "E47000001",
+    )
+
+
+def test_every_fire_authority_has_its_governance(bodies: gpd.GeoDataFrame) -> None:
+    table = reference.fire_governance(SETTINGS)
+    fire = sorted(bodies.index[bodies["kind"] == "fire"])
+    assert sorted(table.index) == fire and len(fire) == 44
+    assert table["source_url"].str.startswith("http").all()
+    counts = table["governance"].value_counts().to_dict()
+    assert counts == {
+        "combined_fire_authority": 20, "county_council": 12, "metropolitan_fire_authority": 5,
+        "pfcc": 4, "mayor": 3,
+    }  # fmt: skip
+    councils = table.loc[table["governance"] == "county_council", "governed_by_code"]
+    assert set(bodies.loc[councils, "kind"]) == {"council"}
+    assert "E06000053" in set(councils)  # the Council of the Isles of Scilly
+    assert all(reference.fire_run_by(c, SETTINGS) for c in councils)
+    governed = table[table["governance"].isin(["pfcc", "mayor"])]
+    assert set(bodies.loc[governed["police_code"], "kind"]) == {"police"}
+    mayors = table.loc[table["governance"] == "mayor", "governed_by_code"]
+    assert set(bodies.loc[mayors, "kind"]) == {"combined"}
+
+
+@pytest.mark.parametrize(
+    ("code", "text"),
+    [
+        ("E06000052", "Runs the fire and rescue service (Cornwall Fire and Rescue Authority)"),
+        ("E31000008", "Run by Cornwall Council"),
+        ("E31000015", "Governed by the Police, Fire and Crime Commissioner for Essex since 2017"),
+        ("E31000040", "Governed by the Mayor of Greater Manchester (Greater Manchester Combined "
+                      "Authority) since 2017"),
+        ("E31000001", "A combined fire authority (Avon Fire Authority) since 1996"),
+        ("E31000041", "A metropolitan fire and rescue authority (Merseyside Fire and Rescue "
+                      "Authority) since 1986"),
+        ("E61000001", "The Mayor of London governs London Fire and Emergency Planning Authority "
+                      "(since 2018) and Metropolitan Police force area"),
+    ],
+)  # fmt: skip
+def test_governance_in_words(code: str, text: str) -> None:
+    assert [g["text"] for g in reference.body(code, SETTINGS)["governance"]] == [text]
+
+
+def test_bodies_under_one_governor() -> None:
+    mayor = reference.shared_governor("E61000001", "E23000001", SETTINGS)
+    assert mayor is not None and mayor.governor_name == "Mayor of London"
+    assert reference.shared_governor("E31000046", "E23000001", SETTINGS) == mayor
+    council = reference.shared_governor("E06000052", "E31000008", SETTINGS)
+    assert council is not None and council.governance == "county_council"
+    # Devon and Cornwall police is not under Cornwall Council, nor West Yorkshire's fire
+    # authority under its mayor (a metropolitan fire authority governs itself).
+    assert reference.shared_governor("E06000052", "E23000035", SETTINGS) is None
+    assert reference.shared_governor("E31000045", "E47000003", SETTINGS) is None
 
 
 def _register_partners() -> list[tuple[str, str]]:
@@ -191,4 +302,6 @@ def test_every_register_partner_resolves() -> None:
 
 def test_reference_files_exist() -> None:
     names = {p.name for p in Path(SETTINGS.reference_dir).iterdir()}
-    assert names == {"bodies.csv", "boundaries.geojson", "adjacency.csv", "aliases.csv"}
+    assert names == {
+        "bodies.csv", "boundaries.geojson", "adjacency.csv", "aliases.csv", "fire_governance.csv",
+    }  # fmt: skip

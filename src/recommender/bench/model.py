@@ -74,6 +74,7 @@ from recommender.training import Context, fit_components
 from recommender.network import SnapshotCache
 from recommender.scoring import score_all
 FRACTION, MULTIPLE = {fraction}, {multiple}
+every = len(bodies)  # the default register's 626 arrangements are spread over all the bodies
 if FRACTION < 1:
     regions = sorted(bodies["region_code"].dropna().unique())
     rng = np.random.default_rng(0)
@@ -86,7 +87,7 @@ if FRACTION < 1:
     bodies = bodies[bodies["region_code"].isin(keep)]
     codes = set(bodies.index)
     adjacency = adjacency[adjacency["code_a"].isin(codes) & adjacency["code_b"].isin(codes)]
-size = int(round(626 * MULTIPLE * len(bodies) / 442))
+size = int(round(626 * MULTIPLE * len(bodies) / every))
 arrangements, members = simulate(bodies, seed=7, size=size, adjacency=adjacency)
 started = time.perf_counter()
 ctx = Context.build(bodies, adjacency, services, arrangements, members)

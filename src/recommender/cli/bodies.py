@@ -18,7 +18,7 @@ KIND = click.Choice(reference.KINDS)
 
 @click.group("bodies")
 def bodies() -> None:
-    """Find, show and list councils, fire, police and NHS bodies."""
+    """Find, show and list councils, fire, police, NHS bodies and combined authorities."""
 
 
 @bodies.command("search")
@@ -63,8 +63,8 @@ def _hit(hit: reference.Resolution, table: pd.DataFrame) -> dict[str, Any]:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
 @pass_settings
 def show_command(obj: SettingsObj, code_or_name: str, as_json: bool) -> None:
-    """Show a body's facts, its neighbours, the bodies it sits inside and its documented
-    arrangements."""
+    """Show a body's facts, how its fire service is governed, its neighbours, the bodies it
+    sits inside and its documented arrangements."""
     settings = obj.settings
     found = reference.resolve(code_or_name, settings=settings)
     facts = reference.body(code_or_name, settings=settings)
@@ -86,7 +86,13 @@ def show_command(obj: SettingsObj, code_or_name: str, as_json: bool) -> None:
     if found.note:
         click.echo(found.note)
     click.echo(f"{facts['display_name']} ({facts['code']})")
+    governance = facts.pop("governance")
     echo_table([[k, v] for k, v in facts.items()], ["fact", "value"])
+    if governance:
+        # Facts about the body, not partnerships: a fire service a council runs is part of it.
+        click.echo("\nFire governance")
+        for fact in governance:
+            click.echo(f"{fact['text']} (source: {fact['source_url']})")
     click.echo(f"\nNeighbours ({len(near)}, touching, longest border first)")
     echo_table(near[["code", "display_name", "tier", "border_km"]].values.tolist(),
                ["code", "name", "tier", "border_km"])  # fmt: skip

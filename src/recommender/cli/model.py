@@ -288,7 +288,9 @@ def models_ensure(obj: SettingsObj) -> None:
 @click.argument("bodies", nargs=-1)
 @click.option("--all", "all_bodies", is_flag=True, help="Recommend for every body.")
 @click.option("--service", help="Only this service (an id from data/services.csv).")
-@click.option("--kinds", help="Partner kinds, comma-separated: council,fire,police,health.")
+@click.option(
+    "--kinds", help="Partner kinds, comma-separated: council,fire,police,health,combined."
+)
 @click.option("--max-km", type=float, help="Only partners within this distance (km).")
 @click.option("--k", type=int, default=10, show_default=True, help="Suggestions per body.")
 @click.option("--include-existing", is_flag=True, help="Also show partners already sharing it.")

@@ -55,7 +55,7 @@ RECOMMEND_PARAMS = (
     Param(
         "kinds",
         "list",
-        "Partner kinds, comma-separated (council,fire,police,health).",
+        "Partner kinds, comma-separated (council,fire,police,health,combined).",
         choices=reference.KINDS,
         strict_choices=True,
     ),

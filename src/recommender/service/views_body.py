@@ -33,9 +33,21 @@ VERDICT_LABELS = {
     "already_sharing": "We already share this service",
     "other": "Something else (say what below)",
 }
-KIND_LABELS = {"council": "Councils", "fire": "Fire", "police": "Police", "health": "NHS"}
+KIND_LABELS = {
+    "council": "Councils",
+    "fire": "Fire",
+    "police": "Police",
+    "health": "NHS",
+    "combined": "Combined authorities",
+}
 TIER_LABELS = {tier: name[0].upper() + name[1:] for tier, name in reference.TIER_NAMES.items()}
-LAYER_BY_TIER = {"county": "upper_tier", "fire": "fire", "police": "police", "health": "health"}
+LAYER_BY_TIER = {
+    "county": "upper_tier",
+    "fire": "fire",
+    "police": "police",
+    "health": "health",
+    "combined_authority": "combined",
+}
 
 
 @dataclass(frozen=True)
