@@ -63,7 +63,7 @@ ALIASES = [
     ("Omega District Council", "E07000001", "former", "E07000099", "Omega was abolished"),
     ("Omega District Council", "E07000002", "former", "E07000099", "Omega was abolished"),
     ("Old Alpha", "E07000001", "former", "E07000098", "Old Alpha was renamed"),
-    ("Wye Valley NHS Trust", "E54000001", "nhs_predecessor", "", "NHS body in the area"),
+    ("Shire Health Authority", "E54000001", "nhs_predecessor", "", "NHS body in the area"),
 ]
 # fire_code, governance, governed_by_code, governed_by_name, police_code, since_year, source_url
 GOVERNANCE = [
@@ -146,13 +146,43 @@ def _relations() -> pd.DataFrame:
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A ``data/`` folder whose ``reference/`` holds the tiny world."""
+    """A ``data/`` folder whose ``reference/`` holds the tiny world and whose default register
+    holds one real and one simulated arrangement in it."""
     data = tmp_path_factory.mktemp("tiny") / "data"
     write_tiny_reference(data / "reference")
+    write_tiny_register(data / "register")
     return data
 
 
+# One real arrangement (Alpha and Beta) and one simulated (Gamma and Beta), as the default
+# register stores them: a body's facts must list the first and never the second.
+TINY_ARRANGEMENTS = (
+    "id,name,service,start_year,end_year,status,savings_gbp,savings_basis,"
+    "savings_period_years,annual_savings_gbp,savings_aim,source,note,simulated,fingerprint\n"
+    "R-00000001,Alpha and Beta shared legal service,legal,2012,,active,50000,annual,,50000,"
+    "true,https://alpha.example/legal,,false,r1\n"
+    "S-00000002,Gamma and Beta simulated ICT,ict,2014,,active,,unknown,,,true,"
+    "simulated (test),Simulated arrangement for model training; not a real partnership.,true,s1\n"
+)
+TINY_MEMBERS = (
+    "arrangement_id,position,body_code,name_as_given,role,resolution,external_kind\n"
+    "R-00000001,1,E07000001,Alpha,lead,exact,\n"
+    "R-00000001,2,E07000002,Beta,partner,exact,\n"
+    "S-00000002,1,E06000001,Gamma,lead,simulated,\n"
+    "S-00000002,2,E07000002,Beta,partner,simulated,\n"
+)
+
+
+def write_tiny_register(folder: Path) -> None:
+    """Write the tiny world's default register (see :data:`TINY_ARRANGEMENTS`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "arrangements.csv").write_text(TINY_ARRANGEMENTS, encoding="utf-8")
+    (folder / "members.csv").write_text(TINY_MEMBERS, encoding="utf-8")
+
+
 @pytest.fixture
-def tiny_settings(tiny_data: Path) -> Settings:
-    """Settings whose reference folder is the tiny world."""
-    return Settings(data_dir=tiny_data)
+def tiny_settings(tiny_data: Path, tmp_path: Path) -> Settings:
+    """Settings whose reference folder is the tiny world, with a database of its own."""
+    return Settings(
+        root=tmp_path, data_dir=tiny_data, database_url=f"sqlite:///{tmp_path / 'tiny.sqlite'}"
+    )

@@ -34,7 +34,7 @@ def test_pdf_briefing_has_every_section_and_the_figures(
     for heading in (
         "Shared-service opportunities: Rother",
         "The body",
-        "Existing arrangements in the register",
+        "Existing arrangements",
         "Top opportunities",
         "Best partner groups",
         "Comparable arrangements and what they saved",

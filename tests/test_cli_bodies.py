@@ -9,15 +9,19 @@ import pytest
 from click.testing import CliRunner
 
 from recommender.cli import cli
-from reference_fixtures import COUNTY_RUN, write_tiny_reference
+from reference_fixtures import COUNTY_RUN, write_tiny_reference, write_tiny_register
 
 
 @pytest.fixture
-def run(tiny_data: Path):  # type: ignore[no-untyped-def]
+def run(tiny_data: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
     runner = CliRunner()
+    env = {
+        "RECOMMENDER_DATA_DIR": str(tiny_data),
+        "RECOMMENDER_DATABASE_URL": f"sqlite:///{tmp_path / 'tiny.sqlite'}",
+    }
 
     def invoke(*args: str):  # type: ignore[no-untyped-def]
-        return runner.invoke(cli, list(args), env={"RECOMMENDER_DATA_DIR": str(tiny_data)})
+        return runner.invoke(cli, list(args), env=env)
 
     return invoke
 
@@ -102,7 +106,11 @@ def test_show_says_how_a_fire_authority_is_governed(run) -> None:  # type: ignor
 
 def test_show_says_a_council_runs_its_fire_service(tmp_path: Path) -> None:
     write_tiny_reference(tmp_path / "reference", governance=COUNTY_RUN)
-    env = {"RECOMMENDER_DATA_DIR": str(tmp_path)}
+    write_tiny_register(tmp_path / "register")
+    env = {
+        "RECOMMENDER_DATA_DIR": str(tmp_path),
+        "RECOMMENDER_DATABASE_URL": f"sqlite:///{tmp_path / 'tiny.sqlite'}",
+    }
     result = CliRunner().invoke(cli, ["bodies", "show", "Shire"], env=env)
     assert result.exit_code == 0, result.output
     assert (
@@ -111,3 +119,11 @@ def test_show_says_a_council_runs_its_fire_service(tmp_path: Path) -> None:
     ) in result.output
     fire = CliRunner().invoke(cli, ["bodies", "show", "E31000001", "--json"], env=env)
     assert json.loads(fire.output)["body"]["governance"][0]["text"] == "Run by Shire County Council"
+
+
+def test_show_lists_the_real_arrangements_only(run) -> None:  # type: ignore[no-untyped-def]
+    shown = json.loads(run("bodies", "show", "Beta", "--json").output)
+    assert [a["id"] for a in shown["arrangements"]] == ["R-00000001"]  # never S-00000002
+    text = run("bodies", "show", "Beta").output
+    assert "Documented arrangements (1, each with its public source)" in text
+    assert "Alpha and Beta shared legal service" in text and "simulated" not in text.lower()

@@ -47,7 +47,7 @@ def test_missing_reference_names_the_fix(tmp_path) -> None:  # type: ignore[no-u
         ("Shire", "health", ("E10000001",), "official"),
         ("Omega District Council", None, ("E07000001", "E07000002"), "former"),
         ("E07000099", None, ("E07000001", "E07000002"), "former"),
-        ("Wye Valley NHS Trust", "health", ("E54000001",), "nhs_predecessor"),
+        ("Shire Health Authority", "health", ("E54000001",), "nhs_predecessor"),
     ],
 )
 def test_resolve(

@@ -623,8 +623,10 @@ def render_arrangements_map(
         spokes = "".join(f"M{_numbers(hub)}l{_numbers(p - hub)}" for p in points)
         r = view.units(2.6)
         if item.simulated:  # not a real partnership: dashed, square, named so in the tooltip
+            side = view.units(5.2)
             dots = "".join(
-                f'<rect x="{p[0] - r}" y="{p[1] - r}" width="{2 * r}" height="{2 * r}"/>'
+                f'<rect x="{p[0]}" y="{p[1]}" width="{side}" height="{side}" '
+                f'transform="translate(-{r} -{r})"/>'
                 for p in points
             )
             dash = f' stroke-dasharray="{view.units(4)} {view.units(3)}"'

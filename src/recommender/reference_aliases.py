@@ -48,7 +48,6 @@ def build_aliases(
     )
     rows.extend(_recoded(bodies))
     rows.extend(_former(sources, bodies))
-    rows.extend(_nhs(bodies))
     rows.extend(_row(alias, code, kind, former, note) for alias, code, kind, former, note in extra)
     return _tidy(pd.DataFrame(rows, columns=ALIAS_COLUMNS), bodies)
 
@@ -196,20 +195,6 @@ def _note(name: str, year: str, successors: list[str], display: pd.Series) -> st
     if len(names) == 1:
         return f"{name} was abolished{when}; now part of {names[0]}"
     return f"{name} was abolished{when}; its area is now {' and '.join(names)}"
-
-
-def _nhs(bodies: pd.DataFrame) -> list[dict[str, Any]]:
-    display = bodies.set_index("code")["display_name"]
-    return [
-        _row(
-            r["alias"],
-            r["code"],
-            "nhs_predecessor",
-            note=f"NHS body in the area of {r['area']}; the integrated care board for its area "
-            f"({display[r['code']]}) is suggested",
-        )
-        for r in _curated("nhs_predecessors")
-    ]
 
 
 def _curated(name: str) -> list[dict[str, str]]:

@@ -241,7 +241,7 @@ def _answer(
 
 
 @bp.get("/arrangements")
-@openapi.operation("List real arrangements (or, if asked, simulated ones) by service, region, body.",
+@openapi.operation("List real arrangements (simulated ones if asked) by service, region, body.",
                    tag="register", response="ArrangementList", params=ARRANGEMENT_PARAMS,
                    errors=(400, 404))  # fmt: skip
 def list_arrangements() -> Response:
