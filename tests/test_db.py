@@ -1,4 +1,4 @@
-"""The database tables and engine (``recommender.db``), on real SQLite files."""
+"""The database tables, engine and transactions (``recommender.db``), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -31,8 +31,12 @@ def test_default_url_is_a_file_under_var(tmp_path: Path) -> None:
     assert (tmp_path / "var" / "recommender.sqlite").is_file()
 
 
-def test_init_db_is_idempotent_and_creates_every_table(tmp_path: Path) -> None:
-    engine = db.engine_for(settings_for(tmp_path))
+def on(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(root=tmp_path, database_url=database_url)
+
+
+def test_init_db_is_idempotent_and_creates_every_table(database_url: str, tmp_path: Path) -> None:
+    engine = db.engine_for(on(database_url, tmp_path))
     try:
         db.init_db(engine)
         db.init_db(engine)
@@ -48,8 +52,8 @@ def arrangement(ident: str, **changes: object) -> dict[str, object]:
     return row | changes
 
 
-def test_constraints_hold(tmp_path: Path) -> None:
-    with db.connect(settings_for(tmp_path)) as engine:
+def test_constraints_hold(database_url: str, tmp_path: Path) -> None:
+    with db.connect(on(database_url, tmp_path)) as engine:
         with engine.begin() as conn:
             conn.execute(sa.insert(db.arrangements), [arrangement("R-1")])
         bad = [
@@ -67,8 +71,8 @@ def test_constraints_hold(tmp_path: Path) -> None:
                 conn.execute(sa.insert(table), [row])
 
 
-def test_deleting_an_arrangement_deletes_its_members(tmp_path: Path) -> None:
-    with db.connect(settings_for(tmp_path)) as engine, engine.begin() as conn:
+def test_deleting_an_arrangement_deletes_its_members(database_url: str, tmp_path: Path) -> None:
+    with db.connect(on(database_url, tmp_path)) as engine, engine.begin() as conn:
         conn.execute(sa.insert(db.arrangements), [arrangement("R-1")])
         member = {"arrangement_id": "R-1", "position": 1, "body_code": None}
         member |= {"name_as_given": "BT", "role": "external", "resolution": "external"}
@@ -77,8 +81,10 @@ def test_deleting_an_arrangement_deletes_its_members(tmp_path: Path) -> None:
         assert db.count(conn, db.members) == 0
 
 
-def test_transaction_commits_rolls_back_on_error_and_on_request(tmp_path: Path) -> None:
-    with db.connect(settings_for(tmp_path)) as engine:
+def test_transaction_commits_rolls_back_on_error_and_on_request(
+    database_url: str, tmp_path: Path
+) -> None:
+    with db.connect(on(database_url, tmp_path)) as engine:
         with db.transaction(engine) as conn:
             conn.execute(sa.insert(db.arrangements), [arrangement("R-1")])
         with db.transaction(engine, commit=False) as conn:
