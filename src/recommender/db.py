@@ -1,8 +1,15 @@
-"""The database: SQLAlchemy Core tables and the engine.
+"""The database: SQLAlchemy Core tables, the engine and transactions.
 
 An SQLite file under ``var/`` by default (``Settings.db_url``); any SQLAlchemy URL, e.g.
 ``postgresql+psycopg://user@host/db``, when ``RECOMMENDER_DATABASE_URL`` is set. SQLite runs with
 foreign keys enforced and write-ahead logging so a reader (the web service) never blocks an import.
+
+The tables below are the one definition of the schema; the database gets them through the
+versioned migrations of :mod:`recommender.migrate` (never ``create_all``), which a test holds
+equal to :data:`metadata`.
+
+Writes: :func:`transaction` takes SQLite's write lock when it begins (``BEGIN IMMEDIATE``), so a
+write waits for the lock instead of failing half-way when another process wrote first.
 
 Tables::
 
@@ -16,6 +23,7 @@ Tables::
 from __future__ import annotations
 
 import csv
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -31,6 +39,8 @@ STATUSES = ("active", "ended", "unknown")
 SAVINGS_BASES = ("annual", "to_date", "cumulative", "projected", "unknown")
 ROLES = ("lead", "partner", "external")
 VERDICTS = ("interested", "not_relevant", "already_sharing", "other")
+# How long SQLite waits for another writer's lock before it reports the database busy.
+SQLITE_BUSY_MS = 10_000
 
 metadata = sa.MetaData()
 
@@ -147,12 +157,13 @@ def engine_for(settings: Settings | None = None) -> Engine:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url)
     sa.event.listen(engine, "connect", _sqlite_pragmas(wal=path is not None))
+    sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 @contextmanager
 def connect(settings: Settings | None = None) -> Iterator[Engine]:
-    """Yield an initialised engine and dispose of it afterwards."""
+    """Yield an engine whose schema is ready (see :func:`init_db`) and dispose of it afterwards."""
     engine = engine_for(settings)
     try:
         init_db(engine)
@@ -162,15 +173,23 @@ def connect(settings: Settings | None = None) -> Iterator[Engine]:
 
 
 def init_db(engine: Engine) -> None:
-    """Create any missing table (safe to call on every start)."""
-    metadata.create_all(engine, checkfirst=True)
+    """Make the schema ready: created in an empty database, recognised in one made before
+    migrations; raise :class:`~recommender.errors.SchemaBehind` when it is behind this version
+    (``recommender db upgrade`` upgrades it: never behind the operator's back)."""
+    from recommender import migrate  # deferred: migrate's environment imports this module
+
+    migrate.prepare(engine, upgrade=False)
 
 
 @contextmanager
 def transaction(engine: Engine, *, commit: bool = True) -> Iterator[sa.Connection]:
-    """Yield a connection in one transaction: committed at the end (rolled back when
-    ``commit`` is False, e.g. a dry run) and rolled back on any error."""
+    """Yield a connection in one write transaction: committed at the end (rolled back when
+    ``commit`` is False, e.g. a dry run) and rolled back on any error.
+
+    On SQLite it holds the write lock from its first statement, so keep it short.
+    """
     with engine.connect() as conn:
+        conn.execution_options(recommender_write=True)
         trans = conn.begin()
         try:
             yield conn
@@ -181,6 +200,18 @@ def transaction(engine: Engine, *, commit: bool = True) -> Iterator[sa.Connectio
             trans.commit()
         else:
             trans.rollback()
+
+
+def lock(conn: sa.Connection, name: str) -> None:
+    """Hold the lock called ``name`` until the transaction ends, so that writers who read
+    before they write (loading the default register, migrating) take turns.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: nothing more is needed, a
+    :func:`transaction` already holds the database's one write lock.
+    """
+    if conn.dialect.name == "postgresql":
+        key = zlib.crc32(f"recommender:{name}".encode())
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
 def count(conn: sa.Connection, table: sa.Table) -> int:
@@ -241,14 +272,25 @@ def _sqlite_path(url: URL) -> Path | None:
 
 def _sqlite_pragmas(*, wal: bool) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own transaction handling starts a transaction only at the first write
+        # and never around DDL; _sqlite_begin issues BEGIN itself instead (SQLAlchemy's
+        # documented recipe), so migrations are atomic and writers lock up front.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys=ON")
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
             # Wait for a concurrent writer instead of failing at once.
-            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_MS)}")
         finally:
             cursor.close()
 
     return on_connect
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # A writer takes the write lock at BEGIN: a transaction that read first and then wrote
+    # would fail at once (not wait) if another connection had written in between.
+    write = conn.get_execution_options().get("recommender_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

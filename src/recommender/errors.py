@@ -9,6 +9,7 @@ Hierarchy::
 
     RecommenderError
     ├── ConfigError              bad setting (e.g. an unsupported database URL)
+    │   └── SchemaBehind         the database schema is older than this version: `db upgrade`
     ├── DataError                reference data or sources are missing, malformed or fail a check
     │   ├── SourceError          a source file is missing or malformed (names the file)
     │   └── CheckFailed          a built table fails a consistency check
@@ -66,6 +67,12 @@ class RecommenderError(Exception):
 class ConfigError(RecommenderError):
     status = 500
     error = "config_error"
+
+
+class SchemaBehind(ConfigError):
+    """The database's schema revision is behind this version's; ``recommender db upgrade``."""
+
+    error = "schema_behind"
 
 
 class DataError(RecommenderError):
