@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender import atomic, reference
+from recommender import atomic, db, reference, register
 from recommender.config import Settings
 from recommender.errors import DataError
 from reference_fixtures import write_tiny_reference
@@ -184,3 +184,49 @@ def test_files_of_two_folders_swap_through_their_common_folder(tmp_path: Path) -
     atomic.recover_files(tmp_path)
     assert (tmp_path / "sub" / "b.csv").read_text() == "b new\n"
     assert leftovers(tmp_path) == [] and leftovers(tmp_path / "sub") == []
+
+
+# The default register's pair -------------------------------------------------------------------
+
+
+def grown_pair(folder: Path) -> dict[str, str]:
+    """The default register with one more arrangement (S-0002) in both files."""
+    arrangements = (folder / "arrangements.csv").read_text()
+    members = (folder / "members.csv").read_text()
+    row = arrangements.splitlines()[1].replace("S-0001", "S-0002").replace(",b572", ",c572")
+    more = (
+        "S-0002,1,E07000063,Lewes,lead,simulated\nS-0002,2,E07000061,Eastbourne,partner,simulated\n"
+    )
+    return {str(folder / "arrangements.csv"): arrangements + row + "\n",
+            str(folder / "members.csv"): members + more}  # fmt: skip
+
+
+def loaded(settings: Settings) -> tuple[int, int]:
+    arrangements, members = register.load_register(settings)
+    return len(arrangements), len(members)
+
+
+@pytest.mark.parametrize("database_engine", ["sqlite"])  # the files, not the database, matter
+def test_a_default_register_replaced_half_way_loads_whole(register_settings: Settings) -> None:
+    folder = register_settings.register_dir
+    killed_at(3, what="files", files=grown_pair(folder))
+    assert (folder / "members.csv").read_text().count("S-0002") == 0  # the mixed pair
+    assert register.ensure_database(register_settings) == 2
+    assert loaded(register_settings) == (2, 4)
+    assert leftovers(folder) == []
+
+
+@pytest.mark.parametrize("database_engine", ["sqlite"])
+def test_a_default_register_mixed_by_hand_is_refused(register_settings: Settings) -> None:
+    folder = register_settings.register_dir
+    new = grown_pair(folder)
+    (folder / "arrangements.csv").write_text(new[str(folder / "arrangements.csv")])
+    with pytest.raises(DataError) as caught:
+        register.ensure_database(register_settings)
+    assert caught.value.detail == (
+        f"{folder / 'arrangements.csv'} and members.csv do not belong together (1 with no "
+        "members in members.csv, e.g. S-0002): rebuild them with "
+        "`recommender register build-default`"
+    )
+    with db.connect(register_settings) as engine, engine.connect() as conn:
+        assert db.count(conn, db.arrangements) == 0  # nothing loaded

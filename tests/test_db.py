@@ -119,3 +119,19 @@ def test_rows_from_csv_types_cells_and_names_bad_ones(tmp_path: Path) -> None:
 def test_unusable_urls_raise_config_errors(tmp_path: Path, url: str) -> None:
     with pytest.raises(ConfigError):
         db.engine_for(Settings(root=tmp_path, database_url=url))
+
+
+def test_insert_new_skips_rows_already_there_and_says_which_went_in(
+    database_url: str, tmp_path: Path
+) -> None:
+    with db.connect(on(database_url, tmp_path)) as engine, engine.begin() as conn:
+        conn.execute(sa.insert(db.arrangements), [arrangement("R-1")])
+        rows = [
+            arrangement("R-1", name="same id and fingerprint"),
+            arrangement("R-2", fingerprint="R-1" * 8),  # same fingerprint, other id
+            arrangement("R-1", fingerprint="R-9" * 8),  # same id, other fingerprint
+            arrangement("R-3"),
+        ]
+        assert db.insert_new(conn, db.arrangements, rows, "fingerprint") == {"R-3" * 8}
+        assert sorted(conn.scalars(sa.select(db.arrangements.c.id))) == ["R-1", "R-3"]
+        assert db.insert_new(conn, db.arrangements, [], "fingerprint") == set()

@@ -9,7 +9,8 @@ versioned migrations of :mod:`recommender.migrate` (never ``create_all``), which
 equal to :data:`metadata`.
 
 Writes: :func:`transaction` takes SQLite's write lock when it begins (``BEGIN IMMEDIATE``), so a
-write waits for the lock instead of failing half-way when another process wrote first.
+write waits for the lock instead of failing half-way when another process wrote first; writers
+keep it briefly (an import builds its rows before it opens its transaction).
 
 Tables::
 
@@ -23,13 +24,15 @@ Tables::
 from __future__ import annotations
 
 import csv
+import io
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
 
 from recommender.config import Settings
@@ -214,17 +217,40 @@ def lock(conn: sa.Connection, name: str) -> None:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
 
+def insert_new(
+    conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], key: str
+) -> set[Any]:
+    """Insert ``rows``, skipping any that clash with a row already there on a unique column
+    (``INSERT … ON CONFLICT DO NOTHING``); return the ``key`` values of the rows inserted.
+
+    The database decides what is new, under its own locks: two writers inserting the same row
+    at once do not both succeed, and neither fails.
+    """
+    if not rows:
+        return set()
+    name = conn.dialect.name
+    if name not in ("sqlite", "postgresql"):  # no portable ON CONFLICT: the caller retries
+        conn.execute(sa.insert(table), list(rows))
+        return {r[key] for r in rows}
+    dialect_insert = sqlite.insert if name == "sqlite" else postgresql.insert
+    stmt = dialect_insert(table).on_conflict_do_nothing().returning(table.c[key])
+    return set(conn.scalars(stmt, list(rows)))
+
+
 def count(conn: sa.Connection, table: sa.Table) -> int:
     """Return the number of rows in ``table``."""
     return int(conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
 
 
-def rows_from_csv(path: Path, table: sa.Table) -> list[dict[str, Any]]:
+def rows_from_csv(path: Path, table: sa.Table, text: str | None = None) -> list[dict[str, Any]]:
     """Read a CSV written for ``table`` into typed rows; raise naming the file, row and cell.
 
-    Empty cells are NULL in nullable columns; booleans are ``true``/``false``.
+    Empty cells are NULL in nullable columns; booleans are ``true``/``false``. ``text`` is the
+    file's content when the caller has read it already (so two files read together stay so).
     """
-    with path.open(encoding="utf-8", newline="") as handle:
+    if text is None:
+        text = path.read_text(encoding="utf-8")
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         missing = [c.name for c in table.columns if c.name not in header and c.nullable is False]
