@@ -1,5 +1,6 @@
 """Writes that overlap, on SQLite and PostgreSQL: two imports of one file, an id taken
-meanwhile, the default register loaded by several processes at once.
+meanwhile, the default register loaded by several processes at once, and feedback posted
+while a big import runs.
 
 Overlaps are forced, not hoped for: hooks make each thread wait for the others at the point
 where a read-then-write design would go wrong. The waits have long timeouts only so that a
@@ -8,21 +9,26 @@ broken version fails instead of hanging; nothing here measures time.
 
 from __future__ import annotations
 
+import csv
+import itertools
 import os
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from db_fixtures import NewDatabase
 from recommender import db, register, register_store
 from recommender.config import Settings
 from recommender.register import ImportReport, ensure_database, import_file
-from recommender.register_io import Directory
-from register_fixtures import FIXTURES
+from recommender.register_io import PROJECT_COLUMNS, Directory
+from register_fixtures import BODIES, FIXTURES
+from service_fixtures import AppFactory
 
 GUARD = 120  # seconds a hook waits before giving up (a deadlock guard, never a measurement)
 SERVICES = (
@@ -147,3 +153,117 @@ def test_processes_starting_on_one_empty_database_all_start(register_settings: S
     assert [p.returncode for p in started] == [0, 0, 0]
     assert sorted(int(out) for out in outputs) == [0, 0, 1]
     assert counts(register_settings) == {"arrangements": 1, "members": 2, "imports": 1}
+
+
+# Feedback during a big import ------------------------------------------------------------------
+
+
+def big_register_file(path: Path, size: int) -> Path:
+    """Write ``size`` distinct arrangements (pairs of the test bodies, services, years)."""
+    codes = [b[0] for b in BODIES]
+    combos = itertools.product(range(1995, 2025), SERVICES, itertools.combinations(codes, 2))
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(PROJECT_COLUMNS)
+        for i, (year, service, (a, b)) in zip(range(size), combos, strict=False):
+            writer.writerow(
+                ["", f"Arrangement {i}", service, year, "", "active", 1000 + i, "annual", "",
+                 "true", "", "", "false", f"{a}; {b}"]
+            )  # fmt: skip
+    return path
+
+
+FEEDBACK = {"body": "Rother", "partner": "Wealden", "service": "legal", "verdict": "interested"}
+
+
+def test_feedback_during_a_big_import_is_never_refused_nor_lost(
+    make_app: AppFactory,
+    new_database: NewDatabase,
+    database_engine: str,
+    directory: Directory,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # SQLite reports a held lock after 50 ms here instead of 10 s, so a write waiting for the
+    # import's lock is refused by the database at once and must be retried, not lost.
+    monkeypatch.setattr(db, "SQLITE_BUSY_MS", 50)
+    app = make_app(DATABASE_URL=new_database("service"))
+    state = app.extensions["recommender"]
+    size = 20_000 if database_engine == "sqlite" else 2_000
+    path = big_register_file(tmp_path / "big.csv", size)
+    posters = 4
+    statuses: list[tuple[str, int]] = []
+    refused: set[int] = set()
+    changed = threading.Condition()
+    writing = threading.Event()
+
+    def post(comment: str) -> None:
+        response = app.test_client().post("/api/v1/feedback", json=FEEDBACK | {"comment": comment})
+        with changed:
+            statuses.append((comment, response.status_code))
+            changed.notify_all()
+
+    pause = db.pause
+
+    def counted_pause(seconds: float) -> None:
+        with changed:
+            refused.add(threading.get_ident())
+            changed.notify_all()
+        pause(seconds)
+
+    monkeypatch.setattr(db, "pause", counted_pause)
+
+    # 1. While the import builds its 20k rows it holds no lock: feedback goes straight in.
+    rows_for = register.rows_for
+    while_building: list[bool] = []
+
+    def build_and_post(*args: Any) -> Any:
+        rows = rows_for(*args)
+        if not while_building:
+            before = len(refused)
+            poster = threading.Thread(target=post, args=("while building",))
+            poster.start()
+            poster.join(GUARD)
+            while_building.append(len(refused) == before)
+        return rows
+
+    # 2. While it writes, it holds the lock until every poster has been refused at least once
+    # (SQLite) or has been answered (PostgreSQL, where feedback does not wait for an import).
+    insert = register_store.insert
+
+    def insert_and_hold(*args: Any) -> Any:
+        stored = insert(*args)
+        writing.set()
+        with changed:
+            changed.wait_for(lambda: len(refused) + len(statuses) >= posters + 1, GUARD)
+        return stored
+
+    monkeypatch.setattr(register, "rows_for", build_and_post)
+    monkeypatch.setattr(register_store, "insert", insert_and_hold)
+
+    def post_while_writing(i: int) -> None:
+        writing.wait(GUARD)
+        post(f"while writing {i}")
+
+    threads = [threading.Thread(target=post_while_writing, args=(i,)) for i in range(posters)]
+    for thread in threads:
+        thread.start()
+    with state.engine.connect() as conn:
+        before = db.count(conn, db.arrangements)
+    report = import_file(path, settings=state.settings, directory=directory)
+    for thread in threads:
+        thread.join(GUARD)
+
+    # (A few of the made-up arrangements may already be in the shipped default register.)
+    assert report.added + report.duplicates == size and report.added > 0.9 * size
+    with state.engine.connect() as conn:
+        assert db.count(conn, db.arrangements) == before + report.added
+    assert while_building == [True]
+    assert sorted(statuses) == sorted(
+        [("while building", 201)] + [(f"while writing {i}", 201) for i in range(posters)]
+    )
+    with state.engine.connect() as conn:
+        stored = sorted(conn.scalars(sa.select(db.feedback.c.comment)))
+    assert stored == sorted(comment for comment, _ in statuses)
+    if database_engine == "sqlite":  # the overlap really happened: each poster was refused
+        assert len(refused) == posters

@@ -10,7 +10,9 @@ equal to :data:`metadata`.
 
 Writes: :func:`transaction` takes SQLite's write lock when it begins (``BEGIN IMMEDIATE``), so a
 write waits for the lock instead of failing half-way when another process wrote first; writers
-keep it briefly (an import builds its rows before it opens its transaction).
+keep it briefly (an import builds its rows before it opens its transaction). Small writes from
+the web service (feedback, audit) go through :func:`write_retrying`, which waits out a busy
+database with backoff up to :data:`BUSY_RETRY_SECONDS`.
 
 Tables::
 
@@ -25,18 +27,19 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
 
 from recommender.config import Settings
-from recommender.errors import ConfigError, DataError
+from recommender.errors import ConfigError, DatabaseBusy, DataError
 
 STATUSES = ("active", "ended", "unknown")
 SAVINGS_BASES = ("annual", "to_date", "cumulative", "projected", "unknown")
@@ -44,6 +47,9 @@ ROLES = ("lead", "partner", "external")
 VERDICTS = ("interested", "not_relevant", "already_sharing", "other")
 # How long SQLite waits for another writer's lock before it reports the database busy.
 SQLITE_BUSY_MS = 10_000
+# How long a small write (feedback, audit) keeps retrying a busy database before giving up.
+BUSY_RETRY_SECONDS = 60.0
+T = TypeVar("T")
 
 metadata = sa.MetaData()
 
@@ -235,6 +241,41 @@ def insert_new(
     dialect_insert = sqlite.insert if name == "sqlite" else postgresql.insert
     stmt = dialect_insert(table).on_conflict_do_nothing().returning(table.c[key])
     return set(conn.scalars(stmt, list(rows)))
+
+
+def write_retrying(engine: Engine, work: Callable[[sa.Connection], T], what: str) -> T:
+    """Run ``work`` in one :func:`transaction`, again after a pause while the database is busy
+    (SQLite locked, a PostgreSQL deadlock or serialisation failure), up to
+    :data:`BUSY_RETRY_SECONDS`; then raise :class:`~recommender.errors.DatabaseBusy`."""
+    deadline = time.monotonic() + BUSY_RETRY_SECONDS
+    delay = 0.02
+    while True:
+        try:
+            with transaction(engine) as conn:
+                return work(conn)
+        except sa.exc.OperationalError as err:
+            if not is_busy(err):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise DatabaseBusy(
+                    f"the database stayed busy for {BUSY_RETRY_SECONDS:g} s; {what} was not "
+                    "stored: try again"
+                ) from err
+        pause(delay)
+        delay = min(delay * 2, 1.0)
+
+
+def pause(seconds: float) -> None:
+    """Sleep between retries (a function of its own so tests can see the retries)."""
+    time.sleep(seconds)
+
+
+def is_busy(err: sa.exc.DBAPIError) -> bool:
+    """Whether ``err`` says the database was busy (worth retrying) rather than wrong."""
+    if "database is locked" in str(err.orig) or "database table is locked" in str(err.orig):
+        return True
+    # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+    return getattr(err.orig, "sqlstate", None) in ("40001", "40P01", "55P03")
 
 
 def count(conn: sa.Connection, table: sa.Table) -> int:
