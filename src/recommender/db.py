@@ -47,8 +47,9 @@ ROLES = ("lead", "partner", "external")
 VERDICTS = ("interested", "not_relevant", "already_sharing", "other")
 # How long SQLite waits for another writer's lock before it reports the database busy.
 SQLITE_BUSY_MS = 10_000
-# How long a small write (feedback, audit) keeps retrying a busy database before giving up.
-BUSY_RETRY_SECONDS = 60.0
+# How long a small write (feedback, audit) keeps retrying a busy database before giving up:
+# well inside `recommender serve`'s 60 s worker timeout.
+BUSY_RETRY_SECONDS = 30.0
 T = TypeVar("T")
 
 metadata = sa.MetaData()
@@ -235,7 +236,7 @@ def insert_new(
     if not rows:
         return set()
     name = conn.dialect.name
-    if name not in ("sqlite", "postgresql"):  # no portable ON CONFLICT: the caller retries
+    if name not in ("sqlite", "postgresql"):  # no portable ON CONFLICT: a clash raises
         conn.execute(sa.insert(table), list(rows))
         return {r[key] for r in rows}
     dialect_insert = sqlite.insert if name == "sqlite" else postgresql.insert
@@ -290,7 +291,7 @@ def rows_from_csv(path: Path, table: sa.Table, text: str | None = None) -> list[
     file's content when the caller has read it already (so two files read together stay so).
     """
     if text is None:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_bytes().decode("utf-8")  # as the file is: no newline translation
     with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []

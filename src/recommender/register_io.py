@@ -419,9 +419,9 @@ def atomic_write(path: Path, text: str) -> Path:
 
 
 def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
-    """Write several files of one folder together: every temporary sibling first, then a
-    journal, then the renames, so that a failure or a kill at any point leaves all the old
-    files or (finished by the next reader, :func:`recommender.atomic.reading`) all the new."""
+    """Write several files together: every temporary sibling first, then a journal, then the
+    renames, so that a failure or a kill at any point leaves all the old files or (finished by
+    the next reader, :func:`recommender.atomic.reading`) all the new."""
     return atomic.write_files(files)
 
 
