@@ -8,8 +8,10 @@ file in ``tmp_path``; the PostgreSQL one a fresh database on the session's serve
 PostgreSQL test runs: ``initdb`` makes a cluster in a private temporary folder, and ``pg_ctl``
 starts it listening on a unix socket in that folder only (no TCP port, so parallel sessions and
 other servers on the machine cannot clash), with fsync off (the data is thrown away). It is
-stopped and deleted at the end. PostgreSQL refuses to run as root: as root (CI), the cluster
-belongs to, and the server runs as, the ``postgres`` system user that Debian's package creates.
+stopped and deleted at the end (or, when the session was killed before that, by the next
+session, which finds the cluster's owner gone). PostgreSQL refuses to run as root: as root
+(CI), the cluster belongs to, and the server runs as, the ``postgres`` system user that
+Debian's package creates.
 Without the server binaries (``/usr/lib/postgresql/*/bin``) the PostgreSQL tests fail saying so:
 ``make test`` installs them (``.ci/system-deps.sh``), so a skip would only hide a broken setup.
 """
@@ -34,6 +36,7 @@ ENGINES = ("sqlite", "postgresql")
 PG_BIN_GLOB = "/usr/lib/postgresql/*/bin"
 PG_USER = "postgres"  # the system user of Debian's package, and the database superuser here
 PG_PORT = 5432  # only names the socket file, in a folder of our own
+PG_PREFIX = "recommender-pg-"
 NewDatabase = Callable[..., str]
 
 
@@ -97,12 +100,34 @@ def _as_server_user() -> dict[str, Any]:
     return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
 
+def _stop_orphans(bin_dir: Path, as_user: dict[str, Any]) -> None:
+    """Stop and delete the clusters of test sessions that were killed before their teardown
+    (each folder names the pid of the session that made it)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{PG_PREFIX}*"):
+        try:
+            owner = int((folder / "owner.pid").read_text())
+            os.kill(owner, 0)
+            continue  # still running: not ours to stop
+        except ProcessLookupError:
+            pass
+        except (OSError, ValueError):
+            continue  # not one of ours, or not readable
+        if (folder / "data" / "postmaster.pid").is_file():
+            subprocess.run(
+                [str(bin_dir / "pg_ctl"), "-D", str(folder / "data"), "-m", "immediate", "-w",
+                 "stop"], capture_output=True, check=False, **as_user,
+            )  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:
     """A PostgreSQL server for this session (see the module docstring)."""
     bin_dir = pg_bin()
     as_user = _as_server_user()
-    folder = Path(tempfile.mkdtemp(prefix="recommender-pg-"))
+    _stop_orphans(bin_dir, as_user)
+    folder = Path(tempfile.mkdtemp(prefix=PG_PREFIX))
+    (folder / "owner.pid").write_text(str(os.getpid()))
     if as_user:
         os.chown(folder, as_user["user"], as_user["group"])
     data, log = folder / "data", folder / "server.log"
