@@ -9,7 +9,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 SOURCE ?= ../shared/data
 
-.PHONY: run test lint typecheck pytest bench reference register model system-deps clean help
+.PHONY: run test lint typecheck pytest bench reference register database model system-deps clean help
 
 help:
 	@echo "make run    - set up, build missing data, train a model if none is promoted, serve on http://$(HOST):$(PORT)"
@@ -33,7 +33,12 @@ reference: $(STAMP)
 register: $(STAMP)
 	$(BIN)/recommender register build-default
 
-model: $(STAMP) data/reference/bodies.csv
+# The local database's schema: created when empty, upgraded when this checkout needs a newer one
+# (the service and the other commands never upgrade a schema by themselves).
+database: $(STAMP)
+	$(BIN)/recommender db upgrade
+
+model: $(STAMP) data/reference/bodies.csv database
 	$(BIN)/recommender models ensure
 
 run: model

@@ -7,6 +7,7 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from browser_fixtures import browser, evaluated_models, live_server, page  # noqa: F401
+from db_fixtures import database_engine, database_url, new_database, postgres_server  # noqa: F401
 from model_fixtures import recommender_model, trained_settings  # noqa: F401
 from reference_fixtures import tiny_data, tiny_settings  # noqa: F401
 from register_fixtures import directory, register_settings  # noqa: F401

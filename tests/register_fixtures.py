@@ -2,7 +2,8 @@
 
 The directory stands in for ``recommender.reference`` (a dozen bodies, a few abolished
 councils) so that the unit tests run without the built reference data; the database is a real
-SQLite file.
+SQLite file or a real PostgreSQL database (``db_fixtures.database_url``: each test runs on
+both).
 """
 
 from __future__ import annotations
@@ -86,8 +87,9 @@ def directory() -> Directory:
 
 
 @pytest.fixture
-def register_settings(tmp_path: Path) -> Settings:
-    """Settings whose data, sources and database all live in ``tmp_path``."""
+def register_settings(tmp_path: Path, database_url: str) -> Settings:
+    """Settings whose data and sources live in ``tmp_path``, over an empty database (SQLite in
+    ``tmp_path``, or PostgreSQL)."""
     data = tmp_path / "data"
     (data / "register").mkdir(parents=True)
     shutil.copy(FIXTURES / "services.csv", data / "services.csv")
@@ -100,7 +102,7 @@ def register_settings(tmp_path: Path) -> Settings:
         root=tmp_path,
         data_dir=data,
         source_dir=sources,
-        database_url=f"sqlite:///{tmp_path / 'var' / 'register.sqlite'}",
+        database_url=database_url,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,13 +67,21 @@ def build_app(root: Path, trained: Settings, models: Path | None, **config: Any)
 
 
 @pytest.fixture
-def make_app(trained_settings: Settings, service_models: Path, tmp_path: Path) -> AppFactory:
+def make_app(
+    trained_settings: Settings, service_models: Path, tmp_path: Path
+) -> Iterator[AppFactory]:
     """Return a function creating a fresh app (``models=False``: with no model)."""
+    made: list[Flask] = []
 
     def make(*, models: bool = True, **config: Any) -> Flask:
-        return build_app(tmp_path, trained_settings, service_models if models else None, **config)
+        made.append(
+            build_app(tmp_path, trained_settings, service_models if models else None, **config)
+        )
+        return made[-1]
 
-    return make
+    yield make
+    for app in made:  # close the database connections the app keeps in its pool
+        app.extensions["recommender"].engine.dispose()
 
 
 @pytest.fixture(scope="module")

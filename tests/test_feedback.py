@@ -1,10 +1,14 @@
-"""Feedback: POST /api/v1/feedback stores a verdict; ``recommender feedback export`` shows it."""
+"""Feedback: POST /api/v1/feedback stores a verdict; ``recommender feedback export`` shows it.
+
+Every test runs on SQLite and on PostgreSQL (the app's ``DATABASE_URL``).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,8 +16,11 @@ from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
 
+from db_fixtures import ENGINES, PostgresServer
 from recommender import feedback
 from recommender.cli import cli
+from recommender.config import Settings
+from service_fixtures import AppFactory, build_app
 
 GOOD = {"body": "Rother", "partner": "Wealden District Council", "service": "legal",
         "verdict": "interested", "comment": "worth a call"}  # fmt: skip
@@ -24,8 +31,32 @@ def _env(app: Flask) -> dict[str, str]:
     return {"RECOMMENDER_DATA_DIR": str(settings.data), "RECOMMENDER_DATABASE_URL": settings.db_url}
 
 
-def test_round_trip_post_then_export(make_app: object, tmp_path: Path) -> None:
-    app = make_app()  # type: ignore[operator]
+@pytest.fixture
+def new_app(make_app: AppFactory, database_url: str) -> AppFactory:
+    """Make an app over an empty database of this test's engine."""
+    return lambda **config: make_app(DATABASE_URL=database_url, **config)
+
+
+@pytest.fixture(scope="module", params=ENGINES)
+def app(
+    request: pytest.FixtureRequest,
+    trained_settings: Settings,
+    service_models: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Flask]:
+    """One app per engine for the tests that only add rows (this module's own ``app``)."""
+    root = tmp_path_factory.mktemp("feedback-app")
+    url = f"sqlite:///{root / 'feedback.sqlite'}"
+    if request.param == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = server.new_database()
+    app = build_app(root, trained_settings, service_models, DATABASE_URL=url)
+    yield app
+    app.extensions["recommender"].engine.dispose()
+
+
+def test_round_trip_post_then_export(new_app: AppFactory, tmp_path: Path) -> None:
+    app = new_app()
     response = app.test_client().post("/api/v1/feedback", json=GOOD)
     assert response.status_code == 201
     stored = response.json
@@ -82,8 +113,8 @@ def test_verdict_suggests_closest(client: FlaskClient) -> None:
     assert response.json["suggestions"][0] == "interested"
 
 
-def test_training_signals_count_verdicts_per_pair(make_app: object) -> None:
-    app = make_app()  # type: ignore[operator]
+def test_training_signals_count_verdicts_per_pair(new_app: AppFactory) -> None:
+    app = new_app()
     post = app.test_client().post
     for verdict in ("interested", "not_relevant", "already_sharing"):
         assert post("/api/v1/feedback", json=GOOD | {"verdict": verdict}).status_code == 201
@@ -99,8 +130,8 @@ def test_training_signals_count_verdicts_per_pair(make_app: object) -> None:
     assert list(missing["partner_code"]) == ["E07000065"]
 
 
-def test_export_of_nothing_has_a_header(make_app: object) -> None:
-    app = make_app()  # type: ignore[operator]
+def test_export_of_nothing_has_a_header(new_app: AppFactory) -> None:
+    app = new_app()
     engine = app.extensions["recommender"].engine
     assert feedback.export(engine, "csv").splitlines() == [",".join(feedback.COLUMNS)]
     assert json.loads(feedback.export(engine, "json")) == {"feedback": []}

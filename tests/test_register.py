@@ -148,6 +148,20 @@ def test_one_bad_row_rejects_the_whole_file(
     assert not (register_settings.instance_dir / "register.sqlite").exists()
 
 
+REFUSE_WAVENEY = {
+    "sqlite": [
+        "CREATE TRIGGER refuse BEFORE INSERT ON members WHEN NEW.name_as_given = 'Waveney' "
+        "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "IF NEW.name_as_given = 'Waveney' THEN RAISE EXCEPTION 'refused by test trigger' "
+        "USING ERRCODE = 'integrity_constraint_violation'; END IF; RETURN NEW; END $$",
+        "CREATE TRIGGER refuse BEFORE INSERT ON members FOR EACH ROW EXECUTE FUNCTION refuse()",
+    ],
+}
+
+
 def test_a_database_error_half_way_rolls_everything_back(
     register_settings: Settings, directory: Directory
 ) -> None:
@@ -155,10 +169,8 @@ def test_a_database_error_half_way_rolls_everything_back(
     before = counts(register_settings)
     with db.connect(register_settings) as engine, engine.begin() as conn:
         # A real failure inside the database, after the arrangements are written.
-        conn.exec_driver_sql(
-            "CREATE TRIGGER refuse BEFORE INSERT ON members WHEN NEW.name_as_given = 'Waveney' "
-            "BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END"
-        )
+        for statement in REFUSE_WAVENEY[conn.dialect.name]:
+            conn.exec_driver_sql(statement)
     with pytest.raises(sa.exc.IntegrityError, match="refused by test trigger"):
         import_file(FIXTURES / "known_small.csv", settings=register_settings, directory=directory)
     assert counts(register_settings) == before

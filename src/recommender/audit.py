@@ -38,8 +38,9 @@ def write(engine: Engine, action: str, who: str, outcome: str, detail: dict[str,
         "outcome": outcome,
         "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True, default=str),
     }
-    with db.transaction(engine) as conn:
-        conn.execute(sa.insert(db.audit_log).values(values))
+    db.write_retrying(
+        engine, lambda conn: conn.execute(sa.insert(db.audit_log).values(values)), "the audit entry"
+    )
 
 
 def entries(engine: Engine, limit: int | None = None) -> list[dict[str, Any]]:

@@ -1,8 +1,18 @@
-"""The database: SQLAlchemy Core tables and the engine.
+"""The database: SQLAlchemy Core tables, the engine and transactions.
 
 An SQLite file under ``var/`` by default (``Settings.db_url``); any SQLAlchemy URL, e.g.
 ``postgresql+psycopg://user@host/db``, when ``RECOMMENDER_DATABASE_URL`` is set. SQLite runs with
 foreign keys enforced and write-ahead logging so a reader (the web service) never blocks an import.
+
+The tables below are the one definition of the schema; the database gets them through the
+versioned migrations of :mod:`recommender.migrate` (never ``create_all``), which a test holds
+equal to :data:`metadata`.
+
+Writes: :func:`transaction` takes SQLite's write lock when it begins (``BEGIN IMMEDIATE``), so a
+write waits for the lock instead of failing half-way when another process wrote first; writers
+keep it briefly (an import builds its rows before it opens its transaction). Small writes from
+the web service (feedback, audit) go through :func:`write_retrying`, which waits out a busy
+database with backoff up to :data:`BUSY_RETRY_SECONDS`.
 
 Tables::
 
@@ -17,21 +27,31 @@ Tables::
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+import io
+import time
+import zlib
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Engine, make_url
 
 from recommender.config import Settings
-from recommender.errors import ConfigError, DataError
+from recommender.errors import ConfigError, DatabaseBusy, DataError
 
 STATUSES = ("active", "ended", "unknown")
 SAVINGS_BASES = ("annual", "to_date", "cumulative", "projected", "unknown")
 ROLES = ("lead", "partner", "external")
 VERDICTS = ("interested", "not_relevant", "already_sharing", "other")
+# How long SQLite waits for another writer's lock before it reports the database busy.
+SQLITE_BUSY_MS = 10_000
+# How long a small write (feedback, audit) keeps retrying a busy database before giving up:
+# well inside `recommender serve`'s 60 s worker timeout.
+BUSY_RETRY_SECONDS = 30.0
+T = TypeVar("T")
 
 metadata = sa.MetaData()
 
@@ -154,12 +174,13 @@ def engine_for(settings: Settings | None = None) -> Engine:
         path.parent.mkdir(parents=True, exist_ok=True)
     engine = sa.create_engine(url)
     sa.event.listen(engine, "connect", _sqlite_pragmas(wal=path is not None))
+    sa.event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 @contextmanager
 def connect(settings: Settings | None = None) -> Iterator[Engine]:
-    """Yield an initialised engine and dispose of it afterwards."""
+    """Yield an engine whose schema is ready (see :func:`init_db`) and dispose of it afterwards."""
     engine = engine_for(settings)
     try:
         init_db(engine)
@@ -169,15 +190,23 @@ def connect(settings: Settings | None = None) -> Iterator[Engine]:
 
 
 def init_db(engine: Engine) -> None:
-    """Create any missing table (safe to call on every start)."""
-    metadata.create_all(engine, checkfirst=True)
+    """Make the schema ready: created in an empty database, recognised in one made before
+    migrations; raise :class:`~recommender.errors.SchemaBehind` when it is behind this version
+    (``recommender db upgrade`` upgrades it: never behind the operator's back)."""
+    from recommender import migrate  # deferred: migrate's environment imports this module
+
+    migrate.prepare(engine, upgrade=False)
 
 
 @contextmanager
 def transaction(engine: Engine, *, commit: bool = True) -> Iterator[sa.Connection]:
-    """Yield a connection in one transaction: committed at the end (rolled back when
-    ``commit`` is False, e.g. a dry run) and rolled back on any error."""
+    """Yield a connection in one write transaction: committed at the end (rolled back when
+    ``commit`` is False, e.g. a dry run) and rolled back on any error.
+
+    On SQLite it holds the write lock from its first statement, so keep it short.
+    """
     with engine.connect() as conn:
+        conn.execution_options(recommender_write=True)
         trans = conn.begin()
         try:
             yield conn
@@ -190,17 +219,87 @@ def transaction(engine: Engine, *, commit: bool = True) -> Iterator[sa.Connectio
             trans.rollback()
 
 
+def lock(conn: sa.Connection, name: str) -> None:
+    """Hold the lock called ``name`` until the transaction ends, so that writers who read
+    before they write (loading the default register, migrating) take turns.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: nothing more is needed, a
+    :func:`transaction` already holds the database's one write lock.
+    """
+    if conn.dialect.name == "postgresql":
+        key = zlib.crc32(f"recommender:{name}".encode())
+        conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def insert_new(
+    conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]], key: str
+) -> set[Any]:
+    """Insert ``rows``, skipping any that clash with a row already there on a unique column
+    (``INSERT … ON CONFLICT DO NOTHING``); return the ``key`` values of the rows inserted.
+
+    The database decides what is new, under its own locks: two writers inserting the same row
+    at once do not both succeed, and neither fails.
+    """
+    if not rows:
+        return set()
+    name = conn.dialect.name
+    if name not in ("sqlite", "postgresql"):  # no portable ON CONFLICT: a clash raises
+        conn.execute(sa.insert(table), list(rows))
+        return {r[key] for r in rows}
+    dialect_insert = sqlite.insert if name == "sqlite" else postgresql.insert
+    stmt = dialect_insert(table).on_conflict_do_nothing().returning(table.c[key])
+    return set(conn.scalars(stmt, list(rows)))
+
+
+def write_retrying(engine: Engine, work: Callable[[sa.Connection], T], what: str) -> T:
+    """Run ``work`` in one :func:`transaction`, again after a pause while the database is busy
+    (SQLite locked, a PostgreSQL deadlock or serialisation failure), up to
+    :data:`BUSY_RETRY_SECONDS`; then raise :class:`~recommender.errors.DatabaseBusy`."""
+    deadline = time.monotonic() + BUSY_RETRY_SECONDS
+    delay = 0.02
+    while True:
+        try:
+            with transaction(engine) as conn:
+                return work(conn)
+        except sa.exc.OperationalError as err:
+            if not is_busy(err):
+                raise
+            if time.monotonic() + delay > deadline:
+                raise DatabaseBusy(
+                    f"the database stayed busy for {BUSY_RETRY_SECONDS:g} s; {what} was not "
+                    "stored: try again"
+                ) from err
+        pause(delay)
+        delay = min(delay * 2, 1.0)
+
+
+def pause(seconds: float) -> None:
+    """Sleep between retries (a function of its own so tests can see the retries)."""
+    time.sleep(seconds)
+
+
+def is_busy(err: sa.exc.DBAPIError) -> bool:
+    """Whether ``err`` says the database was busy (worth retrying) rather than wrong."""
+    if "database is locked" in str(err.orig) or "database table is locked" in str(err.orig):
+        return True
+    # PostgreSQL: serialization_failure, deadlock_detected, lock_not_available.
+    return getattr(err.orig, "sqlstate", None) in ("40001", "40P01", "55P03")
+
+
 def count(conn: sa.Connection, table: sa.Table) -> int:
     """Return the number of rows in ``table``."""
     return int(conn.scalar(sa.select(sa.func.count()).select_from(table)) or 0)
 
 
-def rows_from_csv(path: Path, table: sa.Table) -> list[dict[str, Any]]:
+def rows_from_csv(path: Path, table: sa.Table, text: str | None = None) -> list[dict[str, Any]]:
     """Read a CSV written for ``table`` into typed rows; raise naming the file, row and cell.
 
-    Empty cells are NULL in nullable columns; booleans are ``true``/``false``.
+    Empty cells are NULL in nullable columns; booleans are ``true``/``false``. ``text`` is the
+    file's content when the caller has read it already (so two files read together stay so).
     """
-    with path.open(encoding="utf-8", newline="") as handle:
+    if text is None:
+        text = path.read_bytes().decode("utf-8")  # as the file is: no newline translation
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         header = reader.fieldnames or []
         missing = [c.name for c in table.columns if c.name not in header and c.nullable is False]
@@ -248,14 +347,25 @@ def _sqlite_path(url: URL) -> Path | None:
 
 def _sqlite_pragmas(*, wal: bool) -> Any:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # The driver's own transaction handling starts a transaction only at the first write
+        # and never around DDL; _sqlite_begin issues BEGIN itself instead (SQLAlchemy's
+        # documented recipe), so migrations are atomic and writers lock up front.
+        dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute("PRAGMA foreign_keys=ON")
             if wal:
                 cursor.execute("PRAGMA journal_mode=WAL")
             # Wait for a concurrent writer instead of failing at once.
-            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_MS)}")
         finally:
             cursor.close()
 
     return on_connect
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    # A writer takes the write lock at BEGIN: a transaction that read first and then wrote
+    # would fail at once (not wait) if another connection had written in between.
+    write = conn.get_execution_options().get("recommender_write", False)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")

@@ -9,6 +9,8 @@ Hierarchy::
 
     RecommenderError
     ├── ConfigError              bad setting (e.g. an unsupported database URL)
+    │   └── SchemaBehind         the database schema is older than this version: `db upgrade`
+    ├── DatabaseBusy             the database stayed locked past the retries (503; try again)
     ├── DataError                reference data or sources are missing, malformed or fail a check
     │   ├── SourceError          a source file is missing or malformed (names the file)
     │   └── CheckFailed          a built table fails a consistency check
@@ -66,6 +68,19 @@ class RecommenderError(Exception):
 class ConfigError(RecommenderError):
     status = 500
     error = "config_error"
+
+
+class SchemaBehind(ConfigError):
+    """The database's schema revision is behind this version's; ``recommender db upgrade``."""
+
+    error = "schema_behind"
+
+
+class DatabaseBusy(RecommenderError):
+    """A write waited for a busy database longer than its bound; nothing was stored."""
+
+    status = 503
+    error = "database_busy"
 
 
 class DataError(RecommenderError):

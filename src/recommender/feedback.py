@@ -67,14 +67,19 @@ def record(
     ``values`` has ``body``, ``partner`` (codes or any names), ``service``, ``verdict`` and
     optionally ``comment`` and ``model_version`` (default: ``model_version``, the one serving).
     Raises :class:`InvalidInput` naming the field at fault, or
-    :class:`~recommender.errors.UnknownBody` with the closest names.
+    :class:`~recommender.errors.UnknownBody` with the closest names; while the database is busy
+    (an import writing) it retries, up to a bound (:func:`recommender.db.write_retrying`).
     """
     row = validate(values, settings=settings)
     if row["model_version"] is None:
         row["model_version"] = model_version
     row["created_at"] = datetime.now(UTC)
-    with db.transaction(engine) as conn:
-        key = conn.execute(sa.insert(db.feedback).values(row)).inserted_primary_key
+
+    def insert(conn: sa.Connection) -> Any:
+        return conn.execute(sa.insert(db.feedback).values(row)).inserted_primary_key
+
+    # An import may hold SQLite's write lock: wait it out rather than lose the verdict.
+    key = db.write_retrying(engine, insert, "the feedback")
     row["id"] = int(key[0]) if key else None
     return _plain(row)
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
 
-from recommender import reference_rules
+from recommender import atomic, reference_rules
 from recommender.config import Settings
 from recommender.errors import DataError, InvalidInput, UnknownBody
 from recommender.geography import check_crs
@@ -85,14 +85,16 @@ def _folder(settings: Settings | None) -> Path:
 
 def _reference(settings: Settings | None) -> _Reference:
     folder = _folder(settings).resolve()
-    missing = [name for name in FILES if not (folder / name).is_file()]
-    if missing:
-        raise DataError(
-            f"reference data missing in {folder}: {', '.join(missing)}; build it with "
-            "`make reference` (recommender data build-reference)"
-        )
-    stamp = tuple((folder / name).stat().st_mtime_ns for name in FILES)
-    return _load(folder, stamp)
+    # A rebuild swaps the folder: finish one a kill left half-done, and read while none runs.
+    with atomic.reading_folder(folder):
+        missing = [name for name in FILES if not (folder / name).is_file()]
+        if missing:
+            raise DataError(
+                f"reference data missing in {folder}: {', '.join(missing)}; build it with "
+                "`make reference` (recommender data build-reference)"
+            )
+        stamp = tuple((folder / name).stat().st_mtime_ns for name in FILES)
+        return _load(folder, stamp)
 
 
 @lru_cache(maxsize=4)

@@ -16,7 +16,6 @@ it in, so a failed build leaves the existing reference data as it was. Steps:
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -30,7 +29,7 @@ import pyproj
 import shapely
 from scipy import sparse
 
-from recommender import geography
+from recommender import atomic, geography
 from recommender.errors import CheckFailed
 from recommender.reference_aliases import build_aliases
 from recommender.reference_bodies import (
@@ -99,10 +98,7 @@ class BuildReport:
 def build_reference(source: Path, target: Path) -> BuildReport:
     """Build the reference tables from ``source`` into folder ``target``, atomically."""
     started = time.perf_counter()
-    work = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    work = atomic.start_folder(target)  # also clears what killed builds left behind
     try:
         report = _build_into(Path(source), work)
         swap_in(work, target)

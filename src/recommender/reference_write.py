@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import shutil
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import shapely
+
+from recommender import atomic
 
 Formatter = Callable[[Any], str]
 
@@ -85,18 +85,6 @@ def _integers(coords: Any) -> Any:
 
 
 def swap_in(built: Path, target: Path) -> None:
-    """Replace folder ``target`` by ``built``; on failure ``target`` is left as it was."""
-    old = target.with_name(f"{target.name}.tmp-{os.getpid()}.old")
-    if old.exists():
-        shutil.rmtree(old)
-    had_target = target.exists()
-    if had_target:
-        os.replace(target, old)
-    try:
-        os.replace(built, target)
-    except OSError:
-        if had_target:
-            os.replace(old, target)
-        raise
-    if had_target:
-        shutil.rmtree(old, ignore_errors=True)
+    """Replace folder ``target`` by ``built``: a failure leaves ``target`` as it was, and a
+    kill between the two renames is finished by the next reader (:mod:`recommender.atomic`)."""
+    atomic.swap_folder(built, target)

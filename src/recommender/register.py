@@ -34,7 +34,6 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +42,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from recommender import db
+from recommender import register_store as store
 from recommender.config import Settings
-from recommender.errors import DataError, ImportRejected, InvalidInput, UnknownArrangement
+from recommender.errors import ImportRejected, InvalidInput, UnknownArrangement
 from recommender.names import closest
 from recommender.register_io import (
     Candidate,
@@ -197,8 +197,12 @@ def import_file(
 ) -> ImportReport:
     """Validate a register file and add its new arrangements, all in one transaction.
 
-    Raises :class:`ImportRejected` listing every bad row; nothing is written then, nor on a dry
-    run, nor when the database fails half-way.
+    The file is read, validated and made into rows before the write transaction opens, which
+    then only inserts; which arrangements are new is settled by the database's unique
+    fingerprint, so an import overlapping another of the same file reports the other's
+    arrangements as duplicates (:mod:`recommender.register_store`). Raises
+    :class:`ImportRejected` listing every bad row; nothing is written then, nor on a dry run,
+    nor when the database fails half-way.
     """
     settings = settings or Settings.from_env()
     path = Path(path)
@@ -209,19 +213,23 @@ def import_file(
         raise ImportRejected(str(path), errors)
     unique, repeats = unique_candidates(candidates)
     report = ImportReport(str(path), layout, len(rows), in_file_duplicates=repeats, dry_run=dry_run)
-    with db.connect(settings) as engine, db.transaction(engine, commit=not dry_run) as conn:
-        _load_default(conn, settings)  # so an import never hides the default register
-        known = set(conn.scalars(sa.select(db.arrangements.c.fingerprint)))
-        new = [(fp, c) for fp, c in unique if fp not in known]
-        report.duplicates, report.added = len(unique) - len(new), len(new)
-        sha = hashlib.sha256(path.read_bytes()).hexdigest()
-        report.import_id = _record_import(conn, path.name, sha, report)
-        arrangement_rows, member_rows = rows_for(
-            new, set(conn.scalars(sa.select(db.arrangements.c.id)))
-        )
-        _insert(conn, arrangement_rows, member_rows, report.import_id)
-    report.ids = [r["id"] for r in arrangement_rows]
-    for _, c in new:
+
+    def build(known: set[str], taken: set[str]) -> tuple[store.Rows, store.Rows]:
+        return rows_for([(fp, c) for fp, c in unique if fp not in known], taken)
+
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    record = store.ImportRecord(path.name, sha, layout, len(rows), len(repeats))
+    with db.connect(settings) as engine:
+        if dry_run:
+            added = store.preview(engine, settings.register_dir, build)
+        else:
+            store.ensure_default(engine, settings.register_dir)  # never hidden by an import
+            added, report.import_id = store.store(engine, record, len(unique), build)
+    report.added, report.duplicates = len(added), len(unique) - len(added)
+    report.ids = [r["id"] for r in added]
+    by_fingerprint = dict(unique)
+    for row in added:
+        c = by_fingerprint[row["fingerprint"]]
         notes = list(c.warnings)
         if c.savings_basis == "to_date" and c.start_year is None:
             notes.append(annualisation_note(c.savings_basis, None, None))
@@ -243,14 +251,6 @@ def unique_candidates(
             first[fp] = c.row
             unique.append((fp, c))
     return unique, repeats
-
-
-def _record_import(conn: Connection, name: str, sha: str, report: ImportReport) -> int:
-    values = {"at": datetime.now(UTC), "file_name": name, "sha256": sha, "rows": report.rows}
-    values |= {"added": report.added, "layout": report.layout}
-    values["duplicates"] = report.duplicates + len(report.in_file_duplicates)
-    key = conn.execute(sa.insert(db.imports).values(values)).inserted_primary_key
-    return int(key[0]) if key else 0
 
 
 def rows_for(
@@ -277,19 +277,6 @@ def rows_for(
     return arrangement_rows, member_rows
 
 
-def _insert(
-    conn: Connection,
-    arrangements: list[dict[str, Any]],
-    members: list[dict[str, Any]],
-    import_id: int,
-) -> None:
-    if arrangements:
-        conn.execute(
-            sa.insert(db.arrangements), [r | {"import_id": import_id} for r in arrangements]
-        )
-        conn.execute(sa.insert(db.members), members)
-
-
 # The default register ---------------------------------------------------------------------------
 
 
@@ -299,61 +286,18 @@ def ensure_database(settings: Settings | None = None) -> int:
     An empty database gets the default register. When the shipped files have changed since
     they were loaded (a newer checkout), the arrangements that came from the old default are
     replaced by the new ones in one transaction; arrangements an analyst imported are kept.
+    Processes doing this at the same moment take turns: one loads, the others find it loaded.
     """
     settings = settings or Settings.from_env()
     with db.connect(settings) as engine:
-        try:
-            with db.transaction(engine) as conn:
-                return _load_default(conn, settings)
-        except sa.exc.IntegrityError:
-            with engine.connect() as conn:  # another process loaded it at the same moment
-                if db.count(conn, db.arrangements):
-                    return 0
-            raise
+        return store.ensure_default(engine, settings.register_dir)
 
 
 def reset(settings: Settings | None = None) -> int:
     """Delete every arrangement and import record and reload the default register."""
     settings = settings or Settings.from_env()
-    with db.connect(settings) as engine, db.transaction(engine) as conn:
-        for table in (db.members, db.arrangements, db.imports):
-            conn.execute(sa.delete(table))
-        return _load_default(conn, settings)
-
-
-def _load_default(conn: Connection, settings: Settings) -> int:
-    paths = [settings.register_dir / "arrangements.csv", settings.register_dir / "members.csv"]
-    for path in paths:
-        if not path.is_file():
-            hint = "run `recommender register build-default` to create it"
-            raise DataError(f"{path} is missing: {hint}", field="register")
-    sha = hashlib.sha256(b"".join(p.read_bytes() for p in paths)).hexdigest()
-    imports = db.imports
-    previous = conn.execute(
-        sa.select(imports.c.id, imports.c.sha256)
-        .where(imports.c.layout == "default")
-        .order_by(imports.c.id.desc())
-        .limit(1)
-    ).first()
-    if db.count(conn, db.arrangements):
-        if previous is None or previous.sha256 == sha:
-            return 0  # up to date, or an analyst's own register with no default in it
-        old = sa.select(db.arrangements.c.id).where(db.arrangements.c.import_id == previous.id)
-        conn.execute(sa.delete(db.members).where(db.members.c.arrangement_id.in_(old)))
-        conn.execute(sa.delete(db.arrangements).where(db.arrangements.c.import_id == previous.id))
-    arrangement_rows = db.rows_from_csv(paths[0], db.arrangements)
-    member_rows = db.rows_from_csv(paths[1], db.members)
-    # An analyst may have imported one of the default arrangements: theirs stays.
-    kept = set(conn.scalars(sa.select(db.arrangements.c.fingerprint)))
-    kept_ids = set(conn.scalars(sa.select(db.arrangements.c.id)))
-    arrangement_rows = [
-        r for r in arrangement_rows if r["fingerprint"] not in kept and r["id"] not in kept_ids
-    ]
-    ids = {r["id"] for r in arrangement_rows}
-    member_rows = [m for m in member_rows if m["arrangement_id"] in ids]
-    report = ImportReport("data/register", "default", len(arrangement_rows), len(arrangement_rows))
-    _insert(conn, arrangement_rows, member_rows, _record_import(conn, report.path, sha, report))
-    return len(arrangement_rows)
+    with db.connect(settings) as engine:
+        return store.reset(engine, settings.register_dir)
 
 
 # Reading the register ---------------------------------------------------------------------------

@@ -24,7 +24,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
+from recommender import atomic
 from recommender.db import ROLES, SAVINGS_BASES, STATUSES
 from recommender.errors import ImportRejected, InvalidInput, RowError, UnknownBody
 from recommender.names import closest
@@ -447,19 +447,10 @@ def atomic_write(path: Path, text: str) -> Path:
 
 
 def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
-    """Write several files: every temporary sibling first, then each renamed into place, so a
-    failure while writing leaves all the old files (the renames themselves cannot half-fail)."""
-    temps = {path: path.with_name(f"{path.name}.tmp-{os.getpid()}") for path in files}
-    try:
-        for path, text in files.items():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            temps[path].write_text(text, encoding="utf-8", newline="")
-        for path, tmp in temps.items():
-            os.replace(tmp, path)
-    finally:
-        for tmp in temps.values():
-            tmp.unlink(missing_ok=True)
-    return list(files)
+    """Write several files together: every temporary sibling first, then a journal, then the
+    renames, so that a failure or a kill at any point leaves all the old files or (finished by
+    the next reader, :func:`recommender.atomic.reading`) all the new."""
+    return atomic.write_files(files)
 
 
 def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:

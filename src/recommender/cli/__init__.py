@@ -43,6 +43,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("model", "models"),
     ("model", "recommend_cmd"),
     ("briefing", "briefing"),
+    ("db", "db_group"),
 ]
 
 

@@ -1,0 +1,231 @@
+"""Versioned migrations (``recommender.migrate``, ``recommender db``) on SQLite and PostgreSQL.
+
+A second revision, written here into a copy of the package's migrations (it adds a ``kind``
+column to ``members``, like the next real one will), plays a newer version of the code.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from click.testing import CliRunner
+
+from recommender import db, migrate
+from recommender.cli import cli
+from recommender.config import Settings
+from recommender.errors import ConfigError, SchemaBehind
+
+TABLES = {"arrangements", "members", "imports", "feedback", "audit_log"}
+SECOND = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002"
+down_revision = "0001"
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("members") as batch:
+        batch.add_column(sa.Column("kind", sa.String(16)))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("members") as batch:
+        batch.drop_column("kind")
+"""
+
+
+def settings(url: str, tmp_path: Path) -> Settings:
+    return Settings(root=tmp_path, database_url=url)
+
+
+def revision(url: str) -> str | None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return MigrationContext.configure(conn).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def _default_text(value: Any) -> str | None:
+    # How each engine reports a server default: "'x'", "('')", "'x'::character varying",
+    # "1" or "true".
+    if value is None:
+        return None
+    text = re.sub(r"::[a-z ]+$", "", str(value)).strip("()").strip("'")
+    return {"1": "true", "0": "false"}.get(text, text)
+
+
+def _compare_defaults(
+    _context: Any, _inspected: Any, _meta: Any, inspected: Any, _meta_default: Any, rendered: Any
+) -> bool:
+    return _default_text(inspected) != _default_text(rendered)
+
+
+def schema_diff(engine: sa.Engine) -> list[Any]:
+    """What alembic's autogenerate would change to make the database match ``db.metadata``."""
+    options = {"compare_type": True, "compare_server_default": _compare_defaults}
+    with engine.connect() as conn:
+        return compare_metadata(MigrationContext.configure(conn, opts=options), db.metadata)
+
+
+@pytest.fixture
+def newer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """This version of the code, with a revision 0002 on top of the package's."""
+    folder = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "versions" / "v0002_members_kind.py").write_text(SECOND)
+    monkeypatch.setattr(migrate, "MIGRATIONS", folder)
+    return "0002"
+
+
+def test_the_migrated_schema_is_the_tables_of_db(database_url: str, tmp_path: Path) -> None:
+    with db.connect(settings(database_url, tmp_path)) as engine:
+        assert set(sa.inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
+        assert schema_diff(engine) == []
+    assert revision(database_url) == migrate.head() == "0001"
+
+
+def test_the_comparison_sees_a_difference(database_url: str, tmp_path: Path) -> None:
+    # The test above could pass by comparing nothing: a column the migrations lack is seen.
+    with db.connect(settings(database_url, tmp_path)) as engine:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE feedback ADD COLUMN extra INTEGER")
+        assert [d[0] for d in schema_diff(engine)] == ["remove_column"]
+
+
+def test_a_database_made_by_create_all_is_recognised(database_url: str, tmp_path: Path) -> None:
+    engine = db.engine_for(settings(database_url, tmp_path))
+    try:
+        db.metadata.create_all(engine)  # what init_db did before migrations
+        with engine.begin() as conn:
+            row = {"at": datetime.now(UTC), "action": "kept", "actor": "a", "outcome": "ok"}
+            conn.execute(sa.insert(db.audit_log), [row])
+        assert migrate.status(engine).state == "legacy"
+        db.init_db(engine)
+        assert migrate.status(engine).state == "current"
+        assert schema_diff(engine) == []
+        with engine.connect() as conn:
+            assert list(conn.scalars(sa.select(db.audit_log.c.action))) == ["kept"]
+    finally:
+        engine.dispose()
+
+
+def test_a_fresh_database_goes_straight_to_head(
+    database_url: str, tmp_path: Path, newer: str
+) -> None:
+    with db.connect(settings(database_url, tmp_path)) as engine:
+        columns = {c["name"] for c in sa.inspect(engine).get_columns("members")}
+    assert "kind" in columns and revision(database_url) == newer
+
+
+def test_a_database_behind_is_refused_until_db_upgrade(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with db.connect(settings(database_url, tmp_path)):
+        pass  # at 0001, the package's head
+    folder = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+    (folder / "versions" / "v0002_members_kind.py").write_text(SECOND)
+    monkeypatch.setattr(migrate, "MIGRATIONS", folder)
+
+    with pytest.raises(SchemaBehind) as caught, db.connect(settings(database_url, tmp_path)):
+        pass
+    assert caught.value.detail.startswith(
+        "the database schema is at revision 0001, this version needs 0002: "
+        "run `recommender db upgrade`"
+    )
+    env = {"RECOMMENDER_DATABASE_URL": database_url}
+    runner = CliRunner()
+    refused = runner.invoke(cli, ["feedback", "export"], env=env)
+    assert refused.exit_code == 1 and "run `recommender db upgrade`" in refused.output
+    assert revision(database_url) == "0001"  # a command does not upgrade behind your back
+    shown = runner.invoke(cli, ["db", "current"], env=env)
+    assert "revision 0001 (head 0002): run `recommender db upgrade`" in shown.output
+
+    upgraded = runner.invoke(cli, ["db", "upgrade"], env=env)
+    assert upgraded.exit_code == 0, upgraded.output
+    assert "schema upgraded from revision 0001 to 0002" in upgraded.output
+    assert revision(database_url) == "0002"
+    again = runner.invoke(cli, ["db", "upgrade"], env=env)
+    assert "nothing to do" in again.output
+    assert runner.invoke(cli, ["feedback", "export"], env=env).exit_code == 0
+
+
+def test_the_service_refuses_to_start_on_a_database_behind(
+    database_url: str, tmp_path: Path, newer: str
+) -> None:
+    from recommender.service import create_app
+
+    with db.connect(settings(database_url, tmp_path)):
+        pass  # at 0002
+    with db.connect(settings(database_url, tmp_path)) as engine, engine.begin() as conn:
+        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
+    config = {"TESTING": True, "DATABASE_URL": database_url, "MODELS_DIR": str(tmp_path / "m")}
+    with pytest.raises(SchemaBehind, match=r"at revision 0001, this version needs 0002"):
+        create_app(config)
+    assert revision(database_url) == "0001"
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        ("UPDATE alembic_version SET version_num = '0099'", "revision 0099, which this version"),
+        ("DROP TABLE alembic_version; DROP TABLE audit_log", "some of recommender's tables"),
+    ],
+)
+def test_a_schema_from_elsewhere_is_refused_saying_what_was_found(
+    database_url: str, tmp_path: Path, damage: str, message: str
+) -> None:
+    with db.connect(settings(database_url, tmp_path)) as engine, engine.begin() as conn:
+        for statement in damage.split("; "):
+            conn.exec_driver_sql(statement)
+    for upgrade in (False, True):
+        engine = db.engine_for(settings(database_url, tmp_path))
+        with pytest.raises(ConfigError, match=message):
+            migrate.prepare(engine, upgrade=upgrade)
+        engine.dispose()
+
+
+def test_two_processes_creating_the_schema_at_once_create_it_once(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both see an empty database before either creates anything; then they race to create it.
+    seen = threading.Barrier(2, timeout=60)
+    status = migrate.status
+
+    def both_look_first(engine: sa.Engine) -> migrate.Status:
+        found = status(engine)
+        if found.state == "empty":
+            seen.wait()
+        return found
+
+    monkeypatch.setattr(migrate, "status", both_look_first)
+    errors: list[BaseException] = []
+
+    def start() -> None:
+        try:
+            with db.connect(settings(database_url, tmp_path)):
+                pass
+        except BaseException as err:  # reported below, with the other thread's
+            errors.append(err)
+
+    threads = [threading.Thread(target=start) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    with db.connect(settings(database_url, tmp_path)) as engine, engine.connect() as conn:
+        assert conn.scalars(sa.text("SELECT version_num FROM alembic_version")).all() == ["0001"]
+        assert schema_diff(engine) == []
