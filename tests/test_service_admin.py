@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
+from model_fixtures import RENAMED_CLASS_PICKLE, with_artifact
 from recommender import artifacts, audit
-from service_fixtures import TOKEN, AppFactory, auth
+from recommender.config import Settings
+from service_fixtures import TOKEN, AppFactory, auth, build_app
 
 ADMIN_POSTS = ["/api/v1/admin/reload", "/api/v1/admin/promote", "/api/v1/admin/register/import"]
 
@@ -145,6 +149,69 @@ def test_broken_model_on_reload_keeps_the_current_one(make_app: AppFactory) -> N
     assert response.json["cause"] == "checksum_mismatch"
     assert response.json["model_version"] == first
     assert client.get("/api/v1/bodies/Rother/recommendations?k=2").status_code == 200
+
+
+def _unloadable(app: Flask) -> str:
+    """Add a version that passes its checksum but does not unpickle (a class renamed)."""
+    models = app.extensions["recommender"].settings.models
+    return with_artifact(models, artifacts.versions(app.extensions["recommender"].settings)[0],
+                         RENAMED_CLASS_PICKLE)  # fmt: skip
+
+
+def test_promote_of_a_model_that_does_not_load_is_409_and_changes_nothing(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    settings = app.extensions["recommender"].settings
+    first = artifacts.promoted_version(settings)
+    registry = (settings.models / artifacts.REGISTRY).read_bytes()
+    broken = _unloadable(app)
+    response = client.post("/api/v1/admin/promote", json={"version": broken}, headers=auth())
+    assert response.status_code == 409, response.json
+    assert response.json["error"] == "reload_failed"
+    assert response.json["cause"] == "model_load_failed"
+    assert "AttributeError" in response.json["detail"]
+    assert f"still serving model {first}" in response.json["detail"]
+    assert (settings.models / artifacts.REGISTRY).read_bytes() == registry
+    assert client.get("/api/v1/bodies/Rother/recommendations?k=1").json["model_version"] == first
+    assert _audit(app)[0]["detail"]["error"] == "reload_failed"
+
+
+def test_reload_of_a_promoted_model_that_does_not_load_is_409(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    settings = app.extensions["recommender"].settings
+    first = artifacts.promoted_version(settings)
+    broken = _unloadable(app)
+    (settings.models / artifacts.REGISTRY).write_text(
+        json.dumps({"promoted": broken, "history": [first]})
+    )
+    response = client.post("/api/v1/admin/reload", headers=auth())
+    assert response.status_code == 409
+    assert response.json["cause"] == "model_load_failed"
+    assert response.json["model_version"] == first
+    assert client.get("/api/v1/bodies/Rother/recommendations?k=1").status_code == 200
+
+
+@pytest.mark.parametrize("promoted", ["unloadable", "20990101-000000"])
+def test_the_service_starts_degraded_when_the_promoted_model_does_not_load(
+    trained_settings: Settings, service_models: Path, tmp_path: Path, promoted: str
+) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(service_models, models)
+    first = artifacts.versions(trained_settings.with_(models_dir=models))[0]
+    if promoted == "unloadable":
+        promoted = with_artifact(models, first, RENAMED_CLASS_PICKLE)
+    (models / artifacts.REGISTRY).write_text(json.dumps({"promoted": promoted, "history": []}))
+    app = build_app(tmp_path / "app", trained_settings, models)
+    client = app.test_client()
+    health = client.get("/api/v1/health").json
+    assert health["status"] == "degraded" and health["model_version"] is None
+    assert promoted in health["problem"]
+    assert str(app.extensions["recommender"].settings.models) not in health["problem"]
+    response = client.get("/api/v1/bodies/Rother/recommendations")
+    assert response.status_code == 503 and promoted in response.json["detail"]
 
 
 REGISTER_CSV = (

@@ -6,8 +6,10 @@ compared in constant time; a missing or wrong token gets 401. Every action and e
 is written to the ``audit_log`` table (:mod:`recommender.audit`) with the token's fingerprint.
 
 A reload or promotion that cannot load the model (checksum mismatch, library versions, no
-promoted model) answers 409 ``reload_failed`` and leaves the current model serving; a promotion
-that fails to load is rolled back in the registry too.
+promoted model, or a model that passes those checks but fails to unpickle or to answer a first
+query) answers 409 ``reload_failed`` and leaves the current model serving; a promotion loads
+and checks the model before it writes the registry, so a failed one leaves the registry as it
+was.
 """
 
 from __future__ import annotations
@@ -22,15 +24,15 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.utils import secure_filename
 
-from recommender import artifacts, audit
+from recommender import audit
 from recommender import register as reg
-from recommender.errors import AuthError, InvalidInput, ModelError, RecommenderError
+from recommender.errors import AuthError, InvalidInput, RecommenderError
 from recommender.service import openapi
 from recommender.service.api import json_body, json_response
 from recommender.service.config import admin_token
 from recommender.service.errors import AdminDisabled
 from recommender.service.params import Param, parse
-from recommender.service.state import ReloadFailed, state
+from recommender.service.state import state
 
 bp = Blueprint("admin", __name__, url_prefix=openapi.PREFIX + "/admin")
 F = TypeVar("F", bound=Callable[..., Response])
@@ -101,16 +103,7 @@ def promote() -> Response:
                            field="version")  # fmt: skip
     current = state()
     g.audit_detail = {"version": version}
-    try:
-        before = artifacts.promote(version.strip(), current.settings)  # verifies the file first
-    except ModelError as err:
-        raise ReloadFailed(err, current.models.version) from err
-    try:
-        previous, serving = current.models.reload()
-    except ReloadFailed:
-        if before and before != version:
-            artifacts.promote(before, current.settings)  # the registry points where it did
-        raise
+    previous, serving = current.models.promote(version.strip())  # loads before the registry
     current.cache.clear()
     g.audit_detail |= {"previous": previous, "model_version": serving}
     return json_response({"action": "promote", "previous": previous, "model_version": serving})

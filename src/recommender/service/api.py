@@ -307,6 +307,7 @@ def health() -> Response:
             "status": "ok" if version else "degraded",
             "model_version": version,
             "register_size": current.register_size.get(),
+            "problem": current.models.problem(),
         }
     )
 

@@ -402,6 +402,11 @@ COMPONENTS: dict[str, Any] = {
         status={"type": "string", "enum": ["ok", "degraded"]},
         model_version=NSTR,
         register_size=INT,
+        problem={
+            "type": "string",
+            "nullable": True,
+            "description": "Why no model serves, or why the promoted one does not.",
+        },
     ),
     "FeedbackIn": _obj(
         ["body", "partner", "service", "verdict"],
