@@ -63,12 +63,21 @@ def test_wrong_or_missing_token_is_401_and_audited(
     assert app.extensions["recommender"].models.version == version
 
 
-def test_token_of_digits_from_the_environment(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "token",
+    [
+        "1234567890123456789012345e0",  # JSON: a float, 1.2345678901234568e+24
+        '"quoted-admin-token-1234567890"',  # JSON: the string without its quotes
+        "123456789012345678901234567890",  # JSON: an int
+    ],
+)
+def test_the_token_from_the_environment_is_read_as_a_plain_string(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, token: str
 ) -> None:
-    monkeypatch.setenv("RECOMMENDER_ADMIN_TOKEN", "12345")  # parsed as JSON: a number
+    monkeypatch.setenv("RECOMMENDER_ADMIN_TOKEN", token)
     app = make_app()
-    response = app.test_client().post("/api/v1/admin/reload", headers=auth("12345"))
+    assert app.config["ADMIN_TOKEN"] == token
+    response = app.test_client().post("/api/v1/admin/reload", headers=auth(token))
     assert response.status_code == 200
 
 
@@ -284,6 +293,25 @@ def test_import_needs_a_file(
     response = app.test_client().post("/api/v1/admin/register/import", headers=auth(), **kwargs)
     assert response.status_code == status
     assert response.json["field"] == field
+
+
+def test_admin_errors_do_not_show_server_paths(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    settings = app.extensions["recommender"].settings
+    bad = REGISTER_CSV.replace("legal,2015", "lgal,2015")
+    rejected = client.post("/api/v1/admin/register/import", data=bad, headers=auth(),
+                           content_type="text/csv").json  # fmt: skip
+    assert rejected["detail"].startswith("1 problem(s) in upload.csv; nothing was imported")
+    missing = client.post("/api/v1/admin/promote", json={"version": "20990101-000000"},
+                          headers=auth()).json  # fmt: skip
+    assert missing["detail"] == f"no model '20990101-000000' in {settings.models.name}"
+    _, second = _versions(app)
+    _damage(app, second)
+    damaged = client.post("/api/v1/admin/promote", json={"version": second}, headers=auth()).json
+    for body in (rejected, missing, damaged):
+        for folder in ("/tmp/", str(settings.models), str(settings.root)):
+            assert folder not in json.dumps(body)
 
 
 def test_audit_never_stores_the_token(make_app: AppFactory, tmp_path: Path) -> None:
