@@ -26,6 +26,7 @@ from flask import Flask
 from recommender import db, reference, services
 from recommender import register as reg
 from recommender.errors import ConfigError
+from recommender.service import guards
 from recommender.service.config import (
     DEFAULTS,
     admin_token,
@@ -59,11 +60,13 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     from recommender.ranking import MAX_K
 
     positive(app.config, "MAX_K", limit=MAX_K)
+    positive(app.config, "PROXY_HOPS", limit=10)
     if int(app.config["MAX_K"]) < 1:
         raise ConfigError(f"MAX_K={app.config['MAX_K']!r}: expected 1 to {MAX_K}", field="MAX_K")
     app.extensions["recommender"] = _load_state(app.config)
     _serve_web(app, app.extensions["recommender"].settings.web)
     register_error_handlers(app)
+    guards.install(app, app.config)
     for module_name, attribute in _BLUEPRINTS:
         module = import_module(f"recommender.service.{module_name}")
         app.register_blueprint(getattr(module, attribute))
@@ -101,6 +104,10 @@ def _load_state(config: Mapping[str, Any]) -> ServiceState:
         models=models,
         cache=ResponseCache(int(positive(config, "CACHE_SIZE"))),
         register_size=size,
+        feedback_limit=guards.ClientBuckets(
+            positive(config, "FEEDBACK_PER_MINUTE"), max(1.0, positive(config, "FEEDBACK_BURST"))
+        ),
+        refusals=guards.RefusalThrottle(positive(config, "AUDIT_REFUSAL_SECONDS")),
     )
 
 

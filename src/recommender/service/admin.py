@@ -2,8 +2,10 @@
 
 The operator turns these on by setting ``RECOMMENDER_ADMIN_TOKEN``; without it every admin
 route answers 403 ``admin_disabled``. A request must send ``Authorization: Bearer <token>``,
-compared in constant time; a missing or wrong token gets 401. Every action and every refusal
-is written to the ``audit_log`` table (:mod:`recommender.audit`) with the token's fingerprint.
+compared in constant time; a missing or wrong token gets 401. Every action is written to the
+``audit_log`` table (:mod:`recommender.audit`) with the token's fingerprint, and so are
+refusals, at most one row per client per ``AUDIT_REFUSAL_SECONDS``
+(:class:`~recommender.service.guards.RefusalThrottle`): the next row counts those not written.
 
 A reload or promotion that cannot load the model (checksum mismatch, library versions, no
 promoted model, or a model that passes those checks but fails to unpickle or to answer a first
@@ -31,12 +33,13 @@ from recommender.service import openapi
 from recommender.service.api import json_body, json_response
 from recommender.service.config import admin_token
 from recommender.service.errors import AdminDisabled
+from recommender.service.guards import client_address
 from recommender.service.params import Param, parse
 from recommender.service.state import state
 
 bp = Blueprint("admin", __name__, url_prefix=openapi.PREFIX + "/admin")
 F = TypeVar("F", bound=Callable[..., Response])
-ADMIN_ERRORS = (400, 401, 403)
+ADMIN_ERRORS = (400, 401, 403, 413)
 DRY_RUN = Param("dry_run", "boolean", "Validate and report; write nothing.", default=False)
 UPLOAD_TYPES = ("multipart/form-data", "text/csv", "application/json")
 
@@ -53,7 +56,13 @@ def admin_action(action: str) -> Callable[[F], F]:
             try:
                 _check(presented)
             except AuthError as err:
-                audit.write(engine, action, who, "refused", {"reason": err.error})
+                # One row per client per AUDIT_REFUSAL_SECONDS: guessing must not fill the log.
+                skipped = state().refusals.admit(client_address())
+                if skipped is not None:
+                    detail: dict[str, Any] = {"reason": err.error}
+                    if skipped:
+                        detail["refusals_not_logged_before"] = skipped
+                    audit.write(engine, action, who, "refused", detail)
                 raise
             g.audit_detail = {}
             try:

@@ -12,6 +12,12 @@ MAX_K                     the most suggestions one request may ask for (``k``)
 CACHE_SIZE                serialised responses kept per worker (LRU; 0 turns the cache off)
 MODEL_CHECK_SECONDS       how often a worker looks for a model promoted elsewhere
 REGISTER_SIZE_SECONDS     how long ``/health`` may reuse its count of arrangements
+MAX_CONTENT_LENGTH        the largest request body (bytes; register uploads), else 413
+FEEDBACK_MAX_BYTES        the largest feedback body, JSON or form (bytes), else 413
+FEEDBACK_PER_MINUTE       feedback posts per client per minute (0: no limit), else 429
+FEEDBACK_BURST            feedback posts a client may send at once before that rate applies
+AUDIT_REFUSAL_SECONDS     at most one audit row per client this often for refused admin calls
+PROXY_HOPS                reverse proxies in front (0: none); their X-Forwarded-* are trusted
 ========================  =======================================================================
 """
 
@@ -36,6 +42,11 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_CHECK_SECONDS": 5.0,
     "REGISTER_SIZE_SECONDS": 10.0,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # register uploads
+    "FEEDBACK_MAX_BYTES": 16 * 1024,  # a verdict with a 2,000-character comment is ~9 KB
+    "FEEDBACK_PER_MINUTE": 10,
+    "FEEDBACK_BURST": 20,
+    "AUDIT_REFUSAL_SECONDS": 60.0,
+    "PROXY_HOPS": 0,
     "JSON_AS_ASCII": False,
 }
 

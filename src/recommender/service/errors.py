@@ -44,7 +44,11 @@ def error_response(payload: dict[str, Any], headers: dict[str, str] | None = Non
 
         response = error_page(payload)
     else:
-        body = json.dumps(payload, ensure_ascii=False)
+        text = json.dumps(payload, ensure_ascii=False)
+        try:
+            body = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate echoed from the request: escape it
+            body = json.dumps(payload).encode("ascii")
         response = Response(body, status=payload["status"], mimetype="application/json")
     for key, value in (headers or {}).items():
         response.headers[key] = value
@@ -71,6 +75,7 @@ def _domain(err: RecommenderError) -> Response:
     if err.status >= 500 and err.status != 503:  # 503: no model yet, said at start-up
         log.warning("%s %s: %s (%s)", request.method, request.path, err.detail, err.error)
     headers = {"WWW-Authenticate": 'Bearer realm="recommender admin"'} if err.status == 401 else {}
+    headers |= getattr(err, "headers", {})  # e.g. Retry-After on 429
     payload = err.to_dict()
     payload["detail"] = public(str(payload["detail"]))
     return error_response(payload, headers)

@@ -38,6 +38,7 @@ ERROR_TEXT = {
     413: "The upload is too large.",
     415: "Unsupported upload type.",
     422: "The uploaded register has bad rows (``errors`` lists each).",
+    429: "Too many requests from this client; Retry-After says when to try again.",
     503: "No model is loaded: train and promote one (`recommender train --promote`).",
 }
 

@@ -29,6 +29,7 @@ from recommender.config import Settings
 from recommender.errors import ModelError, ModelLoadFailed, NoPromotedModel, RecommenderError
 from recommender.register_io import Directory
 from recommender.service.errors import public
+from recommender.service.guards import ClientBuckets, RefusalThrottle
 
 if TYPE_CHECKING:
     from recommender.ranking import Recommender
@@ -295,6 +296,8 @@ class ServiceState:
     models: ModelHolder
     cache: ResponseCache
     register_size: RegisterSize
+    feedback_limit: ClientBuckets = field(default_factory=lambda: ClientBuckets(10, 20))
+    refusals: RefusalThrottle = field(default_factory=RefusalThrottle)
     extras: dict[str, Any] = field(default_factory=dict)
 
 
