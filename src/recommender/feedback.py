@@ -51,6 +51,7 @@ from recommender import db, reference
 from recommender.config import Settings
 from recommender.errors import InvalidInput, UnknownBody
 from recommender.names import closest
+from recommender.register_io import spreadsheet_cell
 from recommender.services import check_service
 
 VERDICTS = db.VERDICTS
@@ -144,8 +145,13 @@ def export(engine: Engine, fmt: str = "csv") -> str:
     out = io.StringIO(newline="")
     writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+    # Comments are anyone's text: a spreadsheet must not run "=HYPERLINK(...)" in one.
+    writer.writerows({k: "" if v is None else _cell(v) for k, v in r.items()} for r in rows)
     return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    return spreadsheet_cell(value) if isinstance(value, str) else value
 
 
 def training_signals(engine: Engine) -> pd.DataFrame:

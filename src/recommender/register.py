@@ -53,6 +53,7 @@ from recommender.register_io import (
     csv_text,
     geojson_text,
     partner_tokens,
+    read_file,
     read_source,
     validate,
 )
@@ -197,7 +198,8 @@ def import_file(
     """
     settings = settings or Settings.from_env()
     path = Path(path)
-    layout, rows = read_source(path)
+    source = read_file(path)
+    layout, rows = source.layout, source.rows
     directory = directory or default_directory(settings)
     candidates, errors = validate(rows, directory, service_ids(settings))
     if errors:
@@ -216,6 +218,7 @@ def import_file(
         )
         _insert(conn, arrangement_rows, member_rows, report.import_id)
     report.ids = [r["id"] for r in arrangement_rows]
+    report.warnings += source.warnings
     for _, c in new:
         notes = list(c.warnings)
         if c.savings_basis == "to_date" and c.start_year is None:
@@ -457,7 +460,8 @@ def export(
         # The project layout; annual_savings_gbp is informative (derived again on import).
         lists = ["partners", "partner_roles", "partner_names"]
         columns = [c for c in ARRANGEMENT_COLUMNS if c != "fingerprint"] + lists
-        text = csv_text([r | {k: "; ".join(r[k]) for k in lists} for r in records], columns)
+        rows = [r | {k: "; ".join(r[k]) for k in lists} for r in records]
+        text = csv_text(rows, columns, spreadsheet=True)  # formulas neutralised, re-importable
     elif fmt == "json":
         text = json.dumps({"arrangements": records}, indent=1, ensure_ascii=False) + "\n"
     else:

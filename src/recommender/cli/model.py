@@ -365,6 +365,8 @@ def recommend_cmd(
 
 
 def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
+    from recommender.register_io import spreadsheet_cell
+
     columns = [
         "body_code",
         "body_name",
@@ -386,8 +388,15 @@ def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
     writer.writeheader()
     for body, found in results:
         for rank, r in enumerate(found, 1):
+            row = {
+                "body_code": body["code"],
+                "body_name": body["name"],
+                "rank": rank,
+                **r.to_dict(),
+            }
+            # Meant for a spreadsheet: text that would run as a formula is quoted.
             writer.writerow(
-                {"body_code": body["code"], "body_name": body["name"], "rank": rank, **r.to_dict()}
+                {k: spreadsheet_cell(v) if isinstance(v, str) else v for k, v in row.items()}
             )
     click.echo(buffer.getvalue(), nl=False)
 
