@@ -235,7 +235,7 @@ def feedback(code: str) -> Any:
 
 def _recorded(code: str, ident: str) -> dict[str, Any] | None:
     """The feedback the page was redirected back with, if it is this body's."""
-    if not ident.isdigit():
+    if not (ident.isascii() and ident.isdigit() and len(ident) < 19):  # a SQL integer
         return None
     table = db.feedback
     stmt = sa.select(table).where(table.c.id == int(ident), table.c.body_code == code)

@@ -138,7 +138,7 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
     else:
         errors["shown"] = "Choose all, real or simulated arrangements"
     page = args.get("page", "1").strip() or "1"
-    if not page.isdigit() or int(page) < 1:
+    if not (page.isascii() and page.isdigit() and len(page) < 10) or int(page) < 1:
         errors["page"] = f"page {page!r}: expected a whole number from 1"
     else:
         values["page"] = int(page)
