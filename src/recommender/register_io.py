@@ -602,7 +602,7 @@ def csv_text(
 # A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets
 # ("=HYPERLINK(...)" runs when the file is opened): CSV injection.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_GUARDED = re.compile(r"^'*[=+\-@\t\r]")
+_GUARDED = re.compile("^'*[" + re.escape("".join(FORMULA_STARTS)) + "]")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
