@@ -180,12 +180,37 @@ def browser() -> Iterator[Any]:
             launched.close()
 
 
+# Records every Content Security Policy violation of a page in window.__csp (an init script
+# runs before the page's own and is not subject to its policy).
+CSP_WATCH = """
+window.__csp = [];
+document.addEventListener("securitypolicyviolation", function (e) {
+  window.__csp.push(e.violatedDirective + " blocked " + (e.blockedURI || "inline") +
+                    " at " + e.sourceFile + ":" + e.lineNumber);
+});
+"""
+
+
+def watch_csp(context: Any) -> list[str]:
+    """Collect the CSP violations Chromium reports in ``context`` (console and events)."""
+    found: list[str] = []
+    context.add_init_script(CSP_WATCH)
+
+    def console(message: Any) -> None:
+        if "Content Security Policy" in message.text:
+            found.append(message.text)
+
+    context.on("console", console)
+    return found
+
+
 @pytest.fixture
 def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     """A desktop-sized page in a fresh context, with the served app as its base URL; fails the
-    test on any JavaScript error."""
+    test on any JavaScript error or Content Security Policy violation."""
     context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
     context.set_default_timeout(15_000)
+    violations = watch_csp(context)
     opened = context.new_page()
     errors: list[str] = []
     opened.on("pageerror", lambda err: errors.append(str(err)))
@@ -194,3 +219,4 @@ def page(browser: Any, live_server: LiveServer) -> Iterator[Any]:
     finally:
         context.close()
     assert not errors, f"JavaScript errors: {errors}"
+    assert not violations, f"Content Security Policy violations: {violations}"

@@ -60,3 +60,31 @@ def copy_models(source: Settings, target: Path) -> Settings:
 
     shutil.copytree(source.models, target / "models")
     return source.with_(models_dir=target / "models")
+
+
+# A class renamed (here: one that never existed) without a format bump: the pickle passes the
+# checksum, then fails to unpickle with AttributeError (protocol 0: GLOBAL, empty tuple, REDUCE).
+RENAMED_CLASS_PICKLE = b"crecommender.training\nRenamedModel\n(tR."
+MISSING_MODULE_PICKLE = b"crecommender.renamed_module\nTrainedModel\n(tR."
+
+
+def with_artifact(models: Path, version: str, payload: bytes, number: int = 7) -> str:
+    """Copy ``version`` (one without a ``-N`` suffix) to ``<version>-<number>`` with ``payload``
+    as its artifact and a checksum that matches, so every check made before unpickling passes;
+    return the new version."""
+    import hashlib
+    import json
+    import shutil
+
+    other = f"{version}-{number}"
+    shutil.copytree(models / version, models / other)
+    (models / other / artifacts.ARTIFACT).write_bytes(payload)
+    meta_path = models / other / artifacts.METADATA
+    meta = json.loads(meta_path.read_text())
+    meta |= {
+        "version": other,
+        "artifact_sha256": hashlib.sha256(payload).hexdigest(),
+        "artifact_bytes": len(payload),
+    }
+    meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+    return other

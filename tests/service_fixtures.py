@@ -49,7 +49,11 @@ def service_models(trained_settings: Settings, tmp_path_factory: pytest.TempPath
 
 
 def build_app(root: Path, trained: Settings, models: Path | None, **config: Any) -> Flask:
-    """Create an app over a copy of ``models`` (None: no model) with its database in ``root``."""
+    """Create an app over a copy of ``models`` (None: no model) with its database in ``root``.
+
+    The feedback rate limit is off (apps are shared by a module's tests, all from one
+    address); the tests of the limit turn it on.
+    """
     folder = root / f"models-{len(list(root.glob('models-*')))}"
     if models is not None:
         shutil.copytree(models, folder)
@@ -62,6 +66,7 @@ def build_app(root: Path, trained: Settings, models: Path | None, **config: Any)
         "MODELS_DIR": str(folder),
         "DATABASE_URL": f"sqlite:///{root / 'service.sqlite'}",
         "MODEL_CHECK_SECONDS": 3600,
+        "FEEDBACK_PER_MINUTE": 0,
     }
     return create_app(settings | config)
 

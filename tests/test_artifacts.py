@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import pickle
+import stat
 from pathlib import Path
 
+import joblib
 import pytest
+from click.testing import CliRunner
 
-from model_fixtures import copy_models
-from recommender import artifacts
+from model_fixtures import MISSING_MODULE_PICKLE, RENAMED_CLASS_PICKLE, copy_models, with_artifact
+from recommender import artifacts, serving
+from recommender.cli import cli
 from recommender.config import Settings
 from recommender.errors import (
     ChecksumMismatch,
     ModelError,
+    ModelLoadFailed,
     NoPromotedModel,
     UnknownModel,
     VersionMismatch,
@@ -103,3 +110,221 @@ def test_no_promoted_model_says_how_to_get_one(tmp_path: Path) -> None:
     settings = Settings.from_env().with_(models_dir=tmp_path / "models")
     with pytest.raises(NoPromotedModel, match="recommender train --promote"):
         artifacts.load_promoted(settings)
+
+
+# Only the checked bytes are unpickled ---------------------------------------------------------
+
+
+class _Trap:
+    """Unpickling this creates ``marker``: code run from a pickle."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        return (Path.touch, (self.marker,))
+
+
+def _name_artifact(models: Settings, version: str, name: str, source: Path) -> None:
+    """Make the metadata name ``name`` as the artifact, with ``source``'s checksum."""
+    path = models.models / version / artifacts.METADATA
+    meta = json.loads(path.read_text())
+    meta["artifact"] = name
+    meta["artifact_sha256"] = hashlib.sha256(source.read_bytes()).hexdigest()
+    path.write_text(json.dumps(meta))
+
+
+def test_metadata_naming_another_file_never_unpickles_model_joblib(
+    models: Settings, tmp_path: Path
+) -> None:
+    version = only_version(models)
+    folder = models.models / version
+    marker = tmp_path / "code-ran"
+    (folder / "notes.txt").write_text("not a model\n")
+    _name_artifact(models, version, "notes.txt", folder / "notes.txt")
+    (folder / artifacts.ARTIFACT).write_bytes(pickle.dumps(_Trap(marker)))
+    with pytest.raises(ModelLoadFailed, match="does not load"):
+        artifacts.load(version, models)
+    with pytest.raises(ModelLoadFailed):
+        artifacts.promote(version, models)
+    assert not marker.exists()
+
+
+def test_the_named_artifact_is_what_loads(models: Settings, tmp_path: Path) -> None:
+    version = only_version(models)
+    folder = models.models / version
+    marker = tmp_path / "code-ran"
+    (folder / "copy.joblib").write_bytes((folder / artifacts.ARTIFACT).read_bytes())
+    _name_artifact(models, version, "copy.joblib", folder / "copy.joblib")
+    (folder / artifacts.ARTIFACT).write_bytes(pickle.dumps(_Trap(marker)))
+    assert artifacts.load(version, models).version == version
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "name", ["../model.joblib", "/etc/passwd", "sub/model.joblib", ".model.joblib", "..", 7]
+)
+def test_artifact_names_outside_the_folder_are_refused(
+    models: Settings, name: object, tmp_path: Path
+) -> None:
+    version = only_version(models)
+    path = models.models / version / artifacts.METADATA
+    meta = json.loads(path.read_text()) | {"artifact": name}
+    path.write_text(json.dumps(meta))
+    with pytest.raises(ModelError, match="plain file name"):
+        artifacts.load(version, models)
+
+
+def test_a_symlinked_artifact_is_refused(models: Settings, tmp_path: Path) -> None:
+    version = only_version(models)
+    folder = models.models / version
+    marker = tmp_path / "code-ran"
+    outside = tmp_path / "elsewhere.joblib"
+    outside.write_bytes(pickle.dumps(_Trap(marker)))
+    (folder / "linked.joblib").symlink_to(outside)
+    _name_artifact(models, version, "linked.joblib", outside)
+    with pytest.raises(ModelError, match="link"):
+        artifacts.load(version, models)
+    assert not marker.exists()
+
+
+# A model that passes its checks but does not load -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("payload", "cause"),
+    [
+        (RENAMED_CLASS_PICKLE, "AttributeError"),
+        (MISSING_MODULE_PICKLE, "ModuleNotFoundError"),
+        (b"not a pickle at all", "Error"),
+        (pickle.dumps({"not": "a model"}), "holds a dict"),
+    ],
+)
+def test_a_model_that_does_not_unpickle_is_a_model_error(
+    models: Settings, payload: bytes, cause: str
+) -> None:
+    first = only_version(models)
+    broken = with_artifact(models.models, first, payload)
+    with pytest.raises(ModelLoadFailed, match=cause) as caught:
+        artifacts.load(broken, models)
+    assert "recommender train --promote" in caught.value.detail
+    with pytest.raises(ModelLoadFailed):
+        artifacts.promote(broken, models)
+    assert artifacts.promoted_version(models) == first
+    assert json.loads((models.models / "registry.json").read_text())["history"] == []
+
+
+def test_a_model_that_fails_its_first_query_is_not_promoted(models: Settings) -> None:
+    first = only_version(models)
+    model = artifacts.load(first, models).model
+    model.scores = None  # unpickles, but a query fails (e.g. a field renamed in the format)
+    path = models.models / "gutted.joblib"
+    joblib.dump(model, path, compress=3)
+    broken = with_artifact(models.models, first, path.read_bytes())
+    assert artifacts.load(broken, models).version == broken  # the checks alone pass
+    with pytest.raises(ModelLoadFailed, match="does not load"):
+        artifacts.promote(broken, models, check=serving.check(models))
+    assert artifacts.promoted_version(models) == first
+
+
+def test_rollback_to_a_model_that_does_not_load_changes_nothing(models: Settings) -> None:
+    first = only_version(models)
+    broken = with_artifact(models.models, first, RENAMED_CLASS_PICKLE)
+    registry = models.models / "registry.json"
+    registry.write_text(json.dumps({"promoted": first, "history": [broken]}))
+    before = registry.read_bytes()
+    with pytest.raises(ModelLoadFailed):
+        artifacts.rollback(models)
+    assert registry.read_bytes() == before
+
+
+def _env(models: Settings) -> dict[str, str]:
+    return {"RECOMMENDER_MODELS_DIR": str(models.models), "RECOMMENDER_DATA_DIR": str(models.data),
+            "RECOMMENDER_DATABASE_URL": models.db_url}  # fmt: skip
+
+
+def test_cli_promote_and_rollback_refuse_a_model_that_does_not_load(models: Settings) -> None:
+    first = only_version(models)
+    broken = with_artifact(models.models, first, RENAMED_CLASS_PICKLE)
+    registry = models.models / "registry.json"
+    before = registry.read_bytes()
+    runner = CliRunner()
+    result = runner.invoke(cli, ["models", "promote", broken], env=_env(models))
+    assert result.exit_code == 1, result.output
+    assert f"model {broken} passed its checks but does not load" in result.output
+    assert "AttributeError" in result.output and "Traceback" not in result.output
+    assert registry.read_bytes() == before
+
+    registry.write_text(json.dumps({"promoted": first, "history": [broken]}))
+    before = registry.read_bytes()
+    result = runner.invoke(cli, ["models", "rollback"], env=_env(models))
+    assert result.exit_code == 1 and "does not load" in result.output
+    assert registry.read_bytes() == before
+
+
+# Writing: permissions, a models folder that cannot be written ----------------------------------
+
+
+def test_model_folders_and_registry_are_readable_by_others(models: Settings) -> None:
+    version = only_version(models)
+    other = "29991231-235959"
+    (models.models / other).mkdir()
+    for name in (artifacts.ARTIFACT, artifacts.METADATA):
+        (models.models / other / name).write_bytes((models.models / version / name).read_bytes())
+    artifacts.promote(other, models)
+    mode = stat.S_IMODE((models.models / "registry.json").stat().st_mode)
+    assert mode == 0o644
+    model = artifacts.load(version, models).model
+    saved = artifacts.save(model, {"register": {"hash": "abc"}}, models)
+    assert stat.S_IMODE((models.models / saved).stat().st_mode) == 0o755
+    for name in (artifacts.ARTIFACT, artifacts.METADATA):
+        assert stat.S_IMODE((models.models / saved / name).stat().st_mode) == 0o644
+
+
+def test_check_writable_says_why_before_training(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the models folder should be")
+    settings = Settings.from_env().with_(models_dir=blocker / "models")
+    with pytest.raises(ModelError, match=r"cannot write a model to .*file/models"):
+        artifacts.check_writable(settings)
+    assert artifacts.check_writable(settings.with_(models_dir=tmp_path / "m")).is_dir()
+
+
+def test_train_refuses_an_unwritable_models_folder_before_training(
+    models: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import recommender.training
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(recommender.training, "train", no_training)
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the models folder should be")
+    env = _env(models) | {"RECOMMENDER_MODELS_DIR": str(blocker / "models")}
+    result = CliRunner().invoke(cli, ["train"], env=env)
+    assert result.exit_code == 1, result.output
+    assert "cannot write a model to" in result.output and "Traceback" not in result.output
+
+
+def test_check_writable_refuses_a_full_disk(
+    models: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(artifacts.shutil, "disk_usage", lambda _: type("U", (), {"free": 10})())
+    with pytest.raises(ModelError, match="not enough free space"):
+        artifacts.check_writable(models)
+
+
+def test_a_failed_save_leaves_no_half_written_folder(
+    models: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = artifacts.load(only_version(models), models).model
+    before = sorted(p.name for p in models.models.iterdir())
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(artifacts.joblib, "dump", full)
+    with pytest.raises(ModelError, match="No space left on device; nothing was saved"):
+        artifacts.save(model, {"register": {"hash": "abc"}}, models)
+    assert sorted(p.name for p in models.models.iterdir()) == before

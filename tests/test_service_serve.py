@@ -11,7 +11,10 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from recommender.config import Settings
 
@@ -30,10 +33,14 @@ def _get(url: str) -> tuple[int, dict[str, str], dict[str, object]]:
         return err.code, dict(err.headers), json.loads(err.read())
 
 
-def test_serve_runs_gunicorn(
-    trained_settings: Settings, service_models: Path, tmp_path: Path
-) -> None:
+@pytest.fixture(scope="module")
+def served(
+    trained_settings: Settings, service_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """``recommender serve`` on a free port (two workers); its URL. Stopped with SIGTERM, it
+    must exit cleanly."""
     port = _free_port()
+    tmp_path = tmp_path_factory.mktemp("serve")
     env = os.environ | {
         "RECOMMENDER_DATA_DIR": str(trained_settings.data),
         "RECOMMENDER_MODELS_DIR": str(service_models),
@@ -45,25 +52,73 @@ def test_serve_runs_gunicorn(
     server = subprocess.Popen(
         command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
     )
-    base = f"http://127.0.0.1:{port}/api/v1"
+    base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 120
         while True:
             assert server.poll() is None, server.stdout.read() if server.stdout else ""
             try:
-                status, headers, health = _get(f"{base}/health")
+                _get(f"{base}/api/v1/health")
                 break
             except OSError:
                 assert time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.2)
-        assert status == 200 and health["status"] == "ok"
-        assert "gunicorn" in headers.get("Server", "")
-        status, _, shown = _get(f"{base}/bodies/Rother/recommendations?k=1")
-        assert status == 200 and shown["model_version"] == health["model_version"]
-        status, _, error = _get(f"{base}/bodies/Rother/recommendations?k=-1")
-        assert status == 400 and error["field"] == "k"
+        yield base
     finally:
         server.send_signal(signal.SIGTERM)
         output, _ = server.communicate(timeout=60)
     assert server.returncode == 0, output
     assert "Serving the pages on" in output and "gunicorn" in output.lower()
+
+
+def test_serve_runs_gunicorn(served: str) -> None:
+    base = f"{served}/api/v1"
+    status, headers, health = _get(f"{base}/health")
+    assert status == 200 and health["status"] == "ok"
+    assert "gunicorn" in headers.get("Server", "")
+    assert headers["X-Frame-Options"] == "DENY"
+    status, _, shown = _get(f"{base}/bodies/Rother/recommendations?k=1")
+    assert status == 200 and shown["model_version"] == health["model_version"]
+    status, _, error = _get(f"{base}/bodies/Rother/recommendations?k=-1")
+    assert status == 400 and error["field"] == "k"
+
+
+def _raw(url: str, request: bytes) -> tuple[int, dict[str, str], dict[str, object]]:
+    """Send ``request`` as it is (gunicorn parses it, not the app); return the answer."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(request)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, json.loads(body)
+
+
+REQUESTS = [
+    (b"GET /api/v1/health?x=" + b"a" * 5000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414,
+     "request_uri_too_long"),
+    (b"GARBAGE\r\n\r\n", 400, "bad_request"),
+    (b"GET / HTTP/9.9\r\nHost: x\r\n\r\n", 400, "bad_request"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\n" + b"X-A: b\r\n" * 101 + b"\r\n", 431,
+     "request_header_fields_too_large"),
+    (b"GET / HTTP/1.1\r\nHost: x\r\nX-Long: " + b"b" * 9000 + b"\r\n\r\n", 431,
+     "request_header_fields_too_large"),
+    (b"GET /\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),  # raw bytes in a URI
+    (b"GET /api/v1/bodies/search?q=%ED%A0%80&limit=99999999999999999999 HTTP/1.1\r\n"
+     b"Host: x\r\n\r\n", 400, "invalid_input"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("request_bytes", "status", "error"), REQUESTS)
+def test_gunicorns_own_errors_are_in_the_json_shape(
+    served: str, request_bytes: bytes, status: int, error: str
+) -> None:
+    got, headers, body = _raw(served, request_bytes)
+    assert (got, body["status"], body["error"]) == (status, status, error)
+    assert set(body) >= {"status", "error", "detail", "field"}
+    assert headers["Content-Type"].startswith("application/json")
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections import Counter
 
+import pytest
+
+from model_fixtures import MISSING_MODULE_PICKLE, with_artifact
 from recommender import artifacts
 from service_fixtures import TOKEN, AppFactory, auth
 
@@ -79,3 +84,32 @@ def test_a_worker_follows_a_promotion_made_elsewhere(make_app: AppFactory) -> No
     assert client.get("/api/v1/health").json["model_version"] == second
     shown = client.get("/api/v1/bodies/Rother/recommendations?k=1").json
     assert shown["model_version"] == second
+
+
+def test_a_promoted_model_that_does_not_load_is_tried_once(
+    make_app: AppFactory, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The registry names a model whose module was renamed (another worker's promote, or a
+    # hand edit): this worker keeps serving, logs once, and does not load it again and again.
+    app = make_app(MODEL_CHECK_SECONDS=0)
+    client = app.test_client()
+    settings = app.extensions["recommender"].settings
+    first, second = artifacts.versions(settings)
+    broken = with_artifact(settings.models, first, MISSING_MODULE_PICKLE)
+    (settings.models / artifacts.REGISTRY).write_text(
+        json.dumps({"promoted": broken, "history": [first]})
+    )
+    loads: list[str] = []
+    real_load = artifacts.load
+    monkeypatch.setattr(artifacts, "load", lambda v, s=None: loads.append(v) or real_load(v, s))
+    with caplog.at_level(logging.ERROR, logger="recommender.service.state"):
+        for _ in range(5):
+            response = client.get("/api/v1/bodies/Rother/recommendations?k=1")
+            assert response.status_code == 200 and response.json["model_version"] == first
+    assert loads == [broken]
+    assert len([r for r in caplog.records if "does not load" in r.getMessage()]) == 1
+    health = client.get("/api/v1/health").json
+    assert health["status"] == "ok" and health["model_version"] == first
+    assert broken in health["problem"] and "ModuleNotFoundError" in health["problem"]
+    artifacts.promote(second, settings)  # a good promotion is still followed
+    assert client.get("/api/v1/health").json == health | {"model_version": second, "problem": None}

@@ -10,16 +10,24 @@ Layout::
                                   evaluation table, created at, artifact checksum
 
 Every write is atomic: a model folder is built under a temporary name and renamed into place;
-``registry.json`` is written to a temporary file and swapped in. Loading verifies the
-artifact's SHA-256 against its metadata, its format, and the library versions against the
-running ones *before* unpickling, and turns scikit-learn's ``InconsistentVersionWarning``
-into an error.
-Only files inside ``models/`` are ever loaded.
+``registry.json`` is written to a temporary file and swapped in. Folders are left 0o755 and
+files 0o644 (readable by the service's user, whoever trained). Training checks that it can
+write here before it starts (:func:`check_writable`).
+
+Loading reads the artifact named in the metadata (a plain file name in the version's folder:
+no path separators, no symlink) into memory once, checks the SHA-256 of exactly those bytes,
+the format and the library versions *before* unpickling them, and turns scikit-learn's
+``InconsistentVersionWarning`` into an error. Nothing else is ever unpickled. A model that
+passes those checks but still does not load (a class renamed without a format bump) raises
+:class:`~recommender.errors.ModelLoadFailed`; :func:`promote` and :func:`rollback` load the
+model (and run the caller's check on it) before the registry changes, so a model that does not
+load is never promoted.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import platform
@@ -28,6 +36,7 @@ import shutil
 import subprocess
 import tempfile
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
@@ -40,7 +49,9 @@ from recommender.config import Settings
 from recommender.errors import (
     ChecksumMismatch,
     ModelError,
+    ModelLoadFailed,
     NoPromotedModel,
+    RecommenderError,
     UnknownModel,
     VersionMismatch,
 )
@@ -57,6 +68,10 @@ PINNED = ("scikit-learn", "numpy", "pandas", "scipy", "joblib")
 # whenever that layout changes: a model saved in another format is refused, not half-loaded.
 MODEL_FORMAT = 2
 _VERSION_RE = re.compile(r"^[0-9]{8}-[0-9]{6}(-[0-9a-f]{6})?(-[0-9]+)?$")
+# The artifact a metadata file may name: a plain file name (no separator, no leading dot).
+_ARTIFACT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+FOLDER_MODE = 0o755  # tempfile creates 0o700 folders and 0o600 files: readable by all instead
+FILE_MODE = 0o644
 
 
 @dataclass(frozen=True)
@@ -125,13 +140,57 @@ def sha256(path: Path) -> str:
 
 
 # --- saving -----------------------------------------------------------------------------------
-def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings | None = None) -> str:
-    """Write ``model`` and its metadata as a new version; return the version."""
+def check_writable(settings: Settings | None = None) -> Path:
+    """Check that a model can be saved in the models folder (before any training starts).
+
+    Raises :class:`ModelError` saying why not (read-only, not a folder, no space left).
+    """
     settings = settings or Settings.from_env()
     root = settings.models
-    root.mkdir(parents=True, exist_ok=True)
-    version = _new_version(root, str(metadata.get("register", {}).get("hash", "")))
-    staging = Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=root))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(prefix=".write-check-", dir=root) as probe:
+            probe.write(b"0" * 4096)
+            probe.flush()
+            os.fsync(probe.fileno())
+        free = shutil.disk_usage(root).free
+    except OSError as err:
+        raise ModelError(
+            f"cannot write a model to {root}: {err.strerror or err}; make the folder writable "
+            "(or set RECOMMENDER_MODELS_DIR to one that is) and try again",
+            field="models",
+        ) from err
+    needed = max((_artifact_bytes(v, settings) for v in versions(settings)), default=0)
+    if free < needed:
+        raise ModelError(
+            f"not enough free space in {root} for a model: {free / 1e6:,.0f} MB free, the last "
+            f"model took {needed / 1e6:,.0f} MB; free some space (e.g. delete old versions) "
+            "and try again",
+            field="models",
+        )
+    return root
+
+
+def _artifact_bytes(version: str, settings: Settings) -> int:
+    try:
+        return int(metadata(version, settings).get("artifact_bytes", 0))
+    except (RecommenderError, OSError, TypeError, ValueError):
+        return 0
+
+
+def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings | None = None) -> str:
+    """Write ``model`` and its metadata as a new version; return the version.
+
+    Raises :class:`ModelError` when the folder cannot be written (nothing is left behind).
+    """
+    settings = settings or Settings.from_env()
+    root = settings.models
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        version = _new_version(root, str(metadata.get("register", {}).get("hash", "")))
+        staging = Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=root))
+    except OSError as err:
+        raise ModelError(f"cannot save the model in {root}: {err.strerror or err}") from err
     try:
         joblib.dump(model, staging / ARTIFACT, compress=3)
         meta = dict(metadata)
@@ -143,7 +202,16 @@ def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings | Non
             artifact_bytes=(staging / ARTIFACT).stat().st_size,
         )
         (staging / METADATA).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        for path in (staging / ARTIFACT, staging / METADATA):
+            os.chmod(path, FILE_MODE)
+        os.chmod(staging, FOLDER_MODE)
         os.replace(staging, root / version)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ModelError(
+            f"could not save the model in {root}: {err.strerror or err}; nothing was saved "
+            "(the models already there are unchanged)"
+        ) from err
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -167,8 +235,12 @@ def _registry(settings: Settings) -> dict[str, Any]:
         return {"promoted": None, "history": []}
     try:
         data: dict[str, Any] = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
+    except OSError as err:
+        raise ModelError(f"cannot read {path}: {err.strerror or err}") from err
+    except ValueError as err:  # also not UTF-8
         raise ModelError(f"{path}: not valid JSON ({err}); fix or delete it") from err
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: expected a JSON object; fix or delete it")
     data.setdefault("promoted", None)
     data.setdefault("history", [])
     return data
@@ -177,10 +249,19 @@ def _registry(settings: Settings) -> dict[str, Any]:
 def _write_registry(settings: Settings, data: dict[str, Any]) -> None:
     path = settings.models / REGISTRY
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(json.dumps(data, indent=2) + "\n")
-    os.replace(tmp, path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise ModelError(f"cannot write {path}: {err.strerror or err}") from err
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(data, indent=2) + "\n")
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except OSError as err:
+        raise ModelError(f"cannot write {path}: {err.strerror or err}; it is unchanged") from err
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def versions(settings: Settings | None = None) -> list[str]:
@@ -202,8 +283,12 @@ def metadata(version: str, settings: Settings | None = None) -> dict[str, Any]:
     path = _folder(version, settings) / METADATA
     try:
         data: dict[str, Any] = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
+    except OSError as err:
+        raise ModelError(f"cannot read {path}: {err.strerror or err}") from err
+    except ValueError as err:  # also not UTF-8
         raise ModelError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: expected a JSON object")
     return data
 
 
@@ -246,10 +331,19 @@ def list_models(settings: Settings | None = None) -> list[ModelInfo]:
     return out
 
 
-def promote(version: str, settings: Settings | None = None) -> str | None:
-    """Make ``version`` the model that serves (after verifying it); return the previous one."""
+Check = Callable[["LoadedModel"], object]
+
+
+def promote(
+    version: str, settings: Settings | None = None, *, check: Check | None = None
+) -> str | None:
+    """Make ``version`` the model that serves; return the previous one.
+
+    The model is loaded first (and ``check`` run on it, e.g. a first query): a model that does
+    not load leaves the registry unchanged and raises :class:`ModelError`.
+    """
     settings = settings or Settings.from_env()
-    verify(version, settings)
+    _try(version, settings, check)
     data = _registry(settings)
     previous = data["promoted"]
     if previous == version:
@@ -261,8 +355,8 @@ def promote(version: str, settings: Settings | None = None) -> str | None:
     return previous  # type: ignore[no-any-return]
 
 
-def rollback(settings: Settings | None = None) -> str:
-    """Promote the model that served before the current one; return it."""
+def rollback(settings: Settings | None = None, *, check: Check | None = None) -> str:
+    """Promote the model that served before the current one (after loading it); return it."""
     settings = settings or Settings.from_env()
     data = _registry(settings)
     history = [v for v in data["history"] if (settings.models / v / METADATA).is_file()]
@@ -271,27 +365,35 @@ def rollback(settings: Settings | None = None) -> str:
             "nothing to roll back to: no earlier promoted model in the registry", field="version"
         )
     target = str(history.pop())
-    verify(target, settings)
+    _try(target, settings, check)
     data["history"] = history
     data["promoted"] = target
     _write_registry(settings, data)
     return target
 
 
+def _try(version: str, settings: Settings, check: Check | None) -> None:
+    loaded = load(version, settings)
+    if check is not None:
+        guarded(version, lambda: check(loaded))
+
+
 # --- loading ----------------------------------------------------------------------------------
 def verify(version: str, settings: Settings | None = None) -> dict[str, Any]:
-    """Check a version's checksum and library versions; return its metadata."""
-    settings = settings or Settings.from_env()
+    """Check a version's artifact (name, checksum) and library versions; return its metadata."""
+    return _checked(version, settings or Settings.from_env())[0]
+
+
+def _checked(version: str, settings: Settings) -> tuple[dict[str, Any], bytes]:
+    """Return a version's metadata and its artifact's bytes, read once and checked."""
     folder = _folder(version, settings)
     meta = metadata(version, settings)
-    artifact = folder / str(meta.get("artifact", ARTIFACT))
-    if artifact.parent != folder or not artifact.is_file():
-        raise ModelError(f"model {version}: artifact {artifact.name} is missing")
-    actual = sha256(artifact)
+    data = _read_artifact(version, folder, meta.get("artifact", ARTIFACT), settings)
+    actual = hashlib.sha256(data).hexdigest()
     if actual != meta.get("artifact_sha256"):
         raise ChecksumMismatch(
-            f"model {version}: {artifact} has checksum {actual[:12]}…, its metadata says "
-            f"{str(meta.get('artifact_sha256'))[:12]}…; the file was changed or damaged. "
+            f"model {version}: {meta.get('artifact')} has checksum {actual[:12]}…, its metadata "
+            f"says {str(meta.get('artifact_sha256'))[:12]}…; the file was changed or damaged. "
             "Retrain (recommender train) or roll back (recommender models rollback)."
         )
     if meta.get("format") != MODEL_FORMAT:
@@ -312,21 +414,68 @@ def verify(version: str, settings: Settings | None = None) -> dict[str, Any]:
             f"model {version} was trained with " + ", ".join(mismatched) + "; install the "
             "versions in constraints.txt or retrain with `recommender train --promote`."
         )
-    return meta
+    return meta, data
+
+
+def _read_artifact(version: str, folder: Path, name: Any, settings: Settings) -> bytes:
+    """Read artifact ``name`` of ``folder``, refusing anything that is not a plain file in it."""
+    if not isinstance(name, str) or not _ARTIFACT_RE.match(name):
+        raise ModelError(
+            f"model {version}: its metadata names the artifact {name!r}; expected a plain file "
+            "name in the model's folder (no path, no '..')"
+        )
+    path = folder / name
+    home = folder.resolve()
+    escapes = path.resolve().parent != home or home.parent != settings.models.resolve()
+    if path.is_symlink() or escapes:
+        raise ModelError(f"model {version}: artifact {name} is a link out of its folder; refused")
+    try:
+        # O_NOFOLLOW: a symlink swapped in after the check above is refused, not followed.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        raise ModelError(f"model {version}: artifact {name} is missing") from None
+    except OSError as err:
+        raise ModelError(f"model {version}: cannot read {name} ({err.strerror or err})") from err
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+def guarded(version: str, step: Callable[[], Any]) -> Any:
+    """Run ``step`` (loading or first use of a model); turn any failure into a ModelError."""
+    try:
+        return step()
+    except RecommenderError:
+        raise
+    except Exception as err:
+        raise ModelLoadFailed(
+            f"model {version} passed its checks but does not load ({type(err).__name__}: "
+            f"{err}); it was probably saved by a different version of recommender. Retrain "
+            "with `recommender train --promote`, or promote another version."
+        ) from err
 
 
 def load(version: str, settings: Settings | None = None) -> LoadedModel:
-    """Verify and load one version."""
+    """Verify and load one version: exactly the bytes that were checked are unpickled."""
     settings = settings or Settings.from_env()
-    meta = verify(version, settings)
+    meta, data = _checked(version, settings)
     from sklearn.exceptions import InconsistentVersionWarning
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", InconsistentVersionWarning)
-        try:
-            model = joblib.load(_folder(version, settings) / ARTIFACT)
-        except InconsistentVersionWarning as err:
-            raise VersionMismatch(f"model {version}: {err}") from err
+    from recommender.training import TrainedModel
+
+    def unpickle() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InconsistentVersionWarning)
+            try:
+                return joblib.load(io.BytesIO(data))
+            except InconsistentVersionWarning as err:
+                raise VersionMismatch(f"model {version}: {err}") from err
+
+    model = guarded(version, unpickle)
+    if not isinstance(model, TrainedModel):
+        raise ModelLoadFailed(
+            f"model {version}: the artifact holds a {type(model).__name__}, not a trained model; "
+            "retrain with `recommender train --promote`"
+        )
     return LoadedModel(version=version, metadata=meta, model=model)
 
 

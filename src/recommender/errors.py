@@ -23,7 +23,8 @@ Hierarchy::
     ├── ModelError               a model cannot be trained, saved or loaded
     │   ├── NoPromotedModel
     │   ├── ChecksumMismatch
-    │   └── VersionMismatch
+    │   ├── VersionMismatch
+    │   └── ModelLoadFailed      passes its checks but does not unpickle or fails its first use
     └── AuthError                admin route without a valid bearer token (401/403)
 """
 
@@ -177,6 +178,10 @@ class ChecksumMismatch(ModelError):
 
 class VersionMismatch(ModelError):
     error = "version_mismatch"
+
+
+class ModelLoadFailed(ModelError):
+    error = "model_load_failed"
 
 
 class AuthError(RecommenderError):

@@ -51,12 +51,17 @@ from recommender import db, reference
 from recommender.config import Settings
 from recommender.errors import InvalidInput, UnknownBody
 from recommender.names import closest
+from recommender.register_io import spreadsheet_cell
 from recommender.services import check_service
 
 VERDICTS = db.VERDICTS
 COLUMNS = tuple(c.name for c in db.feedback.columns)
 EXPORT_FORMATS = ("csv", "json")
 MAX_COMMENT = 2000
+# The longest text each field may hold: anonymous input is bounded before it is looked at. A
+# body or partner is a code or any name (the longest official name is under 80 characters).
+MAX_LENGTH = {"body": 200, "partner": 200, "service": 64, "verdict": 32, "comment": MAX_COMMENT,
+              "model_version": 64}  # fmt: skip
 
 
 def record(
@@ -65,12 +70,13 @@ def record(
     """Validate one verdict and store it; return the stored row.
 
     ``values`` has ``body``, ``partner`` (codes or any names), ``service``, ``verdict`` and
-    optionally ``comment`` and ``model_version`` (default: ``model_version``, the one serving).
-    Raises :class:`InvalidInput` naming the field at fault, or
-    :class:`~recommender.errors.UnknownBody` with the closest names; while the database is busy
-    (an import writing) it retries, up to a bound (:func:`recommender.db.write_retrying`).
+    optionally ``comment`` and ``model_version`` (default: ``model_version``, the one serving;
+    otherwise a version in the model registry). Raises :class:`InvalidInput` naming the field
+    at fault, or :class:`~recommender.errors.UnknownBody` with the closest names; while the
+    database is busy (an import writing) it retries, up to a bound
+    (:func:`recommender.db.write_retrying`).
     """
-    row = validate(values, settings=settings)
+    row = validate(values, settings=settings, serving=model_version)
     if row["model_version"] is None:
         row["model_version"] = model_version
     row["created_at"] = datetime.now(UTC)
@@ -84,7 +90,9 @@ def record(
     return _plain(row)
 
 
-def validate(values: Mapping[str, Any], *, settings: Settings) -> dict[str, Any]:
+def validate(
+    values: Mapping[str, Any], *, settings: Settings, serving: str | None = None
+) -> dict[str, Any]:
     """Return the table row for ``values`` or raise naming the first bad field."""
     known = ("body", "partner", "service", "verdict", "comment", "model_version")
     for name in values:
@@ -106,8 +114,8 @@ def validate(values: Mapping[str, Any], *, settings: Settings) -> dict[str, Any]
             suggestions=closest(verdict, VERDICTS, limit=2),
         )
     comment = text["comment"] or ""
-    if len(comment) > MAX_COMMENT:
-        raise InvalidInput(f"comment is over {MAX_COMMENT} characters", field="comment")
+    if text["model_version"] is not None:
+        _known_version(text["model_version"], serving, settings)
     body = _code(str(text["body"]), "body", settings)
     partner = _code(str(text["partner"]), "partner", settings)
     if partner == body:
@@ -143,8 +151,13 @@ def export(engine: Engine, fmt: str = "csv") -> str:
     out = io.StringIO(newline="")
     writer = csv.DictWriter(out, fieldnames=list(COLUMNS), lineterminator="\n")
     writer.writeheader()
-    writer.writerows({k: "" if v is None else v for k, v in r.items()} for r in rows)
+    # Comments are anyone's text: a spreadsheet must not run "=HYPERLINK(...)" in one.
+    writer.writerows({k: "" if v is None else _cell(v) for k, v in r.items()} for r in rows)
     return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    return spreadsheet_cell(value) if isinstance(value, str) else value
 
 
 def training_signals(engine: Engine) -> pd.DataFrame:
@@ -198,7 +211,30 @@ def _text(values: Mapping[str, Any], name: str) -> str | None:
         return None
     if not isinstance(value, str):
         raise InvalidInput(f"{name!r} must be a string", field=name)
+    if len(value) > MAX_LENGTH[name]:
+        raise InvalidInput(f"{name} is over {MAX_LENGTH[name]:,} characters", field=name)
+    allowed = "\t\n\r" if name == "comment" else ""
+    for char in value:
+        if (char < " " and char not in allowed) or "\ud800" <= char <= "\udfff":
+            raise InvalidInput(
+                f"{name} holds a control character or a lone surrogate ({char!r}): send text",
+                field=name,
+            )
     return value.strip() or None
+
+
+def _known_version(version: str, serving: str | None, settings: Settings) -> None:
+    from recommender import artifacts
+
+    known = [*artifacts.versions(settings), *([serving] if serving else [])]
+    if version not in known:
+        raise InvalidInput(
+            f"unknown model_version {version!r}; leave it out for the model serving now"
+            + (f" ({serving})" if serving else "")
+            + ", or give one from `recommender models list`",
+            field="model_version",
+            suggestions=closest(version, known, limit=2),
+        )
 
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:

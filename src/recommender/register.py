@@ -53,6 +53,7 @@ from recommender.register_io import (
     csv_text,
     geojson_text,
     partner_tokens,
+    read_file,
     read_source,
     validate,
 )
@@ -206,7 +207,8 @@ def import_file(
     """
     settings = settings or Settings.from_env()
     path = Path(path)
-    layout, rows = read_source(path)
+    source = read_file(path)
+    layout, rows = source.layout, source.rows
     directory = directory or default_directory(settings)
     candidates, errors = validate(rows, directory, service_ids(settings))
     if errors:
@@ -227,6 +229,7 @@ def import_file(
             added, report.import_id = store.store(engine, record, len(unique), build)
     report.added, report.duplicates = len(added), len(unique) - len(added)
     report.ids = [r["id"] for r in added]
+    report.warnings += source.warnings
     by_fingerprint = dict(unique)
     for row in added:
         c = by_fingerprint[row["fingerprint"]]
@@ -411,7 +414,8 @@ def export(
         # The project layout; annual_savings_gbp is informative (derived again on import).
         lists = ["partners", "partner_roles", "partner_names"]
         columns = [c for c in ARRANGEMENT_COLUMNS if c != "fingerprint"] + lists
-        text = csv_text([r | {k: "; ".join(r[k]) for k in lists} for r in records], columns)
+        rows = [r | {k: "; ".join(r[k]) for k in lists} for r in records]
+        text = csv_text(rows, columns, spreadsheet=True)  # formulas neutralised, re-importable
     elif fmt == "json":
         text = json.dumps({"arrangements": records}, indent=1, ensure_ascii=False) + "\n"
     else:

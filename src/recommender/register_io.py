@@ -17,6 +17,15 @@ Layouts read (detected from the file; described in ``data/register/README.md``):
 
 Row numbers in errors are those a spreadsheet shows (the header is row 1); in a JSON file, the
 position of the arrangement in its list (the first is 1).
+
+A hostile or broken file is a list of :class:`~recommender.errors.RowError`, never a traceback:
+bytes that are not UTF-8, a field longer than :data:`MAX_FIELD` characters (an unclosed quote
+reads as one), a NUL character or a lone surrogate, a repeated column (or key in a JSON
+object), JSON nested too deeply or with integers too long to convert, a value that is an
+object. A column (or key) no layout reads is ignored with a warning naming it
+(:attr:`SourceFile.warnings`). A savings figure above :data:`MAX_SAVINGS_GBP` is refused.
+Cells an export writes for spreadsheets carry a leading ``'`` against formula injection
+(:func:`spreadsheet_cell`); reading a CSV file takes it off again (:func:`unguard`).
 """
 
 from __future__ import annotations
@@ -54,6 +63,17 @@ _KNOWN_TO_PROJECT = {
 PARTNER_TYPES = ("council", "fire", "police", "health", "other")
 FIRST_YEAR = 1900  # joint boards date from the 1960s, joint waste authorities from 1986
 MAX_PERIOD_YEARS = 50
+# The largest savings figure believed (any basis): the largest shared-service arrangements in
+# England report tens of millions a year, the LGA's total for every council about £1.3bn.
+MAX_SAVINGS_GBP = 1_000_000_000
+# The longest field read: the csv module's own default limit (a longer one is an unclosed quote
+# or not a register); the reader's limit is raised to the file's size so this check, which can
+# name the column, is the one that speaks.
+MAX_FIELD = 131_072
+# Columns a layout does not read but an export writes (informative): ignored without a warning.
+_EXPORTED = ("annual_savings_gbp", "import_id", "fingerprint", "members")
+_LISTS = ("partner_types", "partner_roles", "partner_names")  # optional, one per partner
+_READ = (*PROJECT_COLUMNS, *_LISTS)
 _CODE = re.compile(r"^[EWSN]\d{8}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -139,49 +159,173 @@ def normalise_name(name: str) -> str:
 # Reading ---------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SourceFile:
+    """A register file as read: its layout, its rows, and warnings about its header."""
+
+    layout: str
+    rows: list[SourceRow]
+    warnings: list[str] = field(default_factory=list)
+
+
 def read_source(path: Path) -> tuple[str, list[SourceRow]]:
     """Return the layout and rows of a register file, or raise naming what is wrong with it."""
+    found = read_file(path)
+    return found.layout, found.rows
+
+
+def read_file(path: Path) -> SourceFile:
+    """Read a register file (see :func:`read_source`), with warnings about ignored columns."""
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        data = path.read_bytes()
     except OSError as err:
         raise InvalidInput(f"{path}: cannot read the file ({err.strerror})", field="file") from err
+    try:
+        text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise InvalidInput(f"{path}: not UTF-8 text (byte {err.start})", field="file") from err
+        row = data[: err.start].count(b"\n") + 1
+        message = f"not UTF-8 text (byte {err.start}, {data[err.start : err.start + 4]!r}); "
+        message += "save the file as UTF-8"
+        raise ImportRejected(str(path), [RowError(row, "", "", message)]) from err
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
-        return "json", _read_json(path, text)
+        return _read_json(path, text)
+    return _read_csv(path, text)
+
+
+def _read_csv(path: Path, text: str) -> SourceFile:
+    if csv.field_size_limit() <= len(text):
+        csv.field_size_limit(len(text) + 1)  # MAX_FIELD below is the limit that names a column
     reader = csv.DictReader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in reader.fieldnames or []]
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+    except csv.Error as err:
+        raise ImportRejected(str(path), [RowError(1, "", "", f"not CSV: {err}")]) from err
     reader.fieldnames = header
     known = "arrangement_name" in header or "partner_types" in header
     layout, expected = ("known", KNOWN_COLUMNS) if known else ("project", PROJECT_COLUMNS)
+    problems = [_header_error(header, name) for name in dict.fromkeys(header)]
     if missing := [c for c in expected if c not in header]:
         message = f"missing column; the {layout} layout has " + ", ".join(expected)
-        raise ImportRejected(str(path), [RowError(1, c, "", message) for c in missing])
+        problems += [RowError(1, c, "", message) for c in missing]
+    if bad := [p for p in problems if p is not None]:
+        raise ImportRejected(str(path), bad)
     columns = {v: k for k, v in _KNOWN_TO_PROJECT.items()} if known else {}
-    rows = []
-    for number, raw in enumerate(reader, start=2):
-        values = {k: (v or "").strip() for k, v in raw.items() if k is not None}
-        if any(values.values()):  # skip blank lines
-            rows.append(
-                SourceRow(
-                    number, {_KNOWN_TO_PROJECT.get(k, k): v for k, v in values.items()}, columns
-                )
-            )
-    return layout, rows
-
-
-def _read_json(path: Path, text: str) -> list[SourceRow]:
+    rows: list[SourceRow] = []
+    errors: list[RowError | None] = []
     try:
-        payload = json.loads(text)
+        for number, raw in enumerate(reader, start=2):
+            values = {k: unguard((v or "").strip()) for k, v in raw.items() if k is not None}
+            errors += [_value_error(number, k, v) for k, v in values.items()]
+            if None in raw:
+                message = f"{len(raw[None])} more value(s) than the header has columns"
+                errors.append(RowError(number, "", "", message))
+            if any(values.values()):  # skip blank lines
+                values = {_KNOWN_TO_PROJECT.get(k, k): v for k, v in values.items()}
+                rows.append(SourceRow(number, values, columns))
+    except csv.Error as err:  # e.g. another thread lowered the field limit
+        errors.append(RowError(reader.line_num, "", "", f"not CSV: {err}"))
+    if found := [e for e in errors if e is not None]:
+        raise ImportRejected(str(path), found)
+    return SourceFile(layout, rows, _ignored(header, expected))
+
+
+def _header_error(header: Sequence[str], name: str) -> RowError | None:
+    count = header.count(name)
+    if not name:
+        return RowError(1, "", "", "a column has no name")
+    if count > 1:
+        return RowError(1, name, "", f"this column appears {count} times; keep one")
+    return None
+
+
+def _value_error(row: int, column: str, value: str) -> RowError | None:
+    shown = value[:40] + "…" if len(value) > 40 else value
+    if len(value) > MAX_FIELD:
+        message = f"{len(value):,} characters: longer than {MAX_FIELD:,} (an unclosed quote?)"
+        return RowError(row, column, shown, message)
+    if "\x00" in value:
+        return RowError(row, column, shown.replace("\x00", "\\x00"), "holds a NUL character")
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        return RowError(row, column, ascii(shown), "holds a lone surrogate: not text")
+    return None
+
+
+def _ignored(header: Sequence[str], expected: Sequence[str]) -> list[str]:
+    """Say which columns no layout reads (they are ignored; a typo of an optional one?)."""
+    read = (*expected, *_LISTS)
+    out = []
+    for name in (h for h in header if h not in read and h not in _EXPORTED):
+        near = closest(name, read, limit=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        out.append(f"column {name!r} is not read and was ignored{hint}")
+    return out
+
+
+class _Object(dict[str, Any]):
+    """A JSON object that remembers the keys it was given more than once."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> _Object:
+    found = _Object(pairs)
+    keys = [k for k, _ in pairs]
+    found.repeated = tuple(k for k in dict.fromkeys(keys) if keys.count(k) > 1)
+    return found
+
+
+def _json_int(text: str) -> int | str:
+    # Python refuses to convert integers of thousands of digits: keep such a value as its text
+    # (the row's check then says it is not a plausible year or figure, naming row and field).
+    return int(text) if len(text) <= 1000 else text
+
+
+def _read_json(path: Path, text: str) -> SourceFile:
+    try:
+        payload = json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
     except json.JSONDecodeError as err:
         raise ImportRejected(
             str(path), [RowError(err.lineno, "", "", f"not JSON: {err.msg}")]
         ) from err
+    except RecursionError:
+        message = "not JSON this importer reads: nested too deeply"
+        raise ImportRejected(str(path), [RowError(1, "", "", message)]) from None
+    except ValueError as err:
+        raise ImportRejected(str(path), [RowError(1, "", "", f"not JSON: {err}")]) from err
     items = payload.get("arrangements") if isinstance(payload, dict) else payload
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
         message = "expected a list of objects under 'arrangements'"
         raise ImportRejected(str(path), [RowError(1, "arrangements", "", message)])
-    return [SourceRow(n, {k: _text(v) for k, v in item.items()}) for n, item in enumerate(items, 1)]
+    rows: list[SourceRow] = []
+    errors: list[RowError] = []
+    keys: dict[str, None] = {}
+    for n, item in enumerate(items, 1):
+        for key in getattr(item, "repeated", ()):
+            errors.append(RowError(n, key, "", "this field appears twice in the object"))
+        values = {}
+        for key, value in item.items():
+            keys[key] = None
+            if (bad := _value_error(n, "field name", key)) is not None:
+                errors.append(bad)
+            elif not _scalar_or_list(value):
+                if key in _READ:  # others (an export's "members") are not read: ignored
+                    message = "expected text, a number or a list of them"
+                    errors.append(RowError(n, key, "", message))
+            elif (bad := _value_error(n, key, text := _text(value))) is not None:
+                errors.append(bad)
+            else:
+                values[key] = text
+        rows.append(SourceRow(n, values))
+    if errors:
+        raise ImportRejected(str(path), errors)
+    return SourceFile("json", rows, _ignored(list(keys), PROJECT_COLUMNS))
+
+
+def _scalar_or_list(value: Any) -> bool:
+    scalar = (str, int, float, bool, type(None))
+    return isinstance(value, scalar) or (
+        isinstance(value, list) and all(isinstance(v, scalar) for v in value)
+    )
 
 
 def _text(value: Any) -> str:
@@ -264,8 +408,12 @@ class _RowCheck:
         except ValueError:
             self.error("savings_gbp", "expected a number of pounds, e.g. 250000")
             return None
-        if value is not None and not 0 <= value < float("inf"):
-            self.error("savings_gbp", "expected a figure of 0 or more (pounds)")
+        if value is not None and not 0 <= value <= MAX_SAVINGS_GBP:
+            reason = "not a figure" if value != value else "implausible"  # NaN
+            if value < 0:
+                reason = "negative"
+            message = f"expected a figure of 0 or more pounds, at most £{MAX_SAVINGS_GBP:,}"
+            self.error("savings_gbp", f"{reason}: {message}")
             return None
         return value
 
@@ -453,13 +601,46 @@ def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
     return atomic.write_files(files)
 
 
-def csv_text(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
-    """Return ``rows`` as CSV with ``columns``, each value written the same way every time."""
+def csv_text(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, spreadsheet: bool = False
+) -> str:
+    """Return ``rows`` as CSV with ``columns``, each value written the same way every time.
+
+    ``spreadsheet``: the file is for people to open (an export), so text a spreadsheet would
+    run as a formula gets a leading ``'`` (:func:`spreadsheet_cell`); numbers stay numbers.
+    """
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(columns)
-    writer.writerows([format_value(row.get(c)) for c in columns] for row in rows)
+    for row in rows:
+        values = [row.get(c) for c in columns]
+        writer.writerow(spreadsheet_cell(v) if spreadsheet else format_value(v) for v in values)
     return out.getvalue()
+
+
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets
+# ("=HYPERLINK(...)" runs when the file is opened): CSV injection.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_GUARDED = re.compile("^'*[" + re.escape("".join(FORMULA_STARTS)) + "]")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def spreadsheet_cell(value: Any) -> str:
+    """Return a cell as :func:`format_value` does, with a leading ``'`` if it is text that a
+    spreadsheet would read as a formula. Numbers (``-5``, also written as text) are kept.
+
+    Text already starting with quotes then a formula character gets one more quote, so that
+    :func:`unguard` gives back exactly what was written.
+    """
+    text = format_value(value)
+    if isinstance(value, str) and _GUARDED.match(text) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def unguard(text: str) -> str:
+    """Undo :func:`spreadsheet_cell` (an exported file imports as the same arrangements)."""
+    return text[1:] if text.startswith("'") and _GUARDED.match(text) else text
 
 
 def format_value(value: Any) -> str:

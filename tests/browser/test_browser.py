@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from browser_fixtures import DESKTOP, PHONE, SCREENSHOTS, LiveServer
+from browser_fixtures import DESKTOP, PHONE, SCREENSHOTS, LiveServer, watch_csp
 from recommender import db
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
@@ -221,3 +221,29 @@ def test_screenshots_and_no_sideways_scrolling(
         page.screenshot(path=str(SCREENSHOTS / f"home-suggestions-{size}.png"))
     finally:
         context.close()
+
+
+def test_main_pages_pass_the_content_security_policy(browser: Any, live_server: LiveServer) -> None:
+    context = browser.new_context(viewport=DESKTOP, base_url=live_server.url)
+    violations = watch_csp(context)
+    try:
+        page = context.new_page()
+        for name, path in PAGES.items():
+            if path is None:
+                page.goto("/arrangements?shown=real")
+                path = page.locator("table.explorer tbody th a").first.get_attribute("href")
+            response = page.goto(path)
+            assert "frame-ancestors 'none'" in response.headers["content-security-policy"]
+            page.wait_for_load_state("load")
+            seen = page.evaluate("window.__csp")
+            assert seen == [], f"{name}: {seen}"
+        page.goto(f"/bodies/{ROTHER}")  # the scripts at work: filters in place, suggestions
+        page.get_by_label("Service", exact=True).select_option("legal")
+        page.wait_for_url(re.compile(r"service=legal"))
+        page.goto("/")
+        page.get_by_role("combobox").press_sequentially("Bris", delay=30)
+        page.get_by_role("option").first.wait_for()
+        assert page.evaluate("window.__csp") == []
+    finally:
+        context.close()
+    assert violations == []

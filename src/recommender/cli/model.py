@@ -43,9 +43,10 @@ def train_and_save(
     """Train with a progress bar over the stages, save, optionally promote."""
     from tqdm import tqdm
 
-    from recommender import artifacts
+    from recommender import artifacts, serving
     from recommender.training import train
 
+    artifacts.check_writable(settings)  # a read-only or full models/ fails now, not after training
     inputs = _inputs(settings, register_file)
     with tqdm(total=len(STAGES), desc="training", unit="stage", file=sys.stderr) as bar:
 
@@ -65,7 +66,7 @@ def train_and_save(
         version = artifacts.save(model, meta, settings)
         bar.update(1)
     if promote:
-        artifacts.promote(version, settings)
+        artifacts.promote(version, settings, check=serving.check(settings))
     return version, meta
 
 
@@ -252,20 +253,21 @@ def models_show(obj: SettingsObj, version: str | None, as_json: bool) -> None:
 @click.argument("version")
 @pass_settings
 def models_promote(obj: SettingsObj, version: str) -> None:
-    """Promote VERSION (after checking its checksum and library versions)."""
-    from recommender import artifacts
+    """Promote VERSION (after checking it, loading it and asking it one question)."""
+    from recommender import artifacts, serving
 
-    previous = artifacts.promote(version, obj.settings)
+    previous = artifacts.promote(version, obj.settings, check=serving.check(obj.settings))
     click.echo(f"promoted {version}" + (f" (was {previous})" if previous else ""))
 
 
 @models.command("rollback")
 @pass_settings
 def models_rollback(obj: SettingsObj) -> None:
-    """Promote the model that served before the current one."""
-    from recommender import artifacts
+    """Promote the model that served before the current one (after loading and checking it)."""
+    from recommender import artifacts, serving
 
-    click.echo(f"rolled back to {artifacts.rollback(obj.settings)}")
+    target = artifacts.rollback(obj.settings, check=serving.check(obj.settings))
+    click.echo(f"rolled back to {target}")
 
 
 @models.command("ensure")
@@ -365,6 +367,8 @@ def recommend_cmd(
 
 
 def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
+    from recommender.register_io import spreadsheet_cell
+
     columns = [
         "body_code",
         "body_name",
@@ -386,8 +390,15 @@ def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
     writer.writeheader()
     for body, found in results:
         for rank, r in enumerate(found, 1):
+            row = {
+                "body_code": body["code"],
+                "body_name": body["name"],
+                "rank": rank,
+                **r.to_dict(),
+            }
+            # Meant for a spreadsheet: text that would run as a formula is quoted.
             writer.writerow(
-                {"body_code": body["code"], "body_name": body["name"], "rank": rank, **r.to_dict()}
+                {k: spreadsheet_cell(v) if isinstance(v, str) else v for k, v in row.items()}
             )
     click.echo(buffer.getvalue(), nl=False)
 

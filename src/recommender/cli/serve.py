@@ -1,7 +1,23 @@
-"""``recommender serve``: run the web service under gunicorn (not Flask's development server)."""
+"""``recommender serve``: run the web service under gunicorn (not Flask's development server).
+
+gunicorn answers some requests itself, before the app sees them: a request line longer than
+:data:`LIMITS` allows (414), too many or too long header fields (431), a malformed request line,
+method, HTTP version, header or chunked body (400), an unsupported transfer coding (501), and a
+500 if a worker fails outside the app. :func:`json_error` makes those answers the app's JSON
+error shape (``status``, ``error``, ``detail``, ``field``) with its security headers, in place
+of gunicorn's HTML page (gunicorn writes all of them through ``gunicorn.util.write_error``,
+which is replaced in this process before the workers fork).
+
+What cannot be JSON: a connection closed with no answer at all, which is what gunicorn does
+when a worker is killed for exceeding ``--timeout`` mid-request, when the client disconnects
+before sending a request line, or when the listen backlog is full (the kernel refuses the
+connection); and an answer to a request on a connection that does not speak HTTP/1.x (TLS sent
+to the plain port) is unreadable to that client whatever its format.
+"""
 
 from __future__ import annotations
 
+import json
 import os
 from typing import Any
 
@@ -11,6 +27,13 @@ from recommender.cli._common import SettingsObj, pass_settings
 
 DEFAULT_WORKERS = min(4, os.cpu_count() or 1)
 DEFAULT_THREADS = 4
+# gunicorn's limits on a request's head (its defaults, stated so they are documented): a longer
+# URL answers 414; more header fields, or a longer one, 431.
+LIMITS = {
+    "limit_request_line": 4094,
+    "limit_request_fields": 100,
+    "limit_request_field_size": 8190,
+}
 
 
 @click.command("serve")
@@ -91,8 +114,34 @@ def serve(
         "accesslog": "-" if access_log else None,
         "errorlog": "-",
         "post_fork": _post_fork,
+        **LIMITS,
     }
     _run(app, options)
+
+
+def json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
+    """Write one of gunicorn's own error answers in the app's JSON error shape."""
+    from gunicorn import util
+    from werkzeug.exceptions import default_exceptions
+
+    from recommender.service.guards import HEADERS
+
+    known = default_exceptions.get(status_int)
+    name = known().name if known is not None else reason  # the names the app's errors use
+    payload = {
+        "status": status_int,
+        "error": name.lower().replace(" ", "_").replace("'", ""),
+        "detail": mesg or name,
+        "field": None,
+    }
+    if status_int >= 500:  # as the app answers its own: logged by gunicorn, opaque here
+        payload |= {"error": "internal_error",
+                    "detail": "an unexpected error occurred; it has been logged"}  # fmt: skip
+    body = json.dumps(payload).encode("ascii")  # ASCII: the request line may hold any byte
+    head = [f"HTTP/1.1 {status_int} {reason}", "Connection: close",
+            "Content-Type: application/json", f"Content-Length: {len(body)}",
+            *(f"{key}: {value}" for key, value in HEADERS.items())]  # fmt: skip
+    util.write_nonblock(sock, ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
 
 
 def _post_fork(server: Any, worker: Any) -> None:
@@ -102,7 +151,10 @@ def _post_fork(server: Any, worker: Any) -> None:
 
 
 def _run(app: Any, options: dict[str, Any]) -> None:
+    from gunicorn import util
     from gunicorn.app.base import BaseApplication
+
+    util.write_error = json_error  # gunicorn's error pages in the JSON shape (see above)
 
     class Server(BaseApplication):  # type: ignore[misc]
         """gunicorn serving the app built above, with options from the command line."""

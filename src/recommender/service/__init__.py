@@ -15,6 +15,7 @@ Run it with ``recommender serve`` (gunicorn), or in development with
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Mapping
 from importlib import import_module
 from pathlib import Path
@@ -25,7 +26,14 @@ from flask import Flask
 from recommender import db, reference, services
 from recommender import register as reg
 from recommender.errors import ConfigError
-from recommender.service.config import DEFAULTS, positive, settings_from
+from recommender.service import guards
+from recommender.service.config import (
+    DEFAULTS,
+    admin_token,
+    positive,
+    raw_admin_token,
+    settings_from,
+)
 from recommender.service.errors import register_error_handlers
 from recommender.service.state import ModelHolder, RegisterSize, ResponseCache, ServiceState
 
@@ -44,16 +52,21 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask(__name__, static_folder=None)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("RECOMMENDER")
+    if (token := raw_admin_token(os.environ)) is not None:
+        app.config["ADMIN_TOKEN"] = token  # as set, not JSON-parsed
     if test_config is not None:
         app.config.from_mapping(test_config)
+    admin_token(app.config)  # a bad token stops the start, saying why
     from recommender.ranking import MAX_K
 
     positive(app.config, "MAX_K", limit=MAX_K)
+    positive(app.config, "PROXY_HOPS", limit=10)
     if int(app.config["MAX_K"]) < 1:
         raise ConfigError(f"MAX_K={app.config['MAX_K']!r}: expected 1 to {MAX_K}", field="MAX_K")
     app.extensions["recommender"] = _load_state(app.config)
     _serve_web(app, app.extensions["recommender"].settings.web)
     register_error_handlers(app)
+    guards.install(app, app.config)
     for module_name, attribute in _BLUEPRINTS:
         module = import_module(f"recommender.service.{module_name}")
         app.register_blueprint(getattr(module, attribute))
@@ -91,6 +104,10 @@ def _load_state(config: Mapping[str, Any]) -> ServiceState:
         models=models,
         cache=ResponseCache(int(positive(config, "CACHE_SIZE"))),
         register_size=size,
+        feedback_limit=guards.ClientBuckets(
+            positive(config, "FEEDBACK_PER_MINUTE"), max(1.0, positive(config, "FEEDBACK_BURST"))
+        ),
+        refusals=guards.RefusalThrottle(positive(config, "AUDIT_REFUSAL_SECONDS")),
     )
 
 

@@ -2,12 +2,16 @@
 
 The operator turns these on by setting ``RECOMMENDER_ADMIN_TOKEN``; without it every admin
 route answers 403 ``admin_disabled``. A request must send ``Authorization: Bearer <token>``,
-compared in constant time; a missing or wrong token gets 401. Every action and every refusal
-is written to the ``audit_log`` table (:mod:`recommender.audit`) with the token's fingerprint.
+compared in constant time; a missing or wrong token gets 401. Every action is written to the
+``audit_log`` table (:mod:`recommender.audit`) with the token's fingerprint, and so are
+refusals, at most one row per client per ``AUDIT_REFUSAL_SECONDS``
+(:class:`~recommender.service.guards.RefusalThrottle`): the next row counts those not written.
 
 A reload or promotion that cannot load the model (checksum mismatch, library versions, no
-promoted model) answers 409 ``reload_failed`` and leaves the current model serving; a promotion
-that fails to load is rolled back in the registry too.
+promoted model, or a model that passes those checks but fails to unpickle or to answer a first
+query) answers 409 ``reload_failed`` and leaves the current model serving; a promotion loads
+and checks the model before it writes the registry, so a failed one leaves the registry as it
+was.
 """
 
 from __future__ import annotations
@@ -22,19 +26,20 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, current_app, g, request
 from werkzeug.utils import secure_filename
 
-from recommender import artifacts, audit
+from recommender import audit
 from recommender import register as reg
-from recommender.errors import AuthError, InvalidInput, ModelError, RecommenderError
+from recommender.errors import AuthError, InvalidInput, RecommenderError
 from recommender.service import openapi
 from recommender.service.api import json_body, json_response
 from recommender.service.config import admin_token
 from recommender.service.errors import AdminDisabled
+from recommender.service.guards import client_address
 from recommender.service.params import Param, parse
-from recommender.service.state import ReloadFailed, state
+from recommender.service.state import state
 
 bp = Blueprint("admin", __name__, url_prefix=openapi.PREFIX + "/admin")
 F = TypeVar("F", bound=Callable[..., Response])
-ADMIN_ERRORS = (400, 401, 403)
+ADMIN_ERRORS = (400, 401, 403, 413)
 DRY_RUN = Param("dry_run", "boolean", "Validate and report; write nothing.", default=False)
 UPLOAD_TYPES = ("multipart/form-data", "text/csv", "application/json")
 
@@ -51,7 +56,13 @@ def admin_action(action: str) -> Callable[[F], F]:
             try:
                 _check(presented)
             except AuthError as err:
-                audit.write(engine, action, who, "refused", {"reason": err.error})
+                # One row per client per AUDIT_REFUSAL_SECONDS: guessing must not fill the log.
+                skipped = state().refusals.admit(client_address())
+                if skipped is not None:
+                    detail: dict[str, Any] = {"reason": err.error}
+                    if skipped:
+                        detail["refusals_not_logged_before"] = skipped
+                    audit.write(engine, action, who, "refused", detail)
                 raise
             g.audit_detail = {}
             try:
@@ -101,16 +112,7 @@ def promote() -> Response:
                            field="version")  # fmt: skip
     current = state()
     g.audit_detail = {"version": version}
-    try:
-        before = artifacts.promote(version.strip(), current.settings)  # verifies the file first
-    except ModelError as err:
-        raise ReloadFailed(err, current.models.version) from err
-    try:
-        previous, serving = current.models.reload()
-    except ReloadFailed:
-        if before and before != version:
-            artifacts.promote(before, current.settings)  # the registry points where it did
-        raise
+    previous, serving = current.models.promote(version.strip())  # loads before the registry
     current.cache.clear()
     g.audit_detail |= {"previous": previous, "model_version": serving}
     return json_response({"action": "promote", "previous": previous, "model_version": serving})

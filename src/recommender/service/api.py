@@ -20,6 +20,7 @@ from recommender import register as reg
 from recommender.errors import InvalidInput, UnknownBody
 from recommender.query import PER_PARTNER
 from recommender.service import openapi
+from recommender.service.guards import client_address
 from recommender.service.params import LIMIT, OFFSET, Param, parse
 from recommender.service.state import state
 
@@ -315,17 +316,21 @@ def health() -> Response:
             "status": "ok" if version else "degraded",
             "model_version": version,
             "register_size": current.register_size.get(),
+            "problem": current.models.problem(),
         }
     )
 
 
 @bp.post("/feedback")
-@openapi.operation("Record a verdict on a suggestion.", tag="feedback", response="Feedback",
-                   status=201, body="FeedbackIn", errors=(400, 404))  # fmt: skip
+@openapi.operation("Record a verdict on a suggestion (limited per client: 429 with Retry-After).",
+                   tag="feedback", response="Feedback", status=201, body="FeedbackIn",
+                   errors=(400, 404, 413, 429))  # fmt: skip
 def post_feedback() -> Response:
     """Record feedback."""
-    parse(())
     current = state()
+    current.feedback_limit.check(client_address(), "feedback posts")
+    request.max_content_length = int(current_app.config["FEEDBACK_MAX_BYTES"])
+    parse(())
     values = json_body()
     stored = feedback_domain.record(
         current.engine, values, settings=current.settings, model_version=current.models.version
@@ -348,16 +353,48 @@ def openapi_document() -> Response:
 
 
 def json_body() -> dict[str, Any]:
-    """Return the request's JSON object, or raise 400 saying what is wrong with it."""
+    """Return the request's JSON object, or raise 400 saying what is wrong with it.
+
+    Refused too: nesting deeper than Python's parser goes, and strings no database can store
+    (a lone surrogate such as ``\\ud800``, or a NUL character).
+    """
     if not request.is_json:
         raise InvalidInput("send a JSON object with Content-Type: application/json", field=None)
     try:
         data = json.loads(request.get_data(cache=True) or b"null")
+    except RecursionError:
+        raise InvalidInput("the request body is nested too deeply", field=None) from None
     except (ValueError, UnicodeDecodeError) as err:
         raise InvalidInput(f"the request body is not valid JSON: {err}", field=None) from None
     if not isinstance(data, dict):
         raise InvalidInput("the request body must be a JSON object", field=None)
+    for key, value in data.items():
+        _storable(key, None)
+        _storable(value, key)
     return data
+
+
+def _storable(value: Any, name: str | None) -> None:
+    """Raise 400 naming ``name`` if ``value`` holds text that is not storable Unicode."""
+    stack = [value]
+    while stack:  # not recursive: the body may be deeply nested
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput(
+                    f"{name or 'a field name'} holds a lone surrogate (e.g. \\ud800): not "
+                    "text; send UTF-8",
+                    field=name,
+                ) from None
+            if "\x00" in item:
+                raise InvalidInput(f"{name or 'a field name'} holds a NUL character", field=name)
 
 
 def json_response(payload: Any, status: int = 200) -> Response:

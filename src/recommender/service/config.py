@@ -6,11 +6,18 @@ key (env: RECOMMENDER_…)  meaning
 HOME                      the checkout holding ``data/`` and ``models/`` (default: this one)
 DATA_DIR, MODELS_DIR      override ``HOME/data`` and ``HOME/models``
 DATABASE_URL              SQLAlchemy URL (default: SQLite file ``HOME/var/recommender.sqlite``)
-ADMIN_TOKEN               bearer token for ``/api/v1/admin/*``; unset: the admin routes are off
+ADMIN_TOKEN               bearer token for ``/api/v1/admin/*`` (at least 24 printable characters,
+                          read as given, never parsed); unset or empty: the admin routes are off
 MAX_K                     the most suggestions one request may ask for (``k``)
 CACHE_SIZE                serialised responses kept per worker (LRU; 0 turns the cache off)
 MODEL_CHECK_SECONDS       how often a worker looks for a model promoted elsewhere
 REGISTER_SIZE_SECONDS     how long ``/health`` may reuse its count of arrangements
+MAX_CONTENT_LENGTH        the largest request body (bytes; register uploads), else 413
+FEEDBACK_MAX_BYTES        the largest feedback body, JSON or form (bytes), else 413
+FEEDBACK_PER_MINUTE       feedback posts per client per minute (0: no limit), else 429
+FEEDBACK_BURST            feedback posts a client may send at once before that rate applies
+AUDIT_REFUSAL_SECONDS     at most one audit row per client this often for refused admin calls
+PROXY_HOPS                reverse proxies in front (0: none); their X-Forwarded-* are trusted
 ========================  =======================================================================
 """
 
@@ -35,6 +42,11 @@ DEFAULTS: dict[str, Any] = {
     "MODEL_CHECK_SECONDS": 5.0,
     "REGISTER_SIZE_SECONDS": 10.0,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # register uploads
+    "FEEDBACK_MAX_BYTES": 16 * 1024,  # a verdict with a 2,000-character comment is ~9 KB
+    "FEEDBACK_PER_MINUTE": 10,
+    "FEEDBACK_BURST": 20,
+    "AUDIT_REFUSAL_SECONDS": 60.0,
+    "PROXY_HOPS": 0,
     "JSON_AS_ASCII": False,
 }
 
@@ -63,11 +75,50 @@ def settings_from(config: Mapping[str, Any]) -> Settings:
     )
 
 
+MIN_TOKEN_LENGTH = 24
+TOKEN_HINT = "generate one with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+
+
+def raw_admin_token(environ: Mapping[str, str]) -> str | None:
+    """Return ``RECOMMENDER_ADMIN_TOKEN`` exactly as set.
+
+    ``Config.from_prefixed_env`` parses every value as JSON, so ``123`` would become a number
+    and ``"abc"`` lose its quotes: the factory puts this plain string back in its place.
+    """
+    return environ.get("RECOMMENDER_ADMIN_TOKEN")
+
+
 def admin_token(config: Mapping[str, Any]) -> str | None:
-    """Return the admin token, or None when the admin routes are off."""
+    """Return the admin token, or None when the admin routes are off.
+
+    Raises :class:`ConfigError` (at start-up: the factory calls this) for a token that is not
+    a string, has surrounding whitespace, unprintable characters, or is too short to resist
+    guessing.
+    """
     token = config.get("ADMIN_TOKEN")
-    # from_prefixed_env parses values as JSON, so a token of digits arrives as a number.
-    return str(token) if token not in (None, "") else None
+    if token is None or token == "":
+        return None
+    if not isinstance(token, str):
+        raise ConfigError(
+            f"ADMIN_TOKEN must be a string, not {type(token).__name__}", field="ADMIN_TOKEN"
+        )
+    if token != token.strip():
+        raise ConfigError(
+            "ADMIN_TOKEN has spaces or a newline around it (a copy-paste slip?); remove them",
+            field="ADMIN_TOKEN",
+        )
+    if not all(" " <= c <= "~" for c in token):
+        raise ConfigError(
+            "ADMIN_TOKEN must be printable ASCII (it travels in an HTTP header); " + TOKEN_HINT,
+            field="ADMIN_TOKEN",
+        )
+    if len(token) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"ADMIN_TOKEN is {len(token)} characters; use at least {MIN_TOKEN_LENGTH} "
+            f"({TOKEN_HINT})",
+            field="ADMIN_TOKEN",
+        )
+    return token
 
 
 def positive(config: Mapping[str, Any], key: str, *, limit: float | None = None) -> float:

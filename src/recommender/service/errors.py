@@ -3,18 +3,25 @@
 ``{"status", "error", "detail", "field", ["suggestions"]}`` (:meth:`RecommenderError.to_dict`):
 domain errors keep their own status; Flask's and Werkzeug's (404 for an unknown URL, 405,
 400 for malformed JSON, 413 …) are reshaped; anything else is logged with its traceback and
-answered as an opaque 500 ``internal_error``.
+answered as an opaque 500 ``internal_error``. Server folders in a domain error's detail (the
+models folder, an upload's temporary folder …) are cut to the file's name (:func:`public`):
+the CLI shows them, a client has no use for them.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
+import sys
+import tempfile
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, has_app_context, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from recommender.config import Settings
 from recommender.errors import AuthError, RecommenderError
 
 log = logging.getLogger(__name__)
@@ -37,18 +44,41 @@ def error_response(payload: dict[str, Any], headers: dict[str, str] | None = Non
 
         response = error_page(payload)
     else:
-        body = json.dumps(payload, ensure_ascii=False)
+        text = json.dumps(payload, ensure_ascii=False)
+        try:
+            body = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate echoed from the request: escape it
+            body = json.dumps(payload).encode("ascii")
         response = Response(body, status=payload["status"], mimetype="application/json")
     for key, value in (headers or {}).items():
         response.headers[key] = value
     return response
 
 
+def public(text: str, settings: Settings | None = None) -> str:
+    """Return ``text`` with every path under a server folder cut to its last part."""
+    if settings is None and has_app_context():
+        found = current_app.extensions.get("recommender")
+        settings = getattr(found, "settings", None)
+    roots = {tempfile.gettempdir(), sys.prefix, str(Path.home())}
+    if settings is not None:
+        roots |= {str(p) for p in (settings.root, settings.data, settings.models, settings.web)}
+    roots = {r.rstrip("/") for r in roots if r.strip("/")}
+    if not any(r in text for r in roots):
+        return text
+    alternatives = "|".join(re.escape(r) for r in sorted(roots, key=len, reverse=True))
+    pattern = re.compile(rf"(?:{alternatives})(?:/[^/\s'\"`:;,()]+)*/?")
+    return pattern.sub(lambda m: PurePosixPath(m.group(0)).name or "/", text)
+
+
 def _domain(err: RecommenderError) -> Response:
     if err.status >= 500 and err.status != 503:  # 503: no model yet, said at start-up
         log.warning("%s %s: %s (%s)", request.method, request.path, err.detail, err.error)
     headers = {"WWW-Authenticate": 'Bearer realm="recommender admin"'} if err.status == 401 else {}
-    return error_response(err.to_dict(), headers)
+    headers |= getattr(err, "headers", {})  # e.g. Retry-After on 429
+    payload = err.to_dict()
+    payload["detail"] = public(str(payload["detail"]))
+    return error_response(payload, headers)
 
 
 def _http(err: HTTPException) -> Response:

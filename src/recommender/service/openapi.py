@@ -38,6 +38,7 @@ ERROR_TEXT = {
     413: "The upload is too large.",
     415: "Unsupported upload type.",
     422: "The uploaded register has bad rows (``errors`` lists each).",
+    429: "Too many requests from this client; Retry-After says when to try again.",
     503: "No model is loaded: train and promote one (`recommender train --promote`).",
 }
 
@@ -402,6 +403,11 @@ COMPONENTS: dict[str, Any] = {
         status={"type": "string", "enum": ["ok", "degraded"]},
         model_version=NSTR,
         register_size=INT,
+        problem={
+            "type": "string",
+            "nullable": True,
+            "description": "Why no model serves, or why the promoted one does not.",
+        },
     ),
     "FeedbackIn": _obj(
         ["body", "partner", "service", "verdict"],

@@ -27,6 +27,7 @@ from recommender import register as reg
 from recommender.errors import ModelError
 from recommender.scoring import HORIZON_YEARS
 from recommender.service import views_body, views_model, views_register
+from recommender.service.guards import client_address, same_origin
 from recommender.service.state import TRAIN_HINT, state
 from recommender.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION, SIMULATED_NOTE
 
@@ -35,10 +36,21 @@ GZIP_FROM = 2048  # bytes
 CODE = re.compile(r"\(([A-Z]\d{8})\)")
 TITLES = {
     400: "There is a problem with your request",
+    403: "That is not allowed from here",
     404: "Page not found",
     405: "That action is not allowed here",
+    413: "That is too much to send",
+    429: "Too many requests: please wait a moment",
     503: "Recommendations are unavailable",
 }
+
+
+@bp.before_request
+def _same_origin() -> None:
+    # The feedback form is the only POST on the pages; another site must not send it for a
+    # visitor (CSRF). The JSON API needs no such check: a cross-site JSON post is preflighted.
+    if request.method == "POST":
+        same_origin()
 
 
 @bp.after_request
@@ -198,6 +210,8 @@ def body(code_or_name: str) -> Any:
 def feedback(code: str) -> Any:
     """Record a verdict on one suggestion, then go back to the page it was given on."""
     current = state()
+    current.feedback_limit.check(client_address(), "feedback posts")
+    request.max_content_length = int(current_app.config["FEEDBACK_MAX_BYTES"])
     form = request.form
     values = {name: form.get(name) for name in ("partner", "service", "verdict", "comment")}
     stored = feedback_domain.record(
@@ -221,7 +235,7 @@ def feedback(code: str) -> Any:
 
 def _recorded(code: str, ident: str) -> dict[str, Any] | None:
     """The feedback the page was redirected back with, if it is this body's."""
-    if not ident.isdigit():
+    if not (ident.isascii() and ident.isdigit() and len(ident) < 19):  # a SQL integer
         return None
     table = db.feedback
     stmt = sa.select(table).where(table.c.id == int(ident), table.c.body_code == code)

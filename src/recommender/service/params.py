@@ -154,4 +154,5 @@ def _show(value: float | None) -> str:
 # Parameters shared by several routes ------------------------------------------------------------
 
 LIMIT = Param("limit", "integer", "At most this many items.", default=50, minimum=1, maximum=500)
-OFFSET = Param("offset", "integer", "Skip this many items first.", default=0, minimum=0)
+OFFSET = Param("offset", "integer", "Skip this many items first.", default=0, minimum=0,
+               maximum=1_000_000_000)  # fmt: skip

@@ -27,8 +27,10 @@ from sqlalchemy.engine import Engine
 
 from recommender import db
 from recommender.config import Settings
-from recommender.errors import ModelError, NoPromotedModel, RecommenderError
+from recommender.errors import ModelError, ModelLoadFailed, NoPromotedModel, RecommenderError
 from recommender.register_io import Directory
+from recommender.service.errors import public
+from recommender.service.guards import ClientBuckets, RefusalThrottle
 
 if TYPE_CHECKING:
     from recommender.ranking import Recommender
@@ -61,10 +63,10 @@ Loader = Callable[[Settings], "Recommender"]
 
 
 def load_promoted(settings: Settings) -> Recommender:
-    """Load the promoted model (the default loader; imported late so nothing loads at import)."""
-    from recommender.ranking import Recommender
+    """Load the promoted model and check it with a first query (the default loader)."""
+    from recommender import serving
 
-    return Recommender.load(settings)
+    return serving.open_promoted(settings)
 
 
 def promoted_version(settings: Settings) -> str | None:
@@ -76,15 +78,22 @@ def promoted_version(settings: Settings) -> str | None:
 
 @dataclass
 class ModelHolder:
-    """The current recommender, swapped atomically; ``error`` says why there is none."""
+    """The current recommender, swapped atomically; ``error`` says why there is none.
+
+    ``refused`` says why the promoted version is not the one serving (it failed to load); that
+    version is not tried again by the periodic check (it would fail the same way, every few
+    seconds) until the registry names another one or an admin reload asks for it.
+    """
 
     settings: Settings
     loader: Loader = load_promoted
     check_seconds: float = 5.0
     recommender: Recommender | None = None
     error: RecommenderError | None = None
+    refused: RecommenderError | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _next_check: float = 0.0
+    _failed: str | None = None  # the promoted version that did not load
 
     @property
     def version(self) -> str | None:
@@ -94,10 +103,11 @@ class ModelHolder:
     def load(self) -> Recommender | None:
         """Load the promoted model at start-up; on failure keep the reason and serve without."""
         try:
-            self.swap(self.loader(self.settings))
-        except ModelError as err:
+            self.swap(self._attempt())
+        except RecommenderError as err:
             log.warning("serving without a model: %s", err.detail)
             self.error = err
+            self._failed = self._promoted()
         self._next_check = time.monotonic() + self.check_seconds
         return self.recommender
 
@@ -107,7 +117,7 @@ class ModelHolder:
         current = self.recommender  # one read: the request keeps this object
         if current is not None:
             return current
-        cause = self.error.detail if self.error else "no model is loaded"
+        cause = public(self.error.detail, self.settings) if self.error else "no model is loaded"
         hint = "" if "recommender train" in cause else f"; {TRAIN_HINT}"
         raise NoPromotedModel(f"recommendations are unavailable: {cause}{hint}")
 
@@ -116,6 +126,16 @@ class ModelHolder:
         self._follow_promotion()
         return self.version
 
+    def problem(self) -> str | None:
+        """Say why no model serves, or why the promoted one is not serving (None: all is well)."""
+        if self.recommender is None:
+            cause = self.error.detail if self.error else "no model is loaded"
+        elif self.refused is not None:
+            cause = self.refused.detail
+        else:
+            return None
+        return public(cause, self.settings)
+
     def reload(self) -> tuple[str | None, str]:
         """Load the promoted model again and swap it in; return (old, new) versions.
 
@@ -123,17 +143,57 @@ class ModelHolder:
         """
         old = self.version
         try:
-            new = self.loader(self.settings)
+            new = self._attempt()
         except RecommenderError as err:
+            self._failed, self.refused = self._promoted(), err
             raise ReloadFailed(err, old) from err
         self.swap(new)
         return old, new.version
 
+    def promote(self, version: str) -> tuple[str | None, str]:
+        """Load and check ``version``, record it as promoted, swap it in; return (old, new).
+
+        Raises :class:`ReloadFailed` when it does not load: the registry is not changed and
+        the current model keeps serving.
+        """
+        from recommender import artifacts, serving
+
+        opened: list[Recommender] = []
+
+        def check(loaded: artifacts.LoadedModel) -> None:
+            opened.append(serving.first_use(loaded, self.settings))
+
+        old = self.version
+        try:
+            artifacts.promote(version, self.settings, check=check)
+        except ModelError as err:
+            raise ReloadFailed(err, old) from err
+        self.swap(opened[0])
+        return old, version
+
     def swap(self, new: Recommender) -> Recommender | None:
         """Make ``new`` the current model; return the one it replaces."""
         with self._lock:
-            old, self.recommender, self.error = self.recommender, new, None
+            old, self.recommender = self.recommender, new
+            self.error = self.refused = self._failed = None
         return old
+
+    def _attempt(self) -> Recommender:
+        try:
+            return self.loader(self.settings)
+        except RecommenderError:
+            raise
+        except Exception as err:  # e.g. an unreadable models folder: a reason, never a 500
+            log.exception("the promoted model does not load")
+            raise ModelLoadFailed(
+                f"the promoted model does not load ({type(err).__name__}: {err})"
+            ) from err
+
+    def _promoted(self) -> str | None:
+        try:
+            return promoted_version(self.settings)
+        except (RecommenderError, OSError):
+            return None
 
     def _follow_promotion(self) -> None:
         # Another worker (or the CLI) may have promoted a model: look at most every few seconds.
@@ -147,16 +207,24 @@ class ModelHolder:
             except (RecommenderError, OSError) as err:
                 log.warning("cannot read the promoted model version: %s", err)
                 return
-            if wanted is None or wanted == self.version:
+            if wanted == self.version:
+                self.refused = self._failed = None  # the registry went back to this one
+            if wanted is None or wanted == self.version or wanted == self._failed:
                 return
             try:
-                new = self.loader(self.settings)
+                new = self._attempt()
             except RecommenderError as err:
                 log.error(
-                    "promoted model %s does not load; keeping %s: %s", wanted, self.version, err
+                    "promoted model %s does not load; keeping %s (not retried until another "
+                    "version is promoted or an admin reload): %s",
+                    wanted,
+                    self.version,
+                    err.detail,
                 )
+                self._failed, self.refused = wanted, err
                 return
-            self.recommender, self.error = new, None
+            self.recommender = new
+            self.error = self.refused = self._failed = None
             log.info("now serving model %s (promoted elsewhere)", new.version)
         finally:
             self._lock.release()
@@ -231,6 +299,8 @@ class ServiceState:
     models: ModelHolder
     cache: ResponseCache
     register_size: RegisterSize
+    feedback_limit: ClientBuckets = field(default_factory=lambda: ClientBuckets(10, 20))
+    refusals: RefusalThrottle = field(default_factory=RefusalThrottle)
     extras: dict[str, Any] = field(default_factory=dict)
 
 

@@ -128,7 +128,8 @@ def _distance(raw: str) -> float:
 
 
 def _count(raw: str, most: int) -> int:
-    if not raw.isdigit() or not 1 <= int(raw) <= most:
+    # ASCII digits only ("²".isdigit() is true, int("²") fails), and few of them.
+    if not (raw.isascii() and raw.isdigit() and len(raw) < 10) or not 1 <= int(raw) <= most:
         raise ValueError(f"Enter a whole number from 1 to {most}, not {raw!r}")
     return int(raw)
 

@@ -129,7 +129,7 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
     else:
         errors["origin"] = "Choose real arrangements, simulated training data or both"
     page = args.get("page", "1").strip() or "1"
-    if not page.isdigit() or int(page) < 1:
+    if not (page.isascii() and page.isdigit() and len(page) < 10) or int(page) < 1:
         errors["page"] = f"page {page!r}: expected a whole number from 1"
     else:
         values["page"] = int(page)
