@@ -25,12 +25,14 @@ from recommender.config import Settings
 from recommender.errors import ConfigError, SchemaBehind
 
 TABLES = {"arrangements", "members", "imports", "feedback", "audit_log"}
-SECOND = """
+HEAD = migrate.head()  # the package's newest revision
+NEXT = f"{int(HEAD) + 1:04d}"  # a newer version's, played by the test
+SECOND = f"""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "{NEXT}"
+down_revision = "{HEAD}"
 
 
 def upgrade() -> None:
@@ -79,21 +81,31 @@ def schema_diff(engine: sa.Engine) -> list[Any]:
         return compare_metadata(MigrationContext.configure(conn, opts=options), db.metadata)
 
 
+def legacy_schema(engine: sa.Engine) -> None:
+    """The tables as ``create_all`` made them before migrations existed (revision 0001), with
+    no record of a revision."""
+    from alembic import command
+
+    with db.transaction(engine) as conn:
+        command.upgrade(migrate._config(conn), migrate.LEGACY_REVISION)
+        conn.execute(sa.text("DROP TABLE alembic_version"))
+
+
 @pytest.fixture
 def newer(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    """This version of the code, with a revision 0002 on top of the package's."""
+    """This version of the code, with a revision on top of the package's."""
     folder = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (folder / "versions" / "v0002_members_kind.py").write_text(SECOND)
+    (folder / "versions" / f"v{NEXT}_members_kind.py").write_text(SECOND)
     monkeypatch.setattr(migrate, "MIGRATIONS", folder)
-    return "0002"
+    return NEXT
 
 
 def test_the_migrated_schema_is_the_tables_of_db(database_url: str, tmp_path: Path) -> None:
     with db.connect(settings(database_url, tmp_path)) as engine:
         assert set(sa.inspect(engine).get_table_names()) == TABLES | {"alembic_version"}
         assert schema_diff(engine) == []
-    assert revision(database_url) == migrate.head() == "0001"
+    assert revision(database_url) == migrate.head() == HEAD
 
 
 def test_the_comparison_sees_a_difference(database_url: str, tmp_path: Path) -> None:
@@ -107,7 +119,7 @@ def test_the_comparison_sees_a_difference(database_url: str, tmp_path: Path) -> 
 def test_a_database_made_by_create_all_is_recognised(database_url: str, tmp_path: Path) -> None:
     engine = db.engine_for(settings(database_url, tmp_path))
     try:
-        db.metadata.create_all(engine)  # what init_db did before migrations
+        legacy_schema(engine)  # what init_db did before migrations
         with engine.begin() as conn:
             row = {"at": datetime.now(UTC), "action": "kept", "actor": "a", "outcome": "ok"}
             conn.execute(sa.insert(db.audit_log), [row])
@@ -133,30 +145,30 @@ def test_a_database_behind_is_refused_until_db_upgrade(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with db.connect(settings(database_url, tmp_path)):
-        pass  # at 0001, the package's head
+        pass  # at the package's head
     folder = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
-    (folder / "versions" / "v0002_members_kind.py").write_text(SECOND)
+    (folder / "versions" / f"v{NEXT}_members_kind.py").write_text(SECOND)
     monkeypatch.setattr(migrate, "MIGRATIONS", folder)
 
     with pytest.raises(SchemaBehind) as caught, db.connect(settings(database_url, tmp_path)):
         pass
     assert caught.value.detail.startswith(
-        "the database schema is at revision 0001, this version needs 0002: "
+        f"the database schema is at revision {HEAD}, this version needs {NEXT}: "
         "run `recommender db upgrade`"
     )
     env = {"RECOMMENDER_DATABASE_URL": database_url}
     runner = CliRunner()
     refused = runner.invoke(cli, ["feedback", "export"], env=env)
     assert refused.exit_code == 1 and "run `recommender db upgrade`" in refused.output
-    assert revision(database_url) == "0001"  # a command does not upgrade behind your back
+    assert revision(database_url) == HEAD  # a command does not upgrade behind your back
     shown = runner.invoke(cli, ["db", "current"], env=env)
-    assert "revision 0001 (head 0002): run `recommender db upgrade`" in shown.output
+    assert f"revision {HEAD} (head {NEXT}): run `recommender db upgrade`" in shown.output
 
     upgraded = runner.invoke(cli, ["db", "upgrade"], env=env)
     assert upgraded.exit_code == 0, upgraded.output
-    assert "schema upgraded from revision 0001 to 0002" in upgraded.output
-    assert revision(database_url) == "0002"
+    assert f"schema upgraded from revision {HEAD} to {NEXT}" in upgraded.output
+    assert revision(database_url) == NEXT
     again = runner.invoke(cli, ["db", "upgrade"], env=env)
     assert "nothing to do" in again.output
     assert runner.invoke(cli, ["feedback", "export"], env=env).exit_code == 0
@@ -168,13 +180,13 @@ def test_the_service_refuses_to_start_on_a_database_behind(
     from recommender.service import create_app
 
     with db.connect(settings(database_url, tmp_path)):
-        pass  # at 0002
+        pass  # at NEXT
     with db.connect(settings(database_url, tmp_path)) as engine, engine.begin() as conn:
-        conn.execute(sa.text("UPDATE alembic_version SET version_num = '0001'"))
+        conn.execute(sa.text(f"UPDATE alembic_version SET version_num = '{HEAD}'"))
     config = {"TESTING": True, "DATABASE_URL": database_url, "MODELS_DIR": str(tmp_path / "m")}
-    with pytest.raises(SchemaBehind, match=r"at revision 0001, this version needs 0002"):
+    with pytest.raises(SchemaBehind, match=rf"at revision {HEAD}, this version needs {NEXT}"):
         create_app(config)
-    assert revision(database_url) == "0001"
+    assert revision(database_url) == HEAD
 
 
 @pytest.mark.parametrize(
@@ -227,5 +239,5 @@ def test_two_processes_creating_the_schema_at_once_create_it_once(
         thread.join()
     assert errors == []
     with db.connect(settings(database_url, tmp_path)) as engine, engine.connect() as conn:
-        assert conn.scalars(sa.text("SELECT version_num FROM alembic_version")).all() == ["0001"]
+        assert conn.scalars(sa.text("SELECT version_num FROM alembic_version")).all() == [HEAD]
         assert schema_diff(engine) == []
