@@ -27,6 +27,7 @@ def train_into(settings: Settings) -> str:
         load_services(settings),
         arrangements,
         members,
+        governed=reference.governed_pairs(settings),
         evaluation=False,
     )
     meta["versions"] = artifacts.library_versions()

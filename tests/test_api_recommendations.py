@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from recommender.query import LIKELIHOOD_FLOOR
 from recommender.ranking import MAX_K, PER_PARTNER, Query, Recommender
 
 
@@ -25,7 +26,7 @@ def test_recommendations_match_the_model(client: FlaskClient, app: Flask) -> Non
     assert shown["model_version"] == model.version
     assert shown["query"] == {
         "service": None, "kinds": None, "max_km": None, "k": 3, "include_existing": False,
-        "per_partner": PER_PARTNER,
+        "per_partner": PER_PARTNER, "sort": "expected", "min_likelihood": LIKELIHOOD_FLOOR,
     }  # fmt: skip
     expected = [r.to_dict() for r in model.recommend(Query(body="E07000064", k=3))]
     assert shown["recommendations"] == expected
@@ -49,23 +50,30 @@ def test_recommendation_filters(client: FlaskClient) -> None:
 
 def test_include_existing_adds_current_partners(client: FlaskClient, app: Flask) -> None:
     model = _model(app)
-    scores = model.model.scores
-    row = int(np.flatnonzero(scores.existing)[0])  # a pair that already shares a service
-    body = str(model._codes[np.searchsorted(scores.offsets, row, side="right") - 1])
-    partner = str(model._codes[scores.candidate[row]])
-    service = model.model.context.services[scores.service[row]]
+    ctx = model.model.context
+    s, f, c = (int(v[0]) for v in np.nonzero(model.model.snapshot.shares))  # already sharing
+    body, partner, service = str(ctx.pairs.codes[f]), str(ctx.pairs.codes[c]), ctx.services[s]
     # Existing partners rank last: look only as far as the partner, so the list holds it.
-    pairs = model.model.context.pairs
-    km = float(pairs.dist_km[pairs.index[body], pairs.index[partner]]) + 1
+    km = float(ctx.pairs.dist_km[f, c]) + 1
     url = (
         f"/api/v1/bodies/{body}/recommendations?service={service}&k=50&max_km={km:.0f}"
-        "&include_existing="
+        "&min_likelihood=0&include_existing="
     )
     without = client.get(url + "false").json["recommendations"]
     with_ = client.get(url + "true").json["recommendations"]
     assert partner not in {r["partner_code"] for r in without}
     shown = next(r for r in with_ if r["partner_code"] == partner)
     assert shown["existing"] is True and shown["likelihood"] is None
+
+
+def test_sort_and_floor(client: FlaskClient) -> None:
+    url = "/api/v1/bodies/Rother/recommendations?service=ict&k=50"
+    by_likelihood = client.get(url + "&sort=likelihood").json["recommendations"]
+    values = [r["likelihood"] for r in by_likelihood]
+    assert values == sorted(values, reverse=True) and min(values) >= LIKELIHOOD_FLOOR
+    everyone = client.get(url + "&min_likelihood=0").json["recommendations"]
+    assert len(everyone) > len(by_likelihood)
+    assert client.get(url + "&sort=alphabetical").status_code == 400
 
 
 def test_same_answer_from_the_cache(client: FlaskClient, app: Flask) -> None:

@@ -217,7 +217,7 @@ def test_a_model_that_does_not_unpickle_is_a_model_error(
 def test_a_model_that_fails_its_first_query_is_not_promoted(models: Settings) -> None:
     first = only_version(models)
     model = artifacts.load(first, models).model
-    model.scores = None  # unpickles, but a query fails (e.g. a field renamed in the format)
+    model.p_enter = None  # unpickles, but a query fails (e.g. a field renamed in the format)
     path = models.models / "gutted.joblib"
     joblib.dump(model, path, compress=3)
     broken = with_artifact(models.models, first, path.read_bytes())

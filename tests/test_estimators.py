@@ -1,61 +1,135 @@
-"""The savings regressor follows scikit-learn's conventions and its interval is honest."""
+"""The model's estimators: scikit-learn conventions, economies of scale, honest intervals."""
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from recommender.estimators import SavingsRegressor
+from recommender.estimators import (
+    SavingsModel,
+    build_choice_pipeline,
+    choice_weights,
+    fit_history_weight,
+)
+
+SERVICES = ["legal", "procurement", "ict"]
 
 
-@parametrize_with_checks([SavingsRegressor(random_state=0)])
-def test_sklearn_conventions(estimator, check):  # type: ignore[no-untyped-def]
-    check(estimator)
-
-
-def zero_inflated(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def savings_data(n: int, seed: int, slope: float = 0.6) -> tuple[pd.DataFrame, np.ndarray]:
+    """Savings that grow with the population merged in, by service, with log-normal noise."""
     rng = np.random.default_rng(seed)
-    X = rng.normal(size=(n, 3))
-    saves = rng.random(n) >= 0.25
-    y = np.where(saves, np.exp(10 + 0.8 * X[:, 0] + rng.normal(scale=0.9, size=n)), 0.0)
-    return X, y
+    merged = np.exp(rng.uniform(np.log(5_000), np.log(800_000), n))
+    members = rng.integers(2, 6, n).astype(float)
+    service = rng.integers(0, len(SERVICES), n)
+    base = np.array([2.0, 3.5, 2.5])[service]
+    y = np.exp(base + slope * np.log(merged) + rng.normal(scale=0.8, size=n))
+    frame = pd.DataFrame({"log_merged_pop": np.log(merged), "n_members": members})
+    frame["service"] = pd.Categorical.from_codes(service, dtype=pd.CategoricalDtype(SERVICES))
+    return frame, y
 
 
-def test_interval_covers_about_eighty_percent_of_new_data() -> None:
-    X, y = zero_inflated(1500, 0)
-    model = SavingsRegressor(random_state=0).fit(X[:1000], y[:1000])
-    low, high = model.predict_interval(X[1000:])
+def test_savings_learn_the_economies_of_scale() -> None:
+    X, y = savings_data(400, 0)
+    model = SavingsModel().fit(X, y)
+    assert model.slope() == pytest.approx(0.6, abs=0.1)
+
+
+def test_a_tiny_partner_never_saves_more_than_a_large_one() -> None:
+    X, y = savings_data(300, 1)
+    model = SavingsModel().fit(X, y)
+    merged = np.array([2_000.0, 20_000.0, 200_000.0])
+    for s in range(len(SERVICES)):
+        mid, low, high = model.pair_savings(np.full(3, s), merged)
+        assert (np.diff(mid) >= 0).all() and (np.diff(high) >= 0).all()
+        assert (low <= mid).all() and (mid <= high).all()
+
+
+def test_every_figure_stays_within_what_the_real_figures_support_per_resident() -> None:
+    X, y = savings_data(200, 2)
+    model = SavingsModel().fit(X, y)
+    low_rate, high_rate = np.percentile(y / np.exp(X["log_merged_pop"]), [5, 95])
+    assert model.per_resident_ == pytest.approx((low_rate, high_rate))
+    merged = np.array([100.0, 2_000.0, 50_000.0, 3_000_000.0])
+    mid, low, high = model.pair_savings(np.zeros(4, dtype=np.intp), merged)
+    for values in (mid, low, high):
+        assert (values <= high_rate * merged + 1e-6).all()
+        assert (values >= low_rate * merged - 1e-6).all()
+
+
+def test_pair_savings_equal_the_general_prediction() -> None:
+    X, y = savings_data(200, 3)
+    model = SavingsModel().fit(X, y)
+    pairs = X.assign(n_members=2.0).head(20)
+    mid, low, high = model.pair_savings(
+        pairs["service"].cat.codes.to_numpy(), np.exp(pairs["log_merged_pop"].to_numpy())
+    )
+    np.testing.assert_allclose(mid, model.predict(pairs))
+    np.testing.assert_allclose(low, model.predict_interval(pairs)[0])
+    np.testing.assert_allclose(high, model.predict_interval(pairs)[1])
+
+
+def test_the_interval_covers_about_eighty_percent_of_new_arrangements() -> None:
+    X, y = savings_data(1500, 4)
+    model = SavingsModel().fit(X.iloc[:1000], y[:1000])
+    low, high = model.predict_interval(X.iloc[1000:].reset_index(drop=True))
     covered = np.mean((y[1000:] >= low) & (y[1000:] <= high))
     assert 0.72 <= covered <= 0.9
-    assert np.all(low >= 0) and np.all(low <= high)
 
 
-def test_learns_the_driver_of_savings() -> None:
-    X, y = zero_inflated(800, 1)
-    model = SavingsRegressor(random_state=0).fit(X, y)
-    parts = model.predict_parts(np.array([[-1.0, 0, 0], [1.0, 0, 0]]))
-    assert parts["log_median"][1] - parts["log_median"][0] == pytest.approx(1.6, abs=0.3)
-    assert parts["p_saving"] == pytest.approx([0.75, 0.75], abs=0.1)
-
-
-def test_expected_savings_account_for_arrangements_that_save_nothing() -> None:
-    X, y = zero_inflated(800, 2)
-    model = SavingsRegressor(random_state=0).fit(X, y)
-    parts = model.predict_parts(X[:5])
-    mean = model.predict(X[:5])
-    conditional = np.exp(parts["log_median"] + parts["log_sigma"] ** 2 / 2)
-    np.testing.assert_allclose(mean, parts["p_saving"] * conditional)
-
-
-def test_all_zero_targets_predict_zero() -> None:
-    X = np.random.default_rng(3).normal(size=(40, 2))
-    model = SavingsRegressor(random_state=0).fit(X, np.zeros(40))
-    assert np.all(model.predict(X) == 0)
+def test_a_negative_slope_is_never_used() -> None:
+    X, y = savings_data(300, 5, slope=-0.4)
+    model = SavingsModel().fit(X, y)
+    assert model.slope() == 0.0
 
 
 @pytest.mark.parametrize("coverage", [0, 1, 1.5])
-def test_rejects_a_coverage_outside_zero_one(coverage: float) -> None:
-    X, y = zero_inflated(50, 4)
+def test_savings_refuse_a_coverage_outside_zero_one(coverage: float) -> None:
+    X, y = savings_data(50, 6)
     with pytest.raises(ValueError, match="coverage"):
-        SavingsRegressor(coverage=coverage).fit(X, y)
+        SavingsModel(coverage=coverage).fit(X, y)
+
+
+def test_savings_need_a_few_figures() -> None:
+    X, y = savings_data(4, 7)
+    with pytest.raises(ValueError, match="at least 5"):
+        SavingsModel().fit(X, y)
+
+
+def test_choice_weights_reproduce_the_pipeline() -> None:
+    rng = np.random.default_rng(8)
+    X = rng.normal(loc=3.0, scale=[1.0, 5.0, 0.1], size=(500, 3))
+    y = (X[:, 0] - 0.2 * X[:, 1] + rng.normal(size=500) > 3.5).astype(int)
+    pipeline = build_choice_pipeline().fit(X, y)
+    w, b = choice_weights(pipeline)
+    np.testing.assert_allclose(X @ w + b, pipeline.decision_function(X), rtol=1e-6, atol=1e-8)
+
+
+def history_queries(weight: float, seed: int, n: int = 400, size: int = 30) -> tuple:  # type: ignore[type-arg]
+    """Queries whose chosen candidate is drawn from softmax(offset + weight * history)."""
+    rng = np.random.default_rng(seed)
+    offset = rng.normal(size=n * size)
+    history = np.where(rng.random(n * size) < 0.2, rng.uniform(0.3, 2.0, n * size), 0.0)
+    query = np.repeat(np.arange(n), size)
+    relevant = np.zeros(n * size, dtype=bool)
+    for q in range(n):
+        rows = slice(q * size, (q + 1) * size)
+        z = offset[rows] + weight * history[rows]
+        p = np.exp(z - z.max())
+        relevant[q * size + rng.choice(size, p=p / p.sum())] = True
+    return offset, history, relevant, query, np.ones(n * size)
+
+
+@pytest.mark.parametrize("weight", [0.0, 0.8, 2.0])
+def test_the_history_weight_is_recovered_by_maximum_likelihood(weight: float) -> None:
+    found = fit_history_weight(*history_queries(weight, seed=int(weight * 10)))
+    assert found == pytest.approx(weight, abs=0.25)
+
+
+def test_the_history_weight_is_never_negative() -> None:
+    offset, history, relevant, query, weight = history_queries(0.0, seed=5)
+    # the chosen candidates never have history: the best weight would be negative
+    history = np.where(relevant, 0.0, history + 0.5)
+    assert fit_history_weight(offset, history, relevant, query, weight) == pytest.approx(
+        0.0, abs=1e-3
+    )

@@ -160,28 +160,34 @@ def test_model_page_charts_the_evaluation_against_baselines(evaluated_app: Flask
     model = evaluated_app.extensions["recommender"].models.recommender
     assert model is not None and f"Model {model.version}" in page
     chart = page[page.index('class="rec-chart"') :].split("</svg>")[0]
-    assert 'data-series="Model (likelihood)" data-category="MRR"' in chart
-    assert 'data-series="Nearest by distance"' in chart and "Model (expected" not in chart
+    assert 'data-series="The product (by expected savings)" data-category="MRR"' in chart
+    assert 'data-series="Nearest by distance"' in chart and "likelihood alone" not in chart
     evaluation = synthetic_evaluation()
     ranking = evaluation["ranking"]
-    held = next(r for r in ranking if (r["protocol"], r["subset"], r["method"])
-                == ("temporal", "all", "model"))  # fmt: skip
-    assert f"<title>Model (likelihood), MRR: {held['mrr']:.2f}</title>" in chart
-    # Every row of the evaluation is in the tables, grouped by protocol and subset.
-    rows = ranking + evaluation["savings"]
-    tables = page[page.index("Every protocol and subset") : page.index("The factors that")]
-    assert tables.count("<tr") - tables.count('<tr class="group">') - 2 == len(rows)  # 2 heads
-    models = sum(str(r["method"]).startswith("model") for r in rows)
+    held = next(r for r in ranking if (r["protocol"], r["query"], r["pair_kind"], r["method"])
+                == ("lopo", "service", "all", "model"))  # fmt: skip
+    assert f"<title>The product (by expected savings), MRR: {held['mrr']:.2f}</title>" in chart
+    # The tables: every protocol and query over all pair kinds, the headline by pair kind.
+    tables = page[page.index("Every protocol") : page.index("The factors that")]
+    shown = [
+        r
+        for r in ranking
+        if r["pair_kind"] == "all" or (r["protocol"], r["query"]) == ("lopo", "service")
+    ]
+    heads = 3  # one head row for each table
+    rows = tables.count("<tr") - tables.count('<tr class="group">') - heads
+    assert rows == len(shown) + len(evaluation["savings"])
+    models = sum(str(r["method"]).startswith("model") for r in shown) + 1
     assert tables.count('<tr class="is-model">') == models
-    assert "Grouped cross-validation (5 folds), real arrangements" in page
+    assert "Leave one partnership out (the headline), service given" in page
+    assert "fire-police" in tables
     for line in verdicts(Evaluation.from_dict(evaluation)):
         assert html.escape(line[:1].upper() + line[1:]) in page
-    assert "126 of 840 held-out partners" in page
     # The factors and the data it learnt from.
     for factor in model.describe()["importance"][:3]:
         assert html.escape(factor["label"][:1].upper() + factor["label"][1:]) in page
     register = model.describe()["register"]
-    assert f"{register['real']:,} real and {register['simulated']:,} simulated" in page
+    assert f"{register['real']:,} real, documented arrangements" in page
     assert register["hash"] in page
 
 

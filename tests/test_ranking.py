@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from recommender.errors import InvalidInput, UnknownBody
+from recommender.features import PAIR_FEATURES
 from recommender.ranking import MAX_K, Query, Recommender
-from recommender.scoring import choice_scores
 
 
 def test_top_k_sorted_by_expected_savings_with_reasons_and_evidence(
@@ -37,15 +37,32 @@ def test_filters(recommender_model: Recommender) -> None:
 
 def test_existing_partners_are_left_out_unless_asked(recommender_model: Recommender) -> None:
     model = recommender_model.model
-    t = model.scores
-    f = int(t.focal[np.flatnonzero(t.existing)[0]])
+    s, f, c = (int(v[0]) for v in np.nonzero(model.snapshot.shares))
     code = str(model.context.pairs.codes[f])
-    plain = recommender_model.recommend(Query(code, k=MAX_K, include_existing=False))
-    assert not any(r.existing for r in plain)
-    flagged = recommender_model.recommend(Query(code, k=MAX_K, include_existing=True))
-    rows = slice(t.offsets[f], t.offsets[f + 1])
-    if t.existing[rows][:MAX_K].any():
-        assert any(r.existing for r in flagged)
+    service = model.context.services[s]
+    plain = recommender_model.recommend(Query(code, service=service, k=MAX_K), explain=False)
+    partner = str(model.context.pairs.codes[c])
+    assert partner not in {r.partner_code for r in plain}
+    near = float(model.context.pairs.dist_km[f, c]) + 0.1  # few candidates: none cut off
+    kind = (str(model.context.bodies.kind[c]),)
+    flagged = recommender_model.recommend(
+        Query(code, service, kind, near, MAX_K, include_existing=True, min_likelihood=0),
+        explain=False,
+    )
+    (shown,) = [r for r in flagged if r.partner_code == partner]
+    assert shown.existing and shown.likelihood is None and flagged[-1].existing
+
+
+def test_suggestions_under_the_floor_are_shown_only_when_asked(
+    recommender_model: Recommender,
+) -> None:
+    default = recommender_model.recommend(Query("Rother", service="ict", k=MAX_K), explain=False)
+    assert all(r.likelihood >= 0.01 for r in default)
+    everyone = recommender_model.recommend(
+        Query("Rother", service="ict", k=MAX_K, min_likelihood=0), explain=False
+    )
+    assert len(everyone) == MAX_K > len(default)
+    assert min(r.likelihood for r in everyone) < 0.01
 
 
 def test_abolished_councils_resolve_to_their_successor(recommender_model: Recommender) -> None:
@@ -78,22 +95,27 @@ def test_unknown_body_suggests_close_names(recommender_model: Recommender) -> No
     assert any("Rother" in s for s in err.value.suggestions)
 
 
-def test_nearer_never_ranks_lower_all_else_equal(recommender_model: Recommender) -> None:
-    """Directional: moving a candidate closer (nothing else changed) never lowers its score."""
-    model = recommender_model.model
-    ctx = model.context
-    f = ctx.pairs.index["E07000064"]
-    s = ctx.services.index("ict")
-    cands = ctx.builder.candidates(f, s, model.snapshot)[:60]
-    focal = np.full(len(cands), f)
-    service = np.full(len(cands), s)
-    X = ctx.builder.pair_frame(focal, cands, service, model.snapshot)
-    before = choice_scores(ctx, model.components, focal, cands, service, X)
-    closer = X.copy()
-    closer["dist_km"] = closer["dist_km"] * 0.5
-    after = np.asarray(model.components.choice.decision_function(closer))
-    after = after + ctx.builder.log_q(focal, cands, service)  # log-q can only grow when nearer
-    assert np.all(after >= before - 1e-9)
+def test_nearer_and_a_longer_border_never_rank_lower(recommender_model: Recommender) -> None:
+    """Directional: all else equal, a nearer candidate or a longer shared border never lowers
+    the choice score; and real shared history never lowers it either."""
+    comp = recommender_model.model.components
+    w = dict(zip(PAIR_FEATURES, comp.choice_w, strict=True))
+    assert w["log_dist"] < 0 and w["log_border"] >= 0
+    assert comp.history_weight >= 0
+
+
+def test_a_council_never_partners_the_fire_service_it_runs(recommender_model: Recommender) -> None:
+    from recommender import reference
+
+    table = reference.fire_governance(recommender_model.settings)
+    runs = table[table["governance"] == "county_council"]
+    assert len(runs) == 12
+    for fire, council in zip(runs.index, runs["governed_by_code"], strict=True):
+        for body, other in ((council, fire), (fire, council)):
+            found = recommender_model.recommend(
+                Query(body, k=MAX_K, per_partner=16, min_likelihood=0), explain=False
+            )
+            assert other not in {r.partner_code for r in found}, (body, other)
 
 
 def test_groups_are_two_to_four_bodies_with_the_focal_body_first(
@@ -123,7 +145,7 @@ def test_arrangements_to_join_exclude_those_the_body_is_in(recommender_model: Re
 def test_describe_reports_the_model(recommender_model: Recommender) -> None:
     info = recommender_model.describe()
     assert info["version"] == recommender_model.version
-    assert info["register"]["arrangements"] > 600
+    assert info["register"]["real"] >= 300
     assert [i["factor"] for i in info["importance"]]
 
 
@@ -141,3 +163,26 @@ def test_each_partner_appears_for_at_most_per_partner_services(
     with pytest.raises(InvalidInput) as err:
         recommender_model.recommend(Query("Rother", per_partner=0))
     assert err.value.field == "per_partner"
+
+
+def test_savings_grow_with_the_smaller_partner_and_stay_within_real_figures(
+    recommender_model: Recommender,
+) -> None:
+    """Economies of scale: for one focal body and service, a partner of 2,000 people never
+    saves more than one of 200,000 at a similar distance; and every scored pair's saving lies
+    within the range the real figures support per resident of the smaller partner."""
+    from recommender.scoring import score_all
+
+    model = recommender_model.model
+    savings = model.components.savings
+    assert savings is not None and savings.slope() >= 0
+    table = score_all(recommender_model.scorer, np.arange(0, model.context.pairs.n, 7))
+    pop = model.context.bodies.population
+    merged = np.minimum(pop[table["focal"].to_numpy()], pop[table["candidate"].to_numpy()])
+    low, high = savings.per_resident_
+    for column in ("savings", "low", "high"):
+        values = table[column].to_numpy(dtype=float)
+        assert (values <= high * merged * (1 + 1e-5)).all(), column
+        assert (values >= low * merged * (1 - 1e-5)).all(), column
+    mid, _, _ = savings.pair_savings(np.zeros(2, dtype=np.intp), np.array([2_000.0, 200_000.0]))
+    assert mid[0] <= mid[1]

@@ -106,7 +106,7 @@ def briefing_context(
         "simulated_note": SIMULATED_NOTE,
         "horizon_years": HORIZON_YEARS,
         "coverage": _coverage(rec),
-        "no_aim_share": _no_aim_share(rec),
+        "no_aim_share": _no_aim_share(settings),
         "measured_coverage": _measured_coverage(meta),
         "money": charts.money,
     }
@@ -114,23 +114,28 @@ def briefing_context(
 
 def _coverage(rec: Recommender) -> float:
     savings = rec.model.components.savings
-    return float(savings[-1].coverage) if savings is not None else 0.8
+    return float(savings.coverage) if savings is not None else 0.8
 
 
 def _measured_coverage(meta: dict[str, Any]) -> float | None:
-    """Share of held-out savings inside the interval (temporal hold-out), if evaluated."""
+    """Share of held-out real savings figures inside the interval (leave one partnership
+    out), if the model was evaluated: the real coverage, never a simulated one."""
     for row in meta.get("evaluation", {}).get("savings", []):
-        if (row["protocol"], row["subset"], row["method"]) == ("temporal", "all", "model"):
+        if (row["protocol"], row["subset"], row["method"]) == ("lopo", "real", "model"):
             return float(row["coverage80"])
     return None
 
 
-def _no_aim_share(rec: Recommender) -> float | None:
-    """Share of the training register's arrangements not set up to save money."""
-    aim = rec.model.arrangements.get("savings_aim")
-    if aim is None or aim.dropna().empty:
-        return None
-    return float((~aim.dropna().astype(bool)).mean())
+def _no_aim_share(settings: Settings) -> float | None:
+    """The LGA's published share of arrangements not set up to save money (2018), as
+    ``data/calibration.json`` records it."""
+    from recommender.calibration import load_published
+
+    facts = load_published(settings.data / "calibration.json").get("facts", [])
+    for fact in facts:
+        if fact.get("id") == "no_savings_aim" and fact.get("value") is not None:
+            return float(fact["value"])
+    return None
 
 
 def _words(likelihood: float | None) -> str:
@@ -146,13 +151,15 @@ def _unique_evidence(found: list[Any]) -> list[dict[str, Any]]:
 
 
 def _headline(meta: dict[str, Any]) -> dict[str, Any] | None:
-    """The model's MRR against the best baseline on the temporal hold-out, if evaluated."""
-    rows = meta.get("evaluation", {}).get("ranking", [])
-    held = [r for r in rows if r["protocol"] == "temporal" and r["subset"] == "simulated"]
-    if not held:
-        return None
-    model = next((r for r in held if r["method"] == "model"), None)
-    baselines = [r for r in held if r["method"] not in ("model", "model_savings")]
+    """The product against the best rule in the headline evaluation (leave one partnership
+    out, real arrangements, the service given), if the model was evaluated."""
+    rows = [
+        r
+        for r in meta.get("evaluation", {}).get("ranking", [])
+        if (r["protocol"], r["query"], r["pair_kind"]) == ("lopo", "service", "all")
+    ]
+    model = next((r for r in rows if r["method"] == "model"), None)
+    baselines = [r for r in rows if not str(r["method"]).startswith("model")]
     if model is None or not baselines:
         return None
     best = max(baselines, key=lambda r: r["mrr"])

@@ -1,318 +1,253 @@
 """The model's estimators, following scikit-learn's conventions.
 
-* :func:`build_choice_pipeline`: which partner a body chooses for a service. A
-  ``ColumnTransformer`` (geography, bodies, network columns passed through; service and tiers
-  ordinal-encoded) and a gradient-boosted classifier trained on partners against sampled
-  eligible non-partners. Its log-odds, turned into a softmax over a body's candidates, give
-  the probability that a candidate is the partner it chooses.
-* :class:`SavingsRegressor`: annual savings of an arrangement. A zero-inflated log-normal:
-  the probability that it saves anything at all (about a quarter of arrangements are not set
-  up to save money) times a log-normal whose median comes from a ridge regression on log
-  savings and whose spread is the cross-validated residual deviation. Its 80% interval is
-  conformalised (split-conformal, on the final mixture interval in log(1 + £) units) so that
-  held-out coverage is honest.
-* :func:`build_rate_pipeline`: how likely a body is to enter a new arrangement for a service
-  in a year, from a body × service × year panel.
+* :func:`build_choice_pipeline`: which partner a body chooses, from the pair features of
+  :mod:`recommender.features` (standardised), by a regularised logistic regression fitted on
+  the real arrangements' partners against sampled eligible non-partners. Its log-odds, turned
+  into a softmax over a body's candidates, give the chance that a candidate is the new partner
+  when the body looks beyond its existing partnerships.
+* :func:`fit_history_weight`: how much a real shared history with a candidate raises the chance
+  of choosing it again, as the weight of ``log(1 + tie)`` in a conditional logit whose offset is
+  the partner-choice log-odds (fitted on real arrangements, each against the network from
+  before it started).
+* :class:`SavingsModel`: annual savings of an arrangement if it forms, with economies of scale:
+  log savings grow with the log of the population merged in (for a pair, the smaller partner)
+  and vary by service; the interval is conformal; every figure is kept within the range the
+  real figures support per resident merged in.
+* :func:`build_rate_pipeline`: how likely a body is to enter a new arrangement for a service in
+  a year.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy.stats import norm
+from scipy.optimize import minimize_scalar
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression, RidgeCV
-from sklearn.model_selection import KFold, cross_val_predict, train_test_split
+from sklearn.model_selection import KFold, cross_val_predict
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
-from recommender.features import (
-    GROUP_NUMERIC,
-    PAIR_BODIES,
-    PAIR_CATEGORICAL,
-    PAIR_GEOGRAPHY,
-    PAIR_NETWORK,
-    TIERS,
-)
+from recommender.features import GROUP_NUMERIC, TIER_GROUPS
 
 FloatArray = npt.NDArray[np.float64]
+RATE_NUMERIC = ("log_pop",)
+RATE_CATEGORICAL = ("service", "group")
+GROUPS = tuple(dict.fromkeys(TIER_GROUPS.values()))
 
 
-def build_choice_pipeline(
-    services: Sequence[str], *, random_state: int = 0, max_iter: int = 150
-) -> Pipeline:
-    """Return the unfitted partner-choice pipeline for pair feature frames."""
-    encoder = OrdinalEncoder(
-        categories=[list(services), list(TIERS), list(TIERS)],
-        handle_unknown="use_encoded_value",
-        unknown_value=np.nan,
-    )
-    columns = ColumnTransformer(
-        [
-            ("geo", "passthrough", list(PAIR_GEOGRAPHY)),
-            ("bodies", "passthrough", list(PAIR_BODIES)),
-            ("network", "passthrough", list(PAIR_NETWORK)),
-            ("service", encoder, list(PAIR_CATEGORICAL)),
-        ],
-        verbose_feature_names_out=False,
-    ).set_output(transform="pandas")
-    classifier = HistGradientBoostingClassifier(
-        max_iter=max_iter,
-        learning_rate=0.08,
-        max_leaf_nodes=15,
-        min_samples_leaf=40,
-        l2_regularization=1.0,
-        categorical_features=list(PAIR_CATEGORICAL),
-        # Domain knowledge the model may not contradict: all else equal, nearer and sharing
-        # a (longer) border never make a partner less likely.
-        monotonic_cst={"dist_km": -1, "touches": 1, "border_km": 1},
-        early_stopping=False,
-        random_state=random_state,
-    )
-    return Pipeline([("features", columns), ("classifier", classifier)])
-
-
-RATE_CATEGORICAL = ("service", "tier")
-RATE_NUMERIC = ("log_pop", "arrangements", "partners", "shares_service", "services_shared")
-
-
-def build_savings_pipeline(services: Sequence[str], *, random_state: int = 0) -> Pipeline:
-    """Return the unfitted savings pipeline for group feature frames.
-
-    Group features are standardised and the service one-hot encoded; the regressor is
-    linear on the log scale, which suits a few hundred noisy figures better than trees do
-    (grouped cross-validation on the default register: R² of log savings 0.31 for ridge
-    against 0.27 for gradient boosting).
-    """
-    columns = ColumnTransformer(
-        [
-            ("group", StandardScaler(), list(GROUP_NUMERIC)),
-            (
-                "service",
-                OneHotEncoder(
-                    categories=[list(services)], handle_unknown="ignore", sparse_output=False
-                ),
-                ["service"],
-            ),
-        ],
-        verbose_feature_names_out=False,
-        sparse_threshold=0,
-    ).set_output(transform="pandas")
+def build_choice_pipeline(*, C: float = 1.0) -> Pipeline:
+    """Return the unfitted partner-choice pipeline (pair feature rows -> log-odds)."""
     return Pipeline(
-        [("features", columns), ("regressor", SavingsRegressor(random_state=random_state))]
+        [("scale", StandardScaler()), ("logit", LogisticRegression(C=C, max_iter=5000))]
     )
 
 
-def build_rate_pipeline(services: Sequence[str], *, random_state: int = 0) -> Pipeline:
-    """Return the unfitted pipeline for the yearly rate of entering a new arrangement."""
-    encoder = OrdinalEncoder(
-        categories=[list(services), list(TIERS)],
-        handle_unknown="use_encoded_value",
-        unknown_value=np.nan,
-    )
-    columns = ColumnTransformer(
-        [
-            ("numeric", "passthrough", list(RATE_NUMERIC)),
-            ("codes", encoder, list(RATE_CATEGORICAL)),
-        ],
-        verbose_feature_names_out=False,
-    ).set_output(transform="pandas")
-    classifier = HistGradientBoostingClassifier(
-        max_iter=80,
-        learning_rate=0.08,
-        max_leaf_nodes=8,
-        min_samples_leaf=50,
-        categorical_features=list(RATE_CATEGORICAL),
-        early_stopping=False,
-        random_state=random_state,
-    )
-    return Pipeline([("features", columns), ("classifier", classifier)])
+def choice_weights(pipeline: Pipeline) -> tuple[FloatArray, float]:
+    """The fitted choice model as weights on the raw (unscaled) pair features and an
+    intercept, so that ``rows @ w + b`` is the log-odds (used for fast scoring and reasons)."""
+    scale: StandardScaler = pipeline.named_steps["scale"]
+    logit: LogisticRegression = pipeline.named_steps["logit"]
+    sd = np.where(scale.scale_ > 0, scale.scale_, 1.0)
+    w = logit.coef_[0] / sd
+    b = float(logit.intercept_[0] - np.sum(logit.coef_[0] * scale.mean_ / sd))
+    return np.asarray(w, dtype=float), b
 
 
-class SavingsRegressor(RegressorMixin, BaseEstimator):  # type: ignore[misc]
-    """Zero-inflated log-normal regressor of annual savings with a conformal interval.
+def fit_history_weight(
+    offset: FloatArray,
+    history: FloatArray,
+    relevant: npt.NDArray[np.bool_],
+    query: npt.NDArray[np.intp],
+    weight: FloatArray,
+    *,
+    most: float = 5.0,
+) -> float:
+    """The weight ``g`` of shared history in a conditional logit, by maximum likelihood.
 
-    A logistic model gives the probability that an arrangement saves anything at all; a ridge
-    regression on log savings (fitted on those that did) gives the median of a log-normal
-    whose spread is the cross-validated residual deviation. The ``coverage`` interval of the
-    resulting mixture is widened by split-conformal calibration (in log(1 + £) units) so that
-    its coverage on new arrangements is honest.
+    Each query (a body choosing partners for a service, with its candidates in consecutive
+    rows, ``query`` ascending) scores its candidates ``offset + g · history`` (``offset``: the
+    partner-choice log-odds; ``history``: ``log(1 + tie)`` with each candidate); the softmax
+    gives each relevant candidate's probability. ``g`` maximises the weighted mean log
+    probability of the relevant candidates, over ``[0, most]``.
+    """
+    starts = np.flatnonzero(np.r_[True, query[1:] != query[:-1]])
+    counts = np.diff(np.r_[starts, len(query)])
+    n_relevant = np.add.reduceat(relevant.astype(float), starts)
+    q_weight = weight[starts] / np.maximum(n_relevant, 1)
+
+    def loss(g: float) -> float:
+        z = offset + g * history
+        top = np.maximum.reduceat(z, starts)
+        log_total = top + np.log(np.add.reduceat(np.exp(z - np.repeat(top, counts)), starts))
+        picked = np.add.reduceat(np.where(relevant, z, 0.0), starts)
+        return -float(np.sum(q_weight * (picked - n_relevant * log_total)))
+
+    found = minimize_scalar(loss, bounds=(0.0, most), method="bounded")
+    return float(found.x)
+
+
+class SavingsModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
+    """Annual savings of an arrangement if it forms, with economies of scale.
+
+    ``log £ = a + b · log(population merged in) + c · members + service effect`` by ridge
+    regression on the real arrangements' annualised figures (those that saved something), with
+    ``b`` kept at or above 0: merging a larger population never saves less. The estimate is the
+    median (the typical figure); the ``coverage`` interval adds cross-validated residual
+    quantiles (split-conformal, so that coverage on new arrangements is honest). Every figure is
+    then kept within what the real figures support: between the ``bound_percentiles`` of the
+    training figures' savings per resident merged in, times the population merged in.
 
     Parameters
     ----------
     coverage : float, default=0.8
-        Coverage of the interval from :meth:`predict_interval`.
-    alphas : tuple of float, default=(0.1, 1, 10, 100, 1000)
-        Ridge penalties tried (by efficient leave-one-out) for log savings.
-    C : float, default=1.0
-        Inverse penalty of the logistic model of any saving.
-    calibration_size : float, default=0.25
-        Share of the rows held back to calibrate the interval.
-    random_state : int, RandomState or None, default=None
+    alphas : tuple of float, default=(0.1, 1, 10, 100)
+        Ridge penalties tried (efficient leave-one-out).
+    bound_percentiles : tuple of float, default=(5, 95)
+        Percentiles of real £ per resident merged in that bound every figure.
 
     Attributes
     ----------
-    aim_ : LogisticRegression or None
-        Probability of a non-zero saving (``None`` when every target had the same sign).
-    aim_rate_ : float
-        Share of training targets above zero (used when ``aim_`` is ``None``).
-    center_ : RidgeCV or None
-        Log savings of the arrangements that saved something.
-    sigma_ : float
-        Spread (standard deviation) of log savings around ``center_``, from cross-validation.
-    offset_ : float
-        Conformal widening of the interval, in log(1 + £) units.
+    ridge_ : Pipeline
+    residual_low_, residual_high_ : float
+        Conformal quantiles of the cross-validated log residuals.
+    per_resident_ : tuple of float
+        The £ per resident merged in at ``bound_percentiles``.
     n_features_in_ : int
-    feature_names_in_ : ndarray of str, present when fitted on a DataFrame
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(300, 3))
-    >>> y = np.where(rng.random(300) < 0.25, 0.0, np.exp(10 + X[:, 0] + rng.normal(size=300)))
-    >>> model = SavingsRegressor(random_state=0).fit(X, y)
-    >>> low, high = model.predict_interval(X[:5])
-    >>> bool((low <= high).all())
-    True
+    feature_names_in_ : ndarray of str
     """
 
     def __init__(
         self,
         coverage: float = 0.8,
-        alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1000.0),
-        C: float = 1.0,
-        calibration_size: float = 0.25,
-        random_state: Any = None,
+        alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0),
+        bound_percentiles: tuple[float, float] = (5.0, 95.0),
     ) -> None:
         self.coverage = coverage
         self.alphas = alphas
-        self.C = C
-        self.calibration_size = calibration_size
-        self.random_state = random_state
+        self.bound_percentiles = bound_percentiles
 
-    # --- fitting --------------------------------------------------------------------------------
-    def fit(self, X: Any, y: Any) -> SavingsRegressor:
-        """Fit the model to annual savings ``y`` (values at or below zero mean no saving)."""
+    def _pipeline(self, services: list[str]) -> Pipeline:
+        columns = ColumnTransformer(
+            [
+                ("numeric", StandardScaler(), list(GROUP_NUMERIC)),
+                (
+                    "service",
+                    OneHotEncoder(
+                        categories=[services], handle_unknown="ignore", sparse_output=False
+                    ),
+                    ["service"],
+                ),
+            ],
+            sparse_threshold=0,
+        )
+        return Pipeline([("features", columns), ("ridge", RidgeCV(alphas=self.alphas))])
+
+    def fit(self, X: Any, y: Any) -> SavingsModel:
+        """Fit on group feature frames ``X`` and annual savings ``y`` (£; figures <= 0 are not
+        savings and are left out)."""
         if not 0 < self.coverage < 1:
             raise ValueError(f"coverage must be between 0 and 1, got {self.coverage}")
-        if not 0 < self.calibration_size < 1:
-            raise ValueError(
-                f"calibration_size must be between 0 and 1, got {self.calibration_size}"
-            )
-        X, y = validate_data(self, X, y, y_numeric=True, reset=True)
         y = np.asarray(y, dtype=float)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
-        n = len(y)
-        self.offset_ = 0.0
-        if n >= 20:
-            fit_idx, cal_idx = train_test_split(
-                np.arange(n), test_size=self.calibration_size, random_state=seed
-            )
-            self._fit_parts(X[fit_idx], y[fit_idx], seed)
-            low, high = self._raw_interval(self._parts(X[cal_idx]))
-            target = np.log1p(np.maximum(y[cal_idx], 0))
-            score = np.maximum(np.log1p(low) - target, target - np.log1p(high))
-            level = min(1.0, np.ceil((len(cal_idx) + 1) * self.coverage) / len(cal_idx))
-            self.offset_ = float(max(0.0, np.quantile(score, level)))
-        self._fit_parts(X, y, seed)
+        keep = y > 0
+        X, y = X[keep].reset_index(drop=True), y[keep]
+        if len(y) < 5:
+            raise ValueError(f"at least 5 positive savings figures are needed, got {len(y)}")
+        self.n_features_in_ = X.shape[1]
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.services_ = [str(s) for s in X["service"].cat.categories]
+        log_y = np.log(y)
+        self.ridge_ = self._pipeline(self.services_).fit(X, log_y)
+        self._monotone(X)
+        folds = KFold(min(5, len(y)), shuffle=True, random_state=0)
+        predicted = cross_val_predict(self._pipeline(self.services_), X, log_y, cv=folds)
+        residual = log_y - predicted
+        alpha = (1 - self.coverage) / 2
+        n = len(residual)
+        # Split-conformal quantiles (with the finite-sample correction).
+        self.residual_low_ = float(np.quantile(residual, max(0.0, np.floor(alpha * (n + 1)) / n)))
+        self.residual_high_ = float(
+            np.quantile(residual, min(1.0, np.ceil((1 - alpha) * (n + 1)) / n))
+        )
+        merged = np.exp(X["log_merged_pop"].to_numpy(dtype=float))
+        low, high = np.percentile(y / merged, self.bound_percentiles)
+        self.per_resident_ = (float(low), float(high))
         return self
 
-    def _fit_parts(self, X: FloatArray, y: FloatArray, seed: int) -> None:
-        positive = y > 0
-        self.aim_rate_ = float(positive.mean()) if len(y) else 0.0
-        self.aim_: LogisticRegression | None = None
-        if 0 < positive.sum() < len(y):
-            self.aim_ = LogisticRegression(C=self.C, max_iter=1000).fit(X, positive)
-        self.center_: RidgeCV | None = None
-        log_y = np.log(y[positive])
-        self.log_constant_ = float(log_y.mean()) if positive.any() else 0.0
-        self.sigma_ = float(log_y.std()) if positive.sum() > 1 else 1.0
-        if positive.sum() >= 5:
-            xp = X[positive]
-            self.center_ = RidgeCV(alphas=self.alphas).fit(xp, log_y)
-            folds = min(5, int(positive.sum()))
-            residual = log_y - cross_val_predict(
-                RidgeCV(alphas=self.alphas),
-                xp,
-                log_y,
-                cv=KFold(folds, shuffle=True, random_state=seed),
-            )
-            self.sigma_ = float(np.sqrt(np.mean(residual**2)))
-        self.sigma_ = max(self.sigma_, 1e-3)
+    def _monotone(self, X: Any) -> None:
+        """Keep the merged-population slope at or above 0 (economies of scale)."""
+        ridge: RidgeCV = self.ridge_.named_steps["ridge"]
+        if ridge.coef_[0] < 0:
+            ridge.coef_[0] = 0.0
 
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        # Targets are savings: values at or below zero all mean "no saving", so the generic
-        # checks' arbitrary (often negative) targets cannot be fitted well.
-        tags.regressor_tags.poor_score = True
-        return tags
+    def _log_median(self, X: Any) -> FloatArray:
+        check_is_fitted(self, "ridge_")
+        return np.asarray(self.ridge_.predict(X), dtype=float)
 
-    # --- predicting -----------------------------------------------------------------------------
-    def predict_parts(self, X: Any) -> dict[str, FloatArray]:
-        """Return ``p_saving`` and the median and spread (sigma) of log savings per row."""
-        check_is_fitted(self, "offset_")
-        return self._parts(validate_data(self, X, reset=False))
-
-    def _parts(self, X: FloatArray) -> dict[str, FloatArray]:
-        n = X.shape[0]
-        if self.aim_ is not None:
-            p = self.aim_.predict_proba(X)[:, 1]
-        else:
-            p = np.full(n, self.aim_rate_)
-        if self.center_ is not None:
-            mid = self.center_.predict(X)
-        else:
-            mid = np.full(n, self.log_constant_)
-        return {"p_saving": p, "log_median": mid, "log_sigma": np.full(n, self.sigma_)}
+    def _bounds(self, X: Any) -> tuple[FloatArray, FloatArray]:
+        merged = np.exp(np.asarray(X["log_merged_pop"], dtype=float))
+        return self.per_resident_[0] * merged, self.per_resident_[1] * merged
 
     def predict(self, X: Any) -> FloatArray:
-        """Expected annual savings in £: P(any saving) × E[savings | some saving]."""
-        return self.summarise(self.predict_parts(X))[0]
-
-    def predict_median(self, X: Any) -> FloatArray:
-        """Median annual savings in £ (0 when a saving is less likely than not)."""
-        return self._mixture_quantile(self.predict_parts(X), 0.5)
+        """The typical (median) annual saving in £, within the supported range."""
+        low, high = self._bounds(X)
+        return np.clip(np.exp(self._log_median(X)), low, high)
 
     def predict_interval(self, X: Any) -> tuple[FloatArray, FloatArray]:
-        """The conformalised ``coverage`` interval of annual savings in £."""
-        _, low, high = self.summarise(self.predict_parts(X))
-        return low, high
+        """The ``coverage`` interval of annual savings in £, within the supported range."""
+        mid = self._log_median(X)
+        low, high = self._bounds(X)
+        lo = np.clip(np.exp(mid + self.residual_low_), low, high)
+        hi = np.clip(np.exp(mid + self.residual_high_), low, high)
+        return lo, hi
 
-    def summarise(self, parts: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Expected savings and the conformalised interval from :meth:`predict_parts`."""
-        mean = parts["p_saving"] * np.exp(parts["log_median"] + parts["log_sigma"] ** 2 / 2)
-        low, high = self._raw_interval(parts)
-        low = np.expm1(np.maximum(np.log1p(low) - self.offset_, 0.0))
-        high = np.expm1(np.log1p(high) + self.offset_)
-        return np.asarray(mean), low, high
+    def pair_terms(self) -> tuple[FloatArray, float]:
+        """``(a, b)`` such that the median log saving of a two-body arrangement for service
+        ``s`` is ``a[s] + b · log(population merged in)`` (for fast vectorised scoring)."""
+        check_is_fitted(self, "ridge_")
+        ridge: RidgeCV = self.ridge_.named_steps["ridge"]
+        features: ColumnTransformer = self.ridge_.named_steps["features"]
+        scale: StandardScaler = features.named_transformers_["numeric"]
+        b_pop, b_members = ridge.coef_[:2] / scale.scale_
+        base = ridge.intercept_ - b_pop * scale.mean_[0] + b_members * (2 - scale.mean_[1])
+        return np.asarray(base + ridge.coef_[2:], dtype=float), float(b_pop)
 
-    def _raw_interval(self, parts: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
-        """Equal tails, unless the chance of saving nothing covers the lower tail: then the
-        interval starts at £0 and its top is the ``coverage`` quantile (still exactly
-        ``coverage``, but narrower than an equal-tailed range that sits on the atom at £0)."""
-        alpha = (1 - self.coverage) / 2
-        p_zero = 1 - np.clip(parts["p_saving"], 0.0, 1.0)
-        low_level = np.where(p_zero >= alpha, 0.0, alpha)
-        high_level = np.where(p_zero >= alpha, self.coverage, 1 - alpha)
+    def pair_savings(
+        self, service: npt.NDArray[np.intp], merged: FloatArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Median and interval of two-body arrangements, vectorised (equal to
+        :meth:`predict` and :meth:`predict_interval` on their group features)."""
+        a, b = self.pair_terms()
+        mid = a[service] + b * np.log(np.maximum(merged, 1.0))
+        low_cap, high_cap = self.per_resident_[0] * merged, self.per_resident_[1] * merged
         return (
-            self._mixture_quantile(parts, low_level),
-            self._mixture_quantile(parts, high_level),
+            np.clip(np.exp(mid), low_cap, high_cap),
+            np.clip(np.exp(mid + self.residual_low_), low_cap, high_cap),
+            np.clip(np.exp(mid + self.residual_high_), low_cap, high_cap),
         )
 
-    @staticmethod
-    def _mixture_quantile(parts: dict[str, FloatArray], q: float | FloatArray) -> FloatArray:
-        p = np.clip(parts["p_saving"], 1e-9, 1.0)
-        level = (q - (1 - p)) / p  # quantile of the log-normal part that gives q overall
-        zero = level <= 0
-        z = norm.ppf(np.clip(level, 1e-9, 1 - 1e-9))
-        value = np.exp(parts["log_median"] + parts["log_sigma"] * z)
-        return np.where(zero, 0.0, value)
+    def slope(self) -> float:
+        """The fitted elasticity of savings to the population merged in."""
+        ridge: RidgeCV = self.ridge_.named_steps["ridge"]
+        scale: StandardScaler = self.ridge_.named_steps["features"].named_transformers_["numeric"]
+        return float(ridge.coef_[0] / scale.scale_[0])
+
+
+def build_rate_pipeline(services: list[str]) -> Pipeline:
+    """Return the unfitted pipeline for the yearly chance of entering a new arrangement: a
+    logistic regression on the service, the tier group and log population."""
+    columns = ColumnTransformer(
+        [
+            ("numeric", StandardScaler(), list(RATE_NUMERIC)),
+            (
+                "codes",
+                OneHotEncoder(categories=[services, list(GROUPS)], handle_unknown="ignore"),
+                list(RATE_CATEGORICAL),
+            ),
+        ]
+    )
+    return Pipeline([("features", columns), ("logit", LogisticRegression(max_iter=2000))])

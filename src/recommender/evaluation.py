@@ -1,72 +1,87 @@
-"""Honest evaluation: held-out arrangements, the model against the baselines, side by side.
+"""Honest evaluation on real arrangements: the product's ranking against the simple rules.
 
 Protocols
 ---------
-``temporal``
-    Fit on arrangements that started up to 2014; test on those that started from 2015 on
-    (features of each test arrangement still use only what was known before it started).
-``grouped_cv``
-    Five folds over arrangements (every row of one arrangement stays in one fold).
-``loao_real``
-    Each real arrangement in turn is removed from the register entirely (from the network
-    too), the model refitted without it, and its partners ranked.
+``lopo`` (the headline)
+    Leave one partnership out. For each real arrangement with two or more reference members,
+    its *family* (every arrangement sharing two or more members with it: the same partnership
+    for another service or year) is held out together: removed from every training row of
+    every part of the model, and from the network the arrangement's queries see. The model is
+    refitted without it and ranks the arrangement's partners. No copy of a partnership is ever
+    on both sides.
+``lopo_warm`` (as served)
+    The same fits, but the queries see the network with only the arrangement itself removed:
+    its partnership's other arrangements are known, as they are when the product serves a
+    body today. The model was still never trained on the family.
+``simulated`` (second, labelled)
+    The final model ranks the partners of simulated arrangements: a check that the simulator
+    and the real register agree, not evidence of quality.
 
-Partner ranking
----------------
-Each member of a held-out arrangement, in turn, is the focal body; its partners in that
-arrangement are the relevant candidates among all bodies that deliver the service and do not
-already share it with the focal body. The model is evaluated as served: candidates outside
-the set it scores (beyond 80 km with no border, nesting or network link) rank after all the
-others; the baselines rank every candidate. Ranks use expected positions under random
-tie-breaking.
-Metrics: hit@1/5/10 (a partner in the top k), MRR (mean reciprocal rank of the first
-partner) and NDCG@10. Queries are weighted so that each arrangement counts once.
+Queries
+-------
+Each member of a held-out arrangement in turn is the focal body; its partners in that
+arrangement (those that could partner it: they deliver the service) are the relevant ones.
+*Service given* ("who could share legal with us?"): every body that delivers the service is
+ranked (the whole universe), by the product's default sort (expected annual savings; the
+likelihood alone is ``model_likelihood``) and by each baseline
+(:mod:`recommender.baselines`). *Any service*: the body's default list over every service,
+one place per partner (its best row), as the page shows it; the baselines rank partners as
+above. Results are reported overall and by the pair kind of the relevant partners
+(council-council, fire-police, council-health …).
+
+Metrics: hit@1/5/10 (a relevant partner in the top k), MRR (mean reciprocal rank of the first
+relevant partner) and NDCG@10, with ranks expected under random tie-breaking. Each arrangement
+counts once (its queries share its weight).
 
 Savings
 -------
-On held-out arrangements with an annual figure: MAE and R² of log(£) on those that saved
-something, against the predicted median saving given a saving (the baseline: the median
-non-zero saving in the service), and, over all of them (zeros included), the share of figures
-inside the 80% interval.
+Leave one partnership out over the real arrangements with an annual figure: MAE of log(£)
+against the model's median, and the share of figures inside the 80% interval, against the
+median of the service (its 10th-90th percentiles as interval).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.model_selection import KFold
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-from recommender.baselines import PARTNER_BASELINES, ServiceMedian
-from recommender.network import SnapshotCache
-from recommender.scoring import candidate_sets, choice_scores, group_savings, pair_savings
-from recommender.training import Components, Context, fit_components, savings_rows
+from recommender.baselines import PARTNER_BASELINES, PLAIN_COLUMNS, RULES, QueryFacts, ServiceMedian
+from recommender.features import pair_kind
+from recommender.network import Snapshot, SnapshotCache
+from recommender.scoring import Scorer, enter_probability
+from recommender.training import Components, Context, TrainingData, fit_components, savings_frame
 
 IntArray = npt.NDArray[np.intp]
-TEMPORAL_CUTOFF = 2015
+FloatArray = npt.NDArray[np.float64]
 RANK_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
+HEADLINE = "lopo"
+MIN_KIND_CASES = 15  # pair kinds with fewer held-out arrangements are shown, not judged
+SIMULATED_SAMPLE = 150
 Progress = Callable[[str], None]
 
 
 @dataclass
-class QueryResult:
-    """Ranks of the relevant candidates in one query, per method."""
+class Ranked:
+    """Ranks of the relevant candidates of one query, per method."""
 
     arrangement: int
-    weight: float
-    simulated: bool
-    ranks: dict[str, npt.NDArray[np.float64]]
-    outside_candidates: int = 0
-    n_relevant: int = 0
+    focal: int
+    query: str  # "service" or "any"
+    pair_kind: str  # "all" or the kind of the relevant partners kept
+    ranks: dict[str, FloatArray]
 
 
 @dataclass
 class Evaluation:
-    """Ranking and savings tables for every protocol, subset and method."""
+    """Ranking and savings tables for every protocol, with notes."""
 
     ranking: pd.DataFrame
     savings: pd.DataFrame
@@ -95,19 +110,16 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def expected_ranks(
-    scores: npt.NDArray[np.float64], relevant: npt.NDArray[np.bool_]
-) -> npt.NDArray[np.float64]:
+def expected_ranks(scores: FloatArray, relevant: npt.NDArray[np.bool_]) -> FloatArray:
     """Expected 1-based rank of each relevant row under random tie-breaking."""
-    out = np.empty(int(relevant.sum()))
-    for i, s in enumerate(scores[relevant]):
-        greater = np.sum(scores > s)
-        ties = np.sum(scores == s) - 1
-        out[i] = 1 + greater + ties / 2
-    return out
+    ordered = np.sort(scores)
+    s = scores[relevant]
+    greater = len(scores) - np.searchsorted(ordered, s, side="right")
+    ties = np.searchsorted(ordered, s, side="right") - np.searchsorted(ordered, s, side="left")
+    return np.asarray(1 + greater + (ties - 1) / 2, dtype=float)
 
 
-def query_metrics(ranks: npt.NDArray[np.float64]) -> dict[str, float]:
+def query_metrics(ranks: FloatArray) -> dict[str, float]:
     """Hit@k, reciprocal rank and NDCG@10 for one query's relevant ranks."""
     if len(ranks) == 0:
         return dict.fromkeys(RANK_METRICS, 0.0)
@@ -123,317 +135,382 @@ def query_metrics(ranks: npt.NDArray[np.float64]) -> dict[str, float]:
     }
 
 
-def rank_arrangements(
-    ctx: Context,
-    comp: Components,
-    cache: SnapshotCache,
-    test: Iterable[int],
-    *,
-    with_savings: bool = False,
-) -> list[QueryResult]:
-    """Rank the partners of each test arrangement with the model and every baseline.
+# Ranking one held-out arrangement -------------------------------------------------------------
 
-    Queries that share a snapshot (arrangements that started in the same year) are scored in
-    one batch.
-    """
-    builder = ctx.builder
-    batches: dict[int, list[tuple[int, int, IntArray]]] = {}
-    snaps = {}
-    for k in test:
+
+class Fold:
+    """One fitted model (without a held-out family) and the network its queries see."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        comp: Components,
+        snap: Snapshot,
+        p_enter: FloatArray,
+        plain: Any,
+    ) -> None:
+        self.ctx, self.snap, self.plain = ctx, snap, plain
+        self.scorer = Scorer(ctx, comp, snap, p_enter)
+
+    def rank(self, k: int) -> list[Ranked]:
+        """Ranks of arrangement ``k``'s partners for each of its members, by every method."""
+        ctx = self.ctx
         members = ctx.reg.members[k]
-        if len(members) < 2:
-            continue
         s = int(ctx.reg.service[k])
-        snap = cache.for_arrangement(int(k))
-        snaps[id(snap)] = snap
+        out: list[Ranked] = []
         for f in members:
-            pool = builder.candidates(int(f), s, snap)
-            cand = np.union1d(pool, members[members != f]).astype(np.intp)
-            batches.setdefault(id(snap), []).append((int(k), int(f), cand))
+            scored = self.scorer.query(int(f), s)
+            cand = scored.candidate
+            relevant = np.isin(cand, members) & ~scored.existing
+            if not relevant.any():
+                continue
+            keep = ~scored.existing | relevant
+            methods = {
+                "model": scored.expected[keep],
+                "model_likelihood": scored.likelihood[keep],
+                **self._baselines(int(f), cand[keep]),
+            }
+            out += self._split(k, int(f), "service", cand[keep], relevant[keep], methods)
+            any_service = self._any_service(int(f), members, methods)
+            out += self._split(k, int(f), "any", *any_service)
+        return out
 
-    results: list[QueryResult] = []
-    for key, queries in batches.items():
-        snap = snaps[key]
-        retrieval = candidate_sets(ctx, snap)
-        sizes = np.array([len(q[2]) for q in queries])
-        bounds = np.r_[0, np.cumsum(sizes)]
-        focal = np.repeat([q[1] for q in queries], sizes).astype(np.intp)
-        cand = np.concatenate([q[2] for q in queries]).astype(np.intp)
-        service = np.repeat([ctx.reg.service[q[0]] for q in queries], sizes).astype(np.intp)
-        X = builder.pair_frame(focal, cand, service, snap)
-        # As served: candidates outside the scored set (see scoring.candidate_sets) rank last.
-        served = retrieval[focal, cand]
-        logits = choice_scores(ctx, comp, focal, cand, service, X)
-        scores = {"model": np.where(served, logits, -np.inf)}
-        if with_savings and comp.savings is not None:
-            savings, _, _ = pair_savings(ctx, comp, snap, focal, cand, service)
-            scores["model_savings"] = savings  # times p_choice, per query below
-        for name, rule in PARTNER_BASELINES.items():
-            scores[name] = rule(X)
-        for i, (k, f, _) in enumerate(queries):
-            rows = slice(bounds[i], bounds[i + 1])
-            members = ctx.reg.members[k]
-            relevant = np.isin(cand[rows], members)
-            ranks = {}
-            for name, values in scores.items():
-                v = values[rows]
-                if name == "model_savings":
-                    v = _expected_savings(scores["model"][rows], v)
-                ranks[name] = expected_ranks(v, relevant)
-            results.append(
-                QueryResult(
-                    arrangement=k,
-                    weight=1.0 / len(members),
-                    simulated=bool(ctx.reg.simulated[k]),
-                    ranks=ranks,
-                    outside_candidates=int((~retrieval[f, cand[rows][relevant]]).sum()),
-                    n_relevant=int(relevant.sum()),
-                )
-            )
-    return results
+    def _baselines(self, focal: int, cand: IntArray) -> dict[str, FloatArray]:
+        ctx, snap = self.ctx, self.snap
+        rows = ctx.table.rows(np.full(len(cand), focal), cand)
+        sim = ctx.bodies.similarity
+        facts = QueryFacts(
+            rows=rows,
+            dist_km=ctx.pairs.dist_km[focal, cand],
+            similarity_gap=np.linalg.norm(sim[cand] - sim[focal], axis=1),
+            degree=snap.degree[cand].astype(float),
+        )
+        out = {name: rule(facts) for name, rule in RULES.items()}
+        out["plain_logit"] = self.plain.decision_function(rows[:, PLAIN_COLUMNS])
+        return out
+
+    def _any_service(
+        self, focal: int, members: IntArray, service_methods: dict[str, FloatArray]
+    ) -> tuple[IntArray, npt.NDArray[np.bool_], dict[str, FloatArray]]:
+        """The default list over every service, one place per partner (its best row)."""
+        ctx = self.ctx
+        best = np.full(ctx.pairs.n, -np.inf)
+        best_lik = np.full(ctx.pairs.n, -np.inf)
+        for s in np.flatnonzero(ctx.bodies.eligible[:, focal]):
+            scored = self.scorer.query(focal, int(s))
+            fresh = ~scored.existing
+            c = scored.candidate[fresh]
+            best[c] = np.maximum(best[c], scored.expected[fresh])
+            best_lik[c] = np.maximum(best_lik[c], scored.likelihood[fresh])
+        cand = np.flatnonzero(np.isfinite(best))
+        relevant = np.isin(cand, members)
+        methods = {"model": best[cand], "model_likelihood": best_lik[cand]}
+        # The rules know no service: every body a partner could be, ranked as for the query.
+        for name, values in self._baselines(focal, cand).items():
+            methods[name] = values
+        del service_methods
+        return cand, relevant, methods
+
+    def _split(
+        self,
+        k: int,
+        focal: int,
+        query: str,
+        cand: IntArray,
+        relevant: npt.NDArray[np.bool_],
+        methods: dict[str, FloatArray],
+    ) -> list[Ranked]:
+        """One result overall and one per pair kind of the relevant partners."""
+        if not relevant.any():
+            return []
+        kinds = self.ctx.bodies.kind
+        pair_kinds = np.array([pair_kind(kinds[focal], kinds[c]) for c in cand[relevant]])
+        out = [Ranked(k, focal, query, "all", _ranks(methods, relevant))]
+        for pk in sorted(set(pair_kinds)):
+            subset = relevant.copy()
+            subset[np.flatnonzero(relevant)[pair_kinds != pk]] = False
+            # the other relevant partners are neither hits nor misses for this pair kind
+            others = relevant & ~subset
+            kept = {m: v[~others] for m, v in methods.items()}
+            out.append(Ranked(k, focal, query, pk, _ranks(kept, subset[~others])))
+        return out
 
 
-def _expected_savings(
-    logits: npt.NDArray[np.float64], savings: npt.NDArray[np.float64]
-) -> npt.NDArray[np.float64]:
-    """Choice probability (softmax over the served candidates) times savings; -inf for the
-    candidates the model does not serve."""
-    served = np.isfinite(logits)
-    out = np.full(len(logits), -np.inf)
-    if served.any():
-        p = np.exp(logits[served] - logits[served].max())
-        out[served] = p / p.sum() * savings[served]
-    return out
-
-
-def summarise_ranking(results: list[QueryResult], protocol: str) -> pd.DataFrame:
-    """Weighted means of the ranking metrics, by subset (simulated, real, all) and method."""
-    rows = []
-    subsets = {
-        "simulated": [r for r in results if r.simulated],
-        "real": [r for r in results if not r.simulated],
-        "all": results,
+def _ranks(methods: dict[str, FloatArray], relevant: npt.NDArray[np.bool_]) -> dict[str, Any]:
+    return {
+        name: expected_ranks(np.asarray(v, dtype=float), relevant) for name, v in methods.items()
     }
-    for subset, items in subsets.items():
-        if not items:
-            continue
-        weights = np.array([r.weight for r in items])
+
+
+def summarise(results: list[Ranked], protocol: str) -> pd.DataFrame:
+    """Mean metrics by query type, pair kind and method; each arrangement counts once."""
+    rows = []
+    frame = pd.DataFrame(
+        [(i, r.arrangement, r.query, r.pair_kind) for i, r in enumerate(results)],
+        columns=["i", "arrangement", "query", "pair_kind"],
+    )
+    for (query, kind), group in frame.groupby(["query", "pair_kind"], sort=False):
+        items = [results[i] for i in group["i"]]
+        weights = 1 / group.groupby("arrangement")["i"].transform("count").to_numpy(dtype=float)
         for method in items[0].ranks:
             metrics = pd.DataFrame([query_metrics(r.ranks[method]) for r in items])
-            row: dict[str, Any] = {"protocol": protocol, "subset": subset, "method": method}
+            row: dict[str, Any] = {
+                "protocol": protocol,
+                "query": query,
+                "pair_kind": kind,
+                "method": method,
+            }
             for metric in RANK_METRICS:
                 row[metric] = float(np.average(metrics[metric], weights=weights))
             row["queries"] = len(items)
-            row["arrangements"] = len({r.arrangement for r in items})
+            row["arrangements"] = int(group["arrangement"].nunique())
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def savings_scores(
-    ctx: Context,
-    comp: Components,
-    cache: SnapshotCache,
-    train: npt.NDArray[np.bool_],
-    test: npt.NDArray[np.bool_],
-    protocol: str,
-) -> pd.DataFrame:
-    """MAE and R² on log(1 + £) and 80% coverage, model against the service median."""
-    test = test & ~np.isnan(ctx.reg.annual) & ctx.usable()
-    train = train & ~np.isnan(ctx.reg.annual) & ctx.usable()
-    if comp.savings is None or not test.any():
-        return pd.DataFrame()
-    X, y = savings_rows(ctx, cache, test)
-    _, low, high = group_savings(comp, X)
-    median = np.exp(comp.savings[-1].predict_parts(comp.savings[:-1].transform(X))["log_median"])
-    services = np.array(ctx.services)
-    train_services, train_y = services[ctx.reg.service[train]], ctx.reg.annual[train]
-    test_services = services[ctx.reg.service[test]]
-    b_med, _, _ = (
-        ServiceMedian()
-        .fit(train_services[train_y > 0], train_y[train_y > 0])
-        .predict(test_services)
+# The protocols --------------------------------------------------------------------------------
+
+
+def fit_plain(
+    ctx: Context, data: TrainingData, drop: npt.NDArray[np.bool_], start: Any = None
+) -> Any:
+    """The plain logistic regression baseline on the real rows of the fold (``start``, a fit
+    on more data, warm-starts the solver)."""
+    rows = data.choice.without(drop | ctx.reg.simulated)
+    logit = LogisticRegression(max_iter=5000)
+    if start is not None:
+        logit.set_params(warm_start=True)
+        logit.coef_ = start[-1].coef_.copy()
+        logit.intercept_ = start[-1].intercept_.copy()
+    model = make_pipeline(StandardScaler(), logit)
+    weight = {"logisticregression__sample_weight": rows.weight}
+    return model.fit(rows.X[:, PLAIN_COLUMNS], rows.y, **weight)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every fold shares: the training rows and the fits on everything (warm starts)."""
+
+    ctx: Context
+    data: TrainingData
+    full: Components
+    full_plain: Any
+    p_enter: FloatArray  # the rate has no family-specific signal: fitted once
+    random_state: int
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """One held-out partnership: its ranks under both protocols and its savings case."""
+
+    cold: list[Ranked]
+    warm: list[Ranked]
+    savings: list[dict[str, Any]]
+
+
+def prepare(ctx: Context, *, random_state: int = 0) -> Setup:
+    """Build the training rows once and fit on everything (folds warm-start from it)."""
+    data = TrainingData.build(ctx, random_state=random_state)
+    full = fit_components(ctx, data, random_state=random_state)
+    full_plain = fit_plain(ctx, data, np.zeros(len(ctx.reg), dtype=bool))
+    return Setup(ctx, data, full, full_plain, enter_probability(ctx, full), random_state)
+
+
+def held_out(setup: Setup) -> list[int]:
+    """The real arrangements that are held out in turn (two or more reference members)."""
+    ctx = setup.ctx
+    return [int(k) for k in np.flatnonzero(ctx.usable() & ~ctx.reg.simulated)]
+
+
+def lopo_fold(setup: Setup, k: int) -> FoldResult:
+    """Hold out arrangement ``k``'s family: refit without it, rank ``k``'s partners against
+    the network without the family (cold) and without ``k`` alone (warm). Deterministic: the
+    same setup and ``k`` give the same result wherever it runs."""
+    ctx = setup.ctx
+    family = ctx.family_of(k)
+    comp = fit_components(
+        ctx,
+        setup.data,
+        drop=family,
+        with_rate=False,
+        random_state=setup.random_state,
+        start=setup.full,
     )
-    _, b_low, b_high = ServiceMedian().fit(train_services, train_y).predict(test_services)
-    simulated = ctx.reg.simulated[test]
-    rows = []
-    for subset, mask in (
-        ("simulated", simulated),
-        ("real", ~simulated),
-        ("all", np.ones_like(simulated)),
-    ):
-        if not mask.any():
-            continue
-        for method, pred, lo, hi in (
-            ("model", median, low, high),
-            ("service_median", b_med, b_low, b_high),
-        ):
-            rows.append(
-                {
-                    "protocol": protocol,
-                    "subset": subset,
-                    "method": method,
-                    **_savings_metrics(y[mask], pred[mask], lo[mask], hi[mask]),
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def _savings_metrics(
-    y: npt.NDArray[np.float64],
-    pred: npt.NDArray[np.float64],
-    low: npt.NDArray[np.float64],
-    high: npt.NDArray[np.float64],
-) -> dict[str, float]:
-    """Log metrics on the arrangements that saved something; coverage on all of them."""
-    positive = (y > 0) & (pred > 0)
-    ly, lp = np.log(y[positive]), np.log(pred[positive])
-    total = float(np.sum((ly - ly.mean()) ** 2))
-    r2 = 1 - float(np.sum((ly - lp) ** 2)) / total if total > 0 else float("nan")
-    return {
-        "mae_log": float(np.mean(np.abs(ly - lp))) if positive.any() else float("nan"),
-        "r2_log": r2,
-        "coverage80": float(np.mean((y >= low) & (y <= high))),
-        "n": len(y),
-    }
+    plain = fit_plain(ctx, setup.data, family, start=setup.full_plain)
+    itself = np.zeros(len(ctx.reg), dtype=bool)
+    itself[k] = True
+    cold_net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=family).now()
+    warm_net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=itself).now()
+    return FoldResult(
+        cold=Fold(ctx, comp, cold_net, setup.p_enter, plain).rank(k),
+        warm=Fold(ctx, comp, warm_net, setup.p_enter, plain).rank(k),
+        savings=_savings_case(ctx, comp, k, family),
+    )
 
 
 def evaluate(
     ctx: Context,
     *,
     random_state: int = 0,
-    folds: int = 5,
-    loao: bool = False,
     progress: Progress | None = None,
+    limit: int | None = None,
 ) -> Evaluation:
-    """Run the temporal hold-out and grouped cross-validation (and, if asked, LOAO)."""
+    """Run leave-one-partnership-out (cold and warm), savings and the simulated check, one
+    fold after another in this process (``recommender.engines`` runs them elsewhere).
+
+    ``limit`` evaluates only the first ``limit`` held-out arrangements (for tests).
+    """
     say = progress or (lambda _: None)
-    n_arr = len(ctx.reg)
-    usable = ctx.usable()
-    ranking, savings = [], []
-    results_all: list[QueryResult] = []
+    setup = prepare(ctx, random_state=random_state)
+    folds = held_out(setup)[:limit]
+    results = []
+    for i, k in enumerate(folds):
+        say(f"leave one partnership out ({i + 1} of {len(folds)})")
+        results.append(lopo_fold(setup, k))
+    say("simulated arrangements")
+    return assemble(setup, folds, results)
 
-    say("temporal hold-out")
-    cache = SnapshotCache(ctx.reg, ctx.pairs.n)
-    train = ctx.reg.dated & (ctx.reg.start < TEMPORAL_CUTOFF)
-    test = ctx.reg.dated & (ctx.reg.start >= TEMPORAL_CUTOFF) & usable
-    comp = fit_components(ctx, train, cache, random_state=random_state, with_rate=False)
-    results = rank_arrangements(ctx, comp, cache, np.flatnonzero(test), with_savings=True)
-    results_all += results
-    ranking.append(summarise_ranking(results, "temporal"))
-    savings.append(savings_scores(ctx, comp, cache, train, test, "temporal"))
 
-    say("grouped cross-validation")
-    cv_results: list[QueryResult] = []
-    cv_savings = []
-    splitter = KFold(n_splits=folds, shuffle=True, random_state=random_state)
-    for fold, (train_idx, _) in enumerate(splitter.split(np.arange(n_arr))):
-        say(f"grouped cross-validation, fold {fold + 1} of {folds}")
-        train = np.zeros(n_arr, dtype=bool)
-        train[train_idx] = True
-        comp = fit_components(ctx, train, cache, random_state=random_state, with_rate=False)
-        test_mask = ~train & usable
-        cv_results += rank_arrangements(ctx, comp, cache, np.flatnonzero(test_mask))
-        cv_savings.append(savings_scores(ctx, comp, cache, train, test_mask, "grouped_cv"))
-    ranking.append(summarise_ranking(cv_results, "grouped_cv"))
-    savings.append(_pool_savings(cv_savings))
-
-    if loao:
-        real = np.flatnonzero(~ctx.reg.simulated & usable)
-        loao_results: list[QueryResult] = []
-        for i, k in enumerate(real):
-            say(f"leave one real arrangement out ({i + 1} of {len(real)})")
-            exclude = np.zeros(n_arr, dtype=bool)
-            exclude[k] = True
-            held_cache = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=exclude)
-            comp = fit_components(
-                ctx, ~exclude, held_cache, random_state=random_state, with_rate=False
-            )
-            loao_results += rank_arrangements(ctx, comp, held_cache, [int(k)])
-        ranking.append(summarise_ranking(loao_results, "loao_real"))
-
-    outside = sum(r.outside_candidates for r in results_all + cv_results)
-    relevant = sum(r.n_relevant for r in results_all + cv_results)
-    notes = {
-        "temporal_cutoff": TEMPORAL_CUTOFF,
-        "folds": folds,
-        "partners_outside_candidate_set": outside,
-        "partners_evaluated": relevant,
-    }
-    return Evaluation(
-        ranking=pd.concat([r for r in ranking if not r.empty], ignore_index=True),
-        savings=pd.concat([s for s in savings if not s.empty], ignore_index=True),
-        notes=notes,
+def assemble(setup: Setup, folds: list[int], results: list[FoldResult]) -> Evaluation:
+    """The evaluation tables from the folds' results (in fold order) and the simulated
+    check."""
+    ctx = setup.ctx
+    simulated = _simulated_check(
+        ctx, setup.full, setup.p_enter, setup.full_plain, setup.random_state
     )
+    cold = [r for result in results for r in result.cold]
+    warm = [r for result in results for r in result.warm]
+    ranking = pd.concat(
+        [summarise(cold, "lopo"), summarise(warm, "lopo_warm"), summarise(simulated, "simulated")],
+        ignore_index=True,
+    )
+    families = [int(ctx.families[k].nnz) for k in folds]
+    notes = {
+        "real_arrangements_evaluated": len(folds),
+        "family_sizes": [min(families, default=0), max(families, default=0)],
+        "simulated_sampled": len({r.arrangement for r in simulated}),
+        "headline": HEADLINE,
+        "min_kind_cases": MIN_KIND_CASES,
+        "history_weight": round(setup.full.history_weight, 3),
+    }
+    savings = [row for result in results for row in result.savings]
+    return Evaluation(ranking, _savings_table(savings), notes)
 
 
-def _pool_savings(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    """Combine per-fold savings scores, weighting each fold by its number of arrangements."""
-    frames = [f for f in frames if not f.empty]
-    if not frames:
+def _simulated_check(
+    ctx: Context, comp: Components, p_enter: FloatArray, plain: Any, seed: int
+) -> list[Ranked]:
+    simulated = np.flatnonzero(ctx.usable() & ctx.reg.simulated)
+    if not len(simulated):
+        return []
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(simulated, size=min(SIMULATED_SAMPLE, len(simulated)), replace=False)
+    net = SnapshotCache(ctx.reg, ctx.pairs.n).now()
+    fold = Fold(ctx, comp, net, p_enter, plain)
+    out: list[Ranked] = []
+    for k in sorted(sample):
+        out += [r for r in fold.rank(int(k)) if r.query == "service"]
+    return out
+
+
+def _savings_case(
+    ctx: Context, comp: Components, k: int, family: npt.NDArray[np.bool_]
+) -> list[dict[str, Any]]:
+    """The held-out arrangement's figure against the model and the service median."""
+    y = ctx.reg.annual[k]
+    if comp.savings is None or not (y > 0):
+        return []
+    frame = savings_frame(ctx, np.array([k]))
+    mid = float(comp.savings.predict(frame)[0])
+    low, high = (float(v[0]) for v in comp.savings.predict_interval(frame))
+    train = ctx.usable() & ~ctx.reg.simulated & ~family & (ctx.reg.annual > 0)
+    services = np.array(ctx.services)
+    baseline = ServiceMedian().fit(services[ctx.reg.service[train]], ctx.reg.annual[train])
+    b_mid, b_low, b_high = (float(v[0]) for v in baseline.predict([services[ctx.reg.service[k]]]))
+    return [
+        {"method": "model", "y": y, "pred": mid, "low": low, "high": high},
+        {"method": "service_median", "y": y, "pred": b_mid, "low": b_low, "high": b_high},
+    ]
+
+
+def _savings_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    if not rows:
         return pd.DataFrame()
-    both = pd.concat(frames, ignore_index=True)
-    rows = []
-    for (protocol, subset, method), g in both.groupby(["protocol", "subset", "method"], sort=False):
-        w = g["n"].to_numpy(dtype=float)
-        rows.append(
+    frame = pd.DataFrame(rows)
+    out = []
+    for method, g in frame.groupby("method", sort=False):
+        y, pred = g["y"].to_numpy(float), g["pred"].to_numpy(float)
+        inside = (y >= g["low"].to_numpy(float)) & (y <= g["high"].to_numpy(float))
+        out.append(
             {
-                "protocol": protocol,
-                "subset": subset,
+                "protocol": "lopo",
+                "subset": "real",
                 "method": method,
-                "mae_log": float(np.average(g["mae_log"], weights=w)),
-                "r2_log": float(np.average(g["r2_log"].fillna(0), weights=w)),
-                "coverage80": float(np.average(g["coverage80"], weights=w)),
-                "n": int(w.sum()),
+                "mae_log": float(np.mean(np.abs(np.log(y) - np.log(pred)))),
+                "coverage80": float(inside.mean()),
+                "n": len(g),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(out)
 
 
-def verdicts(ev: Evaluation) -> list[str]:
-    """Say plainly, for every protocol and subset, whether the model beats every baseline on
-    MRR and hit@10 (and by how much, or where it does not)."""
-    out = []
+# Verdicts -------------------------------------------------------------------------------------
+
+
+def verdicts(ev: Evaluation, protocol: str = HEADLINE) -> list[str]:
+    """Say plainly, for each query type and each pair kind with enough cases, whether the
+    product's ranking beats every baseline on MRR, hit@1 and hit@10, and where it does not."""
     table = ev.ranking
     if table.empty:
         return ["no held-out arrangements to evaluate"]
-    for (protocol, subset), g in table.groupby(["protocol", "subset"], sort=False):
-        if subset == "all" and protocol != "loao_real":
-            continue
-        rows: dict[Any, dict[Any, Any]] = {r["method"]: r for r in g.to_dict(orient="records")}
+    table = table[table["protocol"] == protocol]
+    out = []
+    for (query, kind), g in table.groupby(["query", "pair_kind"], sort=False):
+        rows = {r["method"]: r for r in g.to_dict(orient="records")}
         if "model" not in rows:
             continue
+        n = int(rows["model"]["arrangements"])
+        where = f"{protocol}, {'service given' if query == 'service' else 'any service'}, "
+        where += f"{'all pair kinds' if kind == 'all' else kind} ({n} arrangements)"
+        if kind != "all" and n < MIN_KIND_CASES:
+            continue
         losses = []
-        for metric in ("mrr", "hit@10"):
+        for metric in ("mrr", "hit@1", "hit@10"):
             mine = float(rows["model"][metric])
             for method in PARTNER_BASELINES:
                 if method in rows and float(rows[method][metric]) >= mine:
                     theirs = float(rows[method][metric])
                     losses.append(f"{metric} {mine:.3f} does not beat {method} ({theirs:.3f})")
-        n = int(rows["model"]["arrangements"])
-        where = f"{protocol}, {subset} ({n} arrangements)"
         if losses:
             out.append(f"NOT BETTER on {where}: " + "; ".join(losses))
         else:
             best = {
                 m: max(float(rows[b][m]) for b in PARTNER_BASELINES if b in rows)
-                for m in ("mrr", "hit@10")
+                for m in ("mrr", "hit@1", "hit@10")
             }
+            model = rows["model"]
             out.append(
-                f"better on {where}: MRR {float(rows['model']['mrr']):.3f} against best "
-                f"baseline {best['mrr']:.3f}; hit@10 {float(rows['model']['hit@10']):.3f} "
-                f"against {best['hit@10']:.3f}"
+                f"better on {where}: MRR {float(model['mrr']):.3f} against at best "
+                f"{best['mrr']:.3f} for a baseline; hit@1 {float(model['hit@1']):.3f} against "
+                f"{best['hit@1']:.3f}; hit@10 {float(model['hit@10']):.3f} against "
+                f"{best['hit@10']:.3f}"
             )
     return out
 
 
 def summary(ev: Evaluation) -> dict[str, Any]:
-    """A few headline figures for ``models list``: the model's MRR and hit@10 per protocol."""
+    """A few headline figures for ``models list``: the model's MRR and hit@10 per protocol
+    and query type, over all pair kinds."""
     out: dict[str, Any] = {}
     table = ev.ranking
     if table.empty:
         return out
-    model = table[table["method"] == "model"]
+    model = table[(table["method"] == "model") & (table["pair_kind"] == "all")]
     for row in model.to_dict(orient="records"):
-        key = f"{row['protocol']}/{row['subset']}"
-        out[key] = {"mrr": round(float(row["mrr"]), 3), "hit@10": round(float(row["hit@10"]), 3)}
+        key = f"{row['protocol']}/{row['query']}"
+        out[key] = {
+            "mrr": round(float(row["mrr"]), 3),
+            "hit@1": round(float(row["hit@1"]), 3),
+            "hit@10": round(float(row["hit@10"]), 3),
+        }
     return out

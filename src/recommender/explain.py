@@ -1,16 +1,21 @@
 """Why a suggestion ranks where it does, and the real arrangements behind it.
 
-**Reasons** come from the model, not from fixed text. For a suggestion (focal body, partner,
-service) each factor — shared border, distance, same area, tiers, size, deprivation and
-density, shared history, the partner's experience, who already shares the service — is set
-in turn to its value for a typical candidate of the focal body (the median over its
-candidates for that service), and the change in the suggestion's score (log of choice score
-times savings if formed) is that factor's effect. The factors with the largest effects become
-plain-English sentences with their actual values; the sign says whether the factor raises or
-lowers the suggestion.
+**Reasons** say what sets a suggestion apart from the body's other candidates for the service.
+The partner-choice model is linear in the pair features, so each feature's part in a
+candidate's log-odds, *relative to the average candidate*, is ``w · (x − mean x)``: a
+candidate nearer than most gets a positive distance effect, one farther than most a negative
+one, whatever the body, so the same fact always points the same way. Features are grouped into
+factors (distance, border, area, type of body, size); the pair's **existing partnership**
+(the weighted ``log(1 + tie)`` of their real shared history, again against the average
+candidate) is a factor too, and so is the **saving** if formed, against the candidates'
+typical saving (the list is ranked by expected savings). A factor's effect is in log units of
+the ranking score; the largest (at least :data:`MIN_EFFECT`) become sentences with the pair's actual
+values. A fact every candidate shares (all are councils, none touches) has no effect and is
+never stated. Where a fire authority and a police force (or a mayor's combined authority) are
+already under one governor, a note says so, whatever the effects.
 
-**Evidence** is the most comparable real arrangements (the model's observed register, never
-a simulated one): same service, sharing a member with the pair, then nearby and of a similar
+**Evidence** is the most comparable real arrangements (the model's observed register, never a
+simulated one): same service, sharing a member with the pair, then nearby and of a similar
 size.
 
 **Importance** (for the model page) is the mean absolute effect of each factor over the top
@@ -19,85 +24,69 @@ suggestions of a sample of bodies.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from recommender.features import GROUP_NUMERIC, PAIR_NUMERIC
+from recommender.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
+from recommender.pairs import SAME_GOVERNOR
 
 if TYPE_CHECKING:
+    from recommender.scoring import QueryScores, Scorer
     from recommender.training import TrainedModel
 
 IntArray = npt.NDArray[np.intp]
+FloatArray = npt.NDArray[np.float64]
 
-# factor: (pair feature columns, group feature columns)
-FACTORS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "border": (("touches", "border_km"), ("share_pairs_touching", "total_border_km")),
-    "distance": (("dist_km",), ("mean_dist_km", "max_dist_km")),
-    "area": (
-        (
-            "log_area_gap",
-            "same_county",
-            "same_region",
-            "same_cauth",
-            "same_fire",
-            "same_police",
-            "same_icb",
-            "nested",
-        ),
-        ("all_same_county", "all_same_region", "share_pairs_nested"),
-    ),
-    "tier": (
-        ("same_tier", "both_single_tier"),
-        ("all_same_tier", "share_district", "share_county", "share_other_body"),
-    ),
-    "size": (
-        ("candidate_log_pop", "log_pop_ratio"),
-        ("log_total_pop", "mean_log_pop", "log_pop_ratio"),
-    ),
-    "deprivation": (
-        (
-            "candidate_imd",
-            "imd_gap",
-            "candidate_log_density",
-            "log_density_gap",
-            "similarity_gap",
-            "same_rural_urban",
-        ),
-        ("mean_imd", "mean_log_density"),
-    ),
-    "history": (
-        ("prior_arrangements", "common_partners", "adamic_adar"),
-        ("mean_prior", "max_prior"),
-    ),
-    "experience": (("candidate_arrangements", "candidate_partners"), ()),
-    "service": (("candidate_shares_service", "candidate_shares_with_focal_partners"), ()),
+# factor: the pair features whose effects it sums
+FACTORS: dict[str, tuple[str, ...]] = {
+    "distance": ("log_dist",),
+    "border": ("log_border",),
+    "area": tuple(f for f in GEOGRAPHY if f not in ("log_dist", "log_border"))
+    + tuple(t for t in KIND_TERMS if t.startswith("nested_")),
+    "type": ("same_group", "same_kind", *(t for t in KIND_TERMS if t.startswith("kind_"))),
+    "size": ("log_pop_ratio",),
 }
 FACTOR_LABELS = {
-    "border": "shared border",
     "distance": "distance",
+    "border": "shared border",
     "area": "same county or service area",
-    "tier": "type of body",
+    "type": "type of body",
     "size": "population",
-    "deprivation": "deprivation and density",
-    "history": "earlier partnerships",
-    "experience": "partner's experience of sharing",
-    "service": "who already shares the service",
+    "history": "existing partnership",
+    "savings": "size of the saving",
+    "governance": "already under one governor",
 }
-MIN_EFFECT = 0.05  # smaller effects (in log units, about ±5%) are not worth a sentence
+MIN_EFFECT = 0.1  # smaller effects (in log units, about ±10%) are not worth a sentence
+_COLUMNS = {
+    name: np.array([PAIR_FEATURES.index(f) for f in cols]) for name, cols in FACTORS.items()
+}
+_AREA_WORDS = (
+    ("county_code", "county"),
+    ("fire_code", "fire area"),
+    ("police_code", "police area"),
+    ("icb_code", "NHS area"),
+    ("cauth_code", "combined authority"),
+)
 
 
 @dataclass(frozen=True)
 class Reason:
-    """One factor behind a suggestion."""
+    """One factor behind a suggestion; ``effect`` > 0 raises it, < 0 lowers it, 0 is a note."""
 
     factor: str
     text: str
-    effect: float  # change in log(score): > 0 raises the suggestion
+    effect: float
+
+    @property
+    def direction(self) -> str:
+        if self.effect > 0:
+            return "raises"
+        return "lowers" if self.effect < 0 else "note"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,102 +94,49 @@ class Reason:
             "label": FACTOR_LABELS[self.factor],
             "text": self.text,
             "effect": round(self.effect, 3),
-            "direction": "raises" if self.effect > 0 else "lowers",
+            "direction": self.direction,
         }
 
 
-def factor_effects(
-    model: TrainedModel, focal: int, cands: IntArray, services: IntArray
-) -> npt.NDArray[np.float64]:
-    """Effects (n_rows, n_factors) of each factor on the score of each (candidate, service).
-
-    All rows of one focal body are scored in one batch: row block 0 holds the actual values,
-    block j + 1 the same rows with factor j set to its typical value for that service.
-    """
-    from recommender.scoring import choice_scores, group_savings
-
-    ctx, comp, snap = model.context, model.components, model.snapshot
-    builder = ctx.builder
-    n_factors = len(FACTORS)
-    m = len(cands)
-    pair_ref, group_ref = _typical(model, focal, services)
-
-    f = np.full(m, focal, dtype=np.intp)
-    pair = builder.pair_frame(f, cands, services, snap)
-    group = builder.pair_group_frame(f, cands, services, snap)
-    pair_values = np.tile(pair[list(PAIR_NUMERIC)].to_numpy(), (n_factors + 1, 1))
-    group_values = np.tile(group[list(GROUP_NUMERIC)].to_numpy(), (n_factors + 1, 1))
-    for j, (pair_cols, group_cols) in enumerate(FACTORS.values(), start=1):
-        rows = slice(j * m, (j + 1) * m)
-        for col in pair_cols:
-            k = PAIR_NUMERIC.index(col)
-            pair_values[rows, k] = pair_ref[:, k]
-        for col in group_cols:
-            k = GROUP_NUMERIC.index(col)
-            group_values[rows, k] = group_ref[:, k]
-    pairs = _frame(pair_values, PAIR_NUMERIC, pair, n_factors + 1)
-    groups = _frame(group_values, GROUP_NUMERIC, group, n_factors + 1)
-    ff = np.tile(f, n_factors + 1)
-    cc = np.tile(cands, n_factors + 1)
-    ss = np.tile(services, n_factors + 1)
-    score = choice_scores(ctx, comp, ff, cc, ss, pairs)
-    if comp.savings is not None:
-        mean, _, _ = group_savings(comp, groups)
-        score = score + np.log(np.maximum(mean, 1.0))
-    score = score.reshape(n_factors + 1, m)
-    return np.asarray((score[0] - score[1:]).T)
-
-
-def _typical(
-    model: TrainedModel, focal: int, services: IntArray
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """Per row, the median pair and group features over the focal body's candidates for the
-    row's service (the "typical candidate" each factor is compared with)."""
-    builder, snap = model.context.builder, model.snapshot
-    unique = np.unique(services)
-    pools = [builder.candidates(focal, int(s), snap, include_existing=True) for s in unique]
-    sizes = np.array([len(p) for p in pools])
-    pool = np.concatenate(pools).astype(np.intp)
-    pool_service = np.repeat(unique, sizes).astype(np.intp)
-    f = np.full(len(pool), focal, dtype=np.intp)
-    pair = builder.pair_frame(f, pool, pool_service, snap)[list(PAIR_NUMERIC)]
-    group = builder.pair_group_frame(f, pool, pool_service, snap)[list(GROUP_NUMERIC)]
-    pair_median = pair.groupby(pool_service).median()
-    group_median = group.groupby(pool_service).median()
-    return (
-        pair_median.loc[services].to_numpy(dtype=np.float64),
-        group_median.loc[services].to_numpy(dtype=np.float64),
-    )
-
-
-def _frame(
-    values: npt.NDArray[np.float64], columns: Sequence[str], like: pd.DataFrame, repeats: int
-) -> pd.DataFrame:
-    """A feature frame of ``values`` with ``like``'s categorical columns repeated."""
-    frame = pd.DataFrame(values.astype(np.float32), columns=list(columns))
-    for col in like.columns:
-        if col not in frame:
-            dtype = cast(pd.CategoricalDtype, like[col].dtype)
-            codes = np.tile(like[col].cat.codes.to_numpy(), repeats)
-            frame[col] = pd.Categorical.from_codes(codes, dtype=dtype)
-    return frame[list(like.columns)]
+def factor_effects(scorer: Scorer, scored: QueryScores, rows: IntArray) -> FloatArray:
+    """Effects ``(len(rows), n_factors + 2)`` of the factors, history and savings on the
+    ranking score of the query's candidates ``rows`` (positions in ``scored.candidate``),
+    relative to the average candidate that is not already a partner for the service."""
+    ctx, comp = scorer.ctx, scorer.comp
+    fresh = ~scored.existing
+    if not fresh.any():
+        fresh = np.ones(len(scored.candidate), dtype=bool)
+    X = ctx.table.rows(np.full(len(scored.candidate), scored.focal), scored.candidate)
+    centred = (X[rows] - X[fresh].mean(axis=0)) * comp.choice_w
+    effects = [centred[:, cols].sum(axis=1) for cols in _COLUMNS.values()]
+    history = comp.history_weight * scored.history
+    effects.append(history[rows] - history[fresh].mean())
+    savings = scored.savings
+    if np.isfinite(savings).all() and (savings > 0).all():
+        effects.append(np.log(savings[rows]) - np.log(savings[fresh]).mean())
+    else:
+        effects.append(np.zeros(len(rows)))
+    return np.column_stack(effects)
 
 
 def reasons(
-    model: TrainedModel, focal: int, cands: IntArray, services: IntArray, *, limit: int = 4
+    model: TrainedModel, scorer: Scorer, scored: QueryScores, rows: IntArray, *, limit: int = 4
 ) -> list[list[Reason]]:
-    """Plain-English reasons for each (candidate, service) row, largest effects first."""
-    effects = factor_effects(model, focal, cands, services)
-    names = list(FACTORS)
+    """Plain-English reasons for the candidates at ``rows`` of a scored query, largest first."""
+    effects = factor_effects(scorer, scored, rows)
+    names = [*FACTORS, "history", "savings"]
     out = []
-    for i, (c, s) in enumerate(zip(cands, services, strict=True)):
-        order = np.argsort(-np.abs(effects[i]))
-        items = []
-        for j in order[:limit]:
-            if abs(effects[i, j]) < MIN_EFFECT:
+    for i, r in enumerate(rows):
+        cand = int(scored.candidate[r])
+        items: list[Reason] = []
+        for j in np.argsort(-np.abs(effects[i]), kind="stable"):
+            if abs(effects[i, j]) < MIN_EFFECT or len(items) == limit:
                 break
-            text = describe(model, names[j], focal, int(c), int(s), float(effects[i, j]))
-            items.append(Reason(names[j], text, float(effects[i, j])))
+            text = describe(model, names[j], scored.focal, cand, scored.service, effects[i, j])
+            if all(text != r.text for r in items):  # one fact, said once
+                items.append(Reason(names[j], text, float(effects[i, j])))
+        if note := governance_note(model, scored.focal, cand):
+            items.append(note)
         out.append(items)
     return out
 
@@ -211,55 +147,83 @@ def describe(
     """The sentence for one factor, with the pair's actual values."""
     ctx, snap = model.context, model.snapshot
     p, b = ctx.pairs, ctx.bodies
-    you, them = str(b.names[focal]), str(b.names[cand])
-    label = ctx.services[service].replace("_", " ")
+    you = str(b.names[focal])
+    if factor == "distance":
+        if ctx.table.stack[focal, cand, PAIR_FEATURES.index("coterminous")]:
+            return f"covers the same area as {you}"
+        km = float(p.dist_km[focal, cand])
+        where = "nearer than most candidates" if effect > 0 else "farther than most candidates"
+        return f"{km:.0f} km from {you}: {where}"
     if factor == "border":
         km = float(p.border_km[focal, cand])
-        return (
-            f"shares a {km:.0f} km border with {you}" if km > 0 else f"no shared border with {you}"
-        )
-    if factor == "distance":
-        return f"{p.dist_km[focal, cand]:.0f} km from {you}"
+        return f"shares {km:.0f} km of border with {you}" if km > 0 else f"no border with {you}"
     if factor == "area":
         return _area_sentence(model, focal, cand)
-    if factor == "tier":
+    if factor == "type":
         tf, tc = _tier_word(str(b.tier[focal])), _tier_word(str(b.tier[cand]))
-        return f"both {tf}s" if tf == tc else f"a {tc}, where {you} is a {tf}"
+        if tf == tc:
+            return f"also {_a(tc)}"
+        if b.group[focal] == b.group[cand]:
+            return f"also an upper-tier council ({_a(tc)}; {you} is {_a(tf)})"
+        return f"{_a(tc)}, where {you} is {_a(tf)}"
     if factor == "size":
-        pf, pc = np.exp(b.log_pop[focal]), np.exp(b.log_pop[cand])
-        return f"{pc:,.0f} people against {pf:,.0f} in {you}"
-    if factor == "deprivation":
-        return (
-            f"deprivation score {b.imd[cand]:.0f} (yours {b.imd[focal]:.0f}); "
-            f"{np.exp(b.log_density[cand]):,.0f} people per km² "
-            f"(yours {np.exp(b.log_density[focal]):,.0f})"
-        )
+        pf, pc = b.population[focal], b.population[cand]
+        if abs(np.log(pc / pf)) < 0.4:
+            return f"similar in size: {_people(pc)} against {_people(pf)}"
+        larger = "larger" if pc > pf else "smaller"
+        return f"much {larger}: {_people(pc)} against {_people(pf)} in {you}"
     if factor == "history":
-        shared = int(snap.prior[focal, cand])
-        common = int(snap.common[focal, cand])
-        if shared:
-            return f"has shared {shared} arrangement{'s' if shared > 1 else ''} with {you} before"
-        if common:
-            plural = "s" if common > 1 else ""
-            return f"{common} partner{plural} in common with {you}, no arrangement together yet"
-        return f"no arrangement or partner in common with {you} yet"
-    if factor == "experience":
-        n = int(snap.degree[cand])
-        return (
-            f"{them} is in {n} arrangement{'s' if n != 1 else ''}"
-            if n
-            else f"{them} has not shared a service yet"
-        )
-    if factor == "service":
-        linked = np.flatnonzero((snap.prior[focal] > 0) & snap.shares[service][cand])
-        if len(linked):
-            names = ", ".join(str(b.names[z]) for z in linked[:2])
-            which = "one of your partners" if len(linked) == 1 else "among your partners"
-            return f"already shares {label} with {names}, {which}"
-        if snap.body_shares[service, cand]:
-            return f"already shares {label} with another body"
-        return f"does not share {label} yet"
+        shared = np.flatnonzero(snap.shares[:, focal, cand])
+        labels = [
+            ctx.labels[s].lower().replace("ict", "ICT").replace("hr ", "HR ") for s in shared[:3]
+        ]
+        if labels:
+            return f"already shares {_join(labels)} with {you} (documented arrangements)"
+        n = int(snap.prior[focal, cand])
+        return f"has been in {n} documented arrangement{'s' * (n != 1)} with {you}"
+    if factor == "savings":
+        merged = min(b.population[focal], b.population[cand])
+        if effect > 0:
+            return f"a larger saving than most: {_people(merged)} merged into one service"
+        return f"a smaller saving than most: only {_people(merged)} merged into one service"
     raise KeyError(factor)
+
+
+def governance_note(model: TrainedModel, focal: int, cand: int) -> Reason | None:
+    """A note when the two are already under one governor (a commissioner or a mayor)."""
+    pairs = model.context.pairs
+    if pairs.governance()[focal, cand] != SAME_GOVERNOR:
+        return None
+    note = pairs.governors[(focal, cand)]
+    since = f" since {note.since_year}" if note.since_year else ""
+    return Reason(
+        "governance",
+        f"already under one governor, the {note.name}{since}: sharing is a matter for them",
+        0.0,
+    )
+
+
+def _service_words(label: str) -> str:
+    """A service's label inside a sentence ("ICT and digital", "other services")."""
+    if label.lower() == "other":
+        return "other services"
+    return label[:1].lower() + label[1:] if not label[:3].isupper() else label
+
+
+def _a(noun: str) -> str:
+    """The noun with its article: "a district council", "an NHS integrated care board"."""
+    vowel = noun[:1].lower() in "aeio" or noun.startswith(("NHS", "upper"))
+    return ("an " if vowel else "a ") + noun
+
+
+def _people(n: float) -> str:
+    if n >= 1e6:
+        return f"{n / 1e6:.1f} million people"
+    return f"{round(n, -3):,.0f} people" if n >= 10_000 else f"{n:,.0f} people"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _tier_word(tier: str) -> str:
@@ -275,29 +239,23 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
         gap = float(b.log_area[cand] - b.log_area[focal])
         if abs(gap) < 0.3:
             return f"covers the same area as {you}"
-        return f"its area contains {you}" if gap > 0 else f"lies within {you}"
+        return f"its area contains {you}" if gap > 0 else f"lies within {you}'s area"
     parts = []
-    for column, words in (
-        ("county_code", "county"),
-        ("fire_code", "fire area"),
-        ("police_code", "police area"),
-        ("icb_code", "NHS area"),
-        ("cauth_code", "combined authority"),
-    ):
+    for column, words in _AREA_WORDS:
         same = p.same.get(column)
         if same is not None and same[focal, cand]:
             parts.append(words)
     if parts:
-        return "same " + ", ".join(parts[:3]) + f" as {you}"
+        return "in the same " + _join(parts[:3]) + f" as {you}"
     same_region = p.same.get("region_code")
     if same_region is not None and same_region[focal, cand]:
-        return f"same region as {you}, different county and service areas"
-    return f"a different region from {you}"
+        return f"in the same region as {you}, but another county and service areas"
+    return f"in another region from {you}"
 
 
 # --- evidence ---------------------------------------------------------------------------------
 class EvidenceIndex:
-    """The training register arranged for fast evidence lookups, one block per service.
+    """The observed register arranged for fast evidence lookups, one block per service.
 
     For each service: the real arrangements' records, a member matrix (arrangements × bodies)
     and the log of their total population.
@@ -306,7 +264,7 @@ class EvidenceIndex:
     def __init__(self, model: TrainedModel) -> None:
         ctx = model.context
         index = ctx.pairs.index
-        pop = np.exp(ctx.bodies.log_pop)
+        pop = ctx.bodies.population
         self._blocks: dict[str, tuple[list[dict[str, Any]], npt.NDArray[np.bool_], Any]] = {}
         observed = model.arrangements[~model.arrangements["simulated"].astype(bool)]
         for service, group in observed.groupby("service", sort=False):
@@ -334,7 +292,7 @@ class EvidenceIndex:
             if same_region is not None
             else np.zeros(len(records), dtype=bool)
         )
-        target = np.log(np.exp(ctx.bodies.log_pop[focal]) + np.exp(ctx.bodies.log_pop[cand]))
+        target = np.log(ctx.bodies.population[focal] + ctx.bodies.population[cand])
         shared = members[:, focal].astype(int) + members[:, cand]
         score = (
             3 * shared + (members & near).any(axis=1) + 0.5 * region - 0.3 * np.abs(total - target)
@@ -371,29 +329,29 @@ def feature_importance(
     model: TrainedModel, *, bodies: int = 40, top: int = 5, random_state: int = 0
 ) -> list[dict[str, Any]]:
     """Mean absolute effect of each factor over the top suggestions of a sample of bodies."""
-    scores = model.scores
-    n = model.context.pairs.n
+    from recommender.scoring import Scorer
+
+    ctx = model.context
+    scorer = Scorer(ctx, model.components, model.snapshot, model.p_enter)
     rng = np.random.default_rng(random_state)
-    sample = rng.choice(n, size=min(bodies, n), replace=False)
-    totals = np.zeros(len(FACTORS))
+    names = [*FACTORS, "history", "savings"]
+    totals = np.zeros(len(names))
     count = 0
-    for f in sample:
-        rows = slice(scores.offsets[f], scores.offsets[f + 1])
-        keep = ~scores.existing[rows]
-        cands = scores.candidate[rows][keep][:top].astype(np.intp)
-        services = scores.service[rows][keep][:top].astype(np.intp)
-        if len(cands):
-            effects = factor_effects(model, int(f), cands, services)
-            totals += np.abs(effects).sum(axis=0)
-            count += len(cands)
+    for f in rng.choice(ctx.pairs.n, size=min(bodies, ctx.pairs.n), replace=False):
+        services = np.flatnonzero(ctx.bodies.eligible[:, f])
+        if not len(services):
+            continue
+        scored = scorer.query(int(f), int(rng.choice(services)))
+        order = np.argsort(-np.where(scored.existing, -np.inf, scored.expected))[:top]
+        if len(order):
+            totals += np.abs(factor_effects(scorer, scored, order)).sum(axis=0)
+            count += len(order)
     mean = totals / max(count, 1)
-    order = np.argsort(-mean)
-    names = list(FACTORS)
     return [
         {
             "factor": names[j],
             "label": FACTOR_LABELS[names[j]],
             "mean_abs_effect": round(float(mean[j]), 3),
         }
-        for j in order
+        for j in np.argsort(-mean)
     ]

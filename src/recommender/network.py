@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import sparse
 
 from recommender.pairs import PairMatrices
 
@@ -124,6 +125,10 @@ class Snapshot:
         Partners the pair has in common.
     adamic_adar : ndarray of shape (n, n)
         Sum over common partners z of 1 / log(partners of z).
+    ties : ndarray of shape (n, n)
+        Strength of each pair's shared history: the sum over the arrangements they shared of
+        1 / (members − 1), so a pair sharing one service counts 1 and two members of a
+        twenty-council hub count 1/19.
     """
 
     prior: npt.NDArray[np.float32]
@@ -133,6 +138,7 @@ class Snapshot:
     n_partners: npt.NDArray[np.float32]
     common: npt.NDArray[np.float32]
     adamic_adar: npt.NDArray[np.float32]
+    ties: npt.NDArray[np.float32]
 
 
 def snapshot(
@@ -145,6 +151,7 @@ def snapshot(
     """
     n_services = len(reg.services)
     prior = np.zeros((n, n), dtype=np.float32)
+    ties = np.zeros((n, n), dtype=np.float32)
     shares = np.zeros((n_services, n, n), dtype=bool)
     degree = np.zeros(n, dtype=np.float32)
     for k in np.flatnonzero(visible):
@@ -156,10 +163,12 @@ def snapshot(
             continue
         block = np.ix_(g, g)
         prior[block] += 1
+        ties[block] += 1.0 / (len(g) - 1)
         running = np.isnan(reg.end[k]) or (year is not None and reg.end[k] > year)
         if running:
             shares[reg.service[k]][block] = True
     np.fill_diagonal(prior, 0)
+    np.fill_diagonal(ties, 0)
     for s in range(n_services):
         np.fill_diagonal(shares[s], False)
     linked = (prior > 0).astype(np.float32)
@@ -178,7 +187,23 @@ def snapshot(
         n_partners=n_partners,
         common=common.astype(np.float32),
         adamic_adar=adamic_adar.astype(np.float32),
+        ties=ties,
     )
+
+
+def families(reg: RegisterArrays) -> sparse.csr_matrix:
+    """``F[k, j]`` is True when arrangements k and j share two or more reference members: the
+    same partnership (another service, another year). A held-out arrangement's family is held
+    out with it (see :mod:`recommender.evaluation`). Each arrangement is in its own family."""
+    n = len(reg)
+    rows = np.repeat(np.arange(n), [len(m) for m in reg.members])
+    cols = np.concatenate([*reg.members, np.empty(0, dtype=np.intp)]).astype(np.intp)
+    width = int(cols.max()) + 1 if len(cols) else 1
+    membership = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, width))
+    shared = (membership @ membership.T).tocsr()
+    shared.data = (shared.data >= 2).astype(np.float64)
+    shared.eliminate_zeros()
+    return (shared + sparse.identity(n, format="csr")).astype(bool).tocsr()
 
 
 class SnapshotCache:

@@ -8,9 +8,10 @@ indexed by position. Distances come from centroids in British National Grid metr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +21,20 @@ FloatMatrix = npt.NDArray[np.float64]
 BoolMatrix = npt.NDArray[np.bool_]
 
 SINGLE_TIER = ("unitary", "metropolitan", "london_borough")
+UNGOVERNED, RUNS, SAME_GOVERNOR = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class GovernorNote:
+    """Who governs both bodies of a pair, for the reasons ("both under the Police, Fire and
+    Crime Commissioner for Essex since 2017") and the page's source link."""
+
+    governance: str  # county_council, pfcc or mayor
+    name: str
+    since_year: int | None
+    source_url: str
+
+
 AREA_COLUMNS = ("county_code", "fire_code", "police_code", "icb_code", "cauth_code", "region_code")
 
 
@@ -51,6 +66,16 @@ class PairMatrices:
     border_km: FloatMatrix
     nested: BoolMatrix
     same: dict[str, BoolMatrix]
+    # Fire governance (reference.governed_pairs): RUNS where a council runs the fire service
+    # (one body, never partners), SAME_GOVERNOR where a commissioner or mayor governs both.
+    governed: npt.NDArray[np.int8] | None = None
+    governors: dict[tuple[int, int], GovernorNote] = field(default_factory=dict)
+
+    def governance(self) -> npt.NDArray[np.int8]:
+        """The governance matrix (all :data:`UNGOVERNED` when none was given)."""
+        if self.governed is None:
+            return np.zeros((self.n, self.n), dtype=np.int8)
+        return self.governed
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -66,8 +91,14 @@ class PairMatrices:
         return len(self.codes)
 
 
-def build_pair_matrices(bodies: pd.DataFrame, adjacency: pd.DataFrame) -> PairMatrices:
-    """Build :class:`PairMatrices` for ``bodies`` (indexed by code) from the adjacency table."""
+def build_pair_matrices(
+    bodies: pd.DataFrame, adjacency: pd.DataFrame, governed: Mapping[tuple[str, str], Any] = {}
+) -> PairMatrices:
+    """Build :class:`PairMatrices` for ``bodies`` (indexed by code) from the adjacency table.
+
+    ``governed`` is :func:`recommender.reference.governed_pairs` (pairs of codes to their
+    ``Governor``); without it no pair is governed.
+    """
     codes = bodies.index.to_numpy(dtype=str)
     n = len(codes)
     index = pd.Index(codes)
@@ -103,9 +134,35 @@ def build_pair_matrices(bodies: pd.DataFrame, adjacency: pd.DataFrame) -> PairMa
         area = np.where(area == "", np.where(_is_area_kind(bodies, column), codes, ""), area)
         matrix = (area[:, None] == area[None, :]) & (area[:, None] != "")
         same[column] = matrix
+    matrix, notes = _governance(codes, governed)
     return PairMatrices(
-        codes=codes, dist_km=dist, touches=touches, border_km=border_km, nested=nested, same=same
+        codes=codes,
+        dist_km=dist,
+        touches=touches,
+        border_km=border_km,
+        nested=nested,
+        same=same,
+        governed=matrix,
+        governors=notes,
     )
+
+
+def _governance(
+    codes: npt.NDArray[np.str_], governed: Mapping[tuple[str, str], Any]
+) -> tuple[npt.NDArray[np.int8], dict[tuple[int, int], GovernorNote]]:
+    index = {c: i for i, c in enumerate(codes.tolist())}
+    matrix = np.zeros((len(codes), len(codes)), dtype=np.int8)
+    notes: dict[tuple[int, int], GovernorNote] = {}
+    for (a, b), governor in governed.items():
+        if a not in index or b not in index:
+            continue
+        i, j = index[a], index[b]
+        runs = governor.governance == "county_council"
+        matrix[i, j] = RUNS if runs else SAME_GOVERNOR
+        notes[(i, j)] = GovernorNote(
+            governor.governance, governor.governor_name, governor.since_year, governor.source_url
+        )
+    return matrix, notes
 
 
 def _is_area_kind(bodies: pd.DataFrame, column: str) -> npt.NDArray[np.bool_]:

@@ -18,6 +18,12 @@ MAX_K = 50
 # of partners (a strong pair would otherwise fill the list); ask for one service to see every
 # partner for it.
 PER_PARTNER = 3
+# Suggestions less likely than this (1% over the horizon) are not shown unless asked for: below
+# it the model cannot tell them from noise, and an officer should not spend time on them.
+LIKELIHOOD_FLOOR = 0.01
+# What a list is ranked by: expected annual savings (likelihood x savings if formed, the
+# default), the likelihood alone, or the savings if formed alone.
+SORTS = ("expected", "likelihood", "savings")
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,8 @@ class Query:
     k: int = 10
     include_existing: bool = False
     per_partner: int = PER_PARTNER
+    min_likelihood: float = LIKELIHOOD_FLOOR
+    sort: str = "expected"
 
 
 def check_k(k: int) -> None:
@@ -43,6 +51,15 @@ def check_query(query: Query) -> None:
     if query.per_partner < 1:
         raise InvalidInput(
             f"per_partner must be at least 1, got {query.per_partner}", field="per_partner"
+        )
+    if query.sort not in SORTS:
+        raise InvalidInput(
+            f"unknown sort {query.sort!r}; expected one of {', '.join(SORTS)}", field="sort"
+        )
+    if not 0 <= query.min_likelihood <= 1:
+        raise InvalidInput(
+            f"min_likelihood must be between 0 and 1, got {query.min_likelihood}",
+            field="min_likelihood",
         )
     if query.max_km is not None and not (query.max_km > 0 and np.isfinite(query.max_km)):
         raise InvalidInput(

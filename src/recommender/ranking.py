@@ -15,8 +15,6 @@ shown, marked ``existing``) and ``per_partner`` (at most this many services per 
 from __future__ import annotations
 
 import itertools
-import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,9 +26,10 @@ from recommender import artifacts
 from recommender.config import Settings
 from recommender.errors import InvalidInput, UnknownBody
 from recommender.explain import EvidenceIndex, Reason, evidence_record, reasons
+from recommender.features import group_frame
 from recommender.query import MAX_K, PER_PARTNER, Query, check_k, check_query
 from recommender.reference import resolve
-from recommender.scoring import HORIZON_YEARS, group_savings
+from recommender.scoring import HORIZON_YEARS, QueryScores, Scorer
 from recommender.training import TrainedModel
 
 MAX_GROUP_SIZE = 4
@@ -133,7 +132,7 @@ def _round(value: float | None, digits: int) -> float | None:
 
 
 class Recommender:
-    """Answers queries from one trained model (thread-safe; explanations cached)."""
+    """Answers queries from one trained model (thread-safe: nothing is mutated after init)."""
 
     def __init__(
         self,
@@ -141,8 +140,6 @@ class Recommender:
         version: str,
         metadata: dict[str, Any],
         settings: Settings | None = None,
-        *,
-        cache_size: int = 20_000,
     ) -> None:
         self.model = model
         self.version = version
@@ -153,10 +150,7 @@ class Recommender:
         self._position = ctx.pairs.index
         self._service_pos = {s: i for i, s in enumerate(ctx.services)}
         self._labels = _service_labels(self.settings, ctx.services)
-        self._cache: OrderedDict[tuple[int, int, int], tuple[list[Reason], list[dict[str, Any]]]]
-        self._cache = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self.scorer = Scorer(ctx, model.components, model.snapshot, model.p_enter)
         self._evidence = EvidenceIndex(model)
 
     @classmethod
@@ -209,45 +203,74 @@ class Recommender:
         """The top ``k`` (partner, service) suggestions for the body, by expected savings."""
         check_query(query)
         f = self.body_position(query.body)
-        rows = self._rows(f, query)
-        return self._build(f, rows, explain=explain)
-
-    def _rows(self, f: int, query: Query) -> IntArray:
-        t = self.model.scores
-        lo, hi = int(t.offsets[f]), int(t.offsets[f + 1])
-        keep = np.ones(hi - lo, dtype=bool)
-        cand = t.candidate[lo:hi].astype(np.intp)
+        ctx = self.model.context
         if query.service is not None:
-            keep &= t.service[lo:hi] == self.service_position(query.service)
-        if query.kinds:
-            keep &= np.isin(self.model.context.bodies.kind[cand], list(query.kinds))
-        if query.max_km is not None:
-            keep &= self.model.context.pairs.dist_km[f, cand] <= query.max_km
-        if not query.include_existing:
-            keep &= ~t.existing[lo:hi]
-        # Rows are sorted by expected savings already; existing ones (no likelihood) sort last.
-        kept = np.flatnonzero(keep)
-        if query.per_partner < len(self.model.context.services):
-            seen = np.zeros(self.model.context.pairs.n, dtype=np.intp)
-            chosen = []
-            for i in kept:
-                c = cand[i]
-                if seen[c] < query.per_partner:
-                    seen[c] += 1
-                    chosen.append(i)
-                    if len(chosen) == query.k:
-                        break
-            kept = np.asarray(chosen, dtype=np.intp)
-        return np.asarray(lo + kept[: query.k], dtype=np.intp)
+            services = [self.service_position(query.service)]
+        else:
+            services = [int(s) for s in np.flatnonzero(ctx.bodies.eligible[:, f])]
+        picked: list[tuple[float, int, QueryScores, int]] = []
+        for s in services:
+            scored = self.scorer.query(f, s)
+            for r in np.flatnonzero(self._keep(f, scored, query)):
+                picked.append((self._rank_key(scored, int(r), query.sort), s, scored, int(r)))
+        picked.sort(key=lambda item: (-item[0], item[1], int(item[2].candidate[item[3]])))
+        chosen = self._per_partner(picked, query)
+        return self._build(f, chosen, explain=explain)
 
-    def _build(self, f: int, rows: IntArray, *, explain: bool) -> list[Recommendation]:
-        t, ctx = self.model.scores, self.model.context
+    def _keep(self, f: int, scored: QueryScores, query: Query) -> npt.NDArray[np.bool_]:
+        ctx = self.model.context
+        cand = scored.candidate
+        keep = np.ones(len(cand), dtype=bool)
+        if query.kinds:
+            keep &= np.isin(ctx.bodies.kind[cand], list(query.kinds))
+        if query.max_km is not None:
+            keep &= ctx.pairs.dist_km[f, cand] <= query.max_km
+        if query.include_existing:
+            keep &= scored.existing | (scored.likelihood >= query.min_likelihood)
+        else:
+            keep &= ~scored.existing & (scored.likelihood >= query.min_likelihood)
+        return keep
+
+    @staticmethod
+    def _rank_key(scored: QueryScores, r: int, sort: str) -> float:
+        # Existing partners (no likelihood) sort after every new opportunity.
+        if scored.existing[r]:
+            return -1.0
+        values = {"expected": scored.expected, "likelihood": scored.likelihood}
+        return float(values.get(sort, scored.savings)[r])
+
+    @staticmethod
+    def _per_partner(
+        picked: list[tuple[float, int, QueryScores, int]], query: Query
+    ) -> list[tuple[QueryScores, int]]:
+        seen: dict[int, int] = {}
+        chosen: list[tuple[QueryScores, int]] = []
+        for _, _, scored, r in picked:
+            c = int(scored.candidate[r])
+            if seen.get(c, 0) < query.per_partner:
+                seen[c] = seen.get(c, 0) + 1
+                chosen.append((scored, r))
+                if len(chosen) == query.k:
+                    break
+        return chosen
+
+    def _build(
+        self, f: int, chosen: list[tuple[QueryScores, int]], *, explain: bool
+    ) -> list[Recommendation]:
+        ctx, model = self.model.context, self.model
+        why: dict[tuple[int, int], list[Reason]] = {}
+        if explain:
+            by_query: dict[int, tuple[QueryScores, list[int]]] = {}
+            for scored, r in chosen:
+                by_query.setdefault(id(scored), (scored, []))[1].append(r)
+            for scored, rows in by_query.values():
+                texts = reasons(model, self.scorer, scored, np.asarray(rows, dtype=np.intp))
+                for r, items in zip(rows, texts, strict=True):
+                    why[(scored.service, int(scored.candidate[r]))] = items
         out = []
-        explained = self._explain(f, rows) if explain else {}
-        for r in rows:
-            c, s = int(t.candidate[r]), int(t.service[r])
-            existing = bool(t.existing[r])
-            why, proof = explained.get((c, s), ([], []))
+        for scored, r in chosen:
+            c, s = int(scored.candidate[r]), scored.service
+            existing = bool(scored.existing[r])
             out.append(
                 Recommendation(
                     partner_code=str(self._codes[c]),
@@ -255,43 +278,17 @@ class Recommender:
                     partner_kind=str(ctx.bodies.kind[c]),
                     service=ctx.services[s],
                     service_label=self._labels[ctx.services[s]],
-                    likelihood=None if existing else float(t.likelihood[r]),
-                    expected_savings_gbp=None if existing else float(t.expected[r]),
-                    savings_gbp=float(t.savings[r]),
-                    savings_low_gbp=float(t.low[r]),
-                    savings_high_gbp=float(t.high[r]),
+                    likelihood=None if existing else float(scored.likelihood[r]),
+                    expected_savings_gbp=None if existing else float(scored.expected[r]),
+                    savings_gbp=float(scored.savings[r]),
+                    savings_low_gbp=float(scored.low[r]),
+                    savings_high_gbp=float(scored.high[r]),
                     distance_km=float(ctx.pairs.dist_km[f, c]),
                     existing=existing,
-                    reasons=why,
-                    evidence=proof,
+                    reasons=why.get((s, c), []),
+                    evidence=self._evidence.best(model, f, c, s) if explain else [],
                 )
             )
-        return out
-
-    def _explain(
-        self, f: int, rows: IntArray
-    ) -> dict[tuple[int, int], tuple[list[Reason], list[dict[str, Any]]]]:
-        t = self.model.scores
-        out: dict[tuple[int, int], tuple[list[Reason], list[dict[str, Any]]]] = {}
-        missing: list[tuple[int, int]] = []
-        with self._lock:
-            for r in rows:
-                key = (f, int(t.candidate[r]), int(t.service[r]))
-                if key in self._cache:
-                    self._cache.move_to_end(key)
-                    out[key[1:]] = self._cache[key]
-                else:
-                    missing.append(key[1:])
-        if missing:
-            cands = np.array([c for c, _ in missing], dtype=np.intp)
-            services = np.array([s for _, s in missing], dtype=np.intp)
-            for (c, s), why in zip(missing, reasons(self.model, f, cands, services), strict=True):
-                out[(c, s)] = (why, self._evidence.best(self.model, f, c, s))
-        with self._lock:
-            for (c, s), value in out.items():
-                self._cache[(f, c, s)] = value
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
         return out
 
     # --- groups -------------------------------------------------------------------------------
@@ -307,17 +304,20 @@ class Recommender:
         check_k(k)
         f = self.body_position(body)
         s = self.service_position(service)
-        rows = self._rows(f, Query(body=body, service=service, k=GROUP_POOL))
-        t, ctx = self.model.scores, self.model.context
-        pool = [(int(t.candidate[r]), float(t.likelihood[r])) for r in rows]
+        ctx, comp = self.model.context, self.model.components
+        scored = self.scorer.query(f, s)
+        fresh = np.flatnonzero(~scored.existing)
+        best = fresh[np.argsort(-scored.likelihood[fresh], kind="stable")][:GROUP_POOL]
+        pool = [(int(scored.candidate[r]), float(scored.likelihood[r])) for r in best]
         combos = [
             combo for size in range(1, max_size) for combo in itertools.combinations(pool, size)
         ]
-        if not combos:
+        if not combos or comp.savings is None:
             return []
         members = [np.array([f] + [c for c, _ in combo], dtype=np.intp) for combo in combos]
-        frame = ctx.builder.group_frame(members, np.full(len(members), s), self.model.snapshot)
-        mean, low, high = group_savings(self.model.components, frame)
+        frame = group_frame(members, np.full(len(members), s), ctx.bodies, ctx.services)
+        mean = comp.savings.predict(frame)
+        low, high = comp.savings.predict_interval(frame)
         likelihood = np.array([min(p for _, p in combo) for combo in combos])
         per_partner = mean / np.array([len(m) for m in members])
         order = np.argsort(-(likelihood * per_partner), kind="stable")[:k]
@@ -340,10 +340,10 @@ class Recommender:
     def arrangements_to_join(
         self, body: str, service: str | None = None, *, k: int = 10
     ) -> list[JoinOption]:
-        """Running arrangements the body is not in, for services it delivers, ranked by the
-        chance of joining (its likeliest partner among the members) times savings per partner
-        of the enlarged group. Arrangements with no member among the body's scored candidates
-        (far away, no link) are left out."""
+        """Running real arrangements the body is not in, for services it delivers, ranked by
+        the chance of joining (its likeliest partner among the members) times savings per
+        partner of the enlarged group. Arrangements with no member the body could partner for
+        that service are left out."""
         check_k(k)
         f = self.body_position(body)
         ctx, model = self.model.context, self.model
@@ -352,32 +352,28 @@ class Recommender:
         if service is not None:
             running = running[running["service"] == ctx.services[self.service_position(service)]]
         code = str(self._codes[f])
-        t = model.scores
-        lo, hi = int(t.offsets[f]), int(t.offsets[f + 1])
-        pair_likelihood = {
-            (int(c), int(s)): float(p)
-            for c, s, p in zip(
-                t.candidate[lo:hi], t.service[lo:hi], t.likelihood[lo:hi], strict=True
-            )
-        }
+        likelihoods: dict[int, dict[int, float]] = {}
         options: list[tuple[dict[Any, Any], list[int], int, float, int]] = []
         for row in running.to_dict(orient="records"):
             s = self._service_pos[row["service"]]
             positions = [self._position[c] for c in row["member_codes"] if c in self._position]
             if code in row["member_codes"] or not positions or not ctx.bodies.eligible[s, f]:
                 continue
-            best = max(positions, key=lambda c: pair_likelihood.get((c, s), 0.0))
-            likelihood = pair_likelihood.get((best, s), 0.0)
-            if likelihood > 0:  # else no member is among the body's scored candidates
+            if s not in likelihoods:
+                scored = self.scorer.query(f, s)
+                likelihoods[s] = dict(
+                    zip(scored.candidate.tolist(), scored.likelihood.tolist(), strict=True)
+                )
+            best = max(positions, key=lambda c: likelihoods[s].get(c, 0.0))
+            likelihood = likelihoods[s].get(best, 0.0)
+            if likelihood > 0:  # else no member could partner the body for this service
                 options.append((row, positions, s, likelihood, best))
-        if not options:
+        if not options or model.components.savings is None:
             return []
         groups = [np.array([f, *positions], dtype=np.intp) for _, positions, _, _, _ in options]
-        frame = ctx.builder.group_frame(
-            groups, np.array([s for _, _, s, _, _ in options]), model.snapshot
-        )
-        mean, _, _ = group_savings(model.components, frame)
-        per_partner = mean / np.array([len(g) for g in groups])
+        services = np.array([s for _, _, s, _, _ in options])
+        frame = group_frame(groups, services, ctx.bodies, ctx.services)
+        per_partner = model.components.savings.predict(frame) / np.array([len(g) for g in groups])
         result = []
         for (row, _, _, likelihood, best), saving in zip(options, per_partner, strict=True):
             km = ctx.pairs.dist_km[f, best]

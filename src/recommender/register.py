@@ -350,6 +350,19 @@ def load_register(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.Da
     return _typed(arrangements, members)
 
 
+def read_default_register(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the shipped default register (``data/register/``) as (arrangements, members)
+    frames, read from its files without a database (for evaluation and tests)."""
+    settings = settings or Settings.from_env()
+    folder = settings.register_dir
+    frames = []
+    for name, table in (("arrangements.csv", db.arrangements), ("members.csv", db.members)):
+        rows = db.rows_from_csv(folder / name, table)
+        columns = [c.name for c in table.columns]
+        frames.append(pd.DataFrame(rows, columns=columns))
+    return _typed(*frames)
+
+
 def query(
     filters: Filters | None = None,
     *,

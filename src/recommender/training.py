@@ -1,17 +1,29 @@
-"""Fit the model from a register and the reference geography.
+"""Fit the model from the register and the reference geography.
 
-:class:`Context` holds everything derived once per run (pair geography, body arrays, the
-register as arrays); :func:`fit_components` fits the three parts of the model on a chosen set
-of arrangements (see :mod:`recommender.estimators`); :func:`train` runs the whole job —
-evaluation, the final fit on every arrangement and the scoring of every body (see
-:mod:`recommender.scoring`) — and returns a :class:`~recommender.artifacts.TrainedModel`.
+:class:`Context` holds what is derived once per run (pair features, body arrays, the register
+as arrays, partnership families); :func:`fit_components` fits the four parts of the model on a
+chosen set of arrangements (see :mod:`recommender.estimators` and :mod:`recommender.scoring`);
+:func:`train` runs the whole job (evaluation, the final fit, importance) and returns a
+:class:`TrainedModel`.
+
+What each part learns from
+--------------------------
+* **partner choice**: the real arrangements (the observed register) and, weighted down by
+  ``simulated_weight``, the simulated ones, whose partner choice is calibrated to the real
+  register (``recommender register report``);
+* **the weight of shared history**: the real arrangements, each against the real network from
+  before it started (undated ones: every dated arrangement), with the choice model's log-odds
+  as offset;
+* **savings**: the real arrangements' annualised figures only;
+* **rate of entering a new arrangement**: the whole register, real and simulated, which
+  together reproduce the LGA's counts of arrangements year by year (2008-2019).
 """
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -19,25 +31,25 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+from scipy import sparse
 from sklearn.pipeline import Pipeline
 
 from recommender.estimators import (
-    RATE_CATEGORICAL,
-    RATE_NUMERIC,
+    SavingsModel,
     build_choice_pipeline,
     build_rate_pipeline,
-    build_savings_pipeline,
+    choice_weights,
+    fit_history_weight,
 )
-from recommender.features import BodyArrays, FeatureBuilder, choice_rows
-from recommender.network import RegisterArrays, Snapshot, SnapshotCache, register_arrays
+from recommender.features import BodyArrays, PairTable, group_frame
+from recommender.network import RegisterArrays, Snapshot, SnapshotCache, families, register_arrays
 from recommender.pairs import PairMatrices, build_pair_matrices
 
 IntArray = npt.NDArray[np.intp]
-
-
-# Each real arrangement's rows are drawn this many times (with fresh negatives), so that the
-# few documented arrangements weigh as much as a larger sample of simulated ones.
-REAL_REPEATS = 20
+FloatArray = npt.NDArray[np.float64]
+NEGATIVES = 40  # sampled non-partners per training query (uniformly: no correction needed)
+# Simulated arrangements are augmentation: each counts this much of a real one.
+SIMULATED_WEIGHT = 0.0
 
 
 @dataclass
@@ -46,10 +58,11 @@ class Context:
 
     pairs: PairMatrices
     bodies: BodyArrays
-    builder: FeatureBuilder
+    table: PairTable
     reg: RegisterArrays
     services: tuple[str, ...]
-    years: tuple[int, ...]
+    families: sparse.csr_matrix
+    labels: tuple[str, ...] = ()  # the services' everyday names, in ``services`` order
 
     @classmethod
     def build(
@@ -59,20 +72,34 @@ class Context:
         services: pd.DataFrame,
         arrangements: pd.DataFrame,
         members: pd.DataFrame,
+        governed: Mapping[tuple[str, str], Any] | None = None,
     ) -> Context:
         bodies = bodies.sort_index()
-        pairs = build_pair_matrices(bodies, adjacency)
+        pairs = build_pair_matrices(bodies, adjacency, governed or {})
         service_ids = tuple(services.index)
         body_arrays = BodyArrays.build(bodies, services, pairs.codes)
-        builder = FeatureBuilder(pairs, body_arrays, service_ids)
         reg = register_arrays(arrangements, members, pairs, service_ids)
-        dated = reg.start[reg.dated]
-        years = tuple(range(int(dated.min()), int(dated.max()) + 1)) if len(dated) else ()
-        return cls(pairs, body_arrays, builder, reg, service_ids, years)
+        return cls(
+            pairs=pairs,
+            bodies=body_arrays,
+            table=PairTable(pairs, body_arrays),
+            reg=reg,
+            services=service_ids,
+            families=families(reg),
+            labels=tuple(str(services.loc[s, "label"]) for s in service_ids)
+            if "label" in services
+            else service_ids,
+        )
 
     def usable(self) -> npt.NDArray[np.bool_]:
         """Arrangements with at least two reference bodies among their members."""
         return np.array([len(m) >= 2 for m in self.reg.members], dtype=bool)
+
+    def family_of(self, k: int) -> npt.NDArray[np.bool_]:
+        """Mask of arrangement ``k``'s family (arrangements sharing 2+ members with it)."""
+        mask = np.zeros(len(self.reg), dtype=bool)
+        mask[self.families[k].indices] = True
+        return mask
 
 
 @dataclass
@@ -80,56 +107,211 @@ class Components:
     """The fitted parts of the model."""
 
     choice: Pipeline
-    savings: Pipeline | None
+    choice_w: FloatArray  # weights on the raw pair features (estimators.choice_weights)
+    choice_b: float
+    history_weight: float  # of log(1 + tie) in the choice log-odds (estimators.fit_history_weight)
+    savings: SavingsModel | None
     rate: Pipeline | None
-    partners_per_service: npt.NDArray[np.float64]
+    partners_per_service: FloatArray
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Training rows of one part of the model, each tagged with its arrangement."""
+
+    X: npt.NDArray[Any]
+    y: npt.NDArray[Any]
+    weight: FloatArray
+    arrangement: IntArray
+
+    def without(self, drop: npt.NDArray[np.bool_]) -> Rows:
+        """The rows whose arrangement is not flagged in ``drop`` (a held-out family)."""
+        keep = ~drop[self.arrangement]
+        return Rows(self.X[keep], self.y[keep], self.weight[keep], self.arrangement[keep])
+
+
+@dataclass(frozen=True)
+class HistoryRows:
+    """Every candidate of every real training query, against the network from before the
+    arrangement started: its pair features, its tie with the focal body, whether it was
+    chosen."""
+
+    X: npt.NDArray[np.float32]  # pair feature rows
+    history: FloatArray  # log(1 + tie)
+    relevant: npt.NDArray[np.bool_]
+    query: IntArray
+    weight: FloatArray  # each arrangement weighs the same
+    arrangement: IntArray
+
+    def without(self, drop: npt.NDArray[np.bool_]) -> HistoryRows:
+        keep = ~drop[self.arrangement]
+        return HistoryRows(*(getattr(self, f)[keep] for f in self.__dataclass_fields__))
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Every training row the model needs, built once; folds select from them."""
+
+    choice: Rows
+    history: HistoryRows
+
+    @classmethod
+    def build(
+        cls,
+        ctx: Context,
+        *,
+        simulated_weight: float = SIMULATED_WEIGHT,
+        random_state: int = 0,
+    ) -> TrainingData:
+        usable = ctx.usable()
+        cache = SnapshotCache(ctx.reg, ctx.pairs.n)
+        return cls(
+            choice=choice_rows(
+                ctx, usable, simulated_weight=simulated_weight, random_state=random_state
+            ),
+            history=history_rows(ctx, usable & ~ctx.reg.simulated, cache),
+        )
 
 
 def fit_components(
     ctx: Context,
-    select: npt.NDArray[np.bool_],
-    cache: SnapshotCache,
+    data: TrainingData,
     *,
+    drop: npt.NDArray[np.bool_] | None = None,
     random_state: int = 0,
     with_rate: bool = True,
+    start: Components | None = None,
 ) -> Components:
-    """Fit choice, savings and (optionally) rate models on the selected arrangements."""
-    select = select & ctx.usable()
-    rows = choice_rows(
-        ctx.builder, ctx.reg, cache, select, real_repeats=REAL_REPEATS, random_state=random_state
-    )
-    choice = build_choice_pipeline(ctx.services, random_state=random_state)
-    choice.fit(rows.X, rows.y)
-
-    savings = None
-    known = select & ~np.isnan(ctx.reg.annual)
-    if known.sum() >= 10:
-        X, y = savings_rows(ctx, cache, known)
-        savings = build_savings_pipeline(ctx.services, random_state=random_state).fit(X, y)
-
-    rate = None
-    if with_rate and ctx.years:
-        panel, target = rate_panel(ctx, cache, select)
-        if 0 < target.sum() < len(target):
-            rate = build_rate_pipeline(ctx.services, random_state=random_state).fit(panel, target)
-    return Components(choice, savings, rate, partners_per_service(ctx, select))
-
-
-def savings_rows(
-    ctx: Context, cache: SnapshotCache, select: npt.NDArray[np.bool_]
-) -> tuple[pd.DataFrame, npt.NDArray[np.float64]]:
-    """Group features (as of each start) and annual savings of the selected arrangements."""
-    idx = np.flatnonzero(select)
-    frames = []
-    for k in idx:
-        snap = cache.for_arrangement(int(k))
-        frames.append(
-            ctx.builder.group_frame([ctx.reg.members[k]], np.array([ctx.reg.service[k]]), snap)
+    """Fit choice, continuation, savings and (optionally) rate on every arrangement but those
+    flagged in ``drop`` (a held-out family in evaluation). ``start`` (a fit on more data)
+    warm-starts the choice model's solver: same optimum, fewer iterations."""
+    drop = np.zeros(len(ctx.reg), dtype=bool) if drop is None else drop
+    rows = data.choice.without(drop)
+    choice = build_choice_pipeline()
+    if start is not None:
+        logit = start.choice.named_steps["logit"]
+        choice.named_steps["logit"].set_params(warm_start=True)
+        choice.named_steps["logit"].coef_ = logit.coef_.copy()
+        choice.named_steps["logit"].intercept_ = logit.intercept_.copy()
+    choice.fit(rows.X, rows.y, logit__sample_weight=rows.weight)
+    cw, cb = choice_weights(choice)
+    history = data.history.without(drop)
+    offset = history.X @ cw + cb
+    weight = 0.0
+    if history.relevant.any():
+        weight = fit_history_weight(
+            offset, history.history, history.relevant, history.query, history.weight
         )
-    return pd.concat(frames, ignore_index=True), ctx.reg.annual[idx]
+    real = ctx.usable() & ~ctx.reg.simulated & ~drop
+    rate = None
+    if with_rate:
+        panel, target = rate_panel(ctx, ctx.usable() & ~drop)
+        if 0 < target.sum() < len(target):
+            rate = build_rate_pipeline(list(ctx.services)).fit(panel, target)
+    return Components(
+        choice=choice,
+        choice_w=cw,
+        choice_b=cb,
+        history_weight=weight,
+        savings=fit_savings(ctx, real),
+        rate=rate,
+        partners_per_service=partners_per_service(ctx, real),
+    )
 
 
-def partners_per_service(ctx: Context, select: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
+def choice_rows(
+    ctx: Context,
+    select: npt.NDArray[np.bool_],
+    *,
+    simulated_weight: float = SIMULATED_WEIGHT,
+    random_state: int = 0,
+) -> Rows:
+    """Training rows for partner choice: every member of a selected arrangement in turn is the
+    focal body; its partners are positives, up to :data:`NEGATIVES` of its other candidates
+    (drawn uniformly) negatives. Each arrangement weighs the same whatever its size (each of
+    its queries ``1 / members``); a simulated one ``simulated_weight`` of that."""
+    rng = np.random.default_rng(random_state)
+    focal, cand, label, weight, arrangement = [], [], [], [], []
+    for k in np.flatnonzero(select):
+        members = ctx.reg.members[k]
+        if ctx.reg.simulated[k] and simulated_weight <= 0:
+            continue
+        s = int(ctx.reg.service[k])
+        base = (simulated_weight if ctx.reg.simulated[k] else 1.0) / len(members)
+        for f in members:
+            ok = ctx.table.candidates(int(f), s)
+            positives = members[(members != f) & ok[members]]
+            if not len(positives):
+                continue
+            ok[members] = False
+            pool = np.flatnonzero(ok)
+            negatives = rng.choice(pool, size=min(NEGATIVES, len(pool)), replace=False)
+            both = np.r_[positives, negatives]
+            focal.append(np.full(len(both), f))
+            cand.append(both)
+            label.append(np.r_[np.ones(len(positives)), np.zeros(len(negatives))])
+            weight.append(np.full(len(both), base / len(positives)))
+            arrangement.append(np.full(len(both), k))
+    if not focal:
+        raise ValueError("no arrangement with two or more known members to learn from")
+    return Rows(
+        X=ctx.table.rows(np.concatenate(focal), np.concatenate(cand)),
+        y=np.concatenate(label).astype(np.int8),
+        weight=np.concatenate(weight),
+        arrangement=np.concatenate(arrangement).astype(np.intp),
+    )
+
+
+def history_rows(ctx: Context, real: npt.NDArray[np.bool_], cache: SnapshotCache) -> HistoryRows:
+    """Every candidate of each member of each real arrangement, for the history weight."""
+    parts: dict[str, list[Any]] = {f: [] for f in HistoryRows.__dataclass_fields__}
+    parts["focal"], parts["candidate"] = [], []
+    query = 0
+    for k in np.flatnonzero(real):
+        members = ctx.reg.members[k]
+        s = int(ctx.reg.service[k])
+        snap = cache.for_arrangement(int(k))
+        for f in members:
+            ok = ctx.table.candidates(int(f), s) & ~snap.shares[s, f]
+            cand = np.flatnonzero(ok)
+            relevant = np.isin(cand, members)
+            if not relevant.any():
+                continue
+            parts["focal"].append(np.full(len(cand), f))
+            parts["candidate"].append(cand)
+            parts["history"].append(np.log1p(snap.ties[f, cand].astype(float)))
+            parts["relevant"].append(relevant)
+            parts["query"].append(np.full(len(cand), query))
+            parts["weight"].append(np.full(len(cand), 1.0 / len(members)))
+            parts["arrangement"].append(np.full(len(cand), k))
+            query += 1
+    if not query:
+        empty = np.empty(0)
+        return HistoryRows(
+            np.empty((0, ctx.table.stack.shape[-1]), dtype=np.float32), empty,
+            empty.astype(bool), empty.astype(np.intp), empty, empty.astype(np.intp),
+        )  # fmt: skip
+    joined = {f: np.concatenate(v) for f, v in parts.items() if f != "X"}
+    joined["X"] = ctx.table.rows(joined.pop("focal"), joined.pop("candidate"))
+    return HistoryRows(**joined)
+
+
+def fit_savings(ctx: Context, real: npt.NDArray[np.bool_]) -> SavingsModel | None:
+    """Fit the savings model on the selected real arrangements' annualised figures."""
+    known = np.flatnonzero(real & ~np.isnan(ctx.reg.annual) & (ctx.reg.annual > 0))
+    if len(known) < 10:
+        return None
+    frame = savings_frame(ctx, known)
+    return SavingsModel().fit(frame, ctx.reg.annual[known])
+
+
+def savings_frame(ctx: Context, arrangements: IntArray) -> pd.DataFrame:
+    """Group features of the given arrangements (their reference members)."""
+    groups = [ctx.reg.members[k] for k in arrangements]
+    return group_frame(groups, ctx.reg.service[arrangements], ctx.bodies, ctx.services)
+
+
+def partners_per_service(ctx: Context, select: npt.NDArray[np.bool_]) -> FloatArray:
     """Mean number of partners (members minus one) per arrangement, by service."""
     sizes = np.array([len(m) for m in ctx.reg.members], dtype=float)
     out = np.ones(len(ctx.services))
@@ -140,43 +322,37 @@ def partners_per_service(ctx: Context, select: npt.NDArray[np.bool_]) -> npt.NDA
     return out
 
 
+RATE_YEARS = (2008, 2019)  # the LGA era the register reproduces year by year
+
+
 def rate_panel(
-    ctx: Context, cache: SnapshotCache, select: npt.NDArray[np.bool_]
+    ctx: Context, select: npt.NDArray[np.bool_]
 ) -> tuple[pd.DataFrame, npt.NDArray[np.int8]]:
-    """A body × service × year panel: did the body enter a new arrangement that year?"""
+    """A body x service x year panel (2008-2019): did the body enter a new arrangement?"""
     reg, b = ctx.reg, ctx.bodies
     n, n_services = ctx.pairs.n, len(ctx.services)
-    years = sorted({int(y) for y in reg.start[select & reg.dated]})
+    s_idx, body_idx = np.nonzero(b.eligible)
     frames, targets = [], []
-    for year in years:
-        snap = cache.before(year)
+    for year in range(RATE_YEARS[0], RATE_YEARS[1] + 1):
         joined = np.zeros((n_services, n), dtype=bool)
         for k in np.flatnonzero(select & (reg.start == year)):
             joined[reg.service[k], reg.members[k]] = True
-        s_idx, body_idx = np.nonzero(b.eligible)
-        frames.append(rate_frame(ctx, snap, body_idx, s_idx))
+        frames.append(rate_frame(ctx, body_idx, s_idx))
         targets.append(joined[s_idx, body_idx].astype(np.int8))
     return pd.concat(frames, ignore_index=True), np.concatenate(targets)
 
 
-def rate_frame(ctx: Context, snap: Snapshot, body: IntArray, service: IntArray) -> pd.DataFrame:
-    """Features of the rate model for (body, service) rows as of ``snap``."""
+def rate_frame(ctx: Context, body: IntArray, service: IntArray) -> pd.DataFrame:
+    """Features of the rate model for (body, service) rows."""
+    from recommender.estimators import GROUPS
+
     b = ctx.bodies
-    frame = pd.DataFrame(
-        {
-            "log_pop": b.log_pop[body],
-            "arrangements": snap.degree[body],
-            "partners": snap.n_partners[body],
-            "shares_service": snap.body_shares[service, body].astype(float),
-            "services_shared": snap.body_shares[:, body].sum(axis=0).astype(float),
-        },
-        columns=list(RATE_NUMERIC),
-    )
+    frame = pd.DataFrame({"log_pop": b.log_pop[body]})
     frame["service"] = pd.Categorical.from_codes(
         service, dtype=pd.CategoricalDtype(list(ctx.services))
     )
-    frame["tier"] = pd.Categorical(b.tier[body], categories=sorted(set(b.tier)))
-    return frame[list(RATE_NUMERIC) + list(RATE_CATEGORICAL)]
+    frame["group"] = pd.Categorical(b.group[body], categories=list(GROUPS))
+    return frame
 
 
 @dataclass
@@ -191,7 +367,7 @@ class TrainedModel:
     context: Context
     components: Components
     snapshot: Snapshot
-    scores: Any  # recommender.scoring.ScoreTable
+    p_enter: FloatArray  # (n, n_services): P(enter a new arrangement within the horizon)
     arrangements: pd.DataFrame
     importance: list[dict[str, Any]] = field(default_factory=list)
 
@@ -225,11 +401,14 @@ def compact_register(arrangements: pd.DataFrame, members: pd.DataFrame) -> pd.Da
         "annual_savings_gbp",
         "savings_aim",
         "source",
+        "note",
         "simulated",
     ]
-    out = arrangements[columns].copy().set_index("id", drop=False)
+    out = arrangements[[c for c in columns if c in arrangements]].copy().set_index("id", drop=False)
     out["member_codes"] = codes.reindex(out.index)
     out["member_names"] = names.reindex(out.index)
+    out["member_codes"] = out["member_codes"].apply(lambda v: v if isinstance(v, list) else [])
+    out["member_names"] = out["member_names"].apply(lambda v: v if isinstance(v, list) else [])
     return out.reset_index(drop=True)
 
 
@@ -243,13 +422,13 @@ def train(
     arrangements: pd.DataFrame,
     members: pd.DataFrame,
     *,
+    governed: Mapping[tuple[str, str], Any] | None = None,
     random_state: int = 0,
     evaluation: bool = True,
-    loao: bool = False,
     stage: Stage | None = None,
     progress: Stage | None = None,
 ) -> tuple[TrainedModel, dict[str, Any]]:
-    """Evaluate, fit on the whole register and score every body; return model and metadata.
+    """Evaluate, fit on the whole register and prepare serving; return model and metadata.
 
     ``stage(name)`` is called as each stage starts (for a progress bar); ``progress(text)``
     with finer detail inside the evaluation. ``evaluation=False`` skips the held-out
@@ -258,32 +437,31 @@ def train(
     from recommender.evaluation import Evaluation, evaluate, summary
     from recommender.explain import feature_importance
     from recommender.features import GROUP_FEATURES, PAIR_FEATURES
-    from recommender.scoring import CANDIDATE_RADIUS_KM, HORIZON_YEARS, score_all
+    from recommender.scoring import HORIZON_YEARS, enter_probability
 
     step = stage or (lambda _: None)
     started = time.perf_counter()
     step("features")
-    ctx = Context.build(bodies, adjacency, services, arrangements, members)
+    ctx = Context.build(bodies, adjacency, services, arrangements, members, governed)
     step("evaluation")
     if evaluation:
-        result = evaluate(ctx, random_state=random_state, loao=loao, progress=progress)
+        result = evaluate(ctx, random_state=random_state, progress=progress)
     else:  # tests and quick runs: no held-out figures
         result = Evaluation(pd.DataFrame(), pd.DataFrame(), {"skipped": True})
     step("fit")
-    cache = SnapshotCache(ctx.reg, ctx.pairs.n)
-    comp = fit_components(ctx, np.ones(len(ctx.reg), dtype=bool), cache, random_state=random_state)
+    data = TrainingData.build(ctx, random_state=random_state)
+    comp = fit_components(ctx, data, random_state=random_state)
     step("scoring")
-    snap = cache.now()
-    scores = score_all(ctx, comp, snap)
+    snap = SnapshotCache(ctx.reg, ctx.pairs.n).now()
     model = TrainedModel(
         context=ctx,
         components=comp,
         snapshot=snap,
-        scores=scores,
+        p_enter=enter_probability(ctx, comp),
         arrangements=compact_register(arrangements, members),
     )
     step("importance")
-    model.importance = feature_importance(model, random_state=random_state)
+    model.importance = feature_importance(model)
     simulated = arrangements["simulated"].astype(bool)
     meta: dict[str, Any] = {
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -297,16 +475,17 @@ def train(
         "parameters": {
             "random_state": random_state,
             "horizon_years": HORIZON_YEARS,
-            "candidate_radius_km": CANDIDATE_RADIUS_KM,
+            "negatives": NEGATIVES,
+            "simulated_weight": SIMULATED_WEIGHT,
             "choice": _params(comp.choice),
-            "savings": _params(comp.savings),
+            "savings": _savings_params(comp.savings),
+            "history_weight": round(comp.history_weight, 3),
             "rate": _params(comp.rate),
         },
         "features": {"pair": list(PAIR_FEATURES), "group": list(GROUP_FEATURES)},
         "evaluation": result.to_dict(),
         "summary": summary(result),
         "importance": model.importance,
-        "scored_rows": len(scores),
         "training_seconds": round(time.perf_counter() - started, 1),
     }
     return model, meta
@@ -319,4 +498,16 @@ def _params(pipeline: Pipeline | None) -> dict[str, Any]:
     return {
         "estimator": type(last).__name__,
         **{k: v for k, v in last.get_params().items() if isinstance(v, int | float | str)},
+    }
+
+
+def _savings_params(model: SavingsModel | None) -> dict[str, Any]:
+    if model is None:
+        return {}
+    return {
+        "estimator": type(model).__name__,
+        "elasticity_to_population_merged": round(model.slope(), 3),
+        "per_resident_bounds_gbp": [round(v, 2) for v in model.per_resident_],
+        "bound_percentiles": list(model.bound_percentiles),
+        "coverage": model.coverage,
     }

@@ -12,7 +12,7 @@ import click
 
 from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
 from recommender.config import Settings
-from recommender.query import PER_PARTNER
+from recommender.query import PER_PARTNER, SORTS
 
 STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
 
@@ -34,11 +34,12 @@ def _inputs(settings: Settings, register_file: Path | None) -> dict[str, Any]:
         "services": load_services(settings),
         "arrangements": arrangements,
         "members": members,
+        "governed": reference.governed_pairs(settings),
     }
 
 
 def train_and_save(
-    settings: Settings, register_file: Path | None, *, promote: bool, loao: bool, seed: int
+    settings: Settings, register_file: Path | None, *, promote: bool, evaluate: bool, seed: int
 ) -> tuple[str, dict[str, Any]]:
     """Train with a progress bar over the stages, save, optionally promote."""
     from tqdm import tqdm
@@ -58,7 +59,9 @@ def train_and_save(
         def detail(text: str) -> None:
             bar.set_postfix_str(text)
 
-        model, meta = train(**inputs, random_state=seed, loao=loao, stage=stage, progress=detail)
+        model, meta = train(
+            **inputs, random_state=seed, evaluation=evaluate, stage=stage, progress=detail
+        )
         stage("save")
         meta["versions"] = artifacts.library_versions()
         meta["git_commit"] = artifacts.git_commit(settings.root)
@@ -79,7 +82,13 @@ def train_and_save(
     "the database.",
 )
 @click.option("--promote", is_flag=True, help="Promote the new model so that it serves.")
-@click.option("--loao", is_flag=True, help="Also run leave-one-real-arrangement-out (slower).")
+@click.option(
+    "--evaluate/--no-evaluate",
+    default=True,
+    show_default=True,
+    help="Evaluate on held-out real partnerships first (about two minutes; the model page and "
+    "the briefing quote it).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
 @pass_settings
@@ -87,15 +96,15 @@ def train_cmd(
     obj: SettingsObj,
     register_file: Path | None,
     promote: bool,
-    loao: bool,
+    evaluate: bool,
     seed: int,
     as_json: bool,
 ) -> None:
-    """Train a model from the register (evaluate, fit, score every body) and save it."""
+    """Train a model from the register (evaluate, fit, prepare serving) and save it."""
     from recommender.evaluation import Evaluation
 
     version, meta = train_and_save(
-        obj.settings, register_file, promote=promote, loao=loao, seed=seed
+        obj.settings, register_file, promote=promote, evaluate=evaluate, seed=seed
     )
     evaluation = Evaluation.from_dict(meta["evaluation"])
     if as_json:
@@ -103,8 +112,7 @@ def train_cmd(
         return
     print_evaluation(evaluation)
     click.echo(
-        f"\nsaved model {version} ({meta['training_seconds']} s, {meta['scored_rows']:,} "
-        f"pairs scored){'; promoted' if promote else ''}"
+        f"\nsaved model {version} ({meta['training_seconds']} s){'; promoted' if promote else ''}"
     )
 
 
@@ -115,19 +123,11 @@ def train_cmd(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Evaluate on this register file instead of the database.",
 )
-@click.option(
-    "--loao/--no-loao",
-    default=True,
-    show_default=True,
-    help="Include leave-one-real-arrangement-out.",
-)
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print the tables as JSON.")
 @pass_settings
-def evaluate_cmd(
-    obj: SettingsObj, register_file: Path | None, loao: bool, seed: int, as_json: bool
-) -> None:
-    """Evaluate the model against the baselines on held-out arrangements."""
+def evaluate_cmd(obj: SettingsObj, register_file: Path | None, seed: int, as_json: bool) -> None:
+    """Evaluate the model against the baselines, leaving one real partnership out at a time."""
     from tqdm import tqdm
 
     from recommender.evaluation import evaluate
@@ -136,7 +136,7 @@ def evaluate_cmd(
     inputs = _inputs(obj.settings, register_file)
     ctx = Context.build(**inputs)
     with tqdm(desc="evaluating", file=sys.stderr, bar_format="{desc}: {postfix}") as bar:
-        evaluation = evaluate(ctx, random_state=seed, loao=loao, progress=bar.set_postfix_str)
+        evaluation = evaluate(ctx, random_state=seed, progress=bar.set_postfix_str)
     if as_json:
         from recommender.evaluation import verdicts
 
@@ -145,45 +145,55 @@ def evaluate_cmd(
     print_evaluation(evaluation)
 
 
+PROTOCOL_TITLES = {
+    "lopo": "Leave one partnership out (the headline): the partnership's other arrangements "
+    "hidden too",
+    "lopo_warm": "Leave one partnership out, as served: the partnership's other arrangements "
+    "known, never trained on",
+    "simulated": "Simulated arrangements (a check of the simulator, not evidence of quality)",
+}
+QUERY_TITLES = {"service": "service given", "any": "any service (the default list)"}
+
+
 def print_evaluation(evaluation: Any) -> None:
     """Print the ranking and savings tables and the plain verdicts."""
     from recommender.baselines import BASELINE_LABELS
     from recommender.evaluation import RANK_METRICS, verdicts
 
-    labels = {"model": "model (likelihood)", "model_savings": "model (expected savings)"}
-    labels |= BASELINE_LABELS
-    click.echo("Partner ranking on held-out arrangements (higher is better)\n")
-    rows = [
-        [r["protocol"], r["subset"], labels.get(r["method"], r["method"])]
-        + [round(float(r[m]), 3) for m in RANK_METRICS]
-        + [int(r["arrangements"]), int(r["queries"])]
-        for r in evaluation.ranking.to_dict(orient="records")
-    ]
-    echo_table(rows, ["protocol", "subset", "method", *RANK_METRICS, "arrangements", "queries"])
-    if not evaluation.savings.empty:
-        click.echo("\nAnnual savings on held-out arrangements (MAE: lower is better)\n")
-        savings_labels = labels | {"model": "model"}
+    labels = {
+        "model": "the product (by expected savings)",
+        "model_likelihood": "the product's likelihood alone",
+    } | BASELINE_LABELS
+    table = evaluation.ranking
+    if table.empty:
+        click.echo("No held-out evaluation in this model (trained with --no-evaluate).")
+        return
+    for protocol, title in PROTOCOL_TITLES.items():
+        part = table[table["protocol"] == protocol]
+        if part.empty:
+            continue
+        click.echo(f"\n{title} (higher is better)")
         rows = [
-            [r["protocol"], r["subset"], savings_labels.get(r["method"], r["method"])]
-            + [
-                round(float(r[m]), 3) if r[m] is not None else None
-                for m in ("mae_log", "r2_log", "coverage80")
-            ]
+            [QUERY_TITLES.get(r["query"], r["query"]), r["pair_kind"]]
+            + [labels.get(r["method"], r["method"])]
+            + [round(float(r[m]), 3) for m in RANK_METRICS]
+            + [int(r["arrangements"])]
+            for r in part.to_dict(orient="records")
+            if r["pair_kind"] == "all" or protocol == "lopo"
+        ]
+        echo_table(rows, ["query", "pair kind", "method", *RANK_METRICS, "arrangements"])
+    if not evaluation.savings.empty:
+        click.echo("\nAnnual savings of held-out real arrangements (MAE of log £: lower is better)")
+        rows = [
+            [r["protocol"], labels.get(r["method"], r["method"])]
+            + [round(float(r[m]), 3) for m in ("mae_log", "coverage80")]
             + [int(r["n"])]
             for r in evaluation.savings.to_dict(orient="records")
         ]
-        echo_table(rows, ["protocol", "subset", "method", "MAE log", "R² log", "80% coverage", "n"])
+        echo_table(rows, ["protocol", "method", "MAE log", "80% coverage", "n"])
     click.echo("\nVerdict")
     for line in verdicts(evaluation):
         click.echo(f"- {line}")
-    notes = evaluation.notes
-    if notes.get("partners_evaluated"):
-        click.echo(
-            f"- {notes['partners_outside_candidate_set']} of {notes['partners_evaluated']} "
-            "held-out "
-            "partners lie outside the candidate set the model scores (beyond 80 km, no border, "
-            "nesting or network link); the model's ranks above count them as ranked last."
-        )
 
 
 @click.group("models")
@@ -207,20 +217,35 @@ def models_list(obj: SettingsObj, as_json: bool) -> None:
         return
     rows = []
     for i in infos:
-        temporal = i.summary.get("temporal/simulated", {})
-        real = i.summary.get("loao_real/all", i.summary.get("grouped_cv/real", {}))
+        cold = i.summary.get("lopo/service", {})
+        warm = i.summary.get("lopo_warm/service", {})
         rows.append(
             [
                 ("* " if i.promoted else "  ") + i.version,
                 i.created_at,
                 i.arrangements,
                 i.register_hash,
-                temporal.get("mrr"),
-                real.get("mrr"),
+                cold.get("mrr"),
+                cold.get("hit@10"),
+                warm.get("mrr"),
             ]
         )
     echo_table(
-        rows, ["version", "created", "arrangements", "register", "MRR (temporal)", "MRR (real)"]
+        rows,
+        [
+            "version",
+            "created",
+            "arrangements",
+            "register",
+            "MRR (LOPO, real)",
+            "hit@10 (LOPO, real)",
+            "MRR (LOPO as served)",
+        ],
+    )
+    click.echo(
+        "Figures: leave one partnership out on the real arrangements, service given (`recommender "
+        "models show VERSION` for every table).",
+        err=True,
     )
 
 
@@ -281,8 +306,8 @@ def models_ensure(obj: SettingsObj) -> None:
         artifacts.verify(current, obj.settings)
         click.echo(f"promoted model {current} is in place")
         return
-    click.echo("no promoted model: training one on the register (about a minute)", err=True)
-    version, _ = train_and_save(obj.settings, None, promote=True, loao=False, seed=0)
+    click.echo("no promoted model: training one on the register (a few minutes)", err=True)
+    version, _ = train_and_save(obj.settings, None, promote=True, evaluate=True, seed=0)
     click.echo(f"trained and promoted {version}")
 
 
@@ -302,6 +327,13 @@ def models_ensure(obj: SettingsObj) -> None:
     default=PER_PARTNER,
     show_default=True,
     help="At most this many services per partner in each list.",
+)
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default="expected",
+    show_default=True,
+    help="Rank by expected annual savings, by likelihood, or by savings if formed.",
 )
 @click.option(
     "--format",
@@ -324,6 +356,7 @@ def recommend_cmd(
     k: int,
     include_existing: bool,
     per_partner: int,
+    sort: str,
     fmt: str,
     explain: bool | None,
 ) -> None:
@@ -343,7 +376,7 @@ def recommend_cmd(
     results = []
     for body in bodies:
         position = rec.body_position(body)
-        query = Query(body, service, kind_list, max_km, k, include_existing, per_partner)
+        query = Query(body, service, kind_list, max_km, k, include_existing, per_partner, sort=sort)
         found = rec.recommend(query, explain=want)
         focal = {"code": str(rec.model.context.pairs.codes[position])}
         focal["name"] = str(rec.model.context.bodies.names[position])
@@ -430,5 +463,6 @@ def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
     )
     for rank, r in enumerate(found, 1):
         if r.reasons:
-            why = "; ".join(("+ " if x.effect > 0 else "− ") + x.text for x in r.reasons)
+            marks = {"raises": "+ ", "lowers": "− ", "note": "note: "}
+            why = "; ".join(marks[x.direction] + x.text for x in r.reasons)
             click.echo(f"  {rank}. {why}")

@@ -18,7 +18,7 @@ from recommender import feedback as feedback_domain
 from recommender import reference, services
 from recommender import register as reg
 from recommender.errors import InvalidInput, UnknownBody
-from recommender.query import PER_PARTNER
+from recommender.query import LIKELIHOOD_FLOOR, PER_PARTNER, SORTS
 from recommender.service import openapi
 from recommender.service.guards import client_address
 from recommender.service.params import LIMIT, OFFSET, Param, parse
@@ -67,6 +67,10 @@ RECOMMEND_PARAMS = (
           default=False),
     Param("per_partner", "integer", "At most this many services per partner in the list.",
           default=PER_PARTNER, minimum=1, maximum=16),
+    Param("sort", "string", "Rank by expected annual savings (the default), likelihood or "
+          "savings if formed.", default="expected", choices=SORTS, strict_choices=True),
+    Param("min_likelihood", "number", "Leave out suggestions less likely than this (0 to 1; "
+          f"{LIKELIHOOD_FLOOR:g} by default).", default=LIKELIHOOD_FLOOR, minimum=0, maximum=1),
 )  # fmt: skip
 GROUP_PARAMS = (
     Param("service", "string", "A service id (see /services).", choices=_service_ids,

@@ -8,11 +8,11 @@ from typing import Any
 
 from recommender import charts
 from recommender.baselines import BASELINE_LABELS
-from recommender.evaluation import RANK_METRICS, Evaluation, verdicts
+from recommender.evaluation import HEADLINE, RANK_METRICS, Evaluation, verdicts
 
 METHOD_LABELS = {
-    "model": "Model (likelihood)",
-    "model_savings": "Model (expected savings)",
+    "model": "The product (by expected savings)",
+    "model_likelihood": "The product's likelihood alone",
 } | {k: v[:1].upper() + v[1:] for k, v in BASELINE_LABELS.items()}
 METRIC_LABELS = {
     "hit@1": "Hit@1",
@@ -21,20 +21,14 @@ METRIC_LABELS = {
     "mrr": "MRR",
     "ndcg@10": "NDCG@10",
 }
-SUBSET_ORDER = ("all", "simulated", "real")
+PROTOCOL_WORDS = {
+    "lopo": "Leave one partnership out (the headline)",
+    "lopo_warm": "Leave one partnership out, as served",
+    "simulated": "Simulated arrangements (a check of the simulator, not evidence)",
+}
+QUERY_WORDS = {"service": "service given", "any": "any service (the default list)"}
 CHART_WIDTH = 440  # px at which its 12 px text is drawn: readable on a phone and a desktop
-SAVINGS_LABELS = {"model": "Model", "service_median": "Median savings by service"}
-
-
-def protocol_words(protocol: str, notes: dict[str, Any]) -> str:
-    """The evaluation protocol in words."""
-    if protocol == "temporal":
-        return f"Temporal hold-out (from {notes.get('temporal_cutoff', 'the cut-off year')})"
-    if protocol == "grouped_cv":
-        return f"Grouped cross-validation ({notes.get('folds', 'several')} folds)"
-    if protocol == "loao_real":
-        return "Leave one real arrangement out"
-    return protocol.replace("_", " ")
+SAVINGS_LABELS = {"model": "The product", "service_median": "Median savings by service"}
 
 
 def model_context(meta: dict[str, Any]) -> dict[str, Any]:
@@ -47,8 +41,12 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
         "evaluated": bool(ranking),
         "skipped": bool(notes.get("skipped")),
         "chart": ranking_chart(ranking),
-        "ranking": _grouped(ranking, notes, METHOD_LABELS),
-        "savings": _grouped(list(evaluation.get("savings") or []), notes, SAVINGS_LABELS),
+        "ranking": _grouped([r for r in ranking if r["pair_kind"] == "all"]),
+        "kinds": _grouped(_headline_kinds(ranking), by_kind=True),
+        "savings": [
+            r | {"label": SAVINGS_LABELS.get(r["method"], r["method"])}
+            for r in evaluation.get("savings") or []
+        ],
         "verdicts": verdicts(Evaluation.from_dict(evaluation)) if ranking else [],
         "notes": notes,
         "metrics": [METRIC_LABELS[m] for m in RANK_METRICS],
@@ -58,50 +56,53 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _headline_kinds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The headline's rows by pair kind (service given)."""
+    return [
+        r
+        for r in rows
+        if r["protocol"] == HEADLINE and r["query"] == "service" and r["pair_kind"] != "all"
+    ]
+
+
 def ranking_chart(rows: list[dict[str, Any]]) -> str | None:
-    """Bars of every ranking metric for the model and each baseline on the temporal hold-out
-    (all held-out arrangements if they were scored together, else the first subset)."""
-    held = [r for r in rows if r["protocol"] == "temporal"]
-    subsets = [s for s in SUBSET_ORDER if any(r["subset"] == s for r in held)]
-    if not subsets:
+    """Bars of every ranking metric for the product and each baseline in the headline:
+    leave one partnership out, the service given, every pair kind."""
+    chosen = [
+        r for r in rows
+        if r["protocol"] == HEADLINE and r["query"] == "service" and r["pair_kind"] == "all"
+        and r["method"] != "model_likelihood"
+    ]  # fmt: skip
+    if not chosen:
         return None
-    subset = subsets[0]
-    chosen = sorted(
-        (r for r in held if r["subset"] == subset and r["method"] != "model_savings"),
-        key=lambda r: (not str(r["method"]).startswith("model"), str(r["method"])),
-    )
+    chosen.sort(key=lambda r: (r["method"] != "model", str(r["method"])))
     series = {
         METHOD_LABELS.get(r["method"], r["method"]): [float(r[m]) for m in RANK_METRICS]
         for r in chosen
     }
-    highlight = METHOD_LABELS["model"] if METHOD_LABELS["model"] in series else None
     return charts.bar_chart(
         [METRIC_LABELS[m] for m in RANK_METRICS],
         series,
-        title=f"Ranking on the temporal hold-out ({subset} arrangements): model against baselines",
+        title="Ranking real partners, one partnership held out at a time: product against rules",
         max_value=1.0,
-        highlight=highlight,
+        highlight=METHOD_LABELS["model"],
         width=CHART_WIDTH,
     )
 
 
-def _grouped(
-    rows: list[dict[str, Any]], notes: dict[str, Any], labels: dict[str, str]
-) -> list[dict[str, Any]]:
-    """Rows by protocol and subset (in their order), each method labelled, the model first."""
-    groups: dict[tuple[str, str], dict[str, Any]] = {}
+def _grouped(rows: list[dict[str, Any]], *, by_kind: bool = False) -> list[dict[str, Any]]:
+    """Rows by protocol and query (or by pair kind), each method labelled, the product first."""
+    groups: dict[tuple[str, ...], dict[str, Any]] = {}
     for row in rows:
-        key = (str(row["protocol"]), str(row["subset"]))
+        kind, protocol, query = str(row["pair_kind"]), str(row["protocol"]), str(row["query"])
+        key = (kind,) if by_kind else (protocol, query)
         if key not in groups:
-            groups[key] = {
-                "title": f"{protocol_words(key[0], notes)}, {key[1]} arrangements",
-                "size": row.get("arrangements", row.get("n")),
-                "queries": row.get("queries"),
-                "rows": [],
-            }
+            where = f"{PROTOCOL_WORDS.get(protocol, protocol)}, {QUERY_WORDS.get(query, query)}"
+            title = kind if by_kind else where
+            groups[key] = {"title": title, "size": row.get("arrangements"), "rows": []}
         method = str(row["method"])
         shown = {
-            "label": labels.get(method, method),
+            "label": METHOD_LABELS.get(method, method),
             "is_model": method.startswith("model"),
             "values": [row.get(m) for m in RANK_METRICS],
         }
