@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from recommender.query import LIKELIHOOD_FLOOR
+from recommender.query import CHOICE_FLOOR
 from recommender.ranking import MAX_K, PER_PARTNER, Query, Recommender
 
 
@@ -26,7 +26,7 @@ def test_recommendations_match_the_model(client: FlaskClient, app: Flask) -> Non
     assert shown["model_version"] == model.version
     assert shown["query"] == {
         "service": None, "kinds": None, "max_km": None, "k": 3, "include_existing": False,
-        "per_partner": PER_PARTNER, "sort": "expected", "min_likelihood": LIKELIHOOD_FLOOR,
+        "per_partner": PER_PARTNER, "sort": "expected", "min_choice": CHOICE_FLOOR,
     }  # fmt: skip
     expected = [r.to_dict() for r in model.recommend(Query(body="E07000064", k=3))]
     assert shown["recommendations"] == expected
@@ -57,7 +57,7 @@ def test_include_existing_adds_current_partners(client: FlaskClient, app: Flask)
     km = float(ctx.pairs.dist_km[f, c]) + 1
     url = (
         f"/api/v1/bodies/{body}/recommendations?service={service}&k=50&max_km={km:.0f}"
-        "&min_likelihood=0&include_existing="
+        "&min_choice=0&include_existing="
     )
     without = client.get(url + "false").json["recommendations"]
     with_ = client.get(url + "true").json["recommendations"]
@@ -70,8 +70,9 @@ def test_sort_and_floor(client: FlaskClient) -> None:
     url = "/api/v1/bodies/Rother/recommendations?service=ict&k=50"
     by_likelihood = client.get(url + "&sort=likelihood").json["recommendations"]
     values = [r["likelihood"] for r in by_likelihood]
-    assert values == sorted(values, reverse=True) and min(values) >= LIKELIHOOD_FLOOR
-    everyone = client.get(url + "&min_likelihood=0").json["recommendations"]
+    assert values == sorted(values, reverse=True)
+    assert min(r["choice"] for r in by_likelihood) >= CHOICE_FLOOR
+    everyone = client.get(url + "&min_choice=0").json["recommendations"]
     assert len(everyone) > len(by_likelihood)
     assert client.get(url + "&sort=alphabetical").status_code == 400
 

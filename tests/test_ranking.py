@@ -7,6 +7,7 @@ import pytest
 
 from recommender.errors import InvalidInput, UnknownBody
 from recommender.features import PAIR_FEATURES
+from recommender.query import CHOICE_FLOOR
 from recommender.ranking import MAX_K, Query, Recommender
 
 
@@ -46,7 +47,7 @@ def test_existing_partners_are_left_out_unless_asked(recommender_model: Recommen
     near = float(model.context.pairs.dist_km[f, c]) + 0.1  # few candidates: none cut off
     kind = (str(model.context.bodies.kind[c]),)
     flagged = recommender_model.recommend(
-        Query(code, service, kind, near, MAX_K, include_existing=True, min_likelihood=0),
+        Query(code, service, kind, near, MAX_K, include_existing=True, min_choice=0),
         explain=False,
     )
     (shown,) = [r for r in flagged if r.partner_code == partner]
@@ -57,12 +58,12 @@ def test_suggestions_under_the_floor_are_shown_only_when_asked(
     recommender_model: Recommender,
 ) -> None:
     default = recommender_model.recommend(Query("Rother", service="ict", k=MAX_K), explain=False)
-    assert all(r.likelihood >= 0.01 for r in default)
+    assert all(r.choice is not None and r.choice >= CHOICE_FLOOR for r in default)
     everyone = recommender_model.recommend(
-        Query("Rother", service="ict", k=MAX_K, min_likelihood=0), explain=False
+        Query("Rother", service="ict", k=MAX_K, min_choice=0), explain=False
     )
     assert len(everyone) == MAX_K > len(default)
-    assert min(r.likelihood for r in everyone) < 0.01
+    assert min(r.choice or 0 for r in everyone) < CHOICE_FLOOR
 
 
 def test_abolished_councils_resolve_to_their_successor(recommender_model: Recommender) -> None:
@@ -113,7 +114,7 @@ def test_a_council_never_partners_the_fire_service_it_runs(recommender_model: Re
     for fire, council in zip(runs.index, runs["governed_by_code"], strict=True):
         for body, other in ((council, fire), (fire, council)):
             found = recommender_model.recommend(
-                Query(body, k=MAX_K, per_partner=16, min_likelihood=0), explain=False
+                Query(body, k=MAX_K, per_partner=16, min_choice=0), explain=False
             )
             assert other not in {r.partner_code for r in found}, (body, other)
 

@@ -18,9 +18,12 @@ MAX_K = 50
 # of partners (a strong pair would otherwise fill the list); ask for one service to see every
 # partner for it.
 PER_PARTNER = 3
-# Suggestions less likely than this (1% over the horizon) are not shown unless asked for: below
-# it the model cannot tell them from noise, and an officer should not spend time on them.
-LIKELIHOOD_FLOOR = 0.01
+# A suggestion is not shown unless asked for when, should the body share the service with
+# someone, the chance that it would be with this partner is under 1 in 200: the long tail of
+# far and unlike bodies. The floor is on that conditional chance, not on the likelihood over
+# five years, which is low for every partner of a body that rarely shares (so an absolute floor
+# would hide its best partners, and the real ones among them).
+CHOICE_FLOOR = 0.005
 # What a list is ranked by: expected annual savings (likelihood x savings if formed, the
 # default), the likelihood alone, or the savings if formed alone.
 SORTS = ("expected", "likelihood", "savings")
@@ -37,7 +40,7 @@ class Query:
     k: int = 10
     include_existing: bool = False
     per_partner: int = PER_PARTNER
-    min_likelihood: float = LIKELIHOOD_FLOOR
+    min_choice: float = CHOICE_FLOOR
     sort: str = "expected"
 
 
@@ -56,10 +59,9 @@ def check_query(query: Query) -> None:
         raise InvalidInput(
             f"unknown sort {query.sort!r}; expected one of {', '.join(SORTS)}", field="sort"
         )
-    if not 0 <= query.min_likelihood <= 1:
+    if not 0 <= query.min_choice <= 1:
         raise InvalidInput(
-            f"min_likelihood must be between 0 and 1, got {query.min_likelihood}",
-            field="min_likelihood",
+            f"min_choice must be between 0 and 1, got {query.min_choice}", field="min_choice"
         )
     if query.max_km is not None and not (query.max_km > 0 and np.isfinite(query.max_km)):
         raise InvalidInput(

@@ -47,6 +47,7 @@ class Recommendation:
     service: str
     service_label: str
     likelihood: float | None
+    choice: float | None  # the chance it is the partner chosen, should the body share it
     expected_savings_gbp: float | None
     savings_gbp: float
     savings_low_gbp: float
@@ -64,6 +65,7 @@ class Recommendation:
             "service": self.service,
             "service_label": self.service_label,
             "likelihood": _round(self.likelihood, 4),
+            "choice": _round(self.choice, 4),
             "expected_savings_gbp": _round(self.expected_savings_gbp, 0),
             "savings_gbp": _round(self.savings_gbp, 0),
             "savings_low_gbp": _round(self.savings_low_gbp, 0),
@@ -226,9 +228,9 @@ class Recommender:
         if query.max_km is not None:
             keep &= ctx.pairs.dist_km[f, cand] <= query.max_km
         if query.include_existing:
-            keep &= scored.existing | (scored.likelihood >= query.min_likelihood)
+            keep &= scored.existing | (scored.p_choice >= query.min_choice)
         else:
-            keep &= ~scored.existing & (scored.likelihood >= query.min_likelihood)
+            keep &= ~scored.existing & (scored.p_choice >= query.min_choice)
         return keep
 
     @staticmethod
@@ -279,6 +281,7 @@ class Recommender:
                     service=ctx.services[s],
                     service_label=self._labels[ctx.services[s]],
                     likelihood=None if existing else float(scored.likelihood[r]),
+                    choice=None if existing else float(scored.p_choice[r]),
                     expected_savings_gbp=None if existing else float(scored.expected[r]),
                     savings_gbp=float(scored.savings[r]),
                     savings_low_gbp=float(scored.low[r]),

@@ -18,7 +18,7 @@ from recommender import feedback as feedback_domain
 from recommender import reference, services
 from recommender import register as reg
 from recommender.errors import InvalidInput, UnknownBody
-from recommender.query import LIKELIHOOD_FLOOR, PER_PARTNER, SORTS
+from recommender.query import CHOICE_FLOOR, PER_PARTNER, SORTS
 from recommender.service import openapi
 from recommender.service.guards import client_address
 from recommender.service.params import LIMIT, OFFSET, Param, parse
@@ -69,8 +69,10 @@ RECOMMEND_PARAMS = (
           default=PER_PARTNER, minimum=1, maximum=16),
     Param("sort", "string", "Rank by expected annual savings (the default), likelihood or "
           "savings if formed.", default="expected", choices=SORTS, strict_choices=True),
-    Param("min_likelihood", "number", "Leave out suggestions less likely than this (0 to 1; "
-          f"{LIKELIHOOD_FLOOR:g} by default).", default=LIKELIHOOD_FLOOR, minimum=0, maximum=1),
+    Param("min_choice", "number", "Leave out partners whose chance of being the one chosen, "
+          "should the body share the service, is under this (0 to 1; "
+          f"{CHOICE_FLOOR:g} by default; 0 shows every candidate).", default=CHOICE_FLOOR,
+          minimum=0, maximum=1),
 )  # fmt: skip
 GROUP_PARAMS = (
     Param("service", "string", "A service id (see /services).", choices=_service_ids,

@@ -313,7 +313,14 @@ COMPONENTS: dict[str, Any] = {
         offset=INT,
         arrangements=_list(_ref("Arrangement")),
     ),
-    "Reason": _obj(["text", "effect", "factor"], text=STR, effect=NUM, factor=STR),
+    "Reason": _obj(
+        ["text", "effect", "factor", "direction"],
+        text=STR,
+        effect=NUM,
+        factor=STR,
+        label=STR,
+        direction={"type": "string", "enum": ["raises", "lowers", "note"]},
+    ),
     "Evidence": _obj(
         ["id", "name", "service", "simulated"],
         id=STR,
@@ -334,6 +341,7 @@ COMPONENTS: dict[str, Any] = {
         service=STR,
         service_label=STR,
         likelihood=NNUM,
+        choice=NNUM,
         expected_savings_gbp=NNUM,
         savings_gbp=NUM,
         savings_low_gbp=NUM,
