@@ -135,6 +135,19 @@ def test_the_patterns_are_computed_from_the_register(run: Run, tmp_path: Path) -
     assert any(new[k]["simulated"] != old[k]["simulated"] for k in old)
 
 
+def test_seeds_checks_each_seed_as_the_shipped_register_is_checked(run: Run) -> None:
+    result = run("seeds", "--first", str(DEFAULT_SEED), "--last", str(DEFAULT_SEED))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["seed", "all", "met", "facts", "outside", "patterns", "outside"]
+    assert lines[2].split() == [str(DEFAULT_SEED), "yes", "-", "-"]
+    assert f"1 of 1 seeds meet every bound and pattern; the default seed is {DEFAULT_SEED}." in (
+        result.stdout
+    )
+    backwards = run("seeds", "--first", "3", "--last", "2")
+    assert backwards.exit_code == 2 and "is before --first 3" in backwards.stderr
+
+
 def test_report_rejects_an_unknown_register(run: Run) -> None:
     result = run("report", "--register", "imaginary")
     assert result.exit_code == 2 and "'imaginary' is not one of" in result.stderr

@@ -242,7 +242,8 @@ def build_default(obj: SettingsObj, seed: int | None, size: int | None) -> None:
 )
 @pass_settings
 def simulate(obj: SettingsObj, seed: int, size: int, out: Path | None, fmt: str) -> None:
-    """Generate a simulated register (every row flagged simulated) for inspection or import."""
+    """Generate a simulated register (every row flagged simulated), complementing the real
+    register in the database, for inspection or import."""
     arrangements, members = simulate_register(obj.settings, seed=seed, size=size)
     text = simulated_text(arrangements, members, fmt)
     if out is None:
@@ -312,8 +313,12 @@ def report(obj: SettingsObj, which: str, as_json: bool) -> None:
 
 
 @register.command("seeds")
-@click.option("--first", type=click.IntRange(min=0), default=1, show_default=True)
-@click.option("--last", type=click.IntRange(min=0), default=20, show_default=True)
+@click.option(
+    "--first", type=click.IntRange(min=0), default=1, show_default=True, help="First seed."
+)
+@click.option(
+    "--last", type=click.IntRange(min=0), default=20, show_default=True, help="Last seed."
+)
 @pass_settings
 def seeds(obj: SettingsObj, first: int, last: int) -> None:
     """Check the simulated register of each seed as the shipped one is checked (every published
