@@ -20,10 +20,12 @@ from recommender.calibration import (
     METRICS,
     REGISTERS,
     FactResult,
+    RegisterParts,
     RegisterView,
     format_bound,
     format_value,
     load_published,
+    partner_patterns,
     register_reports,
     release_facts,
     report,
@@ -31,8 +33,10 @@ from recommender.calibration import (
 )
 from recommender.config import Settings
 from recommender.pairs import build_pair_matrices
+from recommender.patterns import merged_population
 from recommender.reference import load_adjacency, load_bodies
 from recommender.services import load_services
+from recommender.simulate import RealRegister
 from reference_fixtures import write_tiny_reference
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -178,7 +182,8 @@ def test_services_and_savings_per_partner(view: RegisterView) -> None:
 def test_release_facts_count_arrangements_councils_and_savings(view: RegisterView) -> None:
     release = {"release": "Test 2014", "date": 2014.5, "arrangements": 4}
     release |= {"councils_share": 0.62, "councils_text": "62%", "savings_gbp": 1_000_000}
-    count, councils, savings = release_facts(view, [release | {"savings_text": "£1m"}])
+    release |= {"savings_text": "£1m", "checked_on": ["combined"]}
+    count, councils, savings = release_facts(view, [release], "combined")
     assert (count.id, count.value, count.status, count.detail) == (
         "arrangements_test_2014",
         4,
@@ -187,11 +192,19 @@ def test_release_facts_count_arrangements_councils_and_savings(view: RegisterVie
     )
     assert (councils.value, councils.status) == (1.0, "outside")  # 0.62 ± 0.1
     assert (savings.value, savings.status) == (1_025_000, "ok")  # the last release: ± 25%
+    assert councils.checked and councils.checked_on == ("combined",)
+    # The same values on a register the release is not checked on: shown, not marked.
+    shown = release_facts(view, [release], "simulated")
+    assert [(r.value, r.status, r.checked) for r in shown] == [
+        (4, "info", False),
+        (1.0, "info", False),
+        (1_025_000, "info", False),
+    ]
 
 
 def test_status_bound_and_json() -> None:
     def fact(value: float | None, bound: tuple[float | None, float | None] | None) -> FactResult:
-        return FactResult("f", "published", None, value, bound, "share")
+        return FactResult("f", "published", None, value, bound, "share", "", ("real",), "real")
 
     assert fact(0.5, (0.5, 0.75)).status == "ok"
     assert fact(0.8, (0.5, 0.75)).status == "outside"
@@ -201,6 +214,13 @@ def test_status_bound_and_json() -> None:
     assert fact(math.nan, (0.5, 0.75)).status == "n/a"
     assert fact(math.nan, (0.5, 0.75)).to_dict()["value"] is None  # NaN is not JSON
     assert fact(0.6, (0.5, 0.75)).to_dict()["bound"] == [0.5, 0.75]
+    assert fact(0.6, (0.5, 0.75)).to_dict()["checked_on"] == ["real"]
+    elsewhere = FactResult("f", "p", None, 0.8, (0.5, 0.75), "share", "", ("combined",), "real")
+    assert (elsewhere.checked, elsewhere.status, elsewhere.to_dict()["checked"]) == (
+        False,
+        "info",
+        False,
+    )
 
 
 @pytest.mark.parametrize(
@@ -232,23 +252,42 @@ def test_report_covers_every_published_fact_and_summarises(world: Settings) -> N
     pairs = build_pair_matrices(bodies, load_adjacency(world))
     services = load_services(world)
     published = load_published(world.data / "calibration.json")
-    results = report(*frames(), bodies, pairs, services, world)
+    results = report(*frames(), bodies, pairs, services, world, register="simulated")
     ids = [r.id for r in results]
     assert len(ids) == len(set(ids))
     assert ids[len(ids) - len(published["facts"]) :] == [f["id"] for f in published["facts"]]
     assert {f["metric"] for f in published["facts"]} <= set(METRICS)
-    checked = [r for r in results if r.bound is not None]
+    checked = [r for r in results if r.checked]
+    elsewhere = [r for r in results if r.bound is not None and not r.checked]
     ok = sum(r.status == "ok" for r in checked)
     outside = sum(r.status == "outside" for r in checked)
     na = sum(r.status == "n/a" for r in checked)
+    assert checked and elsewhere
     assert summary("tiny", results) == (
-        f"tiny: {ok} of {len(checked)} facts within their published bounds ({outside} outside, "
-        f"{na} not applicable; {len(results) - len(checked)} shown for information only)"
+        f"tiny: {ok} of {len(checked)} facts checked on it within their published bounds "
+        f"({outside} outside, {na} not applicable; {len(elsewhere)} checked on another "
+        f"register, {len(results) - len(checked) - len(elsewhere)} shown for information only)"
     )
+    real = report(*frames(), bodies, pairs, services, world, register="real")
+    assert not any(r.checked for r in real)
+    assert summary("real", real).startswith("real: no published fact is checked on it")
     # An empty register (a database holding no simulated arrangement): no value, no error.
     empty = report(*frames([]), bodies, pairs, services, world)
     assert [r.id for r in empty] == ids
     assert all(r.status in ("n/a", "outside", "info") for r in empty)
+
+
+def test_counts_are_checked_on_the_combined_register_and_shapes_on_the_simulated() -> None:
+    published = load_published(REPO.data / "calibration.json")
+    for release in published["releases"]:
+        assert release["checked_on"] == ["combined"], release["release"]
+    counts = {"annual_savings_in_year", "other_bodies_savings_in_year"}
+    for fact in published["facts"]:
+        if fact["bound"] is None:
+            assert fact["checked_on"] == [], fact["id"]
+        else:
+            want = ["combined"] if fact["metric"] in counts else ["simulated"]
+            assert fact["checked_on"] == want, fact["id"]
 
 
 # The committed default register ---------------------------------------------------------------
@@ -257,15 +296,33 @@ def test_report_covers_every_published_fact_and_summarises(world: Settings) -> N
 @pytest.mark.skipif(
     not (REPO.reference_dir / "bodies.csv").is_file(), reason="needs data/reference/"
 )
-def test_the_default_register_is_within_every_published_bound(tmp_path: Path) -> None:
+def test_the_default_register_is_within_every_published_bound_and_real_pattern(
+    tmp_path: Path,
+) -> None:
     settings = REPO.with_(database_url=f"sqlite:///{tmp_path / 'register.sqlite'}")
-    results = register_reports(settings)
+    parts = RegisterParts.load(settings)
+    results = register_reports(settings, parts=parts)
     assert list(results) == list(REGISTERS)
+    checked = {name: [r for r in results[name] if r.checked] for name in REGISTERS}
+    assert (len(checked["simulated"]), len(checked["combined"])) == (20, 17)
+    assert checked["real"] == []
     for name in ("simulated", "combined"):
-        checked = [r for r in results[name] if r.bound is not None]
-        assert len(checked) >= 30
-        outside = [(r.id, r.value, r.bound) for r in checked if r.status != "ok"]
+        outside = [(r.id, r.value, r.bound) for r in checked[name] if r.status != "ok"]
         assert outside == [], name
-    # The real register is small: shown, not hidden, and not expected to match.
+    # Every fact with a bound is checked somewhere.
+    bounded = {r.id for r in results["simulated"] if r.bound is not None}
+    assert bounded == {r.id for name in REGISTERS for r in checked[name]}
+    # The real register is a documented sample: shown, checked on nothing.
     assert [r.id for r in results["real"]] == [r.id for r in results["simulated"]]
-    assert any(r.status == "outside" for r in results["real"])
+    # Savings: never more than the real register supports, per resident merged in and in all.
+    real = RealRegister.from_frames(*parts.parts["real"], parts.bodies["population"])
+    assert real.max_per_resident is not None and real.max_annual is not None
+    arrangements, members = parts.parts["simulated"]
+    annual = arrangements.set_index("id")["annual_savings_gbp"].dropna().astype(float)
+    merged = merged_population(members, parts.bodies["population"]).reindex(annual.index)
+    assert (annual <= real.max_per_resident * merged + 1e-6).all()
+    assert annual.max() <= real.max_annual
+    patterns = partner_patterns(parts)
+    assert len(patterns.patterns) >= 36
+    outside = [(p.id, p.real, p.simulated, p.bounds) for p in patterns.patterns if p.status != "ok"]
+    assert outside == []

@@ -133,7 +133,7 @@ def test_export_to_stdout_and_file(run: Run, tmp_path: Path) -> None:
 def test_build_default_then_reset(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:
     asked: list[tuple[int | None, int | None]] = []
 
-    def simulate(settings: Settings, seed: int | None, size: int | None) -> object:
+    def simulate(settings: Settings, seed: int | None, size: int | None, real: object) -> object:
         asked.append((seed, size))  # the real simulator needs the real reference data
         return simulated_frames()
 
@@ -157,9 +157,11 @@ def test_build_default_sizes_the_simulation_to_626_by_june_2019(
     run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     asked: list[tuple[int, int]] = []
+    real: list[object] = []
 
-    def simulate(settings: Settings, seed: int, size: int) -> object:
+    def simulate(settings: Settings, seed: int, size: int, register: object) -> object:
         asked.append((seed, size))
+        real.append(register)  # the real register the simulated one complements
         return simulated_frames()
 
     monkeypatch.setattr(register_build, "_simulate", simulate)
@@ -167,5 +169,8 @@ def test_build_default_sizes_the_simulation_to_626_by_june_2019(
     assert result.exit_code == 0, result.output
     # known_small.csv: 5 of its 7 arrangements have a start year, all before 2019.
     assert asked == [(DEFAULT_SEED, 621)]
+    arrangements, members = real[0]  # type: ignore[misc]
+    assert len(arrangements) == 7 and not arrangements["simulated"].any()
+    assert set(members["arrangement_id"]) <= set(arrangements["id"])
     rule = "size 621 (626, the LGA's June 2019 count, minus 5 real arrangement(s) started by 2019)"
     assert f"simulated: seed {DEFAULT_SEED}, {rule}" in result.stdout

@@ -47,7 +47,9 @@ def _no_nan(text: str) -> Any:
 def test_report_json_has_every_fact_for_each_register(run: Run) -> None:
     result = run("report", "--json")
     assert result.exit_code == 0, result.output
-    registers = _no_nan(result.stdout)["registers"]
+    payload = _no_nan(result.stdout)
+    assert list(payload) == ["registers", "patterns"]
+    registers = payload["registers"]
     assert list(registers) == ["simulated", "real", "combined"]
     ids = [f["id"] for f in registers["simulated"]]
     for facts in registers.values():
@@ -55,37 +57,95 @@ def test_report_json_has_every_fact_for_each_register(run: Run) -> None:
         assert {f["status"] for f in facts} <= {"ok", "outside", "n/a", "info"}
         assert set(facts[0]) == {
             *("id", "published", "published_value", "value", "bound", "unit", "status"),
-            "detail",
+            *("detail", "checked_on", "checked"),
         }
+    # Counts on the combined register, shapes on the simulated one, nothing on the real one.
     for name in ("simulated", "combined"):
-        assert all(f["status"] == "ok" for f in registers[name] if f["bound"] is not None), name
-    assert "simulated: " in result.stderr and "facts within their published bounds" in result.stderr
+        checked = [f for f in registers[name] if f["checked"]]
+        assert checked and all(f["status"] == "ok" for f in checked), name
+        assert all(f["checked_on"] == [name] for f in checked), name
+    assert not any(f["checked"] for f in registers["real"])
+    assert {f["status"] for f in registers["real"]} <= {"info", "n/a"}
+    patterns = payload["patterns"]
+    assert patterns["rule"].startswith("✓: the simulated value lies within 2 standard errors")
+    assert all(p["status"] == "ok" for p in patterns["patterns"])
+    assert patterns["counts"]["real"]["arrangements"] > 250
+    assert "simulated: " in result.stderr and "facts checked on it within" in result.stderr
+    assert "partner patterns: " in result.stderr
     only = _no_nan(run("report", "--json", "--register", "real").stdout)
     assert list(only["registers"]) == ["real"]
     assert only["registers"]["real"] == registers["real"]
+    assert only["patterns"] == patterns
 
 
-def test_report_table_marks_each_register_and_exits_0_with_facts_outside(run: Run) -> None:
-    facts = _no_nan(run("report", "--json").stdout)["registers"]
+def test_report_table_marks_each_register_where_it_is_checked(run: Run) -> None:
+    payload = _no_nan(run("report", "--json").stdout)
+    facts = payload["registers"]
     result = run("report")
-    assert result.exit_code == 0, result.output  # the real register has facts outside
+    assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert lines[0].split() == [
-        *("fact", "published", "as", "published", "simulated", "real", "combined", "bound")
+        *("fact", "published", "as", "published", "simulated", "real", "combined", "bound"),
+        *("checked", "on"),
     ]
     rows = {line.split()[0]: line for line in lines[2 : 2 + len(facts["real"])]}
     assert list(rows) == [f["id"] for f in facts["real"]]
     assert "Jun 2019: 626 arrangements" in rows["arrangements_jun_2019"]
-    assert rows["share_under_100k"].rstrip().endswith("0.50–0.75")
-    assert "✗" in "".join(rows.values()) and "✓" in rows["share_under_100k"]
+    assert rows["share_under_100k"].rstrip().endswith("0.50–0.75            simulated")
+    assert rows["arrangements_jun_2019"].rstrip().endswith("combined")
+    assert "✓" in rows["share_under_100k"] and "✗" not in "".join(rows.values())
+    assert rows["share_under_100k"].count("✓") == 1  # on the simulated register only
     assert "n/a" in rows["payback"]
+    assert "Checked on: counts (arrangements in place, councils sharing, savings in £)" in (
+        result.stdout
+    )
     for name, register in facts.items():
-        checked = [f for f in register if f["bound"] is not None]
-        ok = sum(f["status"] == "ok" for f in checked)
-        line = f"{name}: {ok} of {len(checked)} facts within their published bounds"
+        checked = [f for f in register if f["checked"]]
+        if checked:
+            ok = sum(f["status"] == "ok" for f in checked)
+            line = f"{name}: {ok} of {len(checked)} facts checked on it within"
+        else:
+            line = f"{name}: no published fact is checked on it"
         assert line in result.stdout
+    # The partner patterns, one row each, with the rule and the summary.
+    start = lines.index("Partner patterns: the simulated register against the real one")
+    table = lines[start + 3 : start + 3 + len(payload["patterns"]["patterns"])]
+    assert [line.split()[0] for line in table[:2]] == ["pair", "pair"]
+    assert all("✓" in line for line in table)
+    assert any(line.startswith("choice model  same tier group") for line in table)
+    n = len(payload["patterns"]["patterns"])
+    assert f"partner patterns: {n} of {n} within tolerance of the real register" in result.stdout
     simulated_only = run("report", "--register", "simulated").stdout.splitlines()
-    assert simulated_only[0].split()[-2:] == ["simulated", "bound"]
+    assert simulated_only[0].split()[-4:] == ["simulated", "bound", "checked", "on"]
+
+
+def test_the_patterns_are_computed_from_the_register(run: Run, tmp_path: Path) -> None:
+    before = _no_nan(run("report", "--json").stdout)["patterns"]
+    more = tmp_path / "more.csv"
+    more.write_text(run("simulate", "--seed", "5", "--size", "60").stdout, encoding="utf-8")
+    assert run("import", str(more)).exit_code == 0
+    after = _no_nan(run("report", "--json").stdout)["patterns"]
+    old = {p["id"]: p for p in before["patterns"]}
+    new = {p["id"]: p for p in after["patterns"]}
+    assert after["counts"]["real"] == before["counts"]["real"]
+    assert (
+        after["counts"]["simulated"]["arrangements"] > before["counts"]["simulated"]["arrangements"]
+    )
+    assert all(new[k]["real"] == old[k]["real"] for k in old)  # the real register is unchanged
+    assert any(new[k]["simulated"] != old[k]["simulated"] for k in old)
+
+
+def test_seeds_checks_each_seed_as_the_shipped_register_is_checked(run: Run) -> None:
+    result = run("seeds", "--first", str(DEFAULT_SEED), "--last", str(DEFAULT_SEED))
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["seed", "all", "met", "facts", "outside", "patterns", "outside"]
+    assert lines[2].split() == [str(DEFAULT_SEED), "yes", "-", "-"]
+    assert f"1 of 1 seeds meet every bound and pattern; the default seed is {DEFAULT_SEED}." in (
+        result.stdout
+    )
+    backwards = run("seeds", "--first", "3", "--last", "2")
+    assert backwards.exit_code == 2 and "is before --first 3" in backwards.stderr
 
 
 def test_report_rejects_an_unknown_register(run: Run) -> None:
@@ -102,7 +162,14 @@ def test_simulate_writes_a_register_that_imports_again(run: Run, tmp_path: Path,
     imported = run("import", "--dry-run", "--json", str(path))
     assert imported.exit_code == 0, imported.output
     report = json.loads(imported.stdout)
-    assert (report["rows"], report["added"], report["warnings"]) == (20, 20, [])
+    # Some may repeat arrangements of the shipped simulated register (the same service, year
+    # and members): skipped as duplicates, never rejected.
+    assert (report["rows"], report["added"] + report["duplicates"]) == (20, 20)
+    assert (report["in_file_duplicates"], report["warnings"], report["added"] > 10) == (
+        [],
+        [],
+        True,
+    )
 
 
 def test_simulate_is_seeded(run: Run) -> None:

@@ -17,29 +17,52 @@ Definitions used throughout:
 * *cumulative savings at a date*: each arrangement's annual savings times the years it has run
   by then, counting from the middle of its start year (and to its end year, if it ended);
 * *councils*: the 317 councils of 2024 (296 lower tier and 21 counties).
+
+**Which register a fact is checked on** (``checked_on`` in ``calibration.json``): the simulated
+register complements the real one, so the LGA's *counts* (arrangements in place at each
+release, councils sharing, cumulative and annual savings in £, other bodies' savings in 2014)
+are properties of the combined register, the world the LGA counted, and are checked on it;
+*shapes* (shares, sizes, the service mix, who leads, which services save most) are checked on
+the simulated register on its own. Every value is shown for every register; a fact is marked
+within (✓) or outside (✗) its bound only on the register(s) it is checked on. The real register
+is a documented sample, not the LGA's count: it is checked against nothing here, and its
+partner patterns are what the simulated register is compared with
+(:mod:`recommender.patterns_compare`).
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
+from recommender.calibration_metrics import METRICS, RegisterView
 from recommender.config import Settings
 from recommender.errors import SourceError
 from recommender.pairs import PairMatrices, build_pair_matrices
-from recommender.reference import OTHER_KINDS
+from recommender.patterns import PairFacts
+from recommender.patterns_compare import PatternsReport, compare
 from recommender.services import load_services
 
-CORE_BACK_OFFICE = ("legal", "finance_audit", "hr_payroll", "ict", "revenues_benefits")
-PROCUREMENT_PROPERTY = ("procurement", "property_assets")
+__all__ = [
+    "METRICS",
+    "REGISTERS",
+    "FactResult",
+    "RegisterParts",
+    "RegisterView",
+    "SeedResult",
+    "partner_patterns",
+    "register_reports",
+    "report",
+    "seed_scan",
+]
+
 REGISTERS = ("simulated", "real", "combined")
 
 
@@ -54,13 +77,21 @@ class FactResult:
     bound: tuple[float | None, float | None] | None
     unit: str | None
     detail: str = ""
+    checked_on: tuple[str, ...] = ()  # the registers this fact is checked on
+    register: str = ""  # the register this value is of
+
+    @property
+    def checked(self) -> bool:
+        """Whether the fact has a bound and is checked on this register."""
+        return self.bound is not None and self.register in self.checked_on
 
     @property
     def status(self) -> str:
-        """``ok``, ``outside`` or ``n/a`` (no value) / ``info`` (no bound)."""
+        """``ok``, ``outside``, ``n/a`` (no value) or ``info`` (no bound, or not checked on
+        this register)."""
         if self.value is None or (isinstance(self.value, float) and math.isnan(self.value)):
             return "n/a"
-        if self.bound is None:
+        if self.bound is None or not self.checked:
             return "info"
         low, high = self.bound
         if (low is not None and self.value < low) or (high is not None and self.value > high):
@@ -77,6 +108,8 @@ class FactResult:
             "unit": self.unit,
             "status": self.status,
             "detail": self.detail,
+            "checked_on": list(self.checked_on),
+            "checked": self.checked,
         }
 
 
@@ -92,306 +125,19 @@ def load_published(path: Path) -> dict[str, Any]:
     return payload
 
 
-class RegisterView:
-    """A register with what the facts need precomputed (sizes, leads, tiers, kinds)."""
-
-    def __init__(
-        self,
-        arrangements: pd.DataFrame,
-        members: pd.DataFrame,
-        bodies: pd.DataFrame,
-        pairs: PairMatrices,
-        services: pd.DataFrame,
-    ) -> None:
-        self.a = arrangements.set_index("id", drop=False)
-        known = members[members["body_code"].notna() & members["body_code"].isin(bodies.index)]
-        self.m = known.copy()
-        self.m["tier"] = bodies["tier"].reindex(self.m["body_code"]).to_numpy()
-        self.m["kind"] = bodies["kind"].reindex(self.m["body_code"]).to_numpy()
-        self.bodies = bodies
-        self.pairs = pairs
-        self.office = services["office"]
-        self.a["n_partners"] = members.groupby("arrangement_id").size().reindex(self.a.index)
-        self.a["annual"] = pd.to_numeric(self.a["annual_savings_gbp"], errors="coerce").astype(
-            float
-        )
-        self.a["start"] = pd.to_numeric(self.a["start_year"], errors="coerce").astype(float)
-        end = self.a["end_year"] if "end_year" in self.a else pd.Series(np.nan, index=self.a.index)
-        self.a["end"] = pd.to_numeric(end, errors="coerce").astype(float)
-        self.councils = set(bodies.index[bodies["kind"] == "council"])
-
-    def started_by(self, date: float) -> pd.DataFrame:
-        return self.a[self.a["start"] + 0.5 <= date]
-
-    def cumulative_savings(self, date: float) -> float:
-        start = self.a["start"] + 0.5
-        stop = self.a["end"].fillna(np.inf).clip(upper=date)
-        years = (stop - start).clip(lower=0).fillna(0)
-        return float((self.a["annual"].fillna(0) * years).sum())
-
-    def councils_share(self, date: float) -> float:
-        ids = self.started_by(date).index
-        involved = set(self.m.loc[self.m["arrangement_id"].isin(ids), "body_code"])
-        return len(involved & self.councils) / len(self.councils)
-
-    def has_other_body(self) -> pd.Series:
-        other = self.m["kind"].isin(OTHER_KINDS)
-        flags = other.groupby(self.m["arrangement_id"]).any()
-        return flags.reindex(self.a.index, fill_value=False).astype(bool)
-
-    def active_in(self, year: int) -> pd.Series:
-        return (self.a["start"] <= year) & ~(self.a["end"] < year)
-
-
-Metric = Callable[[RegisterView, dict[str, Any]], tuple[float | None, str]]
-
-
-def _share_under(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    s = v.a["annual"].dropna()
-    if s.empty:
-        return None, "no annual figures"
-    return float((s < p["threshold"]).mean()), f"{len(s)} arrangements with a figure"
-
-
-def _largest_saving(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    s = v.a["annual"].dropna()
-    if s.empty:
-        return None, "no annual figures"
-    return float(s.max()), str(v.a["name"].get(s.idxmax(), ""))
-
-
-def _share_no_aim(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    aim = v.a["savings_aim"].dropna().astype(bool)
-    if aim.empty:
-        return None, "no aims recorded"
-    return float((~aim).mean()), f"{int((~aim).sum())} of {len(aim)}"
-
-
-def _size_share(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    n = v.a["n_partners"].dropna()
-    if n.empty:
-        return None, ""
-    hit = n.between(p["min"], p["max"])
-    return float(hit.mean()), f"{int(hit.sum())} of {len(n)}"
-
-
-def _largest_size(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    n = v.a["n_partners"].dropna()
-    return (float(n.max()), str(v.a["name"].get(n.idxmax(), ""))) if len(n) else (None, "")
-
-
-def _best_size_per_partner(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    a = v.a.dropna(subset=["annual", "n_partners"])
-    if a.empty:
-        return None, ""
-    size = a["n_partners"].clip(upper=5)
-    per = (a["annual"] / a["n_partners"]).groupby(size).mean()
-    sizes = [int(str(k)) for k in per.index]
-    text = ", ".join(
-        f"{k}{'+' if k == 5 else ''}: £{val:,.0f}" for k, val in zip(sizes, per, strict=True)
-    )
-    return float(sizes[int(np.argmax(per.to_numpy()))]), "mean per partner by size: " + text
-
-
-def _district_led(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    ids = v.a.index[v.a["start"] <= p["until"]]
-    m = v.m[v.m["arrangement_id"].isin(ids)].sort_values(["arrangement_id", "position"])
-    leads = m.drop_duplicates("arrangement_id")  # the first-listed member leads
-    if leads.empty:
-        return None, "no arrangements"
-    share = float((leads["tier"] == "district").mean())
-    return share, f"{int((leads['tier'] == 'district').sum())} of {len(leads)}"
-
-
-def _district_only_vs_mixed(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    ids = v.a.index[v.a["start"] <= p["until"]]
-    tiers = v.m[v.m["arrangement_id"].isin(ids)].groupby("arrangement_id")["tier"].agg(set)
-    only = sum(t == {"district"} for t in tiers)
-    mixed = sum("district" in t and bool(t & {"county", "unitary"}) for t in tiers)
-    if not mixed:
-        return None, f"{only} district-only, 0 mixed"
-    return only / mixed, f"{only} district-only against {mixed} with a county or unitary"
-
-
-def _member_pairs(v: RegisterView) -> pd.DataFrame:
-    m = v.m[["arrangement_id", "body_code", "tier", "kind"]]
-    pairs = m.merge(m, on="arrangement_id", suffixes=("_a", "_b"))
-    return pairs[pairs["body_code_a"] < pairs["body_code_b"]]
-
-
-def _same_tier_share(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    pairs = _member_pairs(v)
-    pairs = pairs[(pairs["kind_a"] == "council") & (pairs["kind_b"] == "council")]
-    if pairs.empty:
-        return None, ""
-    same = pairs["tier_a"] == pairs["tier_b"]
-    return float(same.mean()), f"{int(same.sum())} of {len(pairs)} council pairs"
-
-
-def _neighbour_share(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    touching = 0
-    total = 0
-    for _, group in v.m.groupby("arrangement_id"):
-        if len(group) < 2:
-            continue
-        idx = v.pairs.positions(group["body_code"])
-        t = v.pairs.touches[np.ix_(idx, idx)] | v.pairs.nested[np.ix_(idx, idx)]
-        touching += int(t.any(axis=1).sum())
-        total += len(idx)
-    if not total:
-        return None, ""
-    return touching / total, f"{touching} of {total} partners border or lie within another partner"
-
-
-def _back_front_ratio(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    office = v.a["service"].map(v.office)
-    back, front = int((office == "back").sum()), int((office == "front").sum())
-    return (back / front if front else None), f"{back} back office, {front} front line"
-
-
-def _group_of(service: pd.Series) -> pd.Series:
-    return pd.Series(
-        np.select(
-            [
-                service.isin(PROCUREMENT_PROPERTY),
-                service.isin(CORE_BACK_OFFICE),
-                service.eq("management_chief_exec"),
-            ],
-            ["procurement and property", "core back office", "shared management"],
-            "front line and other",
-        ),
-        index=service.index,
-    )
-
-
-def _procurement_property_top(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    a = v.a.dropna(subset=["annual"])
-    if a.empty:
-        return None, ""
-    means = a["annual"].groupby(_group_of(a["service"])).mean().sort_values(ascending=False)
-    text = "; ".join(f"{k} £{val:,.0f}" for k, val in means.items())
-    return float(means.index[0] == "procurement and property"), "mean per arrangement: " + text
-
-
-def _core_back_office_smaller(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    a = v.a.dropna(subset=["annual"])
-    core = a["service"].isin(CORE_BACK_OFFICE)
-    if not core.any() or core.all():
-        return None, ""
-    mine, rest = a.loc[core, "annual"].median(), a.loc[~core, "annual"].median()
-    return float(mine < rest), f"median £{mine:,.0f} against £{rest:,.0f} for the rest"
-
-
-def _early_service_share(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    early = v.a[v.a["start"] <= p["until"]]
-    if early.empty:
-        return None, ""
-    hit = early["service"].isin(p["services"])
-    return float(hit.mean()), f"{int(hit.sum())} of {len(early)}"
-
-
-def _service_most_councils(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    ids = v.a.index[v.a["start"] <= p["until"]]
-    m = v.m[v.m["arrangement_id"].isin(ids) & v.m["body_code"].isin(v.councils)]
-    if m.empty:
-        return None, ""
-    service = v.a["service"].reindex(m["arrangement_id"]).to_numpy()
-    counts = pd.Series(m["body_code"].to_numpy()).groupby(service).nunique()
-    counts = counts.sort_values(ascending=False)
-    text = ", ".join(f"{k} {n}" for k, n in counts.head(3).items())
-    return float(counts.index[0] == p["service"]), "councils involved: " + text
-
-
-def _front_share_growth(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    front = v.a["service"].map(v.office) == "front"
-    before, after = front[v.a["start"] < p["from"]], front[v.a["start"] >= p["from"]]
-    if before.empty or after.empty:
-        return None, ""
-    return float(after.mean() > before.mean()), (
-        f"front-line share {before.mean():.2f} before {p['from']}, {after.mean():.2f} after"
-    )
-
-
-def _other_bodies_share(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    flags = v.has_other_body()
-    return float(flags.mean()), f"{int(flags.sum())} of {len(flags)}"
-
-
-def _other_bodies_better(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    flags = v.has_other_body()
-    annual = v.a["annual"]
-    with_, without = annual[flags].dropna(), annual[~flags].dropna()
-    if with_.empty or without.empty:
-        return None, "too few figures"
-    return float(with_.median() > without.median()), (
-        f"median £{with_.median():,.0f} with another public body, £{without.median():,.0f} without"
-    )
-
-
-def _annual_in_year(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    active = v.active_in(p["year"])
-    return float(v.a.loc[active, "annual"].fillna(0).sum()), f"{int(active.sum())} active"
-
-
-def _other_bodies_in_year(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    active = v.active_in(p["year"]) & v.has_other_body()
-    return float(v.a.loc[active, "annual"].fillna(0).sum()), f"{int(active.sum())} active"
-
-
-def _savings_group_shares(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    a = v.started_by(p["date"]).dropna(subset=["annual"])
-    office = a["service"].map(v.office)
-    group = np.where(
-        a["service"].isin(PROCUREMENT_PROPERTY),
-        "procurement and assets",
-        np.where(office == "back", "back office", "customer-facing"),
-    )
-    totals = a["annual"].groupby(group).sum()
-    if totals.sum() <= 0:
-        return None, ""
-    shares = totals / totals.sum()
-    return None, "; ".join(f"{k} {val:.0%}" for k, val in shares.items())
-
-
-def _not_modelled(v: RegisterView, p: dict[str, Any]) -> tuple[float | None, str]:
-    return None, f"not reproduced: {p['why']}"
-
-
-METRICS: dict[str, Metric] = {
-    "share_under": _share_under,
-    "largest_saving": _largest_saving,
-    "share_no_aim": _share_no_aim,
-    "size_share": _size_share,
-    "largest_size": _largest_size,
-    "best_size_per_partner": _best_size_per_partner,
-    "district_led_share": _district_led,
-    "district_only_vs_mixed": _district_only_vs_mixed,
-    "same_tier_share": _same_tier_share,
-    "neighbour_share": _neighbour_share,
-    "back_front_ratio": _back_front_ratio,
-    "procurement_property_top": _procurement_property_top,
-    "core_back_office_smaller": _core_back_office_smaller,
-    "early_service_share": _early_service_share,
-    "service_most_councils": _service_most_councils,
-    "front_share_growth": _front_share_growth,
-    "other_bodies_share": _other_bodies_share,
-    "other_bodies_better": _other_bodies_better,
-    "annual_savings_in_year": _annual_in_year,
-    "other_bodies_savings_in_year": _other_bodies_in_year,
-    "savings_group_shares": _savings_group_shares,
-    "not_modelled": _not_modelled,
-}
-
-
 def _bound(raw: list[float | None] | None) -> tuple[float | None, float | None] | None:
     return None if raw is None else (raw[0], raw[1])
 
 
-def release_facts(view: RegisterView, releases: list[dict[str, Any]]) -> list[FactResult]:
-    """Facts from the LGA release series: arrangements, councils sharing, cumulative savings."""
+def release_facts(
+    view: RegisterView, releases: list[dict[str, Any]], register: str = "combined"
+) -> list[FactResult]:
+    """Facts from the LGA release series: arrangements, councils sharing, cumulative savings
+    (of ``register``, checked on the registers each release names in ``checked_on``)."""
     out: list[FactResult] = []
     for r in releases:
         date, name = float(r["date"]), r["release"]
+        checked_on = tuple(str(c) for c in r.get("checked_on", ()))
         n = len(view.started_by(date))
         out.append(
             FactResult(
@@ -402,6 +148,8 @@ def release_facts(view: RegisterView, releases: list[dict[str, Any]]) -> list[Fa
                 bound=(r["arrangements"] * 0.85, r["arrangements"] * 1.15),
                 unit="count",
                 detail=f"started by {math.floor(date - 0.5)}",
+                checked_on=checked_on,
+                register=register,
             )
         )
         if r.get("councils_share") is not None:
@@ -417,6 +165,8 @@ def release_facts(view: RegisterView, releases: list[dict[str, Any]]) -> list[Fa
                     bound=bound,
                     unit="share",
                     detail="share of today's 317 councils in at least one arrangement",
+                    checked_on=checked_on,
+                    register=register,
                 )
             )
         final = r is releases[-1]
@@ -430,6 +180,8 @@ def release_facts(view: RegisterView, releases: list[dict[str, Any]]) -> list[Fa
                 bound=(r["savings_gbp"] * 0.75, r["savings_gbp"] * 1.25) if final else None,
                 unit="gbp",
                 detail="annual savings times years running, from mid start year",
+                checked_on=checked_on,
+                register=register,
             )
         )
     return out
@@ -442,12 +194,14 @@ def report(
     pairs: PairMatrices,
     services: pd.DataFrame,
     settings: Settings | None = None,
+    register: str = "simulated",
 ) -> list[FactResult]:
-    """Compute every published fact for one register."""
+    """Compute every published fact for one register (``register`` names it: the facts are
+    checked on it where ``calibration.json`` says so)."""
     settings = settings or Settings.from_env()
     published = load_published(settings.data / "calibration.json")
     view = RegisterView(arrangements, members, bodies, pairs, services)
-    results = release_facts(view, published["releases"])
+    results = release_facts(view, published["releases"], register)
     for fact in published["facts"]:
         metric = METRICS[fact["metric"]]
         value, detail = metric(view, fact.get("params", {}))
@@ -460,42 +214,124 @@ def report(
                 bound=_bound(fact.get("bound")),
                 unit=fact.get("unit"),
                 detail=detail,
+                checked_on=tuple(fact.get("checked_on", ())),
+                register=register,
             )
         )
     return results
 
 
+@dataclass(frozen=True)
+class RegisterParts:
+    """The database's register split into its simulated, real and combined parts, with the
+    reference the facts and patterns are computed over."""
+
+    parts: dict[str, tuple[pd.DataFrame, pd.DataFrame]]
+    bodies: pd.DataFrame
+    pairs: PairMatrices
+    services: pd.DataFrame
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> RegisterParts:
+        """Read the register from the database and the reference from ``data/``."""
+        from recommender.reference import load_adjacency, load_bodies  # deferred: costly
+        from recommender.register import load_register
+
+        settings = settings or Settings.from_env()
+        arrangements, members = load_register(settings)
+        shapes = load_bodies(settings)
+        bodies = pd.DataFrame(shapes.drop(columns=shapes.geometry.name)).sort_index()
+        pairs = build_pair_matrices(bodies, load_adjacency(settings))
+        simulated = arrangements["simulated"].astype(bool)
+        keep = {"simulated": simulated, "real": ~simulated, "combined": simulated | ~simulated}
+        parts = {}
+        for name in REGISTERS:
+            part = arrangements[keep[name]]
+            parts[name] = (part, members[members["arrangement_id"].isin(part["id"])])
+        return cls(parts, bodies, pairs, load_services(settings))
+
+
 def register_reports(
-    settings: Settings | None = None, registers: tuple[str, ...] = REGISTERS
+    settings: Settings | None = None,
+    registers: tuple[str, ...] = REGISTERS,
+    parts: RegisterParts | None = None,
 ) -> dict[str, list[FactResult]]:
     """Compute every published fact for the database's register: its simulated arrangements,
     its real ones and both together (``registers`` picks among :data:`REGISTERS`)."""
-    from recommender.reference import load_adjacency, load_bodies  # deferred: costly to load
-    from recommender.register import load_register
+    settings = settings or Settings.from_env()
+    parts = parts or RegisterParts.load(settings)
+    return {
+        name: report(*parts.parts[name], parts.bodies, parts.pairs, parts.services, settings, name)
+        for name in registers
+    }
+
+
+def partner_patterns(parts: RegisterParts) -> PatternsReport:
+    """Compare the partner patterns of the register's simulated and real parts
+    (:mod:`recommender.patterns_compare`)."""
+    facts = PairFacts.build(parts.bodies, parts.pairs)
+    return compare(parts.parts["real"], parts.parts["simulated"], facts, parts.services)
+
+
+@dataclass(frozen=True)
+class SeedResult:
+    """What one seed's simulated register misses: facts outside their bounds, patterns
+    outside their tolerance."""
+
+    seed: int
+    facts_outside: tuple[str, ...]
+    patterns_outside: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.facts_outside and not self.patterns_outside
+
+
+def seed_scan(seeds: Iterable[int], settings: Settings | None = None) -> list[SeedResult]:
+    """Simulate the default register's simulated part with each seed (complementing the
+    database's real register, at the default size) and check it as the shipped one is checked:
+    every published fact on the register(s) it is checked on, every partner pattern."""
+    from recommender.register_build import _simulate, size_for  # deferred: no cycle at import
 
     settings = settings or Settings.from_env()
-    arrangements, members = load_register(settings)
-    shapes = load_bodies(settings)
-    bodies = pd.DataFrame(shapes.drop(columns=shapes.geometry.name)).sort_index()
-    pairs = build_pair_matrices(bodies, load_adjacency(settings))
-    services = load_services(settings)
-    simulated = arrangements["simulated"].astype(bool)
-    keep = {"simulated": simulated, "real": ~simulated, "combined": simulated | ~simulated}
-    out: dict[str, list[FactResult]] = {}
-    for name in registers:
-        part = arrangements[keep[name]]
-        mine = members[members["arrangement_id"].isin(part["id"])]
-        out[name] = report(part, mine, bodies, pairs, services, settings)
+    parts = RegisterParts.load(settings)
+    real = parts.parts["real"]
+    facts = PairFacts.build(parts.bodies, parts.pairs)
+    size = size_for(real[0])
+    out = []
+    for seed in seeds:
+        arrangements, members = _simulate(settings, seed, size, real)
+        simulated = (arrangements.assign(simulated=True), members)
+        combined = (
+            pd.concat([real[0], simulated[0]], ignore_index=True),
+            pd.concat([real[1], simulated[1]], ignore_index=True),
+        )
+        outside = [
+            r.id
+            for name, (a, m) in (("simulated", simulated), ("combined", combined))
+            for r in report(a, m, parts.bodies, parts.pairs, parts.services, settings, name)
+            if r.checked and r.status != "ok"
+        ]
+        patterns = compare(real, simulated, facts, parts.services).patterns
+        missed = tuple(p.id for p in patterns if p.status != "ok")
+        out.append(SeedResult(seed, tuple(outside), missed))
     return out
 
 
 def summary(name: str, results: list[FactResult]) -> str:
-    """Return one line: how many of the facts with a published bound a register is within."""
-    checked = [r.status for r in results if r.bound is not None]
+    """Return one line: how many of the facts checked on a register it is within."""
+    checked = [r.status for r in results if r.checked]
+    elsewhere = sum(r.bound is not None and not r.checked for r in results)
+    if not checked:
+        return (
+            f"{name}: no published fact is checked on it ({elsewhere} checked on another "
+            f"register, {len(results) - elsewhere} shown for information only)"
+        )
     return (
-        f"{name}: {checked.count('ok')} of {len(checked)} facts within their published bounds "
-        f"({checked.count('outside')} outside, {checked.count('n/a')} not applicable; "
-        f"{len(results) - len(checked)} shown for information only)"
+        f"{name}: {checked.count('ok')} of {len(checked)} facts checked on it within their "
+        f"published bounds ({checked.count('outside')} outside, {checked.count('n/a')} not "
+        f"applicable; {elsewhere} checked on another register, "
+        f"{len(results) - len(checked) - elsewhere} shown for information only)"
     )
 
 

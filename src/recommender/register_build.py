@@ -100,7 +100,8 @@ def build_default(
         else:
             report.size_rule = "as given"
         report.size = size
-        simulated = _simulate(settings, report.seed, size) if size else None
+        real = _frames(unique_candidates(candidates)[0])
+        simulated = _simulate(settings, report.seed, size, real) if size else None
     if simulated is not None:
         rows = simulated_rows(*simulated)
         more, errors = validate(rows, directory, services)
@@ -126,6 +127,13 @@ def build_default(
     return report
 
 
+def size_for(real: pd.DataFrame) -> int:
+    """Return the default simulated size for a real register's arrangements frame (the rule
+    of :func:`default_size`)."""
+    start = pd.to_numeric(real["start_year"], errors="coerce")
+    return max(0, simulate.DEFAULT_SIZE - int((start <= simulate.LAST_YEAR).sum()))
+
+
 def default_size(real: list[Candidate]) -> tuple[int, str]:
     """Return the simulated size that makes the combined register hold
     :data:`~recommender.simulate.DEFAULT_SIZE` arrangements by June 2019, and the rule in words.
@@ -145,6 +153,13 @@ def default_size(real: list[Candidate]) -> tuple[int, str]:
     return size, rule
 
 
+def _frames(real: list[tuple[str, Candidate]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return validated real arrangements as the register's (arrangements, members) frames."""
+    arrangement_rows, member_rows = rows_for(real, set())
+    arrangements = pd.DataFrame(arrangement_rows, columns=list(ARRANGEMENT_COLUMNS))
+    return arrangements, pd.DataFrame(member_rows, columns=list(MEMBER_COLUMNS))
+
+
 def _label(candidate: Candidate) -> str:
     return candidate.id or f"row {candidate.row} ({candidate.name})"
 
@@ -155,18 +170,33 @@ def simulate_register(
     seed: int = simulate.DEFAULT_SEED,
     size: int = simulate.DEFAULT_SIZE,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Return a simulated register (arrangements, members) over the reference bodies."""
+    """Return a simulated register (arrangements, members) over the reference bodies,
+    complementing the database's real register (its start years and savings cap)."""
+    from recommender.register import load_register
+
     settings = settings or Settings.from_env()
-    return _simulate(settings, seed, size)
+    arrangements, members = load_register(settings)
+    real = arrangements[~arrangements["simulated"].astype(bool)]
+    return _simulate(
+        settings, seed, size, (real, members[members["arrangement_id"].isin(real["id"])])
+    )
 
 
-def _simulate(settings: Settings, seed: int, size: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _simulate(
+    settings: Settings, seed: int, size: int, real: tuple[pd.DataFrame, pd.DataFrame]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     from recommender import reference  # deferred: the reference is costly to load
 
     bodies = reference.load_bodies(settings)
-    adjacency = reference.load_adjacency(settings)
-    services = load_services(settings)
-    return simulate.simulate(bodies, seed=seed, size=size, adjacency=adjacency, services=services)
+    return simulate.simulate(
+        bodies,
+        seed=seed,
+        size=size,
+        adjacency=reference.load_adjacency(settings),
+        services=load_services(settings),
+        real=simulate.RealRegister.from_frames(*real, bodies["population"]),
+        fire_governance=reference.fire_governance(settings),
+    )
 
 
 def simulated_records(arrangements: pd.DataFrame, members: pd.DataFrame) -> list[dict[str, Any]]:

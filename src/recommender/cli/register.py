@@ -12,6 +12,7 @@ from recommender import calibration
 from recommender import register as reg
 from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
 from recommender.errors import ImportRejected
+from recommender.patterns_compare import PatternsReport
 from recommender.register_build import SIMULATED_FORMATS, simulate_register, simulated_text
 from recommender.register_build import build_default as build
 from recommender.register_io import atomic_write
@@ -192,7 +193,11 @@ def _savings(r: dict[str, Any]) -> str:
 
 
 @register.command("build-default")
-@click.option("--seed", type=click.IntRange(min=0), help="Seed of the simulated register [7].")
+@click.option(
+    "--seed",
+    type=click.IntRange(min=0),
+    help=f"Seed of the simulated register [{DEFAULT_SEED}].",
+)
 @click.option(
     "--size",
     type=click.IntRange(min=1),
@@ -237,7 +242,8 @@ def build_default(obj: SettingsObj, seed: int | None, size: int | None) -> None:
 )
 @pass_settings
 def simulate(obj: SettingsObj, seed: int, size: int, out: Path | None, fmt: str) -> None:
-    """Generate a simulated register (every row flagged simulated) for inspection or import."""
+    """Generate a simulated register (every row flagged simulated), complementing the real
+    register in the database, for inspection or import."""
     arrangements, members = simulate_register(obj.settings, seed=seed, size=size)
     text = simulated_text(arrangements, members, fmt)
     if out is None:
@@ -254,17 +260,27 @@ def simulate(obj: SettingsObj, seed: int, size: int, out: Path | None, fmt: str)
     type=click.Choice([*calibration.REGISTERS, "all"]),
     default="all",
     show_default=True,
-    help="Which part of the register to report on (all: each of the three).",
+    help="Which part of the register to report the published facts on (all: each of the "
+    "three). The partner patterns always compare the simulated part with the real one.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the facts as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the facts and patterns as JSON.")
 @pass_settings
 def report(obj: SettingsObj, which: str, as_json: bool) -> None:
-    """Show every published fact next to the register's value for it, and its bound."""
+    """Show every published fact next to the register's value for it, and its bound; then the
+    partner patterns of the simulated register against the real one."""
     names = calibration.REGISTERS if which == "all" else (which,)
-    results = calibration.register_reports(obj.settings, names)
+    parts = calibration.RegisterParts.load(obj.settings)
+    results = calibration.register_reports(obj.settings, names, parts)
+    patterns = calibration.partner_patterns(parts)
     lines = [calibration.summary(name, facts) for name, facts in results.items()]
+    lines.append(patterns.summary())
     if as_json:
-        echo_json({"registers": {k: [f.to_dict() for f in v] for k, v in results.items()}})
+        echo_json(
+            {
+                "registers": {k: [f.to_dict() for f in v] for k, v in results.items()},
+                "patterns": patterns.to_dict(),
+            }
+        )
         for line in lines:
             click.echo(line, err=True)
         return
@@ -276,16 +292,87 @@ def report(obj: SettingsObj, which: str, as_json: bool) -> None:
             calibration.format_value(fact.published_value, fact.unit),
             *(_marked(results[name][i]) for name in names),
             calibration.format_bound(fact.bound, fact.unit),
+            ", ".join(fact.checked_on) if fact.bound is not None else "",
         ]
         for i, fact in enumerate(first)
     ]
-    echo_table(rows, ["fact", "published", "as published", *names, "bound"])
+    echo_table(rows, ["fact", "published", "as published", *names, "bound", "checked on"])
     click.echo(
-        f"\n{MARKS['ok']} within the published bound; {MARKS['outside']} outside it; no mark: "
-        "shown for information;\nn/a: no value (too few arrangements, or not in the register)."
+        f"\n{MARKS['ok']} within the published bound; {MARKS['outside']} outside it; marked only "
+        "on the register(s) a fact is checked on;\nno mark: not checked on that register, or "
+        "shown for information; n/a: no value (too few arrangements, or not in the register).\n"
+        "Checked on: counts (arrangements in place, councils sharing, savings in £) on the "
+        "combined register,\nthe world the LGA counted; shapes (shares, sizes, services, who "
+        "leads) on the simulated register alone;\nthe real register, a documented sample, on "
+        "neither (its partner patterns are compared below).\n"
     )
+    _echo_patterns(patterns)
+    click.echo()
     for line in lines:
         click.echo(line)
+
+
+@register.command("seeds")
+@click.option(
+    "--first", type=click.IntRange(min=0), default=1, show_default=True, help="First seed."
+)
+@click.option(
+    "--last", type=click.IntRange(min=0), default=20, show_default=True, help="Last seed."
+)
+@pass_settings
+def seeds(obj: SettingsObj, first: int, last: int) -> None:
+    """Check the simulated register of each seed as the shipped one is checked (every published
+    fact on its register, every partner pattern against the real register)."""
+    if last < first:
+        raise click.BadParameter(f"{last} is before --first {first}", param_hint="--last")
+    results = calibration.seed_scan(range(first, last + 1), obj.settings)
+    rows = [
+        [
+            r.seed,
+            "yes" if r.ok else "no",
+            ", ".join(r.facts_outside) or "-",
+            ", ".join(r.patterns_outside) or "-",
+        ]
+        for r in results
+    ]
+    echo_table(rows, ["seed", "all met", "facts outside", "patterns outside"])
+    met = sum(r.ok for r in results)
+    click.echo(
+        f"\n{met} of {len(results)} seeds meet every bound and pattern; "
+        f"the default seed is {DEFAULT_SEED}."
+    )
+
+
+def _echo_patterns(patterns: PatternsReport) -> None:
+    click.echo("Partner patterns: the simulated register against the real one")
+    rows = [
+        [
+            p.section,
+            p.label,
+            _pattern_value(p.real, p.unit),
+            _pattern_value(p.simulated, p.unit)
+            + (f" {MARKS[p.status]}" if p.status in MARKS else ""),
+            "" if p.bounds is None else " to ".join(_pattern_value(b, p.unit) for b in p.bounds),
+        ]
+        for p in patterns.patterns
+    ]
+    echo_table(rows, ["section", "pattern", "real", "simulated", "tolerance"])
+    counts = "; ".join(
+        f"{name}: {c['arrangements']} arrangements, {c['pairs']} pairs, "
+        f"{c['choice_events']} choice events"
+        for name, c in patterns.counts.items()
+    )
+    click.echo(f"\n{counts}\n{patterns.rule}.")
+
+
+def _pattern_value(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "km":
+        return f"{value:.1f}"
+    if unit == "count":
+        return f"{value:.0f}"
+    return f"{value:.3f}"
 
 
 def _marked(fact: calibration.FactResult) -> str:
