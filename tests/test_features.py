@@ -9,10 +9,8 @@ import pytest
 from recommender import reference
 from recommender.features import (
     PAIR_FEATURES,
-    TIER_GROUPS,
     group_frame,
     merged_population,
-    pair_kind,
     pair_savings_frame,
 )
 from recommender.network import SnapshotCache
@@ -76,13 +74,6 @@ def test_fire_and_police_of_one_area_are_coterminous(ctx: Context) -> None:
 def test_features_are_symmetric(ctx: Context) -> None:
     stack = ctx.table.stack
     np.testing.assert_allclose(stack, stack.transpose(1, 0, 2))
-
-
-def test_tier_groups_and_pair_kinds() -> None:
-    assert TIER_GROUPS["london_borough"] == TIER_GROUPS["county"] == "upper"
-    assert TIER_GROUPS["district"] == "district"
-    assert pair_kind("police", "fire") == pair_kind("fire", "police") == "fire-police"
-    assert pair_kind("health", "council") == "council-health"
 
 
 def test_candidates_deliver_the_service_and_never_the_fire_service_a_council_runs(

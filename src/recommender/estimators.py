@@ -32,12 +32,12 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from recommender.features import GROUP_NUMERIC, TIER_GROUPS
+from recommender.features import GROUP_NUMERIC
+from recommender.patterns import GROUPS
 
 FloatArray = npt.NDArray[np.float64]
 RATE_NUMERIC = ("log_pop",)
 RATE_CATEGORICAL = ("service", "group")
-GROUPS = tuple(dict.fromkeys(TIER_GROUPS.values()))
 
 
 def build_choice_pipeline(*, C: float = 1.0) -> Pipeline:

@@ -54,8 +54,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from recommender.baselines import PARTNER_BASELINES, PLAIN_COLUMNS, RULES, QueryFacts, ServiceMedian
-from recommender.features import pair_kind
 from recommender.network import Snapshot, SnapshotCache
+from recommender.patterns import pair_kind
 from recommender.scoring import Scorer, enter_probability
 from recommender.training import Components, Context, TrainingData, fit_components, savings_frame
 

@@ -16,8 +16,8 @@ nested              one area lies within the other or they overlap (district and
 coterminous         nested and (almost) the same area, e.g. a fire authority and the police force
                     of one county
 same_county …       both in the same county, region, combined authority, fire, police or NHS area
-same_group          same tier group (:data:`TIER_GROUPS`: district, upper-tier council, fire,
-                    police, NHS, combined authority)
+same_group          same tier group (``patterns.TIER_GROUPS``: district, upper-tier council,
+                    fire, police, NHS, combined authority)
 same_kind           same kind of body (council, fire, police, NHS, combined authority)
 log_pop_ratio       |log population of one − log population of the other|
 kind_fire-police    a fire authority and a police force area
@@ -35,7 +35,6 @@ number of members and the service.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,33 +44,11 @@ import numpy.typing as npt
 import pandas as pd
 
 from recommender.pairs import RUNS, PairMatrices
-from recommender.reference import KINDS
+from recommender.patterns import TIER_GROUPS, pair_kind
 
 IntArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
 
-# Tier groups: councils with the same functions compete for the same partners.
-TIER_GROUPS = {
-    "district": "district",
-    "county": "upper",
-    "unitary": "upper",
-    "metropolitan": "upper",
-    "london_borough": "upper",
-    "fire": "fire",
-    "police": "police",
-    "health": "health",
-    "combined_authority": "combined",
-}
-GROUP_NAMES = {
-    "district": "district councils",
-    "upper": "upper-tier councils (county, unitary, metropolitan, London)",
-    "fire": "fire and rescue authorities",
-    "police": "police force areas",
-    "health": "NHS integrated care boards",
-    "combined": "combined authorities",
-}
-PAIR_KINDS = tuple("-".join(p) for p in itertools.combinations_with_replacement(KINDS, 2))
-OTHER_PAIR_KINDS = tuple(k for k in PAIR_KINDS if k != "council-council")
 AREAS = {
     "same_county": "county_code",
     "same_region": "region_code",
@@ -98,13 +75,6 @@ COTERMINOUS_LOG_AREA = 0.05
 
 GROUP_NUMERIC = ("log_merged_pop", "n_members")
 GROUP_FEATURES = (*GROUP_NUMERIC, "service")
-
-
-def pair_kind(kind_a: str, kind_b: str) -> str:
-    """The kinds of a pair in :data:`KINDS` order, e.g. ``pair_kind("police", "fire")`` is
-    ``"fire-police"``."""
-    first, second = sorted((kind_a, kind_b), key=KINDS.index)
-    return f"{first}-{second}"
 
 
 @dataclass(frozen=True)

@@ -344,7 +344,7 @@ def rate_panel(
 
 def rate_frame(ctx: Context, body: IntArray, service: IntArray) -> pd.DataFrame:
     """Features of the rate model for (body, service) rows."""
-    from recommender.estimators import GROUPS
+    from recommender.patterns import GROUPS
 
     b = ctx.bodies
     frame = pd.DataFrame({"log_pop": b.log_pop[body]})
