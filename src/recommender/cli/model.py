@@ -345,6 +345,11 @@ def models_ensure(obj: SettingsObj) -> None:
 @click.option(
     "--explain/--no-explain", default=None, help="Reasons and evidence (default: table/json)."
 )
+@click.option(
+    "--scenario",
+    help="Recommend as the map would be after this reorganisation scenario (see `recommender "
+    "scenario list`): successors by code or name, every other body on the new map.",
+)
 @pass_settings
 def recommend_cmd(
     obj: SettingsObj,
@@ -359,6 +364,7 @@ def recommend_cmd(
     sort: str,
     fmt: str,
     explain: bool | None,
+    scenario: str | None,
 ) -> None:
     """Suggest partners and services for BODIES (codes or names), by expected annual savings."""
     from recommender.ranking import Query, Recommender
@@ -366,6 +372,8 @@ def recommend_cmd(
     if not bodies and not all_bodies:
         raise click.UsageError("name at least one body (code or name), or pass --all")
     rec = Recommender.load(obj.settings)
+    if scenario is not None:
+        rec = scenario_recommender(obj.settings, rec, scenario)
     if all_bodies:
         bodies = tuple(str(c) for c in rec.model.context.pairs.codes)
     kind_list = (
@@ -387,6 +395,7 @@ def recommend_cmd(
                 {
                     "body": b,
                     "model_version": rec.version,
+                    **({"scenario": scenario} if scenario else {}),
                     "recommendations": [r.to_dict() for r in found],
                 }
                 for b, found in results
@@ -396,7 +405,19 @@ def recommend_cmd(
         _write_csv(results)
     else:
         for b, found in results:
-            _print_table(b, found, rec.version)
+            _print_table(b, found, rec.version + (f", scenario {scenario}" if scenario else ""))
+
+
+def scenario_recommender(settings: Settings, rec: Any, name: str) -> Any:
+    """The promoted model answering on the map of stored scenario ``name``."""
+    from recommender import db
+    from recommender.scenario import store
+    from recommender.scenario.recommend import ScenarioRecommender
+    from recommender.scenario.world import derive
+
+    with db.connect(settings) as engine:
+        definition = store.load(engine, name)
+    return ScenarioRecommender(rec, derive(definition, settings))
 
 
 def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
