@@ -107,6 +107,13 @@ def pair_kind(kind_a: str, kind_b: str) -> str:
     return f"{first}-{second}"
 
 
+def pair_kinds(kind: npt.NDArray[np.str_]) -> npt.NDArray[np.str_]:
+    """:func:`pair_kind` of every pair of bodies, as an ``(n, n)`` array (vectorised)."""
+    rank = np.array([KINDS.index(str(k)) for k in kind], dtype=np.intp)
+    names = np.array([[pair_kind(a, b) for b in KINDS] for a in KINDS])
+    return np.asarray(names[rank[:, None], rank[None, :]])
+
+
 @dataclass(frozen=True)
 class BodyArrays:
     """Per-body arrays in matrix order, and which bodies deliver which service."""
@@ -174,7 +181,7 @@ class PairTable:
         m["same_group"] = bodies.group[:, None] == bodies.group[None, :]
         m["same_kind"] = bodies.kind[:, None] == bodies.kind[None, :]
         m["log_pop_ratio"] = np.abs(bodies.log_pop[:, None] - bodies.log_pop[None, :])
-        kinds = np.array([[pair_kind(a, b) for b in bodies.kind] for a in bodies.kind])
+        kinds = pair_kinds(bodies.kind)
         m["kind_fire-police"] = kinds == "fire-police"
         for other in ("health", "police", "fire"):
             m[f"nested_council-{other}"] = (kinds == f"council-{other}") & pairs.nested
