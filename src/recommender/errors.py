@@ -184,6 +184,13 @@ class ScenarioProblem:
             text += " (closest: " + ", ".join(self.suggestions) + ")"
         return text
 
+    def plain(self) -> str:
+        """The problem for a person at a form: the message, with the value when it does not
+        name it already."""
+        if not self.value or self.value in self.message or self.field == "name":
+            return self.message[:1].upper() + self.message[1:]
+        return f"{self.value}: {self.message}"
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "field": self.field,

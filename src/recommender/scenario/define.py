@@ -339,12 +339,12 @@ def _check_assignment(checker: _Checker, members: list[list[str]], bodies: Any) 
         left = [c for c in districts if c not in owner]
         if left:
             named = ", ".join(_label(bodies, c) for c in left)
+            verb = "is" if len(left) == 1 else "are"
             checker.add(
                 "successors",
                 county,
-                f"{_label(bodies, county)} is only partly "
-                f"reorganised: {named} are in no successor; a county's districts all go "
-                "to successors, or none do",
+                f"{_label(bodies, county)} is only partly reorganised: {named} {verb} in no "
+                "successor; a county's districts all go to successors, or none do",
             )
 
 
