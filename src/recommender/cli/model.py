@@ -150,6 +150,8 @@ PROTOCOL_TITLES = {
     "hidden too",
     "lopo_warm": "Leave one partnership out, as served: the partnership's other arrangements "
     "known, never trained on",
+    "cold_start": "Cold start: each body's whole documented history hidden (a body with no "
+    "history, such as a new unitary council)",
     "simulated": "Simulated arrangements (a check of the simulator, not evidence of quality)",
 }
 QUERY_TITLES = {"service": "service given", "any": "any service (the default list)"}
@@ -219,6 +221,7 @@ def models_list(obj: SettingsObj, as_json: bool) -> None:
     for i in infos:
         cold = i.summary.get("lopo/service", {})
         warm = i.summary.get("lopo_warm/service", {})
+        start = i.summary.get("cold_start/service", {})
         rows.append(
             [
                 ("* " if i.promoted else "  ") + i.version,
@@ -228,6 +231,7 @@ def models_list(obj: SettingsObj, as_json: bool) -> None:
                 cold.get("mrr"),
                 cold.get("hit@10"),
                 warm.get("mrr"),
+                start.get("mrr"),
             ]
         )
     echo_table(
@@ -240,6 +244,7 @@ def models_list(obj: SettingsObj, as_json: bool) -> None:
             "MRR (LOPO, real)",
             "hit@10 (LOPO, real)",
             "MRR (LOPO as served)",
+            "MRR (no history)",
         ],
     )
     click.echo(
