@@ -117,7 +117,8 @@ def overview(world: World, *, width: int = 640, title: str | None = None) -> str
         px, py = (x - minx) * scale, (maxy - y) * scale
         labels.append(svg_text(px, py, s.name, anchor="middle", bold=True))
     body += (
-        f'<g aria-hidden="true"><g stroke="#ffffff" stroke-width="3" stroke-linejoin="round">'
+        '<g aria-hidden="true" pointer-events="none">'
+        '<g stroke="#ffffff" stroke-width="3" stroke-linejoin="round">'
         f"{''.join(labels)}</g>{''.join(labels)}</g>"
     )
     items = [

@@ -201,6 +201,8 @@ def compare(
     for rank, r in enumerate(now, 1):
         goes = scenario.world.replaced.get(r.partner_code, ())
         fate = f"part of {history.and_list([scenario.world.name(h) for h in goes])}" if goes else ""
+        if goes == (there,):
+            fate += " too: one council with it, no longer a partner"
         rows_now.append(_row(rank, r) | {"fate": fate})
     rows_then = []
     for rank, r in enumerate(then, 1):
