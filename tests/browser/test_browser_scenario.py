@@ -34,8 +34,8 @@ def _make(page: Any, name: str) -> None:
     """Fill and send the form: East and West Surrey, district by district."""
     page.goto("/scenarios/new")
     page.get_by_label("Scenario name").fill(name)
-    page.get_by_label("New unitary 1").fill("East Surrey")
-    page.get_by_label("New unitary 2").fill("West Surrey")
+    page.get_by_label("Name of new unitary 1").fill("East Surrey")
+    page.get_by_label("Name of new unitary 2").fill("West Surrey")
     page.locator("summary", has_text="Surrey (county council) and its districts").click()
     for slot, councils in (("1", EAST), ("2", WEST)):
         for code in councils:
@@ -113,6 +113,24 @@ def test_results_update_in_place_and_the_map_opens_bodies(page: Any, made: str) 
     page.goto(f"/scenarios/{made}")
     page.locator('svg path.successor[data-code="X06000001"]').dispatch_event("click")
     page.wait_for_url(f"**/scenarios/{made}/bodies/X06000001")
+
+
+def test_a_click_on_the_forms_map_chooses_a_councils_new_unitary(page: Any) -> None:
+    page.goto("/scenarios/new")
+    picker = page.get_by_role("group", name="A click on the map puts a council in")
+    assert picker.is_visible()  # shown only with JavaScript
+    picker.get_by_label("New unitary 2").check()
+    page.locator('figure[data-assign] [data-code="E07000217"]').dispatch_event("click")
+    assert page.locator("#c-E07000217").input_value() == "2"
+    assert page.locator("#county-E10000030").evaluate("el => el.open") is True
+    shape = page.locator('figure[data-assign] [data-code="E07000217"]')
+    assert shape.get_attribute("fill") == "#E69F00"
+    assert "Woking: New unitary 2" in page.locator("#assign-status").inner_text()
+    # a county's choice shows on the map for the districts left "as the county"
+    page.get_by_label("All districts of Surrey").select_option("1")
+    elmbridge = page.locator('figure[data-assign] [data-code="E07000207"]')
+    assert elmbridge.get_attribute("fill") == "#0072B2"
+    assert shape.get_attribute("fill") == "#E69F00"  # its own choice wins
 
 
 @pytest.mark.parametrize(("size", "viewport"), [("desktop", DESKTOP), ("phone", PHONE)])

@@ -69,6 +69,8 @@ def new() -> Any:
         slots=range(1, views_scenario.SLOTS + 1),
         groups=groups,
         open_groups=views_scenario.open_groups(groups, form),
+        map_svg=views_scenario.councils_map(settings),
+        colours=views_scenario.COLOURS,
     ), status
 
 

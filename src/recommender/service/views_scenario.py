@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from recommender import reference
+from recommender import maps, reference
+from recommender.charts import PALETTE
 from recommender.config import Settings
 from recommender.errors import ScenarioProblem
 from recommender.scenario import define, store
@@ -25,6 +27,7 @@ from recommender.scenario.world import World, derive
 from recommender.service.state import state
 
 SLOTS = 5  # successors the form offers (more: the command line or a file)
+COLOURS = PALETTE[:SLOTS]  # each successor's colour on the form's map (as on the scenario's)
 CACHE_SIZE = 4
 
 
@@ -104,6 +107,25 @@ def open_groups(groups: list[dict[str, Any]], form: Form) -> set[str]:
         if chosen or (g["county"] and (form.values.get(county) or county in form.errors)):
             out.add(str(g["code"]))
     return out
+
+
+def councils_map(settings: Settings) -> str:
+    """England's lower-tier councils, for choosing them with a click (the form's map)."""
+    folder = settings.reference_dir.resolve()
+    stamp = tuple((folder / n).stat().st_mtime_ns for n in reference.FILES if (folder / n).exists())
+    return _councils_map(settings, stamp)
+
+
+@lru_cache(maxsize=2)
+def _councils_map(settings: Settings, stamp: tuple[int, ...]) -> str:
+    del stamp  # part of the cache key only
+    return maps.render_map(
+        layer="councils",
+        title="Map of England's councils: click one to put it in the chosen new unitary",
+        legend=False,
+        width=640,
+        settings=settings,
+    )
 
 
 def _councils(frame: Any) -> list[dict[str, str]]:
