@@ -216,7 +216,7 @@ def _from_csv(path: Path, text: str, name: str, description: str) -> Draft:
 
 def check_name(name: str) -> list[ScenarioProblem]:
     """Problems with a scenario's name (empty when it is a valid slug)."""
-    if not NAME_PATTERN.fullmatch(name) or len(name) > MAX_NAME:
+    if len(name) > MAX_NAME or not NAME_PATTERN.fullmatch(name):
         message = (
             f"a scenario's name is 1 to {MAX_NAME} lowercase letters, digits and single "
             "hyphens, starting with a letter (e.g. surrey-east-west)"

@@ -25,7 +25,7 @@ from recommender import db
 from recommender.config import Settings
 from recommender.errors import ScenarioProblem, ScenarioRejected, UnknownScenario
 from recommender.names import closest
-from recommender.scenario.define import Definition, Draft, Successor, check
+from recommender.scenario.define import Definition, Draft, Successor, check, check_name
 
 # Scenarios are small, but the pages let anyone make them: a bound keeps the table small.
 MAX_SCENARIOS = 500
@@ -125,11 +125,14 @@ def load(engine: Engine, name: str) -> Definition:
     names."""
     table, councils = db.scenarios, db.scenario_councils
     with engine.connect() as conn:
-        row = conn.execute(sa.select(table).where(table.c.name == name)).mappings().first()
+        # Not a name a scenario can have (a NUL, a lone surrogate …): none is called so, and
+        # the database is not asked.
+        wanted = sa.select(table).where(table.c.name == name)
+        row = conn.execute(wanted).mappings().first() if not check_name(name) else None
         if row is None:
             names = list(conn.scalars(sa.select(table.c.name).order_by(table.c.name)))
             raise UnknownScenario(
-                f"no scenario is called {name!r}" + ("" if names else "; none is stored yet"),
+                f"no scenario is called {name[:80]!r}" + ("" if names else "; none is stored yet"),
                 field="scenario",
                 suggestions=closest(name, names, limit=3),
             )
