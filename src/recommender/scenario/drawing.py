@@ -53,8 +53,11 @@ def _layer(world: World, level: str) -> maps.WebLayer:
         tiers=tiers,
         centroids=centroids,
         geometry=geometry,
-        paths={c: maps.svg_path(g) for c, g in sorted(geometry.items())},
-        bounds={c: tuple(g.bounds) for c, g in geometry.items()},
+        # today's paths for the bodies that stay (drawing them again would cost seconds)
+        paths={
+            c: maps.svg_path(g) if c in new else base.paths[c] for c, g in sorted(geometry.items())
+        },
+        bounds={c: tuple(g.bounds) if c in new else base.bounds[c] for c, g in geometry.items()},
         anchors={c: base.anchors[c] if c not in new else _anchor(g) for c, g in geometry.items()},
     )
 

@@ -241,7 +241,9 @@ def _answer(
     """
     model = state().models.require()
     scenario = None
-    if query.get("scenario"):  # the model answering on a scenario's map (cached by its content)
+    if query.get("scenario") is None:
+        query = {k: v for k, v in query.items() if k != "scenario"}  # as before scenarios
+    else:  # the model answering on a scenario's map (cached by its content)
         from recommender.service import views_scenario
 
         model = scenario = views_scenario.model(query["scenario"])
