@@ -45,8 +45,8 @@ def test_init_db_is_idempotent_and_creates_every_table(database_url: str, tmp_pa
         names = set(sa.inspect(engine).get_table_names())
     finally:
         engine.dispose()
-    tables = {"arrangements", "members", "imports", "feedback", "audit_log"}
-    assert names == tables | {"alembic_version"}
+    tables = {"arrangements", "members", "imports", "feedback", "audit_log", "scenarios"}
+    assert names == tables | {"scenario_councils", "alembic_version"}
 
 
 def arrangement(ident: str, **changes: object) -> dict[str, object]:

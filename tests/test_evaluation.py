@@ -82,7 +82,7 @@ def small_evaluation() -> Evaluation:
 
 def test_evaluation_reports_the_model_and_every_baseline(small_evaluation: Evaluation) -> None:
     table = small_evaluation.ranking
-    assert set(table["protocol"]) == {"lopo", "lopo_warm", "simulated"}
+    assert set(table["protocol"]) == {"lopo", "lopo_warm", "cold_start", "simulated"}
     assert set(table["query"]) == {"service", "any"}
     assert {"model", "model_likelihood", *PARTNER_BASELINES} <= set(table["method"])
     assert table[["hit@1", "hit@5", "hit@10", "mrr", "ndcg@10"]].stack().between(0, 1).all()
@@ -121,3 +121,45 @@ def test_a_held_out_partnership_is_out_of_training_and_of_its_own_network() -> N
     for a, b in zip(result.cold, again.cold, strict=True):
         for method, ranks in a.ranks.items():
             np.testing.assert_array_equal(ranks, b.ranks[method])
+    for a, b in zip(result.cold_start, again.cold_start, strict=True):
+        for method, ranks in a.ranks.items():
+            np.testing.assert_array_equal(ranks, b.ranks[method])
+
+
+def test_cold_start_hides_the_focal_bodys_whole_history() -> None:
+    """For each member in turn, every arrangement it is in leaves the network its queries see:
+    no shared history, no service "already shared"; its partners' other arrangements stay."""
+    from recommender import reference, register
+    from recommender.evaluation import _arrangements_of, lopo_fold, prepare
+    from recommender.network import SnapshotCache
+    from recommender.services import load_services
+    from recommender.training import Context
+
+    arrangements, members = register.read_default_register()
+    ctx = Context.build(
+        pd.DataFrame(reference.load_bodies().drop(columns="geometry")),
+        reference.load_adjacency(),
+        load_services(),
+        arrangements,
+        members,
+    )
+    real = ~ctx.reg.simulated
+    # a real arrangement whose first member is in other real arrangements too
+    k = next(
+        k
+        for k in np.flatnonzero(ctx.usable() & real)
+        if (_arrangements_of(ctx, int(ctx.reg.members[k][0])) & real).sum() > 2
+    )
+    f = int(ctx.reg.members[k][0])
+    hidden = ctx.family_of(k) | _arrangements_of(ctx, f)
+    net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=hidden).now()
+    assert net.prior[f].sum() == 0 and net.ties[f].sum() == 0 and not net.shares[:, f].any()
+    assert net.degree[f] == 0
+    warm = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=ctx.family_of(k)).now()
+    assert warm.degree[f] > 0  # the family alone leaves some of its history
+    others = np.flatnonzero(real & ~hidden)
+    assert net.degree.sum() == sum(len(ctx.reg.members[j]) for j in others)
+    result = lopo_fold(prepare(ctx), int(k))
+    focal = {r.focal for r in result.cold_start}
+    assert focal <= set(ctx.reg.members[k].tolist()) and f in focal
+    assert {r.arrangement for r in result.cold_start} == {int(k)}

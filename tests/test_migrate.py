@@ -24,7 +24,15 @@ from recommender.cli import cli
 from recommender.config import Settings
 from recommender.errors import ConfigError, SchemaBehind
 
-TABLES = {"arrangements", "members", "imports", "feedback", "audit_log"}
+TABLES = {
+    "arrangements",
+    "members",
+    "imports",
+    "feedback",
+    "audit_log",
+    "scenarios",
+    "scenario_councils",
+}
 HEAD = migrate.head()  # the package's newest revision
 NEXT = f"{int(HEAD) + 1:04d}"  # a newer version's, played by the test
 SECOND = f"""

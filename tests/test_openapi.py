@@ -18,9 +18,19 @@ EXAMPLES = {
     "offset": "1", "q": "Rother", "service": "legal", "kinds": "council,fire", "max_km": "50",
     "k": "2", "include_existing": "true", "max_size": "3", "body": "Rother",
     "origin": "real", "dry_run": "true", "per_partner": "2", "sort": "likelihood",
-    "min_choice": "0.05",
+    "min_choice": "0.05", "scenario": "surrey-east-west",
 }  # fmt: skip
-PATH_EXAMPLES = {"code_or_name": "Rother", "arrangement_id": None}
+PATH_EXAMPLES = {"code_or_name": "Rother", "arrangement_id": None, "scenario": "surrey-east-west"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def scenario(app: Flask) -> None:
+    """The scenario the examples name, stored in the module's app."""
+    from recommender.scenario import store
+    from scenario_fixtures import surrey_draft
+
+    state = app.extensions["recommender"]
+    store.create(state.engine, surrey_draft("surrey-east-west"), state.settings)
 
 
 @pytest.fixture(scope="module")

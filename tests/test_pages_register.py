@@ -191,6 +191,27 @@ def test_model_page_charts_the_evaluation_against_baselines(evaluated_app: Flask
     assert register["hash"] in page
 
 
+def test_model_page_says_how_good_suggestions_are_for_a_body_with_no_history(
+    evaluated_app: Flask,
+) -> None:
+    page = html.unescape(_text(evaluated_app.test_client().get("/model")))
+    rows = {
+        (r["protocol"], r["method"]): r
+        for r in synthetic_evaluation()["ranking"]
+        if (r["query"], r["pair_kind"]) == ("service", "all")
+    }
+    start, headline = rows[("cold_start", "model")], rows[("lopo", "model")]
+    line = page[page.index("For a body with no history of its own") :].split("</p>")[0]
+    assert f"top ten {100 * start['hit@10']:.0f}% of the time (MRR {start['mrr']:.3f})" in line
+    assert f"against {100 * headline['hit@10']:.0f}% (MRR {headline['mrr']:.3f})" in line
+    best = max(
+        (r for (p, m), r in rows.items() if p == "cold_start" and not m.startswith("model")),
+        key=lambda r: r["mrr"],
+    )
+    assert f"(MRR {best['mrr']:.3f})" in line
+    assert "A body with no history (each body's whole history hidden), service given" in page
+
+
 def test_model_page_without_an_evaluation_says_so(client: FlaskClient) -> None:
     page = _text(client.get("/model"))
     # No evaluation chart (charts.py's are class="rec-…"; the importance bars are tiny SVGs).

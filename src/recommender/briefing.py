@@ -22,11 +22,10 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from recommender import charts, maps, reference
+from recommender import charts, maps
 from recommender.config import Settings
 from recommender.errors import InvalidInput
 from recommender.ranking import Query, Recommender, likelihood_words
-from recommender.register import Filters, query
 from recommender.scoring import HORIZON_YEARS
 from recommender.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION, SIMULATED_NOTE, SOURCES
 
@@ -41,10 +40,10 @@ def briefing_context(
     settings = settings or rec.settings
     position = rec.body_position(body)
     code = str(rec.model.context.pairs.codes[position])
-    facts = reference.body(code, settings)
-    neighbours = reference.neighbours(code, settings, kind=facts["kind"]).to_dict(orient="records")
-    containers = reference.containers(code, settings).to_dict(orient="records")
-    existing = query(Filters(body=code), settings=settings)
+    # The body on the map the model answers on: today's, or a reorganisation scenario's.
+    place = rec.place(code)
+    facts, neighbours, containers = place.facts, place.neighbours, place.containers
+    existing = place.arrangements
     found = rec.recommend(Query(code, service=service, k=TOP))
     top_service = service or (found[0].service if found else None)
     groups = rec.groups(code, top_service, k=3) if top_service else []
@@ -69,6 +68,7 @@ def briefing_context(
         title=f"{facts['display_name']}: suggested and existing partners",
         width=640,
         settings=settings,
+        layers=rec.map_layers(),
     )
     chart_svg = charts.range_chart(
         [
@@ -87,6 +87,7 @@ def briefing_context(
     return {
         "generated_at": datetime.now(UTC).strftime("%d %B %Y"),
         "body": facts,
+        "place_note": place.note,
         "neighbours": neighbours,
         "containers": containers,
         "existing": existing,

@@ -22,6 +22,8 @@ Tables::
     imports        one row per file loaded into the register
     feedback       what users say about a recommendation (used by the web service)
     audit_log      admin actions (used by the web service)
+    scenarios      local government reorganisation scenarios (recommender.scenario), by name
+    scenario_councils  which successor each council of a scenario goes to (one row a council)
 """
 
 from __future__ import annotations
@@ -145,6 +147,32 @@ audit_log = sa.Table(
     sa.Column("actor", sa.Text, nullable=False),
     sa.Column("detail", sa.Text, nullable=False, server_default="{}"),  # JSON text
     sa.Column("outcome", sa.Text, nullable=False),
+)
+
+
+scenarios = sa.Table(
+    "scenarios",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("name", sa.String(64), nullable=False, unique=True),  # a slug, checked in code
+    sa.Column("description", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# One row per council a scenario reorganises: a council goes to one successor (the key says so).
+scenario_councils = sa.Table(
+    "scenario_councils",
+    metadata,
+    sa.Column(
+        "scenario_id",
+        sa.Integer,
+        sa.ForeignKey("scenarios.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    sa.Column("council_code", sa.String(16), primary_key=True),
+    sa.Column("successor_code", sa.String(16), nullable=False),
+    sa.Column("successor_name", sa.Text, nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),  # the council's place in its successor
 )
 
 

@@ -17,9 +17,11 @@ Hierarchy::
     ├── NotFound                 something asked for does not exist (404)
     │   ├── UnknownBody          a code or name that matches no public body (carries suggestions)
     │   ├── UnknownArrangement
-    │   └── UnknownModel
+    │   ├── UnknownModel
+    │   └── UnknownScenario      no saved reorganisation scenario has that name
     ├── InvalidInput             a single bad value (400/422; names field, value, what was expected)
-    │   └── ImportRejected       a register file with one or more bad rows (lists every row error)
+    │   ├── ImportRejected       a register file with one or more bad rows (lists every row error)
+    │   └── ScenarioRejected     a scenario definition with one or more problems (lists them all)
     ├── ModelError               a model cannot be trained, saved or loaded
     │   ├── NoPromotedModel
     │   ├── ChecksumMismatch
@@ -114,6 +116,10 @@ class UnknownModel(NotFound):
     error = "unknown_model"
 
 
+class UnknownScenario(NotFound):
+    error = "unknown_scenario"
+
+
 class InvalidInput(RecommenderError):
     status = 400
     error = "invalid_input"
@@ -160,6 +166,58 @@ class ImportRejected(InvalidInput):
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         out["errors"] = [e.to_dict() for e in self.errors]
+        return out
+
+
+@dataclass(frozen=True)
+class ScenarioProblem:
+    """One problem in a scenario definition: where (``field``), the value and what is wrong."""
+
+    field: str  # "name", "successors[2].name", "successors[1].councils" …
+    value: str
+    message: str
+    suggestions: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        text = f"{self.field} {self.value!r}: {self.message}" if self.value else self.message
+        if self.suggestions:
+            text += " (closest: " + ", ".join(self.suggestions) + ")"
+        return text
+
+    def plain(self) -> str:
+        """The problem for a person at a form: the message, with the value when it does not
+        name it already."""
+        if not self.value or self.value in self.message or self.field == "name":
+            return self.message[:1].upper() + self.message[1:]
+        return f"{self.value}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "value": self.value,
+            "message": self.message,
+            "suggestions": list(self.suggestions),
+        }
+
+
+class ScenarioRejected(InvalidInput):
+    """A scenario definition was refused; nothing was stored."""
+
+    status = 422
+    error = "scenario_rejected"
+
+    def __init__(self, name: str, problems: Sequence[ScenarioProblem]) -> None:
+        lines = "\n".join(f"  {p}" for p in problems)
+        super().__init__(
+            f"{len(problems)} problem(s) in scenario {name!r}; nothing was stored:\n{lines}",
+            field=problems[0].field if problems else None,
+            suggestions=problems[0].suggestions if len(problems) == 1 else (),
+        )
+        self.problems = list(problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["problems"] = [p.to_dict() for p in self.problems]
         return out
 
 

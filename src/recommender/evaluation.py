@@ -13,6 +13,12 @@ Protocols
     The same fits, but the queries see the network with only the arrangement itself removed:
     its partnership's other arrangements are known, as they are when the product serves a
     body today. The model was still never trained on the family.
+``cold_start`` (a body with no history)
+    The same fits, but each member's queries see the network with *every* arrangement that
+    member is in removed (its whole documented history, not only the held-out family): how
+    good the suggestions are for a body with no history of its own, such as a new unitary
+    council (a reorganisation scenario's successor inherits its councils' history; this is the
+    floor when it inherits none). The partners' other arrangements stay known.
 ``simulated`` (second, labelled)
     The final model ranks the partners of simulated arrangements: a check that the simulator
     and the real register agree, not evidence of quality.
@@ -152,13 +158,14 @@ class Fold:
         self.ctx, self.snap, self.plain = ctx, snap, plain
         self.scorer = Scorer(ctx, comp, snap, p_enter)
 
-    def rank(self, k: int) -> list[Ranked]:
-        """Ranks of arrangement ``k``'s partners for each of its members, by every method."""
+    def rank(self, k: int, only: int | None = None) -> list[Ranked]:
+        """Ranks of arrangement ``k``'s partners for each of its members (``only`` that one),
+        by every method."""
         ctx = self.ctx
         members = ctx.reg.members[k]
         s = int(ctx.reg.service[k])
         out: list[Ranked] = []
-        for f in members:
+        for f in members if only is None else members[members == only]:
             scored = self.scorer.query(int(f), s)
             cand = scored.candidate
             relevant = np.isin(cand, members) & ~scored.existing
@@ -301,11 +308,12 @@ class Setup:
 
 @dataclass(frozen=True)
 class FoldResult:
-    """One held-out partnership: its ranks under both protocols and its savings case."""
+    """One held-out partnership: its ranks under each protocol and its savings case."""
 
     cold: list[Ranked]
     warm: list[Ranked]
     savings: list[dict[str, Any]]
+    cold_start: list[Ranked] = field(default_factory=list)
 
 
 def prepare(ctx: Context, *, random_state: int = 0) -> Setup:
@@ -324,8 +332,9 @@ def held_out(setup: Setup) -> list[int]:
 
 def lopo_fold(setup: Setup, k: int) -> FoldResult:
     """Hold out arrangement ``k``'s family: refit without it, rank ``k``'s partners against
-    the network without the family (cold) and without ``k`` alone (warm). Deterministic: the
-    same setup and ``k`` give the same result wherever it runs."""
+    the network without the family (cold), without ``k`` alone (warm), and, for each member,
+    without the family and every arrangement that member is in (cold start). Deterministic:
+    the same setup and ``k`` give the same result wherever it runs."""
     ctx = setup.ctx
     family = ctx.family_of(k)
     comp = fit_components(
@@ -341,11 +350,22 @@ def lopo_fold(setup: Setup, k: int) -> FoldResult:
     itself[k] = True
     cold_net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=family).now()
     warm_net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=itself).now()
+    start: list[Ranked] = []
+    for f in ctx.reg.members[k]:
+        history = family | _arrangements_of(ctx, int(f))
+        net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=history).now()
+        start += Fold(ctx, comp, net, setup.p_enter, plain).rank(k, only=int(f))
     return FoldResult(
         cold=Fold(ctx, comp, cold_net, setup.p_enter, plain).rank(k),
         warm=Fold(ctx, comp, warm_net, setup.p_enter, plain).rank(k),
         savings=_savings_case(ctx, comp, k, family),
+        cold_start=start,
     )
+
+
+def _arrangements_of(ctx: Context, body: int) -> npt.NDArray[np.bool_]:
+    """Mask of the arrangements ``body`` is a member of (its whole history)."""
+    return np.array([body in m for m in ctx.reg.members], dtype=bool)
 
 
 def evaluate(
@@ -355,8 +375,9 @@ def evaluate(
     progress: Progress | None = None,
     limit: int | None = None,
 ) -> Evaluation:
-    """Run leave-one-partnership-out (cold and warm), savings and the simulated check, one
-    fold after another in this process (``recommender.engines`` runs them elsewhere).
+    """Run leave-one-partnership-out (cold, warm and cold start), savings and the simulated
+    check, one fold after another in this process (``recommender.engines`` runs them
+    elsewhere).
 
     ``limit`` evaluates only the first ``limit`` held-out arrangements (for tests).
     """
@@ -380,10 +401,11 @@ def assemble(setup: Setup, folds: list[int], results: list[FoldResult]) -> Evalu
     )
     cold = [r for result in results for r in result.cold]
     warm = [r for result in results for r in result.warm]
-    ranking = pd.concat(
-        [summarise(cold, "lopo"), summarise(warm, "lopo_warm"), summarise(simulated, "simulated")],
-        ignore_index=True,
-    )
+    start = [r for result in results for r in result.cold_start]
+    parts = [summarise(cold, "lopo"), summarise(warm, "lopo_warm")]
+    if start:
+        parts.append(summarise(start, "cold_start"))
+    ranking = pd.concat([*parts, summarise(simulated, "simulated")], ignore_index=True)
     families = [int(ctx.families[k].nnz) for k in folds]
     notes = {
         "real_arrangements_evaluated": len(folds),

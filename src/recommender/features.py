@@ -77,6 +77,15 @@ GROUP_NUMERIC = ("log_merged_pop", "n_members")
 GROUP_FEATURES = (*GROUP_NUMERIC, "service")
 
 
+def pair_kinds(kind: npt.NDArray[np.str_]) -> npt.NDArray[np.str_]:
+    """:func:`recommender.patterns.pair_kind` of every pair of bodies, as an ``(n, n)`` array
+    (vectorised)."""
+    values = sorted(set(str(k) for k in kind))
+    rank = np.array([values.index(str(k)) for k in kind], dtype=np.intp)
+    names = np.array([[pair_kind(a, b) for b in values] for a in values])
+    return np.asarray(names[rank[:, None], rank[None, :]])
+
+
 @dataclass(frozen=True)
 class BodyArrays:
     """Per-body arrays in matrix order, and which bodies deliver which service."""
@@ -144,7 +153,7 @@ class PairTable:
         m["same_group"] = bodies.group[:, None] == bodies.group[None, :]
         m["same_kind"] = bodies.kind[:, None] == bodies.kind[None, :]
         m["log_pop_ratio"] = np.abs(bodies.log_pop[:, None] - bodies.log_pop[None, :])
-        kinds = np.array([[pair_kind(a, b) for b in bodies.kind] for a in bodies.kind])
+        kinds = pair_kinds(bodies.kind)
         m["kind_fire-police"] = kinds == "fire-police"
         for other in ("health", "police", "fire"):
             m[f"nested_council-{other}"] = (kinds == f"council-{other}") & pairs.nested

@@ -414,6 +414,7 @@ def render_map(
     names: Mapping[str, str] | None = None,
     labels: bool | None = None,
     settings: Settings | None = None,
+    layers: Mapping[str, WebLayer] | None = None,
 ) -> str:
     """Return a map of one ``layer`` as a standalone ``<svg>``.
 
@@ -426,13 +427,14 @@ def render_map(
     the councils layer) are drawn over it as dashed outlines. ``zoom_to`` (codes) or ``bbox``
     (BNG metres) set the view, with an England locator beside the legend; zoomed maps name the
     bodies they highlight unless ``labels=False``. ``link(code)`` makes each body a link.
+    ``layers`` (by level) replace today's web layers, e.g. with a reorganisation scenario's.
     """
     if layer not in LAYERS:
         raise InvalidInput(
             f"unknown layer {layer!r}", field="layer", suggestions=closest(layer, list(LAYERS))
         )
-    view = _view(web_layer(settings), zoom_to, bbox, width)
-    geo = web_layer(settings, view.level())
+    view = _view(layers["national"] if layers else web_layer(settings), zoom_to, bbox, width)
+    geo = layers[view.level()] if layers else web_layer(settings, view.level())
     shown = {str(c): float(v) for c, v in sorted((values or {}).items()) if math.isfinite(v)}
     roles = _Roles(
         focus=tuple(_known(geo, [focal] if focal else [])),

@@ -15,14 +15,14 @@ shown, marked ``existing``) and ``per_partner`` (at most this many services per 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from recommender import artifacts
+from recommender import artifacts, reference
 from recommender.config import Settings
 from recommender.errors import InvalidInput, UnknownBody
 from recommender.explain import EvidenceIndex, Reason, evidence_record, reasons
@@ -127,6 +127,25 @@ class JoinOption:
         }
 
 
+@dataclass(frozen=True)
+class Place:
+    """What a body is on the map the answers are about: its facts (as
+    :func:`recommender.reference.body`), neighbours and containers (rows as
+    :func:`recommender.reference.neighbours` gives them), its documented arrangements, and a
+    ``note`` saying which map it is when that is not today's."""
+
+    facts: dict[str, Any]
+    neighbours: list[dict[str, Any]]
+    containers: list[dict[str, Any]]
+    arrangements: list[dict[str, Any]]
+    note: str = ""
+
+
+def rows(frame: Any) -> list[dict[str, Any]]:
+    """A frame's rows as dicts keyed by column name."""
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
 def _round(value: float | None, digits: int) -> float | None:
     if value is None or not np.isfinite(value):
         return None
@@ -183,6 +202,21 @@ class Recommender:
         from recommender.services import check_service
 
         return self._service_pos[check_service(service, self.settings)]
+
+    # --- the map the answers are on (a scenario's recommender answers on its own map) ---------
+    def place(self, code: str) -> Place:
+        """Body ``code`` today: facts, neighbours, containers, documented arrangements."""
+        from recommender.register import Filters, query
+
+        facts = reference.body(code, self.settings)
+        near = reference.neighbours(code, self.settings, kind=facts["kind"])
+        inside = reference.containers(code, self.settings)
+        found = query(Filters(body=code), settings=self.settings)
+        return Place(facts, rows(near), rows(inside), found)
+
+    def map_layers(self) -> Mapping[str, Any] | None:
+        """The map layers by level to draw on (None: today's, ``maps.web_layer``)."""
+        return None
 
     def describe(self) -> dict[str, Any]:
         """Version, training time, register and evaluation of the model."""
@@ -413,6 +447,7 @@ __all__ = [
     "PER_PARTNER",
     "Group",
     "JoinOption",
+    "Place",
     "Query",
     "Recommendation",
     "Recommender",

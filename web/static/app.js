@@ -5,7 +5,8 @@
  *    arrow keys move, Enter opens, Escape closes);
  *  - a body's filter form ([data-filters]) updates the results in place (the server renders them
  *    alone with ?fragment=1), keeps the URL in step and announces the new summary;
- *  - feedback forms ([data-feedback]) post to the JSON API and show the outcome inline.
+ *  - feedback forms ([data-feedback]) post to the JSON API and show the outcome inline;
+ *  - a scenario's form ([data-assign]) lets a click on a council of its map choose its new unitary.
  */
 (function () {
   "use strict";
@@ -300,6 +301,59 @@
     });
   }
 
+  // A scenario's form: a click on a council of the map chooses its new unitary --------------
+  // The selects beside the map stay the form (and all a keyboard or a screen reader needs);
+  // the map only sets them, and shows each council in its new unitary's colour.
+
+  function setupAssign(figure) {
+    var form = figure.closest("form");
+    var picker = document.getElementById("assign-picker");
+    var status = document.getElementById("assign-status");
+    if (!form || !picker) { return; }
+    picker.hidden = false;
+    var colours = {};
+    (figure.getAttribute("data-colours") || "").split(",").forEach(function (pair) {
+      var parts = pair.split(":");
+      if (parts.length === 2) { colours[parts[0]] = parts[1]; }
+    });
+
+    function paint(code) {
+      var select = document.getElementById("c-" + code);
+      var shape = figure.querySelector('[data-code="' + code + '"]');
+      if (!select || !shape) { return; }
+      var county = select.getAttribute("data-county");
+      var value = select.value || (county ? (document.getElementById("county-" + county + "-select") || {}).value : "");
+      if (value && colours[value]) { shape.setAttribute("fill", colours[value]); } else { shape.removeAttribute("fill"); }
+    }
+
+    function paintAll() {
+      Array.prototype.forEach.call(form.querySelectorAll("select[id^=c-]"), function (select) {
+        paint(select.id.slice(2));
+      });
+    }
+
+    figure.addEventListener("click", function (event) {
+      var shape = event.target.closest && event.target.closest("[data-code]");
+      if (!shape) { return; }
+      var code = shape.getAttribute("data-code");
+      var select = document.getElementById("c-" + code);
+      var chosen = picker.querySelector("input[name=assign]:checked");
+      if (!select || !chosen) { return; }
+      select.value = chosen.value;
+      var group = select.closest("details");
+      if (group) { group.open = true; }
+      paint(code);
+      if (status) {
+        var label = chosen.value ? chosen.parentNode.textContent.trim() : "not reorganised";
+        status.textContent = shape.querySelector("title").textContent + ": " + label;
+      }
+    });
+    form.addEventListener("change", function (event) {
+      if (event.target.tagName === "SELECT") { paintAll(); }
+    });
+    paintAll();
+  }
+
   document.documentElement.classList.add("js");
 
   function start() {
@@ -309,6 +363,7 @@
     setupFeedback();
     setupBriefing();
     setupMapLinks();
+    Array.prototype.forEach.call(document.querySelectorAll("figure[data-assign]"), setupAssign);
   }
 
   if (document.readyState === "loading") {

@@ -44,6 +44,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("model", "recommend_cmd"),
     ("briefing", "briefing"),
     ("db", "db_group"),
+    ("scenario", "scenario"),
 ]
 
 

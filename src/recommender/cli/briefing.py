@@ -18,12 +18,18 @@ from recommender.cli._common import SettingsObj, pass_settings
     type=click.Path(dir_okay=False, path_type=Path),
     help="Where to write it: FILE.pdf or FILE.html.",
 )
+@click.option("--scenario", help="On the map after this reorganisation scenario.")
 @pass_settings
-def briefing(obj: SettingsObj, body: str, service: str | None, out: Path) -> None:
+def briefing(
+    obj: SettingsObj, body: str, service: str | None, out: Path, scenario: str | None
+) -> None:
     """Write a briefing on BODY's sharing opportunities (PDF or HTML, by the file name)."""
     from recommender.briefing import write_briefing
+    from recommender.cli.model import scenario_recommender
     from recommender.ranking import Recommender
 
     rec = Recommender.load(obj.settings)
+    if scenario is not None:
+        rec = scenario_recommender(obj.settings, rec, scenario)
     path = write_briefing(rec, body, out, service=service, settings=obj.settings)
     click.echo(f"wrote {path} ({path.stat().st_size:,} bytes, model {rec.version})")

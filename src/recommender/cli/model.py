@@ -150,6 +150,8 @@ PROTOCOL_TITLES = {
     "hidden too",
     "lopo_warm": "Leave one partnership out, as served: the partnership's other arrangements "
     "known, never trained on",
+    "cold_start": "Cold start: each body's whole documented history hidden (a body with no "
+    "history, such as a new unitary council)",
     "simulated": "Simulated arrangements (a check of the simulator, not evidence of quality)",
 }
 QUERY_TITLES = {"service": "service given", "any": "any service (the default list)"}
@@ -219,6 +221,7 @@ def models_list(obj: SettingsObj, as_json: bool) -> None:
     for i in infos:
         cold = i.summary.get("lopo/service", {})
         warm = i.summary.get("lopo_warm/service", {})
+        start = i.summary.get("cold_start/service", {})
         rows.append(
             [
                 ("* " if i.promoted else "  ") + i.version,
@@ -228,6 +231,7 @@ def models_list(obj: SettingsObj, as_json: bool) -> None:
                 cold.get("mrr"),
                 cold.get("hit@10"),
                 warm.get("mrr"),
+                start.get("mrr"),
             ]
         )
     echo_table(
@@ -240,6 +244,7 @@ def models_list(obj: SettingsObj, as_json: bool) -> None:
             "MRR (LOPO, real)",
             "hit@10 (LOPO, real)",
             "MRR (LOPO as served)",
+            "MRR (no history)",
         ],
     )
     click.echo(
@@ -345,6 +350,11 @@ def models_ensure(obj: SettingsObj) -> None:
 @click.option(
     "--explain/--no-explain", default=None, help="Reasons and evidence (default: table/json)."
 )
+@click.option(
+    "--scenario",
+    help="Recommend as the map would be after this reorganisation scenario (see `recommender "
+    "scenario list`): successors by code or name, every other body on the new map.",
+)
 @pass_settings
 def recommend_cmd(
     obj: SettingsObj,
@@ -359,6 +369,7 @@ def recommend_cmd(
     sort: str,
     fmt: str,
     explain: bool | None,
+    scenario: str | None,
 ) -> None:
     """Suggest partners and services for BODIES (codes or names), by expected annual savings."""
     from recommender.ranking import Query, Recommender
@@ -366,6 +377,8 @@ def recommend_cmd(
     if not bodies and not all_bodies:
         raise click.UsageError("name at least one body (code or name), or pass --all")
     rec = Recommender.load(obj.settings)
+    if scenario is not None:
+        rec = scenario_recommender(obj.settings, rec, scenario)
     if all_bodies:
         bodies = tuple(str(c) for c in rec.model.context.pairs.codes)
     kind_list = (
@@ -387,6 +400,7 @@ def recommend_cmd(
                 {
                     "body": b,
                     "model_version": rec.version,
+                    **({"scenario": scenario} if scenario else {}),
                     "recommendations": [r.to_dict() for r in found],
                 }
                 for b, found in results
@@ -396,7 +410,19 @@ def recommend_cmd(
         _write_csv(results)
     else:
         for b, found in results:
-            _print_table(b, found, rec.version)
+            _print_table(b, found, rec.version + (f", scenario {scenario}" if scenario else ""))
+
+
+def scenario_recommender(settings: Settings, rec: Any, name: str) -> Any:
+    """The promoted model answering on the map of stored scenario ``name``."""
+    from recommender import db
+    from recommender.scenario import store
+    from recommender.scenario.recommend import ScenarioRecommender
+    from recommender.scenario.world import derive
+
+    with db.connect(settings) as engine:
+        definition = store.load(engine, name)
+    return ScenarioRecommender(rec, derive(definition, settings))
 
 
 def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:

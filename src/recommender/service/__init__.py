@@ -44,6 +44,7 @@ _BLUEPRINTS: list[tuple[str, str]] = [
     ("api", "bp"),
     ("admin", "bp"),
     ("pages", "bp"),
+    ("scenario_pages", "bp"),
 ]
 
 

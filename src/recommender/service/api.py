@@ -39,6 +39,12 @@ KIND = Param(
 )
 SERVICE = Param("service", "string", "A service id (see /services).", choices=_service_ids)
 K = Param("k", "integer", "How many to return.", default=10, minimum=1, maximum="MAX_K")
+SCENARIO = Param(
+    "scenario",
+    "string",
+    "Answer as the map would be after this reorganisation scenario (see /scenarios): "
+    "successors by code (X06…) or name, every other body on the new map.",
+)
 BODY_PARAMS = (
     KIND,
     Param("region", "string", "Region name or code (e.g. 'South West', E12000009)."),
@@ -73,6 +79,7 @@ RECOMMEND_PARAMS = (
           "should the body share the service, is under this (0 to 1; "
           f"{CHOICE_FLOOR:g} by default; 0 shows every candidate).", default=CHOICE_FLOOR,
           minimum=0, maximum=1),
+    SCENARIO,
 )  # fmt: skip
 GROUP_PARAMS = (
     Param("service", "string", "A service id (see /services).", choices=_service_ids,
@@ -80,8 +87,9 @@ GROUP_PARAMS = (
     Param("max_size", "integer", "Largest group, the body included.", default=4, minimum=2,
           maximum=4),
     Param("k", "integer", "How many groups.", default=5, minimum=1, maximum="MAX_K"),
+    SCENARIO,
 )  # fmt: skip
-JOIN_PARAMS = (SERVICE, K)
+JOIN_PARAMS = (SERVICE, K, SCENARIO)
 ARRANGEMENT_PARAMS = (
     SERVICE,
     Param("region", "string", "Keep arrangements with a member in this region."),
@@ -140,11 +148,14 @@ def search_bodies() -> Response:
 
 
 @bp.get("/bodies/<code_or_name>")
-@openapi.operation("One body: facts, neighbours with border length, containers, arrangements.",
-                   tag="bodies", response="BodyDetail", errors=(400, 404))  # fmt: skip
+@openapi.operation("One body: facts, neighbours with border length, containers, arrangements "
+                   "(on a scenario's map with ?scenario=).", tag="bodies", response="BodyDetail",
+                   params=(SCENARIO,), errors=(400, 404))  # fmt: skip
 def show_body(code_or_name: str) -> Response:
     """Show one body."""
-    parse(())
+    args = parse((SCENARIO,))
+    if args["scenario"]:
+        return _scenario_body(args["scenario"], code_or_name)
     current = state()
     settings = current.settings
     facts = _facts(code_or_name)
@@ -178,11 +189,12 @@ def recommendations(code_or_name: str) -> Response:
 
     args = parse(RECOMMEND_PARAMS)
     shown = dict(args, kinds=list(args["kinds"]) if args["kinds"] else None)
+    asked = {k: v for k, v in args.items() if k != "scenario"}
     return _answer(
         "recommendations",
         code_or_name,
         shown,
-        lambda model, code: model.recommend(Query(body=code, **args)),
+        lambda model, code: model.recommend(Query(body=code, **asked)),
     )
 
 
@@ -230,18 +242,95 @@ def _answer(
     the serialised answer is cached under its version and the query.
     """
     model = state().models.require()
+    scenario = None
+    if query.get("scenario") is None:
+        query = {k: v for k, v in query.items() if k != "scenario"}  # as before scenarios
+    else:  # the model answering on a scenario's map (cached by its content)
+        from recommender.service import views_scenario
+
+        model = scenario = views_scenario.model(query["scenario"])
 
     def produce() -> dict[str, Any]:
-        found = _body(code_or_name)
+        if scenario is None:
+            found = _body(code_or_name)
+        else:
+            found = _summary(_in_scenario(scenario.place, code_or_name).facts)
+        extra = {} if scenario is None else {"scenario": scenario.definition.name}
         return {
             "body": found,
             "model_version": model.version,
+            **extra,
             "query": query,
             key: [row.to_dict() for row in rows(model, found["code"])],
         }
 
     frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in query.items())
-    return _cached((key, model.version, code_or_name, *frozen), produce)
+    content = scenario.definition.fingerprint() if scenario is not None else None
+    return _cached((key, model.version, content, code_or_name, *frozen), produce)
+
+
+def _in_scenario(find: Callable[[str], Any], code_or_name: str) -> Any:
+    try:
+        return find(code_or_name)
+    except UnknownBody as err:
+        err.field = "code_or_name"  # the path segment at fault
+        raise
+
+
+def _scenario_body(name: str, code_or_name: str) -> Response:
+    """One body on a scenario's map (needs no model)."""
+    from recommender.scenario import report
+    from recommender.service import views_scenario
+
+    world = views_scenario.world(name)
+    place = _in_scenario(lambda body: report.place(world, body), code_or_name)
+    return json_response(
+        {
+            "body": place.facts,
+            "scenario": name,
+            "resolution": {
+                "matched": place.facts["code"],
+                "alias_type": "scenario",
+                "note": place.note,
+            },
+            "neighbours": place.neighbours,
+            "containers": place.containers,
+            "arrangements": place.arrangements,
+        }
+    )
+
+
+# Scenarios --------------------------------------------------------------------------------------
+
+
+@bp.get("/scenarios")
+@openapi.operation("Stored reorganisation scenarios (make them with `recommender scenario create` "
+                   "or the pages).", tag="scenarios", response="ScenarioList")  # fmt: skip
+def list_scenarios() -> Response:
+    """List scenarios."""
+    parse(())
+    from recommender.scenario import store
+
+    found = store.summaries(state().engine)
+    return json_response({"scenarios": [s.to_dict() for s in found]})
+
+
+@bp.get("/scenarios/<scenario>")
+@openapi.operation("One scenario: its successors' facts, the bodies that leave the map, what "
+                   "happens to the real arrangements.", tag="scenarios", response="Scenario",
+                   errors=(400, 404))  # fmt: skip
+def show_scenario(scenario: str) -> Response:
+    """Show a scenario."""
+    parse(())
+    from recommender.scenario.report import report
+    from recommender.service import views_scenario
+
+    current = state()
+    world = views_scenario.world(scenario)
+    records = reg.query(
+        reg.Filters(origin="real"), settings=current.settings, directory=current.directory
+    )
+    return json_response(report(world, records))
 
 
 # The register, services, model, health ----------------------------------------------------------

@@ -28,6 +28,7 @@ PATH_PARAMS = {
     "code_or_name": "A body's ONS code or any of its names, incl. abolished councils "
     "(e.g. E07000064, Rother, 'Rother District Council').",
     "arrangement_id": "An arrangement id (e.g. R-1a2b3c4d).",
+    "scenario": "A stored reorganisation scenario's name (e.g. surrey-east-west).",
 }
 ERROR_TEXT = {
     400: "Bad request: a parameter or field is malformed (``field`` names it).",
@@ -389,6 +390,33 @@ COMPONENTS: dict[str, Any] = {
         model_version=STR,
         query=ANY_OBJ,
         options=_list(_ref("JoinOption")),
+    ),
+    "ScenarioSummary": _obj(
+        ["name", "description", "created_at", "successors", "councils"],
+        name=STR,
+        description=STR,
+        created_at=STR,
+        successors=INT,
+        councils=INT,
+    ),
+    "ScenarioList": _obj(["scenarios"], scenarios=_list(_ref("ScenarioSummary"))),
+    "Scenario": _obj(
+        ["name", "successors", "leaves_map", "arrangements"],
+        name=STR,
+        description=STR,
+        fingerprint=STR,
+        successors={
+            "type": "array",
+            "items": {"type": "object", "description": "A successor's facts, as a body's."},
+        },
+        leaves_map=_list(ANY_OBJ),
+        notes=_list(STR),
+        arrangements=_obj(
+            ["internal", "carried_over", "unchanged"],
+            internal=_list(ANY_OBJ),
+            carried_over=_list(ANY_OBJ),
+            unchanged=INT,
+        ),
     ),
     "Service": _obj(
         ["id", "label", "office", "delivered_by"],

@@ -24,6 +24,7 @@ METRIC_LABELS = {
 PROTOCOL_WORDS = {
     "lopo": "Leave one partnership out (the headline)",
     "lopo_warm": "Leave one partnership out, as served",
+    "cold_start": "A body with no history (each body's whole history hidden)",
     "simulated": "Simulated arrangements (a check of the simulator, not evidence)",
 }
 QUERY_WORDS = {"service": "service given", "any": "any service (the default list)"}
@@ -53,6 +54,41 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
         "importance": _importance(meta.get("importance") or []),
         "register": meta.get("register") or {},
         "trained": _when(meta.get("trained_at")),
+        "cold_start": cold_start(ranking),
+    }
+
+
+def cold_start(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """How the product ranks real partners for a body with no history (the ``cold_start``
+    protocol, service given, every pair kind) beside the headline, if it was evaluated."""
+
+    def find(protocol: str, method: str) -> dict[str, Any] | None:
+        return next(
+            (
+                r
+                for r in rows
+                if (r["protocol"], r["query"], r["pair_kind"], r["method"])
+                == (protocol, "service", "all", method)
+            ),
+            None,
+        )
+
+    start, headline = find("cold_start", "model"), find(HEADLINE, "model")
+    if start is None or headline is None:
+        return None
+    baselines = [
+        r
+        for r in rows
+        if (r["protocol"], r["query"], r["pair_kind"]) == ("cold_start", "service", "all")
+        and not str(r["method"]).startswith("model")
+    ]
+    best = max(baselines, key=lambda r: float(r["mrr"]), default=None)
+    return {
+        "model": start,
+        "headline": headline,
+        "best": best | {"label": METHOD_LABELS.get(best["method"], best["method"])}
+        if best
+        else None,
     }
 
 

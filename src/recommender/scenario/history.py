@@ -1,0 +1,139 @@
+"""What happens to the real arrangements in a scenario: internal ones, and the rest carried over.
+
+Only real (documented) arrangements are ever read here: the scenario's network, the history
+its successors inherit and what its pages list all describe arrangements with a public source.
+
+Each member that leaves the map is **mapped** to where its area goes: a council to its
+successor, a county split between successors to each of them (its share follows its
+districts). A successor appears once in an arrangement, however many of its councils were
+members (the duplicates merge); members outside the reference (an NHS trust, a company) stay.
+
+* An arrangement whose members were all reference bodies and are now one successor is
+  **internal**: the councils that shared the service become one council, so it is no longer a
+  partnership. It is listed (:attr:`Outcome.internal`) and leaves the network.
+* Every other arrangement **carries over** with its members mapped: the successors inherit
+  their councils' arrangements, and each documented arrangement stays one arrangement (two
+  councils' separate arrangements with the same partner are two inherited arrangements).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from recommender.ranking import rows
+from recommender.scenario.world import World
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One real arrangement on the scenario's map."""
+
+    id: str
+    name: str
+    service: str
+    start_year: int | None
+    before: tuple[str, ...]  # member body codes today, in order (externals left out)
+    after: tuple[str, ...]  # the same, mapped: distinct, in order
+    externals: int  # members outside the reference
+    internal: bool
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+    def into(self, code: str, world: World) -> list[str]:
+        """Today's members whose area goes (wholly or in part) to ``code``."""
+        return [c for c in self.before if code in world.replaced.get(c, ())]
+
+    def to_dict(self, world: World) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "service": self.service,
+            "start_year": self.start_year,
+            "members_before": [{"code": c, "name": world.name(c)} for c in self.before],
+            "members_after": [{"code": c, "name": world.name(c)} for c in self.after],
+            "external_members": self.externals,
+            "internal": self.internal,
+        }
+
+
+def mapped(world: World, codes: Iterable[str]) -> tuple[str, ...]:
+    """``codes`` on the scenario's map: each replaced body by its successor(s), once each."""
+    out: list[str] = []
+    for code in codes:
+        out += world.replaced.get(code, (code,))
+    return tuple(dict.fromkeys(out))
+
+
+def outcome(
+    world: World, record: Mapping[str, Any], codes: Sequence[str], n_members: int
+) -> Outcome:
+    """The outcome of one arrangement (``codes``: its reference members, ``n_members``: all)."""
+    before = tuple(dict.fromkeys(str(c) for c in codes))
+    after = mapped(world, before)
+    externals = n_members - len(codes)
+    internal = bool(
+        len(before) >= 2 and externals == 0 and len(after) == 1 and after[0] in world.successors
+    )
+    start = record.get("start_year")
+    return Outcome(
+        id=str(record["id"]),
+        name=str(record["name"]),
+        service=str(record["service"]),
+        start_year=None if start is None or pd.isna(start) else int(start),
+        before=before,
+        after=after,
+        externals=externals,
+        internal=internal,
+    )
+
+
+def from_records(world: World, records: Iterable[Mapping[str, Any]]) -> list[Outcome]:
+    """Outcomes of register records (:func:`recommender.register.query`: members listed)."""
+    out = []
+    for r in records:
+        if r.get("simulated"):
+            continue
+        codes = [m["body_code"] for m in r["members"] if m["body_code"]]
+        out.append(outcome(world, r, codes, len(r["members"])))
+    return out
+
+
+def from_compact(world: World, compact: pd.DataFrame) -> list[Outcome]:
+    """Outcomes of a model's observed register (:func:`training.compact_register`)."""
+    real = compact[~compact["simulated"].astype(bool)]
+    return [outcome(world, r, r["member_codes"], len(r["member_names"])) for r in rows(real)]
+
+
+def register_frames(
+    compact: pd.DataFrame, outcomes: Sequence[Outcome]
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The register on the scenario's map, internal arrangements left out: ``arrangements``
+    and ``members`` frames as :func:`recommender.network.register_arrays` reads them, and the
+    compact register (member codes mapped; names as given) for evidence and joins."""
+    kept = {o.id: o for o in outcomes if not o.internal}
+    real = compact[~compact["simulated"].astype(bool)]
+    out = real[real["id"].astype(str).isin(list(kept))].copy()
+    out["member_codes"] = [list(kept[str(i)].after) for i in out["id"]]
+    members = pd.DataFrame(
+        [
+            {"arrangement_id": o.id, "position": p, "body_code": c}
+            for o in kept.values()
+            for p, c in enumerate(o.after, 1)
+        ],
+        columns=["arrangement_id", "position", "body_code"],
+    )
+    arrangements = out.drop(columns=["member_codes", "member_names"]).reset_index(drop=True)
+    return arrangements, members, out.reset_index(drop=True)
+
+
+def and_list(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    if len(items) <= 1:
+        return items[0] if items else ""
+    return ", ".join(items[:-1]) + " and " + items[-1]

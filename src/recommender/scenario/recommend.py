@@ -1,0 +1,237 @@
+"""Recommendations on a scenario's map, by the promoted model, with no retraining.
+
+A :class:`ScenarioRecommender` is the promoted :class:`~recommender.ranking.Recommender`
+answering for every body *as the map would be after the scenario*: the model's fitted parts
+(:class:`~recommender.training.Components`: partner choice, the weight of shared history,
+savings, the rate of entering arrangements) score a world built from the scenario's map
+(:mod:`~recommender.scenario.world`):
+
+* its body arrays, pair matrices and pair features (:class:`~recommender.training.Context`):
+  geography and facts, for the successors as for every other body;
+* its network (:class:`~recommender.network.Snapshot`): the real arrangements the model knows,
+  mapped to the successors (:mod:`~recommender.scenario.history`), internal ones left out. A
+  successor's shared history is its councils' (and a split county's): it *inherits* it, and
+  each reason resting on it says so ("West Surrey inherits 3 documented arrangements with
+  Rushmoor from Guildford and Waverley").
+
+Nothing is stored: a world takes about a second to build, and :class:`ScenarioCache` keeps the
+recommenders of the last few (scenario, model version) pairs asked for.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from recommender import reference
+from recommender.errors import ModelError, UnknownBody
+from recommender.explain import Reason
+from recommender.network import SnapshotCache
+from recommender.query import Query
+from recommender.ranking import Place, Recommendation, Recommender
+from recommender.scenario import drawing, history, report
+from recommender.scenario.define import Definition
+from recommender.scenario.world import World, derive
+from recommender.scoring import QueryScores, enter_probability
+from recommender.services import load_services
+from recommender.training import Context, TrainedModel
+
+
+class ScenarioRecommender(Recommender):
+    """The promoted model answering on a scenario's map (see the module docstring)."""
+
+    def __init__(self, base: Recommender, world: World) -> None:
+        services = load_services(base.settings)
+        trained = base.model.context.services
+        if tuple(services.index) != tuple(trained):
+            raise ModelError(
+                f"model {base.version} was trained on another list of services than "
+                "data/services.csv has now: train a model on it to use scenarios"
+            )
+        outcomes = history.from_compact(world, base.model.arrangements)
+        arrangements, members, compact = history.register_frames(base.model.arrangements, outcomes)
+        bodies = pd.DataFrame(world.bodies.drop(columns="geometry"))
+        ctx = Context.build(
+            bodies, world.adjacency, services, arrangements, members, world.governed
+        )
+        comp = base.model.components
+        model = TrainedModel(
+            context=ctx,
+            components=comp,
+            snapshot=SnapshotCache(ctx.reg, ctx.pairs.n).now(),
+            p_enter=enter_probability(ctx, comp),
+            arrangements=compact,
+            importance=base.model.importance,
+        )
+        super().__init__(model, base.version, base.metadata, base.settings)
+        self.base = base
+        self.world = world
+        self.outcomes = outcomes
+        self._carried = [o for o in outcomes if not o.internal]
+
+    @property
+    def definition(self) -> Definition:
+        return self.world.definition
+
+    # --- lookups and the scenario's map ---------------------------------------------------
+    def code_of(self, body: str) -> str:
+        """The code on the scenario's map of ``body`` (see :func:`report.code_of`)."""
+        return report.code_of(self.world, body)
+
+    def body_position(self, body: str) -> int:
+        return self._position[self.code_of(body)]
+
+    def place(self, code: str) -> Place:
+        """Body ``code`` on the scenario's map (see :func:`report.place`)."""
+        return report.place(self.world, code)
+
+    def map_layers(self) -> Mapping[str, Any] | None:
+        return drawing.layers(self.world)
+
+    # --- reasons that rest on inherited history -----------------------------------------------
+    def _build(
+        self, f: int, chosen: list[tuple[QueryScores, int]], *, explain: bool
+    ) -> list[Recommendation]:
+        out = super()._build(f, chosen, explain=explain)
+        focal = str(self._codes[f])
+        for found in out:
+            found.reasons = [
+                self._inherited(focal, found.partner_code, r) if r.factor == "history" else r
+                for r in found.reasons
+            ]
+        return out
+
+    def _inherited(self, focal: str, partner: str, reason: Reason) -> Reason:
+        """The history reason, saying where the history comes from when it is inherited."""
+        shared = [o for o in self._carried if focal in o.after and partner in o.after]
+        mine = _few(self._names(c for o in shared for c in o.into(focal, self.world)))
+        theirs = _few(self._names(c for o in shared for c in o.into(partner, self.world)))
+        if not shared or not (mine or theirs):
+            return reason
+        n = len(shared)
+        what = f"{n} documented arrangement{'s' * (n != 1)}"
+        you, them = self.world.name(focal), self.world.name(partner)
+        if mine and theirs:
+            text = f"inherits {what} with {you}: {them} from {theirs}, {you} from {mine}"
+        elif mine:
+            text = f"{you} inherits {what} with {them} from {mine}"
+        else:
+            text = f"inherits {what} with {you} from {theirs}"
+        return Reason(reason.factor, text, reason.effect)
+
+    def _names(self, codes: Any) -> list[str]:
+        out = []
+        for code in dict.fromkeys(codes):
+            tier = str(reference.load_bodies(self.settings).at[code, "tier"])
+            name = self.world.name(code)
+            out.append(f"{name} County Council" if tier == "county" else name)
+        return out
+
+
+def _few(items: list[str], most: int = 3) -> str:
+    """Up to ``most`` names, then how many more."""
+    if len(items) <= most:
+        return history.and_list(items)
+    return ", ".join(items[: most - 1]) + f" and {len(items) - most + 1} more"
+
+
+class ScenarioCache:
+    """The recommenders of the last ``size`` (scenario, model version) pairs asked for.
+
+    Keys hold the scenario's fingerprint, so a scenario deleted and made again under its name
+    gets a new world; building one holds a lock (two requests for a new scenario build it
+    once).
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[str, str, str], ScenarioRecommender] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, base: Recommender, definition: Definition) -> ScenarioRecommender:
+        key = (definition.name, definition.fingerprint(), base.version)
+        with self._lock:
+            found = self._items.get(key)
+            if found is None:
+                found = ScenarioRecommender(base, derive(definition, base.settings))
+                self._items[key] = found
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+            return found
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+# Before and after -------------------------------------------------------------------------------
+
+
+def compare(
+    base: Recommender, scenario: ScenarioRecommender, body: str, k: int = 10
+) -> dict[str, Any]:
+    """A body's top ``k`` suggestions today and on the scenario's map, side by side.
+
+    ``body`` is a body of today; on the scenario's map it is itself, or the successor its area
+    goes to. Each row says what becomes of its partner (``now``: the successor it joins;
+    ``scenario``: whether it is new, and its rank today, partners mapped, if it had one).
+    """
+    today = str(base.model.context.pairs.codes[base.body_position(body)])
+    heirs = scenario.world.replaced.get(today, (today,))
+    if len(heirs) > 1:
+        raise UnknownBody(
+            f"{scenario.world.name(today)} ({today}) is split between "
+            f"{history.and_list([scenario.world.name(h) for h in heirs])} in scenario "
+            f"{scenario.definition.name!r}: compare one of them",
+            field="body",
+            suggestions=[f"{scenario.world.name(h)} ({h})" for h in heirs],
+        )
+    there = heirs[0]
+    now = base.recommend(Query(today, k=k), explain=False)
+    then = scenario.recommend(Query(there, k=k), explain=False)
+    mapped = {
+        (history.mapped(scenario.world, [r.partner_code]), r.service): rank
+        for rank, r in enumerate(now, 1)
+    }
+    rows_now = []
+    for rank, r in enumerate(now, 1):
+        goes = scenario.world.replaced.get(r.partner_code, ())
+        fate = f"part of {history.and_list([scenario.world.name(h) for h in goes])}" if goes else ""
+        if goes == (there,):
+            fate += " too: one council with it, no longer a partner"
+        rows_now.append(_row(rank, r) | {"fate": fate})
+    rows_then = []
+    for rank, r in enumerate(then, 1):
+        new = r.partner_code in scenario.world.successors
+        before = mapped.get(((r.partner_code,), r.service))
+        rows_then.append(_row(rank, r) | {"new": new, "rank_now": before})
+    return {
+        "body": {"code": today, "name": scenario.world.name(today)},
+        "scenario_body": {"code": there, "name": scenario.world.name(there)},
+        "now": rows_now,
+        "scenario": rows_then,
+        "same_partners": len(
+            {r["partner_code"] for r in rows_then}
+            & {c for r in now for c in history.mapped(scenario.world, [r.partner_code])}
+        ),
+    }
+
+
+def _row(rank: int, r: Recommendation) -> dict[str, Any]:
+    return {
+        "rank": rank,
+        "partner_code": r.partner_code,
+        "partner_name": r.partner_name,
+        "service": r.service,
+        "service_label": r.service_label,
+        "likelihood": r.likelihood,
+        "expected_savings_gbp": r.expected_savings_gbp,
+        "distance_km": round(r.distance_km, 1),
+    }
+
+
+__all__ = ["ScenarioCache", "ScenarioRecommender", "compare"]

@@ -1,0 +1,124 @@
+"""What the command line, the API and the pages say about a scenario and its bodies.
+
+:func:`report` is the scenario in one dictionary: its successors' facts, what leaves the map,
+what happens to the real arrangements. :func:`code_of` finds a body on the scenario's map by
+code or name; :func:`place` is a body there: its facts, neighbours, containers and the real
+arrangements it is in (a successor's are its councils', carried over).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from recommender import reference
+from recommender.errors import UnknownBody
+from recommender.names import normalise
+from recommender.ranking import Place, rows
+from recommender.register import Filters, query
+from recommender.scenario import history
+from recommender.scenario.world import World
+
+
+def report(world: World, records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """The scenario's facts; ``records`` are the real register's arrangements
+    (:func:`recommender.register.query`), whose outcomes it lists."""
+    before = reference.load_bodies(world.settings)
+    outcomes = history.from_records(world, records)
+    # An arrangement already between one body and no one else (councils merged before) is
+    # one body's still: only those with partners are listed.
+    changed = [o for o in outcomes if o.changed and (o.internal or len(o.after) + o.externals > 1)]
+    return {
+        "name": world.definition.name,
+        "description": world.definition.description,
+        "fingerprint": world.definition.fingerprint(),
+        "successors": [
+            world.facts(code) | {"sits_in": rows(world.containers(code))}
+            for code in world.successors
+        ],
+        "leaves_map": [
+            {
+                "code": code,
+                "name": str(before.at[code, "display_name"]),
+                "tier": str(before.at[code, "tier"]),
+                "goes_to": [{"code": h, "name": world.name(h)} for h in heirs],
+            }
+            for code, heirs in sorted(world.replaced.items())
+        ],
+        "notes": list(world.notes),
+        "arrangements": {
+            "internal": [o.to_dict(world) for o in changed if o.internal],
+            "carried_over": [o.to_dict(world) for o in changed if not o.internal],
+            "unchanged": len(outcomes) - len(changed),
+        },
+    }
+
+
+def code_of(world: World, body: str) -> str:
+    """The code on the scenario's map of a body given by code or any name (a successor by its
+    name too). A body that leaves the map is an :class:`UnknownBody` naming where its area
+    goes (``suggestions``: ``"Name (CODE)"`` of each successor)."""
+    text = " ".join(str(body).split())
+    if text.upper() in world.bodies.index:
+        return text.upper()
+    key = normalise(text)
+    for successor in world.definition.successors:
+        if key and normalise(successor.name) == key:
+            return successor.code
+    found = reference.resolve(text, settings=world.settings)
+    gone = [c for c in found.codes if c in world.replaced]
+    if gone:
+        heirs = sorted({h for c in gone for h in world.replaced[c]})
+        raise UnknownBody(
+            f"{world.name(gone[0])} ({gone[0]}) is not on the map of scenario "
+            f"{world.definition.name!r}: its area goes to "
+            f"{' and '.join(world.name(h) for h in heirs)}",
+            field="body",
+            suggestions=[f"{world.name(h)} ({h})" for h in heirs],
+        )
+    if len(found.codes) > 1:
+        raise UnknownBody(
+            f"{body!r}: {found.note or 'several bodies match'}; ask for one of them",
+            field="body",
+            suggestions=[f"{world.name(c)} ({c})" for c in found.codes],
+        )
+    return found.codes[0]
+
+
+def place(world: World, body: str) -> Place:
+    """Body ``body`` on the scenario's map: its facts, neighbours and containers there, and the
+    documented arrangements it is in there. A successor's are its councils' (and a split
+    county's), carried over: each member's ``body_code`` is on the scenario's map (a county
+    split between successors: the first that is not this body), ``today_code`` today's; those
+    that become internal are left out, and ``note`` says so."""
+    code = code_of(world, body)
+    facts = world.facts(code)
+    near = world.neighbours(code, kind=str(facts["kind"]))
+    inside = world.containers(code)
+    records: dict[str, dict[str, Any]] = {}
+    for source in world.sources(code) or [code]:
+        for record in query(Filters(body=source), settings=world.settings):
+            records.setdefault(record["id"], record)
+    internal = {o.id for o in history.from_records(world, records.values()) if o.internal}
+    kept = [_mapped(world, r, code) for i, r in sorted(records.items()) if i not in internal]
+    note = f"On the map of scenario {world.definition.name!r}"
+    if facts["successor"]:
+        formed = history.and_list([f["name"] for f in facts["formed_from"]])
+        note += f": a new unitary council formed from {formed}"
+        if kept:
+            note += f"; it inherits {len(kept)} documented arrangement"
+            note += f"{'s' * (len(kept) != 1)} from them"
+        if internal:
+            note += f"; {len(internal)} between them become internal (no longer partnerships)"
+    return Place(facts, rows(near), rows(inside), kept, note + ".")
+
+
+def _mapped(world: World, record: dict[str, Any], focal: str) -> dict[str, Any]:
+    members = []
+    for member in record["members"]:
+        heirs = world.replaced.get(member["body_code"] or "", ())
+        if heirs:
+            others = [h for h in heirs if h != focal] or list(heirs)
+            member = member | {"body_code": others[0], "today_code": member["body_code"]}
+        members.append(member)
+    return record | {"members": members}

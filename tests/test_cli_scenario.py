@@ -1,0 +1,105 @@
+"""``recommender scenario`` and ``recommend --scenario`` through click's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from recommender.cli import cli
+from recommender.config import Settings
+from scenario_fixtures import EAST, WEST
+
+
+@pytest.fixture
+def run(trained_settings: Settings, tmp_path: Path) -> Any:
+    runner = CliRunner()
+    env = {
+        "RECOMMENDER_MODELS_DIR": str(trained_settings.models),
+        "RECOMMENDER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
+    }
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(cli, list(args), env=env)
+
+    return invoke
+
+
+def _create(run: Any, name: str = "surrey-east-west") -> Result:
+    return run(
+        "scenario", "create", name,
+        "--from", ",".join(EAST), "--name", "East Surrey",
+        "--from", ",".join(WEST), "--name", "West Surrey",
+        "--description", "the 2025 proposal",
+    )  # fmt: skip
+
+
+def test_create_list_show_delete(run: Any) -> None:
+    made = _create(run)
+    assert made.exit_code == 0, made.output
+    assert made.output.startswith(
+        "created scenario surrey-east-west: 2 successor(s) from 11 council(s); abolished: Surrey"
+    )
+    assert "X06000002  West Surrey" in made.output
+    assert "Joint Waste Solutions" in made.output  # carried over, between East and West
+    assert "Surrey Fire and Rescue Authority is run by Surrey County Council" in made.output
+    listed = run("scenario", "list")
+    assert listed.exit_code == 0 and "surrey-east-west" in listed.output
+    shown = json.loads(run("scenario", "show", "surrey-east-west", "--json").output)
+    assert [s["display_name"] for s in shown["successors"]] == ["East Surrey", "West Surrey"]
+    assert shown["description"] == "the 2025 proposal"
+    assert {b["code"] for b in shown["leaves_map"]} == {*EAST, *WEST, "E10000030"}
+    deleted = run("scenario", "delete", "surrey-east-west")
+    assert deleted.exit_code == 0 and "deleted scenario surrey-east-west" in deleted.output
+    assert "no scenarios yet" in run("scenario", "list").output
+
+
+def test_bad_input_is_refused_with_every_problem_and_nothing_stored(run: Any) -> None:
+    result = run(
+        "scenario", "create", "Bad Name",
+        "--from", f"{','.join(EAST)},E31000035", "--from", f"{','.join(WEST)},E07000207",
+    )  # fmt: skip
+    assert result.exit_code == 2
+    assert "3 problem(s) in scenario 'Bad Name'; nothing was stored" in result.output
+    assert "E31000035" in result.output and "a fire and rescue authority, not a council" in (
+        result.output
+    )
+    assert "Elmbridge (E07000207) is already in successor 1" in result.output
+    assert "no scenarios yet" in run("scenario", "list").output
+    assert _create(run).exit_code == 0
+    again = _create(run)
+    assert again.exit_code == 2 and "a scenario has this name already" in again.output
+    missing = run("scenario", "show", "surrey-east-wset")
+    assert missing.exit_code == 2 and "Closest matches: surrey-east-west" in missing.output
+
+
+def test_a_file_and_usage(run: Any, tmp_path: Path) -> None:
+    path = tmp_path / "surrey.csv"
+    rows = [f"East Surrey,{c}" for c in EAST] + [f"West Surrey,{c}" for c in WEST]
+    path.write_text("successor,council\n" + "\n".join(rows) + "\n")
+    made = run("scenario", "create", "from-file", "--file", str(path), "--json")
+    assert made.exit_code == 0, made.output
+    assert json.loads(made.output)["successors"][1]["display_name"] == "West Surrey"
+    both = run("scenario", "create", "x", "--file", str(path), "--from", "E07000207")
+    assert both.exit_code == 2 and "with --from (and --name), or with --file" in both.output
+
+
+def test_recommend_and_briefing_on_the_new_map(run: Any, tmp_path: Path) -> None:
+    assert _create(run).exit_code == 0
+    found = run("recommend", "West Surrey", "Rushmoor", "--scenario", "surrey-east-west",
+                "--format", "json", "--k", "5")  # fmt: skip
+    assert found.exit_code == 0, found.output
+    payload = json.loads(found.output)
+    assert [b["body"]["code"] for b in payload] == ["X06000002", "E07000092"]
+    assert all(b["scenario"] == "surrey-east-west" for b in payload)
+    partners = {r["partner_code"] for b in payload for r in b["recommendations"]}
+    assert not partners & {*EAST, *WEST, "E10000030"}
+    gone = run("recommend", "Woking", "--scenario", "surrey-east-west")
+    assert gone.exit_code == 2 and "its area goes to West Surrey" in gone.output
+    out = tmp_path / "west.html"
+    wrote = run("briefing", "West Surrey", "--scenario", "surrey-east-west", "--out", str(out))
+    assert wrote.exit_code == 0, wrote.output
+    assert "On the map of scenario" in out.read_text()

@@ -1,0 +1,274 @@
+"""The scenario pages and the API's ``?scenario=`` through Flask's test client.
+
+Everything works without JavaScript: the creation form is a POST that redirects to the new
+scenario or shows every problem next to its field, filters are query parameters.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import re
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from pypdf import PdfReader
+
+from recommender.query import Query
+from recommender.scenario import store
+from recommender.scenario.recommend import ScenarioCache
+from scenario_fixtures import EAST, JOINT_WASTE, NORTH, RUSHMOOR, SOUTH, WEST, surrey_draft
+
+NAME = "surrey-east-west"
+
+
+@pytest.fixture(scope="module")
+def stored(app: Flask) -> str:
+    """The app's database holds Surrey's 2025 split."""
+    state = app.extensions["recommender"]
+    store.create(state.engine, surrey_draft(NAME), state.settings)
+    return NAME
+
+
+def _text(response: Any) -> str:
+    return html.unescape(str(response.get_data(as_text=True)))
+
+
+def _plain(page: str) -> str:
+    """The page's text without tags (spaces kept)."""
+    return re.sub(r"<[^>]+>", "", page)
+
+
+def _rows(page: str) -> list[tuple[str, str]]:
+    return re.findall(r'<tr id="s-[^"]+" data-partner="([^"]+)" data-service="([^"]+)"', page)
+
+
+def _form(name: str, east: tuple[str, ...], west: tuple[str, ...]) -> dict[str, str]:
+    form = {"name": name, "successor-1": "North Surrey", "successor-2": "South Surrey"}
+    form |= {f"c-{c}": "1" for c in east} | {f"c-{c}": "2" for c in west}
+    return form
+
+
+# Creating one --------------------------------------------------------------------------------
+
+
+def test_the_form_lists_every_council_grouped_by_county(client: FlaskClient) -> None:
+    page = _text(client.get("/scenarios/new"))
+    assert "Make a reorganisation scenario" in page
+    assert page.count('<select class="select" id="c-') == 296  # every lower-tier council
+    assert "Surrey (county council) and its districts" in page
+    assert 'name="county-E10000030"' in page
+    assert "Unitary, metropolitan and London borough councils: South East" in page
+    assert "<script" not in page.split("</head>")[1]  # no inline script: works without it
+
+
+def test_the_form_makes_a_scenario_and_shows_it(client: FlaskClient, app: Flask) -> None:
+    response = client.post("/scenarios/new", data=_form("surrey-north-south", NORTH, SOUTH))
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/scenarios/surrey-north-south?created=1"
+    page = _text(client.get(response.headers["Location"]))
+    assert "The scenario was saved" in page
+    assert "North Surrey" in page and "South Surrey" in page
+    # the district-only arrangement between four of North Surrey's councils becomes internal
+    internal = page.split("Becoming internal (1)")[1].split("Carried over")[0]
+    assert "Joint Waste Solutions" in internal
+    engine = app.extensions["recommender"].engine
+    made = store.load(engine, "surrey-north-south")
+    assert set(made.successors[0].councils) == set(NORTH)
+    store.delete(engine, "surrey-north-south")
+
+
+def test_a_county_choice_gives_all_its_districts(client: FlaskClient, app: Flask) -> None:
+    form = {"name": "surrey-whole", "successor-1": "Surrey", "county-E10000030": "1"}
+    response = client.post("/scenarios/new", data=form)
+    assert response.status_code == 303, _text(response)[:2000]
+    engine = app.extensions["recommender"].engine
+    assert set(store.load(engine, "surrey-whole").successors[0].councils) == {*EAST, *WEST}
+    page = _text(client.get("/scenarios/surrey-whole/bodies/X06000001"))
+    assert "Runs the fire and rescue service (Surrey Fire and Rescue Authority)" in page
+    store.delete(engine, "surrey-whole")
+
+
+def test_bad_input_shows_every_problem_at_its_field_and_stores_nothing(
+    client: FlaskClient, app: Flask
+) -> None:
+    form = _form("Bad Name", EAST, WEST[:-1])  # Woking left out, and a bad name
+    form["successor-3"] = "Hampshire"
+    form["c-E06000036"] = "3"  # Bracknell Forest alone
+    response = client.post("/scenarios/new", data=form)
+    assert response.status_code == 422
+    page = _text(response)
+    assert "There is a problem: nothing was saved" in page
+    errors = dict(re.findall(r'<p class="field-error" id="([^"]+)-error">(.*?)</p>', page))
+    assert "A scenario's name is 1 to 64" in errors["name"]
+    assert "Woking (E07000217) is in no successor" in errors["county-E10000030"]
+    assert "Bracknell Forest (E06000036) alone is already" in errors["councils-3"]
+    assert "Hampshire (E10000014) keeps this name" in errors["successor-3"]
+    # what was chosen is kept, and the groups with choices are open
+    assert 'value="Bad Name"' in page
+    assert re.search(r'<details class="council-group" open id="county-E10000030">', page)
+    elmbridge = page[page.index('id="c-E07000207"') :].split("</select>")[0]
+    assert '<option value="">As the county</option>' in elmbridge
+    assert '<option value="1" selected>' in elmbridge
+    engine = app.extensions["recommender"].engine
+    assert {s.name for s in store.summaries(engine)} <= {NAME}
+
+
+def test_a_name_taken_is_refused(client: FlaskClient, stored: str) -> None:
+    response = client.post("/scenarios/new", data=_form(stored, EAST, WEST))
+    assert response.status_code == 422
+    assert "A scenario has this name already" in _text(response)
+
+
+def test_a_post_from_another_site_is_refused(client: FlaskClient) -> None:
+    headers = {"Origin": "https://evil.example"}
+    response = client.post("/scenarios/new", data=_form("x", EAST, WEST), headers=headers)
+    assert response.status_code == 403
+
+
+# Viewing one ---------------------------------------------------------------------------------
+
+
+def test_the_list_and_the_scenario(client: FlaskClient, stored: str) -> None:
+    page = _text(client.get("/scenarios"))
+    assert f'href="/scenarios/{stored}"' in page
+    page = _text(client.get(f"/scenarios/{stored}"))
+    assert "<svg" in page and 'class="successor"' in page  # the new map, successors outlined
+    assert "East Surrey" in page and "551,313" in page  # East Surrey's population, summed
+    assert "Surrey (County council, E10000030): abolished" in _plain(page)
+    assert "Becoming internal (0)" in page
+    carried = page.split("Carried over to the new unitaries (3)")[1]
+    assert "Joint Waste Solutions" in carried
+    assert "who governs it is for the reorganisation to decide" in page
+    assert f'action="/scenarios/{stored}/compare"' in page
+
+
+def test_an_unknown_scenario_is_a_404_naming_the_closest(client: FlaskClient, stored: str) -> None:
+    response = client.get("/scenarios/surrey-east-wset")
+    assert response.status_code == 404 and stored in _text(response)
+
+
+def test_a_successors_page(client: FlaskClient, app: Flask, stored: str) -> None:
+    response = client.get(f"/scenarios/{stored}/bodies/X06000002")
+    assert response.status_code == 200
+    page = _text(response)
+    assert "<h1>West Surrey</h1>" in page
+    assert "does not exist today: it is made of Guildford, Runnymede, Spelthorne, Surrey Heath" in (
+        page
+    )
+    assert "663,227" in page  # the sum of its councils' people
+    state = app.extensions["recommender"]
+    model = ScenarioCache().get(state.models.recommender, store.load(state.engine, stored))
+    expected = [(r.partner_code, r.service) for r in model.recommend(Query("X06000002", k=10))]
+    assert _rows(page) == expected
+    assert "inherits 3 documented arrangements with West Surrey" in page
+    assert 'data-code="X06000002"' in page  # drawn on the map
+    assert "Joint Waste Solutions" in page  # inherited, listed
+    assert f"/scenarios/{stored}/bodies/X06000002/briefing.pdf" in page
+
+
+def test_filters_and_the_fragment(client: FlaskClient, stored: str) -> None:
+    response = client.get(f"/scenarios/{stored}/bodies/X06000002?service=legal&k=3&fragment=1")
+    page = _text(response)
+    assert response.status_code == 200 and not page.lstrip().startswith("<!doctype")
+    assert {s for _, s in _rows(page)} == {"legal"} and len(_rows(page)) == 3
+    bad = client.get(f"/scenarios/{stored}/bodies/X06000002?k=0")
+    assert bad.status_code == 400 and "Enter a whole number from 1 to" in _text(bad)
+
+
+def test_a_council_that_joins_a_successor_goes_to_its_page(
+    client: FlaskClient, stored: str
+) -> None:
+    response = client.get(f"/scenarios/{stored}/bodies/Woking")
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/scenarios/{stored}/bodies/X06000002?from=E07000217"
+    page = _text(client.get(response.headers["Location"]))
+    assert "Woking becomes part of West Surrey in this scenario" in page
+    county = client.get(f"/scenarios/{stored}/bodies/E10000030")
+    assert county.status_code == 404
+    assert f'href="/scenarios/{stored}/bodies/X06000001"' in _text(county)
+
+
+def test_a_neighbours_page_on_the_new_map(client: FlaskClient, stored: str) -> None:
+    page = _text(client.get(f"/scenarios/{stored}/bodies/{RUSHMOOR}"))
+    assert "<h1>Rushmoor</h1>" in page and "is as today" in page
+    assert f'href="/scenarios/{stored}/bodies/X06000002">West Surrey</a>' in page  # neighbour
+    assert not {p for p, _ in _rows(page)} & {*EAST, *WEST}
+
+
+def test_before_and_after(client: FlaskClient, stored: str) -> None:
+    page = _text(client.get(f"/scenarios/{stored}/compare?body=E07000217"))
+    assert "Woking: before and after" in page
+    assert "After: West Surrey" in page and "Today: Woking" in page
+    assert "Part of West Surrey" in page or "Part of East Surrey" in page
+    assert client.get(f"/scenarios/{stored}/compare").status_code == 302
+
+
+def test_the_briefing_on_the_new_map(client: FlaskClient, stored: str) -> None:
+    response = client.get(f"/scenarios/{stored}/bodies/X06000002/briefing.pdf?service=legal")
+    assert response.status_code == 200 and response.mimetype == "application/pdf"
+    assert (
+        "briefing-surrey-east-west-west_surrey-legal.pdf"
+        in (response.headers["Content-Disposition"])
+    )
+    text = " ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(response.data)).pages)
+    text = " ".join(text.split())
+    assert "West Surrey" in text and "On the map of scenario" in text
+
+
+# The API -------------------------------------------------------------------------------------
+
+
+def test_api_body_and_recommendations_on_the_new_map(client: FlaskClient, stored: str) -> None:
+    body = client.get(f"/api/v1/bodies/X06000002?scenario={stored}").json
+    assert body["body"]["population"] == 663227 and body["body"]["successor"] is True
+    assert JOINT_WASTE in {a["id"] for a in body["arrangements"]}
+    assert body["scenario"] == stored
+    found = client.get(f"/api/v1/bodies/West%20Surrey/recommendations?scenario={stored}&k=5")
+    assert found.status_code == 200
+    payload = found.json
+    assert payload["body"]["code"] == "X06000002" and payload["scenario"] == stored
+    assert payload["query"]["scenario"] == stored and len(payload["recommendations"]) == 5
+    assert client.get(found.request.full_path).headers["X-Cache"] == "hit"
+    groups = client.get(f"/api/v1/bodies/{RUSHMOOR}/groups?service=legal&scenario={stored}")
+    assert groups.status_code == 200 and groups.json["scenario"] == stored
+    joins = client.get(f"/api/v1/bodies/X06000001/arrangements-to-join?scenario={stored}")
+    assert joins.status_code == 200
+    today = client.get(f"/api/v1/bodies/{RUSHMOOR}/recommendations?k=5").json
+    assert "scenario" not in today
+
+
+def test_api_errors(client: FlaskClient, stored: str) -> None:
+    gone = client.get(f"/api/v1/bodies/Woking/recommendations?scenario={stored}")
+    assert gone.status_code == 404 and gone.json["field"] == "code_or_name"
+    assert gone.json["suggestions"] == ["West Surrey (X06000002)"]
+    unknown = client.get("/api/v1/bodies/Rother/recommendations?scenario=nope")
+    assert unknown.status_code == 404 and unknown.json["error"] == "unknown_scenario"
+    assert client.get("/api/v1/bodies/Woking?scenario=nope").status_code == 404
+
+
+def test_api_scenarios(client: FlaskClient, stored: str) -> None:
+    listed = client.get("/api/v1/scenarios").json["scenarios"]
+    assert {s["name"] for s in listed} >= {stored}
+    shown = client.get(f"/api/v1/scenarios/{stored}").json
+    assert [s["code"] for s in shown["successors"]] == ["X06000001", "X06000002"]
+    assert shown["arrangements"]["internal"] == []
+    assert client.get("/api/v1/scenarios/nope").status_code == 404
+
+
+def test_a_deleted_and_remade_scenario_is_not_served_from_the_cache(
+    client: FlaskClient, app: Flask
+) -> None:
+    state = app.extensions["recommender"]
+    from recommender.scenario.define import Draft, DraftSuccessor
+
+    store.create(state.engine, surrey_draft("remade"), state.settings)
+    first = client.get("/api/v1/bodies/X06000001?scenario=remade").json["body"]["population"]
+    store.delete(state.engine, "remade")
+    swapped = Draft("remade", (DraftSuccessor("A", WEST), DraftSuccessor("B", EAST)))
+    store.create(state.engine, swapped, state.settings)
+    url = "/api/v1/bodies/X06000001/recommendations?scenario=remade&k=1"
+    assert client.get(url).json["body"]["population"] == 663227 != first
+    store.delete(state.engine, "remade")

@@ -1,0 +1,503 @@
+"""Reorganisation scenarios: checks, the derived map, the arrangements, storage, and the
+promoted model answering on the new map (Surrey's districts into two unitaries)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+from recommender import db, reference
+from recommender import register as reg
+from recommender.config import Settings
+from recommender.errors import ScenarioRejected, UnknownBody, UnknownScenario
+from recommender.query import Query
+from recommender.reference_bodies import largest_class
+from recommender.reference_build import check_symmetric
+from recommender.scenario import define, history, report, store
+from recommender.scenario.define import Draft, DraftSuccessor
+from recommender.scenario.recommend import ScenarioCache, ScenarioRecommender, compare
+from recommender.scenario.world import World, derive
+from scenario_fixtures import (
+    EAST,
+    JOINT_WASTE,
+    NORTH,
+    RUSHMOOR,
+    SURREY,
+    WEST,
+    north_south_draft,
+    surrey,
+    surrey_draft,
+)
+
+
+@pytest.fixture(scope="module")
+def world() -> World:
+    return derive(surrey())
+
+
+@pytest.fixture(scope="module")
+def records() -> list[dict]:  # type: ignore[type-arg]
+    """The default register's real arrangements as register records (members listed)."""
+    arrangements, members = reg.read_default_register()
+    real = arrangements[~arrangements["simulated"]]
+    out = []
+    for row in real.to_dict("records"):
+        mine = members[members["arrangement_id"] == row["id"]].sort_values("position")
+        row["members"] = [{"body_code": c} for c in mine["body_code"]]
+        out.append(row)
+    return out
+
+
+# Checks ---------------------------------------------------------------------------------------
+
+
+def test_surrey_in_two_gets_codes_names_and_its_councils_in_order() -> None:
+    found = surrey()
+    assert [(s.code, s.name) for s in found.successors] == [
+        ("X06000001", "East Surrey"),
+        ("X06000002", "West Surrey"),
+    ]
+    assert found.successors[0].councils == EAST
+    assert found.successor_of()["E07000217"] == "X06000002"
+    assert define.is_successor_code("X06000002") and not define.is_successor_code("E06000001")
+
+
+def test_names_and_counties_stand_for_councils() -> None:
+    # Names resolve like codes; a county stands for its districts; a district alone becomes a
+    # unitary, named after itself by default.
+    draft = Draft(
+        "suffolk-three",
+        (
+            DraftSuccessor(None, ("Babergh", "Ipswich", "mid suffolk")),
+            DraftSuccessor(None, ("East Suffolk",)),
+            DraftSuccessor("West Suffolk Council", ("E07000245",)),
+        ),
+    )
+    found = define.check(draft)
+    assert [s.name for s in found.successors] == [
+        "Babergh, Ipswich and Mid Suffolk",
+        "East Suffolk",
+        "West Suffolk Council",
+    ]
+    whole = define.check(Draft("surrey-one", (DraftSuccessor("Surrey", ("Surrey",)),)))
+    assert set(whole.successors[0].councils) == set(EAST + WEST)
+
+
+def _problems(draft: Draft, settings: Settings | None = None) -> list[str]:
+    with pytest.raises(ScenarioRejected) as caught:
+        define.check(draft, settings)
+    assert caught.value.status == 422
+    assert caught.value.to_dict()["problems"]
+    return [str(p) for p in caught.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("successors", "says"),
+    [
+        # a code that is not a council
+        ([("A", (*EAST, "E31000035")), ("B", WEST)],
+         "Surrey Fire and Rescue Authority (E31000035) is a fire and rescue authority, not a "
+         "council"),
+        ([("A", (*EAST, "E54000063")), ("B", WEST)], "not a council"),
+        ([("A", (*EAST, "E47000001")), ("B", WEST)], "not a council"),
+        ([("A", (*EAST, "Nowhereshire")), ("B", WEST)], "'Nowhereshire': no public body"),
+        # a council in two successors
+        ([("A", (*EAST, "E07000217")), ("B", WEST)],
+         "Woking (E07000217) is already in successor 1: a council goes to one successor only"),
+        # a county left partly unassigned
+        ([("A", EAST)],
+         "Surrey (E10000030) is only partly reorganised: Guildford (E07000209)"),
+        # a unitary alone changes nothing
+        ([("A", EAST), ("B", WEST), ("C", ("E06000036",))],
+         "Bracknell Forest (E06000036) alone is already a unitary council"),
+        ([("A", EAST), ("B", WEST), ("C", ())], "successor 3 names no council"),
+        # names: twice in the scenario, or a council that stays on the map
+        ([("Surrey", EAST), ("surrey", WEST)], "successor 1 has this name already"),
+        ([("Hampshire", EAST), ("B", WEST)], "Hampshire (E10000014) keeps this name"),
+        ([("x" * 101, EAST), ("B", WEST)], "a name of 1 to 100 characters"),
+    ],
+)  # fmt: skip
+def test_bad_input_names_the_code_and_what_is_wrong(
+    successors: list[tuple[str, tuple[str, ...]]], says: str
+) -> None:
+    draft = Draft("bad", tuple(DraftSuccessor(n, c) for n, c in successors))
+    problems = _problems(draft)
+    assert any(says in p for p in problems), problems
+
+
+def test_an_abolished_council_split_in_two_is_refused_naming_both() -> None:
+    # Northamptonshire became North and West Northamptonshire: which one is meant?
+    problems = _problems(Draft("n", (DraftSuccessor("A", ("Northamptonshire County Council",)),)))
+    assert any("North Northamptonshire" in p and "West Northamptonshire" in p for p in problems)
+
+
+@pytest.mark.parametrize("name", ["Surrey", "surrey east", "-surrey", "surrey--east", "new", ""])
+def test_names_are_slugs(name: str) -> None:
+    assert define.check_name(name)
+    assert not define.check_name("surrey-east-west-2026")
+
+
+def test_every_problem_is_listed_at_once() -> None:
+    draft = Draft("Bad Name", (DraftSuccessor("A", ("E31000035", "E07000207")),))
+    problems = _problems(draft)
+    assert len(problems) >= 3  # the name, the fire authority, Surrey left partly unassigned
+
+
+def test_the_command_line_and_file_layouts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    options = define.from_options("s", (",".join(EAST), ",".join(WEST)), ("East",), "d")
+    assert options.successors[0] == DraftSuccessor("East", EAST)
+    assert options.successors[1].name is None and options.description == "d"
+    csv_file = tmp_path / "s.csv"
+    rows = [f"East Surrey,{c}" for c in EAST] + [f"West Surrey,{c}" for c in WEST]
+    csv_file.write_text("successor,council\n" + "\n".join(rows) + "\n")
+    json_file = tmp_path / "s.json"
+    payload = {
+        "description": "two",
+        "successors": [
+            {"name": "East Surrey", "councils": list(EAST)},
+            {"name": "West Surrey", "from": ",".join(WEST)},
+        ],
+    }
+    json_file.write_text(json.dumps(payload))
+    for path in (csv_file, json_file):
+        read = define.check(define.read_file(path, "surrey-east-west"))
+        assert read.successors == surrey().successors
+    assert define.read_file(json_file, "s").description == "two"
+    bad = tmp_path / "bad.csv"
+    bad.write_text("name,code\nA,E07000207\n")
+    with pytest.raises(ScenarioRejected, match="expected the columns successor and council"):
+        define.read_file(bad, "x")
+
+
+# The map after the scenario -----------------------------------------------------------------
+
+
+def test_surrey_leaves_the_map_and_the_districts_go_to_their_successors(world: World) -> None:
+    assert SURREY not in world.bodies.index
+    assert not set(EAST + WEST) & set(world.bodies.index)
+    assert world.replaced[SURREY] == ("X06000001", "X06000002")
+    assert world.replaced["E07000207"] == ("X06000001",)
+    before = reference.load_bodies()
+    assert len(world.bodies) == len(before) - 12 + 2
+    assert world.sources("X06000002") == sorted([*WEST, SURREY])
+
+
+def test_merged_facts_are_the_sums_of_the_parts(world: World) -> None:
+    before = reference.load_bodies()
+    for code, councils in (("X06000001", EAST), ("X06000002", WEST)):
+        new, parts = world.bodies.loc[code], before.loc[list(councils)]
+        people = parts["population"].astype(float)
+        assert new["population"] == parts["population"].sum()
+        assert new["area_km2"] == pytest.approx(parts["area_km2"].sum(), abs=0.01)
+        assert new["density"] == pytest.approx(new["population"] / new["area_km2"], abs=0.1)
+        weighted = float((parts["imd_score"] * people).sum() / people.sum())
+        assert new["imd_score"] == pytest.approx(weighted, abs=1e-3)
+        assert new["imd_decile"] == 10  # Surrey's districts are among the least deprived
+        assert new["rural_urban"] == largest_class(parts["rural_urban"], people)
+        assert (new["kind"], new["tier"], new["county_code"]) == ("council", "unitary", "")
+        assert (new["fire_code"], new["police_code"]) == ("E31000035", "E23000031")
+        assert new["icb_code"] == "E54000063" and new["cauth_code"] == ""
+        assert (new["region"], new["region_code"]) == ("South East", "E12000008")
+        centre = world.bodies.geometry[code].centroid
+        assert (new["x"], new["y"]) == (round(centre.x), round(centre.y))
+    both = world.bodies.loc[["X06000001", "X06000002"], "population"].sum()
+    assert both == before.at[SURREY, "population"]
+
+
+def test_the_new_polygons_are_valid_and_share_their_neighbours_borders(world: World) -> None:
+    before = reference.load_bodies()
+    geoms = world.bodies.geometry
+    for code, councils in (("X06000001", EAST), ("X06000002", WEST)):
+        assert geoms[code].is_valid and geoms[code].geom_type in ("Polygon", "MultiPolygon")
+        union = shapely.union_all(before.geometry[list(councils)].to_numpy())
+        assert shapely.symmetric_difference(geoms[code], union).area < 1.0  # m²
+    lower = world.bodies[world.bodies["tier"].isin(define.LOWER_TIERS)].geometry.to_numpy()
+    total = shapely.area(lower).sum()
+    assert total == pytest.approx(shapely.union_all(lower).area, rel=1e-9)  # still a tiling
+    assert world.bodies.crs.to_epsg() == 27700
+
+
+def test_adjacency_is_symmetric_and_borders_are_the_councils(world: World) -> None:
+    adj = world.adjacency
+    check_symmetric(adj)
+    before = reference.load_adjacency()
+    touches = before[before["relation"] == "touches"].set_index(["code_a", "code_b"])["border_km"]
+
+    def border(a: str, b: str) -> float:
+        row = adj[(adj["code_a"] == a) & (adj["code_b"] == b)]
+        return float(row["border_km"].iloc[0]) if len(row) else 0.0
+
+    east_west = sum(touches.get((e, w), 0.0) for e in EAST for w in WEST)
+    assert border("X06000001", "X06000002") == pytest.approx(east_west, abs=0.02)
+    rushmoor = sum(touches.get((w, RUSHMOOR), 0.0) for w in WEST)
+    assert border("X06000002", RUSHMOOR) == pytest.approx(rushmoor, abs=0.02)
+    assert border(RUSHMOOR, "X06000002") == border("X06000002", RUSHMOOR)
+    # rows between bodies that stay are the reference's
+    kept = before[~before["code_a"].isin([*EAST, *WEST, SURREY])]
+    kept = kept[~kept["code_b"].isin([*EAST, *WEST, SURREY])]
+    merged = kept.merge(adj, on=["code_a", "code_b"], suffixes=("", "_new"))
+    assert len(merged) == len(kept)
+    assert (merged["relation"] == merged["relation_new"]).all()
+
+
+def test_relations_follow_the_councils(world: World) -> None:
+    def relation(a: str, b: str) -> str:
+        adj = world.adjacency
+        return str(adj[(adj["code_a"] == a) & (adj["code_b"] == b)]["relation"].iloc[0])
+
+    for code in ("X06000001", "X06000002"):
+        assert relation(code, "E31000035") == "within"  # Surrey's fire area
+        assert relation("E31000035", code) == "contains"
+        assert relation(code, "E23000031") == "within"
+    assert relation("X06000001", "E54000063") == "within"  # East: all in Surrey Heartlands
+    # West: Guildford, Runnymede, Surrey Heath and Waverley are split with Frimley
+    assert relation("X06000002", "E54000063") == "overlaps"
+    assert relation("X06000002", "E54000034") == "overlaps"
+    assert relation("X06000002", RUSHMOOR) == "touches"
+    assert set(world.containers("X06000002")["code"]) >= {"E31000035", "E23000031", "E54000034"}
+    assert "X06000001" in set(world.neighbours("X06000002")["code"])
+
+
+def test_a_whole_county_in_one_successor_takes_over_its_fire_service() -> None:
+    split = derive(surrey())
+    assert ("X06000001", "E31000035") not in split.governed
+    assert any("Surrey Fire and Rescue Authority is run by Surrey County Council" in n
+               for n in split.notes)  # fmt: skip
+    assert "left to decide" in split.facts("E31000035")["governance"][0]["text"]
+    whole = derive(define.check(Draft("surrey-one", (DraftSuccessor("Surrey", ("Surrey",)),))))
+    governor = whole.governed[("X06000001", "E31000035")]
+    assert governor.governance == "county_council" and governor.governor_code == "X06000001"
+    facts = whole.facts("X06000001")
+    assert (
+        "Runs the fire and rescue service (Surrey Fire and Rescue Authority)"
+        in (facts["governance"][0]["text"])
+    )
+    # one unitary with Surrey's exact area: within its fire area, which covers the same ground
+    row = whole.adjacency[(whole.adjacency["code_a"] == "X06000001")
+                          & (whole.adjacency["code_b"] == "E31000035")]  # fmt: skip
+    assert row["relation"].tolist() == ["within"] and not whole.notes
+
+
+# The real arrangements ----------------------------------------------------------------------
+
+
+def test_arrangements_between_councils_of_one_successor_become_internal(records) -> None:  # type: ignore[no-untyped-def]
+    north = derive(define.check(north_south_draft()))
+    outcomes = {o.id: o for o in history.from_records(north, records)}
+    joint = outcomes[JOINT_WASTE]
+    assert joint.internal and joint.after == ("X06000001",)
+    assert set(joint.before) == {"E07000207", "E07000210", "E07000214", "E07000217"}
+    shown = report.report(north, records)
+    assert [a["id"] for a in shown["arrangements"]["internal"]] == [JOINT_WASTE]
+    # under the 2025 split the same arrangement carries over, between East and West Surrey
+    east_west = {o.id: o for o in history.from_records(derive(surrey()), records)}
+    assert not east_west[JOINT_WASTE].internal
+    assert east_west[JOINT_WASTE].after == ("X06000001", "X06000002")
+
+
+def test_the_rest_carry_over_with_successors_once_and_a_split_county_to_each(records) -> None:  # type: ignore[no-untyped-def]
+    world = derive(surrey())
+    outcomes = history.from_records(world, records)
+    with_county = [o for o in outcomes if SURREY in o.before]
+    assert with_county
+    for o in with_county:
+        assert {"X06000001", "X06000002"} <= set(o.after) and SURREY not in o.after
+        assert len(o.after) == len(set(o.after))  # duplicates merged
+    untouched = [o for o in outcomes if not set(o.before) & {*EAST, *WEST, SURREY}]
+    assert all(o.after == o.before and not o.changed for o in untouched)
+    shown = report.report(world, records)
+    carried = shown["arrangements"]["carried_over"]
+    assert {a["id"] for a in carried} == {o.id for o in outcomes if o.changed}
+    assert shown["arrangements"]["unchanged"] == len(untouched)
+
+
+def test_simulated_arrangements_never_enter(records) -> None:  # type: ignore[no-untyped-def]
+    world = derive(surrey())
+    fake = {"id": "S-1", "name": "x", "service": "legal", "simulated": True,
+            "members": [{"body_code": "E07000207"}, {"body_code": "E07000209"}]}  # fmt: skip
+    assert history.from_records(world, [*records, fake]) == history.from_records(world, records)
+
+
+# Storage ------------------------------------------------------------------------------------
+
+
+def test_create_list_show_delete(database_url: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings().with_(database_url=database_url)
+    with db.connect(settings) as engine:
+        made = store.create(engine, surrey_draft(), settings)
+        assert store.load(engine, made.name) == made
+        assert made.description == "Surrey into two unitaries (the 2025 proposal)"
+        [summary] = store.summaries(engine)
+        assert (summary.name, summary.successors, summary.councils) == (made.name, 2, 11)
+        # the name is taken: refused, nothing more stored
+        with pytest.raises(ScenarioRejected, match="a scenario has this name already"):
+            store.create(engine, surrey_draft(), settings)
+        # bad input stores nothing
+        with pytest.raises(ScenarioRejected):
+            store.create(engine, Draft("other", (DraftSuccessor("A", EAST),)), settings)
+        assert [s.name for s in store.summaries(engine)] == [made.name]
+        with db.transaction(engine) as conn:
+            assert db.count(conn, db.scenario_councils) == 11
+        store.delete(engine, made.name)
+        assert store.summaries(engine) == []
+        with db.transaction(engine) as conn:
+            assert db.count(conn, db.scenario_councils) == 0
+        with pytest.raises(UnknownScenario):
+            store.load(engine, made.name)
+        with pytest.raises(UnknownScenario):
+            store.delete(engine, made.name)
+
+
+def test_the_database_refuses_a_council_in_two_successors(database_url: str) -> None:
+    import sqlalchemy as sa
+
+    settings = Settings().with_(database_url=database_url)
+    with db.connect(settings) as engine:
+        store.create(engine, surrey_draft(), settings)
+        with pytest.raises(sa.exc.IntegrityError), db.transaction(engine) as conn:
+            ident = conn.scalar(sa.select(db.scenarios.c.id))
+            conn.execute(
+                sa.insert(db.scenario_councils),
+                [{"scenario_id": ident, "council_code": EAST[0], "successor_code": "X06000002",
+                  "successor_name": "West Surrey", "position": 9}],
+            )  # fmt: skip
+        store.delete(engine, "surrey-east-west")
+
+
+def test_unknown_scenario_names_the_closest(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings().with_(database_url=f"sqlite:///{tmp_path / 's.sqlite'}")
+    with db.connect(settings) as engine:
+        store.create(engine, surrey_draft(), settings)
+        with pytest.raises(UnknownScenario) as caught:
+            store.load(engine, "surrey-east-wset")
+    assert caught.value.suggestions == ["surrey-east-west"]
+
+
+# Recommending on the new map ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scenario_model(recommender_model) -> ScenarioRecommender:  # type: ignore[no-untyped-def]
+    return ScenarioRecommender(recommender_model, derive(surrey()))
+
+
+def test_the_model_scores_the_new_map_without_retraining(
+    scenario_model: ScenarioRecommender, recommender_model
+) -> None:  # type: ignore[no-untyped-def]
+    assert scenario_model.model.components is recommender_model.model.components
+    assert scenario_model.version == recommender_model.version
+    codes = set(scenario_model.model.context.pairs.codes)
+    assert {"X06000001", "X06000002"} <= codes and not codes & {*EAST, *WEST, SURREY}
+    assert not scenario_model.model.context.reg.simulated.any()  # the network is real only
+
+
+def test_recommendations_for_a_successor(scenario_model: ScenarioRecommender) -> None:
+    found = scenario_model.recommend(Query("West Surrey", k=10))
+    assert found and len(found) <= 10
+    partners = {r.partner_code for r in found}
+    assert not partners & {*EAST, *WEST, SURREY, "X06000002"}
+    assert all(r.likelihood is not None and 0 < r.likelihood < 1 for r in found)
+    expected = [r.expected_savings_gbp for r in found]
+    assert expected == sorted(expected, reverse=True)
+    assert found == scenario_model.recommend(Query("X06000002", k=10))
+
+
+def test_inherited_history_is_stated_as_such(scenario_model: ScenarioRecommender) -> None:
+    # East and West Surrey inherit three documented arrangements: Joint Waste Solutions
+    # (Elmbridge and Mole Valley with Surrey Heath and Woking) and Surrey County Council's two
+    # with East Sussex, the county's share going to each.
+    shared = [o for o in scenario_model.outcomes
+              if not o.internal and {"X06000001", "X06000002"} <= set(o.after)]  # fmt: skip
+    assert {o.id for o in shared} >= {JOINT_WASTE} and len(shared) == 3
+    found = scenario_model.recommend(Query("West Surrey", k=10))
+    texts = [x.text for r in found if r.partner_code == "X06000001" for x in r.reasons
+             if x.factor == "history"]  # fmt: skip
+    assert texts, [x.text for r in found for x in r.reasons]
+    assert texts[0].startswith("inherits 3 documented arrangements with West Surrey: East Surrey "
+                               "from Elmbridge, Mole Valley and Surrey County Council")  # fmt: skip
+    assert "West Surrey from Surrey Heath, Woking and Surrey County Council" in texts[0]
+    every = [x.text for r in found for x in r.reasons]
+    assert not any(t.startswith("has been in") for t in every if "Surrey" in t)
+
+
+def test_neighbours_see_the_new_map(scenario_model: ScenarioRecommender, recommender_model) -> None:  # type: ignore[no-untyped-def]
+    today = recommender_model.recommend(Query(RUSHMOOR, k=20, service="legal"))
+    after = scenario_model.recommend(Query(RUSHMOOR, k=20, service="legal"))
+    assert {r.partner_code for r in today} & set(WEST)  # Surrey Heath is a candidate today
+    assert not {r.partner_code for r in after} & {*EAST, *WEST}
+    scored = scenario_model.scorer.query(
+        scenario_model.body_position(RUSHMOOR), scenario_model.service_position("legal")
+    )
+    codes = scenario_model.model.context.pairs.codes[scored.candidate]
+    assert "X06000002" in set(codes)  # West Surrey is one now
+    place = scenario_model.place(RUSHMOOR)
+    assert "X06000002" in {n["code"] for n in place.neighbours}
+
+
+def test_a_council_that_leaves_the_map_names_its_successor(
+    scenario_model: ScenarioRecommender,
+) -> None:
+    with pytest.raises(UnknownBody) as caught:
+        scenario_model.recommend(Query("Woking"))
+    assert "its area goes to West Surrey" in caught.value.detail
+    assert caught.value.suggestions == ["West Surrey (X06000002)"]
+    with pytest.raises(UnknownBody, match="East Surrey and West Surrey"):
+        scenario_model.code_of("Surrey County Council")
+
+
+def test_a_successors_place_and_its_briefing(scenario_model: ScenarioRecommender) -> None:
+    from recommender.briefing import briefing_context, render_html
+
+    place = scenario_model.place("X06000002")
+    assert place.facts["successor"] and place.facts["population"] > 600_000
+    assert "a new unitary council formed from Guildford" in place.note
+    ids = {a["id"] for a in place.arrangements}
+    assert JOINT_WASTE in ids
+    joint = next(a for a in place.arrangements if a["id"] == JOINT_WASTE)
+    assert {m["body_code"] for m in joint["members"]} == {"X06000001", "X06000002"}
+    html = render_html(briefing_context(scenario_model, "X06000002"), scenario_model.settings)
+    assert "Shared-service opportunities: West Surrey" in html
+    assert "On the map of scenario &#39;surrey-east-west&#39;" in html
+    assert 'data-code="X06000002"' in html  # the new body is drawn
+
+
+def test_before_and_after(scenario_model: ScenarioRecommender, recommender_model) -> None:  # type: ignore[no-untyped-def]
+    found = compare(recommender_model, scenario_model, "Woking", k=10)
+    assert found["body"]["code"] == "E07000217"
+    assert found["scenario_body"] == {"code": "X06000002", "name": "West Surrey"}
+    assert len(found["now"]) == len(found["scenario"]) == 10
+    fates = {r["partner_code"]: r["fate"] for r in found["now"]}
+    for code, fate in fates.items():
+        if code in WEST:
+            assert fate == "part of West Surrey too: one council with it, no longer a partner"
+        elif code in EAST:
+            assert fate == "part of East Surrey"
+    assert all(r["partner_code"] != "X06000002" for r in found["scenario"])
+    with pytest.raises(UnknownBody, match="split between East Surrey and West Surrey"):
+        compare(recommender_model, scenario_model, SURREY)
+
+
+def test_the_cache_keeps_one_world_per_scenario_and_model(recommender_model) -> None:  # type: ignore[no-untyped-def]
+    cache = ScenarioCache(size=2)
+    first = cache.get(recommender_model, surrey())
+    assert cache.get(recommender_model, surrey()) is first
+    other = define.check(north_south_draft())
+    assert cache.get(recommender_model, other) is not first
+    cache.get(recommender_model, define.check(surrey_draft("again")))
+    assert len(cache) == 2  # the oldest went
+
+
+def test_nothing_changes_the_reference_or_the_model(recommender_model) -> None:  # type: ignore[no-untyped-def]
+    before = reference.load_bodies().copy()
+    n = recommender_model.model.context.pairs.n
+    ScenarioRecommender(recommender_model, derive(define.check(north_south_draft())))
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(reference.load_bodies().drop(columns="geometry")),
+        pd.DataFrame(before.drop(columns="geometry")),
+    )
+    assert recommender_model.model.context.pairs.n == n
+    assert np.isin(list(NORTH), recommender_model.model.context.pairs.codes).all()
