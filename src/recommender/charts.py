@@ -37,29 +37,23 @@ GREYS = ("#595959", "#b3b3b3", "#2e2e2e", "#dddddd", "#858585")
 
 
 def money(value: float, *, precise: bool = False) -> str:
-    """Return ``value`` in pounds: £950, £1,234, £12k, £1.3m, £2bn (``precise``: £120,000)."""
+    """Return ``value`` in pounds, the one short form every page, table, chart and map uses:
+    £950, £7.1k, £19k, £1.2m, £12m, £2.3bn (two significant figures at least, so that
+    neighbouring figures read alike). ``precise`` gives whole pounds (£7,119), for the rare
+    place that needs them."""
     if not math.isfinite(value):
         return "n/a"
     amount = abs(float(value))
     pounds = math.floor(amount + 0.5)
     sign = "-" if value < 0 and pounds else ""
-    if precise or pounds < 10_000:
+    if precise or pounds < 1000:
         return f"{sign}£{pounds:,}"
-    thousands = math.floor(amount / 1e3 + 0.5)
-    if thousands < 1000:
-        return f"{sign}£{thousands}k"
-    millions = amount / 1e6
-    if math.floor(millions + 0.5) < 1000:
-        return f"{sign}£{_short(millions)}m"
-    return f"{sign}£{_short(amount / 1e9)}bn"
-
-
-def _short(amount: float) -> str:
-    # One decimal below 10 (1.3, not 1.0), whole numbers from 10.
-    tenths = math.floor(amount * 10 + 0.5)
-    if tenths >= 100:
-        return f"{math.floor(amount + 0.5):,}"
-    return str(tenths // 10) if tenths % 10 == 0 else f"{tenths / 10:.1f}"
+    for unit, suffix in ((1e3, "k"), (1e6, "m"), (1e9, "bn")):
+        if math.floor(amount / unit + 0.5) < 1000:  # else it reads better in the next unit
+            break
+    tenths = math.floor(amount / unit * 10 + 0.5)
+    figure = f"{math.floor(amount / unit + 0.5):,}" if tenths >= 100 else f"{tenths / 10:g}"
+    return f"{sign}£{figure}{suffix}"
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
