@@ -48,9 +48,9 @@ def money(value: float, *, precise: bool = False) -> str:
     sign = "-" if value < 0 and pounds else ""
     if precise or pounds < 1000:
         return f"{sign}£{pounds:,}"
-    for unit, suffix in ((1e3, "k"), (1e6, "m"), (1e9, "bn")):
-        if math.floor(amount / unit + 0.5) < 1000:  # else it reads better in the next unit
-            break
+    unit, suffix = 1e3, "k"
+    if math.floor(amount / 1e3 + 0.5) >= 1000:  # £999.5k reads as £1m
+        unit, suffix = (1e6, "m") if math.floor(amount / 1e6 + 0.5) < 1000 else (1e9, "bn")
     tenths = math.floor(amount / unit * 10 + 0.5)
     figure = f"{math.floor(amount / unit + 0.5):,}" if tenths >= 100 else f"{tenths / 10:g}"
     return f"{sign}£{figure}{suffix}"

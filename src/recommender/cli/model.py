@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from recommender import reference
 from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
 from recommender.config import Settings
 from recommender.query import PER_PARTNER, SORTS
@@ -380,6 +381,8 @@ def recommend_cmd(
         found = rec.recommend(query, explain=want)
         focal = {"code": str(rec.model.context.pairs.codes[position])}
         focal["name"] = str(rec.model.context.bodies.names[position])
+        if note := reference.former_note(body, focal["code"], obj.settings):
+            focal["note"] = note  # an abolished council: say whose suggestions these are
         results.append((focal, found))
     if fmt == "json":
         echo_json(
@@ -393,6 +396,9 @@ def recommend_cmd(
             ]
         )
     elif fmt == "csv":
+        for b, _ in results:
+            if b.get("note"):
+                click.echo(b["note"], err=True)
         _write_csv(results)
     else:
         for b, found in results:
@@ -438,8 +444,11 @@ def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
 
 def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
     from recommender.charts import money
+    from recommender.explain import DIRECTION_WORDS, MARKERS
 
     click.echo(f"\n{body['name']} ({body['code']}) — model {version}")
+    if body.get("note"):
+        click.echo(body["note"])
     if not found:
         click.echo("  no suggestions match these filters")
         return
@@ -461,8 +470,12 @@ def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
     echo_table(
         rows, ["#", "partner", "service", "likelihood", "expected", "if formed (80% range)", "km"]
     )
+    legend = False
     for rank, r in enumerate(found, 1):
         if r.reasons:
-            marks = {"raises": "+ ", "lowers": "− ", "note": "note: "}
-            why = "; ".join(marks[x.direction] + x.text for x in r.reasons)
+            why = "; ".join(f"{x.marker} {x.text}" for x in r.reasons)
             click.echo(f"  {rank}. {why}")
+            legend = True
+    if legend:
+        words = ", ".join(f"{MARKERS[d]} {w}" for d, w in DIRECTION_WORDS.items())
+        click.echo(f"  ({words}; against the body's other candidates)")
