@@ -127,3 +127,10 @@ def test_show_lists_the_real_arrangements_only(run) -> None:  # type: ignore[no-
     text = run("bodies", "show", "Beta").output
     assert "Documented arrangements (1, each with its public source)" in text
     assert "Alpha and Beta shared legal service" in text and "simulated" not in text.lower()
+
+
+def test_show_says_what_became_of_a_former_name(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("bodies", "show", "Old Alpha")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "Old Alpha was renamed."
+    assert "Alpha (E07000001)" in result.output

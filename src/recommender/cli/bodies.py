@@ -83,8 +83,9 @@ def show_command(obj: SettingsObj, code_or_name: str, as_json: bool) -> None:
             }
         )  # fmt: skip
         return
-    if found.note:
-        click.echo(found.note)
+    note = reference.former_note(code_or_name, facts["code"], settings) or found.note
+    if note:
+        click.echo(note)
     click.echo(f"{facts['display_name']} ({facts['code']})")
     governance = facts.pop("governance")
     echo_table([[k, v] for k, v in facts.items()], ["fact", "value"])

@@ -20,11 +20,13 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.utils import secure_filename
+from werkzeug.wrappers import Response as Redirect
 
 from recommender import __version__, charts, db, reference, services
 from recommender import feedback as feedback_domain
 from recommender import register as reg
 from recommender.errors import ModelError
+from recommender.query import LIKELIHOOD_FLOOR
 from recommender.scoring import HORIZON_YEARS
 from recommender.service import views_body, views_model, views_register
 from recommender.service.guards import client_address, same_origin
@@ -94,6 +96,12 @@ def _percent(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{100 * float(value):.{digits}f}%"
 
 
+@bp.app_template_filter("share")
+def _share(value: float) -> str:
+    """A share as a percentage with no more digits than it has: 1%, 0.5%, 12.5%."""
+    return f"{100 * float(value):.3g}%"
+
+
 @bp.app_template_filter("number")
 def _number(value: float | None, digits: int = 0) -> str:
     return "n/a" if value is None else f"{float(value):,.{digits}f}"
@@ -124,10 +132,13 @@ def home() -> str:
 
 
 @bp.get("/search")
-def search() -> str:
-    """List the bodies whose names or aliases match the query, abolished councils included."""
+def search() -> Any:
+    """Open the body the query names exactly, else list the bodies whose names or aliases
+    match it, abolished councils included."""
     settings = state().settings
     query = request.args.get("q", "").strip()[:200]
+    if query and (exact := reference.exact(query, settings)):
+        return _to_body(exact)
     hits = reference.search(query, limit=20, settings=settings) if query else []
     table = reference.load_bodies(settings)
     results = [
@@ -163,8 +174,7 @@ def body(code_or_name: str) -> Any:
         return redirect(url_for(".search", q=code_or_name))
     code = found.codes[0]
     if code_or_name != code:
-        kept: dict[str, Any] = request.args.to_dict(flat=False)
-        return redirect(url_for(".body", code_or_name=code, **kept))
+        return _to_body(found, request.args.to_dict(flat=False))
     filters = views_body.parse_filters(request.args, settings, int(current_app.config["MAX_K"]))
     page = views_body.facts(code, settings, current.directory)
     status, results, unavailable = 200, None, None
@@ -188,6 +198,7 @@ def body(code_or_name: str) -> Any:
         count = len(results["recommendations"])
         summary = views_body.summary(filters, count, results["service_label"])
     context = page | {
+        "former": reference.former_note(request.args.get("from", "")[:200], code, settings),
         "filters": filters,
         "form": request.args,
         "results": results,
@@ -200,10 +211,21 @@ def body(code_or_name: str) -> Any:
         "max_k": current_app.config["MAX_K"],
         "default_k": views_body.DEFAULT_K,
         "horizon_years": HORIZON_YEARS,
+        "likelihood_floor": LIKELIHOOD_FLOOR,
+        "sort_labels": views_body.SORT_LABELS,
         "recorded": _recorded(code, request.args.get("feedback", "")),
     }
     template = "_body_results.html" if request.args.get("fragment") == "1" else "body.html"
     return render_template(template, **context), status
+
+
+def _to_body(found: reference.Resolution, kept: dict[str, Any] | None = None) -> Redirect:
+    """Redirect to the body ``found`` names (keeping ``kept`` query parameters); an abolished
+    council's name goes along as ``from``, for the page to say what became of it."""
+    params = dict(kept or {})
+    if found.alias_type in reference.FORMER_TYPES:
+        params["from"] = found.query
+    return redirect(url_for(".body", code_or_name=found.codes[0], **params))
 
 
 @bp.post("/bodies/<code>/feedback")

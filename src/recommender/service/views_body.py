@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from recommender import maps, reference, services
 from recommender.config import Settings
 from recommender.errors import InvalidInput
+from recommender.query import LIKELIHOOD_FLOOR, SORTS
 from recommender.ranking import Query, likelihood_words
 from recommender.register_io import Directory
 from recommender.service.views_register import MAP_WIDTH, service_labels
@@ -41,6 +42,12 @@ KIND_LABELS = {
     "combined": "Combined authorities",
 }
 TIER_LABELS = {tier: name[0].upper() + name[1:] for tier, name in reference.TIER_NAMES.items()}
+SORT_LABELS = {
+    "expected": "Expected annual savings",
+    "likelihood": "Likelihood",
+    "savings": "Savings if formed",
+}
+assert tuple(SORT_LABELS) == SORTS
 LAYER_BY_TIER = {
     "county": "upper_tier",
     "fire": "fire",
@@ -59,6 +66,8 @@ class BodyFilters:
     max_km: float | None = None
     k: int = DEFAULT_K
     include_existing: bool = False
+    min_likelihood: float = LIKELIHOOD_FLOOR
+    sort: str = "expected"
     errors: Mapping[str, str] = field(default_factory=dict)
 
     def query(self, code: str) -> Query:
@@ -69,6 +78,8 @@ class BodyFilters:
             max_km=self.max_km,
             k=self.k,
             include_existing=self.include_existing,
+            min_likelihood=self.min_likelihood,
+            sort=self.sort,
         )
 
     def params(self) -> dict[str, Any]:
@@ -84,6 +95,17 @@ class BodyFilters:
             out["k"] = self.k
         if self.include_existing:
             out["include_existing"] = "1"
+        if self.min_likelihood != LIKELIHOOD_FLOOR:
+            out["min_likelihood"] = f"{self.min_likelihood:g}"
+        if self.sort != "expected":
+            out["sort"] = self.sort
+        return out
+
+    def with_floor(self, floor: float) -> dict[str, Any]:
+        """The query parameters of the same list with another likelihood floor."""
+        out = {k: v for k, v in self.params().items() if k != "min_likelihood"}
+        if floor != LIKELIHOOD_FLOOR:
+            out["min_likelihood"] = f"{floor:g}"
         return out
 
 
@@ -105,6 +127,8 @@ def parse_filters(args: MultiDict[str, str], settings: Settings, max_k: int) -> 
     check("max_km", _distance)
     check("k", lambda raw: _count(raw, max_k))
     check("include_existing", _flag)
+    check("min_likelihood", _share)
+    check("sort", _sort)
     kinds = [k.strip() for raw in args.getlist("kinds") for k in raw.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in reference.KINDS]
     if unknown:
@@ -132,6 +156,22 @@ def _count(raw: str, most: int) -> int:
     if not (raw.isascii() and raw.isdigit() and len(raw) < 10) or not 1 <= int(raw) <= most:
         raise ValueError(f"Enter a whole number from 1 to {most}, not {raw!r}")
     return int(raw)
+
+
+def _share(raw: str) -> float:
+    try:
+        share = float(raw)
+    except ValueError:
+        share = float("nan")
+    if not 0 <= share <= 1:  # NaN fails too
+        raise ValueError(f"Enter a share from 0 to 1 (0.01 is 1%), not {raw!r}")
+    return share
+
+
+def _sort(raw: str) -> str:
+    if raw not in SORTS:
+        raise ValueError(f"Choose how to rank: {', '.join(SORTS)}, not {raw!r}")
+    return raw
 
 
 def _flag(raw: str) -> bool:
@@ -258,4 +298,6 @@ def summary(filters: BodyFilters, count: int, service_label: str | None) -> str:
         parts.append(f"within {filters.max_km:g} km")
     if filters.include_existing:
         parts.append("including existing partners")
+    if filters.sort != "expected":
+        parts.append(f"ranked by {SORT_LABELS[filters.sort].lower()}")
     return f"Showing {what} " + ", ".join(parts) + "."
