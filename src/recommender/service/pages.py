@@ -28,10 +28,15 @@ from recommender import register as reg
 from recommender.errors import ModelError
 from recommender.query import LIKELIHOOD_FLOOR
 from recommender.scoring import HORIZON_YEARS
-from recommender.service import views_body, views_model, views_register
+from recommender.service import views_arrangement, views_body, views_model, views_register
 from recommender.service.guards import client_address, same_origin
 from recommender.service.state import TRAIN_HINT, state
-from recommender.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION, SIMULATED_NOTE
+from recommender.sources import (
+    MYSOCIETY_ATTRIBUTION,
+    ONS_ATTRIBUTION,
+    SIMULATED_NOTE,
+    SOURCE_KINDS,
+)
 
 bp = Blueprint("pages", __name__)
 GZIP_FROM = 2048  # bytes
@@ -328,21 +333,14 @@ def arrangements() -> Any:
 
 @bp.get("/arrangements/<arrangement_id>")
 def arrangement(arrangement_id: str) -> str:
-    """Show one arrangement: partners, service, dates, savings, source and a map."""
+    """Show one arrangement: what it is, its partners, service, dates, savings, source and a
+    map naming its members."""
     current = state()
     settings = current.settings
     found = reg.get_arrangement(arrangement_id, settings=settings, directory=current.directory)
     labels = views_register.service_labels(settings)
-    row = views_register.row(found, labels)
-    codes = [m["body_code"] for m in found["members"] if m["body_code"]]
-    map_svg = views_register.arrangements_map(
-        [found],
-        labels,
-        title=f"Map of the partners in {found['name']}",
-        zoom_to=codes,
-        settings=settings,
-    ) if codes else None  # fmt: skip
-    return render_template("arrangement.html", a=row, map_svg=map_svg)
+    context = views_arrangement.page(found, labels, settings)
+    return render_template("arrangement.html", **context, source_kinds=SOURCE_KINDS)
 
 
 # The model -----------------------------------------------------------------------------------

@@ -279,6 +279,8 @@ def partners_map(
         zoom_to=[code, *best],
         title=f"Map of {body['display_name']} and its suggested partners",
         width=MAP_WIDTH,
+        phone_labels=True,
+        legend_html=True,
         settings=settings,
     )
 
