@@ -176,3 +176,33 @@ def test_range_chart_rejects_bad_rows() -> None:
     assert texts(parse(charts.range_chart([], title="t"))) == ["No estimates to show."]
     zeros = parse(charts.range_chart([("x", 0.0, 0.0, 0.0)], title="t", log=True))
     assert "linear axis" in (zeros.findtext(SVG + "desc") or "")
+
+
+def test_long_labels_wrap_and_fit() -> None:
+    assert charts.wrap("Rother", 100) == ["Rother"]
+    assert charts.wrap("Wealden: Waste and environment", 150) == [
+        "Wealden:",
+        "Waste and environment",
+    ]
+    assert charts.wrap("a b c d e f g h i j k l m n o p q r s t", 30, most=2)[-1].endswith("…")
+    long = "Nottinghamshire and City of Nottingham Fire and Rescue Authority: Property and assets"
+    rows = [(long, 100.0, 200.0, 400.0), ("Short: Legal", 50.0, 60.0, 90.0)]
+    root = parse(charts.range_chart(rows, title="t", width=640))
+    labels = [t for t in root.iter(SVG + "text") if t.get("text-anchor") == "end"]
+    assert len(labels) == 3  # the long one on two lines
+    for text in labels:  # every label starts inside the chart
+        assert float(text.get("x", 0)) - charts.text_width(text.text or "") >= 0
+
+
+def test_axis_labels_never_overlap() -> None:
+    rows = [("A", 1.0, 1e3, 1e9)]
+    root = parse(charts.range_chart(rows, title="t", width=320, log=True))
+    axis = next(g for g in root.iter(SVG + "g") if g.get("class") == "axis")
+    spans = sorted(
+        (float(t.get("x", 0)) - charts.text_width(t.text or "") / 2,
+         float(t.get("x", 0)) + charts.text_width(t.text or "") / 2)
+        for t in axis.iter(SVG + "text")
+    )  # fmt: skip
+    assert len(spans) >= 2
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start > end

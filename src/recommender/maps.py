@@ -470,6 +470,7 @@ def render_map(
     phone_labels: bool = False,
     legend_html: bool = False,
     partner_label: str = "Suggested partner",
+    locator: bool = True,
     settings: Settings | None = None,
 ) -> str:
     """Return a map of one ``layer`` as a standalone ``<svg>``.
@@ -489,8 +490,8 @@ def render_map(
     ``labels=False``, in two sizes: at least :data:`LABEL_PX` px at the nominal width and, for
     pages that show ``phone_labels`` (``.labels-phone``, hidden unless a stylesheet shows it),
     at :data:`PHONE_PX` px wide. ``legend_html`` leaves the legend out of the SVG and returns
-    it after it as an HTML list (text that scales with the page). ``link(code)`` makes each
-    body a link.
+    it after it as an HTML list (text that scales with the page); ``locator=False`` then
+    leaves out the England locator too. ``link(code)`` makes each body a link.
     """
     if layer not in LAYERS:
         raise InvalidInput(
@@ -548,6 +549,8 @@ def render_map(
     items = roles.legend(lines) if legend else []
     heading = value_label[:1].upper() + value_label[1:] if legend else ""
     band, height = _band(view, geo, [] if legend_html else items, "" if legend_html else heading)
+    if not locator and (legend_html or not items):
+        band, height = "", view.height  # nothing below the map (print names the area)
     desc = roles.describe(view, zoom, lines)
     svg = svg_document(width, height, title, desc, body + band, kind="map")
     return svg + (html_legend(items, heading) if legend_html and items else "")

@@ -289,8 +289,7 @@ def briefing(code_or_name: str) -> Response:
     wanted = request.args.get("service", "").strip()
     service = services.check_service(wanted, settings) if wanted else None
     model = current.models.require()
-    context = briefing_doc.briefing_context(model, facts["code"], service, settings)
-    data = briefing_doc.pdf_bytes(briefing_doc.render_html(context, settings), settings)
+    data = briefing_doc.briefing_document(model, facts["code"], service=service, settings=settings)
     name = secure_filename(f"briefing-{facts['display_name']}-{service or 'all'}.pdf").lower()
     return Response(
         data,

@@ -9,7 +9,7 @@ from typing import Any
 
 from recommender import maps, reference, sources
 from recommender.config import Settings
-from recommender.service.views_body import maps_layer
+from recommender.partner_map import layer_of
 from recommender.service.views_register import MAP_WIDTH, row
 
 
@@ -31,7 +31,7 @@ def members_map(found: Mapping[str, Any], settings: Settings) -> str | None:
     if not codes:
         return None
     bodies = reference.load_bodies(settings)
-    layers = Counter(maps_layer(str(bodies.at[c, "tier"])) for c in codes)
+    layers = Counter(layer_of(str(bodies.at[c, "tier"])) for c in codes)
     layer = max(layers, key=lambda name: (layers[name], name == "councils"))
     return maps.render_map(
         partners=codes,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import MultiDict
 
-from recommender import maps, reference, services
+from recommender import partner_map, reference, services
 from recommender.config import Settings
 from recommender.errors import InvalidInput
 from recommender.query import LIKELIHOOD_FLOOR, SORTS
@@ -48,13 +48,6 @@ SORT_LABELS = {
     "savings": "Savings if formed",
 }
 assert tuple(SORT_LABELS) == SORTS
-LAYER_BY_TIER = {
-    "county": "upper_tier",
-    "fire": "fire",
-    "police": "police",
-    "health": "health",
-    "combined_authority": "combined",
-}
 
 
 @dataclass(frozen=True)
@@ -251,43 +244,8 @@ def partners_map(
     service: str | None,
     settings: Settings,
 ) -> str:
-    """England around the body: suggested partners shaded by savings, existing ones hatched.
-
-    Bodies are not links in the SVG (an image to assistive technology, and hundreds of tab
-    stops); the page's script makes them clickable, and the table links every partner.
-    """
-    code = str(body["code"])
-    best: dict[str, float] = {}
-    for row in rows:
-        if not row["existing"] and row["expected_savings_gbp"] is not None:
-            partner = row["partner_code"]
-            best[partner] = max(best.get(partner, 0.0), float(row["expected_savings_gbp"]))
-    existing = {
-        m["body_code"]
-        for a in arrangements
-        if service is None or a["service"] == service
-        for m in a["members"]
-        if m["body_code"] and m["body_code"] != code
-    }
-    existing |= {r["partner_code"] for r in rows if r["existing"]}
-    return maps.render_map(
-        focal=code,
-        values=best,
-        value_label="expected annual savings",
-        existing=sorted(existing - set(best)),
-        layer=maps_layer(str(body["tier"])),
-        zoom_to=[code, *best],
-        title=f"Map of {body['display_name']} and its suggested partners",
-        width=MAP_WIDTH,
-        phone_labels=True,
-        legend_html=True,
-        settings=settings,
-    )
-
-
-def maps_layer(tier: str) -> str:
-    """The map layer a body of ``tier`` is drawn on (councils unless it is an upper body)."""
-    return LAYER_BY_TIER.get(tier, "councils")
+    """England around the body: suggested partners shaded by savings, existing ones hatched."""
+    return partner_map.partners_map(body, rows, arrangements, service, settings, width=MAP_WIDTH)
 
 
 def summary(filters: BodyFilters, count: int, service_label: str | None) -> str:
