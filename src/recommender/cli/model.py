@@ -220,32 +220,35 @@ def models_list(obj: SettingsObj, as_json: bool) -> None:
     for i in infos:
         cold = i.summary.get("lopo/service", {})
         warm = i.summary.get("lopo_warm/service", {})
+        register = artifacts.metadata(i.version, obj.settings).get("register", {})
+        trained_on = f"{register.get('real', 0):,} real"
+        if register.get("simulated"):
+            trained_on += f" + {register['simulated']:,} simulated"
+        figures = [cold.get("mrr"), cold.get("hit@10"), warm.get("mrr")]
         rows.append(
             [
                 ("* " if i.promoted else "  ") + i.version,
-                i.created_at,
-                i.arrangements,
+                i.created_at[:16].replace("T", " "),
+                trained_on,
                 i.register_hash,
-                cold.get("mrr"),
-                cold.get("hit@10"),
-                warm.get("mrr"),
+                *(["not evaluated", "", ""] if all(f is None for f in figures) else figures),
             ]
         )
     echo_table(
         rows,
-        [
-            "version",
-            "created",
-            "arrangements",
-            "register",
-            "MRR (LOPO, real)",
-            "hit@10 (LOPO, real)",
-            "MRR (LOPO as served)",
-        ],
+        ["version", "created (UTC)", "arrangements", "register", "MRR ¹", "hit@10 ¹", "MRR ²"],
+        right=["MRR ¹", "hit@10 ¹", "MRR ²"],
     )
     click.echo(
-        "Figures: leave one partnership out on the real arrangements, service given (`recommender "
-        "models show VERSION` for every table).",
+        "* serves now. Figures from the held-out evaluation on the real arrangements, the "
+        "service given (`recommender models show VERSION` for every table):\n"
+        "¹ leave one partnership out: each real partnership in turn removed from training and "
+        "from the network, the model refitted, its partners ranked among every body delivering "
+        "the service;\n"
+        "² as served: the same fits, but the partnership's other arrangements known, as when "
+        "the service answers a body today.\n"
+        "MRR: mean reciprocal rank of the first true partner (1 is always first); hit@10: share "
+        "of queries with a true partner in the top ten.",
         err=True,
     )
 
