@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 # (module in recommender.service, blueprint defined there); each area adds its own here.
 _BLUEPRINTS: list[tuple[str, str]] = [
     ("api", "bp"),
+    ("downloads", "bp"),
     ("admin", "bp"),
     ("pages", "bp"),
 ]

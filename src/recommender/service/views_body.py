@@ -94,6 +94,15 @@ class BodyFilters:
             out["sort"] = self.sort
         return out
 
+    def api_params(self) -> dict[str, Any]:
+        """The same list's query parameters for the API (and its downloads)."""
+        out = self.params()
+        if self.kinds:
+            out["kinds"] = ",".join(self.kinds)
+        if self.include_existing:
+            out["include_existing"] = "true"
+        return out
+
     def with_floor(self, floor: float) -> dict[str, Any]:
         """The query parameters of the same list with another likelihood floor."""
         out = {k: v for k, v in self.params().items() if k != "min_likelihood"}
