@@ -45,6 +45,7 @@ _BLUEPRINTS: list[tuple[str, str]] = [
     ("downloads", "bp"),
     ("admin", "bp"),
     ("pages", "bp"),
+    ("compare_page", "bp"),
 ]
 
 

@@ -384,11 +384,11 @@ def _suggestion_links(payload: dict[str, Any]) -> list[dict[str, str | None]]:
     out: list[dict[str, str | None]] = []
     for text in payload.get("suggestions") or []:
         if payload["error"] == "unknown_arrangement":
-            out.append({"label": text, "url": url_for(".arrangement", arrangement_id=text)})
+            out.append({"label": text, "url": url_for("pages.arrangement", arrangement_id=text)})
             continue
         parts = str(text).split(" + ")
         for part in parts:
             code = CODE.search(part)
-            url = url_for(".body", code_or_name=code.group(1)) if code else None
+            url = url_for("pages.body", code_or_name=code.group(1)) if code else None
             out.append({"label": part, "url": url})
     return out

@@ -231,8 +231,10 @@ def results(
     focus = filters.service or (found[0].service if found else None)
     groups = model.groups(code, focus, k=3) if focus else []
     joins = model.arrangements_to_join(code, focus, k=5) if focus else []
+    partners = list(dict.fromkeys(r.partner_code for r in found if not r.existing))
     return {
         "recommendations": rows,
+        "top_partners": partners[:3],
         "focus_service": focus,
         "focus_label": service_label(focus, settings) if focus else None,
         "service_label": service_label(filters.service, settings) if filters.service else None,
