@@ -107,7 +107,7 @@ def test_the_suggestions_link_to_a_comparison_without_javascript(
     page = client.get(f"/bodies/{ROTHER}").text
     assert '<form class="compare-form" id="compare-form" method="get" action="' in page
     boxes = re.findall(
-        r'<input type="checkbox" name="with" value="(\w+)" form="compare-form">', page
+        r'<input type="checkbox" id="cmp\d+" name="with" value="(\w+)" form="compare-form">', page
     )
     rows = re.findall(r'<tr id="s-[^"]+" data-partner="([^"]+)"', page)
     assert boxes == rows  # one box on every suggestion
