@@ -393,3 +393,20 @@ def test_layer_follows_the_settings(tiny_settings: Settings, tiny_data: Path) ->
     ]
     root = parse(maps.render_map(focal="E07000001", title="tiny", settings=tiny_settings))
     assert len(bodies(root)) == 4 and bodies(root)["E07000001"].get("class") == "focal"
+
+
+def test_labels_use_short_names() -> None:
+    assert maps.short_name("Suffolk Fire and Rescue Authority") == "Suffolk Fire"
+    assert maps.short_name("Norfolk police force area") == "Norfolk Police"
+    assert maps.short_name("NHS Kent and Medway Integrated Care Board") == "NHS Kent and Medway ICB"
+    assert maps.short_name("Rother") == "Rother"
+    svg = maps.render_map(
+        focal="E31000034", values={"E31000026": 2.0}, layer="fire",
+        zoom_to=["E31000034", "E31000026"], title="t", settings=SETTINGS,
+    )  # fmt: skip
+    root = parse(svg)
+    names = {t.text for g in root.iter(SVG + "g") if g.get("class") == "labels"
+             for t in g.iter(SVG + "text")}  # fmt: skip
+    assert "Norfolk Fire" in names
+    tips = {p.findtext(SVG + "title") for p in root.iter(SVG + "path") if p.get("data-code")}
+    assert any(t and t.startswith("Norfolk Fire and Rescue Authority") for t in tips)

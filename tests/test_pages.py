@@ -157,7 +157,7 @@ def test_body_page_shows_the_models_suggestions(client: FlaskClient, app: Flask)
     assert said.direction == "raises"
     assert (
         '<li class="reason reason-raises"><span class="marker" aria-hidden="true">▲</span>'
-        '<span class="visually-hidden">Raises it:</span> '
+        '<span class="visually-hidden">Raises it: </span>'
         + html.escape(said.text[:1].upper() + said.text[1:], quote=False)
     ) in page
     assert money(first.savings_low_gbp) in page and money(first.savings_high_gbp) in page
@@ -367,7 +367,7 @@ def test_reasons_show_a_marker_and_words_for_every_direction(
     page = html.unescape(_text(client.get(f"/bodies/{fire}?k=20")))
     items = re.findall(
         r'<li class="reason reason-(\w+)"><span class="marker" aria-hidden="true">'
-        r'(.)</span><span class="visually-hidden">([^<]+)</span> ([^<]+)</li>',
+        r'(.)</span><span class="visually-hidden">([^<]+) </span>([^<]+)</li>',
         page,
     )
     marks = {"raises": ("▲", "Raises it:"), "lowers": ("▼", "Lowers it:"), "note": ("ℹ", "Note:")}

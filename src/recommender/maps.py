@@ -662,7 +662,8 @@ def _labels(
     texts = []
     for code in order[:MOST_LABELS]:
         x, y = view.px(*geo.anchors[code])
-        half = text_width(roles.names[code], size) / 2
+        name = short_name(roles.names[code])
+        half = text_width(name, size) / 2
         box = (x - half - 2, y - 0.9 * size, x + half + 2, y + 0.35 * size)
         clash = any(
             b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in placed
@@ -670,13 +671,32 @@ def _labels(
         if clash or not (box[0] >= 0 and box[2] <= view.width and 0 <= box[1] <= view.height):
             continue
         placed.append(box)
-        texts.append(svg_text(x, y, roles.names[code], anchor="middle"))
+        texts.append(svg_text(x, y, name, anchor="middle"))
     halo = f'<g stroke="#ffffff" stroke-width="{num(size / 3.5)}" stroke-linejoin="round">'
     hidden = ' display="none"' if "labels-phone" in kind else ""
     return (
         f'<g class="{kind}" aria-hidden="true" font-size="{num(size)}"{hidden}>'
         f"{halo}{''.join(texts)}</g>{''.join(texts)}</g>"
     )
+
+
+# Long official endings shortened on the map itself (tooltips and legends keep them).
+_SHORT = (
+    (" Fire and Rescue Authority", " Fire"),
+    (" police force area", " Police"),
+    (" Integrated Care Board", " ICB"),
+    (" Combined County Authority", " CCA"),
+    (" Combined Authority", " CA"),
+)
+
+
+def short_name(name: str) -> str:
+    """A body's name as a map label: "Suffolk Fire", "Norfolk Police", "NHS Kent and Medway
+    ICB", "Greater Manchester CA"."""
+    for long, short in _SHORT:
+        if name.endswith(long):
+            return name[: -len(long)] + short
+    return name
 
 
 def _band(
