@@ -9,12 +9,15 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from recommender.briefing import write_briefing
+from recommender import briefing
+from recommender.briefing import briefing_context, briefing_document, write_briefing
+from recommender.charts import money
 from recommender.cli import cli
 from recommender.config import Settings
 from recommender.errors import InvalidInput, UnknownBody
 from recommender.ranking import Query, Recommender
-from recommender.sources import MYSOCIETY_ATTRIBUTION
+from recommender.services import load_services
+from recommender.sources import MYSOCIETY_ATTRIBUTION, SOURCE_KINDS
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -33,13 +36,14 @@ def test_pdf_briefing_has_every_section_and_the_figures(
     text = pdf_text(out)
     for heading in (
         "Shared-service opportunities: Rother",
-        "The body",
+        "In short",
         "Existing arrangements",
         "Top opportunities",
         "Best partner groups",
         "Comparable arrangements and what they saved",
         "How to read the figures",
-        "Data sources",
+        "Sources",
+        "The arrangements cited, official documents first",
     ):
         assert heading in text, heading
     assert recommender_model.version in text
@@ -93,3 +97,58 @@ def test_cli_writes_the_briefing(trained_settings: Settings, tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and out.is_file()
     assert os.path.getsize(out) > 10_000
+
+
+def test_the_pdf_opens_with_the_summary_and_never_shows_a_service_id(
+    recommender_model: Recommender, tmp_path: Path
+) -> None:
+    settings = recommender_model.settings
+    for body in ("Rother", "Kent Fire and Rescue Authority"):
+        out = write_briefing(recommender_model, body, tmp_path / "b.pdf")
+        text = pdf_text(out)
+        context = briefing_context(recommender_model, body)
+        summary = " ".join(context["summary"].split())
+        top = recommender_model.recommend(Query(body, k=3), explain=False)
+        assert "three best opportunities are" in summary
+        for r in top:  # named in words, with their figures in the one money format
+            assert f"with {r.partner_name} (" in summary and money(r.savings_gbp) in summary
+        assert summary in text
+        assert text.index("In short") < text.index("Top opportunities")
+        labels = load_services(settings)["label"]
+        for service, label in labels.items():
+            if "_" not in str(service):
+                continue  # "legal", "ict": words the text may use
+            words = str(service).replace("_", " ")
+            assert service not in text, service
+            if words != str(label).lower():  # "customer services" is its label too
+                assert words not in text.lower(), words
+        assert not re.search(r"£\d{1,3},\d{3}\b", text)  # £7.1k, never £7,119
+
+
+def test_the_caption_says_the_dot_is_the_saving_if_formed(
+    recommender_model: Recommender, tmp_path: Path
+) -> None:
+    html = write_briefing(recommender_model, "Rother", tmp_path / "r.html").read_text()
+    assert "the dot is the typical saving if formed" in html
+    assert "expected value" not in html
+
+
+def test_cited_sources_are_ranked_official_first(recommender_model: Recommender) -> None:
+    context = briefing_context(recommender_model, "Rother")
+    kinds = [s["kind"] for s in context["sources_cited"]]
+    assert kinds and kinds == sorted(kinds, key=list(SOURCE_KINDS).index)
+    numbers = {s["url"]: s["number"] for s in context["sources_cited"]}
+    for a in context["existing"] + context["evidence"]:
+        if a["source"]:
+            assert a["source_number"] == numbers[a["source"]]
+
+
+def test_a_briefing_asked_for_twice_is_made_once(
+    recommender_model: Recommender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = briefing_document(recommender_model, "Hastings")
+    calls: list[str] = []
+    monkeypatch.setattr(briefing, "pdf_bytes", lambda html, settings: calls.append(html) or b"")
+    assert briefing_document(recommender_model, "Hastings") == first and not calls
+    briefing_document(recommender_model, "Hastings", service="legal")
+    assert len(calls) == 1  # another service: another document

@@ -50,11 +50,15 @@ def texts(root: ET.Element) -> list[str]:
         (0, "£0", "£0"),
         (0.4, "£0", "£0"),
         (950, "£950", "£950"),
-        (1_234, "£1,234", "£1,234"),
+        (999.6, "£1k", "£1,000"),
+        (1_234, "£1.2k", "£1,234"),
+        (7_119, "£7.1k", "£7,119"),
+        (9_960, "£10k", "£9,960"),
         (12_345, "£12k", "£12,345"),
         (99_500, "£100k", "£99,500"),
         (480_000, "£480k", "£480,000"),
-        (999_999, "£1m", "£999,999"),
+        (999_499, "£999k", "£999,499"),
+        (999_500, "£1m", "£999,500"),
         (1_260_000, "£1.3m", "£1,260,000"),
         (2_000_000, "£2m", "£2,000,000"),
         (12_400_000, "£12m", "£12,400,000"),
@@ -157,7 +161,7 @@ def test_range_chart_on_a_linear_axis() -> None:
 def test_range_chart_log_axis_opens_intervals_from_zero() -> None:
     root = parse(charts.range_chart(ROWS, title="Savings", log=True))
     labels = texts(root)
-    assert {"£1,000", "£10k", "£100k", "£1m", "£10m"} <= set(labels)
+    assert {"£1k", "£10k", "£100k", "£1m", "£10m"} <= set(labels)
     rows = {g.get("data-label"): g for g in root.iter(SVG + "g") if g.get("class") == "estimate"}
     # Hastings starts at £0, below a log axis: an arrowhead at the left end, not a cap.
     assert rows["Hastings"].find(SVG + "path") is not None
@@ -172,3 +176,33 @@ def test_range_chart_rejects_bad_rows() -> None:
     assert texts(parse(charts.range_chart([], title="t"))) == ["No estimates to show."]
     zeros = parse(charts.range_chart([("x", 0.0, 0.0, 0.0)], title="t", log=True))
     assert "linear axis" in (zeros.findtext(SVG + "desc") or "")
+
+
+def test_long_labels_wrap_and_fit() -> None:
+    assert charts.wrap("Rother", 100) == ["Rother"]
+    assert charts.wrap("Wealden: Waste and environment", 150) == [
+        "Wealden:",
+        "Waste and environment",
+    ]
+    assert charts.wrap("a b c d e f g h i j k l m n o p q r s t", 30, most=2)[-1].endswith("…")
+    long = "Nottinghamshire and City of Nottingham Fire and Rescue Authority: Property and assets"
+    rows = [(long, 100.0, 200.0, 400.0), ("Short: Legal", 50.0, 60.0, 90.0)]
+    root = parse(charts.range_chart(rows, title="t", width=640))
+    labels = [t for t in root.iter(SVG + "text") if t.get("text-anchor") == "end"]
+    assert len(labels) == 3  # the long one on two lines
+    for text in labels:  # every label starts inside the chart
+        assert float(text.get("x", 0)) - charts.text_width(text.text or "") >= 0
+
+
+def test_axis_labels_never_overlap() -> None:
+    rows = [("A", 1.0, 1e3, 1e9)]
+    root = parse(charts.range_chart(rows, title="t", width=320, log=True))
+    axis = next(g for g in root.iter(SVG + "g") if g.get("class") == "axis")
+    spans = sorted(
+        (float(t.get("x", 0)) - charts.text_width(t.text or "") / 2,
+         float(t.get("x", 0)) + charts.text_width(t.text or "") / 2)
+        for t in axis.iter(SVG + "text")
+    )  # fmt: skip
+    assert len(spans) >= 2
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert start > end

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -52,9 +53,15 @@ def test_search_json_and_kind(run) -> None:  # type: ignore[no-untyped-def]
 def test_show_facts_neighbours_and_containers(run) -> None:  # type: ignore[no-untyped-def]
     result = run("bodies", "show", "Alpha")
     assert result.exit_code == 0, result.output
-    assert "Alpha (E07000001)" in result.output
-    assert "Gamma" in result.output and "10.000" in result.output
-    assert "Shire and Gamma Fire and Rescue Authority" in result.output
+    out = result.output
+    assert out.splitlines()[:2] == ["Alpha (E07000001)", "  District council in the South West"]
+    assert "Population 100 (mid-2022); 100 km², 1 people per km²" in out
+    assert re.search(r"Gamma +unitary council +10\n", out)  # km of border: 10, not 10.000
+    assert "Shire and Gamma Fire and Rescue Authority" in out
+    # A summary to read, not the reference row: no coordinates or codes of its areas.
+    head = out.split("Neighbours")[0]
+    for raw in ("lat", "lon", "x", "y", "region_code", "county_code", "E10000001"):
+        assert not re.search(rf"\b{raw}\b", head), raw
 
 
 def test_show_json(run) -> None:  # type: ignore[no-untyped-def]
@@ -94,14 +101,15 @@ def test_show_says_how_a_fire_authority_is_governed(run) -> None:  # type: ignor
     result = run("bodies", "show", "Shire Fire and Rescue Service")
     assert result.exit_code == 0, result.output
     assert (
-        "Fire governance\nGoverned by the Police, Fire and Crime Commissioner for Shire since 2019 "
+        "Fire and rescue governance\n  Governed by the Police, Fire and Crime Commissioner for "
+        "Shire since 2019 "
         "(source: https://example.org/shire-pfcc)"
     ) in result.output
     police = json.loads(run("bodies", "show", "Shire Constabulary", "--json").output)
     assert [g["source_url"] for g in police["body"]["governance"]] == [
         "https://example.org/shire-pfcc"
     ]
-    assert "Fire governance" not in run("bodies", "show", "Alpha").output
+    assert "governance" not in run("bodies", "show", "Alpha").output
 
 
 def test_show_says_a_council_runs_its_fire_service(tmp_path: Path) -> None:
@@ -127,3 +135,10 @@ def test_show_lists_the_real_arrangements_only(run) -> None:  # type: ignore[no-
     text = run("bodies", "show", "Beta").output
     assert "Documented arrangements (1, each with its public source)" in text
     assert "Alpha and Beta shared legal service" in text and "simulated" not in text.lower()
+
+
+def test_show_says_what_became_of_a_former_name(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("bodies", "show", "Old Alpha")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[0] == "Old Alpha was renamed."
+    assert "Alpha (E07000001)" in result.output

@@ -7,6 +7,7 @@ would set them) and the small directory of bodies from ``register_fixtures``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -86,10 +87,14 @@ def test_list_filters_and_table(run: Run) -> None:
     result = run("list", "--service", "management_chief_exec")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split() == ["id", "service", "start", "partners", "annual", "£", "origin"]
-    assert "Suffolk Coastal (now East Suffolk), Waveney (now East Suffolk)" in lines[2]
+    # Names and labels, not ids; no origin column when every row is real.
+    assert lines[0].split() == ["id", "name", "service", "start", "partners", "a", "year"]
+    assert "Shared management" in lines[2] and "management_chief_exec" not in lines[2]
+    assert "Suffolk Coastal, Waveney" in lines[2]  # as the source names them, where "(now …)"
+    assert "East Suffolk" in run("show", lines[2].split()[0]).stdout  # does not fit
     assert " 2008 " in lines[2]  # a year, not 2,008
-    assert "1 arrangement(s)" in result.stderr
+    assert "1 arrangement;" in result.stderr
+    assert max(len(line) for line in lines) <= 140
     simulated = json.loads(run("list", "--origin", "simulated", "--json").stdout)
     assert [r["id"] for r in simulated] == ["S-0001"]
 
@@ -174,3 +179,18 @@ def test_build_default_sizes_the_simulation_to_626_by_june_2019(
     assert set(members["arrangement_id"]) <= set(arrangements["id"])
     rule = "size 621 (626, the LGA's June 2019 count, minus 5 real arrangement(s) started by 2019)"
     assert f"simulated: seed {DEFAULT_SEED}, {rule}" in result.stdout
+
+
+def test_list_cuts_long_cells_and_formats_money(run: Run) -> None:
+    from recommender.cli.register import _partners
+
+    members = [{"name": f"Council number {i}", "name_as_given": "", "resolution": "exact"}
+               for i in range(12)]  # fmt: skip
+    text = _partners(members)
+    assert len(text) <= 46 and text.endswith(" and 10 more")
+    assert _partners(members[:2]) == "Council number 0, Council number 1"
+    run("import", str(FIXTURES / "known_small.csv"))
+    listed = run("list", "--origin", "all").stdout.splitlines()
+    assert listed[0].split()[-1] == "origin"  # both kinds: the column says which
+    assert not any("0.000" in line or ".0 " in line for line in listed)
+    assert any(re.search(r"£\d+(\.\d)?[km]?\s", line + " ") for line in listed)

@@ -15,6 +15,7 @@ import pytest
 import shapely
 
 from recommender import maps, reference
+from recommender.charts import text_width
 from recommender.config import Settings
 from recommender.errors import InvalidInput, UnknownBody
 
@@ -174,35 +175,45 @@ def test_focal_suggested_and_existing(layer: maps.WebLayer) -> None:
     root = parse(svg)
     drawn = bodies(root)
     assert drawn[ROTHER].get("class") == "focal"
-    assert drawn[ROTHER].get("fill") == maps.FOCAL
+    assert drawn[ROTHER].get("fill") == maps.FOCAL_FILL  # a light area: partners show above
+    # The focal body's outline is drawn last of the shapes, above every partner.
+    outline = [p for p in root.iter(SVG + "path") if p.get("class") == "focal-outline"]
+    assert len(outline) == 1 and outline[0].get("d") == drawn[ROTHER].get("d")
+    assert outline[0].get("fill") == "none"
     assert {drawn[c].get("class") for c in NEIGHBOURS} == {"suggested"}
     assert drawn["E07000061"].get("class") == "existing"
-    assert drawn["E07000065"].findtext(SVG + "title") == "Wealden: £120,000"
+    assert drawn["E07000065"].findtext(SVG + "title") == "Wealden: £120k"
     # Darker shades for larger values.
     ramp = maps.RAMP
     assert ramp.index(drawn["E07000062"].get("fill", "")) > ramp.index(
         drawn["E07000116"].get("fill", "")
     )
     assert root.find(f".//{SVG}pattern") is not None
-    assert {"Estimated annual savings", "Existing partner", "Rother (focus)"} <= set(legend(root))
+    assert {"Estimated annual savings", "Existing partner", "Rother (focus, outlined)"} <= set(
+        legend(root)
+    )
     text = desc(root)
     assert text.startswith("Map of England: Rother highlighted; 5 suggested partners shaded by ")
-    assert "from £35,000 to £480,000, highest first: Hastings £480,000, Ashford £210,000" in text
+    assert "from £35k to £480k, highest first: Hastings £480k, Ashford £210k" in text
     assert "2 existing partners hatched: Eastbourne, Sevenoaks" in text
 
 
-def test_legend_breaks_follow_the_values() -> None:
+def test_legend_breaks_are_round_figures_near_the_quantiles() -> None:
     first = legend(parse(maps.render_map(values=NEIGHBOURS, title="t", settings=SETTINGS)))
     doubled = {c: 2 * v for c, v in NEIGHBOURS.items()}
     second = legend(parse(maps.render_map(values=doubled, title="t", settings=SETTINGS)))
-    breaks = maps.class_breaks(NEIGHBOURS.values())
-    assert breaks[0] == 35_000 and breaks[-1] == 480_000 and len(breaks) == 6
-    ranges = [t for t in first if "–" in t]
-    assert ranges[0].startswith("£35k–") and ranges[-1].endswith("–£480k") and len(ranges) == 5
-    assert [t for t in second if "–" in t][-1].endswith("–£960k")
-    assert maps.class_breaks(range(1, 11)) == [1, 2.8, 4.6, 6.4, 8.2, 10]
+    assert maps.class_breaks(NEIGHBOURS.values()) == [35_000, 50_000, 100_000, 200_000, 480_000]
+    assert [t for t in first if t.startswith(("Under", "£"))] == [
+        "Under £50k", "£50k–£100k", "£100k–£200k", "£200k or more"
+    ]  # fmt: skip
+    assert [t for t in second if t.startswith(("Under", "£"))][-1] == "£500k or more"
+    assert maps.class_breaks(range(1, 11)) == [1, 2, 5, 10]
+    # Where 1, 2, 5 leave one class, finer round figures: 1, 1.5, 2, 3, 5, 7.
+    assert maps.class_breaks([60, 70, 80, 90]) == [60, 70, 90]
     assert maps.class_breaks([5, 5, 5]) == [5, 5]
     assert maps.class_breaks([]) == []
+    one = legend(parse(maps.render_map(values={ROTHER: 5.0}, title="t", settings=SETTINGS)))
+    assert "£5" in one  # a single class reads as its value
 
 
 def test_text_is_escaped() -> None:
@@ -247,16 +258,79 @@ def test_bbox_sets_the_view() -> None:
         maps.render_map(bbox=(1, 1, 0, 0), title="b", settings=SETTINGS)
 
 
-def test_other_kinds_are_outlined_on_top(councils: list[str]) -> None:
+def test_a_body_covering_a_partner_is_an_outline(councils: list[str]) -> None:
+    # The fire authority covers Wealden and Hastings: filled, it would hide them.
     svg = maps.render_map(
         focal=ROTHER, values={**NEIGHBOURS, FIRE: 150_000}, title="t", settings=SETTINGS
     )
-    drawn = bodies(parse(svg))
+    root = parse(svg)
+    drawn = bodies(root)
     assert len(drawn) == len(councils) + 1
     assert drawn[FIRE].get("fill") == "none" and drawn[FIRE].get("stroke-dasharray")
-    assert "East Sussex Fire and Rescue Authority: £150,000" in (
-        drawn[FIRE].findtext(SVG + "title") or ""
+    assert drawn[FIRE].findtext(SVG + "title") == "East Sussex Fire and Rescue Authority: £150k"
+    assert "East Sussex Fire and Rescue Authority (dashed outline)" in legend(root)
+
+
+def test_bodies_of_other_layers_are_filled_above_it_largest_first() -> None:
+    # A police force's map: its county and two districts inside it are partners. The county
+    # covers the districts, so it is an outline; the districts are filled, above the layer.
+    police, county, districts = "E23000033", "E10000011", {"E07000065": 90_000.0,
+                                                           "E07000062": 30_000.0}  # fmt: skip
+    svg = maps.render_map(
+        focal=police,
+        values={county: 200_000.0, **districts},
+        layer="police",
+        zoom_to=[police],
+        title="t",
+        settings=SETTINGS,
     )
+    root = parse(svg)
+    drawn = bodies(root)
+    assert drawn[county].get("fill") == "none"
+    fills = {c: drawn[c].get("fill") for c in districts}
+    assert len(set(fills.values())) == 2 and maps.OTHER not in fills.values()
+    order = [p.get("data-code") for p in root.iter(SVG + "path") if p.get("data-code")]
+    assert order.index(police) < order.index("E07000065")  # the layer, then the partners
+    names = [t.text for g in root.iter(SVG + "g") if g.get("class") == "labels"
+             for t in g.iter(SVG + "text")]  # fmt: skip
+    assert {"Wealden", "Hastings"} <= set(names)
+
+
+def test_labels_come_in_a_phone_size_and_never_overlap() -> None:
+    svg = maps.render_map(
+        focal=ROTHER, values=NEIGHBOURS, zoom_to=[ROTHER, *NEIGHBOURS], width=480,
+        phone_labels=True, title="t", settings=SETTINGS,
+    )  # fmt: skip
+    root = parse(svg)
+    groups = {g.get("class"): g for g in root.iter(SVG + "g") if "labels" in g.get("class", "")}
+    assert set(groups) == {"labels", "labels labels-phone"}
+    assert float(groups["labels"].get("font-size", 0)) >= maps.LABEL_PX
+    phone = float(groups["labels labels-phone"].get("font-size", 0))
+    assert phone * maps.PHONE_PX / 480 >= maps.LABEL_PX  # 11 px on a 290 px wide map
+    assert groups["labels labels-phone"].get("display") == "none"  # shown by the page's CSS
+    for group, size in ((groups["labels"], maps.LABEL_PX), (groups["labels labels-phone"], phone)):
+        texts = list(group)[-1:]  # the halo group, then the names
+        boxes = []
+        for text in group.findall(SVG + "text"):
+            x, y = float(text.get("x", 0)), float(text.get("y", 0))
+            half = text_width(text.text or "", size) / 2
+            boxes.append((x - half, y - 0.9 * size, x + half, y + 0.35 * size))
+        assert texts and boxes
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3])
+
+
+def test_the_legend_can_be_html_after_the_map() -> None:
+    out = maps.render_map(
+        focal=ROTHER, values=NEIGHBOURS, value_label="expected annual savings",
+        legend_html=True, title="t", settings=SETTINGS,
+    )  # fmt: skip
+    svg, rest = out.split("</svg>", 1)[0] + "</svg>", out.split("</svg>", 1)[1]
+    root = parse(svg)
+    assert "Under £50k" not in legend(root)  # not in the picture: in the page's text
+    assert rest.startswith('<div class="map-legend"><p class="map-legend-title">Expected annual')
+    assert "<li><svg" in rest and "Under £50k</li>" in rest and "url(#" not in rest
 
 
 @pytest.mark.parametrize(
@@ -319,3 +393,20 @@ def test_layer_follows_the_settings(tiny_settings: Settings, tiny_data: Path) ->
     ]
     root = parse(maps.render_map(focal="E07000001", title="tiny", settings=tiny_settings))
     assert len(bodies(root)) == 4 and bodies(root)["E07000001"].get("class") == "focal"
+
+
+def test_labels_use_short_names() -> None:
+    assert maps.short_name("Suffolk Fire and Rescue Authority") == "Suffolk Fire"
+    assert maps.short_name("Norfolk police force area") == "Norfolk Police"
+    assert maps.short_name("NHS Kent and Medway Integrated Care Board") == "NHS Kent and Medway ICB"
+    assert maps.short_name("Rother") == "Rother"
+    svg = maps.render_map(
+        focal="E31000034", values={"E31000026": 2.0}, layer="fire",
+        zoom_to=["E31000034", "E31000026"], title="t", settings=SETTINGS,
+    )  # fmt: skip
+    root = parse(svg)
+    names = {t.text for g in root.iter(SVG + "g") if g.get("class") == "labels"
+             for t in g.iter(SVG + "text")}  # fmt: skip
+    assert "Norfolk Fire" in names
+    tips = {p.findtext(SVG + "title") for p in root.iter(SVG + "path") if p.get("data-code")}
+    assert any(t and t.startswith("Norfolk Fire and Rescue Authority") for t in tips)

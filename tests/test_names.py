@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.names import closest, normalise
+from recommender.names import closest, normalise, word_index, word_scores
 
 
 @pytest.mark.parametrize(
@@ -54,3 +54,19 @@ def test_closest_compares_normalised_names() -> None:
     assert closest("Brist", choices, limit=2)[0] == "Bristol, City of"
     assert closest("anything", [], limit=3) == []
     assert closest("anything", choices, limit=0) == []
+
+
+def test_every_word_of_the_query_must_be_found() -> None:
+    keys = ["luton", "arun", "thanet", "taunton deane", "basingstoke and deane", "rother",
+            "rotherham", "solihull", "kingston upon hull"]  # fmt: skip
+    index = word_index(keys)
+    scores = dict(zip(keys, word_scores("taunton deane", index), strict=True))
+    assert scores["taunton deane"] == 100
+    assert max(scores[k] for k in ("luton", "arun", "thanet", "basingstoke and deane")) < 70
+    half_typed = dict(zip(keys, word_scores("taunton dea", index), strict=True))
+    assert half_typed["taunton deane"] == 100 and half_typed["basingstoke and deane"] < 70
+    typo = dict(zip(keys, word_scores("rothr", index), strict=True))
+    assert typo["rother"] > 90 and typo["rotherham"] >= 80 and typo["luton"] < 60
+    hull = dict(zip(keys, word_scores("hull", index), strict=True))
+    assert hull["kingston upon hull"] == 100 and hull["solihull"] < 70
+    assert not word_scores("", index).any()

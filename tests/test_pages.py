@@ -21,6 +21,7 @@ from browser_fixtures import field_error
 from recommender import feedback, reference
 from recommender import register as reg
 from recommender.charts import money
+from recommender.query import CHOICE_FLOOR
 from recommender.ranking import Query, Recommender
 from recommender.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION
 
@@ -46,7 +47,7 @@ def _rows(page: str) -> list[tuple[str, str]]:
     ("path", "text"),
     [
         ("/", "Find partners to share services with"),
-        ("/search?q=Rother", "Bodies matching “Rother”"),
+        ("/search?q=Rothe", "Bodies matching “Rothe”"),
         (f"/bodies/{ROTHER}", "Suggested partners for Rother, best first"),
         ("/arrangements", "Shared-service arrangements"),
         ("/model", "How good are the suggestions?"),
@@ -92,17 +93,44 @@ def test_home_figures_are_counted_from_the_real_register(client: FlaskClient, ap
 
 
 def test_search_finds_names_aliases_and_abolished_councils(client: FlaskClient) -> None:
-    page = _text(client.get("/search?q=Taunton+Deane"))
+    page = _text(client.get("/search?q=Taunton"))
     assert "abolished" in page and "Taunton Deane Borough Council" in page
     (successor,) = reference.resolve("Taunton Deane").codes
-    assert f'href="/bodies/{successor}"' in page
+    assert f'href="/bodies/{successor}?from=Taunton+Deane+Borough+Council"' in page
+    for fuzzy in ("Luton", "Arun", "Thanet"):
+        assert f">{fuzzy}</a>" not in page
     split = _text(client.get("/search?q=Northamptonshire"))
     for code in reference.resolve("Northamptonshire").codes:
         assert f'href="/bodies/{code}"' in split
-    assert f'href="/bodies/{ROTHER}"' in _text(client.get("/search?q=e07000064"))
+    assert f'href="/bodies/{ROTHER}"' in _text(client.get("/search?q=e0700006"))
     nothing = _text(client.get("/search?q=zzqqxx"))
     assert "No public body matches “zzqqxx”" in nothing
     assert "Search for a body" in _text(client.get("/search"))
+
+
+def test_an_exact_name_opens_the_body(client: FlaskClient) -> None:
+    assert client.get("/search?q=Rother").headers["Location"] == f"/bodies/{ROTHER}"
+    assert client.get("/search?q=rother+district+council").headers["Location"] == (
+        f"/bodies/{ROTHER}"
+    )
+    assert client.get("/search?q=E07000064").headers["Location"] == f"/bodies/{ROTHER}"
+    # A name several bodies share ("Kent": a council, a fire and a police area) is a list.
+    kent = client.get("/search?q=Kent")
+    assert kent.status_code == 200 and "Bodies matching “Kent”" in _text(kent)
+
+
+def test_an_abolished_council_is_named_on_its_successors_page(client: FlaskClient) -> None:
+    (bucks,) = reference.resolve("Aylesbury Vale").codes
+    response = client.get("/search?q=Aylesbury+Vale")
+    assert response.headers["Location"] == f"/bodies/{bucks}?from=Aylesbury+Vale"
+    page = _text(client.get(response.headers["Location"]))
+    assert (
+        '<p class="notice notice-info" id="former-note">Aylesbury Vale District Council was '
+        "abolished in 2020; its area is now part of Buckinghamshire.</p>"
+    ) in page
+    # Only a name that really became this body: no note for a made-up or unrelated one.
+    for other in ("Rother", "Taunton Deane", "<b>x</b>"):
+        assert 'id="former-note"' not in _text(client.get(f"/bodies/{bucks}?from={other}"))
 
 
 def test_a_name_redirects_to_the_code_keeping_the_filters(client: FlaskClient) -> None:
@@ -114,7 +142,9 @@ def test_a_name_redirects_to_the_code_keeping_the_filters(client: FlaskClient) -
     assert client.get("/bodies/e07000064").headers["Location"] == f"/bodies/{ROTHER}"
     # An abolished council resolves to its successor; one split in two asks which.
     (somerset,) = reference.resolve("Taunton Deane").codes
-    assert client.get("/bodies/Taunton Deane").headers["Location"] == f"/bodies/{somerset}"
+    assert client.get("/bodies/Taunton Deane").headers["Location"] == (
+        f"/bodies/{somerset}?from=Taunton+Deane"
+    )
     split = client.get("/bodies/Northamptonshire")
     assert split.status_code == 302 and split.headers["Location"].startswith("/search?q=")
 
@@ -124,7 +154,13 @@ def test_body_page_shows_the_models_suggestions(client: FlaskClient, app: Flask)
     expected = _model(app).recommend(Query(ROTHER))
     assert _rows(page) == [(r.partner_code, r.service) for r in expected]
     first = expected[0]
-    assert html.escape(first.reasons[0].text) in page
+    said = first.reasons[0]
+    assert said.direction == "raises"
+    assert (
+        '<li class="reason reason-raises"><span class="marker" aria-hidden="true">▲</span>'
+        '<span class="visually-hidden">Raises it: </span>'
+        + html.escape(said.text[:1].upper() + said.text[1:], quote=False)
+    ) in page
     assert money(first.savings_low_gbp) in page and money(first.savings_high_gbp) in page
     assert first.evidence[0]["name"] in html.unescape(page)
     assert page.count("data-feedback") == len(expected)  # a feedback control on each
@@ -318,3 +354,54 @@ def test_a_busy_body_lists_its_first_arrangements_and_links_to_the_rest(
     listed = page[page.index('class="list arrangements-list"') :].split("</ul>")[0]
     assert listed.count("<li>") == 8
     assert f'href="/arrangements?body={busy}">All {counts[busy]} arrangements' in page
+
+
+def test_reasons_show_a_marker_and_words_for_every_direction(
+    client: FlaskClient, app: Flask
+) -> None:
+    # Essex's fire authority and police force are under one commissioner: a note, not an effect.
+    fire = reference.resolve("Essex Fire and Rescue Authority").codes[0]
+    found = _model(app).recommend(Query(fire, k=20))
+    notes = [x for r in found for x in r.reasons if x.direction == "note"]
+    lowers = [x for r in found for x in r.reasons if x.direction == "lowers"]
+    assert notes
+    page = html.unescape(_text(client.get(f"/bodies/{fire}?k=20")))
+    items = re.findall(
+        r'<li class="reason reason-(\w+)"><span class="marker" aria-hidden="true">'
+        r'(.)</span><span class="visually-hidden">([^<]+) </span>([^<]+)</li>',
+        page,
+    )
+    marks = {"raises": ("▲", "Raises it:"), "lowers": ("▼", "Lowers it:"), "note": ("ℹ", "Note:")}
+    assert len(items) == sum(len(r.reasons) for r in found)
+    for direction, marker, words, text in items:
+        assert marks[direction] == (marker, words)
+        assert not re.search(r"\d\.\d{2}", text)  # words, never the model's raw effect
+    assert {d for d, *_ in items} >= {"raises", "note"} | ({"lowers"} if lowers else set())
+
+
+def test_the_choice_floor_is_stated_with_a_control(client: FlaskClient, app: Flask) -> None:
+    url = f"/bodies/{ROTHER}?service=ict&k=50"
+    page = html.unescape(_text(client.get(url)))
+    assert "Partners with less than a 1 in 200 chance of being the one chosen" in page
+    link = re.search(r'not shown: [^<]*<a href="([^"]+)">Show them</a>', page)
+    assert link is not None
+    target = urlsplit(link.group(1))
+    assert parse_qs(target.query) == {"service": ["ict"], "k": ["50"], "min_choice": ["0"]}
+    everything = html.unescape(_text(client.get(link.group(1))))
+    assert "Every candidate partner is shown" in everything
+    shown, more = _rows(page), _rows(everything)
+    every = _model(app).recommend(Query(ROTHER, service="ict", k=50, min_choice=0))
+    assert more == [(r.partner_code, r.service) for r in every]
+    assert len(more) > len(shown)
+    assert any((r.choice or 0) < CHOICE_FLOOR for r in every)
+    # The form keeps the choice (a checkbox, so it works without JavaScript).
+    assert 'id="min_choice" name="min_choice" value="0" checked' in everything
+    bad = client.get(f"/bodies/{ROTHER}?min_choice=2")
+    assert bad.status_code == 400 and field_error(_text(bad), "min_choice")
+
+
+def test_the_list_can_be_ranked_by_likelihood(client: FlaskClient, app: Flask) -> None:
+    page = _text(client.get(f"/bodies/{ROTHER}?sort=likelihood"))
+    expected = _model(app).recommend(Query(ROTHER, sort="likelihood"))
+    assert _rows(page) == [(r.partner_code, r.service) for r in expected]
+    assert "ranked by likelihood" in page and '<option value="likelihood" selected>' in page

@@ -19,6 +19,7 @@ from recommender.charts import money
 from recommender.config import Settings
 from recommender.evaluation import Evaluation, verdicts
 from recommender.service.views_register import PAGE_SIZE
+from recommender.sources import SOURCE_KINDS, source_host, source_kind
 from service_fixtures import build_app
 
 
@@ -133,8 +134,19 @@ def test_arrangement_page(client: FlaskClient, app: Flask) -> None:
     for member in hub["members"]:
         assert f'href="/bodies/{member["body_code"]}">{html.escape(member["name"])}</a>' in page
     assert f'href="{html.escape(hub["source"])}"' in page
-    svg = page[page.index("<svg") :]
-    assert svg.count('class="arrangement"') == 1 and 'role="img"' in svg
+    # Its description and its source: a link named by its host, with what kind of source it is.
+    note = hub["note"][:1].upper() + hub["note"][1:]
+    assert f'<p class="lead" id="description">{note}</p>' in html.unescape(page)
+    host = source_host(hub["source"])
+    kind = SOURCE_KINDS[source_kind(hub["source"])]
+    assert f'rel="noopener noreferrer">{host}</a>, {kind}.</p>' in page
+    # The map names every member, each filled on it.
+    svg = page[page.index("<svg") : page.index("</svg>")]
+    assert 'role="img"' in svg
+    for member in hub["members"]:
+        assert f'data-code="{member["body_code"]}" class="suggested"' in svg
+        assert f">{html.escape(member['name'])}</text>" in svg
+    assert "Member</li>" in page  # the legend says what the coloured areas are
     assert f'href="/arrangements?service={hub["service"]}"' in page
 
 

@@ -1,36 +1,60 @@
 """The advisor's briefing: a printable document about one body's sharing opportunities.
 
 ``recommender briefing BODY [--service S] --out FILE.pdf|FILE.html`` and the download button
-on a body's page both call :func:`write_briefing`. The document holds the body's facts, its
-existing arrangements, the top opportunities with ranges and reasons, the best partner group,
-the comparable arrangements and what they saved, a map and a chart, the model version and
-how to read the figures, and the data sources with their attribution. Every figure in it is
-computed from the reference data, the register and the promoted model when it is made.
+on a body's page both call :func:`briefing_document` (the CLI through :func:`write_briefing`).
+The document opens with a paragraph naming the body's three best opportunities, then holds
+its facts, a map of its partners, the top opportunities with ranges and reasons, a chart of
+what each would save if formed, the best partner groups, its existing arrangements, the
+comparable arrangements and what they saved, how to read the figures, the model, and the
+sources: the arrangements' own, official documents first (:func:`recommender.sources.
+rank_sources`), and the data's, with their attribution. Every figure in it is computed from
+the reference data, the register and the promoted model when it is made, and written in one
+money format (:func:`recommender.charts.money`) with service labels, never ids.
 
 HTML comes from the ``briefing.html`` Jinja template in ``web/templates`` (maps and charts
 inline as SVG, styles inline: one self-contained file); PDF is that HTML printed by
-WeasyPrint.
+WeasyPrint. Printing takes most of the time, so the finished PDF of a (model, body, service,
+day) is kept in a small in-process cache, as is the map (:func:`_map`).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from recommender import charts, maps
+from recommender import charts, reference
 from recommender.config import Settings
 from recommender.errors import InvalidInput
-from recommender.ranking import Query, Recommender, likelihood_words
+from recommender.explain import DIRECTION_WORDS, MARKERS
+from recommender.partner_map import partners_map
+from recommender.query import CHOICE_FLOOR, odds
+from recommender.ranking import Query, Recommendation, Recommender, likelihood_words
 from recommender.scoring import HORIZON_YEARS
-from recommender.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION, SIMULATED_NOTE, SOURCES
+from recommender.sources import (
+    MYSOCIETY_ATTRIBUTION,
+    ONS_ATTRIBUTION,
+    SIMULATED_NOTE,
+    SOURCE_KINDS,
+    SOURCES,
+    rank_sources,
+    source_host,
+    source_kind,
+)
 
 TOP = 8
+REASONS = 3  # per suggestion in print: the three largest
+EVIDENCE = 10
 FORMATS = (".pdf", ".html")
+MAP_WIDTH = 640
+CACHED_PDFS = 16
+CACHED_MAPS = 64
 
 
 def briefing_context(
@@ -44,33 +68,185 @@ def briefing_context(
     place = rec.place(code)
     facts, neighbours, containers = place.facts, place.neighbours, place.containers
     existing = place.arrangements
+    labels = _labels(settings)
     found = rec.recommend(Query(code, service=service, k=TOP))
     top_service = service or (found[0].service if found else None)
     groups = rec.groups(code, top_service, k=3) if top_service else []
     evidence = _unique_evidence(found)
-    names = {r.partner_code: r.partner_name for r in found}
-    values: dict[str, float] = {}
-    for r in found:
-        values[r.partner_code] = max(values.get(r.partner_code, 0.0), r.expected_savings_gbp or 0.0)
-    existing_partners = {
-        m["body_code"]
-        for a in existing
-        for m in a["members"]
-        if m["body_code"] and m["body_code"] != code
+    cited = rank_sources([str(a["source"] or "") for a in [*existing, *evidence]])
+    number = {url: i for i, url in enumerate(cited, 1)}
+    meta = rec.describe()
+    return {
+        "generated_at": datetime.now(UTC).strftime("%d %B %Y"),
+        "body": facts,
+        "tier_label": reference.TIER_NAMES.get(str(facts["tier"]), str(facts["tier"])),
+        "summary": summary(str(facts["display_name"]), found, existing, labels, service),
+        "neighbours": neighbours,
+        "containers": containers,
+        "place_note": place.note,
+        "existing": [a | {"source_number": number.get(a["source"] or "")} for a in existing],
+        "service": service,
+        "service_words": _service_words(labels.get(service, service)) if service else None,
+        "labels": labels,
+        "recommendations": [
+            r.to_dict() | {"likelihood_words": _words(r.likelihood), "reasons": r.reasons[:REASONS]}
+            for r in found
+        ],
+        "groups": [g.to_dict() for g in groups],
+        "group_words": _service_words(labels.get(top_service, top_service))
+        if top_service
+        else None,
+        "evidence": [e | {"source_number": number.get(e["source"] or "")} for e in evidence],
+        "sources_cited": [
+            {"number": i, "url": url, "host": source_host(url), "kind": source_kind(url)}
+            for i, url in enumerate(cited, 1)
+        ],
+        "source_kinds": SOURCE_KINDS,
+        "map_svg": _map(rec, facts, found, existing, service, settings),
+        "chart_svg": _chart(found, rec),
+        "model": meta,
+        "headline": _headline(meta),
+        "sources": SOURCES,
+        "attribution": [ONS_ATTRIBUTION, MYSOCIETY_ATTRIBUTION],
+        "simulated_note": SIMULATED_NOTE,
+        "horizon_years": HORIZON_YEARS,
+        "floor_odds": odds(CHOICE_FLOOR),
+        "coverage": _coverage(rec),
+        "no_aim_share": _no_aim_share(settings),
+        "measured_coverage": _measured_coverage(meta),
+        "markers": MARKERS,
+        "direction_words": DIRECTION_WORDS,
     }
-    map_svg = maps.render_map(
-        focal=code,
-        values=values,
-        value_label="expected annual savings",
-        existing=existing_partners,
-        zoom_to=[code, *values],
-        names=names,
-        title=f"{facts['display_name']}: suggested and existing partners",
-        width=640,
-        settings=settings,
-        layers=rec.map_layers(),
+
+
+def summary(
+    name: str,
+    found: Sequence[Recommendation],
+    existing: Sequence[dict[str, Any]],
+    labels: dict[str, str],
+    service: str | None = None,
+) -> str:
+    """One paragraph naming the body's three best opportunities in words, with their figures.
+
+    >>> summary("Rother", [], [], {})
+    'No partner for Rother has at least a 1 in 200 chance of being the one chosen. Rother is in no documented arrangement.'
+    """  # noqa: E501
+    best = [r for r in found if not r.existing][:3]
+    what = f" for {_service_words(labels.get(service, service))}" if service else ""
+    if not best:
+        text = (
+            f"No partner for {name}{what} has at least a {odds(CHOICE_FLOOR)} chance of being "
+            "the one chosen."
+        )
+    else:
+        items = [
+            f"{_service_words(r.service_label)} with {r.partner_name} "
+            f"({_chance(r.likelihood or 0.0)}; {charts.money(r.savings_gbp)} a year if formed, "
+            f"{charts.money(r.expected_savings_gbp or 0.0)} expected)"
+            for r in best
+        ]
+        count = {1: "best opportunity is", 2: "two best opportunities are"}.get(
+            len(best), "three best opportunities are"
+        )
+        text = f"{name}'s {count}{what.replace(' for ', ', for ', 1)}: {_join(items)}."
+        total = sum(r.expected_savings_gbp or 0.0 for r in best)
+        if len(best) > 1:
+            text += (
+                f" Together they are worth about {charts.money(total)} a year in expected "
+                "savings; the ranges below show how uncertain each figure is."
+            )
+    if existing:
+        kinds = sorted({_service_words(labels.get(a["service"], a["service"])) for a in existing})
+        n = len(existing)
+        text += (
+            f" {name} is in {n} documented arrangement{'s' * (n != 1)} already "
+            f"({_join(kinds[:4])}{' and more' if len(kinds) > 4 else ''})."
+        )
+    else:
+        text += f" {name} is in no documented arrangement."
+    return text
+
+
+def _chance(p: float) -> str:
+    return f"{100 * p:.0f}% likely within {HORIZON_YEARS} years" if p >= 0.01 else "under 1% likely"
+
+
+def _service_words(label: str | None) -> str:
+    """A service's label inside a sentence: "legal services", "ICT and digital"."""
+    text = str(label or "")
+    if text.lower() == "other":
+        return "other services"
+    return text if text[:3].isupper() else text[:1].lower() + text[1:]
+
+
+def _join(items: Sequence[str]) -> str:
+    """ "a, b and c"; "a; b and c; and d" when an item has an "and" of its own."""
+    if len(items) <= 1:
+        return "".join(items)
+    if any(" and " in item for item in items):
+        return "; ".join(items[:-1]) + "; and " + items[-1]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _labels(settings: Settings) -> dict[str, str]:
+    from recommender.services import load_services
+
+    return {str(k): str(v) for k, v in load_services(settings)["label"].items()}
+
+
+class _Cache:
+    """A few recent results by key (least recently used dropped first): the map and the PDF
+    of a briefing asked for again are not drawn again. Safe enough across threads: at worst
+    two requests make the same thing at once."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        if key in self.items:
+            self.items.move_to_end(key)
+            return self.items[key]
+        value = self.items[key] = make()
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return value
+
+
+_MAPS, _PDFS = _Cache(CACHED_MAPS), _Cache(CACHED_PDFS)
+
+
+def _map(
+    rec: Recommender,
+    facts: dict[str, Any],
+    found: Sequence[Recommendation],
+    existing: Sequence[dict[str, Any]],
+    service: str | None,
+    settings: Settings,
+) -> str:
+    """The map of the body and its partners, as its page draws it but for print (cached per
+    model, body and service)."""
+    key = (rec.identity, facts["code"], service, settings)
+    return str(
+        _MAPS.get(
+            key,
+            lambda: partners_map(
+                facts,
+                [r.to_dict() for r in found],
+                existing,
+                service,
+                settings,
+                width=MAP_WIDTH,
+                page=False,
+                title=f"{facts['display_name']}: suggested and existing partners",
+                layers=rec.map_layers(),
+            ),
+        )
     )
-    chart_svg = charts.range_chart(
+
+
+def _chart(found: Sequence[Recommendation], rec: Recommender) -> str:
+    return charts.range_chart(
         [
             (
                 f"{r.partner_name}: {r.service_label}",
@@ -81,36 +257,9 @@ def briefing_context(
             for r in found
         ],
         title=f"Annual savings if each partnership forms ({_coverage(rec):.0%} interval)",
+        interval=f"{_coverage(rec):.0%} interval",
         log=True,
     )
-    meta = rec.describe()
-    return {
-        "generated_at": datetime.now(UTC).strftime("%d %B %Y"),
-        "body": facts,
-        "place_note": place.note,
-        "neighbours": neighbours,
-        "containers": containers,
-        "existing": existing,
-        "service": service,
-        "recommendations": [
-            r.to_dict() | {"likelihood_words": _words(r.likelihood)} for r in found
-        ],
-        "groups": [g.to_dict() for g in groups],
-        "group_service": top_service,
-        "evidence": evidence,
-        "map_svg": map_svg,
-        "chart_svg": chart_svg,
-        "model": meta,
-        "headline": _headline(meta),
-        "sources": SOURCES,
-        "attribution": [ONS_ATTRIBUTION, MYSOCIETY_ATTRIBUTION],
-        "simulated_note": SIMULATED_NOTE,
-        "horizon_years": HORIZON_YEARS,
-        "coverage": _coverage(rec),
-        "no_aim_share": _no_aim_share(settings),
-        "measured_coverage": _measured_coverage(meta),
-        "money": charts.money,
-    }
 
 
 def _coverage(rec: Recommender) -> float:
@@ -148,7 +297,7 @@ def _unique_evidence(found: list[Any]) -> list[dict[str, Any]]:
     for r in found:
         for e in r.evidence:
             seen.setdefault(e["id"], e)
-    return sorted(seen.values(), key=lambda e: (e["simulated"], e["service"], e["name"]))[:12]
+    return sorted(seen.values(), key=lambda e: (e["service"], e["name"]))[:EVIDENCE]
 
 
 def _headline(meta: dict[str, Any]) -> dict[str, Any] | None:
@@ -173,8 +322,38 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
         loader=FileSystemLoader(str(settings.web / "templates")),
         autoescape=select_autoescape(["html"]),
     )
+    env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
+    env.filters["sentence"] = lambda v: str(v or "")[:1].upper() + str(v or "")[1:]
+    env.filters["percent"] = lambda v: "n/a" if v is None else f"{100 * float(v):.1f}%"
     template = env.get_template("briefing.html")
     return template.render(**context)
+
+
+def briefing_document(
+    rec: Recommender,
+    body: str,
+    *,
+    service: str | None = None,
+    fmt: str = ".pdf",
+    settings: Settings | None = None,
+) -> bytes:
+    """The briefing as PDF (``.pdf``) or HTML (``.html``) bytes; a PDF already made today for
+    the same model, body and service comes from the cache."""
+    settings = settings or rec.settings
+    if fmt not in FORMATS:
+        raise InvalidInput(f"the briefing is PDF or HTML, not {fmt!r}", field="format")
+    code = str(rec.model.context.pairs.codes[rec.body_position(body)])
+    if fmt == ".html":
+        return render_html(briefing_context(rec, code, service, settings), settings).encode()
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    return bytes(
+        _PDFS.get(
+            (rec.identity, code, service, day, settings),
+            lambda: pdf_bytes(
+                render_html(briefing_context(rec, code, service, settings), settings), settings
+            ),
+        )
+    )
 
 
 def write_briefing(
@@ -194,8 +373,7 @@ def write_briefing(
             ".pdf or .html",
             field="out",
         )
-    html = render_html(briefing_context(rec, body, service, settings), settings)
-    data = html.encode() if suffix == ".html" else pdf_bytes(html, settings)
+    data = briefing_document(rec, body, service=service, fmt=suffix, settings=settings)
     out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     try:

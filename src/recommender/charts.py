@@ -37,29 +37,23 @@ GREYS = ("#595959", "#b3b3b3", "#2e2e2e", "#dddddd", "#858585")
 
 
 def money(value: float, *, precise: bool = False) -> str:
-    """Return ``value`` in pounds: £950, £1,234, £12k, £1.3m, £2bn (``precise``: £120,000)."""
+    """Return ``value`` in pounds, the one short form every page, table, chart and map uses:
+    £950, £7.1k, £19k, £1.2m, £12m, £2.3bn (two significant figures at least, so that
+    neighbouring figures read alike). ``precise`` gives whole pounds (£7,119), for the rare
+    place that needs them."""
     if not math.isfinite(value):
         return "n/a"
     amount = abs(float(value))
     pounds = math.floor(amount + 0.5)
     sign = "-" if value < 0 and pounds else ""
-    if precise or pounds < 10_000:
+    if precise or pounds < 1000:
         return f"{sign}£{pounds:,}"
-    thousands = math.floor(amount / 1e3 + 0.5)
-    if thousands < 1000:
-        return f"{sign}£{thousands}k"
-    millions = amount / 1e6
-    if math.floor(millions + 0.5) < 1000:
-        return f"{sign}£{_short(millions)}m"
-    return f"{sign}£{_short(amount / 1e9)}bn"
-
-
-def _short(amount: float) -> str:
-    # One decimal below 10 (1.3, not 1.0), whole numbers from 10.
-    tenths = math.floor(amount * 10 + 0.5)
-    if tenths >= 100:
-        return f"{math.floor(amount + 0.5):,}"
-    return str(tenths // 10) if tenths % 10 == 0 else f"{tenths / 10:.1f}"
+    unit, suffix = 1e3, "k"
+    if math.floor(amount / 1e3 + 0.5) >= 1000:  # £999.5k reads as £1m
+        unit, suffix = (1e6, "m") if math.floor(amount / 1e6 + 0.5) < 1000 else (1e9, "bn")
+    tenths = math.floor(amount / unit * 10 + 0.5)
+    figure = f"{math.floor(amount / unit + 0.5):,}" if tenths >= 100 else f"{tenths / 10:g}"
+    return f"{sign}£{figure}{suffix}"
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
@@ -139,6 +133,30 @@ def svg_text(
     return f'<text x="{num(x)}" y="{num(y)}"{extra}>{esc(content)}</text>'
 
 
+def wrap(text: str, width: float, size: float = FONT, most: int = 2) -> list[str]:
+    """Return ``text`` in at most ``most`` lines of at most ``width`` px (by words, after a
+    colon first: "Wealden:" / "Waste and environment"); what still does not fit ends in "…"."""
+    if text_width(text, size) <= width:
+        return [text]
+    head, colon, tail = text.partition(": ")
+    if colon and text_width(head + ":", size) <= width and most > 1:
+        return [head + ":", *wrap(tail, width, size, most - 1)]
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and text_width(f"{lines[-1]} {word}", size) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    if len(lines) > most:
+        lines = [*lines[: most - 1], " ".join(lines[most - 1 :])]
+    if text_width(lines[-1], size) > width:
+        last = lines[-1]
+        while last and text_width(last + "…", size) > width:
+            last = last[:-1]
+        lines[-1] = last.rstrip() + "…"
+    return lines
+
+
 def svg_document(
     width: float, height: float, title: str, desc: str, body: str, *, kind: str
 ) -> str:
@@ -189,10 +207,16 @@ def _axis(
         x = num(position(tick))
         parts.append(f'<line x1="{x}" x2="{x}" y1="{num(top)}" y2="{num(bottom)}"/>')
     lines = f'<g stroke="{GRID}" stroke-width="1">{"".join(parts)}</g>'
-    labels = "".join(
-        svg_text(position(t), bottom + 15, label(t), anchor="middle", fill=MUTED) for t in ticks
-    )
-    return f'<g class="axis">{lines}{labels}</g>'
+    # A label that would touch the one before it is left out (its grid line stays).
+    texts, right = [], -math.inf
+    for tick in ticks:
+        at, text = position(tick), label(tick)
+        half = text_width(text) / 2
+        if at - half < right + 6:
+            continue
+        texts.append(svg_text(at, bottom + 15, text, anchor="middle", fill=MUTED))
+        right = at + half
+    return f'<g class="axis">{lines}{"".join(texts)}</g>'
 
 
 def _swatch(colour: str, edge: str = "") -> str:
@@ -348,7 +372,9 @@ def range_chart(
     else:
         ticks = nice_ticks(min(0.0, *(r[1] for r in items)), max(r[3] for r in items))
     texts = [f"{value_format(m)} ({value_format(lo)}–{value_format(hi)})" for _, lo, m, hi in items]
-    label_w = min(0.3 * width, max(text_width(r[0]) for r in items) + 8)
+    room = 0.36 * width - 8
+    lines = [wrap(r[0], room) for r in items]
+    label_w = max(text_width(line) for wrapped in lines for line in wrapped) + 8
     left = label_w + 14
     right = width - max(text_width(t) for t in texts) - 16
     key = (
@@ -357,7 +383,7 @@ def range_chart(
         f"Estimate, with its {interval}" + (" (logarithmic axis)" if log else ""),
     )
     legend, legend_h = flow_legend([key], 8, 6, width - 16)
-    top, row_h = legend_h + 14, 24.0
+    top, row_h = legend_h + 14, 24.0 + 14.0 * (max(len(w) for w in lines) - 1)
     start, end = (math.log10(ticks[0]), math.log10(ticks[-1])) if log else (ticks[0], ticks[-1])
 
     def x(v: float) -> float:
@@ -385,7 +411,9 @@ def range_chart(
             f'<line x1="{num(x(high))}" x2="{num(x(high))}" {ends}/>'
             f'<circle cx="{num(x(mid))}" cy="{cy}" r="4.5" stroke="#fff" stroke-width="1.5"/></g>'
         )
-        parts.append(svg_text(left - 8, y + 4, label, anchor="end"))
+        for j, line in enumerate(lines[i]):
+            at = y + 4 + 14 * (j - (len(lines[i]) - 1) / 2)
+            parts.append(svg_text(left - 8, at, line, anchor="end"))
         parts.append(svg_text(right + 10, y + 4, numbers, fill=MUTED))
     scale = "logarithmic" if log else "linear"
     desc = (

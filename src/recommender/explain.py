@@ -10,9 +10,14 @@ factors (distance, border, area, type of body, size); the pair's **existing part
 candidate) is a factor too, and so is the **saving** if formed, against the candidates'
 typical saving (the list is ranked by expected savings). A factor's effect is in log units of
 the ranking score; the largest (at least :data:`MIN_EFFECT`) become sentences with the pair's actual
-values. A fact every candidate shares (all are councils, none touches) has no effect and is
-never stated. Where a fire authority and a police force (or a mayor's combined authority) are
-already under one governor, a note says so, whatever the effects.
+values. A fact the typical candidate shares is never stated, even where the average is pulled
+away from it by a few (most candidates touch no border, so "no border" is no reason): a factor
+is said only when the candidate also stands :data:`MIN_EFFECT` apart from the *median*
+candidate, on the same side as from the average. Sentences say where the candidate stands
+among the others ("nearer than most candidates") and the marker whether that raises or
+lowers it, so the same fact reads the same way wherever it appears. Where a fire authority
+and a police force (or a mayor's combined authority) are already under one governor, a note
+says so, whatever the effects.
 
 **Evidence** is the most comparable real arrangements (the model's observed register, never a
 simulated one): same service, sharing a member with the pair, then nearby and of a similar
@@ -74,6 +79,16 @@ _AREA_WORDS = (
 )
 
 
+# How each direction is shown, the same on the pages, in the briefing and in the CLI: a shape
+# that survives greyscale print, and words for screen readers and the legend.
+MARKERS = {"raises": "▲", "lowers": "▼", "note": "ℹ"}
+DIRECTION_WORDS = {
+    "raises": "raises the suggestion",
+    "lowers": "lowers the suggestion",
+    "note": "note",
+}
+
+
 @dataclass(frozen=True)
 class Reason:
     """One factor behind a suggestion; ``effect`` > 0 raises it, < 0 lowers it, 0 is a note."""
@@ -88,6 +103,10 @@ class Reason:
             return "raises"
         return "lowers" if self.effect < 0 else "note"
 
+    @property
+    def marker(self) -> str:
+        return MARKERS[self.direction]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "factor": self.factor,
@@ -95,6 +114,7 @@ class Reason:
             "text": self.text,
             "effect": round(self.effect, 3),
             "direction": self.direction,
+            "marker": self.marker,
         }
 
 
@@ -102,57 +122,94 @@ def factor_effects(scorer: Scorer, scored: QueryScores, rows: IntArray) -> Float
     """Effects ``(len(rows), n_factors + 2)`` of the factors, history and savings on the
     ranking score of the query's candidates ``rows`` (positions in ``scored.candidate``),
     relative to the average candidate that is not already a partner for the service."""
+    return _effects(scorer, scored, rows)[0]
+
+
+def _effects(
+    scorer: Scorer, scored: QueryScores, rows: IntArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The effects against the average candidate, the same against the median candidate, and
+    each row's raw features minus the candidates' average (for "nearer than most")."""
     ctx, comp = scorer.ctx, scorer.comp
     fresh = ~scored.existing
     if not fresh.any():
         fresh = np.ones(len(scored.candidate), dtype=bool)
     X = ctx.table.rows(np.full(len(scored.candidate), scored.focal), scored.candidate)
-    centred = (X[rows] - X[fresh].mean(axis=0)) * comp.choice_w
-    effects = [centred[:, cols].sum(axis=1) for cols in _COLUMNS.values()]
-    history = comp.history_weight * scored.history
-    effects.append(history[rows] - history[fresh].mean())
+    weighted = X * comp.choice_w
+    parts = np.column_stack([weighted[:, cols].sum(axis=1) for cols in _COLUMNS.values()])
+    parts = np.column_stack([parts, comp.history_weight * scored.history])
     savings = scored.savings
     if np.isfinite(savings).all() and (savings > 0).all():
-        effects.append(np.log(savings[rows]) - np.log(savings[fresh]).mean())
+        parts = np.column_stack([parts, np.log(savings)])
     else:
-        effects.append(np.zeros(len(rows)))
-    return np.column_stack(effects)
+        parts = np.column_stack([parts, np.zeros(len(scored.candidate))])
+    mean = parts[fresh].mean(axis=0)
+    median = np.median(parts[fresh], axis=0)
+    raw = X[rows] - X[fresh].mean(axis=0)
+    return parts[rows] - mean, parts[rows] - median, raw
 
 
 def reasons(
     model: TrainedModel, scorer: Scorer, scored: QueryScores, rows: IntArray, *, limit: int = 4
 ) -> list[list[Reason]]:
     """Plain-English reasons for the candidates at ``rows`` of a scored query, largest first."""
-    effects = factor_effects(scorer, scored, rows)
+    effects, typical, raw = _effects(scorer, scored, rows)
     names = [*FACTORS, "history", "savings"]
     out = []
     for i, r in enumerate(rows):
         cand = int(scored.candidate[r])
         items: list[Reason] = []
         for j in np.argsort(-np.abs(effects[i]), kind="stable"):
-            if abs(effects[i, j]) < MIN_EFFECT or len(items) == limit:
+            effect = float(effects[i, j])
+            if abs(effect) < MIN_EFFECT or len(items) == limit:
                 break
-            text = describe(model, names[j], scored.focal, cand, scored.service, effects[i, j])
-            if all(text != r.text for r in items):  # one fact, said once
-                items.append(Reason(names[j], text, float(effects[i, j])))
+            if not _distinct(effect, float(typical[i, j])):
+                continue  # the typical candidate has it too: no reason
+            above = {n: float(raw[i, PAIR_FEATURES.index(n)]) > 0 for n in _RELATIVE}
+            text = describe(model, names[j], scored.focal, cand, scored.service, effect, above)
+            if all(text != x.text for x in items):  # one fact, said once
+                items.append(Reason(names[j], text, effect))
         if note := governance_note(model, scored.focal, cand):
             items.append(note)
         out.append(items)
     return out
 
 
+# Facts said relative to the other candidates ("nearer than most"): the raw feature's side of
+# the candidates' average, whatever the model's weight on it.
+_RELATIVE = ("log_dist", "log_pop_ratio")
+
+
+def _distinct(effect: float, typical: float) -> bool:
+    """Whether a factor sets the candidate apart from the median candidate too, and the same
+    way as from the average one."""
+    return abs(typical) >= MIN_EFFECT and (typical > 0) == (effect > 0)
+
+
 def describe(
-    model: TrainedModel, factor: str, focal: int, cand: int, service: int, effect: float
+    model: TrainedModel,
+    factor: str,
+    focal: int,
+    cand: int,
+    service: int,
+    effect: float,
+    above: Mapping[str, bool] | None = None,
 ) -> str:
-    """The sentence for one factor, with the pair's actual values."""
+    """The sentence for one factor, with the pair's actual values.
+
+    ``above`` says, for distance and difference in size, whether the pair's value is above
+    the candidates' average (by default: whether the effect lowers the suggestion).
+    """
     ctx, snap = model.context, model.snapshot
     p, b = ctx.pairs, ctx.bodies
     you = str(b.names[focal])
+    above = above or {}
     if factor == "distance":
         if ctx.table.stack[focal, cand, PAIR_FEATURES.index("coterminous")]:
             return f"covers the same area as {you}"
         km = float(p.dist_km[focal, cand])
-        where = "nearer than most candidates" if effect > 0 else "farther than most candidates"
+        farther = above.get("log_dist", effect < 0)
+        where = "farther than most candidates" if farther else "nearer than most candidates"
         return f"{km:.0f} km from {you}: {where}"
     if factor == "border":
         km = float(p.border_km[focal, cand])
@@ -168,15 +225,16 @@ def describe(
         return f"{_a(tc)}, where {you} is {_a(tf)}"
     if factor == "size":
         pf, pc = b.population[focal], b.population[cand]
+        sizes = f"{_people(pc)} against {_people(pf)}"
         if abs(np.log(pc / pf)) < 0.4:
-            return f"similar in size: {_people(pc)} against {_people(pf)}"
+            return f"similar in size to {you}: {sizes}"
         larger = "larger" if pc > pf else "smaller"
-        return f"much {larger}: {_people(pc)} against {_people(pf)} in {you}"
+        apart = above.get("log_pop_ratio", effect < 0)
+        than = "further apart in size than most candidates" if apart else "nearer in size than most"
+        return f"{larger} than {you} ({sizes}): {than}"
     if factor == "history":
         shared = np.flatnonzero(snap.shares[:, focal, cand])
-        labels = [
-            ctx.labels[s].lower().replace("ict", "ICT").replace("hr ", "HR ") for s in shared[:3]
-        ]
+        labels = [_service_words(str(ctx.labels[s])) for s in shared[:3]]
         if labels:
             return f"already shares {_join(labels)} with {you} (documented arrangements)"
         n = int(snap.prior[focal, cand])
@@ -239,7 +297,7 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
         gap = float(b.log_area[cand] - b.log_area[focal])
         if abs(gap) < 0.3:
             return f"covers the same area as {you}"
-        return f"its area contains {you}" if gap > 0 else f"lies within {you}'s area"
+        return f"its area contains {you}" if gap > 0 else f"lies within the area of {you}"
     parts = []
     for column, words in _AREA_WORDS:
         same = p.same.get(column)
@@ -249,7 +307,7 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
         return "in the same " + _join(parts[:3]) + f" as {you}"
     same_region = p.same.get("region_code")
     if same_region is not None and same_region[focal, cand]:
-        return f"in the same region as {you}, but another county and service areas"
+        return f"in the same region as {you}"
     return f"in another region from {you}"
 
 

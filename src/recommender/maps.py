@@ -10,11 +10,12 @@ so all layers line up. The combined authorities' layer covers only their areas: 
 England is not drawn on it. Paths are in units of 100 m in British National Grid with y
 flipped, as relative path commands.
 
-:func:`render_map` draws one layer with a focal body, shaded suggested partners and hatched
-existing partners; :func:`render_arrangements_map` draws arrangements as spokes from each
-group's centre to its members over the grey councils. Both return one standalone ``<svg>``
-and share the conventions of :mod:`recommender.charts`: px at the nominal width, a title and
-a description in words, escaped text, deterministic output.
+:func:`render_map` draws one layer with suggested partners shaded by value (bodies of other
+layers filled above it, or outlined where they would hide another), hatched existing partners
+and the focal body outlined above them all; :func:`render_arrangements_map` draws
+arrangements as spokes from each group's centre to its members over the grey councils. Both
+return one standalone ``<svg>`` and share the conventions of :mod:`recommender.charts`: px at
+the nominal width, a title and a description in words, escaped text, deterministic output.
 """
 
 from __future__ import annotations
@@ -76,8 +77,16 @@ TOLERANCE_M = {"national": 1000.0, "detail": 200.0}
 DETAIL_BELOW_KM_PER_PX = 0.35
 GRID_M = 100.0  # one path unit
 MOST_LABELS = 30
+MOST_OUTLINES = 4  # outlined partners named one by one in the legend
 
 OTHER, EDGE, FOCAL, PARTNER = "#e3e3e3", "#ffffff", "#d55e00", "#2c7fb8"
+FOCAL_FILL = "#fde6d2"  # the focal body's own area, under any partner drawn inside it
+EXISTING_FILL = "#f7f7f7"
+# Legend breaks are round figures near the quantiles: 1, 2, 5 × 10ⁿ, else finer ones.
+LADDERS = ((1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0))
+COVERS = 0.5  # a body covering this share of another highlighted body is drawn as an outline
+LABEL_PX = 11.0  # labels are at least this size where the map is shown
+PHONE_PX = 290.0  # the narrowest a map is shown (a 320 px phone less the page margins)
 # ColorBrewer YlGnBu (colour-blind safe), and which of its colours serve k classes.
 RAMP = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
 RAMP_PICK = {1: (3,), 2: (1, 3), 3: (1, 2, 4), 4: (1, 2, 3, 4), 5: (0, 1, 2, 3, 4)}
@@ -269,15 +278,32 @@ def _known(layer: WebLayer, codes: Iterable[str]) -> list[str]:
 
 
 def class_breaks(values: Iterable[float], classes: int = 5) -> list[float]:
-    """Return class limits for shading: the minimum, up to ``classes - 1`` quantile breaks
-    rounded to two significant figures, and the maximum (empty without finite values)."""
+    """Return class limits for shading: the minimum, up to ``classes - 1`` inner breaks and
+    the maximum (empty without finite values).
+
+    Inner breaks are round figures (1, 2 or 5 × 10ⁿ; 1, 1.5, 2, 3, 5 or 7 × 10ⁿ when those
+    leave a single class) nearest the quantiles, so a legend reads "£50k–£100k", never
+    "£13k–£14k".
+    """
     data = np.sort(np.asarray([v for v in values if math.isfinite(v)], dtype=float))
     if not len(data):
         return []
     k = min(classes, len(np.unique(data)))
-    inner = [float(f"{q:.2g}") for q in np.quantile(data, np.arange(1, k) / k)] if k > 1 else []
-    inner = sorted({b for b in inner if data[0] < b < data[-1]})
+    quantiles = np.quantile(data, np.arange(1, k) / k) if k > 1 else np.array([])
+    inner: list[float] = []
+    for ladder in LADDERS:
+        inner = sorted({_round_figure(q, ladder) for q in quantiles if q > 0})
+        inner = [b for b in inner if data[0] < b < data[-1]]
+        if inner:
+            break
     return [float(data[0]), *inner, float(data[-1])]
+
+
+def _round_figure(value: float, ladder: Sequence[float]) -> float:
+    """The figure of ``ladder`` × 10ⁿ nearest ``value`` (on a log scale)."""
+    power = math.floor(math.log10(value))
+    options = [m * 10.0**e for e in (power - 1, power, power + 1) for m in ladder]
+    return float(f"{min(options, key=lambda o: abs(math.log(o / value))):.6g}")
 
 
 # One map's bodies ---------------------------------------------------------------------------
@@ -292,6 +318,7 @@ class _Roles:
     partners: frozenset[str]
     existing: frozenset[str]
     names: Mapping[str, str]
+    partner_label: str
     value_label: str
     value_format: Callable[[float], str]
     detail_format: Callable[[float], str]
@@ -311,40 +338,53 @@ class _Roles:
 
     def colour(self, code: str) -> str:
         if code in self.focus:
-            return FOCAL
+            return FOCAL_FILL
         if code in self.values:
             return self.shade(self.values[code])
-        return "#f7f7f7" if code in self.existing else PARTNER
+        return EXISTING_FILL if code in self.existing else PARTNER
 
     def tip(self, code: str) -> str:
         role = {"focal": " (focus)", "existing": " (existing partner)"}.get(self.kind(code), "")
         if code in self.values:
             return f"{self.names[code]}{role}: {self.detail_format(self.values[code])}"
-        plain = ": suggested partner" if code in self.partners else ""
+        plain = f": {self.partner_label.lower()}" if code in self.partners else ""
         return self.names[code] + (role or plain)
 
     def plain_partners(self) -> list[str]:
         return sorted(self.partners - set(self.values) - self.existing - set(self.focus))
 
-    def legend(self, outlined: bool) -> list[tuple[str, str]]:
-        fmt, items = self.value_format, []
-        for lo, hi in itertools.pairwise(self.breaks):
-            text = fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}–{fmt(hi)}"
+    def legend(self, outlined: Sequence[str]) -> list[tuple[str, str]]:
+        """The legend's (swatch, label) items: one per class of values ("Under £50k",
+        "£50k–£100k", "£100k or more"), then the focus, plain and existing partners."""
+        fmt, items, last = self.value_format, [], len(self.breaks) - 2
+        for i, (lo, hi) in enumerate(itertools.pairwise(self.breaks)):
+            if last == 0:
+                text = fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}–{fmt(hi)}"
+            elif i == 0:
+                text = f"Under {fmt(hi)}"
+            elif i == last:
+                text = f"{fmt(lo)} or more"
+            else:
+                text = f"{fmt(lo)}–{fmt(hi)}"
             items.append((_swatch(self.shade(lo), "#555555"), text))
         if self.focus:
-            focus = f"{self.names[self.focus[0]]} (focus)"
-            items.append((_swatch(FOCAL, INK, ' stroke-width="2"'), focus))
+            focus = f"{self.names[self.focus[0]]} (focus, outlined)"
+            items.append((_focal_swatch(), focus))
         if self.plain_partners():
-            plain = "Suggested partner" + (" (no estimate)" if self.values else "")
+            plain = self.partner_label + (" (no estimate)" if self.values else "")
             items.append((_swatch(PARTNER, "#555555"), plain))
         if self.existing:
-            items.append((_swatch(f"url(#{ID}-h)", "#000000"), "Existing partner"))
-        if outlined:
-            items.append((_dash_swatch(PARTNER), "Fire, police, NHS or county area (outline)"))
+            items.append((_hatch_swatch(), "Existing partner"))
+        if 0 < len(outlined) <= MOST_OUTLINES:  # named: a dashed line alone does not say who
+            for code in outlined:
+                colour = "#ffffff" if self.kind(code) == "existing" else self.colour(code)
+                items.append((_dash_swatch(colour), f"{self.names[code]} (dashed outline)"))
+        elif outlined:
+            items.append((_dash_swatch(RAMP[3]), "Partner covering a wider area (dashed)"))
         items.append((_swatch(OTHER, "#bbbbbb"), "Other"))
         return items
 
-    def describe(self, view: _View, zoom: Sequence[str], off: Sequence[str]) -> str:
+    def describe(self, view: _View, zoom: Sequence[str], outlined: Sequence[str]) -> str:
         where = "England" if view.national else "part of England"
         where += f" around {_list(sorted(zoom), self.names, 3)}" if zoom else ""
         parts = [f"{self.names[c]} highlighted" for c in self.focus]
@@ -361,12 +401,13 @@ class _Roles:
             )
         plain = self.plain_partners()
         if plain:
-            parts.append(f"{_count(len(plain), 'suggested partner')}: {_list(plain, self.names)}")
+            noun = self.partner_label.lower()
+            parts.append(f"{_count(len(plain), noun)}: {_list(plain, self.names)}")
         if self.existing:
             hatched = _list(sorted(self.existing), self.names)
             parts.append(f"{_count(len(self.existing), 'existing partner')} hatched: {hatched}")
-        if off:
-            parts.append(f"areas outlined with dashes: {_list(off, self.names)}")
+        if outlined:
+            parts.append(f"areas outlined with dashes: {_list(outlined, self.names)}")
         return f"Map of {where}" + (": " + "; ".join(parts) if parts else "") + "."
 
 
@@ -383,13 +424,26 @@ def _swatch(fill: str, stroke: str, extra: str = "") -> str:
     return f'<rect x="0.5" y="1.5" width="13" height="11" fill="{fill}" stroke="{stroke}"{extra}/>'
 
 
+def _focal_swatch() -> str:
+    return (
+        f'<rect x="1.5" y="2.5" width="11" height="9" fill="{FOCAL_FILL}" stroke="{INK}" '
+        f'stroke-width="3"/><rect x="1.5" y="2.5" width="11" height="9" fill="none" '
+        f'stroke="{FOCAL}" stroke-width="1.6"/>'
+    )
+
+
+def _hatch_swatch() -> str:
+    # Lines, not the map's pattern: the swatch also stands alone in an HTML legend.
+    lines = "M0.5 6.5l6-5M0.5 12.5l12-11M6.5 12.5l7-6"
+    return (
+        f'<rect x="0.5" y="1.5" width="13" height="11" fill="{EXISTING_FILL}" stroke="#000000"/>'
+        f'<path d="{lines}" stroke="#333333" stroke-width="1.2"/>'
+    )
+
+
 def _dash_swatch(colour: str) -> str:
     line = '<path d="M0 7h14" stroke-width="{}" stroke="{}"{}/>'
     return line.format(3.6, INK, "") + line.format(2.2, colour, ' stroke-dasharray="4 2"')
-
-
-def _pounds(value: float) -> str:
-    return money(value, precise=True)
 
 
 # Rendering ----------------------------------------------------------------------------------
@@ -413,6 +467,10 @@ def render_map(
     tooltip_format: Callable[[float], str] | None = None,
     names: Mapping[str, str] | None = None,
     labels: bool | None = None,
+    phone_labels: bool = False,
+    legend_html: bool = False,
+    partner_label: str = "Suggested partner",
+    locator: bool = True,
     settings: Settings | None = None,
     layers: Mapping[str, WebLayer] | None = None,
 ) -> str:
@@ -421,12 +479,20 @@ def render_map(
     Each body of the layer in view is a ``<path>`` with ``data-code``, a ``class`` (``focal``,
     ``suggested``, ``existing`` or ``other``) and a ``<title>`` tooltip (``names`` overrides
     display names). ``values`` shade suggested bodies in up to five classes
-    (:func:`class_breaks`; legend in ``value_format``, tooltips and description in
-    ``tooltip_format``, by default pounds to the pound); ``partners`` without a value share one
-    colour; ``existing`` partners are hatched. Named bodies outside the layer (a fire area on
-    the councils layer) are drawn over it as dashed outlines. ``zoom_to`` (codes) or ``bbox``
-    (BNG metres) set the view, with an England locator beside the legend; zoomed maps name the
-    bodies they highlight unless ``labels=False``. ``link(code)`` makes each body a link.
+    (:func:`class_breaks`; legend, tooltips and description in ``value_format``, or
+    ``tooltip_format`` for the last two); ``partners`` without a value share one colour;
+    ``existing`` partners are hatched (``partner_label`` names the plain ones in the legend,
+    "Suggested partner" by default). Named bodies of other layers (councils on a fire map)
+    are filled over the layer, the largest first; one covering another named body (a county
+    around its districts, a police area around the focal fire authority) is drawn as a dashed
+    outline in its colour instead, so that nothing named is hidden. The focal body is an
+    outline above everything. ``zoom_to`` (codes) or ``bbox`` (BNG metres) set the view, with
+    an England locator beside the legend; zoomed maps name the bodies they fill unless
+    ``labels=False``, in two sizes: at least :data:`LABEL_PX` px at the nominal width and, for
+    pages that show ``phone_labels`` (``.labels-phone``, hidden unless a stylesheet shows it),
+    at :data:`PHONE_PX` px wide. ``legend_html`` leaves the legend out of the SVG and returns
+    it after it as an HTML list (text that scales with the page); ``locator=False`` then
+    leaves out the England locator too. ``link(code)`` makes each body a link.
     ``layers`` (by level) replace today's web layers, e.g. with a reorganisation scenario's.
     """
     if layer not in LAYERS:
@@ -444,67 +510,132 @@ def render_map(
         partners=frozenset(_known(geo, partners)),
         existing=frozenset(_known(geo, existing)),
         names={**geo.names, **(names or {})},
+        partner_label=partner_label,
         value_label=value_label,
         value_format=value_format,
-        detail_format=tooltip_format or (_pounds if value_format is money else value_format),
+        detail_format=tooltip_format or value_format,
         breaks=tuple(class_breaks(shown.values())),
     )
     mentioned = sorted({*roles.focus, *roles.values, *roles.partners, *roles.existing})
     tiers = LAYERS[layer]
     in_layer = [c for c in geo.paths if geo.tiers[c] in tiers and view.shows(geo.bounds[c])]
-    off = [c for c in mentioned if geo.tiers[c] not in tiers]
+    named = [c for c in mentioned if c not in roles.focus]
+    outlined = _covering(geo, named, [*roles.values, *roles.partners])
+    raised = sorted(
+        (c for c in mentioned if geo.tiers[c] not in tiers and c not in outlined),
+        key=lambda c: (-geo.geometry[c].area, c),
+    )
+    # Existing partners of other layers are hatching alone, over whatever is under them.
+    hatched = [c for c in [*in_layer, *raised] if roles.kind(c) == "existing"]
+    raised = [c for c in raised if roles.kind(c) != "existing"]
     zoom = sorted(zoom_to or ())
     fills = []
     for code in in_layer:
         kind = roles.kind(code)
         style = ""
         if kind != "other":
-            style = f' fill="{roles.colour(code)}" stroke="#555555" '
-            style += f'stroke-width="{view.units(0.6)}"'
-        path = (
-            f'<path data-code="{code}" class="{kind}"{style} d="{geo.paths[code]}">'
-            f"<title>{esc(roles.tip(code))}</title></path>"
-        )
-        fills.append(f'<a href="{esc(link(code))}">{path}</a>' if link else path)
-    body = _panel(view, "".join(fills), _overlays(view, geo, roles, in_layer, off))
+            colour = OTHER if code in outlined else roles.colour(code)
+            style = f' fill="{colour}" stroke="#555555" stroke-width="{view.units(0.6)}"'
+        fills.append(_body_path(code, kind, style, geo, roles, link))
+    for code in raised:
+        style = f' fill="{roles.colour(code)}" stroke="#555555" stroke-width="{view.units(0.6)}"'
+        fills.append(_body_path(code, roles.kind(code), style, geo, roles, link))
+    lines = [c for c in mentioned if c in outlined]
+    body = _panel(view, "".join(fills), _overlays(view, geo, roles, hatched, lines))
     if labels or (labels is None and not view.national):
-        body += _labels(view, geo, roles, [c for c in mentioned if c in in_layer])
-    items = roles.legend(bool(off)) if legend else []
+        filled = [c for c in mentioned if c not in outlined and (c in in_layer or c in raised)]
+        body += _labels(view, geo, roles, filled, LABEL_PX, "labels")
+        if phone_labels:
+            size = LABEL_PX * view.width / PHONE_PX
+            body += _labels(view, geo, roles, filled, size, "labels labels-phone")
+    items = roles.legend(lines) if legend else []
     heading = value_label[:1].upper() + value_label[1:] if legend else ""
-    band, height = _band(view, geo, items, heading)
-    desc = roles.describe(view, zoom, off)
-    return svg_document(width, height, title, desc, body + band, kind="map")
+    band, height = _band(view, geo, [] if legend_html else items, "" if legend_html else heading)
+    if not locator and (legend_html or not items):
+        band, height = "", view.height  # nothing below the map (print names the area)
+    desc = roles.describe(view, zoom, lines)
+    svg = svg_document(width, height, title, desc, body + band, kind="map")
+    return svg + (html_legend(items, heading) if legend_html and items else "")
+
+
+def html_legend(items: Sequence[tuple[str, str]], heading: str) -> str:
+    """Return a map's legend as an HTML list, each swatch a small inline SVG."""
+    rows = "".join(
+        f'<li><svg viewBox="0 0 14 14" width="14" height="14" aria-hidden="true" '
+        f'focusable="false">{swatch}</svg> {esc(label)}</li>'
+        for swatch, label in items
+    )
+    title = f'<p class="map-legend-title">{esc(heading)}</p>' if heading else ""
+    return f'<div class="map-legend">{title}<ul>{rows}</ul></div>'
+
+
+def _body_path(
+    code: str,
+    kind: str,
+    style: str,
+    geo: WebLayer,
+    roles: _Roles,
+    link: Callable[[str], str] | None,
+) -> str:
+    path = (
+        f'<path data-code="{code}" class="{kind}"{style} d="{geo.paths[code]}">'
+        f"<title>{esc(roles.tip(code))}</title></path>"
+    )
+    return f'<a href="{esc(link(code))}">{path}</a>' if link else path
+
+
+def _covering(geo: WebLayer, codes: Sequence[str], covered: Iterable[str]) -> set[str]:
+    """The named bodies that cover at least :data:`COVERS` of a ``covered`` body (a suggested
+    partner) no larger than themselves: drawn as outlines, so as not to hide it (a county
+    around its districts, a police area around its county)."""
+    shapes = {c: geo.geometry[c] for c in codes}
+    areas = {c: float(shapes[c].area) for c in codes}
+    inside = [c for c in codes if c in set(covered)]
+    found = set()
+    for big in codes:
+        for small in inside:
+            if small == big or (areas[small], small) > (areas[big], big):
+                continue  # of two the same size, only the one with the later code
+            a, b = geo.bounds[small], geo.bounds[big]
+            if a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1]:
+                continue
+            if shapely.intersection(shapes[small], shapes[big]).area >= COVERS * areas[small]:
+                found.add(big)
+                break
+    return found
 
 
 def _overlays(
-    view: _View, geo: WebLayer, roles: _Roles, in_layer: list[str], off: list[str]
+    view: _View, geo: WebLayer, roles: _Roles, hatched: list[str], outlined: list[str]
 ) -> str:
-    """Return the hatching, the focal outline and the dashed outlines of off-layer bodies."""
+    """Return the hatching of existing partners, the dashed outlines of the bodies covering
+    others, and the focal body's outline above them all."""
     step = view.units(5)
     parts = [
         f'<defs><pattern id="{ID}-h" patternUnits="userSpaceOnUse" width="{step}" '
         f'height="{step}" patternTransform="rotate(45)"><path d="M0 0V{step}" stroke="#333333" '
         f'stroke-width="{view.units(1.5)}"/></pattern></defs>'
     ]
-    for code in in_layer:
-        if roles.kind(code) == "existing":
-            parts.append(
-                f'<path fill="url(#{ID}-h)" stroke="#000000" '
-                f'stroke-width="{view.units(1.4)}" d="{geo.paths[code]}"/>'
-            )
-    for code in in_layer:
-        if roles.kind(code) == "focal":
-            width = view.units(2.6)
-            parts.append(f'<path fill="none" stroke="{INK}" stroke-width="{width}" ')
-            parts.append(f'd="{geo.paths[code]}"/>')
-    dash = f"{view.units(6)} {view.units(3)}"
-    for code in off:
+    for code in hatched:
+        parts.append(
+            f'<path fill="url(#{ID}-h)" stroke="#000000" '
+            f'stroke-width="{view.units(1.4)}" d="{geo.paths[code]}"/>'
+        )
+    for code in roles.focus:
+        parts.append(
+            f'<path class="focal-outline" fill="none" stroke="{INK}" '
+            f'stroke-width="{view.units(4.6)}" d="{geo.paths[code]}"/><path fill="none" '
+            f'stroke="{FOCAL}" stroke-width="{view.units(2.4)}" d="{geo.paths[code]}"/>'
+        )
+    # Above the focal outline, dashed (casing too): where the two run together, both show.
+    dash = f' stroke-dasharray="{view.units(7)} {view.units(4)}"'
+    for code in outlined:
         kind = roles.kind(code)
         colour = "#ffffff" if kind == "existing" else roles.colour(code)
         parts.append(
-            f'<path fill="none" stroke="{INK}" stroke-width="{view.units(3.6)}" '
+            f'<path fill="none" stroke="{INK}" stroke-width="{view.units(3.4)}"{dash} '
             f'd="{geo.paths[code]}"/><path data-code="{code}" class="{kind}" fill="none" '
-            f'stroke="{colour}" stroke-width="{view.units(2.2)}" stroke-dasharray="{dash}" '
+            f'stroke="{colour}" stroke-width="{view.units(2)}"{dash} '
             f'pointer-events="stroke" d="{geo.paths[code]}"><title>{esc(roles.tip(code))}'
             "</title></path>"
         )
@@ -522,24 +653,52 @@ def _panel(view: _View, fills: str, overlays: str, marks: str = "") -> str:
     )
 
 
-def _labels(view: _View, geo: WebLayer, roles: _Roles, codes: list[str]) -> str:
-    """Return names over the highlighted bodies, skipping any that would overlap."""
-    order = sorted(codes, key=lambda c: (roles.kind(c) != "focal", -roles.values.get(c, 0), c))
+def _labels(
+    view: _View, geo: WebLayer, roles: _Roles, codes: list[str], size: float, kind: str
+) -> str:
+    """Return names over the filled bodies in ``size`` px, the largest values first and the
+    focal body last, skipping any that would overlap one placed or run off the map."""
+    # Partners first (by value): the focal body is named by its outline, title and legend.
+    order = sorted(codes, key=lambda c: (roles.kind(c) == "focal", -roles.values.get(c, 0), c))
     placed: list[tuple[float, float, float, float]] = []
     texts = []
     for code in order[:MOST_LABELS]:
         x, y = view.px(*geo.anchors[code])
-        half = text_width(roles.names[code], 11) / 2
-        box = (x - half - 2, y - 10, x + half + 2, y + 4)
+        name = short_name(roles.names[code])
+        half = text_width(name, size) / 2
+        box = (x - half - 2, y - 0.9 * size, x + half + 2, y + 0.35 * size)
         clash = any(
             b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in placed
         )
-        if clash or not (0 <= x <= view.width and 0 <= y <= view.height):
+        if clash or not (box[0] >= 0 and box[2] <= view.width and 0 <= box[1] <= view.height):
             continue
         placed.append(box)
-        texts.append(svg_text(x, y, roles.names[code], anchor="middle"))
-    halo = f'<g stroke="#ffffff" stroke-width="3" stroke-linejoin="round">{"".join(texts)}</g>'
-    return f'<g class="labels" aria-hidden="true" font-size="11">{halo}{"".join(texts)}</g>'
+        texts.append(svg_text(x, y, name, anchor="middle"))
+    halo = f'<g stroke="#ffffff" stroke-width="{num(size / 3.5)}" stroke-linejoin="round">'
+    hidden = ' display="none"' if "labels-phone" in kind else ""
+    return (
+        f'<g class="{kind}" aria-hidden="true" font-size="{num(size)}"{hidden}>'
+        f"{halo}{''.join(texts)}</g>{''.join(texts)}</g>"
+    )
+
+
+# Long official endings shortened on the map itself (tooltips and legends keep them).
+_SHORT = (
+    (" Fire and Rescue Authority", " Fire"),
+    (" police force area", " Police"),
+    (" Integrated Care Board", " ICB"),
+    (" Combined County Authority", " CCA"),
+    (" Combined Authority", " CA"),
+)
+
+
+def short_name(name: str) -> str:
+    """A body's name as a map label: "Suffolk Fire", "Norfolk Police", "NHS Kent and Medway
+    ICB", "Greater Manchester CA"."""
+    for long, short in _SHORT:
+        if name.endswith(long):
+            return name[: -len(long)] + short
+    return name
 
 
 def _band(

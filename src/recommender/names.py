@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 # Inverted ONS forms: "Herefordshire, County of", "Kingston upon Hull, City of".
@@ -127,3 +130,49 @@ def closest(query: str, choices: Iterable[str], limit: int = 5) -> list[str]:
         normalise(query), keys, scorer=fuzz.WRatio, limit=min(limit, len(options))
     )
     return [options[index] for _key, _score, index in found]
+
+
+@dataclass(frozen=True)
+class WordIndex:
+    """The words of a list of normalised names, for matching a query word by word.
+
+    ``vocabulary`` holds each distinct word once; ``words[i]`` the positions in it of name
+    ``i``'s words (-1 pads the shorter names).
+    """
+
+    vocabulary: list[str]
+    words: np.ndarray[Any, np.dtype[np.intp]]
+
+
+def word_index(keys: Sequence[str]) -> WordIndex:
+    """Return the :class:`WordIndex` of ``keys`` (normalised names)."""
+    split = [key.split() for key in keys]
+    vocabulary = sorted({w for words in split for w in words})
+    position = {w: i for i, w in enumerate(vocabulary)}
+    most = max((len(words) for words in split), default=0)
+    table = np.full((len(split), max(most, 1)), -1, dtype=np.intp)
+    for i, words in enumerate(split):
+        table[i, : len(words)] = [position[w] for w in words]
+    return WordIndex(vocabulary, table)
+
+
+def word_scores(query: str, index: WordIndex) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Score (0 to 100) how well each name of ``index`` matches ``query`` (normalised).
+
+    Each word of the query is matched to the name's closest word (rapidfuzz's ``ratio``: one
+    letter wrong in "rothr" still scores 91), the last one also to the start of a word, as it
+    may be half typed ("Taunton Dea"); the score is the worst of the query's words. So every
+    word the person wrote must be found: "taunton deane" scores Luton 67 and Basingstoke and
+    Deane 30, not the 90 a partial match gives, and "hull" does not find Solihull.
+    """
+    words = query.split()
+    if not words or not index.vocabulary:
+        return np.zeros(len(index.words))
+    scores = process.cdist(words, index.vocabulary, scorer=fuzz.ratio).astype(float)
+    last = words[-1]
+    starts = [w[: len(last)] if len(w) > len(last) else "" for w in index.vocabulary]
+    begun = process.cdist([last], starts, scorer=fuzz.ratio)[0].astype(float)
+    scores[-1] = np.maximum(scores[-1], begun)
+    padded = np.column_stack([scores, np.zeros(len(words))])  # -1 reads this 0 column
+    best = padded[:, index.words].max(axis=2)  # (query words, names)
+    return np.asarray(best.min(axis=0))

@@ -24,6 +24,17 @@ PER_PARTNER = 3
 # five years, which is low for every partner of a body that rarely shares (so an absolute floor
 # would hide its best partners, and the real ones among them).
 CHOICE_FLOOR = 0.005
+
+
+def odds(p: float) -> str:
+    """A small chance as odds for people: 0.005 is "1 in 200".
+
+    >>> odds(CHOICE_FLOOR)
+    '1 in 200'
+    """
+    return "no chance" if p <= 0 else f"1 in {max(1, round(1 / p)):,}"
+
+
 # What a list is ranked by: expected annual savings (likelihood x savings if formed, the
 # default), the likelihood alone, or the savings if formed alone.
 SORTS = ("expected", "likelihood", "savings")

@@ -218,6 +218,12 @@ class Recommender:
         """The map layers by level to draw on (None: today's, ``maps.web_layer``)."""
         return None
 
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """What tells this recommender's answers apart in a cache: the model version (and,
+        on a scenario's map, the scenario and its content)."""
+        return (self.version,)
+
     def describe(self) -> dict[str, Any]:
         """Version, training time, register and evaluation of the model."""
         meta = self.metadata

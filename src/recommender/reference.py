@@ -12,6 +12,7 @@ is picked up). Build the folder with ``recommender data build-reference``
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -26,7 +27,7 @@ from recommender import atomic, reference_rules
 from recommender.config import Settings
 from recommender.errors import DataError, InvalidInput, UnknownBody
 from recommender.geography import check_crs
-from recommender.names import closest, normalise
+from recommender.names import WordIndex, closest, normalise, word_index, word_scores
 from recommender.reference_governance import (
     Governor,
     governance_sentence,
@@ -53,6 +54,14 @@ TEXT_COLUMNS = [
     "code", "name", "display_name", "kind", "tier", "region_code", "region", "county_code",
     "fire_code", "police_code", "icb_code", "cauth_code", "rural_urban",
 ]  # fmt: skip
+# A name matches a query when its words match the query's words this well (see
+# names.word_scores): one wrong letter in a word of six still does, "Luton" for "Taunton" not.
+MATCH_SCORE = 80.0
+CLOSE_SCORE = 50.0  # for the closest names when nothing matches ("Alfa": Alpha)
+FORMER_TYPES = ("former", "nhs_predecessor")
+_ABOLISHED = re.compile(
+    r"^(?P<name>.+?) was abolished in (?P<year>\d{4}); now part of (?P<now>.+)$"
+)
 FILES = ("bodies.csv", "boundaries.geojson", "adjacency.csv", "aliases.csv", "fire_governance.csv")
 
 
@@ -75,6 +84,7 @@ class _Reference:
     adjacency: pd.DataFrame
     aliases: pd.DataFrame  # with the body's kind, sorted for resolution
     keys: np.ndarray[Any, np.dtype[np.object_]]  # distinct alias keys
+    words: WordIndex  # the keys' words, for search
     governance: pd.DataFrame  # fire_governance.csv, indexed by fire code
     governed: dict[tuple[str, str], Governor]  # both orders of every pair under one governor
 
@@ -118,7 +128,15 @@ def _load(folder: Path, stamp: tuple[int, ...]) -> _Reference:
     aliases.index = pd.Index(aliases["key"].to_numpy())
     governance = pd.read_csv(folder / "fire_governance.csv", dtype=str, keep_default_na=False)
     governance = governance.set_index("fire_code", drop=False)
-    return _Reference(bodies, adjacency, aliases, keys, governance, governed_pairs_of(governance))
+    return _Reference(
+        bodies,
+        adjacency,
+        aliases,
+        keys,
+        word_index(list(keys)),
+        governance,
+        governed_pairs_of(governance),
+    )
 
 
 def load_bodies(settings: Settings | None = None) -> gpd.GeoDataFrame:
@@ -162,7 +180,8 @@ def resolve(query: str, *, kind: str | None = None, settings: Settings | None = 
         return _resolution(query, ref.aliases.loc[[key]], kind, 100.0)
     if ruled := reference_rules.match(text, kind, _place_lookup(ref)):
         return _ruled(query, ruled, ref)
-    suggestions = [_label(ref, r) for r in search(text, limit=5, kind=kind, settings=settings)]
+    near = search(text, limit=5, kind=kind, settings=settings, min_score=CLOSE_SCORE)
+    suggestions = [_label(ref, r) for r in near]
     raise UnknownBody(f"no public body matches {query!r}", field="name", suggestions=suggestions)
 
 
@@ -229,26 +248,37 @@ def _resolution(query: str, rows: pd.DataFrame, kind: str | None, score: float) 
 
 
 def search(
-    query: str, *, limit: int = 10, kind: str | None = None, settings: Settings | None = None
+    query: str,
+    *,
+    limit: int = 10,
+    kind: str | None = None,
+    settings: Settings | None = None,
+    min_score: float = MATCH_SCORE,
 ) -> list[Resolution]:
     """Return up to ``limit`` bodies whose names are like ``query``, best first.
 
-    Exact matches come first, then names starting with the query, then fuzzy matches
-    (rapidfuzz ``WRatio`` on normalised names, ``score``). Each body appears once.
+    Codes starting with the query come first, then exact names, then names starting with the
+    query, then names whose every word matches a word of the query
+    (:func:`recommender.names.word_scores`, ``score``), closest in length first. An abolished
+    council's name leads to its successor, so "Taunton Deane" finds Somerset first. Each body
+    appears once. ``min_score`` lowers the bar for "did you mean" lists.
     """
     _check_kind(kind)
     ref = _reference(settings)
     key = normalise(query)
     if not key or limit <= 0:
         return []
-    aliases = ref.aliases if kind is None else ref.aliases[ref.aliases["kind"] == kind]
-    keys = ref.keys if kind is None else np.asarray(aliases["key"].unique(), dtype=object)
-    scores = process.cdist([key], list(keys), scorer=fuzz.WRatio)[0].astype(float)
-    # WRatio scores any name containing the query highly ("hul" in "solihull"); a little of
-    # the plain ratio breaks those ties towards names of the query's length ("hull").
+    keys, words = ref.keys, ref.words
+    if kind is not None:
+        wanted = np.isin(keys, ref.aliases.loc[ref.aliases["kind"] == kind, "key"].unique())
+    else:
+        wanted = np.ones(len(keys), dtype=bool)
+    scores = np.where(wanted, word_scores(key, words), 0.0)
+    # Among names matching as well, those of the query's length first ("hull" before
+    # "kingston upon hull").
     plain = process.cdist([key], list(keys), scorer=fuzz.QRatio)[0].astype(float)
     starts = np.asarray([k.startswith(key) for k in keys])
-    rank = scores + 0.2 * plain + 200.0 * (keys == key) + 100.0 * starts
+    rank = scores + 0.01 * plain + 200.0 * (keys == key) + 100.0 * starts
     found: list[Resolution] = []
     seen: set[tuple[str, ...]] = set()
     code = query.strip().upper()
@@ -256,8 +286,9 @@ def search(
         if len(code) >= 3 and (kind is None or ref.bodies.at[match, "kind"] == kind):
             found.append(Resolution(query, (match,), match, "code", None, "", 100.0))
             seen.add((match,))
+    aliases = ref.aliases if kind is None else ref.aliases[ref.aliases["kind"] == kind]
     for index in np.argsort(-rank, kind="stable"):
-        if len(found) >= limit or scores[index] < 50:
+        if len(found) >= limit or scores[index] < min_score:
             break
         rows = aliases.loc[[keys[index]]]
         for _, group in rows.groupby(["kind_rank", "type_rank", "former_code", "note"], sort=True):
@@ -266,6 +297,46 @@ def search(
                 seen.add(hit.codes)
                 found.append(hit)
     return found[:limit]
+
+
+def exact(query: str, settings: Settings | None = None) -> Resolution | None:
+    """Return the one body ``query`` names exactly (a code, a name or an alias of one body
+    only, an abolished council with one successor), or None when it names none or several
+    ("Kent" is a council, a fire authority and a police force area)."""
+    try:
+        found = resolve(query, settings=settings)
+    except UnknownBody:
+        return None
+    if len(found.codes) != 1:
+        return None
+    ref = _reference(settings)
+    key = normalise(" ".join(str(query).split()))
+    if key in ref.aliases.index and ref.aliases.loc[[key], "code"].nunique() > 1:
+        return None
+    return found
+
+
+def former_note(query: str, code: str, settings: Settings | None = None) -> str | None:
+    """Say that ``query`` names an abolished council (or a replaced combined authority, or an
+    NHS predecessor) whose area is now (part of) the body ``code``; None when it does not.
+
+    >>> former_note("Aylesbury Vale", "E06000060")  # doctest: +SKIP
+    'Aylesbury Vale District Council was abolished in 2020; its area is now part of
+    Buckinghamshire.'
+    """
+    try:
+        found = resolve(query, settings=settings)
+    except (UnknownBody, InvalidInput):
+        return None
+    if found.alias_type not in FORMER_TYPES or code not in found.codes or not found.note:
+        return None
+    abolished = _ABOLISHED.match(found.note)
+    if abolished:
+        note = f"{abolished['name']} was abolished in {abolished['year']}; its area is now "
+        note += f"part of {abolished['now']}"
+    else:
+        note = found.note
+    return note.rstrip(".") + "."
 
 
 def body(code_or_name: str, settings: Settings | None = None) -> dict[str, Any]:

@@ -44,3 +44,50 @@ SIMULATED_NOTE = (
     "body's history, reasons or evidence, and are labelled 'simulated, not real' wherever an "
     "analyst asks to see them."
 )
+
+
+# Where an arrangement's source stands: a council's or another public body's own document
+# first (committee papers, reports, official sites), then the press and other pages, then
+# copies on document-sharing and aggregator sites (the original may have changed).
+SOURCE_KINDS = {
+    "official": "council or official document",
+    "press": "press or other page",
+    "aggregator": "copy on an aggregator site",
+}
+_OFFICIAL_ENDS = ("gov.uk", "parliament.uk", "police.uk", "nhs.uk", "nhs.net", "moderngov.co.uk")
+_OFFICIAL_STARTS = ("democracy.", "democratic.", "modgov.", "moderngov.", "committee", "egenda.",
+                    "minutes.", "councillors.", "meetings.")  # fmt: skip
+_AGGREGATORS = ("docslib.org", "docest.com", "vdocuments.", "fdocuments.", "businessdocbox.com",
+                "docplayer.", "pdfslide.", "dokumen.", "scribd.com", "yumpu.com", "issuu.com",
+                "wikipedia.org", "blogspot.", "dweb.link", "ipfs.")  # fmt: skip
+
+
+def source_host(url: str) -> str:
+    """The host of a source URL without ``www.`` ("" when it is not a web address)."""
+    from urllib.parse import urlsplit
+
+    if not url.startswith(("https://", "http://")):
+        return ""
+    return (urlsplit(url).hostname or "").lower().removeprefix("www.")
+
+
+def source_kind(url: str) -> str:
+    """Say what a source is: ``official`` (gov.uk and other public bodies' documents, council
+    committee systems such as moderngov, parliament), ``aggregator`` (document-sharing copies,
+    encyclopaedias, blogs) or ``press`` (everything else: newspapers, trade press, firms)."""
+    host = source_host(url)
+    if not host:
+        return "press"
+    if host.endswith(_OFFICIAL_ENDS) or host.startswith(_OFFICIAL_STARTS):
+        return "official"
+    if any(part in host for part in _AGGREGATORS):
+        return "aggregator"
+    return "press"
+
+
+def rank_sources(urls: list[str]) -> list[str]:
+    """The sources once each, official documents first, then the press, then aggregators
+    (by host and address within each kind)."""
+    order = list(SOURCE_KINDS)
+    unique = {u.strip() for u in urls if u and u.strip()}
+    return sorted(unique, key=lambda u: (order.index(source_kind(u)), source_host(u), u))

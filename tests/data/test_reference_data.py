@@ -315,3 +315,33 @@ def test_reference_files_exist() -> None:
     assert names == {
         "bodies.csv", "boundaries.geojson", "adjacency.csv", "aliases.csv", "fire_governance.csv",
     }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("query", "first", "never"),
+    [
+        ("Taunton Deane", "E06000066", {"E06000032", "E07000224", "E07000114"}),  # Luton...
+        ("Taunton", "E06000066", {"E06000032", "E07000224", "E07000114"}),
+        ("Aylesbury Vale", "E06000060", {"E08000002"}),  # not Bury
+        ("Rother", "E07000064", {"E08000017"}),  # Rotherham next, never Doncaster
+        ("hull", "E06000010", {"E08000029"}),  # never Solihull
+        ("kent icb", "E54000032", {"E54000038"}),  # never Somerset's ICB
+    ],
+)
+def test_search_ranks_whole_words_and_successors_first(
+    query: str, first: str, never: set[str]
+) -> None:
+    found = reference.search(query, limit=10, settings=SETTINGS)
+    assert found[0].codes == (first,)
+    assert not never & {c for hit in found for c in hit.codes}
+
+
+def test_the_note_on_a_successors_page() -> None:
+    assert reference.former_note("Aylesbury Vale", "E06000060", SETTINGS) == (
+        "Aylesbury Vale District Council was abolished in 2020; its area is now part of "
+        "Buckinghamshire."
+    )
+    assert reference.former_note("Aylesbury Vale", "E07000064", SETTINGS) is None
+    assert reference.former_note("Buckinghamshire", "E06000060", SETTINGS) is None
+    assert reference.exact("Kent", SETTINGS) is None  # a council, a fire and a police area
+    assert reference.exact("Rother", SETTINGS).codes == ("E07000064",)  # type: ignore[union-attr]

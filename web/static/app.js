@@ -90,8 +90,10 @@
 
     function show(results) {
       items = results.map(function (hit) {
+        var former = hit.alias_type === "former" || hit.alias_type === "nhs_predecessor";
         var url = hit.codes.length === 1
-          ? bodyUrl.replace("__CODE__", encodeURIComponent(hit.codes[0]))
+          ? bodyUrl.replace("__CODE__", encodeURIComponent(hit.codes[0])) +
+            (former ? "?from=" + encodeURIComponent(hit.matched) : "")
           : searchUrl + "?q=" + encodeURIComponent(hit.matched);
         return { label: hit.display_name, detail: describeHit(hit), url: url };
       });

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,14 +60,29 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def echo_table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> None:
-    """Print rows as an aligned plain-text table (numbers right-aligned)."""
+def echo_table(
+    rows: Sequence[Sequence[Any]],
+    headers: Sequence[str],
+    widest: Mapping[str, int] | None = None,
+    right: Sequence[str] = (),
+) -> None:
+    """Print rows as an aligned plain-text table (numbers, and the ``right`` columns,
+    right-aligned); a column named in ``widest`` is cut to that many characters, ending
+    in "…"."""
     cells = [[_cell(v) for v in row] for row in rows]
+    for i, header in enumerate(headers):
+        most = (widest or {}).get(header)
+        if most:
+            for row in cells:
+                row[i] = shorten(row[i], most)
     widths = [len(h) for h in headers]
     for row in cells:
         for i, value in enumerate(row):
             widths[i] = max(widths[i], len(value))
-    numeric = [all(_is_number(r[i]) for r in rows) if rows else False for i in range(len(headers))]
+    numeric = [
+        (all(_is_number(r[i]) for r in rows) if rows else False) or headers[i] in right
+        for i in range(len(headers))
+    ]
 
     def fmt(values: Iterable[str]) -> str:
         parts = []
@@ -86,13 +101,36 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+def shorten(text: str, most: int) -> str:
+    """``text`` cut at a word to at most ``most`` characters, ending in "…" if cut."""
+    if len(text) <= most:
+        return text
+    cut = text[: most - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > most // 2 else cut).rstrip(" ,;") + "…"
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
         if value != value:  # NaN
             return ""
-        return f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
+        if value.is_integer() or abs(value) >= 100:
+            return f"{value:,.0f}"  # 0, not 0.000
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)
+
+
+def service_labels(settings: Settings) -> dict[str, str]:
+    """Service id -> label, for tables people read (ids themselves where the taxonomy file is
+    missing: a label is a nicety, not a reason to fail)."""
+    from recommender.errors import DataError
+    from recommender.services import load_services
+
+    try:
+        return {str(k): str(v) for k, v in load_services(settings)["label"].items()}
+    except DataError:
+        return {}

@@ -9,9 +9,16 @@ import pandas as pd
 
 from recommender import reference
 from recommender import register as reg
-from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
+from recommender.cli._common import (
+    SettingsObj,
+    echo_json,
+    echo_table,
+    pass_settings,
+    service_labels,
+)
 from recommender.errors import InvalidInput
 from recommender.names import closest
+from recommender.reference import TIER_NAMES
 
 KIND = click.Choice(reference.KINDS)
 
@@ -83,27 +90,64 @@ def show_command(obj: SettingsObj, code_or_name: str, as_json: bool) -> None:
             }
         )  # fmt: skip
         return
-    if found.note:
-        click.echo(found.note)
+    note = reference.former_note(code_or_name, facts["code"], settings) or found.note
+    if note:
+        click.echo(note)
     click.echo(f"{facts['display_name']} ({facts['code']})")
-    governance = facts.pop("governance")
-    echo_table([[k, v] for k, v in facts.items()], ["fact", "value"])
+    for line in _summary(facts):
+        click.echo(f"  {line}")
+    governance = facts["governance"]
     if governance:
         # Facts about the body, not partnerships: a fire service a council runs is part of it.
-        click.echo("\nFire governance")
+        click.echo("\nFire and rescue governance")
         for fact in governance:
-            click.echo(f"{fact['text']} (source: {fact['source_url']})")
-    click.echo(f"\nNeighbours ({len(near)}, touching, longest border first)")
-    echo_table(near[["code", "display_name", "tier", "border_km"]].values.tolist(),
-               ["code", "name", "tier", "border_km"])  # fmt: skip
-    click.echo(f"\nSits within or overlaps ({len(inside)})")
-    echo_table(inside[["code", "display_name", "kind", "relation"]].values.tolist(),
-               ["code", "name", "kind", "relation"])  # fmt: skip
+            click.echo(f"  {fact['text']} (source: {fact['source_url']})")
+    click.echo(f"\nNeighbours ({len(near)}, sharing a border, longest first)")
+    echo_table(
+        [
+            [str(n["display_name"]), TIER_NAMES.get(str(n["tier"]), ""), round(n["border_km"], 1)]
+            for n in near.to_dict("records")
+        ],
+        ["name", "type", "border km"],
+    )
+    click.echo(f"\nLies within or overlaps ({len(inside)})")
+    echo_table(
+        [
+            [str(c["display_name"]), TIER_NAMES.get(str(c["tier"]), ""), str(c["relation"])]
+            for c in inside.to_dict("records")
+        ],
+        ["name", "type", "relation"],
+    )
+    labels = service_labels(settings)
     click.echo(f"\nDocumented arrangements ({len(arrangements)}, each with its public source)")
     echo_table(
-        [[a["id"], a["name"], a["service"], str(a["start_year"] or "")] for a in arrangements],
+        [
+            [a["id"], a["name"], labels.get(a["service"], a["service"]), str(a["start_year"] or "")]
+            for a in arrangements
+        ],
         ["id", "name", "service", "start"],
+        widest={"name": 60},
     )
+
+
+def _summary(facts: dict[str, Any]) -> list[str]:
+    """The body in a few lines of words: what it is, its people, area and deprivation."""
+    kind = TIER_NAMES.get(str(facts["tier"]), str(facts["tier"]))
+    region = str(facts["region"])
+    where = region if region == "London" else f"the {region}"
+    lines = [f"{kind[:1].upper()}{kind[1:]} in {where}"]
+    if facts.get("name") and facts["name"] != facts["display_name"]:
+        lines.append(f"ONS name: {facts['name']}")
+    if facts.get("population"):
+        people = f"Population {facts['population']:,} (mid-2022)"
+        if facts.get("area_km2"):
+            people += f"; {facts['area_km2']:,.0f} km², {facts['density']:,.0f} people per km²"
+        lines.append(people)
+    if facts.get("rural_urban"):
+        lines.append(f"Rural-urban class: {facts['rural_urban']}")
+    if facts.get("imd_decile"):
+        lines.append(f"Deprivation: decile {facts['imd_decile']} of 10 (1 is the most deprived)")
+    return lines
 
 
 @bodies.command("list")

@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from recommender import reference
 from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
 from recommender.config import Settings
 from recommender.query import PER_PARTNER, SORTS
@@ -222,34 +223,46 @@ def models_list(obj: SettingsObj, as_json: bool) -> None:
         cold = i.summary.get("lopo/service", {})
         warm = i.summary.get("lopo_warm/service", {})
         start = i.summary.get("cold_start/service", {})
+        register = artifacts.metadata(i.version, obj.settings).get("register", {})
+        trained_on = f"{register.get('real', 0):,} real"
+        if register.get("simulated"):
+            trained_on += f" + {register['simulated']:,} simulated"
+        figures = [cold.get("mrr"), cold.get("hit@10"), warm.get("mrr"), start.get("mrr")]
         rows.append(
             [
                 ("* " if i.promoted else "  ") + i.version,
-                i.created_at,
-                i.arrangements,
+                i.created_at[:16].replace("T", " "),
+                trained_on,
                 i.register_hash,
-                cold.get("mrr"),
-                cold.get("hit@10"),
-                warm.get("mrr"),
-                start.get("mrr"),
+                *(["not evaluated", "", "", ""] if all(f is None for f in figures) else figures),
             ]
         )
     echo_table(
         rows,
         [
             "version",
-            "created",
+            "created (UTC)",
             "arrangements",
             "register",
-            "MRR (LOPO, real)",
-            "hit@10 (LOPO, real)",
-            "MRR (LOPO as served)",
-            "MRR (no history)",
+            "MRR ¹",
+            "hit@10 ¹",
+            "MRR ²",
+            "MRR ³",
         ],
+        right=["MRR ¹", "hit@10 ¹", "MRR ²", "MRR ³"],
     )
     click.echo(
-        "Figures: leave one partnership out on the real arrangements, service given (`recommender "
-        "models show VERSION` for every table).",
+        "* serves now. Figures from the held-out evaluation on the real arrangements, the "
+        "service given (`recommender models show VERSION` for every table):\n"
+        "¹ leave one partnership out: each real partnership in turn removed from training and "
+        "from the network, the model refitted, its partners ranked among every body delivering "
+        "the service;\n"
+        "² as served: the same fits, but the partnership's other arrangements known, as when "
+        "the service answers a body today;\n"
+        "³ cold start: the same fits, with every arrangement of the body asking hidden, as for a "
+        "body with no history (a new unitary council).\n"
+        "MRR: mean reciprocal rank of the first true partner (1 is always first); hit@10: share "
+        "of queries with a true partner in the top ten.",
         err=True,
     )
 
@@ -393,6 +406,8 @@ def recommend_cmd(
         found = rec.recommend(query, explain=want)
         focal = {"code": str(rec.model.context.pairs.codes[position])}
         focal["name"] = str(rec.model.context.bodies.names[position])
+        if note := reference.former_note(body, focal["code"], obj.settings):
+            focal["note"] = note  # an abolished council: say whose suggestions these are
         results.append((focal, found))
     if fmt == "json":
         echo_json(
@@ -407,6 +422,9 @@ def recommend_cmd(
             ]
         )
     elif fmt == "csv":
+        for b, _ in results:
+            if b.get("note"):
+                click.echo(b["note"], err=True)
         _write_csv(results)
     else:
         for b, found in results:
@@ -464,8 +482,11 @@ def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
 
 def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
     from recommender.charts import money
+    from recommender.explain import DIRECTION_WORDS, MARKERS
 
     click.echo(f"\n{body['name']} ({body['code']}) — model {version}")
+    if body.get("note"):
+        click.echo(body["note"])
     if not found:
         click.echo("  no suggestions match these filters")
         return
@@ -487,8 +508,12 @@ def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
     echo_table(
         rows, ["#", "partner", "service", "likelihood", "expected", "if formed (80% range)", "km"]
     )
+    legend = False
     for rank, r in enumerate(found, 1):
         if r.reasons:
-            marks = {"raises": "+ ", "lowers": "− ", "note": "note: "}
-            why = "; ".join(marks[x.direction] + x.text for x in r.reasons)
+            why = "; ".join(f"{x.marker} {x.text}" for x in r.reasons)
             click.echo(f"  {rank}. {why}")
+            legend = True
+    if legend:
+        words = ", ".join(f"{MARKERS[d]} {w}" for d, w in DIRECTION_WORDS.items())
+        click.echo(f"  ({words}; against the body's other candidates)")

@@ -10,7 +10,15 @@ import click
 
 from recommender import calibration
 from recommender import register as reg
-from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
+from recommender.charts import money
+from recommender.cli._common import (
+    SettingsObj,
+    echo_json,
+    echo_table,
+    pass_settings,
+    service_labels,
+    shorten,
+)
 from recommender.errors import ImportRejected
 from recommender.patterns_compare import PatternsReport
 from recommender.register_build import SIMULATED_FORMATS, simulate_register, simulated_text
@@ -21,6 +29,7 @@ from recommender.simulate import DEFAULT_SEED, DEFAULT_SIZE
 MAX_SIMULATED = 20_000
 MARKS = {"ok": "✓", "outside": "✗"}
 PUBLISHED_WIDTH = 40
+NAME_WIDTH, PARTNERS_WIDTH = 34, 46  # register list fits a terminal of 140 columns
 
 
 @click.group("register")
@@ -123,23 +132,57 @@ def list_(
     if as_json:
         echo_json(records)
         return
+    labels = service_labels(obj.settings)
     rows = [
         [
             r["id"],
-            r["service"],
+            r["name"],
+            labels.get(r["service"], r["service"]),
             str(r["start_year"] or ""),  # a year, not a quantity: no thousands separator
-            ", ".join(_member_label(m) for m in r["members"]),
-            r["annual_savings_gbp"],
+            _partners(r["members"]),
+            "" if r["annual_savings_gbp"] is None else money(r["annual_savings_gbp"]),
             "simulated" if r["simulated"] else "real",
         ]
         for r in records
     ]
-    echo_table(rows, ["id", "service", "start", "partners", "annual £", "origin"])
-    click.echo(f"{len(records)} arrangement(s)", err=True)
+    headers = ["id", "name", "service", "start", "partners", "a year", "origin"]
+    if origin == "real":  # every row is: no column needed to say so
+        rows, headers = [row[:-1] for row in rows], headers[:-1]
+    echo_table(rows, headers, widest={"name": NAME_WIDTH}, right=["a year"])
+    shown = len(records)
+    click.echo(
+        f"{shown} arrangement{'s' * (shown != 1)}; names and partners cut to fit (register show "
+        "ID, or --json, for all of one)",
+        err=True,
+    )
+
+
+def _partners(members: list[dict[str, Any]], width: int = PARTNERS_WIDTH) -> str:
+    """As many partners as fit in ``width`` characters, and how many more: "Colchester,
+    Braintree and 5 more" (``register show`` lists them all). With what became of former
+    councils ("Waveney (now East Suffolk)") where that fits, else as the source names them."""
+    best = ""
+    given = [
+        str(m["name_as_given"] or m["name"]) if _former(m) else str(m["name"]) for m in members
+    ]
+    for names in ([_member_label(m) for m in members], given):
+        for shown in range(len(names), 0, -1):
+            rest = len(names) - shown
+            text = ", ".join(names[:shown]) + (f" and {rest} more" if rest else "")
+            if len(text) <= width:
+                if not rest:
+                    return text
+                best = best or text
+                break
+    return best or shorten(str(members[0]["name"]), width - 12) + f" and {len(members) - 1} more"
+
+
+def _former(member: dict[str, Any]) -> bool:
+    return str(member["resolution"]).startswith(("former:", "predecessor:"))
 
 
 def _member_label(member: dict[str, Any]) -> str:
-    if str(member["resolution"]).startswith(("former:", "predecessor:")):
+    if _former(member):
         return f"{member['name_as_given']} (now {member['name']})"
     return str(member["name"])
 

@@ -92,6 +92,10 @@ class ScenarioRecommender(Recommender):
     def map_layers(self) -> Mapping[str, Any] | None:
         return drawing.layers(self.world)
 
+    @property
+    def identity(self) -> tuple[str, ...]:
+        return (self.version, self.definition.name, self.definition.fingerprint())
+
     # --- reasons that rest on inherited history -----------------------------------------------
     def _build(
         self, f: int, chosen: list[tuple[QueryScores, int]], *, explain: bool

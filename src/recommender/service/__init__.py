@@ -42,9 +42,11 @@ log = logging.getLogger(__name__)
 # (module in recommender.service, blueprint defined there); each area adds its own here.
 _BLUEPRINTS: list[tuple[str, str]] = [
     ("api", "bp"),
+    ("downloads", "bp"),
     ("admin", "bp"),
     ("pages", "bp"),
     ("scenario_pages", "bp"),
+    ("compare_page", "bp"),
 ]
 
 

@@ -57,6 +57,7 @@ class Operation:
     body: str | None = None  # a request body schema in COMPONENTS
     body_types: tuple[str, ...] = ("application/json",)
     admin: bool = False
+    media: str = "application/json"  # what a success returns: JSON (``response``) or a file
 
 
 def operation(
@@ -70,10 +71,21 @@ def operation(
     body: str | None = None,
     body_types: Sequence[str] = ("application/json",),
     admin: bool = False,
+    media: str = "application/json",
 ) -> Callable[[F], F]:
-    """Attach an :class:`Operation` to a view (the document is built from these)."""
+    """Attach an :class:`Operation` to a view (the document is built from these); ``media``
+    other than JSON makes ``response`` the description of the file a success returns."""
     op = Operation(
-        summary, tag, response, tuple(params), status, tuple(errors), body, tuple(body_types), admin
+        summary,
+        tag,
+        response,
+        tuple(params),
+        status,
+        tuple(errors),
+        body,
+        tuple(body_types),
+        admin,
+        media,
     )
 
     def decorate(view: F) -> F:
@@ -133,9 +145,12 @@ def _operation(
         for name in arguments
     ]
     parameters += [_query(p, config) for p in op.params]
-    responses: dict[str, Any] = {
-        str(op.status): {"description": "OK", "content": _json(op.response)},
-    }
+    if op.media == "application/json":
+        ok = {"description": "OK", "content": _json(op.response)}
+    else:
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        ok = {"description": op.response, "content": {op.media: binary}}
+    responses: dict[str, Any] = {str(op.status): ok}
     for status in sorted({*op.errors, 404, 405, 500}):
         text = ERROR_TEXT.get(
             status, {405: "Method not allowed.", 500: "Unexpected error."}.get(status, "Error")

@@ -20,16 +20,23 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 from werkzeug.utils import secure_filename
+from werkzeug.wrappers import Response as Redirect
 
 from recommender import __version__, charts, db, reference, services
 from recommender import feedback as feedback_domain
 from recommender import register as reg
 from recommender.errors import ModelError
+from recommender.query import CHOICE_FLOOR, odds
 from recommender.scoring import HORIZON_YEARS
-from recommender.service import views_body, views_model, views_register
+from recommender.service import views_arrangement, views_body, views_model, views_register
 from recommender.service.guards import client_address, same_origin
 from recommender.service.state import TRAIN_HINT, state
-from recommender.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION, SIMULATED_NOTE
+from recommender.sources import (
+    MYSOCIETY_ATTRIBUTION,
+    ONS_ATTRIBUTION,
+    SIMULATED_NOTE,
+    SOURCE_KINDS,
+)
 
 bp = Blueprint("pages", __name__)
 GZIP_FROM = 2048  # bytes
@@ -94,6 +101,18 @@ def _percent(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{100 * float(value):.{digits}f}%"
 
 
+@bp.app_template_filter("share")
+def _share(value: float) -> str:
+    """A share as a percentage with no more digits than it has: 1%, 0.5%, 12.5%."""
+    return f"{100 * float(value):.3g}%"
+
+
+@bp.app_template_filter("odds")
+def _odds(value: float) -> str:
+    """A small chance as odds: 0.005 is "1 in 200"."""
+    return odds(value)
+
+
 @bp.app_template_filter("number")
 def _number(value: float | None, digits: int = 0) -> str:
     return "n/a" if value is None else f"{float(value):,.{digits}f}"
@@ -124,10 +143,13 @@ def home() -> str:
 
 
 @bp.get("/search")
-def search() -> str:
-    """List the bodies whose names or aliases match the query, abolished councils included."""
+def search() -> Any:
+    """Open the body the query names exactly, else list the bodies whose names or aliases
+    match it, abolished councils included."""
     settings = state().settings
     query = request.args.get("q", "").strip()[:200]
+    if query and (exact := reference.exact(query, settings)):
+        return _to_body(exact)
     hits = reference.search(query, limit=20, settings=settings) if query else []
     table = reference.load_bodies(settings)
     results = [
@@ -163,8 +185,7 @@ def body(code_or_name: str) -> Any:
         return redirect(url_for(".search", q=code_or_name))
     code = found.codes[0]
     if code_or_name != code:
-        kept: dict[str, Any] = request.args.to_dict(flat=False)
-        return redirect(url_for(".body", code_or_name=code, **kept))
+        return _to_body(found, request.args.to_dict(flat=False))
     filters = views_body.parse_filters(request.args, settings, int(current_app.config["MAX_K"]))
     page = views_body.facts(code, settings, current.directory)
     status, results, unavailable = 200, None, None
@@ -188,6 +209,7 @@ def body(code_or_name: str) -> Any:
         count = len(results["recommendations"])
         summary = views_body.summary(filters, count, results["service_label"])
     context = page | {
+        "former": reference.former_note(request.args.get("from", "")[:200], code, settings),
         "filters": filters,
         "form": request.args,
         "results": results,
@@ -200,10 +222,21 @@ def body(code_or_name: str) -> Any:
         "max_k": current_app.config["MAX_K"],
         "default_k": views_body.DEFAULT_K,
         "horizon_years": HORIZON_YEARS,
+        "choice_floor": CHOICE_FLOOR,
+        "sort_labels": views_body.SORT_LABELS,
         "recorded": _recorded(code, request.args.get("feedback", "")),
     }
     template = "_body_results.html" if request.args.get("fragment") == "1" else "body.html"
     return render_template(template, **context), status
+
+
+def _to_body(found: reference.Resolution, kept: dict[str, Any] | None = None) -> Redirect:
+    """Redirect to the body ``found`` names (keeping ``kept`` query parameters); an abolished
+    council's name goes along as ``from``, for the page to say what became of it."""
+    params = dict(kept or {})
+    if found.alias_type in reference.FORMER_TYPES:
+        params["from"] = found.query
+    return redirect(url_for(".body", code_or_name=found.codes[0], **params))
 
 
 @bp.post("/bodies/<code>/feedback")
@@ -262,8 +295,7 @@ def briefing(code_or_name: str) -> Response:
     wanted = request.args.get("service", "").strip()
     service = services.check_service(wanted, settings) if wanted else None
     model = current.models.require()
-    context = briefing_doc.briefing_context(model, facts["code"], service, settings)
-    data = briefing_doc.pdf_bytes(briefing_doc.render_html(context, settings), settings)
+    data = briefing_doc.briefing_document(model, facts["code"], service=service, settings=settings)
     name = secure_filename(f"briefing-{facts['display_name']}-{service or 'all'}.pdf").lower()
     return Response(
         data,
@@ -306,21 +338,14 @@ def arrangements() -> Any:
 
 @bp.get("/arrangements/<arrangement_id>")
 def arrangement(arrangement_id: str) -> str:
-    """Show one arrangement: partners, service, dates, savings, source and a map."""
+    """Show one arrangement: what it is, its partners, service, dates, savings, source and a
+    map naming its members."""
     current = state()
     settings = current.settings
     found = reg.get_arrangement(arrangement_id, settings=settings, directory=current.directory)
     labels = views_register.service_labels(settings)
-    row = views_register.row(found, labels)
-    codes = [m["body_code"] for m in found["members"] if m["body_code"]]
-    map_svg = views_register.arrangements_map(
-        [found],
-        labels,
-        title=f"Map of the partners in {found['name']}",
-        zoom_to=codes,
-        settings=settings,
-    ) if codes else None  # fmt: skip
-    return render_template("arrangement.html", a=row, map_svg=map_svg)
+    context = views_arrangement.page(found, labels, settings)
+    return render_template("arrangement.html", **context, source_kinds=SOURCE_KINDS)
 
 
 # The model -----------------------------------------------------------------------------------

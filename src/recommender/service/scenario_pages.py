@@ -224,7 +224,7 @@ def _results(
     model: Any, body: dict[str, Any], filters: Any, arrangements: list[dict[str, Any]], name: str
 ) -> dict[str, Any]:
     """As :func:`views_body.results`, on the scenario's map (its layers for the map)."""
-    from recommender import maps
+    from recommender import partner_map
     from recommender.ranking import likelihood_words
 
     code = str(body["code"])
@@ -235,28 +235,14 @@ def _results(
         for r in found
     ]
     focus = filters.service or (found[0].service if found else None)
-    best: dict[str, float] = {}
-    for row in rows:
-        if not row["existing"] and row["expected_savings_gbp"] is not None:
-            partner = row["partner_code"]
-            best[partner] = max(best.get(partner, 0.0), float(row["expected_savings_gbp"]))
-    existing = {
-        m["body_code"]
-        for a in arrangements
-        if filters.service is None or a["service"] == filters.service
-        for m in a["members"]
-        if m["body_code"] and m["body_code"] != code
-    } | {r["partner_code"] for r in rows if r["existing"]}
-    map_svg = maps.render_map(
-        focal=code,
-        values=best,
-        value_label="expected annual savings",
-        existing=sorted(existing - set(best)),
-        layer=views_body.maps_layer(str(body["tier"])),
-        zoom_to=[code, *best],
-        title=f"Map of {body['display_name']} and its suggested partners in scenario {name}",
+    map_svg = partner_map.partners_map(
+        body,
+        rows,
+        arrangements,
+        filters.service,
+        settings,
         width=views_register.MAP_WIDTH,
-        settings=settings,
+        title=f"Map of {body['display_name']} and its suggested partners in scenario {name}",
         layers=model.map_layers(),
     )
     return {

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.datastructures import MultiDict
 
-from recommender import maps, reference, services
+from recommender import partner_map, reference, services
 from recommender.config import Settings
 from recommender.errors import InvalidInput
+from recommender.query import CHOICE_FLOOR, SORTS
 from recommender.ranking import Query, likelihood_words
 from recommender.register_io import Directory
 from recommender.service.views_register import MAP_WIDTH, service_labels
@@ -41,13 +42,12 @@ KIND_LABELS = {
     "combined": "Combined authorities",
 }
 TIER_LABELS = {tier: name[0].upper() + name[1:] for tier, name in reference.TIER_NAMES.items()}
-LAYER_BY_TIER = {
-    "county": "upper_tier",
-    "fire": "fire",
-    "police": "police",
-    "health": "health",
-    "combined_authority": "combined",
+SORT_LABELS = {
+    "expected": "Expected annual savings",
+    "likelihood": "Likelihood",
+    "savings": "Savings if formed",
 }
+assert tuple(SORT_LABELS) == SORTS
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,8 @@ class BodyFilters:
     max_km: float | None = None
     k: int = DEFAULT_K
     include_existing: bool = False
+    min_choice: float = CHOICE_FLOOR
+    sort: str = "expected"
     errors: Mapping[str, str] = field(default_factory=dict)
 
     def query(self, code: str) -> Query:
@@ -69,6 +71,8 @@ class BodyFilters:
             max_km=self.max_km,
             k=self.k,
             include_existing=self.include_existing,
+            min_choice=self.min_choice,
+            sort=self.sort,
         )
 
     def params(self) -> dict[str, Any]:
@@ -84,6 +88,26 @@ class BodyFilters:
             out["k"] = self.k
         if self.include_existing:
             out["include_existing"] = "1"
+        if self.min_choice != CHOICE_FLOOR:
+            out["min_choice"] = f"{self.min_choice:g}"
+        if self.sort != "expected":
+            out["sort"] = self.sort
+        return out
+
+    def api_params(self) -> dict[str, Any]:
+        """The same list's query parameters for the API (and its downloads)."""
+        out = self.params()
+        if self.kinds:
+            out["kinds"] = ",".join(self.kinds)
+        if self.include_existing:
+            out["include_existing"] = "true"
+        return out
+
+    def with_floor(self, floor: float) -> dict[str, Any]:
+        """The query parameters of the same list with another likelihood floor."""
+        out = {k: v for k, v in self.params().items() if k != "min_choice"}
+        if floor != CHOICE_FLOOR:
+            out["min_choice"] = f"{floor:g}"
         return out
 
 
@@ -105,6 +129,8 @@ def parse_filters(args: MultiDict[str, str], settings: Settings, max_k: int) -> 
     check("max_km", _distance)
     check("k", lambda raw: _count(raw, max_k))
     check("include_existing", _flag)
+    check("min_choice", _share)
+    check("sort", _sort)
     kinds = [k.strip() for raw in args.getlist("kinds") for k in raw.split(",") if k.strip()]
     unknown = [k for k in kinds if k not in reference.KINDS]
     if unknown:
@@ -132,6 +158,22 @@ def _count(raw: str, most: int) -> int:
     if not (raw.isascii() and raw.isdigit() and len(raw) < 10) or not 1 <= int(raw) <= most:
         raise ValueError(f"Enter a whole number from 1 to {most}, not {raw!r}")
     return int(raw)
+
+
+def _share(raw: str) -> float:
+    try:
+        share = float(raw)
+    except ValueError:
+        share = float("nan")
+    if not 0 <= share <= 1:  # NaN fails too
+        raise ValueError(f"Enter a share from 0 to 1 (0.01 is 1%), not {raw!r}")
+    return share
+
+
+def _sort(raw: str) -> str:
+    if raw not in SORTS:
+        raise ValueError(f"Choose how to rank: {', '.join(SORTS)}, not {raw!r}")
+    return raw
 
 
 def _flag(raw: str) -> bool:
@@ -189,8 +231,10 @@ def results(
     focus = filters.service or (found[0].service if found else None)
     groups = model.groups(code, focus, k=3) if focus else []
     joins = model.arrangements_to_join(code, focus, k=5) if focus else []
+    partners = list(dict.fromkeys(r.partner_code for r in found if not r.existing))
     return {
         "recommendations": rows,
+        "top_partners": partners[:3],
         "focus_service": focus,
         "focus_label": service_label(focus, settings) if focus else None,
         "service_label": service_label(filters.service, settings) if filters.service else None,
@@ -211,41 +255,8 @@ def partners_map(
     service: str | None,
     settings: Settings,
 ) -> str:
-    """England around the body: suggested partners shaded by savings, existing ones hatched.
-
-    Bodies are not links in the SVG (an image to assistive technology, and hundreds of tab
-    stops); the page's script makes them clickable, and the table links every partner.
-    """
-    code = str(body["code"])
-    best: dict[str, float] = {}
-    for row in rows:
-        if not row["existing"] and row["expected_savings_gbp"] is not None:
-            partner = row["partner_code"]
-            best[partner] = max(best.get(partner, 0.0), float(row["expected_savings_gbp"]))
-    existing = {
-        m["body_code"]
-        for a in arrangements
-        if service is None or a["service"] == service
-        for m in a["members"]
-        if m["body_code"] and m["body_code"] != code
-    }
-    existing |= {r["partner_code"] for r in rows if r["existing"]}
-    return maps.render_map(
-        focal=code,
-        values=best,
-        value_label="expected annual savings",
-        existing=sorted(existing - set(best)),
-        layer=maps_layer(str(body["tier"])),
-        zoom_to=[code, *best],
-        title=f"Map of {body['display_name']} and its suggested partners",
-        width=MAP_WIDTH,
-        settings=settings,
-    )
-
-
-def maps_layer(tier: str) -> str:
-    """The map layer a body of ``tier`` is drawn on (councils unless it is an upper body)."""
-    return LAYER_BY_TIER.get(tier, "councils")
+    """England around the body: suggested partners shaded by savings, existing ones hatched."""
+    return partner_map.partners_map(body, rows, arrangements, service, settings, width=MAP_WIDTH)
 
 
 def summary(filters: BodyFilters, count: int, service_label: str | None) -> str:
@@ -258,4 +269,6 @@ def summary(filters: BodyFilters, count: int, service_label: str | None) -> str:
         parts.append(f"within {filters.max_km:g} km")
     if filters.include_existing:
         parts.append("including existing partners")
+    if filters.sort != "expected":
+        parts.append(f"ranked by {SORT_LABELS[filters.sort].lower()}")
     return f"Showing {what} " + ", ".join(parts) + "."

@@ -1,0 +1,71 @@
+"""``recommender recommend`` and ``models list`` through click's CliRunner, on the session's
+trained model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from model_fixtures import copy_models
+from recommender import artifacts
+from recommender.cli import cli
+from recommender.config import Settings
+
+
+def _run(settings: Settings, *args: str) -> str:
+    env = {
+        "RECOMMENDER_MODELS_DIR": str(settings.models),
+        "RECOMMENDER_DATABASE_URL": settings.db_url,
+    }
+    result = CliRunner(env=env).invoke(cli, ["recommend", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_an_abolished_council_is_named_with_its_successor(trained_settings: Settings) -> None:
+    out = _run(trained_settings, "Aylesbury Vale", "--k", "2")
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert lines[0].startswith("Buckinghamshire (E06000060)")
+    assert lines[1] == (
+        "Aylesbury Vale District Council was abolished in 2020; its area is now part of "
+        "Buckinghamshire."
+    )
+    shown = json.loads(_run(trained_settings, "Aylesbury Vale", "--k", "1", "--format", "json"))
+    assert "abolished in 2020" in shown[0]["body"]["note"]
+    plain = _run(trained_settings, "Buckinghamshire", "--k", "1")
+    assert "abolished" not in plain
+
+
+def test_reasons_have_words_for_their_direction(trained_settings: Settings) -> None:
+    out = _run(trained_settings, "Rother", "--k", "3")
+    reasons = [line for line in out.splitlines() if line.startswith("  1. ")]
+    assert reasons and reasons[0].startswith("  1. ▲ ")
+
+
+def test_models_list_says_where_each_figure_comes_from(
+    trained_settings: Settings, tmp_path: Path
+) -> None:
+    copied = copy_models(trained_settings, tmp_path)
+    version = str(artifacts.promoted_version(copied))
+    path = copied.models / version / artifacts.METADATA
+    env = {"RECOMMENDER_MODELS_DIR": str(copied.models)}
+    plain = CliRunner(env=env).invoke(cli, ["models", "list"])
+    assert plain.exit_code == 0, plain.output
+    assert "not evaluated" in plain.stdout
+    meta = json.loads(path.read_text())
+    meta["summary"] = {"lopo/service": {"mrr": 0.604, "hit@10": 0.9},
+                       "lopo_warm/service": {"mrr": 0.7},
+                       "cold_start/service": {"mrr": 0.5}}  # fmt: skip
+    path.write_text(json.dumps(meta))
+    result = CliRunner(env=env).invoke(cli, ["models", "list"])
+    assert result.exit_code == 0, result.output
+    header, _, row = result.stdout.splitlines()[:3]
+    assert header.split() == ["version", "created", "(UTC)", "arrangements", "register", "MRR",
+                              "¹", "hit@10", "¹", "MRR", "²", "MRR", "³"]  # fmt: skip
+    real, simulated = meta["register"]["real"], meta["register"]["simulated"]
+    assert row.startswith(f"* {version}") and f"{real:,} real + {simulated:,} simulated" in row
+    assert row.split()[-4:] == ["0.604", "0.9", "0.7", "0.5"]
+    assert "¹ leave one partnership out" in result.stderr and "² as served" in result.stderr
+    assert "³ cold start" in result.stderr

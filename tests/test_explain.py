@@ -1,0 +1,49 @@
+"""Reasons: what sets a suggestion apart, in words, pointing the same way for the same fact."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+import pytest
+
+from recommender.explain import MIN_EFFECT, _distinct
+from recommender.ranking import Query, Recommender
+
+# A district, a county, a unitary, a London borough, fire, police, an ICB, a combined authority.
+BODIES = ["Rother", "Kent", "Cornwall", "Sutton", "E31000022", "E23000032", "E54000032",
+          "E47000001"]  # fmt: skip
+
+
+def _fact(text: str, focal: str) -> str:
+    """A reason's fact without its figures and names: the same fact reads the same."""
+    text = text.replace(focal, "X")
+    text = re.sub(r"[\d,.]+( million)?", "N", text)
+    return re.sub(r"(already shares|contains|within the area of) .*", r"\1 …", text)
+
+
+@pytest.mark.parametrize("body", BODIES)
+def test_reasons_distinguish_and_agree(recommender_model: Recommender, body: str) -> None:
+    found = recommender_model.recommend(Query(body, k=30, min_choice=0))
+    focal = str(recommender_model.model.context.bodies.names[recommender_model.body_position(body)])
+    assert found
+    directions: dict[str, set[str]] = defaultdict(set)
+    for r in found:
+        for x in r.reasons:
+            if x.direction == "note":
+                assert x.factor == "governance"
+                continue
+            assert abs(x.effect) >= MIN_EFFECT
+            # Facts most candidates share are never reasons.
+            assert not x.text.startswith(("no border", "in another region", "has been in 0"))
+            assert "'s area" not in x.text
+            directions[(x.factor, _fact(x.text, focal))].add(x.direction)
+    mixed = {fact: d for fact, d in directions.items() if len(d) > 1}
+    assert not mixed, f"the same fact raises and lowers on one page: {mixed}"
+
+
+def test_a_factor_must_stand_apart_from_the_median_candidate_too() -> None:
+    assert _distinct(0.8, 0.5)
+    assert not _distinct(0.3, 0.0)  # the typical candidate has it too: no border, say
+    assert not _distinct(0.3, -0.4)  # above the average but below the typical one: unclear
+    assert _distinct(-0.3, -0.2)
