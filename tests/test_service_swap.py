@@ -179,3 +179,29 @@ def test_requests_never_wait_for_the_watcher_to_load_a_model(make_app: AppFactor
     finally:
         release.set()
         holder.stop_watching()
+
+
+def test_a_worker_forked_after_a_promotion_serves_it_from_its_first_request(
+    make_app: AppFactory,
+) -> None:
+    # gunicorn restarts a worker by forking the master, which holds the model it loaded at
+    # start-up: the new worker must not answer with it until its first look at the registry.
+    from types import SimpleNamespace
+
+    from recommender.cli.serve import _post_fork
+
+    app = make_app(MODEL_CHECK_SECONDS=3600)
+    holder = app.extensions["recommender"].models
+    settings = app.extensions["recommender"].settings
+    first, second = artifacts.versions(settings)
+    artifacts.promote(second, settings)
+    assert holder.version == first
+    worker = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app))
+    _post_fork(None, worker)
+    try:
+        assert holder.version == second  # before any request
+        assert holder.watching
+        shown = app.test_client().get("/api/v1/bodies/Rother/recommendations?k=1").json
+        assert shown["model_version"] == second
+    finally:
+        holder.stop_watching()

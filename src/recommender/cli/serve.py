@@ -149,6 +149,9 @@ def _post_fork(server: Any, worker: Any) -> None:
     app = worker.app.wsgi()
     current = app.extensions["recommender"]
     current.engine.dispose(close=False)
+    # A worker forked later (one restarted after a crash or a timeout) starts with the model the
+    # master loaded at start-up: it catches up with the registry before it takes a request.
+    current.models.follow()
     # Each worker follows promotions made elsewhere from a thread of its own (threads do not
     # survive a fork, so it starts here): requests never wait for a model to load.
     current.models.watch()

@@ -213,6 +213,10 @@ class ModelHolder:
         self.error = self.refused = self._failed = None
         return old
 
+    def follow(self) -> None:
+        """Serve the promoted model now, if another is serving (loads it in this thread)."""
+        self._check_registry()
+
     def watch(self) -> None:
         """Follow promotions from a thread of this process (see the module docstring)."""
         if self._watcher is not None and self._watcher.is_alive():
