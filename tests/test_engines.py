@@ -117,8 +117,12 @@ def test_the_dask_scores_are_the_local_bytes(trained_settings: Settings, tmp_pat
     runner = CliRunner()
     env = {"RECOMMENDER_MODELS_DIR": str(trained_settings.models)}
     local, on_dask = tmp_path / "local.parquet", tmp_path / "dask.parquet"
-    done = runner.invoke(cli, ["score", "--out", str(local)], env=env)
+    from recommender import artifacts
+
+    version = artifacts.promoted_version(trained_settings)
+    done = runner.invoke(cli, ["score", "--out", str(local), "--model", str(version)], env=env)
     assert done.exit_code == 0, done.output
+    assert f"of model {version}" in done.stderr
     # The engine's own LocalCluster (two workers), the body table cut in five parts.
     done = runner.invoke(cli, ["score", "--engine", "dask", "--partitions", "5",
                                "--out", str(on_dask)], env=env)  # fmt: skip
@@ -131,7 +135,6 @@ def test_the_dask_scores_are_the_local_bytes(trained_settings: Settings, tmp_pat
     assert digest(local) == digest(on_dask)
     table = pd.read_parquet(local)
     assert list(table.columns) == list(engines.SCORE_COLUMNS)
-    from recommender import artifacts
 
     model = artifacts.load_promoted(trained_settings).model
     codes = [str(c) for c in model.context.pairs.codes]

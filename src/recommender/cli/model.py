@@ -213,7 +213,9 @@ def evaluate_cmd(
     required=True,
     help="The Parquet file to write (*.parquet; replaced atomically).",
 )
-@click.option("--version", "version", help="Score with this model (default: the promoted one).")
+@click.option(
+    "--model", "version", metavar="VERSION", help="Score with this model (default: the promoted)."
+)
 @engine_options
 @click.option(
     "--partitions",
