@@ -328,3 +328,99 @@ def test_a_failed_save_leaves_no_half_written_folder(
     with pytest.raises(ModelError, match="No space left on device; nothing was saved"):
         artifacts.save(model, {"register": {"hash": "abc"}}, models)
     assert sorted(p.name for p in models.models.iterdir()) == before
+
+
+# Several writers: replicas and the CLI sharing one models folder -------------------------------
+
+WRITER = """
+import sys, time
+from pathlib import Path
+from recommender import artifacts
+from recommender.config import Settings
+artifacts.load = lambda version, settings=None: None  # promote writes at once: races are likely
+settings = Settings(models_dir=Path(sys.argv[1]))
+go = Path(sys.argv[2])
+while not go.exists():
+    time.sleep(0.01)
+for version in sys.argv[3:]:
+    artifacts.promote(version, settings)
+"""
+
+
+def test_promotions_from_several_processes_at_once_are_never_lost(tmp_path: Path) -> None:
+    # Four writers (replicas on other machines, the CLI) promote 25 versions each, all at once:
+    # every promotion reads, changes and writes the registry, and none may overwrite another's.
+    import subprocess
+    import sys
+
+    folder = tmp_path / "models"
+    folder.mkdir()
+    (folder / artifacts.REGISTRY).write_text(json.dumps({"promoted": "start", "history": []}))
+    go = tmp_path / "go"
+    writers = [[f"w{w}-{i:02d}" for i in range(25)] for w in range(4)]
+    processes = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(folder), str(go), *versions])
+        for versions in writers
+    ]
+    go.touch()
+    assert [p.wait(timeout=300) for p in processes] == [0, 0, 0, 0]
+    registry = json.loads((folder / artifacts.REGISTRY).read_text())
+    seen = [*registry["history"], registry["promoted"]]
+    assert sorted(seen) == sorted(["start", *(v for versions in writers for v in versions)])
+    for versions in writers:  # each writer's promotions in the order it made them
+        assert [v for v in seen if v in versions] == versions
+    assert not list(folder.glob(".registry.*.tmp"))
+
+
+def test_a_promotion_racing_a_rollback_ends_as_one_after_the_other(models: Settings) -> None:
+    import threading
+
+    first = only_version(models)
+    second, third = f"{first}-2", f"{first}-3"
+    for other in (second, third):
+        (models.models / other).mkdir()
+        for name in (artifacts.ARTIFACT, artifacts.METADATA):
+            (models.models / other / name).write_bytes((models.models / first / name).read_bytes())
+    artifacts.promote(second, models)  # promoted: second; history: [first]
+    checking, release = threading.Event(), threading.Event()
+
+    def slow_check(loaded: artifacts.LoadedModel) -> None:
+        checking.set()  # the rollback has read the registry and is checking its target
+        assert release.wait(60)
+
+    rollback = threading.Thread(target=lambda: artifacts.rollback(models, check=slow_check))
+    rollback.start()
+    assert checking.wait(60)
+    promote = threading.Thread(target=lambda: artifacts.promote(third, models))
+    promote.start()
+    promote.join(2)  # with the lock it waits for the rollback; without, it would write now
+    release.set()
+    rollback.join(60)
+    promote.join(60)
+    registry = json.loads((models.models / artifacts.REGISTRY).read_text())
+    # The rollback (to first) and then the promotion of third: not a mix of the two.
+    assert registry == {"promoted": third, "history": [first]}
+
+
+def test_two_saves_in_the_same_second_get_two_versions(
+    models: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another machine's training took the chosen name between choosing it and the rename.
+    model = artifacts.load(only_version(models), models).model
+    taken: list[str] = []
+    real_new_version = artifacts._new_version
+
+    def name_then_take(root: Path, register_hash: str) -> str:
+        version = real_new_version(root, register_hash)
+        if not taken:
+            taken.append(version)
+            (root / version).mkdir()
+            (root / version / artifacts.METADATA).write_text("{}")  # the other's folder
+        return version
+
+    monkeypatch.setattr(artifacts, "_new_version", name_then_take)
+    meta = {"register": {"hash": "abcdef"}, "versions": artifacts.library_versions()}
+    saved = artifacts.save(model, meta, models)
+    assert saved != taken[0] and saved in artifacts.versions(models)
+    assert (models.models / taken[0] / artifacts.METADATA).read_text() == "{}"
+    assert artifacts.load(saved, models).version == saved

@@ -16,7 +16,12 @@ from recommender import artifacts, audit
 from recommender.config import Settings
 from service_fixtures import TOKEN, AppFactory, auth, build_app
 
-ADMIN_POSTS = ["/api/v1/admin/reload", "/api/v1/admin/promote", "/api/v1/admin/register/import"]
+ADMIN_POSTS = [
+    "/api/v1/admin/reload",
+    "/api/v1/admin/promote",
+    "/api/v1/admin/rollback",
+    "/api/v1/admin/register/import",
+]
 
 
 def _audit(app: Flask) -> list[dict[str, object]]:
@@ -108,6 +113,50 @@ def test_promote_swaps_the_model_and_the_registry(make_app: AppFactory) -> None:
     assert artifacts.promoted_version(app.extensions["recommender"].settings) == second
     assert _audit(app)[0]["detail"] == {"version": second, "previous": first,
                                          "model_version": second}  # fmt: skip
+
+
+def test_rollback_swaps_back_to_the_previous_model(make_app: AppFactory) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    settings = app.extensions["recommender"].settings
+    first, second = _versions(app)
+    assert client.post("/api/v1/admin/promote", json={"version": second},
+                       headers=auth()).status_code == 200  # fmt: skip
+    response = client.post("/api/v1/admin/rollback", headers=auth())
+    assert response.status_code == 200, response.json
+    assert response.json == {"action": "rollback", "previous": second, "model_version": first}
+    assert client.get("/api/v1/bodies/Rother/recommendations?k=1").json["model_version"] == first
+    assert json.loads((settings.models / artifacts.REGISTRY).read_text()) == {
+        "promoted": first,
+        "history": [],
+    }
+    entry = _audit(app)[0]
+    assert entry["action"] == "rollback" and entry["outcome"] == "ok"
+    assert entry["detail"] == {"previous": second, "model_version": first}
+    # Nothing left to roll back to: 409, still serving.
+    response = client.post("/api/v1/admin/rollback", headers=auth())
+    assert response.status_code == 409 and response.json["error"] == "reload_failed"
+    assert "nothing to roll back to" in response.json["detail"]
+    assert response.json["model_version"] == first
+    assert client.get("/api/v1/health").json["model_version"] == first
+
+
+def test_rollback_to_a_model_that_does_not_load_is_409_and_changes_nothing(
+    make_app: AppFactory,
+) -> None:
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    settings = app.extensions["recommender"].settings
+    first = artifacts.promoted_version(settings)
+    broken = _unloadable(app)
+    registry = settings.models / artifacts.REGISTRY
+    registry.write_text(json.dumps({"promoted": first, "history": [broken]}))
+    before = registry.read_bytes()
+    response = client.post("/api/v1/admin/rollback", headers=auth())
+    assert response.status_code == 409, response.json
+    assert response.json["cause"] == "model_load_failed"
+    assert registry.read_bytes() == before
+    assert client.get("/api/v1/bodies/Rother/recommendations?k=1").json["model_version"] == first
 
 
 @pytest.mark.parametrize(

@@ -5,13 +5,20 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import pytest
 
 from model_fixtures import MISSING_MODULE_PICKLE, with_artifact
 from recommender import artifacts
+from recommender.config import Settings
 from service_fixtures import TOKEN, AppFactory, auth
+
+if TYPE_CHECKING:
+    from recommender.ranking import Recommender
 
 URLS = [
     "/api/v1/bodies/Rother/recommendations?k=2",
@@ -113,3 +120,88 @@ def test_a_promoted_model_that_does_not_load_is_tried_once(
     assert broken in health["problem"] and "ModuleNotFoundError" in health["problem"]
     artifacts.promote(second, settings)  # a good promotion is still followed
     assert client.get("/api/v1/health").json == health | {"model_version": second, "problem": None}
+
+
+def _wait_until(condition: Callable[[], bool], seconds: float = 120) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_a_watching_worker_follows_a_promotion_with_no_request(make_app: AppFactory) -> None:
+    # `recommender serve` starts the watcher in every worker: an idle worker is current too.
+    app = make_app(MODEL_CHECK_SECONDS=0.05)
+    holder = app.extensions["recommender"].models
+    settings = app.extensions["recommender"].settings
+    first, second = artifacts.versions(settings)
+    holder.watch()
+    try:
+        assert holder.watching
+        artifacts.promote(second, settings)  # another replica, or the CLI
+        assert _wait_until(lambda: holder.version == second)
+        artifacts.rollback(settings)
+        assert _wait_until(lambda: holder.version == first)
+    finally:
+        holder.stop_watching()
+    assert not holder.watching
+
+
+def test_requests_never_wait_for_the_watcher_to_load_a_model(make_app: AppFactory) -> None:
+    app = make_app(MODEL_CHECK_SECONDS=0.05)
+    client = app.test_client()
+    holder = app.extensions["recommender"].models
+    settings = app.extensions["recommender"].settings
+    first, second = artifacts.versions(settings)
+    loading, release = threading.Event(), threading.Event()
+    real_loader = holder.loader
+
+    def slow_loader(settings: Settings) -> Recommender:
+        loading.set()
+        assert release.wait(120)
+        return real_loader(settings)
+
+    holder.loader = slow_loader
+    holder.watch()
+    try:
+        artifacts.promote(second, settings)
+        assert loading.wait(120)  # the watcher is loading the new model ...
+        for url in URLS:  # ... and requests are answered by the current one meanwhile
+            response = client.get(url)
+            assert response.status_code == 200
+            assert response.json.get("model_version") == first
+        release.set()
+        assert _wait_until(lambda: holder.version == second)
+        shown = client.get("/api/v1/bodies/Rother/recommendations?k=1").json
+        assert shown["model_version"] == second
+    finally:
+        release.set()
+        holder.stop_watching()
+
+
+def test_a_worker_forked_after_a_promotion_serves_it_from_its_first_request(
+    make_app: AppFactory,
+) -> None:
+    # gunicorn restarts a worker by forking the master, which holds the model it loaded at
+    # start-up: the new worker must not answer with it until its first look at the registry.
+    from types import SimpleNamespace
+
+    from recommender.cli.serve import _post_fork
+
+    app = make_app(MODEL_CHECK_SECONDS=3600)
+    holder = app.extensions["recommender"].models
+    settings = app.extensions["recommender"].settings
+    first, second = artifacts.versions(settings)
+    artifacts.promote(second, settings)
+    assert holder.version == first
+    worker = SimpleNamespace(app=SimpleNamespace(wsgi=lambda: app))
+    _post_fork(None, worker)
+    try:
+        assert holder.version == second  # before any request
+        assert holder.watching
+        shown = app.test_client().get("/api/v1/bodies/Rother/recommendations?k=1").json
+        assert shown["model_version"] == second
+    finally:
+        holder.stop_watching()

@@ -10,9 +10,18 @@ Layout::
                                   evaluation table, created at, artifact checksum
 
 Every write is atomic: a model folder is built under a temporary name and renamed into place;
-``registry.json`` is written to a temporary file and swapped in. Folders are left 0o755 and
-files 0o644 (readable by the service's user, whoever trained). Training checks that it can
-write here before it starts (:func:`check_writable`).
+``registry.json`` is written to a temporary file, synced and swapped in, so a reader (a service
+replica looking for a promotion every few seconds) sees the old registry or the new one, never
+a mix. Folders are left 0o755 and files 0o644 (readable by the service's user, whoever
+trained). Training checks that it can write here before it starts (:func:`check_writable`).
+
+Several writers may share one models folder (service replicas on several machines, over a
+network file system, and the CLI): every change of the registry (promote, roll back) reads,
+changes and writes it holding an exclusive lock (:func:`_registry_lock`, a POSIX lock on
+``.registry.lock``, which NFS passes to the server, plus a thread lock, since POSIX locks are
+held per process), so two changes take turns and neither is lost: a promotion racing a
+rollback ends as if one ran after the other. Two models saved at the same second get
+different versions (the second rename finds the first folder and takes the next name).
 
 Loading reads the artifact named in the metadata (a plain file name in the version's folder:
 no path separators, no symlink) into memory once, checks the SHA-256 of exactly those bytes,
@@ -26,6 +35,8 @@ load is never promoted.
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import hashlib
 import io
 import json
@@ -35,8 +46,10 @@ import re
 import shutil
 import subprocess
 import tempfile
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata as importlib_metadata
@@ -62,6 +75,7 @@ if TYPE_CHECKING:
 ARTIFACT = "model.joblib"
 METADATA = "metadata.json"
 REGISTRY = "registry.json"
+REGISTRY_LOCK = ".registry.lock"
 # Libraries whose exact versions a model is tied to (pickles are not portable across them).
 PINNED = ("scikit-learn", "numpy", "pandas", "scipy", "joblib")
 # The layout of the pickled model (recommender.training.TrainedModel and what it holds). Bump it
@@ -185,9 +199,10 @@ def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings | Non
     """
     settings = settings or Settings.from_env()
     root = settings.models
+    register_hash = str(metadata.get("register", {}).get("hash", ""))
     try:
         root.mkdir(parents=True, exist_ok=True)
-        version = _new_version(root, str(metadata.get("register", {}).get("hash", "")))
+        version = _new_version(root, register_hash)
         staging = Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=root))
     except OSError as err:
         raise ModelError(f"cannot save the model in {root}: {err.strerror or err}") from err
@@ -205,7 +220,7 @@ def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings | Non
         for path in (staging / ARTIFACT, staging / METADATA):
             os.chmod(path, FILE_MODE)
         os.chmod(staging, FOLDER_MODE)
-        os.replace(staging, root / version)
+        version = _rename_new(staging, root, version, register_hash)
     except OSError as err:
         shutil.rmtree(staging, ignore_errors=True)
         raise ModelError(
@@ -226,6 +241,21 @@ def _new_version(root: Path, register_hash: str) -> str:
         n += 1
         version = f"{base}-{n}"
     return version
+
+
+def _rename_new(staging: Path, root: Path, version: str, register_hash: str) -> str:
+    """Rename the built folder to ``version``, or to the next free name when another writer
+    (a training on another machine) took that one since it was chosen; return the name."""
+    for _ in range(100):
+        try:
+            # os.rename onto a folder that exists and is not empty fails (never merges).
+            os.rename(staging, root / version)
+            return version
+        except OSError as err:
+            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+        version = _new_version(root, register_hash)  # the taken name now exists: skipped
+    raise OSError(errno.EEXIST, f"no free version name near {version}")
 
 
 # --- the registry -----------------------------------------------------------------------------
@@ -256,12 +286,38 @@ def _write_registry(settings: Settings, data: dict[str, Any]) -> None:
     try:
         with os.fdopen(fd, "w") as handle:
             handle.write(json.dumps(data, indent=2) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())  # the new registry is on disk before it replaces the old
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except OSError as err:
         raise ModelError(f"cannot write {path}: {err.strerror or err}; it is unchanged") from err
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+_THREADS = threading.Lock()  # POSIX locks are per process: threads of one take turns here
+
+
+@contextmanager
+def _registry_lock(settings: Settings) -> Iterator[None]:
+    """Hold the registry's write lock (every writer, every machine sharing the folder).
+
+    A POSIX lock (``lockf``) on ``.registry.lock``: released by the kernel when the holder
+    dies, and on NFS taken on the server, so writers on other machines wait too.
+    """
+    path = settings.models / REGISTRY_LOCK
+    with _THREADS:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError as err:
+            raise ModelError(f"cannot lock {path}: {err.strerror or err}") from err
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
 
 def versions(settings: Settings | None = None) -> list[str]:
@@ -343,32 +399,39 @@ def promote(
     not load leaves the registry unchanged and raises :class:`ModelError`.
     """
     settings = settings or Settings.from_env()
-    _try(version, settings, check)
-    data = _registry(settings)
-    previous = data["promoted"]
-    if previous == version:
-        return previous  # type: ignore[no-any-return]
-    if previous:
-        data["history"].append(previous)
-    data["promoted"] = version
-    _write_registry(settings, data)
+    _try(version, settings, check)  # slow (a model load): before the lock
+    with _registry_lock(settings):  # read, change and write in one turn: nothing is lost
+        data = _registry(settings)
+        previous = data["promoted"]
+        if previous == version:
+            return previous  # type: ignore[no-any-return]
+        if previous:
+            data["history"].append(previous)
+        data["promoted"] = version
+        _write_registry(settings, data)
     return previous  # type: ignore[no-any-return]
 
 
 def rollback(settings: Settings | None = None, *, check: Check | None = None) -> str:
-    """Promote the model that served before the current one (after loading it); return it."""
+    """Promote the model that served before the current one (after loading it); return it.
+
+    The lock is held from reading the registry to writing it (the target depends on what it
+    says), so a promotion or another rollback waits for this one, then applies to its result.
+    """
     settings = settings or Settings.from_env()
-    data = _registry(settings)
-    history = [v for v in data["history"] if (settings.models / v / METADATA).is_file()]
-    if not history:
-        raise ModelError(
-            "nothing to roll back to: no earlier promoted model in the registry", field="version"
-        )
-    target = str(history.pop())
-    _try(target, settings, check)
-    data["history"] = history
-    data["promoted"] = target
-    _write_registry(settings, data)
+    with _registry_lock(settings):
+        data = _registry(settings)
+        history = [v for v in data["history"] if (settings.models / v / METADATA).is_file()]
+        if not history:
+            raise ModelError(
+                "nothing to roll back to: no earlier promoted model in the registry",
+                field="version",
+            )
+        target = str(history.pop())
+        _try(target, settings, check)
+        data["history"] = history
+        data["promoted"] = target
+        _write_registry(settings, data)
     return target
 
 

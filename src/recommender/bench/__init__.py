@@ -7,4 +7,4 @@ that prints its own table(s).
 
 from __future__ import annotations
 
-BENCHMARKS: tuple[str, ...] = ("model", "service", "scenario", "briefing")
+BENCHMARKS: tuple[str, ...] = ("model", "service", "engines", "scenario", "briefing")

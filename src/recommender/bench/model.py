@@ -1,12 +1,12 @@
-"""Model benchmarks: training, the held-out evaluation, scoring every body, ``recommend
---all``, growth.
+"""Model benchmarks: training, scoring every body, ``recommend --all``, growth.
 
 Targets (issues 4 and 10, on the 2-core machine): training (features, every fit, serving
 tables, importance; the held-out evaluation runs in ``recommender evaluate``) under 60 s on the
 default register; scoring all bodies under 10 s with peak memory under 2 GB; ``recommender
 recommend --all`` under 15 s in one process. The leave-one-partnership-out evaluation is timed
-beside them, for information. Every step runs in a fresh process against a private database and
-models folder, so the user's own models are never touched.
+by the engines benchmark (:mod:`recommender.bench.engines`), locally and on Dask. Every step
+runs in a fresh process against a private database and models folder, so the user's own models
+are never touched.
 """
 
 from __future__ import annotations
@@ -52,21 +52,6 @@ meta["versions"] = artifacts.library_versions()
 version = artifacts.save(model, meta, settings)
 artifacts.promote(version, settings)
 result = {"train_s": total, "stages": stages, "arrangements": len(arrangements)}
-"""
-)
-
-_EVALUATE = (
-    _SETUP
-    + """
-from recommender.evaluation import evaluate
-from recommender.training import Context
-arrangements, members = register.load_register(settings)
-ctx = Context.build(bodies, adjacency, services, arrangements, members,
-                    reference.governed_pairs(settings))
-started = time.perf_counter()
-ev = evaluate(ctx)
-result = {"evaluate_s": time.perf_counter() - started,
-          "folds": ev.notes["real_arrangements_evaluated"]}
 """
 )
 
@@ -131,7 +116,6 @@ def run(settings: Settings) -> None:
     try:
         trained = measure(_TRAIN, env)
         scored = measure(_SCORE, env)
-        evaluated = measure(_EVALUATE, env)
         cli = [str(Path(sys.executable).parent / "recommender")]
         plain = run_command([*cli, "recommend", "--all", "--format", "json"], env)
         explained = run_command([*cli, "recommend", "--all", "--format", "json", "--explain"], env)
@@ -155,13 +139,6 @@ def run(settings: Settings) -> None:
                 ],
                 ["recommend --all (one process)", plain, "", "< 15 s", _yes(plain < 15)],
                 ["recommend --all --explain", explained, "", "", ""],
-                [
-                    f"evaluate: leave one partnership out ({evaluated['folds']} folds)",
-                    evaluated["evaluate_s"],
-                    evaluated["peak_mb"],
-                    "(information)",
-                    "",
-                ],
             ],
         )
         table(

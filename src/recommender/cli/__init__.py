@@ -40,6 +40,7 @@ _COMMANDS: list[tuple[str, str]] = [
     ("feedback", "feedback"),
     ("model", "train_cmd"),
     ("model", "evaluate_cmd"),
+    ("model", "score_cmd"),
     ("model", "models"),
     ("model", "recommend_cmd"),
     ("briefing", "briefing"),

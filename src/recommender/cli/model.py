@@ -117,6 +117,43 @@ def train_cmd(
     )
 
 
+def engine_options(command: Any) -> Any:
+    """``--engine``, ``--scheduler`` and ``--workers``: where the batch work runs."""
+    from recommender.engines import ENGINES, LOCAL_WORKERS
+
+    options = [
+        click.option(
+            "--engine",
+            type=click.Choice(ENGINES),
+            default="local",
+            show_default=True,
+            help="Run in this process, or as Dask tasks (a local cluster unless --scheduler).",
+        ),
+        click.option(
+            "--scheduler",
+            metavar="ADDRESS",
+            envvar="RECOMMENDER_DASK_SCHEDULER",
+            help="An existing Dask scheduler (e.g. tcp://host:8786) for --engine dask; its "
+            "workers need this version of recommender and its libraries.",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(1, 64),
+            default=LOCAL_WORKERS,
+            show_default=True,
+            help="Worker processes (one thread each) of the local Dask cluster.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _check_engine(engine: str, scheduler: str | None) -> None:
+    if scheduler is not None and engine != "dask":
+        raise click.UsageError("--scheduler needs --engine dask")
+
+
 @click.command("evaluate")
 @click.option(
     "--register",
@@ -125,25 +162,108 @@ def train_cmd(
     help="Evaluate on this register file instead of the database.",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@engine_options
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    help="Hold out only the first N real partnerships (a quick check, not the headline).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the tables as JSON.")
 @pass_settings
-def evaluate_cmd(obj: SettingsObj, register_file: Path | None, seed: int, as_json: bool) -> None:
+def evaluate_cmd(
+    obj: SettingsObj,
+    register_file: Path | None,
+    seed: int,
+    engine: str,
+    scheduler: str | None,
+    workers: int,
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """Evaluate the model against the baselines, leaving one real partnership out at a time."""
     from tqdm import tqdm
 
-    from recommender.evaluation import evaluate
+    from recommender import engines
     from recommender.training import Context
 
+    _check_engine(engine, scheduler)
     inputs = _inputs(obj.settings, register_file)
     ctx = Context.build(**inputs)
     with tqdm(desc="evaluating", file=sys.stderr, bar_format="{desc}: {postfix}") as bar:
-        evaluation = evaluate(ctx, random_state=seed, progress=bar.set_postfix_str)
+        evaluation = engines.evaluate(
+            ctx,
+            engine=engine,
+            scheduler=scheduler,
+            workers=workers,
+            random_state=seed,
+            progress=bar.set_postfix_str,
+            limit=limit,
+        )
     if as_json:
         from recommender.evaluation import verdicts
 
         echo_json({**evaluation.to_dict(), "verdicts": verdicts(evaluation)})
         return
     print_evaluation(evaluation)
+
+
+@click.command("score")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    required=True,
+    help="The Parquet file to write (*.parquet; replaced atomically).",
+)
+@click.option(
+    "--model", "version", metavar="VERSION", help="Score with this model (default: the promoted)."
+)
+@engine_options
+@click.option(
+    "--partitions",
+    type=click.IntRange(1),
+    help="Parts of the body table for --engine dask (default: four per worker thread).",
+)
+@pass_settings
+def score_cmd(
+    obj: SettingsObj,
+    out: Path,
+    version: str | None,
+    engine: str,
+    scheduler: str | None,
+    workers: int,
+    partitions: int | None,
+) -> None:
+    """Score every body × candidate × service with the model and write the table as Parquet.
+
+    One row per pair and service: body_code, partner_code, service, likelihood,
+    expected_savings_gbp, savings_gbp, savings_low_gbp, savings_high_gbp, existing. Both
+    engines write the same bytes.
+    """
+    import time
+
+    from recommender import artifacts, engines
+    from recommender.scoring import Scorer
+
+    _check_engine(engine, scheduler)
+    if out.suffix.lower() != ".parquet":
+        raise click.BadParameter("the scores are written as Parquet: name the file *.parquet",
+                                 param_hint="--out")  # fmt: skip
+    started = time.perf_counter()
+    loaded = (
+        artifacts.load(version, obj.settings) if version else artifacts.load_promoted(obj.settings)
+    )
+    model = loaded.model
+    scorer = Scorer(model.context, model.components, model.snapshot, model.p_enter)
+    table = engines.score(
+        scorer, engine=engine, scheduler=scheduler, workers=workers, partitions=partitions
+    )
+    engines.write_scores(table, out)
+    click.echo(
+        f"wrote {len(table):,} scores ({model.context.pairs.n} bodies × their candidates × "
+        f"services) of model {loaded.version} to {out} in {time.perf_counter() - started:.1f} s "
+        f"({engine} engine)",
+        err=True,
+    )
 
 
 PROTOCOL_TITLES = {

@@ -147,7 +147,14 @@ def json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
 def _post_fork(server: Any, worker: Any) -> None:
     # Connections opened in the parent must not be shared with the children.
     app = worker.app.wsgi()
-    app.extensions["recommender"].engine.dispose(close=False)
+    current = app.extensions["recommender"]
+    current.engine.dispose(close=False)
+    # A worker forked later (one restarted after a crash or a timeout) starts with the model the
+    # master loaded at start-up: it catches up with the registry before it takes a request.
+    current.models.follow()
+    # Each worker follows promotions made elsewhere from a thread of its own (threads do not
+    # survive a fork, so it starts here): requests never wait for a model to load.
+    current.models.watch()
 
 
 def _run(app: Any, options: dict[str, Any]) -> None:

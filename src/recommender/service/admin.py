@@ -1,4 +1,5 @@
-"""Admin routes: reload or promote a model, import a register file. Bearer token; audited.
+"""Admin routes: reload, promote or roll back a model, import a register file. Bearer token;
+audited.
 
 The operator turns these on by setting ``RECOMMENDER_ADMIN_TOKEN``; without it every admin
 route answers 403 ``admin_disabled``. A request must send ``Authorization: Bearer <token>``,
@@ -7,11 +8,13 @@ compared in constant time; a missing or wrong token gets 401. Every action is wr
 refusals, at most one row per client per ``AUDIT_REFUSAL_SECONDS``
 (:class:`~recommender.service.guards.RefusalThrottle`): the next row counts those not written.
 
-A reload or promotion that cannot load the model (checksum mismatch, library versions, no
-promoted model, or a model that passes those checks but fails to unpickle or to answer a first
-query) answers 409 ``reload_failed`` and leaves the current model serving; a promotion loads
-and checks the model before it writes the registry, so a failed one leaves the registry as it
-was.
+A reload, promotion or rollback that cannot load the model (checksum mismatch, library
+versions, no promoted model, or a model that passes those checks but fails to unpickle or to
+answer a first query) answers 409 ``reload_failed`` and leaves the current model serving; a
+promotion or rollback loads and checks the model before it writes the registry, so a failed one
+leaves the registry as it was. The registry is shared: the worker that answers swaps at once,
+every other worker and replica within ``MODEL_CHECK_SECONDS`` and a model load
+(:mod:`recommender.service.state`).
 """
 
 from __future__ import annotations
@@ -116,6 +119,21 @@ def promote() -> Response:
     current.cache.clear()
     g.audit_detail |= {"previous": previous, "model_version": serving}
     return json_response({"action": "promote", "previous": previous, "model_version": serving})
+
+
+@bp.post("/rollback")
+@openapi.operation("Promote the model that served before the current one and serve it.",
+                   tag="admin", response="ModelSwap", errors=(*ADMIN_ERRORS, 409),
+                   admin=True)  # fmt: skip
+@admin_action("rollback")
+def rollback() -> Response:
+    """Roll back to the previous model."""
+    parse(())
+    current = state()
+    previous, serving = current.models.rollback()  # loads before the registry changes
+    current.cache.clear()
+    g.audit_detail = {"previous": previous, "model_version": serving}
+    return json_response({"action": "rollback", "previous": previous, "model_version": serving})
 
 
 @bp.post("/register/import")

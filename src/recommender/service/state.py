@@ -7,8 +7,17 @@ The model is swapped atomically: a request calls :meth:`ModelHolder.require` onc
 and keeps that :class:`~recommender.ranking.Recommender` for the whole request, so a reload or a
 promotion (which replaces the holder's reference under a lock) never changes the model under a
 request in flight. Each gunicorn worker has its own holder; a worker notices a promotion made
-by another worker (or by ``recommender models promote``) by checking the promoted version every
-``MODEL_CHECK_SECONDS`` and loading the new model then.
+by another worker, another replica or ``recommender models promote`` by reading the promoted
+version from the registry every ``MODEL_CHECK_SECONDS`` and loading the new model then.
+
+Under ``recommender serve`` each worker reads it from a thread of its own
+(:meth:`ModelHolder.watch`, started after the worker is forked): requests never wait for a
+model to load, they keep being answered by the current one until the new one has loaded and
+answered its first query, and an idle worker is as current as a busy one. So a promotion or
+rollback made anywhere is served by every worker of every replica sharing the models folder
+within ``MODEL_CHECK_SECONDS`` plus the time a worker takes to load the model. Without the
+thread (tests, ``flask run``) a request looks, at most every ``MODEL_CHECK_SECONDS``, and loads
+the new model itself.
 """
 
 from __future__ import annotations
@@ -94,6 +103,8 @@ class ModelHolder:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _next_check: float = 0.0
     _failed: str | None = None  # the promoted version that did not load
+    _watcher: threading.Thread | None = field(default=None, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def version(self) -> str | None:
@@ -141,13 +152,14 @@ class ModelHolder:
 
         Raises :class:`ReloadFailed` (the current model keeps serving) when the file is broken.
         """
-        old = self.version
-        try:
-            new = self._attempt()
-        except RecommenderError as err:
-            self._failed, self.refused = self._promoted(), err
-            raise ReloadFailed(err, old) from err
-        self.swap(new)
+        with self._lock:  # the watcher does not load the same model meanwhile
+            old = self.version
+            try:
+                new = self._attempt()
+            except RecommenderError as err:
+                self._failed, self.refused = self._promoted(), err
+                raise ReloadFailed(err, old) from err
+            self._install(new)
         return old, new.version
 
     def promote(self, version: str) -> tuple[str | None, str]:
@@ -163,20 +175,73 @@ class ModelHolder:
         def check(loaded: artifacts.LoadedModel) -> None:
             opened.append(serving.first_use(loaded, self.settings))
 
-        old = self.version
-        try:
-            artifacts.promote(version, self.settings, check=check)
-        except ModelError as err:
-            raise ReloadFailed(err, old) from err
-        self.swap(opened[0])
+        with self._lock:
+            old = self.version
+            try:
+                artifacts.promote(version, self.settings, check=check)
+            except ModelError as err:
+                raise ReloadFailed(err, old) from err
+            self._install(opened[-1])
         return old, version
+
+    def rollback(self) -> tuple[str | None, str]:
+        """Promote the model that served before the current one (loaded and checked first),
+        swap it in; return (old, new). Raises :class:`ReloadFailed` as :meth:`promote` does."""
+        from recommender import artifacts, serving
+
+        opened: list[Recommender] = []
+
+        def check(loaded: artifacts.LoadedModel) -> None:
+            opened.append(serving.first_use(loaded, self.settings))
+
+        with self._lock:
+            old = self.version
+            try:
+                target = artifacts.rollback(self.settings, check=check)
+            except ModelError as err:
+                raise ReloadFailed(err, old) from err
+            self._install(opened[-1])
+        return old, target
 
     def swap(self, new: Recommender) -> Recommender | None:
         """Make ``new`` the current model; return the one it replaces."""
         with self._lock:
-            old, self.recommender = self.recommender, new
-            self.error = self.refused = self._failed = None
+            return self._install(new)
+
+    def _install(self, new: Recommender) -> Recommender | None:
+        old, self.recommender = self.recommender, new  # one assignment: requests see either
+        self.error = self.refused = self._failed = None
         return old
+
+    def follow(self) -> None:
+        """Serve the promoted model now, if another is serving (loads it in this thread)."""
+        self._check_registry()
+
+    def watch(self) -> None:
+        """Follow promotions from a thread of this process (see the module docstring)."""
+        if self._watcher is not None and self._watcher.is_alive():
+            return
+        self._stop.clear()
+        self._watcher = threading.Thread(target=self._watch, name="model-watcher", daemon=True)
+        self._watcher.start()
+
+    def stop_watching(self) -> None:
+        """Stop the thread :meth:`watch` started (requests look for promotions again)."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
+        self._watcher = None
+
+    @property
+    def watching(self) -> bool:
+        return self._watcher is not None and self._watcher.is_alive()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(max(self.check_seconds, 0.05)):
+            try:
+                self._check_registry()
+            except Exception:  # never let the thread die: the next check tries again
+                log.exception("looking for a promoted model failed")
 
     def _attempt(self) -> Recommender:
         try:
@@ -196,12 +261,22 @@ class ModelHolder:
             return None
 
     def _follow_promotion(self) -> None:
-        # Another worker (or the CLI) may have promoted a model: look at most every few seconds.
+        # Another worker (or the CLI) may have promoted a model: look at most every few seconds,
+        # unless the watcher thread does it for this process.
+        if self._watcher is not None:
+            return
         now = time.monotonic()
-        if now < self._next_check or not self._lock.acquire(blocking=False):
+        if now < self._next_check:
+            return
+        self._next_check = now + self.check_seconds
+        self._check_registry()
+
+    def _check_registry(self) -> None:
+        """Load and swap in the promoted model if it is not the one serving (skipped while
+        another thread loads one)."""
+        if not self._lock.acquire(blocking=False):
             return
         try:
-            self._next_check = now + self.check_seconds
             try:
                 wanted = promoted_version(self.settings)
             except (RecommenderError, OSError) as err:
@@ -223,8 +298,7 @@ class ModelHolder:
                 )
                 self._failed, self.refused = wanted, err
                 return
-            self.recommender = new
-            self.error = self.refused = self._failed = None
+            self._install(new)
             log.info("now serving model %s (promoted elsewhere)", new.version)
         finally:
             self._lock.release()
