@@ -67,6 +67,7 @@ def build_app(root: Path, trained: Settings, models: Path | None, **config: Any)
         "DATABASE_URL": f"sqlite:///{root / 'service.sqlite'}",
         "MODEL_CHECK_SECONDS": 3600,
         "FEEDBACK_PER_MINUTE": 0,
+        "PREPARE_SUGGESTIONS": False,  # a second or two an app; tests that need it turn it on
     }
     return create_app(settings | config)
 

@@ -183,3 +183,48 @@ def test_model_routes_without_a_model_say_how_to_train(bare_app: Flask, path: st
     assert response.status_code == 503
     assert response.json["error"] == "no_promoted_model"
     assert "recommender train --promote" in response.json["detail"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "k=50",
+        "k=7&service=legal",
+        "k=20&kinds=council,fire&max_km=60",
+        "k=50&include_existing=true&min_choice=0",
+        "k=12&sort=likelihood&per_partner=1",
+    ],
+)
+def test_answers_put_together_from_kept_parts_are_the_whole_answer(
+    make_app: Any, query: str
+) -> None:
+    """Suggestions are serialised once and kept (without their evidence, kept apart): an
+    answer put together from them is byte for byte the answer serialised whole, on its first
+    asking, from kept parts under other filters, and from the cache of answers."""
+    from recommender.service.api import _body, dumps
+
+    app = make_app(PREPARE_SUGGESTIONS=True)
+    client = app.test_client()
+    model = _model(app)
+    codes = ["E07000064", "Wealden", "E10000011"]
+    for code in codes:
+        client.get(f"/api/v1/bodies/{code}/recommendations?k=50")  # parts kept from these
+    for code in codes:
+        response = client.get(f"/api/v1/bodies/{code}/recommendations?{query}")
+        again = client.get(f"/api/v1/bodies/{code}/recommendations?{query}")
+        assert response.headers["X-Cache"] == "miss" or query == "k=50"
+        assert again.headers["X-Cache"] == "hit" and again.data == response.data
+        shown = response.json["query"]
+        args = dict(shown, kinds=tuple(shown["kinds"]) if shown["kinds"] else None)
+        with app.test_request_context("/"):
+            found = model.recommend(Query(body=response.json["body"]["code"], **args))
+            whole = dumps(
+                {
+                    "body": _body(code),
+                    "model_version": model.version,
+                    "query": shown,
+                    "recommendations": [r.to_dict() for r in found],
+                }
+            )
+        assert response.data == whole
+        assert any(r["evidence"] for r in response.json["recommendations"])  # put back in

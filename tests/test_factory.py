@@ -23,7 +23,7 @@ def test_environment_overrides_defaults(
     make_app: AppFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("RECOMMENDER_MAX_K", "7")
-    monkeypatch.setenv("RECOMMENDER_CACHE_SIZE", "0")
+    monkeypatch.setenv("RECOMMENDER_CACHE_BYTES", "0")
     app = make_app()
     assert app.config["MAX_K"] == 7
     assert len(app.extensions["recommender"].cache) == 0
@@ -31,7 +31,7 @@ def test_environment_overrides_defaults(
     assert client.get("/api/v1/bodies/Rother/recommendations?k=7").status_code == 200
     response = client.get("/api/v1/bodies/Rother/recommendations?k=8")
     assert response.status_code == 400 and response.json["field"] == "k"
-    assert len(app.extensions["recommender"].cache) == 0  # CACHE_SIZE=0: nothing kept
+    assert len(app.extensions["recommender"].cache) == 0  # CACHE_BYTES=0: nothing kept
 
 
 def test_test_config_overrides_the_environment(
@@ -93,7 +93,9 @@ def test_serve_refuses_a_short_token_before_starting(monkeypatch: pytest.MonkeyP
     [
         ({"MAX_K": MAX_K + 1}, ConfigError),
         ({"MAX_K": 0}, ConfigError),
-        ({"CACHE_SIZE": "lots"}, ConfigError),
+        ({"CACHE_BYTES": "lots"}, ConfigError),
+        ({"CACHE_BYTES": "-1MB"}, ConfigError),
+        ({"CACHE_SIZE": 4096}, ConfigError),  # the old setting (answers, not bytes): not ignored
         ({"DATABASE_URL": "recommender.sqlite"}, ConfigError),
         ({"DATA_DIR": "/nonexistent/data"}, DataError),
         ({"ADMIN_TOKEN": "too-short"}, ConfigError),
@@ -115,3 +117,16 @@ def test_nothing_is_loaded_at_import() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("given", "size"),
+    [(0, 0), (4096, 4096), ("64MB", 64 * 1024**2), ("512 KB", 512 * 1024), ("1G", 1024**3)],
+)
+def test_cache_sizes_are_bytes_or_bytes_with_a_unit(
+    make_app: AppFactory, given: object, size: int
+) -> None:
+    app = make_app(CACHE_BYTES=given, BRIEFING_CACHE_BYTES=given)
+    current = app.extensions["recommender"]
+    assert current.cache.max_bytes + current.suggestions.max_bytes == size
+    assert current.briefings.max_bytes == size

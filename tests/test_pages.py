@@ -340,6 +340,63 @@ def test_briefing_downloads_as_a_pdf(client: FlaskClient, app: Flask) -> None:
     assert bad.status_code == 400 and "Unknown service &#39;legel&#39;" in _text(bad)
 
 
+def test_a_briefing_is_made_once_per_body_service_model_and_register(
+    make_app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A briefing costs seconds of CPU: the second asking is served from the worker's cache;
+    another service, a new model or a change to the body's arrangements makes it again."""
+    import hashlib
+
+    from recommender import artifacts
+    from recommender import briefing as briefing_doc
+    from service_fixtures import TOKEN, auth
+
+    made: list[str] = []
+
+    def pdf_bytes(html_text: str, settings: Any) -> bytes:  # quick, and says what it printed
+        made.append(html_text)
+        return b"%PDF-" + hashlib.sha256(html_text.encode()).hexdigest().encode()
+
+    monkeypatch.setattr(briefing_doc, "pdf_bytes", pdf_bytes)
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    url = f"/bodies/{ROTHER}/briefing.pdf"
+    first = client.get(url)
+    second = client.get(url)
+    assert first.headers["X-Cache"] == "miss" and second.headers["X-Cache"] == "hit"
+    assert second.data == first.data and len(made) == 1
+    assert client.get(f"{url}?service=legal").headers["X-Cache"] == "miss" and len(made) == 2
+    assert client.get(url).headers["X-Cache"] == "hit"
+
+    # A promotion made elsewhere (another worker, the CLI) clears nothing here: the new model
+    # misses because the key holds the model's version.
+    current = app.extensions["recommender"]
+    other = next(v for v in artifacts.versions(current.settings) if v != current.models.version)
+    artifacts.promote(other, current.settings)
+    current.models.check_seconds = 0
+    current.models._next_check = 0.0
+    newer = client.get(url)
+    assert current.models.version == other and len(current.briefings) == 3  # none dropped
+    assert newer.headers["X-Cache"] == "miss" and len(made) == 3 and other in made[-1]
+    assert client.get(url).headers["X-Cache"] == "hit"
+
+    csv = (
+        "arrangement_name,partners,partner_types,service_category,start_year,savings_gbp,"
+        "savings_basis,savings_period_years,source_url,note\n"
+        "Rother and Hastings HR,Rother; Hastings,council; council,hr_payroll,2016,40000,annual,,"
+        "https://example.org/rh-hr,\n"
+    )
+    imported = client.post(
+        "/api/v1/admin/register/import",
+        data=csv,
+        headers=auth() | {"Content-Type": "text/csv"},
+    )
+    assert imported.status_code == 200 and imported.json["added"] == 1
+    changed = client.get(url)
+    assert changed.headers["X-Cache"] == "miss" and "Rother and Hastings HR" in made[-1]
+    assert 0 < current.briefings.bytes <= current.briefings.max_bytes
+
+
 def test_a_busy_body_lists_its_first_arrangements_and_links_to_the_rest(
     client: FlaskClient, app: Flask
 ) -> None:

@@ -226,7 +226,9 @@ def _map(
 ) -> str:
     """The map of the body and its partners, as its page draws it but for print (cached per
     model, body and service)."""
-    key = (rec.identity, facts["code"], service, settings)
+    # the existing partners are drawn: an import that changes them makes a new map
+    held = tuple(sorted(str(a["id"]) for a in existing))
+    key = (rec.identity, facts["code"], service, held, settings)
     return str(
         _MAPS.get(
             key,
@@ -338,7 +340,7 @@ def briefing_document(
     settings: Settings | None = None,
 ) -> bytes:
     """The briefing as PDF (``.pdf``) or HTML (``.html``) bytes; a PDF already made today for
-    the same model, body and service comes from the cache."""
+    the same model, body, service and the body's arrangements comes from the cache."""
     settings = settings or rec.settings
     if fmt not in FORMATS:
         raise InvalidInput(f"the briefing is PDF or HTML, not {fmt!r}", field="format")
@@ -346,9 +348,10 @@ def briefing_document(
     if fmt == ".html":
         return render_html(briefing_context(rec, code, service, settings), settings).encode()
     day = datetime.now(UTC).strftime("%Y-%m-%d")
+    held = tuple(sorted(str(a["id"]) for a in rec.place(code).arrangements))
     return bytes(
         _PDFS.get(
-            (rec.identity, code, service, day, settings),
+            (rec.identity, code, service, day, held, settings),
             lambda: pdf_bytes(
                 render_html(briefing_context(rec, code, service, settings), settings), settings
             ),

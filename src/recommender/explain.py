@@ -156,8 +156,7 @@ def reasons(
     effects, typical, raw = _effects(scorer, scored, rows)
     names = [*FACTORS, "history", "savings"]
     out = []
-    for i, r in enumerate(rows):
-        cand = int(scored.candidate[r])
+    for i, cand in enumerate(scored.candidate[rows].tolist()):
         items: list[Reason] = []
         for j in np.argsort(-np.abs(effects[i]), kind="stable"):
             effect = float(effects[i, j])
@@ -315,15 +314,16 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
 class EvidenceIndex:
     """The observed register arranged for fast evidence lookups, one block per service.
 
-    For each service: the real arrangements' records, a member matrix (arrangements × bodies)
-    and the log of their total population.
+    For each service: the real arrangements' records, a member matrix (arrangements × bodies,
+    also as 0/1 numbers for matrix products), the log of their total population and the rank
+    of their ids (ties in the score go to the smaller id).
     """
 
     def __init__(self, model: TrainedModel) -> None:
         ctx = model.context
         index = ctx.pairs.index
         pop = ctx.bodies.population
-        self._blocks: dict[str, tuple[list[dict[str, Any]], npt.NDArray[np.bool_], Any]] = {}
+        self._blocks: dict[str, _Block] = {}
         observed = model.arrangements[~model.arrangements["simulated"].astype(bool)]
         for service, group in observed.groupby("service", sort=False):
             records = [evidence_record(r) for r in group.to_dict(orient="records")]
@@ -331,34 +331,72 @@ class EvidenceIndex:
             for i, codes in enumerate(group["member_codes"]):
                 members[i, [index[c] for c in codes if c in index]] = True
             total = np.log(np.maximum(members @ pop, 1.0))
-            self._blocks[str(service)] = (records, members, total)
+            ids = np.array([str(r["id"]) for r in records], dtype=object)
+            rank = np.empty(len(ids), dtype=np.intp)
+            rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))
+            self._blocks[str(service)] = _Block(
+                records,
+                members,
+                members.astype(np.float32),
+                total,
+                rank,
+                np.asarray(members.any(axis=1), dtype=bool),
+            )
+        self._touches = ctx.pairs.touches.astype(np.float32)
+        region = ctx.pairs.same.get("region_code")
+        self._region = None if region is None else region.astype(np.float32)
 
     def best(
         self, model: TrainedModel, focal: int, cand: int, service: int, k: int = 3
     ) -> list[dict[str, Any]]:
         """The ``k`` most comparable real arrangements: sharing a member with the pair, then
         neighbouring it, in its region and of a similar size."""
+        return self.best_many(model, focal, np.array([cand], dtype=np.intp), service, k)[0]
+
+    def best_many(
+        self, model: TrainedModel, focal: int, cands: IntArray, service: int, k: int = 3
+    ) -> list[list[dict[str, Any]]]:
+        """:meth:`best` for each of the candidates ``cands`` of ``focal``, worked out together."""
         ctx = model.context
         block = self._blocks.get(ctx.services[service])
         if block is None:
-            return []
-        records, members, total = block
-        near = ctx.pairs.touches[focal] | ctx.pairs.touches[cand]
-        same_region = ctx.pairs.same.get("region_code")
+            return [[] for _ in cands]
+        # (arrangements × candidates) scores, the same sum as for one pair
+        touching = np.maximum(self._touches[focal][:, None], self._touches[:, cands])
+        near = (block.numbers @ touching) > 0
         region = (
-            (members & same_region[focal]).any(axis=1)
-            if same_region is not None
-            else np.zeros(len(records), dtype=bool)
+            (block.numbers @ self._region[focal]) > 0
+            if self._region is not None
+            else np.zeros(len(block.records), dtype=bool)
         )
-        target = np.log(ctx.bodies.population[focal] + ctx.bodies.population[cand])
-        shared = members[:, focal].astype(int) + members[:, cand]
+        target = np.log(ctx.bodies.population[focal] + ctx.bodies.population[cands])
+        shared = block.members[:, focal, None].astype(int) + block.members[:, cands]
         score = (
-            3 * shared + (members & near).any(axis=1) + 0.5 * region - 0.3 * np.abs(total - target)
+            3 * shared
+            + near
+            + 0.5 * region[:, None]
+            - 0.3 * np.abs(block.total[:, None] - target[None, :])
         )
-        score = np.where(members.any(axis=1), score, -np.inf)
-        ids = [r["id"] for r in records]
-        order = sorted(range(len(records)), key=lambda i: (-score[i], ids[i]))
-        return [records[i] for i in order[:k] if np.isfinite(score[i])]
+        score = np.where(block.any_member[:, None], score, -np.inf).T
+        rank = np.broadcast_to(block.rank, score.shape)
+        order = np.lexsort((rank, -score), axis=-1)[:, :k]
+        finite = np.isfinite(np.take_along_axis(score, order, axis=-1))
+        return [
+            [block.records[i] for i, ok in zip(chosen, keep, strict=True) if ok]
+            for chosen, keep in zip(order.tolist(), finite.tolist(), strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One service's real arrangements, for :class:`EvidenceIndex`."""
+
+    records: list[dict[str, Any]]
+    members: npt.NDArray[np.bool_]
+    numbers: npt.NDArray[np.float32]
+    total: FloatArray
+    rank: IntArray
+    any_member: npt.NDArray[np.bool_]
 
 
 def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:

@@ -15,6 +15,9 @@ shown, marked ``existing``) and ``per_partner`` (at most this many services per 
 from __future__ import annotations
 
 import itertools
+import math
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,19 +30,29 @@ from recommender.config import Settings
 from recommender.errors import InvalidInput, UnknownBody
 from recommender.explain import EvidenceIndex, Reason, evidence_record, reasons
 from recommender.features import group_frame
-from recommender.query import MAX_K, PER_PARTNER, Query, check_k, check_query
+from recommender.query import (
+    CHOICE_FLOOR,
+    MAX_K,
+    PER_PARTNER,
+    Query,
+    check_k,
+    check_query,
+)
 from recommender.reference import resolve
-from recommender.scoring import HORIZON_YEARS, QueryScores, Scorer
+from recommender.scoring import HORIZON_YEARS, LongScores, Scorer
 from recommender.training import TrainedModel
 
 MAX_GROUP_SIZE = 4
 GROUP_POOL = 8  # groups are built from the body's best few candidates for the service
+# Explained suggestions kept per model for the questions a shortlist does not answer (below the
+# floor on the chance of being chosen, or with existing partners); about 1.5 KB each.
+SUGGESTIONS = 8_192
 IntArray = npt.NDArray[np.intp]
 
 
-@dataclass
+@dataclass(frozen=True)
 class Recommendation:
-    """One suggested partner and service."""
+    """One suggested partner and service (frozen: made once, it may be shared)."""
 
     partner_code: str
     partner_name: str
@@ -147,13 +160,55 @@ def rows(frame: Any) -> list[dict[str, Any]]:
 
 
 def _round(value: float | None, digits: int) -> float | None:
-    if value is None or not np.isfinite(value):
+    if value is None or not math.isfinite(value):
         return None
     return round(float(value), digits) if digits else float(round(float(value)))
 
 
+@dataclass(frozen=True)
+class Shortlist:
+    """A body's suggestions at or above the floor on the chance of being chosen (the only ones
+    shown by default),
+    ranked by expected savings (then service and candidate position), with each candidate's
+    kind (as a number) and distance, and the suggestions explained (empty until asked for)."""
+
+    scored: LongScores
+    kind: IntArray
+    km: npt.NDArray[np.float64]
+    made: list[Recommendation]
+
+
+class Suggestions:
+    """The explained suggestions made so far, by (body, partner, service) positions: at most
+    ``size`` of them (the least recently used go first); thread-safe. A suggestion depends on
+    the model alone, which never changes under a :class:`Recommender`."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, int, int], Recommendation] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, int, int]) -> Recommendation | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[int, int, int], value: Recommendation) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
 class Recommender:
-    """Answers queries from one trained model (thread-safe: nothing is mutated after init)."""
+    """Answers queries from one trained model (thread-safe: only the kept explanations change
+    after init, under their lock)."""
 
     def __init__(
         self,
@@ -173,6 +228,10 @@ class Recommender:
         self._labels = _service_labels(self.settings, ctx.services)
         self.scorer = Scorer(ctx, model.components, model.snapshot, model.p_enter)
         self._evidence = EvidenceIndex(model)
+        self.suggestions = Suggestions(SUGGESTIONS)
+        # Each body's kind as a small number, so that a filter on kinds is one look-up a row.
+        self._kind_names, self._kind_of = np.unique(ctx.bodies.kind, return_inverse=True)
+        self._shortlists: dict[int, Shortlist] = {}
 
     @classmethod
     def load(cls, settings: Settings | None = None) -> Recommender:
@@ -184,6 +243,9 @@ class Recommender:
     # --- lookups ------------------------------------------------------------------------------
     def body_position(self, body: str) -> int:
         """Matrix position of a body given by code or any name (abolished councils resolve)."""
+        found = self._position.get(body)
+        if found is not None:  # a current body's code, as the API and the pages send it
+            return found
         resolution = resolve(body, settings=self.settings)
         if len(resolution.codes) > 1:
             raise UnknownBody(
@@ -199,6 +261,9 @@ class Recommender:
         return self._position[code]
 
     def service_position(self, service: str) -> int:
+        found = self._service_pos.get(service)
+        if found is not None:  # a service id, as the API and the pages send it
+            return found
         from recommender.services import check_service
 
         return self._service_pos[check_service(service, self.settings)]
@@ -245,26 +310,108 @@ class Recommender:
         """The top ``k`` (partner, service) suggestions for the body, by expected savings."""
         check_query(query)
         f = self.body_position(query.body)
-        ctx = self.model.context
-        if query.service is not None:
-            services = [self.service_position(query.service)]
-        else:
-            services = [int(s) for s in np.flatnonzero(ctx.bodies.eligible[:, f])]
-        picked: list[tuple[float, int, QueryScores, int]] = []
-        for s in services:
-            scored = self.scorer.query(f, s)
-            for r in np.flatnonzero(self._keep(f, scored, query)):
-                picked.append((self._rank_key(scored, int(r), query.sort), s, scored, int(r)))
-        picked.sort(key=lambda item: (-item[0], item[1], int(item[2].candidate[item[3]])))
-        chosen = self._per_partner(picked, query)
-        return self._build(f, chosen, explain=explain)
+        eligible = self.model.context.bodies.eligible[:, f]
+        s = None if query.service is None else self.service_position(query.service)
+        if (
+            query.min_choice >= CHOICE_FLOOR
+            and not query.include_existing
+            and (s is None or eligible[s])
+        ):
+            # Only suggestions above the floor can be shown: the body's shortlist.
+            return self._from_shortlist(self._shortlist(f, explain=explain), s, query, explain)
+        services = [s] if s is not None else [int(i) for i in np.flatnonzero(eligible)]
+        scored = self.scorer.score_long(f, services)
+        return self._build(f, scored, self._pick(f, scored, query), explain=explain)
 
-    def _keep(self, f: int, scored: QueryScores, query: Query) -> npt.NDArray[np.bool_]:
+    def prepare(self) -> int:
+        """Work out every suggestion that can be shown by default (at or above the likelihood
+        floor) with its reasons and evidence, so that no question waits for them; return how
+        many. About a second on two cores; the service does this once, before serving."""
+        return sum(
+            len(self._shortlist(f, explain=True).made) for f in range(self.model.context.pairs.n)
+        )
+
+    def _shortlist(self, f: int, *, explain: bool) -> Shortlist:
+        """The body's suggestions at or above :data:`CHOICE_FLOOR` for every service it
+        delivers (a few dozen of its thousands of scored pairs), in the default order, explained
+        when asked; made once per body and kept (bounded by the model's bodies)."""
+        found = self._shortlists.get(f)
+        if found is not None and (found.made or not explain or not len(found.scored.candidate)):
+            return found
+        services = np.flatnonzero(self.model.context.bodies.eligible[:, f])
+        every = self.scorer.score_long(f, [int(i) for i in services])
+        likely = every.select(~every.existing & (every.p_choice >= CHOICE_FLOOR))
+        order = np.lexsort((likely.candidate, likely.service, -likely.expected))
+        scored = likely.take(order)
+        made: list[Recommendation] = []
+        if explain and len(order):
+            rows = np.arange(len(order))
+            explained = self._explained(f, scored, rows, every, keep=False)
+            made = [explained[r] for r in rows.tolist()]
+        found = Shortlist(
+            scored=scored,
+            kind=self._kind_of[scored.candidate],
+            km=self.model.context.pairs.dist_km[f, scored.candidate],
+            made=made,
+        )
+        self._shortlists[f] = found
+        return found
+
+    def _from_shortlist(
+        self, short: Shortlist, s: int | None, query: Query, explain: bool
+    ) -> list[Recommendation]:
+        """:meth:`recommend` from a shortlist: filters keep rows, whose order already is the
+        ranking (or is sorted again by another ``sort``)."""
+        scored = short.scored
+        keep = np.ones(len(scored.candidate), dtype=bool)
+        if s is not None:
+            keep &= scored.service == s
+        if query.kinds:
+            keep &= np.isin(self._kind_names, list(query.kinds))[short.kind]
+        if query.max_km is not None:
+            keep &= short.km <= query.max_km
+        if query.min_choice > CHOICE_FLOOR:
+            keep &= scored.p_choice >= query.min_choice
+        rows = np.flatnonzero(keep)
+        if query.sort != "expected":
+            key = scored.likelihood if query.sort == "likelihood" else scored.savings
+            rows = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key[rows]))]
+        if s is None and query.per_partner < len(scored.services):
+            seen: dict[int, int] = {}
+            chosen: list[int] = []
+            for r, c in zip(rows.tolist(), scored.candidate[rows].tolist(), strict=True):
+                if seen.get(c, 0) < query.per_partner:
+                    seen[c] = seen.get(c, 0) + 1
+                    chosen.append(r)
+                    if len(chosen) == query.k:
+                        break
+        else:
+            chosen = rows[: query.k].tolist()
+        if explain:
+            return [short.made[r] for r in chosen]
+        return [self._suggestion(short.scored.focal, scored, r, [], []) for r in chosen]
+
+    def _pick(self, f: int, scored: LongScores, query: Query) -> IntArray:
+        """The rows of ``scored`` to show, best first: the filters kept, sorted by the ranking
+        score (then service and candidate position), at most ``per_partner`` per partner."""
+        rows = np.flatnonzero(self._keep(f, scored, query))
+        values = {"expected": scored.expected, "likelihood": scored.likelihood}
+        key = values.get(query.sort, scored.savings)[rows]
+        # Existing partners (no likelihood) sort after every new opportunity.
+        key = np.where(scored.existing[rows], -1.0, key)
+        ranked = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key))]
+        if query.service is None and query.per_partner < len(scored.services):
+            # (with one service, or a cap above the number of services, none can exceed it)
+            ranked = ranked[_occurrence(scored.candidate[ranked]) < query.per_partner]
+        return ranked[: query.k]
+
+    def _keep(self, f: int, scored: LongScores, query: Query) -> npt.NDArray[np.bool_]:
         ctx = self.model.context
         cand = scored.candidate
         keep = np.ones(len(cand), dtype=bool)
         if query.kinds:
-            keep &= np.isin(ctx.bodies.kind[cand], list(query.kinds))
+            wanted = np.isin(self._kind_names, list(query.kinds))  # a handful of names
+            keep &= wanted[self._kind_of[cand]]
         if query.max_km is not None:
             keep &= ctx.pairs.dist_km[f, cand] <= query.max_km
         if query.include_existing:
@@ -273,66 +420,88 @@ class Recommender:
             keep &= ~scored.existing & (scored.p_choice >= query.min_choice)
         return keep
 
-    @staticmethod
-    def _rank_key(scored: QueryScores, r: int, sort: str) -> float:
-        # Existing partners (no likelihood) sort after every new opportunity.
-        if scored.existing[r]:
-            return -1.0
-        values = {"expected": scored.expected, "likelihood": scored.likelihood}
-        return float(values.get(sort, scored.savings)[r])
-
-    @staticmethod
-    def _per_partner(
-        picked: list[tuple[float, int, QueryScores, int]], query: Query
-    ) -> list[tuple[QueryScores, int]]:
-        seen: dict[int, int] = {}
-        chosen: list[tuple[QueryScores, int]] = []
-        for _, _, scored, r in picked:
-            c = int(scored.candidate[r])
-            if seen.get(c, 0) < query.per_partner:
-                seen[c] = seen.get(c, 0) + 1
-                chosen.append((scored, r))
-                if len(chosen) == query.k:
-                    break
-        return chosen
-
     def _build(
-        self, f: int, chosen: list[tuple[QueryScores, int]], *, explain: bool
+        self, f: int, scored: LongScores, chosen: IntArray, *, explain: bool
     ) -> list[Recommendation]:
-        ctx, model = self.model.context, self.model
-        why: dict[tuple[int, int], list[Reason]] = {}
-        if explain:
-            by_query: dict[int, tuple[QueryScores, list[int]]] = {}
-            for scored, r in chosen:
-                by_query.setdefault(id(scored), (scored, []))[1].append(r)
-            for scored, rows in by_query.values():
-                texts = reasons(model, self.scorer, scored, np.asarray(rows, dtype=np.intp))
-                for r, items in zip(rows, texts, strict=True):
-                    why[(scored.service, int(scored.candidate[r]))] = items
-        out = []
-        for scored, r in chosen:
-            c, s = int(scored.candidate[r]), scored.service
-            existing = bool(scored.existing[r])
-            out.append(
-                Recommendation(
-                    partner_code=str(self._codes[c]),
-                    partner_name=str(ctx.bodies.names[c]),
-                    partner_kind=str(ctx.bodies.kind[c]),
-                    service=ctx.services[s],
-                    service_label=self._labels[ctx.services[s]],
-                    likelihood=None if existing else float(scored.likelihood[r]),
-                    choice=None if existing else float(scored.p_choice[r]),
-                    expected_savings_gbp=None if existing else float(scored.expected[r]),
-                    savings_gbp=float(scored.savings[r]),
-                    savings_low_gbp=float(scored.low[r]),
-                    savings_high_gbp=float(scored.high[r]),
-                    distance_km=float(ctx.pairs.dist_km[f, c]),
-                    existing=existing,
-                    reasons=why.get((s, c), []),
-                    evidence=self._evidence.best(model, f, c, s) if explain else [],
-                )
-            )
+        rows = chosen.tolist()
+        if not explain:
+            return [self._suggestion(f, scored, r, [], []) for r in rows]
+        out: dict[int, Recommendation] = {}
+        missing = []
+        cands, services = scored.candidate[chosen].tolist(), scored.service[chosen].tolist()
+        for r, c, s in zip(rows, cands, services, strict=True):
+            # A suggestion with its reasons and evidence depends on the model and the (body,
+            # partner, service) alone, whatever the filters: each is made once and kept.
+            known = self.suggestions.get((f, c, s))
+            if known is None:
+                missing.append(r)
+            else:
+                out[r] = known
+        if missing:
+            out |= self._explained(f, scored, np.asarray(missing, dtype=np.intp))
+        return [out[r] for r in rows]
+
+    def _explained(
+        self,
+        f: int,
+        scored: LongScores,
+        rows: IntArray,
+        every: LongScores | None = None,
+        *,
+        keep: bool = True,
+    ) -> dict[int, Recommendation]:
+        """The suggestions at ``rows`` with their reasons and evidence (and kept), worked out
+        one service at a time: reasons compare a candidate with every other for the service
+        (``every``: the body's candidates for every service it delivers, when at hand)."""
+        out: dict[int, Recommendation] = {}
+        bounds = np.cumsum(every.counts) if every is not None else None
+        for s in np.unique(scored.service[rows]).tolist():
+            mine = rows[scored.service[rows] == s]
+            if every is not None and bounds is not None and s in every.services:
+                j = int(np.flatnonzero(every.services == s)[0])
+                one = every.part(j, int(bounds[j] - every.counts[j]), int(bounds[j]))
+            else:
+                one = self.scorer.query(f, s)
+            cands = scored.candidate[mine]
+            texts = reasons(self.model, self.scorer, one, np.searchsorted(one.candidate, cands))
+            evidence = self._evidence.best_many(self.model, f, cands, s)
+            for r, c, items, found in zip(
+                mine.tolist(), cands.tolist(), texts, evidence, strict=True
+            ):
+                made = self._suggestion(f, scored, r, items, found)
+                if keep:
+                    self.suggestions.put((f, c, s), made)
+                out[r] = made
         return out
+
+    def _suggestion(
+        self,
+        f: int,
+        scored: LongScores,
+        r: int,
+        why: list[Reason],
+        evidence: list[dict[str, Any]],
+    ) -> Recommendation:
+        ctx = self.model.context
+        c, service = int(scored.candidate[r]), ctx.services[int(scored.service[r])]
+        existing = bool(scored.existing[r])
+        return Recommendation(
+            partner_code=str(self._codes[c]),
+            partner_name=str(ctx.bodies.names[c]),
+            partner_kind=str(ctx.bodies.kind[c]),
+            service=service,
+            service_label=self._labels[service],
+            likelihood=None if existing else float(scored.likelihood[r]),
+            choice=None if existing else float(scored.p_choice[r]),
+            expected_savings_gbp=None if existing else float(scored.expected[r]),
+            savings_gbp=float(scored.savings[r]),
+            savings_low_gbp=float(scored.low[r]),
+            savings_high_gbp=float(scored.high[r]),
+            distance_km=float(ctx.pairs.dist_km[f, c]),
+            existing=existing,
+            reasons=why,
+            evidence=evidence,
+        )
 
     # --- groups -------------------------------------------------------------------------------
     def groups(
@@ -431,6 +600,19 @@ class Recommender:
             )
         result.sort(key=lambda o: (-o.score, o.arrangement["id"]))
         return result[:k]
+
+
+def _occurrence(values: IntArray) -> IntArray:
+    """How many times each value has occurred before, reading ``values`` from the start."""
+    if not len(values):
+        return np.zeros(0, dtype=np.intp)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    starts = np.flatnonzero(first)
+    seen = np.empty(len(values), dtype=np.intp)
+    seen[order] = np.arange(len(values)) - starts[np.cumsum(first) - 1]
+    return seen
 
 
 def _service_labels(settings: Settings, services: Sequence[str]) -> dict[str, str]:

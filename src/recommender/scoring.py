@@ -29,6 +29,7 @@ are scored when asked (``Scorer.query``) rather than precomputed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -72,6 +73,81 @@ class QueryScores:
     existing: npt.NDArray[np.bool_]
 
 
+@dataclass(frozen=True)
+class LongScores:
+    """One focal body's candidates for several services, as one long table: row ``i`` is
+    candidate ``candidate[i]`` for service ``service[i]``; the rows of ``services[j]`` are the
+    ``counts[j]`` that follow those of the services before it."""
+
+    focal: int
+    services: IntArray
+    counts: IntArray
+    service: IntArray
+    candidate: IntArray
+    p_choice: FloatArray
+    history: FloatArray
+    likelihood: FloatArray
+    savings: FloatArray
+    low: FloatArray
+    high: FloatArray
+    expected: FloatArray
+    existing: npt.NDArray[np.bool_]
+
+    def take(self, rows: IntArray) -> LongScores:
+        """The rows given, in that order (``counts`` no longer tell the services' blocks)."""
+        return LongScores(
+            focal=self.focal,
+            services=self.services,
+            counts=np.zeros(len(self.services), dtype=np.intp),
+            service=self.service[rows],
+            candidate=self.candidate[rows],
+            p_choice=self.p_choice[rows],
+            history=self.history[rows],
+            likelihood=self.likelihood[rows],
+            savings=self.savings[rows],
+            low=self.low[rows],
+            high=self.high[rows],
+            expected=self.expected[rows],
+            existing=self.existing[rows],
+        )
+
+    def select(self, keep: npt.NDArray[np.bool_]) -> LongScores:
+        """The rows where ``keep`` is true (still grouped by service, ``counts`` recounted)."""
+        block = np.repeat(np.arange(len(self.services)), self.counts)
+        return LongScores(
+            focal=self.focal,
+            services=self.services,
+            counts=np.bincount(block[keep], minlength=len(self.services)),
+            service=self.service[keep],
+            candidate=self.candidate[keep],
+            p_choice=self.p_choice[keep],
+            history=self.history[keep],
+            likelihood=self.likelihood[keep],
+            savings=self.savings[keep],
+            low=self.low[keep],
+            high=self.high[keep],
+            expected=self.expected[keep],
+            existing=self.existing[keep],
+        )
+
+    def part(self, j: int, start: int, stop: int) -> QueryScores:
+        """The rows ``start:stop`` (those of ``services[j]``) as that service's scores."""
+        cut = slice(start, stop)
+        return QueryScores(
+            focal=self.focal,
+            service=int(self.services[j]),
+            candidate=self.candidate[cut],
+            p_choice=self.p_choice[cut],
+            history=self.history[cut],
+            likelihood=self.likelihood[cut],
+            savings=self.savings[cut],
+            low=self.low[cut],
+            high=self.high[cut],
+            expected=self.expected[cut],
+            existing=self.existing[cut],
+        )
+
+
 class Scorer:
     """Scores queries for one fitted model and one network (see the module docstring)."""
 
@@ -79,28 +155,57 @@ class Scorer:
         self.ctx, self.comp, self.snap, self.p_enter = ctx, comp, snap, p_enter
         stack = ctx.table.stack
         self.logit = (stack @ comp.choice_w.astype(np.float32)).astype(np.float64) + comp.choice_b
+        self._pair_terms: tuple[FloatArray, float] | None = None
 
     def query(self, focal: int, service: int) -> QueryScores:
         """Score every candidate of ``focal`` for ``service``."""
-        ctx, snap = self.ctx, self.snap
-        ok = ctx.table.candidates(focal, service)
-        cand = np.flatnonzero(ok)
-        existing = snap.shares[service, focal, cand]
-        history = np.log1p(snap.ties[focal, cand].astype(float))
-        p_choice = self.choice(focal, cand, existing, history)
-        k = self.comp.partners_per_service[service]
+        return self.query_many(focal, [service])[0]
+
+    def query_many(self, focal: int, services: Sequence[int]) -> list[QueryScores]:
+        """Score every candidate of ``focal`` for each of ``services`` at once.
+
+        One pass of vector operations over a (services × bodies) block, so that a question
+        about every service costs about as much as one about a single service; equal, bit for
+        bit, to :meth:`query` for each service (which is this with one service).
+        """
+        long = self.score_long(focal, services)
+        bounds = np.r_[0, np.cumsum(long.counts)]
+        return [long.part(i, int(bounds[i]), int(bounds[i + 1])) for i in range(len(long.services))]
+
+    def score_long(self, focal: int, services: Sequence[int]) -> LongScores:
+        """Every candidate of ``focal`` for each of ``services``, as one long table (rows
+        grouped by service in the order given, candidates ascending within each)."""
+        ctx, snap, comp = self.ctx, self.snap, self.comp
+        wanted = np.asarray(services, dtype=np.intp)
+        ok = ctx.bodies.eligible[wanted] & ~ctx.table.runs[focal]
+        ok[:, focal] = False
+        shares = snap.shares[wanted, focal]
+        history = np.log1p(snap.ties[focal].astype(float))
+        # The choice softmax of each service over its candidates not already sharing it.
+        logits = np.where(ok & ~shares, self.logit[focal] + comp.history_weight * history, -np.inf)
+        top = logits.max(axis=1, keepdims=True)
+        e = np.exp(logits - np.where(np.isfinite(top), top, 0.0))
+        total = e.sum(axis=1, keepdims=True)
+        p_choice = np.divide(e, total, out=np.zeros_like(e), where=total > 0)[ok]
+        # The rest row by row, over the candidates only (``[ok]`` reads them row-major).
+        counts = ok.sum(axis=1)
+        service = np.repeat(wanted, counts)
+        cand = np.nonzero(ok)[1]
+        existing = shares[ok]
+        k = comp.partners_per_service[service]
         # 1 - (1 - p)^k, accurate for tiny p (so that unlikely candidates keep their order)
         chosen = -np.expm1(k * np.log1p(-np.minimum(p_choice, 1 - 1e-12)))
-        likelihood = self.p_enter[focal, service] * chosen
-        likelihood = np.where(existing, 0.0, likelihood)
+        likelihood = np.where(existing, 0.0, self.p_enter[focal, service] * chosen)
         merged = np.minimum(ctx.bodies.population[focal], ctx.bodies.population[cand])
-        savings, low, high = self.pair_savings(np.full(len(cand), service), merged)
-        return QueryScores(
+        savings, low, high = self.pair_savings(service, merged)
+        return LongScores(
             focal=focal,
+            services=wanted,
+            counts=counts,
             service=service,
             candidate=cand,
             p_choice=p_choice,
-            history=history,
+            history=history[cand],
             likelihood=likelihood,
             savings=savings,
             low=low,
@@ -109,21 +214,6 @@ class Scorer:
             existing=existing,
         )
 
-    def choice(
-        self,
-        focal: int,
-        cand: IntArray,
-        existing: npt.NDArray[np.bool_],
-        history: FloatArray,
-    ) -> FloatArray:
-        """Softmax of log-odds plus weighted history over the candidates not already sharing."""
-        logits = self.logit[focal, cand] + self.comp.history_weight * history
-        logits = np.where(existing, -np.inf, logits)
-        if not np.isfinite(logits).any():
-            return np.zeros(len(cand))
-        e = np.exp(logits - logits[np.isfinite(logits)].max())
-        return np.asarray(e / e.sum())
-
     def pair_savings(
         self, service: IntArray, merged: FloatArray
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -131,7 +221,9 @@ class Scorer:
         if self.comp.savings is None:
             nan = np.full(len(service), np.nan)
             return nan, nan, nan
-        return self.comp.savings.pair_savings(service, merged)
+        if self._pair_terms is None:  # the fitted model's terms, worked out once
+            self._pair_terms = self.comp.savings.pair_terms()
+        return self.comp.savings.pair_savings(service, merged, terms=self._pair_terms)
 
 
 SCORE_COLUMNS = (

@@ -36,7 +36,7 @@ from recommender.ranking import Place, Recommendation, Recommender
 from recommender.scenario import drawing, history, report
 from recommender.scenario.define import Definition
 from recommender.scenario.world import World, derive
-from recommender.scoring import QueryScores, enter_probability
+from recommender.scoring import LongScores, enter_probability
 from recommender.services import load_services
 from recommender.training import Context, TrainedModel
 
@@ -97,17 +97,17 @@ class ScenarioRecommender(Recommender):
         return (self.version, self.definition.name, self.definition.fingerprint())
 
     # --- reasons that rest on inherited history -----------------------------------------------
-    def _build(
-        self, f: int, chosen: list[tuple[QueryScores, int]], *, explain: bool
-    ) -> list[Recommendation]:
-        out = super()._build(f, chosen, explain=explain)
-        focal = str(self._codes[f])
-        for found in out:
-            found.reasons = [
-                self._inherited(focal, found.partner_code, r) if r.factor == "history" else r
-                for r in found.reasons
-            ]
-        return out
+    def _suggestion(
+        self,
+        f: int,
+        scored: LongScores,
+        r: int,
+        why: list[Reason],
+        evidence: list[dict[str, Any]],
+    ) -> Recommendation:
+        focal, partner = str(self._codes[f]), str(self._codes[int(scored.candidate[r])])
+        why = [self._inherited(focal, partner, x) if x.factor == "history" else x for x in why]
+        return super()._suggestion(f, scored, r, why, evidence)
 
     def _inherited(self, focal: str, partner: str, reason: Reason) -> Reason:
         """The history reason, saying where the history comes from when it is inherited."""

@@ -19,7 +19,7 @@ import os
 from collections.abc import Mapping
 from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
@@ -32,10 +32,22 @@ from recommender.service.config import (
     admin_token,
     positive,
     raw_admin_token,
+    refuse_renamed,
     settings_from,
+    size_in_bytes,
 )
 from recommender.service.errors import register_error_handlers
-from recommender.service.state import ModelHolder, RegisterSize, ResponseCache, ServiceState
+from recommender.service.state import (
+    ModelHolder,
+    RegisterSize,
+    ResponseCache,
+    ServiceState,
+    load_promoted,
+)
+
+if TYPE_CHECKING:
+    from recommender.config import Settings
+    from recommender.ranking import Recommender
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +72,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     if test_config is not None:
         app.config.from_mapping(test_config)
     admin_token(app.config)  # a bad token stops the start, saying why
+    refuse_renamed(app.config)
     from recommender.ranking import MAX_K
 
     positive(app.config, "MAX_K", limit=MAX_K)
@@ -90,7 +103,10 @@ def _load_state(config: Mapping[str, Any]) -> ServiceState:
     reg.ensure_database(settings)
     engine = db.engine_for(settings)
     db.init_db(engine)
-    models = ModelHolder(settings, check_seconds=positive(config, "MODEL_CHECK_SECONDS"))
+    loader = _prepared if config.get("PREPARE_SUGGESTIONS") else load_promoted
+    models = ModelHolder(
+        settings, loader=loader, check_seconds=positive(config, "MODEL_CHECK_SECONDS")
+    )
     models.load()
     size = RegisterSize(engine, ttl=positive(config, "REGISTER_SIZE_SECONDS"))
     size.refresh()
@@ -105,13 +121,26 @@ def _load_state(config: Mapping[str, Any]) -> ServiceState:
         engine=engine,
         directory=reg.default_directory(settings),
         models=models,
-        cache=ResponseCache(int(positive(config, "CACHE_SIZE"))),
+        # A quarter of the memory for whole answers (asked again only by the same filters),
+        # the rest for single suggestions (reused by answers to any filters, so they must not
+        # be pushed out by answers never asked again): ~1 KB each, every default one in 48 MB.
+        cache=ResponseCache(size_in_bytes(config, "CACHE_BYTES") // 4),
+        suggestions=ResponseCache(size_in_bytes(config, "CACHE_BYTES") * 3 // 4),
+        briefings=ResponseCache(size_in_bytes(config, "BRIEFING_CACHE_BYTES")),
         register_size=size,
         feedback_limit=guards.ClientBuckets(
             positive(config, "FEEDBACK_PER_MINUTE"), max(1.0, positive(config, "FEEDBACK_BURST"))
         ),
         refusals=guards.RefusalThrottle(positive(config, "AUDIT_REFUSAL_SECONDS")),
     )
+
+
+def _prepared(settings: Settings) -> Recommender:
+    """Load the promoted model and work out its default suggestions before it serves."""
+    model = load_promoted(settings)
+    count = model.prepare()
+    log.info("model %s: %d suggestions prepared with their reasons", model.version, count)
+    return model
 
 
 __all__ = ["create_app"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -22,10 +23,10 @@ from recommender.query import CHOICE_FLOOR, PER_PARTNER, SORTS
 from recommender.service import openapi
 from recommender.service.guards import client_address
 from recommender.service.params import LIMIT, OFFSET, Param, parse
-from recommender.service.state import state
+from recommender.service.state import ResponseCache, ServiceState, state
 
 if TYPE_CHECKING:
-    from recommender.ranking import Recommender
+    from recommender.ranking import Recommendation, Recommender
 
 bp = Blueprint("api", __name__, url_prefix=openapi.PREFIX)
 
@@ -195,7 +196,44 @@ def recommendations(code_or_name: str) -> Response:
         code_or_name,
         shown,
         lambda model, code: model.recommend(Query(body=code, **asked)),
+        encode=_recommendation_json,
     )
+
+
+def _recommendation_json(
+    current: ServiceState, model: Recommender, code: str, row: Recommendation
+) -> bytes:
+    """One suggestion as JSON. It depends on the model and the (body, partner, service) alone,
+    whatever the filters that found it, so its JSON is made once per model and kept with the
+    answers, without its evidence: those few hundred arrangements are kept apart, each once
+    (:func:`_evidence_json`), and put in when answering."""
+    key = ("suggestion", *model.identity, code, row.partner_code, row.service)
+    head = current.suggestions.get(key)
+    if head is None:
+        fields = row.to_dict()
+        del fields["evidence"]  # the last field: put back below, in its place
+        head = dumps(fields)[:-1]
+        current.suggestions.put(key, head)
+    known = _evidence_json(current, model.identity)
+    evidence = b",".join(_record_json(known, record) for record in row.evidence)
+    return b"".join((head, b',"evidence":[', evidence, b"]}"))
+
+
+def _evidence_json(current: ServiceState, identity: tuple[str, ...]) -> dict[str, bytes]:
+    """The JSON of the arrangements given as evidence by the model (on its map: a scenario's
+    recommender has its own), by id (at most its real arrangements; another starts afresh)."""
+    made = current.extras.get("evidence")
+    if made is None or made[0] != identity:
+        made = current.extras["evidence"] = (identity, {})
+    found: dict[str, bytes] = made[1]
+    return found
+
+
+def _record_json(known: dict[str, bytes], record: dict[str, Any]) -> bytes:
+    found = known.get(record["id"])
+    if found is None:
+        found = known[record["id"]] = dumps(record)
+    return found
 
 
 @bp.get("/bodies/<code_or_name>/groups")
@@ -235,13 +273,16 @@ def _answer(
     code_or_name: str,
     query: dict[str, Any],
     rows: Callable[[Recommender, str], Sequence[Any]],
+    encode: Callable[[ServiceState, Recommender, str, Any], bytes] | None = None,
 ) -> Response:
     """Answer a model question about one body: ``{"body", "model_version", "query", key}``.
 
     The model is taken once, at the start (a swap during the request does not affect it), and
-    the serialised answer is cached under its version and the query.
+    the serialised answer is cached under its version and the query. ``encode`` serialises
+    one row (by default its ``to_dict()``); the answer is the rows' JSON put together.
     """
-    model = state().models.require()
+    current = state()
+    model = current.models.require()
     scenario = None
     if query.get("scenario") is None:
         query = {k: v for k, v in query.items() if k != "scenario"}  # as before scenarios
@@ -250,23 +291,22 @@ def _answer(
 
         model = scenario = views_scenario.model(query["scenario"])
 
-    def produce() -> dict[str, Any]:
+    def produce() -> bytes:
         if scenario is None:
             found = _body(code_or_name)
         else:
             found = _summary(_in_scenario(scenario.place, code_or_name).facts)
         extra = {} if scenario is None else {"scenario": scenario.definition.name}
-        return {
-            "body": found,
-            "model_version": model.version,
-            **extra,
-            "query": query,
-            key: [row.to_dict() for row in rows(model, found["code"])],
-        }
+        head = dumps({"body": found, "model_version": model.version, **extra, "query": query})
+        code = found["code"]
+        items = [
+            encode(current, model, code, row) if encode else dumps(row.to_dict())
+            for row in rows(model, code)
+        ]
+        return b"".join((head[:-1], b',"', key.encode(), b'":[', b",".join(items), b"]}"))
 
     frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in query.items())
-    content = scenario.definition.fingerprint() if scenario is not None else None
-    return _cached((key, model.version, content, code_or_name, *frozen), produce)
+    return _cached(current.cache, (key, *model.identity, code_or_name, *frozen), produce)
 
 
 def _in_scenario(find: Callable[[str], Any], code_or_name: str) -> Any:
@@ -498,7 +538,12 @@ def json_response(payload: Any, status: int = 200) -> Response:
 
 
 def dumps(payload: Any) -> bytes:
-    text = json.dumps(_clean(payload), ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:  # plain Python values (the model's answers are): the C encoder alone
+        text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):  # numpy values, NaN, dates: cleaned first
+        text = json.dumps(
+            _clean(payload), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        )
     return text.encode("utf-8")
 
 
@@ -518,12 +563,11 @@ def _clean(value: Any) -> Any:
     return str(value)
 
 
-def _cached(key: Hashable, produce: Callable[[], Any]) -> Response:
-    cache = state().cache
+def _cached(cache: ResponseCache, key: Hashable, produce: Callable[[], bytes]) -> Response:
     body = cache.get(key)
     hit = body is not None
     if body is None:
-        body = dumps(produce())
+        body = produce()
         cache.put(key, body)
     response = Response(body, mimetype="application/json")
     response.headers["X-Cache"] = "hit" if hit else "miss"  # this worker's response cache
@@ -531,7 +575,27 @@ def _cached(key: Hashable, produce: Callable[[], Any]) -> Response:
 
 
 def _body(code_or_name: str) -> dict[str, Any]:
-    return _summary(_facts(code_or_name))
+    found = _summaries().get(code_or_name)
+    return found if found is not None else _summary(_facts(code_or_name))
+
+
+SUMMARIES_SECONDS = 5.0  # how often the table of summaries is checked against the reference
+
+
+def _summaries() -> dict[str, dict[str, Any]]:
+    """Every body's summary by code (what a model answer starts with), made once per reference
+    table: a code then costs a dictionary look-up, not a resolution and a row of facts."""
+    current = state()
+    now = time.monotonic()
+    made = current.extras.get("summaries")
+    if made is not None and now < made[0]:
+        return made[2]  # type: ignore[no-any-return]
+    table = reference.load_bodies(current.settings)
+    if made is None or made[1] is not table:
+        rows = table.drop(columns="geometry").to_dict("records")
+        made = (0.0, table, {str(row["code"]): _summary(row) for row in rows})
+    current.extras["summaries"] = (now + SUMMARIES_SECONDS, made[1], made[2])
+    return made[2]
 
 
 def _facts(code_or_name: str) -> dict[str, Any]:

@@ -9,8 +9,14 @@ DATABASE_URL              SQLAlchemy URL (default: SQLite file ``HOME/var/recomm
 ADMIN_TOKEN               bearer token for ``/api/v1/admin/*`` (at least 24 printable characters,
                           read as given, never parsed); unset or empty: the admin routes are off
 MAX_K                     the most suggestions one request may ask for (``k``)
-CACHE_SIZE                serialised responses kept per worker (LRU; 0 turns the cache off)
+CACHE_BYTES               memory for the serialised answers kept per worker (LRU, bytes or
+                          e.g. ``64MB``): a quarter for whole answers, the rest for single
+                          suggestions, which answers to other filters reuse; 0: none kept
+BRIEFING_CACHE_BYTES      memory for the briefing PDFs kept per worker (likewise)
 MODEL_CHECK_SECONDS       how often a worker looks for a model promoted elsewhere
+PREPARE_SUGGESTIONS       work out every suggestion shown by default, with its reasons and
+                          evidence, when a model is loaded (a second or two), so that no
+                          request waits for them (false: each is worked out when first asked)
 REGISTER_SIZE_SECONDS     how long ``/health`` may reuse its count of arrangements
 MAX_CONTENT_LENGTH        the largest request body (bytes; register uploads), else 413
 FEEDBACK_MAX_BYTES        the largest feedback body, JSON or form (bytes), else 413
@@ -30,6 +36,7 @@ from typing import Any
 from recommender.config import Settings, project_root
 from recommender.errors import ConfigError
 
+KB, MB, GB = 1024, 1024**2, 1024**3
 DEFAULTS: dict[str, Any] = {
     "HOME": None,
     "DATA_DIR": None,
@@ -38,8 +45,10 @@ DEFAULTS: dict[str, Any] = {
     "WEB_DIR": None,
     "ADMIN_TOKEN": None,
     "MAX_K": 50,  # ranking.MAX_K; the factory refuses a larger value
-    "CACHE_SIZE": 4096,
+    "CACHE_BYTES": 64 * MB,  # about 1,300 of the largest answers (k=50, ~50 KB) or 10,000 typical
+    "BRIEFING_CACHE_BYTES": 32 * MB,  # a briefing PDF is ~100-300 KB
     "MODEL_CHECK_SECONDS": 5.0,
+    "PREPARE_SUGGESTIONS": True,
     "REGISTER_SIZE_SECONDS": 10.0,
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,  # register uploads
     "FEEDBACK_MAX_BYTES": 16 * 1024,  # a verdict with a 2,000-character comment is ~9 KB
@@ -132,3 +141,35 @@ def positive(config: Mapping[str, Any], key: str, *, limit: float | None = None)
         span = f"between 0 and {limit:g}" if limit is not None else "0 or more"
         raise ConfigError(f"{key}={value!r}: expected a number {span}", field=key)
     return number
+
+
+_UNITS = {"": 1, "B": 1, "KB": KB, "K": KB, "MB": MB, "M": MB, "GB": GB, "G": GB}
+# Settings that were renamed: the old name set would otherwise be ignored in silence.
+RENAMED = {
+    "CACHE_SIZE": "CACHE_BYTES (a size in bytes, e.g. 64MB, where CACHE_SIZE counted answers)"
+}
+
+
+def size_in_bytes(config: Mapping[str, Any], key: str) -> int:
+    """Return ``config[key]``, a size: a number of bytes or a number with KB, MB or GB
+    (binary multiples, ``64MB`` is 64 × 1024² bytes)."""
+    value = config.get(key)
+    text = str(value).strip().upper().replace(" ", "")
+    number = text.rstrip("KMGB")
+    unit = text[len(number) :]
+    try:
+        size = float(number) * _UNITS[unit]
+    except (KeyError, ValueError):
+        raise ConfigError(
+            f"{key}={value!r} is not a size; expected bytes or e.g. 64MB", field=key
+        ) from None
+    if not 0 <= size < 2**62 or isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r}: expected a size of 0 or more", field=key)
+    return int(size)
+
+
+def refuse_renamed(config: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` for a setting under a name this version no longer reads."""
+    for old, new in RENAMED.items():
+        if config.get(old) is not None:
+            raise ConfigError(f"{old} is no longer read: set {new}", field=old)

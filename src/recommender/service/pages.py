@@ -12,7 +12,10 @@ the API would give.
 from __future__ import annotations
 
 import gzip
+import hashlib
+import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
@@ -295,13 +298,36 @@ def briefing(code_or_name: str) -> Response:
     wanted = request.args.get("service", "").strip()
     service = services.check_service(wanted, settings) if wanted else None
     model = current.models.require()
-    data = briefing_doc.briefing_document(model, facts["code"], service=service, settings=settings)
+    key = _briefing_key(model.identity, facts["code"], service)
+    data = current.briefings.get(key)
+    hit = data is not None
+    if data is None:  # seconds of work: made once per body, service, model and register state
+        context = briefing_doc.briefing_context(model, facts["code"], service, settings)
+        data = briefing_doc.pdf_bytes(briefing_doc.render_html(context, settings), settings)
+        current.briefings.put(key, data)
     name = secure_filename(f"briefing-{facts['display_name']}-{service or 'all'}.pdf").lower()
     return Response(
         data,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Cache": "hit" if hit else "miss",  # this worker's briefing cache
+        },
     )
+
+
+def _briefing_key(
+    identity: tuple[str, ...], code: str, service: str | None
+) -> tuple[str | tuple[str, ...], ...]:
+    """What a briefing depends on: the model, the body and service, the body's arrangements in
+    the register now (an import changes them, in any worker or process) and the day it shows."""
+    current = state()
+    found = reg.query(
+        reg.Filters(body=code), settings=current.settings, directory=current.directory
+    )
+    register = hashlib.sha256(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()
+    day = datetime.now(UTC).date().isoformat()
+    return ("briefing", identity, code, service or "", register, day)
 
 
 # The register --------------------------------------------------------------------------------

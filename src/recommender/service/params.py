@@ -66,7 +66,9 @@ def parse(params: Sequence[Param]) -> dict[str, Any]:
     missing or malformed value.
     """
     declared = {p.name: p for p in params}
-    for name in request.args:
+    # A plain dict, read once: a missing name costs MultiDict.get an exception each time.
+    given = {name: values[0] for name, values in request.args.lists()}
+    for name, values in request.args.lists():
         if name not in declared:
             expected = ", ".join(declared) or "none"
             raise InvalidInput(
@@ -74,12 +76,12 @@ def parse(params: Sequence[Param]) -> dict[str, Any]:
                 field=name,
                 suggestions=closest(name, declared, limit=2),
             )
-        if len(request.args.getlist(name)) > 1:
+        if len(values) > 1:
             raise InvalidInput(f"query parameter {name!r} is given more than once", field=name)
     config = current_app.config
     out: dict[str, Any] = {}
     for param in params:
-        raw = request.args.get(param.name)
+        raw = given.get(param.name)
         if raw is None or (raw.strip() == "" and param.kind != "string"):
             if param.required:
                 raise InvalidInput(f"query parameter {param.name!r} is required", field=param.name)

@@ -23,6 +23,7 @@ the new model itself.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -305,12 +306,27 @@ class ModelHolder:
 
 
 class ResponseCache:
-    """A bounded, thread-safe LRU of serialised responses (keys include the model version)."""
+    """A thread-safe LRU of serialised responses, bounded in bytes (keys include the model
+    version, so an answer of another model is never served).
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    ``max_bytes`` bounds what the cache holds: each entry counts its value's size in memory
+    plus :data:`ENTRY_OVERHEAD` for its key and bookkeeping; the least recently used entries
+    are dropped to make room, and a value larger than the whole budget is not kept. 0 turns
+    the cache off.
+    """
+
+    ENTRY_OVERHEAD = 200  # bytes: a key tuple of a few short strings and numbers, and its slot
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0  # what the entries held now count
         self._items: OrderedDict[Hashable, bytes] = OrderedDict()
         self._lock = threading.Lock()
+
+    @classmethod
+    def cost(cls, value: bytes) -> int:
+        """What one entry holding ``value`` counts against the budget."""
+        return sys.getsizeof(value) + cls.ENTRY_OVERHEAD
 
     def get(self, key: Hashable) -> bytes | None:
         with self._lock:
@@ -320,17 +336,23 @@ class ResponseCache:
             return found
 
     def put(self, key: Hashable, value: bytes) -> None:
-        if self.size <= 0:
+        cost = self.cost(value)
+        if cost > self.max_bytes:
             return
         with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= self.cost(old)
             self._items[key] = value
-            self._items.move_to_end(key)
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            self.bytes += cost
+            while self.bytes > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self.bytes -= self.cost(dropped)
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+            self.bytes = 0
 
     def __len__(self) -> int:
         return len(self._items)
@@ -373,6 +395,8 @@ class ServiceState:
     models: ModelHolder
     cache: ResponseCache
     register_size: RegisterSize
+    briefings: ResponseCache = field(default_factory=lambda: ResponseCache(0))
+    suggestions: ResponseCache = field(default_factory=lambda: ResponseCache(0))
     feedback_limit: ClientBuckets = field(default_factory=lambda: ClientBuckets(10, 20))
     refusals: RefusalThrottle = field(default_factory=RefusalThrottle)
     extras: dict[str, Any] = field(default_factory=dict)
