@@ -7,4 +7,4 @@ that prints its own table(s).
 
 from __future__ import annotations
 
-BENCHMARKS: tuple[str, ...] = ("model", "service")
+BENCHMARKS: tuple[str, ...] = ("model", "service", "register")

@@ -169,7 +169,7 @@ def body(code_or_name: str) -> Any:
         kept: dict[str, Any] = request.args.to_dict(flat=False)
         return redirect(url_for(".body", code_or_name=code, **kept))
     filters = views_body.parse_filters(request.args, settings, int(current_app.config["MAX_K"]))
-    page = views_body.facts(code, settings, current.directory)
+    page = views_body.facts(code, settings, current.directory, current.engine)
     status, results, unavailable = 200, None, None
     if filters.errors:
         status = 400
@@ -288,7 +288,10 @@ def _briefing_key(version: str, code: str, service: str | None) -> tuple[str, ..
     the register now (an import changes them, in any worker or process) and the day it shows."""
     current = state()
     found = reg.query(
-        reg.Filters(body=code), settings=current.settings, directory=current.directory
+        reg.Filters(body=code),
+        settings=current.settings,
+        directory=current.directory,
+        engine=current.engine,
     )
     register = hashlib.sha256(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()
     day = datetime.now(UTC).date().isoformat()
@@ -307,13 +310,14 @@ def arrangements() -> Any:
     found: dict[str, Any] | None = None
     map_svg = None
     if not filters.errors:
-        found = views_register.explore(filters, settings, current.directory)
+        found = views_register.explore(filters, settings, current.directory, current.engine)
         map_svg = views_register.arrangements_map(
-            found["found"],
+            found["page_items"],
             views_register.service_labels(settings),
             title="Map of the arrangements listed",
-            zoom_to=views_register.zoom_codes(filters, found["found"], settings),
+            zoom_to=views_register.zoom_codes(filters, found["members"], settings),
             settings=settings,
+            points=found["members"],
         )
     return render_template(
         "arrangements.html",
@@ -332,7 +336,9 @@ def arrangement(arrangement_id: str) -> str:
     """Show one arrangement: partners, service, dates, savings, source and a map."""
     current = state()
     settings = current.settings
-    found = reg.get_arrangement(arrangement_id, settings=settings, directory=current.directory)
+    found = reg.get_arrangement(
+        arrangement_id, settings=settings, directory=current.directory, engine=current.engine
+    )
     labels = views_register.service_labels(settings)
     row = views_register.row(found, labels)
     codes = [m["body_code"] for m in found["members"] if m["body_code"]]
