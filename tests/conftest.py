@@ -11,4 +11,11 @@ from db_fixtures import database_engine, database_url, new_database, postgres_se
 from model_fixtures import recommender_model, trained_settings  # noqa: F401
 from reference_fixtures import tiny_data, tiny_settings  # noqa: F401
 from register_fixtures import directory, register_settings  # noqa: F401
-from service_fixtures import app, bare_app, client, make_app, service_models  # noqa: F401
+from service_fixtures import (  # noqa: F401
+    app,
+    bare_app,
+    client,
+    large_app,
+    make_app,
+    service_models,
+)

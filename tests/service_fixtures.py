@@ -113,3 +113,17 @@ def bare_app(trained_settings: Settings, tmp_path_factory: pytest.TempPathFactor
 
 def auth(token: str = TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture(scope="module")
+def large_app(
+    trained_settings: Settings, service_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Flask:
+    """An app whose register holds 3,000 synthetic arrangements (flagged real) besides the
+    default ones: the register grown, for the tests of paging."""
+    from recommender.bench.register import add_synthetic
+
+    app = build_app(tmp_path_factory.mktemp("large-register"), trained_settings, service_models)
+    current = app.extensions["recommender"]
+    add_synthetic(current.engine, 3000, current.settings)
+    return app

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from recommender import register as reg
 from recommender import services
 
 
@@ -81,3 +84,46 @@ def test_health_without_a_model(bare_app: Flask) -> None:
     assert health["status"] == "degraded"
     assert health["model_version"] is None
     assert health["register_size"] > 0
+
+
+def _every(app: Flask, **filters: Any) -> list[dict[str, Any]]:
+    current = app.extensions["recommender"]
+    return reg.query(reg.Filters(**filters), settings=current.settings, directory=current.directory)
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{}, {"service": "legal"}, {"region": "South East"}, {"body": "Rother"}, {"origin": "all"}],
+)
+def test_pages_of_a_large_register_are_counted_and_read_in_the_database(
+    large_app: Flask, monkeypatch: pytest.MonkeyPatch, filters: dict[str, str]
+) -> None:
+    """A page reads only its own arrangements from the database (never all, then a slice),
+    and the total is counted there; together the pages are the whole filtered register."""
+    every = _every(large_app, **filters)
+    assert len(every) > 20
+    read: list[int] = []
+    records = reg._records
+
+    def counting(conn: Any, stmt: Any, directory: Any) -> list[dict[str, Any]]:
+        found = records(conn, stmt, directory)
+        read.append(len(found))
+        return found
+
+    monkeypatch.setattr(reg, "_records", counting)
+    client = large_app.test_client()
+    first = client.get("/api/v1/arrangements", query_string=filters | {"limit": 1}).json
+    assert first["total"] == len(every) and first["arrangements"] == every[:1]
+    assert read == [1]
+    offsets = (0, len(every) // 2, max(0, len(every) - 50))
+    for offset in offsets:
+        page = client.get(
+            "/api/v1/arrangements", query_string=filters | {"limit": 50, "offset": offset}
+        ).json
+        assert page["total"] == len(every)
+        assert [a["id"] for a in page["arrangements"]] == [
+            a["id"] for a in every[offset : offset + 50]
+        ]
+    assert read[1:] == [len(every[offset : offset + 50]) for offset in offsets]
+    beyond = client.get("/api/v1/arrangements", query_string=filters | {"offset": len(every)})
+    assert beyond.json["arrangements"] == [] and beyond.json["total"] == len(every)

@@ -383,6 +383,43 @@ def test_arrangements_map() -> None:
         )
 
 
+def test_a_whole_register_is_one_mark_a_body_sized_by_its_arrangements(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue 12: hundreds of arrangements as lines are a tangle. A register is drawn as one
+    mark a member body (a circle sized by its real arrangements, a dashed square by its
+    simulated ones), with lines only for the arrangements given (a page of them)."""
+    points = {ROTHER: (12, 0), "E07000065": (3, 2), FIRE: (1, 0), "E07000061": (0, 4)}
+    page = [maps.MapArrangement("a1", "Shared legal", [ROTHER, "E07000065"], "Legal")]
+    svg = maps.render_arrangements_map(page, title="Register", points=points, settings=SETTINGS)
+    root = parse(svg)
+    (members,) = [g for g in root.iter(SVG + "g") if g.get("class") == "members"]
+    marks = {g.get("data-code"): g for g in members.findall(SVG + "g")}
+    assert set(marks) == set(points)
+    radius = {c: float(g.find(SVG + "circle").get("r")) for c, g in marks.items() if points[c][0]}
+    assert radius[ROTHER] > radius["E07000065"] > radius[FIRE]  # sized by count
+    assert marks["E07000061"].find(SVG + "circle") is None  # simulated only: a square
+    assert marks["E07000061"].find(SVG + "rect").get("stroke-dasharray")
+    assert marks["E07000065"].findtext(SVG + "title") == (
+        "Wealden: 3 real arrangements and 2 simulated ones"
+    )
+    assert [g.get("data-id") for g in root.iter(SVG + "g") if g.get("class") == "arrangement"] == [
+        "a1"
+    ]
+    keys = legend(root)
+    assert "A body in 1 arrangement" in keys and "A body in 12 arrangements" in keys
+    assert "Simulated: training data, not real" in keys
+    assert "4 member bodies marked, sized by the arrangements each is in" in desc(root)
+    assert "the most: Rother 12, Wealden 5" in desc(root)
+    assert root.findtext(SVG + "title") == "Register"
+
+    monkeypatch.setattr(maps, "MOST_POINTS", 2)  # the drawing is bounded whatever the register
+    capped = parse(maps.render_arrangements_map([], title="t", points=points, settings=SETTINGS))
+    (members,) = [g for g in capped.iter(SVG + "g") if g.get("class") == "members"]
+    assert {g.get("data-code") for g in members.findall(SVG + "g")} == {ROTHER, "E07000065"}
+    assert "(the busiest 2 of 4)" in desc(capped)
+
+
 def test_layer_follows_the_settings(tiny_settings: Settings, tiny_data: Path) -> None:
     tiny = maps.web_layer(tiny_settings)
     assert sorted(c for c in tiny.paths if tiny.tiers[c] in maps.LOWER_TIERS) == [

@@ -42,6 +42,27 @@ def _row_ids(page: str) -> list[str]:
 # The explorer ------------------------------------------------------------------------------
 
 
+def _map(page: str) -> str:
+    svg = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" class="rec-map"') :]
+    return svg[: svg.index("</svg>")]
+
+
+MARK = re.compile(r'<g data-code="([^"]+)"><title>[^<]*?: (\d+) real arrangements?')
+
+
+def _marks(svg: str) -> dict[str, int]:
+    """Each body marked on the explorer's map, and the real arrangements its title counts."""
+    return {code: int(n) for code, n in MARK.findall(svg) if int(n)}
+
+
+def _member_counts(found: list[dict[str, Any]]) -> dict[str, int]:
+    from collections import Counter
+
+    return dict(
+        Counter(c for a in found for c in {m["body_code"] for m in a["members"] if m["body_code"]})
+    )
+
+
 def test_explorer_lists_the_register_a_page_at_a_time(client: FlaskClient, app: Flask) -> None:
     everything = _register(app)
     page = _text(client.get("/arrangements"))
@@ -50,14 +71,46 @@ def test_explorer_lists_the_register_a_page_at_a_time(client: FlaskClient, app: 
     second = _text(client.get("/arrangements?page=2"))
     assert _row_ids(second) == [a["id"] for a in everything[PAGE_SIZE : 2 * PAGE_SIZE]]
     assert 'rel="prev" href="/arrangements"' in second and 'aria-current="page"' in second
-    # The map draws every arrangement listed (not only this page's); no links inside the
-    # image (the script makes it clickable), so no tab stops either.
-    svg = page[page.index('<svg xmlns="http://www.w3.org/2000/svg" class="rec-map"') :]
-    svg = svg[: svg.index("</svg>")]
-    drawn = [a for a in everything if any(m["body_code"] for m in a["members"])]
-    assert svg.count('class="arrangement"') == len(drawn)  # all-NHS-trust ones have no place
+    # The map marks every body of the arrangements found, sized by how many it is in, and
+    # draws lines for this page's arrangements only; no links inside the image (the script
+    # makes it clickable), so no tab stops either.
+    svg = _map(page)
+    placed = [a["id"] for a in everything[:PAGE_SIZE] if any(m["body_code"] for m in a["members"])]
+    assert re.findall(r'<g class="arrangement[^"]*" data-id="([^"]+)"', svg) == placed
+    assert _marks(svg) == _member_counts(everything)
     assert 'role="img"' in svg and "<a " not in svg
     assert 'data-map-link="/arrangements/__ID__"' in page
+    assert f'<tr data-id="{everything[0]["id"]}"' in page  # pointing at a row picks it out
+
+
+@pytest.mark.parametrize("filters", [{}, {"service": "legal"}, {"origin": "all"}])
+def test_explorer_of_a_large_register_pages_and_draws_a_bounded_map(
+    large_app: Flask, app: Flask, filters: dict[str, str]
+) -> None:
+    """3,000 more arrangements: the explorer still lists 25 a page (any page, counted in the
+    database), its table by service counts them all, and the map marks each body once (sized
+    by all the arrangements it is in) and draws the lines of this page's only, so the page
+    hardly grows with the register."""
+    from collections import Counter
+
+    everything = _register(large_app, **filters)
+    pages = -(-len(everything) // PAGE_SIZE)
+    client = large_app.test_client()
+    last = _text(client.get("/arrangements", query_string=filters | {"page": pages}))
+    assert _row_ids(last) == [a["id"] for a in everything[(pages - 1) * PAGE_SIZE :]]
+    assert f"{len(everything):,} arrangements; showing {(pages - 1) * PAGE_SIZE + 1} to" in last
+    page = _text(client.get("/arrangements", query_string=filters))
+    assert _row_ids(page) == [a["id"] for a in everything[:PAGE_SIZE]]
+    svg = _map(page)
+    assert len(re.findall(r'<g class="arrangement[^"]*" data-id=', svg)) <= PAGE_SIZE
+    real = [a for a in everything if not a["simulated"]]
+    assert _marks(svg) == _member_counts(real)
+    by_service = Counter(a["service"] for a in everything)
+    for service, count in by_service.items():
+        assert re.search(rf'service={service}[^"]*">[^<]+</a></th><td class="num">{count:,}<', page)
+    small = _map(_text(app.test_client().get("/arrangements", query_string=filters)))
+    assert len(svg) < 1.5 * len(small)  # ~12 times the arrangements, a little more drawing
+    assert len(page) < 400_000
 
 
 def test_explorer_rows_show_partners_savings_and_source(client: FlaskClient, app: Flask) -> None:

@@ -745,6 +745,7 @@ def render_arrangements_map(
     arrangements: Iterable[MapArrangement],
     *,
     title: str,
+    points: Mapping[str, tuple[int, int]] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
     zoom_to: Iterable[str] | None = None,
     width: int = 640,
@@ -759,6 +760,13 @@ def render_arrangements_map(
     centre of its members to each member's centroid, and a dot on each member. With
     ``by_service`` the seven most common services get colour-blind-safe colours (the rest one
     grey), explained in the legend. ``link(id)`` makes each arrangement a link.
+
+    ``points`` (body code -> arrangements it is in, real and simulated) draws every member of
+    a whole register, however large, as one mark a body (``<g class="members">``) under the
+    lines: a circle sized by its real arrangements, a square by its simulated ones, at most
+    :data:`MOST_POINTS` of them (the busiest), with the largest few named in the description.
+    The size of the drawing then depends on the number of bodies, not of arrangements; draw
+    lines for a bounded few (a page of them).
     """
     items = list(arrangements)
     view = _view(web_layer(settings), zoom_to, bbox, width)
@@ -774,25 +782,26 @@ def render_arrangements_map(
         for c in geo.paths
         if geo.tiers[c] in LOWER_TIERS and view.shows(geo.bounds[c])
     )
-    marks = []
+    shown = _busiest(geo, points or {})
+    marks = [_member_marks(view, geo, shown)] if shown else []
     for item in items:
         if not item.members:
             continue
-        points = np.asarray([geo.centroids[c] for c in item.members]) / GRID_M * [1, -1]
-        hub = np.rint(points.mean(axis=0)).astype(int)
-        points = np.rint(points).astype(int)
-        spokes = "".join(f"M{_numbers(hub)}l{_numbers(p - hub)}" for p in points)
+        points_of = np.asarray([geo.centroids[c] for c in item.members]) / GRID_M * [1, -1]
+        hub = np.rint(points_of.mean(axis=0)).astype(int)
+        ends = np.rint(points_of).astype(int)
+        spokes = "".join(f"M{_numbers(hub)}l{_numbers(p - hub)}" for p in ends)
         r = view.units(2.6)
         if item.simulated:  # not a real partnership: dashed, square, named so in the tooltip
             side = view.units(5.2)
             dots = "".join(
                 f'<rect x="{p[0]}" y="{p[1]}" width="{side}" height="{side}" '
                 f'transform="translate(-{r} -{r})"/>'
-                for p in points
+                for p in ends
             )
             dash = f' stroke-dasharray="{view.units(4)} {view.units(3)}"'
         else:
-            dots = "".join(f'<circle cx="{p[0]}" cy="{p[1]}" r="{r}"/>' for p in points)
+            dots = "".join(f'<circle cx="{p[0]}" cy="{p[1]}" r="{r}"/>' for p in ends)
             dash = ""
         colour = colours.get(item.service, MUTED if by_service else PALETTE[0])
         service = f" ({item.service})" if item.service else ""
@@ -809,7 +818,9 @@ def render_arrangements_map(
     keys = [(f'<circle cx="7" cy="7" r="5" fill="{c}"/>', s) for s, c in colours.items()]
     if by_service and len(ranked) > len(colours):
         keys.append((f'<circle cx="7" cy="7" r="5" fill="{MUTED}"/>', "Other services"))
-    if any(a.simulated for a in items):
+    if shown:
+        keys += _member_keys(shown)
+    if any(a.simulated for a in items) or any(fake for _, fake in shown.values()):
         mark = (
             f'<path d="M0 7h14" stroke="{MUTED}" stroke-width="2" stroke-dasharray="4 3"/>'
             f'<rect x="4" y="4" width="6" height="6" fill="{MUTED}"/>'
@@ -817,8 +828,86 @@ def render_arrangements_map(
         keys.append((mark, "Simulated: training data, not real"))
     band, height = _band(view, geo, keys if legend else [], "")
     where = "England" if view.national else "part of England"
-    desc = f"Map of {where}: {_count(len(items), 'arrangement')} drawn as lines from the centre "
+    desc = f"Map of {where}: "
+    if shown:
+        desc += _member_description(geo, points or {}, shown) + "; "
+    desc += f"{_count(len(items), 'arrangement')} drawn as lines from the centre "
     desc += "of each group to its members"
     if by_service and counts:
         desc += ", coloured by service: " + ", ".join(f"{s} {counts[s]}" for s in ranked)
     return svg_document(width, height, title, desc + ".", body + band, kind="map")
+
+
+MOST_POINTS = 1000  # member marks on one map at most (the busiest bodies): a bounded drawing
+POINT_RADIUS_PX = (2.5, 11.0)  # a body in one arrangement, the busiest body on the map
+MEMBER_FILL = "#0072B2"
+
+
+def _busiest(geo: WebLayer, points: Mapping[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+    """The bodies to mark (known to the map, in some arrangement), at most MOST_POINTS."""
+    known = [(c, n) for c, n in points.items() if c in geo.centroids and sum(n) > 0]
+    known.sort(key=lambda item: (-sum(item[1]), item[0]))
+    return dict(known[:MOST_POINTS])
+
+
+def _radius(count: int, most: int) -> float:
+    """Marks sized by area: a body in ``most`` arrangements gets the largest."""
+    low, high = POINT_RADIUS_PX
+    return low + (high - low) * math.sqrt((count - 1) / max(most - 1, 1))
+
+
+def _member_marks(view: _View, geo: WebLayer, shown: Mapping[str, tuple[int, int]]) -> str:
+    """One mark a body: a square sized by its simulated arrangements under a circle sized by
+    its real ones, largest first so that small marks stay on top."""
+    most = max(max(real, fake) for real, fake in shown.values())
+    order = sorted(shown, key=lambda c: (-sum(shown[c]), c))
+    parts = []
+    for code in order:
+        real, fake = shown[code]
+        x, y = (np.rint(np.asarray(geo.centroids[code]) / GRID_M * [1, -1])).astype(int)
+        tip = f"{geo.names[code]}: {_count(real, 'real arrangement')}"
+        tip += f" and {_count(fake, 'simulated one')}" if fake else ""
+        shapes = ""
+        if fake:
+            side = _radius(fake, most) * 2
+            half = view.units(side / 2)
+            shapes += (
+                f'<rect class="simulated" x="{x}" y="{y}" width="{view.units(side)}" '
+                f'height="{view.units(side)}" transform="translate(-{half} -{half})" '
+                f'fill="#ffffff" stroke="{MUTED}" stroke-dasharray="{view.units(2)} '
+                f'{view.units(1.5)}"/>'
+            )
+        if real:
+            shapes += f'<circle cx="{x}" cy="{y}" r="{view.units(_radius(real, most))}"/>'
+        parts.append(f'<g data-code="{code}"><title>{esc(tip)}</title>{shapes}</g>')
+    return (
+        f'<g class="members" fill="{MEMBER_FILL}" fill-opacity="0.55" stroke="#ffffff" '
+        f'stroke-width="{view.units(0.8)}">{"".join(parts)}</g>'
+    )
+
+
+def _member_keys(shown: Mapping[str, tuple[int, int]]) -> list[tuple[str, str]]:
+    """Legend marks for a body in 1, a middling number and the most arrangements."""
+    most = max(max(real, fake) for real, fake in shown.values())
+    sizes = sorted({1, max(1, round(most / 4)), most})
+    keys = []
+    for n in sizes:
+        r = min(_radius(n, most), 7.0)  # the key's box is 14 px: the largest is drawn capped
+        mark = (
+            f'<circle cx="7" cy="7" r="{num(r, 1)}" fill="{MEMBER_FILL}" fill-opacity="0.55" '
+            'stroke="#555555"/>'
+        )
+        keys.append((mark, f"A body in {_count(n, 'arrangement')}"))
+    return keys
+
+
+def _member_description(
+    geo: WebLayer, points: Mapping[str, tuple[int, int]], shown: Mapping[str, tuple[int, int]]
+) -> str:
+    every = sum(1 for c in points if c in geo.centroids)
+    bodies = f"{len(shown)} member bod{'y' if len(shown) == 1 else 'ies'}"
+    text = f"{bodies} marked, sized by the arrangements each is in"
+    if len(shown) < every:
+        text += f" (the busiest {len(shown)} of {every})"
+    busiest = [f"{geo.names[c]} {sum(shown[c])}" for c in list(shown)[:5]]
+    return text + ", the most: " + ", ".join(busiest)

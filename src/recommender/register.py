@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
 from recommender import db
 from recommender import register_store as store
@@ -161,6 +162,7 @@ class Filters:
     region: str | None = None  # region name or code
     origin: str = "real"  # one of ORIGINS
     limit: int | None = None
+    offset: int = 0  # with ``limit``: a page, counted in the database
 
 
 def default_directory(settings: Settings | None = None) -> Directory:
@@ -368,39 +370,150 @@ def query(
     *,
     settings: Settings | None = None,
     directory: Directory | None = None,
+    engine: Engine | None = None,
 ) -> list[dict[str, Any]]:
-    """Return the arrangements that match ``filters``, each with its members, sorted by id."""
+    """Return the arrangements that match ``filters``, each with its members, sorted by id.
+
+    ``filters.limit`` and ``filters.offset`` select a page in the database, so a page of a
+    large register costs what the page holds. With ``engine`` (the service's, whose database
+    is ready), that engine is used; else one is opened for the call.
+    """
     settings = settings or Settings.from_env()
     filters = filters or Filters()
     directory = directory or default_directory(settings)
     table = db.arrangements
-    stmt = sa.select(table).order_by(table.c.id).limit(filters.limit)
+    stmt = sa.select(table).where(*_conditions(filters, settings, directory))
+    stmt = stmt.order_by(table.c.id).limit(filters.limit).offset(filters.offset or None)
+    with _connection(settings, engine) as conn:
+        return _records(conn, stmt, directory)
+
+
+def count(
+    filters: Filters | None = None,
+    *,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+    engine: Engine | None = None,
+) -> int:
+    """Return how many arrangements match ``filters`` (their ``limit`` and ``offset`` aside),
+    counted in the database."""
+    settings = settings or Settings.from_env()
+    filters = filters or Filters()
+    directory = directory or default_directory(settings)
+    where = _conditions(filters, settings, directory)
+    stmt = sa.select(sa.func.count()).select_from(db.arrangements).where(*where)
+    with _connection(settings, engine) as conn:
+        return int(conn.scalar(stmt) or 0)
+
+
+def by_service(
+    filters: Filters | None = None,
+    *,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+    engine: Engine | None = None,
+) -> list[dict[str, Any]]:
+    """Per service, of the arrangements that match ``filters``: how many, how many are real,
+    the sum of their annual savings and how many have a figure (counted in the database),
+    most arrangements first."""
+    settings = settings or Settings.from_env()
+    filters = filters or Filters()
+    directory = directory or default_directory(settings)
+    a = db.arrangements
+    stmt = (
+        sa.select(
+            a.c.service,
+            sa.func.count(),
+            sa.func.sum(sa.case((a.c.simulated.is_(False), 1), else_=0)),
+            sa.func.coalesce(sa.func.sum(a.c.annual_savings_gbp), 0.0),
+            sa.func.count(a.c.annual_savings_gbp),
+        )
+        .where(*_conditions(filters, settings, directory))
+        .group_by(a.c.service)
+    )
+    with _connection(settings, engine) as conn:
+        rows = conn.execute(stmt).all()
+    out = [
+        {"service": str(service), "count": int(n), "real": int(real or 0),
+         "savings": float(total), "with_figure": int(figures)}
+        for service, n, real, total, figures in rows
+    ]  # fmt: skip
+    return sorted(out, key=lambda e: (-e["count"], e["service"]))
+
+
+def member_counts(
+    filters: Filters | None = None,
+    *,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+    engine: Engine | None = None,
+) -> dict[str, tuple[int, int]]:
+    """For each reference body in the arrangements that match ``filters``: in how many real
+    and how many simulated ones it is a member (counted in the database; at most one row a
+    body, whatever the size of the register)."""
+    settings = settings or Settings.from_env()
+    filters = filters or Filters()
+    directory = directory or default_directory(settings)
+    a, m = db.arrangements, db.members
+    # distinct: two former councils of one arrangement may now be the same body
+    stmt = (
+        sa.select(m.c.body_code, a.c.simulated, sa.func.count(sa.distinct(m.c.arrangement_id)))
+        .join(a, a.c.id == m.c.arrangement_id)
+        .where(m.c.body_code.is_not(None), *_conditions(filters, settings, directory))
+        .group_by(m.c.body_code, a.c.simulated)
+    )
+    out: dict[str, tuple[int, int]] = {}
+    with _connection(settings, engine) as conn:
+        for code, simulated, n in conn.execute(stmt).all():
+            real, fake = out.get(str(code), (0, 0))
+            out[str(code)] = (real, fake + int(n)) if simulated else (real + int(n), fake)
+    return out
+
+
+def _conditions(
+    filters: Filters, settings: Settings, directory: Directory
+) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses that keep the arrangements ``filters`` describe."""
+    table = db.arrangements
+    where: list[sa.ColumnElement[bool]] = []
     if filters.service:
-        stmt = stmt.where(table.c.service == check_service(filters.service, settings))
+        where.append(table.c.service == check_service(filters.service, settings))
     if filters.origin not in ORIGINS:
         raise InvalidInput(
             f"unknown origin {filters.origin!r}; expected one of {', '.join(ORIGINS)}",
             field="origin",
         )
     if filters.origin != "all":
-        stmt = stmt.where(table.c.simulated == (filters.origin == "simulated"))
+        where.append(table.c.simulated == (filters.origin == "simulated"))
     for codes in _body_filters(filters, directory):
         within = sa.select(db.members.c.arrangement_id).where(db.members.c.body_code.in_(codes))
-        stmt = stmt.where(table.c.id.in_(within))
+        where.append(table.c.id.in_(within))
+    return where
+
+
+@contextmanager
+def _connection(settings: Settings, engine: Engine | None) -> Iterator[Connection]:
+    if engine is not None:
+        with engine.connect() as conn:
+            yield conn
+        return
     ensure_database(settings)
-    with db.connect(settings) as engine, engine.connect() as conn:
-        return _records(conn, stmt, directory)
+    with db.connect(settings) as opened, opened.connect() as conn:
+        yield conn
 
 
 def get_arrangement(
-    ident: str, *, settings: Settings | None = None, directory: Directory | None = None
+    ident: str,
+    *,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+    engine: Engine | None = None,
 ) -> dict[str, Any]:
     """Return one arrangement with its members, or raise :class:`UnknownArrangement`."""
     settings = settings or Settings.from_env()
     directory = directory or default_directory(settings)
-    ensure_database(settings)
     table = db.arrangements
-    with db.connect(settings) as engine, engine.connect() as conn:
+    with _connection(settings, engine) as conn:
         found = _records(conn, sa.select(table).where(table.c.id == ident.strip()), directory)
         ids = [] if found else list(conn.scalars(sa.select(table.c.id)))
     if found:

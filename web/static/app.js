@@ -291,6 +291,32 @@
     });
   }
 
+  // The explorer: pointing at (or tabbing to) a row picks its arrangement out on the map ------
+
+  function setupRowPicking() {
+    var map = document.querySelector("figure[data-map-link] svg");
+    if (!map) { return; }
+    function pick(row, on) {
+      var id = row && row.getAttribute("data-id");
+      if (!id) { return; }
+      Array.prototype.forEach.call(map.querySelectorAll(".arrangement"), function (group) {
+        if (group.getAttribute("data-id") === id) { group.classList.toggle("picked", on); }
+      });
+      row.classList.toggle("picked", on);
+      map.classList.toggle("picking", on && !!map.querySelector(".arrangement.picked"));
+    }
+    ["mouseover", "focusin"].forEach(function (name) {
+      document.addEventListener(name, function (event) {
+        pick(event.target.closest && event.target.closest("tr[data-id]"), true);
+      });
+    });
+    ["mouseout", "focusout"].forEach(function (name) {
+      document.addEventListener(name, function (event) {
+        pick(event.target.closest && event.target.closest("tr[data-id]"), false);
+      });
+    });
+  }
+
   // Briefing download: say it takes a moment ---------------------------------------------------
 
   function setupBriefing() {
@@ -366,6 +392,7 @@
     setupBriefing();
     setupMapLinks();
     Array.prototype.forEach.call(document.querySelectorAll("figure[data-assign]"), setupAssign);
+    setupRowPicking();
   }
 
   if (document.readyState === "loading") {

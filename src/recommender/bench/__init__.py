@@ -7,4 +7,11 @@ that prints its own table(s).
 
 from __future__ import annotations
 
-BENCHMARKS: tuple[str, ...] = ("model", "service", "engines", "scenario", "briefing")
+BENCHMARKS: tuple[str, ...] = (
+    "model",
+    "service",
+    "register",
+    "engines",
+    "scenario",
+    "briefing",
+)

@@ -1,13 +1,18 @@
-"""Helpers for the benchmarks: run a measured step in a fresh process, print tables."""
+"""Helpers for the benchmarks: run a measured step in a fresh process, print tables, run a
+server under test."""
 
 from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -81,3 +86,64 @@ def _fmt(value: Any) -> str:
 
 def _numeric(text: str) -> bool:
     return text.replace(",", "").replace(".", "", 1).lstrip("-").isdigit()
+
+
+# A server under test --------------------------------------------------------------------------
+
+
+def command() -> str:
+    """The ``recommender`` command of this environment."""
+    return str(Path(sys.executable).with_name("recommender"))
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(env: dict[str, str], log: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start ``recommender serve`` (its defaults) on 127.0.0.1:``port`` with ``env`` added."""
+    out = log.open("wb")
+    return subprocess.Popen(
+        [command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=os.environ | env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+    )
+
+
+def stop_server(server: subprocess.Popen[bytes]) -> None:
+    server.send_signal(signal.SIGTERM)
+    try:
+        server.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def get_json(url: str, timeout: float = 60) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def wait_for(url: str, server: subprocess.Popen[bytes], timeout: float = 300) -> Any:
+    """Wait until ``url`` answers (the server has loaded and prepared its model); return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"recommender serve exited with status {server.returncode}")
+        try:
+            return get_json(url)
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.25)
+
+
+def load_average() -> str:
+    """The 1-minute load average now (other work on the machine skews every figure)."""
+    try:
+        return f"{os.getloadavg()[0]:.1f}"
+    except OSError:
+        return "?"

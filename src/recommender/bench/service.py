@@ -1,258 +1,439 @@
-"""Service benchmark: ``recommender serve`` under wrk, health against recommendations.
+"""Service benchmark: ``recommender serve`` under varied traffic with no warm-up, and a soak.
 
-Target (issue 5, on the 2-core machine): at 32 concurrent connections the recommendations
-endpoint, asked for many different bodies, holds at least 70% of the throughput of
-``/api/v1/health`` on the same server, with p99 latency under 50 ms and no errors.
+Everything runs against a private database and models folder (the promoted model is copied
+there, or trained when there is none; the soak trains a second one): the user's own are never
+touched. Each run is wrk against the server's defaults (``recommender serve``) on a free
+loopback port, 32 connections, 2 wrk threads, and every figure is printed with the machine's
+load average at the end of its run (other work on the two cores skews them).
 
-The server runs with its defaults (``recommender serve``) on a free loopback port, against a
-private SQLite database; the promoted model is used, and trained first with
-``recommender models ensure`` when there is none. Each recommendation is computed once per
-worker and then served from the worker's response cache, so the server is warmed up first
-(every URL asked until it is a cache hit, see ``_warm_up``). wrk sends traffic only to
-127.0.0.1 and each run stops by itself after its duration.
+The traffic (one Lua script generates every request; health goes through the same script, so
+wrk's own cost per request is the same for both):
+
+* **health**: ``/api/v1/health``, the reference.
+* **recommendations, cold**: a fresh server, no warm-up, 60 s. Each of wrk's threads takes
+  every body in turn from its own starting point; half the questions name a random service,
+  30% one or two random kinds, 30% a random distance (10 to 200 km), and ``k`` is random from
+  1 to 50, so nearly every question is new (the share asked before in the run, an upper
+  bound of what the cache of answers can serve, is shown; wrk's Lua cannot count it without
+  costing wrk more per large answer than per small one). The
+  server prepared its model's default suggestions with their reasons and evidence when it
+  loaded it, before answering anything (``PREPARE_SUGGESTIONS``).
+* **mixed**: the same with 10% partner groups and 10% arrangements to join (30 s, for
+  information: those two fit the savings model per request and cost more).
+* **recommendations, warmed (cache)**: 800 varied questions asked again and again after a
+  15 s warm-up: what the cache of answers gives, for comparison only.
+
+Targets (issue 11): cold recommendations at least 70% of health's requests a second, p99 under
+50 ms, no errors and no timeouts (a request over 2 s) over 60 s.
+
+**Soak**: a fresh server with an admin token, 60 s of the cold traffic, and half-way a second
+trained model promoted through ``POST /api/v1/admin/promote``; the other worker follows within
+``MODEL_CHECK_SECONDS``. No request may fail (non-2xx, socket error, or no answer in 10 s).
+
+About 6 minutes in all (the second model's training included).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import random
 import re
+import secrets
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
+import threading
 import time
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from recommender.bench._util import table
+from recommender.bench._util import (
+    command,
+    free_port,
+    get_json,
+    load_average,
+    start_server,
+    stop_server,
+    table,
+    wait_for,
+)
 from recommender.config import Settings
 
 CONNECTIONS = 32
 THREADS = 2
-DURATION_S = 10
-RUNS = 3  # per endpoint; the median run is reported
-BODIES = 48  # bodies asked about, spread over the list
-WITH_SERVICE = 16  # of which also asked with a service filter
-WARM_HITS = 8  # two workers: a cold one is missed 8 times in a row with odds 1 in 256
-WARM_TRIES = 60
-WARM_ROUNDS = 6
-WARM_MAX_MS = 250.0
+DURATION_S = 60
+MIXED_S = 30
+WARM_UP_S = 15
+SOAK_S = 60
+WARM_URLS = 800  # their answers (~16 KB each) fit the answer cache of each worker
+TIMEOUT_S = 2  # a request unanswered after this is a timeout (an error)
+SOAK_TIMEOUT_S = 10
 TARGET_RATIO = 0.70
 TARGET_P99_MS = 50.0
 
 LUA = """
-local paths = {%s}
-math.randomseed(os.time() + (tonumber(string.match(tostring({}), "0x(%%x+)"), 16) or 0) %% 100000)
-request = function()
-  return wrk.format("GET", paths[math.random(#paths)])
+local codes = {CODES}
+local services = {SERVICES}
+local fixed = {FIXED}
+local kinds = {"council", "fire", "police", "health", "combined"}
+local kms = {"10", "25", "50", "100", "200"}
+local groups_share, joins_share = GROUPS, JOINS
+local threads = {}
+
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
 end
+
+function init(args)
+  math.randomseed(id * 7919 + os.time())
+  pos = math.random(#codes)
+end
+
+local function pick(list) return list[math.random(#list)] end
+
+local function recommendations(code)
+  local q = {}
+  if math.random() < 0.5 then q[#q + 1] = "service=" .. pick(services) end
+  if math.random() < 0.3 then
+    local a, b = pick(kinds), pick(kinds)
+    if a == b then q[#q + 1] = "kinds=" .. a else q[#q + 1] = "kinds=" .. a .. "," .. b end
+  end
+  if math.random() < 0.3 then q[#q + 1] = "max_km=" .. pick(kms) end
+  q[#q + 1] = "k=" .. math.random(50)
+  return "/api/v1/bodies/" .. code .. "/recommendations?" .. table.concat(q, "&")
+end
+
+request = function()
+  if #fixed > 0 then return wrk.format("GET", pick(fixed)) end
+  pos = pos % #codes + 1
+  local code, r = codes[pos], math.random()
+  if r < groups_share then
+    return wrk.format("GET", "/api/v1/bodies/" .. code .. "/groups?service=" .. pick(services)
+      .. "&k=" .. math.random(10))
+  elseif r < groups_share + joins_share then
+    return wrk.format("GET", "/api/v1/bodies/" .. code .. "/arrangements-to-join?k="
+      .. math.random(20))
+  end
+  return wrk.format("GET", recommendations(code))
+end
+
 """
 
 
 @dataclass
 class Result:
-    endpoint: str
+    name: str
+    requests: int
     requests_per_s: float
     p50_ms: float
     p99_ms: float
     max_ms: float
-    errors: int
+    non_2xx: int
+    socket_errors: int
+    timeouts: int
+    load: str
+    repeats: str = ""  # the share of questions asked before in the run (an upper bound of hits)
+
+    @property
+    def errors(self) -> int:
+        return self.non_2xx + self.socket_errors
+
+
+@dataclass
+class Traffic:
+    """What the scripts ask about: every body's code and every service id."""
+
+    codes: list[str]
+    services: list[str]
+
+    def script(
+        self, path: Path, *, fixed: list[str] | None = None, groups: float = 0, joins: float = 0
+    ) -> Path:
+        def lua(items: list[str]) -> str:
+            return ", ".join(json.dumps(i) for i in items)
+
+        text = (
+            LUA.replace("{CODES}", "{" + lua(self.codes) + "}")
+            .replace("{SERVICES}", "{" + lua(self.services) + "}")
+            .replace("{FIXED}", "{" + lua(fixed or []) + "}")
+            .replace("GROUPS, JOINS", f"{groups}, {joins}")
+        )
+        path.write_text(text)
+        return path
+
+    def repeats(self, requests: int, seed: int = 5) -> float:
+        """The share of ``requests`` questions of the cold traffic that repeat an earlier one
+        (drawn like the script draws them): at most what the cache of answers can serve."""
+        rng = random.Random(seed)
+        seen: set[tuple[object, ...]] = set()
+        again = 0
+        for i in range(requests):
+            question = (
+                self.codes[i % len(self.codes)],
+                rng.choice(self.services) if rng.random() < 0.5 else None,
+                tuple(sorted({rng.randrange(5), rng.randrange(5)})) if rng.random() < 0.3 else (),
+                rng.randrange(5) if rng.random() < 0.3 else None,
+                rng.randint(1, 50),
+            )
+            again += question in seen
+            seen.add(question)
+        return again / max(requests, 1)
+
+    def varied(self, count: int, seed: int = 11) -> list[str]:
+        """``count`` questions like the cold traffic's (seeded: the same each run)."""
+        rng = random.Random(seed)
+        kinds = ["council", "fire", "police", "health", "combined"]
+        out = []
+        for i in range(count):
+            query = []
+            if rng.random() < 0.5:
+                query.append(f"service={rng.choice(self.services)}")
+            if rng.random() < 0.3:
+                query.append("kinds=" + ",".join(dict.fromkeys(rng.choices(kinds, k=2))))
+            if rng.random() < 0.3:
+                query.append(f"max_km={rng.choice([10, 25, 50, 100, 200])}")
+            query.append(f"k={rng.randint(1, 50)}")
+            code = self.codes[(i * 7) % len(self.codes)]
+            out.append(f"/api/v1/bodies/{code}/recommendations?" + "&".join(query))
+        return out
 
 
 def run(settings: Settings) -> None:
-    """Serve, warm up, measure both endpoints and print the table."""
+    """Serve, measure health and the varied traffic (cold, mixed, warmed), soak; print."""
     wrk = shutil.which("wrk")
     if wrk is None:
         print("\nservice benchmark skipped: wrk is not installed (make system-deps)")
         return
-    _ensure_model(settings)
-    with tempfile.TemporaryDirectory(prefix="recommender-bench-") as folder:
-        port = _free_port()
-        server = _start(settings, Path(folder), port)
-        base = f"http://127.0.0.1:{port}"
-        try:
-            health = _wait_for(base + "/api/v1/health", server)
-            paths = _recommendation_paths(base)
-            script = _script(Path(folder) / "paths.lua", paths)
-            # Both endpoints go through the same Lua request function, so wrk's own cost
-            # per request (it shares the two cores) is the same for both.
-            health_script = _script(Path(folder) / "health.lua", ["/api/v1/health"])
-            rounds = _warm_up(wrk, base, paths, script)
-            runs: dict[str, list[Result]] = {"health": [], "recommendations": []}
-            for _ in range(RUNS):  # alternated, so a burst of other work hits both alike
-                runs["health"].append(_measure(wrk, "/api/v1/health", base + "/", health_script))
-                name = f"recommendations ({len(paths)} URLs)"
-                runs["recommendations"].append(_measure(wrk, name, base + "/", script))
-            results = [_median(runs["health"]), _median(runs["recommendations"])]
-        finally:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.kill()
-    _report(results, health, rounds)
+    with tempfile.TemporaryDirectory(prefix="recommender-bench-") as name:
+        folder = Path(name)
+        env = {
+            "RECOMMENDER_DATA_DIR": str(settings.data),
+            "RECOMMENDER_MODELS_DIR": str(folder / "models"),
+            "RECOMMENDER_DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite'}",
+        }
+        first = _private_model(settings, folder / "models", env)
+        results, health, traffic = _load_test(wrk, folder, env)
+        _report(results, health)
+        second = _train(env, seed=1)
+        _soak(wrk, folder, env, traffic, first, second)
 
 
-def _median(results: list[Result]) -> Result:
-    """The run with the median throughput (its own latencies, not a mix of runs)."""
-    return sorted(results, key=lambda r: r.requests_per_s)[len(results) // 2]
-
-
-def _script(path: Path, paths: list[str]) -> Path:
-    path.write_text(LUA % ", ".join(json.dumps(p) for p in paths))
-    return path
-
-
-def _ensure_model(settings: Settings) -> None:
+def _private_model(settings: Settings, models: Path, env: dict[str, str]) -> str:
+    """Copy the promoted model into the private models folder (train one when there is none)."""
     from recommender import artifacts
 
-    if artifacts.promoted_version(settings) is None:
-        print("no promoted model: training one first (recommender models ensure)", flush=True)
-        subprocess.run([_command(), "models", "ensure"], check=True)
+    version = artifacts.promoted_version(settings)
+    private = settings.with_(models_dir=models)
+    if version is None:
+        print("no promoted model: training one for the benchmark", flush=True)
+        return _train(env, seed=0, promote=True)
+    models.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(settings.models / version, models / version)
+    artifacts.promote(version, private)
+    return version
 
 
-def _command() -> str:
-    return str(Path(sys.executable).with_name("recommender"))
+def _train(env: dict[str, str], *, seed: int, promote: bool = False) -> str:
+    from recommender import artifacts
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _start(settings: Settings, folder: Path, port: int) -> subprocess.Popen[bytes]:
-    env = os.environ | {
-        "RECOMMENDER_DATA_DIR": str(settings.data),
-        "RECOMMENDER_MODELS_DIR": str(settings.models),
-        "RECOMMENDER_DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite'}",
-    }
-    log = (folder / "server.log").open("wb")
-    return subprocess.Popen(
-        [_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    args = [command(), "train", "--no-evaluate", "--seed", str(seed)]
+    subprocess.run(
+        [*args, "--promote"] if promote else args,
+        env=os.environ | env,
+        check=True,
+        capture_output=True,
     )
+    models = Settings.from_env().with_(models_dir=Path(env["RECOMMENDER_MODELS_DIR"]))
+    return artifacts.versions(models)[-1]
 
 
-def _get(url: str) -> dict[str, object]:
-    with urllib.request.urlopen(url, timeout=60) as response:
-        data: dict[str, object] = json.loads(response.read())
-    return data
-
-
-def _wait_for(url: str, server: subprocess.Popen[bytes], timeout: float = 180) -> dict[str, object]:
-    deadline = time.monotonic() + timeout
-    while True:
-        if server.poll() is not None:
-            raise RuntimeError(f"recommender serve exited with status {server.returncode}")
-        try:
-            return _get(url)
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.25)
-
-
-def _recommendation_paths(base: str) -> list[str]:
-    listed = _get(base + "/api/v1/bodies?limit=500")["bodies"]
-    codes = [str(b["code"]) for b in listed]  # type: ignore[attr-defined]
-    step = max(1, len(codes) // BODIES)
-    chosen = codes[::step][:BODIES]
-    services = [str(s["id"]) for s in _get(base + "/api/v1/services")["services"]]  # type: ignore[attr-defined]
-    paths = [f"/api/v1/bodies/{c}/recommendations" for c in chosen]
-    paths += [
-        f"/api/v1/bodies/{c}/recommendations?service={services[i % len(services)]}&k=5"
-        for i, c in enumerate(chosen[:WITH_SERVICE])
-    ]
-    return paths
-
-
-def _warm_up(wrk: str, base: str, paths: list[str], script: Path) -> int:
-    # A first answer costs explanations (model side) and, computed inside a worker, holds up
-    # that worker's other threads; later ones come from each worker's cache (X-Cache: hit).
-    # Ask for every URL on fresh connections (which land on any worker) until it has been a
-    # hit WARM_HITS times in a row, then run wrk over them until even the slowest is fast.
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        list(pool.map(lambda path: _warm(base + path), paths))
-    for round_ in range(1, WARM_ROUNDS + 1):
-        result = _wrk(wrk, "warm-up", base + "/", script, connections=8, seconds=5, timeout=30)
-        if result.errors == 0 and result.max_ms < WARM_MAX_MS:  # no answer computed afresh
-            return round_
-    return WARM_ROUNDS
-
-
-def _warm(url: str) -> None:
-    hits = 0
-    for _ in range(WARM_TRIES):
-        with urllib.request.urlopen(url, timeout=120) as response:
-            response.read()
-            hits = hits + 1 if response.headers.get("X-Cache") == "hit" else 0
-        if hits >= WARM_HITS:
-            return
-
-
-def _measure(wrk: str, name: str, url: str, script: Path) -> Result:
-    return _wrk(wrk, name, url, script, connections=CONNECTIONS, seconds=DURATION_S, timeout=2)
+def _load_test(
+    wrk: str, folder: Path, env: dict[str, str]
+) -> tuple[list[Result], dict[str, object], Traffic]:
+    port = free_port()
+    server = start_server(env, folder / "server.log", port)
+    base = f"http://127.0.0.1:{port}/"
+    try:
+        health = wait_for(base + "api/v1/health", server)
+        listed = get_json(base + "api/v1/bodies?limit=500")
+        services = [s["id"] for s in get_json(base + "api/v1/services")["services"]]
+        traffic = Traffic([b["code"] for b in listed["bodies"]], services)
+        if listed["total"] > len(traffic.codes):
+            more = get_json(base + f"api/v1/bodies?limit=500&offset={len(traffic.codes)}")
+            traffic.codes += [b["code"] for b in more["bodies"]]
+        health_script = traffic.script(folder / "health.lua", fixed=["/api/v1/health"])
+        cold = traffic.script(folder / "cold.lua")
+        mixed = traffic.script(folder / "mixed.lua", groups=0.1, joins=0.1)
+        warmed = traffic.script(folder / "warmed.lua", fixed=traffic.varied(WARM_URLS))
+        results = [
+            _wrk(wrk, "health", base, health_script, DURATION_S),
+            _wrk(wrk, "recommendations, cold (no warm-up)", base, cold, DURATION_S),
+            _wrk(wrk, "mixed: 80% recommendations, 10% groups, 10% joins", base, mixed, MIXED_S),
+        ]
+        for result in results[1:]:
+            result.repeats = f"≤ {traffic.repeats(result.requests):.1%}"
+        _wrk(wrk, "warm-up", base, warmed, WARM_UP_S)
+        results.append(_wrk(wrk, "recommendations, warmed (cache)", base, warmed, DURATION_S))
+        results[-1].repeats = f"all ({WARM_URLS} questions)"
+    finally:
+        stop_server(server)
+    health["bodies"] = len(traffic.codes)
+    return results, health, traffic
 
 
 def _wrk(
-    wrk: str,
-    name: str,
-    url: str,
-    script: Path | None,
-    *,
-    connections: int,
-    seconds: int,
-    timeout: int,
+    wrk: str, name: str, base: str, script: Path, seconds: int, timeout: int = TIMEOUT_S
 ) -> Result:
-    command = [wrk, f"-t{THREADS}", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout}s"]
-    command += ["--latency"] + (["-s", str(script)] if script else []) + [url]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, timeout=seconds + 60)
+    command_line = [wrk, f"-t{THREADS}", f"-c{CONNECTIONS}", f"-d{seconds}s"]
+    command_line += [f"--timeout={timeout}s", "--latency", "-s", str(script), base]
+    done = subprocess.run(
+        command_line, capture_output=True, text=True, check=True, timeout=seconds + 120
+    )
     return _parse(name, done.stdout)
 
 
 def _parse(name: str, text: str) -> Result:
     rate = re.search(r"Requests/sec:\s+([\d.]+)", text)
-    if rate is None:
+    total = re.search(r"(\d+) requests in", text)
+    if rate is None or total is None:
         raise RuntimeError(f"cannot read wrk's output:\n{text}")
     percentiles = {
-        p: _ms(v, unit) for p, v, unit in re.findall(r"(\d+)%\s+([\d.]+)(us|ms|s)", text)
+        p: _ms(v, unit) for p, v, unit in re.findall(r"(\d+)%\s+([\d.]+)(us|ms|s)\b", text)
     }
-    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", text))
+    sockets = re.search(r"connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    connect, read, write, timeouts = (int(n) for n in sockets.groups()) if sockets else (0,) * 4
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
-    errors += int(non_2xx.group(1)) if non_2xx else 0
-    latency = re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", text)
-    slowest = _ms(*latency.groups()) if latency else float("inf")
-    return Result(name, float(rate.group(1)), percentiles["50"], percentiles["99"], slowest, errors)
+    latency = re.search(r"Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)\b", text)
+    return Result(
+        name=name,
+        requests=int(total.group(1)),
+        requests_per_s=float(rate.group(1)),
+        p50_ms=percentiles["50"],
+        p99_ms=percentiles["99"],
+        max_ms=_ms(*latency.groups()) if latency else float("inf"),
+        non_2xx=int(non_2xx.group(1)) if non_2xx else 0,
+        socket_errors=connect + read + write,
+        timeouts=timeouts,
+        load=load_average(),
+    )
 
 
 def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def _report(results: list[Result], health: dict[str, object], rounds: int) -> None:
+def _report(results: list[Result], health: dict[str, object]) -> None:
     from recommender.cli.serve import DEFAULT_THREADS, DEFAULT_WORKERS
 
+    reference = results[0].requests_per_s
+    rows = [
+        [
+            r.name,
+            r.requests_per_s,
+            f"{r.requests_per_s / reference:.0%}" if reference else "",
+            r.p50_ms,
+            r.p99_ms,
+            r.max_ms,
+            r.errors,
+            r.timeouts,
+            r.repeats,
+            r.load,
+        ]
+        for r in results
+    ]
     table(
-        f"Service under load: recommender serve ({DEFAULT_WORKERS} workers × {DEFAULT_THREADS} "
-        f"threads), wrk {THREADS} threads, {CONNECTIONS} connections, {DURATION_S} s a run, "
-        f"median of {RUNS} runs; "
-        f"model {health.get('model_version')}; {rounds} wrk warm-up round(s)",
-        ["endpoint", "req/s", "p50 ms", "p99 ms", "errors"],
-        [[r.endpoint, r.requests_per_s, r.p50_ms, r.p99_ms, r.errors] for r in results],
+        f"Service under varied traffic: recommender serve ({DEFAULT_WORKERS} workers × "
+        f"{DEFAULT_THREADS} threads), wrk {THREADS} threads, {CONNECTIONS} connections, "
+        f"{DURATION_S} s a run ({MIXED_S} s mixed), timeout {TIMEOUT_S} s; model "
+        f"{health.get('model_version')}; every one of the {health.get('bodies')} bodies asked "
+        "about in turn",
+        ["traffic", "req/s", "of health", "p50 ms", "p99 ms", "max ms", "errors", "timeouts",
+         "asked before", "load avg"],
+        rows,
+    )  # fmt: skip
+    cold = results[1]
+    ratio = cold.requests_per_s / reference if reference else 0.0
+    ok = (
+        ratio >= TARGET_RATIO
+        and cold.p99_ms < TARGET_P99_MS
+        and cold.errors == 0
+        and cold.timeouts == 0
     )
-    health_rate, rec = results[0].requests_per_s, results[1]
-    ratio = rec.requests_per_s / health_rate if health_rate else 0.0
-    ok = ratio >= TARGET_RATIO and rec.p99_ms < TARGET_P99_MS and rec.errors == 0
     print(
-        f"\nrecommendations / health throughput: {ratio:.2f} (target ≥ {TARGET_RATIO}); "
-        f"recommendations p99 {rec.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f}); "
-        f"errors {rec.errors} (target 0): {'met' if ok else 'NOT met'}"
+        f"\ncold recommendations / health: {ratio:.2f} (target ≥ {TARGET_RATIO}); p99 "
+        f"{cold.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f}); errors {cold.errors}, timeouts "
+        f"{cold.timeouts} (target 0): {'met' if ok else 'NOT met'}"
     )
+
+
+def _soak(
+    wrk: str, folder: Path, env: dict[str, str], traffic: Traffic, first: str, second: str
+) -> None:
+    token = secrets.token_urlsafe(32)
+    port = free_port()
+    server = start_server(env | {"RECOMMENDER_ADMIN_TOKEN": token}, folder / "soak.log", port)
+    base = f"http://127.0.0.1:{port}/"
+    events: dict[str, object] = {}
+    try:
+        wait_for(base + "api/v1/health", server)
+        script = traffic.script(folder / "soak.lua")
+        started = time.monotonic()
+        promoter = threading.Thread(
+            target=_promote_midway, args=(base, token, second, started, events), daemon=True
+        )
+        promoter.start()
+        result = _wrk(wrk, "soak", base, script, SOAK_S, timeout=SOAK_TIMEOUT_S)
+        promoter.join(timeout=60)
+        serving = get_json(base + "api/v1/health")["model_version"]
+    finally:
+        stop_server(server)
+    failed = result.errors + result.timeouts
+    table(
+        f"Soak: {SOAK_S} s of varied recommendations ({CONNECTIONS} connections), a second "
+        f"model promoted through the admin API half-way (a request unanswered in "
+        f"{SOAK_TIMEOUT_S} s counts as failed)",
+        ["step", "at s", "result"],
+        [
+            ["varied traffic", f"0–{SOAK_S}",
+             f"{result.requests:,} requests, {result.requests_per_s:,.0f}/s, p99 "
+             f"{result.p99_ms:.0f} ms, slowest {result.max_ms:,.0f} ms (load avg {result.load})"],
+            ["POST /api/v1/admin/promote", f"{events.get('promote_at', 0):.1f}",
+             f"{events.get('promote_status')} in {events.get('promote_s', 0):.1f} s: "
+             f"{first} → {second}"],
+            ["every worker on the new model", f"{events.get('followed_at', float('nan')):.1f}",
+             f"health names {second} {FOLLOW_CHECKS} times in a row"
+             if events.get("followed_at") else "not seen"],
+            ["failed requests", "", f"{result.non_2xx} non-2xx, {result.socket_errors} socket "
+             f"errors, {result.timeouts} unanswered: {'met' if failed == 0 else 'NOT met'}"
+             f" (serving {serving} at the end)"],
+        ],
+    )  # fmt: skip
+
+
+FOLLOW_CHECKS = 20  # health asked this many times in a row (it lands on either worker)
+
+
+def _promote_midway(
+    base: str, token: str, version: str, started: float, events: dict[str, object]
+) -> None:
+    time.sleep(SOAK_S / 2)
+    request = urllib.request.Request(
+        base + "api/v1/admin/promote",
+        data=json.dumps({"version": version}).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    events["promote_at"] = time.monotonic() - started
+    with urllib.request.urlopen(request, timeout=120) as response:
+        events["promote_status"] = response.status
+    events["promote_s"] = time.monotonic() - started - float(events["promote_at"])  # type: ignore[arg-type]
+    seen = 0
+    while time.monotonic() - started < SOAK_S - 1 and seen < FOLLOW_CHECKS:
+        with urllib.request.urlopen(base + "api/v1/health", timeout=30) as response:
+            seen = seen + 1 if json.loads(response.read())["model_version"] == version else 0
+        time.sleep(0.05)
+    if seen >= FOLLOW_CHECKS:
+        events["followed_at"] = time.monotonic() - started

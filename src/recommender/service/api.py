@@ -164,7 +164,10 @@ def show_body(code_or_name: str) -> Response:
     code = facts["code"]
     near = reference.neighbours(code, settings, kind=facts["kind"])
     inside = reference.containers(code, settings)
-    arrangements = reg.query(reg.Filters(body=code), settings=settings, directory=current.directory)
+    arrangements = reg.query(
+        reg.Filters(body=code), settings=settings, directory=current.directory,
+        engine=current.engine,
+    )  # fmt: skip
     return json_response(
         {
             "body": facts,
@@ -384,16 +387,20 @@ def list_arrangements() -> Response:
     """List arrangements."""
     args = parse(ARRANGEMENT_PARAMS)
     current = state()
-    filters = reg.Filters(args["service"], args["body"], args["region"], args["origin"])
-    found = reg.query(filters, settings=current.settings, directory=current.directory)
-    start, stop = args["offset"], args["offset"] + args["limit"]
+    filters = reg.Filters(
+        args["service"], args["body"], args["region"], args["origin"], args["limit"],
+        args["offset"],
+    )  # fmt: skip
+    settings, directory, engine = current.settings, current.directory, current.engine
+    # Counted and paged in the database: a page costs what it holds, whatever the register.
+    total = reg.count(filters, settings=settings, directory=directory, engine=engine)
+    found = (
+        reg.query(filters, settings=settings, directory=directory, engine=engine)
+        if args["offset"] < total
+        else []
+    )
     return json_response(
-        {
-            "total": len(found),
-            "limit": args["limit"],
-            "offset": args["offset"],
-            "arrangements": found[start:stop],
-        }
+        {"total": total, "limit": args["limit"], "offset": args["offset"], "arrangements": found}
     )
 
 
@@ -405,8 +412,9 @@ def show_arrangement(arrangement_id: str) -> Response:
     parse(())
     current = state()
     found = reg.get_arrangement(
-        arrangement_id, settings=current.settings, directory=current.directory
-    )
+        arrangement_id, settings=current.settings, directory=current.directory,
+        engine=current.engine,
+    )  # fmt: skip
     return json_response(found)
 
 

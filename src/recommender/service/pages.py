@@ -190,7 +190,7 @@ def body(code_or_name: str) -> Any:
     if code_or_name != code:
         return _to_body(found, request.args.to_dict(flat=False))
     filters = views_body.parse_filters(request.args, settings, int(current_app.config["MAX_K"]))
-    page = views_body.facts(code, settings, current.directory)
+    page = views_body.facts(code, settings, current.directory, current.engine)
     status, results, unavailable = 200, None, None
     if filters.errors:
         status = 400
@@ -323,7 +323,10 @@ def _briefing_key(
     the register now (an import changes them, in any worker or process) and the day it shows."""
     current = state()
     found = reg.query(
-        reg.Filters(body=code), settings=current.settings, directory=current.directory
+        reg.Filters(body=code),
+        settings=current.settings,
+        directory=current.directory,
+        engine=current.engine,
     )
     register = hashlib.sha256(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()
     day = datetime.now(UTC).date().isoformat()
@@ -342,13 +345,14 @@ def arrangements() -> Any:
     found: dict[str, Any] | None = None
     map_svg = None
     if not filters.errors:
-        found = views_register.explore(filters, settings, current.directory)
+        found = views_register.explore(filters, settings, current.directory, current.engine)
         map_svg = views_register.arrangements_map(
-            found["found"],
+            found["page_items"],
             views_register.service_labels(settings),
             title="Map of the arrangements listed",
-            zoom_to=views_register.zoom_codes(filters, found["found"], settings),
+            zoom_to=views_register.zoom_codes(filters, found["members"], settings),
             settings=settings,
+            points=found["members"],
         )
     return render_template(
         "arrangements.html",
@@ -368,7 +372,9 @@ def arrangement(arrangement_id: str) -> str:
     map naming its members."""
     current = state()
     settings = current.settings
-    found = reg.get_arrangement(arrangement_id, settings=settings, directory=current.directory)
+    found = reg.get_arrangement(
+        arrangement_id, settings=settings, directory=current.directory, engine=current.engine
+    )
     labels = views_register.service_labels(settings)
     context = views_arrangement.page(found, labels, settings)
     return render_template("arrangement.html", **context, source_kinds=SOURCE_KINDS)

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy.engine import Engine
 from werkzeug.datastructures import MultiDict
 
 from recommender import partner_map, reference, services
@@ -187,7 +188,9 @@ def _flag(raw: str) -> bool:
 # What the page shows ----------------------------------------------------------------------
 
 
-def facts(code: str, settings: Settings, directory: Directory) -> dict[str, Any]:
+def facts(
+    code: str, settings: Settings, directory: Directory, engine: Engine | None = None
+) -> dict[str, Any]:
     """The body's facts, where it sits, its neighbours and its arrangements in the register."""
     from recommender import register as reg
 
@@ -196,7 +199,9 @@ def facts(code: str, settings: Settings, directory: Directory) -> dict[str, Any]
         "body": body,
         "containers": reference.containers(code, settings).to_dict("records"),
         "neighbours": reference.neighbours(code, settings, kind=body["kind"]).to_dict("records"),
-        "arrangements": reg.query(reg.Filters(body=code), settings=settings, directory=directory),
+        "arrangements": reg.query(
+            reg.Filters(body=code), settings=settings, directory=directory, engine=engine
+        ),
         "services": service_choices(body["tier"], settings),
     }
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -136,14 +136,15 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
     return RegisterFilters(**values, errors=errors)
 
 
-def explore(filters: RegisterFilters, settings: Settings, directory: Directory) -> dict[str, Any]:
-    """The arrangements the filters keep, one page of them as rows, and the page count."""
-    found = reg.query(
-        reg.Filters(filters.service, filters.body, filters.region, filters.origin),
-        settings=settings,
-        directory=directory,
-    )
-    pages = max(1, math.ceil(len(found) / PAGE_SIZE))
+def explore(
+    filters: RegisterFilters, settings: Settings, directory: Directory, engine: Engine
+) -> dict[str, Any]:
+    """One page of the arrangements the filters keep, their number, the page count, the
+    figures by service and the bodies in them: each counted and paged in the database, so the
+    page costs the same for a register of a thousand arrangements or of a hundred thousand."""
+    wanted = reg.Filters(filters.service, filters.body, filters.region, filters.origin)
+    total = reg.count(wanted, settings=settings, directory=directory, engine=engine)
+    pages = max(1, math.ceil(total / PAGE_SIZE))
     if filters.page > pages:
         raise NotFound(
             f"there is no page {filters.page}: these arrangements fill {pages} page"
@@ -151,40 +152,42 @@ def explore(filters: RegisterFilters, settings: Settings, directory: Directory) 
             field="page",
         )
     start = (filters.page - 1) * PAGE_SIZE
+    page = replace(wanted, limit=PAGE_SIZE, offset=start)
+    shown = reg.query(page, settings=settings, directory=directory, engine=engine)
     labels = service_labels(settings)
+    services = reg.by_service(wanted, settings=settings, directory=directory, engine=engine)
+    members = reg.member_counts(wanted, settings=settings, directory=directory, engine=engine)
     return {
-        "found": found,
-        "total": len(found),
+        "page_items": shown,
+        "members": members,
+        "total": total,
         "pages": pages,
         "first": start + 1,
-        "last": min(start + PAGE_SIZE, len(found)),
-        "rows": [row(a, labels) for a in found[start : start + PAGE_SIZE]],
-        "by_service": by_service(found, labels),
+        "last": min(start + PAGE_SIZE, total),
+        "rows": [row(a, labels) for a in shown],
+        "page_links": page_links(filters.page, pages),
+        "by_service": [e | {"label": labels.get(e["service"], e["service"])} for e in services],
     }
+
+
+def page_links(page: int, pages: int) -> list[int | None]:
+    """The page numbers to link: the first, the last and two either side of ``page``, with
+    None where others are left out (as many as a page of 25 from 100,000 needs: a few)."""
+    near = range(max(1, page - 2), min(pages, page + 2) + 1)
+    wanted = sorted({1, pages, *near})
+    out: list[int | None] = []
+    for before, number in zip([0, *wanted], wanted, strict=False):
+        if number - before == 2:
+            out.append(number - 1)  # a gap of one page: link it rather than hide it
+        elif number - before > 2:
+            out.append(None)
+        out.append(number)
+    return out
 
 
 def service_labels(settings: Settings) -> dict[str, str]:
     """Service id -> everyday name."""
     return {str(k): str(v) for k, v in services.load_services(settings)["label"].items()}
-
-
-def by_service(
-    found: Iterable[Mapping[str, Any]], labels: Mapping[str, str]
-) -> list[dict[str, Any]]:
-    """How many arrangements (and real ones) each service has, and their annual savings."""
-    out: dict[str, dict[str, Any]] = {}
-    for a in found:
-        entry = out.setdefault(
-            a["service"],
-            {"service": a["service"], "label": labels.get(a["service"], a["service"]),
-             "count": 0, "real": 0, "savings": 0.0, "with_figure": 0},
-        )  # fmt: skip
-        entry["count"] += 1
-        entry["real"] += not a["simulated"]
-        if a["annual_savings_gbp"] is not None:
-            entry["savings"] += float(a["annual_savings_gbp"])
-            entry["with_figure"] += 1
-    return sorted(out.values(), key=lambda e: (-e["count"], e["label"]))
 
 
 def row(arrangement: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
@@ -209,8 +212,10 @@ def arrangements_map(
     title: str,
     zoom_to: Iterable[str] | None,
     settings: Settings,
+    points: Mapping[str, tuple[int, int]] | None = None,
 ) -> str:
-    """The arrangements drawn over England (zoomed to ``zoom_to`` when given)."""
+    """The arrangements drawn over England (zoomed to ``zoom_to`` when given); ``points``
+    (body -> arrangements it is in, real and simulated) marks every member of a register."""
     items = [
         maps.MapArrangement(
             id=str(a["id"]),
@@ -223,12 +228,12 @@ def arrangements_map(
     ]
     zoom = sorted(set(zoom_to)) if zoom_to else None
     return maps.render_arrangements_map(
-        items, title=title, zoom_to=zoom, width=MAP_WIDTH, settings=settings
+        items, title=title, points=points, zoom_to=zoom, width=MAP_WIDTH, settings=settings
     )
 
 
 def zoom_codes(
-    filters: RegisterFilters, found: list[dict[str, Any]], settings: Settings
+    filters: RegisterFilters, members: Mapping[str, tuple[int, int]], settings: Settings
 ) -> list[str]:
     """What the explorer's map zooms to: the region's councils, or the body's partners."""
     if filters.region:
@@ -238,5 +243,5 @@ def zoom_codes(
         ]
         return [str(c) for c in inside.index]
     if filters.body:
-        return [m["body_code"] for a in found for m in a["members"] if m["body_code"]]
+        return sorted(members)
     return []
