@@ -30,8 +30,8 @@ from typing import Any
 import pytest
 
 from model_fixtures import copy_models
-from recommender import artifacts
-from recommender.config import Settings
+from recommender.core.config import Settings
+from recommender.model import artifacts
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -45,7 +45,7 @@ START_SECONDS = 90
 
 
 def synthetic_evaluation() -> dict[str, Any]:
-    """An evaluation table in the shape :func:`recommender.evaluation.evaluate` writes."""
+    """An evaluation table in the shape :func:`recommender.model.evaluation.evaluate` writes."""
     mrr = {"model": 0.604, "model_likelihood": 0.607, "nearest": 0.445, "group_nearest": 0.471,
            "group_border": 0.46, "similar": 0.099, "most_partnered": 0.076,
            "plain_logit": 0.59}  # fmt: skip

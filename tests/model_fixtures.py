@@ -12,10 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recommender import artifacts, reference, register
-from recommender.config import Settings
-from recommender.services import load_services
-from recommender.training import train
+from recommender.core.config import Settings
+from recommender.core.services import load_services
+from recommender.model import artifacts
+from recommender.model.workflow import train
+from recommender.reference import lookup as reference
+from recommender.register import records as register
 
 
 def train_into(settings: Settings) -> str:
@@ -50,7 +52,7 @@ def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 @pytest.fixture(scope="session")
 def recommender_model(trained_settings: Settings):  # type: ignore[no-untyped-def]
     """The promoted model of :func:`trained_settings`, loaded."""
-    from recommender.ranking import Recommender
+    from recommender.recommend.ranking import Recommender
 
     return Recommender.load(trained_settings)
 

@@ -22,12 +22,12 @@ import pandas as pd
 import pytest
 import shapely
 
-from recommender import geography
-from recommender.config import Settings
-from recommender.names import normalise
-from recommender.reference_build import BODY_COLUMNS, BODY_FORMATS
-from recommender.reference_governance import GOVERNANCE_COLUMNS
-from recommender.reference_write import fixed, write_csv, write_geojson
+from recommender.core.config import Settings
+from recommender.core.names import normalise
+from recommender.geo import geography
+from recommender.reference.build import BODY_COLUMNS, BODY_FORMATS
+from recommender.reference.governance import GOVERNANCE_COLUMNS
+from recommender.reference.write import fixed, write_csv, write_geojson
 
 BOXES = {
     "E07000001": (0, 0, 10_000, 10_000),

@@ -1,6 +1,6 @@
 """Fixtures for the register tests: a tiny directory of bodies and a register in ``tmp_path``.
 
-The directory stands in for ``recommender.reference`` (a dozen bodies, a few abolished
+The directory stands in for ``recommender.reference.lookup`` (a dozen bodies, a few abolished
 councils) so that the unit tests run without the built reference data; the database is a real
 SQLite file or a real PostgreSQL database (``db_fixtures.database_url``: each test runs on
 both).
@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recommender.config import Settings
-from recommender.errors import UnknownBody
-from recommender.names import closest, normalise
-from recommender.reference import Resolution
-from recommender.register_io import Directory, current_year
+from recommender.core.config import Settings
+from recommender.core.errors import UnknownBody
+from recommender.core.names import closest, normalise
+from recommender.reference.lookup import Resolution
+from recommender.register.files import Directory, current_year
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -7,7 +7,7 @@ default register's real arrangements.
 
 from __future__ import annotations
 
-from recommender.config import Settings
+from recommender.core.config import Settings
 from recommender.scenario import define
 from recommender.scenario.define import Definition, Draft, DraftSuccessor
 

@@ -18,9 +18,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from recommender import artifacts
-from recommender.config import Settings
-from recommender.service import create_app
+from recommender.core.config import Settings
+from recommender.model import artifacts
+from recommender.webapp import create_app
 
 TOKEN = "correct horse battery staple"
 AppFactory = Callable[..., Flask]

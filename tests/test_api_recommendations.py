@@ -9,8 +9,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from recommender.query import CHOICE_FLOOR
-from recommender.ranking import MAX_K, PER_PARTNER, Query, Recommender
+from recommender.recommend.query import CHOICE_FLOOR
+from recommender.recommend.ranking import MAX_K, PER_PARTNER, Query, Recommender
 
 
 def _model(app: Flask) -> Recommender:
@@ -201,7 +201,7 @@ def test_answers_put_together_from_kept_parts_are_the_whole_answer(
     """Suggestions are serialised once and kept (without their evidence, kept apart): an
     answer put together from them is byte for byte the answer serialised whole, on its first
     asking, from kept parts under other filters, and from the cache of answers."""
-    from recommender.service.api import _body, dumps
+    from recommender.webapp.api import _body, dumps
 
     app = make_app(PREPARE_SUGGESTIONS=True)
     client = app.test_client()

@@ -8,8 +8,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from recommender import register as reg
-from recommender import services
+from recommender.core import services
+from recommender.register import records as reg
 
 
 def test_list_arrangements_filters(client: FlaskClient) -> None:

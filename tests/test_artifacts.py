@@ -13,10 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from model_fixtures import MISSING_MODULE_PICKLE, RENAMED_CLASS_PICKLE, copy_models, with_artifact
-from recommender import artifacts, serving
 from recommender.cli import cli
-from recommender.config import Settings
-from recommender.errors import (
+from recommender.core.config import Settings
+from recommender.core.errors import (
     ChecksumMismatch,
     ModelError,
     ModelLoadFailed,
@@ -24,6 +23,8 @@ from recommender.errors import (
     UnknownModel,
     VersionMismatch,
 )
+from recommender.model import artifacts
+from recommender.recommend import serving
 
 
 @pytest.fixture
@@ -293,12 +294,12 @@ def test_check_writable_says_why_before_training(tmp_path: Path) -> None:
 def test_train_refuses_an_unwritable_models_folder_before_training(
     models: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import recommender.training
+    import recommender.model.workflow
 
     def no_training(*args: object, **kwargs: object) -> None:
         raise AssertionError("training started")
 
-    monkeypatch.setattr(recommender.training, "train", no_training)
+    monkeypatch.setattr(recommender.model.workflow, "train", no_training)
     blocker = tmp_path / "file"
     blocker.write_text("a file where the models folder should be")
     env = _env(models) | {"RECOMMENDER_MODELS_DIR": str(blocker / "models")}
@@ -335,8 +336,8 @@ def test_a_failed_save_leaves_no_half_written_folder(
 WRITER = """
 import sys, time
 from pathlib import Path
-from recommender import artifacts
-from recommender.config import Settings
+from recommender.model import artifacts
+from recommender.core.config import Settings
 artifacts.load = lambda version, settings=None: None  # promote writes at once: races are likely
 settings = Settings(models_dir=Path(sys.argv[1]))
 go = Path(sys.argv[2])

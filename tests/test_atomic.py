@@ -1,4 +1,4 @@
-"""Swaps that a kill cannot leave half-done (``recommender.atomic``): the reference folder and
+"""Swaps that a kill cannot leave half-done (``recommender.core.atomic``): the reference folder and
 the default register's pair of files.
 
 A kill is real: a child process does the swap with ``os.replace`` made to end the process
@@ -16,16 +16,19 @@ from pathlib import Path
 
 import pytest
 
-from recommender import atomic, db, reference, register
-from recommender.config import Settings
-from recommender.errors import DataError
+from recommender.core import atomic
+from recommender.core.config import Settings
+from recommender.core.errors import DataError
+from recommender.database import db
+from recommender.reference import lookup as reference
+from recommender.register import records as register
 from reference_fixtures import write_tiny_reference
 
 KILLED = 9
 CHILD = """
 import json, os, sys
 from pathlib import Path
-from recommender import atomic
+from recommender.core import atomic
 
 args = json.loads(sys.argv[1])
 real, calls = os.replace, []

@@ -1,4 +1,5 @@
-"""The audit log (``recommender.audit``) on SQLite and PostgreSQL: rows, order, no tokens."""
+"""The audit log (``recommender.database.audit``) on SQLite and PostgreSQL: rows, order, no
+tokens."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from recommender import audit, db
-from recommender.config import Settings
+from recommender.core.config import Settings
+from recommender.database import audit, db
 
 
 @pytest.fixture

@@ -9,15 +9,15 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
-from recommender import briefing
-from recommender.briefing import briefing_context, briefing_document, write_briefing
-from recommender.charts import money
 from recommender.cli import cli
-from recommender.config import Settings
-from recommender.errors import InvalidInput, UnknownBody
-from recommender.ranking import Query, Recommender
-from recommender.services import load_services
-from recommender.sources import MYSOCIETY_ATTRIBUTION, SOURCE_KINDS
+from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput, UnknownBody
+from recommender.core.services import load_services
+from recommender.core.sources import MYSOCIETY_ATTRIBUTION, SOURCE_KINDS
+from recommender.recommend.ranking import Query, Recommender
+from recommender.render import briefing
+from recommender.render.briefing import briefing_context, briefing_document, write_briefing
+from recommender.render.charts import money
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 

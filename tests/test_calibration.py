@@ -1,4 +1,5 @@
-"""The calibration report (``recommender.calibration``): each metric on a register small enough
+"""The calibration report (``recommender.simulation.calibration``): each metric on a register small
+enough
 to compute by hand, and the committed default register against every published bound.
 
 The hand-built register lives in the tiny world of ``reference_fixtures``: districts Alpha and
@@ -16,7 +17,12 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from recommender.calibration import (
+from recommender.core.config import Settings
+from recommender.core.services import load_services
+from recommender.geo.pairs import build_pair_matrices
+from recommender.model.patterns import merged_population
+from recommender.reference.lookup import load_adjacency, load_bodies
+from recommender.simulation.calibration import (
     METRICS,
     REGISTERS,
     FactResult,
@@ -31,12 +37,7 @@ from recommender.calibration import (
     report,
     summary,
 )
-from recommender.config import Settings
-from recommender.pairs import build_pair_matrices
-from recommender.patterns import merged_population
-from recommender.reference import load_adjacency, load_bodies
-from recommender.services import load_services
-from recommender.simulate import RealRegister
+from recommender.simulation.process import RealRegister
 from reference_fixtures import write_tiny_reference
 
 FIXTURES = Path(__file__).parent / "fixtures"

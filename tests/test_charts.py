@@ -10,8 +10,8 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from recommender import charts
-from recommender.errors import InvalidInput
+from recommender.core.errors import InvalidInput
+from recommender.render import charts
 
 SVG = "{http://www.w3.org/2000/svg}"
 METRICS = ["hit@1", "hit@5", "hit@10", "MRR", "NDCG@10"]

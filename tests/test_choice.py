@@ -1,4 +1,4 @@
-"""The conditional logit (``recommender.choice``) on choices drawn from known coefficients."""
+"""The conditional logit (``recommender.model.choice``) on choices drawn from known coefficients."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import numpy.typing as npt
 import pytest
 
-from recommender.choice import event_terms, fit_conditional_logit, one_step
+from recommender.model.choice import event_terms, fit_conditional_logit, one_step
 
 TRUE = np.array([1.5, -0.8, 0.0])
 

@@ -9,9 +9,9 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from model_fixtures import copy_models
-from recommender import artifacts
 from recommender.cli import cli
-from recommender.config import Settings
+from recommender.core.config import Settings
+from recommender.model import artifacts
 
 
 def _run(settings: Settings, *args: str) -> str:

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from recommender import register, register_build
 from recommender.cli import cli
-from recommender.config import Settings
-from recommender.register_io import Directory
-from recommender.simulate import DEFAULT_SEED
+from recommender.core.config import Settings
+from recommender.register import records as register
+from recommender.register.files import Directory
+from recommender.simulation import default_register as register_build
+from recommender.simulation.process import DEFAULT_SEED
 from register_fixtures import FIXTURES, simulated_frames
 
 Run = Callable[..., Result]

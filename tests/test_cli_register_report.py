@@ -16,8 +16,8 @@ import pytest
 from click.testing import CliRunner, Result
 
 from recommender.cli import cli
-from recommender.config import Settings
-from recommender.simulate import DEFAULT_SEED
+from recommender.core.config import Settings
+from recommender.simulation.process import DEFAULT_SEED
 
 SETTINGS = Settings()
 pytestmark = pytest.mark.skipif(
@@ -178,7 +178,7 @@ def test_simulate_is_seeded(run: Run) -> None:
     assert run("simulate", "--size", "5", "--seed", str(DEFAULT_SEED + 1)).stdout != first
     rows = first.splitlines()
     assert len(rows) == 6 and all(",true," in row for row in rows[1:])
-    assert f"simulated (recommender.simulate, seed={DEFAULT_SEED}, size=5)" in rows[1]
+    assert f"simulated (recommender.simulation.process, seed={DEFAULT_SEED}, size=5)" in rows[1]
 
 
 def test_simulate_to_a_file(run: Run, tmp_path: Path) -> None:

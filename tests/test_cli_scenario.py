@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from recommender.cli import cli
-from recommender.config import Settings
+from recommender.core.config import Settings
 from scenario_fixtures import EAST, WEST
 
 

@@ -11,9 +11,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from recommender.charts import money
-from recommender.compare import compare
-from recommender.ranking import Query, Recommender
+from recommender.recommend.compare import compare
+from recommender.recommend.ranking import Query, Recommender
+from recommender.render.charts import money
 
 ROTHER, WEALDEN, HASTINGS, EAST_SUSSEX = "E07000064", "E07000065", "E07000062", "E10000011"
 URL = f"/bodies/{ROTHER}/compare?with={WEALDEN}&with={HASTINGS}&with={EAST_SUSSEX}"

@@ -1,4 +1,5 @@
-"""The database tables, engine and transactions (``recommender.db``), on SQLite and PostgreSQL."""
+"""The database tables, engine and transactions (``recommender.database.db``), on SQLite and
+PostgreSQL."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from recommender import db
-from recommender.config import Settings
-from recommender.errors import ConfigError, DatabaseBusy, DataError
+from recommender.core.config import Settings
+from recommender.core.errors import ConfigError, DatabaseBusy, DataError
+from recommender.database import db
 
 
 def settings_for(tmp_path: Path) -> Settings:

@@ -14,8 +14,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from recommender import downloads
-from recommender import register as reg
+from recommender.register import records as reg
+from recommender.render import downloads
 
 ROTHER = "E07000064"
 

@@ -17,13 +17,15 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from recommender import engines, reference, register
 from recommender.cli import cli
-from recommender.config import Settings
-from recommender.errors import ConfigError, InvalidInput
-from recommender.evaluation import Evaluation
-from recommender.services import load_services
-from recommender.training import Context
+from recommender.core.config import Settings
+from recommender.core.errors import ConfigError, InvalidInput
+from recommender.core.services import load_services
+from recommender.model import engines
+from recommender.model.evaluation import Evaluation
+from recommender.model.fit import Context
+from recommender.reference import lookup as reference
+from recommender.register import records as register
 
 LIMIT = 3
 
@@ -117,7 +119,7 @@ def test_the_dask_scores_are_the_local_bytes(trained_settings: Settings, tmp_pat
     runner = CliRunner()
     env = {"RECOMMENDER_MODELS_DIR": str(trained_settings.models)}
     local, on_dask = tmp_path / "local.parquet", tmp_path / "dask.parquet"
-    from recommender import artifacts
+    from recommender.model import artifacts
 
     version = artifacts.promoted_version(trained_settings)
     done = runner.invoke(cli, ["score", "--out", str(local), "--model", str(version)], env=env)
@@ -150,8 +152,8 @@ def test_the_dask_scores_are_the_local_bytes(trained_settings: Settings, tmp_pat
 
 
 def test_score_table_parts_concatenate_to_the_whole(trained_settings: Settings) -> None:
-    from recommender import artifacts
-    from recommender.scoring import Scorer
+    from recommender.model import artifacts
+    from recommender.model.scoring import Scorer
 
     model = artifacts.load_promoted(trained_settings).model
     scorer = Scorer(model.context, model.components, model.snapshot, model.p_enter)

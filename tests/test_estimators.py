@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.estimators import (
+from recommender.model.estimators import (
     SavingsModel,
     build_choice_pipeline,
     choice_weights,

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.baselines import PARTNER_BASELINES, ServiceMedian
-from recommender.evaluation import (
+from recommender.model.baselines import PARTNER_BASELINES, ServiceMedian
+from recommender.model.evaluation import (
     Evaluation,
     evaluate,
     expected_ranks,
@@ -64,9 +64,10 @@ def test_verdicts_say_plainly_where_the_model_loses() -> None:
 @pytest.fixture(scope="module")
 def small_evaluation() -> Evaluation:
     """Leave-one-partnership-out on the first few real arrangements of the default register."""
-    from recommender import reference, register
-    from recommender.services import load_services
-    from recommender.training import Context
+    from recommender.core.services import load_services
+    from recommender.model.fit import Context
+    from recommender.reference import lookup as reference
+    from recommender.register import records as register
 
     arrangements, members = register.read_default_register()
     ctx = Context.build(
@@ -97,10 +98,11 @@ def test_evaluation_reports_the_model_and_every_baseline(small_evaluation: Evalu
 def test_a_held_out_partnership_is_out_of_training_and_of_its_own_network() -> None:
     """The family of the held-out arrangement leaves every training row and the network its
     queries see (cold), or only the arrangement itself leaves the network (warm)."""
-    from recommender import reference, register
-    from recommender.evaluation import lopo_fold, prepare
-    from recommender.services import load_services
-    from recommender.training import Context
+    from recommender.core.services import load_services
+    from recommender.model.evaluation import lopo_fold, prepare
+    from recommender.model.fit import Context
+    from recommender.reference import lookup as reference
+    from recommender.register import records as register
 
     arrangements, members = register.read_default_register()
     ctx = Context.build(
@@ -129,11 +131,12 @@ def test_a_held_out_partnership_is_out_of_training_and_of_its_own_network() -> N
 def test_cold_start_hides_the_focal_bodys_whole_history() -> None:
     """For each member in turn, every arrangement it is in leaves the network its queries see:
     no shared history, no service "already shared"; its partners' other arrangements stay."""
-    from recommender import reference, register
-    from recommender.evaluation import _arrangements_of, lopo_fold, prepare
-    from recommender.network import SnapshotCache
-    from recommender.services import load_services
-    from recommender.training import Context
+    from recommender.core.services import load_services
+    from recommender.model.evaluation import _arrangements_of, lopo_fold, prepare
+    from recommender.model.fit import Context
+    from recommender.model.network import SnapshotCache
+    from recommender.reference import lookup as reference
+    from recommender.register import records as register
 
     arrangements, members = register.read_default_register()
     ctx = Context.build(

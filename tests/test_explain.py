@@ -7,8 +7,8 @@ from collections import defaultdict
 
 import pytest
 
-from recommender.explain import MIN_EFFECT, _distinct
-from recommender.ranking import Query, Recommender
+from recommender.model.explain import MIN_EFFECT, _distinct
+from recommender.recommend.ranking import Query, Recommender
 
 # A district, a county, a unitary, a London borough, fire, police, an ICB, a combined authority.
 BODIES = ["Rother", "Kent", "Cornwall", "Sutton", "E31000022", "E23000032", "E54000032",

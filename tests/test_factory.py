@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from recommender.errors import ConfigError, DataError
-from recommender.ranking import MAX_K
+from recommender.core.errors import ConfigError, DataError
+from recommender.recommend.ranking import MAX_K
 from service_fixtures import AppFactory
 
 
@@ -110,8 +110,8 @@ def test_bad_configuration_fails_at_start(
 
 def test_nothing_is_loaded_at_import() -> None:
     code = (
-        "import sys, recommender.service, recommender.service.api, recommender.service.admin\n"
-        "heavy = [m for m in ('recommender.ranking', 'recommender.training', 'sklearn')"
+        "import sys, recommender.webapp, recommender.webapp.api, recommender.webapp.admin\n"
+        "heavy = [m for m in ('recommender.recommend.ranking', 'recommender.model.fit', 'sklearn')"
         " if m in sys.modules]\n"
         "print(heavy)\n"
     )

@@ -6,16 +6,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender import reference
-from recommender.features import (
+from recommender.core.services import load_services
+from recommender.model.features import (
     PAIR_FEATURES,
     group_frame,
     merged_population,
     pair_savings_frame,
 )
-from recommender.network import SnapshotCache
-from recommender.services import load_services
-from recommender.training import Context, TrainingData, choice_rows
+from recommender.model.fit import Context, TrainingData, choice_rows
+from recommender.model.network import SnapshotCache
+from recommender.reference import lookup as reference
 
 
 @pytest.fixture(scope="module")

@@ -17,10 +17,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from db_fixtures import ENGINES, PostgresServer
-from recommender import artifacts, feedback
 from recommender.cli import cli
-from recommender.config import Settings
-from recommender.service.config import DEFAULTS
+from recommender.core.config import Settings
+from recommender.model import artifacts
+from recommender.recommend import feedback
+from recommender.webapp.config import DEFAULTS
 from service_fixtures import AppFactory, build_app
 
 GOOD = {"body": "Rother", "partner": "Wealden District Council", "service": "legal",

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from recommender import geography
-from recommender.errors import CheckFailed
+from recommender.core.errors import CheckFailed
+from recommender.geo import geography
 
 
 def _squares() -> np.ndarray:

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 import shapely
 
-from recommender import maps, reference
-from recommender.charts import text_width
-from recommender.config import Settings
-from recommender.errors import InvalidInput, UnknownBody
+from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput, UnknownBody
+from recommender.reference import lookup as reference
+from recommender.render import maps
+from recommender.render.charts import text_width
 
 SVG = "{http://www.w3.org/2000/svg}"
 SETTINGS = Settings()

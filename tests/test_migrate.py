@@ -1,4 +1,5 @@
-"""Versioned migrations (``recommender.migrate``, ``recommender db``) on SQLite and PostgreSQL.
+"""Versioned migrations (``recommender.database.migrate``, ``recommender db``) on SQLite and
+PostgreSQL.
 
 A second revision, written here into a copy of the package's migrations (it adds a ``kind``
 column to ``members``, like the next real one will), plays a newer version of the code.
@@ -19,10 +20,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner
 
-from recommender import db, migrate
 from recommender.cli import cli
-from recommender.config import Settings
-from recommender.errors import ConfigError, SchemaBehind
+from recommender.core.config import Settings
+from recommender.core.errors import ConfigError, SchemaBehind
+from recommender.database import db, migrate
 
 TABLES = {
     "arrangements",
@@ -185,7 +186,7 @@ def test_a_database_behind_is_refused_until_db_upgrade(
 def test_the_service_refuses_to_start_on_a_database_behind(
     database_url: str, tmp_path: Path, newer: str
 ) -> None:
-    from recommender.service import create_app
+    from recommender.webapp import create_app
 
     with db.connect(settings(database_url, tmp_path)):
         pass  # at NEXT

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.names import closest, normalise, word_index, word_scores
+from recommender.core.names import closest, normalise, word_index, word_scores
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.network import SnapshotCache, register_arrays
-from recommender.pairs import PairMatrices
+from recommender.geo.pairs import PairMatrices
+from recommender.model.network import SnapshotCache, register_arrays
 
 SERVICES = ("ict", "legal")
 

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from recommender.service.openapi import PREFIX
+from recommender.webapp.openapi import PREFIX
 
 IGNORED = {"HEAD", "OPTIONS"}
 # A valid example per documented query parameter (to show each one is accepted).

@@ -18,12 +18,13 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 
 from browser_fixtures import field_error
-from recommender import feedback, reference
-from recommender import register as reg
-from recommender.charts import money
-from recommender.query import CHOICE_FLOOR
-from recommender.ranking import Query, Recommender
-from recommender.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION
+from recommender.core.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION
+from recommender.recommend import feedback
+from recommender.recommend.query import CHOICE_FLOOR
+from recommender.recommend.ranking import Query, Recommender
+from recommender.reference import lookup as reference
+from recommender.register import records as reg
+from recommender.render.charts import money
 
 ROTHER = "E07000064"
 
@@ -347,8 +348,8 @@ def test_a_briefing_is_made_once_per_body_service_model_and_register(
     another service, a new model or a change to the body's arrangements makes it again."""
     import hashlib
 
-    from recommender import artifacts
-    from recommender import briefing as briefing_doc
+    from recommender.model import artifacts
+    from recommender.render import briefing as briefing_doc
     from service_fixtures import TOKEN, auth
 
     made: list[str] = []

@@ -14,12 +14,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from browser_fixtures import field_error, synthetic_evaluation
-from recommender import register as reg
-from recommender.charts import money
-from recommender.config import Settings
-from recommender.evaluation import Evaluation, verdicts
-from recommender.service.views_register import PAGE_SIZE
-from recommender.sources import SOURCE_KINDS, source_host, source_kind
+from recommender.core.config import Settings
+from recommender.core.sources import SOURCE_KINDS, source_host, source_kind
+from recommender.model.evaluation import Evaluation, verdicts
+from recommender.register import records as reg
+from recommender.render.charts import money
+from recommender.webapp.views_register import PAGE_SIZE
 from service_fixtures import build_app
 
 

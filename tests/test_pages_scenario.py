@@ -16,7 +16,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 
-from recommender.query import Query
+from recommender.recommend.query import Query
 from recommender.scenario import store
 from recommender.scenario.recommend import ScenarioCache
 from scenario_fixtures import EAST, JOINT_WASTE, NORTH, RUSHMOOR, SOUTH, WEST, surrey_draft

@@ -1,4 +1,4 @@
-"""The shared definitions of partner patterns (``recommender.patterns``) on the tiny world.
+"""The shared definitions of partner patterns (``recommender.model.patterns``) on the tiny world.
 
 Districts Alpha and Beta (in the county Shire), the unitary Gamma bordering both, the island
 unitary Delta; one fire, one police and one NHS area over all but Delta.
@@ -9,9 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from recommender.config import Settings
-from recommender.pairs import build_pair_matrices
-from recommender.patterns import (
+from recommender.core.config import Settings
+from recommender.geo.pairs import build_pair_matrices
+from recommender.model.patterns import (
     GROUPS,
     PAIR_KINDS,
     TIER_GROUPS,
@@ -22,7 +22,7 @@ from recommender.patterns import (
     register_pairs,
     tier_groups,
 )
-from recommender.reference import KINDS, TIER_NAMES, load_adjacency, load_bodies
+from recommender.reference.lookup import KINDS, TIER_NAMES, load_adjacency, load_bodies
 from reference_fixtures import write_tiny_reference
 
 ALPHA, BETA, GAMMA, DELTA = "E07000001", "E07000002", "E06000001", "E06000002"

@@ -1,4 +1,4 @@
-"""Partner patterns side by side (``recommender.patterns_compare``) on the tiny world.
+"""Partner patterns side by side (``recommender.simulation.patterns_compare``) on the tiny world.
 
 Districts Alpha and Beta (in the county Shire), the unitary Gamma bordering both, the island
 unitary Delta; one fire, one police and one NHS area over all but Delta.
@@ -13,10 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recommender.config import Settings
-from recommender.pairs import build_pair_matrices
-from recommender.patterns import PAIR_KINDS, PairFacts
-from recommender.patterns_compare import (
+from recommender.core.config import Settings
+from recommender.core.services import load_services
+from recommender.geo.pairs import build_pair_matrices
+from recommender.model.patterns import PAIR_KINDS, PairFacts
+from recommender.reference.lookup import load_adjacency, load_bodies
+from recommender.simulation.patterns_compare import (
     CHOICE_FEATURES,
     FLOORS,
     RULE,
@@ -27,8 +29,6 @@ from recommender.patterns_compare import (
     compare,
     feature_scales,
 )
-from recommender.reference import load_adjacency, load_bodies
-from recommender.services import load_services
 from reference_fixtures import write_tiny_reference
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.errors import InvalidInput, UnknownBody
-from recommender.features import PAIR_FEATURES
-from recommender.query import CHOICE_FLOOR
-from recommender.ranking import MAX_K, Query, Recommender
+from recommender.core.errors import InvalidInput, UnknownBody
+from recommender.model.features import PAIR_FEATURES
+from recommender.recommend.query import CHOICE_FLOOR
+from recommender.recommend.ranking import MAX_K, Query, Recommender
 
 
 def test_top_k_sorted_by_expected_savings_with_reasons_and_evidence(
@@ -106,7 +106,7 @@ def test_nearer_and_a_longer_border_never_rank_lower(recommender_model: Recommen
 
 
 def test_a_council_never_partners_the_fire_service_it_runs(recommender_model: Recommender) -> None:
-    from recommender import reference
+    from recommender.reference import lookup as reference
 
     table = reference.fire_governance(recommender_model.settings)
     runs = table[table["governance"] == "county_council"]
@@ -172,7 +172,7 @@ def test_savings_grow_with_the_smaller_partner_and_stay_within_real_figures(
     """Economies of scale: for one focal body and service, a partner of 2,000 people never
     saves more than one of 200,000 at a similar distance; and every scored pair's saving lies
     within the range the real figures support per resident of the smaller partner."""
-    from recommender.scoring import score_all
+    from recommender.model.scoring import score_all
 
     model = recommender_model.model
     savings = model.components.savings
@@ -284,7 +284,7 @@ def test_a_suggestion_is_explained_the_same_whatever_found_it(
 ) -> None:
     """Reasons and evidence depend on the (body, partner, service) alone: the same from any
     query, from a prepared model, and as worked out for that one candidate."""
-    from recommender.explain import reasons
+    from recommender.model.explain import reasons
 
     model = recommender_model
     broad = model.recommend(Query("Rother", k=30))

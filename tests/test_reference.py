@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from recommender import reference
-from recommender.config import Settings
-from recommender.errors import DataError, InvalidInput, UnknownBody
+from recommender.core.config import Settings
+from recommender.core.errors import DataError, InvalidInput, UnknownBody
+from recommender.reference import lookup as reference
 from reference_fixtures import COUNTY_RUN, write_tiny_reference
 
 

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 from recommender.cli import cli
-from recommender.config import Settings
-from recommender.errors import CheckFailed, SourceError
-from recommender.reference_build import build_reference
-from recommender.reference_sources import (
+from recommender.core.config import Settings
+from recommender.core.errors import CheckFailed, SourceError
+from recommender.reference.build import build_reference
+from recommender.reference.inputs import (
     CAUTH_BOUNDARIES,
     FIRE_GOVERNANCE,
     LTLA_CAUTH,

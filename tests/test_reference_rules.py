@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import pytest
 
-from recommender import reference
-from recommender.config import Settings
-from recommender.errors import UnknownBody
-from recommender.names import normalise
-from recommender.reference_rules import clean, external_kind, match, place_title
+from recommender.core.config import Settings
+from recommender.core.errors import UnknownBody
+from recommender.core.names import normalise
+from recommender.reference import lookup as reference
+from recommender.reference.rules import clean, external_kind, match, place_title
 
 # (normalised place, kind) -> codes: what the reference would answer.
 PLACES = {

@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from recommender import db
-from recommender.config import Settings
-from recommender.errors import DataError, ImportRejected, InvalidInput, UnknownArrangement
-from recommender.register import (
+from recommender.core.config import Settings
+from recommender.core.errors import DataError, ImportRejected, InvalidInput, UnknownArrangement
+from recommender.database import db
+from recommender.register.files import Directory
+from recommender.register.records import (
     Filters,
     annualisation_note,
     annualise,
@@ -27,7 +28,6 @@ from recommender.register import (
     query,
     reset,
 )
-from recommender.register_io import Directory
 from register_fixtures import FIXTURES
 
 

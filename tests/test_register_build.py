@@ -1,4 +1,4 @@
-"""Building the default register (``recommender.register_build``) from small frames."""
+"""Building the default register (``recommender.simulation.default_register``) from small frames."""
 
 from __future__ import annotations
 
@@ -7,13 +7,13 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from recommender.config import Settings
-from recommender.errors import ImportRejected
-from recommender.register import export, import_file, load_register
-from recommender.register_build import build_default, default_size, simulated_rows
-from recommender.register_io import Directory, current_year, read_source, validate
-from recommender.services import service_ids
-from recommender.simulate import DEFAULT_SIZE
+from recommender.core.config import Settings
+from recommender.core.errors import ImportRejected
+from recommender.core.services import service_ids
+from recommender.register.files import Directory, current_year, read_source, validate
+from recommender.register.records import export, import_file, load_register
+from recommender.simulation.default_register import build_default, default_size, simulated_rows
+from recommender.simulation.process import DEFAULT_SIZE
 from register_fixtures import simulated_frames
 
 

@@ -23,10 +23,12 @@ import pytest
 import sqlalchemy as sa
 
 from db_fixtures import NewDatabase
-from recommender import db, register, register_store
-from recommender.config import Settings
-from recommender.register import ImportReport, ensure_database, import_file
-from recommender.register_io import PROJECT_COLUMNS, Directory
+from recommender.core.config import Settings
+from recommender.database import db
+from recommender.register import records as register
+from recommender.register import writes as register_store
+from recommender.register.files import PROJECT_COLUMNS, Directory
+from recommender.register.records import ImportReport, ensure_database, import_file
 from register_fixtures import BODIES, FIXTURES
 from service_fixtures import AppFactory
 
@@ -144,7 +146,7 @@ def test_processes_starting_on_one_empty_database_all_start(register_settings: S
         "RECOMMENDER_DATA_DIR": str(register_settings.data),
         "RECOMMENDER_DATABASE_URL": register_settings.db_url,
     }
-    code = "from recommender import register; print(register.ensure_database())"
+    code = "from recommender.register import records as register; print(register.ensure_database())"
     started = [
         subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
         for _ in range(3)

@@ -11,8 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recommender.config import Settings
-from recommender.register import (
+from recommender.core.config import Settings
+from recommender.core.services import service_ids
+from recommender.register.files import Directory
+from recommender.register.records import (
     Filters,
     annualise,
     default_directory,
@@ -22,9 +24,7 @@ from recommender.register import (
     load_register,
     query,
 )
-from recommender.register_build import build_default
-from recommender.register_io import Directory
-from recommender.services import service_ids
+from recommender.simulation.default_register import build_default
 
 SETTINGS = Settings()
 KNOWN = SETTINGS.sources / "register" / "known_arrangements.csv"

@@ -1,4 +1,5 @@
-"""Exporting the register, and importing an export again (``recommender.register.export``)."""
+"""Exporting the register, and importing an export again
+(``recommender.register.records.export``)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from recommender.config import Settings
-from recommender.errors import InvalidInput
-from recommender.register import Filters, export, import_file, query
-from recommender.register_io import PROJECT_COLUMNS, Directory
+from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput
+from recommender.register.files import PROJECT_COLUMNS, Directory
+from recommender.register.records import Filters, export, import_file, query
 from register_fixtures import FIXTURES
 
 

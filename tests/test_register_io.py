@@ -1,4 +1,4 @@
-"""Reading, validating and writing register files (``recommender.register_io``)."""
+"""Reading, validating and writing register files (``recommender.register.files``)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from recommender.errors import ImportRejected, InvalidInput, RowError
-from recommender.register_io import (
+from recommender.core.errors import ImportRejected, InvalidInput, RowError
+from recommender.register.files import (
     Candidate,
     Directory,
     atomic_write,

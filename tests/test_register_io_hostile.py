@@ -1,5 +1,5 @@
 """Hostile or broken register files are row/column errors, never tracebacks; exports meant for
-spreadsheets neutralise formulas and still import again (``recommender.register_io``)."""
+spreadsheets neutralise formulas and still import again (``recommender.register.files``)."""
 
 from __future__ import annotations
 
@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from recommender.config import Settings
-from recommender.errors import ImportRejected
-from recommender.register import export, import_file, query
-from recommender.register_io import (
+from recommender.core.config import Settings
+from recommender.core.errors import ImportRejected
+from recommender.register.files import (
     MAX_SAVINGS_GBP,
     PROJECT_COLUMNS,
     Directory,
@@ -25,6 +24,7 @@ from recommender.register_io import (
     unguard,
     validate,
 )
+from recommender.register.records import export, import_file, query
 
 SERVICES = ("procurement", "legal", "revenues_benefits", "other")
 HEADER = ",".join(PROJECT_COLUMNS) + "\n"

@@ -10,13 +10,14 @@ import pandas as pd
 import pytest
 import shapely
 
-from recommender import db, reference
-from recommender import register as reg
-from recommender.config import Settings
-from recommender.errors import ScenarioRejected, UnknownBody, UnknownScenario
-from recommender.query import Query
-from recommender.reference_bodies import largest_class
-from recommender.reference_build import check_symmetric
+from recommender.core.config import Settings
+from recommender.core.errors import ScenarioRejected, UnknownBody, UnknownScenario
+from recommender.database import db
+from recommender.recommend.query import Query
+from recommender.reference import lookup as reference
+from recommender.reference.bodies import largest_class
+from recommender.reference.build import check_symmetric
+from recommender.register import records as reg
 from recommender.scenario import define, history, report, store
 from recommender.scenario.define import Draft, DraftSuccessor
 from recommender.scenario.recommend import ScenarioCache, ScenarioRecommender, compare
@@ -450,7 +451,7 @@ def test_a_council_that_leaves_the_map_names_its_successor(
 
 
 def test_a_successors_place_and_its_briefing(scenario_model: ScenarioRecommender) -> None:
-    from recommender.briefing import briefing_context, render_html
+    from recommender.render.briefing import briefing_context, render_html
 
     place = scenario_model.place("X06000002")
     assert place.facts["successor"] and place.facts["population"] > 600_000

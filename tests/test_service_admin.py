@@ -12,8 +12,9 @@ import pytest
 from flask import Flask
 
 from model_fixtures import RENAMED_CLASS_PICKLE, with_artifact
-from recommender import artifacts, audit
-from recommender.config import Settings
+from recommender.core.config import Settings
+from recommender.database import audit
+from recommender.model import artifacts
 from service_fixtures import TOKEN, AppFactory, auth, build_app
 
 ADMIN_POSTS = [

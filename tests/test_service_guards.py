@@ -9,8 +9,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from recommender import audit, feedback
-from recommender.service.guards import CSP, ClientBuckets, RefusalThrottle
+from recommender.database import audit
+from recommender.recommend import feedback
+from recommender.webapp.guards import CSP, ClientBuckets, RefusalThrottle
 from service_fixtures import TOKEN, AppFactory, auth
 
 ROTHER = "E07000064"

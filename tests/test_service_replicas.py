@@ -28,8 +28,9 @@ import pytest
 import sqlalchemy as sa
 
 from db_fixtures import PostgresServer
-from recommender import artifacts, audit
-from recommender.config import Settings
+from recommender.core.config import Settings
+from recommender.database import audit
+from recommender.model import artifacts
 from service_fixtures import TOKEN
 
 CHECK_SECONDS = 1.0

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.config import Settings
+from recommender.core.config import Settings
 
 
 def _free_port() -> int:

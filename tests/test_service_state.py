@@ -7,7 +7,7 @@ import sys
 import pytest
 from flask import Flask
 
-from recommender.service.state import ResponseCache
+from recommender.webapp.state import ResponseCache
 from service_fixtures import AppFactory
 
 

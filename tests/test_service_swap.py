@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 import pytest
 
 from model_fixtures import MISSING_MODULE_PICKLE, with_artifact
-from recommender import artifacts
-from recommender.config import Settings
+from recommender.core.config import Settings
+from recommender.model import artifacts
 from service_fixtures import TOKEN, AppFactory, auth
 
 if TYPE_CHECKING:
-    from recommender.ranking import Recommender
+    from recommender.recommend.ranking import Recommender
 
 URLS = [
     "/api/v1/bodies/Rother/recommendations?k=2",
@@ -109,7 +109,7 @@ def test_a_promoted_model_that_does_not_load_is_tried_once(
     loads: list[str] = []
     real_load = artifacts.load
     monkeypatch.setattr(artifacts, "load", lambda v, s=None: loads.append(v) or real_load(v, s))
-    with caplog.at_level(logging.ERROR, logger="recommender.service.state"):
+    with caplog.at_level(logging.ERROR, logger="recommender.webapp.state"):
         for _ in range(5):
             response = client.get("/api/v1/bodies/Rother/recommendations?k=1")
             assert response.status_code == 200 and response.json["model_version"] == first
@@ -179,6 +179,38 @@ def test_requests_never_wait_for_the_watcher_to_load_a_model(make_app: AppFactor
     finally:
         release.set()
         holder.stop_watching()
+
+
+def test_a_promoted_model_serves_before_its_suggestions_are_prepared(
+    make_app: AppFactory,
+) -> None:
+    """Preparing a model's suggestions takes seconds: the watcher swaps first, prepares in a
+    thread of its own, and meanwhile follows the next promotion (a rollback)."""
+    app = make_app(MODEL_CHECK_SECONDS=0.05)
+    holder = app.extensions["recommender"].models
+    settings = app.extensions["recommender"].settings
+    first, second = artifacts.versions(settings)
+    preparing, release = threading.Event(), threading.Event()
+    warmed: list[str] = []
+
+    def slow_warm(model: Recommender) -> None:
+        preparing.set()
+        assert release.wait(120)
+        warmed.append(model.version)
+
+    holder.warm = slow_warm
+    holder.watch()
+    try:
+        artifacts.promote(second, settings)
+        assert preparing.wait(120)  # preparing the new model, which already serves
+        assert holder.version == second
+        artifacts.rollback(settings)  # followed while the preparation still runs
+        assert _wait_until(lambda: holder.version == first)
+        assert warmed == []
+    finally:
+        release.set()
+        holder.stop_watching()
+    assert _wait_until(lambda: second in warmed)
 
 
 def test_a_worker_forked_after_a_promotion_serves_it_from_its_first_request(

@@ -1,4 +1,4 @@
-"""The service taxonomy (``recommender.services``)."""
+"""The service taxonomy (``recommender.core.services``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from recommender.config import Settings
-from recommender.errors import InvalidInput, SourceError
-from recommender.services import check_service, load_services, service_ids
+from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput, SourceError
+from recommender.core.services import check_service, load_services, service_ids
 
 
 def test_ids_keep_the_file_order(register_settings: Settings) -> None:

@@ -1,4 +1,5 @@
-"""The simulated register (``recommender.simulate``) on the tiny world of ``reference_fixtures``.
+"""The simulated register (``recommender.simulation.process``) on the tiny world of
+``reference_fixtures``.
 
 Five councils, a fire, a police and an NHS body, and the eight services of
 ``tests/fixtures/services.csv``: small enough that every structural rule can be checked on
@@ -15,13 +16,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.config import Settings
-from recommender.errors import InvalidInput
-from recommender.pairs import build_pair_matrices
-from recommender.patterns import merged_population
-from recommender.reference import load_adjacency, load_bodies
-from recommender.services import load_services
-from recommender.simulate import (
+from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput
+from recommender.core.services import load_services
+from recommender.geo.pairs import build_pair_matrices
+from recommender.model.patterns import merged_population
+from recommender.reference.lookup import load_adjacency, load_bodies
+from recommender.simulation.process import (
     DEFAULT_SIZE,
     FIRST_YEAR,
     LAST_YEAR,
@@ -32,7 +33,7 @@ from recommender.simulate import (
     simulate,
     year_counts,
 )
-from recommender.simulate_world import World as SimWorld
+from recommender.simulation.world import World as SimWorld
 from reference_fixtures import COUNTY_RUN, write_tiny_reference
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -83,7 +84,11 @@ def test_size_is_the_number_of_arrangements(world: World) -> None:
 def test_every_row_says_it_is_simulated(world: World) -> None:
     arrangements, members = world.run(seed=5, size=30)
     assert arrangements["simulated"].dtype == bool and arrangements["simulated"].all()
-    assert arrangements["source"].eq("simulated (recommender.simulate, seed=5, size=30)").all()
+    assert (
+        arrangements["source"]
+        .eq("simulated (recommender.simulation.process, seed=5, size=30)")
+        .all()
+    )
     assert arrangements["note"].str.contains("Simulated arrangement").all()
     assert arrangements["note"].str.contains("not a real partnership").all()
     assert arrangements["id"].str.match(r"^S-\d{4}$").all()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.sources import SOURCE_KINDS, rank_sources, source_host, source_kind
+from recommender.core.sources import SOURCE_KINDS, rank_sources, source_host, source_kind
 
 
 @pytest.mark.parametrize(

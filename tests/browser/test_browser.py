@@ -15,7 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from browser_fixtures import DESKTOP, PHONE, SCREENSHOTS, LiveServer, watch_csp
-from recommender import db
+from recommender.database import db
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 ROTHER = "E07000064"

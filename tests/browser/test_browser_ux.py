@@ -16,7 +16,7 @@ import pytest
 from pypdf import PdfReader
 
 from browser_fixtures import DESKTOP, PHONE, SCREENSHOTS, LiveServer
-from recommender.services import load_services
+from recommender.core.services import load_services
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 ROTHER, BUCKS = "E07000064", "E06000060"

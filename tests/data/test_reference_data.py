@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from recommender import reference
-from recommender.config import Settings
-from recommender.errors import UnknownBody
-from recommender.reference_rules import external_kind
+from recommender.core.config import Settings
+from recommender.core.errors import UnknownBody
+from recommender.reference import lookup as reference
+from recommender.reference.rules import external_kind
 
 SETTINGS = Settings()
 REGISTER = SETTINGS.sources / "register" / "known_arrangements.csv"

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from recommender.config import Settings
-from recommender.reference_build import build_reference
-from recommender.reference_sources import SOURCE_FILES
+from recommender.core.config import Settings
+from recommender.reference.build import build_reference
+from recommender.reference.inputs import SOURCE_FILES
 
 SETTINGS = Settings()
 

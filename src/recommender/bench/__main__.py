@@ -6,7 +6,7 @@ import sys
 from importlib import import_module
 
 from recommender.bench import BENCHMARKS
-from recommender.config import Settings
+from recommender.core.config import Settings
 
 
 def main(argv: list[str]) -> int:

@@ -15,9 +15,9 @@ import sys
 import tempfile
 from pathlib import Path
 
-from recommender import artifacts
 from recommender.bench._util import measure, run_command, table
-from recommender.config import Settings
+from recommender.core.config import Settings
+from recommender.model import artifacts
 
 TARGET_S = 5.0
 BODIES = (
@@ -31,10 +31,12 @@ BODIES = (
 
 _TRAIN = """
 import pandas as pd
-from recommender import artifacts, reference, register
-from recommender.config import Settings
-from recommender.services import load_services
-from recommender.training import train
+from recommender.model import artifacts
+from recommender.reference import lookup as reference
+from recommender.register import records as register
+from recommender.core.config import Settings
+from recommender.core.services import load_services
+from recommender.model.workflow import train
 settings = Settings.from_env()
 arrangements, members = register.load_register(settings)
 model, meta = train(pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry")),
@@ -48,9 +50,10 @@ result = {}
 _BRIEFINGS = """
 from pypdf import PdfReader
 import io
-from recommender.briefing import briefing_document
-from recommender.ranking import Recommender
-from recommender import maps, register
+from recommender.render.briefing import briefing_document
+from recommender.recommend.ranking import Recommender
+from recommender.render import maps
+from recommender.register import records as register
 started = time.perf_counter()
 rec = Recommender.load()
 result = {"load_s": time.perf_counter() - started, "bodies": []}

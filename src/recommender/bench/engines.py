@@ -1,6 +1,6 @@
 """Engines benchmark: the batch work in this process (``local``) and on Dask, side by side.
 
-Dask runs on a ``LocalCluster`` of :data:`recommender.engines.LOCAL_WORKERS` single-threaded
+Dask runs on a ``LocalCluster`` of :data:`recommender.model.engines.LOCAL_WORKERS` single-threaded
 worker processes, as ``--engine dask`` starts it; the time to start and stop it is shown apart
 and counted in the speed-up (local seconds over Dask's with the cluster's). On a two-core
 machine Dask can at best halve the local time, and pays for the cluster and for sending the
@@ -28,14 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from recommender.bench._util import measure, table
-from recommender.config import Settings
+from recommender.core.config import Settings
 
 _SETUP = """
 import hashlib
 import pandas as pd
-from recommender import engines, reference, register
-from recommender.config import Settings
-from recommender.services import load_services
+from recommender.model import engines
+from recommender.reference import lookup as reference
+from recommender.register import records as register
+from recommender.core.config import Settings
+from recommender.core.services import load_services
 settings = Settings.from_env()
 services = load_services(settings)
 
@@ -65,7 +67,7 @@ def on_dask(job):
 _EVALUATE = (
     _SETUP
     + """
-from recommender.training import Context
+from recommender.model.fit import Context
 bodies = pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry"))
 arrangements, members = register.load_register(settings)
 ctx = Context.build(bodies, reference.load_adjacency(settings), services, arrangements, members,
@@ -87,10 +89,10 @@ _GROWTH = (
     _SETUP
     + """
 from recommender.bench.synthetic import split
-from recommender.network import SnapshotCache
-from recommender.scoring import Scorer, enter_probability
-from recommender.simulate import simulate
-from recommender.training import Context, TrainingData, fit_components
+from recommender.model.network import SnapshotCache
+from recommender.model.scoring import Scorer, enter_probability
+from recommender.simulation.process import simulate
+from recommender.model.fit import Context, TrainingData, fit_components
 ROUNDS = {rounds}
 started = time.perf_counter()
 bodies = reference.load_bodies(settings)
@@ -130,7 +132,7 @@ GROWTH = ((0, "1× (the real bodies)"), (1, "2× (SYNTHETIC: each cut in two)"),
 
 def run(settings: Settings) -> None:
     """Run the engine benchmarks and print their tables."""
-    from recommender.engines import LOCAL_WORKERS
+    from recommender.model.engines import LOCAL_WORKERS
 
     work = Path(tempfile.mkdtemp(prefix="recommender-bench-"))
     env = {

@@ -17,13 +17,14 @@ import tempfile
 from pathlib import Path
 
 from recommender.bench._util import measure, run_command, table
-from recommender.config import Settings
+from recommender.core.config import Settings
 
 _SETUP = """
 import pandas as pd
-from recommender import reference, register
-from recommender.config import Settings
-from recommender.services import load_services
+from recommender.reference import lookup as reference
+from recommender.register import records as register
+from recommender.core.config import Settings
+from recommender.core.services import load_services
 settings = Settings.from_env()
 bodies = pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry"))
 adjacency = reference.load_adjacency(settings)
@@ -33,8 +34,8 @@ services = load_services(settings)
 _TRAIN = (
     _SETUP
     + """
-from recommender import artifacts
-from recommender.training import train
+from recommender.model import artifacts
+from recommender.model.workflow import train
 arrangements, members = register.load_register(settings)
 stages = {}
 last = [None, time.perf_counter()]
@@ -57,8 +58,8 @@ result = {"train_s": total, "stages": stages, "arrangements": len(arrangements)}
 
 _SCORE = """
 import numpy as np
-from recommender import artifacts
-from recommender.scoring import Scorer, score_all
+from recommender.model import artifacts
+from recommender.model.scoring import Scorer, score_all
 loaded = artifacts.load_promoted()
 model = loaded.model
 started = time.perf_counter()
@@ -71,10 +72,10 @@ _GROWTH = (
     _SETUP
     + """
 import numpy as np
-from recommender.simulate import simulate
-from recommender.training import Context, TrainingData, fit_components
-from recommender.network import SnapshotCache
-from recommender.scoring import Scorer, enter_probability, score_all
+from recommender.simulation.process import simulate
+from recommender.model.fit import Context, TrainingData, fit_components
+from recommender.model.network import SnapshotCache
+from recommender.model.scoring import Scorer, enter_probability, score_all
 FRACTION, MULTIPLE = {fraction}, {multiple}
 every = len(bodies)  # the default register's arrangements are spread over all the bodies
 if FRACTION < 1:

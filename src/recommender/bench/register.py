@@ -42,14 +42,15 @@ from recommender.bench._util import (
     table,
     wait_for,
 )
-from recommender.config import Settings
+from recommender.core import kinds
+from recommender.core.config import Settings
 
 SIZES = (1_000, 10_000, 100_000)
 REPEATS = 5  # requests per figure (the median is shown)
 PAGE_CLIENTS = 4  # clients asking for explorer pages while health is timed
 HEALTH_PROBES = 40
 SOURCE = "synthetic register for make bench (not a real arrangement)"
-LOWER_TIERS = ("district", "unitary", "metropolitan", "london_borough")
+LOWER_TIERS = kinds.LOWER_TIERS
 
 
 def synthetic_rows(
@@ -57,7 +58,8 @@ def synthetic_rows(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """``count`` synthetic arrangements (numbered from ``start``) and their members, as rows
     of the ``arrangements`` and ``members`` tables."""
-    from recommender import reference, services
+    from recommender.core import services
+    from recommender.reference import lookup as reference
 
     bodies = reference.load_bodies(settings).drop(columns="geometry")
     taxonomy = services.load_services(settings)
@@ -123,7 +125,7 @@ def synthetic_rows(
 
 def add_synthetic(engine: sa.Engine, count: int, settings: Settings, *, start: int = 0) -> None:
     """Write ``count`` synthetic arrangements into ``engine``'s database, in one transaction."""
-    from recommender import db
+    from recommender.database import db
 
     arrangements, members = synthetic_rows(count, settings, start=start)
     with db.transaction(engine) as conn:
@@ -134,7 +136,7 @@ def add_synthetic(engine: sa.Engine, count: int, settings: Settings, *, start: i
 
 def run(settings: Settings) -> None:
     """Grow a private register to each size, time the public reads, print the table."""
-    from recommender import db
+    from recommender.database import db
 
     with tempfile.TemporaryDirectory(prefix="recommender-bench-") as name:
         folder = Path(name)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from recommender.bench._util import measure, table
 from recommender.bench.model import _TRAIN
-from recommender.config import Settings
+from recommender.core.config import Settings
 
 # (county, how many successors): Surrey in two (the 2025 proposal's size), Kent and Essex in
 # three, Lancashire's twelve districts in four.
@@ -25,10 +25,10 @@ CASES = (("Surrey", 2), ("Kent", 3), ("Essex", 3), ("Lancashire", 4))
 TARGET_S = 5.0
 
 _CASE = """
-from recommender import db, reference
-from recommender.config import Settings
-from recommender.query import Query
-from recommender.ranking import Recommender
+from recommender.database import db; from recommender.reference import lookup as reference
+from recommender.core.config import Settings
+from recommender.recommend.query import Query
+from recommender.recommend.ranking import Recommender
 from recommender.scenario import define, store
 from recommender.scenario.recommend import ScenarioRecommender
 from recommender.scenario.world import derive

@@ -59,7 +59,7 @@ from recommender.bench._util import (
     table,
     wait_for,
 )
-from recommender.config import Settings
+from recommender.core.config import Settings
 
 CONNECTIONS = 32
 THREADS = 2
@@ -223,7 +223,7 @@ def run(settings: Settings) -> None:
 
 def _private_model(settings: Settings, models: Path, env: dict[str, str]) -> str:
     """Copy the promoted model into the private models folder (train one when there is none)."""
-    from recommender import artifacts
+    from recommender.model import artifacts
 
     version = artifacts.promoted_version(settings)
     private = settings.with_(models_dir=models)
@@ -237,7 +237,7 @@ def _private_model(settings: Settings, models: Path, env: dict[str, str]) -> str
 
 
 def _train(env: dict[str, str], *, seed: int, promote: bool = False) -> str:
-    from recommender import artifacts
+    from recommender.model import artifacts
 
     args = [command(), "train", "--no-evaluate", "--seed", str(seed)]
     subprocess.run(

@@ -12,7 +12,7 @@ and area, and the body's other facts. The relations are worked out again from th
 * the area codes (``county_code``, ``fire_code`` …) name the piece of that area holding most
   of the piece;
 * ``touches`` and the shared border lengths come from the polygons
-  (:func:`recommender.geography.adjacency`), the two halves of a body touching along the cut;
+  (:func:`recommender.geo.geography.adjacency`), the two halves of a body touching along the cut;
 * a fire governance pair holds for every pair of their pieces.
 """
 
@@ -27,8 +27,8 @@ import pandas as pd
 import pyproj
 import shapely
 
-from recommender import geography
-from recommender.pairs import AREA_COLUMNS
+from recommender.geo import geography
+from recommender.geo.pairs import AREA_COLUMNS
 
 RELATED = ("within", "contains", "overlaps")
 SHARE = 1e-6  # of a piece's area: rounding noise, not a real overlap

@@ -1,6 +1,6 @@
 """The ``recommender`` command line: one click group, one submodule per area.
 
-Domain errors (:class:`recommender.errors.RecommenderError`) become ``click.ClickException``
+Domain errors (:class:`recommender.core.errors.RecommenderError`) become ``click.ClickException``
 here, at the boundary; real bugs keep their traceback.
 """
 
@@ -10,7 +10,7 @@ import click
 
 from recommender import __version__
 from recommender.cli._common import ErrorHandlingGroup, SettingsObj
-from recommender.config import Settings
+from recommender.core.config import Settings
 
 
 @click.group(cls=ErrorHandlingGroup)

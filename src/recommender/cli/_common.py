@@ -10,8 +10,8 @@ from typing import Any
 
 import click
 
-from recommender.config import Settings
-from recommender.errors import InvalidInput, NotFound, RecommenderError
+from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput, NotFound, RecommenderError
 
 
 @dataclass
@@ -127,8 +127,8 @@ def _cell(value: Any) -> str:
 def service_labels(settings: Settings) -> dict[str, str]:
     """Service id -> label, for tables people read (ids themselves where the taxonomy file is
     missing: a label is a nicety, not a reason to fail)."""
-    from recommender.errors import DataError
-    from recommender.services import load_services
+    from recommender.core.errors import DataError
+    from recommender.core.services import load_services
 
     try:
         return {str(k): str(v) for k, v in load_services(settings)["label"].items()}

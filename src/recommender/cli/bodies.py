@@ -7,8 +7,6 @@ from typing import Any
 import click
 import pandas as pd
 
-from recommender import reference
-from recommender import register as reg
 from recommender.cli._common import (
     SettingsObj,
     echo_json,
@@ -16,9 +14,11 @@ from recommender.cli._common import (
     pass_settings,
     service_labels,
 )
-from recommender.errors import InvalidInput
-from recommender.names import closest
-from recommender.reference import TIER_NAMES
+from recommender.core.errors import InvalidInput
+from recommender.core.names import closest
+from recommender.reference import lookup as reference
+from recommender.reference.lookup import TIER_NAMES
+from recommender.register import records as reg
 
 KIND = click.Choice(reference.KINDS)
 

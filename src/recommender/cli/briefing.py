@@ -24,9 +24,9 @@ def briefing(
     obj: SettingsObj, body: str, service: str | None, out: Path, scenario: str | None
 ) -> None:
     """Write a briefing on BODY's sharing opportunities (PDF or HTML, by the file name)."""
-    from recommender.briefing import write_briefing
     from recommender.cli.model import scenario_recommender
-    from recommender.ranking import Recommender
+    from recommender.recommend.ranking import Recommender
+    from recommender.render.briefing import write_briefing
 
     rec = Recommender.load(obj.settings)
     if scenario is not None:

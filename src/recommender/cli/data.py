@@ -25,7 +25,7 @@ def data() -> None:
 @pass_settings
 def build_reference_command(obj: SettingsObj, source: Path | None) -> None:
     """Build data/reference/ from the ONS, lookup and mySociety sources."""
-    from recommender.reference_build import build_reference
+    from recommender.reference.build import build_reference
 
     settings = obj.settings
     report = build_reference(source or settings.sources, settings.reference_dir)

@@ -1,15 +1,15 @@
 """``recommender db …``: the database schema, created and upgraded by versioned migrations.
 
 Every command creates the schema in an empty database by itself; upgrading one that holds a
-schema is this explicit step (see :mod:`recommender.migrate` for why).
+schema is this explicit step (see :mod:`recommender.database.migrate` for why).
 """
 
 from __future__ import annotations
 
 import click
 
-from recommender import db, migrate
 from recommender.cli._common import SettingsObj, pass_settings
+from recommender.database import db, migrate
 
 
 @click.group("db")

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from recommender import db
-from recommender import feedback as fb
 from recommender.cli._common import SettingsObj, pass_settings
+from recommender.database import db
+from recommender.recommend import feedback as fb
 
 
 @click.group("feedback")

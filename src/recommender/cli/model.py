@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from recommender import reference
 from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
-from recommender.config import Settings
-from recommender.query import PER_PARTNER, SORTS
+from recommender.core.config import Settings
+from recommender.recommend.query import PER_PARTNER, SORTS
+from recommender.reference import lookup as reference
 
 STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
 
@@ -21,8 +21,9 @@ STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
 def _inputs(settings: Settings, register_file: Path | None) -> dict[str, Any]:
     import pandas as pd
 
-    from recommender import reference, register
-    from recommender.services import load_services
+    from recommender.core.services import load_services
+    from recommender.reference import lookup as reference
+    from recommender.register import records as register
 
     bodies = pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry"))
     if register_file is not None:
@@ -45,8 +46,9 @@ def train_and_save(
     """Train with a progress bar over the stages, save, optionally promote."""
     from tqdm import tqdm
 
-    from recommender import artifacts, serving
-    from recommender.training import train
+    from recommender.model import artifacts
+    from recommender.model.workflow import train
+    from recommender.recommend import serving
 
     artifacts.check_writable(settings)  # a read-only or full models/ fails now, not after training
     inputs = _inputs(settings, register_file)
@@ -102,7 +104,7 @@ def train_cmd(
     as_json: bool,
 ) -> None:
     """Train a model from the register (evaluate, fit, prepare serving) and save it."""
-    from recommender.evaluation import Evaluation
+    from recommender.model.evaluation import Evaluation
 
     version, meta = train_and_save(
         obj.settings, register_file, promote=promote, evaluate=evaluate, seed=seed
@@ -119,7 +121,7 @@ def train_cmd(
 
 def engine_options(command: Any) -> Any:
     """``--engine``, ``--scheduler`` and ``--workers``: where the batch work runs."""
-    from recommender.engines import ENGINES, LOCAL_WORKERS
+    from recommender.model.engines import ENGINES, LOCAL_WORKERS
 
     options = [
         click.option(
@@ -183,8 +185,8 @@ def evaluate_cmd(
     """Evaluate the model against the baselines, leaving one real partnership out at a time."""
     from tqdm import tqdm
 
-    from recommender import engines
-    from recommender.training import Context
+    from recommender.model import engines
+    from recommender.model.fit import Context
 
     _check_engine(engine, scheduler)
     inputs = _inputs(obj.settings, register_file)
@@ -200,7 +202,7 @@ def evaluate_cmd(
             limit=limit,
         )
     if as_json:
-        from recommender.evaluation import verdicts
+        from recommender.model.evaluation import verdicts
 
         echo_json({**evaluation.to_dict(), "verdicts": verdicts(evaluation)})
         return
@@ -241,8 +243,8 @@ def score_cmd(
     """
     import time
 
-    from recommender import artifacts, engines
-    from recommender.scoring import Scorer
+    from recommender.model import artifacts, engines
+    from recommender.model.scoring import Scorer
 
     _check_engine(engine, scheduler)
     if out.suffix.lower() != ".parquet":
@@ -280,8 +282,8 @@ QUERY_TITLES = {"service": "service given", "any": "any service (the default lis
 
 def print_evaluation(evaluation: Any) -> None:
     """Print the ranking and savings tables and the plain verdicts."""
-    from recommender.baselines import BASELINE_LABELS
-    from recommender.evaluation import RANK_METRICS, verdicts
+    from recommender.model.baselines import BASELINE_LABELS
+    from recommender.model.evaluation import RANK_METRICS, verdicts
 
     labels = {
         "model": "the product (by expected savings)",
@@ -329,7 +331,7 @@ def models() -> None:
 @pass_settings
 def models_list(obj: SettingsObj, as_json: bool) -> None:
     """List trained models, newest first (* marks the promoted one)."""
-    from recommender import artifacts
+    from recommender.model import artifacts
 
     infos = artifacts.list_models(obj.settings)
     if as_json:
@@ -393,9 +395,9 @@ def models_list(obj: SettingsObj, as_json: bool) -> None:
 @pass_settings
 def models_show(obj: SettingsObj, version: str | None, as_json: bool) -> None:
     """Show a model's metadata (the promoted model by default)."""
-    from recommender import artifacts
-    from recommender.errors import NoPromotedModel
-    from recommender.evaluation import Evaluation
+    from recommender.core.errors import NoPromotedModel
+    from recommender.model import artifacts
+    from recommender.model.evaluation import Evaluation
 
     version = version or artifacts.promoted_version(obj.settings)
     if version is None:
@@ -417,7 +419,8 @@ def models_show(obj: SettingsObj, version: str | None, as_json: bool) -> None:
 @pass_settings
 def models_promote(obj: SettingsObj, version: str) -> None:
     """Promote VERSION (after checking it, loading it and asking it one question)."""
-    from recommender import artifacts, serving
+    from recommender.model import artifacts
+    from recommender.recommend import serving
 
     previous = artifacts.promote(version, obj.settings, check=serving.check(obj.settings))
     click.echo(f"promoted {version}" + (f" (was {previous})" if previous else ""))
@@ -427,7 +430,8 @@ def models_promote(obj: SettingsObj, version: str) -> None:
 @pass_settings
 def models_rollback(obj: SettingsObj) -> None:
     """Promote the model that served before the current one (after loading and checking it)."""
-    from recommender import artifacts, serving
+    from recommender.model import artifacts
+    from recommender.recommend import serving
 
     target = artifacts.rollback(obj.settings, check=serving.check(obj.settings))
     click.echo(f"rolled back to {target}")
@@ -437,7 +441,7 @@ def models_rollback(obj: SettingsObj) -> None:
 @pass_settings
 def models_ensure(obj: SettingsObj) -> None:
     """Train and promote a model if none is promoted (used by `make run`)."""
-    from recommender import artifacts
+    from recommender.model import artifacts
 
     current = artifacts.promoted_version(obj.settings)
     if current is not None:
@@ -505,7 +509,7 @@ def recommend_cmd(
     scenario: str | None,
 ) -> None:
     """Suggest partners and services for BODIES (codes or names), by expected annual savings."""
-    from recommender.ranking import Query, Recommender
+    from recommender.recommend.ranking import Query, Recommender
 
     if not bodies and not all_bodies:
         raise click.UsageError("name at least one body (code or name), or pass --all")
@@ -553,7 +557,7 @@ def recommend_cmd(
 
 def scenario_recommender(settings: Settings, rec: Any, name: str) -> Any:
     """The promoted model answering on the map of stored scenario ``name``."""
-    from recommender import db
+    from recommender.database import db
     from recommender.scenario import store
     from recommender.scenario.recommend import ScenarioRecommender
     from recommender.scenario.world import derive
@@ -564,7 +568,7 @@ def scenario_recommender(settings: Settings, rec: Any, name: str) -> Any:
 
 
 def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
-    from recommender.register_io import spreadsheet_cell
+    from recommender.register.files import spreadsheet_cell
 
     columns = [
         "body_code",
@@ -601,8 +605,8 @@ def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
 
 
 def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
-    from recommender.charts import money
-    from recommender.explain import DIRECTION_WORDS, MARKERS
+    from recommender.model.explain import DIRECTION_WORDS, MARKERS
+    from recommender.render.charts import money
 
     click.echo(f"\n{body['name']} ({body['code']}) — model {version}")
     if body.get("note"):

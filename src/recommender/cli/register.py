@@ -8,9 +8,6 @@ from typing import Any
 
 import click
 
-from recommender import calibration
-from recommender import register as reg
-from recommender.charts import money
 from recommender.cli._common import (
     SettingsObj,
     echo_json,
@@ -19,12 +16,19 @@ from recommender.cli._common import (
     service_labels,
     shorten,
 )
-from recommender.errors import ImportRejected
-from recommender.patterns_compare import PatternsReport
-from recommender.register_build import SIMULATED_FORMATS, simulate_register, simulated_text
-from recommender.register_build import build_default as build
-from recommender.register_io import atomic_write
-from recommender.simulate import DEFAULT_SEED, DEFAULT_SIZE
+from recommender.core.errors import ImportRejected
+from recommender.register import records as reg
+from recommender.register.files import atomic_write
+from recommender.render.charts import money
+from recommender.simulation import calibration
+from recommender.simulation.default_register import (
+    SIMULATED_FORMATS,
+    simulate_register,
+    simulated_text,
+)
+from recommender.simulation.default_register import build_default as build
+from recommender.simulation.patterns_compare import PatternsReport
+from recommender.simulation.process import DEFAULT_SEED, DEFAULT_SIZE
 
 MAX_SIMULATED = 20_000
 MARKS = {"ok": "✓", "outside": "✗"}

@@ -50,7 +50,7 @@ def create_cmd(
     as_json: bool,
 ) -> None:
     """Check scenario NAME and store it (all or nothing: every problem is listed)."""
-    from recommender import db
+    from recommender.database import db
     from recommender.scenario import define, store
 
     if bool(froms) == bool(path):
@@ -82,7 +82,7 @@ def create_cmd(
 @pass_settings
 def list_cmd(obj: SettingsObj, as_json: bool) -> None:
     """List the stored scenarios."""
-    from recommender import db
+    from recommender.database import db
     from recommender.scenario import store
 
     with db.connect(obj.settings) as engine:
@@ -109,7 +109,7 @@ def list_cmd(obj: SettingsObj, as_json: bool) -> None:
 def show_cmd(obj: SettingsObj, name: str, as_json: bool) -> None:
     """Show a scenario: its successors' facts, what leaves the map, what happens to the real
     arrangements."""
-    from recommender import db
+    from recommender.database import db
     from recommender.scenario import store
 
     with db.connect(obj.settings) as engine:
@@ -126,7 +126,7 @@ def show_cmd(obj: SettingsObj, name: str, as_json: bool) -> None:
 @pass_settings
 def delete_cmd(obj: SettingsObj, name: str) -> None:
     """Delete a scenario (the reference data and the models are never changed by one)."""
-    from recommender import db
+    from recommender.database import db
     from recommender.scenario import store
 
     with db.connect(obj.settings) as engine:
@@ -135,7 +135,7 @@ def delete_cmd(obj: SettingsObj, name: str) -> None:
 
 
 def _report(obj: SettingsObj, definition: Any) -> dict[str, Any]:
-    from recommender import register as reg
+    from recommender.register import records as reg
     from recommender.scenario.report import report
     from recommender.scenario.world import derive
 

@@ -90,7 +90,7 @@ def serve(
     access_log: bool,
 ) -> None:
     """Serve the JSON API (and pages) with gunicorn on HOST:PORT."""  # fmt: skip
-    from recommender.service import create_app
+    from recommender.webapp import create_app
 
     # Built before gunicorn starts, so a missing reference folder or a bad setting is a clean
     # error here; the workers fork from this process and share the loaded model.
@@ -124,7 +124,7 @@ def json_error(sock: Any, status_int: int, reason: str, mesg: str) -> None:
     from gunicorn import util
     from werkzeug.exceptions import default_exceptions
 
-    from recommender.service.guards import HEADERS
+    from recommender.webapp.guards import HEADERS
 
     known = default_exceptions.get(status_int)
     name = known().name if known is not None else reason  # the names the app's errors use

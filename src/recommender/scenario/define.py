@@ -2,7 +2,7 @@
 
 A person writes a :class:`Draft` (on the command line, in a JSON or CSV file, or in the page's
 form): successors, each a name and the councils it is made of, as codes or names. :func:`check`
-turns it into a :class:`Definition` or raises :class:`~recommender.errors.ScenarioRejected`
+turns it into a :class:`Definition` or raises :class:`~recommender.core.errors.ScenarioRejected`
 listing every problem, so nothing half-checked is ever stored.
 
 The rules
@@ -38,10 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from recommender import reference
-from recommender.config import Settings
-from recommender.errors import ScenarioProblem, ScenarioRejected, UnknownBody
-from recommender.names import normalise
+from recommender.core import kinds
+from recommender.core.config import Settings
+from recommender.core.errors import ScenarioProblem, ScenarioRejected, UnknownBody
+from recommender.core.names import normalise
+from recommender.reference import lookup as reference
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
 MAX_NAME = 64
@@ -51,7 +52,7 @@ MAX_SUCCESSOR_NAME = 100
 MAX_DESCRIPTION = 2000
 MAX_TOKEN = 200
 MAX_FILE_BYTES = 1_000_000
-LOWER_TIERS = ("district", "unitary", "metropolitan", "london_borough")
+LOWER_TIERS = kinds.LOWER_TIERS
 CODE_PREFIX = "X06"
 _CONTROL = re.compile("[\x00-\x1f\x7f]")
 

@@ -1,7 +1,7 @@
 """The scenario's map as the pages draw it: web layers with its successors, and an overview.
 
-:func:`layers` gives :func:`recommender.maps.render_map` the scenario's bodies: today's web
-layers (simplified on a 100 m grid as a coverage, :mod:`recommender.maps`) with the councils
+:func:`layers` gives :func:`recommender.render.maps.render_map` the scenario's bodies: today's web
+layers (simplified on a 100 m grid as a coverage, :mod:`recommender.render.maps`) with the councils
 and counties that leave replaced by each successor, the union of its councils' simplified
 polygons (so the successors' borders are their neighbours' exactly, as on today's map).
 
@@ -21,8 +21,8 @@ import numpy as np
 import shapely
 from shapely.ops import polylabel
 
-from recommender import maps
-from recommender.charts import INK, PALETTE, esc, flow_legend, num, svg_document, svg_text
+from recommender.render import maps
+from recommender.render.charts import INK, PALETTE, esc, flow_legend, num, svg_document, svg_text
 from recommender.scenario.world import World
 
 

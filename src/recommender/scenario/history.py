@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from recommender.ranking import rows
+from recommender.recommend.ranking import rows
 from recommender.scenario.world import World
 
 
@@ -94,7 +94,7 @@ def outcome(
 
 
 def from_records(world: World, records: Iterable[Mapping[str, Any]]) -> list[Outcome]:
-    """Outcomes of register records (:func:`recommender.register.query`: members listed)."""
+    """Outcomes of register records (:func:`recommender.register.records.query`: members listed)."""
     out = []
     for r in records:
         if r.get("simulated"):
@@ -114,7 +114,7 @@ def register_frames(
     compact: pd.DataFrame, outcomes: Sequence[Outcome]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The register on the scenario's map, internal arrangements left out: ``arrangements``
-    and ``members`` frames as :func:`recommender.network.register_arrays` reads them, and the
+    and ``members`` frames as :func:`recommender.model.network.register_arrays` reads them, and the
     compact register (member codes mapped; names as given) for evidence and joins."""
     kept = {o.id: o for o in outcomes if not o.internal}
     real = compact[~compact["simulated"].astype(bool)]

@@ -1,14 +1,14 @@
 """Recommendations on a scenario's map, by the promoted model, with no retraining.
 
-A :class:`ScenarioRecommender` is the promoted :class:`~recommender.ranking.Recommender`
+A :class:`ScenarioRecommender` is the promoted :class:`~recommender.recommend.ranking.Recommender`
 answering for every body *as the map would be after the scenario*: the model's fitted parts
-(:class:`~recommender.training.Components`: partner choice, the weight of shared history,
+(:class:`~recommender.model.fit.Components`: partner choice, the weight of shared history,
 savings, the rate of entering arrangements) score a world built from the scenario's map
 (:mod:`~recommender.scenario.world`):
 
-* its body arrays, pair matrices and pair features (:class:`~recommender.training.Context`):
+* its body arrays, pair matrices and pair features (:class:`~recommender.model.fit.Context`):
   geography and facts, for the successors as for every other body;
-* its network (:class:`~recommender.network.Snapshot`): the real arrangements the model knows,
+* its network (:class:`~recommender.model.network.Snapshot`): the real arrangements the model knows,
   mapped to the successors (:mod:`~recommender.scenario.history`), internal ones left out. A
   successor's shared history is its councils' (and a split county's): it *inherits* it, and
   each reason resting on it says so ("West Surrey inherits 3 documented arrangements with
@@ -27,18 +27,18 @@ from typing import Any
 
 import pandas as pd
 
-from recommender import reference
-from recommender.errors import ModelError, UnknownBody
-from recommender.explain import Reason
-from recommender.network import SnapshotCache
-from recommender.query import Query
-from recommender.ranking import Place, Recommendation, Recommender
+from recommender.core.errors import ModelError, UnknownBody
+from recommender.core.services import load_services
+from recommender.model.explain import Reason
+from recommender.model.fit import Context, TrainedModel
+from recommender.model.network import SnapshotCache
+from recommender.model.scoring import LongScores, enter_probability
+from recommender.recommend.query import Query
+from recommender.recommend.ranking import Place, Recommendation, Recommender
+from recommender.reference import lookup as reference
 from recommender.scenario import drawing, history, report
 from recommender.scenario.define import Definition
 from recommender.scenario.world import World, derive
-from recommender.scoring import LongScores, enter_probability
-from recommender.services import load_services
-from recommender.training import Context, TrainedModel
 
 
 class ScenarioRecommender(Recommender):

@@ -11,18 +11,18 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from recommender import reference
-from recommender.errors import UnknownBody
-from recommender.names import normalise
-from recommender.ranking import Place, rows
-from recommender.register import Filters, query
+from recommender.core.errors import UnknownBody
+from recommender.core.names import normalise
+from recommender.recommend.ranking import Place, rows
+from recommender.reference import lookup as reference
+from recommender.register.records import Filters, query
 from recommender.scenario import history
 from recommender.scenario.world import World
 
 
 def report(world: World, records: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """The scenario's facts; ``records`` are the real register's arrangements
-    (:func:`recommender.register.query`), whose outcomes it lists."""
+    (:func:`recommender.register.records.query`), whose outcomes it lists."""
     before = reference.load_bodies(world.settings)
     outcomes = history.from_records(world, records)
     # An arrangement already between one body and no one else (councils merged before) is

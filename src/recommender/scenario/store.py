@@ -1,6 +1,7 @@
 """Scenarios in the database: create (checked first, all or nothing), read, list, delete.
 
-Two tables (:data:`recommender.db.scenarios`, :data:`recommender.db.scenario_councils`; revision
+Two tables (:data:`recommender.database.db.scenarios`,
+:data:`recommender.database.db.scenario_councils`; revision
 0003): a scenario's name, description and time, and one row per council it reorganises with
 the successor it goes to. Only the definition is stored: facts, geometry, adjacency and what
 happens to arrangements are derived from the reference data when read
@@ -8,7 +9,8 @@ happens to arrangements are derived from the reference data when read
 the models are never written.
 
 The name is unique in the table: two people creating the same name at once do not both succeed
-(:func:`recommender.db.insert_new` lets the database decide), and the one who loses is told the
+(:func:`recommender.database.db.insert_new` lets the database decide), and the one who loses is
+told the
 name is taken, as a person choosing a taken name is.
 """
 
@@ -21,10 +23,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from recommender import db
-from recommender.config import Settings
-from recommender.errors import ScenarioProblem, ScenarioRejected, UnknownScenario
-from recommender.names import closest
+from recommender.core.config import Settings
+from recommender.core.errors import ScenarioProblem, ScenarioRejected, UnknownScenario
+from recommender.core.names import closest
+from recommender.database import db
 from recommender.scenario.define import Definition, Draft, Successor, check, check_name
 
 # Scenarios are small, but the pages let anyone make them: a bound keeps the table small.

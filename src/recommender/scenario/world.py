@@ -49,12 +49,13 @@ import pandas as pd
 import pyproj
 import shapely
 
-from recommender import geography, reference
-from recommender.config import Settings
-from recommender.errors import CheckFailed, UnknownScenario
-from recommender.reference_bodies import imd_decile, largest_class, majority
-from recommender.reference_build import INVERSE, check_symmetric
-from recommender.reference_governance import Governor
+from recommender.core.config import Settings
+from recommender.core.errors import CheckFailed, UnknownScenario
+from recommender.geo import geography
+from recommender.reference import lookup as reference
+from recommender.reference.bodies import imd_decile, largest_class, majority
+from recommender.reference.build import INVERSE, check_symmetric
+from recommender.reference.governance import Governor
 from recommender.scenario.define import LOWER_TIERS, Definition
 
 AREA_KINDS = ("fire", "police", "health", "combined")

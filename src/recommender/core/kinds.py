@@ -1,0 +1,43 @@
+"""The kinds and tiers of public body, declared once: every package names them from here.
+
+A body's ``kind`` is what officers filter on (``--kinds``, ``?kinds=``); its ``tier`` says which
+sort of council (or other body) it is. ``Kind`` and ``Tier`` are the types of those fields.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+Kind = Literal["council", "fire", "police", "health", "combined"]
+Tier = Literal[
+    "district",
+    "county",
+    "unitary",
+    "metropolitan",
+    "london_borough",
+    "fire",
+    "police",
+    "health",
+    "combined_authority",
+]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+TIERS: tuple[Tier, ...] = get_args(Tier)
+OTHER_KINDS: tuple[Kind, ...] = KINDS[1:]  # the public bodies other than councils
+# The councils that collect bins and run local services under a county or on their own.
+LOWER_TIERS: tuple[Tier, ...] = ("district", "unitary", "metropolitan", "london_borough")
+# The councils with no county above them.
+SINGLE_TIER: tuple[Tier, ...] = ("unitary", "metropolitan", "london_borough")
+# The councils that are the upper tier where they are (a county, or a single-tier council).
+UPPER_TIERS: tuple[Tier, ...] = ("county", *SINGLE_TIER)
+# What each tier is called in a sentence ("both district councils").
+TIER_NAMES: dict[str, str] = {  # keyed by Tier
+    "district": "district council",
+    "county": "county council",
+    "unitary": "unitary council",
+    "metropolitan": "metropolitan borough council",
+    "london_borough": "London borough council",
+    "fire": "fire and rescue authority",
+    "police": "police force area",
+    "health": "NHS integrated care board",
+    "combined_authority": "combined authority",
+}

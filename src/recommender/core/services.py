@@ -1,0 +1,69 @@
+"""The service taxonomy: the ids every part of the project uses for a kind of shared service.
+
+Read from ``data/services.csv`` (``id, label, office, delivered_by, description``; ``office`` is
+``back`` or ``front``; ``delivered_by`` lists the tiers that deliver the service,
+``;``-separated). Loaded on first use and cached per data folder, never at import time.
+"""
+
+from __future__ import annotations
+
+import csv
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput, SourceError
+from recommender.core.names import closest
+
+OFFICES = ("back", "front")
+_COLUMNS = ("id", "label", "office", "delivered_by", "description")
+
+
+def load_services(settings: Settings | None = None) -> pd.DataFrame:
+    """Return the taxonomy as a frame indexed by ``id`` (label, office, delivered_by, …)."""
+    settings = settings or Settings.from_env()
+    return _load(settings.data / "services.csv").copy()
+
+
+def service_ids(settings: Settings | None = None) -> tuple[str, ...]:
+    """Return the service ids in the order of ``data/services.csv``."""
+    settings = settings or Settings.from_env()
+    return tuple(_load(settings.data / "services.csv").index)
+
+
+def check_service(value: str, settings: Settings | None = None) -> str:
+    """Return ``value`` as a service id, or raise :class:`InvalidInput` naming the closest ids."""
+    ids = service_ids(settings)
+    cleaned = value.strip().lower()
+    if cleaned in ids:
+        return cleaned
+    raise InvalidInput(
+        f"unknown service {value!r}; expected one of: {', '.join(ids)}",
+        field="service",
+        suggestions=closest(value, ids, limit=3),
+    )
+
+
+@lru_cache(maxsize=8)
+def _load(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise SourceError(f"{path}: the service taxonomy is missing", field="services")
+    with path.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        missing = [c for c in _COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise SourceError(f"{path}: missing column(s) {', '.join(missing)}")
+        rows = list(reader)
+    for number, row in enumerate(rows, start=2):
+        if row["office"] not in OFFICES:
+            raise SourceError(
+                f"{path}: row {number}, column 'office', value {row['office']!r}: "
+                f"expected one of {', '.join(OFFICES)}"
+            )
+    frame = pd.DataFrame(rows, columns=list(_COLUMNS)).set_index("id")
+    if frame.index.duplicated().any():
+        dupes = sorted(set(frame.index[frame.index.duplicated()]))
+        raise SourceError(f"{path}: duplicate service id(s) {', '.join(dupes)}")
+    return frame

@@ -1,0 +1,554 @@
+"""The model registry in ``models/``: save, list, promote, roll back and load trained models.
+
+Layout::
+
+    models/
+      registry.json               {"promoted": "<version>", "history": ["<older>", ...]}
+      <version>/
+        model.joblib              the fitted model (TrainedModel), compressed
+        metadata.json             versions, register hash, git commit, parameters, features,
+                                  evaluation table, created at, artifact checksum
+
+Every write is atomic: a model folder is built under a temporary name and renamed into place;
+``registry.json`` is written to a temporary file, synced and swapped in, so a reader (a service
+replica looking for a promotion every few seconds) sees the old registry or the new one, never
+a mix. Folders are left 0o755 and files 0o644 (readable by the service's user, whoever
+trained). Training checks that it can write here before it starts (:func:`check_writable`).
+
+Several writers may share one models folder (service replicas on several machines, over a
+network file system, and the CLI): every change of the registry (promote, roll back) reads,
+changes and writes it holding an exclusive lock (:func:`_registry_lock`, a POSIX lock on
+``.registry.lock``, which NFS passes to the server, plus a thread lock, since POSIX locks are
+held per process), so two changes take turns and neither is lost: a promotion racing a
+rollback ends as if one ran after the other. Two models saved at the same second get
+different versions (the second rename finds the first folder and takes the next name).
+
+Loading reads the artifact named in the metadata (a plain file name in the version's folder:
+no path separators, no symlink) into memory once, checks the SHA-256 of exactly those bytes,
+the format and the library versions *before* unpickling them, and turns scikit-learn's
+``InconsistentVersionWarning`` into an error. Nothing else is ever unpickled. A model that
+passes those checks but still does not load (a class renamed without a format bump) raises
+:class:`~recommender.core.errors.ModelLoadFailed`; :func:`promote` and :func:`rollback` load the
+model (and run the caller's check on it) before the registry changes, so a model that does not
+load is never promoted.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import hashlib
+import io
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import tempfile
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata as importlib_metadata
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import joblib
+
+from recommender.core.config import Settings
+from recommender.core.errors import (
+    ChecksumMismatch,
+    ModelError,
+    ModelLoadFailed,
+    NoPromotedModel,
+    RecommenderError,
+    UnknownModel,
+    VersionMismatch,
+)
+
+if TYPE_CHECKING:
+    from recommender.model.fit import TrainedModel
+
+ARTIFACT = "model.joblib"
+METADATA = "metadata.json"
+REGISTRY = "registry.json"
+REGISTRY_LOCK = ".registry.lock"
+# Libraries whose exact versions a model is tied to (pickles are not portable across them).
+PINNED = ("scikit-learn", "numpy", "pandas", "scipy", "joblib")
+# The layout of the pickled model (recommender.model.fit.TrainedModel and what it holds). Bump it
+# whenever that layout changes: a model saved in another format is refused, not half-loaded.
+MODEL_FORMAT = 2
+_VERSION_RE = re.compile(r"^[0-9]{8}-[0-9]{6}(-[0-9a-f]{6})?(-[0-9]+)?$")
+# The artifact a metadata file may name: a plain file name (no separator, no leading dot).
+_ARTIFACT_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+FOLDER_MODE = 0o755  # tempfile creates 0o700 folders and 0o600 files: readable by all instead
+FILE_MODE = 0o644
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """One model in the registry, as ``models list`` shows it."""
+
+    version: str
+    created_at: str
+    promoted: bool
+    register_hash: str
+    arrangements: int
+    summary: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": self.version,
+            "created_at": self.created_at,
+            "promoted": self.promoted,
+            "register_hash": self.register_hash,
+            "arrangements": self.arrangements,
+            "summary": self.summary,
+        }
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A verified, loaded model and its metadata."""
+
+    version: str
+    metadata: dict[str, Any]
+    model: TrainedModel
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries a model depends on."""
+    versions = {"python": platform.python_version()}
+    for name in (*PINNED, "geopandas"):
+        versions[name] = importlib_metadata.version(name)
+    return versions
+
+
+def git_commit(root: Path) -> str:
+    """The checkout's commit (with ``+dirty`` when it has changes), or ``unknown``."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + ("+dirty" if dirty else "")
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+# --- saving -----------------------------------------------------------------------------------
+def check_writable(settings: Settings | None = None) -> Path:
+    """Check that a model can be saved in the models folder (before any training starts).
+
+    Raises :class:`ModelError` saying why not (read-only, not a folder, no space left).
+    """
+    settings = settings or Settings.from_env()
+    root = settings.models
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(prefix=".write-check-", dir=root) as probe:
+            probe.write(b"0" * 4096)
+            probe.flush()
+            os.fsync(probe.fileno())
+        free = shutil.disk_usage(root).free
+    except OSError as err:
+        raise ModelError(
+            f"cannot write a model to {root}: {err.strerror or err}; make the folder writable "
+            "(or set RECOMMENDER_MODELS_DIR to one that is) and try again",
+            field="models",
+        ) from err
+    needed = max((_artifact_bytes(v, settings) for v in versions(settings)), default=0)
+    if free < needed:
+        raise ModelError(
+            f"not enough free space in {root} for a model: {free / 1e6:,.0f} MB free, the last "
+            f"model took {needed / 1e6:,.0f} MB; free some space (e.g. delete old versions) "
+            "and try again",
+            field="models",
+        )
+    return root
+
+
+def _artifact_bytes(version: str, settings: Settings) -> int:
+    try:
+        return int(metadata(version, settings).get("artifact_bytes", 0))
+    except (RecommenderError, OSError, TypeError, ValueError):
+        return 0
+
+
+def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings | None = None) -> str:
+    """Write ``model`` and its metadata as a new version; return the version.
+
+    Raises :class:`ModelError` when the folder cannot be written (nothing is left behind).
+    """
+    settings = settings or Settings.from_env()
+    root = settings.models
+    register_hash = str(metadata.get("register", {}).get("hash", ""))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        version = _new_version(root, register_hash)
+        staging = Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=root))
+    except OSError as err:
+        raise ModelError(f"cannot save the model in {root}: {err.strerror or err}") from err
+    try:
+        joblib.dump(model, staging / ARTIFACT, compress=3)
+        meta = dict(metadata)
+        meta.update(
+            format=MODEL_FORMAT,
+            version=version,
+            artifact=ARTIFACT,
+            artifact_sha256=sha256(staging / ARTIFACT),
+            artifact_bytes=(staging / ARTIFACT).stat().st_size,
+        )
+        (staging / METADATA).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+        for path in (staging / ARTIFACT, staging / METADATA):
+            os.chmod(path, FILE_MODE)
+        os.chmod(staging, FOLDER_MODE)
+        version = _rename_new(staging, root, version, register_hash)
+    except OSError as err:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise ModelError(
+            f"could not save the model in {root}: {err.strerror or err}; nothing was saved "
+            "(the models already there are unchanged)"
+        ) from err
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return version
+
+
+def _new_version(root: Path, register_hash: str) -> str:
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{register_hash[:6]}" if register_hash else stamp
+    version, n = base, 1
+    while (root / version).exists():
+        n += 1
+        version = f"{base}-{n}"
+    return version
+
+
+def _rename_new(staging: Path, root: Path, version: str, register_hash: str) -> str:
+    """Rename the built folder to ``version``, or to the next free name when another writer
+    (a training on another machine) took that one since it was chosen; return the name."""
+    for _ in range(100):
+        try:
+            # os.rename onto a folder that exists and is not empty fails (never merges).
+            os.rename(staging, root / version)
+            return version
+        except OSError as err:
+            if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                raise
+        version = _new_version(root, register_hash)  # the taken name now exists: skipped
+    raise OSError(errno.EEXIST, f"no free version name near {version}")
+
+
+# --- the registry -----------------------------------------------------------------------------
+def _registry(settings: Settings) -> dict[str, Any]:
+    path = settings.models / REGISTRY
+    if not path.is_file():
+        return {"promoted": None, "history": []}
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except OSError as err:
+        raise ModelError(f"cannot read {path}: {err.strerror or err}") from err
+    except ValueError as err:  # also not UTF-8
+        raise ModelError(f"{path}: not valid JSON ({err}); fix or delete it") from err
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: expected a JSON object; fix or delete it")
+    data.setdefault("promoted", None)
+    data.setdefault("history", [])
+    return data
+
+
+def _write_registry(settings: Settings, data: dict[str, Any]) -> None:
+    path = settings.models / REGISTRY
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=path.parent)
+    except OSError as err:
+        raise ModelError(f"cannot write {path}: {err.strerror or err}") from err
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(data, indent=2) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())  # the new registry is on disk before it replaces the old
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, path)
+    except OSError as err:
+        raise ModelError(f"cannot write {path}: {err.strerror or err}; it is unchanged") from err
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+_THREADS = threading.Lock()  # POSIX locks are per process: threads of one take turns here
+
+
+@contextmanager
+def _registry_lock(settings: Settings) -> Iterator[None]:
+    """Hold the registry's write lock (every writer, every machine sharing the folder).
+
+    A POSIX lock (``lockf``) on ``.registry.lock``: released by the kernel when the holder
+    dies, and on NFS taken on the server, so writers on other machines wait too.
+    """
+    path = settings.models / REGISTRY_LOCK
+    with _THREADS:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
+        except OSError as err:
+            raise ModelError(f"cannot lock {path}: {err.strerror or err}") from err
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+
+def versions(settings: Settings | None = None) -> list[str]:
+    """Every saved version, oldest first."""
+    settings = settings or Settings.from_env()
+    if not settings.models.is_dir():
+        return []
+    found = [
+        p.name
+        for p in settings.models.iterdir()
+        if p.is_dir() and _VERSION_RE.match(p.name) and (p / METADATA).is_file()
+    ]
+    return sorted(found)
+
+
+def metadata(version: str, settings: Settings | None = None) -> dict[str, Any]:
+    """The metadata of one version (raises :class:`UnknownModel`)."""
+    settings = settings or Settings.from_env()
+    path = _folder(version, settings) / METADATA
+    try:
+        data: dict[str, Any] = json.loads(path.read_text())
+    except OSError as err:
+        raise ModelError(f"cannot read {path}: {err.strerror or err}") from err
+    except ValueError as err:  # also not UTF-8
+        raise ModelError(f"{path}: not valid JSON ({err})") from err
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: expected a JSON object")
+    return data
+
+
+def _folder(version: str, settings: Settings) -> Path:
+    if not _VERSION_RE.match(version) or not (settings.models / version / METADATA).is_file():
+        from recommender.core.names import closest
+
+        raise UnknownModel(
+            f"no model {version!r} in {settings.models}",
+            field="version",
+            suggestions=closest(version, versions(settings), limit=3),
+        )
+    return settings.models / version
+
+
+def promoted_version(settings: Settings | None = None) -> str | None:
+    settings = settings or Settings.from_env()
+    version = _registry(settings)["promoted"]
+    return str(version) if version else None
+
+
+def list_models(settings: Settings | None = None) -> list[ModelInfo]:
+    """Every saved model, newest first."""
+    settings = settings or Settings.from_env()
+    current = promoted_version(settings)
+    out = []
+    for version in reversed(versions(settings)):
+        meta = metadata(version, settings)
+        register = meta.get("register", {})
+        out.append(
+            ModelInfo(
+                version=version,
+                created_at=str(meta.get("created_at", "")),
+                promoted=version == current,
+                register_hash=str(register.get("hash", ""))[:12],
+                arrangements=int(register.get("arrangements", 0)),
+                summary=dict(meta.get("summary", {})),
+            )
+        )
+    return out
+
+
+Check = Callable[["LoadedModel"], object]
+
+
+def promote(
+    version: str, settings: Settings | None = None, *, check: Check | None = None
+) -> str | None:
+    """Make ``version`` the model that serves; return the previous one.
+
+    The model is loaded first (and ``check`` run on it, e.g. a first query): a model that does
+    not load leaves the registry unchanged and raises :class:`ModelError`.
+    """
+    settings = settings or Settings.from_env()
+    _try(version, settings, check)  # slow (a model load): before the lock
+    with _registry_lock(settings):  # read, change and write in one turn: nothing is lost
+        data = _registry(settings)
+        previous = data["promoted"]
+        if previous == version:
+            return previous  # type: ignore[no-any-return]
+        if previous:
+            data["history"].append(previous)
+        data["promoted"] = version
+        _write_registry(settings, data)
+    return previous  # type: ignore[no-any-return]
+
+
+def rollback(settings: Settings | None = None, *, check: Check | None = None) -> str:
+    """Promote the model that served before the current one (after loading it); return it.
+
+    The lock is held from reading the registry to writing it (the target depends on what it
+    says), so a promotion or another rollback waits for this one, then applies to its result.
+    """
+    settings = settings or Settings.from_env()
+    with _registry_lock(settings):
+        data = _registry(settings)
+        history = [v for v in data["history"] if (settings.models / v / METADATA).is_file()]
+        if not history:
+            raise ModelError(
+                "nothing to roll back to: no earlier promoted model in the registry",
+                field="version",
+            )
+        target = str(history.pop())
+        _try(target, settings, check)
+        data["history"] = history
+        data["promoted"] = target
+        _write_registry(settings, data)
+    return target
+
+
+def _try(version: str, settings: Settings, check: Check | None) -> None:
+    loaded = load(version, settings)
+    if check is not None:
+        guarded(version, lambda: check(loaded))
+
+
+# --- loading ----------------------------------------------------------------------------------
+def verify(version: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Check a version's artifact (name, checksum) and library versions; return its metadata."""
+    return _checked(version, settings or Settings.from_env())[0]
+
+
+def _checked(version: str, settings: Settings) -> tuple[dict[str, Any], bytes]:
+    """Return a version's metadata and its artifact's bytes, read once and checked."""
+    folder = _folder(version, settings)
+    meta = metadata(version, settings)
+    data = _read_artifact(version, folder, meta.get("artifact", ARTIFACT), settings)
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != meta.get("artifact_sha256"):
+        raise ChecksumMismatch(
+            f"model {version}: {meta.get('artifact')} has checksum {actual[:12]}…, its metadata "
+            f"says {str(meta.get('artifact_sha256'))[:12]}…; the file was changed or damaged. "
+            "Retrain (recommender train) or roll back (recommender models rollback)."
+        )
+    if meta.get("format") != MODEL_FORMAT:
+        raise VersionMismatch(
+            f"model {version} was saved in format {meta.get('format')} by another version of "
+            f"recommender (this one reads format {MODEL_FORMAT}); retrain with "
+            "`recommender train --promote`."
+        )
+    wanted = meta.get("versions", {})
+    running = library_versions()
+    mismatched = [
+        f"{name} {wanted.get(name)} (running {running[name]})"
+        for name in PINNED
+        if wanted.get(name) != running[name]
+    ]
+    if mismatched:
+        raise VersionMismatch(
+            f"model {version} was trained with " + ", ".join(mismatched) + "; install the "
+            "versions in constraints.txt or retrain with `recommender train --promote`."
+        )
+    return meta, data
+
+
+def _read_artifact(version: str, folder: Path, name: Any, settings: Settings) -> bytes:
+    """Read artifact ``name`` of ``folder``, refusing anything that is not a plain file in it."""
+    if not isinstance(name, str) or not _ARTIFACT_RE.match(name):
+        raise ModelError(
+            f"model {version}: its metadata names the artifact {name!r}; expected a plain file "
+            "name in the model's folder (no path, no '..')"
+        )
+    path = folder / name
+    home = folder.resolve()
+    escapes = path.resolve().parent != home or home.parent != settings.models.resolve()
+    if path.is_symlink() or escapes:
+        raise ModelError(f"model {version}: artifact {name} is a link out of its folder; refused")
+    try:
+        # O_NOFOLLOW: a symlink swapped in after the check above is refused, not followed.
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except FileNotFoundError:
+        raise ModelError(f"model {version}: artifact {name} is missing") from None
+    except OSError as err:
+        raise ModelError(f"model {version}: cannot read {name} ({err.strerror or err})") from err
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read()
+
+
+def guarded(version: str, step: Callable[[], Any]) -> Any:
+    """Run ``step`` (loading or first use of a model); turn any failure into a ModelError."""
+    try:
+        return step()
+    except RecommenderError:
+        raise
+    except Exception as err:
+        raise ModelLoadFailed(
+            f"model {version} passed its checks but does not load ({type(err).__name__}: "
+            f"{err}); it was probably saved by a different version of recommender. Retrain "
+            "with `recommender train --promote`, or promote another version."
+        ) from err
+
+
+def load(version: str, settings: Settings | None = None) -> LoadedModel:
+    """Verify and load one version: exactly the bytes that were checked are unpickled."""
+    settings = settings or Settings.from_env()
+    meta, data = _checked(version, settings)
+    from sklearn.exceptions import InconsistentVersionWarning
+
+    from recommender.model.fit import TrainedModel
+
+    def unpickle() -> Any:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", InconsistentVersionWarning)
+            try:
+                return joblib.load(io.BytesIO(data))
+            except InconsistentVersionWarning as err:
+                raise VersionMismatch(f"model {version}: {err}") from err
+
+    model = guarded(version, unpickle)
+    if not isinstance(model, TrainedModel):
+        raise ModelLoadFailed(
+            f"model {version}: the artifact holds a {type(model).__name__}, not a trained model; "
+            "retrain with `recommender train --promote`"
+        )
+    return LoadedModel(version=version, metadata=meta, model=model)
+
+
+def load_promoted(settings: Settings | None = None) -> LoadedModel:
+    """Load the promoted model (raises :class:`NoPromotedModel` when there is none)."""
+    settings = settings or Settings.from_env()
+    version = promoted_version(settings)
+    if version is None:
+        raise NoPromotedModel(
+            f"no promoted model in {settings.models}: run `recommender train --promote` "
+            "(or `make model`)"
+        )
+    return load(version, settings)

@@ -1,0 +1,544 @@
+"""Honest evaluation on real arrangements: the product's ranking against the simple rules.
+
+Protocols
+---------
+``lopo`` (the headline)
+    Leave one partnership out. For each real arrangement with two or more reference members,
+    its *family* (every arrangement sharing two or more members with it: the same partnership
+    for another service or year) is held out together: removed from every training row of
+    every part of the model, and from the network the arrangement's queries see. The model is
+    refitted without it and ranks the arrangement's partners. No copy of a partnership is ever
+    on both sides.
+``lopo_warm`` (as served)
+    The same fits, but the queries see the network with only the arrangement itself removed:
+    its partnership's other arrangements are known, as they are when the product serves a
+    body today. The model was still never trained on the family.
+``cold_start`` (a body with no history)
+    The same fits, but each member's queries see the network with *every* arrangement that
+    member is in removed (its whole documented history, not only the held-out family): how
+    good the suggestions are for a body with no history of its own, such as a new unitary
+    council (a reorganisation scenario's successor inherits its councils' history; this is the
+    floor when it inherits none). The partners' other arrangements stay known.
+``simulated`` (second, labelled)
+    The final model ranks the partners of simulated arrangements: a check that the simulator
+    and the real register agree, not evidence of quality.
+
+Queries
+-------
+Each member of a held-out arrangement in turn is the focal body; its partners in that
+arrangement (those that could partner it: they deliver the service) are the relevant ones.
+*Service given* ("who could share legal with us?"): every body that delivers the service is
+ranked (the whole universe), by the product's default sort (expected annual savings; the
+likelihood alone is ``model_likelihood``) and by each baseline
+(:mod:`recommender.model.baselines`). *Any service*: the body's default list over every service,
+one place per partner (its best row), as the page shows it; the baselines rank partners as
+above. Results are reported overall and by the pair kind of the relevant partners
+(council-council, fire-police, council-health …).
+
+Metrics: hit@1/5/10 (a relevant partner in the top k), MRR (mean reciprocal rank of the first
+relevant partner) and NDCG@10, with ranks expected under random tie-breaking. Each arrangement
+counts once (its queries share its weight).
+
+Savings
+-------
+Leave one partnership out over the real arrangements with an annual figure: MAE of log(£)
+against the model's median, and the share of figures inside the 80% interval, against the
+median of the service (its 10th-90th percentiles as interval).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from recommender.model.baselines import (
+    PARTNER_BASELINES,
+    PLAIN_COLUMNS,
+    RULES,
+    QueryFacts,
+    ServiceMedian,
+)
+from recommender.model.fit import Components, Context, TrainingData, fit_components, savings_frame
+from recommender.model.network import Snapshot, SnapshotCache
+from recommender.model.patterns import pair_kind
+from recommender.model.scoring import Scorer, enter_probability
+
+IntArray = npt.NDArray[np.intp]
+FloatArray = npt.NDArray[np.float64]
+RANK_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
+HEADLINE = "lopo"
+MIN_KIND_CASES = 15  # pair kinds with fewer held-out arrangements are shown, not judged
+SIMULATED_SAMPLE = 150
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Ranked:
+    """Ranks of the relevant candidates of one query, per method."""
+
+    arrangement: int
+    focal: int
+    query: str  # "service" or "any"
+    pair_kind: str  # "all" or the kind of the relevant partners kept
+    ranks: dict[str, FloatArray]
+
+
+@dataclass
+class Evaluation:
+    """Ranking and savings tables for every protocol, with notes."""
+
+    ranking: pd.DataFrame
+    savings: pd.DataFrame
+    notes: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "ranking": _records(self.ranking),
+            "savings": _records(self.savings),
+            "notes": self.notes,
+        }
+
+    @classmethod
+    def from_dict(cls, payload: dict[str, Any]) -> Evaluation:
+        return cls(
+            ranking=pd.DataFrame(payload.get("ranking", [])),
+            savings=pd.DataFrame(payload.get("savings", [])),
+            notes=dict(payload.get("notes", {})),
+        )
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [
+        {str(k): (None if isinstance(v, float) and np.isnan(v) else v) for k, v in row.items()}
+        for row in frame.to_dict(orient="records")
+    ]
+
+
+def expected_ranks(scores: FloatArray, relevant: npt.NDArray[np.bool_]) -> FloatArray:
+    """Expected 1-based rank of each relevant row under random tie-breaking."""
+    ordered = np.sort(scores)
+    s = scores[relevant]
+    greater = len(scores) - np.searchsorted(ordered, s, side="right")
+    ties = np.searchsorted(ordered, s, side="right") - np.searchsorted(ordered, s, side="left")
+    return np.asarray(1 + greater + (ties - 1) / 2, dtype=float)
+
+
+def query_metrics(ranks: FloatArray) -> dict[str, float]:
+    """Hit@k, reciprocal rank and NDCG@10 for one query's relevant ranks."""
+    if len(ranks) == 0:
+        return dict.fromkeys(RANK_METRICS, 0.0)
+    first = float(ranks.min())
+    dcg = float(np.sum(1 / np.log2(ranks[ranks <= 10] + 1)))
+    ideal = float(np.sum(1 / np.log2(np.arange(1, min(len(ranks), 10) + 1) + 1)))
+    return {
+        "hit@1": float(first <= 1),
+        "hit@5": float(first <= 5),
+        "hit@10": float(first <= 10),
+        "mrr": 1 / first,
+        "ndcg@10": dcg / ideal,
+    }
+
+
+# Ranking one held-out arrangement -------------------------------------------------------------
+
+
+class Fold:
+    """One fitted model (without a held-out family) and the network its queries see."""
+
+    def __init__(
+        self,
+        ctx: Context,
+        comp: Components,
+        snap: Snapshot,
+        p_enter: FloatArray,
+        plain: Any,
+    ) -> None:
+        self.ctx, self.snap, self.plain = ctx, snap, plain
+        self.scorer = Scorer(ctx, comp, snap, p_enter)
+
+    def rank(self, k: int, only: int | None = None) -> list[Ranked]:
+        """Ranks of arrangement ``k``'s partners for each of its members (``only`` that one),
+        by every method."""
+        ctx = self.ctx
+        members = ctx.reg.members[k]
+        s = int(ctx.reg.service[k])
+        out: list[Ranked] = []
+        for f in members if only is None else members[members == only]:
+            scored = self.scorer.query(int(f), s)
+            cand = scored.candidate
+            relevant = np.isin(cand, members) & ~scored.existing
+            if not relevant.any():
+                continue
+            keep = ~scored.existing | relevant
+            methods = {
+                "model": scored.expected[keep],
+                "model_likelihood": scored.likelihood[keep],
+                **self._baselines(int(f), cand[keep]),
+            }
+            out += self._split(k, int(f), "service", cand[keep], relevant[keep], methods)
+            any_service = self._any_service(int(f), members, methods)
+            out += self._split(k, int(f), "any", *any_service)
+        return out
+
+    def _baselines(self, focal: int, cand: IntArray) -> dict[str, FloatArray]:
+        ctx, snap = self.ctx, self.snap
+        rows = ctx.table.rows(np.full(len(cand), focal), cand)
+        sim = ctx.bodies.similarity
+        facts = QueryFacts(
+            rows=rows,
+            dist_km=ctx.pairs.dist_km[focal, cand],
+            similarity_gap=np.linalg.norm(sim[cand] - sim[focal], axis=1),
+            degree=snap.degree[cand].astype(float),
+        )
+        out = {name: rule(facts) for name, rule in RULES.items()}
+        out["plain_logit"] = self.plain.decision_function(rows[:, PLAIN_COLUMNS])
+        return out
+
+    def _any_service(
+        self, focal: int, members: IntArray, service_methods: dict[str, FloatArray]
+    ) -> tuple[IntArray, npt.NDArray[np.bool_], dict[str, FloatArray]]:
+        """The default list over every service, one place per partner (its best row)."""
+        ctx = self.ctx
+        best = np.full(ctx.pairs.n, -np.inf)
+        best_lik = np.full(ctx.pairs.n, -np.inf)
+        for s in np.flatnonzero(ctx.bodies.eligible[:, focal]):
+            scored = self.scorer.query(focal, int(s))
+            fresh = ~scored.existing
+            c = scored.candidate[fresh]
+            best[c] = np.maximum(best[c], scored.expected[fresh])
+            best_lik[c] = np.maximum(best_lik[c], scored.likelihood[fresh])
+        cand = np.flatnonzero(np.isfinite(best))
+        relevant = np.isin(cand, members)
+        methods = {"model": best[cand], "model_likelihood": best_lik[cand]}
+        # The rules know no service: every body a partner could be, ranked as for the query.
+        for name, values in self._baselines(focal, cand).items():
+            methods[name] = values
+        del service_methods
+        return cand, relevant, methods
+
+    def _split(
+        self,
+        k: int,
+        focal: int,
+        query: str,
+        cand: IntArray,
+        relevant: npt.NDArray[np.bool_],
+        methods: dict[str, FloatArray],
+    ) -> list[Ranked]:
+        """One result overall and one per pair kind of the relevant partners."""
+        if not relevant.any():
+            return []
+        kinds = self.ctx.bodies.kind
+        pair_kinds = np.array([pair_kind(kinds[focal], kinds[c]) for c in cand[relevant]])
+        out = [Ranked(k, focal, query, "all", _ranks(methods, relevant))]
+        for pk in sorted(set(pair_kinds)):
+            subset = relevant.copy()
+            subset[np.flatnonzero(relevant)[pair_kinds != pk]] = False
+            # the other relevant partners are neither hits nor misses for this pair kind
+            others = relevant & ~subset
+            kept = {m: v[~others] for m, v in methods.items()}
+            out.append(Ranked(k, focal, query, pk, _ranks(kept, subset[~others])))
+        return out
+
+
+def _ranks(methods: dict[str, FloatArray], relevant: npt.NDArray[np.bool_]) -> dict[str, Any]:
+    return {
+        name: expected_ranks(np.asarray(v, dtype=float), relevant) for name, v in methods.items()
+    }
+
+
+def summarise(results: list[Ranked], protocol: str) -> pd.DataFrame:
+    """Mean metrics by query type, pair kind and method; each arrangement counts once."""
+    rows = []
+    frame = pd.DataFrame(
+        [(i, r.arrangement, r.query, r.pair_kind) for i, r in enumerate(results)],
+        columns=["i", "arrangement", "query", "pair_kind"],
+    )
+    for (query, kind), group in frame.groupby(["query", "pair_kind"], sort=False):
+        items = [results[i] for i in group["i"]]
+        weights = 1 / group.groupby("arrangement")["i"].transform("count").to_numpy(dtype=float)
+        for method in items[0].ranks:
+            metrics = pd.DataFrame([query_metrics(r.ranks[method]) for r in items])
+            row: dict[str, Any] = {
+                "protocol": protocol,
+                "query": query,
+                "pair_kind": kind,
+                "method": method,
+            }
+            for metric in RANK_METRICS:
+                row[metric] = float(np.average(metrics[metric], weights=weights))
+            row["queries"] = len(items)
+            row["arrangements"] = int(group["arrangement"].nunique())
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# The protocols --------------------------------------------------------------------------------
+
+
+def fit_plain(
+    ctx: Context, data: TrainingData, drop: npt.NDArray[np.bool_], start: Any = None
+) -> Any:
+    """The plain logistic regression baseline on the real rows of the fold (``start``, a fit
+    on more data, warm-starts the solver)."""
+    rows = data.choice.without(drop | ctx.reg.simulated)
+    logit = LogisticRegression(max_iter=5000)
+    if start is not None:
+        logit.set_params(warm_start=True)
+        logit.coef_ = start[-1].coef_.copy()
+        logit.intercept_ = start[-1].intercept_.copy()
+    model = make_pipeline(StandardScaler(), logit)
+    weight = {"logisticregression__sample_weight": rows.weight}
+    return model.fit(rows.X[:, PLAIN_COLUMNS], rows.y, **weight)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What every fold shares: the training rows and the fits on everything (warm starts)."""
+
+    ctx: Context
+    data: TrainingData
+    full: Components
+    full_plain: Any
+    p_enter: FloatArray  # the rate has no family-specific signal: fitted once
+    random_state: int
+
+
+@dataclass(frozen=True)
+class FoldResult:
+    """One held-out partnership: its ranks under each protocol and its savings case."""
+
+    cold: list[Ranked]
+    warm: list[Ranked]
+    savings: list[dict[str, Any]]
+    cold_start: list[Ranked] = field(default_factory=list)
+
+
+def prepare(ctx: Context, *, random_state: int = 0) -> Setup:
+    """Build the training rows once and fit on everything (folds warm-start from it)."""
+    data = TrainingData.build(ctx, random_state=random_state)
+    full = fit_components(ctx, data, random_state=random_state)
+    full_plain = fit_plain(ctx, data, np.zeros(len(ctx.reg), dtype=bool))
+    return Setup(ctx, data, full, full_plain, enter_probability(ctx, full), random_state)
+
+
+def held_out(setup: Setup) -> list[int]:
+    """The real arrangements that are held out in turn (two or more reference members)."""
+    ctx = setup.ctx
+    return [int(k) for k in np.flatnonzero(ctx.usable() & ~ctx.reg.simulated)]
+
+
+def lopo_fold(setup: Setup, k: int) -> FoldResult:
+    """Hold out arrangement ``k``'s family: refit without it, rank ``k``'s partners against
+    the network without the family (cold), without ``k`` alone (warm), and, for each member,
+    without the family and every arrangement that member is in (cold start). Deterministic:
+    the same setup and ``k`` give the same result wherever it runs."""
+    ctx = setup.ctx
+    family = ctx.family_of(k)
+    comp = fit_components(
+        ctx,
+        setup.data,
+        drop=family,
+        with_rate=False,
+        random_state=setup.random_state,
+        start=setup.full,
+    )
+    plain = fit_plain(ctx, setup.data, family, start=setup.full_plain)
+    itself = np.zeros(len(ctx.reg), dtype=bool)
+    itself[k] = True
+    cold_net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=family).now()
+    warm_net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=itself).now()
+    start: list[Ranked] = []
+    for f in ctx.reg.members[k]:
+        history = family | _arrangements_of(ctx, int(f))
+        net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=history).now()
+        start += Fold(ctx, comp, net, setup.p_enter, plain).rank(k, only=int(f))
+    return FoldResult(
+        cold=Fold(ctx, comp, cold_net, setup.p_enter, plain).rank(k),
+        warm=Fold(ctx, comp, warm_net, setup.p_enter, plain).rank(k),
+        savings=_savings_case(ctx, comp, k, family),
+        cold_start=start,
+    )
+
+
+def _arrangements_of(ctx: Context, body: int) -> npt.NDArray[np.bool_]:
+    """Mask of the arrangements ``body`` is a member of (its whole history)."""
+    return np.array([body in m for m in ctx.reg.members], dtype=bool)
+
+
+def evaluate(
+    ctx: Context,
+    *,
+    random_state: int = 0,
+    progress: Progress | None = None,
+    limit: int | None = None,
+) -> Evaluation:
+    """Run leave-one-partnership-out (cold, warm and cold start), savings and the simulated
+    check, one fold after another in this process (``recommender.model.engines`` runs them
+    elsewhere).
+
+    ``limit`` evaluates only the first ``limit`` held-out arrangements (for tests).
+    """
+    say = progress or (lambda _: None)
+    setup = prepare(ctx, random_state=random_state)
+    folds = held_out(setup)[:limit]
+    results = []
+    for i, k in enumerate(folds):
+        say(f"leave one partnership out ({i + 1} of {len(folds)})")
+        results.append(lopo_fold(setup, k))
+    say("simulated arrangements")
+    return assemble(setup, folds, results)
+
+
+def assemble(setup: Setup, folds: list[int], results: list[FoldResult]) -> Evaluation:
+    """The evaluation tables from the folds' results (in fold order) and the simulated
+    check."""
+    ctx = setup.ctx
+    simulated = _simulated_check(
+        ctx, setup.full, setup.p_enter, setup.full_plain, setup.random_state
+    )
+    cold = [r for result in results for r in result.cold]
+    warm = [r for result in results for r in result.warm]
+    start = [r for result in results for r in result.cold_start]
+    parts = [summarise(cold, "lopo"), summarise(warm, "lopo_warm")]
+    if start:
+        parts.append(summarise(start, "cold_start"))
+    ranking = pd.concat([*parts, summarise(simulated, "simulated")], ignore_index=True)
+    families = [int(ctx.families[k].nnz) for k in folds]
+    notes = {
+        "real_arrangements_evaluated": len(folds),
+        "family_sizes": [min(families, default=0), max(families, default=0)],
+        "simulated_sampled": len({r.arrangement for r in simulated}),
+        "headline": HEADLINE,
+        "min_kind_cases": MIN_KIND_CASES,
+        "history_weight": round(setup.full.history_weight, 3),
+    }
+    savings = [row for result in results for row in result.savings]
+    return Evaluation(ranking, _savings_table(savings), notes)
+
+
+def _simulated_check(
+    ctx: Context, comp: Components, p_enter: FloatArray, plain: Any, seed: int
+) -> list[Ranked]:
+    simulated = np.flatnonzero(ctx.usable() & ctx.reg.simulated)
+    if not len(simulated):
+        return []
+    rng = np.random.default_rng(seed)
+    sample = rng.choice(simulated, size=min(SIMULATED_SAMPLE, len(simulated)), replace=False)
+    net = SnapshotCache(ctx.reg, ctx.pairs.n).now()
+    fold = Fold(ctx, comp, net, p_enter, plain)
+    out: list[Ranked] = []
+    for k in sorted(sample):
+        out += [r for r in fold.rank(int(k)) if r.query == "service"]
+    return out
+
+
+def _savings_case(
+    ctx: Context, comp: Components, k: int, family: npt.NDArray[np.bool_]
+) -> list[dict[str, Any]]:
+    """The held-out arrangement's figure against the model and the service median."""
+    y = ctx.reg.annual[k]
+    if comp.savings is None or not (y > 0):
+        return []
+    frame = savings_frame(ctx, np.array([k]))
+    mid = float(comp.savings.predict(frame)[0])
+    low, high = (float(v[0]) for v in comp.savings.predict_interval(frame))
+    train = ctx.usable() & ~ctx.reg.simulated & ~family & (ctx.reg.annual > 0)
+    services = np.array(ctx.services)
+    baseline = ServiceMedian().fit(services[ctx.reg.service[train]], ctx.reg.annual[train])
+    b_mid, b_low, b_high = (float(v[0]) for v in baseline.predict([services[ctx.reg.service[k]]]))
+    return [
+        {"method": "model", "y": y, "pred": mid, "low": low, "high": high},
+        {"method": "service_median", "y": y, "pred": b_mid, "low": b_low, "high": b_high},
+    ]
+
+
+def _savings_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    if not rows:
+        return pd.DataFrame()
+    frame = pd.DataFrame(rows)
+    out = []
+    for method, g in frame.groupby("method", sort=False):
+        y, pred = g["y"].to_numpy(float), g["pred"].to_numpy(float)
+        inside = (y >= g["low"].to_numpy(float)) & (y <= g["high"].to_numpy(float))
+        out.append(
+            {
+                "protocol": "lopo",
+                "subset": "real",
+                "method": method,
+                "mae_log": float(np.mean(np.abs(np.log(y) - np.log(pred)))),
+                "coverage80": float(inside.mean()),
+                "n": len(g),
+            }
+        )
+    return pd.DataFrame(out)
+
+
+# Verdicts -------------------------------------------------------------------------------------
+
+
+def verdicts(ev: Evaluation, protocol: str = HEADLINE) -> list[str]:
+    """Say plainly, for each query type and each pair kind with enough cases, whether the
+    product's ranking beats every baseline on MRR, hit@1 and hit@10, and where it does not."""
+    table = ev.ranking
+    if table.empty:
+        return ["no held-out arrangements to evaluate"]
+    table = table[table["protocol"] == protocol]
+    out = []
+    for (query, kind), g in table.groupby(["query", "pair_kind"], sort=False):
+        rows = {r["method"]: r for r in g.to_dict(orient="records")}
+        if "model" not in rows:
+            continue
+        n = int(rows["model"]["arrangements"])
+        where = f"{protocol}, {'service given' if query == 'service' else 'any service'}, "
+        where += f"{'all pair kinds' if kind == 'all' else kind} ({n} arrangements)"
+        if kind != "all" and n < MIN_KIND_CASES:
+            continue
+        losses = []
+        for metric in ("mrr", "hit@1", "hit@10"):
+            mine = float(rows["model"][metric])
+            for method in PARTNER_BASELINES:
+                if method in rows and float(rows[method][metric]) >= mine:
+                    theirs = float(rows[method][metric])
+                    losses.append(f"{metric} {mine:.3f} does not beat {method} ({theirs:.3f})")
+        if losses:
+            out.append(f"NOT BETTER on {where}: " + "; ".join(losses))
+        else:
+            best = {
+                m: max(float(rows[b][m]) for b in PARTNER_BASELINES if b in rows)
+                for m in ("mrr", "hit@1", "hit@10")
+            }
+            model = rows["model"]
+            out.append(
+                f"better on {where}: MRR {float(model['mrr']):.3f} against at best "
+                f"{best['mrr']:.3f} for a baseline; hit@1 {float(model['hit@1']):.3f} against "
+                f"{best['hit@1']:.3f}; hit@10 {float(model['hit@10']):.3f} against "
+                f"{best['hit@10']:.3f}"
+            )
+    return out
+
+
+def summary(ev: Evaluation) -> dict[str, Any]:
+    """A few headline figures for ``models list``: the model's MRR and hit@10 per protocol
+    and query type, over all pair kinds."""
+    out: dict[str, Any] = {}
+    table = ev.ranking
+    if table.empty:
+        return out
+    model = table[(table["method"] == "model") & (table["pair_kind"] == "all")]
+    for row in model.to_dict(orient="records"):
+        key = f"{row['protocol']}/{row['query']}"
+        out[key] = {
+            "mrr": round(float(row["mrr"]), 3),
+            "hit@1": round(float(row["hit@1"]), 3),
+            "hit@10": round(float(row["hit@10"]), 3),
+        }
+    return out

@@ -1,0 +1,453 @@
+"""Why a suggestion ranks where it does, and the real arrangements behind it.
+
+**Reasons** say what sets a suggestion apart from the body's other candidates for the service.
+The partner-choice model is linear in the pair features, so each feature's part in a
+candidate's log-odds, *relative to the average candidate*, is ``w · (x − mean x)``: a
+candidate nearer than most gets a positive distance effect, one farther than most a negative
+one, whatever the body, so the same fact always points the same way. Features are grouped into
+factors (distance, border, area, type of body, size); the pair's **existing partnership**
+(the weighted ``log(1 + tie)`` of their real shared history, again against the average
+candidate) is a factor too, and so is the **saving** if formed, against the candidates'
+typical saving (the list is ranked by expected savings). A factor's effect is in log units of
+the ranking score; the largest (at least :data:`MIN_EFFECT`) become sentences with the pair's actual
+values. A fact the typical candidate shares is never stated, even where the average is pulled
+away from it by a few (most candidates touch no border, so "no border" is no reason): a factor
+is said only when the candidate also stands :data:`MIN_EFFECT` apart from the *median*
+candidate, on the same side as from the average. Sentences say where the candidate stands
+among the others ("nearer than most candidates") and the marker whether that raises or
+lowers it, so the same fact reads the same way wherever it appears. Where a fire authority
+and a police force (or a mayor's combined authority) are already under one governor, a note
+says so, whatever the effects.
+
+**Evidence** is the most comparable real arrangements (the model's observed register, never a
+simulated one): same service, sharing a member with the pair, then nearby and of a similar
+size.
+
+**Importance** (for the model page) is the mean absolute effect of each factor over the top
+suggestions of a sample of bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from recommender.geo.pairs import SAME_GOVERNOR
+from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
+
+if TYPE_CHECKING:
+    from recommender.model.fit import TrainedModel
+    from recommender.model.scoring import QueryScores, Scorer
+
+IntArray = npt.NDArray[np.intp]
+FloatArray = npt.NDArray[np.float64]
+
+# factor: the pair features whose effects it sums
+FACTORS: dict[str, tuple[str, ...]] = {
+    "distance": ("log_dist",),
+    "border": ("log_border",),
+    "area": tuple(f for f in GEOGRAPHY if f not in ("log_dist", "log_border"))
+    + tuple(t for t in KIND_TERMS if t.startswith("nested_")),
+    "type": ("same_group", "same_kind", *(t for t in KIND_TERMS if t.startswith("kind_"))),
+    "size": ("log_pop_ratio",),
+}
+FACTOR_LABELS = {
+    "distance": "distance",
+    "border": "shared border",
+    "area": "same county or service area",
+    "type": "type of body",
+    "size": "population",
+    "history": "existing partnership",
+    "savings": "size of the saving",
+    "governance": "already under one governor",
+}
+MIN_EFFECT = 0.1  # smaller effects (in log units, about ±10%) are not worth a sentence
+_COLUMNS = {
+    name: np.array([PAIR_FEATURES.index(f) for f in cols]) for name, cols in FACTORS.items()
+}
+_AREA_WORDS = (
+    ("county_code", "county"),
+    ("fire_code", "fire area"),
+    ("police_code", "police area"),
+    ("icb_code", "NHS area"),
+    ("cauth_code", "combined authority"),
+)
+
+
+# How each direction is shown, the same on the pages, in the briefing and in the CLI: a shape
+# that survives greyscale print, and words for screen readers and the legend.
+MARKERS = {"raises": "▲", "lowers": "▼", "note": "ℹ"}
+DIRECTION_WORDS = {
+    "raises": "raises the suggestion",
+    "lowers": "lowers the suggestion",
+    "note": "note",
+}
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One factor behind a suggestion; ``effect`` > 0 raises it, < 0 lowers it, 0 is a note."""
+
+    factor: str
+    text: str
+    effect: float
+
+    @property
+    def direction(self) -> str:
+        if self.effect > 0:
+            return "raises"
+        return "lowers" if self.effect < 0 else "note"
+
+    @property
+    def marker(self) -> str:
+        return MARKERS[self.direction]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "factor": self.factor,
+            "label": FACTOR_LABELS[self.factor],
+            "text": self.text,
+            "effect": round(self.effect, 3),
+            "direction": self.direction,
+            "marker": self.marker,
+        }
+
+
+def factor_effects(scorer: Scorer, scored: QueryScores, rows: IntArray) -> FloatArray:
+    """Effects ``(len(rows), n_factors + 2)`` of the factors, history and savings on the
+    ranking score of the query's candidates ``rows`` (positions in ``scored.candidate``),
+    relative to the average candidate that is not already a partner for the service."""
+    return _effects(scorer, scored, rows)[0]
+
+
+def _effects(
+    scorer: Scorer, scored: QueryScores, rows: IntArray
+) -> tuple[FloatArray, FloatArray, FloatArray]:
+    """The effects against the average candidate, the same against the median candidate, and
+    each row's raw features minus the candidates' average (for "nearer than most")."""
+    ctx, comp = scorer.ctx, scorer.comp
+    fresh = ~scored.existing
+    if not fresh.any():
+        fresh = np.ones(len(scored.candidate), dtype=bool)
+    X = ctx.table.rows(np.full(len(scored.candidate), scored.focal), scored.candidate)
+    weighted = X * comp.choice_w
+    parts = np.column_stack([weighted[:, cols].sum(axis=1) for cols in _COLUMNS.values()])
+    parts = np.column_stack([parts, comp.history_weight * scored.history])
+    savings = scored.savings
+    if np.isfinite(savings).all() and (savings > 0).all():
+        parts = np.column_stack([parts, np.log(savings)])
+    else:
+        parts = np.column_stack([parts, np.zeros(len(scored.candidate))])
+    mean = parts[fresh].mean(axis=0)
+    median = np.median(parts[fresh], axis=0)
+    raw = X[rows] - X[fresh].mean(axis=0)
+    return parts[rows] - mean, parts[rows] - median, raw
+
+
+def reasons(
+    model: TrainedModel, scorer: Scorer, scored: QueryScores, rows: IntArray, *, limit: int = 4
+) -> list[list[Reason]]:
+    """Plain-English reasons for the candidates at ``rows`` of a scored query, largest first."""
+    effects, typical, raw = _effects(scorer, scored, rows)
+    names = [*FACTORS, "history", "savings"]
+    out = []
+    for i, cand in enumerate(scored.candidate[rows].tolist()):
+        items: list[Reason] = []
+        for j in np.argsort(-np.abs(effects[i]), kind="stable"):
+            effect = float(effects[i, j])
+            if abs(effect) < MIN_EFFECT or len(items) == limit:
+                break
+            if not _distinct(effect, float(typical[i, j])):
+                continue  # the typical candidate has it too: no reason
+            above = {n: float(raw[i, PAIR_FEATURES.index(n)]) > 0 for n in _RELATIVE}
+            text = describe(model, names[j], scored.focal, cand, scored.service, effect, above)
+            if all(text != x.text for x in items):  # one fact, said once
+                items.append(Reason(names[j], text, effect))
+        if note := governance_note(model, scored.focal, cand):
+            items.append(note)
+        out.append(items)
+    return out
+
+
+# Facts said relative to the other candidates ("nearer than most"): the raw feature's side of
+# the candidates' average, whatever the model's weight on it.
+_RELATIVE = ("log_dist", "log_pop_ratio")
+
+
+def _distinct(effect: float, typical: float) -> bool:
+    """Whether a factor sets the candidate apart from the median candidate too, and the same
+    way as from the average one."""
+    return abs(typical) >= MIN_EFFECT and (typical > 0) == (effect > 0)
+
+
+def describe(
+    model: TrainedModel,
+    factor: str,
+    focal: int,
+    cand: int,
+    service: int,
+    effect: float,
+    above: Mapping[str, bool] | None = None,
+) -> str:
+    """The sentence for one factor, with the pair's actual values.
+
+    ``above`` says, for distance and difference in size, whether the pair's value is above
+    the candidates' average (by default: whether the effect lowers the suggestion).
+    """
+    ctx, snap = model.context, model.snapshot
+    p, b = ctx.pairs, ctx.bodies
+    you = str(b.names[focal])
+    above = above or {}
+    if factor == "distance":
+        if ctx.table.stack[focal, cand, PAIR_FEATURES.index("coterminous")]:
+            return f"covers the same area as {you}"
+        km = float(p.dist_km[focal, cand])
+        farther = above.get("log_dist", effect < 0)
+        where = "farther than most candidates" if farther else "nearer than most candidates"
+        return f"{km:.0f} km from {you}: {where}"
+    if factor == "border":
+        km = float(p.border_km[focal, cand])
+        return f"shares {km:.0f} km of border with {you}" if km > 0 else f"no border with {you}"
+    if factor == "area":
+        return _area_sentence(model, focal, cand)
+    if factor == "type":
+        tf, tc = _tier_word(str(b.tier[focal])), _tier_word(str(b.tier[cand]))
+        if tf == tc:
+            return f"also {_a(tc)}"
+        if b.group[focal] == b.group[cand]:
+            return f"also an upper-tier council ({_a(tc)}; {you} is {_a(tf)})"
+        return f"{_a(tc)}, where {you} is {_a(tf)}"
+    if factor == "size":
+        pf, pc = b.population[focal], b.population[cand]
+        sizes = f"{_people(pc)} against {_people(pf)}"
+        if abs(np.log(pc / pf)) < 0.4:
+            return f"similar in size to {you}: {sizes}"
+        larger = "larger" if pc > pf else "smaller"
+        apart = above.get("log_pop_ratio", effect < 0)
+        than = "further apart in size than most candidates" if apart else "nearer in size than most"
+        return f"{larger} than {you} ({sizes}): {than}"
+    if factor == "history":
+        shared = np.flatnonzero(snap.shares[:, focal, cand])
+        labels = [_service_words(str(ctx.labels[s])) for s in shared[:3]]
+        if labels:
+            return f"already shares {_join(labels)} with {you} (documented arrangements)"
+        n = int(snap.prior[focal, cand])
+        return f"has been in {n} documented arrangement{'s' * (n != 1)} with {you}"
+    if factor == "savings":
+        merged = min(b.population[focal], b.population[cand])
+        if effect > 0:
+            return f"a larger saving than most: {_people(merged)} merged into one service"
+        return f"a smaller saving than most: only {_people(merged)} merged into one service"
+    raise KeyError(factor)
+
+
+def governance_note(model: TrainedModel, focal: int, cand: int) -> Reason | None:
+    """A note when the two are already under one governor (a commissioner or a mayor)."""
+    pairs = model.context.pairs
+    if pairs.governance()[focal, cand] != SAME_GOVERNOR:
+        return None
+    note = pairs.governors[(focal, cand)]
+    since = f" since {note.since_year}" if note.since_year else ""
+    return Reason(
+        "governance",
+        f"already under one governor, the {note.name}{since}: sharing is a matter for them",
+        0.0,
+    )
+
+
+def _service_words(label: str) -> str:
+    """A service's label inside a sentence ("ICT and digital", "other services")."""
+    if label.lower() == "other":
+        return "other services"
+    return label[:1].lower() + label[1:] if not label[:3].isupper() else label
+
+
+def _a(noun: str) -> str:
+    """The noun with its article: "a district council", "an NHS integrated care board"."""
+    vowel = noun[:1].lower() in "aeio" or noun.startswith(("NHS", "upper"))
+    return ("an " if vowel else "a ") + noun
+
+
+def _people(n: float) -> str:
+    if n >= 1e6:
+        return f"{n / 1e6:.1f} million people"
+    return f"{round(n, -3):,.0f} people" if n >= 10_000 else f"{n:,.0f} people"
+
+
+def _join(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _tier_word(tier: str) -> str:
+    from recommender.reference.lookup import TIER_NAMES
+
+    return TIER_NAMES.get(tier, tier)
+
+
+def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
+    p, b = model.context.pairs, model.context.bodies
+    you = str(b.names[focal])
+    if p.nested[focal, cand]:
+        gap = float(b.log_area[cand] - b.log_area[focal])
+        if abs(gap) < 0.3:
+            return f"covers the same area as {you}"
+        return f"its area contains {you}" if gap > 0 else f"lies within the area of {you}"
+    parts = []
+    for column, words in _AREA_WORDS:
+        same = p.same.get(column)
+        if same is not None and same[focal, cand]:
+            parts.append(words)
+    if parts:
+        return "in the same " + _join(parts[:3]) + f" as {you}"
+    same_region = p.same.get("region_code")
+    if same_region is not None and same_region[focal, cand]:
+        return f"in the same region as {you}"
+    return f"in another region from {you}"
+
+
+# --- evidence ---------------------------------------------------------------------------------
+class EvidenceIndex:
+    """The observed register arranged for fast evidence lookups, one block per service.
+
+    For each service: the real arrangements' records, a member matrix (arrangements × bodies,
+    also as 0/1 numbers for matrix products), the log of their total population and the rank
+    of their ids (ties in the score go to the smaller id).
+    """
+
+    def __init__(self, model: TrainedModel) -> None:
+        ctx = model.context
+        index = ctx.pairs.index
+        pop = ctx.bodies.population
+        self._blocks: dict[str, _Block] = {}
+        observed = model.arrangements[~model.arrangements["simulated"].astype(bool)]
+        for service, group in observed.groupby("service", sort=False):
+            records = [evidence_record(r) for r in group.to_dict(orient="records")]
+            members = np.zeros((len(group), ctx.pairs.n), dtype=bool)
+            for i, codes in enumerate(group["member_codes"]):
+                members[i, [index[c] for c in codes if c in index]] = True
+            total = np.log(np.maximum(members @ pop, 1.0))
+            ids = np.array([str(r["id"]) for r in records], dtype=object)
+            rank = np.empty(len(ids), dtype=np.intp)
+            rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))
+            self._blocks[str(service)] = _Block(
+                records,
+                members,
+                members.astype(np.float32),
+                total,
+                rank,
+                np.asarray(members.any(axis=1), dtype=bool),
+            )
+        self._touches = ctx.pairs.touches.astype(np.float32)
+        region = ctx.pairs.same.get("region_code")
+        self._region = None if region is None else region.astype(np.float32)
+
+    def best(
+        self, model: TrainedModel, focal: int, cand: int, service: int, k: int = 3
+    ) -> list[dict[str, Any]]:
+        """The ``k`` most comparable real arrangements: sharing a member with the pair, then
+        neighbouring it, in its region and of a similar size."""
+        return self.best_many(model, focal, np.array([cand], dtype=np.intp), service, k)[0]
+
+    def best_many(
+        self, model: TrainedModel, focal: int, cands: IntArray, service: int, k: int = 3
+    ) -> list[list[dict[str, Any]]]:
+        """:meth:`best` for each of the candidates ``cands`` of ``focal``, worked out together."""
+        ctx = model.context
+        block = self._blocks.get(ctx.services[service])
+        if block is None:
+            return [[] for _ in cands]
+        # (arrangements × candidates) scores, the same sum as for one pair
+        touching = np.maximum(self._touches[focal][:, None], self._touches[:, cands])
+        near = (block.numbers @ touching) > 0
+        region = (
+            (block.numbers @ self._region[focal]) > 0
+            if self._region is not None
+            else np.zeros(len(block.records), dtype=bool)
+        )
+        target = np.log(ctx.bodies.population[focal] + ctx.bodies.population[cands])
+        shared = block.members[:, focal, None].astype(int) + block.members[:, cands]
+        score = (
+            3 * shared
+            + near
+            + 0.5 * region[:, None]
+            - 0.3 * np.abs(block.total[:, None] - target[None, :])
+        )
+        score = np.where(block.any_member[:, None], score, -np.inf).T
+        rank = np.broadcast_to(block.rank, score.shape)
+        order = np.lexsort((rank, -score), axis=-1)[:, :k]
+        finite = np.isfinite(np.take_along_axis(score, order, axis=-1))
+        return [
+            [block.records[i] for i, ok in zip(chosen, keep, strict=True) if ok]
+            for chosen, keep in zip(order.tolist(), finite.tolist(), strict=True)
+        ]
+
+
+@dataclass(frozen=True)
+class _Block:
+    """One service's real arrangements, for :class:`EvidenceIndex`."""
+
+    records: list[dict[str, Any]]
+    members: npt.NDArray[np.bool_]
+    numbers: npt.NDArray[np.float32]
+    total: FloatArray
+    rank: IntArray
+    any_member: npt.NDArray[np.bool_]
+
+
+def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
+    """An arrangement as shown next to a suggestion."""
+
+    def num(value: Any) -> float | None:
+        return None if value is None or pd.isna(value) else float(value)
+
+    start = row.get("start_year")
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "service": row["service"],
+        "partners": list(row.get("member_names") or []),
+        "start_year": None if start is None or pd.isna(start) else int(start),
+        "annual_savings_gbp": num(row.get("annual_savings_gbp")),
+        "savings_gbp": num(row.get("savings_gbp")),
+        "savings_basis": row.get("savings_basis"),
+        "source": row.get("source"),
+        "simulated": bool(row.get("simulated")),
+    }
+
+
+# --- importance -------------------------------------------------------------------------------
+def feature_importance(
+    model: TrainedModel, *, bodies: int = 40, top: int = 5, random_state: int = 0
+) -> list[dict[str, Any]]:
+    """Mean absolute effect of each factor over the top suggestions of a sample of bodies."""
+    from recommender.model.scoring import Scorer
+
+    ctx = model.context
+    scorer = Scorer(ctx, model.components, model.snapshot, model.p_enter)
+    rng = np.random.default_rng(random_state)
+    names = [*FACTORS, "history", "savings"]
+    totals = np.zeros(len(names))
+    count = 0
+    for f in rng.choice(ctx.pairs.n, size=min(bodies, ctx.pairs.n), replace=False):
+        services = np.flatnonzero(ctx.bodies.eligible[:, f])
+        if not len(services):
+            continue
+        scored = scorer.query(int(f), int(rng.choice(services)))
+        order = np.argsort(-np.where(scored.existing, -np.inf, scored.expected))[:top]
+        if len(order):
+            totals += np.abs(factor_effects(scorer, scored, order)).sum(axis=0)
+            count += len(order)
+    mean = totals / max(count, 1)
+    return [
+        {
+            "factor": names[j],
+            "label": FACTOR_LABELS[names[j]],
+            "mean_abs_effect": round(float(mean[j]), 3),
+        }
+        for j in np.argsort(-mean)
+    ]

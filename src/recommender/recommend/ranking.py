@@ -1,0 +1,644 @@
+"""Recommendations from a trained model: partners, partner groups and arrangements to join.
+
+A :class:`Recommender` wraps the promoted model. Every (body, candidate, service) was scored
+at training time (:mod:`recommender.model.scoring`), so answering a query is a filter and a sort
+over the body's rows, followed by reasons and evidence for the few suggestions returned
+(:mod:`recommender.model.explain`; cached, since they depend only on the model and the pair).
+
+Filters: ``service`` (a service id), ``kinds`` (council, fire, police, health, combined),
+``max_km`` (distance between centroids), ``k`` (1 to :data:`MAX_K`), ``include_existing`` (by
+default a partner already sharing that service with the body is left out; with the flag it is
+shown, marked ``existing``) and ``per_partner`` (at most this many services per partner in the list,
+:data:`PER_PARTNER` by default, so that one strong pair does not fill it).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput, UnknownBody
+from recommender.model import artifacts
+from recommender.model.explain import EvidenceIndex, Reason, evidence_record, reasons
+from recommender.model.features import group_frame
+from recommender.model.fit import TrainedModel
+from recommender.model.scoring import HORIZON_YEARS, LongScores, Scorer
+from recommender.recommend.query import (
+    CHOICE_FLOOR,
+    MAX_K,
+    PER_PARTNER,
+    Query,
+    check_k,
+    check_query,
+)
+from recommender.reference import lookup as reference
+from recommender.reference.lookup import resolve
+
+MAX_GROUP_SIZE = 4
+GROUP_POOL = 8  # groups are built from the body's best few candidates for the service
+# Explained suggestions kept per model for the questions a shortlist does not answer (below the
+# floor on the chance of being chosen, or with existing partners); about 1.5 KB each.
+SUGGESTIONS = 8_192
+IntArray = npt.NDArray[np.intp]
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """One suggested partner and service (frozen: made once, it may be shared)."""
+
+    partner_code: str
+    partner_name: str
+    partner_kind: str
+    service: str
+    service_label: str
+    likelihood: float | None
+    choice: float | None  # the chance it is the partner chosen, should the body share it
+    expected_savings_gbp: float | None
+    savings_gbp: float
+    savings_low_gbp: float
+    savings_high_gbp: float
+    distance_km: float
+    existing: bool
+    reasons: list[Reason] = field(default_factory=list)
+    evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "partner_code": self.partner_code,
+            "partner_name": self.partner_name,
+            "partner_kind": self.partner_kind,
+            "service": self.service,
+            "service_label": self.service_label,
+            "likelihood": _round(self.likelihood, 4),
+            "choice": _round(self.choice, 4),
+            "expected_savings_gbp": _round(self.expected_savings_gbp, 0),
+            "savings_gbp": _round(self.savings_gbp, 0),
+            "savings_low_gbp": _round(self.savings_low_gbp, 0),
+            "savings_high_gbp": _round(self.savings_high_gbp, 0),
+            "distance_km": round(self.distance_km, 1),
+            "existing": self.existing,
+            "reasons": [r.to_dict() for r in self.reasons],
+            "evidence": self.evidence,
+        }
+
+
+@dataclass
+class Group:
+    """A group of bodies (the focal body first) that could share a service."""
+
+    members: list[dict[str, str]]
+    service: str
+    savings_gbp: float
+    savings_low_gbp: float
+    savings_high_gbp: float
+    likelihood: float
+
+    @property
+    def savings_per_partner_gbp(self) -> float:
+        return self.savings_gbp / len(self.members)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "members": self.members,
+            "service": self.service,
+            "savings_gbp": round(self.savings_gbp),
+            "savings_per_partner_gbp": round(self.savings_per_partner_gbp),
+            "savings_low_gbp": round(self.savings_low_gbp),
+            "savings_high_gbp": round(self.savings_high_gbp),
+            "likelihood": round(self.likelihood, 4),
+        }
+
+
+@dataclass
+class JoinOption:
+    """An existing arrangement the body could join."""
+
+    arrangement: dict[str, Any]
+    likelihood: float
+    savings_per_partner_gbp: float
+    reason: str
+
+    @property
+    def score(self) -> float:
+        return self.likelihood * self.savings_per_partner_gbp
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "arrangement": self.arrangement,
+            "score": round(self.score, 2),
+            "likelihood": round(self.likelihood, 4),
+            "savings_per_partner_gbp": round(self.savings_per_partner_gbp),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Place:
+    """What a body is on the map the answers are about: its facts (as
+    :func:`recommender.reference.lookup.body`), neighbours and containers (rows as
+    :func:`recommender.reference.lookup.neighbours` gives them), its documented arrangements, and a
+    ``note`` saying which map it is when that is not today's."""
+
+    facts: dict[str, Any]
+    neighbours: list[dict[str, Any]]
+    containers: list[dict[str, Any]]
+    arrangements: list[dict[str, Any]]
+    note: str = ""
+
+
+def rows(frame: Any) -> list[dict[str, Any]]:
+    """A frame's rows as dicts keyed by column name."""
+    return [{str(k): v for k, v in row.items()} for row in frame.to_dict("records")]
+
+
+def _round(value: float | None, digits: int) -> float | None:
+    if value is None or not math.isfinite(value):
+        return None
+    return round(float(value), digits) if digits else float(round(float(value)))
+
+
+@dataclass(frozen=True)
+class Shortlist:
+    """A body's suggestions at or above the floor on the chance of being chosen (the only ones
+    shown by default),
+    ranked by expected savings (then service and candidate position), with each candidate's
+    kind (as a number) and distance, and the suggestions explained (empty until asked for)."""
+
+    scored: LongScores
+    kind: IntArray
+    km: npt.NDArray[np.float64]
+    made: list[Recommendation]
+
+
+class Suggestions:
+    """The explained suggestions made so far, by (body, partner, service) positions: at most
+    ``size`` of them (the least recently used go first); thread-safe. A suggestion depends on
+    the model alone, which never changes under a :class:`Recommender`."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[int, int, int], Recommendation] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[int, int, int]) -> Recommendation | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[int, int, int], value: Recommendation) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+class Recommender:
+    """Answers queries from one trained model (thread-safe: only the kept explanations change
+    after init, under their lock)."""
+
+    def __init__(
+        self,
+        model: TrainedModel,
+        version: str,
+        metadata: dict[str, Any],
+        settings: Settings | None = None,
+    ) -> None:
+        self.model = model
+        self.version = version
+        self.metadata = metadata
+        self.settings = settings or Settings.from_env()
+        ctx = model.context
+        self._codes = ctx.pairs.codes
+        self._position = ctx.pairs.index
+        self._service_pos = {s: i for i, s in enumerate(ctx.services)}
+        self._labels = _service_labels(self.settings, ctx.services)
+        self.scorer = Scorer(ctx, model.components, model.snapshot, model.p_enter)
+        self._evidence = EvidenceIndex(model)
+        self.suggestions = Suggestions(SUGGESTIONS)
+        # Each body's kind as a small number, so that a filter on kinds is one look-up a row.
+        self._kind_names, self._kind_of = np.unique(ctx.bodies.kind, return_inverse=True)
+        self._shortlists: dict[int, Shortlist] = {}
+
+    @classmethod
+    def load(cls, settings: Settings | None = None) -> Recommender:
+        """Load the promoted model (raises NoPromotedModel, ChecksumMismatch, VersionMismatch)."""
+        settings = settings or Settings.from_env()
+        loaded = artifacts.load_promoted(settings)
+        return cls(loaded.model, loaded.version, loaded.metadata, settings)
+
+    # --- lookups ------------------------------------------------------------------------------
+    def body_position(self, body: str) -> int:
+        """Matrix position of a body given by code or any name (abolished councils resolve)."""
+        found = self._position.get(body)
+        if found is not None:  # a current body's code, as the API and the pages send it
+            return found
+        resolution = resolve(body, settings=self.settings)
+        if len(resolution.codes) > 1:
+            raise UnknownBody(
+                f"{body!r}: {resolution.note or 'several bodies match'}; ask for one of them",
+                field="body",
+                suggestions=list(resolution.codes),
+            )
+        code = resolution.codes[0]
+        if code not in self._position:
+            raise UnknownBody(
+                f"{code} is not among the bodies this model was trained on", field="body"
+            )
+        return self._position[code]
+
+    def service_position(self, service: str) -> int:
+        found = self._service_pos.get(service)
+        if found is not None:  # a service id, as the API and the pages send it
+            return found
+        from recommender.core.services import check_service
+
+        return self._service_pos[check_service(service, self.settings)]
+
+    # --- the map the answers are on (a scenario's recommender answers on its own map) ---------
+    def place(self, code: str) -> Place:
+        """Body ``code`` today: facts, neighbours, containers, documented arrangements."""
+        from recommender.register.records import Filters, query
+
+        facts = reference.body(code, self.settings)
+        near = reference.neighbours(code, self.settings, kind=facts["kind"])
+        inside = reference.containers(code, self.settings)
+        found = query(Filters(body=code), settings=self.settings)
+        return Place(facts, rows(near), rows(inside), found)
+
+    def map_layers(self) -> Mapping[str, Any] | None:
+        """The map layers by level to draw on (None: today's, ``maps.web_layer``)."""
+        return None
+
+    @property
+    def identity(self) -> tuple[str, ...]:
+        """What tells this recommender's answers apart in a cache: the model version (and,
+        on a scenario's map, the scenario and its content)."""
+        return (self.version,)
+
+    def describe(self) -> dict[str, Any]:
+        """Version, training time, register and evaluation of the model."""
+        meta = self.metadata
+        return {
+            "version": self.version,
+            "trained_at": meta.get("created_at"),
+            "register": meta.get("register", {}),
+            "evaluation": meta.get("evaluation", {}),
+            "summary": meta.get("summary", {}),
+            "importance": meta.get("importance", []),
+            "features": meta.get("features", {}),
+            "parameters": meta.get("parameters", {}),
+            "versions": meta.get("versions", {}),
+            "git_commit": meta.get("git_commit"),
+        }
+
+    # --- partners -----------------------------------------------------------------------------
+    def recommend(self, query: Query, *, explain: bool = True) -> list[Recommendation]:
+        """The top ``k`` (partner, service) suggestions for the body, by expected savings."""
+        check_query(query)
+        f = self.body_position(query.body)
+        eligible = self.model.context.bodies.eligible[:, f]
+        s = None if query.service is None else self.service_position(query.service)
+        if (
+            query.min_choice >= CHOICE_FLOOR
+            and not query.include_existing
+            and (s is None or eligible[s])
+        ):
+            # Only suggestions above the floor can be shown: the body's shortlist.
+            return self._from_shortlist(self._shortlist(f, explain=explain), s, query, explain)
+        services = [s] if s is not None else [int(i) for i in np.flatnonzero(eligible)]
+        scored = self.scorer.score_long(f, services)
+        return self._build(f, scored, self._pick(f, scored, query), explain=explain)
+
+    def prepare(self) -> int:
+        """Work out every suggestion that can be shown by default (at or above the likelihood
+        floor) with its reasons and evidence, so that no question waits for them; return how
+        many. About a second on two cores; the service does this once, before serving."""
+        return sum(
+            len(self._shortlist(f, explain=True).made) for f in range(self.model.context.pairs.n)
+        )
+
+    def _shortlist(self, f: int, *, explain: bool) -> Shortlist:
+        """The body's suggestions at or above :data:`CHOICE_FLOOR` for every service it
+        delivers (a few dozen of its thousands of scored pairs), in the default order, explained
+        when asked; made once per body and kept (bounded by the model's bodies)."""
+        found = self._shortlists.get(f)
+        if found is not None and (found.made or not explain or not len(found.scored.candidate)):
+            return found
+        services = np.flatnonzero(self.model.context.bodies.eligible[:, f])
+        every = self.scorer.score_long(f, [int(i) for i in services])
+        likely = every.select(~every.existing & (every.p_choice >= CHOICE_FLOOR))
+        order = np.lexsort((likely.candidate, likely.service, -likely.expected))
+        scored = likely.take(order)
+        made: list[Recommendation] = []
+        if explain and len(order):
+            rows = np.arange(len(order))
+            explained = self._explained(f, scored, rows, every, keep=False)
+            made = [explained[r] for r in rows.tolist()]
+        found = Shortlist(
+            scored=scored,
+            kind=self._kind_of[scored.candidate],
+            km=self.model.context.pairs.dist_km[f, scored.candidate],
+            made=made,
+        )
+        self._shortlists[f] = found
+        return found
+
+    def _from_shortlist(
+        self, short: Shortlist, s: int | None, query: Query, explain: bool
+    ) -> list[Recommendation]:
+        """:meth:`recommend` from a shortlist: filters keep rows, whose order already is the
+        ranking (or is sorted again by another ``sort``)."""
+        scored = short.scored
+        keep = np.ones(len(scored.candidate), dtype=bool)
+        if s is not None:
+            keep &= scored.service == s
+        if query.kinds:
+            keep &= np.isin(self._kind_names, list(query.kinds))[short.kind]
+        if query.max_km is not None:
+            keep &= short.km <= query.max_km
+        if query.min_choice > CHOICE_FLOOR:
+            keep &= scored.p_choice >= query.min_choice
+        rows = np.flatnonzero(keep)
+        if query.sort != "expected":
+            key = scored.likelihood if query.sort == "likelihood" else scored.savings
+            rows = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key[rows]))]
+        if s is None and query.per_partner < len(scored.services):
+            seen: dict[int, int] = {}
+            chosen: list[int] = []
+            for r, c in zip(rows.tolist(), scored.candidate[rows].tolist(), strict=True):
+                if seen.get(c, 0) < query.per_partner:
+                    seen[c] = seen.get(c, 0) + 1
+                    chosen.append(r)
+                    if len(chosen) == query.k:
+                        break
+        else:
+            chosen = rows[: query.k].tolist()
+        if explain:
+            return [short.made[r] for r in chosen]
+        return [self._suggestion(short.scored.focal, scored, r, [], []) for r in chosen]
+
+    def _pick(self, f: int, scored: LongScores, query: Query) -> IntArray:
+        """The rows of ``scored`` to show, best first: the filters kept, sorted by the ranking
+        score (then service and candidate position), at most ``per_partner`` per partner."""
+        rows = np.flatnonzero(self._keep(f, scored, query))
+        values = {"expected": scored.expected, "likelihood": scored.likelihood}
+        key = values.get(query.sort, scored.savings)[rows]
+        # Existing partners (no likelihood) sort after every new opportunity.
+        key = np.where(scored.existing[rows], -1.0, key)
+        ranked = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key))]
+        if query.service is None and query.per_partner < len(scored.services):
+            # (with one service, or a cap above the number of services, none can exceed it)
+            ranked = ranked[_occurrence(scored.candidate[ranked]) < query.per_partner]
+        return ranked[: query.k]
+
+    def _keep(self, f: int, scored: LongScores, query: Query) -> npt.NDArray[np.bool_]:
+        ctx = self.model.context
+        cand = scored.candidate
+        keep = np.ones(len(cand), dtype=bool)
+        if query.kinds:
+            wanted = np.isin(self._kind_names, list(query.kinds))  # a handful of names
+            keep &= wanted[self._kind_of[cand]]
+        if query.max_km is not None:
+            keep &= ctx.pairs.dist_km[f, cand] <= query.max_km
+        if query.include_existing:
+            keep &= scored.existing | (scored.p_choice >= query.min_choice)
+        else:
+            keep &= ~scored.existing & (scored.p_choice >= query.min_choice)
+        return keep
+
+    def _build(
+        self, f: int, scored: LongScores, chosen: IntArray, *, explain: bool
+    ) -> list[Recommendation]:
+        rows = chosen.tolist()
+        if not explain:
+            return [self._suggestion(f, scored, r, [], []) for r in rows]
+        out: dict[int, Recommendation] = {}
+        missing = []
+        cands, services = scored.candidate[chosen].tolist(), scored.service[chosen].tolist()
+        for r, c, s in zip(rows, cands, services, strict=True):
+            # A suggestion with its reasons and evidence depends on the model and the (body,
+            # partner, service) alone, whatever the filters: each is made once and kept.
+            known = self.suggestions.get((f, c, s))
+            if known is None:
+                missing.append(r)
+            else:
+                out[r] = known
+        if missing:
+            out |= self._explained(f, scored, np.asarray(missing, dtype=np.intp))
+        return [out[r] for r in rows]
+
+    def _explained(
+        self,
+        f: int,
+        scored: LongScores,
+        rows: IntArray,
+        every: LongScores | None = None,
+        *,
+        keep: bool = True,
+    ) -> dict[int, Recommendation]:
+        """The suggestions at ``rows`` with their reasons and evidence (and kept), worked out
+        one service at a time: reasons compare a candidate with every other for the service
+        (``every``: the body's candidates for every service it delivers, when at hand)."""
+        out: dict[int, Recommendation] = {}
+        bounds = np.cumsum(every.counts) if every is not None else None
+        for s in np.unique(scored.service[rows]).tolist():
+            mine = rows[scored.service[rows] == s]
+            if every is not None and bounds is not None and s in every.services:
+                j = int(np.flatnonzero(every.services == s)[0])
+                one = every.part(j, int(bounds[j] - every.counts[j]), int(bounds[j]))
+            else:
+                one = self.scorer.query(f, s)
+            cands = scored.candidate[mine]
+            texts = reasons(self.model, self.scorer, one, np.searchsorted(one.candidate, cands))
+            evidence = self._evidence.best_many(self.model, f, cands, s)
+            for r, c, items, found in zip(
+                mine.tolist(), cands.tolist(), texts, evidence, strict=True
+            ):
+                made = self._suggestion(f, scored, r, items, found)
+                if keep:
+                    self.suggestions.put((f, c, s), made)
+                out[r] = made
+        return out
+
+    def _suggestion(
+        self,
+        f: int,
+        scored: LongScores,
+        r: int,
+        why: list[Reason],
+        evidence: list[dict[str, Any]],
+    ) -> Recommendation:
+        ctx = self.model.context
+        c, service = int(scored.candidate[r]), ctx.services[int(scored.service[r])]
+        existing = bool(scored.existing[r])
+        return Recommendation(
+            partner_code=str(self._codes[c]),
+            partner_name=str(ctx.bodies.names[c]),
+            partner_kind=str(ctx.bodies.kind[c]),
+            service=service,
+            service_label=self._labels[service],
+            likelihood=None if existing else float(scored.likelihood[r]),
+            choice=None if existing else float(scored.p_choice[r]),
+            expected_savings_gbp=None if existing else float(scored.expected[r]),
+            savings_gbp=float(scored.savings[r]),
+            savings_low_gbp=float(scored.low[r]),
+            savings_high_gbp=float(scored.high[r]),
+            distance_km=float(ctx.pairs.dist_km[f, c]),
+            existing=existing,
+            reasons=why,
+            evidence=evidence,
+        )
+
+    # --- groups -------------------------------------------------------------------------------
+    def groups(
+        self, body: str, service: str, *, max_size: int = MAX_GROUP_SIZE, k: int = 5
+    ) -> list[Group]:
+        """The best groups of 2 to ``max_size`` bodies around the body, by savings per partner
+        weighted by how likely the group is (its least likely pair)."""
+        if not 2 <= max_size <= MAX_GROUP_SIZE:
+            raise InvalidInput(
+                f"max_size must be between 2 and {MAX_GROUP_SIZE}, got {max_size}", field="max_size"
+            )
+        check_k(k)
+        f = self.body_position(body)
+        s = self.service_position(service)
+        ctx, comp = self.model.context, self.model.components
+        scored = self.scorer.query(f, s)
+        fresh = np.flatnonzero(~scored.existing)
+        best = fresh[np.argsort(-scored.likelihood[fresh], kind="stable")][:GROUP_POOL]
+        pool = [(int(scored.candidate[r]), float(scored.likelihood[r])) for r in best]
+        combos = [
+            combo for size in range(1, max_size) for combo in itertools.combinations(pool, size)
+        ]
+        if not combos or comp.savings is None:
+            return []
+        members = [np.array([f] + [c for c, _ in combo], dtype=np.intp) for combo in combos]
+        frame = group_frame(members, np.full(len(members), s), ctx.bodies, ctx.services)
+        mean = comp.savings.predict(frame)
+        low, high = comp.savings.predict_interval(frame)
+        likelihood = np.array([min(p for _, p in combo) for combo in combos])
+        per_partner = mean / np.array([len(m) for m in members])
+        order = np.argsort(-(likelihood * per_partner), kind="stable")[:k]
+        return [
+            Group(
+                members=[
+                    {"code": str(self._codes[i]), "name": str(ctx.bodies.names[i])}
+                    for i in members[j]
+                ],
+                service=service,
+                savings_gbp=float(mean[j]),
+                savings_low_gbp=float(low[j]),
+                savings_high_gbp=float(high[j]),
+                likelihood=float(likelihood[j]),
+            )
+            for j in order
+        ]
+
+    # --- arrangements to join -----------------------------------------------------------------
+    def arrangements_to_join(
+        self, body: str, service: str | None = None, *, k: int = 10
+    ) -> list[JoinOption]:
+        """Running real arrangements the body is not in, for services it delivers, ranked by
+        the chance of joining (its likeliest partner among the members) times savings per
+        partner of the enlarged group. Arrangements with no member the body could partner for
+        that service are left out."""
+        check_k(k)
+        f = self.body_position(body)
+        ctx, model = self.model.context, self.model
+        reg = model.arrangements
+        running = reg[(reg["status"] != "ended") & reg["end_year"].isna()]
+        if service is not None:
+            running = running[running["service"] == ctx.services[self.service_position(service)]]
+        code = str(self._codes[f])
+        likelihoods: dict[int, dict[int, float]] = {}
+        options: list[tuple[dict[Any, Any], list[int], int, float, int]] = []
+        for row in running.to_dict(orient="records"):
+            s = self._service_pos[row["service"]]
+            positions = [self._position[c] for c in row["member_codes"] if c in self._position]
+            if code in row["member_codes"] or not positions or not ctx.bodies.eligible[s, f]:
+                continue
+            if s not in likelihoods:
+                scored = self.scorer.query(f, s)
+                likelihoods[s] = dict(
+                    zip(scored.candidate.tolist(), scored.likelihood.tolist(), strict=True)
+                )
+            best = max(positions, key=lambda c: likelihoods[s].get(c, 0.0))
+            likelihood = likelihoods[s].get(best, 0.0)
+            if likelihood > 0:  # else no member could partner the body for this service
+                options.append((row, positions, s, likelihood, best))
+        if not options or model.components.savings is None:
+            return []
+        groups = [np.array([f, *positions], dtype=np.intp) for _, positions, _, _, _ in options]
+        services = np.array([s for _, _, s, _, _ in options])
+        frame = group_frame(groups, services, ctx.bodies, ctx.services)
+        per_partner = model.components.savings.predict(frame) / np.array([len(g) for g in groups])
+        result = []
+        for (row, _, _, likelihood, best), saving in zip(options, per_partner, strict=True):
+            km = ctx.pairs.dist_km[f, best]
+            result.append(
+                JoinOption(
+                    arrangement=evidence_record(row),
+                    likelihood=likelihood,
+                    savings_per_partner_gbp=float(saving),
+                    reason=f"its member {ctx.bodies.names[best]} is {km:.0f} km away and the "
+                    f"likeliest partner for this service",
+                )
+            )
+        result.sort(key=lambda o: (-o.score, o.arrangement["id"]))
+        return result[:k]
+
+
+def _occurrence(values: IntArray) -> IntArray:
+    """How many times each value has occurred before, reading ``values`` from the start."""
+    if not len(values):
+        return np.zeros(0, dtype=np.intp)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    first = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+    starts = np.flatnonzero(first)
+    seen = np.empty(len(values), dtype=np.intp)
+    seen[order] = np.arange(len(values)) - starts[np.cumsum(first) - 1]
+    return seen
+
+
+def _service_labels(settings: Settings, services: Sequence[str]) -> dict[str, str]:
+    from recommender.core.services import load_services
+
+    labels = load_services(settings)["label"].to_dict()
+    return {s: str(labels.get(s, s)) for s in services}
+
+
+def likelihood_words(p: float) -> str:
+    """The likelihood in words for people ("about 1 in 8 over five years")."""
+    if p <= 0:
+        return "very unlikely"
+    n = max(1, round(1 / p))
+    return f"about 1 in {n} over {HORIZON_YEARS} years"
+
+
+__all__ = [
+    "MAX_K",
+    "PER_PARTNER",
+    "Group",
+    "JoinOption",
+    "Place",
+    "Query",
+    "Recommendation",
+    "Recommender",
+    "likelihood_words",
+]

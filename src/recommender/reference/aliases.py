@@ -1,0 +1,240 @@
+"""Every name a person may type for a body, and every abolished council's successors.
+
+Rows are ``alias, key, code, alias_type, former_code, note``; ``key`` is
+:func:`recommender.core.names.normalise` of the alias and is what resolution matches on, so
+variants that normalise alike ("Bristol City Council", "City of Bristol") need one row only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+from recommender.core.errors import CheckFailed
+from recommender.core.names import normalise
+from recommender.reference.bodies import Sources, predecessors
+from recommender.reference.inputs import MYSOC_AUTHORITIES, RECODED_2025
+
+ALIAS_COLUMNS = ["alias", "key", "code", "alias_type", "former_code", "note"]
+ALIAS_TYPES = ("official", "display", "variant", "former", "nhs_predecessor")
+CURATED = "recommender.reference.curated"
+
+
+def build_aliases(
+    bodies: pd.DataFrame,
+    sources: Sources,
+    extra: Iterable[tuple[str, str, str, str, str]] = (),
+) -> pd.DataFrame:
+    """Return the sorted alias table for ``bodies``.
+
+    ``extra`` rows (``alias, code, alias_type, former_code, note``) come from the modules that
+    know a kind of body best, e.g. the combined authorities' forms and former names.
+    """
+    rows: list[dict[str, Any]] = []
+    for code, name, display in zip(
+        bodies["code"], bodies["name"], bodies["display_name"], strict=True
+    ):
+        rows.append(_row(name, code, "official"))
+        rows.append(_row(display, code, "display"))
+        rows.extend(_row(v, code, "variant") for v in _variants(code, name))
+    rows.extend(_renamed(sources.chain))
+    rows.extend(_mysoc_current(sources.mysoc, set(bodies["code"])))
+    rows.extend(
+        _row(r["alias"], r["code"], "variant", note=r["note"]) for r in _curated("extra_aliases")
+    )
+    rows.extend(_recoded(bodies))
+    rows.extend(_former(sources, bodies))
+    rows.extend(_row(alias, code, kind, former, note) for alias, code, kind, former, note in extra)
+    return _tidy(pd.DataFrame(rows, columns=ALIAS_COLUMNS), bodies)
+
+
+def _row(alias: str, code: str, kind: str, former: str = "", note: str = "") -> dict[str, Any]:
+    alias = " ".join(str(alias).split())
+    return {
+        "alias": alias,
+        "key": normalise(alias),
+        "code": code,
+        "alias_type": kind,
+        "former_code": former,
+        "note": note,
+    }
+
+
+def _variants(code: str, name: str) -> list[str]:
+    """Return the forms people write for fire, police and NHS bodies."""
+    base = re.sub(r"^(.+), City of$", r"City of \1", name).replace(" & ", " and ")
+    parts = _components(base)
+    if code.startswith("E31"):
+        if "Authority" in base:
+            return []
+        names = [base, *parts]
+        out = [
+            f"{n} {suffix}"
+            for n in names
+            for suffix in ("Fire and Rescue Service", "Fire and Rescue", "Fire Service", "FRS")
+        ]
+        out += [f"{base} {s}" for s in ("Fire and Rescue Authority", "Fire Authority", "FRA")]
+        return out + parts
+    if code.startswith("E23"):
+        if base.endswith("Police"):
+            return [base, f"{base} Service"]
+        suffixes = ("Police", "Constabulary", "Police Force", "Police and Crime Commissioner")
+        return [f"{base} {s}" for s in (*suffixes, "PCC")] + parts
+    if code.startswith("E54"):
+        core = re.sub(r"^NHS (.+) Integrated Care Board$", r"\1", name)
+        return [
+            f"NHS {core} ICB",
+            f"{core} ICB",
+            f"{core} Integrated Care Board",
+            f"NHS {core}",
+            core,
+        ]
+    return []
+
+
+def _components(base: str) -> list[str]:
+    # "Devon and Somerset" -> Devon, Somerset: the services people name by their old area.
+    if "Fire" in base or " and " not in base:
+        return []
+    return [p.strip() for p in re.split(r",| and ", base) if p.strip()]
+
+
+def _mysoc_current(mysoc: pd.DataFrame, codes: set[str]) -> list[dict[str, Any]]:
+    current = mysoc[(mysoc["end-date"] == "") & mysoc["gss-code"].isin(codes)]
+    rows = []
+    for r in current.itertuples(index=False):
+        row: dict[str, str] = dict(zip(mysoc.columns, r, strict=True))
+        code = row["gss-code"]
+        rows.append(_row(row["official-name"], code, "official"))
+        rows.append(_row(row["nice-name"], code, "variant"))
+        rows.extend(_row(a, code, "variant") for a in split_alt_names(row["alt-names"]))
+    return rows
+
+
+def split_alt_names(text: str) -> list[str]:
+    """Split mySociety ``alt-names``: commas separate names, ", " sits inside one."""
+    return [p.strip() for p in re.split(r",(?! )", text) if p.strip()]
+
+
+def _renamed(chain: pd.DataFrame) -> list[dict[str, Any]]:
+    # Councils renamed under the same code, e.g. Shepway -> Folkestone and Hythe (2018).
+    rows = []
+    names = [c for c in chain.columns if c.endswith("_name")]
+    for _, r in chain[chain["ltla24_code"].str.startswith("E")].iterrows():
+        for column in names:
+            year_code = r[column.replace("_name", "_code")]
+            if year_code == r["ltla24_code"] and r[column] != r["ltla24_name"]:
+                note = f"{r[column]} was renamed {r['ltla24_name']}"
+                rows.append(_row(r[column], r["ltla24_code"], "variant", note=note))
+    return rows
+
+
+def _recoded(bodies: pd.DataFrame) -> list[dict[str, Any]]:
+    display = bodies.set_index("code")["display_name"]
+    return [
+        _row(new, old, "variant", note=f"2025 code for {display[old]} ({old} in 2024)")
+        for new, old in RECODED_2025.items()
+    ]
+
+
+def _former(sources: Sources, bodies: pd.DataFrame) -> list[dict[str, Any]]:
+    """Abolished councils (mySociety, the code chain, the 2009 orders) and their successors."""
+    mysoc = sources.mysoc[sources.mysoc["nation"] == "England"]
+    by_la = mysoc.set_index("local-authority-code")
+    gone = mysoc[mysoc["end-date"] != ""]
+    chain = predecessors(sources.chain)
+    display = bodies.set_index("code")["display_name"]
+    rows = []
+    for r in gone.itertuples(index=False):
+        row: dict[str, str] = dict(zip(mysoc.columns, r, strict=True))
+        successors = sorted(set(_successors(row["local-authority-code"], by_la)))
+        names = [row["official-name"], row["nice-name"], *split_alt_names(row["alt-names"])]
+        names += chain.loc[chain["former_code"] == row["gss-code"], "former_name"].tolist()
+        note = _note(row["official-name"], row["end-date"][:4], successors, display)
+        rows += [
+            _row(n, s, "former", row["gss-code"], note)
+            for n in dict.fromkeys(names)
+            for s in successors
+        ]
+    known = set(gone["gss-code"])
+    for former_code, group in chain[~chain["former_code"].isin(known)].groupby("former_code"):
+        successors = sorted(set(group["code"]))
+        name = group["former_name"].iloc[0]
+        note = _note(name, "", successors, display)
+        rows += [_row(name, s, "former", str(former_code), note) for s in successors]
+    for name, group in pd.DataFrame(_curated("abolished_2009")).groupby("name"):
+        successors = sorted(group["successor_code"])
+        note = _note(str(name), "2009", successors, display)
+        rows += [_row(str(name), s, "former", "", note) for s in successors]
+    return rows
+
+
+def _successors(la_code: str, by_la: pd.DataFrame, depth: int = 0) -> list[str]:
+    row = by_la.loc[la_code]
+    if row["end-date"] == "":
+        return [str(row["gss-code"])]
+    if depth > 5 or not row["replaced-by"]:
+        raise CheckFailed(f"{MYSOC_AUTHORITIES}: cannot follow replaced-by from {la_code}")
+    return [
+        code
+        for nxt in row["replaced-by"].split(",")
+        for code in _successors(nxt.strip(), by_la, depth + 1)
+    ]
+
+
+def _note(name: str, year: str, successors: list[str], display: pd.Series) -> str:
+    unknown = [s for s in successors if s not in display.index]
+    if unknown:
+        raise CheckFailed(f"successor(s) {unknown} of {name} are not current bodies")
+    names = [str(display[s]) for s in successors]
+    when = f" in {year}" if year else ""
+    if len(names) == 1:
+        return f"{name} was abolished{when}; now part of {names[0]}"
+    return f"{name} was abolished{when}; its area is now {' and '.join(names)}"
+
+
+def _curated(name: str) -> list[dict[str, str]]:
+    path = resources.files(CURATED).joinpath(f"{name}.csv")
+    with path.open(encoding="utf-8") as handle:
+        frame = pd.read_csv(handle, dtype=str, keep_default_na=False)
+    return list(frame.to_dict("records"))  # type: ignore[arg-type]
+
+
+def _tidy(aliases: pd.DataFrame, bodies: pd.DataFrame) -> pd.DataFrame:
+    unknown = sorted(set(aliases["code"]) - set(bodies["code"]))
+    if unknown:
+        raise CheckFailed(f"aliases point at codes that are not bodies: {unknown[:5]}")
+    aliases = aliases[aliases["key"] != ""].copy()
+    # One row per key and body (and former council): the most official wording wins.
+    # Rows come most official first within each type (ONS name, then mySociety's), so a
+    # stable sort keeps that order among equals.
+    aliases["rank"] = aliases["alias_type"].map({t: i for i, t in enumerate(ALIAS_TYPES)})
+    aliases = aliases.sort_values(["key", "code", "former_code", "rank"], kind="stable")
+    aliases = aliases.drop_duplicates(["key", "code", "former_code"])
+    aliases = _drop_ambiguous(aliases, bodies)
+    return (
+        aliases[ALIAS_COLUMNS]
+        .sort_values(["key", "code", "former_code", "alias"])
+        .reset_index(drop=True)
+    )
+
+
+def _drop_ambiguous(aliases: pd.DataFrame, bodies: pd.DataFrame) -> pd.DataFrame:
+    """Drop generated variants naming two bodies of one kind ("Newcastle"); keep the rest."""
+    kind = aliases["code"].map(bodies.set_index("code")["kind"])
+    current = aliases["alias_type"].isin(["official", "display", "variant"])
+    groups = (
+        aliases[current].assign(kind=kind).groupby(["key", "kind"])["code"].transform("nunique")
+    )
+    ambiguous = groups[groups > 1].index
+    official = aliases.loc[ambiguous, "alias_type"].isin(["official", "display"])
+    clash = aliases.loc[ambiguous[official.to_numpy()]]
+    if len(clash) and clash.duplicated(["key"]).any():
+        first = clash[clash.duplicated(["key"], keep=False)].iloc[0]
+        raise CheckFailed(f"{first['alias']!r} is the official name of two bodies of one kind")
+    kept: pd.DataFrame = aliases.drop(index=ambiguous[~official.to_numpy()])
+    return kept

@@ -1,0 +1,466 @@
+"""The public bodies: load ``data/reference/``, resolve the names people write, and say who
+governs each fire and rescue authority (and so which bodies are under one governor).
+
+Nothing is read at import. Each loader reads its reference folder once and caches it
+(``functools.lru_cache`` keyed by the folder and its files' modification times, so a rebuild
+is picked up). Build the folder with ``recommender data build-reference``
+(:mod:`recommender.reference.build`).
+
+>>> resolve("Taunton Deane").codes          # doctest: +SKIP
+('E06000066',)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from rapidfuzz import fuzz, process
+
+from recommender.core import atomic, kinds
+from recommender.core.config import Settings
+from recommender.core.errors import DataError, InvalidInput, UnknownBody
+from recommender.core.names import WordIndex, closest, normalise, word_index, word_scores
+from recommender.geo.geography import check_crs
+from recommender.reference import rules as reference_rules
+from recommender.reference.governance import (
+    Governor,
+    governance_sentence,
+    governed_pairs_of,
+    records,
+)
+
+KINDS, OTHER_KINDS, TIER_NAMES = kinds.KINDS, kinds.OTHER_KINDS, kinds.TIER_NAMES
+ALIAS_TYPES = ("official", "display", "variant", "former", "nhs_predecessor")
+TEXT_COLUMNS = [
+    "code", "name", "display_name", "kind", "tier", "region_code", "region", "county_code",
+    "fire_code", "police_code", "icb_code", "cauth_code", "rural_urban",
+]  # fmt: skip
+# A name matches a query when its words match the query's words this well (see
+# names.word_scores): one wrong letter in a word of six still does, "Luton" for "Taunton" not.
+MATCH_SCORE = 80.0
+CLOSE_SCORE = 50.0  # for the closest names when nothing matches ("Alfa": Alpha)
+FORMER_TYPES = ("former", "nhs_predecessor")
+_ABOLISHED = re.compile(
+    r"^(?P<name>.+?) was abolished in (?P<year>\d{4}); now part of (?P<now>.+)$"
+)
+FILES = ("bodies.csv", "boundaries.geojson", "adjacency.csv", "aliases.csv", "fire_governance.csv")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """A name or code matched to current bodies (several when an abolished body was split)."""
+
+    query: str
+    codes: tuple[str, ...]
+    matched: str
+    alias_type: str
+    former_code: str | None
+    note: str
+    score: float
+
+
+@dataclass(frozen=True)
+class _Reference:
+    bodies: gpd.GeoDataFrame
+    adjacency: pd.DataFrame
+    aliases: pd.DataFrame  # with the body's kind, sorted for resolution
+    keys: np.ndarray[Any, np.dtype[np.object_]]  # distinct alias keys
+    words: WordIndex  # the keys' words, for search
+    governance: pd.DataFrame  # fire_governance.csv, indexed by fire code
+    governed: dict[tuple[str, str], Governor]  # both orders of every pair under one governor
+
+
+def _folder(settings: Settings | None) -> Path:
+    return (settings or Settings.from_env()).reference_dir
+
+
+def _reference(settings: Settings | None) -> _Reference:
+    folder = _folder(settings).resolve()
+    # A rebuild swaps the folder: finish one a kill left half-done, and read while none runs.
+    with atomic.reading_folder(folder):
+        missing = [name for name in FILES if not (folder / name).is_file()]
+        if missing:
+            raise DataError(
+                f"reference data missing in {folder}: {', '.join(missing)}; build it with "
+                "`make reference` (recommender data build-reference)"
+            )
+        stamp = tuple((folder / name).stat().st_mtime_ns for name in FILES)
+        return _load(folder, stamp)
+
+
+@lru_cache(maxsize=4)
+def _load(folder: Path, stamp: tuple[int, ...]) -> _Reference:
+    table = pd.read_csv(
+        folder / "bodies.csv", dtype={c: str for c in TEXT_COLUMNS}, keep_default_na=False
+    )
+    shapes = gpd.read_file(folder / "boundaries.geojson", engine="pyogrio")
+    check_crs(shapes, what=str(folder / "boundaries.geojson"))
+    geometry = shapes.set_index("code").geometry.reindex(table["code"])
+    bodies = gpd.GeoDataFrame(table, geometry=geometry.to_numpy(), crs=shapes.crs)
+    bodies.index = pd.Index(table["code"].to_numpy())
+    adjacency = pd.read_csv(folder / "adjacency.csv", dtype=str, keep_default_na=False)
+    adjacency["border_km"] = adjacency["border_km"].astype(float)
+    aliases = pd.read_csv(folder / "aliases.csv", dtype=str, keep_default_na=False)
+    aliases["kind"] = aliases["code"].map(bodies["kind"])
+    aliases["kind_rank"] = aliases["kind"].map({k: i for i, k in enumerate(KINDS)})
+    aliases["type_rank"] = aliases["alias_type"].map({t: i for i, t in enumerate(ALIAS_TYPES)})
+    aliases = aliases.sort_values(["key", "kind_rank", "type_rank", "code"], kind="stable")
+    keys = np.asarray(aliases["key"].drop_duplicates().to_numpy(), dtype=object)
+    aliases.index = pd.Index(aliases["key"].to_numpy())
+    governance = pd.read_csv(folder / "fire_governance.csv", dtype=str, keep_default_na=False)
+    governance = governance.set_index("fire_code", drop=False)
+    return _Reference(
+        bodies,
+        adjacency,
+        aliases,
+        keys,
+        word_index(list(keys)),
+        governance,
+        governed_pairs_of(governance),
+    )
+
+
+def load_bodies(settings: Settings | None = None) -> gpd.GeoDataFrame:
+    """Return every body (index: code), with its facts and polygon in EPSG:27700."""
+    return _reference(settings).bodies
+
+
+def load_adjacency(settings: Settings | None = None) -> pd.DataFrame:
+    """Return the pairs of bodies that touch or share area: ``code_a, code_b, relation,
+    border_km``."""
+    return _reference(settings).adjacency
+
+
+def load_aliases(settings: Settings | None = None) -> pd.DataFrame:
+    """Return the alias table: ``alias, key, code, alias_type, former_code, note``."""
+    aliases = _reference(settings).aliases
+    return aliases[["alias", "key", "code", "alias_type", "former_code", "note"]].reset_index(
+        drop=True
+    )
+
+
+def resolve(query: str, *, kind: str | None = None, settings: Settings | None = None) -> Resolution:
+    """Return the current body or bodies ``query`` names (a code, a name or an alias).
+
+    Exact matches only (after :func:`recommender.core.names.normalise`); bodies of ``kind`` are
+    preferred, then councils, fire, police, health and combined authorities in that order, and
+    official names over variants over abolished councils. Raises :class:`UnknownBody` with the
+    closest names when nothing matches.
+    """
+    _check_kind(kind)
+    ref = _reference(settings)
+    text = " ".join(str(query).split())
+    code = text.upper()
+    if code in ref.bodies.index:
+        return Resolution(query, (code,), code, "code", None, "", 100.0)
+    by_code = ref.aliases[ref.aliases["former_code"] == code]
+    if len(by_code):
+        return _resolution(query, by_code, kind, 100.0)
+    key = normalise(text)
+    if key and key in ref.aliases.index:
+        return _resolution(query, ref.aliases.loc[[key]], kind, 100.0)
+    if ruled := reference_rules.match(text, kind, _place_lookup(ref)):
+        return _ruled(query, ruled, ref)
+    near = search(text, limit=5, kind=kind, settings=settings, min_score=CLOSE_SCORE)
+    suggestions = [_label(ref, r) for r in near]
+    raise UnknownBody(f"no public body matches {query!r}", field="name", suggestions=suggestions)
+
+
+# The area column that says which body of each kind a council sits in.
+AREA_OF_KIND = {"fire": "fire_code", "police": "police_code", "health": "icb_code"}
+
+
+def _place_lookup(ref: _Reference) -> reference_rules.PlaceLookup:
+    """Bodies of a kind that a place name stands for (see :mod:`recommender.reference.rules`):
+    a body of that kind with the name, else the area of that kind holding the named council(s)."""
+
+    def lookup(place: str, kind: str) -> tuple[str, ...]:
+        key = normalise(place)
+        if not key or key not in ref.aliases.index:
+            return ()
+        rows = ref.aliases.loc[[key]]
+        own = rows[rows["kind"] == kind]
+        if len(own):
+            return _resolution(place, own, kind, 100.0).codes
+        councils = rows[rows["kind"] == "council"]
+        column = AREA_OF_KIND.get(kind)
+        if not len(councils) or column is None:
+            return ()
+        codes = _resolution(place, councils, "council", 100.0).codes
+        areas = {str(ref.bodies.at[c, column]) for c in codes}
+        return tuple(sorted(areas)) if "" not in areas else ()
+
+    return lookup
+
+
+def _ruled(query: str, ruled: reference_rules.RuleMatch, ref: _Reference) -> Resolution:
+    names = " and ".join(str(ref.bodies.at[c, "display_name"]) for c in ruled.codes)
+    place = reference_rules.place_title(ruled.place)
+    if ruled.alias_type == "nhs_predecessor":
+        note = (
+            f"{query} was an NHS commissioner for {place}; the integrated care board for its "
+            f"area ({names}) stands in for it"
+        )
+    else:
+        note = f"{query} is read as the {ruled.rule} for {place}: {names}"
+    matched = f"{ruled.rule}: {ruled.place}"
+    return Resolution(query, ruled.codes, matched, ruled.alias_type, None, note, 100.0)
+
+
+def _resolution(query: str, rows: pd.DataFrame, kind: str | None, score: float) -> Resolution:
+    ranked = rows.assign(other_kind=(rows["kind"] != kind) if kind else False)
+    ranked = ranked.sort_values(["other_kind", "kind_rank", "type_rank"], kind="stable")
+    top = ranked.iloc[0]
+    same = ranked[
+        (ranked["kind"] == top["kind"])
+        & (ranked["alias_type"] == top["alias_type"])
+        & (ranked["former_code"] == top["former_code"])
+        & (ranked["note"] == top["note"])
+    ]
+    return Resolution(
+        query=query,
+        codes=tuple(sorted(set(same["code"]))),
+        matched=str(top["alias"]),
+        alias_type=str(top["alias_type"]),
+        former_code=str(top["former_code"]) or None,
+        note=str(top["note"]),
+        score=float(score),
+    )
+
+
+def search(
+    query: str,
+    *,
+    limit: int = 10,
+    kind: str | None = None,
+    settings: Settings | None = None,
+    min_score: float = MATCH_SCORE,
+) -> list[Resolution]:
+    """Return up to ``limit`` bodies whose names are like ``query``, best first.
+
+    Codes starting with the query come first, then exact names, then names starting with the
+    query, then names whose every word matches a word of the query
+    (:func:`recommender.core.names.word_scores`, ``score``), closest in length first. An abolished
+    council's name leads to its successor, so "Taunton Deane" finds Somerset first. Each body
+    appears once. ``min_score`` lowers the bar for "did you mean" lists.
+    """
+    _check_kind(kind)
+    ref = _reference(settings)
+    key = normalise(query)
+    if not key or limit <= 0:
+        return []
+    keys, words = ref.keys, ref.words
+    if kind is not None:
+        wanted = np.isin(keys, ref.aliases.loc[ref.aliases["kind"] == kind, "key"].unique())
+    else:
+        wanted = np.ones(len(keys), dtype=bool)
+    scores = np.where(wanted, word_scores(key, words), 0.0)
+    # Among names matching as well, those of the query's length first ("hull" before
+    # "kingston upon hull").
+    plain = process.cdist([key], list(keys), scorer=fuzz.QRatio)[0].astype(float)
+    starts = np.asarray([k.startswith(key) for k in keys])
+    rank = scores + 0.01 * plain + 200.0 * (keys == key) + 100.0 * starts
+    found: list[Resolution] = []
+    seen: set[tuple[str, ...]] = set()
+    code = query.strip().upper()
+    for match in ref.bodies.index[ref.bodies.index.str.startswith(code)][: limit if code else 0]:
+        if len(code) >= 3 and (kind is None or ref.bodies.at[match, "kind"] == kind):
+            found.append(Resolution(query, (match,), match, "code", None, "", 100.0))
+            seen.add((match,))
+    aliases = ref.aliases if kind is None else ref.aliases[ref.aliases["kind"] == kind]
+    for index in np.argsort(-rank, kind="stable"):
+        if len(found) >= limit or scores[index] < min_score:
+            break
+        rows = aliases.loc[[keys[index]]]
+        for _, group in rows.groupby(["kind_rank", "type_rank", "former_code", "note"], sort=True):
+            hit = _resolution(query, group, kind, min(100.0, float(scores[index])))
+            if hit.codes not in seen:
+                seen.add(hit.codes)
+                found.append(hit)
+    return found[:limit]
+
+
+def exact(query: str, settings: Settings | None = None) -> Resolution | None:
+    """Return the one body ``query`` names exactly (a code, a name or an alias of one body
+    only, an abolished council with one successor), or None when it names none or several
+    ("Kent" is a council, a fire authority and a police force area)."""
+    try:
+        found = resolve(query, settings=settings)
+    except UnknownBody:
+        return None
+    if len(found.codes) != 1:
+        return None
+    ref = _reference(settings)
+    key = normalise(" ".join(str(query).split()))
+    if key in ref.aliases.index and ref.aliases.loc[[key], "code"].nunique() > 1:
+        return None
+    return found
+
+
+def former_note(query: str, code: str, settings: Settings | None = None) -> str | None:
+    """Say that ``query`` names an abolished council (or a replaced combined authority, or an
+    NHS predecessor) whose area is now (part of) the body ``code``; None when it does not.
+
+    >>> former_note("Aylesbury Vale", "E06000060")  # doctest: +SKIP
+    'Aylesbury Vale District Council was abolished in 2020; its area is now part of
+    Buckinghamshire.'
+    """
+    try:
+        found = resolve(query, settings=settings)
+    except (UnknownBody, InvalidInput):
+        return None
+    if found.alias_type not in FORMER_TYPES or code not in found.codes or not found.note:
+        return None
+    abolished = _ABOLISHED.match(found.note)
+    if abolished:
+        note = f"{abolished['name']} was abolished in {abolished['year']}; its area is now "
+        note += f"part of {abolished['now']}"
+    else:
+        note = found.note
+    return note.rstrip(".") + "."
+
+
+def body(code_or_name: str, settings: Settings | None = None) -> dict[str, Any]:
+    """Return the facts of one body (plain Python values; no geometry).
+
+    Besides the columns of ``bodies.csv``, ``governance`` lists what ``fire_governance.csv``
+    says about the body (:func:`governance_facts`), each with its source.
+    """
+    ref = _reference(settings)
+    code = _one_code(code_or_name, settings)
+    row = ref.bodies.loc[code]
+    facts = {column: _plain(row[column]) for column in ref.bodies.columns if column != "geometry"}
+    return facts | {"governance": governance_facts(code, settings)}
+
+
+def fire_governance(settings: Settings | None = None) -> pd.DataFrame:
+    """Return how each fire authority is governed, indexed by fire code.
+
+    Columns ``fire_code, governance, governed_by_code, governed_by_name, police_code,
+    since_year, source_url`` (text; empty where the source states nothing), as built into
+    ``fire_governance.csv`` by :mod:`recommender.reference.governance`.
+    """
+    return _reference(settings).governance
+
+
+def fire_run_by(council: str, settings: Settings | None = None) -> str | None:
+    """Return the code of the fire authority council ``council`` runs, or None.
+
+    Where the governance is ``county_council`` the council is the fire and rescue authority:
+    the fire service is part of the council, not a partner of it.
+    """
+    table = _reference(settings).governance
+    runs = table[(table["governance"] == "county_council") & (table["governed_by_code"] == council)]
+    return str(runs.index[0]) if len(runs) else None
+
+
+def shared_governor(a: str, b: str, settings: Settings | None = None) -> Governor | None:
+    """Return the :class:`Governor` two bodies (codes) are both under, or None.
+
+    They are when one is a council and the other the fire authority it runs; a fire authority
+    and the police force area under the same police, fire and crime commissioner or mayor;
+    or a combined authority (or the GLA) and the fire authority or police force area its mayor
+    governs. The answer does not depend on the order of ``a`` and ``b``.
+    """
+    return _reference(settings).governed.get((a, b))
+
+
+def governed_pairs(settings: Settings | None = None) -> dict[tuple[str, str], Governor]:
+    """Return every ordered pair of codes under one governor (both orders), for bulk use."""
+    return dict(_reference(settings).governed)
+
+
+def governance_facts(code: str, settings: Settings | None = None) -> list[dict[str, str]]:
+    """Return what the fire governance table says about body ``code``, as sentences.
+
+    Each item has ``text`` (e.g. "Runs the fire and rescue service (Cornwall Fire and Rescue
+    Authority)", "Governed by the Police, Fire and Crime Commissioner for Essex since 2017"),
+    ``source_url``, ``governance`` and ``fire_code``. Most bodies have none.
+    """
+    ref = _reference(settings)
+    table = ref.governance
+    names = ref.bodies["display_name"]
+    rows = table[
+        (table["fire_code"] == code)
+        | (table["governed_by_code"] == code)
+        | (table["police_code"] == code)
+    ]
+    return [
+        {
+            "text": governance_sentence(code, row, names),
+            "source_url": row["source_url"],
+            "governance": row["governance"],
+            "fire_code": row["fire_code"],
+        }
+        for row in records(rows)
+    ]
+
+
+def neighbours(
+    code: str, settings: Settings | None = None, *, kind: str | None = None
+) -> pd.DataFrame:
+    """Return the bodies touching ``code`` (of ``kind`` if given), longest border first."""
+    _check_kind(kind)
+    found = _related(code, settings, ("touches",))
+    if kind is not None:
+        found = found[found["kind"] == kind]
+    return found.sort_values(["border_km", "code"], ascending=[False, True]).reset_index(drop=True)
+
+
+def containers(code: str, settings: Settings | None = None) -> pd.DataFrame:
+    """Return the bodies ``code`` sits within or overlaps (county, fire, police, ICB …)."""
+    found = _related(code, settings, ("within", "overlaps"))
+    found["kind_rank"] = found["kind"].map({k: i for i, k in enumerate(KINDS)})
+    found = found.sort_values(["kind_rank", "relation", "code"]).drop(columns="kind_rank")
+    return found.reset_index(drop=True)
+
+
+def _related(code: str, settings: Settings | None, relations: tuple[str, ...]) -> pd.DataFrame:
+    ref = _reference(settings)
+    one = _one_code(code, settings)
+    adjacency = ref.adjacency
+    rows = adjacency[(adjacency["code_a"] == one) & adjacency["relation"].isin(relations)]
+    facts = ref.bodies[["display_name", "kind", "tier"]]
+    out = rows.rename(columns={"code_b": "code"}).join(facts, on="code")
+    return out[["code", "display_name", "kind", "tier", "relation", "border_km"]]
+
+
+def _one_code(code_or_name: str, settings: Settings | None) -> str:
+    found = resolve(code_or_name, settings=settings)
+    if len(found.codes) == 1:
+        return found.codes[0]
+    ref = _reference(settings)
+    raise UnknownBody(
+        f"{code_or_name!r}: {found.note or 'several bodies match'}; choose one",
+        field="name",
+        suggestions=[f"{ref.bodies.at[c, 'display_name']} ({c})" for c in found.codes],
+    )
+
+
+def _label(ref: _Reference, found: Resolution) -> str:
+    names = [f"{ref.bodies.at[c, 'display_name']} ({c})" for c in found.codes]
+    return " + ".join(names)
+
+
+def _check_kind(kind: str | None) -> None:
+    if kind is not None and kind not in KINDS:
+        raise InvalidInput(
+            f"unknown kind {kind!r}; expected one of {', '.join(KINDS)}",
+            field="kind",
+            suggestions=closest(kind, KINDS, limit=2),
+        )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and np.isnan(value):
+        return None
+    return value

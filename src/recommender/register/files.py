@@ -1,0 +1,694 @@
+"""Register files: read the import layouts, validate every row, write the export formats.
+
+Layouts read (detected from the file; described in ``data/register/README.md``):
+
+``project``
+    What ``register export --format csv`` writes: one row per arrangement with
+    :data:`PROJECT_COLUMNS`; ``partners`` are codes or names separated by ``;``. Optional, one
+    value per partner: ``partner_roles`` (``lead``/``partner``/``external``) and
+    ``partner_names`` (the names as first given, kept with the codes).
+``known``
+    The layout of ``../shared/data/register/known_arrangements.csv`` (:data:`KNOWN_COLUMNS`):
+    partners as names, ``partner_types`` (``council``/``fire``/``police``/``health``/``other``)
+    one per partner; ``other`` partners (a company, a national agency) become external members.
+``json``
+    What ``register export --format json`` writes: ``{"arrangements": [{...}, ...]}`` with the
+    project columns and ``partners``, ``partner_roles``, ``partner_names`` as lists.
+
+Row numbers in errors are those a spreadsheet shows (the header is row 1); in a JSON file, the
+position of the arrangement in its list (the first is 1).
+
+A hostile or broken file is a list of :class:`~recommender.core.errors.RowError`, never a traceback:
+bytes that are not UTF-8, a field longer than :data:`MAX_FIELD` characters (an unclosed quote
+reads as one), a NUL character or a lone surrogate, a repeated column (or key in a JSON
+object), JSON nested too deeply or with integers too long to convert, a value that is an
+object. A column (or key) no layout reads is ignored with a warning naming it
+(:attr:`SourceFile.warnings`). A savings figure above :data:`MAX_SAVINGS_GBP` is refused.
+Cells an export writes for spreadsheets carry a leading ``'`` against formula injection
+(:func:`spreadsheet_cell`); reading a CSV file takes it off again (:func:`unguard`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+from recommender.core import atomic
+from recommender.core.errors import ImportRejected, InvalidInput, RowError, UnknownBody
+from recommender.core.names import closest
+from recommender.database.db import ROLES, SAVINGS_BASES, STATUSES
+from recommender.reference.rules import EXTERNAL_KINDS, PUBLIC_EXTERNAL_KINDS, external_kind
+
+PROJECT_COLUMNS = (
+    *("id", "name", "service", "start_year", "end_year", "status"),
+    *("savings_gbp", "savings_basis", "savings_period_years", "savings_aim"),
+    *("source", "note", "simulated", "partners"),
+)
+KNOWN_COLUMNS = (
+    *("arrangement_name", "partners", "partner_types", "service_category", "start_year"),
+    *("savings_gbp", "savings_basis", "savings_period_years", "source_url", "note"),
+)
+_KNOWN_TO_PROJECT = {
+    "arrangement_name": "name",
+    "service_category": "service",
+    "source_url": "source",
+}
+PARTNER_TYPES = ("council", "fire", "police", "health", "other")
+FIRST_YEAR = 1900  # joint boards date from the 1960s, joint waste authorities from 1986
+MAX_PERIOD_YEARS = 50
+# The largest savings figure believed (any basis): the largest shared-service arrangements in
+# England report tens of millions a year, the LGA's total for every council about £1.3bn.
+MAX_SAVINGS_GBP = 1_000_000_000
+# The longest field read: the csv module's own default limit (a longer one is an unclosed quote
+# or not a register); the reader's limit is raised to the file's size so this check, which can
+# name the column, is the one that speaks.
+MAX_FIELD = 131_072
+# Columns a layout does not read but an export writes (informative): ignored without a warning.
+_EXPORTED = ("annual_savings_gbp", "import_id", "fingerprint", "members")
+_LISTS = ("partner_types", "partner_roles", "partner_names")  # optional, one per partner
+_READ = (*PROJECT_COLUMNS, *_LISTS)
+_CODE = re.compile(r"^[EWSN]\d{8}$")
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+_BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+
+
+class ResolutionLike(Protocol):
+    """What the register needs from :class:`recommender.reference.lookup.Resolution`."""
+
+    @property
+    def codes(self) -> tuple[str, ...]: ...
+    @property
+    def matched(self) -> str: ...
+    @property
+    def alias_type(self) -> str: ...
+    @property
+    def former_code(self) -> str | None: ...
+
+
+# (name, kind hint) -> resolution; raises UnknownBody (with suggestions) when nothing matches.
+Resolver = Callable[[str, str | None], ResolutionLike]
+
+
+@dataclass(frozen=True)
+class Directory:
+    """The bodies a register may name: a resolver, and facts about every current code."""
+
+    resolve: Resolver
+    names: Mapping[str, str]  # code -> display name
+    lonlat: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # WGS84 centroid
+    regions: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # code -> (code, name)
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    """One arrangement as read from a file, keyed by project field names (values as text)."""
+
+    row: int
+    values: dict[str, str]
+    columns: Mapping[str, str] = field(default_factory=dict)  # field -> column name in the file
+
+
+@dataclass(frozen=True)
+class Member:
+    body_code: str | None
+    name_as_given: str
+    role: str
+    resolution: str
+    external_kind: str | None = None  # for a member outside the reference: see EXTERNAL_KINDS
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A validated arrangement, ready to store (the register adds fingerprint and id)."""
+
+    row: int
+    id: str | None
+    name: str
+    service: str
+    start_year: int | None
+    end_year: int | None
+    status: str
+    savings_gbp: float | None
+    savings_basis: str
+    savings_period_years: int | None
+    savings_aim: bool
+    source: str
+    note: str
+    simulated: bool
+    members: tuple[Member, ...]
+    identities: tuple[str, ...]  # one per partner named, sorted (see register.fingerprint)
+    warnings: tuple[str, ...] = ()
+
+
+def current_year() -> int:
+    return date.today().year
+
+
+def normalise_name(name: str) -> str:
+    """Return ``name`` case-folded with spaces collapsed (an external partner's identity)."""
+    return " ".join(name.casefold().split())
+
+
+# Reading ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A register file as read: its layout, its rows, and warnings about its header."""
+
+    layout: str
+    rows: list[SourceRow]
+    warnings: list[str] = field(default_factory=list)
+
+
+def read_source(path: Path) -> tuple[str, list[SourceRow]]:
+    """Return the layout and rows of a register file, or raise naming what is wrong with it."""
+    found = read_file(path)
+    return found.layout, found.rows
+
+
+def read_file(path: Path) -> SourceFile:
+    """Read a register file (see :func:`read_source`), with warnings about ignored columns."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise InvalidInput(f"{path}: cannot read the file ({err.strerror})", field="file") from err
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        row = data[: err.start].count(b"\n") + 1
+        message = f"not UTF-8 text (byte {err.start}, {data[err.start : err.start + 4]!r}); "
+        message += "save the file as UTF-8"
+        raise ImportRejected(str(path), [RowError(row, "", "", message)]) from err
+    if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
+        return _read_json(path, text)
+    return _read_csv(path, text)
+
+
+def _read_csv(path: Path, text: str) -> SourceFile:
+    if csv.field_size_limit() <= len(text):
+        csv.field_size_limit(len(text) + 1)  # MAX_FIELD below is the limit that names a column
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        header = [h.strip() for h in reader.fieldnames or []]
+    except csv.Error as err:
+        raise ImportRejected(str(path), [RowError(1, "", "", f"not CSV: {err}")]) from err
+    reader.fieldnames = header
+    known = "arrangement_name" in header or "partner_types" in header
+    layout, expected = ("known", KNOWN_COLUMNS) if known else ("project", PROJECT_COLUMNS)
+    problems = [_header_error(header, name) for name in dict.fromkeys(header)]
+    if missing := [c for c in expected if c not in header]:
+        message = f"missing column; the {layout} layout has " + ", ".join(expected)
+        problems += [RowError(1, c, "", message) for c in missing]
+    if bad := [p for p in problems if p is not None]:
+        raise ImportRejected(str(path), bad)
+    columns = {v: k for k, v in _KNOWN_TO_PROJECT.items()} if known else {}
+    rows: list[SourceRow] = []
+    errors: list[RowError | None] = []
+    try:
+        for number, raw in enumerate(reader, start=2):
+            values = {k: unguard((v or "").strip()) for k, v in raw.items() if k is not None}
+            errors += [_value_error(number, k, v) for k, v in values.items()]
+            if None in raw:
+                message = f"{len(raw[None])} more value(s) than the header has columns"
+                errors.append(RowError(number, "", "", message))
+            if any(values.values()):  # skip blank lines
+                values = {_KNOWN_TO_PROJECT.get(k, k): v for k, v in values.items()}
+                rows.append(SourceRow(number, values, columns))
+    except csv.Error as err:  # e.g. another thread lowered the field limit
+        errors.append(RowError(reader.line_num, "", "", f"not CSV: {err}"))
+    if found := [e for e in errors if e is not None]:
+        raise ImportRejected(str(path), found)
+    return SourceFile(layout, rows, _ignored(header, expected))
+
+
+def _header_error(header: Sequence[str], name: str) -> RowError | None:
+    count = header.count(name)
+    if not name:
+        return RowError(1, "", "", "a column has no name")
+    if count > 1:
+        return RowError(1, name, "", f"this column appears {count} times; keep one")
+    return None
+
+
+def _value_error(row: int, column: str, value: str) -> RowError | None:
+    shown = value[:40] + "…" if len(value) > 40 else value
+    if len(value) > MAX_FIELD:
+        message = f"{len(value):,} characters: longer than {MAX_FIELD:,} (an unclosed quote?)"
+        return RowError(row, column, shown, message)
+    if "\x00" in value:
+        return RowError(row, column, shown.replace("\x00", "\\x00"), "holds a NUL character")
+    if any("\ud800" <= c <= "\udfff" for c in value):
+        return RowError(row, column, ascii(shown), "holds a lone surrogate: not text")
+    return None
+
+
+def _ignored(header: Sequence[str], expected: Sequence[str]) -> list[str]:
+    """Say which columns no layout reads (they are ignored; a typo of an optional one?)."""
+    read = (*expected, *_LISTS)
+    out = []
+    for name in (h for h in header if h not in read and h not in _EXPORTED):
+        near = closest(name, read, limit=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        out.append(f"column {name!r} is not read and was ignored{hint}")
+    return out
+
+
+class _Object(dict[str, Any]):
+    """A JSON object that remembers the keys it was given more than once."""
+
+    repeated: tuple[str, ...] = ()
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> _Object:
+    found = _Object(pairs)
+    keys = [k for k, _ in pairs]
+    found.repeated = tuple(k for k in dict.fromkeys(keys) if keys.count(k) > 1)
+    return found
+
+
+def _json_int(text: str) -> int | str:
+    # Python refuses to convert integers of thousands of digits: keep such a value as its text
+    # (the row's check then says it is not a plausible year or figure, naming row and field).
+    return int(text) if len(text) <= 1000 else text
+
+
+def _read_json(path: Path, text: str) -> SourceFile:
+    try:
+        payload = json.loads(text, object_pairs_hook=_json_object, parse_int=_json_int)
+    except json.JSONDecodeError as err:
+        raise ImportRejected(
+            str(path), [RowError(err.lineno, "", "", f"not JSON: {err.msg}")]
+        ) from err
+    except RecursionError:
+        message = "not JSON this importer reads: nested too deeply"
+        raise ImportRejected(str(path), [RowError(1, "", "", message)]) from None
+    except ValueError as err:
+        raise ImportRejected(str(path), [RowError(1, "", "", f"not JSON: {err}")]) from err
+    items = payload.get("arrangements") if isinstance(payload, dict) else payload
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        message = "expected a list of objects under 'arrangements'"
+        raise ImportRejected(str(path), [RowError(1, "arrangements", "", message)])
+    rows: list[SourceRow] = []
+    errors: list[RowError] = []
+    keys: dict[str, None] = {}
+    for n, item in enumerate(items, 1):
+        for key in getattr(item, "repeated", ()):
+            errors.append(RowError(n, key, "", "this field appears twice in the object"))
+        values = {}
+        for key, value in item.items():
+            keys[key] = None
+            if (bad := _value_error(n, "field name", key)) is not None:
+                errors.append(bad)
+            elif not _scalar_or_list(value):
+                if key in _READ:  # others (an export's "members") are not read: ignored
+                    message = "expected text, a number or a list of them"
+                    errors.append(RowError(n, key, "", message))
+            elif (bad := _value_error(n, key, text := _text(value))) is not None:
+                errors.append(bad)
+            else:
+                values[key] = text
+        rows.append(SourceRow(n, values))
+    if errors:
+        raise ImportRejected(str(path), errors)
+    return SourceFile("json", rows, _ignored(list(keys), PROJECT_COLUMNS))
+
+
+def _scalar_or_list(value: Any) -> bool:
+    scalar = (str, int, float, bool, type(None))
+    return isinstance(value, scalar) or (
+        isinstance(value, list) and all(isinstance(v, scalar) for v in value)
+    )
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "; ".join(_text(v) for v in value)
+    return format_value(value).strip()
+
+
+# Validation ------------------------------------------------------------------------------------
+
+
+def validate(
+    rows: Sequence[SourceRow], directory: Directory, services: Sequence[str]
+) -> tuple[list[Candidate], list[RowError]]:
+    """Check every row; return the valid arrangements and every problem found, in row order."""
+    candidates: list[Candidate] = []
+    errors: list[RowError] = []
+    for source in rows:
+        check = _RowCheck(source, directory, tuple(services))
+        candidate = check.candidate()
+        errors.extend(check.errors)
+        if not check.errors:
+            candidates.append(candidate)
+    return candidates, errors
+
+
+class _RowCheck:
+    """Turn one row's text into typed values, collecting a RowError for each problem."""
+
+    def __init__(self, source: SourceRow, directory: Directory, services: tuple[str, ...]):
+        self.source, self.directory, self.services = source, directory, services
+        self.errors: list[RowError] = []
+        self.warnings: list[str] = []
+
+    def get(self, name: str) -> str:
+        return self.source.values.get(name, "")
+
+    def error(
+        self, name: str, message: str, allowed: Sequence[str] = (), value: str | None = None
+    ) -> None:
+        shown = self.get(name) if value is None else value
+        near = tuple(closest(shown, allowed, limit=3)) if allowed and shown else ()
+        column = self.source.columns.get(name, name)
+        self.errors.append(RowError(self.source.row, column, shown, message, near))
+
+    def choice(self, name: str, allowed: Sequence[str], default: str) -> str:
+        value = self.get(name).lower() or default
+        if value and value not in allowed:
+            self.error(name, "expected one of " + ", ".join(allowed), allowed)
+        return value
+
+    def integer(self, name: str, low: int, high: int, what: str) -> int | None:
+        text = self.get(name)
+        try:
+            number = float(text) if text else None
+        except ValueError:
+            number = 0.5  # not a number: reported below as not whole
+        if number is None:
+            return None
+        if not number.is_integer():
+            self.error(name, f"expected a whole number ({what})")
+        elif not low <= number <= high:
+            self.error(name, f"impossible {what}; expected {low} to {high}")
+        else:
+            return int(number)
+        return None
+
+    def flag(self, name: str) -> bool | None:
+        text = self.get(name).lower()
+        if text and text not in _BOOLEANS:
+            self.error(name, "expected true or false")
+        return _BOOLEANS.get(text)
+
+    def savings(self) -> float | None:
+        text = self.get("savings_gbp").replace(",", "").removeprefix("£")
+        try:
+            value = float(text) if text else None
+        except ValueError:
+            self.error("savings_gbp", "expected a number of pounds, e.g. 250000")
+            return None
+        if value is not None and not 0 <= value <= MAX_SAVINGS_GBP:
+            reason = "not a figure" if value != value else "implausible"  # NaN
+            if value < 0:
+                reason = "negative"
+            message = f"expected a figure of 0 or more pounds, at most £{MAX_SAVINGS_GBP:,}"
+            self.error("savings_gbp", f"{reason}: {message}")
+            return None
+        return value
+
+    def candidate(self) -> Candidate:
+        if not (name := self.get("name")):
+            self.error("name", "an arrangement needs a name")
+        given_id = self.get("id") or None
+        if given_id is not None and not _ID.match(given_id):
+            self.error("id", "expected letters, digits, '-', '_' or '.' (at most 64)")
+        service = self.get("service").lower()
+        if service not in self.services:
+            self.error("service", "unknown service id", self.services)
+        year = current_year()
+        start = self.integer("start_year", FIRST_YEAR, year, "year")
+        end = self.integer("end_year", FIRST_YEAR, year, "year")
+        if start is not None and end is not None and end < start:
+            self.error("end_year", f"the end year is before the start year {start}")
+        status = self.choice("status", STATUSES, "ended" if end is not None else "unknown")
+        figure = self.savings()
+        given = bool(self.get("savings_gbp"))
+        basis = self.choice("savings_basis", SAVINGS_BASES, "" if given else "unknown")
+        period = self.integer("savings_period_years", 1, MAX_PERIOD_YEARS, "number of years")
+        self.check_basis(figure, basis, period)
+        aim = self.flag("savings_aim")
+        members, identities = self.members()
+        return Candidate(
+            *(self.source.row, given_id, name, service, start, end, status),
+            *(
+                figure,
+                basis,
+                period,
+                not (figure == 0 and basis == "annual") if aim is None else aim,
+            ),
+            *(self.get("source"), self.get("note"), bool(self.flag("simulated"))),
+            *(members, identities, tuple(self.warnings)),
+        )
+
+    def check_basis(self, figure: float | None, basis: str, period: int | None) -> None:
+        if basis == "":
+            self.error(
+                "savings_basis", "a savings figure needs its basis: " + ", ".join(SAVINGS_BASES)
+            )
+        elif not self.get("savings_gbp") and basis != "unknown":
+            self.error("savings_gbp", f"basis {basis!r} needs a savings figure")
+        if basis == "cumulative" and period is None and not self.get("savings_period_years"):
+            self.error("savings_period_years", "a cumulative figure needs the years it covers")
+        elif period is not None and basis in ("annual", "to_date", "unknown"):
+            message = f"a period does not apply to basis {basis!r} (use 'cumulative' for N years)"
+            self.error("savings_period_years", message)
+
+    def members(self) -> tuple[tuple[Member, ...], tuple[str, ...]]:
+        tokens = _split(self.get("partners"))
+        n = len(tokens)
+        if "partner_types" in self.source.values:  # the known layout
+            types = self.listed("partner_types", n, "type(s)", PARTNER_TYPES, required=True)
+            roles = ["external" if t == "other" else "partner" for t in types or [""] * n]
+            kinds = [t if t in PARTNER_TYPES else "" for t in types or [""] * n]
+        else:
+            roles = self.listed("partner_roles", n, "role(s)", ROLES) or ["partner"] * n
+            kinds = [""] * n
+        given = self.listed("partner_names", n, "name(s)") or tokens
+        resolved = [
+            (token, *hit)
+            for token, kind, role, name in zip(tokens, kinds, roles, given, strict=True)
+            if (hit := self.resolve(token, kind or None, role, name)) is not None
+        ]
+        members: list[Member] = []
+        identities: list[str] = []
+        for token, found, identity in resolved:
+            twins = [(t, f) for t, f, i in resolved if i == identity]
+            names = [normalise_name(t) for t, _ in twins]
+            if len(twins) > 1 and len(set(names)) == len(names) and _by_variant(twins):
+                # Two names for one body today: bodies merged since (e.g. the Devon and the
+                # Somerset fire services, 2007). Kept as two partners, and said so.
+                identity += "/" + normalise_name(token)
+                if token == twins[0][0]:
+                    code = str(found[0].body_code)
+                    named = " and ".join(repr(t) for t, _ in twins)
+                    today = f"{self.directory.names.get(code, code)} ({code})"
+                    self.warnings.append(f"{named} are one body today, {today}: kept apart")
+            elif identity in identities:
+                self.error("partners", "this partner is listed twice", value=token)
+            members.extend(found)
+            identities.append(identity)
+        # Companies and agencies do not make a sharing arrangement on their own; public
+        # organisations outside the reference (NHS trusts, town councils) do.
+        public = {
+            identity
+            for identity, member in zip(identities, (f[0] for _, f, _ in resolved), strict=True)
+            if member.external_kind in (None, *PUBLIC_EXTERNAL_KINDS)
+        }
+        if len(public) < 2 and len(identities) == len(tokens):
+            message = "an arrangement needs two or more distinct public organisations as partners"
+            self.error("partners", f"{message}; found {len(public)}")
+        return tuple(members), tuple(sorted(identities))
+
+    def listed(
+        self, name: str, count: int, what: str, allowed: Sequence[str] = (), required: bool = False
+    ) -> list[str] | None:
+        """Return the ``;``-separated values of a column, one per partner (None if unusable)."""
+        if not self.get(name) and not required:
+            return None
+        values = _split(self.get(name))
+        values = [v.lower() for v in values] if allowed else values
+        for value in (v for v in values if allowed and v not in allowed):
+            self.error(name, "expected " + ", ".join(allowed), allowed, value)
+        if len(values) != count:
+            self.error(name, f"{len(values)} {what} for {count} partner(s)")
+            return None
+        return values
+
+    def resolve(
+        self, token: str, kind: str | None, role: str, given: str
+    ) -> tuple[list[Member], str] | None:
+        """Return the member(s) a partner stands for and the partner's identity."""
+        if not token:
+            self.error("partners", "an empty partner name (two ';' in a row?)")
+            return None
+        if role == "external" and kind != "other":  # the project layout says so itself
+            return self.external(token, given, external_kind(token) or "other")
+        names = self.directory.names
+        role = "partner" if role == "external" else role  # "other" may name a public body
+        if _CODE.match(token.upper()) and token.upper() in names:
+            return [Member(token.upper(), given, role, "exact")], token.upper()
+        try:
+            res = self.directory.resolve(token, None if kind == "other" else kind)
+        except UnknownBody as err:
+            outside = "other" if kind == "other" else external_kind(token)
+            if outside is not None:
+                return self.external(token, given, outside)
+            hint = f" of kind {kind!r}" if kind else ""
+            message = f"no public body{hint} has this name"
+            near = tuple(err.suggestions[:5])
+            self.errors.append(RowError(self.source.row, "partners", token, message, near))
+            return None
+        if res.alias_type in ("former", "nhs_predecessor"):
+            was = res.matched if res.alias_type == "former" and res.matched else token
+            label = "former" if res.alias_type == "former" else "predecessor"
+            found = [
+                Member(c, given, role, f"{label}: {was} → {names.get(c, c)}") for c in res.codes
+            ]
+            return found, res.former_code or "n:" + normalise_name(was)
+        if res.alias_type == "rule":
+            found = [
+                Member(c, given, role, f"rule: {token} → {names.get(c, c)}") for c in res.codes
+            ]
+            return found, "+".join(sorted(res.codes))
+        how = "exact" if res.alias_type == "official" else "alias"
+        return [Member(c, given, role, how) for c in res.codes], "+".join(sorted(res.codes))
+
+    def external(self, token: str, given: str, kind: str) -> tuple[list[Member], str]:
+        """An organisation outside the public bodies the product ranks, kept by name."""
+        if kind != "other":
+            what = EXTERNAL_KINDS[kind]
+            self.warnings.append(f"{token!r} kept as an external member ({what})")
+        member = Member(None, given, "external", "external", external_kind=kind)
+        return [member], "x:" + normalise_name(token)
+
+
+def _by_variant(twins: Sequence[tuple[str, Sequence[Member]]]) -> bool:
+    """Whether every one of these partners was named by a variant (not a code or official name)."""
+    return all(
+        m.resolution == "alias" or m.resolution.startswith("rule:")
+        for _, found in twins
+        for m in found
+    )
+
+
+def _split(text: str) -> list[str]:
+    return [t.strip() for t in text.split(";")] if text.strip() else []
+
+
+# Writing ---------------------------------------------------------------------------------------
+
+
+def atomic_write(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` through a temporary sibling, so no reader sees half a file."""
+    return atomic_write_all({path: text})[0]
+
+
+def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
+    """Write several files together: every temporary sibling first, then a journal, then the
+    renames, so that a failure or a kill at any point leaves all the old files or (finished by
+    the next reader, :func:`recommender.core.atomic.reading`) all the new."""
+    return atomic.write_files(files)
+
+
+def csv_text(
+    rows: Iterable[Mapping[str, Any]], columns: Sequence[str], *, spreadsheet: bool = False
+) -> str:
+    """Return ``rows`` as CSV with ``columns``, each value written the same way every time.
+
+    ``spreadsheet``: the file is for people to open (an export), so text a spreadsheet would
+    run as a formula gets a leading ``'`` (:func:`spreadsheet_cell`); numbers stay numbers.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    for row in rows:
+        values = [row.get(c) for c in columns]
+        writer.writerow(spreadsheet_cell(v) if spreadsheet else format_value(v) for v in values)
+    return out.getvalue()
+
+
+# A cell starting with one of these is a formula to Excel, LibreOffice or Google Sheets
+# ("=HYPERLINK(...)" runs when the file is opened): CSV injection.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_GUARDED = re.compile("^'*[" + re.escape("".join(FORMULA_STARTS)) + "]")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def spreadsheet_cell(value: Any) -> str:
+    """Return a cell as :func:`format_value` does, with a leading ``'`` if it is text that a
+    spreadsheet would read as a formula. Numbers (``-5``, also written as text) are kept.
+
+    Text already starting with quotes then a formula character gets one more quote, so that
+    :func:`unguard` gives back exactly what was written.
+    """
+    text = format_value(value)
+    if isinstance(value, str) and _GUARDED.match(text) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+def unguard(text: str) -> str:
+    """Undo :func:`spreadsheet_cell` (an exported file imports as the same arrangements)."""
+    return text[1:] if text.startswith("'") and _GUARDED.match(text) else text
+
+
+def format_value(value: Any) -> str:
+    """Return a cell as text: '' for missing, true/false, whole numbers without '.0'."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.2f}"
+    return str(value)
+
+
+def partner_tokens(members: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
+    """Return the ``partners``, ``partner_roles`` and ``partner_names`` that import again as the
+    same members.
+
+    A current body is written as its code, unless two members share it (bodies merged since);
+    an abolished council by the name it was given (it resolves again to all its successors,
+    once); an external partner by its name.
+    """
+    out: dict[str, list[str]] = {"partners": [], "partner_roles": [], "partner_names": []}
+    codes = [m.get("body_code") for m in members]
+    for member in members:
+        code = member.get("body_code")
+        former = str(member.get("resolution", "")).startswith(("former:", "predecessor:"))
+        by_name = former or not code or codes.count(code) > 1
+        token = str(member["name_as_given"]) if by_name else str(code)
+        if token not in out["partners"]:
+            out["partners"].append(token)
+            out["partner_roles"].append(str(member["role"]))
+            out["partner_names"].append(str(member["name_as_given"]))
+    return out
+
+
+def geojson_text(
+    records: Sequence[Mapping[str, Any]], lonlat: Mapping[str, tuple[float, float]]
+) -> str:
+    """Return a FeatureCollection: each arrangement a MultiPoint of its members' centroids."""
+    features = []
+    for record in records:
+        codes = dict.fromkeys(m["body_code"] for m in record["members"] if m["body_code"])
+        points = [[round(v, 6) for v in lonlat[c]] for c in codes if c in lonlat]
+        properties = {k: v for k, v in record.items() if k != "members"}
+        properties["partner_names"] = [m["name"] for m in record["members"]]
+        geometry = {"type": "MultiPoint", "coordinates": points} if points else None
+        features.append(
+            {"type": "Feature", "id": record["id"], "geometry": geometry, "properties": properties}
+        )
+    collection = {"type": "FeatureCollection", "features": features}
+    return json.dumps(collection, indent=1, ensure_ascii=False) + "\n"

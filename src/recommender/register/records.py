@@ -1,0 +1,595 @@
+"""The register of shared-service arrangements: import, storage, queries and the default register.
+
+Annualisation (``annual_savings_gbp``)
+--------------------------------------
+Published savings come on different bases. The register keeps each figure with its basis as
+given and derives one annual estimate; figures of different bases are never added together.
+
+==========  ===================================================================================
+basis       annual estimate
+==========  ===================================================================================
+annual      the figure
+cumulative  figure / N, N = ``savings_period_years`` (required)
+to_date     figure / max(1, 2019 − start_year), 2019 being the year of the LGA's last map; when
+            the start year is unknown, figure / 5 (flagged by :func:`annualisation_note`)
+projected   figure / N when N is given; without N, the figure is taken as an annual target
+unknown     NULL, never 0: an unknown saving is not a zero saving
+==========  ===================================================================================
+
+A figure of 0 on the annual basis is a real zero; with ``savings_aim`` False it marks an
+arrangement that was not set up to save money.
+
+Identity
+--------
+``fingerprint`` is a SHA-256 of whether the arrangement is simulated, its service, its start year
+and the sorted identities of its partners: a current body's code; an abolished council's former
+code (so Chiltern with South Bucks stays two partners although both are now Buckinghamshire);
+``x:`` and the name of an external partner. Importing the same arrangement again adds nothing.
+Ids are ``R-`` (real) or ``S-`` (simulated) followed by the fingerprint's first 8 hex digits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from recommender.core.config import Settings
+from recommender.core.errors import ImportRejected, InvalidInput, UnknownArrangement
+from recommender.core.names import closest
+from recommender.core.services import check_service, service_ids
+from recommender.database import db
+from recommender.register import writes as store
+from recommender.register.files import (
+    Candidate,
+    Directory,
+    atomic_write,
+    csv_text,
+    geojson_text,
+    partner_tokens,
+    read_file,
+    read_source,
+    validate,
+)
+
+TO_DATE_YEAR = 2019
+UNKNOWN_START_YEARS = 5
+ARRANGEMENT_COLUMNS = tuple(c.name for c in db.arrangements.columns if c.name != "import_id")
+MEMBER_COLUMNS = tuple(c.name for c in db.members.columns)
+EXPORT_FORMATS = ("csv", "json", "geojson")
+
+
+def annualise(
+    figure: float | None, basis: str, period: int | None, start_year: int | None
+) -> float | None:
+    """Return the annual estimate of a savings figure (the rule in the module docstring)."""
+    if figure is None or basis == "unknown":
+        return None
+    if basis == "annual" or (basis == "projected" and not period):
+        return float(figure)
+    if basis in ("cumulative", "projected"):
+        if not period:
+            raise InvalidInput("a cumulative figure needs its period", field="savings_period_years")
+        return figure / period
+    if basis == "to_date":
+        years = UNKNOWN_START_YEARS if start_year is None else max(1, TO_DATE_YEAR - start_year)
+        return figure / years
+    raise InvalidInput(f"unknown savings basis {basis!r}", field="savings_basis")
+
+
+def annualisation_note(basis: str, period: int | None, start_year: int | None) -> str:
+    """Return in one line how the annual estimate was derived, flagging any assumption."""
+    if basis == "annual":
+        return "reported as an annual figure"
+    if basis == "cumulative":
+        return f"cumulative over {period} years, divided by {period}"
+    if basis == "to_date" and start_year is None:
+        return f"to date, start year unknown: assumed over {UNKNOWN_START_YEARS} years (flagged)"
+    if basis == "to_date":
+        years = max(1, TO_DATE_YEAR - start_year)  # type: ignore[operator]
+        return f"to date, divided by {years} year(s) from {start_year} to {TO_DATE_YEAR}"
+    if basis == "projected":
+        return (
+            f"projected over {period} years" if period else "projected, taken as an annual target"
+        )
+    return "no annual estimate: the basis is unknown"
+
+
+def fingerprint(
+    service: str, identities: Sequence[str], start_year: int | None, simulated: bool
+) -> str:
+    """Return the stable identity of an arrangement (see the module docstring)."""
+    parts = [
+        "S" if simulated else "R",
+        service,
+        str(start_year or ""),
+        ",".join(sorted(identities)),
+    ]
+    return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+
+
+def arrangement_id(fp: str, simulated: bool) -> str:
+    """Return the readable id for a fingerprint: ``R-`` or ``S-`` and 8 hex digits."""
+    return ("S-" if simulated else "R-") + fp[:8]
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, with ``dry_run``, would have done)."""
+
+    path: str
+    layout: str
+    rows: int
+    added: int = 0
+    duplicates: int = 0  # already in the register
+    in_file_duplicates: list[tuple[int, int]] = field(default_factory=list)  # (row, first row)
+    ids: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    dry_run: bool = False
+    import_id: int | None = None
+
+    def summary(self) -> str:
+        verb = "would add" if self.dry_run else "added"
+        text = f"{self.path}: {self.rows} row(s), {verb} {self.added} arrangement(s), "
+        text += f"{self.duplicates} duplicate(s) skipped"
+        for row, first in self.in_file_duplicates:
+            text += f"\n  row {row} repeats row {first} of the same file: skipped"
+        return text + "".join(f"\n  note: {w}" for w in self.warnings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Which arrangements a listing shows: the observed register (real, sourced arrangements) unless
+# the simulated training register is asked for by name.
+ORIGINS = ("real", "simulated", "all")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which arrangements a query, list or export keeps (``None`` keeps all)."""
+
+    service: str | None = None
+    body: str | None = None  # a code or any name of a body, incl. abolished councils
+    region: str | None = None  # region name or code
+    origin: str = "real"  # one of ORIGINS
+    limit: int | None = None
+    offset: int = 0  # with ``limit``: a page, counted in the database
+
+
+def default_directory(settings: Settings | None = None) -> Directory:
+    """Return the directory of bodies backed by :mod:`recommender.reference.lookup`."""
+    from recommender.reference import (
+        lookup as reference,  # deferred: the reference is costly to load
+    )
+
+    bodies = reference.load_bodies(settings)
+
+    def resolve(query: str, kind: str | None) -> Any:
+        return reference.resolve(query, kind=kind, settings=settings)
+
+    codes = [str(c) for c in bodies.index]
+    return Directory(
+        resolve=resolve,
+        names=dict(zip(codes, bodies["display_name"].astype(str), strict=True)),
+        lonlat={
+            c: (float(x), float(y)) for c, x, y in zip(codes, bodies.lon, bodies.lat, strict=True)
+        },
+        regions={
+            c: (str(rc), str(r))
+            for c, rc, r in zip(codes, bodies.region_code, bodies.region, strict=True)
+        },
+    )
+
+
+# Import ----------------------------------------------------------------------------------------
+
+
+def import_file(
+    path: Path | str,
+    *,
+    dry_run: bool = False,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+) -> ImportReport:
+    """Validate a register file and add its new arrangements, all in one transaction.
+
+    The file is read, validated and made into rows before the write transaction opens, which
+    then only inserts; which arrangements are new is settled by the database's unique
+    fingerprint, so an import overlapping another of the same file reports the other's
+    arrangements as duplicates (:mod:`recommender.register.writes`). Raises
+    :class:`ImportRejected` listing every bad row; nothing is written then, nor on a dry run,
+    nor when the database fails half-way.
+    """
+    settings = settings or Settings.from_env()
+    path = Path(path)
+    source = read_file(path)
+    layout, rows = source.layout, source.rows
+    directory = directory or default_directory(settings)
+    candidates, errors = validate(rows, directory, service_ids(settings))
+    if errors:
+        raise ImportRejected(str(path), errors)
+    unique, repeats = unique_candidates(candidates)
+    report = ImportReport(str(path), layout, len(rows), in_file_duplicates=repeats, dry_run=dry_run)
+
+    def build(known: set[str], taken: set[str]) -> tuple[store.Rows, store.Rows]:
+        return rows_for([(fp, c) for fp, c in unique if fp not in known], taken)
+
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    record = store.ImportRecord(path.name, sha, layout, len(rows), len(repeats))
+    with db.connect(settings) as engine:
+        if dry_run:
+            added = store.preview(engine, settings.register_dir, build)
+        else:
+            store.ensure_default(engine, settings.register_dir)  # never hidden by an import
+            added, report.import_id = store.store(engine, record, len(unique), build)
+    report.added, report.duplicates = len(added), len(unique) - len(added)
+    report.ids = [r["id"] for r in added]
+    report.warnings += source.warnings
+    by_fingerprint = dict(unique)
+    for row in added:
+        c = by_fingerprint[row["fingerprint"]]
+        notes = list(c.warnings)
+        if c.savings_basis == "to_date" and c.start_year is None:
+            notes.append(annualisation_note(c.savings_basis, None, None))
+        report.warnings += [f"row {c.row}: {note}" for note in notes]
+    return report
+
+
+def unique_candidates(
+    candidates: Sequence[Candidate],
+) -> tuple[list[tuple[str, Candidate]], list[tuple[int, int]]]:
+    first: dict[str, int] = {}
+    unique: list[tuple[str, Candidate]] = []
+    repeats: list[tuple[int, int]] = []
+    for c in candidates:
+        fp = fingerprint(c.service, c.identities, c.start_year, c.simulated)
+        if fp in first:
+            repeats.append((c.row, first[fp]))
+        else:
+            first[fp] = c.row
+            unique.append((fp, c))
+    return unique, repeats
+
+
+def rows_for(
+    new: Sequence[tuple[str, Candidate]], taken: set[str]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Return the table rows for validated arrangements, giving each an id not in ``taken``."""
+    arrangement_rows: list[dict[str, Any]] = []
+    member_rows: list[dict[str, Any]] = []
+    for fp, c in new:
+        ident = c.id if c.id and c.id not in taken else arrangement_id(fp, c.simulated)
+        if ident in taken:  # two fingerprints sharing 8 hex digits: lengthen, still stable
+            ident = ident[:2] + fp[:16]
+        taken.add(ident)
+        row = {k: v for k, v in asdict(c).items() if k in ARRANGEMENT_COLUMNS} | {"id": ident}
+        row["fingerprint"] = fp
+        row["annual_savings_gbp"] = annualise(
+            c.savings_gbp, c.savings_basis, c.savings_period_years, c.start_year
+        )
+        arrangement_rows.append(row)
+        member_rows += [
+            {"arrangement_id": ident, "position": i, **asdict(m)}
+            for i, m in enumerate(c.members, 1)
+        ]
+    return arrangement_rows, member_rows
+
+
+# The default register ---------------------------------------------------------------------------
+
+
+def ensure_database(settings: Settings | None = None) -> int:
+    """Make the database hold the shipped default register; return how many were loaded.
+
+    An empty database gets the default register. When the shipped files have changed since
+    they were loaded (a newer checkout), the arrangements that came from the old default are
+    replaced by the new ones in one transaction; arrangements an analyst imported are kept.
+    Processes doing this at the same moment take turns: one loads, the others find it loaded.
+    """
+    settings = settings or Settings.from_env()
+    with db.connect(settings) as engine:
+        return store.ensure_default(engine, settings.register_dir)
+
+
+def reset(settings: Settings | None = None) -> int:
+    """Delete every arrangement and import record and reload the default register."""
+    settings = settings or Settings.from_env()
+    with db.connect(settings) as engine:
+        return store.reset(engine, settings.register_dir)
+
+
+# Reading the register ---------------------------------------------------------------------------
+
+
+def read_register_file(
+    path: Path | str, settings: Settings | None = None, directory: Directory | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Validate a register file like an import and return its (arrangements, members) frames
+    without storing anything (raises :class:`ImportRejected` on bad rows)."""
+    settings = settings or Settings.from_env()
+    path = Path(path)
+    _, rows = read_source(path)
+    candidates, errors = validate(
+        rows, directory or default_directory(settings), service_ids(settings)
+    )
+    if errors:
+        raise ImportRejected(str(path), errors)
+    unique, _ = unique_candidates(candidates)
+    arrangement_rows, member_rows = rows_for(unique, set())
+    arrangements = pd.DataFrame(arrangement_rows, columns=list(ARRANGEMENT_COLUMNS))
+    members = pd.DataFrame(member_rows, columns=list(MEMBER_COLUMNS))
+    return _typed(arrangements, members)
+
+
+def _typed(arrangements: pd.DataFrame, members: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    types = dict.fromkeys(("start_year", "end_year", "savings_period_years"), "Int64")
+    types |= dict.fromkeys(("savings_gbp", "annual_savings_gbp"), "float64")
+    types |= dict.fromkeys(("savings_aim", "simulated"), "bool")
+    if "import_id" in arrangements:
+        types["import_id"] = "Int64"
+    return arrangements.astype(types), members.astype({"position": "int64"})
+
+
+def load_register(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the arrangements and the members from the database, sorted by their keys."""
+    settings = settings or Settings.from_env()
+    ensure_database(settings)
+    frames = []
+    with db.connect(settings) as engine, engine.connect() as conn:
+        for t in (db.arrangements, db.members):
+            rows = conn.execute(sa.select(t).order_by(*t.primary_key)).mappings().all()
+            frames.append(
+                pd.DataFrame([dict(r) for r in rows], columns=[c.name for c in t.columns])
+            )
+    arrangements, members = frames
+    return _typed(arrangements, members)
+
+
+def read_default_register(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Return the shipped default register (``data/register/``) as (arrangements, members)
+    frames, read from its files without a database (for evaluation and tests)."""
+    settings = settings or Settings.from_env()
+    folder = settings.register_dir
+    frames = []
+    for name, table in (("arrangements.csv", db.arrangements), ("members.csv", db.members)):
+        rows = db.rows_from_csv(folder / name, table)
+        columns = [c.name for c in table.columns]
+        frames.append(pd.DataFrame(rows, columns=columns))
+    return _typed(*frames)
+
+
+def query(
+    filters: Filters | None = None,
+    *,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+    engine: Engine | None = None,
+) -> list[dict[str, Any]]:
+    """Return the arrangements that match ``filters``, each with its members, sorted by id.
+
+    ``filters.limit`` and ``filters.offset`` select a page in the database, so a page of a
+    large register costs what the page holds. With ``engine`` (the service's, whose database
+    is ready), that engine is used; else one is opened for the call.
+    """
+    settings = settings or Settings.from_env()
+    filters = filters or Filters()
+    directory = directory or default_directory(settings)
+    table = db.arrangements
+    stmt = sa.select(table).where(*_conditions(filters, settings, directory))
+    stmt = stmt.order_by(table.c.id).limit(filters.limit).offset(filters.offset or None)
+    with _connection(settings, engine) as conn:
+        return _records(conn, stmt, directory)
+
+
+def count(
+    filters: Filters | None = None,
+    *,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+    engine: Engine | None = None,
+) -> int:
+    """Return how many arrangements match ``filters`` (their ``limit`` and ``offset`` aside),
+    counted in the database."""
+    settings = settings or Settings.from_env()
+    filters = filters or Filters()
+    directory = directory or default_directory(settings)
+    where = _conditions(filters, settings, directory)
+    stmt = sa.select(sa.func.count()).select_from(db.arrangements).where(*where)
+    with _connection(settings, engine) as conn:
+        return int(conn.scalar(stmt) or 0)
+
+
+def by_service(
+    filters: Filters | None = None,
+    *,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+    engine: Engine | None = None,
+) -> list[dict[str, Any]]:
+    """Per service, of the arrangements that match ``filters``: how many, how many are real,
+    the sum of their annual savings and how many have a figure (counted in the database),
+    most arrangements first."""
+    settings = settings or Settings.from_env()
+    filters = filters or Filters()
+    directory = directory or default_directory(settings)
+    a = db.arrangements
+    stmt = (
+        sa.select(
+            a.c.service,
+            sa.func.count(),
+            sa.func.sum(sa.case((a.c.simulated.is_(False), 1), else_=0)),
+            sa.func.coalesce(sa.func.sum(a.c.annual_savings_gbp), 0.0),
+            sa.func.count(a.c.annual_savings_gbp),
+        )
+        .where(*_conditions(filters, settings, directory))
+        .group_by(a.c.service)
+    )
+    with _connection(settings, engine) as conn:
+        rows = conn.execute(stmt).all()
+    out = [
+        {"service": str(service), "count": int(n), "real": int(real or 0),
+         "savings": float(total), "with_figure": int(figures)}
+        for service, n, real, total, figures in rows
+    ]  # fmt: skip
+    return sorted(out, key=lambda e: (-e["count"], e["service"]))
+
+
+def member_counts(
+    filters: Filters | None = None,
+    *,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+    engine: Engine | None = None,
+) -> dict[str, tuple[int, int]]:
+    """For each reference body in the arrangements that match ``filters``: in how many real
+    and how many simulated ones it is a member (counted in the database; at most one row a
+    body, whatever the size of the register)."""
+    settings = settings or Settings.from_env()
+    filters = filters or Filters()
+    directory = directory or default_directory(settings)
+    a, m = db.arrangements, db.members
+    # distinct: two former councils of one arrangement may now be the same body
+    stmt = (
+        sa.select(m.c.body_code, a.c.simulated, sa.func.count(sa.distinct(m.c.arrangement_id)))
+        .join(a, a.c.id == m.c.arrangement_id)
+        .where(m.c.body_code.is_not(None), *_conditions(filters, settings, directory))
+        .group_by(m.c.body_code, a.c.simulated)
+    )
+    out: dict[str, tuple[int, int]] = {}
+    with _connection(settings, engine) as conn:
+        for code, simulated, n in conn.execute(stmt).all():
+            real, fake = out.get(str(code), (0, 0))
+            out[str(code)] = (real, fake + int(n)) if simulated else (real + int(n), fake)
+    return out
+
+
+def _conditions(
+    filters: Filters, settings: Settings, directory: Directory
+) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses that keep the arrangements ``filters`` describe."""
+    table = db.arrangements
+    where: list[sa.ColumnElement[bool]] = []
+    if filters.service:
+        where.append(table.c.service == check_service(filters.service, settings))
+    if filters.origin not in ORIGINS:
+        raise InvalidInput(
+            f"unknown origin {filters.origin!r}; expected one of {', '.join(ORIGINS)}",
+            field="origin",
+        )
+    if filters.origin != "all":
+        where.append(table.c.simulated == (filters.origin == "simulated"))
+    for codes in _body_filters(filters, directory):
+        within = sa.select(db.members.c.arrangement_id).where(db.members.c.body_code.in_(codes))
+        where.append(table.c.id.in_(within))
+    return where
+
+
+@contextmanager
+def _connection(settings: Settings, engine: Engine | None) -> Iterator[Connection]:
+    if engine is not None:
+        with engine.connect() as conn:
+            yield conn
+        return
+    ensure_database(settings)
+    with db.connect(settings) as opened, opened.connect() as conn:
+        yield conn
+
+
+def get_arrangement(
+    ident: str,
+    *,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+    engine: Engine | None = None,
+) -> dict[str, Any]:
+    """Return one arrangement with its members, or raise :class:`UnknownArrangement`."""
+    settings = settings or Settings.from_env()
+    directory = directory or default_directory(settings)
+    table = db.arrangements
+    with _connection(settings, engine) as conn:
+        found = _records(conn, sa.select(table).where(table.c.id == ident.strip()), directory)
+        ids = [] if found else list(conn.scalars(sa.select(table.c.id)))
+    if found:
+        return found[0]
+    near = closest(ident.strip().upper(), ids, limit=5)
+    raise UnknownArrangement(f"no arrangement has the id {ident!r}", field="id", suggestions=near)
+
+
+def export(
+    fmt: str,
+    out: Path | str | None = None,
+    *,
+    filters: Filters | None = None,
+    settings: Settings | None = None,
+    directory: Directory | None = None,
+) -> str:
+    """Return the register as ``csv``, ``json`` or ``geojson`` text, also written to ``out``."""
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidInput(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
+    settings = settings or Settings.from_env()
+    directory = directory or default_directory(settings)
+    records = query(filters, settings=settings, directory=directory)
+    if fmt == "csv":
+        # The project layout; annual_savings_gbp is informative (derived again on import).
+        lists = ["partners", "partner_roles", "partner_names"]
+        columns = [c for c in ARRANGEMENT_COLUMNS if c != "fingerprint"] + lists
+        rows = [r | {k: "; ".join(r[k]) for k in lists} for r in records]
+        text = csv_text(rows, columns, spreadsheet=True)  # formulas neutralised, re-importable
+    elif fmt == "json":
+        text = json.dumps({"arrangements": records}, indent=1, ensure_ascii=False) + "\n"
+    else:
+        text = geojson_text(records, directory.lonlat)
+    if out is not None:
+        atomic_write(Path(out), text)
+    return text
+
+
+def _body_filters(filters: Filters, directory: Directory) -> list[list[str]]:
+    found: list[list[str]] = []
+    if filters.body:
+        body = filters.body.strip()
+        known = body.upper() in directory.names
+        found.append([body.upper()] if known else list(directory.resolve(body, None).codes))
+    if filters.region:
+        wanted = filters.region.strip().casefold()
+        regions = directory.regions.items()
+        codes = [c for c, pair in regions if wanted in (pair[0].casefold(), pair[1].casefold())]
+        if not codes:
+            names = sorted({name for _, name in directory.regions.values()})
+            raise InvalidInput(
+                f"unknown region {filters.region!r}; expected one of: {', '.join(names)}",
+                field="region",
+                suggestions=closest(filters.region, names, limit=3),
+            )
+        found.append(codes)
+    return found
+
+
+def _records(conn: Connection, stmt: sa.Select[Any], directory: Directory) -> list[dict[str, Any]]:
+    rows = [dict(r) for r in conn.execute(stmt).mappings()]
+    members: dict[str, list[dict[str, Any]]] = {}
+    ids = [r["id"] for r in rows]
+    for i in range(0, len(ids), 500):  # stay under the database's limit on bound parameters
+        chunk = sa.select(db.members).where(db.members.c.arrangement_id.in_(ids[i : i + 500]))
+        for m in conn.execute(chunk.order_by(db.members.c.position)).mappings():
+            member = {k: m[k] for k in MEMBER_COLUMNS if k != "arrangement_id"}
+            code = member["body_code"]
+            member["name"] = (
+                directory.names.get(code, m["name_as_given"]) if code else m["name_as_given"]
+            )
+            members.setdefault(m["arrangement_id"], []).append(member)
+    out = []
+    for row in rows:
+        mine = members.get(row["id"], [])
+        lists = partner_tokens(mine)
+        out.append({k: row[k] for k in ARRANGEMENT_COLUMNS} | lists | {"members": mine})
+    return out

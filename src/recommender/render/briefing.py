@@ -1,0 +1,397 @@
+"""The advisor's briefing: a printable document about one body's sharing opportunities.
+
+``recommender briefing BODY [--service S] --out FILE.pdf|FILE.html`` and the download button
+on a body's page both call :func:`briefing_document` (the CLI through :func:`write_briefing`).
+The document opens with a paragraph naming the body's three best opportunities, then holds
+its facts, a map of its partners, the top opportunities with ranges and reasons, a chart of
+what each would save if formed, the best partner groups, its existing arrangements, the
+comparable arrangements and what they saved, how to read the figures, the model, and the
+sources: the arrangements' own, official documents first (:func:`recommender.core.sources.
+rank_sources`), and the data's, with their attribution. Every figure in it is computed from
+the reference data, the register and the promoted model when it is made, and written in one
+money format (:func:`recommender.render.charts.money`) with service labels, never ids.
+
+HTML comes from the ``briefing.html`` Jinja template in ``web/templates`` (maps and charts
+inline as SVG, styles inline: one self-contained file); PDF is that HTML printed by
+WeasyPrint. Printing takes most of the time, so the finished PDF of a (model, body, service,
+day) is kept in a small in-process cache, as is the map (:func:`_map`).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput
+from recommender.core.sources import (
+    MYSOCIETY_ATTRIBUTION,
+    ONS_ATTRIBUTION,
+    SIMULATED_NOTE,
+    SOURCE_KINDS,
+    SOURCES,
+    rank_sources,
+    source_host,
+    source_kind,
+)
+from recommender.model.explain import DIRECTION_WORDS, MARKERS
+from recommender.model.scoring import HORIZON_YEARS
+from recommender.recommend.query import CHOICE_FLOOR, odds
+from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
+from recommender.reference import lookup as reference
+from recommender.render import charts
+from recommender.render.partner_map import partners_map
+
+TOP = 8
+REASONS = 3  # per suggestion in print: the three largest
+EVIDENCE = 10
+FORMATS = (".pdf", ".html")
+MAP_WIDTH = 640
+CACHED_PDFS = 16
+CACHED_MAPS = 64
+
+
+def briefing_context(
+    rec: Recommender, body: str, service: str | None = None, settings: Settings | None = None
+) -> dict[str, Any]:
+    """Everything the briefing shows, computed now."""
+    settings = settings or rec.settings
+    position = rec.body_position(body)
+    code = str(rec.model.context.pairs.codes[position])
+    # The body on the map the model answers on: today's, or a reorganisation scenario's.
+    place = rec.place(code)
+    facts, neighbours, containers = place.facts, place.neighbours, place.containers
+    existing = place.arrangements
+    labels = _labels(settings)
+    found = rec.recommend(Query(code, service=service, k=TOP))
+    top_service = service or (found[0].service if found else None)
+    groups = rec.groups(code, top_service, k=3) if top_service else []
+    evidence = _unique_evidence(found)
+    cited = rank_sources([str(a["source"] or "") for a in [*existing, *evidence]])
+    number = {url: i for i, url in enumerate(cited, 1)}
+    meta = rec.describe()
+    return {
+        "generated_at": datetime.now(UTC).strftime("%d %B %Y"),
+        "body": facts,
+        "tier_label": reference.TIER_NAMES.get(str(facts["tier"]), str(facts["tier"])),
+        "summary": summary(str(facts["display_name"]), found, existing, labels, service),
+        "neighbours": neighbours,
+        "containers": containers,
+        "place_note": place.note,
+        "existing": [a | {"source_number": number.get(a["source"] or "")} for a in existing],
+        "service": service,
+        "service_words": _service_words(labels.get(service, service)) if service else None,
+        "labels": labels,
+        "recommendations": [
+            r.to_dict() | {"likelihood_words": _words(r.likelihood), "reasons": r.reasons[:REASONS]}
+            for r in found
+        ],
+        "groups": [g.to_dict() for g in groups],
+        "group_words": _service_words(labels.get(top_service, top_service))
+        if top_service
+        else None,
+        "evidence": [e | {"source_number": number.get(e["source"] or "")} for e in evidence],
+        "sources_cited": [
+            {"number": i, "url": url, "host": source_host(url), "kind": source_kind(url)}
+            for i, url in enumerate(cited, 1)
+        ],
+        "source_kinds": SOURCE_KINDS,
+        "map_svg": _map(rec, facts, found, existing, service, settings),
+        "chart_svg": _chart(found, rec),
+        "model": meta,
+        "headline": _headline(meta),
+        "sources": SOURCES,
+        "attribution": [ONS_ATTRIBUTION, MYSOCIETY_ATTRIBUTION],
+        "simulated_note": SIMULATED_NOTE,
+        "horizon_years": HORIZON_YEARS,
+        "floor_odds": odds(CHOICE_FLOOR),
+        "coverage": _coverage(rec),
+        "no_aim_share": _no_aim_share(settings),
+        "measured_coverage": _measured_coverage(meta),
+        "markers": MARKERS,
+        "direction_words": DIRECTION_WORDS,
+    }
+
+
+def summary(
+    name: str,
+    found: Sequence[Recommendation],
+    existing: Sequence[dict[str, Any]],
+    labels: dict[str, str],
+    service: str | None = None,
+) -> str:
+    """One paragraph naming the body's three best opportunities in words, with their figures.
+
+    >>> summary("Rother", [], [], {})
+    'No partner for Rother has at least a 1 in 200 chance of being the one chosen. Rother is in no documented arrangement.'
+    """  # noqa: E501
+    best = [r for r in found if not r.existing][:3]
+    what = f" for {_service_words(labels.get(service, service))}" if service else ""
+    if not best:
+        text = (
+            f"No partner for {name}{what} has at least a {odds(CHOICE_FLOOR)} chance of being "
+            "the one chosen."
+        )
+    else:
+        items = [
+            f"{_service_words(r.service_label)} with {r.partner_name} "
+            f"({_chance(r.likelihood or 0.0)}; {charts.money(r.savings_gbp)} a year if formed, "
+            f"{charts.money(r.expected_savings_gbp or 0.0)} expected)"
+            for r in best
+        ]
+        count = {1: "best opportunity is", 2: "two best opportunities are"}.get(
+            len(best), "three best opportunities are"
+        )
+        text = f"{name}'s {count}{what.replace(' for ', ', for ', 1)}: {_join(items)}."
+        total = sum(r.expected_savings_gbp or 0.0 for r in best)
+        if len(best) > 1:
+            text += (
+                f" Together they are worth about {charts.money(total)} a year in expected "
+                "savings; the ranges below show how uncertain each figure is."
+            )
+    if existing:
+        kinds = sorted({_service_words(labels.get(a["service"], a["service"])) for a in existing})
+        n = len(existing)
+        text += (
+            f" {name} is in {n} documented arrangement{'s' * (n != 1)} already "
+            f"({_join(kinds[:4])}{' and more' if len(kinds) > 4 else ''})."
+        )
+    else:
+        text += f" {name} is in no documented arrangement."
+    return text
+
+
+def _chance(p: float) -> str:
+    return f"{100 * p:.0f}% likely within {HORIZON_YEARS} years" if p >= 0.01 else "under 1% likely"
+
+
+def _service_words(label: str | None) -> str:
+    """A service's label inside a sentence: "legal services", "ICT and digital"."""
+    text = str(label or "")
+    if text.lower() == "other":
+        return "other services"
+    return text if text[:3].isupper() else text[:1].lower() + text[1:]
+
+
+def _join(items: Sequence[str]) -> str:
+    """ "a, b and c"; "a; b and c; and d" when an item has an "and" of its own."""
+    if len(items) <= 1:
+        return "".join(items)
+    if any(" and " in item for item in items):
+        return "; ".join(items[:-1]) + "; and " + items[-1]
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _labels(settings: Settings) -> dict[str, str]:
+    from recommender.core.services import load_services
+
+    return {str(k): str(v) for k, v in load_services(settings)["label"].items()}
+
+
+class _Cache:
+    """A few recent results by key (least recently used dropped first): the map and the PDF
+    of a briefing asked for again are not drawn again. Safe enough across threads: at worst
+    two requests make the same thing at once."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        if key in self.items:
+            self.items.move_to_end(key)
+            return self.items[key]
+        value = self.items[key] = make()
+        while len(self.items) > self.size:
+            self.items.popitem(last=False)
+        return value
+
+
+_MAPS, _PDFS = _Cache(CACHED_MAPS), _Cache(CACHED_PDFS)
+
+
+def _map(
+    rec: Recommender,
+    facts: dict[str, Any],
+    found: Sequence[Recommendation],
+    existing: Sequence[dict[str, Any]],
+    service: str | None,
+    settings: Settings,
+) -> str:
+    """The map of the body and its partners, as its page draws it but for print (cached per
+    model, body and service)."""
+    # the existing partners are drawn: an import that changes them makes a new map
+    held = tuple(sorted(str(a["id"]) for a in existing))
+    key = (rec.identity, facts["code"], service, held, settings)
+    return str(
+        _MAPS.get(
+            key,
+            lambda: partners_map(
+                facts,
+                [r.to_dict() for r in found],
+                existing,
+                service,
+                settings,
+                width=MAP_WIDTH,
+                page=False,
+                title=f"{facts['display_name']}: suggested and existing partners",
+                layers=rec.map_layers(),
+            ),
+        )
+    )
+
+
+def _chart(found: Sequence[Recommendation], rec: Recommender) -> str:
+    return charts.range_chart(
+        [
+            (
+                f"{r.partner_name}: {r.service_label}",
+                r.savings_low_gbp,
+                r.savings_gbp,
+                r.savings_high_gbp,
+            )
+            for r in found
+        ],
+        title=f"Annual savings if each partnership forms ({_coverage(rec):.0%} interval)",
+        interval=f"{_coverage(rec):.0%} interval",
+        log=True,
+    )
+
+
+def _coverage(rec: Recommender) -> float:
+    savings = rec.model.components.savings
+    return float(savings.coverage) if savings is not None else 0.8
+
+
+def _measured_coverage(meta: dict[str, Any]) -> float | None:
+    """Share of held-out real savings figures inside the interval (leave one partnership
+    out), if the model was evaluated: the real coverage, never a simulated one."""
+    for row in meta.get("evaluation", {}).get("savings", []):
+        if (row["protocol"], row["subset"], row["method"]) == ("lopo", "real", "model"):
+            return float(row["coverage80"])
+    return None
+
+
+def _no_aim_share(settings: Settings) -> float | None:
+    """The LGA's published share of arrangements not set up to save money (2018), as
+    ``data/calibration.json`` records it."""
+    from recommender.simulation.calibration import load_published
+
+    facts = load_published(settings.data / "calibration.json").get("facts", [])
+    for fact in facts:
+        if fact.get("id") == "no_savings_aim" and fact.get("value") is not None:
+            return float(fact["value"])
+    return None
+
+
+def _words(likelihood: float | None) -> str:
+    return "" if likelihood is None else likelihood_words(likelihood)
+
+
+def _unique_evidence(found: list[Any]) -> list[dict[str, Any]]:
+    seen: dict[str, dict[str, Any]] = {}
+    for r in found:
+        for e in r.evidence:
+            seen.setdefault(e["id"], e)
+    return sorted(seen.values(), key=lambda e: (e["service"], e["name"]))[:EVIDENCE]
+
+
+def _headline(meta: dict[str, Any]) -> dict[str, Any] | None:
+    """The product against the best rule in the headline evaluation (leave one partnership
+    out, real arrangements, the service given), if the model was evaluated."""
+    rows = [
+        r
+        for r in meta.get("evaluation", {}).get("ranking", [])
+        if (r["protocol"], r["query"], r["pair_kind"]) == ("lopo", "service", "all")
+    ]
+    model = next((r for r in rows if r["method"] == "model"), None)
+    baselines = [r for r in rows if not str(r["method"]).startswith("model")]
+    if model is None or not baselines:
+        return None
+    best = max(baselines, key=lambda r: r["mrr"])
+    return {"model": model, "best": best}
+
+
+def render_html(context: dict[str, Any], settings: Settings) -> str:
+    """The briefing as one self-contained HTML document."""
+    env = Environment(
+        loader=FileSystemLoader(str(settings.web / "templates")),
+        autoescape=select_autoescape(["html"]),
+    )
+    env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
+    env.filters["sentence"] = lambda v: str(v or "")[:1].upper() + str(v or "")[1:]
+    env.filters["percent"] = lambda v: "n/a" if v is None else f"{100 * float(v):.1f}%"
+    template = env.get_template("briefing.html")
+    return template.render(**context)
+
+
+def briefing_document(
+    rec: Recommender,
+    body: str,
+    *,
+    service: str | None = None,
+    fmt: str = ".pdf",
+    settings: Settings | None = None,
+) -> bytes:
+    """The briefing as PDF (``.pdf``) or HTML (``.html``) bytes; a PDF already made today for
+    the same model, body, service and the body's arrangements comes from the cache."""
+    settings = settings or rec.settings
+    if fmt not in FORMATS:
+        raise InvalidInput(f"the briefing is PDF or HTML, not {fmt!r}", field="format")
+    code = str(rec.model.context.pairs.codes[rec.body_position(body)])
+    if fmt == ".html":
+        return render_html(briefing_context(rec, code, service, settings), settings).encode()
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    held = tuple(sorted(str(a["id"]) for a in rec.place(code).arrangements))
+    return bytes(
+        _PDFS.get(
+            (rec.identity, code, service, day, held, settings),
+            lambda: pdf_bytes(
+                render_html(briefing_context(rec, code, service, settings), settings), settings
+            ),
+        )
+    )
+
+
+def write_briefing(
+    rec: Recommender,
+    body: str,
+    out: Path,
+    *,
+    service: str | None = None,
+    settings: Settings | None = None,
+) -> Path:
+    """Write the briefing to ``out`` (``.pdf`` or ``.html``), atomically; return the path."""
+    settings = settings or rec.settings
+    suffix = out.suffix.lower()
+    if suffix not in FORMATS:
+        raise InvalidInput(
+            f"{out}: the briefing is written as PDF or HTML; expected a file name ending in "
+            ".pdf or .html",
+            field="out",
+        )
+    data = briefing_document(rec, body, service=service, fmt=suffix, settings=settings)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, out)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return out
+
+
+def pdf_bytes(html: str, settings: Settings) -> bytes:
+    """Print the HTML to PDF with WeasyPrint (no network: every resource is inline)."""
+    from weasyprint import HTML
+
+    return bytes(HTML(string=html, base_url=str(settings.web)).write_pdf())

@@ -1,0 +1,211 @@
+"""Tables to download: a body's opportunities and the (filtered) register, as CSV or as an
+Excel workbook, the same columns in both.
+
+A :class:`Table` holds typed cells (text, numbers, None). :func:`to_csv` writes it with the
+register's formula guard (:func:`recommender.register.files.spreadsheet_cell`: a cell that would
+run as a formula in a spreadsheet gets a leading ``'``); :func:`to_xlsx` writes a real
+workbook with openpyxl, every text cell stored as text (never as a formula, whatever it starts
+with), numbers as numbers with a format (pounds, percentages), the header row frozen, and a
+second sheet saying what the table is, when it was made and from what.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from recommender.model.explain import DIRECTION_WORDS
+from recommender.recommend.ranking import Recommendation
+from recommender.register.files import spreadsheet_cell
+
+CSV_TYPE = "text/csv"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+POUNDS, SHARE, KM, WHOLE = "£#,##0", "0.0%", "#,##0.0", "0"
+Cell = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its heading, and the Excel number format of its numbers (if any)."""
+
+    heading: str
+    number_format: str | None = None
+    width: int = 14
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table to download, with what it is (``about``: label, value pairs)."""
+
+    title: str
+    columns: Sequence[Column]
+    rows: Sequence[Sequence[Cell]]
+    about: Sequence[tuple[str, str]] = field(default_factory=tuple)
+
+    @property
+    def headings(self) -> list[str]:
+        return [c.heading for c in self.columns]
+
+
+RECOMMENDATION_COLUMNS = (
+    Column("Rank", WHOLE, 6),
+    Column("Partner", None, 34),
+    Column("Partner code", None, 12),
+    Column("Partner kind", None, 12),
+    Column("Service", None, 28),
+    Column("Service id", None, 20),
+    Column("Likelihood (5 years)", SHARE, 12),
+    Column("Expected annual savings (£)", POUNDS, 14),
+    Column("Annual savings if formed (£)", POUNDS, 14),
+    Column("Low (£)", POUNDS, 12),
+    Column("High (£)", POUNDS, 12),
+    Column("Distance (km)", KM, 10),
+    Column("Already a partner", None, 10),
+    Column("Why", None, 80),
+)
+ARRANGEMENT_COLUMNS = (
+    Column("Id", None, 12),
+    Column("Name", None, 44),
+    Column("Service", None, 28),
+    Column("Service id", None, 20),
+    Column("Start", WHOLE, 8),
+    Column("End", WHOLE, 8),
+    Column("Status", None, 10),
+    Column("Partners", None, 60),
+    Column("Partner codes", None, 40),
+    Column("Annual savings (£)", POUNDS, 14),
+    Column("Savings as reported (£)", POUNDS, 14),
+    Column("Savings basis", None, 12),
+    Column("Source", None, 50),
+    Column("Description", None, 80),
+    Column("Origin", None, 10),
+)
+
+
+def recommendations_table(
+    body: Mapping[str, Any], found: Sequence[Recommendation], about: Sequence[tuple[str, str]]
+) -> Table:
+    """A body's suggestions as a table, in the list's order, with their reasons in words."""
+    rows = [
+        [
+            rank,
+            r.partner_name,
+            r.partner_code,
+            r.partner_kind,
+            r.service_label,
+            r.service,
+            r.likelihood,
+            _finite(r.expected_savings_gbp),
+            _finite(r.savings_gbp),
+            _finite(r.savings_low_gbp),
+            _finite(r.savings_high_gbp),
+            round(r.distance_km, 1),
+            "yes" if r.existing else "no",
+            "; ".join(f"{DIRECTION_WORDS[x.direction]}: {x.text}" for x in r.reasons),
+        ]
+        for rank, r in enumerate(found, 1)
+    ]
+    title = f"Suggested partners for {body['display_name']}"
+    return Table(title, RECOMMENDATION_COLUMNS, rows, about)
+
+
+def arrangements_table(
+    found: Sequence[Mapping[str, Any]], labels: Mapping[str, str], about: Sequence[tuple[str, str]]
+) -> Table:
+    """Arrangements (register records) as a table, one row each, partners joined by "; "."""
+    rows = [
+        [
+            a["id"],
+            a["name"],
+            labels.get(a["service"], a["service"]),
+            a["service"],
+            a["start_year"],
+            a["end_year"],
+            a["status"],
+            "; ".join(str(m["name"]) for m in a["members"]),
+            "; ".join(str(m["body_code"]) for m in a["members"] if m["body_code"]),
+            a["annual_savings_gbp"],
+            a["savings_gbp"],
+            a["savings_basis"],
+            a["source"],
+            a["note"],
+            "simulated" if a["simulated"] else "real",
+        ]
+        for a in found
+    ]
+    return Table("Shared-service arrangements", ARRANGEMENT_COLUMNS, rows, about)
+
+
+def _finite(value: float | None) -> float | None:
+    return None if value is None or value != value else round(float(value))
+
+
+def to_csv(table: Table) -> str:
+    """The table as CSV (a header row, then the rows); text that a spreadsheet would run as a
+    formula gets a leading ``'``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(table.headings)
+    for row in table.rows:
+        writer.writerow([_csv_cell(v) for v in row])
+    return out.getvalue()
+
+
+def _csv_cell(value: Cell) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else f"{value:.6g}"  # a share: 0.3081
+    return spreadsheet_cell(value)
+
+
+def to_xlsx(table: Table) -> bytes:
+    """The table as an Excel workbook: the table on its first sheet, what it is on a second."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None  # a new workbook has one sheet
+    sheet.title = "Table"
+    bold = Font(bold=True)
+    for j, column in enumerate(table.columns, 1):
+        _put(sheet.cell(row=1, column=j), column.heading).font = bold
+        sheet.column_dimensions[get_column_letter(j)].width = column.width
+    for i, row in enumerate(table.rows, 2):
+        for j, (column, value) in enumerate(zip(table.columns, row, strict=True), 1):
+            cell = _put(sheet.cell(row=i, column=j), value)
+            if column.number_format and isinstance(value, int | float):
+                cell.number_format = column.number_format
+            if column.width >= 40:
+                cell.alignment = Alignment(wrap_text=True, vertical="top")
+    sheet.freeze_panes = "A2"
+    about = book.create_sheet("About")
+    for i, (label, value) in enumerate([("Table", table.title), *table.about], 1):
+        _put(about.cell(row=i, column=1), label).font = bold
+        _put(about.cell(row=i, column=2), value)
+    about.column_dimensions["A"].width = 22
+    about.column_dimensions["B"].width = 100
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def _put(cell: Any, value: Cell) -> Any:
+    """Write ``value`` into ``cell``: text stays text (openpyxl would store "=…" as a formula)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, bool):
+        value = "yes" if value else "no"
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)  # control characters: not allowed in XML
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"
+    return cell

@@ -1,0 +1,101 @@
+"""The map of a body and its partners, drawn the same on its page, in a comparison and in the
+briefing: suggested partners shaded by expected annual savings (the best of their services),
+existing partners hatched, the body outlined above them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from recommender.core.config import Settings
+from recommender.render import maps
+
+LAYER_BY_TIER = {
+    "county": "upper_tier",
+    "fire": "fire",
+    "police": "police",
+    "health": "health",
+    "combined_authority": "combined",
+}
+
+
+def layer_of(tier: str) -> str:
+    """The map layer a body of ``tier`` is drawn on (councils unless it is an upper body)."""
+    return LAYER_BY_TIER.get(tier, "councils")
+
+
+def partners_map(
+    body: Mapping[str, Any],
+    rows: Iterable[Mapping[str, Any]],
+    arrangements: Iterable[Mapping[str, Any]],
+    service: str | None,
+    settings: Settings,
+    *,
+    width: int,
+    page: bool = True,
+    title: str | None = None,
+    layers: Mapping[str, maps.WebLayer] | None = None,
+) -> str:
+    """England around the body: ``rows`` (recommendations as dicts) shaded by expected
+    savings, the members of its ``arrangements`` (for ``service``, or all) hatched.
+
+    The legend is HTML after the SVG. ``page`` draws it for a web page (names also in a phone
+    size, an England locator); else for print (landscape, no locator). Bodies are not links in
+    the SVG (an image to assistive technology, and hundreds of tab stops): the page's script
+    makes them clickable, and the page's table links every partner. ``layers`` (by level)
+    replace today's web layers, e.g. with a reorganisation scenario's.
+    """
+    code = str(body["code"])
+    best: dict[str, float] = {}
+    existing: set[str] = set()
+    for row in rows:
+        partner = str(row["partner_code"])
+        if row["existing"]:
+            existing.add(partner)
+        elif row["expected_savings_gbp"] is not None:
+            best[partner] = max(best.get(partner, 0.0), float(row["expected_savings_gbp"]))
+    existing |= {
+        str(m["body_code"])
+        for a in arrangements
+        if service is None or a["service"] == service
+        for m in a["members"]
+        if m["body_code"] and m["body_code"] != code
+    }
+    zoom = [code, *best]
+    return maps.render_map(
+        focal=code,
+        values=best,
+        value_label="expected annual savings",
+        existing=sorted(existing - set(best)),
+        layer=layer_of(str(body["tier"])),
+        # A page's map follows its bodies' shape; a printed one is landscape, the width of
+        # the page, so that its names print as large as the text (no locator: print says where).
+        zoom_to=zoom if page else None,
+        bbox=None if page else landscape(zoom, settings, layers=layers),
+        title=title or f"Map of {body['display_name']} and its suggested partners",
+        width=width,
+        labels=True,
+        phone_labels=page,
+        legend_html=True,
+        locator=page,
+        settings=settings,
+        layers=layers,
+    )
+
+
+def landscape(
+    codes: Iterable[str],
+    settings: Settings,
+    ratio: float = 1.5,
+    layers: Mapping[str, maps.WebLayer] | None = None,
+) -> tuple[float, float, float, float]:
+    """A box (BNG metres) around the bodies ``codes``, with a margin, widened to ``ratio``
+    (width / height) where it is taller than that."""
+    bounds = (layers["national"] if layers else maps.web_layer(settings)).bounds
+    boxes = [bounds[c] for c in codes]
+    minx, miny = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    maxx, maxy = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    margin = max(5_000.0, 0.08 * max(maxx - minx, maxy - miny))
+    minx, miny, maxx, maxy = minx - margin, miny - margin, maxx + margin, maxy + margin
+    grow = max(0.0, ratio * (maxy - miny) - (maxx - minx)) / 2
+    return minx - grow, miny, maxx + grow, maxy

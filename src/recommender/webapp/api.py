@@ -1,0 +1,661 @@
+"""The JSON API under ``/api/v1``: bodies, recommendations, the register, services, model, health.
+
+Views are thin: parse the query (:mod:`recommender.webapp.params`), call the domain, return
+JSON. Recommendation responses are cached serialised, keyed by the model version and the
+parsed query, so a repeated question costs a dictionary look-up.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from flask import Blueprint, Response, current_app, request
+
+from recommender.core import services
+from recommender.core.errors import InvalidInput, UnknownBody
+from recommender.recommend import feedback as feedback_domain
+from recommender.recommend.query import CHOICE_FLOOR, PER_PARTNER, SORTS
+from recommender.reference import lookup as reference
+from recommender.register import records as reg
+from recommender.webapp import openapi
+from recommender.webapp.guards import client_address
+from recommender.webapp.params import LIMIT, OFFSET, Param, parse
+from recommender.webapp.state import ResponseCache, ServiceState, state
+
+if TYPE_CHECKING:
+    from recommender.recommend.ranking import Recommendation, Recommender
+
+bp = Blueprint("api", __name__, url_prefix=openapi.PREFIX)
+
+
+def _service_ids(config: Mapping[str, Any]) -> list[str]:
+    return list(services.service_ids(state().settings))
+
+
+KIND = Param(
+    "kind", "string", "Only bodies of this kind.", choices=reference.KINDS, strict_choices=True
+)
+SERVICE = Param("service", "string", "A service id (see /services).", choices=_service_ids)
+K = Param("k", "integer", "How many to return.", default=10, minimum=1, maximum="MAX_K")
+SCENARIO = Param(
+    "scenario",
+    "string",
+    "Answer as the map would be after this reorganisation scenario (see /scenarios): "
+    "successors by code (X06…) or name, every other body on the new map.",
+)
+BODY_PARAMS = (
+    KIND,
+    Param("region", "string", "Region name or code (e.g. 'South West', E12000009)."),
+    Param("county", "string", "County name or code: its districts."),
+    LIMIT,
+    OFFSET,
+)
+SEARCH_PARAMS = (
+    Param("q", "string", "What the user typed so far (a name, alias or code).", required=True),
+    KIND,
+    Param("limit", "integer", "At most this many matches.", default=10, minimum=1, maximum=50),
+)
+RECOMMEND_PARAMS = (
+    SERVICE,
+    Param(
+        "kinds",
+        "list",
+        "Partner kinds, comma-separated (council,fire,police,health,combined).",
+        choices=reference.KINDS,
+        strict_choices=True,
+    ),
+    Param("max_km", "number", "Only partners this close (km between centroids).", minimum=0,
+          exclusive_minimum=True, maximum=2000),
+    K,
+    Param("include_existing", "boolean", "Also show partners already sharing the service.",
+          default=False),
+    Param("per_partner", "integer", "At most this many services per partner in the list.",
+          default=PER_PARTNER, minimum=1, maximum=16),
+    Param("sort", "string", "Rank by expected annual savings (the default), likelihood or "
+          "savings if formed.", default="expected", choices=SORTS, strict_choices=True),
+    Param("min_choice", "number", "Leave out partners whose chance of being the one chosen, "
+          "should the body share the service, is under this (0 to 1; "
+          f"{CHOICE_FLOOR:g} by default; 0 shows every candidate).", default=CHOICE_FLOOR,
+          minimum=0, maximum=1),
+    SCENARIO,
+)  # fmt: skip
+GROUP_PARAMS = (
+    Param("service", "string", "A service id (see /services).", choices=_service_ids,
+          required=True),
+    Param("max_size", "integer", "Largest group, the body included.", default=4, minimum=2,
+          maximum=4),
+    Param("k", "integer", "How many groups.", default=5, minimum=1, maximum="MAX_K"),
+    SCENARIO,
+)  # fmt: skip
+JOIN_PARAMS = (SERVICE, K, SCENARIO)
+ARRANGEMENT_PARAMS = (
+    SERVICE,
+    Param("region", "string", "Keep arrangements with a member in this region."),
+    Param("body", "string", "Keep arrangements with this body (code or any name)."),
+    Param(
+        "origin",
+        "string",
+        "real (the documented arrangements, the default), simulated "
+        "(the simulated training register: never real partnerships) or all.",
+        default="real",
+        choices=reg.ORIGINS,
+        strict_choices=True,
+    ),
+    LIMIT,
+    OFFSET,
+)
+
+
+# Bodies -----------------------------------------------------------------------------------------
+
+
+@bp.get("/bodies")
+@openapi.operation("List bodies, filtered by kind, region or county.", tag="bodies",
+                   response="BodyList", params=BODY_PARAMS)  # fmt: skip
+def list_bodies() -> Response:
+    """List bodies."""
+    args = parse(BODY_PARAMS)
+    settings = state().settings
+    table = reference.load_bodies(settings)
+    if args["kind"]:
+        table = table[table["kind"] == args["kind"]]
+    if args["region"]:
+        table = table[table["region_code"] == _region_code(args["region"], table)]
+    if args["county"]:
+        county = reference.body(args["county"], settings)
+        if county["tier"] != "county":
+            raise InvalidInput(f"{county['display_name']} is not a county", field="county")
+        table = table[table["county_code"] == county["code"]]
+    start, stop = args["offset"], args["offset"] + args["limit"]
+    rows = [_summary(row) for row in table.iloc[start:stop].to_dict("records")]
+    return json_response(
+        {"total": len(table), "limit": args["limit"], "offset": args["offset"], "bodies": rows}
+    )
+
+
+@bp.get("/bodies/search")
+@openapi.operation("Find bodies by name, alias or code as the user types, best first.",
+                   tag="bodies", response="SearchResults", params=SEARCH_PARAMS)  # fmt: skip
+def search_bodies() -> Response:
+    """Search bodies."""
+    args = parse(SEARCH_PARAMS)
+    settings = state().settings
+    found = reference.search(args["q"], limit=args["limit"], kind=args["kind"], settings=settings)
+    table = reference.load_bodies(settings)
+    return json_response({"query": args["q"], "results": [_hit(h, table) for h in found]})
+
+
+@bp.get("/bodies/<code_or_name>")
+@openapi.operation("One body: facts, neighbours with border length, containers, arrangements "
+                   "(on a scenario's map with ?scenario=).", tag="bodies", response="BodyDetail",
+                   params=(SCENARIO,), errors=(400, 404))  # fmt: skip
+def show_body(code_or_name: str) -> Response:
+    """Show one body."""
+    args = parse((SCENARIO,))
+    if args["scenario"]:
+        return _scenario_body(args["scenario"], code_or_name)
+    current = state()
+    settings = current.settings
+    facts = _facts(code_or_name)
+    found = reference.resolve(code_or_name, settings=settings)
+    code = facts["code"]
+    near = reference.neighbours(code, settings, kind=facts["kind"])
+    inside = reference.containers(code, settings)
+    arrangements = reg.query(
+        reg.Filters(body=code), settings=settings, directory=current.directory,
+        engine=current.engine,
+    )  # fmt: skip
+    return json_response(
+        {
+            "body": facts,
+            "resolution": {"matched": found.matched, "alias_type": found.alias_type,
+                           "note": found.note},
+            "neighbours": near.to_dict("records"),
+            "containers": inside.to_dict("records"),
+            "arrangements": arrangements,
+        }
+    )  # fmt: skip
+
+
+# Recommendations --------------------------------------------------------------------------------
+
+
+@bp.get("/bodies/<code_or_name>/recommendations")
+@openapi.operation("Suggested partners and services for a body, with reasons and evidence.",
+                   tag="recommendations", response="Recommendations", params=RECOMMEND_PARAMS,
+                   errors=(400, 404, 503))  # fmt: skip
+def recommendations(code_or_name: str) -> Response:
+    """Recommend partners."""
+    from recommender.recommend.ranking import Query
+
+    args = parse(RECOMMEND_PARAMS)
+    shown = dict(args, kinds=list(args["kinds"]) if args["kinds"] else None)
+    asked = {k: v for k, v in args.items() if k != "scenario"}
+    return _answer(
+        "recommendations",
+        code_or_name,
+        shown,
+        lambda model, code: model.recommend(Query(body=code, **asked)),
+        encode=_recommendation_json,
+    )
+
+
+def _recommendation_json(
+    current: ServiceState, model: Recommender, code: str, row: Recommendation
+) -> bytes:
+    """One suggestion as JSON. It depends on the model and the (body, partner, service) alone,
+    whatever the filters that found it, so its JSON is made once per model and kept with the
+    answers, without its evidence: those few hundred arrangements are kept apart, each once
+    (:func:`_evidence_json`), and put in when answering."""
+    key = ("suggestion", *model.identity, code, row.partner_code, row.service)
+    head = current.suggestions.get(key)
+    if head is None:
+        fields = row.to_dict()
+        del fields["evidence"]  # the last field: put back below, in its place
+        head = dumps(fields)[:-1]
+        current.suggestions.put(key, head)
+    known = _evidence_json(current, model.identity)
+    evidence = b",".join(_record_json(known, record) for record in row.evidence)
+    return b"".join((head, b',"evidence":[', evidence, b"]}"))
+
+
+def _evidence_json(current: ServiceState, identity: tuple[str, ...]) -> dict[str, bytes]:
+    """The JSON of the arrangements given as evidence by the model (on its map: a scenario's
+    recommender has its own), by id (at most its real arrangements; another starts afresh)."""
+    made = current.extras.get("evidence")
+    if made is None or made[0] != identity:
+        made = current.extras["evidence"] = (identity, {})
+    found: dict[str, bytes] = made[1]
+    return found
+
+
+def _record_json(known: dict[str, bytes], record: dict[str, Any]) -> bytes:
+    found = known.get(record["id"])
+    if found is None:
+        found = known[record["id"]] = dumps(record)
+    return found
+
+
+@bp.get("/bodies/<code_or_name>/groups")
+@openapi.operation("The best groups of 2–4 bodies around a body to share a service.",
+                   tag="recommendations", response="Groups", params=GROUP_PARAMS,
+                   errors=(400, 404, 503))  # fmt: skip
+def groups(code_or_name: str) -> Response:
+    """Suggest partner groups."""
+    args = parse(GROUP_PARAMS)
+    service = services.check_service(args["service"], state().settings)
+    return _answer(
+        "groups",
+        code_or_name,
+        args,
+        lambda model, code: model.groups(code, service, max_size=args["max_size"], k=args["k"]),
+    )
+
+
+@bp.get("/bodies/<code_or_name>/arrangements-to-join")
+@openapi.operation("Existing arrangements a body could join, ranked.", tag="recommendations",
+                   response="JoinOptions", params=JOIN_PARAMS,
+                   errors=(400, 404, 503))  # fmt: skip
+def arrangements_to_join(code_or_name: str) -> Response:
+    """Suggest arrangements to join."""
+    args = parse(JOIN_PARAMS)
+    service = args["service"] and services.check_service(args["service"], state().settings)
+    return _answer(
+        "options",
+        code_or_name,
+        args,
+        lambda model, code: model.arrangements_to_join(code, service, k=args["k"]),
+    )
+
+
+def _answer(
+    key: str,
+    code_or_name: str,
+    query: dict[str, Any],
+    rows: Callable[[Recommender, str], Sequence[Any]],
+    encode: Callable[[ServiceState, Recommender, str, Any], bytes] | None = None,
+) -> Response:
+    """Answer a model question about one body: ``{"body", "model_version", "query", key}``.
+
+    The model is taken once, at the start (a swap during the request does not affect it), and
+    the serialised answer is cached under its version and the query. ``encode`` serialises
+    one row (by default its ``to_dict()``); the answer is the rows' JSON put together.
+    """
+    current = state()
+    model = current.models.require()
+    scenario = None
+    if query.get("scenario") is None:
+        query = {k: v for k, v in query.items() if k != "scenario"}  # as before scenarios
+    else:  # the model answering on a scenario's map (cached by its content)
+        from recommender.webapp import views_scenario
+
+        model = scenario = views_scenario.model(query["scenario"])
+
+    def produce() -> bytes:
+        if scenario is None:
+            found = _body(code_or_name)
+        else:
+            found = _summary(_in_scenario(scenario.place, code_or_name).facts)
+        extra = {} if scenario is None else {"scenario": scenario.definition.name}
+        head = dumps({"body": found, "model_version": model.version, **extra, "query": query})
+        code = found["code"]
+        items = [
+            encode(current, model, code, row) if encode else dumps(row.to_dict())
+            for row in rows(model, code)
+        ]
+        return b"".join((head[:-1], b',"', key.encode(), b'":[', b",".join(items), b"]}"))
+
+    frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in query.items())
+    return _cached(current.cache, (key, *model.identity, code_or_name, *frozen), produce)
+
+
+def _in_scenario(find: Callable[[str], Any], code_or_name: str) -> Any:
+    try:
+        return find(code_or_name)
+    except UnknownBody as err:
+        err.field = "code_or_name"  # the path segment at fault
+        raise
+
+
+def _scenario_body(name: str, code_or_name: str) -> Response:
+    """One body on a scenario's map (needs no model)."""
+    from recommender.scenario import report
+    from recommender.webapp import views_scenario
+
+    world = views_scenario.world(name)
+    place = _in_scenario(lambda body: report.place(world, body), code_or_name)
+    return json_response(
+        {
+            "body": place.facts,
+            "scenario": name,
+            "resolution": {
+                "matched": place.facts["code"],
+                "alias_type": "scenario",
+                "note": place.note,
+            },
+            "neighbours": place.neighbours,
+            "containers": place.containers,
+            "arrangements": place.arrangements,
+        }
+    )
+
+
+# Scenarios --------------------------------------------------------------------------------------
+
+
+@bp.get("/scenarios")
+@openapi.operation("Stored reorganisation scenarios (make them with `recommender scenario create` "
+                   "or the pages).", tag="scenarios", response="ScenarioList")  # fmt: skip
+def list_scenarios() -> Response:
+    """List scenarios."""
+    parse(())
+    from recommender.scenario import store
+
+    found = store.summaries(state().engine)
+    return json_response({"scenarios": [s.to_dict() for s in found]})
+
+
+@bp.get("/scenarios/<scenario>")
+@openapi.operation("One scenario: its successors' facts, the bodies that leave the map, what "
+                   "happens to the real arrangements.", tag="scenarios", response="Scenario",
+                   errors=(400, 404))  # fmt: skip
+def show_scenario(scenario: str) -> Response:
+    """Show a scenario."""
+    parse(())
+    from recommender.scenario.report import report
+    from recommender.webapp import views_scenario
+
+    current = state()
+    world = views_scenario.world(scenario)
+    records = reg.query(
+        reg.Filters(origin="real"), settings=current.settings, directory=current.directory
+    )
+    return json_response(report(world, records))
+
+
+# The register, services, model, health ----------------------------------------------------------
+
+
+@bp.get("/arrangements")
+@openapi.operation("List real arrangements (simulated ones if asked) by service, region, body.",
+                   tag="register", response="ArrangementList", params=ARRANGEMENT_PARAMS,
+                   errors=(400, 404))  # fmt: skip
+def list_arrangements() -> Response:
+    """List arrangements."""
+    args = parse(ARRANGEMENT_PARAMS)
+    current = state()
+    filters = reg.Filters(
+        args["service"], args["body"], args["region"], args["origin"], args["limit"],
+        args["offset"],
+    )  # fmt: skip
+    settings, directory, engine = current.settings, current.directory, current.engine
+    # Counted and paged in the database: a page costs what it holds, whatever the register.
+    total = reg.count(filters, settings=settings, directory=directory, engine=engine)
+    found = (
+        reg.query(filters, settings=settings, directory=directory, engine=engine)
+        if args["offset"] < total
+        else []
+    )
+    return json_response(
+        {"total": total, "limit": args["limit"], "offset": args["offset"], "arrangements": found}
+    )
+
+
+@bp.get("/arrangements/<arrangement_id>")
+@openapi.operation("One arrangement with its members.", tag="register", response="Arrangement",
+                   errors=(400, 404))  # fmt: skip
+def show_arrangement(arrangement_id: str) -> Response:
+    """Show one arrangement."""
+    parse(())
+    current = state()
+    found = reg.get_arrangement(
+        arrangement_id, settings=current.settings, directory=current.directory,
+        engine=current.engine,
+    )  # fmt: skip
+    return json_response(found)
+
+
+@bp.get("/services")
+@openapi.operation("The service taxonomy.", tag="reference", response="Services")
+def list_services() -> Response:
+    """List services."""
+    parse(())
+    table = services.load_services(state().settings).reset_index()
+    rows = [
+        {
+            "id": r["id"],
+            "label": r["label"],
+            "office": r["office"],
+            "delivered_by": [t for t in str(r["delivered_by"]).split(";") if t],
+            "description": r["description"],
+        }
+        for r in table.to_dict("records")
+    ]
+    return json_response({"services": rows})
+
+
+@bp.get("/model")
+@openapi.operation("The serving model: version, training time, evaluation table.", tag="model",
+                   response="Model", errors=(400, 503))  # fmt: skip
+def model_info() -> Response:
+    """Describe the model."""
+    parse(())
+    return json_response(state().models.require().describe())
+
+
+@bp.get("/health")
+@openapi.operation("Whether the service is up, which model serves, how big the register is.",
+                   tag="model", response="Health")  # fmt: skip
+def health() -> Response:
+    """Report health."""
+    parse(())
+    current = state()
+    version = current.models.current_version()
+    return json_response(
+        {
+            "status": "ok" if version else "degraded",
+            "model_version": version,
+            "register_size": current.register_size.get(),
+            "problem": current.models.problem(),
+        }
+    )
+
+
+@bp.post("/feedback")
+@openapi.operation("Record a verdict on a suggestion (limited per client: 429 with Retry-After).",
+                   tag="feedback", response="Feedback", status=201, body="FeedbackIn",
+                   errors=(400, 404, 413, 429))  # fmt: skip
+def post_feedback() -> Response:
+    """Record feedback."""
+    current = state()
+    current.feedback_limit.check(client_address(), "feedback posts")
+    request.max_content_length = int(current_app.config["FEEDBACK_MAX_BYTES"])
+    parse(())
+    values = json_body()
+    stored = feedback_domain.record(
+        current.engine, values, settings=current.settings, model_version=current.models.version
+    )
+    return json_response(stored, status=201)
+
+
+@bp.get("/openapi.json")
+@openapi.operation("This document.", tag="meta", response="OpenApi")
+def openapi_document() -> Response:
+    """Serve the OpenAPI document."""
+    parse(())
+    extras = state().extras
+    if "openapi" not in extras:
+        extras["openapi"] = dumps(openapi.build(current_app._get_current_object()))  # type: ignore[attr-defined]
+    return Response(extras["openapi"], mimetype="application/json")
+
+
+# Helpers ----------------------------------------------------------------------------------------
+
+
+def json_body() -> dict[str, Any]:
+    """Return the request's JSON object, or raise 400 saying what is wrong with it.
+
+    Refused too: nesting deeper than Python's parser goes, and strings no database can store
+    (a lone surrogate such as ``\\ud800``, or a NUL character).
+    """
+    if not request.is_json:
+        raise InvalidInput("send a JSON object with Content-Type: application/json", field=None)
+    try:
+        data = json.loads(request.get_data(cache=True) or b"null")
+    except RecursionError:
+        raise InvalidInput("the request body is nested too deeply", field=None) from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise InvalidInput(f"the request body is not valid JSON: {err}", field=None) from None
+    if not isinstance(data, dict):
+        raise InvalidInput("the request body must be a JSON object", field=None)
+    for key, value in data.items():
+        _storable(key, None)
+        _storable(value, key)
+    return data
+
+
+def _storable(value: Any, name: str | None) -> None:
+    """Raise 400 naming ``name`` if ``value`` holds text that is not storable Unicode."""
+    stack = [value]
+    while stack:  # not recursive: the body may be deeply nested
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise InvalidInput(
+                    f"{name or 'a field name'} holds a lone surrogate (e.g. \\ud800): not "
+                    "text; send UTF-8",
+                    field=name,
+                ) from None
+            if "\x00" in item:
+                raise InvalidInput(f"{name or 'a field name'} holds a NUL character", field=name)
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    """Return ``payload`` as JSON (NaN and infinities become null; numpy values plain)."""
+    return Response(dumps(payload), status=status, mimetype="application/json")
+
+
+def dumps(payload: Any) -> bytes:
+    try:  # plain Python values (the model's answers are): the C encoder alone
+        text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError):  # numpy values, NaN, dates: cleaned first
+        text = json.dumps(
+            _clean(payload), ensure_ascii=False, allow_nan=False, separators=(",", ":")
+        )
+    return text.encode("utf-8")
+
+
+def _clean(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
+        return _clean(value.item())
+    if value is None or isinstance(value, str | int | bool):
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _cached(cache: ResponseCache, key: Hashable, produce: Callable[[], bytes]) -> Response:
+    body = cache.get(key)
+    hit = body is not None
+    if body is None:
+        body = produce()
+        cache.put(key, body)
+    response = Response(body, mimetype="application/json")
+    response.headers["X-Cache"] = "hit" if hit else "miss"  # this worker's response cache
+    return response
+
+
+def _body(code_or_name: str) -> dict[str, Any]:
+    found = _summaries().get(code_or_name)
+    return found if found is not None else _summary(_facts(code_or_name))
+
+
+SUMMARIES_SECONDS = 5.0  # how often the table of summaries is checked against the reference
+
+
+def _summaries() -> dict[str, dict[str, Any]]:
+    """Every body's summary by code (what a model answer starts with), made once per reference
+    table: a code then costs a dictionary look-up, not a resolution and a row of facts."""
+    current = state()
+    now = time.monotonic()
+    made = current.extras.get("summaries")
+    if made is not None and now < made[0]:
+        return made[2]  # type: ignore[no-any-return]
+    table = reference.load_bodies(current.settings)
+    if made is None or made[1] is not table:
+        rows = table.drop(columns="geometry").to_dict("records")
+        made = (0.0, table, {str(row["code"]): _summary(row) for row in rows})
+    current.extras["summaries"] = (now + SUMMARIES_SECONDS, made[1], made[2])
+    return made[2]
+
+
+def _facts(code_or_name: str) -> dict[str, Any]:
+    try:
+        return reference.body(code_or_name, state().settings)
+    except UnknownBody as err:
+        err.field = "code_or_name"  # the path segment at fault
+        raise
+
+
+def _summary(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        "code": row["code"],
+        "name": row["display_name"],
+        "kind": row["kind"],
+        "tier": row["tier"],
+        "region": row["region"],
+        "county_code": row["county_code"],
+        "population": row["population"],
+    }
+
+
+def _hit(hit: reference.Resolution, table: Any) -> dict[str, Any]:
+    abolished = hit.alias_type == "former"
+    return {
+        "codes": list(hit.codes),
+        "display_name": " + ".join(str(table.at[c, "display_name"]) for c in hit.codes),
+        "kind": str(table.at[hit.codes[0], "kind"]),
+        "matched": hit.matched,
+        "alias_type": hit.alias_type,
+        "abolished": abolished,
+        "former_code": hit.former_code,
+        "successors": [{"code": c, "name": str(table.at[c, "display_name"])} for c in hit.codes]
+        if abolished
+        else [],
+        "note": hit.note,
+        "score": round(hit.score, 1),
+    }
+
+
+def _region_code(region: str, table: Any) -> str:
+    every = reference.load_bodies(state().settings)
+    wanted = region.strip().casefold()
+    for code, name in zip(every["region_code"], every["region"], strict=True):
+        if wanted in (str(code).casefold(), str(name).casefold()):
+            return str(code)
+    names = sorted(set(every["region"]))
+    from recommender.core.names import closest
+
+    raise InvalidInput(
+        f"unknown region {region!r}; expected one of: {', '.join(names)}",
+        field="region",
+        suggestions=closest(region, names, limit=3),
+    )

@@ -1,0 +1,514 @@
+"""The OpenAPI 3 document at ``/api/v1/openapi.json``, generated from the routes themselves.
+
+Each view carries an :class:`Operation` (set by :func:`operation`): its summary, the
+:class:`~recommender.webapp.params.Param` list it parses, its request body and its responses.
+:func:`build` walks ``app.url_map`` and writes one entry per route and method, so the document
+lists what the app serves; path parameters come from the rule, query parameters from the same
+list the view parses with. ``tests/test_openapi.py`` checks both directions.
+
+The schemas below describe the JSON the views return; extra properties are allowed so that a
+field added later does not break a client.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from flask import Flask
+
+from recommender import __version__
+from recommender.webapp.params import Param
+
+PREFIX = "/api/v1"
+F = TypeVar("F", bound=Callable[..., Any])
+
+PATH_PARAMS = {
+    "code_or_name": "A body's ONS code or any of its names, incl. abolished councils "
+    "(e.g. E07000064, Rother, 'Rother District Council').",
+    "arrangement_id": "An arrangement id (e.g. R-1a2b3c4d).",
+    "scenario": "A stored reorganisation scenario's name (e.g. surrey-east-west).",
+}
+ERROR_TEXT = {
+    400: "Bad request: a parameter or field is malformed (``field`` names it).",
+    401: "Missing or wrong admin token.",
+    403: "Admin routes are off: the operator set no RECOMMENDER_ADMIN_TOKEN.",
+    404: "Not found (``suggestions`` lists the closest matches).",
+    409: "The model could not be loaded; the previous one is still serving.",
+    413: "The upload is too large.",
+    415: "Unsupported upload type.",
+    422: "The uploaded register has bad rows (``errors`` lists each).",
+    429: "Too many requests from this client; Retry-After says when to try again.",
+    503: "No model is loaded: train and promote one (`recommender train --promote`).",
+}
+
+
+@dataclass(frozen=True)
+class Operation:
+    """How one view is documented."""
+
+    summary: str
+    tag: str
+    response: str  # a schema in COMPONENTS
+    params: tuple[Param, ...] = ()
+    status: int = 200
+    errors: tuple[int, ...] = (400,)
+    body: str | None = None  # a request body schema in COMPONENTS
+    body_types: tuple[str, ...] = ("application/json",)
+    admin: bool = False
+    media: str = "application/json"  # what a success returns: JSON (``response``) or a file
+
+
+def operation(
+    summary: str,
+    *,
+    tag: str,
+    response: str,
+    params: Sequence[Param] = (),
+    status: int = 200,
+    errors: Sequence[int] = (400,),
+    body: str | None = None,
+    body_types: Sequence[str] = ("application/json",),
+    admin: bool = False,
+    media: str = "application/json",
+) -> Callable[[F], F]:
+    """Attach an :class:`Operation` to a view (the document is built from these); ``media``
+    other than JSON makes ``response`` the description of the file a success returns."""
+    op = Operation(
+        summary,
+        tag,
+        response,
+        tuple(params),
+        status,
+        tuple(errors),
+        body,
+        tuple(body_types),
+        admin,
+        media,
+    )
+
+    def decorate(view: F) -> F:
+        view.openapi = op  # type: ignore[attr-defined]
+        return view
+
+    return decorate
+
+
+def build(app: Flask) -> dict[str, Any]:
+    """Return the OpenAPI document for every ``/api/v1`` route of ``app`` that is documented."""
+    paths: dict[str, dict[str, Any]] = {}
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if not rule.rule.startswith(PREFIX + "/"):
+            continue
+        op: Operation | None = getattr(app.view_functions[rule.endpoint], "openapi", None)
+        if op is None:
+            continue
+        path = rule.rule[len(PREFIX) :]
+        for name in rule.arguments:
+            path = path.replace(f"<{name}>", "{" + name + "}")
+        entry = paths.setdefault(path, {})
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            entry[method.lower()] = _operation(
+                rule.endpoint, op, sorted(rule.arguments), app.config
+            )
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "recommender",
+            "version": __version__,
+            "description": "Shared-service partners for English councils and other public "
+            "bodies: bodies, recommendations with reasons and evidence, partner groups, "
+            "arrangements to join, the register, feedback and model administration. Every "
+            "error has one JSON shape (Error).",
+        },
+        "servers": [{"url": PREFIX}],
+        "paths": paths,
+        "components": {
+            "schemas": COMPONENTS,
+            "securitySchemes": {"adminToken": {"type": "http", "scheme": "bearer"}},
+        },
+    }
+
+
+def _operation(
+    endpoint: str, op: Operation, arguments: list[str], config: Mapping[str, Any]
+) -> dict[str, Any]:
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "description": PATH_PARAMS[name],
+            "schema": {"type": "string", "minLength": 1},
+        }
+        for name in arguments
+    ]
+    parameters += [_query(p, config) for p in op.params]
+    if op.media == "application/json":
+        ok = {"description": "OK", "content": _json(op.response)}
+    else:
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        ok = {"description": op.response, "content": {op.media: binary}}
+    responses: dict[str, Any] = {str(op.status): ok}
+    for status in sorted({*op.errors, 404, 405, 500}):
+        text = ERROR_TEXT.get(
+            status, {405: "Method not allowed.", 500: "Unexpected error."}.get(status, "Error")
+        )
+        responses[str(status)] = {"description": text, "content": _json("Error")}
+    out: dict[str, Any] = {
+        "operationId": endpoint.replace(".", "_"),
+        "summary": op.summary,
+        "tags": [op.tag],
+        "parameters": parameters,
+        "responses": responses,
+    }
+    if op.body:
+        schema = {"$ref": f"#/components/schemas/{op.body}"}
+        out["requestBody"] = {
+            "required": True,
+            "content": {media: {"schema": schema} for media in op.body_types},
+        }
+    if op.admin:
+        out["security"] = [{"adminToken": []}]
+    return out
+
+
+def _query(param: Param, config: Mapping[str, Any]) -> dict[str, Any]:
+    kinds = {"string": "string", "integer": "integer", "number": "number", "boolean": "boolean"}
+    schema: dict[str, Any]
+    allowed = param.allowed(config)
+    if param.kind == "list":
+        item: dict[str, Any] = {"type": "string"}
+        if allowed:
+            item["enum"] = allowed
+        schema = {"type": "array", "items": item, "minItems": 1}
+    else:
+        schema = {"type": kinds[param.kind]}
+        if allowed:
+            schema["enum"] = allowed
+        if param.minimum is not None:
+            schema["minimum"] = param.minimum
+            if param.exclusive_minimum:
+                schema["exclusiveMinimum"] = True
+        maximum = param.bound(config)
+        if maximum is not None:
+            schema["maximum"] = maximum
+        if param.default is not None:
+            schema["default"] = param.default
+        if param.kind == "string" and param.required:
+            schema["minLength"] = 1
+    out: dict[str, Any] = {
+        "name": param.name,
+        "in": "query",
+        "required": param.required,
+        "description": param.description,
+        "schema": schema,
+    }
+    if param.kind == "list":
+        out |= {"style": "form", "explode": False}
+    return out
+
+
+def _json(schema: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+
+
+# Schemas ----------------------------------------------------------------------------------------
+
+
+def _obj(required: Sequence[str], **properties: Any) -> dict[str, Any]:
+    return {"type": "object", "required": list(required), "properties": properties}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _list(schema: Any) -> dict[str, Any]:
+    return {"type": "array", "items": schema}
+
+
+STR = {"type": "string"}
+NSTR = {"type": "string", "nullable": True}
+NUM = {"type": "number"}
+NNUM = {"type": "number", "nullable": True}
+INT = {"type": "integer"}
+NINT = {"type": "integer", "nullable": True}
+BOOL = {"type": "boolean"}
+ANY_OBJ = {"type": "object"}
+
+COMPONENTS: dict[str, Any] = {
+    "Error": _obj(
+        ["status", "error", "detail", "field"],
+        status=INT,
+        error=STR,
+        detail=STR,
+        field=NSTR,
+        suggestions=_list(STR),
+    ),
+    "BodySummary": _obj(
+        ["code", "name", "kind", "tier", "region"],
+        code=STR,
+        name=STR,
+        kind=STR,
+        tier=STR,
+        region=STR,
+        county_code=STR,
+        population=NNUM,
+    ),
+    "BodyList": _obj(
+        ["total", "limit", "offset", "bodies"],
+        total=INT,
+        limit=INT,
+        offset=INT,
+        bodies=_list(_ref("BodySummary")),
+    ),
+    "SearchHit": _obj(
+        ["codes", "display_name", "kind", "matched", "alias_type", "abolished", "score"],
+        codes=_list(STR),
+        display_name=STR,
+        kind=STR,
+        matched=STR,
+        alias_type=STR,
+        abolished=BOOL,
+        former_code=NSTR,
+        successors=_list(_obj(["code", "name"], code=STR, name=STR)),
+        note=STR,
+        score=NUM,
+    ),
+    "SearchResults": _obj(["query", "results"], query=STR, results=_list(_ref("SearchHit"))),
+    "Related": _obj(
+        ["code", "display_name", "kind", "relation"],
+        code=STR,
+        display_name=STR,
+        kind=STR,
+        tier=STR,
+        relation=STR,
+        border_km=NNUM,
+    ),
+    "BodyDetail": _obj(
+        ["body", "resolution", "neighbours", "containers", "arrangements"],
+        body={"type": "object", "description": "Every fact in data/reference/bodies.csv."},
+        resolution=_obj(["matched", "alias_type"], matched=STR, alias_type=STR, note=STR),
+        neighbours=_list(_ref("Related")),
+        containers=_list(_ref("Related")),
+        arrangements=_list(_ref("Arrangement")),
+    ),
+    "Member": _obj(
+        ["position", "name", "role"],
+        position=INT,
+        body_code=NSTR,
+        name=STR,
+        name_as_given=STR,
+        role=STR,
+        resolution=STR,
+    ),
+    "Arrangement": _obj(
+        ["id", "name", "service", "simulated", "members"],
+        id=STR,
+        name=STR,
+        service=STR,
+        start_year=NINT,
+        end_year=NINT,
+        status=STR,
+        savings_gbp=NNUM,
+        savings_basis=STR,
+        savings_period_years=NINT,
+        annual_savings_gbp=NNUM,
+        savings_aim=BOOL,
+        source=STR,
+        note=STR,
+        simulated=BOOL,
+        members=_list(_ref("Member")),
+    ),
+    "ArrangementList": _obj(
+        ["total", "limit", "offset", "arrangements"],
+        total=INT,
+        limit=INT,
+        offset=INT,
+        arrangements=_list(_ref("Arrangement")),
+    ),
+    "Reason": _obj(
+        ["text", "effect", "factor", "direction"],
+        text=STR,
+        effect=NUM,
+        factor=STR,
+        label=STR,
+        direction={"type": "string", "enum": ["raises", "lowers", "note"]},
+    ),
+    "Evidence": _obj(
+        ["id", "name", "service", "simulated"],
+        id=STR,
+        name=STR,
+        partners=_list(STR),
+        service=STR,
+        start_year=NINT,
+        annual_savings_gbp=NNUM,
+        savings_basis=STR,
+        source=STR,
+        simulated=BOOL,
+    ),
+    "Recommendation": _obj(
+        ["partner_code", "partner_name", "service", "likelihood", "savings_gbp", "reasons"],
+        partner_code=STR,
+        partner_name=STR,
+        partner_kind=STR,
+        service=STR,
+        service_label=STR,
+        likelihood=NNUM,
+        choice=NNUM,
+        expected_savings_gbp=NNUM,
+        savings_gbp=NUM,
+        savings_low_gbp=NUM,
+        savings_high_gbp=NUM,
+        distance_km=NUM,
+        existing=BOOL,
+        reasons=_list(_ref("Reason")),
+        evidence=_list(_ref("Evidence")),
+    ),
+    "Recommendations": _obj(
+        ["body", "model_version", "query", "recommendations"],
+        body=_ref("BodySummary"),
+        model_version=STR,
+        query=ANY_OBJ,
+        recommendations=_list(_ref("Recommendation")),
+    ),
+    "Group": _obj(
+        ["members", "service", "savings_gbp", "savings_per_partner_gbp", "likelihood"],
+        members=_list(_obj(["code", "name"], code=STR, name=STR)),
+        service=STR,
+        savings_gbp=NUM,
+        savings_per_partner_gbp=NUM,
+        savings_low_gbp=NUM,
+        savings_high_gbp=NUM,
+        likelihood=NUM,
+    ),
+    "Groups": _obj(
+        ["body", "model_version", "query", "groups"],
+        body=_ref("BodySummary"),
+        model_version=STR,
+        query=ANY_OBJ,
+        groups=_list(_ref("Group")),
+    ),
+    "JoinOption": _obj(
+        ["arrangement", "score", "likelihood", "savings_per_partner_gbp", "reason"],
+        arrangement=_ref("Evidence"),
+        score=NUM,
+        likelihood=NUM,
+        savings_per_partner_gbp=NUM,
+        reason=STR,
+    ),
+    "JoinOptions": _obj(
+        ["body", "model_version", "query", "options"],
+        body=_ref("BodySummary"),
+        model_version=STR,
+        query=ANY_OBJ,
+        options=_list(_ref("JoinOption")),
+    ),
+    "ScenarioSummary": _obj(
+        ["name", "description", "created_at", "successors", "councils"],
+        name=STR,
+        description=STR,
+        created_at=STR,
+        successors=INT,
+        councils=INT,
+    ),
+    "ScenarioList": _obj(["scenarios"], scenarios=_list(_ref("ScenarioSummary"))),
+    "Scenario": _obj(
+        ["name", "successors", "leaves_map", "arrangements"],
+        name=STR,
+        description=STR,
+        fingerprint=STR,
+        successors={
+            "type": "array",
+            "items": {"type": "object", "description": "A successor's facts, as a body's."},
+        },
+        leaves_map=_list(ANY_OBJ),
+        notes=_list(STR),
+        arrangements=_obj(
+            ["internal", "carried_over", "unchanged"],
+            internal=_list(ANY_OBJ),
+            carried_over=_list(ANY_OBJ),
+            unchanged=INT,
+        ),
+    ),
+    "Service": _obj(
+        ["id", "label", "office", "delivered_by"],
+        id=STR,
+        label=STR,
+        office={"type": "string", "enum": ["back", "front"]},
+        delivered_by=_list(STR),
+        description=STR,
+    ),
+    "Services": _obj(["services"], services=_list(_ref("Service"))),
+    "Model": _obj(
+        ["version", "trained_at", "evaluation"],
+        version=STR,
+        trained_at=NSTR,
+        register=ANY_OBJ,
+        evaluation=ANY_OBJ,
+    ),
+    "Health": _obj(
+        ["status", "model_version", "register_size"],
+        status={"type": "string", "enum": ["ok", "degraded"]},
+        model_version=NSTR,
+        register_size=INT,
+        problem={
+            "type": "string",
+            "nullable": True,
+            "description": "Why no model serves, or why the promoted one does not.",
+        },
+    ),
+    "FeedbackIn": _obj(
+        ["body", "partner", "service", "verdict"],
+        body={"type": "string", "description": "The focal body (code or name)."},
+        partner={"type": "string", "description": "The suggested partner (code or name)."},
+        service={"type": "string", "description": "A service id."},
+        verdict={
+            "type": "string",
+            "enum": ["interested", "not_relevant", "already_sharing", "other"],
+        },
+        comment={"type": "string", "maxLength": 2000},
+        model_version={"type": "string", "description": "Default: the model serving now."},
+    ),
+    "Feedback": _obj(
+        ["id", "created_at", "body_code", "partner_code", "service", "verdict"],
+        id=INT,
+        created_at=STR,
+        body_code=STR,
+        partner_code=STR,
+        service=STR,
+        verdict=STR,
+        comment=STR,
+        model_version=NSTR,
+    ),
+    "Promote": _obj(["version"], version=STR),
+    "Empty": {"type": "object"},
+    "RegisterUpload": {
+        "type": "object",
+        "properties": {"file": {"type": "string", "format": "binary"}},
+        "required": ["file"],
+    },
+    "RegisterCsv": {"type": "string", "description": "A register file in CSV."},
+    "ModelSwap": _obj(
+        ["action", "previous", "model_version"],
+        action=STR,
+        previous=NSTR,
+        model_version=NSTR,
+    ),
+    "ImportReport": _obj(
+        ["path", "layout", "rows", "added", "duplicates", "dry_run"],
+        path=STR,
+        layout=STR,
+        rows=INT,
+        added=INT,
+        duplicates=INT,
+        ids=_list(STR),
+        warnings=_list(STR),
+        dry_run=BOOL,
+        import_id=NINT,
+        register_size=INT,
+    ),
+    "OpenApi": {"type": "object"},
+}

@@ -1,0 +1,390 @@
+"""The pages: home and search, a body's opportunities, the arrangements explorer, the model.
+
+Every page works without JavaScript (filters are GET forms, feedback a POST form that
+redirects back); ``web/static/app.js`` adds search suggestions as you type, in-place updates
+of a body's results (``?fragment=1`` renders them alone) and feedback without leaving the page.
+Views stay thin: they read the request, call :mod:`views_body`, :mod:`views_register` or
+:mod:`views_model`, and render a template from ``web/templates``. Errors on these paths are
+rendered by :func:`~recommender.webapp.error_pages.error_page` (``webapp.errors`` sends them
+there), with the same status as the API would give.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
+from werkzeug.utils import secure_filename
+from werkzeug.wrappers import Response as Redirect
+
+from recommender import __version__
+from recommender.core import services
+from recommender.core.errors import ModelError
+from recommender.core.sources import (
+    MYSOCIETY_ATTRIBUTION,
+    ONS_ATTRIBUTION,
+    SIMULATED_NOTE,
+    SOURCE_KINDS,
+)
+from recommender.database import db
+from recommender.model.scoring import HORIZON_YEARS
+from recommender.recommend import feedback as feedback_domain
+from recommender.recommend.query import CHOICE_FLOOR, odds
+from recommender.reference import lookup as reference
+from recommender.register import records as reg
+from recommender.render import charts
+from recommender.webapp import views_arrangement, views_body, views_model, views_register
+from recommender.webapp.error_pages import TRAIN_HINT
+from recommender.webapp.guards import client_address, same_origin
+from recommender.webapp.state import state
+
+bp = Blueprint("pages", __name__)
+GZIP_FROM = 2048  # bytes
+
+
+@bp.before_request
+def _same_origin() -> None:
+    # The feedback form is the only POST on the pages; another site must not send it for a
+    # visitor (CSRF). The JSON API needs no such check: a cross-site JSON post is preflighted.
+    if request.method == "POST":
+        same_origin()
+
+
+@bp.after_request
+def _compress(response: Response) -> Response:
+    # Maps make pages large (the explorer's is ~400 KB of SVG, ~80 KB compressed).
+    if (
+        response.status_code < 200
+        or response.direct_passthrough
+        or response.mimetype != "text/html"
+        or "gzip" not in request.headers.get("Accept-Encoding", "")
+        or "Content-Encoding" in response.headers
+    ):
+        return response
+    data = response.get_data()
+    if len(data) < GZIP_FROM:
+        return response
+    response.set_data(gzip.compress(data, compresslevel=5))
+    response.headers["Content-Encoding"] = "gzip"
+    response.vary.add("Accept-Encoding")
+    return response
+
+
+@bp.app_context_processor
+def _page_globals() -> dict[str, Any]:
+    return {
+        "attribution": (ONS_ATTRIBUTION, MYSOCIETY_ATTRIBUTION),
+        "simulated_note": SIMULATED_NOTE,
+        "asset_version": __version__,
+        "kind_labels": views_body.KIND_LABELS,
+        "tier_labels": views_body.TIER_LABELS,
+    }
+
+
+@bp.app_template_filter("money")
+def _money(value: float | None, precise: bool = False) -> str:
+    return "no figure" if value is None else charts.money(float(value), precise=precise)
+
+
+@bp.app_template_filter("percent")
+def _percent(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{100 * float(value):.{digits}f}%"
+
+
+@bp.app_template_filter("share")
+def _share(value: float) -> str:
+    """A share as a percentage with no more digits than it has: 1%, 0.5%, 12.5%."""
+    return f"{100 * float(value):.3g}%"
+
+
+@bp.app_template_filter("odds")
+def _odds(value: float) -> str:
+    """A small chance as odds: 0.005 is "1 in 200"."""
+    return odds(value)
+
+
+@bp.app_template_filter("number")
+def _number(value: float | None, digits: int = 0) -> str:
+    return "n/a" if value is None else f"{float(value):,.{digits}f}"
+
+
+@bp.app_template_filter("sentence")
+def _sentence(value: str | None) -> str:
+    text = "" if value is None else str(value)
+    return text[:1].upper() + text[1:]
+
+
+@bp.app_template_filter("words")
+def _words(value: str | None) -> str:
+    return "" if value is None else str(value).replace("_", " ")
+
+
+# Home and search -----------------------------------------------------------------------------
+
+
+@bp.get("/")
+def home() -> str:
+    """Show what the tool does, the search box and the register's headline figures."""
+    current = state()
+    figures = views_register.headline(current.engine, current.settings)
+    return render_template(
+        "home.html", figures=figures, model_version=current.models.current_version()
+    )
+
+
+@bp.get("/search")
+def search() -> Any:
+    """Open the body the query names exactly, else list the bodies whose names or aliases
+    match it, abolished councils included."""
+    settings = state().settings
+    query = request.args.get("q", "").strip()[:200]
+    if query and (exact := reference.exact(query, settings)):
+        return _to_body(exact)
+    hits = reference.search(query, limit=20, settings=settings) if query else []
+    table = reference.load_bodies(settings)
+    results = [
+        {
+            "matched": hit.matched,
+            "alias_type": hit.alias_type,
+            "note": hit.note,
+            "bodies": [
+                {
+                    "code": code,
+                    "name": str(table.at[code, "display_name"]),
+                    "tier": str(table.at[code, "tier"]),
+                    "region": str(table.at[code, "region"]),
+                }
+                for code in hit.codes
+            ],
+        }
+        for hit in hits
+    ]
+    return render_template("search.html", query=query, results=results)
+
+
+# A body's opportunities ----------------------------------------------------------------------
+
+
+@bp.get("/bodies/<code_or_name>")
+def body(code_or_name: str) -> Any:
+    """Show a body's facts and its suggested partners, filtered by the query parameters."""
+    current = state()
+    settings = current.settings
+    found = reference.resolve(code_or_name, settings=settings)
+    if len(found.codes) > 1:  # an abolished council split between successors: choose one
+        return redirect(url_for(".search", q=code_or_name))
+    code = found.codes[0]
+    if code_or_name != code:
+        return _to_body(found, request.args.to_dict(flat=False))
+    filters = views_body.parse_filters(request.args, settings, int(current_app.config["MAX_K"]))
+    page = views_body.facts(code, settings, current.directory, current.engine)
+    status, results, unavailable = 200, None, None
+    if filters.errors:
+        status = 400
+    else:
+        try:
+            model = current.models.require()
+        except ModelError as err:
+            status, unavailable = 503, err.detail
+        else:
+            results = views_body.results(
+                model,
+                page["body"],
+                filters,
+                page["arrangements"],
+                settings=settings,
+            )
+    summary = ""
+    if results is not None:
+        count = len(results["recommendations"])
+        summary = views_body.summary(filters, count, results["service_label"])
+    context = page | {
+        "former": reference.former_note(request.args.get("from", "")[:200], code, settings),
+        "filters": filters,
+        "form": request.args,
+        "results": results,
+        "summary": summary,
+        "unavailable": unavailable,
+        "train_hint": TRAIN_HINT,
+        "filter_query": urlencode(filters.params(), doseq=True),
+        "verdicts": views_body.VERDICT_LABELS,
+        "service_labels": views_register.service_labels(settings),
+        "max_k": current_app.config["MAX_K"],
+        "default_k": views_body.DEFAULT_K,
+        "horizon_years": HORIZON_YEARS,
+        "choice_floor": CHOICE_FLOOR,
+        "sort_labels": views_body.SORT_LABELS,
+        "recorded": _recorded(code, request.args.get("feedback", "")),
+    }
+    template = "_body_results.html" if request.args.get("fragment") == "1" else "body.html"
+    return render_template(template, **context), status
+
+
+def _to_body(found: reference.Resolution, kept: dict[str, Any] | None = None) -> Redirect:
+    """Redirect to the body ``found`` names (keeping ``kept`` query parameters); an abolished
+    council's name goes along as ``from``, for the page to say what became of it."""
+    params = dict(kept or {})
+    if found.alias_type in reference.FORMER_TYPES:
+        params["from"] = found.query
+    return redirect(url_for(".body", code_or_name=found.codes[0], **params))
+
+
+@bp.post("/bodies/<code>/feedback")
+def feedback(code: str) -> Any:
+    """Record a verdict on one suggestion, then go back to the page it was given on."""
+    current = state()
+    current.feedback_limit.check(client_address(), "feedback posts")
+    request.max_content_length = int(current_app.config["FEEDBACK_MAX_BYTES"])
+    form = request.form
+    values = {name: form.get(name) for name in ("partner", "service", "verdict", "comment")}
+    stored = feedback_domain.record(
+        current.engine,
+        {"body": code, **values},
+        settings=current.settings,
+        model_version=current.models.version,
+    )
+    # Only the filters go back into the URL (never a URL from the form: no open redirect).
+    back = MultiDict([(k, v) for k, vs in parse_qs(form.get("filters", "")).items() for v in vs])
+    filters = views_body.parse_filters(back, current.settings, int(current_app.config["MAX_K"]))
+    target = url_for(
+        ".body",
+        code_or_name=stored["body_code"],
+        feedback=stored["id"],
+        **(filters.params() if not filters.errors else {}),
+        _anchor="feedback-recorded",
+    )
+    return redirect(target, code=303)
+
+
+def _recorded(code: str, ident: str) -> dict[str, Any] | None:
+    """The feedback the page was redirected back with, if it is this body's."""
+    if not (ident.isascii() and ident.isdigit() and len(ident) < 19):  # a SQL integer
+        return None
+    table = db.feedback
+    stmt = sa.select(table).where(table.c.id == int(ident), table.c.body_code == code)
+    with state().engine.connect() as conn:
+        row = conn.execute(stmt).mappings().first()
+    if row is None:
+        return None
+    settings = state().settings
+    return dict(row) | {
+        "partner_name": reference.body(str(row["partner_code"]), settings)["display_name"],
+        "service_label": views_body.service_label(str(row["service"]), settings),
+        "verdict_label": views_body.VERDICT_LABELS.get(row["verdict"], row["verdict"]),
+    }
+
+
+@bp.get("/bodies/<code_or_name>/briefing.pdf")
+def briefing(code_or_name: str) -> Response:
+    """Download the advisor's briefing on this body as a PDF (optionally for one service)."""
+    from recommender.render import briefing as briefing_doc
+
+    current = state()
+    settings = current.settings
+    facts = reference.body(code_or_name, settings)
+    wanted = request.args.get("service", "").strip()
+    service = services.check_service(wanted, settings) if wanted else None
+    model = current.models.require()
+    key = _briefing_key(model.identity, facts["code"], service)
+    data = current.briefings.get(key)
+    hit = data is not None
+    if data is None:  # seconds of work: made once per body, service, model and register state
+        context = briefing_doc.briefing_context(model, facts["code"], service, settings)
+        data = briefing_doc.pdf_bytes(briefing_doc.render_html(context, settings), settings)
+        current.briefings.put(key, data)
+    name = secure_filename(f"briefing-{facts['display_name']}-{service or 'all'}.pdf").lower()
+    return Response(
+        data,
+        mimetype="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "X-Cache": "hit" if hit else "miss",  # this worker's briefing cache
+        },
+    )
+
+
+def _briefing_key(
+    identity: tuple[str, ...], code: str, service: str | None
+) -> tuple[str | tuple[str, ...], ...]:
+    """What a briefing depends on: the model, the body and service, the body's arrangements in
+    the register now (an import changes them, in any worker or process) and the day it shows."""
+    current = state()
+    found = reg.query(
+        reg.Filters(body=code),
+        settings=current.settings,
+        directory=current.directory,
+        engine=current.engine,
+    )
+    register = hashlib.sha256(json.dumps(found, sort_keys=True, default=str).encode()).hexdigest()
+    day = datetime.now(UTC).date().isoformat()
+    return ("briefing", identity, code, service or "", register, day)
+
+
+# The register --------------------------------------------------------------------------------
+
+
+@bp.get("/arrangements")
+def arrangements() -> Any:
+    """Show the register on a map and in a table, filtered and a page at a time."""
+    current = state()
+    settings = current.settings
+    filters = views_register.parse_filters(request.args, settings)
+    found: dict[str, Any] | None = None
+    map_svg = None
+    if not filters.errors:
+        found = views_register.explore(filters, settings, current.directory, current.engine)
+        map_svg = views_register.arrangements_map(
+            found["page_items"],
+            views_register.service_labels(settings),
+            title="Map of the arrangements listed",
+            zoom_to=views_register.zoom_codes(filters, found["members"], settings),
+            settings=settings,
+            points=found["members"],
+        )
+    return render_template(
+        "arrangements.html",
+        filters=filters,
+        form=request.args,
+        found=found,
+        map_svg=map_svg,
+        services=views_register.service_labels(settings),
+        regions=views_register.regions(settings),
+        origin_labels=views_register.ORIGIN_LABELS,
+    ), (400 if filters.errors else 200)
+
+
+@bp.get("/arrangements/<arrangement_id>")
+def arrangement(arrangement_id: str) -> str:
+    """Show one arrangement: what it is, its partners, service, dates, savings, source and a
+    map naming its members."""
+    current = state()
+    settings = current.settings
+    found = reg.get_arrangement(
+        arrangement_id, settings=settings, directory=current.directory, engine=current.engine
+    )
+    labels = views_register.service_labels(settings)
+    context = views_arrangement.page(found, labels, settings)
+    return render_template("arrangement.html", **context, source_kinds=SOURCE_KINDS)
+
+
+# The model -----------------------------------------------------------------------------------
+
+
+@bp.get("/model")
+def model() -> Any:
+    """Show the serving model's evaluation against the baselines, its factors and its data."""
+    try:
+        rec = state().models.require()
+    except ModelError as err:
+        return render_template("model.html", unavailable=err.detail, train_hint=TRAIN_HINT), 503
+    return render_template("model.html", **views_model.model_context(rec.describe()))
+
+
+# Errors --------------------------------------------------------------------------------------

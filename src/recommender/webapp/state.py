@@ -1,0 +1,427 @@
+"""What one app keeps between requests: the model holder, the response cache, the register size.
+
+:class:`ServiceState` lives in ``app.extensions["recommender"]``; views reach it through
+:func:`state`. It is built once per process by the app factory (never at import).
+
+The model is swapped atomically: a request calls :meth:`ModelHolder.require` once at its start
+and keeps that :class:`~recommender.recommend.ranking.Recommender` for the whole request, so a
+reload or a
+promotion (which replaces the holder's reference under a lock) never changes the model under a
+request in flight. Each gunicorn worker has its own holder; a worker notices a promotion made
+by another worker, another replica or ``recommender models promote`` by reading the promoted
+version from the registry every ``MODEL_CHECK_SECONDS`` and loading the new model then.
+
+Under ``recommender serve`` each worker reads it from a thread of its own
+(:meth:`ModelHolder.watch`, started after the worker is forked): requests never wait for a
+model to load, they keep being answered by the current one until the new one has loaded and
+answered its first query, and an idle worker is as current as a busy one. So a promotion or
+rollback made anywhere is served by every worker of every replica sharing the models folder
+within ``MODEL_CHECK_SECONDS`` plus the time a worker takes to load the model. Without the
+thread (tests, ``flask run``) a request looks, at most every ``MODEL_CHECK_SECONDS``, and loads
+the new model itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.engine import Engine
+
+from recommender.core.config import Settings
+from recommender.core.errors import ModelError, ModelLoadFailed, NoPromotedModel, RecommenderError
+from recommender.database import db
+from recommender.register.files import Directory
+from recommender.webapp.error_pages import TRAIN_HINT
+from recommender.webapp.errors import public
+from recommender.webapp.guards import ClientBuckets, RefusalThrottle
+
+if TYPE_CHECKING:
+    from recommender.recommend.ranking import Recommender
+
+log = logging.getLogger(__name__)
+
+
+class ReloadFailed(RecommenderError):
+    """A reload or promotion could not load the model; the previous one is still serving."""
+
+    status = 409
+    error = "reload_failed"
+
+    def __init__(self, cause: RecommenderError, serving: str | None) -> None:
+        still = f"still serving model {serving}" if serving else "no model is serving"
+        super().__init__(f"{cause.detail} ({cause.error}); {still}", field=cause.field)
+        self.cause = cause
+        self.serving = serving
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["cause"] = self.cause.error
+        out["model_version"] = self.serving
+        return out
+
+
+Loader = Callable[[Settings], "Recommender"]
+
+
+def load_promoted(settings: Settings) -> Recommender:
+    """Load the promoted model and check it with a first query (the default loader)."""
+    from recommender.recommend import serving
+
+    return serving.open_promoted(settings)
+
+
+def promoted_version(settings: Settings) -> str | None:
+    """Return the version the model registry says is promoted, or None (reads one small file)."""
+    from recommender.model import artifacts
+
+    return artifacts.promoted_version(settings)
+
+
+@dataclass
+class ModelHolder:
+    """The current recommender, swapped atomically; ``error`` says why there is none.
+
+    ``refused`` says why the promoted version is not the one serving (it failed to load); that
+    version is not tried again by the periodic check (it would fail the same way, every few
+    seconds) until the registry names another one or an admin reload asks for it.
+    """
+
+    settings: Settings
+    loader: Loader = load_promoted
+    check_seconds: float = 5.0
+    # Work done on a model before it is first installed at start-up, and after it is swapped
+    # in when promoted elsewhere (so that the swap does not wait for it): e.g. preparing its
+    # default suggestions, which requests otherwise make on demand.
+    warm: Callable[[Recommender], None] | None = None
+    recommender: Recommender | None = None
+    error: RecommenderError | None = None
+    refused: RecommenderError | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _next_check: float = 0.0
+    _failed: str | None = None  # the promoted version that did not load
+    _watcher: threading.Thread | None = field(default=None, repr=False)
+    _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def version(self) -> str | None:
+        current = self.recommender
+        return current.version if current is not None else None
+
+    def load(self) -> Recommender | None:
+        """Load the promoted model at start-up; on failure keep the reason and serve without."""
+        try:
+            new = self._attempt()
+            if self.warm is not None:
+                self.warm(new)
+            self.swap(new)
+        except RecommenderError as err:
+            log.warning("serving without a model: %s", err.detail)
+            self.error = err
+            self._failed = self._promoted()
+        self._next_check = time.monotonic() + self.check_seconds
+        return self.recommender
+
+    def require(self) -> Recommender:
+        """Return the recommender for this request, or raise 503 saying how to get one."""
+        self._follow_promotion()
+        current = self.recommender  # one read: the request keeps this object
+        if current is not None:
+            return current
+        cause = public(self.error.detail, self.settings) if self.error else "no model is loaded"
+        hint = "" if "recommender train" in cause else f"; {TRAIN_HINT}"
+        raise NoPromotedModel(f"recommendations are unavailable: {cause}{hint}")
+
+    def current_version(self) -> str | None:
+        """Return the serving version (after looking for a promotion made elsewhere)."""
+        self._follow_promotion()
+        return self.version
+
+    def problem(self) -> str | None:
+        """Say why no model serves, or why the promoted one is not serving (None: all is well)."""
+        if self.recommender is None:
+            cause = self.error.detail if self.error else "no model is loaded"
+        elif self.refused is not None:
+            cause = self.refused.detail
+        else:
+            return None
+        return public(cause, self.settings)
+
+    def reload(self) -> tuple[str | None, str]:
+        """Load the promoted model again and swap it in; return (old, new) versions.
+
+        Raises :class:`ReloadFailed` (the current model keeps serving) when the file is broken.
+        """
+        with self._lock:  # the watcher does not load the same model meanwhile
+            old = self.version
+            try:
+                new = self._attempt()
+            except RecommenderError as err:
+                self._failed, self.refused = self._promoted(), err
+                raise ReloadFailed(err, old) from err
+            self._install(new)
+        return old, new.version
+
+    def promote(self, version: str) -> tuple[str | None, str]:
+        """Load and check ``version``, record it as promoted, swap it in; return (old, new).
+
+        Raises :class:`ReloadFailed` when it does not load: the registry is not changed and
+        the current model keeps serving.
+        """
+        from recommender.model import artifacts
+        from recommender.recommend import serving
+
+        opened: list[Recommender] = []
+
+        def check(loaded: artifacts.LoadedModel) -> None:
+            opened.append(serving.first_use(loaded, self.settings))
+
+        with self._lock:
+            old = self.version
+            try:
+                artifacts.promote(version, self.settings, check=check)
+            except ModelError as err:
+                raise ReloadFailed(err, old) from err
+            self._install(opened[-1])
+        return old, version
+
+    def rollback(self) -> tuple[str | None, str]:
+        """Promote the model that served before the current one (loaded and checked first),
+        swap it in; return (old, new). Raises :class:`ReloadFailed` as :meth:`promote` does."""
+        from recommender.model import artifacts
+        from recommender.recommend import serving
+
+        opened: list[Recommender] = []
+
+        def check(loaded: artifacts.LoadedModel) -> None:
+            opened.append(serving.first_use(loaded, self.settings))
+
+        with self._lock:
+            old = self.version
+            try:
+                target = artifacts.rollback(self.settings, check=check)
+            except ModelError as err:
+                raise ReloadFailed(err, old) from err
+            self._install(opened[-1])
+        return old, target
+
+    def swap(self, new: Recommender) -> Recommender | None:
+        """Make ``new`` the current model; return the one it replaces."""
+        with self._lock:
+            return self._install(new)
+
+    def _install(self, new: Recommender) -> Recommender | None:
+        old, self.recommender = self.recommender, new  # one assignment: requests see either
+        self.error = self.refused = self._failed = None
+        return old
+
+    def follow(self) -> None:
+        """Serve the promoted model now, if another is serving (loads it in this thread)."""
+        self._check_registry()
+
+    def watch(self) -> None:
+        """Follow promotions from a thread of this process (see the module docstring)."""
+        if self._watcher is not None and self._watcher.is_alive():
+            return
+        self._stop.clear()
+        self._watcher = threading.Thread(target=self._watch, name="model-watcher", daemon=True)
+        self._watcher.start()
+
+    def stop_watching(self) -> None:
+        """Stop the thread :meth:`watch` started (requests look for promotions again)."""
+        self._stop.set()
+        if self._watcher is not None:
+            self._watcher.join()
+        self._watcher = None
+
+    @property
+    def watching(self) -> bool:
+        return self._watcher is not None and self._watcher.is_alive()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(max(self.check_seconds, 0.05)):
+            try:
+                self._check_registry()
+            except Exception:  # never let the thread die: the next check tries again
+                log.exception("looking for a promoted model failed")
+
+    def _attempt(self) -> Recommender:
+        try:
+            return self.loader(self.settings)
+        except RecommenderError:
+            raise
+        except Exception as err:  # e.g. an unreadable models folder: a reason, never a 500
+            log.exception("the promoted model does not load")
+            raise ModelLoadFailed(
+                f"the promoted model does not load ({type(err).__name__}: {err})"
+            ) from err
+
+    def _promoted(self) -> str | None:
+        try:
+            return promoted_version(self.settings)
+        except (RecommenderError, OSError):
+            return None
+
+    def _follow_promotion(self) -> None:
+        # Another worker (or the CLI) may have promoted a model: look at most every few seconds,
+        # unless the watcher thread does it for this process.
+        if self._watcher is not None:
+            return
+        now = time.monotonic()
+        if now < self._next_check:
+            return
+        self._next_check = now + self.check_seconds
+        self._check_registry()
+
+    def _check_registry(self) -> None:
+        """Load and swap in the promoted model if it is not the one serving (skipped while
+        another thread loads one)."""
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            try:
+                wanted = promoted_version(self.settings)
+            except (RecommenderError, OSError) as err:
+                log.warning("cannot read the promoted model version: %s", err)
+                return
+            if wanted == self.version:
+                self.refused = self._failed = None  # the registry went back to this one
+            if wanted is None or wanted == self.version or wanted == self._failed:
+                return
+            try:
+                new = self._attempt()
+            except RecommenderError as err:
+                log.error(
+                    "promoted model %s does not load; keeping %s (not retried until another "
+                    "version is promoted or an admin reload): %s",
+                    wanted,
+                    self.version,
+                    err.detail,
+                )
+                self._failed, self.refused = wanted, err
+                return
+            self._install(new)
+            log.info("now serving model %s (promoted elsewhere)", new.version)
+        finally:
+            self._lock.release()
+        if self.warm is not None:  # after the swap, in a thread of its own: requests are
+            # answered meanwhile, and this thread goes on looking for the next promotion
+            threading.Thread(target=self._warm, args=(new,), name="model-warm", daemon=True).start()
+
+    def _warm(self, new: Recommender) -> None:
+        try:
+            if self.warm is not None:
+                self.warm(new)
+        except Exception:  # an optimisation: requests work the suggestions out on demand
+            log.exception("preparing the suggestions of model %s failed", new.version)
+
+
+class ResponseCache:
+    """A thread-safe LRU of serialised responses, bounded in bytes (keys include the model
+    version, so an answer of another model is never served).
+
+    ``max_bytes`` bounds what the cache holds: each entry counts its value's size in memory
+    plus :data:`ENTRY_OVERHEAD` for its key and bookkeeping; the least recently used entries
+    are dropped to make room, and a value larger than the whole budget is not kept. 0 turns
+    the cache off.
+    """
+
+    ENTRY_OVERHEAD = 200  # bytes: a key tuple of a few short strings and numbers, and its slot
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0  # what the entries held now count
+        self._items: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def cost(cls, value: bytes) -> int:
+        """What one entry holding ``value`` counts against the budget."""
+        return sys.getsizeof(value) + cls.ENTRY_OVERHEAD
+
+    def get(self, key: Hashable) -> bytes | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, value: bytes) -> None:
+        cost = self.cost(value)
+        if cost > self.max_bytes:
+            return
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= self.cost(old)
+            self._items[key] = value
+            self.bytes += cost
+            while self.bytes > self.max_bytes:
+                _, dropped = self._items.popitem(last=False)
+                self.bytes -= self.cost(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self.bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+@dataclass
+class RegisterSize:
+    """The number of real arrangements (the observed register), counted at most every ``ttl``
+    seconds (health stays cheap)."""
+
+    engine: Engine
+    ttl: float
+    _value: int = 0
+    _expires: float = -1.0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def get(self) -> int:
+        if time.monotonic() >= self._expires and self._lock.acquire(blocking=False):
+            try:
+                self.refresh()
+            finally:
+                self._lock.release()
+        return self._value
+
+    def refresh(self) -> int:
+        real = sa.select(sa.func.count()).where(db.arrangements.c.simulated.is_(False))
+        with self.engine.connect() as conn:
+            self._value = int(conn.scalar(real) or 0)
+        self._expires = time.monotonic() + self.ttl
+        return self._value
+
+
+@dataclass
+class ServiceState:
+    """Everything the views share; one per app."""
+
+    settings: Settings
+    engine: Engine
+    directory: Directory
+    models: ModelHolder
+    cache: ResponseCache
+    register_size: RegisterSize
+    briefings: ResponseCache = field(default_factory=lambda: ResponseCache(0))
+    suggestions: ResponseCache = field(default_factory=lambda: ResponseCache(0))
+    feedback_limit: ClientBuckets = field(default_factory=lambda: ClientBuckets(10, 20))
+    refusals: RefusalThrottle = field(default_factory=RefusalThrottle)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+
+def state() -> ServiceState:
+    """Return the current app's :class:`ServiceState`."""
+    found: ServiceState = current_app.extensions["recommender"]
+    return found

@@ -1,0 +1,49 @@
+"""One arrangement's page: what it is (its description), where the facts come from (its
+source, ranked by kind) and a map that names its members."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from recommender.core import sources
+from recommender.core.config import Settings
+from recommender.reference import lookup as reference
+from recommender.render import maps
+from recommender.render.partner_map import layer_of
+from recommender.webapp.views_register import MAP_WIDTH, row
+
+
+def page(found: Mapping[str, Any], labels: Mapping[str, str], settings: Settings) -> dict[str, Any]:
+    """The arrangement as its page shows it: the explorer's row, its source's kind and a map."""
+    shown = row(found, labels)
+    url = shown["source_url"]
+    return {
+        "a": shown,
+        "source_kind": sources.source_kind(url) if url else None,
+        "map_svg": members_map(found, settings),
+    }
+
+
+def members_map(found: Mapping[str, Any], settings: Settings) -> str | None:
+    """The members on the map of the layer most of them are on, each filled and named (None
+    when no member is a body the reference knows)."""
+    codes = list(dict.fromkeys(m["body_code"] for m in found["members"] if m["body_code"]))
+    if not codes:
+        return None
+    bodies = reference.load_bodies(settings)
+    layers = Counter(layer_of(str(bodies.at[c, "tier"])) for c in codes)
+    layer = max(layers, key=lambda name: (layers[name], name == "councils"))
+    return maps.render_map(
+        partners=codes,
+        layer=layer,
+        zoom_to=codes,
+        labels=True,
+        phone_labels=True,
+        legend_html=True,
+        partner_label="Member",
+        title=f"Map of the members of {found['name']}",
+        width=MAP_WIDTH,
+        settings=settings,
+    )

@@ -1,0 +1,167 @@
+"""The model page: how the serving model does against the baselines, what drives it, and the
+data it was trained on, all read from its metadata."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from recommender.model.baselines import BASELINE_LABELS
+from recommender.model.evaluation import HEADLINE, RANK_METRICS, Evaluation, verdicts
+from recommender.render import charts
+
+METHOD_LABELS = {
+    "model": "The product (by expected savings)",
+    "model_likelihood": "The product's likelihood alone",
+} | {k: v[:1].upper() + v[1:] for k, v in BASELINE_LABELS.items()}
+METRIC_LABELS = {
+    "hit@1": "Hit@1",
+    "hit@5": "Hit@5",
+    "hit@10": "Hit@10",
+    "mrr": "MRR",
+    "ndcg@10": "NDCG@10",
+}
+PROTOCOL_WORDS = {
+    "lopo": "Leave one partnership out (the headline)",
+    "lopo_warm": "Leave one partnership out, as served",
+    "cold_start": "A body with no history (each body's whole history hidden)",
+    "simulated": "Simulated arrangements (a check of the simulator, not evidence)",
+}
+QUERY_WORDS = {"service": "service given", "any": "any service (the default list)"}
+CHART_WIDTH = 440  # px at which its 12 px text is drawn: readable on a phone and a desktop
+SAVINGS_LABELS = {"model": "The product", "service_median": "Median savings by service"}
+
+
+def model_context(meta: dict[str, Any]) -> dict[str, Any]:
+    """Everything the model page shows, from the model's :meth:`Recommender.describe`."""
+    evaluation = meta.get("evaluation") or {}
+    ranking = list(evaluation.get("ranking") or [])
+    notes = dict(evaluation.get("notes") or {})
+    return {
+        "model": meta,
+        "evaluated": bool(ranking),
+        "skipped": bool(notes.get("skipped")),
+        "chart": ranking_chart(ranking),
+        "ranking": _grouped([r for r in ranking if r["pair_kind"] == "all"]),
+        "kinds": _grouped(_headline_kinds(ranking), by_kind=True),
+        "savings": [
+            r | {"label": SAVINGS_LABELS.get(r["method"], r["method"])}
+            for r in evaluation.get("savings") or []
+        ],
+        "verdicts": verdicts(Evaluation.from_dict(evaluation)) if ranking else [],
+        "notes": notes,
+        "metrics": [METRIC_LABELS[m] for m in RANK_METRICS],
+        "importance": _importance(meta.get("importance") or []),
+        "register": meta.get("register") or {},
+        "trained": _when(meta.get("trained_at")),
+        "cold_start": cold_start(ranking),
+    }
+
+
+def cold_start(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """How the product ranks real partners for a body with no history (the ``cold_start``
+    protocol, service given, every pair kind) beside the headline, if it was evaluated."""
+
+    def find(protocol: str, method: str) -> dict[str, Any] | None:
+        return next(
+            (
+                r
+                for r in rows
+                if (r["protocol"], r["query"], r["pair_kind"], r["method"])
+                == (protocol, "service", "all", method)
+            ),
+            None,
+        )
+
+    start, headline = find("cold_start", "model"), find(HEADLINE, "model")
+    if start is None or headline is None:
+        return None
+    baselines = [
+        r
+        for r in rows
+        if (r["protocol"], r["query"], r["pair_kind"]) == ("cold_start", "service", "all")
+        and not str(r["method"]).startswith("model")
+    ]
+    best = max(baselines, key=lambda r: float(r["mrr"]), default=None)
+    return {
+        "model": start,
+        "headline": headline,
+        "best": best | {"label": METHOD_LABELS.get(best["method"], best["method"])}
+        if best
+        else None,
+    }
+
+
+def _headline_kinds(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The headline's rows by pair kind (service given)."""
+    return [
+        r
+        for r in rows
+        if r["protocol"] == HEADLINE and r["query"] == "service" and r["pair_kind"] != "all"
+    ]
+
+
+def ranking_chart(rows: list[dict[str, Any]]) -> str | None:
+    """Bars of every ranking metric for the product and each baseline in the headline:
+    leave one partnership out, the service given, every pair kind."""
+    chosen = [
+        r for r in rows
+        if r["protocol"] == HEADLINE and r["query"] == "service" and r["pair_kind"] == "all"
+        and r["method"] != "model_likelihood"
+    ]  # fmt: skip
+    if not chosen:
+        return None
+    chosen.sort(key=lambda r: (r["method"] != "model", str(r["method"])))
+    series = {
+        METHOD_LABELS.get(r["method"], r["method"]): [float(r[m]) for m in RANK_METRICS]
+        for r in chosen
+    }
+    return charts.bar_chart(
+        [METRIC_LABELS[m] for m in RANK_METRICS],
+        series,
+        title="Ranking real partners, one partnership held out at a time: product against rules",
+        max_value=1.0,
+        highlight=METHOD_LABELS["model"],
+        width=CHART_WIDTH,
+    )
+
+
+def _grouped(rows: list[dict[str, Any]], *, by_kind: bool = False) -> list[dict[str, Any]]:
+    """Rows by protocol and query (or by pair kind), each method labelled, the product first."""
+    groups: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in rows:
+        kind, protocol, query = str(row["pair_kind"]), str(row["protocol"]), str(row["query"])
+        key = (kind,) if by_kind else (protocol, query)
+        if key not in groups:
+            where = f"{PROTOCOL_WORDS.get(protocol, protocol)}, {QUERY_WORDS.get(query, query)}"
+            title = kind if by_kind else where
+            groups[key] = {"title": title, "size": row.get("arrangements"), "rows": []}
+        method = str(row["method"])
+        shown = {
+            "label": METHOD_LABELS.get(method, method),
+            "is_model": method.startswith("model"),
+            "values": [row.get(m) for m in RANK_METRICS],
+        }
+        groups[key]["rows"].append(row | shown)
+    for group in groups.values():
+        group["rows"].sort(key=lambda r: not r["is_model"])
+    return list(groups.values())
+
+
+def _when(stamp: Any) -> str:
+    """An ISO timestamp as "23 November 2026 at 13:23 UTC"."""
+    try:
+        moment = datetime.fromisoformat(str(stamp))
+    except ValueError:
+        return str(stamp or "unknown")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return f"{moment.day} {moment:%B %Y at %H:%M}" + (" UTC" if moment.tzinfo else "")
+
+
+def _importance(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    top = max((float(r["mean_abs_effect"]) for r in rows), default=0.0)
+    return [
+        r | {"share": float(r["mean_abs_effect"]) / top if top > 0 else 0.0}
+        for r in sorted(rows, key=lambda r: -float(r["mean_abs_effect"]))
+    ]

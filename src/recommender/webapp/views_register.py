@@ -1,0 +1,250 @@
+"""The register on the pages: headline figures, the explorer's filters and rows, its maps.
+
+Every figure is counted from the database when the page is asked for. Filters come from a GET
+form; a bad value is reported next to its field (:attr:`RegisterFilters.errors`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+from werkzeug.datastructures import MultiDict
+
+from recommender.core import services
+from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput, NotFound, UnknownBody
+from recommender.core.names import closest
+from recommender.database import db
+from recommender.reference import lookup as reference
+from recommender.register import records as reg
+from recommender.register.files import Directory
+from recommender.render import maps
+
+PAGE_SIZE = 25
+MAP_WIDTH = 480  # px at which map text is drawn: readable on a phone and a desktop
+ORIGIN_LABELS = {
+    "real": "Real arrangements (documented, each with a source)",
+    "simulated": "Simulated training data (not real partnerships)",
+    "all": "Both, simulated ones marked",
+}
+BASIS_WORDS = {
+    "annual": "a year",
+    "to_date": "to date",
+    "cumulative": "in total",
+    "projected": "projected",
+    "unknown": "basis unknown",
+}
+
+
+def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
+    """The observed register in a few figures: real arrangements, the bodies in them, the
+    savings they report, and the services they cover (simulated ones are never counted)."""
+    a, m = db.arrangements, db.members
+    real = a.c.simulated.is_(False)
+    with engine.connect() as conn:
+        count, with_figure, savings, service_count = conn.execute(
+            sa.select(
+                sa.func.count(),
+                sa.func.count(a.c.annual_savings_gbp),
+                sa.func.coalesce(sa.func.sum(a.c.annual_savings_gbp), 0.0),
+                sa.func.count(sa.distinct(a.c.service)),
+            ).where(real)
+        ).one()
+        involved = sa.select(sa.func.count(sa.distinct(m.c.body_code))).where(
+            m.c.body_code.is_not(None), m.c.arrangement_id.in_(sa.select(a.c.id).where(real))
+        )
+        bodies = int(conn.scalar(involved) or 0)
+    return {
+        "arrangements": int(count),
+        "with_figure": int(with_figure),
+        "savings": float(savings),
+        "bodies": bodies,
+        "bodies_known": len(reference.load_bodies(settings)),
+        "services": int(service_count),
+    }
+
+
+# The explorer --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisterFilters:
+    """The explorer's filters and page, and what was wrong with them (field -> message)."""
+
+    service: str | None = None
+    region: str | None = None
+    body: str | None = None
+    origin: str = "real"  # one of register.ORIGINS: simulated ones only when asked for
+    page: int = 1
+    errors: Mapping[str, str] = field(default_factory=dict)
+
+    def params(self, **changes: Any) -> dict[str, Any]:
+        """The filters as query parameters (empty ones left out), with ``changes``."""
+        values = {
+            "service": self.service,
+            "region": self.region,
+            "body": self.body,
+            "origin": self.origin if self.origin != "real" else None,
+            "page": self.page if self.page != 1 else None,
+        } | changes
+        return {k: v for k, v in values.items() if v not in (None, "", 1)}
+
+
+def regions(settings: Settings) -> list[str]:
+    """The English regions, by name."""
+    return sorted(set(reference.load_bodies(settings)["region"]))
+
+
+def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilters:
+    """Read the explorer's filters from ``args``; a bad value is named under its field."""
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    text = {name: args.get(name, "").strip() for name in ("service", "region", "body", "origin")}
+    if text["service"]:
+        try:
+            values["service"] = services.check_service(text["service"], settings)
+        except InvalidInput as err:
+            errors["service"] = err.detail
+    if text["region"]:
+        known = regions(settings)
+        match = [r for r in known if r.casefold() == text["region"].casefold()]
+        if match:
+            values["region"] = match[0]
+        else:
+            near = closest(text["region"], known, limit=2)
+            hint = f"; did you mean {' or '.join(near)}?" if near else ""
+            errors["region"] = f"No English region is called {text['region']!r}{hint}"
+    if text["body"]:
+        try:
+            reference.resolve(text["body"], settings=settings)
+            values["body"] = text["body"]
+        except UnknownBody as err:
+            hint = f"; did you mean {', '.join(err.suggestions[:3])}?" if err.suggestions else ""
+            errors["body"] = f"No public body matches {text['body']!r}{hint}"
+    if text["origin"] in ("", *reg.ORIGINS):
+        values["origin"] = text["origin"] or "real"
+    else:
+        errors["origin"] = "Choose real arrangements, simulated training data or both"
+    page = args.get("page", "1").strip() or "1"
+    if not (page.isascii() and page.isdigit() and len(page) < 10) or int(page) < 1:
+        errors["page"] = f"page {page!r}: expected a whole number from 1"
+    else:
+        values["page"] = int(page)
+    return RegisterFilters(**values, errors=errors)
+
+
+def explore(
+    filters: RegisterFilters, settings: Settings, directory: Directory, engine: Engine
+) -> dict[str, Any]:
+    """One page of the arrangements the filters keep, their number, the page count, the
+    figures by service and the bodies in them: each counted and paged in the database, so the
+    page costs the same for a register of a thousand arrangements or of a hundred thousand."""
+    wanted = reg.Filters(filters.service, filters.body, filters.region, filters.origin)
+    total = reg.count(wanted, settings=settings, directory=directory, engine=engine)
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    if filters.page > pages:
+        raise NotFound(
+            f"there is no page {filters.page}: these arrangements fill {pages} page"
+            f"{'s' * (pages != 1)}",
+            field="page",
+        )
+    start = (filters.page - 1) * PAGE_SIZE
+    page = replace(wanted, limit=PAGE_SIZE, offset=start)
+    shown = reg.query(page, settings=settings, directory=directory, engine=engine)
+    labels = service_labels(settings)
+    services = reg.by_service(wanted, settings=settings, directory=directory, engine=engine)
+    members = reg.member_counts(wanted, settings=settings, directory=directory, engine=engine)
+    return {
+        "page_items": shown,
+        "members": members,
+        "total": total,
+        "pages": pages,
+        "first": start + 1,
+        "last": min(start + PAGE_SIZE, total),
+        "rows": [row(a, labels) for a in shown],
+        "page_links": page_links(filters.page, pages),
+        "by_service": [e | {"label": labels.get(e["service"], e["service"])} for e in services],
+    }
+
+
+def page_links(page: int, pages: int) -> list[int | None]:
+    """The page numbers to link: the first, the last and two either side of ``page``, with
+    None where others are left out (as many as a page of 25 from 100,000 needs: a few)."""
+    near = range(max(1, page - 2), min(pages, page + 2) + 1)
+    wanted = sorted({1, pages, *near})
+    out: list[int | None] = []
+    for before, number in zip([0, *wanted], wanted, strict=False):
+        if number - before == 2:
+            out.append(number - 1)  # a gap of one page: link it rather than hide it
+        elif number - before > 2:
+            out.append(None)
+        out.append(number)
+    return out
+
+
+def service_labels(settings: Settings) -> dict[str, str]:
+    """Service id -> everyday name."""
+    return {str(k): str(v) for k, v in services.load_services(settings)["label"].items()}
+
+
+def row(arrangement: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, Any]:
+    """An arrangement as the explorer and its detail page show it."""
+    a = dict(arrangement)
+    basis = str(a["savings_basis"])
+    source = str(a["source"] or "")
+    url = source if source.startswith(("https://", "http://")) else None
+    return a | {
+        "service_label": labels.get(a["service"], a["service"]),
+        "basis_words": BASIS_WORDS.get(basis, basis),
+        "annualisation": reg.annualisation_note(basis, a["savings_period_years"], a["start_year"]),
+        "source_url": url,
+        "source_host": urlsplit(url).netloc.removeprefix("www.") if url else None,
+    }
+
+
+def arrangements_map(
+    found: Iterable[Mapping[str, Any]],
+    labels: Mapping[str, str],
+    *,
+    title: str,
+    zoom_to: Iterable[str] | None,
+    settings: Settings,
+    points: Mapping[str, tuple[int, int]] | None = None,
+) -> str:
+    """The arrangements drawn over England (zoomed to ``zoom_to`` when given); ``points``
+    (body -> arrangements it is in, real and simulated) marks every member of a register."""
+    items = [
+        maps.MapArrangement(
+            id=str(a["id"]),
+            label=str(a["name"]),
+            members=list(dict.fromkeys(m["body_code"] for m in a["members"] if m["body_code"])),
+            service=labels.get(a["service"], str(a["service"])),
+            simulated=bool(a["simulated"]),
+        )
+        for a in found
+    ]
+    zoom = sorted(set(zoom_to)) if zoom_to else None
+    return maps.render_arrangements_map(
+        items, title=title, points=points, zoom_to=zoom, width=MAP_WIDTH, settings=settings
+    )
+
+
+def zoom_codes(
+    filters: RegisterFilters, members: Mapping[str, tuple[int, int]], settings: Settings
+) -> list[str]:
+    """What the explorer's map zooms to: the region's councils, or the body's partners."""
+    if filters.region:
+        bodies = reference.load_bodies(settings)
+        inside = bodies[
+            (bodies["region"] == filters.region) & bodies["tier"].isin(maps.LOWER_TIERS)
+        ]
+        return [str(c) for c in inside.index]
+    if filters.body:
+        return sorted(members)
+    return []
