@@ -21,34 +21,30 @@ def cli(ctx: click.Context) -> None:
     ctx.obj = SettingsObj(Settings.from_env())
 
 
-def _register_commands() -> None:
-    # Imported here so that each area keeps its commands in its own module.
-    # Each area adds its module here.
-    from importlib import import_module
+def _add_commands() -> None:
+    """Each area's commands, from its own module (imported here: the modules import this
+    package's helpers, and nothing heavy loads before a command runs)."""
+    from recommender.cli import bodies, briefing, data, db, feedback, model, register, scenario
+    from recommender.cli import serve as serving
 
-    for module_name, command_name in _COMMANDS:
-        module = import_module(f"recommender.cli.{module_name}")
-        cli.add_command(getattr(module, command_name))
-
-
-# (module in recommender.cli, click command or group defined there)
-_COMMANDS: list[tuple[str, str]] = [
-    ("data", "data"),
-    ("bodies", "bodies"),
-    ("register", "register"),
-    ("serve", "serve"),
-    ("feedback", "feedback"),
-    ("model", "train_cmd"),
-    ("model", "evaluate_cmd"),
-    ("model", "score_cmd"),
-    ("model", "models"),
-    ("model", "recommend_cmd"),
-    ("briefing", "briefing"),
-    ("db", "db_group"),
-    ("scenario", "scenario"),
-]
+    for command in (
+        data.data,
+        bodies.bodies,
+        register.register,
+        serving.serve,
+        feedback.feedback,
+        model.train_cmd,
+        model.evaluate_cmd,
+        model.score_cmd,
+        model.models,
+        model.recommend_cmd,
+        briefing.briefing,
+        db.db_group,
+        scenario.scenario,
+    ):
+        cli.add_command(command)
 
 
-_register_commands()
+_add_commands()
 
 __all__ = ["cli"]

@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
-from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -52,16 +51,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# (module in recommender.webapp, blueprint defined there); each area adds its own here.
-_BLUEPRINTS: list[tuple[str, str]] = [
-    ("api", "bp"),
-    ("downloads", "bp"),
-    ("admin", "bp"),
-    ("pages", "bp"),
-    ("scenario_pages", "bp"),
-    ("compare_page", "bp"),
-]
-
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the app: configure it, load data, register and model, register the blueprints."""
@@ -84,9 +73,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     _serve_web(app, app.extensions["recommender"].settings.web)
     register_error_handlers(app)
     guards.install(app, app.config)
-    for module_name, attribute in _BLUEPRINTS:
-        module = import_module(f"recommender.webapp.{module_name}")
-        app.register_blueprint(getattr(module, attribute))
+    from recommender.webapp import admin, api, compare_page, downloads, pages, scenario_pages
+
+    for blueprint in (api.bp, downloads.bp, admin.bp, pages.bp, scenario_pages.bp, compare_page.bp):
+        app.register_blueprint(blueprint)
     return app
 
 
