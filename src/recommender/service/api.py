@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Blueprint, Response, current_app, request
 
 from recommender import feedback as feedback_domain
-from recommender import reference, services
+from recommender import readmodels, reference, services
 from recommender import register as reg
 from recommender.errors import InvalidInput, UnknownBody
 from recommender.query import CHOICE_FLOOR, PER_PARTNER, SORTS
@@ -118,22 +118,7 @@ ARRANGEMENT_PARAMS = (
 def list_bodies() -> Response:
     """List bodies."""
     args = parse(BODY_PARAMS)
-    settings = state().settings
-    table = reference.load_bodies(settings)
-    if args["kind"]:
-        table = table[table["kind"] == args["kind"]]
-    if args["region"]:
-        table = table[table["region_code"] == _region_code(args["region"], table)]
-    if args["county"]:
-        county = reference.body(args["county"], settings)
-        if county["tier"] != "county":
-            raise InvalidInput(f"{county['display_name']} is not a county", field="county")
-        table = table[table["county_code"] == county["code"]]
-    start, stop = args["offset"], args["offset"] + args["limit"]
-    rows = [_summary(row) for row in table.iloc[start:stop].to_dict("records")]
-    return json_response(
-        {"total": len(table), "limit": args["limit"], "offset": args["offset"], "bodies": rows}
-    )
+    return json_response(readmodels.body_page(state().settings, **args))
 
 
 @bp.get("/bodies/search")
@@ -142,10 +127,8 @@ def list_bodies() -> Response:
 def search_bodies() -> Response:
     """Search bodies."""
     args = parse(SEARCH_PARAMS)
-    settings = state().settings
-    found = reference.search(args["q"], limit=args["limit"], kind=args["kind"], settings=settings)
-    table = reference.load_bodies(settings)
-    return json_response({"query": args["q"], "results": [_hit(h, table) for h in found]})
+    found = readmodels.search(args["q"], state().settings, limit=args["limit"], kind=args["kind"])
+    return json_response(found)
 
 
 @bp.get("/bodies/<code_or_name>")
@@ -169,15 +152,14 @@ def show_body(code_or_name: str) -> Response:
         engine=current.engine,
     )  # fmt: skip
     return json_response(
-        {
-            "body": facts,
-            "resolution": {"matched": found.matched, "alias_type": found.alias_type,
-                           "note": found.note},
-            "neighbours": near.to_dict("records"),
-            "containers": inside.to_dict("records"),
-            "arrangements": arrangements,
-        }
-    )  # fmt: skip
+        readmodels.body_detail(
+            facts,
+            readmodels.resolution(found),
+            near.to_dict("records"),
+            inside.to_dict("records"),
+            arrangements,
+        )
+    )
 
 
 # Recommendations --------------------------------------------------------------------------------
@@ -213,7 +195,7 @@ def _recommendation_json(
     key = ("suggestion", *model.identity, code, row.partner_code, row.service)
     head = current.suggestions.get(key)
     if head is None:
-        fields = row.to_dict()
+        fields = readmodels.row(row)
         del fields["evidence"]  # the last field: put back below, in its place
         head = dumps(fields)[:-1]
         current.suggestions.put(key, head)
@@ -298,12 +280,12 @@ def _answer(
         if scenario is None:
             found = _body(code_or_name)
         else:
-            found = _summary(_in_scenario(scenario.place, code_or_name).facts)
-        extra = {} if scenario is None else {"scenario": scenario.definition.name}
-        head = dumps({"body": found, "model_version": model.version, **extra, "query": query})
+            found = readmodels.body_summary(_in_scenario(scenario.place, code_or_name).facts)
+        named = None if scenario is None else scenario.definition.name
+        head = dumps(readmodels.answer_head(found, model.version, query, named))
         code = found["code"]
         items = [
-            encode(current, model, code, row) if encode else dumps(row.to_dict())
+            encode(current, model, code, row) if encode else dumps(readmodels.row(row))
             for row in rows(model, code)
         ]
         return b"".join((head[:-1], b',"', key.encode(), b'":[', b",".join(items), b"]}"))
@@ -327,19 +309,16 @@ def _scenario_body(name: str, code_or_name: str) -> Response:
 
     world = views_scenario.world(name)
     place = _in_scenario(lambda body: report.place(world, body), code_or_name)
+    matched = {"matched": place.facts["code"], "alias_type": "scenario", "note": place.note}
     return json_response(
-        {
-            "body": place.facts,
-            "scenario": name,
-            "resolution": {
-                "matched": place.facts["code"],
-                "alias_type": "scenario",
-                "note": place.note,
-            },
-            "neighbours": place.neighbours,
-            "containers": place.containers,
-            "arrangements": place.arrangements,
-        }
+        readmodels.body_detail(
+            place.facts,
+            matched,
+            place.neighbours,
+            place.containers,
+            place.arrangements,
+            scenario=name,
+        )
     )
 
 
@@ -399,9 +378,10 @@ def list_arrangements() -> Response:
         if args["offset"] < total
         else []
     )
-    return json_response(
-        {"total": total, "limit": args["limit"], "offset": args["offset"], "arrangements": found}
+    page = readmodels.arrangement_page(
+        found, total=total, limit=args["limit"], offset=args["offset"]
     )
+    return json_response(page)
 
 
 @bp.get("/arrangements/<arrangement_id>")
@@ -415,7 +395,7 @@ def show_arrangement(arrangement_id: str) -> Response:
         arrangement_id, settings=current.settings, directory=current.directory,
         engine=current.engine,
     )  # fmt: skip
-    return json_response(found)
+    return json_response(readmodels.arrangement(found))
 
 
 @bp.get("/services")
@@ -423,18 +403,8 @@ def show_arrangement(arrangement_id: str) -> Response:
 def list_services() -> Response:
     """List services."""
     parse(())
-    table = services.load_services(state().settings).reset_index()
-    rows = [
-        {
-            "id": r["id"],
-            "label": r["label"],
-            "office": r["office"],
-            "delivered_by": [t for t in str(r["delivered_by"]).split(";") if t],
-            "description": r["description"],
-        }
-        for r in table.to_dict("records")
-    ]
-    return json_response({"services": rows})
+    table = services.load_services(state().settings)
+    return json_response({"services": readmodels.services(table)})
 
 
 @bp.get("/model")
@@ -443,7 +413,7 @@ def list_services() -> Response:
 def model_info() -> Response:
     """Describe the model."""
     parse(())
-    return json_response(state().models.require().describe())
+    return json_response(readmodels.model_info(state().models.require()))
 
 
 @bp.get("/health")
@@ -455,12 +425,7 @@ def health() -> Response:
     current = state()
     version = current.models.current_version()
     return json_response(
-        {
-            "status": "ok" if version else "degraded",
-            "model_version": version,
-            "register_size": current.register_size.get(),
-            "problem": current.models.problem(),
-        }
+        readmodels.health(version, current.register_size.get(), current.models.problem())
     )
 
 
@@ -584,7 +549,7 @@ def _cached(cache: ResponseCache, key: Hashable, produce: Callable[[], bytes]) -
 
 def _body(code_or_name: str) -> dict[str, Any]:
     found = _summaries().get(code_or_name)
-    return found if found is not None else _summary(_facts(code_or_name))
+    return found if found is not None else readmodels.body_summary(_facts(code_or_name))
 
 
 SUMMARIES_SECONDS = 5.0  # how often the table of summaries is checked against the reference
@@ -601,7 +566,7 @@ def _summaries() -> dict[str, dict[str, Any]]:
     table = reference.load_bodies(current.settings)
     if made is None or made[1] is not table:
         rows = table.drop(columns="geometry").to_dict("records")
-        made = (0.0, table, {str(row["code"]): _summary(row) for row in rows})
+        made = (0.0, table, {str(row["code"]): readmodels.body_summary(row) for row in rows})
     current.extras["summaries"] = (now + SUMMARIES_SECONDS, made[1], made[2])
     return made[2]
 
@@ -612,49 +577,3 @@ def _facts(code_or_name: str) -> dict[str, Any]:
     except UnknownBody as err:
         err.field = "code_or_name"  # the path segment at fault
         raise
-
-
-def _summary(row: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "code": row["code"],
-        "name": row["display_name"],
-        "kind": row["kind"],
-        "tier": row["tier"],
-        "region": row["region"],
-        "county_code": row["county_code"],
-        "population": row["population"],
-    }
-
-
-def _hit(hit: reference.Resolution, table: Any) -> dict[str, Any]:
-    abolished = hit.alias_type == "former"
-    return {
-        "codes": list(hit.codes),
-        "display_name": " + ".join(str(table.at[c, "display_name"]) for c in hit.codes),
-        "kind": str(table.at[hit.codes[0], "kind"]),
-        "matched": hit.matched,
-        "alias_type": hit.alias_type,
-        "abolished": abolished,
-        "former_code": hit.former_code,
-        "successors": [{"code": c, "name": str(table.at[c, "display_name"])} for c in hit.codes]
-        if abolished
-        else [],
-        "note": hit.note,
-        "score": round(hit.score, 1),
-    }
-
-
-def _region_code(region: str, table: Any) -> str:
-    every = reference.load_bodies(state().settings)
-    wanted = region.strip().casefold()
-    for code, name in zip(every["region_code"], every["region"], strict=True):
-        if wanted in (str(code).casefold(), str(name).casefold()):
-            return str(code)
-    names = sorted(set(every["region"]))
-    from recommender.names import closest
-
-    raise InvalidInput(
-        f"unknown region {region!r}; expected one of: {', '.join(names)}",
-        field="region",
-        suggestions=closest(region, names, limit=3),
-    )
