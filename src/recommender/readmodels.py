@@ -21,7 +21,7 @@ from recommender.names import closest
 if TYPE_CHECKING:
     import pandas as pd
 
-    from recommender.ranking import Group, JoinOption, Recommendation, Recommender
+    from recommender.ranking import Group, JoinOption, Recommendation
 
 # The model answers, each a list under its key (see :func:`answer`).
 ANSWER_KEYS = ("recommendations", "groups", "options")
@@ -221,9 +221,21 @@ def row(item: Recommendation | Group | JoinOption) -> dict[str, Any]:
     return item.to_dict()
 
 
-def model_info(model: Recommender) -> dict[str, Any]:
-    """The serving model: version, training time, register, evaluation and what drives it."""
-    return model.describe()
+def model_info(version: str, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """A model from its metadata: version, training time, register, evaluation and what
+    drives it (the API's /model for the serving one, ``models show`` for any)."""
+    return {
+        "version": version,
+        "trained_at": meta.get("created_at"),
+        "register": meta.get("register", {}),
+        "evaluation": meta.get("evaluation", {}),
+        "summary": meta.get("summary", {}),
+        "importance": meta.get("importance", []),
+        "features": meta.get("features", {}),
+        "parameters": meta.get("parameters", {}),
+        "versions": meta.get("versions", {}),
+        "git_commit": meta.get("git_commit"),
+    }
 
 
 def health(model_version: str | None, register_size: int, problem: str | None) -> dict[str, Any]:
@@ -235,6 +247,11 @@ def health(model_version: str | None, register_size: int, problem: str | None) -
         "register_size": register_size,
         "problem": problem,
     }
+
+
+def scenario_list(summaries: Iterable[Any]) -> dict[str, Any]:
+    """The stored scenarios (``scenario.store.summaries``), newest as the store orders them."""
+    return {"scenarios": [s.to_dict() for s in summaries]}
 
 
 def services(table: pd.DataFrame) -> list[dict[str, Any]]:

@@ -43,6 +43,8 @@ _COMMANDS: list[tuple[str, str]] = [
     ("model", "score_cmd"),
     ("model", "models"),
     ("model", "recommend_cmd"),
+    ("partners", "groups_cmd"),
+    ("partners", "join_cmd"),
     ("briefing", "briefing"),
     ("db", "db_group"),
     ("scenario", "scenario"),

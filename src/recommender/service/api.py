@@ -279,6 +279,11 @@ def _answer(
     def produce() -> bytes:
         if scenario is None:
             found = _body(code_or_name)
+            note = code_or_name != found["code"] and reference.former_note(
+                code_or_name, found["code"], current.settings
+            )
+            if note:  # an abolished council: say whose answer this is (as the CLI does)
+                found = found | {"note": note}
         else:
             found = readmodels.body_summary(_in_scenario(scenario.place, code_or_name).facts)
         named = None if scenario is None else scenario.definition.name
@@ -334,7 +339,7 @@ def list_scenarios() -> Response:
     from recommender.scenario import store
 
     found = store.summaries(state().engine)
-    return json_response({"scenarios": [s.to_dict() for s in found]})
+    return json_response(readmodels.scenario_list(found))
 
 
 @bp.get("/scenarios/<scenario>")
@@ -413,7 +418,7 @@ def list_services() -> Response:
 def model_info() -> Response:
     """Describe the model."""
     parse(())
-    return json_response(readmodels.model_info(state().models.require()))
+    return json_response(state().models.require().describe())  # readmodels.model_info
 
 
 @bp.get("/health")

@@ -259,6 +259,10 @@ COMPONENTS: dict[str, Any] = {
         region=STR,
         county_code=STR,
         population=NNUM,
+        note={
+            "type": "string",
+            "description": "When asked by an abolished council's name: whose answer this is.",
+        },
     ),
     "BodyList": _obj(
         ["total", "limit", "offset", "bodies"],
