@@ -37,6 +37,7 @@ from recommender.service.config import (
     size_in_bytes,
 )
 from recommender.service.errors import register_error_handlers
+from recommender.service.jsonprovider import JSONProvider
 from recommender.service.state import (
     ModelHolder,
     RegisterSize,
@@ -65,6 +66,7 @@ _BLUEPRINTS: list[tuple[str, str]] = [
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the app: configure it, load data, register and model, register the blueprints."""
     app = Flask(__name__, static_folder=None)
+    app.json = JSONProvider(app)  # compact UTF-8, NaN as null, numpy plain (and api.dumps)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("RECOMMENDER")
     if (token := raw_admin_token(os.environ)) is not None:

@@ -8,7 +8,6 @@ parsed query, so a repeated question costs a dictionary look-up.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -22,6 +21,7 @@ from recommender.errors import InvalidInput, UnknownBody
 from recommender.query import CHOICE_FLOOR, PER_PARTNER, SORTS
 from recommender.service import openapi
 from recommender.service.guards import client_address
+from recommender.service.jsonprovider import dumps
 from recommender.service.params import LIMIT, OFFSET, Param, parse
 from recommender.service.state import ResponseCache, ServiceState, state
 
@@ -511,34 +511,9 @@ def _storable(value: Any, name: str | None) -> None:
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
-    """Return ``payload`` as JSON (NaN and infinities become null; numpy values plain)."""
-    return Response(dumps(payload), status=status, mimetype="application/json")
-
-
-def dumps(payload: Any) -> bytes:
-    try:  # plain Python values (the model's answers are): the C encoder alone
-        text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError):  # numpy values, NaN, dates: cleaned first
-        text = json.dumps(
-            _clean(payload), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        )
-    return text.encode("utf-8")
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
-        return _clean(value.item())
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
+    """Return ``payload`` as JSON through the app's provider (:mod:`.jsonprovider`)."""
+    text = current_app.json.dumps(payload)
+    return current_app.response_class(text, status=status, mimetype="application/json")
 
 
 def _cached(cache: ResponseCache, key: Hashable, produce: Callable[[], bytes]) -> Response:
