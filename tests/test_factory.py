@@ -144,6 +144,7 @@ def test_the_apps_json_is_compact_utf8_with_nan_as_null(make_app: AppFactory) ->
     expected = '{"b":null,"a":3,"s":"Ynys Môn","d":"2026-01-02"}'
     assert app.json.dumps(payload) == expected  # keys in the order given
     assert dumps(payload) == expected.encode("utf-8")
+    assert app.json.dumps({"s": "a\ud800b"}) == '{"s":"a\\ud800b"}'  # not UTF-8: escaped
     with app.test_request_context():
         from flask import jsonify
 

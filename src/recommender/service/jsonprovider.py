@@ -25,7 +25,12 @@ class JSONProvider(DefaultJSONProvider):
     compact = True
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
-        return text(obj, **kwargs)
+        found = text(obj, **kwargs)
+        try:
+            found.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (e.g. echoed from a request): escaped
+            return text(obj, **kwargs | {"ensure_ascii": True})
+        return found
 
 
 def text(payload: Any, **kwargs: Any) -> str:
