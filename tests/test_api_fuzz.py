@@ -93,7 +93,7 @@ ROUTES = [
      ["service", "kinds", "max_km", "k", "include_existing", "per_partner"]),
     ("/api/v1/bodies/{body}/groups", ["service", "max_size", "k"]),
     ("/api/v1/bodies/{body}/arrangements-to-join", ["service", "k"]),
-    ("/api/v1/arrangements", ["service", "region", "body", "simulated", "limit", "offset"]),
+    ("/api/v1/arrangements", ["service", "region", "body", "origin", "limit", "offset"]),
     ("/api/v1/arrangements/{body}", []),
     ("/", []),
     ("/search", ["q"]),

@@ -152,7 +152,7 @@ def test_arrangements_to_join(client: FlaskClient, app: Flask) -> None:
     assert shown["options"] == expected
     assert shown["options"], "a district in East Sussex has arrangements nearby to join"
     option = shown["options"][0]
-    assert "Rother" not in option["arrangement"]["partners"]
+    assert "Rother" not in option["arrangement"]["partner_names"]
     legal = client.get("/api/v1/bodies/Rother/arrangements-to-join?service=legal").json
     assert all(o["arrangement"]["service"] == "legal" for o in legal["options"])
 

@@ -74,14 +74,14 @@ def test_services(client: FlaskClient, app: Flask) -> None:
 
 def test_health_with_a_model(client: FlaskClient, app: Flask) -> None:
     health = client.get("/api/v1/health").json
-    assert health["status"] == "ok"
+    assert health["state"] == "ok"
     assert health["model_version"] == app.extensions["recommender"].models.version
     assert health["register_size"] == client.get("/api/v1/arrangements").json["total"]
 
 
 def test_health_without_a_model(bare_app: Flask) -> None:
     health = bare_app.test_client().get("/api/v1/health").json
-    assert health["status"] == "degraded"
+    assert health["state"] == "degraded"
     assert health["model_version"] is None
     assert health["register_size"] > 0
 

@@ -43,10 +43,12 @@ def test_search_says_a_name_is_abolished(run) -> None:  # type: ignore[no-untype
 
 
 def test_search_json_and_kind(run) -> None:  # type: ignore[no-untyped-def]
-    result = run("bodies", "search", "Shire", "--kind", "police", "--json")
+    result = run("bodies", "search", "Shire", "--kind", "police", "--format", "json")
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
-    assert [r["codes"] for r in rows] == ["E23000001"]
+    found = json.loads(result.output)
+    assert found["query"] == "Shire"
+    rows = found["results"]
+    assert [r["codes"] for r in rows] == [["E23000001"]]  # a list, as the API gives it
     assert rows[0]["display_name"] == "Shire police force area"
 
 
@@ -71,7 +73,7 @@ def test_show_json(run) -> None:  # type: ignore[no-untyped-def]
     assert shown["body"]["code"] == "E06000001"
     # The county borders Gamma along both districts' edges, so it comes first.
     assert [n["code"] for n in shown["neighbours"]] == ["E10000001", "E07000001", "E07000002"]
-    assert {w["code"] for w in shown["within"]} == {"E31000001", "E23000001", "E54000001"}
+    assert {w["code"] for w in shown["containers"]} == {"E31000001", "E23000001", "E54000001"}
 
 
 def test_unknown_name_exits_non_zero_with_suggestions(run) -> None:  # type: ignore[no-untyped-def]
@@ -88,13 +90,28 @@ def test_search_with_no_match_fails(run) -> None:  # type: ignore[no-untyped-def
 
 
 def test_list_filters(run) -> None:  # type: ignore[no-untyped-def]
-    result = run("bodies", "list", "--county", "Shire", "--json")
+    result = run("bodies", "list", "--county", "Shire", "--format", "json")
     assert result.exit_code == 0, result.output
-    assert [r["code"] for r in json.loads(result.output)] == ["E07000001", "E07000002"]
-    fire = json.loads(run("bodies", "list", "--kind", "fire", "--json").output)
-    assert [r["code"] for r in fire] == ["E31000001"]
+    page = json.loads(result.output)
+    assert [r["code"] for r in page["bodies"]] == ["E07000001", "E07000002"]
+    assert (page["total"], page["limit"], page["offset"]) == (2, 2, 0)
+    fire = json.loads(run("bodies", "list", "--kind", "fire", "--json").output)  # the old flag
+    assert [r["code"] for r in fire["bodies"]] == ["E31000001"]
     bad = run("bodies", "list", "--region", "Sout West")
     assert bad.exit_code == 2 and "Closest matches: South West" in bad.output
+
+
+def test_list_pages_as_the_api_does(run) -> None:  # type: ignore[no-untyped-def]
+    every = json.loads(run("bodies", "list", "--format", "json").output)
+    page = json.loads(run("bodies", "list", "--limit", "2", "--offset", "1", "--json").output)
+    assert (page["total"], page["limit"], page["offset"]) == (every["total"], 2, 1)
+    assert page["bodies"] == every["bodies"][1:3]
+
+
+def test_list_refuses_a_county_that_is_not_one(run) -> None:  # type: ignore[no-untyped-def]
+    result = run("bodies", "list", "--county", "Gamma", "--format", "json")
+    assert result.exit_code == 2
+    assert "Gamma is not a county" in result.output
 
 
 def test_show_says_how_a_fire_authority_is_governed(run) -> None:  # type: ignore[no-untyped-def]

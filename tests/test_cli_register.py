@@ -73,9 +73,10 @@ def test_dry_run_json_writes_nothing(run: Run) -> None:
     result = run("import", str(FIXTURES / "known_small.csv"), "--dry-run", "--json")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["added"] == 7
-    assert json.loads(run("list", "--json").stdout) == []  # the default lists real ones only
-    everything = json.loads(run("list", "--origin", "all", "--json").stdout)
-    assert [r["id"] for r in everything] == ["S-0001"]
+    real = json.loads(run("list", "--json").stdout)  # the old spelling of --format json
+    assert real["arrangements"] == [] and real["total"] == 0  # the default lists real ones only
+    everything = json.loads(run("list", "--origin", "all", "--format", "json").stdout)
+    assert [r["id"] for r in everything["arrangements"]] == ["S-0001"]
 
 
 def test_import_of_a_missing_file_is_a_usage_error(run: Run, tmp_path: Path) -> None:
@@ -96,8 +97,8 @@ def test_list_filters_and_table(run: Run) -> None:
     assert " 2008 " in lines[2]  # a year, not 2,008
     assert "1 arrangement;" in result.stderr
     assert max(len(line) for line in lines) <= 140
-    simulated = json.loads(run("list", "--origin", "simulated", "--json").stdout)
-    assert [r["id"] for r in simulated] == ["S-0001"]
+    simulated = json.loads(run("list", "--origin", "simulated", "--format", "json").stdout)
+    assert [r["id"] for r in simulated["arrangements"]] == ["S-0001"]
 
 
 def test_list_unknown_service_exits_2_with_closest(run: Run) -> None:
@@ -108,7 +109,8 @@ def test_list_unknown_service_exits_2_with_closest(run: Run) -> None:
 
 def test_show_text_and_json(run: Run) -> None:
     run("import", str(FIXTURES / "known_small.csv"))
-    (record,) = json.loads(run("list", "--body", "Taunton Deane", "--json").stdout)
+    listed = json.loads(run("list", "--body", "Taunton Deane", "--format", "json").stdout)
+    (record,) = listed["arrangements"]
     result = run("show", record["id"])
     assert result.exit_code == 0, result.output
     assert "Devon and Somerset trading standards" in result.stdout
@@ -156,7 +158,8 @@ def test_build_default_then_reset(run: Run, monkeypatch: pytest.MonkeyPatch) -> 
     result = run("reset", "--yes")
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("loaded ")
-    assert json.loads(run("list", "--json").stdout)[0]["simulated"] is False
+    listed = json.loads(run("list", "--format", "json").stdout)
+    assert listed["arrangements"][0]["simulated"] is False
 
 
 def test_build_default_sizes_the_simulation_to_626_by_june_2019(
@@ -195,3 +198,14 @@ def test_list_cuts_long_cells_and_formats_money(run: Run) -> None:
     assert listed[0].split()[-1] == "origin"  # both kinds: the column says which
     assert not any("0.000" in line or ".0 " in line for line in listed)
     assert any(re.search(r"£\d+(\.\d)?[km]?\s", line + " ") for line in listed)
+
+
+def test_list_pages_as_the_api_does(run: Run) -> None:
+    run("import", str(FIXTURES / "known_small.csv"))
+    every = json.loads(run("list", "--origin", "all", "--format", "json").stdout)
+    page = json.loads(
+        run("list", "--origin", "all", "--limit", "2", "--offset", "1", "--format", "json").stdout
+    )
+    assert every["total"] >= 3
+    assert (page["total"], page["limit"], page["offset"]) == (every["total"], 2, 1)
+    assert page["arrangements"] == every["arrangements"][1:3]

@@ -130,3 +130,22 @@ def test_cache_sizes_are_bytes_or_bytes_with_a_unit(
     current = app.extensions["recommender"]
     assert current.cache.max_bytes + current.suggestions.max_bytes == size
     assert current.briefings.max_bytes == size
+
+
+def test_the_apps_json_is_compact_utf8_with_nan_as_null(make_app: AppFactory) -> None:
+    import datetime
+
+    import numpy as np
+
+    from recommender.webapp.jsonprovider import dumps
+
+    app = make_app(models=False)
+    payload = {"b": float("nan"), "a": np.int64(3), "s": "Ynys Môn", "d": datetime.date(2026, 1, 2)}
+    expected = '{"b":null,"a":3,"s":"Ynys Môn","d":"2026-01-02"}'
+    assert app.json.dumps(payload) == expected  # keys in the order given
+    assert dumps(payload) == expected.encode("utf-8")
+    assert app.json.dumps({"s": "a\ud800b"}) == '{"s":"a\\ud800b"}'  # not UTF-8: escaped
+    with app.test_request_context():
+        from flask import jsonify
+
+        assert jsonify(payload).get_data(as_text=True).strip() == expected

@@ -137,3 +137,69 @@ def test_document_is_served_as_json(client: FlaskClient) -> None:
     response = client.get("/api/v1/openapi.json")
     assert response.mimetype == "application/json"
     assert response.json["openapi"].startswith("3.")
+
+
+def strict(schema: Any) -> Any:
+    """An OpenAPI 3.0 schema as JSON Schema, every object with properties closed
+    (``additionalProperties: false``): a field the document does not name fails validation."""
+    if isinstance(schema, list):
+        return [strict(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: strict(v) for k, v in schema.items() if k != "nullable"}
+    if "$ref" in out:
+        out["$ref"] = out["$ref"].replace("#/components/schemas/", "#/definitions/")
+    if schema.get("nullable"):
+        if "type" in out:
+            out["type"] = [out["type"], "null"]
+        else:
+            out = {"anyOf": [out, {"type": "null"}]}
+    if out.get("type") == "object" and "properties" in out:
+        out.setdefault("additionalProperties", False)
+    return out
+
+
+# Every GET answering JSON, on one example request each (the scenario form too).
+STRICT_EXAMPLES = [
+    ("/bodies", {"county": "East Sussex"}),
+    ("/bodies/search", {"q": "Aylesbury Vale"}),
+    ("/bodies/{code_or_name}", {}),
+    ("/bodies/{code_or_name}", {"scenario": "surrey-east-west"}),
+    ("/bodies/{code_or_name}/recommendations", {"k": "3"}),
+    ("/bodies/{code_or_name}/recommendations", {"k": "2", "scenario": "surrey-east-west"}),
+    ("/bodies/{code_or_name}/groups", {"service": "legal", "k": "2"}),
+    ("/bodies/{code_or_name}/arrangements-to-join", {"k": "2"}),
+    ("/arrangements", {"limit": "5", "origin": "all"}),
+    ("/arrangements/{arrangement_id}", {}),
+    ("/scenarios", {}),
+    ("/scenarios/{scenario}", {}),
+    ("/services", {}),
+    ("/model", {}),
+    ("/health", {}),
+]
+
+
+def test_every_get_returns_only_documented_fields(app: Flask, document: dict[str, Any]) -> None:
+    import jsonschema_rs
+
+    definitions = strict(document["components"]["schemas"])
+    answered, failures = set(), []
+    for path, query in STRICT_EXAMPLES:
+        op = document["paths"][path]["get"]
+        response = app.test_client().get(_example_path(app, path), query_string=query)
+        assert response.status_code == 200, (path, response.json)
+        schema = strict(op["responses"]["200"]["content"]["application/json"]["schema"])
+        validator = jsonschema_rs.Draft4Validator(schema | {"definitions": definitions})
+        problems = [f"{e.instance_path}: {e.message}"[:300] for e in validator.iter_errors(
+            response.json)]  # fmt: skip
+        failures += [(path, query, sorted(set(problems))[:10])] if problems else []
+        answered.add(path)
+    if failures:
+        pytest.fail("\n".join(f"{path} {query}: {problems}" for path, query, problems in failures))
+    json_gets = {
+        path
+        for path, ops in document["paths"].items()
+        if "application/json"
+        in ops.get("get", {}).get("responses", {}).get("200", {}).get("content", {})
+    }
+    assert json_gets - {"/openapi.json"} <= answered, json_gets - answered

@@ -138,7 +138,7 @@ def test_arrangements_to_join_exclude_those_the_body_is_in(recommender_model: Re
     options = recommender_model.arrangements_to_join("Rother", k=10)
     assert options
     for option in options:
-        assert "Rother" not in option.arrangement["partners"]
+        assert "Rother" not in option.arrangement["partner_names"]
     scores = [o.score for o in options]
     assert scores == sorted(scores, reverse=True)
 

@@ -266,7 +266,7 @@ def test_the_service_starts_degraded_when_the_promoted_model_does_not_load(
     app = build_app(tmp_path / "app", trained_settings, models)
     client = app.test_client()
     health = client.get("/api/v1/health").json
-    assert health["status"] == "degraded" and health["model_version"] is None
+    assert health["state"] == "degraded" and health["model_version"] is None
     assert promoted in health["problem"]
     assert str(app.extensions["recommender"].settings.models) not in health["problem"]
     response = client.get("/api/v1/bodies/Rother/recommendations")

@@ -74,7 +74,7 @@ def served(
 def test_serve_runs_gunicorn(served: str) -> None:
     base = f"{served}/api/v1"
     status, headers, health = _get(f"{base}/health")
-    assert status == 200 and health["status"] == "ok"
+    assert status == 200 and health["state"] == "ok"
     assert "gunicorn" in headers.get("Server", "")
     assert headers["X-Frame-Options"] == "DENY"
     status, _, shown = _get(f"{base}/bodies/Rother/recommendations?k=1")

@@ -116,7 +116,7 @@ def test_a_promoted_model_that_does_not_load_is_tried_once(
     assert loads == [broken]
     assert len([r for r in caplog.records if "does not load" in r.getMessage()]) == 1
     health = client.get("/api/v1/health").json
-    assert health["status"] == "ok" and health["model_version"] == first
+    assert health["state"] == "ok" and health["model_version"] == first
     assert broken in health["problem"] and "ModuleNotFoundError" in health["problem"]
     artifacts.promote(second, settings)  # a good promotion is still followed
     assert client.get("/api/v1/health").json == health | {"model_version": second, "problem": None}

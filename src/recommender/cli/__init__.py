@@ -24,7 +24,17 @@ def cli(ctx: click.Context) -> None:
 def _add_commands() -> None:
     """Each area's commands, from its own module (imported here: the modules import this
     package's helpers, and nothing heavy loads before a command runs)."""
-    from recommender.cli import bodies, briefing, data, db, feedback, model, register, scenario
+    from recommender.cli import (
+        bodies,
+        briefing,
+        data,
+        db,
+        feedback,
+        model,
+        partners,
+        register,
+        scenario,
+    )
     from recommender.cli import serve as serving
 
     for command in (
@@ -38,6 +48,8 @@ def _add_commands() -> None:
         model.score_cmd,
         model.models,
         model.recommend_cmd,
+        partners.groups_cmd,
+        partners.join_cmd,
         briefing.briefing,
         db.db_group,
         scenario.scenario,

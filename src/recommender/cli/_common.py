@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -22,6 +23,36 @@ class SettingsObj:
 
 
 pass_settings = click.make_pass_decorator(SettingsObj)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def output_format(*choices: str, default: str = "table") -> Callable[[F], F]:
+    """Give a command the one output option every command has: ``--format`` (passed to it as
+    ``fmt``), ``json`` being the shape the API answers with
+    (:mod:`recommender.recommend.readmodels`).
+
+    ``--json``, the older spelling, still works as ``--format json`` (hidden: deprecated).
+    """
+
+    def decorate(command: F) -> F:
+        @functools.wraps(command)
+        def run(*args: Any, fmt: str, legacy_json: bool, **kwargs: Any) -> Any:
+            return command(*args, fmt="json" if legacy_json else fmt, **kwargs)
+
+        run = click.option(
+            "--json", "legacy_json", is_flag=True, hidden=True, help="Deprecated: --format json."
+        )(run)
+        run = click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(choices),
+            default=default,
+            show_default=True,
+            help="json: the same data the API answers with.",
+        )(run)
+        return run  # type: ignore[return-value]
+
+    return decorate
 
 
 class DomainError(click.ClickException):
@@ -134,3 +165,15 @@ def service_labels(settings: Settings) -> dict[str, str]:
         return {str(k): str(v) for k, v in load_services(settings)["label"].items()}
     except DataError:
         return {}
+
+
+def scenario_recommender(settings: Settings, rec: Any, name: str) -> Any:
+    """The promoted model answering on the map of stored scenario ``name``."""
+    from recommender.database import db
+    from recommender.scenario import store
+    from recommender.scenario.recommend import ScenarioRecommender
+    from recommender.scenario.world import derive
+
+    with db.connect(settings) as engine:
+        definition = store.load(engine, name)
+    return ScenarioRecommender(rec, derive(definition, settings))

@@ -5,17 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import click
-import pandas as pd
 
 from recommender.cli._common import (
     SettingsObj,
     echo_json,
     echo_table,
+    output_format,
     pass_settings,
     service_labels,
 )
-from recommender.core.errors import InvalidInput
-from recommender.core.names import closest
+from recommender.recommend import readmodels
 from recommender.reference import lookup as reference
 from recommender.reference.lookup import TIER_NAMES
 from recommender.register import records as reg
@@ -31,45 +30,34 @@ def bodies() -> None:
 @bodies.command("search")
 @click.argument("query")
 @click.option("--kind", type=KIND, default=None, help="Only bodies of this kind.")
-@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option(
+    "--limit", type=click.IntRange(1, 50), default=10, show_default=True, help="At most N matches."
+)
+@output_format("table", "json")
 @pass_settings
-def search_command(
-    obj: SettingsObj, query: str, kind: str | None, limit: int, as_json: bool
-) -> None:
+def search_command(obj: SettingsObj, query: str, kind: str | None, limit: int, fmt: str) -> None:
     """Find bodies by any name, alias or code, best match first."""
-    found = reference.search(query, limit=limit, kind=kind, settings=obj.settings)
-    table = reference.load_bodies(obj.settings)
-    rows = [_hit(hit, table) for hit in found]
-    if as_json:
-        echo_json(rows)
+    found = readmodels.search(query, obj.settings, limit=limit, kind=kind)
+    if fmt == "json":
+        echo_json(found)
         return
+    rows = found["results"]
     if not rows:
         raise click.ClickException(f"no public body matches {query!r}")
     echo_table(
-        [[r["codes"], r["display_name"], r["kind"], r["matched"], r["note"]] for r in rows],
+        [
+            [" + ".join(r["codes"]), r["display_name"], r["kind"], r["matched"], r["note"]]
+            for r in rows
+        ],
         ["code", "name", "kind", "matched", "note"],
     )
 
 
-def _hit(hit: reference.Resolution, table: pd.DataFrame) -> dict[str, Any]:
-    return {
-        "codes": " + ".join(hit.codes),
-        "display_name": " + ".join(str(table.at[c, "display_name"]) for c in hit.codes),
-        "kind": str(table.at[hit.codes[0], "kind"]),
-        "matched": hit.matched,
-        "alias_type": hit.alias_type,
-        "former_code": hit.former_code,
-        "note": hit.note,
-        "score": round(hit.score, 1),
-    }
-
-
 @bodies.command("show")
 @click.argument("code_or_name")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of tables.")
+@output_format("table", "json")
 @pass_settings
-def show_command(obj: SettingsObj, code_or_name: str, as_json: bool) -> None:
+def show_command(obj: SettingsObj, code_or_name: str, fmt: str) -> None:
     """Show a body's facts, how its fire service is governed, its neighbours, the bodies it
     sits inside and its documented arrangements."""
     settings = obj.settings
@@ -78,17 +66,16 @@ def show_command(obj: SettingsObj, code_or_name: str, as_json: bool) -> None:
     near = reference.neighbours(facts["code"], settings=settings, kind=facts["kind"])
     inside = reference.containers(facts["code"], settings=settings)
     arrangements = reg.query(reg.Filters(body=facts["code"]), settings=settings)
-    if as_json:
+    if fmt == "json":
         echo_json(
-            {
-                "body": facts,
-                "resolution": {"matched": found.matched, "alias_type": found.alias_type,
-                               "note": found.note},
-                "neighbours": near.to_dict("records"),
-                "within": inside.to_dict("records"),
-                "arrangements": arrangements,
-            }
-        )  # fmt: skip
+            readmodels.body_detail(
+                facts,
+                readmodels.resolution(found),
+                near.to_dict("records"),
+                inside.to_dict("records"),
+                arrangements,
+            )
+        )
         return
     note = reference.former_note(code_or_name, facts["code"], settings) or found.note
     if note:
@@ -154,35 +141,29 @@ def _summary(facts: dict[str, Any]) -> list[str]:
 @click.option("--kind", type=KIND, default=None, help="Only bodies of this kind.")
 @click.option("--region", default=None, help="Region name or code (e.g. 'South West').")
 @click.option("--county", default=None, help="County name or code: list its districts.")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most N bodies [default: all].")
+@click.option("--offset", type=click.IntRange(min=0), default=0, help="Skip N bodies first.")
+@output_format("table", "json")
 @pass_settings
 def list_command(
-    obj: SettingsObj, kind: str | None, region: str | None, county: str | None, as_json: bool
+    obj: SettingsObj,
+    kind: str | None,
+    region: str | None,
+    county: str | None,
+    limit: int | None,
+    offset: int,
+    fmt: str,
 ) -> None:
-    """List bodies, optionally by kind, region or county."""
-    settings = obj.settings
-    table = reference.load_bodies(settings)
-    if kind:
-        table = table[table["kind"] == kind]
-    if region:
-        table = table[_region_mask(table, region, reference.load_bodies(settings))]
-    if county:
-        code = reference.resolve(county, kind="council", settings=settings).codes[0]
-        table = table[table["county_code"] == code]
-    columns = ["code", "display_name", "kind", "tier", "region", "population"]
-    if as_json:
-        echo_json(table[columns].to_dict("records"))
+    """List bodies, optionally by kind, region or county (a page of them with --limit and
+    --offset, as the API pages)."""
+    page = readmodels.body_page(
+        obj.settings, kind=kind, region=region, county=county, limit=limit, offset=offset
+    )
+    if fmt == "json":
+        echo_json(page)
         return
-    echo_table(table[columns].values.tolist(), ["code", "name", "kind", "tier", "region", "pop"])
-
-
-def _region_mask(table: pd.DataFrame, region: str, every: pd.DataFrame) -> pd.Series:
-    wanted = region.strip().lower()
-    names = sorted(set(every["region"]))
-    codes = {n.lower(): c for n, c in zip(every["region"], every["region_code"], strict=True)}
-    code = codes.get(wanted, region.strip().upper())
-    if code not in set(every["region_code"]):
-        raise InvalidInput(
-            f"unknown region {region!r}", field="region", suggestions=closest(region, names, 3)
-        )
-    return pd.Series(table["region_code"] == code)
+    columns = ["code", "name", "kind", "tier", "region", "population"]
+    echo_table(
+        [[b[c] for c in columns] for b in page["bodies"]],
+        ["code", "name", "kind", "tier", "region", "pop"],
+    )

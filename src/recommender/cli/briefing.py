@@ -24,7 +24,7 @@ def briefing(
     obj: SettingsObj, body: str, service: str | None, out: Path, scenario: str | None
 ) -> None:
     """Write a briefing on BODY's sharing opportunities (PDF or HTML, by the file name)."""
-    from recommender.cli.model import scenario_recommender
+    from recommender.cli._common import scenario_recommender
     from recommender.recommend.ranking import Recommender
     from recommender.render.briefing import write_briefing
 

@@ -10,9 +10,16 @@ from typing import Any
 
 import click
 
-from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
+from recommender.cli._common import (
+    SettingsObj,
+    echo_json,
+    echo_table,
+    output_format,
+    pass_settings,
+    scenario_recommender,
+)
 from recommender.core.config import Settings
-from recommender.recommend.query import PER_PARTNER, SORTS
+from recommender.recommend.query import CHOICE_FLOOR, PER_PARTNER, SORTS
 from recommender.reference import lookup as reference
 
 STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
@@ -22,7 +29,6 @@ def _inputs(settings: Settings, register_file: Path | None) -> dict[str, Any]:
     import pandas as pd
 
     from recommender.core.services import load_services
-    from recommender.reference import lookup as reference
     from recommender.register import records as register
 
     bodies = pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry"))
@@ -93,7 +99,7 @@ def train_and_save(
     "the briefing quote it).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
-@click.option("--json", "as_json", is_flag=True, help="Print the evaluation as JSON.")
+@output_format("table", "json")
 @pass_settings
 def train_cmd(
     obj: SettingsObj,
@@ -101,7 +107,7 @@ def train_cmd(
     promote: bool,
     evaluate: bool,
     seed: int,
-    as_json: bool,
+    fmt: str,
 ) -> None:
     """Train a model from the register (evaluate, fit, prepare serving) and save it."""
     from recommender.model.evaluation import Evaluation
@@ -110,7 +116,7 @@ def train_cmd(
         obj.settings, register_file, promote=promote, evaluate=evaluate, seed=seed
     )
     evaluation = Evaluation.from_dict(meta["evaluation"])
-    if as_json:
+    if fmt == "json":
         echo_json({"version": version, "promoted": promote, "evaluation": evaluation.to_dict()})
         return
     print_evaluation(evaluation)
@@ -170,7 +176,7 @@ def _check_engine(engine: str, scheduler: str | None) -> None:
     type=click.IntRange(1),
     help="Hold out only the first N real partnerships (a quick check, not the headline).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the tables as JSON.")
+@output_format("table", "json")
 @pass_settings
 def evaluate_cmd(
     obj: SettingsObj,
@@ -180,7 +186,7 @@ def evaluate_cmd(
     scheduler: str | None,
     workers: int,
     limit: int | None,
-    as_json: bool,
+    fmt: str,
 ) -> None:
     """Evaluate the model against the baselines, leaving one real partnership out at a time."""
     from tqdm import tqdm
@@ -201,7 +207,7 @@ def evaluate_cmd(
             progress=bar.set_postfix_str,
             limit=limit,
         )
-    if as_json:
+    if fmt == "json":
         from recommender.model.evaluation import verdicts
 
         echo_json({**evaluation.to_dict(), "verdicts": verdicts(evaluation)})
@@ -327,14 +333,14 @@ def models() -> None:
 
 
 @models.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@output_format("table", "json")
 @pass_settings
-def models_list(obj: SettingsObj, as_json: bool) -> None:
+def models_list(obj: SettingsObj, fmt: str) -> None:
     """List trained models, newest first (* marks the promoted one)."""
     from recommender.model import artifacts
 
     infos = artifacts.list_models(obj.settings)
-    if as_json:
+    if fmt == "json":
         echo_json([i.to_dict() for i in infos])
         return
     if not infos:
@@ -391,20 +397,21 @@ def models_list(obj: SettingsObj, as_json: bool) -> None:
 
 @models.command("show")
 @click.argument("version", required=False)
-@click.option("--json", "as_json", is_flag=True)
+@output_format("table", "json")
 @pass_settings
-def models_show(obj: SettingsObj, version: str | None, as_json: bool) -> None:
+def models_show(obj: SettingsObj, version: str | None, fmt: str) -> None:
     """Show a model's metadata (the promoted model by default)."""
     from recommender.core.errors import NoPromotedModel
     from recommender.model import artifacts
     from recommender.model.evaluation import Evaluation
+    from recommender.recommend.readmodels import model_info
 
     version = version or artifacts.promoted_version(obj.settings)
     if version is None:
         raise NoPromotedModel("no promoted model; name a version (see `recommender models list`)")
     meta = artifacts.metadata(version, obj.settings)
-    if as_json:
-        echo_json(meta)
+    if fmt == "json":
+        echo_json(model_info(version, meta))  # as the API's /model describes the serving one
         return
     for key in ("version", "created_at", "git_commit", "training_seconds", "artifact_sha256"):
         click.echo(f"{key:18} {meta.get(key)}")
@@ -478,6 +485,14 @@ def models_ensure(obj: SettingsObj) -> None:
     help="Rank by expected annual savings, by likelihood, or by savings if formed.",
 )
 @click.option(
+    "--min-choice",
+    type=click.FloatRange(0, 1),
+    default=CHOICE_FLOOR,
+    show_default=True,
+    help="Leave out partners whose chance of being the one chosen, should the body share the "
+    "service, is under this (0 shows every candidate).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["table", "json", "csv"]),
@@ -504,11 +519,15 @@ def recommend_cmd(
     include_existing: bool,
     per_partner: int,
     sort: str,
+    min_choice: float,
     fmt: str,
     explain: bool | None,
     scenario: str | None,
 ) -> None:
-    """Suggest partners and services for BODIES (codes or names), by expected annual savings."""
+    """Suggest partners and services for BODIES (codes or names), by expected annual savings
+    (--format json: a list of the API's answers, one a body)."""
+    from recommender.cli.partners import focal
+    from recommender.recommend import readmodels
     from recommender.recommend.ranking import Query, Recommender
 
     if not bodies and not all_bodies:
@@ -525,23 +544,20 @@ def recommend_cmd(
     want = explain if explain is not None else (fmt != "csv" and not all_bodies)
     results = []
     for body in bodies:
-        position = rec.body_position(body)
-        query = Query(body, service, kind_list, max_km, k, include_existing, per_partner, sort=sort)
+        query = Query(
+            body, service, kind_list, max_km, k, include_existing, per_partner, min_choice, sort
+        )
         found = rec.recommend(query, explain=want)
-        focal = {"code": str(rec.model.context.pairs.codes[position])}
-        focal["name"] = str(rec.model.context.bodies.names[position])
-        if note := reference.former_note(body, focal["code"], obj.settings):
-            focal["note"] = note  # an abolished council: say whose suggestions these are
-        results.append((focal, found))
+        results.append((focal(rec, body, scenario, obj.settings), found))
     if fmt == "json":
+        asked = readmodels.recommend_query(
+            service=service, kinds=kind_list, max_km=max_km, k=k,
+            include_existing=include_existing, per_partner=per_partner, sort=sort,
+            min_choice=min_choice, scenario=scenario,
+        )  # fmt: skip
         echo_json(
             [
-                {
-                    "body": b,
-                    "model_version": rec.version,
-                    **({"scenario": scenario} if scenario else {}),
-                    "recommendations": [r.to_dict() for r in found],
-                }
+                readmodels.answer("recommendations", b, rec.version, asked, found, scenario)
                 for b, found in results
             ]
         )
@@ -553,18 +569,6 @@ def recommend_cmd(
     else:
         for b, found in results:
             _print_table(b, found, rec.version + (f", scenario {scenario}" if scenario else ""))
-
-
-def scenario_recommender(settings: Settings, rec: Any, name: str) -> Any:
-    """The promoted model answering on the map of stored scenario ``name``."""
-    from recommender.database import db
-    from recommender.scenario import store
-    from recommender.scenario.recommend import ScenarioRecommender
-    from recommender.scenario.world import derive
-
-    with db.connect(settings) as engine:
-        definition = store.load(engine, name)
-    return ScenarioRecommender(rec, derive(definition, settings))
 
 
 def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:

@@ -12,11 +12,13 @@ from recommender.cli._common import (
     SettingsObj,
     echo_json,
     echo_table,
+    output_format,
     pass_settings,
     service_labels,
     shorten,
 )
 from recommender.core.errors import ImportRejected
+from recommender.recommend import readmodels
 from recommender.register import records as reg
 from recommender.register.files import atomic_write
 from recommender.render.charts import money
@@ -55,6 +57,12 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "register (never real partnerships); all: both.",
         ),
         click.option("--limit", type=click.IntRange(min=1), help="Keep at most N (by id)."),
+        click.option(
+            "--offset",
+            type=click.IntRange(min=0),
+            default=0,
+            help="Skip the first N (by id): with --limit, a page, as the API pages.",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -62,26 +70,31 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _filters(
-    service: str | None, body: str | None, region: str | None, origin: str, limit: int | None
+    service: str | None,
+    body: str | None,
+    region: str | None,
+    origin: str,
+    limit: int | None,
+    offset: int = 0,
 ) -> reg.Filters:
-    return reg.Filters(service, body, region, origin, limit)
+    return reg.Filters(service, body, region, origin, limit, offset)
 
 
 @register.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
-@click.option("--json", "as_json", is_flag=True, help="Print the report (or the errors) as JSON.")
+@output_format("table", "json")
 @pass_settings
-def import_(obj: SettingsObj, file: Path, dry_run: bool, as_json: bool) -> None:
+def import_(obj: SettingsObj, file: Path, dry_run: bool, fmt: str) -> None:
     """Validate a register file (CSV or JSON) and add its new arrangements."""
     try:
         report = reg.import_file(file, dry_run=dry_run, settings=obj.settings)
     except ImportRejected as err:
-        if not as_json:
+        if fmt != "json":
             raise
         echo_json(err.to_dict())
         raise SystemExit(2) from err
-    if as_json:
+    if fmt == "json":
         echo_json(report.to_dict())
     else:
         click.echo(report.summary())
@@ -108,9 +121,10 @@ def export(
     region: str | None,
     origin: str,
     limit: int | None,
+    offset: int,
 ) -> None:
     """Export the register (or part of it) as CSV, JSON or GeoJSON."""
-    filters = _filters(service, body, region, origin, limit)
+    filters = _filters(service, body, region, origin, limit, offset)
     text = reg.export(fmt, out, filters=filters, settings=obj.settings)
     if out is None:
         click.echo(text, nl=False)
@@ -120,7 +134,7 @@ def export(
 
 @register.command("list")
 @_filter_options
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@output_format("table", "json")
 @pass_settings
 def list_(
     obj: SettingsObj,
@@ -129,12 +143,16 @@ def list_(
     region: str | None,
     origin: str,
     limit: int | None,
-    as_json: bool,
+    offset: int,
+    fmt: str,
 ) -> None:
-    """List arrangements, optionally filtered by service, body, region or origin."""
-    records = reg.query(_filters(service, body, region, origin, limit), settings=obj.settings)
-    if as_json:
-        echo_json(records)
+    """List arrangements, optionally filtered by service, body, region or origin (a page of
+    them with --limit and --offset, as the API pages)."""
+    filters = _filters(service, body, region, origin, limit, offset)
+    records = reg.query(filters, settings=obj.settings)
+    if fmt == "json":
+        total = reg.count(filters, settings=obj.settings)
+        echo_json(readmodels.arrangement_page(records, total=total, limit=limit, offset=offset))
         return
     labels = service_labels(obj.settings)
     rows = [
@@ -156,7 +174,7 @@ def list_(
     shown = len(records)
     click.echo(
         f"{shown} arrangement{'s' * (shown != 1)}; names and partners cut to fit (register show "
-        "ID, or --json, for all of one)",
+        "ID, or --format json, for all of one)",
         err=True,
     )
 
@@ -193,13 +211,13 @@ def _member_label(member: dict[str, Any]) -> str:
 
 @register.command("show")
 @click.argument("ident", metavar="ID")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@output_format("table", "json")
 @pass_settings
-def show(obj: SettingsObj, ident: str, as_json: bool) -> None:
+def show(obj: SettingsObj, ident: str, fmt: str) -> None:
     """Show one arrangement: members, resolution notes, savings and source."""
     r = reg.get_arrangement(ident, settings=obj.settings)
-    if as_json:
-        echo_json(r)
+    if fmt == "json":
+        echo_json(readmodels.arrangement(r))
         return
     years = f"{r['start_year'] or '?'}–{r['end_year'] or ''}"
     click.echo(f"{r['id']}  {r['name']}")
@@ -310,9 +328,9 @@ def simulate(obj: SettingsObj, seed: int, size: int, out: Path | None, fmt: str)
     help="Which part of the register to report the published facts on (all: each of the "
     "three). The partner patterns always compare the simulated part with the real one.",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the facts and patterns as JSON.")
+@output_format("table", "json")
 @pass_settings
-def report(obj: SettingsObj, which: str, as_json: bool) -> None:
+def report(obj: SettingsObj, which: str, fmt: str) -> None:
     """Show every published fact next to the register's value for it, and its bound; then the
     partner patterns of the simulated register against the real one."""
     names = calibration.REGISTERS if which == "all" else (which,)
@@ -321,7 +339,7 @@ def report(obj: SettingsObj, which: str, as_json: bool) -> None:
     patterns = calibration.partner_patterns(parts)
     lines = [calibration.summary(name, facts) for name, facts in results.items()]
     lines.append(patterns.summary())
-    if as_json:
+    if fmt == "json":
         echo_json(
             {
                 "registers": {k: [f.to_dict() for f in v] for k, v in results.items()},

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from recommender.cli._common import SettingsObj, echo_json, echo_table, pass_settings
+from recommender.cli._common import SettingsObj, echo_json, echo_table, output_format, pass_settings
+from recommender.recommend import readmodels
 
 
 @click.group("scenario")
@@ -38,7 +39,7 @@ def scenario() -> None:
     help="Read the successors from a JSON or CSV file instead (see the README).",
 )
 @click.option("--description", default="", help="What the scenario is (a proposal, its date).")
-@click.option("--json", "as_json", is_flag=True, help="Print the scenario as JSON.")
+@output_format("table", "json")
 @pass_settings
 def create_cmd(
     obj: SettingsObj,
@@ -47,7 +48,7 @@ def create_cmd(
     names: tuple[str, ...],
     path: Path | None,
     description: str,
-    as_json: bool,
+    fmt: str,
 ) -> None:
     """Check scenario NAME and store it (all or nothing: every problem is listed)."""
     from recommender.database import db
@@ -65,7 +66,7 @@ def create_cmd(
     with db.connect(obj.settings) as engine:
         definition = store.create(engine, draft, obj.settings)
     shown = _report(obj, definition)
-    if as_json:
+    if fmt == "json":
         echo_json(shown)
         return
     gone = [b for b in shown["leaves_map"] if b["tier"] == "county"]
@@ -78,17 +79,17 @@ def create_cmd(
 
 
 @scenario.command("list")
-@click.option("--json", "as_json", is_flag=True)
+@output_format("table", "json")
 @pass_settings
-def list_cmd(obj: SettingsObj, as_json: bool) -> None:
+def list_cmd(obj: SettingsObj, fmt: str) -> None:
     """List the stored scenarios."""
     from recommender.database import db
     from recommender.scenario import store
 
     with db.connect(obj.settings) as engine:
         found = store.summaries(engine)
-    if as_json:
-        echo_json([s.to_dict() for s in found])
+    if fmt == "json":
+        echo_json(readmodels.scenario_list(found))  # as the API's /scenarios
         return
     if not found:
         click.echo("no scenarios yet; make one with `recommender scenario create`")
@@ -104,9 +105,9 @@ def list_cmd(obj: SettingsObj, as_json: bool) -> None:
 
 @scenario.command("show")
 @click.argument("name")
-@click.option("--json", "as_json", is_flag=True)
+@output_format("table", "json")
 @pass_settings
-def show_cmd(obj: SettingsObj, name: str, as_json: bool) -> None:
+def show_cmd(obj: SettingsObj, name: str, fmt: str) -> None:
     """Show a scenario: its successors' facts, what leaves the map, what happens to the real
     arrangements."""
     from recommender.database import db
@@ -115,7 +116,7 @@ def show_cmd(obj: SettingsObj, name: str, as_json: bool) -> None:
     with db.connect(obj.settings) as engine:
         definition = store.load(engine, name)
     shown = _report(obj, definition)
-    if as_json:
+    if fmt == "json":
         echo_json(shown)
         return
     _print(shown)

@@ -410,7 +410,7 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
         "id": row["id"],
         "name": row["name"],
         "service": row["service"],
-        "partners": list(row.get("member_names") or []),
+        "partner_names": list(row.get("member_names") or []),
         "start_year": None if start is None or pd.isna(start) else int(start),
         "annual_savings_gbp": num(row.get("annual_savings_gbp")),
         "savings_gbp": num(row.get("savings_gbp")),

@@ -292,19 +292,9 @@ class Recommender:
 
     def describe(self) -> dict[str, Any]:
         """Version, training time, register and evaluation of the model."""
-        meta = self.metadata
-        return {
-            "version": self.version,
-            "trained_at": meta.get("created_at"),
-            "register": meta.get("register", {}),
-            "evaluation": meta.get("evaluation", {}),
-            "summary": meta.get("summary", {}),
-            "importance": meta.get("importance", []),
-            "features": meta.get("features", {}),
-            "parameters": meta.get("parameters", {}),
-            "versions": meta.get("versions", {}),
-            "git_commit": meta.get("git_commit"),
-        }
+        from recommender.recommend.readmodels import model_info
+
+        return model_info(self.version, self.metadata)
 
     # --- partners -----------------------------------------------------------------------------
     def recommend(self, query: Query, *, explain: bool = True) -> list[Recommendation]:

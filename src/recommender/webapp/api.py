@@ -8,7 +8,6 @@ parsed query, so a repeated question costs a dictionary look-up.
 from __future__ import annotations
 
 import json
-import math
 import time
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -18,11 +17,13 @@ from flask import Blueprint, Response, current_app, request
 from recommender.core import services
 from recommender.core.errors import InvalidInput, UnknownBody
 from recommender.recommend import feedback as feedback_domain
+from recommender.recommend import readmodels
 from recommender.recommend.query import CHOICE_FLOOR, PER_PARTNER, SORTS
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.webapp import openapi
 from recommender.webapp.guards import client_address
+from recommender.webapp.jsonprovider import dumps
 from recommender.webapp.params import LIMIT, OFFSET, Param, parse
 from recommender.webapp.state import ResponseCache, ServiceState, state
 
@@ -119,22 +120,7 @@ ARRANGEMENT_PARAMS = (
 def list_bodies() -> Response:
     """List bodies."""
     args = parse(BODY_PARAMS)
-    settings = state().settings
-    table = reference.load_bodies(settings)
-    if args["kind"]:
-        table = table[table["kind"] == args["kind"]]
-    if args["region"]:
-        table = table[table["region_code"] == _region_code(args["region"], table)]
-    if args["county"]:
-        county = reference.body(args["county"], settings)
-        if county["tier"] != "county":
-            raise InvalidInput(f"{county['display_name']} is not a county", field="county")
-        table = table[table["county_code"] == county["code"]]
-    start, stop = args["offset"], args["offset"] + args["limit"]
-    rows = [_summary(row) for row in table.iloc[start:stop].to_dict("records")]
-    return json_response(
-        {"total": len(table), "limit": args["limit"], "offset": args["offset"], "bodies": rows}
-    )
+    return json_response(readmodels.body_page(state().settings, **args))
 
 
 @bp.get("/bodies/search")
@@ -143,10 +129,8 @@ def list_bodies() -> Response:
 def search_bodies() -> Response:
     """Search bodies."""
     args = parse(SEARCH_PARAMS)
-    settings = state().settings
-    found = reference.search(args["q"], limit=args["limit"], kind=args["kind"], settings=settings)
-    table = reference.load_bodies(settings)
-    return json_response({"query": args["q"], "results": [_hit(h, table) for h in found]})
+    found = readmodels.search(args["q"], state().settings, limit=args["limit"], kind=args["kind"])
+    return json_response(found)
 
 
 @bp.get("/bodies/<code_or_name>")
@@ -170,15 +154,14 @@ def show_body(code_or_name: str) -> Response:
         engine=current.engine,
     )  # fmt: skip
     return json_response(
-        {
-            "body": facts,
-            "resolution": {"matched": found.matched, "alias_type": found.alias_type,
-                           "note": found.note},
-            "neighbours": near.to_dict("records"),
-            "containers": inside.to_dict("records"),
-            "arrangements": arrangements,
-        }
-    )  # fmt: skip
+        readmodels.body_detail(
+            facts,
+            readmodels.resolution(found),
+            near.to_dict("records"),
+            inside.to_dict("records"),
+            arrangements,
+        )
+    )
 
 
 # Recommendations --------------------------------------------------------------------------------
@@ -214,7 +197,7 @@ def _recommendation_json(
     key = ("suggestion", *model.identity, code, row.partner_code, row.service)
     head = current.suggestions.get(key)
     if head is None:
-        fields = row.to_dict()
+        fields = readmodels.row(row)
         del fields["evidence"]  # the last field: put back below, in its place
         head = dumps(fields)[:-1]
         current.suggestions.put(key, head)
@@ -298,13 +281,18 @@ def _answer(
     def produce() -> bytes:
         if scenario is None:
             found = _body(code_or_name)
+            note = code_or_name != found["code"] and reference.former_note(
+                code_or_name, found["code"], current.settings
+            )
+            if note:  # an abolished council: say whose answer this is (as the CLI does)
+                found = found | {"note": note}
         else:
-            found = _summary(_in_scenario(scenario.place, code_or_name).facts)
-        extra = {} if scenario is None else {"scenario": scenario.definition.name}
-        head = dumps({"body": found, "model_version": model.version, **extra, "query": query})
+            found = readmodels.body_summary(_in_scenario(scenario.place, code_or_name).facts)
+        named = None if scenario is None else scenario.definition.name
+        head = dumps(readmodels.answer_head(found, model.version, query, named))
         code = found["code"]
         items = [
-            encode(current, model, code, row) if encode else dumps(row.to_dict())
+            encode(current, model, code, row) if encode else dumps(readmodels.row(row))
             for row in rows(model, code)
         ]
         return b"".join((head[:-1], b',"', key.encode(), b'":[', b",".join(items), b"]}"))
@@ -328,19 +316,16 @@ def _scenario_body(name: str, code_or_name: str) -> Response:
 
     world = views_scenario.world(name)
     place = _in_scenario(lambda body: report.place(world, body), code_or_name)
+    matched = {"matched": place.facts["code"], "alias_type": "scenario", "note": place.note}
     return json_response(
-        {
-            "body": place.facts,
-            "scenario": name,
-            "resolution": {
-                "matched": place.facts["code"],
-                "alias_type": "scenario",
-                "note": place.note,
-            },
-            "neighbours": place.neighbours,
-            "containers": place.containers,
-            "arrangements": place.arrangements,
-        }
+        readmodels.body_detail(
+            place.facts,
+            matched,
+            place.neighbours,
+            place.containers,
+            place.arrangements,
+            scenario=name,
+        )
     )
 
 
@@ -356,7 +341,7 @@ def list_scenarios() -> Response:
     from recommender.scenario import store
 
     found = store.summaries(state().engine)
-    return json_response({"scenarios": [s.to_dict() for s in found]})
+    return json_response(readmodels.scenario_list(found))
 
 
 @bp.get("/scenarios/<scenario>")
@@ -400,9 +385,10 @@ def list_arrangements() -> Response:
         if args["offset"] < total
         else []
     )
-    return json_response(
-        {"total": total, "limit": args["limit"], "offset": args["offset"], "arrangements": found}
+    page = readmodels.arrangement_page(
+        found, total=total, limit=args["limit"], offset=args["offset"]
     )
+    return json_response(page)
 
 
 @bp.get("/arrangements/<arrangement_id>")
@@ -416,7 +402,7 @@ def show_arrangement(arrangement_id: str) -> Response:
         arrangement_id, settings=current.settings, directory=current.directory,
         engine=current.engine,
     )  # fmt: skip
-    return json_response(found)
+    return json_response(readmodels.arrangement(found))
 
 
 @bp.get("/services")
@@ -424,18 +410,8 @@ def show_arrangement(arrangement_id: str) -> Response:
 def list_services() -> Response:
     """List services."""
     parse(())
-    table = services.load_services(state().settings).reset_index()
-    rows = [
-        {
-            "id": r["id"],
-            "label": r["label"],
-            "office": r["office"],
-            "delivered_by": [t for t in str(r["delivered_by"]).split(";") if t],
-            "description": r["description"],
-        }
-        for r in table.to_dict("records")
-    ]
-    return json_response({"services": rows})
+    table = services.load_services(state().settings)
+    return json_response({"services": readmodels.services(table)})
 
 
 @bp.get("/model")
@@ -444,7 +420,7 @@ def list_services() -> Response:
 def model_info() -> Response:
     """Describe the model."""
     parse(())
-    return json_response(state().models.require().describe())
+    return json_response(state().models.require().describe())  # readmodels.model_info
 
 
 @bp.get("/health")
@@ -456,12 +432,7 @@ def health() -> Response:
     current = state()
     version = current.models.current_version()
     return json_response(
-        {
-            "status": "ok" if version else "degraded",
-            "model_version": version,
-            "register_size": current.register_size.get(),
-            "problem": current.models.problem(),
-        }
+        readmodels.health(version, current.register_size.get(), current.models.problem())
     )
 
 
@@ -542,34 +513,9 @@ def _storable(value: Any, name: str | None) -> None:
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
-    """Return ``payload`` as JSON (NaN and infinities become null; numpy values plain)."""
-    return Response(dumps(payload), status=status, mimetype="application/json")
-
-
-def dumps(payload: Any) -> bytes:
-    try:  # plain Python values (the model's answers are): the C encoder alone
-        text = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    except (TypeError, ValueError):  # numpy values, NaN, dates: cleaned first
-        text = json.dumps(
-            _clean(payload), ensure_ascii=False, allow_nan=False, separators=(",", ":")
-        )
-    return text.encode("utf-8")
-
-
-def _clean(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {str(k): _clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_clean(v) for v in value]
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if hasattr(value, "item") and not isinstance(value, str | bytes):  # numpy scalars
-        return _clean(value.item())
-    if value is None or isinstance(value, str | int | bool):
-        return value
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
+    """Return ``payload`` as JSON through the app's provider (:mod:`.jsonprovider`)."""
+    text = current_app.json.dumps(payload)
+    return current_app.response_class(text, status=status, mimetype="application/json")
 
 
 def _cached(cache: ResponseCache, key: Hashable, produce: Callable[[], bytes]) -> Response:
@@ -585,7 +531,7 @@ def _cached(cache: ResponseCache, key: Hashable, produce: Callable[[], bytes]) -
 
 def _body(code_or_name: str) -> dict[str, Any]:
     found = _summaries().get(code_or_name)
-    return found if found is not None else _summary(_facts(code_or_name))
+    return found if found is not None else readmodels.body_summary(_facts(code_or_name))
 
 
 SUMMARIES_SECONDS = 5.0  # how often the table of summaries is checked against the reference
@@ -602,7 +548,7 @@ def _summaries() -> dict[str, dict[str, Any]]:
     table = reference.load_bodies(current.settings)
     if made is None or made[1] is not table:
         rows = table.drop(columns="geometry").to_dict("records")
-        made = (0.0, table, {str(row["code"]): _summary(row) for row in rows})
+        made = (0.0, table, {str(row["code"]): readmodels.body_summary(row) for row in rows})
     current.extras["summaries"] = (now + SUMMARIES_SECONDS, made[1], made[2])
     return made[2]
 

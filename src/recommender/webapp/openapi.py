@@ -6,8 +6,11 @@ Each view carries an :class:`Operation` (set by :func:`operation`): its summary,
 lists what the app serves; path parameters come from the rule, query parameters from the same
 list the view parses with. ``tests/test_openapi.py`` checks both directions.
 
-The schemas below describe the JSON the views return; extra properties are allowed so that a
-field added later does not break a client.
+The schemas below describe the JSON the views return (built by
+:mod:`recommender.recommend.readmodels`,
+which the CLI's ``--format json`` shares). The document leaves objects open, so that a field
+added later does not break a client, but every field a GET returns is documented: the test
+``test_every_get_returns_only_documented_fields`` validates answers with every object closed.
 """
 
 from __future__ import annotations
@@ -237,6 +240,7 @@ INT = {"type": "integer"}
 NINT = {"type": "integer", "nullable": True}
 BOOL = {"type": "boolean"}
 ANY_OBJ = {"type": "object"}
+SCENARIO_NAME = {"type": "string", "description": "The scenario's name, when asked on one."}
 
 COMPONENTS: dict[str, Any] = {
     "Error": _obj(
@@ -256,6 +260,10 @@ COMPONENTS: dict[str, Any] = {
         region=STR,
         county_code=STR,
         population=NNUM,
+        note={
+            "type": "string",
+            "description": "When asked by an abolished council's name: whose answer this is.",
+        },
     ),
     "BodyList": _obj(
         ["total", "limit", "offset", "bodies"],
@@ -290,6 +298,7 @@ COMPONENTS: dict[str, Any] = {
     "BodyDetail": _obj(
         ["body", "resolution", "neighbours", "containers", "arrangements"],
         body={"type": "object", "description": "Every fact in data/reference/bodies.csv."},
+        scenario=SCENARIO_NAME,
         resolution=_obj(["matched", "alias_type"], matched=STR, alias_type=STR, note=STR),
         neighbours=_list(_ref("Related")),
         containers=_list(_ref("Related")),
@@ -303,6 +312,11 @@ COMPONENTS: dict[str, Any] = {
         name_as_given=STR,
         role=STR,
         resolution=STR,
+        external_kind={
+            "type": "string",
+            "nullable": True,
+            "description": "For a member outside the reference (no body_code): what it is.",
+        },
     ),
     "Arrangement": _obj(
         ["id", "name", "service", "simulated", "members"],
@@ -320,6 +334,19 @@ COMPONENTS: dict[str, Any] = {
         source=STR,
         note=STR,
         simulated=BOOL,
+        fingerprint={"type": "string", "description": "What makes it a duplicate on import."},
+        partners={
+            "type": "array",
+            "items": STR,
+            "description": "The partners as the source gave them (codes or names), in "
+            "position order; their current names are partner_names.",
+        },
+        partner_roles=_list(STR),
+        partner_names={
+            "type": "array",
+            "items": STR,
+            "description": "The members' names, in position order.",
+        },
         members=_list(_ref("Member")),
     ),
     "ArrangementList": _obj(
@@ -336,17 +363,23 @@ COMPONENTS: dict[str, Any] = {
         factor=STR,
         label=STR,
         direction={"type": "string", "enum": ["raises", "lowers", "note"]},
+        marker={"type": "string", "description": "The direction as a sign (+, − or ·)."},
     ),
     "Evidence": _obj(
         ["id", "name", "service", "simulated"],
         id=STR,
         name=STR,
-        partners=_list(STR),
         service=STR,
+        partner_names={
+            "type": "array",
+            "items": STR,
+            "description": "The members' names (as in Arrangement).",
+        },
         start_year=NINT,
         annual_savings_gbp=NNUM,
-        savings_basis=STR,
-        source=STR,
+        savings_gbp=NNUM,
+        savings_basis=NSTR,
+        source=NSTR,
         simulated=BOOL,
     ),
     "Recommendation": _obj(
@@ -371,6 +404,7 @@ COMPONENTS: dict[str, Any] = {
         ["body", "model_version", "query", "recommendations"],
         body=_ref("BodySummary"),
         model_version=STR,
+        scenario=SCENARIO_NAME,
         query=ANY_OBJ,
         recommendations=_list(_ref("Recommendation")),
     ),
@@ -388,6 +422,7 @@ COMPONENTS: dict[str, Any] = {
         ["body", "model_version", "query", "groups"],
         body=_ref("BodySummary"),
         model_version=STR,
+        scenario=SCENARIO_NAME,
         query=ANY_OBJ,
         groups=_list(_ref("Group")),
     ),
@@ -403,6 +438,7 @@ COMPONENTS: dict[str, Any] = {
         ["body", "model_version", "query", "options"],
         body=_ref("BodySummary"),
         model_version=STR,
+        scenario=SCENARIO_NAME,
         query=ANY_OBJ,
         options=_list(_ref("JoinOption")),
     ),
@@ -446,12 +482,23 @@ COMPONENTS: dict[str, Any] = {
         ["version", "trained_at", "evaluation"],
         version=STR,
         trained_at=NSTR,
-        register=ANY_OBJ,
-        evaluation=ANY_OBJ,
+        register={"type": "object", "description": "The register it was trained on."},
+        evaluation={"type": "object", "description": "The evaluation tables, if evaluated."},
+        summary={"type": "object", "description": "Headline figures of the training."},
+        importance=_list(ANY_OBJ),
+        features={"type": "object", "description": "The features, by group."},
+        parameters={"type": "object", "description": "The estimators' parameters."},
+        versions={"type": "object", "description": "Library versions it was trained with."},
+        git_commit=NSTR,
     ),
     "Health": _obj(
-        ["status", "model_version", "register_size"],
-        status={"type": "string", "enum": ["ok", "degraded"]},
+        ["state", "model_version", "register_size"],
+        state={
+            "type": "string",
+            "enum": ["ok", "degraded"],
+            "description": "ok: a model serves; degraded: none does (see problem). Not an "
+            "HTTP status: an Error's status is.",
+        },
         model_version=NSTR,
         register_size=INT,
         problem={

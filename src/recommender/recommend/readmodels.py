@@ -1,0 +1,274 @@
+"""Read models: the one JSON shape of each resource, emitted alike by the CLI and the API.
+
+``recommender ... --format json`` and ``/api/v1`` answer the same question with the same
+data because both build it here: a body (its summary and its detail), a search hit, a page
+of bodies or arrangements, a model answer (recommendations, groups, arrangements to join),
+the model's description and the service's health. The shapes are the ones the OpenAPI
+document describes (``service/openapi.py``); this module imports neither ``cli`` nor
+``service``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput
+from recommender.core.names import closest
+from recommender.reference import lookup as reference
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class Row(Protocol):
+    """A model answer's row (a suggestion, a partner group, an arrangement to join:
+    :mod:`recommender.recommend.ranking`, which builds on this module, not the other way)."""
+
+    def to_dict(self) -> dict[str, Any]: ...
+
+
+# The model answers, each a list under its key (see :func:`answer`).
+ANSWER_KEYS = ("recommendations", "groups", "options")
+
+
+# Bodies ------------------------------------------------------------------------------------
+
+
+def body_summary(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A body in a list or at the head of a model answer (``name`` is its everyday name)."""
+    return {
+        "code": row["code"],
+        "name": row["display_name"],
+        "kind": row["kind"],
+        "tier": row["tier"],
+        "region": row["region"],
+        "county_code": row["county_code"],
+        "population": row["population"],
+    }
+
+
+def body_page(
+    settings: Settings,
+    *,
+    kind: str | None = None,
+    region: str | None = None,
+    county: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """Bodies of a kind, region or county (a county's districts), ``limit`` from ``offset``
+    (``None``: all of them); a region or county that is not one is an :class:`InvalidInput`."""
+    table = reference.load_bodies(settings)
+    if kind:
+        table = table[table["kind"] == kind]
+    if region:
+        table = table[table["region_code"] == region_code(region, settings)]
+    if county:
+        found = reference.body(county, settings)
+        if found["tier"] != "county":
+            raise InvalidInput(f"{found['display_name']} is not a county", field="county")
+        table = table[table["county_code"] == found["code"]]
+    stop = None if limit is None else offset + limit
+    rows = [body_summary(row) for row in table.iloc[offset:stop].to_dict("records")]
+    shown = len(table) if limit is None else limit
+    return {"total": len(table), "limit": shown, "offset": offset, "bodies": rows}
+
+
+def region_code(region: str, settings: Settings) -> str:
+    """The code of a region given by name or code (any case), or an :class:`InvalidInput`."""
+    every = reference.load_bodies(settings)
+    wanted = region.strip().casefold()
+    for code, name in zip(every["region_code"], every["region"], strict=True):
+        if wanted in (str(code).casefold(), str(name).casefold()):
+            return str(code)
+    names = sorted(set(every["region"]))
+    raise InvalidInput(
+        f"unknown region {region!r}; expected one of: {', '.join(names)}",
+        field="region",
+        suggestions=closest(region, names, limit=3),
+    )
+
+
+def search_hit(hit: reference.Resolution, table: pd.DataFrame) -> dict[str, Any]:
+    """One match of a search: the bodies it stands for (several for an abolished council)."""
+    abolished = hit.alias_type == "former"
+    names = [str(table.at[c, "display_name"]) for c in hit.codes]
+    return {
+        "codes": list(hit.codes),
+        "display_name": " + ".join(names),
+        "kind": str(table.at[hit.codes[0], "kind"]),
+        "matched": hit.matched,
+        "alias_type": hit.alias_type,
+        "abolished": abolished,
+        "former_code": hit.former_code,
+        "successors": [{"code": c, "name": n} for c, n in zip(hit.codes, names, strict=True)]
+        if abolished
+        else [],
+        "note": hit.note,
+        "score": round(hit.score, 1),
+    }
+
+
+def search(
+    query: str, settings: Settings, *, limit: int = 10, kind: str | None = None
+) -> dict[str, Any]:
+    """Bodies matching what was typed, best first."""
+    found = reference.search(query, limit=limit, kind=kind, settings=settings)
+    table = reference.load_bodies(settings)
+    return {"query": query, "results": [search_hit(h, table) for h in found]}
+
+
+def body_detail(
+    facts: Mapping[str, Any],
+    resolution: Mapping[str, Any],
+    neighbours: Sequence[Mapping[Any, Any]],
+    containers: Sequence[Mapping[Any, Any]],
+    arrangements: Sequence[Mapping[str, Any]],
+    scenario: str | None = None,
+) -> dict[str, Any]:
+    """One body: its facts, how the name was read, neighbours, the bodies it lies in
+    (``containers``) and its documented arrangements (and the scenario's name, on one)."""
+    return {
+        "body": dict(facts),
+        **({"scenario": scenario} if scenario is not None else {}),
+        "resolution": dict(resolution),
+        "neighbours": [dict(n) for n in neighbours],
+        "containers": [dict(c) for c in containers],
+        "arrangements": [arrangement(a) for a in arrangements],
+    }
+
+
+def resolution(found: reference.Resolution) -> dict[str, Any]:
+    """How a name was read: what it matched, as which kind of alias, and a note."""
+    return {"matched": found.matched, "alias_type": found.alias_type, "note": found.note}
+
+
+# The register -------------------------------------------------------------------------------
+
+
+def arrangement(record: Mapping[str, Any]) -> dict[str, Any]:
+    """An arrangement with its members. ``partners`` are the partners as the source gave
+    them (codes or names, the import layout), ``partner_names`` their current names; a
+    suggestion's evidence has ``partner_names`` too."""
+    return dict(record)
+
+
+def arrangement_page(
+    records: Iterable[Mapping[str, Any]], *, total: int, limit: int | None, offset: int
+) -> dict[str, Any]:
+    """A page of arrangements and how many match in all."""
+    return {
+        "total": total,
+        "limit": total if limit is None else limit,
+        "offset": offset,
+        "arrangements": [arrangement(r) for r in records],
+    }
+
+
+# Model answers ------------------------------------------------------------------------------
+
+
+def recommend_query(
+    *,
+    service: str | None,
+    kinds: Sequence[str] | None,
+    max_km: float | None,
+    k: int,
+    include_existing: bool,
+    per_partner: int,
+    sort: str,
+    min_choice: float,
+    scenario: str | None = None,
+) -> dict[str, Any]:
+    """The question a list of recommendations answers, as it is echoed in the answer."""
+    asked = {
+        "service": service,
+        "kinds": list(kinds) if kinds else None,
+        "max_km": max_km,
+        "k": k,
+        "include_existing": include_existing,
+        "per_partner": per_partner,
+        "sort": sort,
+        "min_choice": min_choice,
+    }
+    return asked | ({"scenario": scenario} if scenario is not None else {})
+
+
+def answer_head(
+    body: Mapping[str, Any],
+    model_version: str,
+    query: Mapping[str, Any],
+    scenario: str | None = None,
+) -> dict[str, Any]:
+    """What a model answer starts with: the body, the model, the scenario if any, the query
+    (the answer's rows follow under their key: :func:`answer`)."""
+    extra = {} if scenario is None else {"scenario": scenario}
+    return {"body": dict(body), "model_version": model_version, **extra, "query": dict(query)}
+
+
+def answer(
+    key: str,
+    body: Mapping[str, Any],
+    model_version: str,
+    query: Mapping[str, Any],
+    rows: Sequence[Row],
+    scenario: str | None = None,
+) -> dict[str, Any]:
+    """A whole model answer: :func:`answer_head` and the rows' read models under ``key``."""
+    if key not in ANSWER_KEYS:
+        raise ValueError(f"unknown answer {key!r}; expected one of {ANSWER_KEYS}")
+    return answer_head(body, model_version, query, scenario) | {key: [row(r) for r in rows]}
+
+
+def row(item: Row) -> dict[str, Any]:
+    """A suggestion, a partner group or an arrangement to join, as JSON."""
+    return item.to_dict()
+
+
+def model_info(version: str, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """A model from its metadata: version, training time, register, evaluation and what
+    drives it (the API's /model for the serving one, ``models show`` for any)."""
+    return {
+        "version": version,
+        "trained_at": meta.get("created_at"),
+        "register": meta.get("register", {}),
+        "evaluation": meta.get("evaluation", {}),
+        "summary": meta.get("summary", {}),
+        "importance": meta.get("importance", []),
+        "features": meta.get("features", {}),
+        "parameters": meta.get("parameters", {}),
+        "versions": meta.get("versions", {}),
+        "git_commit": meta.get("git_commit"),
+    }
+
+
+def health(model_version: str | None, register_size: int, problem: str | None) -> dict[str, Any]:
+    """Whether the service can answer: ``state`` is ``ok`` with a model, else ``degraded``
+    (named ``state``, not ``status``: an error's ``status`` is its HTTP code)."""
+    return {
+        "state": "ok" if model_version else "degraded",
+        "model_version": model_version,
+        "register_size": register_size,
+        "problem": problem,
+    }
+
+
+def scenario_list(summaries: Iterable[Any]) -> dict[str, Any]:
+    """The stored scenarios (``scenario.store.summaries``), newest as the store orders them."""
+    return {"scenarios": [s.to_dict() for s in summaries]}
+
+
+def services(table: pd.DataFrame) -> list[dict[str, Any]]:
+    """The service taxonomy (``services.load_services``), one dict a service."""
+    return [
+        {
+            "id": r["id"],
+            "label": r["label"],
+            "office": r["office"],
+            "delivered_by": [t for t in str(r["delivered_by"]).split(";") if t],
+            "description": r["description"],
+        }
+        for r in table.reset_index().to_dict("records")
+    ]
