@@ -195,6 +195,9 @@ def _artifact_bytes(version: str, settings: Settings) -> int:
 def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings | None = None) -> str:
     """Write ``model`` and its metadata as a new version; return the version.
 
+    Beside ``metadata`` the saved metadata records what :func:`verify` checks and what a model
+    page quotes: the library versions (:func:`library_versions`), the checkout's commit
+    (:func:`git_commit`), the format and the artifact's checksum and size.
     Raises :class:`ModelError` when the folder cannot be written (nothing is left behind).
     """
     settings = settings or Settings.from_env()
@@ -210,6 +213,8 @@ def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings | Non
         joblib.dump(model, staging / ARTIFACT, compress=3)
         meta = dict(metadata)
         meta.update(
+            versions=library_versions(),
+            git_commit=git_commit(settings.root),
             format=MODEL_FORMAT,
             version=version,
             artifact=ARTIFACT,

@@ -30,18 +30,9 @@ BODIES = (
 )
 
 _TRAIN = """
-import pandas as pd
-from recommender import artifacts, reference, register
 from recommender.config import Settings
-from recommender.services import load_services
-from recommender.training import train
-settings = Settings.from_env()
-arrangements, members = register.load_register(settings)
-model, meta = train(pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry")),
-                    reference.load_adjacency(settings), load_services(settings), arrangements,
-                    members, governed=reference.governed_pairs(settings), evaluation=False)
-meta["versions"] = artifacts.library_versions()
-artifacts.promote(artifacts.save(model, meta, settings), settings)
+from recommender.workflow import train_and_save
+train_and_save(Settings.from_env(), evaluate=False, promote=True)
 result = {}
 """
 

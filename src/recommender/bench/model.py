@@ -34,7 +34,7 @@ _TRAIN = (
     _SETUP
     + """
 from recommender import artifacts
-from recommender.training import train
+from recommender.workflow import train_and_save
 arrangements, members = register.load_register(settings)
 stages = {}
 last = [None, time.perf_counter()]
@@ -44,12 +44,10 @@ def stage(name):
         stages[last[0]] = now - last[1]
     last[0], last[1] = name, now
 started = time.perf_counter()
-model, meta = train(bodies, adjacency, services, arrangements, members,
-                    governed=reference.governed_pairs(settings), evaluation=False, stage=stage)
+# Reading the inputs and saving are timed too (the stages before "features" and "save").
+version, meta = train_and_save(settings, evaluate=False, stage=stage)
 stage(None)
 total = time.perf_counter() - started
-meta["versions"] = artifacts.library_versions()
-version = artifacts.save(model, meta, settings)
 artifacts.promote(version, settings)
 result = {"train_s": total, "stages": stages, "arrangements": len(arrangements)}
 """
