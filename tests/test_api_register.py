@@ -12,19 +12,22 @@ from recommender import register as reg
 from recommender import services
 
 
-def test_list_arrangements_filters(client: FlaskClient) -> None:
-    real = client.get("/api/v1/arrangements?limit=500").json
+@pytest.mark.slow
+def test_list_arrangements_filters(real_client: FlaskClient) -> None:
+    real = real_client.get("/api/v1/arrangements?limit=500").json
     assert real["total"] > 100
     # The observed register by default: simulated arrangements only when asked for by name.
     assert not any(a["simulated"] for a in real["arrangements"])
-    legal = client.get("/api/v1/arrangements?service=legal&limit=500").json
+    legal = real_client.get("/api/v1/arrangements?service=legal&limit=500").json
     assert legal["total"] == len(legal["arrangements"]) > 0
     assert {a["service"] for a in legal["arrangements"]} == {"legal"}
-    fake = client.get("/api/v1/arrangements?origin=simulated&limit=500").json["arrangements"]
-    every = client.get("/api/v1/arrangements?origin=all&limit=1").json
+    fake = real_client.get("/api/v1/arrangements?origin=simulated&limit=500").json["arrangements"]
+    every = real_client.get("/api/v1/arrangements?origin=all&limit=1").json
     assert fake and all(a["simulated"] for a in fake)
     assert real["total"] + len(fake) == every["total"]
-    mine = client.get("/api/v1/arrangements?body=Rother&region=South East").json["arrangements"]
+    mine = real_client.get("/api/v1/arrangements?body=Rother&region=South East").json[
+        "arrangements"
+    ]
     assert mine and all("E07000064" in {m["body_code"] for m in a["members"]} for a in mine)
 
 

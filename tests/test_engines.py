@@ -115,7 +115,10 @@ def _json_tail(output: str) -> Any:
 
 def test_the_dask_scores_are_the_local_bytes(trained_settings: Settings, tmp_path: Path) -> None:
     runner = CliRunner()
-    env = {"RECOMMENDER_MODELS_DIR": str(trained_settings.models)}
+    env = {
+        "RECOMMENDER_DATA_DIR": str(trained_settings.data),
+        "RECOMMENDER_MODELS_DIR": str(trained_settings.models),
+    }
     local, on_dask = tmp_path / "local.parquet", tmp_path / "dask.parquet"
     from recommender import artifacts
 

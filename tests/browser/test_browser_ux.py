@@ -18,7 +18,8 @@ from pypdf import PdfReader
 from browser_fixtures import DESKTOP, PHONE, SCREENSHOTS, LiveServer
 from recommender.services import load_services
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+# The real register, in a real browser: behind `slow` (make test runs it).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 ROTHER, BUCKS = "E07000064", "E06000060"
 # A fire authority, a police force area, an NHS board and a county whose lists have partners
 # of several values that the map fills (a partner covering another is an outline instead).
