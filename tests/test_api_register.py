@@ -57,14 +57,17 @@ def test_show_arrangement(client: FlaskClient) -> None:
     first = client.get("/api/v1/arrangements?limit=1").json["arrangements"][0]
     shown = client.get(f"/api/v1/arrangements/{first['id']}").json
     assert shown == first
-    assert shown["members"]
+    assert [m["position"] for m in shown["members"]] == list(range(1, len(shown["members"]) + 1))
+    assert len(shown["members"]) >= 2  # an arrangement is shared by two or more
 
 
-def test_unknown_arrangement(client: FlaskClient) -> None:
-    response = client.get("/api/v1/arrangements/R-nothing")
+def test_unknown_arrangement_suggests_the_closest_ids(client: FlaskClient) -> None:
+    known = client.get("/api/v1/arrangements?limit=1").json["arrangements"][0]["id"]
+    response = client.get(f"/api/v1/arrangements/{known[:-1]}")  # one character short
     assert response.status_code == 404
     assert response.json["error"] == "unknown_arrangement"
-    assert response.json["suggestions"]
+    assert response.json["suggestions"][0] == known
+    assert len(client.get("/api/v1/arrangements/R-nothing").json["suggestions"]) <= 5
 
 
 def test_services(client: FlaskClient, app: Flask) -> None:

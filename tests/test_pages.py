@@ -276,8 +276,10 @@ def test_bad_filters_are_reported_next_to_their_field(
     assert response.status_code == 400
     assert message in str(field_error(page, field))
     assert "There is a problem" in page and f'href="#{field}' in page
-    if field != "kinds":
-        assert f'aria-describedby="{field}-error" aria-invalid="true"' in page
+    # kinds is a group of checkboxes: the group (a fieldset) names the error, not one input.
+    described = f'aria-describedby="{field}-error"'
+    assert (f'{described} aria-invalid="true"' in page) != (field == "kinds")
+    assert described in page
     assert not _rows(page)  # no results under a wrong filter
     assert "About Rother" in page  # but the rest of the page is there
 
