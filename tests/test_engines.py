@@ -25,6 +25,9 @@ from recommender.evaluation import Evaluation
 from recommender.services import load_services
 from recommender.training import Context
 
+# The real data/, named: these tests check the committed reference and register.
+REAL = Settings.from_env()
+
 LIMIT = 3
 
 
@@ -32,18 +35,18 @@ LIMIT = 3
 def small_context() -> Context:
     """The reference bodies and a third of the default register (seeded): quick to fit. The
     real arrangements with a savings figure come first, so the first folds test savings too."""
-    arrangements, members = register.read_default_register()
+    arrangements, members = register.read_default_register(REAL)
     arrangements = arrangements.sample(frac=0.3, random_state=0)
     saved = arrangements["annual_savings_gbp"].fillna(0).gt(0)
     arrangements = pd.concat([arrangements[saved], arrangements[~saved]])
     members = members[members["arrangement_id"].isin(arrangements["id"])]
     return Context.build(
-        pd.DataFrame(reference.load_bodies().drop(columns="geometry")),
-        reference.load_adjacency(),
-        load_services(),
+        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
+        reference.load_adjacency(REAL),
+        load_services(REAL),
         arrangements,
         members,
-        reference.governed_pairs(),
+        reference.governed_pairs(REAL),
     )
 
 

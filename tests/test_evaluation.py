@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 from recommender.baselines import PARTNER_BASELINES, ServiceMedian
+from recommender.config import Settings
 from recommender.evaluation import (
     Evaluation,
     evaluate,
@@ -14,6 +15,9 @@ from recommender.evaluation import (
     query_metrics,
     verdicts,
 )
+
+# The real data/, named: these tests check the committed reference and register.
+REAL = Settings.from_env()
 
 
 def test_expected_ranks_split_ties() -> None:
@@ -68,14 +72,14 @@ def small_evaluation() -> Evaluation:
     from recommender.services import load_services
     from recommender.training import Context
 
-    arrangements, members = register.read_default_register()
+    arrangements, members = register.read_default_register(REAL)
     ctx = Context.build(
-        pd.DataFrame(reference.load_bodies().drop(columns="geometry")),
-        reference.load_adjacency(),
-        load_services(),
+        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
+        reference.load_adjacency(REAL),
+        load_services(REAL),
         arrangements,
         members,
-        reference.governed_pairs(),
+        reference.governed_pairs(REAL),
     )
     return evaluate(ctx, limit=6)
 
@@ -102,11 +106,11 @@ def test_a_held_out_partnership_is_out_of_training_and_of_its_own_network() -> N
     from recommender.services import load_services
     from recommender.training import Context
 
-    arrangements, members = register.read_default_register()
+    arrangements, members = register.read_default_register(REAL)
     ctx = Context.build(
-        pd.DataFrame(reference.load_bodies().drop(columns="geometry")),
-        reference.load_adjacency(),
-        load_services(),
+        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
+        reference.load_adjacency(REAL),
+        load_services(REAL),
         arrangements,
         members,
     )
@@ -135,11 +139,11 @@ def test_cold_start_hides_the_focal_bodys_whole_history() -> None:
     from recommender.services import load_services
     from recommender.training import Context
 
-    arrangements, members = register.read_default_register()
+    arrangements, members = register.read_default_register(REAL)
     ctx = Context.build(
-        pd.DataFrame(reference.load_bodies().drop(columns="geometry")),
-        reference.load_adjacency(),
-        load_services(),
+        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
+        reference.load_adjacency(REAL),
+        load_services(REAL),
         arrangements,
         members,
     )

@@ -21,9 +21,13 @@ from browser_fixtures import field_error
 from recommender import feedback, reference
 from recommender import register as reg
 from recommender.charts import money
+from recommender.config import Settings
 from recommender.query import CHOICE_FLOOR
 from recommender.ranking import Query, Recommender
 from recommender.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION
+
+# The real data/, named: these tests check the committed reference and register.
+REAL = Settings.from_env()
 
 ROTHER = "E07000064"
 
@@ -96,12 +100,12 @@ def test_home_figures_are_counted_from_the_real_register(client: FlaskClient, ap
 def test_search_finds_names_aliases_and_abolished_councils(real_client: FlaskClient) -> None:
     page = _text(real_client.get("/search?q=Taunton"))
     assert "abolished" in page and "Taunton Deane Borough Council" in page
-    (successor,) = reference.resolve("Taunton Deane").codes
+    (successor,) = reference.resolve("Taunton Deane", settings=REAL).codes
     assert f'href="/bodies/{successor}?from=Taunton+Deane+Borough+Council"' in page
     for fuzzy in ("Luton", "Arun", "Thanet"):
         assert f">{fuzzy}</a>" not in page
     split = _text(real_client.get("/search?q=Northamptonshire"))
-    for code in reference.resolve("Northamptonshire").codes:
+    for code in reference.resolve("Northamptonshire", settings=REAL).codes:
         assert f'href="/bodies/{code}"' in split
     assert f'href="/bodies/{ROTHER}"' in _text(real_client.get("/search?q=e0700006"))
     nothing = _text(real_client.get("/search?q=zzqqxx"))
@@ -122,7 +126,7 @@ def test_an_exact_name_opens_the_body(client: FlaskClient) -> None:
 
 @pytest.mark.slow
 def test_an_abolished_council_is_named_on_its_successors_page(real_client: FlaskClient) -> None:
-    (bucks,) = reference.resolve("Aylesbury Vale").codes
+    (bucks,) = reference.resolve("Aylesbury Vale", settings=REAL).codes
     response = real_client.get("/search?q=Aylesbury+Vale")
     assert response.headers["Location"] == f"/bodies/{bucks}?from=Aylesbury+Vale"
     page = _text(real_client.get(response.headers["Location"]))
@@ -144,7 +148,7 @@ def test_a_name_redirects_to_the_code_keeping_the_filters(real_client: FlaskClie
     assert parse_qs(target.query) == {"service": ["legal"], "kinds": ["council", "fire"]}
     assert real_client.get("/bodies/e07000064").headers["Location"] == f"/bodies/{ROTHER}"
     # An abolished council resolves to its successor; one split in two asks which.
-    (somerset,) = reference.resolve("Taunton Deane").codes
+    (somerset,) = reference.resolve("Taunton Deane", settings=REAL).codes
     assert real_client.get("/bodies/Taunton Deane").headers["Location"] == (
         f"/bodies/{somerset}?from=Taunton+Deane"
     )
@@ -176,7 +180,7 @@ def test_body_page_shows_the_models_suggestions(client: FlaskClient, app: Flask)
     assert f'data-code="{first.partner_code}" class="suggested"' in svg
     assert f'href="/bodies/{ROTHER}/briefing.pdf"' in page
     # Facts and the body's own arrangements in the register.
-    assert f"{reference.body(ROTHER)['population']:,.0f}" in page
+    assert f"{reference.body(ROTHER, REAL)['population']:,.0f}" in page
     assert "East Sussex Procurement Hub" in html.unescape(page)
 
 
@@ -194,7 +198,7 @@ def test_body_page_says_who_governs_the_fire_service(
 ) -> None:
     page = html.unescape(_text(real_client.get(f"/bodies/{code}")))
     facts = page[page.index('id="facts-title"') : page.index('id="existing-title"')]
-    source = reference.body(code)["governance"][0]["source_url"]
+    source = reference.body(code, REAL)["governance"][0]["source_url"]
     assert f'<dd>{fact} (<a href="{source}" rel="noopener noreferrer">source</a>)</dd>' in facts
     assert "Fire and rescue governance" not in _text(real_client.get(f"/bodies/{ROTHER}"))
 
@@ -425,7 +429,7 @@ def test_reasons_show_a_marker_and_words_for_every_direction(
     real_client: FlaskClient, real_app: Flask
 ) -> None:
     # Essex's fire authority and police force are under one commissioner: a note, not an effect.
-    fire = reference.resolve("Essex Fire and Rescue Authority").codes[0]
+    fire = reference.resolve("Essex Fire and Rescue Authority", settings=REAL).codes[0]
     found = _model(real_app).recommend(Query(fire, k=20))
     notes = [x for r in found for x in r.reasons if x.direction == "note"]
     lowers = [x for r in found for x in r.reasons if x.direction == "lowers"]

@@ -40,10 +40,11 @@ _BRIEFINGS = """
 from pypdf import PdfReader
 import io
 from recommender.briefing import briefing_document
+from recommender.config import Settings
 from recommender.ranking import Recommender
 from recommender import maps, register
 started = time.perf_counter()
-rec = Recommender.load()
+rec = Recommender.load(Settings.from_env())
 result = {"load_s": time.perf_counter() - started, "bodies": []}
 started = time.perf_counter()
 register.load_register(rec.settings)  # what a running service has already done

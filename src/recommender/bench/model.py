@@ -56,8 +56,9 @@ result = {"train_s": total, "stages": stages, "arrangements": len(arrangements)}
 _SCORE = """
 import numpy as np
 from recommender import artifacts
+from recommender.config import Settings
 from recommender.scoring import Scorer, score_all
-loaded = artifacts.load_promoted()
+loaded = artifacts.load_promoted(Settings.from_env())
 model = loaded.model
 started = time.perf_counter()
 table = score_all(Scorer(model.context, model.components, model.snapshot, model.p_enter))
@@ -88,7 +89,7 @@ if FRACTION < 1:
     codes = set(bodies.index)
     adjacency = adjacency[adjacency["code_a"].isin(codes) & adjacency["code_b"].isin(codes)]
 size = int(round(626 * MULTIPLE * len(bodies) / every))
-arrangements, members = simulate(bodies, seed=7, size=size, adjacency=adjacency)
+arrangements, members = simulate(bodies, seed=7, size=size, adjacency=adjacency, services=services)
 # Flagged real so that every part of the model learns from them: what grows is measured.
 arrangements = arrangements.assign(simulated=False)
 started = time.perf_counter()
