@@ -144,7 +144,10 @@ def test_processes_starting_on_one_empty_database_all_start(register_settings: S
         "RECOMMENDER_DATA_DIR": str(register_settings.data),
         "RECOMMENDER_DATABASE_URL": register_settings.db_url,
     }
-    code = "from recommender import register; print(register.ensure_database())"
+    code = (  # a program's edge: its settings come from the environment
+        "from recommender import register; from recommender.config import Settings; "
+        "print(register.ensure_database(Settings.from_env()))"
+    )
     started = [
         subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
         for _ in range(3)
