@@ -1,9 +1,11 @@
 """Fixtures for the pages: a model with an evaluation table, a served app, headless Chromium.
 
-The session's model (``model_fixtures.trained_settings``) is trained without the held-out
-evaluation (it takes minutes), so :func:`evaluated_models` copies it and writes a small,
-synthetic evaluation into its metadata (labelled as such in its notes): the model page then
-has a chart, tables and verdicts to show, computed from those figures.
+The session's models are trained without the held-out evaluation (it takes minutes), so
+:func:`evaluated_models` (the small world's, ``model_fixtures.trained_settings``) and
+:func:`real_evaluated_models` (the real register's, for the browser tests, marked ``slow``)
+copy one and write a small, synthetic evaluation into its metadata (labelled as such in its
+notes): the model page then has a chart, tables and verdicts to show, computed from those
+figures.
 
 :func:`live_server` runs ``recommender serve`` (gunicorn, one worker) on a free port over that
 copy, with its own SQLite register, and waits for ``/api/v1/health``. :func:`browser` drives
@@ -81,14 +83,27 @@ def synthetic_evaluation() -> dict[str, Any]:
     return {"ranking": ranking, "savings": savings, "notes": notes}
 
 
-@pytest.fixture(scope="session")
-def evaluated_models(trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the session's models folder whose promoted model has an evaluation table."""
-    copied = copy_models(trained_settings, tmp_path_factory.mktemp("evaluated"))
+def with_evaluation(settings: Settings, target: Path) -> Path:
+    """A copy of ``settings``' models folder whose promoted model has an evaluation table."""
+    copied = copy_models(settings, target)
     meta_path = copied.models / str(artifacts.promoted_version(copied)) / artifacts.METADATA
     meta = json.loads(meta_path.read_text()) | {"evaluation": synthetic_evaluation()}
     meta_path.write_text(json.dumps(meta, indent=2) + "\n")
     return copied.models
+
+
+@pytest.fixture(scope="session")
+def evaluated_models(trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small world's models folder, its promoted model with an evaluation table."""
+    return with_evaluation(trained_settings, tmp_path_factory.mktemp("evaluated"))
+
+
+@pytest.fixture(scope="session")
+def real_evaluated_models(
+    real_trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The real register's models folder, its promoted model with an evaluation table."""
+    return with_evaluation(real_trained_settings, tmp_path_factory.mktemp("real-evaluated"))
 
 
 def field_error(page: str, field: str) -> str | None:
@@ -125,16 +140,19 @@ def _healthy(url: str) -> bool:
 
 @pytest.fixture(scope="session")
 def live_server(
-    trained_settings: Settings, evaluated_models: Path, tmp_path_factory: pytest.TempPathFactory
+    real_trained_settings: Settings,
+    real_evaluated_models: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[LiveServer]:
-    """The app served by gunicorn on a free port, over the evaluated model and its own database."""
+    """The app served by gunicorn on a free port over the real ``data/`` and the real register's
+    evaluated model, with its own database."""
     root = tmp_path_factory.mktemp("live")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     database_url = f"sqlite:///{root / 'live.sqlite'}"
     env = os.environ | {
-        "RECOMMENDER_DATA_DIR": str(trained_settings.data),
-        "RECOMMENDER_MODELS_DIR": str(evaluated_models),
+        "RECOMMENDER_DATA_DIR": str(real_trained_settings.data),
+        "RECOMMENDER_MODELS_DIR": str(real_evaluated_models),
         "RECOMMENDER_DATABASE_URL": database_url,
     }
     command = shutil.which("recommender", path=str(Path(sys.executable).parent))

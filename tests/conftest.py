@@ -6,9 +6,20 @@ import os
 # boosting does not spin against itself. Set before scikit-learn is imported.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from browser_fixtures import browser, evaluated_models, live_server, page  # noqa: F401
+from browser_fixtures import (  # noqa: F401
+    browser,
+    evaluated_models,
+    live_server,
+    page,
+    real_evaluated_models,
+)
 from db_fixtures import database_engine, database_url, new_database, postgres_server  # noqa: F401
-from model_fixtures import recommender_model, trained_settings  # noqa: F401
+from model_fixtures import (  # noqa: F401
+    real_recommender_model,
+    real_trained_settings,
+    recommender_model,
+    trained_settings,
+)
 from reference_fixtures import tiny_data, tiny_settings  # noqa: F401
 from register_fixtures import directory, register_settings  # noqa: F401
 from service_fixtures import (  # noqa: F401
@@ -17,5 +28,7 @@ from service_fixtures import (  # noqa: F401
     client,
     large_app,
     make_app,
+    real_app,
+    real_client,
     service_models,
 )

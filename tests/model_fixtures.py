@@ -1,52 +1,66 @@
-"""A real model, trained once per test session on the committed default register.
+"""Trained models shared by a test session, saved into temporary ``models/`` folders and promoted.
 
-Training skips the held-out evaluation (covered by tests/test_evaluation.py) so that the
-fixture takes seconds; the model is saved into a temporary ``models/`` folder and promoted,
-with the register in a temporary SQLite database.
+``trained_settings``: a model trained on the small SYNTHETIC world of :mod:`world_fixtures`
+(a cut of the real reference and register in a temporary ``data/``; a couple of seconds), which
+most tests share. ``real_trained_settings``: a model trained on the committed default register
+(over a minute a worker), only for the tests marked ``@pytest.mark.slow`` that check the real
+register or the real model. Training skips the held-out evaluation (covered by
+tests/test_evaluation.py); each register lives in a temporary SQLite database.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from recommender.core.config import Settings
-from recommender.core.services import load_services
 from recommender.model import artifacts
-from recommender.model.workflow import train
-from recommender.reference import lookup as reference
-from recommender.register import records as register
+from recommender.model.workflow import train_and_save
+from world_fixtures import write_small_world
 
 
 def train_into(settings: Settings) -> str:
     """Train on the settings' register (the default one, loaded on first use); save; promote."""
-    arrangements, members = register.load_register(settings)
-    model, meta = train(
-        pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry")),
-        reference.load_adjacency(settings),
-        load_services(settings),
-        arrangements,
-        members,
-        governed=reference.governed_pairs(settings),
-        evaluation=False,
-    )
-    meta["versions"] = artifacts.library_versions()
-    version = artifacts.save(model, meta, settings)
+    version, _ = train_and_save(settings, evaluate=False)
     artifacts.promote(version, settings)
     return version
 
 
 @pytest.fixture(scope="session")
 def trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings whose models folder holds one promoted model trained on the default register."""
+    """Settings over the small synthetic world whose models folder holds one promoted model."""
     root = tmp_path_factory.mktemp("trained")
+    real = Settings.from_env()
+    settings = real.with_(
+        data_dir=write_small_world(real, root),
+        models_dir=root / "models",
+        database_url=f"sqlite:///{root / 'register.sqlite'}",
+    )
+    train_into(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def real_trained_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings whose models folder holds one promoted model trained on the default register.
+
+    For ``@pytest.mark.slow`` tests only: it takes over a minute to train.
+    """
+    root = tmp_path_factory.mktemp("real-trained")
     settings = Settings.from_env().with_(
         models_dir=root / "models", database_url=f"sqlite:///{root / 'register.sqlite'}"
     )
     train_into(settings)
     return settings
+
+
+@pytest.fixture(scope="session")
+def real_recommender_model(real_trained_settings: Settings):  # type: ignore[no-untyped-def]
+    """The promoted model of :func:`real_trained_settings`, loaded (slow tests only)."""
+    from recommender.recommend.ranking import Recommender
+
+    return Recommender.load(real_trained_settings)
 
 
 @pytest.fixture(scope="session")

@@ -37,5 +37,5 @@ def north_south_draft(name: str = "surrey-north-south") -> Draft:
     )
 
 
-def surrey(settings: Settings | None = None) -> Definition:
+def surrey(settings: Settings) -> Definition:
     return define.check(surrey_draft(), settings)

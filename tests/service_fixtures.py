@@ -1,4 +1,4 @@
-"""Fixtures for the web service tests: apps over a real trained model and a real SQLite file.
+"""Fixtures for the web service tests: apps over a trained model and a real SQLite file.
 
 ``service_models`` copies the session's trained model (``model_fixtures.trained_settings``) and
 adds a second version of it, so that promotion and reload tests can swap between two real
@@ -127,3 +127,16 @@ def large_app(
     current = app.extensions["recommender"]
     add_synthetic(current.engine, 3000, current.settings)
     return app
+
+
+@pytest.fixture(scope="module")
+def real_app(real_trained_settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    """An app over the real ``data/`` and a model trained on the default register, for the
+    ``@pytest.mark.slow`` tests of real bodies (abolished councils, combined authorities …)."""
+    root = tmp_path_factory.mktemp("real-app")
+    return build_app(root, real_trained_settings, real_trained_settings.models, ADMIN_TOKEN=TOKEN)
+
+
+@pytest.fixture
+def real_client(real_app: Flask) -> FlaskClient:
+    return real_app.test_client()

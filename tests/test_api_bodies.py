@@ -6,23 +6,25 @@ import pytest
 from flask.testing import FlaskClient
 
 
-def test_list_filters_and_pages(client: FlaskClient) -> None:
-    every = client.get("/api/v1/bodies?limit=500").json
+@pytest.mark.slow
+def test_list_filters_and_pages(real_client: FlaskClient) -> None:
+    every = real_client.get("/api/v1/bodies?limit=500").json
     assert every["total"] == len(every["bodies"]) > 400
-    fire = client.get("/api/v1/bodies?kind=fire&limit=5&offset=2").json
+    fire = real_client.get("/api/v1/bodies?kind=fire&limit=5&offset=2").json
     assert fire["limit"] == 5 and fire["offset"] == 2 and len(fire["bodies"]) == 5
     assert {b["kind"] for b in fire["bodies"]} == {"fire"}
     assert fire["total"] < every["total"]
-    page = client.get("/api/v1/bodies?kind=fire&limit=2&offset=3").json["bodies"]
+    page = real_client.get("/api/v1/bodies?kind=fire&limit=2&offset=3").json["bodies"]
     assert page == fire["bodies"][1:3]
 
 
-def test_list_by_region_and_county(client: FlaskClient) -> None:
-    south_west = client.get("/api/v1/bodies?region=South West&limit=500").json["bodies"]
+@pytest.mark.slow
+def test_list_by_region_and_county(real_client: FlaskClient) -> None:
+    south_west = real_client.get("/api/v1/bodies?region=South West&limit=500").json["bodies"]
     assert south_west and {b["region"] for b in south_west} == {"South West"}
-    by_code = client.get("/api/v1/bodies?region=e12000009&limit=500").json["bodies"]
+    by_code = real_client.get("/api/v1/bodies?region=e12000009&limit=500").json["bodies"]
     assert by_code == south_west
-    districts = client.get("/api/v1/bodies?county=East Sussex").json["bodies"]
+    districts = real_client.get("/api/v1/bodies?county=East Sussex").json["bodies"]
     assert {b["name"] for b in districts} >= {"Rother", "Wealden", "Lewes"}
     assert {b["county_code"] for b in districts} == {"E10000011"}
 
@@ -52,26 +54,29 @@ def test_search_best_first_as_you_type(client: FlaskClient) -> None:
     assert found["results"][0]["abolished"] is False
 
 
-def test_search_flags_abolished_councils_with_successors(client: FlaskClient) -> None:
-    hit = client.get("/api/v1/bodies/search?q=Taunton Deane").json["results"][0]
+@pytest.mark.slow
+def test_search_flags_abolished_councils_with_successors(real_client: FlaskClient) -> None:
+    hit = real_client.get("/api/v1/bodies/search?q=Taunton Deane").json["results"][0]
     assert hit["abolished"] is True
     assert hit["successors"] == [{"code": "E06000066", "name": "Somerset"}]
     assert hit["former_code"] == "E07000190"
     assert "abolished" in hit["note"].lower() or hit["note"]
 
 
-def test_search_kind_and_limit(client: FlaskClient) -> None:
-    found = client.get("/api/v1/bodies/search?q=Devon&kind=fire&limit=1").json["results"]
+@pytest.mark.slow
+def test_search_kind_and_limit(real_client: FlaskClient) -> None:
+    found = real_client.get("/api/v1/bodies/search?q=Devon&kind=fire&limit=1").json["results"]
     assert len(found) == 1 and found[0]["kind"] == "fire"
 
 
-def test_combined_authorities_are_a_kind(client: FlaskClient) -> None:
-    listed = client.get("/api/v1/bodies?kind=combined&limit=50").json
+@pytest.mark.slow
+def test_combined_authorities_are_a_kind(real_client: FlaskClient) -> None:
+    listed = real_client.get("/api/v1/bodies?kind=combined&limit=50").json
     assert listed["total"] == 12
     assert {b["tier"] for b in listed["bodies"]} == {"combined_authority"}
-    found = client.get("/api/v1/bodies/search?q=Sheffield City Region&kind=combined").json
+    found = real_client.get("/api/v1/bodies/search?q=Sheffield City Region&kind=combined").json
     assert found["results"][0]["codes"] == ["E47000002"]
-    shown = client.get("/api/v1/bodies/GLA").json
+    shown = real_client.get("/api/v1/bodies/GLA").json
     assert shown["body"]["code"] == "E61000001"
     assert shown["body"]["governance"][0]["governance"] == "mayor"
 
@@ -92,8 +97,9 @@ def test_show_body(client: FlaskClient) -> None:
     assert all("E07000064" in {m["body_code"] for m in a["members"]} for a in shown["arrangements"])
 
 
-def test_show_abolished_council_resolves_to_its_successor(client: FlaskClient) -> None:
-    shown = client.get("/api/v1/bodies/Taunton Deane").json
+@pytest.mark.slow
+def test_show_abolished_council_resolves_to_its_successor(real_client: FlaskClient) -> None:
+    shown = real_client.get("/api/v1/bodies/Taunton Deane").json
     assert shown["body"]["code"] == "E06000066"
     assert shown["resolution"]["alias_type"] == "former"
 
@@ -106,7 +112,8 @@ def test_unknown_body_suggests_closest(client: FlaskClient) -> None:
     assert response.json["suggestions"][0].startswith("Rother")
 
 
-def test_split_council_asks_to_choose(client: FlaskClient) -> None:
-    response = client.get("/api/v1/bodies/Northamptonshire County Council")
+@pytest.mark.slow
+def test_split_council_asks_to_choose(real_client: FlaskClient) -> None:
+    response = real_client.get("/api/v1/bodies/Northamptonshire County Council")
     assert response.status_code == 404
     assert any("North Northamptonshire" in s for s in response.json["suggestions"])

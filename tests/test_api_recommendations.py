@@ -9,6 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from recommender.model import artifacts
 from recommender.recommend.query import CHOICE_FLOOR
 from recommender.recommend.ranking import MAX_K, PER_PARTNER, Query, Recommender
 
@@ -153,8 +154,10 @@ def test_arrangements_to_join(client: FlaskClient, app: Flask) -> None:
     assert shown["options"], "a district in East Sussex has arrangements nearby to join"
     option = shown["options"][0]
     assert "Rother" not in option["arrangement"]["partner_names"]
-    legal = client.get("/api/v1/bodies/Rother/arrangements-to-join?service=legal").json
-    assert all(o["arrangement"]["service"] == "legal" for o in legal["options"])
+    service = option["arrangement"]["service"]
+    only = client.get(f"/api/v1/bodies/Rother/arrangements-to-join?service={service}").json
+    assert only["options"] and all(o["arrangement"]["service"] == service for o in only["options"])
+    assert option in only["options"]
 
 
 def test_arrangements_to_join_bad_parameters(client: FlaskClient) -> None:
@@ -164,9 +167,13 @@ def test_arrangements_to_join_bad_parameters(client: FlaskClient) -> None:
 
 def test_model_info(client: FlaskClient, app: Flask) -> None:
     shown = client.get("/api/v1/model").json
-    assert shown["version"] == _model(app).version
-    assert shown["trained_at"]
-    assert "evaluation" in shown
+    model = _model(app)
+    meta = artifacts.metadata(model.version, model.settings)
+    assert shown["version"] == model.version == meta["version"]
+    assert shown["trained_at"] == meta["created_at"]
+    assert shown["evaluation"] == meta["evaluation"]
+    assert shown["versions"] == meta["versions"] == artifacts.library_versions()
+    assert shown["git_commit"] == meta["git_commit"]
 
 
 @pytest.mark.parametrize(

@@ -12,19 +12,22 @@ from recommender.core import services
 from recommender.register import records as reg
 
 
-def test_list_arrangements_filters(client: FlaskClient) -> None:
-    real = client.get("/api/v1/arrangements?limit=500").json
+@pytest.mark.slow
+def test_list_arrangements_filters(real_client: FlaskClient) -> None:
+    real = real_client.get("/api/v1/arrangements?limit=500").json
     assert real["total"] > 100
     # The observed register by default: simulated arrangements only when asked for by name.
     assert not any(a["simulated"] for a in real["arrangements"])
-    legal = client.get("/api/v1/arrangements?service=legal&limit=500").json
+    legal = real_client.get("/api/v1/arrangements?service=legal&limit=500").json
     assert legal["total"] == len(legal["arrangements"]) > 0
     assert {a["service"] for a in legal["arrangements"]} == {"legal"}
-    fake = client.get("/api/v1/arrangements?origin=simulated&limit=500").json["arrangements"]
-    every = client.get("/api/v1/arrangements?origin=all&limit=1").json
+    fake = real_client.get("/api/v1/arrangements?origin=simulated&limit=500").json["arrangements"]
+    every = real_client.get("/api/v1/arrangements?origin=all&limit=1").json
     assert fake and all(a["simulated"] for a in fake)
     assert real["total"] + len(fake) == every["total"]
-    mine = client.get("/api/v1/arrangements?body=Rother&region=South East").json["arrangements"]
+    mine = real_client.get("/api/v1/arrangements?body=Rother&region=South East").json[
+        "arrangements"
+    ]
     assert mine and all("E07000064" in {m["body_code"] for m in a["members"]} for a in mine)
 
 
@@ -54,14 +57,17 @@ def test_show_arrangement(client: FlaskClient) -> None:
     first = client.get("/api/v1/arrangements?limit=1").json["arrangements"][0]
     shown = client.get(f"/api/v1/arrangements/{first['id']}").json
     assert shown == first
-    assert shown["members"]
+    assert [m["position"] for m in shown["members"]] == list(range(1, len(shown["members"]) + 1))
+    assert len(shown["members"]) >= 2  # an arrangement is shared by two or more
 
 
-def test_unknown_arrangement(client: FlaskClient) -> None:
-    response = client.get("/api/v1/arrangements/R-nothing")
+def test_unknown_arrangement_suggests_the_closest_ids(client: FlaskClient) -> None:
+    known = client.get("/api/v1/arrangements?limit=1").json["arrangements"][0]["id"]
+    response = client.get(f"/api/v1/arrangements/{known[:-1]}")  # one character short
     assert response.status_code == 404
     assert response.json["error"] == "unknown_arrangement"
-    assert response.json["suggestions"]
+    assert response.json["suggestions"][0] == known
+    assert len(client.get("/api/v1/arrangements/R-nothing").json["suggestions"]) <= 5
 
 
 def test_services(client: FlaskClient, app: Flask) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import pickle
+import re
 import stat
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from recommender.core.errors import (
 )
 from recommender.model import artifacts
 from recommender.recommend import serving
+from recommender.register import records as register
 
 
 @pytest.fixture
@@ -41,10 +43,13 @@ def only_version(settings: Settings) -> str:
 def test_a_saved_model_has_its_metadata_and_checksum(models: Settings) -> None:
     version = only_version(models)
     meta = artifacts.metadata(version, models)
-    for key in ("created_at", "register", "parameters", "features", "evaluation", "versions"):
+    for key in ("created_at", "register", "parameters", "features", "evaluation"):
         assert key in meta
+    # Written by artifacts.save itself: what verify demands, and the checkout's commit.
+    assert meta["versions"] == artifacts.library_versions()
+    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", meta["git_commit"])
     assert meta["artifact_sha256"] == artifacts.sha256(models.models / version / "model.joblib")
-    assert meta["register"]["arrangements"] > 600
+    assert meta["register"]["arrangements"] == len(register.load_register(models)[0]) > 0
     loaded = artifacts.load_promoted(models)
     assert loaded.version == version
 
@@ -420,7 +425,7 @@ def test_two_saves_in_the_same_second_get_two_versions(
         return version
 
     monkeypatch.setattr(artifacts, "_new_version", name_then_take)
-    meta = {"register": {"hash": "abcdef"}, "versions": artifacts.library_versions()}
+    meta = {"register": {"hash": "abcdef"}}  # save adds the versions load checks
     saved = artifacts.save(model, meta, models)
     assert saved != taken[0] and saved in artifacts.versions(models)
     assert (models.models / taken[0] / artifacts.METADATA).read_text() == "{}"

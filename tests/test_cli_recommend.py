@@ -16,6 +16,7 @@ from recommender.model import artifacts
 
 def _run(settings: Settings, *args: str) -> str:
     env = {
+        "RECOMMENDER_DATA_DIR": str(settings.data),
         "RECOMMENDER_MODELS_DIR": str(settings.models),
         "RECOMMENDER_DATABASE_URL": settings.db_url,
     }
@@ -25,16 +26,15 @@ def _run(settings: Settings, *args: str) -> str:
 
 
 def test_an_abolished_council_is_named_with_its_successor(trained_settings: Settings) -> None:
-    out = _run(trained_settings, "Aylesbury Vale", "--k", "2")
+    out = _run(trained_settings, "Forest Heath", "--k", "2")
     lines = [line for line in out.splitlines() if line.strip()]
-    assert lines[0].startswith("Buckinghamshire (E06000060)")
+    assert lines[0].startswith("West Suffolk (E07000245)")
     assert lines[1] == (
-        "Aylesbury Vale District Council was abolished in 2020; its area is now part of "
-        "Buckinghamshire."
+        "Forest Heath District Council was abolished in 2019; its area is now part of West Suffolk."
     )
-    shown = json.loads(_run(trained_settings, "Aylesbury Vale", "--k", "1", "--format", "json"))
-    assert "abolished in 2020" in shown[0]["body"]["note"]
-    plain = _run(trained_settings, "Buckinghamshire", "--k", "1")
+    shown = json.loads(_run(trained_settings, "Forest Heath", "--k", "1", "--format", "json"))
+    assert "abolished in 2019" in shown[0]["body"]["note"]
+    plain = _run(trained_settings, "West Suffolk", "--k", "1")
     assert "abolished" not in plain
 
 
@@ -50,7 +50,7 @@ def test_models_list_says_where_each_figure_comes_from(
     copied = copy_models(trained_settings, tmp_path)
     version = str(artifacts.promoted_version(copied))
     path = copied.models / version / artifacts.METADATA
-    env = {"RECOMMENDER_MODELS_DIR": str(copied.models)}
+    env = {"RECOMMENDER_DATA_DIR": str(copied.data), "RECOMMENDER_MODELS_DIR": str(copied.models)}
     plain = CliRunner(env=env).invoke(cli, ["models", "list"])
     assert plain.exit_code == 0, plain.output
     assert "not evaluated" in plain.stdout

@@ -18,6 +18,7 @@ from scenario_fixtures import EAST, WEST
 def run(trained_settings: Settings, tmp_path: Path) -> Any:
     runner = CliRunner()
     env = {
+        "RECOMMENDER_DATA_DIR": str(trained_settings.data),
         "RECOMMENDER_MODELS_DIR": str(trained_settings.models),
         "RECOMMENDER_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.sqlite'}",
     }

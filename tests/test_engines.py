@@ -27,6 +27,9 @@ from recommender.model.fit import Context
 from recommender.reference import lookup as reference
 from recommender.register import records as register
 
+# The real data/, named: these tests check the committed reference and register.
+REAL = Settings.from_env()
+
 LIMIT = 3
 
 
@@ -34,18 +37,18 @@ LIMIT = 3
 def small_context() -> Context:
     """The reference bodies and a third of the default register (seeded): quick to fit. The
     real arrangements with a savings figure come first, so the first folds test savings too."""
-    arrangements, members = register.read_default_register()
+    arrangements, members = register.read_default_register(REAL)
     arrangements = arrangements.sample(frac=0.3, random_state=0)
     saved = arrangements["annual_savings_gbp"].fillna(0).gt(0)
     arrangements = pd.concat([arrangements[saved], arrangements[~saved]])
     members = members[members["arrangement_id"].isin(arrangements["id"])]
     return Context.build(
-        pd.DataFrame(reference.load_bodies().drop(columns="geometry")),
-        reference.load_adjacency(),
-        load_services(),
+        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
+        reference.load_adjacency(REAL),
+        load_services(REAL),
         arrangements,
         members,
-        reference.governed_pairs(),
+        reference.governed_pairs(REAL),
     )
 
 
@@ -117,7 +120,10 @@ def _json_tail(output: str) -> Any:
 
 def test_the_dask_scores_are_the_local_bytes(trained_settings: Settings, tmp_path: Path) -> None:
     runner = CliRunner()
-    env = {"RECOMMENDER_MODELS_DIR": str(trained_settings.models)}
+    env = {
+        "RECOMMENDER_DATA_DIR": str(trained_settings.data),
+        "RECOMMENDER_MODELS_DIR": str(trained_settings.models),
+    }
     local, on_dask = tmp_path / "local.parquet", tmp_path / "dask.parquet"
     from recommender.model import artifacts
 

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recommender.core.config import Settings
 from recommender.model.baselines import PARTNER_BASELINES, ServiceMedian
 from recommender.model.evaluation import (
     Evaluation,
@@ -14,6 +15,9 @@ from recommender.model.evaluation import (
     query_metrics,
     verdicts,
 )
+
+# The real data/, named: these tests check the committed reference and register.
+REAL = Settings.from_env()
 
 
 def test_expected_ranks_split_ties() -> None:
@@ -69,14 +73,14 @@ def small_evaluation() -> Evaluation:
     from recommender.reference import lookup as reference
     from recommender.register import records as register
 
-    arrangements, members = register.read_default_register()
+    arrangements, members = register.read_default_register(REAL)
     ctx = Context.build(
-        pd.DataFrame(reference.load_bodies().drop(columns="geometry")),
-        reference.load_adjacency(),
-        load_services(),
+        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
+        reference.load_adjacency(REAL),
+        load_services(REAL),
         arrangements,
         members,
-        reference.governed_pairs(),
+        reference.governed_pairs(REAL),
     )
     return evaluate(ctx, limit=6)
 
@@ -104,11 +108,11 @@ def test_a_held_out_partnership_is_out_of_training_and_of_its_own_network() -> N
     from recommender.reference import lookup as reference
     from recommender.register import records as register
 
-    arrangements, members = register.read_default_register()
+    arrangements, members = register.read_default_register(REAL)
     ctx = Context.build(
-        pd.DataFrame(reference.load_bodies().drop(columns="geometry")),
-        reference.load_adjacency(),
-        load_services(),
+        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
+        reference.load_adjacency(REAL),
+        load_services(REAL),
         arrangements,
         members,
     )
@@ -138,11 +142,11 @@ def test_cold_start_hides_the_focal_bodys_whole_history() -> None:
     from recommender.reference import lookup as reference
     from recommender.register import records as register
 
-    arrangements, members = register.read_default_register()
+    arrangements, members = register.read_default_register(REAL)
     ctx = Context.build(
-        pd.DataFrame(reference.load_bodies().drop(columns="geometry")),
-        reference.load_adjacency(),
-        load_services(),
+        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
+        reference.load_adjacency(REAL),
+        load_services(REAL),
         arrangements,
         members,
     )

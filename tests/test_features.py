@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recommender.core.config import Settings
 from recommender.core.services import load_services
 from recommender.model.features import (
     PAIR_FEATURES,
@@ -17,11 +18,14 @@ from recommender.model.fit import Context, TrainingData, choice_rows
 from recommender.model.network import SnapshotCache
 from recommender.reference import lookup as reference
 
+# The real data/, named: these tests check the committed reference and register.
+REAL = Settings.from_env()
+
 
 @pytest.fixture(scope="module")
 def ctx() -> Context:
     """The real geography with a small register of invented arrangements (features only)."""
-    bodies = pd.DataFrame(reference.load_bodies().drop(columns="geometry"))
+    bodies = pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry"))
     rows = [
         ("a1", "legal", 2010, ["E07000064", "E07000065"]),  # Rother, Wealden
         ("a2", "ict", 2012, ["E07000064", "E07000065", "E07000062"]),  # + Hastings
@@ -44,11 +48,11 @@ def ctx() -> Context:
     )
     return Context.build(
         bodies,
-        reference.load_adjacency(),
-        load_services(),
+        reference.load_adjacency(REAL),
+        load_services(REAL),
         arrangements,
         members,
-        reference.governed_pairs(),
+        reference.governed_pairs(REAL),
     )
 
 

@@ -353,7 +353,12 @@ def test_links_and_errors() -> None:
     assert all(a.find(SVG + "path") is not None for a in links.values())
     with pytest.raises(UnknownBody) as error:
         maps.render_map(focal="E07000999", title="t", settings=SETTINGS)
-    assert error.value.suggestions
+    assert "E07000999" in str(error.value)
+    # The closest real codes: bodies of the same kind of code (districts, E07).
+    codes = set(reference.load_bodies(SETTINGS).index)
+    suggested = list(error.value.suggestions)
+    assert suggested and set(suggested) <= codes
+    assert all(s.startswith("E07") for s in suggested)
     with pytest.raises(InvalidInput):
         maps.render_map(layer="county", title="t", settings=SETTINGS)
 

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 
 from browser_fixtures import field_error
+from recommender.core.config import Settings
 from recommender.core.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION
 from recommender.recommend import feedback
 from recommender.recommend.query import CHOICE_FLOOR
@@ -25,6 +26,9 @@ from recommender.recommend.ranking import Query, Recommender
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.render.charts import money
+
+# The real data/, named: these tests check the committed reference and register.
+REAL = Settings.from_env()
 
 ROTHER = "E07000064"
 
@@ -93,20 +97,21 @@ def test_home_figures_are_counted_from_the_real_register(client: FlaskClient, ap
     assert 'data-suggest-url="/api/v1/bodies/search"' in page  # for the script's suggestions
 
 
-def test_search_finds_names_aliases_and_abolished_councils(client: FlaskClient) -> None:
-    page = _text(client.get("/search?q=Taunton"))
+@pytest.mark.slow
+def test_search_finds_names_aliases_and_abolished_councils(real_client: FlaskClient) -> None:
+    page = _text(real_client.get("/search?q=Taunton"))
     assert "abolished" in page and "Taunton Deane Borough Council" in page
-    (successor,) = reference.resolve("Taunton Deane").codes
+    (successor,) = reference.resolve("Taunton Deane", settings=REAL).codes
     assert f'href="/bodies/{successor}?from=Taunton+Deane+Borough+Council"' in page
     for fuzzy in ("Luton", "Arun", "Thanet"):
         assert f">{fuzzy}</a>" not in page
-    split = _text(client.get("/search?q=Northamptonshire"))
-    for code in reference.resolve("Northamptonshire").codes:
+    split = _text(real_client.get("/search?q=Northamptonshire"))
+    for code in reference.resolve("Northamptonshire", settings=REAL).codes:
         assert f'href="/bodies/{code}"' in split
-    assert f'href="/bodies/{ROTHER}"' in _text(client.get("/search?q=e0700006"))
-    nothing = _text(client.get("/search?q=zzqqxx"))
+    assert f'href="/bodies/{ROTHER}"' in _text(real_client.get("/search?q=e0700006"))
+    nothing = _text(real_client.get("/search?q=zzqqxx"))
     assert "No public body matches “zzqqxx”" in nothing
-    assert "Search for a body" in _text(client.get("/search"))
+    assert "Search for a body" in _text(real_client.get("/search"))
 
 
 def test_an_exact_name_opens_the_body(client: FlaskClient) -> None:
@@ -120,33 +125,35 @@ def test_an_exact_name_opens_the_body(client: FlaskClient) -> None:
     assert kent.status_code == 200 and "Bodies matching “Kent”" in _text(kent)
 
 
-def test_an_abolished_council_is_named_on_its_successors_page(client: FlaskClient) -> None:
-    (bucks,) = reference.resolve("Aylesbury Vale").codes
-    response = client.get("/search?q=Aylesbury+Vale")
+@pytest.mark.slow
+def test_an_abolished_council_is_named_on_its_successors_page(real_client: FlaskClient) -> None:
+    (bucks,) = reference.resolve("Aylesbury Vale", settings=REAL).codes
+    response = real_client.get("/search?q=Aylesbury+Vale")
     assert response.headers["Location"] == f"/bodies/{bucks}?from=Aylesbury+Vale"
-    page = _text(client.get(response.headers["Location"]))
+    page = _text(real_client.get(response.headers["Location"]))
     assert (
         '<p class="notice notice-info" id="former-note">Aylesbury Vale District Council was '
         "abolished in 2020; its area is now part of Buckinghamshire.</p>"
     ) in page
     # Only a name that really became this body: no note for a made-up or unrelated one.
     for other in ("Rother", "Taunton Deane", "<b>x</b>"):
-        assert 'id="former-note"' not in _text(client.get(f"/bodies/{bucks}?from={other}"))
+        assert 'id="former-note"' not in _text(real_client.get(f"/bodies/{bucks}?from={other}"))
 
 
-def test_a_name_redirects_to_the_code_keeping_the_filters(client: FlaskClient) -> None:
-    response = client.get("/bodies/Rother?service=legal&kinds=council&kinds=fire")
+@pytest.mark.slow
+def test_a_name_redirects_to_the_code_keeping_the_filters(real_client: FlaskClient) -> None:
+    response = real_client.get("/bodies/Rother?service=legal&kinds=council&kinds=fire")
     assert response.status_code == 302
     target = urlsplit(response.headers["Location"])
     assert target.path == f"/bodies/{ROTHER}"
     assert parse_qs(target.query) == {"service": ["legal"], "kinds": ["council", "fire"]}
-    assert client.get("/bodies/e07000064").headers["Location"] == f"/bodies/{ROTHER}"
+    assert real_client.get("/bodies/e07000064").headers["Location"] == f"/bodies/{ROTHER}"
     # An abolished council resolves to its successor; one split in two asks which.
-    (somerset,) = reference.resolve("Taunton Deane").codes
-    assert client.get("/bodies/Taunton Deane").headers["Location"] == (
+    (somerset,) = reference.resolve("Taunton Deane", settings=REAL).codes
+    assert real_client.get("/bodies/Taunton Deane").headers["Location"] == (
         f"/bodies/{somerset}?from=Taunton+Deane"
     )
-    split = client.get("/bodies/Northamptonshire")
+    split = real_client.get("/bodies/Northamptonshire")
     assert split.status_code == 302 and split.headers["Location"].startswith("/search?q=")
 
 
@@ -174,10 +181,11 @@ def test_body_page_shows_the_models_suggestions(client: FlaskClient, app: Flask)
     assert f'data-code="{first.partner_code}" class="suggested"' in svg
     assert f'href="/bodies/{ROTHER}/briefing.pdf"' in page
     # Facts and the body's own arrangements in the register.
-    assert f"{reference.body(ROTHER)['population']:,.0f}" in page
+    assert f"{reference.body(ROTHER, REAL)['population']:,.0f}" in page
     assert "East Sussex Procurement Hub" in html.unescape(page)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("code", "fact"),
     [
@@ -187,19 +195,20 @@ def test_body_page_shows_the_models_suggestions(client: FlaskClient, app: Flask)
     ],
 )
 def test_body_page_says_who_governs_the_fire_service(
-    client: FlaskClient, code: str, fact: str
+    real_client: FlaskClient, code: str, fact: str
 ) -> None:
-    page = html.unescape(_text(client.get(f"/bodies/{code}")))
+    page = html.unescape(_text(real_client.get(f"/bodies/{code}")))
     facts = page[page.index('id="facts-title"') : page.index('id="existing-title"')]
-    source = reference.body(code)["governance"][0]["source_url"]
+    source = reference.body(code, REAL)["governance"][0]["source_url"]
     assert f'<dd>{fact} (<a href="{source}" rel="noopener noreferrer">source</a>)</dd>' in facts
-    assert "Fire and rescue governance" not in _text(client.get(f"/bodies/{ROTHER}"))
+    assert "Fire and rescue governance" not in _text(real_client.get(f"/bodies/{ROTHER}"))
 
 
-def test_a_combined_authority_has_its_page_and_map(client: FlaskClient) -> None:
-    response = client.get("/bodies/Greater Manchester Combined Authority")
+@pytest.mark.slow
+def test_a_combined_authority_has_its_page_and_map(real_client: FlaskClient) -> None:
+    response = real_client.get("/bodies/Greater Manchester Combined Authority")
     assert response.status_code == 302 and response.location.endswith("/bodies/E47000001")
-    page = _text(client.get("/bodies/E47000001"))
+    page = _text(real_client.get("/bodies/E47000001"))
     assert "Combined authority, North West" in page
     assert "The Mayor of Greater Manchester governs" in page
     svg = page[page.index("<svg") : page.index("</svg>")]
@@ -272,8 +281,10 @@ def test_bad_filters_are_reported_next_to_their_field(
     assert response.status_code == 400
     assert message in str(field_error(page, field))
     assert "There is a problem" in page and f'href="#{field}' in page
-    if field != "kinds":
-        assert f'aria-describedby="{field}-error" aria-invalid="true"' in page
+    # kinds is a group of checkboxes: the group (a fieldset) names the error, not one input.
+    described = f'aria-describedby="{field}-error"'
+    assert (f'{described} aria-invalid="true"' in page) != (field == "kinds")
+    assert described in page
     assert not _rows(page)  # no results under a wrong filter
     assert "About Rother" in page  # but the rest of the page is there
 
@@ -414,16 +425,17 @@ def test_a_busy_body_lists_its_first_arrangements_and_links_to_the_rest(
     assert f'href="/arrangements?body={busy}">All {counts[busy]} arrangements' in page
 
 
+@pytest.mark.slow
 def test_reasons_show_a_marker_and_words_for_every_direction(
-    client: FlaskClient, app: Flask
+    real_client: FlaskClient, real_app: Flask
 ) -> None:
     # Essex's fire authority and police force are under one commissioner: a note, not an effect.
-    fire = reference.resolve("Essex Fire and Rescue Authority").codes[0]
-    found = _model(app).recommend(Query(fire, k=20))
+    fire = reference.resolve("Essex Fire and Rescue Authority", settings=REAL).codes[0]
+    found = _model(real_app).recommend(Query(fire, k=20))
     notes = [x for r in found for x in r.reasons if x.direction == "note"]
     lowers = [x for r in found for x in r.reasons if x.direction == "lowers"]
     assert notes
-    page = html.unescape(_text(client.get(f"/bodies/{fire}?k=20")))
+    page = html.unescape(_text(real_client.get(f"/bodies/{fire}?k=20")))
     items = re.findall(
         r'<li class="reason reason-(\w+)"><span class="marker" aria-hidden="true">'
         r'(.)</span><span class="visually-hidden">([^<]+) </span>([^<]+)</li>',

@@ -54,8 +54,9 @@ def _form(name: str, east: tuple[str, ...], west: tuple[str, ...]) -> dict[str, 
 # Creating one --------------------------------------------------------------------------------
 
 
-def test_the_form_lists_every_council_grouped_by_county(client: FlaskClient) -> None:
-    page = _text(client.get("/scenarios/new"))
+@pytest.mark.slow
+def test_the_form_lists_every_council_grouped_by_county(real_client: FlaskClient) -> None:
+    page = _text(real_client.get("/scenarios/new"))
     assert "Make a reorganisation scenario" in page
     assert page.count('<select class="select" id="c-') == 296  # every lower-tier council
     assert "Surrey (county council) and its districts" in page
@@ -91,13 +92,14 @@ def test_a_county_choice_gives_all_its_districts(client: FlaskClient, app: Flask
     store.delete(engine, "surrey-whole")
 
 
+@pytest.mark.slow
 def test_bad_input_shows_every_problem_at_its_field_and_stores_nothing(
-    client: FlaskClient, app: Flask
+    real_client: FlaskClient, real_app: Flask
 ) -> None:
     form = _form("Bad Name", EAST, WEST[:-1])  # Woking left out, and a bad name
     form["successor-3"] = "Hampshire"
     form["c-E06000036"] = "3"  # Bracknell Forest alone
-    response = client.post("/scenarios/new", data=form)
+    response = real_client.post("/scenarios/new", data=form)
     assert response.status_code == 422
     page = _text(response)
     assert "There is a problem: nothing was saved" in page
@@ -112,7 +114,7 @@ def test_bad_input_shows_every_problem_at_its_field_and_stores_nothing(
     elmbridge = page[page.index('id="c-E07000207"') :].split("</select>")[0]
     assert '<option value="">As the county</option>' in elmbridge
     assert '<option value="1" selected>' in elmbridge
-    engine = app.extensions["recommender"].engine
+    engine = real_app.extensions["recommender"].engine
     assert {s.name for s in store.summaries(engine)} <= {NAME}
 
 

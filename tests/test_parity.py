@@ -2,9 +2,8 @@
 
 Each resource is asked for through ``recommender … --format json`` (click's CliRunner) and
 through ``/api/v1`` (the Flask test client) of one app, on the same data, models and database;
-the two JSON documents must be equal. Both build them with :mod:`recommender.recommend.readmodels`,
-so
-a field renamed on one side only fails here.
+the two JSON documents must be equal. Both build them with
+:mod:`recommender.recommend.readmodels`, so a field renamed on one side only fails here.
 """
 
 from __future__ import annotations
@@ -21,6 +20,19 @@ from flask.testing import FlaskClient
 from recommender.cli import cli
 
 Cli = Callable[..., Any]
+# The questions name bodies all over England (Bristol, Hull, Aylesbury Vale): the real data and
+# model, not the small world of the quick loop.
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def app(real_app: Flask) -> Flask:
+    return real_app
+
+
+@pytest.fixture
+def client(real_client: FlaskClient) -> FlaskClient:
+    return real_client
 
 
 @pytest.fixture(scope="module")

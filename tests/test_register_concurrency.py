@@ -146,7 +146,11 @@ def test_processes_starting_on_one_empty_database_all_start(register_settings: S
         "RECOMMENDER_DATA_DIR": str(register_settings.data),
         "RECOMMENDER_DATABASE_URL": register_settings.db_url,
     }
-    code = "from recommender.register import records as register; print(register.ensure_database())"
+    code = (  # a program's edge: its settings come from the environment
+        "from recommender.register import records as register; "
+        "from recommender.core.config import Settings; "
+        "print(register.ensure_database(Settings.from_env()))"
+    )
     started = [
         subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, text=True)
         for _ in range(3)

@@ -123,8 +123,7 @@ def test_each_kind_of_bad_row_is_reported(
     (error,) = errors
     assert (error.row, error.column, error.value) == (3, column, value)
     assert message in error.message
-    if closest is not None:
-        assert error.suggestions[0] == closest
+    assert tuple(error.suggestions[:1]) == ((closest,) if closest is not None else ())
 
 
 def test_end_before_start_is_reported(tmp_path: Path, directory: Directory) -> None:

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from browser_fixtures import DESKTOP, PHONE, SCREENSHOTS, LiveServer, watch_csp
 from recommender.database import db
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+# The real register, in a real browser: behind `slow` (make test runs it).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 ROTHER = "E07000064"
 
 

@@ -18,7 +18,8 @@ import pytest
 from browser_fixtures import DESKTOP, PHONE, SCREENSHOTS, LiveServer, watch_csp
 from scenario_fixtures import EAST, WEST
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+# The real register, in a real browser: behind `slow` (make test runs it).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 NAME = "browser-surrey"
 
 

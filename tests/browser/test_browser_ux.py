@@ -16,9 +16,11 @@ import pytest
 from pypdf import PdfReader
 
 from browser_fixtures import DESKTOP, PHONE, SCREENSHOTS, LiveServer
+from recommender.core.config import Settings
 from recommender.core.services import load_services
 
-pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
+# The real register, in a real browser: behind `slow` (make test runs it).
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.xdist_group("browser")]
 ROTHER, BUCKS = "E07000064", "E06000060"
 # A fire authority, a police force area, an NHS board and a county whose lists have partners
 # of several values that the map fills (a partner covering another is an outline instead).
@@ -28,6 +30,10 @@ MAPS = {
     "icb": "E54000057",  # NHS Greater Manchester
     "county": "E10000014",  # Hampshire
 }
+
+
+# The real data/, named: these tests check the committed reference and register.
+REAL = Settings.from_env()
 
 
 def _rows(page: Any) -> list[tuple[str, str]]:
@@ -182,7 +188,7 @@ def test_the_briefing_opens_with_its_summary_and_shows_no_service_id(page: Any) 
     assert "Rother's three best opportunities are" in summary
     for name in top:
         assert f"with {name} (" in summary
-    for service, label in load_services()["label"].items():
+    for service, label in load_services(REAL)["label"].items():
         if "_" not in str(service):
             continue  # "legal", "ict": words the text may use
         words = str(service).replace("_", " ")

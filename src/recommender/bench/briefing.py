@@ -30,20 +30,11 @@ BODIES = (
 )
 
 _TRAIN = """
-import pandas as pd
-from recommender.model import artifacts
-from recommender.reference import lookup as reference
-from recommender.register import records as register
 from recommender.core.config import Settings
-from recommender.core.services import load_services
-from recommender.model.workflow import train
+from recommender.model.workflow import train_and_save
+from recommender.recommend import serving
 settings = Settings.from_env()
-arrangements, members = register.load_register(settings)
-model, meta = train(pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry")),
-                    reference.load_adjacency(settings), load_services(settings), arrangements,
-                    members, governed=reference.governed_pairs(settings), evaluation=False)
-meta["versions"] = artifacts.library_versions()
-artifacts.promote(artifacts.save(model, meta, settings), settings)
+train_and_save(settings, evaluate=False, promote=serving.check(settings))
 result = {}
 """
 
@@ -54,8 +45,13 @@ from recommender.render.briefing import briefing_document
 from recommender.recommend.ranking import Recommender
 from recommender.render import maps
 from recommender.register import records as register
+from recommender.render.briefing import briefing_document
+from recommender.core.config import Settings
+from recommender.recommend.ranking import Recommender
+from recommender.render import maps
+from recommender.register import records as register
 started = time.perf_counter()
-rec = Recommender.load()
+rec = Recommender.load(Settings.from_env())
 result = {"load_s": time.perf_counter() - started, "bodies": []}
 started = time.perf_counter()
 register.load_register(rec.settings)  # what a running service has already done

@@ -101,7 +101,8 @@ governed = reference.governed_pairs(settings)
 if ROUNDS:
     bodies, adjacency, governed = split(bodies, adjacency, governed, ROUNDS)  # SYNTHETIC
 bodies = pd.DataFrame(bodies.drop(columns="geometry"))
-arrangements, members = simulate(bodies, seed=7, size=626 * 2 ** ROUNDS, adjacency=adjacency)
+arrangements, members = simulate(bodies, seed=7, size=626 * 2 ** ROUNDS, adjacency=adjacency,
+                              services=services)
 arrangements = arrangements.assign(simulated=False)
 ctx = Context.build(bodies, adjacency, services, arrangements, members, governed)
 comp = fit_components(ctx, TrainingData.build(ctx))

@@ -36,6 +36,8 @@ _TRAIN = (
     + """
 from recommender.model import artifacts
 from recommender.model.workflow import train
+from recommender.model import artifacts
+from recommender.model.workflow import train_and_save
 arrangements, members = register.load_register(settings)
 stages = {}
 last = [None, time.perf_counter()]
@@ -45,12 +47,10 @@ def stage(name):
         stages[last[0]] = now - last[1]
     last[0], last[1] = name, now
 started = time.perf_counter()
-model, meta = train(bodies, adjacency, services, arrangements, members,
-                    governed=reference.governed_pairs(settings), evaluation=False, stage=stage)
+# Reading the inputs and saving are timed too (the stages before "features" and "save").
+version, meta = train_and_save(settings, evaluate=False, stage=stage)
 stage(None)
 total = time.perf_counter() - started
-meta["versions"] = artifacts.library_versions()
-version = artifacts.save(model, meta, settings)
 artifacts.promote(version, settings)
 result = {"train_s": total, "stages": stages, "arrangements": len(arrangements)}
 """
@@ -59,8 +59,9 @@ result = {"train_s": total, "stages": stages, "arrangements": len(arrangements)}
 _SCORE = """
 import numpy as np
 from recommender.model import artifacts
+from recommender.core.config import Settings
 from recommender.model.scoring import Scorer, score_all
-loaded = artifacts.load_promoted()
+loaded = artifacts.load_promoted(Settings.from_env())
 model = loaded.model
 started = time.perf_counter()
 table = score_all(Scorer(model.context, model.components, model.snapshot, model.p_enter))
@@ -91,7 +92,7 @@ if FRACTION < 1:
     codes = set(bodies.index)
     adjacency = adjacency[adjacency["code_a"].isin(codes) & adjacency["code_b"].isin(codes)]
 size = int(round(626 * MULTIPLE * len(bodies) / every))
-arrangements, members = simulate(bodies, seed=7, size=size, adjacency=adjacency)
+arrangements, members = simulate(bodies, seed=7, size=size, adjacency=adjacency, services=services)
 # Flagged real so that every part of the model learns from them: what grows is measured.
 arrangements = arrangements.assign(simulated=False)
 started = time.perf_counter()

@@ -20,30 +20,14 @@ from recommender.cli._common import (
 )
 from recommender.core.config import Settings
 from recommender.recommend.query import CHOICE_FLOOR, PER_PARTNER, SORTS
-from recommender.reference import lookup as reference
 
 STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
 
 
 def _inputs(settings: Settings, register_file: Path | None) -> dict[str, Any]:
-    import pandas as pd
+    from recommender.model.workflow import training_inputs
 
-    from recommender.core.services import load_services
-    from recommender.register import records as register
-
-    bodies = pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry"))
-    if register_file is not None:
-        arrangements, members = register.read_register_file(register_file, settings)
-    else:
-        arrangements, members = register.load_register(settings)
-    return {
-        "bodies": bodies,
-        "adjacency": reference.load_adjacency(settings),
-        "services": load_services(settings),
-        "arrangements": arrangements,
-        "members": members,
-        "governed": reference.governed_pairs(settings),
-    }
+    return training_inputs(settings, register_file)
 
 
 def train_and_save(
@@ -52,12 +36,9 @@ def train_and_save(
     """Train with a progress bar over the stages, save, optionally promote."""
     from tqdm import tqdm
 
-    from recommender.model import artifacts
-    from recommender.model.workflow import train
+    from recommender.model import workflow
     from recommender.recommend import serving
 
-    artifacts.check_writable(settings)  # a read-only or full models/ fails now, not after training
-    inputs = _inputs(settings, register_file)
     with tqdm(total=len(STAGES), desc="training", unit="stage", file=sys.stderr) as bar:
 
         def stage(name: str) -> None:
@@ -68,17 +49,16 @@ def train_and_save(
         def detail(text: str) -> None:
             bar.set_postfix_str(text)
 
-        model, meta = train(
-            **inputs, random_state=seed, evaluation=evaluate, stage=stage, progress=detail
+        version, meta = workflow.train_and_save(
+            settings,
+            register_file=register_file,
+            promote=serving.check(settings) if promote else None,
+            evaluate=evaluate,
+            seed=seed,
+            stage=stage,
+            progress=detail,
         )
-        stage("save")
-        meta["versions"] = artifacts.library_versions()
-        meta["git_commit"] = artifacts.git_commit(settings.root)
-        meta["register"]["source"] = str(register_file) if register_file else settings.db_url
-        version = artifacts.save(model, meta, settings)
         bar.update(1)
-    if promote:
-        artifacts.promote(version, settings, check=serving.check(settings))
     return version, meta
 
 

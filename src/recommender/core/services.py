@@ -21,19 +21,17 @@ OFFICES = ("back", "front")
 _COLUMNS = ("id", "label", "office", "delivered_by", "description")
 
 
-def load_services(settings: Settings | None = None) -> pd.DataFrame:
+def load_services(settings: Settings) -> pd.DataFrame:
     """Return the taxonomy as a frame indexed by ``id`` (label, office, delivered_by, …)."""
-    settings = settings or Settings.from_env()
     return _load(settings.data / "services.csv").copy()
 
 
-def service_ids(settings: Settings | None = None) -> tuple[str, ...]:
+def service_ids(settings: Settings) -> tuple[str, ...]:
     """Return the service ids in the order of ``data/services.csv``."""
-    settings = settings or Settings.from_env()
     return tuple(_load(settings.data / "services.csv").index)
 
 
-def check_service(value: str, settings: Settings | None = None) -> str:
+def check_service(value: str, settings: Settings) -> str:
     """Return ``value`` as a service id, or raise :class:`InvalidInput` naming the closest ids."""
     ids = service_ids(settings)
     cleaned = value.strip().lower()

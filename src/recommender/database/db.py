@@ -178,12 +178,11 @@ scenario_councils = sa.Table(
 )
 
 
-def engine_for(settings: Settings | None = None) -> Engine:
+def engine_for(settings: Settings) -> Engine:
     """Return an engine for ``settings.db_url``, creating the SQLite file's folder if needed.
 
     The caller owns the engine (``engine.dispose()`` when done, or use :func:`connect`).
     """
-    settings = settings or Settings.from_env()
     try:
         url = make_url(settings.db_url)
     except sa.exc.ArgumentError as err:
@@ -209,7 +208,7 @@ def engine_for(settings: Settings | None = None) -> Engine:
 
 
 @contextmanager
-def connect(settings: Settings | None = None) -> Iterator[Engine]:
+def connect(settings: Settings) -> Iterator[Engine]:
     """Yield an engine whose schema is ready (see :func:`init_db`) and dispose of it afterwards."""
     engine = engine_for(settings)
     try:

@@ -154,12 +154,11 @@ def sha256(path: Path) -> str:
 
 
 # --- saving -----------------------------------------------------------------------------------
-def check_writable(settings: Settings | None = None) -> Path:
+def check_writable(settings: Settings) -> Path:
     """Check that a model can be saved in the models folder (before any training starts).
 
     Raises :class:`ModelError` saying why not (read-only, not a folder, no space left).
     """
-    settings = settings or Settings.from_env()
     root = settings.models
     try:
         root.mkdir(parents=True, exist_ok=True)
@@ -192,12 +191,14 @@ def _artifact_bytes(version: str, settings: Settings) -> int:
         return 0
 
 
-def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings | None = None) -> str:
+def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings) -> str:
     """Write ``model`` and its metadata as a new version; return the version.
 
+    Beside ``metadata`` the saved metadata records what :func:`verify` checks and what a model
+    page quotes: the library versions (:func:`library_versions`), the checkout's commit
+    (:func:`git_commit`), the format and the artifact's checksum and size.
     Raises :class:`ModelError` when the folder cannot be written (nothing is left behind).
     """
-    settings = settings or Settings.from_env()
     root = settings.models
     register_hash = str(metadata.get("register", {}).get("hash", ""))
     try:
@@ -210,6 +211,8 @@ def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings | Non
         joblib.dump(model, staging / ARTIFACT, compress=3)
         meta = dict(metadata)
         meta.update(
+            versions=library_versions(),
+            git_commit=git_commit(settings.root),
             format=MODEL_FORMAT,
             version=version,
             artifact=ARTIFACT,
@@ -320,9 +323,8 @@ def _registry_lock(settings: Settings) -> Iterator[None]:
             os.close(fd)  # releases the lock
 
 
-def versions(settings: Settings | None = None) -> list[str]:
+def versions(settings: Settings) -> list[str]:
     """Every saved version, oldest first."""
-    settings = settings or Settings.from_env()
     if not settings.models.is_dir():
         return []
     found = [
@@ -333,9 +335,8 @@ def versions(settings: Settings | None = None) -> list[str]:
     return sorted(found)
 
 
-def metadata(version: str, settings: Settings | None = None) -> dict[str, Any]:
+def metadata(version: str, settings: Settings) -> dict[str, Any]:
     """The metadata of one version (raises :class:`UnknownModel`)."""
-    settings = settings or Settings.from_env()
     path = _folder(version, settings) / METADATA
     try:
         data: dict[str, Any] = json.loads(path.read_text())
@@ -360,15 +361,13 @@ def _folder(version: str, settings: Settings) -> Path:
     return settings.models / version
 
 
-def promoted_version(settings: Settings | None = None) -> str | None:
-    settings = settings or Settings.from_env()
+def promoted_version(settings: Settings) -> str | None:
     version = _registry(settings)["promoted"]
     return str(version) if version else None
 
 
-def list_models(settings: Settings | None = None) -> list[ModelInfo]:
+def list_models(settings: Settings) -> list[ModelInfo]:
     """Every saved model, newest first."""
-    settings = settings or Settings.from_env()
     current = promoted_version(settings)
     out = []
     for version in reversed(versions(settings)):
@@ -390,15 +389,12 @@ def list_models(settings: Settings | None = None) -> list[ModelInfo]:
 Check = Callable[["LoadedModel"], object]
 
 
-def promote(
-    version: str, settings: Settings | None = None, *, check: Check | None = None
-) -> str | None:
+def promote(version: str, settings: Settings, *, check: Check | None = None) -> str | None:
     """Make ``version`` the model that serves; return the previous one.
 
     The model is loaded first (and ``check`` run on it, e.g. a first query): a model that does
     not load leaves the registry unchanged and raises :class:`ModelError`.
     """
-    settings = settings or Settings.from_env()
     _try(version, settings, check)  # slow (a model load): before the lock
     with _registry_lock(settings):  # read, change and write in one turn: nothing is lost
         data = _registry(settings)
@@ -412,13 +408,12 @@ def promote(
     return previous  # type: ignore[no-any-return]
 
 
-def rollback(settings: Settings | None = None, *, check: Check | None = None) -> str:
+def rollback(settings: Settings, *, check: Check | None = None) -> str:
     """Promote the model that served before the current one (after loading it); return it.
 
     The lock is held from reading the registry to writing it (the target depends on what it
     says), so a promotion or another rollback waits for this one, then applies to its result.
     """
-    settings = settings or Settings.from_env()
     with _registry_lock(settings):
         data = _registry(settings)
         history = [v for v in data["history"] if (settings.models / v / METADATA).is_file()]
@@ -442,9 +437,9 @@ def _try(version: str, settings: Settings, check: Check | None) -> None:
 
 
 # --- loading ----------------------------------------------------------------------------------
-def verify(version: str, settings: Settings | None = None) -> dict[str, Any]:
+def verify(version: str, settings: Settings) -> dict[str, Any]:
     """Check a version's artifact (name, checksum) and library versions; return its metadata."""
-    return _checked(version, settings or Settings.from_env())[0]
+    return _checked(version, settings)[0]
 
 
 def _checked(version: str, settings: Settings) -> tuple[dict[str, Any], bytes]:
@@ -517,9 +512,8 @@ def guarded(version: str, step: Callable[[], Any]) -> Any:
         ) from err
 
 
-def load(version: str, settings: Settings | None = None) -> LoadedModel:
+def load(version: str, settings: Settings) -> LoadedModel:
     """Verify and load one version: exactly the bytes that were checked are unpickled."""
-    settings = settings or Settings.from_env()
     meta, data = _checked(version, settings)
     from sklearn.exceptions import InconsistentVersionWarning
 
@@ -542,9 +536,8 @@ def load(version: str, settings: Settings | None = None) -> LoadedModel:
     return LoadedModel(version=version, metadata=meta, model=model)
 
 
-def load_promoted(settings: Settings | None = None) -> LoadedModel:
+def load_promoted(settings: Settings) -> LoadedModel:
     """Load the promoted model (raises :class:`NoPromotedModel` when there is none)."""
-    settings = settings or Settings.from_env()
     version = promoted_version(settings)
     if version is None:
         raise NoPromotedModel(

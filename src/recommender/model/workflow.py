@@ -1,6 +1,9 @@
 """The whole training job: features, the held-out evaluation, the final fit, importance and the
-metadata a saved model carries (:func:`train`); :func:`train_and_save` also saves it (and
-promotes it when asked). The CLI, the bench and the tests train through here.
+metadata a saved model carries (:func:`train`); :func:`train_and_save` reads the inputs
+(:func:`training_inputs`: the reference, the services and the register, the database's or a
+file validated like an import), trains, saves through :func:`artifacts.save` (which records the
+library versions and the git commit) and promotes when given the check to pass first. The CLI,
+the bench and the tests train through here.
 """
 
 from __future__ import annotations
@@ -8,11 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from recommender.core.config import Settings
+from recommender.model import artifacts
 from recommender.model.estimators import SavingsModel
 from recommender.model.evaluation import Evaluation, evaluate, summary
 from recommender.model.explain import feature_importance
@@ -124,3 +130,77 @@ def _savings_params(model: SavingsModel | None) -> dict[str, Any]:
         "bound_percentiles": list(model.bound_percentiles),
         "coverage": model.coverage,
     }
+
+
+def training_inputs(settings: Settings, register_file: Path | None = None) -> dict[str, Any]:
+    """Return the keyword arguments of :func:`train` for ``settings``:
+    the bodies, adjacency, services, governed pairs and the register (or ``register_file``)."""
+    import pandas as pd
+
+    from recommender.core.services import load_services
+    from recommender.reference import lookup as reference
+    from recommender.register import records as register
+
+    bodies = pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry"))
+    if register_file is not None:
+        arrangements, members = register.read_register_file(register_file, settings)
+    else:
+        arrangements, members = register.load_register(settings)
+    return {
+        "bodies": bodies,
+        "adjacency": reference.load_adjacency(settings),
+        "services": load_services(settings),
+        "arrangements": arrangements,
+        "members": members,
+        "governed": reference.governed_pairs(settings),
+    }
+
+
+def train_and_save(
+    settings: Settings,
+    *,
+    register_file: Path | None = None,
+    promote: artifacts.Check | None = None,
+    evaluate: bool = True,
+    seed: int = 0,
+    stage: Stage | None = None,
+    progress: Stage | None = None,
+) -> tuple[str, dict[str, Any]]:
+    """Train a model on the settings' register, save it and optionally promote it.
+
+    Parameters
+    ----------
+    settings : Settings
+        Where the reference, the register (database) and the models folder are.
+    register_file : Path, optional
+        Train on this register file (CSV or JSON) instead of the database's register.
+    promote : callable, optional
+        Promote the saved version once this check passes on it (e.g.
+        :func:`recommender.recommend.serving.check`: a first query on it, which the layer
+        above this one knows how to ask).
+    evaluate : bool
+        Run the held-out evaluation first (minutes on the real register).
+    seed : int
+        The random state of the training.
+    stage, progress : callable, optional
+        Called with each stage's name as it starts (the last one is ``"save"``) and with finer
+        detail inside the evaluation.
+
+    Returns
+    -------
+    version, metadata : str, dict
+        The saved version and its metadata (as written beside the artifact, less the checksum).
+    """
+    artifacts.check_writable(settings)  # a read-only or full models/ fails now, not after training
+    inputs = training_inputs(settings, register_file)
+    model: TrainedModel
+    model, meta = train(
+        **inputs, random_state=seed, evaluation=evaluate, stage=stage, progress=progress
+    )
+    if stage is not None:
+        stage("save")
+    meta["register"]["source"] = str(register_file) if register_file else settings.db_url
+    version = artifacts.save(model, meta, settings)
+    if promote is not None:
+        artifacts.promote(version, settings, check=promote)
+    return version, meta

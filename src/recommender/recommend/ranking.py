@@ -216,12 +216,12 @@ class Recommender:
         model: TrainedModel,
         version: str,
         metadata: dict[str, Any],
-        settings: Settings | None = None,
+        settings: Settings,
     ) -> None:
         self.model = model
         self.version = version
         self.metadata = metadata
-        self.settings = settings or Settings.from_env()
+        self.settings = settings
         ctx = model.context
         self._codes = ctx.pairs.codes
         self._position = ctx.pairs.index
@@ -235,9 +235,8 @@ class Recommender:
         self._shortlists: dict[int, Shortlist] = {}
 
     @classmethod
-    def load(cls, settings: Settings | None = None) -> Recommender:
+    def load(cls, settings: Settings) -> Recommender:
         """Load the promoted model (raises NoPromotedModel, ChecksumMismatch, VersionMismatch)."""
-        settings = settings or Settings.from_env()
         loaded = artifacts.load_promoted(settings)
         return cls(loaded.model, loaded.version, loaded.metadata, settings)
 

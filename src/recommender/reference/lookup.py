@@ -77,11 +77,11 @@ class _Reference:
     governed: dict[tuple[str, str], Governor]  # both orders of every pair under one governor
 
 
-def _folder(settings: Settings | None) -> Path:
-    return (settings or Settings.from_env()).reference_dir
+def _folder(settings: Settings) -> Path:
+    return settings.reference_dir
 
 
-def _reference(settings: Settings | None) -> _Reference:
+def _reference(settings: Settings) -> _Reference:
     folder = _folder(settings).resolve()
     # A rebuild swaps the folder: finish one a kill left half-done, and read while none runs.
     with atomic.reading_folder(folder):
@@ -127,18 +127,18 @@ def _load(folder: Path, stamp: tuple[int, ...]) -> _Reference:
     )
 
 
-def load_bodies(settings: Settings | None = None) -> gpd.GeoDataFrame:
+def load_bodies(settings: Settings) -> gpd.GeoDataFrame:
     """Return every body (index: code), with its facts and polygon in EPSG:27700."""
     return _reference(settings).bodies
 
 
-def load_adjacency(settings: Settings | None = None) -> pd.DataFrame:
+def load_adjacency(settings: Settings) -> pd.DataFrame:
     """Return the pairs of bodies that touch or share area: ``code_a, code_b, relation,
     border_km``."""
     return _reference(settings).adjacency
 
 
-def load_aliases(settings: Settings | None = None) -> pd.DataFrame:
+def load_aliases(settings: Settings) -> pd.DataFrame:
     """Return the alias table: ``alias, key, code, alias_type, former_code, note``."""
     aliases = _reference(settings).aliases
     return aliases[["alias", "key", "code", "alias_type", "former_code", "note"]].reset_index(
@@ -146,7 +146,7 @@ def load_aliases(settings: Settings | None = None) -> pd.DataFrame:
     )
 
 
-def resolve(query: str, *, kind: str | None = None, settings: Settings | None = None) -> Resolution:
+def resolve(query: str, *, kind: str | None = None, settings: Settings) -> Resolution:
     """Return the current body or bodies ``query`` names (a code, a name or an alias).
 
     Exact matches only (after :func:`recommender.core.names.normalise`); bodies of ``kind`` are
@@ -240,7 +240,7 @@ def search(
     *,
     limit: int = 10,
     kind: str | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
     min_score: float = MATCH_SCORE,
 ) -> list[Resolution]:
     """Return up to ``limit`` bodies whose names are like ``query``, best first.
@@ -287,7 +287,7 @@ def search(
     return found[:limit]
 
 
-def exact(query: str, settings: Settings | None = None) -> Resolution | None:
+def exact(query: str, settings: Settings) -> Resolution | None:
     """Return the one body ``query`` names exactly (a code, a name or an alias of one body
     only, an abolished council with one successor), or None when it names none or several
     ("Kent" is a council, a fire authority and a police force area)."""
@@ -304,7 +304,7 @@ def exact(query: str, settings: Settings | None = None) -> Resolution | None:
     return found
 
 
-def former_note(query: str, code: str, settings: Settings | None = None) -> str | None:
+def former_note(query: str, code: str, settings: Settings) -> str | None:
     """Say that ``query`` names an abolished council (or a replaced combined authority, or an
     NHS predecessor) whose area is now (part of) the body ``code``; None when it does not.
 
@@ -327,7 +327,7 @@ def former_note(query: str, code: str, settings: Settings | None = None) -> str 
     return note.rstrip(".") + "."
 
 
-def body(code_or_name: str, settings: Settings | None = None) -> dict[str, Any]:
+def body(code_or_name: str, settings: Settings) -> dict[str, Any]:
     """Return the facts of one body (plain Python values; no geometry).
 
     Besides the columns of ``bodies.csv``, ``governance`` lists what ``fire_governance.csv``
@@ -340,7 +340,7 @@ def body(code_or_name: str, settings: Settings | None = None) -> dict[str, Any]:
     return facts | {"governance": governance_facts(code, settings)}
 
 
-def fire_governance(settings: Settings | None = None) -> pd.DataFrame:
+def fire_governance(settings: Settings) -> pd.DataFrame:
     """Return how each fire authority is governed, indexed by fire code.
 
     Columns ``fire_code, governance, governed_by_code, governed_by_name, police_code,
@@ -350,7 +350,7 @@ def fire_governance(settings: Settings | None = None) -> pd.DataFrame:
     return _reference(settings).governance
 
 
-def fire_run_by(council: str, settings: Settings | None = None) -> str | None:
+def fire_run_by(council: str, settings: Settings) -> str | None:
     """Return the code of the fire authority council ``council`` runs, or None.
 
     Where the governance is ``county_council`` the council is the fire and rescue authority:
@@ -361,7 +361,7 @@ def fire_run_by(council: str, settings: Settings | None = None) -> str | None:
     return str(runs.index[0]) if len(runs) else None
 
 
-def shared_governor(a: str, b: str, settings: Settings | None = None) -> Governor | None:
+def shared_governor(a: str, b: str, settings: Settings) -> Governor | None:
     """Return the :class:`Governor` two bodies (codes) are both under, or None.
 
     They are when one is a council and the other the fire authority it runs; a fire authority
@@ -372,12 +372,12 @@ def shared_governor(a: str, b: str, settings: Settings | None = None) -> Governo
     return _reference(settings).governed.get((a, b))
 
 
-def governed_pairs(settings: Settings | None = None) -> dict[tuple[str, str], Governor]:
+def governed_pairs(settings: Settings) -> dict[tuple[str, str], Governor]:
     """Return every ordered pair of codes under one governor (both orders), for bulk use."""
     return dict(_reference(settings).governed)
 
 
-def governance_facts(code: str, settings: Settings | None = None) -> list[dict[str, str]]:
+def governance_facts(code: str, settings: Settings) -> list[dict[str, str]]:
     """Return what the fire governance table says about body ``code``, as sentences.
 
     Each item has ``text`` (e.g. "Runs the fire and rescue service (Cornwall Fire and Rescue
@@ -403,9 +403,7 @@ def governance_facts(code: str, settings: Settings | None = None) -> list[dict[s
     ]
 
 
-def neighbours(
-    code: str, settings: Settings | None = None, *, kind: str | None = None
-) -> pd.DataFrame:
+def neighbours(code: str, settings: Settings, *, kind: str | None = None) -> pd.DataFrame:
     """Return the bodies touching ``code`` (of ``kind`` if given), longest border first."""
     _check_kind(kind)
     found = _related(code, settings, ("touches",))
@@ -414,7 +412,7 @@ def neighbours(
     return found.sort_values(["border_km", "code"], ascending=[False, True]).reset_index(drop=True)
 
 
-def containers(code: str, settings: Settings | None = None) -> pd.DataFrame:
+def containers(code: str, settings: Settings) -> pd.DataFrame:
     """Return the bodies ``code`` sits within or overlaps (county, fire, police, ICB …)."""
     found = _related(code, settings, ("within", "overlaps"))
     found["kind_rank"] = found["kind"].map({k: i for i, k in enumerate(KINDS)})
@@ -422,7 +420,7 @@ def containers(code: str, settings: Settings | None = None) -> pd.DataFrame:
     return found.reset_index(drop=True)
 
 
-def _related(code: str, settings: Settings | None, relations: tuple[str, ...]) -> pd.DataFrame:
+def _related(code: str, settings: Settings, relations: tuple[str, ...]) -> pd.DataFrame:
     ref = _reference(settings)
     one = _one_code(code, settings)
     adjacency = ref.adjacency
@@ -432,7 +430,7 @@ def _related(code: str, settings: Settings | None, relations: tuple[str, ...]) -
     return out[["code", "display_name", "kind", "tier", "relation", "border_km"]]
 
 
-def _one_code(code_or_name: str, settings: Settings | None) -> str:
+def _one_code(code_or_name: str, settings: Settings) -> str:
     found = resolve(code_or_name, settings=settings)
     if len(found.codes) == 1:
         return found.codes[0]

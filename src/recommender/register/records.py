@@ -165,7 +165,7 @@ class Filters:
     offset: int = 0  # with ``limit``: a page, counted in the database
 
 
-def default_directory(settings: Settings | None = None) -> Directory:
+def default_directory(settings: Settings) -> Directory:
     """Return the directory of bodies backed by :mod:`recommender.reference.lookup`."""
     from recommender.reference import (
         lookup as reference,  # deferred: the reference is costly to load
@@ -197,7 +197,7 @@ def import_file(
     path: Path | str,
     *,
     dry_run: bool = False,
-    settings: Settings | None = None,
+    settings: Settings,
     directory: Directory | None = None,
 ) -> ImportReport:
     """Validate a register file and add its new arrangements, all in one transaction.
@@ -209,7 +209,6 @@ def import_file(
     :class:`ImportRejected` listing every bad row; nothing is written then, nor on a dry run,
     nor when the database fails half-way.
     """
-    settings = settings or Settings.from_env()
     path = Path(path)
     source = read_file(path)
     layout, rows = source.layout, source.rows
@@ -287,7 +286,7 @@ def rows_for(
 # The default register ---------------------------------------------------------------------------
 
 
-def ensure_database(settings: Settings | None = None) -> int:
+def ensure_database(settings: Settings) -> int:
     """Make the database hold the shipped default register; return how many were loaded.
 
     An empty database gets the default register. When the shipped files have changed since
@@ -295,14 +294,12 @@ def ensure_database(settings: Settings | None = None) -> int:
     replaced by the new ones in one transaction; arrangements an analyst imported are kept.
     Processes doing this at the same moment take turns: one loads, the others find it loaded.
     """
-    settings = settings or Settings.from_env()
     with db.connect(settings) as engine:
         return store.ensure_default(engine, settings.register_dir)
 
 
-def reset(settings: Settings | None = None) -> int:
+def reset(settings: Settings) -> int:
     """Delete every arrangement and import record and reload the default register."""
-    settings = settings or Settings.from_env()
     with db.connect(settings) as engine:
         return store.reset(engine, settings.register_dir)
 
@@ -311,11 +308,10 @@ def reset(settings: Settings | None = None) -> int:
 
 
 def read_register_file(
-    path: Path | str, settings: Settings | None = None, directory: Directory | None = None
+    path: Path | str, settings: Settings, directory: Directory | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Validate a register file like an import and return its (arrangements, members) frames
     without storing anything (raises :class:`ImportRejected` on bad rows)."""
-    settings = settings or Settings.from_env()
     path = Path(path)
     _, rows = read_source(path)
     candidates, errors = validate(
@@ -339,9 +335,8 @@ def _typed(arrangements: pd.DataFrame, members: pd.DataFrame) -> tuple[pd.DataFr
     return arrangements.astype(types), members.astype({"position": "int64"})
 
 
-def load_register(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def load_register(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the arrangements and the members from the database, sorted by their keys."""
-    settings = settings or Settings.from_env()
     ensure_database(settings)
     frames = []
     with db.connect(settings) as engine, engine.connect() as conn:
@@ -354,10 +349,9 @@ def load_register(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.Da
     return _typed(arrangements, members)
 
 
-def read_default_register(settings: Settings | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def read_default_register(settings: Settings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the shipped default register (``data/register/``) as (arrangements, members)
     frames, read from its files without a database (for evaluation and tests)."""
-    settings = settings or Settings.from_env()
     folder = settings.register_dir
     frames = []
     for name, table in (("arrangements.csv", db.arrangements), ("members.csv", db.members)):
@@ -370,7 +364,7 @@ def read_default_register(settings: Settings | None = None) -> tuple[pd.DataFram
 def query(
     filters: Filters | None = None,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     directory: Directory | None = None,
     engine: Engine | None = None,
 ) -> list[dict[str, Any]]:
@@ -380,7 +374,6 @@ def query(
     large register costs what the page holds. With ``engine`` (the service's, whose database
     is ready), that engine is used; else one is opened for the call.
     """
-    settings = settings or Settings.from_env()
     filters = filters or Filters()
     directory = directory or default_directory(settings)
     table = db.arrangements
@@ -393,13 +386,12 @@ def query(
 def count(
     filters: Filters | None = None,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     directory: Directory | None = None,
     engine: Engine | None = None,
 ) -> int:
     """Return how many arrangements match ``filters`` (their ``limit`` and ``offset`` aside),
     counted in the database."""
-    settings = settings or Settings.from_env()
     filters = filters or Filters()
     directory = directory or default_directory(settings)
     where = _conditions(filters, settings, directory)
@@ -411,14 +403,13 @@ def count(
 def by_service(
     filters: Filters | None = None,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     directory: Directory | None = None,
     engine: Engine | None = None,
 ) -> list[dict[str, Any]]:
     """Per service, of the arrangements that match ``filters``: how many, how many are real,
     the sum of their annual savings and how many have a figure (counted in the database),
     most arrangements first."""
-    settings = settings or Settings.from_env()
     filters = filters or Filters()
     directory = directory or default_directory(settings)
     a = db.arrangements
@@ -446,14 +437,13 @@ def by_service(
 def member_counts(
     filters: Filters | None = None,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     directory: Directory | None = None,
     engine: Engine | None = None,
 ) -> dict[str, tuple[int, int]]:
     """For each reference body in the arrangements that match ``filters``: in how many real
     and how many simulated ones it is a member (counted in the database; at most one row a
     body, whatever the size of the register)."""
-    settings = settings or Settings.from_env()
     filters = filters or Filters()
     directory = directory or default_directory(settings)
     a, m = db.arrangements, db.members
@@ -507,12 +497,11 @@ def _connection(settings: Settings, engine: Engine | None) -> Iterator[Connectio
 def get_arrangement(
     ident: str,
     *,
-    settings: Settings | None = None,
+    settings: Settings,
     directory: Directory | None = None,
     engine: Engine | None = None,
 ) -> dict[str, Any]:
     """Return one arrangement with its members, or raise :class:`UnknownArrangement`."""
-    settings = settings or Settings.from_env()
     directory = directory or default_directory(settings)
     table = db.arrangements
     with _connection(settings, engine) as conn:
@@ -529,13 +518,12 @@ def export(
     out: Path | str | None = None,
     *,
     filters: Filters | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
     directory: Directory | None = None,
 ) -> str:
     """Return the register as ``csv``, ``json`` or ``geojson`` text, also written to ``out``."""
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
-    settings = settings or Settings.from_env()
     directory = directory or default_directory(settings)
     records = query(filters, settings=settings, directory=directory)
     if fmt == "csv":

@@ -126,11 +126,11 @@ class MapArrangement:
     simulated: bool = False  # drawn dashed with square marks, and said so in the legend
 
 
-def web_layer(settings: Settings | None = None, level: str = "national") -> WebLayer:
+def web_layer(settings: Settings, level: str = "national") -> WebLayer:
     """Return the web-weight layer of ``level`` (``national`` or ``detail``), built once."""
     if level not in TOLERANCE_M:
         raise InvalidInput(f"unknown level {level!r}; expected national or detail", field="level")
-    folder = (settings or Settings.from_env()).reference_dir.resolve()
+    folder = settings.reference_dir.resolve()
     stamp = tuple((folder / n).stat().st_mtime_ns for n in reference.FILES if (folder / n).exists())
     return _build(folder, stamp, level)
 
@@ -472,7 +472,7 @@ def render_map(
     legend_html: bool = False,
     partner_label: str = "Suggested partner",
     locator: bool = True,
-    settings: Settings | None = None,
+    settings: Settings,
     layers: Mapping[str, WebLayer] | None = None,
 ) -> str:
     """Return a map of one ``layer`` as a standalone ``<svg>``.
@@ -753,7 +753,7 @@ def render_arrangements_map(
     legend: bool = True,
     by_service: bool = True,
     link: Callable[[str], str] | None = None,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> str:
     """Return arrangements drawn over the grey councils as a standalone ``<svg>``.
 

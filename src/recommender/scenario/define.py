@@ -231,7 +231,7 @@ def check_name(name: str) -> list[ScenarioProblem]:
 @dataclass
 class _Checker:
     draft: Draft
-    settings: Settings | None
+    settings: Settings
     problems: list[ScenarioProblem] = field(default_factory=list)
 
     def add(self, where: str, value: str, message: str, suggestions: tuple[str, ...] = ()) -> None:
@@ -277,7 +277,7 @@ class _Checker:
         return list(dict.fromkeys(codes))
 
 
-def check(draft: Draft, settings: Settings | None = None) -> Definition:
+def check(draft: Draft, settings: Settings) -> Definition:
     """Check ``draft`` against the reference; return the :class:`Definition` or raise
     :class:`ScenarioRejected` listing every problem (see the module docstring)."""
     checker = _Checker(draft, settings)

@@ -60,7 +60,7 @@ def taken(engine: Engine, name: str) -> bool:
         return conn.scalar(sa.select(table.c.id).where(table.c.name == name)) is not None
 
 
-def create(engine: Engine, draft: Draft, settings: Settings | None = None) -> Definition:
+def create(engine: Engine, draft: Draft, settings: Settings) -> Definition:
     """Check ``draft`` and store it; return its :class:`Definition`.
 
     Raises :class:`ScenarioRejected` listing every problem (the name taken among them) and

@@ -187,9 +187,9 @@ def _and(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
-def derive(definition: Definition, settings: Settings | None = None) -> World:
+def derive(definition: Definition, settings: Settings) -> World:
     """Return the map after ``definition`` (cached by definition and reference files)."""
-    folder = (settings or Settings.from_env()).reference_dir.resolve()
+    folder = settings.reference_dir.resolve()
     stamp = tuple((folder / n).stat().st_mtime_ns for n in reference.FILES if (folder / n).exists())
     return _derive(definition, folder, stamp)
 

@@ -193,12 +193,11 @@ def report(
     bodies: pd.DataFrame,
     pairs: PairMatrices,
     services: pd.DataFrame,
-    settings: Settings | None = None,
+    settings: Settings,
     register: str = "simulated",
 ) -> list[FactResult]:
     """Compute every published fact for one register (``register`` names it: the facts are
     checked on it where ``calibration.json`` says so)."""
-    settings = settings or Settings.from_env()
     published = load_published(settings.data / "calibration.json")
     view = RegisterView(arrangements, members, bodies, pairs, services)
     results = release_facts(view, published["releases"], register)
@@ -232,12 +231,11 @@ class RegisterParts:
     services: pd.DataFrame
 
     @classmethod
-    def load(cls, settings: Settings | None = None) -> RegisterParts:
+    def load(cls, settings: Settings) -> RegisterParts:
         """Read the register from the database and the reference from ``data/``."""
         from recommender.reference.lookup import load_adjacency, load_bodies  # deferred: costly
         from recommender.register.records import load_register
 
-        settings = settings or Settings.from_env()
         arrangements, members = load_register(settings)
         shapes = load_bodies(settings)
         bodies = pd.DataFrame(shapes.drop(columns=shapes.geometry.name)).sort_index()
@@ -252,13 +250,12 @@ class RegisterParts:
 
 
 def register_reports(
-    settings: Settings | None = None,
+    settings: Settings,
     registers: tuple[str, ...] = REGISTERS,
     parts: RegisterParts | None = None,
 ) -> dict[str, list[FactResult]]:
     """Compute every published fact for the database's register: its simulated arrangements,
     its real ones and both together (``registers`` picks among :data:`REGISTERS`)."""
-    settings = settings or Settings.from_env()
     parts = parts or RegisterParts.load(settings)
     return {
         name: report(*parts.parts[name], parts.bodies, parts.pairs, parts.services, settings, name)
@@ -287,13 +284,12 @@ class SeedResult:
         return not self.facts_outside and not self.patterns_outside
 
 
-def seed_scan(seeds: Iterable[int], settings: Settings | None = None) -> list[SeedResult]:
+def seed_scan(seeds: Iterable[int], settings: Settings) -> list[SeedResult]:
     """Simulate the default register's simulated part with each seed (complementing the
     database's real register, at the default size) and check it as the shipped one is checked:
     every published fact on the register(s) it is checked on, every partner pattern."""
     from recommender.simulation.default_register import _simulate, size_for
 
-    settings = settings or Settings.from_env()
     parts = RegisterParts.load(settings)
     real = parts.parts["real"]
     facts = PairFacts.build(parts.bodies, parts.pairs)

@@ -72,7 +72,7 @@ class BuildReport:
 
 
 def build_default(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     seed: int | None = None,
     size: int | None = None,
@@ -88,7 +88,6 @@ def build_default(
     the
     module docstring).
     """
-    settings = settings or Settings.from_env()
     directory = directory or default_directory(settings)
     services = service_ids(settings)
     known = settings.sources / "register" / "known_arrangements.csv"
@@ -169,7 +168,7 @@ def _label(candidate: Candidate) -> str:
 
 
 def simulate_register(
-    settings: Settings | None = None,
+    settings: Settings,
     *,
     seed: int = simulate.DEFAULT_SEED,
     size: int = simulate.DEFAULT_SIZE,
@@ -178,7 +177,6 @@ def simulate_register(
     complementing the database's real register (its start years and savings cap)."""
     from recommender.register.records import load_register
 
-    settings = settings or Settings.from_env()
     arrangements, members = load_register(settings)
     real = arrangements[~arrangements["simulated"].astype(bool)]
     return _simulate(

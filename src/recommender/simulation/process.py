@@ -91,7 +91,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from recommender.core.services import load_services
 from recommender.geo.pairs import build_pair_matrices
 from recommender.model.patterns import merged_population
 from recommender.simulation.coefficients import Coefficients
@@ -220,9 +219,9 @@ def simulate(
     *,
     seed: int = DEFAULT_SEED,
     size: int = DEFAULT_SIZE,
-    adjacency: pd.DataFrame | None = None,
+    adjacency: pd.DataFrame,
     coefficients: Coefficients | None = None,
-    services: pd.DataFrame | None = None,
+    services: pd.DataFrame,
     real: RealRegister | None = None,
     fire_governance: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -237,13 +236,13 @@ def simulate(
     size : int
         Number of arrangements (626 reproduces the LGA's 2019 count on its own; the default
         register asks for 626 less the real arrangements started by 2019).
-    adjacency : DataFrame, optional
-        The reference adjacency table; loaded from ``data/reference`` when omitted.
+    adjacency : DataFrame
+        The reference adjacency table (``recommender.reference.lookup.load_adjacency(settings)``).
     coefficients : Coefficients, optional
         Parameters of the process; the documented defaults when omitted.
-    services : DataFrame, optional
-        The service taxonomy (``recommender.core.services.load_services()``, which is read when
-        omitted): which services there are, their labels, office and the tiers delivering them.
+    services : DataFrame
+        The service taxonomy (``recommender.core.services.load_services(settings)``): which
+        services there are, their labels, office and the tiers delivering them.
     real : RealRegister, optional
         The real register to complement (start years, councils sharing, the savings cap);
         without it the register stands alone, its savings capped by nothing real.
@@ -263,7 +262,6 @@ def simulate(
     rng = np.random.default_rng(seed)
     bodies = bodies.sort_index()
     pairs = build_pair_matrices(bodies, adjacency)
-    services = load_services() if services is None else services
     world = World(bodies, pairs, coef, rng, services, fire_governance)
     real = real or RealRegister()
     cap = (real.max_per_resident, real.max_annual)

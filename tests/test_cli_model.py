@@ -1,0 +1,222 @@
+"""``recommender train``, ``evaluate``, ``models list/show/promote/rollback`` and the options of
+``recommend``, through click's CliRunner on the small synthetic world (``world_fixtures``), each
+with its own temporary models folder and database."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+
+from model_fixtures import copy_models
+from recommender.cli import cli
+from recommender.core.config import Settings
+from recommender.model import artifacts
+from recommender.recommend.readmodels import model_info
+from service_fixtures import second_version
+
+
+def _env(settings: Settings) -> dict[str, str]:
+    return {
+        "RECOMMENDER_DATA_DIR": str(settings.data),
+        "RECOMMENDER_MODELS_DIR": str(settings.models),
+        "RECOMMENDER_DATABASE_URL": settings.db_url,
+    }
+
+
+def _invoke(settings: Settings, *args: str, ok: bool = True) -> Result:
+    result = CliRunner(env=_env(settings)).invoke(cli, list(args))
+    if ok:
+        assert result.exit_code == 0, result.output
+    return result
+
+
+@pytest.fixture
+def empty(trained_settings: Settings, tmp_path: Path) -> Settings:
+    """The small world with an empty models folder and a database of its own."""
+    return trained_settings.with_(
+        models_dir=tmp_path / "models", database_url=f"sqlite:///{tmp_path / 'cli.sqlite'}"
+    )
+
+
+@pytest.fixture
+def two_models(trained_settings: Settings, tmp_path: Path) -> tuple[Settings, str, str]:
+    """A copy of the trained models folder with a second version; the first is promoted."""
+    copied = copy_models(trained_settings, tmp_path)
+    first = str(artifacts.promoted_version(copied))
+    return copied, first, second_version(copied.models, first)
+
+
+def test_train_saves_a_model_with_versions_and_commit_and_promotes_it(empty: Settings) -> None:
+    out = json.loads(_invoke(empty, "train", "--no-evaluate", "--promote", "--json").stdout)
+    assert out["promoted"] is True
+    assert artifacts.versions(empty) == [out["version"]]
+    assert artifacts.promoted_version(empty) == out["version"]
+    meta = artifacts.verify(out["version"], empty)
+    assert meta["versions"] == artifacts.library_versions()
+    assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", meta["git_commit"])
+    assert meta["evaluation"] == {"ranking": [], "savings": [], "notes": {"skipped": True}}
+    assert meta["register"]["source"] == empty.db_url
+
+
+def test_train_without_promote_leaves_nothing_serving(empty: Settings) -> None:
+    result = _invoke(empty, "train", "--no-evaluate", "--seed", "3")
+    (version,) = artifacts.versions(empty)
+    assert f"saved model {version}" in result.stdout and "promoted" not in result.stdout
+    assert artifacts.promoted_version(empty) is None
+    assert artifacts.metadata(version, empty)["parameters"]["random_state"] == 3
+
+
+def test_train_refuses_a_register_file_that_does_not_exist(empty: Settings) -> None:
+    result = _invoke(empty, "train", "--register", str(empty.models / "nope.csv"), ok=False)
+    assert result.exit_code == 2 and "does not exist" in result.output
+    assert not empty.models.exists() or not artifacts.versions(empty)
+
+
+def test_evaluate_prints_the_tables_and_verdicts_as_json(trained_settings: Settings) -> None:
+    out = json.loads(_invoke(trained_settings, "evaluate", "--limit", "2", "--json").stdout)
+    assert out["notes"]["real_arrangements_evaluated"] == 2
+    headline = [r for r in out["ranking"] if r["protocol"] == "lopo" and r["pair_kind"] == "all"]
+    assert headline and {r["arrangements"] for r in headline} == {2}
+    assert {"model", "nearest"} <= {r["method"] for r in out["ranking"]}
+    assert out["verdicts"] and all("(2 arrangements)" in v for v in out["verdicts"])
+
+
+def test_evaluate_refuses_a_scheduler_without_dask(trained_settings: Settings) -> None:
+    result = _invoke(trained_settings, "evaluate", "--scheduler", "tcp://x:1", ok=False)
+    assert result.exit_code == 2
+
+
+def test_models_show_names_the_promoted_model(two_models: tuple[Settings, str, str]) -> None:
+    settings, first, second = two_models
+    shown = _invoke(settings, "models", "show").stdout
+    assert re.search(rf"^version\s+{first}$", shown, re.M)
+    assert re.search(r"^git_commit\s+[0-9a-f]{40}", shown, re.M)
+    assert re.search(r"^promoted\s+True$", shown, re.M)
+    other = _invoke(settings, "models", "show", second).stdout
+    assert re.search(rf"^version\s+{second}$", other, re.M)
+    assert re.search(r"^promoted\s+False$", other, re.M)
+    shown_json = json.loads(_invoke(settings, "models", "show", first, "--format", "json").stdout)
+    assert shown_json == model_info(first, artifacts.metadata(first, settings))  # as /model says
+
+
+def test_models_show_without_a_promoted_model_says_how_to_name_one(empty: Settings) -> None:
+    result = _invoke(empty, "models", "show", ok=False)
+    assert result.exit_code != 0 and "no promoted model" in result.output
+
+
+def test_models_list_as_json_marks_the_promoted_one(
+    two_models: tuple[Settings, str, str],
+) -> None:
+    settings, first, second = two_models
+    listed = json.loads(_invoke(settings, "models", "list", "--json").stdout)
+    assert {m["version"]: m["promoted"] for m in listed} == {first: True, second: False}
+
+
+def test_models_list_of_an_empty_folder_says_how_to_train(empty: Settings) -> None:
+    out = _invoke(empty, "models", "list").stdout
+    assert f"no models in {empty.models}" in out and "recommender train --promote" in out
+
+
+def test_promote_then_rollback(two_models: tuple[Settings, str, str]) -> None:
+    settings, first, second = two_models
+    promoted = _invoke(settings, "models", "promote", second).stdout
+    assert promoted.strip() == f"promoted {second} (was {first})"
+    assert artifacts.promoted_version(settings) == second
+    rolled = _invoke(settings, "models", "rollback").stdout
+    assert rolled.strip() == f"rolled back to {first}"
+    assert artifacts.promoted_version(settings) == first
+
+
+def test_promote_an_unknown_version_changes_nothing(two_models: tuple[Settings, str, str]) -> None:
+    settings, first, _ = two_models
+    result = _invoke(settings, "models", "promote", "20000101-000000", ok=False)
+    assert result.exit_code != 0 and "20000101-000000" in result.output
+    assert artifacts.promoted_version(settings) == first
+
+
+def test_models_ensure_keeps_the_promoted_model(two_models: tuple[Settings, str, str]) -> None:
+    settings, first, _ = two_models
+    out = _invoke(settings, "models", "ensure").stdout
+    assert out.strip() == f"promoted model {first} is in place"
+    assert len(artifacts.versions(settings)) == 2  # nothing trained
+
+
+# --- recommend options --------------------------------------------------------------------------
+def _json(settings: Settings, *args: str) -> list[dict[str, Any]]:
+    out = _invoke(settings, "recommend", *args, "--format", "json").stdout
+    found: list[dict[str, Any]] = json.loads(out)
+    return found
+
+
+def test_recommend_filters_by_service_kind_and_distance(trained_settings: Settings) -> None:
+    (answer,) = _json(
+        trained_settings, "Rother", "--service", "ict", "--kinds", "council", "--max-km", "40",
+        "--k", "5",
+    )  # fmt: skip
+    found = answer["recommendations"]
+    assert answer["body"]["code"] == "E07000064" and 0 < len(found) <= 5
+    assert {r["service"] for r in found} == {"ict"}
+    assert {r["partner_kind"] for r in found} == {"council"}
+    assert all(r["distance_km"] <= 40 for r in found)
+    assert answer["model_version"] == artifacts.promoted_version(trained_settings)
+
+
+def test_recommend_sorts_as_asked(trained_settings: Settings) -> None:
+    (by_chance,) = _json(trained_settings, "Rother", "--sort", "likelihood", "--k", "8")
+    chances = [r["likelihood"] for r in by_chance["recommendations"]]
+    assert len(chances) == 8 and chances == sorted(chances, reverse=True)
+    (by_value,) = _json(trained_settings, "Rother", "--k", "8")
+    expected = [r["expected_savings_gbp"] for r in by_value["recommendations"]]
+    assert expected == sorted(expected, reverse=True)
+
+
+def test_recommend_include_existing_and_per_partner(trained_settings: Settings) -> None:
+    # Rother and Hastings already buy together (the East Sussex Procurement Hub).
+    asked = ("Rother", "--service", "procurement", "--k", "50", "--no-explain")
+    (plain,) = _json(trained_settings, *asked)
+    assert not any(r["existing"] for r in plain["recommendations"])
+    (every,) = _json(trained_settings, *asked, "--include-existing")
+    existing = {r["partner_code"] for r in every["recommendations"] if r["existing"]}
+    assert "E07000062" in existing
+    (two,) = _json(trained_settings, "Rother", "--k", "30", "--per-partner", "2", "--no-explain")
+    partners = [r["partner_code"] for r in two["recommendations"]]
+    assert max(partners.count(p) for p in partners) == 2
+
+
+def test_recommend_csv_has_one_ranked_row_per_suggestion(trained_settings: Settings) -> None:
+    out = _invoke(trained_settings, "recommend", "Rother", "Hastings", "--k", "3", "--format",
+                  "csv").stdout  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert [(r["body_name"], r["rank"]) for r in rows] == [
+        (body, str(rank)) for body in ("Rother", "Hastings") for rank in (1, 2, 3)
+    ]
+    assert all(r["partner_code"] and float(r["likelihood"]) > 0 for r in rows)
+
+
+def test_recommend_all_covers_every_body_of_the_model(trained_settings: Settings) -> None:
+    out = _invoke(trained_settings, "recommend", "--all", "--k", "1", "--format", "csv").stdout
+    bodies = {r["body_code"] for r in csv.DictReader(io.StringIO(out))}
+    from recommender.reference import lookup as reference
+
+    assert bodies == set(reference.load_bodies(trained_settings).index)
+
+
+def test_recommend_needs_a_body_and_refuses_unknown_options(trained_settings: Settings) -> None:
+    none = _invoke(trained_settings, "recommend", ok=False)
+    assert none.exit_code == 2 and "name at least one body" in none.output
+    bad = _invoke(trained_settings, "recommend", "Rother", "--sort", "cheapest", ok=False)
+    assert bad.exit_code == 2 and "cheapest" in bad.output
+    unknown = _invoke(trained_settings, "recommend", "Nowhereshire", ok=False)
+    assert unknown.exit_code != 0 and "Nowhereshire" in unknown.output
+
+
+def test_recommend_without_a_model_says_how_to_train(empty: Settings) -> None:
+    result = _invoke(empty, "recommend", "Rother", ok=False)
+    assert result.exit_code != 0 and "recommender train" in result.output
