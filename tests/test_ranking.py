@@ -122,6 +122,24 @@ def test_a_council_never_partners_the_fire_service_it_runs(recommender_model: Re
             assert other not in {r.partner_code for r in found}, (body, other)
 
 
+@pytest.mark.slow
+def test_no_council_of_the_twelve_partners_the_fire_service_it_runs(
+    real_recommender_model: Recommender,
+) -> None:
+    """The real model, all twelve councils that run their fire and rescue service."""
+    from recommender.reference import lookup as reference
+
+    model = real_recommender_model
+    table = reference.fire_governance(model.settings)
+    runs = table[table["governance"] == "county_council"]
+    assert len(runs) == 12
+    for fire, council in zip(runs.index, runs["governed_by_code"], strict=True):
+        for body, other in ((council, fire), (fire, council)):
+            asked = Query(body, k=MAX_K, per_partner=16, min_choice=0)
+            found = model.recommend(asked, explain=False)
+            assert other not in {r.partner_code for r in found}, (body, other)
+
+
 def test_groups_are_two_to_four_bodies_with_the_focal_body_first(
     recommender_model: Recommender,
 ) -> None:
