@@ -1,0 +1,81 @@
+"""Everything said about a body comes from the observed register: for a body of every kind, no
+simulated arrangement (by id or by name, as the register exports them) appears on its page, in
+the API's facts, suggestions (reasons, evidence) and arrangements to join, in `bodies show`, or
+in its briefing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+
+from recommender.cli import cli
+from recommender.register import records as reg
+from recommender.render.briefing import briefing_document
+
+pytestmark = pytest.mark.slow
+
+BODIES = [
+    "E07000064",  # Rother, a district council
+    "E10000016",  # Kent County Council
+    "E06000052",  # Cornwall, a unitary that runs its fire service
+    "E09000029",  # Sutton, a London borough
+    "E31000022",  # a fire and rescue authority
+    "E23000032",  # a police force area
+    "E54000032",  # an NHS integrated care board
+    "E47000001",  # a combined authority
+]
+
+
+@pytest.fixture(scope="module")
+def simulated(real_app: Flask) -> list[str]:
+    """The ids and names of the simulated arrangements (as exported), none shared by a real one."""
+    state = real_app.extensions["recommender"]
+    every = reg.query(reg.Filters(origin="all"), settings=state.settings, directory=state.directory)
+    real_names = {a["name"] for a in every if not a["simulated"]}
+    fake = [a for a in every if a["simulated"]]
+    assert len(fake) > 400  # the default register's simulated half is there to be missed
+    return [a["id"] for a in fake] + [a["name"] for a in fake if a["name"] not in real_names]
+
+
+def _leaks(text: str, simulated: list[str]) -> list[str]:
+    return [s for s in simulated if s in text]
+
+
+@pytest.mark.parametrize("code", BODIES)
+def test_no_simulated_arrangement_is_said_about_a_body(
+    code: str, real_app: Flask, real_client: FlaskClient, simulated: list[str]
+) -> None:
+    texts = []
+    for query in ("", "?include_existing=1&min_choice=0&k=50"):
+        page = real_client.get(f"/bodies/{code}{query}")
+        assert page.status_code == 200
+        texts.append(page.get_data(as_text=True))
+    for path in ("", "/recommendations?k=50&include_existing=true&min_choice=0",
+                 "/arrangements-to-join", "/groups?service=legal"):  # fmt: skip
+        response = real_client.get(f"/api/v1/bodies/{code}{path}")
+        assert response.status_code in (200, 400), response.json  # 400: no legal service
+        texts.append(response.get_data(as_text=True))
+    state = real_app.extensions["recommender"]
+    settings = state.settings
+    env = {
+        "RECOMMENDER_DATA_DIR": str(settings.data),
+        "RECOMMENDER_MODELS_DIR": str(settings.models),
+        "RECOMMENDER_DATABASE_URL": settings.db_url,
+    }
+    shown = CliRunner(env=env).invoke(cli, ["bodies", "show", code, "--format", "json"])
+    assert shown.exit_code == 0, shown.output
+    texts.append(shown.stdout)
+    body: Any = json.loads(shown.stdout)
+    assert all(not a["simulated"] for a in body["arrangements"])
+    texts.append(briefing_document(state.models.require(), code, fmt=".html").decode())
+    assert _leaks("\n".join(texts), simulated) == []
+
+
+def test_the_check_finds_a_simulated_name_when_there_is_one(simulated: list[str]) -> None:
+    page = f"<li>{simulated[-1]}</li>"
+    assert _leaks(page, simulated) == [simulated[-1]]
