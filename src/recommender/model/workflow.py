@@ -135,8 +135,6 @@ def _savings_params(model: SavingsModel | None) -> dict[str, Any]:
 def training_inputs(settings: Settings, register_file: Path | None = None) -> dict[str, Any]:
     """Return the keyword arguments of :func:`train` for ``settings``:
     the bodies, adjacency, services, governed pairs and the register (or ``register_file``)."""
-    import pandas as pd
-
     from recommender.core.services import load_services
     from recommender.reference import lookup as reference
     from recommender.register import records as register
