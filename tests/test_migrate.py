@@ -250,3 +250,26 @@ def test_two_processes_creating_the_schema_at_once_create_it_once(
     with db.connect(settings(database_url, tmp_path)) as engine, engine.connect() as conn:
         assert conn.scalars(sa.text("SELECT version_num FROM alembic_version")).all() == [HEAD]
         assert schema_diff(engine) == []
+
+
+def test_a_schema_made_meanwhile_by_another_process_is_not_taken_for_a_foreign_one(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Unlocked, the revision and the tables are two reads: when another process commits the
+    # schema between them, the tables are there and the revision is not ("partial"). Only the
+    # read under the lock may refuse a database.
+    status = migrate.status
+    engine = db.engine_for(settings(database_url, tmp_path))
+    try:
+
+        def made_meanwhile(engine: sa.Engine) -> migrate.Status:
+            found = status(engine)
+            monkeypatch.setattr(migrate, "status", status)  # once
+            db.init_db(engine)  # the other process, just now
+            return migrate.Status(None, found.head, "partial")  # what the two reads saw
+
+        monkeypatch.setattr(migrate, "status", made_meanwhile)
+        assert migrate.prepare(engine, upgrade=False).state == "current"
+        assert migrate.status(engine).state == "current" and schema_diff(engine) == []
+    finally:
+        engine.dispose()

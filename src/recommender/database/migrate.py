@@ -113,7 +113,8 @@ def prepare(engine: Engine, *, upgrade: bool) -> Status:
     before = status(engine)  # read without a lock: most of the time there is nothing to do
     if before.state == "current":
         return before
-    _refuse(before, engine, upgrade=upgrade)
+    # Judged only under the lock: unlocked, the revision and the tables are two reads, and
+    # another process creating the schema between them makes it look half-made ("partial").
     with transaction(engine) as conn:
         lock(conn, "schema")
         found = _status(conn)  # again under the lock: another process may have done it
@@ -123,7 +124,7 @@ def prepare(engine: Engine, *, upgrade: bool) -> Status:
             command.stamp(config, LEGACY_REVISION)
         if found.state != "current":
             command.upgrade(config, "head")
-    return before
+    return found
 
 
 def _refuse(found: Status, engine: Engine, *, upgrade: bool) -> None:
