@@ -3,6 +3,7 @@ data it was trained on, all read from its metadata."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -48,7 +49,9 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
             r | {"label": SAVINGS_LABELS.get(r["method"], r["method"])}
             for r in evaluation.get("savings") or []
         ],
-        "verdicts": verdicts(Evaluation.from_dict(evaluation)) if ranking else [],
+        "verdicts": [_readable(v) for v in verdicts(Evaluation.from_dict(evaluation))]
+        if ranking
+        else [],
         "notes": notes,
         "metrics": [METRIC_LABELS[m] for m in RANK_METRICS],
         "importance": _importance(meta.get("importance") or []),
@@ -56,6 +59,17 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
         "trained": _when(meta.get("trained_at")),
         "cold_start": cold_start(ranking),
     }
+
+
+def _readable(verdict: str) -> str:
+    """A verdict line in words: the protocol and the baselines by their names, not their ids."""
+    text = verdict.replace(f"on {HEADLINE}, ", "in the headline, ")
+    return _METHOD_IDS.sub(lambda m: f"“{BASELINE_LABELS[m.group(0)]}”", text)
+
+
+_METHOD_IDS = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, BASELINE_LABELS), key=len, reverse=True)) + r")\b"
+)
 
 
 def cold_start(rows: list[dict[str, Any]]) -> dict[str, Any] | None:

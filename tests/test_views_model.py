@@ -1,0 +1,20 @@
+"""The model page's verdicts read as words: the protocol and the baselines by name."""
+
+from __future__ import annotations
+
+from recommender.model.baselines import BASELINE_LABELS
+from recommender.webapp.views_model import _readable
+
+
+def test_a_verdict_names_the_rules_not_their_ids() -> None:
+    line = (
+        "NOT BETTER on lopo, service given, all pair kinds (273 arrangements): mrr 0.579 does "
+        "not beat plain_logit (0.616); hit@1 0.411 does not beat group_nearest (0.452); "
+        "hit@10 0.900 does not beat nearest (0.930)"
+    )
+    said = _readable(line)
+    assert said.startswith("NOT BETTER in the headline, service given")
+    for method in ("plain_logit", "group_nearest", "nearest"):
+        assert f"“{BASELINE_LABELS[method]}”" in said
+    assert "_" not in said and "lopo" not in said
+    assert said.count("“") == 3  # a label holding another id is not replaced again
