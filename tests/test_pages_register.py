@@ -19,6 +19,7 @@ from recommender.core.sources import SOURCE_KINDS, source_host, source_kind
 from recommender.model.evaluation import Evaluation, verdicts
 from recommender.register import records as reg
 from recommender.render.charts import money
+from recommender.webapp.views_model import _readable
 from recommender.webapp.views_register import PAGE_SIZE
 from service_fixtures import build_app
 
@@ -246,7 +247,7 @@ def test_model_page_charts_the_evaluation_against_baselines(evaluated_app: Flask
     assert tables.count('<tr class="is-model">') == models
     assert "Leave one partnership out (the headline), service given" in page
     assert "fire-police" in tables
-    for line in verdicts(Evaluation.from_dict(evaluation)):
+    for line in map(_readable, verdicts(Evaluation.from_dict(evaluation))):
         assert html.escape(line[:1].upper() + line[1:]) in page
     # The factors and the data it learnt from.
     for factor in model.describe()["importance"][:3]:
