@@ -475,3 +475,18 @@ def test_the_list_can_be_ranked_by_likelihood(client: FlaskClient, app: Flask) -
     expected = _model(app).recommend(Query(ROTHER, sort="likelihood"))
     assert _rows(page) == [(r.partner_code, r.service) for r in expected]
     assert "ranked by likelihood" in page and '<option value="likelihood" selected>' in page
+
+
+def test_the_partner_groups_table_links_each_other_member(
+    client: FlaskClient, recommender_model: Recommender
+) -> None:
+    groups = recommender_model.groups(ROTHER, "legal", k=3)
+    assert groups
+    page = client.get(f"/bodies/{ROTHER}?service=legal").get_data(as_text=True)
+    table = page[page.index('id="groups-title"') : page.index('id="joins-title"')]
+    assert "<caption>The best groups of two to four bodies, Rother included</caption>" in table
+    for g in groups:
+        for m in g.members:
+            if m["code"] != ROTHER:
+                assert f'href="/bodies/{m["code"]}"' in table
+    assert table.count('<tr><th scope="row"') == len(groups)
