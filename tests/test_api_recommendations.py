@@ -114,6 +114,19 @@ def test_service_suggests_closest(client: FlaskClient) -> None:
     assert response.json["suggestions"][0] == "legal"
 
 
+@pytest.mark.parametrize("path", ["recommendations?", "groups?", "arrangements-to-join?"])
+def test_a_service_the_body_does_not_deliver_is_a_bad_request(
+    client: FlaskClient, path: str
+) -> None:
+    """Rother, a district, runs no adult social care: 400 naming it, with what it runs."""
+    response = client.get(f"/api/v1/bodies/Rother/{path}service=adult_social_care")
+    assert response.status_code == 400, response.json
+    assert response.json["field"] == "service"
+    assert "Rother (E07000064) does not deliver adult social care" in response.json["detail"]
+    assert "legal" in response.json["suggestions"]
+    assert "adult_social_care" not in response.json["suggestions"]
+
+
 def test_recommendations_for_unknown_body(client: FlaskClient) -> None:
     response = client.get("/api/v1/bodies/Nowhereshire/recommendations")
     assert response.status_code == 404

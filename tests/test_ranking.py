@@ -255,16 +255,17 @@ def _plain_recommend(model: Recommender, query: Query) -> list[tuple[str, str, f
 
 def _random_queries(model: Recommender, count: int, seed: int = 0) -> list[Query]:
     rng = np.random.default_rng(seed)
-    codes = model.model.context.pairs.codes
-    services = [None, *model.model.context.services]
+    ctx = model.model.context
     kinds = ["council", "fire", "police", "health", "combined"]
     out = []
     for _ in range(count):
         chosen = tuple(rng.choice(kinds, size=rng.integers(1, 3), replace=False).tolist())
+        f = int(rng.integers(ctx.pairs.n))
+        delivered = [ctx.services[s] for s in np.flatnonzero(ctx.bodies.eligible[:, f])]
         out.append(
             Query(
-                body=str(rng.choice(codes)),
-                service=services[rng.integers(len(services))] if rng.random() < 0.6 else None,
+                body=str(ctx.pairs.codes[f]),
+                service=str(rng.choice(delivered)) if rng.random() < 0.6 else None,
                 kinds=chosen if rng.random() < 0.3 else None,
                 max_km=float(rng.choice([10, 25, 50, 100, 200])) if rng.random() < 0.3 else None,
                 k=int(rng.integers(1, MAX_K + 1)),
@@ -289,6 +290,37 @@ def test_answers_equal_the_plain_ranking_for_any_filters(recommender_model: Reco
                 assert r.existing and r.likelihood is None, query
             else:
                 assert r.likelihood == pytest.approx(likelihood, rel=1e-12), query
+
+
+def test_a_service_the_body_does_not_deliver_is_refused_with_those_it_does(
+    recommender_model: Recommender,
+) -> None:
+    """A district asked about adult social care (a county's service) has none to share: every
+    question about it is refused, naming the body and the service, with the services it runs,
+    rather than answered with partners and £0."""
+    model = recommender_model
+    ctx = model.model.context
+    f, s = next(
+        (f, s)
+        for f in range(ctx.pairs.n)
+        for s in range(len(ctx.services))
+        if not ctx.bodies.eligible[s, f] and ctx.bodies.kind[f] == "council"
+    )
+    code, service = str(ctx.pairs.codes[f]), ctx.services[s]
+    delivered = [ctx.services[i] for i in np.flatnonzero(ctx.bodies.eligible[:, f])]
+    asks = [
+        lambda: model.recommend(Query(code, service=service)),
+        lambda: model.recommend(Query(code, service=service, include_existing=True)),
+        lambda: model.groups(code, service),
+        lambda: model.arrangements_to_join(code, service),
+    ]
+    for ask in asks:
+        with pytest.raises(InvalidInput) as refused:
+            ask()
+        assert refused.value.field == "service"
+        assert code in refused.value.detail and "does not deliver" in refused.value.detail
+        assert refused.value.suggestions == delivered
+    model.recommend(Query(code, service=delivered[0]), explain=False)  # one it runs: answered
 
 
 def test_scoring_every_service_at_once_is_scoring_each(recommender_model: Recommender) -> None:

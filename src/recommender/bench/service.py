@@ -11,13 +11,13 @@ wrk's own cost per request is the same for both):
 
 * **health**: ``/api/v1/health``, the reference.
 * **recommendations, cold**: a fresh server, no warm-up, 60 s. Each of wrk's threads takes
-  every body in turn from its own starting point; half the questions name a random service,
-  30% one or two random kinds, 30% a random distance (10 to 200 km), and ``k`` is random from
-  1 to 50, so nearly every question is new (the share asked before in the run, an upper
-  bound of what the cache of answers can serve, is shown; wrk's Lua cannot count it without
-  costing wrk more per large answer than per small one). The
-  server prepared its model's default suggestions with their reasons and evidence when it
-  loaded it, before answering anything (``PREPARE_SUGGESTIONS``).
+  every body in turn from its own starting point; half the questions name a random service
+  of those the body delivers (the ones its page offers), 30% one or two random kinds, 30% a
+  random distance (10 to 200 km), and ``k`` is random from 1 to 50, so nearly every question
+  is new (the share asked before in the run, an upper bound of what the cache of answers can
+  serve, is shown; wrk's Lua cannot count it without costing wrk more per large answer than
+  per small one). The server prepared its model's default suggestions with their reasons and
+  evidence when it loaded it, before answering anything (``PREPARE_SUGGESTIONS``).
 * **mixed**: the same with 10% partner groups and 10% arrangements to join (30 s, for
   information: those two fit the savings model per request and cost more).
 * **recommendations, warmed (cache)**: 800 varied questions asked again and again after a
@@ -75,7 +75,7 @@ TARGET_P99_MS = 50.0
 
 LUA = """
 local codes = {CODES}
-local services = {SERVICES}
+local offered = {OFFERED}  -- each body's services (those its tier delivers), by position
 local fixed = {FIXED}
 local kinds = {"council", "fire", "police", "health", "combined"}
 local kms = {"10", "25", "50", "100", "200"}
@@ -96,7 +96,7 @@ local function pick(list) return list[math.random(#list)] end
 
 local function recommendations(code)
   local q = {}
-  if math.random() < 0.5 then q[#q + 1] = "service=" .. pick(services) end
+  if math.random() < 0.5 then q[#q + 1] = "service=" .. pick(offered[pos]) end
   if math.random() < 0.3 then
     local a, b = pick(kinds), pick(kinds)
     if a == b then q[#q + 1] = "kinds=" .. a else q[#q + 1] = "kinds=" .. a .. "," .. b end
@@ -111,7 +111,7 @@ request = function()
   pos = pos % #codes + 1
   local code, r = codes[pos], math.random()
   if r < groups_share then
-    return wrk.format("GET", "/api/v1/bodies/" .. code .. "/groups?service=" .. pick(services)
+    return wrk.format("GET", "/api/v1/bodies/" .. code .. "/groups?service=" .. pick(offered[pos])
       .. "&k=" .. math.random(10))
   elseif r < groups_share + joins_share then
     return wrk.format("GET", "/api/v1/bodies/" .. code .. "/arrangements-to-join?k="
@@ -144,10 +144,10 @@ class Result:
 
 @dataclass
 class Traffic:
-    """What the scripts ask about: every body's code and every service id."""
+    """What the scripts ask about: every body's code and the services each delivers."""
 
     codes: list[str]
-    services: list[str]
+    offered: list[list[str]]  # by position in ``codes``
 
     def script(
         self, path: Path, *, fixed: list[str] | None = None, groups: float = 0, joins: float = 0
@@ -157,7 +157,7 @@ class Traffic:
 
         text = (
             LUA.replace("{CODES}", "{" + lua(self.codes) + "}")
-            .replace("{SERVICES}", "{" + lua(self.services) + "}")
+            .replace("{OFFERED}", "{" + ", ".join("{" + lua(o) + "}" for o in self.offered) + "}")
             .replace("{FIXED}", "{" + lua(fixed or []) + "}")
             .replace("GROUPS, JOINS", f"{groups}, {joins}")
         )
@@ -173,7 +173,7 @@ class Traffic:
         for i in range(requests):
             question = (
                 self.codes[i % len(self.codes)],
-                rng.choice(self.services) if rng.random() < 0.5 else None,
+                rng.choice(self.offered[i % len(self.codes)]) if rng.random() < 0.5 else None,
                 tuple(sorted({rng.randrange(5), rng.randrange(5)})) if rng.random() < 0.3 else (),
                 rng.randrange(5) if rng.random() < 0.3 else None,
                 rng.randint(1, 50),
@@ -188,17 +188,31 @@ class Traffic:
         kinds = ["council", "fire", "police", "health", "combined"]
         out = []
         for i in range(count):
+            at = (i * 7) % len(self.codes)
             query = []
             if rng.random() < 0.5:
-                query.append(f"service={rng.choice(self.services)}")
+                query.append(f"service={rng.choice(self.offered[at])}")
             if rng.random() < 0.3:
                 query.append("kinds=" + ",".join(dict.fromkeys(rng.choices(kinds, k=2))))
             if rng.random() < 0.3:
                 query.append(f"max_km={rng.choice([10, 25, 50, 100, 200])}")
             query.append(f"k={rng.randint(1, 50)}")
-            code = self.codes[(i * 7) % len(self.codes)]
-            out.append(f"/api/v1/bodies/{code}/recommendations?" + "&".join(query))
+            out.append(f"/api/v1/bodies/{self.codes[at]}/recommendations?" + "&".join(query))
         return out
+
+
+def traffic_of(base: str) -> Traffic:
+    """Every body the server at ``base`` knows, with the services its tier delivers."""
+    listed = get_json(base + "api/v1/bodies?limit=500")
+    bodies = listed["bodies"]
+    while len(bodies) < listed["total"]:
+        listed = get_json(base + f"api/v1/bodies?limit=500&offset={len(bodies)}")
+        bodies += listed["bodies"]
+    by_tier: dict[str, list[str]] = {}
+    for service in get_json(base + "api/v1/services")["services"]:
+        for tier in service["delivered_by"]:
+            by_tier.setdefault(tier, []).append(service["id"])
+    return Traffic([b["code"] for b in bodies], [by_tier[b["tier"]] for b in bodies])
 
 
 def run(settings: Settings) -> None:
@@ -258,12 +272,7 @@ def _load_test(
     base = f"http://127.0.0.1:{port}/"
     try:
         health = wait_for(base + "api/v1/health", server)
-        listed = get_json(base + "api/v1/bodies?limit=500")
-        services = [s["id"] for s in get_json(base + "api/v1/services")["services"]]
-        traffic = Traffic([b["code"] for b in listed["bodies"]], services)
-        if listed["total"] > len(traffic.codes):
-            more = get_json(base + f"api/v1/bodies?limit=500&offset={len(traffic.codes)}")
-            traffic.codes += [b["code"] for b in more["bodies"]]
+        traffic = traffic_of(base)
         health_script = traffic.script(folder / "health.lua", fixed=["/api/v1/health"])
         cold = traffic.script(folder / "cold.lua")
         mixed = traffic.script(folder / "mixed.lua", groups=0.1, joins=0.1)

@@ -301,17 +301,30 @@ class Recommender:
         check_query(query)
         f = self.body_position(query.body)
         eligible = self.model.context.bodies.eligible[:, f]
-        s = None if query.service is None else self.service_position(query.service)
-        if (
-            query.min_choice >= CHOICE_FLOOR
-            and not query.include_existing
-            and (s is None or eligible[s])
-        ):
+        s = None if query.service is None else self.delivered(f, query.service)
+        if query.min_choice >= CHOICE_FLOOR and not query.include_existing:
             # Only suggestions above the floor can be shown: the body's shortlist.
             return self._from_shortlist(self._shortlist(f, explain=explain), s, query, explain)
         services = [s] if s is not None else [int(i) for i in np.flatnonzero(eligible)]
         scored = self.scorer.score_long(f, services)
         return self._build(f, scored, self._pick(f, scored, query), explain=explain)
+
+    def delivered(self, f: int, service: str) -> int:
+        """The position of ``service``, which the body at ``f`` must deliver: a body is never
+        offered partners for a service its tier does not run (a district asking about adult
+        social care is told so, with the services it does run)."""
+        s = self.service_position(service)
+        ctx = self.model.context
+        if not ctx.bodies.eligible[s, f]:
+            runs = np.flatnonzero(ctx.bodies.eligible[:, f]).tolist()
+            raise InvalidInput(
+                f"{ctx.bodies.names[f]} ({self._codes[f]}) does not deliver"
+                f" {self._labels[ctx.services[s]].lower()}, so has none of it to share; "
+                f"ask about one of the {len(runs)} services it delivers",
+                field="service",
+                suggestions=[str(ctx.services[i]) for i in runs],
+            )
+        return s
 
     def prepare(self) -> int:
         """Work out every suggestion that can be shown by default (at or above the likelihood
@@ -505,7 +518,7 @@ class Recommender:
             )
         check_k(k)
         f = self.body_position(body)
-        s = self.service_position(service)
+        s = self.delivered(f, service)
         ctx, comp = self.model.context, self.model.components
         scored = self.scorer.query(f, s)
         fresh = np.flatnonzero(~scored.existing)
@@ -552,7 +565,7 @@ class Recommender:
         reg = model.arrangements
         running = reg[(reg["status"] != "ended") & reg["end_year"].isna()]
         if service is not None:
-            running = running[running["service"] == ctx.services[self.service_position(service)]]
+            running = running[running["service"] == ctx.services[self.delivered(f, service)]]
         code = str(self._codes[f])
         likelihoods: dict[int, dict[int, float]] = {}
         options: list[tuple[dict[Any, Any], list[int], int, float, int]] = []

@@ -183,8 +183,9 @@ def body(code_or_name: str) -> Any:
     code = found.codes[0]
     if code_or_name != code:
         return _to_body(found, request.args.to_dict(flat=False))
-    filters = views_body.parse_filters(request.args, settings, int(current_app.config["MAX_K"]))
     page = views_body.facts(code, settings, current.directory, current.engine)
+    max_k = int(current_app.config["MAX_K"])
+    filters = views_body.parse_filters(request.args, settings, max_k, page["body"])
     status, results, unavailable = 200, None, None
     if filters.errors:
         status = 400
@@ -252,7 +253,9 @@ def feedback(code: str) -> Any:
     )
     # Only the filters go back into the URL (never a URL from the form: no open redirect).
     back = MultiDict([(k, v) for k, vs in parse_qs(form.get("filters", "")).items() for v in vs])
-    filters = views_body.parse_filters(back, current.settings, int(current_app.config["MAX_K"]))
+    body = reference.body(stored["body_code"], current.settings)
+    max_k = int(current_app.config["MAX_K"])
+    filters = views_body.parse_filters(back, current.settings, max_k, body)
     target = url_for(
         ".body",
         code_or_name=stored["body_code"],

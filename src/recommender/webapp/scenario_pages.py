@@ -125,8 +125,9 @@ def body(name: str, code_or_name: str) -> Any:
     if code_or_name != code:
         kept: dict[str, Any] = request.args.to_dict(flat=False)
         return redirect(url_for(".body", name=name, code_or_name=code, **kept))
-    filters = views_body.parse_filters(request.args, settings, int(current_app.config["MAX_K"]))
     place = report.place(world, code)
+    max_k = int(current_app.config["MAX_K"])
+    filters = views_body.parse_filters(request.args, settings, max_k, place.facts)
     status, results, unavailable = 200, None, None
     if filters.errors:
         status = 400

@@ -114,8 +114,11 @@ class BodyFilters:
         return out
 
 
-def parse_filters(args: MultiDict[str, str], settings: Settings, max_k: int) -> BodyFilters:
-    """Read the filters from ``args``; a bad value is named in ``errors`` under its field."""
+def parse_filters(
+    args: MultiDict[str, str], settings: Settings, max_k: int, body: Mapping[str, Any]
+) -> BodyFilters:
+    """Read the filters from ``args`` for ``body`` (its facts); a bad value is named in
+    ``errors`` under its field (a service the body does not deliver among them)."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
 
@@ -128,7 +131,7 @@ def parse_filters(args: MultiDict[str, str], settings: Settings, max_k: int) -> 
         except (InvalidInput, ValueError) as err:
             errors[name] = err.detail if isinstance(err, InvalidInput) else str(err)
 
-    check("service", lambda raw: services.check_service(raw, settings))
+    check("service", lambda raw: _delivered(services.check_service(raw, settings), body, settings))
     check("max_km", _distance)
     check("k", lambda raw: _count(raw, max_k))
     check("include_existing", _flag)
@@ -144,6 +147,16 @@ def parse_filters(args: MultiDict[str, str], settings: Settings, max_k: int) -> 
     else:
         values["kinds"] = tuple(dict.fromkeys(kinds))
     return BodyFilters(**values, errors=errors)
+
+
+def _delivered(service: str, body: Mapping[str, Any], settings: Settings) -> str:
+    offered = service_choices(body["tier"], settings)
+    if service not in {s["id"] for s in offered}:
+        raise ValueError(
+            f"{body['name']} does not deliver {service_label(service, settings).lower()}: "
+            f"choose one of the {len(offered)} services it delivers"
+        )
+    return service
 
 
 def _distance(raw: str) -> float:
