@@ -128,7 +128,7 @@ def test_cache_sizes_are_bytes_or_bytes_with_a_unit(
 ) -> None:
     app = make_app(CACHE_BYTES=given, BRIEFING_CACHE_BYTES=given)
     current = app.extensions["recommender"]
-    assert current.cache.max_bytes + current.suggestions.max_bytes == size
+    assert current.cache.max_bytes == size
     assert current.briefings.max_bytes == size
 
 
@@ -137,7 +137,7 @@ def test_the_apps_json_is_compact_utf8_with_nan_as_null(make_app: AppFactory) ->
 
     import numpy as np
 
-    from recommender.webapp.jsonprovider import dumps
+    from recommender.core.jsontext import dumps
 
     app = make_app(models=False)
     payload = {"b": float("nan"), "a": np.int64(3), "s": "Ynys Môn", "d": datetime.date(2026, 1, 2)}

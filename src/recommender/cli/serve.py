@@ -17,6 +17,7 @@ to the plain port) is unreadable to that client whatever its format.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from typing import Any
@@ -95,6 +96,11 @@ def serve(
     # Built before gunicorn starts, so a missing reference folder or a bad setting is a clean
     # error here; the workers fork from this process and share the loaded model.
     app = create_app()
+    # What start-up made (the model, its prepared suggestions: millions of objects) lives as
+    # long as the process: out of the cyclic garbage collector's reach, its collections stay
+    # short (no pause of a request to walk them) and do not write to the pages the workers
+    # share with this process.
+    gc.freeze()
     version = app.extensions["recommender"].models.version
     click.echo(
         f"Serving the pages on http://{host}:{port}/ and the API under /api/v1 with "

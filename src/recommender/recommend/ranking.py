@@ -20,6 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -27,6 +28,7 @@ import numpy.typing as npt
 
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, UnknownBody
+from recommender.core.jsontext import dumps
 from recommender.model import artifacts
 from recommender.model.explain import EvidenceIndex, Reason, evidence_record, reasons
 from recommender.model.features import group_frame
@@ -49,6 +51,9 @@ GROUP_POOL = 8  # groups are built from the body's best few candidates for the s
 # floor on the chance of being chosen, or with existing partners); about 1.5 KB each.
 SUGGESTIONS = 8_192
 IntArray = npt.NDArray[np.intp]
+# The evidence parts of suggestions' JSON, each kept once (by value): at most this many.
+SHARED_EVIDENCE = 50_000
+_SHARED_EVIDENCE: dict[bytes, bytes] = {}
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,19 @@ class Recommendation:
             "reasons": [r.to_dict() for r in self.reasons],
             "evidence": self.evidence,
         }
+
+    @cached_property
+    def json(self) -> tuple[bytes, bytes]:
+        """Its JSON (:mod:`recommender.core.jsontext`) in two parts to put one after the other:
+        all but its evidence (``b'{"partner_code":…,"evidence":'``), then the evidence
+        (``b'[…]}'``). Made once and kept with it (the prepared suggestions have it made
+        before the service answers). The evidence part is shared: tens of thousands of
+        suggestions cite a few thousand different sets of arrangements."""
+        fields = self.to_dict()
+        evidence = dumps(fields.pop("evidence")) + b"}"  # the last field
+        if len(_SHARED_EVIDENCE) >= SHARED_EVIDENCE:
+            _SHARED_EVIDENCE.clear()  # (sharing is only a saving: start again)
+        return dumps(fields)[:-1] + b',"evidence":', _SHARED_EVIDENCE.setdefault(evidence, evidence)
 
 
 @dataclass
@@ -169,13 +187,15 @@ def _round(value: float | None, digits: int) -> float | None:
 @dataclass(frozen=True)
 class Shortlist:
     """A body's suggestions at or above the floor on the chance of being chosen (the only ones
-    shown by default),
-    ranked by expected savings (then service and candidate position), with each candidate's
-    kind (as a number) and distance, and the suggestions explained (empty until asked for)."""
+    shown by default), ranked by expected savings (then service and candidate position), with
+    each candidate's kind (as a number) and distance, how many rows of the same candidate come
+    before each row (``seen``: the cap on services per partner is ``seen < per_partner``), and
+    the suggestions explained (empty until asked for)."""
 
     scored: LongScores
     kind: IntArray
     km: npt.NDArray[np.float64]
+    seen: IntArray
     made: list[Recommendation]
 
 
@@ -233,6 +253,7 @@ class Recommender:
         # Each body's kind as a small number, so that a filter on kinds is one look-up a row.
         self._kind_names, self._kind_of = np.unique(ctx.bodies.kind, return_inverse=True)
         self._shortlists: dict[int, Shortlist] = {}
+        self._kind_masks: dict[frozenset[str], npt.NDArray[np.bool_]] = {}
 
     @classmethod
     def load(cls, settings: Settings) -> Recommender:
@@ -328,11 +349,15 @@ class Recommender:
 
     def prepare(self) -> int:
         """Work out every suggestion that can be shown by default (at or above the likelihood
-        floor) with its reasons and evidence, so that no question waits for them; return how
-        many. About a second on two cores; the service does this once, before serving."""
-        return sum(
-            len(self._shortlist(f, explain=True).made) for f in range(self.model.context.pairs.n)
-        )
+        floor) with its reasons, evidence and JSON, so that no question waits for them; return
+        how many. Seconds; the service does this once, before serving (its workers share
+        them)."""
+        count = 0
+        for f in range(self.model.context.pairs.n):
+            for made in self._shortlist(f, explain=True).made:
+                made.json  # noqa: B018 (made and kept)
+                count += 1
+        return count
 
     def _shortlist(self, f: int, *, explain: bool) -> Shortlist:
         """The body's suggestions at or above :data:`CHOICE_FLOOR` for every service it
@@ -355,6 +380,7 @@ class Recommender:
             scored=scored,
             kind=self._kind_of[scored.candidate],
             km=self.model.context.pairs.dist_km[f, scored.candidate],
+            seen=_occurrence(scored.candidate),
             made=made,
         )
         self._shortlists[f] = found
@@ -364,35 +390,44 @@ class Recommender:
         self, short: Shortlist, s: int | None, query: Query, explain: bool
     ) -> list[Recommendation]:
         """:meth:`recommend` from a shortlist: filters keep rows, whose order already is the
-        ranking (or is sorted again by another ``sort``)."""
+        ranking (or is sorted again by another ``sort``). The kinds and distance filters keep
+        or drop a candidate's rows together, so in the default order the cap on services per
+        partner is the shortlist's own count of rows before (``seen``)."""
         scored = short.scored
-        keep = np.ones(len(scored.candidate), dtype=bool)
-        if s is not None:
-            keep &= scored.service == s
-        if query.kinds:
-            keep &= np.isin(self._kind_names, list(query.kinds))[short.kind]
-        if query.max_km is not None:
-            keep &= short.km <= query.max_km
-        if query.min_choice > CHOICE_FLOOR:
-            keep &= scored.p_choice >= query.min_choice
-        rows = np.flatnonzero(keep)
-        if query.sort != "expected":
-            key = scored.likelihood if query.sort == "likelihood" else scored.savings
-            rows = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key[rows]))]
-        if s is None and query.per_partner < len(scored.services):
-            seen: dict[int, int] = {}
-            chosen: list[int] = []
-            for r, c in zip(rows.tolist(), scored.candidate[rows].tolist(), strict=True):
-                if seen.get(c, 0) < query.per_partner:
-                    seen[c] = seen.get(c, 0) + 1
-                    chosen.append(r)
-                    if len(chosen) == query.k:
-                        break
+        capped = s is None and query.per_partner < len(scored.services)
+        in_order = query.sort == "expected" and query.min_choice <= CHOICE_FLOOR
+        keep: npt.NDArray[np.bool_] | None = None
+        for mask in (
+            None if s is None else scored.service == s,
+            self._kinds_mask(query.kinds)[short.kind] if query.kinds else None,
+            None if query.max_km is None else short.km <= query.max_km,
+            scored.p_choice >= query.min_choice if query.min_choice > CHOICE_FLOOR else None,
+            short.seen < query.per_partner if capped and in_order else None,
+        ):
+            if mask is not None:
+                keep = mask if keep is None else keep & mask
+        if keep is None and query.sort == "expected":  # every row, in order
+            chosen = list(range(min(query.k, len(scored.candidate))))
         else:
+            rows = np.arange(len(scored.candidate)) if keep is None else np.flatnonzero(keep)
+            if query.sort != "expected":
+                key = scored.likelihood if query.sort == "likelihood" else scored.savings
+                rows = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key[rows]))]
+            if capped and not in_order:
+                rows = rows[_occurrence(scored.candidate[rows]) < query.per_partner]
             chosen = rows[: query.k].tolist()
         if explain:
-            return [short.made[r] for r in chosen]
+            made = short.made
+            return [made[r] for r in chosen]
         return [self._suggestion(short.scored.focal, scored, r, [], []) for r in chosen]
+
+    def _kinds_mask(self, kinds: Sequence[str]) -> npt.NDArray[np.bool_]:
+        """Which kind numbers ``kinds`` names (a few dozen sets of five kinds: each kept)."""
+        key = frozenset(kinds)
+        found = self._kind_masks.get(key)
+        if found is None:
+            found = self._kind_masks[key] = np.isin(self._kind_names, list(key))
+        return found
 
     def _pick(self, f: int, scored: LongScores, query: Query) -> IntArray:
         """The rows of ``scored`` to show, best first: the filters kept, sorted by the ranking
@@ -413,8 +448,7 @@ class Recommender:
         cand = scored.candidate
         keep = np.ones(len(cand), dtype=bool)
         if query.kinds:
-            wanted = np.isin(self._kind_names, list(query.kinds))  # a handful of names
-            keep &= wanted[self._kind_of[cand]]
+            keep &= self._kinds_mask(query.kinds)[self._kind_of[cand]]
         if query.max_km is not None:
             keep &= ctx.pairs.dist_km[f, cand] <= query.max_km
         if query.include_existing:

@@ -116,11 +116,8 @@ def _load_state(config: Mapping[str, Any]) -> ServiceState:
         engine=engine,
         directory=reg.default_directory(settings),
         models=models,
-        # A quarter of the memory for whole answers (asked again only by the same filters),
-        # the rest for single suggestions (reused by answers to any filters, so they must not
-        # be pushed out by answers never asked again): ~1 KB each, every default one in 48 MB.
-        cache=ResponseCache(size_in_bytes(config, "CACHE_BYTES") // 4),
-        suggestions=ResponseCache(size_in_bytes(config, "CACHE_BYTES") * 3 // 4),
+        # Whole answers (a suggestion's own JSON is made once with it: see _prepare).
+        cache=ResponseCache(size_in_bytes(config, "CACHE_BYTES")),
         briefings=ResponseCache(size_in_bytes(config, "BRIEFING_CACHE_BYTES")),
         register_size=size,
         feedback_limit=guards.ClientBuckets(
@@ -131,8 +128,8 @@ def _load_state(config: Mapping[str, Any]) -> ServiceState:
 
 
 def _prepare(model: Recommender) -> None:
-    """Work out the model's default suggestions with their reasons (seconds: at start-up
-    before it serves; when promoted elsewhere, just after it is swapped in)."""
+    """Work out the model's default suggestions with their reasons and JSON (seconds: at
+    start-up before it serves; when promoted elsewhere, just after it is swapped in)."""
     count = model.prepare()
     log.info("model %s: %d suggestions prepared with their reasons", model.version, count)
 

@@ -96,7 +96,6 @@ def reload() -> Response:
     current = state()
     previous, version = current.models.reload()
     current.cache.clear()
-    current.suggestions.clear()
     current.briefings.clear()
     g.audit_detail = {"previous": previous, "model_version": version}
     return json_response({"action": "reload", "previous": previous, "model_version": version})
@@ -119,7 +118,6 @@ def promote() -> Response:
     g.audit_detail = {"version": version}
     previous, serving = current.models.promote(version.strip())  # loads before the registry
     current.cache.clear()
-    current.suggestions.clear()
     current.briefings.clear()
     g.audit_detail |= {"previous": previous, "model_version": serving}
     return json_response({"action": "promote", "previous": previous, "model_version": serving})

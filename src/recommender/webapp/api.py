@@ -16,6 +16,7 @@ from flask import Blueprint, Response, current_app, request
 
 from recommender.core import services
 from recommender.core.errors import InvalidInput, UnknownBody
+from recommender.core.jsontext import dumps
 from recommender.recommend import feedback as feedback_domain
 from recommender.recommend import readmodels
 from recommender.recommend.query import CHOICE_FLOOR, PER_PARTNER, SORTS
@@ -23,12 +24,11 @@ from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.webapp import openapi
 from recommender.webapp.guards import client_address
-from recommender.webapp.jsonprovider import dumps
 from recommender.webapp.params import LIMIT, OFFSET, Param, parse
-from recommender.webapp.state import ResponseCache, ServiceState, state
+from recommender.webapp.state import ResponseCache, state
 
 if TYPE_CHECKING:
-    from recommender.recommend.ranking import Recommendation, Recommender
+    from recommender.recommend.ranking import Recommender
 
 bp = Blueprint("api", __name__, url_prefix=openapi.PREFIX)
 
@@ -183,44 +183,8 @@ def recommendations(code_or_name: str) -> Response:
         code_or_name,
         shown,
         lambda model, code: model.recommend(Query(body=code, **asked)),
-        encode=_recommendation_json,
+        encode=lambda row: row.json,  # made once with each suggestion
     )
-
-
-def _recommendation_json(
-    current: ServiceState, model: Recommender, code: str, row: Recommendation
-) -> bytes:
-    """One suggestion as JSON. It depends on the model and the (body, partner, service) alone,
-    whatever the filters that found it, so its JSON is made once per model and kept with the
-    answers, without its evidence: those few hundred arrangements are kept apart, each once
-    (:func:`_evidence_json`), and put in when answering."""
-    key = ("suggestion", *model.identity, code, row.partner_code, row.service)
-    head = current.suggestions.get(key)
-    if head is None:
-        fields = readmodels.row(row)
-        del fields["evidence"]  # the last field: put back below, in its place
-        head = dumps(fields)[:-1]
-        current.suggestions.put(key, head)
-    known = _evidence_json(current, model.identity)
-    evidence = b",".join(_record_json(known, record) for record in row.evidence)
-    return b"".join((head, b',"evidence":[', evidence, b"]}"))
-
-
-def _evidence_json(current: ServiceState, identity: tuple[str, ...]) -> dict[str, bytes]:
-    """The JSON of the arrangements given as evidence by the model (on its map: a scenario's
-    recommender has its own), by id (at most its real arrangements; another starts afresh)."""
-    made = current.extras.get("evidence")
-    if made is None or made[0] != identity:
-        made = current.extras["evidence"] = (identity, {})
-    found: dict[str, bytes] = made[1]
-    return found
-
-
-def _record_json(known: dict[str, bytes], record: dict[str, Any]) -> bytes:
-    found = known.get(record["id"])
-    if found is None:
-        found = known[record["id"]] = dumps(record)
-    return found
 
 
 @bp.get("/bodies/<code_or_name>/groups")
@@ -260,13 +224,14 @@ def _answer(
     code_or_name: str,
     query: dict[str, Any],
     rows: Callable[[Recommender, str], Sequence[Any]],
-    encode: Callable[[ServiceState, Recommender, str, Any], bytes] | None = None,
+    encode: Callable[[Any], Sequence[bytes]] | None = None,
 ) -> Response:
     """Answer a model question about one body: ``{"body", "model_version", "query", key}``.
 
     The model is taken once, at the start (a swap during the request does not affect it), and
-    the serialised answer is cached under its version and the query. ``encode`` serialises
-    one row (by default its ``to_dict()``); the answer is the rows' JSON put together.
+    the serialised answer is cached under its version and the query. ``encode`` gives one
+    row's JSON in parts to put one after the other (by default its ``to_dict()`` in one); the
+    answer is every part put together at once.
     """
     current = state()
     model = current.models.require()
@@ -290,12 +255,13 @@ def _answer(
             found = readmodels.body_summary(_in_scenario(scenario.place, code_or_name).facts)
         named = None if scenario is None else scenario.definition.name
         head = dumps(readmodels.answer_head(found, model.version, query, named))
-        code = found["code"]
-        items = [
-            encode(current, model, code, row) if encode else dumps(readmodels.row(row))
-            for row in rows(model, code)
-        ]
-        return b"".join((head[:-1], b',"', key.encode(), b'":[', b",".join(items), b"]}"))
+        parts = [head[:-1], b',"', key.encode(), b'":[']
+        for i, row in enumerate(rows(model, found["code"])):
+            if i:
+                parts.append(b",")
+            parts.extend(encode(row) if encode else (dumps(readmodels.row(row)),))
+        parts.append(b"]}")
+        return b"".join(parts)
 
     frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in query.items())
     return _cached(current.cache, (key, *model.identity, code_or_name, *frozen), produce)

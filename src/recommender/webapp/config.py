@@ -10,12 +10,11 @@ ADMIN_TOKEN               bearer token for ``/api/v1/admin/*`` (at least 24 prin
                           read as given, never parsed); unset or empty: the admin routes are off
 MAX_K                     the most suggestions one request may ask for (``k``)
 CACHE_BYTES               memory for the serialised answers kept per worker (LRU, bytes or
-                          e.g. ``64MB``): a quarter for whole answers, the rest for single
-                          suggestions, which answers to other filters reuse; 0: none kept
+                          e.g. ``64MB``); 0: none kept
 BRIEFING_CACHE_BYTES      memory for the briefing PDFs kept per worker (likewise)
 MODEL_CHECK_SECONDS       how often a worker looks for a model promoted elsewhere
-PREPARE_SUGGESTIONS       work out every suggestion shown by default, with its reasons and
-                          evidence, when a model is loaded (seconds: before serving at
+PREPARE_SUGGESTIONS       work out every suggestion shown by default, with its reasons,
+                          evidence and JSON, when a model is loaded (seconds: before serving at
                           start-up; just after the swap when a model is promoted elsewhere),
                           so that no request waits for them (false: each when first asked)
 REGISTER_SIZE_SECONDS     how long ``/health`` may reuse its count of arrangements

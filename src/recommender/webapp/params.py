@@ -66,10 +66,11 @@ def parse(params: Sequence[Param]) -> dict[str, Any]:
     missing or malformed value.
     """
     declared = {p.name: p for p in params}
-    # A plain dict, read once: a missing name costs MultiDict.get an exception each time.
-    given = {name: values[0] for name, values in request.args.lists()}
+    out = {param.name: param.default for param in params}
+    given: dict[str, str] = {}
     for name, values in request.args.lists():
-        if name not in declared:
+        param = declared.get(name)
+        if param is None:
             expected = ", ".join(declared) or "none"
             raise InvalidInput(
                 f"unknown query parameter {name!r}; this route takes: {expected}",
@@ -78,16 +79,15 @@ def parse(params: Sequence[Param]) -> dict[str, Any]:
             )
         if len(values) > 1:
             raise InvalidInput(f"query parameter {name!r} is given more than once", field=name)
-    config = current_app.config
-    out: dict[str, Any] = {}
+        raw = values[0]
+        if raw.strip() or param.kind == "string":
+            given[name] = raw
     for param in params:
-        raw = given.get(param.name)
-        if raw is None or (raw.strip() == "" and param.kind != "string"):
-            if param.required:
-                raise InvalidInput(f"query parameter {param.name!r} is required", field=param.name)
-            out[param.name] = param.default
-            continue
-        out[param.name] = _convert(param, raw, config)
+        if param.required and param.name not in given:
+            raise InvalidInput(f"query parameter {param.name!r} is required", field=param.name)
+    config = current_app.config
+    for name, raw in given.items():
+        out[name] = _convert(declared[name], raw, config)
     return out
 
 

@@ -415,7 +415,6 @@ class ServiceState:
     cache: ResponseCache
     register_size: RegisterSize
     briefings: ResponseCache = field(default_factory=lambda: ResponseCache(0))
-    suggestions: ResponseCache = field(default_factory=lambda: ResponseCache(0))
     feedback_limit: ClientBuckets = field(default_factory=lambda: ClientBuckets(10, 20))
     refusals: RefusalThrottle = field(default_factory=RefusalThrottle)
     extras: dict[str, Any] = field(default_factory=dict)
