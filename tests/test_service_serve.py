@@ -83,6 +83,53 @@ def test_serve_runs_gunicorn(served: str) -> None:
     assert status == 400 and error["field"] == "k"
 
 
+def test_serve_refuses_a_port_in_use(served: str, trained_settings: Settings) -> None:
+    """Workers listen with SO_REUSEPORT, which would let a second server share the port:
+    it is refused, saying why, before anything starts."""
+    port = served.rsplit(":", 1)[1]
+    recommender = Path(sys.executable).with_name("recommender")
+    env = os.environ | {"RECOMMENDER_DATA_DIR": str(trained_settings.data)}
+    second = subprocess.run(
+        [str(recommender), "serve", "--port", port],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in second.stderr
+    assert "another server" in second.stderr
+
+
+def test_connections_are_spread_across_the_workers(served: str) -> None:
+    """Each worker listens on a socket of its own, so connections opened at once (a proxy's
+    pool, a load test) reach both workers rather than the first to accept."""
+    import psutil
+
+    port = int(served.rsplit(":", 1)[1])
+    sockets = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(32)]
+    try:
+        for sock in sockets:  # each answered: accepted by a worker, kept alive
+            sock.sendall(b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        ours = {sock.getsockname() for sock in sockets}
+        held = {
+            c.pid
+            for c in psutil.net_connections(kind="tcp")
+            if c.laddr and c.laddr.port == port and c.raddr and tuple(c.raddr) in ours
+        }
+        listening = {
+            c.pid
+            for c in psutil.net_connections(kind="tcp")
+            if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
+        }
+    finally:
+        for sock in sockets:
+            sock.close()
+    assert len(listening) == 2  # one socket per worker
+    assert held == listening  # and both hold some of the 32 connections
+
+
 def _raw(url: str, request: bytes) -> tuple[int, dict[str, str], dict[str, object]]:
     """Send ``request`` as it is (gunicorn parses it, not the app); return the answer."""
     host, port = url.removeprefix("http://").split(":")
