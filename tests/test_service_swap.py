@@ -213,6 +213,24 @@ def test_a_promoted_model_serves_before_its_suggestions_are_prepared(
     assert _wait_until(lambda: second in warmed)
 
 
+def test_a_model_promoted_rolled_back_or_reloaded_by_an_admin_is_prepared_too(
+    make_app: AppFactory,
+) -> None:
+    """The worker that takes an admin call prepares the model it swaps in, as the others do
+    when they follow the registry (else its requests would work the suggestions out)."""
+    app = make_app()
+    holder = app.extensions["recommender"].models
+    first, second = artifacts.versions(app.extensions["recommender"].settings)
+    warmed: list[str] = []
+    holder.warm = lambda model: warmed.append(model.version)
+    holder.promote(second)
+    assert _wait_until(lambda: warmed == [second])
+    holder.rollback()
+    assert _wait_until(lambda: warmed == [second, first])
+    holder.reload()
+    assert _wait_until(lambda: warmed == [second, first, first])
+
+
 def test_a_worker_forked_after_a_promotion_serves_it_from_its_first_request(
     make_app: AppFactory,
 ) -> None:

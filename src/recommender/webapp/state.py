@@ -99,8 +99,9 @@ class ModelHolder:
     loader: Loader = load_promoted
     check_seconds: float = 5.0
     # Work done on a model before it is first installed at start-up, and after it is swapped
-    # in when promoted elsewhere (so that the swap does not wait for it): e.g. preparing its
-    # default suggestions, which requests otherwise make on demand.
+    # in later (promoted elsewhere, or by an admin promote, rollback or reload: in a thread, so
+    # that the swap does not wait for it): e.g. preparing its default suggestions, which
+    # requests otherwise make on demand.
     warm: Callable[[Recommender], None] | None = None
     recommender: Recommender | None = None
     error: RecommenderError | None = None
@@ -168,6 +169,7 @@ class ModelHolder:
                 self._failed, self.refused = self._promoted(), err
                 raise ReloadFailed(err, old) from err
             self._install(new)
+        self._warm_later(new)
         return old, new.version
 
     def promote(self, version: str) -> tuple[str | None, str]:
@@ -191,6 +193,7 @@ class ModelHolder:
             except ModelError as err:
                 raise ReloadFailed(err, old) from err
             self._install(opened[-1])
+        self._warm_later(opened[-1])
         return old, version
 
     def rollback(self) -> tuple[str | None, str]:
@@ -211,6 +214,7 @@ class ModelHolder:
             except ModelError as err:
                 raise ReloadFailed(err, old) from err
             self._install(opened[-1])
+        self._warm_later(opened[-1])
         return old, target
 
     def swap(self, new: Recommender) -> Recommender | None:
@@ -312,8 +316,13 @@ class ModelHolder:
             log.info("now serving model %s (promoted elsewhere)", new.version)
         finally:
             self._lock.release()
-        if self.warm is not None:  # after the swap, in a thread of its own: requests are
-            # answered meanwhile, and this thread goes on looking for the next promotion
+        self._warm_later(new)
+
+    def _warm_later(self, new: Recommender) -> None:
+        """Prepare a model swapped in (``warm``) after the swap, in a thread of its own:
+        requests are answered meanwhile, and the caller goes on (the watcher to look for the
+        next promotion, an admin call to answer)."""
+        if self.warm is not None:
             threading.Thread(target=self._warm, args=(new,), name="model-warm", daemon=True).start()
 
     def _warm(self, new: Recommender) -> None:
