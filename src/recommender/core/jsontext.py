@@ -27,6 +27,19 @@ def text(payload: Any, **kwargs: Any) -> str:
             return orjson.dumps(payload, option=OPTIONS).decode("utf-8")
         except TypeError:  # (orjson.JSONEncodeError is one)
             pass
+    return _standard(payload, **kwargs)
+
+
+def dumps(payload: Any) -> bytes:
+    """``payload`` as compact UTF-8 JSON bytes (what the API sends and caches)."""
+    try:
+        return orjson.dumps(payload, option=OPTIONS)
+    except TypeError:  # (orjson.JSONEncodeError is one)
+        return _standard(payload).encode("utf-8")
+
+
+def _standard(payload: Any, **kwargs: Any) -> str:
+    """``payload`` as the standard library's encoder writes it, in the same style."""
     kwargs.setdefault("ensure_ascii", False)
     kwargs.setdefault("separators", SEPARATORS)
     kwargs["allow_nan"] = False
@@ -35,14 +48,6 @@ def text(payload: Any, **kwargs: Any) -> str:
         return json.dumps(payload, **kwargs)
     except (TypeError, ValueError):
         return json.dumps(_clean(payload), **kwargs)
-
-
-def dumps(payload: Any) -> bytes:
-    """``payload`` as compact UTF-8 JSON bytes (what the API sends and caches)."""
-    try:
-        return orjson.dumps(payload, option=OPTIONS)
-    except TypeError:  # (orjson.JSONEncodeError is one)
-        return text(payload, ensure_ascii=False).encode("utf-8")  # (the standard library's)
 
 
 def _clean(value: Any) -> Any:
