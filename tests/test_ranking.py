@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -290,6 +292,22 @@ def test_answers_equal_the_plain_ranking_for_any_filters(recommender_model: Reco
                 assert r.existing and r.likelihood is None, query
             else:
                 assert r.likelihood == pytest.approx(likelihood, rel=1e-12), query
+
+
+def test_the_walk_down_a_shortlist_equals_the_plain_ranking(
+    recommender_model: Recommender,
+) -> None:
+    """Questions in the default order (what the page and most API calls ask) are answered by
+    walking the shortlist's rows from the top and stopping at ``k``: the same answer as the
+    plain ranking, for every filter and cap."""
+    for query in _random_queries(recommender_model, 300, seed=1):
+        default = dataclasses.replace(
+            query, sort="expected", min_choice=CHOICE_FLOOR, include_existing=False
+        )
+        for explain in (False, True):
+            found = recommender_model.recommend(default, explain=explain)
+            plain = _plain_recommend(recommender_model, default)
+            assert [(r.partner_code, r.service) for r in found] == [p[:2] for p in plain], query
 
 
 def test_a_service_the_body_does_not_deliver_is_refused_with_those_it_does(

@@ -7,9 +7,8 @@ load the model machinery at import.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-
-import numpy as np
 
 from recommender.core.errors import InvalidInput
 from recommender.reference.lookup import KINDS
@@ -75,7 +74,7 @@ def check_query(query: Query) -> None:
         raise InvalidInput(
             f"min_choice must be between 0 and 1, got {query.min_choice}", field="min_choice"
         )
-    if query.max_km is not None and not (query.max_km > 0 and np.isfinite(query.max_km)):
+    if query.max_km is not None and not (query.max_km > 0 and math.isfinite(query.max_km)):
         raise InvalidInput(
             f"max_km must be a positive number of km, got {query.max_km}", field="max_km"
         )

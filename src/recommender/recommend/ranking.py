@@ -198,6 +198,33 @@ class Shortlist:
     seen: IntArray
     made: list[Recommendation]
 
+    @cached_property
+    def walk(self) -> ShortlistWalk:
+        """The same rows for a walk in Python (made once per shortlist)."""
+        return ShortlistWalk(
+            kind=self.kind.tolist(),
+            km=self.km.tolist(),
+            seen=self.seen.tolist(),
+            by_service={
+                int(s): np.flatnonzero(self.scored.service == s).tolist()
+                for s in np.unique(self.scored.service)
+            },
+        )
+
+
+@dataclass(frozen=True)
+class ShortlistWalk:
+    """A shortlist's rows as Python lists, for answering the default order by walking them
+    from the top and stopping at ``k``: a question touches a few dozen list items rather than
+    every row of several arrays (with no warm processor cache, as in a service answering
+    questions about hundreds of bodies in turn, each array operation costs microseconds).
+    ``by_service`` lists each service's rows in order."""
+
+    kind: list[int]
+    km: list[float]
+    seen: list[int]
+    by_service: dict[int, list[int]]
+
 
 class Suggestions:
     """The explained suggestions made so far, by (body, partner, service) positions: at most
@@ -254,6 +281,7 @@ class Recommender:
         self._kind_names, self._kind_of = np.unique(ctx.bodies.kind, return_inverse=True)
         self._shortlists: dict[int, Shortlist] = {}
         self._kind_masks: dict[frozenset[str], npt.NDArray[np.bool_]] = {}
+        self._kind_sets: dict[frozenset[str], frozenset[int]] = {}
 
     @classmethod
     def load(cls, settings: Settings) -> Recommender:
@@ -321,11 +349,11 @@ class Recommender:
         """The top ``k`` (partner, service) suggestions for the body, by expected savings."""
         check_query(query)
         f = self.body_position(query.body)
-        eligible = self.model.context.bodies.eligible[:, f]
         s = None if query.service is None else self.delivered(f, query.service)
         if query.min_choice >= CHOICE_FLOOR and not query.include_existing:
             # Only suggestions above the floor can be shown: the body's shortlist.
             return self._from_shortlist(self._shortlist(f, explain=explain), s, query, explain)
+        eligible = self.model.context.bodies.eligible[:, f]
         services = [s] if s is not None else [int(i) for i in np.flatnonzero(eligible)]
         scored = self.scorer.score_long(f, services)
         return self._build(f, scored, self._pick(f, scored, query), explain=explain)
@@ -354,7 +382,9 @@ class Recommender:
         them)."""
         count = 0
         for f in range(self.model.context.pairs.n):
-            for made in self._shortlist(f, explain=True).made:
+            short = self._shortlist(f, explain=True)
+            short.walk  # noqa: B018 (made and kept)
+            for made in short.made:
                 made.json  # noqa: B018 (made and kept)
                 count += 1
         return count
@@ -390,36 +420,63 @@ class Recommender:
         self, short: Shortlist, s: int | None, query: Query, explain: bool
     ) -> list[Recommendation]:
         """:meth:`recommend` from a shortlist: filters keep rows, whose order already is the
-        ranking (or is sorted again by another ``sort``). The kinds and distance filters keep
-        or drop a candidate's rows together, so in the default order the cap on services per
-        partner is the shortlist's own count of rows before (``seen``)."""
+        ranking (walked from the top, :meth:`_walk`), or is sorted again by another ``sort``.
+        """
         scored = short.scored
         capped = s is None and query.per_partner < len(scored.services)
-        in_order = query.sort == "expected" and query.min_choice <= CHOICE_FLOOR
-        keep: npt.NDArray[np.bool_] | None = None
-        for mask in (
-            None if s is None else scored.service == s,
-            self._kinds_mask(query.kinds)[short.kind] if query.kinds else None,
-            None if query.max_km is None else short.km <= query.max_km,
-            scored.p_choice >= query.min_choice if query.min_choice > CHOICE_FLOOR else None,
-            short.seen < query.per_partner if capped and in_order else None,
-        ):
-            if mask is not None:
-                keep = mask if keep is None else keep & mask
-        if keep is None and query.sort == "expected":  # every row, in order
-            chosen = list(range(min(query.k, len(scored.candidate))))
+        if query.sort == "expected" and query.min_choice <= CHOICE_FLOOR:
+            chosen = self._walk(short.walk, s, query, capped)
         else:
-            rows = np.arange(len(scored.candidate)) if keep is None else np.flatnonzero(keep)
-            if query.sort != "expected":
-                key = scored.likelihood if query.sort == "likelihood" else scored.savings
-                rows = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key[rows]))]
-            if capped and not in_order:
+            keep = scored.p_choice >= query.min_choice
+            if s is not None:
+                keep &= scored.service == s
+            if query.kinds:
+                keep &= self._kinds_mask(query.kinds)[short.kind]
+            if query.max_km is not None:
+                keep &= short.km <= query.max_km
+            rows = np.flatnonzero(keep)
+            values = {"expected": scored.expected, "likelihood": scored.likelihood}
+            key = values.get(query.sort, scored.savings)[rows]
+            rows = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key))]
+            if capped:
                 rows = rows[_occurrence(scored.candidate[rows]) < query.per_partner]
             chosen = rows[: query.k].tolist()
         if explain:
             made = short.made
             return [made[r] for r in chosen]
-        return [self._suggestion(short.scored.focal, scored, r, [], []) for r in chosen]
+        return [self._suggestion(scored.focal, scored, r, [], []) for r in chosen]
+
+    def _walk(self, walk: ShortlistWalk, s: int | None, query: Query, capped: bool) -> list[int]:
+        """The rows :meth:`_from_shortlist` keeps in the default order: a walk from the top
+        (of the service's rows when one is asked for) that stops at ``k``. The kinds and
+        distance filters keep or drop a candidate's rows together, so the cap on services per
+        partner is the shortlist's own count of the candidate's rows before (``seen``)."""
+        rows: Sequence[int] = range(len(walk.kind)) if s is None else walk.by_service.get(s, ())
+        allowed = self._kind_numbers(query.kinds) if query.kinds else None
+        max_km, cap, k = query.max_km, query.per_partner if capped else None, query.k
+        if allowed is None and max_km is None and cap is None:
+            return list(rows[:k])
+        kind, km, seen = walk.kind, walk.km, walk.seen
+        chosen: list[int] = []
+        for r in rows:
+            if (
+                (allowed is None or kind[r] in allowed)
+                and (max_km is None or km[r] <= max_km)
+                and (cap is None or seen[r] < cap)
+            ):
+                chosen.append(r)
+                if len(chosen) == k:
+                    break
+        return chosen
+
+    def _kind_numbers(self, kinds: Sequence[str]) -> frozenset[int]:
+        """The kind numbers ``kinds`` names (each set kept, as by :meth:`_kinds_mask`)."""
+        key = frozenset(kinds)
+        found = self._kind_sets.get(key)
+        if found is None:
+            numbers = np.flatnonzero(self._kinds_mask(kinds)).tolist()
+            found = self._kind_sets[key] = frozenset(numbers)
+        return found
 
     def _kinds_mask(self, kinds: Sequence[str]) -> npt.NDArray[np.bool_]:
         """Which kind numbers ``kinds`` names (a few dozen sets of five kinds: each kept)."""
