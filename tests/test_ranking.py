@@ -310,6 +310,15 @@ def test_the_walk_down_a_shortlist_equals_the_plain_ranking(
             assert [(r.partner_code, r.service) for r in found] == [p[:2] for p in plain], query
 
 
+def test_the_json_answer_is_the_suggestions_json(recommender_model: Recommender) -> None:
+    """The service's answer, read from the shortlists' JSON without the suggestions, is each
+    suggestion's own JSON in the same order, for any question (in the default order or not,
+    with existing partners or not)."""
+    for query in _random_queries(recommender_model, 150, seed=2):
+        expected = [r.json for r in recommender_model.recommend(query)]
+        assert recommender_model.recommend_json(query) == expected, query
+
+
 def test_a_service_the_body_does_not_deliver_is_refused_with_those_it_does(
     recommender_model: Recommender,
 ) -> None:

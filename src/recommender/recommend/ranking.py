@@ -199,6 +199,11 @@ class Shortlist:
     made: list[Recommendation]
 
     @cached_property
+    def json(self) -> list[tuple[bytes, bytes]]:
+        """Each explained row's JSON (:attr:`Recommendation.json`), by row."""
+        return [made.json for made in self.made]
+
+    @cached_property
     def walk(self) -> ShortlistWalk:
         """The same rows for a walk in Python (made once per shortlist)."""
         return ShortlistWalk(
@@ -347,9 +352,7 @@ class Recommender:
     # --- partners -----------------------------------------------------------------------------
     def recommend(self, query: Query, *, explain: bool = True) -> list[Recommendation]:
         """The top ``k`` (partner, service) suggestions for the body, by expected savings."""
-        check_query(query)
-        f = self.body_position(query.body)
-        s = None if query.service is None else self.delivered(f, query.service)
+        f, s = self._asked(query)
         if query.min_choice >= CHOICE_FLOOR and not query.include_existing:
             # Only suggestions above the floor can be shown: the body's shortlist.
             return self._from_shortlist(self._shortlist(f, explain=explain), s, query, explain)
@@ -357,6 +360,23 @@ class Recommender:
         services = [s] if s is not None else [int(i) for i in np.flatnonzero(eligible)]
         scored = self.scorer.score_long(f, services)
         return self._build(f, scored, self._pick(f, scored, query), explain=explain)
+
+    def recommend_json(self, query: Query) -> list[tuple[bytes, bytes]]:
+        """:meth:`recommend`'s answer as each suggestion's JSON (:attr:`Recommendation.json`),
+        read from the body's shortlist when it holds the answer, without the suggestions
+        themselves (the service's answers: no more memory read than the JSON itself)."""
+        f, s = self._asked(query)
+        if query.min_choice >= CHOICE_FLOOR and not query.include_existing:
+            short = self._shortlist(f, explain=True)
+            made = short.json
+            return [made[r] for r in self._shortlist_rows(short, s, query)]
+        return [found.json for found in self.recommend(query)]
+
+    def _asked(self, query: Query) -> tuple[int, int | None]:
+        """The body's and the service's positions (checked: the body must deliver it)."""
+        check_query(query)
+        f = self.body_position(query.body)
+        return f, None if query.service is None else self.delivered(f, query.service)
 
     def delivered(self, f: int, service: str) -> int:
         """The position of ``service``, which the body at ``f`` must deliver: a body is never
@@ -384,9 +404,7 @@ class Recommender:
         for f in range(self.model.context.pairs.n):
             short = self._shortlist(f, explain=True)
             short.walk  # noqa: B018 (made and kept)
-            for made in short.made:
-                made.json  # noqa: B018 (made and kept)
-                count += 1
+            count += len(short.json)  # (made with every suggestion's, and kept)
         return count
 
     def _shortlist(self, f: int, *, explain: bool) -> Shortlist:
@@ -419,35 +437,38 @@ class Recommender:
     def _from_shortlist(
         self, short: Shortlist, s: int | None, query: Query, explain: bool
     ) -> list[Recommendation]:
-        """:meth:`recommend` from a shortlist: filters keep rows, whose order already is the
-        ranking (walked from the top, :meth:`_walk`), or is sorted again by another ``sort``.
-        """
-        scored = short.scored
-        capped = s is None and query.per_partner < len(scored.services)
-        if query.sort == "expected" and query.min_choice <= CHOICE_FLOOR:
-            chosen = self._walk(short.walk, s, query, capped)
-        else:
-            keep = scored.p_choice >= query.min_choice
-            if s is not None:
-                keep &= scored.service == s
-            if query.kinds:
-                keep &= self._kinds_mask(query.kinds)[short.kind]
-            if query.max_km is not None:
-                keep &= short.km <= query.max_km
-            rows = np.flatnonzero(keep)
-            values = {"expected": scored.expected, "likelihood": scored.likelihood}
-            key = values.get(query.sort, scored.savings)[rows]
-            rows = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key))]
-            if capped:
-                rows = rows[_occurrence(scored.candidate[rows]) < query.per_partner]
-            chosen = rows[: query.k].tolist()
+        """:meth:`recommend` from a shortlist."""
+        chosen = self._shortlist_rows(short, s, query)
         if explain:
             made = short.made
             return [made[r] for r in chosen]
-        return [self._suggestion(scored.focal, scored, r, [], []) for r in chosen]
+        return [self._suggestion(short.scored.focal, short.scored, r, [], []) for r in chosen]
+
+    def _shortlist_rows(self, short: Shortlist, s: int | None, query: Query) -> list[int]:
+        """The rows of the shortlist that answer ``query``: filters keep rows, whose order
+        already is the ranking (walked from the top, :meth:`_walk`), or is sorted again by
+        another ``sort``."""
+        scored = short.scored
+        capped = s is None and query.per_partner < len(scored.services)
+        if query.sort == "expected" and query.min_choice <= CHOICE_FLOOR:
+            return self._walk(short.walk, s, query, capped)
+        keep = scored.p_choice >= query.min_choice
+        if s is not None:
+            keep &= scored.service == s
+        if query.kinds:
+            keep &= self._kinds_mask(query.kinds)[short.kind]
+        if query.max_km is not None:
+            keep &= short.km <= query.max_km
+        rows = np.flatnonzero(keep)
+        values = {"expected": scored.expected, "likelihood": scored.likelihood}
+        key = values.get(query.sort, scored.savings)[rows]
+        rows = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key))]
+        if capped:
+            rows = rows[_occurrence(scored.candidate[rows]) < query.per_partner]
+        return rows[: query.k].tolist()  # type: ignore[no-any-return]
 
     def _walk(self, walk: ShortlistWalk, s: int | None, query: Query, capped: bool) -> list[int]:
-        """The rows :meth:`_from_shortlist` keeps in the default order: a walk from the top
+        """The rows :meth:`_shortlist_rows` keeps in the default order: a walk from the top
         (of the service's rows when one is asked for) that stops at ``k``. The kinds and
         distance filters keep or drop a candidate's rows together, so the cap on services per
         partner is the shortlist's own count of the candidate's rows before (``seen``)."""

@@ -182,8 +182,8 @@ def recommendations(code_or_name: str) -> Response:
         "recommendations",
         code_or_name,
         shown,
-        lambda model, code: model.recommend(Query(body=code, **asked)),
-        encode=lambda row: row.json,  # made once with each suggestion
+        lambda model, code: model.recommend_json(Query(body=code, **asked)),
+        encoded=True,  # each suggestion's JSON, made once with it
     )
 
 
@@ -224,14 +224,15 @@ def _answer(
     code_or_name: str,
     query: dict[str, Any],
     rows: Callable[[Recommender, str], Sequence[Any]],
-    encode: Callable[[Any], Sequence[bytes]] | None = None,
+    *,
+    encoded: bool = False,
 ) -> Response:
     """Answer a model question about one body: ``{"body", "model_version", "query", key}``.
 
     The model is taken once, at the start (a swap during the request does not affect it), and
-    the serialised answer is cached under its version and the query. ``encode`` gives one
-    row's JSON in parts to put one after the other (by default its ``to_dict()`` in one); the
-    answer is every part put together at once.
+    the serialised answer is cached under its version and the query. ``rows`` gives the
+    answer's rows, each written as its ``to_dict()``, or (``encoded``) each row's JSON already
+    made, in parts to put one after the other; the answer is every part put together at once.
     """
     current = state()
     model = current.models.require()
@@ -259,7 +260,10 @@ def _answer(
         for i, row in enumerate(rows(model, found["code"])):
             if i:
                 parts.append(b",")
-            parts.extend(encode(row) if encode else (dumps(readmodels.row(row)),))
+            if encoded:
+                parts.extend(row)
+            else:
+                parts.append(dumps(readmodels.row(row)))
         parts.append(b"]}")
         return b"".join(parts)
 
