@@ -385,8 +385,8 @@ def _report(results: list[Result], health: dict[str, object]) -> None:
     )
     print(
         f"\ncold recommendations / health (the mean of {results[0].requests_per_s:,.0f} before "
-        f"and {results[2].requests_per_s:,.0f} after): {ratio:.2f} (target ≥ {TARGET_RATIO}); p99 "
-        f"{cold.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f}); errors {cold.errors}, timeouts "
+        f"and {results[2].requests_per_s:,.0f} after): {ratio:.1%} (target ≥ {TARGET_RATIO:.0%}); "
+        f"p99 {cold.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f}); errors {cold.errors}, timeouts "
         f"{cold.timeouts} (target 0): {'met' if ok else 'NOT met'}"
     )
 
@@ -398,7 +398,7 @@ def _health_around(results: list[Result], i: int) -> float:
 
 
 def _of(result: Result, reference: float) -> str:
-    return f"{result.requests_per_s / reference:.0%}" if reference else ""
+    return f"{result.requests_per_s / reference:.1%}" if reference else ""
 
 
 def _soak(
