@@ -13,15 +13,15 @@ wrk's own cost per request is the same for both):
   other run, which is compared with the mean of the two: the two cores are shared with other
   machines' work and their speed drifts from one minute to the next (the health runs show by
   how much), which would otherwise move the ratios more than what they measure.
-* **recommendations, cold**: a fresh server (only the first health run before it), no
-  warm-up, 60 s. Each of wrk's threads takes
-  every body in turn from its own starting point; half the questions name a random service
-  of those the body delivers (the ones its page offers), 30% one or two random kinds, 30% a
-  random distance (10 to 200 km), and ``k`` is random from 1 to 50, so nearly every question
-  is new (the share asked before in the run, an upper bound of what the cache of answers can
-  serve, is shown; wrk's Lua cannot count it without costing wrk more per large answer than
-  per small one). The server prepared its model's default suggestions with their reasons and
-  evidence when it loaded it, before answering anything (``PREPARE_SUGGESTIONS``).
+* **recommendations, cold**: a fresh server (only the first health run before it), no warm-up,
+  60 s. Each of wrk's threads takes every body in turn from its own starting point; half the
+  questions name a random service of those the body delivers (the ones its page offers), 30%
+  one or two random kinds, 30% a random distance (10 to 200 km), and ``k`` is random from 1 to
+  50, so nearly every question is new (the share asked before in the run, an upper bound of
+  what the cache of answers can serve, is shown; wrk's Lua cannot count it without costing wrk
+  more per large answer than per small one). The server prepared its model's default
+  suggestions with their reasons and evidence when it loaded it, before answering anything
+  (``PREPARE_SUGGESTIONS``).
 * **mixed**: the same with 10% partner groups and 10% arrangements to join (30 s, for
   information: those two fit the savings model per request and cost more).
 * **recommendations, warmed (cache)**: 800 varied questions asked again and again after a
