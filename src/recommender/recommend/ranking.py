@@ -353,8 +353,7 @@ class Recommender:
     def recommend(self, query: Query, *, explain: bool = True) -> list[Recommendation]:
         """The top ``k`` (partner, service) suggestions for the body, by expected savings."""
         f, s = self._asked(query)
-        if query.min_choice >= CHOICE_FLOOR and not query.include_existing:
-            # Only suggestions above the floor can be shown: the body's shortlist.
+        if _shortlisted(query):
             return self._from_shortlist(self._shortlist(f, explain=explain), s, query, explain)
         eligible = self.model.context.bodies.eligible[:, f]
         services = [s] if s is not None else [int(i) for i in np.flatnonzero(eligible)]
@@ -366,7 +365,7 @@ class Recommender:
         read from the body's shortlist when it holds the answer, without the suggestions
         themselves (the service's answers: no more memory read than the JSON itself)."""
         f, s = self._asked(query)
-        if query.min_choice >= CHOICE_FLOOR and not query.include_existing:
+        if _shortlisted(query):
             short = self._shortlist(f, explain=True)
             made = short.json
             return [made[r] for r in self._shortlist_rows(short, s, query)]
@@ -715,6 +714,12 @@ class Recommender:
             )
         result.sort(key=lambda o: (-o.score, o.arrangement["id"]))
         return result[:k]
+
+
+def _shortlisted(query: Query) -> bool:
+    """Whether the body's shortlist holds the answer: only suggestions at or above the floor
+    on the chance of being chosen can be shown, and no existing partner."""
+    return query.min_choice >= CHOICE_FLOOR and not query.include_existing
 
 
 def _occurrence(values: IntArray) -> IntArray:
