@@ -188,14 +188,12 @@ def _round(value: float | None, digits: int) -> float | None:
 class Shortlist:
     """A body's suggestions at or above the floor on the chance of being chosen (the only ones
     shown by default), ranked by expected savings (then service and candidate position), with
-    each candidate's kind (as a number) and distance, how many rows of the same candidate come
-    before each row (``seen``: the cap on services per partner is ``seen < per_partner``), and
-    the suggestions explained (empty until asked for)."""
+    each candidate's kind (as a number) and distance, and the suggestions explained (empty
+    until asked for)."""
 
     scored: LongScores
     kind: IntArray
     km: npt.NDArray[np.float64]
-    seen: IntArray
     made: list[Recommendation]
 
     @cached_property
@@ -209,7 +207,7 @@ class Shortlist:
         return ShortlistWalk(
             kind=self.kind.tolist(),
             km=self.km.tolist(),
-            seen=self.seen.tolist(),
+            seen=_occurrence(self.scored.candidate).tolist(),
             by_service={
                 int(s): np.flatnonzero(self.scored.service == s).tolist()
                 for s in np.unique(self.scored.service)
@@ -223,7 +221,8 @@ class ShortlistWalk:
     from the top and stopping at ``k``: a question touches a few dozen list items rather than
     every row of several arrays (with no warm processor cache, as in a service answering
     questions about hundreds of bodies in turn, each array operation costs microseconds).
-    ``by_service`` lists each service's rows in order."""
+    ``seen`` counts the rows of the same candidate before each row (the cap on services per
+    partner is ``seen < per_partner``); ``by_service`` lists each service's rows in order."""
 
     kind: list[int]
     km: list[float]
@@ -427,7 +426,6 @@ class Recommender:
             scored=scored,
             kind=self._kind_of[scored.candidate],
             km=self.model.context.pairs.dist_km[f, scored.candidate],
-            seen=_occurrence(scored.candidate),
             made=made,
         )
         self._shortlists[f] = found

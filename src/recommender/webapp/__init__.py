@@ -131,7 +131,7 @@ def _prepare(model: Recommender) -> None:
     """Work out the model's default suggestions with their reasons and JSON (seconds: at
     start-up before it serves; when promoted elsewhere, just after it is swapped in)."""
     count = model.prepare()
-    log.info("model %s: %d suggestions prepared with their reasons", model.version, count)
+    log.info("model %s: %d suggestions prepared with their reasons and JSON", model.version, count)
 
 
 __all__ = ["create_app"]
