@@ -107,6 +107,19 @@ def test_connections_are_spread_across_the_workers(served: str) -> None:
     import psutil
 
     port = int(served.rsplit(":", 1)[1])
+
+    def listening() -> set[int]:
+        return {
+            c.pid
+            for c in psutil.net_connections(kind="tcp")
+            if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
+        }
+
+    # The server answers once one worker is up: wait for the second to listen too.
+    deadline = time.monotonic() + 60
+    while len(listening()) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(listening()) == 2  # one socket per worker
     sockets = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(32)]
     try:
         for sock in sockets:  # each answered: accepted by a worker, kept alive
@@ -118,16 +131,10 @@ def test_connections_are_spread_across_the_workers(served: str) -> None:
             for c in psutil.net_connections(kind="tcp")
             if c.laddr and c.laddr.port == port and c.raddr and tuple(c.raddr) in ours
         }
-        listening = {
-            c.pid
-            for c in psutil.net_connections(kind="tcp")
-            if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
-        }
     finally:
         for sock in sockets:
             sock.close()
-    assert len(listening) == 2  # one socket per worker
-    assert held == listening  # and both hold some of the 32 connections
+    assert held == listening()  # both hold some of the 32 connections
 
 
 def _raw(url: str, request: bytes) -> tuple[int, dict[str, str], dict[str, object]]:
