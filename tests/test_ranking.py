@@ -319,6 +319,30 @@ def test_the_json_answer_is_the_suggestions_json(recommender_model: Recommender)
         assert recommender_model.recommend_json(query) == expected, query
 
 
+def test_the_json_of_a_bodys_shortlist_is_read_from_one_buffer(
+    recommender_model: Recommender,
+) -> None:
+    """The service's workers share the prepared JSON with the process that made it until they
+    write to it, and reading a Python object writes to it (its reference count): every answer
+    about a body from its shortlist is views of one buffer, not an object per suggestion, so
+    a question writes to one object however many suggestions it returns."""
+    model = recommender_model
+    codes = [str(c) for c in model.model.context.pairs.codes]
+    asked = [c for c in codes[:: len(codes) // 6] if model.recommend_json(Query(c, k=MAX_K))]
+    assert len(asked) >= 4
+    for code in asked:
+        seen: set[int | None] = set()
+        for query in (
+            Query(code, k=MAX_K),
+            Query(code, k=MAX_K, sort="savings", per_partner=1),
+            Query(code, max_km=400, k=7),
+        ):
+            answer = model.recommend_json(query)
+            assert answer and all(len(parts) == 2 for parts in answer), query
+            seen |= {id(head.obj) if isinstance(head, memoryview) else None for head, _ in answer}
+        assert len(seen) == 1 and None not in seen, (code, seen)
+
+
 def test_a_service_the_body_does_not_deliver_is_refused_with_those_it_does(
     recommender_model: Recommender,
 ) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,6 +55,9 @@ IntArray = npt.NDArray[np.intp]
 # The evidence parts of suggestions' JSON, each kept once (by value): at most this many.
 SHARED_EVIDENCE = 50_000
 _SHARED_EVIDENCE: dict[bytes, bytes] = {}
+# A suggestion's JSON in two parts, all but its evidence then its evidence (a part may be a
+# view of a larger buffer: :class:`ShortlistJSON`).
+JSONParts = tuple[bytes | memoryview, bytes]
 
 
 @dataclass(frozen=True)
@@ -97,11 +101,15 @@ class Recommendation:
 
     @cached_property
     def json(self) -> tuple[bytes, bytes]:
+        """Its JSON (:meth:`encode`), made once and kept with it (a prepared suggestion's is
+        kept with its shortlist instead: :class:`ShortlistJSON`)."""
+        return self.encode()
+
+    def encode(self) -> tuple[bytes, bytes]:
         """Its JSON (:mod:`recommender.core.jsontext`) in two parts to put one after the other:
         all but its evidence (``b'{"partner_code":…,"evidence":'``), then the evidence
-        (``b'[…]}'``). Made once and kept with it (the prepared suggestions have it made
-        before the service answers). The evidence part is shared: tens of thousands of
-        suggestions cite a few thousand different sets of arrangements."""
+        (``b'[…]}'``). The evidence part is shared: tens of thousands of suggestions cite a few
+        thousand different sets of arrangements."""
         fields = self.to_dict()
         evidence = dumps(fields.pop("evidence")) + b"}"  # the last field
         if len(_SHARED_EVIDENCE) >= SHARED_EVIDENCE:
@@ -197,9 +205,9 @@ class Shortlist:
     made: list[Recommendation]
 
     @cached_property
-    def json(self) -> list[tuple[bytes, bytes]]:
-        """Each explained row's JSON (:attr:`Recommendation.json`), by row."""
-        return [made.json for made in self.made]
+    def json(self) -> ShortlistJSON:
+        """Each explained row's JSON, by row (made once per shortlist)."""
+        return ShortlistJSON.of(self.made)
 
     @cached_property
     def walk(self) -> ShortlistWalk:
@@ -213,6 +221,41 @@ class Shortlist:
                 for s in np.unique(self.scored.service)
             },
         )
+
+
+@dataclass(frozen=True)
+class ShortlistJSON:
+    """A shortlist's suggestions' JSON (each one's :meth:`Recommendation.encode`), kept so
+    that the service's workers read it without copying it.
+
+    The workers share the prepared shortlists with the process that made them, a page of
+    memory at a time, until they write to a page; and reading a Python object writes to it
+    (its reference count). Kept as an object per suggestion (65,885 of them, 64 MB), the JSON
+    was copied into every worker as questions touched it. Here every row's JSON but its
+    evidence lies in one buffer, row ``r`` from ``cuts[r]`` to ``cuts[r + 1]``, read through
+    views of it; the evidence parts are the few thousand shared ones (5 MB)."""
+
+    heads: memoryview
+    cuts: array[int]
+    evidence: list[bytes]
+
+    @classmethod
+    def of(cls, made: Sequence[Recommendation]) -> ShortlistJSON:
+        heads, evidence, cuts = [], [], array("q", [0])
+        for suggestion in made:
+            head, cited = suggestion.encode()
+            heads.append(head)
+            evidence.append(cited)
+            cuts.append(cuts[-1] + len(head))
+        return cls(memoryview(b"".join(heads)), cuts, evidence)
+
+    def __len__(self) -> int:
+        return len(self.evidence)
+
+    def rows(self, rows: Sequence[int]) -> list[JSONParts]:
+        """The JSON of ``rows``, each in two parts as :meth:`Recommendation.encode`'s."""
+        heads, cuts, evidence = self.heads, self.cuts, self.evidence
+        return [(heads[cuts[r] : cuts[r + 1]], evidence[r]) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -359,15 +402,15 @@ class Recommender:
         scored = self.scorer.score_long(f, services)
         return self._build(f, scored, self._pick(f, scored, query), explain=explain)
 
-    def recommend_json(self, query: Query) -> list[tuple[bytes, bytes]]:
-        """:meth:`recommend`'s answer as each suggestion's JSON (:attr:`Recommendation.json`),
-        read from the body's shortlist when it holds the answer, without the suggestions
-        themselves (the service's answers: no more memory read than the JSON itself)."""
+    def recommend_json(self, query: Query) -> list[JSONParts]:
+        """:meth:`recommend`'s answer as each suggestion's JSON (:meth:`Recommendation.encode`),
+        read from the body's shortlist when it holds the answer (:class:`ShortlistJSON`),
+        without the suggestions themselves (the service's answers: no more memory read than the
+        JSON itself)."""
         f, s = self._asked(query)
         if _shortlisted(query):
             short = self._shortlist(f, explain=True)
-            made = short.json
-            return [made[r] for r in self._shortlist_rows(short, s, query)]
+            return short.json.rows(self._shortlist_rows(short, s, query))
         return [found.json for found in self.recommend(query)]
 
     def _asked(self, query: Query) -> tuple[int, int | None]:

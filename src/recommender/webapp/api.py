@@ -183,7 +183,7 @@ def recommendations(code_or_name: str) -> Response:
         code_or_name,
         shown,
         lambda model, code: model.recommend_json(Query(body=code, **asked)),
-        encoded=True,  # each suggestion's JSON, made once with it
+        encoded=True,  # each suggestion's JSON, made once (with its shortlist when prepared)
     )
 
 
