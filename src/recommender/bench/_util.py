@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -147,3 +148,33 @@ def load_average() -> str:
         return f"{os.getloadavg()[0]:.1f}"
     except OSError:
         return "?"
+
+
+def worker_memory(server: subprocess.Popen[bytes]) -> list[dict[str, float]]:
+    """Each worker's memory in MB, from Linux's ``/proc/PID/smaps_rollup`` (an empty list
+    elsewhere): ``rss`` resident, ``pss`` its share (the pages it shares with the master and
+    the other workers divided among them), ``private`` its own, ``shared`` still shared with
+    the master (what the master loaded and prepared before the workers forked, until a
+    worker writes to a page of it)."""
+    workers = []
+    for stat in sorted(Path("/proc").glob("[0-9]*/stat")):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[1]) != server.pid:  # the parent's pid
+                continue
+            rollup = (stat.parent / "smaps_rollup").read_text()
+        except (OSError, IndexError, ValueError):
+            continue  # gone, or not readable
+        kb = {
+            key: float(value)
+            for key, value in re.findall(r"^(\w+):\s+(\d+) kB$", rollup, flags=re.MULTILINE)
+        }
+        workers.append(
+            {
+                "rss": kb.get("Rss", 0) / 1024,
+                "pss": kb.get("Pss", 0) / 1024,
+                "private": (kb.get("Private_Clean", 0) + kb.get("Private_Dirty", 0)) / 1024,
+                "shared": (kb.get("Shared_Clean", 0) + kb.get("Shared_Dirty", 0)) / 1024,
+            }
+        )
+    return workers

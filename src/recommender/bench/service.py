@@ -27,6 +27,9 @@ wrk's own cost per request is the same for both):
 * **recommendations, warmed (cache)**: 800 varied questions asked again and again after a
   15 s warm-up: what the cache of answers gives, for comparison only.
 
+Each worker's memory (resident, its share, its own, and what it still shares with the master
+that prepared the model) is read from Linux's ``/proc`` at the start and after the cold run.
+
 Targets (issue 11): cold recommendations at least 70% of health's requests a second, p99 under
 50 ms, no errors and no timeouts (a request over 2 s) over 60 s.
 
@@ -62,6 +65,7 @@ from recommender.bench._util import (
     stop_server,
     table,
     wait_for,
+    worker_memory,
 )
 from recommender.core.config import Settings
 
@@ -234,8 +238,9 @@ def run(settings: Settings) -> None:
             "RECOMMENDER_DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite'}",
         }
         first = _private_model(settings, folder / "models", env)
-        results, health, traffic = _load_test(wrk, folder, env)
+        results, health, traffic, memory = _load_test(wrk, folder, env)
         _report(results, health)
+        _report_memory(memory)
         second = _train(env, seed=1)
         _soak(wrk, folder, env, traffic, first, second)
 
@@ -269,14 +274,18 @@ def _train(env: dict[str, str], *, seed: int, promote: bool = False) -> str:
     return artifacts.versions(models)[-1]
 
 
+Memory = dict[str, list[dict[str, float]]]  # each worker's, at a moment
+
+
 def _load_test(
     wrk: str, folder: Path, env: dict[str, str]
-) -> tuple[list[Result], dict[str, object], Traffic]:
+) -> tuple[list[Result], dict[str, object], Traffic, Memory]:
     port = free_port()
     server = start_server(env, folder / "server.log", port)
     base = f"http://127.0.0.1:{port}/"
     try:
         health = wait_for(base + "api/v1/health", server)
+        memory = {"at start": worker_memory(server)}
         traffic = traffic_of(base)
         health_script = traffic.script(folder / "health.lua", fixed=["/api/v1/health"])
         cold = traffic.script(folder / "cold.lua")
@@ -289,6 +298,9 @@ def _load_test(
         results = [
             health_run("before"),
             _wrk(wrk, "recommendations, cold (no warm-up)", base, cold, DURATION_S),
+        ]
+        memory["after the cold run"] = worker_memory(server)
+        results += [
             health_run("after cold"),
             _wrk(wrk, "mixed: 80% recommendations, 10% groups, 10% joins", base, mixed, MIXED_S),
             health_run("after mixed"),
@@ -302,7 +314,7 @@ def _load_test(
     finally:
         stop_server(server)
     health["bodies"] = len(traffic.codes)
-    return results, health, traffic
+    return results, health, traffic, memory
 
 
 def _wrk(
@@ -388,6 +400,25 @@ def _report(results: list[Result], health: dict[str, object]) -> None:
         f"and {results[2].requests_per_s:,.0f} after): {ratio:.1%} (target ≥ {TARGET_RATIO:.0%}); "
         f"p99 {cold.p99_ms:.1f} ms (target < {TARGET_P99_MS:.0f}); errors {cold.errors}, timeouts "
         f"{cold.timeouts} (target 0): {'met' if ok else 'NOT met'}"
+    )
+
+
+def _report_memory(memory: Memory) -> None:
+    if not any(memory.values()):
+        print("\nworkers' memory not shown: it is read from Linux's /proc")
+        return
+    from recommender.webapp.config import DEFAULTS
+
+    table(
+        "Memory of each worker, MB (Linux /proc/PID/smaps_rollup): shared is what it still "
+        "shares with the master that loaded and prepared the model; private is its own, "
+        f"including its cache of answers (at most {DEFAULTS['CACHE_BYTES'] / 2**20:.0f} MB)",
+        ["when", "worker", "RSS", "PSS", "private", "shared"],
+        [
+            [when, i + 1, *(round(w[key]) for key in ("rss", "pss", "private", "shared"))]
+            for when, workers in memory.items()
+            for i, w in enumerate(workers)
+        ],
     )
 
 
