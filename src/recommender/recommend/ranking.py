@@ -17,7 +17,6 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from array import array
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -56,7 +55,7 @@ IntArray = npt.NDArray[np.intp]
 SHARED_EVIDENCE = 50_000
 _SHARED_EVIDENCE: dict[bytes, bytes] = {}
 # A suggestion's JSON in two parts, all but its evidence then its evidence (a part may be a
-# view of a larger buffer: :class:`ShortlistJSON`).
+# view of a larger buffer: :attr:`Shortlist.json`).
 JSONParts = tuple[bytes | memoryview, bytes]
 
 
@@ -102,7 +101,7 @@ class Recommendation:
     @cached_property
     def json(self) -> tuple[bytes, bytes]:
         """Its JSON (:meth:`encode`), made once and kept with it (a prepared suggestion's is
-        kept with its shortlist instead: :class:`ShortlistJSON`)."""
+        kept with its shortlist instead: :attr:`Shortlist.json`)."""
         return self.encode()
 
     def encode(self) -> tuple[bytes, bytes]:
@@ -205,9 +204,25 @@ class Shortlist:
     made: list[Recommendation]
 
     @cached_property
-    def json(self) -> ShortlistJSON:
-        """Each explained row's JSON, by row (made once per shortlist)."""
-        return ShortlistJSON.of(self.made)
+    def json(self) -> list[JSONParts]:
+        """Each explained row's JSON (:meth:`Recommendation.encode`), by row, made once, and
+        kept so that the service's workers read it without copying it.
+
+        The workers share the prepared shortlists with the master until they write to a page
+        of them, and reading a Python object writes to it (its reference count). Kept as an
+        object per suggestion (65,885 of them, 64 MB), the JSON was copied into every worker
+        as questions touched it. Here every row's JSON but its evidence is a view of one
+        buffer, so a question writes to a small view object per row (about 200 bytes, where
+        the JSON is about 1 KB) and to the evidence parts (a few thousand shared ones, 5 MB).
+        """
+        encoded = [made.encode() for made in self.made]
+        heads = memoryview(b"".join(head for head, _ in encoded))
+        rows: list[JSONParts] = []
+        start = 0
+        for head, evidence in encoded:
+            rows.append((heads[start : start + len(head)], evidence))
+            start += len(head)
+        return rows
 
     @cached_property
     def walk(self) -> ShortlistWalk:
@@ -221,41 +236,6 @@ class Shortlist:
                 for s in np.unique(self.scored.service)
             },
         )
-
-
-@dataclass(frozen=True)
-class ShortlistJSON:
-    """A shortlist's suggestions' JSON (each one's :meth:`Recommendation.encode`), kept so
-    that the service's workers read it without copying it.
-
-    The workers share the prepared shortlists with the process that made them, a page of
-    memory at a time, until they write to a page; and reading a Python object writes to it
-    (its reference count). Kept as an object per suggestion (65,885 of them, 64 MB), the JSON
-    was copied into every worker as questions touched it. Here every row's JSON but its
-    evidence lies in one buffer, row ``r`` from ``cuts[r]`` to ``cuts[r + 1]``, read through
-    views of it; the evidence parts are the few thousand shared ones (5 MB)."""
-
-    heads: memoryview
-    cuts: array[int]
-    evidence: list[bytes]
-
-    @classmethod
-    def of(cls, made: Sequence[Recommendation]) -> ShortlistJSON:
-        heads, evidence, cuts = [], [], array("q", [0])
-        for suggestion in made:
-            head, cited = suggestion.encode()
-            heads.append(head)
-            evidence.append(cited)
-            cuts.append(cuts[-1] + len(head))
-        return cls(memoryview(b"".join(heads)), cuts, evidence)
-
-    def __len__(self) -> int:
-        return len(self.evidence)
-
-    def rows(self, rows: Sequence[int]) -> list[JSONParts]:
-        """The JSON of ``rows``, each in two parts as :meth:`Recommendation.encode`'s."""
-        heads, cuts, evidence = self.heads, self.cuts, self.evidence
-        return [(heads[cuts[r] : cuts[r + 1]], evidence[r]) for r in rows]
 
 
 @dataclass(frozen=True)
@@ -404,13 +384,14 @@ class Recommender:
 
     def recommend_json(self, query: Query) -> list[JSONParts]:
         """:meth:`recommend`'s answer as each suggestion's JSON (:meth:`Recommendation.encode`),
-        read from the body's shortlist when it holds the answer (:class:`ShortlistJSON`),
+        read from the body's shortlist when it holds the answer (:attr:`Shortlist.json`),
         without the suggestions themselves (the service's answers: no more memory read than the
         JSON itself)."""
         f, s = self._asked(query)
         if _shortlisted(query):
             short = self._shortlist(f, explain=True)
-            return short.json.rows(self._shortlist_rows(short, s, query))
+            made = short.json
+            return [made[r] for r in self._shortlist_rows(short, s, query)]
         return [found.json for found in self.recommend(query)]
 
     def _asked(self, query: Query) -> tuple[int, int | None]:
