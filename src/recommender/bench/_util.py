@@ -150,12 +150,24 @@ def load_average() -> str:
         return "?"
 
 
-def worker_memory(server: subprocess.Popen[bytes]) -> list[dict[str, float]]:
+def worker_memory(
+    server: subprocess.Popen[bytes], expect: int = 0, timeout: float = 60
+) -> list[dict[str, float]]:
     """Each worker's memory in MB, from Linux's ``/proc/PID/smaps_rollup`` (an empty list
     elsewhere): ``rss`` resident, ``pss`` its share (the pages it shares with the master and
     the other workers divided among them), ``private`` its own, ``shared`` still shared with
     the master (what the master loaded and prepared before the workers forked, until a
-    worker writes to a page of it)."""
+    worker writes to a page of it). With ``expect``, waits up to ``timeout`` seconds for that
+    many workers (the server answers as soon as its first is up)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        workers = _workers_memory(server)
+        if not workers or len(workers) >= expect or time.monotonic() > deadline:
+            return workers
+        time.sleep(0.2)
+
+
+def _workers_memory(server: subprocess.Popen[bytes]) -> list[dict[str, float]]:
     workers = []
     for stat in sorted(Path("/proc").glob("[0-9]*/stat")):
         try:

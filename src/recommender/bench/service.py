@@ -67,6 +67,7 @@ from recommender.bench._util import (
     wait_for,
     worker_memory,
 )
+from recommender.cli.serve import DEFAULT_THREADS, DEFAULT_WORKERS
 from recommender.core.config import Settings
 
 CONNECTIONS = 32
@@ -285,7 +286,7 @@ def _load_test(
     base = f"http://127.0.0.1:{port}/"
     try:
         health = wait_for(base + "api/v1/health", server)
-        memory = {"at start": worker_memory(server)}
+        memory = {"at start": worker_memory(server, expect=DEFAULT_WORKERS)}
         traffic = traffic_of(base)
         health_script = traffic.script(folder / "health.lua", fixed=["/api/v1/health"])
         cold = traffic.script(folder / "cold.lua")
@@ -359,8 +360,6 @@ def _ms(value: str, unit: str) -> float:
 
 
 def _report(results: list[Result], health: dict[str, object]) -> None:
-    from recommender.cli.serve import DEFAULT_THREADS, DEFAULT_WORKERS
-
     rows = [
         [
             r.name,
