@@ -325,7 +325,7 @@ def test_the_json_of_a_bodys_shortlist_is_read_from_one_buffer(
     """The service's workers share the prepared JSON with the process that made it until they
     write to it, and reading a Python object writes to it (its reference count): every answer
     about a body from its shortlist is views of one buffer, not an object per suggestion, so
-    a question writes to one object however many suggestions it returns."""
+    a question writes to small views, not to (and a worker does not copy) the JSON itself."""
     model = recommender_model
     codes = [str(c) for c in model.model.context.pairs.codes]
     asked = [c for c in codes[:: len(codes) // 6] if model.recommend_json(Query(c, k=MAX_K))]
