@@ -37,7 +37,7 @@ Targets (issue 11): cold recommendations at least 70% of health's requests a sec
 trained model promoted through ``POST /api/v1/admin/promote``; the other worker follows within
 ``MODEL_CHECK_SECONDS``. No request may fail (non-2xx, socket error, or no answer in 10 s).
 
-About 7 minutes in all (the second model's training included).
+About 9 minutes in all (the second model's training included).
 """
 
 from __future__ import annotations
