@@ -210,10 +210,11 @@ class Shortlist:
 
         The workers share the prepared shortlists with the master until they write to a page
         of them, and reading a Python object writes to it (its reference count). Kept as an
-        object per suggestion (65,885 of them, 64 MB), the JSON was copied into every worker
-        as questions touched it. Here every row's JSON but its evidence is a view of one
-        buffer, so a question writes to a small view object per row (about 200 bytes, where
-        the JSON is about 1 KB) and to the evidence parts (a few thousand shared ones, 5 MB).
+        object per suggestion (with the default model, 65,885 of them, 64 MB), the JSON was
+        copied into every worker as questions touched it. Here every row's JSON but its
+        evidence is a view of one buffer, so a question writes to a small view object per row
+        (about 200 bytes, where the JSON is about 1 KB) and to the evidence parts (a few
+        thousand shared ones, 5 MB).
         """
         encoded = [made.encode() for made in self.made]
         heads = memoryview(b"".join(head for head, _ in encoded))
