@@ -34,8 +34,17 @@ def _get(url: str) -> tuple[int, dict[str, str], dict[str, object]]:
 
 
 @pytest.fixture(scope="module")
+def runtime_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The served process's ``XDG_RUNTIME_DIR`` (the user's folder for sockets)."""
+    return tmp_path_factory.mktemp("runtime")
+
+
+@pytest.fixture(scope="module")
 def served(
-    trained_settings: Settings, service_models: Path, tmp_path_factory: pytest.TempPathFactory
+    trained_settings: Settings,
+    service_models: Path,
+    runtime_dir: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[str]:
     """``recommender serve`` on a free port (two workers); its URL. Stopped with SIGTERM, it
     must exit cleanly."""
@@ -45,6 +54,7 @@ def served(
         "RECOMMENDER_DATA_DIR": str(trained_settings.data),
         "RECOMMENDER_MODELS_DIR": str(service_models),
         "RECOMMENDER_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.sqlite'}",
+        "XDG_RUNTIME_DIR": str(runtime_dir),  # where gunicorn would put its control socket
     }
     recommender = Path(sys.executable).with_name("recommender")  # the installed entry point
     command = [str(recommender), "serve", "--port", str(port),
@@ -101,25 +111,42 @@ def test_serve_refuses_a_port_in_use(served: str, trained_settings: Settings) ->
     assert "another server" in second.stderr
 
 
+def _listening(port: int) -> set[int]:
+    """The processes listening on ``port``."""
+    import psutil
+
+    return {
+        c.pid
+        for c in psutil.net_connections(kind="tcp")
+        if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
+    }
+
+
+def _both_workers_up(served: str) -> int:
+    """Wait until both workers listen (the server answers once its first is up); the port."""
+    port = int(served.rsplit(":", 1)[1])
+    deadline = time.monotonic() + 60
+    while len(_listening(port)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(_listening(port)) == 2  # one socket per worker
+    return port
+
+
+def test_serve_opens_no_control_socket(served: str, runtime_dir: Path) -> None:
+    """gunicorn's control socket is off: its one path per user would be taken over by a second
+    server, and removed when either stops. gunicorn starts it, when on, as it starts the
+    workers, so it would be there by now."""
+    _both_workers_up(served)
+    assert _get(f"{served}/api/v1/health")[0] == 200
+    assert list(runtime_dir.iterdir()) == []
+
+
 def test_connections_are_spread_across_the_workers(served: str) -> None:
     """Each worker listens on a socket of its own, so connections opened at once (a proxy's
     pool, a load test) reach both workers rather than the first to accept."""
     import psutil
 
-    port = int(served.rsplit(":", 1)[1])
-
-    def listening() -> set[int]:
-        return {
-            c.pid
-            for c in psutil.net_connections(kind="tcp")
-            if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
-        }
-
-    # The server answers once one worker is up: wait for the second to listen too.
-    deadline = time.monotonic() + 60
-    while len(listening()) < 2 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert len(listening()) == 2  # one socket per worker
+    port = _both_workers_up(served)
     sockets = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(32)]
     try:
         for sock in sockets:  # each answered: accepted by a worker, kept alive
@@ -134,7 +161,7 @@ def test_connections_are_spread_across_the_workers(served: str) -> None:
     finally:
         for sock in sockets:
             sock.close()
-    assert held == listening()  # both hold some of the 32 connections
+    assert held == _listening(port)  # both hold some of the 32 connections
 
 
 def _raw(url: str, request: bytes) -> tuple[int, dict[str, str], dict[str, object]]:

@@ -131,6 +131,11 @@ def serve(
         "accesslog": "-" if access_log else None,
         "errorlog": "-",
         "post_fork": _post_fork,
+        # gunicorn's control socket (``gunicornc``: add or remove workers, reload, shut down)
+        # is off. Its path is one per user ($XDG_RUNTIME_DIR or ~/.gunicorn), so a second
+        # server started by the same user would take it over, and stopping either would remove
+        # it; this service is run through its signals and its admin API.
+        "control_socket_disable": True,
         **LIMITS,
     }
     _run(app, options)
