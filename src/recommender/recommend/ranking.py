@@ -427,7 +427,7 @@ class Recommender:
         for f in range(self.model.context.pairs.n):
             short = self._shortlist(f, explain=True)
             short.walk  # noqa: B018 (made and kept)
-            count += len(short.json)  # (made with every suggestion's, and kept)
+            count += len(short.json)  # every row's JSON, made and kept with the shortlist
         return count
 
     def _shortlist(self, f: int, *, explain: bool) -> Shortlist:
