@@ -176,11 +176,21 @@ def test_unstorable_or_deeply_nested_json_is_a_400(client: FlaskClient, body: st
     assert response.json["error"] == "invalid_input"
 
 
+def test_a_number_of_thousands_of_digits_is_refused_saying_so(client: FlaskClient) -> None:
+    body = '{"body": "Rother", "rating": ' + "9" * 5_000 + "}"
+    response = client.post("/api/v1/feedback", data=body, content_type="application/json")
+    assert response.status_code == 400 and response.json["error"] == "invalid_input"
+    detail = response.json["detail"]
+    assert detail == "the request body holds a number of 5,000 digits; expected at most 1,000"
+
+
 def test_a_large_feedback_body_is_a_413_in_the_json_shape(client: FlaskClient) -> None:
     padding = "x" * DEFAULTS["FEEDBACK_MAX_BYTES"]
     response = client.post("/api/v1/feedback", json=GOOD | {"comment": padding})
     assert response.status_code == 413
     assert response.json["status"] == 413 and response.json["error"] == "request_entity_too_large"
+    limit = "the 16 KB (16,384 bytes) this accepts"
+    assert response.json["detail"] == f"the request body is over {limit}"
     form = {"partner": "Wealden", "service": "legal", "verdict": "interested", "comment": padding}
     page = client.post("/bodies/E07000064/feedback", data=form)
     assert page.status_code == 413 and "too much to send" in page.get_data(as_text=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
 from model_fixtures import RENAMED_CLASS_PICKLE, with_artifact
 from recommender.core.config import Settings
@@ -312,6 +313,32 @@ def test_import_register_as_a_csv_body(make_app: AppFactory) -> None:
     response = app.test_client().post("/api/v1/admin/register/import", data=REGISTER_CSV,
                                       headers=auth(), content_type="text/csv")  # fmt: skip
     assert response.status_code == 200 and response.json["added"] == 1
+
+
+def test_a_chunked_upload_over_the_limit_is_refused_not_cut_short(make_app: AppFactory) -> None:
+    """A register sent in chunks (no Content-Length) over MAX_CONTENT_LENGTH is a 413 and adds
+    nothing; before, it was cut at the limit and its first rows imported as if whole."""
+    app = make_app(ADMIN_TOKEN=TOKEN, MAX_CONTENT_LENGTH=len(REGISTER_CSV) + 10)
+    client = app.test_client()
+    size = client.get("/api/v1/health").json["register_size"]
+
+    def send(text: str) -> dict[str, object]:
+        headers = auth() | {"Transfer-Encoding": "chunked", "Content-Type": "text/csv"}
+        environ = EnvironBuilder("/api/v1/admin/register/import", method="POST",
+                                 headers=headers).get_environ()  # fmt: skip
+        assert "CONTENT_LENGTH" not in environ  # none: the server decodes chunks to the end
+        environ |= {"wsgi.input": io.BytesIO(text.encode()), "wsgi.input_terminated": True}
+        body, status, _ = run_wsgi_app(app, environ, buffered=True)  # as gunicorn calls it
+        return {"status": int(status.split()[0])} | json.loads(b"".join(body))
+
+    second = REGISTER_CSV.splitlines()[1].replace("Rother and Hastings", "Rother and Wealden")
+    over = send(REGISTER_CSV + second.replace("Hastings", "Wealden") + "\n")
+    assert over["status"] == 413 and over["error"] == "request_entity_too_large", over
+    limit = f"{len(REGISTER_CSV) + 10:,} bytes"
+    assert over["detail"] == f"the request body is over the {limit} this accepts"
+    assert client.get("/api/v1/health").json["register_size"] == size
+    whole = send(REGISTER_CSV)
+    assert whole["status"] == 200 and whole["added"] == 1
 
 
 def test_import_rejects_bad_rows_and_writes_nothing(make_app: AppFactory) -> None:

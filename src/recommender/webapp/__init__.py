@@ -39,6 +39,7 @@ from recommender.webapp.config import (
 )
 from recommender.webapp.errors import register_error_handlers
 from recommender.webapp.jsonprovider import JSONProvider
+from recommender.webapp.request_body import Request
 from recommender.webapp.state import (
     ModelHolder,
     RegisterSize,
@@ -56,6 +57,7 @@ log = logging.getLogger(__name__)
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Create the app: configure it, load data, register and model, register the blueprints."""
     app = Flask(__name__, static_folder=None)
+    app.request_class = Request  # chunked bodies held to the limit, malformed ones a 400
     app.json = JSONProvider(app)  # compact UTF-8, NaN as null, numpy plain (and api.dumps)
     app.config.from_mapping(DEFAULTS)
     app.config.from_prefixed_env("RECOMMENDER")

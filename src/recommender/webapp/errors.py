@@ -86,6 +86,9 @@ def _http(err: HTTPException) -> Response:
     detail = err.description or err.name or "error"
     if status == 404 and request.url_rule is None:
         detail = f"no route {request.path}; the API is described at /api/v1/openapi.json"
+    elif status == 413 and request.max_content_length is not None:
+        limit = request.max_content_length
+        detail = f"the request body is over the {_size(limit)} this accepts"
     elif status == 405:
         allowed = sorted(m for m in getattr(err, "valid_methods", None) or [] if m != "OPTIONS")
         detail = f"{request.method} is not allowed on {request.path}; use {', '.join(allowed)}"
@@ -95,6 +98,14 @@ def _http(err: HTTPException) -> Response:
         if key.lower() != "content-type":
             response.headers[key] = value
     return response
+
+
+def _size(count: int) -> str:
+    """``count`` bytes as people say it, with the exact count: 16 KB (16,384 bytes)."""
+    for unit, scale in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if count >= scale:
+            return f"{count / scale:.3g} {unit} ({count:,} bytes)"  # binary, as the settings
+    return f"{count:,} bytes"
 
 
 def _unexpected(err: Exception) -> Response:
