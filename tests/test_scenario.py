@@ -471,6 +471,24 @@ def test_a_successors_place_and_its_briefing(scenario_model: ScenarioRecommender
     assert 'data-code="X06000002"' in html  # the new body is drawn
 
 
+def test_a_place_reads_its_arrangements_from_the_settings_database(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A world keeps the caller's settings: a successor's inherited arrangements come from the
+    database they name (a world made its own settings and read the checkout's SQLite file)."""
+    settings = REAL.with_(database_url=f"sqlite:///{tmp_path / 'own.sqlite'}")
+    path = tmp_path / "new.csv"
+    path.write_text(
+        "arrangement_name,partners,partner_types,service_category,start_year,savings_gbp,"
+        "savings_basis,savings_period_years,source_url,note\n"
+        "Woking and Rushmoor payroll,Woking; Rushmoor,council; council,hr_payroll,2024,,,,"
+        "https://example.org/wr,\n"
+    )
+    (new_id,) = reg.import_file(path, settings=settings).ids
+    world = derive(surrey(settings), settings)
+    assert world.settings.db_url == settings.db_url
+    inherited = {a["id"] for a in report.place(world, "X06000002").arrangements}
+    assert new_id in inherited and JOINT_WASTE in inherited
+
+
 def test_before_and_after(scenario_model: ScenarioRecommender, recommender_model) -> None:  # type: ignore[no-untyped-def]
     found = compare(recommender_model, scenario_model, "Woking", k=10)
     assert found["body"]["code"] == "E07000217"

@@ -40,7 +40,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -90,7 +89,7 @@ class World:
     governed: Mapping[tuple[str, str], Governor]
     replaced: Mapping[str, tuple[str, ...]]
     notes: tuple[str, ...]
-    settings: Settings  # where the reference it was derived from lives
+    settings: Settings  # its reference data, and the database its arrangements are read from
 
     @property
     def successors(self) -> list[str]:
@@ -191,13 +190,14 @@ def derive(definition: Definition, settings: Settings) -> World:
     """Return the map after ``definition`` (cached by definition and reference files)."""
     folder = settings.reference_dir.resolve()
     stamp = tuple((folder / n).stat().st_mtime_ns for n in reference.FILES if (folder / n).exists())
-    return _derive(definition, folder, stamp)
+    return _derive(definition, settings, stamp)
 
 
 @lru_cache(maxsize=8)
-def _derive(definition: Definition, folder: Path, stamp: tuple[int, ...]) -> World:
+def _derive(definition: Definition, settings: Settings, stamp: tuple[int, ...]) -> World:
+    """The world, kept with the caller's settings: its register is read from their database
+    (a world made with other settings named the checkout's own SQLite file)."""
     del stamp  # part of the cache key only
-    settings = Settings(data_dir=folder.parent)
     ref = reference.load_bodies(settings)
     missing = [c for s in definition.successors for c in s.councils if c not in ref.index]
     if missing:
