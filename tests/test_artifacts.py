@@ -27,6 +27,7 @@ from recommender.core.errors import (
 from recommender.model import artifacts
 from recommender.recommend import serving
 from recommender.register import records as register
+from register_fixtures import FIXTURES
 
 
 @pytest.fixture
@@ -231,6 +232,41 @@ def test_a_model_that_fails_its_first_query_is_not_promoted(models: Settings) ->
     with pytest.raises(ModelLoadFailed, match="does not load"):
         artifacts.promote(broken, models, check=serving.check(models))
     assert artifacts.promoted_version(models) == first
+
+
+def test_a_model_without_a_savings_model_is_not_promoted(models: Settings) -> None:
+    """A model trained on too few savings figures answered with no estimates (n/a, and a
+    briefing that failed on NaN): its first use refuses it, so it is never promoted."""
+    first = only_version(models)
+    model = artifacts.load(first, models).model
+    model.components.savings = None
+    path = models.models / "no-savings.joblib"
+    joblib.dump(model, path, compress=3)
+    broken = with_artifact(models.models, first, path.read_bytes())
+    with pytest.raises(ModelLoadFailed, match="has no savings model") as caught:
+        artifacts.promote(broken, models, check=serving.check(models))
+    assert "recommender train --promote" in caught.value.detail
+    assert artifacts.promoted_version(models) == first
+
+
+def test_training_refuses_a_register_too_small_to_learn_from(
+    models: Settings, tmp_path: Path
+) -> None:
+    """Two arrangements trained a model whose every estimate was missing; no arrangement at all
+    ended in a traceback. Both are refused before anything is fitted, naming the file."""
+    header = (FIXTURES / "known_small.csv").read_text().splitlines()[:3]
+    before = artifacts.versions(models)
+    runner = CliRunner()
+    for rows in (header[:1], header):  # no arrangement; two, with two savings figures
+        path = tmp_path / f"{len(rows)}.csv"
+        path.write_text("\n".join(rows) + "\n")
+        result = runner.invoke(
+            cli, ["train", "--register", str(path), "--no-evaluate"], env=_env(models)
+        )
+        assert result.exit_code == 2, result.output
+        assert f"{path} is too small to learn from: " in result.output
+        assert "Traceback" not in result.output
+    assert artifacts.versions(models) == before
 
 
 def test_rollback_to_a_model_that_does_not_load_changes_nothing(models: Settings) -> None:

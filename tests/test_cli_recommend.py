@@ -38,6 +38,30 @@ def test_an_abolished_council_is_named_with_its_successor(trained_settings: Sett
     assert "abolished" not in plain
 
 
+def test_an_imported_partnership_is_existing_in_the_cli(
+    trained_settings: Settings, tmp_path: Path
+) -> None:
+    """`register import` then `recommend`: the new partnership is not suggested (it was, as new,
+    until a retrain, and the briefing listed it beside the arrangement that says otherwise)."""
+    settings = trained_settings.with_(database_url=f"sqlite:///{tmp_path / 'own.sqlite'}")
+    (top,) = json.loads(_run(settings, "Rother", "--k", "1", "--format", "json"))[0][
+        "recommendations"
+    ]
+    path = tmp_path / "new.csv"
+    path.write_text(
+        "arrangement_name,partners,partner_types,service_category,start_year,savings_gbp,"
+        "savings_basis,savings_period_years,source_url,note\n"
+        f"Rother and partner,Rother; {top['partner_code']},council; {top['partner_kind']},"
+        f"{top['service']},2025,,,,https://example.org/new,\n"
+    )
+    env = {"RECOMMENDER_DATA_DIR": str(settings.data), "RECOMMENDER_DATABASE_URL": settings.db_url}
+    done = CliRunner(env=env).invoke(cli, ["register", "import", str(path)])
+    assert done.exit_code == 0, done.output
+    args = ("Rother", "--k", "50", "--service", top["service"], "--format", "json")
+    (after,) = json.loads(_run(settings, *args))
+    assert top["partner_code"] not in {r["partner_code"] for r in after["recommendations"]}
+
+
 def test_reasons_have_words_for_their_direction(trained_settings: Settings) -> None:
     out = _run(trained_settings, "Rother", "--k", "3")
     reasons = [line for line in out.splitlines() if line.startswith("  1. ")]

@@ -57,6 +57,40 @@ def test_existing_partners_are_left_out_unless_asked(recommender_model: Recommen
     assert shown.existing and shown.likelihood is None and flagged[-1].existing
 
 
+def test_partnerships_the_register_holds_since_training_are_existing(
+    recommender_model: Recommender,
+) -> None:
+    """An arrangement imported after training: the model still suggested the pair as new, so an
+    officer read "already a partner: no" beside the register listing it. Following the register
+    marks it existing for both bodies, in every answer, until the register says otherwise."""
+    base = recommender_model
+    rec = Recommender(base.model, base.version, base.metadata, base.settings)
+    rec.prepare()  # shortlists made before the register changed must not be served after
+    top = rec.recommend(Query("Rother", k=5))[0]
+    rother = str(rec.model.context.pairs.codes[rec.body_position("Rother")])
+    pair = (top.service, top.partner_code)
+    assert rec.follow([(top.service, [rother, top.partner_code])]) == 2
+    assert rec.identity == (base.version, "register 1")  # no cache serves an answer from before
+
+    def pairs(code: str, **query: object) -> set[tuple[str, str]]:
+        found = rec.recommend(Query(code, k=MAX_K, **query))  # type: ignore[arg-type]
+        assert [r.json for r in found] == rec.recommend_json(Query(code, k=MAX_K, **query))  # type: ignore[arg-type]
+        return {(r.service, r.partner_code) for r in found}
+
+    assert pair not in pairs("Rother")
+    assert (top.service, rother) not in pairs(top.partner_code)
+    near = top.distance_km + 0.1  # few candidates: none cut off
+    kind = (top.partner_kind,)
+    shown = rec.recommend(Query("Rother", top.service, kind, near, MAX_K, include_existing=True,
+                                min_choice=0))  # fmt: skip
+    (mine,) = [r for r in shown if r.partner_code == top.partner_code]
+    assert mine.existing and mine.likelihood is None and mine.expected_savings_gbp is None
+    assert rec.follow([(top.service, [rother, top.partner_code])]) == 2
+    assert rec.identity == (base.version, "register 1")  # the same partnerships: no change
+    assert rec.follow([]) == 0  # the register as the model was trained on it
+    assert pair in pairs("Rother") and rec.recommend(Query("Rother", k=5))[0] == top
+
+
 def test_suggestions_under_the_floor_are_shown_only_when_asked(
     recommender_model: Recommender,
 ) -> None:

@@ -341,6 +341,34 @@ def test_a_chunked_upload_over_the_limit_is_refused_not_cut_short(make_app: AppF
     assert whole["status"] == 200 and whole["added"] == 1
 
 
+def test_an_imported_partnership_is_no_longer_suggested(make_app: AppFactory) -> None:
+    """The model suggested a pair the register had since been told already shares the service
+    ("already a partner: no" beside the register's own listing); now its answers follow the
+    register within a check (MODEL_CHECK_SECONDS), for both bodies, without a retrain."""
+    app = make_app(ADMIN_TOKEN=TOKEN, MODEL_CHECK_SECONDS=0)
+    client = app.test_client()
+    url = "/api/v1/bodies/{}/recommendations?k=50&service={}"
+    first = client.get("/api/v1/bodies/Rother/recommendations?k=1").json
+    rother, top = first["body"]["code"], first["recommendations"][0]
+    partner, service = top["partner_code"], top["service"]
+    assert partner in {r["partner_code"] for r in client.get(url.format("Rother", service)).json[
+        "recommendations"]}  # fmt: skip
+    register = (
+        "arrangement_name,partners,partner_types,service_category,start_year,savings_gbp,"
+        "savings_basis,savings_period_years,source_url,note\n"
+        f"Rother and {top['partner_name']},Rother; {partner},council; {top['partner_kind']},"
+        f"{service},2025,,,,https://example.org/new,\n"
+    )
+    done = client.post("/api/v1/admin/register/import", data=register, headers=auth(),
+                       content_type="text/csv")  # fmt: skip
+    assert done.status_code == 200 and done.json["added"] == 1, done.json
+    after = client.get(url.format("Rother", service))
+    assert after.headers["X-Cache"] == "miss"  # not the answer from before the import
+    assert partner not in {r["partner_code"] for r in after.json["recommendations"]}
+    theirs = client.get(url.format(partner, service)).json["recommendations"]
+    assert rother not in {r["partner_code"] for r in theirs}
+
+
 def test_import_rejects_bad_rows_and_writes_nothing(make_app: AppFactory) -> None:
     app = make_app(ADMIN_TOKEN=TOKEN)
     client = app.test_client()

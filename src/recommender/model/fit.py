@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import sparse
 from sklearn.pipeline import Pipeline
 
+from recommender.core.errors import InvalidInput
 from recommender.geo.pairs import PairMatrices, build_pair_matrices
 from recommender.model.estimators import (
     SavingsModel,
@@ -301,10 +302,35 @@ def history_rows(ctx: Context, real: npt.NDArray[np.bool_], cache: SnapshotCache
     return HistoryRows(**joined)
 
 
+MIN_SAVINGS_FIGURES = 10  # real arrangements with an annual figure the savings model needs
+
+
+def savings_figures(ctx: Context, real: npt.NDArray[np.bool_]) -> IntArray:
+    """The selected real arrangements with an annual savings figure (what savings learn from)."""
+    return np.flatnonzero(real & ~np.isnan(ctx.reg.annual) & (ctx.reg.annual > 0))
+
+
+def check_learnable(ctx: Context) -> None:
+    """Raise :class:`InvalidInput` (field ``register``) for a register too small to learn from:
+    no arrangement with two known members (no partner to learn a choice from), or fewer than
+    :data:`MIN_SAVINGS_FIGURES` real ones with a savings figure (no savings model: every
+    estimate would be missing)."""
+    pairs = sum(len(m) >= 2 for m in ctx.reg.members)
+    figures = len(savings_figures(ctx, ~ctx.reg.simulated))
+    if pairs and figures >= MIN_SAVINGS_FIGURES:
+        return
+    raise InvalidInput(
+        f"too small to learn from: {pairs} arrangement(s) with two or more known members "
+        f"(at least 1 needed) and {figures} real one(s) with an annual savings figure (at least "
+        f"{MIN_SAVINGS_FIGURES} needed); train on the whole register, or add to it",
+        field="register",
+    )
+
+
 def fit_savings(ctx: Context, real: npt.NDArray[np.bool_]) -> SavingsModel | None:
     """Fit the savings model on the selected real arrangements' annualised figures."""
-    known = np.flatnonzero(real & ~np.isnan(ctx.reg.annual) & (ctx.reg.annual > 0))
-    if len(known) < 10:
+    known = savings_figures(ctx, real)
+    if len(known) < MIN_SAVINGS_FIGURES:
         return None
     frame = savings_frame(ctx, known)
     return SavingsModel().fit(frame, ctx.reg.annual[known])

@@ -29,7 +29,7 @@ are scored when asked (``Scorer.query``) rather than precomputed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -156,6 +156,10 @@ class Scorer:
         stack = ctx.table.stack
         self.logit = (stack @ comp.choice_w.astype(np.float32)).astype(np.float64) + comp.choice_b
         self._pair_terms: tuple[FloatArray, float] | None = None
+        # Running partnerships the model was trained without (the register as it is now), by
+        # body: (services × bodies) marks, read with the snapshot's ``shares`` (see
+        # :meth:`recommender.recommend.ranking.Recommender.follow`); replaced, never changed.
+        self.since: Mapping[int, npt.NDArray[np.bool_]] = {}
 
     def query(self, focal: int, service: int) -> QueryScores:
         """Score every candidate of ``focal`` for ``service``."""
@@ -180,6 +184,9 @@ class Scorer:
         ok = ctx.bodies.eligible[wanted] & ~ctx.table.runs[focal]
         ok[:, focal] = False
         shares = snap.shares[wanted, focal]
+        since = self.since.get(focal)
+        if since is not None:
+            shares = shares | since[wanted]
         history = np.log1p(snap.ties[focal].astype(float))
         # The choice softmax of each service over its candidates not already sharing it.
         logits = np.where(ok & ~shares, self.logit[focal] + comp.history_weight * history, -np.inf)

@@ -18,6 +18,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput
 from recommender.model import artifacts
 from recommender.model.estimators import SavingsModel
 from recommender.model.evaluation import Evaluation, evaluate, summary
@@ -29,6 +30,7 @@ from recommender.model.fit import (
     Context,
     TrainedModel,
     TrainingData,
+    check_learnable,
     compact_register,
     fit_components,
     register_hash,
@@ -62,6 +64,7 @@ def train(
     started = time.perf_counter()
     step("features")
     ctx = Context.build(bodies, adjacency, services, arrangements, members, governed)
+    check_learnable(ctx)
     step("evaluation")
     if evaluation:
         result = evaluate(ctx, random_state=random_state, progress=progress)
@@ -192,9 +195,16 @@ def train_and_save(
     artifacts.check_writable(settings)  # a read-only or full models/ fails now, not after training
     inputs = training_inputs(settings, register_file)
     model: TrainedModel
-    model, meta = train(
-        **inputs, random_state=seed, evaluation=evaluate, stage=stage, progress=progress
-    )
+    try:
+        model, meta = train(
+            **inputs, random_state=seed, evaluation=evaluate, stage=stage, progress=progress
+        )
+    except InvalidInput as err:
+        if err.field == "register":  # say which register (not the database URL: a password)
+            raise InvalidInput(
+                f"{register_file or 'the register database'} is {err.detail}", field=err.field
+            ) from None
+        raise
     if stage is not None:
         stage("save")
     meta["register"]["source"] = str(register_file) if register_file else settings.db_url

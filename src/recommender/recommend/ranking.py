@@ -18,10 +18,10 @@ import itertools
 import math
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import numpy.typing as npt
@@ -44,6 +44,9 @@ from recommender.recommend.query import (
 )
 from recommender.reference import lookup as reference
 from recommender.reference.lookup import resolve
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
 
 MAX_GROUP_SIZE = 4
 GROUP_POOL = 8  # groups are built from the body's best few candidates for the service
@@ -278,6 +281,12 @@ class Suggestions:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def forget(self, bodies: Collection[int]) -> None:
+        """Drop the suggestions made for ``bodies`` (their partnerships changed)."""
+        with self._lock:
+            for key in [k for k in self._items if k[0] in bodies]:
+                del self._items[key]
+
     def __len__(self) -> int:
         return len(self._items)
 
@@ -310,12 +319,16 @@ class Recommender:
         self._shortlists: dict[int, Shortlist] = {}
         self._kind_masks: dict[frozenset[str], npt.NDArray[np.bool_]] = {}
         self._kind_sets: dict[frozenset[str], frozenset[int]] = {}
+        self._follow_lock = threading.Lock()
+        self._followed = 0  # how many times the register's partnerships changed what it says
 
     @classmethod
     def load(cls, settings: Settings) -> Recommender:
         """Load the promoted model (raises NoPromotedModel, ChecksumMismatch, VersionMismatch)."""
         loaded = artifacts.load_promoted(settings)
-        return cls(loaded.model, loaded.version, loaded.metadata, settings)
+        found = cls(loaded.model, loaded.version, loaded.metadata, settings)
+        found.follow_register()
+        return found
 
     # --- lookups ------------------------------------------------------------------------------
     def body_position(self, body: str) -> int:
@@ -364,7 +377,49 @@ class Recommender:
     def identity(self) -> tuple[str, ...]:
         """What tells this recommender's answers apart in a cache: the model version (and,
         on a scenario's map, the scenario and its content)."""
-        return (self.version,)
+        return (self.version, f"register {self._followed}") if self._followed else (self.version,)
+
+    def follow_register(self, engine: Engine | None = None) -> int:
+        """:meth:`follow` the register in the settings' database (or ``engine``'s)."""
+        from recommender.register.records import running_partnerships
+
+        return self.follow(running_partnerships(settings=self.settings, engine=engine))
+
+    def follow(self, running: Iterable[tuple[str, Sequence[str]]]) -> int:
+        """Say what the register says now about who already shares what: each partnership in
+        ``running`` (a real, running arrangement's service id and its members' codes) that the
+        model was trained without is marked existing, so it is never suggested and shows as
+        existing with ``include_existing``. The model's scores stay as trained (a retrain
+        learns from the new arrangements). Answers about the bodies concerned are made again,
+        and :attr:`identity` changes, so no cache serves one from before. Returns how many
+        bodies have a partnership the model was trained without."""
+        shares = self.model.snapshot.shares
+        since: dict[int, npt.NDArray[np.bool_]] = {}
+        for service, codes in running:
+            s = self._service_pos.get(service)
+            members = {self._position[c] for c in codes if c in self._position}
+            if s is None:
+                continue
+            for a in members:
+                for b in members - {a}:
+                    if not shares[s, a, b]:
+                        if a not in since:
+                            since[a] = np.zeros((shares.shape[0], shares.shape[2]), dtype=bool)
+                        since[a][s, b] = True
+        before = self.scorer.since
+        changed = {
+            f
+            for f in since.keys() | before.keys()
+            if f not in since or f not in before or not np.array_equal(since[f], before[f])
+        }
+        if changed:
+            with self._follow_lock:
+                self.scorer.since = since  # one assignment: a request sees either
+                self._followed += 1
+                for f in changed:
+                    self._shortlists.pop(f, None)
+                self.suggestions.forget(changed)
+        return len(since)
 
     def describe(self) -> dict[str, Any]:
         """Version, training time, register and evaluation of the model."""
@@ -438,6 +493,7 @@ class Recommender:
         if found is not None and (found.made or not explain or not len(found.scored.candidate)):
             return found
         services = np.flatnonzero(self.model.context.bodies.eligible[:, f])
+        since = self.scorer.since
         every = self.scorer.score_long(f, [int(i) for i in services])
         likely = every.select(~every.existing & (every.p_choice >= CHOICE_FLOOR))
         order = np.lexsort((likely.candidate, likely.service, -likely.expected))
@@ -453,7 +509,9 @@ class Recommender:
             km=self.model.context.pairs.dist_km[f, scored.candidate],
             made=made,
         )
-        self._shortlists[f] = found
+        with self._follow_lock:
+            if self.scorer.since is since:  # not made from partnerships since replaced
+                self._shortlists[f] = found
         return found
 
     def _from_shortlist(

@@ -13,9 +13,11 @@ so the service (start-up, reload, promote, the periodic check) and the CLI (``mo
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from recommender.core.config import Settings
+from recommender.core.errors import ModelLoadFailed
 from recommender.model import artifacts
 
 if TYPE_CHECKING:
@@ -30,7 +32,15 @@ def first_use(loaded: artifacts.LoadedModel, settings: Settings) -> Recommender:
         recommender = Recommender(loaded.model, loaded.version, loaded.metadata, settings)
         recommender.describe()
         codes = loaded.model.context.pairs.codes
-        recommender.recommend(Query(body=str(codes[0]), k=1))
+        found = recommender.recommend(Query(body=str(codes[0]), k=1))
+        if loaded.model.components.savings is None or any(
+            not math.isfinite(r.savings_gbp) for r in found
+        ):
+            raise ModelLoadFailed(
+                f"model {loaded.version} has no savings model (its register had too few "
+                "savings figures to learn from), so it would answer without estimates; retrain "
+                "on the whole register with `recommender train --promote`"
+            )
         return recommender
 
     found: Recommender = artifacts.guarded(loaded.version, build)
@@ -43,10 +53,16 @@ def check(settings: Settings) -> artifacts.Check:
 
 
 def open_version(version: str, settings: Settings) -> Recommender:
-    """Load ``version`` and return its recommender, checked by a first query."""
-    return first_use(artifacts.load(version, settings), settings)
+    """Load ``version`` and return its recommender, checked by a first query, following the
+    register as it is now (:meth:`~recommender.recommend.ranking.Recommender.follow`)."""
+    found = first_use(artifacts.load(version, settings), settings)
+    found.follow_register()
+    return found
 
 
 def open_promoted(settings: Settings) -> Recommender:
-    """Load the promoted model and return its recommender, checked by a first query."""
-    return first_use(artifacts.load_promoted(settings), settings)
+    """Load the promoted model and return its recommender, checked by a first query, following
+    the register as it is now."""
+    found = first_use(artifacts.load_promoted(settings), settings)
+    found.follow_register()
+    return found

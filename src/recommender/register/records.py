@@ -400,6 +400,25 @@ def count(
         return int(conn.scalar(stmt) or 0)
 
 
+def running_partnerships(
+    *, settings: Settings, engine: Engine | None = None
+) -> list[tuple[str, list[str]]]:
+    """Each real arrangement still running (no end year), as the register holds it now: its
+    service id and its members' body codes (a member that is no body on the map left out)."""
+    a, m = db.arrangements, db.members
+    stmt = (
+        sa.select(a.c.id, a.c.service, m.c.body_code)
+        .join(m, m.c.arrangement_id == a.c.id)
+        .where(a.c.simulated.is_(False), a.c.end_year.is_(None), m.c.body_code.is_not(None))
+        .order_by(a.c.id, m.c.position)
+    )
+    found: dict[str, tuple[str, list[str]]] = {}
+    with _connection(settings, engine) as conn:
+        for ident, service, code in conn.execute(stmt):
+            found.setdefault(ident, (service, []))[1].append(code)
+    return list(found.values())
+
+
 def by_service(
     filters: Filters | None = None,
     *,

@@ -42,6 +42,7 @@ from recommender.webapp.jsonprovider import JSONProvider
 from recommender.webapp.request_body import Request
 from recommender.webapp.state import (
     ModelHolder,
+    RegisterFollower,
     RegisterSize,
     ResponseCache,
     ServiceState,
@@ -103,6 +104,7 @@ def _load_state(config: Mapping[str, Any]) -> ServiceState:
         loader=load_promoted,
         check_seconds=positive(config, "MODEL_CHECK_SECONDS"),
         warm=_prepare if config.get("PREPARE_SUGGESTIONS") else None,
+        register=RegisterFollower(engine),
     )
     models.load()
     size = RegisterSize(engine, ttl=positive(config, "REGISTER_SIZE_SECONDS"))

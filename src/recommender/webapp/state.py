@@ -103,6 +103,9 @@ class ModelHolder:
     # that the swap does not wait for it): e.g. preparing its default suggestions, which
     # requests otherwise make on demand.
     warm: Callable[[Recommender], None] | None = None
+    # Keeps the serving model's partnerships as the register holds them (imports since it was
+    # trained), looked at with each look for a promotion (:class:`RegisterFollower`).
+    register: Callable[[Recommender], None] | None = None
     recommender: Recommender | None = None
     error: RecommenderError | None = None
     refused: RecommenderError | None = None
@@ -256,6 +259,16 @@ class ModelHolder:
                 self._check_registry()
             except Exception:  # never let the thread die: the next check tries again
                 log.exception("looking for a promoted model failed")
+            self._follow_register()
+
+    def _follow_register(self) -> None:
+        current = self.recommender
+        if self.register is None or current is None:
+            return
+        try:
+            self.register(current)
+        except Exception:  # e.g. the database away: the answers stay as they were; logged
+            log.exception("reading the register's running partnerships failed")
 
     def _attempt(self) -> Recommender:
         try:
@@ -284,6 +297,7 @@ class ModelHolder:
             return
         self._next_check = now + self.check_seconds
         self._check_registry()
+        self._follow_register()
 
     def _check_registry(self) -> None:
         """Load and swap in the promoted model if it is not the one serving (skipped while
@@ -384,6 +398,29 @@ class ResponseCache:
 
     def __len__(self) -> int:
         return len(self._items)
+
+
+@dataclass
+class RegisterFollower:
+    """Tells the serving model when the register's real arrangements change (an import since
+    it was trained): :meth:`Recommender.follow` then marks the partnerships it was trained
+    without as existing. Each call costs one small query (the real arrangements counted and
+    the last import); the partnerships are read again only when that changed, or the model."""
+
+    engine: Engine
+    _seen: tuple[int, tuple[Any, ...]] | None = field(default=None, repr=False)
+
+    def __call__(self, current: Recommender) -> None:
+        a = db.arrangements
+        stamp = sa.select(sa.func.count(), sa.func.max(a.c.import_id)).where(
+            a.c.simulated.is_(False)
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(stamp).one()
+        seen = (id(current), tuple(row))
+        if seen != self._seen:
+            current.follow_register(self.engine)
+            self._seen = seen
 
 
 @dataclass
