@@ -57,6 +57,30 @@ def test_every_figure_stays_within_what_the_real_figures_support_per_resident() 
         assert (values >= low_rate * merged - 1e-6).all()
 
 
+def test_an_interval_cut_by_the_bounds_keeps_its_width_where_they_allow() -> None:
+    """A very small body's whole interval lay above the upper bound: low, median and high all
+    came out as that bound, "£55k to £55k". Now the interval keeps its width under the bound
+    (or spans the bounds, if they are narrower); an interval within them is unchanged."""
+    X, y = savings_data(200, 2)
+    model = SavingsModel().fit(X, y)
+    width = np.exp(model.residual_high_ - model.residual_low_)
+    low_rate, high_rate = model.per_resident_
+    merged = np.array([2.0, 100.0, 2_000.0, 50_000.0, 3_000_000.0])
+    mid, low, high = model.pair_savings(np.zeros(len(merged), dtype=np.intp), merged)
+    bounded = np.minimum(width, high_rate / low_rate)  # the widest the bounds allow
+    np.testing.assert_allclose(high / low, bounded, rtol=1e-9)
+    assert (low <= mid).all() and (mid <= high).all()
+    assert (low >= low_rate * merged - 1e-9).all() and (high <= high_rate * merged + 1e-9).all()
+    assert high[0] == pytest.approx(high_rate * merged[0])  # the tiny one: under the bound
+    log_mid = model._log_median(X.head(50))
+    free = np.exp(log_mid + model.residual_high_) <= high_rate * np.exp(X["log_merged_pop"][:50])
+    free &= np.exp(log_mid + model.residual_low_) >= low_rate * np.exp(X["log_merged_pop"][:50])
+    assert 0 < free.sum() < 50
+    lo, hi = model.predict_interval(X.head(50))
+    np.testing.assert_allclose(lo[free], np.exp(log_mid + model.residual_low_)[free])
+    np.testing.assert_allclose(hi[free], np.exp(log_mid + model.residual_high_)[free])
+
+
 def test_pair_savings_equal_the_general_prediction() -> None:
     X, y = savings_data(200, 3)
     model = SavingsModel().fit(X, y)
