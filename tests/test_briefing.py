@@ -67,6 +67,22 @@ def test_html_briefing_is_self_contained(recommender_model: Recommender, tmp_pat
     assert "HR and payroll" in html
 
 
+def test_former_councils_are_named_as_such_never_as_their_successor(
+    recommender_model: Recommender, tmp_path: Path
+) -> None:
+    """Asked for Forest Heath (abolished, now West Suffolk): the briefing says so, and its
+    existing arrangements name former councils with what they are now; they read "West
+    Suffolk, West Suffolk", as if the council were its own partner."""
+    html = write_briefing(recommender_model, "Forest Heath", tmp_path / "fh.html").read_text()
+    assert "Forest Heath District Council was abolished in 2019" in html
+    assert "This briefing is for West Suffolk." in html
+    existing = html.split('<section id="existing">')[1].split("</section>")[0]
+    assert "(now West Suffolk)" in existing
+    assert "West Suffolk, West Suffolk" not in existing
+    plain = write_briefing(recommender_model, "West Suffolk", tmp_path / "ws.html").read_text()
+    assert "abolished" not in plain.split('<section id="summary">')[0]
+
+
 def test_briefing_states_who_governs_the_fire_service(
     recommender_model: Recommender, tmp_path: Path
 ) -> None:

@@ -7,7 +7,7 @@ from collections import defaultdict
 
 import pytest
 
-from recommender.model.explain import MIN_EFFECT, _distinct
+from recommender.model.explain import MIN_EFFECT, _distinct, evidence_record
 from recommender.recommend.ranking import Query, Recommender
 
 # A district, a county, a unitary, a London borough, fire, police, an ICB, a combined authority.
@@ -62,3 +62,13 @@ def test_a_factor_must_stand_apart_from_the_median_candidate_too() -> None:
     assert not _distinct(0.3, 0.0)  # the typical candidate has it too: no border, say
     assert not _distinct(0.3, -0.4)  # above the average but below the typical one: unclear
     assert _distinct(-0.3, -0.2)
+
+
+def test_evidence_names_a_county_split_in_two_once() -> None:
+    """Northamptonshire, abolished and split into North and West Northamptonshire, is two
+    members of one arrangement under the one name the source wrote: it was listed twice."""
+    row = {"id": "R-1", "name": "LGSS Law Ltd", "service": "legal", "start_year": 2013,
+           "member_names": ["Cambridgeshire", "Northamptonshire", "Northamptonshire",
+                            "Central Bedfordshire"]}  # fmt: skip
+    shown = evidence_record(row)
+    assert shown["partner_names"] == ["Cambridgeshire", "Northamptonshire", "Central Bedfordshire"]

@@ -185,9 +185,9 @@ def _partners(members: list[dict[str, Any]], width: int = PARTNERS_WIDTH) -> str
     councils ("Waveney (now East Suffolk)") where that fits, else as the source names them."""
     best = ""
     given = [
-        str(m["name_as_given"] or m["name"]) if _former(m) else str(m["name"]) for m in members
+        str(m["name_as_given"] or m["name"]) if reg.former(m) else str(m["name"]) for m in members
     ]
-    for names in ([_member_label(m) for m in members], given):
+    for names in ([reg.member_label(m) for m in members], given):
         for shown in range(len(names), 0, -1):
             rest = len(names) - shown
             text = ", ".join(names[:shown]) + (f" and {rest} more" if rest else "")
@@ -197,16 +197,6 @@ def _partners(members: list[dict[str, Any]], width: int = PARTNERS_WIDTH) -> str
                 best = best or text
                 break
     return best or shorten(str(members[0]["name"]), width - 12) + f" and {len(members) - 1} more"
-
-
-def _former(member: dict[str, Any]) -> bool:
-    return str(member["resolution"]).startswith(("former:", "predecessor:"))
-
-
-def _member_label(member: dict[str, Any]) -> str:
-    if _former(member):
-        return f"{member['name_as_given']} (now {member['name']})"
-    return str(member["name"])
 
 
 @register.command("show")

@@ -410,7 +410,8 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
         "id": row["id"],
         "name": row["name"],
         "service": row["service"],
-        "partner_names": list(row.get("member_names") or []),
+        # A county split in two is two members of the one name the source wrote: named once.
+        "partner_names": list(dict.fromkeys(row.get("member_names") or [])),
         "start_year": None if start is None or pd.isna(start) else int(start),
         "annual_savings_gbp": num(row.get("annual_savings_gbp")),
         "savings_gbp": num(row.get("savings_gbp")),

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -114,6 +114,20 @@ def fingerprint(
         ",".join(sorted(identities)),
     ]
     return hashlib.sha256("|".join(parts).encode("utf-8")).hexdigest()
+
+
+def former(member: Mapping[str, Any]) -> bool:
+    """Whether a member record is a former council, resolved to what its area is now part of."""
+    return str(member.get("resolution") or "").startswith(("former:", "predecessor:"))
+
+
+def member_label(member: Mapping[str, Any]) -> str:
+    """A member as people should read it: a former council as the source names it, with what
+    it is now ("Chiltern (now Buckinghamshire)"), not as its successor (which made a successor
+    look like its own partner: "Buckinghamshire, Buckinghamshire")."""
+    if former(member) and member.get("name_as_given"):
+        return f"{member['name_as_given']} (now {member['name']})"
+    return str(member["name"])
 
 
 def arrangement_id(fp: str, simulated: bool) -> str:

@@ -46,6 +46,7 @@ from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
 from recommender.reference import lookup as reference
+from recommender.register.records import member_label
 from recommender.render import charts
 from recommender.render.partner_map import partners_map
 
@@ -85,6 +86,8 @@ def briefing_context(
         "neighbours": neighbours,
         "containers": containers,
         "place_note": place.note,
+        # Asked for an abolished council: say whose briefing this is (as the CLI and pages do).
+        "former_note": body != code and reference.former_note(body, code, settings),
         "existing": [a | {"source_number": number.get(a["source"] or "")} for a in existing],
         "service": service,
         "service_words": _service_words(labels.get(service, service)) if service else None,
@@ -326,6 +329,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
         autoescape=select_autoescape(["html"]),
     )
     env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
+    env.filters["member"] = member_label
     env.filters["sentence"] = lambda v: str(v or "")[:1].upper() + str(v or "")[1:]
     env.filters["percent"] = lambda v: "n/a" if v is None else f"{100 * float(v):.1f}%"
     template = env.get_template("briefing.html")
@@ -346,15 +350,18 @@ def briefing_document(
     if fmt not in FORMATS:
         raise InvalidInput(f"the briefing is PDF or HTML, not {fmt!r}", field="format")
     code = str(rec.model.context.pairs.codes[rec.body_position(body)])
+    # An abolished council's name gets its successor's briefing, saying so; any other name
+    # the body's own (made once whatever it was asked by).
+    asked = body if body != code and reference.former_note(body, code, settings) else code
     if fmt == ".html":
-        return render_html(briefing_context(rec, code, service, settings), settings).encode()
+        return render_html(briefing_context(rec, asked, service, settings), settings).encode()
     day = datetime.now(UTC).strftime("%Y-%m-%d")
     held = tuple(sorted(str(a["id"]) for a in rec.place(code).arrangements))
     return bytes(
         _PDFS.get(
-            (rec.identity, code, service, day, held, settings),
+            (rec.identity, asked, service, day, held, settings),
             lambda: pdf_bytes(
-                render_html(briefing_context(rec, code, service, settings), settings), settings
+                render_html(briefing_context(rec, asked, service, settings), settings), settings
             ),
         )
     )

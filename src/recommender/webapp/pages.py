@@ -93,6 +93,9 @@ def _money(value: float | None, precise: bool = False) -> str:
     return "no figure" if value is None else charts.money(float(value), precise=precise)
 
 
+bp.add_app_template_filter(reg.member_label, "member")
+
+
 @bp.app_template_filter("percent")
 def _percent(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{100 * float(value):.{digits}f}%"
@@ -295,11 +298,14 @@ def briefing(code_or_name: str) -> Response:
     wanted = request.args.get("service", "").strip()
     service = services.check_service(wanted, settings) if wanted else None
     model = current.models.require()
-    key = _briefing_key(model.identity, facts["code"], service)
+    code = facts["code"]
+    former = code_or_name != code and reference.former_note(code_or_name, code, settings)
+    asked = code_or_name if former else code  # an abolished council's: says whose it is
+    key = (*_briefing_key(model.identity, code, service), asked)
     data = current.briefings.get(key)
     hit = data is not None
     if data is None:  # seconds of work: made once per body, service, model and register state
-        context = briefing_doc.briefing_context(model, facts["code"], service, settings)
+        context = briefing_doc.briefing_context(model, asked, service, settings)
         data = briefing_doc.pdf_bytes(briefing_doc.render_html(context, settings), settings)
         current.briefings.put(key, data)
     name = secure_filename(f"briefing-{facts['display_name']}-{service or 'all'}.pdf").lower()
