@@ -73,6 +73,23 @@ def test_money(value: float, short: str, precise: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (None, "n/a"),
+        (0.0, "0.0%"),
+        (0.000_01, "<0.1%"),
+        (0.000_49, "<0.1%"),
+        (0.0123, "1.2%"),
+        (1.0, "100.0%"),
+        (math.nan, "n/a"),
+    ],
+)
+def test_a_chance_too_small_to_show_is_never_shown_as_none(value: float, shown: str) -> None:
+    """An arrangement to join at 0.001% read "0.0%", which says there is no chance at all."""
+    assert charts.percent(value) == shown
+
+
+@pytest.mark.parametrize(
     ("low", "high", "expected"),
     [
         (0, 480_000, [0, 100_000, 200_000, 300_000, 400_000, 500_000]),

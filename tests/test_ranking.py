@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import numpy as np
 import pytest
@@ -198,6 +199,12 @@ def test_arrangements_to_join_exclude_those_the_body_is_in(recommender_model: Re
         assert "Rother" not in option.arrangement["partner_names"]
     scores = [o.score for o in options]
     assert scores == sorted(scores, reverse=True)
+    # The member named is the likeliest of its own members, not "the likeliest partner for
+    # this service" (which read as the body's best partner of all).
+    assert re.fullmatch(
+        r"of its members, .+ \(\d+ km away\) is the likeliest to partner Rother for this service",
+        options[0].reason,
+    )
 
 
 def test_describe_reports_the_model(recommender_model: Recommender) -> None:

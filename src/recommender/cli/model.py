@@ -20,6 +20,7 @@ from recommender.cli._common import (
 )
 from recommender.core.config import Settings
 from recommender.recommend.query import CHOICE_FLOOR, PER_PARTNER, SORTS
+from recommender.render.charts import percent
 
 STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
 
@@ -600,7 +601,7 @@ def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
         return
     rows = []
     for rank, r in enumerate(found, 1):
-        likelihood = "already sharing" if r.existing else f"{r.likelihood:.1%}"
+        likelihood = "already sharing" if r.existing else percent(r.likelihood)
         expected = "" if r.existing else money(r.expected_savings_gbp)
         rows.append(
             [

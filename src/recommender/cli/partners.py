@@ -13,6 +13,7 @@ from recommender.core import services
 from recommender.core.config import Settings
 from recommender.recommend import readmodels
 from recommender.reference import lookup as reference
+from recommender.render.charts import percent
 
 SCENARIO_HELP = (
     "Answer as the map would be after this reorganisation scenario (see `recommender scenario "
@@ -78,7 +79,7 @@ def groups_cmd(
                 ", ".join(m["name"] for m in g.members),
                 money(g.savings_gbp),
                 money(g.savings_per_partner_gbp),
-                f"{g.likelihood:.1%}",
+                percent(g.likelihood),
             ]
             for g in found
         ],
@@ -115,7 +116,7 @@ def join_cmd(
             [
                 o.arrangement["id"],
                 o.arrangement["name"],
-                f"{o.likelihood:.1%}",
+                percent(o.likelihood),
                 money(o.savings_per_partner_gbp),
                 o.reason,
             ]

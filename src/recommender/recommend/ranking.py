@@ -789,8 +789,8 @@ class Recommender:
                     arrangement=evidence_record(row),
                     likelihood=likelihood,
                     savings_per_partner_gbp=float(saving),
-                    reason=f"its member {ctx.bodies.names[best]} is {km:.0f} km away and the "
-                    f"likeliest partner for this service",
+                    reason=f"of its members, {ctx.bodies.names[best]} ({km:.0f} km away) is the "
+                    f"likeliest to partner {ctx.bodies.names[f]} for this service",
                 )
             )
         result.sort(key=lambda o: (-o.score, o.arrangement["id"]))

@@ -331,7 +331,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
     env.filters["member"] = member_label
     env.filters["sentence"] = lambda v: str(v or "")[:1].upper() + str(v or "")[1:]
-    env.filters["percent"] = lambda v: "n/a" if v is None else f"{100 * float(v):.1f}%"
+    env.filters["percent"] = charts.percent
     template = env.get_template("briefing.html")
     return template.render(**context)
 

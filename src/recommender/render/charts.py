@@ -36,6 +36,17 @@ GREYS = ("#595959", "#b3b3b3", "#2e2e2e", "#dddddd", "#858585")
 # Formatting ---------------------------------------------------------------------------------
 
 
+def percent(value: float | None, digits: int = 1) -> str:
+    """Return a share as a percentage, the one form the CLI, pages and briefing use: ``12.3%``;
+    a chance too small to show in ``digits`` reads ``<0.1%``, never ``0.0%`` (which says none)."""
+    if value is None or not math.isfinite(value):
+        return "n/a"
+    smallest = 10.0**-digits
+    if 0 < 100 * value < smallest / 2:
+        return f"<{smallest:.{digits}f}%"
+    return f"{100 * value:.{digits}f}%"
+
+
 def money(value: float, *, precise: bool = False) -> str:
     """Return ``value`` in pounds, the one short form every page, table, chart and map uses:
     £950, £7.1k, £19k, £1.2m, £12m, £2.3bn (two significant figures at least, so that

@@ -98,7 +98,7 @@ bp.add_app_template_filter(reg.member_label, "member")
 
 @bp.app_template_filter("percent")
 def _percent(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None else f"{100 * float(value):.{digits}f}%"
+    return charts.percent(value, digits)
 
 
 @bp.app_template_filter("share")
