@@ -266,6 +266,11 @@ def test_training_refuses_a_register_too_small_to_learn_from(
         assert result.exit_code == 2, result.output
         assert f"{path} is too small to learn from: " in result.output
         assert "Traceback" not in result.output
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([header[0], header[1].replace("procurement", "procuremnt")]) + "\n")
+    args = ["train", "--register", str(bad), "--no-evaluate"]
+    result = runner.invoke(cli, args, env=_env(models))
+    assert result.exit_code == 2 and "no model was trained" in result.output  # not "imported"
     assert artifacts.versions(models) == before
 
 

@@ -137,6 +137,36 @@ def test_duplicates_inside_one_file_are_reported_and_skipped(
     assert "row 9 repeats row 2" in report.summary()
 
 
+def test_a_reimport_names_the_arrangements_already_stored(
+    register_settings: Settings, directory: Directory
+) -> None:
+    """ "7 duplicate(s) skipped" said nothing of which: each now names what it duplicates."""
+    path = FIXTURES / "known_small.csv"
+    first = import_file(path, settings=register_settings, directory=directory)
+    again = import_file(path, settings=register_settings, directory=directory, dry_run=True)
+    assert [ident for _, ident, _ in again.already] == first.ids
+    assert (2, first.ids[0], "East Sussex Procurement Hub") == again.already[0]
+    assert f"row 2 is already in the register as {first.ids[0]} (East Sussex Procurement Hub)" in (
+        again.summary()
+    )
+
+
+def test_a_partner_type_that_is_not_the_bodys_is_said(tmp_path: Path) -> None:
+    """A council listed as a fire authority was imported as the council without a word (the
+    real reference: a name of another kind resolves to the body that has it)."""
+    settings = Settings.from_env().with_(database_url=f"sqlite:///{tmp_path / 'k.sqlite'}")
+    path = tmp_path / "kinds.csv"
+    lines = (FIXTURES / "known_small.csv").read_text().splitlines()[:1]
+    lines.append("Legal,Adur; Worthing,council; fire,legal,2015,,,,https://example.org/l,")
+    path.write_text("\n".join(lines) + "\n")
+    report = import_file(path, settings=settings, dry_run=True)
+    assert report.added == 1
+    assert report.warnings == [
+        "row 2: 'Worthing' is listed as fire, but names Worthing (E07000229), a council body: "
+        "imported as that"
+    ]
+
+
 def test_one_bad_row_rejects_the_whole_file(
     register_settings: Settings, directory: Directory
 ) -> None:

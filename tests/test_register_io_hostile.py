@@ -73,8 +73,42 @@ def test_nul_bytes_and_bad_bytes_name_their_row(tmp_path: Path) -> None:
     assert rejected(path) == [(3, "note", "holds a NUL character")]
     latin = tmp_path / "latin.csv"
     latin.write_bytes((HEADER + project_row()).encode() + project_row(note="Café").encode("cp1252"))
-    [(row, _, message)] = rejected(latin)
-    assert row == 3 and "not UTF-8" in message
+    [(row, column, message)] = rejected(latin)
+    assert (row, column) == (3, "note") and "not UTF-8" in message
+    with pytest.raises(ImportRejected) as caught:
+        read_source(latin)
+    assert caught.value.errors[0].value.startswith("Caf")  # the cell, read as far as it goes
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "says"),
+    [
+        ("empty.csv", b"", "the file is empty"),
+        ("blank.csv", b"\n  \n", "the file is empty"),
+        ("semi.csv", HEADER.replace(",", ";").encode(), "save the file with commas"),
+        ("book.xlsx", b"PK\x03\x04 a zip archive", "save it as CSV UTF-8"),
+        ("book.csv", b"\xd0\xcf\x11\xe0 an old workbook", "a spreadsheet workbook"),
+    ],
+)
+def test_a_file_that_is_not_a_register_says_what_it_is_in_one_line(
+    tmp_path: Path, name: str, content: bytes, says: str
+) -> None:
+    """An empty file, one separated by semicolons, or a workbook: one line saying what it is
+    (they were fourteen "missing column" lines, or "not UTF-8 text")."""
+    path = tmp_path / name
+    path.write_bytes(content)
+    [(row, _, message)] = rejected(path)
+    assert row == 1 and says in message
+
+
+def test_values_echoed_back_are_cut(tmp_path: Path, directory: Directory) -> None:
+    """A 130,000-character name came back whole in its error (and in the API's JSON)."""
+    long = "x" * 130_000
+    _, rows = read_source(write(tmp_path, HEADER + project_row(partners=f"Rother; {long}")))
+    _, errors = validate(rows, directory, SERVICES)
+    error = next(e for e in errors if e.column == "partners")
+    assert len(str(error)) < 400 and "(130,000 characters)" in str(error)
+    assert error.to_dict()["value"] == error.shown
 
 
 def test_duplicate_columns_are_an_error_and_unknown_ones_a_warning(tmp_path: Path) -> None:
@@ -92,7 +126,8 @@ def test_duplicate_columns_are_an_error_and_unknown_ones_a_warning(tmp_path: Pat
 
 def test_more_values_than_columns_is_reported(tmp_path: Path) -> None:
     path = write(tmp_path, HEADER + project_row().strip() + ",surplus\n")
-    assert rejected(path) == [(2, "", "1 more value(s) than the header has columns")]
+    message = "1 more value(s) than the header's 14 columns (after 'partners'); a value with a "
+    assert rejected(path) == [(2, "", message + "comma needs double quotes")]
 
 
 # JSON files --------------------------------------------------------------------------------

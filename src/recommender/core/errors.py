@@ -135,8 +135,18 @@ class RowError:
     message: str
     suggestions: tuple[str, ...] = field(default=())
 
+    SHOWN = 80  # characters of a value echoed back (a 130,000-character name is not read back)
+
+    @property
+    def shown(self) -> str:
+        """The value as echoed back: whole, or its start and how long it is."""
+        value = str(self.value)
+        if len(value) <= self.SHOWN:
+            return value
+        return f"{value[: self.SHOWN - 20]}… ({len(value):,} characters)"
+
     def __str__(self) -> str:
-        text = f"row {self.row}, column {self.column!r}, value {self.value!r}: {self.message}"
+        text = f"row {self.row}, column {self.column!r}, value {self.shown!r}: {self.message}"
         if self.suggestions:
             text += " (closest: " + ", ".join(self.suggestions) + ")"
         return text
@@ -145,7 +155,7 @@ class RowError:
         return {
             "row": self.row,
             "column": self.column,
-            "value": self.value,
+            "value": self.shown,
             "message": self.message,
             "suggestions": list(self.suggestions),
         }
@@ -157,9 +167,11 @@ class ImportRejected(InvalidInput):
     status = 422
     error = "import_rejected"
 
-    def __init__(self, path: str, errors: Sequence[RowError]) -> None:
+    def __init__(
+        self, path: str, errors: Sequence[RowError], outcome: str = "nothing was imported"
+    ) -> None:
         lines = "\n".join(f"  {path}: {e}" for e in errors)
-        super().__init__(f"{len(errors)} problem(s) in {path}; nothing was imported:\n{lines}")
+        super().__init__(f"{len(errors)} problem(s) in {path}; {outcome}:\n{lines}")
         self.path = path
         self.errors = list(errors)
 

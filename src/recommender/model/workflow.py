@@ -18,7 +18,7 @@ import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from recommender.core.config import Settings
-from recommender.core.errors import InvalidInput
+from recommender.core.errors import ImportRejected, InvalidInput
 from recommender.model import artifacts
 from recommender.model.estimators import SavingsModel
 from recommender.model.evaluation import Evaluation, evaluate, summary
@@ -144,7 +144,10 @@ def training_inputs(settings: Settings, register_file: Path | None = None) -> di
 
     bodies = pd.DataFrame(reference.load_bodies(settings).drop(columns="geometry"))
     if register_file is not None:
-        arrangements, members = register.read_register_file(register_file, settings)
+        try:
+            arrangements, members = register.read_register_file(register_file, settings)
+        except ImportRejected as err:  # a file to train on, not to import
+            raise ImportRejected(err.path, err.errors, "no model was trained") from None
     else:
         arrangements, members = register.load_register(settings)
     return {

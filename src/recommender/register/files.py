@@ -104,6 +104,7 @@ class Directory:
     names: Mapping[str, str]  # code -> display name
     lonlat: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # WGS84 centroid
     regions: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # code -> (code, name)
+    kinds: Mapping[str, str] = field(default_factory=dict)  # code -> kind (council, fire …)
 
 
 @dataclass(frozen=True)
@@ -180,16 +181,41 @@ def read_file(path: Path) -> SourceFile:
         data = path.read_bytes()
     except OSError as err:
         raise InvalidInput(f"{path}: cannot read the file ({err.strerror})", field="file") from err
+    if data.startswith(_WORKBOOKS) or path.suffix.lower() in (".xlsx", ".xls", ".ods"):
+        message = "a spreadsheet workbook, not CSV or JSON text: save it as CSV UTF-8 (comma "
+        message += "delimited) and import that"
+        raise ImportRejected(str(path), [RowError(1, "", "", message)])
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        row = data[: err.start].count(b"\n") + 1
-        message = f"not UTF-8 text (byte {err.start}, {data[err.start : err.start + 4]!r}); "
-        message += "save the file as UTF-8"
-        raise ImportRejected(str(path), [RowError(row, "", "", message)]) from err
+        raise ImportRejected(str(path), [_not_utf8(data, err)]) from err
+    if not text.strip():
+        message = "the file is empty: expected a CSV header row and arrangements, or JSON"
+        raise ImportRejected(str(path), [RowError(1, "", "", message)])
     if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
         return _read_json(path, text)
     return _read_csv(path, text)
+
+
+# Zip (xlsx, ods) and OLE (xls) files: what a spreadsheet saves unless asked for CSV.
+_WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
+def _not_utf8(data: bytes, err: UnicodeDecodeError) -> RowError:
+    """The row, column and value of the first byte that is not UTF-8, saying what to do."""
+    row = data[: err.start].count(b"\n") + 1
+    start = data.rfind(b"\n", 0, err.start) + 1
+    end = data.find(b"\n", err.start)
+    line = data[start : end if end >= 0 else len(data)].decode("utf-8", "replace")
+    before = data[start : err.start].decode("utf-8", "replace")
+    header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8", "replace")]), [])
+    place = len(next(csv.reader([before]), [""])) - 1 if before else 0
+    column = header[place].strip() if row > 1 and place < len(header) else ""
+    cells = next(csv.reader([line]), [""])
+    value = cells[place] if place < len(cells) else ""
+    message = f"not UTF-8 text (byte {err.start}, {data[err.start : err.start + 4]!r}): save the "
+    message += "file as UTF-8 (in Excel: CSV UTF-8)"
+    return RowError(row, column, value, message)
 
 
 def _read_csv(path: Path, text: str) -> SourceFile:
@@ -204,6 +230,12 @@ def _read_csv(path: Path, text: str) -> SourceFile:
     known = "arrangement_name" in header or "partner_types" in header
     layout, expected = ("known", KNOWN_COLUMNS) if known else ("project", PROJECT_COLUMNS)
     problems = [_header_error(header, name) for name in dict.fromkeys(header)]
+    if not set(header) & {*PROJECT_COLUMNS, *KNOWN_COLUMNS}:  # no layout's header at all
+        message = "no column of a register layout: the project's has " + ", ".join(PROJECT_COLUMNS)
+        message += "; the documented arrangements' has " + ", ".join(KNOWN_COLUMNS)
+        if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
+            message += " (this header is one column: save the file with commas between values)"
+        raise ImportRejected(str(path), [RowError(1, "", ",".join(header), message)])
     if missing := [c for c in expected if c not in header]:
         message = f"missing column; the {layout} layout has " + ", ".join(expected)
         problems += [RowError(1, c, "", message) for c in missing]
@@ -217,8 +249,10 @@ def _read_csv(path: Path, text: str) -> SourceFile:
             values = {k: unguard((v or "").strip()) for k, v in raw.items() if k is not None}
             errors += [_value_error(number, k, v) for k, v in values.items()]
             if None in raw:
-                message = f"{len(raw[None])} more value(s) than the header has columns"
-                errors.append(RowError(number, "", "", message))
+                extra = [str(v) for v in raw[None]]
+                message = f"{len(extra)} more value(s) than the header's {len(header)} columns "
+                message += f"(after {header[-1]!r}); a value with a comma needs double quotes"
+                errors.append(RowError(number, "", ", ".join(extra), message))
             if any(values.values()):  # skip blank lines
                 values = {_KNOWN_TO_PROJECT.get(k, k): v for k, v in values.items()}
                 rows.append(SourceRow(number, values, columns))
@@ -480,6 +514,16 @@ class _RowCheck:
             for token, kind, role, name in zip(tokens, kinds, roles, given, strict=True)
             if (hit := self.resolve(token, kind or None, role, name)) is not None
         ]
+        said = dict(zip(tokens, kinds, strict=True))
+        for token, found, _ in resolved:  # a type that is not what the name resolved to
+            actual = {self.directory.kinds.get(m.body_code or "", "") for m in found} - {""}
+            if said[token] not in ("", "other") and actual and said[token] not in actual:
+                code = str(found[0].body_code)
+                today = f"{self.directory.names.get(code, code)} ({code})"
+                self.warnings.append(
+                    f"{token!r} is listed as {said[token]}, but names "
+                    f"{today}, a {' or '.join(sorted(actual))} body: imported as that"
+                )
         members: list[Member] = []
         identities: list[str] = []
         for token, found, identity in resolved:

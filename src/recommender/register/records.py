@@ -145,6 +145,7 @@ class ImportReport:
     added: int = 0
     duplicates: int = 0  # already in the register
     in_file_duplicates: list[tuple[int, int]] = field(default_factory=list)  # (row, first row)
+    already: list[tuple[int, str, str]] = field(default_factory=list)  # (row, id, name) stored
     ids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
@@ -154,6 +155,8 @@ class ImportReport:
         verb = "would add" if self.dry_run else "added"
         text = f"{self.path}: {self.rows} row(s), {verb} {self.added} arrangement(s), "
         text += f"{self.duplicates} duplicate(s) skipped"
+        for row, ident, name in self.already:
+            text += f"\n  row {row} is already in the register as {ident} ({name}): skipped"
         for row, first in self.in_file_duplicates:
             text += f"\n  row {row} repeats row {first} of the same file: skipped"
         return text + "".join(f"\n  note: {w}" for w in self.warnings)
@@ -201,6 +204,7 @@ def default_directory(settings: Settings) -> Directory:
             c: (str(rc), str(r))
             for c, rc, r in zip(codes, bodies.region_code, bodies.region, strict=True)
         },
+        kinds=dict(zip(codes, bodies["kind"].astype(str), strict=True)),
     )
 
 
@@ -244,6 +248,8 @@ def import_file(
         else:
             store.ensure_default(engine, settings.register_dir)  # never hidden by an import
             added, report.import_id = store.store(engine, record, len(unique), build)
+        new = {row["fingerprint"] for row in added}
+        report.already = _stored(engine, [(fp, c.row) for fp, c in unique if fp not in new])
     report.added, report.duplicates = len(added), len(unique) - len(added)
     report.ids = [r["id"] for r in added]
     report.warnings += source.warnings
@@ -255,6 +261,20 @@ def import_file(
             notes.append(annualisation_note(c.savings_basis, None, None))
         report.warnings += [f"row {c.row}: {note}" for note in notes]
     return report
+
+
+def _stored(engine: Engine, rows: Sequence[tuple[str, int]]) -> list[tuple[int, str, str]]:
+    """The arrangements already stored under these fingerprints: (file row, id, name)."""
+    if not rows:
+        return []
+    a = db.arrangements
+    where = a.c.fingerprint.in_([fp for fp, _ in rows])
+    with engine.connect() as conn:
+        found = {
+            fp: (i, n)
+            for i, n, fp in conn.execute(sa.select(a.c.id, a.c.name, a.c.fingerprint).where(where))
+        }
+    return sorted((row, *found[fp]) for fp, row in rows if fp in found)
 
 
 def unique_candidates(
