@@ -36,6 +36,16 @@ def models(trained_settings: Settings, tmp_path: Path) -> Settings:
     return copy_models(trained_settings, tmp_path)
 
 
+def copy_version(settings: Settings, version: str, other: str) -> str:
+    """A copy of ``version`` saved as version ``other`` (its metadata naming it); ``other``."""
+    (settings.models / other).mkdir()
+    artifact = (settings.models / version / artifacts.ARTIFACT).read_bytes()
+    (settings.models / other / artifacts.ARTIFACT).write_bytes(artifact)
+    meta = json.loads((settings.models / version / artifacts.METADATA).read_text())
+    (settings.models / other / artifacts.METADATA).write_text(json.dumps(meta | {"version": other}))
+    return other
+
+
 def only_version(settings: Settings) -> str:
     (version,) = artifacts.versions(settings)
     return version
@@ -99,11 +109,7 @@ def test_unknown_versions_and_paths_outside_the_registry_are_refused(models: Set
 
 def test_promote_and_roll_back(models: Settings, tmp_path: Path) -> None:
     first = only_version(models)
-    # A second version: a copy of the first under a later name.
-    second = "29991231-235959"
-    (models.models / second).mkdir()
-    for name in ("model.joblib", "metadata.json"):
-        (models.models / second / name).write_bytes((models.models / first / name).read_bytes())
+    second = copy_version(models, first, "29991231-235959")  # a later version
     assert artifacts.promote(second, models) == first
     assert artifacts.promoted_version(models) == second
     assert [i.version for i in artifacts.list_models(models)] == [second, first]
@@ -138,6 +144,7 @@ def _name_artifact(models: Settings, version: str, name: str, source: Path) -> N
     meta = json.loads(path.read_text())
     meta["artifact"] = name
     meta["artifact_sha256"] = hashlib.sha256(source.read_bytes()).hexdigest()
+    meta["artifact_bytes"] = len(source.read_bytes())
     path.write_text(json.dumps(meta))
 
 
@@ -193,6 +200,37 @@ def test_a_symlinked_artifact_is_refused(models: Settings, tmp_path: Path) -> No
     with pytest.raises(ModelError, match="link"):
         artifacts.load(version, models)
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        ({"version": "other"}, "its metadata says version 'other', not "),
+        ({"artifact_bytes": 5}, "its metadata says artifact_bytes 5, not "),
+        ({"artifact_sha256": None}, "its metadata has no checksum"),
+    ],
+)
+def test_metadata_that_is_not_the_models_is_refused(
+    models: Settings, change: dict[str, object], says: str
+) -> None:
+    """Metadata edited or copied from another model was accepted as long as the artifact's
+    checksum held: its version and size must be the model's own too."""
+    version = only_version(models)
+    path = models.models / version / artifacts.METADATA
+    path.write_text(json.dumps(json.loads(path.read_text()) | change))
+    with pytest.raises(ChecksumMismatch, match=re.escape(says)) as caught:
+        artifacts.load(version, models)
+    assert "promote another version (recommender models list)" in caught.value.detail
+    assert "rollback" not in caught.value.detail  # the advice when a rollback is what failed
+
+
+def test_a_link_to_the_artifact_in_its_own_folder_is_called_a_link(models: Settings) -> None:
+    version = only_version(models)
+    folder = models.models / version
+    (folder / "alias.joblib").symlink_to(folder / artifacts.ARTIFACT)
+    _name_artifact(models, version, "alias.joblib", folder / artifacts.ARTIFACT)
+    with pytest.raises(ModelError, match=re.escape("alias.joblib is a link; a model")):
+        artifacts.load(version, models)
 
 
 # A model that passes its checks but does not load -----------------------------------------------
@@ -314,10 +352,7 @@ def test_cli_promote_and_rollback_refuse_a_model_that_does_not_load(models: Sett
 
 def test_model_folders_and_registry_are_readable_by_others(models: Settings) -> None:
     version = only_version(models)
-    other = "29991231-235959"
-    (models.models / other).mkdir()
-    for name in (artifacts.ARTIFACT, artifacts.METADATA):
-        (models.models / other / name).write_bytes((models.models / version / name).read_bytes())
+    other = copy_version(models, version, "29991231-235959")
     artifacts.promote(other, models)
     mode = stat.S_IMODE((models.models / "registry.json").stat().st_mode)
     assert mode == 0o644
@@ -423,11 +458,7 @@ def test_a_promotion_racing_a_rollback_ends_as_one_after_the_other(models: Setti
     import threading
 
     first = only_version(models)
-    second, third = f"{first}-2", f"{first}-3"
-    for other in (second, third):
-        (models.models / other).mkdir()
-        for name in (artifacts.ARTIFACT, artifacts.METADATA):
-            (models.models / other / name).write_bytes((models.models / first / name).read_bytes())
+    second, third = (copy_version(models, first, f"{first}-{n}") for n in (2, 3))
     artifacts.promote(second, models)  # promoted: second; history: [first]
     checking, release = threading.Event(), threading.Event()
 

@@ -48,7 +48,7 @@ import subprocess
 import tempfile
 import threading
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -219,11 +219,10 @@ def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings) -> s
             artifact_sha256=sha256(staging / ARTIFACT),
             artifact_bytes=(staging / ARTIFACT).stat().st_size,
         )
-        (staging / METADATA).write_text(json.dumps(meta, indent=2, default=str) + "\n")
-        for path in (staging / ARTIFACT, staging / METADATA):
-            os.chmod(path, FILE_MODE)
+        _write_metadata(staging, meta)
+        os.chmod(staging / ARTIFACT, FILE_MODE)
         os.chmod(staging, FOLDER_MODE)
-        version = _rename_new(staging, root, version, register_hash)
+        version = _rename_new(staging, root, meta, register_hash)
     except OSError as err:
         shutil.rmtree(staging, ignore_errors=True)
         raise ModelError(
@@ -246,19 +245,26 @@ def _new_version(root: Path, register_hash: str) -> str:
     return version
 
 
-def _rename_new(staging: Path, root: Path, version: str, register_hash: str) -> str:
-    """Rename the built folder to ``version``, or to the next free name when another writer
-    (a training on another machine) took that one since it was chosen; return the name."""
+def _write_metadata(folder: Path, meta: Mapping[str, Any]) -> None:
+    (folder / METADATA).write_text(json.dumps(meta, indent=2, default=str) + "\n")
+    os.chmod(folder / METADATA, FILE_MODE)
+
+
+def _rename_new(staging: Path, root: Path, meta: dict[str, Any], register_hash: str) -> str:
+    """Rename the built folder to its metadata's version, or to the next free name when another
+    writer (a training on another machine) took that one since it was chosen (its metadata then
+    names the new one: a model's metadata names its own folder); return the name."""
     for _ in range(100):
         try:
             # os.rename onto a folder that exists and is not empty fails (never merges).
-            os.rename(staging, root / version)
-            return version
+            os.rename(staging, root / meta["version"])
+            return str(meta["version"])
         except OSError as err:
             if err.errno not in (errno.EEXIST, errno.ENOTEMPTY):
                 raise
-        version = _new_version(root, register_hash)  # the taken name now exists: skipped
-    raise OSError(errno.EEXIST, f"no free version name near {version}")
+        meta["version"] = _new_version(root, register_hash)  # the taken name now exists
+        _write_metadata(staging, meta)
+    raise OSError(errno.EEXIST, f"no free version name near {meta['version']}")
 
 
 # --- the registry -----------------------------------------------------------------------------
@@ -442,17 +448,33 @@ def verify(version: str, settings: Settings) -> dict[str, Any]:
     return _checked(version, settings)[0]
 
 
+OTHER_MODEL_HINT = (
+    "Retrain (recommender train --promote) or promote another version (recommender models list)."
+)
+
+
 def _checked(version: str, settings: Settings) -> tuple[dict[str, Any], bytes]:
     """Return a version's metadata and its artifact's bytes, read once and checked."""
     folder = _folder(version, settings)
     meta = metadata(version, settings)
     data = _read_artifact(version, folder, meta.get("artifact", ARTIFACT), settings)
     actual = hashlib.sha256(data).hexdigest()
-    if actual != meta.get("artifact_sha256"):
+    expected = meta.get("artifact_sha256")
+    if actual != expected:
+        says = f"says {str(expected)[:12]}…" if expected else "has no checksum"
         raise ChecksumMismatch(
             f"model {version}: {meta.get('artifact')} has checksum {actual[:12]}…, its metadata "
-            f"says {str(meta.get('artifact_sha256'))[:12]}…; the file was changed or damaged. "
-            "Retrain (recommender train) or roll back (recommender models rollback)."
+            f"{says}; the file was changed or damaged. {OTHER_MODEL_HINT}"
+        )
+    if meta.get("version") != version or meta.get("artifact_bytes") != len(data):
+        field, value, wanted = (
+            ("version", meta.get("version"), version)
+            if meta.get("version") != version
+            else ("artifact_bytes", meta.get("artifact_bytes"), len(data))
+        )
+        raise ChecksumMismatch(
+            f"model {version}: its metadata says {field} {value!r}, not {wanted!r}; the metadata "
+            f"was edited or belongs to another model. {OTHER_MODEL_HINT}"
         )
     if meta.get("format") != MODEL_FORMAT:
         raise VersionMismatch(
@@ -486,7 +508,11 @@ def _read_artifact(version: str, folder: Path, name: Any, settings: Settings) ->
     home = folder.resolve()
     escapes = path.resolve().parent != home or home.parent != settings.models.resolve()
     if path.is_symlink() or escapes:
-        raise ModelError(f"model {version}: artifact {name} is a link out of its folder; refused")
+        what = "a link" if path.is_symlink() else "outside its folder"
+        raise ModelError(
+            f"model {version}: artifact {name} is {what}; a model's artifact must be a plain file "
+            "in its own folder: refused"
+        )
     try:
         # O_NOFOLLOW: a symlink swapped in after the check above is refused, not followed.
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
