@@ -19,6 +19,7 @@ from recommender.core.errors import InvalidInput, UnknownBody
 from recommender.reference import lookup as reference
 from recommender.render import maps
 from recommender.render.charts import text_width
+from recommender.render.partner_map import partners_map
 
 SVG = "{http://www.w3.org/2000/svg}"
 SETTINGS = Settings()
@@ -197,6 +198,31 @@ def test_focal_suggested_and_existing(layer: maps.WebLayer) -> None:
     assert text.startswith("Map of England: Rother highlighted; 5 suggested partners shaded by ")
     assert "from £35k to £480k, highest first: Hastings £480k, Ashford £210k" in text
     assert "2 existing partners hatched: Eastbourne, Sevenoaks" in text
+
+
+def test_a_suggested_partner_already_sharing_another_service_is_shaded_and_hatched(
+    layer: maps.WebLayer,
+) -> None:
+    """Wealden, suggested and already a partner for another service, showed as a suggestion
+    alone (shaded, not hatched): the map hid that the two already work together."""
+    svg = maps.render_map(focal=ROTHER, values=NEIGHBOURS, existing=["E07000065"],
+                          title="Partners for Rother", settings=SETTINGS)  # fmt: skip
+    root = parse(svg)
+    wealden = bodies(root)["E07000065"]
+    assert wealden.get("fill") in maps.RAMP  # shaded by its suggestion
+    assert wealden.findtext(SVG + "title") == "Wealden (existing partner): £120k"
+    hatched = [p for p in root.iter(SVG + "path") if "-h)" in (p.get("fill") or "")]
+    assert [p.get("d") for p in hatched] == [wealden.get("d")]
+    assert "1 existing partner hatched: Wealden" in desc(root)
+    # A body's map: Wealden suggested for legal, already sharing waste with Rother.
+    body = {"code": ROTHER, "display_name": "Rother", "tier": "district"}
+    rows = [{"partner_code": "E07000065", "existing": False, "expected_savings_gbp": 120_000.0}]
+    members = [{"body_code": ROTHER}, {"body_code": "E07000065"}]
+    shared = [{"service": "waste_environment", "members": members}]
+    drawn = partners_map(body, rows, shared, None, SETTINGS, width=600)
+    page = parse(drawn[drawn.index("<svg") : drawn.index("</svg>") + len("</svg>")])
+    hatched = [p for p in page.iter(SVG + "path") if "-h)" in (p.get("fill") or "")]
+    assert [p.get("d") for p in hatched] == [bodies(page)["E07000065"].get("d")]
 
 
 def test_legend_breaks_are_round_figures_near_the_quantiles() -> None:

@@ -66,7 +66,9 @@ def partners_map(
         focal=code,
         values=best,
         value_label="expected annual savings",
-        existing=sorted(existing - set(best)),
+        # A partner already sharing another service and suggested for this one is both: shaded
+        # by its suggestion and hatched (it showed as a suggestion alone, a stranger).
+        existing=sorted(existing),
         layer=layer_of(str(body["tier"])),
         # A page's map follows its bodies' shape; a printed one is landscape, the width of
         # the page, so that its names print as large as the text (no locator: print says where).
