@@ -326,11 +326,12 @@ class _Roles:
     breaks: tuple[float, ...]
 
     def kind(self, code: str) -> str:
+        """A suggested partner that is also an existing one is "suggested" (and hatched)."""
         if code in self.focus:
             return "focal"
-        if code in self.existing:
-            return "existing"
-        return "suggested" if code in self.values or code in self.partners else "other"
+        if code in self.values or code in self.partners:
+            return "suggested"
+        return "existing" if code in self.existing else "other"
 
     def shade(self, value: float) -> str:
         breaks = self.breaks
@@ -345,7 +346,8 @@ class _Roles:
         return EXISTING_FILL if code in self.existing else PARTNER
 
     def tip(self, code: str) -> str:
-        role = {"focal": " (focus)", "existing": " (existing partner)"}.get(self.kind(code), "")
+        role = " (focus)" if code in self.focus else ""
+        role = role or (" (existing partner)" if code in self.existing else "")
         if code in self.values:
             return f"{self.names[code]}{role}: {self.detail_format(self.values[code])}"
         plain = f": {self.partner_label.lower()}" if code in self.partners else ""
@@ -527,7 +529,7 @@ def render_map(
         key=lambda c: (-geo.geometry[c].area, c),
     )
     # Existing partners of other layers are hatching alone, over whatever is under them.
-    hatched = [c for c in [*in_layer, *raised] if roles.kind(c) == "existing"]
+    hatched = [c for c in [*in_layer, *raised] if c in roles.existing and c not in roles.focus]
     raised = [c for c in raised if roles.kind(c) != "existing"]
     zoom = sorted(zoom_to or ())
     fills = []
