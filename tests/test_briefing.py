@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import stat
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,15 @@ def test_cli_writes_the_briefing(trained_settings: Settings, tmp_path: Path) -> 
     assert result.exit_code == 0, result.output
     assert "wrote" in result.output and out.is_file()
     assert os.path.getsize(out) > 10_000
+    assert stat.S_IMODE(out.stat().st_mode) == 0o644  # readable as the CLI's other files (0o600)
+    # A mistyped folder is refused, not made (it was, anywhere).
+    typo = tmp_path / "no-such-folder" / "sub" / "b.html"
+    refused = CliRunner(env=env).invoke(cli, ["briefing", "Hastings", "--out", str(typo)])
+    assert refused.exit_code == 2 and "does not exist" in refused.output
+    assert not (tmp_path / "no-such-folder").exists()
+    for args in (["register", "export"], ["feedback", "export"], ["score"]):
+        refused = CliRunner(env=env).invoke(cli, [*args, "--out", str(typo)])
+        assert refused.exit_code == 2 and "does not exist" in refused.output, args
 
 
 def test_the_pdf_opens_with_the_summary_and_never_shows_a_service_id(

@@ -183,6 +183,7 @@ def test_simulate_is_seeded(run: Run) -> None:
 
 def test_simulate_to_a_file(run: Run, tmp_path: Path) -> None:
     out = tmp_path / "sub" / "simulated.json"
+    out.parent.mkdir()  # a folder that does not exist is refused (a mistyped path)
     result = run("simulate", "--size", "3", "--format", "json", "--out", str(out))
     assert result.exit_code == 0, result.output
     assert result.stdout == "" and f"wrote 3 simulated arrangement(s) to {out}" in result.stderr

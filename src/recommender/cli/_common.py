@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -53,6 +54,18 @@ def output_format(*choices: str, default: str = "table") -> Callable[[F], F]:
         return run  # type: ignore[return-value]
 
     return decorate
+
+
+def existing_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A ``--out`` callback: the file's folder must exist (a mistyped path was created)."""
+    if value is not None and not value.parent.is_dir():
+        raise click.BadParameter(
+            f"{value}: the folder {value.parent} does not exist; make it first, or write "
+            "somewhere that does",
+            ctx=ctx,
+            param=param,
+        )
+    return value
 
 
 class DomainError(click.ClickException):

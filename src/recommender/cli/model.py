@@ -14,6 +14,7 @@ from recommender.cli._common import (
     SettingsObj,
     echo_json,
     echo_table,
+    existing_folder,
     output_format,
     pass_settings,
     scenario_recommender,
@@ -200,6 +201,7 @@ def evaluate_cmd(
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    callback=existing_folder,
     required=True,
     help="The Parquet file to write (*.parquet; replaced atomically).",
 )

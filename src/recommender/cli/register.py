@@ -12,6 +12,7 @@ from recommender.cli._common import (
     SettingsObj,
     echo_json,
     echo_table,
+    existing_folder,
     output_format,
     pass_settings,
     service_labels,
@@ -109,7 +110,8 @@ def import_(obj: SettingsObj, file: Path, dry_run: bool, fmt: str) -> None:
     show_default=True,
     help="csv (the import layout), json, or geojson (members' centroids, WGS84).",
 )
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.",
+              callback=existing_folder)  # fmt: skip
 @_filter_options
 @pass_settings
 def export(
@@ -286,7 +288,8 @@ def build_default(obj: SettingsObj, seed: int | None, size: int | None) -> None:
     show_default=True,
     help="Arrangements to generate (626: the LGA's count in June 2019).",
 )
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.",
+              callback=existing_folder)  # fmt: skip
 @click.option(
     "--format",
     "fmt",

@@ -385,11 +385,11 @@ def write_briefing(
             field="out",
         )
     data = briefing_document(rec, body, service=service, fmt=suffix, settings=settings)
-    out.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", dir=out.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+        os.chmod(tmp, 0o644)  # as every file the CLI writes (mkstemp makes it 0o600)
         os.replace(tmp, out)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
