@@ -167,6 +167,16 @@ def test_recommendations_for_an_abolished_council_say_whose(run: Cli, client: Fl
     assert "abolished" in from_api["body"]["note"]
 
 
+def test_an_empty_answer_says_why_in_both(run: Cli, client: FlaskClient) -> None:
+    """Nothing within 1 km: an empty list and nothing else (the page said why; the API did not)."""
+    (from_cli,) = run("recommend", "Rother", "--max-km", "1")
+    from_api = api(client, "/bodies/Rother/recommendations", max_km=1)
+    assert from_cli == from_api
+    assert from_api["recommendations"] == [] and "longer distance (max_km)" in from_api["note"]
+    with_rows = api(client, "/bodies/Rother/recommendations", k=1)
+    assert "note" not in with_rows
+
+
 def test_recommendations_on_a_scenario(run: Cli, client: FlaskClient, scenario: str) -> None:
     (from_cli,) = run("recommend", "West Surrey", "--k", "2", "--scenario", scenario)
     from_api = api(client, "/bodies/West Surrey/recommendations", k=2, scenario=scenario)

@@ -31,6 +31,13 @@ class Row(Protocol):
 
 # The model answers, each a list under its key (see :func:`answer`).
 ANSWER_KEYS = ("recommendations", "groups", "options")
+# What an empty answer says (the pages say the same under their tables).
+EMPTY_NOTES = {
+    "recommendations": "No suggestion matches these filters: try all services, more partner "
+    "kinds, a longer distance (max_km) or a lower min_choice.",
+    "groups": "No group could be formed for this service.",
+    "options": "No running arrangement for this service is open to this body.",
+}
 
 
 # Bodies ------------------------------------------------------------------------------------
@@ -219,7 +226,8 @@ def answer(
     """A whole model answer: :func:`answer_head` and the rows' read models under ``key``."""
     if key not in ANSWER_KEYS:
         raise ValueError(f"unknown answer {key!r}; expected one of {ANSWER_KEYS}")
-    return answer_head(body, model_version, query, scenario) | {key: [row(r) for r in rows]}
+    out = answer_head(body, model_version, query, scenario) | {key: [row(r) for r in rows]}
+    return out if rows else out | {"note": EMPTY_NOTES[key]}
 
 
 def row(item: Row) -> dict[str, Any]:

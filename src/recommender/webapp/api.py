@@ -264,7 +264,10 @@ def _answer(
                 parts.extend(row)
             else:
                 parts.append(dumps(readmodels.row(row)))
-        parts.append(b"]}")
+        if len(parts) == 4:  # no row: say why, as the pages do
+            parts.append(b'],"note":' + dumps(readmodels.EMPTY_NOTES[key]) + b"}")
+        else:
+            parts.append(b"]}")
         return b"".join(parts)
 
     frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in query.items())

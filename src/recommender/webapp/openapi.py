@@ -241,6 +241,7 @@ NINT = {"type": "integer", "nullable": True}
 BOOL = {"type": "boolean"}
 ANY_OBJ = {"type": "object"}
 SCENARIO_NAME = {"type": "string", "description": "The scenario's name, when asked on one."}
+EMPTY_NOTE = {"type": "string", "description": "When nothing is found: why, and what to try."}
 
 COMPONENTS: dict[str, Any] = {
     "Error": _obj(
@@ -407,6 +408,7 @@ COMPONENTS: dict[str, Any] = {
         scenario=SCENARIO_NAME,
         query=ANY_OBJ,
         recommendations=_list(_ref("Recommendation")),
+        note=EMPTY_NOTE,
     ),
     "Group": _obj(
         ["members", "service", "savings_gbp", "savings_per_partner_gbp", "likelihood"],
@@ -425,6 +427,7 @@ COMPONENTS: dict[str, Any] = {
         scenario=SCENARIO_NAME,
         query=ANY_OBJ,
         groups=_list(_ref("Group")),
+        note=EMPTY_NOTE,
     ),
     "JoinOption": _obj(
         ["arrangement", "score", "likelihood", "savings_per_partner_gbp", "reason"],
@@ -441,6 +444,7 @@ COMPONENTS: dict[str, Any] = {
         scenario=SCENARIO_NAME,
         query=ANY_OBJ,
         options=_list(_ref("JoinOption")),
+        note=EMPTY_NOTE,
     ),
     "ScenarioSummary": _obj(
         ["name", "description", "created_at", "successors", "councils"],
