@@ -143,6 +143,22 @@ def test_rollback_swaps_back_to_the_previous_model(make_app: AppFactory) -> None
     assert client.get("/api/v1/health").json["model_version"] == first
 
 
+def test_a_rollback_names_the_registrys_previous_model_not_the_workers(
+    make_app: AppFactory,
+) -> None:
+    """A worker that has not yet followed a promotion made elsewhere answered a rollback with
+    its own model as "previous"; the model the rollback replaced is the registry's."""
+    app = make_app(ADMIN_TOKEN=TOKEN, MODEL_CHECK_SECONDS=3600)  # follows nothing meanwhile
+    client = app.test_client()
+    settings = app.extensions["recommender"].settings
+    first, second = _versions(app)
+    assert client.get("/api/v1/health").json["model_version"] == first
+    artifacts.promote(second, settings)  # by another worker, replica or the CLI
+    response = client.post("/api/v1/admin/rollback", headers=auth())
+    assert response.status_code == 200, response.json
+    assert response.json == {"action": "rollback", "previous": second, "model_version": first}
+
+
 def test_rollback_to_a_model_that_does_not_load_is_409_and_changes_nothing(
     make_app: AppFactory,
 ) -> None:

@@ -176,49 +176,59 @@ class ModelHolder:
         return old, new.version
 
     def promote(self, version: str) -> tuple[str | None, str]:
-        """Load and check ``version``, record it as promoted, swap it in; return (old, new).
+        """Load and check ``version``, record it as promoted, swap it in; return the version
+        the registry promoted before, and ``version``.
 
         Raises :class:`ReloadFailed` when it does not load: the registry is not changed and
         the current model keeps serving.
         """
         from recommender.model import artifacts
-        from recommender.recommend import serving
 
         opened: list[Recommender] = []
-
-        def check(loaded: artifacts.LoadedModel) -> None:
-            opened.append(serving.first_use(loaded, self.settings))
-
         with self._lock:
-            old = self.version
             try:
-                artifacts.promote(version, self.settings, check=check)
+                old = artifacts.promote(version, self.settings, check=self._opening(opened))
             except ModelError as err:
-                raise ReloadFailed(err, old) from err
+                raise ReloadFailed(err, self.version) from err
             self._install(opened[-1])
         self._warm_later(opened[-1])
         return old, version
 
-    def rollback(self) -> tuple[str | None, str]:
-        """Promote the model that served before the current one (loaded and checked first),
-        swap it in; return (old, new). Raises :class:`ReloadFailed` as :meth:`promote` does."""
-        from recommender.model import artifacts
+    def _opening(self, opened: list[Recommender]) -> Callable[[Any], None]:
+        """The check a promotion or rollback runs on the model it loads: its first use, and its
+        partnerships as the register holds them now; the recommender is kept in ``opened``."""
         from recommender.recommend import serving
 
-        opened: list[Recommender] = []
+        def check(loaded: Any) -> None:
+            found = serving.first_use(loaded, self.settings)
+            found.follow_register()
+            opened.append(found)
 
-        def check(loaded: artifacts.LoadedModel) -> None:
-            opened.append(serving.first_use(loaded, self.settings))
+        return check
+
+    def rollback(self) -> tuple[str | None, str]:
+        """Promote the model that served before the current one (loaded and checked first),
+        swap it in; return the version the registry promoted before, and the new one (not
+        this worker's: it may not have followed a promotion made elsewhere yet). Raises
+        :class:`ReloadFailed` as :meth:`promote` does."""
+        from recommender.model import artifacts
+
+        opened: list[Recommender] = []
+        before: list[str | None] = []
+        opening = self._opening(opened)
+
+        def check(loaded: Any) -> None:
+            before.append(promoted_version(self.settings))  # under the registry's lock
+            opening(loaded)
 
         with self._lock:
-            old = self.version
             try:
                 target = artifacts.rollback(self.settings, check=check)
             except ModelError as err:
-                raise ReloadFailed(err, old) from err
+                raise ReloadFailed(err, self.version) from err
             self._install(opened[-1])
         self._warm_later(opened[-1])
-        return old, target
+        return before[-1], target
 
     def swap(self, new: Recommender) -> Recommender | None:
         """Make ``new`` the current model; return the one it replaces."""
