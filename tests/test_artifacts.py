@@ -389,6 +389,28 @@ def test_train_refuses_an_unwritable_models_folder_before_training(
     assert "cannot write a model to" in result.output and "Traceback" not in result.output
 
 
+def test_a_read_only_models_folder_is_called_that(
+    models: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Promote in a folder the user cannot write said only "Permission denied" on a lock file
+    (tests run as root, whom permissions do not stop: the refusal is the kernel's, simulated)."""
+    import errno
+    import os
+
+    opening = os.open
+
+    def refuse_the_lock(path: object, *args: object, **kwargs: object) -> int:
+        if str(path).endswith(artifacts.REGISTRY_LOCK):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return opening(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(artifacts.os, "open", refuse_the_lock)
+    before = (models.models / artifacts.REGISTRY).read_bytes()
+    with pytest.raises(ModelError, match=r"the models folder .* is read-only for this user"):
+        artifacts.promote(only_version(models), models)
+    assert (models.models / artifacts.REGISTRY).read_bytes() == before
+
+
 def test_check_writable_refuses_a_full_disk(
     models: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -321,7 +321,11 @@ def _registry_lock(settings: Settings) -> Iterator[None]:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, FILE_MODE)
         except OSError as err:
-            raise ModelError(f"cannot lock {path}: {err.strerror or err}") from err
+            why = err.strerror or str(err)
+            if err.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                why += f": the models folder {settings.models} is read-only for this user"
+                why += "; the registry cannot change (make it writable, or run as its owner)"
+            raise ModelError(f"cannot lock {path}: {why}") from err
         try:
             fcntl.lockf(fd, fcntl.LOCK_EX)
             yield
