@@ -57,28 +57,32 @@ def test_every_figure_stays_within_what_the_real_figures_support_per_resident() 
         assert (values >= low_rate * merged - 1e-6).all()
 
 
-def test_an_interval_cut_by_the_bounds_keeps_its_width_where_they_allow() -> None:
+def test_a_range_is_the_models_spread_around_the_median_as_kept_within_the_bounds() -> None:
     """A very small body's whole interval lay above the upper bound: low, median and high all
-    came out as that bound, "£55k to £55k". Now the interval keeps its width under the bound
-    (or spans the bounds, if they are narrower); an interval within them is unchanged."""
+    came out as that bound, "£55k to £55k". Now the range is the model's spread below the bound
+    the median is held at; where the median is within the bounds, the model's interval cut by
+    them, as before."""
     X, y = savings_data(200, 2)
     model = SavingsModel().fit(X, y)
-    width = np.exp(model.residual_high_ - model.residual_low_)
     low_rate, high_rate = model.per_resident_
     merged = np.array([2.0, 100.0, 2_000.0, 50_000.0, 3_000_000.0])
     mid, low, high = model.pair_savings(np.zeros(len(merged), dtype=np.intp), merged)
-    bounded = np.minimum(width, high_rate / low_rate)  # the widest the bounds allow
-    np.testing.assert_allclose(high / low, bounded, rtol=1e-9)
-    assert (low <= mid).all() and (mid <= high).all()
+    assert (low < high).all() and (low <= mid).all() and (mid <= high).all()
     assert (low >= low_rate * merged - 1e-9).all() and (high <= high_rate * merged + 1e-9).all()
-    assert high[0] == pytest.approx(high_rate * merged[0])  # the tiny one: under the bound
+    held = mid >= high_rate * merged - 1e-9  # the median at the upper bound
+    assert held.any() and not held.all()
+    np.testing.assert_allclose(high[held], high_rate * merged[held])
+    spread = np.maximum(mid * np.exp(model.residual_low_), low_rate * merged)
+    np.testing.assert_allclose(low[held], spread[held])
     log_mid = model._log_median(X.head(50))
-    free = np.exp(log_mid + model.residual_high_) <= high_rate * np.exp(X["log_merged_pop"][:50])
-    free &= np.exp(log_mid + model.residual_low_) >= low_rate * np.exp(X["log_merged_pop"][:50])
-    assert 0 < free.sum() < 50
+    merged50 = np.exp(X["log_merged_pop"][:50].to_numpy())
+    inside = (np.exp(log_mid) > low_rate * merged50) & (np.exp(log_mid) < high_rate * merged50)
+    assert inside.sum() > 10
     lo, hi = model.predict_interval(X.head(50))
-    np.testing.assert_allclose(lo[free], np.exp(log_mid + model.residual_low_)[free])
-    np.testing.assert_allclose(hi[free], np.exp(log_mid + model.residual_high_)[free])
+    cut_lo = np.maximum(np.exp(log_mid + model.residual_low_), low_rate * merged50)
+    cut_hi = np.minimum(np.exp(log_mid + model.residual_high_), high_rate * merged50)
+    np.testing.assert_allclose(lo[inside], cut_lo[inside])
+    np.testing.assert_allclose(hi[inside], cut_hi[inside])
 
 
 def test_pair_savings_equal_the_general_prediction() -> None:

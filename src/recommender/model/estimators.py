@@ -100,10 +100,11 @@ class SavingsModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     median (the typical figure); the ``coverage`` interval adds cross-validated residual
     quantiles (split-conformal, so that coverage on new arrangements is honest). Every figure is
     then kept within what the real figures support: between the ``bound_percentiles`` of the
-    training figures' savings per resident merged in, times the population merged in. An
-    interval cut by those bounds keeps its width (the ratio of its ends) as far as they allow:
-    a very small body, whose whole interval lies above the upper bound, gets the interval under
-    that bound, not one figure three times (its range is never narrower than the model knows).
+    training figures' savings per resident merged in, times the population merged in. The
+    interval is the model's spread around the median as kept within those bounds, cut by them:
+    where the median is within the bounds, the model's interval within them; where it is not
+    (a very small body, whose whole interval lies above the upper bound), the spread below the
+    bound it is held at, never one figure three times.
 
     Parameters
     ----------
@@ -209,14 +210,11 @@ class SavingsModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
     def _kept(
         self, log_mid: FloatArray, low: FloatArray, high: FloatArray
     ) -> tuple[FloatArray, FloatArray]:
-        """The interval around ``log_mid`` within ``[low, high]``: each end cut to the bounds,
-        then the other end moved to keep the interval's width where the bounds allow."""
-        width = np.exp(self.residual_high_ - self.residual_low_)  # high end / low end
-        hi = np.minimum(np.exp(log_mid + self.residual_high_), high)
-        lo = np.maximum(np.exp(log_mid + self.residual_low_), low)
-        lo = np.maximum(low, np.minimum(lo, hi / width))
-        hi = np.minimum(high, np.maximum(hi, lo * width))
-        return lo, hi
+        """The interval around the median kept within ``[low, high]``, cut by them."""
+        median = np.minimum(np.maximum(np.exp(log_mid), low), high)
+        lo = np.maximum(median * np.exp(self.residual_low_), low)
+        hi = np.minimum(median * np.exp(self.residual_high_), high)
+        return np.minimum(lo, median), np.maximum(hi, median)
 
     def pair_terms(self) -> tuple[FloatArray, float]:
         """``(a, b)`` such that the median log saving of a two-body arrangement for service
