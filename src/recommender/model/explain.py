@@ -152,17 +152,23 @@ def _effects(
 def reasons(
     model: TrainedModel, scorer: Scorer, scored: QueryScores, rows: IntArray, *, limit: int = 4
 ) -> list[list[Reason]]:
-    """Plain-English reasons for the candidates at ``rows`` of a scored query, largest first."""
+    """Plain-English reasons for the candidates at ``rows`` of a scored query, largest first
+    (at most ``limit``, and a shared history always: that the two already work together is
+    the first thing an officer needs to know, even where distance and area say more)."""
     effects, typical, raw = _effects(scorer, scored, rows)
     names = [*FACTORS, "history", "savings"]
+    history = names.index("history")
     out = []
     for i, cand in enumerate(scored.candidate[rows].tolist()):
         items: list[Reason] = []
+        shared = bool(model.snapshot.prior[scored.focal, cand] > 0)
         for j in np.argsort(-np.abs(effects[i]), kind="stable"):
             effect = float(effects[i, j])
-            if abs(effect) < MIN_EFFECT or len(items) == limit:
-                break
-            if not _distinct(effect, float(typical[i, j])):
+            if j == history and shared:  # said whatever its size; too small to move the
+                effect = effect if abs(effect) >= MIN_EFFECT else 0.0  # ranking: a note (ℹ)
+            elif abs(effect) < MIN_EFFECT or len(items) >= limit:
+                continue
+            elif not _distinct(effect, float(typical[i, j])):
                 continue  # the typical candidate has it too: no reason
             above = {n: float(raw[i, PAIR_FEATURES.index(n)]) > 0 for n in _RELATIVE}
             text = describe(model, names[j], scored.focal, cand, scored.service, effect, above)
@@ -235,7 +241,7 @@ def describe(
         shared = np.flatnonzero(snap.shares[:, focal, cand])
         labels = [_service_words(str(ctx.labels[s])) for s in shared[:3]]
         if labels:
-            return f"already shares {_join(labels)} with {you} (documented arrangements)"
+            return f"already works with {you} on {_join(labels)} (documented arrangements)"
         n = int(snap.prior[focal, cand])
         return f"has been in {n} documented arrangement{'s' * (n != 1)} with {you}"
     if factor == "savings":
