@@ -224,6 +224,22 @@ def test_metadata_that_is_not_the_models_is_refused(
     assert "rollback" not in caught.value.detail  # the advice when a rollback is what failed
 
 
+def test_models_list_flags_a_model_that_fails_its_checks(models: Settings) -> None:
+    """A damaged model was listed like any other, found out only when promoted."""
+    first = only_version(models)
+    damaged = copy_version(models, first, "29991231-235959")
+    (models.models / damaged / artifacts.ARTIFACT).write_bytes(b"damaged")
+    result = CliRunner().invoke(cli, ["models", "list"], env=_env(models))
+    assert result.exit_code == 0, result.output
+    assert f"! {damaged}" in result.stdout and f"* {first}" in result.stdout
+    assert f"! {damaged} fails its checks: model {damaged}: model.joblib has checksum" in (
+        result.stderr
+    )
+    listed = json.loads(CliRunner().invoke(cli, ["models", "list", "--format", "json"],
+                                           env=_env(models)).stdout)  # fmt: skip
+    assert [m["problem"] is None for m in listed] == [False, True]
+
+
 def test_a_link_to_the_artifact_in_its_own_folder_is_called_a_link(models: Settings) -> None:
     version = only_version(models)
     folder = models.models / version

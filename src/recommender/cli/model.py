@@ -341,7 +341,7 @@ def models_list(obj: SettingsObj, fmt: str) -> None:
         figures = [cold.get("mrr"), cold.get("hit@10"), warm.get("mrr"), start.get("mrr")]
         rows.append(
             [
-                ("* " if i.promoted else "  ") + i.version,
+                ("* " if i.promoted else "! " if i.problem else "  ") + i.version,
                 i.created_at[:16].replace("T", " "),
                 trained_on,
                 i.register_hash,
@@ -362,6 +362,9 @@ def models_list(obj: SettingsObj, fmt: str) -> None:
         ],
         right=["MRR ¹", "hit@10 ¹", "MRR ²", "MRR ³"],
     )
+    for i in infos:
+        if i.problem:
+            click.echo(f"! {i.version} fails its checks: {i.problem}", err=True)
     click.echo(
         "* serves now. Figures from the held-out evaluation on the real arrangements, the "
         "service given (`recommender models show VERSION` for every table):\n"

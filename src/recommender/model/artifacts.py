@@ -98,6 +98,7 @@ class ModelInfo:
     register_hash: str
     arrangements: int
     summary: dict[str, Any]
+    problem: str | None = None  # why its checks fail (it cannot be promoted), if they do
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +108,7 @@ class ModelInfo:
             "register_hash": self.register_hash,
             "arrangements": self.arrangements,
             "summary": self.summary,
+            "problem": self.problem,
         }
 
 
@@ -377,12 +379,18 @@ def promoted_version(settings: Settings) -> str | None:
 
 
 def list_models(settings: Settings) -> list[ModelInfo]:
-    """Every saved model, newest first."""
+    """Every saved model, newest first, each checked as a promotion checks it (its artifact's
+    checksum, its metadata, the library versions; not loaded)."""
     current = promoted_version(settings)
     out = []
     for version in reversed(versions(settings)):
         meta = metadata(version, settings)
         register = meta.get("register", {})
+        try:
+            _checked(version, settings)
+            problem = None
+        except ModelError as err:
+            problem = err.detail
         out.append(
             ModelInfo(
                 version=version,
@@ -391,6 +399,7 @@ def list_models(settings: Settings) -> list[ModelInfo]:
                 register_hash=str(register.get("hash", ""))[:12],
                 arrangements=int(register.get("arrangements", 0)),
                 summary=dict(meta.get("summary", {})),
+                problem=problem,
             )
         )
     return out
