@@ -614,14 +614,19 @@ def _overlays(
     """Return the hatching of existing partners, the dashed outlines of the bodies covering
     others, and the focal body's outline above them all."""
     step = view.units(5)
-    parts = [
-        f'<defs><pattern id="{ID}-h" patternUnits="userSpaceOnUse" width="{step}" '
-        f'height="{step}" patternTransform="rotate(45)"><path d="M0 0V{step}" stroke="#333333" '
-        f'stroke-width="{view.units(1.5)}"/></pattern></defs>'
-    ]
+    patterns = "".join(
+        f'<pattern id="{ID}-{name}" patternUnits="userSpaceOnUse" width="{step}" '
+        f'height="{step}" patternTransform="rotate(45)"><path d="M0 0V{step}" stroke="{ink}" '
+        f'stroke-width="{view.units(1.5)}"/></pattern>'
+        for name, ink in (("h", "#333333"), ("hl", "#ffffff"))
+    )
+    parts = [f"<defs>{patterns}</defs>"]
     for code in hatched:
+        # Over a dark shade (a suggested partner that is also an existing one) the hatching is
+        # white: dark lines on dark blue did not show.
+        light = code in roles.values and _dark(roles.colour(code))
         parts.append(
-            f'<path fill="url(#{ID}-h)" stroke="#000000" '
+            f'<path fill="url(#{ID}-{"hl" if light else "h"})" stroke="#000000" '
             f'stroke-width="{view.units(1.4)}" d="{geo.paths[code]}"/>'
         )
     for code in roles.focus:
@@ -643,6 +648,12 @@ def _overlays(
             "</title></path>"
         )
     return "".join(parts)
+
+
+def _dark(colour: str) -> bool:
+    """Whether a ``#rrggbb`` fill is dark enough to need light lines over it."""
+    red, green, blue = (int(colour[i : i + 2], 16) for i in (1, 3, 5))
+    return 0.299 * red + 0.587 * green + 0.114 * blue < 128
 
 
 def _panel(view: _View, fills: str, overlays: str, marks: str = "") -> str:
