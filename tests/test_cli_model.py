@@ -62,7 +62,21 @@ def test_train_saves_a_model_with_versions_and_commit_and_promotes_it(empty: Set
     assert meta["versions"] == artifacts.library_versions()
     assert re.fullmatch(r"[0-9a-f]{40}(\+dirty)?", meta["git_commit"])
     assert meta["evaluation"] == {"ranking": [], "savings": [], "notes": {"skipped": True}}
-    assert meta["register"]["source"] == empty.db_url
+    # Where the register came from, as the public model page may show it: no server folder.
+    assert meta["register"]["source"] == "sqlite database " + empty.db_url.rsplit("/", 1)[1]
+
+
+def test_the_model_page_never_shows_a_database_password_or_a_server_folder() -> None:
+    """Models saved before wrote the database URL as it was set, password and all, and the
+    public /api/v1/model showed it; a file's whole path too."""
+    from recommender.recommend.readmodels import model_info
+
+    for source, shown in [
+        ("postgresql+psycopg://app:s3cret@db.internal/register", "postgresql database register"),
+        ("sqlite:////srv/recommender/var/recommender.sqlite", "sqlite database recommender.sqlite"),
+        ("/home/analyst/private/known.csv", "known.csv"),
+    ]:
+        assert model_info("v", {"register": {"source": source}})["register"]["source"] == shown
 
 
 def test_train_without_promote_leaves_nothing_serving(empty: Settings) -> None:

@@ -207,6 +207,19 @@ def engine_for(settings: Settings) -> Engine:
     return engine
 
 
+def public_source(source: str) -> str:
+    """Where a register came from, as it may be shown to anyone: a database URL as its kind and
+    name (no password, host or folder: "postgresql database recommender", "sqlite database
+    recommender.sqlite"), a file as its name."""
+    if "://" not in source:
+        return Path(source).name
+    try:
+        url = make_url(source)
+    except (ValueError, sa.exc.ArgumentError):
+        return "a database"
+    return f"{url.get_backend_name()} database {Path(url.database or '').name}".strip()
+
+
 @contextmanager
 def connect(settings: Settings) -> Iterator[Engine]:
     """Yield an engine whose schema is ready (see :func:`init_db`) and dispose of it afterwards."""

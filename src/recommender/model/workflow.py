@@ -19,6 +19,7 @@ from sklearn.pipeline import Pipeline
 
 from recommender.core.config import Settings
 from recommender.core.errors import ImportRejected, InvalidInput
+from recommender.database import db
 from recommender.model import artifacts
 from recommender.model.estimators import SavingsModel
 from recommender.model.evaluation import Evaluation, evaluate, summary
@@ -210,7 +211,8 @@ def train_and_save(
         raise
     if stage is not None:
         stage("save")
-    meta["register"]["source"] = str(register_file) if register_file else settings.db_url
+    # Shown on the public model page: no password, host or server folder.
+    meta["register"]["source"] = db.public_source(str(register_file or settings.db_url))
     version = artifacts.save(model, meta, settings)
     if promote is not None:
         artifacts.promote(version, settings, check=promote)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput
 from recommender.core.names import closest
+from recommender.database import db
 from recommender.reference import lookup as reference
 
 if TYPE_CHECKING:
@@ -238,10 +239,13 @@ def row(item: Row) -> dict[str, Any]:
 def model_info(version: str, meta: Mapping[str, Any]) -> dict[str, Any]:
     """A model from its metadata: version, training time, register, evaluation and what
     drives it (the API's /model for the serving one, ``models show`` for any)."""
+    register = dict(meta.get("register", {}))
+    if "source" in register:  # models saved before it was written safe held the database URL
+        register["source"] = db.public_source(str(register["source"]))
     return {
         "version": version,
         "trained_at": meta.get("created_at"),
-        "register": meta.get("register", {}),
+        "register": register,
         "evaluation": meta.get("evaluation", {}),
         "summary": meta.get("summary", {}),
         "importance": meta.get("importance", []),
