@@ -151,6 +151,16 @@ def test_a_reimport_names_the_arrangements_already_stored(
     )
 
 
+def test_a_large_reimport_names_a_few_duplicates_and_counts_the_rest() -> None:
+    from recommender.register.records import SHOWN_DUPLICATES, ImportReport
+
+    named = [(r, f"R-{r:08d}", f"Arrangement {r}") for r in range(2, 2 + SHOWN_DUPLICATES)]
+    report = ImportReport("big.csv", "project", 100_000, duplicates=100_000, already=named)
+    lines = report.summary().splitlines()
+    assert len(lines) == 1 + SHOWN_DUPLICATES + 1
+    assert lines[-1] == f"  and {100_000 - SHOWN_DUPLICATES:,} more already in the register"
+
+
 def test_a_partner_type_that_is_not_the_bodys_is_said(tmp_path: Path) -> None:
     """A council listed as a fire authority was imported as the council without a word (the
     real reference: a name of another kind resolves to the body that has it)."""

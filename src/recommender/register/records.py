@@ -145,7 +145,8 @@ class ImportReport:
     added: int = 0
     duplicates: int = 0  # already in the register
     in_file_duplicates: list[tuple[int, int]] = field(default_factory=list)  # (row, first row)
-    already: list[tuple[int, str, str]] = field(default_factory=list)  # (row, id, name) stored
+    # The first SHOWN_DUPLICATES of them by file row: (row, id, name) of what is stored.
+    already: list[tuple[int, str, str]] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
@@ -157,6 +158,8 @@ class ImportReport:
         text += f"{self.duplicates} duplicate(s) skipped"
         for row, ident, name in self.already:
             text += f"\n  row {row} is already in the register as {ident} ({name}): skipped"
+        if self.duplicates > len(self.already):
+            text += f"\n  and {self.duplicates - len(self.already):,} more already in the register"
         for row, first in self.in_file_duplicates:
             text += f"\n  row {row} repeats row {first} of the same file: skipped"
         return text + "".join(f"\n  note: {w}" for w in self.warnings)
@@ -263,18 +266,21 @@ def import_file(
     return report
 
 
+SHOWN_DUPLICATES = 20  # duplicates an import names (a re-import of 100,000 rows names a few)
+
+
 def _stored(engine: Engine, rows: Sequence[tuple[str, int]]) -> list[tuple[int, str, str]]:
-    """The arrangements already stored under these fingerprints: (file row, id, name)."""
-    if not rows:
+    """The first :data:`SHOWN_DUPLICATES` of these (fingerprint, file row) already stored:
+    (file row, id, name)."""
+    first = sorted(rows, key=lambda r: r[1])[:SHOWN_DUPLICATES]
+    if not first:
         return []
     a = db.arrangements
-    where = a.c.fingerprint.in_([fp for fp, _ in rows])
+    where = a.c.fingerprint.in_([fp for fp, _ in first])
     with engine.connect() as conn:
-        found = {
-            fp: (i, n)
-            for i, n, fp in conn.execute(sa.select(a.c.id, a.c.name, a.c.fingerprint).where(where))
-        }
-    return sorted((row, *found[fp]) for fp, row in rows if fp in found)
+        stmt = sa.select(a.c.id, a.c.name, a.c.fingerprint).where(where)
+        found = {fp: (i, n) for i, n, fp in conn.execute(stmt)}
+    return [(row, *found[fp]) for fp, row in first if fp in found]
 
 
 def unique_candidates(
