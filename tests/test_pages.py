@@ -26,6 +26,7 @@ from recommender.recommend.ranking import Query, Recommender
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.render.charts import money
+from service_fixtures import AppFactory
 
 # The real data/, named: these tests check the committed reference and register.
 REAL = Settings.from_env()
@@ -491,3 +492,18 @@ def test_the_partner_groups_table_links_each_other_member(
             if m["code"] != ROTHER:
                 assert f'href="/bodies/{m["code"]}"' in table
     assert table.count('<tr><th scope="row"') == len(groups)
+
+
+def test_an_evidence_source_that_is_not_a_web_address_is_text_not_a_link(
+    make_app: AppFactory,
+) -> None:
+    """An imported arrangement's source is any text (a report's title, or worse): only an
+    http(s) address becomes a link (``javascript:`` was an href, kept off only by the CSP)."""
+    app = make_app(PREPARE_SUGGESTIONS=False)
+    rec = app.extensions["recommender"].models.recommender
+    for block in rec._evidence._blocks.values():
+        for record in block.records:
+            record["source"] = "javascript:alert(1)"
+    page = app.test_client().get(f"/bodies/{ROTHER}").get_data(as_text=True)
+    assert "source: javascript:alert(1)" in page
+    assert 'href="javascript:' not in page
