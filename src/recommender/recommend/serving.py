@@ -52,17 +52,19 @@ def check(settings: Settings) -> artifacts.Check:
     return lambda loaded: first_use(loaded, settings)
 
 
-def open_version(version: str, settings: Settings) -> Recommender:
-    """Load ``version`` and return its recommender, checked by a first query, following the
-    register as it is now (:meth:`~recommender.recommend.ranking.Recommender.follow`)."""
-    found = first_use(artifacts.load(version, settings), settings)
+def ready(loaded: artifacts.LoadedModel, settings: Settings) -> Recommender:
+    """The recommender of a loaded model, checked by :func:`first_use`, following the register
+    as it is now (:meth:`~recommender.recommend.ranking.Recommender.follow`): what serves."""
+    found = first_use(loaded, settings)
     found.follow_register()
     return found
+
+
+def open_version(version: str, settings: Settings) -> Recommender:
+    """Load ``version`` and return its recommender, :func:`ready` to serve."""
+    return ready(artifacts.load(version, settings), settings)
 
 
 def open_promoted(settings: Settings) -> Recommender:
-    """Load the promoted model and return its recommender, checked by a first query, following
-    the register as it is now."""
-    found = first_use(artifacts.load_promoted(settings), settings)
-    found.follow_register()
-    return found
+    """Load the promoted model and return its recommender, :func:`ready` to serve."""
+    return ready(artifacts.load_promoted(settings), settings)

@@ -200,9 +200,7 @@ class ModelHolder:
         from recommender.recommend import serving
 
         def check(loaded: Any) -> None:
-            found = serving.first_use(loaded, self.settings)
-            found.follow_register()
-            opened.append(found)
+            opened.append(serving.ready(loaded, self.settings))
 
         return check
 
