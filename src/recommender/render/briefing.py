@@ -350,9 +350,7 @@ def briefing_document(
     if fmt not in FORMATS:
         raise InvalidInput(f"the briefing is PDF or HTML, not {fmt!r}", field="format")
     code = str(rec.model.context.pairs.codes[rec.body_position(body)])
-    # An abolished council's name gets its successor's briefing, saying so; any other name
-    # the body's own (made once whatever it was asked by).
-    asked = body if body != code and reference.former_note(body, code, settings) else code
+    asked = asked_as(body, code, settings)
     if fmt == ".html":
         return render_html(briefing_context(rec, asked, service, settings), settings).encode()
     day = datetime.now(UTC).strftime("%Y-%m-%d")
@@ -365,6 +363,12 @@ def briefing_document(
             ),
         )
     )
+
+
+def asked_as(body: str, code: str, settings: Settings) -> str:
+    """What a briefing on ``code`` asked for as ``body`` is made for: an abolished council's
+    name (its successor's briefing, saying so), else the code (one briefing, whatever name)."""
+    return body if body != code and reference.former_note(body, code, settings) else code
 
 
 def write_briefing(

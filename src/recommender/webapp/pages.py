@@ -299,8 +299,7 @@ def briefing(code_or_name: str) -> Response:
     service = services.check_service(wanted, settings) if wanted else None
     model = current.models.require()
     code = facts["code"]
-    former = code_or_name != code and reference.former_note(code_or_name, code, settings)
-    asked = code_or_name if former else code  # an abolished council's: says whose it is
+    asked = briefing_doc.asked_as(code_or_name, code, settings)  # an abolished council's?
     key = (*_briefing_key(model.identity, code, service), asked)
     data = current.briefings.get(key)
     hit = data is not None
