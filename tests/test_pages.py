@@ -507,3 +507,14 @@ def test_an_evidence_source_that_is_not_a_web_address_is_text_not_a_link(
     page = app.test_client().get(f"/bodies/{ROTHER}").get_data(as_text=True)
     assert "source: javascript:alert(1)" in page
     assert 'href="javascript:' not in page
+
+
+def test_existing_partners_asked_for_are_shown_and_counted_apart(client: FlaskClient) -> None:
+    """ "Include partners it already shares the service with" showed none (ranked last, cut by
+    "how many"); the summary counted them as suggestions, and wrote "nhs"."""
+    url = f"/bodies/{ROTHER}?service=procurement&include_existing=1&kinds=council&kinds=health"
+    page = client.get(url).get_data(as_text=True)
+    said = r"Showing (\d+) suggestions for Procurement, with councils and NHS, and (\d+) existing"
+    match = re.search(said + r" partners, after them\.", page)
+    assert match and int(match[2]) > 0, re.findall(r"Showing [^<\"]*", page)[:1]
+    assert page.count("already sharing") >= int(match[2])

@@ -92,6 +92,23 @@ def test_partnerships_the_register_holds_since_training_are_existing(
     assert pair in pairs("Rother") and rec.recommend(Query("Rother", k=5))[0] == top
 
 
+def test_existing_partners_asked_for_follow_the_k_suggestions(
+    recommender_model: Recommender,
+) -> None:
+    """Ranked last and cut by ``k``, existing partners were never shown: "include partners it
+    already shares the service with" did nothing unless k reached past every candidate."""
+    model = recommender_model.model
+    s, f = (int(v[0]) for v in np.nonzero(model.snapshot.shares)[:2])
+    code, service = str(model.context.pairs.codes[f]), model.context.services[s]
+    sharing = np.flatnonzero(model.snapshot.shares[s, f])
+    partners = {str(model.context.pairs.codes[c]) for c in sharing}
+    found = recommender_model.recommend(Query(code, service=service, k=3, include_existing=True))
+    assert [r.existing for r in found[:3]] == [False] * 3
+    assert {r.partner_code for r in found[3:]} == partners and all(r.existing for r in found[3:])
+    plain = recommender_model.recommend(Query(code, service=service, k=3))
+    assert [r.partner_code for r in plain] == [r.partner_code for r in found[:3]]
+
+
 def test_suggestions_under_the_floor_are_shown_only_when_asked(
     recommender_model: Recommender,
 ) -> None:
@@ -267,7 +284,7 @@ def _plain_recommend(model: Recommender, query: Query) -> list[tuple[str, str, f
         services = [model.service_position(query.service)]
     else:
         services = [int(s) for s in np.flatnonzero(ctx.bodies.eligible[:, f])]
-    picked = []
+    picked, known = [], []
     for s in services:
         scored = model.scorer.query(f, s)
         values = {"expected": scored.expected, "likelihood": scored.likelihood}
@@ -277,15 +294,13 @@ def _plain_recommend(model: Recommender, query: Query) -> list[tuple[str, str, f
                 continue
             if query.max_km is not None and ctx.pairs.dist_km[f, c] > query.max_km:
                 continue
-            if scored.existing[r]:
-                if not query.include_existing:
-                    continue
-                key, likelihood = -1.0, None
-            elif scored.p_choice[r] < query.min_choice:
+            if scored.existing[r]:  # every one asked for, after the k suggestions
+                if query.include_existing:
+                    known.append((-float(ranking[r]), s, c, None))
                 continue
-            else:
-                key, likelihood = float(ranking[r]), float(scored.likelihood[r])
-            picked.append((-key, s, c, likelihood))
+            if scored.p_choice[r] < query.min_choice:
+                continue
+            picked.append((-float(ranking[r]), s, c, float(scored.likelihood[r])))
     picked.sort(key=lambda p: p[:3])
     seen: dict[int, int] = {}
     out = []
@@ -293,7 +308,8 @@ def _plain_recommend(model: Recommender, query: Query) -> list[tuple[str, str, f
         if seen.get(c, 0) < query.per_partner and len(out) < query.k:
             seen[c] = seen.get(c, 0) + 1
             out.append((str(ctx.pairs.codes[c]), ctx.services[s], likelihood))
-    return out
+    known.sort(key=lambda p: p[:3])
+    return out + [(str(ctx.pairs.codes[c]), ctx.services[s], None) for _, s, c, _ in known]
 
 
 def _random_queries(model: Recommender, count: int, seed: int = 0) -> list[Query]:

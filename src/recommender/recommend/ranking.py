@@ -589,17 +589,19 @@ class Recommender:
 
     def _pick(self, f: int, scored: LongScores, query: Query) -> IntArray:
         """The rows of ``scored`` to show, best first: the filters kept, sorted by the ranking
-        score (then service and candidate position), at most ``per_partner`` per partner."""
+        score (then service and candidate position), at most ``per_partner`` per partner, ``k``
+        of them; then, asked to include them, every existing partner (context, not
+        suggestions: ranked last, they were cut by ``k`` and never shown)."""
         rows = np.flatnonzero(self._keep(f, scored, query))
         values = {"expected": scored.expected, "likelihood": scored.likelihood}
         key = values.get(query.sort, scored.savings)[rows]
-        # Existing partners (no likelihood) sort after every new opportunity.
-        key = np.where(scored.existing[rows], -1.0, key)
         ranked = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key))]
+        existing = scored.existing[ranked]
+        new, known = ranked[~existing], ranked[existing]
         if query.service is None and query.per_partner < len(scored.services):
             # (with one service, or a cap above the number of services, none can exceed it)
-            ranked = ranked[_occurrence(scored.candidate[ranked]) < query.per_partner]
-        return ranked[: query.k]
+            new = new[_occurrence(scored.candidate[new]) < query.per_partner]
+        return np.concatenate([new[: query.k], known])
 
     def _keep(self, f: int, scored: LongScores, query: Query) -> npt.NDArray[np.bool_]:
         ctx = self.model.context

@@ -72,8 +72,8 @@ RECOMMEND_PARAMS = (
     Param("max_km", "number", "Only partners this close (km between centroids).", minimum=0,
           exclusive_minimum=True, maximum=2000),
     K,
-    Param("include_existing", "boolean", "Also show partners already sharing the service.",
-          default=False),
+    Param("include_existing", "boolean", "Also show every partner already sharing the "
+          "service, after the k suggestions.", default=False),
     Param("per_partner", "integer", "At most this many services per partner in the list.",
           default=PER_PARTNER, minimum=1, maximum=16),
     Param("sort", "string", "Rank by expected annual savings (the default), likelihood or "

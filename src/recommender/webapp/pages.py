@@ -207,8 +207,7 @@ def body(code_or_name: str) -> Any:
             )
     summary = ""
     if results is not None:
-        count = len(results["recommendations"])
-        summary = views_body.summary(filters, count, results["service_label"])
+        summary = views_body.summary(filters, results["recommendations"], results["service_label"])
     context = page | {
         "former": reference.former_note(request.args.get("from", "")[:200], code, settings),
         "filters": filters,

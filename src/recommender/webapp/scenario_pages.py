@@ -140,8 +140,7 @@ def body(name: str, code_or_name: str) -> Any:
             results = _results(model, place.facts, filters, place.arrangements, name)
     summary = ""
     if results is not None:
-        count = len(results["recommendations"])
-        summary = views_body.summary(filters, count, results["service_label"])
+        summary = views_body.summary(filters, results["recommendations"], results["service_label"])
     joined_from = request.args.get("from", "")
     context = {
         "scenario": world.definition,

@@ -8,7 +8,7 @@ map in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -279,16 +279,25 @@ def partners_map(
     return partner_map.partners_map(body, rows, arrangements, service, settings, width=MAP_WIDTH)
 
 
-def summary(filters: BodyFilters, count: int, service_label: str | None) -> str:
+def _in_sentence(label: str) -> str:
+    """A label inside a sentence: lower case, but an acronym kept (NHS, not nhs)."""
+    return label if label.isupper() else label.lower()
+
+
+def summary(
+    filters: BodyFilters, rows: Sequence[Mapping[str, Any]], service_label: str | None
+) -> str:
     """One sentence saying what the table shows (also announced when it changes)."""
+    known = sum(bool(r["existing"]) for r in rows)
+    count = len(rows) - known
     what = f"{count} suggestion{'s' * (count != 1)}"
     parts = [f"for {service_label}" if service_label else "across all services"]
     if filters.kinds:
-        parts.append("with " + " and ".join(KIND_LABELS[k].lower() for k in filters.kinds))
+        parts.append("with " + " and ".join(_in_sentence(KIND_LABELS[k]) for k in filters.kinds))
     if filters.max_km is not None:
         parts.append(f"within {filters.max_km:g} km")
     if filters.include_existing:
-        parts.append("including existing partners")
+        parts.append(f"and {known} existing partner{'s' * (known != 1)}, after them")
     if filters.sort != "expected":
         parts.append(f"ranked by {SORT_LABELS[filters.sort].lower()}")
     return f"Showing {what} " + ", ".join(parts) + "."
