@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+import numpy as np
 import pytest
 
 from recommender.model.explain import MIN_EFFECT, _distinct, evidence_record
@@ -88,3 +89,30 @@ def test_a_shared_history_is_always_said(recommender_model: Recommender) -> None
     for r in found:
         said = [x for x in r.reasons if x.factor == "history"]
         assert said and said[0].text.startswith(("already works with", "has been in")), r.reasons
+
+
+def test_an_area_is_said_to_be_the_same_only_as_the_model_sees_it(
+    recommender_model: Recommender,
+) -> None:
+    """Kent's NHS board and police area (Kent and Medway) "covered the same area as Kent" (areas
+    within 35% were called the same; the model's own test is 5%), and two areas that only
+    overlap (a fire authority and a police area) were said to cover the same one."""
+    from recommender.model.explain import describe
+    from recommender.model.features import COTERMINOUS_LOG_AREA
+
+    model = recommender_model.model
+    overlaps = recommender_model.scorer.overlaps
+    assert overlaps is not None and overlaps.any()  # the small world has some
+    b = model.context.bodies
+    seen = set()
+    for f, c in zip(*np.nonzero(model.context.pairs.nested), strict=True):
+        text = describe(model, "area", int(f), int(c), 0, 1.0, overlaps=overlaps)
+        gap = abs(float(b.log_area[c] - b.log_area[f]))
+        if overlaps[f, c]:
+            assert text.startswith("its area overlaps"), text
+        elif gap < COTERMINOUS_LOG_AREA:
+            assert text.startswith("covers the same area"), text
+        else:
+            assert text.startswith(("its area contains", "lies within")), (text, gap)
+        seen.add(text.split(" the area")[0].split(" as ")[0])
+    assert len(seen) >= 3

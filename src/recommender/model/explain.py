@@ -38,7 +38,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from recommender.geo.pairs import SAME_GOVERNOR
-from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
+from recommender.model.features import COTERMINOUS_LOG_AREA, GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
 
 if TYPE_CHECKING:
     from recommender.model.fit import TrainedModel
@@ -171,7 +171,10 @@ def reasons(
             elif not _distinct(effect, float(typical[i, j])):
                 continue  # the typical candidate has it too: no reason
             above = {n: float(raw[i, PAIR_FEATURES.index(n)]) > 0 for n in _RELATIVE}
-            text = describe(model, names[j], scored.focal, cand, scored.service, effect, above)
+            text = describe(
+                model, names[j], scored.focal, cand, scored.service, effect, above,
+                overlaps=scorer.overlaps,
+            )  # fmt: skip
             if all(text != x.text for x in items):  # one fact, said once
                 items.append(Reason(names[j], text, effect))
         if note := governance_note(model, scored.focal, cand):
@@ -199,18 +202,26 @@ def describe(
     service: int,
     effect: float,
     above: Mapping[str, bool] | None = None,
+    *,
+    overlaps: npt.NDArray[np.bool_] | None = None,
 ) -> str:
     """The sentence for one factor, with the pair's actual values.
 
     ``above`` says, for distance and difference in size, whether the pair's value is above
     the candidates' average (by default: whether the effect lowers the suggestion).
+    ``overlaps`` marks the pairs whose areas overlap without one containing the other: never
+    said to cover the same area, contain or lie within one another.
     """
     ctx, snap = model.context, model.snapshot
     p, b = ctx.pairs, ctx.bodies
     you = str(b.names[focal])
     above = above or {}
+    coterminous = ctx.table.stack[focal, cand, PAIR_FEATURES.index("coterminous")]
+    overlapping = overlaps is not None and bool(overlaps[focal, cand])
+    if overlapping and (factor == "area" or (factor == "distance" and coterminous)):
+        return f"its area overlaps the area of {you}"
     if factor == "distance":
-        if ctx.table.stack[focal, cand, PAIR_FEATURES.index("coterminous")]:
+        if coterminous:
             return f"covers the same area as {you}"
         km = float(p.dist_km[focal, cand])
         farther = above.get("log_dist", effect < 0)
@@ -300,7 +311,7 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
     you = str(b.names[focal])
     if p.nested[focal, cand]:
         gap = float(b.log_area[cand] - b.log_area[focal])
-        if abs(gap) < 0.3:
+        if abs(gap) < COTERMINOUS_LOG_AREA:  # as the model's own "coterminous": within 5%
             return f"covers the same area as {you}"
         return f"its area contains {you}" if gap > 0 else f"lies within the area of {you}"
     parts = []

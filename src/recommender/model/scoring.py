@@ -160,6 +160,9 @@ class Scorer:
         # body: (services × bodies) marks, read with the snapshot's ``shares`` (see
         # :meth:`recommender.recommend.ranking.Recommender.follow`); replaced, never changed.
         self.since: Mapping[int, npt.NDArray[np.bool_]] = {}
+        # Pairs whose areas overlap without one containing the other (the reasons' wording;
+        # the model's features see "nested" either way), when the reference is at hand.
+        self.overlaps: npt.NDArray[np.bool_] | None = None
 
     def query(self, focal: int, service: int) -> QueryScores:
         """Score every candidate of ``focal`` for ``service``."""

@@ -312,6 +312,7 @@ class Recommender:
         self._service_pos = {s: i for i, s in enumerate(ctx.services)}
         self._labels = _service_labels(self.settings, ctx.services)
         self.scorer = Scorer(ctx, model.components, model.snapshot, model.p_enter)
+        self.scorer.overlaps = _overlapping(settings, ctx.pairs.codes)
         self._evidence = EvidenceIndex(model)
         self.suggestions = Suggestions(SUGGESTIONS)
         # Each body's kind as a small number, so that a filter on kinds is one look-up a row.
@@ -797,6 +798,20 @@ class Recommender:
             )
         result.sort(key=lambda o: (-o.score, o.arrangement["id"]))
         return result[:k]
+
+
+def _overlapping(settings: Settings, codes: npt.NDArray[np.str_]) -> npt.NDArray[np.bool_]:
+    """Which pairs of ``codes`` overlap without one containing the other, by the reference's
+    adjacency (a code it does not have, e.g. a scenario's successor: none)."""
+    adjacency = reference.load_adjacency(settings)
+    rows = adjacency[adjacency["relation"] == "overlaps"]
+    position = {str(c): i for i, c in enumerate(codes)}
+    a = rows["code_a"].map(position)
+    b = rows["code_b"].map(position)
+    known = a.notna() & b.notna()
+    found = np.zeros((len(codes), len(codes)), dtype=bool)
+    found[a[known].astype(int), b[known].astype(int)] = True
+    return found | found.T
 
 
 def _shortlisted(query: Query) -> bool:
