@@ -116,3 +116,19 @@ def test_an_area_is_said_to_be_the_same_only_as_the_model_sees_it(
             assert text.startswith(("its area contains", "lies within")), (text, gap)
         seen.add(text.split(" the area")[0].split(" as ")[0])
     assert len(seen) >= 3
+
+
+def test_a_distance_reads_the_same_in_the_reasons_as_beside_them(
+    recommender_model: Recommender,
+) -> None:
+    """Hastings, 9.46 km from Rother, read "10 km away" in the table (9.5 shown whole) and
+    "9 km from Rother" in its reason."""
+    checked = 0
+    for body in WORLD_BODIES:
+        for r in recommender_model.recommend(Query(body, k=30, min_choice=0)):
+            shown = f"{r.to_dict()['distance_km']:.0f} km from "
+            for x in r.reasons:
+                if " km from " in x.text:
+                    assert x.text.startswith(shown), (x.text, r.distance_km)
+                    checked += 1
+    assert checked > 20

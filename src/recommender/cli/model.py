@@ -616,7 +616,7 @@ def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
                 likelihood,
                 expected,
                 f"{money(r.savings_gbp)} ({money(r.savings_low_gbp)}–{money(r.savings_high_gbp)})",
-                f"{r.distance_km:.0f}",
+                f"{round(r.distance_km, 1):.0f}",  # as the API's 1 decimal, then whole
             ]
         )
     echo_table(

@@ -223,7 +223,7 @@ def describe(
     if factor == "distance":
         if coterminous:
             return f"covers the same area as {you}"
-        km = float(p.dist_km[focal, cand])
+        km = round(float(p.dist_km[focal, cand]), 1)  # as shown beside it (9.5 km reads 10)
         farther = above.get("log_dist", effect < 0)
         where = "farther than most candidates" if farther else "nearer than most candidates"
         return f"{km:.0f} km from {you}: {where}"

@@ -786,7 +786,7 @@ class Recommender:
         per_partner = model.components.savings.predict(frame) / np.array([len(g) for g in groups])
         result = []
         for (row, _, _, likelihood, best), saving in zip(options, per_partner, strict=True):
-            km = ctx.pairs.dist_km[f, best]
+            km = round(float(ctx.pairs.dist_km[f, best]), 1)  # as distances are shown
             result.append(
                 JoinOption(
                     arrangement=evidence_record(row),

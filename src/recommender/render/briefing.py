@@ -330,6 +330,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     )
     env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
     env.filters["member"] = member_label
+    env.filters["km"] = lambda v: f"{round(float(v), 1):.0f}"  # as the page: 9.46 → 9.5 → 10
     env.filters["sentence"] = lambda v: str(v or "")[:1].upper() + str(v or "")[1:]
     env.filters["percent"] = charts.percent
     template = env.get_template("briefing.html")
