@@ -248,3 +248,9 @@ def test_answers_put_together_from_kept_parts_are_the_whole_answer(
             )
         assert response.data == whole
         assert any(r["evidence"] for r in response.json["recommendations"])  # put back in
+
+
+def test_a_bound_that_is_not_allowed_is_not_said_to_be(client: FlaskClient) -> None:
+    """max_km=0 was refused as "expected a number between 0 and 2000"."""
+    shown = client.get("/api/v1/bodies/E07000064/recommendations?max_km=0").json
+    assert shown["detail"] == "max_km='0': expected a number over 0 and at most 2000"

@@ -180,3 +180,13 @@ def test_a_briefing_asked_for_twice_is_made_once(
     assert briefing_document(recommender_model, "Hastings") == first and not calls
     briefing_document(recommender_model, "Hastings", service="legal")
     assert len(calls) == 1  # another service: another document
+
+
+def test_print_says_a_shared_history_too(recommender_model: Recommender) -> None:
+    """The briefing printed three reasons and so dropped "already works with …", which the
+    page always says."""
+    found = recommender_model.recommend(Query("Rother", k=20))
+    shared = [r for r in found if any(x.factor == "history" for x in r.reasons[3:])]
+    assert shared
+    printed = briefing._printed(shared[0].reasons)
+    assert printed[:3] == shared[0].reasons[:3] and printed[-1].factor == "history"

@@ -51,7 +51,7 @@ from recommender.render import charts
 from recommender.render.partner_map import partners_map
 
 TOP = 8
-REASONS = 3  # per suggestion in print: the three largest
+REASONS = 3  # per suggestion in print: the three largest, and a shared history always
 EVIDENCE = 10
 FORMATS = (".pdf", ".html")
 MAP_WIDTH = 640
@@ -93,7 +93,7 @@ def briefing_context(
         "service_words": _service_words(labels.get(service, service)) if service else None,
         "labels": labels,
         "recommendations": [
-            r.to_dict() | {"likelihood_words": _words(r.likelihood), "reasons": r.reasons[:REASONS]}
+            r.to_dict() | {"likelihood_words": _words(r.likelihood), "reasons": _printed(r.reasons)}
             for r in found
         ],
         "groups": [g.to_dict() for g in groups],
@@ -364,6 +364,13 @@ def briefing_document(
             ),
         )
     )
+
+
+def _printed(reasons: list[Any]) -> list[Any]:
+    """The reasons a printed suggestion gives: the :data:`REASONS` largest, and a shared
+    history always (the page says it always; print dropped it as the fourth or fifth)."""
+    history = [x for x in reasons[REASONS:] if x.factor == "history"]
+    return [*reasons[:REASONS], *history]
 
 
 def asked_as(body: str, code: str, settings: Settings) -> str:

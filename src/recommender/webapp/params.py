@@ -113,7 +113,9 @@ def _convert(param: Param, raw: str, config: Mapping[str, Any]) -> Any:
     )
     if below or (highest is not None and number > highest):
         span = f"between {_show(lowest)} and {_show(highest)}"
-        if highest is None:
+        if param.exclusive_minimum and highest is not None:  # 0 is not "between 0 and 2000"
+            span = f"over {_show(lowest)} and at most {_show(highest)}"
+        elif highest is None:
             span = (
                 f"over {_show(lowest)}" if param.exclusive_minimum else f"at least {_show(lowest)}"
             )
