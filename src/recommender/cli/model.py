@@ -595,7 +595,7 @@ def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
 
 
 def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
-    from recommender.model.explain import DIRECTION_WORDS, MARKERS
+    from recommender.model.explain import DIRECTION_WORDS, MARKERS, whole_km
     from recommender.render.charts import money
 
     click.echo(f"\n{body['name']} ({body['code']}) — model {version}")
@@ -616,7 +616,7 @@ def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
                 likelihood,
                 expected,
                 f"{money(r.savings_gbp)} ({money(r.savings_low_gbp)}–{money(r.savings_high_gbp)})",
-                f"{round(r.distance_km, 1):.0f}",  # as the API's 1 decimal, then whole
+                whole_km(r.distance_km),
             ]
         )
     echo_table(

@@ -223,10 +223,9 @@ def describe(
     if factor == "distance":
         if coterminous:
             return f"covers the same area as {you}"
-        km = round(float(p.dist_km[focal, cand]), 1)  # as shown beside it (9.5 km reads 10)
         farther = above.get("log_dist", effect < 0)
         where = "farther than most candidates" if farther else "nearer than most candidates"
-        return f"{km:.0f} km from {you}: {where}"
+        return f"{whole_km(p.dist_km[focal, cand])} km from {you}: {where}"
     if factor == "border":
         km = float(p.border_km[focal, cand])
         return f"shares {km:.0f} km of border with {you}" if km > 0 else f"no border with {you}"
@@ -304,6 +303,12 @@ def _tier_word(tier: str) -> str:
     from recommender.reference.lookup import TIER_NAMES
 
     return TIER_NAMES.get(tier, tier)
+
+
+def whole_km(km: float) -> str:
+    """A distance in whole km as every answer shows it: from the one decimal the API gives
+    (9.46 is 9.5, so "10"), so a reason never reads otherwise than the figure beside it."""
+    return f"{round(float(km), 1):.0f}"
 
 
 def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:

@@ -30,7 +30,7 @@ from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, UnknownBody
 from recommender.core.jsontext import dumps
 from recommender.model import artifacts
-from recommender.model.explain import EvidenceIndex, Reason, evidence_record, reasons
+from recommender.model.explain import EvidenceIndex, Reason, evidence_record, reasons, whole_km
 from recommender.model.features import group_frame
 from recommender.model.fit import TrainedModel
 from recommender.model.scoring import HORIZON_YEARS, LongScores, Scorer
@@ -786,13 +786,13 @@ class Recommender:
         per_partner = model.components.savings.predict(frame) / np.array([len(g) for g in groups])
         result = []
         for (row, _, _, likelihood, best), saving in zip(options, per_partner, strict=True):
-            km = round(float(ctx.pairs.dist_km[f, best]), 1)  # as distances are shown
+            km = whole_km(ctx.pairs.dist_km[f, best])
             result.append(
                 JoinOption(
                     arrangement=evidence_record(row),
                     likelihood=likelihood,
                     savings_per_partner_gbp=float(saving),
-                    reason=f"of its members, {ctx.bodies.names[best]} ({km:.0f} km away) is the "
+                    reason=f"of its members, {ctx.bodies.names[best]} ({km} km away) is the "
                     f"likeliest to partner {ctx.bodies.names[f]} for this service",
                 )
             )

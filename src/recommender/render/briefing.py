@@ -41,7 +41,7 @@ from recommender.core.sources import (
     source_host,
     source_kind,
 )
-from recommender.model.explain import DIRECTION_WORDS, MARKERS
+from recommender.model.explain import DIRECTION_WORDS, MARKERS, whole_km
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
@@ -330,7 +330,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     )
     env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
     env.filters["member"] = member_label
-    env.filters["km"] = lambda v: f"{round(float(v), 1):.0f}"  # as the page: 9.46 → 9.5 → 10
+    env.filters["km"] = whole_km
     env.filters["sentence"] = lambda v: str(v or "")[:1].upper() + str(v or "")[1:]
     env.filters["percent"] = charts.percent
     template = env.get_template("briefing.html")
