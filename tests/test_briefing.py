@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 from pypdf import PdfReader
 
+from browser_fixtures import synthetic_evaluation
 from recommender.cli import cli
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, UnknownBody
@@ -190,3 +191,46 @@ def test_print_says_a_shared_history_too(recommender_model: Recommender) -> None
     assert shared
     printed = briefing._printed(shared[0].reasons)
     assert printed[:3] == shared[0].reasons[:3] and printed[-1].factor == "history"
+
+
+def test_print_says_every_note_too() -> None:
+    """Essex's fire authority and police force are under one commissioner: the note comes
+    last among the reasons, so print dropped it where the page says it."""
+    from recommender.model.explain import Reason
+
+    reasons = [
+        Reason("area", "in the same county", 2.5),
+        Reason("border", "shares 44 km of border", 2.4),
+        Reason("distance", "24 km away", 2.1),
+        Reason("type", "also a district council", 1.5),
+        Reason("governance", "already under one governor, the Police, Fire and Crime "
+               "Commissioner for Essex since 2017: sharing is a matter for them", 0.0),
+    ]  # fmt: skip
+    printed = briefing._printed(reasons)
+    assert printed == [*reasons[:3], reasons[4]]
+
+
+def test_print_weighs_the_model_against_its_best_baseline_in_words(
+    recommender_model: Recommender,
+) -> None:
+    """The model paragraph said "of bodies" (they are held-out cases), called plain logistic
+    regression a simple rule by its id, and never said the model does not beat it."""
+    meta = {"evaluation": synthetic_evaluation()}
+    meta["evaluation"]["ranking"] = [
+        r | {"mrr": 0.7} if r["method"] == "plain_logit" else r
+        for r in meta["evaluation"]["ranking"]
+    ]
+    headline = briefing._headline(meta)
+    assert headline is not None and headline["beaten"]
+    context = briefing_context(recommender_model, "E23000033") | {"headline": headline}
+    context["cautions"] = ["for police–police pairs the model ranked real partners no better"]
+    context["model"] = context["model"] | {"trained_at": "2026-11-30T08:00:00"}
+    text = " ".join(briefing.render_html(context, recommender_model.settings).split())
+    assert "On 273 real arrangements held out with their whole partnership" in text
+    assert "the best baseline, plain logistic regression on a dozen pair features" in text
+    assert "<strong>the model does not beat that baseline</strong>" in text
+    assert "of bodies" not in text and "plain_logit" not in text
+    assert (  # where its own evaluation does not back the order, beside the suggestions
+        "How far to trust the order.</strong> On real arrangements held out from training, "
+        "for police–police pairs the model ranked real partners no better." in text
+    )

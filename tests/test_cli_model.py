@@ -99,7 +99,8 @@ def test_evaluate_prints_the_tables_and_verdicts_as_json(trained_settings: Setti
     headline = [r for r in out["ranking"] if r["protocol"] == "lopo" and r["pair_kind"] == "all"]
     assert headline and {r["arrangements"] for r in headline} == {2}
     assert {"model", "nearest"} <= {r["method"] for r in out["ranking"]}
-    assert out["verdicts"] and all("(2 arrangements)" in v for v in out["verdicts"])
+    judged = [v for v in out["verdicts"] if not v.startswith("TOO FEW TO JUDGE")]
+    assert judged and all("(2 arrangements)" in v for v in judged)
 
 
 def test_evaluate_refuses_a_scheduler_without_dask(trained_settings: Settings) -> None:

@@ -10,6 +10,7 @@ from recommender.core.config import Settings
 from recommender.model.baselines import PARTNER_BASELINES, ServiceMedian
 from recommender.model.evaluation import (
     Evaluation,
+    cautions,
     evaluate,
     expected_ranks,
     query_metrics,
@@ -43,26 +44,64 @@ def test_service_median_baseline() -> None:
 
 def test_verdicts_say_plainly_where_the_model_loses() -> None:
     rows = []
-    for kind, n in (("all", 40), ("fire-police", 20), ("police-police", 5)):
-        for method, mrr in [("model", 0.5), *((m, 0.4) for m in PARTNER_BASELINES)]:
-            rows.append(
-                {
-                    "protocol": "lopo",
-                    "query": "service",
-                    "pair_kind": kind,
-                    "method": method,
-                    "mrr": mrr,
-                    "hit@1": 0.3,
-                    "hit@10": 0.9 if method != "nearest" else 0.95,
-                    "arrangements": n,
-                }
-            )
+    for protocol in ("lopo", "cold_start", "simulated"):
+        for kind, n in (("all", 40), ("fire-police", 20), ("police-police", 5)):
+            for method, mrr in [("model", 0.5), *((m, 0.4) for m in PARTNER_BASELINES)]:
+                if kind == "police-police" and method == "group_nearest":
+                    mrr = 0.8  # few cases, and the model loses by far
+                rows.append(
+                    {
+                        "protocol": protocol,
+                        "query": "service",
+                        "pair_kind": kind,
+                        "method": method,
+                        "hit@1": 0.3,
+                        "hit@5": 0.7
+                        if method != "plain_logit" or protocol != "cold_start"
+                        else 0.8,
+                        "hit@10": 0.9 if method != "nearest" else 0.95,
+                        "mrr": mrr,
+                        "ndcg@10": 0.6,
+                        "arrangements": n,
+                    }
+                )
     lines = verdicts(Evaluation(pd.DataFrame(rows), pd.DataFrame()))
-    assert len(lines) == 2  # pair kinds with fewer than 15 cases are not judged
+    assert len(lines) == 6  # two judged kinds and the few-case line, for each real protocol
     assert lines[0].startswith("NOT BETTER on lopo, service given, all pair kinds (40")
     assert "hit@10 0.900 does not beat nearest (0.950)" in lines[0]
-    assert "hit@1 0.300 does not beat plain_logit (0.300)" in lines[0]
+    assert "hit@1 0.300 does not beat " in lines[0]  # a tie is not a win
+    assert "ndcg@10 0.600 does not beat " in lines[0]  # every metric shown is judged
     assert lines[1].startswith("NOT BETTER on lopo, service given, fire-police (20")
+    assert lines[2] == (  # too few cases to judge firmly: still said, not hidden
+        "TOO FEW TO JUDGE on lopo, service given (pair kinds with fewer than 15 "
+        "arrangements): NOT BETTER for police-police (5: mrr 0.500 against group_nearest 0.800)"
+    )
+    assert lines[3].startswith("NOT BETTER on cold_start, service given, all pair kinds (40")
+    assert "hit@5 0.700 does not beat plain_logit (0.800)" in lines[3]
+    assert not any("simulated" in line for line in lines)  # a check of the simulator only
+
+
+def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> None:
+    def row(kind: str, method: str, mrr: float, n: int) -> dict[str, object]:
+        return {"protocol": "lopo", "query": "service", "pair_kind": kind, "method": method,
+                "mrr": mrr, "arrangements": n}  # fmt: skip
+
+    ranking = [
+        row("police-police", "model", 0.3, 7), row("police-police", "group_nearest", 0.8, 7),
+        row("fire-police", "model", 0.8, 19), row("fire-police", "nearest", 0.6, 19),
+        row("council-police", "model", 0.4, 20), row("council-police", "nearest", 0.45, 20),
+        row("council-council", "model", 0.4, 200), row("council-council", "nearest", 0.5, 200),
+        row("all", "model", 0.1, 300), row("all", "nearest", 0.9, 300),
+    ]  # fmt: skip
+    said = cautions([r | {"protocol": "cold_start"} for r in ranking] + ranking, "police")
+    assert said == [  # worst first; a kind the model wins is not named; the headline only
+        "for police–police pairs the model ranked real partners no better than “same tier "
+        "group, then nearest” (mean reciprocal rank 0.30 against 0.80, 7 held-out "
+        "arrangements; too few to judge firmly)",
+        "for council–police pairs the model ranked real partners no better than “nearest by "
+        "distance” (mean reciprocal rank 0.40 against 0.45, 20 held-out arrangements)",
+    ]
+    assert cautions(ranking, "health") == []
 
 
 @pytest.fixture(scope="module")

@@ -275,7 +275,23 @@ def test_model_page_says_how_good_suggestions_are_for_a_body_with_no_history(
         key=lambda r: r["mrr"],
     )
     assert f"(MRR {best['mrr']:.3f})" in line
+    beaten = best["mrr"] >= start["mrr"]
+    assert ("the product does not beat it for a body with no history" in line) == beaten
+    assert "above this floor" not in line  # nothing measured says inherited history helps
     assert "A body with no history (each body's whole history hidden), service given" in page
+
+
+def test_a_body_page_says_where_the_models_evaluation_does_not_back_its_order(
+    evaluated_app: Flask,
+) -> None:
+    client = evaluated_app.test_client()
+    police = html.unescape(_text(client.get("/bodies/E23000033")))
+    said = police[police.index("How far to trust the order") :].split("</p>")[0]
+    assert "for police–police pairs the model ranked real partners no better than" in said
+    assert "(real register)” (mean reciprocal rank 0.30 against 0.59, 7 held-out" in said
+    assert "too few to judge firmly" in said
+    council = _text(client.get("/bodies/E07000064"))  # the model beats every rule for councils
+    assert "How far to trust the order" not in council
 
 
 def test_model_page_without_an_evaluation_says_so(client: FlaskClient) -> None:

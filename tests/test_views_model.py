@@ -18,3 +18,12 @@ def test_a_verdict_names_the_rules_not_their_ids() -> None:
         assert f"“{BASELINE_LABELS[method]}”" in said
     assert "_" not in said and "lopo" not in said
     assert said.count("“") == 3  # a label holding another id is not replaced again
+
+
+def test_a_verdict_names_every_protocol_in_words() -> None:
+    warm = _readable("better on lopo_warm, any service, all pair kinds (235 arrangements): mrr")
+    start = _readable("NOT BETTER on cold_start, service given, all pair kinds (273 arrangements)")
+    assert warm.startswith(
+        "better as served (with the other arrangements of the partnership in view), any"
+    )
+    assert start.startswith("NOT BETTER for a body with no history, service given")

@@ -554,7 +554,8 @@ def recommend_cmd(
         _write_csv(results)
     else:
         for b, found in results:
-            _print_table(b, found, rec.version + (f", scenario {scenario}" if scenario else ""))
+            version = rec.version + (f", scenario {scenario}" if scenario else "")
+            _print_table(b, found, version, rec.cautions(str(b["kind"])))
 
 
 def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
@@ -594,7 +595,7 @@ def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
     click.echo(buffer.getvalue(), nl=False)
 
 
-def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
+def _print_table(body: dict[str, str], found: list[Any], version: str, cautions: list[str]) -> None:
     from recommender.model.explain import DIRECTION_WORDS, MARKERS, whole_km
     from recommender.render.charts import money
 
@@ -631,3 +632,6 @@ def _print_table(body: dict[str, str], found: list[Any], version: str) -> None:
     if legend:
         words = ", ".join(f"{MARKERS[d]} {w}" for d, w in DIRECTION_WORDS.items())
         click.echo(f"  ({words}; against the body's other candidates)")
+    if cautions:
+        said = "; ".join(cautions)
+        click.echo(f"  How far to trust the order: on real arrangements held out, {said}.")

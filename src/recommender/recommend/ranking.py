@@ -428,6 +428,15 @@ class Recommender:
 
         return model_info(self.version, self.metadata)
 
+    def cautions(self, kind: str) -> list[str]:
+        """Where the model's own evaluation says it ranks real partners no better than a
+        simple rule for the pairs a body of ``kind`` is in, one sentence each
+        (:func:`recommender.model.evaluation.cautions`): what the page, the briefing and the
+        CLI say beside a body's suggestions."""
+        from recommender.model.evaluation import cautions
+
+        return cautions((self.describe().get("evaluation") or {}).get("ranking") or [], kind)
+
     # --- partners -----------------------------------------------------------------------------
     def recommend(self, query: Query, *, explain: bool = True) -> list[Recommendation]:
         """The top ``k`` (partner, service) suggestions for the body, by expected savings."""

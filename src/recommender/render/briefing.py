@@ -41,6 +41,7 @@ from recommender.core.sources import (
     source_host,
     source_kind,
 )
+from recommender.model.baselines import BASELINE_LABELS
 from recommender.model.explain import DIRECTION_WORDS, MARKERS, whole_km
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend.query import CHOICE_FLOOR, odds
@@ -110,6 +111,7 @@ def briefing_context(
         "chart_svg": _chart(found, rec),
         "model": meta,
         "headline": _headline(meta),
+        "cautions": rec.cautions(str(facts["kind"])),
         "sources": SOURCES,
         "attribution": [ONS_ATTRIBUTION, MYSOCIETY_ATTRIBUTION],
         "simulated_note": SIMULATED_NOTE,
@@ -319,7 +321,8 @@ def _headline(meta: dict[str, Any]) -> dict[str, Any] | None:
     if model is None or not baselines:
         return None
     best = max(baselines, key=lambda r: r["mrr"])
-    return {"model": model, "best": best}
+    label = BASELINE_LABELS.get(str(best["method"]), str(best["method"]).replace("_", " "))
+    return {"model": model, "best": best | {"label": label}, "beaten": best["mrr"] >= model["mrr"]}
 
 
 def render_html(context: dict[str, Any], settings: Settings) -> str:
@@ -367,10 +370,11 @@ def briefing_document(
 
 
 def _printed(reasons: list[Any]) -> list[Any]:
-    """The reasons a printed suggestion gives: the :data:`REASONS` largest, and a shared
-    history always (the page says it always; print dropped it as the fourth or fifth)."""
-    history = [x for x in reasons[REASONS:] if x.factor == "history"]
-    return [*reasons[:REASONS], *history]
+    """The reasons a printed suggestion gives: the :data:`REASONS` largest, and always a
+    shared history and every note (ℹ: two bodies under one governor …), as the page does
+    (print dropped them as the fourth or later)."""
+    kept = [x for x in reasons[REASONS:] if x.factor == "history" or x.direction == "note"]
+    return [*reasons[:REASONS], *kept]
 
 
 def asked_as(body: str, code: str, settings: Settings) -> str:

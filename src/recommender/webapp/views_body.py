@@ -261,6 +261,7 @@ def results(
         "groups": [g.to_dict() for g in groups],
         "joins": [j.to_dict() for j in joins],
         "map_svg": partners_map(body, rows, arrangements, filters.service, settings),
+        "cautions": model.cautions(str(body["kind"])),
     }
 
 

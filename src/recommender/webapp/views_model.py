@@ -28,6 +28,10 @@ PROTOCOL_WORDS = {
     "cold_start": "A body with no history (each body's whole history hidden)",
     "simulated": "Simulated arrangements (a check of the simulator, not evidence)",
 }
+VERDICT_PROTOCOLS = {  # how a verdict line names the protocols after the headline
+    "lopo_warm": "as served (with the other arrangements of the partnership in view)",
+    "cold_start": "for a body with no history",
+}
 QUERY_WORDS = {"service": "service given", "any": "any service (the default list)"}
 CHART_WIDTH = 440  # px at which its 12 px text is drawn: readable on a phone and a desktop
 SAVINGS_LABELS = {"model": "The product", "service_median": "Median savings by service"}
@@ -58,12 +62,23 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
         "register": meta.get("register") or {},
         "trained": _when(meta.get("trained_at")),
         "cold_start": cold_start(ranking),
+        "held_out": next(  # the chart's (a fold that ranks nothing counts in no table)
+            (
+                int(r["arrangements"])
+                for r in ranking
+                if (r["protocol"], r["query"], r["pair_kind"], r["method"])
+                == (HEADLINE, "service", "all", "model")
+            ),
+            0,
+        ),
     }
 
 
 def _readable(verdict: str) -> str:
     """A verdict line in words: the protocol and the baselines by their names, not their ids."""
     text = verdict.replace(f"on {HEADLINE}, ", "in the headline, ")
+    for protocol, words in VERDICT_PROTOCOLS.items():
+        text = text.replace(f"on {protocol}, ", f"{words}, ")
     return _METHOD_IDS.sub(lambda m: f"“{BASELINE_LABELS[m.group(0)]}”", text)
 
 
