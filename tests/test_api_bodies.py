@@ -117,3 +117,37 @@ def test_split_council_asks_to_choose(real_client: FlaskClient) -> None:
     response = real_client.get("/api/v1/bodies/Northamptonshire County Council")
     assert response.status_code == 404
     assert any("North Northamptonshire" in s for s in response.json["suggestions"])
+
+
+def test_arrangements_between_bodies_now_one_are_not_partnerships(
+    real_client: FlaskClient,
+) -> None:
+    """Dorset's page said it "is in" the Dorset Councils Partnership, whose members were all
+    councils Dorset replaced; and Bournemouth, Christchurch and Poole was offered to join it."""
+    found = real_client.get("/api/v1/bodies/E06000059").get_json()
+    merged = {a["name"] for a in found["merged_arrangements"]}
+    assert "Dorset Councils Partnership (tri-council)" in merged
+    assert not merged & {a["name"] for a in found["arrangements"]}
+    assert all(
+        {m["body_code"] for m in a["members"]} == {"E06000059"}
+        for a in found["merged_arrangements"]
+    )
+    page = real_client.get("/bodies/E06000059").get_data(as_text=True)
+    assert "No documented arrangement names Dorset with another body" in page
+    assert "were between bodies that are all now Dorset, so they are internal to it" in page
+    joins = real_client.get("/api/v1/bodies/E06000058/arrangements-to-join?k=50").get_json()
+    offered = {o["arrangement"]["name"] for o in joins["options"]}
+    assert offered and not offered & merged
+
+
+def test_proposals_and_split_arrangements_are_not_offered_to_join(
+    real_client: FlaskClient,
+) -> None:
+    """Devon's neighbours were offered "Plymouth, Torbay and Devon regional adoption agency
+    (proposal)" and "Wessex Youth Offending Team (joint YOT, split 2012)"."""
+    offered = []
+    for code in ("E06000026", "E06000027", "E10000008", "E06000058", "E06000022"):
+        joins = real_client.get(f"/api/v1/bodies/{code}/arrangements-to-join?k=50").get_json()
+        offered += [o["arrangement"]["name"] for o in joins["options"]]
+    assert offered
+    assert not [n for n in offered if n.endswith("(proposal)") or "split 2012" in n]

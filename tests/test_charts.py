@@ -223,3 +223,22 @@ def test_axis_labels_never_overlap() -> None:
     assert len(spans) >= 2
     for (_, end), (start, _) in itertools.pairwise(spans):
         assert start > end
+
+
+@pytest.mark.parametrize(
+    ("record", "said"),
+    [
+        ({"savings_gbp": 1.6e6, "savings_basis": "annual", "annual_savings_gbp": 1.6e6},
+         "£1.6m a year"),
+        ({"savings_gbp": 2e8, "savings_basis": "projected", "annual_savings_gbp": 2e7},
+         "£200m projected; about £20m a year"),  # a ten-year target: never "£20m" alone
+        ({"savings_gbp": 8e6, "savings_basis": "cumulative", "annual_savings_gbp": 1.6e6},
+         "£8m in total; about £1.6m a year"),
+        ({"savings_gbp": float("nan"), "savings_basis": "unknown",
+          "annual_savings_gbp": float("nan")}, "no savings figure"),
+        ({"savings_gbp": None, "savings_basis": "unknown", "annual_savings_gbp": None},
+         "no savings figure"),
+    ],
+)  # fmt: skip
+def test_savings_are_said_with_their_basis(record: dict[str, object], said: str) -> None:
+    assert charts.savings_said(record) == said

@@ -521,11 +521,14 @@ def test_existing_partners_asked_for_are_shown_and_counted_apart(client: FlaskCl
 
 
 def test_an_area_the_body_only_partly_lies_in_is_marked_partly(client: FlaskClient) -> None:
-    """Hart (E07000089) overlaps two NHS boards: its own, and one it only partly lies in; both
-    were listed under "Lies within" alike (the scenario pages already said "partly")."""
+    """Hart (E07000089) is split between two NHS boards: both were listed under "Lies within"
+    as if it lay wholly in each (the scenario pages already said "partly"); then its own (the
+    board most of its people are in) still read as if it lay wholly within it."""
     page = client.get("/bodies/E07000089").get_data(as_text=True)
     within = page[page.index("Lies within") :].split("</dd>")[0]
     other = reference.body("E54000042", REAL)["display_name"]
     own = reference.body(reference.body("E07000089", REAL)["icb_code"], REAL)["display_name"]
     assert f"{other}</a> (partly)" in within
-    assert f"{own}</a>" in within and f"{own}</a> (partly)" not in within
+    assert f"{own}</a> (partly)" in within  # most of Hart, not all of it
+    county = reference.body("E10000014", REAL)["display_name"]  # Hampshire: wholly within
+    assert f"{county}</a>" in within and f"{county}</a> (partly)" not in within

@@ -232,12 +232,28 @@ def test_to_date_without_start_year_is_flagged(
 ) -> None:
     path = tmp_path / "k.csv"
     header = (FIXTURES / "known_small.csv").read_text().splitlines()[0]
-    path.write_text(header + "\nA,Rother; Lewes,council; council,legal,,50000,to_date,,,\n")
+    path.write_text(
+        header + "\nA,Rother; Lewes,council; council,legal,,50000,to_date,,https://a.example/,\n"
+    )
     report = import_file(path, settings=register_settings, directory=directory)
     assert report.warnings == ["row 2: to date, start year unknown: assumed over 5 years (flagged)"]
     assert get_arrangement(report.ids[0], settings=register_settings, directory=directory)[
         "annual_savings_gbp"
     ] == pytest.approx(10_000)
+
+
+def test_a_real_arrangement_without_a_source_is_said_to_have_none(
+    register_settings: Settings, directory: Directory, tmp_path: Path
+) -> None:
+    """It imported silently, and the body's page then said "each with its public source"."""
+    path = tmp_path / "k.csv"
+    header = (FIXTURES / "known_small.csv").read_text().splitlines()[0]
+    path.write_text(header + "\nUnsourced legal,Rother; Lewes,council; council,legal,2018,,,,,\n")
+    report = import_file(path, settings=register_settings, directory=directory)
+    assert report.added == 1 and report.warnings == [
+        "row 2: no source: a real arrangement should name its public source (a web address or "
+        "a document reference); pages will say none was recorded"
+    ]
 
 
 # The default register and the database ---------------------------------------------------------

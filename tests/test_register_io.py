@@ -412,7 +412,7 @@ def test_geojson_is_a_feature_collection_of_multipoints() -> None:
 def test_two_names_for_one_body_today_are_kept_apart_with_a_warning(
     tmp_path: Path, directory: Directory
 ) -> None:
-    row = "X,Devon Fire; Somerset Fire,fire; fire,other,2007,,unknown,,,\n"
+    row = "X,Devon Fire; Somerset Fire,fire; fire,other,2007,,unknown,,https://a.example/,\n"
     (c,), errors = check(tmp_path, directory, row)
     assert errors == []
     assert [m.body_code for m in c.members] == ["E31000010", "E31000010"]

@@ -33,7 +33,7 @@ HEADER = ",".join(PROJECT_COLUMNS) + "\n"
 def project_row(**values: str) -> str:
     row = {"name": "Legal", "service": "legal", "start_year": "2015", "status": "active",
            "savings_gbp": "1000", "savings_basis": "annual",
-           "partners": "Rother; Hastings"}  # fmt: skip
+           "source": "https://www.rother.gov.uk/legal", "partners": "Rother; Hastings"}  # fmt: skip
     row |= values
     out = io.StringIO()
     csv.writer(out, lineterminator="\n").writerow([row.get(c, "") for c in PROJECT_COLUMNS])

@@ -65,7 +65,8 @@ def show_command(obj: SettingsObj, code_or_name: str, fmt: str) -> None:
     facts = reference.body(code_or_name, settings=settings)
     near = reference.neighbours(facts["code"], settings=settings, kind=facts["kind"])
     inside = reference.containers(facts["code"], settings=settings)
-    arrangements = reg.query(reg.Filters(body=facts["code"]), settings=settings)
+    found_arrangements = reg.query(reg.Filters(body=facts["code"]), settings=settings)
+    arrangements, merged = reg.partnerships_of(found_arrangements)
     if fmt == "json":
         echo_json(
             readmodels.body_detail(
@@ -74,6 +75,7 @@ def show_command(obj: SettingsObj, code_or_name: str, fmt: str) -> None:
                 near.to_dict("records"),
                 inside.to_dict("records"),
                 arrangements,
+                merged=merged,
             )
         )
         return
@@ -106,7 +108,19 @@ def show_command(obj: SettingsObj, code_or_name: str, fmt: str) -> None:
         ["name", "type", "relation"],
     )
     labels = service_labels(settings)
-    click.echo(f"\nDocumented arrangements ({len(arrangements)}, each with its public source)")
+    unsourced = sum(not a["source"] for a in arrangements)
+    sourced = f"no source recorded for {unsourced}" if unsourced else "each with its public source"
+    click.echo(f"\nDocumented arrangements ({len(arrangements)}, {sourced})")
+    _arrangements_table(arrangements, labels)
+    if merged:
+        click.echo(
+            f"\nBetween bodies that are all now {facts['display_name']}: internal to it "
+            f"({len(merged)}, not partnerships)"
+        )
+        _arrangements_table(merged, labels)
+
+
+def _arrangements_table(arrangements: list[Any], labels: dict[str, str]) -> None:
     echo_table(
         [
             [a["id"], a["name"], labels.get(a["service"], a["service"]), str(a["start_year"] or "")]

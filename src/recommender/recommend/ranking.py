@@ -44,6 +44,7 @@ from recommender.recommend.query import (
 )
 from recommender.reference import lookup as reference
 from recommender.reference.lookup import resolve
+from recommender.register.records import named_not_running
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -775,8 +776,13 @@ class Recommender:
         options: list[tuple[dict[Any, Any], list[int], int, float, int]] = []
         for row in running.to_dict(orient="records"):
             s = self._service_pos[row["service"]]
-            positions = [self._position[c] for c in row["member_codes"] if c in self._position]
-            if code in row["member_codes"] or not positions or not ctx.bodies.eligible[s, f]:
+            codes = row["member_codes"]
+            positions = [self._position[c] for c in codes if c in self._position]
+            if code in codes or not positions or not ctx.bodies.eligible[s, f]:
+                continue
+            if named_not_running(str(row["name"])) or (  # a proposal, or one that split
+                len(codes) >= 2 and None not in codes and len(set(codes)) == 1
+            ):  # between bodies that are all now one (records.merged_into_one): no partnership
                 continue
             if s not in likelihoods:
                 scored = self.scorer.query(f, s)

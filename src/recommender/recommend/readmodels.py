@@ -135,9 +135,13 @@ def body_detail(
     containers: Sequence[Mapping[Any, Any]],
     arrangements: Sequence[Mapping[str, Any]],
     scenario: str | None = None,
+    *,
+    merged: Sequence[Mapping[str, Any]] = (),
 ) -> dict[str, Any]:
     """One body: its facts, how the name was read, neighbours, the bodies it lies in
-    (``containers``) and its documented arrangements (and the scenario's name, on one)."""
+    (``containers``), the documented arrangements it is in with others, those between its
+    former councils (``merged_arrangements``: now internal, no partnership) and the scenario's
+    name, on one."""
     return {
         "body": dict(facts),
         **({"scenario": scenario} if scenario is not None else {}),
@@ -145,6 +149,7 @@ def body_detail(
         "neighbours": [dict(n) for n in neighbours],
         "containers": [dict(c) for c in containers],
         "arrangements": [arrangement(a) for a in arrangements],
+        "merged_arrangements": [arrangement(a) for a in merged],
     }
 
 

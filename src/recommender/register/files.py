@@ -472,6 +472,11 @@ class _RowCheck:
         period = self.integer("savings_period_years", 1, MAX_PERIOD_YEARS, "number of years")
         self.check_basis(figure, basis, period)
         aim = self.flag("savings_aim")
+        if not self.get("source") and not self.flag("simulated"):
+            self.warnings.append(  # said wherever it is shown: "no source was recorded"
+                "no source: a real arrangement should name its public source (a web address "
+                "or a document reference); pages will say none was recorded"
+            )
         members, identities = self.members()
         return Candidate(
             *(self.source.row, given_id, name, service, start, end, status),

@@ -32,11 +32,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
 import sqlalchemy as sa
@@ -128,6 +129,35 @@ def member_label(member: Mapping[str, Any]) -> str:
     if former(member) and member.get("name_as_given"):
         return f"{member['name_as_given']} (now {member['name']})"
     return str(member["name"])
+
+
+_Record = TypeVar("_Record", bound=Mapping[str, Any])
+# How the sources name an arrangement that never ran or has stopped: "… (proposal)", "Wessex
+# Youth Offending Team (joint YOT, split 2012)". Only 300 documented arrangements carry no
+# status, so their names say it.
+_NOT_RUNNING = re.compile(r"\((?:proposal|[^()]*\bsplit (?:in )?\d{4})\)\s*$", re.IGNORECASE)
+
+
+def named_not_running(name: str) -> bool:
+    """Whether an arrangement's name says it is a proposal or has split (:data:`_NOT_RUNNING`):
+    not one a body could join."""
+    return bool(_NOT_RUNNING.search(name))
+
+
+def merged_into_one(record: Mapping[str, Any]) -> bool:
+    """Whether every member of ``record`` is now one and the same body: councils that have
+    merged since (North Dorset, West Dorset and Weymouth and Portland, now Dorset). It is no
+    longer a partnership: not one the body "is in", nor one another body could join."""
+    members = record.get("members") or []
+    codes = {m.get("body_code") for m in members}
+    return len(members) >= 2 and None not in codes and len(codes) == 1
+
+
+def partnerships_of(records: Sequence[_Record]) -> tuple[list[_Record], list[_Record]]:
+    """A body's arrangements split in two: those it is in with others, and those between
+    councils that are all now this body (:func:`merged_into_one`), said apart."""
+    merged = [r for r in records if merged_into_one(r)]
+    return [r for r in records if not merged_into_one(r)], merged
 
 
 def arrangement_id(fp: str, simulated: bool) -> str:

@@ -47,7 +47,7 @@ from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
 from recommender.reference import lookup as reference
-from recommender.register.records import member_label
+from recommender.register.records import member_label, partnerships_of
 from recommender.render import charts
 from recommender.render.partner_map import partners_map
 
@@ -70,7 +70,7 @@ def briefing_context(
     # The body on the map the model answers on: today's, or a reorganisation scenario's.
     place = rec.place(code)
     facts, neighbours, containers = place.facts, place.neighbours, place.containers
-    existing = place.arrangements
+    existing, merged = partnerships_of(place.arrangements)
     labels = _labels(settings)
     found = rec.recommend(Query(code, service=service, k=TOP))
     top_service = service or (found[0].service if found else None)
@@ -90,6 +90,7 @@ def briefing_context(
         # Asked for an abolished council: say whose briefing this is (as the CLI and pages do).
         "former_note": body != code and reference.former_note(body, code, settings),
         "existing": [a | {"source_number": number.get(a["source"] or "")} for a in existing],
+        "merged_arrangements": merged,
         "service": service,
         "service_words": _service_words(labels.get(service, service)) if service else None,
         "labels": labels,
@@ -333,6 +334,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     )
     env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
     env.filters["member"] = member_label
+    env.filters["savings_said"] = charts.savings_said
     env.filters["km"] = whole_km
     env.filters["sentence"] = lambda v: str(v or "")[:1].upper() + str(v or "")[1:]
     env.filters["percent"] = charts.percent

@@ -16,6 +16,7 @@ import html
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from recommender.core.errors import InvalidInput
 from recommender.core.names import closest
@@ -34,6 +35,34 @@ GREYS = ("#595959", "#b3b3b3", "#2e2e2e", "#dddddd", "#858585")
 
 
 # Formatting ---------------------------------------------------------------------------------
+
+
+BASIS_WORDS = {
+    "annual": "a year",
+    "to_date": "to date",
+    "cumulative": "in total",
+    "projected": "projected",
+    "unknown": "basis unknown",
+}
+
+
+def savings_said(record: Mapping[str, Any]) -> str:
+    """An arrangement's savings as its source gave them, with the basis, and the annual figure
+    drawn from them: "£1.6m a year", "£200m projected; about £20m a year" (a target over ten
+    years is never shown as a yearly saving achieved), "no savings figure"."""
+
+    def given(key: str) -> float | None:
+        value = record.get(key)
+        return None if value is None or value != value else float(value)  # NaN: none
+
+    figure, annual = given("savings_gbp"), given("annual_savings_gbp")
+    basis = str(record.get("savings_basis") or "unknown")
+    if figure is None:
+        return "no savings figure" if annual is None else f"{money(annual)} a year"
+    if basis == "annual":
+        return f"{money(figure)} a year"
+    said = f"{money(figure)} {BASIS_WORDS.get(basis, basis)}"
+    return said if annual is None else f"{said}; about {money(annual)} a year"
 
 
 def percent(value: float | None, digits: int = 1) -> str:

@@ -149,9 +149,11 @@ def show_body(code_or_name: str) -> Response:
     code = facts["code"]
     near = reference.neighbours(code, settings, kind=facts["kind"])
     inside = reference.containers(code, settings)
-    arrangements = reg.query(
-        reg.Filters(body=code), settings=settings, directory=current.directory,
-        engine=current.engine,
+    arrangements, merged = reg.partnerships_of(
+        reg.query(
+            reg.Filters(body=code), settings=settings, directory=current.directory,
+            engine=current.engine,
+        )
     )  # fmt: skip
     return json_response(
         readmodels.body_detail(
@@ -160,6 +162,7 @@ def show_body(code_or_name: str) -> Response:
             near.to_dict("records"),
             inside.to_dict("records"),
             arrangements,
+            merged=merged,
         )
     )
 
@@ -290,14 +293,16 @@ def _scenario_body(name: str, code_or_name: str) -> Response:
     world = views_scenario.world(name)
     place = _in_scenario(lambda body: report.place(world, body), code_or_name)
     matched = {"matched": place.facts["code"], "alias_type": "scenario", "note": place.note}
+    arrangements, merged = reg.partnerships_of(place.arrangements)
     return json_response(
         readmodels.body_detail(
             place.facts,
             matched,
             place.neighbours,
             place.containers,
-            place.arrangements,
+            arrangements,
             scenario=name,
+            merged=merged,
         )
     )
 

@@ -304,6 +304,11 @@ COMPONENTS: dict[str, Any] = {
         neighbours=_list(_ref("Related")),
         containers=_list(_ref("Related")),
         arrangements=_list(_ref("Arrangement")),
+        merged_arrangements={
+            **_list(_ref("Arrangement")),
+            "description": "Arrangements between councils that are all now this body: "
+            "internal to it, no longer partnerships (not in arrangements).",
+        },
     ),
     "Member": _obj(
         ["position", "name", "role"],

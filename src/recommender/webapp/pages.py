@@ -94,6 +94,7 @@ def _money(value: float | None, precise: bool = False) -> str:
 
 
 bp.add_app_template_filter(reg.member_label, "member")
+bp.add_app_template_filter(charts.savings_said, "savings_said")
 
 
 @bp.app_template_filter("percent")

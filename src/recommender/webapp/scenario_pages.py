@@ -142,13 +142,15 @@ def body(name: str, code_or_name: str) -> Any:
     if results is not None:
         summary = views_body.summary(filters, results["recommendations"], results["service_label"])
     joined_from = request.args.get("from", "")
+    partnerships, merged = reg.partnerships_of(place.arrangements)
     context = {
         "scenario": world.definition,
         "body": place.facts,
         "place": place,
         "containers": place.containers,
         "neighbours": place.neighbours,
-        "arrangements": place.arrangements,
+        "arrangements": partnerships,
+        "merged_arrangements": merged,
         "internal": _internal(world, place.facts, current),
         "services": views_body.service_choices(str(place.facts["tier"]), settings),
         "filters": filters,

@@ -210,13 +210,14 @@ def facts(
     from recommender.register import records as reg
 
     body = reference.body(code, settings)
+    found = reg.query(reg.Filters(body=code), settings=settings, directory=directory, engine=engine)
+    partnerships, merged = reg.partnerships_of(found)
     return {
         "body": body,
         "containers": reference.containers(code, settings).to_dict("records"),
         "neighbours": reference.neighbours(code, settings, kind=body["kind"]).to_dict("records"),
-        "arrangements": reg.query(
-            reg.Filters(body=code), settings=settings, directory=directory, engine=engine
-        ),
+        "arrangements": partnerships,
+        "merged_arrangements": merged,
         "services": service_choices(body["tier"], settings),
     }
 

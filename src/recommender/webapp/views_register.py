@@ -24,7 +24,7 @@ from recommender.database import db
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.register.files import Directory
-from recommender.render import maps
+from recommender.render import charts, maps
 
 PAGE_SIZE = 25
 MAP_WIDTH = 480  # px at which map text is drawn: readable on a phone and a desktop
@@ -32,13 +32,6 @@ ORIGIN_LABELS = {
     "real": "Real arrangements (documented, each with a source)",
     "simulated": "Simulated training data (not real partnerships)",
     "all": "Both, simulated ones marked",
-}
-BASIS_WORDS = {
-    "annual": "a year",
-    "to_date": "to date",
-    "cumulative": "in total",
-    "projected": "projected",
-    "unknown": "basis unknown",
 }
 
 
@@ -201,7 +194,7 @@ def row(arrangement: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, 
     url = source if source.startswith(("https://", "http://")) else None
     return a | {
         "service_label": labels.get(a["service"], a["service"]),
-        "basis_words": BASIS_WORDS.get(basis, basis),
+        "basis_words": charts.BASIS_WORDS.get(basis, basis),
         "annualisation": reg.annualisation_note(basis, a["savings_period_years"], a["start_year"]),
         "source_url": url,
         "source_host": urlsplit(url).netloc.removeprefix("www.") if url else None,
