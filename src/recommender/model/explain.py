@@ -38,7 +38,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from recommender.geo.pairs import SAME_GOVERNOR
-from recommender.model.features import COTERMINOUS_LOG_AREA, GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
+from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
 
 if TYPE_CHECKING:
     from recommender.model.fit import TrainedModel
@@ -222,7 +222,7 @@ def describe(
         return f"its area overlaps the area of {you}"
     if factor == "distance":
         if coterminous:
-            return f"covers the same area as {you}"
+            return _nesting(model, focal, cand)
         farther = above.get("log_dist", effect < 0)
         where = "farther than most candidates" if farther else "nearer than most candidates"
         return f"{whole_km(p.dist_km[focal, cand])} km from {you}: {where}"
@@ -311,14 +311,23 @@ def whole_km(km: float) -> str:
     return f"{round(float(km), 1):.0f}"
 
 
+def _nesting(model: TrainedModel, focal: int, cand: int) -> str:
+    """How two nested areas stand: the same area only when the same people (the same
+    councils: one nested in the other with the same population). East Sussex's fire authority
+    also covers Brighton and Hove, within 5% of East Sussex's area: "its area contains"."""
+    b = model.context.bodies
+    you = str(b.names[focal])
+    if abs(float(b.population[cand]) - float(b.population[focal])) < 1:
+        return f"covers the same area as {you}"
+    bigger = (b.population[cand], b.log_area[cand]) > (b.population[focal], b.log_area[focal])
+    return f"its area contains {you}" if bigger else f"lies within the area of {you}"
+
+
 def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
     p, b = model.context.pairs, model.context.bodies
     you = str(b.names[focal])
     if p.nested[focal, cand]:
-        gap = float(b.log_area[cand] - b.log_area[focal])
-        if abs(gap) < COTERMINOUS_LOG_AREA:  # as the model's own "coterminous": within 5%
-            return f"covers the same area as {you}"
-        return f"its area contains {you}" if gap > 0 else f"lies within the area of {you}"
+        return _nesting(model, focal, cand)
     parts = []
     for column, words in _AREA_WORDS:
         same = p.same.get(column)
