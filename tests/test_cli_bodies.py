@@ -58,7 +58,7 @@ def test_show_facts_neighbours_and_containers(run) -> None:  # type: ignore[no-u
     out = result.output
     assert out.splitlines()[:2] == ["Alpha (E07000001)", "  District council in the South West"]
     assert "Population 100 (mid-2022); 100 km², 1 people per km²" in out
-    assert re.search(r"Gamma +unitary council +10\n", out)  # km of border: 10, not 10.000
+    assert re.search(r"Gamma +unitary council +10 km\n", out)  # the border: 10 km, not 10.000
     assert "Shire and Gamma Fire and Rescue Authority" in out
     # A summary to read, not the reference row: no coordinates or codes of its areas.
     head = out.split("Neighbours")[0]

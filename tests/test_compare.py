@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from recommender.model.explain import whole_km
 from recommender.recommend.compare import compare
 from recommender.recommend.ranking import Query, Recommender
 from recommender.render.charts import money
@@ -66,7 +67,8 @@ def test_the_page_shows_facts_figures_and_reasons(client: FlaskClient, app: Flas
         assert f'<th scope="col"><a href="/bodies/{c.code}">{c.facts["display_name"]}</a></th>' in (
             page
         )
-        assert f"{c.distance_km:,.0f} km between centres" in page
+        # As the reasons say it (Hastings, 9.46 km: "10 km", not "9 km" beside "10 km from")
+        assert f"{whole_km(c.distance_km)} km between centres" in page
         assert c.best is not None and money(c.best.expected or 0) in page
         for reason in c.why:
             assert reason.text[:1].upper() + reason.text[1:] in page

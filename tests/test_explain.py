@@ -131,3 +131,13 @@ def test_a_distance_reads_the_same_in_the_reasons_as_beside_them(
                     assert x.text.startswith(shown), (x.text, r.distance_km)
                     checked += 1
     assert checked > 20
+
+
+@pytest.mark.parametrize(
+    ("km", "said"), [(44.2, "44 km"), (0.95, "1 km"), (0.483, "480 m"), (0.004, "10 m")]
+)
+def test_a_short_border_is_said_in_metres(km: float, said: str) -> None:
+    """The City of London's 483 m of border read "shares 0 km of border"."""
+    from recommender.model.explain import border_length
+
+    assert border_length(km) == said

@@ -14,6 +14,7 @@ from recommender.cli._common import (
     pass_settings,
     service_labels,
 )
+from recommender.model.explain import border_length
 from recommender.recommend import readmodels
 from recommender.reference import lookup as reference
 from recommender.reference.lookup import TIER_NAMES
@@ -94,10 +95,11 @@ def show_command(obj: SettingsObj, code_or_name: str, fmt: str) -> None:
     click.echo(f"\nNeighbours ({len(near)}, sharing a border, longest first)")
     echo_table(
         [
-            [str(n["display_name"]), TIER_NAMES.get(str(n["tier"]), ""), round(n["border_km"], 1)]
+            [str(n["display_name"]), TIER_NAMES.get(str(n["tier"]), ""), border_length(km)]
             for n in near.to_dict("records")
+            for km in [float(n["border_km"])]
         ],
-        ["name", "type", "border km"],
+        ["name", "type", "border"],
     )
     click.echo(f"\nLies within or overlaps ({len(inside)})")
     echo_table(

@@ -228,7 +228,9 @@ def describe(
         return f"{whole_km(p.dist_km[focal, cand])} km from {you}: {where}"
     if factor == "border":
         km = float(p.border_km[focal, cand])
-        return f"shares {km:.0f} km of border with {you}" if km > 0 else f"no border with {you}"
+        if km <= 0:
+            return f"no border with {you}"
+        return f"shares {border_length(km)} of border with {you}"
     if factor == "area":
         return _area_sentence(model, focal, cand)
     if factor == "type":
@@ -309,6 +311,15 @@ def whole_km(km: float) -> str:
     """A distance in whole km as every answer shows it: from the one decimal the API gives
     (9.46 is 9.5, so "10"), so a reason never reads otherwise than the figure beside it."""
     return f"{round(float(km), 1):.0f}"
+
+
+def border_length(km: float) -> str:
+    """A shared border's length as every page says it: whole km, or metres under 1 km (the
+    City of London's 483 m with Westminster read "shares 0 km of border")."""
+    km = float(km)
+    if km >= 0.95:
+        return f"{km:.0f} km"
+    return f"{max(10, round(km * 1000, -1)):.0f} m"
 
 
 def _nesting(model: TrainedModel, focal: int, cand: int) -> str:

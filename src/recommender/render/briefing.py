@@ -42,7 +42,7 @@ from recommender.core.sources import (
     source_kind,
 )
 from recommender.model.baselines import BASELINE_LABELS
-from recommender.model.explain import DIRECTION_WORDS, MARKERS, whole_km
+from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length, whole_km
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
@@ -335,6 +335,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
     env.filters["member"] = member_label
     env.filters["savings_said"] = charts.savings_said
+    env.filters["border"] = border_length
     env.filters["km"] = whole_km
     env.filters["sentence"] = lambda v: str(v or "")[:1].upper() + str(v or "")[1:]
     env.filters["percent"] = charts.percent

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
-from recommender.model.explain import DIRECTION_WORDS, MARKERS
+from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend.compare import FEWEST, MOST, compare
 from recommender.reference import lookup as reference
@@ -17,7 +17,7 @@ from recommender.webapp.state import state
 
 bp = Blueprint("compare", __name__)
 RELATIONS = {
-    "touches": "shares {km:.0f} km of border with {body}",
+    "touches": "shares {km} of border with {body}",
     "within": "its area contains {body}",
     "contains": "lies within {body}",
     "overlaps": "its area overlaps {body}'s",
@@ -38,7 +38,7 @@ def page(code_or_name: str) -> Any:
     body = result.body
     where = [
         RELATIONS.get(c.relation, "no shared border with {body}").format(
-            km=c.border_km, body=body["display_name"]
+            km=border_length(c.border_km), body=body["display_name"]
         )
         for c in result.candidates
     ]

@@ -34,6 +34,7 @@ from recommender.core.sources import (
     SOURCE_KINDS,
 )
 from recommender.database import db
+from recommender.model.explain import border_length, whole_km
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend import feedback as feedback_domain
 from recommender.recommend.query import CHOICE_FLOOR, odds
@@ -95,6 +96,8 @@ def _money(value: float | None, precise: bool = False) -> str:
 
 bp.add_app_template_filter(reg.member_label, "member")
 bp.add_app_template_filter(charts.savings_said, "savings_said")
+bp.add_app_template_filter(border_length, "border")
+bp.add_app_template_filter(whole_km, "km")
 
 
 @bp.app_template_filter("percent")
