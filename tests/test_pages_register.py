@@ -114,6 +114,30 @@ def test_explorer_of_a_large_register_pages_and_draws_a_bounded_map(
     assert len(page) < 400_000
 
 
+def test_the_savings_by_service_never_add_simulated_figures_to_real_ones(
+    client: FlaskClient, app: Flask
+) -> None:
+    """With simulated arrangements shown, "Legal services 13 · Real 3 · £455k" summed ten
+    simulated figures beside three real arrangements with none."""
+    everything = _register(app, origin="all")
+    service = max(
+        {a["service"] for a in everything},
+        key=lambda s: sum(
+            a["annual_savings_gbp"] is not None and a["simulated"]
+            for a in everything
+            if a["service"] == s
+        ),
+    )
+    rows = [a for a in everything if a["service"] == service]
+    real = sum(a["annual_savings_gbp"] or 0 for a in rows if not a["simulated"])
+    simulated = sum(a["annual_savings_gbp"] or 0 for a in rows if a["simulated"])
+    assert simulated > 0
+    page = _text(client.get(f"/arrangements?origin=all&service={service}"))
+    row = page[page.index("<caption>By service</caption>") :].split("</tr>")[1]
+    assert f'<span class="muted block">{money(simulated)} simulated</span>' in row
+    assert (money(real) if real else "none") in row
+
+
 def test_explorer_rows_show_partners_savings_and_source(client: FlaskClient, app: Flask) -> None:
     real = [a for a in _register(app) if a["savings_basis"] == "to_date"]
     assert real, "the register has a real arrangement with savings to date"

@@ -497,11 +497,13 @@ def by_service(
     engine: Engine | None = None,
 ) -> list[dict[str, Any]]:
     """Per service, of the arrangements that match ``filters``: how many, how many are real,
-    the sum of their annual savings and how many have a figure (counted in the database),
-    most arrangements first."""
+    the sum of their annual savings and how many have a figure, and the same of the real ones
+    alone (``real_savings``, ``real_with_figure``: a simulated figure is never added to a real
+    one where both are shown), counted in the database, most arrangements first."""
     filters = filters or Filters()
     directory = directory or default_directory(settings)
     a = db.arrangements
+    real = a.c.simulated.is_(False)
     stmt = (
         sa.select(
             a.c.service,
@@ -509,6 +511,8 @@ def by_service(
             sa.func.sum(sa.case((a.c.simulated.is_(False), 1), else_=0)),
             sa.func.coalesce(sa.func.sum(a.c.annual_savings_gbp), 0.0),
             sa.func.count(a.c.annual_savings_gbp),
+            sa.func.coalesce(sa.func.sum(sa.case((real, a.c.annual_savings_gbp))), 0.0),
+            sa.func.count(sa.case((real, a.c.annual_savings_gbp))),
         )
         .where(*_conditions(filters, settings, directory))
         .group_by(a.c.service)
@@ -517,8 +521,9 @@ def by_service(
         rows = conn.execute(stmt).all()
     out = [
         {"service": str(service), "count": int(n), "real": int(real or 0),
-         "savings": float(total), "with_figure": int(figures)}
-        for service, n, real, total, figures in rows
+         "savings": float(total), "with_figure": int(figures),
+         "real_savings": float(real_total), "real_with_figure": int(real_figures)}
+        for service, n, real, total, figures, real_total, real_figures in rows
     ]  # fmt: skip
     return sorted(out, key=lambda e: (-e["count"], e["service"]))
 
