@@ -24,6 +24,13 @@ from recommender.core.sources import SOURCE_KINDS, rank_sources, source_host, so
         ("https://vdocuments.site/x", "aggregator"),
         ("https://en.wikipedia.org/wiki/X", "aggregator"),
         ("https://thanetpress.blogspot.com/2010/x", "aggregator"),
+        # A fire authority's, a commissioner's own site; copies on document-sharing sites.
+        ("https://www.rbfrs.co.uk/news/x", "official"),
+        ("https://www.northantspfcc.org.uk/x", "official"),
+        ("https://www.careersdocbox.com/x", "aggregator"),
+        ("https://studylib.net/doc/1/x", "aggregator"),
+        ("https://www.pdf-archive.com/x", "aggregator"),
+        ("https://notrbfrs.co.uk/x", "press"),  # the host itself, not one ending like it
         ("not a web address", "press"),
         # Look-alikes are not official: the host must end with an official domain.
         ("https://gov.uk.example.com/x", "press"),

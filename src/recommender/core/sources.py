@@ -57,7 +57,14 @@ SOURCE_KINDS = {
 _OFFICIAL_ENDS = ("gov.uk", "parliament.uk", "police.uk", "nhs.uk", "nhs.net", "moderngov.co.uk")
 _OFFICIAL_STARTS = ("democracy.", "democratic.", "modgov.", "moderngov.", "committee", "egenda.",
                     "minutes.", "councillors.", "meetings.")  # fmt: skip
+# Public bodies' and their joint services' own sites outside gov.uk (a fire authority, a
+# commissioner, a council-owned shared service), as the documented arrangements cite them.
+_OFFICIAL_HOSTS = ("rbfrs.co.uk", "northantspfcc.org.uk", "policeauthority.org", "lgss.co.uk",
+                   "centralmidlandsaudit.co.uk", "escp.org.uk", "twmuseums.org.uk",
+                   "hertfordshirecctv.co.uk", "clevelandemergencyplanning.info",
+                   "publicagroup.uk")  # fmt: skip
 _AGGREGATORS = ("docslib.org", "docest.com", "vdocuments.", "fdocuments.", "businessdocbox.com",
+                "careersdocbox.com", "studylib.net", "pdf-archive.com",
                 "docplayer.", "pdfslide.", "dokumen.", "scribd.com", "yumpu.com", "issuu.com",
                 "wikipedia.org", "blogspot.", "dweb.link", "ipfs.")  # fmt: skip
 
@@ -79,6 +86,8 @@ def source_kind(url: str) -> str:
     if not host:
         return "press"
     if host.endswith(_OFFICIAL_ENDS) or host.startswith(_OFFICIAL_STARTS):
+        return "official"
+    if host in _OFFICIAL_HOSTS:
         return "official"
     if any(part in host for part in _AGGREGATORS):
         return "aggregator"
