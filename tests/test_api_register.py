@@ -133,3 +133,10 @@ def test_pages_of_a_large_register_are_counted_and_read_in_the_database(
     assert read[1:] == [len(every[offset : offset + 50]) for offset in offsets]
     beyond = client.get("/api/v1/arrangements", query_string=filters | {"offset": len(every)})
     assert beyond.json["arrangements"] == [] and beyond.json["total"] == len(every)
+
+
+def test_an_unknown_body_filter_names_the_body_parameter(client: FlaskClient) -> None:
+    """``?body=Nowhere`` answered 404 naming the field ``name``, which the route has not."""
+    response = client.get("/api/v1/arrangements?body=Nowhere")
+    assert response.status_code == 404
+    assert response.json["field"] == "body" and response.json["error"] == "unknown_body"

@@ -357,7 +357,11 @@ def list_arrangements() -> Response:
     )  # fmt: skip
     settings, directory, engine = current.settings, current.directory, current.engine
     # Counted and paged in the database: a page costs what it holds, whatever the register.
-    total = reg.count(filters, settings=settings, directory=directory, engine=engine)
+    try:
+        total = reg.count(filters, settings=settings, directory=directory, engine=engine)
+    except UnknownBody as err:
+        err.field = "body"  # the parameter at fault (the lookup calls it a name)
+        raise
     found = (
         reg.query(filters, settings=settings, directory=directory, engine=engine)
         if args["offset"] < total
