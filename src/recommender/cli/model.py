@@ -77,8 +77,8 @@ def train_and_save(
     "--evaluate/--no-evaluate",
     default=True,
     show_default=True,
-    help="Evaluate on held-out real partnerships first (about two minutes; the model page and "
-    "the briefing quote it).",
+    help="Evaluate on held-out real partnerships first (most of the training time; the model "
+    "page and the briefing quote it).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @output_format("table", "json")
@@ -441,7 +441,11 @@ def models_ensure(obj: SettingsObj) -> None:
         artifacts.verify(current, obj.settings)
         click.echo(f"promoted model {current} is in place")
         return
-    click.echo("no promoted model: training one on the register (a few minutes)", err=True)
+    click.echo(
+        "no promoted model: training one on the register (minutes: most of it the held-out "
+        "evaluation)",
+        err=True,
+    )
     version, _ = train_and_save(obj.settings, None, promote=True, evaluate=True, seed=0)
     click.echo(f"trained and promoted {version}")
 

@@ -163,8 +163,9 @@ def resolution(found: reference.Resolution) -> dict[str, Any]:
 
 def arrangement(record: Mapping[str, Any]) -> dict[str, Any]:
     """An arrangement with its members. ``partners`` are the partners as the source gave
-    them (codes or names, the import layout), ``partner_names`` their current names; a
-    suggestion's evidence has ``partner_names`` too."""
+    them (codes or names, the import layout), ``partner_names`` the members' names as given
+    (``members[].name`` is the body each is today); a suggestion's evidence has
+    ``partner_names`` too."""
     return dict(record)
 
 

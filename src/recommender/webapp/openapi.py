@@ -345,13 +345,14 @@ COMPONENTS: dict[str, Any] = {
             "type": "array",
             "items": STR,
             "description": "The partners as the source gave them (codes or names), in "
-            "position order; their current names are partner_names.",
+            "position order; members[].name is the body each is today.",
         },
         partner_roles=_list(STR),
         partner_names={
             "type": "array",
             "items": STR,
-            "description": "The members' names, in position order.",
+            "description": "The members' names as the source gave them, in position order "
+            "(a former council under its own name: members[].name is the body it is now).",
         },
         members=_list(_ref("Member")),
     ),
