@@ -492,6 +492,9 @@ def test_the_partner_groups_table_links_each_other_member(
             if m["code"] != ROTHER:
                 assert f'href="/bodies/{m["code"]}"' in table
     assert table.count('<tr><th scope="row"') == len(groups)
+    # What a group's likelihood is: Rother's pairs only (Wealden–Hastings is not scored).
+    assert "least likely of Rother’s pairs in it" in html.unescape(table)
+    assert "as likely as its least likely pair" not in table
 
 
 def test_an_evidence_source_that_is_not_a_web_address_is_text_not_a_link(

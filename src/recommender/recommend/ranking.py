@@ -716,7 +716,8 @@ class Recommender:
         self, body: str, service: str, *, max_size: int = MAX_GROUP_SIZE, k: int = 5
     ) -> list[Group]:
         """The best groups of 2 to ``max_size`` bodies around the body, by savings per partner
-        weighted by how likely the group is (its least likely pair)."""
+        weighted by how likely the group is (the least likely of the body's pairs in it: its
+        members' pairs among themselves are not scored)."""
         if not 2 <= max_size <= MAX_GROUP_SIZE:
             raise InvalidInput(
                 f"max_size must be between 2 and {MAX_GROUP_SIZE}, got {max_size}", field="max_size"
