@@ -46,6 +46,10 @@ SIMULATED_NOTE = (
 )
 
 
+# How a simulated arrangement this project's simulator made names its source (an analyst may
+# import other simulated arrangements): "simulated (recommender.simulation.process, seed=1, …)".
+SIMULATOR_SOURCE = "simulated (recommender.simulation.process,"
+
 # Where an arrangement's source stands: a council's or another public body's own document
 # first (committee papers, reports, official sites), then the press and other pages, then
 # copies on document-sharing and aggregator sites (the original may have changed).

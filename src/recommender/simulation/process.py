@@ -91,6 +91,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from recommender.core.sources import SIMULATOR_SOURCE
 from recommender.geo.pairs import build_pair_matrices
 from recommender.model.patterns import merged_population
 from recommender.simulation.coefficients import Coefficients
@@ -289,7 +290,7 @@ def simulate(
                     "end_year": end_year,
                     "status": "ended" if end_year is not None else "active",
                     **record,
-                    "source": f"simulated ({__name__}, seed={seed}, size={size})",
+                    "source": f"{SIMULATOR_SOURCE} seed={seed}, size={size})",
                     "note": "Simulated arrangement for model training; not a real partnership.",
                     "simulated": True,
                 }

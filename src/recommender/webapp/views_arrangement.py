@@ -21,6 +21,8 @@ def page(found: Mapping[str, Any], labels: Mapping[str, str], settings: Settings
     url = shown["source_url"]
     return {
         "a": shown,
+        # Made by this project's simulator, or imported as simulated by an analyst.
+        "from_simulator": str(found.get("source") or "").startswith(sources.SIMULATOR_SOURCE),
         "source_kind": sources.source_kind(url) if url else None,
         "map_svg": members_map(found, settings),
     }
