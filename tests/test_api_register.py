@@ -42,7 +42,7 @@ def test_list_arrangements_pages(client: FlaskClient) -> None:
     [
         ("service=lgal", 400, "service"),
         ("region=Narnia", 400, "region"),
-        ("body=Rothr", 404, "name"),
+        ("body=Rothr", 404, "body"),
         ("origin=maybe", 400, "origin"),
         ("limit=-3", 400, "limit"),
     ],
