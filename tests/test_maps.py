@@ -482,3 +482,13 @@ def test_labels_use_short_names() -> None:
     assert "Norfolk Fire" in names
     tips = {p.findtext(SVG + "title") for p in root.iter(SVG + "path") if p.get("data-code")}
     assert any(t and t.startswith("Norfolk Fire and Rescue Authority") for t in tips)
+
+
+def test_the_body_a_map_is_about_keeps_its_name_over_a_partner_covering_it() -> None:
+    """Cornwall's map labelled Cornwall "NHS Cornwall and the Isles of Scilly ICB": a partner
+    covering the same area was named first and the body's own name, clashing, was dropped."""
+    body = {"code": "E10000030", "display_name": "Surrey", "tier": "county"}
+    rows = [{"partner_code": "E23000031", "existing": False, "expected_savings_gbp": 500_000.0}]
+    drawn = partners_map(body, rows, [], None, SETTINGS, width=600)
+    labels = drawn[drawn.index('class="labels') :].split("</g></g>")[0]
+    assert ">Surrey<" in labels and "Surrey Police" not in labels

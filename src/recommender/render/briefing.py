@@ -49,6 +49,7 @@ from recommender.recommend.ranking import Query, Recommendation, Recommender, li
 from recommender.reference import lookup as reference
 from recommender.register.records import member_label, partnerships_of
 from recommender.render import charts
+from recommender.render.maps import short_name
 from recommender.render.partner_map import partners_map
 
 TOP = 8
@@ -258,7 +259,7 @@ def _chart(found: Sequence[Recommendation], rec: Recommender) -> str:
     return charts.range_chart(
         [
             (
-                f"{r.partner_name}: {r.service_label}",
+                f"{short_name(r.partner_name)}: {r.service_label}",  # as the map names it
                 r.savings_low_gbp,
                 r.savings_gbp,
                 r.savings_high_gbp,

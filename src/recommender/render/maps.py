@@ -670,10 +670,11 @@ def _panel(view: _View, fills: str, overlays: str, marks: str = "") -> str:
 def _labels(
     view: _View, geo: WebLayer, roles: _Roles, codes: list[str], size: float, kind: str
 ) -> str:
-    """Return names over the filled bodies in ``size`` px, the largest values first and the
-    focal body last, skipping any that would overlap one placed or run off the map."""
-    # Partners first (by value): the focal body is named by its outline, title and legend.
-    order = sorted(codes, key=lambda c: (roles.kind(c) == "focal", -roles.values.get(c, 0), c))
+    """Return names over the filled bodies in ``size`` px, the focal body first, then the
+    largest values, skipping any that would overlap one placed or run off the map."""
+    # The focal body first: a partner covering the same area (Cornwall's NHS board) otherwise
+    # put its own name on the body the map is about.
+    order = sorted(codes, key=lambda c: (roles.kind(c) != "focal", -roles.values.get(c, 0), c))
     placed: list[tuple[float, float, float, float]] = []
     texts = []
     for code in order[:MOST_LABELS]:
