@@ -93,3 +93,19 @@ def test_models_list_says_where_each_figure_comes_from(
     assert row.split()[-4:] == ["0.604", "0.9", "0.7", "0.5"]
     assert "¹ leave one partnership out" in result.stderr and "² as served" in result.stderr
     assert "³ cold start" in result.stderr
+
+
+def test_a_bad_option_is_named_as_typed(trained_settings: Settings) -> None:
+    """``--max-km -5`` said "max_km must be a positive number of km": the API's name."""
+    env = {
+        "RECOMMENDER_DATA_DIR": str(trained_settings.data),
+        "RECOMMENDER_MODELS_DIR": str(trained_settings.models),
+        "RECOMMENDER_DATABASE_URL": trained_settings.db_url,
+    }
+    for args, said in (
+        (["--max-km", "-5"], "Error: --max-km must be a positive number of km, got -5.0"),
+        (["--per-partner", "0"], "Error: --per-partner must be at least 1, got 0"),
+        (["--k", "0"], "Error: --k must be between 1 and 50, got 0"),
+    ):
+        result = CliRunner(env=env).invoke(cli, ["recommend", "Rother", *args])
+        assert result.exit_code == 2 and said in result.output, result.output

@@ -69,10 +69,15 @@ def existing_folder(ctx: click.Context, param: click.Parameter, value: Path | No
 
 
 class DomainError(click.ClickException):
-    """A :class:`RecommenderError` shown to the user without a traceback."""
+    """A :class:`RecommenderError` shown to the user without a traceback, naming the option
+    at fault as the user typed it (``--max-km``, not the API's ``max_km``) when ``flags``
+    maps its field to it."""
 
-    def __init__(self, err: RecommenderError) -> None:
+    def __init__(self, err: RecommenderError, flags: dict[str, str] | None = None) -> None:
         message = err.detail
+        flag = (flags or {}).get(err.field or "")
+        if flag and message.startswith((f"{err.field} ", f"{err.field}=")):
+            message = flag + message[len(err.field or "") :]
         if err.suggestions:
             message += "\nClosest matches: " + "; ".join(err.suggestions)
         super().__init__(message)
@@ -89,7 +94,20 @@ class ErrorHandlingGroup(click.Group):
         try:
             return super().invoke(ctx)
         except RecommenderError as err:
-            raise DomainError(err) from err
+            raise DomainError(err, _flags(self, ctx)) from err
+
+
+def _flags(group: click.Group, ctx: click.Context) -> dict[str, str]:
+    """The options of the command that ran, by parameter name: ``{"max_km": "--max-km"}``."""
+    found: dict[str, str] = {}
+    name = ctx.invoked_subcommand
+    command = group.get_command(ctx, name) if name else None
+    if command is not None:
+        for param in command.params:
+            longest = max((o for o in param.opts if o.startswith("--")), key=len, default=None)
+            if param.name and longest:
+                found[param.name] = longest
+    return found
 
 
 def echo_json(payload: Any) -> None:
