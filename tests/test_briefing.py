@@ -234,3 +234,19 @@ def test_print_weighs_the_model_against_its_best_baseline_in_words(
         "How far to trust the order.</strong> On real arrangements held out from training, "
         "for police–police pairs the model ranked real partners no better." in text
     )
+
+
+def test_the_summary_says_the_service_asked_for_once_and_counts_the_rest(
+    recommender_model: Recommender,
+) -> None:
+    """ "…are, for HR and payroll: HR and payroll with Stroud", and "…; and property and assets
+    and more"."""
+    found = recommender_model.recommend(Query("Rother", service="legal", k=3))
+    labels = {"legal": "Legal services", "ict": "ICT and digital", "waste": "Waste",
+              "hr": "HR and payroll", "it": "IT", "pay": "Payroll"}  # fmt: skip
+    text = briefing.summary("Rother", found, [], labels, "legal")
+    assert f"are, for legal services: {found[0].partner_name} (" in text
+    assert "legal services with" not in text
+    existing = [{"service": s} for s in labels]
+    said = briefing.summary("Rother", [], existing, labels)
+    assert said.endswith("and 2 more).") and "and more" not in said

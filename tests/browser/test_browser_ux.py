@@ -184,7 +184,7 @@ def test_the_briefing_opens_with_its_summary_and_shows_no_service_id(page: Any) 
     text = " ".join(
         " ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(data)).pages
     )
-    summary = text[text.index("In short") : text.index("Official name and code")]
+    summary = text[text.index("In short") : text.index("ONS name and code")]
     assert "Rother's three best opportunities are" in summary
     for name in top:
         assert f"with {name} (" in summary

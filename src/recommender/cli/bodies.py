@@ -137,7 +137,7 @@ def _summary(facts: dict[str, Any]) -> list[str]:
     """The body in a few lines of words: what it is, its people, area and deprivation."""
     kind = TIER_NAMES.get(str(facts["tier"]), str(facts["tier"]))
     region = str(facts["region"])
-    where = region if region == "London" else f"the {region}"
+    where = region if region in ("London", "Yorkshire and The Humber") else f"the {region}"
     lines = [f"{kind[:1].upper()}{kind[1:]} in {where}"]
     if facts.get("name") and facts["name"] != facts["display_name"]:
         lines.append(f"ONS name: {facts['name']}")

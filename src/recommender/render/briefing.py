@@ -147,8 +147,8 @@ def summary(
             "the one chosen."
         )
     else:
-        items = [
-            f"{_service_words(r.service_label)} with {r.partner_name} "
+        items = [  # one service asked for: said once, before them ("…, for HR and payroll:")
+            f"{'' if service else _service_words(r.service_label) + ' with '}{r.partner_name} "
             f"({_chance(r.likelihood or 0.0)}; {charts.money(r.savings_gbp)} a year if formed, "
             f"{charts.money(r.expected_savings_gbp or 0.0)} expected)"
             for r in best
@@ -168,7 +168,7 @@ def summary(
         n = len(existing)
         text += (
             f" {name} is in {n} documented arrangement{'s' * (n != 1)} already "
-            f"({_join(kinds[:4])}{' and more' if len(kinds) > 4 else ''})."
+            f"({_join([*kinds[:4], f'{len(kinds) - 4} more'] if len(kinds) > 4 else kinds)})."
         )
     else:
         text += f" {name} is in no documented arrangement."
