@@ -263,3 +263,13 @@ def test_the_cli_reports_a_hostile_file_without_a_traceback(
     result = CliRunner().invoke(cli, ["register", "import", str(path)], env=env)
     assert result.exit_code == 2, result.output
     assert "row 2, column 'note'" in result.output and "Traceback" not in result.output
+
+
+def test_an_unclosed_quote_is_named_where_it_opens(tmp_path: Path) -> None:
+    """A quote opened in ``name`` and never closed read the next lines into it; the errors
+    then blamed ``service`` and ``partners`` as empty."""
+    text = HEADER + project_row(name='"A').replace('"""A"', '"A') + project_row(name="B")
+    found = rejected(write(tmp_path, text))
+    assert len(found) == 1
+    row, column, message = found[0]
+    assert (row, column) == (2, "name") and "opens a double quote that is never closed" in message

@@ -248,6 +248,15 @@ def _read_csv(path: Path, text: str) -> SourceFile:
         for number, raw in enumerate(reader, start=2):
             values = {k: unguard((v or "").strip()) for k, v in raw.items() if k is not None}
             errors += [_value_error(number, k, v) for k, v in values.items()]
+            short = any(v is None for k, v in raw.items() if k is not None)
+            spans = [  # (a value past the limit is already said to be an unclosed quote)
+                k
+                for k, v in raw.items()
+                if k is not None and v and "\n" in v and len(v) <= MAX_FIELD
+            ]
+            if short and spans:  # a quote opened in it and never closed took the next lines
+                errors.append(RowError(number, spans[-1], values[spans[-1]][:40], _UNCLOSED))
+                continue
             if None in raw:
                 extra = [str(v) for v in raw[None]]
                 message = f"{len(extra)} more value(s) than the header's {len(header)} columns "
@@ -261,6 +270,12 @@ def _read_csv(path: Path, text: str) -> SourceFile:
     if found := [e for e in errors if e is not None]:
         raise ImportRejected(str(path), found)
     return SourceFile(layout, rows, _ignored(header, expected))
+
+
+_UNCLOSED = (
+    "opens a double quote that is never closed: the lines after it were read into this one "
+    "value, and the row has too few values (close the quote, or remove it)"
+)
 
 
 def _header_error(header: Sequence[str], name: str) -> RowError | None:
