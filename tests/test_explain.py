@@ -141,3 +141,34 @@ def test_a_short_border_is_said_in_metres(km: float, said: str) -> None:
     from recommender.model.explain import border_length
 
     assert border_length(km) == said
+
+
+def test_a_council_split_between_two_bodies_is_no_partnership_of_theirs() -> None:
+    """West and North Northamptonshire "already work together on legal services": both are
+    members of LGSS Law only because Northamptonshire County Council, split between them, was."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from recommender.model.explain import inherited_only
+
+    class Model:  # what inherited_only reads of a model (and weakly refers to)
+        pass
+
+    model = Model()
+    pairs = SimpleNamespace(index={"WN": 0, "NN": 1, "CAM": 2})
+    model.context = SimpleNamespace(pairs=pairs, services=("legal", "finance_audit"))  # type: ignore[attr-defined]
+    model.arrangements = (  # type: ignore[attr-defined]
+        pd.DataFrame(
+            {
+                "service": ["legal", "finance_audit"],
+                "member_codes": [["CAM", "WN", "NN"], ["WN", "NN", "NN"]],
+                "member_names": [
+                    ["Cambridgeshire", "Northamptonshire", "Northamptonshire"],
+                    ["Northamptonshire", "Northamptonshire", "Corby"],  # Corby: NN's own
+                ],
+            }
+        )
+    )
+    found = inherited_only(model)  # type: ignore[arg-type]
+    assert found == {(0, 1, 0): "Northamptonshire", (1, 0, 0): "Northamptonshire"}

@@ -29,6 +29,7 @@ suggestions of a sample of bodies.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -250,10 +251,18 @@ def describe(
         than = "further apart in size than most candidates" if apart else "nearer in size than most"
         return f"{larger} than {you} ({sizes}): {than}"
     if factor == "history":
-        shared = np.flatnonzero(snap.shares[:, focal, cand])
-        labels = [_service_words(str(ctx.labels[s])) for s in shared[:3]]
+        shared = np.flatnonzero(snap.shares[:, focal, cand])[:3]
+        inherited = inherited_only(model)
+        via = {int(s): inherited.get((focal, cand, int(s))) for s in shared}
+        labels = [_service_words(str(ctx.labels[s])) for s in shared if via[int(s)] is None]
+        said = f"already works with {you} on {_join(labels)} (documented arrangements)"
+        both = sorted({str(v) for v in via.values() if v is not None})
+        if both:  # only through one council split between them: not a partnership of theirs
+            services = [_service_words(str(ctx.labels[s])) for s in shared if via[int(s)]]
+            through = f"both succeed {_join(both)} in its arrangements for {_join(services)}"
+            return f"{said}; {through}" if labels else through
         if labels:
-            return f"already works with {you} on {_join(labels)} (documented arrangements)"
+            return said
         n = int(snap.prior[focal, cand])
         return f"has been in {n} documented arrangement{'s' * (n != 1)} with {you}"
     if factor == "savings":
@@ -350,6 +359,45 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
     if same_region is not None and same_region[focal, cand]:
         return f"in the same region as {you}"
     return f"in another region from {you}"
+
+
+# By model identity (a model is no dictionary key), dropped with the model.
+_INHERITED: dict[int, dict[tuple[int, int, int], str]] = {}
+
+
+def inherited_only(model: TrainedModel) -> dict[tuple[int, int, int], str]:
+    """The pairs (both orders) and services whose only shared arrangements link them through
+    one former council split between them, with its name as the source gives it: both West
+    and North Northamptonshire are members of LGSS Law because Northamptonshire County Council
+    was, which is no partnership between the two. Made once per model."""
+    found = _INHERITED.get(id(model))
+    if found is not None:
+        return found
+    index = model.context.pairs.index
+    service_at = {str(s): i for i, s in enumerate(model.context.services)}
+    genuine: set[tuple[int, int, int]] = set()
+    through: dict[tuple[int, int, int], str] = {}
+    for service, codes, names in zip(
+        model.arrangements["service"],
+        model.arrangements["member_codes"],
+        model.arrangements["member_names"],
+        strict=True,
+    ):
+        s = service_at.get(str(service))
+        members = [(index[c], str(n)) for c, n in zip(codes, names, strict=False) if c in index]
+        for i, (a, name_a) in enumerate(members):
+            for b, name_b in members[i + 1 :]:
+                if a == b or s is None:
+                    continue
+                for key in ((a, b, s), (b, a, s)):
+                    if name_a != name_b:
+                        genuine.add(key)
+                    else:
+                        through.setdefault(key, name_a)
+    found = {k: v for k, v in through.items() if k not in genuine}
+    _INHERITED[id(model)] = found
+    weakref.finalize(model, _INHERITED.pop, id(model), None)
+    return found
 
 
 # --- evidence ---------------------------------------------------------------------------------
