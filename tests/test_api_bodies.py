@@ -151,3 +151,17 @@ def test_proposals_and_split_arrangements_are_not_offered_to_join(
         offered += [o["arrangement"]["name"] for o in joins["options"]]
     assert offered
     assert not [n for n in offered if n.endswith("(proposal)") or "split 2012" in n]
+
+
+def test_an_nhs_board_split_from_a_council_gives_no_misleading_density(
+    real_client: FlaskClient,
+) -> None:
+    """Norfolk and Waveney's area is Norfolk's (the councils mostly in it) while its people
+    include Waveney's, by small area: 195 people per km² mixed the two."""
+    facts = real_client.get("/api/v1/bodies/E54000022").get_json()["body"]
+    assert "East Suffolk" in facts["area_note"] and "no density is given" in facts["area_note"]
+    page = real_client.get("/bodies/E54000022").get_data(as_text=True)
+    assert "the area of the councils mostly within it" in page
+    assert "people per km²" not in page.split("Area</dt>")[1].split("</dd>")[0]
+    whole = real_client.get("/api/v1/bodies/E54000032").get_json()["body"]  # Kent and Medway
+    assert "area_note" not in whole and whole["density"] > 0

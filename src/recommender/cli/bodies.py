@@ -144,7 +144,11 @@ def _summary(facts: dict[str, Any]) -> list[str]:
     if facts.get("population"):
         people = f"Population {facts['population']:,} (mid-2022)"
         if facts.get("area_km2"):
-            people += f"; {facts['area_km2']:,.0f} km², {facts['density']:,.0f} people per km²"
+            people += f"; {facts['area_km2']:,.0f} km²" + (
+                f" ({facts['area_note']})"
+                if facts.get("area_note")
+                else f", {facts['density']:,.0f} people per km²"
+            )
         lines.append(people)
     if facts.get("rural_urban"):
         lines.append(f"Rural-urban class: {facts['rural_urban']}")

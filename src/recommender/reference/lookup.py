@@ -337,7 +337,26 @@ def body(code_or_name: str, settings: Settings) -> dict[str, Any]:
     code = _one_code(code_or_name, settings)
     row = ref.bodies.loc[code]
     facts = {column: _plain(row[column]) for column in ref.bodies.columns if column != "geometry"}
-    return facts | {"governance": governance_facts(code, settings)}
+    facts = facts | {"governance": governance_facts(code, settings)}
+    if facts["kind"] == "health" and (split := _split_councils(code, settings)):
+        # Its outline (and so its area) is drawn from the councils mostly in it; its people are
+        # counted small area by small area: the density of the two would mislead.
+        facts["area_note"] = (
+            f"the area of the councils mostly within it; {_and(split)} "
+            f"{'is' if len(split) == 1 else 'are'} split with another NHS board, and its "
+            "population is counted by small area, so no density is given"
+        )
+    return facts
+
+
+def _split_councils(code: str, settings: Settings) -> list[str]:
+    """The councils a body shares with another body of its kind (an NHS board: by LSOA)."""
+    found = _related(code, settings, ("overlaps",))
+    return sorted(str(n) for n in found[found["kind"] == "council"]["display_name"])
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def fire_governance(settings: Settings) -> pd.DataFrame:
