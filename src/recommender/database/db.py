@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import csv
 import io
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -362,15 +363,33 @@ def _sqlite_pragmas(*, wal: bool) -> Any:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
+            # Wait for a concurrent writer instead of failing at once: set first, so that the
+            # switch to WAL (which needs the database to itself) waits too.
+            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_MS)}")
             cursor.execute("PRAGMA foreign_keys=ON")
             if wal:
-                cursor.execute("PRAGMA journal_mode=WAL")
-            # Wait for a concurrent writer instead of failing at once.
-            cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_MS)}")
+                _switch_to_wal(cursor)
         finally:
             cursor.close()
 
     return on_connect
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Put the database in WAL mode. Two processes opening a new database at once both ask,
+    and SQLite answers one of them "database is locked" at once, without waiting: look again
+    (the other has usually switched it) for up to the busy timeout."""
+    deadline = time.monotonic() + SQLITE_BUSY_MS / 1000
+    while True:
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+        if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+            return
+        time.sleep(0.05)
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
