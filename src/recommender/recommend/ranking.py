@@ -44,7 +44,7 @@ from recommender.recommend.query import (
 )
 from recommender.reference import lookup as reference
 from recommender.reference.lookup import resolve
-from recommender.register.records import named_not_running
+from recommender.register.records import named_not_running, one_body
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -431,7 +431,7 @@ class Recommender:
 
     def cautions(self, kind: str) -> list[str]:
         """Where the model's own evaluation says it ranks real partners no better than a
-        simple rule for the pairs a body of ``kind`` is in, one sentence each
+        baseline for the pairs a body of ``kind`` is in, one sentence each
         (:func:`recommender.model.evaluation.cautions`): what the page, the briefing and the
         CLI say beside a body's suggestions."""
         from recommender.model.evaluation import cautions
@@ -781,10 +781,8 @@ class Recommender:
             positions = [self._position[c] for c in codes if c in self._position]
             if code in codes or not positions or not ctx.bodies.eligible[s, f]:
                 continue
-            if named_not_running(str(row["name"])) or (  # a proposal, or one that split
-                len(codes) >= 2 and None not in codes and len(set(codes)) == 1
-            ):  # between bodies that are all now one (records.merged_into_one): no partnership
-                continue
+            if named_not_running(str(row["name"])) or one_body(codes):
+                continue  # a proposal, one that split, or one between bodies now one
             if s not in likelihoods:
                 scored = self.scorer.query(f, s)
                 likelihoods[s] = dict(

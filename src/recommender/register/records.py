@@ -133,8 +133,8 @@ def member_label(member: Mapping[str, Any]) -> str:
 
 _Record = TypeVar("_Record", bound=Mapping[str, Any])
 # How the sources name an arrangement that never ran or has stopped: "… (proposal)", "Wessex
-# Youth Offending Team (joint YOT, split 2012)". Only 300 documented arrangements carry no
-# status, so their names say it.
+# Youth Offending Team (joint YOT, split 2012)". The documented arrangements carry no status
+# (their source gives none), so their names say it.
 _NOT_RUNNING = re.compile(r"\((?:proposal|[^()]*\bsplit (?:in )?\d{4})\)\s*$", re.IGNORECASE)
 
 
@@ -144,13 +144,16 @@ def named_not_running(name: str) -> bool:
     return bool(_NOT_RUNNING.search(name))
 
 
+def one_body(codes: Sequence[str | None]) -> bool:
+    """Whether members with these body codes are now one and the same body: councils that
+    have merged since (North Dorset, West Dorset and Weymouth and Portland, now Dorset). It is
+    no longer a partnership: not one the body "is in", nor one another body could join."""
+    return len(codes) >= 2 and None not in codes and len(set(codes)) == 1
+
+
 def merged_into_one(record: Mapping[str, Any]) -> bool:
-    """Whether every member of ``record`` is now one and the same body: councils that have
-    merged since (North Dorset, West Dorset and Weymouth and Portland, now Dorset). It is no
-    longer a partnership: not one the body "is in", nor one another body could join."""
-    members = record.get("members") or []
-    codes = {m.get("body_code") for m in members}
-    return len(members) >= 2 and None not in codes and len(codes) == 1
+    """Whether every member of ``record`` is now one body (:func:`one_body`)."""
+    return one_body([m.get("body_code") for m in record.get("members") or []])
 
 
 def partnerships_of(records: Sequence[_Record]) -> tuple[list[_Record], list[_Record]]:
@@ -503,16 +506,16 @@ def by_service(
     filters = filters or Filters()
     directory = directory or default_directory(settings)
     a = db.arrangements
-    real = a.c.simulated.is_(False)
+    is_real = a.c.simulated.is_(False)
     stmt = (
         sa.select(
             a.c.service,
             sa.func.count(),
-            sa.func.sum(sa.case((a.c.simulated.is_(False), 1), else_=0)),
+            sa.func.sum(sa.case((is_real, 1), else_=0)),
             sa.func.coalesce(sa.func.sum(a.c.annual_savings_gbp), 0.0),
             sa.func.count(a.c.annual_savings_gbp),
-            sa.func.coalesce(sa.func.sum(sa.case((real, a.c.annual_savings_gbp))), 0.0),
-            sa.func.count(sa.case((real, a.c.annual_savings_gbp))),
+            sa.func.coalesce(sa.func.sum(sa.case((is_real, a.c.annual_savings_gbp))), 0.0),
+            sa.func.count(sa.case((is_real, a.c.annual_savings_gbp))),
         )
         .where(*_conditions(filters, settings, directory))
         .group_by(a.c.service)

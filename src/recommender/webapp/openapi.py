@@ -306,8 +306,8 @@ COMPONENTS: dict[str, Any] = {
         arrangements=_list(_ref("Arrangement")),
         merged_arrangements={
             **_list(_ref("Arrangement")),
-            "description": "Arrangements between councils that are all now this body: "
-            "internal to it, no longer partnerships (not in arrangements).",
+            "description": "Arrangements between bodies that are all now this body (councils "
+            "merged since): internal to it, no longer partnerships (not in arrangements).",
         },
     ),
     "Member": _obj(
