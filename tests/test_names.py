@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.core.names import closest, normalise, word_index, word_scores
+from recommender.core.names import and_list, closest, normalise, word_index, word_scores
 
 
 @pytest.mark.parametrize(
@@ -70,3 +70,12 @@ def test_every_word_of_the_query_must_be_found() -> None:
     hull = dict(zip(keys, word_scores("hull", index), strict=True))
     assert hull["kingston upon hull"] == 100 and hull["solihull"] < 70
     assert not word_scores("", index).any()
+
+
+@pytest.mark.parametrize(
+    ("items", "said"),
+    [([], ""), (["Rother"], "Rother"), (["Rother", "Wealden"], "Rother and Wealden"),
+     (["A", "B", "C"], "A, B and C")],
+)  # fmt: skip
+def test_and_list_is_how_every_sentence_lists_names(items: list[str], said: str) -> None:
+    assert and_list(items) == said

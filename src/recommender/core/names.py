@@ -176,3 +176,10 @@ def word_scores(query: str, index: WordIndex) -> np.ndarray[Any, np.dtype[np.flo
     padded = np.column_stack([scores, np.zeros(len(words))])  # -1 reads this 0 column
     best = padded[:, index.words].max(axis=2)  # (query words, names)
     return np.asarray(best.min(axis=0))
+
+
+def and_list(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c`` (and "" for none): how every sentence lists names."""
+    if len(items) <= 1:
+        return items[0] if items else ""
+    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -38,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from recommender.core.names import and_list
 from recommender.geo.pairs import SAME_GOVERNOR
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
 
@@ -255,11 +256,11 @@ def describe(
         inherited = inherited_only(model)
         via = {int(s): inherited.get((focal, cand, int(s))) for s in shared}
         labels = [_service_words(str(ctx.labels[s])) for s in shared if via[int(s)] is None]
-        said = f"already works with {you} on {_join(labels)} (documented arrangements)"
+        said = f"already works with {you} on {and_list(labels)} (documented arrangements)"
         both = sorted({str(v) for v in via.values() if v is not None})
         if both:  # only through one council split between them: not a partnership of theirs
             services = [_service_words(str(ctx.labels[s])) for s in shared if via[int(s)]]
-            through = f"both succeed {_join(both)} in its arrangements for {_join(services)}"
+            through = f"both succeed {and_list(both)} in its arrangements for {and_list(services)}"
             return f"{said}; {through}" if labels else through
         if labels:
             return said
@@ -306,10 +307,6 @@ def _people(n: float) -> str:
     return f"{round(n, -3):,.0f} people" if n >= 10_000 else f"{n:,.0f} people"
 
 
-def _join(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
 def _tier_word(tier: str) -> str:
     from recommender.reference.lookup import TIER_NAMES
 
@@ -354,7 +351,7 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
         if same is not None and same[focal, cand]:
             parts.append(words)
     if parts:
-        return "in the same " + _join(parts[:3]) + f" as {you}"
+        return "in the same " + and_list(parts[:3]) + f" as {you}"
     same_region = p.same.get("region_code")
     if same_region is not None and same_region[focal, cand]:
         return f"in the same region as {you}"

@@ -26,7 +26,14 @@ from rapidfuzz import fuzz, process
 from recommender.core import atomic, kinds
 from recommender.core.config import Settings
 from recommender.core.errors import DataError, InvalidInput, UnknownBody
-from recommender.core.names import WordIndex, closest, normalise, word_index, word_scores
+from recommender.core.names import (
+    WordIndex,
+    and_list,
+    closest,
+    normalise,
+    word_index,
+    word_scores,
+)
 from recommender.geo.geography import check_crs
 from recommender.reference import rules as reference_rules
 from recommender.reference.governance import (
@@ -342,7 +349,7 @@ def body(code_or_name: str, settings: Settings) -> dict[str, Any]:
         # Its outline (and so its area) is drawn from the councils mostly in it; its people are
         # counted small area by small area: the density of the two would mislead.
         facts["area_note"] = (
-            f"the area of the councils mostly within it; {_and(split)} "
+            f"the area of the councils mostly within it; {and_list(split)} "
             f"{'is' if len(split) == 1 else 'are'} split with another NHS board, and its "
             "population is counted by small area, so no density is given"
         )
@@ -353,10 +360,6 @@ def _split_councils(code: str, settings: Settings) -> list[str]:
     """The councils a body shares with another body of its kind (an NHS board: by LSOA)."""
     found = _related(code, settings, ("overlaps",))
     return sorted(str(n) for n in found[found["kind"] == "council"]["display_name"])
-
-
-def _and(names: list[str]) -> str:
-    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def fire_governance(settings: Settings) -> pd.DataFrame:

@@ -130,10 +130,3 @@ def register_frames(
     )
     arrangements = out.drop(columns=["member_codes", "member_names"]).reset_index(drop=True)
     return arrangements, members, out.reset_index(drop=True)
-
-
-def and_list(items: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c``."""
-    if len(items) <= 1:
-        return items[0] if items else ""
-    return ", ".join(items[:-1]) + " and " + items[-1]

@@ -28,6 +28,7 @@ from typing import Any
 import pandas as pd
 
 from recommender.core.errors import ModelError, UnknownBody
+from recommender.core.names import and_list
 from recommender.core.services import load_services
 from recommender.model.explain import Reason
 from recommender.model.fit import Context, TrainedModel
@@ -139,7 +140,7 @@ class ScenarioRecommender(Recommender):
 def _few(items: list[str], most: int = 3) -> str:
     """Up to ``most`` names, then how many more."""
     if len(items) <= most:
-        return history.and_list(items)
+        return and_list(items)
     return ", ".join(items[: most - 1]) + f" and {len(items) - most + 1} more"
 
 
@@ -189,7 +190,7 @@ def compare(
     if len(heirs) > 1:
         raise UnknownBody(
             f"{scenario.world.name(today)} ({today}) is split between "
-            f"{history.and_list([scenario.world.name(h) for h in heirs])} in scenario "
+            f"{and_list([scenario.world.name(h) for h in heirs])} in scenario "
             f"{scenario.definition.name!r}: compare one of them",
             field="body",
             suggestions=[f"{scenario.world.name(h)} ({h})" for h in heirs],
@@ -204,7 +205,7 @@ def compare(
     rows_now = []
     for rank, r in enumerate(now, 1):
         goes = scenario.world.replaced.get(r.partner_code, ())
-        fate = f"part of {history.and_list([scenario.world.name(h) for h in goes])}" if goes else ""
+        fate = f"part of {and_list([scenario.world.name(h) for h in goes])}" if goes else ""
         if goes == (there,):
             fate += " too: one council with it, no longer a partner"
         rows_now.append(_row(rank, r) | {"fate": fate})

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from recommender.core.errors import UnknownBody
-from recommender.core.names import normalise
+from recommender.core.names import and_list, normalise
 from recommender.recommend.ranking import Place, rows
 from recommender.reference import lookup as reference
 from recommender.register.records import Filters, query
@@ -103,7 +103,7 @@ def place(world: World, body: str) -> Place:
     kept = [_mapped(world, r, code) for i, r in sorted(records.items()) if i not in internal]
     note = f"On the map of scenario {world.definition.name!r}"
     if facts["successor"]:
-        formed = history.and_list([f["name"] for f in facts["formed_from"]])
+        formed = and_list([f["name"] for f in facts["formed_from"]])
         note += f": a new unitary council formed from {formed}"
         if kept:
             note += f"; it inherits {len(kept)} documented arrangement"

@@ -50,6 +50,7 @@ import shapely
 
 from recommender.core.config import Settings
 from recommender.core.errors import CheckFailed, UnknownScenario
+from recommender.core.names import and_list
 from recommender.geo import geography
 from recommender.reference import lookup as reference
 from recommender.reference.bodies import imd_decile, largest_class, majority
@@ -144,7 +145,7 @@ class World:
                 f"Run by {self.name(heirs[0])}, which takes over from {before}"
                 if len(heirs) == 1
                 else f"Run today by {before}, which the scenario splits between "
-                f"{_and([self.name(h) for h in heirs])}: who runs it is left to decide"
+                f"{and_list([self.name(h) for h in heirs])}: who runs it is left to decide"
             )
             out.append(_fact(text, fact["source_url"], fact["fire_code"]))
         return out
@@ -180,10 +181,6 @@ def _fact(text: str, source_url: str, fire: str) -> dict[str, str]:
         "governance": "county_council",
         "fire_code": fire,
     }
-
-
-def _and(items: list[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def derive(definition: Definition, settings: Settings) -> World:
