@@ -104,3 +104,15 @@ def test_recommend_and_briefing_on_the_new_map(run: Any, tmp_path: Path) -> None
     wrote = run("briefing", "West Surrey", "--scenario", "surrey-east-west", "--out", str(out))
     assert wrote.exit_code == 0, wrote.output
     assert "On the map of scenario" in out.read_text()
+
+
+def test_every_answer_on_a_scenario_map_says_so_in_its_heading(run: Any) -> None:
+    """`groups` and `join` headed their answers "— model …" on a scenario's map, as if today's
+    (`recommend` named the scenario)."""
+    assert _create(run).exit_code == 0
+    for command in (("groups", "--service", "legal"), ("join",), ("recommend", "--k", "2")):
+        said = run(command[0], "West Surrey", *command[1:], "--scenario", "surrey-east-west")
+        assert said.exit_code == 0, said.output
+        heading = next(line for line in said.output.splitlines() if line.startswith("West"))
+        assert heading.startswith("West Surrey (X06000002) — model ")
+        assert heading.endswith(", scenario surrey-east-west"), heading

@@ -110,6 +110,12 @@ def _flags(group: click.Group, ctx: click.Context) -> dict[str, str]:
     return found
 
 
+def model_words(version: str, scenario: str | None) -> str:
+    """The model an answer comes from, and the scenario's map it answers on, as every
+    command heads its answers: "model 2026…, scenario surrey-east-west"."""
+    return f"model {version}" + (f", scenario {scenario}" if scenario else "")
+
+
 def echo_json(payload: Any) -> None:
     """Print ``payload`` as indented JSON (keys in the order given)."""
     click.echo(json.dumps(payload, indent=2, ensure_ascii=False, default=_json_default))

@@ -15,12 +15,13 @@ from recommender.cli._common import (
     echo_json,
     echo_table,
     existing_folder,
+    model_words,
     output_format,
     pass_settings,
     scenario_recommender,
 )
 from recommender.core.config import Settings
-from recommender.recommend.query import CHOICE_FLOOR, PER_PARTNER, SORTS
+from recommender.recommend.query import CHOICE_FLOOR, MAX_K, PER_PARTNER, SORTS
 from recommender.render.charts import percent
 
 STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
@@ -458,7 +459,9 @@ def models_ensure(obj: SettingsObj) -> None:
     "--kinds", help="Partner kinds, comma-separated: council,fire,police,health,combined."
 )
 @click.option("--max-km", type=float, help="Only partners within this distance (km).")
-@click.option("--k", type=int, default=10, show_default=True, help="Suggestions per body.")
+@click.option(
+    "--k", type=int, default=10, show_default=True, help=f"Suggestions per body (1 to {MAX_K})."
+)
 @click.option("--include-existing", is_flag=True, help="Also show partners already sharing it.")
 @click.option(
     "--per-partner",
@@ -558,8 +561,7 @@ def recommend_cmd(
         _write_csv(results)
     else:
         for b, found in results:
-            version = rec.version + (f", scenario {scenario}" if scenario else "")
-            _print_table(b, found, version, rec.cautions(str(b["kind"])))
+            _print_table(b, found, model_words(rec.version, scenario), rec.cautions(str(b["kind"])))
 
 
 def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
@@ -603,7 +605,7 @@ def _print_table(body: dict[str, str], found: list[Any], version: str, cautions:
     from recommender.model.explain import DIRECTION_WORDS, MARKERS, whole_km
     from recommender.render.charts import money
 
-    click.echo(f"\n{body['name']} ({body['code']}) — model {version}")
+    click.echo(f"\n{body['name']} ({body['code']}) — {version}")
     if body.get("note"):
         click.echo(body["note"])
     if not found:

@@ -8,10 +8,18 @@ from typing import Any
 
 import click
 
-from recommender.cli._common import SettingsObj, echo_json, echo_table, output_format, pass_settings
+from recommender.cli._common import (
+    SettingsObj,
+    echo_json,
+    echo_table,
+    model_words,
+    output_format,
+    pass_settings,
+)
 from recommender.core import services
 from recommender.core.config import Settings
 from recommender.recommend import readmodels
+from recommender.recommend.query import MAX_K
 from recommender.reference import lookup as reference
 from recommender.render.charts import percent
 
@@ -52,7 +60,7 @@ def focal(rec: Any, body: str, scenario: str | None, settings: Settings) -> dict
     show_default=True,
     help="Largest group, the body included.",
 )
-@click.option("--k", type=click.IntRange(min=1), default=5, show_default=True, help="Groups.")
+@click.option("--k", type=click.IntRange(1, MAX_K), default=5, show_default=True, help="Groups.")
 @click.option("--scenario", help=SCENARIO_HELP)
 @output_format("table", "json")
 @pass_settings
@@ -72,7 +80,7 @@ def groups_cmd(
         query |= {"scenario": scenario} if scenario is not None else {}
         echo_json(readmodels.answer("groups", head, rec.version, query, found, scenario))
         return
-    click.echo(f"{head['name']} ({head['code']}) — model {rec.version}")
+    click.echo(f"{head['name']} ({head['code']}) — {model_words(rec.version, scenario)}")
     echo_table(
         [
             [
@@ -90,7 +98,7 @@ def groups_cmd(
 @click.command("join")
 @click.argument("body")
 @click.option("--service", help="Only this service (an id from data/services.csv).")
-@click.option("--k", type=click.IntRange(min=1), default=10, show_default=True, help="Options.")
+@click.option("--k", type=click.IntRange(1, MAX_K), default=10, show_default=True, help="Options.")
 @click.option("--scenario", help=SCENARIO_HELP)
 @output_format("table", "json")
 @pass_settings
@@ -110,7 +118,7 @@ def join_cmd(
         query |= {"scenario": scenario} if scenario is not None else {}
         echo_json(readmodels.answer("options", head, rec.version, query, found, scenario))
         return
-    click.echo(f"{head['name']} ({head['code']}) — model {rec.version}")
+    click.echo(f"{head['name']} ({head['code']}) — {model_words(rec.version, scenario)}")
     echo_table(
         [
             [
