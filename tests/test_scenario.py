@@ -502,6 +502,11 @@ def test_before_and_after(scenario_model: ScenarioRecommender, recommender_model
     assert all(r["partner_code"] != "X06000002" for r in found["scenario"])
     with pytest.raises(UnknownBody, match="split between East Surrey and West Surrey"):
         compare(recommender_model, scenario_model, SURREY)
+    # The new unitary itself was "no public body matches 'X06000002'; did you mean Barnsley…".
+    for asked in ("X06000002", "west surrey"):
+        with pytest.raises(UnknownBody, match="is a new unitary of scenario") as caught:
+            compare(recommender_model, scenario_model, asked)
+        assert caught.value.suggestions[0] == f"Guildford ({WEST[0]})"
 
 
 def test_the_cache_keeps_one_world_per_scenario_and_model(recommender_model) -> None:  # type: ignore[no-untyped-def]

@@ -185,6 +185,16 @@ def compare(
     goes to. Each row says what becomes of its partner (``now``: the successor it joins;
     ``scenario``: whether it is new, and its rank today, partners mapped, if it had one).
     """
+    for successor in scenario.definition.successors:  # not a body of today: its councils are
+        if body.strip().casefold() in (successor.code.casefold(), successor.name.casefold()):
+            names = [scenario.world.name(c) for c in successor.councils]
+            raise UnknownBody(
+                f"{successor.name} ({successor.code}) is a new unitary of scenario "
+                f"{scenario.definition.name!r}, not a body of today: compare one of its "
+                f"councils ({and_list(names)})",
+                field="body",
+                suggestions=[f"{n} ({c})" for n, c in zip(names, successor.councils, strict=True)],
+            )
     today = str(base.model.context.pairs.codes[base.body_position(body)])
     heirs = scenario.world.replaced.get(today, (today,))
     if len(heirs) > 1:
