@@ -399,3 +399,11 @@ def test_an_annual_estimate_is_never_more_than_the_figure_nor_negative(
         period = 1
     annual = annualise(figure, basis, period, start)
     assert annual is not None and 0 <= annual <= figure
+
+
+def test_a_list_of_arrangements_says_each_has_a_source_only_when_each_has() -> None:
+    from recommender.register.records import sources_said
+
+    assert sources_said([{"source": "https://a.example"}]) == "each with its public source"
+    said = sources_said([{"source": "https://a.example"}, {"source": ""}, {"source": None}])
+    assert said == "1 of them with a public source (none recorded for 2)"

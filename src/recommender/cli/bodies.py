@@ -110,15 +110,10 @@ def show_command(obj: SettingsObj, code_or_name: str, fmt: str) -> None:
         ["name", "type", "relation"],
     )
     labels = service_labels(settings)
-    unsourced = sum(not a["source"] for a in arrangements)
-    sourced = f"no source recorded for {unsourced}" if unsourced else "each with its public source"
-    click.echo(f"\nDocumented arrangements ({len(arrangements)}, {sourced})")
+    click.echo(f"\nDocumented arrangements ({len(arrangements)}, {reg.sources_said(arrangements)})")
     _arrangements_table(arrangements, labels)
     if merged:
-        click.echo(
-            f"\nBetween bodies that are all now {facts['display_name']}: internal to it "
-            f"({len(merged)}, not partnerships)"
-        )
+        click.echo(f"\n{reg.merged_said(str(facts['display_name']), merged)}:")
         _arrangements_table(merged, labels)
 
 

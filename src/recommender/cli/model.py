@@ -639,5 +639,6 @@ def _print_table(body: dict[str, str], found: list[Any], version: str, cautions:
         words = ", ".join(f"{MARKERS[d]} {w}" for d, w in DIRECTION_WORDS.items())
         click.echo(f"  ({words}; against the body's other candidates)")
     if cautions:
-        said = "; ".join(cautions)
-        click.echo(f"  How far to trust the order: on real arrangements held out, {said}.")
+        from recommender.model.evaluation import trust_said
+
+        click.echo(f"  How far to trust the order. {trust_said(cautions)}")

@@ -566,6 +566,16 @@ def _best(baselines: Sequence[str], rows: Mapping[Any, Mapping[Any, Any]], metri
     return max(baselines, key=lambda b: float(rows[b][metric]))
 
 
+def trust_said(cautions: Sequence[str]) -> str:
+    """The note beside a body's suggestions that says how far to trust their order, from its
+    :func:`cautions` (the page, the briefing and the CLI say it alike)."""
+    them = "it" if len(cautions) == 1 else "them"
+    return (
+        f"On real arrangements held out from training, {'; '.join(cautions)}. Weigh the order "
+        f"of these partners against {them}."
+    )
+
+
 def cautions(ranking: Sequence[Mapping[str, Any]], kind: str) -> list[str]:
     """Where the model's own headline evaluation (real arrangements held out, the service
     given) says it ranks real partners no better than a baseline for pairs a body of ``kind``

@@ -163,6 +163,26 @@ def partnerships_of(records: Sequence[_Record]) -> tuple[list[_Record], list[_Re
     return [r for r in records if not merged_into_one(r)], merged
 
 
+def merged_said(name: str, merged: Sequence[Mapping[str, Any]]) -> str:
+    """What the page, the briefing and the CLI say of a body's arrangements between bodies
+    that are all now ``name`` (:func:`partnerships_of`), before listing them."""
+    n = len(merged)
+    return (
+        f"{n} documented arrangement{'s' * (n != 1)} {'was' if n == 1 else 'were'} between "
+        f"bodies that are all now {name}, so {'it is' if n == 1 else 'they are'} internal to "
+        "it, not a partnership"
+    )
+
+
+def sources_said(records: Sequence[Mapping[str, Any]]) -> str:
+    """Whether each of ``records`` names its public source, as every list of a body's
+    arrangements says it ("each with its public source" only when true)."""
+    missing = sum(not r.get("source") for r in records)
+    if not missing:
+        return "each with its public source"
+    return f"{len(records) - missing} of them with a public source (none recorded for {missing})"
+
+
 def arrangement_id(fp: str, simulated: bool) -> str:
     """Return the readable id for a fingerprint: ``R-`` or ``S-`` and 8 hex digits."""
     return ("S-" if simulated else "R-") + fp[:8]

@@ -42,12 +42,13 @@ from recommender.core.sources import (
     source_kind,
 )
 from recommender.model.baselines import BASELINE_LABELS
+from recommender.model.evaluation import trust_said
 from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length, whole_km
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
 from recommender.reference import lookup as reference
-from recommender.register.records import member_label, partnerships_of
+from recommender.register.records import member_label, merged_said, partnerships_of
 from recommender.render import charts
 from recommender.render.maps import short_name
 from recommender.render.partner_map import partners_map
@@ -337,6 +338,8 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     env.filters["member"] = member_label
     env.filters["savings_said"] = charts.savings_said
     env.filters["border"] = border_length
+    env.filters["trust_said"] = trust_said
+    env.filters["merged_said"] = lambda merged, name: merged_said(name, merged)
     env.filters["km"] = whole_km
     env.filters["sentence"] = lambda v: str(v or "")[:1].upper() + str(v or "")[1:]
     env.filters["percent"] = charts.percent

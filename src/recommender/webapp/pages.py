@@ -34,6 +34,7 @@ from recommender.core.sources import (
     SOURCE_KINDS,
 )
 from recommender.database import db
+from recommender.model.evaluation import trust_said
 from recommender.model.explain import border_length, whole_km
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend import feedback as feedback_domain
@@ -97,6 +98,9 @@ def _money(value: float | None, precise: bool = False) -> str:
 bp.add_app_template_filter(reg.member_label, "member")
 bp.add_app_template_filter(charts.savings_said, "savings_said")
 bp.add_app_template_filter(border_length, "border")
+bp.add_app_template_filter(lambda merged, name: reg.merged_said(name, merged), "merged_said")
+bp.add_app_template_filter(reg.sources_said, "sources_said")
+bp.add_app_template_filter(trust_said, "trust_said")
 bp.add_app_template_filter(whole_km, "km")
 
 
