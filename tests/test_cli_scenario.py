@@ -98,8 +98,13 @@ def test_recommend_and_briefing_on_the_new_map(run: Any, tmp_path: Path) -> None
     assert all(b["scenario"] == "surrey-east-west" for b in payload)
     partners = {r["partner_code"] for b in payload for r in b["recommendations"]}
     assert not partners & {*EAST, *WEST, "E10000030"}
-    gone = run("recommend", "Woking", "--scenario", "surrey-east-west")
-    assert gone.exit_code == 2 and "its area goes to West Surrey" in gone.output
+    joined = run("recommend", "Woking", "--scenario", "surrey-east-west", "--format", "json",
+                 "--k", "2")  # fmt: skip
+    assert joined.exit_code == 0, joined.output
+    head = json.loads(joined.output)[0]["body"]
+    assert head["code"] == "X06000002" and "it is part of West Surrey" in head["note"]
+    gone = run("recommend", "Surrey", "--scenario", "surrey-east-west")
+    assert gone.exit_code == 2 and "its area goes to East Surrey and West Surrey" in gone.output
     out = tmp_path / "west.html"
     wrote = run("briefing", "West Surrey", "--scenario", "surrey-east-west", "--out", str(out))
     assert wrote.exit_code == 0, wrote.output

@@ -11,6 +11,7 @@ import io
 import re
 from typing import Any
 
+import openpyxl
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -242,10 +243,32 @@ def test_api_body_and_recommendations_on_the_new_map(client: FlaskClient, stored
     assert "scenario" not in today
 
 
+def test_api_answers_for_a_council_that_joins_a_successor_as_the_page_does(
+    client: FlaskClient, stored: str
+) -> None:
+    """The page opens West Surrey's page for Woking; the API answered 404 for the body and its
+    recommendations (and the downloads 404'd). It now answers for West Surrey, saying so."""
+    said = "Woking (E07000217) is not on the map of scenario"
+    found = client.get(f"/api/v1/bodies/Woking/recommendations?scenario={stored}&k=3")
+    assert found.status_code == 200, found.json
+    assert found.json["body"]["code"] == "X06000002" and said in found.json["body"]["note"]
+    assert "it is part of West Surrey (X06000002)" in found.json["body"]["note"]
+    body = client.get(f"/api/v1/bodies/Woking?scenario={stored}")
+    assert body.status_code == 200 and body.json["body"]["code"] == "X06000002"
+    assert body.json["resolution"]["note"].startswith(said)
+    groups = client.get(f"/api/v1/bodies/Woking/groups?service=legal&scenario={stored}")
+    assert groups.status_code == 200 and groups.json["body"]["code"] == "X06000002"
+    table = client.get(f"/api/v1/bodies/Woking/recommendations.csv?scenario={stored}&k=3")
+    assert table.status_code == 200 and "from West Surrey" in table.get_data(as_text=True)
+    book = client.get(f"/api/v1/bodies/Woking/recommendations.xlsx?scenario={stored}&k=3")
+    about = dict(openpyxl.load_workbook(io.BytesIO(book.data))["About"].values)
+    assert about["Body"] == "West Surrey (X06000002)" and about["Note"].startswith(said)
+
+
 def test_api_errors(client: FlaskClient, stored: str) -> None:
-    gone = client.get(f"/api/v1/bodies/Woking/recommendations?scenario={stored}")
+    gone = client.get(f"/api/v1/bodies/Surrey/recommendations?scenario={stored}")
     assert gone.status_code == 404 and gone.json["field"] == "code_or_name"
-    assert gone.json["suggestions"] == ["West Surrey (X06000002)"]
+    assert gone.json["suggestions"] == ["East Surrey (X06000001)", "West Surrey (X06000002)"]
     unknown = client.get("/api/v1/bodies/Rother/recommendations?scenario=nope")
     assert unknown.status_code == 404 and unknown.json["error"] == "unknown_scenario"
     assert client.get("/api/v1/bodies/Woking?scenario=nope").status_code == 404

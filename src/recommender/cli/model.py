@@ -537,11 +537,13 @@ def recommend_cmd(
     want = explain if explain is not None else (fmt != "csv" and not all_bodies)
     results = []
     for body in bodies:
+        head = focal(rec, body, scenario, obj.settings)
         query = Query(
-            body, service, kind_list, max_km, k, include_existing, per_partner, min_choice, sort
-        )
+            head["code"], service, kind_list, max_km, k, include_existing, per_partner,
+            min_choice, sort,
+        )  # fmt: skip
         found = rec.recommend(query, explain=want)
-        results.append((focal(rec, body, scenario, obj.settings), found))
+        results.append((head, found))
     if fmt == "json":
         asked = readmodels.recommend_query(
             service=service, kinds=kind_list, max_km=max_km, k=k,

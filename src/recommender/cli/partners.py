@@ -18,6 +18,7 @@ from recommender.cli._common import (
 )
 from recommender.core import services
 from recommender.core.config import Settings
+from recommender.core.errors import UnknownBody
 from recommender.recommend import readmodels
 from recommender.recommend.query import MAX_K
 from recommender.reference import lookup as reference
@@ -40,13 +41,23 @@ def load_model(settings: Settings, scenario: str | None) -> Any:
 
 def focal(rec: Any, body: str, scenario: str | None, settings: Settings) -> dict[str, Any]:
     """The body an answer is about, as the API heads its answers (with a note when ``body``
-    names an abolished council)."""
-    position = rec.body_position(body)
-    code = str(rec.model.context.pairs.codes[position])
-    facts = reference.body(code, settings) if scenario is None else rec.place(code).facts
-    found = readmodels.body_summary(facts)
-    if note := reference.former_note(body, code, settings):
-        found["note"] = note  # an abolished council: say whose answer this is
+    names an abolished council, or on a scenario's map a council that joins a successor)."""
+    note: str | None = None
+    if scenario is None:
+        code = str(rec.model.context.pairs.codes[rec.body_position(body)])
+        found = readmodels.body_summary(reference.body(code, settings))
+    else:
+        from recommender.scenario import report
+
+        try:
+            code, note = rec.code_of(body), None
+        except UnknownBody:
+            if (heir := report.joined(rec.world, body)) is None:
+                raise
+            code, note = heir
+        found = readmodels.body_summary(rec.place(code).facts)
+    if note := note or reference.former_note(body, code, settings):
+        found["note"] = note  # say whose answer this is
     return found
 
 

@@ -248,15 +248,16 @@ def _answer(
         model = scenario = views_scenario.model(query["scenario"])
 
     def produce() -> bytes:
+        note: str | None = None
         if scenario is None:
             found = _body(code_or_name)
-            note = code_or_name != found["code"] and reference.former_note(
-                code_or_name, found["code"], current.settings
-            )
-            if note:  # an abolished council: say whose answer this is (as the CLI does)
-                found = found | {"note": note}
-        else:
-            found = readmodels.body_summary(_in_scenario(scenario.place, code_or_name).facts)
+        else:  # a council that joins a successor is answered for by it
+            place, note = _in_scenario(scenario.world, scenario.place, code_or_name)
+            found = readmodels.body_summary(place.facts)
+        if code_or_name != found["code"]:  # an abolished council too: say whose answer this is
+            note = note or reference.former_note(code_or_name, found["code"], current.settings)
+        if note:  # (as the CLI does)
+            found = found | {"note": note}
         named = None if scenario is None else scenario.definition.name
         head = dumps(readmodels.answer_head(found, model.version, query, named))
         parts = [head[:-1], b',"', key.encode(), b'":[']
@@ -277,12 +278,21 @@ def _answer(
     return _cached(current.cache, (key, *model.identity, code_or_name, *frozen), produce)
 
 
-def _in_scenario(find: Callable[[str], Any], code_or_name: str) -> Any:
+def _in_scenario(
+    world: Any, find: Callable[[str], Any], code_or_name: str
+) -> tuple[Any, str | None]:
+    """``find`` applied to the body on the scenario's map; a council that joins one successor
+    is answered for by it, with a note saying so (as the page opens the successor's page)."""
+    from recommender.scenario import report
+
     try:
-        return find(code_or_name)
+        return find(code_or_name), None
     except UnknownBody as err:
-        err.field = "code_or_name"  # the path segment at fault
-        raise
+        heir = report.joined(world, code_or_name)
+        if heir is None:
+            err.field = "code_or_name"  # the path segment at fault
+            raise
+        return find(heir[0]), heir[1]
 
 
 def _scenario_body(name: str, code_or_name: str) -> Response:
@@ -291,8 +301,9 @@ def _scenario_body(name: str, code_or_name: str) -> Response:
     from recommender.webapp import views_scenario
 
     world = views_scenario.world(name)
-    place = _in_scenario(lambda body: report.place(world, body), code_or_name)
-    matched = {"matched": place.facts["code"], "alias_type": "scenario", "note": place.note}
+    place, joined = _in_scenario(world, lambda body: report.place(world, body), code_or_name)
+    note = place.note if joined is None else f"{joined} {place.note}"
+    matched = {"matched": place.facts["code"], "alias_type": "scenario", "note": note}
     arrangements, merged = reg.partnerships_of(place.arrangements)
     return json_response(
         readmodels.body_detail(

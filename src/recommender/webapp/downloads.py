@@ -31,16 +31,19 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
     args = parse(RECOMMEND_PARAMS)
     name = args.pop("scenario")
     model = state().models.require()
+    joined = None
     if name is None:
         body = _facts(code_or_name)
     else:  # the model answering on the scenario's map, as the JSON route does
         from recommender.webapp import views_scenario
 
         model = scenario = views_scenario.model(name)
-        body = dict(_in_scenario(scenario.place, code_or_name).facts)
+        place, joined = _in_scenario(scenario.world, scenario.place, code_or_name)
+        body = dict(place.facts)
     found = model.recommend(Query(body=body["code"], **args))
     about = [
         ("Body", f"{body['display_name']} ({body['code']})"),
+        *([("Note", joined)] if joined else []),
         *([("Scenario", name)] if name is not None else []),
         ("Filters", _filters(args, RECOMMEND_PARAMS)),
         ("Model", model.version),
