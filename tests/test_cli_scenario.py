@@ -58,6 +58,26 @@ def test_create_list_show_delete(run: Any) -> None:
     assert "no scenarios yet" in run("scenario", "list").output
 
 
+def test_bodies_show_on_the_new_map_as_the_api_shows_it(run: Any) -> None:
+    """`bodies show` had no --scenario: the API and the pages showed a body on a scenario's map,
+    the CLI only today's."""
+    assert _create(run).exit_code == 0
+    shown = run("bodies", "show", "West Surrey", "--scenario", "surrey-east-west")
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.startswith("On the map of scenario 'surrey-east-west': a new unitary")
+    assert "West Surrey (X06000002)" in shown.output and "Joint Waste Solutions" in shown.output
+    assert "Population 663,227" in shown.output and "East Surrey" in shown.output  # neighbour
+    joined = run("bodies", "show", "Woking", "--scenario", "surrey-east-west", "--json")
+    assert joined.exit_code == 0, joined.output
+    payload = json.loads(joined.output)
+    assert payload["body"]["code"] == "X06000002" and payload["scenario"] == "surrey-east-west"
+    assert payload["resolution"]["note"].startswith("Woking (E07000217) is not on the map")
+    split = run("bodies", "show", "Surrey", "--scenario", "surrey-east-west")
+    assert split.exit_code == 2 and "East Surrey and West Surrey" in split.output
+    today = json.loads(run("bodies", "show", "Woking", "--json").output)
+    assert today["body"]["code"] == "E07000217" and "scenario" not in today
+
+
 def test_bad_input_is_refused_with_every_problem_and_nothing_stored(run: Any) -> None:
     result = run(
         "scenario", "create", "Bad Name",

@@ -184,6 +184,20 @@ def test_recommendations_on_a_scenario(run: Cli, client: FlaskClient, scenario: 
     assert from_api["scenario"] == scenario
 
 
+@pytest.mark.parametrize("body", ["West Surrey", "Woking", "Rushmoor"])
+def test_a_body_and_its_answer_on_a_scenario(
+    run: Cli, client: FlaskClient, scenario: str, body: str
+) -> None:
+    """A new unitary, a council that joins one (answered for by it) and a body beside them."""
+    shown_cli = run("bodies", "show", body, "--scenario", scenario)
+    shown_api = api(client, f"/bodies/{body}", scenario=scenario)
+    assert shown_cli == shown_api and shown_api["scenario"] == scenario
+    (from_cli,) = run("recommend", body, "--k", "2", "--scenario", scenario)
+    from_api = api(client, f"/bodies/{body}/recommendations", k=2, scenario=scenario)
+    assert from_cli == from_api
+    assert from_api["body"]["code"] == shown_api["body"]["code"]
+
+
 def test_groups(run: Cli, client: FlaskClient) -> None:
     from_cli = run("groups", "Rother", "--service", "legal", "--k", "2", "--max-size", "3")
     from_api = api(client, "/bodies/Rother/groups", service="legal", k=2, max_size=3)

@@ -204,13 +204,19 @@ def service_labels(settings: Settings) -> dict[str, str]:
         return {}
 
 
-def scenario_recommender(settings: Settings, rec: Any, name: str) -> Any:
-    """The promoted model answering on the map of stored scenario ``name``."""
+def scenario_world(settings: Settings, name: str) -> Any:
+    """The map after stored scenario ``name`` (needs no model)."""
     from recommender.database import db
     from recommender.scenario import store
-    from recommender.scenario.recommend import ScenarioRecommender
     from recommender.scenario.world import derive
 
     with db.connect(settings) as engine:
         definition = store.load(engine, name)
-    return ScenarioRecommender(rec, derive(definition, settings))
+    return derive(definition, settings)
+
+
+def scenario_recommender(settings: Settings, rec: Any, name: str) -> Any:
+    """The promoted model answering on the map of stored scenario ``name``."""
+    from recommender.scenario.recommend import ScenarioRecommender
+
+    return ScenarioRecommender(rec, scenario_world(settings, name))

@@ -56,31 +56,40 @@ def search_command(obj: SettingsObj, query: str, kind: str | None, limit: int, f
 
 @bodies.command("show")
 @click.argument("code_or_name")
+@click.option(
+    "--scenario",
+    help="Show the body as it would be on the map after this reorganisation scenario (see "
+    "`recommender scenario list`): a new unitary by code or name, or any other body.",
+)
 @output_format("table", "json")
 @pass_settings
-def show_command(obj: SettingsObj, code_or_name: str, fmt: str) -> None:
+def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt: str) -> None:
     """Show a body's facts, how its fire service is governed, its neighbours, the bodies it
     sits inside and its documented arrangements."""
     settings = obj.settings
-    found = reference.resolve(code_or_name, settings=settings)
-    facts = reference.body(code_or_name, settings=settings)
-    near = reference.neighbours(facts["code"], settings=settings, kind=facts["kind"])
-    inside = reference.containers(facts["code"], settings=settings)
-    found_arrangements = reg.query(reg.Filters(body=facts["code"]), settings=settings)
-    arrangements, merged = reg.partnerships_of(found_arrangements)
+    if scenario is None:
+        found = reference.resolve(code_or_name, settings=settings)
+        facts = reference.body(code_or_name, settings=settings)
+        near = reference.neighbours(facts["code"], settings=settings, kind=facts["kind"])
+        inside = reference.containers(facts["code"], settings=settings)
+        neighbours, containers = near.to_dict("records"), inside.to_dict("records")
+        resolution = readmodels.resolution(found)
+        in_register = reg.query(reg.Filters(body=facts["code"]), settings=settings)
+        note = reference.former_note(code_or_name, facts["code"], settings) or found.note
+    else:  # as the API answers with ?scenario= (a council that joins a new unitary: its page)
+        place, note = _on_scenario_map(settings, scenario, code_or_name)
+        facts, neighbours, containers = place.facts, place.neighbours, place.containers
+        resolution = {"matched": facts["code"], "alias_type": "scenario", "note": note}
+        in_register = place.arrangements
+    arrangements, merged = reg.partnerships_of(in_register)
     if fmt == "json":
         echo_json(
             readmodels.body_detail(
-                facts,
-                readmodels.resolution(found),
-                near.to_dict("records"),
-                inside.to_dict("records"),
-                arrangements,
+                facts, resolution, neighbours, containers, arrangements, scenario=scenario,
                 merged=merged,
             )
-        )
+        )  # fmt: skip
         return
-    note = reference.former_note(code_or_name, facts["code"], settings) or found.note
     if note:
         click.echo(note)
     click.echo(f"{facts['display_name']} ({facts['code']})")
@@ -92,20 +101,20 @@ def show_command(obj: SettingsObj, code_or_name: str, fmt: str) -> None:
         click.echo("\nFire and rescue governance")
         for fact in governance:
             click.echo(f"  {fact['text']} (source: {fact['source_url']})")
-    click.echo(f"\nNeighbours ({len(near)}, sharing a border, longest first)")
+    click.echo(f"\nNeighbours ({len(neighbours)}, sharing a border, longest first)")
     echo_table(
         [
             [str(n["display_name"]), TIER_NAMES.get(str(n["tier"]), ""), border_length(km)]
-            for n in near.to_dict("records")
+            for n in neighbours
             for km in [float(n["border_km"])]
         ],
         ["name", "type", "border"],
     )
-    click.echo(f"\nLies within or overlaps ({len(inside)})")
+    click.echo(f"\nLies within or overlaps ({len(containers)})")
     echo_table(
         [
             [str(c["display_name"]), TIER_NAMES.get(str(c["tier"]), ""), str(c["relation"])]
-            for c in inside.to_dict("records")
+            for c in containers
         ],
         ["name", "type", "relation"],
     )
@@ -115,6 +124,18 @@ def show_command(obj: SettingsObj, code_or_name: str, fmt: str) -> None:
     if merged:
         click.echo(f"\n{reg.merged_said(str(facts['display_name']), merged)}:")
         _arrangements_table(merged, labels)
+
+
+def _on_scenario_map(settings: Any, scenario: str, code_or_name: str) -> tuple[Any, str]:
+    """The body on the scenario's map and what to say of it (a council that joins one new
+    unitary is shown as that unitary, saying so)."""
+    from recommender.cli._common import scenario_world
+    from recommender.scenario import report
+
+    world = scenario_world(settings, scenario)
+    code, joined = report.answering(world, code_or_name)
+    place = report.place(world, code)
+    return place, place.note if joined is None else f"{joined} {place.note}"
 
 
 def _arrangements_table(arrangements: list[Any], labels: dict[str, str]) -> None:

@@ -18,7 +18,6 @@ from recommender.cli._common import (
 )
 from recommender.core import services
 from recommender.core.config import Settings
-from recommender.core.errors import UnknownBody
 from recommender.recommend import readmodels
 from recommender.recommend.query import MAX_K
 from recommender.reference import lookup as reference
@@ -49,12 +48,7 @@ def focal(rec: Any, body: str, scenario: str | None, settings: Settings) -> dict
     else:
         from recommender.scenario import report
 
-        try:
-            code, note = rec.code_of(body), None
-        except UnknownBody:
-            if (heir := report.joined(rec.world, body)) is None:
-                raise
-            code, note = heir
+        code, note = report.answering(rec.world, body)
         found = readmodels.body_summary(rec.place(code).facts)
     if note := note or reference.former_note(body, code, settings):
         found["note"] = note  # say whose answer this is

@@ -2,7 +2,7 @@
 
 :func:`report` is the scenario in one dictionary: its successors' facts, what leaves the map,
 what happens to the real arrangements. :func:`code_of` finds a body on the scenario's map by
-code or name (:func:`joined`: the successor answering for a council that joins one);
+code or name (:func:`answering`: also the successor answering for a council that joins one);
 :func:`place` is a body there: its facts, neighbours, containers and the real arrangements it
 is in (a successor's are its councils', carried over).
 """
@@ -86,24 +86,23 @@ def code_of(world: World, body: str) -> str:
     return found.codes[0]
 
 
-def joined(world: World, body: str) -> tuple[str, str] | None:
-    """The successor answering for ``body`` when ``body`` names a council that joins exactly
-    one successor on the scenario's map, and a note saying so (as an abolished council is
-    answered for by its successor today); None otherwise (a body on the map, a county split
-    between successors, a name matching nothing)."""
+def answering(world: World, body: str) -> tuple[str, str | None]:
+    """The code on the scenario's map answering for ``body`` (:func:`code_of`), and a note when
+    ``body`` names a council that joins exactly one successor there: the successor answers for
+    it, as an abolished council's successor does today. A county split between successors is
+    :func:`code_of`'s :class:`UnknownBody`, naming each."""
     try:
-        codes = reference.resolve(" ".join(str(body).split()), settings=world.settings).codes
+        return code_of(world, body), None
     except UnknownBody:
-        return None
-    gone = [c for c in codes if c in world.replaced]
-    if len(gone) != 1 or len(world.replaced[gone[0]]) != 1:
-        return None
+        codes = reference.resolve(" ".join(str(body).split()), settings=world.settings).codes
+        gone = [c for c in codes if c in world.replaced]
+        if len(gone) != 1 or len(world.replaced[gone[0]]) != 1:
+            raise
     heir = world.replaced[gone[0]][0]
-    note = (
+    return heir, (
         f"{world.name(gone[0])} ({gone[0]}) is not on the map of scenario "
         f"{world.definition.name!r}: it is part of {world.name(heir)} ({heir}), answered for here."
     )
-    return heir, note
 
 
 def place(world: World, body: str) -> Place:

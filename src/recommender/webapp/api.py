@@ -286,13 +286,11 @@ def _in_scenario(
     from recommender.scenario import report
 
     try:
-        return find(code_or_name), None
+        code, note = report.answering(world, code_or_name)
     except UnknownBody as err:
-        heir = report.joined(world, code_or_name)
-        if heir is None:
-            err.field = "code_or_name"  # the path segment at fault
-            raise
-        return find(heir[0]), heir[1]
+        err.field = "code_or_name"  # the path segment at fault
+        raise
+    return find(code), note
 
 
 def _scenario_body(name: str, code_or_name: str) -> Response:
