@@ -52,6 +52,35 @@ def test_import_reports_added_then_duplicates(run: Run) -> None:
     assert "added 0 arrangement(s), 7 duplicate(s) skipped" in again.stdout
 
 
+def test_a_wrong_figure_is_corrected_by_removing_the_row_and_importing_it_again(
+    run: Run, tmp_path: Path
+) -> None:
+    """A re-import with a corrected figure is skipped as a duplicate (same partners, service
+    and year): there was no way to correct an arrangement but `reset`, losing every import."""
+    lines = (FIXTURES / "known_small.csv").read_text().splitlines()
+    wrong, fixed = tmp_path / "wrong.csv", tmp_path / "fixed.csv"
+    wrong.write_text("\n".join(lines[:2]) + "\n")
+    fixed.write_text("\n".join([lines[0], lines[1].replace(",8000000,", ",6000000,")]) + "\n")
+    assert run("import", str(wrong)).exit_code == 0
+    listed = json.loads(run("list", "--format", "json", "--origin", "all").stdout)["arrangements"]
+    (hub,) = [a["id"] for a in listed if a["name"] == "East Sussex Procurement Hub"]
+    assert "1 duplicate(s) skipped" in run("import", str(fixed)).stdout
+    unknown = run("remove", hub, "NOPE-1", "--yes")
+    assert unknown.exit_code == 2 and "no arrangement has the id 'NOPE-1'" in unknown.stderr
+    assert "nothing was removed" in unknown.stderr
+    asked = run("remove", hub)
+    assert asked.exit_code == 2 and "East Sussex Procurement Hub; pass --yes" in asked.stderr
+    assert run("show", hub).exit_code == 0  # neither removed anything
+    removed = run("remove", hub, "--yes")
+    assert removed.exit_code == 0, removed.output
+    assert f"removed {hub}  East Sussex Procurement Hub (real)" in removed.stdout
+    assert run("show", hub).exit_code == 2
+    assert "added 1 arrangement(s)" in run("import", str(fixed)).stdout
+    again = json.loads(run("list", "--format", "json", "--origin", "all").stdout)["arrangements"]
+    (corrected,) = [a for a in again if a["name"] == "East Sussex Procurement Hub"]
+    assert corrected["savings_gbp"] == 6000000 and len(corrected["members"]) == 5
+
+
 def test_import_rejects_a_bad_file_naming_row_column_value_and_closest(run: Run) -> None:
     result = run("import", str(FIXTURES / "known_one_bad.csv"))
     assert result.exit_code == 2

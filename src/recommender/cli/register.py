@@ -448,6 +448,25 @@ def _shorten(text: str, width: int = PUBLISHED_WIDTH) -> str:
     return cut + "…"
 
 
+@register.command("remove")
+@click.argument("ids", metavar="ID...", nargs=-1, required=True)
+@click.option("--yes", is_flag=True, help="Confirm: delete these arrangements.")
+@pass_settings
+def remove(obj: SettingsObj, ids: tuple[str, ...], yes: bool) -> None:
+    """Delete arrangements by id (to correct one: remove it, then import the corrected row).
+    All or nothing: an unknown id deletes none. The promoted model keeps them until the next
+    `recommender train`; `register reset` brings back deleted default-register ones."""
+    if not yes:
+        found = [reg.get_arrangement(i, settings=obj.settings) for i in ids]
+        listed = "; ".join(f"{r['id']} {r['name']}" for r in found)
+        raise click.UsageError(f"this deletes {listed}; pass --yes to go ahead")
+    removed = reg.remove(ids, settings=obj.settings)
+    for r in removed:
+        origin = "simulated" if r["simulated"] else "real"
+        click.echo(f"removed {r['id']}  {r['name']} ({origin})")
+    click.echo(f"{len(removed)} arrangement(s) removed; retrain for the model to leave them out")
+
+
 @register.command("reset")
 @click.option("--yes", is_flag=True, help="Confirm: delete every imported arrangement.")
 @pass_settings

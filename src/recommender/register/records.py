@@ -391,6 +391,16 @@ def ensure_database(settings: Settings) -> int:
         return store.ensure_default(engine, settings.register_dir)
 
 
+def remove(ids: Sequence[str], settings: Settings) -> list[dict[str, Any]]:
+    """Delete arrangements by id, with their members, all or none (an unknown id deletes
+    nothing); return those deleted. A default-register arrangement deleted stays deleted until
+    ``reset`` or a new default register; the promoted model keeps it until the next training."""
+    wanted = list(dict.fromkeys(i.strip() for i in ids))
+    ensure_database(settings)
+    with db.connect(settings) as engine:
+        return store.remove(engine, wanted)
+
+
 def reset(settings: Settings) -> int:
     """Delete every arrangement and import record and reload the default register."""
     with db.connect(settings) as engine:

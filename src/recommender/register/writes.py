@@ -34,7 +34,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from recommender.core import atomic
-from recommender.core.errors import DataError
+from recommender.core.errors import DataError, UnknownArrangement
+from recommender.core.names import closest
 from recommender.database import db
 
 Rows = list[dict[str, Any]]
@@ -136,6 +137,30 @@ def insert(conn: Connection, arrangements: Rows, members: Rows, import_id: int) 
     if kept:
         conn.execute(sa.insert(db.members), kept)
     return stored, len(missed) - len(there)
+
+
+def remove(engine: Engine, ids: list[str]) -> Rows:
+    """Delete the arrangements ``ids`` and their members in one transaction; return the
+    arrangement rows deleted. An id not in the register deletes nothing and raises
+    :class:`UnknownArrangement` naming it."""
+    table = db.arrangements
+    with db.transaction(engine) as conn:
+        found = [
+            dict(r) for r in conn.execute(sa.select(table).where(table.c.id.in_(ids))).mappings()
+        ]
+        missing = sorted(set(ids) - {r["id"] for r in found})
+        if missing:
+            near = closest(missing[0].upper(), list(conn.scalars(sa.select(table.c.id))), limit=5)
+            raise UnknownArrangement(
+                f"no arrangement has the id {missing[0]!r}"
+                + (f" (nor {', '.join(map(repr, missing[1:]))})" if missing[1:] else "")
+                + "; nothing was removed",
+                field="id",
+                suggestions=near,
+            )
+        conn.execute(sa.delete(db.members).where(db.members.c.arrangement_id.in_(ids)))
+        conn.execute(sa.delete(table).where(table.c.id.in_(ids)))
+    return sorted(found, key=lambda r: ids.index(r["id"]))
 
 
 # The default register ---------------------------------------------------------------------------
