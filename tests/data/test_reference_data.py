@@ -186,6 +186,9 @@ def test_known_containment(adjacency: pd.DataFrame) -> None:
         ("St. Helens", ("E08000013",)),
         ("Durham", ("E06000047",)),
         ("Southend", ("E06000033",)),
+        ("BCP", ("E06000058",)),  # the council's everyday name: it found nothing
+        ("BCP Council", ("E06000058",)),
+        ("Hereford", ("E06000019",)),  # not the fire authority, whose name begins with it
         ("E08000038", ("E08000016",)),
         ("Sheffield City Region Combined Authority", ("E47000002",)),
         ("West Midlands Combined Authority", ("E47000007",)),
@@ -205,6 +208,7 @@ def test_aliases_resolve(name: str, codes: tuple[str, ...]) -> None:
 def test_kind_preference() -> None:
     assert reference.resolve("Devon", settings=SETTINGS).codes == ("E10000008",)
     assert reference.resolve("Devon", kind="fire", settings=SETTINGS).codes == ("E31000011",)
+    assert reference.resolve("Hereford", kind="fire", settings=SETTINGS).codes == ("E31000018",)
     assert reference.resolve("Hampshire Fire and Rescue Service", settings=SETTINGS).codes == (
         "E31000048",
     )
