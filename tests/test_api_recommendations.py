@@ -243,6 +243,7 @@ def test_answers_put_together_from_kept_parts_are_the_whole_answer(
                     "body": _body(code),
                     "model_version": model.version,
                     "query": shown,
+                    "cautions": model.cautions(_body(code)["kind"], shown["kinds"]),
                     "recommendations": [r.to_dict() for r in found],
                 }
             )

@@ -223,7 +223,9 @@ def test_print_weighs_the_model_against_its_best_baseline_in_words(
     headline = briefing._headline(meta)
     assert headline is not None and headline["beaten"]
     context = briefing_context(recommender_model, "E23000033") | {"headline": headline}
-    context["cautions"] = ["for police–police pairs the model ranked real partners no better"]
+    context["cautions"] = [
+        {"said": "for police–police pairs the model ranked real partners no better"}
+    ]
     context["model"] = context["model"] | {"trained_at": "2026-11-30T08:00:00"}
     text = " ".join(briefing.render_html(context, recommender_model.settings).split())
     assert "On 273 real arrangements held out with their whole partnership" in text

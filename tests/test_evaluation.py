@@ -93,15 +93,24 @@ def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> No
         row("council-council", "model", 0.4, 200), row("council-council", "nearest", 0.5, 200),
         row("all", "model", 0.1, 300), row("all", "nearest", 0.9, 300),
     ]  # fmt: skip
-    said = cautions([r | {"protocol": "cold_start"} for r in ranking] + ranking, "police")
-    assert said == [  # worst first; a kind the model wins is not named; the headline only
+    found = cautions([r | {"protocol": "cold_start"} for r in ranking] + ranking, "police")
+    assert [c["said"] for c in found] == [  # worst first; a kind the model wins is not named;
         "for police–police pairs the model ranked real partners no better than “same tier "
         "group, then nearest” (mean reciprocal rank 0.30 against 0.80, 7 held-out "
-        "arrangements; too few to judge firmly)",
+        "arrangements; too few to judge firmly)",  # the headline protocol only
         "for council–police pairs the model ranked real partners no better than “nearest by "
         "distance” (mean reciprocal rank 0.40 against 0.45, 20 held-out arrangements)",
     ]
+    assert found[0] == found[0] | {
+        "pair_kind": "police-police", "model_mrr": 0.3, "baseline": "group_nearest",
+        "baseline_mrr": 0.8, "held_out": 7, "few": True,
+    }  # fmt: skip
     assert cautions(ranking, "health") == []
+    # A list of councils only (the page's, or the API's kinds=council) is not warned about
+    # police–police pairs it does not show.
+    only = cautions(ranking, "police", ["council"])
+    assert [c["pair_kind"] for c in only] == ["council-police"]
+    assert cautions(ranking, "police", ["fire"]) == []
 
 
 @pytest.fixture(scope="module")

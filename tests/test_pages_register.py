@@ -309,13 +309,16 @@ def test_a_body_page_says_where_the_models_evaluation_does_not_back_its_order(
     evaluated_app: Flask,
 ) -> None:
     client = evaluated_app.test_client()
-    police = html.unescape(_text(client.get("/bodies/E23000033")))
+    police = html.unescape(_text(client.get("/bodies/E23000033?kinds=police")))
     said = police[police.index("How far to trust the order") :].split("</p>")[0]
     assert "for police–police pairs the model ranked real partners no better than" in said
     assert "(real register)” (mean reciprocal rank 0.30 against 0.59, 7 held-out" in said
     assert "too few to judge firmly" in said
     council = _text(client.get("/bodies/E07000064"))  # the model beats every rule for councils
     assert "How far to trust the order" not in council
+    # Police pairs it does not show are not warned about (a list of councils said police–police)
+    councils = html.unescape(_text(client.get("/bodies/E23000033?kinds=council")))
+    assert "police–police" not in councils
 
 
 def test_model_page_without_an_evaluation_says_so(client: FlaskClient) -> None:

@@ -552,7 +552,15 @@ def recommend_cmd(
         )  # fmt: skip
         echo_json(
             [
-                readmodels.answer("recommendations", b, rec.version, asked, found, scenario)
+                readmodels.answer(
+                    "recommendations",
+                    b,
+                    rec.version,
+                    asked,
+                    found,
+                    scenario,
+                    rec.cautions(str(b["kind"]), kind_list),
+                )
                 for b, found in results
             ]
         )
@@ -563,7 +571,10 @@ def recommend_cmd(
         _write_csv(results)
     else:
         for b, found in results:
-            _print_table(b, found, model_words(rec.version, scenario), rec.cautions(str(b["kind"])))
+            cautions = rec.cautions(
+                str(b["kind"]), (r.partner_kind for r in found)
+            )  # for the kinds it shows
+            _print_table(b, found, model_words(rec.version, scenario), cautions)
 
 
 def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
@@ -603,7 +614,9 @@ def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
     click.echo(buffer.getvalue(), nl=False)
 
 
-def _print_table(body: dict[str, str], found: list[Any], version: str, cautions: list[str]) -> None:
+def _print_table(
+    body: dict[str, str], found: list[Any], version: str, cautions: list[dict[str, Any]]
+) -> None:
     from recommender.model.explain import DIRECTION_WORDS, MARKERS, whole_km
     from recommender.render.charts import money
 

@@ -48,7 +48,7 @@ median of the service (its 10th-90th percentiles as interval).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -566,27 +566,35 @@ def _best(baselines: Sequence[str], rows: Mapping[Any, Mapping[Any, Any]], metri
     return max(baselines, key=lambda b: float(rows[b][metric]))
 
 
-def trust_said(cautions: Sequence[str]) -> str:
+def trust_said(cautions: Sequence[Mapping[str, Any]]) -> str:
     """The note beside a body's suggestions that says how far to trust their order, from its
     :func:`cautions` (the page, the briefing and the CLI say it alike)."""
     them = "it" if len(cautions) == 1 else "them"
+    said = "; ".join(str(c["said"]) for c in cautions)
     return (
-        f"On real arrangements held out from training, {'; '.join(cautions)}. Weigh the order "
-        f"of these partners against {them}."
+        f"On real arrangements held out from training, {said}. Weigh the order of these "
+        f"partners against {them}."
     )
 
 
-def cautions(ranking: Sequence[Mapping[str, Any]], kind: str) -> list[str]:
+def cautions(
+    ranking: Sequence[Mapping[str, Any]], kind: str, partner_kinds: Iterable[str] | None = None
+) -> list[dict[str, Any]]:
     """Where the model's own headline evaluation (real arrangements held out, the service
     given) says it ranks real partners no better than a baseline for pairs a body of ``kind``
-    is in: one sentence per such pair kind, by MRR, worst first. What an officer weighs the
-    order of a body's suggestions against (a council's list, a police force's …)."""
+    is in (with partners of ``partner_kinds`` only, when given: the kinds a list shows), by
+    MRR, worst first. What an officer weighs the order of a body's suggestions against (a
+    council's list, a police force's …). Each: ``pair_kind``, ``model_mrr``, ``baseline``
+    (its id), ``baseline_label``, ``baseline_mrr``, ``held_out`` (arrangements), ``few`` (too
+    few to judge firmly) and ``said`` (the sentence :func:`trust_said` joins)."""
+    wanted = None if partner_kinds is None else {pair_kind(kind, k) for k in partner_kinds}
     rows = [
         r
         for r in ranking
         if (r["protocol"], r["query"]) == (HEADLINE, "service")
         and r["pair_kind"] != "all"
         and kind in str(r["pair_kind"]).split("-")
+        and (wanted is None or r["pair_kind"] in wanted)
     ]
     found = []
     for pair in dict.fromkeys(str(r["pair_kind"]) for r in rows):
@@ -599,13 +607,23 @@ def cautions(ranking: Sequence[Mapping[str, Any]], kind: str) -> list[str]:
         if theirs < mine:
             continue
         n = int(by["model"]["arrangements"])
-        few = "; too few to judge firmly" if n < MIN_KIND_CASES else ""
-        found.append(
-            (
-                mine - theirs,
-                f"for {pair.replace('-', '–')} pairs the model ranked real partners no better "
-                f"than “{BASELINE_LABELS.get(best, best)}” (mean reciprocal rank {mine:.2f} "
-                f"against {theirs:.2f}, {n:,} held-out arrangement{'s' if n != 1 else ''}{few})",
-            )
+        few = n < MIN_KIND_CASES
+        label = BASELINE_LABELS.get(best, best)
+        said = (
+            f"for {pair.replace('-', '–')} pairs the model ranked real partners no better "
+            f"than “{label}” (mean reciprocal rank {mine:.2f} against {theirs:.2f}, {n:,} "
+            f"held-out arrangement{'s' if n != 1 else ''}{'; too few to judge firmly' * few})"
         )
-    return [text for _, text in sorted(found, key=lambda f: f[0])]
+        found.append(
+            {
+                "pair_kind": pair,
+                "model_mrr": round(mine, 3),
+                "baseline": best,
+                "baseline_label": label,
+                "baseline_mrr": round(theirs, 3),
+                "held_out": n,
+                "few": few,
+                "said": said,
+            }
+        )
+    return sorted(found, key=lambda c: c["model_mrr"] - c["baseline_mrr"])

@@ -321,6 +321,8 @@ class Recommender:
         self._shortlists: dict[int, Shortlist] = {}
         self._kind_masks: dict[frozenset[str], npt.NDArray[np.bool_]] = {}
         self._kind_sets: dict[frozenset[str], frozenset[int]] = {}
+        # (kind, partner kinds) -> the cautions for it: a few dozen questions at most
+        self._cautions: dict[tuple[str, tuple[str, ...] | None], list[dict[str, Any]]] = {}
         self._follow_lock = threading.Lock()
         self._followed = 0  # how many times the register's partnerships changed what it says
 
@@ -429,14 +431,22 @@ class Recommender:
 
         return model_info(self.version, self.metadata)
 
-    def cautions(self, kind: str) -> list[str]:
+    def cautions(
+        self, kind: str, partner_kinds: Iterable[str] | None = None
+    ) -> list[dict[str, Any]]:
         """Where the model's own evaluation says it ranks real partners no better than a
-        baseline for the pairs a body of ``kind`` is in, one sentence each
-        (:func:`recommender.model.evaluation.cautions`): what the page, the briefing and the
-        CLI say beside a body's suggestions."""
+        baseline for the pairs a body of ``kind`` is in (with partners of ``partner_kinds``
+        only, when given: the kinds a list shows or asks for)
+        (:func:`recommender.model.evaluation.cautions`): what the page, the briefing and the CLI
+        say beside a body's suggestions, and the API gives with them. Kept per question."""
         from recommender.model.evaluation import cautions
 
-        return cautions((self.describe().get("evaluation") or {}).get("ranking") or [], kind)
+        key = (kind, None if partner_kinds is None else tuple(sorted(set(partner_kinds))))
+        found = self._cautions.get(key)
+        if found is None:
+            ranking = (self.describe().get("evaluation") or {}).get("ranking") or []
+            found = self._cautions[key] = cautions(ranking, kind, key[1])
+        return found
 
     # --- partners -----------------------------------------------------------------------------
     def recommend(self, query: Query, *, explain: bool = True) -> list[Recommendation]:

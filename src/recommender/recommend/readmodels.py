@@ -215,11 +215,15 @@ def answer_head(
     model_version: str,
     query: Mapping[str, Any],
     scenario: str | None = None,
+    cautions: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """What a model answer starts with: the body, the model, the scenario if any, the query
-    (the answer's rows follow under their key: :func:`answer`)."""
+    """What a model answer starts with: the body, the model, the scenario if any, the query,
+    and (suggestions) the ``cautions``: where the model's held-out evaluation ranks real
+    partners no better than a baseline for the body's pairs (the answer's rows follow under
+    their key: :func:`answer`)."""
     extra = {} if scenario is None else {"scenario": scenario}
-    return {"body": dict(body), "model_version": model_version, **extra, "query": dict(query)}
+    head = {"body": dict(body), "model_version": model_version, **extra, "query": dict(query)}
+    return head if cautions is None else head | {"cautions": [dict(c) for c in cautions]}
 
 
 def answer(
@@ -229,11 +233,13 @@ def answer(
     query: Mapping[str, Any],
     rows: Sequence[Row],
     scenario: str | None = None,
+    cautions: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """A whole model answer: :func:`answer_head` and the rows' read models under ``key``."""
     if key not in ANSWER_KEYS:
         raise ValueError(f"unknown answer {key!r}; expected one of {ANSWER_KEYS}")
-    out = answer_head(body, model_version, query, scenario) | {key: [row(r) for r in rows]}
+    head = answer_head(body, model_version, query, scenario, cautions)
+    out = head | {key: [row(r) for r in rows]}
     return out if rows else out | {"note": EMPTY_NOTES[key]}
 
 

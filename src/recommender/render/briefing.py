@@ -114,7 +114,9 @@ def briefing_context(
         "chart_svg": _chart(found, rec),
         "model": meta,
         "headline": _headline(meta),
-        "cautions": rec.cautions(str(facts["kind"])),
+        "cautions": rec.cautions(
+            str(facts["kind"]), (r.partner_kind for r in found)
+        ),  # for the kinds it shows
         "sources": SOURCES,
         "attribution": [ONS_ATTRIBUTION, MYSOCIETY_ATTRIBUTION],
         "simulated_note": SIMULATED_NOTE,

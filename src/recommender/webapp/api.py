@@ -259,7 +259,9 @@ def _answer(
         if note:  # (as the CLI does)
             found = found | {"note": note}
         named = None if scenario is None else scenario.definition.name
-        head = dumps(readmodels.answer_head(found, model.version, query, named))
+        # Suggestions say how far to trust their order, for the partner kinds asked.
+        said = model.cautions(found["kind"], query["kinds"]) if key == "recommendations" else None
+        head = dumps(readmodels.answer_head(found, model.version, query, named, said))
         parts = [head[:-1], b',"', key.encode(), b'":[']
         for i, row in enumerate(rows(model, found["code"])):
             if i:

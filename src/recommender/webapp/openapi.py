@@ -408,13 +408,40 @@ COMPONENTS: dict[str, Any] = {
         evidence=_list(_ref("Evidence")),
     ),
     "Recommendations": _obj(
-        ["body", "model_version", "query", "recommendations"],
+        ["body", "model_version", "query", "cautions", "recommendations"],
         body=_ref("BodySummary"),
         model_version=STR,
         scenario=SCENARIO_NAME,
         query=ANY_OBJ,
+        cautions=_list(_ref("Caution"))
+        | {
+            "description": "How far to trust the order: the pair kinds (of this body with the "
+            "partner kinds asked; every kind when not asked) where the model's evaluation on real "
+            "arrangements held out from training ranks real partners no better than a baseline, "
+            "worst first. Empty when it beats every baseline for them."
+        },
         recommendations=_list(_ref("Recommendation")),
         note=EMPTY_NOTE,
+    ),
+    "Caution": _obj(
+        [
+            "pair_kind",
+            "model_mrr",
+            "baseline",
+            "baseline_label",
+            "baseline_mrr",
+            "held_out",
+            "few",
+            "said",
+        ],
+        pair_kind={"type": "string", "description": "The two kinds, sorted (council-police)."},
+        model_mrr=NUM,
+        baseline={"type": "string", "description": "The best baseline's id (see /model)."},
+        baseline_label=STR,
+        baseline_mrr=NUM,
+        held_out={"type": "integer", "description": "Held-out real arrangements of this kind."},
+        few={"type": "boolean", "description": "Too few to judge firmly."},
+        said={"type": "string", "description": "The sentence the page and the briefing show."},
     ),
     "Group": _obj(
         ["members", "service", "savings_gbp", "savings_per_partner_gbp", "likelihood"],

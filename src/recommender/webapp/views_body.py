@@ -262,7 +262,9 @@ def results(
         "groups": [g.to_dict() for g in groups],
         "joins": [j.to_dict() for j in joins],
         "map_svg": partners_map(body, rows, arrangements, filters.service, settings),
-        "cautions": model.cautions(str(body["kind"])),
+        "cautions": model.cautions(
+            str(body["kind"]), (r.partner_kind for r in found)
+        ),  # for the kinds it shows
     }
 
 
