@@ -249,6 +249,15 @@ def test_the_summary_says_the_service_asked_for_once_and_counts_the_rest(
     text = briefing.summary("Rother", found, [], labels, "legal")
     assert f"are, for legal services: {found[0].partner_name} (" in text
     assert "legal services with" not in text
+    # Three partners for one service are alternatives: their expected savings weigh each by its
+    # chance, and the paragraph no longer says "together they are worth" as if all formed.
+    names = [r.partner_name for r in found]
+    assert "Together they are worth" not in text and "Weighed by their chances" in text
+    assert f"{names[0]}, {names[1]} and {names[2]} are alternatives for legal services" in text
+    mixed = recommender_model.recommend(Query("Rother", k=10))
+    services = [r.service for r in mixed if not r.existing][:3]
+    said_mixed = briefing.summary("Rother", mixed, [], labels)
+    assert ("are alternatives" in said_mixed) == (len(set(services)) < len(services))
     existing = [{"service": s} for s in labels]
     said = briefing.summary("Rother", [], existing, labels)
     assert said.endswith("and 2 more).") and "and more" not in said

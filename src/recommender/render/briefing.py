@@ -163,9 +163,20 @@ def summary(
         total = sum(r.expected_savings_gbp or 0.0 for r in best)
         if len(best) > 1:
             text += (
-                f" Together they are worth about {charts.money(total)} a year in expected "
-                "savings; the ranges below show how uncertain each figure is."
+                f" Weighed by their chances they come to about {charts.money(total)} a year in "
+                "expected savings; the ranges below show how uncertain each figure is."
             )
+            by_service: dict[str, list[str]] = {}
+            for r in best:
+                by_service.setdefault(r.service, []).append(r.partner_name)
+            for sid, partners in by_service.items():
+                if (
+                    len(partners) > 1
+                ):  # one partner or the other: their savings if formed do not add
+                    text += (
+                        f" {_join(partners)} are alternatives for "
+                        f"{_service_words(labels.get(sid, sid))}, not savings to add up."
+                    )
     if existing:
         kinds = sorted({_service_words(labels.get(a["service"], a["service"])) for a in existing})
         n = len(existing)
