@@ -238,6 +238,13 @@ def test_axis_labels_never_overlap() -> None:
           "annual_savings_gbp": float("nan")}, "no savings figure"),
         ({"savings_gbp": None, "savings_basis": "unknown", "annual_savings_gbp": None},
          "no savings figure"),
+        # read from the source's words, whatever the annual figure a model was trained with
+        ({"name": "Dorset Councils Partnership (tri-council)", "savings_gbp": 6e6,
+          "savings_basis": "projected", "annual_savings_gbp": 6e6},
+         "£6m projected; by 2020, from 2015: about £1.2m a year"),
+        ({"name": "Hertfordshire Shared Anti-Fraud Service (SAFS)", "savings_gbp": 15.5e6,
+          "savings_basis": "to_date", "annual_savings_gbp": None},
+         "£16m to date; losses prevented, not service-cost savings: no annual saving"),
     ],
 )  # fmt: skip
 def test_savings_are_said_with_their_basis(record: dict[str, object], said: str) -> None:

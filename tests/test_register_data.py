@@ -13,6 +13,7 @@ import pytest
 
 from recommender.core.config import Settings
 from recommender.core.services import service_ids
+from recommender.register import records
 from recommender.register.files import Directory
 from recommender.register.records import (
     Filters,
@@ -23,6 +24,7 @@ from recommender.register.records import (
     import_file,
     load_register,
     query,
+    savings_reading,
 )
 from recommender.simulation.default_register import build_default
 
@@ -137,11 +139,17 @@ def test_the_committed_default_register_is_consistent(
     assert real_rows["source"].str.startswith("http").all()
     assert arrangements.loc[arrangements["simulated"], "id"].str.startswith("S-").all()
     for row in arrangements.itertuples():
-        expected = annualise(
-            None if pd.isna(row.savings_gbp) else row.savings_gbp,
-            row.savings_basis,
-            None if pd.isna(row.savings_period_years) else int(row.savings_period_years),
-            None if pd.isna(row.start_year) else int(row.start_year),
+        figure = None if pd.isna(row.savings_gbp) else row.savings_gbp
+        reading = savings_reading(row.name, figure, row.simulated)
+        expected = (
+            reading.annual
+            if reading is not None
+            else annualise(
+                figure,
+                row.savings_basis,
+                None if pd.isna(row.savings_period_years) else int(row.savings_period_years),
+                None if pd.isna(row.start_year) else int(row.start_year),
+            )
         )
         if expected is None:
             assert pd.isna(row.annual_savings_gbp), row.id
@@ -169,3 +177,27 @@ def test_rebuilding_the_default_register_reproduces_it(tmp_path: Path, real: Dir
     for name in ("arrangements.csv", "members.csv"):
         rebuilt = (settings.register_dir / name).read_bytes()
         assert rebuilt == (SETTINGS.register_dir / name).read_bytes(), name
+
+
+def test_each_figure_read_from_its_sources_words_quotes_them_and_reads_them_so() -> None:
+    """ "to save £6m by 2020" (from 2015) was shown and trained on as £6m a year, "£16.91m
+    projected by 2024" as £17m a year, "£15.5m of losses prevented (not service-cost savings)"
+    as £3.9m a year of savings, "£2.42m saved by July 2009" (from 2007) as £202k a year."""
+    known = pd.read_csv(KNOWN, dtype=str, keep_default_na=False)
+    notes = dict(zip(known["arrangement_name"], known["note"], strict=True))
+    figures = dict(zip(known["arrangement_name"], known["savings_gbp"], strict=True))
+    readings = records._savings_readings()
+    assert len(readings) == 7
+    for (name, figure), reading in readings.items():
+        assert reading.source_words in notes[name], name  # the source's own words
+        assert float(figures[name]) == figure, name
+    committed = pd.read_csv(SETTINGS.register_dir / "arrangements.csv").set_index("name")
+    annual = committed["annual_savings_gbp"]
+    assert annual["Dorset Councils Partnership (tri-council)"] == 1_200_000  # £6m over 5 years
+    assert annual["Networked Fire Control Services Partnership (NFCSP)"] == 1_409_167
+    assert annual["Midlands Highway Alliance"] == 1_210_000  # over 2 years, not 12
+    assert pd.isna(annual["Hertfordshire Shared Anti-Fraud Service (SAFS)"])  # no saving
+    assert pd.isna(annual["Hertfordshire Building Control (council-owned company)"])
+    # An analyst's corrected figure is read by the rule again; a simulated row never is.
+    assert savings_reading("Midlands Highway Alliance", 2_500_000) is None
+    assert savings_reading("Midlands Highway Alliance", 2_420_000, simulated=True) is None

@@ -244,7 +244,8 @@ def _savings(r: dict[str, Any]) -> str:
     period = r["savings_period_years"]
     text = f"£{r['savings_gbp']:,.0f} ({r['savings_basis']}"
     text += f" over {period} years)" if period else ")"
-    note = reg.annualisation_note(r["savings_basis"], period, r["start_year"])
+    reading = reg.savings_reading(str(r["name"]), r["savings_gbp"], bool(r["simulated"]))
+    note = reg.annualisation_note(r["savings_basis"], period, r["start_year"], reading)
     annual = r["annual_savings_gbp"]
     return text + (f"; about £{annual:,.0f} a year: {note}" if annual is not None else f"; {note}")
 

@@ -19,6 +19,12 @@ unknown     NULL, never 0: an unknown saving is not a zero saving
 A figure of 0 on the annual basis is a real zero; with ``savings_aim`` False it marks an
 arrangement that was not set up to save money.
 
+A few real arrangements' figures say more in their source's own words than their basis does
+("to save £6m by 2020" is projected, but over five years, not a year; "£15.5m of losses
+prevented" is no service-cost saving at all). ``savings_readings.csv`` reads each of those
+from the words it quotes (:func:`savings_reading`, checked against the source by the tests):
+its annual estimate, or none, replaces the rule's, and what is shown says how it was read.
+
 Identity
 --------
 ``fingerprint`` is a SHA-256 of whether the arrangement is simulated, its service, its start year
@@ -30,12 +36,14 @@ Ids are ``R-`` (real) or ``S-`` (simulated) followed by the fingerprint's first 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -86,8 +94,50 @@ def annualise(
     raise InvalidInput(f"unknown savings basis {basis!r}", field="savings_basis")
 
 
-def annualisation_note(basis: str, period: int | None, start_year: int | None) -> str:
+@dataclass(frozen=True)
+class SavingsReading:
+    """How a real arrangement's figure reads in its source's own words (see the module
+    docstring): the annual estimate (None: no annual saving to draw) and the words saying so."""
+
+    annual: float | None
+    reading: str
+    source_words: str
+
+
+@functools.cache
+def _savings_readings() -> dict[tuple[str, float], SavingsReading]:
+    path = resources.files("recommender.register").joinpath("savings_readings.csv")
+    with path.open(encoding="utf-8") as handle:
+        frame = pd.read_csv(handle, dtype=str, keep_default_na=False)
+    return {
+        (r["name"], float(r["savings_gbp"])): SavingsReading(
+            float(r["annual_savings_gbp"]) if r["annual_savings_gbp"] else None,
+            r["reading"],
+            r["source_words"],
+        )
+        for r in frame.to_dict("records")
+    }
+
+
+def savings_reading(
+    name: str, figure: float | None, simulated: bool = False
+) -> SavingsReading | None:
+    """The reading of a real arrangement's figure from its source's words, if it has one (the
+    same name and figure: a figure an analyst corrected is read by the rule again)."""
+    if simulated or figure is None or figure != figure:
+        return None
+    return _savings_readings().get((" ".join(str(name).split()), float(figure)))
+
+
+def annualisation_note(
+    basis: str,
+    period: int | None,
+    start_year: int | None,
+    reading: SavingsReading | None = None,
+) -> str:
     """Return in one line how the annual estimate was derived, flagging any assumption."""
+    if reading is not None:
+        return f"read from the source's words “{reading.source_words}”: {reading.reading}"
     if basis == "annual":
         return "reported as an annual figure"
     if basis == "cumulative":
@@ -365,8 +415,11 @@ def rows_for(
         taken.add(ident)
         row = {k: v for k, v in asdict(c).items() if k in ARRANGEMENT_COLUMNS} | {"id": ident}
         row["fingerprint"] = fp
-        row["annual_savings_gbp"] = annualise(
-            c.savings_gbp, c.savings_basis, c.savings_period_years, c.start_year
+        reading = savings_reading(c.name, c.savings_gbp, c.simulated)
+        row["annual_savings_gbp"] = (
+            reading.annual
+            if reading is not None
+            else annualise(c.savings_gbp, c.savings_basis, c.savings_period_years, c.start_year)
         )
         arrangement_rows.append(row)
         member_rows += [

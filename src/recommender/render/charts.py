@@ -20,6 +20,7 @@ from typing import Any
 
 from recommender.core.errors import InvalidInput
 from recommender.core.names import closest
+from recommender.register.records import savings_reading
 
 INK = "#222222"  # text: 15.9:1 on white
 MUTED = "#595959"  # axis labels: 7:1 on white
@@ -59,6 +60,9 @@ def savings_said(record: Mapping[str, Any]) -> str:
     basis = str(record.get("savings_basis") or "unknown")
     if figure is None:
         return "no savings figure" if annual is None else f"{money(annual)} a year"
+    reading = savings_reading(str(record.get("name") or ""), figure, bool(record.get("simulated")))
+    if reading is not None:  # read from the source's own words ("to save £6m by 2020")
+        return f"{money(figure)} {BASIS_WORDS.get(basis, basis)}; {reading.reading}"
     if basis == "annual":
         return f"{money(figure)} a year"
     said = f"{money(figure)} {BASIS_WORDS.get(basis, basis)}"

@@ -195,7 +195,12 @@ def row(arrangement: Mapping[str, Any], labels: Mapping[str, str]) -> dict[str, 
     return a | {
         "service_label": labels.get(a["service"], a["service"]),
         "basis_words": charts.BASIS_WORDS.get(basis, basis),
-        "annualisation": reg.annualisation_note(basis, a["savings_period_years"], a["start_year"]),
+        "annualisation": reg.annualisation_note(
+            basis,
+            a["savings_period_years"],
+            a["start_year"],
+            reg.savings_reading(str(a["name"]), a["savings_gbp"], bool(a["simulated"])),
+        ),
         "source_url": url,
         "source_host": urlsplit(url).netloc.removeprefix("www.") if url else None,
     }
