@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import pytest
 from flask.testing import FlaskClient
 
@@ -138,6 +140,30 @@ def test_arrangements_between_bodies_now_one_are_not_partnerships(
     joins = real_client.get("/api/v1/bodies/E06000058/arrangements-to-join?k=50").get_json()
     offered = {o["arrangement"]["name"] for o in joins["options"]}
     assert offered and not offered & merged
+
+
+def test_a_successor_is_not_said_to_be_a_member_of_what_its_predecessors_joined(
+    real_client: FlaskClient,
+) -> None:
+    """North Northamptonshire (2021) "is in" the Welland Partnership "from 2000": its member was
+    East Northamptonshire. Its page and `bodies show` now say so against each such arrangement."""
+    page = html.unescape(real_client.get("/bodies/E06000061").get_data(as_text=True))
+    item = page[page.index(">Welland Partnership<") :].split("</li>")[0]
+    assert "as East Northamptonshire</strong>, a predecessor" in item
+    item = page[page.index("North and West Northamptonshire shared services") :]
+    assert "a predecessor" not in item.split("</li>")[0]  # its own, from 2021
+    assert "only as a body now part of it, which the source named" in page
+    from click.testing import CliRunner
+
+    from recommender.cli import cli
+
+    settings = real_client.application.extensions["recommender"].settings
+    env = {"RECOMMENDER_DATA_DIR": str(settings.data), "RECOMMENDER_DATABASE_URL": settings.db_url}
+    shown = CliRunner().invoke(cli, ["bodies", "show", "E06000061"], env=env)
+    assert shown.exit_code == 0, shown.output
+    assert "as (a predecessor)" in shown.output
+    line = next(x for x in shown.output.splitlines() if x.startswith("R-682663f3"))
+    assert line.rstrip().endswith("East Northamptonshire")  # the Welland Partnership, 2000
 
 
 def test_proposals_and_split_arrangements_are_not_offered_to_join(

@@ -120,10 +120,10 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
     )
     labels = service_labels(settings)
     click.echo(f"\nDocumented arrangements ({len(arrangements)}, {reg.sources_said(arrangements)})")
-    _arrangements_table(arrangements, labels)
+    _arrangements_table(arrangements, labels, str(facts["code"]))
     if merged:
         click.echo(f"\n{reg.merged_said(str(facts['display_name']), merged)}:")
-        _arrangements_table(merged, labels)
+        _arrangements_table(merged, labels, str(facts["code"]))
 
 
 def _on_scenario_map(settings: Any, scenario: str, code_or_name: str) -> tuple[Any, str]:
@@ -138,13 +138,23 @@ def _on_scenario_map(settings: Any, scenario: str, code_or_name: str) -> tuple[A
     return place, place.note if joined is None else f"{joined} {place.note}"
 
 
-def _arrangements_table(arrangements: list[Any], labels: dict[str, str]) -> None:
-    echo_table(
+def _arrangements_table(arrangements: list[Any], labels: dict[str, str], code: str) -> None:
+    """The arrangements, each with the name the source gave the body when it is in it only as
+    a body now gone (``as``: "East Northamptonshire" for North Northamptonshire)."""
+    rows = [
         [
-            [a["id"], a["name"], labels.get(a["service"], a["service"]), str(a["start_year"] or "")]
-            for a in arrangements
-        ],
-        ["id", "name", "service", "start"],
+            a["id"],
+            a["name"],
+            labels.get(a["service"], a["service"]),
+            str(a["start_year"] or ""),
+            reg.through_former(a, code),
+        ]
+        for a in arrangements
+    ]
+    through = any(r[-1] for r in rows)
+    echo_table(
+        [r if through else r[:-1] for r in rows],
+        ["id", "name", "service", "start", *(["as (a predecessor)"] if through else [])],
         widest={"name": 60},
     )
 

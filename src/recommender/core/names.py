@@ -61,6 +61,10 @@ _SUFFIXES = (
 # "City of" is part of the name here: dropping it would turn the City into all of London.
 _KEEP_CITY_OF = {"london"}
 
+# How a register member's ``resolution`` begins when the source named a body that is gone: an
+# abolished council (its area now part of the member's body) or an NHS predecessor.
+FORMER_RESOLUTIONS = ("former:", "predecessor:")
+
 
 def normalise(name: str) -> str:
     """Return the matching key for a body name.

@@ -257,10 +257,13 @@ def describe(
         via = {int(s): inherited.get((focal, cand, int(s))) for s in shared}
         labels = [_service_words(str(ctx.labels[s])) for s in shared if via[int(s)] is None]
         said = f"already works with {you} on {and_list(labels)} (documented arrangements)"
-        both = sorted({str(v) for v in via.values() if v is not None})
-        if both:  # only through one council split between them: not a partnership of theirs
-            services = [_service_words(str(ctx.labels[s])) for s in shared if via[int(s)]]
-            through = f"both succeed {and_list(both)} in its arrangements for {and_list(services)}"
+        # Only through bodies that are gone: not a partnership of these two, said as it was.
+        ways: dict[tuple[str, str], list[str]] = {}
+        for s in shared:
+            if (way := via[int(s)]) is not None:
+                ways.setdefault(way, []).append(_service_words(str(ctx.labels[s])))
+        if ways:
+            through = "; ".join(inherited_said(you, w, services) for w, services in ways.items())
             return f"{said}; {through}" if labels else through
         if labels:
             return said
@@ -359,42 +362,65 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
 
 
 # By model identity (a model is no dictionary key), dropped with the model.
-_INHERITED: dict[int, dict[tuple[int, int, int], str]] = {}
+_INHERITED: dict[int, dict[tuple[int, int, int], tuple[str, str]]] = {}
 
 
-def inherited_only(model: TrainedModel) -> dict[tuple[int, int, int], str]:
-    """The pairs (both orders) and services whose only shared arrangements link them through
-    one former council split between them, with its name as the source gives it: both West
-    and North Northamptonshire are members of LGSS Law because Northamptonshire County Council
-    was, which is no partnership between the two. Made once per model."""
+def inherited_only(model: TrainedModel) -> dict[tuple[int, int, int], tuple[str, str]]:
+    """The pairs (both orders) and services whose shared arrangements all link them through a
+    body that is gone, with the names the source gave for each side ("" for a body that was
+    a member itself): Bedford "works with" Bedfordshire Police only because Bedfordshire County
+    Council did, in 2004; West and North Northamptonshire are both in LGSS Law because
+    Northamptonshire County Council was, which is no partnership between the two. Made once
+    per model (a model trained before ``member_via`` was kept: a council split between the
+    two only, told by the name they share)."""
     found = _INHERITED.get(id(model))
     if found is not None:
         return found
     index = model.context.pairs.index
     service_at = {str(s): i for i, s in enumerate(model.context.services)}
+    register = model.arrangements
+    told = "member_via" in register
+    if told:
+        vias = list(register["member_via"])
+    else:  # the names as given, one each: the same name on two members is a split council
+        vias = [
+            [str(n) if list(names).count(n) > 1 else "" for n in names]
+            for names in register["member_names"]
+        ]
     genuine: set[tuple[int, int, int]] = set()
-    through: dict[tuple[int, int, int], str] = {}
-    for service, codes, names in zip(
-        model.arrangements["service"],
-        model.arrangements["member_codes"],
-        model.arrangements["member_names"],
-        strict=True,
+    through: dict[tuple[int, int, int], tuple[str, str]] = {}
+    for service, codes, via in zip(
+        register["service"], register["member_codes"], vias, strict=True
     ):
         s = service_at.get(str(service))
-        members = [(index[c], str(n)) for c, n in zip(codes, names, strict=False) if c in index]
-        for i, (a, name_a) in enumerate(members):
-            for b, name_b in members[i + 1 :]:
+        members = [(index[c], str(v)) for c, v in zip(codes, via, strict=False) if c in index]
+        for i, (a, via_a) in enumerate(members):
+            for b, via_b in members[i + 1 :]:
                 if a == b or s is None:
                     continue
-                for key in ((a, b, s), (b, a, s)):
-                    if name_a != name_b:
-                        genuine.add(key)
-                    else:
-                        through.setdefault(key, name_a)
+                if (not via_a and not via_b) or (not told and via_a != via_b):
+                    genuine.update(((a, b, s), (b, a, s)))
+                else:
+                    through.setdefault((a, b, s), (via_a, via_b))
+                    through.setdefault((b, a, s), (via_b, via_a))
     found = {k: v for k, v in through.items() if k not in genuine}
     _INHERITED[id(model)] = found
     weakref.finalize(model, _INHERITED.pop, id(model), None)
     return found
+
+
+def inherited_said(you: str, via: tuple[str, str], services: list[str]) -> str:
+    """How a pair shares services only through bodies that are gone (:func:`inherited_only`;
+    ``via``: the focal body's, then the candidate's), from the candidate's side."""
+    mine, theirs = via
+    what = and_list(services)
+    if mine and mine == theirs:
+        return f"both succeed {mine} in its arrangements for {what}"
+    if mine and theirs:
+        return f"its predecessor {theirs} worked with {mine}, a predecessor of {you}, on {what}"
+    if mine:
+        return f"worked with {mine}, a predecessor of {you}, on {what}"
+    return f"its predecessor {theirs} worked with {you} on {what}"
 
 
 # --- evidence ---------------------------------------------------------------------------------

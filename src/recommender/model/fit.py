@@ -34,6 +34,7 @@ from scipy import sparse
 from sklearn.pipeline import Pipeline
 
 from recommender.core.errors import InvalidInput
+from recommender.core.names import FORMER_RESOLUTIONS
 from recommender.geo.pairs import PairMatrices, build_pair_matrices
 from recommender.model.estimators import (
     SavingsModel,
@@ -415,11 +416,20 @@ def register_hash(arrangements: pd.DataFrame, members: pd.DataFrame) -> str:
 
 def compact_register(arrangements: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """The observed (real) register as one frame with each arrangement's member codes and
-    names as lists; simulated arrangements are left out."""
+    names as lists; simulated arrangements are left out. ``member_via`` goes with
+    ``member_codes``: for each, the name the source gave when it named a body now gone (a
+    former council, an NHS predecessor) that the member stands for, else ""."""
     arrangements = arrangements[~arrangements["simulated"].astype(bool)]
     m = members.sort_values(["arrangement_id", "position"])
     codes = m.groupby("arrangement_id")["body_code"].agg(lambda s: [c for c in s if c])
     names = m.groupby("arrangement_id")["name_as_given"].agg(list)
+    resolution = m["resolution"] if "resolution" in m else pd.Series("", index=m.index)
+    gone = resolution.fillna("").astype(str).str.startswith(FORMER_RESOLUTIONS)
+    via = (
+        m.assign(via=m["name_as_given"].where(gone, "").fillna("").astype(str))
+        .groupby("arrangement_id")[["body_code", "via"]]
+        .apply(lambda g: [v for c, v in zip(g["body_code"], g["via"], strict=True) if c])
+    )
     columns = [
         "id",
         "name",
@@ -438,6 +448,7 @@ def compact_register(arrangements: pd.DataFrame, members: pd.DataFrame) -> pd.Da
     out = arrangements[[c for c in columns if c in arrangements]].copy().set_index("id", drop=False)
     out["member_codes"] = codes.reindex(out.index)
     out["member_names"] = names.reindex(out.index)
-    out["member_codes"] = out["member_codes"].apply(lambda v: v if isinstance(v, list) else [])
-    out["member_names"] = out["member_names"].apply(lambda v: v if isinstance(v, list) else [])
+    out["member_via"] = via.reindex(out.index)
+    for column in ("member_codes", "member_names", "member_via"):
+        out[column] = out[column].apply(lambda v: v if isinstance(v, list) else [])
     return out.reset_index(drop=True)

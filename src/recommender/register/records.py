@@ -53,7 +53,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from recommender.core.config import Settings
 from recommender.core.errors import ImportRejected, InvalidInput, UnknownArrangement
-from recommender.core.names import closest
+from recommender.core.names import FORMER_RESOLUTIONS, and_list, closest
 from recommender.core.services import check_service, service_ids
 from recommender.database import db
 from recommender.register import writes as store
@@ -169,7 +169,7 @@ def fingerprint(
 
 def former(member: Mapping[str, Any]) -> bool:
     """Whether a member record is a former council, resolved to what its area is now part of."""
-    return str(member.get("resolution") or "").startswith(("former:", "predecessor:"))
+    return str(member.get("resolution") or "").startswith(FORMER_RESOLUTIONS)
 
 
 def member_label(member: Mapping[str, Any]) -> str:
@@ -179,6 +179,17 @@ def member_label(member: Mapping[str, Any]) -> str:
     if former(member) and member.get("name_as_given"):
         return f"{member['name_as_given']} (now {member['name']})"
     return str(member["name"])
+
+
+def through_former(record: Mapping[str, Any], code: str) -> str:
+    """The names the source gave for the body ``code`` when it is in ``record`` only through
+    bodies now gone ("East Northamptonshire" in the Welland Partnership of 2000, for North
+    Northamptonshire), "" when it is a member itself: a successor is not said to be a member,
+    in its own right, of what its predecessors joined before it existed."""
+    mine = [m for m in record.get("members") or [] if m.get("body_code") == code]
+    if not mine or not all(former(m) for m in mine):
+        return ""
+    return and_list(list(dict.fromkeys(str(m.get("name_as_given") or m["name"]) for m in mine)))
 
 
 _Record = TypeVar("_Record", bound=Mapping[str, Any])

@@ -100,6 +100,8 @@ bp.add_app_template_filter(charts.savings_said, "savings_said")
 bp.add_app_template_filter(border_length, "border")
 bp.add_app_template_filter(lambda merged, name: reg.merged_said(name, merged), "merged_said")
 bp.add_app_template_filter(reg.sources_said, "sources_said")
+bp.add_app_template_filter(reg.through_former, "through_former")
+bp.add_app_template_test(lambda a, code: bool(reg.through_former(a, code)), "through_former")
 bp.add_app_template_filter(trust_said, "trust_said")
 bp.add_app_template_filter(whole_km, "km")
 
