@@ -247,6 +247,9 @@ def evaluated_app(
 
 def test_model_page_charts_the_evaluation_against_baselines(evaluated_app: Flask) -> None:
     page = _text(evaluated_app.test_client().get("/model"))
+    assert page.count("The model also learns from a simulated register") == 1  # it said it twice
+    figures = next(r["n"] for r in synthetic_evaluation()["savings"] if r["method"] == "model")
+    assert f"savings from the {figures} of them with an annual savings figure" in page  # not 300
     model = evaluated_app.extensions["recommender"].models.recommender
     assert model is not None and f"Model {model.version}" in page
     chart = page[page.index('class="rec-chart"') :].split("</svg>")[0]
