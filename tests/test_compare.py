@@ -97,6 +97,25 @@ def test_what_cannot_be_compared_is_said(
     assert says.lower() in html.unescape(response.text).lower()
 
 
+def test_too_few_partners_lead_back_to_the_list_as_it_was(client: FlaskClient) -> None:
+    """Wealden ticked on two rows (legal, waste) is one partner: the 400 said "not 1" and
+    offered only the start page."""
+    came = f"http://localhost/bodies/{ROTHER}?service=legal&k=5"
+    response = client.get(
+        f"/bodies/{ROTHER}/compare?with={WEALDEN}&with={WEALDEN}", headers={"Referer": came}
+    )
+    assert response.status_code == 400
+    text = html.unescape(response.text)
+    assert "not 1 (a partner ticked twice, for two services, counts once)" in text
+    assert (
+        f'<a href="/bodies/{ROTHER}?service=legal&k=5">Back to the suggestions for Rother' in text
+    )
+    elsewhere = client.get(f"/bodies/{ROTHER}/compare?with={WEALDEN}",
+                           headers={"Referer": "https://example.org/x?y=1"})  # fmt: skip
+    assert f'<a href="/bodies/{ROTHER}">Back to the suggestions for Rother' in elsewhere.text
+    assert "ticked twice" not in elsewhere.text
+
+
 def test_names_redirect_to_codes_keeping_the_partners(client: FlaskClient) -> None:
     response = client.get("/bodies/Rother/compare?with=Wealden&with=Hastings")
     assert response.status_code == 302

@@ -91,6 +91,10 @@ def test_filters_update_the_table_and_the_map_in_place(page: Any) -> None:
     page.locator(f'#results .results[data-summary="{back}"]').wait_for()
     assert _rows(page) == after_rows
     assert page.get_by_label("Maximum distance").input_value() == ""
+    # Every field shows the question the URL asks: "Rank by" was left blank (no option is "").
+    assert page.locator("#sort").input_value() == "expected"
+    assert page.get_by_label("Service", exact=True).input_value() == "legal"
+    assert page.locator("#k").input_value() == "10"
 
     # With a mouse, a partner on the map opens its page.
     partner = sorted(_map_codes(page))[0]

@@ -217,7 +217,10 @@
         if (field.type === "checkbox") {
           field.checked = params.getAll(field.name).indexOf(field.value) >= 0;
         } else if (field.tagName === "SELECT" || field.type === "number" || field.type === "text") {
-          field.value = params.get(field.name) || (field.name === "k" ? field.defaultValue : "");
+          // Absent from the URL: the field's default (a select's first option, the served k).
+          var absent = field.getAttribute("data-default") ||
+            (field.tagName === "SELECT" && field.options.length ? field.options[0].value : "");
+          field.value = params.has(field.name) ? params.get(field.name) : absent;
         }
       });
       load(params.toString(), false);

@@ -6,9 +6,11 @@ boxes submit to it without JavaScript, and it prints as it shows."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
+from recommender.core.errors import InvalidInput
 from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend.compare import FEWEST, MOST, compare
@@ -34,7 +36,10 @@ def page(code_or_name: str) -> Any:
         params: dict[str, Any] = {"with": wanted}
         return redirect(url_for(".page", code_or_name=found.codes[0], **params))
     model = current.models.require()
-    result = compare(model, code_or_name, wanted)
+    try:
+        result = compare(model, code_or_name, wanted)
+    except InvalidInput as err:  # too few or too many ticked: back to the list, filters kept
+        return _choose_again(code_or_name, err, twice=len(set(wanted)) < len(wanted)), 400
     body = result.body
     where = [
         RELATIONS.get(c.relation, "no shared border with {body}").format(
@@ -64,3 +69,23 @@ def _best(result: Any, service: str) -> str | None:
         if c.estimates[service].expected and not c.estimates[service].existing
     ]
     return max(ranked)[1] if ranked else None
+
+
+def _choose_again(code: str, err: InvalidInput, *, twice: bool) -> str:
+    """The error page for partners that cannot be compared, leading back to the body's
+    suggestions as they were (the page the boxes were ticked on, with its filters)."""
+    facts = reference.body(code, state().settings)
+    back = url_for("pages.body", code_or_name=code)
+    came = urlsplit(request.referrer or "")
+    if came.path == back and came.netloc == request.host:
+        back = f"{back}?{came.query}" if came.query else back
+    return render_template(
+        "error.html",
+        status=400,
+        title="Choose partners to compare",
+        detail=err.detail + (" (a partner ticked twice, for two services, counts once)" * twice),
+        back={"label": f"Back to the suggestions for {facts['display_name']}", "url": back},
+        links=[],
+        train_hint=None,
+        query="",
+    )
