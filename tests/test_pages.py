@@ -472,6 +472,28 @@ def test_the_choice_floor_is_stated_with_a_control(client: FlaskClient, app: Fla
     assert bad.status_code == 400 and field_error(_text(bad), "min_choice")
 
 
+def test_an_empty_list_under_the_floor_says_how_to_see_the_rest(
+    client: FlaskClient, app: Flask
+) -> None:
+    """Rother, legal, fire only, within 30 km: "Try all services, more partner kinds or a
+    longer distance", when the partner there was only under the 1 in 200 floor."""
+    model = _model(app)
+    asked = next(
+        q
+        for km in (10.0, 20.0, 30.0, 40.0, 60.0)
+        for kinds in (("fire",), ("police",), ("health",), ("council",))
+        for q in [Query(ROTHER, service="legal", kinds=kinds, max_km=km)]
+        if not model.recommend(q) and model.recommend(Query(**{**q.__dict__, "min_choice": 0}))
+    )
+    url = f"/bodies/{ROTHER}?service=legal&kinds={asked.kinds[0]}&max_km={asked.max_km:g}"
+    page = html.unescape(_text(client.get(url)))
+    link = re.search(r'distance, or <a href="([^"]+)">show the partners with less than a 1 in '
+                     r"200 chance</a> of being the one chosen", page)  # fmt: skip
+    assert link is not None
+    shown = _rows(html.unescape(_text(client.get(link.group(1)))))
+    assert shown and parse_qs(urlsplit(link.group(1)).query)["min_choice"] == ["0"]
+
+
 def test_the_list_can_be_ranked_by_likelihood(client: FlaskClient, app: Flask) -> None:
     page = _text(client.get(f"/bodies/{ROTHER}?sort=likelihood"))
     expected = _model(app).recommend(Query(ROTHER, sort="likelihood"))
