@@ -205,6 +205,19 @@ def test_aliases_resolve(name: str, codes: tuple[str, ...]) -> None:
     assert reference.resolve(name, settings=SETTINGS).codes == codes
 
 
+def test_an_alias_is_written_with_its_capitals_when_a_source_gives_them() -> None:
+    """The North of Tyne authority's former name was kept as mySociety's lower-case alt-name
+    ("newcastle upon tyne, north tyneside and …"), which the search box showed."""
+    aliases = pd.read_csv(SETTINGS.reference_dir / "aliases.csv", dtype=str, keep_default_na=False)
+    lower = aliases[aliases["alias"].str.islower() & aliases["alias"].str.contains(" ")]
+    assert not len(lower[lower["alias"].str.contains("combined authority")]), lower[
+        "alias"
+    ].tolist()
+    assert "Newcastle Upon Tyne, North Tyneside and Northumberland Combined Authority" in set(
+        aliases["alias"]
+    )
+
+
 def test_kind_preference() -> None:
     assert reference.resolve("Devon", settings=SETTINGS).codes == ("E10000008",)
     assert reference.resolve("Devon", kind="fire", settings=SETTINGS).codes == ("E31000011",)

@@ -29,7 +29,7 @@
       var names = hit.successors.map(function (s) { return s.name; }).join(", ");
       return hit.matched + " (abolished): now " + names;
     }
-    var kind = { council: "Council", fire: "Fire", police: "Police", health: "NHS" }[hit.kind] || hit.kind;
+    var kind = { council: "Council", fire: "Fire", police: "Police", health: "NHS", combined: "Combined authority" }[hit.kind] || hit.kind;
     var matched = hit.alias_type === "code" ? hit.codes[0] : hit.matched;
     return matched && matched !== hit.display_name ? kind + ", matched \u201c" + matched + "\u201d" : kind;
   }

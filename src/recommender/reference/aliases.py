@@ -213,7 +213,10 @@ def _tidy(aliases: pd.DataFrame, bodies: pd.DataFrame) -> pd.DataFrame:
     # Rows come most official first within each type (ONS name, then mySociety's), so a
     # stable sort keeps that order among equals.
     aliases["rank"] = aliases["alias_type"].map({t: i for i, t in enumerate(ALIAS_TYPES)})
-    aliases = aliases.sort_values(["key", "code", "former_code", "rank"], kind="stable")
+    # Among equals, a name written with its capitals before one a source wrote all lower case
+    # ("newcastle upon tyne, north tyneside and …", one of mySociety's alt-names).
+    aliases["lower"] = aliases["alias"].str.islower()
+    aliases = aliases.sort_values(["key", "code", "former_code", "rank", "lower"], kind="stable")
     aliases = aliases.drop_duplicates(["key", "code", "former_code"])
     aliases = _drop_ambiguous(aliases, bodies)
     return (
