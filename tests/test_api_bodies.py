@@ -149,10 +149,15 @@ def test_a_successor_is_not_said_to_be_a_member_of_what_its_predecessors_joined(
     East Northamptonshire. Its page and `bodies show` now say so against each such arrangement."""
     page = html.unescape(real_client.get("/bodies/E06000061").get_data(as_text=True))
     item = page[page.index(">Welland Partnership<") :].split("</li>")[0]
-    assert "as East Northamptonshire</strong>, a predecessor" in item
+    assert (
+        "only through East Northamptonshire</strong>, a predecessor of North Northamptonshire"
+        in item
+    )
     item = page[page.index("North and West Northamptonshire shared services") :]
     assert "a predecessor" not in item.split("</li>")[0]  # its own, from 2021
-    assert "only as a body now part of it, which the source named" in page
+    assert "only through bodies now gone that it succeeds, named as the source gave them" in page
+    audit = page[page.index(">Welland Internal Audit Consortium<") :].split("</li>")[0]
+    assert "only through Corby and East Northamptonshire</strong>, predecessors of" in audit
     from click.testing import CliRunner
 
     from recommender.cli import cli
@@ -161,7 +166,7 @@ def test_a_successor_is_not_said_to_be_a_member_of_what_its_predecessors_joined(
     env = {"RECOMMENDER_DATA_DIR": str(settings.data), "RECOMMENDER_DATABASE_URL": settings.db_url}
     shown = CliRunner().invoke(cli, ["bodies", "show", "E06000061"], env=env)
     assert shown.exit_code == 0, shown.output
-    assert "as (a predecessor)" in shown.output
+    assert "only through (predecessors)" in shown.output
     line = next(x for x in shown.output.splitlines() if x.startswith("R-682663f3"))
     assert line.rstrip().endswith("East Northamptonshire")  # the Welland Partnership, 2000
 

@@ -154,7 +154,7 @@ def _arrangements_table(arrangements: list[Any], labels: dict[str, str], code: s
     through = any(r[-1] for r in rows)
     echo_table(
         [r if through else r[:-1] for r in rows],
-        ["id", "name", "service", "start", *(["as (a predecessor)"] if through else [])],
+        ["id", "name", "service", "start", *(["only through (predecessors)"] if through else [])],
         widest={"name": 60},
     )
 
