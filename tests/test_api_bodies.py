@@ -171,6 +171,19 @@ def test_a_successor_is_not_said_to_be_a_member_of_what_its_predecessors_joined(
     assert line.rstrip().endswith("East Northamptonshire")  # the Welland Partnership, 2000
 
 
+def test_a_council_split_since_counts_as_the_one_partner_the_source_named(
+    real_client: FlaskClient,
+) -> None:
+    """LGSS Law read "Partners (4)" and "4 members": its source names three councils, one of
+    them Northamptonshire County Council, now North and West Northamptonshire."""
+    page = html.unescape(real_client.get("/arrangements/R-42df57cc").get_data(as_text=True))
+    assert "Partners (3)" in page
+    assert "3 partners as the source names them; 4 bodies today" in page
+    body = html.unescape(real_client.get("/bodies/E10000003").get_data(as_text=True))
+    item = body[body.index(">LGSS Law Ltd<") :].split("</li>")[0]
+    assert "3 partners" in item and "members" not in item
+
+
 def test_proposals_and_split_arrangements_are_not_offered_to_join(
     real_client: FlaskClient,
 ) -> None:

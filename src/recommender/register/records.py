@@ -181,6 +181,14 @@ def member_label(member: Mapping[str, Any]) -> str:
     return str(member["name"])
 
 
+def partners_named(record: Mapping[str, Any]) -> int:
+    """How many partners the source named: a council since split between successors is one
+    partner (LGSS Law's Northamptonshire County Council, now North and West
+    Northamptonshire), though the register keeps a member for each body it is today."""
+    members = record.get("members") or []
+    return len({str(m.get("name_as_given") or m.get("name") or i) for i, m in enumerate(members)})
+
+
 def through_former(record: Mapping[str, Any], code: str) -> str:
     """The names the source gave for the body ``code`` when it is in ``record`` only through
     bodies now gone ("East Northamptonshire" in the Welland Partnership of 2000, for North
