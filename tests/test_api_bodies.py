@@ -184,6 +184,26 @@ def test_a_council_split_since_counts_as_the_one_partner_the_source_named(
     assert "3 partners" in item and "members" not in item
 
 
+def test_an_arrangement_to_join_shows_what_its_members_report_beside_the_estimate(
+    real_client: FlaskClient,
+) -> None:
+    """One Legal's members report £80k a year; Rother's page offered it at £159k per member,
+    an estimate, with nothing to weigh it against."""
+    from recommender.render.charts import savings_said
+
+    for code in ("E07000079", "E07000083", "E07000078", "E07000064", "E07000033"):
+        api = real_client.get(f"/api/v1/bodies/{code}/arrangements-to-join?service=legal&k=5")
+        reported = [o for o in api.get_json()["options"] if o["arrangement"]["savings_gbp"]]
+        if reported:
+            break
+    assert reported, "no legal arrangement with a figure offered to these councils"
+    page = html.unescape(real_client.get(f"/bodies/{code}?service=legal").get_data(as_text=True))
+    shown = reported[0]["arrangement"]
+    joins = page[page.index('id="joins-title"') :]
+    row = joins[joins.index(f">{shown['name']}<") :].split("</tr>")[0]
+    assert f"estimated; its members report {savings_said(shown)}" in row
+
+
 def test_proposals_and_split_arrangements_are_not_offered_to_join(
     real_client: FlaskClient,
 ) -> None:
