@@ -223,3 +223,32 @@ def test_history_through_a_body_that_is_gone_says_so() -> None:
     assert said == f"its predecessor {county} worked with Bedfordshire Police on customer services"
     said = inherited_said("Bedford", found[(0, 1, 0)], ["customer services"])
     assert said == f"both succeed {county} in its arrangements for customer services"
+
+
+def test_evidence_prefers_arrangements_between_bodies_of_the_pairs_kinds(
+    recommender_model: Recommender, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A council and its NHS board were shown a police authority's internal audit as
+    "comparable"; the evidence ignored what kinds of body the arrangements were between."""
+    from recommender.model import explain
+
+    model = recommender_model.model
+    kind = dict(zip(model.context.pairs.codes, model.context.bodies.kind, strict=True))
+    members = {r["id"]: {kind[c] for c in r["member_codes"] if c in kind}
+               for r in model.arrangements.to_dict("records")}  # fmt: skip
+
+    def alike() -> float:
+        index = explain.EvidenceIndex(model)
+        shown = matched = 0
+        for f in range(0, model.context.pairs.n, 7):
+            for s in range(len(model.context.services)):
+                cands = np.arange(model.context.pairs.n, dtype=np.intp)[:40]
+                for c, found in zip(cands, index.best_many(model, f, cands, s), strict=True):
+                    pair = {model.context.bodies.kind[f], model.context.bodies.kind[c]}
+                    shown += len(found)
+                    matched += sum(pair <= members[e["id"]] for e in found)
+        return matched / shown
+
+    with_kinds = alike()
+    monkeypatch.setattr(explain, "KIND_WEIGHTS", (0.0, 0.0))
+    assert with_kinds > alike()

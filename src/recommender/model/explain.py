@@ -424,12 +424,18 @@ def inherited_said(you: str, via: tuple[str, str], services: list[str]) -> str:
 
 
 # --- evidence ---------------------------------------------------------------------------------
+# What an arrangement with members of both the pair's kinds, or of one of them, adds to its
+# score as evidence (a shared member adds 3, a neighbour 1, the region 0.5).
+KIND_WEIGHTS = (1.5, 0.5)
+
+
 class EvidenceIndex:
     """The observed register arranged for fast evidence lookups, one block per service.
 
     For each service: the real arrangements' records, a member matrix (arrangements × bodies,
-    also as 0/1 numbers for matrix products), the log of their total population and the rank
-    of their ids (ties in the score go to the smaller id).
+    also as 0/1 numbers for matrix products), the log of their total population, the kinds of
+    body among their members and the rank of their ids (ties in the score go to the smaller
+    id).
     """
 
     def __init__(self, model: TrainedModel) -> None:
@@ -438,12 +444,15 @@ class EvidenceIndex:
         pop = ctx.bodies.population
         self._blocks: dict[str, _Block] = {}
         observed = model.arrangements[~model.arrangements["simulated"].astype(bool)]
+        self._kinds, self._kind_of = np.unique(ctx.bodies.kind, return_inverse=True)
+        kind_matrix = np.eye(len(self._kinds), dtype=bool)[self._kind_of]  # bodies × kinds
         for service, group in observed.groupby("service", sort=False):
             records = [evidence_record(r) for r in group.to_dict(orient="records")]
             members = np.zeros((len(group), ctx.pairs.n), dtype=bool)
             for i, codes in enumerate(group["member_codes"]):
                 members[i, [index[c] for c in codes if c in index]] = True
             total = np.log(np.maximum(members @ pop, 1.0))
+            kinds = members @ kind_matrix  # (arrangements × kinds)
             ids = np.array([str(r["id"]) for r in records], dtype=object)
             rank = np.empty(len(ids), dtype=np.intp)
             rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))
@@ -454,6 +463,7 @@ class EvidenceIndex:
                 total,
                 rank,
                 np.asarray(members.any(axis=1), dtype=bool),
+                kinds,
             )
         self._touches = ctx.pairs.touches.astype(np.float32)
         region = ctx.pairs.same.get("region_code")
@@ -463,7 +473,8 @@ class EvidenceIndex:
         self, model: TrainedModel, focal: int, cand: int, service: int, k: int = 3
     ) -> list[dict[str, Any]]:
         """The ``k`` most comparable real arrangements: sharing a member with the pair, then
-        neighbouring it, in its region and of a similar size."""
+        between bodies of the pair's kinds (a council and an NHS board for a council and its
+        board), neighbouring it, in its region and of a similar size."""
         return self.best_many(model, focal, np.array([cand], dtype=np.intp), service, k)[0]
 
     def best_many(
@@ -484,8 +495,14 @@ class EvidenceIndex:
         )
         target = np.log(ctx.bodies.population[focal] + ctx.bodies.population[cands])
         shared = block.members[:, focal, None].astype(int) + block.members[:, cands]
+        # Bodies of the pair's kinds among the members (:data:`KIND_WEIGHTS`).
+        mine = block.kinds[:, self._kind_of[focal], None]
+        theirs = block.kinds[:, self._kind_of[cands]]
+        both, one = KIND_WEIGHTS
+        alike = np.where(mine & theirs, both, np.where(mine | theirs, one, 0.0))
         score = (
             3 * shared
+            + alike
             + near
             + 0.5 * region[:, None]
             - 0.3 * np.abs(block.total[:, None] - target[None, :])
@@ -510,6 +527,7 @@ class _Block:
     total: FloatArray
     rank: IntArray
     any_member: npt.NDArray[np.bool_]
+    kinds: npt.NDArray[np.bool_]  # arrangements × kinds: a member of that kind
 
 
 def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
