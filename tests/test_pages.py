@@ -494,6 +494,18 @@ def test_an_empty_list_under_the_floor_says_how_to_see_the_rest(
     assert shown and parse_qs(urlsplit(link.group(1)).query)["min_choice"] == ["0"]
 
 
+def test_the_briefing_link_says_which_filters_it_keeps(client: FlaskClient) -> None:
+    """The briefing link carries the service only; with other filters set the page did not say
+    the briefing ignores them."""
+    plain = html.unescape(_text(client.get(f"/bodies/{ROTHER}?service=legal")))
+    assert "the other filters here shape this list only" not in plain
+    narrowed = html.unescape(_text(client.get(f"/bodies/{ROTHER}?service=legal&kinds=council&k=5")))
+    assert (
+        "It covers its top partners of every kind for this service, by expected savings: the "
+        "other filters here shape this list only." in narrowed
+    )
+
+
 def test_the_list_can_be_ranked_by_likelihood(client: FlaskClient, app: Flask) -> None:
     page = _text(client.get(f"/bodies/{ROTHER}?sort=likelihood"))
     expected = _model(app).recommend(Query(ROTHER, sort="likelihood"))
