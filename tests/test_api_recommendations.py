@@ -255,3 +255,18 @@ def test_a_bound_that_is_not_allowed_is_not_said_to_be(client: FlaskClient) -> N
     """max_km=0 was refused as "expected a number between 0 and 2000"."""
     shown = client.get("/api/v1/bodies/E07000064/recommendations?max_km=0").json
     assert shown["detail"] == "max_km='0': expected a number over 0 and at most 2000"
+
+
+def test_choices_are_read_whatever_their_case_and_echoed_as_their_ids(client: FlaskClient) -> None:
+    """service=LEGAL was answered and echoed as "LEGAL", while kinds=Council and sort=Savings
+    were refused."""
+    upper = client.get("/api/v1/bodies/Rother/recommendations?service=LEGAL&kinds=Council,FIRE"
+                       "&sort=Likelihood&k=3")  # fmt: skip
+    assert upper.status_code == 200, upper.json
+    asked = upper.json["query"]
+    assert asked["service"] == "legal" and asked["kinds"] == ["council", "fire"]
+    assert asked["sort"] == "likelihood"
+    lower = client.get("/api/v1/bodies/Rother/recommendations?service=legal&kinds=council,fire"
+                       "&sort=likelihood&k=3")  # fmt: skip
+    assert lower.json["recommendations"] == upper.json["recommendations"]
+    assert client.get("/api/v1/bodies/Rother/recommendations?kinds=nhs").status_code == 400

@@ -179,6 +179,8 @@ def recommendations(code_or_name: str) -> Response:
     from recommender.recommend.ranking import Query
 
     args = parse(RECOMMEND_PARAMS)
+    if args["service"] is not None:  # answered, and echoed, as the id it names ("LEGAL": legal)
+        args["service"] = services.check_service(args["service"], state().settings)
     shown = dict(args, kinds=list(args["kinds"]) if args["kinds"] else None)
     asked = {k: v for k, v in args.items() if k != "scenario"}
     return _answer(

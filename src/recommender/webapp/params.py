@@ -142,6 +142,9 @@ def _choice(param: Param, value: str, config: Mapping[str, Any]) -> str:
     allowed = param.allowed(config) if param.strict_choices else None
     if allowed is None or value in allowed:
         return value
+    folded = {str(a).lower(): str(a) for a in allowed}
+    if value.strip().lower() in folded:  # "Council" is council, as "LEGAL" is legal
+        return folded[value.strip().lower()]
     raise InvalidInput(
         f"{param.name}: unknown value {value!r}; expected one of {', '.join(allowed)}",
         field=param.name,
