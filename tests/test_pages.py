@@ -270,7 +270,11 @@ def test_fragment_is_the_results_alone(client: FlaskClient) -> None:
         ("max_km=-3", "max_km", "Enter a distance in km over 0 and at most 2000"),
         ("max_km=nan", "max_km", "Enter a distance in km over 0"),
         ("kinds=dragons", "kinds", "Unknown kind &#39;dragons&#39;"),
-        ("service=legel", "service", "unknown service &#39;legel&#39;"),
+        (
+            "service=legel",
+            "service",
+            "Choose a service from the list: &#39;legel&#39; is not one of the",
+        ),
         ("service=adult_social_care", "service", "Rother does not deliver adult social care"),
         ("include_existing=maybe", "include_existing", "Tick the box or leave it empty"),
     ],

@@ -184,7 +184,11 @@ def test_explorer_filters_match_the_register(
     ("query", "field", "message"),
     [
         ("region=Atlantis", "region", "No English region is called &#39;Atlantis&#39;"),
-        ("service=legel", "service", "unknown service &#39;legel&#39;"),
+        (
+            "service=legel",
+            "service",
+            "Choose a service from the list: &#39;legel&#39; is not one of the",
+        ),
         ("body=Nowhereshire", "body", "No public body matches &#39;Nowhereshire&#39;"),
         ("origin=maybe", "origin", "Choose real arrangements, simulated training data or both"),
     ],

@@ -23,7 +23,7 @@ from recommender.recommend.ranking import Query, likelihood_words
 from recommender.reference import lookup as reference
 from recommender.register.files import Directory
 from recommender.render import partner_map
-from recommender.webapp.views_register import MAP_WIDTH, service_labels
+from recommender.webapp.views_register import MAP_WIDTH, page_service, service_labels
 
 if TYPE_CHECKING:
     from recommender.recommend.ranking import Recommender
@@ -131,7 +131,7 @@ def parse_filters(
         except (InvalidInput, ValueError) as err:
             errors[name] = err.detail if isinstance(err, InvalidInput) else str(err)
 
-    check("service", lambda raw: _delivered(services.check_service(raw, settings), body, settings))
+    check("service", lambda raw: _delivered(page_service(raw, settings), body, settings))
     check("max_km", _distance)
     check("k", lambda raw: _count(raw, max_k))
     check("include_existing", _flag)

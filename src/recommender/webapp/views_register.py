@@ -94,6 +94,19 @@ def regions(settings: Settings) -> list[str]:
     return sorted(set(reference.load_bodies(settings)["region"]))
 
 
+def page_service(raw: str, settings: Settings) -> str:
+    """A service id, or the page's words for one that is not (the API's message lists ids)."""
+    try:
+        return services.check_service(raw, settings)
+    except InvalidInput:
+        labels = service_labels(settings)
+        near = closest(raw, list(labels.values()), limit=1)
+        hint = f" (closest: {near[0]})" if near else ""
+        raise ValueError(
+            f"Choose a service from the list: {raw!r} is not one of the {len(labels)}{hint}"
+        ) from None
+
+
 def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilters:
     """Read the explorer's filters from ``args``; a bad value is named under its field."""
     errors: dict[str, str] = {}
@@ -101,9 +114,9 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
     text = {name: args.get(name, "").strip() for name in ("service", "region", "body", "origin")}
     if text["service"]:
         try:
-            values["service"] = services.check_service(text["service"], settings)
-        except InvalidInput as err:
-            errors["service"] = err.detail
+            values["service"] = page_service(text["service"], settings)
+        except ValueError as err:
+            errors["service"] = str(err)
     if text["region"]:
         known = regions(settings)
         match = [r for r in known if r.casefold() == text["region"].casefold()]
