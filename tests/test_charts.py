@@ -145,6 +145,16 @@ def test_bar_chart_draws_a_bar_per_category_and_series() -> None:
     assert "hit@1: Model 0.31, Nearest 0.22" in desc.text
 
 
+def test_each_series_beside_the_highlight_has_its_own_colour() -> None:
+    """The model page's seven series drew six rules in five greys: two pairs of rules looked
+    alike, and near-empty bars could not be matched to the legend."""
+    series = {"Model": [0.5]} | {f"Rule {i}": [0.1 * i] for i in range(1, 7)}
+    root = parse(charts.bar_chart(["MRR"], series, title="T", highlight="Model", max_value=1))
+    fills = {b.get("data-series"): b.get("fill") for b in root.iter(SVG + "rect")
+             if b.get("class") == "bar"}  # fmt: skip
+    assert len(set(fills.values())) == len(series)
+
+
 def test_bar_chart_escapes_and_checks_input() -> None:
     svg = charts.bar_chart(["R&D <x>"], {"A & B": [0.5]}, title="T & <t>\x00\x07")
     root = parse(svg)

@@ -31,8 +31,9 @@ ID = "\x00"  # stands for the document's id prefix until svg_document replaces i
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Okabe-Ito, colour-blind safe (its yellow left out: too faint on white).
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#000000")
-# The series beside a highlighted one: greys far apart in lightness, outlined (3:1 on white).
-GREYS = ("#595959", "#b3b3b3", "#2e2e2e", "#dddddd", "#858585")
+# The series beside a highlighted one: the palette's other colours, then two greys, each its
+# own (five greys for six rules read as two pairs of the same bar), outlined (3:1 on white).
+BESIDE = ("#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#595959", "#b3b3b3")
 
 
 # Formatting ---------------------------------------------------------------------------------
@@ -288,7 +289,8 @@ def bar_chart(
 
     Bars carry ``class="bar"``, ``data-series`` and ``data-category`` and a tooltip; each is
     labelled with its value (``value_format``, a ``str.format`` pattern; NaN shows "n/a"). The
-    ``highlight`` series (e.g. the model) is drawn in blue and bold, the others in greys.
+    ``highlight`` series (e.g. the model) is drawn in blue and bold, the others each in a
+    colour of its own (:data:`BESIDE`).
     """
     labels = [str(c) for c in categories]
     names = [str(s) for s in series]
@@ -358,7 +360,7 @@ def _series_colours(names: Sequence[str], highlight: str | None) -> dict[str, st
     if highlight is None:
         return {n: PALETTE[i % len(PALETTE)] for i, n in enumerate(names)}
     others = [n for n in names if n != highlight]
-    colours = {n: GREYS[i % len(GREYS)] for i, n in enumerate(others)}
+    colours = {n: BESIDE[i % len(BESIDE)] for i, n in enumerate(others)}
     return {n: HIGHLIGHT if n == highlight else colours[n] for n in names}
 
 
