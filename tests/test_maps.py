@@ -416,6 +416,14 @@ def test_arrangements_map() -> None:
         maps.render_arrangements_map(
             [maps.MapArrangement("x", "x", ["E99"])], title="t", settings=SETTINGS
         )
+    # On a phone the drawing shrinks to 60%: its legend read at 7 px. As HTML after it, it
+    # keeps the page's size; "Any other service" is not confused with the service "Other".
+    many = [maps.MapArrangement(f"m{i}", "x", [ROTHER, "E07000062"], f"Service {i}")
+            for i in range(9)]  # fmt: skip
+    out = maps.render_arrangements_map(many, title="t", legend_html=True, settings=SETTINGS)
+    picture, after = out.split("</svg>", 1)
+    assert not legend(parse(picture + "</svg>"))
+    assert after.startswith('<div class="map-legend">') and "Any other service</li>" in after
 
 
 def test_a_whole_register_is_one_mark_a_body_sized_by_its_arrangements(

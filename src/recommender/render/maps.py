@@ -767,9 +767,12 @@ def render_arrangements_map(
     legend: bool = True,
     by_service: bool = True,
     link: Callable[[str], str] | None = None,
+    legend_html: bool = False,
     settings: Settings,
 ) -> str:
-    """Return arrangements drawn over the grey councils as a standalone ``<svg>``.
+    """Return arrangements drawn over the grey councils as a standalone ``<svg>`` (and, with
+    ``legend_html``, its legend after it as an HTML list, readable on a phone, where the
+    drawing shrinks).
 
     Each arrangement is a ``<g class="arrangement" data-id=…>`` with a tooltip: lines from the
     centre of its members to each member's centroid, and a dot on each member. With
@@ -832,7 +835,7 @@ def render_arrangements_map(
     body = _panel(view, fills, "", marks="".join(marks))
     keys = [(f'<circle cx="7" cy="7" r="5" fill="{c}"/>', s) for s, c in colours.items()]
     if by_service and len(ranked) > len(colours):
-        keys.append((f'<circle cx="7" cy="7" r="5" fill="{MUTED}"/>', "Other services"))
+        keys.append((f'<circle cx="7" cy="7" r="5" fill="{MUTED}"/>', "Any other service"))
     if shown:
         keys += _member_keys(shown)
     if any(a.simulated for a in items) or any(fake for _, fake in shown.values()):
@@ -841,7 +844,7 @@ def render_arrangements_map(
             f'<rect x="4" y="4" width="6" height="6" fill="{MUTED}"/>'
         )
         keys.append((mark, "Simulated: training data, not real"))
-    band, height = _band(view, geo, keys if legend else [], "")
+    band, height = _band(view, geo, keys if legend and not legend_html else [], "")
     where = "England" if view.national else "part of England"
     desc = f"Map of {where}: "
     if shown:
@@ -850,7 +853,8 @@ def render_arrangements_map(
     desc += "of each group to its members"
     if by_service and counts:
         desc += ", coloured by service: " + ", ".join(f"{s} {counts[s]}" for s in ranked)
-    return svg_document(width, height, title, desc + ".", body + band, kind="map")
+    svg = svg_document(width, height, title, desc + ".", body + band, kind="map")
+    return svg + (html_legend(keys, "") if legend and legend_html and keys else "")
 
 
 MOST_POINTS = 1000  # member marks on one map at most (the busiest bodies): a bounded drawing

@@ -242,8 +242,9 @@ def arrangements_map(
     ]
     zoom = sorted(set(zoom_to)) if zoom_to else None
     return maps.render_arrangements_map(
-        items, title=title, points=points, zoom_to=zoom, width=MAP_WIDTH, settings=settings
-    )
+        items, title=title, points=points, zoom_to=zoom, width=MAP_WIDTH, legend_html=True,
+        settings=settings,
+    )  # fmt: skip
 
 
 def zoom_codes(
