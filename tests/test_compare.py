@@ -116,6 +116,13 @@ def test_too_few_partners_lead_back_to_the_list_as_it_was(client: FlaskClient) -
     assert "ticked twice" not in elsewhere.text
 
 
+def test_a_partner_not_found_is_called_that(client: FlaskClient) -> None:
+    response = client.get(f"/bodies/{ROTHER}/compare?with={WEALDEN}&with=Nowhereshire")
+    assert response.status_code == 404
+    assert "A partner to compare was not found" in response.text
+    assert "Page not found" not in response.text
+
+
 def test_names_redirect_to_codes_keeping_the_partners(client: FlaskClient) -> None:
     response = client.get("/bodies/Rother/compare?with=Wealden&with=Hastings")
     assert response.status_code == 302

@@ -115,6 +115,13 @@ def test_search_finds_names_aliases_and_abolished_councils(real_client: FlaskCli
     assert "Search for a body" in _text(real_client.get("/search"))
 
 
+def test_did_you_mean_keeps_the_filters(client: FlaskClient) -> None:
+    """/bodies/Rothr?service=legal&k=5 suggested Rother at /bodies/E07000064, filters lost."""
+    response = client.get("/bodies/Rothr?service=legal&k=5")
+    assert response.status_code == 404
+    assert f'href="/bodies/{ROTHER}?service=legal&amp;k=5"' in response.text
+
+
 def test_an_exact_name_opens_the_body(client: FlaskClient) -> None:
     assert client.get("/search?q=Rother").headers["Location"] == f"/bodies/{ROTHER}"
     assert client.get("/search?q=rother+district+council").headers["Location"] == (

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from recommender.core.config import Settings
-from recommender.core.errors import InvalidInput
+from recommender.core.errors import InvalidInput, UnknownBody
 from recommender.core.services import load_services
 from recommender.model.explain import Reason, governance_note, reasons
 from recommender.recommend.ranking import Recommender
@@ -73,7 +73,11 @@ class Comparison:
 def check_partners(body: str, partners: Sequence[str], settings: Settings) -> list[str]:
     """The partners' codes, once each, in the order given; between two and three of them,
     none of them the body itself (raises :class:`InvalidInput`, or ``UnknownBody``)."""
-    codes = list(dict.fromkeys(reference.body(p, settings)["code"] for p in partners))
+    try:
+        codes = list(dict.fromkeys(reference.body(p, settings)["code"] for p in partners))
+    except UnknownBody as err:
+        err.field = "with"  # a partner, not the body the page is about
+        raise
     if body in codes:
         raise InvalidInput(
             "a body is not compared with itself: choose other partners", field="with"

@@ -31,10 +31,13 @@ def error_page(payload: dict[str, Any]) -> Response:
         detail = f"There is no page at {request.path}."
     elif status >= 500 and status != 503:
         detail = "Sorry, something went wrong on our side. It has been logged; try again later."
+    title = TITLES.get(status, "Sorry, something went wrong")
+    if status == 404 and request.endpoint == "compare.page" and payload.get("field") == "with":
+        title = "A partner to compare was not found"
     html = render_template(
         "error.html",
         status=status,
-        title=TITLES.get(status, "Sorry, something went wrong"),
+        title=title,
         detail=detail,
         field=payload.get("field"),
         links=_suggestion_links(payload),
@@ -45,8 +48,12 @@ def error_page(payload: dict[str, Any]) -> Response:
 
 
 def _suggestion_links(payload: dict[str, Any]) -> list[dict[str, str | None]]:
-    """The error's suggestions, as links where they name bodies or arrangements."""
+    """The error's suggestions, as links where they name bodies or arrangements (a body page
+    asked for by a name that matched nothing: its filters kept)."""
     out: list[dict[str, str | None]] = []
+    kept: dict[str, Any] = (
+        request.args.to_dict(flat=False) if request.endpoint == "pages.body" else {}
+    )
     for text in payload.get("suggestions") or []:
         if payload["error"] == "unknown_arrangement":
             out.append({"label": text, "url": url_for("pages.arrangement", arrangement_id=text)})
@@ -54,6 +61,6 @@ def _suggestion_links(payload: dict[str, Any]) -> list[dict[str, str | None]]:
         parts = str(text).split(" + ")
         for part in parts:
             code = CODE.search(part)
-            url = url_for("pages.body", code_or_name=code.group(1)) if code else None
+            url = url_for("pages.body", code_or_name=code.group(1), **kept) if code else None
             out.append({"label": part, "url": url})
     return out
