@@ -156,12 +156,12 @@ def test_explorer_and_model_pages(page: Any) -> None:
     row = rows.first
     picked_id = row.get_attribute("data-id")
     row.hover()
-    picked = page.locator("figure svg g.arrangement.picked")
+    picked = page.locator("figure > svg g.arrangement.picked")
     assert picked.count() == 1 and picked.get_attribute("data-id") == picked_id
-    assert "picking" in (page.locator("figure svg").get_attribute("class") or "")
+    assert "picking" in (page.locator("figure > svg").get_attribute("class") or "")
     page.get_by_role("heading", level=1).hover()
-    assert page.locator("figure svg g.arrangement.picked").count() == 0
-    drawn = page.locator("figure svg g.arrangement").first
+    assert page.locator("figure > svg g.arrangement.picked").count() == 0
+    drawn = page.locator("figure > svg g.arrangement").first
     ident = drawn.get_attribute("data-id")
     drawn.dispatch_event("click")
     page.wait_for_url(f"**/arrangements/{ident}")
