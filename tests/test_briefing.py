@@ -232,6 +232,11 @@ def test_print_weighs_the_model_against_its_best_baseline_in_words(
     assert "the best baseline, plain logistic regression on a dozen pair features" in text
     assert "<strong>the model does not beat that baseline</strong>" in text
     assert "of bodies" not in text and "plain_logit" not in text
+    # Savings are learned from the real figures, not from every real arrangement (it said 300)
+    assert "shared history and savings learned from" not in text
+    assert "with an annual savings figure" in text
+    # A savings figure read from its source's words wraps in its cell: it ran off the page.
+    assert "td.savings { white-space: normal" in text and '<td class="num savings">' in text
     assert (  # where its own evaluation does not back the order, beside the suggestions
         "How far to trust the order.</strong> On real arrangements held out from training, "
         "for police–police pairs the model ranked real partners no better." in text

@@ -566,6 +566,13 @@ def _best(baselines: Sequence[str], rows: Mapping[Any, Mapping[Any, Any]], metri
     return max(baselines, key=lambda b: float(rows[b][metric]))
 
 
+def savings_figures(evaluation: Mapping[str, Any]) -> int | None:
+    """How many real annual savings figures the savings were learned from: those the
+    evaluation held out one by one (None when it was skipped)."""
+    rows = evaluation.get("savings") or []
+    return next((int(r["n"]) for r in rows if r["method"] == "model"), None)
+
+
 def trust_said(cautions: Sequence[Mapping[str, Any]]) -> str:
     """The note beside a body's suggestions that says how far to trust their order, from its
     :func:`cautions` (the page, the briefing and the CLI say it alike)."""

@@ -42,7 +42,7 @@ from recommender.core.sources import (
     source_kind,
 )
 from recommender.model.baselines import BASELINE_LABELS
-from recommender.model.evaluation import trust_said
+from recommender.model.evaluation import savings_figures, trust_said
 from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length, whole_km
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend.query import CHOICE_FLOOR, odds
@@ -114,6 +114,7 @@ def briefing_context(
         "chart_svg": _chart(found, rec),
         "model": meta,
         "headline": _headline(meta),
+        "savings_figures": savings_figures(meta.get("evaluation") or {}),
         "cautions": rec.cautions(
             str(facts["kind"]), (r.partner_kind for r in found)
         ),  # for the kinds it shows

@@ -8,7 +8,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from recommender.model.baselines import BASELINE_LABELS
-from recommender.model.evaluation import HEADLINE, RANK_METRICS, Evaluation, verdicts
+from recommender.model.evaluation import (
+    HEADLINE,
+    RANK_METRICS,
+    Evaluation,
+    savings_figures,
+    verdicts,
+)
 from recommender.render import charts
 
 METHOD_LABELS = {
@@ -60,10 +66,7 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
         "metrics": [METRIC_LABELS[m] for m in RANK_METRICS],
         "importance": _importance(meta.get("importance") or []),
         "register": meta.get("register") or {},
-        # How many real figures the savings were learned from: those held out one by one.
-        "savings_figures": next(
-            (int(r["n"]) for r in evaluation.get("savings") or [] if r["method"] == "model"), None
-        ),
+        "savings_figures": savings_figures(evaluation),
         "trained": _when(meta.get("trained_at")),
         "cold_start": cold_start(ranking),
         "held_out": next(  # the chart's (a fold that ranks nothing counts in no table)
