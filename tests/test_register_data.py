@@ -201,3 +201,18 @@ def test_each_figure_read_from_its_sources_words_quotes_them_and_reads_them_so()
     # An analyst's corrected figure is read by the rule again; a simulated row never is.
     assert savings_reading("Midlands Highway Alliance", 2_500_000) is None
     assert savings_reading("Midlands Highway Alliance", 2_420_000, simulated=True) is None
+
+
+def test_each_end_read_from_its_sources_words_quotes_them() -> None:
+    """ "partnership ended c.2021", "county paused sharing in 2021": the known layout has no end
+    year, so these were offered to join as running arrangements and said to be shared now."""
+    known = pd.read_csv(KNOWN, dtype=str, keep_default_na=False)
+    notes = dict(zip(known["arrangement_name"], known["note"], strict=True))
+    readings = records._end_readings()
+    assert len(readings) == 6
+    committed = pd.read_csv(SETTINGS.register_dir / "arrangements.csv").set_index("name")
+    for name, (year, words) in readings.items():
+        assert words in notes[name], name
+        assert str(year) in words, name  # the year is the source's
+        assert committed.at[name, "end_year"] == year and committed.at[name, "status"] == "ended"
+    assert records.end_reading("Breckland and South Holland shared management team", True) is None

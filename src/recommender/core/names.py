@@ -66,6 +66,15 @@ _KEEP_CITY_OF = {"london"}
 FORMER_RESOLUTIONS = ("former:", "predecessor:")
 
 
+def former_name(resolution: str) -> str | None:
+    """The full name of the body gone that a member's ``resolution`` names ("former: Bedfordshire
+    County Council → Bedford": Bedfordshire County Council), None for a body that was itself."""
+    if not str(resolution).startswith(FORMER_RESOLUTIONS):
+        return None
+    head = str(resolution).split(":", 1)[1].split(" → ", 1)[0].strip()
+    return head or None
+
+
 def normalise(name: str) -> str:
     """Return the matching key for a body name.
 

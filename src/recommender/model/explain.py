@@ -252,7 +252,9 @@ def describe(
         than = "further apart in size than most candidates" if apart else "nearer in size than most"
         return f"{larger} than {you} ({sizes}): {than}"
     if factor == "history":
-        shared = np.flatnonzero(snap.shares[:, focal, cand])[:3]
+        every = np.flatnonzero(snap.shares[:, focal, cand])
+        shared, more = every[:3], len(every) - 3
+        rest = f" (and {more} more service{'s' * (more != 1)})" if more > 0 else ""
         inherited = inherited_only(model)
         via = {int(s): inherited.get((focal, cand, int(s))) for s in shared}
         labels = [_service_words(str(ctx.labels[s])) for s in shared if via[int(s)] is None]
@@ -264,9 +266,9 @@ def describe(
                 ways.setdefault(way, []).append(_service_words(str(ctx.labels[s])))
         if ways:
             through = "; ".join(inherited_said(you, w, services) for w, services in ways.items())
-            return f"{said}; {through}" if labels else through
+            return (f"{said}; {through}" if labels else through) + rest
         if labels:
-            return said
+            return said + rest
         n = int(snap.prior[focal, cand])
         return f"has been in {n} documented arrangement{'s' * (n != 1)} with {you}"
     if factor == "savings":

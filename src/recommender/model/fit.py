@@ -34,7 +34,7 @@ from scipy import sparse
 from sklearn.pipeline import Pipeline
 
 from recommender.core.errors import InvalidInput
-from recommender.core.names import FORMER_RESOLUTIONS
+from recommender.core.names import former_name
 from recommender.geo.pairs import PairMatrices, build_pair_matrices
 from recommender.model.estimators import (
     SavingsModel,
@@ -424,9 +424,11 @@ def compact_register(arrangements: pd.DataFrame, members: pd.DataFrame) -> pd.Da
     codes = m.groupby("arrangement_id")["body_code"].agg(lambda s: [c for c in s if c])
     names = m.groupby("arrangement_id")["name_as_given"].agg(list)
     resolution = m["resolution"] if "resolution" in m else pd.Series("", index=m.index)
-    gone = resolution.fillna("").astype(str).str.startswith(FORMER_RESOLUTIONS)
+    # The body gone by its full name ("Bedfordshire County Council"), not as the source wrote
+    # it ("Bedfordshire", which reads as the place).
+    named = [former_name(r) or "" for r in resolution.fillna("").astype(str)]
     via = (
-        m.assign(via=m["name_as_given"].where(gone, "").fillna("").astype(str))
+        m.assign(via=named)
         .groupby("arrangement_id")[["body_code", "via"]]
         .apply(lambda g: [v for c, v in zip(g["body_code"], g["via"], strict=True) if c])
     )

@@ -53,7 +53,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from recommender.core.config import Settings
 from recommender.core.errors import ImportRejected, InvalidInput, UnknownArrangement
-from recommender.core.names import FORMER_RESOLUTIONS, and_list, closest
+from recommender.core.names import FORMER_RESOLUTIONS, and_list, closest, former_name
 from recommender.core.services import check_service, service_ids
 from recommender.database import db
 from recommender.register import writes as store
@@ -117,6 +117,23 @@ def _savings_readings() -> dict[tuple[str, float], SavingsReading]:
         )
         for r in frame.to_dict("records")
     }
+
+
+@functools.cache
+def _end_readings() -> dict[str, tuple[int, str]]:
+    path = resources.files("recommender.register").joinpath("end_readings.csv")
+    with path.open(encoding="utf-8") as handle:
+        frame = pd.read_csv(handle, dtype=str, keep_default_na=False)
+    return {r["name"]: (int(r["end_year"]), r["source_words"]) for r in frame.to_dict("records")}
+
+
+def end_reading(name: str, simulated: bool = False) -> tuple[int, str] | None:
+    """The year a real arrangement ended as its source's note says it ("partnership ended
+    c.2021", "county paused sharing in 2021"), with those words: the known layout has no end
+    year, and an arrangement that ended is no one's running partnership to join, nor a
+    service two bodies "already" share (``end_readings.csv``, checked against the notes by
+    the tests)."""
+    return None if simulated else _end_readings().get(" ".join(str(name).split()))
 
 
 def savings_reading(
@@ -197,7 +214,8 @@ def through_former(record: Mapping[str, Any], code: str) -> str:
     mine = [m for m in record.get("members") or [] if m.get("body_code") == code]
     if not mine or not all(former(m) for m in mine):
         return ""
-    return and_list(list(dict.fromkeys(str(m.get("name_as_given") or m["name"]) for m in mine)))
+    names = [former_name(str(m.get("resolution") or "")) or str(m["name_as_given"]) for m in mine]
+    return and_list(list(dict.fromkeys(names)))
 
 
 _Record = TypeVar("_Record", bound=Mapping[str, Any])
@@ -434,6 +452,9 @@ def rows_for(
         taken.add(ident)
         row = {k: v for k, v in asdict(c).items() if k in ARRANGEMENT_COLUMNS} | {"id": ident}
         row["fingerprint"] = fp
+        ended = end_reading(c.name, c.simulated) if c.end_year is None else None
+        if ended is not None:
+            row["end_year"], row["status"] = ended[0], "ended"
         reading = savings_reading(c.name, c.savings_gbp, c.simulated)
         row["annual_savings_gbp"] = (
             reading.annual
