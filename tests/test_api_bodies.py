@@ -203,6 +203,14 @@ def test_an_arrangement_to_join_shows_what_its_members_report_beside_the_estimat
     assert f"estimated; its members report {savings_said(shown)}" in row
 
 
+def test_an_arrangement_page_says_how_a_figure_with_no_annual_estimate_was_read(
+    real_client: FlaskClient,
+) -> None:
+    """SAFS showed only "£16m to date": its source says losses prevented, no saving."""
+    page = html.unescape(real_client.get("/arrangements/R-c948f723").get_data(as_text=True))
+    assert "losses prevented, not service-cost savings: no annual saving" in page
+
+
 def test_proposals_and_split_arrangements_are_not_offered_to_join(
     real_client: FlaskClient,
 ) -> None:

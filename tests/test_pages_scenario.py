@@ -170,6 +170,11 @@ def test_a_successors_page(client: FlaskClient, app: Flask, stored: str) -> None
     assert 'data-code="X06000002"' in page  # drawn on the map
     assert "Joint Waste Solutions" in page  # inherited, listed
     assert f"/scenarios/{stored}/bodies/X06000002/briefing.pdf" in page
+    # Evidence says its savings as the page today does: a ten-year target read "£20m a year".
+    from recommender.render.charts import savings_said
+
+    evidence = [e for r in model.recommend(Query("X06000002", k=10)) for e in r.evidence]
+    assert evidence and all(savings_said(e) in html.unescape(page) for e in evidence)
 
 
 def test_filters_and_the_fragment(client: FlaskClient, stored: str) -> None:

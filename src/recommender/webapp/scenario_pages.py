@@ -263,6 +263,7 @@ def _results(
         if focus
         else [],
         "map_svg": map_svg,
+        "cautions": model.cautions(str(body["kind"]), (r.partner_kind for r in found)),
     }
 
 
