@@ -123,6 +123,12 @@ def test_recommend_and_briefing_on_the_new_map(run: Any, tmp_path: Path) -> None
     assert joined.exit_code == 0, joined.output
     head = json.loads(joined.output)[0]["body"]
     assert head["code"] == "X06000002" and "it is part of West Surrey" in head["note"]
+    grouped = run("groups", "Woking", "--service", "legal", "--scenario", "surrey-east-west")
+    assert grouped.exit_code == 0 and grouped.output.startswith("Woking (E07000217) is not on")
+    briefed = run("briefing", "Woking", "--scenario", "surrey-east-west", "--out",
+                  str(tmp_path / "woking.html"))  # fmt: skip
+    assert briefed.exit_code == 0, briefed.output
+    assert "West Surrey" in (tmp_path / "woking.html").read_text()
     gone = run("recommend", "Surrey", "--scenario", "surrey-east-west")
     assert gone.exit_code == 2 and "its area goes to East Surrey and West Surrey" in gone.output
     out = tmp_path / "west.html"

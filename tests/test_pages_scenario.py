@@ -263,6 +263,9 @@ def test_api_answers_for_a_council_that_joins_a_successor_as_the_page_does(
     assert body.json["resolution"]["note"].startswith(said)
     groups = client.get(f"/api/v1/bodies/Woking/groups?service=legal&scenario={stored}")
     assert groups.status_code == 200 and groups.json["body"]["code"] == "X06000002"
+    briefing = client.get(f"/scenarios/{stored}/bodies/Woking/briefing.pdf?service=legal")
+    assert briefing.status_code == 302  # the 404 the page's own link would not give
+    assert briefing.headers["Location"].endswith("/bodies/X06000002/briefing.pdf?service=legal")
     table = client.get(f"/api/v1/bodies/Woking/recommendations.csv?scenario={stored}&k=3")
     assert table.status_code == 200 and "from West Surrey" in table.get_data(as_text=True)
     book = client.get(f"/api/v1/bodies/Woking/recommendations.xlsx?scenario={stored}&k=3")

@@ -30,7 +30,12 @@ def briefing(
     from recommender.render.briefing import write_briefing
 
     rec = Recommender.load(obj.settings)
-    if scenario is not None:
+    if scenario is not None:  # a council that joins one new unitary: that unitary's briefing
+        from recommender.scenario import report
+
         rec = scenario_recommender(obj.settings, rec, scenario)
+        body, joined = report.answering(rec.world, body)
+        if joined:
+            click.echo(joined, err=True)
     path = write_briefing(rec, body, out, service=service, settings=obj.settings)
     click.echo(f"wrote {path} ({path.stat().st_size:,} bytes, model {rec.version})")

@@ -85,6 +85,8 @@ def groups_cmd(
         query |= {"scenario": scenario} if scenario is not None else {}
         echo_json(readmodels.answer("groups", head, rec.version, query, found, scenario))
         return
+    if head.get("note"):  # whose answer this is (an abolished council, a council joined)
+        click.echo(head["note"])
     click.echo(f"{head['name']} ({head['code']}) — {model_words(rec.version, scenario)}")
     echo_table(
         [
@@ -123,6 +125,8 @@ def join_cmd(
         query |= {"scenario": scenario} if scenario is not None else {}
         echo_json(readmodels.answer("options", head, rec.version, query, found, scenario))
         return
+    if head.get("note"):  # whose answer this is (an abolished council, a council joined)
+        click.echo(head["note"])
     click.echo(f"{head['name']} ({head['code']}) — {model_words(rec.version, scenario)}")
     echo_table(
         [

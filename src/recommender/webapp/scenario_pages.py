@@ -268,13 +268,16 @@ def _results(
 
 
 @bp.get("/<name>/bodies/<code_or_name>/briefing.pdf")
-def briefing(name: str, code_or_name: str) -> Response:
+def briefing(name: str, code_or_name: str) -> Any:
     """Download the briefing on a body as the map would be after the scenario (PDF)."""
     from recommender.render import briefing as briefing_doc
 
     settings = state().settings
     model = views_scenario.model(name)
-    code = model.code_of(code_or_name)
+    code, joined = report.answering(model.world, code_or_name)
+    if joined is not None:  # a council that joins one new unitary: that unitary's briefing
+        kept: dict[str, Any] = request.args.to_dict(flat=False)
+        return redirect(url_for(".briefing", name=name, code_or_name=code, **kept))
     wanted = request.args.get("service", "").strip()
     service = services.check_service(wanted, settings) if wanted else None
     context = briefing_doc.briefing_context(model, code, service, settings)
