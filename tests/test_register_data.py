@@ -187,7 +187,7 @@ def test_each_figure_read_from_its_sources_words_quotes_them_and_reads_them_so()
     notes = dict(zip(known["arrangement_name"], known["note"], strict=True))
     figures = dict(zip(known["arrangement_name"], known["savings_gbp"], strict=True))
     readings = records._savings_readings()
-    assert len(readings) == 7
+    assert len(readings) == 10
     for (name, figure), reading in readings.items():
         assert reading.source_words in notes[name], name  # the source's own words
         assert float(figures[name]) == figure, name
@@ -196,6 +196,7 @@ def test_each_figure_read_from_its_sources_words_quotes_them_and_reads_them_so()
     assert annual["Dorset Councils Partnership (tri-council)"] == 1_200_000  # £6m over 5 years
     assert annual["Networked Fire Control Services Partnership (NFCSP)"] == 1_409_167
     assert annual["Midlands Highway Alliance"] == 1_210_000  # over 2 years, not 12
+    assert annual["North and North East Lincolnshire joint procurement service"] == 600_000
     assert pd.isna(annual["Hertfordshire Shared Anti-Fraud Service (SAFS)"])  # no saving
     assert pd.isna(annual["Hertfordshire Building Control (council-owned company)"])
     # An analyst's corrected figure is read by the rule again; a simulated row never is.
