@@ -209,6 +209,8 @@ def test_an_arrangement_page_says_how_a_figure_with_no_annual_estimate_was_read(
     """SAFS showed only "£16m to date": its source says losses prevented, no saving."""
     page = html.unescape(real_client.get("/arrangements/R-c948f723").get_data(as_text=True))
     assert "losses prevented, not service-cost savings: no annual saving" in page
+    ict = html.unescape(real_client.get("/arrangements/R-682663f3").get_data(as_text=True))
+    assert "All ICT and digital arrangements" in ict  # it read "All ict and digital"
 
 
 def test_proposals_and_split_arrangements_are_not_offered_to_join(

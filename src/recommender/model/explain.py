@@ -257,13 +257,13 @@ def describe(
         rest = f" (and {more} more service{'s' * (more != 1)})" if more > 0 else ""
         inherited = inherited_only(model)
         via = {int(s): inherited.get((focal, cand, int(s))) for s in shared}
-        labels = [_service_words(str(ctx.labels[s])) for s in shared if via[int(s)] is None]
+        labels = [service_words(str(ctx.labels[s])) for s in shared if via[int(s)] is None]
         said = f"already works with {you} on {and_list(labels)} (documented arrangements)"
         # Only through bodies that are gone: not a partnership of these two, said as it was.
         ways: dict[tuple[str, str], list[str]] = {}
         for s in shared:
             if (way := via[int(s)]) is not None:
-                ways.setdefault(way, []).append(_service_words(str(ctx.labels[s])))
+                ways.setdefault(way, []).append(service_words(str(ctx.labels[s])))
         if ways:
             through = "; ".join(inherited_said(you, w, services) for w, services in ways.items())
             return (f"{said}; {through}" if labels else through) + rest
@@ -293,7 +293,7 @@ def governance_note(model: TrainedModel, focal: int, cand: int) -> Reason | None
     )
 
 
-def _service_words(label: str) -> str:
+def service_words(label: str) -> str:
     """A service's label inside a sentence ("ICT and digital", "other services")."""
     if label.lower() == "other":
         return "other services"

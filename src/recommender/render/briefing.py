@@ -94,16 +94,14 @@ def briefing_context(
         "existing": [a | {"source_number": number.get(a["source"] or "")} for a in existing],
         "merged_arrangements": merged,
         "service": service,
-        "service_words": _service_words(labels.get(service, service)) if service else None,
+        "service_words": service_words(labels.get(service, service)) if service else None,
         "labels": labels,
         "recommendations": [
             r.to_dict() | {"likelihood_words": _words(r.likelihood), "reasons": _printed(r.reasons)}
             for r in found
         ],
         "groups": [g.to_dict() for g in groups],
-        "group_words": _service_words(labels.get(top_service, top_service))
-        if top_service
-        else None,
+        "group_words": service_words(labels.get(top_service, top_service)) if top_service else None,
         "evidence": [e | {"source_number": number.get(e["source"] or "")} for e in evidence],
         "sources_cited": [
             {"number": i, "url": url, "host": source_host(url), "kind": source_kind(url)}
@@ -144,7 +142,7 @@ def summary(
     'No partner for Rother has at least a 1 in 200 chance of being the one chosen. Rother is in no documented arrangement.'
     """  # noqa: E501
     best = [r for r in found if not r.existing][:3]
-    what = f" for {_service_words(labels.get(service, service))}" if service else ""
+    what = f" for {service_words(labels.get(service, service))}" if service else ""
     if not best:
         text = (
             f"No partner for {name}{what} has at least a {odds(CHOICE_FLOOR)} chance of being "
@@ -152,7 +150,7 @@ def summary(
         )
     else:
         items = [  # one service asked for: said once, before them ("…, for HR and payroll:")
-            f"{'' if service else _service_words(r.service_label) + ' with '}{r.partner_name} "
+            f"{'' if service else service_words(r.service_label) + ' with '}{r.partner_name} "
             f"({_chance(r.likelihood or 0.0)}; {charts.money(r.savings_gbp)} a year if formed, "
             f"{charts.money(r.expected_savings_gbp or 0.0)} expected)"
             for r in best
@@ -176,10 +174,10 @@ def summary(
                 ):  # one partner or the other: their savings if formed do not add
                     text += (
                         f" {_join(partners)} are alternatives for "
-                        f"{_service_words(labels.get(sid, sid))}, not savings to add up."
+                        f"{service_words(labels.get(sid, sid))}, not savings to add up."
                     )
     if existing:
-        kinds = sorted({_service_words(labels.get(a["service"], a["service"])) for a in existing})
+        kinds = sorted({service_words(labels.get(a["service"], a["service"])) for a in existing})
         n = len(existing)
         text += (
             f" {name} is in {n} documented arrangement{'s' * (n != 1)} already "
@@ -194,7 +192,7 @@ def _chance(p: float) -> str:
     return f"{100 * p:.0f}% likely within {HORIZON_YEARS} years" if p >= 0.01 else "under 1% likely"
 
 
-def _service_words(label: str | None) -> str:
+def service_words(label: str | None) -> str:
     """A service's label inside a sentence: "legal services", "ICT and digital"."""
     text = str(label or "")
     if text.lower() == "other":

@@ -35,7 +35,7 @@ from recommender.core.sources import (
 )
 from recommender.database import db
 from recommender.model.evaluation import trust_said
-from recommender.model.explain import border_length, whole_km
+from recommender.model.explain import border_length, service_words, whole_km
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend import feedback as feedback_domain
 from recommender.recommend.query import CHOICE_FLOOR, odds
@@ -102,6 +102,7 @@ bp.add_app_template_filter(lambda merged, name: reg.merged_said(name, merged), "
 bp.add_app_template_filter(reg.sources_said, "sources_said")
 bp.add_app_template_filter(reg.through_former, "through_former")
 bp.add_app_template_filter(reg.partners_named, "partners_named")
+bp.add_app_template_filter(service_words, "service_words")
 bp.add_app_template_test(lambda a, code: bool(reg.through_former(a, code)), "through_former")
 bp.add_app_template_filter(trust_said, "trust_said")
 bp.add_app_template_filter(whole_km, "km")
