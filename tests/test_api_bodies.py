@@ -153,7 +153,7 @@ def test_a_successor_is_not_said_to_be_a_member_of_what_its_predecessors_joined(
     assert f"{said} Northamptonshire" in item
     item = page[page.index("North and West Northamptonshire shared services") :]
     assert "a predecessor" not in item.split("</li>")[0]  # its own, from 2021
-    assert "only through bodies now gone that it succeeds, named as the source gave them" in page
+    assert "only through bodies now gone that it succeeds (named below)" in page
     audit = page[page.index(">Welland Internal Audit Consortium<") :].split("</li>")[0]
     assert "only through Corby Borough Council and East Northamptonshire Council</strong>" in audit
     assert "predecessors of North Northamptonshire" in audit

@@ -14,6 +14,7 @@ from recommender.cli._common import (
     pass_settings,
     service_labels,
 )
+from recommender.core.names import and_list
 from recommender.model.explain import border_length
 from recommender.recommend import readmodels
 from recommender.reference import lookup as reference
@@ -139,15 +140,16 @@ def _on_scenario_map(settings: Any, scenario: str, code_or_name: str) -> tuple[A
 
 
 def _arrangements_table(arrangements: list[Any], labels: dict[str, str], code: str) -> None:
-    """The arrangements, each with the name the source gave the body when it is in it only as
-    a body now gone (``as``: "East Northamptonshire" for North Northamptonshire)."""
+    """The arrangements, each with the bodies now gone through which ``code`` is in it, when
+    it is in it only through them ("East Northamptonshire Council" for North
+    Northamptonshire)."""
     rows = [
         [
             a["id"],
             a["name"],
             labels.get(a["service"], a["service"]),
             str(a["start_year"] or ""),
-            reg.through_former(a, code),
+            and_list(reg.through_former(a, code)),
         ]
         for a in arrangements
     ]

@@ -571,10 +571,10 @@ def recommend_cmd(
         _write_csv(results)
     else:
         for b, found in results:
-            cautions = rec.cautions(
-                str(b["kind"]), (r.partner_kind for r in found)
-            )  # for the kinds it shows
-            _print_table(b, found, model_words(rec.version, scenario), cautions)
+            shown = {r.partner_kind for r in found}  # how far to trust the order: for these
+            _print_table(
+                b, found, model_words(rec.version, scenario), rec.cautions(b["kind"], shown)
+            )
 
 
 def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:

@@ -369,8 +369,8 @@ _INHERITED: dict[int, dict[tuple[int, int, int], tuple[str, str]]] = {}
 
 def inherited_only(model: TrainedModel) -> dict[tuple[int, int, int], tuple[str, str]]:
     """The pairs (both orders) and services whose shared arrangements all link them through a
-    body that is gone, with the names the source gave for each side ("" for a body that was
-    a member itself): Bedford "works with" Bedfordshire Police only because Bedfordshire County
+    body that is gone, with the full name of the body gone on each side ("" for a body that
+    was a member itself): Bedford "works with" Bedfordshire Police only because Bedfordshire County
     Council did, in 2004; West and North Northamptonshire are both in LGSS Law because
     Northamptonshire County Council was, which is no partnership between the two. Made once
     per model (a model trained before ``member_via`` was kept: a council split between the

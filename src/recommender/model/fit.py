@@ -417,8 +417,8 @@ def register_hash(arrangements: pd.DataFrame, members: pd.DataFrame) -> str:
 def compact_register(arrangements: pd.DataFrame, members: pd.DataFrame) -> pd.DataFrame:
     """The observed (real) register as one frame with each arrangement's member codes and
     names as lists; simulated arrangements are left out. ``member_via`` goes with
-    ``member_codes``: for each, the name the source gave when it named a body now gone (a
-    former council, an NHS predecessor) that the member stands for, else ""."""
+    ``member_codes``: for each, the full name of the body now gone (a former council, an NHS
+    predecessor) the source named that the member stands for, else ""."""
     arrangements = arrangements[~arrangements["simulated"].astype(bool)]
     m = members.sort_values(["arrangement_id", "position"])
     codes = m.groupby("arrangement_id")["body_code"].agg(lambda s: [c for c in s if c])

@@ -24,6 +24,8 @@ A few real arrangements' figures say more in their source's own words than their
 prevented" is no service-cost saving at all). ``savings_readings.csv`` reads each of those
 from the words it quotes (:func:`savings_reading`, checked against the source by the tests):
 its annual estimate, or none, replaces the rule's, and what is shown says how it was read.
+The known layout has no end year: ``end_readings.csv`` reads the year an arrangement ended
+from its note's words in the same way (:func:`end_reading`).
 
 Identity
 --------
@@ -53,7 +55,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from recommender.core.config import Settings
 from recommender.core.errors import ImportRejected, InvalidInput, UnknownArrangement
-from recommender.core.names import FORMER_RESOLUTIONS, and_list, closest, former_name
+from recommender.core.names import FORMER_RESOLUTIONS, closest, former_name
 from recommender.core.services import check_service, service_ids
 from recommender.database import db
 from recommender.register import writes as store
@@ -104,27 +106,30 @@ class SavingsReading:
     source_words: str
 
 
-@functools.cache
-def _savings_readings() -> dict[tuple[str, float], SavingsReading]:
-    path = resources.files("recommender.register").joinpath("savings_readings.csv")
+def _readings(name: str) -> list[dict[str, str]]:
+    """The rows of a curated reading of the sources' words shipped with the package."""
+    path = resources.files("recommender.register").joinpath(name)
     with path.open(encoding="utf-8") as handle:
         frame = pd.read_csv(handle, dtype=str, keep_default_na=False)
+    return list(frame.to_dict("records"))  # type: ignore[arg-type]
+
+
+@functools.cache
+def _savings_readings() -> dict[tuple[str, float], SavingsReading]:
     return {
         (r["name"], float(r["savings_gbp"])): SavingsReading(
             float(r["annual_savings_gbp"]) if r["annual_savings_gbp"] else None,
             r["reading"],
             r["source_words"],
         )
-        for r in frame.to_dict("records")
+        for r in _readings("savings_readings.csv")
     }
 
 
 @functools.cache
 def _end_readings() -> dict[str, tuple[int, str]]:
-    path = resources.files("recommender.register").joinpath("end_readings.csv")
-    with path.open(encoding="utf-8") as handle:
-        frame = pd.read_csv(handle, dtype=str, keep_default_na=False)
-    return {r["name"]: (int(r["end_year"]), r["source_words"]) for r in frame.to_dict("records")}
+    rows = _readings("end_readings.csv")
+    return {r["name"]: (int(r["end_year"]), r["source_words"]) for r in rows}
 
 
 def end_reading(name: str, simulated: bool = False) -> tuple[int, str] | None:
@@ -206,16 +211,17 @@ def partners_named(record: Mapping[str, Any]) -> int:
     return len({str(m.get("name_as_given") or m.get("name") or i) for i, m in enumerate(members)})
 
 
-def through_former(record: Mapping[str, Any], code: str) -> str:
-    """The names the source gave for the body ``code`` when it is in ``record`` only through
-    bodies now gone ("East Northamptonshire" in the Welland Partnership of 2000, for North
-    Northamptonshire), "" when it is a member itself: a successor is not said to be a member,
-    in its own right, of what its predecessors joined before it existed."""
+def through_former(record: Mapping[str, Any], code: str) -> list[str]:
+    """The bodies now gone, by their full names, through which the body ``code`` is in
+    ``record`` when it is in it only through them ("East Northamptonshire Council" in the
+    Welland Partnership of 2000, for North Northamptonshire); none when it is a member itself:
+    a successor is not said to be a member, in its own right, of what its predecessors joined
+    before it existed."""
     mine = [m for m in record.get("members") or [] if m.get("body_code") == code]
     if not mine or not all(former(m) for m in mine):
-        return ""
+        return []
     names = [former_name(str(m.get("resolution") or "")) or str(m["name_as_given"]) for m in mine]
-    return and_list(list(dict.fromkeys(names)))
+    return list(dict.fromkeys(names))
 
 
 _Record = TypeVar("_Record", bound=Mapping[str, Any])

@@ -81,6 +81,7 @@ def briefing_context(
     cited = rank_sources([str(a["source"] or "") for a in [*existing, *evidence]])
     number = {url: i for i, url in enumerate(cited, 1)}
     meta = rec.describe()
+    shown_kinds = {r.partner_kind for r in found}  # how far to trust the order: for these
     return {
         "generated_at": datetime.now(UTC).strftime("%d %B %Y"),
         "body": facts,
@@ -113,9 +114,7 @@ def briefing_context(
         "model": meta,
         "headline": _headline(meta),
         "savings_figures": savings_figures(meta.get("evaluation") or {}),
-        "cautions": rec.cautions(
-            str(facts["kind"]), (r.partner_kind for r in found)
-        ),  # for the kinds it shows
+        "cautions": rec.cautions(str(facts["kind"]), shown_kinds),
         "sources": SOURCES,
         "attribution": [ONS_ATTRIBUTION, MYSOCIETY_ATTRIBUTION],
         "simulated_note": SIMULATED_NOTE,
@@ -168,10 +167,9 @@ def summary(
             by_service: dict[str, list[str]] = {}
             for r in best:
                 by_service.setdefault(r.service, []).append(r.partner_name)
+            # One partner or the other for a service: their savings if formed do not add up.
             for sid, partners in by_service.items():
-                if (
-                    len(partners) > 1
-                ):  # one partner or the other: their savings if formed do not add
+                if len(partners) > 1:
                     text += (
                         f" {_join(partners)} are alternatives for "
                         f"{service_words(labels.get(sid, sid))}, not savings to add up."

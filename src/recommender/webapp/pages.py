@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response as Redirect
 from recommender import __version__
 from recommender.core import services
 from recommender.core.errors import ModelError
+from recommender.core.names import and_list
 from recommender.core.sources import (
     MYSOCIETY_ATTRIBUTION,
     ONS_ATTRIBUTION,
@@ -104,6 +105,7 @@ bp.add_app_template_filter(reg.through_former, "through_former")
 bp.add_app_template_filter(reg.partners_named, "partners_named")
 bp.add_app_template_filter(service_words, "service_words")
 bp.add_app_template_test(lambda a, code: bool(reg.through_former(a, code)), "through_former")
+bp.add_app_template_filter(and_list, "and_list")
 bp.add_app_template_filter(trust_said, "trust_said")
 bp.add_app_template_filter(whole_km, "km")
 

@@ -19,7 +19,6 @@ from werkzeug.utils import secure_filename
 from recommender.core import services
 from recommender.core.errors import ModelError, ScenarioRejected, UnknownBody
 from recommender.model.scoring import HORIZON_YEARS
-from recommender.recommend.query import CHOICE_FLOOR
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.scenario import drawing, report, store
@@ -164,7 +163,6 @@ def body(name: str, code_or_name: str) -> Any:
         "service_labels": views_register.service_labels(settings),
         "max_k": current_app.config["MAX_K"],
         "default_k": views_body.DEFAULT_K,
-        "choice_floor": CHOICE_FLOOR,
         "horizon_years": HORIZON_YEARS,
         "joined_from": world.name(joined_from) if joined_from in world.replaced else None,
         "compare_with": [c for c in world.sources(code) if len(world.replaced[c]) == 1]

@@ -66,6 +66,15 @@ class BodyFilters:
     sort: str = "expected"
     errors: Mapping[str, str] = field(default_factory=dict)
 
+    @property
+    def beyond_service(self) -> bool:
+        """Whether a filter other than the service is set: the briefing, which takes the
+        service only, then says these shape the list alone."""
+        defaults = BodyFilters()
+        return bool(self.kinds or self.max_km) or (
+            self.k, self.include_existing, self.min_choice, self.sort
+        ) != (defaults.k, defaults.include_existing, defaults.min_choice, defaults.sort)
+
     def query(self, code: str) -> Query:
         return Query(
             body=code,
