@@ -72,7 +72,10 @@ class BodyFilters:
         service only, then says these shape the list alone."""
         defaults = BodyFilters()
         return bool(self.kinds or self.max_km) or (
-            self.k, self.include_existing, self.min_choice, self.sort
+            self.k,
+            self.include_existing,
+            self.min_choice,
+            self.sort,
         ) != (defaults.k, defaults.include_existing, defaults.min_choice, defaults.sort)
 
     def query(self, code: str) -> Query:
