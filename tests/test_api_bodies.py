@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import io
 
 import pytest
 from flask.testing import FlaskClient
@@ -168,6 +169,11 @@ def test_a_successor_is_not_said_to_be_a_member_of_what_its_predecessors_joined(
     assert "only through (predecessors)" in shown.output
     line = next(x for x in shown.output.splitlines() if x.startswith("R-682663f3"))
     assert line.rstrip().endswith("East Northamptonshire Council")  # the Welland Partnership, 2000
+    briefing = real_client.get("/bodies/E06000061/briefing.pdf")
+    from pypdf import PdfReader
+
+    text = " ".join(PdfReader(io.BytesIO(briefing.data)).pages[0].extract_text().split())
+    assert "of them only through bodies now gone that it succeeds" in text
 
 
 def test_a_council_split_since_counts_as_the_one_partner_the_source_named(

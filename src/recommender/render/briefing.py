@@ -48,7 +48,12 @@ from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
 from recommender.reference import lookup as reference
-from recommender.register.records import member_label, merged_said, partnerships_of
+from recommender.register.records import (
+    member_label,
+    merged_said,
+    partnerships_of,
+    through_former,
+)
 from recommender.render import charts
 from recommender.render.maps import short_name
 from recommender.render.partner_map import partners_map
@@ -86,7 +91,7 @@ def briefing_context(
         "generated_at": datetime.now(UTC).strftime("%d %B %Y"),
         "body": facts,
         "tier_label": reference.TIER_NAMES.get(str(facts["tier"]), str(facts["tier"])),
-        "summary": summary(str(facts["display_name"]), found, existing, labels, service),
+        "summary": summary(str(facts["display_name"]), found, existing, labels, service, code=code),
         "neighbours": neighbours,
         "containers": containers,
         "place_note": place.note,
@@ -134,8 +139,11 @@ def summary(
     existing: Sequence[dict[str, Any]],
     labels: dict[str, str],
     service: str | None = None,
+    *,
+    code: str | None = None,
 ) -> str:
-    """One paragraph naming the body's three best opportunities in words, with their figures.
+    """One paragraph naming the body's three best opportunities in words, with their figures
+    (and, given the body's ``code``, how many of its arrangements are only its predecessors').
 
     >>> summary("Rother", [], [], {})
     'No partner for Rother has at least a 1 in 200 chance of being the one chosen. Rother is in no documented arrangement.'
@@ -179,8 +187,12 @@ def summary(
         n = len(existing)
         text += (
             f" {name} is in {n} documented arrangement{'s' * (n != 1)} already "
-            f"({_join([*kinds[:4], f'{len(kinds) - 4} more'] if len(kinds) > 4 else kinds)})."
+            f"({_join([*kinds[:4], f'{len(kinds) - 4} more'] if len(kinds) > 4 else kinds)})"
         )
+        inherited = sum(bool(through_former(a, code)) for a in existing) if code else 0
+        if inherited:  # a successor is no member in its own right of what it inherits
+            text += f", {inherited} of them only through bodies now gone that it succeeds"
+        text += "."
     else:
         text += f" {name} is in no documented arrangement."
     return text
