@@ -219,6 +219,26 @@ def test_an_arrangement_page_says_how_a_figure_with_no_annual_estimate_was_read(
     assert "All ICT and digital arrangements" in ict  # it read "All ict and digital"
 
 
+def test_a_combined_fire_authority_is_not_said_to_share_what_the_services_it_replaced_did(
+    real_client: FlaskClient,
+) -> None:
+    """Surrey's fire authority "already works with Hampshire and Isle of Wight Fire and Rescue
+    Authority" (formed 2021): through the Isle of Wight's service, in a control room of 2012."""
+    found = real_client.get(
+        "/api/v1/bodies/E31000035/recommendations?k=50&include_existing=true&min_choice=0"
+    ).get_json()["recommendations"]
+    said = [
+        reason["text"]
+        for r in found
+        if r["partner_code"] == "E31000048"
+        for reason in r["reasons"]
+        if reason["factor"] == "history"
+    ]
+    assert said and not [t for t in said if t.startswith("already works with")], said
+    page = html.unescape(real_client.get("/bodies/E31000048").get_data(as_text=True))
+    assert "only through Isle of Wight Fire and Rescue Service</strong>, a predecessor" in page
+
+
 def test_proposals_and_split_arrangements_are_not_offered_to_join(
     real_client: FlaskClient,
 ) -> None:

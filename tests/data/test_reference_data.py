@@ -218,6 +218,25 @@ def test_an_alias_is_written_with_its_capitals_when_a_source_gives_them() -> Non
     )
 
 
+def test_fire_services_a_combined_authority_replaced_are_its_former_names() -> None:
+    """ "Hampshire Fire and Rescue Service" (an arrangement of 2014) read as the Hampshire and
+    Isle of Wight authority formed in 2021 itself, so Surrey's authority "already works with"
+    it through the Isle of Wight's control room of 2012."""
+    for name, code, year in [
+        ("Hampshire Fire and Rescue Service", "E31000048", "2021"),
+        ("Isle of Wight Fire and Rescue Service", "E31000048", "2021"),
+        ("Wiltshire Fire and Rescue Service", "E31000047", "2016"),
+    ]:
+        found = reference.resolve(name, settings=SETTINGS)
+        assert found.codes == (code,) and found.alias_type == "former", name
+        assert found.note.endswith(f"in {year}"), found.note
+    today = reference.resolve(
+        "Hampshire and Isle of Wight Fire and Rescue Service", settings=SETTINGS
+    )
+    assert today.codes == ("E31000048",) and today.alias_type != "former"
+    assert reference.resolve("Hampshire", settings=SETTINGS).codes == ("E10000014",)  # the council
+
+
 def test_kind_preference() -> None:
     assert reference.resolve("Devon", settings=SETTINGS).codes == ("E10000008",)
     assert reference.resolve("Devon", kind="fire", settings=SETTINGS).codes == ("E31000011",)

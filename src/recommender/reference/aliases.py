@@ -96,6 +96,39 @@ def _variants(code: str, name: str) -> list[str]:
     return []
 
 
+def former_fire_services(
+    aliases: pd.DataFrame, governance: pd.DataFrame, bodies: pd.DataFrame
+) -> pd.DataFrame:
+    """The fire services a combined fire authority formed since 2000 replaced ("Hampshire Fire
+    and Rescue Service", "Isle of Wight FRS" for Hampshire and Isle of Wight, 2021), as
+    ``former`` aliases of it, abolished in the year its governance gives: an arrangement of
+    2014 between Hampshire's service and its police was no partnership of the authority
+    formed in 2021 (generated as variants from its name's parts, they read as the authority
+    itself)."""
+    by_code = bodies.set_index("code")
+    out = aliases.copy()
+    for row in governance.to_dict("records"):
+        year = str(row.get("since_year") or "")
+        if row["governance"] != "combined_fire_authority" or not year or int(year) < 2000:
+            continue
+        code = str(row["fire_code"])
+        base = str(by_code.at[code, "name"]).replace(" & ", " and ")
+        now = str(by_code.at[code, "display_name"])
+        for part in _components(base):
+            key = normalise(part)
+            mine = (
+                (out["code"] == code)
+                & (out["alias_type"] == "variant")
+                & ((out["key"] == key) | out["key"].str.startswith(key + " "))
+                & ~out["key"].str.startswith(normalise(base))
+            )
+            out.loc[mine, "alias_type"] = "former"
+            out.loc[mine, "note"] = (
+                f"{part}'s fire and rescue service became part of {now} in {year}"
+            )
+    return out
+
+
 def _components(base: str) -> list[str]:
     # "Devon and Somerset" -> Devon, Somerset: the services people name by their old area.
     if "Fire" in base or " and " not in base:

@@ -32,7 +32,7 @@ from scipy import sparse
 from recommender.core import atomic, kinds
 from recommender.core.errors import CheckFailed
 from recommender.geo import geography
-from recommender.reference.aliases import build_aliases
+from recommender.reference.aliases import build_aliases, former_fire_services
 from recommender.reference.bodies import (
     Sources,
     aggregate_facts,
@@ -137,6 +137,7 @@ def _build_into(source: Path, out: Path) -> BuildReport:
     aliases = build_aliases(bodies, sources, cauth_aliases(combined, sources.mysoc))
     _check(bodies, adjacency, sources)
     governance = governance_table(source, bodies, adjacency, aliases)
+    aliases = former_fire_services(aliases, governance, bodies)
 
     write_csv(out / "bodies.csv", bodies[BODY_COLUMNS], BODY_FORMATS)
     write_geojson(out / "boundaries.geojson", bodies[["code", "name", "kind"]], geoms)
