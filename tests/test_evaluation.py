@@ -111,6 +111,10 @@ def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> No
     only = cautions(ranking, "police", ["council"])
     assert [c["pair_kind"] for c in only] == ["council-police"]
     assert cautions(ranking, "police", ["fire"]) == []
+    # The default list (every service) is judged on the "any service" rows, not these.
+    assert cautions(ranking, "police", query="any") == []
+    anyq = [r | {"query": "any"} for r in ranking]
+    assert [c["query"] for c in cautions(anyq, "police", query="any")] == ["any", "any"]
 
 
 @pytest.fixture(scope="module")

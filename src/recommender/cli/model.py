@@ -559,7 +559,7 @@ def recommend_cmd(
                     asked,
                     found,
                     scenario,
-                    rec.cautions(str(b["kind"]), kind_list),
+                    rec.cautions(str(b["kind"]), kind_list, service),
                 )
                 for b, found in results
             ]
@@ -573,7 +573,10 @@ def recommend_cmd(
         for b, found in results:
             shown = {r.partner_kind for r in found}  # how far to trust the order: for these
             _print_table(
-                b, found, model_words(rec.version, scenario), rec.cautions(b["kind"], shown)
+                b,
+                found,
+                model_words(rec.version, scenario),
+                rec.cautions(b["kind"], shown, service),
             )
 
 

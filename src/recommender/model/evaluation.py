@@ -585,20 +585,24 @@ def trust_said(cautions: Sequence[Mapping[str, Any]]) -> str:
 
 
 def cautions(
-    ranking: Sequence[Mapping[str, Any]], kind: str, partner_kinds: Iterable[str] | None = None
+    ranking: Sequence[Mapping[str, Any]],
+    kind: str,
+    partner_kinds: Iterable[str] | None = None,
+    query: str = "service",
 ) -> list[dict[str, Any]]:
-    """Where the model's own headline evaluation (real arrangements held out, the service
-    given) says it ranks real partners no better than a baseline for pairs a body of ``kind``
-    is in (with partners of ``partner_kinds`` only, when given: the kinds a list shows), by
-    MRR, worst first. What an officer weighs the order of a body's suggestions against (a
-    council's list, a police force's …). Each: ``pair_kind``, ``model_mrr``, ``baseline``
+    """Where the model's own headline evaluation (real arrangements held out; ``query``: the
+    service given, or ``"any"`` for a list of every service, as the default list is) says it
+    ranks real partners no better than a baseline for pairs a body of ``kind`` is in (with
+    partners of ``partner_kinds`` only, when given: the kinds a list shows), by MRR, worst
+    first. What an officer weighs the order of a body's suggestions against (a
+    council's list, a police force's …). Each: ``pair_kind``, ``query``, ``model_mrr``, ``baseline``
     (its id), ``baseline_label``, ``baseline_mrr``, ``held_out`` (arrangements), ``few`` (too
     few to judge firmly) and ``said`` (the sentence :func:`trust_said` joins)."""
     wanted = None if partner_kinds is None else {pair_kind(kind, k) for k in partner_kinds}
     rows = [
         r
         for r in ranking
-        if (r["protocol"], r["query"]) == (HEADLINE, "service")
+        if (r["protocol"], r["query"]) == (HEADLINE, query)
         and r["pair_kind"] != "all"
         and kind in str(r["pair_kind"]).split("-")
         and (wanted is None or r["pair_kind"] in wanted)
@@ -624,6 +628,7 @@ def cautions(
         found.append(
             {
                 "pair_kind": pair,
+                "query": query,
                 "model_mrr": round(mine, 3),
                 "baseline": best,
                 "baseline_label": label,

@@ -322,7 +322,7 @@ class Recommender:
         self._kind_masks: dict[frozenset[str], npt.NDArray[np.bool_]] = {}
         self._kind_sets: dict[frozenset[str], frozenset[int]] = {}
         # (kind, partner kinds) -> the cautions for it: a few dozen questions at most
-        self._cautions: dict[tuple[str, tuple[str, ...] | None], list[dict[str, Any]]] = {}
+        self._cautions: dict[tuple[str, tuple[str, ...] | None, str], list[dict[str, Any]]] = {}
         self._follow_lock = threading.Lock()
         self._followed = 0  # how many times the register's partnerships changed what it says
 
@@ -432,20 +432,22 @@ class Recommender:
         return model_info(self.version, self.metadata)
 
     def cautions(
-        self, kind: str, partner_kinds: Iterable[str] | None = None
+        self, kind: str, partner_kinds: Iterable[str] | None = None, service: str | None = None
     ) -> list[dict[str, Any]]:
         """Where the model's own evaluation says it ranks real partners no better than a
         baseline for the pairs a body of ``kind`` is in (with partners of ``partner_kinds``
-        only, when given: the kinds a list shows or asks for)
+        only, when given: the kinds a list shows or asks for), judged as the list was asked:
+        for one ``service``, or for every service (the default list)
         (:func:`recommender.model.evaluation.cautions`): what the page, the briefing and the CLI
         say beside a body's suggestions, and the API gives with them. Kept per question."""
         from recommender.model.evaluation import cautions
 
-        key = (kind, None if partner_kinds is None else tuple(sorted(set(partner_kinds))))
-        found = self._cautions.get(key)
+        query = "any" if service is None else "service"
+        kinds = None if partner_kinds is None else tuple(sorted(set(partner_kinds)))
+        found = self._cautions.get((kind, kinds, query))
         if found is None:
             ranking = (self.describe().get("evaluation") or {}).get("ranking") or []
-            found = self._cautions[key] = cautions(ranking, kind, key[1])
+            found = self._cautions[(kind, kinds, query)] = cautions(ranking, kind, kinds, query)
         return found
 
     # --- partners -----------------------------------------------------------------------------

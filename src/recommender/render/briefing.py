@@ -119,7 +119,7 @@ def briefing_context(
         "model": meta,
         "headline": _headline(meta),
         "savings_figures": savings_figures(meta.get("evaluation") or {}),
-        "cautions": rec.cautions(str(facts["kind"]), shown_kinds),
+        "cautions": rec.cautions(str(facts["kind"]), shown_kinds, service),
         "sources": SOURCES,
         "attribution": [ONS_ATTRIBUTION, MYSOCIETY_ATTRIBUTION],
         "simulated_note": SIMULATED_NOTE,

@@ -262,7 +262,11 @@ def _answer(
             found = found | {"note": note}
         named = None if scenario is None else scenario.definition.name
         # Suggestions say how far to trust their order, for the partner kinds asked.
-        said = model.cautions(found["kind"], query["kinds"]) if key == "recommendations" else None
+        said = (
+            model.cautions(found["kind"], query["kinds"], query["service"])
+            if key == "recommendations"
+            else None
+        )
         head = dumps(readmodels.answer_head(found, model.version, query, named, said))
         parts = [head[:-1], b',"', key.encode(), b'":[']
         for i, row in enumerate(rows(model, found["code"])):

@@ -426,6 +426,7 @@ COMPONENTS: dict[str, Any] = {
     "Caution": _obj(
         [
             "pair_kind",
+            "query",
             "model_mrr",
             "baseline",
             "baseline_label",
@@ -435,6 +436,11 @@ COMPONENTS: dict[str, Any] = {
             "said",
         ],
         pair_kind={"type": "string", "description": "The two kinds, sorted (council-police)."},
+        query={
+            "type": "string",
+            "enum": ["service", "any"],
+            "description": "Judged as the list was asked: the service given, or any.",
+        },
         model_mrr=NUM,
         baseline={"type": "string", "description": "The best baseline's id (see /model)."},
         baseline_label=STR,

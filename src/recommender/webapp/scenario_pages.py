@@ -261,7 +261,9 @@ def _results(
         if focus
         else [],
         "map_svg": map_svg,
-        "cautions": model.cautions(str(body["kind"]), (r.partner_kind for r in found)),
+        "cautions": model.cautions(
+            str(body["kind"]), {r.partner_kind for r in found}, filters.service
+        ),
     }
 
 

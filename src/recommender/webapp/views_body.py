@@ -274,9 +274,10 @@ def results(
         "groups": [g.to_dict() for g in groups],
         "joins": [j.to_dict() for j in joins],
         "map_svg": partners_map(body, rows, arrangements, filters.service, settings),
+        # How far to trust the order: for the kinds shown, judged as the list was asked.
         "cautions": model.cautions(
-            str(body["kind"]), (r.partner_kind for r in found)
-        ),  # for the kinds it shows
+            str(body["kind"]), {r.partner_kind for r in found}, filters.service
+        ),
     }
 
 
