@@ -101,7 +101,7 @@ def former_fire_services(
 ) -> pd.DataFrame:
     """The fire services a combined fire authority formed since 2000 replaced ("Hampshire Fire
     and Rescue Service", "Isle of Wight FRS" for Hampshire and Isle of Wight, 2021), as
-    ``former`` aliases of it, abolished in the year its governance gives: an arrangement of
+    ``former`` aliases of it, part of it since the year its governance gives: an arrangement of
     2014 between Hampshire's service and its police was no partnership of the authority
     formed in 2021 (generated as variants from its name's parts, they read as the authority
     itself)."""
