@@ -28,7 +28,7 @@ def load_services(settings: Settings) -> pd.DataFrame:
 
 def service_ids(settings: Settings) -> tuple[str, ...]:
     """Return the service ids in the order of ``data/services.csv``."""
-    return tuple(_load(settings.data / "services.csv").index)
+    return _ids(settings.data)
 
 
 def check_service(value: str, settings: Settings) -> str:
@@ -42,6 +42,14 @@ def check_service(value: str, settings: Settings) -> str:
         field="service",
         suggestions=closest(value, ids, limit=3),
     )
+
+
+@lru_cache(maxsize=8)
+def _ids(data: Path) -> tuple[str, ...]:
+    # Made once per data folder (the settings' own path, hashed once): a question naming a
+    # service checks it against these, and iterating the frame's index for each question cost
+    # more than the rest of the check.
+    return tuple(str(i) for i in _load(data / "services.csv").index)
 
 
 @lru_cache(maxsize=8)
