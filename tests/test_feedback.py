@@ -132,12 +132,23 @@ def test_verdict_suggests_closest(client: FlaskClient) -> None:
     assert response.json["suggestions"][0] == "interested"
 
 
+def test_other_verdict_needs_a_comment(client: FlaskClient) -> None:
+    # "Something else (say what below)" with nothing below tells the next training nothing.
+    for comment in (None, "", "   "):
+        sent = {k: v for k, v in GOOD.items() if k != "comment"} | {"verdict": "other"}
+        sent |= {} if comment is None else {"comment": comment}
+        response = client.post("/api/v1/feedback", json=sent)
+        assert response.status_code == 400
+        assert response.json["field"] == "comment"
+        assert "'other' needs a comment" in response.json["detail"]
+
+
 def test_training_signals_count_verdicts_per_pair(new_app: AppFactory) -> None:
     app = new_app()
     post = app.test_client().post
     for verdict in ("interested", "not_relevant", "already_sharing"):
         assert post("/api/v1/feedback", json=GOOD | {"verdict": verdict}).status_code == 201
-    other = GOOD | {"partner": "Hastings", "verdict": "other"}
+    other = GOOD | {"partner": "Hastings", "verdict": "other", "comment": "we merged last year"}
     assert post("/api/v1/feedback", json=other).status_code == 201
     engine = app.extensions["recommender"].engine
     signals = feedback.training_signals(engine).set_index(["body_code", "partner_code"])

@@ -107,8 +107,14 @@ def test_feedback_is_sent_and_stored(page: Any, live_server: LiveServer) -> None
     row = page.locator("table.suggestions tbody tr[data-partner]").first
     partner, service = row.get_attribute("data-partner"), row.get_attribute("data-service")
     row.locator("summary", has_text="Give feedback").click()
+    # "Something else" with nothing said is refused, inline, and the form can be sent again.
+    row.get_by_label("Something else (say what below)").check()
+    row.get_by_role("button", name="Send feedback").click()
+    refused = row.locator(".feedback-result.bad")
+    refused.wait_for()
+    assert "needs a comment saying what it is" in refused.inner_text()
     row.get_by_label("Interested: we would consider it").check()
-    row.get_by_label("Comment (optional)").fill("Worth a call (browser test)")
+    row.get_by_label("Comment (needed for “Something else”)").fill("Worth a call (browser test)")
     row.get_by_role("button", name="Send feedback").click()
     result = row.locator(".feedback-result.ok")
     result.wait_for()

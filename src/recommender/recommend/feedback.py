@@ -116,6 +116,11 @@ def validate(
             suggestions=closest(verdict, VERDICTS, limit=2),
         )
     comment = text["comment"] or ""
+    if verdict == "other" and not comment.strip():  # "Something else (say what below)"
+        raise InvalidInput(
+            "a verdict of 'other' needs a comment saying what it is (or choose another verdict)",
+            field="comment",
+        )
     if text["model_version"] is not None:
         _known_version(text["model_version"], serving, settings)
     body = _code(str(text["body"]), "body", settings)

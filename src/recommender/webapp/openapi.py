@@ -559,7 +559,11 @@ COMPONENTS: dict[str, Any] = {
             "type": "string",
             "enum": ["interested", "not_relevant", "already_sharing", "other"],
         },
-        comment={"type": "string", "maxLength": 2000},
+        comment={
+            "type": "string",
+            "maxLength": 2000,
+            "description": "Required (not blank) with the verdict other: say what it is.",
+        },
         model_version={"type": "string", "description": "Default: the model serving now."},
     ),
     "Feedback": _obj(
