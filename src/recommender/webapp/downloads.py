@@ -1,8 +1,8 @@
 """Downloads under ``/api/v1``: a body's suggestions and the (filtered) register as CSV or as
 an Excel workbook (:mod:`recommender.render.downloads`), with the same parameters as their JSON
-routes, documented in the OpenAPI document like them. The body's page and the explorer link
-here with their filters. A body's suggestions carry how far to trust their order, the cautions
-the JSON route gives with them."""
+routes, documented in the OpenAPI document like them. The body's page, a body's page in a
+scenario (with ``scenario``) and the explorer link here with their filters. A body's
+suggestions carry how far to trust their order, the cautions the JSON route gives with them."""
 
 from __future__ import annotations
 
