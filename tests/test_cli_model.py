@@ -215,6 +215,26 @@ def test_recommend_csv_has_one_ranked_row_per_suggestion(trained_settings: Setti
     assert all(r["partner_code"] and float(r["likelihood"]) > 0 for r in rows)
 
 
+def test_recommend_csv_says_how_far_to_trust_the_order_on_each_row(
+    trained_settings: Settings, evaluated_models: Path
+) -> None:
+    from recommender.model.evaluation import trust_said
+
+    # The model loses to a rule for police–police pairs in this (synthetic) evaluation.
+    evaluated = trained_settings.with_(models_dir=evaluated_models)
+    asked = ("E23000033", "--k", "40", "--min-choice", "0", "--no-explain")
+    (answer,) = _json(evaluated, *asked)
+    (caution,) = answer["cautions"]
+    assert caution["pair_kind"] == "police-police"
+    out = _invoke(evaluated, "recommend", *asked, "--format", "csv").stdout
+    rows = list(csv.DictReader(io.StringIO(out)))
+    police = [r for r in rows if r["partner_kind"] == "police"]
+    others = [r for r in rows if r["partner_kind"] != "police"]
+    assert police and others
+    assert {r["caution"] for r in police} == {trust_said([caution])}
+    assert {r["caution"] for r in others} == {""}
+
+
 def test_recommend_all_covers_every_body_of_the_model(trained_settings: Settings) -> None:
     out = _invoke(trained_settings, "recommend", "--all", "--k", "1", "--format", "csv").stdout
     bodies = {r["body_code"] for r in csv.DictReader(io.StringIO(out))}

@@ -3,9 +3,12 @@ user would (pandas, openpyxl) and compared with what the JSON API and the pages 
 
 from __future__ import annotations
 
+import csv
 import html
 import io
 import re
+from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import openpyxl
@@ -14,10 +17,18 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from browser_fixtures import synthetic_evaluation
+from recommender.core.config import Settings
+from recommender.model.evaluation import trust_said
 from recommender.register import records as reg
 from recommender.render import downloads
+from recommender.scenario import store
+from scenario_fixtures import surrey_draft
+from service_fixtures import build_app
 
 ROTHER = "E07000064"
+SUSSEX_POLICE, SURREY_POLICE = "E23000033", "E23000031"
+TRUST = downloads.RECOMMENDATION_COLUMNS[-1].heading
 
 
 def _json_rows(client: FlaskClient, query: str) -> list[dict[str, object]]:
@@ -152,3 +163,119 @@ def test_the_pages_link_their_lists_with_their_filters(client: FlaskClient) -> N
     assert parse_qs(urlsplit(html.unescape(csv_link)).query) == {
         "service": ["legal"], "region": ["South East"]
     }  # fmt: skip
+
+
+# How far to trust the order -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def evaluated_client(
+    trained_settings: Settings, evaluated_models: Path, tmp_path_factory: pytest.TempPathFactory
+) -> FlaskClient:
+    """A client of the small world's model with an evaluation table (synthetic figures, in
+    which the model ranks police forces' real partners no better than a rule), and Surrey's
+    2025 split stored as a scenario."""
+    app = build_app(tmp_path_factory.mktemp("downloads-evaluated"), trained_settings,
+                    evaluated_models)  # fmt: skip
+    current = app.extensions["recommender"]
+    store.create(current.engine, surrey_draft(), current.settings)
+    return app.test_client()
+
+
+def _cautions(client: FlaskClient, code: str, query: str) -> list[dict[str, Any]]:
+    """The cautions the JSON route gives with the same list."""
+    found = client.get(f"/api/v1/bodies/{code}/recommendations?{query}")
+    assert found.status_code == 200
+    return list(found.json["cautions"])  # type: ignore[index]
+
+
+def _csv_rows(client: FlaskClient, url: str) -> list[dict[str, str]]:
+    response = client.get(url)
+    assert response.status_code == 200
+    return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+
+
+def _caution_rows(sheet: Any) -> list[tuple[Any, ...]]:
+    """The about sheet's cautions, one row each, below their headings (none: [])."""
+    rows = list(sheet.iter_rows(values_only=True))
+    starts = [i for i, r in enumerate(rows) if r[0] == downloads.CAUTION_HEADINGS[0]]
+    if not starts:
+        return []
+    assert rows[starts[0]] == downloads.CAUTION_HEADINGS
+    return rows[starts[0] + 1 :]
+
+
+@pytest.mark.parametrize(
+    ("query", "judged"), [("min_choice=0&k=40", "any"), ("service=ict&min_choice=0", "service")]
+)
+def test_each_row_and_the_about_sheet_say_how_far_to_trust_the_order(
+    evaluated_client: FlaskClient, query: str, judged: str
+) -> None:
+    client = evaluated_client
+    (caution,) = _cautions(client, SUSSEX_POLICE, query)  # as the JSON route says it
+    assert caution["pair_kind"] == "police-police" and caution["query"] == judged
+    # Its figures are the evaluation's, computed, not typed.
+    mrr = {
+        r["method"]: r["mrr"]
+        for r in synthetic_evaluation()["ranking"]
+        if (r["protocol"], r["query"], r["pair_kind"]) == ("lopo", judged, "police-police")
+    }
+    assert (caution["model_mrr"], caution["baseline_mrr"]) == (mrr["model"], mrr["plain_logit"])
+    base = f"/api/v1/bodies/{SUSSEX_POLICE}/recommendations"
+    rows = _csv_rows(client, f"{base}.csv?{query}")
+    assert list(rows[0]) == [c.heading for c in downloads.RECOMMENDATION_COLUMNS]
+    police = [r for r in rows if r["Partner kind"] == "police"]
+    others = [r for r in rows if r["Partner kind"] != "police"]
+    assert police and others  # both kinds of pair in the list
+    assert {r[TRUST] for r in police} == {trust_said([caution])}
+    assert caution["said"] in police[0][TRUST] and "7 held-out arrangements" in police[0][TRUST]
+    assert {r[TRUST] for r in others} == {""}  # council–police pairs: none in the evaluation
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"{base}.xlsx?{query}").data))
+    table = list(book["Table"].iter_rows(values_only=True))
+    assert list(table[0]) == list(rows[0])  # the same columns in both
+    assert [r[-1] or "" for r in table[1:]] == [r[TRUST] for r in rows]
+    (said,) = _caution_rows(book["About"])
+    words = {"any": "a list of every service", "service": "a list for one service"}[judged]
+    assert said == (
+        "police–police",
+        caution["said"][0].upper() + caution["said"][1:],
+        caution["model_mrr"],
+        caution["baseline_label"],
+        caution["baseline_mrr"],
+        caution["held_out"],
+        "yes",  # 7 held out: too few to judge firmly
+        words,
+    )
+    assert book["About"].cell(row=1, column=1).value == "Table"
+
+
+def test_a_list_without_a_caution_has_empty_cells_and_none_in_the_about_sheet(
+    evaluated_client: FlaskClient,
+) -> None:
+    query = "k=12&kinds=council"  # the evaluation has no caution for council–police pairs
+    assert _cautions(evaluated_client, SUSSEX_POLICE, query) == []
+    base = f"/api/v1/bodies/{SUSSEX_POLICE}/recommendations"
+    rows = _csv_rows(evaluated_client, f"{base}.csv?{query}")
+    assert rows and {r[TRUST] for r in rows} == {""}
+    book = openpyxl.load_workbook(io.BytesIO(evaluated_client.get(f"{base}.xlsx?{query}").data))
+    assert _caution_rows(book["About"]) == []
+    assert dict(book["About"].iter_rows(values_only=True))["Filters"] == "kinds=council; k=12"
+
+
+def test_a_scenarios_download_says_how_far_to_trust_its_order(
+    evaluated_client: FlaskClient,
+) -> None:
+    query = "scenario=surrey-east-west&k=40&min_choice=0"
+    (caution,) = _cautions(evaluated_client, SURREY_POLICE, query)
+    base = f"/api/v1/bodies/{SURREY_POLICE}/recommendations"
+    rows = _csv_rows(evaluated_client, f"{base}.csv?{query}")
+    assert "X06000002" in {r["Partner code"] for r in rows}  # West Surrey: on the new map
+    for row in rows:
+        assert row[TRUST] == (trust_said([caution]) if row["Partner kind"] == "police" else "")
+    assert any(r[TRUST] for r in rows)
+    book = openpyxl.load_workbook(io.BytesIO(evaluated_client.get(f"{base}.xlsx?{query}").data))
+    (said,) = _caution_rows(book["About"])
+    assert said[0] == "police–police" and said[2:6] == (
+        caution["model_mrr"], caution["baseline_label"], caution["baseline_mrr"],
+        caution["held_out"],
+    )  # fmt: skip

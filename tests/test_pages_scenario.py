@@ -6,10 +6,12 @@ scenario or shows every problem next to its field, filters are query parameters.
 
 from __future__ import annotations
 
+import csv
 import html
 import io
 import re
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import openpyxl
 import pytest
@@ -197,6 +199,44 @@ def test_a_council_that_joins_a_successor_goes_to_its_page(
     county = client.get(f"/scenarios/{stored}/bodies/E10000030")
     assert county.status_code == 404
     assert f'href="/scenarios/{stored}/bodies/X06000001"' in _text(county)
+
+
+def test_the_page_links_its_list_as_csv_and_excel_on_the_new_map(
+    client: FlaskClient, stored: str
+) -> None:
+    """As the body's page does, with the scenario and the filters; Woking's page is West
+    Surrey's, and so are its downloads."""
+    pattern = r'href="(/api/v1/bodies/[^"]+/recommendations\.(?:csv|xlsx)[^"]*)"'
+    moved = client.get(f"/scenarios/{stored}/bodies/Woking")
+    assert moved.status_code == 302
+    joined = re.findall(pattern, _text(client.get(moved.headers["Location"])))
+    assert [urlsplit(link).path for link in joined] == [
+        "/api/v1/bodies/X06000002/recommendations.csv",
+        "/api/v1/bodies/X06000002/recommendations.xlsx",
+    ]
+    assert all(parse_qs(urlsplit(link).query) == {"scenario": [stored]} for link in joined)
+    asked = "service=legal&kinds=council&kinds=fire&k=5"
+    page = _text(client.get(f"/scenarios/{stored}/bodies/X06000002?{asked}"))
+    links = re.findall(pattern, page)
+    assert [urlsplit(link).path for link in links] == [urlsplit(j).path for j in joined]
+    for link in links:
+        assert parse_qs(urlsplit(link).query) == {
+            "scenario": [stored], "service": ["legal"], "kinds": ["council,fire"], "k": ["5"]
+        }  # fmt: skip
+    shown = _rows(page)
+    assert len(shown) == 5
+    table = client.get(links[0])
+    assert table.status_code == 200 and table.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(table.get_data(as_text=True))))
+    assert [(r["Partner code"], r["Service id"]) for r in rows] == shown
+    book = client.get(links[1])
+    assert book.status_code == 200
+    workbook = openpyxl.load_workbook(io.BytesIO(book.data))
+    about = dict(workbook["About"].values)
+    assert about["Body"] == "West Surrey (X06000002)" and about["Scenario"] == stored
+    assert about["Filters"] == "service=legal; kinds=council,fire; k=5"
+    codes = [r[2] for r in workbook["Table"].iter_rows(min_row=2, values_only=True)]
+    assert codes == [p for p, _ in shown]
 
 
 def test_a_neighbours_page_on_the_new_map(client: FlaskClient, stored: str) -> None:

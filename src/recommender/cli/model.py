@@ -568,7 +568,10 @@ def recommend_cmd(
         for b, _ in results:
             if b.get("note"):
                 click.echo(b["note"], err=True)
-        _write_csv(results)
+        # How far to trust the order, as the API says it for the list asked: on its rows.
+        _write_csv(
+            [(b, found, rec.cautions(str(b["kind"]), kind_list, service)) for b, found in results]
+        )
     else:
         for b, found in results:
             shown = {r.partner_kind for r in found}  # how far to trust the order: for these
@@ -580,7 +583,11 @@ def recommend_cmd(
             )
 
 
-def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
+def _write_csv(results: list[tuple[dict[str, str], list[Any], list[dict[str, Any]]]]) -> None:
+    """Each body's suggestions, one row each; ``caution``: how far to trust the order for the
+    row's pair kind (the sentence the page says; empty when its pair kind has none)."""
+    from recommender.model.evaluation import trust_said
+    from recommender.model.patterns import pair_kind
     from recommender.register.files import spreadsheet_cell
 
     columns = [
@@ -598,17 +605,20 @@ def _write_csv(results: list[tuple[dict[str, str], list[Any]]]) -> None:
         "savings_high_gbp",
         "distance_km",
         "existing",
+        "caution",
     ]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    for body, found in results:
+    for body, found, cautions in results:
+        said = {str(c["pair_kind"]): trust_said([c]) for c in cautions}
         for rank, r in enumerate(found, 1):
             row = {
                 "body_code": body["code"],
                 "body_name": body["name"],
                 "rank": rank,
                 **r.to_dict(),
+                "caution": said.get(pair_kind(str(body["kind"]), r.partner_kind), ""),
             }
             # Meant for a spreadsheet: text that would run as a formula is quoted.
             writer.writerow(

@@ -7,6 +7,11 @@ run as a formula in a spreadsheet gets a leading ``'``); :func:`to_xlsx` writes 
 workbook with openpyxl, every text cell stored as text (never as a formula, whatever it starts
 with), numbers as numbers with a format (pounds, percentages), the header row frozen, and a
 second sheet saying what the table is, when it was made and from what.
+
+A body's suggestions carry how far to trust their order
+(:func:`recommender.model.evaluation.cautions`), as the pages and the API's JSON do: in both
+files each row's last cell is the caution for its pair kind (empty when its pair kind has
+none), and the workbook's second sheet lists every caution of the list with its figures.
 """
 
 from __future__ import annotations
@@ -17,13 +22,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from recommender.model.evaluation import trust_said
 from recommender.model.explain import DIRECTION_WORDS
+from recommender.model.patterns import pair_kind
 from recommender.recommend.ranking import Recommendation
 from recommender.register.files import spreadsheet_cell
 
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-POUNDS, SHARE, KM, WHOLE = "£#,##0", "0.0%", "#,##0.0", "0"
+POUNDS, SHARE, KM, WHOLE, MRR = "£#,##0", "0.0%", "#,##0.0", "0", "0.000"
 Cell = str | int | float | bool | None
 
 
@@ -38,12 +45,15 @@ class Column:
 
 @dataclass(frozen=True)
 class Table:
-    """A table to download, with what it is (``about``: label, value pairs)."""
+    """A table to download, with what it is (``about``: label, value pairs) and, below that on
+    the workbook's second sheet, a small table of its own (``about_table``: headings, then
+    rows), such as the cautions of a body's suggestions. A CSV has neither."""
 
     title: str
     columns: Sequence[Column]
     rows: Sequence[Sequence[Cell]]
     about: Sequence[tuple[str, str]] = field(default_factory=tuple)
+    about_table: Sequence[Sequence[Cell]] = field(default_factory=tuple)
 
     @property
     def headings(self) -> list[str]:
@@ -65,7 +75,19 @@ RECOMMENDATION_COLUMNS = (
     Column("Distance (km)", KM, 10),
     Column("Already a partner", None, 10),
     Column("Why", None, 80),
+    Column("How far to trust the order", None, 80),
 )
+CAUTION_HEADINGS = (
+    "How far to trust the order: pair kind",
+    "What the held-out evaluation says",
+    "Model's mean reciprocal rank",
+    "Best simple rule",
+    "Its mean reciprocal rank",
+    "Held-out arrangements",
+    "Too few to judge firmly",
+    "Judged on",
+)
+QUERY_WORDS = {"any": "a list of every service", "service": "a list for one service"}
 ARRANGEMENT_COLUMNS = (
     Column("Id", None, 12),
     Column("Name", None, 44),
@@ -86,9 +108,16 @@ ARRANGEMENT_COLUMNS = (
 
 
 def recommendations_table(
-    body: Mapping[str, Any], found: Sequence[Recommendation], about: Sequence[tuple[str, str]]
+    body: Mapping[str, Any],
+    found: Sequence[Recommendation],
+    about: Sequence[tuple[str, str]],
+    cautions: Sequence[Mapping[str, Any]] = (),
 ) -> Table:
-    """A body's suggestions as a table, in the list's order, with their reasons in words."""
+    """A body's suggestions as a table, in the list's order, with their reasons in words, and
+    how far to trust their order: ``cautions`` (:meth:`Recommender.cautions` for the list as
+    it was asked) go on each row of their pair kind, as the page's sentence, and in the
+    workbook's second sheet, one row each with its figures."""
+    by_pair = {str(c["pair_kind"]): trust_said([c]) for c in cautions}
     rows = [
         [
             rank,
@@ -105,11 +134,27 @@ def recommendations_table(
             round(r.distance_km, 1),
             "yes" if r.existing else "no",
             "; ".join(f"{DIRECTION_WORDS[x.direction]}: {x.text}" for x in r.reasons),
+            by_pair.get(pair_kind(str(body["kind"]), r.partner_kind)),
         ]
         for rank, r in enumerate(found, 1)
     ]
     title = f"Suggested partners for {body['display_name']}"
-    return Table(title, RECOMMENDATION_COLUMNS, rows, about)
+    said = [
+        [
+            str(c["pair_kind"]).replace("-", "–"),
+            str(c["said"])[:1].upper() + str(c["said"])[1:],
+            c["model_mrr"],
+            c["baseline_label"],
+            c["baseline_mrr"],
+            c["held_out"],
+            "yes" if c["few"] else "no",
+            QUERY_WORDS.get(str(c["query"]), str(c["query"])),
+        ]
+        for c in cautions
+    ]
+    return Table(
+        title, RECOMMENDATION_COLUMNS, rows, about, [CAUTION_HEADINGS, *said] if said else ()
+    )
 
 
 def arrangements_table(
@@ -165,7 +210,8 @@ def _csv_cell(value: Cell) -> str:
 
 
 def to_xlsx(table: Table) -> bytes:
-    """The table as an Excel workbook: the table on its first sheet, what it is on a second."""
+    """The table as an Excel workbook: the table on its first sheet, what it is on a second
+    (its ``about_table`` below, after an empty row, headings in bold)."""
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
@@ -190,8 +236,19 @@ def to_xlsx(table: Table) -> bytes:
     for i, (label, value) in enumerate([("Table", table.title), *table.about], 1):
         _put(about.cell(row=i, column=1), label).font = bold
         _put(about.cell(row=i, column=2), value)
+    below = len(table.about) + 3  # the title row, then an empty one
+    for i, row in enumerate(table.about_table, below):
+        for j, value in enumerate(row, 1):
+            cell = _put(about.cell(row=i, column=j), value)
+            if i == below:
+                cell.font = bold
+            elif isinstance(value, float):
+                cell.number_format = MRR
+            cell.alignment = Alignment(wrap_text=True, vertical="top")
     about.column_dimensions["A"].width = 22
     about.column_dimensions["B"].width = 100
+    for j in range(3, max(map(len, table.about_table), default=0) + 1):
+        about.column_dimensions[get_column_letter(j)].width = 16
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -1,7 +1,8 @@
 """Downloads under ``/api/v1``: a body's suggestions and the (filtered) register as CSV or as
 an Excel workbook (:mod:`recommender.render.downloads`), with the same parameters as their JSON
-routes, documented in the OpenAPI document like them. The body's page and the explorer link
-here with their filters."""
+routes, documented in the OpenAPI document like them. The body's page, a body's page in a
+scenario (with ``scenario``) and the explorer link here with their filters. A body's
+suggestions carry how far to trust their order, the cautions the JSON route gives with them."""
 
 from __future__ import annotations
 
@@ -51,7 +52,9 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
         ("Likelihood", "the chance that the two bodies share the service within 5 years"),
         ("Expected", "likelihood times the annual saving if formed (the list's order)"),
     ]
-    table = downloads.recommendations_table(body, found, about)
+    # How far to trust the order: the API's cautions for the list as it was asked.
+    cautions = model.cautions(str(body["kind"]), args["kinds"], args["service"])
+    table = downloads.recommendations_table(body, found, about, cautions)
     return _file(table, f"suggestions-{body['display_name']}", fmt)
 
 
