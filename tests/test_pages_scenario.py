@@ -199,6 +199,13 @@ def test_a_council_that_joins_a_successor_goes_to_its_page(
     county = client.get(f"/scenarios/{stored}/bodies/E10000030")
     assert county.status_code == 404
     assert f'href="/scenarios/{stored}/bodies/X06000001"' in _text(county)
+    # The filters asked go with it (the redirect and the successors' links).
+    filtered = client.get(f"/scenarios/{stored}/bodies/Woking?service=legal&k=5")
+    assert filtered.headers["Location"] == (
+        f"/scenarios/{stored}/bodies/X06000002?service=legal&k=5&from=E07000217"
+    )
+    county = client.get(f"/scenarios/{stored}/bodies/E10000030?service=legal")
+    assert f'href="/scenarios/{stored}/bodies/X06000001?service=legal"' in _text(county)
 
 
 def test_the_page_links_its_list_as_csv_and_excel_on_the_new_map(

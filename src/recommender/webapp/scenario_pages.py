@@ -175,7 +175,8 @@ def body(name: str, code_or_name: str) -> Any:
 
 def _gone(world: Any, asked: str, err: UnknownBody) -> Any:
     """A body that leaves the scenario's map: a council goes to its successor's page (which
-    says so); a county split between successors is a 404 linking each of them."""
+    says so); a county split between successors is a 404 linking each of them. The filters
+    asked go along."""
     try:
         codes = reference.resolve(asked, settings=world.settings).codes
     except UnknownBody:
@@ -184,15 +185,17 @@ def _gone(world: Any, asked: str, err: UnknownBody) -> Any:
     if not gone:
         raise err
     heirs = world.replaced[gone[0]]
+    kept: dict[str, Any] = request.args.to_dict(flat=False)  # the filters asked, kept
+    kept.pop("from", None)
     if len(heirs) == 1:
-        joined: dict[str, Any] = {"from": gone[0]}
+        joined = kept | {"from": gone[0]}
         return redirect(
             url_for(".body", name=world.definition.name, code_or_name=heirs[0], **joined)
         )
     links = [
         {
             "label": f"{world.name(h)} ({h})",
-            "url": url_for(".body", name=world.definition.name, code_or_name=h),
+            "url": url_for(".body", name=world.definition.name, code_or_name=h, **kept),
         }
         for h in heirs
     ]
