@@ -68,16 +68,20 @@ def test_verdicts_say_plainly_where_the_model_loses() -> None:
     lines = verdicts(Evaluation(pd.DataFrame(rows), pd.DataFrame()))
     assert len(lines) == 6  # two judged kinds and the few-case line, for each real protocol
     assert lines[0].startswith("NOT BETTER on lopo, service given, all pair kinds (40")
-    assert "hit@10 0.900 does not beat nearest (0.950)" in lines[0]
-    assert "hit@1 0.300 does not beat " in lines[0]  # a tie is not a win
-    assert "ndcg@10 0.600 does not beat " in lines[0]  # every metric shown is judged
+    assert "hit@10 0.900 against 0.950" in lines[0]
+    assert lines[0].split(": ", 1)[1].startswith("does not beat nearest on hit@1 ")
+    assert "hit@1 0.300 against 0.300" in lines[0]  # a tie is not a win
+    assert "ndcg@10 0.600 against 0.600" in lines[0]  # every metric shown is judged
+    # Each baseline is named once, with every metric it matches or beats.
+    for method in ("nearest", "plain_logit", "group_nearest"):
+        assert lines[0].count(f"does not beat {method} ") <= 1
     assert lines[1].startswith("NOT BETTER on lopo, service given, fire-police (20")
     assert lines[2] == (  # too few cases to judge firmly: still said, not hidden
         "TOO FEW TO JUDGE on lopo, service given (pair kinds with fewer than 15 "
         "arrangements): NOT BETTER for police-police (5: mrr 0.500 against group_nearest 0.800)"
     )
     assert lines[3].startswith("NOT BETTER on cold_start, service given, all pair kinds (40")
-    assert "hit@5 0.700 does not beat plain_logit (0.800)" in lines[3]
+    assert "does not beat plain_logit on hit@5 0.700 against 0.800" in lines[3]
     assert not any("simulated" in line for line in lines)  # a check of the simulator only
 
 

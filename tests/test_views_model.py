@@ -8,9 +8,9 @@ from recommender.webapp.views_model import _readable
 
 def test_a_verdict_names_the_rules_not_their_ids() -> None:
     line = (
-        "NOT BETTER on lopo, service given, all pair kinds (273 arrangements): mrr 0.579 does "
-        "not beat plain_logit (0.616); hit@1 0.411 does not beat group_nearest (0.452); "
-        "hit@10 0.900 does not beat nearest (0.930)"
+        "NOT BETTER on lopo, service given, all pair kinds (273 arrangements): does not beat "
+        "plain_logit on mrr 0.579 against 0.616; does not beat group_nearest on hit@1 0.411 "
+        "against 0.452; does not beat nearest on hit@10 0.900 against 0.930"
     )
     said = _readable(line)
     assert said.startswith("NOT BETTER in the headline, service given")

@@ -521,13 +521,17 @@ def verdicts(ev: Evaluation, protocols: Sequence[str] = REAL_PROTOCOLS) -> list[
                     )
                 continue
             where = f"{asked}, {'all pair kinds' if kind == 'all' else kind} ({n} arrangements)"
-            losses = [
-                f"{m} {mine[m]:.3f} does not beat {best[m]} ({theirs[m]:.3f})"
-                for m in metrics
-                if theirs[m] >= mine[m]
-            ]
-            if losses:
-                out.append(f"NOT BETTER on {where}: " + "; ".join(losses))
+            beaten: dict[str, list[str]] = {}  # each baseline once, with the metrics it wins
+            for m in metrics:
+                if theirs[m] >= mine[m]:
+                    beaten.setdefault(best[m], []).append(
+                        f"{m} {mine[m]:.3f} against {theirs[m]:.3f}"
+                    )
+            if beaten:
+                out.append(
+                    f"NOT BETTER on {where}: "
+                    + "; ".join(f"does not beat {b} on {', '.join(ms)}" for b, ms in beaten.items())
+                )
             else:
                 out.append(
                     f"better on {where}: "
