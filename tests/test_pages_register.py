@@ -138,6 +138,28 @@ def test_the_savings_by_service_never_add_simulated_figures_to_real_ones(
     assert (money(real) if real else "none") in row
 
 
+def test_the_savings_by_service_say_how_many_real_arrangements_have_a_figure(
+    client: FlaskClient, app: Flask
+) -> None:
+    """"Finance and audit · 26 · £3k" read as 26 arrangements saving £3k a year between them;
+    the £3k is one arrangement's figure, and the row now says so."""
+    real = [a for a in _register(app) if not a["simulated"]]
+    page = _text(client.get("/arrangements"))
+    table = page[page.index("<caption>By service</caption>") :].split("</table>")[0]
+    checked = 0
+    for service in {a["service"] for a in real}:
+        rows = [a for a in real if a["service"] == service]
+        figures = [a["annual_savings_gbp"] for a in rows if a["annual_savings_gbp"] is not None]
+        row = next(r for r in table.split("</tr>") if f"service={service}" in r)
+        if figures:
+            assert money(sum(figures)) in row
+            assert f"{len(figures):,} of {len(rows):,} with a figure" in row
+            checked += 1
+        else:
+            assert "none" in row and "with a figure" not in row
+    assert checked >= 5
+
+
 def test_explorer_rows_show_partners_savings_and_source(client: FlaskClient, app: Flask) -> None:
     real = [a for a in _register(app) if a["savings_basis"] == "to_date"]
     assert real, "the register has a real arrangement with savings to date"
