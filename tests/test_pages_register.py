@@ -141,8 +141,8 @@ def test_the_savings_by_service_never_add_simulated_figures_to_real_ones(
 def test_the_savings_by_service_say_how_many_real_arrangements_have_a_figure(
     client: FlaskClient, app: Flask
 ) -> None:
-    """"Finance and audit · 26 · £3k" read as 26 arrangements saving £3k a year between them;
-    the £3k is one arrangement's figure, and the row now says so."""
+    """A row "Finance and audit · 26 · £3k" read as 26 arrangements saving £3k a year between
+    them; the £3k is one arrangement's figure, and the row now says so."""
     real = [a for a in _register(app) if not a["simulated"]]
     page = _text(client.get("/arrangements"))
     table = page[page.index("<caption>By service</caption>") :].split("</table>")[0]
