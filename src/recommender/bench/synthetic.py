@@ -18,6 +18,7 @@ and area, and the body's other facts. The relations are worked out again from th
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -83,13 +84,21 @@ def _halve(
     codes = pd.Series(pieces.index.to_numpy())
     table = geography.adjacency(codes, pieces.geometry.to_numpy(), relations)
     governance = {
-        (a + x, b + y): g
+        (a + x, b + y): _moved(g, {a: a + x, b: b + y})
         for (a, b), g in governed.items()
         for x in "ab"
         for y in "ab"
         if a + x in pieces.index and b + y in pieces.index
     }
     return pieces.drop(columns="parent"), table, governance
+
+
+def _moved(governor: Any, codes: Mapping[str, str]) -> Any:
+    """The ``Governor`` with its codes those of the pieces (the pair's roles stay readable)."""
+    fields = ("fire_code", "governor_code", "police_code")
+    return dataclasses.replace(
+        governor, **{f: codes.get(getattr(governor, f), getattr(governor, f)) for f in fields}
+    )
 
 
 def _facts(pieces: gpd.GeoDataFrame, bodies: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

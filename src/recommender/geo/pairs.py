@@ -68,8 +68,11 @@ class PairMatrices:
     border_km: FloatMatrix
     nested: BoolMatrix
     same: dict[str, BoolMatrix]
-    # Fire governance (reference.governed_pairs): RUNS where a council runs the fire service
-    # (one body, never partners), SAME_GOVERNOR where a commissioner or mayor governs both.
+    # Fire governance (reference.governed_pairs): RUNS between a fire authority and the body
+    # that runs it (one body, never partners): the county council that is the fire authority,
+    # the combined authority or the GLA of the mayor who governs it, or the police force area of
+    # the police, fire and crime commissioner who does; SAME_GOVERNOR between other bodies one
+    # mayor governs (the police force area with the fire authority or the combined authority).
     governed: npt.NDArray[np.int8] | None = None
     governors: dict[tuple[int, int], GovernorNote] = field(default_factory=dict)
 
@@ -78,6 +81,12 @@ class PairMatrices:
         if self.governed is None:
             return np.zeros((self.n, self.n), dtype=np.int8)
         return self.governed
+
+    def one_body(self) -> tuple[tuple[int, int], ...]:
+        """The pairs ``(i, j)``, ``i < j``, that are one body: a fire authority and the body
+        that runs it (:data:`RUNS`)."""
+        i, j = np.nonzero(np.triu(self.governance() == RUNS))
+        return tuple(zip(i.tolist(), j.tolist(), strict=True))
 
     @cached_property
     def index(self) -> dict[str, int]:
@@ -136,7 +145,7 @@ def build_pair_matrices(
         area = np.where(area == "", np.where(_is_area_kind(bodies, column), codes, ""), area)
         matrix = (area[:, None] == area[None, :]) & (area[:, None] != "")
         same[column] = matrix
-    matrix, notes = _governance(codes, governed)
+    matrix, notes = governance_matrix(codes, governed)
     return PairMatrices(
         codes=codes,
         dist_km=dist,
@@ -149,9 +158,11 @@ def build_pair_matrices(
     )
 
 
-def _governance(
+def governance_matrix(
     codes: npt.NDArray[np.str_], governed: Mapping[tuple[str, str], Any]
 ) -> tuple[npt.NDArray[np.int8], dict[tuple[int, int], GovernorNote]]:
+    """The governance matrix over ``codes`` (:data:`RUNS`, :data:`SAME_GOVERNOR` or
+    :data:`UNGOVERNED`) and who governs each governed pair, from ``governed``."""
     index = {c: i for i, c in enumerate(codes.tolist())}
     matrix = np.zeros((len(codes), len(codes)), dtype=np.int8)
     notes: dict[tuple[int, int], GovernorNote] = {}
@@ -159,7 +170,9 @@ def _governance(
         if a not in index or b not in index:
             continue
         i, j = index[a], index[b]
-        runs = governor.governance == "county_council"
+        # The fire authority and its runner (the code the table's run_by_code gives): a council,
+        # a mayor's combined authority or the GLA, a commissioner's police force area.
+        runs = {a, b} == {governor.fire_code, governor.governor_code}
         matrix[i, j] = RUNS if runs else SAME_GOVERNOR
         notes[(i, j)] = GovernorNote(
             governor.governance, governor.governor_name, governor.since_year, governor.source_url

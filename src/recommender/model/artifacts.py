@@ -572,6 +572,11 @@ def load(version: str, settings: Settings) -> LoadedModel:
             f"model {version}: the artifact holds a {type(model).__name__}, not a trained model; "
             "retrain with `recommender train --promote`"
         )
+    from recommender.reference import lookup as reference  # deferred: costly to load
+
+    # Which bodies are one (a fire authority and the body that runs it) is the reference's
+    # today, whatever rule or table the model was saved with.
+    model.follow_governance(reference.governed_pairs(settings))
     return LoadedModel(version=version, metadata=meta, model=model)
 
 

@@ -446,6 +446,13 @@ class EvidenceIndex:
         pop = ctx.bodies.population
         self._blocks: dict[str, _Block] = {}
         observed = model.arrangements[~model.arrangements["simulated"].astype(bool)]
+        # One between a fire authority and the body that runs it is internal: no evidence of
+        # a partnership.
+        internal = [
+            ctx.one_body([index[c] for c in codes if c in index])
+            for codes in observed["member_codes"]
+        ]
+        observed = observed[~np.array(internal, dtype=bool)]
         self._kinds, self._kind_of = np.unique(ctx.bodies.kind, return_inverse=True)
         kind_matrix = np.eye(len(self._kinds), dtype=bool)[self._kind_of]  # bodies × kinds
         for service, group in observed.groupby("service", sort=False):

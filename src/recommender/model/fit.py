@@ -23,8 +23,8 @@ What each part learns from
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -35,7 +35,7 @@ from sklearn.pipeline import Pipeline
 
 from recommender.core.errors import InvalidInput
 from recommender.core.names import former_name
-from recommender.geo.pairs import PairMatrices, build_pair_matrices
+from recommender.geo.pairs import RUNS, PairMatrices, build_pair_matrices, governance_matrix
 from recommender.model.estimators import (
     SavingsModel,
     build_choice_pipeline,
@@ -99,8 +99,19 @@ class Context:
         )
 
     def usable(self) -> npt.NDArray[np.bool_]:
-        """Arrangements with at least two reference bodies among their members."""
-        return np.array([len(m) >= 2 for m in self.reg.members], dtype=bool)
+        """Arrangements with at least two reference bodies among their members that are not
+        all one body (a fire authority and the body that runs it: internal, no partnership)."""
+        sizes = np.array([len(m) >= 2 for m in self.reg.members], dtype=bool)
+        return sizes & ~self.reg.internal
+
+    def one_body(self, positions: Sequence[int] | IntArray) -> bool:
+        """Whether two or more bodies (matrix positions) are all one body: a fire authority
+        and the body that runs it (an arrangement of theirs alone is internal)."""
+        found = np.unique(np.asarray(positions, dtype=np.intp))
+        if len(found) < 2:
+            return False
+        block = self.table.runs[np.ix_(found, found)]
+        return bool((block | np.eye(len(found), dtype=bool)).all())
 
     def family_of(self, k: int) -> npt.NDArray[np.bool_]:
         """Mask of arrangement ``k``'s family (arrangements sharing 2+ members with it)."""
@@ -316,7 +327,7 @@ def check_learnable(ctx: Context) -> None:
     no arrangement with two known members (no partner to learn a choice from), or fewer than
     :data:`MIN_SAVINGS_FIGURES` real ones with a savings figure (no savings model: every
     estimate would be missing)."""
-    pairs = sum(len(m) >= 2 for m in ctx.reg.members)
+    pairs = int(ctx.usable().sum())
     figures = len(savings_figures(ctx, ~ctx.reg.simulated))
     if pairs and figures >= MIN_SAVINGS_FIGURES:
         return
@@ -402,6 +413,24 @@ class TrainedModel:
     p_enter: FloatArray  # (n, n_services): P(enter a new arrangement within the horizon)
     arrangements: pd.DataFrame
     importance: list[dict[str, Any]] = field(default_factory=list)
+
+    def follow_governance(self, governed: Mapping[tuple[str, str], Any]) -> None:
+        """Take fire governance from ``governed`` (:func:`recommender.reference.lookup.
+        governed_pairs`, today's) instead of what the model was saved with: which bodies are one
+        (never candidates for each other, no shared history) follows the reference, so a model
+        saved under an older rule or table serves the current one. The scores stay as trained.
+        """
+        ctx = self.context
+        matrix, notes = governance_matrix(ctx.pairs.codes, governed)
+        same = ctx.pairs.governed is not None and np.array_equal(matrix, ctx.pairs.governed)
+        if same and ctx.reg.one_body == ctx.pairs.one_body():
+            return
+        pairs = replace(ctx.pairs, governed=matrix, governors=notes)
+        ctx.pairs = pairs
+        ctx.table.pairs = pairs
+        ctx.table.runs = pairs.governance() == RUNS
+        ctx.reg = replace(ctx.reg, one_body=pairs.one_body())
+        self.snapshot = SnapshotCache(ctx.reg, pairs.n).now()
 
 
 def register_hash(arrangements: pd.DataFrame, members: pd.DataFrame) -> str:

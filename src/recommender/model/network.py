@@ -52,6 +52,11 @@ class RegisterArrays:
         Annualised savings (NaN when no figure).
     simulated : ndarray of bool
     services : tuple of str
+    one_body : tuple of (int, int)
+        Positions ``(i, j)``, ``i < j``, that are one body: a fire authority and the body that
+        runs it (:meth:`recommender.geo.pairs.PairMatrices.one_body`). Such a pair shares no
+        history and is never a partnership: an arrangement of the two alone is internal
+        (:attr:`internal`), and in a larger one only their pairs with the others count.
     """
 
     ids: npt.NDArray[np.str_]
@@ -62,9 +67,29 @@ class RegisterArrays:
     annual: npt.NDArray[np.float64]
     simulated: npt.NDArray[np.bool_]
     services: tuple[str, ...]
+    # A class default (not a factory), so a model saved before the field loads with none.
+    one_body: tuple[tuple[int, int], ...] = ()
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def internal(self) -> npt.NDArray[np.bool_]:
+        """Arrangements whose two or more members are all one body (a fire authority and the
+        body that runs it): internal to that body, not partnerships."""
+        pairs = set(self.one_body)
+        return np.array(
+            [
+                len(m) >= 2
+                and all(
+                    (min(a, b), max(a, b)) in pairs
+                    for x, a in enumerate(m.tolist())
+                    for b in m.tolist()[x + 1 :]
+                )
+                for m in self.members
+            ],
+            dtype=bool,
+        )
 
     @property
     def dated(self) -> npt.NDArray[np.bool_]:
@@ -102,6 +127,7 @@ def register_arrays(
         annual=pd.to_numeric(a["annual_savings_gbp"], errors="coerce").to_numpy(dtype=float),
         simulated=a["simulated"].astype(bool).to_numpy(),
         services=services,
+        one_body=pairs.one_body(),
     )
 
 
@@ -171,6 +197,13 @@ def snapshot(
     np.fill_diagonal(ties, 0)
     for s in range(n_services):
         np.fill_diagonal(shares[s], False)
+    # A fire authority and the body that runs it are one body: no shared history, not partners.
+    if reg.one_body:
+        i, j = (np.array(x, dtype=np.intp) for x in zip(*reg.one_body, strict=True))
+        for a, b in ((i, j), (j, i)):
+            prior[a, b] = 0
+            ties[a, b] = 0
+            shares[:, a, b] = False
     linked = (prior > 0).astype(np.float32)
     n_partners = linked.sum(axis=1)
     common = linked @ linked

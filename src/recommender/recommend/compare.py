@@ -97,6 +97,14 @@ def compare(rec: Recommender, body: str, partners: Sequence[str]) -> Comparison:
     code = str(ctx.pairs.codes[f])
     codes = check_partners(code, partners, settings)
     positions = [rec.body_position(c) for c in codes]
+    for p in positions:
+        if ctx.table.runs[f, p]:
+            raise InvalidInput(
+                f"{ctx.bodies.names[p]} and {ctx.bodies.names[f]} are one body (a fire and "
+                "rescue authority and the body that runs it), never partners: choose other "
+                "partners",
+                field="with",
+            )
     adjacency = reference.load_adjacency(settings)
     mine = adjacency[adjacency["code_a"] == code].set_index("code_b")
     arrangements = reg.query(reg.Filters(body=code), settings=settings)

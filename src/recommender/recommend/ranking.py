@@ -793,8 +793,10 @@ class Recommender:
             positions = [self._position[c] for c in codes if c in self._position]
             if code in codes or not positions or not ctx.bodies.eligible[s, f]:
                 continue
-            if named_not_running(str(row["name"])) or one_body(codes):
+            if named_not_running(str(row["name"])) or one_body(codes) or ctx.one_body(positions):
                 continue  # a proposal, one that split, or one between bodies now one
+            if ctx.table.runs[f, positions].any():
+                continue  # the body's own fire authority (or its runner) is in it: it is in it
             if s not in likelihoods:
                 scored = self.scorer.query(f, s)
                 likelihoods[s] = dict(

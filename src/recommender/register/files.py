@@ -105,6 +105,10 @@ class Directory:
     lonlat: Mapping[str, tuple[float, float]] = field(default_factory=dict)  # WGS84 centroid
     regions: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # code -> (code, name)
     kinds: Mapping[str, str] = field(default_factory=dict)  # code -> kind (council, fire …)
+    # fire code -> (the code of the body that runs it, who runs it as the governance table
+    # names them): a county council, a mayor's combined authority or the GLA, a commissioner's
+    # police force area. The two are one body, never partners (records.one_body).
+    runs: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

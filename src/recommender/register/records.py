@@ -239,32 +239,54 @@ def named_not_running(name: str) -> bool:
 
 def one_body(codes: Sequence[str | None]) -> bool:
     """Whether members with these body codes are now one and the same body: councils that
-    have merged since (North Dorset, West Dorset and Weymouth and Portland, now Dorset). It is
-    no longer a partnership: not one the body "is in", nor one another body could join."""
+    have merged since (North Dorset, West Dorset and Weymouth and Portland, now Dorset), or,
+    given as :func:`body_of` gives them, a fire authority and the body that runs it. It is no
+    longer a partnership: not one the body "is in", nor one another body could join."""
     return len(codes) >= 2 and None not in codes and len(set(codes)) == 1
 
 
+def body_of(member: Mapping[str, Any]) -> str | None:
+    """The body a member is part of: the body that runs it for a fire authority run by a
+    council, a mayor or a police, fire and crime commissioner (``run_by``), else its own."""
+    found = member.get("run_by") or member.get("body_code")
+    return None if found is None else str(found)
+
+
 def merged_into_one(record: Mapping[str, Any]) -> bool:
-    """Whether every member of ``record`` is now one body (:func:`one_body`)."""
-    return one_body([m.get("body_code") for m in record.get("members") or []])
+    """Whether every member of ``record`` is now one body (:func:`one_body`): councils merged
+    since, or a fire authority and the body that runs it."""
+    return one_body([body_of(m) for m in record.get("members") or []])
 
 
 def partnerships_of(records: Sequence[_Record]) -> tuple[list[_Record], list[_Record]]:
-    """A body's arrangements split in two: those it is in with others, and those between
-    councils that are all now this body (:func:`merged_into_one`), said apart."""
+    """A body's arrangements split in two: those it is in with others, and those internal
+    to one body (:func:`merged_into_one`: councils that are all now this body, or a fire
+    authority with the body that runs it), said apart."""
     merged = [r for r in records if merged_into_one(r)]
     return [r for r in records if not merged_into_one(r)], merged
 
 
 def merged_said(name: str, merged: Sequence[Mapping[str, Any]]) -> str:
-    """What the page, the briefing and the CLI say of a body's arrangements between bodies
-    that are all now ``name`` (:func:`partnerships_of`), before listing them."""
-    n = len(merged)
-    return (
-        f"{n} documented arrangement{'s' * (n != 1)} {'was' if n == 1 else 'were'} between "
-        f"bodies that are all now {name}, so {'it is' if n == 1 else 'they are'} internal to "
-        "it, not a partnership"
-    )
+    """What the page, the briefing and the CLI say of a body's internal arrangements
+    (:func:`partnerships_of`), before listing them: those between bodies that are all now
+    ``name``, and those between a fire authority and the body that runs it (each record's
+    ``internal`` says who runs it)."""
+    runs = [r for r in merged if r.get("internal")]
+    said = []
+    if len(runs) < len(merged):
+        n = len(merged) - len(runs)
+        said.append(
+            f"{n} documented arrangement{'s' * (n != 1)} {'was' if n == 1 else 'were'} between "
+            f"bodies that are all now {name}, so {'it is' if n == 1 else 'they are'} internal "
+            "to it, not a partnership"
+        )
+    for why in dict.fromkeys(str(r["internal"]) for r in runs):
+        n = sum(r["internal"] == why for r in runs)
+        said.append(
+            f"{n} documented arrangement{'s' * (n != 1)} {'is' if n == 1 else 'are'} "
+            f"internal, not a partnership ({why})"
+        )
+    return "; ".join(said)
 
 
 def sources_said(records: Sequence[Mapping[str, Any]]) -> str:
@@ -354,7 +376,20 @@ def default_directory(settings: Settings) -> Directory:
             for c, rc, r in zip(codes, bodies.region_code, bodies.region, strict=True)
         },
         kinds=dict(zip(codes, bodies["kind"].astype(str), strict=True)),
+        runs=fire_runners(reference.fire_governance(settings)),
     )
+
+
+def fire_runners(governance: pd.DataFrame) -> dict[str, tuple[str, str]]:
+    """Each fire authority run by another body, from a ``fire_governance.csv`` table: its code
+    to the runner's code (``governed_by_code``) and who runs it (``governed_by_name``)."""
+    runs = governance[governance["governed_by_code"].astype(str) != ""]
+    return {
+        str(fire): (str(runner), str(name))
+        for fire, runner, name in zip(
+            runs["fire_code"], runs["governed_by_code"], runs["governed_by_name"], strict=True
+        )
+    }
 
 
 # Import ----------------------------------------------------------------------------------------
@@ -800,10 +835,32 @@ def _records(conn: Connection, stmt: sa.Select[Any], directory: Directory) -> li
             member["name"] = (
                 directory.names.get(code, m["name_as_given"]) if code else m["name_as_given"]
             )
+            # The body that runs this fire authority: with it, one body (see one_body).
+            member["run_by"] = directory.runs[code][0] if code in directory.runs else None
             members.setdefault(m["arrangement_id"], []).append(member)
     out = []
     for row in rows:
         mine = members.get(row["id"], [])
         lists = partner_tokens(mine)
-        out.append({k: row[k] for k in ARRANGEMENT_COLUMNS} | lists | {"members": mine})
+        internal = {"internal": _runs_said(mine, directory)}
+        out.append({k: row[k] for k in ARRANGEMENT_COLUMNS} | lists | {"members": mine} | internal)
     return out
+
+
+def _runs_said(members: Sequence[Mapping[str, Any]], directory: Directory) -> str | None:
+    """Why an arrangement between a fire authority and the body that runs it, and no one
+    else, is internal ("West Sussex County Council runs West Sussex Fire and Rescue
+    Authority"); None for any other arrangement."""
+    fires = [str(m["body_code"]) for m in members if m.get("run_by")]
+    codes = [m.get("body_code") for m in members]
+    if len(fires) != 1 or not one_body([body_of(m) for m in members]) or one_body(codes):
+        return None
+    fire = fires[0]
+    runner, who = directory.runs[fire]
+    fire_name = directory.names.get(fire, fire)
+    kind = directory.kinds.get(runner)
+    if kind == "police":  # a police, fire and crime commissioner, over both
+        return f"the {who} governs both the police ({directory.names[runner]}) and {fire_name}"
+    if kind == "council":
+        return f"{who} runs {fire_name}"
+    return f"the {who} ({directory.names.get(runner, runner)}) runs {fire_name}"

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from recommender.core.config import Settings
+from recommender.register.records import body_of
 from recommender.render import maps
 
 LAYER_BY_TIER = {
@@ -54,13 +55,16 @@ def partners_map(
             existing.add(partner)
         elif row["expected_savings_gbp"] is not None:
             best[partner] = max(best.get(partner, 0.0), float(row["expected_savings_gbp"]))
-    existing |= {
-        str(m["body_code"])
-        for a in arrangements
-        if service is None or a["service"] == service
-        for m in a["members"]
-        if m["body_code"] and m["body_code"] != code
-    }
+    for a in arrangements:
+        if service is not None and a["service"] != service:
+            continue
+        # Not the body, nor the fire authority it runs (or the body running it): one body.
+        mine = {body_of(m) for m in a["members"] if m["body_code"] == code} or {code}
+        existing |= {
+            str(m["body_code"])
+            for m in a["members"]
+            if m["body_code"] and m["body_code"] != code and body_of(m) not in mine
+        }
     zoom = [code, *best]
     return maps.render_map(
         focal=code,

@@ -306,8 +306,9 @@ COMPONENTS: dict[str, Any] = {
         arrangements=_list(_ref("Arrangement")),
         merged_arrangements={
             **_list(_ref("Arrangement")),
-            "description": "Arrangements between bodies that are all now this body (councils "
-            "merged since): internal to it, no longer partnerships (not in arrangements).",
+            "description": "Arrangements internal to one body, no longer partnerships (not in "
+            "arrangements): between bodies that are all now this body (councils merged since), "
+            "or between a fire and rescue authority and the body that runs it (see internal).",
         },
     ),
     "Member": _obj(
@@ -318,6 +319,13 @@ COMPONENTS: dict[str, Any] = {
         name_as_given=STR,
         role=STR,
         resolution=STR,
+        run_by={
+            "type": "string",
+            "nullable": True,
+            "description": "For a fire and rescue authority run by another body (a county "
+            "council, a mayor's combined authority or the GLA, a police, fire and crime "
+            "commissioner's police force area): that body's code. The two are one body.",
+        },
         external_kind={
             "type": "string",
             "nullable": True,
@@ -355,6 +363,14 @@ COMPONENTS: dict[str, Any] = {
             "(a former council under its own name: members[].name is the body it is now).",
         },
         members=_list(_ref("Member")),
+        internal={
+            "type": "string",
+            "nullable": True,
+            "description": "For an arrangement between a fire and rescue authority and the "
+            "body that runs it, and no one else: who runs it ('West Sussex County Council runs "
+            "West Sussex Fire and Rescue Authority'). The two are one body: it is internal, not "
+            "a partnership (in merged_arrangements, never in arrangements).",
+        },
     ),
     "ArrangementList": _obj(
         ["total", "limit", "offset", "arrangements"],
