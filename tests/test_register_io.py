@@ -286,6 +286,38 @@ def test_zero_annual_savings_means_not_set_up_to_save(tmp_path: Path, directory:
     assert c.savings_gbp == 0 and c.savings_aim is False
 
 
+@pytest.mark.parametrize(
+    ("figure", "read"),
+    [("1,200,000", 1_200_000.0), ("£250,000", 250_000.0), ("1,234.5", 1234.5),
+     ("120,50", None), ("1,2345", None), ("12,00,000", None)],
+)  # fmt: skip
+def test_a_comma_in_a_figure_only_separates_thousands(
+    tmp_path: Path, directory: Directory, figure: str, read: float | None
+) -> None:
+    # "120,50" (a decimal comma) was read as £12,050 without a word.
+    row = f'X,Rother; Wealden,council; council,legal,2012,"{figure}",annual,,,\n'
+    candidates, errors = check(tmp_path, directory, row)
+    if read is None:
+        assert not candidates
+        [error] = errors
+        assert (error.column, error.value) == ("savings_gbp", figure)
+        assert "a comma may only separate thousands" in error.message
+    else:
+        assert not errors and candidates[0].savings_gbp == read
+
+
+def test_an_active_arrangement_with_an_end_year_is_reported(
+    tmp_path: Path, directory: Directory
+) -> None:
+    item = {"name": "J", "service": "legal", "start_year": 2014, "partners": ["Rother", "Hastings"]}
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps([item | {"status": "active", "end_year": 2020}, item]))
+    candidates, errors = validate(read_source(path)[1], directory, SERVICES)
+    assert len(candidates) == 1
+    assert [(e.row, e.column, e.value) for e in errors] == [(1, "status", "active")]
+    assert "'active' with an end year (2020)" in errors[0].message
+
+
 def test_project_layout_reads_codes_names_and_roles(tmp_path: Path, directory: Directory) -> None:
     layout, rows = read_source(FIXTURES / "project_small.csv")
     candidates, errors = validate(rows, directory, SERVICES)

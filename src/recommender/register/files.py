@@ -76,6 +76,9 @@ _LISTS = ("partner_types", "partner_roles", "partner_names")  # optional, one pe
 _READ = (*PROJECT_COLUMNS, *_LISTS)
 _CODE = re.compile(r"^[EWSN]\d{8}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# A comma in a figure only separates thousands: "1,200,000" is read, "120,50" (a decimal comma)
+# is refused rather than read as 12050.
+_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
@@ -455,7 +458,16 @@ class _RowCheck:
         return _BOOLEANS.get(text)
 
     def savings(self) -> float | None:
-        text = self.get("savings_gbp").replace(",", "").removeprefix("£")
+        text = self.get("savings_gbp").strip().removeprefix("£")
+        if "," in text:
+            if not _THOUSANDS.match(text):
+                self.error(
+                    "savings_gbp",
+                    "a comma may only separate thousands (e.g. 1,200,000); write a decimal "
+                    "point, not a comma",
+                )
+                return None
+            text = text.replace(",", "")
         try:
             value = float(text) if text else None
         except ValueError:
@@ -485,6 +497,10 @@ class _RowCheck:
         if start is not None and end is not None and end < start:
             self.error("end_year", f"the end year is before the start year {start}")
         status = self.choice("status", STATUSES, "ended" if end is not None else "unknown")
+        if status == "active" and end is not None:
+            self.error(
+                "status", f"'active' with an end year ({end}); expected ended, or no end year"
+            )
         figure = self.savings()
         given = bool(self.get("savings_gbp"))
         basis = self.choice("savings_basis", SAVINGS_BASES, "" if given else "unknown")
