@@ -320,6 +320,12 @@ def test_training_refuses_a_register_too_small_to_learn_from(
         assert result.exit_code == 2, result.output
         assert f"{path} is too small to learn from: " in result.output
         assert "Traceback" not in result.output
+        # Only what falls short is named (two arrangements with two known members are enough).
+        assert ("two or more known members" in result.output) == (len(rows) == 1)
+        # evaluate refuses it the same way (it ended in a scikit-learn traceback).
+        result = runner.invoke(cli, ["evaluate", "--register", str(path)], env=_env(models))
+        assert result.exit_code == 2, result.output
+        assert f"{path} is too small to learn from: " in result.output
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join([header[0], header[1].replace("procurement", "procuremnt")]) + "\n")
     args = ["train", "--register", str(bad), "--no-evaluate"]

@@ -101,6 +101,13 @@ def test_evaluate_prints_the_tables_and_verdicts_as_json(trained_settings: Setti
     assert {"model", "nearest"} <= {r["method"] for r in out["ranking"]}
     judged = [v for v in out["verdicts"] if not v.startswith("TOO FEW TO JUDGE")]
     assert judged and all("(2 arrangements)" in v for v in judged)
+    # What it ran on: the register now, beside the serving model's, and a partial run said.
+    about = out["about"]
+    assert (about["limit"], about["serving_register_hash"]) == (2, about["register_hash"])
+    assert "the serving model" in about["said"] and "trained on the same register" in about["said"]
+    assert "A partial run: 2 held-out arrangement(s) (--limit 2)" in about["said"]
+    text = _invoke(trained_settings, "evaluate", "--limit", "2").stdout
+    assert text.startswith("Refitted and evaluated on the register database as it is now: ")
 
 
 def test_evaluate_refuses_a_scheduler_without_dask(trained_settings: Settings) -> None:

@@ -21,6 +21,7 @@ from recommender.cli._common import (
     scenario_recommender,
 )
 from recommender.core.config import Settings
+from recommender.core.errors import InvalidInput, RecommenderError
 from recommender.recommend.query import CHOICE_FLOOR, MAX_K, PER_PARTNER, SORTS
 from recommender.render.charts import percent
 
@@ -175,11 +176,17 @@ def evaluate_cmd(
     from tqdm import tqdm
 
     from recommender.model import engines
-    from recommender.model.fit import Context
+    from recommender.model.fit import Context, check_learnable
 
     _check_engine(engine, scheduler)
     inputs = _inputs(obj.settings, register_file)
     ctx = Context.build(**inputs)
+    try:
+        check_learnable(ctx)  # as train does: a register too small is said, not a traceback
+    except InvalidInput as err:
+        raise InvalidInput(
+            f"{register_file or 'the register database'} is {err.detail}", field=err.field
+        ) from None
     with tqdm(desc="evaluating", file=sys.stderr, bar_format="{desc}: {postfix}") as bar:
         evaluation = engines.evaluate(
             ctx,
@@ -190,12 +197,70 @@ def evaluate_cmd(
             progress=bar.set_postfix_str,
             limit=limit,
         )
+    about = _evaluated_on(obj.settings, inputs, register_file, limit, evaluation)
     if fmt == "json":
         from recommender.model.evaluation import verdicts
 
-        echo_json({**evaluation.to_dict(), "verdicts": verdicts(evaluation)})
+        echo_json({**evaluation.to_dict(), "verdicts": verdicts(evaluation), "about": about})
         return
+    click.echo(about["said"])
     print_evaluation(evaluation)
+
+
+def _evaluated_on(
+    settings: Settings,
+    inputs: dict[str, Any],
+    register_file: Path | None,
+    limit: int | None,
+    evaluation: Any,
+) -> dict[str, Any]:
+    """What an evaluation ran on: the register now (its size and hash, beside the serving
+    model's), and whether it was a partial run (``--limit``), so its figures are not read as
+    the serving model's."""
+    from recommender.model import artifacts
+    from recommender.model.fit import register_hash
+
+    arrangements, members = inputs["arrangements"], inputs["members"]
+    real = int((~arrangements["simulated"].astype(bool)).sum())
+    digest = register_hash(arrangements, members)
+    served = artifacts.promoted_version(settings)
+    served_hash = None
+    if served is not None:
+        try:
+            served_hash = str(artifacts.metadata(served, settings)["register"]["hash"])
+        except (RecommenderError, KeyError, TypeError):  # a damaged model: `models list` says why
+            served_hash = None
+    table = evaluation.ranking
+    held = table[(table["protocol"] == "lopo") & (table["pair_kind"] == "all")]
+    held_out = int(held["arrangements"].max()) if len(held) else 0
+    source = register_file or "the register database"
+    said = (
+        f"Refitted and evaluated on {source} as it is now: {len(arrangements):,} arrangements "
+        f"({real:,} real), register {digest[:12]}"
+    )
+    if served is not None and served_hash is not None:
+        said += (
+            f"; the serving model {served} was trained on the same register"
+            if served_hash == digest
+            else f"; the serving model {served} was trained on another ({served_hash[:12]}), "
+            "so these figures are not its own (see `models show`)"
+        )
+    said += "."
+    if limit is not None:
+        said += (
+            f" A partial run: {held_out:,} held-out arrangement(s) (--limit {limit}), not the "
+            "headline's figures; a run without --limit holds out every one."
+        )
+    return {
+        "register": source if isinstance(source, str) else str(source),
+        "arrangements": len(arrangements),
+        "real": real,
+        "register_hash": digest,
+        "serving_model": served,
+        "serving_register_hash": served_hash,
+        "limit": limit,
+        "said": said,
+    }
 
 
 @click.command("score")

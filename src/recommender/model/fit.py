@@ -329,12 +329,18 @@ def check_learnable(ctx: Context) -> None:
     estimate would be missing)."""
     pairs = int(ctx.usable().sum())
     figures = len(savings_figures(ctx, ~ctx.reg.simulated))
-    if pairs and figures >= MIN_SAVINGS_FIGURES:
+    short = []  # only what falls short is said
+    if not pairs:
+        short.append("no arrangement with two or more known members (at least 1 needed)")
+    if figures < MIN_SAVINGS_FIGURES:
+        short.append(
+            f"{figures} real arrangement(s) with an annual savings figure (at least "
+            f"{MIN_SAVINGS_FIGURES} needed)"
+        )
+    if not short:
         return
     raise InvalidInput(
-        f"too small to learn from: {pairs} arrangement(s) with two or more known members "
-        f"(at least 1 needed) and {figures} real one(s) with an annual savings figure (at least "
-        f"{MIN_SAVINGS_FIGURES} needed); train on the whole register, or add to it",
+        f"too small to learn from: {' and '.join(short)}; use the whole register, or add to it",
         field="register",
     )
 
