@@ -115,6 +115,54 @@ def test_evaluate_refuses_a_scheduler_without_dask(trained_settings: Settings) -
     assert result.exit_code == 2
 
 
+def _evaluated(settings: Settings, version: str, model: float, register: str) -> None:
+    """Give ``version``'s metadata a small headline evaluation: the model's figure on every
+    metric against nearest's 0.6 (the small world's models are trained without one)."""
+    path = settings.models / version / artifacts.METADATA
+    meta = json.loads(path.read_text())
+    base = {"protocol": "lopo", "query": "service", "pair_kind": "all", "arrangements": 40}
+    metrics = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
+    meta["evaluation"] = {
+        "ranking": [
+            base | {"method": "model"} | dict.fromkeys(metrics, model),
+            base | {"method": "nearest"} | dict.fromkeys(metrics, 0.6),
+        ],
+        "savings": [],
+        "notes": {},
+    }
+    meta["register"]["hash"] = register * 64
+    path.write_text(json.dumps(meta))
+
+
+def test_models_compare_sets_two_evaluations_side_by_side(
+    two_models: tuple[Settings, str, str],
+) -> None:
+    settings, first, second = two_models
+    compared = _invoke(settings, "models", "compare", second).stdout
+    assert compared.count("not evaluated") == 2  # neither has an evaluation yet
+    _evaluated(settings, first, 0.5, "a")
+    _evaluated(settings, second, 0.7, "b")
+
+    out = json.loads(_invoke(settings, "models", "compare", second, "--json").stdout)
+    assert (out["first"]["version"], out["second"]["version"]) == (first, second)  # promoted first
+    assert out["same_register"] is False
+    [mrr] = [r for r in out["ranking"] if r["metric"] == "mrr"]
+    assert (mrr["first"]["model"], mrr["second"]["model"]) == (0.5, 0.7)
+    assert mrr["change"] == pytest.approx(0.2)
+    assert (mrr["second"]["baseline"], mrr["second"]["baseline_value"]) == ("nearest", 0.6)
+    assert out["judgements"] == [
+        {"where": "lopo, service given, all pair kinds", "first": "NOT BETTER", "second": "better"}
+    ]
+
+    text = _invoke(settings, "models", "compare", second).stdout
+    assert "Trained on different registers" in text
+    assert f"{first} *" in text
+    assert re.search(r"mrr +0\.500 ↓ +0\.600 nearest +0\.700 +0\.600 nearest +\+0\.200", text)
+    assert "- lopo, service given, all pair kinds: NOT BETTER → better" in text
+    refused = _invoke(settings, "models", "compare", "nope", ok=False)
+    assert refused.exit_code != 0 and "no model 'nope'" in refused.output
+
+
 def test_models_show_names_the_promoted_model(two_models: tuple[Settings, str, str]) -> None:
     settings, first, second = two_models
     shown = _invoke(settings, "models", "show").stdout

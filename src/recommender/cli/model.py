@@ -473,6 +473,108 @@ def models_show(obj: SettingsObj, version: str | None, fmt: str) -> None:
     print_evaluation(Evaluation.from_dict(meta.get("evaluation", {})))
 
 
+@models.command("compare")
+@click.argument("version")
+@click.argument("other", required=False)
+@output_format("table", "json")
+@pass_settings
+def models_compare(obj: SettingsObj, version: str, other: str | None, fmt: str) -> None:
+    """Compare VERSION with OTHER (the promoted model by default): the register each was
+    trained on and their held-out evaluations side by side, each beside its best baseline."""
+    from recommender.core.errors import NoPromotedModel
+    from recommender.model import artifacts
+    from recommender.model.comparison import compare
+
+    other = other or artifacts.promoted_version(obj.settings)
+    if other is None:
+        raise NoPromotedModel(
+            "no promoted model; name two versions (see `recommender models list`)"
+        )
+    found = compare(
+        (other, artifacts.metadata(other, obj.settings)),
+        (version, artifacts.metadata(version, obj.settings)),
+    )
+    if fmt == "json":
+        echo_json(found)
+        return
+    first, second = found["first"], found["second"]
+    promoted = artifacts.promoted_version(obj.settings)
+    names = [m["version"] + (" *" if m["version"] == promoted else "") for m in (first, second)]
+    echo_table(
+        [
+            [
+                name,
+                str(m["created_at"] or "")[:16].replace("T", " "),
+                f"{m['arrangements'] or 0:,} ({m['real'] or 0:,} real)",
+                str(m["register_hash"] or "")[:12],
+                "not evaluated" if not m["evaluated"] else f"{m['held_out'] or 0:,}",
+            ]
+            for name, m in zip(names, (first, second), strict=True)
+        ],
+        ["model", "created (UTC)", "trained on", "register", "held out"],
+    )
+    if not found["same_register"]:
+        click.echo(
+            "\nTrained on different registers, so also evaluated on different held-out "
+            "arrangements: a change below mixes the data's with the model's."
+        )
+    for protocol, title in PROTOCOL_TITLES.items():
+        for query, query_title in QUERY_TITLES.items():
+            rows = [r for r in found["ranking"] if (r["protocol"], r["query"]) == (protocol, query)]
+            if not rows:
+                continue
+            click.echo(f"\n{title}, {query_title} (higher is better)")
+            echo_table(
+                [
+                    [r["metric"], *_against(r["first"]), *_against(r["second"]), _change(r)]
+                    for r in rows
+                ],
+                ["metric", "first", "its best rule", "second", "its best rule", "change"],
+                right=["first", "its best rule", "second", "change"],
+            )
+    saved = [r for r in found["savings"] if r["first"] is not None or r["second"] is not None]
+    if saved:
+        click.echo("\nAnnual savings of held-out real arrangements (MAE of log £: lower is better)")
+        echo_table(
+            [[r["metric"], _figure(r["first"]), _figure(r["second"]), _change(r)] for r in saved],
+            ["metric", "first", "second", "change"],
+            right=["first", "second", "change"],
+        )
+    if found["judgements"]:
+        click.echo("\nVerdicts that differ (see `models show` for each in full):")
+        for j in found["judgements"]:
+            click.echo(
+                f"- {j['where']}: {j['first'] or 'not judged'} → {j['second'] or 'not judged'}"
+            )
+    elif first["evaluated"] and second["evaluated"]:
+        click.echo("\nThe verdicts judge both alike on every protocol, query and pair kind.")
+    click.echo(
+        f"\nfirst: {names[0]}; second: {names[1]} (* serves now). Each model's figure beside "
+        "the best baseline's in its own evaluation, on that metric (↓ the model does not beat "
+        "it); change: second minus first.",
+        err=True,
+    )
+
+
+def _against(side: dict[str, Any]) -> list[str]:
+    """A model's figure and its best baseline's, marked ↓ where the model does not beat it."""
+    if side["model"] is None:
+        return ["not evaluated", ""]
+    rule = (
+        "" if side["baseline_value"] is None else f"{side['baseline_value']:.3f} {side['baseline']}"
+    )
+    losing = side["baseline_value"] is not None and side["baseline_value"] >= side["model"]
+    return [f"{side['model']:.3f}" + (" ↓" if losing else ""), rule]
+
+
+def _figure(value: float | None) -> str:
+    return "not evaluated" if value is None else f"{value:.3f}"
+
+
+def _change(row: dict[str, Any]) -> str:
+    return "" if row["change"] is None else f"{row['change']:+.3f}"
+
+
 @models.command("promote")
 @click.argument("version")
 @pass_settings
