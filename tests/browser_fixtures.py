@@ -57,7 +57,8 @@ def synthetic_evaluation() -> dict[str, Any]:
             kinds = ("all", "council-council", "fire-police", "police-police")
             for kind in kinds if protocol == "lopo" else ("all",):
                 size = {"all": 273, "council-council": 221, "fire-police": 19}.get(kind, 7)
-                for method, value in mrr.items():
+                history = protocol in ("lopo_warm", "simulated")  # the ties can be seen
+                for method, value in (mrr | ({"shared_history": 0.61} if history else {})).items():
                     low = value * (0.9 if query == "any" else 1.0)
                     # Between police forces, the model loses to the rules (as on the real data).
                     low *= 0.5 if kind == "police-police" and method.startswith("model") else 1
@@ -78,7 +79,9 @@ def synthetic_evaluation() -> dict[str, Any]:
         for method, mae in (("model", 1.29), ("service_median", 1.4))
     ]  # fmt: skip
     notes = {
-        "real_arrangements_evaluated": 273, "family_sizes": [1, 22], "headline": "lopo",
+        "real_arrangements": 300, "real_arrangements_held_out": 274,
+        "real_arrangements_evaluated": 273, "as_served_left_out": ["R-1", "R-2"],
+        "as_served_undated": 106, "family_sizes": [1, 22], "headline": "lopo",
         "min_kind_cases": 15, "history_weight": 1.56,
         "synthetic": "figures made up for the page tests",
     }  # fmt: skip

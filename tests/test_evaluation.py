@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -150,7 +152,15 @@ def test_evaluation_reports_the_model_and_every_baseline(small_evaluation: Evalu
     assert (table["hit@1"] <= table["hit@5"]).all() and (table["hit@5"] <= table["hit@10"]).all()
     headline = table[(table["protocol"] == "lopo") & (table["pair_kind"] == "all")]
     assert set(headline["arrangements"]) == {6}
-    assert small_evaluation.notes["real_arrangements_evaluated"] == 6
+    notes = small_evaluation.notes
+    assert notes["real_arrangements_evaluated"] == notes["real_arrangements_held_out"] == 6
+    assert notes["real_arrangements"] > 6  # every real one, whether it could be held out or not
+    served = table[(table["protocol"] == "lopo_warm") & (table["pair_kind"] == "all")]
+    assert set(served["arrangements"]) == {6 - len(notes["as_served_left_out"])}
+    # the shared-history rule only where the focal body's ties to its partners can be seen
+    by_protocol = table.groupby("protocol")["method"].agg(set)
+    assert "shared_history" in by_protocol["lopo_warm"]
+    assert "shared_history" not in by_protocol["lopo"] | by_protocol["cold_start"]
     savings = small_evaluation.savings
     assert savings.empty or set(savings["method"]) == {"model", "service_median"}
 
@@ -226,3 +236,118 @@ def test_cold_start_hides_the_focal_bodys_whole_history() -> None:
     focal = {r.focal for r in result.cold_start}
     assert focal <= set(ctx.reg.members[k].tolist()) and f in focal
     assert {r.arrangement for r in result.cold_start} == {int(k)}
+
+
+def _toy_register() -> SimpleNamespace:
+    """Five bodies; the partnership of bodies 0 and 1 in four arrangements (2012, 2015,
+    2018 and undated), 0 with 2 in 2010, 2 with 3 in 2020. Arrangement 0 (2015) is held out."""
+    from recommender.model.network import RegisterArrays, families
+
+    members = [[0, 1], [0, 1], [0, 2], [0, 1], [0, 1], [2, 3]]
+    reg = RegisterArrays(
+        ids=np.array([f"A{i}" for i in range(len(members))]),
+        service=np.array([0, 0, 1, 2, 3, 1], dtype=np.intp),  # A1: A0's service, later
+        start=np.array([2015, 2018, 2010, np.nan, 2012, 2020], dtype=float),
+        end=np.full(len(members), np.nan),
+        members=[np.array(m, dtype=np.intp) for m in members],
+        annual=np.full(len(members), np.nan),
+        simulated=np.zeros(len(members), dtype=bool),
+        services=("legal", "ict", "hr", "audit"),
+    )
+    fam = families(reg)
+
+    def family_of(k: int) -> np.ndarray:
+        mask = np.zeros(len(reg), dtype=bool)
+        mask[fam[k].indices] = True
+        return mask
+
+    return SimpleNamespace(reg=reg, pairs=SimpleNamespace(n=5), family_of=family_of)
+
+
+def test_as_served_sees_only_what_was_known_when_the_arrangement_started() -> None:
+    """A later arrangement of the same partnership (A1, the same service, 2018) would give the
+    answer away and make partner 1 "already share" the service; only the earlier A4 (2012)
+    and A2 (2010) are known in 2015. The undated A3 cannot be shown to have come first."""
+    from recommender.model.evaluation import as_served
+
+    ctx = _toy_register()
+    net = as_served(ctx, 0)
+    assert net.prior[0, 1] == 1  # A4 only: not A0 itself, not the later A1, not undated A3
+    assert net.prior[0, 2] == 1 and net.prior[2, 3] == 0  # A2 known; A5 (2020) not yet
+    assert not net.shares[0, 0, 1]  # A1 (legal, 2018) does not make 1 an existing partner
+    assert net.shares[3, 0, 1]  # A4 (audit, 2012) is running
+    assert net.degree.tolist() == [2, 1, 1, 0, 0]
+
+
+def test_as_served_hides_the_whole_partnership_of_an_undated_arrangement() -> None:
+    from recommender.model.evaluation import as_served
+
+    ctx = _toy_register()
+    net = as_served(ctx, 3)  # undated: none of A0, A1, A4 can be shown to come first
+    assert net.prior[0, 1] == 0
+    assert net.prior[0, 2] == 1 and net.prior[2, 3] == 1  # the rest: every dated arrangement
+
+
+def test_the_rules_count_partnerships_as_of_the_start_year_without_what_is_hidden() -> None:
+    """most-partnered counts from here: body 3's 2020 arrangement is not yet known in 2015,
+    and the held-out family is not counted for anyone."""
+    from recommender.model.evaluation import known_when
+
+    ctx = _toy_register()
+    known = known_when(ctx, 0, ctx.family_of(0))
+    assert known.degree.tolist() == [1, 0, 1, 0, 0]
+
+
+def test_the_shared_history_rule_puts_existing_partners_first_then_nearest() -> None:
+    from recommender.model.baselines import BASELINE_LABELS, RULES, QueryFacts
+    from recommender.model.features import PAIR_FEATURES
+
+    facts = QueryFacts(
+        rows=np.zeros((5, len(PAIR_FEATURES)), dtype=np.float32),
+        dist_km=np.array([5.0, 90.0, 40.0, 10.0, 200.0]),
+        similarity_gap=np.zeros(5),
+        degree=np.array([9.0, 0, 0, 0, 0]),
+        shared=np.array([0.0, 1, 3, 0, 1]),
+    )
+    scores = RULES["shared_history"](facts)
+    assert np.argsort(-scores).tolist() == [2, 1, 4, 0, 3]  # most shared, then nearest
+    assert BASELINE_LABELS["shared_history"] == "already works with it, then nearest"
+
+
+def test_as_served_ranks_a_case_that_only_a_later_arrangement_made_existing() -> None:
+    """On the real register: an arrangement whose partners all "already shared" its service
+    only through its partnership's later (or undated) arrangements is ranked as served, and
+    the shared-history rule ranks beside the model there (not in the headline)."""
+    from recommender.core.services import load_services
+    from recommender.model.evaluation import as_served, lopo_fold, prepare
+    from recommender.model.fit import Context
+    from recommender.model.network import SnapshotCache
+    from recommender.reference import lookup as reference
+    from recommender.register import records as register
+
+    arrangements, members = register.read_default_register(REAL)
+    ctx = Context.build(
+        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
+        reference.load_adjacency(REAL),
+        load_services(REAL),
+        arrangements,
+        members,
+    )
+    reg = ctx.reg
+
+    def every_partner_shares(net: object, k: int) -> bool:
+        g, s = reg.members[k], reg.service[k]
+        return all(net.shares[s, f, g[g != f]].all() for f in g)  # type: ignore[attr-defined]
+
+    def leaked(k: int) -> bool:
+        itself = np.arange(len(reg)) == k
+        seen_later = SnapshotCache(reg, ctx.pairs.n, exclude=itself).now()
+        return every_partner_shares(seen_later, k) and not every_partner_shares(
+            as_served(ctx, k), k
+        )
+
+    k = next(int(k) for k in np.flatnonzero(ctx.usable() & ~reg.simulated) if leaked(int(k)))
+    result = lopo_fold(prepare(ctx), k)
+    assert {r.arrangement for r in result.warm} == {k}
+    assert all("shared_history" in r.ranks for r in result.warm)
+    assert not any("shared_history" in r.ranks for r in result.cold + result.cold_start)

@@ -334,6 +334,24 @@ def test_model_page_says_how_good_suggestions_are_for_a_body_with_no_history(
     assert "A body with no history (each body's whole history hidden), service given" in page
 
 
+def test_model_page_counts_the_arrangements_held_out_and_names_the_history_rule(
+    evaluated_app: Flask,
+) -> None:
+    """Not "each documented arrangement": only those with two members on the reference list
+    can be held out, and not every one of them leaves a partner to rank."""
+    page = html.unescape(_text(evaluated_app.test_client().get("/model")))
+    assert "Each documented arrangement is held out" not in page
+    assert "Of the 300 documented arrangements, the 274 with two or more members" in page
+    assert "are held out one at a time, each with its whole" in page
+    assert "(273 of them leave a real partner that could be suggested" in page
+    assert "2 of the headline's arrangements rank nothing there" in page
+    served = page[page.index("Leave one partnership out, as served, service given") :]
+    served = served.split("</tbody>")[0]
+    assert "Already works with it, then nearest" in served
+    headline = page[page.index("Leave one partnership out (the headline), service given") :]
+    assert "Already works with it" not in headline.split("</tbody>")[0]
+
+
 def test_a_body_page_says_where_the_models_evaluation_does_not_back_its_order(
     evaluated_app: Flask,
 ) -> None:

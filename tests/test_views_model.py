@@ -23,7 +23,5 @@ def test_a_verdict_names_the_rules_not_their_ids() -> None:
 def test_a_verdict_names_every_protocol_in_words() -> None:
     warm = _readable("better on lopo_warm, any service, all pair kinds (235 arrangements): mrr")
     start = _readable("NOT BETTER on cold_start, service given, all pair kinds (273 arrangements)")
-    assert warm.startswith(
-        "better as served (with the other arrangements of the partnership in view), any"
-    )
+    assert warm.startswith("better as served (with what was known when it started in view), any")
     assert start.startswith("NOT BETTER for a body with no history, service given")

@@ -326,8 +326,8 @@ def score_cmd(
 PROTOCOL_TITLES = {
     "lopo": "Leave one partnership out (the headline): the partnership's other arrangements "
     "hidden too",
-    "lopo_warm": "Leave one partnership out, as served: the partnership's other arrangements "
-    "known, never trained on",
+    "lopo_warm": "Leave one partnership out, as served: what was known when it started in "
+    "view (the partnership's earlier arrangements), never trained on",
     "cold_start": "Cold start: each body's whole documented history hidden (a body with no "
     "history, such as a new unitary council)",
     "simulated": "Simulated arrangements (a check of the simulator, not evidence of quality)",
@@ -437,12 +437,14 @@ def models_list(obj: SettingsObj, fmt: str) -> None:
         "¹ leave one partnership out: each real partnership in turn removed from training and "
         "from the network, the model refitted, its partners ranked among every body delivering "
         "the service;\n"
-        "² as served: the same fits, but the partnership's other arrangements known, as when "
-        "the service answers a body today;\n"
+        "² as served: the same fits, but the network as known when the arrangement started "
+        "in view (the partnership's earlier arrangements included, never its later ones), as "
+        "when the service answers a body today;\n"
         "³ cold start: the same fits, with every arrangement of the body asking hidden, as for a "
         "body with no history (a new unitary council).\n"
         "MRR: mean reciprocal rank of the first true partner (1 is always first); hit@10: share "
-        "of queries with a true partner in the top ten.",
+        "of held-out arrangements with a true partner in the top ten. Each arrangement counts "
+        "once: its members' queries share its weight.",
         err=True,
     )
 

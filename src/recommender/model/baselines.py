@@ -13,7 +13,13 @@ the rules stronger.
   the same tier group nearest first, then everyone else nearest first.
 * ``similar``: CIPFA-style nearest neighbours used for benchmarking: same tier group first,
   then the closest in standardised (log population, log density, deprivation).
-* ``most_partnered``: the bodies in the most (real) arrangements so far.
+* ``most_partnered``: the bodies in the most (real) arrangements known when the held-out
+  arrangement started (those that started in an earlier year).
+* ``shared_history``: "already works with it, then nearest": the bodies with which the focal
+  body shares the most documented arrangements, as known at the time, first, then nearest.
+  Only where a protocol shows the model the focal body's history with its true partners (see
+  :mod:`recommender.model.evaluation`): where that history is hidden, it is nearest with the
+  focal body's ties to wrong candidates lifted, a rule set up to lose.
 * ``plain_logit``: a plain logistic regression on a dozen pair features
   (:data:`PLAIN_FEATURES`), fitted on the real register alone: the product's model has to beat
   it, or become it.
@@ -61,6 +67,7 @@ class QueryFacts:
     dist_km: FloatArray
     similarity_gap: FloatArray
     degree: FloatArray  # the candidate's arrangements in the (real) network
+    shared: FloatArray  # arrangements the candidate shares with the focal body (the same)
 
 
 def _column(facts: QueryFacts, name: str) -> FloatArray:
@@ -90,12 +97,18 @@ def _most_partnered(f: QueryFacts) -> FloatArray:
     return f.degree - _TIE * f.dist_km
 
 
+def _shared_history(f: QueryFacts) -> FloatArray:
+    return f.shared - _TIE * f.dist_km
+
+
+HISTORY_RULE = "shared_history"  # needs the focal body's history with its true partners
 RULES: dict[str, Callable[[QueryFacts], FloatArray]] = {
     "nearest": _nearest,
     "group_nearest": _group_nearest,
     "group_border": _group_border,
     "similar": _similar,
     "most_partnered": _most_partnered,
+    HISTORY_RULE: _shared_history,
 }
 PARTNER_BASELINES = (*RULES, "plain_logit")
 
@@ -105,6 +118,7 @@ BASELINE_LABELS = {
     "group_border": "same tier group neighbours by border length, then nearest",
     "similar": "similar bodies (CIPFA-style), same tier group first",
     "most_partnered": "most-partnered bodies",
+    "shared_history": "already works with it, then nearest",
     "plain_logit": "plain logistic regression on a dozen pair features (real register)",
     "service_median": "median savings by service",
 }

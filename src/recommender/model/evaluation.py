@@ -10,15 +10,25 @@ Protocols
     refitted without it and ranks the arrangement's partners. No copy of a partnership is ever
     on both sides.
 ``lopo_warm`` (as served)
-    The same fits, but the queries see the network with only the arrangement itself removed:
-    its partnership's other arrangements are known, as they are when the product serves a
-    body today. The model was still never trained on the family.
+    The same fits, but the queries see the network as it was known when the arrangement
+    started (:func:`as_served`): the real arrangements that started in an earlier year, its
+    partnership's earlier ones included. None of the partnership's later arrangements is in
+    view, and a partner counts as "already sharing the service" only through an arrangement
+    that started earlier. An undated arrangement cannot be placed in time, so none of its
+    partnership's other arrangements is shown: for the undated cases (counted in the notes)
+    this protocol sees the partnership as the headline does. The model was still never
+    trained on the family. The cases are the headline's, less those where every partner
+    already shared the service through an earlier arrangement (as served, such a partner is
+    listed apart, not suggested): the notes name them.
 ``cold_start`` (a body with no history)
     The same fits, but each member's queries see the network with *every* arrangement that
     member is in removed (its whole documented history, not only the held-out family): how
     good the suggestions are for a body with no history of its own, such as a new unitary
-    council (a reorganisation scenario's successor inherits its councils' history; this is the
-    floor when it inherits none). The partners' other arrangements stay known.
+    council (a reorganisation scenario's successor inherits its councils' history). The
+    partners' other arrangements stay known. This can score *above* the headline: there the
+    body's history with its true partners is gone with the partnership, but its ties to other
+    bodies stay, and every one of them is to a wrong candidate, so history can only mislead;
+    with the whole history hidden it cannot.
 ``simulated`` (second, labelled)
     The final model ranks the partners of simulated arrangements: a check that the simulator
     and the real register agree, not evidence of quality.
@@ -34,6 +44,15 @@ likelihood alone is ``model_likelihood``) and by each baseline
 one place per partner (its best row), as the page shows it; the baselines rank partners as
 above. Results are reported overall and by the pair kind of the relevant partners
 (council-council, fire-police, council-health …).
+
+The rules count from the network as known when the held-out arrangement started, less what
+the protocol hides (:func:`known_when`): a body's arrangements for ``most_partnered`` (so
+the true partners, stripped of their partnership, do not meet everyone else's later years),
+and, in ``lopo_warm`` (and the simulated check), the arrangements a candidate shares with the
+focal body for ``shared_history`` ("already works with it, then nearest"). That rule is not
+run in the headline or for a body with no history: both hide, by construction, every tie
+between the focal body and its true partners, so there it is nearest with wrong candidates
+lifted (in ``cold_start`` exactly nearest), a rule set up to lose rather than an officer's.
 
 Metrics: hit@1/5/10 (a relevant partner in the top k), MRR (mean reciprocal rank of the first
 relevant partner) and NDCG@10, with ranks expected under random tie-breaking. Each arrangement
@@ -61,6 +80,7 @@ from sklearn.preprocessing import StandardScaler
 
 from recommender.model.baselines import (
     BASELINE_LABELS,
+    HISTORY_RULE,
     PARTNER_BASELINES,
     PLAIN_COLUMNS,
     RULES,
@@ -153,7 +173,13 @@ def query_metrics(ranks: FloatArray) -> dict[str, float]:
 
 
 class Fold:
-    """One fitted model (without a held-out family) and the network its queries see."""
+    """One fitted model (without a held-out family) and the network its queries see.
+
+    ``known`` is the network the rules count from (``snap`` when not given): the
+    most-partnered rule counts each candidate's arrangements in it, and, with ``history``,
+    the shared-history rule counts the arrangements each candidate shares with the focal body
+    in it. The evaluation passes the network as known when the held-out arrangement started.
+    """
 
     def __init__(
         self,
@@ -162,8 +188,13 @@ class Fold:
         snap: Snapshot,
         p_enter: FloatArray,
         plain: Any,
+        *,
+        known: Snapshot | None = None,
+        history: bool = False,
     ) -> None:
         self.ctx, self.snap, self.plain = ctx, snap, plain
+        self.known = snap if known is None else known
+        self.rules = RULES if history else {n: r for n, r in RULES.items() if n != HISTORY_RULE}
         self.scorer = Scorer(ctx, comp, snap, p_enter)
 
     def rank(self, k: int, only: int | None = None) -> list[Ranked]:
@@ -191,16 +222,17 @@ class Fold:
         return out
 
     def _baselines(self, focal: int, cand: IntArray) -> dict[str, FloatArray]:
-        ctx, snap = self.ctx, self.snap
+        ctx, known = self.ctx, self.known
         rows = ctx.table.rows(np.full(len(cand), focal), cand)
         sim = ctx.bodies.similarity
         facts = QueryFacts(
             rows=rows,
             dist_km=ctx.pairs.dist_km[focal, cand],
             similarity_gap=np.linalg.norm(sim[cand] - sim[focal], axis=1),
-            degree=snap.degree[cand].astype(float),
+            degree=known.degree[cand].astype(float),
+            shared=known.prior[focal, cand].astype(float),
         )
-        out = {name: rule(facts) for name, rule in RULES.items()}
+        out = {name: rule(facts) for name, rule in self.rules.items()}
         out["plain_logit"] = self.plain.decision_function(rows[:, PLAIN_COLUMNS])
         return out
 
@@ -339,10 +371,12 @@ def held_out(setup: Setup) -> list[int]:
 
 
 def lopo_fold(setup: Setup, k: int) -> FoldResult:
-    """Hold out arrangement ``k``'s family: refit without it, rank ``k``'s partners against
-    the network without the family (cold), without ``k`` alone (warm), and, for each member,
-    without the family and every arrangement that member is in (cold start). Deterministic:
-    the same setup and ``k`` give the same result wherever it runs."""
+    """Hold out arrangement ``k``'s family and refit without it; rank ``k``'s partners
+    against the network without the family (the headline), as known when ``k`` started
+    (as served: :func:`as_served`) and, for each member, without the family and every
+    arrangement that member is in (cold start). The rules count from the network as known
+    when ``k`` started, without what each protocol hides (:func:`known_when`).
+    Deterministic: the same setup and ``k`` give the same result wherever it runs."""
     ctx = setup.ctx
     family = ctx.family_of(k)
     comp = fit_components(
@@ -354,21 +388,44 @@ def lopo_fold(setup: Setup, k: int) -> FoldResult:
         start=setup.full,
     )
     plain = fit_plain(ctx, setup.data, family, start=setup.full_plain)
-    itself = np.zeros(len(ctx.reg), dtype=bool)
-    itself[k] = True
     cold_net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=family).now()
-    warm_net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=itself).now()
+    warm_net = as_served(ctx, k)
     start: list[Ranked] = []
     for f in ctx.reg.members[k]:
         history = family | _arrangements_of(ctx, int(f))
         net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=history).now()
-        start += Fold(ctx, comp, net, setup.p_enter, plain).rank(k, only=int(f))
+        known = known_when(ctx, k, history)
+        fold = Fold(ctx, comp, net, setup.p_enter, plain, known=known)
+        start += fold.rank(k, only=int(f))
+    cold = Fold(ctx, comp, cold_net, setup.p_enter, plain, known=known_when(ctx, k, family))
+    warm = Fold(ctx, comp, warm_net, setup.p_enter, plain, history=True)
     return FoldResult(
-        cold=Fold(ctx, comp, cold_net, setup.p_enter, plain).rank(k),
-        warm=Fold(ctx, comp, warm_net, setup.p_enter, plain).rank(k),
+        cold=cold.rank(k),
+        warm=warm.rank(k),
         savings=_savings_case(ctx, comp, k, family),
         cold_start=start,
     )
+
+
+def known_when(ctx: Context, k: int, hidden: npt.NDArray[np.bool_]) -> Snapshot:
+    """The real network as known when arrangement ``k`` started, without ``hidden``: the dated
+    arrangements that started in an earlier year (every dated one when ``k`` has no start
+    year, the snapshot its own training rows use). Never ``k`` itself."""
+    return SnapshotCache(ctx.reg, ctx.pairs.n, exclude=hidden).for_arrangement(k)
+
+
+def as_served(ctx: Context, k: int) -> Snapshot:
+    """The network the *as served* protocol ranks ``k``'s partners against: only what was
+    known before ``k`` started, so none of its partnership's later arrangements is in view.
+
+    For a dated ``k``, the dated arrangements that started in an earlier year (its
+    partnership's earlier arrangements included; those of the same year, whose order is
+    unknown, and undated ones left out). An undated ``k`` cannot be placed in time, so none
+    of its partnership's other arrangements can be shown to have come before it: its family
+    is hidden, as in the headline, and the rest is every dated arrangement."""
+    undated = bool(np.isnan(ctx.reg.start[k]))
+    hidden = ctx.family_of(k) if undated else np.arange(len(ctx.reg)) == k
+    return known_when(ctx, k, hidden)
 
 
 def _arrangements_of(ctx: Context, body: int) -> npt.NDArray[np.bool_]:
@@ -415,8 +472,17 @@ def assemble(setup: Setup, folds: list[int], results: list[FoldResult]) -> Evalu
         parts.append(summarise(start, "cold_start"))
     ranking = pd.concat([*parts, summarise(simulated, "simulated")], ignore_index=True)
     families = [int(ctx.families[k].nnz) for k in folds]
+    ranked = sorted({r.arrangement for r in cold})
+    served = {r.arrangement for r in warm}
     notes = {
-        "real_arrangements_evaluated": len({r.arrangement for r in cold}),
+        "real_arrangements": int((~ctx.reg.simulated).sum()),
+        "real_arrangements_held_out": len(folds),
+        "real_arrangements_evaluated": len(ranked),
+        # As served, a partner that already shares the service (in an arrangement that
+        # started earlier) is listed apart, not suggested: a case left with no other partner
+        # ranks nothing. Said by id, not hidden.
+        "as_served_left_out": [str(ctx.reg.ids[k]) for k in ranked if k not in served],
+        "as_served_undated": int(np.isnan(ctx.reg.start[ranked]).sum()),
         "family_sizes": [min(families, default=0), max(families, default=0)],
         "simulated_sampled": len({r.arrangement for r in simulated}),
         "headline": HEADLINE,
@@ -436,7 +502,7 @@ def _simulated_check(
     rng = np.random.default_rng(seed)
     sample = rng.choice(simulated, size=min(SIMULATED_SAMPLE, len(simulated)), replace=False)
     net = SnapshotCache(ctx.reg, ctx.pairs.n).now()
-    fold = Fold(ctx, comp, net, p_enter, plain)
+    fold = Fold(ctx, comp, net, p_enter, plain, history=True)
     out: list[Ranked] = []
     for k in sorted(sample):
         out += [r for r in fold.rank(int(k)) if r.query == "service"]

@@ -35,7 +35,7 @@ PROTOCOL_WORDS = {
     "simulated": "Simulated arrangements (a check of the simulator, not evidence)",
 }
 VERDICT_PROTOCOLS = {  # how a verdict line names the protocols after the headline
-    "lopo_warm": "as served (with the other arrangements of the partnership in view)",
+    "lopo_warm": "as served (with what was known when it started in view)",
     "cold_start": "for a body with no history",
 }
 QUERY_WORDS = {"service": "service given", "any": "any service (the default list)"}
