@@ -12,8 +12,8 @@ from recommender.model.evaluation import (
     Evaluation,
     cautions,
     evaluate,
-    expected_ranks,
     query_metrics,
+    tied_positions,
     verdicts,
 )
 
@@ -21,18 +21,63 @@ from recommender.model.evaluation import (
 REAL = Settings.from_env()
 
 
-def test_expected_ranks_split_ties() -> None:
+def test_tied_positions_count_the_candidates_above_and_alongside() -> None:
     scores = np.array([5.0, 3.0, 3.0, 1.0])
     relevant = np.array([False, True, False, True])
-    assert expected_ranks(scores, relevant).tolist() == [2.5, 4.0]
+    assert tied_positions(scores, relevant).tolist() == [[1, 3], [2, 1]]
 
 
 def test_query_metrics_by_hand() -> None:
-    m = query_metrics(np.array([3.0, 12.0]))
+    m = query_metrics(np.array([[2, 11], [1, 1]]))  # no ties: ranks 3 and 12
     assert m["hit@1"] == 0 and m["hit@5"] == 1 and m["hit@10"] == 1
     assert m["mrr"] == pytest.approx(1 / 3)
     ideal = 1 + 1 / np.log2(3)
     assert m["ndcg@10"] == pytest.approx((1 / np.log2(4)) / ideal)
+
+
+def _by_every_order(scores: np.ndarray, relevant: np.ndarray) -> dict[str, float]:
+    """The metrics averaged over every way of breaking the ties (the truth, by brute force)."""
+    from itertools import permutations
+
+    found = []
+    for order in set(permutations(range(len(scores)))):
+        ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], order[i]))
+        ranks = np.array([ranked.index(i) + 1 for i in np.flatnonzero(relevant)])
+        dcg = np.sum(1 / np.log2(ranks[ranks <= 10] + 1))
+        ideal = np.sum(1 / np.log2(np.arange(1, min(len(ranks), 10) + 1) + 1))
+        first = ranks.min()
+        hits = {f"hit@{k}": first <= k for k in (1, 5, 10)}
+        found.append(hits | {"mrr": 1 / first, "ndcg@10": dcg / ideal})
+    return {m: float(np.mean([f[m] for f in found])) for m in found[0]}
+
+
+@pytest.mark.parametrize(
+    ("scores", "relevant"),
+    [
+        # one real partner tied with two others at the top (three councils at 0 km)
+        ([9, 9, 9, 5, 4, 3], [1, 0, 0, 0, 0, 0]),
+        # two real partners among four tied after one: the first of them is the one that counts
+        ([9, 7, 7, 7, 7, 1], [0, 1, 0, 1, 0, 0]),
+        # a tie across the cut of hit@5, a second real partner further down
+        ([9, 8, 7, 6, 5, 5, 5, 2], [0, 0, 0, 0, 0, 1, 0, 1]),
+        ([1, 1, 1, 1, 1, 1, 1], [0, 0, 1, 0, 1, 0, 1]),  # all tied: three of seven relevant
+    ],
+)
+def test_query_metrics_are_exact_expectations_under_random_tie_breaking(
+    scores: list[float], relevant: list[int]
+) -> None:
+    s, r = np.array(scores, dtype=float), np.array(relevant, dtype=bool)
+    found = query_metrics(tied_positions(s, r))
+    truth = _by_every_order(s, r)
+    assert found == pytest.approx(truth, abs=1e-12)
+
+
+def test_ties_are_not_scored_by_the_metric_of_the_expected_rank() -> None:
+    """One real partner tied with another body at the top: it is first half the time. The
+    expected rank, 1.5, once gave MRR 1/1.5 = 0.667 and hit@1 0 (1.5 > 1)."""
+    m = query_metrics(tied_positions(np.array([2.0, 2.0, 1.0]), np.array([True, False, False])))
+    assert m["mrr"] == pytest.approx(0.75)  # (1 + 1/2) / 2
+    assert m["hit@1"] == pytest.approx(0.5)
 
 
 def test_service_median_baseline() -> None:

@@ -36,8 +36,9 @@ above. Results are reported overall and by the pair kind of the relevant partner
 (council-council, fire-police, council-health …).
 
 Metrics: hit@1/5/10 (a relevant partner in the top k), MRR (mean reciprocal rank of the first
-relevant partner) and NDCG@10, with ranks expected under random tie-breaking. Each arrangement
-counts once (its queries share its weight).
+relevant partner) and NDCG@10, each the exact expectation under uniformly random tie-breaking
+(the chance of a hit, the expected reciprocal rank: not the metric of an expected rank), alike
+for every method. Each arrangement counts once (its queries share its weight).
 
 Savings
 -------
@@ -84,13 +85,13 @@ Progress = Callable[[str], None]
 
 @dataclass
 class Ranked:
-    """Ranks of the relevant candidates of one query, per method."""
+    """Where the relevant candidates of one query fall, per method (:func:`tied_positions`)."""
 
     arrangement: int
     focal: int
     query: str  # "service" or "any"
     pair_kind: str  # "all" or the kind of the relevant partners kept
-    ranks: dict[str, FloatArray]
+    ranks: dict[str, IntArray]
 
 
 @dataclass
@@ -124,29 +125,53 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def expected_ranks(scores: FloatArray, relevant: npt.NDArray[np.bool_]) -> FloatArray:
-    """Expected 1-based rank of each relevant row under random tie-breaking."""
+def tied_positions(scores: FloatArray, relevant: npt.NDArray[np.bool_]) -> IntArray:
+    """Where each relevant row falls, ties and all: row 0 the candidates scored strictly
+    higher, row 1 those scored the same (itself included). Under random tie-breaking the row
+    is equally likely at each rank from ``above + 1`` to ``above + tied``."""
     ordered = np.sort(scores)
     s = scores[relevant]
-    greater = len(scores) - np.searchsorted(ordered, s, side="right")
-    ties = np.searchsorted(ordered, s, side="right") - np.searchsorted(ordered, s, side="left")
-    return np.asarray(1 + greater + (ties - 1) / 2, dtype=float)
+    right = np.searchsorted(ordered, s, side="right")
+    left = np.searchsorted(ordered, s, side="left")
+    return np.array([len(scores) - right, right - left], dtype=np.intp).reshape(2, -1)
 
 
-def query_metrics(ranks: FloatArray) -> dict[str, float]:
-    """Hit@k, reciprocal rank and NDCG@10 for one query's relevant ranks."""
-    if len(ranks) == 0:
+def _first_rank(above: IntArray, tied: IntArray) -> tuple[int, int, int]:
+    """The tie group holding the best-placed relevant rows: the ranks before it, its size and
+    how many relevant rows it holds."""
+    a = int(above.min())
+    return a, int(tied[above == a][0]), int((above == a).sum())
+
+
+def query_metrics(positions: IntArray) -> dict[str, float]:
+    """Hit@k, reciprocal rank and NDCG@10 of one query, each its exact expectation under
+    uniformly random tie-breaking (from :func:`tied_positions`).
+
+    The first relevant row sits in a tie group of ``t`` rows after ``a`` ranks, with ``r``
+    relevant rows in it: it takes rank ``a + j`` with probability C(t-j, r-1) / C(t, r), so
+    hit@k is 1 - C(t - m, r) / C(t, r) with m = clip(k - a, 0, t), and the reciprocal rank
+    the mean of 1 / (a + j) under those chances (for r = 1: (H(a+t) - H(a)) / t). Each
+    relevant row is equally likely at every rank of its own group, which gives its expected
+    discounted gain.
+    """
+    above, tied = np.asarray(positions[0]), np.asarray(positions[1])
+    if len(above) == 0:
         return dict.fromkeys(RANK_METRICS, 0.0)
-    first = float(ranks.min())
-    dcg = float(np.sum(1 / np.log2(ranks[ranks <= 10] + 1)))
-    ideal = float(np.sum(1 / np.log2(np.arange(1, min(len(ranks), 10) + 1) + 1)))
-    return {
-        "hit@1": float(first <= 1),
-        "hit@5": float(first <= 5),
-        "hit@10": float(first <= 10),
-        "mrr": 1 / first,
-        "ndcg@10": dcg / ideal,
-    }
+    a, t, r = _first_rank(above, tied)
+    j = np.arange(1, t - r + 2)
+    # P(first = a + j) = C(t-j, r-1) / C(t, r): r / t at j = 1, then each step multiplies by
+    # (t - j - r + 1) / (t - j) (all at most 1, so no overflow however large the group)
+    chance = (r / t) * np.cumprod(np.r_[1.0, (t - j[:-1] - r + 1) / (t - j[:-1])])
+    ranks = a + j
+    out = {f"hit@{k}": float(chance[ranks <= k].sum()) for k in (1, 5, 10)}
+    out["mrr"] = float(np.sum(chance / ranks))
+    dcg = 0.0
+    for above_i, tied_i in zip(above.tolist(), tied.tolist(), strict=True):
+        spots = np.arange(above_i + 1, min(above_i + tied_i, 10) + 1)
+        dcg += float(np.sum(1 / np.log2(spots + 1))) / tied_i
+    ideal = float(np.sum(1 / np.log2(np.arange(1, min(len(above), 10) + 1) + 1)))
+    out["ndcg@10"] = dcg / ideal
+    return {m: out[m] for m in RANK_METRICS}
 
 
 # Ranking one held-out arrangement -------------------------------------------------------------
@@ -253,7 +278,7 @@ class Fold:
 
 def _ranks(methods: dict[str, FloatArray], relevant: npt.NDArray[np.bool_]) -> dict[str, Any]:
     return {
-        name: expected_ranks(np.asarray(v, dtype=float), relevant) for name, v in methods.items()
+        name: tied_positions(np.asarray(v, dtype=float), relevant) for name, v in methods.items()
     }
 
 
