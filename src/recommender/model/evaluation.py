@@ -613,8 +613,9 @@ def _lead(rows: Rows, baselines: Sequence[str], metric: str) -> tuple[str, list[
 
 
 def _interval(lead: Sequence[float], digits: int = 3) -> str:
-    """A lead's 95% interval in words."""
-    return f"95% interval of the lead {lead[0]:+.{digits}f} to {lead[1]:+.{digits}f}"
+    """A lead's 95% interval in words (an end at 0 unsigned: "+0.000" would read as above)."""
+    low, high = (f"{v:+.{digits}f}" if round(v, digits) else f"{0:.{digits}f}" for v in lead)
+    return f"95% interval of the lead {low} to {high}"
 
 
 def _said(where: str, rows: Rows, baselines: Sequence[str], metrics: Sequence[str]) -> str:
