@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -11,11 +12,13 @@ import pytest
 from recommender.core.config import Settings
 from recommender.model.baselines import PARTNER_BASELINES, ServiceMedian
 from recommender.model.evaluation import (
+    RANK_METRICS,
     Evaluation,
     cautions,
     evaluate,
-    expected_ranks,
+    leads,
     query_metrics,
+    tied_positions,
     verdicts,
 )
 
@@ -23,18 +26,63 @@ from recommender.model.evaluation import (
 REAL = Settings.from_env()
 
 
-def test_expected_ranks_split_ties() -> None:
+def test_tied_positions_count_the_candidates_above_and_alongside() -> None:
     scores = np.array([5.0, 3.0, 3.0, 1.0])
     relevant = np.array([False, True, False, True])
-    assert expected_ranks(scores, relevant).tolist() == [2.5, 4.0]
+    assert tied_positions(scores, relevant).tolist() == [[1, 3], [2, 1]]
 
 
 def test_query_metrics_by_hand() -> None:
-    m = query_metrics(np.array([3.0, 12.0]))
+    m = query_metrics(np.array([[2, 11], [1, 1]]))  # no ties: ranks 3 and 12
     assert m["hit@1"] == 0 and m["hit@5"] == 1 and m["hit@10"] == 1
     assert m["mrr"] == pytest.approx(1 / 3)
     ideal = 1 + 1 / np.log2(3)
     assert m["ndcg@10"] == pytest.approx((1 / np.log2(4)) / ideal)
+
+
+def _by_every_order(scores: np.ndarray, relevant: np.ndarray) -> dict[str, float]:
+    """The metrics averaged over every way of breaking the ties (the truth, by brute force)."""
+    from itertools import permutations
+
+    found = []
+    for order in set(permutations(range(len(scores)))):
+        ranked = sorted(range(len(scores)), key=lambda i: (-scores[i], order[i]))
+        ranks = np.array([ranked.index(i) + 1 for i in np.flatnonzero(relevant)])
+        dcg = np.sum(1 / np.log2(ranks[ranks <= 10] + 1))
+        ideal = np.sum(1 / np.log2(np.arange(1, min(len(ranks), 10) + 1) + 1))
+        first = ranks.min()
+        hits = {f"hit@{k}": first <= k for k in (1, 5, 10)}
+        found.append(hits | {"mrr": 1 / first, "ndcg@10": dcg / ideal})
+    return {m: float(np.mean([f[m] for f in found])) for m in found[0]}
+
+
+@pytest.mark.parametrize(
+    ("scores", "relevant"),
+    [
+        # one real partner tied with two others at the top (three councils at 0 km)
+        ([9, 9, 9, 5, 4, 3], [1, 0, 0, 0, 0, 0]),
+        # two real partners among four tied after one: the first of them is the one that counts
+        ([9, 7, 7, 7, 7, 1], [0, 1, 0, 1, 0, 0]),
+        # a tie across the cut of hit@5, a second real partner further down
+        ([9, 8, 7, 6, 5, 5, 5, 2], [0, 0, 0, 0, 0, 1, 0, 1]),
+        ([1, 1, 1, 1, 1, 1, 1], [0, 0, 1, 0, 1, 0, 1]),  # all tied: three of seven relevant
+    ],
+)
+def test_query_metrics_are_exact_expectations_under_random_tie_breaking(
+    scores: list[float], relevant: list[int]
+) -> None:
+    s, r = np.array(scores, dtype=float), np.array(relevant, dtype=bool)
+    found = query_metrics(tied_positions(s, r))
+    truth = _by_every_order(s, r)
+    assert found == pytest.approx(truth, abs=1e-12)
+
+
+def test_ties_are_not_scored_by_the_metric_of_the_expected_rank() -> None:
+    """One real partner tied with another body at the top: it is first half the time. The
+    expected rank, 1.5, once gave MRR 1/1.5 = 0.667 and hit@1 0 (1.5 > 1)."""
+    m = query_metrics(tied_positions(np.array([2.0, 2.0, 1.0]), np.array([True, False, False])))
+    assert m["mrr"] == pytest.approx(0.75)  # (1 + 1/2) / 2
+    assert m["hit@1"] == pytest.approx(0.5)
 
 
 def test_service_median_baseline() -> None:
@@ -121,6 +169,92 @@ def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> No
     assert cautions(ranking, "police", query="any") == []
     anyq = [r | {"query": "any"} for r in ranking]
     assert [c["query"] for c in cautions(anyq, "police", query="any")] == ["any", "any"]
+
+
+def _judged(lead: float, spread: float, n: int = 200, seed: int = 1) -> Evaluation:
+    """A synthetic headline (service given, every pair kind, and 200 council-council cases)
+    where, per held-out arrangement, the model's reciprocal rank and hits lead every baseline
+    by ``lead`` on average, give or take ``spread`` (noise the bootstrap has to see)."""
+    rng = np.random.default_rng(seed)
+    base = rng.uniform(0.2, 0.6, size=(n, len(RANK_METRICS)))
+    per = {b: base + rng.normal(0, 0.01, base.shape) for b in PARTNER_BASELINES}
+    swing = spread * np.where(np.arange(n) % 2, 1.0, -1.0)[:, None]  # averages exactly 0
+    per["model"] = base + lead + swing
+    gaps = leads(per)
+    rows = []
+    for kind in ("all", "council-council"):
+        for method, values in per.items():
+            row = {"protocol": "lopo", "query": "service", "pair_kind": kind, "method": method}
+            row |= {m: float(values[:, j].mean()) for j, m in enumerate(RANK_METRICS)}
+            row |= {"queries": n, "arrangements": n}
+            rows.append(row | ({"model_minus": gaps[method]} if method in gaps else {}))
+    return Evaluation(pd.DataFrame(rows), pd.DataFrame())
+
+
+def test_leads_are_paired_bootstrap_intervals_that_reruns_repeat() -> None:
+    values = np.tile(np.linspace(0, 1, 50)[:, None], (1, len(RANK_METRICS)))
+    # the same noise in both: paired, the lead is exactly 0.1 in every resample
+    per = {"model": values + 0.1, "nearest": values}
+    assert leads(per)["nearest"]["mrr"] == pytest.approx([0.1, 0.1])
+    noisy = {"model": values[::-1] + 0.01, "nearest": values}
+    low, high = leads(noisy, seed=3)["nearest"]["mrr"]
+    assert low < 0.01 < high and leads(noisy, seed=3) == leads(noisy, seed=3)
+    assert leads({"model": values[:1], "nearest": values[:1]}) == {}  # one case: no noise known
+
+
+def test_a_lead_within_the_noise_is_no_clear_difference() -> None:
+    ev = _judged(lead=0.01, spread=0.15)  # ahead on every metric, well inside the noise
+    lines = verdicts(ev, protocols=["lopo"])
+    assert len(lines) == 2
+    assert lines[0].startswith("no clear difference on lopo, service given, all pair kinds (200")
+    assert "only within the noise on" in lines[0] and "95% interval of the lead -" in lines[0]
+    assert not any(line.startswith("better") for line in lines)
+    # the same lead in a pair kind a body is in is a caution beside its suggestions
+    found = cautions(_records(ev), "council")
+    assert [c["verdict"] for c in found] == ["no clear difference"]
+    low, high = found[0]["lead_interval"]
+    assert low <= 0 < high
+    assert (
+        "the model's lead over “" in found[0]["said"] and "is within the noise" in found[0]["said"]
+    )
+    assert "95% interval of the lead -0." in found[0]["said"]
+
+
+def test_a_clear_lead_is_better_with_its_interval() -> None:
+    ev = _judged(lead=0.1, spread=0.05)
+    lines = verdicts(ev, protocols=["lopo"])
+    assert all(line.startswith("better on lopo, service given") for line in lines)
+    assert "mrr " in lines[0] and "(95% interval of the lead +0.0" in lines[0]
+    assert cautions(_records(ev), "council") == []
+
+
+def test_an_evaluation_saved_before_the_intervals_says_its_lead_was_not_tested() -> None:
+    """A model saved before the intervals were kept still loads (through JSON, as its
+    metadata is read) and is described: judged as it was, a lead said to be untested."""
+    import json
+
+    rows = _records(_judged(lead=0.01, spread=0.15))
+    old = [{k: v for k, v in r.items() if k != "model_minus"} for r in rows]
+    ev = Evaluation.from_dict(json.loads(json.dumps({"ranking": old, "savings": [], "notes": {}})))
+    lines = verdicts(ev, protocols=["lopo"])
+    assert lines[0].startswith("better (not tested for noise) on lopo, service given, all pair")
+    assert "interval" not in lines[0]
+    assert cautions(old, "council") == []  # as before: only a baseline level or ahead warns
+    behind = [r | {"mrr": 0.9} if r["method"] == "nearest" else r for r in old]
+    assert [c["verdict"] for c in cautions(behind, "council")] == ["not better"]
+    assert cautions(behind, "council")[0]["lead_interval"] is None
+
+
+def test_the_intervals_survive_the_models_metadata() -> None:
+    import json
+
+    ev = _judged(lead=0.01, spread=0.15)
+    again = Evaluation.from_dict(json.loads(json.dumps(ev.to_dict())))
+    assert verdicts(again) == verdicts(ev)
+
+
+def _records(ev: Evaluation) -> list[dict[str, Any]]:
+    return list(ev.to_dict()["ranking"])
 
 
 @pytest.fixture(scope="module")

@@ -25,3 +25,14 @@ def test_a_verdict_names_every_protocol_in_words() -> None:
     start = _readable("NOT BETTER on cold_start, service given, all pair kinds (273 arrangements)")
     assert warm.startswith("better as served (with what was known when it started in view), any")
     assert start.startswith("NOT BETTER for a body with no history, service given")
+
+
+def test_a_lead_within_the_noise_reads_as_words_too() -> None:
+    said = _readable(
+        "no clear difference on lopo_warm, any service, all pair kinds (235 arrangements): "
+        "ahead of plain_logit only within the noise on mrr 0.606 against 0.582 (95% interval "
+        "of the lead -0.002 to +0.050); better (not tested for noise) on lopo, service given"
+    )
+    assert said.startswith("no clear difference as served (with what was known when it started")
+    assert f"ahead of “{BASELINE_LABELS['plain_logit']}” only within the noise" in said
+    assert "(not tested for noise) in the headline, service given" in said

@@ -55,8 +55,9 @@ between the focal body and its true partners, so there it is nearest with wrong 
 lifted (in ``cold_start`` exactly nearest), a rule set up to lose rather than an officer's.
 
 Metrics: hit@1/5/10 (a relevant partner in the top k), MRR (mean reciprocal rank of the first
-relevant partner) and NDCG@10, with ranks expected under random tie-breaking. Each arrangement
-counts once (its queries share its weight).
+relevant partner) and NDCG@10, each the exact expectation under uniformly random tie-breaking
+(the chance of a hit, the expected reciprocal rank: not the metric of an expected rank), alike
+for every method. Each arrangement counts once (its queries share its weight).
 
 Savings
 -------
@@ -99,18 +100,19 @@ HEADLINE = "lopo"
 REAL_PROTOCOLS = ("lopo", "lopo_warm", "cold_start")  # judged; "simulated" checks the simulator
 MIN_KIND_CASES = 15  # pair kinds with fewer held-out arrangements: too few to judge firmly
 SIMULATED_SAMPLE = 150
+BOOTSTRAP = 2000  # resamples of the held-out arrangements behind each interval of a lead
 Progress = Callable[[str], None]
 
 
 @dataclass
 class Ranked:
-    """Ranks of the relevant candidates of one query, per method."""
+    """Where the relevant candidates of one query fall, per method (:func:`tied_positions`)."""
 
     arrangement: int
     focal: int
     query: str  # "service" or "any"
     pair_kind: str  # "all" or the kind of the relevant partners kept
-    ranks: dict[str, FloatArray]
+    ranks: dict[str, IntArray]
 
 
 @dataclass
@@ -144,29 +146,53 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     ]
 
 
-def expected_ranks(scores: FloatArray, relevant: npt.NDArray[np.bool_]) -> FloatArray:
-    """Expected 1-based rank of each relevant row under random tie-breaking."""
+def tied_positions(scores: FloatArray, relevant: npt.NDArray[np.bool_]) -> IntArray:
+    """Where each relevant row falls, ties and all: row 0 the candidates scored strictly
+    higher, row 1 those scored the same (itself included). Under random tie-breaking the row
+    is equally likely at each rank from ``above + 1`` to ``above + tied``."""
     ordered = np.sort(scores)
     s = scores[relevant]
-    greater = len(scores) - np.searchsorted(ordered, s, side="right")
-    ties = np.searchsorted(ordered, s, side="right") - np.searchsorted(ordered, s, side="left")
-    return np.asarray(1 + greater + (ties - 1) / 2, dtype=float)
+    right = np.searchsorted(ordered, s, side="right")
+    left = np.searchsorted(ordered, s, side="left")
+    return np.array([len(scores) - right, right - left], dtype=np.intp).reshape(2, -1)
 
 
-def query_metrics(ranks: FloatArray) -> dict[str, float]:
-    """Hit@k, reciprocal rank and NDCG@10 for one query's relevant ranks."""
-    if len(ranks) == 0:
+def _first_rank(above: IntArray, tied: IntArray) -> tuple[int, int, int]:
+    """The tie group holding the best-placed relevant rows: the ranks before it, its size and
+    how many relevant rows it holds."""
+    a = int(above.min())
+    return a, int(tied[above == a][0]), int((above == a).sum())
+
+
+def query_metrics(positions: IntArray) -> dict[str, float]:
+    """Hit@k, reciprocal rank and NDCG@10 of one query, each its exact expectation under
+    uniformly random tie-breaking (from :func:`tied_positions`).
+
+    The first relevant row sits in a tie group of ``t`` rows after ``a`` ranks, with ``r``
+    relevant rows in it: it takes rank ``a + j`` with probability C(t-j, r-1) / C(t, r), so
+    hit@k is 1 - C(t - m, r) / C(t, r) with m = clip(k - a, 0, t), and the reciprocal rank
+    the mean of 1 / (a + j) under those chances (for r = 1: (H(a+t) - H(a)) / t). Each
+    relevant row is equally likely at every rank of its own group, which gives its expected
+    discounted gain.
+    """
+    above, tied = np.asarray(positions[0]), np.asarray(positions[1])
+    if len(above) == 0:
         return dict.fromkeys(RANK_METRICS, 0.0)
-    first = float(ranks.min())
-    dcg = float(np.sum(1 / np.log2(ranks[ranks <= 10] + 1)))
-    ideal = float(np.sum(1 / np.log2(np.arange(1, min(len(ranks), 10) + 1) + 1)))
-    return {
-        "hit@1": float(first <= 1),
-        "hit@5": float(first <= 5),
-        "hit@10": float(first <= 10),
-        "mrr": 1 / first,
-        "ndcg@10": dcg / ideal,
-    }
+    a, t, r = _first_rank(above, tied)
+    j = np.arange(1, t - r + 2)
+    # P(first = a + j) = C(t-j, r-1) / C(t, r): r / t at j = 1, then each step multiplies by
+    # (t - j - r + 1) / (t - j) (all at most 1, so no overflow however large the group)
+    chance = (r / t) * np.cumprod(np.r_[1.0, (t - j[:-1] - r + 1) / (t - j[:-1])])
+    ranks = a + j
+    out = {f"hit@{k}": float(chance[ranks <= k].sum()) for k in (1, 5, 10)}
+    out["mrr"] = float(np.sum(chance / ranks))
+    dcg = 0.0
+    for above_i, tied_i in zip(above.tolist(), tied.tolist(), strict=True):
+        spots = np.arange(above_i + 1, min(above_i + tied_i, 10) + 1)
+        dcg += float(np.sum(1 / np.log2(spots + 1))) / tied_i
+    ideal = float(np.sum(1 / np.log2(np.arange(1, min(len(above), 10) + 1) + 1)))
+    out["ndcg@10"] = dcg / ideal
+    return {m: out[m] for m in RANK_METRICS}
 
 
 # Ranking one held-out arrangement -------------------------------------------------------------
@@ -285,12 +311,16 @@ class Fold:
 
 def _ranks(methods: dict[str, FloatArray], relevant: npt.NDArray[np.bool_]) -> dict[str, Any]:
     return {
-        name: expected_ranks(np.asarray(v, dtype=float), relevant) for name, v in methods.items()
+        name: tied_positions(np.asarray(v, dtype=float), relevant) for name, v in methods.items()
     }
 
 
-def summarise(results: list[Ranked], protocol: str) -> pd.DataFrame:
-    """Mean metrics by query type, pair kind and method; each arrangement counts once."""
+def summarise(results: list[Ranked], protocol: str, seed: int = 0) -> pd.DataFrame:
+    """Mean metrics by query type, pair kind and method; each arrangement counts once.
+
+    Each method's row but the model's also carries ``model_minus``: for every metric, the 95%
+    paired bootstrap interval of the model's mean minus the method's (:func:`leads`), what
+    the verdicts and cautions judge noise by."""
     rows = []
     frame = pd.DataFrame(
         [(i, r.arrangement, r.query, r.pair_kind) for i, r in enumerate(results)],
@@ -298,21 +328,56 @@ def summarise(results: list[Ranked], protocol: str) -> pd.DataFrame:
     )
     for (query, kind), group in frame.groupby(["query", "pair_kind"], sort=False):
         items = [results[i] for i in group["i"]]
-        weights = 1 / group.groupby("arrangement")["i"].transform("count").to_numpy(dtype=float)
+        _, which = np.unique(group["arrangement"].to_numpy(), return_inverse=True)
+        queries = np.bincount(which).astype(float)[:, None]
+        per: dict[str, FloatArray] = {}  # each method's metrics, one row per arrangement
         for method in items[0].ranks:
-            metrics = pd.DataFrame([query_metrics(r.ranks[method]) for r in items])
+            values = np.array(
+                [[query_metrics(r.ranks[method])[m] for m in RANK_METRICS] for r in items]
+            )
+            sums = np.zeros((len(queries), len(RANK_METRICS)))
+            np.add.at(sums, which, values)
+            per[method] = sums / queries
+        gaps = leads(per, seed)
+        for method, values in per.items():
             row: dict[str, Any] = {
                 "protocol": protocol,
                 "query": query,
                 "pair_kind": kind,
                 "method": method,
             }
-            for metric in RANK_METRICS:
-                row[metric] = float(np.average(metrics[metric], weights=weights))
+            for j, metric in enumerate(RANK_METRICS):
+                row[metric] = float(values[:, j].mean())
             row["queries"] = len(items)
-            row["arrangements"] = int(group["arrangement"].nunique())
+            row["arrangements"] = len(queries)
+            if method in gaps:
+                row["model_minus"] = gaps[method]
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def leads(per: Mapping[str, FloatArray], seed: int = 0) -> dict[str, dict[str, list[float]]]:
+    """The 95% paired bootstrap interval of the model's lead over each other method, per
+    metric: ``per`` holds each method's metrics, one row per held-out arrangement (columns in
+    :data:`RANK_METRICS` order); the arrangements are resampled :data:`BOOTSTRAP` times, the
+    same draws for every method and metric, from ``seed`` (a rerun gives the same intervals).
+    Empty with fewer than two arrangements, or no model: there is no noise to measure."""
+    model = per.get("model")
+    if model is None or len(model) < 2:
+        return {}
+    n = len(model)
+    draws = np.random.default_rng(seed).multinomial(n, np.full(n, 1 / n), size=BOOTSTRAP)
+    out = {}
+    for method, values in per.items():
+        if method == "model":
+            continue
+        means = draws @ (model - values) / n
+        low, high = np.percentile(means, [2.5, 97.5], axis=0)
+        out[method] = {
+            m: [round(float(low[j]), 4), round(float(high[j]), 4)]
+            for j, m in enumerate(RANK_METRICS)
+        }
+    return out
 
 
 # The protocols --------------------------------------------------------------------------------
@@ -467,10 +532,11 @@ def assemble(setup: Setup, folds: list[int], results: list[FoldResult]) -> Evalu
     cold = [r for result in results for r in result.cold]
     warm = [r for result in results for r in result.warm]
     start = [r for result in results for r in result.cold_start]
-    parts = [summarise(cold, "lopo"), summarise(warm, "lopo_warm")]
+    seed = setup.random_state
+    parts = [summarise(cold, "lopo", seed), summarise(warm, "lopo_warm", seed)]
     if start:
-        parts.append(summarise(start, "cold_start"))
-    ranking = pd.concat([*parts, summarise(simulated, "simulated")], ignore_index=True)
+        parts.append(summarise(start, "cold_start", seed))
+    ranking = pd.concat([*parts, summarise(simulated, "simulated", seed)], ignore_index=True)
     families = [int(ctx.families[k].nnz) for k in folds]
     ranked = sorted({r.arrangement for r in cold})
     served = {r.arrangement for r in warm}
@@ -556,9 +622,16 @@ def _savings_table(rows: list[dict[str, Any]]) -> pd.DataFrame:
 def verdicts(ev: Evaluation, protocols: Sequence[str] = REAL_PROTOCOLS) -> list[str]:
     """Say plainly, for each protocol on real arrangements, each query type and each pair kind
     with enough cases, whether the product's ranking beats every baseline on every metric
-    shown, and where it does not (the best baseline that matches or beats it, per metric).
-    Pair kinds with fewer than :data:`MIN_KIND_CASES` cases are said together, by MRR, as too
-    few to judge firmly: shown, not hidden."""
+    shown, beyond the noise.
+
+    ``NOT BETTER`` where a baseline matches or beats it on some metric (the best baseline, per
+    metric: a tie is not a win); ``no clear difference`` where it is ahead on every metric but,
+    on some, the 95% paired bootstrap interval of its lead over a baseline
+    (:func:`leads`) reaches 0 or below (the interval shown); ``better`` only where every lead
+    on every metric is clear of 0. An evaluation saved before the intervals were kept is
+    judged as it was then, and a lead in it is said to be ``not tested for noise``. Pair kinds
+    with fewer than :data:`MIN_KIND_CASES` cases are said together, by MRR, as too few to
+    judge firmly: shown, not hidden."""
     table = ev.ranking
     if table.empty:
         return ["no held-out arrangements to evaluate"]
@@ -575,42 +648,105 @@ def verdicts(ev: Evaluation, protocols: Sequence[str] = REAL_PROTOCOLS) -> list[
             n = int(rows["model"]["arrangements"])
             asked = f"{protocol}, {'service given' if query == 'service' else 'any service'}"
             metrics = [m for m in RANK_METRICS if m in rows["model"]]
-            best = {m: _best(baselines, rows, m) for m in metrics}
-            mine = {m: float(rows["model"][m]) for m in metrics}
-            theirs = {m: float(rows[best[m]][m]) for m in metrics}
             if kind != "all" and n < MIN_KIND_CASES:
                 if "mrr" in metrics:
-                    said = "NOT BETTER" if theirs["mrr"] >= mine["mrr"] else "better"
-                    few.setdefault(asked, []).append(
-                        f"{said} for {kind} ({n}: mrr {mine['mrr']:.3f} against "
-                        f"{best['mrr']} {theirs['mrr']:.3f})"
-                    )
+                    few.setdefault(asked, []).append(_said_few(str(kind), n, rows, baselines))
                 continue
             where = f"{asked}, {'all pair kinds' if kind == 'all' else kind} ({n} arrangements)"
-            beaten: dict[str, list[str]] = {}  # each baseline once, with the metrics it wins
-            for m in metrics:
-                if theirs[m] >= mine[m]:
-                    beaten.setdefault(best[m], []).append(
-                        f"{m} {mine[m]:.3f} against {theirs[m]:.3f}"
-                    )
-            if beaten:
-                out.append(
-                    f"NOT BETTER on {where}: "
-                    + "; ".join(f"does not beat {b} on {', '.join(ms)}" for b, ms in beaten.items())
-                )
-            else:
-                out.append(
-                    f"better on {where}: "
-                    + "; ".join(
-                        f"{m} {mine[m]:.3f} against at best {theirs[m]:.3f}" for m in metrics
-                    )
-                )
+            out.append(_said(where, rows, baselines, metrics))
         out.extend(
             f"TOO FEW TO JUDGE on {asked} (pair kinds with fewer than {MIN_KIND_CASES} "
             f"arrangements): " + "; ".join(said)
             for asked, said in few.items()
         )
     return out
+
+
+Rows = Mapping[Any, Mapping[Any, Any]]
+
+
+def _lead(rows: Rows, baselines: Sequence[str], metric: str) -> tuple[str, list[float]] | None:
+    """The closest call on ``metric``: the baseline whose interval of the model's lead over it
+    reaches lowest, and that interval (None when any is missing: an evaluation saved before
+    the intervals were kept, or a single arrangement)."""
+    found = []
+    for b in baselines:
+        gap = rows[b].get("model_minus")
+        if not isinstance(gap, Mapping) or metric not in gap:
+            return None
+        found.append((b, [float(v) for v in gap[metric]]))
+    return min(found, key=lambda f: f[1][0])
+
+
+def _interval(lead: Sequence[float], digits: int = 3) -> str:
+    """A lead's 95% interval in words (an end at 0 unsigned: "+0.000" would read as above)."""
+    low, high = (f"{v:+.{digits}f}" if round(v, digits) else f"{0:.{digits}f}" for v in lead)
+    return f"95% interval of the lead {low} to {high}"
+
+
+def _said(where: str, rows: Rows, baselines: Sequence[str], metrics: Sequence[str]) -> str:
+    """One verdict line: NOT BETTER, no clear difference, or better (see :func:`verdicts`)."""
+    best = {m: _best(baselines, rows, m) for m in metrics}
+    mine = {m: float(rows["model"][m]) for m in metrics}
+
+    def theirs(m: str, b: str | None = None) -> float:
+        return float(rows[b or best[m]][m])
+
+    beaten: dict[str, list[str]] = {}  # each baseline once, with the metrics it wins
+    for m in metrics:
+        if theirs(m) >= mine[m]:
+            beaten.setdefault(best[m], []).append(f"{m} {mine[m]:.3f} against {theirs(m):.3f}")
+    if beaten:
+        return f"NOT BETTER on {where}: " + "; ".join(
+            f"does not beat {b} on {', '.join(ms)}" for b, ms in beaten.items()
+        )
+    closest = {m: c for m in metrics if (c := _lead(rows, baselines, m)) is not None}
+    if len(closest) < len(metrics):
+        return f"better (not tested for noise) on {where}: " + "; ".join(
+            f"{m} {mine[m]:.3f} against at best {theirs(m):.3f}" for m in metrics
+        )
+    noisy: dict[str, list[str]] = {}
+    clear = []
+    for m, (b, (low, high)) in closest.items():
+        if low > 0:
+            lead = rows[best[m]]["model_minus"][m]
+            clear.append(f"{m} {mine[m]:.3f} against at best {theirs(m):.3f} ({_interval(lead)})")
+        else:
+            noisy.setdefault(b, []).append(
+                f"{m} {mine[m]:.3f} against {theirs(m, b):.3f} ({_interval([low, high])})"
+            )
+    if not noisy:
+        return f"better on {where}: " + "; ".join(clear)
+    said = "; ".join(f"ahead of {b} only within the noise on {', '.join(ms)}"
+                     for b, ms in noisy.items())  # fmt: skip
+    return f"no clear difference on {where}: {said}" + (
+        f"; clearly ahead on {', '.join(clear)}" if clear else ""
+    )
+
+
+def _said_few(kind: str, n: int, rows: Rows, baselines: Sequence[str]) -> str:
+    """A pair kind with too few cases, by MRR: NOT BETTER, no clear difference or better."""
+    best = _best(baselines, rows, "mrr")
+    mine, theirs = float(rows["model"]["mrr"]), float(rows[best]["mrr"])
+    if theirs >= mine:
+        return f"NOT BETTER for {kind} ({n}: mrr {mine:.3f} against {best} {theirs:.3f})"
+    closest = _lead(rows, baselines, "mrr")
+    if closest is None:
+        return (
+            f"better, not tested for noise, for {kind} ({n}: mrr {mine:.3f} against "
+            f"{best} {theirs:.3f})"
+        )
+    b, (low, high) = closest
+    if low > 0:
+        lead = rows[best]["model_minus"]["mrr"]
+        return (
+            f"better for {kind} ({n}: mrr {mine:.3f} against {best} {theirs:.3f}, "
+            f"{_interval(lead)})"
+        )
+    return (
+        f"no clear difference for {kind} ({n}: mrr {mine:.3f} against {b} "
+        f"{float(rows[b]['mrr']):.3f}, {_interval([low, high])})"
+    )
 
 
 def summary(ev: Evaluation) -> dict[str, Any]:
@@ -662,12 +798,17 @@ def cautions(
 ) -> list[dict[str, Any]]:
     """Where the model's own headline evaluation (real arrangements held out; ``query``: the
     service given, or ``"any"`` for a list of every service, as the default list is) says it
-    ranks real partners no better than a baseline for pairs a body of ``kind`` is in (with
-    partners of ``partner_kinds`` only, when given: the kinds a list shows), by MRR, worst
-    first. What an officer weighs the order of a body's suggestions against (a
-    council's list, a police force's …). Each: ``pair_kind``, ``query``, ``model_mrr``, ``baseline``
-    (its id), ``baseline_label``, ``baseline_mrr``, ``held_out`` (arrangements), ``few`` (too
-    few to judge firmly) and ``said`` (the sentence :func:`trust_said` joins)."""
+    ranks real partners no better than a baseline, or ahead of one only within the noise (the
+    95% paired interval of its lead reaches 0: :func:`leads`), for pairs a body of ``kind`` is
+    in (with partners of ``partner_kinds`` only, when given: the kinds a list shows), by MRR,
+    worst first. What an officer weighs the order of a body's suggestions against (a
+    council's list, a police force's …). An evaluation saved before the intervals were kept
+    warns only where a baseline matches or beats the model. Each: ``pair_kind``, ``query``,
+    ``verdict`` (``"not better"`` or ``"no clear difference"``), ``model_mrr``, ``baseline``
+    (its id), ``baseline_label``, ``baseline_mrr``, ``lead_interval`` (the 95% interval of
+    the model's MRR minus the baseline's, or None when not kept), ``held_out``
+    (arrangements), ``few`` (too few to judge firmly) and ``said`` (the sentence
+    :func:`trust_said` joins)."""
     wanted = None if partner_kinds is None else {pair_kind(kind, k) for k in partner_kinds}
     rows = [
         r
@@ -684,25 +825,45 @@ def cautions(
         if "model" not in by or not baselines:
             continue
         best = _best(baselines, by, "mrr")
-        mine, theirs = float(by["model"]["mrr"]), float(by[best]["mrr"])
-        if theirs < mine:
-            continue
+        mine = float(by["model"]["mrr"])
+        closest = _lead(by, baselines, "mrr")
+        if float(by[best]["mrr"]) >= mine:
+            verdict = "not better"
+            gap = by[best].get("model_minus")
+            interval = list(gap["mrr"]) if isinstance(gap, Mapping) and "mrr" in gap else None
+        elif closest is not None and closest[1][0] <= 0:
+            verdict = "no clear difference"
+            best, interval = closest
+        else:
+            continue  # clearly ahead of every baseline (or, saved before intervals, ahead)
+        theirs = float(by[best]["mrr"])
         n = int(by["model"]["arrangements"])
         few = n < MIN_KIND_CASES
         label = BASELINE_LABELS.get(best, best)
-        said = (
-            f"for {pair.replace('-', '–')} pairs the model ranked real partners no better "
-            f"than “{label}” (mean reciprocal rank {mine:.2f} against {theirs:.2f}, {n:,} "
-            f"held-out arrangement{'s' if n != 1 else ''}{'; too few to judge firmly' * few})"
-        )
+        pairs = f"for {pair.replace('-', '–')} pairs"
+        held = f"{n:,} held-out arrangement{'s' if n != 1 else ''}"
+        held += "; too few to judge firmly" * few
+        if interval is None or verdict == "not better":
+            said = (
+                f"{pairs} the model ranked real partners no better than “{label}” (mean "
+                f"reciprocal rank {mine:.2f} against {theirs:.2f}, {held})"
+            )
+        else:
+            said = (
+                f"{pairs} the model's lead over “{label}” in ranking real partners is within "
+                f"the noise (mean reciprocal rank {mine:.2f} against {theirs:.2f}, "
+                f"{_interval(interval, digits=2)}; {held})"
+            )
         found.append(
             {
                 "pair_kind": pair,
                 "query": query,
+                "verdict": verdict,
                 "model_mrr": round(mine, 3),
                 "baseline": best,
                 "baseline_label": label,
                 "baseline_mrr": round(theirs, 3),
+                "lead_interval": interval,
                 "held_out": n,
                 "few": few,
                 "said": said,

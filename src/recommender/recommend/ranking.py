@@ -435,11 +435,12 @@ class Recommender:
         self, kind: str, partner_kinds: Iterable[str] | None = None, service: str | None = None
     ) -> list[dict[str, Any]]:
         """Where the model's own evaluation says it ranks real partners no better than a
-        baseline for the pairs a body of ``kind`` is in (with partners of ``partner_kinds``
-        only, when given: the kinds a list shows or asks for), judged as the list was asked:
-        for one ``service``, or for every service (the default list)
-        (:func:`recommender.model.evaluation.cautions`): what the page, the briefing and the CLI
-        say beside a body's suggestions, and the API gives with them. Kept per question."""
+        baseline, or ahead of one only within the noise, for the pairs a body of ``kind`` is
+        in (with partners of ``partner_kinds`` only, when given: the kinds a list shows or
+        asks for), judged as the list was asked: for one ``service``, or for every service
+        (the default list) (:func:`recommender.model.evaluation.cautions`): what the page, the
+        briefing and the CLI say beside a body's suggestions, and the API gives with them.
+        Kept per question."""
         from recommender.model.evaluation import cautions
 
         query = "any" if service is None else "service"

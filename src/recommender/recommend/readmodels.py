@@ -219,8 +219,8 @@ def answer_head(
 ) -> dict[str, Any]:
     """What a model answer starts with: the body, the model, the scenario if any, the query,
     and (suggestions) the ``cautions``: where the model's held-out evaluation ranks real
-    partners no better than a baseline for the body's pairs (the answer's rows follow under
-    their key: :func:`answer`)."""
+    partners no better than a baseline for the body's pairs, or ahead of one only within the
+    noise (the answer's rows follow under their key: :func:`answer`)."""
     extra = {} if scenario is None else {"scenario": scenario}
     head = {"body": dict(body), "model_version": model_version, **extra, "query": dict(query)}
     return head if cautions is None else head | {"cautions": [dict(c) for c in cautions]}

@@ -81,7 +81,7 @@ CAUTION_HEADINGS = (
     "How far to trust the order: pair kind",
     "What the held-out evaluation says",
     "Model's mean reciprocal rank",
-    "Best simple rule",
+    "Simple rule it is weighed against",
     "Its mean reciprocal rank",
     "Held-out arrangements",
     "Too few to judge firmly",

@@ -434,7 +434,8 @@ COMPONENTS: dict[str, Any] = {
             "description": "How far to trust the order: the pair kinds (of this body with the "
             "partner kinds asked; every kind when not asked) where the model's evaluation on real "
             "arrangements held out from training ranks real partners no better than a baseline, "
-            "worst first. Empty when it beats every baseline for them."
+            "or ahead of one only within the noise, worst first. Empty when it beats every "
+            "baseline for them beyond the noise."
         },
         recommendations=_list(_ref("Recommendation")),
         note=EMPTY_NOTE,
@@ -443,10 +444,12 @@ COMPONENTS: dict[str, Any] = {
         [
             "pair_kind",
             "query",
+            "verdict",
             "model_mrr",
             "baseline",
             "baseline_label",
             "baseline_mrr",
+            "lead_interval",
             "held_out",
             "few",
             "said",
@@ -457,10 +460,27 @@ COMPONENTS: dict[str, Any] = {
             "enum": ["service", "any"],
             "description": "Judged as the list was asked: the service given, or any.",
         },
+        verdict={
+            "type": "string",
+            "enum": ["not better", "no clear difference"],
+            "description": "A baseline matches or beats the model, or the model is ahead of "
+            "it only within the noise (the 95% paired bootstrap interval of its lead reaches 0).",
+        },
         model_mrr=NUM,
-        baseline={"type": "string", "description": "The best baseline's id (see /model)."},
+        baseline={
+            "type": "string",
+            "description": "The baseline's id (see /model): the best one, or the one the "
+            "model's lead over is least sure.",
+        },
         baseline_label=STR,
         baseline_mrr=NUM,
+        lead_interval=_list(NUM)
+        | {
+            "nullable": True,
+            "description": "The 95% paired bootstrap interval of the model's MRR minus the "
+            "baseline's, over held-out arrangements (null for a model evaluated before "
+            "intervals were kept).",
+        },
         held_out={"type": "integer", "description": "Held-out real arrangements of this kind."},
         few={"type": "boolean", "description": "Too few to judge firmly."},
         said={"type": "string", "description": "The sentence the page and the briefing show."},

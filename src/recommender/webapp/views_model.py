@@ -119,12 +119,15 @@ def cold_start(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
         and not str(r["method"]).startswith("model")
     ]
     best = max(baselines, key=lambda r: float(r["mrr"]), default=None)
+    gap = best.get("model_minus") if best else None
     return {
         "model": start,
         "headline": headline,
         "best": best | {"label": METHOD_LABELS.get(best["method"], best["method"])}
         if best
         else None,
+        # the 95% interval of the product's MRR lead over it (None: not kept, evaluated before)
+        "lead": list(gap["mrr"]) if isinstance(gap, dict) and "mrr" in gap else None,
     }
 
 
