@@ -580,3 +580,24 @@ def test_an_area_the_body_only_partly_lies_in_is_marked_partly(client: FlaskClie
     assert f"{own}</a> (partly)" in within  # most of Hart, not all of it
     county = reference.body("E10000014", REAL)["display_name"]  # Hampshire: wholly within
     assert f"{county}</a>" in within and f"{county}</a> (partly)" not in within
+
+
+def test_every_saving_to_join_says_it_is_estimated_and_no_arrangement_is_said_running(
+    client: FlaskClient, app: Flask
+) -> None:
+    """Rother's "could join" table showed "£269k" per member for the East Sussex and Surrey
+    legal service, which has no figure in the register, with no word that the model made it;
+    its caption said "Running arrangements" of arrangements whose status is "unknown"."""
+    options = _model(app).arrangements_to_join("E07000064", "legal", k=5)
+    assert any(o.arrangement["savings_gbp"] is None for o in options)
+    page = html.unescape(_text(client.get("/bodies/E07000064?service=legal")))
+    joins = page[
+        page.index('id="joins-title"') : page.index("</table>", page.index('id="joins-title"'))
+    ]
+    assert "Running" not in joins
+    assert "Arrangements for legal services not known to have ended that Rother is not in" in joins
+    for o in options:
+        row = joins[joins.index(f">{o.arrangement['name']}<") :].split("</tr>")[0]
+        assert f'{money(o.savings_per_partner_gbp)}<span class="muted block">estimated; ' in row
+        if o.arrangement["savings_gbp"] is None:
+            assert "estimated; the register has no figure for it" in row
