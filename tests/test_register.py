@@ -68,10 +68,15 @@ def test_annualise_refuses_what_it_cannot_do() -> None:
         annualise(100, "weekly", None, 2010)
 
 
-def test_annualisation_note_flags_an_unknown_start() -> None:
-    assert "flagged" in annualisation_note("to_date", None, None)
+def test_annualisation_note_says_the_period_it_assumes() -> None:
+    assert annualisation_note("to_date", None, None) == (
+        "to date, start year not given: spread over 5 years"
+    )
     assert "6 year(s)" in annualisation_note("to_date", None, 2013)
-    assert "annual target" in annualisation_note("projected", None, 2013)
+    assert annualisation_note("projected", None, 2013) == (
+        "projected, no period given: read as a year"
+    )
+    assert annualisation_note("projected", 10, 2013) == "projected over 10 years"
 
 
 def test_fingerprint_ignores_partner_order_but_not_service_year_or_origin() -> None:
@@ -236,7 +241,7 @@ def test_to_date_without_start_year_is_flagged(
         header + "\nA,Rother; Lewes,council; council,legal,,50000,to_date,,https://a.example/,\n"
     )
     report = import_file(path, settings=register_settings, directory=directory)
-    assert report.warnings == ["row 2: to date, start year unknown: assumed over 5 years (flagged)"]
+    assert report.warnings == ["row 2: to date, start year not given: spread over 5 years"]
     assert get_arrangement(report.ids[0], settings=register_settings, directory=directory)[
         "annual_savings_gbp"
     ] == pytest.approx(10_000)

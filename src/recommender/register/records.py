@@ -12,9 +12,12 @@ annual      the figure
 cumulative  figure / N, N = ``savings_period_years`` (required)
 to_date     figure / max(1, 2019 − start_year), 2019 being the year of the LGA's last map; when
             the start year is unknown, figure / 5 (flagged by :func:`annualisation_note`)
-projected   figure / N when N is given; without N, the figure is taken as an annual target
+projected   figure / N when N is given; without N, the figure is read as a year (flagged)
 unknown     NULL, never 0: an unknown saving is not a zero saving
 ==========  ===================================================================================
+
+Where the rule assumes a period the source does not give (:func:`annual_assumption`), every
+place showing the annual estimate says so ("£3.4m projected, no period given: read as a year").
 
 A figure of 0 on the annual basis is a real zero; with ``savings_aim`` False it marks an
 arrangement that was not set up to save money.
@@ -151,6 +154,21 @@ def savings_reading(
     return _savings_readings().get((" ".join(str(name).split()), float(figure)))
 
 
+def annual_assumption(basis: str, period: int | None, start_year: int | None) -> str | None:
+    """What the rule assumes where the source gives no period (None where it assumes nothing):
+    a projected figure with no period is read as a year; a figure to date with no start year
+    is spread over ``UNKNOWN_START_YEARS``.
+
+    >>> annual_assumption("to_date", None, None)
+    'start year not given: spread over 5 years'
+    """
+    if basis == "projected" and not period:
+        return "no period given: read as a year"
+    if basis == "to_date" and start_year is None:
+        return f"start year not given: spread over {UNKNOWN_START_YEARS} years"
+    return None
+
+
 def annualisation_note(
     basis: str,
     period: int | None,
@@ -164,15 +182,15 @@ def annualisation_note(
         return "reported as an annual figure"
     if basis == "cumulative":
         return f"cumulative over {period} years, divided by {period}"
-    if basis == "to_date" and start_year is None:
-        return f"to date, start year unknown: assumed over {UNKNOWN_START_YEARS} years (flagged)"
+    assumed = annual_assumption(basis, period, start_year)
+    if assumed is not None:  # no period given: the figure says so wherever it is shown
+        words = "projected" if basis == "projected" else "to date"
+        return f"{words}, {assumed}"
     if basis == "to_date":
         years = max(1, TO_DATE_YEAR - start_year)  # type: ignore[operator]
         return f"to date, divided by {years} year(s) from {start_year} to {TO_DATE_YEAR}"
     if basis == "projected":
-        return (
-            f"projected over {period} years" if period else "projected, taken as an annual target"
-        )
+        return f"projected over {period} years"
     return "no annual estimate: the basis is unknown"
 
 

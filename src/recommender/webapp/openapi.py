@@ -386,6 +386,7 @@ COMPONENTS: dict[str, Any] = {
         annual_savings_gbp=NNUM,
         savings_gbp=NNUM,
         savings_basis=NSTR,
+        savings_period_years=NINT,
         source=NSTR,
         simulated=BOOL,
     ),
