@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import stat
 from pathlib import Path
@@ -298,3 +299,17 @@ def test_the_summary_totals_one_partner_per_service_never_alternatives(
     assert "Counting only" not in alone and "alternatives" not in alone
     both = money(sum(r.expected_savings_gbp or 0.0 for r in (best[0], other)))
     assert f"Weighed by their chances they come to about {both} a year" in alone
+
+
+def test_existing_arrangements_list_each_partner_once(recommender_model: Recommender) -> None:
+    """Kent's briefing listed Kent Total Place's partners with "Kent police force area, Kent
+    police force area" (Kent Police Authority and Kent Police)."""
+    context = briefing_context(recommender_model, "Kent")
+    html_text = html.unescape(briefing_document(recommender_model, "Kent", fmt=".html").decode())
+    total = next(a for a in context["existing"] if a["name"].startswith("Kent Total Place"))
+    codes = [m["body_code"] for m in total["members"] if m["body_code"]]
+    assert len(codes) > len(set(codes)), "Kent Total Place names a body twice"
+    listed = briefing.listed_partners(total["members"])
+    row = html_text[html_text.index(total["name"]) :].split("</tr>")[0]
+    assert ", ".join(p["label"] for p in listed) in row
+    assert "Kent police force area, Kent police force area" not in row

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -412,3 +413,35 @@ def test_a_list_of_arrangements_says_each_has_a_source_only_when_each_has() -> N
     assert sources_said([{"source": "https://a.example"}]) == "each with its public source"
     said = sources_said([{"source": "https://a.example"}, {"source": ""}, {"source": None}])
     assert said == "1 of them with a public source (none recorded for 2)"
+
+
+def test_a_body_named_twice_by_the_source_is_one_partner() -> None:
+    """Kent Total Place listed "Kent police force area, Kent police force area" (Kent Police
+    Authority and Kent Police) and counted 20 partners."""
+    from recommender.register.records import bodies_today, listed_partners, partners_named
+
+    def m(code: str | None, name: str, given: str, resolution: str = "exact") -> dict[str, Any]:
+        return {"body_code": code, "name": name, "name_as_given": given, "resolution": resolution}
+
+    ndr = "predecessor: West Kent PCT → NHS Kent and Medway Integrated Care Board"
+    members = [
+        m("E10000016", "Kent", "Kent"),
+        m("E23000032", "Kent police force area", "Kent Police Authority", "rule: → Kent"),
+        m("E23000032", "Kent police force area", "Kent Police", "alias"),
+        m("E54000032", "NHS Kent and Medway ICB", "West Kent PCT", ndr),
+        m("E54000032", "NHS Kent and Medway ICB", "Eastern and Coastal Kent PCT", ndr),
+        m(None, "Jobcentre Plus", "Jobcentre Plus", "external"),
+        m("E06000061", "North Northamptonshire", "Northamptonshire", "former: E10000021"),
+        m("E06000062", "West Northamptonshire", "Northamptonshire", "former: E10000021"),
+    ]
+    labels = [p["label"] for p in listed_partners(members)]
+    assert labels == [
+        "Kent",
+        "Kent police force area",
+        "West Kent PCT (now NHS Kent and Medway ICB)",
+        "Eastern and Coastal Kent PCT (now NHS Kent and Medway ICB)",
+        "Jobcentre Plus",
+        "Northamptonshire (now North Northamptonshire and West Northamptonshire)",
+    ]
+    record = {"members": members}
+    assert partners_named(record) == 6 and bodies_today(record) == 6

@@ -58,7 +58,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from recommender.core.config import Settings
 from recommender.core.errors import ImportRejected, InvalidInput, UnknownArrangement
-from recommender.core.names import FORMER_RESOLUTIONS, closest, former_name
+from recommender.core.names import FORMER_RESOLUTIONS, and_list, closest, former_name
 from recommender.core.services import check_service, service_ids
 from recommender.database import db
 from recommender.register import writes as store
@@ -221,12 +221,45 @@ def member_label(member: Mapping[str, Any]) -> str:
     return str(member["name"])
 
 
+def listed_partners(members: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The partners to list, each body once: ``code`` (to link, None for a body outside the
+    reference) and ``label``. Two names the source gave for one body today are one partner
+    (Kent Total Place's "Kent Police Authority" and "Kent Police", both Kent police force
+    area); a former council is the body it was, by the name the source gave, with what it is
+    now: split between successors, one partner ("Northamptonshire (now North Northamptonshire
+    and West Northamptonshire)"); two merged since, two partners."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for m in members:
+        if former(m) and m.get("name_as_given"):
+            key = ("former", str(m["name_as_given"]))
+        else:
+            key = ("body", str(m["body_code"])) if m.get("body_code") else ("name", str(m["name"]))
+        groups.setdefault(key, []).append(m)
+    listed = []
+    for (kind, _), group in groups.items():
+        first = group[0]
+        if kind == "former":
+            now = and_list(list(dict.fromkeys(str(m["name"]) for m in group)))
+            label = f"{first['name_as_given']} (now {now})"
+        else:
+            label = str(first["name"])
+        listed.append({"code": first.get("body_code") or None, "label": label})
+    return listed
+
+
 def partners_named(record: Mapping[str, Any]) -> int:
-    """How many partners the source named: a council since split between successors is one
-    partner (LGSS Law's Northamptonshire County Council, now North and West
-    Northamptonshire), though the register keeps a member for each body it is today."""
+    """How many partners the arrangement has, each body once (:func:`listed_partners`): a
+    council since split between successors is one partner (LGSS Law's Northamptonshire County
+    Council, now North and West Northamptonshire), though the register keeps a member for
+    each body it is today; two names for one body are one."""
+    return len(listed_partners(record.get("members") or []))
+
+
+def bodies_today(record: Mapping[str, Any]) -> int:
+    """How many bodies the partners are today (a body outside the reference counted by its
+    name): two councils merged since are one, a council split since is each successor."""
     members = record.get("members") or []
-    return len({str(m.get("name_as_given") or m.get("name") or i) for i, m in enumerate(members)})
+    return len({str(m.get("body_code") or f"x:{m.get('name')}") for m in members})
 
 
 def through_former(record: Mapping[str, Any], code: str) -> list[str]:

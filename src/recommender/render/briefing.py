@@ -49,6 +49,7 @@ from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
 from recommender.reference import lookup as reference
 from recommender.register.records import (
+    listed_partners,
     member_label,
     merged_said,
     partnerships_of,
@@ -373,6 +374,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     )
     env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
     env.filters["member"] = member_label
+    env.filters["listed_partners"] = listed_partners
     env.filters["savings_said"] = charts.savings_said
     env.filters["border"] = border_length
     env.filters["trust_said"] = trust_said
