@@ -436,6 +436,23 @@ def test_a_busy_body_lists_its_first_arrangements_and_links_to_the_rest(
     listed = page[page.index('class="list arrangements-list"') :].split("</ul>")[0]
     assert listed.count("<li>") == 8
     assert f'href="/arrangements?body={busy}">All {counts[busy]} arrangements' in page
+    # "is in 9 documented arrangements" over a list of 8 read as a miscount: it says so
+    said = page[page.index('id="existing-title"') : page.index('class="list arrangements-list"')]
+    assert (
+        "documented arrangements, " in said
+        and f"The first 8 of the {counts[busy]} are listed here." in said
+    )
+
+
+def test_a_partners_kind_is_said_in_the_singular(client: FlaskClient) -> None:
+    """One partner read "Combined authorities, 42 km away"."""
+    from recommender.webapp import views_body
+
+    assert views_body.KIND_LABEL.keys() == views_body.KIND_LABELS.keys()
+    assert views_body.KIND_LABEL["combined"] == "Combined authority"
+    page = _text(client.get("/bodies/E07000064"))
+    assert re.search(r'<span class="muted block">Council, [\d.]+ km away</span>', page)
+    assert "Councils, " not in page and "authorities, " not in page
 
 
 @pytest.mark.slow
