@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import stat
 from pathlib import Path
@@ -234,7 +235,8 @@ def test_print_weighs_the_model_against_its_best_baseline_in_words(
     assert "of bodies" not in text and "plain_logit" not in text
     # Savings are learned from the real figures, not from every real arrangement (it said 300)
     assert "shared history and savings learned from" not in text
-    assert "with an annual savings figure" in text
+    # …and from those with two or more known members only: 53 of the 62 with a figure
+    assert "with an annual savings figure and two or more members that are bodies it covers" in text
     # A savings figure read from its source's words wraps in its cell: it ran off the page.
     assert "td.savings { white-space: normal" in text and '<td class="num savings">' in text
     assert (  # where its own evaluation does not back the order, beside the suggestions
@@ -254,10 +256,11 @@ def test_the_summary_says_the_service_asked_for_once_and_counts_the_rest(
     text = briefing.summary("Rother", found, [], labels, "legal")
     assert f"are, for legal services: {found[0].partner_name} (" in text
     assert "legal services with" not in text
-    # Three partners for one service are alternatives: their expected savings weigh each by its
-    # chance, and the paragraph no longer says "together they are worth" as if all formed.
+    # Three partners for one service are alternatives: no total of them at all, only each
+    # figure on its own ("…, not savings to add up" beside a total read as a contradiction).
     names = [r.partner_name for r in found]
-    assert "Together they are worth" not in text and "Weighed by their chances" in text
+    assert "Together they are worth" not in text and "come to about" not in text
+    assert "Each figure stands alone" in text
     assert f"{names[0]}, {names[1]} and {names[2]} are alternatives for legal services" in text
     mixed = recommender_model.recommend(Query("Rother", k=10))
     services = [r.service for r in mixed if not r.existing][:3]
@@ -266,3 +269,48 @@ def test_the_summary_says_the_service_asked_for_once_and_counts_the_rest(
     existing = [{"service": s} for s in labels]
     said = briefing.summary("Rother", [], existing, labels)
     assert said.endswith("and 2 more).") and "and more" not in said
+
+
+def test_the_summary_totals_one_partner_per_service_never_alternatives(
+    recommender_model: Recommender,
+) -> None:
+    """Rother: "legal services with Wealden (…£112k expected); legal services with Hastings
+    (…£89k expected); and ICT and digital with Wealden (…£67k expected)" came to "about £269k"
+    beside "Wealden and Hastings are alternatives for legal services, not savings to add up"."""
+    labels = {str(k): str(v) for k, v in load_services(recommender_model.settings)["label"].items()}
+    legal = recommender_model.recommend(Query("Rother", service="legal", k=2))
+    other = next(
+        r
+        for r in recommender_model.recommend(Query("Rother", k=20))
+        if r.service != "legal" and not r.existing
+    )
+    best = [*[r for r in legal if not r.existing][:2], other]
+    assert len(best) == 3
+    text = briefing.summary("Rother", best, [], labels)
+    kept = [max(best[:2], key=lambda r: r.expected_savings_gbp or 0.0), other]
+    total = money(sum(r.expected_savings_gbp or 0.0 for r in kept))
+    wrong = money(sum(r.expected_savings_gbp or 0.0 for r in best))
+    assert f"they come to about {total} a year in expected savings" in text
+    assert wrong == total or f"about {wrong} a year" not in text
+    assert "Counting only the best partner for each service (" in text
+    assert f"{kept[0].partner_name} for legal services" in text
+    assert "are alternatives for legal services, not savings to add up" in text
+    # Different services only: every one counts, and no word of alternatives.
+    alone = briefing.summary("Rother", [best[0], other], [], labels)
+    assert "Counting only" not in alone and "alternatives" not in alone
+    both = money(sum(r.expected_savings_gbp or 0.0 for r in (best[0], other)))
+    assert f"Weighed by their chances they come to about {both} a year" in alone
+
+
+def test_existing_arrangements_list_each_partner_once(recommender_model: Recommender) -> None:
+    """Kent's briefing listed Kent Total Place's partners with "Kent police force area, Kent
+    police force area" (Kent Police Authority and Kent Police)."""
+    context = briefing_context(recommender_model, "Kent")
+    html_text = html.unescape(briefing_document(recommender_model, "Kent", fmt=".html").decode())
+    total = next(a for a in context["existing"] if a["name"].startswith("Kent Total Place"))
+    codes = [m["body_code"] for m in total["members"] if m["body_code"]]
+    assert len(codes) > len(set(codes)), "Kent Total Place names a body twice"
+    listed = briefing.listed_partners(total["members"])
+    row = html_text[html_text.index(total["name"]) :].split("</tr>")[0]
+    assert ", ".join(p["label"] for p in listed) in row
+    assert "Kent police force area, Kent police force area" not in row

@@ -244,6 +244,18 @@ def test_axis_labels_never_overlap() -> None:
          "£200m projected; about £20m a year"),  # a ten-year target: never "£20m" alone
         ({"savings_gbp": 8e6, "savings_basis": "cumulative", "annual_savings_gbp": 1.6e6},
          "£8m in total; about £1.6m a year"),
+        # no period given: the rule's assumption is said, never a silent "about £3.4m a year"
+        ({"name": "GO Shared Services (HR, finance, payroll)", "savings_gbp": 3.4e6,
+          "savings_basis": "projected", "annual_savings_gbp": 3.4e6, "start_year": 2012,
+          "savings_period_years": None},
+         "£3.4m projected, no period given: read as a year"),
+        ({"name": "AGMA collaborative procurement", "savings_gbp": 18.5e6,
+          "savings_basis": "to_date", "annual_savings_gbp": 3.7e6, "start_year": None},
+         "£19m to date, start year not given: spread over 5 years, about £3.7m a year"),
+        ({"savings_gbp": 1e6, "savings_basis": "to_date", "annual_savings_gbp": 2.5e5,
+          "start_year": 2015}, "£1m to date; about £250k a year"),  # from 2015 to 2019
+        ({"savings_gbp": 2e6, "savings_basis": "projected", "annual_savings_gbp": 2e6},
+         "£2m projected, no period given: read as a year"),  # evidence from an older model
         ({"savings_gbp": float("nan"), "savings_basis": "unknown",
           "annual_savings_gbp": float("nan")}, "no savings figure"),
         ({"savings_gbp": None, "savings_basis": "unknown", "annual_savings_gbp": None},

@@ -109,3 +109,16 @@ def test_a_bad_option_is_named_as_typed(trained_settings: Settings) -> None:
     ):
         result = CliRunner(env=env).invoke(cli, ["recommend", "Rother", *args])
         assert result.exit_code == 2 and said in result.output, result.output
+
+
+def test_join_says_its_savings_per_member_are_estimated(trained_settings: Settings) -> None:
+    """``join``'s column was "a partner": a model estimate beside reported arrangements."""
+    env = {
+        "RECOMMENDER_DATA_DIR": str(trained_settings.data),
+        "RECOMMENDER_MODELS_DIR": str(trained_settings.models),
+        "RECOMMENDER_DATABASE_URL": trained_settings.db_url,
+    }
+    result = CliRunner(env=env).invoke(cli, ["join", "Rother", "--service", "legal", "--k", "3"])
+    assert result.exit_code == 0, result.output
+    head = next(line for line in result.output.splitlines() if line.startswith("id "))
+    assert "a member (estimated)" in head

@@ -238,3 +238,28 @@ def test_list_pages_as_the_api_does(run: Run) -> None:
     assert every["total"] >= 3
     assert (page["total"], page["limit"], page["offset"]) == (every["total"], 2, 1)
     assert page["arrangements"] == every["arrangements"][1:3]
+
+
+def test_list_marks_an_annual_figure_read_with_no_period_and_says_how(
+    run: Run, tmp_path: Path
+) -> None:
+    """GO Shared Services' "£3.4m projected" (no period) and AGMA's "£19m to date" (no start
+    year) were listed as £3.4m and £3.7m "a year" with no word of the assumption."""
+    path = tmp_path / "no_period.csv"
+    header = (FIXTURES / "known_small.csv").read_text().splitlines()[0]
+    path.write_text(
+        header + "\nA,Rother; Lewes,council; council,legal,2012,3400000,projected,,"
+        "https://a.example/,\nB,Rother; Wealden,council; council,procurement,,18500000,to_date,,"
+        "https://b.example/,\nC,Hastings; Lewes,council; council,legal,2012,500000,annual,,"
+        "https://c.example/,\n"
+    )
+    done = run("import", str(path))
+    assert done.exit_code == 0, done.output
+    out = run("list").stdout
+    rows = {line.split()[1]: line for line in out.splitlines() if line.startswith("R-")}
+    assert rows["A"].rstrip().endswith("£3.4m *") and rows["B"].rstrip().endswith("£3.7m *")
+    assert rows["C"].rstrip().endswith("£500k")
+    assert out.splitlines()[-1] == (
+        "* projected, no period given: read as a year; "
+        "to date, start year not given: spread over 5 years"
+    )

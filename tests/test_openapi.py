@@ -203,3 +203,9 @@ def test_every_get_returns_only_documented_fields(app: Flask, document: dict[str
         in ops.get("get", {}).get("responses", {}).get("200", {}).get("content", {})
     }
     assert json_gets - {"/openapi.json"} <= answered, json_gets - answered
+
+
+def test_a_saving_to_join_is_documented_as_the_models_estimate(document: dict[str, Any]) -> None:
+    """The API has no words beside the figure: its description says whose figure it is."""
+    said = document["components"]["schemas"]["JoinOption"]["properties"]["savings_per_partner_gbp"]
+    assert "estimate" in said["description"] and "never a reported figure" in said["description"]

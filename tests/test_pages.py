@@ -436,6 +436,23 @@ def test_a_busy_body_lists_its_first_arrangements_and_links_to_the_rest(
     listed = page[page.index('class="list arrangements-list"') :].split("</ul>")[0]
     assert listed.count("<li>") == 8
     assert f'href="/arrangements?body={busy}">All {counts[busy]} arrangements' in page
+    # "is in 9 documented arrangements" over a list of 8 read as a miscount: it says so
+    said = page[page.index('id="existing-title"') : page.index('class="list arrangements-list"')]
+    assert (
+        "documented arrangements, " in said
+        and f"The first 8 of the {counts[busy]} are listed here." in said
+    )
+
+
+def test_a_partners_kind_is_said_in_the_singular(client: FlaskClient) -> None:
+    """One partner read "Combined authorities, 42 km away"."""
+    from recommender.webapp import views_body
+
+    assert views_body.KIND_LABEL.keys() == views_body.KIND_LABELS.keys()
+    assert views_body.KIND_LABEL["combined"] == "Combined authority"
+    page = _text(client.get("/bodies/E07000064"))
+    assert re.search(r'<span class="muted block">Council, [\d.]+ km away</span>', page)
+    assert "Councils, " not in page and "authorities, " not in page
 
 
 @pytest.mark.slow
@@ -580,3 +597,24 @@ def test_an_area_the_body_only_partly_lies_in_is_marked_partly(client: FlaskClie
     assert f"{own}</a> (partly)" in within  # most of Hart, not all of it
     county = reference.body("E10000014", REAL)["display_name"]  # Hampshire: wholly within
     assert f"{county}</a>" in within and f"{county}</a> (partly)" not in within
+
+
+def test_every_saving_to_join_says_it_is_estimated_and_no_arrangement_is_said_running(
+    client: FlaskClient, app: Flask
+) -> None:
+    """Rother's "could join" table showed "£269k" per member for the East Sussex and Surrey
+    legal service, which has no figure in the register, with no word that the model made it;
+    its caption said "Running arrangements" of arrangements whose status is "unknown"."""
+    options = _model(app).arrangements_to_join("E07000064", "legal", k=5)
+    assert any(o.arrangement["savings_gbp"] is None for o in options)
+    page = html.unescape(_text(client.get("/bodies/E07000064?service=legal")))
+    joins = page[
+        page.index('id="joins-title"') : page.index("</table>", page.index('id="joins-title"'))
+    ]
+    assert "Running" not in joins
+    assert "Arrangements for legal services not known to have ended that Rother is not in" in joins
+    for o in options:
+        row = joins[joins.index(f">{o.arrangement['name']}<") :].split("</tr>")[0]
+        assert f'{money(o.savings_per_partner_gbp)}<span class="muted block">estimated; ' in row
+        if o.arrangement["savings_gbp"] is None:
+            assert "estimated; the register has no figure for it" in row

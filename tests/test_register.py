@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -68,10 +69,15 @@ def test_annualise_refuses_what_it_cannot_do() -> None:
         annualise(100, "weekly", None, 2010)
 
 
-def test_annualisation_note_flags_an_unknown_start() -> None:
-    assert "flagged" in annualisation_note("to_date", None, None)
+def test_annualisation_note_says_the_period_it_assumes() -> None:
+    assert annualisation_note("to_date", None, None) == (
+        "to date, start year not given: spread over 5 years"
+    )
     assert "6 year(s)" in annualisation_note("to_date", None, 2013)
-    assert "annual target" in annualisation_note("projected", None, 2013)
+    assert annualisation_note("projected", None, 2013) == (
+        "projected, no period given: read as a year"
+    )
+    assert annualisation_note("projected", 10, 2013) == "projected over 10 years"
 
 
 def test_fingerprint_ignores_partner_order_but_not_service_year_or_origin() -> None:
@@ -236,7 +242,7 @@ def test_to_date_without_start_year_is_flagged(
         header + "\nA,Rother; Lewes,council; council,legal,,50000,to_date,,https://a.example/,\n"
     )
     report = import_file(path, settings=register_settings, directory=directory)
-    assert report.warnings == ["row 2: to date, start year unknown: assumed over 5 years (flagged)"]
+    assert report.warnings == ["row 2: to date, start year not given: spread over 5 years"]
     assert get_arrangement(report.ids[0], settings=register_settings, directory=directory)[
         "annual_savings_gbp"
     ] == pytest.approx(10_000)
@@ -407,3 +413,35 @@ def test_a_list_of_arrangements_says_each_has_a_source_only_when_each_has() -> N
     assert sources_said([{"source": "https://a.example"}]) == "each with its public source"
     said = sources_said([{"source": "https://a.example"}, {"source": ""}, {"source": None}])
     assert said == "1 of them with a public source (none recorded for 2)"
+
+
+def test_a_body_named_twice_by_the_source_is_one_partner() -> None:
+    """Kent Total Place listed "Kent police force area, Kent police force area" (Kent Police
+    Authority and Kent Police) and counted 20 partners."""
+    from recommender.register.records import bodies_today, listed_partners, partners_named
+
+    def m(code: str | None, name: str, given: str, resolution: str = "exact") -> dict[str, Any]:
+        return {"body_code": code, "name": name, "name_as_given": given, "resolution": resolution}
+
+    ndr = "predecessor: West Kent PCT → NHS Kent and Medway Integrated Care Board"
+    members = [
+        m("E10000016", "Kent", "Kent"),
+        m("E23000032", "Kent police force area", "Kent Police Authority", "rule: → Kent"),
+        m("E23000032", "Kent police force area", "Kent Police", "alias"),
+        m("E54000032", "NHS Kent and Medway ICB", "West Kent PCT", ndr),
+        m("E54000032", "NHS Kent and Medway ICB", "Eastern and Coastal Kent PCT", ndr),
+        m(None, "Jobcentre Plus", "Jobcentre Plus", "external"),
+        m("E06000061", "North Northamptonshire", "Northamptonshire", "former: E10000021"),
+        m("E06000062", "West Northamptonshire", "Northamptonshire", "former: E10000021"),
+    ]
+    labels = [p["label"] for p in listed_partners(members)]
+    assert labels == [
+        "Kent",
+        "Kent police force area",
+        "West Kent PCT (now NHS Kent and Medway ICB)",
+        "Eastern and Coastal Kent PCT (now NHS Kent and Medway ICB)",
+        "Jobcentre Plus",
+        "Northamptonshire (now North Northamptonshire and West Northamptonshire)",
+    ]
+    record = {"members": members}
+    assert partners_named(record) == 6 and bodies_today(record) == 6

@@ -139,6 +139,6 @@ def join_cmd(
             ]
             for o in found
         ],
-        ["id", "arrangement", "likelihood", "a partner", "why"],
+        ["id", "arrangement", "likelihood", "a member (estimated)", "why"],
         widest={"arrangement": 40},
     )

@@ -157,6 +157,7 @@ def list_(
         echo_json(readmodels.arrangement_page(records, total=total, limit=limit, offset=offset))
         return
     labels = service_labels(obj.settings)
+    assumed = {r["id"]: _assumed(r) for r in records}
     rows = [
         [
             r["id"],
@@ -169,16 +170,34 @@ def list_(
         ]
         for r in records
     ]
+    for row in rows:  # a period the source does not give, marked and said under the table
+        row[5] += " *" if assumed[row[0]] else ""
     headers = ["id", "name", "service", "start", "partners", "a year", "origin"]
     if origin == "real":  # every row is: no column needed to say so
         rows, headers = [row[:-1] for row in rows], headers[:-1]
     echo_table(rows, headers, widest={"name": NAME_WIDTH}, right=["a year"])
+    said = sorted({note for note in assumed.values() if note})
+    if said:
+        click.echo(f"* {'; '.join(said)}")
     shown = len(records)
     click.echo(
         f"{shown} arrangement{'s' * (shown != 1)}; names and partners cut to fit (register show "
         "ID, or --format json, for all of one)",
         err=True,
     )
+
+
+def _assumed(r: dict[str, Any]) -> str | None:
+    """How the annual figure was read where the rule assumed a period the source does not
+    give (None otherwise: none assumed, or read from the source's own words)."""
+    if r["annual_savings_gbp"] is None or r["savings_gbp"] is None:
+        return None
+    if reg.savings_reading(str(r["name"]), r["savings_gbp"], bool(r["simulated"])) is not None:
+        return None
+    period, start = r["savings_period_years"], r["start_year"]
+    if reg.annual_assumption(r["savings_basis"], period, start) is None:
+        return None
+    return reg.annualisation_note(r["savings_basis"], period, start)
 
 
 def _partners(members: list[dict[str, Any]], width: int = PARTNERS_WIDTH) -> str:

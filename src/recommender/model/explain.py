@@ -545,7 +545,7 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
     def num(value: Any) -> float | None:
         return None if value is None or pd.isna(value) else float(value)
 
-    start = row.get("start_year")
+    start, period = row.get("start_year"), row.get("savings_period_years")
     return {
         "id": row["id"],
         "name": row["name"],
@@ -556,6 +556,9 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
         "annual_savings_gbp": num(row.get("annual_savings_gbp")),
         "savings_gbp": num(row.get("savings_gbp")),
         "savings_basis": row.get("savings_basis"),
+        # None also from a model trained before it was kept: the basis and figures still tell
+        # whether the rule read a projected figure with no period as a year (charts.savings_said)
+        "savings_period_years": None if period is None or pd.isna(period) else int(period),
         "source": row.get("source"),
         "simulated": bool(row.get("simulated")),
     }

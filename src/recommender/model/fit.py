@@ -476,6 +476,7 @@ def compact_register(arrangements: pd.DataFrame, members: pd.DataFrame) -> pd.Da
         "status",
         "savings_gbp",
         "savings_basis",
+        "savings_period_years",
         "annual_savings_gbp",
         "savings_aim",
         "source",

@@ -774,10 +774,11 @@ class Recommender:
     def arrangements_to_join(
         self, body: str, service: str | None = None, *, k: int = 10
     ) -> list[JoinOption]:
-        """Running real arrangements the body is not in, for services it delivers, ranked by
-        the chance of joining (its likeliest partner among the members) times savings per
-        partner of the enlarged group. Arrangements with no member the body could partner for
-        that service are left out."""
+        """Real arrangements not known to have ended (no end year, status not "ended") that
+        the body is not in, for services it delivers, ranked by the chance of joining (its
+        likeliest partner among the members) times the model's estimate of savings per partner
+        of the enlarged group. Arrangements with no member the body could partner for that
+        service are left out."""
         check_k(k)
         f = self.body_position(body)
         ctx, model = self.model.context, self.model

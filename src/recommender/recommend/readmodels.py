@@ -37,7 +37,8 @@ EMPTY_NOTES = {
     "recommendations": "No suggestion matches these filters: try all services, more partner "
     "kinds, a longer distance (max_km) or a lower min_choice.",
     "groups": "No group could be formed for this service.",
-    "options": "No running arrangement for this service is open to this body.",
+    "options": "No arrangement for this service, of those not known to have ended, is open to "
+    "this body.",
 }
 
 

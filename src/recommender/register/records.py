@@ -12,9 +12,12 @@ annual      the figure
 cumulative  figure / N, N = ``savings_period_years`` (required)
 to_date     figure / max(1, 2019 − start_year), 2019 being the year of the LGA's last map; when
             the start year is unknown, figure / 5 (flagged by :func:`annualisation_note`)
-projected   figure / N when N is given; without N, the figure is taken as an annual target
+projected   figure / N when N is given; without N, the figure is read as a year (flagged)
 unknown     NULL, never 0: an unknown saving is not a zero saving
 ==========  ===================================================================================
+
+Where the rule assumes a period the source does not give (:func:`annual_assumption`), every
+place showing the annual estimate says so ("£3.4m projected, no period given: read as a year").
 
 A figure of 0 on the annual basis is a real zero; with ``savings_aim`` False it marks an
 arrangement that was not set up to save money.
@@ -55,7 +58,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from recommender.core.config import Settings
 from recommender.core.errors import ImportRejected, InvalidInput, UnknownArrangement
-from recommender.core.names import FORMER_RESOLUTIONS, closest, former_name
+from recommender.core.names import FORMER_RESOLUTIONS, and_list, closest, former_name
 from recommender.core.services import check_service, service_ids
 from recommender.database import db
 from recommender.register import writes as store
@@ -151,6 +154,21 @@ def savings_reading(
     return _savings_readings().get((" ".join(str(name).split()), float(figure)))
 
 
+def annual_assumption(basis: str, period: int | None, start_year: int | None) -> str | None:
+    """What the rule assumes where the source gives no period (None where it assumes nothing):
+    a projected figure with no period is read as a year; a figure to date with no start year
+    is spread over ``UNKNOWN_START_YEARS``.
+
+    >>> annual_assumption("to_date", None, None)
+    'start year not given: spread over 5 years'
+    """
+    if basis == "projected" and not period:
+        return "no period given: read as a year"
+    if basis == "to_date" and start_year is None:
+        return f"start year not given: spread over {UNKNOWN_START_YEARS} years"
+    return None
+
+
 def annualisation_note(
     basis: str,
     period: int | None,
@@ -164,15 +182,15 @@ def annualisation_note(
         return "reported as an annual figure"
     if basis == "cumulative":
         return f"cumulative over {period} years, divided by {period}"
-    if basis == "to_date" and start_year is None:
-        return f"to date, start year unknown: assumed over {UNKNOWN_START_YEARS} years (flagged)"
+    assumed = annual_assumption(basis, period, start_year)
+    if assumed is not None:  # no period given: the figure says so wherever it is shown
+        words = "projected" if basis == "projected" else "to date"
+        return f"{words}, {assumed}"
     if basis == "to_date":
         years = max(1, TO_DATE_YEAR - start_year)  # type: ignore[operator]
         return f"to date, divided by {years} year(s) from {start_year} to {TO_DATE_YEAR}"
     if basis == "projected":
-        return (
-            f"projected over {period} years" if period else "projected, taken as an annual target"
-        )
+        return f"projected over {period} years"
     return "no annual estimate: the basis is unknown"
 
 
@@ -203,12 +221,45 @@ def member_label(member: Mapping[str, Any]) -> str:
     return str(member["name"])
 
 
+def listed_partners(members: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """The partners to list, each body once: ``code`` (to link, None for a body outside the
+    reference) and ``label``. Two names the source gave for one body today are one partner
+    (Kent Total Place's "Kent Police Authority" and "Kent Police", both Kent police force
+    area); a former council is the body it was, by the name the source gave, with what it is
+    now: split between successors, one partner ("Northamptonshire (now North Northamptonshire
+    and West Northamptonshire)"); two merged since, two partners."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for m in members:
+        if former(m) and m.get("name_as_given"):
+            key = ("former", str(m["name_as_given"]))
+        else:
+            key = ("body", str(m["body_code"])) if m.get("body_code") else ("name", str(m["name"]))
+        groups.setdefault(key, []).append(m)
+    listed = []
+    for (kind, _), group in groups.items():
+        first = group[0]
+        if kind == "former":
+            now = and_list(list(dict.fromkeys(str(m["name"]) for m in group)))
+            label = f"{first['name_as_given']} (now {now})"
+        else:
+            label = str(first["name"])
+        listed.append({"code": first.get("body_code") or None, "label": label})
+    return listed
+
+
 def partners_named(record: Mapping[str, Any]) -> int:
-    """How many partners the source named: a council since split between successors is one
-    partner (LGSS Law's Northamptonshire County Council, now North and West
-    Northamptonshire), though the register keeps a member for each body it is today."""
+    """How many partners the arrangement has, each body once (:func:`listed_partners`): a
+    council since split between successors is one partner (LGSS Law's Northamptonshire County
+    Council, now North and West Northamptonshire), though the register keeps a member for
+    each body it is today; two names for one body are one."""
+    return len(listed_partners(record.get("members") or []))
+
+
+def bodies_today(record: Mapping[str, Any]) -> int:
+    """How many bodies the partners are today (a body outside the reference counted by its
+    name): two councils merged since are one, a council split since is each successor."""
     members = record.get("members") or []
-    return len({str(m.get("name_as_given") or m.get("name") or i) for i, m in enumerate(members)})
+    return len({str(m.get("body_code") or f"x:{m.get('name')}") for m in members})
 
 
 def through_former(record: Mapping[str, Any], code: str) -> list[str]:

@@ -49,6 +49,7 @@ from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
 from recommender.reference import lookup as reference
 from recommender.register.records import (
+    listed_partners,
     member_label,
     merged_said,
     partnerships_of,
@@ -166,22 +167,37 @@ def summary(
             len(best), "three best opportunities are"
         )
         text = f"{name}'s {count}{what.replace(' for ', ', for ', 1)}: {_join(items)}."
-        total = sum(r.expected_savings_gbp or 0.0 for r in best)
-        if len(best) > 1:
+        by_service: dict[str, list[Recommendation]] = {}
+        for r in best:
+            by_service.setdefault(r.service, []).append(r)
+        # One partner or the other for a service: their savings do not add up, so a total
+        # counts one option per service (its best) and none at all when there is only one.
+        alternatives = [(sid, rs) for sid, rs in by_service.items() if len(rs) > 1]
+        uncertain = "the ranges below show how uncertain each figure is."
+        if len(by_service) > 1:
+            counted = [
+                max(rs, key=lambda r: r.expected_savings_gbp or 0.0) for rs in by_service.values()
+            ]
+            total = sum(r.expected_savings_gbp or 0.0 for r in counted)
+            if alternatives:
+                each = [
+                    f"{r.partner_name} for {service_words(labels.get(r.service, r.service))}"
+                    for r in counted
+                ]
+                text += f" Counting only the best partner for each service ({_join(each)}),"
+                text += " weighed by their chances"
+            else:
+                text += " Weighed by their chances"
             text += (
-                f" Weighed by their chances they come to about {charts.money(total)} a year in "
-                "expected savings; the ranges below show how uncertain each figure is."
+                f" they come to about {charts.money(total)} a year in expected savings; {uncertain}"
             )
-            by_service: dict[str, list[str]] = {}
-            for r in best:
-                by_service.setdefault(r.service, []).append(r.partner_name)
-            # One partner or the other for a service: their savings if formed do not add up.
-            for sid, partners in by_service.items():
-                if len(partners) > 1:
-                    text += (
-                        f" {_join(partners)} are alternatives for "
-                        f"{service_words(labels.get(sid, sid))}, not savings to add up."
-                    )
+        elif len(best) > 1:
+            text += f" Each figure stands alone; {uncertain}"
+        for sid, rs in alternatives:
+            text += (
+                f" {_join([r.partner_name for r in rs])} are alternatives for "
+                f"{service_words(labels.get(sid, sid))}, not savings to add up."
+            )
     if existing:
         kinds = sorted({service_words(labels.get(a["service"], a["service"])) for a in existing})
         n = len(existing)
@@ -358,6 +374,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     )
     env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
     env.filters["member"] = member_label
+    env.filters["listed_partners"] = listed_partners
     env.filters["savings_said"] = charts.savings_said
     env.filters["border"] = border_length
     env.filters["trust_said"] = trust_said

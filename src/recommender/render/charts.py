@@ -20,7 +20,7 @@ from typing import Any
 
 from recommender.core.errors import InvalidInput
 from recommender.core.names import closest
-from recommender.register.records import savings_reading
+from recommender.register.records import annual_assumption, annualise, savings_reading
 
 INK = "#222222"  # text: 15.9:1 on white
 MUTED = "#595959"  # axis labels: 7:1 on white
@@ -51,7 +51,10 @@ BASIS_WORDS = {
 def savings_said(record: Mapping[str, Any]) -> str:
     """An arrangement's savings as its source gave them, with the basis, and the annual figure
     drawn from them: "£1.6m a year", "£200m projected; about £20m a year" (a target over ten
-    years is never shown as a yearly saving achieved), "no savings figure"."""
+    years is never shown as a yearly saving achieved), "no savings figure". Where the rule
+    assumed a period the source does not give, it says so: "£3.4m projected, no period given:
+    read as a year", "£19m to date, start year not given: spread over 5 years, about £3.7m a
+    year"."""
 
     def given(key: str) -> float | None:
         value = record.get(key)
@@ -67,7 +70,18 @@ def savings_said(record: Mapping[str, Any]) -> str:
     if basis == "annual":
         return f"{money(figure)} a year"
     said = f"{money(figure)} {BASIS_WORDS.get(basis, basis)}"
-    return said if annual is None else f"{said}; about {money(annual)} a year"
+    if annual is None:
+        return said
+    period, start = given("savings_period_years"), given("start_year")
+    assumed = annual_assumption(
+        basis, None if period is None else int(period), None if start is None else int(start)
+    )
+    if assumed is not None and math.isclose(  # the rule's own assumption made this figure
+        annual, annualise(figure, basis, None, None) or math.nan
+    ):
+        said += f", {assumed}"
+        return said if math.isclose(annual, figure) else f"{said}, about {money(annual)} a year"
+    return f"{said}; about {money(annual)} a year"
 
 
 def percent(value: float | None, digits: int = 1) -> str:

@@ -402,6 +402,7 @@ COMPONENTS: dict[str, Any] = {
         annual_savings_gbp=NNUM,
         savings_gbp=NNUM,
         savings_basis=NSTR,
+        savings_period_years=NINT,
         source=NSTR,
         simulated=BOOL,
     ),
@@ -509,7 +510,12 @@ COMPONENTS: dict[str, Any] = {
         arrangement=_ref("Evidence"),
         score=NUM,
         likelihood=NUM,
-        savings_per_partner_gbp=NUM,
+        savings_per_partner_gbp={
+            "type": "number",
+            "description": "The model's estimate of each member's annual saving with the body "
+            "in: never a reported figure (what the members report is the arrangement's "
+            "savings_gbp and savings_basis; savings_gbp is null when the register has none).",
+        },
         reason=STR,
     ),
     "JoinOptions": _obj(

@@ -87,6 +87,7 @@ def _page_globals() -> dict[str, Any]:
         "simulated_note": SIMULATED_NOTE,
         "asset_version": __version__,
         "kind_labels": views_body.KIND_LABELS,
+        "kind_label": views_body.KIND_LABEL,
         "tier_labels": views_body.TIER_LABELS,
     }
 
@@ -103,6 +104,8 @@ bp.add_app_template_filter(lambda merged, name: reg.merged_said(name, merged), "
 bp.add_app_template_filter(reg.sources_said, "sources_said")
 bp.add_app_template_filter(reg.through_former, "through_former")
 bp.add_app_template_filter(reg.partners_named, "partners_named")
+bp.add_app_template_filter(reg.listed_partners, "listed_partners")
+bp.add_app_template_filter(reg.bodies_today, "bodies_today")
 bp.add_app_template_filter(service_words, "service_words")
 bp.add_app_template_test(lambda a, code: bool(reg.through_former(a, code)), "through_former")
 bp.add_app_template_filter(and_list, "and_list")

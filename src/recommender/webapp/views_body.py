@@ -44,6 +44,14 @@ KIND_LABELS = {
     "health": "NHS",
     "combined": "Combined authorities",
 }
+# One partner's kind, beside its name ("Combined authority, 42 km away").
+KIND_LABEL = {
+    "council": "Council",
+    "fire": "Fire",
+    "police": "Police",
+    "health": "NHS",
+    "combined": "Combined authority",
+}
 TIER_LABELS = {tier: name[0].upper() + name[1:] for tier, name in reference.TIER_NAMES.items()}
 SORT_LABELS = {
     "expected": "Expected annual savings",
