@@ -150,10 +150,10 @@ def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> No
     found = cautions([r | {"protocol": "cold_start"} for r in ranking] + ranking, "police")
     assert [c["said"] for c in found] == [  # worst first; a kind the model wins is not named;
         "for police–police pairs the model ranked real partners no better than “same tier "
-        "group, then nearest” (mean reciprocal rank 0.30 against 0.80, 7 held-out "
+        "group, then nearest” (mean reciprocal rank 0.300 against 0.800, 7 held-out "
         "arrangements; too few to judge firmly)",  # the headline protocol only
         "for council–police pairs the model ranked real partners no better than “nearest by "
-        "distance” (mean reciprocal rank 0.40 against 0.45, 20 held-out arrangements)",
+        "distance” (mean reciprocal rank 0.400 against 0.450, 20 held-out arrangements)",
     ]
     assert found[0] == found[0] | {
         "pair_kind": "police-police", "model_mrr": 0.3, "baseline": "group_nearest",

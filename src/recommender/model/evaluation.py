@@ -819,6 +819,7 @@ def cautions(
         and (wanted is None or r["pair_kind"] in wanted)
     ]
     found = []
+    # Three decimals, as models show prints them: 0.616 against 0.619 read "0.62 against 0.62".
     for pair in dict.fromkeys(str(r["pair_kind"]) for r in rows):
         by = {r["method"]: r for r in rows if r["pair_kind"] == pair}
         baselines = [b for b in PARTNER_BASELINES if b in by]
@@ -846,13 +847,13 @@ def cautions(
         if interval is None or verdict == "not better":
             said = (
                 f"{pairs} the model ranked real partners no better than “{label}” (mean "
-                f"reciprocal rank {mine:.2f} against {theirs:.2f}, {held})"
+                f"reciprocal rank {mine:.3f} against {theirs:.3f}, {held})"
             )
         else:
             said = (
                 f"{pairs} the model's lead over “{label}” in ranking real partners is within "
-                f"the noise (mean reciprocal rank {mine:.2f} against {theirs:.2f}, "
-                f"{_interval(interval, digits=2)}; {held})"
+                f"the noise (mean reciprocal rank {mine:.3f} against {theirs:.3f}, "
+                f"{_interval(interval, digits=3)}; {held})"
             )
         found.append(
             {
