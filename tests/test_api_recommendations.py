@@ -243,7 +243,9 @@ def test_answers_put_together_from_kept_parts_are_the_whole_answer(
                     "body": _body(code),
                     "model_version": model.version,
                     "query": shown,
-                    "cautions": model.cautions(_body(code)["kind"], shown["kinds"]),
+                    "cautions": model.cautions(
+                        _body(code)["kind"], shown["kinds"], shown["service"]
+                    ),
                     "recommendations": [r.to_dict() for r in found],
                 }
             )
@@ -270,3 +272,24 @@ def test_choices_are_read_whatever_their_case_and_echoed_as_their_ids(client: Fl
                        "&sort=likelihood&k=3")  # fmt: skip
     assert lower.json["recommendations"] == upper.json["recommendations"]
     assert client.get("/api/v1/bodies/Rother/recommendations?kinds=nhs").status_code == 400
+
+
+def test_a_model_not_evaluated_says_its_order_is_untested(client: FlaskClient, app: Flask) -> None:
+    """A model trained without its held-out evaluation gave no caution at all, which read as a
+    model that beats every rule; the API, the page and the downloads now say it is untested."""
+    assert not (_model(app).describe().get("evaluation") or {}).get("ranking")  # the small world's
+    shown = client.get("/api/v1/bodies/Rother/recommendations?k=3&service=legal").json
+    [caution] = shown["cautions"]
+    assert (caution["verdict"], caution["pair_kind"], caution["query"]) == (
+        "not evaluated",
+        "all",
+        "service",
+    )
+    assert caution["model_mrr"] is None and caution["held_out"] == 0
+    page = client.get("/bodies/E07000064?service=legal").get_data(as_text=True)
+    assert "This model was not evaluated on real arrangements held out from training" in page
+    assert "Treat the order as untested." in page
+    table = client.get("/api/v1/bodies/Rother/recommendations.csv?k=3").get_data(as_text=True)
+    rows = table.splitlines()
+    assert rows[0].endswith("How far to trust the order")
+    assert all("Treat the order as untested." in row for row in rows[1:])

@@ -201,9 +201,15 @@ def test_models_list_of_an_empty_folder_says_how_to_train(empty: Settings) -> No
 
 def test_promote_then_rollback(two_models: tuple[Settings, str, str]) -> None:
     settings, first, second = two_models
-    promoted = _invoke(settings, "models", "promote", second).stdout
-    assert promoted.strip() == f"promoted {second} (was {first})"
+    result = _invoke(settings, "models", "promote", second)
+    assert result.stdout.strip() == f"promoted {second} (was {first})"
+    assert f"note: {second} has no held-out evaluation" in result.stderr  # the small world's
     assert artifacts.promoted_version(settings) == second
+    again = _invoke(settings, "models", "promote", second).stdout
+    assert again.strip() == f"{second} is already the promoted model; nothing changed"
+    rolled = _invoke(settings, "models", "rollback").stdout  # the history is not touched
+    assert rolled.strip() == f"rolled back to {first}"
+    _invoke(settings, "models", "promote", second)
     rolled = _invoke(settings, "models", "rollback").stdout
     assert rolled.strip() == f"rolled back to {first}"
     assert artifacts.promoted_version(settings) == first

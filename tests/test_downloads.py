@@ -74,7 +74,7 @@ def test_suggestions_as_xlsx_match_the_json(client: FlaskClient) -> None:
     assert sheet.cell(row=2, column=7).number_format == downloads.SHARE
     assert sheet.cell(row=2, column=9).number_format == downloads.POUNDS
     assert sheet.freeze_panes == "A2"
-    about = dict(book["About"].iter_rows(values_only=True))
+    about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True)}
     assert about["Body"] == f"Rother ({ROTHER})" and about["Filters"] == "service=legal"
     frame = pd.read_excel(io.BytesIO(response.data), sheet_name="Table")
     assert frame["Partner"].tolist() == [r["partner_name"] for r in expected]

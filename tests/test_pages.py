@@ -459,8 +459,9 @@ def test_a_partners_kind_is_said_in_the_singular(client: FlaskClient) -> None:
 def test_reasons_show_a_marker_and_words_for_every_direction(
     real_client: FlaskClient, real_app: Flask
 ) -> None:
-    # Essex's fire authority and police force are under one commissioner: a note, not an effect.
-    fire = reference.resolve("Essex Fire and Rescue Authority", settings=REAL).codes[0]
+    # Greater Manchester's fire authority and police force are under one mayor: a note, not an
+    # effect (Essex's, under one commissioner, are one body: never each other's candidates).
+    fire = reference.resolve("Greater Manchester Fire and Rescue Authority", settings=REAL).codes[0]
     found = _model(real_app).recommend(Query(fire, k=20))
     notes = [x for r in found for x in r.reasons if x.direction == "note"]
     lowers = [x for r in found for x in r.reasons if x.direction == "lowers"]

@@ -585,8 +585,18 @@ def models_promote(obj: SettingsObj, version: str) -> None:
     from recommender.model import artifacts
     from recommender.recommend import serving
 
+    current = artifacts.promoted_version(obj.settings)
+    if current == version:
+        click.echo(f"{version} is already the promoted model; nothing changed")
+        return
     previous = artifacts.promote(version, obj.settings, check=serving.check(obj.settings))
     click.echo(f"promoted {version}" + (f" (was {previous})" if previous else ""))
+    if not (artifacts.metadata(version, obj.settings).get("evaluation") or {}).get("ranking"):
+        click.echo(
+            f"note: {version} has no held-out evaluation (trained with --no-evaluate): its "
+            "answers say their order is untested; `recommender train --promote` evaluates one",
+            err=True,
+        )
 
 
 @models.command("rollback")
@@ -787,7 +797,9 @@ def _write_csv(results: list[tuple[dict[str, str], list[Any], list[dict[str, Any
                 "body_name": body["name"],
                 "rank": rank,
                 **r.to_dict(),
-                "caution": said.get(pair_kind(str(body["kind"]), r.partner_kind), ""),
+                "caution": said.get(
+                    pair_kind(str(body["kind"]), r.partner_kind), said.get("all", "")
+                ),
             }
             # Meant for a spreadsheet: text that would run as a formula is quoted.
             writer.writerow(

@@ -779,9 +779,37 @@ def savings_figures(evaluation: Mapping[str, Any]) -> int | None:
     return next((int(r["n"]) for r in rows if r["method"] == "model"), None)
 
 
+NOT_EVALUATED = "not evaluated"
+
+
+def not_evaluated(query: str) -> dict[str, Any]:
+    """The caution of a model trained without a held-out evaluation (``train --no-evaluate``):
+    nothing measured how its order compares with the rules, and silence would read as
+    trusted."""
+    return {
+        "pair_kind": "all",
+        "query": query,
+        "verdict": NOT_EVALUATED,
+        "model_mrr": None,
+        "baseline": None,
+        "baseline_label": None,
+        "baseline_mrr": None,
+        "lead_interval": None,
+        "held_out": 0,
+        "few": True,
+        "said": "this model was not evaluated on real arrangements held out from training (it "
+        "was trained without its evaluation), so nothing measures whether its order beats the "
+        "simple rules an officer would use",
+    }
+
+
 def trust_said(cautions: Sequence[Mapping[str, Any]]) -> str:
     """The note beside a body's suggestions that says how far to trust their order, from its
     :func:`cautions` (the page, the briefing and the CLI say it alike)."""
+    untested = [c for c in cautions if c.get("verdict") == NOT_EVALUATED]
+    if untested:
+        said = str(untested[0]["said"])
+        return f"{said[:1].upper()}{said[1:]}. Treat the order as untested."
     them = "it" if len(cautions) == 1 else "them"
     said = "; ".join(str(c["said"]) for c in cautions)
     return (
@@ -808,7 +836,10 @@ def cautions(
     (its id), ``baseline_label``, ``baseline_mrr``, ``lead_interval`` (the 95% interval of
     the model's MRR minus the baseline's, or None when not kept), ``held_out``
     (arrangements), ``few`` (too few to judge firmly) and ``said`` (the sentence
-    :func:`trust_said` joins)."""
+    :func:`trust_said` joins). A model with no held-out evaluation gets one caution saying so
+    (:func:`not_evaluated`, pair kind ``all``)."""
+    if not ranking:  # no held-out evaluation at all: say so, rather than nothing
+        return [not_evaluated(query)]
     wanted = None if partner_kinds is None else {pair_kind(kind, k) for k in partner_kinds}
     rows = [
         r

@@ -134,7 +134,7 @@ def recommendations_table(
             round(r.distance_km, 1),
             "yes" if r.existing else "no",
             "; ".join(f"{DIRECTION_WORDS[x.direction]}: {x.text}" for x in r.reasons),
-            by_pair.get(pair_kind(str(body["kind"]), r.partner_kind)),
+            by_pair.get(pair_kind(str(body["kind"]), r.partner_kind), by_pair.get("all")),
         ]
         for rank, r in enumerate(found, 1)
     ]

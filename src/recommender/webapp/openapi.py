@@ -435,7 +435,8 @@ COMPONENTS: dict[str, Any] = {
             "description": "How far to trust the order: the pair kinds (of this body with the "
             "partner kinds asked; every kind when not asked) where the model's evaluation on real "
             "arrangements held out from training ranks real partners no better than a baseline, "
-            "or ahead of one only within the noise, worst first. Empty when it beats every "
+            "or ahead of one only within the noise, worst first; one caution (verdict not "
+            "evaluated) for a model trained without that evaluation. Empty when it beats every "
             "baseline for them beyond the noise."
         },
         recommendations=_list(_ref("Recommendation")),
@@ -455,7 +456,10 @@ COMPONENTS: dict[str, Any] = {
             "few",
             "said",
         ],
-        pair_kind={"type": "string", "description": "The two kinds, sorted (council-police)."},
+        pair_kind={
+            "type": "string",
+            "description": "The two kinds, sorted (council-police); all for a model not evaluated.",
+        },
         query={
             "type": "string",
             "enum": ["service", "any"],
@@ -463,18 +467,20 @@ COMPONENTS: dict[str, Any] = {
         },
         verdict={
             "type": "string",
-            "enum": ["not better", "no clear difference"],
+            "enum": ["not better", "no clear difference", "not evaluated"],
             "description": "A baseline matches or beats the model, or the model is ahead of "
-            "it only within the noise (the 95% paired bootstrap interval of its lead reaches 0).",
+            "it only within the noise (the 95% paired bootstrap interval of its lead reaches 0), "
+            "or the model was trained without a held-out evaluation (the figures are null).",
         },
-        model_mrr=NUM,
+        model_mrr=NNUM,
         baseline={
             "type": "string",
+            "nullable": True,
             "description": "The baseline's id (see /model): the best one, or the one the "
             "model's lead over is least sure.",
         },
-        baseline_label=STR,
-        baseline_mrr=NUM,
+        baseline_label=NSTR,
+        baseline_mrr=NNUM,
         lead_interval=_list(NUM)
         | {
             "nullable": True,
