@@ -154,7 +154,7 @@ def test_a_successor_is_not_said_to_be_a_member_of_what_its_predecessors_joined(
     assert f"{said} Northamptonshire" in item
     item = page[page.index("North and West Northamptonshire shared services") :]
     assert "a predecessor" not in item.split("</li>")[0]  # its own, from 2021
-    assert "only through bodies now gone that it succeeds (named below)" in page
+    assert "of them only through bodies now gone that it succeeds" in page
     audit = page[page.index(">Welland Internal Audit Consortium<") :].split("</li>")[0]
     assert "only through Corby Borough Council and East Northamptonshire Council</strong>" in audit
     assert "predecessors of North Northamptonshire" in audit
@@ -183,7 +183,9 @@ def test_a_council_split_since_counts_as_the_one_partner_the_source_named(
     them Northamptonshire County Council, now North and West Northamptonshire."""
     page = html.unescape(real_client.get("/arrangements/R-42df57cc").get_data(as_text=True))
     assert "Partners (3)" in page
-    assert "3 partners as the source names them; 4 bodies today" in page
+    assert (
+        "3 partners, each body once however many names the source gives it; 4 bodies today" in page
+    )
     body = html.unescape(real_client.get("/bodies/E10000003").get_data(as_text=True))
     item = body[body.index(">LGSS Law Ltd<") :].split("</li>")[0]
     assert "3 partners" in item and "members" not in item

@@ -371,7 +371,7 @@ def test_a_body_page_says_where_the_models_evaluation_does_not_back_its_order(
         said = police[police.index("How far to trust the order") :].split("</p>")[0]
         assert "for police–police pairs the model ranked real partners no better than" in said
         mine, theirs = rows[(query, "model")], rows[(query, "plain_logit")]
-        assert f"(real register)” (mean reciprocal rank {mine:.2f} against {theirs:.2f}, 7 " in said
+        assert f"(real register)” (mean reciprocal rank {mine:.3f} against {theirs:.3f}, 7 " in said
         assert "too few to judge firmly" in said
     council = _text(client.get("/bodies/E07000064"))  # the model beats every rule for councils
     assert "How far to trust the order" not in council

@@ -239,7 +239,7 @@ def test_the_page_links_its_list_as_csv_and_excel_on_the_new_map(
     book = client.get(links[1])
     assert book.status_code == 200
     workbook = openpyxl.load_workbook(io.BytesIO(book.data))
-    about = dict(workbook["About"].values)
+    about = {row[0]: row[1] for row in workbook["About"].values}
     assert about["Body"] == "West Surrey (X06000002)" and about["Scenario"] == stored
     assert about["Filters"] == "service=legal; kinds=council,fire; k=5"
     codes = [r[2] for r in workbook["Table"].iter_rows(min_row=2, values_only=True)]
@@ -316,7 +316,9 @@ def test_api_answers_for_a_council_that_joins_a_successor_as_the_page_does(
     table = client.get(f"/api/v1/bodies/Woking/recommendations.csv?scenario={stored}&k=3")
     assert table.status_code == 200 and "from West Surrey" in table.get_data(as_text=True)
     book = client.get(f"/api/v1/bodies/Woking/recommendations.xlsx?scenario={stored}&k=3")
-    about = dict(openpyxl.load_workbook(io.BytesIO(book.data))["About"].values)
+    about = {
+        row[0]: row[1] for row in openpyxl.load_workbook(io.BytesIO(book.data))["About"].values
+    }
     assert about["Body"] == "West Surrey (X06000002)" and about["Note"].startswith(said)
 
 
