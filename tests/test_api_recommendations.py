@@ -76,6 +76,12 @@ def test_sort_and_floor(client: FlaskClient) -> None:
     everyone = client.get(url + "&min_choice=0").json["recommendations"]
     assert len(everyone) > len(by_likelihood)
     assert client.get(url + "&sort=alphabetical").status_code == 400
+    # Equal savings if formed (one service, partners of a size) go to the larger expected.
+    for query in ("&sort=savings", "&sort=savings&min_choice=0"):
+        by_savings = client.get(url + query).json["recommendations"]
+        keys = [(r["savings_gbp"], r["expected_savings_gbp"]) for r in by_savings]
+        assert keys == sorted(keys, reverse=True)
+        assert len({k[0] for k in keys}) < len(keys)  # there are ties to break
 
 
 def test_same_answer_from_the_cache(client: FlaskClient, app: Flask) -> None:

@@ -566,7 +566,9 @@ class Recommender:
         rows = np.flatnonzero(keep)
         values = {"expected": scored.expected, "likelihood": scored.likelihood}
         key = values.get(query.sort, scored.savings)[rows]
-        rows = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key))]
+        # Ties (e.g. the same savings if formed) go to the larger expected savings.
+        tie = -scored.expected[rows]
+        rows = rows[np.lexsort((scored.candidate[rows], scored.service[rows], tie, -key))]
         if capped:
             rows = rows[_occurrence(scored.candidate[rows]) < query.per_partner]
         return rows[: query.k].tolist()  # type: ignore[no-any-return]
@@ -613,13 +615,15 @@ class Recommender:
 
     def _pick(self, f: int, scored: LongScores, query: Query) -> IntArray:
         """The rows of ``scored`` to show, best first: the filters kept, sorted by the ranking
-        score (then service and candidate position), at most ``per_partner`` per partner, ``k``
-        of them; then, asked to include them, every existing partner (context, not
-        suggestions: ranked last, they were cut by ``k`` and never shown)."""
+        score (then expected savings, service and candidate position), at most
+        ``per_partner`` per partner, ``k`` of them; then, asked to include them, every
+        existing partner (context, not suggestions: ranked last, they were cut by ``k`` and
+        never shown)."""
         rows = np.flatnonzero(self._keep(f, scored, query))
         values = {"expected": scored.expected, "likelihood": scored.likelihood}
         key = values.get(query.sort, scored.savings)[rows]
-        ranked = rows[np.lexsort((scored.candidate[rows], scored.service[rows], -key))]
+        tie = -scored.expected[rows]  # ties go to the larger expected savings
+        ranked = rows[np.lexsort((scored.candidate[rows], scored.service[rows], tie, -key))]
         existing = scored.existing[ranked]
         new, known = ranked[~existing], ranked[existing]
         if query.service is None and query.per_partner < len(scored.services):
