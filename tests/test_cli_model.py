@@ -174,6 +174,9 @@ def test_models_show_names_the_promoted_model(two_models: tuple[Settings, str, s
     assert re.search(rf"^version\s+{first}$", shown, re.M)
     assert re.search(r"^git_commit\s+[0-9a-f]{40}", shown, re.M)
     assert re.search(r"^promoted\s+True$", shown, re.M)
+    register = artifacts.metadata(first, settings)["register"]
+    assert re.search(rf"^register\s+hash: {register['hash']}$", shown, re.M)  # fields, not a dict
+    assert re.search(rf"^\s+real: {register['real']}$", shown, re.M) and "{'" not in shown
     other = _invoke(settings, "models", "show", second).stdout
     assert re.search(rf"^version\s+{second}$", other, re.M)
     assert re.search(r"^promoted\s+False$", other, re.M)

@@ -469,8 +469,13 @@ def models_show(obj: SettingsObj, version: str | None, fmt: str) -> None:
         return
     for key in ("version", "created_at", "git_commit", "training_seconds", "artifact_sha256"):
         click.echo(f"{key:18} {meta.get(key)}")
-    click.echo(f"{'register':18} {meta.get('register')}")
-    click.echo(f"{'versions':18} {meta.get('versions')}")
+    for key in ("register", "versions"):  # fields, one a line, not a Python dict
+        found = meta.get(key)
+        if isinstance(found, dict) and found:
+            for i, (name, value) in enumerate(found.items()):
+                click.echo(f"{key if not i else '':18} {name}: {value}")
+        else:
+            click.echo(f"{key:18} {found}")
     click.echo(f"{'promoted':18} {version == artifacts.promoted_version(obj.settings)}\n")
     print_evaluation(Evaluation.from_dict(meta.get("evaluation", {})))
 
