@@ -157,6 +157,29 @@ def test_a_reimport_names_the_arrangements_already_stored(
     )
 
 
+def test_a_reimport_that_changes_a_stored_arrangement_says_how_to_correct_it(
+    register_settings: Settings, directory: Directory, tmp_path: Path
+) -> None:
+    """A corrected file (same partners, service and year; another name and figure) was only
+    "already in the register … skipped", as if nothing differed."""
+    path = FIXTURES / "known_small.csv"
+    first = import_file(path, settings=register_settings, directory=directory)
+    same = import_file(path, settings=register_settings, directory=directory, dry_run=True)
+    assert same.differ == [] and "differ" not in same.summary()
+    lines = path.read_text().splitlines()
+    lines[1] = lines[1].replace("East Sussex Procurement Hub", "ESPH").replace("8000000", "9000000")
+    corrected = tmp_path / "corrected.csv"
+    corrected.write_text("\n".join(lines) + "\n")
+    again = import_file(corrected, settings=register_settings, directory=directory)
+    assert again.added == 0
+    assert again.differ == [(2, first.ids[0], ["name", "savings_gbp"])]
+    assert (
+        f"as {first.ids[0]} (East Sussex Procurement Hub): skipped; its name, savings_gbp differ "
+        f"from the file's: to correct it, `recommender register remove {first.ids[0]} --yes`, "
+        "then import again"
+    ) in again.summary()
+
+
 def test_a_large_reimport_names_a_few_duplicates_and_counts_the_rest() -> None:
     from recommender.register.records import SHOWN_DUPLICATES, ImportReport
 

@@ -44,6 +44,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -366,6 +367,8 @@ class ImportReport:
     in_file_duplicates: list[tuple[int, int]] = field(default_factory=list)  # (row, first row)
     # The first SHOWN_DUPLICATES of them by file row: (row, id, name) of what is stored.
     already: list[tuple[int, str, str]] = field(default_factory=list)
+    # Of those, the ones whose other fields differ from the file's: (row, id, the fields).
+    differ: list[tuple[int, str, list[str]]] = field(default_factory=list)
     ids: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
@@ -375,10 +378,19 @@ class ImportReport:
         verb = "would add" if self.dry_run else "added"
         text = f"{self.path}: {self.rows} row(s), {verb} {self.added} arrangement(s), "
         text += f"{self.duplicates} duplicate(s) skipped"
+        changed = {row: fields for row, _, fields in self.differ}
         for row, ident, name in self.already:
             text += f"\n  row {row} is already in the register as {ident} ({name}): skipped"
+            if row in changed:  # a correction, perhaps: say how to make one
+                text += (
+                    f"; its {', '.join(changed[row])} differ from the file's: to correct it, "
+                    f"`recommender register remove {ident} --yes`, then import again"
+                )
         if self.duplicates > len(self.already):
-            text += f"\n  and {self.duplicates - len(self.already):,} more already in the register"
+            more = self.duplicates - len(self.already)
+            # None named (a dry run on a new database: the default register's): not "more".
+            said = f"and {more:,} more" if self.already else f"{more:,}"
+            text += f"\n  {said} already in the register"
         for row, first in self.in_file_duplicates:
             text += f"\n  row {row} repeats row {first} of the same file: skipped"
         return text + "".join(f"\n  note: {w}" for w in self.warnings)
@@ -484,7 +496,9 @@ def import_file(
             store.ensure_default(engine, settings.register_dir)  # never hidden by an import
             added, report.import_id = store.store(engine, record, len(unique), build)
         new = {row["fingerprint"] for row in added}
-        report.already = _stored(engine, [(fp, c.row) for fp, c in unique if fp not in new])
+        old = [(fp, c) for fp, c in unique if fp not in new]
+        report.already = _stored(engine, [(fp, c.row) for fp, c in old])
+        report.differ = _differing(engine, old, {row for row, _, _ in report.already})
     report.added, report.duplicates = len(added), len(unique) - len(added)
     report.ids = [r["id"] for r in added]
     report.warnings += source.warnings
@@ -513,6 +527,50 @@ def _stored(engine: Engine, rows: Sequence[tuple[str, int]]) -> list[tuple[int, 
         stmt = sa.select(a.c.id, a.c.name, a.c.fingerprint).where(where)
         found = {fp: (i, n) for i, n, fp in conn.execute(stmt)}
     return [(row, *found[fp]) for fp, row in first if fp in found]
+
+
+# What a correction changes: an arrangement's identity (its service, start year and members)
+# is its fingerprint, so a row with the same identity can only differ in these.
+COMPARED = ("name", "end_year", "status", "savings_gbp", "savings_basis",
+            "savings_period_years", "savings_aim", "source", "note")  # fmt: skip
+
+
+def _differing(
+    engine: Engine, old: Sequence[tuple[str, Candidate]], shown: set[int]
+) -> list[tuple[int, str, list[str]]]:
+    """Of the rows already stored that an import names (``shown``: file rows), those whose
+    fields (:data:`COMPARED`, as the import would store them) differ from the stored ones:
+    (file row, id, the fields)."""
+    wanted = [(fp, c) for fp, c in old if c.row in shown]
+    if not wanted:
+        return []
+    a = db.arrangements
+    columns = [a.c.id, a.c.fingerprint, *(a.c[name] for name in COMPARED)]
+    with engine.connect() as conn:
+        stmt = sa.select(*columns).where(a.c.fingerprint.in_([fp for fp, _ in wanted]))
+        stored = {row["fingerprint"]: row for row in conn.execute(stmt).mappings()}
+    out = []
+    for fp, c in wanted:
+        if fp not in stored:
+            continue
+        (made,), _ = rows_for([(fp, c)], set())  # as the import would store it
+        fields = [name for name in COMPARED if not _same(made.get(name), stored[fp][name])]
+        if fields:
+            out.append((c.row, str(stored[fp]["id"]), fields))
+    return out
+
+
+def _same(one: Any, two: Any) -> bool:
+    blank = (None, "")
+    if one in blank or two in blank or _nan(one) or _nan(two):
+        return (one in blank or _nan(one)) and (two in blank or _nan(two))
+    if isinstance(one, int | float) and isinstance(two, int | float):
+        return math.isclose(float(one), float(two), rel_tol=1e-9, abs_tol=0.005)
+    return bool(one == two)
+
+
+def _nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def unique_candidates(
