@@ -197,6 +197,19 @@ def test_models_list_as_json_marks_the_promoted_one(
     assert {m["version"]: m["promoted"] for m in listed} == {first: True, second: False}
 
 
+def test_models_list_gives_every_figure_to_three_decimals(
+    two_models: tuple[Settings, str, str],
+) -> None:
+    settings, first, _ = two_models
+    path = settings.models / first / artifacts.METADATA
+    meta = json.loads(path.read_text())
+    meta["summary"] = {"lopo/service": {"mrr": 0.58, "hit@10": 0.9}}  # "0.58" beside "0.582"
+    path.write_text(json.dumps(meta))
+    listed = _invoke(settings, "models", "list").stdout.splitlines()
+    row = next(line for line in listed if line.startswith(f"* {first} "))  # not {first}-2
+    assert row.split()[-2:] == ["0.580", "0.900"]
+
+
 def test_models_list_of_an_empty_folder_says_how_to_train(empty: Settings) -> None:
     out = _invoke(empty, "models", "list").stdout
     assert f"no models in {empty.models}" in out and "recommender train --promote" in out

@@ -164,7 +164,13 @@ def test_export_to_stdout_and_file(run: Run, tmp_path: Path) -> None:
     result = run("export", "--format", "geojson", "--out", str(out))
     assert result.exit_code == 0 and f"wrote {out}" in result.stderr
     assert json.loads(out.read_text())["type"] == "FeatureCollection"
+    assert "note:" not in result.stderr  # the extension fits
     assert run("export", "--format", "xml").exit_code == 2
+    # GeoJSON written to a .csv: written as asked, with a note (it was silent).
+    wrong = tmp_path / "x.csv"
+    result = run("export", "--format", "geojson", "--out", str(wrong))
+    assert result.exit_code == 0 and json.loads(wrong.read_text())["type"] == "FeatureCollection"
+    assert "note: x.csv will hold GEOJSON (--format geojson)" in result.stderr
 
 
 def test_build_default_then_reset(run: Run, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,7 +78,7 @@ def test_the_dask_evaluation_equals_the_local_one(small_context: Context, schedu
     _same(local, on_dask)
     assert local.notes["real_arrangements_evaluated"] == LIMIT
     assert not local.ranking.empty and not local.savings.empty
-    assert f"leave one partnership out ({LIMIT} of {LIMIT}, on Dask)" in said
+    assert f"held-out arrangement {LIMIT} of {LIMIT}, with its partnership, on Dask" in said
     # Another seed gives other figures: the comparison above can tell them apart.
     other = engines.evaluate(small_context, limit=LIMIT, random_state=4)
     assert not other.ranking.equals(local.ranking)

@@ -411,7 +411,11 @@ def models_list(obj: SettingsObj, fmt: str) -> None:
                 i.created_at[:16].replace("T", " "),
                 trained_on,
                 i.register_hash,
-                *(["not evaluated", "", "", ""] if all(f is None for f in figures) else figures),
+                *(
+                    ["not evaluated", "", "", ""]
+                    if all(f is None for f in figures)
+                    else ["" if f is None else f"{f:.3f}" for f in figures]  # 0.580, not 0.58
+                ),
             ]
         )
     echo_table(

@@ -101,6 +101,9 @@ def import_(obj: SettingsObj, file: Path, dry_run: bool, fmt: str) -> None:
         click.echo(report.summary())
 
 
+EXTENSIONS = {"json": ("geojson",), "geojson": ("json",)}  # also fitting a format
+
+
 @register.command("export")
 @click.option(
     "--format",
@@ -127,6 +130,12 @@ def export(
 ) -> None:
     """Export the register (or part of it) as CSV, JSON or GeoJSON."""
     filters = _filters(service, body, region, origin, limit, offset)
+    if out is not None and out.suffix.lower().lstrip(".") not in {fmt, *EXTENSIONS.get(fmt, ())}:
+        click.echo(  # written as asked, but a .csv holding GeoJSON would mislead whoever opens it
+            f"note: {out.name} will hold {fmt.upper()} (--format {fmt}), whatever its extension "
+            f"says; name it *.{fmt} or give --format to match",
+            err=True,
+        )
     text = reg.export(fmt, out, filters=filters, settings=obj.settings)
     if out is None:
         click.echo(text, nl=False)

@@ -177,7 +177,7 @@ def _run_folds(client: Client, setup: Setup, folds: list[int], say: Progress) ->
         for k in folds
     ]
     for done, _ in enumerate(as_completed(futures), 1):
-        say(f"leave one partnership out ({done} of {len(folds)}, on Dask)")
+        say(f"held-out arrangement {done} of {len(folds)}, with its partnership, on Dask")
     results: list[FoldResult] = client.gather(futures)  # in fold order, whatever finished first
     return results
 

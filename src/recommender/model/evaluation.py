@@ -516,7 +516,7 @@ def evaluate(
     folds = held_out(setup)[:limit]
     results = []
     for i, k in enumerate(folds):
-        say(f"leave one partnership out ({i + 1} of {len(folds)})")
+        say(f"held-out arrangement {i + 1} of {len(folds)}, with its partnership")
         results.append(lopo_fold(setup, k))
     say("simulated arrangements")
     return assemble(setup, folds, results)
