@@ -336,8 +336,21 @@ def test_missing_columns_reject_the_file(tmp_path: Path) -> None:
     path.write_text("arrangement_name,partners,partner_types\nA,B,C\n")
     with pytest.raises(ImportRejected) as caught:
         read_source(path)
-    assert {e.column for e in caught.value.errors} >= {"service_category", "savings_basis"}
+    assert {e.column for e in caught.value.errors} == {"service_category"}  # the one needed
     assert all(e.row == 1 for e in caught.value.errors)
+    assert "(and reads start_year, savings_gbp" in caught.value.errors[0].message
+
+
+def test_optional_columns_may_be_left_out_of_a_csv(tmp_path: Path, directory: Directory) -> None:
+    """A CSV without savings_aim or savings_period_years was refused for "missing column"
+    while JSON with the same fields left out was read."""
+    path = tmp_path / "few.csv"
+    path.write_text("name,service,partners\nJ,legal,Rother; Hastings\n")
+    layout, rows = read_source(path)
+    candidates, errors = validate(rows, directory, SERVICES)
+    assert (layout, errors, len(candidates)) == ("project", [], 1)
+    assert (candidates[0].savings_gbp, candidates[0].savings_basis) == (None, "unknown")
+    assert candidates[0].start_year is None and candidates[0].status == "unknown"
 
 
 def test_unreadable_files_are_named(tmp_path: Path) -> None:

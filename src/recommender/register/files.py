@@ -55,6 +55,12 @@ KNOWN_COLUMNS = (
     *("arrangement_name", "partners", "partner_types", "service_category", "start_year"),
     *("savings_gbp", "savings_basis", "savings_period_years", "source_url", "note"),
 )
+# The columns a CSV must have; the others may be left out, as in JSON (a blank value is read as
+# the field not given). A misspelt optional column is named in the report (_ignored).
+REQUIRED = {
+    "project": ("name", "service", "partners"),
+    "known": ("arrangement_name", "partners", "partner_types", "service_category"),
+}
 _KNOWN_TO_PROJECT = {
     "arrangement_name": "name",
     "service_category": "service",
@@ -243,8 +249,11 @@ def _read_csv(path: Path, text: str) -> SourceFile:
         if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
             message += " (this header is one column: save the file with commas between values)"
         raise ImportRejected(str(path), [RowError(1, "", ",".join(header), message)])
-    if missing := [c for c in expected if c not in header]:
-        message = f"missing column; the {layout} layout has " + ", ".join(expected)
+    if missing := [c for c in REQUIRED[layout] if c not in header]:
+        message = (
+            f"missing column; the {layout} layout needs {', '.join(REQUIRED[layout])} (and reads "
+            f"{', '.join(c for c in expected if c not in REQUIRED[layout])} when given)"
+        )
         problems += [RowError(1, c, "", message) for c in missing]
     if bad := [p for p in problems if p is not None]:
         raise ImportRejected(str(path), bad)
