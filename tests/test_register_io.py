@@ -198,6 +198,13 @@ def test_abolished_councils_resolve_to_successors_keeping_the_name(
     assert c.members[0].resolution == "former: Taunton Deane → Somerset"
     assert c.members[2].resolution == "former: Northamptonshire → West Northamptonshire"
     assert c.identities == ("E07000190", "E10000021")
+    # The import report says how each was read (it said nothing of it).
+    assert "'Taunton Deane' names a body since abolished or merged: read as Somerset" in (
+        " ".join(c.warnings)
+    )
+    assert "read as North Northamptonshire (E06000061) and West Northamptonshire" in (
+        " ".join(c.warnings)
+    )
 
 
 def test_partners_merged_since_stay_distinct(tmp_path: Path, directory: Directory) -> None:

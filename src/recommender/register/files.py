@@ -648,6 +648,9 @@ class _RowCheck:
             found = [
                 Member(c, given, role, f"{label}: {was} → {names.get(c, c)}") for c in res.codes
             ]
+            today = " and ".join(f"{names.get(c, c)} ({c})" for c in res.codes)
+            gone = "a body since abolished or merged" if label == "former" else "an NHS body"
+            self.warnings.append(f"{token!r} names {gone}: read as {today}, covering it today")
             return found, res.former_code or "n:" + normalise_name(was)
         if res.alias_type == "rule":
             found = [
