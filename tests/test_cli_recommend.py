@@ -90,7 +90,7 @@ def test_models_list_says_where_each_figure_comes_from(
                               "¹", "hit@10", "¹", "MRR", "²", "MRR", "³"]  # fmt: skip
     real, simulated = meta["register"]["real"], meta["register"]["simulated"]
     assert row.startswith(f"* {version}") and f"{real:,} real + {simulated:,} simulated" in row
-    assert row.split()[-4:] == ["0.604", "0.9", "0.7", "0.5"]
+    assert row.split()[-4:] == ["0.604", "0.900", "0.700", "0.500"]
     assert "¹ leave one partnership out" in result.stderr and "² as served" in result.stderr
     assert "³ cold start" in result.stderr
 

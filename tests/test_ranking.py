@@ -296,20 +296,22 @@ def _plain_recommend(model: Recommender, query: Query) -> list[tuple[str, str, f
                 continue
             if scored.existing[r]:  # every one asked for, after the k suggestions
                 if query.include_existing:
-                    known.append((-float(ranking[r]), s, c, None))
+                    known.append((-float(ranking[r]), -float(scored.expected[r]), s, c, None))
                 continue
             if scored.p_choice[r] < query.min_choice:
                 continue
-            picked.append((-float(ranking[r]), s, c, float(scored.likelihood[r])))
-    picked.sort(key=lambda p: p[:3])
+            # Ties go to the larger expected savings, then service and candidate position.
+            tie = -float(scored.expected[r])
+            picked.append((-float(ranking[r]), tie, s, c, float(scored.likelihood[r])))
+    picked.sort(key=lambda p: p[:4])
     seen: dict[int, int] = {}
     out = []
-    for _, s, c, likelihood in picked:
+    for _, _, s, c, likelihood in picked:
         if seen.get(c, 0) < query.per_partner and len(out) < query.k:
             seen[c] = seen.get(c, 0) + 1
             out.append((str(ctx.pairs.codes[c]), ctx.services[s], likelihood))
-    known.sort(key=lambda p: p[:3])
-    return out + [(str(ctx.pairs.codes[c]), ctx.services[s], None) for _, s, c, _ in known]
+    known.sort(key=lambda p: p[:4])
+    return out + [(str(ctx.pairs.codes[c]), ctx.services[s], None) for _, _, s, c, _ in known]
 
 
 def _random_queries(model: Recommender, count: int, seed: int = 0) -> list[Query]:

@@ -553,7 +553,7 @@ def _differing(
     for fp, c in wanted:
         if fp not in stored:
             continue
-        (made,), _ = rows_for([(fp, c)], set())  # as the import would store it
+        made = _stored_row(fp, c)  # as the import would store it
         fields = [name for name in COMPARED if not _same(made.get(name), stored[fp][name])]
         if fields:
             out.append((c.row, str(stored[fp]["id"]), fields))
@@ -589,6 +589,23 @@ def unique_candidates(
     return unique, repeats
 
 
+def _stored_row(fp: str, c: Candidate) -> dict[str, Any]:
+    """The arrangements table's row for a validated arrangement, as an import stores it (the
+    curated readings of its end and its savings applied), without its id."""
+    row = {k: v for k, v in asdict(c).items() if k in ARRANGEMENT_COLUMNS and k != "id"}
+    row["fingerprint"] = fp
+    ended = end_reading(c.name, c.simulated) if c.end_year is None else None
+    if ended is not None:
+        row["end_year"], row["status"] = ended[0], "ended"
+    reading = savings_reading(c.name, c.savings_gbp, c.simulated)
+    row["annual_savings_gbp"] = (
+        reading.annual
+        if reading is not None
+        else annualise(c.savings_gbp, c.savings_basis, c.savings_period_years, c.start_year)
+    )
+    return row
+
+
 def rows_for(
     new: Sequence[tuple[str, Candidate]], taken: set[str]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -600,18 +617,7 @@ def rows_for(
         if ident in taken:  # two fingerprints sharing 8 hex digits: lengthen, still stable
             ident = ident[:2] + fp[:16]
         taken.add(ident)
-        row = {k: v for k, v in asdict(c).items() if k in ARRANGEMENT_COLUMNS} | {"id": ident}
-        row["fingerprint"] = fp
-        ended = end_reading(c.name, c.simulated) if c.end_year is None else None
-        if ended is not None:
-            row["end_year"], row["status"] = ended[0], "ended"
-        reading = savings_reading(c.name, c.savings_gbp, c.simulated)
-        row["annual_savings_gbp"] = (
-            reading.annual
-            if reading is not None
-            else annualise(c.savings_gbp, c.savings_basis, c.savings_period_years, c.start_year)
-        )
-        arrangement_rows.append(row)
+        arrangement_rows.append({"id": ident} | _stored_row(fp, c))
         member_rows += [
             {"arrangement_id": ident, "position": i, **asdict(m)}
             for i, m in enumerate(c.members, 1)
