@@ -260,20 +260,7 @@ def _records(ev: Evaluation) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def small_evaluation() -> Evaluation:
     """Leave-one-partnership-out on the first few real arrangements of the default register."""
-    from recommender.core.services import load_services
-    from recommender.model.fit import Context
-    from recommender.reference import lookup as reference
-    from recommender.register import records as register
-
-    arrangements, members = register.read_default_register(REAL)
-    ctx = Context.build(
-        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
-        reference.load_adjacency(REAL),
-        load_services(REAL),
-        arrangements,
-        members,
-        reference.governed_pairs(REAL),
-    )
+    ctx = _real_context()
     return evaluate(ctx, limit=6)
 
 
@@ -452,21 +439,10 @@ def test_as_served_ranks_a_case_that_only_a_later_arrangement_made_existing() ->
     """On the real register: an arrangement whose partners all "already shared" its service
     only through its partnership's later (or undated) arrangements is ranked as served, and
     the shared-history rule ranks beside the model there (not in the headline)."""
-    from recommender.core.services import load_services
     from recommender.model.evaluation import as_served, lopo_fold, prepare
-    from recommender.model.fit import Context
     from recommender.model.network import SnapshotCache
-    from recommender.reference import lookup as reference
-    from recommender.register import records as register
 
-    arrangements, members = register.read_default_register(REAL)
-    ctx = Context.build(
-        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
-        reference.load_adjacency(REAL),
-        load_services(REAL),
-        arrangements,
-        members,
-    )
+    ctx = _real_context()
     reg = ctx.reg
 
     def every_partner_shares(net: object, k: int) -> bool:
@@ -485,3 +461,21 @@ def test_as_served_ranks_a_case_that_only_a_later_arrangement_made_existing() ->
     assert {r.arrangement for r in result.warm} == {k}
     assert all("shared_history" in r.ranks for r in result.warm)
     assert not any("shared_history" in r.ranks for r in result.cold + result.cold_start)
+
+
+def _real_context() -> Any:
+    """The model's context over the real reference and the default register."""
+    from recommender.core.services import load_services
+    from recommender.model.fit import Context
+    from recommender.reference import lookup as reference
+    from recommender.register import records as register
+
+    arrangements, members = register.read_default_register(REAL)
+    return Context.build(
+        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
+        reference.load_adjacency(REAL),
+        load_services(REAL),
+        arrangements,
+        members,
+        reference.governed_pairs(REAL),
+    )
