@@ -252,3 +252,30 @@ def test_evidence_prefers_arrangements_between_bodies_of_the_pairs_kinds(
     with_kinds = alike()
     monkeypatch.setattr(explain, "KIND_WEIGHTS", (0.0, 0.0))
     assert with_kinds > alike()
+
+
+def test_a_proposal_is_never_cited_as_a_comparable_arrangement(
+    recommender_model: Recommender,
+) -> None:
+    """A proposal ("Eastern counties ICT network sharing talks (proposal)") was shown as a
+    comparable real arrangement: nothing was formed, nothing saved."""
+    from dataclasses import replace
+
+    from recommender.model import explain
+
+    model = recommender_model.model
+    cands = np.arange(model.context.pairs.n, dtype=np.intp)[:40]
+    index = explain.EvidenceIndex(model)
+    f, s = next(
+        (f, s)
+        for f in range(model.context.pairs.n)
+        for s in range(len(model.context.services))
+        if any(index.best_many(model, f, cands, s))
+    )
+    cited = {e["id"] for found in index.best_many(model, f, cands, s) for e in found}
+    frame = model.arrangements.copy()
+    named = frame["id"].isin(cited)
+    frame.loc[named, "name"] = frame.loc[named, "name"] + " (proposal)"
+    proposed = replace(model, arrangements=frame)
+    again = explain.EvidenceIndex(proposed).best_many(proposed, f, cands, s)
+    assert not cited & {e["id"] for found in again for e in found}

@@ -283,6 +283,14 @@ _Record = TypeVar("_Record", bound=Mapping[str, Any])
 _NOT_RUNNING = re.compile(r"\((?:proposal|[^()]*\bsplit (?:in )?\d{4})\)\s*$", re.IGNORECASE)
 
 
+_PROPOSAL = re.compile(r"\(proposal\)\s*$", re.IGNORECASE)
+
+
+def named_proposal(name: str) -> bool:
+    """Whether an arrangement's name says it was only proposed ("… talks (proposal)")."""
+    return bool(_PROPOSAL.search(name))
+
+
 def named_not_running(name: str) -> bool:
     """Whether an arrangement's name says it is a proposal or has split (:data:`_NOT_RUNNING`):
     not one a body could join."""
