@@ -619,3 +619,24 @@ def test_every_saving_to_join_says_it_is_estimated_and_no_arrangement_is_said_ru
         assert f'{money(o.savings_per_partner_gbp)}<span class="muted block">estimated; ' in row
         if o.arrangement["savings_gbp"] is None:
             assert "estimated; the register has no figure for it" in row
+
+
+def test_a_comparable_arrangement_that_ended_says_when(real_client: FlaskClient) -> None:
+    """Evidence gave "from 2010" for a shared management team that ended in 2021 (its source
+    says so): the page and the API now say it ended."""
+    url = "/api/v1/bodies/E06000016/recommendations?k=10&service=management_chief_exec"
+    shown = real_client.get(url).json
+    ended = [
+        e
+        for r in shown["recommendations"]
+        for e in r["evidence"]
+        if e["name"] == "Breckland and South Holland shared management team"
+    ]
+    assert ended and {(e["start_year"], e["end_year"]) for e in ended} == {(2010, 2021)}
+    page = html.unescape(
+        real_client.get("/bodies/E06000016?k=10&service=management_chief_exec").get_data(
+            as_text=True
+        )
+    )
+    item = page[page.index(">Breckland and South Holland shared management team<") :]
+    assert "; from 2010 to 2021; " in item.split("</li>")[0]

@@ -550,6 +550,7 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
         return None if value is None or pd.isna(value) else float(value)
 
     start, period = row.get("start_year"), row.get("savings_period_years")
+    end = row.get("end_year")
     return {
         "id": row["id"],
         "name": row["name"],
@@ -557,6 +558,8 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
         # A county split in two is two members of the one name the source wrote: named once.
         "partner_names": list(dict.fromkeys(row.get("member_names") or [])),
         "start_year": None if start is None or pd.isna(start) else int(start),
+        # Said beside it ("from 2008 to 2021"): a comparable arrangement may have ended.
+        "end_year": None if end is None or pd.isna(end) else int(end),
         "annual_savings_gbp": num(row.get("annual_savings_gbp")),
         "savings_gbp": num(row.get("savings_gbp")),
         "savings_basis": row.get("savings_basis"),

@@ -399,6 +399,7 @@ COMPONENTS: dict[str, Any] = {
             "description": "The members' names (as in Arrangement).",
         },
         start_year=NINT,
+        end_year=NINT | {"description": "The year it ended, where a source says it has."},
         annual_savings_gbp=NNUM,
         savings_gbp=NNUM,
         savings_basis=NSTR,
