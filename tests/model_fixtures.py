@@ -12,12 +12,36 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from recommender.core.config import Settings
 from recommender.model import artifacts
+from recommender.model.fit import Context
 from recommender.model.workflow import train_and_save
 from world_fixtures import write_small_world
+
+
+def real_context(
+    arrangements: pd.DataFrame | None = None, members: pd.DataFrame | None = None
+) -> Context:
+    """The model's context over the real reference and the committed default register (or
+    the ``arrangements`` and ``members`` given), with the fire governance."""
+    from recommender.core.services import load_services
+    from recommender.reference import lookup as reference
+    from recommender.register import records as register
+
+    real = Settings.from_env()
+    if arrangements is None or members is None:
+        arrangements, members = register.read_default_register(real)
+    return Context.build(
+        pd.DataFrame(reference.load_bodies(real).drop(columns="geometry")),
+        reference.load_adjacency(real),
+        load_services(real),
+        arrangements,
+        members,
+        reference.governed_pairs(real),
+    )
 
 
 def train_into(settings: Settings) -> str:

@@ -17,14 +17,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from model_fixtures import real_context
 from recommender.cli import cli
 from recommender.core.config import Settings
 from recommender.core.errors import ConfigError, InvalidInput
-from recommender.core.services import load_services
 from recommender.model import engines
 from recommender.model.evaluation import Evaluation
 from recommender.model.fit import Context
-from recommender.reference import lookup as reference
 from recommender.register import records as register
 
 # The real data/, named: these tests check the committed reference and register.
@@ -42,14 +41,7 @@ def small_context() -> Context:
     saved = arrangements["annual_savings_gbp"].fillna(0).gt(0)
     arrangements = pd.concat([arrangements[saved], arrangements[~saved]])
     members = members[members["arrangement_id"].isin(arrangements["id"])]
-    return Context.build(
-        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
-        reference.load_adjacency(REAL),
-        load_services(REAL),
-        arrangements,
-        members,
-        reference.governed_pairs(REAL),
-    )
+    return real_context(arrangements, members)
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from model_fixtures import real_context
 from recommender.core.config import Settings
 from recommender.model.baselines import PARTNER_BASELINES, ServiceMedian
 from recommender.model.evaluation import (
@@ -260,7 +261,7 @@ def _records(ev: Evaluation) -> list[dict[str, Any]]:
 @pytest.fixture(scope="module")
 def small_evaluation() -> Evaluation:
     """Leave-one-partnership-out on the first few real arrangements of the default register."""
-    ctx = _real_context()
+    ctx = real_context()
     return evaluate(ctx, limit=6)
 
 
@@ -442,7 +443,7 @@ def test_as_served_ranks_a_case_that_only_a_later_arrangement_made_existing() ->
     from recommender.model.evaluation import as_served, lopo_fold, prepare
     from recommender.model.network import SnapshotCache
 
-    ctx = _real_context()
+    ctx = real_context()
     reg = ctx.reg
 
     def every_partner_shares(net: object, k: int) -> bool:
@@ -461,21 +462,3 @@ def test_as_served_ranks_a_case_that_only_a_later_arrangement_made_existing() ->
     assert {r.arrangement for r in result.warm} == {k}
     assert all("shared_history" in r.ranks for r in result.warm)
     assert not any("shared_history" in r.ranks for r in result.cold + result.cold_start)
-
-
-def _real_context() -> Any:
-    """The model's context over the real reference and the default register."""
-    from recommender.core.services import load_services
-    from recommender.model.fit import Context
-    from recommender.reference import lookup as reference
-    from recommender.register import records as register
-
-    arrangements, members = register.read_default_register(REAL)
-    return Context.build(
-        pd.DataFrame(reference.load_bodies(REAL).drop(columns="geometry")),
-        reference.load_adjacency(REAL),
-        load_services(REAL),
-        arrangements,
-        members,
-        reference.governed_pairs(REAL),
-    )
