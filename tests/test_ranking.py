@@ -92,6 +92,36 @@ def test_partnerships_the_register_holds_since_training_are_existing(
     assert pair in pairs("Rother") and rec.recommend(Query("Rother", k=5))[0] == top
 
 
+def test_an_arrangement_deleted_from_the_register_is_no_longer_cited_or_offered(
+    recommender_model: Recommender,
+) -> None:
+    """An analyst deleted a wrong arrangement: the served suggestions still cited it as a
+    comparable real arrangement, and offered it to join, until the next training. Withdrawn,
+    it is in no answer from the next one on (those made before are made again)."""
+    base = recommender_model
+    rec = Recommender(base.model, base.version, base.metadata, base.settings)
+    rec.prepare()  # shortlists made before the register changed must not be served after
+    cited = rec.recommend(Query("Rother", k=10))[0].evidence[0]["id"]
+    offered = rec.arrangements_to_join("Rother", k=MAX_K)[0].arrangement["id"]
+    real = base.model.arrangements[~base.model.arrangements["simulated"].astype(bool)]
+    present = {str(i) for i in real["id"]}
+    assert rec.withdraw(present) == 0 and rec.identity == (base.version,)  # nothing deleted
+
+    assert rec.withdraw(present - {cited, offered}) == len({cited, offered})
+    assert rec.withdrawn == {cited, offered}
+    assert rec.identity == (base.version, "register 1")  # no cache serves an answer from before
+    for body in ("Rother", *{r.partner_code for r in rec.recommend(Query("Rother", k=10))}):
+        found = rec.recommend(Query(body, k=MAX_K))
+        assert [r.json for r in found] == rec.recommend_json(Query(body, k=MAX_K))
+        assert {cited, offered}.isdisjoint(e["id"] for r in found for e in r.evidence)
+        joins = {o.arrangement["id"] for o in rec.arrangements_to_join(body, k=MAX_K)}
+        assert {cited, offered}.isdisjoint(joins)
+    assert rec.recommend(Query("Rother", k=10))[0].evidence  # others are cited in its place
+
+    assert rec.withdraw(present) == 0  # imported again: cited again
+    assert rec.recommend(Query("Rother", k=10))[0].evidence[0]["id"] == cited
+
+
 def test_existing_partners_asked_for_follow_the_k_suggestions(
     recommender_model: Recommender,
 ) -> None:

@@ -385,6 +385,28 @@ def test_an_imported_partnership_is_no_longer_suggested(make_app: AppFactory) ->
     assert rother not in {r["partner_code"] for r in theirs}
 
 
+def test_an_arrangement_deleted_from_the_register_is_cited_no_more(make_app: AppFactory) -> None:
+    """`recommender register remove` (a wrong row) while the service runs: its answers, its
+    pages' and the briefing's evidence, cited the deleted arrangement until a retrain. They
+    follow the register within a check, as for an import."""
+    from recommender.register import records
+
+    app = make_app(MODEL_CHECK_SECONDS=0)
+    client = app.test_client()
+    url = "/api/v1/bodies/Rother/recommendations?k=5"
+    cited = client.get(url).json["recommendations"][0]["evidence"][0]
+    assert cited["id"] in client.get("/bodies/E07000064").text
+    records.remove([cited["id"]], settings=app.extensions["recommender"].settings)
+    after = client.get(url)
+    assert after.headers["X-Cache"] == "miss"  # not the answer from before the removal
+    shown = after.json["recommendations"]
+    assert shown[0]["evidence"] and all(
+        e["id"] != cited["id"] for r in shown for e in r["evidence"]
+    )
+    assert cited["id"] not in client.get("/bodies/E07000064").text
+    assert client.get(f"/api/v1/arrangements/{cited['id']}").status_code == 404
+
+
 def test_import_rejects_bad_rows_and_writes_nothing(make_app: AppFactory) -> None:
     app = make_app(ADMIN_TOKEN=TOKEN)
     client = app.test_client()

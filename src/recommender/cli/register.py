@@ -483,8 +483,10 @@ def _shorten(text: str, width: int = PUBLISHED_WIDTH) -> str:
 @pass_settings
 def remove(obj: SettingsObj, ids: tuple[str, ...], yes: bool) -> None:
     """Delete arrangements by id (to correct one: remove it, then import the corrected row).
-    All or nothing: an unknown id deletes none. The promoted model keeps them until the next
-    `recommender train`; `register reset` brings back deleted default-register ones."""
+    All or nothing: an unknown id deletes none. The promoted model stops citing a deleted real
+    arrangement as evidence, or offering it to join, as soon as it reads the register; what it
+    learnt from it stays until the next `recommender train`. `register reset` brings back
+    deleted default-register ones."""
     if not yes:
         found = [reg.get_arrangement(i, settings=obj.settings) for i in ids]
         listed = "; ".join(f"{r['id']} {r['name']}" for r in found)
@@ -493,7 +495,10 @@ def remove(obj: SettingsObj, ids: tuple[str, ...], yes: bool) -> None:
     for r in removed:
         origin = "simulated" if r["simulated"] else "real"
         click.echo(f"removed {r['id']}  {r['name']} ({origin})")
-    click.echo(f"{len(removed)} arrangement(s) removed; retrain for the model to leave them out")
+    click.echo(
+        f"{len(removed)} arrangement(s) removed. Suggestions no longer cite them or offer them "
+        "to join; retrain for the model's scores to leave them out too"
+    )
 
 
 @register.command("reset")

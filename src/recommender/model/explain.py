@@ -30,7 +30,7 @@ suggestions of a sample of bodies.
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -441,12 +441,16 @@ class EvidenceIndex:
     id).
     """
 
-    def __init__(self, model: TrainedModel) -> None:
+    def __init__(self, model: TrainedModel, *, leave_out: Collection[str] = ()) -> None:
+        """Index ``model``'s real arrangements but those whose id is in ``leave_out`` (deleted
+        from the register since: never cited)."""
         ctx = model.context
         index = ctx.pairs.index
         pop = ctx.bodies.population
         self._blocks: dict[str, _Block] = {}
         observed = model.arrangements[~model.arrangements["simulated"].astype(bool)]
+        if leave_out:
+            observed = observed[~observed["id"].astype(str).isin(list(leave_out))]
         # One between a fire authority and the body that runs it is internal: no evidence of
         # a partnership.
         internal = [

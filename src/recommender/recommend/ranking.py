@@ -282,6 +282,11 @@ class Suggestions:
             while len(self._items) > self.size:
                 self._items.popitem(last=False)
 
+    def clear(self) -> None:
+        """Drop every suggestion (the evidence they cite changed)."""
+        with self._lock:
+            self._items.clear()
+
     def forget(self, bodies: Collection[int]) -> None:
         """Drop the suggestions made for ``bodies`` (their partnerships changed)."""
         with self._lock:
@@ -325,6 +330,11 @@ class Recommender:
         self._cautions: dict[tuple[str, tuple[str, ...] | None, str], list[dict[str, Any]]] = {}
         self._follow_lock = threading.Lock()
         self._followed = 0  # how many times the register's partnerships changed what it says
+        observed = model.arrangements[~model.arrangements["simulated"].astype(bool)]
+        self._real_ids = frozenset(str(i) for i in observed["id"])
+        # The real arrangements the model was trained with that the register no longer holds
+        # (:meth:`withdraw`): never cited, never offered to join.
+        self.withdrawn: frozenset[str] = frozenset()
 
     @classmethod
     def load(cls, settings: Settings) -> Recommender:
@@ -384,10 +394,30 @@ class Recommender:
         return (self.version, f"register {self._followed}") if self._followed else (self.version,)
 
     def follow_register(self, engine: Engine | None = None) -> int:
-        """:meth:`follow` the register in the settings' database (or ``engine``'s)."""
-        from recommender.register.records import running_partnerships
+        """:meth:`follow` the register in the settings' database (or ``engine``'s), and
+        :meth:`withdraw` what it no longer holds."""
+        from recommender.register.records import real_ids, running_partnerships
 
+        self.withdraw(real_ids(settings=self.settings, engine=engine))
         return self.follow(running_partnerships(settings=self.settings, engine=engine))
+
+    def withdraw(self, present: Iterable[str]) -> int:
+        """Say which real arrangements the register holds now (``present``: their ids). One
+        the model was trained with that it no longer holds (an analyst deleted it: a wrong
+        row, to be imported again corrected, or none at all) is withdrawn: no suggestion cites
+        it as a comparable arrangement and it is not offered to join, from the next answer on.
+        What the model learnt from it (its scores, the partnership marked existing) stays until
+        a retrain. Answers already made are made again (:attr:`identity` changes). Returns how
+        many are withdrawn."""
+        gone = self._real_ids - frozenset(str(i) for i in present)
+        if gone != self.withdrawn:
+            evidence = EvidenceIndex(self.model, leave_out=gone)
+            with self._follow_lock:
+                self._evidence, self.withdrawn = evidence, gone
+                self._followed += 1
+                self._shortlists.clear()
+                self.suggestions.clear()
+        return len(gone)
 
     def follow(self, running: Iterable[tuple[str, Sequence[str]]]) -> int:
         """Say what the register says now about who already shares what: each partnership in
@@ -517,7 +547,7 @@ class Recommender:
         if found is not None and (found.made or not explain or not len(found.scored.candidate)):
             return found
         services = np.flatnonzero(self.model.context.bodies.eligible[:, f])
-        since = self.scorer.since
+        since, evidence = self.scorer.since, self._evidence
         every = self.scorer.score_long(f, [int(i) for i in services])
         likely = every.select(~every.existing & (every.p_choice >= CHOICE_FLOOR))
         order = np.lexsort((likely.candidate, likely.service, -likely.expected))
@@ -534,7 +564,8 @@ class Recommender:
             made=made,
         )
         with self._follow_lock:
-            if self.scorer.since is since:  # not made from partnerships since replaced
+            # not made from partnerships since replaced, nor citing arrangements since withdrawn
+            if self.scorer.since is since and self._evidence is evidence:
                 self._shortlists[f] = found
         return found
 
@@ -801,6 +832,8 @@ class Recommender:
                 continue
             if named_not_running(str(row["name"])) or one_body(codes) or ctx.one_body(positions):
                 continue  # a proposal, one that split, or one between bodies now one
+            if str(row["id"]) in self.withdrawn:
+                continue  # deleted from the register since the model was trained
             if ctx.table.runs[f, positions].any():
                 continue  # the body's own fire authority (or its runner) is in it: it is in it
             if s not in likelihoods:

@@ -651,7 +651,9 @@ def ensure_database(settings: Settings) -> int:
 def remove(ids: Sequence[str], settings: Settings) -> list[dict[str, Any]]:
     """Delete arrangements by id, with their members, all or none (an unknown id deletes
     nothing); return those deleted. A default-register arrangement deleted stays deleted until
-    ``reset`` or a new default register; the promoted model keeps it until the next training."""
+    ``reset`` or a new default register. The serving model stops citing a deleted real one
+    (:meth:`~recommender.recommend.ranking.Recommender.withdraw`); what it learnt from it stays
+    until the next training."""
     wanted = list(dict.fromkeys(i.strip() for i in ids))
     ensure_database(settings)
     with db.connect(settings) as engine:
@@ -758,6 +760,14 @@ def count(
     stmt = sa.select(sa.func.count()).select_from(db.arrangements).where(*where)
     with _connection(settings, engine) as conn:
         return int(conn.scalar(stmt) or 0)
+
+
+def real_ids(*, settings: Settings, engine: Engine | None = None) -> set[str]:
+    """The ids of every real arrangement the register holds now."""
+    a = db.arrangements
+    stmt = sa.select(a.c.id).where(a.c.simulated.is_(False))
+    with _connection(settings, engine) as conn:
+        return {str(i) for i in conn.scalars(stmt)}
 
 
 def running_partnerships(
