@@ -412,6 +412,29 @@ def test_recommendations_for_a_successor(scenario_model: ScenarioRecommender) ->
     assert found == scenario_model.recommend(Query("X06000002", k=10))
 
 
+def test_an_arrangement_deleted_from_the_register_is_not_cited_on_the_new_map(
+    recommender_model,  # type: ignore[no-untyped-def]
+) -> None:
+    """A scenario's map was made from the model's own register: an arrangement an analyst
+    deleted since was still cited there, and a scenario made before a deletion was served from
+    the cache after it."""
+    from recommender.recommend.ranking import Recommender
+
+    base = Recommender(recommender_model.model, recommender_model.version,
+                       recommender_model.metadata, recommender_model.settings)  # fmt: skip
+    cache = ScenarioCache()
+    before = cache.get(base, surrey(REAL))
+    cited = next(e["id"] for r in before.recommend(Query("West Surrey", k=10)) for e in r.evidence)
+    real = base.model.arrangements[~base.model.arrangements["simulated"].astype(bool)]
+    assert base.withdraw({str(i) for i in real["id"]} - {cited}) == 1
+    after = cache.get(base, surrey(REAL))
+    assert after is not before and after.identity != before.identity
+    assert after.withdrawn == {cited}
+    found = after.recommend(Query("West Surrey", k=10))
+    assert any(r.evidence for r in found)  # others are cited in its place
+    assert all(e["id"] != cited for r in found for e in r.evidence)
+
+
 def test_inherited_history_is_stated_as_such(scenario_model: ScenarioRecommender) -> None:
     # East and West Surrey inherit three documented arrangements: Joint Waste Solutions
     # (Elmbridge and Mole Valley with Surrey Heath and Woking) and Surrey County Council's two

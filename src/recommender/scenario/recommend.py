@@ -70,6 +70,9 @@ class ScenarioRecommender(Recommender):
         )
         super().__init__(model, base.version, base.metadata, base.settings)
         self.base = base
+        self._base_identity = base.identity  # the register as the base followed it then
+        # What the register no longer holds is not cited on the scenario's map either.
+        self.withdraw(self._real_ids - base.withdrawn)
         self.world = world
         self.outcomes = outcomes
         self._carried = [o for o in outcomes if not o.internal]
@@ -95,7 +98,7 @@ class ScenarioRecommender(Recommender):
 
     @property
     def identity(self) -> tuple[str, ...]:
-        return (self.version, self.definition.name, self.definition.fingerprint())
+        return (*self._base_identity, self.definition.name, self.definition.fingerprint())
 
     # --- reasons that rest on inherited history -----------------------------------------------
     def _suggestion(
@@ -145,7 +148,8 @@ def _few(items: list[str], most: int = 3) -> str:
 
 
 class ScenarioCache:
-    """The recommenders of the last ``size`` (scenario, model version) pairs asked for.
+    """The recommenders of the last ``size`` (scenario, model version and the register as it
+    follows it) pairs asked for.
 
     Keys hold the scenario's fingerprint, so a scenario deleted and made again under its name
     gets a new world; building one holds a lock (two requests for a new scenario build it
@@ -154,11 +158,11 @@ class ScenarioCache:
 
     def __init__(self, size: int = 4) -> None:
         self.size = size
-        self._items: OrderedDict[tuple[str, str, str], ScenarioRecommender] = OrderedDict()
+        self._items: OrderedDict[tuple[str, ...], ScenarioRecommender] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, base: Recommender, definition: Definition) -> ScenarioRecommender:
-        key = (definition.name, definition.fingerprint(), base.version)
+        key = (definition.name, definition.fingerprint(), *base.identity)
         with self._lock:
             found = self._items.get(key)
             if found is None:
