@@ -297,6 +297,10 @@ class Suggestions:
         return len(self._items)
 
 
+# Each state of the register a recommender follows (:meth:`Recommender.follow`), numbered once.
+_REGISTER_STATES = itertools.count(1)
+
+
 class Recommender:
     """Answers queries from one trained model (thread-safe: only the kept explanations change
     after init, under their lock)."""
@@ -329,7 +333,9 @@ class Recommender:
         # (kind, partner kinds) -> the cautions for it: a few dozen questions at most
         self._cautions: dict[tuple[str, tuple[str, ...] | None, str], list[dict[str, Any]]] = {}
         self._follow_lock = threading.Lock()
-        self._followed = 0  # how many times the register's partnerships changed what it says
+        # The register as this recommender follows it: 0 as the model was trained on it, else
+        # a number no other state of any recommender in the process had (:attr:`identity`).
+        self._followed = 0
         observed = model.arrangements[~model.arrangements["simulated"].astype(bool)]
         self._real_ids = frozenset(str(i) for i in observed["id"])
         # The real arrangements the model was trained with that the register no longer holds
@@ -389,8 +395,10 @@ class Recommender:
 
     @property
     def identity(self) -> tuple[str, ...]:
-        """What tells this recommender's answers apart in a cache: the model version (and,
-        on a scenario's map, the scenario and its content)."""
+        """What tells this recommender's answers apart in a cache: the model version, the
+        register when it changed since training (a number of the process's, never reused: a
+        model swapped away and back starts again, and its answers from before an import must
+        not be served after it) and, on a scenario's map, the scenario and its content."""
         return (self.version, f"register {self._followed}") if self._followed else (self.version,)
 
     def follow_register(self, engine: Engine | None = None) -> int:
@@ -414,7 +422,7 @@ class Recommender:
             evidence = EvidenceIndex(self.model, leave_out=gone)
             with self._follow_lock:
                 self._evidence, self.withdrawn = evidence, gone
-                self._followed += 1
+                self._followed = next(_REGISTER_STATES)
                 self._shortlists.clear()
                 self.suggestions.clear()
         return len(gone)
@@ -449,7 +457,7 @@ class Recommender:
         if changed:
             with self._follow_lock:
                 self.scorer.since = since  # one assignment: a request sees either
-                self._followed += 1
+                self._followed = next(_REGISTER_STATES)
                 for f in changed:
                     self._shortlists.pop(f, None)
                 self.suggestions.forget(changed)
