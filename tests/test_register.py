@@ -180,6 +180,32 @@ def test_a_reimport_that_changes_a_stored_arrangement_says_how_to_correct_it(
     ) in again.summary()
 
 
+def test_an_id_another_arrangement_has_is_said_to_be_replaced(
+    register_settings: Settings, directory: Directory, tmp_path: Path
+) -> None:
+    """A file's id that another arrangement already had (stored, or earlier in the file) was
+    replaced by a new one without a word: the analyst looked for the arrangement by its id."""
+    first = import_file(FIXTURES / "known_small.csv", settings=register_settings,
+                        directory=directory)  # fmt: skip
+    path = tmp_path / "ids.csv"
+    path.write_text(
+        "id,name,service,partners\n"
+        f"{first.ids[0]},Collides,procurement,Hastings;Rother\n"
+        "X-1,First,legal,Hastings;Rother\n"
+        "X-1,Second,customer_services,Hastings;Rother\n"
+    )
+    report = import_file(path, settings=register_settings, directory=directory)
+    assert report.added == 3 and report.ids[1] == "X-1"
+    stored = dict(zip(["Collides", "First", "Second"], report.ids, strict=True))
+    assert stored["Collides"] != first.ids[0] and stored["Second"] != "X-1"
+    assert [w for w in report.warnings if " id " in w] == [
+        f"row 2: id {first.ids[0]!r} is already another arrangement's (in the register or "
+        f"earlier in the file): stored as {stored['Collides']}",
+        "row 4: id 'X-1' is already another arrangement's (in the register or earlier in the "
+        f"file): stored as {stored['Second']}",
+    ]
+
+
 def test_a_large_reimport_names_a_few_duplicates_and_counts_the_rest() -> None:
     from recommender.register.records import SHOWN_DUPLICATES, ImportReport
 

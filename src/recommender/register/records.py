@@ -516,6 +516,11 @@ def import_file(
         notes = list(c.warnings)
         if c.savings_basis == "to_date" and c.start_year is None:
             notes.append(annualisation_note(c.savings_basis, None, None))
+        if c.id and row["id"] != c.id:  # the file's id is another arrangement's
+            notes.append(
+                f"id {c.id!r} is already another arrangement's (in the register or earlier in "
+                f"the file): stored as {row['id']}"
+            )
         report.warnings += [f"row {c.row}: {note}" for note in notes]
     return report
 
