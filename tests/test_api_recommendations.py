@@ -103,6 +103,9 @@ def test_same_answer_from_the_cache(client: FlaskClient, app: Flask) -> None:
         ("max_km=-5", "max_km"),
         ("max_km=0", "max_km"),
         ("max_km=nan", "max_km"),
+        ("k=1_0", "k"),  # int() reads it as 10
+        ("k=%EF%BC%95", "k"),  # a full-width 5, which int() reads
+        ("max_km=1_0", "max_km"),
         ("include_existing=perhaps", "include_existing"),
         ("servce=legal", "servce"),
         ("k=1&k=2", "k"),

@@ -87,6 +87,12 @@ ROW |= {"start": "2012", "figure": "", "basis": "unknown", "period": ""}
          "savings_gbp", "-5", "0 or more", None),
         ({"figure": "lots", "basis": "annual"},
          "savings_gbp", "lots", "expected a number of pounds", None),
+        ({"figure": "1_200_000", "basis": "annual"},  # float() reads it as 1200000
+         "savings_gbp", "1_200_000", "expected a number of pounds", None),
+        ({"start": "2_010"},
+         "start_year", "2_010", "expected a whole number", None),
+        ({"start": "２０１０"},  # full-width digits, which float() reads
+         "start_year", "２０１０", "expected a whole number", None),
         ({"figure": "1e999", "basis": "annual"},
          "savings_gbp", "1e999", "0 or more", None),
         ({"figure": "5000", "basis": "anual"},
@@ -381,6 +387,29 @@ def test_json_layout_and_its_errors(tmp_path: Path, directory: Directory) -> Non
     path.write_text("{not json")
     with pytest.raises(ImportRejected, match="not JSON"):
         read_source(path)
+
+
+def test_json_numbers_are_checked_as_given(tmp_path: Path, directory: Directory) -> None:
+    """A JSON number was written to two places before it was checked: 2015.996 became a
+    year (2016), 2015.5 was reported as '2015.50', and a NaN figure as a missing one."""
+    item = {"name": "J", "service": "legal", "partners": ["Rother", "Hastings"]}
+    items = [
+        item | {"start_year": 2015.996},
+        item | {"start_year": 2015.5},
+        item | {"savings_gbp": float("nan"), "savings_basis": "annual"},
+        item | {"start_year": 2015.0, "savings_gbp": 1234.5, "savings_basis": "annual"},
+    ]
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps({"arrangements": items}))  # NaN as Python's json writes it
+    candidates, errors = validate(read_source(path)[1], directory, SERVICES)
+    assert [(e.row, e.column, e.value, e.message) for e in errors] == [
+        (1, "start_year", "2015.996", "expected a whole number (year)"),
+        (2, "start_year", "2015.5", "expected a whole number (year)"),
+        (3, "savings_gbp", "nan", "not a figure: expected a figure of 0 or more pounds, at "
+         "most £1,000,000,000"),
+    ]  # fmt: skip
+    ((good,),) = [candidates]
+    assert (good.start_year, good.savings_gbp) == (2015, 1234.5)
 
 
 def test_format_value_is_stable() -> None:

@@ -85,6 +85,17 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # A comma in a figure only separates thousands: "1,200,000" is read, "120,50" (a decimal comma)
 # is refused rather than read as 12050.
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
+# A number as a register writes it: ASCII digits, a point, an exponent (Python's float() also
+# reads "1_200_000" and full-width "５", which no source means as a figure).
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
+_NOT_FINITE = ("nan", "inf", "infinity")  # read, then refused as "not a figure" or implausible
+
+
+def _numeric(text: str) -> bool:
+    """Whether ``text`` is written as a number (:data:`_NUMBER`, or NaN or infinity)."""
+    return bool(_NUMBER.match(text)) or text.lower().lstrip("+-") in _NOT_FINITE
+
+
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
 
 
@@ -398,6 +409,10 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, list):
         return "; ".join(_text(v) for v in value)
+    if isinstance(value, float) and not value.is_integer():
+        # As given, checked as given: 2015.996 is no year, though "2016.00" to two places;
+        # NaN is "nan", refused as not a figure (not an empty cell, asked for).
+        return repr(value)
     return format_value(value).strip()
 
 
@@ -447,7 +462,7 @@ class _RowCheck:
     def integer(self, name: str, low: int, high: int, what: str) -> int | None:
         text = self.get(name)
         try:
-            number = float(text) if text else None
+            number = float(text) if text and _numeric(text) else (0.5 if text else None)
         except ValueError:
             number = 0.5  # not a number: reported below as not whole
         if number is None:
@@ -478,6 +493,8 @@ class _RowCheck:
                 return None
             text = text.replace(",", "")
         try:
+            if text and not _numeric(text):
+                raise ValueError(text)
             value = float(text) if text else None
         except ValueError:
             self.error("savings_gbp", "expected a number of pounds, e.g. 250000")

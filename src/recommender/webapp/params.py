@@ -10,6 +10,7 @@ returns unfiltered results.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -125,10 +126,22 @@ def _convert(param: Param, raw: str, config: Mapping[str, Any]) -> Any:
     return number
 
 
+# Numbers as written in a URL: ASCII digits (Python's int() and float() also read "1_0" and
+# full-width "５"); "inf" and "nan" are read to be refused as not finite.
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
+_DECIMAL = re.compile(
+    r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity|nan)", re.I | re.A
+)
+
+
 def _number(param: Param, raw: str, text: str) -> int | float:
     try:
         if param.kind == "integer":
+            if not _INTEGER.fullmatch(text):
+                raise ValueError(text)
             return int(text)
+        if not _DECIMAL.fullmatch(text):
+            raise ValueError(text)
         value = float(text)
     except ValueError:
         what = "a whole number" if param.kind == "integer" else "a number"
