@@ -15,6 +15,7 @@ import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.datastructures import MultiDict
 
 from db_fixtures import ENGINES, PostgresServer
 from recommender.cli import cli
@@ -115,6 +116,8 @@ def test_an_unknown_model_version_is_refused(client: FlaskClient, app: Flask) ->
         ({"comment": "a\x00b"}, 400, "comment"),
         ({"comment": "a\ud800b"}, 400, "comment"),
         ({"partner": "Wealden\x1b"}, 400, "partner"),
+        ({"comment": "a\x7fb"}, 400, "comment"),  # DEL, and a C1 control below: not text
+        ({"partner": "Wealden\x85"}, 400, "partner"),
     ],
 )
 def test_bad_feedback_is_refused_and_not_stored(
@@ -134,13 +137,29 @@ def test_verdict_suggests_closest(client: FlaskClient) -> None:
 
 def test_other_verdict_needs_a_comment(client: FlaskClient) -> None:
     # "Something else (say what below)" with nothing below tells the next training nothing.
-    for comment in (None, "", "   "):
+    for comment in (None, "", "   ", "\u200b", " \u2060\ufeff "):  # invisible: none
         sent = {k: v for k, v in GOOD.items() if k != "comment"} | {"verdict": "other"}
         sent |= {} if comment is None else {"comment": comment}
         response = client.post("/api/v1/feedback", json=sent)
         assert response.status_code == 400
         assert response.json["field"] == "comment"
         assert "'other' needs a comment" in response.json["detail"]
+
+
+def test_a_field_named_twice_is_refused(client: FlaskClient, app: Flask) -> None:
+    """A JSON body naming a field twice was read as its last value, a form's as its first:
+    which was meant is not the service's to pick."""
+    engine = app.extensions["recommender"].engine
+    before = len(feedback.load(engine))
+    sent = json.dumps(GOOD)[:-1] + ', "verdict": "not_relevant"}'
+    response = client.post("/api/v1/feedback", data=sent, content_type="application/json")
+    assert response.status_code == 400 and response.json["field"] == "verdict"
+    assert response.json["detail"] == "the request body names 'verdict' more than once"
+    form = [("partner", "E07000062"), ("partner", "E07000065"), ("service", "legal"),
+            ("verdict", "interested")]  # fmt: skip
+    page = client.post("/bodies/E07000064/feedback", data=MultiDict(form))
+    assert page.status_code == 400 and "given more than once" in page.text
+    assert len(feedback.load(engine)) == before
 
 
 def test_training_signals_count_verdicts_per_pair(new_app: AppFactory) -> None:

@@ -259,6 +259,9 @@ def test_before_and_after(client: FlaskClient, stored: str) -> None:
     assert "After: West Surrey" in page and "Today: Woking" in page
     assert "Part of West Surrey" in page or "Part of East Surrey" in page
     assert client.get(f"/scenarios/{stored}/compare").status_code == 302
+    # Two bodies asked at once: the second was dropped without a word.
+    twice = client.get(f"/scenarios/{stored}/compare?body=E07000217&body=E07000209")
+    assert twice.status_code == 400 and "&#39;body&#39; is given more than once" in twice.text
 
 
 def test_the_briefing_on_the_new_map(client: FlaskClient, stored: str) -> None:

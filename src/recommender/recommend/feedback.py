@@ -39,6 +39,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -116,7 +117,7 @@ def validate(
             suggestions=closest(verdict, VERDICTS, limit=2),
         )
     comment = text["comment"] or ""
-    if verdict == "other" and not comment.strip():  # "Something else (say what below)"
+    if verdict == "other" and not _visible(comment):  # "Something else (say what below)"
         raise InvalidInput(
             "a verdict of 'other' needs a comment saying what it is (or choose another verdict)",
             field="comment",
@@ -222,12 +223,19 @@ def _text(values: Mapping[str, Any], name: str) -> str | None:
         raise InvalidInput(f"{name} is over {MAX_LENGTH[name]:,} characters", field=name)
     allowed = "\t\n\r" if name == "comment" else ""
     for char in value:
-        if (char < " " and char not in allowed) or "\ud800" <= char <= "\udfff":
+        # Control characters (C0, DEL, C1) and lone surrogates: not text a person wrote.
+        if unicodedata.category(char) in ("Cc", "Cs") and char not in allowed:
             raise InvalidInput(
                 f"{name} holds a control character or a lone surrogate ({char!r}): send text",
                 field=name,
             )
     return value.strip() or None
+
+
+def _visible(text: str) -> bool:
+    """Whether ``text`` shows anything: not only spaces and invisible format characters (a
+    zero-width space is no comment)."""
+    return any(not char.isspace() and unicodedata.category(char) != "Cf" for char in text)
 
 
 def _known_version(version: str, serving: str | None, settings: Settings) -> None:

@@ -476,7 +476,11 @@ def json_body() -> dict[str, Any]:
     if not request.is_json:
         raise InvalidInput("send a JSON object with Content-Type: application/json", field=None)
     try:
-        data = json.loads(request.get_data(cache=True) or b"null", parse_int=_json_int)
+        data = json.loads(
+            request.get_data(cache=True) or b"null",
+            parse_int=_json_int,
+            object_pairs_hook=_object,
+        )
     except RecursionError:
         raise InvalidInput("the request body is nested too deeply", field=None) from None
     except (ValueError, UnicodeDecodeError) as err:
@@ -487,6 +491,17 @@ def json_body() -> dict[str, Any]:
         _storable(key, None)
         _storable(value, key)
     return data
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, each name in it once: given twice, which was meant is not for us to pick
+    (Python's parser keeps the last)."""
+    found: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in found:
+            raise InvalidInput(f"the request body names {name!r} more than once", field=name)
+        found[name] = value
+    return found
 
 
 JSON_INT_DIGITS = 1000  # Python converts at most 4,300 digits; nothing here needs 1,000

@@ -46,6 +46,7 @@ from recommender.render import charts
 from recommender.webapp import views_arrangement, views_body, views_model, views_register
 from recommender.webapp.error_pages import TRAIN_HINT
 from recommender.webapp.guards import client_address, same_origin
+from recommender.webapp.params import one
 from recommender.webapp.state import state
 
 bp = Blueprint("pages", __name__)
@@ -263,7 +264,7 @@ def feedback(code: str) -> Any:
     current.feedback_limit.check(client_address(), "feedback posts")
     request.max_content_length = int(current_app.config["FEEDBACK_MAX_BYTES"])
     form = request.form
-    values = {name: form.get(name) for name in ("partner", "service", "verdict", "comment")}
+    values = {name: one(form, name) for name in ("partner", "service", "verdict", "comment")}
     stored = feedback_domain.record(
         current.engine,
         {"body": code, **values},
@@ -311,7 +312,7 @@ def briefing(code_or_name: str) -> Response:
     current = state()
     settings = current.settings
     facts = reference.body(code_or_name, settings)
-    wanted = request.args.get("service", "").strip()
+    wanted = (one(request.args, "service") or "").strip()
     service = services.check_service(wanted, settings) if wanted else None
     model = current.models.require()
     code = facts["code"]

@@ -92,6 +92,15 @@ def parse(params: Sequence[Param]) -> dict[str, Any]:
     return out
 
 
+def one(values: Any, name: str) -> str | None:
+    """The one value of ``name`` in a request's query or form (``values``: a MultiDict), or
+    None; given twice, refused naming it (which of the two was meant is not for us to pick)."""
+    found = values.getlist(name)
+    if len(found) > 1:
+        raise InvalidInput(f"{name!r} is given more than once", field=name)
+    return found[0] if found else None
+
+
 def _convert(param: Param, raw: str, config: Mapping[str, Any]) -> Any:
     text = raw.strip()
     if param.kind == "string":

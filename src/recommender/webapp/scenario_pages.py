@@ -27,6 +27,7 @@ from recommender.webapp import views_body, views_register, views_scenario
 from recommender.webapp.error_pages import TRAIN_HINT
 from recommender.webapp.guards import client_address, same_origin
 from recommender.webapp.pages import _compress
+from recommender.webapp.params import one
 from recommender.webapp.state import state
 
 bp = Blueprint("scenario_pages", __name__, url_prefix="/scenarios")
@@ -281,7 +282,7 @@ def briefing(name: str, code_or_name: str) -> Any:
     if joined is not None:  # a council that joins one new unitary: that unitary's briefing
         kept: dict[str, Any] = request.args.to_dict(flat=False)
         return redirect(url_for(".briefing", name=name, code_or_name=code, **kept))
-    wanted = request.args.get("service", "").strip()
+    wanted = (one(request.args, "service") or "").strip()
     service = services.check_service(wanted, settings) if wanted else None
     context = briefing_doc.briefing_context(model, code, service, settings)
     data = briefing_doc.pdf_bytes(briefing_doc.render_html(context, settings), settings)
@@ -297,7 +298,7 @@ def briefing(name: str, code_or_name: str) -> Any:
 def compare_page(name: str) -> Any:
     """Show a body's top suggestions today and on the scenario's map, side by side."""
     current = state()
-    asked = request.args.get("body", "").strip()
+    asked = (one(request.args, "body") or "").strip()
     world = views_scenario.world(name)
     if not asked:
         return redirect(url_for(".show", name=name, _anchor="compare"))
