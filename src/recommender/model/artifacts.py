@@ -270,7 +270,13 @@ def _rename_new(staging: Path, root: Path, meta: dict[str, Any], register_hash: 
 
 
 # --- the registry -----------------------------------------------------------------------------
-def _registry(settings: Settings) -> dict[str, Any]:
+def _registry(
+    settings: Settings, fields: tuple[str, ...] = ("promoted", "history")
+) -> dict[str, Any]:
+    """The registry's contents, ``fields`` checked: ``promoted`` a version (or null) and
+    ``history`` a list of versions. A reader checks only the fields it uses, so a service
+    reading ``promoted`` still finds its model when ``history`` is damaged; a promotion or a
+    rollback, which write both, refuse a registry with either wrong (:class:`ModelError`)."""
     path = settings.models / REGISTRY
     if not path.is_file():
         return {"promoted": None, "history": []}
@@ -284,7 +290,29 @@ def _registry(settings: Settings) -> dict[str, Any]:
         raise ModelError(f"{path}: expected a JSON object; fix or delete it")
     data.setdefault("promoted", None)
     data.setdefault("history", [])
+    promoted, history = data["promoted"], data["history"]
+    if "promoted" in fields and not (promoted is None or isinstance(promoted, str)):
+        raise ModelError(
+            f"{path}: field 'promoted' is {promoted!r}; expected a model version (a string) or "
+            "null; fix or delete it",
+            field="promoted",
+        )
+    if "history" in fields and not (
+        isinstance(history, list) and all(isinstance(v, str) for v in history)
+    ):
+        raise ModelError(
+            f"{path}: field 'history' is {_shown(history)}; expected a list of model versions "
+            "(strings); fix or delete it",
+            field="history",
+        )
     return data
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """``value`` as an error message quotes it: whole, or its start (a huge field is not read
+    back whole)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…"
 
 
 def _write_registry(settings: Settings, data: dict[str, Any]) -> None:
@@ -374,7 +402,8 @@ def _folder(version: str, settings: Settings) -> Path:
 
 
 def promoted_version(settings: Settings) -> str | None:
-    version = _registry(settings)["promoted"]
+    """The promoted version, or None (reads only the registry's ``promoted`` field)."""
+    version = _registry(settings, fields=("promoted",))["promoted"]
     return str(version) if version else None
 
 
