@@ -168,6 +168,19 @@ def test_models_compare_sets_two_evaluations_side_by_side(
     assert refused.exit_code != 0 and "no model 'nope'" in refused.output
 
 
+def test_models_compare_refuses_to_compare_a_model_with_itself(
+    two_models: tuple[Settings, str, str],
+) -> None:
+    """Compared the model with itself without saying so: every change +0.000."""
+    settings, first, second = two_models
+    for args, said in (([second, second], "named twice"), ([first], "the promoted model")):
+        refused = _invoke(settings, "models", "compare", *args, ok=False)
+        assert refused.exit_code == 2, refused.output  # bad usage
+        assert "compares a model with itself" in refused.output and said in refused.output
+        assert "name another version" in refused.output
+    _invoke(settings, "models", "compare", first, second)  # two versions: compared
+
+
 def test_models_show_names_the_promoted_model(two_models: tuple[Settings, str, str]) -> None:
     settings, first, second = two_models
     shown = _invoke(settings, "models", "show").stdout

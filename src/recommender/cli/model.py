@@ -497,10 +497,17 @@ def models_compare(obj: SettingsObj, version: str, other: str | None, fmt: str) 
     from recommender.model import artifacts
     from recommender.model.comparison import compare
 
+    named = other
     other = other or artifacts.promoted_version(obj.settings)
     if other is None:
         raise NoPromotedModel(
             "no promoted model; name two versions (see `recommender models list`)"
+        )
+    if other == version:  # every change would read +0.000, as if measured
+        said = "named twice" if named else "the promoted model, the one it is compared with"
+        raise click.UsageError(
+            f"`models compare {version}{' ' + named if named else ''}` compares a model with "
+            f"itself ({version} is {said}): name another version (see `recommender models list`)"
         )
     found = compare(
         (other, artifacts.metadata(other, obj.settings)),
