@@ -181,6 +181,18 @@ def test_models_compare_refuses_to_compare_a_model_with_itself(
     _invoke(settings, "models", "compare", first, second)  # two versions: compared
 
 
+def test_models_compare_never_prints_a_change_of_minus_zero(
+    two_models: tuple[Settings, str, str],
+) -> None:
+    """A change that rounds to nothing printed as -0.000 (a loss) beside +0.000 elsewhere."""
+    settings, first, second = two_models
+    _evaluated(settings, first, 0.5004, "a")
+    _evaluated(settings, second, 0.5, "a")
+    text = _invoke(settings, "models", "compare", second).stdout
+    assert "-0.000" not in text and "+0.000" not in text
+    assert re.search(r"^mrr .* 0\.000$", text, re.M)
+
+
 def test_models_show_names_the_promoted_model(two_models: tuple[Settings, str, str]) -> None:
     settings, first, second = two_models
     shown = _invoke(settings, "models", "show").stdout

@@ -591,7 +591,12 @@ def _figure(value: float | None) -> str:
 
 
 def _change(row: dict[str, Any]) -> str:
-    return "" if row["change"] is None else f"{row['change']:+.3f}"
+    """Second minus first, signed; a change that rounds to nothing is 0.000 (never -0.000,
+    which reads as a loss, nor +0.000, which reads as a gain), as a lead's interval says it."""
+    change = row["change"]
+    if change is None:
+        return ""
+    return f"{change:+.3f}" if round(change, 3) else f"{0:.3f}"
 
 
 @models.command("promote")
