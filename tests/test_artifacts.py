@@ -369,6 +369,35 @@ def test_cli_promote_and_rollback_refuse_a_model_that_does_not_load(models: Sett
     assert registry.read_bytes() == before
 
 
+@pytest.mark.parametrize(
+    ("fields", "field", "expected"),
+    [
+        ({"history": "abc"}, "history", "expected a list of model versions"),
+        ({"history": [None]}, "history", "expected a list of model versions"),
+        ({"promoted": 5}, "promoted", "expected a model version (a string) or null"),
+    ],
+)
+@pytest.mark.parametrize("command", [["promote", "29991231-235959"], ["rollback"]])
+def test_cli_promote_and_rollback_refuse_a_registry_with_wrong_typed_fields(
+    models: Settings, fields: dict[str, object], field: str, expected: str, command: list[str]
+) -> None:
+    """Ended in a traceback ('str' object has no attribute 'append'; a TypeError joining a
+    path with None or 5): now the error invalid JSON gets, naming the field."""
+    first = only_version(models)
+    copy_version(models, first, "29991231-235959")
+    registry = models.models / artifacts.REGISTRY
+    registry.write_text(json.dumps({"promoted": first, "history": [first]} | fields))
+    before = registry.read_bytes()
+    result = CliRunner().invoke(cli, ["models", *command], env=_env(models))
+    assert result.exit_code == 1, result.output
+    assert f"{registry}: field '{field}' is" in result.output
+    assert expected in result.output and "fix or delete it" in result.output
+    assert isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert registry.read_bytes() == before
+    if field == "history":  # a service reads only 'promoted': it still finds its model
+        assert artifacts.promoted_version(models) == first
+
+
 # Writing: permissions, a models folder that cannot be written ----------------------------------
 
 

@@ -168,6 +168,31 @@ def test_models_compare_sets_two_evaluations_side_by_side(
     assert refused.exit_code != 0 and "no model 'nope'" in refused.output
 
 
+def test_models_compare_refuses_to_compare_a_model_with_itself(
+    two_models: tuple[Settings, str, str],
+) -> None:
+    """Compared the model with itself without saying so: every change +0.000."""
+    settings, first, second = two_models
+    for args, said in (([second, second], "named twice"), ([first], "the promoted model")):
+        refused = _invoke(settings, "models", "compare", *args, ok=False)
+        assert refused.exit_code == 2, refused.output  # bad usage
+        assert "compares a model with itself" in refused.output and said in refused.output
+        assert "name another version" in refused.output
+    _invoke(settings, "models", "compare", first, second)  # two versions: compared
+
+
+def test_models_compare_never_prints_a_change_of_minus_zero(
+    two_models: tuple[Settings, str, str],
+) -> None:
+    """A change that rounds to nothing printed as -0.000 (a loss) beside +0.000 elsewhere."""
+    settings, first, second = two_models
+    _evaluated(settings, first, 0.5004, "a")
+    _evaluated(settings, second, 0.5, "a")
+    text = _invoke(settings, "models", "compare", second).stdout
+    assert "-0.000" not in text and "+0.000" not in text
+    assert re.search(r"^mrr .* 0\.000$", text, re.M)
+
+
 def test_models_show_names_the_promoted_model(two_models: tuple[Settings, str, str]) -> None:
     settings, first, second = two_models
     shown = _invoke(settings, "models", "show").stdout
@@ -208,6 +233,60 @@ def test_models_list_gives_every_figure_to_three_decimals(
     listed = _invoke(settings, "models", "list").stdout.splitlines()
     row = next(line for line in listed if line.startswith(f"* {first} "))  # not {first}-2
     assert row.split()[-2:] == ["0.580", "0.900"]
+
+
+def _damage(path: Path, how: str | dict[str, Any]) -> None:
+    """Write ``how`` as the metadata at ``path`` (text), or merge it into the metadata (a dict;
+    ``evaluation.ranking`` given as ``"rows without protocol"`` drops that field)."""
+    if isinstance(how, str):
+        path.write_text(how)
+        return
+    meta = json.loads(path.read_text())
+    if how.get("evaluation") == "rows without protocol":
+        row = {"query": "service", "pair_kind": "all", "method": "model", "arrangements": 4}
+        how = {"evaluation": {"ranking": [row | dict.fromkeys(("hit@1", "mrr"), 0.5)]}}
+    path.write_text(json.dumps(meta | how))
+
+
+DAMAGED_METADATA = [
+    ("{bad", "not valid JSON"),
+    ("[1]", "expected a JSON object"),
+    ({"register": None}, "field 'register' is null; expected an object"),
+    ({"register": [1]}, "field 'register' is [1]; expected an object"),
+    (
+        {"register": {"arrangements": "many"}},
+        """field 'register.arrangements' is "many"; expected a whole number""",
+    ),
+    ({"evaluation": "garbage"}, "field 'evaluation' is \"garbage\"; expected an object"),
+    ({"evaluation": {"ranking": "x"}}, "field 'evaluation.ranking' is \"x\"; expected a list"),
+    (
+        {"evaluation": "rows without protocol"},
+        "field 'evaluation.ranking[0].protocol' is missing; expected a string",
+    ),
+]
+
+
+@pytest.mark.parametrize(("how", "said"), DAMAGED_METADATA)
+def test_a_model_with_damaged_metadata_is_flagged_and_the_others_listed(
+    two_models: tuple[Settings, str, str], how: str | dict[str, Any], said: str
+) -> None:
+    """One damaged metadata.json stopped `models list` (no model listed) or crashed it
+    (AttributeError, ValueError); `show` and `compare` crashed on a badly shaped evaluation."""
+    settings, first, second = two_models
+    path = settings.models / second / artifacts.METADATA
+    _damage(path, how)
+    listed = _invoke(settings, "models", "list")
+    assert f"* {first} " in listed.stdout  # the readable one, with its figures
+    assert re.search(rf"^! {second} +damaged metadata", listed.stdout, re.M)
+    assert f"! {second} fails its checks: model {second}: {path}: {said}" in listed.stderr
+    rows = json.loads(_invoke(settings, "models", "list", "--json").stdout)
+    assert [(m["version"], m["readable"]) for m in rows] == [(second, False), (first, True)]
+    assert said in rows[0]["problem"]
+    for command in (["show", second], ["compare", second], ["compare", first, second]):
+        refused = _invoke(settings, "models", *command, ok=False)
+        assert refused.exit_code == 1, refused.output
+        assert isinstance(refused.exception, SystemExit)  # a message, not a traceback
+        assert f"model {second}: {path}: {said}" in refused.output
 
 
 def test_models_list_of_an_empty_folder_says_how_to_train(empty: Settings) -> None:

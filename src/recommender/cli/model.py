@@ -400,19 +400,20 @@ def models_list(obj: SettingsObj, fmt: str) -> None:
         cold = i.summary.get("lopo/service", {})
         warm = i.summary.get("lopo_warm/service", {})
         start = i.summary.get("cold_start/service", {})
-        register = artifacts.metadata(i.version, obj.settings).get("register", {})
-        trained_on = f"{register.get('real', 0):,} real"
-        if register.get("simulated"):
-            trained_on += f" + {register['simulated']:,} simulated"
+        trained_on = f"{i.real:,} real"
+        if i.simulated:
+            trained_on += f" + {i.simulated:,} simulated"
         figures = [cold.get("mrr"), cold.get("hit@10"), warm.get("mrr"), start.get("mrr")]
         rows.append(
             [
                 ("* " if i.promoted else "! " if i.problem else "  ") + i.version,
                 i.created_at[:16].replace("T", " "),
-                trained_on,
+                trained_on if i.readable else "damaged metadata",
                 i.register_hash,
                 *(
-                    ["not evaluated", "", "", ""]
+                    ["", "", "", ""]
+                    if not i.readable
+                    else ["not evaluated", "", "", ""]
                     if all(f is None for f in figures)
                     else ["" if f is None else f"{f:.3f}" for f in figures]  # 0.580, not 0.58
                 ),
@@ -481,7 +482,7 @@ def models_show(obj: SettingsObj, version: str | None, fmt: str) -> None:
         else:
             click.echo(f"{key:18} {found}")
     click.echo(f"{'promoted':18} {version == artifacts.promoted_version(obj.settings)}\n")
-    print_evaluation(Evaluation.from_dict(meta.get("evaluation", {})))
+    print_evaluation(Evaluation.from_dict(meta.get("evaluation") or {}))  # null: not evaluated
 
 
 @models.command("compare")
@@ -496,10 +497,17 @@ def models_compare(obj: SettingsObj, version: str, other: str | None, fmt: str) 
     from recommender.model import artifacts
     from recommender.model.comparison import compare
 
+    named = other
     other = other or artifacts.promoted_version(obj.settings)
     if other is None:
         raise NoPromotedModel(
             "no promoted model; name two versions (see `recommender models list`)"
+        )
+    if other == version:  # every change would read +0.000, as if measured
+        said = "named twice" if named else "the promoted model, the one it is compared with"
+        raise click.UsageError(
+            f"`models compare {version}{' ' + named if named else ''}` compares a model with "
+            f"itself ({version} is {said}): name another version (see `recommender models list`)"
         )
     found = compare(
         (other, artifacts.metadata(other, obj.settings)),
@@ -583,7 +591,12 @@ def _figure(value: float | None) -> str:
 
 
 def _change(row: dict[str, Any]) -> str:
-    return "" if row["change"] is None else f"{row['change']:+.3f}"
+    """Second minus first, signed; a change that rounds to nothing is 0.000 (never -0.000,
+    which reads as a loss, nor +0.000, which reads as a gain), as a lead's interval says it."""
+    change = row["change"]
+    if change is None:
+        return ""
+    return f"{change:+.3f}" if round(change, 3) else f"{0:.3f}"
 
 
 @models.command("promote")

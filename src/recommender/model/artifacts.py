@@ -30,7 +30,9 @@ the format and the library versions *before* unpickling them, and turns scikit-l
 passes those checks but still does not load (a class renamed without a format bump) raises
 :class:`~recommender.core.errors.ModelLoadFailed`; :func:`promote` and :func:`rollback` load the
 model (and run the caller's check on it) before the registry changes, so a model that does not
-load is never promoted.
+load is never promoted. A metadata file is read with its shape checked
+(:func:`recommender.model.shape.check`): a field of the wrong type is a :class:`ModelError`
+naming the file and the field, and ``models list`` lists that model as damaged, not stops.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ from recommender.core.errors import (
     UnknownModel,
     VersionMismatch,
 )
+from recommender.model import shape
 
 if TYPE_CHECKING:
     from recommender.model.fit import TrainedModel
@@ -99,6 +102,9 @@ class ModelInfo:
     arrangements: int
     summary: dict[str, Any]
     problem: str | None = None  # why its checks fail (it cannot be promoted), if they do
+    real: int = 0
+    simulated: int = 0
+    readable: bool = True  # False: its metadata is damaged (``problem`` says how); all else blank
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -107,6 +113,9 @@ class ModelInfo:
             "promoted": self.promoted,
             "register_hash": self.register_hash,
             "arrangements": self.arrangements,
+            "real": self.real,
+            "simulated": self.simulated,
+            "readable": self.readable,
             "summary": self.summary,
             "problem": self.problem,
         }
@@ -270,7 +279,13 @@ def _rename_new(staging: Path, root: Path, meta: dict[str, Any], register_hash: 
 
 
 # --- the registry -----------------------------------------------------------------------------
-def _registry(settings: Settings) -> dict[str, Any]:
+def _registry(
+    settings: Settings, fields: tuple[str, ...] = ("promoted", "history")
+) -> dict[str, Any]:
+    """The registry's contents, ``fields`` checked: ``promoted`` a version (or null) and
+    ``history`` a list of versions. A reader checks only the fields it uses, so a service
+    reading ``promoted`` still finds its model when ``history`` is damaged; a promotion or a
+    rollback, which write both, refuse a registry with either wrong (:class:`ModelError`)."""
     path = settings.models / REGISTRY
     if not path.is_file():
         return {"promoted": None, "history": []}
@@ -284,6 +299,21 @@ def _registry(settings: Settings) -> dict[str, Any]:
         raise ModelError(f"{path}: expected a JSON object; fix or delete it")
     data.setdefault("promoted", None)
     data.setdefault("history", [])
+    promoted, history = data["promoted"], data["history"]
+    if "promoted" in fields and not (promoted is None or isinstance(promoted, str)):
+        raise ModelError(
+            f"{path}: field 'promoted' is {shape.shown(promoted)}; expected a model version "
+            "(a string) or null; fix or delete it",
+            field="promoted",
+        )
+    if "history" in fields and not (
+        isinstance(history, list) and all(isinstance(v, str) for v in history)
+    ):
+        raise ModelError(
+            f"{path}: field 'history' is {shape.shown(history)}; expected a list of model versions "
+            "(strings); fix or delete it",
+            field="history",
+        )
     return data
 
 
@@ -348,16 +378,19 @@ def versions(settings: Settings) -> list[str]:
 
 
 def metadata(version: str, settings: Settings) -> dict[str, Any]:
-    """The metadata of one version (raises :class:`UnknownModel`)."""
+    """The metadata of one version (raises :class:`UnknownModel`), its shape checked: a file
+    that is not JSON, not an object or has a field of the wrong shape (:func:`shape.check`)
+    raises :class:`ModelError` naming the file and the field."""
     path = _folder(version, settings) / METADATA
     try:
         data: dict[str, Any] = json.loads(path.read_text())
     except OSError as err:
         raise ModelError(f"cannot read {path}: {err.strerror or err}") from err
     except ValueError as err:  # also not UTF-8
-        raise ModelError(f"{path}: not valid JSON ({err})") from err
+        raise ModelError(f"model {version}: {path}: not valid JSON ({err})") from err
     if not isinstance(data, dict):
-        raise ModelError(f"{path}: expected a JSON object")
+        raise ModelError(f"model {version}: {path}: expected a JSON object")
+    shape.check(version, path, data)
     return data
 
 
@@ -374,17 +407,35 @@ def _folder(version: str, settings: Settings) -> Path:
 
 
 def promoted_version(settings: Settings) -> str | None:
-    version = _registry(settings)["promoted"]
+    """The promoted version, or None (reads only the registry's ``promoted`` field)."""
+    version = _registry(settings, fields=("promoted",))["promoted"]
     return str(version) if version else None
 
 
 def list_models(settings: Settings) -> list[ModelInfo]:
     """Every saved model, newest first, each checked as a promotion checks it (its artifact's
-    checksum, its metadata, the library versions; not loaded)."""
+    checksum, its metadata, the library versions; not loaded). A model whose metadata cannot
+    be read (not JSON, a field of the wrong shape) is listed too, unreadable, ``problem``
+    saying what is wrong and where: one damaged folder does not hide the others."""
     current = promoted_version(settings)
     out = []
     for version in reversed(versions(settings)):
-        meta = metadata(version, settings)
+        try:
+            meta = metadata(version, settings)
+        except ModelError as err:
+            out.append(
+                ModelInfo(
+                    version=version,
+                    created_at="",
+                    promoted=version == current,
+                    register_hash="",
+                    arrangements=0,
+                    summary={},
+                    problem=err.detail,
+                    readable=False,
+                )
+            )
+            continue
         register = meta.get("register", {})
         try:
             _checked(version, settings)
@@ -400,6 +451,8 @@ def list_models(settings: Settings) -> list[ModelInfo]:
                 arrangements=int(register.get("arrangements", 0)),
                 summary=dict(meta.get("summary", {})),
                 problem=problem,
+                real=int(register.get("real", 0)),
+                simulated=int(register.get("simulated", 0)),
             )
         )
     return out

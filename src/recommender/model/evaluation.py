@@ -92,10 +92,10 @@ from recommender.model.fit import Components, Context, TrainingData, fit_compone
 from recommender.model.network import Snapshot, SnapshotCache
 from recommender.model.patterns import pair_kind
 from recommender.model.scoring import Scorer, enter_probability
+from recommender.model.shape import RANK_METRICS as RANK_METRICS  # light: the metadata check
 
 IntArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
-RANK_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
 HEADLINE = "lopo"
 REAL_PROTOCOLS = ("lopo", "lopo_warm", "cold_start")  # judged; "simulated" checks the simulator
 MIN_KIND_CASES = 15  # pair kinds with fewer held-out arrangements: too few to judge firmly
