@@ -82,7 +82,9 @@ def train_and_save(
     help="Evaluate on held-out real partnerships first (most of the training time; the model "
     "page and the briefing quote it).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
+)
 @output_format("table", "json")
 @pass_settings
 def train_cmd(
@@ -153,7 +155,9 @@ def _check_engine(engine: str, scheduler: str | None) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Evaluate on this register file instead of the database.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
+)
 @engine_options
 @click.option(
     "--limit",
