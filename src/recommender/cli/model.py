@@ -28,10 +28,10 @@ from recommender.render.charts import percent
 STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
 
 
-def _inputs(settings: Settings, register_file: Path | None) -> dict[str, Any]:
+def _inputs(settings: Settings, register_file: Path | None, refused: str) -> dict[str, Any]:
     from recommender.model.workflow import training_inputs
 
-    return training_inputs(settings, register_file)
+    return training_inputs(settings, register_file, refused=refused)
 
 
 def train_and_save(
@@ -183,7 +183,7 @@ def evaluate_cmd(
     from recommender.model.fit import Context, check_learnable
 
     _check_engine(engine, scheduler)
-    inputs = _inputs(obj.settings, register_file)
+    inputs = _inputs(obj.settings, register_file, "nothing was evaluated")
     ctx = Context.build(**inputs)
     try:
         check_learnable(ctx)  # as train does: a register too small is said, not a traceback
