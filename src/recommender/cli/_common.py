@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -88,13 +89,39 @@ class DomainError(click.ClickException):
 
 
 class ErrorHandlingGroup(click.Group):
-    """A group whose commands turn domain errors into clean messages and exit codes."""
+    """A group whose commands turn domain errors into clean messages and exit codes, and
+    that refuses an argument that is not valid UTF-8 before any command sees it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Python decodes such bytes as lone surrogates, which every lookup, database and file
+        # name then failed to encode (a traceback); one check here covers every command.
+        for arg in args:
+            if _SURROGATE.search(arg):
+                raise click.UsageError(
+                    f"the argument {shell_bytes(arg)} is not valid UTF-8 (its bytes are shown "
+                    "escaped, as the shell gave them); expected text in UTF-8: check the "
+                    "terminal's or the script's encoding",
+                    ctx=ctx,
+                )
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except RecommenderError as err:
             raise DomainError(err, _flags(self, ctx)) from err
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def shell_bytes(arg: str) -> str:
+    """``arg`` as the shell gave it, its bytes that are not UTF-8 escaped: ``'R\\xf6ther'``."""
+    try:
+        raw = arg.encode("utf-8", "surrogateescape")  # the bytes Python decoded
+    except UnicodeEncodeError:  # a surrogate no byte decodes to (passed from Python)
+        raw = arg.encode("utf-8", "backslashreplace")
+    return "'" + raw.decode("utf-8", "backslashreplace") + "'"
 
 
 def _flags(group: click.Group, ctx: click.Context) -> dict[str, str]:
