@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
+import stat
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -57,16 +60,67 @@ def output_format(*choices: str, default: str = "table") -> Callable[[F], F]:
     return decorate
 
 
-def existing_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """A ``--out`` callback: the file's folder must exist (a mistyped path was created)."""
-    if value is not None and not value.parent.is_dir():
-        raise click.BadParameter(
-            f"{value}: the folder {value.parent} does not exist; make it first, or write "
-            "somewhere that does",
-            ctx=ctx,
-            param=param,
+def output_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A ``--out`` callback: check, before any work, that the file can be written, and return
+    the path to write to.
+
+    Every ``--out`` is written atomically, a temporary file renamed over the path. So a symbolic
+    link is followed (the rename would replace the link and leave its file as it was), and a
+    path that exists but is not a regular file (a FIFO, a device, a socket) is refused: the
+    rename would replace it with a file. The folder must exist (a mistyped path was created)
+    and take a new file (a read-only folder failed with a traceback after the work).
+    """
+    if value is None:
+        return None
+
+    def refuse(reason: str) -> NoReturn:
+        raise click.BadParameter(reason, ctx=ctx, param=param)
+
+    if not value.name:  # '' (click makes it Path('.'); '.' and '/' it refuses as folders)
+        refuse("an empty path; expected a file name, e.g. out.csv")
+    target = value
+    if value.is_symlink():
+        try:
+            target = value.resolve()
+        except (OSError, RuntimeError) as err:  # RuntimeError: a loop of links
+            refuse(f"{value} is a symbolic link that cannot be followed: {err}")
+    shown = str(value) if target == value else f"{value} (a link to {target})"
+    try:
+        mode: int | None = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None  # a new file
+    except OSError as err:
+        refuse(f"{shown} cannot be checked: {err.strerror}")
+    if mode is not None and not stat.S_ISREG(mode):
+        refuse(
+            f"{shown} is not a regular file: it is {_kind(mode)}; expected a file to replace "
+            "or a new file name"
         )
-    return value
+    folder = target.parent
+    if not folder.is_dir():
+        refuse(
+            f"{shown}: the folder {folder} does not exist; make it first, or write somewhere "
+            "that does"
+        )
+    try:  # as the write will: a temporary file beside the target
+        handle, probe = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    except OSError as err:
+        refuse(f"{shown} cannot be written: {err.strerror} (in {folder})")
+    os.close(handle)
+    os.unlink(probe)
+    return target
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"
 
 
 class DomainError(click.ClickException):

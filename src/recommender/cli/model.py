@@ -14,8 +14,8 @@ from recommender.cli._common import (
     SettingsObj,
     echo_json,
     echo_table,
-    existing_folder,
     model_words,
+    output_file,
     output_format,
     pass_settings,
     scenario_recommender,
@@ -271,7 +271,7 @@ def _evaluated_on(
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    callback=existing_folder,
+    callback=output_file,
     required=True,
     help="The Parquet file to write (*.parquet; replaced atomically).",
 )

@@ -12,7 +12,7 @@ from recommender.cli._common import (
     SettingsObj,
     echo_json,
     echo_table,
-    existing_folder,
+    output_file,
     output_format,
     pass_settings,
     service_labels,
@@ -117,7 +117,7 @@ EXTENSIONS = {"json": ("geojson",), "geojson": ("json",)}  # also fitting a form
     help="csv (the import layout), json, or geojson (members' centroids, WGS84).",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.",
-              callback=existing_folder)  # fmt: skip
+              callback=output_file)  # fmt: skip
 @_filter_options
 @pass_settings
 def export(
@@ -321,7 +321,7 @@ def build_default(obj: SettingsObj, seed: int | None, size: int | None) -> None:
     help="Arrangements to generate (626: the LGA's count in June 2019).",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.",
-              callback=existing_folder)  # fmt: skip
+              callback=output_file)  # fmt: skip
 @click.option(
     "--format",
     "fmt",
