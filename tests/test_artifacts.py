@@ -332,6 +332,10 @@ def test_training_refuses_a_register_too_small_to_learn_from(
     result = runner.invoke(cli, args, env=_env(models))
     assert result.exit_code == 2 and "no model was trained" in result.output  # not "imported"
     assert artifacts.versions(models) == before
+    # evaluate trains nothing: it says what it did not do (it said "no model was trained").
+    result = runner.invoke(cli, ["evaluate", "--register", str(bad)], env=_env(models))
+    assert result.exit_code == 2, result.output
+    assert "; nothing was evaluated:" in result.output and "trained" not in result.output
 
 
 def test_rollback_to_a_model_that_does_not_load_changes_nothing(models: Settings) -> None:

@@ -159,3 +159,36 @@ def test_show_says_what_became_of_a_former_name(run) -> None:  # type: ignore[no
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[0] == "Old Alpha was renamed."
     assert "Alpha (E07000001)" in result.output
+
+
+NOT_UTF8 = "R\udcf6ther"  # b"R\xf6ther" (Latin-1) as Python decodes it: a lone surrogate
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["bodies", "show", NOT_UTF8],
+        ["bodies", "search", NOT_UTF8],
+        ["bodies", "list", "--county", NOT_UTF8],
+        ["recommend", NOT_UTF8],
+        ["join", NOT_UTF8],
+        ["briefing", NOT_UTF8, "--out", "b.pdf"],
+        ["register", "show", NOT_UTF8],
+        ["register", "list", "--body", NOT_UTF8],
+        ["register", "export", "--body", NOT_UTF8],
+        ["register", "remove", "\udced\udca0\udc80", "--yes"],  # b"\xed\xa0\x80": U+D800
+        ["scenario", "show", NOT_UTF8],
+        ["models", "show", NOT_UTF8],
+    ],
+    ids=lambda args: " ".join(a for a in args if a.isascii()),
+)
+def test_an_argument_that_is_not_utf8_is_refused_by_every_command(run, args) -> None:  # type: ignore[no-untyped-def]
+    """Bytes that are not UTF-8 reach Python as lone surrogates; most commands ended in a
+    UnicodeEncodeError traceback (reference lookup, the database). One check refuses them all,
+    showing the argument's bytes escaped."""
+    result = run(*args)
+    assert result.exit_code == 2, result.output
+    assert isinstance(result.exception, SystemExit)  # a usage error, not a traceback
+    shown = "'\\xed\\xa0\\x80'" if "remove" in args else "'R\\xf6ther'"
+    assert f"Error: the argument {shown} is not valid UTF-8" in result.output
+    assert "expected text in UTF-8" in result.output

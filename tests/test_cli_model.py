@@ -416,3 +416,15 @@ def test_recommend_needs_a_body_and_refuses_unknown_options(trained_settings: Se
 def test_recommend_without_a_model_says_how_to_train(empty: Settings) -> None:
     result = _invoke(empty, "recommend", "Rother", ok=False)
     assert result.exit_code != 0 and "recommender train" in result.output
+
+
+@pytest.mark.parametrize(
+    "args", [["train", "--no-evaluate"], ["evaluate", "--limit", "1"]], ids=["train", "evaluate"]
+)
+def test_a_negative_seed_is_refused_before_any_work(empty: Settings, args: list[str]) -> None:
+    """``--seed -1`` ended in numpy's "expected non-negative integer" traceback, after the
+    inputs were loaded; now it is refused as `register simulate` refuses it."""
+    result = _invoke(empty, *args, "--seed", "-1", ok=False)
+    assert result.exit_code == 2, result.output
+    assert "Invalid value for '--seed': -1 is not in the range x>=0." in result.output
+    assert "Traceback" not in result.output and not artifacts.versions(empty)

@@ -247,6 +247,21 @@ def test_list_pages_as_the_api_does(run: Run) -> None:
     assert page["arrangements"] == every["arrangements"][1:3]
 
 
+@pytest.mark.parametrize("command", ["list", "export"])
+@pytest.mark.parametrize("option", ["--limit", "--offset"])
+def test_a_page_past_the_databases_integers_is_refused_with_its_bound(
+    run: Run, command: str, option: str
+) -> None:
+    """A --limit or --offset past SQLite's 64-bit INTEGER ended in an OverflowError traceback."""
+    result = run(command, option, "99999999999999999999")
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{option}': 99999999999999999999 is not in the range" in (
+        result.output
+    )
+    assert "1000000000" in result.output and "Traceback" not in result.output
+    assert run(command, option, "1000000000").exit_code == 0  # the bound itself is taken
+
+
 def test_list_marks_an_annual_figure_read_with_no_period_and_says_how(
     run: Run, tmp_path: Path
 ) -> None:

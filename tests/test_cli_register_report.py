@@ -191,6 +191,28 @@ def test_simulate_to_a_file(run: Run, tmp_path: Path) -> None:
     assert [p.name for p in out.parent.iterdir()] == ["simulated.json"]  # no temporary left
 
 
+def test_out_through_a_link_writes_the_linked_file(run: Run, tmp_path: Path) -> None:
+    """The write is atomic (a temporary renamed over the path): the link was replaced by a
+    file and the file it points to left as it was. Now the link is followed."""
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    result = run("simulate", "--size", "2", "--out", str(link))
+    assert result.exit_code == 0, result.output
+    assert f"wrote 2 simulated arrangement(s) to {real}" in result.stderr
+    assert link.is_symlink() and link.resolve() == real
+    assert real.read_text().startswith("id,") and real.read_text().count("\n") == 3
+    written = sorted(p.name for p in tmp_path.iterdir() if ".csv" in p.name)
+    assert written == ["link.csv", "real.csv"]  # no temporary left
+    # A link to a file not made yet makes it; register export the same.
+    dangling = tmp_path / "new.csv"
+    dangling.symlink_to(tmp_path / "made.csv")
+    result = run("export", "--origin", "all", "--out", str(dangling))
+    assert result.exit_code == 0, result.output
+    assert dangling.is_symlink() and (tmp_path / "made.csv").read_text().startswith("id,")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

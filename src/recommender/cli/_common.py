@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+import re
+import stat
 import sys
+import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -56,16 +60,67 @@ def output_format(*choices: str, default: str = "table") -> Callable[[F], F]:
     return decorate
 
 
-def existing_folder(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
-    """A ``--out`` callback: the file's folder must exist (a mistyped path was created)."""
-    if value is not None and not value.parent.is_dir():
-        raise click.BadParameter(
-            f"{value}: the folder {value.parent} does not exist; make it first, or write "
-            "somewhere that does",
-            ctx=ctx,
-            param=param,
+def output_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A ``--out`` callback: check, before any work, that the file can be written, and return
+    the path to write to.
+
+    Every ``--out`` is written atomically, a temporary file renamed over the path. So a symbolic
+    link is followed (the rename would replace the link and leave its file as it was), and a
+    path that exists but is not a regular file (a FIFO, a device, a socket) is refused: the
+    rename would replace it with a file. The folder must exist (a mistyped path was created)
+    and take a new file (a read-only folder failed with a traceback after the work).
+    """
+    if value is None:
+        return None
+
+    def refuse(reason: str) -> NoReturn:
+        raise click.BadParameter(reason, ctx=ctx, param=param)
+
+    if not value.name:  # '' (click makes it Path('.'); '.' and '/' it refuses as folders)
+        refuse("an empty path; expected a file name, e.g. out.csv")
+    target = value
+    if value.is_symlink():
+        try:
+            target = value.resolve()
+        except (OSError, RuntimeError) as err:  # RuntimeError: a loop of links
+            refuse(f"{value} is a symbolic link that cannot be followed: {err}")
+    shown = str(value) if target == value else f"{value} (a link to {target})"
+    try:
+        mode: int | None = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None  # a new file
+    except OSError as err:
+        refuse(f"{shown} cannot be checked: {err.strerror}")
+    if mode is not None and not stat.S_ISREG(mode):
+        refuse(
+            f"{shown} is not a regular file: it is {_kind(mode)}; expected a file to replace "
+            "or a new file name"
         )
-    return value
+    folder = target.parent
+    if not folder.is_dir():
+        refuse(
+            f"{shown}: the folder {folder} does not exist; make it first, or write somewhere "
+            "that does"
+        )
+    try:  # as the write will: a temporary file beside the target
+        handle, probe = tempfile.mkstemp(prefix=f".{target.name}.", dir=folder)
+    except OSError as err:
+        refuse(f"{shown} cannot be written: {err.strerror} (in {folder})")
+    os.close(handle)
+    os.unlink(probe)
+    return target
+
+
+def _kind(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO (named pipe)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "not a file"
 
 
 class DomainError(click.ClickException):
@@ -88,13 +143,39 @@ class DomainError(click.ClickException):
 
 
 class ErrorHandlingGroup(click.Group):
-    """A group whose commands turn domain errors into clean messages and exit codes."""
+    """A group whose commands turn domain errors into clean messages and exit codes, and
+    that refuses an argument that is not valid UTF-8 before any command sees it."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Python decodes such bytes as lone surrogates, which every lookup, database and file
+        # name then failed to encode (a traceback); one check here covers every command.
+        for arg in args:
+            if _SURROGATE.search(arg):
+                raise click.UsageError(
+                    f"the argument {shell_bytes(arg)} is not valid UTF-8 (its bytes are shown "
+                    "escaped, as the shell gave them); expected text in UTF-8: check the "
+                    "terminal's or the script's encoding",
+                    ctx=ctx,
+                )
+        return super().parse_args(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except RecommenderError as err:
             raise DomainError(err, _flags(self, ctx)) from err
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def shell_bytes(arg: str) -> str:
+    """``arg`` as the shell gave it, its bytes that are not UTF-8 escaped: ``'R\\xf6ther'``."""
+    try:
+        raw = arg.encode("utf-8", "surrogateescape")  # the bytes Python decoded
+    except UnicodeEncodeError:  # a surrogate no byte decodes to (passed from Python)
+        raw = arg.encode("utf-8", "backslashreplace")
+    return "'" + raw.decode("utf-8", "backslashreplace") + "'"
 
 
 def _flags(group: click.Group, ctx: click.Context) -> dict[str, str]:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from recommender.cli._common import SettingsObj, existing_folder, pass_settings
+from recommender.cli._common import SettingsObj, output_file, pass_settings
 
 
 @click.command("briefing")
@@ -16,7 +16,7 @@ from recommender.cli._common import SettingsObj, existing_folder, pass_settings
     "--out",
     required=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    callback=existing_folder,
+    callback=output_file,
     help="Where to write it: FILE.pdf or FILE.html.",
 )
 @click.option("--scenario", help="On the map after this reorganisation scenario.")

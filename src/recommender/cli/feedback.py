@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from recommender.cli._common import SettingsObj, existing_folder, pass_settings
+from recommender.cli._common import SettingsObj, output_file, pass_settings
 from recommender.database import db
 from recommender.recommend import feedback as fb
 
@@ -28,7 +28,7 @@ def feedback() -> None:
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
-    callback=existing_folder,
+    callback=output_file,
     help="Write to FILE instead of standard output.",
 )
 @pass_settings

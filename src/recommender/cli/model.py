@@ -14,8 +14,8 @@ from recommender.cli._common import (
     SettingsObj,
     echo_json,
     echo_table,
-    existing_folder,
     model_words,
+    output_file,
     output_format,
     pass_settings,
     scenario_recommender,
@@ -28,10 +28,10 @@ from recommender.render.charts import percent
 STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
 
 
-def _inputs(settings: Settings, register_file: Path | None) -> dict[str, Any]:
+def _inputs(settings: Settings, register_file: Path | None, refused: str) -> dict[str, Any]:
     from recommender.model.workflow import training_inputs
 
-    return training_inputs(settings, register_file)
+    return training_inputs(settings, register_file, refused=refused)
 
 
 def train_and_save(
@@ -82,7 +82,9 @@ def train_and_save(
     help="Evaluate on held-out real partnerships first (most of the training time; the model "
     "page and the briefing quote it).",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
+)
 @output_format("table", "json")
 @pass_settings
 def train_cmd(
@@ -153,7 +155,9 @@ def _check_engine(engine: str, scheduler: str | None) -> None:
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="Evaluate on this register file instead of the database.",
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
+)
 @engine_options
 @click.option(
     "--limit",
@@ -179,7 +183,7 @@ def evaluate_cmd(
     from recommender.model.fit import Context, check_learnable
 
     _check_engine(engine, scheduler)
-    inputs = _inputs(obj.settings, register_file)
+    inputs = _inputs(obj.settings, register_file, "nothing was evaluated")
     ctx = Context.build(**inputs)
     try:
         check_learnable(ctx)  # as train does: a register too small is said, not a traceback
@@ -267,7 +271,7 @@ def _evaluated_on(
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
-    callback=existing_folder,
+    callback=output_file,
     required=True,
     help="The Parquet file to write (*.parquet; replaced atomically).",
 )

@@ -12,7 +12,7 @@ from recommender.cli._common import (
     SettingsObj,
     echo_json,
     echo_table,
-    existing_folder,
+    output_file,
     output_format,
     pass_settings,
     service_labels,
@@ -34,6 +34,9 @@ from recommender.simulation.patterns_compare import PatternsReport
 from recommender.simulation.process import DEFAULT_SEED, DEFAULT_SIZE
 
 MAX_SIMULATED = 20_000
+# --limit and --offset go to the database: past SQLite's 64-bit INTEGER they ended in an
+# OverflowError. The API's bound on offset; far more than any register holds.
+MAX_PAGE = 1_000_000_000
 MARKS = {"ok": "✓", "outside": "✗"}
 PUBLISHED_WIDTH = 40
 NAME_WIDTH, PARTNERS_WIDTH = 34, 46  # register list fits a terminal of 140 columns
@@ -57,10 +60,10 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="real: the documented arrangements; simulated: the simulated training "
             "register (never real partnerships); all: both.",
         ),
-        click.option("--limit", type=click.IntRange(min=1), help="Keep at most N (by id)."),
+        click.option("--limit", type=click.IntRange(1, MAX_PAGE), help="Keep at most N (by id)."),
         click.option(
             "--offset",
-            type=click.IntRange(min=0),
+            type=click.IntRange(0, MAX_PAGE),
             default=0,
             help="Skip the first N (by id): with --limit, a page, as the API pages.",
         ),
@@ -114,7 +117,7 @@ EXTENSIONS = {"json": ("geojson",), "geojson": ("json",)}  # also fitting a form
     help="csv (the import layout), json, or geojson (members' centroids, WGS84).",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.",
-              callback=existing_folder)  # fmt: skip
+              callback=output_file)  # fmt: skip
 @_filter_options
 @pass_settings
 def export(
@@ -318,7 +321,7 @@ def build_default(obj: SettingsObj, seed: int | None, size: int | None) -> None:
     help="Arrangements to generate (626: the LGA's count in June 2019).",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.",
-              callback=existing_folder)  # fmt: skip
+              callback=output_file)  # fmt: skip
 @click.option(
     "--format",
     "fmt",

@@ -136,9 +136,14 @@ def _savings_params(model: SavingsModel | None) -> dict[str, Any]:
     }
 
 
-def training_inputs(settings: Settings, register_file: Path | None = None) -> dict[str, Any]:
+def training_inputs(
+    settings: Settings, register_file: Path | None = None, *, refused: str = "no model was trained"
+) -> dict[str, Any]:
     """Return the keyword arguments of :func:`train` for ``settings``:
-    the bodies, adjacency, services, governed pairs and the register (or ``register_file``)."""
+    the bodies, adjacency, services, governed pairs and the register (or ``register_file``).
+
+    ``refused`` ends the message when ``register_file`` has bad rows: what the caller did not
+    do (``evaluate`` trains nothing, so it says "nothing was evaluated")."""
     from recommender.core.services import load_services
     from recommender.reference import lookup as reference
     from recommender.register import records as register
@@ -148,7 +153,7 @@ def training_inputs(settings: Settings, register_file: Path | None = None) -> di
         try:
             arrangements, members = register.read_register_file(register_file, settings)
         except ImportRejected as err:  # a file to train on, not to import
-            raise ImportRejected(err.path, err.errors, "no model was trained") from None
+            raise ImportRejected(err.path, err.errors, refused) from None
     else:
         arrangements, members = register.load_register(settings)
     return {
