@@ -511,17 +511,29 @@ def import_file(
     report.ids = [r["id"] for r in added]
     report.warnings += source.warnings
     by_fingerprint = dict(unique)
+    renamed: list[tuple[str, str]] = []  # simulated rows' ids taken: (the file's, stored as)
     for row in added:
         c = by_fingerprint[row["fingerprint"]]
         notes = list(c.warnings)
         if c.savings_basis == "to_date" and c.start_year is None:
             notes.append(annualisation_note(c.savings_basis, None, None))
-        if c.id and row["id"] != c.id:  # the file's id is another arrangement's
+        if c.id and row["id"] != c.id and c.simulated:
+            renamed.append((c.id, str(row["id"])))
+        elif c.id and row["id"] != c.id:  # the file's id is another arrangement's
             notes.append(
                 f"id {c.id!r} is already another arrangement's (in the register or earlier in "
                 f"the file): stored as {row['id']}"
             )
         report.warnings += [f"row {c.row}: {note}" for note in notes]
+    if renamed:  # every simulated register numbers its rows S-0001 on: said once
+        (given, stored), more = renamed[0], len(renamed) - 1
+        report.warnings.append(
+            f"{len(renamed)} simulated arrangement(s) had an id another arrangement has (e.g. "
+            f"{given!r}, stored as {stored}): stored under new ids"
+            if more
+            else f"a simulated arrangement's id {given!r} is another arrangement's: stored as "
+            f"{stored}"
+        )
     return report
 
 
