@@ -174,10 +174,14 @@ def test_a_reimport_that_changes_a_stored_arrangement_says_how_to_correct_it(
     assert again.added == 0
     assert again.differ == [(2, first.ids[0], ["name", "savings_gbp"])]
     assert (
-        f"as {first.ids[0]} (East Sussex Procurement Hub): skipped; its name, savings_gbp differ "
-        f"from the file's: to correct it, `recommender register remove {first.ids[0]} --yes`, "
-        "then import again"
+        f"as {first.ids[0]} (East Sussex Procurement Hub): skipped; its name and savings_gbp "
+        f"differ from the file's: to correct it, `recommender register remove {first.ids[0]} "
+        "--yes`, then import again"
     ) in again.summary()
+    lines[1] = lines[1].replace("9000000", "8000000")  # the name alone: "its name differs"
+    corrected.write_text("\n".join(lines) + "\n")
+    named = import_file(corrected, settings=register_settings, directory=directory)
+    assert "skipped; its name differs from the file's: to correct it" in named.summary()
 
 
 def test_an_id_another_arrangement_has_is_said_to_be_replaced(

@@ -391,7 +391,9 @@ class ImportReport:
             text += f"\n  row {row} is already in the register as {ident} ({name}): skipped"
             if row in changed:  # a correction, perhaps: say how to make one
                 text += (
-                    f"; its {', '.join(changed[row])} differ from the file's: to correct it, "
+                    f"; its {and_list(changed[row])} "
+                    f"{'differs' if len(changed[row]) == 1 else 'differ'} from the file's: to "
+                    "correct it, "
                     f"`recommender register remove {ident} --yes`, then import again"
                 )
         if self.duplicates > len(self.already):
