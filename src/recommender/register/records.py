@@ -426,6 +426,9 @@ class Filters:
     offset: int = 0  # with ``limit``: a page, counted in the database
 
 
+RESOLUTIONS_KEPT = 8192  # names a directory keeps resolved (a register names a few hundred)
+
+
 def default_directory(settings: Settings) -> Directory:
     """Return the directory of bodies backed by :mod:`recommender.reference.lookup`."""
     from recommender.reference import (
@@ -434,6 +437,10 @@ def default_directory(settings: Settings) -> Directory:
 
     bodies = reference.load_bodies(settings)
 
+    # A register names the same bodies row after row, and a resolution (a few table look-ups,
+    # ~9 ms) depends on the name, the kind and this reference only: each made once (a name that
+    # resolves to nothing raises each time, as it is rare).
+    @functools.lru_cache(maxsize=RESOLUTIONS_KEPT)
     def resolve(query: str, kind: str | None) -> Any:
         return reference.resolve(query, kind=kind, settings=settings)
 
