@@ -78,3 +78,28 @@ def test_a_folder_that_takes_no_file_is_refused_naming_the_reason(
     result = _refused(args, str(out), tmp_path)
     assert f"{out} cannot be written: Permission denied (in {tmp_path})" in result.output
     assert not out.exists()
+
+
+def test_a_disk_that_fills_during_the_write_is_said_and_the_old_file_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What no check before the work can foresee (the disk fills as the file is written) ended
+    in an OSError traceback."""
+    import errno
+
+    from recommender.core import atomic
+
+    out = tmp_path / "register.csv"
+    out.write_text("the export from before\n")
+
+    def full(path: Path, text: str) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(atomic, "_write_synced", full)
+    env = {"RECOMMENDER_DATABASE_URL": f"sqlite:///{tmp_path / 'r.sqlite'}"}
+    result = CliRunner().invoke(cli, ["register", "export", "--out", str(out)], env=env)
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit), result.output  # no traceback
+    assert "No space left on device. Nothing was left half-written" in result.stderr
+    assert out.read_text() == "the export from before\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.sqlite", "register.csv"]

@@ -164,6 +164,22 @@ class ErrorHandlingGroup(click.Group):
             return super().invoke(ctx)
         except RecommenderError as err:
             raise DomainError(err, _flags(self, ctx)) from err
+        except BrokenPipeError:
+            raise  # the reader went away (``| head``): nothing to tell it
+        except OSError as err:  # the system's refusal met during the work: a full disk, …
+            raise click.ClickException(system_said(err)) from err
+
+
+def system_said(err: OSError) -> str:
+    """An error of the system met while a command worked (what ``--out`` and the other checks
+    made before the work cannot foresee: a disk that fills, a folder removed meanwhile), as a
+    message rather than a traceback."""
+    where = f"{err.filename}: " if err.filename else ""
+    reason = err.strerror or str(err)
+    return (
+        f"{where}{reason}. Nothing was left half-written: every file is written whole or not "
+        "at all and the database changes in one transaction, so what was there before is kept"
+    )
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
