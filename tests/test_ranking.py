@@ -146,6 +146,36 @@ def test_an_arrangement_deleted_from_the_register_is_no_longer_cited_or_offered(
     assert rec.recommend(Query("Rother", k=10))[0].evidence[0]["id"] == cited
 
 
+def test_an_arrangement_the_register_says_has_ended_since_is_cited_so_and_not_offered(
+    recommender_model: Recommender,
+) -> None:
+    """An analyst records that an arrangement ended (removed, then imported again with its end
+    year): until a retrain it was still offered to join and cited as running."""
+    base = recommender_model
+    rec = Recommender(base.model, base.version, base.metadata, base.settings)
+    rec.prepare()
+    offered = rec.arrangements_to_join("Rother", k=MAX_K)[0].arrangement["id"]
+    real = base.model.arrangements[~base.model.arrangements["simulated"].astype(bool)]
+    present = {str(i) for i in real["id"]}
+    cited = [e for b in ("Rother", "Hastings", "Wealden") for r in rec.recommend(Query(b, k=20))
+             for e in r.evidence if e["end_year"] is None]  # fmt: skip
+    running = cited[0]["id"]
+    assert rec.withdraw(present, {offered: 2024, running: 2023}) == 0  # none deleted
+    assert rec.ended_since == {offered: 2024, running: 2023} and rec.identity != base.identity
+    for body in ("Rother", "Hastings", "Wealden"):
+        joins = {o.arrangement["id"] for o in rec.arrangements_to_join(body, k=MAX_K)}
+        assert offered not in joins and running not in joins
+        for found in rec.recommend(Query(body, k=20)):
+            for e in found.evidence:
+                assert e["end_year"] == {offered: 2024, running: 2023}.get(e["id"], e["end_year"])
+    shown = [e for r in rec.recommend(Query("Rother", k=20)) + rec.recommend(
+        Query("Hastings", k=20)) + rec.recommend(Query("Wealden", k=20)) for e in r.evidence
+        if e["id"] == running]  # fmt: skip
+    assert shown and all(e["end_year"] == 2023 for e in shown)
+    assert rec.withdraw(present, {}) == 0 and rec.ended_since == {}  # imported running again
+    assert offered in {o.arrangement["id"] for o in rec.arrangements_to_join("Rother", k=MAX_K)}
+
+
 def test_existing_partners_asked_for_follow_the_k_suggestions(
     recommender_model: Recommender,
 ) -> None:

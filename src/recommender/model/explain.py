@@ -441,9 +441,16 @@ class EvidenceIndex:
     id).
     """
 
-    def __init__(self, model: TrainedModel, *, leave_out: Collection[str] = ()) -> None:
+    def __init__(
+        self,
+        model: TrainedModel,
+        *,
+        leave_out: Collection[str] = (),
+        ended: Mapping[str, int | None] | None = None,
+    ) -> None:
         """Index ``model``'s real arrangements but those whose id is in ``leave_out`` (deleted
-        from the register since: never cited)."""
+        from the register since: never cited); those in ``ended`` (said to have ended since)
+        are cited with the end year it gives."""
         ctx = model.context
         index = ctx.pairs.index
         pop = ctx.bodies.population
@@ -465,6 +472,9 @@ class EvidenceIndex:
         kind_matrix = np.eye(len(self._kinds), dtype=bool)[self._kind_of]  # bodies × kinds
         for service, group in observed.groupby("service", sort=False):
             records = [evidence_record(r) for r in group.to_dict(orient="records")]
+            for record in records:
+                if ended and ended.get(str(record["id"])) is not None:
+                    record["end_year"] = ended[str(record["id"])]
             members = np.zeros((len(group), ctx.pairs.n), dtype=bool)
             for i, codes in enumerate(group["member_codes"]):
                 members[i, [index[c] for c in codes if c in index]] = True

@@ -338,9 +338,12 @@ class Recommender:
         self._followed = 0
         observed = model.arrangements[~model.arrangements["simulated"].astype(bool)]
         self._real_ids = frozenset(str(i) for i in observed["id"])
-        # The real arrangements the model was trained with that the register no longer holds
-        # (:meth:`withdraw`): never cited, never offered to join.
+        over = (observed["status"] == "ended") | observed["end_year"].notna()
+        self._ended_in_model = frozenset(str(i) for i in observed["id"][over])
+        # The real arrangements the model was trained with that the register no longer holds,
+        # and those it has since said ended, with their end year (:meth:`withdraw`).
         self.withdrawn: frozenset[str] = frozenset()
+        self.ended_since: dict[str, int | None] = {}
 
     @classmethod
     def load(cls, settings: Settings) -> Recommender:
@@ -406,22 +409,33 @@ class Recommender:
         :meth:`withdraw` what it no longer holds."""
         from recommender.register.records import real_ids, running_partnerships
 
-        self.withdraw(real_ids(settings=self.settings, engine=engine))
+        self.withdraw(*real_ids(settings=self.settings, engine=engine))
         return self.follow(running_partnerships(settings=self.settings, engine=engine))
 
-    def withdraw(self, present: Iterable[str]) -> int:
-        """Say which real arrangements the register holds now (``present``: their ids). One
-        the model was trained with that it no longer holds (an analyst deleted it: a wrong
-        row, to be imported again corrected, or none at all) is withdrawn: no suggestion cites
-        it as a comparable arrangement and it is not offered to join, from the next answer on.
-        What the model learnt from it (its scores, the partnership marked existing) stays until
-        a retrain. Answers already made are made again (:attr:`identity` changes). Returns how
-        many are withdrawn."""
+    def withdraw(
+        self, present: Iterable[str], ended: Mapping[str, int | None] | None = None
+    ) -> int:
+        """Say which real arrangements the register holds now (``present``: their ids) and
+        which of them it says have ended (``ended``: id to end year, None when not given).
+
+        One the model was trained with that the register no longer holds (an analyst deleted
+        it: a wrong row, to be imported again corrected, or none at all) is withdrawn: no
+        suggestion cites it as a comparable arrangement and it is not offered to join. One the
+        model knew as running that the register now says has ended (removed and imported again
+        with its end year) is cited with its end year and not offered to join. From the next
+        answer on; answers already made are made again (:attr:`identity` changes). What the
+        model learnt from them (its scores, the partnership marked existing) stays until a
+        retrain. Returns how many are withdrawn."""
         gone = self._real_ids - frozenset(str(i) for i in present)
-        if gone != self.withdrawn:
-            evidence = EvidenceIndex(self.model, leave_out=gone)
+        since = {
+            i: year
+            for i, year in (ended or {}).items()
+            if i in self._real_ids and i not in self._ended_in_model
+        }
+        if gone != self.withdrawn or since != self.ended_since:
+            evidence = EvidenceIndex(self.model, leave_out=gone, ended=since)
             with self._follow_lock:
-                self._evidence, self.withdrawn = evidence, gone
+                self._evidence, self.withdrawn, self.ended_since = evidence, gone, since
                 self._followed = next(_REGISTER_STATES)
                 self._shortlists.clear()
                 self.suggestions.clear()
@@ -840,8 +854,8 @@ class Recommender:
                 continue
             if named_not_running(str(row["name"])) or one_body(codes) or ctx.one_body(positions):
                 continue  # a proposal, one that split, or one between bodies now one
-            if str(row["id"]) in self.withdrawn:
-                continue  # deleted from the register since the model was trained
+            if str(row["id"]) in self.withdrawn or str(row["id"]) in self.ended_since:
+                continue  # deleted from the register since the model was trained, or ended
             if ctx.table.runs[f, positions].any():
                 continue  # the body's own fire authority (or its runner) is in it: it is in it
             if s not in likelihoods:

@@ -788,12 +788,21 @@ def count(
         return int(conn.scalar(stmt) or 0)
 
 
-def real_ids(*, settings: Settings, engine: Engine | None = None) -> set[str]:
-    """The ids of every real arrangement the register holds now."""
+def real_ids(
+    *, settings: Settings, engine: Engine | None = None
+) -> tuple[set[str], dict[str, int | None]]:
+    """The ids of every real arrangement the register holds now, and of those it says have
+    ended, their end year (None when not given)."""
     a = db.arrangements
-    stmt = sa.select(a.c.id).where(a.c.simulated.is_(False))
+    stmt = sa.select(a.c.id, a.c.end_year, a.c.status).where(a.c.simulated.is_(False))
+    held: set[str] = set()
+    ended: dict[str, int | None] = {}
     with _connection(settings, engine) as conn:
-        return {str(i) for i in conn.scalars(stmt)}
+        for ident, end, status in conn.execute(stmt):
+            held.add(str(ident))
+            if end is not None or status == "ended":
+                ended[str(ident)] = None if end is None else int(end)
+    return held, ended
 
 
 def running_partnerships(

@@ -71,8 +71,9 @@ class ScenarioRecommender(Recommender):
         super().__init__(model, base.version, base.metadata, base.settings)
         self.base = base
         self._base_identity = base.identity  # the register as the base followed it then
-        # What the register no longer holds is not cited on the scenario's map either.
-        self.withdraw(self._real_ids - base.withdrawn)
+        # What the register no longer holds, or says ended, is cited on the scenario's map as
+        # by the base.
+        self.withdraw(self._real_ids - base.withdrawn, base.ended_since)
         self.world = world
         self.outcomes = outcomes
         self._carried = [o for o in outcomes if not o.internal]
