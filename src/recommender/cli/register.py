@@ -19,6 +19,7 @@ from recommender.cli._common import (
     shorten,
 )
 from recommender.core.errors import ImportRejected
+from recommender.core.numbers import MAX_OFFSET
 from recommender.recommend import readmodels
 from recommender.register import records as reg
 from recommender.register.files import atomic_write
@@ -34,9 +35,6 @@ from recommender.simulation.patterns_compare import PatternsReport
 from recommender.simulation.process import DEFAULT_SEED, DEFAULT_SIZE
 
 MAX_SIMULATED = 20_000
-# --limit and --offset go to the database: past SQLite's 64-bit INTEGER they ended in an
-# OverflowError. The API's bound on offset; far more than any register holds.
-MAX_PAGE = 1_000_000_000
 MARKS = {"ok": "✓", "outside": "✗"}
 PUBLISHED_WIDTH = 40
 NAME_WIDTH, PARTNERS_WIDTH = 34, 46  # register list fits a terminal of 140 columns
@@ -60,10 +58,10 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="real: the documented arrangements; simulated: the simulated training "
             "register (never real partnerships); all: both.",
         ),
-        click.option("--limit", type=click.IntRange(1, MAX_PAGE), help="Keep at most N (by id)."),
+        click.option("--limit", type=click.IntRange(1, MAX_OFFSET), help="Keep at most N (by id)."),
         click.option(
             "--offset",
-            type=click.IntRange(0, MAX_PAGE),
+            type=click.IntRange(0, MAX_OFFSET),
             default=0,
             help="Skip the first N (by id): with --limit, a page, as the API pages.",
         ),

@@ -43,6 +43,7 @@ from typing import Any, Protocol
 from recommender.core import atomic
 from recommender.core.errors import ImportRejected, InvalidInput, RowError, UnknownBody
 from recommender.core.names import closest
+from recommender.core.numbers import DECIMAL, written_number
 from recommender.database.db import ROLES, SAVINGS_BASES, STATUSES
 from recommender.reference.rules import EXTERNAL_KINDS, PUBLIC_EXTERNAL_KINDS, external_kind
 
@@ -85,15 +86,6 @@ _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 # A comma in a figure only separates thousands: "1,200,000" is read, "120,50" (a decimal comma)
 # is refused rather than read as 12050.
 _THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+(\.\d*)?$")
-# A number as a register writes it: ASCII digits, a point, an exponent (Python's float() also
-# reads "1_200_000" and full-width "５", which no source means as a figure).
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$", re.ASCII)
-_NOT_FINITE = ("nan", "inf", "infinity")  # read, then refused as "not a figure" or implausible
-
-
-def _numeric(text: str) -> bool:
-    """Whether ``text`` is written as a number (:data:`_NUMBER`, or NaN or infinity)."""
-    return bool(_NUMBER.match(text)) or text.lower().lstrip("+-") in _NOT_FINITE
 
 
 _BOOLEANS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -462,7 +454,7 @@ class _RowCheck:
     def integer(self, name: str, low: int, high: int, what: str) -> int | None:
         text = self.get(name)
         try:
-            number = float(text) if text and _numeric(text) else (0.5 if text else None)
+            number = float(text) if text and written_number(text) else (0.5 if text else None)
         except ValueError:
             number = 0.5  # not a number: reported below as not whole
         if number is None:
@@ -493,7 +485,7 @@ class _RowCheck:
                 return None
             text = text.replace(",", "")
         try:
-            if text and not _numeric(text):
+            if text and not written_number(text):
                 raise ValueError(text)
             value = float(text) if text else None
         except ValueError:
@@ -735,7 +727,6 @@ def csv_text(
 # ("=HYPERLINK(...)" runs when the file is opened): CSV injection.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _GUARDED = re.compile("^'*[" + re.escape("".join(FORMULA_STARTS)) + "]")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
 def spreadsheet_cell(value: Any) -> str:
@@ -746,7 +737,7 @@ def spreadsheet_cell(value: Any) -> str:
     :func:`unguard` gives back exactly what was written.
     """
     text = format_value(value)
-    if isinstance(value, str) and _GUARDED.match(text) and not _PLAIN_NUMBER.match(text):
+    if isinstance(value, str) and _GUARDED.match(text) and not DECIMAL.fullmatch(text):
         return "'" + text
     return text
 

@@ -10,7 +10,6 @@ returns unfiltered results.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -19,6 +18,7 @@ from flask import current_app, request
 
 from recommender.core.errors import InvalidInput
 from recommender.core.names import closest
+from recommender.core.numbers import MAX_OFFSET, written_integer, written_number
 
 Kind = Literal["string", "integer", "number", "boolean", "list"]
 TRUE = ("true", "1", "yes")
@@ -135,21 +135,13 @@ def _convert(param: Param, raw: str, config: Mapping[str, Any]) -> Any:
     return number
 
 
-# Numbers as written in a URL: ASCII digits (Python's int() and float() also read "1_0" and
-# full-width "５"); "inf" and "nan" are read to be refused as not finite.
-_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
-_DECIMAL = re.compile(
-    r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?|[+-]?(inf|infinity|nan)", re.I | re.A
-)
-
-
 def _number(param: Param, raw: str, text: str) -> int | float:
     try:
         if param.kind == "integer":
-            if not _INTEGER.fullmatch(text):
+            if not written_integer(text):  # as written: not "1_0", not a full-width "５"
                 raise ValueError(text)
             return int(text)
-        if not _DECIMAL.fullmatch(text):
+        if not written_number(text):
             raise ValueError(text)
         value = float(text)
     except ValueError:
@@ -184,4 +176,4 @@ def _show(value: float | None) -> str:
 
 LIMIT = Param("limit", "integer", "At most this many items.", default=50, minimum=1, maximum=500)
 OFFSET = Param("offset", "integer", "Skip this many items first.", default=0, minimum=0,
-               maximum=1_000_000_000)  # fmt: skip
+               maximum=MAX_OFFSET)  # fmt: skip
