@@ -176,6 +176,74 @@ def test_an_arrangement_the_register_says_has_ended_since_is_cited_so_and_not_of
     assert offered in {o.arrangement["id"] for o in rec.arrangements_to_join("Rother", k=MAX_K)}
 
 
+def test_a_history_the_register_no_longer_documents_is_not_stated(
+    recommender_model: Recommender,
+) -> None:
+    """An analyst deleted the wrong arrangements linking two bodies: the suggestions still said
+    the partner "already works with" the body on their services (documented arrangements), and
+    the pair was still an existing partnership for them (never suggested), until a retrain."""
+    base = recommender_model
+    rec = Recommender(base.model, base.version, base.metadata, base.settings)
+    rec.prepare()
+    ctx, reg = base.model.context, base.model.context.reg
+    rother = str(ctx.pairs.codes[rec.body_position("Rother")])
+
+    def history(partner: str) -> list[str]:
+        found = rec.recommend(Query("Rother", k=MAX_K, include_existing=True))
+        assert [r.json for r in found] == rec.recommend_json(
+            Query("Rother", k=MAX_K, include_existing=True)
+        )
+        return [x.text for r in found if r.partner_code == partner for x in r.reasons
+                if x.factor == "history"]  # fmt: skip
+
+    def existing(partner: str, service: str) -> bool:
+        c = ctx.pairs.index[partner]
+        near = float(ctx.pairs.dist_km[ctx.pairs.index[rother], c]) + 0.1
+        kind = (str(ctx.bodies.kind[c]),)
+        found = rec.recommend(
+            Query("Rother", service, kind, near, MAX_K, include_existing=True, min_choice=0),
+            explain=False,
+        )
+        (shown,) = [r for r in found if r.partner_code == partner]
+        return shown.existing
+
+    top = next(r for r in rec.recommend(Query("Rother", k=MAX_K))
+               if any(x.text.startswith("already works with") for x in r.reasons))  # fmt: skip
+    partner = top.partner_code
+    f, c = ctx.pairs.index[rother], ctx.pairs.index[partner]
+    shared = [ctx.services[s] for s in np.flatnonzero(base.model.snapshot.shares[:, f, c])]
+    linking = {str(reg.ids[k]) for k, m in enumerate(reg.members)
+               if not reg.simulated[k] and f in m and c in m}  # fmt: skip
+    real = base.model.arrangements[~base.model.arrangements["simulated"].astype(bool)]
+    present = {str(i) for i in real["id"]}
+    assert shared and linking and all(existing(partner, s) for s in shared)
+    assert any(t.startswith("already works with") for t in history(partner))
+
+    rec.withdraw(present - linking)  # deleted: no history, and free to partner for them again
+    assert history(partner) == []
+    assert not any(existing(partner, s) for s in shared)
+    near = float(ctx.pairs.dist_km[f, c]) + 0.1
+    asked = Query("Rother", shared[0], (str(ctx.bodies.kind[c]),), near, MAX_K, min_choice=0)
+    assert partner in {r.partner_code for r in rec.recommend(asked, explain=False)}
+
+    rec.withdraw(present, dict.fromkeys(linking, 2024))  # ended: history, no sharing
+    said = history(partner)
+    assert said and not any(t.startswith("already works with") for t in said)
+    assert all(t.startswith("has been in") for t in said)
+    assert not any(existing(partner, s) for s in shared)
+
+    rec.withdraw(present - linking)  # deleted, then imported again under another id
+    rec.follow([(shared[0], [rother, partner])])
+    assert existing(partner, shared[0])
+    words = rec._labels[shared[0]].lower()
+    assert [t for t in history(partner) if words in t]  # said from the register now
+
+    rec.withdraw(present)
+    rec.follow([])
+    assert all(existing(partner, s) for s in shared)  # as trained
+    assert rec.recommend(Query("Rother", k=MAX_K))[0] == base.recommend(Query("Rother", k=MAX_K))[0]
+
+
 def test_existing_partners_asked_for_follow_the_k_suggestions(
     recommender_model: Recommender,
 ) -> None:

@@ -407,6 +407,36 @@ def test_an_arrangement_deleted_from_the_register_is_cited_no_more(make_app: App
     assert client.get(f"/api/v1/arrangements/{cited['id']}").status_code == 404
 
 
+def test_a_history_deleted_from_the_register_is_said_no_more(make_app: AppFactory) -> None:
+    """`recommender register remove` of the wrong arrangements linking two bodies while the
+    service runs: its reasons still said the partner "already works with" the body on their
+    services (documented arrangements) until a retrain."""
+    from recommender.register import records
+
+    app = make_app(MODEL_CHECK_SECONDS=0)
+    client = app.test_client()
+    url = "/api/v1/bodies/Rother/recommendations?k=50"
+
+    def said(partner: str) -> list[str]:
+        return [x["text"] for r in client.get(url).json["recommendations"]
+                if r["partner_code"] == partner for x in r["reasons"]
+                if x["factor"] == "history"]  # fmt: skip
+
+    shown = client.get(url).json["recommendations"]
+    works = [{x["text"].startswith("already works with") for x in r["reasons"]} for r in shown]
+    partner = next(r["partner_code"] for r, said in zip(shown, works, strict=True) if True in said)
+    model = app.extensions["recommender"].models.require().model
+    f, c = (model.context.pairs.index[code] for code in ("E07000064", partner))
+    reg = model.context.reg
+    linking = [str(reg.ids[k]) for k, m in enumerate(reg.members)
+               if not reg.simulated[k] and f in m and c in m]  # fmt: skip
+    assert linking and said(partner)
+    records.remove(linking, settings=app.extensions["recommender"].settings)
+    after = client.get(url)
+    assert after.headers["X-Cache"] == "miss"
+    assert said(partner) == []
+
+
 def test_import_rejects_bad_rows_and_writes_nothing(make_app: AppFactory) -> None:
     app = make_app(ADMIN_TOKEN=TOKEN)
     client = app.test_client()

@@ -45,6 +45,7 @@ from recommender.register.records import named_proposal
 
 if TYPE_CHECKING:
     from recommender.model.fit import TrainedModel
+    from recommender.model.network import Snapshot
     from recommender.model.scoring import QueryScores, Scorer
 
 IntArray = npt.NDArray[np.intp]
@@ -161,14 +162,21 @@ def reasons(
     effects, typical, raw = _effects(scorer, scored, rows)
     names = [*FACTORS, "history", "savings"]
     history = names.index("history")
+    # The history stated is the register's today (the model's scores keep what it was trained
+    # on until a retrain: an arrangement deleted since is never said to link the two).
+    network, since = scorer.network, scorer.since.get(scored.focal)
     out = []
     for i, cand in enumerate(scored.candidate[rows].tolist()):
         items: list[Reason] = []
-        shared = bool(model.snapshot.prior[scored.focal, cand] > 0)
+        shared = bool(network.prior[scored.focal, cand] > 0)
+        joined = since is not None and bool(since[:, cand].any())  # imported since training
         for j in np.argsort(-np.abs(effects[i]), kind="stable"):
             effect = float(effects[i, j])
-            if j == history and shared:  # said whatever its size; too small to move the
-                effect = effect if abs(effect) >= MIN_EFFECT else 0.0  # ranking: a note (ℹ)
+            if j == history and (shared or joined):  # said whatever its size; too small to
+                # move the ranking (or not in the model's scores at all): a note (ℹ)
+                effect = effect if shared and abs(effect) >= MIN_EFFECT else 0.0
+            elif j == history:
+                continue  # no history the register documents (or no longer: deleted since)
             elif abs(effect) < MIN_EFFECT or len(items) >= limit:
                 continue
             elif not _distinct(effect, float(typical[i, j])):
@@ -176,7 +184,8 @@ def reasons(
             above = {n: float(raw[i, PAIR_FEATURES.index(n)]) > 0 for n in _RELATIVE}
             text = describe(
                 model, names[j], scored.focal, cand, scored.service, effect, above,
-                overlaps=scorer.overlaps,
+                overlaps=scorer.overlaps, network=network,
+                also=None if since is None else since[:, cand],
             )  # fmt: skip
             if all(text != x.text for x in items):  # one fact, said once
                 items.append(Reason(names[j], text, effect))
@@ -207,15 +216,21 @@ def describe(
     above: Mapping[str, bool] | None = None,
     *,
     overlaps: npt.NDArray[np.bool_] | None = None,
+    network: Snapshot | None = None,
+    also: npt.NDArray[np.bool_] | None = None,
 ) -> str:
     """The sentence for one factor, with the pair's actual values.
 
     ``above`` says, for distance and difference in size, whether the pair's value is above
     the candidates' average (by default: whether the effect lowers the suggestion).
     ``overlaps`` marks the pairs whose areas overlap without one containing the other: never
-    said to cover the same area, contain or lie within one another.
+    said to cover the same area, contain or lie within one another. The shared history is
+    read from ``network`` (the register as it is now; the model's own by default), with the
+    services marked in ``also`` (by service position: shared in running arrangements imported
+    since training).
     """
-    ctx, snap = model.context, model.snapshot
+    ctx = model.context
+    snap = model.snapshot if network is None else network
     p, b = ctx.pairs, ctx.bodies
     you = str(b.names[focal])
     above = above or {}
@@ -253,7 +268,8 @@ def describe(
         than = "further apart in size than most candidates" if apart else "nearer in size than most"
         return f"{larger} than {you} ({sizes}): {than}"
     if factor == "history":
-        every = np.flatnonzero(snap.shares[:, focal, cand])
+        now = snap.shares[:, focal, cand]
+        every = np.flatnonzero(now if also is None else now | also)
         shared, more = every[:3], len(every) - 3
         rest = f" (and {more} more service{'s' * (more != 1)})" if more > 0 else ""
         inherited = inherited_only(model)

@@ -21,8 +21,8 @@ rely on a history that serving cannot show (no train/serve skew).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass, replace
 
 import numpy as np
 import numpy.typing as npt
@@ -222,6 +222,30 @@ def snapshot(
         adamic_adar=adamic_adar.astype(np.float32),
         ties=ties,
     )
+
+
+def as_the_register_says(
+    reg: RegisterArrays,
+    n: int,
+    *,
+    deleted: Collection[str] = (),
+    ended: Mapping[str, int | None] | None = None,
+) -> Snapshot:
+    """The serving network (``now``) of the real arrangements in ``reg`` as the register holds
+    them today: those ``deleted`` from it since are left out, and those it says have ``ended``
+    since (id to end year, None when not given) no longer share their service (their history
+    stays: they did work together).
+
+    What a served answer states as fact ("already works with … on …", a partner that
+    already shares the service) is read from this, not from the network the model was
+    trained on, which still holds them until a retrain."""
+    ids = reg.ids.astype(str)
+    keep = ~reg.simulated & ~np.isin(ids, list(deleted))
+    end = reg.end.copy()
+    for k in np.flatnonzero(np.isin(ids, list(ended or {}))):
+        year = (ended or {})[str(ids[k])]
+        end[k] = -np.inf if year is None else float(year)  # over, whenever it was
+    return snapshot(replace(reg, end=end), keep, n, year=None)
 
 
 def families(reg: RegisterArrays) -> sparse.csr_matrix:

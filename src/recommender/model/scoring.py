@@ -160,9 +160,20 @@ class Scorer:
         # body: (services × bodies) marks, read with the snapshot's ``shares`` (see
         # :meth:`recommender.recommend.ranking.Recommender.follow`); replaced, never changed.
         self.since: Mapping[int, npt.NDArray[np.bool_]] = {}
+        # The network as the register holds it now, when it has deleted, or said ended, real
+        # arrangements the model was trained with (:func:`~recommender.model.network.
+        # as_the_register_says`): who already shares what, and the history the reasons state,
+        # are read from it; None: as trained. Replaced, never changed.
+        self.facts: Snapshot | None = None
         # Pairs whose areas overlap without one containing the other (the reasons' wording;
         # the model's features see "nested" either way), when the reference is at hand.
         self.overlaps: npt.NDArray[np.bool_] | None = None
+
+    @property
+    def network(self) -> Snapshot:
+        """The network facts are read from: :attr:`facts`, else the model's own."""
+        facts = self.facts
+        return self.snap if facts is None else facts
 
     def query(self, focal: int, service: int) -> QueryScores:
         """Score every candidate of ``focal`` for ``service``."""
@@ -186,7 +197,7 @@ class Scorer:
         wanted = np.asarray(services, dtype=np.intp)
         ok = ctx.bodies.eligible[wanted] & ~ctx.table.runs[focal]
         ok[:, focal] = False
-        shares = snap.shares[wanted, focal]
+        shares = self.network.shares[wanted, focal]
         since = self.since.get(focal)
         if since is not None:
             shares = shares | since[wanted]

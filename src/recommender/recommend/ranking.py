@@ -33,6 +33,7 @@ from recommender.model import artifacts
 from recommender.model.explain import EvidenceIndex, Reason, evidence_record, reasons, whole_km
 from recommender.model.features import group_frame
 from recommender.model.fit import TrainedModel
+from recommender.model.network import as_the_register_says
 from recommender.model.scoring import HORIZON_YEARS, LongScores, Scorer
 from recommender.recommend.query import (
     CHOICE_FLOOR,
@@ -420,12 +421,15 @@ class Recommender:
 
         One the model was trained with that the register no longer holds (an analyst deleted
         it: a wrong row, to be imported again corrected, or none at all) is withdrawn: no
-        suggestion cites it as a comparable arrangement and it is not offered to join. One the
-        model knew as running that the register now says has ended (removed and imported again
-        with its end year) is cited with its end year and not offered to join. From the next
-        answer on; answers already made are made again (:attr:`identity` changes). What the
-        model learnt from them (its scores, the partnership marked existing) stays until a
-        retrain. Returns how many are withdrawn."""
+        suggestion cites it as a comparable arrangement, it is not offered to join, no reason
+        says it links its members ("already works with … on …"), and a pair it alone made
+        partners for its service is no longer an existing partnership (it may be suggested).
+        One the model knew as running that the register now says has ended (removed and
+        imported again with its end year) is cited with its end year and not offered to join,
+        and its members no longer share its service through it (their history stays). From
+        the next answer on; answers already made are made again (:attr:`identity` changes).
+        What the model learnt from them (its scores) stays until a retrain. Returns how many
+        are withdrawn."""
         gone = self._real_ids - frozenset(str(i) for i in present)
         since = {
             i: year
@@ -434,8 +438,13 @@ class Recommender:
         }
         if gone != self.withdrawn or since != self.ended_since:
             evidence = EvidenceIndex(self.model, leave_out=gone, ended=since)
+            facts = None
+            if gone or since:
+                ctx = self.model.context
+                facts = as_the_register_says(ctx.reg, ctx.pairs.n, deleted=gone, ended=since)
             with self._follow_lock:
                 self._evidence, self.withdrawn, self.ended_since = evidence, gone, since
+                self.scorer.facts = facts
                 self._followed = next(_REGISTER_STATES)
                 self._shortlists.clear()
                 self.suggestions.clear()
@@ -449,7 +458,7 @@ class Recommender:
         learns from the new arrangements). Answers about the bodies concerned are made again,
         and :attr:`identity` changes, so no cache serves one from before. Returns how many
         bodies have a partnership the model was trained without."""
-        shares = self.model.snapshot.shares
+        shares = self.scorer.network.shares  # as the register holds them (:meth:`withdraw`)
         since: dict[int, npt.NDArray[np.bool_]] = {}
         for service, codes in running:
             s = self._service_pos.get(service)
