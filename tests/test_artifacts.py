@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import pickle
 import re
 import stat
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import joblib
@@ -450,7 +454,6 @@ def test_a_read_only_models_folder_is_called_that(
     """Promote in a folder the user cannot write said only "Permission denied" on a lock file
     (tests run as root, whom permissions do not stop: the refusal is the kernel's, simulated)."""
     import errno
-    import os
 
     opening = os.open
 
@@ -489,6 +492,63 @@ def test_a_failed_save_leaves_no_half_written_folder(
     assert sorted(p.name for p in models.models.iterdir()) == before
 
 
+KILLED = """
+import os, signal, sys
+from pathlib import Path
+from recommender.core.config import Settings
+from recommender.model import artifacts
+settings = Settings(models_dir=Path(sys.argv[1]))
+def killed(*args, **kwargs):
+    if sys.argv[2] == "save":
+        Path(args[1]).write_bytes(b"half a model")  # joblib.dump(model, path)
+    os.kill(os.getpid(), signal.SIGKILL)  # kill -9, mid-write
+if sys.argv[2] == "save":
+    model = artifacts.load(sys.argv[3], settings).model
+    artifacts.joblib.dump = killed
+    artifacts.save(model, {"register": {"hash": "abc"}}, settings)
+else:
+    artifacts.os.replace = killed  # the registry written to its temporary file, not swapped in
+    artifacts.promote(sys.argv[3], settings)
+"""
+
+
+def test_what_a_killed_save_or_promotion_left_is_removed_by_the_next(
+    models: Settings, tmp_path: Path
+) -> None:
+    """A train or a promotion killed mid-write left its temporary model folder (a partial
+    model.joblib) or registry file in models/ for good: named at random, nothing removed them."""
+    version = only_version(models)
+    other = copy_version(models, version, "29991231-235959")
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED)
+    for what, target in (("save", version), ("promote", other)):
+        done = subprocess.run([sys.executable, str(script), str(models.models), what, target],
+                              capture_output=True, check=False)  # fmt: skip
+        assert done.returncode == -9, done.stderr.decode()
+    left = sorted(p.name for p in models.models.iterdir() if p.name.startswith("."))
+    staging = [n for n in left if ".tmp-" in n]
+    assert len(staging) == 1 and re.search(r"\.tmp-\d+@", staging[0])
+    assert [n for n in left if n.startswith(".registry.") and n.endswith(".tmp")]
+    assert artifacts.versions(models) == sorted([version, other])  # never listed
+    assert json.loads((models.models / "registry.json").read_text())["promoted"] == version
+
+    # Another machine's folder being built, and one of this process: kept; a day old: removed.
+    busy = models.models / f".20991231-000000.tmp-1@another-host-{'a' * 8}"
+    mine = models.models / f".20991231-000001.tmp-{os.getpid()}@{artifacts._host()}-{'b' * 8}"
+    old = models.models / f".20991231-000002.tmp-{'c' * 8}"  # as named before the writer
+    for folder in (busy, mine, old):
+        folder.mkdir()
+    stamp = time.time() - artifacts.STALE_AFTER_S - 60
+    os.utime(old, (stamp, stamp))
+
+    artifacts.promote(other, models)  # the registry's lock held: no write is under way
+    assert not list(models.models.glob(".registry.*.tmp"))
+    model = artifacts.load(version, models).model
+    artifacts.save(model, {"register": {"hash": "abc"}}, models)
+    assert not (models.models / staging[0]).exists() and not old.exists()
+    assert busy.exists() and mine.exists()
+
+
 # Several writers: replicas and the CLI sharing one models folder -------------------------------
 
 WRITER = """
@@ -509,9 +569,6 @@ for version in sys.argv[3:]:
 def test_promotions_from_several_processes_at_once_are_never_lost(tmp_path: Path) -> None:
     # Four writers (replicas on other machines, the CLI) promote 25 versions each, all at once:
     # every promotion reads, changes and writes the registry, and none may overwrite another's.
-    import subprocess
-    import sys
-
     folder = tmp_path / "models"
     folder.mkdir()
     (folder / artifacts.REGISTRY).write_text(json.dumps({"promoted": "start", "history": []}))

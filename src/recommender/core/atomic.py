@@ -167,7 +167,7 @@ def clean_stale(folder: Path, names: set[str]) -> list[Path]:
     removed = []
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
         found = _TEMP.match(path.name)
-        if not found or found["name"] not in names or _alive(int(found["pid"])):
+        if not found or found["name"] not in names or alive(int(found["pid"])):
             continue
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path, ignore_errors=True)
@@ -175,6 +175,19 @@ def clean_stale(folder: Path, names: set[str]) -> list[Path]:
             path.unlink(missing_ok=True)
         removed.append(path)
     return removed
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` runs on this machine (this process included)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 # Internals ---------------------------------------------------------------------------------------
@@ -281,15 +294,3 @@ def _locked(folder: Path, *, exclusive: bool) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # releases the lock
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True

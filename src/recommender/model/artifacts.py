@@ -12,8 +12,10 @@ Layout::
 Every write is atomic: a model folder is built under a temporary name and renamed into place;
 ``registry.json`` is written to a temporary file, synced and swapped in, so a reader (a service
 replica looking for a promotion every few seconds) sees the old registry or the new one, never
-a mix. Folders are left 0o755 and files 0o644 (readable by the service's user, whoever
-trained). Training checks that it can write here before it starts (:func:`check_writable`).
+a mix. A save or a registry write killed midway leaves only its temporary, which the next
+save, promotion or rollback removes (:func:`clean_stale`). Folders are left 0o755 and files
+0o644 (readable by the service's user, whoever trained). Training checks that it can write
+here before it starts (:func:`check_writable`).
 
 Several writers may share one models folder (service replicas on several machines, over a
 network file system, and the CLI): every change of the registry (promote, roll back) reads,
@@ -46,9 +48,11 @@ import os
 import platform
 import re
 import shutil
+import socket
 import subprocess
 import tempfile
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -60,6 +64,7 @@ from typing import TYPE_CHECKING, Any
 
 import joblib
 
+from recommender.core import atomic
 from recommender.core.config import Settings
 from recommender.core.errors import (
     ChecksumMismatch,
@@ -214,8 +219,10 @@ def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings) -> s
     register_hash = str(metadata.get("register", {}).get("hash", ""))
     try:
         root.mkdir(parents=True, exist_ok=True)
+        clean_stale(settings)
         version = _new_version(root, register_hash)
-        staging = Path(tempfile.mkdtemp(prefix=f".{version}.tmp-", dir=root))
+        writer = f"{os.getpid()}@{_host()}"  # whose it is, for clean_stale
+        staging = Path(tempfile.mkdtemp(prefix=f".{version}.tmp-{writer}-", dir=root))
     except OSError as err:
         raise ModelError(f"cannot save the model in {root}: {err.strerror or err}") from err
     try:
@@ -244,6 +251,50 @@ def save(model: TrainedModel, metadata: dict[str, Any], settings: Settings) -> s
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return version
+
+
+# A model folder is built as ``.<version>.tmp-<pid>@<host>-<random>`` (before 2026-12:
+# ``.<version>.tmp-<random>``) and ``registry.json`` written as ``.registry.<random>.tmp``.
+_STAGING = re.compile(r"^\.[^/]+\.tmp-(?:(?P<pid>\d+)@(?P<host>[^/]+)-)?[a-z0-9_]{8}$")
+_REGISTRY_TEMP = re.compile(r"^\.registry\.[a-z0-9_]{8}\.tmp$")
+STALE_AFTER_S = 24 * 3600  # a folder being built by another machine is finished well before
+
+
+def _host() -> str:
+    return re.sub(r"[^A-Za-z0-9.-]", "_", socket.gethostname()) or "host"
+
+
+def clean_stale(settings: Settings) -> list[Path]:
+    """Remove what killed saves left in the models folder; return what was removed.
+
+    A model folder being built is named for its process and machine: it is removed once
+    that process no longer runs on this machine, or (another machine's, or named before
+    the process was recorded) after :data:`STALE_AFTER_S`. A registry's temporary file is
+    removed only when the caller holds the registry's lock (no write is then under way on
+    any machine): :func:`promote` and :func:`rollback` do. Called before each save.
+    """
+    root, removed = settings.models, []
+    here, now = _host(), time.time()
+    for path in sorted(root.iterdir()) if root.is_dir() else []:
+        found = _STAGING.match(path.name)
+        if found is None or not path.is_dir() or path.is_symlink():
+            continue
+        try:
+            old = now - path.lstat().st_mtime > STALE_AFTER_S
+        except OSError:
+            continue
+        dead = found["host"] == here and not atomic.alive(int(found["pid"]))
+        if dead or old:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
+
+
+def _clean_registry_temps(settings: Settings) -> None:
+    """Remove registry writes a kill left behind (the caller holds the registry's lock)."""
+    for path in settings.models.glob(".registry.*.tmp"):
+        if _REGISTRY_TEMP.match(path.name) and path.is_file() and not path.is_symlink():
+            path.unlink(missing_ok=True)
 
 
 def _new_version(root: Path, register_hash: str) -> str:
@@ -318,9 +369,11 @@ def _registry(
 
 
 def _write_registry(settings: Settings, data: dict[str, Any]) -> None:
+    """Write the registry (the caller holds its lock)."""
     path = settings.models / REGISTRY
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
+        _clean_registry_temps(settings)
         fd, tmp = tempfile.mkstemp(prefix=".registry.", suffix=".tmp", dir=path.parent)
     except OSError as err:
         raise ModelError(f"cannot write {path}: {err.strerror or err}") from err
