@@ -379,7 +379,7 @@ def test_recommend_csv_has_one_ranked_row_per_suggestion(trained_settings: Setti
 def test_recommend_csv_says_how_far_to_trust_the_order_on_each_row(
     trained_settings: Settings, evaluated_models: Path
 ) -> None:
-    from recommender.model.evaluation import trust_said
+    from recommender.model.verdicts import trust_said
 
     # The model loses to a rule for police–police pairs in this (synthetic) evaluation.
     evaluated = trained_settings.with_(models_dir=evaluated_models)

@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from browser_fixtures import synthetic_evaluation
 from recommender.core.config import Settings
-from recommender.model.evaluation import trust_said
+from recommender.model.verdicts import trust_said
 from recommender.register import records as reg
 from recommender.render import downloads
 from recommender.scenario import store

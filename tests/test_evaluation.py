@@ -15,13 +15,12 @@ from recommender.model.baselines import PARTNER_BASELINES, ServiceMedian
 from recommender.model.evaluation import (
     RANK_METRICS,
     Evaluation,
-    cautions,
     evaluate,
     leads,
     query_metrics,
     tied_positions,
-    verdicts,
 )
+from recommender.model.verdicts import cautions, verdicts
 
 # The real data/, named: these tests check the committed reference and register.
 REAL = Settings.from_env()

@@ -16,7 +16,8 @@ from flask.testing import FlaskClient
 from browser_fixtures import field_error, synthetic_evaluation
 from recommender.core.config import Settings
 from recommender.core.sources import SOURCE_KINDS, source_host, source_kind
-from recommender.model.evaluation import Evaluation, verdicts
+from recommender.model.evaluation import Evaluation
+from recommender.model.verdicts import verdicts
 from recommender.register import records as reg
 from recommender.render.charts import money
 from recommender.webapp.views_model import _readable

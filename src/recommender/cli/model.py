@@ -203,7 +203,7 @@ def evaluate_cmd(
         )
     about = _evaluated_on(obj.settings, inputs, register_file, limit, evaluation)
     if fmt == "json":
-        from recommender.model.evaluation import verdicts
+        from recommender.model.verdicts import verdicts
 
         echo_json({**evaluation.to_dict(), "verdicts": verdicts(evaluation), "about": about})
         return
@@ -342,7 +342,8 @@ QUERY_TITLES = {"service": "service given", "any": "any service (the default lis
 def print_evaluation(evaluation: Any) -> None:
     """Print the ranking and savings tables and the plain verdicts."""
     from recommender.model.baselines import BASELINE_LABELS
-    from recommender.model.evaluation import RANK_METRICS, verdicts
+    from recommender.model.shape import RANK_METRICS
+    from recommender.model.verdicts import verdicts
 
     labels = {
         "model": "the product (by expected savings)",
@@ -791,8 +792,8 @@ def recommend_cmd(
 def _write_csv(results: list[tuple[dict[str, str], list[Any], list[dict[str, Any]]]]) -> None:
     """Each body's suggestions, one row each; ``caution``: how far to trust the order for the
     row's pair kind (the sentence the page says; empty when its pair kind has none)."""
-    from recommender.model.evaluation import trust_said
     from recommender.model.patterns import pair_kind
+    from recommender.model.verdicts import trust_said
     from recommender.register.files import spreadsheet_cell
 
     columns = [
@@ -874,6 +875,6 @@ def _print_table(
         words = ", ".join(f"{MARKERS[d]} {w}" for d, w in DIRECTION_WORDS.items())
         click.echo(f"  ({words}; against the body's other candidates)")
     if cautions:
-        from recommender.model.evaluation import trust_said
+        from recommender.model.verdicts import trust_said
 
         click.echo(f"  How far to trust the order. {trust_said(cautions)}")

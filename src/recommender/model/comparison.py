@@ -16,7 +16,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from recommender.model.baselines import BASELINE_LABELS, PARTNER_BASELINES
-from recommender.model.evaluation import RANK_METRICS, REAL_PROTOCOLS, Evaluation, verdicts
+from recommender.model.evaluation import Evaluation
+from recommender.model.shape import RANK_METRICS
+from recommender.model.verdicts import REAL_PROTOCOLS, verdicts
 
 SAVINGS_METRICS = ("mae_log", "coverage80")
 

@@ -22,7 +22,7 @@ from recommender.core.errors import ImportRejected, InvalidInput
 from recommender.database import db
 from recommender.model import artifacts
 from recommender.model.estimators import SavingsModel
-from recommender.model.evaluation import Evaluation, evaluate, summary
+from recommender.model.evaluation import Evaluation, evaluate
 from recommender.model.explain import feature_importance
 from recommender.model.features import GROUP_FEATURES, PAIR_FEATURES
 from recommender.model.fit import (
@@ -38,6 +38,7 @@ from recommender.model.fit import (
 )
 from recommender.model.network import SnapshotCache
 from recommender.model.scoring import HORIZON_YEARS, enter_probability
+from recommender.model.verdicts import summary
 
 Stage = Callable[[str], None]
 

@@ -499,10 +499,10 @@ class Recommender:
         baseline, or ahead of one only within the noise, for the pairs a body of ``kind`` is
         in (with partners of ``partner_kinds`` only, when given: the kinds a list shows or
         asks for), judged as the list was asked: for one ``service``, or for every service
-        (the default list) (:func:`recommender.model.evaluation.cautions`): what the page, the
+        (the default list) (:func:`recommender.model.verdicts.cautions`): what the page, the
         briefing and the CLI say beside a body's suggestions, and the API gives with them.
         Kept per question."""
-        from recommender.model.evaluation import cautions
+        from recommender.model.verdicts import cautions
 
         query = "any" if service is None else "service"
         kinds = None if partner_kinds is None else tuple(sorted(set(partner_kinds)))

@@ -42,9 +42,9 @@ from recommender.core.sources import (
     source_kind,
 )
 from recommender.model.baselines import BASELINE_LABELS
-from recommender.model.evaluation import savings_figures, trust_said
 from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length, whole_km
 from recommender.model.scoring import HORIZON_YEARS
+from recommender.model.verdicts import savings_figures, trust_said
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
 from recommender.reference import lookup as reference

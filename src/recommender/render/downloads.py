@@ -9,7 +9,7 @@ with), numbers as numbers with a format (pounds, percentages), the header row fr
 second sheet saying what the table is, when it was made and from what.
 
 A body's suggestions carry how far to trust their order
-(:func:`recommender.model.evaluation.cautions`), as the pages and the API's JSON do: in both
+(:func:`recommender.model.verdicts.cautions`), as the pages and the API's JSON do: in both
 files each row's last cell is the caution for its pair kind (empty when its pair kind has
 none), and the workbook's second sheet lists every caution of the list with its figures.
 """
@@ -22,9 +22,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from recommender.model.evaluation import trust_said
 from recommender.model.explain import DIRECTION_WORDS
 from recommender.model.patterns import pair_kind
+from recommender.model.verdicts import trust_said
 from recommender.recommend.ranking import Recommendation
 from recommender.register.files import spreadsheet_cell
 

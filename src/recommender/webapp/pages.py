@@ -35,9 +35,9 @@ from recommender.core.sources import (
     SOURCE_KINDS,
 )
 from recommender.database import db
-from recommender.model.evaluation import trust_said
 from recommender.model.explain import border_length, service_words, whole_km
 from recommender.model.scoring import HORIZON_YEARS
+from recommender.model.verdicts import trust_said
 from recommender.recommend import feedback as feedback_domain
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.reference import lookup as reference

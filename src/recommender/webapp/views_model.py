@@ -8,13 +8,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from recommender.model.baselines import BASELINE_LABELS
-from recommender.model.evaluation import (
-    HEADLINE,
-    RANK_METRICS,
-    Evaluation,
-    savings_figures,
-    verdicts,
-)
+from recommender.model.evaluation import Evaluation
+from recommender.model.shape import RANK_METRICS
+from recommender.model.verdicts import HEADLINE, savings_figures, verdicts
 from recommender.render import charts
 
 METHOD_LABELS = {

@@ -1,0 +1,319 @@
+"""What the evaluation says: the verdicts on real held-out arrangements, the cautions beside a
+body's suggestions, and the figures quoted from it.
+
+:mod:`recommender.model.evaluation` measures (the protocols, the metrics, the intervals of the
+model's lead over each baseline) and saves its tables in a model's metadata; this module reads
+those tables, as saved, and says what they show: :func:`verdicts` ("NOT BETTER", "no clear
+difference", "better") for ``models show``, ``compare`` and the model page, :func:`cautions`
+and :func:`trust_said` for the pages, the briefing, the CLI and the API beside a body's
+suggestions. It needs none of the evaluation's machinery (no scikit-learn), so what only reads
+a model's metadata does not load it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
+
+from recommender.model.baselines import BASELINE_LABELS, PARTNER_BASELINES
+from recommender.model.patterns import pair_kind
+from recommender.model.shape import RANK_METRICS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+HEADLINE = "lopo"
+REAL_PROTOCOLS = ("lopo", "lopo_warm", "cold_start")  # judged; "simulated" checks the simulator
+MIN_KIND_CASES = 15  # pair kinds with fewer held-out arrangements: too few to judge firmly
+
+
+class Evaluated(Protocol):
+    """What is read of an evaluation (:class:`recommender.model.evaluation.Evaluation`): its
+    ranking table, a row per protocol, query, pair kind and method."""
+
+    ranking: pd.DataFrame
+
+
+def verdicts(ev: Evaluated, protocols: Sequence[str] = REAL_PROTOCOLS) -> list[str]:
+    """Say plainly, for each protocol on real arrangements, each query type and each pair kind with
+    enough cases, whether the product's ranking beats every baseline on every metric shown,
+    beyond the noise.
+
+    ``NOT BETTER`` where a baseline matches or beats it on some metric (the best baseline, per
+    metric: a tie is not a win); ``no clear difference`` where it is ahead on every metric but,
+    on some, the 95% paired bootstrap interval of its lead over a baseline
+    (:func:`~recommender.model.evaluation.leads`) reaches 0 or below (the interval shown);
+    ``better`` only where every lead on every metric is clear of 0. An evaluation saved before
+    the intervals were kept is judged as it was then, and a lead in it is said to be ``not
+    tested for noise``. Pair kinds with fewer than :data:`MIN_KIND_CASES` cases are said
+    together, by MRR, as too few to judge firmly: shown, not hidden."""
+    table = ev.ranking
+    if table.empty:
+        return ["no held-out arrangements to evaluate"]
+    out = []
+    for protocol in protocols:
+        few: dict[str, list[str]] = {}
+        for (query, kind), g in table[table["protocol"] == protocol].groupby(
+            ["query", "pair_kind"], sort=False
+        ):
+            rows = {r["method"]: r for r in g.to_dict(orient="records")}
+            baselines = [b for b in PARTNER_BASELINES if b in rows]
+            if "model" not in rows or not baselines:
+                continue
+            n = int(rows["model"]["arrangements"])
+            asked = f"{protocol}, {'service given' if query == 'service' else 'any service'}"
+            metrics = [m for m in RANK_METRICS if m in rows["model"]]
+            if kind != "all" and n < MIN_KIND_CASES:
+                if "mrr" in metrics:
+                    few.setdefault(asked, []).append(_said_few(str(kind), n, rows, baselines))
+                continue
+            where = f"{asked}, {'all pair kinds' if kind == 'all' else kind} ({n} arrangements)"
+            out.append(_said(where, rows, baselines, metrics))
+        out.extend(
+            f"TOO FEW TO JUDGE on {asked} (pair kinds with fewer than {MIN_KIND_CASES} "
+            f"arrangements): " + "; ".join(said)
+            for asked, said in few.items()
+        )
+    return out
+
+
+Rows = Mapping[Any, Mapping[Any, Any]]
+
+
+def _lead(rows: Rows, baselines: Sequence[str], metric: str) -> tuple[str, list[float]] | None:
+    """The closest call on ``metric``: the baseline whose interval of the model's lead over it
+    reaches lowest, and that interval (None when any is missing: an evaluation saved before
+    the intervals were kept, or a single arrangement)."""
+    found = []
+    for b in baselines:
+        gap = rows[b].get("model_minus")
+        if not isinstance(gap, Mapping) or metric not in gap:
+            return None
+        found.append((b, [float(v) for v in gap[metric]]))
+    return min(found, key=lambda f: f[1][0])
+
+
+def _interval(lead: Sequence[float], digits: int = 3) -> str:
+    """A lead's 95% interval in words (an end at 0 unsigned: "+0.000" would read as above)."""
+    low, high = (f"{v:+.{digits}f}" if round(v, digits) else f"{0:.{digits}f}" for v in lead)
+    return f"95% interval of the lead {low} to {high}"
+
+
+def _said(where: str, rows: Rows, baselines: Sequence[str], metrics: Sequence[str]) -> str:
+    """One verdict line: NOT BETTER, no clear difference, or better (see :func:`verdicts`)."""
+    best = {m: _best(baselines, rows, m) for m in metrics}
+    mine = {m: float(rows["model"][m]) for m in metrics}
+
+    def theirs(m: str, b: str | None = None) -> float:
+        return float(rows[b or best[m]][m])
+
+    beaten: dict[str, list[str]] = {}  # each baseline once, with the metrics it wins
+    for m in metrics:
+        if theirs(m) >= mine[m]:
+            beaten.setdefault(best[m], []).append(f"{m} {mine[m]:.3f} against {theirs(m):.3f}")
+    if beaten:
+        return f"NOT BETTER on {where}: " + "; ".join(
+            f"does not beat {b} on {', '.join(ms)}" for b, ms in beaten.items()
+        )
+    closest = {m: c for m in metrics if (c := _lead(rows, baselines, m)) is not None}
+    if len(closest) < len(metrics):
+        return f"better (not tested for noise) on {where}: " + "; ".join(
+            f"{m} {mine[m]:.3f} against at best {theirs(m):.3f}" for m in metrics
+        )
+    noisy: dict[str, list[str]] = {}
+    clear = []
+    for m, (b, (low, high)) in closest.items():
+        if low > 0:
+            lead = rows[best[m]]["model_minus"][m]
+            clear.append(f"{m} {mine[m]:.3f} against at best {theirs(m):.3f} ({_interval(lead)})")
+        else:
+            noisy.setdefault(b, []).append(
+                f"{m} {mine[m]:.3f} against {theirs(m, b):.3f} ({_interval([low, high])})"
+            )
+    if not noisy:
+        return f"better on {where}: " + "; ".join(clear)
+    said = "; ".join(f"ahead of {b} only within the noise on {', '.join(ms)}"
+                     for b, ms in noisy.items())  # fmt: skip
+    return f"no clear difference on {where}: {said}" + (
+        f"; clearly ahead on {', '.join(clear)}" if clear else ""
+    )
+
+
+def _said_few(kind: str, n: int, rows: Rows, baselines: Sequence[str]) -> str:
+    """A pair kind with too few cases, by MRR: NOT BETTER, no clear difference or better."""
+    best = _best(baselines, rows, "mrr")
+    mine, theirs = float(rows["model"]["mrr"]), float(rows[best]["mrr"])
+    if theirs >= mine:
+        return f"NOT BETTER for {kind} ({n}: mrr {mine:.3f} against {best} {theirs:.3f})"
+    closest = _lead(rows, baselines, "mrr")
+    if closest is None:
+        return (
+            f"better, not tested for noise, for {kind} ({n}: mrr {mine:.3f} against "
+            f"{best} {theirs:.3f})"
+        )
+    b, (low, high) = closest
+    if low > 0:
+        lead = rows[best]["model_minus"]["mrr"]
+        return (
+            f"better for {kind} ({n}: mrr {mine:.3f} against {best} {theirs:.3f}, "
+            f"{_interval(lead)})"
+        )
+    return (
+        f"no clear difference for {kind} ({n}: mrr {mine:.3f} against {b} "
+        f"{float(rows[b]['mrr']):.3f}, {_interval([low, high])})"
+    )
+
+
+def summary(ev: Evaluated) -> dict[str, Any]:
+    """A few headline figures for ``models list``: the model's MRR and hit@10 per protocol
+    and query type, over all pair kinds."""
+    out: dict[str, Any] = {}
+    table = ev.ranking
+    if table.empty:
+        return out
+    model = table[(table["method"] == "model") & (table["pair_kind"] == "all")]
+    for row in model.to_dict(orient="records"):
+        key = f"{row['protocol']}/{row['query']}"
+        out[key] = {
+            "mrr": round(float(row["mrr"]), 3),
+            "hit@1": round(float(row["hit@1"]), 3),
+            "hit@10": round(float(row["hit@10"]), 3),
+        }
+    return out
+
+
+def _best(baselines: Sequence[str], rows: Mapping[Any, Mapping[Any, Any]], metric: str) -> str:
+    """The baseline with the highest ``metric`` (the first of equals)."""
+    return max(baselines, key=lambda b: float(rows[b][metric]))
+
+
+def savings_figures(evaluation: Mapping[str, Any]) -> int | None:
+    """How many real annual savings figures the savings were learned from: those the
+    evaluation held out one by one (None when it was skipped)."""
+    rows = evaluation.get("savings") or []
+    return next((int(r["n"]) for r in rows if r["method"] == "model"), None)
+
+
+NOT_EVALUATED = "not evaluated"
+
+
+def not_evaluated(query: str) -> dict[str, Any]:
+    """The caution of a model trained without a held-out evaluation (``train --no-evaluate``):
+    nothing measured how its order compares with the rules, and silence would read as
+    trusted."""
+    return {
+        "pair_kind": "all",
+        "query": query,
+        "verdict": NOT_EVALUATED,
+        "model_mrr": None,
+        "baseline": None,
+        "baseline_label": None,
+        "baseline_mrr": None,
+        "lead_interval": None,
+        "held_out": 0,
+        "few": True,
+        "said": "this model was not evaluated on real arrangements held out from training (it "
+        "was trained without its evaluation), so nothing measures whether its order beats the "
+        "simple rules an officer would use",
+    }
+
+
+def trust_said(cautions: Sequence[Mapping[str, Any]]) -> str:
+    """The note beside a body's suggestions that says how far to trust their order, from its
+    :func:`cautions` (the page, the briefing and the CLI say it alike)."""
+    untested = [c for c in cautions if c.get("verdict") == NOT_EVALUATED]
+    if untested:
+        said = str(untested[0]["said"])
+        return f"{said[:1].upper()}{said[1:]}. Treat the order as untested."
+    them = "it" if len(cautions) == 1 else "them"
+    said = "; ".join(str(c["said"]) for c in cautions)
+    return (
+        f"On real arrangements held out from training, {said}. Weigh the order of these "
+        f"partners against {them}."
+    )
+
+
+def cautions(
+    ranking: Sequence[Mapping[str, Any]],
+    kind: str,
+    partner_kinds: Iterable[str] | None = None,
+    query: str = "service",
+) -> list[dict[str, Any]]:
+    """Where the model's own headline evaluation (real arrangements held out; ``query``: the service
+    given, or ``"any"`` for a list of every service, as the default list is) says it ranks real
+    partners no better than a baseline, or ahead of one only within the noise (the 95% paired
+    interval of its lead reaches 0: :func:`~recommender.model.evaluation.leads`), for pairs a
+    body of ``kind`` is in (with partners of ``partner_kinds`` only, when given: the kinds a
+    list shows), by MRR, worst first. What an officer weighs the order of a body's suggestions
+    against (a council's list, a police force's …). An evaluation saved before the intervals
+    were kept warns only where a baseline matches or beats the model. Each: ``pair_kind``,
+    ``query``, ``verdict`` (``"not better"`` or ``"no clear difference"``), ``model_mrr``,
+    ``baseline`` (its id), ``baseline_label``, ``baseline_mrr``, ``lead_interval`` (the 95%
+    interval of the model's MRR minus the baseline's, or None when not kept), ``held_out``
+    (arrangements), ``few`` (too few to judge firmly) and ``said`` (the sentence
+    :func:`trust_said` joins). A model with no held-out evaluation gets one caution saying so
+    (:func:`not_evaluated`, pair kind ``all``)."""
+    if not ranking:  # no held-out evaluation at all: say so, rather than nothing
+        return [not_evaluated(query)]
+    wanted = None if partner_kinds is None else {pair_kind(kind, k) for k in partner_kinds}
+    rows = [
+        r
+        for r in ranking
+        if (r["protocol"], r["query"]) == (HEADLINE, query)
+        and r["pair_kind"] != "all"
+        and kind in str(r["pair_kind"]).split("-")
+        and (wanted is None or r["pair_kind"] in wanted)
+    ]
+    found = []
+    # Three decimals, as models show prints them: 0.616 against 0.619 read "0.62 against 0.62".
+    for pair in dict.fromkeys(str(r["pair_kind"]) for r in rows):
+        by = {r["method"]: r for r in rows if r["pair_kind"] == pair}
+        baselines = [b for b in PARTNER_BASELINES if b in by]
+        if "model" not in by or not baselines:
+            continue
+        best = _best(baselines, by, "mrr")
+        mine = float(by["model"]["mrr"])
+        closest = _lead(by, baselines, "mrr")
+        if float(by[best]["mrr"]) >= mine:
+            verdict = "not better"
+            gap = by[best].get("model_minus")
+            interval = list(gap["mrr"]) if isinstance(gap, Mapping) and "mrr" in gap else None
+        elif closest is not None and closest[1][0] <= 0:
+            verdict = "no clear difference"
+            best, interval = closest
+        else:
+            continue  # clearly ahead of every baseline (or, saved before intervals, ahead)
+        theirs = float(by[best]["mrr"])
+        n = int(by["model"]["arrangements"])
+        few = n < MIN_KIND_CASES
+        label = BASELINE_LABELS.get(best, best)
+        pairs = f"for {pair.replace('-', '–')} pairs"
+        held = f"{n:,} held-out arrangement{'s' if n != 1 else ''}"
+        held += "; too few to judge firmly" * few
+        if interval is None or verdict == "not better":
+            said = (
+                f"{pairs} the model ranked real partners no better than “{label}” (mean "
+                f"reciprocal rank {mine:.3f} against {theirs:.3f}, {held})"
+            )
+        else:
+            said = (
+                f"{pairs} the model's lead over “{label}” in ranking real partners is within "
+                f"the noise (mean reciprocal rank {mine:.3f} against {theirs:.3f}, "
+                f"{_interval(interval, digits=3)}; {held})"
+            )
+        found.append(
+            {
+                "pair_kind": pair,
+                "query": query,
+                "verdict": verdict,
+                "model_mrr": round(mine, 3),
+                "baseline": best,
+                "baseline_label": label,
+                "baseline_mrr": round(theirs, 3),
+                "lead_interval": interval,
+                "held_out": n,
+                "few": few,
+                "said": said,
+            }
+        )
+    return sorted(found, key=lambda c: c["model_mrr"] - c["baseline_mrr"])
