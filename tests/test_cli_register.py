@@ -74,7 +74,8 @@ def test_a_wrong_figure_is_corrected_by_removing_the_row_and_importing_it_again(
     removed = run("remove", hub, "--yes")
     assert removed.exit_code == 0, removed.output
     assert f"removed {hub}  East Sussex Procurement Hub (real)" in removed.stdout
-    assert "Suggestions no longer cite them or offer them to join" in removed.stdout
+    said = "Suggestions no longer cite them, offer them to join or tell them as shared history"
+    assert said in removed.stdout
     assert run("show", hub).exit_code == 2
     assert "added 1 arrangement(s)" in run("import", str(fixed)).stdout
     again = json.loads(run("list", "--format", "json", "--origin", "all").stdout)["arrangements"]

@@ -485,9 +485,10 @@ def _shorten(text: str, width: int = PUBLISHED_WIDTH) -> str:
 def remove(obj: SettingsObj, ids: tuple[str, ...], yes: bool) -> None:
     """Delete arrangements by id (to correct one: remove it, then import the corrected row).
     All or nothing: an unknown id deletes none. The promoted model stops citing a deleted real
-    arrangement as evidence, or offering it to join, as soon as it reads the register; what it
-    learnt from it stays until the next `recommender train`. `register reset` brings back
-    deleted default-register ones."""
+    arrangement as evidence, offering it to join, or telling it as its members' shared history
+    as soon as it reads the register, and its members may be suggested for its service again;
+    what the model learnt from it (its scores) stays until the next `recommender train`.
+    `register reset` brings back deleted default-register ones."""
     if not yes:
         found = [reg.get_arrangement(i, settings=obj.settings) for i in ids]
         listed = "; ".join(f"{r['id']} {r['name']}" for r in found)
@@ -497,8 +498,9 @@ def remove(obj: SettingsObj, ids: tuple[str, ...], yes: bool) -> None:
         origin = "simulated" if r["simulated"] else "real"
         click.echo(f"removed {r['id']}  {r['name']} ({origin})")
     click.echo(
-        f"{len(removed)} arrangement(s) removed. Suggestions no longer cite them or offer them "
-        "to join; retrain for the model's scores to leave them out too"
+        f"{len(removed)} arrangement(s) removed. Suggestions no longer cite them, offer them to "
+        "join or tell them as shared history; retrain for the model's scores to leave them out "
+        "too"
     )
 
 
