@@ -498,3 +498,30 @@ def test_a_body_named_twice_by_the_source_is_one_partner() -> None:
     ]
     record = {"members": members}
     assert partners_named(record) == 6 and bodies_today(record) == 6
+
+
+def test_an_arrangement_said_ended_without_a_year_is_not_running(
+    register_settings: Settings, directory: Directory, tmp_path: Path
+) -> None:
+    """Said ended with no end year, an imported arrangement counted as running for who already
+    shares what (the query asked only for no end year), while the rest of the register read it
+    as ended: its partners were marked as sharing the service, and the reasons said they
+    already work together on it."""
+    from recommender.register.records import real_ids, running_partnerships
+
+    path = tmp_path / "ends.csv"
+    path.write_text(
+        "name,service,start_year,status,end_year,savings_basis,partners,source\n"
+        "Gone,legal,2015,ended,,unknown,Rother; Hastings,https://example.org/gone\n"
+        "Over,procurement,2012,ended,2020,unknown,Rother; Wealden,https://example.org/over\n"
+        "Running,revenues_benefits,2016,unknown,,unknown,Lewes; Wealden,https://example.org/running\n"
+    )
+    report = import_file(path, settings=register_settings, directory=directory)
+    assert report.added == 3, report.summary()
+    ids = dict(zip(["Gone", "Over", "Running"], report.ids, strict=True))
+    held, ended = real_ids(settings=register_settings)
+    assert set(ids.values()) <= held
+    assert ended == {ids["Gone"]: None, ids["Over"]: 2020}
+    running = running_partnerships(settings=register_settings)
+    assert ("revenues_benefits", ["E07000063", "E07000065"]) in running
+    assert {service for service, _ in running}.isdisjoint({"legal", "procurement"})

@@ -45,7 +45,7 @@ from recommender.recommend.query import (
 )
 from recommender.reference import lookup as reference
 from recommender.reference.lookup import resolve
-from recommender.register.records import named_not_running, one_body
+from recommender.register.records import ended_rows, named_not_running, one_body
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -339,7 +339,9 @@ class Recommender:
         self._followed = 0
         observed = model.arrangements[~model.arrangements["simulated"].astype(bool)]
         self._real_ids = frozenset(str(i) for i in observed["id"])
-        over = (observed["status"] == "ended") | observed["end_year"].notna()
+        # Over in the network the model was trained on: an end year (one said ended without
+        # a year ran there, so is withdrawn as ended like one said so since).
+        over = observed["end_year"].notna()
         self._ended_in_model = frozenset(str(i) for i in observed["id"][over])
         # The real arrangements the model was trained with that the register no longer holds,
         # and those it has since said ended, with their end year (:meth:`withdraw`).
@@ -849,7 +851,7 @@ class Recommender:
         f = self.body_position(body)
         ctx, model = self.model.context, self.model
         reg = model.arrangements
-        running = reg[(reg["status"] != "ended") & reg["end_year"].isna()]
+        running = reg[~ended_rows(reg)]
         if service is not None:
             running = running[running["service"] == ctx.services[self.delivered(f, service)]]
         code = str(self._codes[f])

@@ -788,11 +788,26 @@ def count(
         return int(conn.scalar(stmt) or 0)
 
 
+def has_ended(end_year: Any, status: Any) -> bool:
+    """Whether the register says an arrangement has ended: it gives an end year, or its status
+    is ``ended`` (the year not known). The one rule, for rows and (:data:`RUNNING`) queries."""
+    return (end_year is not None and not pd.isna(end_year)) or status == "ended"
+
+
+def ended_rows(frame: pd.DataFrame) -> pd.Series:
+    """:func:`has_ended` for each row of a frame of arrangements."""
+    return frame["end_year"].notna() | (frame["status"] == "ended")
+
+
+# The same rule in a query: a real arrangement still running.
+RUNNING = sa.and_(db.arrangements.c.end_year.is_(None), db.arrangements.c.status != "ended")
+
+
 def real_ids(
     *, settings: Settings, engine: Engine | None = None
 ) -> tuple[set[str], dict[str, int | None]]:
     """The ids of every real arrangement the register holds now, and of those it says have
-    ended, their end year (None when not given)."""
+    ended (:func:`has_ended`), their end year (None when not given)."""
     a = db.arrangements
     stmt = sa.select(a.c.id, a.c.end_year, a.c.status).where(a.c.simulated.is_(False))
     held: set[str] = set()
@@ -800,7 +815,7 @@ def real_ids(
     with _connection(settings, engine) as conn:
         for ident, end, status in conn.execute(stmt):
             held.add(str(ident))
-            if end is not None or status == "ended":
+            if has_ended(end, status):
                 ended[str(ident)] = None if end is None else int(end)
     return held, ended
 
@@ -808,13 +823,14 @@ def real_ids(
 def running_partnerships(
     *, settings: Settings, engine: Engine | None = None
 ) -> list[tuple[str, list[str]]]:
-    """Each real arrangement still running (no end year), as the register holds it now: its
-    service id and its members' body codes (a member that is no body on the map left out)."""
+    """Each real arrangement still running (:data:`RUNNING`: no end year, not said ended), as
+    the register holds it now: its service id and its members' body codes (a member that is
+    no body on the map left out)."""
     a, m = db.arrangements, db.members
     stmt = (
         sa.select(a.c.id, a.c.service, m.c.body_code)
         .join(m, m.c.arrangement_id == a.c.id)
-        .where(a.c.simulated.is_(False), a.c.end_year.is_(None), m.c.body_code.is_not(None))
+        .where(a.c.simulated.is_(False), RUNNING, m.c.body_code.is_not(None))
         .order_by(a.c.id, m.c.position)
     )
     found: dict[str, tuple[str, list[str]]] = {}
