@@ -271,6 +271,24 @@ def test_the_summary_says_the_service_asked_for_once_and_counts_the_rest(
     assert said.endswith("and 2 more).") and "and more" not in said
 
 
+def test_the_summary_says_arrangements_that_have_ended_apart() -> None:
+    """Thurrock "is in 2 documented arrangements already (legal services and shared
+    management)": the chief executive it shared with Barking and Dagenham ended in 2014."""
+    labels = {"legal": "Legal services", "management": "Shared management"}
+    legal = {"service": "legal", "end_year": None, "status": "unknown"}
+    chief = {"service": "management", "end_year": 2014, "status": "ended"}
+    said = briefing.summary("Thurrock", [], [legal, chief], labels)
+    assert said.endswith(
+        "Thurrock is in 1 documented arrangement already (legal services); 1 more has ended."
+    )
+    undated = chief | {"end_year": None}
+    said = briefing.summary("Thurrock", [], [chief, undated], labels)
+    assert said.endswith("Thurrock was in 2 documented arrangements, all now ended.")
+    assert "is in" not in said
+    said = briefing.summary("Thurrock", [], [legal], labels)
+    assert said.endswith("Thurrock is in 1 documented arrangement already (legal services).")
+
+
 def test_the_summary_totals_one_partner_per_service_never_alternatives(
     recommender_model: Recommender,
 ) -> None:

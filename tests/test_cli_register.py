@@ -121,11 +121,11 @@ def test_list_filters_and_table(run: Run) -> None:
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     # Names and labels, not ids; no origin column when every row is real.
-    assert lines[0].split() == ["id", "name", "service", "start", "partners", "a", "year"]
+    assert lines[0].split() == ["id", "name", "service", "years", "partners", "a", "year"]
     assert "Shared management" in lines[2] and "management_chief_exec" not in lines[2]
     assert "Suffolk Coastal, Waveney" in lines[2]  # as the source names them, where "(now …)"
     assert "East Suffolk" in run("show", lines[2].split()[0]).stdout  # does not fit
-    assert " 2008 " in lines[2]  # a year, not 2,008
+    assert " 2008– " in lines[2]  # a year, not 2,008; from then, not said to have ended
     assert "1 arrangement;" in result.stderr
     assert max(len(line) for line in lines) <= 140
     simulated = json.loads(run("list", "--origin", "simulated", "--format", "json").stdout)

@@ -75,6 +75,23 @@ def test_evidence_names_a_county_split_in_two_once() -> None:
     assert shown["partner_names"] == ["Cambridgeshire", "Northamptonshire", "Central Bedfordshire"]
 
 
+@pytest.mark.parametrize(
+    ("end_year", "status", "ended"),
+    [(2021, "ended", True), (None, "ended", True), (None, "active", False),
+     (None, "unknown", False), (None, None, False)],
+)  # fmt: skip
+def test_evidence_says_whether_the_arrangement_has_ended(
+    end_year: int | None, status: str | None, ended: bool
+) -> None:
+    """One the register says has ended without its year was cited with no end year and no
+    other sign of it: the pages, the briefing and the API read it as running."""
+    row = {"id": "R-1", "name": "Shared legal", "service": "legal", "start_year": 2012,
+           "end_year": end_year, "status": status,
+           "member_names": ["Adur", "Worthing"]}  # fmt: skip
+    shown = evidence_record(row)
+    assert shown["ended"] is ended and shown["end_year"] == end_year
+
+
 def test_a_shared_history_is_always_said(recommender_model: Recommender) -> None:
     """Adur's first suggestion, Worthing, with whom it already shares its management, gave four
     reasons (distance, area, type, border) and not that one: a shared history is always said."""

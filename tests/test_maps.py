@@ -228,6 +228,28 @@ def test_a_suggested_partner_already_sharing_another_service_is_shaded_and_hatch
     assert [p.get("d") for p in hatched] == [bodies(page)["E07000065"].get("d")]
 
 
+@pytest.mark.parametrize(
+    "ended", [{"end_year": 2021, "status": "ended"}, {"end_year": None, "status": "ended"}]
+)
+def test_a_partner_only_in_an_arrangement_that_has_ended_is_not_hatched(
+    ended: dict[str, object],
+) -> None:
+    """The map hatched every member of the body's arrangements as an existing partner, those
+    the register says have ended too (Barking and Dagenham on Thurrock's, for the chief
+    executive they shared until 2014)."""
+    body = {"code": ROTHER, "display_name": "Rother", "tier": "district"}
+    members = [{"body_code": ROTHER}, {"body_code": "E07000065"}]
+    over = [{"service": "waste_environment", "members": members} | ended]
+    drawn = partners_map(body, [], over, None, SETTINGS, width=600)
+    page = parse(drawn[drawn.index("<svg") : drawn.index("</svg>") + len("</svg>")])
+    assert not [p for p in page.iter(SVG + "path") if re.search(r"-hl?\)", p.get("fill") or "")]
+    running = [{"service": "waste_environment", "members": members, "status": "active"}]
+    drawn = partners_map(body, [], running, None, SETTINGS, width=600)
+    page = parse(drawn[drawn.index("<svg") : drawn.index("</svg>") + len("</svg>")])
+    hatched = [p for p in page.iter(SVG + "path") if re.search(r"-hl?\)", p.get("fill") or "")]
+    assert [p.get("d") for p in hatched] == [bodies(page)["E07000065"].get("d")]
+
+
 def test_legend_breaks_are_round_figures_near_the_quantiles() -> None:
     first = legend(parse(maps.render_map(values=NEIGHBOURS, title="t", settings=SETTINGS)))
     doubled = {c: 2 * v for c, v in NEIGHBOURS.items()}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from recommender.model.features import PAIR_FEATURES
 from recommender.recommend.query import CHOICE_FLOOR
 from recommender.recommend.ranking import MAX_K, Query, Recommender
 from recommender.register import records as register
+from recommender.register.records import years_said
 
 
 def test_top_k_sorted_by_expected_savings_with_reasons_and_evidence(
@@ -174,6 +177,34 @@ def test_an_arrangement_the_register_says_has_ended_since_is_cited_so_and_not_of
     assert shown and all(e["end_year"] == 2023 for e in shown)
     assert rec.withdraw(present, {}) == 0 and rec.ended_since == {}  # imported running again
     assert offered in {o.arrangement["id"] for o in rec.arrangements_to_join("Rother", k=MAX_K)}
+
+
+def test_an_arrangement_said_ended_without_its_year_is_cited_as_ended(
+    recommender_model: Recommender,
+) -> None:
+    """The register may say an arrangement has ended without giving the year (status ended):
+    cited with no end year and nothing else, it read as running beside every suggestion."""
+    base = recommender_model
+    rec = Recommender(base.model, base.version, base.metadata, base.settings)
+    rec.prepare()
+    bodies = ("Rother", "Hastings", "Wealden")
+
+    def cited() -> list[dict[str, Any]]:
+        return [e for b in bodies for r in rec.recommend(Query(b, k=20)) for e in r.evidence]
+
+    before = cited()
+    assert before and all(e["ended"] is (e["end_year"] is not None) for e in before)
+    running = next(e["id"] for e in before if not e["ended"])
+    real = base.model.arrangements[~base.model.arrangements["simulated"].astype(bool)]
+    rec.withdraw({str(i) for i in real["id"]}, {running: None})
+    shown = [e for e in cited() if e["id"] == running]
+    assert shown and all(e["ended"] and e["end_year"] is None for e in shown)
+    assert years_said(shown[0]) in ("ended", f"from {shown[0]['start_year']}, since ended")
+    answer = [json.loads(b"".join(parts)) for parts in rec.recommend_json(Query("Rother", k=20))]
+    assert all(e["ended"] for r in answer for e in r["evidence"] if e["id"] == running)
+    assert [e["ended"] for r in answer for e in r["evidence"]] == [
+        e["ended"] for r in rec.recommend(Query("Rother", k=20)) for e in r.evidence
+    ]
 
 
 def test_a_history_the_register_no_longer_documents_is_not_stated(

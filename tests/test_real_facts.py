@@ -6,12 +6,14 @@ in its briefing."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import escape
 
 from recommender.cli import cli
 from recommender.register import records as reg
@@ -79,3 +81,44 @@ def test_no_simulated_arrangement_is_said_about_a_body(
 def test_the_check_finds_a_simulated_name_when_there_is_one(simulated: list[str]) -> None:
     page = f"<li>{simulated[-1]}</li>"
     assert _leaks(page, simulated) == [simulated[-1]]
+
+
+def test_an_arrangement_that_has_ended_is_said_to_have_ended_about_each_member(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """The register's real arrangements that have ended (Barking and Dagenham and Thurrock's
+    shared chief executive, 2012 to 2014) were listed on their members' pages, in the
+    explorer, in the briefing (its summary: Thurrock "is in 2 documented arrangements
+    already") and by `bodies show` with their start year alone: read as running."""
+    state = real_app.extensions["recommender"]
+    every = reg.query(reg.Filters(), settings=state.settings, directory=state.directory)
+    ended = [a for a in every if reg.record_ended(a)]
+    assert ended and all(a["end_year"] for a in ended)  # the shipped register gives each year
+    for a in ended:
+        said = reg.years_said(a)
+        assert f"to {a['end_year']}" in said or said == f"ended {a['end_year']}"
+        for code in {m["body_code"] for m in a["members"] if m["body_code"]}:
+            page = real_client.get(f"/bodies/{code}").get_data(as_text=True)
+            item = page[page.index(f"/arrangements/{a['id']}") :]
+            assert said in item[: item.index("</li>")]
+            assert re.search(r"has been in \d+ documented arrangements?, .*(has|have) ended\)",
+                             page)  # fmt: skip
+        explorer = real_client.get(f"/arrangements?body={a['members'][0]['body_code']}")
+        row = explorer.get_data(as_text=True).split(f'<tr data-id="{a["id"]}"')[1]
+        assert said in row[: row.index("</tr>")]
+
+    a = ended[0]
+    code = next(m["body_code"] for m in a["members"] if m["body_code"])
+    document = briefing_document(state.models.require(), code, fmt=".html").decode()
+    assert re.search(r"(\d+ more (has|have) ended|all now ended)\.", document)
+    row = document.split(str(escape(a["name"])), 1)[1]
+    assert reg.years_said(a) in row[: row.index("</tr>")]
+    env = {
+        "RECOMMENDER_DATA_DIR": str(state.settings.data),
+        "RECOMMENDER_MODELS_DIR": str(state.settings.models),
+        "RECOMMENDER_DATABASE_URL": state.settings.db_url,
+    }
+    shown = CliRunner(env=env).invoke(cli, ["bodies", "show", code])
+    assert shown.exit_code == 0, shown.output
+    line = next(x for x in shown.stdout.splitlines() if x.startswith(a["id"]))
+    assert line.rstrip().endswith(reg.years_said(a, short=True))

@@ -28,6 +28,7 @@ from recommender.register.records import (
     load_register,
     query,
     reset,
+    years_said,
 )
 from register_fixtures import FIXTURES
 
@@ -78,6 +79,34 @@ def test_annualisation_note_says_the_period_it_assumes() -> None:
         "projected, no period given: read as a year"
     )
     assert annualisation_note("projected", 10, 2013) == "projected over 10 years"
+
+
+@pytest.mark.parametrize(
+    ("record", "said", "short"),
+    [
+        ({"start_year": 2012, "end_year": 2021, "status": "ended"}, "from 2012 to 2021",
+         "2012–2021"),
+        ({"start_year": 2012, "end_year": None, "status": "ended"}, "from 2012, since ended",
+         "2012–ended"),
+        ({"start_year": None, "end_year": None, "status": "ended"}, "ended", "ended"),
+        ({"start_year": None, "end_year": 2014, "status": "ended"}, "ended 2014", "ended 2014"),
+        ({"start_year": 2015, "end_year": None, "status": "active"}, "from 2015", "2015–"),
+        ({"start_year": 2015, "end_year": None, "status": "unknown"}, "from 2015", "2015–"),
+        ({"start_year": None, "end_year": None, "status": "unknown"}, "", ""),
+        # an arrangement cited as evidence carries no status: ``ended`` says it
+        ({"start_year": 2009, "end_year": None, "ended": True}, "from 2009, since ended",
+         "2009–ended"),
+        ({"start_year": pd.NA, "end_year": pd.NA, "status": "ended"}, "ended", "ended"),
+    ],
+)  # fmt: skip
+def test_the_years_an_arrangement_ran_say_when_it_has_ended(
+    record: dict[str, Any], said: str, short: str
+) -> None:
+    """An arrangement the register says has ended, with or without its year, read as running
+    wherever only its start year was shown (the explorer, a body's page, the briefing, the
+    evidence beside suggestions, `bodies show`, `register list`)."""
+    assert years_said(record) == said
+    assert years_said(record, short=True) == short
 
 
 def test_fingerprint_ignores_partner_order_but_not_service_year_or_origin() -> None:

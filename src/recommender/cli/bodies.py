@@ -148,7 +148,7 @@ def _arrangements_table(arrangements: list[Any], labels: dict[str, str], code: s
             a["id"],
             a["name"],
             labels.get(a["service"], a["service"]),
-            str(a["start_year"] or ""),
+            reg.years_said(a, short=True),
             and_list(reg.through_former(a, code)),
         ]
         for a in arrangements
@@ -156,7 +156,7 @@ def _arrangements_table(arrangements: list[Any], labels: dict[str, str], code: s
     through = any(r[-1] for r in rows)
     echo_table(
         [r if through else r[:-1] for r in rows],
-        ["id", "name", "service", "start", *(["only through (predecessors)"] if through else [])],
+        ["id", "name", "service", "years", *(["only through (predecessors)"] if through else [])],
         widest={"name": 60},
     )
 

@@ -173,7 +173,7 @@ def list_(
             r["id"],
             r["name"],
             labels.get(r["service"], r["service"]),
-            str(r["start_year"] or ""),  # a year, not a quantity: no thousands separator
+            reg.years_said(r, short=True),  # ended ones say so, the year known or not
             _partners(r["members"]),
             "" if r["annual_savings_gbp"] is None else money(r["annual_savings_gbp"]),
             "simulated" if r["simulated"] else "real",
@@ -182,7 +182,7 @@ def list_(
     ]
     for row in rows:  # a period the source does not give, marked and said under the table
         row[5] += " *" if assumed[row[0]] else ""
-    headers = ["id", "name", "service", "start", "partners", "a year", "origin"]
+    headers = ["id", "name", "service", "years", "partners", "a year", "origin"]
     if origin == "real":  # every row is: no column needed to say so
         rows, headers = [row[:-1] for row in rows], headers[:-1]
     echo_table(rows, headers, widest={"name": NAME_WIDTH}, right=["a year"])

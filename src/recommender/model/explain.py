@@ -41,7 +41,7 @@ import pandas as pd
 from recommender.core.names import and_list
 from recommender.geo.pairs import SAME_GOVERNOR
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
-from recommender.register.records import named_proposal
+from recommender.register.records import has_ended, named_proposal
 
 if TYPE_CHECKING:
     from recommender.model.fit import TrainedModel
@@ -466,7 +466,7 @@ class EvidenceIndex:
     ) -> None:
         """Index ``model``'s real arrangements but those whose id is in ``leave_out`` (deleted
         from the register since: never cited); those in ``ended`` (said to have ended since)
-        are cited with the end year it gives."""
+        are cited as ended, with the end year it gives."""
         ctx = model.context
         index = ctx.pairs.index
         pop = ctx.bodies.population
@@ -489,8 +489,10 @@ class EvidenceIndex:
         for service, group in observed.groupby("service", sort=False):
             records = [evidence_record(r) for r in group.to_dict(orient="records")]
             for record in records:
-                if ended and ended.get(str(record["id"])) is not None:
-                    record["end_year"] = ended[str(record["id"])]
+                if ended and str(record["id"]) in ended:
+                    record["ended"] = True
+                    if ended[str(record["id"])] is not None:
+                        record["end_year"] = ended[str(record["id"])]
             members = np.zeros((len(group), ctx.pairs.n), dtype=bool)
             for i, codes in enumerate(group["member_codes"]):
                 members[i, [index[c] for c in codes if c in index]] = True
@@ -588,8 +590,10 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
         # A county split in two is two members of the one name the source wrote: named once.
         "partner_names": list(dict.fromkeys(row.get("member_names") or [])),
         "start_year": None if start is None or pd.isna(start) else int(start),
-        # Said beside it ("from 2008 to 2021"): a comparable arrangement may have ended.
+        # Said beside it ("from 2008 to 2021"): a comparable arrangement may have ended,
+        # its year known or not (the register's status "ended" with no year).
         "end_year": None if end is None or pd.isna(end) else int(end),
+        "ended": has_ended(end, row.get("status")),
         "annual_savings_gbp": num(row.get("annual_savings_gbp")),
         "savings_gbp": num(row.get("savings_gbp")),
         "savings_basis": row.get("savings_basis"),

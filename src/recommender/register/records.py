@@ -794,6 +794,39 @@ def has_ended(end_year: Any, status: Any) -> bool:
     return (end_year is not None and not pd.isna(end_year)) or status == "ended"
 
 
+def record_ended(record: Mapping[str, Any]) -> bool:
+    """:func:`has_ended` for a register record, or an arrangement cited as evidence (which
+    carries it as ``ended``)."""
+    return has_ended(record.get("end_year"), record.get("status")) or bool(record.get("ended"))
+
+
+def years_said(record: Mapping[str, Any], *, short: bool = False) -> str:
+    """When an arrangement ran, in the words every list of arrangements uses: "from 2012 to
+    2021", "from 2012", "ended 2021", "" when the register gives no year; ``short``, for a
+    table's column: "2012–2021", "2012–", "ended 2021". One the register says has ended
+    (:func:`has_ended`; evidence carries it as ``ended``) always says so, its year known or
+    not ("from 2012, since ended", "2012–ended", "ended"): never read as running.
+
+    >>> years_said({"start_year": 2012, "end_year": None, "status": "ended"})
+    'from 2012, since ended'
+    >>> years_said({"start_year": 2012, "end_year": 2021}, short=True)
+    '2012–2021'
+    """
+    start, end = record.get("start_year"), record.get("end_year")
+    start = None if start is None or pd.isna(start) else int(start)
+    end = None if end is None or pd.isna(end) else int(end)
+    ended = record_ended(record)
+    if start is not None and end is not None:
+        return f"{start}–{end}" if short else f"from {start} to {end}"
+    if start is not None:
+        if short:
+            return f"{start}–ended" if ended else f"{start}–"
+        return f"from {start}, since ended" if ended else f"from {start}"
+    if end is not None:
+        return f"ended {end}"
+    return "ended" if ended else ""
+
+
 def ended_rows(frame: pd.DataFrame) -> pd.Series:
     """:func:`has_ended` for each row of a frame of arrangements."""
     return frame["end_year"].notna() | (frame["status"] == "ended")

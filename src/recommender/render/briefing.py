@@ -53,7 +53,9 @@ from recommender.register.records import (
     member_label,
     merged_said,
     partnerships_of,
+    record_ended,
     through_former,
+    years_said,
 )
 from recommender.render import charts
 from recommender.render.maps import short_name
@@ -198,17 +200,27 @@ def summary(
                 f" {_join([r.partner_name for r in rs])} are alternatives for "
                 f"{service_words(labels.get(sid, sid))}, not savings to add up."
             )
-    if existing:
-        kinds = sorted({service_words(labels.get(a["service"], a["service"])) for a in existing})
-        n = len(existing)
+    # Those the register says have ended are said apart: the body is in them no longer.
+    running = [a for a in existing if not record_ended(a)]
+    over = len(existing) - len(running)
+    if running:
+        kinds = sorted({service_words(labels.get(a["service"], a["service"])) for a in running})
+        n = len(running)
         text += (
             f" {name} is in {n} documented arrangement{'s' * (n != 1)} already "
             f"({_join([*kinds[:4], f'{len(kinds) - 4} more'] if len(kinds) > 4 else kinds)})"
         )
-        inherited = sum(bool(through_former(a, code)) for a in existing) if code else 0
+        inherited = sum(bool(through_former(a, code)) for a in running) if code else 0
         if inherited:  # a successor is no member in its own right of what it inherits
             text += f", {inherited} of them only through bodies now gone that it succeeds"
+        if over:
+            text += f"; {over} more {'has' if over == 1 else 'have'} ended"
         text += "."
+    elif over:
+        text += (
+            f" {name} was in {over} documented arrangement{'s' * (over != 1)}, "
+            f"{'now ended' if over == 1 else 'all now ended'}."
+        )
     else:
         text += f" {name} is in no documented arrangement."
     return text
@@ -376,6 +388,8 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     env.filters["member"] = member_label
     env.filters["listed_partners"] = listed_partners
     env.filters["savings_said"] = charts.savings_said
+    env.filters["years_said"] = years_said
+    env.tests["ended"] = record_ended
     env.filters["border"] = border_length
     env.filters["trust_said"] = trust_said
     env.filters["merged_said"] = lambda merged, name: merged_said(name, merged)

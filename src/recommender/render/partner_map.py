@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from recommender.core.config import Settings
-from recommender.register.records import body_of
+from recommender.register.records import body_of, record_ended
 from recommender.render import maps
 
 LAYER_BY_TIER = {
@@ -38,7 +38,7 @@ def partners_map(
     layers: Mapping[str, maps.WebLayer] | None = None,
 ) -> str:
     """England around the body: ``rows`` (recommendations as dicts) shaded by expected
-    savings, the members of its ``arrangements`` (for ``service``, or all) hatched.
+    savings, the members of its running ``arrangements`` (for ``service``, or all) hatched.
 
     The legend is HTML after the SVG. ``page`` draws it for a web page (names also in a phone
     size, an England locator); else for print (landscape, no locator). Bodies are not links in
@@ -57,6 +57,8 @@ def partners_map(
             best[partner] = max(best.get(partner, 0.0), float(row["expected_savings_gbp"]))
     for a in arrangements:
         if service is not None and a["service"] != service:
+            continue
+        if record_ended(a):  # a partner once, no longer: not hatched as an existing partner
             continue
         # Not the body, nor the fire authority it runs (or the body running it): one body.
         mine = {body_of(m) for m in a["members"] if m["body_code"] == code} or {code}

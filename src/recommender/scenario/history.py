@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from recommender.recommend.ranking import rows
+from recommender.register.records import record_ended
 from recommender.scenario.world import World
 
 
@@ -36,6 +37,8 @@ class Outcome:
     name: str
     service: str
     start_year: int | None
+    ended: bool  # the register says it has ended (:func:`record_ended`): history, not running
+    end_year: int | None
     before: tuple[str, ...]  # member body codes today, in order (externals left out)
     after: tuple[str, ...]  # the same, mapped: distinct, in order
     externals: int  # members outside the reference
@@ -55,6 +58,8 @@ class Outcome:
             "name": self.name,
             "service": self.service,
             "start_year": self.start_year,
+            "end_year": self.end_year,
+            "ended": self.ended,
             "members_before": [{"code": c, "name": world.name(c)} for c in self.before],
             "members_after": [{"code": c, "name": world.name(c)} for c in self.after],
             "external_members": self.externals,
@@ -80,12 +85,14 @@ def outcome(
     internal = bool(
         len(before) >= 2 and externals == 0 and len(after) == 1 and after[0] in world.successors
     )
-    start = record.get("start_year")
+    start, end = record.get("start_year"), record.get("end_year")
     return Outcome(
         id=str(record["id"]),
         name=str(record["name"]),
         service=str(record["service"]),
         start_year=None if start is None or pd.isna(start) else int(start),
+        ended=record_ended(record),
+        end_year=None if end is None or pd.isna(end) else int(end),
         before=before,
         after=after,
         externals=externals,

@@ -389,7 +389,7 @@ COMPONENTS: dict[str, Any] = {
         marker={"type": "string", "description": "The direction as a sign (+, − or ·)."},
     ),
     "Evidence": _obj(
-        ["id", "name", "service", "simulated"],
+        ["id", "name", "service", "ended", "simulated"],
         id=STR,
         name=STR,
         service=STR,
@@ -400,6 +400,11 @@ COMPONENTS: dict[str, Any] = {
         },
         start_year=NINT,
         end_year=NINT | {"description": "The year it ended, where a source says it has."},
+        ended={
+            "type": "boolean",
+            "description": "Whether the register says it has ended (end_year may still be "
+            "null: the year not given).",
+        },
         annual_savings_gbp=NNUM,
         savings_gbp=NNUM,
         savings_basis=NSTR,

@@ -105,6 +105,8 @@ bp.add_app_template_filter(lambda merged, name: reg.merged_said(name, merged), "
 bp.add_app_template_filter(reg.sources_said, "sources_said")
 bp.add_app_template_filter(reg.through_former, "through_former")
 bp.add_app_template_filter(reg.partners_named, "partners_named")
+bp.add_app_template_filter(reg.years_said, "years_said")
+bp.add_app_template_test(reg.record_ended, "ended")
 bp.add_app_template_filter(reg.listed_partners, "listed_partners")
 bp.add_app_template_filter(reg.bodies_today, "bodies_today")
 bp.add_app_template_filter(service_words, "service_words")
