@@ -21,8 +21,8 @@ the rules stronger.
   :mod:`recommender.model.evaluation`): where that history is hidden, it is nearest with the
   focal body's ties to wrong candidates lifted, a rule set up to lose.
 * ``plain_logit``: a plain logistic regression on a dozen pair features
-  (:data:`PLAIN_FEATURES`), fitted on the real register alone: the product's model has to beat
-  it, or become it.
+  (:data:`PLAIN_FEATURES`), fitted on the real register alone: the simplest learnt model, so
+  the verdicts say plainly where the product's model does not beat it.
 
 For savings, ``service_median`` predicts the median annual saving of the real arrangements in
 the same service (the overall median when a service has fewer than three), with their 10th and
