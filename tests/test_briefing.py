@@ -283,8 +283,15 @@ def test_the_summary_says_arrangements_that_have_ended_apart() -> None:
     )
     undated = chief | {"end_year": None}
     said = briefing.summary("Thurrock", [], [chief, undated], labels)
-    assert said.endswith("Thurrock was in 2 documented arrangements, all now ended.")
-    assert "is in" not in said
+    assert said.endswith("Thurrock is in no running documented arrangement (2 that have ended).")
+    proposal = {"service": "legal", "name": "Thurrock legal talks (proposal)", "status": "unknown"}
+    said = briefing.summary("Thurrock", [], [legal, chief, proposal], labels)
+    assert said.endswith(
+        "Thurrock is in 1 documented arrangement already (legal services); 1 more has ended; "
+        "1 more was only proposed."
+    )
+    said = briefing.summary("Thurrock", [], [proposal], labels)
+    assert said.endswith("Thurrock is in no running documented arrangement (1 only proposed).")
     said = briefing.summary("Thurrock", [], [legal], labels)
     assert said.endswith("Thurrock is in 1 documented arrangement already (legal services).")
 

@@ -16,6 +16,8 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 
 from recommender.cli import cli
+from recommender.recommend.ranking import Query
+from recommender.recommend.ranking import rows as reg_rows
 from recommender.register import records as reg
 from recommender.render.briefing import briefing_document
 
@@ -92,7 +94,7 @@ def test_an_arrangement_that_has_ended_is_said_to_have_ended_about_each_member(
     already") and by `bodies show` with their start year alone: read as running."""
     state = real_app.extensions["recommender"]
     every = reg.query(reg.Filters(), settings=state.settings, directory=state.directory)
-    ended = [a for a in every if reg.record_ended(a)]
+    ended = [a for a in every if reg.has_ended(a["end_year"], a["status"])]
     assert ended and all(a["end_year"] for a in ended)  # the shipped register gives each year
     for a in ended:
         said = reg.years_said(a)
@@ -101,7 +103,7 @@ def test_an_arrangement_that_has_ended_is_said_to_have_ended_about_each_member(
             page = real_client.get(f"/bodies/{code}").get_data(as_text=True)
             item = page[page.index(f"/arrangements/{a['id']}") :]
             assert said in item[: item.index("</li>")]
-            assert re.search(r"has been in \d+ documented arrangements?, .*(has|have) ended\)",
+            assert re.search(r"has been in \d+ documented arrangements?, .*(has|have) ended[;)]",
                              page)  # fmt: skip
         explorer = real_client.get(f"/arrangements?body={a['members'][0]['body_code']}")
         row = explorer.get_data(as_text=True).split(f'<tr data-id="{a["id"]}"')[1]
@@ -122,3 +124,41 @@ def test_an_arrangement_that_has_ended_is_said_to_have_ended_about_each_member(
     assert shown.exit_code == 0, shown.output
     line = next(x for x in shown.stdout.splitlines() if x.startswith(a["id"]))
     assert line.rstrip().endswith(reg.years_said(a, short=True))
+
+
+def test_an_arrangement_named_a_proposal_or_split_is_no_running_partnership(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """23 documented arrangements are proposals ("Brent CCG move into Brent Civic Centre
+    (proposal)"), one has split ("Wessex Youth Offending Team (joint YOT, split 2012)"). The
+    answers stated them as running partnerships: the reasons said NHS North West London's
+    predecessor "worked with Brent on property and assets", and the pair was marked as already
+    sharing the service (never suggested for it)."""
+    rec = real_app.extensions["recommender"].models.require()
+    ctx, arr = rec.model.context, rec.model.arrangements
+    real = arr[~arr["simulated"].astype(bool)]
+    facts = rec.scorer.network
+    named = [r for r in reg_rows(real) if reg.record_proposed(r) or reg.named_split(r["name"])]
+    assert sum(reg.record_proposed(r) for r in named) >= 20 and len(named) > 20
+    ids = {r["id"] for r in named}
+    others = [r for r in reg_rows(real) if r["id"] not in ids and not reg.record_ended(r)]
+    for r in named:
+        s = ctx.services.index(r["service"])
+        codes = [c for c in r["member_codes"] if c in ctx.pairs.index]
+        for f in codes:
+            for c in codes:
+                running = any(
+                    o["service"] == r["service"] and {f, c} <= set(o["member_codes"])
+                    for o in others
+                )
+                if f != c and not running:
+                    assert not facts.shares[s, ctx.pairs.index[f], ctx.pairs.index[c]], (r, f, c)
+        said = reg.years_said(r)
+        assert said.startswith("proposed") or said.endswith(str(reg.named_split(r["name"])))
+    brent = next(r for r in named if r["name"].startswith("Brent CCG move into"))
+    found = rec.recommend(Query("E09000005", k=50, include_existing=True, min_choice=0))
+    icb = [r for r in found if r.partner_code in brent["member_codes"]]
+    assert icb and not any(x.factor == "history" for r in icb for x in r.reasons)
+    assert not any(r.existing for r in icb)
+    page = real_client.get("/bodies/E09000005").get_data(as_text=True)
+    assert re.search(r"\d+ (was|were) only proposed\)", page)

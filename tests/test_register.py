@@ -97,6 +97,13 @@ def test_annualisation_note_says_the_period_it_assumes() -> None:
         ({"start_year": 2009, "end_year": None, "ended": True}, "from 2009, since ended",
          "2009–ended"),
         ({"start_year": pd.NA, "end_year": pd.NA, "status": "ended"}, "ended", "ended"),
+        # what the documented arrangements' names say: only proposed, or split in a year
+        ({"name": "Adoption agency (proposal)", "start_year": 2015, "end_year": None,
+          "status": "unknown"}, "proposed in 2015", "proposed 2015"),
+        ({"name": "Shared legal talks (proposal)", "start_year": None, "end_year": None,
+          "status": "unknown"}, "proposed", "proposed"),
+        ({"name": "Wessex Youth Offending Team (joint YOT, split 2012)", "start_year": 2000,
+          "end_year": None, "status": "unknown"}, "from 2000 to 2012", "2000–2012"),
     ],
 )  # fmt: skip
 def test_the_years_an_arrangement_ran_say_when_it_has_ended(

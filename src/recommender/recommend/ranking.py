@@ -33,7 +33,7 @@ from recommender.model import artifacts
 from recommender.model.explain import EvidenceIndex, Reason, evidence_record, reasons, whole_km
 from recommender.model.features import group_frame
 from recommender.model.fit import TrainedModel
-from recommender.model.network import as_the_register_says
+from recommender.model.network import Snapshot, as_the_register_says
 from recommender.model.scoring import HORIZON_YEARS, LongScores, Scorer
 from recommender.recommend.query import (
     CHOICE_FLOOR,
@@ -45,7 +45,13 @@ from recommender.recommend.query import (
 )
 from recommender.reference import lookup as reference
 from recommender.reference.lookup import resolve
-from recommender.register.records import ended_rows, named_not_running, one_body
+from recommender.register.records import (
+    ended_rows,
+    named_not_running,
+    named_proposal,
+    named_split,
+    one_body,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -347,6 +353,14 @@ class Recommender:
         # and those it has since said ended, with their end year (:meth:`withdraw`).
         self.withdrawn: frozenset[str] = frozenset()
         self.ended_since: dict[str, int | None] = {}
+        # Those whose names say they never formed ("… (proposal)") or have split ("… split
+        # 2012"): the model learnt from them as partner choices, but no answer states them as
+        # a partnership ("already works with … on …", a partner already sharing the service);
+        # one split is history that has ended.
+        names = [(str(i), str(n)) for i, n in zip(observed["id"], observed["name"], strict=True)]
+        self._proposed = frozenset(i for i, n in names if named_proposal(n))
+        self._split = {i: named_split(n) for i, n in names if named_split(n) is not None}
+        self.scorer.facts = self._facts(frozenset(), {})
 
     @classmethod
     def load(cls, settings: Settings) -> Recommender:
@@ -440,10 +454,7 @@ class Recommender:
         }
         if gone != self.withdrawn or since != self.ended_since:
             evidence = EvidenceIndex(self.model, leave_out=gone, ended=since)
-            facts = None
-            if gone or since:
-                ctx = self.model.context
-                facts = as_the_register_says(ctx.reg, ctx.pairs.n, deleted=gone, ended=since)
+            facts = self._facts(gone, since)
             with self._follow_lock:
                 self._evidence, self.withdrawn, self.ended_since = evidence, gone, since
                 self.scorer.facts = facts
@@ -451,6 +462,16 @@ class Recommender:
                 self._shortlists.clear()
                 self.suggestions.clear()
         return len(gone)
+
+    def _facts(self, gone: frozenset[str], since: Mapping[str, int | None]) -> Snapshot | None:
+        """The network what answers state is read from (:attr:`Scorer.facts`): the register's
+        real arrangements but those ``gone`` from it, those said ended (``since``, and those
+        named split) over, and none named a proposal; None when that is the model's own."""
+        if not (gone or since or self._proposed or self._split):
+            return None
+        ctx = self.model.context
+        over = {**self._split, **since}
+        return as_the_register_says(ctx.reg, ctx.pairs.n, deleted=gone | self._proposed, ended=over)
 
     def follow(self, running: Iterable[tuple[str, Sequence[str]]]) -> int:
         """Say what the register says now about who already shares what: each partnership in

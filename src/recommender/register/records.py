@@ -291,6 +291,15 @@ def named_proposal(name: str) -> bool:
     return bool(_PROPOSAL.search(name))
 
 
+_SPLIT = re.compile(r"\([^()]*\bsplit (?:in )?(\d{4})\)\s*$", re.IGNORECASE)
+
+
+def named_split(name: str) -> int | None:
+    """The year an arrangement's name says it split ("… (joint YOT, split 2012)"), or None."""
+    found = _SPLIT.search(name)
+    return int(found.group(1)) if found else None
+
+
 def named_not_running(name: str) -> bool:
     """Whether an arrangement's name says it is a proposal or has split (:data:`_NOT_RUNNING`):
     not one a body could join."""
@@ -796,16 +805,27 @@ def has_ended(end_year: Any, status: Any) -> bool:
 
 def record_ended(record: Mapping[str, Any]) -> bool:
     """:func:`has_ended` for a register record, or an arrangement cited as evidence (which
-    carries it as ``ended``)."""
-    return has_ended(record.get("end_year"), record.get("status")) or bool(record.get("ended"))
+    carries it as ``ended``); or its name says it split (:func:`named_split`)."""
+    return (
+        has_ended(record.get("end_year"), record.get("status"))
+        or bool(record.get("ended"))
+        or named_split(str(record.get("name") or "")) is not None
+    )
+
+
+def record_proposed(record: Mapping[str, Any]) -> bool:
+    """Whether the record's name says it was only proposed (:func:`named_proposal`): no one's
+    running arrangement, whatever it would have shared."""
+    return named_proposal(str(record.get("name") or ""))
 
 
 def years_said(record: Mapping[str, Any], *, short: bool = False) -> str:
     """When an arrangement ran, in the words every list of arrangements uses: "from 2012 to
     2021", "from 2012", "ended 2021", "" when the register gives no year; ``short``, for a
     table's column: "2012–2021", "2012–", "ended 2021". One the register says has ended
-    (:func:`has_ended`; evidence carries it as ``ended``) always says so, its year known or
-    not ("from 2012, since ended", "2012–ended", "ended"): never read as running.
+    (:func:`record_ended`; evidence carries it as ``ended``) always says so, its year known or
+    not ("from 2012, since ended", "2012–ended", "ended"), and one only proposed says that
+    ("proposed in 2015", "proposed 2015"): never read as running.
 
     >>> years_said({"start_year": 2012, "end_year": None, "status": "ended"})
     'from 2012, since ended'
@@ -815,6 +835,12 @@ def years_said(record: Mapping[str, Any], *, short: bool = False) -> str:
     start, end = record.get("start_year"), record.get("end_year")
     start = None if start is None or pd.isna(start) else int(start)
     end = None if end is None or pd.isna(end) else int(end)
+    if record_proposed(record):
+        if start is None:
+            return "proposed"
+        return f"proposed {start}" if short else f"proposed in {start}"
+    if end is None:  # "… (joint YOT, split 2012)": the year its name gives
+        end = named_split(str(record.get("name") or ""))
     ended = record_ended(record)
     if start is not None and end is not None:
         return f"{start}–{end}" if short else f"from {start} to {end}"
@@ -856,20 +882,22 @@ def real_ids(
 def running_partnerships(
     *, settings: Settings, engine: Engine | None = None
 ) -> list[tuple[str, list[str]]]:
-    """Each real arrangement still running (:data:`RUNNING`: no end year, not said ended), as
-    the register holds it now: its service id and its members' body codes (a member that is
-    no body on the map left out)."""
+    """Each real arrangement still running (:data:`RUNNING`: no end year, not said ended; nor
+    named as only proposed or split, :func:`named_not_running`), as the register holds it now:
+    its service id and its members' body codes (a member that is no body on the map left
+    out)."""
     a, m = db.arrangements, db.members
     stmt = (
-        sa.select(a.c.id, a.c.service, m.c.body_code)
+        sa.select(a.c.id, a.c.name, a.c.service, m.c.body_code)
         .join(m, m.c.arrangement_id == a.c.id)
         .where(a.c.simulated.is_(False), RUNNING, m.c.body_code.is_not(None))
         .order_by(a.c.id, m.c.position)
     )
     found: dict[str, tuple[str, list[str]]] = {}
     with _connection(settings, engine) as conn:
-        for ident, service, code in conn.execute(stmt):
-            found.setdefault(ident, (service, []))[1].append(code)
+        for ident, name, service, code in conn.execute(stmt):
+            if not named_not_running(str(name)):  # only proposed, or split: no one's to share
+                found.setdefault(ident, (service, []))[1].append(code)
     return list(found.values())
 
 

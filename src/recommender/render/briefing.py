@@ -54,6 +54,7 @@ from recommender.register.records import (
     merged_said,
     partnerships_of,
     record_ended,
+    record_proposed,
     through_former,
     years_said,
 )
@@ -200,9 +201,11 @@ def summary(
                 f" {_join([r.partner_name for r in rs])} are alternatives for "
                 f"{service_words(labels.get(sid, sid))}, not savings to add up."
             )
-    # Those the register says have ended are said apart: the body is in them no longer.
-    running = [a for a in existing if not record_ended(a)]
-    over = len(existing) - len(running)
+    # Those the register says have ended, or were only proposed, are said apart: the body is
+    # not in them (now).
+    proposed = sum(record_proposed(a) for a in existing)
+    running = [a for a in existing if not record_ended(a) and not record_proposed(a)]
+    over = sum(record_ended(a) and not record_proposed(a) for a in existing)
     if running:
         kinds = sorted({service_words(labels.get(a["service"], a["service"])) for a in running})
         n = len(running)
@@ -215,12 +218,13 @@ def summary(
             text += f", {inherited} of them only through bodies now gone that it succeeds"
         if over:
             text += f"; {over} more {'has' if over == 1 else 'have'} ended"
+        if proposed:
+            text += f"; {proposed} more {'was' if proposed == 1 else 'were'} only proposed"
         text += "."
-    elif over:
-        text += (
-            f" {name} was in {over} documented arrangement{'s' * (over != 1)}, "
-            f"{'now ended' if over == 1 else 'all now ended'}."
-        )
+    elif over or proposed:
+        parts = [f"{over} that {'has' if over == 1 else 'have'} ended"] if over else []
+        parts += [f"{proposed} only proposed"] if proposed else []
+        text += f" {name} is in no running documented arrangement ({_join(parts)})."
     else:
         text += f" {name} is in no documented arrangement."
     return text
@@ -390,6 +394,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     env.filters["savings_said"] = charts.savings_said
     env.filters["years_said"] = years_said
     env.tests["ended"] = record_ended
+    env.tests["proposed"] = record_proposed
     env.filters["border"] = border_length
     env.filters["trust_said"] = trust_said
     env.filters["merged_said"] = lambda merged, name: merged_said(name, merged)

@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from recommender.core.config import Settings
-from recommender.register.records import body_of, record_ended
+from recommender.register.records import body_of, record_ended, record_proposed
 from recommender.render import maps
 
 LAYER_BY_TIER = {
@@ -58,8 +58,8 @@ def partners_map(
     for a in arrangements:
         if service is not None and a["service"] != service:
             continue
-        if record_ended(a):  # a partner once, no longer: not hatched as an existing partner
-            continue
+        if record_ended(a) or record_proposed(a):  # a partner once, or only proposed: not
+            continue  # hatched as an existing partner
         # Not the body, nor the fire authority it runs (or the body running it): one body.
         mine = {body_of(m) for m in a["members"] if m["body_code"] == code} or {code}
         existing |= {
