@@ -158,7 +158,15 @@ def test_an_arrangement_named_a_proposal_or_split_is_no_running_partnership(
     brent = next(r for r in named if r["name"].startswith("Brent CCG move into"))
     found = rec.recommend(Query("E09000005", k=50, include_existing=True, min_choice=0))
     icb = [r for r in found if r.partner_code in brent["member_codes"]]
-    assert icb and not any(x.factor == "history" for r in icb for x in r.reasons)
+    history = [x.text for r in icb for x in r.reasons if x.factor == "history"]
+    assert icb and history and all("in a documented proposal to share" in t for t in history)
+    assert not any("works with" in t or "worked with" in t for t in history)
     assert not any(r.existing for r in icb)
     page = real_client.get("/bodies/E09000005").get_data(as_text=True)
     assert re.search(r"\d+ (was|were) only proposed\)", page)
+    # The tie the model's scores keep is said as what it was.
+    asked = Query("E09000005", "property_assets", ("health",), k=1, min_choice=0)
+    (top,) = rec.recommend(asked)
+    assert top.partner_code in brent["member_codes"]
+    said = "its predecessor NHS Brent CCG was named with Brent in a documented proposal to share"
+    assert [x.text for x in top.reasons if x.factor == "history"] == [f"{said} property and assets"]

@@ -46,7 +46,7 @@ from recommender.register.records import has_ended, named_proposal
 if TYPE_CHECKING:
     from recommender.model.fit import TrainedModel
     from recommender.model.network import Snapshot
-    from recommender.model.scoring import QueryScores, Scorer
+    from recommender.model.scoring import Proposed, QueryScores, Scorer
 
 IntArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
@@ -170,11 +170,16 @@ def reasons(
         items: list[Reason] = []
         shared = bool(network.prior[scored.focal, cand] > 0)
         joined = since is not None and bool(since[:, cand].any())  # imported since training
+        proposed = scorer.proposed.get((scored.focal, cand))
         for j in np.argsort(-np.abs(effects[i]), kind="stable"):
             effect = float(effects[i, j])
             if j == history and (shared or joined):  # said whatever its size; too small to
                 # move the ranking (or not in the model's scores at all): a note (ℹ)
                 effect = effect if shared and abs(effect) >= MIN_EFFECT else 0.0
+            elif j == history and proposed:  # the tie in the scores is a proposal's: said so
+                effect = effect if abs(effect) >= MIN_EFFECT else 0.0
+                items.append(Reason(names[j], proposed_said(model, scored.focal, proposed), effect))
+                continue
             elif j == history:
                 continue  # no history the register documents (or no longer: deleted since)
             elif abs(effect) < MIN_EFFECT or len(items) >= limit:
@@ -198,6 +203,19 @@ def reasons(
 # Facts said relative to the other candidates ("nearer than most"): the raw feature's side of
 # the candidates' average, whatever the model's weight on it.
 _RELATIVE = ("log_dist", "log_pop_ratio")
+
+
+def proposed_said(model: TrainedModel, focal: int, proposed: Proposed) -> str:
+    """ "its predecessor NHS Brent CCG was named with Brent in a documented proposal to share
+    property and assets": what a pair named together only in proposals was, never that the two
+    work together (:attr:`recommender.model.scoring.Scorer.proposed`)."""
+    ctx = model.context
+    you = str(ctx.bodies.names[focal])
+    labels = and_list([service_words(str(ctx.labels[s])) for s in proposed.services])
+    who = f"{proposed.via_focal} (now {you})" if proposed.via_focal else you
+    what = f"named with {who} in a documented proposal to share {labels}"
+    gone = proposed.via_candidate
+    return f"its predecessor {gone} was {what}" if gone else what
 
 
 def _distinct(effect: float, typical: float) -> bool:

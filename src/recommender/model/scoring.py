@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -38,6 +39,18 @@ import pandas as pd
 
 from recommender.model.fit import Components, Context, IntArray, rate_frame
 from recommender.model.network import Snapshot
+
+
+class Proposed(NamedTuple):
+    """A pair named together only in documented proposals (``… (proposal)``): their services
+    (positions), and the bodies now gone the source named for the focal body and the
+    candidate ("" for a body named as itself); :func:`recommender.model.explain.proposed_said`
+    says it."""
+
+    services: tuple[int, ...]
+    via_focal: str
+    via_candidate: str
+
 
 HORIZON_YEARS = 5
 FloatArray = npt.NDArray[np.float64]
@@ -160,6 +173,10 @@ class Scorer:
         # body: (services × bodies) marks, read with the snapshot's ``shares`` (see
         # :meth:`recommender.recommend.ranking.Recommender.follow`); replaced, never changed.
         self.since: Mapping[int, npt.NDArray[np.bool_]] = {}
+        # Pairs named together only in documented proposals (``… (proposal)``), with those
+        # proposals' services: a tie in the model's scores that no answer states as a
+        # partnership, said as what it is (:func:`recommender.model.explain.reasons`).
+        self.proposed: Mapping[tuple[int, int], Proposed] = {}
         # The network as the register holds it now, when it has deleted, or said ended, real
         # arrangements the model was trained with (:func:`~recommender.model.network.
         # as_the_register_says`): who already shares what, and the history the reasons state,

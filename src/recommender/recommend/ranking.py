@@ -34,7 +34,7 @@ from recommender.model.explain import EvidenceIndex, Reason, evidence_record, re
 from recommender.model.features import group_frame
 from recommender.model.fit import TrainedModel
 from recommender.model.network import Snapshot, as_the_register_says
-from recommender.model.scoring import HORIZON_YEARS, LongScores, Scorer
+from recommender.model.scoring import HORIZON_YEARS, LongScores, Proposed, Scorer
 from recommender.recommend.query import (
     CHOICE_FLOOR,
     MAX_K,
@@ -361,6 +361,7 @@ class Recommender:
         self._proposed = frozenset(i for i, n in names if named_proposal(n))
         self._split = {i: named_split(n) for i, n in names if named_split(n) is not None}
         self.scorer.facts = self._facts(frozenset(), {})
+        self.scorer.proposed = self._proposals(observed)
 
     @classmethod
     def load(cls, settings: Settings) -> Recommender:
@@ -462,6 +463,30 @@ class Recommender:
                 self._shortlists.clear()
                 self.suggestions.clear()
         return len(gone)
+
+    def _proposals(self, observed: Any) -> dict[tuple[int, int], Proposed]:
+        """Each pair of bodies named together in a documented proposal (both ways), with the
+        proposals' services and the bodies now gone the source named for them
+        (:attr:`Scorer.proposed`)."""
+        out: dict[tuple[int, int], Proposed] = {}
+        for row in rows(observed[observed["id"].astype(str).isin(list(self._proposed))]):
+            s = self._service_pos[str(row["service"])]
+            codes, vias = list(row["member_codes"]), list(row.get("member_via") or [])
+            if len(vias) != len(codes):  # members mapped onto a scenario's map: as themselves
+                vias = [""] * len(codes)
+            at = [
+                (int(self._position[c]), str(via or ""))
+                for c, via in zip(codes, vias, strict=True)
+                if c in self._position
+            ]
+            for f, via_f in at:
+                for c, via_c in at:
+                    if f == c:
+                        continue
+                    found = out.setdefault((f, c), Proposed((), via_f, via_c))
+                    if s not in found.services:
+                        out[(f, c)] = found._replace(services=(*found.services, s))
+        return out
 
     def _facts(self, gone: frozenset[str], since: Mapping[str, int | None]) -> Snapshot | None:
         """The network what answers state is read from (:attr:`Scorer.facts`): the register's
