@@ -178,9 +178,10 @@ class Scorer:
         # partnership, said as what it is (:func:`recommender.model.explain.reasons`).
         self.proposed: Mapping[tuple[int, int], Proposed] = {}
         # The network as the register holds it now, when it has deleted, or said ended, real
-        # arrangements the model was trained with (:func:`~recommender.model.network.
-        # as_the_register_says`): who already shares what, and the history the reasons state,
-        # are read from it; None: as trained. Replaced, never changed.
+        # arrangements the model was trained with, or some are named proposals or split
+        # (:func:`~recommender.model.network.as_the_register_says`, :meth:`recommender.
+        # recommend.ranking.Recommender._facts`): who already shares what, and the history the
+        # reasons state, are read from it; None: as trained. Replaced, never changed.
         self.facts: Snapshot | None = None
         # Pairs whose areas overlap without one containing the other (the reasons' wording;
         # the model's features see "nested" either way), when the reference is at hand.
