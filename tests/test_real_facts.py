@@ -18,6 +18,7 @@ from markupsafe import escape
 from recommender.cli import cli
 from recommender.recommend.ranking import Query
 from recommender.recommend.ranking import rows as reg_rows
+from recommender.reference.lookup import load_bodies as reference_bodies
 from recommender.register import records as reg
 from recommender.render.briefing import briefing_document
 
@@ -170,3 +171,28 @@ def test_an_arrangement_named_a_proposal_or_split_is_no_running_partnership(
     assert top.partner_code in brent["member_codes"]
     said = "its predecessor NHS Brent CCG was named with Brent in a documented proposal to share"
     assert [x.text for x in top.reasons if x.factor == "history"] == [f"{said} property and assets"]
+
+
+def test_every_council_in_a_real_arrangement_delivers_its_service(real_app: Flask) -> None:
+    """District councils were not among the bodies that deliver highways and transport, while
+    the register holds their parking partnerships with their county (North and South Essex):
+    no district was ever suggested a partner for it, and the evaluation tied every candidate
+    of theirs. A council in a real arrangement delivers its service in part or in whole; the
+    other bodies outside the taxonomy are a few arrangements of primary care trusts and pilots."""
+    from recommender.core.services import load_services
+
+    state = real_app.extensions["recommender"]
+    services = load_services(state.settings)
+    bodies = reference_bodies(state.settings)
+    every = reg.query(reg.Filters(), settings=state.settings, directory=state.directory)
+    outside = [
+        (a["name"], m["body_code"])
+        for a in every
+        for m in a["members"]
+        if m["body_code"]
+        and str(bodies.at[m["body_code"], "tier"])
+        not in str(services.loc[a["service"], "delivered_by"]).split(";")
+    ]
+    councils = [x for x in outside if str(bodies.at[x[1], "kind"]) == "council"]
+    assert councils == []
+    assert {str(bodies.at[code, "kind"]) for _, code in outside} <= {"health", "police", "fire"}
