@@ -165,6 +165,11 @@ def test_an_arrangement_named_a_proposal_or_split_is_no_running_partnership(
     assert not any(r.existing for r in icb)
     page = real_client.get("/bodies/E09000005").get_data(as_text=True)
     assert re.search(r"\d+ (was|were) only proposed\)", page)
+    document = briefing_document(rec, "E09000005", fmt=".html").decode()
+    assert "and the proposal it was named in (never said to have formed)" in document
+    assert re.search(r"\d+ more (was|were) only proposed\.", document)
+    row = document.split(str(escape(brent["name"])), 1)[1]
+    assert reg.years_said(brent) in row[: row.index("</tr>")]
     # The tie the model's scores keep is said as what it was.
     asked = Query("E09000005", "property_assets", ("health",), k=1, min_choice=0)
     (top,) = rec.recommend(asked)
