@@ -280,18 +280,13 @@ _Record = TypeVar("_Record", bound=Mapping[str, Any])
 # How the sources name an arrangement that never ran or has stopped: "… (proposal)", "Wessex
 # Youth Offending Team (joint YOT, split 2012)". The documented arrangements carry no status
 # (their source gives none), so their names say it.
-_NOT_RUNNING = re.compile(r"\((?:proposal|[^()]*\bsplit (?:in )?\d{4})\)\s*$", re.IGNORECASE)
-
-
 _PROPOSAL = re.compile(r"\(proposal\)\s*$", re.IGNORECASE)
+_SPLIT = re.compile(r"\([^()]*\bsplit (?:in )?(\d{4})\)\s*$", re.IGNORECASE)
 
 
 def named_proposal(name: str) -> bool:
     """Whether an arrangement's name says it was only proposed ("… talks (proposal)")."""
     return bool(_PROPOSAL.search(name))
-
-
-_SPLIT = re.compile(r"\([^()]*\bsplit (?:in )?(\d{4})\)\s*$", re.IGNORECASE)
 
 
 def named_split(name: str) -> int | None:
@@ -301,9 +296,9 @@ def named_split(name: str) -> int | None:
 
 
 def named_not_running(name: str) -> bool:
-    """Whether an arrangement's name says it is a proposal or has split (:data:`_NOT_RUNNING`):
-    not one a body could join."""
-    return bool(_NOT_RUNNING.search(name))
+    """Whether an arrangement's name says it is a proposal or has split (:func:`named_proposal`,
+    :func:`named_split`): not one a body could join."""
+    return named_proposal(name) or named_split(name) is not None
 
 
 def one_body(codes: Sequence[str | None]) -> bool:
