@@ -80,6 +80,18 @@ def test_nul_bytes_and_bad_bytes_name_their_row(tmp_path: Path) -> None:
     assert caught.value.errors[0].value.startswith("Caf")  # the cell, read as far as it goes
 
 
+@pytest.mark.parametrize("line", [b"a\rb\xff", b"x\n\ra\xff,b", b"A\r,le\xffgal,x"])
+def test_a_bad_byte_on_a_line_with_a_lone_carriage_return_is_named(
+    tmp_path: Path, line: bytes
+) -> None:
+    """Placing a byte that is not UTF-8 read its line with the csv module, which refuses a
+    lone carriage return: a traceback (a 500 from the admin import), found by the fuzz."""
+    path = tmp_path / "cr.csv"
+    path.write_bytes(line)
+    [(row, _, message)] = rejected(path)
+    assert row == line.count(b"\n") + 1 and "not UTF-8" in message
+
+
 @pytest.mark.parametrize(
     ("name", "content", "says"),
     [

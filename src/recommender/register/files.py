@@ -224,14 +224,23 @@ def _not_utf8(data: bytes, err: UnicodeDecodeError) -> RowError:
     end = data.find(b"\n", err.start)
     line = data[start : end if end >= 0 else len(data)].decode("utf-8", "replace")
     before = data[start : err.start].decode("utf-8", "replace")
-    header = next(csv.reader([data.split(b"\n", 1)[0].decode("utf-8", "replace")]), [])
-    place = len(next(csv.reader([before]), [""])) - 1 if before else 0
+    header = _record(data.split(b"\n", 1)[0].decode("utf-8", "replace"))
+    place = len(_record(before)) - 1 if before else 0
     column = header[place].strip() if row > 1 and place < len(header) else ""
-    cells = next(csv.reader([line]), [""])
+    cells = _record(line)
     value = cells[place] if place < len(cells) else ""
     message = f"not UTF-8 text (byte {err.start}, {data[err.start : err.start + 4]!r}): save the "
     message += "file as UTF-8 (in Excel: CSV UTF-8)"
     return RowError(row, column, value, message)
+
+
+def _record(line: str) -> list[str]:
+    """One line's cells, as far as the csv module reads them (a carriage return alone in a
+    line is not CSV to it: then split at the commas), to say where a bad byte is."""
+    try:
+        return next(csv.reader([line]), [""])
+    except csv.Error:
+        return line.split(",")
 
 
 def _read_csv(path: Path, text: str) -> SourceFile:
