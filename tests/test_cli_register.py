@@ -52,6 +52,29 @@ def test_import_reports_added_then_duplicates(run: Run) -> None:
     assert "added 0 arrangement(s), 7 duplicate(s) skipped" in again.stdout
 
 
+def test_a_workbook_in_another_tools_layout_imports_through_a_column_mapping(
+    run: Run, tmp_path: Path
+) -> None:
+    from test_register_workbook import MAPPING, THEIR_HEADER, THEIR_ROWS, workbook
+
+    path = str(workbook(tmp_path / "theirs.xlsx", THEIR_HEADER, THEIR_ROWS))
+    first = run("import", path, "--columns", MAPPING)
+    assert first.exit_code == 0, first.output
+    assert "2 row(s), added 2 arrangement(s)" in first.stdout
+    assert "column 'Lead officer' is not read and was ignored" in first.output
+    shown = json.loads(run("list", "--format", "json").stdout)
+    names = {a["name"]: a for a in shown["arrangements"]}
+    assert names["Rother and Hastings legal"]["start_year"] == 2015
+    again = run("import", path, "--columns", MAPPING)
+    assert "added 0 arrangement(s), 2 duplicate(s) skipped" in again.stdout
+    bad = run("import", path, "--columns", "Councils involved=partner")
+    assert bad.exit_code == 2 and "'partner' is not a field of a register layout" in bad.output
+    sheet = run("import", path, "--columns", MAPPING, "--sheet", "Arrangements")
+    assert (
+        sheet.exit_code == 2 and "has no sheet 'Arrangements'; its sheets: Register" in sheet.output
+    )
+
+
 def test_a_wrong_figure_is_corrected_by_removing_the_row_and_importing_it_again(
     run: Run, tmp_path: Path
 ) -> None:

@@ -98,15 +98,17 @@ def test_a_bad_byte_on_a_line_with_a_lone_carriage_return_is_named(
         ("empty.csv", b"", "the file is empty"),
         ("blank.csv", b"\n  \n", "the file is empty"),
         ("semi.csv", HEADER.replace(",", ";").encode(), "save the file with commas"),
-        ("book.xlsx", b"PK\x03\x04 a zip archive", "save it as CSV UTF-8"),
-        ("book.csv", b"\xd0\xcf\x11\xe0 an old workbook", "a spreadsheet workbook"),
+        ("book.xlsx", b"PK\x03\x04 a zip archive", "not a readable .xlsx workbook"),
+        ("book.csv", b"\xd0\xcf\x11\xe0 an old workbook", "an .xls or .ods workbook"),
+        ("book.ods", b"PK\x03\x04 an OpenDocument sheet", "save it as an Excel Workbook (.xlsx)"),
     ],
 )
 def test_a_file_that_is_not_a_register_says_what_it_is_in_one_line(
     tmp_path: Path, name: str, content: bytes, says: str
 ) -> None:
-    """An empty file, one separated by semicolons, or a workbook: one line saying what it is
-    (they were fourteen "missing column" lines, or "not UTF-8 text")."""
+    """An empty file, one separated by semicolons, a broken .xlsx or an .xls or .ods workbook:
+    one line saying what it is (they were fourteen "missing column" lines, or "not UTF-8
+    text")."""
     path = tmp_path / name
     path.write_bytes(content)
     [(row, _, message)] = rejected(path)

@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
@@ -329,6 +330,42 @@ def test_import_register_as_a_csv_body(make_app: AppFactory) -> None:
     response = app.test_client().post("/api/v1/admin/register/import", data=REGISTER_CSV,
                                       headers=auth(), content_type="text/csv")  # fmt: skip
     assert response.status_code == 200 and response.json["added"] == 1
+
+
+def test_import_register_as_a_workbook_in_another_layout(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    """An .xlsx workbook, as a body or a multipart file, read through a column mapping; a bad
+    mapping is a 400 naming the parameter, and nothing is written."""
+    from recommender.webapp.admin import XLSX
+    from test_register_workbook import MAPPING, THEIR_HEADER, THEIR_ROWS, workbook
+
+    app = make_app(ADMIN_TOKEN=TOKEN)
+    client = app.test_client()
+    size = client.get("/api/v1/health").json["register_size"]
+    book = workbook(tmp_path / "theirs.xlsx", THEIR_HEADER, THEIR_ROWS).read_bytes()
+    url = "/api/v1/admin/register/import?" + urlencode({"columns": MAPPING})
+    bad = client.post(url.replace("partners", "partner"), data=book, headers=auth(),
+                      content_type=XLSX)  # fmt: skip
+    assert bad.status_code == 400 and bad.json["field"] == "columns"
+    assert "partners" in bad.json["suggestions"]
+    done = client.post(url, data=book, headers=auth(), content_type=XLSX)
+    assert done.status_code == 200, done.json
+    assert (done.json["layout"], done.json["added"]) == ("project", 2)
+    assert done.json["register_size"] == size + 2
+    shown = client.get(f"/api/v1/arrangements/{done.json['ids'][0]}").json
+    assert (shown["name"], shown["start_year"]) == ("Rother and Hastings legal", 2015)
+    data = {"file": (io.BytesIO(book), "theirs.xlsx")}
+    again = client.post(url, data=data, headers=auth(), content_type="multipart/form-data")
+    assert (again.json["added"], again.json["duplicates"]) == (0, 2)
+    sheet = client.post(url + "&sheet=Other", data=book, headers=auth(), content_type=XLSX)
+    assert sheet.status_code == 400 and sheet.json["field"] == "sheet"
+    assert client.get("/api/v1/health").json["register_size"] == size + 2
+    document = client.get("/api/v1/openapi.json").json["paths"]["/admin/register/import"]["post"]
+    assert {"columns", "sheet"} <= {p["name"] for p in document["parameters"]}
+    bodies = document["requestBody"]["content"]
+    assert bodies[XLSX]["schema"]["$ref"].endswith("/RegisterWorkbook")
+    assert bodies["text/csv"]["schema"]["$ref"].endswith("/RegisterCsv")
 
 
 def test_a_chunked_upload_over_the_limit_is_refused_not_cut_short(make_app: AppFactory) -> None:

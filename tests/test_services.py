@@ -49,3 +49,13 @@ def test_a_malformed_taxonomy_is_named(tmp_path: Path, text: str, message: str) 
     (tmp_path / "services.csv").write_text(text)
     with pytest.raises(SourceError, match=message):
         service_ids(Settings(root=tmp_path, data_dir=tmp_path))
+
+
+def test_labels_name_their_ids(register_settings: Settings) -> None:
+    from recommender.core.services import service_labels
+
+    labels = service_labels(register_settings)
+    frame = load_services(register_settings)
+    assert sorted(labels.values()) == sorted(service_ids(register_settings))
+    for key, service in labels.items():
+        assert key == str(frame.loc[service, "label"]).casefold()

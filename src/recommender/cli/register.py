@@ -22,7 +22,7 @@ from recommender.core.errors import ImportRejected
 from recommender.core.numbers import MAX_OFFSET
 from recommender.recommend import readmodels
 from recommender.register import records as reg
-from recommender.register.files import atomic_write
+from recommender.register.files import atomic_write, parse_columns
 from recommender.render.charts import money
 from recommender.simulation import calibration
 from recommender.simulation.default_register import (
@@ -85,12 +85,29 @@ def _filters(
 @register.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--dry-run", is_flag=True, help="Validate and report; write nothing.")
+@click.option(
+    "--columns",
+    metavar="'COLUMN=field; …'",
+    help="Which field each of the file's columns holds, for a file in another tool's layout "
+    "(the LGA's own export, say), e.g. 'Councils involved=partners; Service area=service'.",
+)
+@click.option("--sheet", help="The workbook's sheet to read (an .xlsx file; the first sheet by "
+              "default).")  # fmt: skip
 @output_format("table", "json")
 @pass_settings
-def import_(obj: SettingsObj, file: Path, dry_run: bool, fmt: str) -> None:
-    """Validate a register file (CSV or JSON) and add its new arrangements."""
+def import_(
+    obj: SettingsObj, file: Path, dry_run: bool, columns: str | None, sheet: str | None, fmt: str
+) -> None:
+    """Validate a register file (CSV, JSON or an .xlsx workbook) and add its new
+    arrangements."""
     try:
-        report = reg.import_file(file, dry_run=dry_run, settings=obj.settings)
+        report = reg.import_file(
+            file,
+            dry_run=dry_run,
+            settings=obj.settings,
+            columns=parse_columns(columns) if columns else None,
+            sheet=sheet,
+        )
     except ImportRejected as err:
         if fmt != "json":
             raise

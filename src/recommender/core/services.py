@@ -31,6 +31,13 @@ def service_ids(settings: Settings) -> tuple[str, ...]:
     return _ids(settings.data)
 
 
+def service_labels(settings: Settings) -> dict[str, str]:
+    """Each service's label, case-folded, to its id (``"legal services": "legal"``): what a
+    register from another tool may name a service by."""
+    frame = _load(settings.data / "services.csv")
+    return {str(label).casefold(): str(i) for i, label in frame["label"].items()}
+
+
 def check_service(value: str, settings: Settings) -> str:
     """Return ``value`` as a service id, or raise :class:`InvalidInput` naming the closest ids."""
     ids = service_ids(settings)

@@ -191,16 +191,31 @@ def read_source(path: Path) -> tuple[str, list[SourceRow]]:
     return found.layout, found.rows
 
 
-def read_file(path: Path) -> SourceFile:
-    """Read a register file (see :func:`read_source`), with warnings about ignored columns."""
+def read_file(
+    path: Path, *, columns: Mapping[str, str] | None = None, sheet: str | None = None
+) -> SourceFile:
+    """Read a register file (see :func:`read_source`), with warnings about ignored columns.
+
+    ``columns`` renames the file's columns to the fields they hold (``{"Councils involved":
+    "partners"}``, :func:`parse_columns`), for a CSV file or a workbook whose header is another
+    tool's (the LGA's own export, say); ``sheet`` names a workbook's sheet (the first by
+    default).
+    """
     try:
         data = path.read_bytes()
     except OSError as err:
         raise InvalidInput(f"{path}: cannot read the file ({err.strerror})", field="file") from err
-    if data.startswith(_WORKBOOKS) or path.suffix.lower() in (".xlsx", ".xls", ".ods"):
-        message = "a spreadsheet workbook, not CSV or JSON text: save it as CSV UTF-8 (comma "
-        message += "delimited) and import that"
+    suffix = path.suffix.lower()
+    if data.startswith(_OLE) or suffix in (".xls", ".ods"):
+        message = "an .xls or .ods workbook: save it as an Excel Workbook (.xlsx) or as CSV "
+        message += "UTF-8 (comma delimited) and import that"
         raise ImportRejected(str(path), [RowError(1, "", "", message)])
+    if data.startswith(_ZIP) or suffix == ".xlsx":
+        header, cells = _read_workbook(path, data, sheet)
+        return _read_cells(path, header, cells, columns or {})
+    if sheet is not None:
+        raise InvalidInput(f"{path.name} is not a workbook: a sheet applies to .xlsx files only",
+                           field="sheet")  # fmt: skip
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -208,13 +223,118 @@ def read_file(path: Path) -> SourceFile:
     if not text.strip():
         message = "the file is empty: expected a CSV header row and arrangements, or JSON"
         raise ImportRejected(str(path), [RowError(1, "", "", message)])
-    if path.suffix.lower() == ".json" or text.lstrip().startswith(("{", "[")):
+    if suffix == ".json" or text.lstrip().startswith(("{", "[")):
+        if columns:
+            raise InvalidInput(f"{path.name} is JSON: a column mapping applies to CSV and "
+                               ".xlsx files (JSON keys are the project's fields)",
+                               field="columns")  # fmt: skip
         return _read_json(path, text)
-    return _read_csv(path, text)
+    return _read_csv(path, text, columns or {})
 
 
-# Zip (xlsx, ods) and OLE (xls) files: what a spreadsheet saves unless asked for CSV.
-_WORKBOOKS = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+# Zip files (xlsx, ods) and OLE files (xls): what a spreadsheet saves unless asked for CSV.
+_ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
+# The most a workbook may hold unpacked: a register of 100,000 arrangements is about 60 MB of
+# sheet XML; a small file that unpacks to gigabytes is refused before it is read.
+MAX_WORKBOOK_BYTES = 512 * 1024 * 1024
+
+
+def parse_columns(text: str) -> dict[str, str]:
+    """Read a column mapping, ``"File column=field; Another column=field"``: which of the
+    file's columns holds which field of a register layout (``name``, ``partners``,
+    ``service``, …). Raises :class:`InvalidInput` (``field="columns"``) naming a pair that is
+    not ``column=field``, a field no layout reads (with the closest) or a column named twice."""
+    mapping: dict[str, str] = {}
+    fields = tuple(dict.fromkeys((*PROJECT_COLUMNS, *_LISTS, *KNOWN_COLUMNS)))
+    for pair in (p.strip() for p in text.split(";")):
+        if not pair:
+            continue
+        column, equals, target = pair.rpartition("=")
+        column, target = column.strip(), target.strip()
+        if not equals or not column or not target:
+            raise InvalidInput(f"column mapping {pair!r}: expected 'file column=field', e.g. "
+                               "'Councils involved=partners'", field="columns")  # fmt: skip
+        if target not in fields:
+            raise InvalidInput(
+                f"column mapping {pair!r}: {target!r} is not a field of a register layout; "
+                f"expected one of {', '.join(fields)}",
+                field="columns",
+                suggestions=closest(target, fields, limit=3),
+            )
+        if column in mapping:
+            raise InvalidInput(f"column mapping: {column!r} is mapped twice", field="columns")
+        mapping[column] = target
+    return mapping
+
+
+def _read_workbook(
+    path: Path, data: bytes, sheet: str | None
+) -> tuple[list[str], list[tuple[int, tuple[Any, ...]]]]:
+    """The header (as text) and the rows (with their sheet row numbers) of a workbook's sheet:
+    values as the workbook last computed them, never a formula."""
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    def refuse(message: str) -> ImportRejected:
+        return ImportRejected(str(path), [RowError(1, "", "", message)])
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except zipfile.BadZipFile as err:
+        raise refuse(f"not a readable .xlsx workbook ({err})") from err
+    if unpacked > MAX_WORKBOOK_BYTES:
+        raise refuse(f"the workbook unpacks to {unpacked:,} bytes, over {MAX_WORKBOOK_BYTES:,}: "
+                     "not a register (save the sheet as CSV to import it)")  # fmt: skip
+    try:  # (openpyxl parses with defusedxml: an entity declared is refused, not expanded)
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as err:  # openpyxl raises whatever its parts do on a broken file
+        raise refuse(_unreadable(err)) from err
+    try:
+        names = list(book.sheetnames)
+        if sheet is not None and sheet not in names:
+            raise InvalidInput(f"{path.name} has no sheet {sheet!r}; its sheets: "
+                               f"{', '.join(names)}", field="sheet",
+                               suggestions=closest(sheet, names, limit=2))  # fmt: skip
+        found = book[sheet if sheet is not None else names[0]]
+        try:  # a read-only sheet is parsed as its rows are read
+            rows = list(found.iter_rows(values_only=True))
+        except Exception as err:
+            raise refuse(_unreadable(err)) from err
+    finally:
+        book.close()
+    header = [_cell_text(v, "") for v in (rows[0] if rows else ())]
+    while header and not header[-1]:  # trailing empty cells a sheet's width leaves
+        header.pop()
+    if not header:
+        raise refuse(f"sheet {found.title!r} is empty: expected a header row and arrangements")
+    return header, list(enumerate(rows[1:], start=2))
+
+
+def _unreadable(err: BaseException) -> str:
+    """Why a workbook could not be read: the first cause (openpyxl wraps its parser's)."""
+    while err.__cause__ is not None:
+        err = err.__cause__
+    return f"not a readable .xlsx workbook ({type(err).__name__}: {err})"
+
+
+def _cell_text(value: Any, field: str) -> str:
+    """A workbook cell as the text a CSV would hold: numbers as written (a whole number
+    without ``.0``), true/false, a date as its ISO form or, for a year ``field``, its year."""
+    from datetime import datetime, time
+
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime | date):
+        return str(value.year) if field in ("start_year", "end_year") else value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat()
+    return str(value)
 
 
 def _not_utf8(data: bytes, err: UnicodeDecodeError) -> RowError:
@@ -243,25 +363,47 @@ def _record(line: str) -> list[str]:
         return line.split(",")
 
 
-def _read_csv(path: Path, text: str) -> SourceFile:
-    if csv.field_size_limit() <= len(text):
-        csv.field_size_limit(len(text) + 1)  # MAX_FIELD below is the limit that names a column
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    try:
-        header = [h.strip() for h in reader.fieldnames or []]
-    except csv.Error as err:
-        raise ImportRejected(str(path), [RowError(1, "", "", f"not CSV: {err}")]) from err
-    reader.fieldnames = header
-    known = "arrangement_name" in header or "partner_types" in header
+@dataclass(frozen=True)
+class _Header:
+    """A file's header read: its layout, the field each column holds, and for errors the
+    file's name of each field's column."""
+
+    layout: str
+    fields: list[str]
+    columns: dict[str, str]  # project field -> the file's column (where they differ)
+    warnings: list[str]
+
+    def column(self, field_name: str) -> str:
+        return self.columns.get(_KNOWN_TO_PROJECT.get(field_name, field_name), field_name)
+
+
+def _header(path: Path, raw: Sequence[str], mapping: Mapping[str, str]) -> _Header:
+    """Check a header (after renaming its columns by ``mapping``) against the layouts."""
+    header = [h.strip() for h in raw]
+    if absent := [c for c in mapping if c not in header]:
+        raise InvalidInput(
+            f"the column mapping names {absent[0]!r}, which is not a column of {path.name}; "
+            f"its columns: {', '.join(header)}",
+            field="columns",
+            suggestions=closest(absent[0], header, limit=2),
+        )
+    fields = [mapping.get(h, h) for h in header]
+    known = "arrangement_name" in fields or "partner_types" in fields
     layout, expected = ("known", KNOWN_COLUMNS) if known else ("project", PROJECT_COLUMNS)
     problems = [_header_error(header, name) for name in dict.fromkeys(header)]
-    if not set(header) & {*PROJECT_COLUMNS, *KNOWN_COLUMNS}:  # no layout's header at all
+    for name in dict.fromkeys(fields):
+        given = list(dict.fromkeys(h for h, f in zip(header, fields, strict=True) if f == name))
+        if len(given) > 1:
+            message = f"columns {', '.join(map(repr, given))} are all read as {name!r}; keep one"
+            problems.append(RowError(1, given[-1], "", message))
+    if not set(fields) & {*PROJECT_COLUMNS, *KNOWN_COLUMNS}:  # no layout's header at all
         message = "no column of a register layout: the project's has " + ", ".join(PROJECT_COLUMNS)
         message += "; the documented arrangements' has " + ", ".join(KNOWN_COLUMNS)
+        message += " (another tool's columns can be mapped to these: --columns 'its column=field')"
         if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
             message += " (this header is one column: save the file with commas between values)"
         raise ImportRejected(str(path), [RowError(1, "", ",".join(header), message)])
-    if missing := [c for c in REQUIRED[layout] if c not in header]:
+    if missing := [c for c in REQUIRED[layout] if c not in fields]:
         message = (
             f"missing column; the {layout} layout needs {', '.join(REQUIRED[layout])} (and reads "
             f"{', '.join(c for c in expected if c not in REQUIRED[layout])} when given)"
@@ -269,13 +411,30 @@ def _read_csv(path: Path, text: str) -> SourceFile:
         problems += [RowError(1, c, "", message) for c in missing]
     if bad := [p for p in problems if p is not None]:
         raise ImportRejected(str(path), bad)
-    columns = {v: k for k, v in _KNOWN_TO_PROJECT.items()} if known else {}
+    columns = {}
+    for name, f in zip(header, fields, strict=True):
+        project = _KNOWN_TO_PROJECT.get(f, f) if known else f
+        if project != name:
+            columns[project] = name
+    return _Header(layout, fields, columns, _ignored(header, fields, expected))
+
+
+def _read_csv(path: Path, text: str, mapping: Mapping[str, str]) -> SourceFile:
+    if csv.field_size_limit() <= len(text):
+        csv.field_size_limit(len(text) + 1)  # MAX_FIELD below is the limit that names a column
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        raw_header = list(reader.fieldnames or [])
+    except csv.Error as err:
+        raise ImportRejected(str(path), [RowError(1, "", "", f"not CSV: {err}")]) from err
+    head = _header(path, raw_header, mapping)
+    reader.fieldnames = head.fields
     rows: list[SourceRow] = []
     errors: list[RowError | None] = []
     try:
         for number, raw in enumerate(reader, start=2):
             values = {k: unguard((v or "").strip()) for k, v in raw.items() if k is not None}
-            errors += [_value_error(number, k, v) for k, v in values.items()]
+            errors += [_value_error(number, head.column(k), v) for k, v in values.items()]
             short = any(v is None for k, v in raw.items() if k is not None)
             spans = [  # (a value past the limit is already said to be an unclosed quote)
                 k
@@ -283,21 +442,50 @@ def _read_csv(path: Path, text: str) -> SourceFile:
                 if k is not None and v and "\n" in v and len(v) <= MAX_FIELD
             ]
             if short and spans:  # a quote opened in it and never closed took the next lines
-                errors.append(RowError(number, spans[-1], values[spans[-1]][:40], _UNCLOSED))
+                message = _UNCLOSED
+                errors.append(RowError(number, head.column(spans[-1]), values[spans[-1]][:40],
+                                       message))  # fmt: skip
                 continue
             if None in raw:
-                extra = [str(v) for v in raw[None]]
-                message = f"{len(extra)} more value(s) than the header's {len(header)} columns "
-                message += f"(after {header[-1]!r}); a value with a comma needs double quotes"
-                errors.append(RowError(number, "", ", ".join(extra), message))
+                errors.append(_extra(number, [str(v) for v in raw[None]], raw_header))
             if any(values.values()):  # skip blank lines
                 values = {_KNOWN_TO_PROJECT.get(k, k): v for k, v in values.items()}
-                rows.append(SourceRow(number, values, columns))
+                rows.append(SourceRow(number, values, head.columns))
     except csv.Error as err:  # e.g. another thread lowered the field limit
         errors.append(RowError(reader.line_num, "", "", f"not CSV: {err}"))
     if found := [e for e in errors if e is not None]:
         raise ImportRejected(str(path), found)
-    return SourceFile(layout, rows, _ignored(header, expected))
+    return SourceFile(head.layout, rows, head.warnings)
+
+
+def _read_cells(
+    path: Path,
+    raw_header: Sequence[str],
+    cells: Iterable[tuple[int, Sequence[Any]]],
+    mapping: Mapping[str, str],
+) -> SourceFile:
+    """A workbook sheet's rows read as :func:`_read_csv` reads a CSV file's."""
+    head = _header(path, raw_header, mapping)
+    width = len(head.fields)
+    rows: list[SourceRow] = []
+    errors: list[RowError | None] = []
+    for number, found in cells:
+        values = {f: _cell_text(v, f).strip() for f, v in zip(head.fields, found, strict=False)}
+        errors += [_value_error(number, head.column(k), v) for k, v in values.items()]
+        if extra := [_cell_text(v, "") for v in found[width:] if v is not None]:
+            errors.append(_extra(number, extra, raw_header))
+        if any(values.values()):  # skip blank rows
+            values = {_KNOWN_TO_PROJECT.get(k, k): v for k, v in values.items()}
+            rows.append(SourceRow(number, values, head.columns))
+    if bad := [e for e in errors if e is not None]:
+        raise ImportRejected(str(path), bad)
+    return SourceFile(head.layout, rows, head.warnings)
+
+
+def _extra(row: int, extra: list[str], header: Sequence[str]) -> RowError:
+    message = f"{len(extra)} more value(s) than the header's {len(header)} columns "
+    message += f"(after {header[-1].strip()!r}); a value with a comma needs double quotes"
+    return RowError(row, "", ", ".join(extra), message)
 
 
 _UNCLOSED = (
@@ -327,12 +515,14 @@ def _value_error(row: int, column: str, value: str) -> RowError | None:
     return None
 
 
-def _ignored(header: Sequence[str], expected: Sequence[str]) -> list[str]:
+def _ignored(header: Sequence[str], fields: Sequence[str], expected: Sequence[str]) -> list[str]:
     """Say which columns no layout reads (they are ignored; a typo of an optional one?)."""
     read = (*expected, *_LISTS)
     out = []
-    for name in (h for h in header if h not in read and h not in _EXPORTED):
-        near = closest(name, read, limit=1)
+    for name, f in zip(header, fields, strict=True):
+        if f in read or f in _EXPORTED:
+            continue
+        near = closest(f, read, limit=1)
         hint = f" (did you mean {near[0]!r}?)" if near else ""
         out.append(f"column {name!r} is not read and was ignored{hint}")
     return out
@@ -395,7 +585,7 @@ def _read_json(path: Path, text: str) -> SourceFile:
         rows.append(SourceRow(n, values))
     if errors:
         raise ImportRejected(str(path), errors)
-    return SourceFile("json", rows, _ignored(list(keys), PROJECT_COLUMNS))
+    return SourceFile("json", rows, _ignored(list(keys), list(keys), PROJECT_COLUMNS))
 
 
 def _scalar_or_list(value: Any) -> bool:
@@ -421,13 +611,20 @@ def _text(value: Any) -> str:
 
 
 def validate(
-    rows: Sequence[SourceRow], directory: Directory, services: Sequence[str]
+    rows: Sequence[SourceRow],
+    directory: Directory,
+    services: Sequence[str],
+    labels: Mapping[str, str] | None = None,
 ) -> tuple[list[Candidate], list[RowError]]:
-    """Check every row; return the valid arrangements and every problem found, in row order."""
+    """Check every row; return the valid arrangements and every problem found, in row order.
+
+    A service is one of the ``services`` ids or, given ``labels`` (a case-folded label to its
+    id, :func:`recommender.core.services.service_labels`), named by its label ("Legal
+    services"), as another tool's register may name it."""
     candidates: list[Candidate] = []
     errors: list[RowError] = []
     for source in rows:
-        check = _RowCheck(source, directory, tuple(services))
+        check = _RowCheck(source, directory, tuple(services), labels or {})
         candidate = check.candidate()
         errors.extend(check.errors)
         if not check.errors:
@@ -438,8 +635,15 @@ def validate(
 class _RowCheck:
     """Turn one row's text into typed values, collecting a RowError for each problem."""
 
-    def __init__(self, source: SourceRow, directory: Directory, services: tuple[str, ...]):
+    def __init__(
+        self,
+        source: SourceRow,
+        directory: Directory,
+        services: tuple[str, ...],
+        labels: Mapping[str, str],
+    ):
         self.source, self.directory, self.services = source, directory, services
+        self.labels = labels
         self.errors: list[RowError] = []
         self.warnings: list[str] = []
 
@@ -516,8 +720,10 @@ class _RowCheck:
         if given_id is not None and not _ID.match(given_id):
             self.error("id", "expected letters, digits, '-', '_' or '.' (at most 64)")
         service = self.get("service").lower()
+        service = self.labels.get(" ".join(service.casefold().split()), service)
         if service not in self.services:
-            self.error("service", "unknown service id", self.services)
+            message = "unknown service id" + (" or label" if self.labels else "")
+            self.error("service", message, self.services)
         year = current_year()
         start = self.integer("start_year", FIRST_YEAR, year, "year")
         end = self.integer("end_year", FIRST_YEAR, year, "year")
@@ -658,7 +864,8 @@ class _RowCheck:
             hint = f" of kind {kind!r}" if kind else ""
             message = f"no public body{hint} has this name"
             near = tuple(err.suggestions[:5])
-            self.errors.append(RowError(self.source.row, "partners", token, message, near))
+            column = self.source.columns.get("partners", "partners")
+            self.errors.append(RowError(self.source.row, column, token, message, near))
             return None
         if res.alias_type in ("former", "nhs_predecessor"):
             was = res.matched if res.alias_type == "former" and res.matched else token

@@ -60,7 +60,7 @@ from sqlalchemy.engine import Connection, Engine
 from recommender.core.config import Settings
 from recommender.core.errors import ImportRejected, InvalidInput, UnknownArrangement
 from recommender.core.names import FORMER_RESOLUTIONS, and_list, closest, former_name
-from recommender.core.services import check_service, service_ids
+from recommender.core.services import check_service, service_ids, service_labels
 from recommender.database import db
 from recommender.register import writes as store
 from recommender.register.files import (
@@ -485,8 +485,14 @@ def import_file(
     dry_run: bool = False,
     settings: Settings,
     directory: Directory | None = None,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
 ) -> ImportReport:
     """Validate a register file and add its new arrangements, all in one transaction.
+
+    A CSV file or an ``.xlsx`` workbook (its first sheet, or ``sheet``) whose columns are
+    another tool's is read with ``columns`` naming the field each holds
+    (:func:`recommender.register.files.parse_columns`).
 
     The file is read, validated and made into rows before the write transaction opens, which
     then only inserts; which arrangements are new is settled by the database's unique
@@ -496,10 +502,10 @@ def import_file(
     nor when the database fails half-way.
     """
     path = Path(path)
-    source = read_file(path)
+    source = read_file(path, columns=columns, sheet=sheet)
     layout, rows = source.layout, source.rows
     directory = directory or default_directory(settings)
-    candidates, errors = validate(rows, directory, service_ids(settings))
+    candidates, errors = validate(rows, directory, service_ids(settings), service_labels(settings))
     if errors:
         raise ImportRejected(str(path), errors)
     unique, repeats = unique_candidates(candidates)
@@ -707,8 +713,9 @@ def read_register_file(
     path = Path(path)
     _, rows = read_source(path)
     candidates, errors = validate(
-        rows, directory or default_directory(settings), service_ids(settings)
-    )
+        rows, directory or default_directory(settings), service_ids(settings),
+        service_labels(settings),
+    )  # fmt: skip
     if errors:
         raise ImportRejected(str(path), errors)
     unique, _ = unique_candidates(candidates)

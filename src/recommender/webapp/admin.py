@@ -32,6 +32,7 @@ from werkzeug.utils import secure_filename
 from recommender.core.errors import AuthError, InvalidInput, RecommenderError
 from recommender.database import audit
 from recommender.register import records as reg
+from recommender.register.files import parse_columns
 from recommender.webapp import openapi
 from recommender.webapp.api import json_body, json_response
 from recommender.webapp.config import admin_token
@@ -44,7 +45,22 @@ bp = Blueprint("admin", __name__, url_prefix=openapi.PREFIX + "/admin")
 F = TypeVar("F", bound=Callable[..., Response])
 ADMIN_ERRORS = (400, 401, 403, 413)
 DRY_RUN = Param("dry_run", "boolean", "Validate and report; write nothing.", default=False)
-UPLOAD_TYPES = ("multipart/form-data", "text/csv", "application/json")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+IMPORT_PARAMS = (
+    DRY_RUN,
+    Param("columns", "string", "Which field each of the file's columns holds, for a file in "
+          "another tool's layout: 'File column=field; …' (e.g. 'Councils involved=partners').",
+          default=None),
+    Param("sheet", "string", "The workbook's sheet to read (an .xlsx file; the first by "
+          "default).", default=None),
+)  # fmt: skip
+UPLOAD_TYPES = (
+    "multipart/form-data",
+    ("text/csv", "RegisterCsv"),
+    ("application/json", "RegisterJson"),
+    (XLSX, "RegisterWorkbook"),
+)
+SUFFIXES = {"text/csv": ".csv", "application/json": ".json", XLSX: ".xlsx"}
 
 
 def admin_action(action: str) -> Callable[[F], F]:
@@ -139,22 +155,28 @@ def rollback() -> Response:
 
 
 @bp.post("/register/import")
-@openapi.operation("Import a register file (multipart field 'file', or a CSV or JSON body), "
-                   "in one transaction.", tag="admin", response="ImportReport",
-                   params=(DRY_RUN,), body="RegisterUpload", body_types=UPLOAD_TYPES,
+@openapi.operation("Import a register file (multipart field 'file', or a CSV, JSON or .xlsx "
+                   "body), in one transaction.", tag="admin", response="ImportReport",
+                   params=IMPORT_PARAMS, body="RegisterUpload", body_types=UPLOAD_TYPES,
                    errors=(*ADMIN_ERRORS, 413, 415, 422), admin=True)  # fmt: skip
 @admin_action("register_import")
 def import_register() -> Response:
     """Import a register file."""
-    args = parse((DRY_RUN,))
+    args = parse(IMPORT_PARAMS)
     current = state()
+    columns = parse_columns(args["columns"]) if args["columns"] else None
     name, data = _upload()
     g.audit_detail = {"file": name, "bytes": len(data), "dry_run": args["dry_run"]}
     with tempfile.TemporaryDirectory(prefix="recommender-import-") as folder:
         path = Path(folder) / name
         path.write_bytes(data)
         report = reg.import_file(
-            path, dry_run=args["dry_run"], settings=current.settings, directory=current.directory
+            path,
+            dry_run=args["dry_run"],
+            settings=current.settings,
+            directory=current.directory,
+            columns=columns,
+            sheet=args["sheet"],
         )
     out = report.to_dict() | {"path": name, "register_size": current.register_size.refresh()}
     g.audit_detail |= {"added": report.added, "duplicates": report.duplicates}
@@ -169,15 +191,14 @@ def _upload() -> tuple[str, bytes]:
             raise InvalidInput("send the register file in the multipart field 'file'",
                                field="file")  # fmt: skip
         name = secure_filename(upload.filename or "") or "upload.csv"
-        if Path(name).suffix.lower() not in (".csv", ".json"):
+        if Path(name).suffix.lower() not in SUFFIXES.values():
             name += ".csv"
         return name, upload.read()
-    if mimetype in ("text/csv", "application/json"):
-        suffix = ".json" if mimetype == "application/json" else ".csv"
-        return "upload" + suffix, request.get_data(cache=False)
+    if mimetype in SUFFIXES:
+        return "upload" + SUFFIXES[mimetype], request.get_data(cache=False)
     raise UnsupportedUpload(
         f"unsupported Content-Type {mimetype or '(none)'!r}; send multipart/form-data with a "
-        "'file' field, or the file itself as text/csv or application/json",
+        f"'file' field, or the file itself as {', '.join(SUFFIXES)}",
         field="file",
     )
 

@@ -58,7 +58,8 @@ class Operation:
     status: int = 200
     errors: tuple[int, ...] = (400,)
     body: str | None = None  # a request body schema in COMPONENTS
-    body_types: tuple[str, ...] = ("application/json",)
+    # (media type, its schema in COMPONENTS): ``body`` unless named
+    body_types: tuple[tuple[str, str | None], ...] = (("application/json", None),)
     admin: bool = False
     media: str = "application/json"  # what a success returns: JSON (``response``) or a file
 
@@ -72,12 +73,13 @@ def operation(
     status: int = 200,
     errors: Sequence[int] = (400,),
     body: str | None = None,
-    body_types: Sequence[str] = ("application/json",),
+    body_types: Sequence[str | tuple[str, str]] = ("application/json",),
     admin: bool = False,
     media: str = "application/json",
 ) -> Callable[[F], F]:
     """Attach an :class:`Operation` to a view (the document is built from these); ``media``
-    other than JSON makes ``response`` the description of the file a success returns."""
+    other than JSON makes ``response`` the description of the file a success returns. A body
+    type given as ``(media type, schema)`` has its own schema, others ``body``'s."""
     op = Operation(
         summary,
         tag,
@@ -86,7 +88,7 @@ def operation(
         status,
         tuple(errors),
         body,
-        tuple(body_types),
+        tuple((t, None) if isinstance(t, str) else (t[0], t[1]) for t in body_types),
         admin,
         media,
     )
@@ -167,10 +169,12 @@ def _operation(
         "responses": responses,
     }
     if op.body:
-        schema = {"$ref": f"#/components/schemas/{op.body}"}
         out["requestBody"] = {
             "required": True,
-            "content": {media: {"schema": schema} for media in op.body_types},
+            "content": {
+                media: {"schema": {"$ref": f"#/components/schemas/{schema or op.body}"}}
+                for media, schema in op.body_types
+            },
         }
     if op.admin:
         out["security"] = [{"adminToken": []}]
@@ -639,6 +643,17 @@ COMPONENTS: dict[str, Any] = {
         "required": ["file"],
     },
     "RegisterCsv": {"type": "string", "description": "A register file in CSV."},
+    "RegisterJson": {
+        "type": "object",
+        "description": "A register file in JSON: what `register export --format json` writes.",
+        "properties": {"arrangements": {"type": "array", "items": {"type": "object"}}},
+        "required": ["arrangements"],
+    },
+    "RegisterWorkbook": {
+        "type": "string",
+        "format": "binary",
+        "description": "A register as an Excel workbook (.xlsx): its first sheet, or `sheet`.",
+    },
     "ModelSwap": _obj(
         ["action", "previous", "model_version"],
         action=STR,

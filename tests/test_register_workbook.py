@@ -1,0 +1,229 @@
+"""Registers in another tool's layout: an .xlsx workbook read as its CSV would be, and a column
+mapping naming the field each of a file's columns holds (``recommender.register.files``)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import Workbook
+
+from recommender.core.errors import ImportRejected, InvalidInput
+from recommender.register import files
+from recommender.register.files import Directory, parse_columns, read_file, validate
+
+SERVICES = ("procurement", "legal", "revenues_benefits", "other")
+# Another tool's export, as an analyst might be given it: its own headings, a column this
+# importer has no field for, figures as numbers and dates as dates.
+THEIR_HEADER = ("Arrangement", "Councils involved", "Service area", "Saving (£)", "Saving type",
+                "Date started", "Web link", "Lead officer")  # fmt: skip
+THEIR_ROWS: list[tuple[Any, ...]] = [
+    ("Rother and Hastings legal", "Rother; Hastings", "legal", 125000.0, "annual",
+     date(2015, 4, 1), "https://example.org/rh", "A. Officer"),
+    ("Wealden and Rother procurement", "Wealden; Rother", "procurement", 62500.5, "annual",
+     datetime(2012, 9, 30, 0, 0), "https://example.org/wr", None),
+]  # fmt: skip
+MAPPING = ("Arrangement=name; Councils involved=partners; Service area=service; "
+           "Saving (£)=savings_gbp; Saving type=savings_basis; Date started=start_year; "
+           "Web link=source")  # fmt: skip
+
+
+def workbook(
+    path: Path, header: tuple[Any, ...], rows: list[tuple[Any, ...]], **sheets: Any
+) -> Path:
+    """Write ``rows`` under ``header`` on the first sheet (and each of ``sheets``, named by its
+    keyword, as (header, rows) after it)."""
+    book = Workbook()
+    first = book.active
+    assert first is not None
+    first.title = "Register"
+    for values in (header, *rows):
+        first.append(list(values))
+    for title, (other_header, other_rows) in sheets.items():
+        sheet = book.create_sheet(title)
+        for values in (other_header, *other_rows):
+            sheet.append(list(values))
+    book.save(path)
+    return path
+
+
+def as_csv(path: Path, header: tuple[Any, ...], rows: list[tuple[Any, ...]]) -> Path:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow(["" if v is None else v for v in row])
+    path.write_text(out.getvalue(), encoding="utf-8")
+    return path
+
+
+def test_a_workbook_in_another_layout_reads_as_its_fields_say(
+    tmp_path: Path, directory: Directory
+) -> None:
+    path = workbook(tmp_path / "theirs.xlsx", THEIR_HEADER, THEIR_ROWS)
+    found = read_file(path, columns=parse_columns(MAPPING))
+    assert found.layout == "project"
+    first, second = (row.values for row in found.rows)
+    # Figures as written (not 125000.0, not rounded), a date's year for a year.
+    assert (first["savings_gbp"], first["start_year"]) == ("125000", "2015")
+    assert (second["savings_gbp"], second["start_year"]) == ("62500.5", "2012")
+    assert [row.row for row in found.rows] == [2, 3]  # the sheet's own row numbers
+    [warning] = found.warnings
+    assert warning.startswith("column 'Lead officer' is not read and was ignored")
+    candidates, errors = validate(found.rows, directory, SERVICES)
+    assert errors == []
+    assert [(c.name, c.service, c.start_year, c.savings_gbp) for c in candidates] == [
+        ("Rother and Hastings legal", "legal", 2015, 125000.0),
+        ("Wealden and Rother procurement", "procurement", 2012, 62500.5),
+    ]
+    # The same mapping reads a CSV file with those columns (its text as written).
+    text = [("Rother and Hastings legal", "Rother; Hastings", "legal", "125000", "annual", "2015",
+             "https://example.org/rh", "A. Officer")]  # fmt: skip
+    again = read_file(as_csv(tmp_path / "theirs.csv", THEIR_HEADER, text),
+                      columns=parse_columns(MAPPING))  # fmt: skip
+    assert again.rows[0].values == first
+    assert again.rows[0].columns == found.rows[0].columns
+    assert found.rows[0].columns["partners"] == "Councils involved"
+
+
+def test_a_service_may_be_named_by_its_label(tmp_path: Path, directory: Directory) -> None:
+    """Another tool names services by words, not ids: the taxonomy's labels are read."""
+    labels = {"legal services": "legal", "procurement": "procurement"}
+    rows = [(*THEIR_ROWS[0][:2], "Legal  Services", *THEIR_ROWS[0][3:]),
+            (*THEIR_ROWS[1][:2], "Legal advice", *THEIR_ROWS[1][3:])]  # fmt: skip
+    found = read_file(
+        workbook(tmp_path / "t.xlsx", THEIR_HEADER, rows), columns=parse_columns(MAPPING)
+    )
+    candidates, errors = validate(found.rows, directory, SERVICES, labels)
+    assert [c.service for c in candidates] == ["legal"]
+    [error] = errors
+    assert (error.row, error.column, error.message) == (
+        3,
+        "Service area",
+        "unknown service id or label",
+    )
+    assert error.suggestions[0] == "legal"
+    _, without = validate(found.rows, directory, SERVICES)  # ids only, as before
+    assert [e.row for e in without] == [2, 3]
+
+
+def test_errors_name_the_files_own_column_and_row(tmp_path: Path, directory: Directory) -> None:
+    rows = [*THEIR_ROWS, ("Bad", "Rother; Nowhere Town", "legl", "a lot", "annual", 2016, "x")]
+    path = workbook(tmp_path / "theirs.xlsx", THEIR_HEADER, rows)
+    found = read_file(path, columns=parse_columns(MAPPING))
+    _, errors = validate(found.rows, directory, SERVICES)
+    said = {(e.row, e.column): e for e in errors}
+    assert set(said) == {(4, "Councils involved"), (4, "Service area"), (4, "Saving (£)")}
+    assert said[(4, "Service area")].suggestions[0] == "legal"
+    assert said[(4, "Councils involved")].value == "Nowhere Town"
+
+
+def test_a_workbook_in_the_projects_layout_needs_no_mapping(tmp_path: Path) -> None:
+    header = ("name", "service", "start_year", "savings_gbp", "savings_basis", "partners")
+    rows = [("Legal", "legal", 2015, 1000, "annual", "Rother; Hastings"), (None,) * 6,
+            ("Pay", "procurement", None, True, "annual", "Rother; Wealden")]  # fmt: skip
+    found = read_file(workbook(tmp_path / "ours.xlsx", header, rows))
+    assert [r.row for r in found.rows] == [2, 4]  # the blank row is skipped, numbers kept
+    assert found.rows[1].values["savings_gbp"] == "true"  # said as the CSV would, then refused
+
+
+def test_the_sheet_is_chosen_by_name_and_an_unknown_one_is_named(tmp_path: Path) -> None:
+    header = ("name", "service", "partners")
+    path = workbook(tmp_path / "two.xlsx", ("Notes",), [("read me",)],
+                    Arrangements=(header, [("Legal", "legal", "Rother; Hastings")]))  # fmt: skip
+    assert read_file(path, sheet="Arrangements").rows[0].values["name"] == "Legal"
+    with pytest.raises(ImportRejected, match="no column of a register layout"):
+        read_file(path)  # the first sheet: not the register
+    with pytest.raises(InvalidInput) as caught:
+        read_file(path, sheet="arrangement")
+    assert caught.value.field == "sheet" and "Register, Arrangements" in caught.value.detail
+    assert caught.value.suggestions[0] == "Arrangements"
+    with pytest.raises(InvalidInput, match="not a workbook"):
+        read_file(as_csv(tmp_path / "a.csv", header, []), sheet="Arrangements")
+
+
+def test_cells_past_the_header_and_an_empty_sheet_are_refused(tmp_path: Path) -> None:
+    header = ("name", "service", "partners")
+    path = workbook(tmp_path / "wide.xlsx", header, [("Legal", "legal", "Rother; Hastings", "?")])
+    with pytest.raises(ImportRejected) as caught:
+        read_file(path)
+    [error] = caught.value.errors
+    assert (error.row, error.value) == (2, "?") and "more value(s) than the header" in error.message
+    empty = Workbook()
+    empty.save(tmp_path / "empty.xlsx")
+    with pytest.raises(ImportRejected, match="sheet 'Sheet' is empty"):
+        read_file(tmp_path / "empty.xlsx")
+
+
+def test_a_workbook_that_unpacks_to_too_much_is_refused_before_it_is_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = workbook(tmp_path / "big.xlsx", ("name", "service", "partners"), [("x" * 5000,) * 3])
+    monkeypatch.setattr(files, "MAX_WORKBOOK_BYTES", 10_000)
+    with pytest.raises(ImportRejected, match=r"unpacks to .* bytes, over 10,000"):
+        read_file(path)
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("Councils involved", "expected 'file column=field'"),
+        ("Councils involved=partner", "'partner' is not a field of a register layout"),
+        ("A=name; A=note", "'A' is mapped twice"),
+    ],
+)
+def test_a_bad_mapping_is_named(text: str, says: str) -> None:
+    with pytest.raises(InvalidInput, match=says) as caught:
+        parse_columns(text)
+    assert caught.value.field == "columns"
+    if "not a field" in says:
+        assert "partners" in caught.value.suggestions
+
+
+def test_a_mapping_must_fit_the_file(tmp_path: Path) -> None:
+    path = as_csv(tmp_path / "theirs.csv", THEIR_HEADER, THEIR_ROWS[:1])
+    with pytest.raises(
+        InvalidInput, match=r"'Councils', which is not a column of theirs\.csv"
+    ) as caught:
+        read_file(path, columns={"Councils": "partners"})
+    assert caught.value.suggestions[0] == "Councils involved"
+    with pytest.raises(ImportRejected) as twice:  # two columns read as one field
+        read_file(path, columns=parse_columns(MAPPING + "; Lead officer=name"))
+    [error] = twice.value.errors
+    assert (
+        error.row == 1 and "'Arrangement', 'Lead officer' are all read as 'name'" in error.message
+    )
+    with pytest.raises(ImportRejected, match="another tool's columns can be mapped"):
+        read_file(path)  # no mapping: nothing a layout reads
+    json_file = tmp_path / "a.json"
+    json_file.write_text('{"arrangements": []}')
+    with pytest.raises(InvalidInput, match="is JSON"):
+        read_file(json_file, columns={"a": "name"})
+
+
+def test_a_workbook_expanding_xml_entities_is_refused_not_expanded(tmp_path: Path) -> None:
+    """A sheet whose XML declares entities (a "billion laughs" upload to the admin API) is
+    refused by the parser openpyxl uses (defusedxml), not expanded into memory."""
+    import zipfile
+
+    plain = workbook(tmp_path / "plain.xlsx", ("name", "service", "partners"), [("a", "b", "c")])
+    laughs = (
+        '<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        + "".join(f'<!ENTITY lol{i} "{("&lol" + str(i - 1) + ";") * 10}">' for i in range(1, 9))
+        + "]>"
+    ).replace("&lol0;", "&lol;")
+    hostile = tmp_path / "hostile.xlsx"
+    with zipfile.ZipFile(plain) as source, zipfile.ZipFile(hostile, "w") as out:
+        for item in source.infolist():
+            data = source.read(item)
+            if item.filename == "xl/worksheets/sheet1.xml":
+                body = data.decode().replace("<t>a</t>", "<t>&lol8;</t>")
+                data = (laughs + body).encode()
+            out.writestr(item, data)
+    with pytest.raises(ImportRejected, match=r"not a readable \.xlsx workbook") as caught:
+        read_file(hostile)
+    assert "EntitiesForbidden" in str(caught.value)
