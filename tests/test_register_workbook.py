@@ -111,6 +111,17 @@ def test_a_service_may_be_named_by_its_label(tmp_path: Path, directory: Director
     assert [e.row for e in without] == [2, 3]
 
 
+def test_partners_one_a_line_in_a_cell_are_partners(tmp_path: Path, directory: Directory) -> None:
+    """A spreadsheet lists a cell's partners one a line (Alt+Enter) as often as with ';'."""
+    rows = [(*THEIR_ROWS[0][:1], "Rother\nHastings\r\nWealden\n", *THEIR_ROWS[0][2:])]
+    found = read_file(
+        workbook(tmp_path / "t.xlsx", THEIR_HEADER, rows), columns=parse_columns(MAPPING)
+    )
+    [candidate], errors = validate(found.rows, directory, SERVICES)
+    assert errors == []
+    assert [m.name_as_given for m in candidate.members] == ["Rother", "Hastings", "Wealden"]
+
+
 def test_errors_name_the_files_own_column_and_row(tmp_path: Path, directory: Directory) -> None:
     rows = [*THEIR_ROWS, ("Bad", "Rother; Nowhere Town", "legl", "a lot", "annual", 2016, "x")]
     path = workbook(tmp_path / "theirs.xlsx", THEIR_HEADER, rows)

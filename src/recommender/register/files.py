@@ -904,7 +904,12 @@ def _by_variant(twins: Sequence[tuple[str, Sequence[Member]]]) -> bool:
 
 
 def _split(text: str) -> list[str]:
-    return [t.strip() for t in text.split(";")] if text.strip() else []
+    """A list cell's values: ``;`` between them, or one a line (a spreadsheet cell's own line
+    breaks, as another tool's export lists partners)."""
+    return [t.strip() for t in _LIST_BREAK.split(text.strip())] if text.strip() else []
+
+
+_LIST_BREAK = re.compile(r"\s*(?:;|\r\n|\r|\n)\s*")
 
 
 # Writing ---------------------------------------------------------------------------------------
