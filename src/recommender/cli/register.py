@@ -129,7 +129,8 @@ EXTENSIONS = {"json": ("geojson",), "geojson": ("json",)}  # also fitting a form
     type=click.Choice(reg.EXPORT_FORMATS),
     default="csv",
     show_default=True,
-    help="csv (the import layout), json, or geojson (members' centroids, WGS84).",
+    help="csv (the import layout), xlsx (the same, as an Excel workbook: needs --out), json, "
+    "or geojson (members' centroids, WGS84).",
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.",
               callback=output_file)  # fmt: skip
@@ -146,7 +147,9 @@ def export(
     limit: int | None,
     offset: int,
 ) -> None:
-    """Export the register (or part of it) as CSV, JSON or GeoJSON."""
+    """Export the register (or part of it) as CSV, an Excel workbook, JSON or GeoJSON."""
+    if fmt == "xlsx" and out is None:
+        raise click.UsageError("an Excel workbook is not text to print: give --out FILE.xlsx")
     filters = _filters(service, body, region, origin, limit, offset)
     if out is not None and out.suffix.lower().lstrip(".") not in {fmt, *EXTENSIONS.get(fmt, ())}:
         click.echo(  # written as asked, but a .csv holding GeoJSON would mislead whoever opens it
@@ -156,7 +159,7 @@ def export(
         )
     text = reg.export(fmt, out, filters=filters, settings=obj.settings)
     if out is None:
-        click.echo(text, nl=False)
+        click.echo(str(text), nl=False)
     else:
         click.echo(f"wrote {out}", err=True)
 

@@ -51,7 +51,7 @@ def temporary(path: Path) -> Path:
     return path.with_name(f"{path.name}.tmp-{os.getpid()}")
 
 
-def write_files(files: Mapping[Path, str]) -> list[Path]:
+def write_files(files: Mapping[Path, str | bytes]) -> list[Path]:
     """Write several files so that readers see all the old ones or all the new ones, even when
     the process is killed half-way (see the module docstring; the journal goes in the folder
     that holds them all)."""
@@ -267,9 +267,11 @@ def _write_journal(journal: Path, plan: dict[str, Any]) -> None:
     _sync(journal.parent)
 
 
-def _write_synced(path: Path, text: str) -> None:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        handle.write(text)
+def _write_synced(path: Path, content: str | bytes) -> None:
+    """Write ``content`` (text as UTF-8) and flush it to the disk."""
+    data = content.encode("utf-8") if isinstance(content, str) else content
+    with path.open("wb") as handle:
+        handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
 

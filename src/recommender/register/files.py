@@ -915,12 +915,13 @@ _LIST_BREAK = re.compile(r"\s*(?:;|\r\n|\r|\n)\s*")
 # Writing ---------------------------------------------------------------------------------------
 
 
-def atomic_write(path: Path, text: str) -> Path:
-    """Write ``text`` to ``path`` through a temporary sibling, so no reader sees half a file."""
+def atomic_write(path: Path, text: str | bytes) -> Path:
+    """Write ``text`` (or bytes) to ``path`` through a temporary sibling, so no reader sees
+    half a file."""
     return atomic_write_all({path: text})[0]
 
 
-def atomic_write_all(files: Mapping[Path, str]) -> list[Path]:
+def atomic_write_all(files: Mapping[Path, str | bytes]) -> list[Path]:
     """Write several files together: every temporary sibling first, then a journal, then the
     renames, so that a failure or a kill at any point leaves all the old files or (finished by
     the next reader, :func:`recommender.core.atomic.reading`) all the new."""
@@ -941,6 +942,41 @@ def csv_text(
     for row in rows:
         values = [row.get(c) for c in columns]
         writer.writerow(spreadsheet_cell(v) if spreadsheet else format_value(v) for v in values)
+    return out.getvalue()
+
+
+def xlsx_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str) -> bytes:
+    """Return ``rows`` as an Excel workbook with ``columns`` (a sheet named ``title``), which
+    :func:`read_file` reads back as the same values: text stays text (never a formula, whatever
+    it starts with), numbers numbers, flags true/false."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    from openpyxl.styles import Font
+
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet(title)
+    sheet.freeze_panes = "A2"
+
+    def cell(value: Any, bold: bool = False) -> Any:
+        from openpyxl.cell import WriteOnlyCell
+
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        elif isinstance(value, float) and value != value:  # NaN: not given
+            value = None
+        out = WriteOnlyCell(sheet, value=value)
+        if isinstance(value, str):  # (control characters cannot be written in XML)
+            out.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+            out.data_type = "s"  # openpyxl would store "=…" as a formula
+        if bold:
+            out.font = Font(bold=True)
+        return out
+
+    sheet.append([cell(c, bold=True) for c in columns])
+    for row in rows:
+        sheet.append([cell(row.get(c)) for c in columns])
+    out = io.BytesIO()
+    book.save(out)
     return out.getvalue()
 
 

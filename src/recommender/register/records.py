@@ -73,13 +73,14 @@ from recommender.register.files import (
     read_file,
     read_source,
     validate,
+    xlsx_bytes,
 )
 
 TO_DATE_YEAR = 2019
 UNKNOWN_START_YEARS = 5
 ARRANGEMENT_COLUMNS = tuple(c.name for c in db.arrangements.columns if c.name != "import_id")
 MEMBER_COLUMNS = tuple(c.name for c in db.members.columns)
-EXPORT_FORMATS = ("csv", "json", "geojson")
+EXPORT_FORMATS = ("csv", "xlsx", "json", "geojson")
 
 
 def annualise(
@@ -1028,18 +1029,23 @@ def export(
     filters: Filters | None = None,
     settings: Settings,
     directory: Directory | None = None,
-) -> str:
-    """Return the register as ``csv``, ``json`` or ``geojson`` text, also written to ``out``."""
+) -> str | bytes:
+    """Return the register as ``csv``, ``json`` or ``geojson`` text, or an ``xlsx`` workbook's
+    bytes (the CSV's columns and values, which import again), also written to ``out``."""
     if fmt not in EXPORT_FORMATS:
         raise InvalidInput(f"unknown format {fmt!r}; expected one of {', '.join(EXPORT_FORMATS)}")
     directory = directory or default_directory(settings)
     records = query(filters, settings=settings, directory=directory)
-    if fmt == "csv":
+    text: str | bytes
+    if fmt in ("csv", "xlsx"):
         # The project layout; annual_savings_gbp is informative (derived again on import).
         lists = ["partners", "partner_roles", "partner_names"]
         columns = [c for c in ARRANGEMENT_COLUMNS if c != "fingerprint"] + lists
         rows = [r | {k: "; ".join(r[k]) for k in lists} for r in records]
-        text = csv_text(rows, columns, spreadsheet=True)  # formulas neutralised, re-importable
+        if fmt == "csv":  # formulas neutralised, re-importable
+            text = csv_text(rows, columns, spreadsheet=True)
+        else:
+            text = xlsx_bytes(rows, columns, "Arrangements")
     elif fmt == "json":
         text = json.dumps({"arrangements": records}, indent=1, ensure_ascii=False) + "\n"
     else:
