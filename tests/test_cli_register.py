@@ -57,11 +57,20 @@ def test_a_workbook_in_another_tools_layout_imports_through_a_column_mapping(
 ) -> None:
     from test_register_workbook import MAPPING, THEIR_HEADER, THEIR_ROWS, workbook
 
-    path = str(workbook(tmp_path / "theirs.xlsx", THEIR_HEADER, THEIR_ROWS))
-    first = run("import", path, "--columns", MAPPING)
+    basis = THEIR_HEADER.index("Saving type")  # their file of annual savings, said once
+    short = [row[:basis] + row[basis + 1 :] for row in THEIR_ROWS]
+    header = THEIR_HEADER[:basis] + THEIR_HEADER[basis + 1 :]
+    annual = str(workbook(tmp_path / "annual.xlsx", header, short))
+    mapping = MAPPING.replace("Saving type=savings_basis; ", "")
+    unsaid = run("import", annual, "--columns", mapping)
+    assert unsaid.exit_code == 2 and "a savings figure needs its basis" in unsaid.output
+    first = run("import", annual, "--columns", mapping, "--fill", "savings_basis=annual")
     assert first.exit_code == 0, first.output
     assert "2 row(s), added 2 arrangement(s)" in first.stdout
     assert "column 'Lead officer' is not read and was ignored" in first.output
+    bad = run("import", annual, "--columns", mapping, "--fill", "basis=annual")
+    assert bad.exit_code == 2 and "'basis' is not a field of a register layout" in bad.output
+    path = str(workbook(tmp_path / "theirs.xlsx", THEIR_HEADER, THEIR_ROWS))
     shown = json.loads(run("list", "--format", "json").stdout)
     names = {a["name"]: a for a in shown["arrangements"]}
     assert names["Rother and Hastings legal"]["start_year"] == 2015

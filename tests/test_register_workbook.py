@@ -14,7 +14,7 @@ from openpyxl import Workbook
 
 from recommender.core.errors import ImportRejected, InvalidInput
 from recommender.register import files
-from recommender.register.files import Directory, parse_columns, read_file, validate
+from recommender.register.files import Directory, parse_columns, parse_fill, read_file, validate
 
 SERVICES = ("procurement", "legal", "revenues_benefits", "other")
 # Another tool's export, as an analyst might be given it: its own headings, a column this
@@ -238,3 +238,42 @@ def test_a_workbook_expanding_xml_entities_is_refused_not_expanded(tmp_path: Pat
     with pytest.raises(ImportRejected, match=r"not a readable \.xlsx workbook") as caught:
         read_file(hostile)
     assert "EntitiesForbidden" in str(caught.value)
+
+
+def test_a_fill_gives_every_row_the_value_its_file_leaves_out(
+    tmp_path: Path, directory: Directory
+) -> None:
+    """A file of annual savings says so in its heading, not in a column: 'savings_basis=annual'
+    gives every row that basis, and a file of one service needs no service column."""
+    header = tuple(h for h in THEIR_HEADER if h not in ("Saving type", "Service area"))
+    rows = [tuple(v for h, v in zip(THEIR_HEADER, row, strict=True) if h in header)
+            for row in THEIR_ROWS]  # fmt: skip
+    left_out = ("Saving type", "Service area")
+    mapping = {k: v for k, v in parse_columns(MAPPING).items() if k not in left_out}
+    path = workbook(tmp_path / "t.xlsx", header, rows)
+    with pytest.raises(ImportRejected, match="missing column"):
+        read_file(path, columns=mapping)  # no service column, and none given
+    found = read_file(path, columns=mapping, fill=parse_fill("savings_basis=annual; service=legal"))
+    candidates, errors = validate(found.rows, directory, SERVICES)
+    assert errors == []
+    assert [(c.service, c.savings_basis) for c in candidates] == [("legal", "annual")] * 2
+    # A value in the file is kept; a bad filled value names the fill, row by row.
+    kept = read_file(path, columns=mapping, fill={"service": "legal", "source": "https://x.org"})
+    assert kept.rows[0].values["source"] == "https://example.org/rh"
+    bad = read_file(path, columns=mapping, fill={"service": "legal", "savings_basis": "anual"})
+    _, errors = validate(bad.rows, directory, SERVICES)
+    assert [(e.row, e.column) for e in errors] == [
+        (2, "savings_basis (filled)"),
+        (3, "savings_basis (filled)"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [("savings_basis", "expected 'field=value'"), ("basis=annual", "'basis' is not a field"),
+     ("status=active; status=ended", "'status' is given twice")],
+)  # fmt: skip
+def test_a_bad_fill_is_named(text: str, says: str) -> None:
+    with pytest.raises(InvalidInput, match=says) as caught:
+        parse_fill(text)
+    assert caught.value.field == "fill"

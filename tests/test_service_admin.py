@@ -360,9 +360,11 @@ def test_import_register_as_a_workbook_in_another_layout(
     assert (again.json["added"], again.json["duplicates"]) == (0, 2)
     sheet = client.post(url + "&sheet=Other", data=book, headers=auth(), content_type=XLSX)
     assert sheet.status_code == 400 and sheet.json["field"] == "sheet"
+    fill = client.post(url + "&fill=basis%3Dannual", data=book, headers=auth(), content_type=XLSX)
+    assert fill.status_code == 400 and fill.json["field"] == "fill"
     assert client.get("/api/v1/health").json["register_size"] == size + 2
     document = client.get("/api/v1/openapi.json").json["paths"]["/admin/register/import"]["post"]
-    assert {"columns", "sheet"} <= {p["name"] for p in document["parameters"]}
+    assert {"columns", "fill", "sheet"} <= {p["name"] for p in document["parameters"]}
     bodies = document["requestBody"]["content"]
     assert bodies[XLSX]["schema"]["$ref"].endswith("/RegisterWorkbook")
     assert bodies["text/csv"]["schema"]["$ref"].endswith("/RegisterCsv")

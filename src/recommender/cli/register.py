@@ -22,7 +22,7 @@ from recommender.core.errors import ImportRejected
 from recommender.core.numbers import MAX_OFFSET
 from recommender.recommend import readmodels
 from recommender.register import records as reg
-from recommender.register.files import atomic_write, parse_columns
+from recommender.register.files import atomic_write, parse_columns, parse_fill
 from recommender.render.charts import money
 from recommender.simulation import calibration
 from recommender.simulation.default_register import (
@@ -91,12 +91,24 @@ def _filters(
     help="Which field each of the file's columns holds, for a file in another tool's layout "
     "(the LGA's own export, say), e.g. 'Councils involved=partners; Service area=service'.",
 )
+@click.option(
+    "--fill",
+    metavar="'field=value; …'",
+    help="A field's value for every row that leaves it empty, or whose file has no column for "
+    "it, e.g. 'savings_basis=annual' for a file of annual savings.",
+)
 @click.option("--sheet", help="The workbook's sheet to read (an .xlsx file; the first sheet by "
               "default).")  # fmt: skip
 @output_format("table", "json")
 @pass_settings
 def import_(
-    obj: SettingsObj, file: Path, dry_run: bool, columns: str | None, sheet: str | None, fmt: str
+    obj: SettingsObj,
+    file: Path,
+    dry_run: bool,
+    columns: str | None,
+    fill: str | None,
+    sheet: str | None,
+    fmt: str,
 ) -> None:
     """Validate a register file (CSV, JSON or an .xlsx workbook) and add its new
     arrangements."""
@@ -107,6 +119,7 @@ def import_(
             settings=obj.settings,
             columns=parse_columns(columns) if columns else None,
             sheet=sheet,
+            fill=parse_fill(fill) if fill else None,
         )
     except ImportRejected as err:
         if fmt != "json":

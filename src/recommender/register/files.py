@@ -34,7 +34,7 @@ import csv
 import io
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -192,15 +192,37 @@ def read_source(path: Path) -> tuple[str, list[SourceRow]]:
 
 
 def read_file(
-    path: Path, *, columns: Mapping[str, str] | None = None, sheet: str | None = None
+    path: Path,
+    *,
+    columns: Mapping[str, str] | None = None,
+    sheet: str | None = None,
+    fill: Mapping[str, str] | None = None,
 ) -> SourceFile:
     """Read a register file (see :func:`read_source`), with warnings about ignored columns.
 
     ``columns`` renames the file's columns to the fields they hold (``{"Councils involved":
     "partners"}``, :func:`parse_columns`), for a CSV file or a workbook whose header is another
     tool's (the LGA's own export, say); ``sheet`` names a workbook's sheet (the first by
-    default).
+    default); ``fill`` gives a field's value for every row that leaves it empty, or whose file
+    has no column for it (``{"savings_basis": "annual"}`` for a file of annual savings,
+    :func:`parse_fill`).
     """
+    found = _read_any(path, columns or {}, sheet, set(fill or ()))
+    if not fill:
+        return found
+    filled = {_KNOWN_TO_PROJECT.get(k, k): v for k, v in fill.items()}
+    rows = []
+    for row in found.rows:
+        empty = [name for name in filled if not row.values.get(name)]
+        values = row.values | {name: filled[name] for name in empty}
+        said = dict(row.columns) | {name: f"{name} (filled)" for name in empty}  # for errors
+        rows.append(SourceRow(row.row, values, said))
+    return SourceFile(found.layout, rows, found.warnings)
+
+
+def _read_any(
+    path: Path, columns: Mapping[str, str], sheet: str | None, filled: set[str]
+) -> SourceFile:
     try:
         data = path.read_bytes()
     except OSError as err:
@@ -212,7 +234,7 @@ def read_file(
         raise ImportRejected(str(path), [RowError(1, "", "", message)])
     if data.startswith(_ZIP) or suffix == ".xlsx":
         header, cells = _read_workbook(path, data, sheet)
-        return _read_cells(path, header, cells, columns or {})
+        return _read_cells(path, header, cells, columns, filled)
     if sheet is not None:
         raise InvalidInput(f"{path.name} is not a workbook: a sheet applies to .xlsx files only",
                            field="sheet")  # fmt: skip
@@ -229,9 +251,11 @@ def read_file(
                                ".xlsx files (JSON keys are the project's fields)",
                                field="columns")  # fmt: skip
         return _read_json(path, text)
-    return _read_csv(path, text, columns or {})
+    return _read_csv(path, text, columns, filled)
 
 
+# Every field a layout reads: what a column mapping or a fill may name.
+_FIELDS = tuple(dict.fromkeys((*PROJECT_COLUMNS, *_LISTS, *KNOWN_COLUMNS)))
 # Zip files (xlsx, ods) and OLE files (xls): what a spreadsheet saves unless asked for CSV.
 _ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
 # The most a workbook may hold unpacked: a register of 100,000 arrangements is about 60 MB of
@@ -245,7 +269,7 @@ def parse_columns(text: str) -> dict[str, str]:
     ``service``, …). Raises :class:`InvalidInput` (``field="columns"``) naming a pair that is
     not ``column=field``, a field no layout reads (with the closest) or a column named twice."""
     mapping: dict[str, str] = {}
-    fields = tuple(dict.fromkeys((*PROJECT_COLUMNS, *_LISTS, *KNOWN_COLUMNS)))
+    fields = _FIELDS
     for pair in (p.strip() for p in text.split(";")):
         if not pair:
             continue
@@ -265,6 +289,31 @@ def parse_columns(text: str) -> dict[str, str]:
             raise InvalidInput(f"column mapping: {column!r} is mapped twice", field="columns")
         mapping[column] = target
     return mapping
+
+
+def parse_fill(text: str) -> dict[str, str]:
+    """Read ``"field=value; field=value"``: a value for each field, for every row that leaves
+    it empty (:func:`read_file`'s ``fill``). Raises :class:`InvalidInput` (``field="fill"``)
+    naming a pair that is not ``field=value``, a field no layout reads or one given twice."""
+    out: dict[str, str] = {}
+    for pair in (p.strip() for p in text.split(";")):
+        if not pair:
+            continue
+        name, equals, value = (part.strip() for part in pair.partition("="))
+        if not equals or not name or not value:
+            raise InvalidInput(f"fill {pair!r}: expected 'field=value', e.g. "
+                               "'savings_basis=annual'", field="fill")  # fmt: skip
+        if name not in _FIELDS:
+            raise InvalidInput(
+                f"fill {pair!r}: {name!r} is not a field of a register layout; expected one of "
+                f"{', '.join(_FIELDS)}",
+                field="fill",
+                suggestions=closest(name, _FIELDS, limit=3),
+            )
+        if name in out:
+            raise InvalidInput(f"fill: {name!r} is given twice", field="fill")
+        out[name] = value
+    return out
 
 
 def _read_workbook(
@@ -377,8 +426,11 @@ class _Header:
         return self.columns.get(_KNOWN_TO_PROJECT.get(field_name, field_name), field_name)
 
 
-def _header(path: Path, raw: Sequence[str], mapping: Mapping[str, str]) -> _Header:
-    """Check a header (after renaming its columns by ``mapping``) against the layouts."""
+def _header(
+    path: Path, raw: Sequence[str], mapping: Mapping[str, str], filled: Collection[str] = ()
+) -> _Header:
+    """Check a header (after renaming its columns by ``mapping``) against the layouts; a field
+    ``filled`` for every row needs no column."""
     header = [h.strip() for h in raw]
     if absent := [c for c in mapping if c not in header]:
         raise InvalidInput(
@@ -403,7 +455,7 @@ def _header(path: Path, raw: Sequence[str], mapping: Mapping[str, str]) -> _Head
         if len(header) == 1 and any(sep in header[0] for sep in ";\t|"):
             message += " (this header is one column: save the file with commas between values)"
         raise ImportRejected(str(path), [RowError(1, "", ",".join(header), message)])
-    if missing := [c for c in REQUIRED[layout] if c not in fields]:
+    if missing := [c for c in REQUIRED[layout] if c not in fields and c not in filled]:
         message = (
             f"missing column; the {layout} layout needs {', '.join(REQUIRED[layout])} (and reads "
             f"{', '.join(c for c in expected if c not in REQUIRED[layout])} when given)"
@@ -419,7 +471,9 @@ def _header(path: Path, raw: Sequence[str], mapping: Mapping[str, str]) -> _Head
     return _Header(layout, fields, columns, _ignored(header, fields, expected))
 
 
-def _read_csv(path: Path, text: str, mapping: Mapping[str, str]) -> SourceFile:
+def _read_csv(
+    path: Path, text: str, mapping: Mapping[str, str], filled: Collection[str] = ()
+) -> SourceFile:
     if csv.field_size_limit() <= len(text):
         csv.field_size_limit(len(text) + 1)  # MAX_FIELD below is the limit that names a column
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -427,7 +481,7 @@ def _read_csv(path: Path, text: str, mapping: Mapping[str, str]) -> SourceFile:
         raw_header = list(reader.fieldnames or [])
     except csv.Error as err:
         raise ImportRejected(str(path), [RowError(1, "", "", f"not CSV: {err}")]) from err
-    head = _header(path, raw_header, mapping)
+    head = _header(path, raw_header, mapping, filled)
     reader.fieldnames = head.fields
     rows: list[SourceRow] = []
     errors: list[RowError | None] = []
@@ -463,9 +517,10 @@ def _read_cells(
     raw_header: Sequence[str],
     cells: Iterable[tuple[int, Sequence[Any]]],
     mapping: Mapping[str, str],
+    filled: Collection[str] = (),
 ) -> SourceFile:
     """A workbook sheet's rows read as :func:`_read_csv` reads a CSV file's."""
-    head = _header(path, raw_header, mapping)
+    head = _header(path, raw_header, mapping, filled)
     width = len(head.fields)
     rows: list[SourceRow] = []
     errors: list[RowError | None] = []

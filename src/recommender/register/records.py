@@ -488,12 +488,14 @@ def import_file(
     directory: Directory | None = None,
     columns: Mapping[str, str] | None = None,
     sheet: str | None = None,
+    fill: Mapping[str, str] | None = None,
 ) -> ImportReport:
     """Validate a register file and add its new arrangements, all in one transaction.
 
     A CSV file or an ``.xlsx`` workbook (its first sheet, or ``sheet``) whose columns are
     another tool's is read with ``columns`` naming the field each holds
-    (:func:`recommender.register.files.parse_columns`).
+    (:func:`recommender.register.files.parse_columns`), and ``fill`` gives a field's value for
+    every row that leaves it empty (``{"savings_basis": "annual"}``).
 
     The file is read, validated and made into rows before the write transaction opens, which
     then only inserts; which arrangements are new is settled by the database's unique
@@ -503,7 +505,7 @@ def import_file(
     nor when the database fails half-way.
     """
     path = Path(path)
-    source = read_file(path, columns=columns, sheet=sheet)
+    source = read_file(path, columns=columns, sheet=sheet, fill=fill)
     layout, rows = source.layout, source.rows
     directory = directory or default_directory(settings)
     candidates, errors = validate(rows, directory, service_ids(settings), service_labels(settings))

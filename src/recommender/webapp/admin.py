@@ -32,7 +32,7 @@ from werkzeug.utils import secure_filename
 from recommender.core.errors import AuthError, InvalidInput, RecommenderError
 from recommender.database import audit
 from recommender.register import records as reg
-from recommender.register.files import parse_columns
+from recommender.register.files import parse_columns, parse_fill
 from recommender.webapp import openapi
 from recommender.webapp.api import json_body, json_response
 from recommender.webapp.config import admin_token
@@ -51,6 +51,8 @@ IMPORT_PARAMS = (
     Param("columns", "string", "Which field each of the file's columns holds, for a file in "
           "another tool's layout: 'File column=field; …' (e.g. 'Councils involved=partners').",
           default=None),
+    Param("fill", "string", "A field's value for every row that leaves it empty: 'field=value; "
+          "…' (e.g. 'savings_basis=annual').", default=None),
     Param("sheet", "string", "The workbook's sheet to read (an .xlsx file; the first by "
           "default).", default=None),
 )  # fmt: skip
@@ -165,6 +167,7 @@ def import_register() -> Response:
     args = parse(IMPORT_PARAMS)
     current = state()
     columns = parse_columns(args["columns"]) if args["columns"] else None
+    fill = parse_fill(args["fill"]) if args["fill"] else None
     name, data = _upload()
     g.audit_detail = {"file": name, "bytes": len(data), "dry_run": args["dry_run"]}
     with tempfile.TemporaryDirectory(prefix="recommender-import-") as folder:
@@ -177,6 +180,7 @@ def import_register() -> Response:
             directory=current.directory,
             columns=columns,
             sheet=args["sheet"],
+            fill=fill,
         )
     out = report.to_dict() | {"path": name, "register_size": current.register_size.refresh()}
     g.audit_detail |= {"added": report.added, "duplicates": report.duplicates}
