@@ -269,7 +269,6 @@ def parse_columns(text: str) -> dict[str, str]:
     ``service``, …). Raises :class:`InvalidInput` (``field="columns"``) naming a pair that is
     not ``column=field``, a field no layout reads (with the closest) or a column named twice."""
     mapping: dict[str, str] = {}
-    fields = _FIELDS
     for pair in (p.strip() for p in text.split(";")):
         if not pair:
             continue
@@ -278,12 +277,12 @@ def parse_columns(text: str) -> dict[str, str]:
         if not equals or not column or not target:
             raise InvalidInput(f"column mapping {pair!r}: expected 'file column=field', e.g. "
                                "'Councils involved=partners'", field="columns")  # fmt: skip
-        if target not in fields:
+        if target not in _FIELDS:
             raise InvalidInput(
                 f"column mapping {pair!r}: {target!r} is not a field of a register layout; "
-                f"expected one of {', '.join(fields)}",
+                f"expected one of {', '.join(_FIELDS)}",
                 field="columns",
-                suggestions=closest(target, fields, limit=3),
+                suggestions=closest(target, _FIELDS, limit=3),
             )
         if column in mapping:
             raise InvalidInput(f"column mapping: {column!r} is mapped twice", field="columns")
@@ -496,12 +495,13 @@ def _read_csv(
                 if k is not None and v and "\n" in v and len(v) <= MAX_FIELD
             ]
             if short and spans:  # a quote opened in it and never closed took the next lines
-                message = _UNCLOSED
-                errors.append(RowError(number, head.column(spans[-1]), values[spans[-1]][:40],
-                                       message))  # fmt: skip
+                at = spans[-1]
+                errors.append(RowError(number, head.column(at), values[at][:40], _UNCLOSED))
                 continue
             if None in raw:
-                errors.append(_extra(number, [str(v) for v in raw[None]], raw_header))
+                more = [str(v) for v in raw[None]]
+                hint = "a value with a comma needs double quotes"
+                errors.append(_extra(number, more, raw_header, hint))
             if any(values.values()):  # skip blank lines
                 values = {_KNOWN_TO_PROJECT.get(k, k): v for k, v in values.items()}
                 rows.append(SourceRow(number, values, head.columns))
@@ -528,7 +528,7 @@ def _read_cells(
         values = {f: _cell_text(v, f).strip() for f, v in zip(head.fields, found, strict=False)}
         errors += [_value_error(number, head.column(k), v) for k, v in values.items()]
         if extra := [_cell_text(v, "") for v in found[width:] if v is not None]:
-            errors.append(_extra(number, extra, raw_header))
+            errors.append(_extra(number, extra, raw_header, "cells under no heading"))
         if any(values.values()):  # skip blank rows
             values = {_KNOWN_TO_PROJECT.get(k, k): v for k, v in values.items()}
             rows.append(SourceRow(number, values, head.columns))
@@ -537,9 +537,9 @@ def _read_cells(
     return SourceFile(head.layout, rows, head.warnings)
 
 
-def _extra(row: int, extra: list[str], header: Sequence[str]) -> RowError:
+def _extra(row: int, extra: list[str], header: Sequence[str], hint: str) -> RowError:
     message = f"{len(extra)} more value(s) than the header's {len(header)} columns "
-    message += f"(after {header[-1].strip()!r}); a value with a comma needs double quotes"
+    message += f"(after {header[-1].strip()!r}); {hint}"
     return RowError(row, "", ", ".join(extra), message)
 
 
