@@ -97,8 +97,8 @@ def _filters(
     help="A field's value for every row that leaves it empty, or whose file has no column for "
     "it, e.g. 'savings_basis=annual' for a file of annual savings.",
 )
-@click.option("--sheet", help="The workbook's sheet to read (an .xlsx file; the first sheet by "
-              "default).")  # fmt: skip
+@click.option("--sheet", metavar="NAME", help="The workbook's sheet to read (an .xlsx file; the "
+              "first sheet by default).")  # fmt: skip
 @output_format("table", "json")
 @pass_settings
 def import_(
