@@ -268,50 +268,40 @@ def parse_columns(text: str) -> dict[str, str]:
     file's columns holds which field of a register layout (``name``, ``partners``,
     ``service``, …). Raises :class:`InvalidInput` (``field="columns"``) naming a pair that is
     not ``column=field``, a field no layout reads (with the closest) or a column named twice."""
-    mapping: dict[str, str] = {}
-    for pair in (p.strip() for p in text.split(";")):
-        if not pair:
-            continue
-        column, equals, target = pair.rpartition("=")
-        column, target = column.strip(), target.strip()
-        if not equals or not column or not target:
-            raise InvalidInput(f"column mapping {pair!r}: expected 'file column=field', e.g. "
-                               "'Councils involved=partners'", field="columns")  # fmt: skip
-        if target not in _FIELDS:
-            raise InvalidInput(
-                f"column mapping {pair!r}: {target!r} is not a field of a register layout; "
-                f"expected one of {', '.join(_FIELDS)}",
-                field="columns",
-                suggestions=closest(target, _FIELDS, limit=3),
-            )
-        if column in mapping:
-            raise InvalidInput(f"column mapping: {column!r} is mapped twice", field="columns")
-        mapping[column] = target
-    return mapping
+    return _pairs(text, "columns", "column mapping", "'file column=field', e.g. 'Councils "
+                  "involved=partners'", "is mapped twice")  # fmt: skip
 
 
 def parse_fill(text: str) -> dict[str, str]:
     """Read ``"field=value; field=value"``: a value for each field, for every row that leaves
     it empty (:func:`read_file`'s ``fill``). Raises :class:`InvalidInput` (``field="fill"``)
     naming a pair that is not ``field=value``, a field no layout reads or one given twice."""
+    return _pairs(text, "fill", "fill", "'field=value', e.g. 'savings_basis=annual'",
+                  "is given twice")  # fmt: skip
+
+
+def _pairs(text: str, option: str, what: str, expected: str, twice: str) -> dict[str, str]:
+    """``"key=value; key=value"`` as a dict, one of each pair a field of a layout: the value of
+    a column mapping (``column=field``: split at the last ``=``), the key of a fill."""
     out: dict[str, str] = {}
     for pair in (p.strip() for p in text.split(";")):
         if not pair:
             continue
-        name, equals, value = (part.strip() for part in pair.partition("="))
-        if not equals or not name or not value:
-            raise InvalidInput(f"fill {pair!r}: expected 'field=value', e.g. "
-                               "'savings_basis=annual'", field="fill")  # fmt: skip
+        key, equals, value = pair.rpartition("=") if option == "columns" else pair.partition("=")
+        key, value = key.strip(), value.strip()
+        if not equals or not key or not value:
+            raise InvalidInput(f"{what} {pair!r}: expected {expected}", field=option)
+        name = value if option == "columns" else key
         if name not in _FIELDS:
             raise InvalidInput(
-                f"fill {pair!r}: {name!r} is not a field of a register layout; expected one of "
-                f"{', '.join(_FIELDS)}",
-                field="fill",
+                f"{what} {pair!r}: {name!r} is not a field of a register layout; expected one "
+                f"of {', '.join(_FIELDS)}",
+                field=option,
                 suggestions=closest(name, _FIELDS, limit=3),
             )
-        if name in out:
-            raise InvalidInput(f"fill: {name!r} is given twice", field="fill")
-        out[name] = value
+        if key in out:
+            raise InvalidInput(f"{what}: {key!r} {twice}", field=option)
+        out[key] = value
     return out
 
 
