@@ -358,6 +358,10 @@ def test_import_register_as_a_workbook_in_another_layout(
     data = {"file": (io.BytesIO(book), "theirs.xlsx")}
     again = client.post(url, data=data, headers=auth(), content_type="multipart/form-data")
     assert (again.json["added"], again.json["duplicates"]) == (0, 2)
+    assert _audit(app)[0]["detail"]["columns"] == MAPPING  # how the file was read, kept
+    data = {"file": (io.BytesIO(b"PK\x03\x04 an OpenDocument sheet"), "theirs.ods")}
+    ods = client.post(url, data=data, headers=auth(), content_type="multipart/form-data")
+    assert ods.status_code == 422 and "save it as an Excel Workbook (.xlsx)" in ods.json["detail"]
     sheet = client.post(url + "&sheet=Other", data=book, headers=auth(), content_type=XLSX)
     assert sheet.status_code == 400 and sheet.json["field"] == "sheet"
     fill = client.post(url + "&fill=basis%3Dannual", data=book, headers=auth(), content_type=XLSX)

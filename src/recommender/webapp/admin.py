@@ -170,6 +170,7 @@ def import_register() -> Response:
     fill = parse_fill(args["fill"]) if args["fill"] else None
     name, data = _upload()
     g.audit_detail = {"file": name, "bytes": len(data), "dry_run": args["dry_run"]}
+    g.audit_detail |= {k: args[k] for k in ("columns", "fill", "sheet") if args[k]}
     with tempfile.TemporaryDirectory(prefix="recommender-import-") as folder:
         path = Path(folder) / name
         path.write_bytes(data)
@@ -195,8 +196,8 @@ def _upload() -> tuple[str, bytes]:
             raise InvalidInput("send the register file in the multipart field 'file'",
                                field="file")  # fmt: skip
         name = secure_filename(upload.filename or "") or "upload.csv"
-        if Path(name).suffix.lower() not in SUFFIXES.values():
-            name += ".csv"
+        if Path(name).suffix.lower() not in (*SUFFIXES.values(), ".xls", ".ods"):
+            name += ".csv"  # (an .xls or .ods file keeps its name: refused, saying as what)
         return name, upload.read()
     if mimetype in SUFFIXES:
         return "upload" + SUFFIXES[mimetype], request.get_data(cache=False)
