@@ -990,6 +990,16 @@ def csv_text(
     return out.getvalue()
 
 
+_XLSX_WIDTHS = {
+    "name": 44,
+    "service": 26,
+    "partners": 50,
+    "partner_names": 50,
+    "source": 40,
+    "note": 60,
+}
+
+
 def xlsx_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title: str) -> bytes:
     """Return ``rows`` as an Excel workbook with ``columns`` (a sheet named ``title``), which
     :func:`read_file` reads back as the same values: text stays text (never a formula, whatever
@@ -997,10 +1007,14 @@ def xlsx_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title:
     from openpyxl import Workbook
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title)
     sheet.freeze_panes = "A2"
+    for j, column in enumerate(columns, 1):  # room for the long texts, the rest as headed
+        width = _XLSX_WIDTHS.get(column, max(10, len(column) + 2))
+        sheet.column_dimensions[get_column_letter(j)].width = width
 
     def cell(value: Any, bold: bool = False) -> Any:
         from openpyxl.cell import WriteOnlyCell
