@@ -70,6 +70,8 @@ def test_a_workbook_in_another_tools_layout_imports_through_a_column_mapping(
     assert "column 'Lead officer' is not read and was ignored" in first.output
     bad = run("import", annual, "--columns", mapping, "--fill", "basis=annual")
     assert bad.exit_code == 2 and "'basis' is not a field of a register layout" in bad.output
+    typo = run("import", annual, "--columns", mapping, "--fill", "savings_basis=anual")
+    assert typo.exit_code == 2 and typo.output.count("savings_basis='anual'") == 1
     path = str(workbook(tmp_path / "theirs.xlsx", THEIR_HEADER, THEIR_ROWS))
     shown = json.loads(run("list", "--format", "json").stdout)
     names = {a["name"]: a for a in shown["arrangements"]}

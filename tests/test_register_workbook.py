@@ -277,3 +277,19 @@ def test_a_bad_fill_is_named(text: str, says: str) -> None:
     with pytest.raises(InvalidInput, match=says) as caught:
         parse_fill(text)
     assert caught.value.field == "fill"
+
+
+def test_a_wrong_fill_value_is_said_once_before_the_file_is_read(directory: Directory) -> None:
+    """A fill's value is checked as a row's would be, once: not the same error on each row."""
+    from recommender.register.files import check_fill
+
+    check_fill({"savings_basis": "annual", "service": "Legal services"}, directory, SERVICES,
+               {"legal services": "legal"})  # fmt: skip
+    with pytest.raises(InvalidInput) as caught:
+        check_fill({"savings_basis": "anual"}, directory, SERVICES)
+    assert caught.value.field == "fill" and caught.value.suggestions[0] == "annual"
+    assert caught.value.detail.startswith("fill savings_basis='anual': expected one of annual")
+    with pytest.raises(InvalidInput, match="'active' with an end year"):
+        check_fill({"status": "active", "end_year": "2010"}, directory, SERVICES)
+    with pytest.raises(InvalidInput, match="fill partners='Nowhere Town': no public body"):
+        check_fill({"partners": "Rother; Nowhere Town"}, directory, SERVICES)

@@ -677,6 +677,26 @@ def validate(
     return candidates, errors
 
 
+def check_fill(
+    fill: Mapping[str, str],
+    directory: Directory,
+    services: Sequence[str],
+    labels: Mapping[str, str] | None = None,
+) -> None:
+    """Check a fill's values as a row's would be checked, once for the file rather than on
+    every row it fills; raise :class:`InvalidInput` (``field="fill"``) naming the first wrong
+    one, with the closest valid values."""
+    values = {_KNOWN_TO_PROJECT.get(k, k): v for k, v in fill.items()}
+    mine = {f"{name} (filled)": name for name in values}
+    probe = SourceRow(0, values, {name: label for label, name in mine.items()})
+    check = _RowCheck(probe, directory, tuple(services), labels or {})
+    check.candidate()
+    for error in check.errors:  # (what the probe lacks, a name or partners, is not the fill's)
+        if error.column in mine:
+            raise InvalidInput(f"fill {mine[error.column]}={error.value!r}: {error.message}",
+                               field="fill", suggestions=list(error.suggestions))  # fmt: skip
+
+
 class _RowCheck:
     """Turn one row's text into typed values, collecting a RowError for each problem."""
 

@@ -67,6 +67,7 @@ from recommender.register.files import (
     Candidate,
     Directory,
     atomic_write,
+    check_fill,
     csv_text,
     geojson_text,
     partner_tokens,
@@ -505,10 +506,13 @@ def import_file(
     nor when the database fails half-way.
     """
     path = Path(path)
+    directory = directory or default_directory(settings)
+    services, labels = service_ids(settings), service_labels(settings)
+    if fill:
+        check_fill(fill, directory, services, labels)
     source = read_file(path, columns=columns, sheet=sheet, fill=fill)
     layout, rows = source.layout, source.rows
-    directory = directory or default_directory(settings)
-    candidates, errors = validate(rows, directory, service_ids(settings), service_labels(settings))
+    candidates, errors = validate(rows, directory, services, labels)
     if errors:
         raise ImportRejected(str(path), errors)
     unique, repeats = unique_candidates(candidates)
