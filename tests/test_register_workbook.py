@@ -1,5 +1,6 @@
-"""Registers in another tool's layout: an .xlsx workbook read as its CSV would be, and a column
-mapping naming the field each of a file's columns holds (``recommender.register.files``)."""
+"""Registers in another tool's layout: an .xlsx workbook read as its CSV would be, a column
+mapping naming the field each of a file's columns holds, and a fill for what a file says only
+once (``recommender.register.files``)."""
 
 from __future__ import annotations
 
