@@ -506,12 +506,13 @@ def import_file(
     nor when the database fails half-way.
     """
     path = Path(path)
-    directory = directory or default_directory(settings)
     services, labels = service_ids(settings), service_labels(settings)
-    if fill:
+    if fill:  # said once, before the file (not on every row it fills)
+        directory = directory or default_directory(settings)
         check_fill(fill, directory, services, labels)
     source = read_file(path, columns=columns, sheet=sheet, fill=fill)
     layout, rows = source.layout, source.rows
+    directory = directory or default_directory(settings)
     candidates, errors = validate(rows, directory, services, labels)
     if errors:
         raise ImportRejected(str(path), errors)
