@@ -542,3 +542,36 @@ def test_an_arrangement_said_ended_without_its_year_reads_as_ended(
     explorer = client.get("/arrangements?body=Rother").get_data(as_text=True)
     rows = {i: explorer.split(f'<tr data-id="{i}"')[1].split("</tr>")[0] for i in (gone, going)}
     assert "from 2015, since ended" in rows[gone] and "from 2016<" in rows[going]
+
+
+def test_an_arrangement_imported_as_a_proposal_is_never_stated_as_a_partnership(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    """An analyst records a business case as the register README says, its name ending
+    "(proposal)": it is listed as proposed, and its members are not said to share the service
+    (Hastings stays a suggestion for Rother's legal services, as after an active one it would
+    not), nor is it offered to join."""
+    from recommender.register.records import import_file
+
+    app = make_app()
+    current = app.extensions["recommender"]
+    path = tmp_path / "proposed.csv"
+    path.write_text(
+        "name,service,start_year,savings_basis,partners,source\n"
+        "Shared legal business case (proposal),legal,2020,unknown,Rother; Hastings,"
+        "https://example.org/case\n"
+    )
+    (ident,) = import_file(path, settings=current.settings, directory=current.directory).ids
+    client = app.test_client()
+    explorer = client.get("/arrangements?body=Rother").get_data(as_text=True)
+    row = explorer.split(f'<tr data-id="{ident}"')[1].split("</tr>")[0]
+    assert "proposed in 2020" in row
+    assert "(1 was only proposed)" in client.get("/bodies/E07000062").get_data(as_text=True)
+    sharing = reg.running_partnerships(settings=current.settings)
+    assert not any(service == "legal" and {"E07000062", "E07000064"} <= set(codes)
+                   for service, codes in sharing)  # fmt: skip
+    asked = "/api/v1/bodies/Rother/recommendations?service=legal&k=50&min_choice=0"
+    partners = {s["partner_code"]: s for s in client.get(asked).json["recommendations"]}
+    assert partners["E07000062"]["existing"] is False  # Hastings: suggested, not "sharing"
+    joins = client.get("/api/v1/bodies/Wealden/arrangements-to-join?service=legal").json
+    assert ident not in {o["arrangement"]["id"] for o in joins["options"]}
