@@ -359,7 +359,7 @@ class Recommender:
         # one split is history that has ended.
         names = [(str(i), str(n)) for i, n in zip(observed["id"], observed["name"], strict=True)]
         self._proposed = frozenset(i for i, n in names if named_proposal(n))
-        self._split = {i: named_split(n) for i, n in names if named_split(n) is not None}
+        self._split = {i: year for i, n in names if (year := named_split(n)) is not None}
         self.scorer.facts = self._facts(frozenset(), {})
         self.scorer.proposed = self._proposals(observed)
 
