@@ -273,3 +273,100 @@ def test_a_schema_made_meanwhile_by_another_process_is_not_taken_for_a_foreign_o
         assert migrate.status(engine).state == "current" and schema_diff(engine) == []
     finally:
         engine.dispose()
+
+
+def _arrangement(conn: sa.Connection, ident: str, status: str, members: int = 0) -> None:
+    conn.execute(sa.text(
+        "INSERT INTO arrangements (id, name, service, status, savings_basis, savings_aim, "
+        "source, note, simulated, fingerprint) VALUES (:id, 'x', 'legal', :status, "
+        "'unknown', true, '', '', false, :id)"), {"id": ident, "status": status})  # fmt: skip
+    for position in range(members):
+        conn.execute(sa.text(
+            "INSERT INTO members (arrangement_id, position, body_code, name_as_given, role, "
+            "resolution) VALUES (:id, :position, NULL, 'A company', 'external', 'none')"),
+            {"id": ident, "position": position})  # fmt: skip
+
+
+def _rows(engine: sa.Engine, query: str) -> list[tuple[Any, ...]]:
+    with engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(sa.text(query))]
+
+
+def test_revision_0004_lets_an_arrangement_be_proposed_and_back_again(
+    database_url: str, tmp_path: Path
+) -> None:
+    """An older database (0003) keeps its rows, its members too, through the operator's
+    upgrade: on SQLite the revision rebuilds ``arrangements``, and with foreign keys on that
+    deleted every member (their ON DELETE CASCADE). It then takes 'proposed' and still refuses
+    a status that is none of them; going back turns a proposal into 'unknown'."""
+    from alembic import command
+
+    engine = db.engine_for(settings(database_url, tmp_path))
+    statuses = "SELECT id, status FROM arrangements ORDER BY id"
+    try:
+        with migrate.migrating(engine) as conn:
+            command.upgrade(migrate._config(conn), "0003")
+            _arrangement(conn, "old", "active", members=2)
+            _arrangement(conn, "ended", "ended", members=3)
+        with pytest.raises(sa.exc.IntegrityError), db.transaction(engine) as conn:
+            _arrangement(conn, "early", "proposed")  # not yet a status
+        assert migrate.prepare(engine, upgrade=True).current == "0003"
+        assert migrate.status(engine).state == "current" and schema_diff(engine) == []
+        with db.transaction(engine) as conn:
+            _arrangement(conn, "talks", "proposed", members=2)
+        assert _rows(engine, statuses) == [
+            ("ended", "ended"), ("old", "active"), ("talks", "proposed")
+        ]  # fmt: skip
+        members = "SELECT arrangement_id, COUNT(*) FROM members GROUP BY 1 ORDER BY 1"
+        assert _rows(engine, members) == [("ended", 3), ("old", 2), ("talks", 2)]
+        with pytest.raises(sa.exc.IntegrityError), db.transaction(engine) as conn:
+            _arrangement(conn, "bad", "maybe")
+        with migrate.migrating(engine) as conn:
+            command.downgrade(migrate._config(conn), "0003")
+        assert _rows(engine, statuses)[2] == ("talks", "unknown")
+        assert _rows(engine, members) == [("ended", 3), ("old", 2), ("talks", 2)]
+        with db.transaction(engine) as conn:  # foreign keys are on again after a migration
+            conn.execute(sa.text("DELETE FROM arrangements WHERE id = 'old'"))
+        assert _rows(engine, members) == [("ended", 3), ("talks", 2)]
+    finally:
+        engine.dispose()
+
+
+ORPHANS = f"""
+from alembic import op
+
+revision = "{NEXT}"
+down_revision = "{HEAD}"
+
+
+def upgrade() -> None:
+    op.execute("DELETE FROM arrangements WHERE id = 'old'")  # its members left behind
+
+
+def downgrade() -> None:
+    pass
+"""
+
+
+def test_an_upgrade_leaving_rows_pointing_at_nothing_changes_nothing_on_sqlite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With foreign keys off for the upgrade, SQLite would let a revision orphan rows: they are
+    looked for before the commit, and finding any undoes the upgrade (PostgreSQL keeps its
+    foreign keys on throughout)."""
+    engine = db.engine_for(settings(f"sqlite:///{tmp_path / 'r.sqlite'}", tmp_path))
+    try:
+        migrate.prepare(engine, upgrade=False)
+        with db.transaction(engine) as conn:
+            _arrangement(conn, "old", "active", members=2)
+        folder = tmp_path / "migrations"
+        shutil.copytree(migrate.MIGRATIONS, folder, ignore=shutil.ignore_patterns("__pycache__"))
+        (folder / "versions" / f"v{NEXT}_orphans.py").write_text(ORPHANS)
+        monkeypatch.setattr(migrate, "MIGRATIONS", folder)
+        with pytest.raises(ConfigError, match=r"leave 2 row\(s\) of members pointing at rows"):
+            migrate.prepare(engine, upgrade=True)
+        assert migrate.status(engine).current == HEAD
+        assert _rows(engine, "SELECT COUNT(*) FROM arrangements") == [(1,)]
+        assert _rows(engine, "SELECT COUNT(*) FROM members") == [(2,)]
+    finally:
+        engine.dispose()

@@ -550,19 +550,23 @@ def test_an_arrangement_said_ended_without_its_year_reads_as_ended(
     assert "from 2015, since ended" in rows[gone] and "from 2016<" in rows[going]
 
 
+@pytest.mark.parametrize(
+    ("name", "status"),
+    [("Shared legal business case (proposal)", ""), ("Shared legal business case", "proposed")],
+    ids=["named", "status"],
+)
 def test_an_arrangement_imported_as_a_proposal_is_never_stated_as_a_partnership(
-    make_app: AppFactory, tmp_path: Path
+    make_app: AppFactory, tmp_path: Path, name: str, status: str
 ) -> None:
-    """An analyst records a business case as the register README says, its name ending
-    "(proposal)": it is listed as proposed, and its members are not said to share the service
-    (Hastings stays a suggestion for Rother's legal services, as after an active one it would
-    not), nor is it offered to join."""
+    """An analyst records a business case as the register README says, with the status
+    'proposed' or its name ending "(proposal)": it is listed as proposed, and its members are
+    not said to share the service (Hastings stays a suggestion for Rother's legal services, as
+    after an active one it would not), nor is it offered to join."""
     app, (ident,) = _imported(
         make_app,
         tmp_path,
-        "name,service,start_year,savings_basis,partners,source\n"
-        "Shared legal business case (proposal),legal,2020,unknown,Rother; Hastings,"
-        "https://example.org/case\n",
+        "name,service,start_year,status,savings_basis,partners,source\n"
+        f"{name},legal,2020,{status},unknown,Rother; Hastings,https://example.org/case\n",
     )
     current = app.extensions["recommender"]
     client = app.test_client()

@@ -319,16 +319,19 @@ def test_a_comma_in_a_figure_only_separates_thousands(
         assert not errors and candidates[0].savings_gbp == read
 
 
-def test_an_active_arrangement_with_an_end_year_is_reported(
-    tmp_path: Path, directory: Directory
+@pytest.mark.parametrize("status", ["active", "proposed"])
+def test_an_active_or_proposed_arrangement_with_an_end_year_is_reported(
+    tmp_path: Path, directory: Directory, status: str
 ) -> None:
     item = {"name": "J", "service": "legal", "start_year": 2014, "partners": ["Rother", "Hastings"]}
     path = tmp_path / "r.json"
-    path.write_text(json.dumps([item | {"status": "active", "end_year": 2020}, item]))
+    path.write_text(
+        json.dumps([item | {"status": status, "end_year": 2020}, item | {"status": status}])
+    )
     candidates, errors = validate(read_source(path)[1], directory, SERVICES)
-    assert len(candidates) == 1
-    assert [(e.row, e.column, e.value) for e in errors] == [(1, "status", "active")]
-    assert "'active' with an end year (2020)" in errors[0].message
+    assert [c.status for c in candidates] == [status]
+    assert [(e.row, e.column, e.value) for e in errors] == [(1, "status", status)]
+    assert f"'{status}' with an end year (2020)" in errors[0].message
 
 
 def test_project_layout_reads_codes_names_and_roles(tmp_path: Path, directory: Directory) -> None:

@@ -47,7 +47,7 @@ from recommender.core.errors import ConfigError, DatabaseBusy, DataError
 from recommender.database.transactions import lock as lock
 from recommender.database.transactions import transaction as transaction
 
-STATUSES = ("active", "ended", "unknown")
+STATUSES = ("active", "ended", "unknown", "proposed")
 SAVINGS_BASES = ("annual", "to_date", "cumulative", "projected", "unknown")
 ROLES = ("lead", "partner", "external")
 VERDICTS = ("interested", "not_relevant", "already_sharing", "other")

@@ -24,14 +24,16 @@ Neither the CLI nor the service upgrades a database that holds a schema: an upgr
 tables that other processes (the service's workers, other replicas) are using, so it is the
 operator's step (``recommender db upgrade``; ``make run`` does it for a local checkout).
 
-Each change runs in one transaction holding a lock (:func:`recommender.database.transactions.lock`;
-on SQLite the
-write lock): DDL is transactional on both engines, so two processes starting at once on an
-empty database create it once, and an upgrade that fails leaves the schema as it was.
+Each change runs in one transaction holding a lock (:func:`migrating`; on SQLite the write
+lock): DDL is transactional on both engines, so two processes starting at once on an empty
+database create it once, and an upgrade that fails leaves the schema as it was. On SQLite the
+foreign keys are off while a revision rebuilds a table, and checked before the commit.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -44,7 +46,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Engine
 
 from recommender.core.errors import ConfigError, SchemaBehind
-from recommender.database.transactions import lock, transaction
+from recommender.database.transactions import lock
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # The tables and columns ``create_all`` made before migrations: revision 0001, frozen here so
@@ -115,8 +117,7 @@ def prepare(engine: Engine, *, upgrade: bool) -> Status:
         return before
     # Judged only under the lock: unlocked, the revision and the tables are two reads, and
     # another process creating the schema between them makes it look half-made ("partial").
-    with transaction(engine) as conn:
-        lock(conn, "schema")
+    with migrating(engine) as conn:
         found = _status(conn)  # again under the lock: another process may have done it
         _refuse(found, engine, upgrade=upgrade)
         config = _config(conn)
@@ -125,6 +126,51 @@ def prepare(engine: Engine, *, upgrade: bool) -> Status:
         if found.state != "current":
             command.upgrade(config, "head")
     return found
+
+
+@contextmanager
+def migrating(engine: Engine) -> Iterator[sa.Connection]:
+    """Yield a connection for revisions to run on: one write transaction holding the schema
+    lock, committed at the end and rolled back on any error.
+
+    On SQLite, foreign keys are off around it and checked before the commit (SQLite's own
+    procedure for changing a table). A revision that changes a table's constraints there
+    rebuilds the table: Alembic's batch mode copies it, drops the old one and renames the copy.
+    With foreign keys on, dropping ``arrangements`` would delete every row of ``members``
+    through their ``ON DELETE CASCADE``. The pragma does nothing inside a transaction, so it is
+    set on the driver's connection before the transaction begins, and set back after.
+    """
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        if sqlite:
+            _sqlite_foreign_keys(conn, on=False)
+        try:
+            conn.execution_options(recommender_write=True)
+            with conn.begin():
+                lock(conn, "schema")
+                yield conn
+                if sqlite:
+                    _check_foreign_keys(conn)
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(conn, on=True)
+
+
+def _sqlite_foreign_keys(conn: sa.Connection, *, on: bool) -> None:
+    driver = conn.connection.driver_connection  # not conn.execute: that would begin first
+    assert driver is not None  # (a live connection's)
+    driver.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+
+
+def _check_foreign_keys(conn: sa.Connection) -> None:
+    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+    if broken:
+        tables = sorted({str(row[0]) for row in broken})
+        raise ConfigError(
+            f"the schema upgrade would leave {len(broken)} row(s) of {', '.join(tables)} "
+            "pointing at rows that are not there; nothing was changed",
+            field="database_url",
+        )
 
 
 def _refuse(found: Status, engine: Engine, *, upgrade: bool) -> None:

@@ -41,7 +41,7 @@ import pandas as pd
 from recommender.core.names import and_list
 from recommender.geo.pairs import SAME_GOVERNOR
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
-from recommender.register.records import has_ended, named_proposal
+from recommender.register.records import has_ended, is_proposed
 
 if TYPE_CHECKING:
     from recommender.model.fit import TrainedModel
@@ -498,9 +498,12 @@ class EvidenceIndex:
             ctx.one_body([index[c] for c in codes if c in index])
             for codes in observed["member_codes"]
         ]
-        # Nor is a proposal (its name says so: "… talks (proposal)"): nothing formed, nothing
-        # saved, so not a comparable real arrangement.
-        proposed = [named_proposal(str(name)) for name in observed["name"]]
+        # Nor is a proposal (recorded or named so: "… talks (proposal)"): nothing formed,
+        # nothing saved, so not a comparable real arrangement.
+        proposed = [
+            is_proposed(str(name), status)
+            for name, status in zip(observed["name"], observed["status"], strict=True)
+        ]
         observed = observed[~np.array(internal, dtype=bool) & ~np.array(proposed, dtype=bool)]
         self._kinds, self._kind_of = np.unique(ctx.bodies.kind, return_inverse=True)
         kind_matrix = np.eye(len(self._kinds), dtype=bool)[self._kind_of]  # bodies × kinds

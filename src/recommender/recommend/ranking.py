@@ -47,8 +47,8 @@ from recommender.reference import lookup as reference
 from recommender.reference.lookup import resolve
 from recommender.register.records import (
     ended_rows,
+    is_proposed,
     named_not_running,
-    named_proposal,
     named_split,
     one_body,
 )
@@ -353,12 +353,19 @@ class Recommender:
         # and those it has since said ended, with their end year (:meth:`withdraw`).
         self.withdrawn: frozenset[str] = frozenset()
         self.ended_since: dict[str, int | None] = {}
-        # Those whose names say they never formed ("… (proposal)") or have split ("… split
-        # 2012"): the model learnt from them as partner choices, but no answer states them as
+        # Those recorded or named as never formed (status proposed, "… (proposal)") or whose
+        # names say they split ("… split 2012"): the model learnt from them as partner
+        # choices, but no answer states them as
         # a partnership ("already works with … on …", a partner already sharing the service);
         # one split is history that has ended.
         names = [(str(i), str(n)) for i, n in zip(observed["id"], observed["name"], strict=True)]
-        self._proposed = frozenset(i for i, n in names if named_proposal(n))
+        self._proposed = frozenset(
+            str(i)
+            for i, n, status in zip(
+                observed["id"], observed["name"], observed["status"], strict=True
+            )
+            if is_proposed(str(n), status)
+        )
         self._split = {i: year for i, n in names if (year := named_split(n)) is not None}
         self.scorer.facts = self._facts(frozenset(), {})
         self.scorer.proposed = self._proposals(observed)
@@ -909,7 +916,8 @@ class Recommender:
             positions = [self._position[c] for c in codes if c in self._position]
             if code in codes or not positions or not ctx.bodies.eligible[s, f]:
                 continue
-            if named_not_running(str(row["name"])) or one_body(codes) or ctx.one_body(positions):
+            over = named_not_running(str(row["name"])) or row.get("status") == "proposed"
+            if over or one_body(codes) or ctx.one_body(positions):
                 continue  # a proposal, one that split, or one between bodies now one
             if str(row["id"]) in self.withdrawn or str(row["id"]) in self.ended_since:
                 continue  # deleted from the register since the model was trained, or ended

@@ -795,9 +795,10 @@ class _RowCheck:
         if start is not None and end is not None and end < start:
             self.error("end_year", f"the end year is before the start year {start}")
         status = self.choice("status", STATUSES, "ended" if end is not None else "unknown")
-        if status == "active" and end is not None:
+        if status in ("active", "proposed") and end is not None:
             self.error(
-                "status", f"'active' with an end year ({end}); expected ended, or no end year"
+                "status",
+                f"{status!r} with an end year ({end}); expected ended, or no end year",
             )
         figure = self.savings()
         given = bool(self.get("savings_gbp"))

@@ -291,6 +291,12 @@ def named_proposal(name: str) -> bool:
     return bool(_PROPOSAL.search(name))
 
 
+def is_proposed(name: str, status: object = None) -> bool:
+    """Whether an arrangement was only proposed: recorded so (status ``proposed``, as an
+    analyst may import one) or named so (:func:`named_proposal`, as the sources write it)."""
+    return status == "proposed" or named_proposal(name)
+
+
 def named_split(name: str) -> int | None:
     """The year an arrangement's name says it split ("… (joint YOT, split 2012)"), or None."""
     found = _SPLIT.search(name)
@@ -824,9 +830,9 @@ def record_ended(record: Mapping[str, Any]) -> bool:
 
 
 def record_proposed(record: Mapping[str, Any]) -> bool:
-    """Whether the record's name says it was only proposed (:func:`named_proposal`): no one's
-    running arrangement, whatever it would have shared."""
-    return named_proposal(str(record.get("name") or ""))
+    """Whether the record was only proposed (:func:`is_proposed`): no one's running
+    arrangement, whatever it would have shared."""
+    return is_proposed(str(record.get("name") or ""), record.get("status"))
 
 
 def years_said(record: Mapping[str, Any], *, short: bool = False) -> str:
@@ -869,7 +875,9 @@ def ended_rows(frame: pd.DataFrame) -> pd.Series:
 
 
 # The same rule in a query: a real arrangement still running.
-RUNNING = sa.and_(db.arrangements.c.end_year.is_(None), db.arrangements.c.status != "ended")
+RUNNING = sa.and_(
+    db.arrangements.c.end_year.is_(None), db.arrangements.c.status.not_in(("ended", "proposed"))
+)
 
 
 def real_ids(
