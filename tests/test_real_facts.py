@@ -170,6 +170,21 @@ def test_an_arrangement_named_a_proposal_or_split_is_no_running_partnership(
     assert re.search(r"\d+ more (was|were) only proposed\.", document)
     row = document.split(str(escape(brent["name"])), 1)[1]
     assert reg.years_said(brent) in row[: row.index("</tr>")]
+    # Its own page, and `register show`, said "Started 2017" and status "unknown".
+    for r in named:
+        facts = real_client.get(f"/arrangements/{r['id']}").get_data(as_text=True)
+        shown = CliRunner().invoke(cli, ["register", "show", r["id"]]).output
+        assert "<dt>Started</dt>" not in facts
+        if reg.record_proposed(r):
+            said = reg.years_said(r)  # "proposed in 2017", or "proposed" with no year
+            year = said.removeprefix("proposed in ") if said != "proposed" else "year unknown"
+            assert f"<dt>Proposed</dt><dd>{year}; not known to have formed</dd>" in facts, r
+            assert "<dt>Status</dt><dd>proposed</dd>" in facts
+            assert f"years     {reg.years_said(r)}\nstatus    proposed\n" in shown
+        else:  # split: said ended, in the year its name gives
+            assert f"<dd>{reg.years_said(r)}</dd>" in facts and "ended 2012" in facts
+            assert "<dt>Status</dt><dd>ended</dd>" in facts
+            assert "years     ended 2012\nstatus    ended\n" in shown
     # The tie the model's scores keep is said as what it was.
     asked = Query("E09000005", "property_assets", ("health",), k=1, min_choice=0)
     (top,) = rec.recommend(asked)

@@ -273,10 +273,11 @@ def show(obj: SettingsObj, ident: str, fmt: str) -> None:
     if fmt == "json":
         echo_json(readmodels.arrangement(r))
         return
-    years = f"{r['start_year'] or '?'}–{r['end_year'] or ''}"
+    years = reg.years_said(r) or "no year recorded"  # "proposed in 2017", not "2017–"
     click.echo(f"{r['id']}  {r['name']}")
     click.echo(f"service   {r['service']}")
-    click.echo(f"years     {years} ({r['status']})")
+    click.echo(f"years     {years}")
+    click.echo(f"status    {reg.status_said(r)}")
     click.echo(f"savings   {_savings(r)}")
     click.echo(
         f"aim       {'set up to save money' if r['savings_aim'] else 'not set up to save money'}"

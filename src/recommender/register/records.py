@@ -869,6 +869,21 @@ def years_said(record: Mapping[str, Any], *, short: bool = False) -> str:
     return "ended" if ended else ""
 
 
+def status_said(record: Mapping[str, Any]) -> str:
+    """An arrangement's status as the answers read it: "proposed" for one only proposed
+    (:func:`record_proposed`, its name may say so whatever its status), "ended" for one ended
+    (:func:`record_ended`, its name may say it split), else the register's status.
+
+    >>> status_said({"name": "Fareham offices letting (proposal)", "status": "unknown"})
+    'proposed'
+    >>> status_said({"name": "Wessex YOT (joint YOT, split 2012)", "status": "unknown"})
+    'ended'
+    """
+    if record_proposed(record):
+        return "proposed"
+    return "ended" if record_ended(record) else str(record.get("status") or "unknown")
+
+
 def ended_rows(frame: pd.DataFrame) -> pd.Series:
     """:func:`has_ended` for each row of a frame of arrangements."""
     return frame["end_year"].notna() | (frame["status"] == "ended")
