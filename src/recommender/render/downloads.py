@@ -27,6 +27,7 @@ from recommender.model.patterns import pair_kind
 from recommender.model.verdicts import trust_said
 from recommender.recommend.ranking import Recommendation
 from recommender.register.files import spreadsheet_cell
+from recommender.register.records import status_said
 
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -169,7 +170,7 @@ def arrangements_table(
             a["service"],
             a["start_year"],
             a["end_year"],
-            a["status"],
+            status_said(a),  # "proposed" when its name says so, as the pages read it
             "; ".join(str(m["name"]) for m in a["members"]),
             "; ".join(str(m["body_code"]) for m in a["members"] if m["body_code"]),
             a["annual_savings_gbp"],
