@@ -1,6 +1,5 @@
 """Shared fixtures. Each area keeps its own in a ``tests/<area>_fixtures.py`` imported here."""
 
-import atexit
 import os
 import shutil
 import tempfile
@@ -9,10 +8,11 @@ from pathlib import Path
 # The suite never reads or writes the developer's own register (var/recommender.sqlite, or a
 # database RECOMMENDER_DATABASE_URL names): each test process has a SQLite file of its own,
 # filled with the default register on first use as a fresh checkout's would be. Set before any
-# test module reads Settings.from_env(); the servers and commands tests start inherit it.
-_OWN = Path(tempfile.mkdtemp(prefix="recommender-tests-"))
-atexit.register(shutil.rmtree, _OWN, ignore_errors=True)
-os.environ["RECOMMENDER_DATABASE_URL"] = f"sqlite:///{_OWN / 'register.sqlite'}"
+# test module reads Settings.from_env(); the servers and commands tests start inherit it, and
+# the folder goes when the process ends (pytest_unconfigure, below).
+os.environ["RECOMMENDER_DATABASE_URL"] = (
+    f"sqlite:///{tempfile.mkdtemp(prefix='recommender-tests-')}/register.sqlite"
+)
 
 # Tests run two at a time (pytest -n 2) on two cores: one OpenMP thread each, so gradient
 # boosting does not spin against itself. Set before scikit-learn is imported.
@@ -44,3 +44,9 @@ from service_fixtures import (  # noqa: F401
     real_client,
     service_models,
 )
+
+
+def pytest_unconfigure() -> None:
+    folder = Path(os.environ["RECOMMENDER_DATABASE_URL"].removeprefix("sqlite:///")).parent
+    if folder.name.startswith("recommender-tests-"):  # this process's own, made above
+        shutil.rmtree(folder, ignore_errors=True)
