@@ -170,8 +170,14 @@ def test_an_arrangement_named_a_proposal_or_split_is_no_running_partnership(
     assert re.search(r"\d+ more (was|were) only proposed\.", document)
     row = document.split(str(escape(brent["name"])), 1)[1]
     assert reg.years_said(brent) in row[: row.index("</tr>")]
-    # Its own page, and `register show`, said "Started 2017" and status "unknown".
+    # Its own page, and `register show`, said "Started 2017" and status "unknown"; the API
+    # gave that status, with no word of how the answers read it.
     for r in named:
+        api = real_client.get(f"/api/v1/arrangements/{r['id']}").json
+        assert api is not None and (api["proposed"], api["ended"]) == (
+            reg.record_proposed(r),
+            not reg.record_proposed(r),
+        )
         facts = real_client.get(f"/arrangements/{r['id']}").get_data(as_text=True)
         shown = CliRunner().invoke(cli, ["register", "show", r["id"]]).output
         assert "<dt>Started</dt>" not in facts

@@ -77,8 +77,11 @@ MAX_SAVINGS_GBP = 1_000_000_000
 # or not a register); the reader's limit is raised to the file's size so this check, which can
 # name the column, is the one that speaks.
 MAX_FIELD = 131_072
-# Columns a layout does not read but an export writes (informative): ignored without a warning.
-_EXPORTED = ("annual_savings_gbp", "import_id", "fingerprint", "members")
+# Columns a layout does not read but an export writes (informative, or how the answers read an
+# arrangement: the JSON export's internal, proposed and ended): ignored without a warning.
+_EXPORTED = (
+    "annual_savings_gbp", "import_id", "fingerprint", "members", "internal", "proposed", "ended"
+)  # fmt: skip
 _LISTS = ("partner_types", "partner_roles", "partner_names")  # optional, one per partner
 _READ = (*PROJECT_COLUMNS, *_LISTS)
 _CODE = re.compile(r"^[EWSN]\d{8}$")

@@ -1125,8 +1125,12 @@ def _records(conn: Connection, stmt: sa.Select[Any], directory: Directory) -> li
     for row in rows:
         mine = members.get(row["id"], [])
         lists = partner_tokens(mine)
-        internal = {"internal": _runs_said(mine, directory)}
-        out.append({k: row[k] for k in ARRANGEMENT_COLUMNS} | lists | {"members": mine} | internal)
+        said = {  # how the answers read it, as its own page says it
+            "internal": _runs_said(mine, directory),
+            "proposed": record_proposed(row),
+            "ended": record_ended(row),
+        }
+        out.append({k: row[k] for k in ARRANGEMENT_COLUMNS} | lists | {"members": mine} | said)
     return out
 
 

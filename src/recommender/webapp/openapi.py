@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from flask import Flask
 
 from recommender import __version__
+from recommender.database.db import STATUSES
 from recommender.webapp.params import Param
 
 PREFIX = "/api/v1"
@@ -343,7 +344,12 @@ COMPONENTS: dict[str, Any] = {
         service=STR,
         start_year=NINT,
         end_year=NINT,
-        status=STR,
+        status={
+            "type": "string",
+            "enum": list(STATUSES),
+            "description": "As the register records it; proposed and ended say how the answers "
+            "read it.",
+        },
         savings_gbp=NNUM,
         savings_basis=STR,
         savings_period_years=NINT,
@@ -353,6 +359,17 @@ COMPONENTS: dict[str, Any] = {
         note=STR,
         simulated=BOOL,
         fingerprint={"type": "string", "description": "What makes it a duplicate on import."},
+        proposed={
+            "type": "boolean",
+            "description": "Only proposed (its status, or its name ending '(proposal)', as the "
+            "documented arrangements write it): never stated as a partnership, nor offered to "
+            "join; start_year is the year it was proposed.",
+        },
+        ended={
+            "type": "boolean",
+            "description": "Said to have ended: an end year, the status ended, or a name saying "
+            "it split ('… split 2012').",
+        },
         partners={
             "type": "array",
             "items": STR,
