@@ -448,7 +448,7 @@ def _soak(
         )
         promoter.start()
         result = _wrk(wrk, "soak", base, script, SOAK_S, timeout=SOAK_TIMEOUT_S)
-        promoter.join(timeout=60)
+        promoter.join(timeout=FOLLOW_MORE_S + 30)
         serving = get_json(base + "api/v1/health")["model_version"]
     finally:
         stop_server(server)
@@ -476,6 +476,7 @@ def _soak(
 
 
 FOLLOW_CHECKS = 20  # health asked this many times in a row (it lands on either worker)
+FOLLOW_MORE_S = 60  # how long after the soak's traffic the workers are looked at
 
 
 def _promote_midway(
@@ -492,8 +493,8 @@ def _promote_midway(
     with urllib.request.urlopen(request, timeout=120) as response:
         events["promote_status"] = response.status
     events["promote_s"] = time.monotonic() - started - float(events["promote_at"])  # type: ignore[arg-type]
-    seen = 0
-    while time.monotonic() - started < SOAK_S - 1 and seen < FOLLOW_CHECKS:
+    seen = 0  # looked for past the traffic's end: a worker prepares the model before serving it
+    while time.monotonic() - started < SOAK_S + FOLLOW_MORE_S and seen < FOLLOW_CHECKS:
         with urllib.request.urlopen(base + "api/v1/health", timeout=30) as response:
             seen = seen + 1 if json.loads(response.read())["model_version"] == version else 0
         time.sleep(0.05)

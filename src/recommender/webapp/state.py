@@ -13,22 +13,28 @@ version from the registry every ``MODEL_CHECK_SECONDS`` and loading the new mode
 
 Under ``recommender serve`` each worker reads it from a thread of its own
 (:meth:`ModelHolder.watch`, started after the worker is forked): requests never wait for a
-model to load, they keep being answered by the current one until the new one has loaded and
-answered its first query, and an idle worker is as current as a busy one. So a promotion or
-rollback made anywhere is served by every worker of every replica sharing the models folder
-within ``MODEL_CHECK_SECONDS`` plus the time a worker takes to load the model. Without the
-thread (tests, ``flask run``) a request looks, at most every ``MODEL_CHECK_SECONDS``, and loads
-the new model itself.
+model to load, they keep being answered by the current one until the new one has loaded,
+answered its first query and prepared its suggestions (seconds: served unprepared, every
+question about a body would work its suggestions out, and a worker under load answered a
+tenth as many, each in over half a second, until they were all made), and an idle worker is as
+current as a busy one. So a promotion or rollback made anywhere is served by every worker of
+every replica sharing the models folder within ``MODEL_CHECK_SECONDS`` plus the time a worker
+takes to load and prepare the model. An admin call (promote, roll back, reload) prepares the
+model before it answers, and the worker that takes it serves the model from then on. Without
+the thread (tests, ``flask run``) a request looks, at most every ``MODEL_CHECK_SECONDS``, loads
+the new model itself and serves it at once, prepared in a thread of its own.
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -112,6 +118,7 @@ class ModelHolder:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _next_check: float = 0.0
     _failed: str | None = None  # the promoted version that did not load
+    _preparing: str | None = None  # the version being prepared before it serves
     _watcher: threading.Thread | None = field(default=None, repr=False)
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
 
@@ -171,8 +178,7 @@ class ModelHolder:
             except RecommenderError as err:
                 self._failed, self.refused = self._promoted(), err
                 raise ReloadFailed(err, old) from err
-            self._install(new)
-        self._warm_later(new)
+        self._ready(new)
         return old, new.version
 
     def promote(self, version: str) -> tuple[str | None, str]:
@@ -190,8 +196,7 @@ class ModelHolder:
                 old = artifacts.promote(version, self.settings, check=self._opening(opened))
             except ModelError as err:
                 raise ReloadFailed(err, self.version) from err
-            self._install(opened[-1])
-        self._warm_later(opened[-1])
+        self._ready(opened[-1])
         return old, version
 
     def _opening(self, opened: list[Recommender]) -> Callable[[Any], None]:
@@ -224,8 +229,7 @@ class ModelHolder:
                 target = artifacts.rollback(self.settings, check=check)
             except ModelError as err:
                 raise ReloadFailed(err, self.version) from err
-            self._install(opened[-1])
-        self._warm_later(opened[-1])
+        self._ready(opened[-1])
         return before[-1], target
 
     def swap(self, new: Recommender) -> Recommender | None:
@@ -238,8 +242,27 @@ class ModelHolder:
         self.error = self.refused = self._failed = None
         return old
 
+    def _ready(self, new: Recommender) -> bool:
+        """Prepare ``new`` while the current model goes on answering, then serve it if the
+        registry still promotes it (one promoted meanwhile is followed next); return whether
+        it serves."""
+        self._preparing = new.version  # the watcher does not load and prepare it a second time
+        try:
+            self._warm(new)
+        finally:
+            self._preparing = None
+        with self._lock:
+            if self._promoted() != new.version:
+                log.info(
+                    "model %s was promoted away while it was prepared: not served", new.version
+                )
+                return False
+            self._install(new)
+        return True
+
     def follow(self) -> None:
-        """Serve the promoted model now, if another is serving (loads it in this thread)."""
+        """Serve the promoted model, if another is serving: loaded and prepared in this
+        thread (a worker forked after a promotion, before it takes a request)."""
         self._check_registry()
 
     def watch(self) -> None:
@@ -304,26 +327,42 @@ class ModelHolder:
         if now < self._next_check:
             return
         self._next_check = now + self.check_seconds
-        self._check_registry()
+        self._check_registry(at_once=True)
         self._follow_register()
 
-    def _check_registry(self) -> None:
-        """Load and swap in the promoted model if it is not the one serving (skipped while
-        another thread loads one)."""
-        if not self._lock.acquire(blocking=False):
+    def _check_registry(self, *, at_once: bool = False) -> None:
+        """Load the promoted model if it is not the one serving (skipped while another thread
+        loads or prepares one), prepare it and serve it (:meth:`_ready`); ``at_once`` (a
+        request that looked, with no watcher: it must not wait seconds) serves it first and
+        prepares it in a thread of its own."""
+        new = self._load_promoted()
+        if new is None:
             return
+        if at_once:
+            with self._lock:
+                self._install(new)
+            self._warm_later(new)
+        elif not self._ready(new):
+            return
+        log.info("now serving model %s (promoted elsewhere)", new.version)
+
+    def _load_promoted(self) -> Recommender | None:
+        """The promoted model, loaded, when it is not the one serving nor one that failed to
+        load, and no other thread is loading or preparing it; else None."""
+        if not self._lock.acquire(blocking=False):
+            return None
         try:
             try:
                 wanted = promoted_version(self.settings)
             except (RecommenderError, OSError) as err:
                 log.warning("cannot read the promoted model version: %s", err)
-                return
+                return None
             if wanted == self.version:
                 self.refused = self._failed = None  # the registry went back to this one
-            if wanted is None or wanted == self.version or wanted == self._failed:
-                return
+            if wanted in (None, self.version, self._failed, self._preparing):
+                return None
             try:
-                new = self._attempt()
+                return self._attempt()
             except RecommenderError as err:
                 log.error(
                     "promoted model %s does not load; keeping %s (not retried until another "
@@ -333,12 +372,9 @@ class ModelHolder:
                     err.detail,
                 )
                 self._failed, self.refused = wanted, err
-                return
-            self._install(new)
-            log.info("now serving model %s (promoted elsewhere)", new.version)
+                return None
         finally:
             self._lock.release()
-        self._warm_later(new)
 
     def _warm_later(self, new: Recommender) -> None:
         """Prepare a model swapped in (``warm``) after the swap, in a thread of its own:
@@ -350,9 +386,42 @@ class ModelHolder:
     def _warm(self, new: Recommender) -> None:
         try:
             if self.warm is not None:
-                self.warm(new)
+                with _beside_requests():
+                    self.warm(new)
         except Exception:  # an optimisation: requests work the suggestions out on demand
             log.exception("preparing the suggestions of model %s failed", new.version)
+
+
+# Preparing a model makes close to a million long-lived objects. The cyclic garbage collector's
+# full collections, which walk every object not frozen, ran again and again meanwhile as they
+# grew, each pausing every thread of the worker for up to a third of a second (the soak's p99
+# rose to 240 ms); start-up's model is frozen (`recommender serve`: gc.freeze), a promoted one
+# was not, so its full collections went on pausing the worker after. While a preparation runs
+# no full collection starts; after it, one does (a fraction of a second, once) and what is left,
+# the prepared model and the rest alive, is frozen as start-up's is.
+_collecting = threading.Lock()
+_preparations = 0
+_thresholds: tuple[int, int, int] = (0, 0, 0)
+
+
+@contextmanager
+def _beside_requests() -> Iterator[None]:
+    """No full collection while preparations run; then one, and freeze what is left."""
+    global _preparations, _thresholds
+    with _collecting:
+        if _preparations == 0:
+            _thresholds = gc.get_threshold()
+            gc.set_threshold(_thresholds[0], _thresholds[1], 2**31 - 1)
+        _preparations += 1
+    try:
+        yield
+    finally:
+        with _collecting:
+            _preparations -= 1
+            if _preparations == 0:
+                gc.set_threshold(*_thresholds)
+                gc.collect()  # the garbage made meanwhile (a request's, in cycles) goes first
+                gc.freeze()
 
 
 class ResponseCache:
