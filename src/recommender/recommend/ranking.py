@@ -48,7 +48,6 @@ from recommender.reference.lookup import resolve
 from recommender.register.records import (
     ended_rows,
     is_proposed,
-    named_not_running,
     named_split,
     one_body,
 )
@@ -354,10 +353,9 @@ class Recommender:
         self.withdrawn: frozenset[str] = frozenset()
         self.ended_since: dict[str, int | None] = {}
         # Those recorded or named as never formed (status proposed, "… (proposal)") or whose
-        # names say they split ("… split 2012"): the model learnt from them as partner
-        # choices, but no answer states them as
-        # a partnership ("already works with … on …", a partner already sharing the service);
-        # one split is history that has ended.
+        # names say they split ("… split 2012"): the model learnt from them as partner choices,
+        # but no answer states them as a partnership ("already works with … on …", a partner
+        # already sharing the service); one split is history that has ended.
         names = [(str(i), str(n)) for i, n in zip(observed["id"], observed["name"], strict=True)]
         self._proposed = frozenset(
             str(i)
@@ -916,7 +914,7 @@ class Recommender:
             positions = [self._position[c] for c in codes if c in self._position]
             if code in codes or not positions or not ctx.bodies.eligible[s, f]:
                 continue
-            over = named_not_running(str(row["name"])) or row.get("status") == "proposed"
+            over = str(row["id"]) in self._proposed or str(row["id"]) in self._split
             if over or one_body(codes) or ctx.one_body(positions):
                 continue  # a proposal, one that split, or one between bodies now one
             if str(row["id"]) in self.withdrawn or str(row["id"]) in self.ended_since:

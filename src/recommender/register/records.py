@@ -915,10 +915,10 @@ def real_ids(
 def running_partnerships(
     *, settings: Settings, engine: Engine | None = None
 ) -> list[tuple[str, list[str]]]:
-    """Each real arrangement still running (:data:`RUNNING`: no end year, not said ended; nor
-    named as only proposed or split, :func:`named_not_running`), as the register holds it now:
-    its service id and its members' body codes (a member that is no body on the map left
-    out)."""
+    """Each real arrangement still running (:data:`RUNNING`: no end year, not said ended nor
+    proposed; nor named as only proposed or split, :func:`named_not_running`), as the register
+    holds it now: its service id and its members' body codes (a member that is no body on the
+    map left out)."""
     a, m = db.arrangements, db.members
     stmt = (
         sa.select(a.c.id, a.c.name, a.c.service, m.c.body_code)
