@@ -14,6 +14,7 @@ shown, marked ``existing``) and ``per_partner`` (at most this many services per 
 
 from __future__ import annotations
 
+import copy
 import itertools
 import math
 import threading
@@ -435,6 +436,28 @@ class Recommender:
         self.withdraw(*real_ids(settings=self.settings, engine=engine))
         return self.follow(running_partnerships(settings=self.settings, engine=engine))
 
+    def following_register(self, engine: Engine | None = None) -> Recommender | None:
+        """:meth:`follow_register` for a service that goes on answering meanwhile. What the
+        register adds is followed here, in place (:meth:`follow` makes only the bodies
+        concerned again). When it has deleted, or said ended, arrangements since
+        (:meth:`withdraw`: every body's suggestions made again, seconds of work), a copy that
+        says so is returned, for the caller to prepare while this one answers as it did; else
+        None."""
+        from recommender.register.records import real_ids, running_partnerships
+
+        present, ended = real_ids(settings=self.settings, engine=engine)
+        running = running_partnerships(settings=self.settings, engine=engine)
+        if self._withdrawal(present, ended) == (self.withdrawn, self.ended_since):
+            self.follow(running)
+            return None
+        fresh = copy.copy(self)  # the model and what it computed, shared; these its own:
+        fresh.scorer = copy.copy(self.scorer)  # (its facts and partnerships are replaced)
+        fresh._shortlists, fresh.suggestions = {}, Suggestions(SUGGESTIONS)
+        fresh._follow_lock = threading.Lock()
+        fresh.withdraw(present, ended)
+        fresh.follow(running)
+        return fresh
+
     def withdraw(
         self, present: Iterable[str], ended: Mapping[str, int | None] | None = None
     ) -> int:
@@ -452,12 +475,7 @@ class Recommender:
         the next answer on; answers already made are made again (:attr:`identity` changes).
         What the model learnt from them (its scores) stays until a retrain. Returns how many
         are withdrawn."""
-        gone = self._real_ids - frozenset(str(i) for i in present)
-        since = {
-            i: year
-            for i, year in (ended or {}).items()
-            if i in self._real_ids and i not in self._ended_in_model
-        }
+        gone, since = self._withdrawal(present, ended)
         if gone != self.withdrawn or since != self.ended_since:
             evidence = EvidenceIndex(self.model, leave_out=gone, ended=since)
             facts = self._facts(gone, since)
@@ -468,6 +486,19 @@ class Recommender:
                 self._shortlists.clear()
                 self.suggestions.clear()
         return len(gone)
+
+    def _withdrawal(
+        self, present: Iterable[str], ended: Mapping[str, int | None] | None
+    ) -> tuple[frozenset[str], dict[str, int | None]]:
+        """What :meth:`withdraw` withdraws (the ids the register no longer holds) and says
+        ended since, of the real arrangements the model was trained with."""
+        gone = self._real_ids - frozenset(str(i) for i in present)
+        since = {
+            i: year
+            for i, year in (ended or {}).items()
+            if i in self._real_ids and i not in self._ended_in_model
+        }
+        return gone, since
 
     def _proposals(self, observed: Any) -> dict[tuple[int, int], Proposed]:
         """Each pair of bodies named together in a documented proposal (both ways), with the

@@ -110,8 +110,9 @@ class ModelHolder:
     # requests otherwise make on demand.
     warm: Callable[[Recommender], None] | None = None
     # Keeps the serving model's partnerships as the register holds them (imports since it was
-    # trained), looked at with each look for a promotion (:class:`RegisterFollower`).
-    register: Callable[[Recommender], None] | None = None
+    # trained), looked at with each look for a promotion (:class:`RegisterFollower`): returns
+    # a copy of the model to prepare and serve when the register deleted or ended some.
+    register: Callable[[Recommender], Recommender | None] | None = None
     recommender: Recommender | None = None
     error: RecommenderError | None = None
     refused: RecommenderError | None = None
@@ -292,14 +293,27 @@ class ModelHolder:
                 log.exception("looking for a promoted model failed")
             self._follow_register()
 
-    def _follow_register(self) -> None:
+    def _follow_register(self, *, at_once: bool = False) -> None:
+        """Follow the register (:class:`RegisterFollower`). A copy of the model that says what
+        it deleted or ended is prepared while the current one answers, as a promoted model
+        is, then served unless another model was meanwhile (``at_once``: served first)."""
         current = self.recommender
         if self.register is None or current is None:
             return
         try:
-            self.register(current)
+            fresh = self.register(current)
         except Exception:  # e.g. the database away: the answers stay as they were; logged
             log.exception("reading the register's running partnerships failed")
+            return
+        if fresh is None:
+            return
+        if not at_once:
+            self._warm(fresh)
+        with self._lock:
+            if self.recommender is current:  # (not _install: a refused promotion stays so)
+                self.recommender = fresh
+        if at_once:
+            self._warm_later(fresh)
 
     def _attempt(self) -> Recommender:
         try:
@@ -328,7 +342,7 @@ class ModelHolder:
             return
         self._next_check = now + self.check_seconds
         self._check_registry(at_once=True)
-        self._follow_register()
+        self._follow_register(at_once=True)
 
     def _check_registry(self, *, at_once: bool = False) -> None:
         """Load the promoted model if it is not the one serving (skipped while another thread
@@ -487,7 +501,9 @@ class RegisterFollower:
     engine: Engine
     _seen: tuple[int, tuple[Any, ...]] | None = field(default=None, repr=False)
 
-    def __call__(self, current: Recommender) -> None:
+    def __call__(self, current: Recommender) -> Recommender | None:
+        """Follow the register on ``current``; return the copy to serve when it deleted or
+        ended arrangements (:meth:`Recommender.following_register`), else None."""
         a = db.arrangements
         stamp = sa.select(sa.func.count(), sa.func.max(a.c.import_id)).where(
             a.c.simulated.is_(False)
@@ -495,9 +511,11 @@ class RegisterFollower:
         with self.engine.connect() as conn:
             row = conn.execute(stamp).one()
         seen = (id(current), tuple(row))
-        if seen != self._seen:
-            current.follow_register(self.engine)
-            self._seen = seen
+        if seen == self._seen:
+            return None
+        fresh = current.following_register(self.engine)
+        self._seen = seen if fresh is None else (id(fresh), tuple(row))
+        return fresh
 
 
 @dataclass
