@@ -132,8 +132,9 @@ def _load_state(config: Mapping[str, Any]) -> ServiceState:
 
 
 def _prepare(model: Recommender) -> None:
-    """Work out the model's default suggestions with their reasons and JSON (seconds: at
-    start-up before it serves; when promoted elsewhere, just after it is swapped in)."""
+    """Work out the model's default suggestions with their reasons and JSON (seconds: before
+    it serves, at start-up, after a promotion, and for a copy after the register deleted or
+    ended arrangements, the current model answering meanwhile)."""
     count = model.prepare()
     log.info("model %s: %d suggestions prepared with their reasons and JSON", model.version, count)
 

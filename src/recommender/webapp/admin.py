@@ -12,9 +12,10 @@ A reload, promotion or rollback that cannot load the model (checksum mismatch, l
 versions, no promoted model, or a model that passes those checks but fails to unpickle or to
 answer a first query) answers 409 ``reload_failed`` and leaves the current model serving; a
 promotion or rollback loads and checks the model before it writes the registry, so a failed one
-leaves the registry as it was. The registry is shared: the worker that answers swaps at once,
-every other worker and replica within ``MODEL_CHECK_SECONDS`` and a model load
-(:mod:`recommender.webapp.state`).
+leaves the registry as it was. The registry is shared: the worker that answers serves the
+model once it has prepared it (the call answers then: tens of seconds under full load), every
+other worker and replica within ``MODEL_CHECK_SECONDS``, a model load and its preparation
+(:mod:`recommender.webapp.state`); the current model answers meanwhile.
 """
 
 from __future__ import annotations
@@ -104,7 +105,8 @@ def admin_action(action: str) -> Callable[[F], F]:
 
 
 @bp.post("/reload")
-@openapi.operation("Load the promoted model again and swap it in (no request is dropped).",
+@openapi.operation("Load the promoted model again, prepare it and serve it (no request is "
+                   "dropped; the current model answers until then).",
                    tag="admin", response="ModelSwap", errors=(*ADMIN_ERRORS, 409),
                    admin=True)  # fmt: skip
 @admin_action("reload")
