@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from recommender.core.errors import ImportRejected, InvalidInput, RowError
+from recommender.register import records
 from recommender.register.files import (
     Candidate,
     Directory,
@@ -332,6 +333,24 @@ def test_an_active_or_proposed_arrangement_with_an_end_year_is_reported(
     assert [c.status for c in candidates] == [status]
     assert [(e.row, e.column, e.value) for e in errors] == [(1, "status", status)]
     assert f"'{status}' with an end year (2020)" in errors[0].message
+
+
+@pytest.mark.parametrize(
+    ("status", "stored"), [("unknown", ("ended", 2022)), ("active", ("active", None))]
+)
+def test_an_end_read_from_the_notes_fills_only_what_a_file_does_not_say(
+    tmp_path: Path, directory: Directory, status: str, stored: tuple[str, int | None]
+) -> None:
+    """The documented arrangement's note says it "separated into borough services in autumn
+    2022": read so when the file says nothing of its end, but an analyst's "active" stands."""
+    item = {"name": "Camden and Islington shared public health service", "service": "other",
+            "start_year": 2013, "partners": ["Rother", "Hastings"], "status": status}  # fmt: skip
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps([item]))
+    candidates, errors = validate(read_source(path)[1], directory, SERVICES)
+    assert not errors
+    [row], _ = records.rows_for(records.unique_candidates(candidates)[0], set())
+    assert (row["status"], row["end_year"]) == stored
 
 
 def test_project_layout_reads_codes_names_and_roles(tmp_path: Path, directory: Directory) -> None:

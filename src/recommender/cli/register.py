@@ -278,6 +278,9 @@ def show(obj: SettingsObj, ident: str, fmt: str) -> None:
     click.echo(f"service   {r['service']}")
     click.echo(f"years     {years}")
     click.echo(f"status    {reg.status_said(r)}")
+    ended = reg.end_read(r)
+    if ended is not None:  # the register's source did not say it: how it was read
+        click.echo(f"          {ended.said()}")
     click.echo(f"savings   {_savings(r)}")
     click.echo(
         f"aim       {'set up to save money' if r['savings_aim'] else 'not set up to save money'}"

@@ -27,8 +27,10 @@ A few real arrangements' figures say more in their source's own words than their
 prevented" is no service-cost saving at all). ``savings_readings.csv`` reads each of those
 from the words it quotes (:func:`savings_reading`, checked against the source by the tests):
 its annual estimate, or none, replaces the rule's, and what is shown says how it was read.
-The known layout has no end year: ``end_readings.csv`` reads the year an arrangement ended
-from its note's words in the same way (:func:`end_reading`).
+The known layout has no end year nor status: ``end_readings.csv`` reads that an arrangement
+ended, and the year when the words give one, from its note's words in the same way
+(:func:`end_reading`), or from another's note that says it ("After leaving the South Northants
+partnership"); the arrangement's page says how it was read (:func:`end_read`).
 
 Identity
 --------
@@ -132,19 +134,61 @@ def _savings_readings() -> dict[tuple[str, float], SavingsReading]:
     }
 
 
+@dataclass(frozen=True)
+class EndReading:
+    """How a real arrangement's end reads in the sources' words (see the module docstring): the
+    year it ended (None: the words give none), the words, and the arrangement whose note holds
+    them when it is another's (None: its own). "After leaving the South Northants partnership,
+    Cherwell proposed a joint chief executive with its county" ends Cherwell's arrangements
+    with South Northamptonshire, whose own notes do not say so."""
+
+    year: int | None
+    source_words: str
+    words_from: str | None = None
+
+    def said(self) -> str:
+        """How the end was read, as a sentence.
+
+        >>> EndReading(2021, "partnership ended c.2021").said()
+        'Read from its source’s words “partnership ended c.2021”.'
+        """
+        if self.words_from is None:
+            return f"Read from its source’s words “{self.source_words}”."
+        return f"Read from the words “{self.source_words}” in the note on {self.words_from}."
+
+
 @functools.cache
-def _end_readings() -> dict[str, tuple[int, str]]:
+def _end_readings() -> dict[str, EndReading]:
     rows = _readings("end_readings.csv")
-    return {r["name"]: (int(r["end_year"]), r["source_words"]) for r in rows}
+    return {
+        r["name"]: EndReading(
+            int(r["end_year"]) if r["end_year"] else None,
+            r["source_words"],
+            r["words_from"] or None,
+        )
+        for r in rows
+    }
 
 
-def end_reading(name: str, simulated: bool = False) -> tuple[int, str] | None:
-    """The year a real arrangement ended as its source's note says it ("partnership ended
-    c.2021", "county paused sharing in 2021"), with those words: the known layout has no end
-    year, and an arrangement that ended is no one's running partnership to join, nor a
-    service two bodies "already" share (``end_readings.csv``, checked against the notes by
-    the tests)."""
+def end_reading(name: str, simulated: bool = False) -> EndReading | None:
+    """How a real arrangement ended as the sources' notes say it ("partnership ended c.2021",
+    "county paused sharing in 2021", "until the council decided to bring monitoring in-house"):
+    the known layout has no end year nor status, and an arrangement that ended is no one's
+    running partnership to join, nor a service two bodies "already" share
+    (``end_readings.csv``, checked against the notes by the tests)."""
     return None if simulated else _end_readings().get(" ".join(str(name).split()))
+
+
+def end_read(record: Mapping[str, Any]) -> EndReading | None:
+    """The reading a stored arrangement's end came from (:func:`end_reading`), if it did: a
+    real arrangement of that name, said ended in the reading's year. One an analyst imported
+    with an end year of their own, or a status other than ended, is not the reading's."""
+    if record.get("simulated") or record.get("status") != "ended":
+        return None
+    found = end_reading(str(record.get("name") or ""))
+    end = record.get("end_year")
+    end = None if end is None or pd.isna(end) else int(end)
+    return found if found is not None and found.year == end else None
 
 
 def savings_reading(
@@ -652,9 +696,11 @@ def _stored_row(fp: str, c: Candidate) -> dict[str, Any]:
     curated readings of its end and its savings applied), without its id."""
     row = {k: v for k, v in asdict(c).items() if k in ARRANGEMENT_COLUMNS and k != "id"}
     row["fingerprint"] = fp
-    ended = end_reading(c.name, c.simulated) if c.end_year is None else None
+    # The reading fills what the register does not say: not an end year or status given.
+    said = c.end_year is not None or c.status not in ("unknown", "ended")
+    ended = None if said else end_reading(c.name, c.simulated)
     if ended is not None:
-        row["end_year"], row["status"] = ended[0], "ended"
+        row["end_year"], row["status"] = ended.year, "ended"
     reading = savings_reading(c.name, c.savings_gbp, c.simulated)
     row["annual_savings_gbp"] = (
         reading.annual
@@ -1050,6 +1096,21 @@ def get_arrangement(
         return found[0]
     near = closest(ident.strip().upper(), ids, limit=5)
     raise UnknownArrangement(f"no arrangement has the id {ident!r}", field="id", suggestions=near)
+
+
+def real_id_named(name: str, *, settings: Settings, engine: Engine | None = None) -> str | None:
+    """The id of the real arrangement the register holds by ``name`` (the first, by id), or
+    None: what a note names, to link to."""
+    table = db.arrangements
+    stmt = (
+        sa.select(table.c.id)
+        .where(table.c.name == name, table.c.simulated.is_(False))
+        .order_by(table.c.id)
+        .limit(1)
+    )
+    with _connection(settings, engine) as conn:
+        found = conn.scalar(stmt)
+    return None if found is None else str(found)
 
 
 def export(

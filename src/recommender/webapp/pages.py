@@ -399,7 +399,12 @@ def arrangement(arrangement_id: str) -> str:
         arrangement_id, settings=settings, directory=current.directory, engine=current.engine
     )
     labels = views_register.service_labels(settings)
-    context = views_arrangement.page(found, labels, settings)
+    context = views_arrangement.page(
+        found,
+        labels,
+        settings,
+        lambda name: reg.real_id_named(name, settings=settings, engine=current.engine),
+    )
     return render_template("arrangement.html", **context, source_kinds=SOURCE_KINDS)
 
 

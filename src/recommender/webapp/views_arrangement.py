@@ -4,22 +4,33 @@ source, ranked by kind) and a map that names its members."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from recommender.core import sources
 from recommender.core.config import Settings
 from recommender.reference import lookup as reference
+from recommender.register import records
 from recommender.render import maps
 from recommender.render.partner_map import layer_of
 from recommender.webapp.views_register import MAP_WIDTH, row
 
 
-def page(found: Mapping[str, Any], labels: Mapping[str, str], settings: Settings) -> dict[str, Any]:
-    """The arrangement as its page shows it: the explorer's row, its source's kind and a map."""
+def page(
+    found: Mapping[str, Any],
+    labels: Mapping[str, str],
+    settings: Settings,
+    find: Callable[[str], str | None],
+) -> dict[str, Any]:
+    """The arrangement as its page shows it: the explorer's row, its source's kind, how its end
+    was read when the register's source did not give it (with a link to the arrangement whose
+    note says it, ``find`` giving its id) and a map."""
     shown = row(found, labels)
     url = shown["source_url"]
+    ended = records.end_read(found)
     return {
+        "end_read": ended,
+        "end_read_from": find(ended.words_from) if ended and ended.words_from else None,
         "a": shown,
         # Made by this project's simulator, or imported as simulated by an analyst.
         "from_simulator": str(found.get("source") or "").startswith(sources.SIMULATOR_SOURCE),
