@@ -208,7 +208,12 @@ def test_history_through_a_body_that_is_gone_says_so() -> None:
 
     import pandas as pd
 
-    from recommender.model.explain import inherited_only, inherited_said
+    from recommender.model.explain import (
+        inherited_history,
+        inherited_only,
+        inherited_pairs,
+        inherited_said,
+    )
 
     class Model:  # what inherited_only reads of a model (and weakly refers to)
         pass
@@ -241,6 +246,21 @@ def test_history_through_a_body_that_is_gone_says_so() -> None:
     assert said == f"its predecessor {county} worked with Bedfordshire Police on customer services"
     said = inherited_said("Bedford", found[(0, 1, 0)], ["customer services"])
     assert said == f"both succeed {county} in its arrangements for customer services"
+    # A pair's history, of any service, only through bodies that are gone: said so too ("has
+    # been in 4 documented arrangements with Cherwell" of West Northamptonshire, whose
+    # predecessor South Northamptonshire was in them).
+    pairs_found = inherited_pairs(model)  # type: ignore[arg-type]
+    assert pairs_found[(0, 2)] == (county, "") and pairs_found[(2, 0)] == ("", county)
+    assert (4, 3) not in pairs_found and (3, 4) not in pairs_found  # once with Cherwell itself
+    two = "2 documented arrangements"
+    said = inherited_history("Cherwell", ("", "South Northamptonshire"), two)
+    assert said == f"its predecessor South Northamptonshire has been in {two} with Cherwell"
+    said = inherited_history("Bedford", pairs_found[(0, 2)], two)
+    assert said == f"has been in {two} with {county}, a predecessor of Bedford"
+    said = inherited_history("Bedford", pairs_found[(0, 1)], two)
+    assert said == f"both succeed {county} in {two}"
+    said = inherited_history("Bedford", None, two)
+    assert said == f"has been in {two} with Bedford, each through a council since abolished"
 
 
 def test_evidence_prefers_arrangements_between_bodies_of_the_pairs_kinds(

@@ -305,7 +305,10 @@ def describe(
         if labels:
             return said + rest
         n = int(snap.prior[focal, cand])
-        return f"has been in {n} documented arrangement{'s' * (n != 1)} with {you}"
+        count = f"{n} documented arrangement{'s' * (n != 1)}"
+        if (focal, cand) not in inherited_pairs(model):
+            return f"has been in {count} with {you}"
+        return inherited_history(you, inherited_pairs(model)[(focal, cand)], count)
     if factor == "savings":
         merged = min(b.population[focal], b.population[cand])
         if effect > 0:
@@ -399,10 +402,12 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
 
 
 # By model identity (a model is no dictionary key), dropped with the model.
-_INHERITED: dict[int, dict[tuple[int, int, int], tuple[str, str]]] = {}
+Via = tuple[str, str]  # the full name of the body gone on each side ("": a member itself)
+_INHERITED: dict[int, tuple[dict[tuple[int, int, int], Via], dict[tuple[int, int], Via | None]]]
+_INHERITED = {}
 
 
-def inherited_only(model: TrainedModel) -> dict[tuple[int, int, int], tuple[str, str]]:
+def inherited_only(model: TrainedModel) -> dict[tuple[int, int, int], Via]:
     """The pairs (both orders) and services whose shared arrangements all link them through a
     body that is gone, with the full name of the body gone on each side ("" for a body that
     was a member itself): Bedford "works with" Bedfordshire Police only because Bedfordshire County
@@ -410,6 +415,20 @@ def inherited_only(model: TrainedModel) -> dict[tuple[int, int, int], tuple[str,
     Northamptonshire County Council was, which is no partnership between the two. Made once
     per model (a model trained before ``member_via`` was kept: a council split between the
     two only, told by the name they share)."""
+    return _inherited(model)[0]
+
+
+def inherited_pairs(model: TrainedModel) -> dict[tuple[int, int], Via | None]:
+    """The pairs (both orders) whose documented arrangements, of any service, all link them
+    through a body that is gone (:func:`inherited_only`): Cherwell's four with South
+    Northamptonshire, now part of West Northamptonshire. The way, or None when they are linked
+    through more than one."""
+    return _inherited(model)[1]
+
+
+def _inherited(
+    model: TrainedModel,
+) -> tuple[dict[tuple[int, int, int], Via], dict[tuple[int, int], Via | None]]:
     found = _INHERITED.get(id(model))
     if found is not None:
         return found
@@ -425,7 +444,9 @@ def inherited_only(model: TrainedModel) -> dict[tuple[int, int, int], tuple[str,
             for names in register["member_names"]
         ]
     genuine: set[tuple[int, int, int]] = set()
-    through: dict[tuple[int, int, int], tuple[str, str]] = {}
+    through: dict[tuple[int, int, int], Via] = {}
+    genuine_pairs: set[tuple[int, int]] = set()
+    ways: dict[tuple[int, int], set[Via]] = {}
     for service, codes, via in zip(
         register["service"], register["member_codes"], vias, strict=True
     ):
@@ -433,15 +454,25 @@ def inherited_only(model: TrainedModel) -> dict[tuple[int, int, int], tuple[str,
         members = [(index[c], str(v)) for c, v in zip(codes, via, strict=False) if c in index]
         for i, (a, via_a) in enumerate(members):
             for b, via_b in members[i + 1 :]:
-                if a == b or s is None:
+                if a == b:
                     continue
                 if (not via_a and not via_b) or (not told and via_a != via_b):
-                    genuine.update(((a, b, s), (b, a, s)))
-                else:
+                    genuine_pairs.update(((a, b), (b, a)))
+                    if s is not None:
+                        genuine.update(((a, b, s), (b, a, s)))
+                    continue
+                ways.setdefault((a, b), set()).add((via_a, via_b))
+                ways.setdefault((b, a), set()).add((via_b, via_a))
+                if s is not None:
                     through.setdefault((a, b, s), (via_a, via_b))
                     through.setdefault((b, a, s), (via_b, via_a))
-    found = {k: v for k, v in through.items() if k not in genuine}
-    _INHERITED[id(model)] = found
+    by_service = {k: v for k, v in through.items() if k not in genuine}
+    by_pair = {
+        pair: (next(iter(way)) if len(way) == 1 else None)
+        for pair, way in ways.items()
+        if pair not in genuine_pairs
+    }
+    _INHERITED[id(model)] = found = (by_service, by_pair)
     weakref.finalize(model, _INHERITED.pop, id(model), None)
     return found
 
@@ -458,6 +489,22 @@ def inherited_said(you: str, via: tuple[str, str], services: list[str]) -> str:
     if mine:
         return f"worked with {mine}, a predecessor of {you}, on {what}"
     return f"its predecessor {theirs} worked with {you} on {what}"
+
+
+def inherited_history(you: str, via: Via | None, count: str) -> str:
+    """How a pair has been in ``count`` arrangements only through bodies that are gone
+    (:func:`inherited_pairs`; ``via``: the focal body's, then the candidate's, None for more
+    than one way), from the candidate's side."""
+    if via is None:
+        return f"has been in {count} with {you}, each through a council since abolished"
+    mine, theirs = via
+    if mine and mine == theirs:
+        return f"both succeed {mine} in {count}"
+    if mine and theirs:
+        return f"its predecessor {theirs} has been in {count} with {mine}, a predecessor of {you}"
+    if mine:
+        return f"has been in {count} with {mine}, a predecessor of {you}"
+    return f"its predecessor {theirs} has been in {count} with {you}"
 
 
 # --- evidence ---------------------------------------------------------------------------------
