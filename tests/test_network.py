@@ -118,3 +118,33 @@ def test_simulated_arrangements_never_enter_the_network() -> None:
     for snap in (cache.now(), cache.dated(), cache.before(2030)):
         assert snap.prior[a, b] == 0 and not snap.shares[0, a, b]
         assert snap.degree[a] == (1 if snap is cache.now() else 0)  # a4 (undated) is real
+
+
+def test_a_member_that_left_no_longer_shares_through_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hammersmith and Fulham "left the arrangement in 2022" (the Tri-borough libraries, which
+    run on for the other two): it was still said to share the service with them."""
+    from dataclasses import replace
+
+    from recommender.model.network import as_the_register_says
+    from recommender.register import records
+
+    readings = {"a3": {"D": records.ExitReading(2018, "D left in 2018")}}
+    monkeypatch.setattr(records, "_exit_readings", lambda: readings)
+    arrangements, members = register(ROWS)
+    arrangements["name"] = arrangements["id"]
+    reg = register_arrays(arrangements, members, pairs_for(CODES), SERVICES)
+    c, d, e = 2, 3, 4
+    assert reg.left == ((2, d, 2018.0),)
+    cache = SnapshotCache(reg, len(CODES))
+    ict = SERVICES.index("ict")
+    now = cache.now()
+    assert now.shares[ict, c, e] and now.shares[ict, e, c]  # the others go on sharing
+    assert not (now.shares[ict, c, d] or now.shares[ict, d, e] or now.shares[ict, d, c])
+    assert now.prior[c, d] == 1 and now.prior[d, e] == 1  # the history stays
+    assert cache.before(2017).shares[ict, c, d]  # before it left
+    assert not cache.before(2019).shares[ict, c, d]
+    # A model saved without it is told so by the serving network.
+    saved = replace(reg, left=())
+    assert as_the_register_says(saved, len(CODES)).shares[ict, c, d]
+    told = as_the_register_says(saved, len(CODES), left=reg.left)
+    assert not told.shares[ict, c, d] and told.shares[ict, c, e]

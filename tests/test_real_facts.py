@@ -165,6 +165,59 @@ def test_an_end_read_from_the_notes_says_how_it_was_read(
     )
 
 
+def test_a_member_that_left_is_said_to_have_left_and_shares_nothing_through_it(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """Hammersmith and Fulham "left the arrangement in 2022" (the Tri-borough libraries, run on
+    by the other two): its page listed it as running "from 2012", and its answers said it
+    "already works with Westminster on … other services" through it."""
+    state = real_app.extensions["recommender"]
+    settings = state.settings
+    every = reg.query(reg.Filters(), settings=settings, directory=state.directory)
+    rec = state.models.require()
+    network = rec.scorer.network  # what the answers state
+    running = reg.running_partnerships(settings=settings)
+    env = {
+        "RECOMMENDER_DATA_DIR": str(settings.data),
+        "RECOMMENDER_MODELS_DIR": str(settings.models),
+        "RECOMMENDER_DATABASE_URL": settings.db_url,
+    }
+    checked = 0
+    for a in every:
+        left = reg.exits_of(a["name"])
+        s = rec.model.context.services.index(a["service"])
+        stay = [m["body_code"] for m in a["members"] if m["body_code"] not in left]
+        if left:  # it runs on for the others
+            assert network.shares[s, rec.body_position(stay[0]), rec.body_position(stay[1])]
+        for code, reading in left.items():
+            checked += 1
+            said = f"left in {reading.year}"
+            page = real_client.get(f"/bodies/{code}").get_data(as_text=True)
+            item = page[page.index(f"/arrangements/{a['id']}") :]
+            assert said in item[: item.index("</li>")]
+            body = real_client.get(f"/api/v1/bodies/{code}").get_json()
+            [listed] = [x for x in body["arrangements"] if x["id"] == a["id"]]
+            assert (listed["left"], listed["left_year"], listed["ended"]) == (
+                True,
+                reading.year,
+                False,
+            )
+            page = real_client.get(f"/arrangements/{a['id']}").get_data(as_text=True)
+            assert f"<td>partner; left {reading.year}</td>" in page
+            assert str(escape(f"“{reading.source_words}”")) in page
+            shown = CliRunner(env=env).invoke(cli, ["bodies", "show", code])
+            line = next(x for x in shown.stdout.splitlines() if x.startswith(a["id"]))
+            assert line.rstrip().endswith(f"left {reading.year}")
+            f = rec.body_position(code)
+            for other in stay:  # shared with them now only through another arrangement
+                linked = any(
+                    service == a["service"] and code in codes and other in codes
+                    for service, codes in running
+                )
+                assert bool(network.shares[s, f, rec.body_position(other)]) == linked
+    assert checked
+
+
 def test_an_arrangement_named_a_proposal_or_split_is_no_running_partnership(
     real_app: Flask, real_client: FlaskClient
 ) -> None:

@@ -239,7 +239,7 @@ NOT_ENDED = {
     "Maidstone Gateway one-stop shop (Maidstone and Kent County Council)": "withdrawal only "
     "proposed",
     "Tri-borough Libraries and Archives service (One Library Card)": "one member left: "
-    "member_exits.csv",
+    "exit_readings.csv",
     "North and West Northamptonshire shared services joint committee (hosted IT)": "to be "
     "disaggregated by 2027",
     "Northumberland and Harrogate and District NHS FT children's public health partnership "
@@ -256,6 +256,29 @@ ENDING_WORDS = re.compile(
     r"dissolved|disbanded|ceased|wound up|in-house|disaggregat\w*|exit)\b",
     re.IGNORECASE,
 )
+
+
+def test_each_member_that_left_is_read_from_its_sources_words() -> None:
+    """ "H&F left the arrangement in 2022": the Tri-borough libraries run on for the other two.
+    Each exit reading quotes its note, takes its year from the words, and names a member the
+    register holds; the arrangement itself is not said to have ended."""
+    known = pd.read_csv(KNOWN, dtype=str, keep_default_na=False)
+    notes = dict(zip(known["arrangement_name"], known["note"], strict=True))
+    committed = pd.read_csv(SETTINGS.register_dir / "arrangements.csv").set_index("name")
+    members = pd.read_csv(SETTINGS.register_dir / "members.csv", dtype=str)
+    readings = records._exit_readings()
+    assert readings
+    for name, left in readings.items():
+        ident = committed.at[name, "id"]
+        held = set(members.loc[members["arrangement_id"] == ident, "body_code"])
+        for code, reading in left.items():
+            assert reading.source_words in notes[name], name
+            assert reading.year is None or str(reading.year) in reading.source_words, name
+            assert code in held, (name, code)
+        assert len(held - set(left)) >= 2  # it runs on, a partnership, for the others
+        assert committed.at[name, "status"] != "ended" and pd.isna(committed.at[name, "end_year"])
+        assert name in NOT_ENDED
+    assert records.exits_of(next(iter(readings)), simulated=True) == {}
 
 
 def test_every_note_that_speaks_of_an_end_is_read() -> None:

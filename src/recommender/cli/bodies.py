@@ -82,7 +82,7 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
         facts, neighbours, containers = place.facts, place.neighbours, place.containers
         resolution = {"matched": facts["code"], "alias_type": "scenario", "note": note}
         in_register = place.arrangements
-    arrangements, merged = reg.partnerships_of(in_register)
+    arrangements, merged = reg.partnerships_of(in_register, str(facts["code"]))
     if fmt == "json":
         echo_json(
             readmodels.body_detail(

@@ -295,13 +295,15 @@ def show(obj: SettingsObj, ident: str, fmt: str) -> None:
             m["position"],
             m["body_code"] or "",
             m["name"],
-            m["role"],
+            reg.member_role(m),
             m["resolution"],
             m["name_as_given"],
         ]
         for m in r["members"]
     ]
     echo_table(rows, ["#", "code", "name", "role", "resolution", "given as"])
+    for line in reg.exits_said(r):  # a member that left: how that was read
+        click.echo(line)
 
 
 def _savings(r: dict[str, Any]) -> str:

@@ -21,7 +21,7 @@ rely on a history that serving cannot show (no train/serve skew).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -30,6 +30,7 @@ import pandas as pd
 from scipy import sparse
 
 from recommender.geo.pairs import PairMatrices
+from recommender.register.records import exits_of
 
 IntArray = npt.NDArray[np.intp]
 
@@ -69,6 +70,10 @@ class RegisterArrays:
     services: tuple[str, ...]
     # A class default (not a factory), so a model saved before the field loads with none.
     one_body: tuple[tuple[int, int], ...] = ()
+    # Members that left an arrangement that runs on without them, as its source says
+    # (:func:`recommender.register.records.exits_of`): (arrangement, position, year left,
+    # -inf when not given). They no longer share its service through it from that year.
+    left: tuple[tuple[int, int, float], ...] = ()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -128,7 +133,24 @@ def register_arrays(
         simulated=a["simulated"].astype(bool).to_numpy(),
         services=services,
         one_body=pairs.one_body(),
+        left=members_left(list(a["name"]), list(a["simulated"]), pairs.index)
+        if "name" in a
+        else (),
     )
+
+
+def members_left(
+    names: Sequence[str], simulated: Sequence[bool], index: Mapping[str, int]
+) -> tuple[tuple[int, int, float], ...]:
+    """:attr:`RegisterArrays.left` for arrangements by their ``names`` and ``simulated``, in
+    order, each member at its position in ``index``."""
+    out = []
+    for k, (name, fake) in enumerate(zip(names, simulated, strict=True)):
+        for code, reading in exits_of(str(name), bool(fake)).items():
+            if code in index:
+                year = -np.inf if reading.year is None else float(reading.year)
+                out.append((k, int(index[code]), year))
+    return tuple(out)
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity (a cache key)
@@ -173,9 +195,13 @@ def snapshot(
     """Build the network from the arrangements flagged ``visible``.
 
     ``year`` decides which arrangements are still running (an arrangement that ended in or
-    before ``year`` no longer counts as sharing its service); ``None`` means now.
+    before ``year`` no longer counts as sharing its service, nor does a member that left one
+    in or before it, :attr:`RegisterArrays.left`); ``None`` means now.
     """
     n_services = len(reg.services)
+    left: dict[int, dict[int, float]] = {}  # a member that left: not sharing through it since
+    for at, member, since in reg.left:
+        left.setdefault(at, {})[member] = since
     prior = np.zeros((n, n), dtype=np.float32)
     ties = np.zeros((n, n), dtype=np.float32)
     shares = np.zeros((n_services, n, n), dtype=bool)
@@ -192,7 +218,10 @@ def snapshot(
         ties[block] += 1.0 / (len(g) - 1)
         running = np.isnan(reg.end[k]) or (year is not None and reg.end[k] > year)
         if running:
-            shares[reg.service[k]][block] = True
+            out = left.get(int(k), {})
+            gone = {x for x, since in out.items() if year is None or since <= year}
+            on = [x for x in g.tolist() if x not in gone] if gone else g
+            shares[reg.service[k]][np.ix_(on, on)] = True
     np.fill_diagonal(prior, 0)
     np.fill_diagonal(ties, 0)
     for s in range(n_services):
@@ -230,11 +259,13 @@ def as_the_register_says(
     *,
     deleted: Collection[str] = (),
     ended: Mapping[str, int | None] | None = None,
+    left: tuple[tuple[int, int, float], ...] | None = None,
 ) -> Snapshot:
     """The serving network (``now``) of the real arrangements in ``reg`` as the register holds
     them today: those ``deleted`` from it since are left out, and those it says have ``ended``
     since (id to end year, None when not given) no longer share their service (their history
-    stays: they did work together).
+    stays: they did work together); nor do the members that ``left`` one (as
+    :attr:`RegisterArrays.left`; the register's own by default).
 
     What a served answer states as fact ("already works with … on …", a partner that
     already shares the service) is read from this, not from the network the model was
@@ -245,7 +276,9 @@ def as_the_register_says(
     for k in np.flatnonzero(np.isin(ids, list(ended or {}))):
         year = (ended or {})[str(ids[k])]
         end[k] = -np.inf if year is None else float(year)  # over, whenever it was
-    return snapshot(replace(reg, end=end), keep, n, year=None)
+    return snapshot(
+        replace(reg, end=end, left=reg.left if left is None else left), keep, n, year=None
+    )
 
 
 def families(reg: RegisterArrays) -> sparse.csr_matrix:

@@ -34,7 +34,7 @@ from recommender.model import artifacts
 from recommender.model.explain import EvidenceIndex, Reason, evidence_record, reasons, whole_km
 from recommender.model.features import group_frame
 from recommender.model.fit import TrainedModel
-from recommender.model.network import Snapshot, as_the_register_says
+from recommender.model.network import Snapshot, as_the_register_says, members_left
 from recommender.model.scoring import HORIZON_YEARS, LongScores, Proposed, Scorer
 from recommender.recommend.query import (
     CHOICE_FLOOR,
@@ -353,6 +353,11 @@ class Recommender:
         # and those it has since said ended, with their end year (:meth:`withdraw`).
         self.withdrawn: frozenset[str] = frozenset()
         self.ended_since: dict[str, int | None] = {}
+        # Members that left an arrangement running on without them, as the readings say
+        # today (a model saved before it kept them, or before a reading, is told so here).
+        named = dict(zip(observed["id"].astype(str), observed["name"].astype(str), strict=True))
+        in_order = [named.get(str(i), "") for i in ctx.reg.ids]
+        self._left = members_left(in_order, list(ctx.reg.simulated), ctx.pairs.index)
         # Those recorded or named as never formed (status proposed, "… (proposal)") or whose
         # names say they split ("… split 2012"): the model learnt from them as partner choices,
         # but no answer states them as a partnership ("already works with … on …", a partner
@@ -528,11 +533,13 @@ class Recommender:
         """The network what answers state is read from (:attr:`Scorer.facts`): the register's
         real arrangements but those ``gone`` from it, those said ended (``since``, and those
         named split) over, and none named a proposal; None when that is the model's own."""
-        if not (gone or since or self._proposed or self._split):
-            return None
         ctx = self.model.context
+        if not (gone or since or self._proposed or self._split or self._left != ctx.reg.left):
+            return None
         over = {**self._split, **since}
-        return as_the_register_says(ctx.reg, ctx.pairs.n, deleted=gone | self._proposed, ended=over)
+        return as_the_register_says(
+            ctx.reg, ctx.pairs.n, deleted=gone | self._proposed, ended=over, left=self._left
+        )
 
     def follow(self, running: Iterable[tuple[str, Sequence[str]]]) -> int:
         """Say what the register says now about who already shares what: each partnership in

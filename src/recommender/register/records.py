@@ -53,7 +53,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 import sqlalchemy as sa
@@ -177,6 +177,75 @@ def end_reading(name: str, simulated: bool = False) -> EndReading | None:
     running partnership to join, nor a service two bodies "already" share
     (``end_readings.csv``, checked against the notes by the tests)."""
     return None if simulated else _end_readings().get(" ".join(str(name).split()))
+
+
+@dataclass(frozen=True)
+class ExitReading:
+    """A member that left a real arrangement that goes on without it, as the source's note
+    says it ("H&F left the arrangement in 2022"): the year (None: the words give none) and
+    the words."""
+
+    year: int | None
+    source_words: str
+
+    def said(self) -> str:
+        """How the exit was read, as a sentence."""
+        return f"Read from its source’s words “{self.source_words}”."
+
+
+@functools.cache
+def _exit_readings() -> dict[str, dict[str, ExitReading]]:
+    out: dict[str, dict[str, ExitReading]] = {}
+    for r in _readings("exit_readings.csv"):
+        year = int(r["year"]) if r["year"] else None
+        out.setdefault(r["name"], {})[r["member_code"]] = ExitReading(year, r["source_words"])
+    return out
+
+
+def exits_of(name: str, simulated: bool = False) -> dict[str, ExitReading]:
+    """The members (body code to reading) that left a real arrangement that goes on without
+    them, as its source's note says (``exit_readings.csv``, checked against the notes by the
+    tests): for them it has ended, as :func:`end_reading` ends one for all its members. They
+    no longer share its service through it, it is listed among their ended arrangements,
+    and its page says they left; for the others it runs on."""
+    return {} if simulated else _exit_readings().get(" ".join(str(name).split()), {})
+
+
+def as_member(record: Mapping[str, Any], code: str | None) -> dict[str, Any]:
+    """An arrangement as a list of ``code``'s arrangements shows it: one ``code`` left
+    (:func:`exits_of`) carries ``left`` (True) and ``left_year``, read as ended for it
+    (:func:`record_ended`, :func:`years_said`, :func:`status_said`)."""
+    out = dict(record)
+    left = next(
+        (m for m in record.get("members") or [] if m.get("left") and m["body_code"] == code),
+        None,
+    )
+    if left is not None:
+        out |= {"left": True, "left_year": left.get("left_year")}
+    return out
+
+
+def member_role(member: Mapping[str, Any]) -> str:
+    """A member's role as an arrangement's page and ``register show`` list it: "partner",
+    or "partner; left 2022" for one that left (:func:`exits_of`)."""
+    role = str(member.get("role") or "")
+    if not member.get("left"):
+        return role
+    year = member.get("left_year")
+    return f"{role}; left" + ("" if year is None else f" {year}")
+
+
+def exits_said(record: Mapping[str, Any]) -> list[str]:
+    """For each member that left the arrangement, how that was read, as a sentence:
+    "Hammersmith and Fulham left in 2022: read from its source’s words “…”."."""
+    readings = exits_of(str(record.get("name") or ""), bool(record.get("simulated")))
+    out = []
+    for m in record.get("members") or []:
+        reading = readings.get(str(m.get("body_code")))
+        if m.get("left") and reading is not None:
+            when = "" if reading.year is None else f" in {reading.year}"
+            out.append(f"{m['name']} left{when}: {reading.said()[:1].lower()}{reading.said()[1:]}")
+    return out
 
 
 def end_read(record: Mapping[str, Any]) -> EndReading | None:
@@ -322,7 +391,6 @@ def through_former(record: Mapping[str, Any], code: str) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-_Record = TypeVar("_Record", bound=Mapping[str, Any])
 # How the sources name an arrangement that never ran or has stopped: "… (proposal)", "Wessex
 # Youth Offending Team (joint YOT, split 2012)". The documented arrangements carry no status
 # (their source gives none), so their names say it.
@@ -374,12 +442,16 @@ def merged_into_one(record: Mapping[str, Any]) -> bool:
     return one_body([body_of(m) for m in record.get("members") or []])
 
 
-def partnerships_of(records: Sequence[_Record]) -> tuple[list[_Record], list[_Record]]:
+def partnerships_of(
+    records: Sequence[Mapping[str, Any]], code: str | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """A body's arrangements split in two: those it is in with others, and those internal
     to one body (:func:`merged_into_one`: councils that are all now this body, or a fire
-    authority with the body that runs it), said apart."""
-    merged = [r for r in records if merged_into_one(r)]
-    return [r for r in records if not merged_into_one(r)], merged
+    authority with the body that runs it), said apart; each as ``code``'s list shows it
+    (:func:`as_member`: one it left, ended for it)."""
+    mine = [as_member(r, code) for r in records]
+    merged = [r for r in mine if merged_into_one(r)]
+    return [r for r in mine if not merged_into_one(r)], merged
 
 
 def merged_said(name: str, merged: Sequence[Mapping[str, Any]]) -> str:
@@ -871,6 +943,7 @@ def record_ended(record: Mapping[str, Any]) -> bool:
     return (
         has_ended(record.get("end_year"), record.get("status"))
         or bool(record.get("ended"))
+        or bool(record.get("left"))  # for the member it left (:func:`as_member`)
         or named_split(str(record.get("name") or "")) is not None
     )
 
@@ -901,6 +974,12 @@ def years_said(record: Mapping[str, Any], *, short: bool = False) -> str:
         if start is None:
             return "proposed"
         return f"proposed {start}" if short else f"proposed in {start}"
+    if record.get("left"):  # for the member it left (:func:`as_member`): it runs on
+        year = record.get("left_year")
+        left = "left" if year is None else f"left {year}" if short else f"left in {year}"
+        if start is None:
+            return left
+        return f"{start}–{left}" if short else f"from {start}, {left}"
     if end is None:  # "… (joint YOT, split 2012)": the year its name gives
         end = named_split(str(record.get("name") or ""))
     ended = record_ended(record)
@@ -927,6 +1006,8 @@ def status_said(record: Mapping[str, Any]) -> str:
     """
     if record_proposed(record):
         return "proposed"
+    if record.get("left"):  # for the member it left (:func:`as_member`)
+        return "left"
     return "ended" if record_ended(record) else str(record.get("status") or "unknown")
 
 
@@ -976,7 +1057,9 @@ def running_partnerships(
     with _connection(settings, engine) as conn:
         for ident, name, service, code in conn.execute(stmt):
             if not named_not_running(str(name)):  # only proposed, or split: no one's to share
-                found.setdefault(ident, (service, []))[1].append(code)
+                codes = found.setdefault(ident, (service, []))[1]
+                if code not in exits_of(str(name)):  # a member that left: not through it
+                    codes.append(code)
     return list(found.values())
 
 
@@ -1185,6 +1268,11 @@ def _records(conn: Connection, stmt: sa.Select[Any], directory: Directory) -> li
     out = []
     for row in rows:
         mine = members.get(row["id"], [])
+        left = exits_of(row["name"], bool(row["simulated"]))
+        for member in mine:  # one that left it, as its source says (it runs on without)
+            reading = left.get(str(member["body_code"]))
+            member["left"] = reading is not None
+            member["left_year"] = None if reading is None else reading.year
         lists = partner_tokens(mine)
         said = {  # how the answers read it, as its own page says it
             "internal": _runs_said(mine, directory),

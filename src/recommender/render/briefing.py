@@ -81,7 +81,7 @@ def briefing_context(
     # The body on the map the model answers on: today's, or a reorganisation scenario's.
     place = rec.place(code)
     facts, neighbours, containers = place.facts, place.neighbours, place.containers
-    existing, merged = partnerships_of(place.arrangements)
+    existing, merged = partnerships_of(place.arrangements, str(facts["code"]))
     labels = _labels(settings)
     found = rec.recommend(Query(code, service=service, k=TOP))
     top_service = service or (found[0].service if found else None)

@@ -153,7 +153,8 @@ def show_body(code_or_name: str) -> Response:
         reg.query(
             reg.Filters(body=code), settings=settings, directory=current.directory,
             engine=current.engine,
-        )
+        ),
+        code,
     )  # fmt: skip
     return json_response(
         readmodels.body_detail(
@@ -310,7 +311,7 @@ def _scenario_body(name: str, code_or_name: str) -> Response:
     place, joined = _in_scenario(world, lambda body: report.place(world, body), code_or_name)
     note = place.note if joined is None else f"{joined} {place.note}"
     matched = {"matched": place.facts["code"], "alias_type": "scenario", "note": note}
-    arrangements, merged = reg.partnerships_of(place.arrangements)
+    arrangements, merged = reg.partnerships_of(place.arrangements, str(place.facts["code"]))
     return json_response(
         readmodels.body_detail(
             place.facts,

@@ -336,6 +336,14 @@ COMPONENTS: dict[str, Any] = {
             "nullable": True,
             "description": "For a member outside the reference (no body_code): what it is.",
         },
+        left={
+            "type": "boolean",
+            "description": "The member left the arrangement, which runs on without it, as its "
+            "source says: for it, the arrangement has ended (it no longer shares the service "
+            "through it). In a body's own list of arrangements the arrangement carries left "
+            "and left_year too.",
+        },
+        left_year={**NINT, "description": "The year it left, when the source gives one."},
     ),
     "Arrangement": _obj(
         ["id", "name", "service", "simulated", "members"],
@@ -370,6 +378,13 @@ COMPONENTS: dict[str, Any] = {
             "description": "Said to have ended: an end year, the status ended, or a name saying "
             "it split ('… split 2012').",
         },
+        left={
+            "type": "boolean",
+            "description": "Only in a body's own list of arrangements (GET /bodies/{code}): "
+            "the body left this arrangement, which runs on without it (members[].left). For "
+            "the body it has ended.",
+        },
+        left_year={**NINT, "description": "With left: the year it left, when given."},
         partners={
             "type": "array",
             "items": STR,

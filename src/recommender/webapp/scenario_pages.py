@@ -143,7 +143,7 @@ def body(name: str, code_or_name: str) -> Any:
     if results is not None:
         summary = views_body.summary(filters, results["recommendations"], results["service_label"])
     joined_from = request.args.get("from", "")
-    partnerships, merged = reg.partnerships_of(place.arrangements)
+    partnerships, merged = reg.partnerships_of(place.arrangements, str(place.facts["code"]))
     context = {
         "scenario": world.definition,
         "body": place.facts,

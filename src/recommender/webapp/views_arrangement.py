@@ -30,6 +30,7 @@ def page(
     ended = records.end_read(found)
     return {
         "end_read": ended,
+        "exits_said": records.exits_said(found),
         "end_read_from": find(ended.words_from) if ended and ended.words_from else None,
         "a": shown,
         # Made by this project's simulator, or imported as simulated by an analyst.

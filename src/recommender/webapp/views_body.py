@@ -231,7 +231,7 @@ def facts(
 
     body = reference.body(code, settings)
     found = reg.query(reg.Filters(body=code), settings=settings, directory=directory, engine=engine)
-    partnerships, merged = reg.partnerships_of(found)
+    partnerships, merged = reg.partnerships_of(found, code)
     return {
         "body": body,
         "containers": reference.containers(code, settings).to_dict("records"),
