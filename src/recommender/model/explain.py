@@ -306,9 +306,10 @@ def describe(
             return said + rest
         n = int(snap.prior[focal, cand])
         count = f"{n} documented arrangement{'s' * (n != 1)}"
-        if (focal, cand) not in inherited_pairs(model):
+        only_through = inherited_pairs(model)
+        if (focal, cand) not in only_through:
             return f"has been in {count} with {you}"
-        return inherited_history(you, inherited_pairs(model)[(focal, cand)], count)
+        return inherited_history(you, only_through[(focal, cand)], count)
     if factor == "savings":
         merged = min(b.population[focal], b.population[cand])
         if effect > 0:
@@ -477,18 +478,15 @@ def _inherited(
     return found
 
 
-def inherited_said(you: str, via: tuple[str, str], services: list[str]) -> str:
+def inherited_said(you: str, via: Via, services: list[str]) -> str:
     """How a pair shares services only through bodies that are gone (:func:`inherited_only`;
     ``via``: the focal body's, then the candidate's), from the candidate's side."""
-    mine, theirs = via
     what = and_list(services)
-    if mine and mine == theirs:
-        return f"both succeed {mine} in its arrangements for {what}"
-    if mine and theirs:
-        return f"its predecessor {theirs} worked with {mine}, a predecessor of {you}, on {what}"
-    if mine:
-        return f"worked with {mine}, a predecessor of {you}, on {what}"
-    return f"its predecessor {theirs} worked with {you} on {what}"
+    if via[0] and via[0] == via[1]:
+        return f"both succeed {via[0]} in its arrangements for {what}"
+    who, with_whom = _through(you, via)
+    close = "," if via[0] else ""  # "with Y, a predecessor of you, on …"
+    return f"{who}worked with {with_whom}{close} on {what}"
 
 
 def inherited_history(you: str, via: Via | None, count: str) -> str:
@@ -497,14 +495,18 @@ def inherited_history(you: str, via: Via | None, count: str) -> str:
     than one way), from the candidate's side."""
     if via is None:
         return f"has been in {count} with {you}, each through a council since abolished"
+    if via[0] and via[0] == via[1]:
+        return f"both succeed {via[0]} in {count}"
+    who, with_whom = _through(you, via)
+    return f"{who}has been in {count} with {with_whom}"
+
+
+def _through(you: str, via: Via) -> tuple[str, str]:
+    """Who did it on the candidate's side ("its predecessor X ", or "" for the candidate
+    itself) and with whom on the focal body's ("Y, a predecessor of you", or you)."""
     mine, theirs = via
-    if mine and mine == theirs:
-        return f"both succeed {mine} in {count}"
-    if mine and theirs:
-        return f"its predecessor {theirs} has been in {count} with {mine}, a predecessor of {you}"
-    if mine:
-        return f"has been in {count} with {mine}, a predecessor of {you}"
-    return f"its predecessor {theirs} has been in {count} with {you}"
+    who = f"its predecessor {theirs} " if theirs else ""
+    return who, (f"{mine}, a predecessor of {you}" if mine else you)
 
 
 # --- evidence ---------------------------------------------------------------------------------

@@ -218,8 +218,8 @@ def snapshot(
         ties[block] += 1.0 / (len(g) - 1)
         running = np.isnan(reg.end[k]) or (year is not None and reg.end[k] > year)
         if running:
-            out = left.get(int(k), {})
-            gone = {x for x, since in out.items() if year is None or since <= year}
+            exits = left.get(int(k), {})
+            gone = {x for x, since in exits.items() if year is None or since <= year}
             on = [x for x in g.tolist() if x not in gone] if gone else g
             shares[reg.service[k]][np.ix_(on, on)] = True
     np.fill_diagonal(prior, 0)

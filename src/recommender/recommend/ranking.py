@@ -532,7 +532,9 @@ class Recommender:
     def _facts(self, gone: frozenset[str], since: Mapping[str, int | None]) -> Snapshot | None:
         """The network what answers state is read from (:attr:`Scorer.facts`): the register's
         real arrangements but those ``gone`` from it, those said ended (``since``, and those
-        named split) over, and none named a proposal; None when that is the model's own."""
+        named split) over, none named a proposal, and the members that left one as the
+        readings say today (:func:`~recommender.model.network.members_left`); None when that is
+        the model's own."""
         ctx = self.model.context
         if not (gone or since or self._proposed or self._split or self._left != ctx.reg.left):
             return None

@@ -188,10 +188,6 @@ class ExitReading:
     year: int | None
     source_words: str
 
-    def said(self) -> str:
-        """How the exit was read, as a sentence."""
-        return f"Read from its source’s words “{self.source_words}”."
-
 
 @functools.cache
 def _exit_readings() -> dict[str, dict[str, ExitReading]]:
@@ -244,7 +240,8 @@ def exits_said(record: Mapping[str, Any]) -> list[str]:
         reading = readings.get(str(m.get("body_code")))
         if m.get("left") and reading is not None:
             when = "" if reading.year is None else f" in {reading.year}"
-            out.append(f"{m['name']} left{when}: {reading.said()[:1].lower()}{reading.said()[1:]}")
+            words = f"read from its source’s words “{reading.source_words}”"
+            out.append(f"{m['name']} left{when}: {words}.")
     return out
 
 
@@ -1045,7 +1042,7 @@ def running_partnerships(
     """Each real arrangement still running (:data:`RUNNING`: no end year, not said ended nor
     proposed; nor named as only proposed or split, :func:`named_not_running`), as the register
     holds it now: its service id and its members' body codes (a member that is no body on the
-    map left out)."""
+    map left out, and one that left it, :func:`exits_of`)."""
     a, m = db.arrangements, db.members
     stmt = (
         sa.select(a.c.id, a.c.name, a.c.service, m.c.body_code)
