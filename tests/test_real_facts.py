@@ -158,7 +158,7 @@ def test_an_end_read_from_the_notes_says_how_it_was_read(
         shown = CliRunner(env=env).invoke(cli, ["register", "show", a["id"]])
         assert shown.exit_code == 0, shown.output
         assert f"status    ended\n          {r.said()}\n" in shown.stdout
-    # An arrangement whose end its source gave says nothing of a reading.
+    # An arrangement not said to have ended says nothing of a reading.
     plain = next(a for a in every if a["status"] != "ended")
     assert 'id="end-read"' not in real_client.get(f"/arrangements/{plain['id']}").get_data(
         as_text=True
@@ -208,6 +208,13 @@ def test_a_member_that_left_is_said_to_have_left_and_shares_nothing_through_it(
             shown = CliRunner(env=env).invoke(cli, ["bodies", "show", code])
             line = next(x for x in shown.stdout.splitlines() if x.startswith(a["id"]))
             assert line.rstrip().endswith(f"left {reading.year}")
+            # Compared with the others, from either side: left, not running.
+            when = f"({reg.years_said(reg.as_member(a, code))})"  # "(from 2012, left in 2022)"
+            compared = f"with={stay[0]}&with={stay[1]}"
+            page = real_client.get(f"/bodies/{code}/compare?{compared}").get_data(as_text=True)
+            assert page.count(when) == 2 and said in when
+            page = real_client.get(f"/bodies/{stay[0]}/compare?with={code}&with={stay[1]}")
+            assert page.get_data(as_text=True).count(when) == 1
             f = rec.body_position(code)
             for other in stay:  # shared with them now only through another arrangement
                 linked = any(

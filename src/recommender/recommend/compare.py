@@ -107,14 +107,22 @@ def compare(rec: Recommender, body: str, partners: Sequence[str]) -> Comparison:
             )
     adjacency = reference.load_adjacency(settings)
     mine = adjacency[adjacency["code_a"] == code].set_index("code_b")
-    arrangements = reg.query(reg.Filters(body=code), settings=settings)
+    # As the body's list shows them (one it left, ended for it), and for each candidate one
+    # the candidate left, ended for the two (:func:`~recommender.register.records.as_member`).
+    arrangements = [
+        reg.as_member(a, code) for a in reg.query(reg.Filters(body=code), settings=settings)
+    ]
     candidates = [
         Candidate(
             facts=reference.body(c, settings),
             distance_km=float(ctx.pairs.dist_km[f, p]),
             border_km=float(ctx.pairs.border_km[f, p]),
             relation=str(mine.at[c, "relation"]) if c in mine.index else "",
-            shared=[a for a in arrangements if c in {m["body_code"] for m in a["members"]}],
+            shared=[
+                reg.as_member(a, c)
+                for a in arrangements
+                if c in {m["body_code"] for m in a["members"]}
+            ],
             note=governance_note(model, f, p),
         )
         for c, p in zip(codes, positions, strict=True)
