@@ -135,7 +135,8 @@ def test_an_end_read_from_the_notes_says_how_it_was_read(
 ) -> None:
     """An end the register's source does not give, read from the notes' words: its page and
     `register show` quote the words, and link to the arrangement whose note says it when it
-    is another's (Cherwell's "After leaving the South Northants partnership")."""
+    is another's (Cherwell's "After leaving the South Northants partnership"); a term since
+    passed says why it reads as an end ("Six-month trial": what followed is not documented)."""
     state = real_app.extensions["recommender"]
     every = reg.query(reg.Filters(), settings=state.settings, directory=state.directory)
     read = [(a, reg.end_read(a)) for a in every]
@@ -152,6 +153,8 @@ def test_an_end_read_from_the_notes_says_how_it_was_read(
         line = page[page.index('id="end-read"') :]
         line = line[: line.index("</span>")]
         assert str(escape(f"“{r.source_words}”")) in line, a["name"]
+        if r.why:  # a term since passed: why it reads as an end
+            assert str(escape(f": {r.why}.")) in line, a["name"]
         if r.words_from:
             assert f'href="/arrangements/{other[r.words_from]}"' in line
             assert str(escape(r.words_from)) in line

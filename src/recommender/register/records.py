@@ -30,7 +30,10 @@ its annual estimate, or none, replaces the rule's, and what is shown says how it
 The known layout has no end year nor status: ``end_readings.csv`` reads that an arrangement
 ended, and the year when the words give one, from its note's words in the same way
 (:func:`end_reading`), or from another's note that says it ("After leaving the South Northants
-partnership"); the arrangement's page says how it was read (:func:`end_read`).
+partnership"). A term the words give, since passed, is read as an end too ("Six-month trial"
+from 2023, "one-year agreement from April 2024"): the term ended, and what followed it, if
+anything, is not documented; the reading says so (``why``). The arrangement's page says how it
+was read (:func:`end_read`).
 
 Identity
 --------
@@ -145,16 +148,22 @@ class EndReading:
     year: int | None
     source_words: str
     words_from: str | None = None
+    why: str | None = None
 
     def said(self) -> str:
-        """How the end was read, as a sentence.
+        """How the end was read, as a sentence; with :attr:`why` when the words give a term,
+        not an end ("Six-month trial": what followed it is not documented).
 
         >>> EndReading(2021, "partnership ended c.2021").said()
         'Read from its source’s words “partnership ended c.2021”.'
+        >>> EndReading(None, "agreed a temporary sharing", why="no source says it went on").said()
+        'Read from its source’s words “agreed a temporary sharing”: no source says it went on.'
         """
         if self.words_from is None:
-            return f"Read from its source’s words “{self.source_words}”."
-        return f"Read from the words “{self.source_words}” in the note on {self.words_from}."
+            words = f"Read from its source’s words “{self.source_words}”"
+        else:
+            words = f"Read from the words “{self.source_words}” in the note on {self.words_from}"
+        return f"{words}: {self.why}." if self.why else f"{words}."
 
 
 @functools.cache
@@ -165,6 +174,7 @@ def _end_readings() -> dict[str, EndReading]:
             int(r["end_year"]) if r["end_year"] else None,
             r["source_words"],
             r["words_from"] or None,
+            r["why"] or None,
         )
         for r in rows
     }
