@@ -192,7 +192,21 @@ def word_scores(query: str, index: WordIndex) -> np.ndarray[Any, np.dtype[np.flo
 
 
 def and_list(items: Sequence[str]) -> str:
-    """``a``, ``a and b``, ``a, b and c`` (and "" for none): how every sentence lists names."""
+    """``a``, ``a and b``, ``a, b and c`` (and "" for none): how every sentence lists names.
+    When an item holds an "and" of its own, the last is set off by a comma, so the list still
+    reads as its items ("ICT and digital, and finance and audit"; not "ICT and digital and
+    finance and audit"); when one holds a comma, semicolons part them.
+
+    >>> and_list(["Adur", "Horsham", "Mid Sussex"])
+    'Adur, Horsham and Mid Sussex'
+    >>> and_list(["ICT and digital", "finance and audit"])
+    'ICT and digital, and finance and audit'
+    >>> and_list(["legal with Harborough (23%, £61k)", "waste with Rutland"])
+    'legal with Harborough (23%, £61k); and waste with Rutland'
+    """
     if len(items) <= 1:
         return items[0] if items else ""
-    return ", ".join(items[:-1]) + " and " + items[-1]
+    if any(", " in item for item in items):
+        return "; ".join(items[:-1]) + "; and " + items[-1]
+    last = ", and " if any(" and " in item for item in items) else " and "
+    return ", ".join(items[:-1]) + last + items[-1]

@@ -31,6 +31,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput
+from recommender.core.names import and_list
 from recommender.core.sources import (
     MYSOCIETY_ATTRIBUTION,
     ONS_ATTRIBUTION,
@@ -169,7 +170,7 @@ def summary(
         count = {1: "best opportunity is", 2: "two best opportunities are"}.get(
             len(best), "three best opportunities are"
         )
-        text = f"{name}'s {count}{what.replace(' for ', ', for ', 1)}: {_join(items)}."
+        text = f"{name}'s {count}{what.replace(' for ', ', for ', 1)}: {and_list(items)}."
         by_service: dict[str, list[Recommendation]] = {}
         for r in best:
             by_service.setdefault(r.service, []).append(r)
@@ -187,7 +188,7 @@ def summary(
                     f"{r.partner_name} for {service_words(labels.get(r.service, r.service))}"
                     for r in counted
                 ]
-                text += f" Counting only the best partner for each service ({_join(each)}),"
+                text += f" Counting only the best partner for each service ({and_list(each)}),"
                 text += " weighed by their chances"
             else:
                 text += " Weighed by their chances"
@@ -198,7 +199,7 @@ def summary(
             text += f" Each figure stands alone; {uncertain}"
         for sid, rs in alternatives:
             text += (
-                f" {_join([r.partner_name for r in rs])} are alternatives for "
+                f" {and_list([r.partner_name for r in rs])} are alternatives for "
                 f"{service_words(labels.get(sid, sid))}, not savings to add up."
             )
     # Those the register says have ended, or were only proposed, are said apart: the body is
@@ -211,7 +212,7 @@ def summary(
         n = len(running)
         text += (
             f" {name} is in {n} documented arrangement{'s' * (n != 1)} already "
-            f"({_join([*kinds[:4], f'{len(kinds) - 4} more'] if len(kinds) > 4 else kinds)})"
+            f"({and_list([*kinds[:4], f'{len(kinds) - 4} more'] if len(kinds) > 4 else kinds)})"
         )
         inherited = sum(bool(through_former(a, code)) for a in running) if code else 0
         if inherited:  # a successor is no member in its own right of what it inherits
@@ -224,7 +225,7 @@ def summary(
     elif over or proposed:
         parts = [f"{over} that {'has' if over == 1 else 'have'} ended"] if over else []
         parts += [f"{proposed} only proposed"] if proposed else []
-        text += f" {name} is in no running documented arrangement ({_join(parts)})."
+        text += f" {name} is in no running documented arrangement ({and_list(parts)})."
     else:
         text += f" {name} is in no documented arrangement."
     return text
@@ -240,15 +241,6 @@ def service_words(label: str | None) -> str:
     if text.lower() == "other":
         return "other services"
     return text if text[:3].isupper() else text[:1].lower() + text[1:]
-
-
-def _join(items: Sequence[str]) -> str:
-    """ "a, b and c"; "a; b and c; and d" when an item has an "and" of its own."""
-    if len(items) <= 1:
-        return "".join(items)
-    if any(" and " in item for item in items):
-        return "; ".join(items[:-1]) + "; and " + items[-1]
-    return ", ".join(items[:-1]) + " and " + items[-1]
 
 
 def _labels(settings: Settings) -> dict[str, str]:
