@@ -205,6 +205,9 @@ def test_each_figure_read_from_its_sources_words_quotes_them_and_reads_them_so()
     assert savings_reading("Midlands Highway Alliance", 2_420_000, simulated=True) is None
 
 
+YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+
+
 def test_each_end_read_from_its_sources_words_quotes_them() -> None:
     """ "partnership ended c.2021", "county paused sharing in 2021": the known layout has no end
     year, so these were offered to join as running arrangements and said to be shared now. The
@@ -220,10 +223,14 @@ def test_each_end_read_from_its_sources_words_quotes_them() -> None:
         assert reading.source_words in notes[reading.words_from or name], name
         assert name in notes, name  # a documented arrangement, by the name it is known by
         start = committed.at[name, "start_year"]
-        if reading.year is None:  # no year but the start's ("one-year agreement from April 2024")
+        if reading.year is None and reading.why is None:  # none of the words' years its end
+            assert not YEAR.search(reading.source_words), name
+        if reading.year is None:  # a term's years are its source's ("from April 2024")
+            given = set(YEAR.findall(notes[name])) | (
+                {str(int(start))} if pd.notna(start) else set()
+            )
             for said in (reading.source_words, reading.why or ""):
-                years = set(re.findall(r"\b(?:19|20)\d\d\b", said))
-                assert years <= {str(int(start))} if pd.notna(start) else not years, name
+                assert set(YEAR.findall(said)) <= given, name
             assert pd.isna(committed.at[name, "end_year"]), name
         else:
             assert str(reading.year) in reading.source_words, name  # the year is the source's
@@ -265,6 +272,15 @@ NOT_ENDED = {
     "years, not a term",
     "South Thames Gateway (STG) Building Control Partnership": "renewed at each five-year term "
     "since 2007",
+    "Cambridgeshire County Council parking enforcement agency for Cambridge City car parks": "an "
+    "agency since 2010, renewed at its term",
+    "Cheltenham and Tewkesbury building control shared service": "renewed for ten years, from "
+    "no year given",
+    "Peterborough-delivered regulatory services for Rutland": "extended pending a new agreement",
+    "Evolve programme (Durham, Cleveland and North Yorkshire police collaboration)": "extended "
+    "to more services",
+    "Devon and Somerset joint highways term maintenance contract renewal": "the contracts' "
+    "renewal is what they shared",
     "Ealing, Hounslow and Brent joint parking services contract (West London Alliance)": "no "
     "start year: whether its five years have passed is not known",
     "Gloucester City Council relocation into Gloucestershire County Council's Shire Hall": "an "
@@ -296,7 +312,7 @@ NOT_ENDED = {
 ENDING_WORDS = re.compile(
     r"\b(ended|ending|until|terminated|withdr[ae]w\w*|left|leaving|paused|separated|split|"
     r"dissolved|disbanded|ceased|wound up|in-house|disaggregat\w*|exit|temporary|interim|"
-    r"trial|pilot\w*|prior to|before|had been|"
+    r"trial|pilot\w*|prior to|before|had been|renew\w*|extended|extension|"
     r"(?:\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twenty)-(?:year|month))\b",
     re.IGNORECASE,
 )
