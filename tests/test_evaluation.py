@@ -20,7 +20,7 @@ from recommender.model.evaluation import (
     query_metrics,
     tied_positions,
 )
-from recommender.model.verdicts import cautions, verdicts
+from recommender.model.verdicts import MIN_KIND_CASES, cautions, judge, verdicts
 
 # The real data/, named: these tests check the committed reference and register.
 REAL = Settings.from_env()
@@ -133,6 +133,33 @@ def test_verdicts_say_plainly_where_the_model_loses() -> None:
     assert lines[3].startswith("NOT BETTER on cold_start, service given, all pair kinds (40")
     assert "does not beat plain_logit on hit@5 0.700 against 0.800" in lines[3]
     assert not any("simulated" in line for line in lines)  # a check of the simulator only
+
+
+def test_each_verdict_is_also_kept_as_what_it_judges() -> None:
+    """The model page's table and `models compare` read each verdict's judgement, where it is
+    made and the MRRs beside it from :func:`judge`, not by taking the sentences apart: every
+    sentence is one verdict's, and the two agree."""
+    ev = _judged(0.002, 0.3)  # ahead only within the noise
+    rows = ev.ranking.to_dict(orient="records")
+    few = [r | {"pair_kind": "police-police", "arrangements": 4} for r in rows
+           if r["pair_kind"] == "all"]  # fmt: skip
+    ev = Evaluation(pd.DataFrame(rows + few), pd.DataFrame())
+    found = judge(ev)
+    lines = verdicts(ev)
+    assert [v.said for v in found if not v.few] == lines[:2]
+    assert lines[2].endswith(found[2].said) and found[2].few  # said with the other few
+    for v in found:
+        assert (v.judged in v.said.split(" on ")[0]) or v.few
+        assert v.judged == "no clear difference"
+        kind = ev.ranking[(ev.ranking["pair_kind"] == v.pair_kind)]
+        others = kind[~kind["method"].str.startswith("model")]
+        best = others.loc[others["mrr"].idxmax()]
+        assert (v.rival, v.rival_mrr) == (best["method"], pytest.approx(best["mrr"]))
+        assert v.mrr == pytest.approx(float(kind.loc[kind["method"] == "model", "mrr"].iloc[0]))
+        assert v.few == (v.pair_kind != "all" and v.arrangements < MIN_KIND_CASES)
+    assert found[0].where == "lopo, service given, all pair kinds"
+    assert [v.judged for v in judge(_judged(0.2, 0.01))] == ["better"] * 2
+    assert judge(Evaluation(pd.DataFrame(), pd.DataFrame())) == []
 
 
 def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> None:

@@ -17,10 +17,10 @@ from browser_fixtures import field_error, synthetic_evaluation
 from recommender.core.config import Settings
 from recommender.core.sources import SOURCE_KINDS, source_host, source_kind
 from recommender.model.evaluation import Evaluation
-from recommender.model.verdicts import verdicts
+from recommender.model.verdicts import judge, verdicts
 from recommender.register import records as reg
 from recommender.render.charts import money
-from recommender.webapp.views_model import _readable
+from recommender.webapp.views_model import JUDGED_WORDS, PROTOCOL_WORDS, QUERY_WORDS, _readable
 from recommender.webapp.views_register import PAGE_SIZE
 from service_fixtures import AppFactory, build_app
 
@@ -312,6 +312,31 @@ def test_model_page_charts_the_evaluation_against_baselines(evaluated_app: Flask
     register = model.describe()["register"]
     assert f"{register['real']:,} real, documented arrangements" in page
     assert register["hash"] in page
+
+
+def test_model_page_gives_the_verdicts_at_a_glance(evaluated_app: Flask) -> None:
+    """Some thirty verdicts, each a long sentence with every measure, were the only way to read
+    what the evaluation says. A table gives each protocol, question and pair kind its verdict
+    and the product's MRR beside the best other method's; the sentences are kept, folded."""
+    page = _text(evaluated_app.test_client().get("/model"))
+    table = page[page.index('<table class="table glance sticky-first">') :].split("</table>")[0]
+    table = html.unescape(table)
+    found = judge(Evaluation.from_dict(synthetic_evaluation()))
+    assert found
+    rows = table.split("<tr>")[1:]  # the head row, then one for each verdict
+    assert len(rows) == len(found) + 1
+    for v in found:
+        title = f"{PROTOCOL_WORDS[v.protocol]}: {QUERY_WORDS[v.query]}"
+        group = table[table.index(title) :].split("</tbody>")[0]
+        pairs = "all pairs" if v.pair_kind == "all" else v.pair_kind.replace("-", "–")
+        row = next(r for r in group.split("<tr>") if f'<th scope="row">{pairs}</th>' in r)
+        assert f'<td class="num">{v.arrangements:,}</td>' in row
+        words, mark = JUDGED_WORDS[v.judged]
+        assert f'<span class="verdict {mark}">{words}</span>' in row
+        assert f"{v.mrr:.3f}" in row and f"{v.rival_mrr:.3f}" in row
+        assert ("too few to judge firmly" in row) == v.few
+    folded = page[page.index('<details class="verdict-lines">') :].split("</details>")[0]
+    assert folded.count("<li>") == len(verdicts(Evaluation.from_dict(synthetic_evaluation())))
 
 
 def test_model_page_says_how_good_suggestions_are_for_a_body_with_no_history(

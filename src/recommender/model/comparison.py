@@ -11,14 +11,13 @@ as not evaluated.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
 from recommender.model.baselines import BASELINE_LABELS, PARTNER_BASELINES
 from recommender.model.evaluation import Evaluation
 from recommender.model.shape import RANK_METRICS
-from recommender.model.verdicts import REAL_PROTOCOLS, verdicts
+from recommender.model.verdicts import REAL_PROTOCOLS, judge
 
 SAVINGS_METRICS = ("mae_log", "coverage80")
 
@@ -72,20 +71,9 @@ def compare(
 
 def _judgements(ev: Evaluation) -> dict[str, str]:
     """Each verdict's judgement ("better", "NOT BETTER", …) by where it is made (protocol,
-    query and pair kind, without the count of arrangements, which differs between registers);
-    the lines for pair kinds with too few cases, judged together, are left out."""
-    if ev.ranking.empty:
-        return {}
-    out = {}
-    for line in verdicts(ev):
-        judged, _, rest = line.partition(" on ")
-        if not rest or judged.startswith("TOO FEW"):
-            continue
-        out[_COUNT.sub("", rest.split(":", 1)[0])] = judged
-    return out
-
-
-_COUNT = re.compile(r" \([\d,]+ arrangements\)")
+    query and pair kind, :attr:`Verdict.where`); the pair kinds with too few cases, judged
+    together, are left out."""
+    return {v.where: v.judged for v in judge(ev) if not v.few}
 
 
 def _model(version: str, meta: Mapping[str, Any], ev: Evaluation) -> dict[str, Any]:

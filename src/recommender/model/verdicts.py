@@ -13,6 +13,7 @@ a model's metadata does not load it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from recommender.model.baselines import BASELINE_LABELS, PARTNER_BASELINES
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
 HEADLINE = "lopo"
 REAL_PROTOCOLS = ("lopo", "lopo_warm", "cold_start")  # judged; "simulated" checks the simulator
 MIN_KIND_CASES = 15  # pair kinds with fewer held-out arrangements: too few to judge firmly
+UNTESTED = "better (not tested for noise)"  # an evaluation saved before intervals were kept
 
 
 class Evaluated(Protocol):
@@ -34,10 +36,39 @@ class Evaluated(Protocol):
     ranking: pd.DataFrame
 
 
-def verdicts(ev: Evaluated, protocols: Sequence[str] = REAL_PROTOCOLS) -> list[str]:
-    """Say plainly, for each protocol on real arrangements, each query type and each pair kind with
-    enough cases, whether the product's ranking beats every baseline on every metric shown,
-    beyond the noise.
+@dataclass(frozen=True)
+class Verdict:
+    """What the evaluation says for one protocol, query and pair kind (:func:`judge`): its
+    judgement (``NOT BETTER``, ``no clear difference``, ``better``, or ``better (not tested
+    for noise)``), the product's MRR beside the baseline's with the best MRR (``rival``), and
+    the sentence with every metric (``said``). ``few``: a pair kind with fewer than
+    :data:`MIN_KIND_CASES` held-out arrangements, judged by MRR alone and not firmly."""
+
+    protocol: str
+    query: str
+    pair_kind: str
+    arrangements: int
+    judged: str
+    few: bool
+    mrr: float | None
+    rival: str
+    rival_mrr: float | None
+    said: str
+
+    @property
+    def where(self) -> str:
+        """ "lopo, service given, all pair kinds": where it is judged (without the count)."""
+        return _where(self.protocol, self.query, self.pair_kind)
+
+    @property
+    def asked(self) -> str:
+        """ "lopo, service given": the protocol and the question."""
+        return _asked(self.protocol, self.query)
+
+
+def judge(ev: Evaluated, protocols: Sequence[str] = REAL_PROTOCOLS) -> list[Verdict]:
+    """Judge, for each protocol on real arrangements, each query type and each pair kind,
+    whether the product's ranking beats every baseline on every metric shown, beyond the noise.
 
     ``NOT BETTER`` where a baseline matches or beats it on some metric (the best baseline, per
     metric: a tie is not a win); ``no clear difference`` where it is ahead on every metric but,
@@ -45,14 +76,13 @@ def verdicts(ev: Evaluated, protocols: Sequence[str] = REAL_PROTOCOLS) -> list[s
     (:func:`~recommender.model.evaluation.leads`) reaches 0 or below (the interval shown);
     ``better`` only where every lead on every metric is clear of 0. An evaluation saved before
     the intervals were kept is judged as it was then, and a lead in it is said to be ``not
-    tested for noise``. Pair kinds with fewer than :data:`MIN_KIND_CASES` cases are said
-    together, by MRR, as too few to judge firmly: shown, not hidden."""
+    tested for noise``. Pair kinds with fewer than :data:`MIN_KIND_CASES` cases are judged by
+    MRR alone (``few``): shown, not hidden."""
     table = ev.ranking
+    out: list[Verdict] = []
     if table.empty:
-        return ["no held-out arrangements to evaluate"]
-    out = []
+        return out
     for protocol in protocols:
-        few: dict[str, list[str]] = {}
         for (query, kind), g in table[table["protocol"] == protocol].groupby(
             ["query", "pair_kind"], sort=False
         ):
@@ -61,14 +91,49 @@ def verdicts(ev: Evaluated, protocols: Sequence[str] = REAL_PROTOCOLS) -> list[s
             if "model" not in rows or not baselines:
                 continue
             n = int(rows["model"]["arrangements"])
-            asked = f"{protocol}, {'service given' if query == 'service' else 'any service'}"
             metrics = [m for m in RANK_METRICS if m in rows["model"]]
-            if kind != "all" and n < MIN_KIND_CASES:
-                if "mrr" in metrics:
-                    few.setdefault(asked, []).append(_said_few(str(kind), n, rows, baselines))
+            few = kind != "all" and n < MIN_KIND_CASES
+            if few and "mrr" not in metrics:
                 continue
-            where = f"{asked}, {'all pair kinds' if kind == 'all' else kind} ({n} arrangements)"
-            out.append(_said(where, rows, baselines, metrics))
+            if few:
+                judged, said = _said_few(str(kind), n, rows, baselines)
+            else:
+                where = f"{_where(str(protocol), str(query), str(kind))} ({n} arrangements)"
+                judged, said = _said(where, rows, baselines, metrics)
+            has_mrr = "mrr" in metrics
+            rival = _best(baselines, rows, "mrr" if has_mrr else metrics[0])
+            mrr = float(rows["model"]["mrr"]) if has_mrr else None
+            rival_mrr = float(rows[rival]["mrr"]) if has_mrr else None
+            out.append(Verdict(str(protocol), str(query), str(kind), n, judged, few, mrr, rival,
+                               rival_mrr, said))  # fmt: skip
+    return out
+
+
+def _asked(protocol: str, query: str) -> str:
+    return f"{protocol}, {'service given' if query == 'service' else 'any service'}"
+
+
+def _where(protocol: str, query: str, kind: str) -> str:
+    return f"{_asked(protocol, query)}, {'all pair kinds' if kind == 'all' else kind}"
+
+
+def verdicts(ev: Evaluated, protocols: Sequence[str] = REAL_PROTOCOLS) -> list[str]:
+    """Say plainly what :func:`judge` finds, a line for each protocol, query type and pair kind
+    with enough cases; after each protocol's, the pair kinds with too few said together, a line
+    for each query, as too few to judge firmly."""
+    if ev.ranking.empty:
+        return ["no held-out arrangements to evaluate"]
+    judged = judge(ev, protocols)
+    out: list[str] = []
+    for protocol in protocols:
+        few: dict[str, list[str]] = {}
+        for v in judged:
+            if v.protocol != protocol:
+                continue
+            if v.few:
+                few.setdefault(v.asked, []).append(v.said)
+            else:
+                out.append(v.said)
         out.extend(
             f"TOO FEW TO JUDGE on {asked} (pair kinds with fewer than {MIN_KIND_CASES} "
             f"arrangements): " + "; ".join(said)
@@ -99,8 +164,11 @@ def _interval(lead: Sequence[float], digits: int = 3) -> str:
     return f"95% interval of the lead {low} to {high}"
 
 
-def _said(where: str, rows: Rows, baselines: Sequence[str], metrics: Sequence[str]) -> str:
-    """One verdict line: NOT BETTER, no clear difference, or better (see :func:`verdicts`)."""
+def _said(
+    where: str, rows: Rows, baselines: Sequence[str], metrics: Sequence[str]
+) -> tuple[str, str]:
+    """One verdict: NOT BETTER, no clear difference, or better (see :func:`judge`), and its
+    line."""
     best = {m: _best(baselines, rows, m) for m in metrics}
     mine = {m: float(rows["model"][m]) for m in metrics}
 
@@ -112,12 +180,12 @@ def _said(where: str, rows: Rows, baselines: Sequence[str], metrics: Sequence[st
         if theirs(m) >= mine[m]:
             beaten.setdefault(best[m], []).append(f"{m} {mine[m]:.3f} against {theirs(m):.3f}")
     if beaten:
-        return f"NOT BETTER on {where}: " + "; ".join(
+        return "NOT BETTER", f"NOT BETTER on {where}: " + "; ".join(
             f"does not beat {b} on {', '.join(ms)}" for b, ms in beaten.items()
         )
     closest = {m: c for m in metrics if (c := _lead(rows, baselines, m)) is not None}
     if len(closest) < len(metrics):
-        return f"better (not tested for noise) on {where}: " + "; ".join(
+        return UNTESTED, f"{UNTESTED} on {where}: " + "; ".join(
             f"{m} {mine[m]:.3f} against at best {theirs(m):.3f}" for m in metrics
         )
     noisy: dict[str, list[str]] = {}
@@ -131,34 +199,38 @@ def _said(where: str, rows: Rows, baselines: Sequence[str], metrics: Sequence[st
                 f"{m} {mine[m]:.3f} against {theirs(m, b):.3f} ({_interval([low, high])})"
             )
     if not noisy:
-        return f"better on {where}: " + "; ".join(clear)
+        return "better", f"better on {where}: " + "; ".join(clear)
     said = "; ".join(f"ahead of {b} only within the noise on {', '.join(ms)}"
                      for b, ms in noisy.items())  # fmt: skip
-    return f"no clear difference on {where}: {said}" + (
+    return "no clear difference", f"no clear difference on {where}: {said}" + (
         f"; clearly ahead on {', '.join(clear)}" if clear else ""
     )
 
 
-def _said_few(kind: str, n: int, rows: Rows, baselines: Sequence[str]) -> str:
-    """A pair kind with too few cases, by MRR: NOT BETTER, no clear difference or better."""
+def _said_few(kind: str, n: int, rows: Rows, baselines: Sequence[str]) -> tuple[str, str]:
+    """A pair kind with too few cases, by MRR: NOT BETTER, no clear difference or better, and
+    its words."""
     best = _best(baselines, rows, "mrr")
     mine, theirs = float(rows["model"]["mrr"]), float(rows[best]["mrr"])
     if theirs >= mine:
-        return f"NOT BETTER for {kind} ({n}: mrr {mine:.3f} against {best} {theirs:.3f})"
+        return (
+            "NOT BETTER",
+            f"NOT BETTER for {kind} ({n}: mrr {mine:.3f} against {best} {theirs:.3f})",
+        )
     closest = _lead(rows, baselines, "mrr")
     if closest is None:
-        return (
+        return UNTESTED, (
             f"better, not tested for noise, for {kind} ({n}: mrr {mine:.3f} against "
             f"{best} {theirs:.3f})"
         )
     b, (low, high) = closest
     if low > 0:
         lead = rows[best]["model_minus"]["mrr"]
-        return (
+        return "better", (
             f"better for {kind} ({n}: mrr {mine:.3f} against {best} {theirs:.3f}, "
             f"{_interval(lead)})"
         )
-    return (
+    return "no clear difference", (
         f"no clear difference for {kind} ({n}: mrr {mine:.3f} against {b} "
         f"{float(rows[b]['mrr']):.3f}, {_interval([low, high])})"
     )

@@ -10,7 +10,13 @@ from typing import Any
 from recommender.model.baselines import BASELINE_LABELS
 from recommender.model.evaluation import Evaluation
 from recommender.model.shape import RANK_METRICS
-from recommender.model.verdicts import HEADLINE, savings_figures, verdicts
+from recommender.model.verdicts import (
+    HEADLINE,
+    MIN_KIND_CASES,
+    judge,
+    savings_figures,
+    verdicts,
+)
 from recommender.render import charts
 
 METHOD_LABELS = {
@@ -58,6 +64,8 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
         "verdicts": [_readable(v) for v in verdicts(Evaluation.from_dict(evaluation))]
         if ranking
         else [],
+        "glance": glance(Evaluation.from_dict(evaluation)) if ranking else [],
+        "min_kind_cases": MIN_KIND_CASES,
         "notes": notes,
         "metrics": [METRIC_LABELS[m] for m in RANK_METRICS],
         "importance": _importance(meta.get("importance") or []),
@@ -75,6 +83,44 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
             0,
         ),
     }
+
+
+JUDGED_WORDS = {  # a verdict as the table at a glance says it, and how it is marked
+    "NOT BETTER": ("Not better", "verdict-no"),
+    "no clear difference": ("No clear difference", "verdict-even"),
+    "better": ("Better", "verdict-yes"),
+    "better (not tested for noise)": ("Better, not tested for noise", "verdict-even"),
+}
+
+
+def glance(ev: Evaluation) -> list[dict[str, Any]]:
+    """The verdicts as a table (:func:`~recommender.model.verdicts.judge`), a group for each
+    protocol and question: for each pair kind (all pairs first, then the most held out), the
+    judgement, and the product's MRR beside the best other method's. A pair kind with too few
+    held-out arrangements says so beside its judgement."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for v in judge(ev):
+        words, mark = JUDGED_WORDS[v.judged]
+        groups.setdefault((v.protocol, v.query), []).append(
+            {
+                "pairs": "all pairs" if v.pair_kind == "all" else v.pair_kind.replace("-", "–"),
+                "all": v.pair_kind == "all",
+                "arrangements": v.arrangements,
+                "judged": words,
+                "mark": mark,
+                "few": v.few,
+                "mrr": v.mrr,
+                "rival": METHOD_LABELS.get(v.rival, v.rival),
+                "rival_mrr": v.rival_mrr,
+            }
+        )
+    return [
+        {
+            "title": f"{PROTOCOL_WORDS.get(protocol, protocol)}: {QUERY_WORDS.get(query, query)}",
+            "rows": sorted(rows, key=lambda r: (not r["all"], -r["arrangements"], r["pairs"])),
+        }
+        for (protocol, query), rows in groups.items()
+    ]
 
 
 def _readable(verdict: str) -> str:
