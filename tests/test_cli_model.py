@@ -209,6 +209,21 @@ def test_models_show_names_the_promoted_model(two_models: tuple[Settings, str, s
     assert shown_json == model_info(first, artifacts.metadata(first, settings))  # as /model says
 
 
+def test_models_show_gives_the_verdicts_at_a_glance(two_models: tuple[Settings, str, str]) -> None:
+    """Each verdict a row (its protocol, question, pair kind, count, judgement and the MRRs),
+    before the sentences that give every measure."""
+    settings, first, _ = two_models
+    _evaluated(settings, first, 0.5, "a")
+    shown = _invoke(settings, "models", "show").stdout
+    glance = shown[shown.index("Verdicts at a glance") : shown.index("\nVerdict\n")]
+    assert re.search(
+        r"^lopo +service given +all +40 +NOT BETTER +0\.500 +nearest by distance +0\.600$",
+        glance,
+        re.M,
+    )
+    assert "- NOT BETTER on lopo, service given, all pair kinds (40 arrangements)" in shown
+
+
 def test_models_show_without_a_promoted_model_says_how_to_name_one(empty: Settings) -> None:
     result = _invoke(empty, "models", "show", ok=False)
     assert result.exit_code != 0 and "no promoted model" in result.output
