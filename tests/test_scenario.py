@@ -87,6 +87,13 @@ def test_names_and_counties_stand_for_councils() -> None:
         "East Suffolk",
         "West Suffolk Council",
     ]
+    # A name with an "and" of its own: the list still reads as its councils.
+    two = Draft(
+        "avon-two", (DraftSuccessor(None, ("Bath and North East Somerset", "North Somerset")),)
+    )
+    assert define.check(two, REAL).successors[0].name == (
+        "Bath and North East Somerset, and North Somerset"
+    )
     whole = define.check(Draft("surrey-one", (DraftSuccessor("Surrey", ("Surrey",)),)), REAL)
     assert set(whole.successors[0].councils) == set(EAST + WEST)
 

@@ -41,7 +41,7 @@ from typing import Any
 from recommender.core import kinds
 from recommender.core.config import Settings
 from recommender.core.errors import ScenarioProblem, ScenarioRejected, UnknownBody
-from recommender.core.names import normalise
+from recommender.core.names import and_list, normalise
 from recommender.reference import lookup as reference
 
 NAME_PATTERN = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -358,9 +358,9 @@ def _successor_name(
     names = [str(bodies.at[c, "display_name"]) for c in codes]
     if len(names) <= 1:
         return names[0] if names else f"Successor {i}"
-    if len(names) <= 3:
-        return ", ".join(names[:-1]) + " and " + names[-1]
-    return f"{names[0]}, {names[1]} and {len(names) - 2} more"
+    if len(names) <= 3:  # "Barking and Dagenham, and Havering" (core.names.and_list)
+        return and_list(names)
+    return and_list([names[0], names[1], f"{len(names) - 2} more"])
 
 
 def _check_names(
