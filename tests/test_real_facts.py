@@ -133,10 +133,11 @@ def test_an_arrangement_that_has_ended_is_said_to_have_ended_about_each_member(
 def test_an_end_read_from_the_notes_says_how_it_was_read(
     real_app: Flask, real_client: FlaskClient
 ) -> None:
-    """An end the register's source does not give, read from the notes' words: its page and
-    `register show` quote the words, and link to the arrangement whose note says it when it
-    is another's (Cherwell's "After leaving the South Northants partnership"); a term since
-    passed says why it reads as an end ("Six-month trial": what followed is not documented)."""
+    """An end the register's source does not give, read from the notes' words: its page,
+    `register show` and the API quote the words, and the page links to the arrangement whose
+    note says it when it is another's (Cherwell's "After leaving the South Northants
+    partnership"); a term since passed says why it reads as an end ("Six-month trial": what
+    followed is not documented)."""
     state = real_app.extensions["recommender"]
     every = reg.query(reg.Filters(), settings=state.settings, directory=state.directory)
     read = [(a, reg.end_read(a)) for a in every]
@@ -161,11 +162,15 @@ def test_an_end_read_from_the_notes_says_how_it_was_read(
         shown = CliRunner(env=env).invoke(cli, ["register", "show", a["id"]])
         assert shown.exit_code == 0, shown.output
         assert f"status    ended\n          {r.said()}\n" in shown.stdout
+        api = real_client.get(f"/api/v1/arrangements/{a['id']}").get_json()
+        assert api["end_read"] == {"source_words": r.source_words, "words_from": r.words_from,
+                                   "why": r.why, "said": r.said()}  # fmt: skip
     # An arrangement not said to have ended says nothing of a reading.
     plain = next(a for a in every if a["status"] != "ended")
     assert 'id="end-read"' not in real_client.get(f"/arrangements/{plain['id']}").get_data(
         as_text=True
     )
+    assert real_client.get(f"/api/v1/arrangements/{plain['id']}").get_json()["end_read"] is None
 
 
 def test_a_member_that_left_is_said_to_have_left_and_shares_nothing_through_it(
@@ -205,6 +210,9 @@ def test_a_member_that_left_is_said_to_have_left_and_shares_nothing_through_it(
                 reading.year,
                 False,
             )
+            api = real_client.get(f"/api/v1/arrangements/{a['id']}").get_json()
+            [member] = [m for m in api["members"] if m["body_code"] == code]
+            assert member["left_words"] == reading.source_words  # the words, as the page's
             page = real_client.get(f"/arrangements/{a['id']}").get_data(as_text=True)
             assert f"<td>partner; left {reading.year}</td>" in page
             assert str(escape(f"“{reading.source_words}”")) in page

@@ -165,6 +165,15 @@ class EndReading:
             words = f"Read from the words “{self.source_words}” in the note on {self.words_from}"
         return f"{words}: {self.why}." if self.why else f"{words}."
 
+    def to_dict(self) -> dict[str, Any]:
+        """As the API gives it, with the sentence the page and ``register show`` say."""
+        return {
+            "source_words": self.source_words,
+            "words_from": self.words_from,
+            "why": self.why,
+            "said": self.said(),
+        }
+
 
 @functools.cache
 def _end_readings() -> dict[str, EndReading]:
@@ -1280,11 +1289,14 @@ def _records(conn: Connection, stmt: sa.Select[Any], directory: Directory) -> li
             reading = left.get(str(member["body_code"]))
             member["left"] = reading is not None
             member["left_year"] = None if reading is None else reading.year
+            member["left_words"] = None if reading is None else reading.source_words
         lists = partner_tokens(mine)
+        ended = end_read(row)
         said = {  # how the answers read it, as its own page says it
             "internal": _runs_said(mine, directory),
             "proposed": record_proposed(row),
             "ended": record_ended(row),
+            "end_read": None if ended is None else ended.to_dict(),
         }
         out.append({k: row[k] for k in ARRANGEMENT_COLUMNS} | lists | {"members": mine} | said)
     return out

@@ -344,6 +344,11 @@ COMPONENTS: dict[str, Any] = {
             "and left_year too.",
         },
         left_year={**NINT, "description": "The year it left, when the source gives one."},
+        left_words={
+            **NSTR,
+            "description": "With left: the source's words it was read from ('H&F left the "
+            "arrangement in 2022').",
+        },
     ),
     "Arrangement": _obj(
         ["id", "name", "service", "simulated", "members"],
@@ -377,6 +382,21 @@ COMPONENTS: dict[str, Any] = {
             "type": "boolean",
             "description": "Said to have ended: an end year, the status ended, or a name saying "
             "it split ('… split 2012').",
+        },
+        end_read={
+            "type": "object",
+            "nullable": True,
+            "required": ["source_words", "words_from", "why", "said"],
+            "description": "When the register's source gives no end and it was read from its "
+            "note's words ('partnership ended c.2021'; a term since passed, 'Six-month trial'): "
+            "the words, the arrangement whose note holds them when another's (words_from), why "
+            "a term reads as an end (why), and the sentence its page says (said).",
+            "properties": {
+                "source_words": STR,
+                "words_from": NSTR,
+                "why": NSTR,
+                "said": STR,
+            },
         },
         left={
             "type": "boolean",
