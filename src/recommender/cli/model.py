@@ -343,7 +343,7 @@ def print_evaluation(evaluation: Any) -> None:
     """Print the ranking and savings tables and the plain verdicts."""
     from recommender.model.baselines import BASELINE_LABELS
     from recommender.model.shape import RANK_METRICS
-    from recommender.model.verdicts import judge, verdicts
+    from recommender.model.verdicts import at_a_glance, judge, verdicts
 
     labels = {
         "model": "the product (by expected savings)",
@@ -377,10 +377,6 @@ def print_evaluation(evaluation: Any) -> None:
         ]
         echo_table(rows, ["protocol", "method", "MAE log", "80% coverage", "n"])
     click.echo("\nVerdicts at a glance (MRR; each in full below)")
-    found = judge(evaluation)
-    order = {p: i for i, p in enumerate(dict.fromkeys(v.protocol for v in found))}
-    found.sort(key=lambda v: (order[v.protocol], v.query != "service", v.pair_kind != "all",
-                              -v.arrangements))  # fmt: skip
     glance = [
         [
             v.protocol,
@@ -392,7 +388,7 @@ def print_evaluation(evaluation: Any) -> None:
             labels.get(v.rival, v.rival),
             "" if v.rival_mrr is None else f"{v.rival_mrr:.3f}",
         ]
-        for v in found
+        for v in at_a_glance(judge(evaluation))
     ]
     echo_table(glance, ["protocol", "query", "pair kind", "n", "verdict", "product",
                         "best of the others", "its MRR"])  # fmt: skip

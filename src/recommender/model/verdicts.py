@@ -109,6 +109,17 @@ def judge(ev: Evaluated, protocols: Sequence[str] = REAL_PROTOCOLS) -> list[Verd
     return out
 
 
+def at_a_glance(found: Sequence[Verdict]) -> list[Verdict]:
+    """Verdicts in the order a table of them reads: by protocol as judged, the service given
+    before any service, every pair kind first, then the pair kinds with the most held out."""
+    order = {p: i for i, p in enumerate(dict.fromkeys(v.protocol for v in found))}
+    return sorted(
+        found,
+        key=lambda v: (order[v.protocol], v.query != "service", v.pair_kind != "all",
+                       -v.arrangements, v.pair_kind),
+    )  # fmt: skip
+
+
 def _asked(protocol: str, query: str) -> str:
     return f"{protocol}, {'service given' if query == 'service' else 'any service'}"
 

@@ -13,6 +13,8 @@ from recommender.model.shape import RANK_METRICS
 from recommender.model.verdicts import (
     HEADLINE,
     MIN_KIND_CASES,
+    UNTESTED,
+    at_a_glance,
     judge,
     savings_figures,
     verdicts,
@@ -89,22 +91,22 @@ JUDGED_WORDS = {  # a verdict as the table at a glance says it, and how it is ma
     "NOT BETTER": ("Not better", "verdict-no"),
     "no clear difference": ("No clear difference", "verdict-even"),
     "better": ("Better", "verdict-yes"),
-    "better (not tested for noise)": ("Better, not tested for noise", "verdict-even"),
+    UNTESTED: ("Better, not tested for noise", "verdict-even"),
 }
 
 
 def glance(ev: Evaluation) -> list[dict[str, Any]]:
     """The verdicts as a table (:func:`~recommender.model.verdicts.judge`), a group for each
-    protocol and question: for each pair kind (all pairs first, then the most held out), the
-    judgement, and the product's MRR beside the best other method's. A pair kind with too few
-    held-out arrangements says so beside its judgement."""
+    protocol and question: for each pair kind (:func:`~recommender.model.verdicts.at_a_glance`:
+    all pairs first, then the most held out), the judgement, and the product's MRR beside the
+    best other method's. A pair kind with too few held-out arrangements says so beside its
+    judgement."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for v in judge(ev):
+    for v in at_a_glance(judge(ev)):
         words, mark = JUDGED_WORDS[v.judged]
         groups.setdefault((v.protocol, v.query), []).append(
             {
                 "pairs": "all pairs" if v.pair_kind == "all" else v.pair_kind.replace("-", "–"),
-                "all": v.pair_kind == "all",
                 "arrangements": v.arrangements,
                 "judged": words,
                 "mark": mark,
@@ -117,7 +119,7 @@ def glance(ev: Evaluation) -> list[dict[str, Any]]:
     return [
         {
             "title": f"{PROTOCOL_WORDS.get(protocol, protocol)}: {QUERY_WORDS.get(query, query)}",
-            "rows": sorted(rows, key=lambda r: (not r["all"], -r["arrangements"], r["pairs"])),
+            "rows": rows,
         }
         for (protocol, query), rows in groups.items()
     ]
