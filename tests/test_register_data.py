@@ -274,8 +274,8 @@ NOT_ENDED = {
     "since 2007",
     "Cambridgeshire County Council parking enforcement agency for Cambridge City car parks": "an "
     "agency since 2010, renewed at its term",
-    "Cheltenham and Tewkesbury building control shared service": "renewed for ten years, from "
-    "no year given",
+    "Cheltenham and Tewkesbury building control shared service": "renewed for ten years; when "
+    "is not given",
     "Peterborough-delivered regulatory services for Rutland": "extended pending a new agreement",
     "Evolve programme (Durham, Cleveland and North Yorkshire police collaboration)": "extended "
     "to more services",
