@@ -156,6 +156,8 @@ def test_an_end_read_from_the_notes_says_how_it_was_read(
         assert str(escape(f"“{r.source_words}”")) in line, a["name"]
         if r.why:  # a term since passed: why it reads as an end
             assert str(escape(f": {r.why}.")) in line, a["name"]
+        text = re.sub(r"<[^>]+>", "", line[line.index(">") + 1 :])  # the sentence, as said
+        assert text == str(escape(r.said())), a["name"]  # by `register show` and the API
         if r.words_from:
             assert f'href="/arrangements/{other[r.words_from]}"' in line
             assert str(escape(r.words_from)) in line
