@@ -106,6 +106,20 @@ def test_the_register_downloads_filtered(client: FlaskClient, app: Flask) -> Non
     # A documented proposal read "unknown" (with its year under "Start"), as if it had begun.
     proposals = every[every["Name"].str.endswith("(proposal)")]
     assert len(proposals) >= 1 and set(proposals["Status"]) == {"proposed"}
+    # An end read from the notes' words, or a member that left, says how, as the page does.
+    records = {a["id"]: a for a in reg.query(reg.Filters(), settings=extension.settings,
+                                             directory=extension.directory)}  # fmt: skip
+    read = every[every["How the status was read"] != ""]
+    assert len(read) >= 1 and all(said.startswith("Read from") or " left" in said
+                                  for said in read["How the status was read"])  # fmt: skip
+    for ident, said in zip(read["Id"], read["How the status was read"], strict=True):
+        a = records[ident]
+        assert said == " ".join(
+            [*([a["end_read"]["said"]] if a["end_read"] else []), *reg.exits_said(a)]
+        )
+    assert set(every.loc[every["How the status was read"] == "", "Id"]) == {
+        i for i, a in records.items() if not a["end_read"] and not reg.exits_said(a)
+    }
 
 
 def test_bad_parameters_are_the_api_errors(client: FlaskClient) -> None:

@@ -27,7 +27,7 @@ from recommender.model.patterns import pair_kind
 from recommender.model.verdicts import trust_said
 from recommender.recommend.ranking import Recommendation
 from recommender.register.files import spreadsheet_cell
-from recommender.register.records import status_said
+from recommender.register.records import exits_said, status_said
 
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -97,6 +97,7 @@ ARRANGEMENT_COLUMNS = (
     Column("Start", WHOLE, 8),
     Column("End", WHOLE, 8),
     Column("Status", None, 10),
+    Column("How the status was read", None, 60),
     Column("Partners", None, 60),
     Column("Partner codes", None, 40),
     Column("Annual savings (£)", POUNDS, 14),
@@ -171,6 +172,7 @@ def arrangements_table(
             a["start_year"],
             a["end_year"],
             status_said(a),  # "proposed" when its name says so, as the pages read it
+            _status_read(a),
             "; ".join(str(m["name"]) for m in a["members"]),
             "; ".join(str(m["body_code"]) for m in a["members"] if m["body_code"]),
             a["annual_savings_gbp"],
@@ -183,6 +185,14 @@ def arrangements_table(
         for a in found
     ]
     return Table("Shared-service arrangements", ARRANGEMENT_COLUMNS, rows, about)
+
+
+def _status_read(record: Mapping[str, Any]) -> str | None:
+    """How an end its source did not give was read from the notes' words, and who left it,
+    in the sentences its page says (None when neither)."""
+    read = record.get("end_read")
+    said = [str(read["said"])] if read else []
+    return " ".join([*said, *exits_said(record)]) or None
 
 
 def _finite(value: float | None) -> float | None:
