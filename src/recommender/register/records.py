@@ -159,11 +159,16 @@ class EndReading:
         >>> EndReading(None, "agreed a temporary sharing", why="no source says it went on").said()
         'Read from its source’s words “agreed a temporary sharing”: no source says it went on.'
         """
+        return "".join(part or "" for part in self.said_parts())
+
+    def said_parts(self) -> tuple[str, str | None, str]:
+        """:meth:`said` in three parts: before the other arrangement's name, that name (None
+        when the words are its own note's), and after it; a page links the name."""
+        end = f": {self.why}." if self.why else "."
         if self.words_from is None:
-            words = f"Read from its source’s words “{self.source_words}”"
-        else:
-            words = f"Read from the words “{self.source_words}” in the note on {self.words_from}"
-        return f"{words}: {self.why}." if self.why else f"{words}."
+            return f"Read from its source’s words “{self.source_words}”{end}", None, ""
+        before = f"Read from the words “{self.source_words}” in the note on "
+        return before, self.words_from, end
 
     def to_dict(self) -> dict[str, Any]:
         """As the API gives it, with the sentence the page and ``register show`` say."""

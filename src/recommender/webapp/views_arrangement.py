@@ -28,16 +28,10 @@ def page(
     shown = row(found, labels)
     url = shown["source_url"]
     ended = records.end_read(found)
-    said = ended.said() if ended else ""
-    parts: tuple[str, str | None, str]
-    if ended and ended.words_from:  # the other arrangement's name, in the sentence, linked
-        before, _, after = said.partition(f"in the note on {ended.words_from}")
-        parts = (f"{before}in the note on ", ended.words_from, after)
-    else:
-        parts = (said, None, "")
     return {
         "end_read": ended,
-        "end_read_said": parts,  # before, the other arrangement's name (or None), after
+        # before, the other arrangement's name (linked; None when its own note's), after
+        "end_read_said": ended.said_parts() if ended else None,
         "exits_said": records.exits_said(found),
         "end_read_from": find(ended.words_from) if ended and ended.words_from else None,
         "a": shown,
