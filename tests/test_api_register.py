@@ -31,6 +31,28 @@ def test_list_arrangements_filters(real_client: FlaskClient) -> None:
     assert mine and all("E07000064" in {m["body_code"] for m in a["members"]} for a in mine)
 
 
+def test_list_arrangements_by_status_as_the_answers_read_it(client: FlaskClient) -> None:
+    """Each status keeps the arrangements its flags say (``proposed``, else ``ended``, else
+    running), and together they are the whole register, counted in the database."""
+    every = client.get("/api/v1/arrangements?limit=500").json
+    assert every["total"] == len(every["arrangements"])
+    expected: dict[str, set[str]] = {"running": set(), "ended": set(), "proposed": set()}
+    for a in every["arrangements"]:
+        said = "proposed" if a["proposed"] else "ended" if a["ended"] else "running"
+        expected[said].add(a["id"])
+    assert all(expected.values())  # the default register has each
+    for status, ids in expected.items():
+        page = client.get(f"/api/v1/arrangements?status={status}&limit=500").json
+        assert page["total"] == len(ids)
+        assert {a["id"] for a in page["arrangements"]} == ids, status
+    legal = client.get("/api/v1/arrangements?status=ended&service=legal&limit=500").json
+    assert {a["id"] for a in legal["arrangements"]} == {
+        a["id"]
+        for a in every["arrangements"]
+        if a["id"] in expected["ended"] and a["service"] == "legal"
+    }
+
+
 def test_list_arrangements_pages(client: FlaskClient) -> None:
     first = client.get("/api/v1/arrangements?limit=3").json["arrangements"]
     second = client.get("/api/v1/arrangements?limit=2&offset=1").json["arrangements"]
@@ -44,6 +66,7 @@ def test_list_arrangements_pages(client: FlaskClient) -> None:
         ("region=Narnia", 400, "region"),
         ("body=Rothr", 404, "body"),
         ("origin=maybe", 400, "origin"),
+        ("status=gone", 400, "status"),
         ("limit=-3", 400, "limit"),
     ],
 )

@@ -166,6 +166,36 @@ def test_list_filters_and_table(run: Run) -> None:
     assert [r["id"] for r in simulated["arrangements"]] == ["S-0001"]
 
 
+def test_list_and_export_by_status(run: Run, tmp_path: Path) -> None:
+    """--status keeps arrangements by status as the answers read it (an end year, or a name
+    that says it was only a proposal), for a list and for an export alike."""
+    path = tmp_path / "statuses.csv"
+    path.write_text(
+        "name,service,start_year,end_year,savings_basis,partners,source\n"
+        "Shared legal,legal,2015,,unknown,Rother; Hastings,https://example.org/a\n"
+        "Shared procurement,procurement,2011,2019,unknown,Rother; Wealden,https://example.org/b\n"
+        "Shared customer talks (proposal),customer_services,2020,,unknown,Lewes; Wealden,"
+        "https://example.org/c\n"
+    )
+    assert run("import", str(path)).exit_code == 0
+    names = {}
+    for status in ("running", "ended", "proposed"):
+        listed = json.loads(run("list", "--status", status, "--format", "json").stdout)
+        names[status] = {a["name"] for a in listed["arrangements"]}
+        assert listed["total"] == len(names[status])
+    assert names["ended"] == {"Shared procurement"}
+    assert names["proposed"] == {"Shared customer talks (proposal)"}
+    assert "Shared legal" in names["running"] and names["running"].isdisjoint(
+        names["ended"] | names["proposed"]
+    )
+    exported = json.loads(run("export", "--format", "json", "--status", "ended").stdout)
+    assert [a["name"] for a in exported["arrangements"]] == ["Shared procurement"]
+    bad = run("list", "--status", "over")
+    assert bad.exit_code == 2 and "'over' is not one of 'running', 'ended', 'proposed'" in (
+        bad.stderr
+    )
+
+
 def test_list_unknown_service_exits_2_with_closest(run: Run) -> None:
     result = run("list", "--service", "legl")
     assert result.exit_code == 2

@@ -120,6 +120,15 @@ def test_the_register_downloads_filtered(client: FlaskClient, app: Flask) -> Non
     assert set(every.loc[every["How the status was read"] == "", "Id"]) == {
         i for i, a in records.items() if not a["end_read"] and not reg.exits_said(a)
     }
+    # Filtered by status, as the explorer's link asks: its rows, and the filter said above them.
+    ended = client.get("/api/v1/arrangements.csv?status=ended")
+    kept = pd.read_csv(io.BytesIO(ended.data), keep_default_na=False)
+    assert set(kept["Id"]) == {i for i, a in records.items() if reg.status_said(a) == "ended"}
+    assert set(kept["Status"]) == {"ended"}
+    book = openpyxl.load_workbook(
+        io.BytesIO(client.get("/api/v1/arrangements.xlsx?status=ended").data)
+    )
+    assert ("Filters", "status=ended") in set(book["About"].iter_rows(values_only=True))
 
 
 def test_bad_parameters_are_the_api_errors(client: FlaskClient) -> None:

@@ -8,6 +8,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
@@ -188,6 +189,9 @@ def test_explorer_rows_show_partners_savings_and_source(client: FlaskClient, app
         {"body": "Forest Heath"},  # abolished: its successor's arrangements
         {"service": "procurement", "origin": "simulated"},
         {"body": "Rother", "origin": "all"},
+        {"status": "ended"},
+        {"status": "proposed"},
+        {"status": "running", "region": "South East"},
     ],
 )
 def test_explorer_filters_match_the_register(
@@ -201,6 +205,12 @@ def test_explorer_filters_match_the_register(
     for name, value in args.items():
         if name in ("body",):
             assert f'value="{value}"' in page
+    if "status" in args:  # the filter stays chosen, and the downloads keep it
+        assert f'<option value="{args["status"]}" selected>' in page
+        link = re.search(r'href="(/api/v1/arrangements\.csv\?[^"]*)"', page)
+        assert link is not None
+        query = parse_qs(urlsplit(html.unescape(link.group(1))).query)
+        assert query == {name: [value] for name, value in args.items()}
 
 
 @pytest.mark.parametrize(
@@ -214,6 +224,7 @@ def test_explorer_filters_match_the_register(
         ),
         ("body=Nowhereshire", "body", "No public body matches &#39;Nowhereshire&#39;"),
         ("origin=maybe", "origin", "Choose real arrangements, simulated training data or both"),
+        ("status=gone", "status", "Choose a status from the list: running, ended or only"),
     ],
 )
 def test_explorer_bad_filters_are_400_next_to_the_field(

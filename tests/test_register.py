@@ -21,6 +21,7 @@ from recommender.register.records import (
     annualisation_note,
     annualise,
     arrangement_id,
+    count,
     ensure_database,
     fingerprint,
     get_arrangement,
@@ -561,3 +562,57 @@ def test_an_arrangement_said_ended_without_a_year_is_not_running(
     running = running_partnerships(settings=register_settings)
     assert ("revenues_benefits", ["E07000063", "E07000065"]) in running
     assert {service for service, _ in running}.isdisjoint({"legal", "procurement"})
+
+
+STATUS_ROWS = {  # name, status, end year: what each is said to be, by the rule that reads it
+    "Legal, running": ("unknown", "", "running"),
+    "Legal, active": ("active", "", "running"),
+    "Legal, ended": ("ended", "", "ended"),
+    "Legal, over": ("unknown", "2020", "ended"),
+    "Legal talks (proposal)": ("unknown", "", "proposed"),
+    "Legal talks (PROPOSAL)": ("unknown", "", "proposed"),
+    "Legal recorded as proposed": ("proposed", "", "proposed"),
+    "Legal proposal talks": ("unknown", "", "running"),  # "proposal", not "(proposal)" at the end
+    "Legal team (joint team, split 2012)": ("unknown", "", "ended"),
+    "Legal team (Split in 2014)": ("unknown", "", "ended"),
+    "Legal team (resplit 2012)": ("unknown", "", "running"),  # not the word "split"
+    "Legal team (split 2012) renamed": ("unknown", "", "running"),  # not at the end
+}
+
+
+def test_the_status_filter_keeps_what_the_answers_say_of_each_arrangement(
+    register_settings: Settings, directory: Directory, tmp_path: Path
+) -> None:
+    """A listing filtered by status (running, ended, proposed) keeps exactly the arrangements
+    each of whose status the answers read so (:func:`status_said`: its status, its end year, or
+    its name saying it is a proposal or split), in the database, on either engine."""
+    from recommender.register.records import STATUS_FILTERS, status_said
+
+    path = tmp_path / "statuses.csv"
+    path.write_text(
+        "name,service,start_year,status,end_year,savings_basis,partners,source\n"
+        + "".join(
+            f'"{name}",legal,{2000 + i},{status},{end},unknown,Rother; Hastings,'
+            f"https://example.org/{i}\n"
+            for i, (name, (status, end, _)) in enumerate(STATUS_ROWS.items())
+        )
+    )
+    report = import_file(path, settings=register_settings, directory=directory)
+    assert report.added == len(STATUS_ROWS), report.summary()
+    every = query(Filters(service="legal"), settings=register_settings, directory=directory)
+    running = ("active", "unknown")  # the register's words for one not said to have ended
+    read = {r["name"]: status_said(r) for r in every}
+    assert {name: "running" if read[name] in running else read[name] for name in STATUS_ROWS} == {
+        name: said for name, (_, _, said) in STATUS_ROWS.items()
+    }
+    for status in STATUS_FILTERS:
+        kept = query(
+            Filters(service="legal", status=status), settings=register_settings,
+            directory=directory,
+        )  # fmt: skip
+        expected = {name for name, (_, _, said) in STATUS_ROWS.items() if said == status}
+        assert {r["name"] for r in kept} == expected, status
+        wanted = Filters(service="legal", status=status)
+        assert count(wanted, settings=register_settings, directory=directory) == len(expected)
+    with pytest.raises(InvalidInput, match="unknown status 'gone'; expected one of running"):
+        query(Filters(status="gone"), settings=register_settings, directory=directory)

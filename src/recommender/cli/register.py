@@ -58,6 +58,12 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="real: the documented arrangements; simulated: the simulated training "
             "register (never real partnerships); all: both.",
         ),
+        click.option(
+            "--status",
+            type=click.Choice(reg.STATUS_FILTERS),
+            help="Keep arrangements by status as the answers read it: running (not said to "
+            "have ended, nor only proposed), ended or proposed.",
+        ),
         click.option("--limit", type=click.IntRange(1, MAX_OFFSET), help="Keep at most N (by id)."),
         click.option(
             "--offset",
@@ -76,10 +82,11 @@ def _filters(
     body: str | None,
     region: str | None,
     origin: str,
+    status: str | None,
     limit: int | None,
     offset: int = 0,
 ) -> reg.Filters:
-    return reg.Filters(service, body, region, origin, limit, offset)
+    return reg.Filters(service, body, region, origin, limit, offset, status)
 
 
 @register.command("import")
@@ -157,13 +164,14 @@ def export(
     body: str | None,
     region: str | None,
     origin: str,
+    status: str | None,
     limit: int | None,
     offset: int,
 ) -> None:
     """Export the register (or part of it) as CSV, an Excel workbook, JSON or GeoJSON."""
     if fmt == "xlsx" and out is None:
         raise click.UsageError("an Excel workbook is not text to print: give --out FILE.xlsx")
-    filters = _filters(service, body, region, origin, limit, offset)
+    filters = _filters(service, body, region, origin, status, limit, offset)
     if out is not None and out.suffix.lower().lstrip(".") not in {fmt, *EXTENSIONS.get(fmt, ())}:
         click.echo(  # written as asked, but a .csv holding GeoJSON would mislead whoever opens it
             f"note: {out.name} will hold {fmt.upper()} (--format {fmt}), whatever its extension "
@@ -187,13 +195,14 @@ def list_(
     body: str | None,
     region: str | None,
     origin: str,
+    status: str | None,
     limit: int | None,
     offset: int,
     fmt: str,
 ) -> None:
-    """List arrangements, optionally filtered by service, body, region or origin (a page of
-    them with --limit and --offset, as the API pages)."""
-    filters = _filters(service, body, region, origin, limit, offset)
+    """List arrangements, optionally filtered by service, body, region, origin or status (a
+    page of them with --limit and --offset, as the API pages)."""
+    filters = _filters(service, body, region, origin, status, limit, offset)
     records = reg.query(filters, settings=obj.settings)
     if fmt == "json":
         total = reg.count(filters, settings=obj.settings)

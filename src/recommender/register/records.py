@@ -414,9 +414,13 @@ def through_former(record: Mapping[str, Any], code: str) -> list[str]:
 
 # How the sources name an arrangement that never ran or has stopped: "… (proposal)", "Wessex
 # Youth Offending Team (joint YOT, split 2012)". The documented arrangements carry no status
-# (their source gives none), so their names say it.
-_PROPOSAL = re.compile(r"\(proposal\)\s*$", re.IGNORECASE)
-_SPLIT = re.compile(r"\([^()]*\bsplit (?:in )?(\d{4})\)\s*$", re.IGNORECASE)
+# (their source gives none), so their names say it. Each pattern is read the same way here and
+# in a query (:data:`STATUS_SAID`): SQLite's REGEXP runs Python's re, and PostgreSQL's reads
+# these too (no ``\b``, which there is a backspace: "split" follows the bracket or a non-word).
+PROPOSAL_WORDS = r"(?i)\(proposal\)\s*$"
+SPLIT_WORDS = r"(?i)\((?:[^()]*[^()\w])?split (?:in )?(\d{4})\)\s*$"
+_PROPOSAL = re.compile(PROPOSAL_WORDS)
+_SPLIT = re.compile(SPLIT_WORDS)
 
 
 def named_proposal(name: str) -> bool:
@@ -434,12 +438,6 @@ def named_split(name: str) -> int | None:
     """The year an arrangement's name says it split ("… (joint YOT, split 2012)"), or None."""
     found = _SPLIT.search(name)
     return int(found.group(1)) if found else None
-
-
-def named_not_running(name: str) -> bool:
-    """Whether an arrangement's name says it is a proposal or has split (:func:`named_proposal`,
-    :func:`named_split`): not one a body could join."""
-    return named_proposal(name) or named_split(name) is not None
 
 
 def one_body(codes: Sequence[str | None]) -> bool:
@@ -573,6 +571,7 @@ class Filters:
     origin: str = "real"  # one of ORIGINS
     limit: int | None = None
     offset: int = 0  # with ``limit``: a page, counted in the database
+    status: str | None = None  # one of STATUS_FILTERS: as the answers read it
 
 
 RESOLUTIONS_KEPT = 8192  # names a directory keeps resolved (a register names a few hundred)
@@ -1037,10 +1036,25 @@ def ended_rows(frame: pd.DataFrame) -> pd.Series:
     return frame["end_year"].notna() | (frame["status"] == "ended")
 
 
-# The same rule in a query: a real arrangement still running.
-RUNNING = sa.and_(
-    db.arrangements.c.end_year.is_(None), db.arrangements.c.status.not_in(("ended", "proposed"))
+# How the answers read an arrangement's status (:func:`status_said`), as a query: the filter
+# every listing of the register takes. "running" is every arrangement not said to have ended nor
+# named or recorded as only proposed (what the answers state as running, whatever its status
+# "active" or "unknown"); a member that left a running one is said so on its own rows.
+STATUS_FILTERS = ("running", "ended", "proposed")
+_PROPOSED = sa.or_(
+    db.arrangements.c.status == "proposed", db.arrangements.c.name.regexp_match(PROPOSAL_WORDS)
 )
+_ENDED = sa.or_(
+    db.arrangements.c.end_year.is_not(None),
+    db.arrangements.c.status == "ended",
+    db.arrangements.c.name.regexp_match(SPLIT_WORDS),
+)
+STATUS_SAID: dict[str, sa.ColumnElement[bool]] = {
+    "running": sa.not_(sa.or_(_PROPOSED, _ENDED)),
+    "ended": sa.and_(sa.not_(_PROPOSED), _ENDED),
+    "proposed": _PROPOSED,
+}
+RUNNING = STATUS_SAID["running"]  # a real arrangement still running, as the answers read it
 
 
 def real_ids(
@@ -1064,9 +1078,9 @@ def running_partnerships(
     *, settings: Settings, engine: Engine | None = None
 ) -> list[tuple[str, list[str]]]:
     """Each real arrangement still running (:data:`RUNNING`: no end year, not said ended nor
-    proposed; nor named as only proposed or split, :func:`named_not_running`), as the register
-    holds it now: its service id and its members' body codes (a member that is no body on the
-    map left out, and one that left it, :func:`exits_of`)."""
+    proposed, nor named as only proposed or split), as the register holds it now: its service
+    id and its members' body codes (a member that is no body on the map left out, and one that
+    left it, :func:`exits_of`)."""
     a, m = db.arrangements, db.members
     stmt = (
         sa.select(a.c.id, a.c.name, a.c.service, m.c.body_code)
@@ -1077,10 +1091,9 @@ def running_partnerships(
     found: dict[str, tuple[str, list[str]]] = {}
     with _connection(settings, engine) as conn:
         for ident, name, service, code in conn.execute(stmt):
-            if not named_not_running(str(name)):  # only proposed, or split: no one's to share
-                codes = found.setdefault(ident, (service, []))[1]
-                if code not in exits_of(str(name)):  # a member that left: not through it
-                    codes.append(code)
+            codes = found.setdefault(ident, (service, []))[1]
+            if code not in exits_of(str(name)):  # a member that left: not through it
+                codes.append(code)
     return list(found.values())
 
 
@@ -1166,6 +1179,13 @@ def _conditions(
         )
     if filters.origin != "all":
         where.append(table.c.simulated == (filters.origin == "simulated"))
+    if filters.status is not None:
+        if filters.status not in STATUS_SAID:
+            raise InvalidInput(
+                f"unknown status {filters.status!r}; expected one of {', '.join(STATUS_FILTERS)}",
+                field="status",
+            )
+        where.append(STATUS_SAID[filters.status])
     for codes in _body_filters(filters, directory):
         within = sa.select(db.members.c.arrangement_id).where(db.members.c.body_code.in_(codes))
         where.append(table.c.id.in_(within))

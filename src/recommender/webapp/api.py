@@ -106,6 +106,15 @@ ARRANGEMENT_PARAMS = (
         choices=reg.ORIGINS,
         strict_choices=True,
     ),
+    Param(
+        "status",
+        "string",
+        "Keep arrangements by their status as the answers read it: running (not said to have "
+        "ended, nor only proposed), ended (its register entry, name or source's words say so) "
+        "or proposed (never ran).",
+        choices=reg.STATUS_FILTERS,
+        strict_choices=True,
+    ),
     LIMIT,
     OFFSET,
 )
@@ -371,7 +380,7 @@ def list_arrangements() -> Response:
     current = state()
     filters = reg.Filters(
         args["service"], args["body"], args["region"], args["origin"], args["limit"],
-        args["offset"],
+        args["offset"], args["status"],
     )  # fmt: skip
     settings, directory, engine = current.settings, current.directory, current.engine
     # Counted and paged in the database: a page costs what it holds, whatever the register.

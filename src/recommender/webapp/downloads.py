@@ -61,7 +61,9 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
 def _register(fmt: str) -> Response:
     args = parse(REGISTER_PARAMS)
     current = state()
-    filters = reg.Filters(args["service"], args["body"], args["region"], args["origin"])
+    filters = reg.Filters(
+        args["service"], args["body"], args["region"], args["origin"], status=args["status"]
+    )
     found = reg.query(filters, settings=current.settings, directory=current.directory)
     about = [
         ("Filters", _filters(args, REGISTER_PARAMS)),

@@ -387,6 +387,7 @@ def arrangements() -> Any:
         services=views_register.service_labels(settings),
         regions=views_register.regions(settings),
         origin_labels=views_register.ORIGIN_LABELS,
+        status_labels=views_register.STATUS_LABELS,
     ), (400 if filters.errors else 200)
 
 

@@ -33,6 +33,13 @@ ORIGIN_LABELS = {
     "simulated": "Simulated training data (not real partnerships)",
     "all": "Both, simulated ones marked",
 }
+# The status filter's choices (register.STATUS_FILTERS), as the answers read a status.
+STATUS_LABELS = {
+    "": "Any status",
+    "running": "Running (none says it has ended)",
+    "ended": "Ended",
+    "proposed": "Only proposed (never ran)",
+}
 
 
 def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
@@ -74,6 +81,7 @@ class RegisterFilters:
     region: str | None = None
     body: str | None = None
     origin: str = "real"  # one of register.ORIGINS: simulated ones only when asked for
+    status: str | None = None  # one of register.STATUS_FILTERS, or any
     page: int = 1
     errors: Mapping[str, str] = field(default_factory=dict)
 
@@ -84,6 +92,7 @@ class RegisterFilters:
             "region": self.region,
             "body": self.body,
             "origin": self.origin if self.origin != "real" else None,
+            "status": self.status,
             "page": self.page if self.page != 1 else None,
         } | changes
         return {k: v for k, v in values.items() if v not in (None, "", 1)}
@@ -111,7 +120,8 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
     """Read the explorer's filters from ``args``; a bad value is named under its field."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
-    text = {name: args.get(name, "").strip() for name in ("service", "region", "body", "origin")}
+    names = ("service", "region", "body", "origin", "status")
+    text = {name: args.get(name, "").strip() for name in names}
     if text["service"]:
         try:
             values["service"] = page_service(text["service"], settings)
@@ -137,6 +147,10 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
         values["origin"] = text["origin"] or "real"
     else:
         errors["origin"] = "Choose real arrangements, simulated training data or both"
+    if text["status"] in reg.STATUS_FILTERS:
+        values["status"] = text["status"]
+    elif text["status"]:
+        errors["status"] = "Choose a status from the list: running, ended or only proposed"
     page = args.get("page", "1").strip() or "1"
     if not (page.isascii() and page.isdigit() and len(page) < 10) or int(page) < 1:
         errors["page"] = f"page {page!r}: expected a whole number from 1"
@@ -151,7 +165,9 @@ def explore(
     """One page of the arrangements the filters keep, their number, the page count, the
     figures by service and the bodies in them: each counted and paged in the database, so the
     page costs the same for a register of a thousand arrangements or of a hundred thousand."""
-    wanted = reg.Filters(filters.service, filters.body, filters.region, filters.origin)
+    wanted = reg.Filters(
+        filters.service, filters.body, filters.region, filters.origin, status=filters.status
+    )
     total = reg.count(wanted, settings=settings, directory=directory, engine=engine)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if filters.page > pages:
