@@ -1041,13 +1041,15 @@ def ended_rows(frame: pd.DataFrame) -> pd.Series:
 # named or recorded as only proposed (what the answers state as running, whatever its status
 # "active" or "unknown"); a member that left a running one is said so on its own rows.
 STATUS_FILTERS = ("running", "ended", "proposed")
+_NAME = db.arrangements.c.name  # each pattern tried only on names with its words (quick)
 _PROPOSED = sa.or_(
-    db.arrangements.c.status == "proposed", db.arrangements.c.name.regexp_match(PROPOSAL_WORDS)
+    db.arrangements.c.status == "proposed",
+    sa.and_(_NAME.ilike("%(proposal)%"), _NAME.regexp_match(PROPOSAL_WORDS)),
 )
 _ENDED = sa.or_(
     db.arrangements.c.end_year.is_not(None),
     db.arrangements.c.status == "ended",
-    db.arrangements.c.name.regexp_match(SPLIT_WORDS),
+    sa.and_(_NAME.ilike("%split %"), _NAME.regexp_match(SPLIT_WORDS)),
 )
 STATUS_SAID: dict[str, sa.ColumnElement[bool]] = {
     "running": sa.not_(sa.or_(_PROPOSED, _ENDED)),
