@@ -96,6 +96,10 @@ def test_show_body(client: FlaskClient) -> None:
     neighbours = {n["code"]: n for n in shown["neighbours"]}
     assert neighbours["E07000065"]["border_km"] > 0  # Wealden
     assert "E10000011" in {c["code"] for c in shown["containers"]}  # East Sussex
+    assert shown["covers"] == []  # a district: no body lies within it
+    county = client.get("/api/v1/bodies/E10000011").json
+    assert "E07000064" in {c["code"] for c in county["covers"]}  # Rother, in East Sussex
+    assert {c["relation"] for c in county["covers"]} == {"contains"}
     assert shown["arrangements"]
     assert all("E07000064" in {m["body_code"] for m in a["members"]} for a in shown["arrangements"])
 

@@ -74,6 +74,16 @@ def test_show_json(run) -> None:  # type: ignore[no-untyped-def]
     # The county borders Gamma along both districts' edges, so it comes first.
     assert [n["code"] for n in shown["neighbours"]] == ["E10000001", "E07000001", "E07000002"]
     assert {w["code"] for w in shown["containers"]} == {"E31000001", "E23000001", "E54000001"}
+    assert shown["covers"] == []
+
+
+def test_show_lists_the_bodies_within_a_body(run) -> None:  # type: ignore[no-untyped-def]
+    out = run("bodies", "show", "E31000001").output
+    covers = out[out.index("Covers (") :].split("\n\n")[0]
+    assert re.search(r"Alpha +district council", covers)
+    assert re.search(r"Gamma +unitary council", covers)
+    assert "Documented arrangements" not in covers
+    assert "Covers (" not in run("bodies", "show", "Alpha").output
 
 
 def test_unknown_name_exits_non_zero_with_suggestions(run) -> None:  # type: ignore[no-untyped-def]

@@ -600,6 +600,19 @@ def test_an_area_the_body_only_partly_lies_in_is_marked_partly(client: FlaskClie
     assert f"{county}</a>" in within and f"{county}</a> (partly)" not in within
 
 
+def test_a_body_page_lists_the_bodies_within_it_by_kind(client: FlaskClient) -> None:
+    """A county's page lists its districts under "Covers", each linked, a line a kind with
+    its count; a district's page has no such row."""
+    page = client.get("/bodies/E10000011").get_data(as_text=True)  # East Sussex
+    covers = page[page.index("<dt>Covers</dt>") :].split("</dd>")[0]
+    within = reference.contents("E10000011", REAL)
+    districts = within[within["kind"] == "council"]
+    assert f"Councils ({len(districts)}):" in covers
+    for code, name in zip(districts["code"], districts["display_name"], strict=True):
+        assert f'<a href="/bodies/{code}">{name}</a>' in covers
+    assert "<dt>Covers</dt>" not in client.get("/bodies/E07000064").get_data(as_text=True)
+
+
 def test_every_saving_to_join_says_it_is_estimated_and_no_arrangement_is_said_running(
     client: FlaskClient, app: Flask
 ) -> None:

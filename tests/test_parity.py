@@ -117,6 +117,8 @@ def test_body_detail(run: Cli, client: FlaskClient, body: str) -> None:
     from_api = api(client, f"/bodies/{body}")
     assert run("bodies", "show", body) == from_api
     assert from_api["containers"]
+    county = api(client, "/bodies/East Sussex")
+    assert run("bodies", "show", "East Sussex") == county and county["covers"]
 
 
 # The register -------------------------------------------------------------------------------

@@ -118,6 +118,27 @@ def test_containers(tiny_settings: Settings) -> None:
     assert set(inside["relation"]) == {"within"}
 
 
+def test_contents_are_the_bodies_wholly_within_a_body_county_first(
+    tiny_settings: Settings,
+) -> None:
+    """The fire authority's area holds the county, its districts and the unitary; the county
+    comes first, then the unitary, then the districts, each by name; a district holds none."""
+    within = reference.contents("E31000001", settings=tiny_settings)
+    assert set(within["relation"]) == {"contains"}
+    assert within["tier"].tolist()[0] == "county"
+    councils = within[within["kind"] == "council"]
+    ranks = councils["tier"].map({"county": 0, "unitary": 1, "district": 2}).tolist()
+    assert ranks == sorted(ranks)
+    for tier in ("district", "unitary"):
+        names = councils.loc[councils["tier"] == tier, "display_name"].tolist()
+        assert names == sorted(names)
+    assert {"E07000001", "E06000001"} <= set(within["code"])
+    # the inverse of containers: each lies within the fire authority
+    for code in within["code"]:
+        assert "E31000001" in set(reference.containers(code, settings=tiny_settings)["code"])
+    assert reference.contents("Alpha", settings=tiny_settings).empty
+
+
 def test_body_says_how_its_fire_authority_is_governed(tiny_settings: Settings) -> None:
     fire = reference.body("E31000001", settings=tiny_settings)["governance"]
     assert fire == [

@@ -270,6 +270,10 @@ def test_relations_follow_the_councils(world: World) -> None:
     assert relation("X06000002", "E54000034") == "overlaps"
     assert relation("X06000002", RUSHMOOR) == "touches"
     assert set(world.containers("X06000002")["code"]) >= {"E31000035", "E23000031", "E54000034"}
+    # Surrey's police area holds the two new unitaries, not the councils they replace
+    held = set(world.contents("E23000031")["code"])
+    assert {"X06000001", "X06000002"} <= held and RUSHMOOR not in held
+    assert held.isdisjoint(world.replaced)
     assert "X06000001" in set(world.neighbours("X06000002")["code"])
 
 

@@ -66,7 +66,7 @@ def search_command(obj: SettingsObj, query: str, kind: str | None, limit: int, f
 @pass_settings
 def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt: str) -> None:
     """Show a body's facts, how its fire service is governed, its neighbours, the bodies it
-    sits inside and its documented arrangements."""
+    sits inside and those inside it, and its documented arrangements."""
     settings = obj.settings
     if scenario is None:
         found = reference.resolve(code_or_name, settings=settings)
@@ -74,12 +74,14 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
         near = reference.neighbours(facts["code"], settings=settings, kind=facts["kind"])
         inside = reference.containers(facts["code"], settings=settings)
         neighbours, containers = near.to_dict("records"), inside.to_dict("records")
+        covers = reference.contents(facts["code"], settings=settings).to_dict("records")
         resolution = readmodels.resolution(found)
         in_register = reg.query(reg.Filters(body=facts["code"]), settings=settings)
         note = reference.former_note(code_or_name, facts["code"], settings) or found.note
     else:  # as the API answers with ?scenario= (a council that joins a new unitary: its page)
         place, note = _on_scenario_map(settings, scenario, code_or_name)
         facts, neighbours, containers = place.facts, place.neighbours, place.containers
+        covers = place.contents
         resolution = {"matched": facts["code"], "alias_type": "scenario", "note": note}
         in_register = place.arrangements
     arrangements, merged = reg.partnerships_of(in_register, str(facts["code"]))
@@ -87,7 +89,7 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
         echo_json(
             readmodels.body_detail(
                 facts, resolution, neighbours, containers, arrangements, scenario=scenario,
-                merged=merged,
+                merged=merged, contents=covers,
             )
         )  # fmt: skip
         return
@@ -119,6 +121,12 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
         ],
         ["name", "type", "relation"],
     )
+    if covers:  # a county's districts, the councils in a fire, police or NHS board's area
+        click.echo(f"\nCovers ({len(covers)}, each wholly within it)")
+        echo_table(
+            [[str(c["display_name"]), TIER_NAMES.get(str(c["tier"]), "")] for c in covers],
+            ["name", "type"],
+        )
     labels = service_labels(settings)
     click.echo(f"\nDocumented arrangements ({len(arrangements)}, {reg.sources_said(arrangements)})")
     _arrangements_table(arrangements, labels, str(facts["code"]))

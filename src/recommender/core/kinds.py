@@ -29,6 +29,14 @@ LOWER_TIERS: tuple[Tier, ...] = ("district", "unitary", "metropolitan", "london_
 SINGLE_TIER: tuple[Tier, ...] = ("unitary", "metropolitan", "london_borough")
 # The councils that are the upper tier where they are (a county, or a single-tier council).
 UPPER_TIERS: tuple[Tier, ...] = ("county", *SINGLE_TIER)
+# Bodies of each kind, as a heading or a filter's label says them ("Councils", "NHS").
+KIND_LABELS: dict[str, str] = {  # keyed by Kind
+    "council": "Councils",
+    "fire": "Fire",
+    "police": "Police",
+    "health": "NHS",
+    "combined": "Combined authorities",
+}
 # What each tier is called in a sentence ("both district councils").
 TIER_NAMES: dict[str, str] = {  # keyed by Tier
     "district": "district council",

@@ -180,15 +180,16 @@ class JoinOption:
 @dataclass(frozen=True)
 class Place:
     """What a body is on the map the answers are about: its facts (as
-    :func:`recommender.reference.lookup.body`), neighbours and containers (rows as
-    :func:`recommender.reference.lookup.neighbours` gives them), its documented arrangements, and a
-    ``note`` saying which map it is when that is not today's."""
+    :func:`recommender.reference.lookup.body`), neighbours, containers and the bodies within it
+    (``contents``; rows as :func:`recommender.reference.lookup.neighbours` gives them), its
+    documented arrangements, and a ``note`` saying which map it is when that is not today's."""
 
     facts: dict[str, Any]
     neighbours: list[dict[str, Any]]
     containers: list[dict[str, Any]]
     arrangements: list[dict[str, Any]]
     note: str = ""
+    contents: list[dict[str, Any]] = field(default_factory=list)
 
 
 def rows(frame: Any) -> list[dict[str, Any]]:
@@ -412,14 +413,16 @@ class Recommender:
 
     # --- the map the answers are on (a scenario's recommender answers on its own map) ---------
     def place(self, code: str) -> Place:
-        """Body ``code`` today: facts, neighbours, containers, documented arrangements."""
+        """Body ``code`` today: facts, neighbours, containers, contents, documented
+        arrangements."""
         from recommender.register.records import Filters, query
 
         facts = reference.body(code, self.settings)
         near = reference.neighbours(code, self.settings, kind=facts["kind"])
         inside = reference.containers(code, self.settings)
+        within = rows(reference.contents(code, self.settings))
         found = query(Filters(body=code), settings=self.settings)
-        return Place(facts, rows(near), rows(inside), found)
+        return Place(facts, rows(near), rows(inside), found, contents=within)
 
     def map_layers(self) -> Mapping[str, Any] | None:
         """The map layers by level to draw on (None: today's, ``maps.web_layer``)."""

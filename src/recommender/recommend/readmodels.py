@@ -138,17 +138,19 @@ def body_detail(
     scenario: str | None = None,
     *,
     merged: Sequence[Mapping[str, Any]] = (),
+    contents: Sequence[Mapping[Any, Any]] = (),
 ) -> dict[str, Any]:
     """One body: its facts, how the name was read, neighbours, the bodies it lies in
-    (``containers``), the documented arrangements it is in with others, those between its
-    former councils (``merged_arrangements``: now internal, no partnership) and the scenario's
-    name, on one."""
+    (``containers``) and those that lie wholly within it (``covers``), the documented
+    arrangements it is in with others, those between its former councils
+    (``merged_arrangements``: now internal, no partnership) and the scenario's name, on one."""
     return {
         "body": dict(facts),
         **({"scenario": scenario} if scenario is not None else {}),
         "resolution": dict(resolution),
         "neighbours": [dict(n) for n in neighbours],
         "containers": [dict(c) for c in containers],
+        "covers": [dict(c) for c in contents],
         "arrangements": [arrangement(a) for a in arrangements],
         "merged_arrangements": [arrangement(a) for a in merged],
     }

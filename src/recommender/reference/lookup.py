@@ -13,6 +13,7 @@ is picked up). Build the folder with ``recommender data build-reference``
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -440,6 +441,44 @@ def containers(code: str, settings: Settings) -> pd.DataFrame:
     found["kind_rank"] = found["kind"].map({k: i for i, k in enumerate(KINDS)})
     found = found.sort_values(["kind_rank", "relation", "code"]).drop(columns="kind_rank")
     return found.reset_index(drop=True)
+
+
+# How a body's contents are listed: by kind, a council by tier (a county before the councils
+# within it), then by name.
+_CONTENT_TIERS = ("county", "unitary", "metropolitan", "london_borough", "district")
+
+
+def contents(code: str, settings: Settings) -> pd.DataFrame:
+    """Return the bodies whose whole area lies within ``code``'s: a county's districts, the
+    councils of a fire, police or NHS board's area, a fire authority with the same area as its
+    police force area (the reference's ``contains``, from the ONS small areas of each), listed
+    by :func:`in_order`."""
+    return in_order(_related(code, settings, ("contains",)))
+
+
+def in_order(found: pd.DataFrame) -> pd.DataFrame:
+    """Rows of related bodies by kind (:data:`KINDS`), a council's tier (a county first), then
+    name."""
+    kind = found["kind"].map({k: i for i, k in enumerate(KINDS)})
+    tier = found["tier"].map({t: i for i, t in enumerate(_CONTENT_TIERS)})
+    ordered = found.assign(_kind=kind, _tier=tier.fillna(len(_CONTENT_TIERS)))
+    ordered = ordered.sort_values(["_kind", "_tier", "display_name", "code"])
+    return ordered.drop(columns=["_kind", "_tier"]).reset_index(drop=True)
+
+
+def by_kind(rows: Iterable[Mapping[str, Any]]) -> list[tuple[str, list[Mapping[str, Any]]]]:
+    """``rows`` of bodies grouped by kind, in the order given, each group with its label
+    (:data:`recommender.core.kinds.KIND_LABELS`): what a page lists a body's contents as.
+
+    >>> by_kind([{"kind": "council", "code": "A"}, {"kind": "fire", "code": "F"},
+    ...          {"kind": "council", "code": "B"}])  # doctest: +NORMALIZE_WHITESPACE
+    [('Councils', [{'kind': 'council', 'code': 'A'}, {'kind': 'council', 'code': 'B'}]),
+     ('Fire', [{'kind': 'fire', 'code': 'F'}])]
+    """
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(str(row["kind"]), []).append(row)
+    return [(kinds.KIND_LABELS.get(kind, kind), found) for kind, found in groups.items()]
 
 
 def _related(code: str, settings: Settings, relations: tuple[str, ...]) -> pd.DataFrame:

@@ -98,6 +98,7 @@ def briefing_context(
         "tier_label": reference.TIER_NAMES.get(str(facts["tier"]), str(facts["tier"])),
         "summary": summary(str(facts["display_name"]), found, existing, labels, service, code=code),
         "neighbours": neighbours,
+        "covers": place.contents,
         "containers": containers,
         "place_note": place.note,
         # Asked for an abolished council: say whose briefing this is (as the CLI and pages do).
@@ -382,6 +383,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     )
     env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
     env.filters["member"] = member_label
+    env.filters["by_kind"] = reference.by_kind
     env.filters["listed_partners"] = listed_partners
     env.filters["savings_said"] = charts.savings_said
     env.filters["years_said"] = years_said

@@ -130,7 +130,8 @@ def place(world: World, body: str) -> Place:
             note += f"{'s' * (len(kept) != 1)} from them"
         if internal:
             note += f"; {len(internal)} between them become internal (no longer partnerships)"
-    return Place(facts, rows(near), rows(inside), kept, note + ".")
+    within = rows(world.contents(code))
+    return Place(facts, rows(near), rows(inside), kept, note + ".", contents=within)
 
 
 def _mapped(world: World, record: dict[str, Any], focal: str) -> dict[str, Any]:

@@ -166,6 +166,10 @@ class World:
         found = found.sort_values(["border_km", "code"], ascending=[False, True])
         return found.reset_index(drop=True)
 
+    def contents(self, code: str) -> pd.DataFrame:
+        """As :func:`reference.contents`, on this map."""
+        return reference.in_order(self.related(code, ("contains",)))
+
     def containers(self, code: str) -> pd.DataFrame:
         """As :func:`reference.containers`, on this map."""
         found = self.related(code, ("within", "overlaps"))

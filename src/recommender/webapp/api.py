@@ -143,7 +143,8 @@ def search_bodies() -> Response:
 
 
 @bp.get("/bodies/<code_or_name>")
-@openapi.operation("One body: facts, neighbours with border length, containers, arrangements "
+@openapi.operation("One body: facts, neighbours with border length, the bodies it lies within "
+                   "and those within it, arrangements "
                    "(on a scenario's map with ?scenario=).", tag="bodies", response="BodyDetail",
                    params=(SCENARIO,), errors=(400, 404))  # fmt: skip
 def show_body(code_or_name: str) -> Response:
@@ -173,6 +174,7 @@ def show_body(code_or_name: str) -> Response:
             inside.to_dict("records"),
             arrangements,
             merged=merged,
+            contents=reference.contents(code, settings).to_dict("records"),
         )
     )
 
@@ -330,6 +332,7 @@ def _scenario_body(name: str, code_or_name: str) -> Response:
             arrangements,
             scenario=name,
             merged=merged,
+            contents=place.contents,
         )
     )
 

@@ -302,12 +302,18 @@ COMPONENTS: dict[str, Any] = {
         border_km=NNUM,
     ),
     "BodyDetail": _obj(
-        ["body", "resolution", "neighbours", "containers", "arrangements"],
+        ["body", "resolution", "neighbours", "containers", "covers", "arrangements"],
         body={"type": "object", "description": "Every fact in data/reference/bodies.csv."},
         scenario=SCENARIO_NAME,
         resolution=_obj(["matched", "alias_type"], matched=STR, alias_type=STR, note=STR),
         neighbours=_list(_ref("Related")),
         containers=_list(_ref("Related")),
+        covers={
+            **_list(_ref("Related")),
+            "description": "The bodies whose whole area lies within this body's (relation "
+            "contains): a county's districts, the councils of a fire, police or NHS board's "
+            "area; by kind, a council by tier (a county first), then name.",
+        },
         arrangements=_list(_ref("Arrangement")),
         merged_arrangements={
             **_list(_ref("Arrangement")),

@@ -101,6 +101,7 @@ def _money(value: float | None, precise: bool = False) -> str:
 bp.add_app_template_filter(reg.member_label, "member")
 bp.add_app_template_filter(charts.savings_said, "savings_said")
 bp.add_app_template_filter(border_length, "border")
+bp.add_app_template_filter(reference.by_kind, "by_kind")
 bp.add_app_template_filter(lambda merged, name: reg.merged_said(name, merged), "merged_said")
 bp.add_app_template_filter(reg.sources_said, "sources_said")
 bp.add_app_template_filter(reg.through_former, "through_former")

@@ -149,6 +149,7 @@ def body(name: str, code_or_name: str) -> Any:
         "body": place.facts,
         "place": place,
         "containers": place.containers,
+        "covers": place.contents,
         "neighbours": place.neighbours,
         "arrangements": partnerships,
         "merged_arrangements": merged,

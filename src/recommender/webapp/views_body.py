@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.engine import Engine
 from werkzeug.datastructures import MultiDict
 
-from recommender.core import services
+from recommender.core import kinds, services
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput
 from recommender.recommend.query import CHOICE_FLOOR, SORTS
@@ -37,13 +37,7 @@ VERDICT_LABELS = {
     "already_sharing": "We already share this service",
     "other": "Something else (say what below)",
 }
-KIND_LABELS = {
-    "council": "Councils",
-    "fire": "Fire",
-    "police": "Police",
-    "health": "NHS",
-    "combined": "Combined authorities",
-}
+KIND_LABELS = kinds.KIND_LABELS
 # One partner's kind, beside its name ("Combined authority, 42 km away").
 KIND_LABEL = {
     "council": "Council",
@@ -235,6 +229,7 @@ def facts(
     return {
         "body": body,
         "containers": reference.containers(code, settings).to_dict("records"),
+        "covers": reference.contents(code, settings).to_dict("records"),
         "neighbours": reference.neighbours(code, settings, kind=body["kind"]).to_dict("records"),
         "arrangements": partnerships,
         "merged_arrangements": merged,
