@@ -53,6 +53,17 @@ def test_list_arrangements_by_status_as_the_answers_read_it(client: FlaskClient)
     }
 
 
+def test_list_arrangements_in_order_of_savings_pages_alike(client: FlaskClient) -> None:
+    every = client.get("/api/v1/arrangements?order=savings&origin=all&limit=500").json
+    saved = [a["annual_savings_gbp"] for a in every["arrangements"]]
+    figures = [s for s in saved if s is not None]
+    assert figures == sorted(figures, reverse=True) and len(figures) >= 2
+    assert saved[: len(figures)] == figures  # none reported: last
+    first = client.get("/api/v1/arrangements?order=savings&origin=all&limit=2").json
+    second = client.get("/api/v1/arrangements?order=savings&origin=all&limit=2&offset=2").json
+    assert first["arrangements"] + second["arrangements"] == every["arrangements"][:4]
+
+
 def test_list_arrangements_pages(client: FlaskClient) -> None:
     first = client.get("/api/v1/arrangements?limit=3").json["arrangements"]
     second = client.get("/api/v1/arrangements?limit=2&offset=1").json["arrangements"]
@@ -67,6 +78,7 @@ def test_list_arrangements_pages(client: FlaskClient) -> None:
         ("body=Rothr", 404, "body"),
         ("origin=maybe", 400, "origin"),
         ("status=gone", 400, "status"),
+        ("order=cost", 400, "order"),
         ("limit=-3", 400, "limit"),
     ],
 )

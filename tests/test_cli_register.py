@@ -188,6 +188,9 @@ def test_list_and_export_by_status(run: Run, tmp_path: Path) -> None:
     assert "Shared legal" in names["running"] and names["running"].isdisjoint(
         names["ended"] | names["proposed"]
     )
+    by_name = json.loads(run("list", "--order", "name", "--format", "json").stdout)
+    listed = [a["name"] for a in by_name["arrangements"]]
+    assert listed == sorted(listed, key=str.lower) and len(listed) >= 3
     exported = json.loads(run("export", "--format", "json", "--status", "ended").stdout)
     assert [a["name"] for a in exported["arrangements"]] == ["Shared procurement"]
     bad = run("list", "--status", "over")

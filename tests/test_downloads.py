@@ -125,6 +125,13 @@ def test_the_register_downloads_filtered(client: FlaskClient, app: Flask) -> Non
     kept = pd.read_csv(io.BytesIO(ended.data), keep_default_na=False)
     assert set(kept["Id"]) == {i for i, a in records.items() if reg.status_said(a) == "ended"}
     assert set(kept["Status"]) == {"ended"}
+    biggest = client.get("/api/v1/arrangements.csv?order=savings")  # as the explorer orders it
+    ordered = pd.read_csv(io.BytesIO(biggest.data), keep_default_na=False)
+    assert ordered["Id"].tolist() == [
+        a["id"]
+        for a in reg.query(reg.Filters(order="savings"), settings=extension.settings,
+                           directory=extension.directory)
+    ]  # fmt: skip
     book = openpyxl.load_workbook(
         io.BytesIO(client.get("/api/v1/arrangements.xlsx?status=ended").data)
     )

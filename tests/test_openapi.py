@@ -18,7 +18,7 @@ EXAMPLES = {
     "offset": "1", "q": "Rother", "service": "legal", "kinds": "council,fire", "max_km": "50",
     "k": "2", "include_existing": "true", "max_size": "3", "body": "Rother",
     "origin": "real", "dry_run": "true", "per_partner": "2", "sort": "likelihood",
-    "min_choice": "0.05", "scenario": "surrey-east-west", "status": "ended",
+    "min_choice": "0.05", "scenario": "surrey-east-west", "status": "ended", "order": "name",
 }  # fmt: skip
 PATH_EXAMPLES = {"code_or_name": "Rother", "arrangement_id": None, "scenario": "surrey-east-west"}
 

@@ -85,14 +85,26 @@ def test_home_figures_are_counted_from_the_real_register(client: FlaskClient, ap
     settings = app.extensions["recommender"].settings
     real = reg.query(settings=settings, directory=app.extensions["recommender"].directory)
     assert real and not any(a["simulated"] for a in real)
-    bodies = {m["body_code"] for a in real for m in a["members"] if m["body_code"]}
-    savings = sum(a["annual_savings_gbp"] or 0.0 for a in real)
-    with_figure = sum(a["annual_savings_gbp"] is not None for a in real)
+    said = {a["id"]: reg.status_said(a) for a in real}
+    running = [a for a in real if said[a["id"]] not in ("ended", "proposed")]
+    ran = [a for a in real if said[a["id"]] != "proposed"]  # a proposal: no one took part
+    bodies = {m["body_code"] for a in ran for m in a["members"] if m["body_code"]}
+    # The savings the running ones report: not a proposal's projection, nor an ended one's.
+    figures = [a for a in running if a["annual_savings_gbp"] is not None]
+    savings = sum(a["annual_savings_gbp"] for a in figures)
+    projected = sum(a["annual_savings_gbp"] for a in figures if a["savings_basis"] == "projected")
     page = _text(client.get("/"))
     assert f'<span class="figure">{len(real):,}</span>' in page
+    counts = {s: sum(v == s for v in said.values()) for s in ("ended", "proposed")}
+    assert counts["ended"] and counts["proposed"]  # the default register has each
+    assert (
+        f"{len(running):,} running (none says it has ended), {counts['ended']:,} since ended "
+        f"and {counts['proposed']:,} only proposed"
+    ) in page
     assert f'<span class="figure">{len(bodies):,}</span>' in page
     assert f'<span class="figure">{money(savings)}</span>' in page
-    assert f"reported by the {with_figure:,} of them" in page
+    assert f"reported by the {len(figures):,} running ones that give a figure" in page
+    assert f"{money(projected)} of it a projection rather than a saving made" in page
     # Simulated arrangements are training data: never counted among the register's figures.
     assert " simulated</span>" not in page
     assert 'data-suggest-url="/api/v1/bodies/search"' in page  # for the script's suggestions

@@ -144,14 +144,23 @@ def test_the_savings_by_service_say_how_many_real_arrangements_have_a_figure(
     client: FlaskClient, app: Flask
 ) -> None:
     """A row "Finance and audit · 26 · £3k" read as 26 arrangements saving £3k a year between
-    them; the £3k is one arrangement's figure, and the row now says so."""
+    them; the £3k is one arrangement's figure, and the row now says so. That £3k was a
+    proposal's, which never ran: a proposal's figure is not added in, and the note says how
+    many were left out."""
     real = [a for a in _register(app) if not a["simulated"]]
     page = _text(client.get("/arrangements"))
     table = page[page.index("<caption>By service</caption>") :].split("</table>")[0]
+    proposals = [a for a in real if a["proposed"] and a["annual_savings_gbp"] is not None]
+    note = page[page.index('id="savings-note"') :].split("</p>")[0]
+    assert ("only proposed are not added in" in note) == (len(proposals) > 1)
     checked = 0
     for service in {a["service"] for a in real}:
         rows = [a for a in real if a["service"] == service]
-        figures = [a["annual_savings_gbp"] for a in rows if a["annual_savings_gbp"] is not None]
+        figures = [
+            a["annual_savings_gbp"]
+            for a in rows
+            if a["annual_savings_gbp"] is not None and not a["proposed"]
+        ]
         row = next(r for r in table.split("</tr>") if f"service={service}" in r)
         if figures:
             assert money(sum(figures)) in row
@@ -192,6 +201,8 @@ def test_explorer_rows_show_partners_savings_and_source(client: FlaskClient, app
         {"status": "ended"},
         {"status": "proposed"},
         {"status": "running", "region": "South East"},
+        {"order": "newest"},
+        {"order": "savings", "origin": "all"},
     ],
 )
 def test_explorer_filters_match_the_register(
@@ -205,12 +216,14 @@ def test_explorer_filters_match_the_register(
     for name, value in args.items():
         if name in ("body",):
             assert f'value="{value}"' in page
-    if "status" in args:  # the filter stays chosen, and the downloads keep it
-        assert f'<option value="{args["status"]}" selected>' in page
+    for name in ("status", "order"):  # the choice stays chosen, and the downloads keep it
+        if name not in args:
+            continue
+        assert f'<option value="{args[name]}" selected>' in page
         link = re.search(r'href="(/api/v1/arrangements\.csv\?[^"]*)"', page)
         assert link is not None
         query = parse_qs(urlsplit(html.unescape(link.group(1))).query)
-        assert query == {name: [value] for name, value in args.items()}
+        assert query == {key: [value] for key, value in args.items()}
 
 
 @pytest.mark.parametrize(
@@ -225,6 +238,7 @@ def test_explorer_filters_match_the_register(
         ("body=Nowhereshire", "body", "No public body matches &#39;Nowhereshire&#39;"),
         ("origin=maybe", "origin", "Choose real arrangements, simulated training data or both"),
         ("status=gone", "status", "Choose a status from the list: running, ended or only"),
+        ("order=cost", "order", "Choose an order from the list: by id, by name, newest"),
     ],
 )
 def test_explorer_bad_filters_are_400_next_to_the_field(

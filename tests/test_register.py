@@ -616,3 +616,67 @@ def test_the_status_filter_keeps_what_the_answers_say_of_each_arrangement(
         assert count(wanted, settings=register_settings, directory=directory) == len(expected)
     with pytest.raises(InvalidInput, match="unknown status 'gone'; expected one of running"):
         query(Filters(status="gone"), settings=register_settings, directory=directory)
+
+
+def test_a_listing_is_in_the_order_asked_and_pages_follow_it(
+    register_settings: Settings, directory: Directory, tmp_path: Path
+) -> None:
+    """By name, newest first or largest saving first (none given: last), each then by id, in
+    the database on either engine, so that its pages put together are the whole list."""
+    from recommender.register.records import ORDERS
+
+    path = tmp_path / "orders.csv"
+    rows = [  # name, start year, annual saving
+        ("Bravo legal", "2012", "5000"),
+        ("alpha legal", "", "9000"),
+        ("Charlie legal", "2019", ""),
+        ("Delta legal", "2015", "1000"),
+    ]
+    path.write_text(
+        "name,service,start_year,savings_gbp,savings_basis,partners,source\n"
+        + "".join(
+            f"{name},legal,{year},{saving},{'annual' if saving else 'unknown'},Rother; "
+            f"Hastings,https://example.org/{i}\n"
+            for i, (name, year, saving) in enumerate(rows)
+        )
+    )
+    assert import_file(path, settings=register_settings, directory=directory).added == 4
+
+    def names(order: str, **page: int) -> list[str]:
+        found = query(
+            Filters(service="legal", order=order, **page), settings=register_settings,
+            directory=directory,
+        )  # fmt: skip
+        return [r["name"] for r in found]
+
+    assert names("name") == ["alpha legal", "Bravo legal", "Charlie legal", "Delta legal"]
+    assert names("newest") == ["Charlie legal", "Delta legal", "Bravo legal", "alpha legal"]
+    assert names("savings") == ["alpha legal", "Bravo legal", "Delta legal", "Charlie legal"]
+    by_id = query(Filters(service="legal"), settings=register_settings, directory=directory)
+    assert names("id") == [r["name"] for r in sorted(by_id, key=lambda r: r["id"])]
+    for order in ORDERS:
+        pages = [names(order, limit=3, offset=0), names(order, limit=3, offset=3)]
+        assert pages[0] + pages[1] == names(order)
+    with pytest.raises(InvalidInput, match="unknown order 'cost'; expected one of id, name"):
+        query(Filters(order="cost"), settings=register_settings, directory=directory)
+
+
+def test_the_savings_by_service_leave_out_a_proposals_figure(
+    register_settings: Settings, directory: Directory, tmp_path: Path
+) -> None:
+    """A proposal's projection is no saving (it never ran): the figures by service leave it
+    out, and count it apart."""
+    from recommender.register.records import by_service
+
+    path = tmp_path / "proposal.csv"
+    path.write_text(
+        "name,service,start_year,savings_gbp,savings_basis,partners,source\n"
+        "Shared legal,legal,2012,5000,annual,Rother; Hastings,https://example.org/a\n"
+        "Shared legal talks (proposal),legal,2015,90000,annual,Rother; Wealden,"
+        "https://example.org/b\n"
+    )
+    assert import_file(path, settings=register_settings, directory=directory).added == 2
+    (legal,) = by_service(Filters(service="legal"), settings=register_settings, directory=directory)
+    assert (legal["count"], legal["real"]) == (2, 2)
+    assert (legal["real_savings"], legal["real_with_figure"]) == (5000, 1)
+    assert (legal["savings"], legal["with_figure"], legal["proposed_figures"]) == (5000, 1, 1)

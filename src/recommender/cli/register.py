@@ -64,6 +64,14 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Keep arrangements by status as the answers read it: running (not said to "
             "have ended, nor only proposed), ended or proposed.",
         ),
+        click.option(
+            "--order",
+            type=click.Choice(list(reg.ORDERS)),
+            default="id",
+            show_default=True,
+            help="List by id, name, newest (the latest start year first) or savings (the "
+            "largest annual saving first); none given, last.",
+        ),
         click.option("--limit", type=click.IntRange(1, MAX_OFFSET), help="Keep at most N (by id)."),
         click.option(
             "--offset",
@@ -83,10 +91,11 @@ def _filters(
     region: str | None,
     origin: str,
     status: str | None,
+    order: str,
     limit: int | None,
     offset: int = 0,
 ) -> reg.Filters:
-    return reg.Filters(service, body, region, origin, limit, offset, status)
+    return reg.Filters(service, body, region, origin, limit, offset, status, order)
 
 
 @register.command("import")
@@ -165,13 +174,14 @@ def export(
     region: str | None,
     origin: str,
     status: str | None,
+    order: str,
     limit: int | None,
     offset: int,
 ) -> None:
     """Export the register (or part of it) as CSV, an Excel workbook, JSON or GeoJSON."""
     if fmt == "xlsx" and out is None:
         raise click.UsageError("an Excel workbook is not text to print: give --out FILE.xlsx")
-    filters = _filters(service, body, region, origin, status, limit, offset)
+    filters = _filters(service, body, region, origin, status, order, limit, offset)
     if out is not None and out.suffix.lower().lstrip(".") not in {fmt, *EXTENSIONS.get(fmt, ())}:
         click.echo(  # written as asked, but a .csv holding GeoJSON would mislead whoever opens it
             f"note: {out.name} will hold {fmt.upper()} (--format {fmt}), whatever its extension "
@@ -196,13 +206,14 @@ def list_(
     region: str | None,
     origin: str,
     status: str | None,
+    order: str,
     limit: int | None,
     offset: int,
     fmt: str,
 ) -> None:
     """List arrangements, optionally filtered by service, body, region, origin or status (a
     page of them with --limit and --offset, as the API pages)."""
-    filters = _filters(service, body, region, origin, status, limit, offset)
+    filters = _filters(service, body, region, origin, status, order, limit, offset)
     records = reg.query(filters, settings=obj.settings)
     if fmt == "json":
         total = reg.count(filters, settings=obj.settings)

@@ -572,6 +572,7 @@ class Filters:
     limit: int | None = None
     offset: int = 0  # with ``limit``: a page, counted in the database
     status: str | None = None  # one of STATUS_FILTERS: as the answers read it
+    order: str = "id"  # one of ORDERS: the order of a listing (and so of its pages)
 
 
 RESOLUTIONS_KEPT = 8192  # names a directory keeps resolved (a register names a few hundred)
@@ -912,6 +913,22 @@ def read_default_register(settings: Settings) -> tuple[pd.DataFrame, pd.DataFram
     return _typed(*frames)
 
 
+# The orders a listing of the register can be in, each ending in the id so that pages are
+# stable: by id (the default: the order of the API's pages since the first), by name, the
+# newest first (the latest start year; none given, last) or the largest annual saving first
+# (none reported, last). Names sort as the database collates them.
+ORDERS: dict[str, tuple[sa.ColumnElement[Any], ...]] = {
+    "id": (db.arrangements.c.id,),
+    "name": (sa.func.lower(db.arrangements.c.name), db.arrangements.c.id),
+    "newest": (
+        db.arrangements.c.start_year.desc().nulls_last(),
+        sa.func.lower(db.arrangements.c.name),
+        db.arrangements.c.id,
+    ),
+    "savings": (db.arrangements.c.annual_savings_gbp.desc().nulls_last(), db.arrangements.c.id),
+}
+
+
 def query(
     filters: Filters | None = None,
     *,
@@ -919,7 +936,8 @@ def query(
     directory: Directory | None = None,
     engine: Engine | None = None,
 ) -> list[dict[str, Any]]:
-    """Return the arrangements that match ``filters``, each with its members, sorted by id.
+    """Return the arrangements that match ``filters``, each with its members, in the order
+    ``filters.order`` names (:data:`ORDERS`: by id unless asked).
 
     ``filters.limit`` and ``filters.offset`` select a page in the database, so a page of a
     large register costs what the page holds. With ``engine`` (the service's, whose database
@@ -929,7 +947,13 @@ def query(
     directory = directory or default_directory(settings)
     table = db.arrangements
     stmt = sa.select(table).where(*_conditions(filters, settings, directory))
-    stmt = stmt.order_by(table.c.id).limit(filters.limit).offset(filters.offset or None)
+    if filters.order not in ORDERS:
+        raise InvalidInput(
+            f"unknown order {filters.order!r}; expected one of {', '.join(ORDERS)}",
+            field="order",
+        )
+    stmt = stmt.order_by(*ORDERS[filters.order])
+    stmt = stmt.limit(filters.limit).offset(filters.offset or None)
     with _connection(settings, engine) as conn:
         return _records(conn, stmt, directory)
 
@@ -1109,20 +1133,26 @@ def by_service(
     """Per service, of the arrangements that match ``filters``: how many, how many are real,
     the sum of their annual savings and how many have a figure, and the same of the real ones
     alone (``real_savings``, ``real_with_figure``: a simulated figure is never added to a real
-    one where both are shown), counted in the database, most arrangements first."""
+    one where both are shown), counted in the database, most arrangements first. The figure of
+    one only proposed is never added (it never ran: nothing was saved); ``proposed_figures``
+    counts those left out."""
     filters = filters or Filters()
     directory = directory or default_directory(settings)
     a = db.arrangements
     is_real = a.c.simulated.is_(False)
+    ran = sa.not_(STATUS_SAID["proposed"])
+    saved = sa.case((ran, a.c.annual_savings_gbp))
+    real_saved = sa.case((sa.and_(is_real, ran), a.c.annual_savings_gbp))
     stmt = (
         sa.select(
             a.c.service,
             sa.func.count(),
             sa.func.sum(sa.case((is_real, 1), else_=0)),
-            sa.func.coalesce(sa.func.sum(a.c.annual_savings_gbp), 0.0),
-            sa.func.count(a.c.annual_savings_gbp),
-            sa.func.coalesce(sa.func.sum(sa.case((is_real, a.c.annual_savings_gbp))), 0.0),
-            sa.func.count(sa.case((is_real, a.c.annual_savings_gbp))),
+            sa.func.coalesce(sa.func.sum(saved), 0.0),
+            sa.func.count(saved),
+            sa.func.coalesce(sa.func.sum(real_saved), 0.0),
+            sa.func.count(real_saved),
+            sa.func.count(sa.case((sa.not_(ran), a.c.annual_savings_gbp))),
         )
         .where(*_conditions(filters, settings, directory))
         .group_by(a.c.service)
@@ -1132,8 +1162,9 @@ def by_service(
     out = [
         {"service": str(service), "count": int(n), "real": int(real or 0),
          "savings": float(total), "with_figure": int(figures),
-         "real_savings": float(real_total), "real_with_figure": int(real_figures)}
-        for service, n, real, total, figures, real_total, real_figures in rows
+         "real_savings": float(real_total), "real_with_figure": int(real_figures),
+         "proposed_figures": int(proposed)}
+        for service, n, real, total, figures, real_total, real_figures, proposed in rows
     ]  # fmt: skip
     return sorted(out, key=lambda e: (-e["count"], e["service"]))
 

@@ -115,6 +115,16 @@ ARRANGEMENT_PARAMS = (
         choices=reg.STATUS_FILTERS,
         strict_choices=True,
     ),
+    Param(
+        "order",
+        "string",
+        "The order of the list (and of its pages): id (the default), name, newest (the latest "
+        "start year first; none given, last) or savings (the largest annual saving first; none "
+        "reported, last).",
+        default="id",
+        choices=tuple(reg.ORDERS),
+        strict_choices=True,
+    ),
     LIMIT,
     OFFSET,
 )
@@ -383,7 +393,7 @@ def list_arrangements() -> Response:
     current = state()
     filters = reg.Filters(
         args["service"], args["body"], args["region"], args["origin"], args["limit"],
-        args["offset"], args["status"],
+        args["offset"], args["status"], args["order"],
     )  # fmt: skip
     settings, directory, engine = current.settings, current.directory, current.engine
     # Counted and paged in the database: a page costs what it holds, whatever the register.

@@ -62,8 +62,9 @@ def _register(fmt: str) -> Response:
     args = parse(REGISTER_PARAMS)
     current = state()
     filters = reg.Filters(
-        args["service"], args["body"], args["region"], args["origin"], status=args["status"]
-    )
+        args["service"], args["body"], args["region"], args["origin"], status=args["status"],
+        order=args["order"],
+    )  # fmt: skip
     found = reg.query(filters, settings=current.settings, directory=current.directory)
     about = [
         ("Filters", _filters(args, REGISTER_PARAMS)),

@@ -389,6 +389,7 @@ def arrangements() -> Any:
         regions=views_register.regions(settings),
         origin_labels=views_register.ORIGIN_LABELS,
         status_labels=views_register.STATUS_LABELS,
+        order_labels=views_register.ORDER_LABELS,
     ), (400 if filters.errors else 200)
 
 

@@ -40,33 +40,54 @@ STATUS_LABELS = {
     "ended": "Ended",
     "proposed": "Only proposed (never ran)",
 }
+# The orders the explorer lists in (register.ORDERS).
+ORDER_LABELS = {
+    "id": "By id",
+    "name": "By name",
+    "newest": "Newest first",
+    "savings": "Largest saving first",
+}
 
 
 def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
-    """The observed register in a few figures: real arrangements, the bodies in them, the
-    savings they report, and the services they cover (simulated ones are never counted)."""
+    """The observed register in a few figures (simulated ones are never counted): its real
+    arrangements, how many run, have ended or were only proposed (as the answers read each,
+    :data:`register.STATUS_SAID`), the bodies in those that ran, the annual savings the
+    running ones report (``projected``: how much of it is a projection), and the services."""
     a, m = db.arrangements, db.members
     real = a.c.simulated.is_(False)
+    running, ended, proposed = (reg.STATUS_SAID[s] for s in ("running", "ended", "proposed"))
+    saved = sa.case((running, a.c.annual_savings_gbp))
+    projected = sa.case((sa.and_(running, a.c.savings_basis == "projected"),
+                         a.c.annual_savings_gbp))  # fmt: skip
     with engine.connect() as conn:
-        count, with_figure, savings, service_count = conn.execute(
+        row = conn.execute(
             sa.select(
                 sa.func.count(),
-                sa.func.count(a.c.annual_savings_gbp),
-                sa.func.coalesce(sa.func.sum(a.c.annual_savings_gbp), 0.0),
+                *(sa.func.count(sa.case((said, 1))) for said in (running, ended, proposed)),
+                sa.func.count(saved),
+                sa.func.coalesce(sa.func.sum(saved), 0.0),
+                sa.func.coalesce(sa.func.sum(projected), 0.0),
                 sa.func.count(sa.distinct(a.c.service)),
             ).where(real)
         ).one()
+        ran = sa.select(a.c.id).where(real, sa.not_(proposed))  # a proposal: no one took part
         involved = sa.select(sa.func.count(sa.distinct(m.c.body_code))).where(
-            m.c.body_code.is_not(None), m.c.arrangement_id.in_(sa.select(a.c.id).where(real))
+            m.c.body_code.is_not(None), m.c.arrangement_id.in_(ran)
         )
         bodies = int(conn.scalar(involved) or 0)
+    count, n_running, n_ended, n_proposed, with_figure, savings, projection, services = tuple(row)
     return {
         "arrangements": int(count),
+        "running": int(n_running),
+        "ended": int(n_ended),
+        "proposed": int(n_proposed),
         "with_figure": int(with_figure),
         "savings": float(savings),
+        "projected": float(projection),
         "bodies": bodies,
         "bodies_known": len(reference.load_bodies(settings)),
-        "services": int(service_count),
+        "services": int(services),
     }
 
 
@@ -82,6 +103,7 @@ class RegisterFilters:
     body: str | None = None
     origin: str = "real"  # one of register.ORIGINS: simulated ones only when asked for
     status: str | None = None  # one of register.STATUS_FILTERS, or any
+    order: str = "id"  # one of register.ORDERS
     page: int = 1
     errors: Mapping[str, str] = field(default_factory=dict)
 
@@ -93,6 +115,7 @@ class RegisterFilters:
             "body": self.body,
             "origin": self.origin if self.origin != "real" else None,
             "status": self.status,
+            "order": self.order if self.order != "id" else None,
             "page": self.page if self.page != 1 else None,
         } | changes
         return {k: v for k, v in values.items() if v not in (None, "", 1)}
@@ -120,7 +143,7 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
     """Read the explorer's filters from ``args``; a bad value is named under its field."""
     errors: dict[str, str] = {}
     values: dict[str, Any] = {}
-    names = ("service", "region", "body", "origin", "status")
+    names = ("service", "region", "body", "origin", "status", "order")
     text = {name: args.get(name, "").strip() for name in names}
     if text["service"]:
         try:
@@ -151,6 +174,10 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
         values["status"] = text["status"]
     elif text["status"]:
         errors["status"] = "Choose a status from the list: running, ended or only proposed"
+    if text["order"] in ("", *reg.ORDERS):
+        values["order"] = text["order"] or "id"
+    else:
+        errors["order"] = "Choose an order from the list: by id, by name, newest or largest saving"
     page = args.get("page", "1").strip() or "1"
     if not (page.isascii() and page.isdigit() and len(page) < 10) or int(page) < 1:
         errors["page"] = f"page {page!r}: expected a whole number from 1"
@@ -166,8 +193,9 @@ def explore(
     figures by service and the bodies in them: each counted and paged in the database, so the
     page costs the same for a register of a thousand arrangements or of a hundred thousand."""
     wanted = reg.Filters(
-        filters.service, filters.body, filters.region, filters.origin, status=filters.status
-    )
+        filters.service, filters.body, filters.region, filters.origin, status=filters.status,
+        order=filters.order,
+    )  # fmt: skip
     total = reg.count(wanted, settings=settings, directory=directory, engine=engine)
     pages = max(1, math.ceil(total / PAGE_SIZE))
     if filters.page > pages:
