@@ -313,8 +313,13 @@ def test_the_default_register_is_within_every_published_bound_and_real_pattern(
     # Every fact with a bound is checked somewhere.
     bounded = {r.id for r in results["simulated"] if r.bound is not None}
     assert bounded == {r.id for name in REGISTERS for r in checked[name]}
-    # The real register is a documented sample: shown, checked on nothing.
+    # The real register is a documented sample: shown, checked on nothing. Only the
+    # arrangements that ran: one only proposed is no arrangement in place.
     assert [r.id for r in results["real"]] == [r.id for r in results["simulated"]]
+    real_names = parts.parts["real"][0]["name"]
+    assert len(real_names) and not real_names.str.endswith("(proposal)").any()
+    combined = parts.parts["combined"][0]
+    assert len(combined) == len(real_names) + len(parts.parts["simulated"][0])
     # Savings: never more than the real register supports, per resident merged in and in all.
     real = RealRegister.from_frames(*parts.parts["real"], parts.bodies["population"])
     assert real.max_per_resident is not None and real.max_annual is not None

@@ -296,7 +296,10 @@ def test_build_default_sizes_the_simulation_to_626_by_june_2019(
     arrangements, members = real[0]  # type: ignore[misc]
     assert len(arrangements) == 7 and not arrangements["simulated"].any()
     assert set(members["arrangement_id"]) <= set(arrangements["id"])
-    rule = "size 621 (626, the LGA's June 2019 count, minus 5 real arrangement(s) started by 2019)"
+    rule = (
+        "size 621 (626, the LGA's June 2019 count, minus 5 real arrangement(s) started by 2019, "
+        "those only proposed (which never ran) not counted)"
+    )
     assert f"simulated: seed {DEFAULT_SEED}, {rule}" in result.stdout
 
 

@@ -88,4 +88,12 @@ def test_default_size_counts_the_real_arrangements_started_by_2019(
     later = [replace(c, start_year=2021) if c.start_year == 2013 else c for c in candidates]
     size, rule = default_size(later)
     assert size == DEFAULT_SIZE - 4
-    assert rule == "626, the LGA's June 2019 count, minus 4 real arrangement(s) started by 2019"
+    assert rule == (
+        "626, the LGA's June 2019 count, minus 4 real arrangement(s) started by 2019, those "
+        "only proposed (which never ran) not counted"
+    )
+    # One only proposed never ran: it was no arrangement on the LGA's map.
+    named = [replace(c, name=f"{c.name} (proposal)") if c.start_year == 2011 else c
+             for c in candidates]  # fmt: skip
+    recorded = [replace(c, status="proposed") if c.start_year == 2011 else c for c in candidates]
+    assert default_size(named)[0] == default_size(recorded)[0] == DEFAULT_SIZE - 4

@@ -1055,6 +1055,13 @@ def status_said(record: Mapping[str, Any]) -> str:
     return "ended" if record_ended(record) else str(record.get("status") or "unknown")
 
 
+def proposed_rows(frame: pd.DataFrame) -> pd.Series:
+    """:func:`is_proposed` for each row of a frame of arrangements: one only proposed never
+    ran, so it is no arrangement in place, and its projection was never saved."""
+    flags = [is_proposed(str(n), s) for n, s in zip(frame["name"], frame["status"], strict=True)]
+    return pd.Series(flags, index=frame.index, dtype=bool)
+
+
 def ended_rows(frame: pd.DataFrame) -> pd.Series:
     """:func:`has_ended` for each row of a frame of arrangements."""
     return frame["end_year"].notna() | (frame["status"] == "ended")

@@ -16,7 +16,10 @@ Definitions used throughout:
   2019.5 (June 2019) those that started by 2019;
 * *cumulative savings at a date*: each arrangement's annual savings times the years it has run
   by then, counting from the middle of its start year (and to its end year, if it ended);
-* *councils*: the 317 councils of 2024 (296 lower tier and 21 counties).
+* *councils*: the 317 councils of 2024 (296 lower tier and 21 counties);
+* *the real register*: the documented arrangements that ran; one only proposed ("… (proposal)",
+  or imported as proposed) never did, so it is no arrangement in place, its councils did not
+  share through it and its projection was never saved: it is left out of every register here.
 
 **Which register a fact is checked on** (``checked_on`` in ``calibration.json``): the simulated
 register complements the real one, so the LGA's *counts* (arrangements in place at each
@@ -234,14 +237,15 @@ class RegisterParts:
     def load(cls, settings: Settings) -> RegisterParts:
         """Read the register from the database and the reference from ``data/``."""
         from recommender.reference.lookup import load_adjacency, load_bodies  # deferred: costly
-        from recommender.register.records import load_register
+        from recommender.register.records import load_register, proposed_rows
 
         arrangements, members = load_register(settings)
         shapes = load_bodies(settings)
         bodies = pd.DataFrame(shapes.drop(columns=shapes.geometry.name)).sort_index()
         pairs = build_pair_matrices(bodies, load_adjacency(settings))
         simulated = arrangements["simulated"].astype(bool)
-        keep = {"simulated": simulated, "real": ~simulated, "combined": simulated | ~simulated}
+        real = ~simulated & ~proposed_rows(arrangements)  # one only proposed never ran
+        keep = {"simulated": simulated, "real": real, "combined": simulated | real}
         parts = {}
         for name in REGISTERS:
             part = arrangements[keep[name]]

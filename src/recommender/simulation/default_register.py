@@ -47,6 +47,8 @@ from recommender.register.records import (
     ARRANGEMENT_COLUMNS,
     MEMBER_COLUMNS,
     default_directory,
+    is_proposed,
+    proposed_rows,
     rows_for,
     unique_candidates,
 )
@@ -132,6 +134,7 @@ def build_default(
 def size_for(real: pd.DataFrame) -> int:
     """Return the default simulated size for a real register's arrangements frame (the rule
     of :func:`default_size`)."""
+    real = real[~proposed_rows(real)]
     start = pd.to_numeric(real["start_year"], errors="coerce")
     return max(0, simulate.DEFAULT_SIZE - int((start <= simulate.LAST_YEAR).sum()))
 
@@ -142,16 +145,20 @@ def default_size(real: list[Candidate]) -> tuple[int, str]:
     words.
 
     Real arrangements without a start year are not counted: nobody can say they were on the map.
+    Nor are those only proposed (:func:`is_proposed`): they never ran.
     """
     dated = {
         fp
         for fp, c in unique_candidates(real)[0]
-        if c.start_year is not None and c.start_year <= simulate.LAST_YEAR
+        if c.start_year is not None
+        and c.start_year <= simulate.LAST_YEAR
+        and not is_proposed(c.name, c.status)
     }
     size = max(0, simulate.DEFAULT_SIZE - len(dated))
     rule = (
         f"{simulate.DEFAULT_SIZE}, the LGA's June {simulate.LAST_YEAR} count, minus "
-        f"{len(dated)} real arrangement(s) started by {simulate.LAST_YEAR}"
+        f"{len(dated)} real arrangement(s) started by {simulate.LAST_YEAR}, those only "
+        "proposed (which never ran) not counted"
     )
     return size, rule
 
@@ -192,6 +199,8 @@ def _simulate(
     )
 
     bodies = reference.load_bodies(settings)
+    ran = ~proposed_rows(real[0])  # one only proposed never ran: nothing to complement
+    real = (real[0][ran], real[1][real[1]["arrangement_id"].isin(real[0].loc[ran, "id"])])
     return simulate.simulate(
         bodies,
         seed=seed,

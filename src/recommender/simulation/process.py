@@ -126,7 +126,8 @@ YEAR_COUNTS: dict[int, int] = {
 
 @dataclass(frozen=True)
 class RealRegister:
-    """What the simulated register complements: the real register.
+    """What the simulated register complements: the real register (the arrangements that ran;
+    its callers leave out those only proposed).
 
     Attributes
     ----------
