@@ -211,7 +211,8 @@ def test_explorer_filters_match_the_register(
     expected = _register(app, **filters)
     args = dict(filters)
     page = _text(client.get("/arrangements", query_string=args))
-    assert f"{len(expected):,} arrangement" in page
+    status = f"{args['status']} " if "status" in args else ""  # "24 ended arrangements"
+    assert f"{len(expected):,} {status}arrangement" in page
     assert _row_ids(page) == [a["id"] for a in expected[:PAGE_SIZE]]
     for name, value in args.items():
         if name in ("body",):

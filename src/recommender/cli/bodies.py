@@ -113,14 +113,15 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
         ],
         ["name", "type", "border"],
     )
-    click.echo(f"\nLies within or overlaps ({len(containers)})")
-    echo_table(
-        [
-            [str(c["display_name"]), TIER_NAMES.get(str(c["tier"]), ""), str(c["relation"])]
-            for c in containers
-        ],
-        ["name", "type", "relation"],
-    )
+    if containers:  # a combined authority's area lies within no other body's
+        click.echo(f"\nLies within or overlaps ({len(containers)})")
+        echo_table(
+            [
+                [str(c["display_name"]), TIER_NAMES.get(str(c["tier"]), ""), str(c["relation"])]
+                for c in containers
+            ],
+            ["name", "type", "relation"],
+        )
     if covers:  # a county's districts, the councils in a fire, police or NHS board's area
         click.echo(f"\nCovers ({len(covers)}, each wholly within it)")
         echo_table(
