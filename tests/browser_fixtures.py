@@ -79,7 +79,7 @@ def synthetic_evaluation() -> dict[str, Any]:
         for method, mae in (("model", 1.29), ("service_median", 1.4))
     ]  # fmt: skip
     notes = {
-        "real_arrangements": 300, "real_arrangements_held_out": 274,
+        "real_arrangements": 300, "real_arrangements_held_out": 274, "held_out_proposed": 19,
         "real_arrangements_evaluated": 273, "as_served_left_out": ["R-1", "R-2"],
         "as_served_undated": 106, "family_sizes": [1, 22], "headline": "lopo",
         "min_kind_cases": 15, "history_weight": 1.56,

@@ -16,7 +16,9 @@ from recommender.model.evaluation import (
     RANK_METRICS,
     Evaluation,
     evaluate,
+    held_out,
     leads,
+    prepare,
     query_metrics,
     tied_positions,
 )
@@ -303,6 +305,11 @@ def test_evaluation_reports_the_model_and_every_baseline(small_evaluation: Evalu
     notes = small_evaluation.notes
     assert notes["real_arrangements_evaluated"] == notes["real_arrangements_held_out"] == 6
     assert notes["real_arrangements"] > 6  # every real one, whether it could be held out or not
+    # the held-out proposals, counted: a documented choice of partner that never ran
+    ctx = real_context()
+    proposed = {str(ctx.reg.ids[k]) for k in ctx.reg.proposed}
+    first = [str(ctx.reg.ids[k]) for k in held_out(prepare(ctx))[:6]]
+    assert notes["held_out_proposed"] == len(proposed & set(first)) >= 1
     served = table[(table["protocol"] == "lopo_warm") & (table["pair_kind"] == "all")]
     assert set(served["arrangements"]) == {6 - len(notes["as_served_left_out"])}
     # the shared-history rule only where the focal body's ties to its partners can be seen
@@ -488,3 +495,20 @@ def test_as_served_ranks_a_case_that_only_a_later_arrangement_made_existing() ->
     assert {r.arrangement for r in result.warm} == {k}
     assert all("shared_history" in r.ranks for r in result.warm)
     assert not any("shared_history" in r.ranks for r in result.cold + result.cold_start)
+
+
+def test_the_register_arrays_know_the_arrangements_only_proposed() -> None:
+    """Named "… (proposal)" or recorded as proposed: never ran (:func:`is_proposed`)."""
+    from recommender.register import records as register
+
+    arrangements, members = register.read_default_register(Settings.from_env())
+    arrangements.loc[arrangements.index[-1], "status"] = "proposed"  # a simulated one, recorded so
+    ctx = real_context(arrangements, members)
+    named = {
+        str(i)
+        for i, n in zip(arrangements["id"], arrangements["name"], strict=True)
+        if str(n).endswith("(proposal)")
+    }
+    assert named  # the default register has some
+    said = {str(ctx.reg.ids[k]) for k in ctx.reg.proposed}
+    assert said == named | {str(arrangements["id"].iloc[-1])}

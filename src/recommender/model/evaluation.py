@@ -539,6 +539,8 @@ def assemble(setup: Setup, folds: list[int], results: list[FoldResult]) -> Evalu
     notes = {
         "real_arrangements": int((~ctx.reg.simulated).sum()),
         "real_arrangements_held_out": len(folds),
+        # Of those, the ones only proposed: a documented choice of partner that never ran.
+        "held_out_proposed": len(set(folds) & set(ctx.reg.proposed)),
         "real_arrangements_evaluated": len(ranked),
         # As served, a partner that already shares the service (in an arrangement that
         # started earlier) is listed apart, not suggested: a case left with no other partner

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import sparse
 
 from recommender.geo.pairs import PairMatrices
-from recommender.register.records import exits_of
+from recommender.register.records import exits_of, is_proposed
 
 IntArray = npt.NDArray[np.intp]
 
@@ -74,6 +74,9 @@ class RegisterArrays:
     # (:func:`recommender.register.records.exits_of`): (arrangement, position, year left,
     # -inf when not given). They no longer share its service through it from that year.
     left: tuple[tuple[int, int, float], ...] = ()
+    # Arrangements only proposed (recorded or named so, :func:`is_proposed`): they never ran,
+    # though the partners they name are a documented choice of partner.
+    proposed: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -134,6 +137,15 @@ def register_arrays(
         services=services,
         one_body=pairs.one_body(),
         left=members_left(list(a["name"]), list(a["simulated"]), pairs.index)
+        if "name" in a
+        else (),
+        proposed=tuple(
+            k
+            for k, (name, status) in enumerate(
+                zip(a["name"], a.get("status", pd.Series("", index=a.index)), strict=True)
+            )
+            if is_proposed(str(name), status)
+        )
         if "name" in a
         else (),
     )
