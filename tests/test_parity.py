@@ -132,6 +132,13 @@ def test_arrangements_page(run: Cli, client: FlaskClient) -> None:
     assert run("register", "show", ident) == api(client, f"/arrangements/{ident}")
 
 
+@pytest.mark.parametrize("status", ["running", "ended", "proposed"])
+def test_arrangements_by_status_in_order(run: Cli, client: FlaskClient, status: str) -> None:
+    from_api = api(client, "/arrangements", status=status, order="savings", limit=5)
+    cli = run("register", "list", "--status", status, "--order", "savings", "--limit", "5")
+    assert cli == from_api and from_api["total"] >= 1
+
+
 def test_arrangements_of_a_body(run: Cli, client: FlaskClient) -> None:
     from_api = api(client, "/arrangements", body="Rother", service="legal", limit=50)
     assert run("register", "list", "--body", "Rother", "--service", "legal", "--limit", "50") == (
