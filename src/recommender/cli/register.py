@@ -72,12 +72,16 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="List by id, name, newest (the latest start year first) or savings (the "
             "largest annual saving first); none given, last.",
         ),
-        click.option("--limit", type=click.IntRange(1, MAX_OFFSET), help="Keep at most N (by id)."),
+        click.option(
+            "--limit",
+            type=click.IntRange(1, MAX_OFFSET),
+            help="Keep at most N (the first in --order).",
+        ),
         click.option(
             "--offset",
             type=click.IntRange(0, MAX_OFFSET),
             default=0,
-            help="Skip the first N (by id): with --limit, a page, as the API pages.",
+            help="Skip the first N (in --order): with --limit, a page, as the API pages.",
         ),
     ]
     for option in reversed(options):
@@ -211,8 +215,8 @@ def list_(
     offset: int,
     fmt: str,
 ) -> None:
-    """List arrangements, optionally filtered by service, body, region, origin or status (a
-    page of them with --limit and --offset, as the API pages)."""
+    """List arrangements, optionally filtered by service, body, region, origin or status, in
+    the order asked (a page of them with --limit and --offset, as the API pages)."""
     filters = _filters(service, body, region, origin, status, order, limit, offset)
     records = reg.query(filters, settings=obj.settings)
     if fmt == "json":
