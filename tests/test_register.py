@@ -680,3 +680,31 @@ def test_the_savings_by_service_leave_out_a_proposals_figure(
     assert (legal["count"], legal["real"]) == (2, 2)
     assert (legal["real_savings"], legal["real_with_figure"]) == (5000, 1)
     assert (legal["savings"], legal["with_figure"], legal["proposed_figures"]) == (5000, 1, 1)
+
+
+def test_an_import_stores_what_a_name_says_of_the_status(
+    register_settings: Settings, directory: Directory, tmp_path: Path
+) -> None:
+    """A source that gives no status names a proposal "… (proposal)" and a split "… (split
+    2014)": the import stores status proposed, and the split's year as its end, so that the
+    API's and an export's status say what the pages say. A status or end year given is kept."""
+    path = tmp_path / "named.csv"
+    path.write_text(
+        "name,service,start_year,status,end_year,savings_basis,partners,source\n"
+        "Legal talks (proposal),legal,2015,,,unknown,Rother; Hastings,https://example.org/a\n"
+        '"Legal team (joint team, split 2014)",legal,2010,,,unknown,Rother; Wealden,'
+        "https://example.org/b\n"
+        "Buying talks (proposal),procurement,2016,active,,unknown,Rother; Lewes,"
+        "https://example.org/c\n"
+        '"Buying team (split 2014)",procurement,2010,ended,2013,unknown,Hastings; Lewes,'
+        "https://example.org/d\n"
+    )
+    assert import_file(path, settings=register_settings, directory=directory).added == 4
+    stored = {
+        r["name"]: (r["status"], r["end_year"])
+        for r in query(Filters(), settings=register_settings, directory=directory)
+    }
+    assert stored["Legal talks (proposal)"] == ("proposed", None)
+    assert stored["Legal team (joint team, split 2014)"] == ("ended", 2014)
+    assert stored["Buying talks (proposal)"] == ("active", None)  # as the file says
+    assert stored["Buying team (split 2014)"] == ("ended", 2013)

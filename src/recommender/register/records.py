@@ -414,7 +414,9 @@ def through_former(record: Mapping[str, Any], code: str) -> list[str]:
 
 # How the sources name an arrangement that never ran or has stopped: "… (proposal)", "Wessex
 # Youth Offending Team (joint YOT, split 2012)". The documented arrangements carry no status
-# (their source gives none), so their names say it. Each pattern is read the same way here and
+# (their source gives none), so their names say it; an import stores what a name says (status
+# proposed; a split's year as its end), and the answers read the name too, for a register
+# stored before that. Each pattern is read the same way here and
 # in a query (:data:`STATUS_SAID`): SQLite's REGEXP runs Python's re, and PostgreSQL's reads
 # these too (no ``\b``, which there is a backspace: "split" follows the bracket or a non-word).
 PROPOSAL_WORDS = r"(?i)\(proposal\)\s*$"
@@ -786,14 +788,20 @@ def unique_candidates(
 
 def _stored_row(fp: str, c: Candidate) -> dict[str, Any]:
     """The arrangements table's row for a validated arrangement, as an import stores it (the
-    curated readings of its end and its savings applied), without its id."""
+    curated readings of its end and its savings applied, and what a real one's name says of
+    its status), without its id."""
     row = {k: v for k, v in asdict(c).items() if k in ARRANGEMENT_COLUMNS and k != "id"}
     row["fingerprint"] = fp
     # The reading fills what the register does not say: not an end year or status given.
     said = c.end_year is not None or c.status not in ("unknown", "ended")
     ended = None if said else end_reading(c.name, c.simulated)
+    split = None if said or c.simulated else named_split(c.name)
     if ended is not None:
         row["end_year"], row["status"] = ended.year, "ended"
+    elif split is not None and (c.start_year is None or c.start_year <= split):
+        row["end_year"], row["status"] = split, "ended"  # "… (joint YOT, split 2012)"
+    elif not said and c.status == "unknown" and not c.simulated and named_proposal(c.name):
+        row["status"] = "proposed"  # "… (proposal)": it never ran, and its status says so
     reading = savings_reading(c.name, c.savings_gbp, c.simulated)
     row["annual_savings_gbp"] = (
         reading.annual
