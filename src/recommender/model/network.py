@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import sparse
 
 from recommender.geo.pairs import PairMatrices
-from recommender.register.records import exits_of, is_proposed
+from recommender.register.records import exits_of, proposed_rows
 
 IntArray = npt.NDArray[np.intp]
 
@@ -74,7 +74,7 @@ class RegisterArrays:
     # (:func:`recommender.register.records.exits_of`): (arrangement, position, year left,
     # -inf when not given). They no longer share its service through it from that year.
     left: tuple[tuple[int, int, float], ...] = ()
-    # Arrangements only proposed (recorded or named so, :func:`is_proposed`): they never ran,
+    # Arrangements only proposed (recorded or named so, :func:`proposed_rows`): they never ran,
     # though the partners they name are a documented choice of partner.
     proposed: tuple[int, ...] = ()
 
@@ -139,15 +139,7 @@ def register_arrays(
         left=members_left(list(a["name"]), list(a["simulated"]), pairs.index)
         if "name" in a
         else (),
-        proposed=tuple(
-            k
-            for k, (name, status) in enumerate(
-                zip(a["name"], a.get("status", pd.Series("", index=a.index)), strict=True)
-            )
-            if is_proposed(str(name), status)
-        )
-        if "name" in a
-        else (),
+        proposed=tuple(int(k) for k in np.flatnonzero(proposed_rows(a))) if "name" in a else (),
     )
 
 

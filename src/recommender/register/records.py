@@ -1064,9 +1064,11 @@ def status_said(record: Mapping[str, Any]) -> str:
 
 
 def proposed_rows(frame: pd.DataFrame) -> pd.Series:
-    """:func:`is_proposed` for each row of a frame of arrangements: one only proposed never
-    ran, so it is no arrangement in place, and its projection was never saved."""
-    flags = [is_proposed(str(n), s) for n, s in zip(frame["name"], frame["status"], strict=True)]
+    """:func:`is_proposed` for each row of a frame of arrangements (one with no ``status``
+    column: by name alone): one only proposed never ran, so it is no arrangement in place, and
+    its projection was never saved."""
+    statuses = frame["status"] if "status" in frame else [None] * len(frame)
+    flags = [is_proposed(str(n), s) for n, s in zip(frame["name"], statuses, strict=True)]
     return pd.Series(flags, index=frame.index, dtype=bool)
 
 
