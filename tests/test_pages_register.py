@@ -140,6 +140,20 @@ def test_the_savings_by_service_never_add_simulated_figures_to_real_ones(
     assert (money(real) if real else "none") in row
 
 
+def test_the_savings_note_says_a_simulated_figure_has_no_source(client: FlaskClient) -> None:
+    """With simulated arrangements shown, the note said every figure was "as its source gives
+    it": a simulated figure has no source, and is no saving made."""
+
+    def note(origin: str) -> str:
+        page = _text(client.get(f"/arrangements?origin={origin}"))
+        return page[page.index('id="savings-note"') :].split("</p>")[0]
+
+    assert "Each real figure a year, as its source gives it" in note("real")
+    assert "simulated" not in note("real")
+    for origin in ("all", "simulated"):
+        assert "each simulated one as the simulation drew it, never a saving made" in note(origin)
+
+
 def test_the_savings_by_service_say_how_many_real_arrangements_have_a_figure(
     client: FlaskClient, app: Flask
 ) -> None:
