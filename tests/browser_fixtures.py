@@ -48,9 +48,9 @@ START_SECONDS = 90
 
 def synthetic_evaluation() -> dict[str, Any]:
     """An evaluation table in the shape :func:`recommender.model.evaluation.evaluate` writes."""
-    mrr = {"model": 0.604, "model_likelihood": 0.607, "nearest": 0.445, "group_nearest": 0.471,
-           "group_border": 0.46, "similar": 0.099, "most_partnered": 0.076,
-           "plain_logit": 0.59}  # fmt: skip
+    mrr = {"model": 0.604, "model_likelihood": 0.607, "model_no_history": 0.62,
+           "nearest": 0.445, "group_nearest": 0.471, "group_border": 0.46, "similar": 0.099,
+           "most_partnered": 0.076, "plain_logit": 0.59}  # fmt: skip
     ranking = []
     for protocol in ("lopo", "lopo_warm", "cold_start", "simulated"):
         for query in ("service", "any"):
@@ -63,6 +63,9 @@ def synthetic_evaluation() -> dict[str, Any]:
                     # Between police forces, the model loses to the rules (as on the real data).
                     low *= 0.5 if kind == "police-police" and method.startswith("model") else 1
                     low *= 0.85 if protocol == "cold_start" else 1.0
+                    # Shared history costs in the headline and adds as served (as on the real
+                    # data): without it, 0.620 in the headline and 0.589 as served.
+                    low *= 0.95 if (method, protocol) == ("model_no_history", "lopo_warm") else 1
                     ranking.append(
                         {
                             "protocol": protocol, "query": query, "pair_kind": kind,

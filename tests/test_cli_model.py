@@ -224,6 +224,29 @@ def test_models_show_gives_the_verdicts_at_a_glance(two_models: tuple[Settings, 
     assert "- NOT BETTER on lopo, service given, all pair kinds (40 arrangements)" in shown
 
 
+def test_models_show_says_what_shared_history_adds_or_costs(
+    two_models: tuple[Settings, str, str],
+) -> None:
+    settings, first, _ = two_models
+    _evaluated(settings, first, 0.5, "a")
+    path = settings.models / first / artifacts.METADATA
+    meta = json.loads(path.read_text())
+    base = {"query": "service", "pair_kind": "all", "arrangements": 40}
+    metrics = ("hit@1", "hit@5", "hit@10", "ndcg@10")
+    meta["evaluation"]["ranking"] += [
+        base | {"protocol": protocol, "method": method, "mrr": mrr} | dict.fromkeys(metrics, mrr)
+        for protocol, method, mrr in (("lopo", "model_no_history", 0.55),
+                                      ("lopo_warm", "model", 0.6),
+                                      ("lopo_warm", "model_no_history", 0.58))
+    ]  # fmt: skip
+    path.write_text(json.dumps(meta))
+    shown = _invoke(settings, "models", "show").stdout
+    line = shown[shown.index("Shared history: ") :]
+    assert "in the headline it costs 0.050 (MRR 0.500 with it, 0.550 without)" in line
+    assert "as served it adds 0.020 (MRR 0.600 with it, 0.580 without)" in line
+    assert re.search(r"^service given +all +the product without shared history +0\.55", shown, re.M)
+
+
 def test_models_show_without_a_promoted_model_says_how_to_name_one(empty: Settings) -> None:
     result = _invoke(empty, "models", "show", ok=False)
     assert result.exit_code != 0 and "no promoted model" in result.output

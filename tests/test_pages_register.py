@@ -403,6 +403,18 @@ def test_model_page_says_how_good_suggestions_are_for_a_body_with_no_history(
     assert "A body with no history (each body's whole history hidden), service given" in page
 
 
+def test_model_page_says_what_shared_history_adds_or_costs(evaluated_app: Flask) -> None:
+    """The headline hides each held-out partner's ties, so the product's history term can only
+    cost there: the page says by how much, and what it adds as served, from the evaluation."""
+    page = html.unescape(_text(evaluated_app.test_client().get("/model")))
+    said = page[page.index('id="history-said"') :].split("</span>")[0]
+    assert "The product's shared-history term, by MRR with the service given" in said
+    assert "in the headline it costs 0.016 (MRR 0.604 with it, 0.620 without)" in said
+    assert "as served it adds 0.015 (MRR 0.604 with it, 0.589 without)" in said
+    chart = page[page.index('class="chart-figure"') :].split("</figure>")[0]
+    assert "without shared history" not in chart  # a row of the tables, not a baseline's bar
+
+
 def test_model_page_counts_the_arrangements_held_out_and_names_the_history_rule(
     evaluated_app: Flask,
 ) -> None:

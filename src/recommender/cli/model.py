@@ -341,14 +341,11 @@ QUERY_TITLES = {"service": "service given", "any": "any service (the default lis
 
 def print_evaluation(evaluation: Any) -> None:
     """Print the ranking and savings tables and the plain verdicts."""
-    from recommender.model.baselines import BASELINE_LABELS
+    from recommender.model.baselines import BASELINE_LABELS, PRODUCT_LABELS
     from recommender.model.shape import RANK_METRICS
-    from recommender.model.verdicts import at_a_glance, judge, verdicts
+    from recommender.model.verdicts import at_a_glance, history_said, judge, verdicts
 
-    labels = {
-        "model": "the product (by expected savings)",
-        "model_likelihood": "the product's likelihood alone",
-    } | BASELINE_LABELS
+    labels = PRODUCT_LABELS | BASELINE_LABELS
     table = evaluation.ranking
     if table.empty:
         click.echo("No held-out evaluation in this model (trained with --no-evaluate).")
@@ -395,6 +392,9 @@ def print_evaluation(evaluation: Any) -> None:
     click.echo("\nVerdict")
     for line in verdicts(evaluation):
         click.echo(f"- {line}")
+    said = history_said(table.to_dict(orient="records"))
+    if said:
+        click.echo(f"\nShared history: {said}")
 
 
 @click.group("models")

@@ -112,6 +112,13 @@ RULES: dict[str, Callable[[QueryFacts], FloatArray]] = {
 }
 PARTNER_BASELINES = (*RULES, "plain_logit")
 
+# The product's own rows of the evaluation: its order, its likelihood, and the same without
+# its shared-history term (what that term adds or costs: not a baseline, never judged against).
+PRODUCT_LABELS = {
+    "model": "the product (by expected savings)",
+    "model_likelihood": "the product's likelihood alone",
+    "model_no_history": "the product without shared history",
+}
 BASELINE_LABELS = {
     "nearest": "nearest by distance",
     "group_nearest": "same tier group, then nearest",

@@ -39,7 +39,9 @@ Each member of a held-out arrangement in turn is the focal body; its partners in
 arrangement (those that could partner it: they deliver the service) are the relevant ones.
 *Service given* ("who could share legal with us?"): every body that delivers the service is
 ranked (the whole universe), by the product's default sort (expected annual savings; the
-likelihood alone is ``model_likelihood``) and by each baseline
+likelihood alone is ``model_likelihood``; the same without the shared-history term,
+``model_no_history``: what that term adds or costs, which the headline can only count
+against it, see above) and by each baseline
 (:mod:`recommender.model.baselines`). *Any service*: the body's default list over every service,
 one place per partner (its best row), as the page shows it; the baselines rank partners as
 above. Results are reported overall and by the pair kind of the relevant partners
@@ -69,7 +71,7 @@ median of the service (its 10th-90th percentiles as interval).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -218,6 +220,9 @@ class Fold:
         self.known = snap if known is None else known
         self.rules = RULES if history else {n: r for n, r in RULES.items() if n != HISTORY_RULE}
         self.scorer = Scorer(ctx, comp, snap, p_enter)
+        # The product with its shared-history weight at 0 (the same candidates, in the same
+        # order: who already shares the service does not depend on the weight).
+        self.no_history = Scorer(ctx, replace(comp, history_weight=0.0), snap, p_enter)
 
     def rank(self, k: int, only: int | None = None) -> list[Ranked]:
         """Ranks of arrangement ``k``'s partners for each of its members (``only`` that one),
@@ -236,6 +241,7 @@ class Fold:
             methods = {
                 "model": scored.expected[keep],
                 "model_likelihood": scored.likelihood[keep],
+                "model_no_history": self.no_history.query(int(f), s).expected[keep],
                 **self._baselines(int(f), cand[keep]),
             }
             out += self._split(k, int(f), "service", cand[keep], relevant[keep], methods)
@@ -265,15 +271,22 @@ class Fold:
         ctx = self.ctx
         best = np.full(ctx.pairs.n, -np.inf)
         best_lik = np.full(ctx.pairs.n, -np.inf)
-        for s in np.flatnonzero(ctx.bodies.eligible[:, focal]):
-            scored = self.scorer.query(focal, int(s))
+        best_alone = np.full(ctx.pairs.n, -np.inf)
+        services = [int(s) for s in np.flatnonzero(ctx.bodies.eligible[:, focal])]
+        alone = self.no_history.query_many(focal, services)
+        for scored, without in zip(self.scorer.query_many(focal, services), alone, strict=True):
             fresh = ~scored.existing
             c = scored.candidate[fresh]
             best[c] = np.maximum(best[c], scored.expected[fresh])
             best_lik[c] = np.maximum(best_lik[c], scored.likelihood[fresh])
+            best_alone[c] = np.maximum(best_alone[c], without.expected[fresh])
         cand = np.flatnonzero(np.isfinite(best))
         relevant = np.isin(cand, members)
-        methods = {"model": best[cand], "model_likelihood": best_lik[cand]}
+        methods = {
+            "model": best[cand],
+            "model_likelihood": best_lik[cand],
+            "model_no_history": best_alone[cand],
+        }
         # The rules know no service: every body a partner could be, ranked as for the query.
         for name, values in self._baselines(focal, cand).items():
             methods[name] = values

@@ -169,10 +169,10 @@ def _lead(rows: Rows, baselines: Sequence[str], metric: str) -> tuple[str, list[
     return min(found, key=lambda f: f[1][0])
 
 
-def _interval(lead: Sequence[float], digits: int = 3) -> str:
+def _interval(lead: Sequence[float], digits: int = 3, of: str = "the lead") -> str:
     """A lead's 95% interval in words (an end at 0 unsigned: "+0.000" would read as above)."""
     low, high = (f"{v:+.{digits}f}" if round(v, digits) else f"{0:.{digits}f}" for v in lead)
-    return f"95% interval of the lead {low} to {high}"
+    return f"95% interval of {of} {low} to {high}"
 
 
 def _said(
@@ -263,6 +263,51 @@ def summary(ev: Evaluated) -> dict[str, Any]:
             "hit@10": round(float(row["hit@10"]), 3),
         }
     return out
+
+
+def history_said(ranking: Sequence[Mapping[str, Any]]) -> str | None:
+    """What the product's shared-history term adds or costs, by MRR with the service given:
+    the product against itself without the term (``model_no_history``), in the headline and
+    as served, with the 95% paired interval of the difference (None for an evaluation saved
+    before that row was kept). The headline hides each held-out partner's ties with its
+    partnership, so there the term can only lift wrong candidates: it is judged as served."""
+
+    def row(protocol: str, method: str) -> Mapping[str, Any] | None:
+        return next(
+            (
+                r
+                for r in ranking
+                if (r["protocol"], r["query"], r["pair_kind"], r["method"])
+                == (protocol, "service", "all", method)
+            ),
+            None,
+        )
+
+    parts = []
+    for protocol, where in ((HEADLINE, "in the headline"), ("lopo_warm", "as served")):
+        mine, alone = row(protocol, "model"), row(protocol, "model_no_history")
+        if mine is None or alone is None:
+            return None
+        with_it, without = float(mine["mrr"]), float(alone["mrr"])
+        gap = alone.get("model_minus")
+        interval = gap["mrr"] if isinstance(gap, Mapping) and "mrr" in gap else None
+        noise = "" if interval is None else f", {_interval(interval, of='the difference')}"
+        change = round(with_it - without, 3)
+        moved = (
+            f"{'adds' if change > 0 else 'costs'} {abs(change):.3f}"
+            if change
+            else "changes nothing"
+        )
+        if change and interval is not None and interval[0] <= 0 <= interval[1]:
+            moved += ", within the noise"
+        parts.append(
+            f"{where} it {moved} (MRR {with_it:.3f} with it, {without:.3f} without{noise})"
+        )
+    return (
+        f"the product's shared-history term, by MRR with the service given: {parts[0]}, where "
+        "each held-out partner's ties are hidden with its partnership, so only wrong candidates' "
+        f"ties stay in view; {parts[1]}, with what was known when each arrangement started"
+    )
 
 
 def _best(baselines: Sequence[str], rows: Mapping[Any, Mapping[Any, Any]], metric: str) -> str:

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from recommender.model.baselines import BASELINE_LABELS
+from recommender.model.baselines import BASELINE_LABELS, PRODUCT_LABELS
 from recommender.model.evaluation import Evaluation
 from recommender.model.shape import RANK_METRICS
 from recommender.model.verdicts import (
@@ -15,16 +15,14 @@ from recommender.model.verdicts import (
     MIN_KIND_CASES,
     UNTESTED,
     at_a_glance,
+    history_said,
     judge,
     savings_figures,
     verdicts,
 )
 from recommender.render import charts
 
-METHOD_LABELS = {
-    "model": "The product (by expected savings)",
-    "model_likelihood": "The product's likelihood alone",
-} | {k: v[:1].upper() + v[1:] for k, v in BASELINE_LABELS.items()}
+METHOD_LABELS = {k: v[:1].upper() + v[1:] for k, v in (PRODUCT_LABELS | BASELINE_LABELS).items()}
 METRIC_LABELS = {
     "hit@1": "Hit@1",
     "hit@5": "Hit@5",
@@ -75,6 +73,7 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
         "savings_figures": savings_figures(evaluation),
         "trained": _when(meta.get("trained_at")),
         "cold_start": cold_start(ranking),
+        "history_said": history_said(ranking),
         "held_out": next(  # the chart's (a fold that ranks nothing counts in no table)
             (
                 int(r["arrangements"])
@@ -190,7 +189,7 @@ def ranking_chart(rows: list[dict[str, Any]]) -> str | None:
     chosen = [
         r for r in rows
         if r["protocol"] == HEADLINE and r["query"] == "service" and r["pair_kind"] == "all"
-        and r["method"] != "model_likelihood"
+        and r["method"] not in ("model_likelihood", "model_no_history")
     ]  # fmt: skip
     if not chosen:
         return None
