@@ -370,3 +370,64 @@ def test_an_upgrade_leaving_rows_pointing_at_nothing_changes_nothing_on_sqlite(
         assert _rows(engine, "SELECT COUNT(*) FROM members") == [(2,)]
     finally:
         engine.dispose()
+
+
+def test_revision_0005_stores_what_a_real_arrangements_name_says_of_its_status(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A database filled before imports read the names kept a named proposal and a named split
+    as "unknown" (and the split with no end year): the upgrade stores what an import now
+    stores, and keeps a status or an end year a row holds; going back leaves them."""
+    from alembic import command
+
+    rows = [  # id, name, start, end, status, simulated
+        ("prop", "Fareham offices letting (proposal)", 2019, None, "unknown", False),
+        ("split", "Wessex Youth Offending Team (joint YOT, split 2012)", 2000, None, "unknown",
+         False),
+        ("split-said-ended", "Joint YOT (split in 2011)", None, None, "ended", False),
+        ("split-early", "Old pact (split 1999)", 2005, None, "unknown", False),  # not before start
+        ("prop-active", "Shared HR (proposal)", 2015, None, "active", False),  # its status kept
+        ("split-ended-2010", "Pact (split 2012)", 2001, 2010, "ended", False),  # its end kept
+        ("prop-simulated", "Simulated (proposal)", 2019, None, "unknown", True),
+        ("plain", "Shared legal service", 2010, None, "unknown", False),
+    ]  # fmt: skip
+    engine = db.engine_for(settings(database_url, tmp_path))
+    stored = "SELECT id, status, end_year FROM arrangements ORDER BY id"
+    try:
+        with migrate.migrating(engine) as conn:
+            command.upgrade(migrate._config(conn), "0004")
+            for ident, name, start, end, status, simulated in rows:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO arrangements (id, name, service, start_year, end_year, "
+                        "status, savings_basis, savings_aim, source, note, simulated, "
+                        "fingerprint) VALUES (:id, :name, 'legal', :start, :end, :status, "
+                        "'unknown', true, '', '', :simulated, :id)"
+                    ),
+                    {
+                        "id": ident,
+                        "name": name,
+                        "start": start,
+                        "end": end,
+                        "status": status,
+                        "simulated": simulated,
+                    },
+                )
+        migrate.prepare(engine, upgrade=True)
+        assert migrate.status(engine).state == "current"
+        upgraded = {
+            "plain": ("unknown", None),
+            "prop": ("proposed", None),
+            "prop-active": ("active", None),
+            "prop-simulated": ("unknown", None),
+            "split": ("ended", 2012),
+            "split-early": ("unknown", None),
+            "split-ended-2010": ("ended", 2010),
+            "split-said-ended": ("ended", 2011),
+        }
+        assert {r[0]: (r[1], r[2]) for r in _rows(engine, stored)} == upgraded
+        with migrate.migrating(engine) as conn:
+            command.downgrade(migrate._config(conn), "0004")
+        assert {r[0]: (r[1], r[2]) for r in _rows(engine, stored)} == upgraded
+    finally:
+        engine.dispose()

@@ -415,8 +415,8 @@ def through_former(record: Mapping[str, Any], code: str) -> list[str]:
 # How the sources name an arrangement that never ran or has stopped: "… (proposal)", "Wessex
 # Youth Offending Team (joint YOT, split 2012)". The documented arrangements carry no status
 # (their source gives none), so their names say it; an import stores what a name says (status
-# proposed; a split's year as its end), and the answers read the name too, for a register
-# stored before that. Each pattern is read the same way here and
+# proposed; a split's year as its end), as schema revision 0005 did for a register stored
+# before that, and the answers read the name too. Each pattern is read the same way here and
 # in a query (:data:`STATUS_SAID`): SQLite's REGEXP runs Python's re, and PostgreSQL's reads
 # these too (no ``\b``, which there is a backspace: "split" follows the bracket or a non-word).
 PROPOSAL_WORDS = r"(?i)\(proposal\)\s*$"
