@@ -392,25 +392,19 @@ def leads(per: Mapping[str, FloatArray], seed: int = 0) -> dict[str, dict[str, l
 # The protocols --------------------------------------------------------------------------------
 
 
-def fit_plain(
-    ctx: Context, data: TrainingData, drop: npt.NDArray[np.bool_], start: Any = None
-) -> Any:
-    """The plain logistic regression baseline on the real rows of the fold (``start``, a fit
-    on more data, warm-starts the solver)."""
+def fit_plain(ctx: Context, data: TrainingData, drop: npt.NDArray[np.bool_]) -> Any:
+    """The plain logistic regression baseline on the real rows of the fold (fitted afresh, as
+    the product's model is: :func:`~recommender.model.fit.fit_components`)."""
     rows = data.choice.without(drop | ctx.reg.simulated)
-    logit = LogisticRegression(max_iter=5000)
-    if start is not None:
-        logit.set_params(warm_start=True)
-        logit.coef_ = start[-1].coef_.copy()
-        logit.intercept_ = start[-1].intercept_.copy()
-    model = make_pipeline(StandardScaler(), logit)
+    model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
     weight = {"logisticregression__sample_weight": rows.weight}
     return model.fit(rows.X[:, PLAIN_COLUMNS], rows.y, **weight)
 
 
 @dataclass(frozen=True)
 class Setup:
-    """What every fold shares: the training rows and the fits on everything (warm starts)."""
+    """What every fold shares: the training rows, and the fits on everything (the simulated
+    check's, and the chance of entering an arrangement)."""
 
     ctx: Context
     data: TrainingData
@@ -431,7 +425,8 @@ class FoldResult:
 
 
 def prepare(ctx: Context, *, random_state: int = 0) -> Setup:
-    """Build the training rows once and fit on everything (folds warm-start from it)."""
+    """Build the training rows once and fit on everything (each fold then fits afresh without
+    its partnership)."""
     data = TrainingData.build(ctx, random_state=random_state)
     full = fit_components(ctx, data, random_state=random_state)
     full_plain = fit_plain(ctx, data, np.zeros(len(ctx.reg), dtype=bool))
@@ -459,9 +454,8 @@ def lopo_fold(setup: Setup, k: int) -> FoldResult:
         drop=family,
         with_rate=False,
         random_state=setup.random_state,
-        start=setup.full,
     )
-    plain = fit_plain(ctx, setup.data, family, start=setup.full_plain)
+    plain = fit_plain(ctx, setup.data, family)
     cold_net = SnapshotCache(ctx.reg, ctx.pairs.n, exclude=family).now()
     warm_net = as_served(ctx, k)
     start: list[Ranked] = []
