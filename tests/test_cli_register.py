@@ -215,6 +215,9 @@ def test_show_text_and_json(run: Run) -> None:
     assert "former: Taunton Deane → Somerset" in result.stdout
     assert "£0 (annual); about £0 a year" in result.stdout
     assert "not set up to save money" in result.stdout
+    # running, as the register's filter lists it, and said as far as the register knows
+    said = "status    running\n          its source gives no status, and none says it has ended\n"
+    assert said in result.stdout
     shown = json.loads(run("show", record["id"], "--json").stdout)
     assert shown["members"][1]["name_as_given"] == "Taunton Deane"
 

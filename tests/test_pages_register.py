@@ -140,6 +140,25 @@ def test_the_savings_by_service_never_add_simulated_figures_to_real_ones(
     assert (money(real) if real else "none") in row
 
 
+def test_a_running_arrangement_says_running_and_whether_its_source_says_so(
+    client: FlaskClient, app: Flask
+) -> None:
+    """The explorer's Status filter lists an arrangement as running, and its page said
+    "unknown" (or "active", for a simulated one): it now says running, and, where the source
+    gives no status, that none says it has ended."""
+    every = _register(app, origin="all")
+    unknown = next(a for a in every if a["status"] == "unknown" and not a["simulated"]
+                   and reg.status_said(a) == "running")  # fmt: skip
+    active = next(a for a in every if a["status"] == "active" and reg.status_said(a) == "running")
+    page = html.unescape(_text(client.get(f"/arrangements/{unknown['id']}")))
+    assert (
+        '<dt>Status</dt><dd>running<span class="muted block" id="status-unsaid">Its source gives'
+        " no status, and none says it has ended.</span>"
+    ) in page
+    page = _text(client.get(f"/arrangements/{active['id']}"))
+    assert "<dt>Status</dt><dd>running</dd>" in page and "status-unsaid" not in page
+
+
 def test_the_savings_note_says_a_simulated_figure_has_no_source(client: FlaskClient) -> None:
     """With simulated arrangements shown, the note said every figure was "as its source gives
     it": a simulated figure has no source, and is no saving made."""

@@ -302,6 +302,9 @@ def show(obj: SettingsObj, ident: str, fmt: str) -> None:
     click.echo(f"service   {r['service']}")
     click.echo(f"years     {years}")
     click.echo(f"status    {reg.status_said(r)}")
+    unsaid = reg.status_unsaid(r)
+    if unsaid is not None:  # running, as far as the register knows
+        click.echo(f"          {unsaid}")
     ended = reg.end_read(r)
     if ended is not None:  # the register's source did not say it: how it was read
         click.echo(f"          {ended.said()}")

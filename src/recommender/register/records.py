@@ -1047,20 +1047,34 @@ def years_said(record: Mapping[str, Any], *, short: bool = False) -> str:
 
 
 def status_said(record: Mapping[str, Any]) -> str:
-    """An arrangement's status as the answers read it: "proposed" for one only proposed
-    (:func:`record_proposed`, its name may say so whatever its status), "ended" for one ended
-    (:func:`record_ended`, its name may say it split), else the register's status.
+    """An arrangement's status as the answers read it, the word the register's filter takes
+    (:data:`STATUS_SAID`): "proposed" for one only proposed (:func:`record_proposed`, its name
+    may say so whatever its status), "ended" for one ended (:func:`record_ended`, its name may
+    say it split), else "running", whether its source says so (status ``active``) or gives no
+    status (``unknown``: :func:`status_unsaid` says so).
 
     >>> status_said({"name": "Fareham offices letting (proposal)", "status": "unknown"})
     'proposed'
     >>> status_said({"name": "Wessex YOT (joint YOT, split 2012)", "status": "unknown"})
     'ended'
+    >>> status_said({"name": "LGSS Law Ltd", "status": "unknown"})
+    'running'
     """
     if record_proposed(record):
         return "proposed"
     if record.get("left"):  # for the member it left (:func:`as_member`)
         return "left"
-    return "ended" if record_ended(record) else str(record.get("status") or "unknown")
+    return "ended" if record_ended(record) else "running"
+
+
+STATUS_UNSAID = "its source gives no status, and none says it has ended"
+
+
+def status_unsaid(record: Mapping[str, Any]) -> str | None:
+    """Why an arrangement said to be running (:func:`status_said`) is said so when its source
+    gives no status: :data:`STATUS_UNSAID` (None when its source says it runs, or it does not)."""
+    running = status_said(record) == "running"
+    return STATUS_UNSAID if running and record.get("status") != "active" else None
 
 
 def proposed_rows(frame: pd.DataFrame) -> pd.Series:

@@ -27,7 +27,7 @@ from recommender.model.patterns import pair_kind
 from recommender.model.verdicts import trust_said
 from recommender.recommend.ranking import Recommendation
 from recommender.register.files import spreadsheet_cell
-from recommender.register.records import exits_said, status_said
+from recommender.register.records import exits_said, status_said, status_unsaid
 
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -188,10 +188,14 @@ def arrangements_table(
 
 
 def _status_read(record: Mapping[str, Any]) -> str | None:
-    """How an end its source did not give was read from the notes' words, and who left it,
-    in the sentences its page says (None when neither)."""
+    """How an end its source did not give was read from the notes' words, who left it, and
+    why one whose source gives no status is said to run, in the sentences its page says (None
+    when none of them)."""
     read = record.get("end_read")
     said = [str(read["said"])] if read else []
+    unsaid = status_unsaid(record)
+    if unsaid is not None:
+        said.append(f"{unsaid[:1].upper()}{unsaid[1:]}.")
     return " ".join([*said, *exits_said(record)]) or None
 
 
