@@ -265,27 +265,28 @@ def summary(ev: Evaluated) -> dict[str, Any]:
     return out
 
 
+def overall(
+    ranking: Sequence[Mapping[str, Any]], protocol: str, method: str
+) -> Mapping[str, Any] | None:
+    """The row of ``ranking`` (an evaluation's, as saved) for ``method`` in ``protocol`` with
+    the service given, over every pair kind (None when it has none)."""
+    wanted = (protocol, "service", "all", method)
+    return next(
+        (r for r in ranking if (r["protocol"], r["query"], r["pair_kind"], r["method"]) == wanted),
+        None,
+    )
+
+
 def history_said(ranking: Sequence[Mapping[str, Any]]) -> str | None:
     """What the product's shared-history term adds or costs, by MRR with the service given:
     the product against itself without the term (``model_no_history``), in the headline and
     as served, with the 95% paired interval of the difference (None for an evaluation saved
     before that row was kept). The headline hides each held-out partner's ties with its
     partnership, so there the term can only lift wrong candidates: it is judged as served."""
-
-    def row(protocol: str, method: str) -> Mapping[str, Any] | None:
-        return next(
-            (
-                r
-                for r in ranking
-                if (r["protocol"], r["query"], r["pair_kind"], r["method"])
-                == (protocol, "service", "all", method)
-            ),
-            None,
-        )
-
     parts = []
     for protocol, where in ((HEADLINE, "in the headline"), ("lopo_warm", "as served")):
-        mine, alone = row(protocol, "model"), row(protocol, "model_no_history")
+        mine = overall(ranking, protocol, "model")
+        alone = overall(ranking, protocol, "model_no_history")
         if mine is None or alone is None:
             return None
         with_it, without = float(mine["mrr"]), float(alone["mrr"])

@@ -1072,7 +1072,8 @@ STATUS_UNSAID = "its source gives no status, and none says it has ended"
 
 def status_unsaid(record: Mapping[str, Any]) -> str | None:
     """Why an arrangement said to be running (:func:`status_said`) is said so when its source
-    gives no status: :data:`STATUS_UNSAID` (None when its source says it runs, or it does not)."""
+    gives no status: :data:`STATUS_UNSAID` (None when its source says it runs, or when it is
+    not said to run)."""
     running = status_said(record) == "running"
     return STATUS_UNSAID if running and record.get("status") != "active" else None
 

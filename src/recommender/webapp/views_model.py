@@ -17,6 +17,7 @@ from recommender.model.verdicts import (
     at_a_glance,
     history_said,
     judge,
+    overall,
     savings_figures,
     verdicts,
 )
@@ -74,15 +75,8 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
         "trained": _when(meta.get("trained_at")),
         "cold_start": cold_start(ranking),
         "history_said": history_said(ranking),
-        "held_out": next(  # the chart's (a fold that ranks nothing counts in no table)
-            (
-                int(r["arrangements"])
-                for r in ranking
-                if (r["protocol"], r["query"], r["pair_kind"], r["method"])
-                == (HEADLINE, "service", "all", "model")
-            ),
-            0,
-        ),
+        # the chart's (a fold that ranks nothing counts in no table)
+        "held_out": int((overall(ranking, HEADLINE, "model") or {}).get("arrangements", 0)),
     }
 
 
@@ -140,19 +134,7 @@ _METHOD_IDS = re.compile(
 def cold_start(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
     """How the product ranks real partners for a body with no history (the ``cold_start``
     protocol, service given, every pair kind) beside the headline, if it was evaluated."""
-
-    def find(protocol: str, method: str) -> dict[str, Any] | None:
-        return next(
-            (
-                r
-                for r in rows
-                if (r["protocol"], r["query"], r["pair_kind"], r["method"])
-                == (protocol, "service", "all", method)
-            ),
-            None,
-        )
-
-    start, headline = find("cold_start", "model"), find(HEADLINE, "model")
+    start, headline = overall(rows, "cold_start", "model"), overall(rows, HEADLINE, "model")
     if start is None or headline is None:
         return None
     baselines = [
