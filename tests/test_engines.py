@@ -76,6 +76,28 @@ def test_the_dask_evaluation_equals_the_local_one(small_context: Context, schedu
     assert not other.ranking.equals(local.ranking)
 
 
+def test_training_evaluates_on_the_dask_engine_alike(scheduler: str) -> None:
+    """``train --engine dask`` runs the evaluation's folds as Dask tasks: the model's
+    evaluation is the local one's (a tenth of the default register: quick to fit)."""
+    from recommender.model.workflow import train, training_inputs
+
+    inputs = training_inputs(REAL)
+    arrangements = inputs["arrangements"]
+    saved = arrangements["annual_savings_gbp"].fillna(0).gt(0)  # savings figures to learn from
+    part = pd.concat(
+        [arrangements[saved].head(12), arrangements[~saved].sample(frac=0.1, random_state=0)]
+    )
+    inputs |= {
+        "arrangements": part,
+        "members": inputs["members"][inputs["members"]["arrangement_id"].isin(part["id"])],
+    }
+    _, local = train(**inputs, random_state=2)
+    _, on_dask = train(**inputs, random_state=2, engine="dask", scheduler=scheduler)
+    assert local["evaluation"]["notes"]["real_arrangements_held_out"] > 5
+    assert on_dask["evaluation"] == local["evaluation"]
+    assert on_dask["parameters"] == local["parameters"]
+
+
 def test_the_setup_is_sent_to_the_workers_once(
     small_context: Context, scheduler: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -173,8 +195,9 @@ def test_bad_engine_choices_say_what_to_do(tmp_path: Path, monkeypatch: pytest.M
     with pytest.raises(InvalidInput, match=r"\*\.parquet"):
         engines.write_scores(pd.DataFrame({"a": [1]}), tmp_path / "scores.csv")
     runner = CliRunner()
-    done = runner.invoke(cli, ["evaluate", "--scheduler", "tcp://127.0.0.1:9"])
-    assert done.exit_code == 2 and "--scheduler needs --engine dask" in done.output
+    for command in ("evaluate", "train"):
+        done = runner.invoke(cli, [command, "--scheduler", "tcp://127.0.0.1:9"])
+        assert done.exit_code == 2 and "--scheduler needs --engine dask" in done.output
     done = runner.invoke(cli, ["score", "--out", str(tmp_path / "scores.csv")])
     assert done.exit_code == 2 and "*.parquet" in done.output
     monkeypatch.setattr(engines, "CONNECT_SECONDS", 1)

@@ -35,7 +35,13 @@ def _inputs(settings: Settings, register_file: Path | None, refused: str) -> dic
 
 
 def train_and_save(
-    settings: Settings, register_file: Path | None, *, promote: bool, evaluate: bool, seed: int
+    settings: Settings,
+    register_file: Path | None,
+    *,
+    promote: bool,
+    evaluate: bool,
+    seed: int,
+    **where: Any,
 ) -> tuple[str, dict[str, Any]]:
     """Train with a progress bar over the stages, save, optionally promote."""
     from tqdm import tqdm
@@ -61,54 +67,10 @@ def train_and_save(
             seed=seed,
             stage=stage,
             progress=detail,
+            **where,  # engine, scheduler, workers: where the evaluation's folds run
         )
         bar.update(1)
     return version, meta
-
-
-@click.command("train")
-@click.option(
-    "--register",
-    "register_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="Train on this register file (CSV or JSON, validated like an import) instead of "
-    "the database.",
-)
-@click.option("--promote", is_flag=True, help="Promote the new model so that it serves.")
-@click.option(
-    "--evaluate/--no-evaluate",
-    default=True,
-    show_default=True,
-    help="Evaluate on held-out real partnerships first (most of the training time; the model "
-    "page and the briefing quote it).",
-)
-@click.option(
-    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
-)
-@output_format("table", "json")
-@pass_settings
-def train_cmd(
-    obj: SettingsObj,
-    register_file: Path | None,
-    promote: bool,
-    evaluate: bool,
-    seed: int,
-    fmt: str,
-) -> None:
-    """Train a model from the register (evaluate, fit, prepare serving) and save it."""
-    from recommender.model.evaluation import Evaluation
-
-    version, meta = train_and_save(
-        obj.settings, register_file, promote=promote, evaluate=evaluate, seed=seed
-    )
-    evaluation = Evaluation.from_dict(meta["evaluation"])
-    if fmt == "json":
-        echo_json({"version": version, "promoted": promote, "evaluation": evaluation.to_dict()})
-        return
-    print_evaluation(evaluation)
-    click.echo(
-        f"\nsaved model {version} ({meta['training_seconds']} s){'; promoted' if promote else ''}"
-    )
 
 
 def engine_options(command: Any) -> Any:
@@ -146,6 +108,57 @@ def engine_options(command: Any) -> Any:
 def _check_engine(engine: str, scheduler: str | None) -> None:
     if scheduler is not None and engine != "dask":
         raise click.UsageError("--scheduler needs --engine dask")
+
+
+@click.command("train")
+@click.option(
+    "--register",
+    "register_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Train on this register file (CSV or JSON, validated like an import) instead of "
+    "the database.",
+)
+@click.option("--promote", is_flag=True, help="Promote the new model so that it serves.")
+@click.option(
+    "--evaluate/--no-evaluate",
+    default=True,
+    show_default=True,
+    help="Evaluate on held-out real partnerships first (most of the training time; the model "
+    "page and the briefing quote it).",
+)
+@click.option(
+    "--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed."
+)
+@engine_options
+@output_format("table", "json")
+@pass_settings
+def train_cmd(
+    obj: SettingsObj,
+    register_file: Path | None,
+    promote: bool,
+    evaluate: bool,
+    seed: int,
+    engine: str,
+    scheduler: str | None,
+    workers: int,
+    fmt: str,
+) -> None:
+    """Train a model from the register (evaluate, fit, prepare serving) and save it."""
+    from recommender.model.evaluation import Evaluation
+
+    _check_engine(engine, scheduler)
+    version, meta = train_and_save(
+        obj.settings, register_file, promote=promote, evaluate=evaluate, seed=seed,
+        engine=engine, scheduler=scheduler, workers=workers,
+    )  # fmt: skip
+    evaluation = Evaluation.from_dict(meta["evaluation"])
+    if fmt == "json":
+        echo_json({"version": version, "promoted": promote, "evaluation": evaluation.to_dict()})
+        return
+    print_evaluation(evaluation)
+    click.echo(
+        f"\nsaved model {version} ({meta['training_seconds']} s){'; promoted' if promote else ''}"
+    )
 
 
 @click.command("evaluate")

@@ -156,7 +156,7 @@ def evaluate(
     if engine == "local":
         return evaluation.evaluate(ctx, random_state=random_state, progress=progress, limit=limit)
     say = progress or (lambda _: None)
-    say("fitting on everything (the folds start from it)")
+    say("fitting on everything (the simulated check; each fold then fits afresh)")
     setup = evaluation.prepare(ctx, random_state=random_state)
     folds = evaluation.held_out(setup)[:limit]
     with cluster(scheduler, workers=workers) as client:

@@ -88,7 +88,14 @@ from recommender.model.baselines import (
     QueryFacts,
     ServiceMedian,
 )
-from recommender.model.fit import Components, Context, TrainingData, fit_components, savings_frame
+from recommender.model.fit import (
+    Components,
+    Context,
+    TrainingData,
+    fit_components,
+    one_thread,
+    savings_frame,
+)
 from recommender.model.network import Snapshot, SnapshotCache
 from recommender.model.patterns import pair_kind
 from recommender.model.scoring import Scorer, enter_probability
@@ -282,6 +289,8 @@ class Fold:
             best_alone[c] = np.maximum(best_alone[c], without.expected[fresh])
         cand = np.flatnonzero(np.isfinite(best))
         relevant = np.isin(cand, members)
+        if not relevant.any():  # nobody to rank (a body delivering no service: nobody at all)
+            return cand, relevant, {}
         methods = {
             "model": best[cand],
             "model_likelihood": best_lik[cand],
@@ -392,6 +401,7 @@ def leads(per: Mapping[str, FloatArray], seed: int = 0) -> dict[str, dict[str, l
 # The protocols --------------------------------------------------------------------------------
 
 
+@one_thread
 def fit_plain(ctx: Context, data: TrainingData, drop: npt.NDArray[np.bool_]) -> Any:
     """The plain logistic regression baseline on the real rows of the fold (fitted afresh, as
     the product's model is: :func:`~recommender.model.fit.fit_components`)."""

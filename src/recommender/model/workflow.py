@@ -20,9 +20,10 @@ from sklearn.pipeline import Pipeline
 from recommender.core.config import Settings
 from recommender.core.errors import ImportRejected, InvalidInput
 from recommender.database import db
-from recommender.model import artifacts
+from recommender.model import artifacts, engines
+from recommender.model.engines import LOCAL_WORKERS
 from recommender.model.estimators import SavingsModel
-from recommender.model.evaluation import Evaluation, evaluate
+from recommender.model.evaluation import Evaluation
 from recommender.model.explain import feature_importance
 from recommender.model.features import GROUP_FEATURES, PAIR_FEATURES
 from recommender.model.fit import (
@@ -53,6 +54,9 @@ def train(
     governed: Mapping[tuple[str, str], Any] | None = None,
     random_state: int = 0,
     evaluation: bool = True,
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int = LOCAL_WORKERS,
     stage: Stage | None = None,
     progress: Stage | None = None,
 ) -> tuple[TrainedModel, dict[str, Any]]:
@@ -60,7 +64,10 @@ def train(
 
     ``stage(name)`` is called as each stage starts (for a progress bar); ``progress(text)``
     with finer detail inside the evaluation. ``evaluation=False`` skips the held-out
-    evaluation (for tests and quick runs; the metadata then says so).
+    evaluation (for tests and quick runs; the metadata then says so). The evaluation's folds
+    run on ``engine`` (:func:`recommender.model.engines.evaluate`: in this process, or as Dask
+    tasks on the cluster at ``scheduler``, else on a local one of ``workers``), with the same
+    results.
     """
     step = stage or (lambda _: None)
     started = time.perf_counter()
@@ -69,7 +76,14 @@ def train(
     check_learnable(ctx)
     step("evaluation")
     if evaluation:
-        result = evaluate(ctx, random_state=random_state, progress=progress)
+        result = engines.evaluate(
+            ctx,
+            engine=engine,
+            scheduler=scheduler,
+            workers=workers,
+            random_state=random_state,
+            progress=progress,
+        )
     else:  # tests and quick runs: no held-out figures
         result = Evaluation(pd.DataFrame(), pd.DataFrame(), {"skipped": True})
     step("fit")
@@ -174,6 +188,9 @@ def train_and_save(
     promote: artifacts.Check | None = None,
     evaluate: bool = True,
     seed: int = 0,
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int = LOCAL_WORKERS,
     stage: Stage | None = None,
     progress: Stage | None = None,
 ) -> tuple[str, dict[str, Any]]:
@@ -193,6 +210,8 @@ def train_and_save(
         Run the held-out evaluation first (minutes on the real register).
     seed : int
         The random state of the training.
+    engine, scheduler, workers : str, str, int
+        Where the evaluation's folds run (:func:`train`).
     stage, progress : callable, optional
         Called with each stage's name as it starts (the last one is ``"save"``) and with finer
         detail inside the evaluation.
@@ -203,11 +222,19 @@ def train_and_save(
         The saved version and its metadata (as written beside the artifact, less the checksum).
     """
     artifacts.check_writable(settings)  # a read-only or full models/ fails now, not after training
+    engines.check_engine(engine, scheduler)  # and a wrong engine choice
     inputs = training_inputs(settings, register_file)
     model: TrainedModel
     try:
         model, meta = train(
-            **inputs, random_state=seed, evaluation=evaluate, stage=stage, progress=progress
+            **inputs,
+            random_state=seed,
+            evaluation=evaluate,
+            engine=engine,
+            scheduler=scheduler,
+            workers=workers,
+            stage=stage,
+            progress=progress,
         )
     except InvalidInput as err:
         if err.field == "register":  # say which register (not the database URL: a password)
