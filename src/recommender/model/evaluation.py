@@ -289,8 +289,8 @@ class Fold:
             best_alone[c] = np.maximum(best_alone[c], without.expected[fresh])
         cand = np.flatnonzero(np.isfinite(best))
         relevant = np.isin(cand, members)
-        if not relevant.any():  # nobody to rank (a body delivering no service: nobody at all)
-            return cand, relevant, {}
+        if not relevant.any():  # no real partner in the list, or no list at all (in a fold
+            return cand, relevant, {}  # with no savings model, every expected saving is NaN)
         methods = {
             "model": best[cand],
             "model_likelihood": best_lik[cand],
