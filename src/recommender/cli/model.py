@@ -41,12 +41,15 @@ def train_and_save(
     promote: bool,
     evaluate: bool,
     seed: int,
-    **where: Any,
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
     """Train with a progress bar over the stages, save, optionally promote."""
     from tqdm import tqdm
 
     from recommender.model import workflow
+    from recommender.model.engines import LOCAL_WORKERS
     from recommender.recommend import serving
 
     with tqdm(total=len(STAGES), desc="training", unit="stage", file=sys.stderr) as bar:
@@ -67,7 +70,9 @@ def train_and_save(
             seed=seed,
             stage=stage,
             progress=detail,
-            **where,  # engine, scheduler, workers: where the evaluation's folds run
+            engine=engine,  # where the evaluation's folds run
+            scheduler=scheduler,
+            workers=LOCAL_WORKERS if workers is None else workers,
         )
         bar.update(1)
     return version, meta
