@@ -28,7 +28,7 @@ from service_fixtures import build_app
 
 ROTHER = "E07000064"
 SUSSEX_POLICE, SURREY_POLICE = "E23000033", "E23000031"
-TRUST = downloads.RECOMMENDATION_COLUMNS[-1].heading
+TRUST = "How far to trust the order"
 
 
 def _json_rows(client: FlaskClient, query: str) -> list[dict[str, object]]:
@@ -230,6 +230,27 @@ def _cautions(client: FlaskClient, code: str, query: str) -> list[dict[str, Any]
     return list(found.json["cautions"])  # type: ignore[index]
 
 
+def test_a_download_for_an_abolished_council_says_whose_list_it_is(client: FlaskClient) -> None:
+    """Asked about Forest Heath, the JSON answers for West Suffolk with a note saying so; the
+    CSV named West Suffolk only in its file name, and the workbook's About sheet not at all."""
+    said = (
+        "Forest Heath District Council was abolished in 2019; its area is now part of West Suffolk."
+    )
+    base = "/api/v1/bodies/Forest%20Heath/recommendations"
+    assert client.get(f"{base}?k=3").json["body"]["note"] == said  # type: ignore[index]
+    rows = _csv_rows(client, f"{base}.csv?k=3")
+    assert rows and {(r["Body"], r["Body code"], r["Body note"]) for r in rows} == {
+        ("West Suffolk", "E07000245", said)
+    }
+    book = openpyxl.load_workbook(io.BytesIO(client.get(f"{base}.xlsx?k=3").data))
+    about = dict(book["About"].iter_rows(max_col=2, values_only=True))
+    assert about["Body"] == "West Suffolk (E07000245)" and about["Note"] == said
+    table = list(book["Table"].iter_rows(values_only=True))
+    assert {r[table[0].index("Body note")] for r in table[1:]} == {said}
+    asked = _csv_rows(client, f"/api/v1/bodies/{ROTHER}/recommendations.csv?k=3")
+    assert {(r["Body"], r["Body code"], r["Body note"]) for r in asked} == {("Rother", ROTHER, "")}
+
+
 def _csv_rows(client: FlaskClient, url: str) -> list[dict[str, str]]:
     response = client.get(url)
     assert response.status_code == 200
@@ -274,7 +295,8 @@ def test_each_row_and_the_about_sheet_say_how_far_to_trust_the_order(
     book = openpyxl.load_workbook(io.BytesIO(client.get(f"{base}.xlsx?{query}").data))
     table = list(book["Table"].iter_rows(values_only=True))
     assert list(table[0]) == list(rows[0])  # the same columns in both
-    assert [r[-1] or "" for r in table[1:]] == [r[TRUST] for r in rows]
+    trust = table[0].index(TRUST)
+    assert [r[trust] or "" for r in table[1:]] == [r[TRUST] for r in rows]
     (said,) = _caution_rows(book["About"])
     words = {"any": "a list of every service", "service": "a list for one service"}[judged]
     assert said == (

@@ -317,7 +317,10 @@ def test_api_answers_for_a_council_that_joins_a_successor_as_the_page_does(
     assert briefing.status_code == 302  # the 404 the page's own link would not give
     assert briefing.headers["Location"].endswith("/bodies/X06000002/briefing.pdf?service=legal")
     table = client.get(f"/api/v1/bodies/Woking/recommendations.csv?scenario={stored}&k=3")
-    assert table.status_code == 200 and "from West Surrey" in table.get_data(as_text=True)
+    assert table.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(table.get_data(as_text=True))))
+    assert rows and {(r["Body"], r["Body code"]) for r in rows} == {("West Surrey", "X06000002")}
+    assert all(r["Body note"].startswith(said) for r in rows)
     book = client.get(f"/api/v1/bodies/Woking/recommendations.xlsx?scenario={stored}&k=3")
     about = {
         row[0]: row[1] for row in openpyxl.load_workbook(io.BytesIO(book.data))["About"].values

@@ -13,6 +13,7 @@ from typing import Any
 from flask import Blueprint, Response
 from werkzeug.utils import secure_filename
 
+from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.render import downloads
 from recommender.webapp import openapi
@@ -42,9 +43,12 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
         place, joined = _in_scenario(scenario.world, scenario.place, code_or_name)
         body = dict(place.facts)
     found = model.recommend(Query(body=body["code"], **args))
+    note = joined
+    if code_or_name != body["code"]:  # an abolished council too: say whose list this is
+        note = note or reference.former_note(code_or_name, body["code"], state().settings)
     about = [
         ("Body", f"{body['display_name']} ({body['code']})"),
-        *([("Note", joined)] if joined else []),
+        *([("Note", note)] if note else []),
         *([("Scenario", name)] if name is not None else []),
         ("Filters", _filters(args, RECOMMEND_PARAMS)),
         ("Model", model.version),
@@ -54,7 +58,7 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
     ]
     # How far to trust the order: the API's cautions for the list as it was asked.
     cautions = model.cautions(str(body["kind"]), args["kinds"], args["service"])
-    table = downloads.recommendations_table(body, found, about, cautions)
+    table = downloads.recommendations_table(body, found, about, cautions, note)
     return _file(table, f"suggestions-{body['display_name']}", fmt)
 
 
