@@ -47,7 +47,7 @@ SIMULATED_NOTE = (
 
 
 # How a simulated arrangement this project's simulator made names its source (an analyst may
-# import other simulated arrangements): "simulated (recommender.simulation.process, seed=2, …)".
+# import other simulated arrangements): "simulated (recommender.simulation.process, seed=8, …)".
 SIMULATOR_SOURCE = "simulated (recommender.simulation.process,"
 
 # Where an arrangement's source stands: a council's or another public body's own document

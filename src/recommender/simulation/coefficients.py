@@ -196,7 +196,7 @@ class Coefficients:
     savings_elasticity: float = 0.85  # per log unit of population merged in (economies of scale)
     # Multiplier by number of members (6: six or more), so four save the most per partner.
     savings_size: dict[int, float] = field(
-        default_factory=lambda: {2: 1.0, 3: 0.9, 4: 3.0, 5: 0.8, 6: 0.5}
+        default_factory=lambda: {2: 1.0, 3: 0.9, 4: 3.6, 5: 0.8, 6: 0.5}
     )
     savings_touch: float = 0.35  # mean over pairs of sharing a border
     savings_distance_per_km: float = -0.006  # mean distance between members
