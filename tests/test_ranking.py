@@ -616,6 +616,32 @@ def test_a_service_the_body_does_not_deliver_is_refused_with_those_it_does(
     model.recommend(Query(code, service=delivered[0]), explain=False)  # one it runs: answered
 
 
+def test_a_model_trained_under_an_older_taxonomy_says_so_rather_than_that_it_does_not_deliver(
+    recommender_model: Recommender,
+) -> None:
+    """NHS bodies came to count as delivering shared management (their documented joint chief
+    executives): a model trained before told an ICB it "does not deliver shared management",
+    which the page, reading today's taxonomy, offered it. It now says the model is older than
+    the taxonomy, and how to get one that answers."""
+    model = recommender_model
+    ctx = model.model.context
+    code = "E07000064"  # Rother, a district: delivers legal services in every taxonomy
+    f, s = ctx.pairs.index[code], ctx.services.index("legal")
+    assert ctx.bodies.eligible[s, f]
+    ctx.bodies.eligible[s, f] = False  # as a model trained when districts did not deliver it
+    try:
+        with pytest.raises(InvalidInput) as refused:
+            model.recommend(Query(code, service="legal"))
+    finally:
+        ctx.bodies.eligible[s, f] = True
+    said = refused.value.detail
+    assert refused.value.field == "service" and "does not deliver" not in said
+    assert (
+        f"Rother ({code}) delivers legal services, but the serving model ({model.version})" in said
+    )
+    assert "recommender train --promote" in said and "legal" not in refused.value.suggestions
+
+
 def test_scoring_every_service_at_once_is_scoring_each(recommender_model: Recommender) -> None:
     ctx = recommender_model.model.context
     scorer = recommender_model.scorer

@@ -645,6 +645,17 @@ class Recommender:
         ctx = self.model.context
         if not ctx.bodies.eligible[s, f]:
             runs = np.flatnonzero(ctx.bodies.eligible[:, f]).tolist()
+            if self._delivered_now(f, s):
+                raise InvalidInput(
+                    f"{ctx.bodies.names[f]} ({self._codes[f]}) delivers"
+                    f" {self._labels[ctx.services[s]].lower()}, but the serving model"
+                    f" ({self.version}) was trained before its kind of body was counted among"
+                    " those that do, so it cannot rank partners for it: retrain and promote a"
+                    " model (recommender train --promote) to ask about it, or ask about one of"
+                    f" the {len(runs)} services the model can answer for",
+                    field="service",
+                    suggestions=[str(ctx.services[i]) for i in runs],
+                )
             raise InvalidInput(
                 f"{ctx.bodies.names[f]} ({self._codes[f]}) does not deliver"
                 f" {self._labels[ctx.services[s]].lower()}, so has none of it to share; "
@@ -653,6 +664,18 @@ class Recommender:
                 suggestions=[str(ctx.services[i]) for i in runs],
             )
         return s
+
+    def _delivered_now(self, f: int, s: int) -> bool:
+        """Whether today's taxonomy (``data/services.csv``) counts the body's tier among those
+        that deliver the service, where the model was trained under one that did not."""
+        from recommender.core.services import load_services
+
+        taxonomy = load_services(self.settings)
+        service = str(self.model.context.services[s])
+        if service not in taxonomy.index:
+            return False
+        tiers = str(taxonomy.at[service, "delivered_by"]).split(";")
+        return str(self.model.context.bodies.tier[f]) in tiers
 
     def prepare(self) -> int:
         """Work out every suggestion that can be shown by default (at or above the likelihood
