@@ -206,6 +206,54 @@ def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> No
     assert [c["query"] for c in cautions(anyq, "police", query="any")] == ["any", "any"]
 
 
+def test_a_list_asked_for_one_kind_is_judged_among_that_kind() -> None:
+    """A council asking for NHS partners only was told the model ranked its real NHS partners
+    no better than nearest (0.332 against 0.492): figures of a list of every kind, where the
+    nearest councils come first. A list of one kind is judged on the ranks among that kind."""
+
+    def row(query: str, method: str, mrr: float) -> dict[str, object]:
+        return {"protocol": "lopo", "query": query, "pair_kind": "council-health",
+                "method": method, "mrr": mrr, "arrangements": 17}  # fmt: skip
+
+    every = [row("service", "model", 0.332), row("service", "nearest", 0.492)]
+    one = [row("service_one_kind", "model", 0.70), row("service_one_kind", "nearest", 0.78)]
+    (said,) = cautions(every + one, "council", ["health"], asked=["health"])
+    assert (said["model_mrr"], said["baseline_mrr"], said["query"]) == (0.70, 0.78, "service")
+    assert said["said"].startswith(
+        "for council–health pairs, in a list of NHS bodies only, the model ranked real partners "
+        "no better than “nearest by distance” (mean reciprocal rank 0.700 against 0.780"
+    )
+    # Shown unfiltered, or asked for two kinds: the ranks among every candidate.
+    for asked in (None, ["council", "health"]):
+        (said,) = cautions(every + one, "council", ["health"], asked=asked)
+        assert (said["model_mrr"], said["baseline_mrr"]) == (0.332, 0.492)
+        assert "only" not in said["said"]
+    # Among NHS bodies alone the model leads clearly: nothing to warn of.
+    ahead = [row("service_one_kind", "model", 0.9), row("service_one_kind", "nearest", 0.2)]
+    assert cautions(every + ahead, "council", ["health"], asked=["health"]) == []
+    # An evaluation saved before the ranks among one kind were kept: the ranks among every one.
+    (said,) = cautions(every, "council", ["health"], asked=["health"])
+    assert said["model_mrr"] == 0.332 and "only" not in said["said"]
+
+
+def test_ranks_among_one_kind_are_never_worse_than_among_every_kind(
+    small_evaluation: Evaluation,
+) -> None:
+    """Leaving out the candidates of other kinds can only lift a real partner, for every method
+    and pair kind; and somewhere it does (other kinds stood ahead of one)."""
+    table = small_evaluation.ranking
+    keys = ["protocol", "pair_kind", "method"]
+    lifted = []
+    for query in ("service", "any"):
+        every = table[table["query"] == query].set_index(keys)["mrr"]
+        one = table[table["query"] == query + "_one_kind"].set_index(keys)["mrr"]
+        assert set(one.index) <= set(every.index)
+        gain = one - every.loc[one.index]
+        assert (gain >= -1e-12).all()
+        lifted.append(bool((gain > 0).any()))
+    assert any(lifted)
+
+
 def _judged(lead: float, spread: float, n: int = 200, seed: int = 1) -> Evaluation:
     """A synthetic headline (service given, every pair kind, and 200 council-council cases)
     where, per held-out arrangement, the model's reciprocal rank and hits lead every baseline
@@ -302,7 +350,7 @@ def small_evaluation() -> Evaluation:
 def test_evaluation_reports_the_model_and_every_baseline(small_evaluation: Evaluation) -> None:
     table = small_evaluation.ranking
     assert set(table["protocol"]) == {"lopo", "lopo_warm", "cold_start", "simulated"}
-    assert set(table["query"]) == {"service", "any"}
+    assert set(table["query"]) == {"service", "any", "service_one_kind", "any_one_kind"}
     assert {"model", "model_likelihood", "model_no_history", *PARTNER_BASELINES} <= set(
         table["method"]
     )

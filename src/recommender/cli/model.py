@@ -354,7 +354,13 @@ PROTOCOL_TITLES = {
     "history, such as a new unitary council)",
     "simulated": "Simulated arrangements (a check of the simulator, not evidence of quality)",
 }
-QUERY_TITLES = {"service": "service given", "any": "any service (the default list)"}
+QUERY_TITLES = {
+    "service": "service given",
+    "any": "any service (the default list)",
+    # Ranked among the partner's own kind: a list asked for one kind of partner.
+    "service_one_kind": "service given, one kind of partner asked",
+    "any_one_kind": "any service, one kind of partner asked",
+}
 
 
 def print_evaluation(evaluation: Any) -> None:
@@ -799,7 +805,7 @@ def recommend_cmd(
                     asked,
                     found,
                     scenario,
-                    rec.cautions(str(b["kind"]), kind_list, service),
+                    rec.cautions(str(b["kind"]), kind_list, service, asked=kind_list),
                 )
                 for b, found in results
             ]
@@ -810,7 +816,10 @@ def recommend_cmd(
                 click.echo(b["note"], err=True)
         # How far to trust the order, as the API says it for the list asked: on its rows.
         _write_csv(
-            [(b, found, rec.cautions(str(b["kind"]), kind_list, service)) for b, found in results]
+            [
+                (b, found, rec.cautions(str(b["kind"]), kind_list, service, asked=kind_list))
+                for b, found in results
+            ]
         )
     else:
         for b, found in results:
@@ -819,7 +828,7 @@ def recommend_cmd(
                 b,
                 found,
                 model_words(rec.version, scenario),
-                rec.cautions(b["kind"], shown, service),
+                rec.cautions(b["kind"], shown, service, asked=kind_list),
             )
 
 

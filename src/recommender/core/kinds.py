@@ -37,6 +37,14 @@ KIND_LABELS: dict[str, str] = {  # keyed by Kind
     "health": "NHS",
     "combined": "Combined authorities",
 }
+# Bodies of each kind in a sentence ("a list of NHS bodies only").
+KIND_PLURALS: dict[str, str] = {  # keyed by Kind
+    "council": "councils",
+    "fire": "fire and rescue authorities",
+    "police": "police forces",
+    "health": "NHS bodies",
+    "combined": "combined authorities",
+}
 # What each tier is called in a sentence ("both district councils").
 TIER_NAMES: dict[str, str] = {  # keyed by Tier
     "district": "district council",

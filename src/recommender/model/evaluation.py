@@ -100,7 +100,7 @@ from recommender.model.network import Snapshot, SnapshotCache
 from recommender.model.patterns import pair_kind
 from recommender.model.scoring import Scorer, enter_probability
 from recommender.model.shape import RANK_METRICS as RANK_METRICS  # light: the metadata check
-from recommender.model.verdicts import HEADLINE, MIN_KIND_CASES
+from recommender.model.verdicts import HEADLINE, MIN_KIND_CASES, ONE_KIND
 
 IntArray = npt.NDArray[np.intp]
 FloatArray = npt.NDArray[np.float64]
@@ -115,7 +115,7 @@ class Ranked:
 
     arrangement: int
     focal: int
-    query: str  # "service" or "any"
+    query: str  # "service" or "any"; + ONE_KIND: among the candidates of the partner's kind
     pair_kind: str  # "all" or the kind of the relevant partners kept
     ranks: dict[str, IntArray]
 
@@ -311,7 +311,10 @@ class Fold:
         relevant: npt.NDArray[np.bool_],
         methods: dict[str, FloatArray],
     ) -> list[Ranked]:
-        """One result overall and one per pair kind of the relevant partners."""
+        """One result overall and one per pair kind of the relevant partners, ranked among
+        every candidate (the list as shown unfiltered); and one per kind of partner ranked
+        among the candidates of that kind alone (``query`` + :data:`ONE_KIND`: the list a body
+        asks for with that one kind ticked)."""
         if not relevant.any():
             return []
         kinds = self.ctx.bodies.kind
@@ -324,6 +327,11 @@ class Fold:
             others = relevant & ~subset
             kept = {m: v[~others] for m, v in methods.items()}
             out.append(Ranked(k, focal, query, pk, _ranks(kept, subset[~others])))
+        for partner_kind in sorted(set(kinds[cand[relevant]])):
+            same = kinds[cand] == partner_kind
+            kept = {m: v[same] for m, v in methods.items()}
+            pk = pair_kind(kinds[focal], partner_kind)
+            out.append(Ranked(k, focal, query + ONE_KIND, pk, _ranks(kept, relevant[same])))
         return out
 
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from recommender.core.kinds import KIND_PLURALS
 from recommender.model.baselines import BASELINE_LABELS, PARTNER_BASELINES
 from recommender.model.patterns import pair_kind
 from recommender.model.shape import RANK_METRICS
@@ -24,6 +25,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 HEADLINE = "lopo"
+# A query's ranks among the candidates of the partner's kind alone ("service" + ONE_KIND): the
+# list a body asks for with one kind of partner ticked; its pair kinds are the same.
+ONE_KIND = "_one_kind"
 REAL_PROTOCOLS = ("lopo", "lopo_warm", "cold_start")  # judged; "simulated" checks the simulator
 MIN_KIND_CASES = 15  # pair kinds with fewer held-out arrangements: too few to judge firmly
 UNTESTED = "better (not tested for noise)"  # an evaluation saved before intervals were kept
@@ -367,6 +371,8 @@ def cautions(
     kind: str,
     partner_kinds: Iterable[str] | None = None,
     query: str = "service",
+    *,
+    asked: Iterable[str] | None = None,
 ) -> list[dict[str, Any]]:
     """Where the model's own headline evaluation (real arrangements held out; ``query``: the service
     given, or ``"any"`` for a list of every service, as the default list is) says it ranks real
@@ -381,14 +387,26 @@ def cautions(
     interval of the model's MRR minus the baseline's, or None when not kept), ``held_out``
     (arrangements), ``few`` (too few to judge firmly) and ``said`` (the sentence
     :func:`trust_said` joins). A model with no held-out evaluation gets one caution saying so
-    (:func:`not_evaluated`, pair kind ``all``)."""
+    (:func:`not_evaluated`, pair kind ``all``).
+
+    ``asked`` is the kinds of partner the list was asked for (its filter). A list asked for one
+    kind ranks that kind's candidates alone, so it is judged on the evaluation's ranks among
+    them (``query`` + :data:`ONE_KIND`), and each sentence says so; a list of several kinds, or
+    of every kind, on the ranks among every candidate (an evaluation saved before the ranks
+    among one kind were kept: those too)."""
     if not ranking:  # no held-out evaluation at all: say so, rather than nothing
         return [not_evaluated(query)]
     wanted = None if partner_kinds is None else {pair_kind(kind, k) for k in partner_kinds}
+    one = sorted(set(asked or ()))
+    judged, among = query, ""
+    if len(one) == 1 and any(r["query"] == query + ONE_KIND for r in ranking):
+        judged, among = query + ONE_KIND, f", in a list of {KIND_PLURALS[one[0]]} only,"
+        only = {pair_kind(kind, one[0])}
+        wanted = only if wanted is None else wanted & only
     rows = [
         r
         for r in ranking
-        if (r["protocol"], r["query"]) == (HEADLINE, query)
+        if (r["protocol"], r["query"]) == (HEADLINE, judged)
         and r["pair_kind"] != "all"
         and kind in str(r["pair_kind"]).split("-")
         and (wanted is None or r["pair_kind"] in wanted)
@@ -416,7 +434,7 @@ def cautions(
         n = int(by["model"]["arrangements"])
         few = n < MIN_KIND_CASES
         label = BASELINE_LABELS.get(best, best)
-        pairs = f"for {pair.replace('-', '–')} pairs"
+        pairs = f"for {pair.replace('-', '–')} pairs{among}"
         held = f"{n:,} held-out arrangement{'s' if n != 1 else ''}"
         held += "; too few to judge firmly" * few
         if interval is None or verdict == "not better":

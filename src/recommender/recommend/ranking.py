@@ -339,7 +339,9 @@ class Recommender:
         self._kind_masks: dict[frozenset[str], npt.NDArray[np.bool_]] = {}
         self._kind_sets: dict[frozenset[str], frozenset[int]] = {}
         # (kind, partner kinds) -> the cautions for it: a few dozen questions at most
-        self._cautions: dict[tuple[str, tuple[str, ...] | None, str], list[dict[str, Any]]] = {}
+        self._cautions: dict[
+            tuple[str, tuple[str, ...] | None, str, tuple[str, ...]], list[dict[str, Any]]
+        ] = {}
         self._follow_lock = threading.Lock()
         # The register as this recommender follows it: 0 as the model was trained on it, else
         # a number no other state of any recommender in the process had (:attr:`identity`).
@@ -589,23 +591,31 @@ class Recommender:
         return model_info(self.version, self.metadata)
 
     def cautions(
-        self, kind: str, partner_kinds: Iterable[str] | None = None, service: str | None = None
+        self,
+        kind: str,
+        partner_kinds: Iterable[str] | None = None,
+        service: str | None = None,
+        *,
+        asked: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Where the model's own evaluation says it ranks real partners no better than a
         baseline, or ahead of one only within the noise, for the pairs a body of ``kind`` is
         in (with partners of ``partner_kinds`` only, when given: the kinds a list shows or
         asks for), judged as the list was asked: for one ``service``, or for every service
-        (the default list) (:func:`recommender.model.verdicts.cautions`): what the page, the
-        briefing and the CLI say beside a body's suggestions, and the API gives with them.
-        Kept per question."""
+        (the default list) (:func:`recommender.model.verdicts.cautions`), and as it was
+        filtered (``asked``: the kinds of partner asked for; one kind is judged among that
+        kind's candidates alone): what the page, the briefing and the CLI say beside a body's
+        suggestions, and the API gives with them. Kept per question."""
         from recommender.model.verdicts import cautions
 
         query = "any" if service is None else "service"
         kinds = None if partner_kinds is None else tuple(sorted(set(partner_kinds)))
-        found = self._cautions.get((kind, kinds, query))
+        filtered = tuple(sorted(set(asked or ())))
+        key = (kind, kinds, query, filtered)
+        found = self._cautions.get(key)
         if found is None:
             ranking = (self.describe().get("evaluation") or {}).get("ranking") or []
-            found = self._cautions[(kind, kinds, query)] = cautions(ranking, kind, kinds, query)
+            found = self._cautions[key] = cautions(ranking, kind, kinds, query, asked=filtered)
         return found
 
     # --- partners -----------------------------------------------------------------------------

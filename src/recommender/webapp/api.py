@@ -285,7 +285,7 @@ def _answer(
         named = None if scenario is None else scenario.definition.name
         # Suggestions say how far to trust their order, for the partner kinds asked.
         said = (
-            model.cautions(found["kind"], query["kinds"], query["service"])
+            model.cautions(found["kind"], query["kinds"], query["service"], asked=query["kinds"])
             if key == "recommendations"
             else None
         )

@@ -57,7 +57,9 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
         ("Expected", "likelihood times the annual saving if formed (the list's order)"),
     ]
     # How far to trust the order: the API's cautions for the list as it was asked.
-    cautions = model.cautions(str(body["kind"]), args["kinds"], args["service"])
+    cautions = model.cautions(
+        str(body["kind"]), args["kinds"], args["service"], asked=args["kinds"]
+    )
     table = downloads.recommendations_table(body, found, about, cautions, note)
     return _file(table, f"suggestions-{body['display_name']}", fmt)
 

@@ -267,7 +267,10 @@ def _results(
         else [],
         "map_svg": map_svg,
         "cautions": model.cautions(
-            str(body["kind"]), {r.partner_kind for r in found}, filters.service
+            str(body["kind"]),
+            {r.partner_kind for r in found},
+            filters.service,
+            asked=filters.kinds,
         ),
     }
 

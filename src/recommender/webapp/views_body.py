@@ -279,7 +279,10 @@ def results(
         "map_svg": partners_map(body, rows, arrangements, filters.service, settings),
         # How far to trust the order: for the kinds shown, judged as the list was asked.
         "cautions": model.cautions(
-            str(body["kind"]), {r.partner_kind for r in found}, filters.service
+            str(body["kind"]),
+            {r.partner_kind for r in found},
+            filters.service,
+            asked=filters.kinds,
         ),
     }
 

@@ -13,6 +13,7 @@ from recommender.model.shape import RANK_METRICS
 from recommender.model.verdicts import (
     HEADLINE,
     MIN_KIND_CASES,
+    ONE_KIND,
     UNTESTED,
     at_a_glance,
     history_said,
@@ -41,7 +42,13 @@ VERDICT_PROTOCOLS = {  # how a verdict line names the protocols after the headli
     "lopo_warm": "as served (with what was known when it started in view)",
     "cold_start": "for a body with no history",
 }
-QUERY_WORDS = {"service": "service given", "any": "any service (the default list)"}
+QUERY_WORDS = {
+    "service": "service given",
+    "any": "any service (the default list)",
+    # Ranked among the partner's own kind: a list asked for one kind of partner.
+    f"service{ONE_KIND}": "service given, one kind of partner asked",
+    f"any{ONE_KIND}": "any service, one kind of partner asked",
+}
 CHART_WIDTH = 440  # px at which its 12 px text is drawn: readable on a phone and a desktop
 SAVINGS_LABELS = {"model": "The product", "service_median": "Median savings by service"}
 
