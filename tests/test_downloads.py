@@ -325,6 +325,24 @@ def test_a_list_without_a_caution_has_empty_cells_and_none_in_the_about_sheet(
     assert dict(book["About"].iter_rows(values_only=True))["Filters"] == "kinds=council; k=12"
 
 
+def test_a_list_asked_for_one_kind_is_cautioned_as_judged_among_that_kind(
+    evaluated_client: FlaskClient,
+) -> None:
+    """Among every kind the model ranks police forces' real partners no better than a rule;
+    among police forces alone it leads. A list asked for police partners only was cautioned
+    with the first figures."""
+    base = f"/api/v1/bodies/{SUSSEX_POLICE}/recommendations"
+    every = evaluated_client.get(f"{base}?k=12").json["cautions"]  # type: ignore[index]
+    assert "police-police" in {c["pair_kind"] for c in every}
+    assert evaluated_client.get(f"{base}?k=12&kinds=police").json["cautions"] == []  # type: ignore[index]
+    rows = _csv_rows(evaluated_client, f"{base}.csv?k=12&kinds=police")
+    assert rows and {r["Partner kind"] for r in rows} == {"police"}
+    assert {r[TRUST] for r in rows} == {""}
+    page = evaluated_client.get(f"/bodies/{SUSSEX_POLICE}?kinds=police").get_data(as_text=True)
+    shown = evaluated_client.get(f"/bodies/{SUSSEX_POLICE}?k=40").get_data(as_text=True)
+    assert "police–police pairs" in shown and "police–police pairs" not in page
+
+
 def test_a_scenarios_download_says_how_far_to_trust_its_order(
     evaluated_client: FlaskClient,
 ) -> None:

@@ -464,9 +464,10 @@ def test_a_body_page_says_where_the_models_evaluation_does_not_back_its_order(
         for r in synthetic_evaluation()["ranking"]
         if (r["protocol"], r["pair_kind"]) == ("lopo", "police-police")
     }
-    # Judged as the list was asked: every service (the default list), or the one given.
-    for url, query in [("/bodies/E23000033?kinds=police", "any"),
-                       ("/bodies/E23000033?kinds=police&service=ict", "service")]:  # fmt: skip
+    # Judged as the list was asked: every service (the default list), or the one given (among
+    # every kind: among police forces alone the model leads).
+    for url, query in [("/bodies/E23000033?k=40", "any"),
+                       ("/bodies/E23000033?k=40&service=ict", "service")]:  # fmt: skip
         police = html.unescape(_text(client.get(url)))
         said = police[police.index("How far to trust the order") :].split("</p>")[0]
         assert "for police–police pairs the model ranked real partners no better than" in said
@@ -478,6 +479,8 @@ def test_a_body_page_says_where_the_models_evaluation_does_not_back_its_order(
     # Police pairs it does not show are not warned about (a list of councils said police–police)
     councils = html.unescape(_text(client.get("/bodies/E23000033?kinds=council")))
     assert "police–police" not in councils
+    police = html.unescape(_text(client.get("/bodies/E23000033?kinds=police")))
+    assert "police–police" not in police and "How far to trust the order" not in police
 
 
 def test_model_page_without_an_evaluation_says_so(client: FlaskClient) -> None:
