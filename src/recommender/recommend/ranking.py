@@ -338,7 +338,7 @@ class Recommender:
         self._shortlists: dict[int, Shortlist] = {}
         self._kind_masks: dict[frozenset[str], npt.NDArray[np.bool_]] = {}
         self._kind_sets: dict[frozenset[str], frozenset[int]] = {}
-        # (kind, partner kinds) -> the cautions for it: a few dozen questions at most
+        # (kind, partner kinds shown, query, kinds asked) -> its cautions: a few dozen at most
         self._cautions: dict[
             tuple[str, tuple[str, ...] | None, str, tuple[str, ...]], list[dict[str, Any]]
         ] = {}

@@ -278,8 +278,7 @@ def _answer(
         else:  # a council that joins a successor is answered for by it
             place, note = _in_scenario(scenario.world, scenario.place, code_or_name)
             found = readmodels.body_summary(place.facts)
-        if code_or_name != found["code"]:  # an abolished council too: say whose answer this is
-            note = note or reference.former_note(code_or_name, found["code"], current.settings)
+        note = whose(code_or_name, found["code"], note)
         if note:  # (as the CLI does)
             found = found | {"note": note}
         named = None if scenario is None else scenario.definition.name
@@ -306,6 +305,15 @@ def _answer(
 
     frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in query.items())
     return _cached(current.cache, (key, *model.identity, code_or_name, *frozen), produce)
+
+
+def whose(code_or_name: str, code: str, joined: str | None) -> str | None:
+    """Why an answer about ``code_or_name`` is ``code``'s, when it names another body: the
+    scenario's note for a council that joins ``code`` (``joined``), or that it names an
+    abolished council whose area ``code`` now covers; None when it names ``code`` itself."""
+    if joined or code_or_name == code:
+        return joined
+    return reference.former_note(code_or_name, code, state().settings)
 
 
 def _in_scenario(

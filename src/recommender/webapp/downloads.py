@@ -13,11 +13,16 @@ from typing import Any
 from flask import Blueprint, Response
 from werkzeug.utils import secure_filename
 
-from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.render import downloads
 from recommender.webapp import openapi
-from recommender.webapp.api import ARRANGEMENT_PARAMS, RECOMMEND_PARAMS, _facts, _in_scenario
+from recommender.webapp.api import (
+    ARRANGEMENT_PARAMS,
+    RECOMMEND_PARAMS,
+    _facts,
+    _in_scenario,
+    whose,
+)
 from recommender.webapp.params import LIMIT, OFFSET, Param, parse
 from recommender.webapp.state import state
 from recommender.webapp.views_register import service_labels
@@ -43,9 +48,7 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
         place, joined = _in_scenario(scenario.world, scenario.place, code_or_name)
         body = dict(place.facts)
     found = model.recommend(Query(body=body["code"], **args))
-    note = joined
-    if code_or_name != body["code"]:  # an abolished council too: say whose list this is
-        note = note or reference.former_note(code_or_name, body["code"], state().settings)
+    note = whose(code_or_name, body["code"], joined)  # an abolished council too
     about = [
         ("Body", f"{body['display_name']} ({body['code']})"),
         *([("Note", note)] if note else []),
