@@ -18,10 +18,11 @@ from browser_fixtures import field_error, synthetic_evaluation
 from recommender.core.config import Settings
 from recommender.core.sources import SOURCE_KINDS, source_host, source_kind
 from recommender.model.evaluation import Evaluation
+from recommender.model.shape import QUERY_TITLES
 from recommender.model.verdicts import judge, verdicts
 from recommender.register import records as reg
 from recommender.render.charts import money
-from recommender.webapp.views_model import JUDGED_WORDS, PROTOCOL_WORDS, QUERY_WORDS, _readable
+from recommender.webapp.views_model import JUDGED_WORDS, PROTOCOL_WORDS, _readable
 from recommender.webapp.views_register import PAGE_SIZE
 from service_fixtures import AppFactory, build_app
 
@@ -385,7 +386,7 @@ def test_model_page_gives_the_verdicts_at_a_glance(evaluated_app: Flask) -> None
     rows = table.split("<tr>")[1:]  # the head row, then one for each verdict
     assert len(rows) == len(found) + 1
     for v in found:
-        title = f"{PROTOCOL_WORDS[v.protocol]}: {QUERY_WORDS[v.query]}"
+        title = f"{PROTOCOL_WORDS[v.protocol]}: {QUERY_TITLES[v.query]}"
         group = table[table.index(title) :].split("</tbody>")[0]
         pairs = "all pairs" if v.pair_kind == "all" else v.pair_kind.replace("-", "–")
         row = next(r for r in group.split("<tr>") if f'<th scope="row">{pairs}</th>' in r)

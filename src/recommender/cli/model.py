@@ -22,6 +22,7 @@ from recommender.cli._common import (
 )
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, RecommenderError
+from recommender.model.shape import QUERY_TITLES
 from recommender.recommend.query import CHOICE_FLOOR, MAX_K, PER_PARTNER, SORTS
 from recommender.render.charts import percent
 
@@ -353,13 +354,6 @@ PROTOCOL_TITLES = {
     "cold_start": "Cold start: each body's whole documented history hidden (a body with no "
     "history, such as a new unitary council)",
     "simulated": "Simulated arrangements (a check of the simulator, not evidence of quality)",
-}
-QUERY_TITLES = {
-    "service": "service given",
-    "any": "any service (the default list)",
-    # Ranked among the partner's own kind: a list asked for one kind of partner.
-    "service_one_kind": "service given, one kind of partner asked",
-    "any_one_kind": "any service, one kind of partner asked",
 }
 
 

@@ -23,6 +23,16 @@ from typing import Any
 from recommender.core.errors import ModelError
 
 RANK_METRICS = ("hit@1", "hit@5", "hit@10", "mrr", "ndcg@10")
+# A query's ranks among the candidates of the partner's kind alone ("service" + ONE_KIND): the
+# list a body asks for with one kind of partner ticked; its pair kinds are the same.
+ONE_KIND = "_one_kind"
+# Each question of the evaluation (a ranking row's ``query``) as the tables title it.
+QUERY_TITLES = {
+    "service": "service given",
+    "any": "any service (the default list)",
+    f"service{ONE_KIND}": "service given, one kind of partner asked",
+    f"any{ONE_KIND}": "any service, one kind of partner asked",
+}
 # The register a model was trained on: counts a list or a comparison formats with ``:,``.
 REGISTER_COUNTS = ("arrangements", "real", "simulated", "members")
 RANKING_NAMES = ("protocol", "query", "pair_kind", "method")

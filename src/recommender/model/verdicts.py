@@ -19,15 +19,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from recommender.core.kinds import KIND_PLURALS
 from recommender.model.baselines import BASELINE_LABELS, PARTNER_BASELINES
 from recommender.model.patterns import pair_kind
+from recommender.model.shape import ONE_KIND as ONE_KIND
 from recommender.model.shape import RANK_METRICS
 
 if TYPE_CHECKING:
     import pandas as pd
 
 HEADLINE = "lopo"
-# A query's ranks among the candidates of the partner's kind alone ("service" + ONE_KIND): the
-# list a body asks for with one kind of partner ticked; its pair kinds are the same.
-ONE_KIND = "_one_kind"
 REAL_PROTOCOLS = ("lopo", "lopo_warm", "cold_start")  # judged; "simulated" checks the simulator
 MIN_KIND_CASES = 15  # pair kinds with fewer held-out arrangements: too few to judge firmly
 UNTESTED = "better (not tested for noise)"  # an evaluation saved before intervals were kept

@@ -9,11 +9,10 @@ from typing import Any
 
 from recommender.model.baselines import BASELINE_LABELS, PRODUCT_LABELS
 from recommender.model.evaluation import Evaluation
-from recommender.model.shape import RANK_METRICS
+from recommender.model.shape import QUERY_TITLES, RANK_METRICS
 from recommender.model.verdicts import (
     HEADLINE,
     MIN_KIND_CASES,
-    ONE_KIND,
     UNTESTED,
     at_a_glance,
     history_said,
@@ -41,13 +40,6 @@ PROTOCOL_WORDS = {
 VERDICT_PROTOCOLS = {  # how a verdict line names the protocols after the headline
     "lopo_warm": "as served (with what was known when it started in view)",
     "cold_start": "for a body with no history",
-}
-QUERY_WORDS = {
-    "service": "service given",
-    "any": "any service (the default list)",
-    # Ranked among the partner's own kind: a list asked for one kind of partner.
-    f"service{ONE_KIND}": "service given, one kind of partner asked",
-    f"any{ONE_KIND}": "any service, one kind of partner asked",
 }
 CHART_WIDTH = 440  # px at which its 12 px text is drawn: readable on a phone and a desktop
 SAVINGS_LABELS = {"model": "The product", "service_median": "Median savings by service"}
@@ -118,7 +110,7 @@ def glance(ev: Evaluation) -> list[dict[str, Any]]:
         )
     return [
         {
-            "title": f"{PROTOCOL_WORDS.get(protocol, protocol)}: {QUERY_WORDS.get(query, query)}",
+            "title": f"{PROTOCOL_WORDS.get(protocol, protocol)}: {QUERY_TITLES.get(query, query)}",
             "rows": rows,
         }
         for (protocol, query), rows in groups.items()
@@ -204,7 +196,7 @@ def _grouped(rows: list[dict[str, Any]], *, by_kind: bool = False) -> list[dict[
         kind, protocol, query = str(row["pair_kind"]), str(row["protocol"]), str(row["query"])
         key = (kind,) if by_kind else (protocol, query)
         if key not in groups:
-            where = f"{PROTOCOL_WORDS.get(protocol, protocol)}, {QUERY_WORDS.get(query, query)}"
+            where = f"{PROTOCOL_WORDS.get(protocol, protocol)}, {QUERY_TITLES.get(query, query)}"
             title = kind if by_kind else where
             groups[key] = {"title": title, "size": row.get("arrangements"), "rows": []}
         method = str(row["method"])
