@@ -46,8 +46,8 @@ def _check_reasons(model: Recommender, body: str, shared: tuple[str, ...]) -> No
     directions: dict[str, set[str]] = defaultdict(set)
     for r in found:
         for x in r.reasons:
-            if x.direction == "note":  # under one governor; a shared history too small to count
-                assert x.factor in ("governance", "history")
+            if x.direction == "note":  # under one governor; who runs it; a shared history too small
+                assert x.factor in ("governance", "run_by", "history")
                 continue
             assert abs(x.effect) >= MIN_EFFECT
             # Facts most candidates share are never reasons.

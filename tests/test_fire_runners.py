@@ -176,3 +176,21 @@ def test_no_runner_is_offered_its_own_fire_authority(
             response = real_client.get(f"/api/v1/bodies/{body}/groups?service={service}&k=10")
             assert response.status_code == 200
             assert other not in response.get_data(as_text=True), (body, service)
+
+
+def test_a_fire_authority_another_body_runs_says_who_runs_it(client: FlaskClient) -> None:
+    """Suggested to a district, West Sussex Fire and Rescue Authority was shown as a partner of
+    its own, with nothing to say that West Sussex County Council is its fire authority (the
+    council was suggested beside it); a combined fire authority (Kent) has no such note."""
+    found = client.get("/api/v1/bodies/Horsham/recommendations?kinds=fire&k=50&min_choice=0")
+    notes = {
+        r["partner_code"]: [x for x in r["reasons"] if x["factor"] == "run_by"]
+        for r in found.get_json()["recommendations"]
+    }
+    (note,) = notes[COUNCIL_FIRE]
+    said = "run by West Sussex County Council, which is its fire and rescue authority"
+    assert note["text"] == said
+    assert (note["direction"], note["label"]) == ("note", "who runs it")
+    assert notes["E31000022"] == []
+    page = client.get("/bodies/E07000227?kinds=fire&k=50&min_choice=0").get_data(as_text=True)
+    assert "R" + said[1:] in page  # (capitalised)

@@ -17,7 +17,8 @@ candidate, on the same side as from the average. Sentences say where the candida
 among the others ("nearer than most candidates") and the marker whether that raises or
 lowers it, so the same fact reads the same way wherever it appears. Where a fire authority
 and a police force (or a mayor's combined authority) are already under one governor, a note
-says so, whatever the effects.
+says so, whatever the effects; and where a suggested fire authority is run by another body
+(its county council, a commissioner, a mayor), a note names who.
 
 **Evidence** is the most comparable real arrangements (the model's observed register, never a
 simulated one): same service, sharing a member with the pair, then nearby and of a similar
@@ -39,7 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from recommender.core.names import and_list
-from recommender.geo.pairs import SAME_GOVERNOR
+from recommender.geo.pairs import RUNS, SAME_GOVERNOR, UNGOVERNED
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
 from recommender.register.records import has_ended, is_proposed
 
@@ -69,6 +70,7 @@ FACTOR_LABELS = {
     "history": "existing partnership",
     "savings": "size of the saving",
     "governance": "already under one governor",
+    "run_by": "who runs it",
 }
 MIN_EFFECT = 0.1  # smaller effects (in log units, about ±10%) are not worth a sentence
 _COLUMNS = {
@@ -194,7 +196,9 @@ def reasons(
             )  # fmt: skip
             if all(text != x.text for x in items):  # one fact, said once
                 items.append(Reason(names[j], text, effect))
-        if note := governance_note(model, scored.focal, cand):
+        if note := governance_note(model, scored.focal, cand) or run_by_note(
+            model, scored.focal, cand
+        ):
             items.append(note)
         out.append(items)
     return out
@@ -330,6 +334,29 @@ def governance_note(model: TrainedModel, focal: int, cand: int) -> Reason | None
         f"already under one governor, the {note.name}{since}: sharing is a matter for them",
         0.0,
     )
+
+
+def run_by_note(model: TrainedModel, focal: int, cand: int) -> Reason | None:
+    """A note when the candidate is a fire and rescue authority that another body runs (its
+    county council, a police, fire and crime commissioner, a mayor): whoever shares with it
+    deals with them ("run by Lincolnshire County Council, which is its fire and rescue
+    authority"). None when the focal body is that body, or under the same governor (then
+    :func:`governance_note` says so)."""
+    ctx = model.context
+    pairs = ctx.pairs
+    matrix = pairs.governance()
+    if str(ctx.bodies.tier[cand]) != "fire" or matrix[focal, cand] != UNGOVERNED:
+        return None
+    runners = np.flatnonzero(matrix[:, cand] == RUNS)
+    if len(runners) == 0:
+        return None
+    note = pairs.governors[(int(runners[0]), cand)]
+    since = f" since {note.since_year}" if note.since_year else ""
+    if note.governance == "county_council":
+        text = f"run by {note.name}{since}, which is its fire and rescue authority"
+    else:
+        text = f"governed by the {note.name}{since}"
+    return Reason("run_by", text, 0.0)
 
 
 def service_words(label: str) -> str:
