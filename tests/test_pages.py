@@ -314,6 +314,31 @@ def test_bad_filters_are_reported_next_to_their_field(
     assert "About Rother" in page  # but the rest of the page is there
 
 
+def test_a_service_the_model_cannot_answer_for_is_named_beside_the_field(
+    client: FlaskClient, app: Flask
+) -> None:
+    """A model trained before today's taxonomy counted the body's kind as delivering a service
+    the page offers refused it on an error page of its own (400, the body's page gone); the
+    refusal now stands beside the service field, with the rest of the page."""
+    from recommender.webapp.state import state
+
+    with app.app_context():
+        model = state().models.require()
+    ctx = model.model.context
+    f, s = ctx.pairs.index[ROTHER], ctx.services.index("legal")
+    ctx.bodies.eligible[s, f] = False  # as a model trained when districts did not deliver it
+    try:
+        response = client.get(f"/bodies/{ROTHER}?service=legal")
+    finally:
+        ctx.bodies.eligible[s, f] = True
+    page = _text(response)
+    assert response.status_code == 400
+    said = str(field_error(page, "service"))
+    assert f"Rother ({ROTHER}) delivers legal services, but the serving model" in said
+    assert "recommender train --promote" in said
+    assert "About Rother" in page and not _rows(page)
+
+
 def test_feedback_form_records_and_redirects_back(client: FlaskClient, app: Flask) -> None:
     engine = app.extensions["recommender"].engine
     before = len(feedback.load(engine))

@@ -188,6 +188,28 @@ def test_filters_and_the_fragment(client: FlaskClient, stored: str) -> None:
     assert bad.status_code == 400 and "Enter a whole number from 1 to" in _text(bad)
 
 
+def test_a_service_the_scenario_model_cannot_answer_for_is_named_beside_the_field(
+    client: FlaskClient, app: Flask, stored: str
+) -> None:
+    """As on a body's own page (a model older than today's taxonomy): beside the service
+    field, not on an error page of its own."""
+    from recommender.webapp import views_scenario
+
+    with app.app_context():
+        model = views_scenario.model(stored)
+    ctx = model.model.context
+    f, s = ctx.pairs.index["X06000002"], ctx.services.index("legal")
+    ctx.bodies.eligible[s, f] = False
+    try:
+        response = client.get(f"/scenarios/{stored}/bodies/X06000002?service=legal")
+    finally:
+        ctx.bodies.eligible[s, f] = True
+    page = _text(response)
+    assert response.status_code == 400
+    assert "delivers legal services, but the serving model" in page
+    assert 'id="service-error"' in page and not _rows(page)
+
+
 def test_a_council_that_joins_a_successor_goes_to_its_page(
     client: FlaskClient, stored: str
 ) -> None:

@@ -26,7 +26,7 @@ from werkzeug.wrappers import Response as Redirect
 
 from recommender import __version__
 from recommender.core import services
-from recommender.core.errors import ModelError
+from recommender.core.errors import InvalidInput, ModelError
 from recommender.core.names import and_list
 from recommender.core.sources import (
     MYSOCIETY_ATTRIBUTION,
@@ -223,13 +223,16 @@ def body(code_or_name: str) -> Any:
         except ModelError as err:
             status, unavailable = 503, err.detail
         else:
-            results = views_body.results(
-                model,
-                page["body"],
-                filters,
-                page["arrangements"],
-                settings=settings,
-            )
+            try:
+                results = views_body.results(
+                    model,
+                    page["body"],
+                    filters,
+                    page["arrangements"],
+                    settings=settings,
+                )
+            except InvalidInput as err:  # a service this model cannot answer for
+                status, filters = 400, views_body.refused(filters, err)
     summary = ""
     if results is not None:
         summary = views_body.summary(filters, results["recommendations"], results["service_label"])

@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from werkzeug.utils import secure_filename
 
 from recommender.core import services
-from recommender.core.errors import ModelError, ScenarioRejected, UnknownBody
+from recommender.core.errors import InvalidInput, ModelError, ScenarioRejected, UnknownBody
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
@@ -138,7 +138,10 @@ def body(name: str, code_or_name: str) -> Any:
         except ModelError as err:
             status, unavailable = 503, err.detail
         else:
-            results = _results(model, place.facts, filters, place.arrangements, name)
+            try:
+                results = _results(model, place.facts, filters, place.arrangements, name)
+            except InvalidInput as err:  # a service this model cannot answer for
+                status, filters = 400, views_body.refused(filters, err)
     summary = ""
     if results is not None:
         summary = views_body.summary(filters, results["recommendations"], results["service_label"])

@@ -9,7 +9,7 @@ map in place.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
@@ -161,6 +161,17 @@ def parse_filters(
     else:
         values["kinds"] = tuple(dict.fromkeys(kinds))
     return BodyFilters(**values, errors=errors)
+
+
+def refused(filters: BodyFilters, err: InvalidInput) -> BodyFilters:
+    """``filters`` with the model's refusal of the service asked named under that field, as
+    the form's own checks are, rather than as an error page: a model trained before today's
+    taxonomy counted the body's kind as delivering the service the form offers it says so
+    (:meth:`recommender.recommend.ranking.Recommender.delivered`). Any other refusal is
+    raised again."""
+    if err.field != "service":
+        raise err
+    return replace(filters, errors={**filters.errors, "service": err.detail})
 
 
 def _delivered(service: str, body: Mapping[str, Any], settings: Settings) -> str:
