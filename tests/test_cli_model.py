@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from model_fixtures import copy_models
 from recommender.cli import cli
 from recommender.core.config import Settings
+from recommender.core.services import load_services
 from recommender.model import artifacts
 from recommender.recommend.readmodels import model_info
 from service_fixtures import second_version
@@ -360,6 +361,57 @@ def test_models_ensure_keeps_the_promoted_model(two_models: tuple[Settings, str,
     out = _invoke(settings, "models", "ensure").stdout
     assert out.strip() == f"promoted model {first} is in place"
     assert len(artifacts.versions(settings)) == 2  # nothing trained
+
+
+def test_a_model_trained_under_another_taxonomy_is_found_out(
+    trained_settings: Settings,
+) -> None:
+    """What differs between the taxonomy a model was trained under and a service table, in
+    words: a tier added to a service, one taken away, a service gone and a new one."""
+    context = artifacts.load_promoted(trained_settings).model.context
+    taxonomy = load_services(trained_settings)
+    assert context.bodies.taxonomy_drift(context.services, taxonomy) == []
+    taxonomy.loc["waste_environment", "delivered_by"] += ";police"
+    taxonomy.loc["legal", "delivered_by"] = taxonomy.loc["legal", "delivered_by"].replace(
+        ";fire", ""
+    )
+    taxonomy.loc["libraries"] = taxonomy.loc["other"]
+    taxonomy = taxonomy.drop(index="customer_services")
+    assert context.bodies.taxonomy_drift(context.services, taxonomy) == [
+        "tier 'fire' no longer delivers 'legal'",
+        "tier 'police' now delivers 'waste_environment'",
+        "'customer_services' is no longer a service",
+        "'libraries' is a new service",
+    ]
+
+
+def test_models_ensure_retrains_a_model_of_another_taxonomy(
+    trained_settings: Settings, tmp_path: Path
+) -> None:
+    """After a change to data/services.csv (police bodies counted as delivering waste and
+    environment, say), `make model` kept the promoted model, which then refused what the
+    pages offered; it now trains and promotes one under the taxonomy of today."""
+    import shutil
+
+    data = shutil.copytree(trained_settings.data, tmp_path / "data")
+    table = (data / "services.csv").read_text()
+    waste = next(line for line in table.splitlines() if line.startswith("waste_environment,"))
+    (data / "services.csv").write_text(
+        table.replace(waste, waste.replace("london_borough,", "london_borough;police,"))
+    )
+    settings = copy_models(trained_settings, tmp_path).with_(data_dir=data)
+    first = artifacts.promoted_version(settings)
+    result = _invoke(settings, "models", "ensure")
+    assert (
+        f"promoted model {first} was trained under another service taxonomy than "
+        f"{data / 'services.csv'} (tier 'police' now delivers 'waste_environment')"
+    ) in result.stderr
+    now = artifacts.promoted_version(settings)
+    assert now != first and result.stdout.strip() == f"trained and promoted {now}"
+    context = artifacts.load(str(now), settings).model.context
+    assert context.bodies.taxonomy_drift(context.services, load_services(settings)) == []
+    again = _invoke(settings, "models", "ensure").stdout
+    assert again.strip() == f"promoted model {now} is in place"
 
 
 # --- recommend options --------------------------------------------------------------------------

@@ -674,17 +674,28 @@ def models_rollback(obj: SettingsObj) -> None:
 @models.command("ensure")
 @pass_settings
 def models_ensure(obj: SettingsObj) -> None:
-    """Train and promote a model if none is promoted (used by `make run`)."""
+    """Train and promote a model if none is promoted, or if the promoted one was trained
+    under another service taxonomy than data/services.csv (used by `make model` and `make
+    run`)."""
+    from recommender.core.services import load_services
     from recommender.model import artifacts
 
     current = artifacts.promoted_version(obj.settings)
-    if current is not None:
-        artifacts.verify(current, obj.settings)
-        click.echo(f"promoted model {current} is in place")
-        return
+    if current is None:
+        why = "no promoted model"
+    else:
+        context = artifacts.load(current, obj.settings).model.context
+        drift = context.bodies.taxonomy_drift(context.services, load_services(obj.settings))
+        if not drift:
+            click.echo(f"promoted model {current} is in place")
+            return
+        why = (
+            f"promoted model {current} was trained under another service taxonomy than "
+            f"{obj.settings.data / 'services.csv'} ({'; '.join(drift)}), so it cannot answer "
+            "for every service the pages offer"
+        )
     click.echo(
-        "no promoted model: training one on the register (minutes: most of it the held-out "
-        "evaluation)",
+        f"{why}: training one on the register (minutes: most of it the held-out evaluation)",
         err=True,
     )
     version, _ = train_and_save(obj.settings, None, promote=True, evaluate=True, seed=0)

@@ -133,6 +133,25 @@ class BodyArrays:
             eligible=eligible,
         )
 
+    def taxonomy_drift(self, services: Sequence[str], taxonomy: pd.DataFrame) -> list[str]:
+        """Where ``taxonomy`` (a service table such as today's ``data/services.csv``, indexed
+        by id) counts other tiers among these bodies as delivering a service than these arrays
+        were built under (``services``: their ids, in order), in words ("tier 'health' now
+        delivers 'management_chief_exec'"); empty when the two agree."""
+        tiers = set(self.tier.tolist())
+        out: list[str] = []
+        for s, service in enumerate(services):
+            if service not in taxonomy.index:
+                out.append(f"{service!r} is no longer a service")
+                continue
+            then = set(self.tier[self.eligible[s]].tolist())
+            now = tiers & set(str(taxonomy.at[service, "delivered_by"]).split(";"))
+            out += [f"tier {t!r} now delivers {service!r}" for t in sorted(now - then)]
+            out += [f"tier {t!r} no longer delivers {service!r}" for t in sorted(then - now)]
+        known = set(services)
+        out += [f"{str(s)!r} is a new service" for s in taxonomy.index if s not in known]
+        return out
+
 
 class PairTable:
     """Every pair feature as an ``(n, n)`` float32 matrix; rows are looked up by index."""
