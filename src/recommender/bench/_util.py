@@ -142,6 +142,35 @@ def wait_for(url: str, server: subprocess.Popen[bytes], timeout: float = 300) ->
             time.sleep(0.25)
 
 
+def wait_listening(port: int, count: int, timeout: float = 60) -> int:
+    """Wait up to ``timeout`` seconds until ``count`` sockets listen on ``port`` (one a worker:
+    ``recommender serve`` gives each its own), read from Linux's ``/proc/net/tcp``; return how
+    many do (0 where it cannot be read). The server answers once its first worker is up, and
+    a client that opens its kept-alive connections before the other listens sends them all to
+    the first: a soak ran at a third of its speed on one worker, the other idle."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = _listening(port)
+        unreadable = found == 0 and not Path("/proc/net/tcp").exists()
+        if found >= count or unreadable or time.monotonic() > deadline:
+            return found
+        time.sleep(0.1)
+
+
+def _listening(port: int) -> int:
+    count = 0
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()  # local address (hex IP:port) is the 2nd, state the 4th
+            if len(fields) > 3 and fields[3] == "0A":  # LISTEN
+                count += int(fields[1].rsplit(":", 1)[1], 16) == port
+    return count
+
+
 def load_average() -> str:
     """The 1-minute load average now (other work on the machine skews every figure)."""
     try:

@@ -66,6 +66,7 @@ from recommender.bench._util import (
     stop_server,
     table,
     wait_for,
+    wait_listening,
     worker_memory,
 )
 from recommender.cli.serve import DEFAULT_THREADS, DEFAULT_WORKERS
@@ -287,6 +288,7 @@ def _load_test(
     base = f"http://127.0.0.1:{port}/"
     try:
         health = wait_for(base + "api/v1/health", server)
+        wait_listening(port, DEFAULT_WORKERS)
         memory = {"at start": worker_memory(server, expect=DEFAULT_WORKERS)}
         traffic = traffic_of(base)
         health_script = traffic.script(folder / "health.lua", fixed=["/api/v1/health"])
@@ -461,6 +463,7 @@ def _soak(
     events: dict[str, object] = {}
     try:
         wait_for(base + "api/v1/health", server)
+        wait_listening(port, DEFAULT_WORKERS)
         script = traffic.script(folder / "soak.lua")
         started = time.monotonic()
         promoter = threading.Thread(
