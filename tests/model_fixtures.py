@@ -10,7 +10,10 @@ tests/test_evaluation.py); each register lives in a temporary SQLite database.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 import pytest
@@ -20,6 +23,23 @@ from recommender.model import artifacts
 from recommender.model.fit import Context
 from recommender.model.workflow import train_and_save
 from world_fixtures import write_small_world
+
+if TYPE_CHECKING:
+    from recommender.recommend.ranking import Recommender
+
+
+@contextmanager
+def trained_before(model: Recommender, code: str, service: str) -> Iterator[None]:
+    """``model`` as if trained when the kind of body ``code`` is did not count as delivering
+    ``service`` (an older taxonomy): it cannot answer for the two until the block ends."""
+    ctx = model.model.context
+    f, s = ctx.pairs.index[code], ctx.services.index(service)
+    assert ctx.bodies.eligible[s, f]  # today's taxonomy counts it
+    ctx.bodies.eligible[s, f] = False
+    try:
+        yield
+    finally:
+        ctx.bodies.eligible[s, f] = True
 
 
 def real_context(

@@ -18,6 +18,7 @@ from flask.testing import FlaskClient
 from pypdf import PdfReader
 
 from browser_fixtures import field_error
+from model_fixtures import trained_before
 from recommender.core.config import Settings
 from recommender.core.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION
 from recommender.recommend import feedback
@@ -324,13 +325,8 @@ def test_a_service_the_model_cannot_answer_for_is_named_beside_the_field(
 
     with app.app_context():
         model = state().models.require()
-    ctx = model.model.context
-    f, s = ctx.pairs.index[ROTHER], ctx.services.index("legal")
-    ctx.bodies.eligible[s, f] = False  # as a model trained when districts did not deliver it
-    try:
+    with trained_before(model, ROTHER, "legal"):
         response = client.get(f"/bodies/{ROTHER}?service=legal")
-    finally:
-        ctx.bodies.eligible[s, f] = True
     page = _text(response)
     assert response.status_code == 400
     said = str(field_error(page, "service"))

@@ -19,6 +19,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from pypdf import PdfReader
 
+from model_fixtures import trained_before
 from recommender.recommend.query import Query
 from recommender.scenario import store
 from recommender.scenario.recommend import ScenarioCache
@@ -197,13 +198,8 @@ def test_a_service_the_scenario_model_cannot_answer_for_is_named_beside_the_fiel
 
     with app.app_context():
         model = views_scenario.model(stored)
-    ctx = model.model.context
-    f, s = ctx.pairs.index["X06000002"], ctx.services.index("legal")
-    ctx.bodies.eligible[s, f] = False
-    try:
+    with trained_before(model, "X06000002", "legal"):
         response = client.get(f"/scenarios/{stored}/bodies/X06000002?service=legal")
-    finally:
-        ctx.bodies.eligible[s, f] = True
     page = _text(response)
     assert response.status_code == 400
     assert "delivers legal services, but the serving model" in page

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from model_fixtures import trained_before
 from recommender.core.errors import InvalidInput, UnknownBody
 from recommender.model.features import PAIR_FEATURES
 from recommender.recommend.query import CHOICE_FLOOR
@@ -624,16 +625,9 @@ def test_a_model_trained_under_an_older_taxonomy_says_so_rather_than_that_it_doe
     which the page, reading today's taxonomy, offered it. It now says the model is older than
     the taxonomy, and how to get one that answers."""
     model = recommender_model
-    ctx = model.model.context
     code = "E07000064"  # Rother, a district: delivers legal services in every taxonomy
-    f, s = ctx.pairs.index[code], ctx.services.index("legal")
-    assert ctx.bodies.eligible[s, f]
-    ctx.bodies.eligible[s, f] = False  # as a model trained when districts did not deliver it
-    try:
-        with pytest.raises(InvalidInput) as refused:
-            model.recommend(Query(code, service="legal"))
-    finally:
-        ctx.bodies.eligible[s, f] = True
+    with trained_before(model, code, "legal"), pytest.raises(InvalidInput) as refused:
+        model.recommend(Query(code, service="legal"))
     said = refused.value.detail
     assert refused.value.field == "service" and "does not deliver" not in said
     assert (
