@@ -4,8 +4,9 @@ Everything runs against a private database and models folder (the promoted model
 there, or trained when there is none; the soak trains a second one): the user's own are never
 touched. Each run is wrk against the server's defaults (``recommender serve``) on a free
 loopback port, 32 connections, 2 wrk threads, and every figure is printed with the machine's
-load average at the end of its run (other work on the two cores skews them). Each run starts
-once the server has answered what the run before left queued (:func:`_settle`).
+load average at the end of its run (other work on the two cores skews them). Each server is
+used once every worker listens (``_util.wait_listening``), and each run starts once the server
+has answered what the run before left queued (:func:`_settle`).
 
 The traffic (one Lua script generates every request; health goes through the same script, so
 wrk's own cost per request is the same for both):
