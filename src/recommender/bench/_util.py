@@ -142,18 +142,22 @@ def wait_for(url: str, server: subprocess.Popen[bytes], timeout: float = 300) ->
             time.sleep(0.25)
 
 
-def wait_listening(port: int, count: int, timeout: float = 60) -> int:
+def wait_listening(port: int, count: int, timeout: float = 60) -> None:
     """Wait up to ``timeout`` seconds until ``count`` sockets listen on ``port`` (one a worker:
-    ``recommender serve`` gives each its own), read from Linux's ``/proc/net/tcp``; return how
-    many do (0 where it cannot be read). The server answers once its first worker is up, and
-    a client that opens its kept-alive connections before the other listens sends them all to
-    the first: a soak ran at a third of its speed on one worker, the other idle."""
+    ``recommender serve`` gives each its own), read from Linux's ``/proc/net/tcp`` (not waited
+    for where it cannot be read); raise if fewer do by then, as a run on fewer workers would
+    measure something else. The server answers once its first worker is up, and a client that
+    opens its kept-alive connections before the other listens sends them all to the first: a
+    soak ran at a third of its speed on one worker, the other idle."""
+    if not Path("/proc/net/tcp").exists():
+        return
     deadline = time.monotonic() + timeout
-    while True:
-        found = _listening(port)
-        unreadable = found == 0 and not Path("/proc/net/tcp").exists()
-        if found >= count or unreadable or time.monotonic() > deadline:
-            return found
+    while (found := _listening(port)) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"{found} of the server's {count} workers listen on port {port} after "
+                f"{timeout:g} s: see the server's log"
+            )
         time.sleep(0.1)
 
 
