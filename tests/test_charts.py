@@ -256,6 +256,9 @@ def test_axis_labels_never_overlap() -> None:
           "start_year": 2015}, "£1m to date; about £250k a year"),  # from 2015 to 2019
         ({"savings_gbp": 2e6, "savings_basis": "projected", "annual_savings_gbp": 2e6},
          "£2m projected, no period given: read as a year"),  # evidence from an older model
+        # a figure whose source does not say over what time: said so, in words
+        ({"savings_gbp": 47e3, "savings_basis": "unknown", "annual_savings_gbp": None},
+         "£47k (not said whether a year or in total)"),
         ({"savings_gbp": float("nan"), "savings_basis": "unknown",
           "annual_savings_gbp": float("nan")}, "no savings figure"),
         ({"savings_gbp": None, "savings_basis": "unknown", "annual_savings_gbp": None},

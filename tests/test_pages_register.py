@@ -215,6 +215,9 @@ def test_explorer_rows_show_partners_savings_and_source(client: FlaskClient, app
     assert money(shown["savings_gbp"]) in row and "to date" in row
     assert f"about {money(shown['annual_savings_gbp'])} a year" in row
     assert f'href="{html.escape(shown["source"])}"' in row and 'tag-real">real' in row
+    # its source's host, which a narrow column breaks after a dot, not inside a word
+    host = urlsplit(shown["source"]).netloc.removeprefix("www.")
+    assert f">{host.replace('.', '.<wbr>')}</a>" in row
     for member in shown["members"]:
         assert html.escape(member["name"]) in row
     assert "tag-sim" not in page and "simulated-notice" not in page

@@ -318,17 +318,22 @@ def annualisation_note(
     if basis == "annual":
         return "reported as an annual figure"
     if basis == "cumulative":
-        return f"cumulative over {period} years, divided by {period}"
+        return f"cumulative over {_years(period)}, divided by {period}"
     assumed = annual_assumption(basis, period, start_year)
     if assumed is not None:  # no period given: the figure says so wherever it is shown
         words = "projected" if basis == "projected" else "to date"
         return f"{words}, {assumed}"
     if basis == "to_date":
         years = max(1, TO_DATE_YEAR - start_year)  # type: ignore[operator]
-        return f"to date, divided by {years} year(s) from {start_year} to {TO_DATE_YEAR}"
+        return f"to date, divided by {_years(years)} from {start_year} to {TO_DATE_YEAR}"
     if basis == "projected":
-        return f"projected over {period} years"
-    return "no annual estimate: the basis is unknown"
+        return f"projected over {_years(period)}"
+    return "no annual estimate is made from it"
+
+
+def _years(count: int | None) -> str:
+    """'1 year', '11 years'."""
+    return f"{count} year" if count == 1 else f"{count} years"
 
 
 def fingerprint(

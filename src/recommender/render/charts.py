@@ -44,7 +44,7 @@ BASIS_WORDS = {
     "to_date": "to date",
     "cumulative": "in total",
     "projected": "projected",
-    "unknown": "basis unknown",
+    "unknown": "(not said whether a year or in total)",  # the source does not say
 }
 
 

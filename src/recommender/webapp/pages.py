@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlencode
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.utils import secure_filename
 from werkzeug.wrappers import Response as Redirect
@@ -96,6 +97,13 @@ def _page_globals() -> dict[str, Any]:
 @bp.app_template_filter("money")
 def _money(value: float | None, precise: bool = False) -> str:
     return "no figure" if value is None else charts.money(float(value), precise=precise)
+
+
+@bp.app_template_filter("host")
+def _host(host: str) -> Markup:
+    """A web address's host that a narrow column breaks after a dot ("tunbridgewells." then
+    "gov.uk"), not inside a word."""
+    return Markup(".<wbr>").join(host.split("."))  # each part escaped by the join
 
 
 bp.add_app_template_filter(reg.member_label, "member")
