@@ -274,3 +274,28 @@ def test_axis_labels_never_overlap() -> None:
 )  # fmt: skip
 def test_savings_are_said_with_their_basis(record: dict[str, object], said: str) -> None:
     assert charts.savings_said(record) == said
+
+
+SHARE_UNDER_100K = {
+    "id": "share_under_100k",
+    "params": {"threshold": 100000},
+    "published": "more than half of partnerships save less than £100,000 a year (2015 map)",
+    "value": 0.5,
+}
+
+
+def test_documented_savings_are_said_to_be_larger_than_most() -> None:
+    said = charts.documented_sizes_said([80_000, 50_000, 1e6, 2e6, 3e6, 5e5], SHARE_UNDER_100K)
+    assert said == (
+        "Learnt from the 6 documented arrangements that report a yearly figure, 2 of them (33%)"
+        " under £100k a year, where the LGA found that more than half of all partnerships save"
+        " less than that (2015 map): documented arrangements are larger than most, so a typical"
+        " one may save less than the figures here."
+    )
+    assert "figure, none of them under £100k a year" in str(
+        charts.documented_sizes_said([2e5, 3e5], SHARE_UNDER_100K)
+    )
+    # figures as small as the published share says, or nothing to compare: nothing said
+    assert charts.documented_sizes_said([50_000, 60_000, 2e5], SHARE_UNDER_100K) is None
+    assert charts.documented_sizes_said([], SHARE_UNDER_100K) is None
+    assert charts.documented_sizes_said([2e5], None) is None

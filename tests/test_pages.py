@@ -686,3 +686,30 @@ def test_a_comparable_arrangement_that_ended_says_when(real_client: FlaskClient)
     )
     item = page[page.index(">Breckland and South Holland shared management team<") :]
     assert "; from 2010 to 2021; " in item.split("</li>")[0]
+
+
+def test_savings_say_that_documented_arrangements_are_larger_than_most(
+    client: FlaskClient, app: Flask, recommender_model: Recommender, tmp_path: Any
+) -> None:
+    from recommender.model.fit import savings_figures
+    from recommender.render.briefing import write_briefing
+
+    # The figures the savings model learnt from, kept with the model: every documented one.
+    model = _model(app)
+    ctx = model.model.context
+    fitted = ctx.reg.annual[savings_figures(ctx, ctx.usable() & ~ctx.reg.simulated)]
+    figures = model.describe()["parameters"]["savings"]["figures_gbp"]
+    assert figures == sorted(round(v) for v in fitted) and len(figures) >= 5
+    under = sum(v < 100_000 for v in figures)
+    count = f"{under} of them" if under else "none of them"
+    said = f"Learnt from the {len(figures)} documented arrangements that report a yearly figure"
+    said += f", {count}"
+    lga = "where the LGA found that more than half of all partnerships save less than that"
+    # beside the suggestions, on the model page and in the briefing
+    body = html.unescape(client.get(f"/bodies/{ROTHER}").get_data(as_text=True))
+    reading = body[body.index('id="reading-title"') :].split("</aside>")[0]
+    assert said in reading and lga in reading
+    page = html.unescape(client.get("/model").get_data(as_text=True))
+    assert said in page and lga in page
+    printed = write_briefing(recommender_model, ROTHER, tmp_path / "rother.html").read_text()
+    assert said in " ".join(html.unescape(printed).split())

@@ -503,6 +503,7 @@ def models_show(obj: SettingsObj, version: str | None, fmt: str) -> None:
     from recommender.model import artifacts
     from recommender.model.evaluation import Evaluation
     from recommender.recommend.readmodels import model_info
+    from recommender.render.charts import documented_sizes
 
     version = version or artifacts.promoted_version(obj.settings)
     if version is None:
@@ -521,6 +522,9 @@ def models_show(obj: SettingsObj, version: str | None, fmt: str) -> None:
         else:
             click.echo(f"{key:18} {found}")
     click.echo(f"{'promoted':18} {version == artifacts.promoted_version(obj.settings)}\n")
+    sizes = documented_sizes(meta, obj.settings)  # against the LGA's published sizes
+    if sizes:
+        click.echo(f"{sizes}\n")
     print_evaluation(Evaluation.from_dict(meta.get("evaluation") or {}))  # null: not evaluated
 
 

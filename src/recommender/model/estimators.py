@@ -121,6 +121,9 @@ class SavingsModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         Conformal quantiles of the cross-validated log residuals.
     per_resident_ : tuple of float
         The £ per resident merged in at ``bound_percentiles``.
+    figures_ : ndarray of float
+        The annual figures it was fitted on, smallest first (what they are like, e.g. against
+        the published share of partnerships that save under £100k a year, is said with them).
     n_features_in_ : int
     feature_names_in_ : ndarray of str
     """
@@ -180,6 +183,7 @@ class SavingsModel(RegressorMixin, BaseEstimator):  # type: ignore[misc]
         merged = np.exp(X["log_merged_pop"].to_numpy(dtype=float))
         low, high = np.percentile(y / merged, self.bound_percentiles)
         self.per_resident_ = (float(low), float(high))
+        self.figures_ = np.sort(y)
         return self
 
     def _monotone(self, X: Any) -> None:

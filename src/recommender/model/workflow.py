@@ -148,6 +148,7 @@ def _savings_params(model: SavingsModel | None) -> dict[str, Any]:
         "per_resident_bounds_gbp": [round(v, 2) for v in model.per_resident_],
         "bound_percentiles": list(model.bound_percentiles),
         "coverage": model.coverage,
+        "figures_gbp": [round(float(v)) for v in model.figures_],  # the documented ones
     }
 
 

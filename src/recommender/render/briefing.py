@@ -133,6 +133,7 @@ def briefing_context(
         "floor_odds": odds(CHOICE_FLOOR),
         "coverage": _coverage(rec),
         "no_aim_share": _no_aim_share(settings),
+        "documented_sizes": charts.documented_sizes(meta, settings),
         "measured_coverage": _measured_coverage(meta),
         "markers": MARKERS,
         "direction_words": DIRECTION_WORDS,
@@ -337,13 +338,10 @@ def _measured_coverage(meta: dict[str, Any]) -> float | None:
 def _no_aim_share(settings: Settings) -> float | None:
     """The LGA's published share of arrangements not set up to save money (2018), as
     ``data/calibration.json`` records it."""
-    from recommender.simulation.calibration import load_published
+    from recommender.simulation.calibration import published_fact
 
-    facts = load_published(settings.data / "calibration.json").get("facts", [])
-    for fact in facts:
-        if fact.get("id") == "no_savings_aim" and fact.get("value") is not None:
-            return float(fact["value"])
-    return None
+    fact = published_fact(settings, "no_savings_aim")
+    return None if fact is None or fact.get("value") is None else float(fact["value"])
 
 
 def _words(likelihood: float | None) -> str:

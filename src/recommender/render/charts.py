@@ -18,6 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput
 from recommender.core.names import closest
 from recommender.register.records import annual_assumption, annualise, savings_reading
@@ -82,6 +83,43 @@ def savings_said(record: Mapping[str, Any]) -> str:
         said += f", {assumed}"
         return said if math.isclose(annual, figure) else f"{said}, about {money(annual)} a year"
     return f"{said}; about {money(annual)} a year"
+
+
+def documented_sizes(meta: Mapping[str, Any], settings: Settings) -> str | None:
+    """:func:`documented_sizes_said` of a model (its metadata, ``meta``) against the LGA's
+    published share (``share_under_100k`` of ``data/calibration.json``); None for a model
+    saved before its figures were recorded."""
+    from recommender.simulation.calibration import published_fact
+
+    figures = ((meta.get("parameters") or {}).get("savings") or {}).get("figures_gbp") or []
+    return documented_sizes_said(figures, published_fact(settings, "share_under_100k"))
+
+
+def documented_sizes_said(figures: Sequence[float], fact: Mapping[str, Any] | None) -> str | None:
+    """How the annual figures a savings model learnt from (``figures``: documented
+    arrangements, the ones whose savings were published) compare with the LGA's share of
+    every partnership that saves under a threshold (``fact``): "Learnt from the 53 documented
+    arrangements that report a yearly figure, 3 of them (6%) under £100k a year, where the LGA
+    found that more than half of all partnerships save less than that (2015 map): documented
+    arrangements are larger than most, so a typical one may save less than the figures here."
+    (in the one money format: the LGA's "£100,000" is not quoted). None without figures or the
+    fact, or where the figures are no larger than the published share says."""
+    if not figures or fact is None or fact.get("value") is None:
+        return None
+    threshold = float(fact["params"]["threshold"])
+    under = sum(1 for figure in figures if figure < threshold)
+    if under / len(figures) >= float(fact["value"]):
+        return None
+    few = f"{under:,} of them ({percent(under / len(figures), 0)})" if under else "none of them"
+    share = "half" if float(fact["value"]) == 0.5 else percent(float(fact["value"]), 0)
+    when = re.search(r"\(([^()]*)\)\s*$", str(fact.get("published") or ""))  # "(2015 map)"
+    return (
+        f"Learnt from the {len(figures):,} documented arrangements that report a yearly "
+        f"figure, {few} under {money(threshold)} a year, where the LGA found that more than "
+        f"{share} of all partnerships save less than that{f' ({when[1]})' if when else ''}: "
+        "documented arrangements are larger than most, so a typical one may save less than "
+        "the figures here."
+    )
 
 
 def percent(value: float | None, digits: int = 1) -> str:

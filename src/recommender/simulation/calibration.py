@@ -128,6 +128,12 @@ def load_published(path: Path) -> dict[str, Any]:
     return payload
 
 
+def published_fact(settings: Settings, fact_id: str) -> dict[str, Any] | None:
+    """The published fact ``fact_id`` of ``data/calibration.json`` (None if it has none)."""
+    facts = load_published(settings.data / "calibration.json").get("facts", [])
+    return next((dict(f) for f in facts if f.get("id") == fact_id), None)
+
+
 def _bound(raw: list[float | None] | None) -> tuple[float | None, float | None] | None:
     return None if raw is None else (raw[0], raw[1])
 

@@ -434,7 +434,9 @@ def model() -> Any:
         rec = state().models.require()
     except ModelError as err:
         return render_template("model.html", unavailable=err.detail, train_hint=TRAIN_HINT), 503
-    return render_template("model.html", **views_model.model_context(rec.describe()))
+    meta = rec.describe()
+    sizes = charts.documented_sizes(meta, state().settings)  # against the LGA's published sizes
+    return render_template("model.html", **views_model.model_context(meta), documented_sizes=sizes)
 
 
 # Errors --------------------------------------------------------------------------------------

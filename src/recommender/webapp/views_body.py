@@ -22,7 +22,7 @@ from recommender.recommend.query import CHOICE_FLOOR, SORTS
 from recommender.recommend.ranking import Query, likelihood_words
 from recommender.reference import lookup as reference
 from recommender.register.files import Directory
-from recommender.render import partner_map
+from recommender.render import charts, partner_map
 from recommender.webapp.views_register import MAP_WIDTH, page_service, service_labels
 
 if TYPE_CHECKING:
@@ -288,6 +288,7 @@ def results(
         "groups": [g.to_dict() for g in groups],
         "joins": [j.to_dict() for j in joins],
         "map_svg": partners_map(body, rows, arrangements, filters.service, settings),
+        "documented_sizes": charts.documented_sizes(model.describe(), settings),
         # How far to trust the order: for the kinds shown, judged as the list was asked.
         "cautions": model.cautions(
             str(body["kind"]),
