@@ -99,7 +99,7 @@ def documented_sizes_said(figures: Sequence[float], fact: Mapping[str, Any] | No
     """How the annual figures a savings model learnt from (``figures``: documented
     arrangements, the ones whose savings were published) compare with the LGA's share of
     every partnership that saves under a threshold (``fact``): "Learnt from the 53 documented
-    arrangements that report a yearly figure, 3 of them (6%) under £100k a year, where the LGA
+    arrangements that report a yearly figure, 4 of them (8%) under £100k a year, where the LGA
     found that more than half of all partnerships save less than that (2015 map): documented
     arrangements are larger than most, so a typical one may save less than the figures here."
     (in the one money format: the LGA's "£100,000" is not quoted). None without figures or the
