@@ -169,7 +169,7 @@ def test_a_successors_page(client: FlaskClient, app: Flask, stored: str) -> None
     model = ScenarioCache().get(state.models.recommender, store.load(state.engine, stored))
     expected = [(r.partner_code, r.service) for r in model.recommend(Query("X06000002", k=10))]
     assert _rows(page) == expected
-    assert "inherits 3 documented arrangements with West Surrey" in page
+    assert "Inherits 3 documented arrangements with West Surrey" in page  # a reason
     assert 'data-code="X06000002"' in page  # drawn on the map
     assert "Joint Waste Solutions" in page  # inherited, listed
     assert f"/scenarios/{stored}/bodies/X06000002/briefing.pdf" in page
@@ -178,6 +178,14 @@ def test_a_successors_page(client: FlaskClient, app: Flask, stored: str) -> None
 
     evidence = [e for r in model.recommend(Query("X06000002", k=10)) for e in r.evidence]
     assert evidence and all(savings_said(e) in html.unescape(page) for e in evidence)
+    # Read as a body's page today: its reasons in the same words and marks, and how to read
+    # them beside the map, with what the savings were learnt from.
+    reasons = [x for r in model.recommend(Query("X06000002", k=10)) for x in r.to_dict()["reasons"]]
+    for x in reasons:
+        said = html.escape(x["text"][:1].upper() + x["text"][1:], quote=False)
+        assert f'{x["marker"]}</span><span class="visually-hidden">' in page and said in page
+    reading = page[page.index('id="reading-title"') :].split("</aside>")[0]
+    assert "if formed" in reading and "Learnt from the" in reading and "documented" in reading
 
 
 def test_filters_and_the_fragment(client: FlaskClient, stored: str) -> None:

@@ -237,7 +237,7 @@ def _results(
 ) -> dict[str, Any]:
     """As :func:`views_body.results`, on the scenario's map (its layers for the map)."""
     from recommender.recommend.ranking import likelihood_words
-    from recommender.render import partner_map
+    from recommender.render import charts, partner_map
 
     code = str(body["code"])
     settings = state().settings
@@ -269,6 +269,7 @@ def _results(
         if focus
         else [],
         "map_svg": map_svg,
+        "documented_sizes": charts.documented_sizes(model.describe(), settings),
         "cautions": model.cautions(
             str(body["kind"]),
             {r.partner_kind for r in found},
