@@ -68,6 +68,15 @@ def test_reasons_have_words_for_their_direction(trained_settings: Settings) -> N
     assert reasons and reasons[0].startswith("  1. ▲ ")
 
 
+def test_the_figures_say_what_they_were_learnt_from_once(trained_settings: Settings) -> None:
+    figures = artifacts.metadata(artifacts.promoted_version(trained_settings), trained_settings)[
+        "parameters"
+    ]["savings"]["figures_gbp"]
+    said = f"The figures if formed. Learnt from the {len(figures)} documented arrangements"
+    out = _run(trained_settings, "Rother", "Hastings", "--k", "3")
+    assert out.count(said) == 1 and out.rstrip().endswith("less than the figures here.")
+
+
 def test_models_list_says_where_each_figure_comes_from(
     trained_settings: Settings, tmp_path: Path
 ) -> None:

@@ -839,6 +839,11 @@ def recommend_cmd(
                 model_words(rec.version, scenario),
                 rec.cautions(b["kind"], shown, service, asked=kind_list),
             )
+        from recommender.render.charts import documented_sizes
+
+        sizes = documented_sizes(rec.describe(), obj.settings)  # once, under every list
+        if sizes and any(found for _, found in results):
+            click.echo(f"\nThe figures if formed. {sizes}")
 
 
 def _write_csv(results: list[tuple[dict[str, str], list[Any], list[dict[str, Any]]]]) -> None:
