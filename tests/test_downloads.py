@@ -19,9 +19,11 @@ from flask.testing import FlaskClient
 
 from browser_fixtures import synthetic_evaluation
 from recommender.core.config import Settings
+from recommender.model.scoring import HORIZON_YEARS
 from recommender.model.verdicts import trust_said
 from recommender.register import records as reg
 from recommender.render import downloads
+from recommender.render.charts import documented_sizes
 from recommender.scenario import store
 from scenario_fixtures import surrey_draft
 from service_fixtures import build_app
@@ -50,7 +52,9 @@ def test_suggestions_as_csv_match_the_json(client: FlaskClient, query: str) -> N
     assert table["Service id"].tolist() == [r["service"] for r in expected]
     assert table["Service"].tolist() == [r["service_label"] for r in expected]
     for got, want in zip(table.to_dict("records"), expected, strict=True):
-        assert got["Likelihood (5 years)"] == pytest.approx(want["likelihood"], abs=1e-4)
+        assert got[f"Likelihood ({HORIZON_YEARS} years)"] == pytest.approx(
+            want["likelihood"], abs=1e-4
+        )
         assert got["Annual savings if formed (£)"] == pytest.approx(want["savings_gbp"], abs=1)
         assert got["Expected annual savings (£)"] == pytest.approx(
             want["expected_savings_gbp"], abs=1
@@ -76,6 +80,10 @@ def test_suggestions_as_xlsx_match_the_json(client: FlaskClient) -> None:
     assert sheet.freeze_panes == "A2"
     about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True)}
     assert about["Body"] == f"Rother ({ROTHER})" and about["Filters"] == "service=legal"
+    assert about["Likelihood"].endswith(f"within {HORIZON_YEARS} years")
+    served = client.application.extensions["recommender"]  # what the figures were learnt from
+    said = documented_sizes(served.models.recommender.describe(), served.settings)
+    assert said and about["If formed"] == said
     frame = pd.read_excel(io.BytesIO(response.data), sheet_name="Table")
     assert frame["Partner"].tolist() == [r["partner_name"] for r in expected]
 

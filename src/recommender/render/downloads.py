@@ -24,6 +24,7 @@ from typing import Any
 
 from recommender.model.explain import DIRECTION_WORDS
 from recommender.model.patterns import pair_kind
+from recommender.model.scoring import HORIZON_YEARS
 from recommender.model.verdicts import trust_said
 from recommender.recommend.ranking import Recommendation
 from recommender.register.files import spreadsheet_cell
@@ -68,7 +69,7 @@ RECOMMENDATION_COLUMNS = (
     Column("Partner kind", None, 12),
     Column("Service", None, 28),
     Column("Service id", None, 20),
-    Column("Likelihood (5 years)", SHARE, 12),
+    Column(f"Likelihood ({HORIZON_YEARS} years)", SHARE, 12),
     Column("Expected annual savings (£)", POUNDS, 14),
     Column("Annual savings if formed (£)", POUNDS, 14),
     Column("Low (£)", POUNDS, 12),

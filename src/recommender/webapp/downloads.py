@@ -13,8 +13,9 @@ from typing import Any
 from flask import Blueprint, Response
 from werkzeug.utils import secure_filename
 
+from recommender.model.scoring import HORIZON_YEARS
 from recommender.register import records as reg
-from recommender.render import downloads
+from recommender.render import charts, downloads
 from recommender.webapp import openapi
 from recommender.webapp.api import (
     ARRANGEMENT_PARAMS,
@@ -56,9 +57,15 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
         ("Filters", _filters(args, RECOMMEND_PARAMS)),
         ("Model", model.version),
         ("Made", datetime.now(UTC).strftime("%d %B %Y %H:%M UTC")),
-        ("Likelihood", "the chance that the two bodies share the service within 5 years"),
+        (
+            "Likelihood",
+            f"the chance that the two bodies share the service within {HORIZON_YEARS} years",
+        ),
         ("Expected", "likelihood times the annual saving if formed (the list's order)"),
     ]
+    sizes = charts.documented_sizes(model.describe(), state().settings)
+    if sizes:  # what the figures if formed were learnt from, as the pages say
+        about.append(("If formed", sizes))
     # How far to trust the order: the API's cautions for the list as it was asked.
     cautions = model.cautions(
         str(body["kind"]), args["kinds"], args["service"], asked=args["kinds"]
