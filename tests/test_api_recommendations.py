@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import io
 from typing import Any
@@ -257,6 +258,7 @@ def test_answers_put_together_from_kept_parts_are_the_whole_answer(
                     "cautions": model.cautions(
                         _body(code)["kind"], shown["kinds"], shown["service"]
                     ),
+                    "savings_note": response.json["savings_note"],
                     "recommendations": [r.to_dict() for r in found],
                 }
             )
@@ -305,3 +307,37 @@ def test_a_model_not_evaluated_says_its_order_is_untested(client: FlaskClient, a
     assert rows and all(
         r["How far to trust the order"].endswith("Treat the order as untested.") for r in rows
     )
+
+
+def test_the_answer_says_what_its_figures_if_formed_were_learnt_from(
+    client: FlaskClient, app: Flask
+) -> None:
+    """The pages, the briefing and the CLI table said that documented arrangements, which the
+    savings were learnt from, are larger than most; the API gave the same figures without it."""
+    figures = _model(app).describe()["parameters"]["savings"]["figures_gbp"]
+    under = sum(v < 100_000 for v in figures)
+    said = (
+        f"Learnt from the {len(figures)} documented arrangements that report a yearly figure, "
+        f"{f'{under} of them' if under else 'none of them'}"
+    )
+    for query in ("k=3", "k=2&service=legal", "k=50&kinds=council"):
+        shown = client.get(f"/api/v1/bodies/Rother/recommendations?{query}").json
+        assert shown["savings_note"].startswith(said), shown["savings_note"]
+        assert "so a typical one may save less than the figures here" in shown["savings_note"]
+    # in the answer's schema, and only where there are figures if formed
+    spec = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    assert "savings_note" in spec["Recommendations"]["required"]
+    groups = client.get("/api/v1/bodies/Rother/groups?service=legal").json
+    assert "savings_note" not in groups and "cautions" not in groups
+
+
+def test_a_model_saved_before_its_figures_were_recorded_has_no_savings_note(
+    make_app: Any,
+) -> None:
+    app = make_app()
+    model = _model(app)
+    meta = copy.deepcopy(model.metadata)  # this app's model alone
+    del meta["parameters"]["savings"]["figures_gbp"]  # as models saved before them
+    model.metadata = meta
+    shown = app.test_client().get("/api/v1/bodies/Rother/recommendations?k=2").json
+    assert shown["savings_note"] is None and shown["recommendations"]

@@ -466,6 +466,11 @@ def test_recommend_csv_has_one_ranked_row_per_suggestion(trained_settings: Setti
         (body, str(rank)) for body in ("Rother", "Hastings") for rank in (1, 2, 3)
     ]
     assert all(r["partner_code"] and float(r["likelihood"]) > 0 for r in rows)
+    # what the figures if formed were learnt from, on every row, as the JSON says it
+    answers = _json(trained_settings, "Rother", "Hastings", "--k", "3")
+    notes = {a["savings_note"] for a in answers}
+    assert len(notes) == 1 and {r["savings_note"] for r in rows} == notes
+    assert notes.pop().startswith("Learnt from the ")
 
 
 def test_recommend_csv_says_how_far_to_trust_the_order_on_each_row(

@@ -75,6 +75,11 @@ def test_the_figures_say_what_they_were_learnt_from_once(trained_settings: Setti
     said = f"The figures if formed. Learnt from the {len(figures)} documented arrangements"
     out = _run(trained_settings, "Rother", "Hastings", "--k", "3")
     assert out.count(said) == 1 and out.rstrip().endswith("less than the figures here.")
+    # and in each list's JSON, as the API gives it
+    shown = json.loads(_run(trained_settings, "Rother", "Hastings", "--k", "3", "--format", "json"))
+    notes = {answer["savings_note"] for answer in shown}
+    assert len(shown) == 2 and len(notes) == 1
+    assert f"The figures if formed. {notes.pop()}" in out
 
 
 def test_models_list_says_where_each_figure_comes_from(

@@ -61,6 +61,10 @@ def test_suggestions_as_csv_match_the_json(client: FlaskClient, query: str) -> N
         )
         for reason in want["reasons"]:  # type: ignore[attr-defined]
             assert reason["text"] in got["Why"]
+    # what those figures were learnt from, on every row, as the JSON answer says it
+    asked = client.get(f"/api/v1/bodies/Rother/recommendations?{query}")
+    said = asked.json["savings_note"]  # type: ignore[index]
+    assert said and set(table["What the figures if formed were learnt from"]) == {said}
 
 
 def test_suggestions_as_xlsx_match_the_json(client: FlaskClient) -> None:

@@ -799,6 +799,9 @@ def recommend_cmd(
         )  # fmt: skip
         found = rec.recommend(query, explain=want)
         results.append((head, found))
+    from recommender.render.charts import documented_sizes
+
+    sizes = documented_sizes(rec.describe(), obj.settings)  # what the figures were learnt from
     if fmt == "json":
         asked = readmodels.recommend_query(
             service=service, kinds=kind_list, max_km=max_km, k=k,
@@ -815,6 +818,7 @@ def recommend_cmd(
                     found,
                     scenario,
                     rec.cautions(str(b["kind"]), kind_list, service, asked=kind_list),
+                    sizes,
                 )
                 for b, found in results
             ]
@@ -828,7 +832,8 @@ def recommend_cmd(
             [
                 (b, found, rec.cautions(str(b["kind"]), kind_list, service, asked=kind_list))
                 for b, found in results
-            ]
+            ],
+            sizes,
         )
     else:
         for b, found in results:
@@ -839,16 +844,16 @@ def recommend_cmd(
                 model_words(rec.version, scenario),
                 rec.cautions(b["kind"], shown, service, asked=kind_list),
             )
-        from recommender.render.charts import documented_sizes
-
-        sizes = documented_sizes(rec.describe(), obj.settings)  # once, under every list
         if sizes and any(found for _, found in results):
             click.echo(f"\nThe figures if formed. {sizes}")
 
 
-def _write_csv(results: list[tuple[dict[str, str], list[Any], list[dict[str, Any]]]]) -> None:
+def _write_csv(
+    results: list[tuple[dict[str, str], list[Any], list[dict[str, Any]]]], sizes: str | None
+) -> None:
     """Each body's suggestions, one row each; ``caution``: how far to trust the order for the
-    row's pair kind (the sentence the page says; empty when its pair kind has none)."""
+    row's pair kind (the sentence the page says; empty when its pair kind has none);
+    ``savings_note``: what the figures if formed were learnt from (``sizes``, on every row)."""
     from recommender.model.patterns import pair_kind
     from recommender.model.verdicts import trust_said
     from recommender.register.files import spreadsheet_cell
@@ -869,6 +874,7 @@ def _write_csv(results: list[tuple[dict[str, str], list[Any], list[dict[str, Any
         "distance_km",
         "existing",
         "caution",
+        "savings_note",
     ]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
@@ -884,6 +890,7 @@ def _write_csv(results: list[tuple[dict[str, str], list[Any], list[dict[str, Any
                 "caution": said.get(
                     pair_kind(str(body["kind"]), r.partner_kind), said.get("all", "")
                 ),
+                "savings_note": sizes or "",
             }
             # Meant for a spreadsheet: text that would run as a formula is quoted.
             writer.writerow(

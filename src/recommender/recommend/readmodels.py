@@ -219,14 +219,19 @@ def answer_head(
     query: Mapping[str, Any],
     scenario: str | None = None,
     cautions: Sequence[Mapping[str, Any]] | None = None,
+    savings_note: str | None = None,
 ) -> dict[str, Any]:
     """What a model answer starts with: the body, the model, the scenario if any, the query,
-    and (suggestions) the ``cautions``: where the model's held-out evaluation ranks real
-    partners no better than a baseline for the body's pairs, or ahead of one only within the
-    noise (the answer's rows follow under their key: :func:`answer`)."""
+    and (suggestions, given their ``cautions``) the cautions, where the model's held-out
+    evaluation ranks real partners no better than a baseline for the body's pairs, or ahead of
+    one only within the noise, and the ``savings_note``, what the figures if formed were
+    learnt from (:func:`recommender.render.charts.documented_sizes`; null when it says
+    nothing). The answer's rows follow under their key: :func:`answer`."""
     extra = {} if scenario is None else {"scenario": scenario}
     head = {"body": dict(body), "model_version": model_version, **extra, "query": dict(query)}
-    return head if cautions is None else head | {"cautions": [dict(c) for c in cautions]}
+    if cautions is None:
+        return head
+    return head | {"cautions": [dict(c) for c in cautions], "savings_note": savings_note}
 
 
 def answer(
@@ -237,11 +242,12 @@ def answer(
     rows: Sequence[Row],
     scenario: str | None = None,
     cautions: Sequence[Mapping[str, Any]] | None = None,
+    savings_note: str | None = None,
 ) -> dict[str, Any]:
     """A whole model answer: :func:`answer_head` and the rows' read models under ``key``."""
     if key not in ANSWER_KEYS:
         raise ValueError(f"unknown answer {key!r}; expected one of {ANSWER_KEYS}")
-    head = answer_head(body, model_version, query, scenario, cautions)
+    head = answer_head(body, model_version, query, scenario, cautions, savings_note)
     out = head | {key: [row(r) for r in rows]}
     return out if rows else out | {"note": EMPTY_NOTES[key]}
 

@@ -78,6 +78,7 @@ RECOMMENDATION_COLUMNS = (
     Column("Already a partner", None, 10),
     Column("Why", None, 80),
     Column("How far to trust the order", None, 80),
+    Column("What the figures if formed were learnt from", None, 80),
     Column("Body", None, 34),
     Column("Body code", None, 12),
     Column("Body note", None, 80),
@@ -119,14 +120,16 @@ def recommendations_table(
     about: Sequence[tuple[str, str]],
     cautions: Sequence[Mapping[str, Any]] = (),
     note: str | None = None,
+    sizes: str | None = None,
 ) -> Table:
     """A body's suggestions as a table, in the list's order, with their reasons in words, and
     how far to trust their order: ``cautions`` (:meth:`Recommender.cautions` for the list as
     it was asked) go on each row of their pair kind, as the page's sentence, and in the
-    workbook's second sheet, one row each with its figures. Each row names the body the list
-    is for, and ``note`` says why where that is not the body asked about (an abolished
-    council's successor, or the new council a scenario merges it into): a CSV has no other
-    place to say it."""
+    workbook's second sheet, one row each with its figures. ``sizes`` (what the figures if
+    formed were learnt from: :func:`recommender.render.charts.documented_sizes`) goes on each
+    row too. Each row names the body the list is for, and ``note`` says why where that is not
+    the body asked about (an abolished council's successor, or the new council a scenario
+    merges it into): a CSV has no other place to say either."""
     by_pair = {str(c["pair_kind"]): trust_said([c]) for c in cautions}
     rows = [
         [
@@ -145,6 +148,7 @@ def recommendations_table(
             "yes" if r.existing else "no",
             "; ".join(f"{DIRECTION_WORDS[x.direction]}: {x.text}" for x in r.reasons),
             by_pair.get(pair_kind(str(body["kind"]), r.partner_kind), by_pair.get("all")),
+            sizes,
             body["display_name"],
             body["code"],
             note,

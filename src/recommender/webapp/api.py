@@ -283,12 +283,13 @@ def _answer(
             found = found | {"note": note}
         named = None if scenario is None else scenario.definition.name
         # Suggestions say how far to trust their order, for the partner kinds asked.
-        said = (
-            model.cautions(found["kind"], query["kinds"], query["service"], asked=query["kinds"])
-            if key == "recommendations"
-            else None
-        )
-        head = dumps(readmodels.answer_head(found, model.version, query, named, said))
+        said, sizes = None, None
+        if key == "recommendations":  # and what their figures if formed were learnt from
+            said = model.cautions(
+                found["kind"], query["kinds"], query["service"], asked=query["kinds"]
+            )
+            sizes = _documented_sizes(model)
+        head = dumps(readmodels.answer_head(found, model.version, query, named, said, sizes))
         parts = [head[:-1], b',"', key.encode(), b'":[']
         for i, row in enumerate(rows(model, found["code"])):
             if i:
@@ -305,6 +306,17 @@ def _answer(
 
     frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in query.items())
     return _cached(current.cache, (key, *model.identity, code_or_name, *frozen), produce)
+
+
+def _documented_sizes(model: Recommender) -> str | None:
+    """What a model's figures if formed were learnt from (:func:`charts.documented_sizes`),
+    made once per model version: its metadata and the published facts do not change."""
+    made: dict[str, str | None] = state().extras.setdefault("documented_sizes", {})
+    if model.version not in made:
+        from recommender.render import charts
+
+        made[model.version] = charts.documented_sizes(model.describe(), state().settings)
+    return made[model.version]
 
 
 def whose(code_or_name: str, code: str, joined: str | None) -> str | None:

@@ -70,7 +70,7 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
     cautions = model.cautions(
         str(body["kind"]), args["kinds"], args["service"], asked=args["kinds"]
     )
-    table = downloads.recommendations_table(body, found, about, cautions, note)
+    table = downloads.recommendations_table(body, found, about, cautions, note, sizes)
     return _file(table, f"suggestions-{body['display_name']}", fmt)
 
 

@@ -493,7 +493,7 @@ COMPONENTS: dict[str, Any] = {
         evidence=_list(_ref("Evidence")),
     ),
     "Recommendations": _obj(
-        ["body", "model_version", "query", "cautions", "recommendations"],
+        ["body", "model_version", "query", "cautions", "savings_note", "recommendations"],
         body=_ref("BodySummary"),
         model_version=STR,
         scenario=SCENARIO_NAME,
@@ -506,6 +506,15 @@ COMPONENTS: dict[str, Any] = {
             "or ahead of one only within the noise, worst first; one caution (verdict not "
             "evaluated) for a model trained without that evaluation. Empty when it beats every "
             "baseline for them beyond the noise."
+        },
+        savings_note=NSTR
+        | {
+            "description": "What the figures if formed (savings_gbp and its range) were learnt "
+            "from: how many documented arrangements that report a yearly figure, how many of "
+            "them save under the LGA's published threshold against the share the LGA found "
+            "among all partnerships, so a typical arrangement may save less. Null for a model "
+            "saved before its figures were recorded, or whose figures are no larger than the "
+            "published share says."
         },
         recommendations=_list(_ref("Recommendation")),
         note=EMPTY_NOTE,
