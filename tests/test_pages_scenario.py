@@ -322,6 +322,8 @@ def test_api_body_and_recommendations_on_the_new_map(client: FlaskClient, stored
     assert joins.status_code == 200
     today = client.get(f"/api/v1/bodies/{RUSHMOOR}/recommendations?k=5").json
     assert "scenario" not in today
+    # the same model's figures if formed, learnt from the same documented arrangements
+    assert payload["savings_note"] and payload["savings_note"] == today["savings_note"]
 
 
 def test_api_answers_for_a_council_that_joins_a_successor_as_the_page_does(
