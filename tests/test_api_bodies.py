@@ -262,11 +262,19 @@ def test_an_nhs_board_split_from_a_council_gives_no_misleading_density(
     real_client: FlaskClient,
 ) -> None:
     """Norfolk and Waveney's area is Norfolk's (the councils mostly in it) while its people
-    include Waveney's, by small area: 195 people per km² mixed the two."""
+    include Waveney's, by small area: 195 people per km² mixed the two. Its population was
+    said to be "counted by small area"; it is shared out by the number of small areas (the
+    sources give no small area's population), an estimate, and now says so."""
     facts = real_client.get("/api/v1/bodies/E54000022").get_json()["body"]
     assert "East Suffolk" in facts["area_note"] and "no density is given" in facts["area_note"]
+    assert facts["population_note"] == (
+        "an estimate: the people of East Suffolk and Suffolk are shared with another NHS board by"
+        " the number of their small areas (LSOAs) in each"
+    )
     page = real_client.get("/bodies/E54000022").get_data(as_text=True)
     assert "the area of the councils mostly within it" in page
+    people = page.split("Population (mid-2022)</dt>")[1].split("</dd>")[0]
+    assert "an estimate: the people of East Suffolk and Suffolk are shared" in people
     assert "people per km²" not in page.split("Area</dt>")[1].split("</dd>")[0]
     whole = real_client.get("/api/v1/bodies/E54000032").get_json()["body"]  # Kent and Medway
-    assert "area_note" not in whole and whole["density"] > 0
+    assert "area_note" not in whole and "population_note" not in whole and whole["density"] > 0

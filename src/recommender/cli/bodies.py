@@ -180,6 +180,8 @@ def _summary(facts: dict[str, Any]) -> list[str]:
         lines.append(f"ONS name: {facts['name']}")
     if facts.get("population"):
         people = f"Population {facts['population']:,} (mid-2022)"
+        if facts.get("population_note"):
+            people += f" ({facts['population_note']})"
         if facts.get("area_km2"):
             people += f"; {facts['area_km2']:,.0f} km²" + (
                 f" ({facts['area_note']})"

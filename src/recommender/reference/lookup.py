@@ -347,12 +347,18 @@ def body(code_or_name: str, settings: Settings) -> dict[str, Any]:
     facts = {column: _plain(row[column]) for column in ref.bodies.columns if column != "geometry"}
     facts = facts | {"governance": governance_facts(code, settings)}
     if facts["kind"] == "health" and (split := _split_councils(code, settings)):
-        # Its outline (and so its area) is drawn from the councils mostly in it; its people are
-        # counted small area by small area: the density of the two would mislead.
+        # Its outline (and so its area) is drawn from the councils mostly in it; its people
+        # include a share of each split council's, by the number of its small areas (LSOAs) in
+        # the board (the sources give no small area's population): the density of the two would
+        # mislead, and the population is an estimate.
+        one = len(split) == 1
         facts["area_note"] = (
             f"the area of the councils mostly within it; {and_list(split)} "
-            f"{'is' if len(split) == 1 else 'are'} split with another NHS board, and its "
-            "population is counted by small area, so no density is given"
+            f"{'is' if one else 'are'} split with another NHS board, so no density is given"
+        )
+        facts["population_note"] = (
+            f"an estimate: the people of {and_list(split)} are shared with another NHS board "
+            f"by the number of {'its' if one else 'their'} small areas (LSOAs) in each"
         )
     return facts
 
