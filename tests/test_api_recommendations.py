@@ -316,13 +316,12 @@ def test_the_answer_says_what_its_figures_if_formed_were_learnt_from(
     savings were learnt from, are larger than most; the API gave the same figures without it."""
     figures = _model(app).describe()["parameters"]["savings"]["figures_gbp"]
     under = sum(v < 100_000 for v in figures)
-    said = (
-        f"Learnt from the {len(figures)} documented arrangements that report a yearly figure, "
-        f"{f'{under} of them' if under else 'none of them'}"
-    )
+    said = f"Learnt from the savings figures of {len(figures)} documented arrangements, each read"
+    end = f"{f'{under} of the {len(figures)}' if under else f'none of the {len(figures)}'}"
     for query in ("k=3", "k=2&service=legal", "k=50&kinds=council"):
         shown = client.get(f"/api/v1/bodies/Rother/recommendations?{query}").json
         assert shown["savings_note"].startswith(said), shown["savings_note"]
+        assert f"; {end} " in shown["savings_note"]
         assert "so a typical one may save less than the figures here" in shown["savings_note"]
     # in the answer's schema, and only where there are figures if formed
     spec = client.get("/api/v1/openapi.json").json["components"]["schemas"]

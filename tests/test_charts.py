@@ -285,15 +285,26 @@ SHARE_UNDER_100K = {
 
 
 def test_documented_savings_are_said_to_be_larger_than_most() -> None:
-    said = charts.documented_sizes_said([80_000, 50_000, 1e6, 2e6, 3e6, 5e5], SHARE_UNDER_100K)
+    figures = [80_000, 50_000, 1e6, 2e6, 3e6, 5e5]
+    bases = {"annual": 1, "cumulative": 1, "projected": 3, "to_date": 1}
+    said = charts.documented_sizes_said(figures, SHARE_UNDER_100K, bases)
     assert said == (
-        "Learnt from the 6 documented arrangements that report a yearly figure, 2 of them (33%)"
-        " under £100k a year, where the LGA found that more than half of all partnerships save"
-        " less than that (2015 map): documented arrangements are larger than most, so a typical"
-        " one may save less than the figures here."
+        "Learnt from the savings figures of 6 documented arrangements, each read as a yearly one"
+        " (1 reported as a yearly saving, 2 totals divided by their years, 3 projected); 2 of"
+        " the 6 (33%) are under £100k a year, where the LGA found that more than half of all"
+        " partnerships save less than that (2015 map): documented arrangements are larger than"
+        " most and a projection is a target, not a saving made, so a typical one may save less"
+        " than the figures here."
     )
-    assert "figure, none of them under £100k a year" in str(
-        charts.documented_sizes_said([2e5, 3e5], SHARE_UNDER_100K)
+    # with no projection, nor how they were given (a model saved before that was recorded)
+    assert "(2 reported as yearly savings); none of the 2 is under £100k a year" in str(
+        charts.documented_sizes_said([2e5, 3e5], SHARE_UNDER_100K, {"annual": 2})
+    )
+    assert "each read as a yearly one; 2 of the 6 (33%) are under £100k a year" in str(
+        charts.documented_sizes_said(figures, SHARE_UNDER_100K)
+    )
+    assert "larger than most, so a typical one" in str(
+        charts.documented_sizes_said([2e5, 3e5], SHARE_UNDER_100K, {"annual": 2})
     )
     # figures as small as the published share says, or nothing to compare: nothing said
     assert charts.documented_sizes_said([50_000, 60_000, 2e5], SHARE_UNDER_100K) is None

@@ -204,7 +204,7 @@ def test_models_show_names_the_promoted_model(two_models: tuple[Settings, str, s
     assert re.search(rf"^register\s+hash: {register['hash']}$", shown, re.M)  # fields, not a dict
     assert re.search(rf"^\s+real: {register['real']}$", shown, re.M) and "{'" not in shown
     figures = artifacts.metadata(first, settings)["parameters"]["savings"]["figures_gbp"]
-    assert f"Learnt from the {len(figures)} documented arrangements that report a yearly" in shown
+    assert f"Learnt from the savings figures of {len(figures)} documented arrangements" in shown
     other = _invoke(settings, "models", "show", second).stdout
     assert re.search(rf"^version\s+{second}$", other, re.M)
     assert re.search(r"^promoted\s+False$", other, re.M)

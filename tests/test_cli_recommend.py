@@ -72,7 +72,7 @@ def test_the_figures_say_what_they_were_learnt_from_once(trained_settings: Setti
     figures = artifacts.metadata(artifacts.promoted_version(trained_settings), trained_settings)[
         "parameters"
     ]["savings"]["figures_gbp"]
-    said = f"The figures if formed. Learnt from the {len(figures)} documented arrangements"
+    said = f"The figures if formed. Learnt from the savings figures of {len(figures)} documented"
     out = _run(trained_settings, "Rother", "Hastings", "--k", "3")
     assert out.count(said) == 1 and out.rstrip().endswith("less than the figures here.")
     # and in each list's JSON, as the API gives it

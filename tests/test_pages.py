@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import io
 import re
+from collections import Counter
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -26,6 +27,7 @@ from recommender.recommend.query import CHOICE_FLOOR
 from recommender.recommend.ranking import Query, Recommender
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
+from recommender.render import charts
 from recommender.render.charts import money
 from service_fixtures import AppFactory
 
@@ -94,6 +96,9 @@ def test_home_figures_are_counted_from_the_real_register(client: FlaskClient, ap
     figures = [a for a in running if a["annual_savings_gbp"] is not None]
     savings = sum(a["annual_savings_gbp"] for a in figures)
     projected = sum(a["annual_savings_gbp"] for a in figures if a["savings_basis"] == "projected")
+    totals = sum(  # a total to date or cumulative, divided by its years: no yearly saving said
+        a["annual_savings_gbp"] for a in figures if a["savings_basis"] in ("to_date", "cumulative")
+    )
     page = _text(client.get("/"))
     assert f'<span class="figure">{len(real):,}</span>' in page
     counts = {s: sum(v == s for v in said.values()) for s in ("ended", "proposed")}
@@ -104,8 +109,12 @@ def test_home_figures_are_counted_from_the_real_register(client: FlaskClient, ap
     ) in page
     assert f'<span class="figure">{len(bodies):,}</span>' in page
     assert f'<span class="figure">{money(savings)}</span>' in page
-    assert f"reported by the {len(figures):,} running ones that give a figure" in page
-    assert f"{money(projected)} of it a projection rather than a saving made" in page
+    assert f"read from the figures of the {len(figures):,} running ones that give one:" in page
+    assert projected and totals  # the small world has both
+    assert (
+        f"{money(projected)} of it a projection rather than a saving made, {money(totals)} totals"
+        " divided by their years"
+    ) in page
     # Simulated arrangements are training data: never counted among the register's figures.
     assert " simulated</span>" not in page
     assert 'data-suggest-url="/api/v1/bodies/search"' in page  # for the script's suggestions
@@ -700,10 +709,25 @@ def test_savings_say_that_documented_arrangements_are_larger_than_most(
     fitted = ctx.reg.annual[savings_figures(ctx, ctx.usable() & ~ctx.reg.simulated)]
     figures = model.describe()["parameters"]["savings"]["figures_gbp"]
     assert figures == sorted(round(v) for v in fitted) and len(figures) >= 5
+    # and how their sources gave them: a projection or a total is no yearly saving reported
+    known = savings_figures(ctx, ctx.usable() & ~ctx.reg.simulated)
+    extension = app.extensions["recommender"]
+    basis = {
+        a["id"]: a["savings_basis"]
+        for a in reg.query(
+            reg.Filters(), settings=extension.settings, directory=extension.directory
+        )
+    }
+    bases = Counter(basis[str(ctx.reg.ids[k])] for k in known)
+    assert model.describe()["parameters"]["savings"]["figures_by_basis"] == bases
+    given: Counter[tuple[str, str]] = Counter()  # a total to date and a cumulative one: alike
+    for b, n in sorted(bases.items()):
+        given[charts.FIGURE_BASES[b]] += n
+    how = ", ".join(f"{n} {words[n != 1]}" for words, n in given.items())
     under = sum(v < 100_000 for v in figures)
-    count = f"{under} of them" if under else "none of them"
-    said = f"Learnt from the {len(figures)} documented arrangements that report a yearly figure"
-    said += f", {count}"
+    count = f"{under} of the {len(figures)}" if under else f"none of the {len(figures)}"
+    said = f"Learnt from the savings figures of {len(figures)} documented arrangements, each read"
+    said += f" as a yearly one ({how}); {count}"
     lga = "where the LGA found that more than half of all partnerships save less than that"
     # beside the suggestions, on the model page and in the briefing
     body = html.unescape(client.get(f"/bodies/{ROTHER}").get_data(as_text=True))

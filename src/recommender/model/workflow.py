@@ -9,6 +9,7 @@ the bench and the tests train through here.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,6 +37,7 @@ from recommender.model.fit import (
     compact_register,
     fit_components,
     register_hash,
+    savings_figures,
 )
 from recommender.model.network import SnapshotCache
 from recommender.model.scoring import HORIZON_YEARS, enter_probability
@@ -116,7 +118,7 @@ def train(
             "negatives": NEGATIVES,
             "simulated_weight": SIMULATED_WEIGHT,
             "choice": _params(comp.choice),
-            "savings": _savings_params(comp.savings),
+            "savings": _savings_params(comp.savings, ctx, arrangements),
             "history_weight": round(comp.history_weight, 3),
             "rate": _params(comp.rate),
         },
@@ -139,7 +141,9 @@ def _params(pipeline: Pipeline | None) -> dict[str, Any]:
     }
 
 
-def _savings_params(model: SavingsModel | None) -> dict[str, Any]:
+def _savings_params(
+    model: SavingsModel | None, ctx: Context, arrangements: pd.DataFrame
+) -> dict[str, Any]:
     if model is None:
         return {}
     return {
@@ -149,7 +153,19 @@ def _savings_params(model: SavingsModel | None) -> dict[str, Any]:
         "bound_percentiles": list(model.bound_percentiles),
         "coverage": model.coverage,
         "figures_gbp": [round(float(v)) for v in model.figures_],  # the documented ones
+        "figures_by_basis": _figures_by_basis(ctx, arrangements),
     }
+
+
+def _figures_by_basis(ctx: Context, arrangements: pd.DataFrame) -> dict[str, int]:
+    """How the savings model's figures (:func:`savings_figures`: every documented one, each read
+    as a yearly one) were given by their sources: ``{"annual": 7, "projected": 29, …}``, so
+    that what it learnt from can be said plainly: a projection or a total is not a yearly
+    saving reported."""
+    known = savings_figures(ctx, ctx.usable() & ~ctx.reg.simulated)
+    basis = dict(zip(arrangements["id"], arrangements["savings_basis"], strict=True))
+    counts = Counter(str(basis[ctx.reg.ids[k]]) for k in known)
+    return dict(sorted(counts.items()))
 
 
 def training_inputs(

@@ -91,34 +91,70 @@ def documented_sizes(meta: Mapping[str, Any], settings: Settings) -> str | None:
     saved before its figures were recorded."""
     from recommender.simulation.calibration import published_fact
 
-    figures = ((meta.get("parameters") or {}).get("savings") or {}).get("figures_gbp") or []
-    return documented_sizes_said(figures, published_fact(settings, "share_under_100k"))
+    savings = (meta.get("parameters") or {}).get("savings") or {}
+    return documented_sizes_said(
+        savings.get("figures_gbp") or [],
+        published_fact(settings, "share_under_100k"),
+        savings.get("figures_by_basis"),
+    )
 
 
-def documented_sizes_said(figures: Sequence[float], fact: Mapping[str, Any] | None) -> str | None:
+# How a figure the savings model learnt from was given, in a few words (a total to date and
+# a cumulative one are both divided by their years: one phrase).
+FIGURE_BASES = {  # basis: (one, several)
+    "annual": ("reported as a yearly saving", "reported as yearly savings"),
+    "projected": ("projected", "projected"),
+    "to_date": ("a total divided by its years", "totals divided by their years"),
+    "cumulative": ("a total divided by its years", "totals divided by their years"),
+}
+
+
+def documented_sizes_said(
+    figures: Sequence[float],
+    fact: Mapping[str, Any] | None,
+    bases: Mapping[str, int] | None = None,
+) -> str | None:
     """How the annual figures a savings model learnt from (``figures``: documented
-    arrangements, the ones whose savings were published) compare with the LGA's share of
-    every partnership that saves under a threshold (``fact``): "Learnt from the 53 documented
-    arrangements that report a yearly figure, 4 of them (8%) under £100k a year, where the LGA
-    found that more than half of all partnerships save less than that (2015 map): documented
-    arrangements are larger than most, so a typical one may save less than the figures here."
-    (in the one money format: the LGA's "£100,000" is not quoted). None without figures or the
-    fact, or where the figures are no larger than the published share says."""
+    arrangements, the ones whose savings were published, each read as a yearly figure;
+    ``bases``: how many were given on each basis) compare with the LGA's share of every
+    partnership that saves under a threshold (``fact``): "Learnt from the savings figures of
+    53 documented arrangements, each read as a yearly one (7 reported as yearly savings, 29
+    projected, 17 totals divided by their years); 4 of the 53 (8%) are under £100k a year,
+    where the LGA found that more than half of all partnerships save less than that (2015
+    map): documented arrangements are larger than most and a projection is a target, not a
+    saving made, so a typical one may save less than the figures here." (in the one money
+    format: the LGA's "£100,000" is not quoted). None without figures or the fact, or where
+    the figures are no larger than the published share says."""
     if not figures or fact is None or fact.get("value") is None:
         return None
     threshold = float(fact["params"]["threshold"])
+    count = len(figures)
     under = sum(1 for figure in figures if figure < threshold)
-    if under / len(figures) >= float(fact["value"]):
+    if under / count >= float(fact["value"]):
         return None
-    few = f"{under:,} of them ({percent(under / len(figures), 0)})" if under else "none of them"
+    given: dict[tuple[str, str], int] = {}
+    for basis, n in (bases or {}).items():
+        words = FIGURE_BASES.get(basis, (basis, basis))
+        given[words] = given.get(words, 0) + int(n)
+    how = ", ".join(f"{n:,} {words[n != 1]}" for words, n in given.items() if n)
+    few = (
+        f"{under:,} of the {count:,} ({percent(under / count, 0)}) are"
+        if under
+        else f"none of the {count:,} is"
+    )
     share = "half" if float(fact["value"]) == 0.5 else percent(float(fact["value"]), 0)
     when = re.search(r"\(([^()]*)\)\s*$", str(fact.get("published") or ""))  # "(2015 map)"
+    target = (
+        " and a projection is a target, not a saving made,"
+        if (bases or {}).get("projected")
+        else ","
+    )
     return (
-        f"Learnt from the {len(figures):,} documented arrangements that report a yearly "
-        f"figure, {few} under {money(threshold)} a year, where the LGA found that more than "
-        f"{share} of all partnerships save less than that{f' ({when[1]})' if when else ''}: "
-        "documented arrangements are larger than most, so a typical one may save less than "
-        "the figures here."
+        f"Learnt from the savings figures of {count:,} documented arrangements, each read as a "
+        f"yearly one{f' ({how})' if how else ''}; {few} under {money(threshold)} a year, where "
+        f"the LGA found that more than {share} of all partnerships save less than that"
+        f"{f' ({when[1]})' if when else ''}: documented arrangements are larger than "
+        f"most{target} so a typical one may save less than the figures here."
     )
 
 

@@ -510,7 +510,8 @@ COMPONENTS: dict[str, Any] = {
         savings_note=NSTR
         | {
             "description": "What the figures if formed (savings_gbp and its range) were learnt "
-            "from: how many documented arrangements that report a yearly figure, how many of "
+            "from: how many documented arrangements' savings figures, each read as a yearly "
+            "one, and how their sources gave them (yearly, projected, or a total), how many of "
             "them save under the LGA's published threshold against the share the LGA found "
             "among all partnerships, so a typical arrangement may save less. Null for a model "
             "saved before its figures were recorded, or whose figures are no larger than the "

@@ -53,13 +53,16 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
     """The observed register in a few figures (simulated ones are never counted): its real
     arrangements, how many run, have ended or were only proposed (as the answers read each,
     :data:`register.STATUS_SAID`), the bodies in those that ran, the annual savings the
-    running ones report (``projected``: how much of it is a projection), and the services."""
+    running ones' figures give (``projected``: how much of it is a projection, ``totals``: a
+    total to date or cumulative divided by its years), and the services."""
     a, m = db.arrangements, db.members
     real = a.c.simulated.is_(False)
     running, ended, proposed = (reg.STATUS_SAID[s] for s in ("running", "ended", "proposed"))
     saved = sa.case((running, a.c.annual_savings_gbp))
     projected = sa.case((sa.and_(running, a.c.savings_basis == "projected"),
                          a.c.annual_savings_gbp))  # fmt: skip
+    totals = sa.case((sa.and_(running, a.c.savings_basis.in_(("to_date", "cumulative"))),
+                      a.c.annual_savings_gbp))  # fmt: skip
     with engine.connect() as conn:
         row = conn.execute(
             sa.select(
@@ -68,6 +71,7 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
                 sa.func.count(saved),
                 sa.func.coalesce(sa.func.sum(saved), 0.0),
                 sa.func.coalesce(sa.func.sum(projected), 0.0),
+                sa.func.coalesce(sa.func.sum(totals), 0.0),
                 sa.func.count(sa.distinct(a.c.service)),
             ).where(real)
         ).one()
@@ -76,7 +80,9 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
             m.c.body_code.is_not(None), m.c.arrangement_id.in_(ran)
         )
         bodies = int(conn.scalar(involved) or 0)
-    count, n_running, n_ended, n_proposed, with_figure, savings, projection, services = tuple(row)
+    count, n_running, n_ended, n_proposed, with_figure, savings, projection, total, services = (
+        tuple(row)
+    )
     return {
         "arrangements": int(count),
         "running": int(n_running),
@@ -85,6 +91,7 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
         "with_figure": int(with_figure),
         "savings": float(savings),
         "projected": float(projection),
+        "totals": float(total),
         "bodies": bodies,
         "bodies_known": len(reference.load_bodies(settings)),
         "services": int(services),
