@@ -8,7 +8,7 @@ from collections import defaultdict
 import numpy as np
 import pytest
 
-from recommender.model.explain import MIN_EFFECT, _distinct, evidence_record
+from recommender.model.explain import MIN_EFFECT, _distinct, _london, evidence_record
 from recommender.recommend.ranking import Query, Recommender
 
 # A district, a county, a unitary, a London borough, fire, police, an ICB, a combined authority.
@@ -317,3 +317,53 @@ def test_a_proposal_is_never_cited_as_a_comparable_arrangement(
     proposed = replace(model, arrangements=frame)
     again = explain.EvidenceIndex(proposed).best_many(proposed, f, cands, s)
     assert not cited & {e["id"] for found in again for e in found}
+
+
+def test_a_savings_reason_names_the_smaller_body_and_its_people(
+    recommender_model: Recommender,
+) -> None:
+    """The savings grow with the people the smaller of the two brings: "only 156,000 people
+    merged into one service" under Blackburn with Darwen on Lancashire's list read as the two
+    together (about 1.4 million)."""
+    bodies = recommender_model.model.context.bodies
+    said = []
+    for body in WORLD_BODIES:
+        focal = recommender_model.body_position(body)
+        for r in recommender_model.recommend(Query(body, k=50, min_choice=0)):
+            for x in r.reasons:
+                if x.factor != "savings":
+                    continue
+                cand = recommender_model.body_position(r.partner_code)
+                smaller = min((focal, cand), key=lambda i: float(bodies.population[i]))
+                people = float(bodies.population[smaller])
+                figure = f"{people / 1e6:.1f} million" if people >= 1e6 else f"{people:,.0f}"
+                if 10_000 <= people < 1e6:
+                    figure = f"{round(people, -3):,.0f}"
+                if bodies.population[focal] == bodies.population[cand]:  # one area: Kent's fire
+                    assert x.text.endswith(f"each of the two serves {figure} people"), x.text
+                    continue  # and police (no smaller one)
+                who = f"{bodies.names[smaller]}, the smaller of the two, brings "
+                assert who in x.text and f"{figure} people into one service" in x.text, x.text
+                said.append(x.text)
+    assert said  # the small world's lists give some
+
+
+@pytest.mark.slow
+def test_london_pairs_share_the_greater_london_authority_not_a_combined_authority(
+    real_recommender_model: Recommender,
+) -> None:
+    """Barnet "in the same fire area, police area and combined authority as Brent": the GLA
+    stands in the combined authority column (the mayor's strategic authority over London's
+    boroughs), but it is not one; Manchester's partners do share one."""
+    london = [x.text for r in real_recommender_model.recommend(Query("Brent", k=50, min_choice=0))
+              for x in r.reasons if x.factor == "area"]  # fmt: skip
+    assert any("Greater London Authority area as Brent" in text for text in london), london
+    assert not any("combined authority" in text for text in london)
+    manchester = [x.text for r in real_recommender_model.recommend(
+                      Query("Manchester", k=50, min_choice=0)
+                  ) for x in r.reasons if x.factor == "area"]  # fmt: skip
+    assert manchester and not any("Greater London" in text for text in manchester)
+    pairs = real_recommender_model.model.context.pairs  # what its pairs' shared column is called
+    assert _london(pairs, real_recommender_model.body_position("Manchester")) == (
+        "combined authority"
+    )

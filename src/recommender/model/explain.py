@@ -40,7 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from recommender.core.names import and_list
-from recommender.geo.pairs import RUNS, SAME_GOVERNOR, UNGOVERNED
+from recommender.geo.pairs import RUNS, SAME_GOVERNOR, UNGOVERNED, PairMatrices
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
 from recommender.register.records import has_ended, is_proposed
 
@@ -314,11 +314,15 @@ def describe(
         if (focal, cand) not in only_through:
             return f"has been in {count} with {you}"
         return inherited_history(you, only_through[(focal, cand)], count)
-    if factor == "savings":
-        merged = min(b.population[focal], b.population[cand])
-        if effect > 0:
-            return f"a larger saving than most: {_people(merged)} merged into one service"
-        return f"a smaller saving than most: only {_people(merged)} merged into one service"
+    if factor == "savings":  # the savings grow with the people the smaller of the two brings
+        smaller = cand if b.population[cand] <= b.population[focal] else focal
+        people = _people(b.population[smaller])
+        only = "" if effect > 0 else "only "
+        said = f"a {'larger' if effect > 0 else 'smaller'} saving than most: "
+        if abs(float(b.population[cand]) - float(b.population[focal])) < 1:  # the same area
+            return f"{said}each of the two serves {only}{people}"
+        who = f"{b.names[smaller]}, the smaller of the two,"
+        return f"{said}{who} brings {only}{people} into one service"
     raise KeyError(factor)
 
 
@@ -411,6 +415,17 @@ def _nesting(model: TrainedModel, focal: int, cand: int) -> str:
     return f"its area contains {you}" if bigger else f"lies within the area of {you}"
 
 
+def _london(p: PairMatrices, focal: int) -> str:
+    """What the combined authority column names for a body in the GLA's area: the Greater
+    London Authority is the strategic authority over London's boroughs as a combined authority
+    is over its councils (it stands in that column), but it is not a combined authority."""
+    from recommender.reference.cauth import GLA
+
+    gla = p.index.get(GLA)
+    inside = gla is not None and bool(p.same["cauth_code"][focal, gla])
+    return "Greater London Authority area" if inside else "combined authority"
+
+
 def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
     p, b = model.context.pairs, model.context.bodies
     you = str(b.names[focal])
@@ -420,7 +435,7 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
     for column, words in _AREA_WORDS:
         same = p.same.get(column)
         if same is not None and same[focal, cand]:
-            parts.append(words)
+            parts.append(_london(p, focal) if column == "cauth_code" else words)
     if parts:
         return "in the same " + and_list(parts[:3]) + f" as {you}"
     same_region = p.same.get("region_code")
