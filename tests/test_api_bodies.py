@@ -278,3 +278,17 @@ def test_an_nhs_board_split_from_a_council_gives_no_misleading_density(
     assert "people per km²" not in page.split("Area</dt>")[1].split("</dd>")[0]
     whole = real_client.get("/api/v1/bodies/E54000032").get_json()["body"]  # Kent and Medway
     assert "area_note" not in whole and "population_note" not in whole and whole["density"] > 0
+
+
+def test_the_greater_london_authority_is_not_called_a_combined_authority(
+    real_client: FlaskClient,
+) -> None:
+    """The GLA stands in the combined authorities' tier, and its page, the search and the
+    compare page called it "Combined authority, London"."""
+    page = real_client.get("/bodies/E61000001").get_data(as_text=True)
+    assert '<span class="caption">Strategic authority, London</span>' in page
+    assert "Combined authority, London" not in page
+    found = real_client.get("/search?q=Greater").get_data(as_text=True)  # several: listed
+    assert "Strategic authority, London, E61000001" in found
+    manchester = real_client.get("/bodies/E47000001").get_data(as_text=True)  # one that is
+    assert '<span class="caption">Combined authority, North West</span>' in manchester

@@ -367,3 +367,13 @@ def test_london_pairs_share_the_greater_london_authority_not_a_combined_authorit
     assert _london(pairs, real_recommender_model.body_position("Manchester")) == (
         "combined authority"
     )
+
+
+@pytest.mark.slow
+def test_the_gla_and_a_combined_authority_are_not_both_combined_authorities(
+    real_recommender_model: Recommender,
+) -> None:
+    found = real_recommender_model.recommend(Query("E61000001", k=50, min_choice=0))
+    types = [x.text for r in found for x in r.reasons if x.factor == "type"]
+    assert not any("also a combined authority" in text for text in types), types
+    assert all("Greater London Authority is a combined authority" not in t for t in types)

@@ -14,11 +14,11 @@ from recommender.cli._common import (
     pass_settings,
     service_labels,
 )
+from recommender.core.kinds import tier_name
 from recommender.core.names import and_list
 from recommender.model.explain import border_length
 from recommender.recommend import readmodels
 from recommender.reference import lookup as reference
-from recommender.reference.lookup import TIER_NAMES
 from recommender.register import records as reg
 
 KIND = click.Choice(reference.KINDS)
@@ -107,7 +107,7 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
     click.echo(f"\nNeighbours ({len(neighbours)}, sharing a border, longest first)")
     echo_table(
         [
-            [str(n["display_name"]), TIER_NAMES.get(str(n["tier"]), ""), border_length(km)]
+            [str(n["display_name"]), tier_name(str(n["tier"]), str(n["code"])), border_length(km)]
             for n in neighbours
             for km in [float(n["border_km"])]
         ],
@@ -117,7 +117,11 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
         click.echo(f"\nLies within or overlaps ({len(containers)})")
         echo_table(
             [
-                [str(c["display_name"]), TIER_NAMES.get(str(c["tier"]), ""), str(c["relation"])]
+                [
+                    str(c["display_name"]),
+                    tier_name(str(c["tier"]), str(c["code"])),
+                    str(c["relation"]),
+                ]
                 for c in containers
             ],
             ["name", "type", "relation"],
@@ -125,7 +129,7 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
     if covers:  # a county's districts, the councils in a fire, police or NHS board's area
         click.echo(f"\nCovers ({len(covers)}, each wholly within it)")
         echo_table(
-            [[str(c["display_name"]), TIER_NAMES.get(str(c["tier"]), "")] for c in covers],
+            [[str(c["display_name"]), tier_name(str(c["tier"]), str(c["code"]))] for c in covers],
             ["name", "type"],
         )
     labels = service_labels(settings)
@@ -172,7 +176,7 @@ def _arrangements_table(arrangements: list[Any], labels: dict[str, str], code: s
 
 def _summary(facts: dict[str, Any]) -> list[str]:
     """The body in a few lines of words: what it is, its people, area and deprivation."""
-    kind = TIER_NAMES.get(str(facts["tier"]), str(facts["tier"]))
+    kind = tier_name(str(facts["tier"]), str(facts["code"]))
     region = str(facts["region"])
     where = region if region in ("London", "Yorkshire and The Humber") else f"the {region}"
     lines = [f"{kind[:1].upper()}{kind[1:]} in {where}"]

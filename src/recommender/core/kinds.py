@@ -57,3 +57,15 @@ TIER_NAMES: dict[str, str] = {  # keyed by Tier
     "health": "NHS integrated care board",
     "combined_authority": "combined authority",
 }
+
+# The Greater London Authority sits in the combined authorities' tier (the Mayor of London's
+# strategic authority over the boroughs, as a combined authority is over its councils), but it
+# is not a combined authority: it is named for what it is wherever a body's type is said.
+GLA = "E61000001"
+BODY_TIER_NAMES: dict[str, str] = {GLA: "strategic authority"}
+
+
+def tier_name(tier: str, code: str = "") -> str:
+    """What a body of ``tier`` (its ``code``, for a body named apart from its tier: the GLA) is
+    called in a sentence: "district council", "combined authority", "strategic authority"."""
+    return BODY_TIER_NAMES.get(code) or TIER_NAMES.get(tier, tier.replace("_", " "))

@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from recommender.core.kinds import GLA, tier_name
 from recommender.core.names import and_list
 from recommender.geo.pairs import RUNS, SAME_GOVERNOR, UNGOVERNED, PairMatrices
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
@@ -274,7 +275,8 @@ def describe(
     if factor == "area":
         return _area_sentence(model, focal, cand)
     if factor == "type":
-        tf, tc = _tier_word(str(b.tier[focal])), _tier_word(str(b.tier[cand]))
+        tf = tier_name(str(b.tier[focal]), str(b.codes[focal]))
+        tc = tier_name(str(b.tier[cand]), str(b.codes[cand]))
         if tf == tc:
             return f"also {_a(tc)}"
         if b.group[focal] == b.group[cand]:
@@ -382,12 +384,6 @@ def _people(n: float) -> str:
     return f"{round(n, -3):,.0f} people" if n >= 10_000 else f"{n:,.0f} people"
 
 
-def _tier_word(tier: str) -> str:
-    from recommender.reference.lookup import TIER_NAMES
-
-    return TIER_NAMES.get(tier, tier)
-
-
 def whole_km(km: float) -> str:
     """A distance in whole km as every answer shows it: from the one decimal the API gives
     (9.46 is 9.5, so "10"), so a reason never reads otherwise than the figure beside it."""
@@ -419,8 +415,6 @@ def _london(p: PairMatrices, focal: int) -> str:
     """What the combined authority column names for a body in the GLA's area: the Greater
     London Authority is the strategic authority over London's boroughs as a combined authority
     is over its councils (it stands in that column), but it is not a combined authority."""
-    from recommender.reference.cauth import GLA
-
     gla = p.index.get(GLA)
     inside = gla is not None and bool(p.same["cauth_code"][focal, gla])
     return "Greater London Authority area" if inside else "combined authority"

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from recommender.core import kinds
 from recommender.core.errors import CheckFailed, SourceError
 from recommender.geo import geography
 from recommender.reference.aliases import split_alt_names
@@ -43,7 +44,7 @@ from recommender.reference.inputs import (
     read_csv,
 )
 
-GLA = "E61000001"
+GLA = kinds.GLA
 LONDON = "E12000007"
 SLIVER = 0.05  # a council's share in a polygon is under this, or over 1 - this
 MAX_UNCOVERED = 0.01  # of a combined authority's polygon left uncovered by its councils

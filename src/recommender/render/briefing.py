@@ -31,6 +31,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput
+from recommender.core.kinds import tier_name
 from recommender.core.names import and_list
 from recommender.core.sources import (
     MYSOCIETY_ATTRIBUTION,
@@ -95,7 +96,7 @@ def briefing_context(
     return {
         "generated_at": datetime.now(UTC).strftime("%d %B %Y"),
         "body": facts,
-        "tier_label": reference.TIER_NAMES.get(str(facts["tier"]), str(facts["tier"])),
+        "tier_label": tier_name(str(facts["tier"]), str(facts["code"])),
         "summary": summary(str(facts["display_name"]), found, existing, labels, service, code=code),
         "neighbours": neighbours,
         "covers": place.contents,

@@ -90,7 +90,7 @@ def _page_globals() -> dict[str, Any]:
         "asset_version": __version__,
         "kind_labels": views_body.KIND_LABELS,
         "kind_label": views_body.KIND_LABEL,
-        "tier_labels": views_body.TIER_LABELS,
+        "type_label": views_body.type_label,
     }
 
 

@@ -46,7 +46,13 @@ KIND_LABEL = {
     "health": "NHS",
     "combined": "Combined authority",
 }
-TIER_LABELS = {tier: name[0].upper() + name[1:] for tier, name in reference.TIER_NAMES.items()}
+def type_label(tier: str, code: str = "") -> str:
+    """A body's type as a page's caption says it: "District council", "Strategic authority"
+    (the GLA: :func:`recommender.core.kinds.tier_name`)."""
+    name = kinds.tier_name(str(tier), str(code))
+    return name[:1].upper() + name[1:]
+
+
 SORT_LABELS = {
     "expected": "Expected annual savings",
     "likelihood": "Likelihood",
