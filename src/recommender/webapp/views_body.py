@@ -46,6 +46,8 @@ KIND_LABEL = {
     "health": "NHS",
     "combined": "Combined authority",
 }
+
+
 def type_label(tier: str, code: str = "") -> str:
     """A body's type as a page's caption says it: "District council", "Strategic authority"
     (the GLA: :func:`recommender.core.kinds.tier_name`)."""
