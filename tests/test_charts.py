@@ -290,7 +290,7 @@ def test_documented_savings_are_said_to_be_larger_than_most() -> None:
     said = charts.documented_sizes_said(figures, SHARE_UNDER_100K, bases)
     assert said == (
         "Learnt from the savings figures of 6 documented arrangements, each read as a yearly one"
-        " (1 reported as a yearly saving, 2 totals divided by their years, 3 projected); 2 of"
+        " (1 reported as a yearly saving, 3 projected, 2 totals divided by their years); 2 of"
         " the 6 (33%) are under £100k a year, where the LGA found that more than half of all"
         " partnerships save less than that (2015 map): documented arrangements are larger than"
         " most and a projection is a target, not a saving made, so a typical one may save less"

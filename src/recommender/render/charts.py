@@ -132,8 +132,9 @@ def documented_sizes_said(
     under = sum(1 for figure in figures if figure < threshold)
     if under / count >= float(fact["value"]):
         return None
-    given: dict[tuple[str, str], int] = {}
-    for basis, n in (bases or {}).items():
+    given: dict[tuple[str, str], int] = {}  # yearly first, then projected, then totals
+    rank = {basis: i for i, basis in enumerate(FIGURE_BASES)}
+    for basis, n in sorted((bases or {}).items(), key=lambda b: rank.get(b[0], len(rank))):
         words = FIGURE_BASES.get(basis, (basis, basis))
         given[words] = given.get(words, 0) + int(n)
     how = ", ".join(f"{n:,} {words[n != 1]}" for words, n in given.items() if n)
