@@ -738,3 +738,19 @@ def test_savings_say_that_documented_arrangements_are_larger_than_most(
     assert said in page and lga in page
     printed = write_briefing(recommender_model, ROTHER, tmp_path / "rother.html").read_text()
     assert said in " ".join(html.unescape(printed).split())
+
+
+def test_a_likelihood_is_rounded_once_on_the_page(client: FlaskClient, app: Flask) -> None:
+    """The page showed the JSON's likelihood (0.1335 of a 13.346% chance) as 13.4%, where the
+    compare page rounded the chance itself: 13.3%. Pages now round the chance once."""
+    model = _model(app)
+    twice = 0
+    for code in (ROTHER, "E10000011", "E07000061", "E07000223"):
+        found = model.recommend(Query(code, k=50, min_choice=0))
+        page = _text(client.get(f"/bodies/{code}?k=50&min_choice=0"))
+        cells = re.findall(r'data-label="Likelihood" class="num"><strong>([^<]+)</strong>', page)
+        assert cells == [charts.percent(r.likelihood) for r in found], code
+        twice += sum(
+            charts.percent(r.likelihood) != charts.percent(round(r.likelihood, 4)) for r in found
+        )
+    assert twice  # rows whose JSON figure, rounded again, reads another last digit

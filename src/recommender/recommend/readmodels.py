@@ -30,6 +30,13 @@ class Row(Protocol):
     def to_dict(self) -> dict[str, Any]: ...
 
 
+class ShownRow(Row, Protocol):
+    """A row with its likelihood (None for a partner already sharing the service)."""
+
+    @property
+    def likelihood(self) -> float | None: ...
+
+
 # The model answers, each a list under its key (see :func:`answer`).
 ANSWER_KEYS = ("recommendations", "groups", "options")
 # What an empty answer says (the pages say the same under their tables).
@@ -255,6 +262,16 @@ def answer(
 def row(item: Row) -> dict[str, Any]:
     """A suggestion, a partner group or an arrangement to join, as JSON."""
     return item.to_dict()
+
+
+def shown(item: ShownRow) -> dict[str, Any]:
+    """A suggestion, group or arrangement to join as a page or briefing shows it: its JSON
+    (:func:`row`) with the likelihood unrounded, so that its percentage is rounded once, as
+    the compare page's is (the JSON's 0.1335 of a 13.346% chance read 13.4% beside 13.3%)."""
+    out = item.to_dict()
+    if item.likelihood is not None:
+        out["likelihood"] = float(item.likelihood)
+    return out
 
 
 def model_info(version: str, meta: Mapping[str, Any]) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from recommender.model.baselines import BASELINE_LABELS
 from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length, whole_km
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.model.verdicts import savings_figures, trust_said
+from recommender.recommend import readmodels
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
 from recommender.reference import lookup as reference
@@ -110,10 +111,11 @@ def briefing_context(
         "service_words": service_words(labels.get(service, service)) if service else None,
         "labels": labels,
         "recommendations": [
-            r.to_dict() | {"likelihood_words": _words(r.likelihood), "reasons": _printed(r.reasons)}
+            readmodels.shown(r)
+            | {"likelihood_words": _words(r.likelihood), "reasons": _printed(r.reasons)}
             for r in found
         ],
-        "groups": [g.to_dict() for g in groups],
+        "groups": [readmodels.shown(g) for g in groups],
         "group_words": service_words(labels.get(top_service, top_service)) if top_service else None,
         "evidence": [e | {"source_number": number.get(e["source"] or "")} for e in evidence],
         "sources_cited": [

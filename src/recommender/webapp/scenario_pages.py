@@ -19,6 +19,7 @@ from werkzeug.utils import secure_filename
 from recommender.core import services
 from recommender.core.errors import InvalidInput, ModelError, ScenarioRejected, UnknownBody
 from recommender.model.scoring import HORIZON_YEARS
+from recommender.recommend import readmodels
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.scenario import drawing, report, store
@@ -243,7 +244,8 @@ def _results(
     settings = state().settings
     found = model.recommend(filters.query(code))
     rows = [
-        r.to_dict() | {"likelihood_words": likelihood_words(r.likelihood) if r.likelihood else ""}
+        readmodels.shown(r)
+        | {"likelihood_words": likelihood_words(r.likelihood) if r.likelihood else ""}
         for r in found
     ]
     focus = filters.service or (found[0].service if found else None)
@@ -264,8 +266,8 @@ def _results(
         "service_label": views_body.service_label(filters.service, settings)
         if filters.service
         else None,
-        "groups": [g.to_dict() for g in model.groups(code, focus, k=3)] if focus else [],
-        "joins": [j.to_dict() for j in model.arrangements_to_join(code, focus, k=5)]
+        "groups": [readmodels.shown(g) for g in model.groups(code, focus, k=3)] if focus else [],
+        "joins": [readmodels.shown(j) for j in model.arrangements_to_join(code, focus, k=5)]
         if focus
         else [],
         "map_svg": map_svg,

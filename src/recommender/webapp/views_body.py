@@ -18,6 +18,7 @@ from werkzeug.datastructures import MultiDict
 from recommender.core import kinds, services
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput
+from recommender.recommend import readmodels
 from recommender.recommend.query import CHOICE_FLOOR, SORTS
 from recommender.recommend.ranking import Query, likelihood_words
 from recommender.reference import lookup as reference
@@ -282,7 +283,7 @@ def results(
     """Suggestions with reasons and evidence, the map, partner groups and arrangements to join."""
     code = str(body["code"])
     found = model.recommend(filters.query(code))
-    rows = [r.to_dict() | {"likelihood_words": _words(r.likelihood)} for r in found]
+    rows = [readmodels.shown(r) | {"likelihood_words": _words(r.likelihood)} for r in found]
     focus = filters.service or (found[0].service if found else None)
     groups = model.groups(code, focus, k=3) if focus else []
     joins = model.arrangements_to_join(code, focus, k=5) if focus else []
@@ -293,8 +294,8 @@ def results(
         "focus_service": focus,
         "focus_label": service_label(focus, settings) if focus else None,
         "service_label": service_label(filters.service, settings) if filters.service else None,
-        "groups": [g.to_dict() for g in groups],
-        "joins": [j.to_dict() for j in joins],
+        "groups": [readmodels.shown(g) for g in groups],
+        "joins": [readmodels.shown(j) for j in joins],
         "map_svg": partners_map(body, rows, arrangements, filters.service, settings),
         "documented_sizes": charts.documented_sizes(model.describe(), settings),
         # How far to trust the order: for the kinds shown, judged as the list was asked.
