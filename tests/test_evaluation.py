@@ -24,6 +24,7 @@ from recommender.model.evaluation import (
 )
 from recommender.model.verdicts import (
     MIN_KIND_CASES,
+    ONE_KIND,
     cautions,
     history_said,
     judge,
@@ -676,3 +677,25 @@ def test_the_register_arrays_know_the_arrangements_only_proposed() -> None:
     assert named  # the default register has some
     said = {str(ctx.reg.ids[k]) for k in ctx.reg.proposed}
     assert said == named | {str(arrangements["id"].iloc[-1])}
+
+
+def test_each_question_keeps_its_own_words_in_the_verdicts() -> None:
+    """The lists asked with one kind of partner were said as "any service": the model page
+    gave "any service, council-council" three times, each with another question's figures."""
+    rows = []
+    for query in ("service", "any", f"service{ONE_KIND}", f"any{ONE_KIND}"):
+        for kind, n in (("council-council", 40), ("police-police", 5)):
+            for method, mrr in [("model", 0.5), *((m, 0.6) for m in PARTNER_BASELINES)]:
+                rows.append({"protocol": "lopo", "query": query, "pair_kind": kind,
+                             "method": method, "hit@1": 0.3, "hit@5": 0.7, "hit@10": 0.9,
+                             "mrr": mrr, "ndcg@10": 0.6, "arrangements": n})  # fmt: skip
+    lines = verdicts(Evaluation(pd.DataFrame(rows), pd.DataFrame()))
+    judged = [line.split(" (")[0] for line in lines if line.startswith("NOT BETTER")]
+    assert judged == [
+        "NOT BETTER on lopo, service given, council-council",
+        "NOT BETTER on lopo, any service, council-council",
+        "NOT BETTER on lopo, service given, one kind of partner asked, council-council",
+        "NOT BETTER on lopo, any service, one kind of partner asked, council-council",
+    ]
+    few = [line.split(" (")[0] for line in lines if line.startswith("TOO FEW")]
+    assert len(few) == 4 and len(set(few)) == 4  # one line for each question

@@ -754,3 +754,17 @@ def test_a_likelihood_is_rounded_once_on_the_page(client: FlaskClient, app: Flas
             charts.percent(r.likelihood) != charts.percent(round(r.likelihood, 4)) for r in found
         )
     assert twice  # rows whose JSON figure, rounded again, reads another last digit
+
+
+def test_the_model_page_says_when_its_code_had_changes_not_committed(make_app: Any) -> None:
+    """The page cut "e2781ac9924bb72f…+dirty" to its first 12 characters: a model trained on
+    changed code read as trained on a clean commit."""
+    app = make_app()
+    model = _model(app)
+    commit = "e2781ac9924bb72fee78315266829d7ad768da0b"
+    model.metadata = model.metadata | {"git_commit": f"{commit}+dirty"}  # this app's model
+    page = _text(app.test_client().get("/model"))
+    assert f"commit <code>{commit[:12]}</code> with changes not committed" in page
+    model.metadata = model.metadata | {"git_commit": commit}
+    page = _text(app.test_client().get("/model"))
+    assert f"commit <code>{commit[:12]}</code></dd>" in page

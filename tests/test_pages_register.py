@@ -168,7 +168,12 @@ def test_the_savings_note_says_a_simulated_figure_has_no_source(client: FlaskCli
         page = _text(client.get(f"/arrangements?origin={origin}"))
         return page[page.index('id="savings-note"') :].split("</p>")[0]
 
-    assert "Each real figure a year, as its source gives it" in note("real")
+    # each figure as it is read: a projection or a total divided by its years is no yearly
+    # saving its source gave (the totals add figures read from different bases)
+    assert (
+        "Each real figure read as a yearly one: as its source gives it where that is a year,"
+        " else a projection or a total divided by its years"
+    ) in note("real")
     assert "simulated" not in note("real")
     for origin in ("all", "simulated"):
         assert "each simulated one as the simulation drew it, never a saving made" in note(origin)

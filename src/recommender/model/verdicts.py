@@ -122,8 +122,18 @@ def at_a_glance(found: Sequence[Verdict]) -> list[Verdict]:
     )  # fmt: skip
 
 
+# Each question of the evaluation in a verdict's words (:data:`shape.QUERY_TITLES`, short): the
+# lists asked with one kind of partner are questions of their own, never "any service".
+ASKED_WORDS = {
+    "service": "service given",
+    "any": "any service",
+    f"service{ONE_KIND}": "service given, one kind of partner asked",
+    f"any{ONE_KIND}": "any service, one kind of partner asked",
+}
+
+
 def _asked(protocol: str, query: str) -> str:
-    return f"{protocol}, {'service given' if query == 'service' else 'any service'}"
+    return f"{protocol}, {ASKED_WORDS.get(query, query)}"
 
 
 def _where(protocol: str, query: str, kind: str) -> str:

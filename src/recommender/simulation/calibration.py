@@ -185,7 +185,7 @@ def release_facts(
                 published=f"{name}: {r['savings_text']}",
                 published_value=r["savings_gbp"],
                 value=view.cumulative_savings(date),
-                # Only the last, most complete release is checked; earlier totals mixed bases.
+                # Only the last, most complete release is checked; the earlier ones are shown.
                 bound=(r["savings_gbp"] * 0.75, r["savings_gbp"] * 1.25) if final else None,
                 unit="gbp",
                 detail="annual savings times years running, from mid start year",
