@@ -235,8 +235,9 @@ def test_print_weighs_the_model_against_its_best_baseline_in_words(
     assert "of bodies" not in text and "plain_logit" not in text
     # Savings are learned from the real figures, not from every real arrangement (it said 300)
     assert "shared history and savings learned from" not in text
-    # …and from those with two or more known members only: 53 of the 62 with a figure
-    assert "with an annual savings figure and two or more members that are bodies it covers" in text
+    # …and from those with two or more known members only, that ran: 51 of the 62 with a figure
+    assert "with two or more members that are bodies it covers, savings from" in text
+    assert "with an annual savings figure that ran, not only proposed" in text
     # A savings figure read from its source's words wraps in its cell: it ran off the page.
     assert "td.savings { white-space: normal" in text and '<td class="num savings">' in text
     assert (  # where its own evaluation does not back the order, beside the suggestions

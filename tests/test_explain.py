@@ -377,3 +377,22 @@ def test_the_gla_and_a_combined_authority_are_not_both_combined_authorities(
     types = [x.text for r in found for x in r.reasons if x.factor == "type"]
     assert not any("also a combined authority" in text for text in types), types
     assert all("Greater London Authority is a combined authority" not in t for t in types)
+
+
+@pytest.mark.slow
+def test_savings_are_learnt_only_from_arrangements_that_ran(
+    real_recommender_model: Recommender,
+) -> None:
+    """The savings model learnt from two proposals that never ran (Boston's audit proposal,
+    £3k; Cherwell's confederation proposal): "Learnt from the savings figures of 53 documented
+    arrangements" counted them, where the explorer leaves them out because they never ran."""
+    from recommender.model.fit import savings_figures
+
+    ctx = real_recommender_model.model.context
+    proposed = [k for k in ctx.reg.proposed if ctx.reg.annual[k] > 0 and ctx.usable()[k]]
+    assert proposed  # the real register has such proposals, with a figure
+    learnt = set(savings_figures(ctx, ctx.usable() & ~ctx.reg.simulated).tolist())
+    assert learnt and not learnt & set(proposed)
+    meta = real_recommender_model.describe()
+    assert len(meta["parameters"]["savings"]["figures_gbp"]) == len(learnt)
+    assert sum(meta["parameters"]["savings"]["figures_by_basis"].values()) == len(learnt)

@@ -345,8 +345,9 @@ def test_model_page_charts_the_evaluation_against_baselines(evaluated_app: Flask
     assert page.count("The model also learns from a simulated register") == 1  # it said it twice
     figures = next(r["n"] for r in synthetic_evaluation()["savings"] if r["method"] == "model")
     assert (  # not 300; nor every real one with a figure (62): those with two known members
-        f"savings from the {figures} of them with an annual savings figure and two or more "
-        "members that are bodies it covers" in page
+        "partner choice and shared history are learned from those with two or more members that"
+        f" are bodies it covers; savings from the {figures} of those with an annual savings"
+        " figure that ran, not only proposed" in page
     )
     model = evaluated_app.extensions["recommender"].models.recommender
     assert model is not None and f"Model {model.version}" in page

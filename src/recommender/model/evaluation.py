@@ -601,14 +601,15 @@ def _simulated_check(
 def _savings_case(
     ctx: Context, comp: Components, k: int, family: npt.NDArray[np.bool_]
 ) -> list[dict[str, Any]]:
-    """The held-out arrangement's figure against the model and the service median."""
+    """The held-out arrangement's figure against the model and the service median (one only
+    proposed has none: it never ran, as the savings model learns only from those that did)."""
     y = ctx.reg.annual[k]
-    if comp.savings is None or not (y > 0):
+    if comp.savings is None or not (y > 0) or k in ctx.reg.proposed:
         return []
     frame = savings_frame(ctx, np.array([k]))
     mid = float(comp.savings.predict(frame)[0])
     low, high = (float(v[0]) for v in comp.savings.predict_interval(frame))
-    train = ctx.usable() & ~ctx.reg.simulated & ~family & (ctx.reg.annual > 0)
+    train = ctx.usable() & ~ctx.reg.simulated & ctx.reg.ran() & ~family & (ctx.reg.annual > 0)
     services = np.array(ctx.services)
     baseline = ServiceMedian().fit(services[ctx.reg.service[train]], ctx.reg.annual[train])
     b_mid, b_low, b_high = (float(v[0]) for v in baseline.predict([services[ctx.reg.service[k]]]))

@@ -337,8 +337,10 @@ MIN_SAVINGS_FIGURES = 10  # real arrangements with an annual figure the savings 
 
 
 def savings_figures(ctx: Context, real: npt.NDArray[np.bool_]) -> IntArray:
-    """The selected real arrangements with an annual savings figure (what savings learn from)."""
-    return np.flatnonzero(real & ~np.isnan(ctx.reg.annual) & (ctx.reg.annual > 0))
+    """The selected real arrangements with an annual savings figure that ran (what savings
+    learn from): a proposal's figure is a projection for a partnership that never formed."""
+    known = real & ctx.reg.ran() & ~np.isnan(ctx.reg.annual) & (ctx.reg.annual > 0)
+    return np.flatnonzero(known)
 
 
 def check_learnable(ctx: Context) -> None:

@@ -81,6 +81,12 @@ class RegisterArrays:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def ran(self) -> npt.NDArray[np.bool_]:
+        """Each arrangement that ran: not only proposed (:attr:`proposed`)."""
+        out = np.ones(len(self.ids), dtype=bool)
+        out[list(self.proposed)] = False
+        return out
+
     @property
     def internal(self) -> npt.NDArray[np.bool_]:
         """Arrangements whose two or more members are all one body (a fire authority and the
