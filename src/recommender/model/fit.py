@@ -15,9 +15,10 @@ What each part learns from
 * **the weight of shared history**: the real arrangements, each against the real network from
   before it started (undated ones: every dated arrangement), with the choice model's log-odds
   as offset;
-* **savings**: the real arrangements' annualised figures only;
-* **rate of entering a new arrangement**: the whole register, real and simulated, which
-  together reproduce the LGA's counts of arrangements year by year (2008-2019).
+* **savings**: the annualised figures of the real arrangements that ran only;
+* **rate of entering a new arrangement**: the whole register, real and simulated, from 2008
+  to 2019, which together reproduce the counts the LGA published at each of its map releases
+  (December 2011 to June 2019).
 """
 
 from __future__ import annotations
@@ -392,7 +393,7 @@ def partners_per_service(ctx: Context, select: npt.NDArray[np.bool_]) -> FloatAr
     return out
 
 
-RATE_YEARS = (2008, 2019)  # the LGA era the register reproduces year by year
+RATE_YEARS = (2008, 2019)  # the years the rate is learnt over (LGA counts from December 2011)
 
 
 def rate_panel(
