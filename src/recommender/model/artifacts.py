@@ -143,8 +143,18 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
+DIRTY = "+dirty"  # after a commit: the checkout had changes not committed
+
+
+def commit_said(recorded: str) -> tuple[str, bool]:
+    """A recorded :func:`git_commit` as a page shows it: its first 12 characters, and whether
+    the checkout had changes not committed (``"e2781ac9924b…+dirty"``: ``("e2781ac9924b",
+    True)``)."""
+    return recorded.removesuffix(DIRTY)[:12], recorded.endswith(DIRTY)
+
+
 def git_commit(root: Path) -> str:
-    """The checkout's commit (with ``+dirty`` when it has changes), or ``unknown``."""
+    """The checkout's commit (with :data:`DIRTY` when it has changes), or ``unknown``."""
     try:
         head = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True
@@ -158,7 +168,7 @@ def git_commit(root: Path) -> str:
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
-    return head + ("+dirty" if dirty else "")
+    return head + (DIRTY if dirty else "")
 
 
 def sha256(path: Path) -> str:

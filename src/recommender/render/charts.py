@@ -118,8 +118,8 @@ def documented_sizes_said(
     arrangements, the ones whose savings were published, each read as a yearly figure;
     ``bases``: how many were given on each basis) compare with the LGA's share of every
     partnership that saves under a threshold (``fact``): "Learnt from the savings figures of
-    53 documented arrangements, each read as a yearly one (7 reported as yearly savings, 29
-    projected, 17 totals divided by their years); 4 of the 53 (8%) are under £100k a year,
+    51 documented arrangements, each read as a yearly one (7 reported as yearly savings, 27
+    projected, 17 totals divided by their years); 3 of the 51 (6%) are under £100k a year,
     where the LGA found that more than half of all partnerships save less than that (2015
     map): documented arrangements are larger than most and a projection is a target, not a
     saving made, so a typical one may save less than the figures here." (in the one money

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from recommender.model import artifacts
 from recommender.model.baselines import BASELINE_LABELS, PRODUCT_LABELS
 from recommender.model.evaluation import Evaluation
 from recommender.model.shape import QUERY_TITLES, RANK_METRICS
@@ -52,6 +53,9 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
     notes = dict(evaluation.get("notes") or {})
     return {
         "model": meta,
+        "commit": artifacts.commit_said(str(meta["git_commit"]))
+        if meta.get("git_commit")
+        else None,
         "evaluated": bool(ranking),
         "skipped": bool(notes.get("skipped")),
         "chart": ranking_chart(ranking),
