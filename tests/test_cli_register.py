@@ -212,6 +212,8 @@ def test_show_text_and_json(run: Run) -> None:
     result = run("show", record["id"])
     assert result.exit_code == 0, result.output
     assert "Devon and Somerset trading standards" in result.stdout
+    said = "\nservice   Regulatory and trading standards (regulatory_trading_standards)\n"
+    assert said in result.stdout  # the service named as the list names it, with its id
     assert "former: Taunton Deane → Somerset" in result.stdout
     assert "£0 (annual); about £0 a year" in result.stdout
     assert "not set up to save money" in result.stdout

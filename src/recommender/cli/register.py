@@ -299,7 +299,8 @@ def show(obj: SettingsObj, ident: str, fmt: str) -> None:
         return
     years = reg.years_said(r) or "no year recorded"  # "proposed in 2017", not "2017–"
     click.echo(f"{r['id']}  {r['name']}")
-    click.echo(f"service   {r['service']}")
+    label = service_labels(obj.settings).get(r["service"])  # as the list names it
+    click.echo(f"service   {label} ({r['service']})" if label else f"service   {r['service']}")
     click.echo(f"years     {years}")
     click.echo(f"status    {reg.status_said(r)}")
     unsaid = reg.status_unsaid(r)
