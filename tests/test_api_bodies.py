@@ -292,3 +292,9 @@ def test_the_greater_london_authority_is_not_called_a_combined_authority(
     assert "Strategic authority, London, E61000001" in found
     manchester = real_client.get("/bodies/E47000001").get_data(as_text=True)  # one that is
     assert '<span class="caption">Combined authority, North West</span>' in manchester
+    # As a partner, the Metropolitan Police's list called it "Combined authority, 0 km away",
+    # and the filter that keeps it offered "Combined authorities" alone.
+    met = real_client.get("/bodies/E23000001?kinds=combined").get_data(as_text=True)
+    assert '<span class="muted block">Strategic authority, 0 km away</span>' in met
+    assert "Combined authority, " not in met
+    assert '<label for="kinds-combined">Combined authorities and the GLA</label>' in met

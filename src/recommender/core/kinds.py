@@ -35,7 +35,7 @@ KIND_LABELS: dict[str, str] = {  # keyed by Kind
     "fire": "Fire",
     "police": "Police",
     "health": "NHS",
-    "combined": "Combined authorities",
+    "combined": "Combined authorities and the GLA",  # the GLA stands with them (below)
 }
 # Bodies of each kind in a sentence ("a list of NHS bodies only").
 KIND_PLURALS: dict[str, str] = {  # keyed by Kind
@@ -43,7 +43,7 @@ KIND_PLURALS: dict[str, str] = {  # keyed by Kind
     "fire": "fire and rescue authorities",
     "police": "police forces",
     "health": "NHS bodies",
-    "combined": "combined authorities",
+    "combined": "combined authorities and the GLA",
 }
 # What each tier is called in a sentence ("both district councils").
 TIER_NAMES: dict[str, str] = {  # keyed by Tier

@@ -89,7 +89,7 @@ def _page_globals() -> dict[str, Any]:
         "simulated_note": SIMULATED_NOTE,
         "asset_version": __version__,
         "kind_labels": views_body.KIND_LABELS,
-        "kind_label": views_body.KIND_LABEL,
+        "partner_label": views_body.partner_label,
         "type_label": views_body.type_label,
     }
 

@@ -49,6 +49,14 @@ KIND_LABEL = {
 }
 
 
+def partner_label(kind: str, code: str) -> str:
+    """One partner's kind as said beside its name ("Council, 42 km away"): the GLA, which
+    stands with the combined authorities, as what it is ("Strategic authority")."""
+    if code in kinds.BODY_TIER_NAMES:
+        return type_label("", code)
+    return KIND_LABEL.get(kind, kind)
+
+
 def type_label(tier: str, code: str = "") -> str:
     """A body's type as a page's caption says it: "District council", "Strategic authority"
     (the GLA: :func:`recommender.core.kinds.tier_name`)."""
