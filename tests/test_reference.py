@@ -188,3 +188,24 @@ def test_a_council_that_runs_its_fire_service(tmp_path: Path) -> None:
     ]
     fire = reference.body("E31000001", settings=settings)["governance"]
     assert [g["text"] for g in fire] == ["Run by Shire County Council"]
+
+
+def test_a_mayors_year_is_the_fire_authoritys_and_not_said_of_the_police() -> None:
+    """The table's year is when the fire authority came under its governor: the GLA and the
+    Metropolitan Police read "already under one governor, the Mayor of London since 2018",
+    the year of the London Fire Commissioner, where the Mayor governed the police before."""
+    import pandas as pd
+
+    from recommender.reference.governance import governed_pairs_of
+
+    table = pd.DataFrame(
+        [["E31000046", "mayor", "E61000001", "Mayor of London", "E23000001", "2018",
+          "https://example.org/london"]],
+        columns=["fire_code", "governance", "governed_by_code", "governed_by_name",
+                 "police_code", "since_year", "source_url"],
+    )  # fmt: skip
+    pairs = governed_pairs_of(table)
+    assert len(pairs) == 6
+    for (a, b), governor in pairs.items():
+        assert governor.governor_name == "Mayor of London"
+        assert governor.since_year == (2018 if "E31000046" in (a, b) else None), (a, b)

@@ -24,7 +24,7 @@ source_url``
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -197,11 +197,15 @@ def governed_pairs_of(governance: pd.DataFrame) -> dict[tuple[str, str], Governo
             source_url=row["source_url"],
         )
         # A council and the fire authority it is; fire and police under one commissioner or
-        # mayor; a mayor's authority and the fire and police it governs.
+        # mayor; a mayor's authority and the fire and police it governs. The year is the fire
+        # authority's (when it came under the governor): a pair without it is given none (the
+        # Mayor of London's 2018 is the London Fire Commissioner's; the Mayor governed the
+        # Metropolitan Police before, and the source gives no year for that).
         codes = {governor.fire_code, governor.police_code, governor.governor_code} - {""}
+        yearless = replace(governor, since_year=None)
         for a in codes:
             for b in codes - {a}:
-                pairs[(a, b)] = governor
+                pairs[(a, b)] = governor if governor.fire_code in (a, b) else yearless
     return pairs
 
 
