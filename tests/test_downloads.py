@@ -131,6 +131,7 @@ def test_the_register_downloads_filtered(client: FlaskClient, app: Flask) -> Non
         assert said == " ".join(
             [*([a["end_read"]["said"]] if a["end_read"] else []),
              *([unsaid] if a["status"] != "active" and reg.status_said(a) == "running" else []),
+             *([f"Internal, not a partnership: {a['internal']}."] if a["internal"] else []),
              *reg.exits_said(a)]
         )  # fmt: skip
     assert set(every.loc[every["How the status was read"] == "", "Id"]) == {

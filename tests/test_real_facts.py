@@ -340,3 +340,30 @@ def test_every_body_in_a_real_arrangement_delivers_its_service(real_app: Flask) 
     asked = "/api/v1/bodies/E54000019/recommendations?service=management_chief_exec&k=3"
     answer = client.get(asked)
     assert answer.status_code == 200 and answer.json["recommendations"]  # type: ignore[index]
+
+
+def test_an_arrangement_whose_members_merged_says_it_is_internal_where_it_is_shown(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """The Suffolk Coastal and Waveney partnership, and a dozen like it, read "status running
+    … none says it has ended" on its own page, in `register show` and in the API, as if
+    it still were a partnership, where its savings reading said "to the 2019 merger" and
+    East Suffolk's page counted it among its internal arrangements."""
+    every = real_client.get("/api/v1/arrangements?limit=500").get_json()["arrangements"]
+    merged = [a for a in every if reg.merged_into_one(a)]
+    assert len(merged) >= 10
+    suffolk = next(a for a in merged if a["name"] == "Suffolk Coastal and Waveney partnership")
+    said = "Suffolk Coastal and Waveney are both now East Suffolk"
+    assert suffolk["internal"] == said
+    page = real_client.get(f"/arrangements/{suffolk['id']}").get_data(as_text=True)
+    assert f"Internal, not a partnership: {said}, so its members are one body." in page
+    shown = CliRunner().invoke(cli, ["register", "show", suffolk["id"]])
+    assert f"\n          internal, not a partnership: {said}\n" in shown.output
+    for a in merged:  # every one says which body its members are now
+        assert a["internal"], a["name"]
+        if reg._one_code(a):
+            assert a["internal"].endswith(f" now {a['members'][0]['name']}"), a["name"]
+    # East Suffolk's page still says them together, as arrangements between bodies now it.
+    body = real_client.get("/bodies/E07000244").get_data(as_text=True)
+    assert "between bodies that are all now East Suffolk, so" in body
+    assert f"internal, not a partnership ({said})" not in body

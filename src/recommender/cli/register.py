@@ -309,6 +309,8 @@ def show(obj: SettingsObj, ident: str, fmt: str) -> None:
     ended = reg.end_read(r)
     if ended is not None:  # the register's source did not say it: how it was read
         click.echo(f"          {ended.said()}")
+    if r["internal"]:  # its members are one body now: no partnership (as its page says)
+        click.echo(f"          internal, not a partnership: {r['internal']}")
     click.echo(f"savings   {_savings(r)}")
     click.echo(
         f"aim       {'set up to save money' if r['savings_aim'] else 'not set up to save money'}"

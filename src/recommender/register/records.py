@@ -480,12 +480,18 @@ def partnerships_of(
     return [r for r in mine if not merged_into_one(r)], merged
 
 
+def _one_code(record: Mapping[str, Any]) -> bool:
+    """Whether every member of ``record`` is one body by its own code (councils merged since),
+    not only through the body that runs it."""
+    return one_body([m.get("body_code") for m in record.get("members") or []])
+
+
 def merged_said(name: str, merged: Sequence[Mapping[str, Any]]) -> str:
     """What the page, the briefing and the CLI say of a body's internal arrangements
     (:func:`partnerships_of`), before listing them: those between bodies that are all now
     ``name``, and those between a fire authority and the body that runs it (each record's
-    ``internal`` says who runs it)."""
-    runs = [r for r in merged if r.get("internal")]
+    ``internal`` says who runs it, or which members are now the one body)."""
+    runs = [r for r in merged if r.get("internal") and not _one_code(r)]
     said = []
     if len(runs) < len(merged):
         n = len(merged) - len(runs)
@@ -1388,13 +1394,34 @@ def _records(conn: Connection, stmt: sa.Select[Any], directory: Directory) -> li
         lists = partner_tokens(mine)
         ended = end_read(row)
         said = {  # how the answers read it, as its own page says it
-            "internal": _runs_said(mine, directory),
+            "internal": _runs_said(mine, directory) or _merged_said(mine),
             "proposed": record_proposed(row),
             "ended": record_ended(row),
             "end_read": None if ended is None else ended.to_dict(),
         }
         out.append({k: row[k] for k in ARRANGEMENT_COLUMNS} | lists | {"members": mine} | said)
     return out
+
+
+def _merged_said(members: Sequence[Mapping[str, Any]]) -> str | None:
+    """Why an arrangement whose members are all now one body is internal to it, in the
+    source's names ("Suffolk Coastal and Waveney are both now East Suffolk"); None for any
+    other arrangement.
+
+    >>> _merged_said([{"body_code": "E07000244", "name_as_given": "Suffolk Coastal",
+    ...                "name": "East Suffolk"},
+    ...               {"body_code": "E07000244", "name_as_given": "Waveney",
+    ...                "name": "East Suffolk"}])
+    'Suffolk Coastal and Waveney are both now East Suffolk'
+    """
+    if not one_body([m.get("body_code") for m in members]):
+        return None
+    given = list(dict.fromkeys(str(m["name_as_given"]) for m in members))
+    now = str(members[0]["name"])
+    if len(given) == 1:  # one body named twice (by two of its names, as the source wrote them)
+        return f"its members are all {now}"
+    both = "both" if len(given) == 2 else "all"
+    return f"{', '.join(given[:-1])} and {given[-1]} are {both} now {now}"
 
 
 def _runs_said(members: Sequence[Mapping[str, Any]], directory: Directory) -> str | None:

@@ -211,6 +211,8 @@ def _status_read(record: Mapping[str, Any]) -> str | None:
     unsaid = status_unsaid(record)
     if unsaid is not None:
         said.append(f"{unsaid[:1].upper()}{unsaid[1:]}.")
+    if record.get("internal"):  # as its page says it
+        said.append(f"Internal, not a partnership: {record['internal']}.")
     return " ".join([*said, *exits_said(record)]) or None
 
 

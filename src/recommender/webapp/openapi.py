@@ -430,8 +430,10 @@ COMPONENTS: dict[str, Any] = {
             "nullable": True,
             "description": "For an arrangement between a fire and rescue authority and the "
             "body that runs it, and no one else: who runs it ('West Sussex County Council runs "
-            "West Sussex Fire and Rescue Authority'). The two are one body: it is internal, not "
-            "a partnership (in merged_arrangements, never in arrangements).",
+            "West Sussex Fire and Rescue Authority'); for one whose members are all now one "
+            "body (councils merged since): which ('Suffolk Coastal and Waveney are both now "
+            "East Suffolk'). Its members are one body: it is internal, not a partnership (in "
+            "merged_arrangements, never in arrangements).",
         },
     ),
     "ArrangementList": _obj(
