@@ -267,17 +267,21 @@ def test_an_nhs_board_split_from_a_council_gives_no_misleading_density(
     sources give no small area's population), an estimate, and now says so."""
     facts = real_client.get("/api/v1/bodies/E54000022").get_json()["body"]
     assert "East Suffolk" in facts["area_note"] and "no density is given" in facts["area_note"]
-    assert facts["population_note"] == (
-        "an estimate: the people of East Suffolk and Suffolk are shared with another NHS board by"
-        " the number of their small areas (LSOAs) in each"
+    assert facts["population_note"] == (  # not Suffolk's: a county's people are not summed
+        "an estimate: the people of East Suffolk are shared with another NHS board by the number"
+        " of its small areas (LSOAs) in each"
     )
     page = real_client.get("/bodies/E54000022").get_data(as_text=True)
     assert "the area of the councils mostly within it" in page
     people = page.split("Population (mid-2022)</dt>")[1].split("</dd>")[0]
-    assert "an estimate: the people of East Suffolk and Suffolk are shared" in people
+    assert "an estimate: the people of East Suffolk are shared" in people
     assert "people per km²" not in page.split("Area</dt>")[1].split("</dd>")[0]
     whole = real_client.get("/api/v1/bodies/E54000032").get_json()["body"]  # Kent and Medway
     assert "area_note" not in whole and "population_note" not in whole and whole["density"] > 0
+    # Mid and South Essex's nine councils are whole, its people their sum: only the county of
+    # Essex is split among boards, and it read "an estimate: the people of Essex are shared".
+    essex = real_client.get("/api/v1/bodies/E54000026").get_json()["body"]
+    assert "area_note" not in essex and "population_note" not in essex and essex["density"] > 0
 
 
 def test_the_greater_london_authority_is_not_called_a_combined_authority(

@@ -364,9 +364,12 @@ def body(code_or_name: str, settings: Settings) -> dict[str, Any]:
 
 
 def _split_councils(code: str, settings: Settings) -> list[str]:
-    """The councils a body shares with another body of its kind (an NHS board: by LSOA)."""
+    """The councils whose people a body shares with another body of its kind (an NHS board:
+    by LSOA): the councils its population is summed from, never a county over them (Essex is
+    split among three boards, but each board's people are its districts' and unitaries')."""
     found = _related(code, settings, ("overlaps",))
-    return sorted(str(n) for n in found[found["kind"] == "council"]["display_name"])
+    summed = (found["kind"] == "council") & (found["tier"] != "county")
+    return sorted(str(n) for n in found[summed]["display_name"])
 
 
 def fire_governance(settings: Settings) -> pd.DataFrame:
