@@ -86,6 +86,41 @@ def test_names_resolve_to_todays_councils(
     assert all(m["resolution"].startswith(resolution) for m in mine)
 
 
+@pytest.mark.parametrize(
+    ("partners", "start", "resolution"),
+    [
+        ("Devon; Somerset", "2013", "former: Somerset County Council → Somerset"),
+        ("Devon; Somerset", "2024", "exact"),  # Somerset Council, of 2023
+        ("Devon; Somerset", "", "exact"),  # no year: the body that has the name now
+        ("Ryedale; North Yorkshire", "", "former: North Yorkshire County Council → North"),
+        ("Bedfordshire; Buckinghamshire", "", "former: Buckinghamshire County Council → "),
+        ("Dorset; Devon", "2015", "former: Dorset County Council → Dorset"),
+    ],
+)
+def test_a_name_a_council_took_over_is_its_predecessors_in_an_older_arrangement(
+    tmp_path: Path, settings: Settings, real: Directory, partners: str, start: str,
+    resolution: str,
+) -> None:  # fmt: skip
+    """ "Somerset" in a 2013 arrangement was Somerset County Council, abolished in 2023: read
+    as Somerset Council of today, it made the unitary a member in its own right of what the
+    county did (and Devon "already works with Somerset" on it). An arrangement is older than
+    a body when it began before that year, or has a member gone by then (Ryedale, 2023;
+    Bedfordshire County Council, 2009)."""
+    path = tmp_path / "one.csv"
+    path.write_text(
+        "arrangement_name,partners,partner_types,service_category,start_year,savings_gbp,"
+        f"savings_basis,savings_period_years,source_url,note\nX,{partners},council; council,"
+        f"legal,{start},,unknown,,,\n"
+    )
+    report = import_file(path, dry_run=False, settings=settings, directory=real)
+    record = get_arrangement(report.ids[0], settings=settings, directory=real)
+    name = partners.split("; ")[0 if partners.startswith("Dorset") else 1]
+    (member,) = [m for m in record["members"] if m["name_as_given"] == name]
+    assert member["resolution"].startswith(resolution)
+    if resolution.startswith("former"):  # said as the body it was, not "Somerset (now Somerset)"
+        assert records.member_label(member).endswith(f"County Council (now {member['name']})")
+
+
 def test_every_known_arrangement_imports_with_abolished_councils_resolved(
     settings: Settings, real: Directory
 ) -> None:

@@ -210,3 +210,23 @@ def and_list(items: Sequence[str]) -> str:
         return "; ".join(items[:-1]) + "; and " + items[-1]
     last = ", and " if any(" and " in item for item in items) else " and "
     return ", ".join(items[:-1]) + last + items[-1]
+
+
+_GONE_IN = re.compile(r"\b(?:was abolished|was replaced|became part of .+?) in (\d{4})\b")
+
+
+def gone_in(note: str) -> int | None:
+    """The year a former body's note in the reference's aliases says it went, as the build
+    writes them ("… was abolished in 2023; …", "… was replaced in 2024 by …", "…'s fire and
+    rescue service became part of … in 2016"), or None.
+
+    >>> gone_in("Somerset County Council was abolished in 2023; now part of Somerset")
+    2023
+    >>> gone_in("Dorset's fire and rescue service became part of Dorset and Wiltshire Fire "
+    ...         "and Rescue Authority in 2016")
+    2016
+    >>> gone_in("Avon was abolished; its area is now Bristol and Bath") is None
+    True
+    """
+    found = _GONE_IN.search(note)
+    return int(found.group(1)) if found else None

@@ -31,6 +31,7 @@ from recommender.core.names import (
     WordIndex,
     and_list,
     closest,
+    gone_in,
     normalise,
     word_index,
     word_scores,
@@ -310,6 +311,32 @@ def exact(query: str, settings: Settings) -> Resolution | None:
     if key in ref.aliases.index and ref.aliases.loc[[key], "code"].nunique() > 1:
         return None
     return found
+
+
+def predecessor(query: str, *, kind: str | None = None, settings: Settings) -> Resolution | None:
+    """The abolished body that had ``query``'s name before the current body that has it now
+    (a former alias of the same name and body: "Somerset" was Somerset County Council until
+    2023, and is now Somerset Council), or None: what an arrangement older than the current
+    body meant by the name (:func:`gone_in` reads the year from its note).
+
+    >>> predecessor("Somerset", kind="council").note  # doctest: +SKIP
+    'Somerset County Council was abolished in 2023; now part of Somerset'
+    """
+    try:
+        current = resolve(query, kind=kind, settings=settings)
+    except UnknownBody:
+        return None
+    if current.alias_type not in ("official", "display", "variant"):
+        return None
+    ref = _reference(settings)
+    key = normalise(" ".join(str(query).split()))
+    if not key or key not in ref.aliases.index:
+        return None
+    rows = ref.aliases.loc[[key]]
+    former = rows[(rows["alias_type"] == "former") & rows["code"].isin(current.codes)]
+    if not len(former) or gone_in(str(former["note"].iloc[0])) is None:
+        return None
+    return _resolution(query, former, kind, 100.0)
 
 
 def former_note(query: str, code: str, settings: Settings) -> str | None:

@@ -42,7 +42,7 @@ from typing import Any, Protocol
 
 from recommender.core import atomic
 from recommender.core.errors import ImportRejected, InvalidInput, RowError, UnknownBody
-from recommender.core.names import closest
+from recommender.core.names import closest, gone_in
 from recommender.core.numbers import DECIMAL, written_number
 from recommender.database.db import ROLES, SAVINGS_BASES, STATUSES
 from recommender.reference.rules import EXTERNAL_KINDS, PUBLIC_EXTERNAL_KINDS, external_kind
@@ -126,6 +126,10 @@ class Directory:
     # names them): a county council, a mayor's combined authority or the GLA, a commissioner's
     # police force area. The two are one body, never partners (records.one_body).
     runs: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # (name, kind hint) -> the abolished body that had the name before the current body that
+    # has it now (Somerset County Council, now Somerset Council), with a note that says when
+    # it went (:func:`recommender.reference.lookup.predecessor`), or None.
+    predecessor: Callable[[str, str | None], Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -816,7 +820,7 @@ class _RowCheck:
                 "no source: a real arrangement should name its public source (a web address "
                 "or a document reference); pages will say none was recorded"
             )
-        members, identities = self.members()
+        members, identities = self.members(start)
         return Candidate(
             *(self.source.row, given_id, name, service, start, end, status),
             *(
@@ -842,7 +846,7 @@ class _RowCheck:
             message = f"a period does not apply to basis {basis!r} (use 'cumulative' for N years)"
             self.error("savings_period_years", message)
 
-    def members(self) -> tuple[tuple[Member, ...], tuple[str, ...]]:
+    def members(self, start: int | None = None) -> tuple[tuple[Member, ...], tuple[str, ...]]:
         tokens = _split(self.get("partners"))
         n = len(tokens)
         if "partner_types" in self.source.values:  # the known layout
@@ -859,6 +863,7 @@ class _RowCheck:
             if (hit := self.resolve(token, kind or None, role, name)) is not None
         ]
         said = dict(zip(tokens, kinds, strict=True))
+        resolved = self.predecessors(resolved, said, dict(zip(tokens, given, strict=True)), start)
         for token, found, _ in resolved:  # a type that is not what the name resolved to
             actual = {self.directory.kinds.get(m.body_code or "", "") for m in found} - {""}
             if said[token] not in ("", "other") and actual and said[token] not in actual:
@@ -897,6 +902,62 @@ class _RowCheck:
             message = "an arrangement needs two or more distinct public organisations as partners"
             self.error("partners", f"{message}; found {len(public)}")
         return tuple(members), tuple(sorted(identities))
+
+    def predecessors(
+        self,
+        resolved: list[tuple[str, list[Member], str]],
+        kinds: Mapping[str, str],
+        given: Mapping[str, str],
+        start: int | None,
+    ) -> list[tuple[str, list[Member], str]]:
+        """``resolved`` with each name that a current body took over from the body it replaced
+        read as that predecessor where the arrangement is older than the current body: it
+        began before the year the predecessor went (its start year, or a member that went
+        that year or before: "Ryedale" with "North Yorkshire" is North Yorkshire County
+        Council, both gone in 2023). "Somerset" in a 2013 arrangement was Somerset County
+        Council, not the Somerset Council of 2023."""
+        find = self.directory.predecessor
+        if find is None:
+            return resolved
+        hint = {t: None if k in ("", "other") else k for t, k in kinds.items()}  # as resolved
+        bounds = [] if start is None else [start + 1]  # began before this year
+        for token, found, _ in resolved:
+            if any(m.resolution.startswith("former:") for m in found):
+                note = getattr(self.directory.resolve(token, hint[token]), "note", "")
+                if (year := gone_in(str(note))) is not None:
+                    bounds.append(year)
+        if not bounds:
+            return resolved
+        before = min(bounds)
+        out = []
+        for token, found, identity in resolved:
+            was = None
+            if found and all(m.resolution in ("exact", "alias") for m in found):
+                was = find(token, hint[token])
+            year = None if was is None else gone_in(str(getattr(was, "note", "")))
+            if was is None or year is None or before > year:
+                out.append((token, found, identity))
+                continue
+            role = found[0].role
+            out.append((token, *self.former(token, given[token], role, was)))
+        return out
+
+    def former(
+        self, token: str, given: str, role: str, res: ResolutionLike
+    ) -> tuple[list[Member], str]:
+        """The members a name for a body since abolished or merged stands for (the bodies
+        that cover it today), said so, and its identity."""
+        names = self.directory.names
+        was = res.matched if res.alias_type == "former" and res.matched else token
+        year = gone_in(str(getattr(res, "note", "")))
+        if year is not None and {names.get(c) for c in res.codes} == {was}:
+            was = f"{was} until {year}"  # one that had the name of the body now, said apart
+        label = "former" if res.alias_type == "former" else "predecessor"
+        found = [Member(c, given, role, f"{label}: {was} → {names.get(c, c)}") for c in res.codes]
+        today = " and ".join(f"{names.get(c, c)} ({c})" for c in res.codes)
+        gone = "a body since abolished or merged" if label == "former" else "an NHS body"
+        self.warnings.append(f"{token!r} names {gone}: read as {today}, covering it today")
+        return found, res.former_code or "n:" + normalise_name(was)
 
     def listed(
         self, name: str, count: int, what: str, allowed: Sequence[str] = (), required: bool = False
@@ -939,15 +1000,7 @@ class _RowCheck:
             self.errors.append(RowError(self.source.row, column, token, message, near))
             return None
         if res.alias_type in ("former", "nhs_predecessor"):
-            was = res.matched if res.alias_type == "former" and res.matched else token
-            label = "former" if res.alias_type == "former" else "predecessor"
-            found = [
-                Member(c, given, role, f"{label}: {was} → {names.get(c, c)}") for c in res.codes
-            ]
-            today = " and ".join(f"{names.get(c, c)} ({c})" for c in res.codes)
-            gone = "a body since abolished or merged" if label == "former" else "an NHS body"
-            self.warnings.append(f"{token!r} names {gone}: read as {today}, covering it today")
-            return found, res.former_code or "n:" + normalise_name(was)
+            return self.former(token, given, role, res)
         if res.alias_type == "rule":
             found = [
                 Member(c, given, role, f"rule: {token} → {names.get(c, c)}") for c in res.codes

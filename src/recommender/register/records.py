@@ -64,7 +64,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from recommender.core.config import Settings
 from recommender.core.errors import ImportRejected, InvalidInput, UnknownArrangement
-from recommender.core.names import FORMER_RESOLUTIONS, and_list, closest, former_name
+from recommender.core.names import FORMER_RESOLUTIONS, and_list, closest, former_name, normalise
 from recommender.core.services import check_service, service_ids, service_labels
 from recommender.database import db
 from recommender.register import writes as store
@@ -359,7 +359,10 @@ def member_label(member: Mapping[str, Any]) -> str:
     it is now ("Chiltern (now Buckinghamshire)"), not as its successor (which made a successor
     look like its own partner: "Buckinghamshire, Buckinghamshire")."""
     if former(member) and member.get("name_as_given"):
-        return f"{member['name_as_given']} (now {member['name']})"
+        given, now = str(member["name_as_given"]), str(member["name"])
+        if normalise(given) == normalise(now):  # "Somerset" of 2013, the county council gone
+            given = former_name(str(member.get("resolution") or "")) or given
+        return f"{given} (now {now})"
     return str(member["name"])
 
 
@@ -606,6 +609,10 @@ def default_directory(settings: Settings) -> Directory:
     def resolve(query: str, kind: str | None) -> Any:
         return reference.resolve(query, kind=kind, settings=settings)
 
+    @functools.lru_cache(maxsize=RESOLUTIONS_KEPT)
+    def predecessor(query: str, kind: str | None) -> Any:
+        return reference.predecessor(query, kind=kind, settings=settings)
+
     codes = [str(c) for c in bodies.index]
     return Directory(
         resolve=resolve,
@@ -619,6 +626,7 @@ def default_directory(settings: Settings) -> Directory:
         },
         kinds=dict(zip(codes, bodies["kind"].astype(str), strict=True)),
         runs=fire_runners(reference.fire_governance(settings)),
+        predecessor=predecessor,
     )
 
 
