@@ -302,3 +302,28 @@ def test_the_greater_london_authority_is_not_called_a_combined_authority(
     assert '<span class="muted block">Strategic authority, 0 km away</span>' in met
     assert "Combined authority, " not in met
     assert '<label for="kinds-combined">Combined authorities and the GLA</label>' in met
+
+
+def test_a_deprivation_made_from_councils_says_so(real_client: FlaskClient) -> None:
+    """A county's, a fire, police or NHS area's and a combined authority's deprivation is its
+    councils' scores weighted by their people (data/README.md), where the source scores councils
+    (and counties otherwise: Devon's own figure is decile 7): the page, the API and `bodies
+    show` gave the decile as if read from it."""
+    from click.testing import CliRunner
+    from markupsafe import escape
+
+    from recommender.cli import cli
+    from recommender.reference.lookup import DEPRIVATION_NOTE
+
+    for code in ("E10000008", "E31000046", "E23000001", "E54000032", "E47000001"):
+        facts = real_client.get(f"/api/v1/bodies/{code}").get_json()["body"]
+        assert facts["deprivation_note"] == DEPRIVATION_NOTE, code
+        page = real_client.get(f"/bodies/{code}").get_data(as_text=True)
+        said = page.split("<dt>Deprivation</dt>")[1].split("</dd>")[0]
+        assert f'<span class="muted">({escape(DEPRIVATION_NOTE)})</span>' in said, code
+    shown = CliRunner().invoke(cli, ["bodies", "show", "E10000008"])
+    assert f"(1 is the most deprived) ({DEPRIVATION_NOTE})" in shown.output
+    for code in ("E07000064", "E06000052"):  # a district's and a unitary's: the source's own
+        assert (
+            "deprivation_note" not in real_client.get(f"/api/v1/bodies/{code}").get_json()["body"]
+        )

@@ -196,7 +196,10 @@ def _summary(facts: dict[str, Any]) -> list[str]:
     if facts.get("rural_urban"):
         lines.append(f"Rural-urban class: {facts['rural_urban']}")
     if facts.get("imd_decile"):
-        lines.append(f"Deprivation: decile {facts['imd_decile']} of 10 (1 is the most deprived)")
+        said = f" ({facts['deprivation_note']})" if facts.get("deprivation_note") else ""
+        lines.append(
+            f"Deprivation: decile {facts['imd_decile']} of 10 (1 is the most deprived){said}"
+        )
     return lines
 
 

@@ -362,6 +362,9 @@ def former_note(query: str, code: str, settings: Settings) -> str | None:
     return note.rstrip(".") + "."
 
 
+DEPRIVATION_NOTE = "its councils' scores, weighted by their people"
+
+
 def body(code_or_name: str, settings: Settings) -> dict[str, Any]:
     """Return the facts of one body (plain Python values; no geometry).
 
@@ -373,6 +376,10 @@ def body(code_or_name: str, settings: Settings) -> dict[str, Any]:
     row = ref.bodies.loc[code]
     facts = {column: _plain(row[column]) for column in ref.bodies.columns if column != "geometry"}
     facts = facts | {"governance": governance_facts(code, settings)}
+    if facts.get("imd_decile") and facts["tier"] not in kinds.LOWER_TIERS:
+        # The source scores councils that run local services (and, differently, counties):
+        # every other body's score is its councils', as data/README.md says.
+        facts["deprivation_note"] = DEPRIVATION_NOTE
     if facts["kind"] == "health" and (split := _split_councils(code, settings)):
         # Its outline (and so its area) is drawn from the councils mostly in it; its people
         # include a share of each split council's, by the number of its small areas (LSOAs) in
