@@ -477,8 +477,10 @@ def partnerships_of(
     """A body's arrangements split in two: those it is in with others, and those internal
     to one body (:func:`merged_into_one`: councils that are all now this body, or a fire
     authority with the body that runs it), said apart; each as ``code``'s list shows it
-    (:func:`as_member`: one it left, ended for it)."""
-    mine = [as_member(r, code) for r in records]
+    (:func:`as_member`: one it left, ended for it), in the order a page lists them: running
+    ones first, then those that ended (or it left), then proposals, the latest start first
+    within each (none given, last), as a list cut to its first few shows what it does now."""
+    mine = sorted((as_member(r, code) for r in records), key=_listed_order)
     merged = [r for r in mine if merged_into_one(r)]
     return [r for r in mine if not merged_into_one(r)], merged
 
@@ -487,6 +489,16 @@ def _one_code(record: Mapping[str, Any]) -> bool:
     """Whether every member of ``record`` is one body by its own code (councils merged since),
     not only through the body that runs it."""
     return one_body([m.get("body_code") for m in record.get("members") or []])
+
+
+_STATUS_ORDER = {"running": 0, "left": 1, "ended": 1, "proposed": 2}
+
+
+def _listed_order(record: Mapping[str, Any]) -> tuple[int, int, str, str]:
+    start = record.get("start_year")
+    start = None if start is None or pd.isna(start) else int(start)
+    latest = -start if start is not None else 1  # none given: after every year
+    return (_STATUS_ORDER[status_said(record)], latest, str(record["name"]), str(record["id"]))
 
 
 def merged_said(name: str, merged: Sequence[Mapping[str, Any]]) -> str:
