@@ -393,3 +393,30 @@ def test_a_bodys_arrangements_are_listed_running_first_and_latest_first(
     page = page.split('<ul class="list arrangements-list">')[1].split("</ul>")[0]
     shown = re.findall(r'<li><a href="/arrangements/(R-[0-9a-f]+)">', page)
     assert shown == [a["id"] for a in listed[:8]]
+
+
+def test_a_partner_only_through_bodies_now_gone_is_said_so_where_it_is_already_one(
+    real_client: FlaskClient,
+) -> None:
+    """Somerset's compare page said Devon "already shares it" for trading standards, its page
+    hatched six "existing partners", and West Northamptonshire's list, existing partners
+    included, tagged North Northamptonshire "already a partner" for legal services: each only
+    through Somerset County Council, or Northamptonshire County Council, whose arrangements
+    they inherit (the reasons beside said so; these did not)."""
+    page = real_client.get("/bodies/E06000066/compare?with=E10000008&with=E23000036").get_data(
+        as_text=True
+    )
+    assert "already shares it, only through Somerset County Council, now gone" in page
+    assert not re.search(r"already shares it</span>", page)
+    split = real_client.get("/bodies/E06000062/compare?with=E06000061&with=E06000060").get_data(
+        as_text=True
+    )
+    legal = split.split('<tr data-service="legal">')[1].split("</tr>")[0]
+    assert "already shares it, only as successors of Northamptonshire County Council" in legal
+    somerset = real_client.get("/bodies/E06000066").get_data(as_text=True)
+    assert re.search(r"\d+ existing partners hatched: [^;.]*\(all only through bodies now gone "
+                     r"that Somerset succeeds\)", somerset)  # fmt: skip
+    listed = real_client.get("/bodies/E06000062?service=legal&include_existing=1")
+    row = listed.get_data(as_text=True).split('id="s-E06000061-legal"')[1].split("</tr>")[0]
+    assert '<span class="tag">already a partner</span><span class="muted block">only ' in row
+    assert "Northamptonshire County Council" in row

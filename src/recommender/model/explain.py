@@ -514,6 +514,20 @@ def _inherited(
     return found
 
 
+def through_said(via: Via) -> str:
+    """How a pair already shares a service only through bodies now gone (:func:`inherited_only`;
+    ``via``: the focal body's, then the candidate's), said beside "already shares it".
+
+    >>> through_said(("Somerset County Council", ""))
+    'only through Somerset County Council, now gone'
+    >>> through_said(("Northamptonshire County Council", "Northamptonshire County Council"))
+    'only as successors of Northamptonshire County Council'
+    """
+    if via[0] and via[0] == via[1]:
+        return f"only as successors of {via[0]}"
+    return f"only through {and_list([name for name in via if name])}, now gone"
+
+
 def inherited_said(you: str, via: Via, services: list[str]) -> str:
     """How a pair shares services only through bodies that are gone (:func:`inherited_only`;
     ``via``: the focal body's, then the candidate's), from the candidate's side."""

@@ -20,7 +20,14 @@ import numpy as np
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, UnknownBody
 from recommender.core.services import load_services
-from recommender.model.explain import Reason, governance_note, reasons
+from recommender.model.explain import (
+    Reason,
+    Via,
+    governance_note,
+    inherited_only,
+    reasons,
+    through_said,
+)
 from recommender.recommend.ranking import Recommender
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
@@ -40,6 +47,7 @@ class Estimate:
     low: float | None
     high: float | None
     existing: bool = False  # already shares it with the body: not a new opportunity
+    through: str | None = None  # existing only through bodies now gone (explain.through_said)
 
 
 @dataclass
@@ -129,6 +137,7 @@ def compare(rec: Recommender, body: str, partners: Sequence[str]) -> Comparison:
     ]
     labels = {str(k): str(v) for k, v in load_services(settings)["label"].items()}
     services = [int(s) for s in np.flatnonzero(ctx.bodies.eligible[:, f])]
+    gone = inherited_only(model)
     for s in services:
         scored = scorer.query(f, s)
         where = {int(c): i for i, c in enumerate(scored.candidate)}
@@ -147,6 +156,7 @@ def compare(rec: Recommender, body: str, partners: Sequence[str]) -> Comparison:
                     low=_figure(scored.low[i]),
                     high=_figure(scored.high[i]),
                     existing=bool(scored.existing[i]),
+                    through=_through(gone, f, p, s) if scored.existing[i] else None,
                 )
             )
             fresh = candidate.estimates[ctx.services[s]]
@@ -166,6 +176,11 @@ def compare(rec: Recommender, body: str, partners: Sequence[str]) -> Comparison:
         services=[(ctx.services[s], labels.get(ctx.services[s], ctx.services[s])) for s in order],
         candidates=candidates,
     )
+
+
+def _through(gone: dict[tuple[int, int, int], Via], f: int, c: int, s: int) -> str | None:
+    via = gone.get((f, c, s))
+    return None if via is None else through_said(via)
 
 
 def _figure(value: float) -> float | None:

@@ -405,6 +405,17 @@ class Recommender:
             )
         return self._position[code]
 
+    def existing_through(self, body: str, partner: str, service: str) -> str | None:
+        """How ``body`` already shares ``service`` with ``partner`` only through bodies now gone
+        that they succeed ("only through Somerset County Council, now gone":
+        :func:`recommender.model.explain.through_said`), or None: said beside "already a
+        partner", where the reasons say who did."""
+        from recommender.model.explain import inherited_only, through_said
+
+        at = (self.body_position(body), self.body_position(partner), self.service_position(service))
+        via = inherited_only(self.model).get(at)
+        return None if via is None else through_said(via)
+
     def service_position(self, service: str) -> int:
         found = self._service_pos.get(service)
         if found is not None:  # a service id, as the API and the pages send it

@@ -324,6 +324,8 @@ class _Roles:
     value_format: Callable[[float], str]
     detail_format: Callable[[float], str]
     breaks: tuple[float, ...]
+    inherited: frozenset[str] = frozenset()  # existing only through bodies now gone
+    succeeds: str = ""  # the body that succeeds them (its name), as the description says
 
     def kind(self, code: str) -> str:
         """A suggested partner that is also an existing one is "suggested" (and hatched)."""
@@ -408,7 +410,20 @@ class _Roles:
             parts.append(f"{_count(len(plain), noun)}: {_list(plain, self.names)}")
         if self.existing:
             hatched = _list(sorted(self.existing), self.names)
-            parts.append(f"{_count(len(self.existing), 'existing partner')} hatched: {hatched}")
+            said = f"{_count(len(self.existing), 'existing partner')} hatched: {hatched}"
+            gone = sorted(self.inherited & self.existing)
+            if gone:  # partners through its predecessors' arrangements, not its own
+                who = (
+                    "all"
+                    if len(gone) == len(self.existing)
+                    else _list(gone, self.names)
+                    if len(gone) <= 3
+                    else f"{len(gone)} of them"
+                )
+                said += (
+                    f" ({who} only through bodies now gone that {self.succeeds or 'it'} succeeds)"
+                )
+            parts.append(said)
         if outlined:
             parts.append(f"areas outlined with dashes: {_list(outlined, self.names)}")
         return f"Map of {where}" + (": " + "; ".join(parts) if parts else "") + "."
@@ -459,6 +474,7 @@ def render_map(
     value_label: str = "",
     partners: Iterable[str] = (),
     existing: Iterable[str] = (),
+    inherited: Iterable[str] = (),
     layer: str = "councils",
     bbox: tuple[float, float, float, float] | None = None,
     zoom_to: Iterable[str] | None = None,
@@ -485,17 +501,19 @@ def render_map(
     (:func:`class_breaks`; legend, tooltips and description in ``value_format``, or
     ``tooltip_format`` for the last two); ``partners`` without a value share one colour;
     ``existing`` partners are hatched (``partner_label`` names the plain ones in the legend,
-    "Suggested partner" by default). Named bodies of other layers (councils on a fire map)
-    are filled over the layer, the largest first; one covering another named body (a county
-    around its districts, a police area around the focal fire authority) is drawn as a dashed
-    outline in its colour instead, so that nothing named is hidden. The focal body is an
-    outline above everything. ``zoom_to`` (codes) or ``bbox`` (BNG metres) set the view, with
-    an England locator beside the legend; zoomed maps name the bodies they fill unless
-    ``labels=False``, in two sizes: at least :data:`LABEL_PX` px at the nominal width and, for
-    pages that show ``phone_labels`` (``.labels-phone``, hidden unless a stylesheet shows it),
-    at :data:`PHONE_PX` px wide. ``legend_html`` leaves the legend out of the SVG and returns
-    it after it as an HTML list (text that scales with the page); ``locator=False`` then
-    leaves out the England locator too. ``link(code)`` makes each body a link.
+    "Suggested partner" by default), the description saying which of them are ``inherited``
+    (partners only through bodies now gone that the ``focal`` body succeeds). Named bodies of
+    other layers (councils on a fire map) are filled over the layer, the largest first; one
+    covering another named body (a county around its districts, a police area around the focal
+    fire authority) is drawn as a dashed outline in its colour instead, so that nothing named is
+    hidden. The focal body is an outline above everything. ``zoom_to`` (codes) or ``bbox`` (BNG
+    metres) set the view, with an England locator beside the legend; zoomed maps name the bodies
+    they fill unless ``labels=False``, in two sizes: at least :data:`LABEL_PX` px at the nominal
+    width and, for pages that show ``phone_labels`` (``.labels-phone``, hidden unless a
+    stylesheet shows it), at :data:`PHONE_PX` px wide. ``legend_html`` leaves the legend out of
+    the SVG and returns it after it as an HTML list (text that scales with the page);
+    ``locator=False`` then leaves out the England locator too. ``link(code)`` makes each body a
+    link.
     ``layers`` (by level) replace today's web layers, e.g. with a reorganisation scenario's.
     """
     if layer not in LAYERS:
@@ -512,6 +530,8 @@ def render_map(
         },
         partners=frozenset(_known(geo, partners)),
         existing=frozenset(_known(geo, existing)),
+        inherited=frozenset(_known(geo, inherited)),
+        succeeds=str({**geo.names, **(names or {})}.get(focal, "")) if focal else "",
         names={**geo.names, **(names or {})},
         partner_label=partner_label,
         value_label=value_label,

@@ -8,7 +8,12 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from recommender.core.config import Settings
-from recommender.register.records import body_of, record_ended, record_proposed
+from recommender.register.records import (
+    body_of,
+    record_ended,
+    record_proposed,
+    through_former,
+)
 from recommender.render import maps
 
 LAYER_BY_TIER = {
@@ -49,6 +54,8 @@ def partners_map(
     code = str(body["code"])
     best: dict[str, float] = {}
     existing: set[str] = set()
+    direct: set[str] = set()  # partners in an arrangement with the body itself
+    gone: set[str] = set()  # partners only through bodies now gone that the body succeeds
     for row in rows:
         partner = str(row["partner_code"])
         if row["existing"]:
@@ -62,11 +69,13 @@ def partners_map(
             continue  # hatched as an existing partner
         # Not the body, nor the fire authority it runs (or the body running it): one body.
         mine = {body_of(m) for m in a["members"] if m["body_code"] == code} or {code}
-        existing |= {
+        partners = {
             str(m["body_code"])
             for m in a["members"]
             if m["body_code"] and m["body_code"] != code and body_of(m) not in mine
         }
+        existing |= partners
+        (gone if through_former(a, code) else direct).update(partners)
     zoom = [code, *best]
     return maps.render_map(
         focal=code,
@@ -75,6 +84,7 @@ def partners_map(
         # A partner already sharing another service and suggested for this one is both: shaded
         # by its suggestion and hatched (it showed as a suggestion alone, a stranger).
         existing=sorted(existing),
+        inherited=sorted(gone - direct),
         layer=layer_of(str(body["tier"])),
         # A page's map follows its bodies' shape; a printed one is landscape, the width of
         # the page, so that its names print as large as the text (no locator: print says where).
