@@ -408,6 +408,8 @@ def test_a_partner_only_through_bodies_now_gone_is_said_so_where_it_is_already_o
     )
     assert "already shares it, only through Somerset County Council, now gone" in page
     assert not re.search(r"already shares it</span>", page)
+    listed = page.split("Documented arrangements with Somerset")[1].split("</tr>")[0]
+    assert listed.count("only through Somerset County Council") >= 2  # its list, not plainly
     split = real_client.get("/bodies/E06000062/compare?with=E06000061&with=E06000060").get_data(
         as_text=True
     )
