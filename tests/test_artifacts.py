@@ -123,6 +123,29 @@ def test_promote_and_roll_back(models: Settings, tmp_path: Path) -> None:
         artifacts.rollback(models)
 
 
+def test_a_rollback_keeps_the_history_it_does_not_use(models: Settings) -> None:
+    """A rollback wrote back only the versions whose folders it found: with older folders
+    pruned, `models rollback` emptied the registry's history without a word."""
+    first = only_version(models)
+    second = copy_version(models, first, "29991231-235959")
+    third = copy_version(models, first, "29991231-235960")
+    artifacts.promote(second, models)
+    artifacts.promote(third, models)
+    registry = models.models / artifacts.REGISTRY
+    data = json.loads(registry.read_text())
+    data["history"] = ["20000101-000000-aaaaaa", *data["history"], "20000102-000000-bbbbbb"]
+    registry.write_text(json.dumps(data))  # one older, one later, both with no folder
+    skipped: list[str] = []
+    assert artifacts.rollback(models, skipped=skipped) == second
+    assert skipped == ["20000102-000000-bbbbbb"]  # passed over, and said
+    kept = json.loads(registry.read_text())
+    assert kept["history"] == ["20000101-000000-aaaaaa", first]  # the older one kept
+    assert artifacts.rollback(models) == first
+    with pytest.raises(ModelError, match=r"the 1 earlier version\(s\) the registry lists"):
+        artifacts.rollback(models)  # only the older one left, with no folder: said so
+    assert json.loads(registry.read_text())["history"] == ["20000101-000000-aaaaaa"]
+
+
 def test_no_promoted_model_says_how_to_get_one(tmp_path: Path) -> None:
     settings = Settings.from_env().with_(models_dir=tmp_path / "models")
     with pytest.raises(NoPromotedModel, match="recommender train --promote"):

@@ -671,8 +671,15 @@ def models_rollback(obj: SettingsObj) -> None:
     from recommender.model import artifacts
     from recommender.recommend import serving
 
-    target = artifacts.rollback(obj.settings, check=serving.check(obj.settings))
+    skipped: list[str] = []
+    target = artifacts.rollback(obj.settings, check=serving.check(obj.settings), skipped=skipped)
     click.echo(f"rolled back to {target}")
+    if skipped:  # promoted after it, their folders gone since: passed over, said so
+        click.echo(
+            f"passed over {len(skipped)} later version(s) the registry listed whose folders "
+            f"are gone: {', '.join(skipped)}",
+            err=True,
+        )
 
 
 @models.command("ensure")

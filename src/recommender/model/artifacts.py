@@ -543,25 +543,43 @@ def promote(version: str, settings: Settings, *, check: Check | None = None) -> 
     return previous  # type: ignore[no-any-return]
 
 
-def rollback(settings: Settings, *, check: Check | None = None) -> str:
+def rollback(
+    settings: Settings, *, check: Check | None = None, skipped: list[str] | None = None
+) -> str:
     """Promote the model that served before the current one (after loading it); return it.
+
+    The latest earlier version whose folder is still there is the one: any promoted after it
+    whose folder is gone are passed over, and named in ``skipped`` when a list is given (they
+    leave the history as a rollback past them would take them). The history before it is kept
+    as it is, folders or not: what the registry recorded is not the rollback's to forget.
 
     The lock is held from reading the registry to writing it (the target depends on what it
     says), so a promotion or another rollback waits for this one, then applies to its result.
     """
     with _registry_lock(settings):
         data = _registry(settings)
-        history = [v for v in data["history"] if (settings.models / v / METADATA).is_file()]
+        history = [str(v) for v in data["history"]]
+        gone: list[str] = []
+        while history and not (settings.models / history[-1] / METADATA).is_file():
+            gone.append(history.pop())
         if not history:
             raise ModelError(
-                "nothing to roll back to: no earlier promoted model in the registry",
+                "nothing to roll back to: "
+                + (
+                    f"the {len(gone)} earlier version(s) the registry lists (the latest "
+                    f"{gone[0]}) have no folder in the models folder"
+                    if gone
+                    else "no earlier promoted model in the registry"
+                ),
                 field="version",
             )
-        target = str(history.pop())
+        target = history.pop()
         _try(target, settings, check)
         data["history"] = history
         data["promoted"] = target
         _write_registry(settings, data)
+    if skipped is not None:
+        skipped.extend(gone)
     return target
 
 
