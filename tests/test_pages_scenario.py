@@ -300,6 +300,10 @@ def test_the_briefing_on_the_new_map(client: FlaskClient, stored: str) -> None:
     text = " ".join(p.extract_text() or "" for p in PdfReader(io.BytesIO(response.data)).pages)
     text = " ".join(text.split())
     assert "West Surrey" in text and "On the map of scenario" in text
+    # It said "ONS name and code: West Surrey (X06000002)", of a code no ONS list has.
+    assert "ONS name and code" not in text
+    assert "(X06000002: a scenario's code, not an ONS one); formed from " in text
+    assert "(the sum of its councils')" in text
 
 
 # The API -------------------------------------------------------------------------------------
