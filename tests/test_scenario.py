@@ -563,3 +563,23 @@ def test_nothing_changes_the_reference_or_the_model(recommender_model) -> None: 
     )
     assert recommender_model.model.context.pairs.n == n
     assert np.isin(list(NORTH), recommender_model.model.context.pairs.codes).all()
+
+
+def test_inherited_history_counts_running_arrangements_apart_from_the_rest() -> None:
+    """A successor "inherits 1 documented arrangement with Brighton and Hove from Medway" where
+    the one was a proposal, and "5 … from Cherwell" where four had ended and one was only
+    proposed: every shared one was counted as running history."""
+    from recommender.scenario.history import Outcome
+    from recommender.scenario.recommend import _history_said
+
+    def one(ended: bool = False, proposed: bool = False) -> Outcome:
+        return Outcome("R-1", "x", "legal", 2012, ended, None, ("A",), ("B",), 0, False, proposed)
+
+    assert _history_said([one(), one(), one(ended=True)]) == (
+        "2 documented arrangements (and 1 more that ended or was only proposed)"
+    )
+    assert _history_said([one(proposed=True)]) == "1 documented proposal never formed"
+    assert _history_said([one(ended=True)] * 4 + [one(proposed=True)]) == (
+        "4 documented arrangements that ended and 1 documented proposal never formed"
+    )
+    assert not one(proposed=True).running and one().running

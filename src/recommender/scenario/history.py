@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from recommender.recommend.ranking import rows
-from recommender.register.records import record_ended
+from recommender.register.records import record_ended, record_proposed
 from recommender.scenario.world import World
 
 
@@ -43,6 +43,12 @@ class Outcome:
     after: tuple[str, ...]  # the same, mapped: distinct, in order
     externals: int  # members outside the reference
     internal: bool
+    proposed: bool = False  # only proposed (:func:`record_proposed`): it never ran
+
+    @property
+    def running(self) -> bool:
+        """Neither ended nor only proposed: a partnership its members are in now."""
+        return not (self.ended or self.proposed)
 
     @property
     def changed(self) -> bool:
@@ -97,6 +103,7 @@ def outcome(
         after=after,
         externals=externals,
         internal=internal,
+        proposed=record_proposed(record),
     )
 
 

@@ -121,8 +121,7 @@ class ScenarioRecommender(Recommender):
         theirs = _few(self._names(c for o in shared for c in o.into(partner, self.world)))
         if not shared or not (mine or theirs):
             return reason
-        n = len(shared)
-        what = f"{n} documented arrangement{'s' * (n != 1)}"
+        what = _history_said(shared)
         you, them = self.world.name(focal), self.world.name(partner)
         if mine and theirs:
             text = f"inherits {what} with {you}: {them} from {theirs}, {you} from {mine}"
@@ -139,6 +138,29 @@ class ScenarioRecommender(Recommender):
             name = self.world.name(code)
             out.append(f"{name} County Council" if tier == "county" else name)
         return out
+
+
+def _history_said(shared: list[history.Outcome]) -> str:
+    """How many documented arrangements a pair inherits, as running ones and the rest: "3
+    documented arrangements (and 1 more that ended or was only proposed)", or, with none
+    running, "2 documented arrangements that ended and 1 documented proposal never formed"."""
+    running = sum(o.running for o in shared)
+    proposed = sum(o.proposed for o in shared)
+    ended = len(shared) - running - proposed
+    if running:
+        said = f"{running} documented arrangement{'s' * (running != 1)}"
+        rest = len(shared) - running
+        if rest:
+            said += (
+                f" (and {rest} more that ended or {'was' if rest == 1 else 'were'} only proposed)"
+            )
+        return said
+    parts = []
+    if ended:
+        parts.append(f"{ended} documented arrangement{'s' * (ended != 1)} that ended")
+    if proposed:
+        parts.append(f"{proposed} documented proposal{'s' * (proposed != 1)} never formed")
+    return and_list(parts)
 
 
 def _few(items: list[str], most: int = 3) -> str:
