@@ -185,6 +185,9 @@ def test_duplicates_inside_one_file_are_reported_and_skipped(
     assert report.in_file_duplicates == [(9, 2)]
     assert report.added == 7
     assert "row 9 repeats row 2" in report.summary()
+    # The count said "0 duplicate(s) skipped" of 8 rows, 7 added: the rows now add up.
+    said = "8 row(s), added 7 arrangement(s), 1 duplicate(s) skipped (0 already in the register"
+    assert said + ", 1 repeated in the file)" in report.summary()
 
 
 def test_a_reimport_names_the_arrangements_already_stored(
@@ -226,6 +229,13 @@ def test_a_reimport_that_changes_a_stored_arrangement_says_how_to_correct_it(
     corrected.write_text("\n".join(lines) + "\n")
     named = import_file(corrected, settings=register_settings, directory=directory)
     assert "skipped; its name differs from the file's: to correct it" in named.summary()
+    # A file without the note column said the stored note "differs", and that removing the
+    # arrangement and importing again would correct it: it would have lost the note.
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False).drop(columns=["note"])
+    bare = tmp_path / "no_note.csv"
+    frame.iloc[:1].to_csv(bare, index=False)
+    quiet = import_file(bare, settings=register_settings, directory=directory, dry_run=True)
+    assert quiet.differ == [] and "differ" not in quiet.summary()
 
 
 def test_an_id_another_arrangement_has_is_said_to_be_replaced(

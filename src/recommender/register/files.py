@@ -171,6 +171,9 @@ class Candidate:
     members: tuple[Member, ...]
     identities: tuple[str, ...]  # one per partner named, sorted (see register.fingerprint)
     warnings: tuple[str, ...] = ()
+    # The fields the file gave a value for (None: every field, as made elsewhere): what a row
+    # already stored can be said to differ in (a file with no note says nothing of one).
+    given: frozenset[str] | None = None
 
 
 def current_year() -> int:
@@ -831,6 +834,7 @@ class _RowCheck:
             ),
             *(self.get("source"), self.get("note"), bool(self.flag("simulated"))),
             *(members, identities, tuple(self.warnings)),
+            given=frozenset(k for k, v in self.source.values.items() if str(v).strip()),
         )
 
     def check_basis(self, figure: float | None, basis: str, period: int | None) -> None:

@@ -560,7 +560,10 @@ class ImportReport:
     def summary(self) -> str:
         verb = "would add" if self.dry_run else "added"
         text = f"{self.path}: {self.rows} row(s), {verb} {self.added} arrangement(s), "
-        text += f"{self.duplicates} duplicate(s) skipped"
+        repeats = len(self.in_file_duplicates)
+        text += f"{self.duplicates + repeats} duplicate(s) skipped"
+        if repeats:  # the rows add up: each is added, already stored, or a repeat
+            text += f" ({self.duplicates} already in the register, {repeats} repeated in the file)"
         changed = {row: fields for row, _, fields in self.differ}
         for row, ident, name in self.already:
             text += f"\n  row {row} is already in the register as {ident} ({name}): skipped"
@@ -768,7 +771,7 @@ def _differing(
 ) -> list[tuple[int, str, list[str]]]:
     """Of the rows already stored that an import names (``shown``: file rows), those whose
     fields (:data:`COMPARED`, as the import would store them) differ from the stored ones:
-    (file row, id, the fields)."""
+    (file row, id, the fields), of the fields the file gives (its end year gives a status)."""
     wanted = [(fp, c) for fp, c in old if c.row in shown]
     if not wanted:
         return []
@@ -782,7 +785,12 @@ def _differing(
         if fp not in stored:
             continue
         made = _stored_row(fp, c)  # as the import would store it
-        fields = [name for name in COMPARED if not _same(made.get(name), stored[fp][name])]
+        fields = [
+            name
+            for name in COMPARED
+            if (c.given is None or name in c.given or (name == "status" and "end_year" in c.given))
+            and not _same(made.get(name), stored[fp][name])
+        ]
         if fields:
             out.append((c.row, str(stored[fp]["id"]), fields))
     return out
