@@ -165,6 +165,11 @@ def test_models_compare_sets_two_evaluations_side_by_side(
     assert f"{first} *" in text
     assert re.search(r"mrr +0\.500 ↓ +0\.600 nearest +0\.700 +0\.600 nearest +\+0\.200", text)
     assert f"- lopo, service given, all pair kinds: NOT BETTER → {second_said}" in text
+    # It left out the pair kinds too few to judge without saying so.
+    assert (
+        "Verdicts that differ (pair kinds with fewer than 15 held-out arrangements left out;"
+        in text
+    )
     refused = _invoke(settings, "models", "compare", "nope", ok=False)
     assert refused.exit_code != 0 and "no model 'nope'" in refused.output
 

@@ -602,14 +602,21 @@ def models_compare(obj: SettingsObj, version: str, other: str | None, fmt: str) 
             ["metric", "first", "second", "change"],
             right=["first", "second", "change"],
         )
+    # Pair kinds with too few held-out arrangements are judged together, not compared here.
+    from recommender.model.verdicts import MIN_KIND_CASES
+
+    few = f"pair kinds with fewer than {MIN_KIND_CASES} held-out arrangements left out"
     if found["judgements"]:
-        click.echo("\nVerdicts that differ (see `models show` for each in full):")
+        click.echo(f"\nVerdicts that differ ({few}; see `models show` for each in full):")
         for j in found["judgements"]:
             click.echo(
                 f"- {j['where']}: {j['first'] or 'not judged'} → {j['second'] or 'not judged'}"
             )
     elif first["evaluated"] and second["evaluated"]:
-        click.echo("\nThe verdicts judge both alike on every protocol, query and pair kind.")
+        click.echo(
+            "\nThe verdicts judge both alike on every protocol, query and pair kind "
+            f"({few})."
+        )
     click.echo(
         f"\nfirst: {names[0]}; second: {names[1]} (* serves now). Each model's figure beside "
         "the best baseline's in its own evaluation, on that metric (↓ the model does not beat "
