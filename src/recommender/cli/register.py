@@ -423,8 +423,9 @@ def simulate(obj: SettingsObj, seed: int, size: int, out: Path | None, fmt: str)
 @output_format("table", "json")
 @pass_settings
 def report(obj: SettingsObj, which: str, fmt: str) -> None:
-    """Show every published fact next to the register's value for it, and its bound; then the
-    partner patterns of the simulated register against the real one."""
+    """Show every published fact of data/calibration.json next to the register's value for
+    it, and its bound; then the partner patterns of the simulated register against the real
+    one."""
     names = calibration.REGISTERS if which == "all" else (which,)
     parts = calibration.RegisterParts.load(obj.settings)
     results = calibration.register_reports(obj.settings, names, parts)
