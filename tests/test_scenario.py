@@ -583,3 +583,21 @@ def test_inherited_history_counts_running_arrangements_apart_from_the_rest() -> 
         "4 documented arrangements that ended and 1 documented proposal never formed"
     )
     assert not one(proposed=True).running and one().running
+
+
+def test_a_split_countys_share_is_never_read_as_making_a_partnership_internal(
+    world: World,
+) -> None:
+    """Kent split three ways: the Maidstone Gateway (Maidstone and Kent) read on North Kent's
+    page "between bodies that are all now North Kent, so it is internal", Kent standing as the
+    first successor other than North Kent, the one Maidstone went to. Here Elmbridge goes to
+    East Surrey and Surrey County Council is split: on West Surrey's page the two are East
+    and West Surrey, a partnership."""
+    from recommender.scenario.report import _mapped
+
+    east, west = sorted(world.successors)
+    assert world.replaced["E07000207"] == (east,) and set(world.replaced[SURREY]) == {east, west}
+    record = {"id": "R-x", "members": [{"body_code": "E07000207"}, {"body_code": SURREY}]}
+    codes = [m["body_code"] for m in _mapped(world, record, west)["members"]]
+    assert codes == [east, west] and not reg.merged_into_one(_mapped(world, record, west))
+    assert [m["body_code"] for m in _mapped(world, record, east)["members"]] == [east, west]

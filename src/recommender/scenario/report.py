@@ -109,8 +109,8 @@ def place(world: World, body: str) -> Place:
     """Body ``body`` on the scenario's map: its facts, neighbours and containers there, and the
     documented arrangements it is in there. A successor's are its councils' (and a split
     county's), carried over: each member's ``body_code`` is on the scenario's map (a county
-    split between successors: the first that is not this body), ``today_code`` today's; those
-    that become internal are left out, and ``note`` says so."""
+    split between successors: one its co-members are not, :func:`_mapped`), ``today_code``
+    today's; those that become internal are left out, and ``note`` says so."""
     code = code_of(world, body)
     facts = world.facts(code)
     near = world.neighbours(code, kind=str(facts["kind"]))
@@ -135,11 +135,24 @@ def place(world: World, body: str) -> Place:
 
 
 def _mapped(world: World, record: dict[str, Any], focal: str) -> dict[str, Any]:
+    """``record`` with its members on the scenario's map. A council replaced by one successor
+    is it; a county split between successors is each of them in part, so it stands as one
+    that is not the others already named (this body first when it is an heir, as it is in the
+    arrangement through it): never all of them one body, unless the arrangement is internal
+    (:attr:`history.Outcome.internal`, left out before). Kent's share of the Maidstone
+    Gateway, seen from North Kent, is North Kent's, and Maidstone's West Kent's: two
+    successors, not "all now North Kent"."""
     members = []
     for member in record["members"]:
         heirs = world.replaced.get(member["body_code"] or "", ())
         if heirs:
-            others = [h for h in heirs if h != focal] or list(heirs)
-            member = member | {"body_code": others[0], "today_code": member["body_code"]}
+            member = member | {"body_code": heirs[0], "today_code": member["body_code"]}
         members.append(member)
+    for i, member in enumerate(members):  # a split county: as one its co-members are not
+        heirs = world.replaced.get(member.get("today_code") or "", ())
+        if len(heirs) > 1:
+            named = {str(m["body_code"]) for j, m in enumerate(members) if j != i}
+            free = [h for h in heirs if h not in named]
+            pick = focal if focal in free else (free or list(heirs))[0]
+            members[i] = member | {"body_code": pick}
     return record | {"members": members}
