@@ -614,8 +614,7 @@ def models_compare(obj: SettingsObj, version: str, other: str | None, fmt: str) 
             )
     elif first["evaluated"] and second["evaluated"]:
         click.echo(
-            "\nThe verdicts judge both alike on every protocol, query and pair kind "
-            f"({few})."
+            f"\nThe verdicts judge both alike on every protocol, query and pair kind ({few})."
         )
     click.echo(
         f"\nfirst: {names[0]}; second: {names[1]} (* serves now). Each model's figure beside "
