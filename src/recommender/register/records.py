@@ -234,14 +234,17 @@ def exits_of(name: str, simulated: bool = False) -> dict[str, ExitReading]:
 def as_member(record: Mapping[str, Any], code: str | None) -> dict[str, Any]:
     """An arrangement as a list of ``code``'s arrangements shows it: one ``code`` left
     (:func:`exits_of`) carries ``left`` (True) and ``left_year``, read as ended for it
-    (:func:`record_ended`, :func:`years_said`, :func:`status_said`)."""
+    (:func:`record_ended`, :func:`years_said`, :func:`status_said`). ``code`` left only if
+    every member that is ``code`` left: a scenario's successor of Hammersmith and Fulham, which
+    left the Tri-borough libraries, and of Kensington and Chelsea, which did not, is in them.
+
+    >>> as_member({"members": [{"body_code": "X", "left": True, "left_year": 2022},
+    ...                        {"body_code": "X", "left": False}]}, "X").get("left")
+    """
     out = dict(record)
-    left = next(
-        (m for m in record.get("members") or [] if m.get("left") and m["body_code"] == code),
-        None,
-    )
-    if left is not None:
-        out |= {"left": True, "left_year": left.get("left_year")}
+    mine = [m for m in record.get("members") or [] if m["body_code"] == code]
+    if mine and all(m.get("left") for m in mine):
+        out |= {"left": True, "left_year": mine[0].get("left_year")}
     return out
 
 
