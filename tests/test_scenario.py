@@ -601,3 +601,19 @@ def test_a_split_countys_share_is_never_read_as_making_a_partnership_internal(
     codes = [m["body_code"] for m in _mapped(world, record, west)["members"]]
     assert codes == [east, west] and not reg.merged_into_one(_mapped(world, record, west))
     assert [m["body_code"] for m in _mapped(world, record, east)["members"]] == [east, west]
+
+
+def test_a_successors_briefing_lists_each_member_as_it_is_today(world: World) -> None:
+    """A scenario's briefing grouped members by their successor and named each group by its
+    first council: West Kent's "Maidstone, Swale" for Maidstone, Tunbridge Wells, Swale and
+    Kent. Joint Waste Solutions, on West Surrey's map, is its four councils."""
+    from recommender.scenario.report import _mapped
+
+    names = {"E07000207": "Elmbridge", "E07000210": "Mole Valley", "E07000214": "Surrey Heath",
+             "E07000217": "Woking"}  # fmt: skip
+    record = {"id": JOINT_WASTE, "members": [{"body_code": c, "name": n, "resolution": "exact"}
+                                             for c, n in names.items()]}  # fmt: skip
+    mapped = _mapped(world, record, "X06000002")
+    assert {m["body_code"] for m in mapped["members"]} == {"X06000001", "X06000002"}
+    listed = reg.listed_partners(mapped["members"])
+    assert [p["label"] for p in listed] == list(names.values())

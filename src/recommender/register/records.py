@@ -375,13 +375,17 @@ def listed_partners(members: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
     (Kent Total Place's "Kent Police Authority" and "Kent Police", both Kent police force
     area); a former council is the body it was, by the name the source gave, with what it is
     now: split between successors, one partner ("Northamptonshire (now North Northamptonshire
-    and West Northamptonshire)"); two merged since, two partners."""
+    and West Northamptonshire)"); two merged since, two partners. On a scenario's map a member
+    is the body it is today (``today_code``, its successor's ``body_code`` aside), as the
+    scenario's pages list them: Maidstone and Tunbridge Wells, not one "Maidstone" for West
+    Kent."""
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for m in members:
+        today = m.get("today_code") or m.get("body_code")
         if former(m) and m.get("name_as_given"):
             key = ("former", str(m["name_as_given"]))
         else:
-            key = ("body", str(m["body_code"])) if m.get("body_code") else ("name", str(m["name"]))
+            key = ("body", str(today)) if today else ("name", str(m["name"]))
         groups.setdefault(key, []).append(m)
     listed = []
     for (kind, _), group in groups.items():
