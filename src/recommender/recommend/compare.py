@@ -20,14 +20,7 @@ import numpy as np
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, UnknownBody
 from recommender.core.services import load_services
-from recommender.model.explain import (
-    Reason,
-    Via,
-    governance_note,
-    inherited_only,
-    reasons,
-    through_said,
-)
+from recommender.model.explain import Reason, governance_note, reasons
 from recommender.recommend.ranking import Recommender
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
@@ -47,7 +40,7 @@ class Estimate:
     low: float | None
     high: float | None
     existing: bool = False  # already shares it with the body: not a new opportunity
-    through: str | None = None  # existing only through bodies now gone (explain.through_said)
+    through: str | None = None  # only through bodies now gone: Recommender.existing_through
 
 
 @dataclass
@@ -137,7 +130,6 @@ def compare(rec: Recommender, body: str, partners: Sequence[str]) -> Comparison:
     ]
     labels = {str(k): str(v) for k, v in load_services(settings)["label"].items()}
     services = [int(s) for s in np.flatnonzero(ctx.bodies.eligible[:, f])]
-    gone = inherited_only(model)
     for s in services:
         scored = scorer.query(f, s)
         where = {int(c): i for i, c in enumerate(scored.candidate)}
@@ -156,7 +148,11 @@ def compare(rec: Recommender, body: str, partners: Sequence[str]) -> Comparison:
                     low=_figure(scored.low[i]),
                     high=_figure(scored.high[i]),
                     existing=bool(scored.existing[i]),
-                    through=_through(gone, f, p, s) if scored.existing[i] else None,
+                    through=(
+                        rec.existing_through(code, candidate.code, ctx.services[s])
+                        if scored.existing[i]
+                        else None
+                    ),
                 )
             )
             fresh = candidate.estimates[ctx.services[s]]
@@ -176,11 +172,6 @@ def compare(rec: Recommender, body: str, partners: Sequence[str]) -> Comparison:
         services=[(ctx.services[s], labels.get(ctx.services[s], ctx.services[s])) for s in order],
         candidates=candidates,
     )
-
-
-def _through(gone: dict[tuple[int, int, int], Via], f: int, c: int, s: int) -> str | None:
-    via = gone.get((f, c, s))
-    return None if via is None else through_said(via)
 
 
 def _figure(value: float) -> float | None:

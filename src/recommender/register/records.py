@@ -1456,7 +1456,7 @@ def _merged_said(members: Sequence[Mapping[str, Any]]) -> str | None:
     if len(given) == 1:  # one body named twice (by two of its names, as the source wrote them)
         return f"its members are all {now}"
     both = "both" if len(given) == 2 else "all"
-    return f"{', '.join(given[:-1])} and {given[-1]} are {both} now {now}"
+    return f"{and_list(given)} are {both} now {now}"
 
 
 def _runs_said(members: Sequence[Mapping[str, Any]], directory: Directory) -> str | None:

@@ -513,8 +513,8 @@ def render_map(
     stylesheet shows it), at :data:`PHONE_PX` px wide. ``legend_html`` leaves the legend out of
     the SVG and returns it after it as an HTML list (text that scales with the page);
     ``locator=False`` then leaves out the England locator too. ``link(code)`` makes each body a
-    link.
-    ``layers`` (by level) replace today's web layers, e.g. with a reorganisation scenario's.
+    link. ``layers`` (by level) replace today's web layers, e.g. with a reorganisation
+    scenario's.
     """
     if layer not in LAYERS:
         raise InvalidInput(
@@ -523,6 +523,7 @@ def render_map(
     view = _view(layers["national"] if layers else web_layer(settings), zoom_to, bbox, width)
     geo = layers[view.level()] if layers else web_layer(settings, view.level())
     shown = {str(c): float(v) for c, v in sorted((values or {}).items()) if math.isfinite(v)}
+    titles = {**geo.names, **(names or {})}
     roles = _Roles(
         focus=tuple(_known(geo, [focal] if focal else [])),
         values={
@@ -531,8 +532,8 @@ def render_map(
         partners=frozenset(_known(geo, partners)),
         existing=frozenset(_known(geo, existing)),
         inherited=frozenset(_known(geo, inherited)),
-        succeeds=str({**geo.names, **(names or {})}.get(focal, "")) if focal else "",
-        names={**geo.names, **(names or {})},
+        succeeds=str(titles.get(focal, "")) if focal else "",
+        names=titles,
         partner_label=partner_label,
         value_label=value_label,
         value_format=value_format,
