@@ -304,6 +304,12 @@ def test_the_briefing_on_the_new_map(client: FlaskClient, stored: str) -> None:
     assert "ONS name and code" not in text
     assert "(X06000002: a scenario's code, not an ONS one); formed from " in text
     assert "(the sum of its councils')" in text
+    # Its summary said "West Surrey is in N documented arrangements already", of a body that
+    # does not exist: it would inherit them.
+    assert re.search(
+        r"West Surrey would inherit \d+ documented arrangements? from its councils", text
+    )
+    assert "West Surrey is in" not in text
 
 
 # The API -------------------------------------------------------------------------------------

@@ -98,7 +98,15 @@ def briefing_context(
         "generated_at": datetime.now(UTC).strftime("%d %B %Y"),
         "body": facts,
         "tier_label": tier_name(str(facts["tier"]), str(facts["code"])),
-        "summary": summary(str(facts["display_name"]), found, existing, labels, service, code=code),
+        "summary": summary(
+            str(facts["display_name"]),
+            found,
+            existing,
+            labels,
+            service,
+            code=code,
+            successor=bool(facts.get("successor")),
+        ),
         "neighbours": neighbours,
         "covers": place.contents,
         "containers": containers,
@@ -151,9 +159,11 @@ def summary(
     service: str | None = None,
     *,
     code: str | None = None,
+    successor: bool = False,
 ) -> str:
     """One paragraph naming the body's three best opportunities in words, with their figures
-    (and, given the body's ``code``, how many of its arrangements are only its predecessors').
+    (and, given the body's ``code``, how many of its arrangements are only its predecessors'; a
+    scenario's ``successor``, which is in none, inherits its councils').
 
     >>> summary("Rother", [], [], {})
     'No partner for Rother has at least a 1 in 200 chance of being the one chosen. Rother is in no documented arrangement.'
@@ -212,11 +222,13 @@ def summary(
     proposed = sum(record_proposed(a) for a in existing)
     running = [a for a in existing if not record_ended(a) and not record_proposed(a)]
     over = sum(record_ended(a) and not record_proposed(a) for a in existing)
+    is_in = "would inherit" if successor else "is in"
+    held = " from its councils" if successor else " already"
     if running:
         kinds = sorted({service_words(labels.get(a["service"], a["service"])) for a in running})
         n = len(running)
         text += (
-            f" {name} is in {n} documented arrangement{'s' * (n != 1)} already "
+            f" {name} {is_in} {n} documented arrangement{'s' * (n != 1)}{held} "
             f"({and_list([*kinds[:4], f'{len(kinds) - 4} more'] if len(kinds) > 4 else kinds)})"
         )
         inherited = sum(bool(through_former(a, code)) for a in running) if code else 0
@@ -230,9 +242,9 @@ def summary(
     elif over or proposed:
         parts = [f"{over} that {'has' if over == 1 else 'have'} ended"] if over else []
         parts += [f"{proposed} only proposed"] if proposed else []
-        text += f" {name} is in no running documented arrangement ({and_list(parts)})."
+        text += f" {name} {is_in} no running documented arrangement ({and_list(parts)})."
     else:
-        text += f" {name} is in no documented arrangement."
+        text += f" {name} {is_in} no documented arrangement{held if successor else ''}."
     return text
 
 
