@@ -374,6 +374,18 @@ def test_missing_columns_reject_the_file(tmp_path: Path) -> None:
     assert {e.column for e in caught.value.errors} == {"service_category"}  # the one needed
     assert all(e.row == 1 for e in caught.value.errors)
     assert "(and reads start_year, savings_gbp" in caught.value.errors[0].message
+    assert caught.value.errors[0].suggestions == ()  # no column of the file is like it
+
+
+def test_a_misspelt_required_column_is_named_as_the_closest(tmp_path: Path) -> None:
+    """ "servise" for service was "missing column 'service'" with no word of the column the
+    file has, where a misspelt optional column is named as the closest."""
+    path = tmp_path / "x.csv"
+    path.write_text("name,servise,partners\nJ,legal,Rother; Hastings\n")
+    with pytest.raises(ImportRejected) as caught:
+        read_source(path)
+    (error,) = caught.value.errors
+    assert (error.column, error.suggestions) == ("service", ("servise",))
 
 
 def test_optional_columns_may_be_left_out_of_a_csv(tmp_path: Path, directory: Directory) -> None:

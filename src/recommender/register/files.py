@@ -461,7 +461,12 @@ def _header(
             f"missing column; the {layout} layout needs {', '.join(REQUIRED[layout])} (and reads "
             f"{', '.join(c for c in expected if c not in REQUIRED[layout])} when given)"
         )
-        problems += [RowError(1, c, "", message) for c in missing]
+        # A column of the file that is no field may be the missing one misspelt ("servise"):
+        # named as the closest, as a misspelt optional column is.
+        unread = [h for h, f in zip(header, fields, strict=True) if f not in expected]
+        problems += [
+            RowError(1, c, "", message, tuple(closest(c, unread, limit=1))) for c in missing
+        ]
     if bad := [p for p in problems if p is not None]:
         raise ImportRejected(str(path), bad)
     columns = {}
