@@ -422,3 +422,13 @@ def test_a_partner_only_through_bodies_now_gone_is_said_so_where_it_is_already_o
     row = listed.get_data(as_text=True).split('id="s-E06000061-legal"')[1].split("</tr>")[0]
     assert '<span class="tag">already a partner</span><span class="muted block">only ' in row
     assert "Northamptonshire County Council" in row
+
+
+def test_a_partner_in_an_arrangement_only_through_its_own_predecessor_is_said_so(
+    real_client: FlaskClient,
+) -> None:
+    """Devon's map hatched Somerset as its one existing partner, with no word that Somerset
+    is in their arrangements only through Somerset County Council, as the compare page says."""
+    page = real_client.get("/bodies/E10000008").get_data(as_text=True)
+    assert re.search(r"1 existing partner hatched: Somerset \(only through bodies now gone that "
+                     r"it succeeds\)", page)  # fmt: skip

@@ -56,6 +56,7 @@ def partners_map(
     existing: set[str] = set()
     direct: set[str] = set()  # partners in an arrangement with the body itself
     gone: set[str] = set()  # partners only through bodies now gone that the body succeeds
+    theirs: set[str] = set()  # … that the partner succeeds (Somerset, on Devon's map)
     for row in rows:
         partner = str(row["partner_code"])
         if row["existing"]:
@@ -75,7 +76,13 @@ def partners_map(
             if m["body_code"] and m["body_code"] != code and body_of(m) not in mine
         }
         existing |= partners
-        (gone if through_former(a, code) else direct).update(partners)
+        for partner in partners:
+            if through_former(a, code):
+                gone.add(partner)
+            elif through_former(a, partner):
+                theirs.add(partner)
+            else:
+                direct.add(partner)
     zoom = [code, *best]
     return maps.render_map(
         focal=code,
@@ -85,6 +92,7 @@ def partners_map(
         # by its suggestion and hatched (it showed as a suggestion alone, a stranger).
         existing=sorted(existing),
         inherited=sorted(gone - direct),
+        partner_inherited=sorted(theirs - direct - gone),
         layer=layer_of(str(body["tier"])),
         # A page's map follows its bodies' shape; a printed one is landscape, the width of
         # the page, so that its names print as large as the text (no locator: print says where).
