@@ -432,3 +432,30 @@ def test_a_partner_in_an_arrangement_only_through_its_own_predecessor_is_said_so
     page = real_client.get("/bodies/E10000008").get_data(as_text=True)
     assert re.search(r"1 existing partner hatched: Somerset \(only through bodies now gone that "
                      r"it succeeds\)", page)  # fmt: skip
+
+
+def test_an_existing_partner_only_through_bodies_now_gone_is_said_so_in_the_api_and_cli(
+    real_client: FlaskClient,
+) -> None:
+    """The API's recommendations marked Somerset ``existing`` on Devon's list for trading
+    standards with no field saying it is so only through Somerset County Council (the reasons
+    said so; an API client reading ``existing`` did not), and ``recommend`` printed "already
+    sharing" plainly."""
+    answer = real_client.get("/api/v1/bodies/E10000008/recommendations?include_existing=true&k=50")
+    rows = answer.get_json()["recommendations"]
+    somerset = [r for r in rows if r["existing"] and r["partner_code"] == "E06000066"]
+    assert {r["service"] for r in somerset} >= {"regulatory_trading_standards"}
+    assert {r["existing_through"] for r in somerset} == {
+        "only through Somerset County Council, now gone"
+    }
+    assert all(r["existing_through"] is None for r in rows if not r["existing"])
+    adur = real_client.get("/api/v1/bodies/Adur/recommendations?include_existing=true&k=50")
+    plain = [r for r in adur.get_json()["recommendations"] if r["existing"]]  # partners themselves
+    assert "Worthing" in {r["partner_name"] for r in plain}
+    assert all(r["existing_through"] is None for r in plain)
+    printed = CliRunner().invoke(
+        cli,
+        ["recommend", "Devon", "--include-existing", "--service", "regulatory_trading_standards"],
+    )
+    assert printed.exit_code == 0, printed.output
+    assert "already sharing, only through Somerset County Council, now gone" in printed.output

@@ -927,6 +927,8 @@ def _print_table(
     rows = []
     for rank, r in enumerate(found, 1):
         likelihood = "already sharing" if r.existing else percent(r.likelihood)
+        if r.existing_through:  # "already sharing, only through Somerset County Council, now gone"
+            likelihood += f", {r.existing_through}"
         expected = "" if r.existing else money(r.expected_savings_gbp)
         rows.append(
             [

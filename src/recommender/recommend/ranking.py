@@ -89,6 +89,9 @@ class Recommendation:
     existing: bool
     reasons: list[Reason] = field(default_factory=list)
     evidence: list[dict[str, Any]] = field(default_factory=list)
+    # an existing partner only through bodies now gone: "only through Somerset County Council,
+    # now gone" (:meth:`Recommender.existing_through`)
+    existing_through: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,6 +108,7 @@ class Recommendation:
             "savings_high_gbp": _round(self.savings_high_gbp, 0),
             "distance_km": round(self.distance_km, 1),
             "existing": self.existing,
+            "existing_through": self.existing_through,
             "reasons": [r.to_dict() for r in self.reasons],
             "evidence": self.evidence,
         }
@@ -410,10 +414,14 @@ class Recommender:
         that they succeed ("only through Somerset County Council, now gone":
         :func:`recommender.model.explain.through_said`), or None: said beside "already a
         partner", where the reasons say who did."""
+        return self._through(
+            self.body_position(body), self.body_position(partner), self.service_position(service)
+        )
+
+    def _through(self, f: int, c: int, s: int) -> str | None:
         from recommender.model.explain import inherited_only, through_said
 
-        at = (self.body_position(body), self.body_position(partner), self.service_position(service))
-        via = inherited_only(self.model).get(at)
+        via = inherited_only(self.model).get((f, c, s))
         return None if via is None else through_said(via)
 
     def service_position(self, service: str) -> int:
@@ -910,8 +918,8 @@ class Recommender:
         evidence: list[dict[str, Any]],
     ) -> Recommendation:
         ctx = self.model.context
-        c, service = int(scored.candidate[r]), ctx.services[int(scored.service[r])]
-        existing = bool(scored.existing[r])
+        c, s = int(scored.candidate[r]), int(scored.service[r])
+        service, existing = ctx.services[s], bool(scored.existing[r])
         return Recommendation(
             partner_code=str(self._codes[c]),
             partner_name=str(ctx.bodies.names[c]),
@@ -928,6 +936,7 @@ class Recommender:
             existing=existing,
             reasons=why,
             evidence=evidence,
+            existing_through=self._through(f, c, s) if existing else None,
         )
 
     # --- groups -------------------------------------------------------------------------------

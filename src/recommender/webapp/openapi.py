@@ -491,6 +491,11 @@ COMPONENTS: dict[str, Any] = {
         savings_high_gbp=NUM,
         distance_km=NUM,
         existing=BOOL,
+        existing_through=NSTR
+        | {
+            "description": "For an existing partner linked only through bodies now gone that "
+            'they succeed, how ("only through Somerset County Council, now gone"); else null.'
+        },
         reasons=_list(_ref("Reason")),
         evidence=_list(_ref("Evidence")),
     ),

@@ -291,16 +291,7 @@ def results(
     """Suggestions with reasons and evidence, the map, partner groups and arrangements to join."""
     code = str(body["code"])
     found = model.recommend(filters.query(code))
-    rows = [
-        readmodels.shown(r)
-        | {
-            "likelihood_words": _words(r.likelihood),
-            "existing_through": (
-                model.existing_through(code, r.partner_code, r.service) if r.existing else None
-            ),
-        }
-        for r in found
-    ]
+    rows = [readmodels.shown(r) | {"likelihood_words": _words(r.likelihood)} for r in found]
     focus = filters.service or (found[0].service if found else None)
     groups = model.groups(code, focus, k=3) if focus else []
     joins = model.arrangements_to_join(code, focus, k=5) if focus else []
