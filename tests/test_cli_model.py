@@ -229,7 +229,12 @@ def test_models_show_gives_the_verdicts_at_a_glance(two_models: tuple[Settings, 
         glance,
         re.M,
     )
-    assert "- NOT BETTER on lopo, service given, all pair kinds (40 arrangements)" in shown
+    # The sentences name the protocol and the rules in words, as the model page does (they
+    # said "on lopo" and "does not beat nearest", the ids the metadata keeps).
+    said = shown[shown.index("\nVerdict\n") :]
+    assert "- NOT BETTER in the headline, service given, all pair kinds (40 arrangements)" in said
+    assert "does not beat “nearest by distance” on" in said
+    assert not re.search(r"(on (lopo|lopo_warm|cold_start),|beat [a-z_@0-9]+ on)", said)
 
 
 def test_models_show_says_what_shared_history_adds_or_costs(

@@ -20,9 +20,10 @@ from recommender.core.sources import SOURCE_KINDS, source_host, source_kind
 from recommender.model.evaluation import Evaluation
 from recommender.model.shape import QUERY_TITLES
 from recommender.model.verdicts import judge, verdicts
+from recommender.model.verdicts import readable as _readable
 from recommender.register import records as reg
 from recommender.render.charts import money
-from recommender.webapp.views_model import JUDGED_WORDS, PROTOCOL_WORDS, _readable
+from recommender.webapp.views_model import JUDGED_WORDS, PROTOCOL_WORDS
 from recommender.webapp.views_register import PAGE_SIZE
 from service_fixtures import AppFactory, build_app
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from recommender.model.baselines import BASELINE_LABELS
-from recommender.webapp.views_model import _readable
+from recommender.model.verdicts import readable as _readable
 
 
 def test_a_verdict_names_the_rules_not_their_ids() -> None:

@@ -361,7 +361,7 @@ def print_evaluation(evaluation: Any) -> None:
     """Print the ranking and savings tables and the plain verdicts."""
     from recommender.model.baselines import BASELINE_LABELS, PRODUCT_LABELS
     from recommender.model.shape import RANK_METRICS
-    from recommender.model.verdicts import at_a_glance, history_said, judge, verdicts
+    from recommender.model.verdicts import at_a_glance, history_said, judge, readable, verdicts
 
     labels = PRODUCT_LABELS | BASELINE_LABELS
     table = evaluation.ranking
@@ -409,7 +409,7 @@ def print_evaluation(evaluation: Any) -> None:
                         "best of the others", "its MRR"])  # fmt: skip
     click.echo("\nVerdict")
     for line in verdicts(evaluation):
-        click.echo(f"- {line}")
+        click.echo(f"- {readable(line)}")
     said = history_said(table.to_dict(orient="records"))
     if said:
         click.echo(f"\nShared history: {said}")

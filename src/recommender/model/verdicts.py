@@ -12,6 +12,7 @@ a model's metadata does not load it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -166,6 +167,28 @@ def verdicts(ev: Evaluated, protocols: Sequence[str] = REAL_PROTOCOLS) -> list[s
 
 
 Rows = Mapping[Any, Mapping[Any, Any]]
+
+VERDICT_PROTOCOLS = {  # how a verdict line names the protocols after the headline
+    "lopo_warm": "as served (with what was known when it started in view)",
+    "cold_start": "for a body with no history",
+}
+_METHOD_IDS = re.compile(
+    r"\b(" + "|".join(sorted(map(re.escape, BASELINE_LABELS), key=len, reverse=True)) + r")\b"
+)
+
+
+def readable(verdict: str) -> str:
+    """A verdict line (:func:`verdicts`) in words, as the model page and ``models show`` print
+    it: the protocol and the baselines by their names, not their ids (the lines keep the ids:
+    the JSON's readers match on them).
+
+    >>> readable("NOT BETTER on lopo, service given, …: does not beat nearest on mrr …")
+    'NOT BETTER in the headline, service given, …: does not beat “nearest by distance” on mrr …'
+    """
+    text = verdict.replace(f"on {HEADLINE}, ", "in the headline, ")
+    for protocol, words in VERDICT_PROTOCOLS.items():
+        text = text.replace(f"on {protocol}, ", f"{words}, ")
+    return _METHOD_IDS.sub(lambda m: f"“{BASELINE_LABELS[m.group(0)]}”", text)
 
 
 def _lead(rows: Rows, baselines: Sequence[str], metric: str) -> tuple[str, list[float]] | None:

@@ -3,7 +3,6 @@ data it was trained on, all read from its metadata."""
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,6 +18,7 @@ from recommender.model.verdicts import (
     history_said,
     judge,
     overall,
+    readable,
     savings_figures,
     verdicts,
 )
@@ -37,10 +37,6 @@ PROTOCOL_WORDS = {
     "lopo_warm": "Leave one partnership out, as served",
     "cold_start": "A body with no history (each body's whole history hidden)",
     "simulated": "Simulated arrangements (a check of the simulator, not evidence)",
-}
-VERDICT_PROTOCOLS = {  # how a verdict line names the protocols after the headline
-    "lopo_warm": "as served (with what was known when it started in view)",
-    "cold_start": "for a body with no history",
 }
 CHART_WIDTH = 440  # px at which its 12 px text is drawn: readable on a phone and a desktop
 SAVINGS_LABELS = {"model": "The product", "service_median": "Median savings by service"}
@@ -65,7 +61,7 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
             r | {"label": SAVINGS_LABELS.get(r["method"], r["method"])}
             for r in evaluation.get("savings") or []
         ],
-        "verdicts": [_readable(v) for v in verdicts(Evaluation.from_dict(evaluation))]
+        "verdicts": [readable(v) for v in verdicts(Evaluation.from_dict(evaluation))]
         if ranking
         else [],
         "glance": glance(Evaluation.from_dict(evaluation)) if ranking else [],
@@ -119,19 +115,6 @@ def glance(ev: Evaluation) -> list[dict[str, Any]]:
         }
         for (protocol, query), rows in groups.items()
     ]
-
-
-def _readable(verdict: str) -> str:
-    """A verdict line in words: the protocol and the baselines by their names, not their ids."""
-    text = verdict.replace(f"on {HEADLINE}, ", "in the headline, ")
-    for protocol, words in VERDICT_PROTOCOLS.items():
-        text = text.replace(f"on {protocol}, ", f"{words}, ")
-    return _METHOD_IDS.sub(lambda m: f"“{BASELINE_LABELS[m.group(0)]}”", text)
-
-
-_METHOD_IDS = re.compile(
-    r"\b(" + "|".join(sorted(map(re.escape, BASELINE_LABELS), key=len, reverse=True)) + r")\b"
-)
 
 
 def cold_start(rows: list[dict[str, Any]]) -> dict[str, Any] | None:
