@@ -364,11 +364,15 @@ def _words(likelihood: float | None) -> str:
 
 
 def _unique_evidence(found: list[Any]) -> list[dict[str, Any]]:
+    """The first :data:`EVIDENCE` arrangements cited, the best suggestion's first (the table
+    kept the first by service id, so finance and HR filled it and a legal suggestion at the
+    top lost its own), listed by service and name."""
     seen: dict[str, dict[str, Any]] = {}
     for r in found:
         for e in r.evidence:
-            seen.setdefault(e["id"], e)
-    return sorted(seen.values(), key=lambda e: (e["service"], e["name"]))[:EVIDENCE]
+            if len(seen) < EVIDENCE:
+                seen.setdefault(e["id"], e)
+    return sorted(seen.values(), key=lambda e: (e["service"], e["name"]))
 
 
 def _headline(meta: dict[str, Any]) -> dict[str, Any] | None:
