@@ -362,11 +362,18 @@ def member_label(member: Mapping[str, Any]) -> str:
     it is now ("Chiltern (now Buckinghamshire)"), not as its successor (which made a successor
     look like its own partner: "Buckinghamshire, Buckinghamshire")."""
     if former(member) and member.get("name_as_given"):
-        given, now = str(member["name_as_given"]), str(member["name"])
-        if normalise(given) == normalise(now):  # "Somerset" of 2013, the county council gone
-            given = former_name(str(member.get("resolution") or "")) or given
-        return f"{given} (now {now})"
+        return f"{_gone_said(member, str(member['name']))} (now {member['name']})"
     return str(member["name"])
+
+
+def _gone_said(member: Mapping[str, Any], now: str) -> str:
+    """The name of a former council's member as the source gave it, or its full name where
+    that is its successor's too ("Somerset" of 2013: "Somerset County Council (now Somerset)",
+    not "Somerset (now Somerset)")."""
+    given = str(member["name_as_given"])
+    if normalise(given) == normalise(now):
+        return former_name(str(member.get("resolution") or "")) or given
+    return given
 
 
 def listed_partners(members: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -392,7 +399,7 @@ def listed_partners(members: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
         first = group[0]
         if kind == "former":
             now = and_list(list(dict.fromkeys(str(m["name"]) for m in group)))
-            label = f"{first['name_as_given']} (now {now})"
+            label = f"{_gone_said(first, now)} (now {now})"
         else:
             label = str(first["name"])
         listed.append({"code": first.get("body_code") or None, "label": label})
