@@ -459,3 +459,31 @@ def test_an_existing_partner_only_through_bodies_now_gone_is_said_so_in_the_api_
     )
     assert printed.exit_code == 0, printed.output
     assert "already sharing, only through Somerset County Council, now gone" in printed.output
+
+
+def test_a_briefing_lists_the_arrangements_behind_its_best_suggestion(real_app: Flask) -> None:
+    """The briefing's table of comparable arrangements kept the first ten of every suggestion's
+    by service id: finance, HR and ICT filled it, and the Isles of Scilly's first suggestion
+    (procurement with its NHS board) and Maidstone's (legal services with Kent) lost theirs."""
+    from recommender.render.briefing import EVIDENCE, TOP, briefing_context
+
+    model = real_app.extensions["recommender"].models.require()
+    for code in ("E06000053", "E07000110", "E06000066", "E10000016"):
+        found = model.recommend(Query(code, k=TOP))
+        shown = {e["id"] for e in briefing_context(model, code)["evidence"]}
+        first = [e["id"] for e in found[0].evidence][:EVIDENCE]
+        assert first and set(first) <= shown, code
+
+
+def test_a_former_council_named_as_its_successor_is_listed_by_its_full_name(
+    real_app: Flask,
+) -> None:
+    """The briefing's partner lists read "Somerset (now Somerset)" for the county council of
+    2007–2016 that the sources call "Somerset" (and North Yorkshire's and Buckinghamshire's
+    likewise), where the arrangement's page says "Somerset County Council (now Somerset)"."""
+    state = real_app.extensions["recommender"]
+    every = reg.query(reg.Filters(), settings=state.settings, directory=state.directory)
+    labels = [p["label"] for a in every for p in reg.listed_partners(a["members"])]
+    assert "Somerset County Council (now Somerset)" in labels
+    same = [x for x in labels if re.fullmatch(r"(.+) \(now \1\)", x)]
+    assert same == []
