@@ -297,6 +297,24 @@ def test_the_summary_says_arrangements_that_have_ended_apart() -> None:
     assert said.endswith("Thurrock is in 1 documented arrangement already (legal services).")
 
 
+def test_the_summary_says_an_arrangement_the_body_left_apart_from_those_that_ended() -> None:
+    """Hammersmith and Fulham "is in 4 documented arrangements already …; 1 more has ended",
+    of the Tri-borough libraries, which it left in 2022 while the others stayed in."""
+    labels = {"legal": "Legal services", "libraries": "Libraries", "hr": "HR and payroll",
+              "building": "Building control"}  # fmt: skip
+    legal = {"service": "legal", "end_year": None, "status": "unknown"}
+    libraries = {"service": "libraries", "status": "active", "left": True, "left_year": 2022}
+    said = briefing.summary("Hammersmith and Fulham", [], [legal, libraries], labels)
+    assert said.endswith(
+        "is in 1 documented arrangement already (legal services); it has left 1 more."
+    )
+    said = briefing.summary("Hammersmith and Fulham", [], [libraries], labels)
+    assert said.endswith("is in no running documented arrangement (1 it left).")
+    hr, building = {"service": "hr", "status": "active"}, {"service": "building"}
+    said = briefing.summary("Hammersmith and Fulham", [], [hr, building, libraries], labels)
+    assert "already (building control, and HR and payroll)" in said  # capitals not first
+
+
 def test_the_summary_totals_one_partner_per_service_never_alternatives(
     recommender_model: Recommender,
 ) -> None:

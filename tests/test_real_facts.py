@@ -487,3 +487,17 @@ def test_a_former_council_named_as_its_successor_is_listed_by_its_full_name(
     assert "Somerset County Council (now Somerset)" in labels
     same = [x for x in labels if re.fullmatch(r"(.+) \(now \1\)", x)]
     assert same == []
+
+
+def test_an_arrangement_a_body_left_is_not_said_to_have_ended(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """Hammersmith and Fulham's page and briefing said of the Tri-borough libraries, which it
+    left in 2022 while Kensington and Chelsea and Westminster stayed in, that it "has ended"."""
+    page = real_client.get("/bodies/E09000013").get_data(as_text=True)
+    said = page.split("Hammersmith and Fulham has been in ", 1)[1].split("</p>", 1)[0]
+    assert "it has left 1 of them" in said and "ended" not in said
+    model = real_app.extensions["recommender"].models.require()
+    document = briefing_document(model, "E09000013", fmt=".html").decode()
+    assert "; it has left 1 more." in document and "more has ended" not in document
+    assert "and the one it left while others stayed in (with the year it left)" in document

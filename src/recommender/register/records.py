@@ -1053,6 +1053,13 @@ def record_ended(record: Mapping[str, Any]) -> bool:
     )
 
 
+def record_left(record: Mapping[str, Any]) -> bool:
+    """Whether the body a record is read for (:func:`as_member`) left it while it ran on for
+    others (:func:`status_said` "left"): Hammersmith and Fulham and the Tri-borough libraries,
+    which it left in 2022; said apart from one that has ended."""
+    return status_said(record) == "left"
+
+
 def record_proposed(record: Mapping[str, Any]) -> bool:
     """Whether the record was only proposed (:func:`is_proposed`): no one's running
     arrangement, whatever it would have shared."""

@@ -57,7 +57,9 @@ from recommender.register.records import (
     merged_said,
     partnerships_of,
     record_ended,
+    record_left,
     record_proposed,
+    status_said,
     through_former,
     years_said,
 )
@@ -217,15 +219,20 @@ def summary(
                 f" {and_list([r.partner_name for r in rs])} are alternatives for "
                 f"{service_words(labels.get(sid, sid))}, not savings to add up."
             )
-    # Those the register says have ended, or were only proposed, are said apart: the body is
-    # not in them (now).
-    proposed = sum(record_proposed(a) for a in existing)
-    running = [a for a in existing if not record_ended(a) and not record_proposed(a)]
-    over = sum(record_ended(a) and not record_proposed(a) for a in existing)
+    # Those the register says have ended, that the body left while they ran on for others
+    # (Hammersmith and Fulham and the Tri-borough libraries), or that were only proposed, are
+    # said apart: the body is not in them (now).
+    said = [status_said(a) for a in existing]
+    running = [a for a, s in zip(existing, said, strict=True) if s == "running"]
+    proposed, over, left = (said.count(s) for s in ("proposed", "ended", "left"))
+    who = "its councils" if successor else "it"
     is_in = "would inherit" if successor else "is in"
     held = " from its councils" if successor else " already"
     if running:
-        kinds = sorted({service_words(labels.get(a["service"], a["service"])) for a in running})
+        kinds = sorted(
+            {service_words(labels.get(a["service"], a["service"])) for a in running},
+            key=str.casefold,  # "building control, HR and payroll", not capitals first
+        )
         n = len(running)
         text += (
             f" {name} {is_in} {n} documented arrangement{'s' * (n != 1)}{held} "
@@ -236,11 +243,14 @@ def summary(
             text += f", {inherited} of them only through bodies now gone that it succeeds"
         if over:
             text += f"; {over} more {'has' if over == 1 else 'have'} ended"
+        if left:
+            text += f"; {who} {'have' if successor else 'has'} left {left} more"
         if proposed:
             text += f"; {proposed} more {'was' if proposed == 1 else 'were'} only proposed"
         text += "."
-    elif over or proposed:
+    elif over or left or proposed:
         parts = [f"{over} that {'has' if over == 1 else 'have'} ended"] if over else []
+        parts += [f"{left} {who} left"] if left else []
         parts += [f"{proposed} only proposed"] if proposed else []
         text += f" {name} {is_in} no running documented arrangement ({and_list(parts)})."
     else:
@@ -406,6 +416,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     env.filters["years_said"] = years_said
     env.tests["ended"] = record_ended
     env.tests["proposed"] = record_proposed
+    env.tests["left"] = record_left
     env.filters["border"] = border_length
     env.filters["trust_said"] = trust_said
     env.filters["merged_said"] = lambda merged, name: merged_said(name, merged)
