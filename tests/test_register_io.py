@@ -549,3 +549,21 @@ def test_the_same_partner_twice_is_reported(
     )
     _, errors = check(tmp_path, directory, f"X,{partners},{types},legal,2012,,unknown,,,\n")
     assert any(e.message == "this partner is listed twice" for e in errors)
+
+
+@pytest.mark.parametrize(
+    ("figure", "read"),
+    [("£ 1,200,000", 1_200_000.0), ("(5,000)", None), ("£500,000 pa", None), ("£1.2m", None)],
+)  # fmt: skip
+def test_a_figure_with_words_or_brackets_is_said_to_be_no_number(
+    tmp_path: Path, directory: Directory, figure: str, read: float | None
+) -> None:
+    """ "£ 1,200,000" was refused, and "(5,000)" and "£500,000 pa" were told that "a comma may
+    only separate thousands", which is not what is wrong with them."""
+    row = f'X,Rother; Wealden,council; council,legal,2012,"{figure}",annual,,,\n'
+    candidates, errors = check(tmp_path, directory, row)
+    if read is None:
+        [error] = errors
+        assert error.message == "expected a number of pounds, e.g. 250000"
+    else:
+        assert not errors and candidates[0].savings_gbp == read

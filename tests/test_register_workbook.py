@@ -269,6 +269,26 @@ def test_a_fill_gives_every_row_the_value_its_file_leaves_out(
     ]
 
 
+def test_a_fill_of_a_savings_basis_goes_only_to_the_rows_with_a_figure(
+    tmp_path: Path, directory: Directory
+) -> None:
+    """'savings_basis=annual' for a column of annual savings refused every row without a
+    figure ("basis 'annual' needs a savings figure"), most of a real export's rows."""
+    header = tuple(h for h in THEIR_HEADER if h != "Saving type")
+    rows = [tuple(v for h, v in zip(THEIR_HEADER, row, strict=True) if h in header)
+            for row in THEIR_ROWS]  # fmt: skip
+    rows[1] = tuple(None if h == "Saving (£)" else v for h, v in zip(header, rows[1], strict=True))
+    mapping = {k: v for k, v in parse_columns(MAPPING).items() if k != "Saving type"}
+    path = workbook(tmp_path / "t.xlsx", header, rows)
+    found = read_file(path, columns=mapping, fill=parse_fill("savings_basis=annual"))
+    candidates, errors = validate(found.rows, directory, SERVICES)
+    assert errors == []
+    assert [(c.savings_gbp, c.savings_basis) for c in candidates] == [
+        (125000.0, "annual"),
+        (None, "unknown"),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "says"),
     [("savings_basis", "expected 'field=value'"), ("basis=annual", "'basis' is not a field"),

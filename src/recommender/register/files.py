@@ -217,7 +217,8 @@ def read_file(
     tool's (the LGA's own export, say); ``sheet`` names a workbook's sheet (the first by
     default); ``fill`` gives a field's value for every row that leaves it empty, or whose file
     has no column for it (``{"savings_basis": "annual"}`` for a file of annual savings,
-    :func:`parse_fill`).
+    :func:`parse_fill`); a savings figure's basis and years only to the rows that give one
+    (a row with no figure has no basis).
     """
     found = _read_any(path, columns or {}, sheet, set(fill or ()))
     if not fill:
@@ -226,10 +227,15 @@ def read_file(
     rows = []
     for row in found.rows:
         empty = [name for name in filled if not row.values.get(name)]
+        if not row.values.get("savings_gbp"):  # a figure's basis and years: rows with one
+            empty = [name for name in empty if name not in _OF_A_FIGURE]
         values = row.values | {name: filled[name] for name in empty}
         said = dict(row.columns) | {name: f"{name} (filled)" for name in empty}  # for errors
         rows.append(SourceRow(row.row, values, said))
     return SourceFile(found.layout, rows, found.warnings)
+
+
+_OF_A_FIGURE = frozenset({"savings_basis", "savings_period_years"})
 
 
 def _read_any(
@@ -769,8 +775,8 @@ class _RowCheck:
         return _BOOLEANS.get(text)
 
     def savings(self) -> float | None:
-        text = self.get("savings_gbp").strip().removeprefix("£")
-        if "," in text:
+        text = self.get("savings_gbp").strip().removeprefix("£").strip()  # "£ 1,200,000"
+        if "," in text and not text.strip("0123456789,."):  # commas in a figure, nothing else
             if not _THOUSANDS.match(text):
                 self.error(
                     "savings_gbp",
