@@ -13,8 +13,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from recommender.core.config import Settings
-from recommender.core.errors import DataError, ImportRejected, InvalidInput, UnknownArrangement
+from recommender.core.errors import (
+    DataError,
+    ImportRejected,
+    InvalidInput,
+    UnknownArrangement,
+    UnknownBody,
+)
 from recommender.database import db
+from recommender.reference import lookup as reference
 from recommender.register.files import Directory
 from recommender.register.records import (
     Filters,
@@ -725,3 +732,62 @@ def test_an_import_stores_what_a_name_says_of_the_status(
     assert stored["Legal team (joint team, split 2014)"] == ("ended", 2014)
     assert stored["Buying talks (proposal)"] == ("active", None)  # as the file says
     assert stored["Buying team (split 2014)"] == ("ended", 2013)
+
+
+@pytest.mark.parametrize(
+    ("name", "codes", "alias_type"),
+    [("Durham City Council", ("E06000047",), "former"),  # the City of Durham Council of 2009
+     ("Durham County Council", ("E06000047",), "official"),
+     ("Newcastle-under-Lyme Borough Council", ("E07000195",), "official"),
+     ("Newcastle City Council", ("E08000021",), "official"),
+     ("Lichfield District Council", ("E07000194",), "official"),
+     ("Southend-on-Sea City Council", ("E06000033",), "official"),  # a city since 2022
+     ("Milton Keynes City Council", ("E06000042",), "official"),  # its names give no type
+     ("Wigan Borough Council", ("E08000010",), "official")],
+)  # fmt: skip
+def test_a_council_is_read_by_the_type_its_name_gives(
+    name: str, codes: tuple[str, ...], alias_type: str
+) -> None:
+    found = reference.resolve(name, settings=Settings.from_env())
+    assert (found.codes, found.alias_type) == (codes, alias_type)
+
+
+@pytest.mark.parametrize(
+    ("name", "says", "suggested"),
+    [("Newcastle Borough Council", "Newcastle upon Tyne (Newcastle City Council) is none",
+      "Newcastle-under-Lyme (E07000195)"),
+     ("Lichfield City Council", "Lichfield (Lichfield District Council) is none",
+      "Lichfield (E07000194)"),
+     ("Salisbury City Council", "Salisbury District Council (now Wiltshire) is none",
+      "Wiltshire (E06000054)"),
+     ("Hereford City Council", "a city council, and Herefordshire", "Herefordshire (E06000019)"),
+     ("Adur and Worthing Councils", "for 2 partners, write each apart with ';' between: "
+      "Adur; Worthing", None)],
+)  # fmt: skip
+def test_a_council_name_of_another_type_or_two_councils_is_refused(
+    name: str, says: str, suggested: str | None
+) -> None:
+    """ "Newcastle Borough Council" (Newcastle-under-Lyme) was read as Newcastle upon Tyne, the
+    parish councils "Lichfield City Council" and "Salisbury City Council" as the district and
+    the district of 2009, "Hereford City Council" as the fire authority, and "Adur and
+    Worthing" as Worthing alone (a name mySociety gives Worthing), Adur dropped, all silently."""
+    with pytest.raises(UnknownBody) as caught:
+        reference.resolve(name, settings=Settings.from_env())
+    assert says in caught.value.detail
+    if suggested:
+        assert suggested in caught.value.suggestions
+
+
+def test_a_council_gone_and_its_successor_of_one_name_are_two_partners(tmp_path: Path) -> None:
+    """ "Durham City Council; Sedgefield; Durham County Council" (2007) was refused: the City of
+    Durham Council read as Durham County Council, "this partner is listed twice"."""
+    settings = Settings.from_env().with_(database_url=f"sqlite:///{tmp_path / 'd.sqlite'}")
+    path = tmp_path / "durham.csv"
+    lines = (FIXTURES / "known_small.csv").read_text().splitlines()[:1]
+    lines.append("Durham legal,Durham City Council; Sedgefield; Durham County Council,"
+                 "council; council; council,legal,2007,,,,https://example.org/d,")  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    report = import_file(path, settings=settings, dry_run=True)
+    assert report.added == 1
+    gone = [w.split("'")[1] for w in report.warnings if "since abolished" in w]
+    assert gone == ["Durham City Council", "Sedgefield"]  # Durham County Council is itself

@@ -75,6 +75,20 @@ def former_name(resolution: str) -> str | None:
     return head or None
 
 
+# The words that say what type of council a name is; a name's key drops them ("Newcastle
+# Borough Council": newcastle), so its type is read apart (:func:`council_types`).
+COUNCIL_TYPES = frozenset({"city", "borough", "district", "county"})
+
+
+def council_types(name: str) -> frozenset[str]:
+    """The type words a council's name gives.
+
+    >>> sorted(council_types("City of Bradford Metropolitan District Council"))
+    ['city', 'district']
+    """
+    return COUNCIL_TYPES & frozenset(re.findall(r"[a-z]+", name.lower()))
+
+
 def normalise(name: str) -> str:
     """Return the matching key for a body name.
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from recommender.core.errors import CheckFailed
-from recommender.core.names import normalise
+from recommender.core.names import council_types, normalise
 from recommender.reference.bodies import Sources, predecessors
 from recommender.reference.inputs import MYSOC_AUTHORITIES, RECODED_2025
 
@@ -249,14 +249,42 @@ def _tidy(aliases: pd.DataFrame, bodies: pd.DataFrame) -> pd.DataFrame:
     # Among equals, a name written with its capitals before one a source wrote all lower case
     # ("newcastle upon tyne, north tyneside and …", one of mySociety's alt-names).
     aliases["lower"] = aliases["alias"].str.islower()
+    # The type of council a name gives ("Lichfield District Council": district) is kept, one
+    # row for each a body's names give under a key, and a council gone whose key is its
+    # successor's own keeps its row (the City of Durham Council of 2009 and Durham County
+    # Council, both "durham"): :func:`recommender.reference.lookup.resolve` reads a name's type.
+    aliases["gone"] = aliases["alias_type"] == "former"
+    aliases["types"] = [" ".join(sorted(council_types(a))) for a in aliases["alias"]]
     aliases = aliases.sort_values(["key", "code", "former_code", "rank", "lower"], kind="stable")
-    aliases = aliases.drop_duplicates(["key", "code", "former_code"])
+    aliases["extra"] = aliases.duplicated(["key", "code", "former_code", "gone"])
+    aliases = aliases.drop_duplicates(["key", "code", "former_code", "gone", "types"])
+    aliases = _drop_joined(aliases)
     aliases = _drop_ambiguous(aliases, bodies)
-    return (
-        aliases[ALIAS_COLUMNS]
-        .sort_values(["key", "code", "former_code", "alias"])
-        .reset_index(drop=True)
+    return (  # each key and body's most official wording first: the name a match is said by
+        aliases.sort_values(["key", "code", "former_code", "gone", "extra", "alias"])[
+            ALIAS_COLUMNS
+        ].reset_index(drop=True)
     )
+
+
+def _drop_joined(aliases: pd.DataFrame) -> pd.DataFrame:
+    """Drop a council's variants that join two councils' names: mySociety gives Worthing the
+    alternative name "Adur and Worthing Borough Council", which read a partner "Adur and
+    Worthing" as Worthing alone, Adur dropped. (An NHS board's area may be so named: "Kent and
+    Medway".)"""
+    named = aliases[aliases["alias_type"].isin(["official", "display"])]
+    owner = named.groupby("key")["code"].agg(set)
+    joined = []
+    council = aliases["code"].str.match(r"E0[6-9]")
+    for i, row in aliases[(aliases["alias_type"] == "variant") & council].iterrows():
+        parts = str(row["key"]).split(" and ")
+        if len(parts) < 2:
+            continue
+        owners = [owner.get(part, set()) for part in parts]
+        codes = {c for found in owners for c in found}
+        if all(len(found) == 1 for found in owners) and len(codes) == len(parts):
+            joined.append(i)
+    return aliases.drop(index=joined)
 
 
 def _drop_ambiguous(aliases: pd.DataFrame, bodies: pd.DataFrame) -> pd.DataFrame:

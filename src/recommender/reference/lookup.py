@@ -31,6 +31,7 @@ from recommender.core.names import (
     WordIndex,
     and_list,
     closest,
+    council_types,
     gone_in,
     normalise,
     word_index,
@@ -121,6 +122,7 @@ def _load(folder: Path, stamp: tuple[int, ...]) -> _Reference:
     aliases["kind_rank"] = aliases["kind"].map({k: i for i, k in enumerate(KINDS)})
     aliases["type_rank"] = aliases["alias_type"].map({t: i for i, t in enumerate(ALIAS_TYPES)})
     aliases = aliases.sort_values(["key", "kind_rank", "type_rank", "code"], kind="stable")
+    aliases["styles"] = pd.Series(_styles(aliases), index=aliases.index, dtype=object)
     keys = np.asarray(aliases["key"].drop_duplicates().to_numpy(), dtype=object)
     aliases.index = pd.Index(aliases["key"].to_numpy())
     governance = pd.read_csv(folder / "fire_governance.csv", dtype=str, keep_default_na=False)
@@ -134,6 +136,67 @@ def _load(folder: Path, stamp: tuple[int, ...]) -> _Reference:
         governance,
         governed_pairs_of(governance),
     )
+
+
+def _styles(aliases: pd.DataFrame) -> list[frozenset[str]]:
+    """Each alias row's council types: for a body today, every type any of its names gives
+    (Newcastle upon Tyne: city, from "Newcastle City Council"; none for "Milton Keynes
+    Council"); for a body gone, its own name's ("City of Durham Council": city)."""
+    today = ~aliases["alias_type"].isin(["former", "nhs_predecessor"])
+    of_code: dict[str, frozenset[str]] = {}
+    for code, alias in zip(aliases.loc[today, "code"], aliases.loc[today, "alias"], strict=True):
+        of_code[code] = of_code.get(code, frozenset()) | council_types(alias)
+    return [
+        of_code.get(code, frozenset()) if now else council_types(alias)
+        for code, alias, now in zip(aliases["code"], aliases["alias"], today, strict=True)
+    ]
+
+
+def _typed(query: str, key: str, rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
+    """The rows of ``key`` whose council type is the one ``query`` gives: "Durham City Council"
+    is the City of Durham Council of 2009, not Durham County Council. A name whose type no
+    body of that key has is none of them ("Newcastle Borough Council" is Newcastle-under-Lyme,
+    not Newcastle City Council; "Lichfield City Council" a parish council, not Lichfield
+    District Council): raise :class:`UnknownBody` with the closest names. Rows whose names give
+    no type ("Milton Keynes Council") take any."""
+    given = council_types(query) - set(key.split())  # "County Durham": the place's own word
+    if not given:
+        return rows
+    if re.search(r"\bcouncil\b", query, re.IGNORECASE):  # "Hereford City Council" is no fire
+        rows = rows[rows["kind"] == "council"]  # authority (its area's, "Hereford")
+    styles = rows["styles"]
+    same = rows[[bool(given & s) for s in styles]]
+    if len(same):
+        return same
+    if len(rows) and not all(styles):
+        return rows[[not s for s in styles]]
+    ref = _reference(settings)
+    near = search(query, limit=5, settings=settings, min_score=CLOSE_SCORE)
+    said = f"a {' or '.join(sorted(given))} council"
+    if len(rows):  # "Lichfield (Lichfield District Council)"
+        named = [
+            f"{alias} (now {ref.bodies.at[code, 'display_name']})"
+            if kind == "former"
+            else _styled(ref, str(code))
+            for alias, code, kind in zip(
+                rows["alias"], rows["code"], rows["alias_type"], strict=True
+            )
+        ]
+        said += f", and {and_list(list(dict.fromkeys(named)))} is none"
+    raise UnknownBody(
+        f"no public body matches {query!r}: its name says {said} (a town or parish council is "
+        "not among the bodies)",
+        field="name",
+        suggestions=[_label(ref, r) for r in near],
+    )
+
+
+def _styled(ref: _Reference, code: str) -> str:
+    """A council by its name and the first of its names to give its type."""
+    names = ref.aliases.loc[ref.aliases["code"] == code, "alias"]
+    styled = next((str(n) for n in names if council_types(str(n))), None)
+    display = str(ref.bodies.at[code, "display_name"])
+    return display if styled is None else f"{display} ({styled})"
 
 
 def load_bodies(settings: Settings) -> gpd.GeoDataFrame:
@@ -174,12 +237,24 @@ def resolve(query: str, *, kind: str | None = None, settings: Settings) -> Resol
         return _resolution(query, by_code, kind, 100.0)
     key = normalise(text)
     if key and key in ref.aliases.index:
-        return _resolution(query, ref.aliases.loc[[key]], kind, 100.0)
+        return _resolution(query, _typed(text, key, ref.aliases.loc[[key]], settings), kind, 100.0)
     if ruled := reference_rules.match(text, kind, _place_lookup(ref)):
         return _ruled(query, ruled, ref)
     near = search(text, limit=5, kind=kind, settings=settings, min_score=CLOSE_SCORE)
     suggestions = [_label(ref, r) for r in near]
-    raise UnknownBody(f"no public body matches {query!r}", field="name", suggestions=suggestions)
+    raise UnknownBody(
+        f"no public body matches {query!r}{_two(text, ref)}", field="name", suggestions=suggestions
+    )
+
+
+def _two(text: str, ref: _Reference) -> str:
+    """What to say of a name that joins two bodies' ("Adur and Worthing Councils"): that
+    partners are written one by one."""
+    parts = re.split(r"\s+(?:and|&)\s+", re.sub(r"\s+councils?$", "", text, flags=re.I))
+    keys = [normalise(p) for p in parts]
+    if len(parts) < 2 or not all(k and k in ref.aliases.index for k in keys):
+        return ""
+    return f"; for {len(parts)} partners, write each apart with ';' between: {'; '.join(parts)}"
 
 
 # The area column that says which body of each kind a council sits in.
@@ -333,7 +408,16 @@ def predecessor(query: str, *, kind: str | None = None, settings: Settings) -> R
     if not key or key not in ref.aliases.index:
         return None
     rows = ref.aliases.loc[[key]]
-    former = rows[(rows["alias_type"] == "former") & rows["code"].isin(current.codes)]
+    # The body gone that had the name, by its ONS code (Somerset County Council): not another
+    # council gone whose key is the name too (the City of Durham Council of 2009, "durham",
+    # whose area Durham County Council took on), nor one of another type than the name says.
+    given = council_types(query) - set(key.split())
+    former = rows[
+        (rows["alias_type"] == "former")
+        & rows["code"].isin(current.codes)
+        & (rows["former_code"] != "")
+        & np.array([not given or bool(given & styles) for styles in rows["styles"]])
+    ]
     if not len(former) or gone_in(str(former["note"].iloc[0])) is None:
         return None
     return _resolution(query, former, kind, 100.0)
