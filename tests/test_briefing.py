@@ -246,6 +246,35 @@ def test_print_weighs_the_model_against_its_best_baseline_in_words(
     )
 
 
+def test_print_says_a_lead_within_the_noise_is_no_clear_difference(
+    recommender_model: Recommender,
+) -> None:
+    """The headline sentence said "the model beats every baseline on this measure" whenever
+    its MRR was the higher, where the model page says "no clear difference" of a lead whose
+    95% interval runs below 0."""
+    figures = {"arrangements": 269, "hit@1": 0.4, "hit@10": 0.9}
+    rows = [
+        {"protocol": "lopo", "query": "service", "pair_kind": "all", "method": m, "mrr": mrr}
+        | figures
+        | ({"model_minus": {"mrr": lead}} if lead else {})
+        for m, mrr, lead in (("model", 0.605, None), ("plain_logit", 0.590, [-0.002, 0.05]),
+                             ("nearest", 0.5, [0.05, 0.15]))
+    ]  # fmt: skip
+    headline = briefing._headline({"evaluation": {"ranking": rows}})
+    assert headline is not None and headline["noise"] and not headline["beaten"]
+    assert headline["lead"] == [-0.002, 0.05]
+    context = briefing_context(recommender_model, "E23000033") | {"headline": headline}
+    text = " ".join(briefing.render_html(context, recommender_model.settings).split())
+    assert (
+        "0.60 against 0.59: the model is ahead only within the noise (the 95% interval of its "
+        "lead over that baseline runs from -0.002 to +0.050), <strong>no clear difference"
+    ) in text
+    assert "beats every baseline" not in text
+    rows[1]["model_minus"] = {"mrr": [0.001, 0.05]}
+    clear = briefing._headline({"evaluation": {"ranking": rows}})
+    assert clear is not None and not clear["noise"] and not clear["beaten"]
+
+
 def test_the_summary_says_the_service_asked_for_once_and_counts_the_rest(
     recommender_model: Recommender,
 ) -> None:

@@ -18,6 +18,7 @@ from recommender.model.evaluation import (
     evaluate,
     held_out,
     leads,
+    partnerships,
     prepare,
     query_metrics,
     tied_positions,
@@ -286,6 +287,30 @@ def test_leads_are_paired_bootstrap_intervals_that_reruns_repeat() -> None:
     assert leads({"model": values[:1], "nearest": values[:1]}) == {}  # one case: no noise known
 
 
+def test_the_bootstrap_resamples_whole_partnerships() -> None:
+    """The held-out arrangements of one partnership (the same partners, another service or
+    year) are not independent cases: resampled one by one, they made the intervals narrower
+    than the cases allow."""
+    values = np.tile(np.linspace(0, 1, 25)[:, None], (1, len(RANK_METRICS)))
+    twice = np.repeat(values, 2, axis=0)  # each case twice: one partnership of two each
+    per = {"model": twice[::-1] + 0.01, "nearest": twice}
+    alone = leads(per, seed=3)["nearest"]["mrr"]
+    whole = leads(per, seed=3, clusters=np.arange(50) // 2)["nearest"]["mrr"]
+    assert whole[1] - whole[0] > 1.2 * (alone[1] - alone[0])
+    assert leads(per, seed=3, clusters=np.arange(50)) == leads(per, seed=3)
+    assert leads(per, clusters=np.zeros(50)) == {}  # one partnership: no noise known
+
+
+def test_partnerships_join_the_held_out_arrangements_that_share_two_members() -> None:
+    ctx = real_context()
+    folds = held_out(prepare(ctx))
+    groups = partnerships(ctx, folds)
+    assert set(groups) == set(folds) and len(set(groups.values())) < len(folds)
+    for k in folds:
+        family = np.flatnonzero(ctx.family_of(k) & ~ctx.reg.simulated)
+        assert {groups[int(j)] for j in family if int(j) in groups} == {groups[k]}
+
+
 def test_a_lead_within_the_noise_is_no_clear_difference() -> None:
     ev = _judged(lead=0.01, spread=0.15)  # ahead on every metric, well inside the noise
     lines = verdicts(ev, protocols=["lopo"])
@@ -367,6 +392,11 @@ def test_evaluation_reports_the_model_and_every_baseline(small_evaluation: Evalu
     proposed = {str(ctx.reg.ids[k]) for k in ctx.reg.proposed}
     first = [str(ctx.reg.ids[k]) for k in held_out(prepare(ctx))[:6]]
     assert notes["held_out_proposed"] == len(proposed & set(first)) >= 1
+    # the partnerships held out, real arrangements only (they counted the simulated ones too)
+    folds = held_out(prepare(ctx))[:6]
+    sizes = [int((ctx.family_of(k) & ~ctx.reg.simulated).sum()) for k in folds]
+    assert notes["family_sizes"] == [min(sizes), max(sizes)]
+    assert 1 <= notes["partnerships_held_out"] <= 6
     served = table[(table["protocol"] == "lopo_warm") & (table["pair_kind"] == "all")]
     assert set(served["arrangements"]) == {6 - len(notes["as_served_left_out"])}
     # the shared-history rule only where the focal body's ties to its partners can be seen

@@ -7,6 +7,9 @@ the whole universe of bodies. Ties are broken by distance, nearest first, which 
 the rules stronger.
 
 * ``nearest``: nearest by distance between centroids.
+* ``kind_nearest``: the same kind of body first (council, fire, police, NHS, combined
+  authority), then nearest: the officer's rule as its users put it ("same kind of body, then
+  nearest"), which does not part districts from county and unitary councils.
 * ``group_nearest``: same tier group first (district / upper-tier council / fire / police /
   NHS / combined authority), then nearest: the one-line rule an officer would use.
 * ``group_border``: same tier group neighbours by length of shared border, then the rest of
@@ -78,6 +81,10 @@ def _nearest(f: QueryFacts) -> FloatArray:
     return -f.dist_km
 
 
+def _kind_nearest(f: QueryFacts) -> FloatArray:
+    return _column(f, "same_kind") * 1e6 - f.dist_km
+
+
 def _group_nearest(f: QueryFacts) -> FloatArray:
     return _column(f, "same_group") * 1e6 - f.dist_km
 
@@ -104,6 +111,7 @@ def _shared_history(f: QueryFacts) -> FloatArray:
 HISTORY_RULE = "shared_history"  # needs the focal body's history with its true partners
 RULES: dict[str, Callable[[QueryFacts], FloatArray]] = {
     "nearest": _nearest,
+    "kind_nearest": _kind_nearest,
     "group_nearest": _group_nearest,
     "group_border": _group_border,
     "similar": _similar,
@@ -121,6 +129,7 @@ PRODUCT_LABELS = {
 }
 BASELINE_LABELS = {
     "nearest": "nearest by distance",
+    "kind_nearest": "same kind of body, then nearest",
     "group_nearest": "same tier group, then nearest",
     "group_border": "same tier group neighbours by border length, then nearest",
     "similar": "similar bodies (CIPFA-style), same tier group first",

@@ -399,7 +399,18 @@ def _headline(meta: dict[str, Any]) -> dict[str, Any] | None:
         return None
     best = max(baselines, key=lambda r: r["mrr"])
     label = BASELINE_LABELS.get(str(best["method"]), str(best["method"]).replace("_", " "))
-    return {"model": model, "best": best | {"label": label}, "beaten": best["mrr"] >= model["mrr"]}
+    # Ahead of every rule only within the noise is no win (the 95% interval of the lead, as
+    # the verdicts judge it): not "beats every baseline" where the model page says "no clear
+    # difference".
+    lows = [(r.get("model_minus") or {}).get("mrr", [None])[0] for r in baselines]
+    clear = all(low is not None and low > 0 for low in lows)
+    return {
+        "model": model,
+        "best": best | {"label": label},
+        "beaten": best["mrr"] >= model["mrr"],
+        "noise": best["mrr"] < model["mrr"] and not clear,
+        "lead": (best.get("model_minus") or {}).get("mrr"),
+    }
 
 
 def render_html(context: dict[str, Any], settings: Settings) -> str:
