@@ -267,6 +267,7 @@ def test_an_nhs_board_split_from_a_council_gives_no_misleading_density(
     sources give no small area's population), an estimate, and now says so."""
     facts = real_client.get("/api/v1/bodies/E54000022").get_json()["body"]
     assert "East Suffolk" in facts["area_note"] and "no density is given" in facts["area_note"]
+    assert facts["density"] is None  # as the note says: the JSON gave 195.0 beside it
     assert facts["population_note"] == (  # not Suffolk's: a county's people are not summed
         "an estimate: the people of East Suffolk are shared with another NHS board by the number"
         " of its small areas (LSOAs) in each"

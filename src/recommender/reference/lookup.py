@@ -474,6 +474,7 @@ def body(code_or_name: str, settings: Settings) -> dict[str, Any]:
             f"the area of the councils mostly within it; {and_list(split)} "
             f"{'is' if one else 'are'} split with another NHS board, so no density is given"
         )
+        facts["density"] = None  # as its note says (the JSON gave one beside it)
         facts["population_note"] = (
             f"an estimate: the people of {and_list(split)} are shared with another NHS board "
             f"by the number of {'its' if one else 'their'} small areas (LSOAs) in each"
