@@ -675,3 +675,15 @@ def test_a_suggestion_is_explained_the_same_whatever_found_it(
     assert [r.to_dict() for r in fresh.recommend(Query("Rother", k=30))] == [
         r.to_dict() for r in broad
     ]
+
+
+def test_a_small_chance_is_never_given_as_none() -> None:
+    """Join options with a chance under 0.00005 read "likelihood": 0.0 in the JSON (rounded to
+    four decimals), beside a score that is that chance times the savings; the page said <0.1%."""
+    from recommender.recommend.ranking import Group, JoinOption
+
+    option = JoinOption({"id": "R-1"}, likelihood=4.123e-5, savings_per_partner_gbp=1e5, reason="")
+    assert option.to_dict()["likelihood"] == 4.1e-5 and option.to_dict()["score"] == 4.12
+    group = Group(("A", "B"), "legal", 1e5, 5e4, 2e5, likelihood=2.5e-6)
+    assert group.to_dict()["likelihood"] == 2.5e-6
+    assert JoinOption({}, 0.13346, 1.0, "").to_dict()["likelihood"] == 0.1335  # as before

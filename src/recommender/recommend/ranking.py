@@ -100,8 +100,8 @@ class Recommendation:
             "partner_kind": self.partner_kind,
             "service": self.service,
             "service_label": self.service_label,
-            "likelihood": _round(self.likelihood, 4),
-            "choice": _round(self.choice, 4),
+            "likelihood": chance(self.likelihood),
+            "choice": chance(self.choice),
             "expected_savings_gbp": _round(self.expected_savings_gbp, 0),
             "savings_gbp": _round(self.savings_gbp, 0),
             "savings_low_gbp": _round(self.savings_low_gbp, 0),
@@ -154,7 +154,7 @@ class Group:
             "savings_per_partner_gbp": round(self.savings_per_partner_gbp),
             "savings_low_gbp": round(self.savings_low_gbp),
             "savings_high_gbp": round(self.savings_high_gbp),
-            "likelihood": round(self.likelihood, 4),
+            "likelihood": chance(self.likelihood),
         }
 
 
@@ -175,7 +175,7 @@ class JoinOption:
         return {
             "arrangement": self.arrangement,
             "score": round(self.score, 2),
-            "likelihood": round(self.likelihood, 4),
+            "likelihood": chance(self.likelihood),
             "savings_per_partner_gbp": round(self.savings_per_partner_gbp),
             "reason": self.reason,
         }
@@ -205,6 +205,16 @@ def _round(value: float | None, digits: int) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return round(float(value), digits) if digits else float(round(float(value)))
+
+
+def chance(value: float | None) -> float | None:
+    """A chance as the JSON gives it: four decimals, or two significant figures below 0.001,
+    so a small chance never reads as none (a join option's 0.00004 was 0.0; the page says
+    "<0.1%")."""
+    if value is None or not math.isfinite(value):
+        return None
+    value = float(value)
+    return round(value, 4) if value == 0 or abs(value) >= 0.001 else float(f"{value:.2g}")
 
 
 @dataclass(frozen=True)
