@@ -209,3 +209,42 @@ def test_a_saving_to_join_is_documented_as_the_models_estimate(document: dict[st
     """The API has no words beside the figure: its description says whose figure it is."""
     said = document["components"]["schemas"]["JoinOption"]["properties"]["savings_per_partner_gbp"]
     assert "estimate" in said["description"] and "never a reported figure" in said["description"]
+
+
+def _problems(document: dict[str, Any], name: str, instance: Any) -> list[str]:
+    import jsonschema_rs
+
+    definitions = strict(document["components"]["schemas"])
+    schema = {"$ref": f"#/definitions/{name}", "definitions": definitions}
+    return [e.message[:200] for e in jsonschema_rs.Draft4Validator(schema).iter_errors(instance)]
+
+
+def test_error_and_import_answers_carry_only_documented_fields(
+    app: Flask, document: dict[str, Any]
+) -> None:
+    """A refused file's 422 carries ``errors``, a failed reload's 409 ``cause`` and
+    ``model_version``, an import report ``in_file_duplicates``, ``already`` and ``differ``, and
+    a member on a scenario's map ``today_code``: none of them was in the document."""
+    from recommender.core.errors import ImportRejected, InvalidInput, RowError
+    from recommender.register.records import ImportReport
+    from recommender.webapp.state import ReloadFailed
+
+    rejected = ImportRejected("f.csv", [RowError(2, "service", "x", "unknown service", ("legal",))])
+    failed = ReloadFailed(InvalidInput("no such file", field="model"), "20260101-000000-abc")
+    report = ImportReport("f.csv", "project", 3, 1, 1, [(3, 2)], [(2, "R-1", "a")],
+                          [(2, "R-1", ["note"])], ["R-2"])  # fmt: skip
+    answers = {
+        "Error": [rejected.to_dict(), failed.to_dict()],
+        "ImportReport": [report.to_dict() | {"register_size": 4}],
+    }
+    for name, instances in answers.items():
+        for instance in instances:
+            assert _problems(document, name, instance) == [], (name, instance)
+    body = app.test_client().get(
+        PREFIX + "/bodies/East Surrey", query_string={"scenario": "surrey-east-west"}
+    )
+    members = [m for a in body.json["arrangements"] for m in a["members"]]
+    assert any("today_code" in m for m in members)
+    ok = document["paths"]["/bodies/{code_or_name}"]["get"]["responses"]["200"]
+    name = ok["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+    assert _problems(document, name, body.json) == []

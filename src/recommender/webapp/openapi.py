@@ -256,6 +256,25 @@ COMPONENTS: dict[str, Any] = {
         detail=STR,
         field=NSTR,
         suggestions=_list(STR),
+        errors=_list(_ref("RowError"))
+        | {"description": "A register file refused (422): each row's problem."},
+        cause={
+            "type": "string",
+            "description": "A model that failed to load (409): the error it failed with.",
+        },
+        model_version={
+            "type": "string",
+            "nullable": True,
+            "description": "With cause: the model still serving (null: none is).",
+        },
+    ),
+    "RowError": _obj(
+        ["row", "column", "value", "message"],
+        row=INT,
+        column=STR,
+        value=STR,
+        message=STR,
+        suggestions=_list(STR),
     ),
     "BodySummary": _obj(
         ["code", "name", "kind", "tier", "region"],
@@ -341,6 +360,12 @@ COMPONENTS: dict[str, Any] = {
             "type": "string",
             "nullable": True,
             "description": "For a member outside the reference (no body_code): what it is.",
+        },
+        today_code={
+            "type": "string",
+            "nullable": True,
+            "description": "On a reorganisation scenario's map, for a member whose body_code is "
+            "its successor there: the body it is today.",
         },
         left={
             "type": "boolean",
@@ -450,7 +475,11 @@ COMPONENTS: dict[str, Any] = {
         factor=STR,
         label=STR,
         direction={"type": "string", "enum": ["raises", "lowers", "note"]},
-        marker={"type": "string", "description": "The direction as a sign (+, − or ·)."},
+        marker={
+            "type": "string",
+            "description": "The direction as a sign: ▲ for a reason that raises the chance, ▼ for "
+            "one that lowers it, ℹ for a note that does not move it.",
+        },
     ),
     "Evidence": _obj(
         ["id", "name", "service", "ended", "simulated"],
@@ -742,6 +771,22 @@ COMPONENTS: dict[str, Any] = {
         rows=INT,
         added=INT,
         duplicates=INT,
+        in_file_duplicates={
+            "type": "array",
+            "items": {"type": "array", "items": INT},
+            "description": "Rows that repeat an earlier row of the same file: [row, first row].",
+        },
+        already={
+            "type": "array",
+            "items": {"type": "array", "items": {"oneOf": [INT, STR]}},
+            "description": "The first rows already in the register: [row, id, name].",
+        },
+        differ={
+            "type": "array",
+            "items": {"type": "array", "items": {"oneOf": [INT, STR, _list(STR)]}},
+            "description": "Of those, the ones whose other fields differ from the file's: "
+            "[row, id, [field, …]].",
+        },
         ids=_list(STR),
         warnings=_list(STR),
         dry_run=BOOL,
