@@ -53,7 +53,7 @@ def output_format(*choices: str, default: str = "table") -> Callable[[F], F]:
             type=click.Choice(choices),
             default=default,
             show_default=True,
-            help="json: the same data the API answers with.",
+            help="json: machine-readable; where the API answers the same question, the same data.",
         )(run)
         return run  # type: ignore[return-value]
 
