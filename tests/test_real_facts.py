@@ -501,3 +501,22 @@ def test_an_arrangement_a_body_left_is_not_said_to_have_ended(
     document = briefing_document(model, "E09000013", fmt=".html").decode()
     assert "; it has left 1 more." in document and "more has ended" not in document
     assert "and the one it left while others stayed in (with the year it left)" in document
+
+
+def test_the_city_of_london_is_called_a_city_corporation_not_a_borough_council(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """The City of London (the City of London Corporation) was called a "London borough
+    council" on its page and briefing, and Tower Hamlets "also a London borough council"."""
+    page = real_client.get("/bodies/E09000001").get_data(as_text=True)
+    assert "City corporation, London" in page and "London borough council, London" not in page
+    answer = real_client.get("/api/v1/bodies/E09000030/recommendations?k=50").get_json()
+    city = next(r for r in answer["recommendations"] if r["partner_code"] == "E09000001")
+    assert "a city corporation; Tower Hamlets is a London borough council" in str(city["reasons"])
+    model = real_app.extensions["recommender"].models.require()
+    document = briefing_document(model, "E09000001", fmt=".html").decode()
+    assert "city corporation" in document.lower()
+    assert (
+        "Also a London borough council" not in document
+        and "London borough council, London" not in document
+    )

@@ -62,7 +62,10 @@ TIER_NAMES: dict[str, str] = {  # keyed by Tier
 # strategic authority over the boroughs, as a combined authority is over its councils), but it
 # is not a combined authority: it is named for what it is wherever a body's type is said.
 GLA = "E61000001"
-BODY_TIER_NAMES: dict[str, str] = {GLA: "strategic authority"}
+# The City of London is in the London boroughs' tier (it runs their services), but it is the
+# City of London Corporation, a city corporation: not a borough council.
+CITY_OF_LONDON = "E09000001"
+BODY_TIER_NAMES: dict[str, str] = {GLA: "strategic authority", CITY_OF_LONDON: "city corporation"}
 
 
 def tier_name(tier: str, code: str = "") -> str:
