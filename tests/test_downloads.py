@@ -84,6 +84,9 @@ def test_suggestions_as_xlsx_match_the_json(client: FlaskClient) -> None:
     assert sheet.freeze_panes == "A2"
     about = {row[0]: row[1] for row in book["About"].iter_rows(values_only=True)}
     assert about["Body"] == f"Rother ({ROTHER})" and about["Filters"] == "service=legal"
+    # the sources' attribution, as every page and briefing gives it (it had none)
+    assert "Office for National Statistics" in about["Attribution"]
+    assert "mySociety (CC BY 4.0)" in about["Attribution"]
     assert about["Likelihood"].endswith(f"within {HORIZON_YEARS} years")
     served = client.application.extensions["recommender"]  # what the figures were learnt from
     said = documented_sizes(served.models.recommender.describe(), served.settings)

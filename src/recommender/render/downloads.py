@@ -22,6 +22,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from recommender.core.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION
 from recommender.model.explain import DIRECTION_WORDS
 from recommender.model.patterns import pair_kind
 from recommender.model.scoring import HORIZON_YEARS
@@ -265,10 +266,11 @@ def to_xlsx(table: Table) -> bytes:
                 cell.alignment = Alignment(wrap_text=True, vertical="top")
     sheet.freeze_panes = "A2"
     about = book.create_sheet("About")
-    for i, (label, value) in enumerate([("Table", table.title), *table.about], 1):
+    credits = [("Attribution", f"{ONS_ATTRIBUTION} {MYSOCIETY_ATTRIBUTION}")]  # as every page
+    for i, (label, value) in enumerate([("Table", table.title), *table.about, *credits], 1):
         _put(about.cell(row=i, column=1), label).font = bold
         _put(about.cell(row=i, column=2), value)
-    below = len(table.about) + 3  # the title row, then an empty one
+    below = len(table.about) + 4  # the title and attribution rows, then an empty one
     for i, row in enumerate(table.about_table, below):
         for j, value in enumerate(row, 1):
             cell = _put(about.cell(row=i, column=j), value)
