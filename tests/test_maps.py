@@ -522,3 +522,31 @@ def test_the_body_a_map_is_about_keeps_its_name_over_a_partner_covering_it() -> 
     drawn = partners_map(body, rows, [], None, SETTINGS, width=600)
     labels = drawn[drawn.index('class="labels') :].split("</g></g>")[0]
     assert ">Surrey<" in labels and "Surrey Police" not in labels
+
+
+def test_an_existing_partner_with_a_suggested_ones_outline_is_named_on_it() -> None:
+    """Hereford and Worcester Fire's map hatched Warwickshire Fire, a suggestion with no shared
+    history, as an existing partner: the hatching was Warwickshire's police force area (a
+    partner), whose outline is the same. The label now names both."""
+    svg = maps.render_map(
+        focal="E31000018",
+        values={"E31000036": 120_000.0},
+        existing=["E23000017"],
+        value_label="expected annual savings",
+        zoom_to=["E31000018", "E31000036"],
+        labels=True,
+        title="Partners for Hereford and Worcester Fire",
+        settings=SETTINGS,
+    )
+    texts = [t.text for t in parse(svg).iter(SVG + "text")]
+    assert "Warwickshire Fire" in texts and "+ Warwickshire Police (existing)" in texts
+    alone = maps.render_map(
+        focal="E31000018",
+        values={"E31000036": 120_000.0},
+        value_label="expected annual savings",
+        zoom_to=["E31000018", "E31000036"],
+        labels=True,
+        title="Partners for Hereford and Worcester Fire",
+        settings=SETTINGS,
+    )
+    assert not any("(existing)" in (t.text or "") for t in parse(alone).iter(SVG + "text"))

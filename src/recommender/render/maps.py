@@ -87,6 +87,7 @@ EXISTING_FILL = "#f7f7f7"
 LADDERS = ((1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 5.0, 7.0))
 COVERS = 0.5  # a body covering this share of another highlighted body is drawn as an outline
 LABEL_PX = 11.0  # labels are at least this size where the map is shown
+LINE = 1.15  # a label's second line, in its size
 PHONE_PX = 290.0  # the narrowest a map is shown (a 320 px phone less the page margins)
 # ColorBrewer YlGnBu (colour-blind safe), and which of its colours serve k classes.
 RAMP = ("#ffffcc", "#a1dab4", "#41b6c4", "#2c7fb8", "#253494")
@@ -712,16 +713,23 @@ def _labels(
     texts = []
     for code in order[:MOST_LABELS]:
         x, y = view.px(*geo.anchors[code])
-        name = short_name(roles.names[code])
-        half = text_width(name, size) / 2
-        box = (x - half - 2, y - 0.9 * size, x + half + 2, y + 0.35 * size)
+        lines = [short_name(roles.names[code])]
+        if code not in roles.existing:  # an existing partner of the same outline, hatched
+            lines += [  # over it, is named too: Warwickshire Fire's hatching was its police's
+                f"+ {short_name(roles.names[other])} (existing)"
+                for other in sorted(roles.existing)
+                if other != code and geo.paths.get(other) == geo.paths[code]
+            ]
+        half = max(text_width(line, size) for line in lines) / 2
+        below = (len(lines) - 1) * LINE * size
+        box = (x - half - 2, y - 0.9 * size, x + half + 2, y + 0.35 * size + below)
         clash = any(
             b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in placed
         )
         if clash or not (box[0] >= 0 and box[2] <= view.width and 0 <= box[1] <= view.height):
             continue
         placed.append(box)
-        texts.append(svg_text(x, y, name, anchor="middle"))
+        texts += [svg_text(x, y + i * LINE * size, t, anchor="middle") for i, t in enumerate(lines)]
     halo = f'<g stroke="#ffffff" stroke-width="{num(size / 3.5)}" stroke-linejoin="round">'
     hidden = ' display="none"' if "labels-phone" in kind else ""
     return (
