@@ -195,6 +195,9 @@ def test_duplicates_inside_one_file_are_reported_and_skipped(
     # The count said "0 duplicate(s) skipped" of 8 rows, 7 added: the rows now add up.
     said = "8 row(s), added 7 arrangement(s), 1 duplicate(s) skipped (0 already in the register"
     assert said + ", 1 repeated in the file)" in report.summary()
+    # Its other name and figure were dropped without a word: now said, and which row is kept.
+    said = "row 9 repeats row 2 of the same file, but its name, source and note differ: row 2's"
+    assert said + " are kept" in report.summary()
 
 
 def test_a_reimport_names_the_arrangements_already_stored(

@@ -711,6 +711,7 @@ def import_file(
         raise ImportRejected(str(path), errors)
     unique, repeats = unique_candidates(candidates)
     report = ImportReport(str(path), layout, len(rows), in_file_duplicates=repeats, dry_run=dry_run)
+    report.warnings += _repeats_differing(candidates, repeats)
 
     def build(known: set[str], taken: set[str]) -> tuple[store.Rows, store.Rows]:
         return rows_for([(fp, c) for fp, c in unique if fp not in known], taken)
@@ -837,6 +838,28 @@ def unique_candidates(
             first[fp] = c.row
             unique.append((fp, c))
     return unique, repeats
+
+
+def _repeats_differing(
+    candidates: Sequence[Candidate], repeats: Sequence[tuple[int, int]]
+) -> list[str]:
+    """What a row that repeats an earlier one of the file (the same arrangement) says
+    otherwise (:data:`COMPARED`, as an import would store each): only the first is kept, so
+    the figure or name it gives apart would be lost without a word."""
+    by_row = {c.row: c for c in candidates}
+    out = []
+    for row, first in repeats:
+        mine, kept = by_row[row], by_row[first]
+        made, stored = _stored_row("", mine), _stored_row("", kept)
+        given = (mine.given or set(COMPARED)) | (kept.given or set(COMPARED))
+        fields = [n for n in COMPARED if n in given and not _same(made.get(n), stored.get(n))]
+        if fields:
+            verb = "differs" if len(fields) == 1 else "differ"
+            out.append(
+                f"row {row} repeats row {first} of the same file, but its {and_list(fields)} "
+                f"{verb}: row {first}'s {'is' if len(fields) == 1 else 'are'} kept"
+            )
+    return out
 
 
 def _stored_row(fp: str, c: Candidate) -> dict[str, Any]:
