@@ -16,6 +16,7 @@ from openpyxl import Workbook
 from recommender.core.errors import ImportRejected, InvalidInput
 from recommender.register import files
 from recommender.register.files import Directory, parse_columns, parse_fill, read_file, validate
+from register_fixtures import FIXTURES
 
 SERVICES = ("procurement", "legal", "revenues_benefits", "other")
 # Another tool's export, as an analyst might be given it: its own headings, a column this
@@ -314,3 +315,30 @@ def test_a_wrong_fill_value_is_said_once_before_the_file_is_read(directory: Dire
         check_fill({"status": "active", "end_year": "2010"}, directory, SERVICES)
     with pytest.raises(InvalidInput, match="fill partners='Nowhere Town': no public body"):
         check_fill({"partners": "Rother; Nowhere Town"}, directory, SERVICES)
+
+
+def test_a_header_below_a_title_or_a_blank_row_is_found_and_named(tmp_path: Path) -> None:
+    """A title row above the header (as exports have), or a blank first row, was refused as
+    "the column mapping names 'Arrangement', which is not a column", or "sheet 'Export' is
+    empty" of a sheet with a header and arrangements: neither said where the header was."""
+    mapping = parse_columns(MAPPING)
+    titled = workbook(tmp_path / "t.xlsx", ("Shared services export, June 2019",),
+                      [THEIR_HEADER, *THEIR_ROWS])  # fmt: skip
+    with pytest.raises(ImportRejected) as caught:
+        read_file(titled, columns=mapping)
+    assert "row 2 looks like the header (delete the row above it)" in str(caught.value)
+    blank = workbook(tmp_path / "b.xlsx", (None,), [(None,), THEIR_HEADER, *THEIR_ROWS])
+    with pytest.raises(ImportRejected) as caught:
+        read_file(blank, columns=mapping)
+    assert "row 3 looks like the header (delete the 2 rows above it)" in str(caught.value)
+    text = io.StringIO()
+    csv.writer(text).writerows([["Our shared services"], THEIR_HEADER])
+    path = tmp_path / "t.csv"
+    path.write_text(text.getvalue() + "Rother and Hastings legal,Rother; Hastings,legal,1,annual,"
+                    "2015,https://example.org/rh,\n")  # fmt: skip
+    with pytest.raises(ImportRejected, match="row 2 looks like the header") as caught:
+        read_file(path, columns=mapping)
+    plain = tmp_path / "p.csv"  # with no mapping too: the project's own header, a line down
+    plain.write_text("\n" + (FIXTURES / "known_small.csv").read_text())
+    with pytest.raises(ImportRejected, match="row 2 looks like the header"):
+        read_file(plain)

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -363,7 +364,7 @@ def _read_workbook(
     header = [_cell_text(v, "") for v in (rows[0] if rows else ())]
     while header and not header[-1]:  # trailing empty cells a sheet's width leaves
         header.pop()
-    if not header:
+    if not header and not any(any(v is not None for v in r) for r in rows[1:]):
         raise refuse(f"sheet {found.title!r} is empty: expected a header row and arrangements")
     return header, list(enumerate(rows[1:], start=2))
 
@@ -433,6 +434,34 @@ class _Header:
         return self.columns.get(_KNOWN_TO_PROJECT.get(field_name, field_name), field_name)
 
 
+def _header_or_later(
+    path: Path,
+    raw: Sequence[str],
+    later: Iterable[tuple[int, Sequence[str]]],
+    mapping: Mapping[str, str],
+    filled: Collection[str] = (),
+) -> _Header:
+    """:func:`_header`, or, where the first row is no header and one of the next rows is (a
+    title above it, a blank first line), an error saying which row: the mapping's columns were
+    said to be missing, or the sheet to be empty."""
+    try:
+        return _header(path, raw, mapping, filled)
+    except (InvalidInput, ImportRejected) as err:
+        for number, cells in later:
+            try:
+                _header(path, [str(c) for c in cells], mapping, filled)
+            except (InvalidInput, ImportRejected):
+                continue
+            above = number - 1
+            message = (
+                f"the header must be the first row: row {number} looks like the header (delete "
+                f"the {'row' if above == 1 else f'{above} rows'} above it)"
+            )
+            first = ",".join(str(c) for c in raw if str(c).strip())[:60]
+            raise ImportRejected(str(path), [RowError(1, "", first, message)]) from err
+        raise
+
+
 def _header(
     path: Path, raw: Sequence[str], mapping: Mapping[str, str], filled: Collection[str] = ()
 ) -> _Header:
@@ -493,7 +522,8 @@ def _read_csv(
         raw_header = list(reader.fieldnames or [])
     except csv.Error as err:
         raise ImportRejected(str(path), [RowError(1, "", "", f"not CSV: {err}")]) from err
-    head = _header(path, raw_header, mapping, filled)
+    later = enumerate(itertools.islice(csv.reader(io.StringIO(text, newline="")), 1, 11), 2)
+    head = _header_or_later(path, raw_header, later, mapping, filled)
     reader.fieldnames = head.fields
     rows: list[SourceRow] = []
     errors: list[RowError | None] = []
@@ -533,7 +563,9 @@ def _read_cells(
     filled: Collection[str] = (),
 ) -> SourceFile:
     """A workbook sheet's rows read as :func:`_read_csv` reads a CSV file's."""
-    head = _header(path, raw_header, mapping, filled)
+    cells = list(cells)
+    later = ((n, [_cell_text(v, "") for v in row]) for n, row in cells[:10])
+    head = _header_or_later(path, raw_header, later, mapping, filled)
     width = len(head.fields)
     rows: list[SourceRow] = []
     errors: list[RowError | None] = []
