@@ -342,3 +342,22 @@ def test_a_header_below_a_title_or_a_blank_row_is_found_and_named(tmp_path: Path
     plain.write_text("\n" + (FIXTURES / "known_small.csv").read_text())
     with pytest.raises(ImportRejected, match="row 2 looks like the header"):
         read_file(plain)
+
+
+def test_partner_types_mapped_beside_the_projects_field_names_are_read(
+    tmp_path: Path, directory: Directory
+) -> None:
+    """Mapping a column to partner_types (the documented arrangements' layout) beside
+    'Arrangement=name' and 'Service area=service' was refused as "missing column
+    'arrangement_name' … (closest: Arrangement)", though Arrangement was mapped."""
+    header = (*THEIR_HEADER, "Organisation types")
+    rows = [(*row, "council; council") for row in THEIR_ROWS]
+    path = workbook(tmp_path / "t.xlsx", header, rows)
+    mapping = parse_columns(MAPPING + "; Organisation types=partner_types")
+    found = read_file(path, columns=mapping)
+    candidates, errors = validate(found.rows, directory, SERVICES)
+    assert errors == [] and found.layout == "known"
+    assert [(c.name, c.service) for c in candidates] == [
+        ("Rother and Hastings legal", "legal"),
+        ("Wealden and Rother procurement", "procurement"),
+    ]

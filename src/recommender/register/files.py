@@ -68,6 +68,7 @@ _KNOWN_TO_PROJECT = {
     "service_category": "service",
     "source_url": "source",
 }
+_PROJECT_TO_KNOWN = {project: known for known, project in _KNOWN_TO_PROJECT.items()}
 PARTNER_TYPES = ("council", "fire", "police", "health", "other")
 FIRST_YEAR = 1900  # joint boards date from the 1960s, joint waste authorities from 1986
 MAX_PERIOD_YEARS = 50
@@ -477,6 +478,13 @@ def _header(
         )
     fields = [mapping.get(h, h) for h in header]
     known = "arrangement_name" in fields or "partner_types" in fields
+    if known and mapping:  # a mapping to the project's names, with partner types: the same
+        fields = [  # fields by the documented arrangements' names ("Arrangement=name")
+            _PROJECT_TO_KNOWN.get(f, f)
+            if h in mapping and _PROJECT_TO_KNOWN.get(f) not in fields
+            else f
+            for h, f in zip(header, fields, strict=True)
+        ]
     layout, expected = ("known", KNOWN_COLUMNS) if known else ("project", PROJECT_COLUMNS)
     problems = [_header_error(header, name) for name in dict.fromkeys(header)]
     for name in dict.fromkeys(fields):
