@@ -117,8 +117,8 @@ def test_a_bad_option_is_named_as_typed(trained_settings: Settings) -> None:
         "RECOMMENDER_DATABASE_URL": trained_settings.db_url,
     }
     for args, said in (
-        (["--max-km", "-5"], "Error: --max-km must be a positive number of km, got -5.0"),
-        (["--per-partner", "0"], "Error: --per-partner must be at least 1, got 0"),
+        (["--max-km", "-5"], "Error: --max-km must be a number of km above 0 and at most 2000"),
+        (["--per-partner", "0"], "Error: --per-partner must be between 1 and 16, got 0"),
         (["--k", "0"], "Error: --k must be between 1 and 50, got 0"),
     ):
         result = CliRunner(env=env).invoke(cli, ["recommend", "Rother", *args])

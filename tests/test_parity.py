@@ -158,6 +158,9 @@ def test_arrangements_of_a_body(run: Cli, client: FlaskClient) -> None:
          {"service": "legal", "kinds": "council,fire", "max_km": 60, "k": 4,
           "sort": "likelihood", "min_choice": 0, "per_partner": 2}),
         (["--k", "2", "--include-existing"], {"k": 2, "include_existing": "true"}),
+        # In any case, a kind twice: read alike (the CLI echoed "LEGAL" and refused "FIRE").
+        (["--service", "LEGAL", "--kinds", "Council,FIRE,council", "--k", "3"],
+         {"service": "LEGAL", "kinds": "Council,FIRE,council", "k": 3}),
     ],
 )  # fmt: skip
 def test_recommendations(
@@ -167,6 +170,21 @@ def test_recommendations(
     from_api = api(client, "/bodies/Rother/recommendations", **query)
     assert from_cli == from_api
     assert from_api["recommendations"]
+
+
+@pytest.mark.parametrize(
+    ("args", "query", "field"),
+    [(["--max-km", "5000"], {"max_km": 5000}, "max_km"),
+     (["--per-partner", "17"], {"per_partner": 17}, "per_partner")],
+)  # fmt: skip
+def test_a_limit_the_api_keeps_the_cli_keeps_too(
+    run: Cli, client: FlaskClient, args: list[str], query: dict[str, Any], field: str
+) -> None:
+    """The CLI answered --max-km 5000 and --per-partner 17, which the API refuses."""
+    result = run("recommend", "Rother", *args, ok=False)
+    assert result.exit_code != 0 and f"--{field.replace('_', '-')} must be" in result.output
+    response = client.get("/api/v1/bodies/Rother/recommendations", query_string=query)
+    assert response.status_code == 400 and response.json["field"] == field
 
 
 def test_recommendations_for_an_abolished_council_say_whose(run: Cli, client: FlaskClient) -> None:

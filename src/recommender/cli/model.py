@@ -798,9 +798,16 @@ def recommend_cmd(
         rec = scenario_recommender(obj.settings, rec, scenario)
     if all_bodies:
         bodies = tuple(str(c) for c in rec.model.context.pairs.codes)
+    # Read as the API reads them: kinds in any case, once each; a service by its id or label.
     kind_list = (
-        tuple(x.strip() for x in kinds.split(",") if x.strip()) if kinds is not None else None
+        tuple(dict.fromkeys(x.strip().lower() for x in kinds.split(",") if x.strip()))
+        if kinds is not None
+        else None
     )
+    if service is not None:
+        from recommender.core.services import check_service
+
+        service = check_service(service, obj.settings)
     # Reasons cost a few milliseconds per suggestion; --all skips them unless asked.
     want = explain if explain is not None else (fmt != "csv" and not all_bodies)
     results = []

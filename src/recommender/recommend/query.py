@@ -7,7 +7,6 @@ load the model machinery at import.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from recommender.core.errors import InvalidInput
@@ -18,6 +17,8 @@ MAX_K = 50
 # of partners (a strong pair would otherwise fill the list); ask for one service to see every
 # partner for it.
 PER_PARTNER = 3
+MAX_PER_PARTNER = 16  # (a list of at most MAX_K: more per partner is every service of one)
+MAX_KM = 2000  # farther than any two English bodies
 # A suggestion is not shown unless asked for when, should the body share the service with
 # someone, the chance that it would be with this partner is under 1 in 200: the long tail of
 # far and unlike bodies. The floor is on that conditional chance, not on the likelihood over
@@ -62,9 +63,10 @@ def check_k(k: int) -> None:
 
 def check_query(query: Query) -> None:
     check_k(query.k)
-    if query.per_partner < 1:
+    if not 1 <= query.per_partner <= MAX_PER_PARTNER:
         raise InvalidInput(
-            f"per_partner must be at least 1, got {query.per_partner}", field="per_partner"
+            f"per_partner must be between 1 and {MAX_PER_PARTNER}, got {query.per_partner}",
+            field="per_partner",
         )
     if query.sort not in SORTS:
         raise InvalidInput(
@@ -74,9 +76,10 @@ def check_query(query: Query) -> None:
         raise InvalidInput(
             f"min_choice must be between 0 and 1, got {query.min_choice}", field="min_choice"
         )
-    if query.max_km is not None and not (query.max_km > 0 and math.isfinite(query.max_km)):
+    if query.max_km is not None and not (0 < query.max_km <= MAX_KM):
         raise InvalidInput(
-            f"max_km must be a positive number of km, got {query.max_km}", field="max_km"
+            f"max_km must be a number of km above 0 and at most {MAX_KM}, got {query.max_km}",
+            field="max_km",
         )
     if query.kinds is not None:
         bad = [kind for kind in query.kinds if kind not in KINDS]

@@ -19,7 +19,7 @@ from recommender.core.errors import InvalidInput, UnknownBody
 from recommender.core.jsontext import dumps
 from recommender.recommend import feedback as feedback_domain
 from recommender.recommend import readmodels
-from recommender.recommend.query import CHOICE_FLOOR, PER_PARTNER, SORTS
+from recommender.recommend.query import CHOICE_FLOOR, MAX_KM, MAX_PER_PARTNER, PER_PARTNER, SORTS
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.webapp import openapi
@@ -70,12 +70,12 @@ RECOMMEND_PARAMS = (
         strict_choices=True,
     ),
     Param("max_km", "number", "Only partners this close (km between centroids).", minimum=0,
-          exclusive_minimum=True, maximum=2000),
+          exclusive_minimum=True, maximum=MAX_KM),
     K,
     Param("include_existing", "boolean", "Also show every partner already sharing the "
           "service, after the k suggestions.", default=False),
     Param("per_partner", "integer", "At most this many services per partner in the list.",
-          default=PER_PARTNER, minimum=1, maximum=16),
+          default=PER_PARTNER, minimum=1, maximum=MAX_PER_PARTNER),
     Param("sort", "string", "Rank by expected annual savings (the default), likelihood or "
           "savings if formed.", default="expected", choices=SORTS, strict_choices=True),
     Param("min_choice", "number", "Leave out partners whose chance of being the one chosen, "

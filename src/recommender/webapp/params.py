@@ -115,7 +115,7 @@ def _convert(param: Param, raw: str, config: Mapping[str, Any]) -> Any:
         raise InvalidInput(f"{param.name}={raw!r}: expected true or false", field=param.name)
     if param.kind == "list":
         items = [item.strip() for item in text.split(",") if item.strip()]
-        return tuple(_choice(param, item, config) for item in dict.fromkeys(items))
+        return tuple(dict.fromkeys(_choice(param, item, config) for item in items))  # once each
     number = _number(param, raw, text)
     lowest, highest = param.minimum, param.bound(config)
     below = lowest is not None and (
