@@ -55,6 +55,9 @@ def test_pdf_briefing_has_every_section_and_the_figures(
     for r in top:
         assert r.partner_name in text
     assert "East Sussex Procurement Hub" in text  # Rother's real arrangement
+    # A group's per-member figure is an even share, not what each would save
+    said = " ".join(text.split())
+    assert "Even share each" in said and "not what each would save" in said
 
 
 def test_html_briefing_is_self_contained(recommender_model: Recommender, tmp_path: Path) -> None:

@@ -136,3 +136,22 @@ def test_join_says_its_savings_per_member_are_estimated(trained_settings: Settin
     assert result.exit_code == 0, result.output
     head = next(line for line in result.output.splitlines() if line.startswith("id "))
     assert "a member (estimated)" in head
+
+
+def test_a_groups_share_is_said_to_be_even_not_what_each_saves(
+    trained_settings: Settings,
+) -> None:
+    """The groups' "a partner" column (the page's "Per member") read as what each member
+    would save: the Isles of Scilly's £328k of a group whose saving is Cornwall's and its NHS
+    board's. It is an even share of the group's."""
+    env = {
+        "RECOMMENDER_DATA_DIR": str(trained_settings.data),
+        "RECOMMENDER_MODELS_DIR": str(trained_settings.models),
+        "RECOMMENDER_DATABASE_URL": trained_settings.db_url,
+    }
+    result = CliRunner(env=env).invoke(cli, ["groups", "Rother", "--service", "legal", "--k", "2"])
+    assert result.exit_code == 0, result.output
+    assert "even share each" in result.output and "a partner" not in result.output
+    assert (
+        "the whole group's if formed; the even share divides them by its members" in result.output
+    )

@@ -610,8 +610,12 @@ COMPONENTS: dict[str, Any] = {
         ["members", "service", "savings_gbp", "savings_per_partner_gbp", "likelihood"],
         members=_list(_obj(["code", "name"], code=STR, name=STR)),
         service=STR,
-        savings_gbp=NUM,
-        savings_per_partner_gbp=NUM,
+        savings_gbp=NUM | {"description": "The whole group's estimated annual savings if formed."},
+        savings_per_partner_gbp=NUM
+        | {
+            "description": "An even share of savings_gbp for each member: not what each would "
+            "save (a small member brings little of the group's saving)."
+        },
         savings_low_gbp=NUM,
         savings_high_gbp=NUM,
         likelihood=NUM,
