@@ -550,3 +550,16 @@ def test_an_existing_partner_with_a_suggested_ones_outline_is_named_on_it() -> N
         settings=SETTINGS,
     )
     assert not any("(existing)" in (t.text or "") for t in parse(alone).iter(SVG + "text"))
+
+
+def test_a_partner_far_larger_around_the_body_is_cut_by_the_frame_not_framed() -> None:
+    """Newcastle's map framed its NHS board (North East and North Cumbria), one of its
+    suggestions, whole: the North East, with Newcastle and its neighbours a speck."""
+    from recommender.render.partner_map import _framed
+
+    newcastle, gateshead, sunderland, board = "E08000021", "E08000037", "E08000024", "E54000050"
+    framed = _framed(newcastle, [gateshead, board, sunderland], SETTINGS)
+    assert framed == [gateshead, sunderland]
+    assert _framed(newcastle, [board], SETTINGS) == [board]  # alone: framed all the same
+    far = "E06000052"  # Cornwall: far larger, but not around Newcastle, so framed
+    assert _framed(newcastle, [gateshead, far], SETTINGS) == [gateshead, far]

@@ -83,7 +83,7 @@ def partners_map(
                 theirs.add(partner)
             else:
                 direct.add(partner)
-    zoom = [code, *best]
+    zoom = [code, *_framed(code, list(best), settings, layers)]
     return maps.render_map(
         focal=code,
         values=best,
@@ -107,6 +107,36 @@ def partners_map(
         settings=settings,
         layers=layers,
     )
+
+
+# A suggested partner whose area holds the body's and is this many times its size is drawn cut
+# by the frame, not framed whole: Newcastle's NHS board (North East and North Cumbria) made the
+# map of Newcastle and its neighbours one of the whole North East, the city a speck.
+COVERING_FIT = 12.0
+
+
+def _framed(
+    code: str,
+    partners: list[str],
+    settings: Settings,
+    layers: Mapping[str, maps.WebLayer] | None = None,
+) -> list[str]:
+    """The suggested partners a map frames whole: all but those covering the body's area that
+    are far larger than it (seen around it, cut by the frame), unless that leaves none."""
+    bounds = (layers["national"] if layers else maps.web_layer(settings)).bounds
+    mine = bounds[code]
+
+    def size(c: str) -> float:
+        b = bounds[c]
+        return (b[2] - b[0]) * (b[3] - b[1])
+
+    def covers(c: str) -> bool:
+        b = bounds[c]
+        return b[0] <= mine[0] and b[1] <= mine[1] and b[2] >= mine[2] and b[3] >= mine[3]
+
+    limit = COVERING_FIT * size(code)
+    kept = [c for c in partners if not (covers(c) and size(c) > limit)]
+    return kept or sorted(partners, key=size)[:1]
 
 
 def landscape(
