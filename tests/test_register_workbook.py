@@ -361,3 +361,22 @@ def test_partner_types_mapped_beside_the_projects_field_names_are_read(
         ("Rother and Hastings legal", "legal"),
         ("Wealden and Rother procurement", "procurement"),
     ]
+
+
+def test_a_formula_the_workbook_never_computed_is_refused_by_its_cell(tmp_path: Path) -> None:
+    """A saving written "=100000+25000" by a tool that stores formulas without their values
+    (openpyxl does) was imported as no figure at all, without a word."""
+    rows = [
+        tuple(
+            "=100000+25000" if h == "Saving (£)" else v
+            for h, v in zip(THEIR_HEADER, row, strict=True)
+        )
+        for row in THEIR_ROWS[:1]
+    ]
+    rows.append(THEIR_ROWS[1])  # fmt: skip
+    path = workbook(tmp_path / "f.xlsx", THEIR_HEADER, rows)
+    with pytest.raises(ImportRejected) as caught:
+        read_file(path, columns=parse_columns(MAPPING))
+    [error] = caught.value.errors
+    assert (error.row, error.column) == (2, "Saving (£)")
+    assert "a formula the workbook never computed" in error.message

@@ -367,7 +367,36 @@ def _read_workbook(
         header.pop()
     if not header and not any(any(v is not None for v in r) for r in rows[1:]):
         raise refuse(f"sheet {found.title!r} is empty: expected a header row and arrangements")
+    if uncomputed := _uncomputed(data, str(getattr(found, "_worksheet_path", "")), header):
+        raise ImportRejected(str(path), uncomputed)
     return header, list(enumerate(rows[1:], start=2))
+
+
+_CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.DOTALL)
+
+
+def _uncomputed(data: bytes, part: str, header: Sequence[str]) -> list[RowError]:
+    """The cells of a sheet (its XML ``part``) holding a formula the workbook never computed:
+    a tool that writes formulas without their values (openpyxl, a script) leaves the value
+    empty, and the cell read as no value at all (a saving of "=100000+25000" as no figure)."""
+    import zipfile
+
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        if part not in archive.namelist():
+            return []
+        xml = archive.read(part)
+    if b"<f" not in xml:  # (most sheets: no formula at all)
+        return []
+    out = []
+    for letters, row, inner in _CELL.findall(xml):
+        if inner and b"<f" in inner and b"<v>" not in inner and b"<is>" not in inner:
+            column = 0
+            for letter in letters.decode():
+                column = column * 26 + ord(letter) - 64
+            name = header[column - 1] if column <= len(header) else letters.decode()
+            message = "a formula the workbook never computed: open it in Excel and save it"
+            out.append(RowError(int(row), name, "", message + " (its value is then stored)"))
+    return out
 
 
 def _unreadable(err: BaseException) -> str:
