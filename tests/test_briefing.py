@@ -276,6 +276,11 @@ def test_print_says_a_lead_within_the_noise_is_no_clear_difference(
     rows[1]["model_minus"] = {"mrr": [0.001, 0.05]}
     clear = briefing._headline({"evaluation": {"ranking": rows}})
     assert clear is not None and not clear["noise"] and not clear["beaten"]
+    # Clear of the best, within the noise of another: that one's interval, by its name.
+    rows[2]["model_minus"] = {"mrr": [-0.01, 0.15]}
+    other = briefing._headline({"evaluation": {"ranking": rows}})
+    assert other is not None and other["noise"] and other["lead"] == [-0.01, 0.15]
+    assert other["closest"] == "nearest by distance"
 
 
 def test_the_summary_says_the_service_asked_for_once_and_counts_the_rest(

@@ -746,7 +746,12 @@ def test_an_import_stores_what_a_name_says_of_the_status(
      ("Lichfield District Council", ("E07000194",), "official"),
      ("Southend-on-Sea City Council", ("E06000033",), "official"),  # a city since 2022
      ("Milton Keynes City Council", ("E06000042",), "official"),  # its names give no type
-     ("Wigan Borough Council", ("E08000010",), "official")],
+     ("Wigan Borough Council", ("E08000010",), "official"),
+     # a type its tier gives: every district is one, a metropolitan district a borough too
+     ("Maidstone District Council", ("E07000110",), "official"),
+     ("South Tyneside Metropolitan Borough Council", ("E08000023",), "official"),
+     ("Chelmsford Borough Council", ("E07000070",), "official"),  # its name until 2012
+     ("City of Nottingham Fire and Rescue Service", ("E31000030",), "variant")],  # no council's
 )  # fmt: skip
 def test_a_council_is_read_by_the_type_its_name_gives(
     name: str, codes: tuple[str, ...], alias_type: str
@@ -759,13 +764,15 @@ def test_a_council_is_read_by_the_type_its_name_gives(
     ("name", "says", "suggested"),
     [("Newcastle Borough Council", "Newcastle upon Tyne (Newcastle City Council) is none",
       "Newcastle-under-Lyme (E07000195)"),
-     ("Lichfield City Council", "Lichfield (Lichfield District Council) is none",
-      "Lichfield (E07000194)"),
-     ("Salisbury City Council", "Salisbury District Council (now Wiltshire) is none",
-      "Wiltshire (E06000054)"),
-     ("Hereford City Council", "a city council, and Herefordshire", "Herefordshire (E06000019)"),
+     ("Lichfield City Council", "Lichfield (Lichfield District Council) is none", None),
+     ("Salisbury City Council", "Salisbury District Council (now Wiltshire) is none", None),
+     ("Hereford City Council", "a city council, and Herefordshire", None),
      ("Adur and Worthing Councils", "for 2 partners, write each apart with ';' between: "
-      "Adur; Worthing", None)],
+      "Adur; Worthing", "Worthing (E07000229)"),
+     # a council's type names a council, never its area's fire or police body
+     ("Kent Borough", "a borough council, and Kent (Kent County Council) is none", None),
+     ("Borough of Essex", "a borough council, and Essex (Essex County Council) is none", None),
+     ("Wycombe County Council", "Wycombe District Council (now Buckinghamshire) is none", None)],
 )  # fmt: skip
 def test_a_council_name_of_another_type_or_two_councils_is_refused(
     name: str, says: str, suggested: str | None
@@ -794,3 +801,23 @@ def test_a_council_gone_and_its_successor_of_one_name_are_two_partners(tmp_path:
     assert report.added == 1
     gone = [w.split("'")[1] for w in report.warnings if "since abolished" in w]
     assert gone == ["Durham City Council", "Sedgefield"]  # Durham County Council is itself
+
+
+def test_an_import_says_why_a_council_name_is_refused(tmp_path: Path) -> None:
+    """An import said only "no public body has this name" of "Adur and Worthing Councils"
+    (closest: Northumbria police force area …) and of the parish "Lichfield City Council",
+    the reference's reasons dropped."""
+    settings = Settings.from_env().with_(database_url=f"sqlite:///{tmp_path / 'n.sqlite'}")
+    path = tmp_path / "names.csv"
+    lines = (FIXTURES / "known_small.csv").read_text().splitlines()[:1]
+    lines += [f"X{i},{partners},council; council,legal,2012,,,,https://example.org/x,"
+              for i, partners in enumerate(["Adur and Worthing Councils; Horsham",
+                                            "Lichfield City Council; Tamworth"])]  # fmt: skip
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ImportRejected) as caught:
+        import_file(path, settings=settings, dry_run=True)
+    adur, lichfield = caught.value.errors
+    assert "for 2 partners, write each apart with ';' between: Adur; Worthing" in adur.message
+    assert adur.suggestions == ("Adur (E07000223)", "Worthing (E07000229)")
+    assert "keep it as an external member" in lichfield.message
+    assert "Lichfield (E07000194)" not in lichfield.suggestions  # not the body it is not

@@ -115,6 +115,12 @@ def _problems(draft: Draft, settings: Settings = REAL) -> list[str]:
          "council"),
         ([("A", (*EAST, "E54000063")), ("B", WEST)], "not a council"),
         ([("A", (*EAST, "E47000001")), ("B", WEST)], "not a council"),
+        # the GLA and the City of London named for what they are (not a combined authority,
+        # not a London borough council)
+        ([("A", (*EAST, "E61000001")), ("B", WEST)],
+         "Greater London Authority (E61000001) is a strategic authority, not a council"),
+        ([("A", EAST), ("B", WEST), ("C", ("E09000001",))],
+         "City of London (E09000001) alone is already a city corporation"),
         ([("A", (*EAST, "Nowhereshire")), ("B", WEST)], "'Nowhereshire': no public body"),
         # a council in two successors
         ([("A", (*EAST, "E07000217")), ("B", WEST)],

@@ -798,7 +798,7 @@ def recommend_cmd(
         rec = scenario_recommender(obj.settings, rec, scenario)
     if all_bodies:
         bodies = tuple(str(c) for c in rec.model.context.pairs.codes)
-    # Read as the API reads them: kinds in any case, once each; a service by its id or label.
+    # Read as the API reads them: kinds in any case, once each; a service's id in any case.
     kind_list = (
         tuple(dict.fromkeys(x.strip().lower() for x in kinds.split(",") if x.strip()))
         if kinds is not None

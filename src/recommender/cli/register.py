@@ -115,7 +115,8 @@ def _filters(
     "--fill",
     metavar="'field=value; …'",
     help="A field's value for every row that leaves it empty, or whose file has no column for "
-    "it, e.g. 'savings_basis=annual' for a file of annual savings.",
+    "it, e.g. 'savings_basis=annual' for a file of annual savings (a figure's basis and years "
+    "go only to the rows that give a figure).",
 )
 @click.option("--sheet", metavar="NAME", help="The workbook's sheet to read (an .xlsx file; the "
               "first sheet by default).")  # fmt: skip

@@ -122,7 +122,9 @@ def _load(folder: Path, stamp: tuple[int, ...]) -> _Reference:
     aliases["kind_rank"] = aliases["kind"].map({k: i for i, k in enumerate(KINDS)})
     aliases["type_rank"] = aliases["alias_type"].map({t: i for i, t in enumerate(ALIAS_TYPES)})
     aliases = aliases.sort_values(["key", "kind_rank", "type_rank", "code"], kind="stable")
-    aliases["styles"] = pd.Series(_styles(aliases), index=aliases.index, dtype=object)
+    aliases["styles"] = pd.Series(
+        _styles(aliases, bodies["tier"]), index=aliases.index, dtype=object
+    )
     keys = np.asarray(aliases["key"].drop_duplicates().to_numpy(), dtype=object)
     aliases.index = pd.Index(aliases["key"].to_numpy())
     governance = pd.read_csv(folder / "fire_governance.csv", dtype=str, keep_default_na=False)
@@ -138,63 +140,103 @@ def _load(folder: Path, stamp: tuple[int, ...]) -> _Reference:
     )
 
 
-def _styles(aliases: pd.DataFrame) -> list[frozenset[str]]:
+# The types a council's tier gives it, whatever its names say (every non-metropolitan district
+# is a district, be it styled a borough; a metropolitan district a borough or a district), unless
+# its names say it is a city: "Newcastle Borough Council" is Newcastle-under-Lyme, not Newcastle
+# City Council, a metropolitan district.
+TIER_TYPES = {
+    "district": frozenset({"district"}),
+    "metropolitan": frozenset({"borough", "district"}),
+    "london_borough": frozenset({"borough"}),
+    "county": frozenset({"county"}),
+}
+
+
+def _styles(aliases: pd.DataFrame, tiers: pd.Series) -> list[frozenset[str]]:
     """Each alias row's council types: for a body today, every type any of its names gives
     (Newcastle upon Tyne: city, from "Newcastle City Council"; none for "Milton Keynes
-    Council"); for a body gone, its own name's ("City of Durham Council": city)."""
+    Council") and its tier's (:data:`TIER_TYPES`); for a body gone, every type its own names
+    give ("City of Durham Council": city; Allerdale's bare name: borough, as "Allerdale Borough
+    Council")."""
     today = ~aliases["alias_type"].isin(["former", "nhs_predecessor"])
-    of_code: dict[str, frozenset[str]] = {}
-    for code, alias in zip(aliases.loc[today, "code"], aliases.loc[today, "alias"], strict=True):
-        of_code[code] = of_code.get(code, frozenset()) | council_types(alias)
-    return [
-        of_code.get(code, frozenset()) if now else council_types(alias)
-        for code, alias, now in zip(aliases["code"], aliases["alias"], today, strict=True)
-    ]
+    gone = list(zip(aliases["code"], aliases["former_code"], aliases["note"], strict=True))
+    of: dict[Any, frozenset[str]] = {}
+    for at, alias, now, was in zip(aliases["code"], aliases["alias"], today, gone, strict=True):
+        key = at if now else was
+        of[key] = of.get(key, frozenset()) | council_types(alias)
+    for code in set(aliases.loc[today, "code"]):
+        if "city" not in of.get(code, frozenset()):
+            of[code] = of.get(code, frozenset()) | TIER_TYPES.get(str(tiers.get(code)), frozenset())
+    return [of.get(at if now else was, frozenset())
+            for at, now, was in zip(aliases["code"], today, gone, strict=True)]  # fmt: skip
 
 
 def _typed(query: str, key: str, rows: pd.DataFrame, settings: Settings) -> pd.DataFrame:
-    """The rows of ``key`` whose council type is the one ``query`` gives: "Durham City Council"
-    is the City of Durham Council of 2009, not Durham County Council. A name whose type no
-    body of that key has is none of them ("Newcastle Borough Council" is Newcastle-under-Lyme,
-    not Newcastle City Council; "Lichfield City Council" a parish council, not Lichfield
-    District Council): raise :class:`UnknownBody` with the closest names. Rows whose names give
-    no type ("Milton Keynes Council") take any."""
+    """The rows of ``key`` whose council type is the one ``query`` gives, councils only (a
+    name that says "borough" or "district" names no fire or police body): "Durham City
+    Council" is the City of Durham Council of 2009, not Durham County Council. A name whose
+    type no council of that key has is none of them ("Newcastle Borough Council" is
+    Newcastle-under-Lyme, not Newcastle City Council; "Lichfield City Council" a parish
+    council, not Lichfield District Council): raise :class:`UnknownBody` saying so, with the
+    closest councils of its place. Rows whose names and tier give no type ("Milton Keynes
+    Council") take any."""
     given = council_types(query) - set(key.split())  # "County Durham": the place's own word
-    if not given:
+    councils = rows[rows["kind"] == "council"]
+    if not given or not len(councils):  # "City of Nottingham Fire and Rescue": no council's
         return rows
-    if re.search(r"\bcouncil\b", query, re.IGNORECASE):  # "Hereford City Council" is no fire
-        rows = rows[rows["kind"] == "council"]  # authority (its area's, "Hereford")
+    rows = councils
     styles = rows["styles"]
     same = rows[[bool(given & s) for s in styles]]
     if len(same):
         return same
     if len(rows) and not all(styles):
         return rows[[not s for s in styles]]
-    ref = _reference(settings)
-    near = search(query, limit=5, settings=settings, min_score=CLOSE_SCORE)
+    ref, wrong = _reference(settings), set(rows["code"])
     said = f"a {' or '.join(sorted(given))} council"
     if len(rows):  # "Lichfield (Lichfield District Council)"
+        first = rows.drop_duplicates(["code", "former_code", "note"])  # one name a body
         named = [
             f"{alias} (now {ref.bodies.at[code, 'display_name']})"
             if kind == "former"
             else _styled(ref, str(code))
             for alias, code, kind in zip(
-                rows["alias"], rows["code"], rows["alias_type"], strict=True
+                first["alias"], first["code"], first["alias_type"], strict=True
             )
         ]
         said += f", and {and_list(list(dict.fromkeys(named)))} is none"
+    if "city" in given:  # "Lichfield City Council", "Hereford City Council": parish councils
+        said += "; a town or parish council is not among the bodies: keep it as an external member"
+    place = key.split()[0]  # the councils of its place, not the one it is not
+    near = search(query, limit=10, settings=settings, min_score=CLOSE_SCORE)
+    suggestions = [
+        _label(ref, r)
+        for r in near
+        if not wrong & set(r.codes)
+        and all(
+            ref.bodies.at[c, "kind"] == "council"
+            and normalise(str(ref.bodies.at[c, "display_name"])).startswith(place)
+            for c in r.codes
+        )
+    ]
     raise UnknownBody(
-        f"no public body matches {query!r}: its name says {said} (a town or parish council is "
-        "not among the bodies)",
+        f"no public body matches {query!r}: its name says {said}",
         field="name",
-        suggestions=[_label(ref, r) for r in near],
+        suggestions=suggestions[:5],
     )
 
 
 def _styled(ref: _Reference, code: str) -> str:
-    """A council by its name and the first of its names to give its type."""
-    names = ref.aliases.loc[ref.aliases["code"] == code, "alias"]
-    styled = next((str(n) for n in names if council_types(str(n))), None)
+    """A council by its name, and the first of its names today to give its type (an official
+    one first, never one a source wrote all lower case): "Lichfield (Lichfield District
+    Council)"."""
+    rows = ref.aliases[
+        (ref.aliases["code"] == code)
+        & ref.aliases["alias_type"].isin(["official", "display", "variant"])
+    ]
+    rows = rows.sort_values("type_rank", kind="stable")
+    styled = next(
+        (str(n) for n in rows["alias"] if council_types(str(n)) and not str(n).islower()), None
+    )
     display = str(ref.bodies.at[code, "display_name"])
     return display if styled is None else f"{display} ({styled})"
 
@@ -242,19 +284,26 @@ def resolve(query: str, *, kind: str | None = None, settings: Settings) -> Resol
         return _ruled(query, ruled, ref)
     near = search(text, limit=5, kind=kind, settings=settings, min_score=CLOSE_SCORE)
     suggestions = [_label(ref, r) for r in near]
-    raise UnknownBody(
-        f"no public body matches {query!r}{_two(text, ref)}", field="name", suggestions=suggestions
-    )
+    if joined := _two(text, ref, settings):  # "Adur and Worthing Councils": two partners
+        said = f"; for {len(joined)} partners, write each apart with ';' between"
+        raise UnknownBody(
+            f"no public body matches {query!r}{said}: {'; '.join(part for part, _ in joined)}",
+            field="name",
+            suggestions=[_label(ref, found) for _, found in joined],
+        )
+    raise UnknownBody(f"no public body matches {query!r}", field="name", suggestions=suggestions)
 
 
-def _two(text: str, ref: _Reference) -> str:
-    """What to say of a name that joins two bodies' ("Adur and Worthing Councils"): that
-    partners are written one by one."""
+def _two(text: str, ref: _Reference, settings: Settings) -> list[tuple[str, Resolution]]:
+    """The bodies a name joins ("Adur and Worthing Councils": Adur, Worthing), each part a
+    body's name; empty for a name that is not so made."""
     parts = re.split(r"\s+(?:and|&)\s+", re.sub(r"\s+councils?$", "", text, flags=re.I))
-    keys = [normalise(p) for p in parts]
-    if len(parts) < 2 or not all(k and k in ref.aliases.index for k in keys):
-        return ""
-    return f"; for {len(parts)} partners, write each apart with ';' between: {'; '.join(parts)}"
+    if len(parts) < 2 or not all(normalise(p) in ref.aliases.index for p in parts if p):
+        return []
+    try:
+        return [(part, resolve(part, settings=settings)) for part in parts]
+    except (UnknownBody, InvalidInput):
+        return []
 
 
 # The area column that says which body of each kind a council sits in.

@@ -1079,6 +1079,10 @@ class _RowCheck:
                 return self.external(token, given, outside)
             hint = f" of kind {kind!r}" if kind else ""
             message = f"no public body{hint} has this name"
+            # What the reference said of it: the council type it names, or the partners it joins
+            prefix = f"no public body matches {token!r}"
+            said = err.detail[len(prefix) :].lstrip(":;, ") if err.detail.startswith(prefix) else ""
+            message += f": {said}" if said and len(said) <= 400 else ""  # (never the value)
             near = tuple(err.suggestions[:5])
             column = self.source.columns.get("partners", "partners")
             self.errors.append(RowError(self.source.row, column, token, message, near))

@@ -399,17 +399,23 @@ def _headline(meta: dict[str, Any]) -> dict[str, Any] | None:
         return None
     best = max(baselines, key=lambda r: r["mrr"])
     label = BASELINE_LABELS.get(str(best["method"]), str(best["method"]).replace("_", " "))
+
     # Ahead of every rule only within the noise is no win (the 95% interval of the lead, as
     # the verdicts judge it): not "beats every baseline" where the model page says "no clear
     # difference".
-    lows = [(r.get("model_minus") or {}).get("mrr", [None])[0] for r in baselines]
-    clear = all(low is not None and low > 0 for low in lows)
+    # The baseline it is least clearly ahead of: its interval is the one quoted, and named.
+    def low(r: dict[str, Any]) -> float:
+        found = (r.get("model_minus") or {}).get("mrr")
+        return float("-inf") if found is None else float(found[0])
+
+    closest = min(baselines, key=low)
     return {
         "model": model,
         "best": best | {"label": label},
         "beaten": best["mrr"] >= model["mrr"],
-        "noise": best["mrr"] < model["mrr"] and not clear,
-        "lead": (best.get("model_minus") or {}).get("mrr"),
+        "noise": best["mrr"] < model["mrr"] and low(closest) <= 0,
+        "lead": (closest.get("model_minus") or {}).get("mrr"),
+        "closest": BASELINE_LABELS.get(str(closest["method"]), str(closest["method"])),
     }
 
 

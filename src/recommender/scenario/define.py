@@ -262,7 +262,7 @@ class _Checker:
             code = found.codes[0]
             kind, tier = str(bodies.at[code, "kind"]), str(bodies.at[code, "tier"])
             if kind != "council":
-                what = reference.TIER_NAMES.get(tier, tier)
+                what = kinds.tier_name(tier, code)  # "strategic authority" for the GLA
                 self.add(
                     where,
                     token,
@@ -327,7 +327,7 @@ def _check_assignment(checker: _Checker, members: list[list[str]], bodies: Any) 
                 )
             owner.setdefault(code, i)
         if len(codes) == 1 and str(bodies.at[codes[0], "tier"]) != "district":
-            tier = reference.TIER_NAMES[str(bodies.at[codes[0], "tier"])]
+            tier = kinds.tier_name(str(bodies.at[codes[0], "tier"]), codes[0])  # "city corporation"
             checker.add(
                 where,
                 codes[0],

@@ -53,7 +53,8 @@ IMPORT_PARAMS = (
           "another tool's layout: 'File column=field; …' (e.g. 'Councils involved=partners').",
           default=None),
     Param("fill", "string", "A field's value for every row that leaves it empty: 'field=value; "
-          "…' (e.g. 'savings_basis=annual').", default=None),
+          "…' (e.g. 'savings_basis=annual'; a figure's basis and years go only to the rows that "
+          "give a figure).", default=None),
     Param("sheet", "string", "The workbook's sheet to read (an .xlsx file; the first by "
           "default).", default=None),
 )  # fmt: skip
