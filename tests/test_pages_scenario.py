@@ -398,3 +398,19 @@ def test_a_deleted_and_remade_scenario_is_not_served_from_the_cache(
     url = "/api/v1/bodies/X06000001/recommendations?scenario=remade&k=1"
     assert client.get(url).json["body"]["population"] == 663227 != first
     store.delete(state.engine, "remade")
+
+
+def test_a_body_the_scenario_leaves_says_what_today_says_of_its_figures(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """On a scenario's map, Norfolk and Waveney's NHS board (its area Norfolk's, its people
+    Waveney's too) gave 195 people per km², which its page today does not give, saying why."""
+    state = real_app.extensions["recommender"]
+    store.create(state.engine, surrey_draft("surrey-figures"), state.settings)
+    try:
+        page = _plain(_text(real_client.get("/scenarios/surrey-figures/bodies/E54000022")))
+    finally:
+        store.delete(state.engine, "surrey-figures")
+    assert "no density is given" in page and "people per km²" not in page
+    assert "an estimate: the people of East Suffolk are shared" in page
+    assert "its councils' scores, weighted by their people" in page

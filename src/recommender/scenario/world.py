@@ -115,6 +115,15 @@ class World:
         facts["successor"] = code in self.successors
         facts["formed_from"] = [{"code": c, "name": self.name(c)} for c in self.sources(code)]
         facts["governance"] = self.governance_facts(code)
+        if code not in self.successors and code in reference.load_bodies(self.settings).index:
+            # A body the scenario leaves as it is says what today's map says of its figures:
+            # an NHS board's area of split councils gives no density, as its note says.
+            today = reference.body(code, self.settings)
+            for note in ("area_note", "population_note", "deprivation_note"):
+                if note in today:
+                    facts[note] = today[note]
+            if "area_note" in today:
+                facts["density"] = None
         return facts
 
     def governance_facts(self, code: str) -> list[dict[str, str]]:
