@@ -11,6 +11,7 @@ from recommender.core.names import and_list, closest, normalise, word_index, wor
     ("name", "key"),
     [
         ("Herefordshire, County of", "herefordshire"),
+        ("Camden London Borough Council", "camden"),  # a London borough's legal style
         ("Bristol, City of", "bristol"),
         ("Bristol City Council", "bristol"),
         ("City of Bristol", "bristol"),

@@ -36,6 +36,7 @@ _PREFIXES = (
     "the ",
 )
 _SUFFIXES = (
+    " london borough council",  # "Camden London Borough Council", its legal style
     " metropolitan borough council",
     " metropolitan district council",
     " city and district council",
