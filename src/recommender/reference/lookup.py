@@ -181,8 +181,10 @@ def _typed(query: str, key: str, rows: pd.DataFrame, settings: Settings) -> pd.D
     closest councils of its place. Rows whose names and tier give no type ("Milton Keynes
     Council") take any."""
     given = council_types(query) - set(key.split())  # "County Durham": the place's own word
+    if not given:
+        return rows
     councils = rows[rows["kind"] == "council"]
-    if not given or not len(councils):  # "City of Nottingham Fire and Rescue": no council's
+    if not len(councils):  # "City of Nottingham Fire and Rescue": no council's name
         return rows
     rows = councils
     styles = rows["styles"]
