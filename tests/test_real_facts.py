@@ -435,7 +435,7 @@ def test_a_partner_in_an_arrangement_only_through_its_own_predecessor_is_said_so
 
 
 def test_an_existing_partner_only_through_bodies_now_gone_is_said_so_in_the_api_and_cli(
-    real_client: FlaskClient,
+    real_app: Flask, real_client: FlaskClient
 ) -> None:
     """The API's recommendations marked Somerset ``existing`` on Devon's list for trading
     standards with no field saying it is so only through Somerset County Council (the reasons
@@ -453,7 +453,13 @@ def test_an_existing_partner_only_through_bodies_now_gone_is_said_so_in_the_api_
     plain = [r for r in adur.get_json()["recommendations"] if r["existing"]]  # partners themselves
     assert "Worthing" in {r["partner_name"] for r in plain}
     assert all(r["existing_through"] is None for r in plain)
-    printed = CliRunner().invoke(
+    settings = real_app.extensions["recommender"].settings  # its model, not the checkout's
+    env = {
+        "RECOMMENDER_DATA_DIR": str(settings.data),
+        "RECOMMENDER_MODELS_DIR": str(settings.models),
+        "RECOMMENDER_DATABASE_URL": settings.db_url,
+    }
+    printed = CliRunner(env=env).invoke(
         cli,
         ["recommend", "Devon", "--include-existing", "--service", "regulatory_trading_standards"],
     )
