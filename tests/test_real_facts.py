@@ -526,3 +526,20 @@ def test_the_city_of_london_is_called_a_city_corporation_not_a_borough_council(
         "Also a London borough council" not in document
         and "London borough council, London" not in document
     )
+
+
+def test_already_sharing_only_through_bodies_gone_names_every_one_of_them(
+    real_client: FlaskClient,
+) -> None:
+    """West Suffolk's compare page said Suffolk "already shares it, only through Forest Heath
+    District Council, now gone", where its list beside it named Forest Heath and St
+    Edmundsbury, both gone into West Suffolk (the first pair of names was kept)."""
+    page = real_client.get("/bodies/E07000245/compare?with=E10000029&with=E07000244")
+    said = re.findall(r"already shares it, (only through [^<]*)", page.get_data(as_text=True))
+    assert said and all("St Edmundsbury Borough Council" in s for s in said), said
+    answer = real_client.get("/api/v1/bodies/E07000245/recommendations?include_existing=true&k=50")
+    through = [r["existing_through"] for r in answer.get_json()["recommendations"]]
+    assert (
+        "only through Forest Heath District Council and St Edmundsbury Borough Council, "
+        "now gone" in through
+    )

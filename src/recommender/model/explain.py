@@ -440,6 +440,14 @@ def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
 
 # By model identity (a model is no dictionary key), dropped with the model.
 Via = tuple[str, str]  # the full name of the body gone on each side ("": a member itself)
+SEP = "\x1f"  # between the names of a side's bodies gone, where there are several
+
+
+def _names(side: str) -> list[str]:
+    """The names of one side of a :data:`Via` (several where several bodies gone link it)."""
+    return [name for name in side.split(SEP) if name]
+
+
 _INHERITED: dict[int, tuple[dict[tuple[int, int, int], Via], dict[tuple[int, int], Via | None]]]
 _INHERITED = {}
 
@@ -481,7 +489,7 @@ def _inherited(
             for names in register["member_names"]
         ]
     genuine: set[tuple[int, int, int]] = set()
-    through: dict[tuple[int, int, int], Via] = {}
+    through: dict[tuple[int, int, int], tuple[dict[str, None], dict[str, None]]] = {}
     genuine_pairs: set[tuple[int, int]] = set()
     ways: dict[tuple[int, int], set[Via]] = {}
     for service, codes, via in zip(
@@ -500,10 +508,16 @@ def _inherited(
                     continue
                 ways.setdefault((a, b), set()).add((via_a, via_b))
                 ways.setdefault((b, a), set()).add((via_b, via_a))
-                if s is not None:
-                    through.setdefault((a, b, s), (via_a, via_b))
-                    through.setdefault((b, a, s), (via_b, via_a))
-    by_service = {k: v for k, v in through.items() if k not in genuine}
+                if s is not None:  # every body gone, on each side, of every such arrangement
+                    for key, mine, theirs in (((a, b, s), via_a, via_b), ((b, a, s), via_b, via_a)):
+                        sides = through.setdefault(key, ({}, {}))
+                        sides[0].update(dict.fromkeys(filter(None, [mine])))
+                        sides[1].update(dict.fromkeys(filter(None, [theirs])))
+    by_service = {
+        k: (SEP.join(mine), SEP.join(theirs))
+        for k, (mine, theirs) in through.items()
+        if k not in genuine
+    }
     by_pair = {
         pair: (next(iter(way)) if len(way) == 1 else None)
         for pair, way in ways.items()
@@ -524,8 +538,9 @@ def through_said(via: Via) -> str:
     'only as successors of Northamptonshire County Council'
     """
     if via[0] and via[0] == via[1]:
-        return f"only as successors of {via[0]}"
-    return f"only through {and_list([name for name in via if name])}, now gone"
+        return f"only as successors of {and_list(_names(via[0]))}"
+    names = list(dict.fromkeys(n for side in via for n in _names(side)))
+    return f"only through {and_list(names)}, now gone"
 
 
 def inherited_said(you: str, via: Via, services: list[str]) -> str:
@@ -533,7 +548,7 @@ def inherited_said(you: str, via: Via, services: list[str]) -> str:
     ``via``: the focal body's, then the candidate's), from the candidate's side."""
     what = and_list(services)
     if via[0] and via[0] == via[1]:
-        return f"both succeed {via[0]} in its arrangements for {what}"
+        return f"both succeed {and_list(_names(via[0]))} in its arrangements for {what}"
     who, with_whom = _through(you, via)
     close = "," if via[0] else ""  # "with Y, a predecessor of you, on …"
     return f"{who}worked with {with_whom}{close} on {what}"
@@ -554,9 +569,12 @@ def inherited_history(you: str, via: Via | None, count: str) -> str:
 def _through(you: str, via: Via) -> tuple[str, str]:
     """Who did it on the candidate's side ("its predecessor X ", or "" for the candidate
     itself) and with whom on the focal body's ("Y, a predecessor of you", or you)."""
-    mine, theirs = via
-    who = f"its predecessor {theirs} " if theirs else ""
-    return who, (f"{mine}, a predecessor of {you}" if mine else you)
+    mine, theirs = _names(via[0]), _names(via[1])
+    plural = "s" * (len(theirs) > 1)
+    who = f"its predecessor{plural} {and_list(theirs)} " if theirs else ""
+    if not mine:
+        return who, you
+    return who, f"{and_list(mine)}, {'predecessors' if len(mine) > 1 else 'a predecessor'} of {you}"
 
 
 # --- evidence ---------------------------------------------------------------------------------
