@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from recommender.core import services
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, NotFound, UnknownBody
-from recommender.core.names import closest
+from recommender.core.names import FORMER_RESOLUTIONS, closest
 from recommender.database import db
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
@@ -76,10 +76,13 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
             ).where(real)
         ).one()
         ran = sa.select(a.c.id).where(real, sa.not_(proposed))  # a proposal: no one took part
-        involved = sa.select(sa.func.count(sa.distinct(m.c.body_code))).where(
-            m.c.body_code.is_not(None), m.c.arrangement_id.in_(ran)
-        )
-        bodies = int(conn.scalar(involved) or 0)
+        member = sa.and_(m.c.body_code.is_not(None), m.c.arrangement_id.in_(ran))
+        itself = sa.not_(sa.or_(*(m.c.resolution.startswith(f) for f in FORMER_RESOLUTIONS)))
+        count_bodies = sa.func.count(sa.distinct(m.c.body_code))
+        # A body in one only through a body gone that it succeeds (an NHS board through a
+        # CCG, Somerset through Taunton Deane) is counted apart: it was not in it itself.
+        bodies = int(conn.scalar(sa.select(count_bodies).where(member, itself)) or 0)
+        every = int(conn.scalar(sa.select(count_bodies).where(member)) or 0)
     count, n_running, n_ended, n_proposed, with_figure, savings, projection, total, services = (
         tuple(row)
     )
@@ -93,6 +96,7 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
         "projected": float(projection),
         "totals": float(total),
         "bodies": bodies,
+        "bodies_through": every - bodies,
         "bodies_known": len(reference.load_bodies(settings)),
         "services": int(services),
     }
