@@ -300,7 +300,7 @@ def test_the_greater_london_authority_is_not_called_a_combined_authority(
     # As a partner, the Metropolitan Police's list called it "Combined authority, 0 km away",
     # and the filter that keeps it offered "Combined authorities" alone.
     met = real_client.get("/bodies/E23000001?kinds=combined").get_data(as_text=True)
-    assert '<span class="muted block">Strategic authority, 0 km away</span>' in met
+    assert '<span class="muted block">Strategic authority, 0 km between centres</span>' in met
     assert "Combined authority, " not in met
     assert '<label for="kinds-combined">Combined authorities and the GLA</label>' in met
 

@@ -495,7 +495,7 @@ def test_a_partners_kind_is_said_in_the_singular(client: FlaskClient) -> None:
     assert views_body.KIND_LABEL.keys() == views_body.KIND_LABELS.keys()
     assert views_body.KIND_LABEL["combined"] == "Combined authority"
     page = _text(client.get("/bodies/E07000064"))
-    assert re.search(r'<span class="muted block">Council, [\d.]+ km away</span>', page)
+    assert re.search(r'<span class="muted block">Council, [\d.]+ km between centres</span>', page)
     assert "Councils, " not in page and "authorities, " not in page
 
 

@@ -561,3 +561,19 @@ def test_the_home_page_counts_bodies_in_arrangements_themselves_apart(
     page = " ".join(re.sub(r"<[^>]+>", " ", real_client.get("/").get_data(as_text=True)).split())
     said = rf"{len(itself)} of the 454 public bodies the tool knows are or have been in them "
     assert re.search(said + rf".*?, and {len(through)} more only through bodies now gone", page)
+
+
+def test_a_partner_already_sharing_is_not_given_a_saving_if_formed(
+    real_client: FlaskClient,
+) -> None:
+    """Rother's list with existing partners gave Wealden, with whom it already shares
+    environmental health (about £208k a year documented), "£390k if formed": a figure for an
+    arrangement that exists. Distances now say they are between centres, and the reading
+    notes say a figure may sit at an edge of its range, held per resident."""
+    page = real_client.get("/bodies/E07000064?include_existing=1&k=50").get_data(as_text=True)
+    rows = re.findall(r'<tr id="s-[^"]+"[^>]*>(.*?)</tr>', page, re.S)
+    existing = [r for r in rows if "already a partner" in r]
+    assert existing and all("if formed" not in r for r in existing)
+    assert all("the model&#39;s estimate" in r or "the model's estimate" in r for r in existing)
+    assert all("km between centres" in r for r in rows)
+    assert "held at the highest or lowest figure per resident seen" in page

@@ -82,7 +82,7 @@ def test_filters_update_the_table_and_the_map_in_place(page: Any) -> None:
     page.wait_for_url(re.compile(r"max_km=25"))
     page.locator('#results .results[data-summary*="within 25 km"]').wait_for()
     near = page.locator("table.suggestions tbody tr[data-partner] th").all_inner_texts()
-    distances = [float(re.search(r"([\d.]+) km away", t).group(1)) for t in near]  # type: ignore[union-attr]
+    distances = [float(re.search(r"([\d.]+) km between centres", t).group(1)) for t in near]  # type: ignore[union-attr]
     assert distances and max(distances) <= 25
 
     page.go_back()  # history: back to legal without the distance
