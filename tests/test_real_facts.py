@@ -577,3 +577,16 @@ def test_a_partner_already_sharing_is_not_given_a_saving_if_formed(
     assert all("the model&#39;s estimate" in r or "the model's estimate" in r for r in existing)
     assert all("km between centres" in r for r in rows)
     assert "held at the highest or lowest figure per resident seen" in page
+
+
+def test_the_explorer_says_an_abolished_councils_name_lists_its_successors_arrangements(
+    real_client: FlaskClient,
+) -> None:
+    """/arrangements?body=Taunton+Deane listed "7 arrangements", Somerset's, with no word
+    that Taunton Deane was in only one of them (Southwest One)."""
+    page = real_client.get("/arrangements?body=Taunton+Deane").get_data(as_text=True)
+    note = page.split('id="body-note">', 1)[1].split("</p>", 1)[0]
+    assert note.startswith("Taunton Deane Borough Council was abolished in 2019")
+    assert "These are the arrangements of Somerset, not only those Taunton Deane was in" in note
+    plain = real_client.get("/arrangements?body=Somerset").get_data(as_text=True)
+    assert 'id="body-note"' not in plain

@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from recommender.core import services
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, NotFound, UnknownBody
-from recommender.core.names import FORMER_RESOLUTIONS, closest
+from recommender.core.names import FORMER_RESOLUTIONS, and_list, closest
 from recommender.database import db
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
@@ -231,7 +231,27 @@ def explore(
         "rows": [row(a, labels) for a in shown],
         "page_links": page_links(filters.page, pages),
         "by_service": [e | {"label": labels.get(e["service"], e["service"])} for e in services],
+        "body_note": _body_note(filters.body, settings),
     }
+
+
+def _body_note(body: str | None, settings: Settings) -> str | None:
+    """What the explorer says when its body is named by a body gone: the arrangements listed
+    are its successor's, not only those it was in ("Taunton Deane" lists Somerset's seven,
+    one of them Taunton Deane's), as the body page says of the name."""
+    if not body:
+        return None
+    try:
+        found = reference.resolve(body, settings=settings)
+    except (UnknownBody, InvalidInput):
+        return None
+    if found.alias_type not in ("former", "nhs_predecessor") or not found.note:
+        return None
+    today = and_list([str(reference.body(c, settings)["display_name"]) for c in found.codes])
+    return (
+        f"{found.note.rstrip('.')}. These are the arrangements of {today}, not only those "
+        f"{body} was in: each lists its members as its source names them."
+    )
 
 
 def page_links(page: int, pages: int) -> list[int | None]:
