@@ -414,3 +414,15 @@ def test_a_body_the_scenario_leaves_says_what_today_says_of_its_figures(
     assert "no density is given" in page and "people per km²" not in page
     assert "an estimate: the people of East Suffolk are shared" in page
     assert "its councils' scores, weighted by their people" in page
+
+
+def test_a_scenario_counts_the_county_it_abolishes_with_the_councils_it_replaces(
+    client: FlaskClient, stored: str
+) -> None:
+    """The page said "2 new unitary councils replacing 11 of today's councils" and listed 12
+    leaving the map, Surrey County Council among them, abolished."""
+    page = " ".join(_plain(_text(client.get(f"/scenarios/{stored}"))).split())
+    assert (
+        "2 new unitary councils replacing 11 of today's councils and the county council over "
+        "them (Surrey, abolished)."
+    ) in page
