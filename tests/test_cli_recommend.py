@@ -14,13 +14,17 @@ from recommender.core.config import Settings
 from recommender.model import artifacts
 
 
-def _run(settings: Settings, *args: str) -> str:
-    env = {
+def _env(settings: Settings) -> dict[str, str]:
+    """The CLI's environment on ``settings``' data, models and database."""
+    return {
         "RECOMMENDER_DATA_DIR": str(settings.data),
         "RECOMMENDER_MODELS_DIR": str(settings.models),
         "RECOMMENDER_DATABASE_URL": settings.db_url,
     }
-    result = CliRunner(env=env).invoke(cli, ["recommend", *args])
+
+
+def _run(settings: Settings, *args: str) -> str:
+    result = CliRunner(env=_env(settings)).invoke(cli, ["recommend", *args])
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -111,11 +115,7 @@ def test_models_list_says_where_each_figure_comes_from(
 
 def test_a_bad_option_is_named_as_typed(trained_settings: Settings) -> None:
     """``--max-km -5`` said "max_km must be a positive number of km": the API's name."""
-    env = {
-        "RECOMMENDER_DATA_DIR": str(trained_settings.data),
-        "RECOMMENDER_MODELS_DIR": str(trained_settings.models),
-        "RECOMMENDER_DATABASE_URL": trained_settings.db_url,
-    }
+    env = _env(trained_settings)
     for args, said in (
         (["--max-km", "-5"], "Error: --max-km must be a number of km above 0 and at most 2000"),
         (["--per-partner", "0"], "Error: --per-partner must be between 1 and 16, got 0"),
@@ -127,11 +127,7 @@ def test_a_bad_option_is_named_as_typed(trained_settings: Settings) -> None:
 
 def test_join_says_its_savings_per_member_are_estimated(trained_settings: Settings) -> None:
     """``join``'s column was "a partner": a model estimate beside reported arrangements."""
-    env = {
-        "RECOMMENDER_DATA_DIR": str(trained_settings.data),
-        "RECOMMENDER_MODELS_DIR": str(trained_settings.models),
-        "RECOMMENDER_DATABASE_URL": trained_settings.db_url,
-    }
+    env = _env(trained_settings)
     result = CliRunner(env=env).invoke(cli, ["join", "Rother", "--service", "legal", "--k", "3"])
     assert result.exit_code == 0, result.output
     head = next(line for line in result.output.splitlines() if line.startswith("id "))
@@ -144,11 +140,7 @@ def test_a_groups_share_is_said_to_be_even_not_what_each_saves(
     """The groups' "a partner" column (the page's "Per member") read as what each member
     would save: the Isles of Scilly's £328k of a group whose saving is Cornwall's and its NHS
     board's. It is an even share of the group's."""
-    env = {
-        "RECOMMENDER_DATA_DIR": str(trained_settings.data),
-        "RECOMMENDER_MODELS_DIR": str(trained_settings.models),
-        "RECOMMENDER_DATABASE_URL": trained_settings.db_url,
-    }
+    env = _env(trained_settings)
     result = CliRunner(env=env).invoke(cli, ["groups", "Rother", "--service", "legal", "--k", "2"])
     assert result.exit_code == 0, result.output
     assert "even share each" in result.output and "a partner" not in result.output

@@ -506,27 +506,26 @@ def render_map(
 ) -> str:
     """Return a map of one ``layer`` as a standalone ``<svg>``.
 
-        Each body of the layer in view is a ``<path>`` with ``data-code``, a ``class`` (``focal``,
-        ``suggested``, ``existing`` or ``other``) and a ``<title>`` tooltip (``names`` overrides
-        display names). ``values`` shade suggested bodies in up to five classes
-        (:func:`class_breaks`; legend, tooltips and description in ``value_format``, or
-        ``tooltip_format`` for the last two); ``partners`` without a value share one colour;
-        ``existing`` partners are hatched (``partner_label`` names the plain ones in the legend,
-        "Suggested partner" by default), the description saying which of them are ``inherited``
-        (partners only through bodies now gone that the ``focal`` body succeeds) and
-    ``partner_inherited`` (only through bodies gone that the partners succeed). Named bodies of
-        other layers (councils on a fire map) are filled over the layer, the largest first; one
-        covering another named body (a county around its districts, a police area around the focal
-        fire authority) is drawn as a dashed outline in its colour instead, so that nothing named is
-        hidden. The focal body is an outline above everything. ``zoom_to`` (codes) or ``bbox`` (BNG
-        metres) set the view, with an England locator beside the legend; zoomed maps name the bodies
-        they fill unless ``labels=False``, in two sizes: at least :data:`LABEL_PX` px at the nominal
-        width and, for pages that show ``phone_labels`` (``.labels-phone``, hidden unless a
-        stylesheet shows it), at :data:`PHONE_PX` px wide. ``legend_html`` leaves the legend out of
-        the SVG and returns it after it as an HTML list (text that scales with the page);
-        ``locator=False`` then leaves out the England locator too. ``link(code)`` makes each body a
-        link. ``layers`` (by level) replace today's web layers, e.g. with a reorganisation
-        scenario's.
+    Each body of the layer in view is a ``<path>`` with ``data-code``, a ``class`` (``focal``,
+    ``suggested``, ``existing`` or ``other``) and a ``<title>`` tooltip (``names`` overrides display
+    names). ``values`` shade suggested bodies in up to five classes (:func:`class_breaks`; legend,
+    tooltips and description in ``value_format``, or ``tooltip_format`` for the last two);
+    ``partners`` without a value share one colour; ``existing`` partners are hatched
+    (``partner_label`` names the plain ones in the legend, "Suggested partner" by default), the
+    description saying which of them are ``inherited`` (partners only through bodies now gone that
+    the ``focal`` body succeeds) and ``partner_inherited`` (only through bodies gone that the
+    partners succeed). Named bodies of other layers (councils on a fire map) are filled over the
+    layer, the largest first; one covering another named body (a county around its districts, a
+    police area around the focal fire authority) is drawn as a dashed outline in its colour instead,
+    so that nothing named is hidden; an existing partner with a named body's outline is named in its
+    label. The focal body is an outline above everything. ``zoom_to`` (codes) or ``bbox`` (BNG
+    metres) set the view, with an England locator beside the legend; zoomed maps name the bodies
+    they fill unless ``labels=False``, in two sizes: at least :data:`LABEL_PX` px at the nominal
+    width and, for pages that show ``phone_labels`` (``.labels-phone``, hidden unless a stylesheet
+    shows it), at :data:`PHONE_PX` px wide. ``legend_html`` leaves the legend out of the SVG and
+    returns it after it as an HTML list (text that scales with the page); ``locator=False`` then
+    leaves out the England locator too. ``link(code)`` makes each body a link. ``layers`` (by level)
+    replace today's web layers, e.g. with a reorganisation scenario's.
     """
     if layer not in LAYERS:
         raise InvalidInput(

@@ -117,6 +117,7 @@ class RegisterFilters:
     order: str = "id"  # one of register.ORDERS
     page: int = 1
     errors: Mapping[str, str] = field(default_factory=dict)
+    body_note: str | None = None  # the body named by a body gone: whose arrangements these are
 
     def params(self, **changes: Any) -> dict[str, Any]:
         """The filters as query parameters (empty ones left out), with ``changes``."""
@@ -172,8 +173,9 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
             errors["region"] = f"No English region is called {text['region']!r}{hint}"
     if text["body"]:
         try:
-            reference.resolve(text["body"], settings=settings)
+            found = reference.resolve(text["body"], settings=settings)
             values["body"] = text["body"]
+            values["body_note"] = _body_note(text["body"], found, settings)
         except UnknownBody as err:
             hint = f"; did you mean {', '.join(err.suggestions[:3])}?" if err.suggestions else ""
             errors["body"] = f"No public body matches {text['body']!r}{hint}"
@@ -231,20 +233,14 @@ def explore(
         "rows": [row(a, labels) for a in shown],
         "page_links": page_links(filters.page, pages),
         "by_service": [e | {"label": labels.get(e["service"], e["service"])} for e in services],
-        "body_note": _body_note(filters.body, settings),
+        "body_note": filters.body_note,
     }
 
 
-def _body_note(body: str | None, settings: Settings) -> str | None:
+def _body_note(body: str, found: reference.Resolution, settings: Settings) -> str | None:
     """What the explorer says when its body is named by a body gone: the arrangements listed
     are its successor's, not only those it was in ("Taunton Deane" lists Somerset's seven,
     one of them Taunton Deane's), as the body page says of the name."""
-    if not body:
-        return None
-    try:
-        found = reference.resolve(body, settings=settings)
-    except (UnknownBody, InvalidInput):
-        return None
     if found.alias_type not in ("former", "nhs_predecessor") or not found.note:
         return None
     today = and_list([str(reference.body(c, settings)["display_name"]) for c in found.codes])
