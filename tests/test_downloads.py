@@ -273,6 +273,11 @@ def _csv_rows(client: FlaskClient, url: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
 
 
+def _tested(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cautions of pair kinds the evaluation tested (not those it could not)."""
+    return [c for c in found if c["verdict"] != "untested"]
+
+
 def _caution_rows(sheet: Any) -> list[tuple[Any, ...]]:
     """The about sheet's cautions, one row each, below their headings (none: [])."""
     rows = list(sheet.iter_rows(values_only=True))
@@ -290,8 +295,12 @@ def test_each_row_and_the_about_sheet_say_how_far_to_trust_the_order(
     evaluated_client: FlaskClient, query: str, judged: str
 ) -> None:
     client = evaluated_client
-    (caution,) = _cautions(client, SUSSEX_POLICE, query)  # as the JSON route says it
+    found = _cautions(client, SUSSEX_POLICE, query)  # as the JSON route says it
+    (caution,) = _tested(found)
     assert caution["pair_kind"] == "police-police" and caution["query"] == judged
+    # Then the pair kinds the list can hold that the evaluation has no held-out case of.
+    untested = {c["pair_kind"]: c for c in found if c["verdict"] == "untested"}
+    assert list(untested) == ["combined-police", "council-police", "health-police"]
     # Its figures are the evaluation's, computed, not typed.
     mrr = {
         r["method"]: r["mrr"]
@@ -307,13 +316,22 @@ def test_each_row_and_the_about_sheet_say_how_far_to_trust_the_order(
     assert police and others  # both kinds of pair in the list
     assert {r[TRUST] for r in police} == {trust_said([caution])}
     assert caution["said"] in police[0][TRUST] and "7 held-out arrangements" in police[0][TRUST]
-    assert {r[TRUST] for r in others} == {""}  # council–police pairs: none in the evaluation
+    assert {r["Partner kind"] for r in others} >= {"council", "fire"}
+    for row in others:  # council–police pairs: none held out; fire–police: the model leads
+        said = untested.get(f"{row['Partner kind']}-police")
+        assert row[TRUST] == (trust_said([said]) if said else "")
+    assert "could be held out to test the model's order" in trust_said([untested["council-police"]])
     book = openpyxl.load_workbook(io.BytesIO(client.get(f"{base}.xlsx?{query}").data))
     table = list(book["Table"].iter_rows(values_only=True))
     assert list(table[0]) == list(rows[0])  # the same columns in both
     trust = table[0].index(TRUST)
     assert [r[trust] or "" for r in table[1:]] == [r[TRUST] for r in rows]
-    (said,) = _caution_rows(book["About"])
+    said, *rest = _caution_rows(book["About"])
+    assert [(r[0], r[2], r[5]) for r in rest] == [
+        ("combined–police", None, 0),
+        ("council–police", None, 0),
+        ("health–police", None, 0),
+    ]  # no figures for what was not tested
     words = {"any": "a list of every service", "service": "a list for one service"}[judged]
     assert said == (
         "police–police",
@@ -331,14 +349,14 @@ def test_each_row_and_the_about_sheet_say_how_far_to_trust_the_order(
 def test_a_list_without_a_caution_has_empty_cells_and_none_in_the_about_sheet(
     evaluated_client: FlaskClient,
 ) -> None:
-    query = "k=12&kinds=council"  # the evaluation has no caution for council–police pairs
+    query = "k=12&kinds=police"  # among police forces alone the model leads: no caution
     assert _cautions(evaluated_client, SUSSEX_POLICE, query) == []
     base = f"/api/v1/bodies/{SUSSEX_POLICE}/recommendations"
     rows = _csv_rows(evaluated_client, f"{base}.csv?{query}")
     assert rows and {r[TRUST] for r in rows} == {""}
     book = openpyxl.load_workbook(io.BytesIO(evaluated_client.get(f"{base}.xlsx?{query}").data))
     assert _caution_rows(book["About"]) == []
-    assert dict(book["About"].iter_rows(values_only=True))["Filters"] == "kinds=council; k=12"
+    assert dict(book["About"].iter_rows(values_only=True))["Filters"] == "kinds=police; k=12"
 
 
 def test_a_list_asked_for_one_kind_is_cautioned_as_judged_among_that_kind(
@@ -363,15 +381,19 @@ def test_a_scenarios_download_says_how_far_to_trust_its_order(
     evaluated_client: FlaskClient,
 ) -> None:
     query = "scenario=surrey-east-west&k=40&min_choice=0"
-    (caution,) = _cautions(evaluated_client, SURREY_POLICE, query)
+    found = _cautions(evaluated_client, SURREY_POLICE, query)
+    (caution,) = _tested(found)
+    untested = {c["pair_kind"]: c for c in found if c["verdict"] == "untested"}
     base = f"/api/v1/bodies/{SURREY_POLICE}/recommendations"
     rows = _csv_rows(evaluated_client, f"{base}.csv?{query}")
     assert "X06000002" in {r["Partner code"] for r in rows}  # West Surrey: on the new map
     for row in rows:
-        assert row[TRUST] == (trust_said([caution]) if row["Partner kind"] == "police" else "")
+        said = untested.get(f"{row['Partner kind']}-police")
+        expected = trust_said([caution]) if row["Partner kind"] == "police" else ""
+        assert row[TRUST] == (trust_said([said]) if said else expected)
     assert any(r[TRUST] for r in rows)
     book = openpyxl.load_workbook(io.BytesIO(evaluated_client.get(f"{base}.xlsx?{query}").data))
-    (said,) = _caution_rows(book["About"])
+    said, *_ = _caution_rows(book["About"])
     assert said[0] == "police–police" and said[2:6] == (
         caution["model_mrr"], caution["baseline_label"], caution["baseline_mrr"],
         caution["held_out"],

@@ -29,6 +29,8 @@ from recommender.model.verdicts import (
     cautions,
     history_said,
     judge,
+    trust_said,
+    untried,
     verdicts,
 )
 
@@ -184,7 +186,8 @@ def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> No
         row("council-council", "model", 0.4, 200), row("council-council", "nearest", 0.5, 200),
         row("all", "model", 0.1, 300), row("all", "nearest", 0.9, 300),
     ]  # fmt: skip
-    found = cautions([r | {"protocol": "cold_start"} for r in ranking] + ranking, "police")
+    every = cautions([r | {"protocol": "cold_start"} for r in ranking] + ranking, "police")
+    found = _tested(every)
     assert [c["said"] for c in found] == [  # worst first; a kind the model wins is not named;
         "for police–police pairs the model ranked real partners no better than “same tier "
         "group, then nearest” (mean reciprocal rank 0.300 against 0.800, 7 held-out "
@@ -196,16 +199,63 @@ def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> No
         "pair_kind": "police-police", "model_mrr": 0.3, "baseline": "group_nearest",
         "baseline_mrr": 0.8, "held_out": 7, "few": True,
     }  # fmt: skip
-    assert cautions(ranking, "health") == []
+    # After them, the pair kinds a police force's list can hold that no held-out arrangement
+    # tested: the order there is the model's alone, and silence would read as tested.
+    assert every[len(found) :] == [untried("combined-police", "service"),
+                                   untried("health-police", "service")]  # fmt: skip
+    assert every[-1]["said"] == (
+        "for health–police pairs no documented arrangement could be held out to test the "
+        "model's order against the simple rules: there it is the model's alone, untested"
+    )
+    assert every[-1]["model_mrr"] is None and every[-1]["held_out"] == 0
+    assert _tested(cautions(ranking, "health")) == []
+    assert {c["pair_kind"] for c in cautions(ranking, "health")} == {
+        "council-health", "combined-health", "fire-health", "health-health", "health-police"
+    }  # fmt: skip
     # A list of councils only (the page's, or the API's kinds=council) is not warned about
     # police–police pairs it does not show.
     only = cautions(ranking, "police", ["council"])
     assert [c["pair_kind"] for c in only] == ["council-police"]
     assert cautions(ranking, "police", ["fire"]) == []
     # The default list (every service) is judged on the "any service" rows, not these.
-    assert cautions(ranking, "police", query="any") == []
+    assert _tested(cautions(ranking, "police", query="any")) == []
     anyq = [r | {"query": "any"} for r in ranking]
-    assert [c["query"] for c in cautions(anyq, "police", query="any")] == ["any", "any"]
+    assert [c["query"] for c in cautions(anyq, "police", query="any")] == ["any"] * 4
+
+
+def test_the_note_says_what_was_tested_then_what_could_not_be() -> None:
+    """The note beside a list says what the held-out evaluation found, then the pair kinds it
+    could not test; a list of only those is not said to be weighed on held-out arrangements."""
+    ranking = [
+        {"protocol": "lopo", "query": "service", "pair_kind": "council-council", "method": m,
+         "mrr": mrr, "arrangements": 200} for m, mrr in (("model", 0.4), ("nearest", 0.5))
+    ]  # fmt: skip
+    both = cautions(ranking, "council", ["council", "combined"])
+    assert [c["verdict"] for c in both] == ["not better", "untested"]
+    assert trust_said(both) == (
+        "On real arrangements held out from training, for council–council pairs the model "
+        "ranked real partners no better than “nearest by distance” (mean reciprocal rank 0.400 "
+        "against 0.500, 200 held-out arrangements). Weigh the order of these partners against "
+        "it. For combined–council pairs no documented arrangement could be held out to test "
+        "the model's order against the simple rules: there it is the model's alone, untested."
+    )
+    alone = cautions(ranking, "council", ["combined"])
+    assert trust_said(alone) == (
+        "For combined–council pairs no documented arrangement could be held out to test the "
+        "model's order against the simple rules: there it is the model's alone, untested."
+    )
+    # Asked for one kind: said as the tested ones are, among that kind's candidates.
+    one = ranking + [r | {"query": "service_one_kind"} for r in ranking]
+    (said,) = cautions(one, "council", ["combined"], asked=["combined"])
+    assert said["said"].startswith(
+        "for combined–council pairs, in a list of combined authorities and the GLA only, no "
+        "documented arrangement"
+    )
+
+
+def _tested(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The cautions of pair kinds the evaluation tested (not :func:`untried`'s)."""
+    return [c for c in found if c["verdict"] != "untested"]
 
 
 def test_a_list_asked_for_one_kind_is_judged_among_that_kind() -> None:
@@ -319,7 +369,7 @@ def test_a_lead_within_the_noise_is_no_clear_difference() -> None:
     assert "only within the noise on" in lines[0] and "95% interval of the lead -" in lines[0]
     assert not any(line.startswith("better") for line in lines)
     # the same lead in a pair kind a body is in is a caution beside its suggestions
-    found = cautions(_records(ev), "council")
+    found = cautions(_records(ev), "council", ["council"])
     assert [c["verdict"] for c in found] == ["no clear difference"]
     low, high = found[0]["lead_interval"]
     assert low <= 0 < high
@@ -334,7 +384,7 @@ def test_a_clear_lead_is_better_with_its_interval() -> None:
     lines = verdicts(ev, protocols=["lopo"])
     assert all(line.startswith("better on lopo, service given") for line in lines)
     assert "mrr " in lines[0] and "(95% interval of the lead +0.0" in lines[0]
-    assert cautions(_records(ev), "council") == []
+    assert cautions(_records(ev), "council", ["council"]) == []
 
 
 def test_an_evaluation_saved_before_the_intervals_says_its_lead_was_not_tested() -> None:
@@ -348,10 +398,11 @@ def test_an_evaluation_saved_before_the_intervals_says_its_lead_was_not_tested()
     lines = verdicts(ev, protocols=["lopo"])
     assert lines[0].startswith("better (not tested for noise) on lopo, service given, all pair")
     assert "interval" not in lines[0]
-    assert cautions(old, "council") == []  # as before: only a baseline level or ahead warns
+    # As before: only a baseline level or ahead warns.
+    assert cautions(old, "council", ["council"]) == []
     behind = [r | {"mrr": 0.9} if r["method"] == "nearest" else r for r in old]
-    assert [c["verdict"] for c in cautions(behind, "council")] == ["not better"]
-    assert cautions(behind, "council")[0]["lead_interval"] is None
+    assert [c["verdict"] for c in cautions(behind, "council", ["council"])] == ["not better"]
+    assert cautions(behind, "council", ["council"])[0]["lead_interval"] is None
 
 
 def test_the_intervals_survive_the_models_metadata() -> None:

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
-from recommender.core.kinds import KIND_PLURALS
+from recommender.core.kinds import KIND_PLURALS, KINDS
 from recommender.model.baselines import BASELINE_LABELS, PARTNER_BASELINES
 from recommender.model.patterns import pair_kind
 from recommender.model.shape import ONE_KIND as ONE_KIND
@@ -382,19 +382,44 @@ def not_evaluated(query: str) -> dict[str, Any]:
     }
 
 
+UNTRIED = "untested"
+
+
+def untried(pair: str, query: str, among: str = "") -> dict[str, Any]:
+    """The caution of a pair kind the evaluation has no held-out arrangement of (``among``:
+    ", in a list of … only," for a list of one kind): its order there is the model's alone,
+    and silence would read as tested. Its figures are null, as :func:`not_evaluated`'s."""
+    return not_evaluated(query) | {
+        "pair_kind": pair,
+        "verdict": UNTRIED,
+        "said": f"for {pair.replace('-', '–')} pairs{among} no documented arrangement could be "
+        "held out to test the model's order against the simple rules: there it is the model's "
+        "alone, untested",
+    }
+
+
 def trust_said(cautions: Sequence[Mapping[str, Any]]) -> str:
     """The note beside a body's suggestions that says how far to trust their order, from its
-    :func:`cautions` (the page, the briefing and the CLI say it alike)."""
-    untested = [c for c in cautions if c.get("verdict") == NOT_EVALUATED]
-    if untested:
-        said = str(untested[0]["said"])
+    :func:`cautions` (the page, the briefing and the CLI say it alike): what the held-out
+    evaluation found, then the pair kinds it could not test (:func:`untried`)."""
+    unevaluated = [c for c in cautions if c.get("verdict") == NOT_EVALUATED]
+    if unevaluated:
+        said = str(unevaluated[0]["said"])
         return f"{said[:1].upper()}{said[1:]}. Treat the order as untested."
-    them = "it" if len(cautions) == 1 else "them"
-    said = "; ".join(str(c["said"]) for c in cautions)
-    return (
-        f"On real arrangements held out from training, {said}. Weigh the order of these "
-        f"partners against {them}."
-    )
+    tested = [c for c in cautions if c.get("verdict") != UNTRIED]
+    untested = [str(c["said"]) for c in cautions if c.get("verdict") == UNTRIED]
+    parts = []
+    if tested:
+        them = "it" if len(tested) == 1 else "them"
+        said = "; ".join(str(c["said"]) for c in tested)
+        parts.append(
+            f"On real arrangements held out from training, {said}. Weigh the order of these "
+            f"partners against {them}."
+        )
+    if untested:
+        said = "; ".join(untested)
+        parts.append(f"{said[:1].upper()}{said[1:]}.")
+    return " ".join(parts)
 
 
 def cautions(
@@ -418,7 +443,9 @@ def cautions(
     interval of the model's MRR minus the baseline's, or None when not kept), ``held_out``
     (arrangements), ``few`` (too few to judge firmly) and ``said`` (the sentence
     :func:`trust_said` joins). A model with no held-out evaluation gets one caution saying so
-    (:func:`not_evaluated`, pair kind ``all``).
+    (:func:`not_evaluated`, pair kind ``all``); after the others, each pair kind the list can
+    hold that the evaluation could not test (no real arrangement of it held out: health–health,
+    say) gets one (:func:`untried`, verdict ``"untested"``, its figures null).
 
     ``asked`` is the kinds of partner the list was asked for (its filter). A list asked for one
     kind ranks that kind's candidates alone, so it is judged on the evaluation's ranks among
@@ -442,7 +469,10 @@ def cautions(
         and kind in str(r["pair_kind"]).split("-")
         and (wanted is None or r["pair_kind"] in wanted)
     ]
-    found = []
+    tested = {str(r["pair_kind"]) for r in rows if r["method"] == "model"}
+    possible = wanted if wanted is not None else {pair_kind(kind, k) for k in KINDS}
+    untested = [untried(p, query, among) for p in sorted(possible - tested)]
+    found: list[dict[str, Any]] = []
     # Three decimals, as models show prints them: 0.616 against 0.619 read "0.62 against 0.62".
     for pair in dict.fromkeys(str(r["pair_kind"]) for r in rows):
         by = {r["method"]: r for r in rows if r["pair_kind"] == pair}
@@ -494,4 +524,4 @@ def cautions(
                 "said": said,
             }
         )
-    return sorted(found, key=lambda c: c["model_mrr"] - c["baseline_mrr"])
+    return sorted(found, key=lambda c: c["model_mrr"] - c["baseline_mrr"]) + untested

@@ -581,10 +581,11 @@ COMPONENTS: dict[str, Any] = {
         },
         verdict={
             "type": "string",
-            "enum": ["not better", "no clear difference", "not evaluated"],
+            "enum": ["not better", "no clear difference", "not evaluated", "untested"],
             "description": "A baseline matches or beats the model, or the model is ahead of "
             "it only within the noise (the 95% paired bootstrap interval of its lead reaches 0), "
-            "or the model was trained without a held-out evaluation (the figures are null).",
+            "or the model was trained without a held-out evaluation, or no real arrangement of "
+            "this pair kind could be held out to test it (for those two the figures are null).",
         },
         model_mrr=NNUM,
         baseline={
