@@ -33,13 +33,18 @@ def test_list_arrangements_filters(real_client: FlaskClient) -> None:
 
 def test_list_arrangements_by_status_as_the_answers_read_it(client: FlaskClient) -> None:
     """Each status keeps the arrangements its flags say (``proposed``, else ``ended``, else
-    running), and together they are the whole register, counted in the database."""
+    ``merged``, else running), and together they are the whole register, counted in the
+    database."""
     every = client.get("/api/v1/arrangements?limit=500").json
     assert every["total"] == len(every["arrangements"])
-    expected: dict[str, set[str]] = {"running": set(), "ended": set(), "proposed": set()}
+    expected: dict[str, set[str]] = {s: set() for s in ("running", "ended", "proposed", "merged")}
     for a in every["arrangements"]:
-        said = "proposed" if a["proposed"] else "ended" if a["ended"] else "running"
+        said = ("proposed" if a["proposed"] else "ended" if a["ended"] else
+                "merged" if a["merged"] else "running")  # fmt: skip
         expected[said].add(a["id"])
+        # merged: its members are all one body now, by their codes
+        codes = [m["body_code"] for m in a["members"]]
+        assert a["merged"] == (len(codes) >= 2 and None not in codes and len(set(codes)) == 1)
     assert all(expected.values())  # the default register has each
     for status, ids in expected.items():
         page = client.get(f"/api/v1/arrangements?status={status}&limit=500").json

@@ -126,14 +126,16 @@ def test_the_register_downloads_filtered(client: FlaskClient, app: Flask) -> Non
                                              directory=extension.directory)}  # fmt: skip
     # One running whose source gives no status says so: "running" is what none says has ended.
     unsaid = "Its source gives no status, and none says it has ended."
+    merged = "It no longer runs between separate bodies: its members have all since become one."
     read = every[every["How the status was read"] != ""]
-    assert len(read) >= 1 and all(said.startswith(("Read from", unsaid)) or " left" in said
+    assert len(read) >= 1 and all(said.startswith(("Read from", unsaid, merged)) or " left" in said
                                   for said in read["How the status was read"])  # fmt: skip
     for ident, said in zip(read["Id"], read["How the status was read"], strict=True):
         a = records[ident]
         assert said == " ".join(
             [*([a["end_read"]["said"]] if a["end_read"] else []),
              *([unsaid] if a["status"] != "active" and reg.status_said(a) == "running" else []),
+             *([merged] if reg.status_said(a) == "merged" else []),
              *([f"Internal, not a partnership: {a['internal']}."] if a["internal"] else []),
              *reg.exits_said(a)]
         )  # fmt: skip
@@ -142,7 +144,12 @@ def test_the_register_downloads_filtered(client: FlaskClient, app: Flask) -> Non
         for i, a in records.items()
         if not a["end_read"] and not reg.exits_said(a) and not reg.status_unsaid(a)
     }
-    assert set(every["Status"]) == {"running", "ended", "proposed"}  # not "unknown", "active"
+    assert set(every["Status"]) == {
+        "running",
+        "ended",
+        "proposed",
+        "merged",
+    }  # not "unknown", "active"
     # Filtered by status, as the explorer's link asks: its rows, and the filter said above them.
     ended = client.get("/api/v1/arrangements.csv?status=ended")
     kept = pd.read_csv(io.BytesIO(ended.data), keep_default_na=False)

@@ -90,7 +90,7 @@ def test_home_figures_are_counted_from_the_real_register(client: FlaskClient, ap
     real = reg.query(settings=settings, directory=app.extensions["recommender"].directory)
     assert real and not any(a["simulated"] for a in real)
     said = {a["id"]: reg.status_said(a) for a in real}
-    running = [a for a in real if said[a["id"]] not in ("ended", "proposed")]
+    running = [a for a in real if said[a["id"]] not in ("ended", "proposed", "merged")]
     ran = [a for a in real if said[a["id"]] != "proposed"]  # a proposal: no one took part
     # the bodies in one themselves (not only through a body gone that they succeed)
     bodies = {m["body_code"] for a in ran for m in a["members"] if m["body_code"]
@@ -104,11 +104,13 @@ def test_home_figures_are_counted_from_the_real_register(client: FlaskClient, ap
     )
     page = _text(client.get("/"))
     assert f'<span class="figure">{len(real):,}</span>' in page
-    counts = {s: sum(v == s for v in said.values()) for s in ("ended", "proposed")}
-    assert counts["ended"] and counts["proposed"]  # the default register has each
+    counts = {s: sum(v == s for v in said.values()) for s in ("ended", "proposed", "merged")}
+    assert counts["ended"] and counts["proposed"] and counts["merged"]  # the small world's
+    # Between councils since merged into one: no partnership runs between them, nor counts.
     assert (
-        f"{len(running):,} running (none says it has ended), {counts['ended']:,} since ended "
-        f"and {counts['proposed']:,} only proposed"
+        f"{len(running):,} running (none says it has ended), {counts['merged']:,} between bodies "
+        f"that have since merged into one, {counts['ended']:,} since ended and "
+        f"{counts['proposed']:,} only proposed"
     ) in page
     assert f'<span class="figure">{len(bodies):,}</span>' in page
     assert f'<span class="figure">{money(savings)}</span>' in page

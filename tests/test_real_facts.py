@@ -5,6 +5,7 @@ in its briefing."""
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any
@@ -371,6 +372,19 @@ def test_an_arrangement_whose_members_merged_says_it_is_internal_where_it_is_sho
     body = real_client.get("/bodies/E07000244").get_data(as_text=True)
     assert "between bodies that are all now East Suffolk, so" in body
     assert f"internal, not a partnership ({said})" not in body
+    # Nor is one "running" (the home page counted 252, their £18m a year among the savings):
+    # its status is "merged", wherever it is said, filtered and counted.
+    ones = {a["id"] for a in merged if reg._one_code(a)}
+    assert {a["id"] for a in every if a["merged"]} == ones
+    assert suffolk["merged"] and reg.status_said(suffolk) == "merged"
+    assert "<dd>merged" in page and f"{reg.MERGED_SAID[:1].upper()}{reg.MERGED_SAID[1:]}." in page
+    assert "\nstatus    merged\n" in shown.output
+    listed = real_client.get("/api/v1/arrangements?status=merged&limit=500").get_json()
+    assert {a["id"] for a in listed["arrangements"]} == ones
+    running = real_client.get("/api/v1/arrangements?status=running&limit=500").get_json()
+    assert not ones & {a["id"] for a in running["arrangements"]}
+    home = " ".join(html.unescape(real_client.get("/").get_data(as_text=True)).split())
+    assert f"{len(ones)} between bodies that have since merged into one" in home
 
 
 def test_a_bodys_arrangements_are_listed_running_first_and_latest_first(

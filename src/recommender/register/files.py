@@ -80,11 +80,11 @@ MAX_SAVINGS_GBP = 1_000_000_000
 # name the column, is the one that speaks.
 MAX_FIELD = 131_072
 # Columns a layout does not read but an export writes (informative, or how the answers read an
-# arrangement: the JSON export's internal, proposed, ended and end_read): ignored without a
-# warning.
+# arrangement: the JSON export's internal, proposed, ended, merged and end_read): ignored
+# without a warning.
 _EXPORTED = (
     "annual_savings_gbp", "import_id", "fingerprint", "members", "internal", "proposed", "ended",
-    "end_read",
+    "merged", "end_read",
 )  # fmt: skip
 _LISTS = ("partner_types", "partner_roles", "partner_names")  # optional, one per partner
 _READ = (*PROJECT_COLUMNS, *_LISTS)

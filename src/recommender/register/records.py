@@ -505,7 +505,7 @@ def _one_code(record: Mapping[str, Any]) -> bool:
     return one_body([m.get("body_code") for m in record.get("members") or []])
 
 
-_STATUS_ORDER = {"running": 0, "left": 1, "ended": 1, "proposed": 2}
+_STATUS_ORDER = {"running": 0, "left": 1, "ended": 1, "merged": 1, "proposed": 2}
 
 
 def _listed_order(record: Mapping[str, Any]) -> tuple[int, int, str, str]:
@@ -1133,8 +1133,10 @@ def status_said(record: Mapping[str, Any]) -> str:
     """An arrangement's status as the answers read it, the word the register's filter takes
     (:data:`STATUS_SAID`): "proposed" for one only proposed (:func:`record_proposed`, its name
     may say so whatever its status), "ended" for one ended (:func:`record_ended`, its name may
-    say it split), else "running", whether its source says so (status ``active``) or gives no
-    status (``unknown``: :func:`status_unsaid` says so).
+    say it split), "merged" for one between bodies that have all since become one (the Dorset
+    Councils Partnership's three districts, now Dorset: no partnership can run between bodies
+    gone into one, whatever its source said then), else "running", whether its source says so
+    (status ``active``) or gives no status (``unknown``: :func:`status_unsaid` says so).
 
     >>> status_said({"name": "Fareham offices letting (proposal)", "status": "unknown"})
     'proposed'
@@ -1147,18 +1149,23 @@ def status_said(record: Mapping[str, Any]) -> str:
         return "proposed"
     if record.get("left"):  # for the member it left (:func:`as_member`)
         return "left"
-    return "ended" if record_ended(record) else "running"
+    if record_ended(record):
+        return "ended"
+    return "merged" if _one_code(record) else "running"
 
 
 STATUS_UNSAID = "its source gives no status, and none says it has ended"
+MERGED_SAID = "it no longer runs between separate bodies: its members have all since become one"
 
 
 def status_unsaid(record: Mapping[str, Any]) -> str | None:
     """Why an arrangement said to be running (:func:`status_said`) is said so when its source
-    gives no status: :data:`STATUS_UNSAID` (None when its source says it runs, or when it is
-    not said to run)."""
-    running = status_said(record) == "running"
-    return STATUS_UNSAID if running and record.get("status") != "active" else None
+    gives no status: :data:`STATUS_UNSAID`; or why one is said "merged" (:data:`MERGED_SAID`).
+    None when its source says it runs, or when it is said ended, left or proposed."""
+    said = status_said(record)
+    if said == "merged":
+        return MERGED_SAID
+    return STATUS_UNSAID if said == "running" and record.get("status") != "active" else None
 
 
 def proposed_rows(frame: pd.DataFrame) -> pd.Series:
@@ -1177,9 +1184,10 @@ def ended_rows(frame: pd.DataFrame) -> pd.Series:
 
 # How the answers read an arrangement's status (:func:`status_said`), as a query: the filter
 # every listing of the register takes. "running" is every arrangement not said to have ended nor
-# named or recorded as only proposed (what the answers state as running, whatever its status
-# "active" or "unknown"); a member that left a running one is said so on its own rows.
-STATUS_FILTERS = ("running", "ended", "proposed")
+# named or recorded as only proposed, nor "merged": between members that are all one body now
+# (each with the same body code); what the answers state as running, whatever its status
+# "active" or "unknown". A member that left a running one is said so on its own rows.
+STATUS_FILTERS = ("running", "ended", "proposed", "merged")
 _NAME = db.arrangements.c.name  # each pattern tried only on names with its words (quick)
 _PROPOSED = sa.or_(
     db.arrangements.c.status == "proposed",
@@ -1190,11 +1198,31 @@ _ENDED = sa.or_(
     db.arrangements.c.status == "ended",
     sa.and_(_NAME.ilike("%split %"), _NAME.regexp_match(SPLIT_WORDS)),
 )
+_OWN = db.members.alias("own_members")  # the arrangement's, apart from a query's own members
+# Two or more members, every one with a body code, and the same one (_one_code): one set, made
+# once a query (a subquery per row, with every status and sum it is in, doubled the home page's
+# time at 100k arrangements).
+_MERGED = db.arrangements.c.id.in_(
+    sa.select(_OWN.c.arrangement_id)
+    .group_by(_OWN.c.arrangement_id)
+    .having(
+        sa.and_(
+            sa.func.count() >= 2,
+            sa.func.count(_OWN.c.body_code) == sa.func.count(),
+            sa.func.min(_OWN.c.body_code) == sa.func.max(_OWN.c.body_code),
+        )
+    )
+)
 STATUS_SAID: dict[str, sa.ColumnElement[bool]] = {
-    "running": sa.not_(sa.or_(_PROPOSED, _ENDED)),
+    "running": sa.not_(sa.or_(_PROPOSED, _ENDED, _MERGED)),
     "ended": sa.and_(sa.not_(_PROPOSED), _ENDED),
     "proposed": _PROPOSED,
+    "merged": sa.and_(sa.not_(sa.or_(_PROPOSED, _ENDED)), _MERGED),
 }
+# The same, as the word itself, for a query that groups by it (each row read once).
+STATUS_WORD: sa.ColumnElement[str] = sa.case(
+    (_PROPOSED, "proposed"), (_ENDED, "ended"), (_MERGED, "merged"), else_="running"
+)
 RUNNING = STATUS_SAID["running"]  # a real arrangement still running, as the answers read it
 
 
@@ -1469,6 +1497,7 @@ def _records(conn: Connection, stmt: sa.Select[Any], directory: Directory) -> li
             "internal": _runs_said(mine, directory) or _merged_said(mine),
             "proposed": record_proposed(row),
             "ended": record_ended(row),
+            "merged": one_body([m.get("body_code") for m in mine]),  # status_said's "merged"
             "end_read": None if ended is None else ended.to_dict(),
         }
         out.append({k: row[k] for k in ARRANGEMENT_COLUMNS} | lists | {"members": mine} | said)

@@ -414,6 +414,13 @@ COMPONENTS: dict[str, Any] = {
             "description": "Said to have ended: an end year, the status ended, or a name saying "
             "it split ('… split 2012').",
         },
+        merged={
+            "type": "boolean",
+            "description": "Between members that have all since become one body (every "
+            "member's body_code the same: councils merged since, CCGs now one board): no longer "
+            "a partnership, whatever its status; ?status=merged lists those not proposed nor "
+            "ended.",
+        },
         end_read={
             "type": "object",
             "nullable": True,

@@ -39,6 +39,7 @@ STATUS_LABELS = {
     "running": "Running (none says it has ended)",
     "ended": "Ended",
     "proposed": "Only proposed (never ran)",
+    "merged": "Between bodies now one (merged since)",
 }
 # The orders the explorer lists in (register.ORDERS).
 ORDER_LABELS = {
@@ -51,30 +52,34 @@ ORDER_LABELS = {
 
 def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
     """The observed register in a few figures (simulated ones are never counted): its real
-    arrangements, how many run, have ended or were only proposed (as the answers read each,
-    :data:`register.STATUS_SAID`), the bodies in those that ran, the annual savings the
-    running ones' figures give (``projected``: how much of it is a projection, ``totals``: a
-    total to date or cumulative divided by its years), and the services."""
+    arrangements, how many run, have ended, were only proposed or are between bodies since
+    merged into one (as the answers read each, :data:`register.STATUS_SAID`), the bodies in
+    those that ran, the annual savings the running ones' figures give (``projected``: how much
+    of it is a projection, ``totals``: a total to date or cumulative divided by its years), and
+    the services."""
     a, m = db.arrangements, db.members
     real = a.c.simulated.is_(False)
-    running, ended, proposed = (reg.STATUS_SAID[s] for s in ("running", "ended", "proposed"))
-    saved = sa.case((running, a.c.annual_savings_gbp))
-    projected = sa.case((sa.and_(running, a.c.savings_basis == "projected"),
-                         a.c.annual_savings_gbp))  # fmt: skip
-    totals = sa.case((sa.and_(running, a.c.savings_basis.in_(("to_date", "cumulative"))),
-                      a.c.annual_savings_gbp))  # fmt: skip
+    state = reg.STATUS_WORD.label("state")  # read once a row: grouped by, not tested in each sum
+    saved, basis = a.c.annual_savings_gbp, a.c.savings_basis
     with engine.connect() as conn:
-        row = conn.execute(
+        rows = conn.execute(
             sa.select(
+                state,
                 sa.func.count(),
-                *(sa.func.count(sa.case((said, 1))) for said in (running, ended, proposed)),
                 sa.func.count(saved),
                 sa.func.coalesce(sa.func.sum(saved), 0.0),
-                sa.func.coalesce(sa.func.sum(projected), 0.0),
-                sa.func.coalesce(sa.func.sum(totals), 0.0),
-                sa.func.count(sa.distinct(a.c.service)),
-            ).where(real)
-        ).one()
+                sa.func.coalesce(sa.func.sum(sa.case((basis == "projected", saved))), 0.0),
+                sa.func.coalesce(
+                    sa.func.sum(sa.case((basis.in_(("to_date", "cumulative")), saved))), 0.0
+                ),
+            )
+            .where(real)
+            .group_by(state)
+        ).all()
+        services = int(
+            conn.scalar(sa.select(sa.func.count(sa.distinct(a.c.service))).where(real)) or 0
+        )
+        proposed = reg.STATUS_SAID["proposed"]
         ran = sa.select(a.c.id).where(real, sa.not_(proposed))  # a proposal: no one took part
         member = sa.and_(m.c.body_code.is_not(None), m.c.arrangement_id.in_(ran))
         itself = sa.not_(sa.or_(*(m.c.resolution.startswith(f) for f in FORMER_RESOLUTIONS)))
@@ -83,22 +88,19 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
         # CCG, Somerset through Taunton Deane) is counted apart: it was not in it itself.
         bodies = int(conn.scalar(sa.select(count_bodies).where(member, itself)) or 0)
         every = int(conn.scalar(sa.select(count_bodies).where(member)) or 0)
-    count, n_running, n_ended, n_proposed, with_figure, savings, projection, total, services = (
-        tuple(row)
-    )
+    by = {str(r[0]): r for r in rows}
+    running = by.get("running", ("running", 0, 0, 0.0, 0.0, 0.0))  # the savings: theirs alone
     return {
-        "arrangements": int(count),
-        "running": int(n_running),
-        "ended": int(n_ended),
-        "proposed": int(n_proposed),
-        "with_figure": int(with_figure),
-        "savings": float(savings),
-        "projected": float(projection),
-        "totals": float(total),
+        "arrangements": sum(int(r[1]) for r in rows),
+        **{said: int(by[said][1]) if said in by else 0 for said in reg.STATUS_FILTERS},
+        "with_figure": int(running[2]),
+        "savings": float(running[3]),
+        "projected": float(running[4]),
+        "totals": float(running[5]),
         "bodies": bodies,
         "bodies_through": every - bodies,
         "bodies_known": len(reference.load_bodies(settings)),
-        "services": int(services),
+        "services": services,
     }
 
 
