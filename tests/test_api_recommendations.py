@@ -126,6 +126,21 @@ def test_service_suggests_closest(client: FlaskClient) -> None:
     assert response.json["suggestions"][0] == "legal"
 
 
+def test_a_service_named_by_its_label_is_read_as_its_id(client: FlaskClient) -> None:
+    """The page's own select names services by label: asked "Legal services", the page said
+    "'Legal services' is not one of the 16 (closest: Legal services)" and the API 400."""
+    by_id = client.get("/api/v1/bodies/Rother/recommendations?service=legal&k=3").json
+    for asked in ("Legal+services", "legal%20SERVICES"):
+        found = client.get(f"/api/v1/bodies/Rother/recommendations?service={asked}&k=3")
+        assert found.status_code == 200, found.json
+        assert found.json["query"]["service"] == "legal"
+        assert found.json["recommendations"] == by_id["recommendations"]
+    page = client.get("/bodies/E07000064?service=Legal+services")
+    assert page.status_code == 200 and "is not one of the" not in page.get_data(as_text=True)
+    typo = client.get("/bodies/E07000064?service=Legal+servces").get_data(as_text=True)
+    assert "(closest: Legal services)" in typo
+
+
 @pytest.mark.parametrize("path", ["recommendations?", "groups?", "arrangements-to-join?"])
 def test_a_service_the_body_does_not_deliver_is_a_bad_request(
     client: FlaskClient, path: str

@@ -34,16 +34,24 @@ def service_ids(settings: Settings) -> tuple[str, ...]:
 def service_labels(settings: Settings) -> dict[str, str]:
     """Each service's label, case-folded, to its id (``"legal services": "legal"``): what a
     register from another tool may name a service by."""
-    frame = _load(settings.data / "services.csv")
-    return {str(label).casefold(): str(i) for i, label in frame["label"].items()}
+    return dict(_labels(settings.data))
 
 
 def check_service(value: str, settings: Settings) -> str:
-    """Return ``value`` as a service id, or raise :class:`InvalidInput` naming the closest ids."""
+    """Return ``value`` as a service id, or raise :class:`InvalidInput` naming the closest ids.
+    A service's label is read as its id (``"Legal services"``: ``legal``), as a page's own
+    select shows it and a person types it.
+
+    >>> check_service("Legal services", Settings.from_env())
+    'legal'
+    """
     ids = service_ids(settings)
     cleaned = value.strip().lower()
     if cleaned in ids:
         return cleaned
+    labelled = _labels(settings.data).get(value.strip().casefold())
+    if labelled is not None:
+        return labelled
     raise InvalidInput(
         f"unknown service {value!r}; expected one of: {', '.join(ids)}",
         field="service",
@@ -57,6 +65,12 @@ def _ids(data: Path) -> tuple[str, ...]:
     # service checks it against these, and iterating the frame's index for each question cost
     # more than the rest of the check.
     return tuple(str(i) for i in _load(data / "services.csv").index)
+
+
+@lru_cache(maxsize=8)
+def _labels(data: Path) -> dict[str, str]:  # made once per data folder, as _ids (not changed)
+    frame = _load(data / "services.csv")
+    return {str(label).casefold(): str(i) for i, label in frame["label"].items()}
 
 
 @lru_cache(maxsize=8)
