@@ -281,7 +281,7 @@ def test_explorer_filters_match_the_register(
         ),
         ("body=Nowhereshire", "body", "No public body matches &#39;Nowhereshire&#39;"),
         ("origin=maybe", "origin", "Choose real arrangements, simulated training data or both"),
-        ("status=gone", "status", "Choose a status from the list: running, ended or only"),
+        ("status=gone", "status", "Choose a status from the list: running, ended, only propos"),
         ("order=cost", "order", "Choose an order from the list: by id, by name, newest"),
     ],
 )

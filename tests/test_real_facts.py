@@ -604,3 +604,8 @@ def test_the_explorer_says_an_abolished_councils_name_lists_its_successors_arran
     assert "These are the arrangements of Somerset, not only those Taunton Deane was in" in note
     plain = real_client.get("/arrangements?body=Somerset").get_data(as_text=True)
     assert 'id="body-note"' not in plain
+    # The API's list says it alike (it listed Somerset's seven with no word).
+    listed = real_client.get("/api/v1/arrangements?body=Taunton+Deane&limit=1").get_json()
+    assert listed["total"] == 7 and html.unescape(note) == listed["body_note"]
+    somerset = real_client.get("/api/v1/arrangements?body=Somerset&limit=1").get_json()
+    assert "body_note" not in somerset and somerset["total"] == 7

@@ -180,15 +180,22 @@ def arrangement(record: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def arrangement_page(
-    records: Iterable[Mapping[str, Any]], *, total: int, limit: int | None, offset: int
+    records: Iterable[Mapping[str, Any]],
+    *,
+    total: int,
+    limit: int | None,
+    offset: int,
+    body_note: str | None = None,
 ) -> dict[str, Any]:
-    """A page of arrangements and how many match in all."""
-    return {
+    """A page of arrangements and how many match in all; ``body_note``, when given: whose
+    arrangements they are, the body asked for being gone."""
+    page = {
         "total": total,
         "limit": total if limit is None else limit,
         "offset": offset,
         "arrangements": [arrangement(r) for r in records],
     }
+    return page if body_note is None else page | {"body_note": body_note}
 
 
 # Model answers ------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from recommender.recommend import readmodels
 from recommender.recommend.query import CHOICE_FLOOR, MAX_KM, MAX_PER_PARTNER, PER_PARTNER, SORTS
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
-from recommender.webapp import openapi
+from recommender.webapp import openapi, views_register
 from recommender.webapp.guards import client_address
 from recommender.webapp.params import LIMIT, OFFSET, Param, parse
 from recommender.webapp.state import ResponseCache, state
@@ -419,16 +419,19 @@ def list_arrangements() -> Response:
     # Counted and paged in the database: a page costs what it holds, whatever the register.
     try:
         total = reg.count(filters, settings=settings, directory=directory, engine=engine)
+        found_body = args["body"] and reference.resolve(args["body"], settings=settings)
     except UnknownBody as err:
         err.field = "body"  # the parameter at fault (the lookup calls it a name)
         raise
+    # Named by a body gone: these are its successor's arrangements, as the explorer says.
+    note = found_body and views_register.body_note(args["body"], found_body, settings)
     found = (
         reg.query(filters, settings=settings, directory=directory, engine=engine)
         if args["offset"] < total
         else []
     )
     page = readmodels.arrangement_page(
-        found, total=total, limit=args["limit"], offset=args["offset"]
+        found, total=total, limit=args["limit"], offset=args["offset"], body_note=note or None
     )
     return json_response(page)
 

@@ -474,6 +474,12 @@ COMPONENTS: dict[str, Any] = {
         limit=INT,
         offset=INT,
         arrangements=_list(_ref("Arrangement")),
+        body_note={
+            "type": "string",
+            "description": "Only when body names a body gone (an abolished council, a CCG): "
+            "that these are the arrangements of the body it is now part of, not only those it "
+            "was in, as the explorer page says it.",
+        },
     ),
     "Reason": _obj(
         ["text", "effect", "factor", "direction"],

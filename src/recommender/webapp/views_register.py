@@ -177,7 +177,7 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
         try:
             found = reference.resolve(text["body"], settings=settings)
             values["body"] = text["body"]
-            values["body_note"] = _body_note(text["body"], found, settings)
+            values["body_note"] = body_note(text["body"], found, settings)
         except UnknownBody as err:
             hint = f"; did you mean {', '.join(err.suggestions[:3])}?" if err.suggestions else ""
             errors["body"] = f"No public body matches {text['body']!r}{hint}"
@@ -188,7 +188,10 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
     if text["status"] in reg.STATUS_FILTERS:
         values["status"] = text["status"]
     elif text["status"]:
-        errors["status"] = "Choose a status from the list: running, ended or only proposed"
+        errors["status"] = (
+            "Choose a status from the list: running, ended, only proposed, or between bodies "
+            "now one"
+        )
     if text["order"] in ("", *reg.ORDERS):
         values["order"] = text["order"] or "id"
     else:
@@ -239,10 +242,10 @@ def explore(
     }
 
 
-def _body_note(body: str, found: reference.Resolution, settings: Settings) -> str | None:
-    """What the explorer says when its body is named by a body gone: the arrangements listed
-    are its successor's, not only those it was in ("Taunton Deane" lists Somerset's seven,
-    one of them Taunton Deane's), as the body page says of the name."""
+def body_note(body: str, found: reference.Resolution, settings: Settings) -> str | None:
+    """What the explorer and the API's list say when their body is named by a body gone: the
+    arrangements listed are its successor's, not only those it was in ("Taunton Deane" lists
+    Somerset's seven, one of them Taunton Deane's), as the body page says of the name."""
     if found.alias_type not in ("former", "nhs_predecessor") or not found.note:
         return None
     today = and_list([str(reference.body(c, settings)["display_name"]) for c in found.codes])
