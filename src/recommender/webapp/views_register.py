@@ -83,11 +83,15 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
         ran = sa.select(a.c.id).where(real, sa.not_(proposed))  # a proposal: no one took part
         member = sa.and_(m.c.body_code.is_not(None), m.c.arrangement_id.in_(ran))
         itself = sa.not_(sa.or_(*(m.c.resolution.startswith(f) for f in FORMER_RESOLUTIONS)))
-        count_bodies = sa.func.count(sa.distinct(m.c.body_code))
         # A body in one only through a body gone that it succeeds (an NHS board through a
         # CCG, Somerset through Taunton Deane) is counted apart: it was not in it itself.
-        bodies = int(conn.scalar(sa.select(count_bodies).where(member, itself)) or 0)
-        every = int(conn.scalar(sa.select(count_bodies).where(member)) or 0)
+        # (Both counted in one reading of the members.)
+        bodies, every = conn.execute(
+            sa.select(
+                sa.func.count(sa.distinct(sa.case((itself, m.c.body_code)))),
+                sa.func.count(sa.distinct(m.c.body_code)),
+            ).where(member)
+        ).one()
     by = {str(r[0]): r for r in rows}
     running = by.get("running", ("running", 0, 0, 0.0, 0.0, 0.0))  # the savings: theirs alone
     return {
@@ -97,8 +101,8 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
         "savings": float(running[3]),
         "projected": float(running[4]),
         "totals": float(running[5]),
-        "bodies": bodies,
-        "bodies_through": every - bodies,
+        "bodies": int(bodies),
+        "bodies_through": int(every) - int(bodies),
         "bodies_known": len(reference.load_bodies(settings)),
         "services": services,
     }
