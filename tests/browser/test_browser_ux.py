@@ -223,3 +223,31 @@ def test_screenshots_of_the_new_pages(
             assert wide <= viewport["width"], f"{name} scrolls sideways at {size} width"
     finally:
         context.close()
+
+
+def test_on_a_phone_every_table_wider_than_the_screen_says_so(
+    browser: Any, live_server: LiveServer
+) -> None:
+    """The explorer's table by service ran off a phone's screen, its savings cut, with no word
+    that it scrolls: each table that scrolls sideways has the hint just above it, shown."""
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url)
+    found = []
+    try:
+        page = context.new_page()
+        for path in ["/arrangements", "/model", *PAGES.values()]:
+            page.goto(path)
+            found += page.evaluate(
+                """path => [...document.querySelectorAll('.table-wrap')]
+                  .filter(w => w.offsetParent !== null && w.scrollWidth > w.clientWidth + 1)
+                  .map(w => {
+                    const hint = w.previousElementSibling;
+                    const shown = hint && hint.classList.contains('scroll-hint')
+                      && getComputedStyle(hint).display !== 'none';
+                    return [path, (w.querySelector('caption') || {}).textContent || '', !!shown];
+                  })""",
+                path,
+            )
+    finally:
+        context.close()
+    assert ["/arrangements", "By service", True] in found  # the table that scrolls
+    assert [f for f in found if not f[2]] == []
