@@ -161,3 +161,28 @@ def test_screenshots_no_sideways_scrolling_and_the_content_security_policy(
         assert not violations
     finally:
         context.close()
+
+
+def test_the_scenarios_map_names_and_legend_are_readable_on_a_phone(
+    browser: Any, live_server: LiveServer, made: str
+) -> None:
+    """The map of a scenario's new unitaries was drawn 640 px wide with its names and legend
+    inside it: on a phone, 5 to 6 px. The names are 11 px or more there and the legend is text
+    on the page."""
+    context = browser.new_context(viewport=PHONE, base_url=live_server.url)
+    try:
+        page = context.new_page()
+        page.goto(f"/scenarios/{made}")
+        figure = page.locator("figure.map-figure").first
+        names = figure.locator("svg g.labels-phone > g > text")
+        said = names.evaluate_all("els => els.map(e => e.textContent)")
+        assert sorted(said) == ["East Surrey", "West Surrey"]
+        heights = names.evaluate_all("els => els.map(e => e.getBoundingClientRect().height)")
+        assert min(heights) >= 11, heights
+        assert not figure.locator("svg g.labels:not(.labels-phone)").first.is_visible()
+        legend = figure.locator(".map-legend li")
+        assert "Border between the councils it is made of" in legend.all_inner_texts()
+        sizes = legend.evaluate_all("els => els.map(e => parseFloat(getComputedStyle(e).fontSize))")
+        assert min(sizes) >= 14, sizes
+    finally:
+        context.close()

@@ -22,7 +22,7 @@ import shapely
 from shapely.ops import polylabel
 
 from recommender.render import maps
-from recommender.render.charts import INK, PALETTE, esc, flow_legend, num, svg_document, svg_text
+from recommender.render.charts import FONT, INK, PALETTE, esc, num, svg_document, svg_text
 from recommender.scenario.world import World
 
 
@@ -69,7 +69,8 @@ def _anchor(geom: Any) -> tuple[float, float]:
 
 
 def overview(world: World, *, width: int = 640, title: str | None = None) -> str:
-    """The scenario's successors on the map of the councils around them, as one ``<svg>``."""
+    """The scenario's successors on the map of the councils around them, as one ``<svg>``
+    with its legend after it as an HTML list (:func:`recommender.render.maps.html_legend`)."""
     national = layers(world)["national"]
     boxes = np.asarray([national.bounds[c] for c in world.successors])
     minx, miny = boxes[:, 0].min(), boxes[:, 1].min()
@@ -114,16 +115,20 @@ def overview(world: World, *, width: int = 640, title: str | None = None) -> str
         f'stroke-dasharray="{num(4 / unit, 3)} {num(3 / unit, 3)}" pointer-events="none">'
         f"{''.join(inner)}</g></g>"
     )
-    labels = []
-    for s in world.definition.successors:
-        x, y = geo.anchors[s.code]
-        px, py = (x - minx) * scale, (maxy - y) * scale
-        labels.append(svg_text(px, py, s.name, anchor="middle", bold=True))
-    body += (
-        '<g aria-hidden="true" pointer-events="none">'
-        '<g stroke="#ffffff" stroke-width="3" stroke-linejoin="round">'
-        f"{''.join(labels)}</g>{''.join(labels)}</g>"
-    )
+    # The names in two sizes, as a body's map draws them: the page's and, shown instead on a
+    # phone (.labels-phone), one drawn for the map at its narrowest, still 11 px there.
+    for size, kind in ((FONT, "labels"), (FONT * width / maps.PHONE_PX, "labels labels-phone")):
+        labels = []
+        for s in world.definition.successors:
+            x, y = geo.anchors[s.code]
+            px, py = (x - minx) * scale, (maxy - y) * scale
+            labels.append(svg_text(px, py, s.name, anchor="middle", bold=True, size=size))
+        hidden = ' display="none"' if "labels-phone" in kind else ""
+        body += (
+            f'<g class="{kind}"{hidden} aria-hidden="true" pointer-events="none">'
+            '<g stroke="#ffffff" stroke-width="3" stroke-linejoin="round">'
+            f"{''.join(labels)}</g>{''.join(labels)}</g>"
+        )
     items = [
         (
             f'<rect x="0.5" y="1.5" width="13" height="11" fill="{colours[s.code]}" '
@@ -141,13 +146,12 @@ def overview(world: World, *, width: int = 640, title: str | None = None) -> str
     items.append(
         ('<rect x="0.5" y="1.5" width="13" height="11" fill="#e3e3e3"/>', "Other councils")
     )
-    legend, legend_height = flow_legend(items, 8, height + 10, width - 16)
     described = "; ".join(
         f"{s.name}, made of {', '.join(world.name(c) for c in s.councils)}"
         for s in world.definition.successors
     )
     desc = f"Map of the scenario {world.definition.name}: {described}."
     caption = title or f"Map of the successors in scenario {world.definition.name}"
-    return svg_document(
-        width, height + legend_height + 18, caption, desc, body + legend, kind="map"
-    )
+    # The legend is text on the page after the map, so it scales with the page, not the map.
+    svg = svg_document(width, height, caption, desc, body, kind="map")
+    return svg + maps.html_legend(items, "")
