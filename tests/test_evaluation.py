@@ -204,8 +204,9 @@ def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> No
     assert every[len(found) :] == [untried("combined-police", "service"),
                                    untried("health-police", "service")]  # fmt: skip
     assert every[-1]["said"] == (
-        "for health–police pairs no documented arrangement could be held out to test the "
-        "model's order against the simple rules: there it is the model's alone, untested"
+        "for health–police pairs no documented arrangement was there to hold out and test the "
+        "model's order against the simple rules an officer would use (such as the nearest body "
+        "of the same kind), so there the order is the model's alone, untested"
     )
     assert every[-1]["model_mrr"] is None and every[-1]["held_out"] == 0
     assert _tested(cautions(ranking, "health")) == []
@@ -230,27 +231,27 @@ def test_the_note_says_what_was_tested_then_what_could_not_be() -> None:
         {"protocol": "lopo", "query": "service", "pair_kind": "council-council", "method": m,
          "mrr": mrr, "arrangements": 200} for m, mrr in (("model", 0.4), ("nearest", 0.5))
     ]  # fmt: skip
+    rule = (
+        "no documented arrangement was there to hold out and test the model's order against "
+        "the simple rules an officer would use (such as the nearest body of the same kind), so "
+        "there the order is the model's alone, untested."
+    )
     both = cautions(ranking, "council", ["council", "combined"])
     assert [c["verdict"] for c in both] == ["not better", "untested"]
     assert trust_said(both) == (
         "On real arrangements held out from training, for council–council pairs the model "
         "ranked real partners no better than “nearest by distance” (mean reciprocal rank 0.400 "
         "against 0.500, 200 held-out arrangements). Weigh the order of these partners against "
-        "it. For combined–council pairs no documented arrangement could be held out to test "
-        "the model's order against the simple rules: there it is the model's alone, untested."
+        f"it. For combined–council pairs {rule}"
     )
-    alone = cautions(ranking, "council", ["combined"])
-    assert trust_said(alone) == (
-        "For combined–council pairs no documented arrangement could be held out to test the "
-        "model's order against the simple rules: there it is the model's alone, untested."
-    )
-    # Asked for one kind: said as the tested ones are, among that kind's candidates.
+    # Several untested kinds: said together, once.
+    alone = cautions(ranking, "council", ["combined", "health"])
+    assert [c["pair_kind"] for c in alone] == ["combined-council", "council-health"]
+    assert trust_said(alone) == f"For combined–council and council–health pairs {rule}"
+    # Asked for one kind: no "in a list of … only" (nothing was judged among them either).
     one = ranking + [r | {"query": "service_one_kind"} for r in ranking]
     (said,) = cautions(one, "council", ["combined"], asked=["combined"])
-    assert said["said"].startswith(
-        "for combined–council pairs, in a list of combined authorities and the GLA only, no "
-        "documented arrangement"
-    )
+    assert said["said"] == f"for combined–council pairs {rule[:-1]}"
 
 
 def _tested(found: list[dict[str, Any]]) -> list[dict[str, Any]]:

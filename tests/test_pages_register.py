@@ -490,7 +490,9 @@ def test_a_body_page_says_where_the_models_evaluation_does_not_back_its_order(
     council = html.unescape(_text(client.get("/bodies/E07000064")))
     said = council[council.index("How far to trust the order") :].split("</p>")[0]
     assert "no better than" not in said and "within the noise" not in said
-    assert "For council–health pairs no documented arrangement could be held out to test" in said
+    assert (
+        "For council–health pairs no documented arrangement was there to hold out and test" in said
+    )
     assert "council–council" not in said
     # Police pairs it does not show are not warned about (a list of councils said police–police)
     councils = html.unescape(_text(client.get("/bodies/E23000033?kinds=council")))

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from recommender.core.kinds import KIND_PLURALS, KINDS
+from recommender.core.names import and_list
 from recommender.model.baselines import BASELINE_LABELS, PARTNER_BASELINES
 from recommender.model.patterns import pair_kind
 from recommender.model.shape import ONE_KIND as ONE_KIND
@@ -385,17 +386,24 @@ def not_evaluated(query: str) -> dict[str, Any]:
 UNTRIED = "untested"
 
 
-def untried(pair: str, query: str, among: str = "") -> dict[str, Any]:
-    """The caution of a pair kind the evaluation has no held-out arrangement of (``among``:
-    ", in a list of … only," for a list of one kind): its order there is the model's alone,
-    and silence would read as tested. Its figures are null, as :func:`not_evaluated`'s."""
+def untried(pair: str, query: str) -> dict[str, Any]:
+    """The caution of a pair kind the evaluation has no held-out arrangement of: its order
+    there is the model's alone, and silence would read as tested. Its figures are null, as
+    :func:`not_evaluated`'s."""
     return not_evaluated(query) | {
         "pair_kind": pair,
         "verdict": UNTRIED,
-        "said": f"for {pair.replace('-', '–')} pairs{among} no documented arrangement could be "
-        "held out to test the model's order against the simple rules: there it is the model's "
-        "alone, untested",
+        "said": _untried_said([pair]),
     }
+
+
+def _untried_said(pairs: Sequence[str]) -> str:
+    kinds = and_list([p.replace("-", "–") for p in pairs])
+    return (
+        f"for {kinds} pairs no documented arrangement was there to hold out and test the "
+        "model's order against the simple rules an officer would use (such as the nearest body "
+        "of the same kind), so there the order is the model's alone, untested"
+    )
 
 
 def trust_said(cautions: Sequence[Mapping[str, Any]]) -> str:
@@ -407,7 +415,7 @@ def trust_said(cautions: Sequence[Mapping[str, Any]]) -> str:
         said = str(unevaluated[0]["said"])
         return f"{said[:1].upper()}{said[1:]}. Treat the order as untested."
     tested = [c for c in cautions if c.get("verdict") != UNTRIED]
-    untested = [str(c["said"]) for c in cautions if c.get("verdict") == UNTRIED]
+    untested = [str(c["pair_kind"]) for c in cautions if c.get("verdict") == UNTRIED]
     parts = []
     if tested:
         them = "it" if len(tested) == 1 else "them"
@@ -416,8 +424,8 @@ def trust_said(cautions: Sequence[Mapping[str, Any]]) -> str:
             f"On real arrangements held out from training, {said}. Weigh the order of these "
             f"partners against {them}."
         )
-    if untested:
-        said = "; ".join(untested)
+    if untested:  # the pair kinds said together, in one sentence
+        said = _untried_said(untested)
         parts.append(f"{said[:1].upper()}{said[1:]}.")
     return " ".join(parts)
 
@@ -471,7 +479,7 @@ def cautions(
     ]
     tested = {str(r["pair_kind"]) for r in rows if r["method"] == "model"}
     possible = wanted if wanted is not None else {pair_kind(kind, k) for k in KINDS}
-    untested = [untried(p, query, among) for p in sorted(possible - tested)]
+    untested = [untried(p, query) for p in sorted(possible - tested)]
     found: list[dict[str, Any]] = []
     # Three decimals, as models show prints them: 0.616 against 0.619 read "0.62 against 0.62".
     for pair in dict.fromkeys(str(r["pair_kind"]) for r in rows):

@@ -26,7 +26,7 @@ from recommender.core.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION
 from recommender.model.explain import DIRECTION_WORDS
 from recommender.model.patterns import pair_kind
 from recommender.model.scoring import HORIZON_YEARS
-from recommender.model.verdicts import trust_said
+from recommender.model.verdicts import UNTRIED, trust_said
 from recommender.recommend.ranking import Recommendation
 from recommender.register.files import spreadsheet_cell
 from recommender.register.records import exits_said, status_said, status_unsaid
@@ -165,7 +165,7 @@ def recommendations_table(
             c["baseline_label"],
             c["baseline_mrr"],
             c["held_out"],
-            "yes" if c["few"] else "no",
+            "not tested" if c["verdict"] == UNTRIED else "yes" if c["few"] else "no",
             QUERY_WORDS.get(str(c["query"]), str(c["query"])),
         ]
         for c in cautions

@@ -79,8 +79,10 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
         services = int(
             conn.scalar(sa.select(sa.func.count(sa.distinct(a.c.service))).where(real)) or 0
         )
-        proposed = reg.STATUS_SAID["proposed"]
-        ran = sa.select(a.c.id).where(real, sa.not_(proposed))  # a proposal: no one took part
+        # A proposal: no one took part; one between bodies now one: no body is in it with
+        # another (Dorset's only arrangement was its three districts', before it existed).
+        gone = sa.or_(reg.STATUS_SAID["proposed"], reg.STATUS_SAID["merged"])
+        ran = sa.select(a.c.id).where(real, sa.not_(gone))
         member = sa.and_(m.c.body_code.is_not(None), m.c.arrangement_id.in_(ran))
         itself = sa.not_(sa.or_(*(m.c.resolution.startswith(f) for f in FORMER_RESOLUTIONS)))
         # A body in one only through a body gone that it succeeds (an NHS board through a
