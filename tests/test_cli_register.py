@@ -159,7 +159,7 @@ def test_list_filters_and_table(run: Run) -> None:
     assert "Shared management" in lines[2] and "management_chief_exec" not in lines[2]
     assert "Suffolk Coastal, Waveney" in lines[2]  # as the source names them, where "(now …)"
     assert "East Suffolk" in run("show", lines[2].split()[0]).stdout  # does not fit
-    assert " 2008– " in lines[2]  # a year, not 2,008; from then, not said to have ended
+    assert " 2008–merged " in lines[2]  # a year, not 2,008; its members since one body
     assert "1 arrangement;" in result.stderr
     assert max(len(line) for line in lines) <= 140
     simulated = json.loads(run("list", "--origin", "simulated", "--format", "json").stdout)

@@ -379,6 +379,9 @@ def test_an_arrangement_whose_members_merged_says_it_is_internal_where_it_is_sho
     assert suffolk["merged"] and reg.status_said(suffolk) == "merged"
     assert "<dd>merged" in page and f"{reg.MERGED_SAID[:1].upper()}{reg.MERGED_SAID[1:]}." in page
     assert "\nstatus    merged\n" in shown.output
+    # Its years say so too, where "from 2008" read as still running.
+    assert "\nyears     from 2008, its members since merged into one\n" in shown.output
+    assert reg.years_said(suffolk, short=True) == "2008–merged"
     listed = real_client.get("/api/v1/arrangements?status=merged&limit=500").get_json()
     assert {a["id"] for a in listed["arrangements"]} == ones
     running = real_client.get("/api/v1/arrangements?status=running&limit=500").get_json()

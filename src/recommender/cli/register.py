@@ -62,7 +62,8 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--status",
             type=click.Choice(reg.STATUS_FILTERS),
             help="Keep arrangements by status as the answers read it: running (not said to "
-            "have ended, nor only proposed), ended or proposed.",
+            "have ended, nor only proposed, nor merged), ended, proposed, or merged (between "
+            "bodies that have all since become one).",
         ),
         click.option(
             "--order",

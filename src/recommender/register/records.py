@@ -1095,7 +1095,8 @@ def years_said(record: Mapping[str, Any], *, short: bool = False) -> str:
     table's column: "2012–2021", "2012–", "ended 2021". One the register says has ended
     (:func:`record_ended`; evidence carries it as ``ended``) always says so, its year known or
     not ("from 2012, since ended", "2012–ended", "ended"), and one only proposed says that
-    ("proposed in 2015", "proposed 2015"): never read as running.
+    ("proposed in 2015", "proposed 2015"), and one between bodies since merged into one says
+    that ("from 2008, its members since merged into one", "2008–merged"): never read as running.
 
     >>> years_said({"start_year": 2012, "end_year": None, "status": "ended"})
     'from 2012, since ended'
@@ -1118,6 +1119,11 @@ def years_said(record: Mapping[str, Any], *, short: bool = False) -> str:
     if end is None:  # "… (joint YOT, split 2012)": the year its name gives
         end = named_split(str(record.get("name") or ""))
     ended = record_ended(record)
+    if not ended and end is None and _one_code(record):  # status_said's "merged": not running
+        merged = "merged" if short else "its members since merged into one"
+        return (
+            merged if start is None else f"{start}–{merged}" if short else f"from {start}, {merged}"
+        )
     if start is not None and end is not None:
         return f"{start}–{end}" if short else f"from {start} to {end}"
     if start is not None:

@@ -110,8 +110,9 @@ ARRANGEMENT_PARAMS = (
         "status",
         "string",
         "Keep arrangements by their status as the answers read it: running (not said to have "
-        "ended, nor only proposed), ended (its register entry, name or source's words say so) "
-        "or proposed (never ran).",
+        "ended, nor only proposed, nor merged), ended (its register entry, name or source's "
+        "words say so), proposed (never ran) or merged (between bodies that have all since "
+        "become one).",
         choices=reg.STATUS_FILTERS,
         strict_choices=True,
     ),
