@@ -235,6 +235,11 @@ def test_models_show_gives_the_verdicts_at_a_glance(two_models: tuple[Settings, 
     assert "- NOT BETTER in the headline, service given, all pair kinds (40 arrangements)" in said
     assert "does not beat “nearest by distance” on" in said
     assert not re.search(r"(on (lopo|lopo_warm|cold_start),|beat [a-z_@0-9]+ on)", said)
+    # Every pair kind this evaluation held nothing out of is named as untested (its only
+    # rows are over all pair kinds).
+    (untested,) = re.findall(r"^- UNTESTED: (.*)$", said, re.M)
+    assert untested.startswith("For council–council, combined–combined, combined–council, ")
+    assert "health–police" in untested and "the model's alone, untested" in untested
 
 
 def test_models_show_says_what_shared_history_adds_or_costs(

@@ -407,6 +407,12 @@ def test_model_page_gives_the_verdicts_at_a_glance(evaluated_app: Flask) -> None
         assert ("too few to judge firmly" in row) == v.few
     folded = page[page.index('<details class="verdict-lines">') :].split("</details>")[0]
     assert folded.count("<li>") == len(verdicts(Evaluation.from_dict(synthetic_evaluation())))
+    # The pair kinds with no held-out arrangement are named, where the page said nothing of
+    # them and a body's list, which does, sends its reader here for "the whole evaluation".
+    untested = html.unescape(page.split('<p id="untested-kinds">')[1].split("</p>")[0])
+    assert untested.startswith("For combined–combined, combined–council, ")
+    assert "health–health" in untested and "the model's alone, untested" in untested
+    assert "police–police" not in untested and "council–council" not in untested
 
 
 def test_model_page_says_how_good_suggestions_are_for_a_body_with_no_history(

@@ -361,7 +361,15 @@ def print_evaluation(evaluation: Any) -> None:
     """Print the ranking and savings tables and the plain verdicts."""
     from recommender.model.baselines import BASELINE_LABELS, PRODUCT_LABELS
     from recommender.model.shape import RANK_METRICS
-    from recommender.model.verdicts import at_a_glance, history_said, judge, readable, verdicts
+    from recommender.model.verdicts import (
+        at_a_glance,
+        history_said,
+        judge,
+        readable,
+        untested_pairs,
+        untested_said,
+        verdicts,
+    )
 
     labels = PRODUCT_LABELS | BASELINE_LABELS
     table = evaluation.ranking
@@ -410,6 +418,9 @@ def print_evaluation(evaluation: Any) -> None:
     click.echo("\nVerdict")
     for line in verdicts(evaluation):
         click.echo(f"- {readable(line)}")
+    untested = untested_said(untested_pairs(table.to_dict(orient="records")))
+    if untested:
+        click.echo(f"- UNTESTED: {untested}")
     said = history_said(table.to_dict(orient="records"))
     if said:
         click.echo(f"\nShared history: {said}")

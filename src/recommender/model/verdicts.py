@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from recommender.core.kinds import KIND_PLURALS, KINDS
 from recommender.core.names import and_list
 from recommender.model.baselines import BASELINE_LABELS, PARTNER_BASELINES
-from recommender.model.patterns import pair_kind
+from recommender.model.patterns import PAIR_KINDS, pair_kind
 from recommender.model.shape import ONE_KIND as ONE_KIND
 from recommender.model.shape import RANK_METRICS
 
@@ -404,6 +404,24 @@ def _untried_said(pairs: Sequence[str]) -> str:
         "model's order against the simple rules an officer would use (such as the nearest body "
         "of the same kind), so there the order is the model's alone, untested"
     )
+
+
+def untested_pairs(ranking: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The pair kinds the headline evaluation has no held-out arrangement of (none for a model
+    not evaluated): their order is the model's alone (:func:`untried`), as the model page and
+    ``models show`` say beside the verdicts."""
+    tested = {
+        str(r["pair_kind"]) for r in ranking if r["protocol"] == HEADLINE and r["method"] == "model"
+    }
+    return [p for p in PAIR_KINDS if p not in tested] if ranking else []
+
+
+def untested_said(pairs: Sequence[str]) -> str:
+    """:func:`untested_pairs` in a sentence ("" for none)."""
+    if not pairs:
+        return ""
+    said = _untried_said(pairs)
+    return f"{said[:1].upper()}{said[1:]}; a body's list says so beside such partners."
 
 
 def trust_said(cautions: Sequence[Mapping[str, Any]]) -> str:

@@ -20,6 +20,8 @@ from recommender.model.verdicts import (
     overall,
     readable,
     savings_figures,
+    untested_pairs,
+    untested_said,
     verdicts,
 )
 from recommender.render import charts
@@ -57,6 +59,7 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
         "chart": ranking_chart(ranking),
         "ranking": _grouped([r for r in ranking if r["pair_kind"] == "all"]),
         "kinds": _grouped(_headline_kinds(ranking), by_kind=True),
+        "untested": untested_said(untested_pairs(ranking)),
         "savings": [
             r | {"label": SAVINGS_LABELS.get(r["method"], r["method"])}
             for r in evaluation.get("savings") or []
