@@ -364,6 +364,11 @@ def test_an_arrangement_whose_members_merged_says_it_is_internal_where_it_is_sho
     assert f"Internal, not a partnership: {said}, so its members are one body." in page
     shown = CliRunner().invoke(cli, ["register", "show", suffolk["id"]])
     assert f"\n          internal, not a partnership: {said}\n" in shown.output
+    ryedale = next(a for a in merged if a["id"] == "R-3b2e8698")  # not "… and North Yorkshire"
+    assert (
+        ryedale["internal"]
+        == "Ryedale and North Yorkshire County Council are both now North Yorkshire"
+    )
     for a in merged:  # every one says which body its members are now
         assert a["internal"], a["name"]
         if reg._one_code(a):

@@ -1523,8 +1523,11 @@ def _merged_said(members: Sequence[Mapping[str, Any]]) -> str | None:
     """
     if not one_body([m.get("body_code") for m in members]):
         return None
-    given = list(dict.fromkeys(str(m["name_as_given"]) for m in members))
     now = str(members[0]["name"])
+    # A member the source names as its successor is now called is named in full ("Ryedale
+    # and North Yorkshire County Council", not "Ryedale and North Yorkshire … now North
+    # Yorkshire"), as the explorer names it.
+    given = list(dict.fromkeys(_gone_said(m, now) for m in members))
     if len(given) == 1:  # one body named twice (by two of its names, as the source wrote them)
         return f"its members are all {now}"
     both = "both" if len(given) == 2 else "all"
