@@ -355,3 +355,14 @@ def test_a_model_saved_before_its_figures_were_recorded_has_no_savings_note(
     model.metadata = meta
     shown = app.test_client().get("/api/v1/bodies/Rother/recommendations?k=2").json
     assert shown["savings_note"] is None and shown["recommendations"]
+
+
+def test_an_empty_list_has_no_caution_on_its_order(client: FlaskClient) -> None:
+    """The GLA asked for combined authorities only got no suggestion and a caution on the
+    order of combined–combined pairs: there is no order to trust. As the page, none."""
+    base = "/api/v1/bodies/Rother/recommendations"
+    listed = client.get(base).json
+    assert listed["recommendations"] and listed["cautions"]  # this model: not evaluated
+    empty = client.get(f"{base}?max_km=1").json
+    assert empty["recommendations"] == [] and empty["cautions"] == []
+    assert "note" in empty  # why there is none

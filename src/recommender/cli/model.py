@@ -848,7 +848,9 @@ def recommend_cmd(
                     asked,
                     found,
                     scenario,
-                    rec.cautions(str(b["kind"]), kind_list, service, asked=kind_list),
+                    rec.cautions(str(b["kind"]), kind_list, service, asked=kind_list)
+                    if found
+                    else [],  # no suggestion: no order to trust
                     sizes,
                 )
                 for b, found in results

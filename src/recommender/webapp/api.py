@@ -283,16 +283,18 @@ def _answer(
         if note:  # (as the CLI does)
             found = found | {"note": note}
         named = None if scenario is None else scenario.definition.name
-        # Suggestions say how far to trust their order, for the partner kinds asked.
+        answered = rows(model, found["code"])
+        # Suggestions say how far to trust their order, for the partner kinds asked (none when
+        # there are none: no order to trust).
         said, sizes = None, None
         if key == "recommendations":  # and what their figures if formed were learnt from
             said = model.cautions(
                 found["kind"], query["kinds"], query["service"], asked=query["kinds"]
-            )
+            ) if answered else []  # fmt: skip
             sizes = _documented_sizes(model)
         head = dumps(readmodels.answer_head(found, model.version, query, named, said, sizes))
         parts = [head[:-1], b',"', key.encode(), b'":[']
-        for i, row in enumerate(rows(model, found["code"])):
+        for i, row in enumerate(answered):
             if i:
                 parts.append(b",")
             if encoded:

@@ -69,7 +69,7 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
     # How far to trust the order: the API's cautions for the list as it was asked.
     cautions = model.cautions(
         str(body["kind"]), args["kinds"], args["service"], asked=args["kinds"]
-    )
+    ) if found else []  # fmt: skip
     table = downloads.recommendations_table(body, found, about, cautions, note, sizes)
     return _file(table, f"suggestions-{body['display_name']}", fmt)
 
