@@ -597,8 +597,9 @@ COMPONENTS: dict[str, Any] = {
             "enum": ["not better", "no clear difference", "not evaluated", "untested"],
             "description": "A baseline matches or beats the model, or the model is ahead of "
             "it only within the noise (the 95% paired bootstrap interval of its lead reaches 0), "
-            "or the model was trained without a held-out evaluation, or no real arrangement of "
-            "this pair kind could be held out to test it (for those two the figures are null).",
+            "or the model was trained without a held-out evaluation, or (untested) no real "
+            "arrangement of this pair kind was there to hold out and test it (for those two the "
+            "figures are null).",
         },
         model_mrr=NNUM,
         baseline={
