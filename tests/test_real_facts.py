@@ -364,6 +364,9 @@ def test_an_arrangement_whose_members_merged_says_it_is_internal_where_it_is_sho
     assert f"Internal, not a partnership: {said}, so its members are one body." in page
     shown = CliRunner().invoke(cli, ["register", "show", suffolk["id"]])
     assert f"\n          internal, not a partnership: {said}\n" in shown.output
+    # The Devon and Somerset combination names its two services, one body today: "1 partner".
+    combination = real_client.get("/arrangements/R-82c75c6a").get_data(as_text=True)
+    assert "1 partner, each body once" in combination and "1 partners" not in combination
     ryedale = next(a for a in merged if a["id"] == "R-3b2e8698")  # not "… and North Yorkshire"
     assert (
         ryedale["internal"]
