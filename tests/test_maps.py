@@ -431,6 +431,12 @@ def test_arrangements_map() -> None:
     )
     assert {"Revenues", "Legal"} <= set(legend(root))
     assert "coloured by service: Revenues 2, Legal 1" in desc(root)
+    assert "3 arrangements drawn as lines" in desc(root) and "now one" not in desc(root)
+    # Between bodies now one (councils merged since): no line to draw, and said so.
+    merged = [*arrangements, maps.MapArrangement("a4", "Merged", [ROTHER, ROTHER], "Legal")]
+    said = desc(parse(maps.render_arrangements_map(merged, title="t", settings=SETTINGS)))
+    assert "3 arrangements drawn as lines" in said
+    assert ", 1 arrangement between bodies now one, a dot on that body" in said
     assert svg == maps.render_arrangements_map(
         arrangements, title="Arrangements", settings=SETTINGS
     )

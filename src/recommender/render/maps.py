@@ -889,8 +889,12 @@ def render_arrangements_map(
     desc = f"Map of {where}: "
     if shown:
         desc += _member_description(geo, points or {}, shown) + "; "
-    desc += f"{_count(len(items), 'arrangement')} drawn as lines from the centre "
+    # One whose members are all one body today (councils merged since) draws no line: a dot.
+    one = sum(len(set(a.members)) == 1 for a in items)
+    desc += f"{_count(len(items) - one, 'arrangement')} drawn as lines from the centre "
     desc += "of each group to its members"
+    if one:
+        desc += f", {_count(one, 'arrangement')} between bodies now one, a dot on that body"
     if by_service and counts:
         desc += ", coloured by service: " + ", ".join(f"{s} {counts[s]}" for s in ranked)
     svg = svg_document(width, height, title, desc + ".", body + band, kind="map")
