@@ -5,7 +5,9 @@ in its briefing."""
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import re
 from typing import Any
@@ -367,6 +369,13 @@ def test_an_arrangement_whose_members_merged_says_it_is_internal_where_it_is_sho
     # The Devon and Somerset combination names its two services, one body today: "1 partner".
     combination = real_client.get("/arrangements/R-82c75c6a").get_data(as_text=True)
     assert "1 partner, each body once" in combination and "1 partners" not in combination
+    # Its download names the partners as its source does, with what each is now, where it
+    # said "Dorset; Dorset; Dorset".
+    table = real_client.get("/api/v1/arrangements.csv?status=merged").get_data(as_text=True)
+    dorset = next(r for r in csv.DictReader(io.StringIO(table)) if r["Id"] == "R-bcff9085")
+    assert dorset["Partners"] == (
+        "North Dorset (now Dorset); West Dorset (now Dorset); Weymouth and Portland (now Dorset)"
+    )
     ryedale = next(a for a in merged if a["id"] == "R-3b2e8698")  # not "… and North Yorkshire"
     assert (
         ryedale["internal"]

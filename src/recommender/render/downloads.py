@@ -29,7 +29,7 @@ from recommender.model.scoring import HORIZON_YEARS
 from recommender.model.verdicts import UNTRIED, trust_said
 from recommender.recommend.ranking import Recommendation
 from recommender.register.files import spreadsheet_cell
-from recommender.register.records import exits_said, status_said, status_unsaid
+from recommender.register.records import exits_said, member_label, status_said, status_unsaid
 
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -189,7 +189,9 @@ def arrangements_table(
             a["end_year"],
             status_said(a),  # "proposed" when its name says so, as the pages read it
             _status_read(a),
-            "; ".join(str(m["name"]) for m in a["members"]),
+            # A council since abolished as its source names it, with what it is now, as the
+            # explorer lists it: "Chiltern (now Buckinghamshire)", not "Buckinghamshire".
+            "; ".join(member_label(m) for m in a["members"]),
             "; ".join(str(m["body_code"]) for m in a["members"] if m["body_code"]),
             a["annual_savings_gbp"],
             a["savings_gbp"],
