@@ -515,6 +515,20 @@ def test_a_briefing_lists_the_arrangements_behind_its_best_suggestion(real_app: 
         assert first and set(first) <= shown, code
 
 
+def test_a_briefing_numbers_the_source_of_an_arrangement_internal_to_the_body(
+    real_app: Flask,
+) -> None:
+    """East Suffolk's briefing named the Suffolk Coastal and Waveney partnership, internal to
+    it now, with no number and no source in its list: every arrangement it names is sourced."""
+    from recommender.render.briefing import briefing_context
+
+    model = real_app.extensions["recommender"].models.require()
+    made = briefing_context(model, "E07000244")
+    (suffolk,) = [a for a in made["merged_arrangements"] if a["id"] == "R-8dc9909d"]
+    cited = {s["number"]: s["url"] for s in made["sources_cited"]}
+    assert cited[suffolk["source_number"]] == suffolk["source"]
+
+
 def test_a_former_council_named_as_its_successor_is_listed_by_its_full_name(
     real_app: Flask,
 ) -> None:

@@ -92,7 +92,7 @@ def briefing_context(
     top_service = service or (found[0].service if found else None)
     groups = rec.groups(code, top_service, k=3) if top_service else []
     evidence = _unique_evidence(found)
-    cited = rank_sources([str(a["source"] or "") for a in [*existing, *evidence]])
+    cited = rank_sources([str(a["source"] or "") for a in [*existing, *merged, *evidence]])
     number = {url: i for i, url in enumerate(cited, 1)}
     meta = rec.describe()
     shown_kinds = {r.partner_kind for r in found}  # how far to trust the order: for these
@@ -116,7 +116,10 @@ def briefing_context(
         # Asked for an abolished council: say whose briefing this is (as the CLI and pages do).
         "former_note": body != code and reference.former_note(body, code, settings),
         "existing": [a | {"source_number": number.get(a["source"] or "")} for a in existing],
-        "merged_arrangements": merged,
+        # Each with its source's number too: every arrangement the briefing names is sourced.
+        "merged_arrangements": [
+            a | {"source_number": number.get(a["source"] or "")} for a in merged
+        ],
         "service": service,
         "service_words": service_words(labels.get(service, service)) if service else None,
         "labels": labels,
