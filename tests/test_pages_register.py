@@ -176,6 +176,10 @@ def test_the_savings_note_says_a_simulated_figure_has_no_source(client: FlaskCli
         " else a projection or a total divided by its years"
     ) in note("real")
     assert "simulated" not in note("real")
+    # What the totals add: the ended and the merged too, unlike the home page's running ones.
+    assert "Those since ended, and those between bodies now one, are added in" in note("real")
+    running = _text(client.get("/arrangements?status=running"))
+    assert "are added in; the home page" not in running.split('id="savings-note"')[1]
     for origin in ("all", "simulated"):
         assert "each simulated one as the simulation drew it, never a saving made" in note(origin)
 
