@@ -376,6 +376,14 @@ def test_an_arrangement_whose_members_merged_says_it_is_internal_where_it_is_sho
     assert dorset["Partners"] == (
         "North Dorset (now Dorset); West Dorset (now Dorset); Weymouth and Portland (now Dorset)"
     )
+    # Cited as a comparable arrangement beside a suggestion, it says so too, where Babergh's
+    # list said "from 2008" as if it ran on.
+    listed = real_client.get("/api/v1/bodies/E07000200/recommendations?k=20").get_json()
+    cited = [e for r in listed["recommendations"] for e in r["evidence"]]
+    assert {e["id"] for e in cited if e["merged"]} <= {a["id"] for a in merged}
+    assert next(e for e in cited if e["id"] == suffolk["id"])["merged"]
+    babergh = html.unescape(real_client.get("/bodies/E07000200?k=20").get_data(as_text=True))
+    assert "Suffolk Coastal, Waveney; from 2008, its members since merged into one;" in babergh
     ryedale = next(a for a in merged if a["id"] == "R-3b2e8698")  # not "… and North Yorkshire"
     assert (
         ryedale["internal"]

@@ -721,6 +721,7 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
 
     start, period = row.get("start_year"), row.get("savings_period_years")
     end = row.get("end_year")
+    codes = list(row.get("member_codes") or [])
     return {
         "id": row["id"],
         "name": row["name"],
@@ -732,6 +733,9 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
         # its year known or not (the register's status "ended" with no year).
         "end_year": None if end is None or pd.isna(end) else int(end),
         "ended": has_ended(end, row.get("status")),
+        # Between bodies that have all since become one (Suffolk Coastal and Waveney, now East
+        # Suffolk): no longer running, said so beside it ("2008–merged").
+        "merged": len(codes) >= 2 and len(set(codes)) == 1,
         "annual_savings_gbp": num(row.get("annual_savings_gbp")),
         "savings_gbp": num(row.get("savings_gbp")),
         "savings_basis": row.get("savings_basis"),

@@ -505,6 +505,12 @@ def _one_code(record: Mapping[str, Any]) -> bool:
     return one_body([m.get("body_code") for m in record.get("members") or []])
 
 
+def _merged(record: Mapping[str, Any]) -> bool:
+    """Whether ``record`` is between bodies now one (:func:`_one_code`), or an arrangement
+    cited as evidence (no members) that carries it as ``merged``."""
+    return bool(record.get("merged")) or _one_code(record)
+
+
 _STATUS_ORDER = {"running": 0, "left": 1, "ended": 1, "merged": 1, "proposed": 2}
 
 
@@ -1119,7 +1125,7 @@ def years_said(record: Mapping[str, Any], *, short: bool = False) -> str:
     if end is None:  # "… (joint YOT, split 2012)": the year its name gives
         end = named_split(str(record.get("name") or ""))
     ended = record_ended(record)
-    if not ended and end is None and _one_code(record):  # status_said's "merged": not running
+    if not ended and end is None and _merged(record):  # status_said's "merged": not running
         merged = "merged" if short else "its members since merged into one"
         return (
             merged if start is None else f"{start}–{merged}" if short else f"from {start}, {merged}"
@@ -1157,7 +1163,7 @@ def status_said(record: Mapping[str, Any]) -> str:
         return "left"
     if record_ended(record):
         return "ended"
-    return "merged" if _one_code(record) else "running"
+    return "merged" if _merged(record) else "running"
 
 
 STATUS_UNSAID = "its source gives no status, and none says it has ended"

@@ -511,6 +511,11 @@ COMPONENTS: dict[str, Any] = {
             "description": "Whether the register says it has ended (end_year may still be "
             "null: the year not given).",
         },
+        merged={
+            "type": "boolean",
+            "description": "Between members that have all since become one body (as in "
+            "Arrangement): no longer running as a partnership.",
+        },
         annual_savings_gbp=NNUM,
         savings_gbp=NNUM,
         savings_basis=NSTR,
