@@ -433,9 +433,11 @@ def test_arrangements_map() -> None:
     assert "coloured by service: Revenues 2, Legal 1" in desc(root)
     assert "3 arrangements drawn as lines" in desc(root) and "now one" not in desc(root)
     # Between bodies now one (councils merged since): no line to draw, and said so.
-    merged = [*arrangements, maps.MapArrangement("a4", "Merged", [ROTHER, ROTHER], "Legal")]
+    # (One with a single body on the map, its other partner outside it, is drawn as before.)
+    lone = maps.MapArrangement("a5", "With a company", [ROTHER], "Legal")
+    merged = [*arrangements, maps.MapArrangement("a4", "Merged", [ROTHER, ROTHER], "Legal"), lone]
     said = desc(parse(maps.render_arrangements_map(merged, title="t", settings=SETTINGS)))
-    assert "3 arrangements drawn as lines" in said
+    assert "4 arrangements drawn as lines" in said
     assert ", 1 arrangement between bodies now one, a dot on that body" in said
     assert svg == maps.render_arrangements_map(
         arrangements, title="Arrangements", settings=SETTINGS

@@ -43,7 +43,7 @@ from recommender.core.kinds import GLA, tier_name
 from recommender.core.names import and_list
 from recommender.geo.pairs import RUNS, SAME_GOVERNOR, UNGOVERNED, PairMatrices
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
-from recommender.register.records import has_ended, is_proposed
+from recommender.register.records import has_ended, is_proposed, one_body
 
 if TYPE_CHECKING:
     from recommender.model.fit import TrainedModel
@@ -721,7 +721,7 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
 
     start, period = row.get("start_year"), row.get("savings_period_years")
     end = row.get("end_year")
-    codes = list(row.get("member_codes") or [])
+    codes = [str(c) for c in row.get("member_codes") or []]
     return {
         "id": row["id"],
         "name": row["name"],
@@ -735,7 +735,7 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
         "ended": has_ended(end, row.get("status")),
         # Between bodies that have all since become one (Suffolk Coastal and Waveney, now East
         # Suffolk): no longer running, said so beside it ("2008–merged").
-        "merged": len(codes) >= 2 and len(set(codes)) == 1,
+        "merged": one_body(codes),
         "annual_savings_gbp": num(row.get("annual_savings_gbp")),
         "savings_gbp": num(row.get("savings_gbp")),
         "savings_basis": row.get("savings_basis"),

@@ -40,6 +40,7 @@ from recommender.core.errors import CheckFailed, InvalidInput, UnknownBody
 from recommender.core.names import closest
 from recommender.geo.geography import snap_coverage
 from recommender.reference import lookup as reference
+from recommender.register.records import one_body
 from recommender.render.charts import (
     ID,
     INK,
@@ -890,7 +891,7 @@ def render_arrangements_map(
     if shown:
         desc += _member_description(geo, points or {}, shown) + "; "
     # One whose members are all one body today (councils merged since) draws no line: a dot.
-    one = sum(len(set(a.members)) == 1 for a in items)
+    one = sum(one_body(list(a.members)) for a in items)
     desc += f"{_count(len(items) - one, 'arrangement')} drawn as lines from the centre "
     desc += "of each group to its members"
     if one:
