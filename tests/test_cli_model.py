@@ -238,8 +238,12 @@ def test_models_show_gives_the_verdicts_at_a_glance(two_models: tuple[Settings, 
     # Every pair kind this evaluation held nothing out of is named as untested (its only
     # rows are over all pair kinds).
     (untested,) = re.findall(r"^- UNTESTED: (.*)$", said, re.M)
-    assert untested.startswith("For council–council, combined–combined, combined–council, ")
-    assert "health–police" in untested and "the model's alone, untested" in untested
+    assert untested.startswith(
+        "Between two councils, between two combined authorities (or one and the GLA), between a "
+        "council and a combined authority (or the GLA), "
+    )
+    assert "between a police force and an NHS body" in untested
+    assert "the model's alone, untested" in untested
 
 
 def test_models_show_says_what_shared_history_adds_or_costs(

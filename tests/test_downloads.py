@@ -337,10 +337,10 @@ def test_each_row_and_the_about_sheet_say_how_far_to_trust_the_order(
     assert [r[trust] or "" for r in table[1:]] == [r[TRUST] for r in rows]
     said, *rest = _caution_rows(book["About"])
     assert [(r[0], r[2], r[5], r[6]) for r in rest] == [
-        ("combined–police", None, 0, "not tested"),
+        ("police–combined authority or GLA", None, 0, "not tested"),
         ("council–police", None, 0, "not tested"),
-        ("health–police", None, 0, "not tested"),
-    ]  # no figures for what was not tested, nor "too few to judge firmly"
+        ("police–NHS", None, 0, "not tested"),
+    ]  # no figures for what was not tested, nor "too few to judge firmly"; kinds in words
     words = {"any": "a list of every service", "service": "a list for one service"}[judged]
     assert said == (
         "police–police",
@@ -383,7 +383,7 @@ def test_a_list_asked_for_one_kind_is_cautioned_as_judged_among_that_kind(
     assert {r[TRUST] for r in rows} == {""}
     page = evaluated_client.get(f"/bodies/{SUSSEX_POLICE}?kinds=police").get_data(as_text=True)
     shown = evaluated_client.get(f"/bodies/{SUSSEX_POLICE}?k=40").get_data(as_text=True)
-    assert "police–police pairs" in shown and "police–police pairs" not in page
+    assert "between two police forces" in shown and "between two police forces" not in page
 
 
 def test_a_scenarios_download_says_how_far_to_trust_its_order(

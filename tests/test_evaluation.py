@@ -189,11 +189,12 @@ def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> No
     every = cautions([r | {"protocol": "cold_start"} for r in ranking] + ranking, "police")
     found = _tested(every)
     assert [c["said"] for c in found] == [  # worst first; a kind the model wins is not named;
-        "for police–police pairs the model ranked real partners no better than “same tier "
+        "between two police forces, the model ranked real partners no better than “same tier "
         "group, then nearest” (mean reciprocal rank 0.300 against 0.800, 7 held-out "
         "arrangements; too few to judge firmly)",  # the headline protocol only
-        "for council–police pairs the model ranked real partners no better than “nearest by "
-        "distance” (mean reciprocal rank 0.400 against 0.450, 20 held-out arrangements)",
+        "between a council and a police force, the model ranked real partners no better than "
+        "“nearest by distance” (mean reciprocal rank 0.400 against 0.450, 20 held-out "
+        "arrangements)",
     ]
     assert found[0] == found[0] | {
         "pair_kind": "police-police", "model_mrr": 0.3, "baseline": "group_nearest",
@@ -204,9 +205,9 @@ def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> No
     assert every[len(found) :] == [untried("combined-police", "service"),
                                    untried("health-police", "service")]  # fmt: skip
     assert every[-1]["said"] == (
-        "for health–police pairs no documented arrangement was there to hold out and test the "
-        "model's order against the simple rules an officer would use (such as the nearest body "
-        "of the same kind), so there the order is the model's alone, untested"
+        "between a police force and an NHS body, no documented arrangement was there to hold "
+        "out and test the model's order against the simple rules an officer would use (such as "
+        "the nearest body of the same kind), so there the order is the model's alone, untested"
     )
     assert every[-1]["model_mrr"] is None and every[-1]["held_out"] == 0
     assert _tested(cautions(ranking, "health")) == []
@@ -239,19 +240,24 @@ def test_the_note_says_what_was_tested_then_what_could_not_be() -> None:
     both = cautions(ranking, "council", ["council", "combined"])
     assert [c["verdict"] for c in both] == ["not better", "untested"]
     assert trust_said(both) == (
-        "On real arrangements held out from training, for council–council pairs the model "
+        "On real arrangements held out from training, between two councils, the model "
         "ranked real partners no better than “nearest by distance” (mean reciprocal rank 0.400 "
         "against 0.500, 200 held-out arrangements). Weigh the order of these partners against "
-        f"it. For combined–council pairs {rule}"
+        f"it. Between a council and a combined authority (or the GLA), {rule}"
     )
     # Several untested kinds: said together, once.
     alone = cautions(ranking, "council", ["combined", "health"])
     assert [c["pair_kind"] for c in alone] == ["combined-council", "council-health"]
-    assert trust_said(alone) == f"For combined–council and council–health pairs {rule}"
+    assert trust_said(alone) == (
+        "Between a council and a combined authority (or the GLA), and between a council and an "
+        f"NHS body, {rule}"
+    )
+    # No pair kind is said by its id ("combined–council"): in an officer's words.
+    assert "–" not in trust_said(alone) and "-" not in trust_said(alone)
     # Asked for one kind: no "in a list of … only" (nothing was judged among them either).
     one = ranking + [r | {"query": "service_one_kind"} for r in ranking]
     (said,) = cautions(one, "council", ["combined"], asked=["combined"])
-    assert said["said"] == f"for combined–council pairs {rule[:-1]}"
+    assert said["said"] == f"between a council and a combined authority (or the GLA), {rule[:-1]}"
 
 
 def _tested(found: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -273,8 +279,8 @@ def test_a_list_asked_for_one_kind_is_judged_among_that_kind() -> None:
     (said,) = cautions(every + one, "council", ["health"], asked=["health"])
     assert (said["model_mrr"], said["baseline_mrr"], said["query"]) == (0.70, 0.78, "service")
     assert said["said"].startswith(
-        "for council–health pairs, in a list of NHS bodies only, the model ranked real partners "
-        "no better than “nearest by distance” (mean reciprocal rank 0.700 against 0.780"
+        "between a council and an NHS body, in a list of NHS bodies only, the model ranked real "
+        "partners no better than “nearest by distance” (mean reciprocal rank 0.700 against 0.780"
     )
     # Shown unfiltered, or asked for two kinds: the ranks among every candidate.
     for asked in (None, ["council", "health"]):

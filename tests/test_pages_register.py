@@ -18,6 +18,7 @@ from browser_fixtures import field_error, synthetic_evaluation
 from recommender.core.config import Settings
 from recommender.core.sources import SOURCE_KINDS, source_host, source_kind
 from recommender.model.evaluation import Evaluation
+from recommender.model.patterns import pair_label
 from recommender.model.shape import QUERY_TITLES
 from recommender.model.verdicts import judge, verdicts
 from recommender.model.verdicts import readable as _readable
@@ -402,7 +403,7 @@ def test_model_page_gives_the_verdicts_at_a_glance(evaluated_app: Flask) -> None
     for v in found:
         title = f"{PROTOCOL_WORDS[v.protocol]}: {QUERY_TITLES[v.query]}"
         group = table[table.index(title) :].split("</tbody>")[0]
-        pairs = "all pairs" if v.pair_kind == "all" else v.pair_kind.replace("-", "–")
+        pairs = pair_label(v.pair_kind)
         row = next(r for r in group.split("<tr>") if f'<th scope="row">{pairs}</th>' in r)
         assert f'<td class="num">{v.arrangements:,}</td>' in row
         words, mark = JUDGED_WORDS[v.judged]
@@ -414,9 +415,13 @@ def test_model_page_gives_the_verdicts_at_a_glance(evaluated_app: Flask) -> None
     # The pair kinds with no held-out arrangement are named, where the page said nothing of
     # them and a body's list, which does, sends its reader here for "the whole evaluation".
     untested = html.unescape(page.split('<p id="untested-kinds">')[1].split("</p>")[0])
-    assert untested.startswith("For combined–combined, combined–council, ")
-    assert "health–health" in untested and "the model's alone, untested" in untested
-    assert "police–police" not in untested and "council–council" not in untested
+    assert untested.startswith(
+        "Between two combined authorities (or one and the GLA), between a council and a "
+        "combined authority (or the GLA), "
+    )
+    assert "between two NHS bodies" in untested and "the model's alone, untested" in untested
+    assert "two police forces" not in untested and "two councils" not in untested
+    assert "–" not in untested  # the kinds in words, not their ids ("combined–council")
 
 
 def test_model_page_says_how_good_suggestions_are_for_a_body_with_no_history(
@@ -491,7 +496,7 @@ def test_a_body_page_says_where_the_models_evaluation_does_not_back_its_order(
                        ("/bodies/E23000033?k=40&service=ict", "service")]:  # fmt: skip
         police = html.unescape(_text(client.get(url)))
         said = police[police.index("How far to trust the order") :].split("</p>")[0]
-        assert "for police–police pairs the model ranked real partners no better than" in said
+        assert "between two police forces, the model ranked real partners no better than" in said
         mine, theirs = rows[(query, "model")], rows[(query, "plain_logit")]
         assert f"(real register)” (mean reciprocal rank {mine:.3f} against {theirs:.3f}, 7 " in said
         assert "too few to judge firmly" in said
@@ -500,15 +505,14 @@ def test_a_body_page_says_where_the_models_evaluation_does_not_back_its_order(
     council = html.unescape(_text(client.get("/bodies/E07000064")))
     said = council[council.index("How far to trust the order") :].split("</p>")[0]
     assert "no better than" not in said and "within the noise" not in said
-    assert (
-        "For council–health pairs no documented arrangement was there to hold out and test" in said
-    )
-    assert "council–council" not in said
+    assert "Between a council and an NHS body, no documented arrangement" in said
+    assert "no documented arrangement was there to hold out and test" in said
+    assert "two councils" not in said
     # Police pairs it does not show are not warned about (a list of councils said police–police)
     councils = html.unescape(_text(client.get("/bodies/E23000033?kinds=council")))
-    assert "police–police" not in councils
+    assert "two police forces" not in councils
     police = html.unescape(_text(client.get("/bodies/E23000033?kinds=police")))
-    assert "police–police" not in police and "How far to trust the order" not in police
+    assert "two police forces" not in police and "How far to trust the order" not in police
 
 
 def test_model_page_without_an_evaluation_says_so(client: FlaskClient) -> None:

@@ -45,6 +45,30 @@ KIND_PLURALS: dict[str, str] = {  # keyed by Kind
     "health": "NHS bodies",
     "combined": "combined authorities and the GLA",
 }
+# One body of each kind in a sentence ("between a council and an NHS body").
+KIND_ONE: dict[str, str] = {  # keyed by Kind
+    "council": "a council",
+    "fire": "a fire and rescue authority",
+    "police": "a police force",
+    "health": "an NHS body",
+    "combined": "a combined authority (or the GLA)",
+}
+# Two bodies of one kind in a sentence ("between two councils").
+KIND_TWO: dict[str, str] = {  # keyed by Kind
+    "council": "two councils",
+    "fire": "two fire and rescue authorities",
+    "police": "two police forces",
+    "health": "two NHS bodies",
+    "combined": "two combined authorities (or one and the GLA)",
+}
+# Each kind in a table's short label of a pair of kinds ("council–NHS").
+KIND_SHORT: dict[str, str] = {  # keyed by Kind
+    "council": "council",
+    "fire": "fire",
+    "police": "police",
+    "health": "NHS",
+    "combined": "combined authority or GLA",
+}
 # What each tier is called in a sentence ("both district councils").
 TIER_NAMES: dict[str, str] = {  # keyed by Tier
     "district": "district council",

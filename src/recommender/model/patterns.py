@@ -66,6 +66,37 @@ def pair_kind(kind_a: str, kind_b: str) -> str:
     return "-".join(sorted((kind_a, kind_b)))
 
 
+def _pair(pair: str) -> tuple[str, str]:
+    """A pair kind's two kinds, in the order sentences name them (councils first)."""
+    a, b = pair.split("-")
+    return (a, b) if KINDS.index(a) <= KINDS.index(b) else (b, a)
+
+
+def pair_words(pair: str) -> str:
+    """A pair kind in a sentence, as an officer says it, not its id.
+
+    >>> pair_words("council-health")
+    'a council and an NHS body'
+    >>> pair_words("fire-fire")
+    'two fire and rescue authorities'
+    """
+    a, b = _pair(pair)
+    return kinds.KIND_TWO[a] if a == b else f"{kinds.KIND_ONE[a]} and {kinds.KIND_ONE[b]}"
+
+
+def pair_label(pair: str) -> str:
+    """A pair kind as a table's row names it.
+
+    >>> pair_label("combined-council")
+    'council–combined authority or GLA'
+    >>> pair_label("all")
+    'all pairs'
+    """
+    if pair == "all":
+        return "all pairs"
+    return "–".join(kinds.KIND_SHORT[k] for k in _pair(pair))
+
+
 PAIR_KINDS: tuple[str, ...] = tuple(
     sorted(
         {pair_kind(a, b) for a in KINDS for b in KINDS}, key=lambda k: (k != "council-council", k)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from recommender.core.kinds import KIND_PLURALS, KINDS
 from recommender.core.names import and_list
 from recommender.model.baselines import BASELINE_LABELS, PARTNER_BASELINES
-from recommender.model.patterns import PAIR_KINDS, pair_kind
+from recommender.model.patterns import PAIR_KINDS, pair_kind, pair_label, pair_words
 from recommender.model.shape import ONE_KIND as ONE_KIND
 from recommender.model.shape import RANK_METRICS
 
@@ -173,6 +173,7 @@ VERDICT_PROTOCOLS = {  # how a verdict line names the protocols after the headli
     "lopo_warm": "as served (with what was known when it started in view)",
     "cold_start": "for a body with no history",
 }
+_PAIR_IDS = re.compile(r"\b(?:" + "|".join(map(re.escape, PAIR_KINDS)) + r")\b")
 _METHOD_IDS = re.compile(
     r"\b(" + "|".join(sorted(map(re.escape, BASELINE_LABELS), key=len, reverse=True)) + r")\b"
 )
@@ -185,10 +186,13 @@ def readable(verdict: str) -> str:
 
     >>> readable("NOT BETTER on lopo, service given, …: does not beat nearest on mrr …")
     'NOT BETTER in the headline, service given, …: does not beat “nearest by distance” on mrr …'
+    >>> readable("NOT BETTER for council-health (17: mrr 0.330 against nearest 0.492)")
+    'NOT BETTER for council–NHS (17: mrr 0.330 against “nearest by distance” 0.492)'
     """
     text = verdict.replace(f"on {HEADLINE}, ", "in the headline, ")
     for protocol, words in VERDICT_PROTOCOLS.items():
         text = text.replace(f"on {protocol}, ", f"{words}, ")
+    text = _PAIR_IDS.sub(lambda m: pair_label(m.group(0)), text)
     return _METHOD_IDS.sub(lambda m: f"“{BASELINE_LABELS[m.group(0)]}”", text)
 
 
@@ -398,9 +402,9 @@ def untried(pair: str, query: str) -> dict[str, Any]:
 
 
 def _untried_said(pairs: Sequence[str]) -> str:
-    kinds = and_list([p.replace("-", "–") for p in pairs])
+    between = and_list([f"between {pair_words(p)}" for p in pairs])
     return (
-        f"for {kinds} pairs no documented arrangement was there to hold out and test the "
+        f"{between}, no documented arrangement was there to hold out and test the "
         "model's order against the simple rules an officer would use (such as the nearest body "
         "of the same kind), so there the order is the model's alone, untested"
     )
@@ -521,7 +525,7 @@ def cautions(
         n = int(by["model"]["arrangements"])
         few = n < MIN_KIND_CASES
         label = BASELINE_LABELS.get(best, best)
-        pairs = f"for {pair.replace('-', '–')} pairs{among}"
+        pairs = f"between {pair_words(pair)}{among or ','}"
         held = f"{n:,} held-out arrangement{'s' if n != 1 else ''}"
         held += "; too few to judge firmly" * few
         if interval is None or verdict == "not better":

@@ -24,7 +24,7 @@ from typing import Any
 
 from recommender.core.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION
 from recommender.model.explain import DIRECTION_WORDS
-from recommender.model.patterns import pair_kind
+from recommender.model.patterns import pair_kind, pair_label
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.model.verdicts import UNTRIED, trust_said
 from recommender.recommend.ranking import Recommendation
@@ -159,7 +159,7 @@ def recommendations_table(
     title = f"Suggested partners for {body['display_name']}"
     said = [
         [
-            str(c["pair_kind"]).replace("-", "–"),
+            pair_label(str(c["pair_kind"])),
             str(c["said"])[:1].upper() + str(c["said"])[1:],
             c["model_mrr"],
             c["baseline_label"],

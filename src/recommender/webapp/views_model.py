@@ -9,6 +9,7 @@ from typing import Any
 from recommender.model import artifacts
 from recommender.model.baselines import BASELINE_LABELS, PRODUCT_LABELS
 from recommender.model.evaluation import Evaluation
+from recommender.model.patterns import pair_label
 from recommender.model.shape import QUERY_TITLES, RANK_METRICS
 from recommender.model.verdicts import (
     HEADLINE,
@@ -101,7 +102,7 @@ def glance(ev: Evaluation) -> list[dict[str, Any]]:
         words, mark = JUDGED_WORDS[v.judged]
         groups.setdefault((v.protocol, v.query), []).append(
             {
-                "pairs": "all pairs" if v.pair_kind == "all" else v.pair_kind.replace("-", "–"),
+                "pairs": pair_label(v.pair_kind),
                 "arrangements": v.arrangements,
                 "judged": words,
                 "mark": mark,
