@@ -149,12 +149,13 @@ def test_the_register_downloads_filtered(client: FlaskClient, app: Flask) -> Non
         "ended",
         "proposed",
         "merged",
+        "term passed",  # a limited term passed: no source says it ended (records.term_passed)
     }  # not "unknown", "active"
     # Filtered by status, as the explorer's link asks: its rows, and the filter said above them.
     ended = client.get("/api/v1/arrangements.csv?status=ended")
     kept = pd.read_csv(io.BytesIO(ended.data), keep_default_na=False)
     assert set(kept["Id"]) == {i for i, a in records.items() if reg.status_said(a) == "ended"}
-    assert set(kept["Status"]) == {"ended"}
+    assert set(kept["Status"]) == {"ended", "term passed"}
     biggest = client.get("/api/v1/arrangements.csv?order=savings")  # as the explorer orders it
     ordered = pd.read_csv(io.BytesIO(biggest.data), keep_default_na=False)
     assert ordered["Id"].tolist() == [

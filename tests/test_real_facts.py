@@ -104,12 +104,14 @@ def test_an_arrangement_that_has_ended_is_said_to_have_ended_about_each_member(
         said = reg.years_said(a)
         if a["end_year"]:
             assert f"to {a['end_year']}" in said or said == f"ended {a['end_year']}"
+        elif a["term_passed"]:  # its limited term passed: no source says it ended
+            assert said.endswith(reg.TERM_SAID) and "ended" not in said, said
         else:  # the year not known: "from 2016, since ended", never "from 2016"
             assert said.endswith("since ended") or said == "ended", said
         for code in {m["body_code"] for m in a["members"] if m["body_code"]}:
             page = real_client.get(f"/bodies/{code}").get_data(as_text=True)
-            assert re.search(r"has been in \d+ documented arrangements?, .*(has|have) ended[;)]",
-                             page)  # fmt: skip
+            assert re.search(r"has been in \d+ documented arrangements?, .*"
+                             r"((has|have) ended|renewed)[;)]", page)  # fmt: skip
             if f"/arrangements/{a['id']}" in page:
                 item = page[page.index(f"/arrangements/{a['id']}") :]
                 assert said in item[: item.index("</li>")]
@@ -135,6 +137,56 @@ def test_an_arrangement_that_has_ended_is_said_to_have_ended_about_each_member(
     assert shown.exit_code == 0, shown.output
     line = next(x for x in shown.stdout.splitlines() if x.startswith(a["id"]))
     assert line.rstrip().endswith(reg.years_said(a, short=True))
+
+
+def test_an_arrangement_past_a_limited_term_is_not_said_to_have_ended(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """Eight real arrangements are read as over only because a term their source gives has
+    passed ("one-year agreement from April 2024", "Six-month trial", "temporary"): no source
+    says they ended. Their members' pages said "from 2024, since ended" and the home page
+    counted them among "25 since ended"; they are said to be past their term, everywhere."""
+    state = real_app.extensions["recommender"]
+    every = reg.query(reg.Filters(), settings=state.settings, directory=state.directory)
+    terms = {n for n, r in reg._end_readings().items() if r.why and r.year is None}
+    term = [a for a in every if a["term_passed"]]
+    assert {a["name"] for a in term} == terms and len(term) == 8
+    assert all(reg.status_said(a) == "ended" for a in term)  # the ended filter keeps them
+    env = {
+        "RECOMMENDER_DATA_DIR": str(state.settings.data),
+        "RECOMMENDER_MODELS_DIR": str(state.settings.models),
+        "RECOMMENDER_DATABASE_URL": state.settings.db_url,
+    }
+    for a in term:
+        said = reg.years_said(a)
+        assert said in (reg.TERM_SAID, f"from {a['start_year']}, {reg.TERM_SAID}")
+        page = html.unescape(real_client.get(f"/arrangements/{a['id']}").get_data(as_text=True))
+        assert re.search(r"<dt>Status</dt><dd>term passed<", page)
+        api = real_client.get(f"/api/v1/arrangements/{a['id']}").json
+        assert api is not None and api["term_passed"] is True and api["ended"] is True
+        shown = CliRunner(env=env).invoke(cli, ["register", "show", a["id"]])
+        assert "status    term passed" in shown.stdout
+        for code in {m["body_code"] for m in a["members"] if m["body_code"]}:
+            body = html.unescape(real_client.get(f"/bodies/{code}").get_data(as_text=True))
+            if f"/arrangements/{a['id']}" in body:
+                item = body[body.index(f"/arrangements/{a['id']}") :]
+                item = item[: item.index("</li>")]
+                assert said in item and "ended" not in item
+                words = (r"\d+ of them (was|were) for a limited term that has since passed, and "
+                         r"no source says (it was|they were) renewed")  # fmt: skip
+                assert re.search(words, body)
+    ended = [a for a in every if reg.status_said(a) == "ended" and not a["term_passed"]]
+    home = html.unescape(real_client.get("/").get_data(as_text=True))
+    assert (
+        f"{len(ended)} since ended, {len(term)} past a limited term that no source says was "
+        "renewed" in home
+    )
+    # Cited beside a suggestion: said past its term, not ended (Gateshead's public health).
+    newcastle = next(a for a in term if "Newcastle and Gateshead" in a["name"])
+    code = next(m["body_code"] for m in newcastle["members"] if m["body_code"])
+    document = briefing_document(state.models.require(), code, fmt=".html").decode()
+    row = document.split(str(escape(newcastle["name"])), 1)[1]
+    assert reg.TERM_SAID in row[: row.index("</tr>")]
 
 
 def test_an_end_read_from_the_notes_says_how_it_was_read(
@@ -170,7 +222,8 @@ def test_an_end_read_from_the_notes_says_how_it_was_read(
             assert str(escape(r.words_from)) in line
         shown = CliRunner(env=env).invoke(cli, ["register", "show", a["id"]])
         assert shown.exit_code == 0, shown.output
-        assert f"status    ended\n          {r.said()}\n" in shown.stdout
+        status = "term passed" if r.why else "ended"  # a term since passed: not said ended
+        assert f"status    {status}\n          {r.said()}\n" in shown.stdout
         api = real_client.get(f"/api/v1/arrangements/{a['id']}").get_json()
         assert api["end_read"] == {"source_words": r.source_words, "words_from": r.words_from,
                                    "why": r.why, "said": r.said()}  # fmt: skip

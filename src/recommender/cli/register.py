@@ -62,8 +62,9 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
             "--status",
             type=click.Choice(reg.STATUS_FILTERS),
             help="Keep arrangements by status as the answers read it: running (not said to "
-            "have ended, nor only proposed, nor merged), ended, proposed, or merged (between "
-            "bodies that have all since become one).",
+            "have ended, nor only proposed, nor merged), ended (or past a limited term its "
+            "source gives: said 'term passed'), proposed, or merged (between bodies that have "
+            "all since become one).",
         ),
         click.option(
             "--order",
@@ -304,7 +305,7 @@ def show(obj: SettingsObj, ident: str, fmt: str) -> None:
     label = service_labels(obj.settings).get(r["service"])  # as the list names it
     click.echo(f"service   {label} ({r['service']})" if label else f"service   {r['service']}")
     click.echo(f"years     {years}")
-    click.echo(f"status    {reg.status_said(r)}")
+    click.echo(f"status    {reg.status_shown(r)}")
     unsaid = reg.status_unsaid(r)
     if unsaid is not None:  # running, as far as the register knows
         click.echo(f"          {unsaid}")

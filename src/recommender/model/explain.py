@@ -43,7 +43,7 @@ from recommender.core.kinds import GLA, tier_name
 from recommender.core.names import and_list
 from recommender.geo.pairs import RUNS, SAME_GOVERNOR, UNGOVERNED, PairMatrices
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
-from recommender.register.records import has_ended, is_proposed, one_body
+from recommender.register.records import has_ended, is_proposed, one_body, term_passed
 
 if TYPE_CHECKING:
     from recommender.model.fit import TrainedModel
@@ -736,6 +736,11 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
         # Between bodies that have all since become one (Suffolk Coastal and Waveney, now East
         # Suffolk): no longer running, said so beside it ("2008–merged").
         "merged": one_body(codes),
+        # Read as ended only because a limited term its source gives has passed: said so
+        # beside it ("2024–term passed"), not "ended".
+        "term_passed": term_passed(
+            {"name": row["name"], "end_year": end, "status": row.get("status")}
+        ),
         "annual_savings_gbp": num(row.get("annual_savings_gbp")),
         "savings_gbp": num(row.get("savings_gbp")),
         "savings_basis": row.get("savings_basis"),

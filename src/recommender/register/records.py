@@ -194,6 +194,39 @@ def _end_readings() -> dict[str, EndReading]:
     }
 
 
+def term_passed(record: Mapping[str, Any]) -> bool:
+    """Whether a real arrangement is read as ended only because a term its source's words give
+    has passed ("one-year agreement from April 2024", "Six-month trial", "temporary"): its
+    reading has a :attr:`EndReading.why` and no year. No source says that it ended, nor that it
+    went on, so it is said "for a limited term, since passed" (:func:`years_said`), never
+    "since ended"; it is not known to run, so the ``ended`` filter keeps it (:data:`TERM`).
+
+    >>> term_passed({"name": "Newcastle and Gateshead shared director of public health",
+    ...              "status": "ended", "end_year": None})
+    True
+    >>> term_passed({"name": "Breckland and South Holland shared management team",
+    ...              "status": "ended", "end_year": 2021})
+    False
+    """
+    if record.get("simulated") or record.get("left") or not record_ended(record):
+        return False
+    end = record.get("end_year")
+    if end is not None and not pd.isna(end):
+        return False
+    found = end_reading(str(record.get("name") or ""))
+    return found is not None and found.why is not None and found.year is None
+
+
+TERM_SAID = "for a limited term, since passed"
+
+
+def status_shown(record: Mapping[str, Any]) -> str:
+    """:func:`status_said` as an arrangement's page, ``register show`` and a download state it:
+    "term passed" for one read as ended only because its limited term has passed
+    (:func:`term_passed`: no source says it ended), which the ``ended`` filter keeps."""
+    return "term passed" if term_passed(record) else status_said(record)
+
+
 def end_reading(name: str, simulated: bool = False) -> EndReading | None:
     """How a real arrangement ended as the sources' notes say it ("partnership ended c.2021",
     "county paused sharing in 2021", "until the council decided to bring monitoring in-house"):
@@ -1108,6 +1141,9 @@ def years_said(record: Mapping[str, Any], *, short: bool = False) -> str:
     'from 2012, since ended'
     >>> years_said({"start_year": 2012, "end_year": 2021}, short=True)
     '2012–2021'
+
+    One read as ended only because a term its source gives has passed (:func:`term_passed`)
+    says that: "from 2024, for a limited term, since passed", "2024–term passed".
     """
     start, end = record.get("start_year"), record.get("end_year")
     start = None if start is None or pd.isna(start) else int(start)
@@ -1122,6 +1158,11 @@ def years_said(record: Mapping[str, Any], *, short: bool = False) -> str:
         if start is None:
             return left
         return f"{start}–{left}" if short else f"from {start}, {left}"
+    if term_passed(record):  # no source says it ended: its term passed
+        term = "term passed" if short else TERM_SAID
+        if start is None:
+            return term
+        return f"{start}–{term}" if short else f"from {start}, {term}"
     if end is None:  # "… (joint YOT, split 2012)": the year its name gives
         end = named_split(str(record.get("name") or ""))
     ended = record_ended(record)
@@ -1224,6 +1265,14 @@ _MERGED = db.arrangements.c.id.in_(
             sa.func.min(_OWN.c.body_code) == sa.func.max(_OWN.c.body_code),
         )
     )
+)
+# Of the ended, those read so only because a term their source gives has passed
+# (:func:`term_passed`): the real arrangements of those readings' names, ended, with no year.
+TERM = sa.and_(
+    db.arrangements.c.simulated.is_(False),
+    db.arrangements.c.status == "ended",
+    db.arrangements.c.end_year.is_(None),
+    _NAME.in_(sorted(n for n, r in _end_readings().items() if r.why and r.year is None)),
 )
 STATUS_SAID: dict[str, sa.ColumnElement[bool]] = {
     "running": sa.not_(sa.or_(_PROPOSED, _ENDED, _MERGED)),
@@ -1510,6 +1559,7 @@ def _records(conn: Connection, stmt: sa.Select[Any], directory: Directory) -> li
             "proposed": record_proposed(row),
             "ended": record_ended(row),
             "merged": one_body([m.get("body_code") for m in mine]),  # status_said's "merged"
+            "term_passed": term_passed(row),
             "end_read": None if ended is None else ended.to_dict(),
         }
         out.append({k: row[k] for k in ARRANGEMENT_COLUMNS} | lists | {"members": mine} | said)

@@ -52,6 +52,7 @@ from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
 from recommender.reference import lookup as reference
 from recommender.register.records import (
+    TERM_SAID,
     listed_partners,
     member_label,
     merged_said,
@@ -60,6 +61,7 @@ from recommender.register.records import (
     record_left,
     record_proposed,
     status_said,
+    term_passed,
     through_former,
     years_said,
 )
@@ -228,6 +230,9 @@ def summary(
     said = [status_said(a) for a in existing]
     running = [a for a, s in zip(existing, said, strict=True) if s == "running"]
     proposed, over, left = (said.count(s) for s in ("proposed", "ended", "left"))
+    # Of those read as ended, the ones whose limited term has passed: no source says they ended
+    term = sum(term_passed(a) for a, s in zip(existing, said, strict=True) if s == "ended")
+    over -= term
     who = "its councils" if successor else "it"
     is_in = "would inherit" if successor else "is in"
     held = " from its councils" if successor else " already"
@@ -246,13 +251,16 @@ def summary(
             text += f", {inherited} of them only through bodies now gone that it succeeds"
         if over:
             text += f"; {over} more {'has' if over == 1 else 'have'} ended"
+        if term:
+            text += f"; {term} more {'was' if term == 1 else 'were'} {TERM_SAID}"
         if left:
             text += f"; {who} {'have' if successor else 'has'} left {left} more"
         if proposed:
             text += f"; {proposed} more {'was' if proposed == 1 else 'were'} only proposed"
         text += "."
-    elif over or left or proposed:
+    elif over or term or left or proposed:
         parts = [f"{over} that {'has' if over == 1 else 'have'} ended"] if over else []
+        parts += [f"{term} {TERM_SAID}"] if term else []
         parts += [f"{left} {who} left"] if left else []
         parts += [f"{proposed} only proposed"] if proposed else []
         text += f" {name} {is_in} no running documented arrangement ({and_list(parts)})."
@@ -435,6 +443,8 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     env.filters["savings_said"] = charts.savings_said
     env.filters["years_said"] = years_said
     env.tests["ended"] = record_ended
+    env.tests["term_passed"] = term_passed
+    env.globals["term_said"] = TERM_SAID
     env.tests["proposed"] = record_proposed
     env.tests["left"] = record_left
     env.filters["border"] = border_length

@@ -29,7 +29,7 @@ from recommender.model.scoring import HORIZON_YEARS
 from recommender.model.verdicts import UNTRIED, trust_said
 from recommender.recommend.ranking import Recommendation
 from recommender.register.files import spreadsheet_cell
-from recommender.register.records import exits_said, member_label, status_said, status_unsaid
+from recommender.register.records import exits_said, member_label, status_shown, status_unsaid
 
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -187,7 +187,7 @@ def arrangements_table(
             a["service"],
             a["start_year"],
             a["end_year"],
-            status_said(a),  # "proposed" when its name says so, as the pages read it
+            status_shown(a),  # "proposed" when its name says so, as the pages read it
             _status_read(a),
             # A council since abolished as its source names it, with what it is now, as the
             # explorer lists it: "Chiltern (now Buckinghamshire)", not "Buckinghamshire".

@@ -111,8 +111,8 @@ ARRANGEMENT_PARAMS = (
         "string",
         "Keep arrangements by their status as the answers read it: running (not said to have "
         "ended, nor only proposed, nor merged), ended (its register entry, name or source's "
-        "words say so), proposed (never ran) or merged (between bodies that have all since "
-        "become one).",
+        "words say so, or a limited term they give has passed: term_passed), proposed (never "
+        "ran) or merged (between bodies that have all since become one).",
         choices=reg.STATUS_FILTERS,
         strict_choices=True,
     ),

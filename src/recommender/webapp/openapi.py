@@ -421,6 +421,13 @@ COMPONENTS: dict[str, Any] = {
             "a partnership, whatever its status; ?status=merged lists those not proposed nor "
             "ended.",
         },
+        term_passed={
+            "type": "boolean",
+            "description": "Read as ended only because a limited term its source gives has "
+            "passed ('one-year agreement from April 2024'; end_read.why says so): no source "
+            "says it ended, nor that it went on. ?status=ended lists it (it is not known to "
+            "run); its page says 'term passed'.",
+        },
         end_read={
             "type": "object",
             "nullable": True,
@@ -515,6 +522,11 @@ COMPONENTS: dict[str, Any] = {
             "type": "boolean",
             "description": "Between members that have all since become one body (as in "
             "Arrangement): no longer running as a partnership.",
+        },
+        term_passed={
+            "type": "boolean",
+            "description": "Read as ended only because a limited term its source gives has "
+            "passed (as in Arrangement): said 'for a limited term, since passed', not ended.",
         },
         annual_savings_gbp=NNUM,
         savings_gbp=NNUM,

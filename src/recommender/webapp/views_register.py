@@ -37,7 +37,7 @@ ORIGIN_LABELS = {
 STATUS_LABELS = {
     "": "Any status",
     "running": "Running (none says it has ended)",
-    "ended": "Ended",
+    "ended": "Ended, or past a limited term",
     "proposed": "Only proposed (never ran)",
     "merged": "Between bodies now one (merged since)",
 }
@@ -52,8 +52,10 @@ ORDER_LABELS = {
 
 def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
     """The observed register in a few figures (simulated ones are never counted): its real
-    arrangements, how many run, have ended, were only proposed or are between bodies since
-    merged into one (as the answers read each, :data:`register.STATUS_SAID`), the bodies in
+    arrangements, how many run, have ended, are past a limited term their source gives (no
+    source saying they ended: ``term_passed``, apart from ``ended``), were only proposed or are
+    between bodies since merged into one (as the answers read each,
+    :data:`register.STATUS_SAID`), the bodies in
     those that ran, the annual savings the running ones' figures give (``projected``: how much
     of it is a projection, ``totals``: a total to date or cumulative divided by its years), and
     the services."""
@@ -72,6 +74,7 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
                 sa.func.coalesce(
                     sa.func.sum(sa.case((basis.in_(("to_date", "cumulative")), saved))), 0.0
                 ),
+                sa.func.count(sa.case((reg.TERM, 1))),
             )
             .where(real)
             .group_by(state)
@@ -95,10 +98,16 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
             ).where(member)
         ).one()
     by = {str(r[0]): r for r in rows}
-    running = by.get("running", ("running", 0, 0, 0.0, 0.0, 0.0))  # the savings: theirs alone
+    running = by.get("running", ("running", 0, 0, 0.0, 0.0, 0.0, 0))  # the savings: theirs alone
+    # Of the ended, those whose limited term has passed are said apart: no source says they
+    # ended (records.term_passed).
+    term = int(by["ended"][6]) if "ended" in by else 0
+    counts = {said: int(by[said][1]) if said in by else 0 for said in reg.STATUS_FILTERS}
     return {
         "arrangements": sum(int(r[1]) for r in rows),
-        **{said: int(by[said][1]) if said in by else 0 for said in reg.STATUS_FILTERS},
+        **counts,
+        "ended": counts["ended"] - term,
+        "term_passed": term,
         "with_figure": int(running[2]),
         "savings": float(running[3]),
         "projected": float(running[4]),
