@@ -205,6 +205,18 @@ def test_aliases_resolve(name: str, codes: tuple[str, ...]) -> None:
     assert reference.resolve(name, settings=SETTINGS).codes == codes
 
 
+def test_a_body_goes_by_its_own_name_where_its_ons_name_is_gone() -> None:
+    """The ONS code of London's fire and rescue authority still carries the name of the
+    London Fire and Emergency Planning Authority, abolished in 2018: its page, the GLA's and
+    the Met's said the Mayor governs it. It goes by the London Fire Commissioner's name, and
+    the old one still finds it."""
+    bodies = reference.load_bodies(SETTINGS).set_index("code")
+    assert bodies.at["E31000046", "display_name"] == "London Fire Commissioner"
+    assert bodies.at["E31000046", "name"] == "London Fire and Emergency Planning Authority"
+    for name in ("London Fire Commissioner", "London Fire and Emergency Planning Authority"):
+        assert reference.resolve(name, settings=SETTINGS).codes == ("E31000046",)
+
+
 def test_an_alias_is_written_with_its_capitals_when_a_source_gives_them() -> None:
     """The North of Tyne authority's former name was kept as mySociety's lower-case alt-name
     ("newcastle upon tyne, north tyneside and …"), which the search box showed."""
@@ -292,8 +304,8 @@ def test_every_fire_authority_has_its_governance(bodies: gpd.GeoDataFrame) -> No
         ("E31000001", "A combined fire authority (Avon Fire Authority) since 1996"),
         ("E31000041", "A metropolitan fire and rescue authority (Merseyside Fire and Rescue "
                       "Authority) since 1986"),
-        ("E61000001", "The Mayor of London governs London Fire and Emergency Planning Authority "
-                      "(since 2018) and Metropolitan Police force area"),
+        ("E61000001", "The Mayor of London governs London Fire Commissioner (since 2018) and "
+                      "Metropolitan Police force area"),
     ],
 )  # fmt: skip
 def test_governance_in_words(code: str, text: str) -> None:

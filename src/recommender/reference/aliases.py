@@ -230,6 +230,18 @@ def _note(name: str, year: str, successors: list[str], display: pd.Series) -> st
     return f"{name} was abolished{when}; its area is now {' and '.join(names)}"
 
 
+def renamed(codes: Iterable[str]) -> dict[str, str]:
+    """The names bodies go by where the ONS name their code carries is one they no longer have
+    (``curated/renamed.csv``: the London Fire Commissioner, the fire and rescue authority for
+    Greater London since the London Fire and Emergency Planning Authority was abolished in
+    2018), for their display name; each code must be one of ``codes``."""
+    rows = _curated("renamed")
+    unknown = sorted({r["code"] for r in rows} - set(codes))
+    if unknown:
+        raise CheckFailed(f"curated/renamed.csv names codes that are not bodies: {unknown}")
+    return {r["code"]: r["name"] for r in rows}
+
+
 def _curated(name: str) -> list[dict[str, str]]:
     path = resources.files(CURATED).joinpath(f"{name}.csv")
     with path.open(encoding="utf-8") as handle:

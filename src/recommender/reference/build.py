@@ -32,7 +32,7 @@ from scipy import sparse
 from recommender.core import atomic, kinds
 from recommender.core.errors import CheckFailed
 from recommender.geo import geography
-from recommender.reference.aliases import build_aliases, former_fire_services
+from recommender.reference.aliases import build_aliases, former_fire_services, renamed
 from recommender.reference.bodies import (
     Sources,
     aggregate_facts,
@@ -163,6 +163,8 @@ def _bodies(
     n_icb = int(facts.index.str.startswith("E54").sum())
     if n_icb != EXPECTED["integrated care boards"]:
         raise CheckFailed(f"found {n_icb} integrated care boards; expected 42")
+    # A body its ONS name no longer names (the London Fire Commissioner) goes by its own.
+    sources.displays.update(renamed(facts.index))
     facts["display_name"] = [
         sources.displays.get(str(c)) or display_name(str(c), str(n))
         for c, n in facts["name"].items()
