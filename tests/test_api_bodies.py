@@ -124,6 +124,33 @@ def test_split_council_asks_to_choose(real_client: FlaskClient) -> None:
     response = real_client.get("/api/v1/bodies/Northamptonshire County Council")
     assert response.status_code == 404
     assert any("North Northamptonshire" in s for s in response.json["suggestions"])
+    # "Cheshire" is also the police force area's name and the fire authority's: offered too,
+    # where only the county's two successors were.
+    cheshire = real_client.get("/api/v1/bodies/Cheshire").json
+    assert cheshire["suggestions"] == [
+        "Cheshire East (E06000049)",
+        "Cheshire West and Chester (E06000050)",
+        "Cheshire police force area (E23000006)",
+        "Cheshire Fire and Rescue Authority (E31000006)",
+    ]
+    assert "it also names Cheshire police force area (E23000006)" in cheshire["detail"]
+
+
+@pytest.mark.slow
+def test_a_name_other_bodies_share_says_which_they_are(real_client: FlaskClient) -> None:
+    """ "Durham" is County Durham's name, and Durham police force area's: a police officer
+    asking for "Durham" was given the council's answers with no word of it."""
+    shown = real_client.get("/api/v1/bodies/Durham").json
+    assert shown["body"]["code"] == "E06000047"
+    assert shown["resolution"]["others"] == ["E23000008"]
+    assert real_client.get("/api/v1/bodies/E06000047").json["resolution"]["others"] == []
+    answer = real_client.get("/api/v1/bodies/Durham/recommendations?k=1").json
+    assert answer["body"]["note"] == (
+        "“Durham” also names Durham police force area (E23000008): ask for it by its code."
+    )
+    assert (
+        "note" not in real_client.get("/api/v1/bodies/E06000047/recommendations?k=1").json["body"]
+    )
 
 
 def test_arrangements_between_bodies_now_one_are_not_partnerships(

@@ -42,6 +42,19 @@ def test_search_says_a_name_is_abolished(run) -> None:  # type: ignore[no-untype
     assert "Omega was abolished" in result.output
 
 
+def test_show_says_which_other_bodies_a_name_names(run) -> None:  # type: ignore[no-untyped-def]
+    """ "Shire" is the county council's name and the police force area's: shown the council,
+    and told of the other, where nothing was said (a police officer took the council's)."""
+    result = run("bodies", "show", "Shire")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[:2] == [
+        "“Shire” also names Shire police force area (E23000001): ask for it by its code.",
+        "Shire (E10000001)",
+    ]
+    plain = run("bodies", "show", "E10000001")
+    assert plain.output.splitlines()[0] == "Shire (E10000001)"
+
+
 def test_search_json_and_kind(run) -> None:  # type: ignore[no-untyped-def]
     result = run("bodies", "search", "Shire", "--kind", "police", "--format", "json")
     assert result.exit_code == 0, result.output

@@ -181,6 +181,27 @@ def test_an_abolished_council_is_named_on_its_successors_page(real_client: Flask
 
 
 @pytest.mark.slow
+def test_a_name_other_bodies_share_or_one_renamed_is_said_on_the_page(
+    real_client: FlaskClient,
+) -> None:
+    """ "Durham" opened County Durham's page and said nothing of Durham police force area,
+    whose name it is too; "Shepway" opened Folkestone and Hythe's with no word of the rename."""
+    durham = real_client.get("/bodies/Durham")
+    assert durham.headers["Location"] == "/bodies/E06000047?from=Durham"
+    page = html.unescape(_text(real_client.get(durham.headers["Location"])))
+    assert (
+        '<p class="notice notice-info" id="former-note">“Durham” also names Durham police force '
+        "area (E23000008): ask for it by its code.</p>"
+    ) in page
+    shepway = real_client.get("/bodies/Shepway")
+    assert shepway.headers["Location"] == "/bodies/E07000112?from=Shepway"
+    page = _text(real_client.get(shepway.headers["Location"]))
+    assert "Shepway was renamed Folkestone and Hythe." in page
+    # A name only this body has says nothing.
+    assert real_client.get("/bodies/Rother").headers["Location"] == f"/bodies/{ROTHER}"
+
+
+@pytest.mark.slow
 def test_a_name_redirects_to_the_code_keeping_the_filters(real_client: FlaskClient) -> None:
     response = real_client.get("/bodies/Rother?service=legal&kinds=council&kinds=fire")
     assert response.status_code == 302

@@ -707,3 +707,39 @@ def test_the_explorer_says_an_abolished_councils_name_lists_its_successors_arran
     assert listed["total"] == 7 and html.unescape(note) == listed["body_note"]
     somerset = real_client.get("/api/v1/arrangements?body=Somerset&limit=1").get_json()
     assert "body_note" not in somerset and somerset["total"] == 7
+
+
+def test_a_list_asked_for_by_a_name_other_bodies_share_says_whose_it_is(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """`register list --body Cumbria` listed nothing and said nothing; `--body Cheshire` listed
+    the county's successors' arrangements, with no word of them, nor of Cheshire police force
+    area and fire authority, whose name it is too."""
+    settings = real_app.extensions["recommender"].settings
+    env = {
+        "RECOMMENDER_DATA_DIR": str(settings.data),
+        "RECOMMENDER_MODELS_DIR": str(settings.models),
+        "RECOMMENDER_DATABASE_URL": settings.db_url,
+    }
+    shown = CliRunner(env=env).invoke(cli, ["register", "list", "--body", "Cheshire"])
+    assert shown.exit_code == 0, shown.output
+    first = shown.stdout.splitlines()[0]
+    assert first.startswith("Cheshire County Council was abolished in 2009")
+    assert (
+        "“Cheshire” also names Cheshire police force area (E23000006), and Cheshire Fire and "
+        "Rescue Authority (E31000006), whose arrangements are not listed here" in first
+    )
+    listed = real_client.get("/api/v1/arrangements?body=Cheshire&limit=1").get_json()
+    assert listed["body_note"] == first
+    as_json = CliRunner(env=env).invoke(
+        cli, ["register", "list", "--body", "Cheshire", "--format", "json"]
+    )
+    assert json.loads(as_json.stdout)["body_note"] == first
+    page = html.unescape(real_client.get("/arrangements?body=Durham").get_data(as_text=True))
+    note = page.split('id="body-note">', 1)[1].split("</p>", 1)[0]
+    assert note == (
+        "“Durham” also names Durham police force area (E23000008), whose arrangements are not "
+        "listed here: ask for it by its code."
+    )
+    plain = CliRunner(env=env).invoke(cli, ["register", "list", "--body", "E06000047"])
+    assert not plain.stdout.startswith("“")

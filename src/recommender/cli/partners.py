@@ -50,7 +50,7 @@ def focal(rec: Any, body: str, scenario: str | None, settings: Settings) -> dict
 
         code, note = report.answering(rec.world, body)
         found = readmodels.body_summary(rec.place(code).facts)
-    if note := note or reference.former_note(body, code, settings):
+    if note := note or reference.name_note(body, code, settings):
         found["note"] = note  # say whose answer this is
     return found
 

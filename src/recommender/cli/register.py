@@ -18,9 +18,11 @@ from recommender.cli._common import (
     service_labels,
     shorten,
 )
-from recommender.core.errors import ImportRejected
+from recommender.core.config import Settings
+from recommender.core.errors import DataError, ImportRejected, InvalidInput, UnknownBody
 from recommender.core.numbers import MAX_OFFSET
 from recommender.recommend import readmodels
+from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.register.files import atomic_write, parse_columns, parse_fill
 from recommender.render.charts import money
@@ -222,10 +224,18 @@ def list_(
     the order asked (a page of them with --limit and --offset, as the API pages)."""
     filters = _filters(service, body, region, origin, status, order, limit, offset)
     records = reg.query(filters, settings=obj.settings)
+    # Named by a body gone, or a name other bodies have too: whose arrangements these are,
+    # as the explorer and the API say ("Cumbria" listed none, and said nothing).
+    note = body and _listed_note(body, obj.settings)
     if fmt == "json":
         total = reg.count(filters, settings=obj.settings)
-        echo_json(readmodels.arrangement_page(records, total=total, limit=limit, offset=offset))
+        page = readmodels.arrangement_page(
+            records, total=total, limit=limit, offset=offset, body_note=note or None
+        )
+        echo_json(page)
         return
+    if note:
+        click.echo(note)
     labels = service_labels(obj.settings)
     assumed = {r["id"]: _assumed(r) for r in records}
     rows = [
@@ -255,6 +265,17 @@ def list_(
         "ID, or --format json, for all of one)",
         err=True,
     )
+
+
+def _listed_note(body: str, settings: Settings) -> str | None:
+    """:func:`reference.listed_note` of the body the list was asked for (None for a name the
+    reference does not know, or with no reference built: the register's own directory found
+    it, and the list stands without the note)."""
+    try:
+        found = reference.resolve(body, settings=settings)
+    except (UnknownBody, InvalidInput, DataError):
+        return None
+    return reference.listed_note(body, found, settings)
 
 
 def _assumed(r: dict[str, Any]) -> str | None:

@@ -164,8 +164,14 @@ def body_detail(
 
 
 def resolution(found: reference.Resolution) -> dict[str, Any]:
-    """How a name was read: what it matched, as which kind of alias, and a note."""
-    return {"matched": found.matched, "alias_type": found.alias_type, "note": found.note}
+    """How a name was read: what it matched, as which kind of alias, a note, and the other
+    bodies the same name names (``others``: "Durham" is also Durham police force area's)."""
+    return {
+        "matched": found.matched,
+        "alias_type": found.alias_type,
+        "note": found.note,
+        "others": list(found.others),
+    }
 
 
 # The register -------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ TEXT_COLUMNS = [
 MATCH_SCORE = 80.0
 CLOSE_SCORE = 50.0  # for the closest names when nothing matches ("Alfa": Alpha)
 FORMER_TYPES = ("former", "nhs_predecessor")
+OWN_NAMES = ("official", "display")  # a body's own names, of the alias types
 _ABOLISHED = re.compile(
     r"^(?P<name>.+?) was abolished in (?P<year>\d{4}); now part of (?P<now>.+)$"
 )
@@ -74,6 +75,9 @@ class Resolution:
     former_code: str | None
     note: str
     score: float
+    # Other current bodies whose own name (:data:`OWN_NAMES`) it is too ("Durham": County
+    # Durham's, and Durham police force area's), said beside the answer (:func:`also_named`).
+    others: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -359,14 +363,21 @@ def _resolution(query: str, rows: pd.DataFrame, kind: str | None, score: float) 
         & (ranked["former_code"] == top["former_code"])
         & (ranked["note"] == top["note"])
     ]
+    codes = tuple(sorted(set(same["code"])))
     return Resolution(
         query=query,
-        codes=tuple(sorted(set(same["code"]))),
+        codes=codes,
         matched=str(top["alias"]),
         alias_type=str(top["alias_type"]),
         former_code=str(top["former_code"]) or None,
         note=str(top["note"]),
         score=float(score),
+        # Only bodies it is the name of ("Kent": the police force area's and the fire
+        # authority's ONS names), not a body it is a variant for ("Somerset" for Avon and
+        # Somerset police, as a source may write it).
+        others=tuple(
+            sorted(set(ranked.loc[ranked["alias_type"].isin(OWN_NAMES), "code"]) - set(codes))
+        ),
     )
 
 
@@ -495,6 +506,84 @@ def former_note(query: str, code: str, settings: Settings) -> str | None:
     else:
         note = found.note
     return note.rstrip(".") + "."
+
+
+def also_named(query: str, code: str, settings: Settings) -> str | None:
+    """Say which other current bodies ``query`` names, where it was read as ``code``'s name:
+    "Durham" is County Durham's, and also the name of Durham police force area, which a police
+    officer asking for "Durham" was given no word of. None when it names no other.
+
+    >>> also_named("Durham", "E06000047")  # doctest: +SKIP
+    '“Durham” also names Durham police force area (E23000008): ask for it by its code.'
+    """
+    try:
+        found = resolve(query, settings=settings)
+    except (UnknownBody, InvalidInput):
+        return None
+    if code not in found.codes or not found.others:
+        return None
+    which = "it" if len(found.others) == 1 else "one of them"
+    named = _others_named(found, _reference(settings))
+    return f"“{' '.join(query.split())}” also names {named}: ask for {which} by its code."
+
+
+def _others_named(found: Resolution, ref: _Reference) -> str:
+    """ "Durham police force area (E23000008)": the other bodies a name names."""
+    return and_list([f"{ref.bodies.at[c, 'display_name']} ({c})" for c in found.others])
+
+
+def name_note(query: str, code: str, settings: Settings) -> str | None:
+    """What a page, the API and the CLI say of the name ``query`` read as body ``code``'s:
+    that it names an abolished council whose area ``code`` now covers (:func:`former_note`),
+    or one renamed since ("Shepway was renamed Folkestone and Hythe"), and the other bodies it
+    names (:func:`also_named`); None for none of these."""
+    said = [former_note(query, code, settings), _renamed(query, code, settings)]
+    said.append(also_named(query, code, settings))
+    return " ".join(n for n in said if n) or None
+
+
+def listed_note(name: str, found: Resolution, settings: Settings) -> str | None:
+    """What a list of arrangements asked for by a body's ``name`` says of it (the explorer,
+    the API's list, ``register list``): named by a body gone, the arrangements listed are its
+    successor's, not only those it was in ("Taunton Deane" lists Somerset's seven, one of
+    them Taunton Deane's), as the body page says of the name; and a name other bodies have
+    too lists one body's alone ("Cheshire": the county's successors', not the police force
+    area's nor the fire authority's). None for neither."""
+    said = []
+    if found.alias_type in FORMER_TYPES and found.note:
+        ref = _reference(settings)
+        today = and_list([str(ref.bodies.at[c, "display_name"]) for c in found.codes])
+        said.append(
+            f"{found.note.rstrip('.')}. These are the arrangements of {today}, not only those "
+            f"{name} was in: each lists its members as its source names them."
+        )
+    if found.others:
+        which = "it" if len(found.others) == 1 else "one of them"
+        said.append(
+            f"“{' '.join(name.split())}” also names "
+            f"{_others_named(found, _reference(settings))}, whose arrangements are not "
+            f"listed here: ask for {which} by its code."
+        )
+    return " ".join(said) or None
+
+
+def noted(found: Resolution) -> bool:
+    """Whether what ``found`` read a name as needs a word beside it (:func:`name_note`): an
+    abolished or renamed body's name, or one other bodies share."""
+    return found.alias_type in FORMER_TYPES or bool(found.others) or _RENAMED in found.note
+
+
+_RENAMED = " was renamed "
+
+
+def _renamed(query: str, code: str, settings: Settings) -> str | None:
+    try:
+        found = resolve(query, settings=settings)
+    except (UnknownBody, InvalidInput):
+        return None
+    if code not in found.codes or _RENAMED not in found.note:
+        return None
+    return found.note.rstrip(".") + "."
 
 
 DEPRIVATION_NOTE = "its councils' scores, weighted by their people"
@@ -675,10 +764,14 @@ def _one_code(code_or_name: str, settings: Settings) -> str:
     if len(found.codes) == 1:
         return found.codes[0]
     ref = _reference(settings)
+    # "Cheshire" is also the police force area's name and the fire authority's: offered too.
+    also = f"; it also names {_others_named(found, ref)}" if found.others else ""
     raise UnknownBody(
-        f"{code_or_name!r}: {found.note or 'several bodies match'}; choose one",
+        f"{code_or_name!r}: {found.note or 'several bodies match'}{also}; choose one",
         field="name",
-        suggestions=[f"{ref.bodies.at[c, 'display_name']} ({c})" for c in found.codes],
+        suggestions=[
+            f"{ref.bodies.at[c, 'display_name']} ({c})" for c in (*found.codes, *found.others)
+        ],
     )
 
 

@@ -22,7 +22,7 @@ from recommender.recommend import readmodels
 from recommender.recommend.query import CHOICE_FLOOR, MAX_KM, MAX_PER_PARTNER, PER_PARTNER, SORTS
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
-from recommender.webapp import openapi, views_register
+from recommender.webapp import openapi
 from recommender.webapp.guards import client_address
 from recommender.webapp.params import LIMIT, OFFSET, Param, parse
 from recommender.webapp.state import ResponseCache, state
@@ -325,10 +325,11 @@ def _documented_sizes(model: Recommender) -> str | None:
 def whose(code_or_name: str, code: str, joined: str | None) -> str | None:
     """Why an answer about ``code_or_name`` is ``code``'s, when it names another body: the
     scenario's note for a council that joins ``code`` (``joined``), or that it names an
-    abolished council whose area ``code`` now covers; None when it names ``code`` itself."""
+    abolished council whose area ``code`` now covers, or other bodies too ("Durham": also the
+    police force area's name); None when it names ``code`` itself."""
     if joined or code_or_name == code:
         return joined
-    return reference.former_note(code_or_name, code, state().settings)
+    return reference.name_note(code_or_name, code, state().settings)
 
 
 def _in_scenario(
@@ -427,7 +428,7 @@ def list_arrangements() -> Response:
         err.field = "body"  # the parameter at fault (the lookup calls it a name)
         raise
     # Named by a body gone: these are its successor's arrangements, as the explorer says.
-    note = found_body and views_register.body_note(args["body"], found_body, settings)
+    note = found_body and reference.listed_note(args["body"], found_body, settings)
     found = (
         reg.query(filters, settings=settings, directory=directory, engine=engine)
         if args["offset"] < total

@@ -324,7 +324,19 @@ COMPONENTS: dict[str, Any] = {
         ["body", "resolution", "neighbours", "containers", "covers", "arrangements"],
         body={"type": "object", "description": "Every fact in data/reference/bodies.csv."},
         scenario=SCENARIO_NAME,
-        resolution=_obj(["matched", "alias_type"], matched=STR, alias_type=STR, note=STR),
+        resolution=_obj(
+            ["matched", "alias_type"],
+            matched=STR,
+            alias_type=STR,
+            note=STR,
+            others={
+                "type": "array",
+                "items": STR,
+                "description": "The codes of the other bodies the name asked for names "
+                "('Durham': County Durham, and Durham police force area, E23000008): ask "
+                "for one by its code.",
+            },
+        ),
         neighbours=_list(_ref("Related")),
         containers=_list(_ref("Related")),
         covers={

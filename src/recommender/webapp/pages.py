@@ -248,7 +248,7 @@ def body(code_or_name: str) -> Any:
     if results is not None:
         summary = views_body.summary(filters, results["recommendations"], results["service_label"])
     context = page | {
-        "former": reference.former_note(request.args.get("from", "")[:200], code, settings),
+        "former": reference.name_note(request.args.get("from", "")[:200], code, settings),
         "filters": filters,
         "form": request.args,
         "results": results,
@@ -271,9 +271,10 @@ def body(code_or_name: str) -> Any:
 
 def _to_body(found: reference.Resolution, kept: dict[str, Any] | None = None) -> Redirect:
     """Redirect to the body ``found`` names (keeping ``kept`` query parameters); an abolished
-    council's name goes along as ``from``, for the page to say what became of it."""
+    or renamed body's name, or one other bodies share ("Durham": also the police force area's),
+    goes along as ``from``, for the page to say so (:func:`reference.name_note`)."""
     params = dict(kept or {})
-    if found.alias_type in reference.FORMER_TYPES:
+    if reference.noted(found):
         params["from"] = found.query
     return redirect(url_for(".body", code_or_name=found.codes[0], **params))
 

@@ -19,7 +19,7 @@ from werkzeug.datastructures import MultiDict
 from recommender.core import services
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, NotFound, UnknownBody
-from recommender.core.names import FORMER_RESOLUTIONS, and_list, closest
+from recommender.core.names import FORMER_RESOLUTIONS, closest
 from recommender.database import db
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
@@ -192,7 +192,7 @@ def parse_filters(args: MultiDict[str, str], settings: Settings) -> RegisterFilt
         try:
             found = reference.resolve(text["body"], settings=settings)
             values["body"] = text["body"]
-            values["body_note"] = body_note(text["body"], found, settings)
+            values["body_note"] = reference.listed_note(text["body"], found, settings)
         except UnknownBody as err:
             hint = f"; did you mean {', '.join(err.suggestions[:3])}?" if err.suggestions else ""
             errors["body"] = f"No public body matches {text['body']!r}{hint}"
@@ -255,19 +255,6 @@ def explore(
         "by_service": [e | {"label": labels.get(e["service"], e["service"])} for e in services],
         "body_note": filters.body_note,
     }
-
-
-def body_note(body: str, found: reference.Resolution, settings: Settings) -> str | None:
-    """What the explorer and the API's list say when their body is named by a body gone: the
-    arrangements listed are its successor's, not only those it was in ("Taunton Deane" lists
-    Somerset's seven, one of them Taunton Deane's), as the body page says of the name."""
-    if found.alias_type not in ("former", "nhs_predecessor") or not found.note:
-        return None
-    today = and_list([str(reference.body(c, settings)["display_name"]) for c in found.codes])
-    return (
-        f"{found.note.rstrip('.')}. These are the arrangements of {today}, not only those "
-        f"{body} was in: each lists its members as its source names them."
-    )
 
 
 def page_links(page: int, pages: int) -> list[int | None]:
