@@ -618,6 +618,28 @@ def test_an_arrangement_a_body_left_is_not_said_to_have_ended(
     assert "and the one it left while others stayed in (with the year it left)" in document
 
 
+def test_the_members_that_stayed_in_are_told_who_left(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """Westminster's page listed the Tri-borough libraries as "from 2012; 3 partners", and the
+    explorer and briefing named Hammersmith and Fulham among its partners, with no word that it
+    left in 2022 (only its own page and the arrangement's said so)."""
+    tri = "R-46bad7fd"
+    page = html.unescape(real_client.get("/bodies/E09000033").get_data(as_text=True))
+    item = page[page.index(f"/arrangements/{tri}") :]
+    assert "; 3 partners (Hammersmith and Fulham left in 2022)" in item[: item.index("</li>")]
+    # The body that left says so on its own line, not again in brackets.
+    own = html.unescape(real_client.get("/bodies/E09000013").get_data(as_text=True))
+    item = own[own.index(f"/arrangements/{tri}") :]
+    assert "left in 2022; 3 partners</span>" in item[: item.index("</li>")]
+    explorer = real_client.get("/arrangements?body=E09000033").get_data(as_text=True)
+    row = explorer.split(f'<tr data-id="{tri}"')[1].split("</tr>")[0]
+    assert "Hammersmith and Fulham (left 2022)</a>" in row
+    model = real_app.extensions["recommender"].models.require()
+    document = briefing_document(model, "E09000033", fmt=".html").decode()
+    assert "Hammersmith and Fulham (left 2022)" in document
+
+
 def test_the_city_of_london_is_called_a_city_corporation_not_a_borough_council(
     real_app: Flask, real_client: FlaskClient
 ) -> None:

@@ -395,8 +395,37 @@ def member_label(member: Mapping[str, Any]) -> str:
     it is now ("Chiltern (now Buckinghamshire)"), not as its successor (which made a successor
     look like its own partner: "Buckinghamshire, Buckinghamshire")."""
     if former(member) and member.get("name_as_given"):
-        return f"{_gone_said(member, str(member['name']))} (now {member['name']})"
-    return str(member["name"])
+        return f"{_gone_said(member, str(member['name']))} (now {member['name']})" + _left([member])
+    return str(member["name"]) + _left([member])
+
+
+def _left(members: Sequence[Mapping[str, Any]]) -> str:
+    """ " (left 2022)" after a partner whose every member left the arrangement while it ran
+    on (:func:`exits_of`: Hammersmith and Fulham and the Tri-borough libraries), else ""."""
+    if not members or not all(m.get("left") for m in members):
+        return ""
+    year = members[0].get("left_year")
+    return " (left)" if year is None else f" (left {year})"
+
+
+def left_said(record: Mapping[str, Any]) -> str | None:
+    """Who left an arrangement that runs on without them, for a list of another member's
+    arrangements: "Hammersmith and Fulham left in 2022" (Westminster's Tri-borough libraries
+    read "3 partners" with no word of it); None when none did, or when the list is of the
+    body that left (:func:`as_member`: its own line says so).
+
+    >>> left_said({"members": [{"name": "Westminster"},
+    ...     {"name": "Hammersmith and Fulham", "left": True, "left_year": 2022}]})
+    'Hammersmith and Fulham left in 2022'
+    """
+    if record.get("left"):
+        return None
+    gone = [p for p in listed_partners(record.get("members") or []) if p["left"]]
+    if not gone:
+        return None
+    years = {p["left_year"] for p in gone}
+    when = f" in {years.pop()}" if len(years) == 1 and None not in years else ""
+    return f"{and_list([p['name'] for p in gone])} left{when}"
 
 
 def _gone_said(member: Mapping[str, Any], now: str) -> str:
@@ -418,7 +447,8 @@ def listed_partners(members: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
     and West Northamptonshire)"); two merged since, two partners. On a scenario's map a member
     is the body it is today (``today_code``, its successor's ``body_code`` aside), as the
     scenario's pages list them: Maidstone and Tunbridge Wells, not one "Maidstone" for West
-    Kent."""
+    Kent. A partner that left while it ran on is labelled so ("Hammersmith and Fulham (left
+    2022)"; ``name`` without it, ``left``, ``left_year``)."""
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     for m in members:
         today = m.get("today_code") or m.get("body_code")
@@ -432,10 +462,19 @@ def listed_partners(members: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
         first = group[0]
         if kind == "former":
             now = and_list(list(dict.fromkeys(str(m["name"]) for m in group)))
-            label = f"{_gone_said(first, now)} (now {now})"
+            name = f"{_gone_said(first, now)} (now {now})"
         else:
-            label = str(first["name"])
-        listed.append({"code": first.get("body_code") or None, "label": label})
+            name = str(first["name"])
+        left = all(m.get("left") for m in group)  # one that left it while it ran on: said so
+        listed.append(
+            {
+                "code": first.get("body_code") or None,
+                "label": name + _left(group),
+                "name": name,
+                "left": left,
+                "left_year": first.get("left_year") if left else None,
+            }
+        )
     return listed
 
 
