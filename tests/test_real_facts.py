@@ -618,6 +618,19 @@ def test_an_arrangement_a_body_left_is_not_said_to_have_ended(
     assert "and the one it left while others stayed in (with the year it left)" in document
 
 
+def test_the_apis_arrangements_say_their_status_as_the_filter_reads_it(
+    real_client: FlaskClient,
+) -> None:
+    """Every arrangement's ``status`` read "unknown" (as the register records a source with no
+    status) in a list asked for ?status=running; each now says the filter's word too."""
+    for status in reg.STATUS_FILTERS:
+        listed = real_client.get(f"/api/v1/arrangements?status={status}&limit=500").get_json()
+        assert listed["total"] and {a["status_read"] for a in listed["arrangements"]} == {status}
+    every = real_client.get("/api/v1/arrangements?limit=500").get_json()
+    assert sum(a["status_read"] == "running" for a in every["arrangements"]) == 237
+    assert {a["status"] for a in every["arrangements"]} <= {"unknown", "ended", "proposed"}
+
+
 def test_the_members_that_stayed_in_are_told_who_left(
     real_app: Flask, real_client: FlaskClient
 ) -> None:

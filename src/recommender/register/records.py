@@ -1601,6 +1601,8 @@ def _records(conn: Connection, stmt: sa.Select[Any], directory: Directory) -> li
             "term_passed": term_passed(row),
             "end_read": None if ended is None else ended.to_dict(),
         }
+        # The ?status= filter's word for it (status is as the register records it)
+        said["status_read"] = status_said(row | {"members": mine})
         out.append({k: row[k] for k in ARRANGEMENT_COLUMNS} | lists | {"members": mine} | said)
     return out
 

@@ -403,8 +403,15 @@ COMPONENTS: dict[str, Any] = {
         status={
             "type": "string",
             "enum": list(STATUSES),
-            "description": "As the register records it; proposed and ended say how the answers "
-            "read it.",
+            "description": "As the register records it (a source with no status: unknown); "
+            "status_read is how the answers read it.",
+        },
+        status_read={
+            "type": "string",
+            "enum": ["running", "ended", "proposed", "merged"],
+            "description": "The status as the answers read it, the ?status= filter's word: "
+            "running (none says it has ended, nor only proposed, nor merged), ended (or past "
+            "a limited term: term_passed), proposed or merged.",
         },
         savings_gbp=NNUM,
         savings_basis=STR,
