@@ -191,8 +191,8 @@ def test_a_name_other_bodies_share_or_one_renamed_is_said_on_the_page(
     page = html.unescape(_text(real_client.get(durham.headers["Location"])))
     assert (
         '<p class="notice notice-info" id="former-note">“Durham” also names Durham police force '
-        "area (E23000008): ask for it by its code.</p>"
-    ) in page
+        'area (<a href="/bodies/E23000008">E23000008</a>): ask for it by its code.</p>'
+    ) in page  # the other body a click away
     shepway = real_client.get("/bodies/Shepway")
     assert shepway.headers["Location"] == "/bodies/E07000112?from=Shepway"
     page = _text(real_client.get(shepway.headers["Location"]))

@@ -773,8 +773,8 @@ def test_a_list_asked_for_by_a_name_other_bodies_share_says_whose_it_is(
     page = html.unescape(real_client.get("/arrangements?body=Durham").get_data(as_text=True))
     note = page.split('id="body-note">', 1)[1].split("</p>", 1)[0]
     assert note == (
-        "“Durham” also names Durham police force area (E23000008), whose arrangements are not "
-        "listed here: ask for it by its code."
+        '“Durham” also names Durham police force area (<a href="/bodies/E23000008">E23000008</a>)'
+        ", whose arrangements are not listed here: ask for it by its code."
     )
     plain = CliRunner(env=env).invoke(cli, ["register", "list", "--body", "E06000047"])
     assert not plain.stdout.startswith("“")
