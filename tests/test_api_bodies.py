@@ -133,7 +133,7 @@ def test_split_council_asks_to_choose(real_client: FlaskClient) -> None:
         "Cheshire police force area (E23000006)",
         "Cheshire Fire and Rescue Authority (E31000006)",
     ]
-    assert "it also names Cheshire police force area (E23000006)" in cheshire["detail"]
+    assert "“Cheshire” also names Cheshire police force area (E23000006)" in cheshire["detail"]
 
 
 @pytest.mark.slow
@@ -143,6 +143,9 @@ def test_a_name_other_bodies_share_says_which_they_are(real_client: FlaskClient)
     shown = real_client.get("/api/v1/bodies/Durham").json
     assert shown["body"]["code"] == "E06000047"
     assert shown["resolution"]["others"] == ["E23000008"]
+    assert shown["resolution"]["note"] == (
+        "“Durham” also names Durham police force area (E23000008): ask for it by its code."
+    )
     assert real_client.get("/api/v1/bodies/E06000047").json["resolution"]["others"] == []
     answer = real_client.get("/api/v1/bodies/Durham/recommendations?k=1").json
     assert answer["body"]["note"] == (

@@ -238,9 +238,9 @@ def test_models_show_gives_the_verdicts_at_a_glance(two_models: tuple[Settings, 
     # Every pair kind this evaluation held nothing out of is named as untested (its only
     # rows are over all pair kinds).
     (untested,) = re.findall(r"^- UNTESTED: (.*)$", said, re.M)
-    assert untested.startswith(
-        "Between two councils, between two combined authorities (or one and the GLA), between a "
-        "council and a combined authority (or the GLA), "
+    assert untested.startswith(  # councils' pairs first, not the ids' alphabet
+        "Between two councils, between a council and a fire and rescue authority, between a "
+        "council and a police force, "
     )
     assert "between a police force and an NHS body" in untested
     assert "the model's alone, untested" in untested

@@ -202,14 +202,15 @@ def test_cautions_name_the_pair_kinds_a_body_is_in_where_the_model_loses() -> No
     }  # fmt: skip
     # After them, the pair kinds a police force's list can hold that no held-out arrangement
     # tested: the order there is the model's alone, and silence would read as tested.
-    assert every[len(found) :] == [untried("combined-police", "service"),
-                                   untried("health-police", "service")]  # fmt: skip
-    assert every[-1]["said"] == (
+    assert every[len(found) :] == [untried("health-police", "service"),
+                                   untried("combined-police", "service")]  # fmt: skip
+    # (councils' pairs first, then fire, police, NHS and combined authorities': not the ids')
+    assert every[-2]["said"] == (
         "between a police force and an NHS body, no documented arrangement was there to hold "
         "out and test the model's order against the simple rules an officer would use (such as "
         "the nearest body of the same kind), so there the order is the model's alone, untested"
     )
-    assert every[-1]["model_mrr"] is None and every[-1]["held_out"] == 0
+    assert every[-2]["model_mrr"] is None and every[-2]["held_out"] == 0
     assert _tested(cautions(ranking, "health")) == []
     assert {c["pair_kind"] for c in cautions(ranking, "health")} == {
         "council-health", "combined-health", "fire-health", "health-health", "health-police"
@@ -247,10 +248,10 @@ def test_the_note_says_what_was_tested_then_what_could_not_be() -> None:
     )
     # Several untested kinds: said together, once.
     alone = cautions(ranking, "council", ["combined", "health"])
-    assert [c["pair_kind"] for c in alone] == ["combined-council", "council-health"]
+    assert [c["pair_kind"] for c in alone] == ["council-health", "combined-council"]
     assert trust_said(alone) == (
-        "Between a council and a combined authority (or the GLA), and between a council and an "
-        f"NHS body, {rule}"
+        "Between a council and an NHS body, and between a council and a combined authority (or "
+        f"the GLA), {rule}"
     )
     # No pair kind is said by its id ("combined–council"): in an officer's words.
     assert "–" not in trust_said(alone) and "-" not in trust_said(alone)

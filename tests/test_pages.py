@@ -197,8 +197,12 @@ def test_a_name_other_bodies_share_or_one_renamed_is_said_on_the_page(
     assert shepway.headers["Location"] == "/bodies/E07000112?from=Shepway"
     page = _text(real_client.get(shepway.headers["Location"]))
     assert "Shepway was renamed Folkestone and Hythe." in page
-    # A name only this body has says nothing.
+    # A name only this body has says nothing; nor one that is another's only loosely ("Kent
+    # Council" reads as Kent's key, but is no name of its police force area's).
     assert real_client.get("/bodies/Rother").headers["Location"] == f"/bodies/{ROTHER}"
+    assert real_client.get("/bodies/Kent Council").headers["Location"] == "/bodies/E10000016"
+    kent = real_client.get("/bodies/Kent").headers["Location"]
+    assert kent == "/bodies/E10000016?from=Kent"
 
 
 @pytest.mark.slow

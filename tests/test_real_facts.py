@@ -651,6 +651,10 @@ def test_the_members_that_stayed_in_are_told_who_left(
     model = real_app.extensions["recommender"].models.require()
     document = briefing_document(model, "E09000033", fmt=".html").decode()
     assert "Hammersmith and Fulham (left 2022)" in document
+    # Cited beside a suggestion, as evidence, too (it listed the three as partners).
+    answer = real_client.get("/api/v1/bodies/E09000033/recommendations?k=50").get_json()
+    cited = [e for r in answer["recommendations"] for e in r["evidence"] if e["id"] == tri]
+    assert cited and all("Hammersmith and Fulham (left 2022)" in e["partner_names"] for e in cited)
 
 
 def test_the_city_of_london_is_called_a_city_corporation_not_a_borough_council(
@@ -778,3 +782,13 @@ def test_a_list_asked_for_by_a_name_other_bodies_share_says_whose_it_is(
     )
     plain = CliRunner(env=env).invoke(cli, ["register", "list", "--body", "E06000047"])
     assert not plain.stdout.startswith("“")
+    # A renamed council's name says so too, as its page does.
+    renamed = real_client.get("/api/v1/arrangements?body=Shepway&limit=1").get_json()
+    assert renamed["body_note"] == "Shepway was renamed Folkestone and Hythe."
+    # And a briefing asked for by such a name.
+    model = real_app.extensions["recommender"].models.require()
+    document = html.unescape(briefing_document(model, "Durham", fmt=".html").decode())
+    assert (
+        "“Durham” also names Durham police force area (E23000008): ask for it by its code. "
+        "This briefing is for County Durham." in document
+    )

@@ -75,9 +75,9 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
         inside = reference.containers(facts["code"], settings=settings)
         neighbours, containers = near.to_dict("records"), inside.to_dict("records")
         covers = reference.contents(facts["code"], settings=settings).to_dict("records")
-        resolution = readmodels.resolution(found)
         in_register = reg.query(reg.Filters(body=facts["code"]), settings=settings)
         note = reference.name_note(code_or_name, facts["code"], settings) or found.note
+        resolution = readmodels.resolution(found, note)
     else:  # as the API answers with ?scenario= (a council that joins a new unitary: its page)
         place, note = _on_scenario_map(settings, scenario, code_or_name)
         facts, neighbours, containers = place.facts, place.neighbours, place.containers

@@ -43,7 +43,13 @@ from recommender.core.kinds import GLA, tier_name
 from recommender.core.names import and_list
 from recommender.geo.pairs import RUNS, SAME_GOVERNOR, UNGOVERNED, PairMatrices
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
-from recommender.register.records import has_ended, is_proposed, one_body, term_passed
+from recommender.register.records import (
+    has_ended,
+    is_proposed,
+    left_labels,
+    one_body,
+    term_passed,
+)
 
 if TYPE_CHECKING:
     from recommender.model.fit import TrainedModel
@@ -727,7 +733,10 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
         "name": row["name"],
         "service": row["service"],
         # A county split in two is two members of the one name the source wrote: named once.
-        "partner_names": list(dict.fromkeys(row.get("member_names") or [])),
+        # One that left while it ran on says so ("Hammersmith and Fulham (left 2022)").
+        "partner_names": left_labels(
+            str(row["name"]), list(dict.fromkeys(row.get("member_names") or []))
+        ),
         "start_year": None if start is None or pd.isna(start) else int(start),
         # Said beside it ("from 2008 to 2021"): a comparable arrangement may have ended,
         # its year known or not (the register's status "ended" with no year).

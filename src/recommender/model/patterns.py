@@ -72,6 +72,18 @@ def _pair(pair: str) -> tuple[str, str]:
     return (a, b) if KINDS.index(a) <= KINDS.index(b) else (b, a)
 
 
+def pair_order(pair: str) -> tuple[int, int]:
+    """Where a pair kind comes in a list said to people: councils' pairs first, then fire,
+    police, NHS and combined authorities' (:data:`KINDS`' order), not the ids' alphabet
+    (which put "two combined authorities" first).
+
+    >>> sorted(["health-health", "combined-council", "council-health"], key=pair_order)
+    ['council-health', 'combined-council', 'health-health']
+    """
+    a, b = _pair(pair)
+    return KINDS.index(a), KINDS.index(b)
+
+
 def pair_words(pair: str) -> str:
     """A pair kind in a sentence, as an officer says it, not its id.
 

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from recommender.core.kinds import KIND_PLURALS, KINDS
 from recommender.core.names import and_list
 from recommender.model.baselines import BASELINE_LABELS, PARTNER_BASELINES
-from recommender.model.patterns import PAIR_KINDS, pair_kind, pair_label, pair_words
+from recommender.model.patterns import PAIR_KINDS, pair_kind, pair_label, pair_order, pair_words
 from recommender.model.shape import ONE_KIND as ONE_KIND
 from recommender.model.shape import RANK_METRICS
 
@@ -417,7 +417,7 @@ def untested_pairs(ranking: Sequence[Mapping[str, Any]]) -> list[str]:
     tested = {
         str(r["pair_kind"]) for r in ranking if r["protocol"] == HEADLINE and r["method"] == "model"
     }
-    return [p for p in PAIR_KINDS if p not in tested] if ranking else []
+    return sorted((p for p in PAIR_KINDS if p not in tested), key=pair_order) if ranking else []
 
 
 def untested_said(pairs: Sequence[str]) -> str:
@@ -501,7 +501,7 @@ def cautions(
     ]
     tested = {str(r["pair_kind"]) for r in rows if r["method"] == "model"}
     possible = wanted if wanted is not None else {pair_kind(kind, k) for k in KINDS}
-    untested = [untried(p, query) for p in sorted(possible - tested)]
+    untested = [untried(p, query) for p in sorted(possible - tested, key=pair_order)]
     found: list[dict[str, Any]] = []
     # Three decimals, as models show prints them: 0.616 against 0.619 read "0.62 against 0.62".
     for pair in dict.fromkeys(str(r["pair_kind"]) for r in rows):

@@ -163,13 +163,14 @@ def body_detail(
     }
 
 
-def resolution(found: reference.Resolution) -> dict[str, Any]:
-    """How a name was read: what it matched, as which kind of alias, a note, and the other
+def resolution(found: reference.Resolution, note: str | None = None) -> dict[str, Any]:
+    """How a name was read: what it matched, as which kind of alias, a note (``note``, the
+    name's as pages say it: :func:`reference.name_note`; else the alias's), and the other
     bodies the same name names (``others``: "Durham" is also Durham police force area's)."""
     return {
         "matched": found.matched,
         "alias_type": found.alias_type,
-        "note": found.note,
+        "note": note or found.note,
         "others": list(found.others),
     }
 

@@ -353,6 +353,16 @@ def _ruled(query: str, ruled: reference_rules.RuleMatch, ref: _Reference) -> Res
     return Resolution(query, ruled.codes, matched, ruled.alias_type, None, note, 100.0)
 
 
+def _others(query: str, rows: pd.DataFrame, codes: tuple[str, ...]) -> tuple[str, ...]:
+    """The other bodies among ``rows`` whose own name (:data:`OWN_NAMES`) ``query`` is, as
+    written (case and spacing aside): "Kent" is the police force area's and the fire
+    authority's ONS name; "Kent Council", which reads as the same key, is neither's; nor is
+    "Somerset" the name of Avon and Somerset police, for which it is a variant."""
+    asked = " ".join(str(query).split()).casefold()
+    own = rows["alias_type"].isin(OWN_NAMES) & (rows["alias"].str.casefold() == asked)
+    return tuple(sorted(set(rows.loc[own, "code"]) - set(codes)))
+
+
 def _resolution(query: str, rows: pd.DataFrame, kind: str | None, score: float) -> Resolution:
     ranked = rows.assign(other_kind=(rows["kind"] != kind) if kind else False)
     ranked = ranked.sort_values(["other_kind", "kind_rank", "type_rank"], kind="stable")
@@ -372,12 +382,7 @@ def _resolution(query: str, rows: pd.DataFrame, kind: str | None, score: float) 
         former_code=str(top["former_code"]) or None,
         note=str(top["note"]),
         score=float(score),
-        # Only bodies it is the name of ("Kent": the police force area's and the fire
-        # authority's ONS names), not a body it is a variant for ("Somerset" for Avon and
-        # Somerset police, as a source may write it).
-        others=tuple(
-            sorted(set(ranked.loc[ranked["alias_type"].isin(OWN_NAMES), "code"]) - set(codes))
-        ),
+        others=_others(query, ranked, codes),
     )
 
 
@@ -546,7 +551,8 @@ def listed_note(name: str, found: Resolution, settings: Settings) -> str | None:
     """What a list of arrangements asked for by a body's ``name`` says of it (the explorer,
     the API's list, ``register list``): named by a body gone, the arrangements listed are its
     successor's, not only those it was in ("Taunton Deane" lists Somerset's seven, one of
-    them Taunton Deane's), as the body page says of the name; and a name other bodies have
+    them Taunton Deane's), as the body page says of the name; a renamed body's name says so;
+    and a name other bodies have
     too lists one body's alone ("Cheshire": the county's successors', not the police force
     area's nor the fire authority's). None for neither."""
     said = []
@@ -557,6 +563,8 @@ def listed_note(name: str, found: Resolution, settings: Settings) -> str | None:
             f"{found.note.rstrip('.')}. These are the arrangements of {today}, not only those "
             f"{name} was in: each lists its members as its source names them."
         )
+    if _RENAMED in found.note:  # "Shepway was renamed Folkestone and Hythe."
+        said.append(found.note.rstrip(".") + ".")
     if found.others:
         which = "it" if len(found.others) == 1 else "one of them"
         said.append(
@@ -765,7 +773,7 @@ def _one_code(code_or_name: str, settings: Settings) -> str:
         return found.codes[0]
     ref = _reference(settings)
     # "Cheshire" is also the police force area's name and the fire authority's: offered too.
-    also = f"; it also names {_others_named(found, ref)}" if found.others else ""
+    also = f"; “{found.query}” also names {_others_named(found, ref)}" if found.others else ""
     raise UnknownBody(
         f"{code_or_name!r}: {found.note or 'several bodies match'}{also}; choose one",
         field="name",

@@ -255,6 +255,24 @@ def _exit_readings() -> dict[str, dict[str, ExitReading]]:
     return out
 
 
+@functools.cache
+def _left_by_name() -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for r in _readings("exit_readings.csv"):
+        out.setdefault(r["name"], {})[r["member"]] = (
+            f" (left {r['year']})" if r["year"] else (" (left)")
+        )
+    return out
+
+
+def left_labels(name: str, given: Sequence[str]) -> list[str]:
+    """The names a source gives a real arrangement's members (``given``), each that left it
+    while it ran on labelled so ("Hammersmith and Fulham (left 2022)"), as a comparable
+    arrangement cited beside a suggestion lists them (:func:`exits_of`'s readings)."""
+    left = _left_by_name().get(" ".join(str(name).split()), {})
+    return [f"{n}{left.get(n, '')}" for n in given]
+
+
 def exits_of(name: str, simulated: bool = False) -> dict[str, ExitReading]:
     """The members (body code to reading) that left a real arrangement that goes on without
     them, as its source's note says (``exit_readings.csv``, checked against the notes by the

@@ -115,8 +115,9 @@ def briefing_context(
         "covers": place.contents,
         "containers": containers,
         "place_note": place.note,
-        # Asked for an abolished council: say whose briefing this is (as the CLI and pages do).
-        "former_note": body != code and reference.former_note(body, code, settings),
+        # Asked for an abolished or renamed council, or by a name other bodies have too: say
+        # whose briefing this is (as the CLI and pages do).
+        "former_note": body != code and reference.name_note(body, code, settings),
         "existing": [a | {"source_number": number.get(a["source"] or "")} for a in existing],
         # Each with its source's number too: every arrangement the briefing names is sourced.
         "merged_arrangements": [
@@ -495,9 +496,10 @@ def _printed(reasons: list[Any]) -> list[Any]:
 
 
 def asked_as(body: str, code: str, settings: Settings) -> str:
-    """What a briefing on ``code`` asked for as ``body`` is made for: an abolished council's
-    name (its successor's briefing, saying so), else the code (one briefing, whatever name)."""
-    return body if body != code and reference.former_note(body, code, settings) else code
+    """What a briefing on ``code`` asked for as ``body`` is made for: a name it says something
+    of (an abolished or renamed council's, or one other bodies have too: its briefing says so),
+    else the code (one briefing, whatever name)."""
+    return body if body != code and reference.name_note(body, code, settings) else code
 
 
 def write_briefing(

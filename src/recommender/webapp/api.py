@@ -180,7 +180,7 @@ def show_body(code_or_name: str) -> Response:
     return json_response(
         readmodels.body_detail(
             facts,
-            readmodels.resolution(found),
+            readmodels.resolution(found, reference.name_note(code_or_name, code, settings)),
             near.to_dict("records"),
             inside.to_dict("records"),
             arrangements,

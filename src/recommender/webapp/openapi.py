@@ -287,7 +287,9 @@ COMPONENTS: dict[str, Any] = {
         population=NNUM,
         note={
             "type": "string",
-            "description": "When asked by an abolished council's name: whose answer this is.",
+            "description": "When asked by an abolished or renamed council's name, or by a name "
+            "other bodies have too ('Durham': also Durham police force area's): whose answer "
+            "this is, and which other bodies the name names.",
         },
     ),
     "BodyList": _obj(
@@ -504,7 +506,9 @@ COMPONENTS: dict[str, Any] = {
             "type": "string",
             "description": "Only when body names a body gone (an abolished council, a CCG): "
             "that these are the arrangements of the body it is now part of, not only those it "
-            "was in, as the explorer page says it.",
+            "was in; a renamed one: that it was renamed; a name other bodies have too "
+            "('Cheshire': also the police force area's and the fire authority's): that theirs "
+            "are not listed. As the explorer page says it.",
         },
     ),
     "Reason": _obj(

@@ -188,7 +188,7 @@ def _grouped(rows: list[dict[str, Any]], *, by_kind: bool = False) -> list[dict[
         key = (kind,) if by_kind else (protocol, query)
         if key not in groups:
             where = f"{PROTOCOL_WORDS.get(protocol, protocol)}, {QUERY_TITLES.get(query, query)}"
-            title = kind if by_kind else where
+            title = pair_label(kind) if by_kind else where
             groups[key] = {"title": title, "size": row.get("arrangements"), "rows": []}
         method = str(row["method"])
         shown = {
