@@ -552,9 +552,9 @@ def listed_note(name: str, found: Resolution, settings: Settings) -> str | None:
     the API's list, ``register list``): named by a body gone, the arrangements listed are its
     successor's, not only those it was in ("Taunton Deane" lists Somerset's seven, one of
     them Taunton Deane's), as the body page says of the name; a renamed body's name says so;
-    and a name other bodies have
-    too lists one body's alone ("Cheshire": the county's successors', not the police force
-    area's nor the fire authority's). None for neither."""
+    and a name other bodies have too lists one body's alone ("Cheshire": the county's
+    successors', not the police force area's nor the fire authority's). None for none of
+    these."""
     said = []
     if found.alias_type in FORMER_TYPES and found.note:
         ref = _reference(settings)
