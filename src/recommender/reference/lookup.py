@@ -76,7 +76,7 @@ class Resolution:
     note: str
     score: float
     # Other current bodies whose own name (:data:`OWN_NAMES`) it is too ("Durham": County
-    # Durham's, and Durham police force area's), said beside the answer (:func:`also_named`).
+    # Durham's, and Durham police force area's), said beside the answer (:func:`name_note`).
     others: tuple[str, ...] = ()
 
 
@@ -498,11 +498,21 @@ def former_note(query: str, code: str, settings: Settings) -> str | None:
     'Aylesbury Vale District Council was abolished in 2020; its area is now part of
     Buckinghamshire.'
     """
+    found = _read_as(query, code, settings)
+    return None if found is None else _former_said(found)
+
+
+def _read_as(query: str, code: str, settings: Settings) -> Resolution | None:
+    """``query`` resolved, where it names ``code`` (None where it names another, or none)."""
     try:
         found = resolve(query, settings=settings)
     except (UnknownBody, InvalidInput):
         return None
-    if found.alias_type not in FORMER_TYPES or code not in found.codes or not found.note:
+    return found if code in found.codes else None
+
+
+def _former_said(found: Resolution) -> str | None:
+    if found.alias_type not in FORMER_TYPES or not found.note:
         return None
     abolished = _ABOLISHED.match(found.note)
     if abolished:
@@ -513,23 +523,15 @@ def former_note(query: str, code: str, settings: Settings) -> str | None:
     return note.rstrip(".") + "."
 
 
-def also_named(query: str, code: str, settings: Settings) -> str | None:
-    """Say which other current bodies ``query`` names, where it was read as ``code``'s name:
-    "Durham" is County Durham's, and also the name of Durham police force area, which a police
-    officer asking for "Durham" was given no word of. None when it names no other.
-
-    >>> also_named("Durham", "E06000047")  # doctest: +SKIP
-    '“Durham” also names Durham police force area (E23000008): ask for it by its code.'
-    """
-    try:
-        found = resolve(query, settings=settings)
-    except (UnknownBody, InvalidInput):
-        return None
-    if code not in found.codes or not found.others:
+def _also_said(found: Resolution, settings: Settings) -> str | None:
+    """Which other current bodies the name ``found`` read has as their own: "Durham" is
+    County Durham's, and Durham police force area's, which a police officer asking for
+    "Durham" was given no word of. None when it names no other."""
+    if not found.others:
         return None
     which = "it" if len(found.others) == 1 else "one of them"
     named = _others_named(found, _reference(settings))
-    return f"“{' '.join(query.split())}” also names {named}: ask for {which} by its code."
+    return f"“{' '.join(found.query.split())}” also names {named}: ask for {which} by its code."
 
 
 def _others_named(found: Resolution, ref: _Reference) -> str:
@@ -541,9 +543,12 @@ def name_note(query: str, code: str, settings: Settings) -> str | None:
     """What a page, the API and the CLI say of the name ``query`` read as body ``code``'s:
     that it names an abolished council whose area ``code`` now covers (:func:`former_note`),
     or one renamed since ("Shepway was renamed Folkestone and Hythe"), and the other bodies it
-    names (:func:`also_named`); None for none of these."""
-    said = [former_note(query, code, settings), _renamed(query, code, settings)]
-    said.append(also_named(query, code, settings))
+    names ("“Durham” also names Durham police force area (E23000008): ask for it by its
+    code."); None for none of these."""
+    found = _read_as(query, code, settings)  # read once, said three ways
+    if found is None:
+        return None
+    said = [_former_said(found), _renamed_said(found), _also_said(found, settings)]
     return " ".join(n for n in said if n) or None
 
 
@@ -563,8 +568,8 @@ def listed_note(name: str, found: Resolution, settings: Settings) -> str | None:
             f"{found.note.rstrip('.')}. These are the arrangements of {today}, not only those "
             f"{name} was in: each lists its members as its source names them."
         )
-    if _RENAMED in found.note:  # "Shepway was renamed Folkestone and Hythe."
-        said.append(found.note.rstrip(".") + ".")
+    if renamed := _renamed_said(found):  # "Shepway was renamed Folkestone and Hythe."
+        said.append(renamed)
     if found.others:
         which = "it" if len(found.others) == 1 else "one of them"
         said.append(
@@ -584,14 +589,9 @@ def noted(found: Resolution) -> bool:
 _RENAMED = " was renamed "
 
 
-def _renamed(query: str, code: str, settings: Settings) -> str | None:
-    try:
-        found = resolve(query, settings=settings)
-    except (UnknownBody, InvalidInput):
-        return None
-    if code not in found.codes or _RENAMED not in found.note:
-        return None
-    return found.note.rstrip(".") + "."
+def _renamed_said(found: Resolution) -> str | None:
+    """ "Shepway was renamed Folkestone and Hythe." for a renamed council's name."""
+    return found.note.rstrip(".") + "." if _RENAMED in found.note else None
 
 
 DEPRIVATION_NOTE = "its councils' scores, weighted by their people"
