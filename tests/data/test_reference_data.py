@@ -215,6 +215,14 @@ def test_a_body_goes_by_its_own_name_where_its_ons_name_is_gone() -> None:
     assert bodies.at["E31000046", "name"] == "London Fire and Emergency Planning Authority"
     for name in ("London Fire Commissioner", "London Fire and Emergency Planning Authority"):
         assert reference.resolve(name, settings=SETTINGS).codes == ("E31000046",)
+    # Asked for by the name gone, it says what became of it (it found the body silently).
+    old = "London Fire and Emergency Planning Authority"
+    assert reference.name_note(old, "E31000046", SETTINGS) == (
+        "The London Fire and Emergency Planning Authority was abolished in 2018; the London "
+        "Fire Commissioner took its place as the fire and rescue authority for Greater London."
+    )
+    assert reference.noted(reference.resolve(old, settings=SETTINGS))
+    assert reference.name_note("London Fire Commissioner", "E31000046", SETTINGS) is None
 
 
 def test_an_alias_is_written_with_its_capitals_when_a_source_gives_them() -> None:

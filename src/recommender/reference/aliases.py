@@ -35,10 +35,13 @@ def build_aliases(
     know a kind of body best, e.g. the combined authorities' forms and former names.
     """
     rows: list[dict[str, Any]] = []
+    # A body whose ONS name is gone (curated/renamed.csv): that name says so when asked for.
+    gone = {r["code"]: r["note"] for r in _curated("renamed")}
     for code, name, display in zip(
         bodies["code"], bodies["name"], bodies["display_name"], strict=True
     ):
-        rows.append(_row(name, code, "official"))
+        said = gone.get(code, "") if name != display else ""
+        rows.append(_row(name, code, "official", note=said))
         rows.append(_row(display, code, "display"))
         rows.extend(_row(v, code, "variant") for v in _variants(code, name))
     rows.extend(_renamed(sources.chain))

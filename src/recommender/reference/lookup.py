@@ -583,15 +583,19 @@ def listed_note(name: str, found: Resolution, settings: Settings) -> str | None:
 def noted(found: Resolution) -> bool:
     """Whether what ``found`` read a name as needs a word beside it (:func:`name_note`): an
     abolished or renamed body's name, or one other bodies share."""
-    return found.alias_type in FORMER_TYPES or bool(found.others) or _RENAMED in found.note
+    return found.alias_type in FORMER_TYPES or bool(found.others) or bool(_renamed_said(found))
 
 
 _RENAMED = " was renamed "
 
 
 def _renamed_said(found: Resolution) -> str | None:
-    """ "Shepway was renamed Folkestone and Hythe." for a renamed council's name."""
-    return found.note.rstrip(".") + "." if _RENAMED in found.note else None
+    """ "Shepway was renamed Folkestone and Hythe." for a renamed council's name; what became
+    of a body's ONS name that it no longer goes by (an official name with a note: the London
+    Fire and Emergency Planning Authority's)."""
+    if _RENAMED in found.note or (found.alias_type == "official" and found.note):
+        return found.note.rstrip(".") + "."
+    return None
 
 
 DEPRIVATION_NOTE = "its councils' scores, weighted by their people"
