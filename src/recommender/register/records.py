@@ -213,8 +213,14 @@ def term_passed(record: Mapping[str, Any]) -> bool:
     end = record.get("end_year")
     if end is not None and not pd.isna(end):
         return False
-    found = end_reading(str(record.get("name") or ""))
-    return found is not None and found.why is not None and found.year is None
+    return " ".join(str(record.get("name") or "").split()) in term_names()
+
+
+@functools.cache
+def term_names() -> frozenset[str]:
+    """The names of the real arrangements whose end reading is a term since passed (a ``why``
+    and no year): the one list :func:`term_passed` and the query :data:`TERM` read."""
+    return frozenset(n for n, r in _end_readings().items() if r.why and r.year is None)
 
 
 TERM_SAID = "for a limited term, since passed"
@@ -1329,7 +1335,7 @@ TERM = sa.and_(
     db.arrangements.c.simulated.is_(False),
     db.arrangements.c.status == "ended",
     db.arrangements.c.end_year.is_(None),
-    _NAME.in_(sorted(n for n, r in _end_readings().items() if r.why and r.year is None)),
+    _NAME.in_(sorted(term_names())),
 )
 STATUS_SAID: dict[str, sa.ColumnElement[bool]] = {
     "running": sa.not_(sa.or_(_PROPOSED, _ENDED, _MERGED)),

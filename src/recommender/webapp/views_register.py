@@ -55,10 +55,9 @@ def headline(engine: Engine, settings: Settings) -> dict[str, Any]:
     arrangements, how many run, have ended, are past a limited term their source gives (no
     source saying they ended: ``term_passed``, apart from ``ended``), were only proposed or are
     between bodies since merged into one (as the answers read each,
-    :data:`register.STATUS_SAID`), the bodies in
-    those that ran, the annual savings the running ones' figures give (``projected``: how much
-    of it is a projection, ``totals``: a total to date or cumulative divided by its years), and
-    the services."""
+    :data:`register.STATUS_SAID`), the bodies in those that ran, the annual savings the running
+    ones' figures give (``projected``: how much of it is a projection, ``totals``: a total to
+    date or cumulative divided by its years), and the services."""
     a, m = db.arrangements, db.members
     real = a.c.simulated.is_(False)
     state = reg.STATUS_WORD.label("state")  # read once a row: grouped by, not tested in each sum
