@@ -5,12 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import shutil
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from model_fixtures import trained_before
+from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, UnknownBody
 from recommender.model.features import PAIR_FEATURES
 from recommender.recommend.query import CHOICE_FLOOR
@@ -687,3 +691,33 @@ def test_a_small_chance_is_never_given_as_none() -> None:
     group = Group(("A", "B"), "legal", 1e5, 5e4, 2e5, likelihood=2.5e-6)
     assert group.to_dict()["likelihood"] == 2.5e-6
     assert JoinOption({}, 0.13346, 1.0, "").to_dict()["likelihood"] == 0.1335  # as before
+
+
+def test_a_body_renamed_since_training_is_named_as_the_reference_names_it_now(
+    trained_settings: Settings, tmp_path: Path
+) -> None:
+    # The reference rebuilt after the model was trained, with one body's display name changed
+    # (as the London Fire Commissioner's was): its answers name it as its page does.
+    data = tmp_path / "data"
+    shutil.copytree(trained_settings.data, data)
+    bodies = pd.read_csv(data / "reference" / "bodies.csv", dtype=str, keep_default_na=False)
+    before = Recommender.load(trained_settings)
+    top = before.recommend(Query("Rother", k=1))[0]
+    old = top.partner_name
+    bodies.loc[bodies["code"] == top.partner_code, "display_name"] = "Renamed Since Training"
+    bodies.to_csv(data / "reference" / "bodies.csv", index=False, lineterminator="\n")
+
+    after = Recommender.load(trained_settings.with_(data_dir=data))
+    found = after.recommend(Query("Rother", service=top.service, k=20))
+    renamed = next(r for r in found if r.partner_code == top.partner_code)
+    assert renamed.partner_name == "Renamed Since Training"
+    answer = after.recommend_json(Query("Rother", service=top.service, k=20))
+    said = [json.loads(b"".join(parts)) for parts in answer]
+    assert {"Renamed Since Training"} == {
+        r["partner_name"] for r in said if r["partner_code"] == top.partner_code
+    }
+    # Bodies not renamed keep their names, and the model as saved is unchanged.
+    assert {r.partner_name for r in found if r.partner_code != top.partner_code} <= set(
+        bodies["display_name"]
+    )
+    assert before.recommend(Query("Rother", k=1))[0].partner_name == old

@@ -15,6 +15,7 @@ shown, marked ``existing``) and ``per_partner`` (at most this many services per 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 import math
 import threading
@@ -32,7 +33,7 @@ from recommender.core.errors import InvalidInput, UnknownBody
 from recommender.core.jsontext import dumps
 from recommender.model import artifacts
 from recommender.model.explain import EvidenceIndex, Reason, evidence_record, reasons, whole_km
-from recommender.model.features import group_frame
+from recommender.model.features import BodyArrays, group_frame
 from recommender.model.fit import TrainedModel
 from recommender.model.network import Snapshot, as_the_register_says, members_left
 from recommender.model.scoring import HORIZON_YEARS, LongScores, Proposed, Scorer
@@ -323,6 +324,21 @@ class Suggestions:
 _REGISTER_STATES = itertools.count(1)
 
 
+def named_today(bodies: BodyArrays, settings: Settings) -> BodyArrays:
+    """``bodies`` with each body named as the reference names it now.
+
+    A model names the bodies as the reference did when it was trained; a body renamed since
+    (the reference rebuilt, the model not retrained) is named in its answers as on its page. A
+    code the reference no longer holds keeps the name the model knew it by.
+    """
+    today = reference.load_bodies(settings)["display_name"]
+    pairs = zip(bodies.codes, bodies.names, strict=True)
+    names = [str(today.get(str(code), name)) for code, name in pairs]
+    if names == [str(n) for n in bodies.names]:
+        return bodies
+    return dataclasses.replace(bodies, names=np.array(names, dtype=str))
+
+
 class Recommender:
     """Answers queries from one trained model (thread-safe: only the kept explanations change
     after init, under their lock)."""
@@ -339,6 +355,7 @@ class Recommender:
         self.metadata = metadata
         self.settings = settings
         ctx = model.context
+        ctx.bodies = named_today(ctx.bodies, settings)
         self._codes = ctx.pairs.codes
         self._position = ctx.pairs.index
         self._service_pos = {s: i for i, s in enumerate(ctx.services)}
