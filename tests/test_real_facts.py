@@ -436,7 +436,10 @@ def test_an_arrangement_whose_members_merged_says_it_is_internal_where_it_is_sho
     assert {e["id"] for e in cited if e["merged"]} <= {a["id"] for a in merged}
     assert next(e for e in cited if e["id"] == suffolk["id"])["merged"]
     babergh = html.unescape(real_client.get("/bodies/E07000200?k=20").get_data(as_text=True))
-    assert "Suffolk Coastal, Waveney; from 2008, its members since merged into one;" in babergh
+    assert (
+        "Suffolk Coastal (now East Suffolk), Waveney (now East Suffolk); from 2008, its members "
+        "since merged into one;"
+    ) in babergh
     ryedale = next(a for a in merged if a["id"] == "R-3b2e8698")  # not "… and North Yorkshire"
     assert (
         ryedale["internal"]
@@ -655,6 +658,32 @@ def test_the_members_that_stayed_in_are_told_who_left(
     answer = real_client.get("/api/v1/bodies/E09000033/recommendations?k=50").get_json()
     cited = [e for r in answer["recommendations"] for e in r["evidence"] if e["id"] == tri]
     assert cited and all("Hammersmith and Fulham (left 2022)" in e["partner_names"] for e in cited)
+
+
+def test_evidence_names_the_partners_as_the_arrangement_page_does(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """The arrangements cited beside a suggestion listed their members by the names their
+    sources wrote ("Canterbury, Dover, Shepway, Thanet"; "Forest Heath, St Edmundsbury"),
+    where the arrangement's page and the body pages say Folkestone and Hythe, and "Forest
+    Heath (now West Suffolk)": a name no body has today, with no word of what it is now."""
+    state = real_app.extensions["recommender"]
+    cited: dict[str, list[str]] = {}
+    for body in ("E07000108", "E07000106", "E07000245", "E07000203", "E06000055"):
+        answer = real_client.get(f"/api/v1/bodies/{body}/recommendations?k=50").get_json()
+        for r in answer["recommendations"]:
+            for e in r["evidence"]:
+                cited[e["id"]] = e["partner_names"]
+        options = real_client.get(f"/api/v1/bodies/{body}/arrangements-to-join").get_json()
+        for o in options["options"]:
+            cited[o["arrangement"]["id"]] = o["arrangement"]["partner_names"]
+    assert len(cited) > 10
+    for ident, names in cited.items():
+        record = reg.get_arrangement(ident, settings=state.settings, directory=state.directory)
+        assert names == [p["label"] for p in reg.listed_partners(record["members"])], ident
+    said = [n for names in cited.values() for n in names]
+    assert "Folkestone and Hythe" in said and "Shepway" not in said
+    assert "Forest Heath (now West Suffolk)" in said and "Forest Heath" not in said
 
 
 def test_the_city_of_london_is_called_a_city_corporation_not_a_borough_council(

@@ -44,9 +44,11 @@ from recommender.core.names import and_list
 from recommender.geo.pairs import RUNS, SAME_GOVERNOR, UNGOVERNED, PairMatrices
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
 from recommender.register.records import (
+    exits_of,
     has_ended,
     is_proposed,
     left_labels,
+    listed_partners,
     one_body,
     term_passed,
 )
@@ -629,9 +631,10 @@ class EvidenceIndex:
         ]
         observed = observed[~np.array(internal, dtype=bool) & ~np.array(proposed, dtype=bool)]
         self._kinds, self._kind_of = np.unique(ctx.bodies.kind, return_inverse=True)
+        names = body_names(ctx.bodies.codes, ctx.bodies.names)
         kind_matrix = np.eye(len(self._kinds), dtype=bool)[self._kind_of]  # bodies × kinds
         for service, group in observed.groupby("service", sort=False):
-            records = [evidence_record(r) for r in group.to_dict(orient="records")]
+            records = [evidence_record(r, names) for r in group.to_dict(orient="records")]
             for record in records:
                 if ended and str(record["id"]) in ended:
                     record["ended"] = True
@@ -719,8 +722,44 @@ class _Block:
     kinds: npt.NDArray[np.bool_]  # arrangements × kinds: a member of that kind
 
 
-def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
-    """An arrangement as shown next to a suggestion."""
+def body_names(codes: Collection[Any], names: Collection[Any]) -> dict[str, str]:
+    """Code to name, for :func:`evidence_record`."""
+    return {str(c): str(n) for c, n in zip(codes, names, strict=True)}
+
+
+def partner_labels(row: Mapping[Any, Any], names: Mapping[str, str] | None) -> list[str]:
+    """A comparable arrangement's partners as the register's own lists name them
+    (:func:`listed_partners`): each body once, by its name today (``names``: code to name),
+    a former council by the name its source gave with what it is now ("Forest Heath (now West
+    Suffolk)"), a council renamed since by its name now ("Folkestone and Hythe", which its
+    source wrote "Shepway"), one that left while it ran on said so ("Hammersmith and Fulham
+    (left 2022)"). A model saved before it kept its members as given (``member_given``), or no
+    ``names``: the names its source gave, each once, who left said so."""
+    given = row.get("member_given")
+    if names is None or not isinstance(given, list) or not given:
+        return left_labels(str(row["name"]), list(dict.fromkeys(row.get("member_names") or [])))
+    left = exits_of(str(row["name"]), bool(row.get("simulated")))
+    members = []
+    for code, as_given, resolution in given:
+        reading = left.get(code) if code else None
+        members.append(
+            {
+                "body_code": code or None,
+                "name_as_given": as_given,
+                "resolution": resolution,
+                "name": names.get(code, as_given) if code else as_given,
+                "left": reading is not None,
+                "left_year": None if reading is None else reading.year,
+            }
+        )
+    return [p["label"] for p in listed_partners(members)]
+
+
+def evidence_record(
+    row: Mapping[Any, Any], names: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """An arrangement as shown next to a suggestion (its partners named as ``names``, code to
+    name, names the bodies today: :func:`partner_labels`)."""
 
     def num(value: Any) -> float | None:
         return None if value is None or pd.isna(value) else float(value)
@@ -732,11 +771,7 @@ def evidence_record(row: Mapping[Any, Any]) -> dict[str, Any]:
         "id": row["id"],
         "name": row["name"],
         "service": row["service"],
-        # A county split in two is two members of the one name the source wrote: named once.
-        # One that left while it ran on says so ("Hammersmith and Fulham (left 2022)").
-        "partner_names": left_labels(
-            str(row["name"]), list(dict.fromkeys(row.get("member_names") or []))
-        ),
+        "partner_names": partner_labels(row, names),
         "start_year": None if start is None or pd.isna(start) else int(start),
         # Said beside it ("from 2008 to 2021"): a comparable arrangement may have ended,
         # its year known or not (the register's status "ended" with no year).

@@ -475,7 +475,8 @@ def compact_register(arrangements: pd.DataFrame, members: pd.DataFrame) -> pd.Da
     """The observed (real) register as one frame with each arrangement's member codes and
     names as lists; simulated arrangements are left out. ``member_via`` goes with
     ``member_codes``: for each, the full name of the body now gone (a former council, an NHS
-    predecessor) the source named that the member stands for, else ""."""
+    predecessor) the source named that the member stands for, else ""; ``member_given``
+    is every member as ``(body code or "", name as given, resolution)``."""
     arrangements = arrangements[~arrangements["simulated"].astype(bool)]
     m = members.sort_values(["arrangement_id", "position"])
     codes = m.groupby("arrangement_id")["body_code"].agg(lambda s: [c for c in s if c])
@@ -488,6 +489,21 @@ def compact_register(arrangements: pd.DataFrame, members: pd.DataFrame) -> pd.Da
         m.assign(via=named)
         .groupby("arrangement_id")[["body_code", "via"]]
         .apply(lambda g: [v for c, v in zip(g["body_code"], g["via"], strict=True) if c])
+    )
+    # Every member as the source gave it, in its order (code or "", name, resolution): what
+    # the evidence lists them by, as the register's own lists do (explain.partner_labels).
+    given = (
+        m.assign(
+            code=m["body_code"].fillna("").astype(str),
+            resolution=resolution.fillna("").astype(str),
+        )
+        .groupby("arrangement_id")[["code", "name_as_given", "resolution"]]
+        .apply(
+            lambda g: [
+                (str(c), str(n), str(r))
+                for c, n, r in zip(g["code"], g["name_as_given"], g["resolution"], strict=True)
+            ]
+        )
     )
     columns = [
         "id",
@@ -509,6 +525,7 @@ def compact_register(arrangements: pd.DataFrame, members: pd.DataFrame) -> pd.Da
     out["member_codes"] = codes.reindex(out.index)
     out["member_names"] = names.reindex(out.index)
     out["member_via"] = via.reindex(out.index)
-    for column in ("member_codes", "member_names", "member_via"):
+    out["member_given"] = given.reindex(out.index)
+    for column in ("member_codes", "member_names", "member_via", "member_given"):
         out[column] = out[column].apply(lambda v: v if isinstance(v, list) else [])
     return out.reset_index(drop=True)

@@ -32,7 +32,14 @@ from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, UnknownBody
 from recommender.core.jsontext import dumps
 from recommender.model import artifacts
-from recommender.model.explain import EvidenceIndex, Reason, evidence_record, reasons, whole_km
+from recommender.model.explain import (
+    EvidenceIndex,
+    Reason,
+    body_names,
+    evidence_record,
+    reasons,
+    whole_km,
+)
 from recommender.model.features import BodyArrays, group_frame
 from recommender.model.fit import TrainedModel
 from recommender.model.network import Snapshot, as_the_register_says, members_left
@@ -363,6 +370,7 @@ class Recommender:
         self.scorer = Scorer(ctx, model.components, model.snapshot, model.p_enter)
         self.scorer.overlaps = _overlapping(settings, ctx.pairs.codes)
         self._evidence = EvidenceIndex(model)
+        self._name_of = body_names(ctx.bodies.codes, ctx.bodies.names)  # (code to name today)
         self.suggestions = Suggestions(SUGGESTIONS)
         # Each body's kind as a small number, so that a filter on kinds is one look-up a row.
         self._kind_names, self._kind_of = np.unique(ctx.bodies.kind, return_inverse=True)
@@ -1064,7 +1072,7 @@ class Recommender:
             km = whole_km(ctx.pairs.dist_km[f, best])
             result.append(
                 JoinOption(
-                    arrangement=evidence_record(row),
+                    arrangement=evidence_record(row, self._name_of),
                     likelihood=likelihood,
                     savings_per_partner_gbp=float(saving),
                     reason=f"of its members, {ctx.bodies.names[best]} ({km} km away) is the "
