@@ -24,7 +24,7 @@ COUNCIL, COUNCIL_FIRE = "E10000032", "E31000037"  # West Sussex
 GMCA, GM_FIRE, GM_POLICE = "E47000001", "E31000040", "E23000005"
 ESSEX_POLICE, ESSEX_FIRE = "E23000028", "E31000015"
 ROW = "R-7d6edc27"  # West Sussex Fire and Rescue / West Sussex County Council co-ordination …
-SAID = "West Sussex County Council runs West Sussex Fire and Rescue Authority"
+SAID = "West Sussex County Council runs the West Sussex Fire and Rescue Authority"
 
 
 def _governance() -> pd.DataFrame:

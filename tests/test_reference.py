@@ -152,7 +152,7 @@ def test_body_says_how_its_fire_authority_is_governed(tiny_settings: Settings) -
     police = reference.body("E23000001", settings=tiny_settings)["governance"]
     assert [g["text"] for g in police] == [
         "Governed by the Police, Fire and Crime Commissioner for Shire, who also governs "
-        "Shire and Gamma Fire and Rescue Authority"
+        "the Shire and Gamma Fire and Rescue Authority"
     ]
     assert reference.body("Alpha", settings=tiny_settings)["governance"] == []
 

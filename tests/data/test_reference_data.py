@@ -312,8 +312,8 @@ def test_every_fire_authority_has_its_governance(bodies: gpd.GeoDataFrame) -> No
         ("E31000001", "A combined fire authority (Avon Fire Authority) since 1996"),
         ("E31000041", "A metropolitan fire and rescue authority (Merseyside Fire and Rescue "
                       "Authority) since 1986"),
-        ("E61000001", "The Mayor of London governs London Fire Commissioner (since 2018) and "
-                      "Metropolitan Police force area"),
+        ("E61000001", "The Mayor of London governs the London Fire Commissioner (since 2018) "
+                      "and the Metropolitan Police force area"),
     ],
 )  # fmt: skip
 def test_governance_in_words(code: str, text: str) -> None:

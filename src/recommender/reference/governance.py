@@ -219,9 +219,10 @@ def governance_sentence(code: str, row: dict[str, str], names: pd.Series) -> str
     if how == "county_council":
         return f"Runs the fire and rescue service ({names[fire]})"
     if code == row["police_code"]:
-        return f"Governed by the {mayor}, who also governs {names[fire]}"
+        return f"Governed by the {mayor}, who also governs the {names[fire]}"
     since = f" (since {row['since_year']})" if row["since_year"] else ""
-    return f"The {who} governs {names[fire]}{since} and {names[row['police_code']]}"
+    # (a fire authority and a police force area are named with "the", as people say them)
+    return f"The {who} governs the {names[fire]}{since} and the {names[row['police_code']]}"
 
 
 def records(table: pd.DataFrame) -> list[dict[str, str]]:

@@ -1657,7 +1657,7 @@ def _merged_said(members: Sequence[Mapping[str, Any]]) -> str | None:
 
 def _runs_said(members: Sequence[Mapping[str, Any]], directory: Directory) -> str | None:
     """Why an arrangement between a fire authority and the body that runs it, and no one
-    else, is internal ("West Sussex County Council runs West Sussex Fire and Rescue
+    else, is internal ("West Sussex County Council runs the West Sussex Fire and Rescue
     Authority"); None for any other arrangement."""
     fires = [str(m["body_code"]) for m in members if m.get("run_by")]
     codes = [m.get("body_code") for m in members]
@@ -1668,7 +1668,7 @@ def _runs_said(members: Sequence[Mapping[str, Any]], directory: Directory) -> st
     fire_name = directory.names.get(fire, fire)
     kind = directory.kinds.get(runner)
     if kind == "police":  # a police, fire and crime commissioner, over both
-        return f"the {who} governs both the police ({directory.names[runner]}) and {fire_name}"
+        return f"the {who} governs both the police ({directory.names[runner]}) and the {fire_name}"
     if kind == "council":
-        return f"{who} runs {fire_name}"
-    return f"the {who} ({directory.names.get(runner, runner)}) runs {fire_name}"
+        return f"{who} runs the {fire_name}"
+    return f"the {who} ({directory.names.get(runner, runner)}) runs the {fire_name}"
