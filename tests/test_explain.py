@@ -396,3 +396,20 @@ def test_savings_are_learnt_only_from_arrangements_that_ran(
     meta = real_recommender_model.describe()
     assert len(meta["parameters"]["savings"]["figures_gbp"]) == len(learnt)
     assert sum(meta["parameters"]["savings"]["figures_by_basis"].values()) == len(learnt)
+
+
+@pytest.mark.parametrize("kind", ["fire", "police"])
+def test_reasons_name_a_fire_authority_or_police_force_area_with_the(
+    recommender_model: Recommender, kind: str
+) -> None:
+    """Reasons said "12 km from Essex police force area", "its area contains Kent Fire and
+    Rescue Authority"."""
+    bodies = recommender_model.model.context.bodies
+    said = []
+    for i in np.flatnonzero(bodies.kind == kind)[:3]:
+        name = str(bodies.names[i])
+        for r in recommender_model.recommend(Query(str(bodies.codes[i]), k=10)):
+            said += [(name, x.text) for x in r.reasons if name in x.text]
+    assert said
+    for name, text in said:
+        assert re.search(rf"(?<!the ){re.escape(name)}", text) is None, text

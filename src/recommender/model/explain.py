@@ -42,7 +42,7 @@ import pandas as pd
 from recommender.core.kinds import GLA, tier_name
 from recommender.core.names import and_list
 from recommender.geo.pairs import RUNS, SAME_GOVERNOR, UNGOVERNED, PairMatrices
-from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES
+from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES, BodyArrays
 from recommender.register.records import (
     exits_of,
     has_ended,
@@ -223,7 +223,7 @@ def proposed_said(model: TrainedModel, focal: int, proposed: Proposed) -> str:
     property and assets": what a pair named together only in proposals was, never that the two
     work together (:attr:`recommender.model.scoring.Scorer.proposed`)."""
     ctx = model.context
-    you = str(ctx.bodies.names[focal])
+    you = in_text(ctx.bodies, focal)
     labels = and_list([service_words(str(ctx.labels[s])) for s in proposed.services])
     who = f"{proposed.via_focal} (now {you})" if proposed.via_focal else you
     what = f"named with {who} in a documented proposal to share {labels}"
@@ -263,7 +263,7 @@ def describe(
     ctx = model.context
     snap = model.snapshot if network is None else network
     p, b = ctx.pairs, ctx.bodies
-    you = str(b.names[focal])
+    you = in_text(b, focal)
     above = above or {}
     coterminous = ctx.table.stack[focal, cand, PAIR_FEATURES.index("coterminous")]
     overlapping = overlaps is not None and bool(overlaps[focal, cand])
@@ -331,9 +331,21 @@ def describe(
         said = f"a {'larger' if effect > 0 else 'smaller'} saving than most: "
         if abs(float(b.population[cand]) - float(b.population[focal])) < 1:  # the same area
             return f"{said}each of the two serves {only}{people}"
-        who = f"{b.names[smaller]}, the smaller of the two,"
+        who = f"{in_text(b, smaller)}, the smaller of the two,"
         return f"{said}{who} brings {only}{people} into one service"
     raise KeyError(factor)
+
+
+# The kinds of body named with "the" in a sentence ("12 km from the Essex police force area",
+# "its area contains the London Fire Commissioner"); a council, named by its place, and an
+# NHS board ("NHS Kent and Medway Integrated Care Board") without.
+THE_KINDS = frozenset({"fire", "police", "combined"})
+
+
+def in_text(bodies: BodyArrays, i: int) -> str:
+    """Body ``i``'s name as a sentence says it, after a word (:data:`THE_KINDS`)."""
+    name = str(bodies.names[i])
+    return f"the {name}" if str(bodies.kind[i]) in THE_KINDS else name
 
 
 def governance_note(model: TrainedModel, focal: int, cand: int) -> Reason | None:
@@ -412,7 +424,7 @@ def _nesting(model: TrainedModel, focal: int, cand: int) -> str:
     councils: one nested in the other with the same population). East Sussex's fire authority
     also covers Brighton and Hove, within 5% of East Sussex's area: "its area contains"."""
     b = model.context.bodies
-    you = str(b.names[focal])
+    you = in_text(b, focal)
     if abs(float(b.population[cand]) - float(b.population[focal])) < 1:
         return f"covers the same area as {you}"
     bigger = (b.population[cand], b.log_area[cand]) > (b.population[focal], b.log_area[focal])
@@ -430,7 +442,7 @@ def _london(p: PairMatrices, focal: int) -> str:
 
 def _area_sentence(model: TrainedModel, focal: int, cand: int) -> str:
     p, b = model.context.pairs, model.context.bodies
-    you = str(b.names[focal])
+    you = in_text(b, focal)
     if p.nested[focal, cand]:
         return _nesting(model, focal, cand)
     parts = []
