@@ -429,6 +429,27 @@ def test_recommendations_for_a_successor(scenario_model: ScenarioRecommender) ->
     assert found == scenario_model.recommend(Query("X06000002", k=10))
 
 
+def test_one_between_councils_merged_before_the_scenario_is_not_offered_to_join(
+    scenario_model: ScenarioRecommender, recommender_model
+) -> None:  # type: ignore[no-untyped-def]
+    """Suffolk Coastal and Waveney (both East Suffolk since 2019): on a scenario's map it was
+    offered to join, and cited as running ("merged": false), its two members read as one."""
+    trained = recommender_model.model.arrangements
+    pairs = zip(trained["id"], trained["member_codes"], strict=True)
+    merged = {str(i) for i, codes in pairs if reg.one_body(codes)}
+    assert merged
+    offered, cited = set(), set()
+    for body in ("X06000001", "X06000002", "E07000200", "E07000202", "E07000203"):
+        for o in scenario_model.arrangements_to_join(body, k=50):
+            offered.add(o.arrangement["id"])
+            assert not o.arrangement["merged"], o.arrangement["name"]
+        for r in scenario_model.recommend(Query(body, k=50)):
+            cited |= {e["id"] for e in r.evidence if e["id"] in merged and e["merged"]}
+            assert not [e for e in r.evidence if e["id"] in merged and not e["merged"]]
+    assert offered and not offered & merged
+    assert cited  # cited beside suggestions, as merged
+
+
 def test_an_arrangement_deleted_from_the_register_is_not_cited_on_the_new_map(
     recommender_model,  # type: ignore[no-untyped-def]
 ) -> None:

@@ -125,15 +125,21 @@ def from_compact(world: World, compact: pd.DataFrame) -> list[Outcome]:
 
 
 def register_frames(
-    compact: pd.DataFrame, outcomes: Sequence[Outcome]
+    compact: pd.DataFrame, outcomes: Sequence[Outcome], world: World
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The register on the scenario's map, internal arrangements left out: ``arrangements``
     and ``members`` frames as :func:`recommender.model.network.register_arrays` reads them, and the
-    compact register (member codes mapped; names as given) for evidence and joins."""
+    compact register (names as given) for evidence and joins, each member's code mapped: one
+    code a member, so that one between councils merged before the scenario (Chiltern and South
+    Bucks, both Buckinghamshire) is still seen as one body (``one_body``: cited as merged,
+    never offered to join), where the codes made distinct read as one member."""
     kept = {o.id: o for o in outcomes if not o.internal}
     real = compact[~compact["simulated"].astype(bool)]
     out = real[real["id"].astype(str).isin(list(kept))].copy()
-    out["member_codes"] = [list(kept[str(i)].after) for i in out["id"]]
+    out["member_codes"] = [
+        [c for code in codes for c in world.replaced.get(str(code), (str(code),))]
+        for codes in out["member_codes"]
+    ]
     members = pd.DataFrame(
         [
             {"arrangement_id": o.id, "position": p, "body_code": c}
