@@ -16,6 +16,7 @@ import pytest
 from model_fixtures import trained_before
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, UnknownBody
+from recommender.model.explain import service_words
 from recommender.model.features import PAIR_FEATURES
 from recommender.recommend.query import CHOICE_FLOOR
 from recommender.recommend.ranking import MAX_K, Query, Recommender
@@ -405,11 +406,15 @@ def test_arrangements_to_join_exclude_those_the_body_is_in(recommender_model: Re
     scores = [o.score for o in options]
     assert scores == sorted(scores, reverse=True)
     # The member named is the likeliest of its own members, not "the likeliest partner for
-    # this service" (which read as the body's best partner of all).
-    assert re.fullmatch(
-        r"of its members, .+ \(\d+ km away\) is the likeliest to partner Rother for this service",
-        options[0].reason,
-    )
+    # this service" (which read as the body's best partner of all); the service is named, as
+    # none was asked ("for this service" said nothing).
+    for option in options:
+        label = service_words(recommender_model._labels[option.arrangement["service"]])
+        assert re.fullmatch(
+            rf"of its members, .+ \(\d+ km away\) is the likeliest to partner Rother for "
+            rf"{re.escape(label)}",
+            option.reason,
+        ), option.reason
 
 
 def test_describe_reports_the_model(recommender_model: Recommender) -> None:
@@ -721,3 +726,24 @@ def test_a_body_renamed_since_training_is_named_as_the_reference_names_it_now(
         bodies["display_name"]
     )
     assert before.recommend(Query("Rother", k=1))[0].partner_name == old
+
+
+def test_no_arrangement_with_a_member_abolished_since_is_offered_to_join(
+    recommender_model: Recommender,
+) -> None:
+    """County Durham was offered "Leeds joint director of public health (NHS Leeds and Leeds
+    City Council)" to join, and others were offered the Kent Total Place pilot, though NHS
+    Leeds, a primary care trust, was abolished in 2013, as were Kent's PCTs, and its police
+    authority in 2012: there is nothing to join as the sources describe it."""
+    trained = recommender_model.model.arrangements
+    gone = {
+        str(i)
+        for i, given in zip(trained["id"], trained["member_given"], strict=True)
+        if any(register.gone_member(n, r) for _, n, r in given)
+    }
+    assert len(gone) >= 2  # (the Kent Total Place pilot and the Mildenhall hub among them)
+    offered = set()
+    bodies = recommender_model.model.context.bodies
+    for code in bodies.codes[bodies.kind == "council"][::3]:
+        offered |= {o.arrangement["id"] for o in recommender_model.arrangements_to_join(code, k=50)}
+    assert len(offered) > 10 and not offered & gone

@@ -37,7 +37,9 @@ from recommender.model.explain import (
     Reason,
     body_names,
     evidence_record,
+    in_text,
     reasons,
+    service_words,
     whole_km,
 )
 from recommender.model.features import BodyArrays, group_frame
@@ -56,6 +58,7 @@ from recommender.reference import lookup as reference
 from recommender.reference.lookup import resolve
 from recommender.register.records import (
     ended_rows,
+    gone_member,
     is_proposed,
     named_split,
     one_body,
@@ -1028,7 +1031,8 @@ class Recommender:
         the body is not in, for services it delivers, ranked by the chance of joining (its
         likeliest partner among the members) times the model's estimate of savings per partner
         of the enlarged group. Arrangements with no member the body could partner for that
-        service are left out."""
+        service are left out, as are those with a member abolished since (a primary care trust,
+        a police authority: :func:`~recommender.register.records.gone_member`)."""
         check_k(k)
         f = self.body_position(body)
         ctx, model = self.model.context, self.model
@@ -1052,6 +1056,8 @@ class Recommender:
                 continue  # deleted from the register since the model was trained, or ended
             if ctx.table.runs[f, positions].any():
                 continue  # the body's own fire authority (or its runner) is in it: it is in it
+            if any(gone_member(n, r) for _, n, r in row.get("member_given") or ()):
+                continue  # a member abolished since (a PCT, a police authority): nothing to join
             if s not in likelihoods:
                 scored = self.scorer.query(f, s)
                 likelihoods[s] = dict(
@@ -1075,8 +1081,9 @@ class Recommender:
                     arrangement=evidence_record(row, self._name_of),
                     likelihood=likelihood,
                     savings_per_partner_gbp=float(saving),
-                    reason=f"of its members, {ctx.bodies.names[best]} ({km} km away) is the "
-                    f"likeliest to partner {ctx.bodies.names[f]} for this service",
+                    reason=f"of its members, {in_text(ctx.bodies, best)} ({km} km away) is "
+                    f"the likeliest to partner {in_text(ctx.bodies, f)} for "
+                    f"{service_words(self._labels[str(row['service'])])}",
                 )
             )
         result.sort(key=lambda o: (-o.score, o.arrangement["id"]))

@@ -414,6 +414,32 @@ def former(member: Mapping[str, Any]) -> bool:
     return str(member.get("resolution") or "").startswith(FORMER_RESOLUTIONS)
 
 
+# A police authority, as sources name one ("Kent Police Authority"): abolished in 2012, its
+# force governed since by a police and crime commissioner.
+_POLICE_AUTHORITY = re.compile(r"\bpolice authority$")
+
+
+def gone_member(name_as_given: str, resolution: str) -> bool:
+    """Whether a member is a body that no longer exists and that no council succeeded: an NHS
+    commissioner since abolished (a primary care trust, a CCG, a health authority: resolved as
+    the predecessor of its area's integrated care board) or a police authority (abolished in
+    2012). No one can join an arrangement with it as its sources describe it, and none says
+    what followed it. A former council is not one: its successor took on its arrangements.
+
+    >>> gone_member("NHS Leeds (PCT)", "predecessor: NHS Leeds (PCT) → NHS West Yorkshire …")
+    True
+    >>> gone_member("Kent Police Authority", "rule: Kent Police Authority → Kent police …")
+    True
+    >>> gone_member("Kent Police", "rule: Kent Police → Kent police force area")
+    False
+    >>> gone_member("Forest Heath", "former: Forest Heath District Council → West Suffolk")
+    False
+    """
+    if str(resolution).startswith("predecessor:"):
+        return True
+    return bool(_POLICE_AUTHORITY.search(" ".join(str(name_as_given).lower().split())))
+
+
 def member_label(member: Mapping[str, Any]) -> str:
     """A member as people should read it: a former council as the source names it, with what
     it is now ("Chiltern (now Buckinghamshire)"), not as its successor (which made a successor
