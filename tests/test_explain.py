@@ -260,7 +260,8 @@ def test_history_through_a_body_that_is_gone_says_so() -> None:
     said = inherited_history("Bedford", pairs_found[(0, 1)], two)
     assert said == f"both succeed {county} in {two}"
     said = inherited_history("Bedford", None, two)
-    assert said == f"has been in {two} with Bedford, each through a council since abolished"
+    # (not "each through a council": one may be an NHS body's predecessor, a CCG)
+    assert said == f"has been in {two} with Bedford, only through bodies since abolished"
 
 
 def test_evidence_prefers_arrangements_between_bodies_of_the_pairs_kinds(

@@ -747,3 +747,27 @@ def test_no_arrangement_with_a_member_abolished_since_is_offered_to_join(
     for code in bodies.codes[bodies.kind == "council"][::3]:
         offered |= {o.arrangement["id"] for o in recommender_model.arrangements_to_join(code, k=50)}
     assert len(offered) > 10 and not offered & gone
+
+
+def test_a_member_abolished_since_no_longer_shares_the_service(
+    recommender_model: Recommender,
+) -> None:
+    """West Suffolk and NHS Suffolk and North East Essex ICB were said to share property
+    already (the Mildenhall hub, whose NHS member is the West Suffolk CCG, abolished in 2022),
+    as Kent and its ICB customer services (the Total Place pilot's two PCTs, abolished in
+    2013). The police force area stays in the pilot: Kent Police is a member, its police
+    authority (abolished in 2012) only one of its two names there."""
+
+    def existing(code: str, kind: str, service: str) -> set[str]:
+        query = Query(code, service, (kind,), None, 50, include_existing=True, min_choice=0)
+        return {r.partner_code for r in recommender_model.recommend(query) if r.existing}
+
+    assert "E54000023" not in existing("E07000245", "health", "property_assets")
+    assert "E54000032" not in existing("E10000016", "health", "customer_services")
+    assert "E23000032" in existing("E10000016", "police", "customer_services")
+    # What they did together stays: its history is stated in the past tense.
+    found = recommender_model.recommend(
+        Query("E07000245", "property_assets", ("health",), None, 50, include_existing=True)
+    )
+    icb = next(r for r in found if r.partner_code == "E54000023")
+    assert any(x.text.endswith("through bodies since abolished") for x in icb.reasons)

@@ -579,7 +579,7 @@ def inherited_history(you: str, via: Via | None, count: str) -> str:
     (:func:`inherited_pairs`; ``via``: the focal body's, then the candidate's, None for more
     than one way), from the candidate's side."""
     if via is None:
-        return f"has been in {count} with {you}, each through a council since abolished"
+        return f"has been in {count} with {you}, only through bodies since abolished"
     if via[0] and via[0] == via[1]:
         return f"both succeed {via[0]} in {count}"
     who, with_whom = _through(you, via)

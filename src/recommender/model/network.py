@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import sparse
 
 from recommender.geo.pairs import PairMatrices
-from recommender.register.records import exits_of, proposed_rows
+from recommender.register.records import exits_of, gone_member, proposed_rows
 
 IntArray = npt.NDArray[np.intp]
 
@@ -160,6 +160,29 @@ def members_left(
             if code in index:
                 year = -np.inf if reading.year is None else float(reading.year)
                 out.append((k, int(index[code]), year))
+    return tuple(out)
+
+
+def members_gone(
+    ids: Sequence[str],
+    given: Mapping[str, Sequence[tuple[str, str, str]]],
+    index: Mapping[str, int],
+) -> tuple[tuple[int, int, float], ...]:
+    """:attr:`RegisterArrays.left` for the members abolished since that no council succeeded
+    (:func:`~recommender.register.records.gone_member`: NHS Leeds, a primary care trust, in
+    the Leeds joint director of public health; a police authority): no longer sharing its
+    service through it, though what they did stays history. ``given`` is each real
+    arrangement's members as given (``member_given``: code, name, resolution), by id; a body
+    is gone from one only if every member it stands for is (Kent Police stays in the Kent
+    Total Place pilot, Kent Police Authority gone: one police force area). No year: gone now."""
+    out = []
+    for k, ident in enumerate(ids):
+        members = given.get(str(ident)) or ()
+        codes = {c for c, _, _ in members if c}
+        for code in sorted(codes):
+            mine = [gone_member(n, r) for c, n, r in members if c == code]
+            if all(mine) and code in index:
+                out.append((k, int(index[code]), -np.inf))
     return tuple(out)
 
 

@@ -44,7 +44,12 @@ from recommender.model.explain import (
 )
 from recommender.model.features import BodyArrays, group_frame
 from recommender.model.fit import TrainedModel
-from recommender.model.network import Snapshot, as_the_register_says, members_left
+from recommender.model.network import (
+    Snapshot,
+    as_the_register_says,
+    members_gone,
+    members_left,
+)
 from recommender.model.scoring import HORIZON_YEARS, LongScores, Proposed, Scorer
 from recommender.recommend.query import (
     CHOICE_FLOOR,
@@ -403,6 +408,14 @@ class Recommender:
         named = dict(zip(observed["id"].astype(str), observed["name"].astype(str), strict=True))
         in_order = [named.get(str(i), "") for i in ctx.reg.ids]
         self._left = members_left(in_order, list(ctx.reg.simulated), ctx.pairs.index)
+        # And those abolished since (a primary care trust, a police authority): no one shares
+        # a service with a body gone (a model saved before it kept its members as given: none).
+        if "member_given" in observed:
+            given = dict(zip(observed["id"].astype(str), observed["member_given"], strict=True))
+            left = {(k, f): since for k, f, since in self._left}
+            for k, f, since in members_gone(list(ctx.reg.ids), given, ctx.pairs.index):
+                left.setdefault((k, f), since)
+            self._left = tuple((k, f, since) for (k, f), since in left.items())
         # Those recorded or named as never formed (status proposed, "… (proposal)") or whose
         # names say they split ("… split 2012"): the model learnt from them as partner choices,
         # but no answer states them as a partnership ("already works with … on …", a partner

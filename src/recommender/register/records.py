@@ -1398,21 +1398,22 @@ def running_partnerships(
 ) -> list[tuple[str, list[str]]]:
     """Each real arrangement still running (:data:`RUNNING`: no end year, not said ended nor
     proposed, nor named as only proposed or split), as the register holds it now: its service
-    id and its members' body codes (a member that is no body on the map left out, and one that
-    left it, :func:`exits_of`)."""
+    id and its members' body codes (a member that is no body on the map left out, one that
+    left it, :func:`exits_of`, and one abolished since, :func:`gone_member`)."""
     a, m = db.arrangements, db.members
     stmt = (
-        sa.select(a.c.id, a.c.name, a.c.service, m.c.body_code)
+        sa.select(a.c.id, a.c.name, a.c.service, m.c.body_code, m.c.name_as_given, m.c.resolution)
         .join(m, m.c.arrangement_id == a.c.id)
         .where(a.c.simulated.is_(False), RUNNING, m.c.body_code.is_not(None))
         .order_by(a.c.id, m.c.position)
     )
     found: dict[str, tuple[str, list[str]]] = {}
     with _connection(settings, engine) as conn:
-        for ident, name, service, code in conn.execute(stmt):
+        for ident, name, service, code, given, resolution in conn.execute(stmt):
             codes = found.setdefault(ident, (service, []))[1]
-            if code not in exits_of(str(name)):  # a member that left: not through it
-                codes.append(code)
+            if code in exits_of(str(name)) or gone_member(str(given), str(resolution or "")):
+                continue  # a member that left, or abolished since: not through it
+            codes.append(code)
     return list(found.values())
 
 
