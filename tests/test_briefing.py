@@ -58,6 +58,7 @@ def test_pdf_briefing_has_every_section_and_the_figures(
     # A group's per-member figure is an even share, not what each would save
     said = " ".join(text.split())
     assert "Even share each" in said and "not what each would save" in said
+    assert "Estimated savings a year" in said and "the model's estimate for the whole group" in said
 
 
 def test_html_briefing_is_self_contained(recommender_model: Recommender, tmp_path: Path) -> None:

@@ -144,6 +144,9 @@ def test_a_groups_share_is_said_to_be_even_not_what_each_saves(
     result = CliRunner(env=env).invoke(cli, ["groups", "Rother", "--service", "legal", "--k", "2"])
     assert result.exit_code == 0, result.output
     assert "even share each" in result.output and "a partner" not in result.output
+    # An estimate, said so (the arrangements to join said "estimated", the groups did not).
+    assert "estimated savings" in result.output
     assert (
-        "the whole group's if formed; the even share divides them by its members" in result.output
+        "the model's estimate of the whole group's if formed; the even share divides them by "
+        "its members" in result.output
     )

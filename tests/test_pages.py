@@ -635,6 +635,9 @@ def test_the_partner_groups_table_links_each_other_member(
     # What a group's likelihood is: Rother's pairs only (Wealden–Hastings is not scored).
     assert "least likely of Rother’s pairs in it" in html.unescape(table)
     assert "as likely as its least likely pair" not in table
+    # Its savings are the model's estimate, said so as beside the arrangements to join.
+    assert '<th scope="col" class="num">Estimated savings a year</th>' in table
+    assert "the model's estimate of the whole group's, if formed" in html.unescape(table)
 
 
 def test_an_evidence_source_that_is_not_a_web_address_is_text_not_a_link(

@@ -98,11 +98,12 @@ def groups_cmd(
             ]
             for g in found
         ],
-        ["group", "savings", "even share each", "likelihood"],
+        ["group", "estimated savings", "even share each", "likelihood"],
     )
     if found:  # (not what each would save: a small member brings little of it)
         click.echo(
-            "savings: the whole group's if formed; the even share divides them by its members"
+            "estimated savings: the model's estimate of the whole group's if formed; the even "
+            "share divides them by its members"
         )
 
 
