@@ -37,5 +37,20 @@ def north_south_draft(name: str = "surrey-north-south") -> Draft:
     )
 
 
+def kent_three_draft(name: str = "kent-three") -> Draft:
+    """Kent's districts into three unitaries: the Dartford and Sevenoaks Environmental Health
+    Partnership, which ended in 2021, is carried over between North and West Kent."""
+    return Draft(
+        name,
+        (
+            DraftSuccessor("North Kent", ("E07000107", "E07000109", "E07000113", "E07000115")),
+            DraftSuccessor("West Kent", ("E07000110", "E07000111", "E07000116")),
+            DraftSuccessor(
+                "East Kent", ("E07000105", "E07000106", "E07000108", "E07000112", "E07000114")
+            ),
+        ),
+    )
+
+
 def surrey(settings: Settings) -> Definition:
     return define.check(surrey_draft(), settings)

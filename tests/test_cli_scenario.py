@@ -147,3 +147,24 @@ def test_every_answer_on_a_scenario_map_says_so_in_its_heading(run: Any) -> None
         heading = next(line for line in said.output.splitlines() if line.startswith("West"))
         assert heading.startswith("West Surrey (X06000002) — model ")
         assert heading.endswith(", scenario surrey-east-west"), heading
+
+
+def test_show_says_when_each_carried_over_arrangement_ran(run: Any) -> None:
+    """The carried-over table listed one that ended in 2021 with no word of it."""
+    north = ("E07000107", "E07000109", "E07000113", "E07000115")
+    west = ("E07000110", "E07000111", "E07000116")
+    east = ("E07000105", "E07000106", "E07000108", "E07000112", "E07000114")
+    made = run(
+        "scenario", "create", "kent-three",
+        "--from", ",".join(north), "--name", "North Kent",
+        "--from", ",".join(west), "--name", "West Kent",
+        "--from", ",".join(east), "--name", "East Kent",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    shown = run("scenario", "show", "kent-three")
+    assert shown.exit_code == 0, shown.output
+    assert "of them since ended or past a limited term;" in shown.output
+    row = next(
+        line for line in shown.output.splitlines() if "Dartford and Sevenoaks Environmental" in line
+    )
+    assert "2012–2021" in row

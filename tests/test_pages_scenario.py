@@ -21,9 +21,19 @@ from pypdf import PdfReader
 
 from model_fixtures import trained_before
 from recommender.recommend.query import Query
+from recommender.register import records as reg
 from recommender.scenario import store
 from recommender.scenario.recommend import ScenarioCache
-from scenario_fixtures import EAST, JOINT_WASTE, NORTH, RUSHMOOR, SOUTH, WEST, surrey_draft
+from scenario_fixtures import (
+    EAST,
+    JOINT_WASTE,
+    NORTH,
+    RUSHMOOR,
+    SOUTH,
+    WEST,
+    kent_three_draft,
+    surrey_draft,
+)
 
 NAME = "surrey-east-west"
 
@@ -426,3 +436,33 @@ def test_a_scenario_counts_the_county_it_abolishes_with_the_councils_it_replaces
         "2 new unitary councils replacing 11 of today's councils and the county council over "
         "them (Surrey, abolished)."
     ) in page
+
+
+def test_what_a_successor_inherits_says_what_no_longer_runs(
+    app: Flask, client: FlaskClient
+) -> None:
+    """North Kent "inherits 17 documented arrangements" counted one that ended in 2021 (the
+    Dartford and Sevenoaks Environmental Health Partnership) among them, and the scenario's page
+    said "the new unitaries inherit these arrangements" of them all, as partnerships."""
+    state = app.extensions["recommender"]
+    store.create(state.engine, kent_three_draft("kent-three-history"), state.settings)
+    shown = client.get("/api/v1/scenarios/kent-three-history").get_json()
+    carried = shown["arrangements"]["carried_over"]
+    ended = [a for a in carried if a["ended"]]
+    assert ended and all(a["status"] == "ended" and not a["proposed"] for a in ended)
+    said = reg.not_running_said(carried)
+    assert "since ended or past a limited term" in said
+    page = " ".join(_plain(_text(client.get("/scenarios/kent-three-history"))).split())
+    assert f"those that do not run today{said} are inherited as history" in page
+    north = client.get("/scenarios/kent-three-history/bodies/X06000001")
+    body = " ".join(_plain(_text(north)).split())
+    said = r"North Kent inherits \d+ documented arrangements from its councils \(1 of them since"
+    assert re.search(said, body)
+    # Each member once, as the arrangement's page lists them (the Kent Total Place pilot named
+    # "NHS Kent and Medway Integrated Care Board" twice for its two PCTs, with no word of them,
+    # and Kent police force area twice).
+    pilot = body[body.index("Kent Total Place pilot") :]
+    pilot = pilot[: pilot.index("Kent Probation")]
+    assert "West Kent PCT (now NHS Kent and Medway Integrated Care Board)" in pilot
+    assert pilot.count("NHS Kent and Medway Integrated Care Board") == 2  # its two PCTs
+    assert pilot.count("Kent police force area") == 1

@@ -145,6 +145,8 @@ def _report(obj: SettingsObj, definition: Any) -> dict[str, Any]:
 
 
 def _print(shown: dict[str, Any]) -> None:
+    from recommender.register.records import not_running_said, years_said
+
     click.echo(
         f"\nScenario {shown['name']}"
         + (f": {shown['description']}" if shown["description"] else "")
@@ -196,12 +198,22 @@ def _print(shown: dict[str, Any]) -> None:
         ["id", "name", "service", "members today"],
     )
     click.echo(
-        f"\nDocumented arrangements carried over to successors ({len(carried)}; "
+        f"\nDocumented arrangements carried over to successors ({len(carried)}"
+        f"{not_running_said(carried).replace(' (', ', ').rstrip(')')}; "
         f"{arrangements['unchanged']} others unchanged)"
     )
     echo_table(
-        [[a["id"], a["name"], a["service"], _members(a["members_after"])] for a in carried],
-        ["id", "name", "service", "members in the scenario"],
+        [
+            [
+                a["id"],
+                a["name"],
+                a["service"],
+                years_said(a, short=True) or "—",
+                _members(a["members_after"]),
+            ]
+            for a in carried
+        ],
+        ["id", "name", "service", "when", "members in the scenario"],
     )
 
 

@@ -666,6 +666,24 @@ def merged_said(name: str, merged: Sequence[Mapping[str, Any]]) -> str:
     return "; ".join(said)
 
 
+def not_running_said(records: Sequence[Mapping[str, Any]]) -> str:
+    """How many of ``records`` do not run today, for a count that includes them ("17
+    documented arrangements (3 of them since ended or past a limited term; 2 only
+    proposed)"): "" when every one runs.
+
+    >>> not_running_said([{"name": "A", "end_year": 2021}, {"name": "B (proposal)"}, {}])
+    ' (1 of them since ended or past a limited term; 1 only proposed)'
+    """
+    proposed = sum(record_proposed(r) for r in records)
+    over = sum(record_ended(r) and not record_proposed(r) for r in records)
+    parts = []
+    if over:
+        parts.append(f"{over} of them since ended or past a limited term")
+    if proposed:
+        parts.append(f"{proposed} only proposed")
+    return f" ({'; '.join(parts)})" if parts else ""
+
+
 def sources_said(records: Sequence[Mapping[str, Any]]) -> str:
     """Whether each of ``records`` names its public source, as every list of a body's
     arrangements says it ("each with its public source" only when true)."""

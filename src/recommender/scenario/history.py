@@ -66,6 +66,9 @@ class Outcome:
             "start_year": self.start_year,
             "end_year": self.end_year,
             "ended": self.ended,
+            "proposed": self.proposed,
+            # (as the register says it: what years_said reads, a proposal "proposed in 2015")
+            "status": "proposed" if self.proposed else "ended" if self.ended else None,
             "members_before": [{"code": c, "name": world.name(c)} for c in self.before],
             "members_after": [{"code": c, "name": world.name(c)} for c in self.after],
             "external_members": self.externals,

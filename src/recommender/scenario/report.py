@@ -16,7 +16,7 @@ from recommender.core.errors import UnknownBody
 from recommender.core.names import and_list, normalise
 from recommender.recommend.ranking import Place, rows
 from recommender.reference import lookup as reference
-from recommender.register.records import Filters, query
+from recommender.register.records import Filters, not_running_said, query
 from recommender.scenario import history
 from recommender.scenario.world import World
 
@@ -127,7 +127,7 @@ def place(world: World, body: str) -> Place:
         note += f": a new unitary council formed from {formed}"
         if kept:
             note += f"; it inherits {len(kept)} documented arrangement"
-            note += f"{'s' * (len(kept) != 1)} from them"
+            note += f"{'s' * (len(kept) != 1)} from them{not_running_said(kept)}"
         if internal:
             note += f"; {len(internal)} between them become internal (no longer partnerships)"
     within = rows(world.contents(code))
