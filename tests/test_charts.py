@@ -251,9 +251,13 @@ def test_axis_labels_never_overlap() -> None:
          "£3.4m projected, no period given: read as a year"),
         ({"name": "AGMA collaborative procurement", "savings_gbp": 18.5e6,
           "savings_basis": "to_date", "annual_savings_gbp": 3.7e6, "start_year": None},
-         "£19m to date, start year not given: spread over 5 years, about £3.7m a year"),
+         "£18.5m to date, start year not given: spread over 5 years, about £3.7m a year"),
         ({"savings_gbp": 1e6, "savings_basis": "to_date", "annual_savings_gbp": 2.5e5,
           "start_year": 2015}, "£1m to date; about £250k a year"),  # from 2015 to 2019
+        # the source's figure as it gave it (it said "£19m" of AGMA's £18.5m, "£1.5m" of this)
+        ({"name": "Eastern Solent Coastal Partnership", "savings_gbp": 1_534_000,
+          "savings_basis": "to_date", "annual_savings_gbp": 219142.86, "start_year": 2012},
+         "£1.534m to date; about £219k a year"),
         ({"savings_gbp": 2e6, "savings_basis": "projected", "annual_savings_gbp": 2e6},
          "£2m projected, no period given: read as a year"),  # evidence from an older model
         # a figure whose source does not say over what time: said so, in words
@@ -269,7 +273,7 @@ def test_axis_labels_never_overlap() -> None:
          "£6m projected; by 2020, from 2015: about £1.2m a year"),
         ({"name": "Hertfordshire Shared Anti-Fraud Service (SAFS)", "savings_gbp": 15.5e6,
           "savings_basis": "to_date", "annual_savings_gbp": None},
-         "£16m to date; losses prevented, not service-cost savings: no annual saving"),
+         "£15.5m to date; losses prevented, not service-cost savings: no annual saving"),
     ],
 )  # fmt: skip
 def test_savings_are_said_with_their_basis(record: dict[str, object], said: str) -> None:

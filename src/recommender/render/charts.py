@@ -65,12 +65,13 @@ def savings_said(record: Mapping[str, Any]) -> str:
     basis = str(record.get("savings_basis") or "unknown")
     if figure is None:
         return "no savings figure" if annual is None else f"{money(annual)} a year"
+    source = money_as_given(figure)  # the source's figure, not rounded ("£18.5m", not "£19m")
     reading = savings_reading(str(record.get("name") or ""), figure, bool(record.get("simulated")))
     if reading is not None:  # read from the source's own words ("to save £6m by 2020")
-        return f"{money(figure)} {BASIS_WORDS.get(basis, basis)}; {reading.reading}"
+        return f"{source} {BASIS_WORDS.get(basis, basis)}; {reading.reading}"
     if basis == "annual":
-        return f"{money(figure)} a year"
-    said = f"{money(figure)} {BASIS_WORDS.get(basis, basis)}"
+        return f"{source} a year"
+    said = f"{source} {BASIS_WORDS.get(basis, basis)}"
     if annual is None:
         return said
     period, start = given("savings_period_years"), given("start_year")
@@ -188,6 +189,29 @@ def money(value: float, *, precise: bool = False) -> str:
     tenths = math.floor(amount / unit * 10 + 0.5)
     figure = f"{math.floor(amount / unit + 0.5):,}" if tenths >= 100 else f"{tenths / 10:g}"
     return f"{sign}£{figure}{suffix}"
+
+
+def money_as_given(value: float) -> str:
+    """A documented figure as its source gave it: :func:`money`'s short form with as many
+    significant figures as it has, up to four (£18.5m, £1.534m, £619k, £1.34bn, £3m), else in
+    whole pounds (£1,234,567): a source's "£18.5m" is never said "£19m".
+
+    >>> [money_as_given(v) for v in (18_500_000, 1_534_000, 619_000, 1.34e9, 3e6, 1_234_567)]
+    ['£18.5m', '£1.534m', '£619k', '£1.34bn', '£3m', '£1,234,567']
+    >>> money_as_given(950), money_as_given(100_000), money_as_given(999_500)
+    ('£950', '£100k', '£999.5k')
+    """
+    if not math.isfinite(value):
+        return "n/a"
+    pounds = math.floor(abs(float(value)) + 0.5)
+    sign = "-" if value < 0 and pounds else ""
+    if pounds < 1000:
+        return f"{sign}£{pounds:,}"
+    unit, suffix = next(u for u in ((1e9, "bn"), (1e6, "m"), (1e3, "k")) if pounds >= u[0])
+    digits = len(str(pounds)) - len(str(pounds).rstrip("0"))  # trailing zeros
+    if len(str(pounds)) - digits > 4 or pounds / unit >= 1000:
+        return f"{sign}£{pounds:,}"
+    return f"{sign}£{pounds / unit:g}{suffix}"
 
 
 def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
