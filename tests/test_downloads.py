@@ -151,6 +151,22 @@ def test_the_register_downloads_filtered(client: FlaskClient, app: Flask) -> Non
         "merged",
         "term passed",  # a limited term passed: no source says it ended (records.term_passed)
     }  # not "unknown", "active"
+    # The annual figure is drawn from the reported one by a rule: how, beside it, as the page
+    # says it (the column "Annual savings (£)" read as reported yearly savings).
+    figured = every[every["Savings as reported (£)"] != ""]
+    assert len(figured) >= 5 and set(figured["How the annual figure was read"]) >= {
+        "reported as an annual figure"
+    }
+    for ident, read in zip(figured["Id"], figured["How the annual figure was read"], strict=True):
+        a = records[ident]
+        reading = reg.savings_reading(a["name"], a["savings_gbp"], a["simulated"])
+        assert read == reg.annualisation_note(
+            a["savings_basis"], a["savings_period_years"], a["start_year"], reading
+        )
+    assert set(
+        every.loc[every["Savings as reported (£)"] == "", "How the annual figure was read"]
+    ) <= {""}
+    assert "Annual savings (£)" not in every and "Annual savings, as read (£)" in every
     # Filtered by status, as the explorer's link asks: its rows, and the filter said above them.
     ended = client.get("/api/v1/arrangements.csv?status=ended")
     kept = pd.read_csv(io.BytesIO(ended.data), keep_default_na=False)

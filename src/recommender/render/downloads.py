@@ -29,7 +29,14 @@ from recommender.model.scoring import HORIZON_YEARS
 from recommender.model.verdicts import UNTRIED, trust_said
 from recommender.recommend.ranking import Recommendation
 from recommender.register.files import spreadsheet_cell
-from recommender.register.records import exits_said, member_label, status_shown, status_unsaid
+from recommender.register.records import (
+    annualisation_note,
+    exits_said,
+    member_label,
+    savings_reading,
+    status_shown,
+    status_unsaid,
+)
 
 CSV_TYPE = "text/csv"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -106,9 +113,11 @@ ARRANGEMENT_COLUMNS = (
     Column("How the status was read", None, 60),
     Column("Partners", None, 60),
     Column("Partner codes", None, 40),
-    Column("Annual savings (£)", POUNDS, 14),
     Column("Savings as reported (£)", POUNDS, 14),
     Column("Savings basis", None, 12),
+    # Drawn from the reported figure by a rule, said beside it (the pages say it too)
+    Column("Annual savings, as read (£)", POUNDS, 14),
+    Column("How the annual figure was read", None, 40),
     Column("Source", None, 50),
     Column("Description", None, 80),
     Column("Origin", None, 10),
@@ -193,9 +202,10 @@ def arrangements_table(
             # explorer lists it: "Chiltern (now Buckinghamshire)", not "Buckinghamshire".
             "; ".join(member_label(m) for m in a["members"]),
             "; ".join(str(m["body_code"]) for m in a["members"] if m["body_code"]),
-            a["annual_savings_gbp"],
             a["savings_gbp"],
             a["savings_basis"],
+            a["annual_savings_gbp"],
+            _annual_read(a),
             a["source"],
             a["note"],
             "simulated" if a["simulated"] else "real",
@@ -203,6 +213,21 @@ def arrangements_table(
         for a in found
     ]
     return Table("Shared-service arrangements", ARRANGEMENT_COLUMNS, rows, about)
+
+
+def _annual_read(record: Mapping[str, Any]) -> str | None:
+    """How the annual figure was drawn from the reported one, as the arrangement's page says
+    it ("to date, divided by 12 years from 2007 to 2019", "reported as an annual figure"); None
+    with no figure."""
+    if record.get("savings_gbp") is None:
+        return None
+    reading = savings_reading(
+        str(record["name"]), record["savings_gbp"], bool(record.get("simulated"))
+    )
+    basis = str(record.get("savings_basis") or "unknown")
+    return annualisation_note(
+        basis, record.get("savings_period_years"), record.get("start_year"), reading
+    )
 
 
 def _status_read(record: Mapping[str, Any]) -> str | None:
