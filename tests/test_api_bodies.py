@@ -119,6 +119,23 @@ def test_unknown_body_suggests_closest(client: FlaskClient) -> None:
     assert response.json["suggestions"][0].startswith("Rother")
 
 
+@pytest.mark.parametrize("route", ["", "/recommendations", "/groups?service=legal",
+                                   "/arrangements-to-join"])  # fmt: skip
+def test_a_blank_name_is_asked_for_not_matched(client: FlaskClient, route: str) -> None:
+    """ " " matched every alias with no former code: 404 "several bodies match; choose one",
+    suggesting Hartlepool, Middlesbrough …"""
+    response = client.get(f"/api/v1/bodies/%20{route}")
+    assert response.status_code == 400, response.json
+    assert response.json == {
+        "status": 400,
+        "error": "invalid_input",
+        "detail": "no body named: ' ' is empty; give a body's code or name",
+        "field": "code_or_name",
+    }
+    page = client.get("/bodies/%20")  # the page: the search, to find one
+    assert page.status_code == 302 and page.headers["Location"] == "/search"
+
+
 @pytest.mark.slow
 def test_split_council_asks_to_choose(real_client: FlaskClient) -> None:
     response = real_client.get("/api/v1/bodies/Northamptonshire County Council")

@@ -341,7 +341,7 @@ def _in_scenario(
 
     try:
         code, note = report.answering(world, code_or_name)
-    except UnknownBody as err:
+    except (UnknownBody, InvalidInput) as err:  # (none such, or none named: blank)
         err.field = "code_or_name"  # the path segment at fault
         raise
     return find(code), note
@@ -635,6 +635,6 @@ def _summaries() -> dict[str, dict[str, Any]]:
 def _facts(code_or_name: str) -> dict[str, Any]:
     try:
         return reference.body(code_or_name, state().settings)
-    except UnknownBody as err:
+    except (UnknownBody, InvalidInput) as err:  # (none such, or none named: blank)
         err.field = "code_or_name"  # the path segment at fault
         raise

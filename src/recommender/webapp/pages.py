@@ -238,6 +238,8 @@ def body(code_or_name: str) -> Any:
     """Show a body's facts and its suggested partners, filtered by the query parameters."""
     current = state()
     settings = current.settings
+    if not code_or_name.strip():  # no name at all: the search page, to find one
+        return redirect(url_for(".search"))
     found = reference.resolve(code_or_name, settings=settings)
     if len(found.codes) > 1:  # an abolished council split between successors: choose one
         return redirect(url_for(".search", q=code_or_name))
