@@ -125,16 +125,20 @@ def test_the_register_downloads_filtered(client: FlaskClient, app: Flask) -> Non
     records = {a["id"]: a for a in reg.query(reg.Filters(), settings=extension.settings,
                                              directory=extension.directory)}  # fmt: skip
     # One running whose source gives no status says so: "running" is what none says has ended.
-    unsaid = "Its source gives no status, and none says it has ended."
+    unsaid = "Its source gives no status, and none says it has ended"
     merged = "It no longer runs between separate bodies: its members have all since become one."
     read = every[every["How the status was read"] != ""]
     assert len(read) >= 1 and all(said.startswith(("Read from", unsaid, merged)) or " left" in said
                                   for said in read["How the status was read"])  # fmt: skip
     for ident, said in zip(read["Id"], read["How the status was read"], strict=True):
         a = records[ident]
+        # (a member abolished since, a primary care trust: said so, as its page says it)
+        abolished = reg.abolished_said(a)
+        gone = f"; {abolished}, and no source says what followed" if abolished else ""
         assert said == " ".join(
             [*([a["end_read"]["said"]] if a["end_read"] else []),
-             *([unsaid] if a["status"] != "active" and reg.status_said(a) == "running" else []),
+             *([f"{unsaid}{gone}."] if a["status"] != "active" and reg.status_said(a) == "running"
+               else []),
              *([merged] if reg.status_said(a) == "merged" else []),
              *([f"Internal, not a partnership: {a['internal']}."] if a["internal"] else []),
              *reg.exits_said(a)]

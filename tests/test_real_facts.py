@@ -821,3 +821,32 @@ def test_a_list_asked_for_by_a_name_other_bodies_share_says_whose_it_is(
         "“Durham” also names Durham police force area (E23000008): ask for it by its code. "
         "This briefing is for County Durham." in document
     )
+
+
+def test_a_member_abolished_since_is_said_so_where_its_arrangement_is_listed(
+    real_client: FlaskClient,
+) -> None:
+    """Leeds's page listed the Leeds joint director of public health (from 2010, no end given)
+    as one of its arrangements with no word that its partner, NHS Leeds, a primary care trust,
+    was abolished in 2013: read as running, with its ICB as a partner sharing the service."""
+    page = " ".join(html.unescape(re.sub("<[^>]+>", " ", real_client.get(
+        "/bodies/E08000035").get_data(as_text=True))).split())  # fmt: skip
+    assert "from 2010; 2 partners (NHS Leeds (PCT) has since been abolished)" in page
+    listed = real_client.get("/api/v1/arrangements?body=E08000035").get_json()["arrangements"]
+    dph = next(a for a in listed if a["name"].startswith("Leeds joint director of public health"))
+    shown = html.unescape(real_client.get(f"/arrangements/{dph['id']}").get_data(as_text=True))
+    assert (
+        "Its source gives no status, and none says it has ended; NHS Leeds (PCT) has since been "
+        "abolished, and no source says what followed."
+    ) in shown
+    kent = next(
+        a
+        for a in real_client.get("/api/v1/arrangements?body=E10000016&limit=200").get_json()[
+            "arrangements"
+        ]
+        if a["name"].startswith("Kent Total Place pilot")
+    )
+    assert reg.abolished_said(kent) == (
+        "West Kent PCT, Eastern and Coastal Kent PCT, and Kent Police Authority have since been "
+        "abolished"
+    )

@@ -1320,12 +1320,40 @@ MERGED_SAID = "it no longer runs between separate bodies: its members have all s
 
 def status_unsaid(record: Mapping[str, Any]) -> str | None:
     """Why an arrangement said to be running (:func:`status_said`) is said so when its source
-    gives no status: :data:`STATUS_UNSAID`; or why one is said "merged" (:data:`MERGED_SAID`).
-    None when its source says it runs, or when it is said ended, left or proposed."""
+    gives no status: :data:`STATUS_UNSAID`, and which of its members has since been abolished
+    (:func:`abolished_said`); or why one is said "merged" (:data:`MERGED_SAID`). None when its
+    source says it runs, or when it is said ended, left or proposed."""
     said = status_said(record)
     if said == "merged":
         return MERGED_SAID
-    return STATUS_UNSAID if said == "running" and record.get("status") != "active" else None
+    if said != "running" or record.get("status") == "active":
+        return None
+    gone = abolished_said(record)
+    if gone is None:
+        return STATUS_UNSAID
+    return f"{STATUS_UNSAID}; {gone}, and no source says what followed"
+
+
+def abolished_said(record: Mapping[str, Any]) -> str | None:
+    """Which of a real arrangement's members has since been abolished, no council succeeding
+    it (:func:`gone_member`): "NHS Leeds (PCT) has since been abolished" (a primary care trust,
+    in 2013); None when none has.
+
+    >>> abolished_said({"members": [{"name_as_given": "Leeds", "resolution": "exact"},
+    ...     {"name_as_given": "NHS Leeds (PCT)", "resolution": "predecessor: NHS Leeds …"}]})
+    'NHS Leeds (PCT) has since been abolished'
+    """
+    if record.get("simulated"):
+        return None
+    gone = [
+        str(m["name_as_given"])
+        for m in record.get("members") or []
+        if gone_member(str(m.get("name_as_given") or ""), str(m.get("resolution") or ""))
+    ]
+    if not gone:
+        return None
+    names = list(dict.fromkeys(gone))
+    return f"{and_list(names)} {'has' if len(names) == 1 else 'have'} since been abolished"
 
 
 def proposed_rows(frame: pd.DataFrame) -> pd.Series:
