@@ -129,7 +129,7 @@ def test_a_blank_name_is_asked_for_not_matched(client: FlaskClient, route: str) 
     assert response.json == {
         "status": 400,
         "error": "invalid_input",
-        "detail": "no body named: ' ' is empty; give a body's code or name",
+        "detail": "a body's code or name is needed; ' ' is blank",
         "field": "code_or_name",
     }
     page = client.get("/bodies/%20")  # the page: the search, to find one

@@ -134,7 +134,7 @@ def test_the_register_downloads_filtered(client: FlaskClient, app: Flask) -> Non
         a = records[ident]
         # (a member abolished since, a primary care trust: said so, as its page says it)
         abolished = reg.abolished_said(a)
-        gone = f"; {abolished}, and no source says what followed" if abolished else ""
+        gone = f"; {abolished}, and no source says it went on without it" if abolished else ""
         assert said == " ".join(
             [*([a["end_read"]["said"]] if a["end_read"] else []),
              *([f"{unsaid}{gone}."] if a["status"] != "active" and reg.status_said(a) == "running"

@@ -728,46 +728,50 @@ def test_a_body_renamed_since_training_is_named_as_the_reference_names_it_now(
     assert before.recommend(Query("Rother", k=1))[0].partner_name == old
 
 
-def test_no_arrangement_with_a_member_abolished_since_is_offered_to_join(
+def test_a_member_abolished_since_is_not_offered_as_a_partner_to_join(
     recommender_model: Recommender,
 ) -> None:
-    """County Durham was offered "Leeds joint director of public health (NHS Leeds and Leeds
-    City Council)" to join, and others were offered the Kent Total Place pilot, though NHS
-    Leeds, a primary care trust, was abolished in 2013, as were Kent's PCTs, and its police
-    authority in 2012: there is nothing to join as the sources describe it."""
+    """Others were offered the Kent Total Place pilot to join "with NHS Kent and Medway ICB the
+    likeliest of its members to partner" them, though its members were Kent's two primary care
+    trusts, abolished in 2013, not the board."""
     trained = recommender_model.model.arrangements
-    gone = {
-        str(i)
-        for i, given in zip(trained["id"], trained["member_given"], strict=True)
-        if any(register.gone_member(n, r) for _, n, r in given)
-    }
-    assert len(gone) >= 2  # (the Kent Total Place pilot and the Mildenhall hub among them)
-    offered = set()
+    pilot = next(
+        r for r in trained.to_dict("records") if r["name"].startswith("Kent Total Place pilot")
+    )
+    assert register.gone_codes(pilot["member_given"]) == {"E54000032"}  # its two PCTs
     bodies = recommender_model.model.context.bodies
-    for code in bodies.codes[bodies.kind == "council"][::3]:
-        offered |= {o.arrangement["id"] for o in recommender_model.arrangements_to_join(code, k=50)}
-    assert len(offered) > 10 and not offered & gone
+    icb = str(bodies.names[list(bodies.codes).index("E54000032")])
+    offered = []
+    for code in bodies.codes[bodies.kind != "council"]:
+        offered += [
+            o
+            for o in recommender_model.arrangements_to_join(code, "customer_services", k=50)
+            if o.arrangement["id"] == pilot["id"]
+        ]
+    assert offered  # (its other members are still in it: it may be joined)
+    assert not [o for o in offered if icb in o.reason], [o.reason for o in offered]
 
 
 def test_a_member_abolished_since_no_longer_shares_the_service(
     recommender_model: Recommender,
 ) -> None:
-    """West Suffolk and NHS Suffolk and North East Essex ICB were said to share property
-    already (the Mildenhall hub, whose NHS member is the West Suffolk CCG, abolished in 2022),
-    as Kent and its ICB customer services (the Total Place pilot's two PCTs, abolished in
-    2013). The police force area stays in the pilot: Kent Police is a member, its police
-    authority (abolished in 2012) only one of its two names there."""
+    """Kent and its ICB were said already to share customer services (the Kent Total Place
+    pilot's two primary care trusts, abolished in 2013), so the board was left out of Kent's
+    suggestions as an existing partner. The police force area stays in the pilot: Kent Police
+    is a member, its police authority (succeeded by its police and crime commissioner) another
+    of its names there; and West Suffolk and its ICB share property still (the Mildenhall hub's
+    West Suffolk CCG, which the board succeeded)."""
 
     def existing(code: str, kind: str, service: str) -> set[str]:
         query = Query(code, service, (kind,), None, 50, include_existing=True, min_choice=0)
         return {r.partner_code for r in recommender_model.recommend(query) if r.existing}
 
-    assert "E54000023" not in existing("E07000245", "health", "property_assets")
     assert "E54000032" not in existing("E10000016", "health", "customer_services")
     assert "E23000032" in existing("E10000016", "police", "customer_services")
-    # What they did together stays: its history is stated in the past tense.
+    assert "E54000023" in existing("E07000245", "health", "property_assets")
+    # What they did together stays: its history is stated as through bodies since abolished.
     found = recommender_model.recommend(
-        Query("E07000245", "property_assets", ("health",), None, 50, include_existing=True)
+        Query("E10000016", "customer_services", ("health",), None, 50, include_existing=True)
     )
-    icb = next(r for r in found if r.partner_code == "E54000023")
-    assert any(x.text.endswith("through bodies since abolished") for x in icb.reasons)
+    icb = next(r for r in found if r.partner_code == "E54000032")
+    assert any("Kent PCT" in x.text or "since abolished" in x.text for x in icb.reasons)

@@ -837,8 +837,16 @@ def test_a_member_abolished_since_is_said_so_where_its_arrangement_is_listed(
     shown = html.unescape(real_client.get(f"/arrangements/{dph['id']}").get_data(as_text=True))
     assert (
         "Its source gives no status, and none says it has ended; NHS Leeds (PCT) has since been "
-        "abolished, and no source says what followed."
+        "abolished, and no source says it went on without it."
     ) in shown
+    assert dph["abolished"] == "NHS Leeds (PCT) has since been abolished"  # the API says it too
+    # Nor is it a partnership to join (Leeds alone is left in it), nor is the board Leeds's
+    # partner in it, on the map or in the suggestions.
+    for body in ("E06000047", "E08000036", "E08000032"):
+        options = real_client.get(f"/api/v1/bodies/{body}/arrangements-to-join?k=50").get_json()
+        assert dph["id"] not in {o["arrangement"]["id"] for o in options["options"]}
+    leeds = html.unescape(real_client.get("/bodies/E08000035").get_data(as_text=True))
+    assert "NHS West Yorkshire Integrated Care Board (existing partner)" not in leeds
     kent = next(
         a
         for a in real_client.get("/api/v1/arrangements?body=E10000016&limit=200").get_json()[
@@ -847,6 +855,6 @@ def test_a_member_abolished_since_is_said_so_where_its_arrangement_is_listed(
         if a["name"].startswith("Kent Total Place pilot")
     )
     assert reg.abolished_said(kent) == (
-        "West Kent PCT, Eastern and Coastal Kent PCT, and Kent Police Authority have since been "
-        "abolished"
+        # (a comma before "and", as every list of names with an "and" inside one says it)
+        "West Kent PCT, and Eastern and Coastal Kent PCT have since been abolished"
     )

@@ -791,7 +791,8 @@ def evidence_record(
         "ended": has_ended(end, row.get("status")),
         # Between bodies that have all since become one (Suffolk Coastal and Waveney, now East
         # Suffolk): no longer running, said so beside it ("2008–merged").
-        "merged": one_body(codes),
+        # (on a scenario's map, its compact register says so: merged_today)
+        "merged": bool(row.get("merged_today")) or one_body(codes),
         # Read as ended only because a limited term its source gives has passed: said so
         # beside it ("2024–term passed"), not "ended".
         "term_passed": term_passed(

@@ -30,7 +30,7 @@ import pandas as pd
 from scipy import sparse
 
 from recommender.geo.pairs import PairMatrices
-from recommender.register.records import exits_of, gone_member, proposed_rows
+from recommender.register.records import exits_of, gone_codes, proposed_rows
 
 IntArray = npt.NDArray[np.intp]
 
@@ -168,20 +168,15 @@ def members_gone(
     given: Mapping[str, Sequence[tuple[str, str, str]]],
     index: Mapping[str, int],
 ) -> tuple[tuple[int, int, float], ...]:
-    """:attr:`RegisterArrays.left` for the members abolished since that no council succeeded
-    (:func:`~recommender.register.records.gone_member`: NHS Leeds, a primary care trust, in
-    the Leeds joint director of public health; a police authority): no longer sharing its
-    service through it, though what they did stays history. ``given`` is each real
-    arrangement's members as given (``member_given``: code, name, resolution), by id; a body
-    is gone from one only if every member it stands for is (Kent Police stays in the Kent
-    Total Place pilot, Kent Police Authority gone: one police force area). No year: gone now."""
+    """:attr:`RegisterArrays.left` for the members abolished since that no one body succeeded
+    (:func:`~recommender.register.records.gone_codes`: NHS Leeds, a primary care trust, in
+    the Leeds joint director of public health): no longer sharing its service through it,
+    though what they did stays history. ``given`` is each real arrangement's members as given
+    (``member_given``: code, name, resolution), by id. No year: gone now."""
     out = []
     for k, ident in enumerate(ids):
-        members = given.get(str(ident)) or ()
-        codes = {c for c, _, _ in members if c}
-        for code in sorted(codes):
-            mine = [gone_member(n, r) for c, n, r in members if c == code]
-            if all(mine) and code in index:
+        for code in sorted(gone_codes(given.get(str(ident)) or ())):
+            if code in index:
                 out.append((k, int(index[code]), -np.inf))
     return tuple(out)
 

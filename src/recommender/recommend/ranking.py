@@ -63,7 +63,7 @@ from recommender.reference import lookup as reference
 from recommender.reference.lookup import resolve
 from recommender.register.records import (
     ended_rows,
-    gone_member,
+    gone_codes,
     is_proposed,
     named_split,
     one_body,
@@ -1044,8 +1044,10 @@ class Recommender:
         the body is not in, for services it delivers, ranked by the chance of joining (its
         likeliest partner among the members) times the model's estimate of savings per partner
         of the enlarged group. Arrangements with no member the body could partner for that
-        service are left out, as are those with a member abolished since (a primary care trust,
-        a police authority: :func:`~recommender.register.records.gone_member`)."""
+        service are left out. A member abolished since (a primary care trust:
+        :func:`~recommender.register.records.gone_codes`) is not one to partner, and one left
+        with fewer than two members without it (the Leeds joint director of public health) is
+        not offered."""
         check_k(k)
         f = self.body_position(body)
         ctx, model = self.model.context, self.model
@@ -1063,14 +1065,20 @@ class Recommender:
             if code in codes or not positions or not ctx.bodies.eligible[s, f]:
                 continue
             over = str(row["id"]) in self._proposed or str(row["id"]) in self._split
-            if over or one_body(codes) or ctx.one_body(positions):
+            if over or one_body(codes) or row.get("merged_today") or ctx.one_body(positions):
                 continue  # a proposal, one that split, or one between bodies now one
             if str(row["id"]) in self.withdrawn or str(row["id"]) in self.ended_since:
                 continue  # deleted from the register since the model was trained, or ended
             if ctx.table.runs[f, positions].any():
                 continue  # the body's own fire authority (or its runner) is in it: it is in it
-            if any(gone_member(n, r) for _, n, r in row.get("member_given") or ()):
-                continue  # a member abolished since (a PCT, a police authority): nothing to join
+            given = row.get("member_given") or ()
+            if gone := gone_codes(given):  # a member abolished since (a PCT): not in it now
+                positions = [
+                    self._position[c] for c in codes if c in self._position and c not in gone
+                ]
+                others = sum(1 for c, _, _ in given if not c)  # members outside the reference
+                if not positions or len(set(positions)) + others < 2:
+                    continue  # no partnership left to join (or no member to partner)
             if s not in likelihoods:
                 scored = self.scorer.query(f, s)
                 likelihoods[s] = dict(

@@ -278,9 +278,7 @@ def resolve(query: str, *, kind: str | None = None, settings: Settings) -> Resol
     ref = _reference(settings)
     text = " ".join(str(query).split())
     if not text:  # (it matched every alias with no former code: "several bodies match")
-        raise InvalidInput(
-            f"no body named: {query!r} is empty; give a body's code or name", field="name"
-        )
+        raise InvalidInput(f"a body's code or name is needed; {query!r} is blank", field="name")
     code = text.upper()
     if code in ref.bodies.index:
         return Resolution(query, (code,), code, "code", None, "", 100.0)

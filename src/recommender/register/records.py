@@ -51,7 +51,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import resources
@@ -414,30 +414,60 @@ def former(member: Mapping[str, Any]) -> bool:
     return str(member.get("resolution") or "").startswith(FORMER_RESOLUTIONS)
 
 
-# A police authority, as sources name one ("Kent Police Authority"): abolished in 2012, its
-# force governed since by a police and crime commissioner.
-_POLICE_AUTHORITY = re.compile(r"\bpolice authority$")
+# The NHS bodies abolished with their work divided among others, as sources name them: primary
+# care trusts (2002-2013: their commissioning went to CCGs, public health to councils), health
+# authorities before them, care trusts.
+_GONE_NHS = re.compile(r"\b(?:pct|tpct|primary care trust|health authority|care trust)\b")
 
 
 def gone_member(name_as_given: str, resolution: str) -> bool:
-    """Whether a member is a body that no longer exists and that no council succeeded: an NHS
-    commissioner since abolished (a primary care trust, a CCG, a health authority: resolved as
-    the predecessor of its area's integrated care board) or a police authority (abolished in
-    2012). No one can join an arrangement with it as its sources describe it, and none says
-    what followed it. A former council is not one: its successor took on its arrangements.
+    """Whether a member is an NHS body since abolished that no one body succeeded: a primary
+    care trust, a health authority or a care trust, resolved as the predecessor of its area's
+    integrated care board. No source says its arrangement went on without it, and it cannot
+    be joined as its sources describe it. A CCG is not one: its ICB is its statutory successor
+    (Health and Care Act 2022), nor is a police authority (its police and crime commissioner,
+    since 2012), nor a former council (its successor took on its arrangements); nor an NHS
+    predecessor whose name does not say which it was ("NHS Nottingham City").
 
     >>> gone_member("NHS Leeds (PCT)", "predecessor: NHS Leeds (PCT) → NHS West Yorkshire …")
     True
+    >>> gone_member("NHS Somerset CCG", "predecessor: NHS Somerset CCG → NHS Somerset …")
+    False
     >>> gone_member("Kent Police Authority", "rule: Kent Police Authority → Kent police …")
-    True
-    >>> gone_member("Kent Police", "rule: Kent Police → Kent police force area")
     False
     >>> gone_member("Forest Heath", "former: Forest Heath District Council → West Suffolk")
     False
     """
-    if str(resolution).startswith("predecessor:"):
-        return True
-    return bool(_POLICE_AUTHORITY.search(" ".join(str(name_as_given).lower().split())))
+    if not str(resolution).startswith("predecessor:"):
+        return False
+    return bool(_GONE_NHS.search(" ".join(str(name_as_given).lower().split())))
+
+
+def gone_codes(members: Iterable[tuple[str, str, str]]) -> frozenset[str]:
+    """The body codes an arrangement's members (``(code or "", name as given, resolution)``)
+    no longer stand for: each whose every member is gone (:func:`gone_member`). Kent Police
+    and its police authority are one police force area: it stays while one of them does.
+
+    >>> sorted(gone_codes([("E1", "Leeds", "exact"), ("E5", "NHS Leeds (PCT)", "predecessor: …")]))
+    ['E5']
+    """
+    named: dict[str, list[bool]] = {}
+    for code, name, resolution in members:
+        if code:
+            named.setdefault(code, []).append(gone_member(name, resolution))
+    return frozenset(code for code, gone in named.items() if all(gone))
+
+
+def given_members(members: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, str]]:
+    """Register members as :func:`gone_codes` reads them."""
+    return [
+        (
+            str(m.get("body_code") or ""),
+            str(m.get("name_as_given") or ""),
+            str(m.get("resolution") or ""),
+        )
+        for m in members
+    ]
 
 
 def member_label(member: Mapping[str, Any]) -> str:
@@ -1331,13 +1361,13 @@ def status_unsaid(record: Mapping[str, Any]) -> str | None:
     gone = abolished_said(record)
     if gone is None:
         return STATUS_UNSAID
-    return f"{STATUS_UNSAID}; {gone}, and no source says what followed"
+    return f"{STATUS_UNSAID}; {gone}, and no source says it went on without it"
 
 
 def abolished_said(record: Mapping[str, Any]) -> str | None:
-    """Which of a real arrangement's members has since been abolished, no council succeeding
-    it (:func:`gone_member`): "NHS Leeds (PCT) has since been abolished" (a primary care trust,
-    in 2013); None when none has.
+    """Which of a real arrangement's members has since been abolished, no one body succeeding
+    it (:func:`gone_member`): "NHS Leeds (PCT) has since been abolished" (a primary care trust);
+    None when none has.
 
     >>> abolished_said({"members": [{"name_as_given": "Leeds", "resolution": "exact"},
     ...     {"name_as_given": "NHS Leeds (PCT)", "resolution": "predecessor: NHS Leeds …"}]})
@@ -1697,6 +1727,9 @@ def _records(conn: Connection, stmt: sa.Select[Any], directory: Directory) -> li
             "merged": one_body([m.get("body_code") for m in mine]),  # status_said's "merged"
             "term_passed": term_passed(row),
             "end_read": None if ended is None else ended.to_dict(),
+            # A member abolished since, no one body succeeding it: "NHS Leeds (PCT) has since
+            # been abolished" (None when none was)
+            "abolished": abolished_said(row | {"members": mine}),
         }
         # The ?status= filter's word for it (status is as the register records it)
         said["status_read"] = status_said(row | {"members": mine})

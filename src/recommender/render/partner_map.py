@@ -10,6 +10,8 @@ from typing import Any
 from recommender.core.config import Settings
 from recommender.register.records import (
     body_of,
+    given_members,
+    gone_codes,
     record_ended,
     record_proposed,
     through_former,
@@ -68,12 +70,20 @@ def partners_map(
             continue
         if record_ended(a) or record_proposed(a):  # a partner once, or only proposed: not
             continue  # hatched as an existing partner
+        # A member abolished since (a primary care trust) is in it no more: not the body's
+        # partner, nor, if it is the body's own predecessor, the body in it.
+        abolished = gone_codes(given_members(a["members"]))
+        if code in abolished:
+            continue
         # Not the body, nor the fire authority it runs (or the body running it): one body.
         mine = {body_of(m) for m in a["members"] if m["body_code"] == code} or {code}
         partners = {
             str(m["body_code"])
             for m in a["members"]
-            if m["body_code"] and m["body_code"] != code and body_of(m) not in mine
+            if m["body_code"]
+            and m["body_code"] != code
+            and body_of(m) not in mine
+            and m["body_code"] not in abolished
         }
         existing |= partners
         for partner in partners:

@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from recommender.recommend.ranking import rows
-from recommender.register.records import record_ended, record_proposed
+from recommender.register.records import one_body, record_ended, record_proposed
 from recommender.scenario.world import World
 
 
@@ -128,21 +128,19 @@ def from_compact(world: World, compact: pd.DataFrame) -> list[Outcome]:
 
 
 def register_frames(
-    compact: pd.DataFrame, outcomes: Sequence[Outcome], world: World
+    compact: pd.DataFrame, outcomes: Sequence[Outcome]
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The register on the scenario's map, internal arrangements left out: ``arrangements``
     and ``members`` frames as :func:`recommender.model.network.register_arrays` reads them, and the
-    compact register (names as given) for evidence and joins, each member's code mapped: one
-    code a member, so that one between councils merged before the scenario (Chiltern and South
-    Bucks, both Buckinghamshire) is still seen as one body (``one_body``: cited as merged,
-    never offered to join), where the codes made distinct read as one member."""
+    compact register (member codes mapped; names as given) for evidence and joins, with
+    ``merged_today``: between councils merged before the scenario (Chiltern and South Bucks,
+    both Buckinghamshire), whose mapped codes, made distinct, read as one member and not as
+    one body (cited as merged, never offered to join)."""
     kept = {o.id: o for o in outcomes if not o.internal}
     real = compact[~compact["simulated"].astype(bool)]
     out = real[real["id"].astype(str).isin(list(kept))].copy()
-    out["member_codes"] = [
-        [c for code in codes for c in world.replaced.get(str(code), (str(code),))]
-        for codes in out["member_codes"]
-    ]
+    out["merged_today"] = [one_body([str(c) for c in codes]) for codes in out["member_codes"]]
+    out["member_codes"] = [list(kept[str(i)].after) for i in out["id"]]
     members = pd.DataFrame(
         [
             {"arrangement_id": o.id, "position": p, "body_code": c}

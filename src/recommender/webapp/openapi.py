@@ -449,6 +449,15 @@ COMPONENTS: dict[str, Any] = {
             "says it ended, nor that it went on. ?status=ended lists it (it is not known to "
             "run); its page says 'term passed'.",
         },
+        abolished={
+            "type": "string",
+            "nullable": True,
+            "description": "Which of its members has since been abolished with no one body "
+            "succeeding it (a primary care trust, a health authority, a care trust): 'NHS Leeds "
+            "(PCT) has since been abolished'; no source says it went on without it, it is not "
+            "offered to join with fewer than two other members, and the member's area's ICB is "
+            "not said to share its service through it. Null when none was.",
+        },
         end_read={
             "type": "object",
             "nullable": True,
