@@ -840,6 +840,11 @@ def test_a_member_abolished_since_is_said_so_where_its_arrangement_is_listed(
         "abolished, and no source says it went on without it."
     ) in shown
     assert dph["abolished"] == "NHS Leeds (PCT) has since been abolished"  # the API says it too
+    # Its partners table names the board for its area, the PCT as the source named it: gone.
+    assert (
+        'NHS Leeds (PCT) <span class="muted">(since abolished: the body whose area it covered '
+        "stands for it here)</span>"
+    ) in shown
     # Nor is it a partnership to join (Leeds alone is left in it), nor is the board Leeds's
     # partner in it, on the map or in the suggestions.
     for body in ("E06000047", "E08000036", "E08000032"):

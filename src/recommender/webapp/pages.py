@@ -146,6 +146,10 @@ bp.add_app_template_test(reg.record_ended, "ended")
 bp.add_app_template_test(reg.term_passed, "term_passed")
 bp.add_app_template_test(reg.record_proposed, "proposed")
 bp.add_app_template_test(reg.record_left, "left")
+bp.add_app_template_test(  # a member abolished since, no one body succeeding it (a PCT)
+    lambda m: reg.gone_member(str(m.get("name_as_given") or ""), str(m.get("resolution") or "")),
+    "gone_member",
+)
 bp.add_app_template_filter(reg.listed_partners, "listed_partners")
 bp.add_app_template_filter(reg.bodies_today, "bodies_today")
 bp.add_app_template_filter(service_words, "service_words")
