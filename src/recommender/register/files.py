@@ -84,7 +84,7 @@ MAX_FIELD = 131_072
 # without a warning.
 _EXPORTED = (
     "annual_savings_gbp", "import_id", "fingerprint", "members", "internal", "proposed", "ended",
-    "merged", "term_passed", "end_read", "status_read",
+    "merged", "term_passed", "end_read", "status_read", "abolished",
 )  # fmt: skip
 _LISTS = ("partner_types", "partner_roles", "partner_names")  # optional, one per partner
 _READ = (*PROJECT_COLUMNS, *_LISTS)
