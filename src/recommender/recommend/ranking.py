@@ -369,7 +369,7 @@ class Recommender:
         self.version = version
         self.metadata = metadata
         self.settings = settings
-        ctx = model.context
+        ctx = model.context  # (this load's own: each load unpickles its model afresh)
         ctx.bodies = named_today(ctx.bodies, settings)
         self._codes = ctx.pairs.codes
         self._position = ctx.pairs.index
@@ -408,8 +408,9 @@ class Recommender:
         named = dict(zip(observed["id"].astype(str), observed["name"].astype(str), strict=True))
         in_order = [named.get(str(i), "") for i in ctx.reg.ids]
         self._left = members_left(in_order, list(ctx.reg.simulated), ctx.pairs.index)
-        # And those abolished since (a primary care trust, a police authority): no one shares
-        # a service with a body gone (a model saved before it kept its members as given: none).
+        # And those abolished since, no one body succeeding them (a primary care trust): no one
+        # shares a service with a body gone (a model saved before it kept its members as given:
+        # none).
         if "member_given" in observed:
             given = dict(zip(observed["id"].astype(str), observed["member_given"], strict=True))
             left = {(k, f): since for k, f, since in self._left}

@@ -1358,7 +1358,7 @@ def status_unsaid(record: Mapping[str, Any]) -> str | None:
         return MERGED_SAID
     if said != "running" or record.get("status") == "active":
         return None
-    gone = abolished_said(record)
+    gone = record["abolished"] if "abolished" in record else abolished_said(record)
     if gone is None:
         return STATUS_UNSAID
     return f"{STATUS_UNSAID}; {gone}, and no source says it went on without it"

@@ -455,8 +455,8 @@ COMPONENTS: dict[str, Any] = {
             "description": "Which of its members has since been abolished with no one body "
             "succeeding it (a primary care trust, a health authority, a care trust): 'NHS Leeds "
             "(PCT) has since been abolished'; no source says it went on without it, it is not "
-            "offered to join with fewer than two other members, and the member's area's ICB is "
-            "not said to share its service through it. Null when none was.",
+            "offered to join when fewer than two members remain without it, and the member's "
+            "area's ICB is not said to share its service through it. Null when none was.",
         },
         end_read={
             "type": "object",

@@ -128,7 +128,6 @@ def _host(host: str) -> Markup:
 
 bp.add_app_template_filter(reg.member_label, "member")
 bp.add_app_template_filter(reg.left_said, "left_said")
-bp.add_app_template_filter(reg.abolished_said, "abolished_said")
 bp.add_app_template_filter(charts.savings_said, "savings_said")
 bp.add_app_template_filter(border_length, "border")
 bp.add_app_template_filter(reference.by_kind, "by_kind")
