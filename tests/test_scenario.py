@@ -29,6 +29,7 @@ from scenario_fixtures import (
     RUSHMOOR,
     SURREY,
     WEST,
+    kent_three_draft,
     north_south_draft,
     surrey,
     surrey_draft,
@@ -448,6 +449,25 @@ def test_one_between_councils_merged_before_the_scenario_is_not_offered_to_join(
             assert not [e for e in r.evidence if e["id"] in merged and not e["merged"]]
     assert offered and not offered & merged
     assert cited  # cited beside suggestions, as merged
+
+
+def test_the_bodies_gone_a_member_stands_for_stay_in_line_with_its_code(
+    recommender_model,
+) -> None:  # type: ignore[no-untyped-def]
+    """Kent split between three successors: the Kent Total Place pilot's members on the new
+    map, made distinct, were read against the names of the bodies gone of other members
+    ("West Kent PCT" against North Kent, "Eastern and Coastal Kent PCT" against West Kent, the
+    board standing for both read as a member itself)."""
+    world = derive(define.check(kent_three_draft(), REAL), REAL)
+    scen = ScenarioRecommender(recommender_model, world)
+    compact = scen.model.arrangements
+    for codes, vias in zip(compact["member_codes"], compact["member_via"], strict=True):
+        assert len(codes) == len(vias)
+    pilot = compact[compact["name"].str.startswith("Kent Total Place pilot")].iloc[0]
+    via = dict(zip(pilot["member_codes"], pilot["member_via"], strict=True))
+    assert via["E54000032"].split("\x1f") == ["West Kent PCT", "Eastern and Coastal Kent PCT"]
+    assert via["X06000001"] == via["X06000002"] == via["X06000003"] == ""
+    assert via["E23000032"] == ""  # (Kent Police and its police authority: the force itself)
 
 
 def test_an_arrangement_deleted_from_the_register_is_not_cited_on_the_new_map(

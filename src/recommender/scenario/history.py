@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from recommender.model.explain import SEP
 from recommender.recommend.ranking import rows
 from recommender.register.records import one_body, record_ended, record_proposed
 from recommender.scenario.world import World
@@ -127,20 +128,48 @@ def from_compact(world: World, compact: pd.DataFrame) -> list[Outcome]:
     return [outcome(world, r, r["member_codes"], len(r["member_names"])) for r in rows(real)]
 
 
+def _mapped_via(
+    world: World, codes: Sequence[str], vias: Sequence[str], after: Sequence[str]
+) -> list[str]:
+    """``vias`` (the body gone each of ``codes`` stands for, "" for none: ``member_via``) for
+    the mapped codes ``after``: each the bodies gone of the members it stands for, when every
+    one of them stands for one (the Kent Total Place pilot's board, for West Kent PCT and
+    Eastern and Coastal Kent PCT), else "" (a council that was a member itself). Read in line
+    with the codes, where the codes made distinct put the names against other members."""
+    by_code: dict[str, list[str]] = {}
+    for code, via in zip(codes, vias, strict=True):
+        for mapped in world.replaced.get(str(code), (str(code),)):
+            by_code.setdefault(mapped, []).append(str(via))
+    out = []
+    for code in after:
+        found = by_code.get(code, [""])
+        out.append(SEP.join(dict.fromkeys(found)) if all(found) else "")
+    return out
+
+
 def register_frames(
-    compact: pd.DataFrame, outcomes: Sequence[Outcome]
+    compact: pd.DataFrame, outcomes: Sequence[Outcome], world: World
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The register on the scenario's map, internal arrangements left out: ``arrangements``
     and ``members`` frames as :func:`recommender.model.network.register_arrays` reads them, and the
     compact register (member codes mapped; names as given) for evidence and joins, with
     ``merged_today``: between councils merged before the scenario (Chiltern and South Bucks,
     both Buckinghamshire), whose mapped codes, made distinct, read as one member and not as
-    one body (cited as merged, never offered to join)."""
+    one body (cited as merged, never offered to join). ``member_via`` goes with the mapped
+    codes (:func:`_mapped_via`)."""
     kept = {o.id: o for o in outcomes if not o.internal}
     real = compact[~compact["simulated"].astype(bool)]
     out = real[real["id"].astype(str).isin(list(kept))].copy()
     out["merged_today"] = [one_body([str(c) for c in codes]) for codes in out["member_codes"]]
-    out["member_codes"] = [list(kept[str(i)].after) for i in out["id"]]
+    after = [list(kept[str(i)].after) for i in out["id"]]
+    if "member_via" in out:
+        out["member_via"] = [
+            _mapped_via(world, codes, vias, mapped)
+            for codes, vias, mapped in zip(
+                out["member_codes"], out["member_via"], after, strict=True
+            )
+        ]
+    out["member_codes"] = after
     members = pd.DataFrame(
         [
             {"arrangement_id": o.id, "position": p, "body_code": c}

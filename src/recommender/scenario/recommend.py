@@ -54,7 +54,9 @@ class ScenarioRecommender(Recommender):
                 "data/services.csv has now: train a model on it to use scenarios"
             )
         outcomes = history.from_compact(world, base.model.arrangements)
-        arrangements, members, compact = history.register_frames(base.model.arrangements, outcomes)
+        arrangements, members, compact = history.register_frames(
+            base.model.arrangements, outcomes, world
+        )
         bodies = pd.DataFrame(world.bodies.drop(columns="geometry"))
         ctx = Context.build(
             bodies, world.adjacency, services, arrangements, members, world.governed
