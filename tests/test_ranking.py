@@ -411,8 +411,8 @@ def test_arrangements_to_join_exclude_those_the_body_is_in(recommender_model: Re
     for option in options:
         label = service_words(recommender_model._labels[option.arrangement["service"]])
         assert re.fullmatch(
-            rf"of its members, .+ \(\d+ km away\) is the likeliest to partner Rother for "
-            rf"{re.escape(label)}",
+            rf"of its members, .+ \(\d+ km between centres\) is the likeliest to partner Rother "
+            rf"for {re.escape(label)}",
             option.reason,
         ), option.reason
 

@@ -1103,8 +1103,8 @@ class Recommender:
                     arrangement=evidence_record(row, self._name_of),
                     likelihood=likelihood,
                     savings_per_partner_gbp=float(saving),
-                    reason=f"of its members, {in_text(ctx.bodies, best)} ({km} km away) is "
-                    f"the likeliest to partner {in_text(ctx.bodies, f)} for "
+                    reason=f"of its members, {in_text(ctx.bodies, best)} ({km} km between "
+                    f"centres) is the likeliest to partner {in_text(ctx.bodies, f)} for "
                     f"{service_words(self._labels[str(row['service'])])}",
                 )
             )
