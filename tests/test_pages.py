@@ -823,3 +823,17 @@ def test_error_text_is_readable_on_the_light_panels() -> None:
 
     light, error = sorted((luminance(colours["light"]), luminance(colours["error"])))[::-1]
     assert (light + 0.05) / (error + 0.05) >= 4.5
+
+
+def test_a_police_force_area_is_named_with_the_in_the_pages_sentences(client: FlaskClient) -> None:
+    """ "Kent police force area is in 1 documented arrangement", "… least likely of Kent police
+    force area's pairs": the reasons said "the", the page's own sentences did not."""
+    page = " ".join(_text(client.get("/bodies/E23000032?service=legal")).split())
+    page = re.sub(r"<[^>]+>", " ", page)
+    page = " ".join(page.split())
+    assert re.search(r"The Kent police force area is in \d+ documented arrangement", page)
+    assert "least likely of the Kent police force area’s pairs" in page
+    assert "The Kent police force area outlined in orange" in page
+    assert not re.search(r"(?<!the )(?<!The )Kent police force area (is|share|outlined)", page)
+    rother = " ".join(re.sub(r"<[^>]+>", " ", _text(client.get(f"/bodies/{ROTHER}"))).split())
+    assert re.search(r"Rother is in \d+ documented arrangement", rother)  # a council: no "the"

@@ -6,7 +6,8 @@ sort of council (or other body) it is. ``Kind`` and ``Tier`` are the types of th
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from collections.abc import Mapping
+from typing import Any, Literal, get_args
 
 Kind = Literal["council", "fire", "police", "health", "combined"]
 Tier = Literal[
@@ -96,3 +97,29 @@ def tier_name(tier: str, code: str = "") -> str:
     """What a body of ``tier`` (its ``code``, for a body named apart from its tier: the GLA) is
     called in a sentence: "district council", "combined authority", "strategic authority"."""
     return BODY_TIER_NAMES.get(code) or TIER_NAMES.get(tier, tier.replace("_", " "))
+
+
+# The kinds of body named with "the" in a sentence ("12 km from the Essex police force area",
+# "The London Fire Commissioner is in 3 documented arrangements"); a council, named by its
+# place, and an NHS board ("NHS Kent and Medway Integrated Care Board") without.
+THE_KINDS = frozenset({"fire", "police", "combined"})
+
+
+def in_sentence(name: str, kind: str, *, start: bool = False) -> str:
+    """A body's name as a sentence says it (:data:`THE_KINDS`): after a word, or at its
+    ``start``.
+
+    >>> in_sentence("Kent police force area", "police"), in_sentence("Kent", "council")
+    ('the Kent police force area', 'Kent')
+    >>> in_sentence("London Fire Commissioner", "fire", start=True)
+    'The London Fire Commissioner'
+    """
+    if kind not in THE_KINDS:
+        return name
+    return f"{'The' if start else 'the'} {name}"
+
+
+def named(body: Mapping[str, Any], *, start: bool = False) -> str:
+    """A body (its facts: ``display_name``, ``kind``) as a sentence names it
+    (:func:`in_sentence`), for the pages and the briefing."""
+    return in_sentence(str(body["display_name"]), str(body.get("kind") or ""), start=start)

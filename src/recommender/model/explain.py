@@ -39,7 +39,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from recommender.core.kinds import GLA, tier_name
+from recommender.core.kinds import GLA, in_sentence, tier_name
 from recommender.core.names import and_list
 from recommender.geo.pairs import RUNS, SAME_GOVERNOR, UNGOVERNED, PairMatrices
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES, BodyArrays
@@ -336,16 +336,10 @@ def describe(
     raise KeyError(factor)
 
 
-# The kinds of body named with "the" in a sentence ("12 km from the Essex police force area",
-# "its area contains the London Fire Commissioner"); a council, named by its place, and an
-# NHS board ("NHS Kent and Medway Integrated Care Board") without.
-THE_KINDS = frozenset({"fire", "police", "combined"})
-
-
 def in_text(bodies: BodyArrays, i: int) -> str:
-    """Body ``i``'s name as a sentence says it, after a word (:data:`THE_KINDS`)."""
-    name = str(bodies.names[i])
-    return f"the {name}" if str(bodies.kind[i]) in THE_KINDS else name
+    """Body ``i``'s name as a sentence says it, after a word (:func:`in_sentence`: "the Essex
+    police force area")."""
+    return in_sentence(str(bodies.names[i]), str(bodies.kind[i]))
 
 
 def governance_note(model: TrainedModel, focal: int, cand: int) -> Reason | None:

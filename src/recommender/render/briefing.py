@@ -19,6 +19,7 @@ day) is kept in a small in-process cache, as is the map (:func:`_map`).
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections import OrderedDict
@@ -31,7 +32,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput
-from recommender.core.kinds import tier_name
+from recommender.core.kinds import in_sentence, named, tier_name
 from recommender.core.names import and_list
 from recommender.core.sources import (
     MYSOCIETY_ATTRIBUTION,
@@ -110,6 +111,7 @@ def briefing_context(
             service,
             code=code,
             successor=bool(facts.get("successor")),
+            kind=str(facts["kind"]),
         ),
         "neighbours": neighbours,
         "covers": place.contents,
@@ -168,19 +170,24 @@ def summary(
     *,
     code: str | None = None,
     successor: bool = False,
+    kind: str = "council",
 ) -> str:
     """One paragraph naming the body's three best opportunities in words, with their figures
     (and, given the body's ``code``, how many of its arrangements are only its predecessors'; a
-    scenario's ``successor``, which is in none, inherits its councils').
+    scenario's ``successor``, which is in none, inherits its councils'). A body of ``kind`` is
+    named as a sentence says it (:func:`in_sentence`: "The Kent police force area's …").
 
     >>> summary("Rother", [], [], {})
     'No partner for Rother has at least a 1 in 200 chance of being the one chosen. Rother is in no documented arrangement.'
+    >>> summary("Kent police force area", [], [], {}, kind="police")
+    'No partner for the Kent police force area has at least a 1 in 200 chance of being the one chosen. The Kent police force area is in no documented arrangement.'
     """  # noqa: E501
+    it, name = in_sentence(name, kind), in_sentence(name, kind, start=True)
     best = [r for r in found if not r.existing][:3]
     what = f" for {service_words(labels.get(service, service))}" if service else ""
     if not best:
         text = (
-            f"No partner for {name}{what} has at least a {odds(CHOICE_FLOOR)} chance of being "
+            f"No partner for {it}{what} has at least a {odds(CHOICE_FLOOR)} chance of being "
             "the one chosen."
         )
     else:
@@ -441,6 +448,8 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     env.filters["member"] = member_label
     env.filters["by_kind"] = reference.by_kind
     env.filters["listed_partners"] = listed_partners
+    env.filters["named"] = named  # a body in a sentence: "the Kent police force area"
+    env.filters["named_first"] = functools.partial(named, start=True)
     env.filters["savings_said"] = charts.savings_said
     env.filters["years_said"] = years_said
     env.tests["ended"] = record_ended

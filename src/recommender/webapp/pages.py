@@ -11,6 +11,7 @@ there), with the same status as the API would give.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import json
@@ -29,6 +30,7 @@ from werkzeug.wrappers import Response as Redirect
 from recommender import __version__
 from recommender.core import services
 from recommender.core.errors import InvalidInput, ModelError
+from recommender.core.kinds import named
 from recommender.core.names import and_list
 from recommender.core.sources import (
     MYSOCIETY_ATTRIBUTION,
@@ -134,6 +136,8 @@ bp.add_app_template_filter(reference.by_kind, "by_kind")
 bp.add_app_template_filter(lambda merged, name: reg.merged_said(name, merged), "merged_said")
 bp.add_app_template_filter(reg.sources_said, "sources_said")
 bp.add_app_template_filter(reg.not_running_said, "not_running_said")
+bp.add_app_template_filter(named, "named")  # a body in a sentence: "the Kent police force area"
+bp.add_app_template_filter(functools.partial(named, start=True), "named_first")
 bp.add_app_template_filter(reg.through_former, "through_former")
 bp.add_app_template_filter(reg.partners_named, "partners_named")
 bp.add_app_template_filter(reg.years_said, "years_said")
