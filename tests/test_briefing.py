@@ -15,6 +15,7 @@ from browser_fixtures import synthetic_evaluation
 from recommender.cli import cli
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, UnknownBody
+from recommender.core.kinds import in_sentence
 from recommender.core.services import load_services
 from recommender.core.sources import MYSOCIETY_ATTRIBUTION, SOURCE_KINDS
 from recommender.recommend.ranking import Query, Recommender
@@ -144,7 +145,8 @@ def test_the_pdf_opens_with_the_summary_and_never_shows_a_service_id(
         top = recommender_model.recommend(Query(body, k=3), explain=False)
         assert "three best opportunities are" in summary
         for r in top:  # named in words, with their figures in the one money format
-            assert f"with {r.partner_name} (" in summary and money(r.savings_gbp) in summary
+            partner = in_sentence(r.partner_name, r.partner_kind)  # ("the Kent police …")
+            assert f"with {partner} (" in summary and money(r.savings_gbp) in summary
         assert summary in text
         assert text.index("In short") < text.index("Top opportunities")
         labels = load_services(settings)["label"]
@@ -396,3 +398,18 @@ def test_existing_arrangements_list_each_partner_once(recommender_model: Recomme
     row = html_text[html_text.index(total["name"]) :].split("</tr>")[0]
     assert ", ".join(p["label"] for p in listed) in row
     assert "Kent police force area, Kent police force area" not in row
+
+
+def test_the_summary_names_fire_and_police_bodies_with_the(
+    recommender_model: Recommender,
+) -> None:
+    """ "Kent police force area's three best opportunities are: legal services with Kent Fire
+    and Rescue Authority …"."""
+    found = recommender_model.recommend(Query("E23000032", k=10))
+    text = briefing.summary("Kent police force area", found, [], {}, kind="police")
+    assert text.startswith("The Kent police force area's ")
+    named = {r.partner_name for r in found if not r.existing and r.partner_kind != "council"}
+    assert named
+    for name in named:
+        if name in text:
+            assert re.search(rf"(?<![Tt]he ){re.escape(name)}", text) is None, text

@@ -192,7 +192,7 @@ def summary(
         )
     else:
         items = [  # one service asked for: said once, before them ("…, for HR and payroll:")
-            f"{'' if service else service_words(r.service_label) + ' with '}{r.partner_name} "
+            f"{'' if service else service_words(r.service_label) + ' with '}{_partner(r)} "
             f"({_chance(r.likelihood or 0.0)}; {charts.money(r.savings_gbp)} a year if formed, "
             f"{charts.money(r.expected_savings_gbp or 0.0)} expected)"
             for r in best
@@ -215,7 +215,7 @@ def summary(
             total = sum(r.expected_savings_gbp or 0.0 for r in counted)
             if alternatives:
                 each = [
-                    f"{r.partner_name} for {service_words(labels.get(r.service, r.service))}"
+                    f"{_partner(r)} for {service_words(labels.get(r.service, r.service))}"
                     for r in counted
                 ]
                 text += f" Counting only the best partner for each service ({and_list(each)}),"
@@ -229,7 +229,7 @@ def summary(
             text += f" Each figure stands alone; {uncertain}"
         for sid, rs in alternatives:
             text += (
-                f" {and_list([r.partner_name for r in rs])} are alternatives for "
+                f" {_first_up(and_list([_partner(r) for r in rs]))} are alternatives for "
                 f"{service_words(labels.get(sid, sid))}, not savings to add up."
             )
     # Those the register says have ended, that the body left while they ran on for others
@@ -275,6 +275,17 @@ def summary(
     else:
         text += f" {name} {is_in} no documented arrangement{held if successor else ''}."
     return text
+
+
+def _partner(r: Recommendation) -> str:
+    """A suggestion's partner as a sentence names it, after a word ("the Kent Fire and Rescue
+    Authority")."""
+    return in_sentence(r.partner_name, r.partner_kind)
+
+
+def _first_up(text: str) -> str:
+    """``text`` to start a sentence ("The Kent Fire and Rescue Authority, and Kent")."""
+    return text[:1].upper() + text[1:]
 
 
 def _chance(p: float) -> str:
