@@ -284,7 +284,8 @@ def _partner(r: Recommendation) -> str:
 
 
 def _first_up(text: str) -> str:
-    """``text`` to start a sentence ("The Kent Fire and Rescue Authority, and Kent")."""
+    """``text`` to start a sentence ("The Kent Fire and Rescue Authority, and Kent"; the
+    template filter ``sentence`` too)."""
     return text[:1].upper() + text[1:]
 
 
@@ -472,7 +473,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     env.filters["trust_said"] = trust_said
     env.filters["merged_said"] = lambda merged, name: merged_said(name, merged)
     env.filters["km"] = whole_km
-    env.filters["sentence"] = lambda v: str(v or "")[:1].upper() + str(v or "")[1:]
+    env.filters["sentence"] = lambda v: _first_up(str(v or ""))
     env.filters["percent"] = charts.percent
     template = env.get_template("briefing.html")
     return template.render(**context)
