@@ -470,6 +470,33 @@ def test_the_bodies_gone_a_member_stands_for_stay_in_line_with_its_code(
     assert via["E23000032"] == ""  # (Kent Police and its police authority: the force itself)
 
 
+def test_a_board_in_an_arrangement_only_through_its_abolished_trusts_inherits_nothing(
+    recommender_model,
+) -> None:  # type: ignore[no-untyped-def]
+    """NHS Kent and Medway ICB is in the Kent Total Place pilot only through West Kent PCT and
+    Eastern and Coastal Kent PCT, abolished in 2013: today's map says so ("has been in 1
+    documented arrangement with Kent, only through bodies since abolished"); on a map of Kent
+    in three the successors were said to inherit it "with NHS Kent and Medway ICB", as if the
+    board were a member itself."""
+    world = derive(define.check(kent_three_draft(), REAL), REAL)
+    scen = ScenarioRecommender(recommender_model, world)
+    board = "NHS Kent and Medway Integrated Care Board"
+    texts = [
+        x.text
+        for name in ("North Kent", "West Kent", "East Kent")
+        for r in scen.recommend(Query(name, kinds=("health",), k=20))
+        if r.partner_name == board
+        for x in r.reasons
+        if x.factor == "history"
+    ]
+    assert texts
+    for text in texts:
+        assert f"with {board}" not in text, text
+        assert text.endswith(f"that {board} was in only through bodies since abolished"), text
+    assert any(t.startswith("East Kent inherits 1 documented arrangement from Kent County "
+                            "Council, Ashford and 4 more") for t in texts), texts  # fmt: skip
+
+
 def test_an_arrangement_deleted_from_the_register_is_not_cited_on_the_new_map(
     recommender_model,  # type: ignore[no-untyped-def]
 ) -> None:

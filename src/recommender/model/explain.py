@@ -571,13 +571,20 @@ def inherited_said(you: str, via: Via, services: list[str]) -> str:
 def inherited_history(you: str, via: Via | None, count: str) -> str:
     """How a pair has been in ``count`` arrangements only through bodies that are gone
     (:func:`inherited_pairs`; ``via``: the focal body's, then the candidate's, None for more
-    than one way), from the candidate's side."""
+    than one way), from the candidate's side.
+
+    >>> said = inherited_history("Kent", ("", "West Kent PCT" + SEP + "Eastern Kent PCT"),
+    ...                          "1 documented arrangement")
+    >>> said.removesuffix(" been in 1 documented arrangement with Kent")
+    'its predecessors West Kent PCT and Eastern Kent PCT have'
+    """
     if via is None:
         return f"has been in {count} with {you}, only through bodies since abolished"
     if via[0] and via[0] == via[1]:
         return f"both succeed {via[0]} in {count}"
     who, with_whom = _through(you, via)
-    return f"{who}has been in {count} with {with_whom}"
+    have = "have" if len(_names(via[1])) > 1 else "has"  # its predecessors A and B have
+    return f"{who}{have} been in {count} with {with_whom}"
 
 
 def _through(you: str, via: Via) -> tuple[str, str]:

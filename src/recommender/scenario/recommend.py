@@ -25,6 +25,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from recommender.core.errors import ModelError, UnknownBody
@@ -79,6 +80,12 @@ class ScenarioRecommender(Recommender):
         self.world = world
         self.outcomes = outcomes
         self._carried = [o for o in outcomes if not o.internal]
+        # Who is in an arrangement only through members since abolished (a primary care
+        # trust): its board inherits no history from it (:func:`network.members_gone`).
+        ids, codes = self.model.context.reg.ids, self._codes
+        self._gone = frozenset(
+            (str(ids[k]), str(codes[f])) for k, f, since in self._left if since == -np.inf
+        )
 
     @property
     def definition(self) -> Definition:
@@ -117,15 +124,26 @@ class ScenarioRecommender(Recommender):
         return super()._suggestion(f, scored, r, why, evidence)
 
     def _inherited(self, focal: str, partner: str, reason: Reason) -> Reason:
-        """The history reason, saying where the history comes from when it is inherited."""
-        shared = [o for o in self._carried if focal in o.after and partner in o.after]
+        """The history reason, saying where the history comes from when it is inherited. An
+        arrangement one of the pair is in only through members since abolished (a board
+        through its primary care trusts) is said so: it shares nothing through it today."""
+        both = [o for o in self._carried if focal in o.after and partner in o.after]
+        gone = [o for o in both if (o.id, focal) in self._gone or (o.id, partner) in self._gone]
+        shared = [o for o in both if o not in gone] or gone
         mine = _few(self._names(c for o in shared for c in o.into(focal, self.world)))
         theirs = _few(self._names(c for o in shared for c in o.into(partner, self.world)))
         if not shared or not (mine or theirs):
             return reason
         what = _history_said(shared)
         you, them = self.world.name(focal), self.world.name(partner)
-        if mine and theirs:
+        if shared is gone:  # (one of the pair is the board; the other a successor)
+            who = you if any((o.id, focal) in self._gone for o in gone) else them
+            if mine:
+                text = f"{you} inherits {what} from {mine}"
+            else:
+                text = f"inherits {what} from {theirs}"
+            text += f" that {who} was in only through bodies since abolished"
+        elif mine and theirs:
             text = f"inherits {what} with {you}: {them} from {theirs}, {you} from {mine}"
         elif mine:
             text = f"{you} inherits {what} with {them} from {mine}"
