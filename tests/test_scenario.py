@@ -495,6 +495,11 @@ def test_a_board_in_an_arrangement_only_through_its_abolished_trusts_inherits_no
         assert text.endswith(f"that {board} was in only through bodies since abolished"), text
     assert any(t.startswith("East Kent inherits 1 documented arrangement from Kent County "
                             "Council, Ashford and 4 more") for t in texts), texts  # fmt: skip
+    # Its two members outside the reference (Jobcentre Plus, Kent Probation) are externals,
+    # where each was read as a body coded "nan" and none as external.
+    pilot = next(o for o in scen.outcomes if o.name.startswith("Kent Total Place pilot"))
+    assert pilot.externals == 2
+    assert "nan" not in pilot.before and all(c in world.bodies.index for c in pilot.after)
 
 
 def test_an_arrangement_deleted_from_the_register_is_not_cited_on_the_new_map(

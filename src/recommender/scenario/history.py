@@ -123,9 +123,14 @@ def from_records(world: World, records: Iterable[Mapping[str, Any]]) -> list[Out
 
 
 def from_compact(world: World, compact: pd.DataFrame) -> list[Outcome]:
-    """Outcomes of a model's observed register (:func:`training.compact_register`)."""
+    """Outcomes of a model's observed register (:func:`training.compact_register`): an
+    external member has no code (NaN), and is counted among the externals, not as a body."""
     real = compact[~compact["simulated"].astype(bool)]
-    return [outcome(world, r, r["member_codes"], len(r["member_names"])) for r in rows(real)]
+    return [
+        outcome(world, r, [c for c in r["member_codes"] if isinstance(c, str) and c],
+                len(r["member_names"]))
+        for r in rows(real)
+    ]  # fmt: skip
 
 
 def _mapped_via(
