@@ -306,6 +306,7 @@ def test_every_fire_authority_has_its_governance(bodies: gpd.GeoDataFrame) -> No
     [
         ("E06000052", "Runs the fire and rescue service (Cornwall Fire and Rescue Authority)"),
         ("E31000008", "Run by Cornwall Council"),
+        ("E31000039", "Run by the Council of the Isles of Scilly"),
         ("E31000015", "Governed by the Police, Fire and Crime Commissioner for Essex since 2017"),
         ("E31000040", "Governed by the Mayor of Greater Manchester (Greater Manchester Combined "
                       "Authority) since 2017"),

@@ -215,6 +215,8 @@ def governance_sentence(code: str, row: dict[str, str], names: pd.Series) -> str
     since = f" since {row['since_year']}" if row["since_year"] else ""
     mayor = f"{who} ({names[row['governed_by_code']]})" if how == "mayor" else who
     if code == fire:
+        if how == "county_council" and who.startswith("Council of "):
+            who = f"the {who}"  # "Run by the Council of the Isles of Scilly"
         return FIRE_SENTENCES[how].format(who=who, mayor=mayor, since=since)
     if how == "county_council":
         return f"Runs the fire and rescue service ({names[fire]})"
