@@ -413,3 +413,13 @@ def test_the_summary_names_fire_and_police_bodies_with_the(
     for name in named:
         if name in text:
             assert re.search(rf"(?<![Tt]he ){re.escape(name)}", text) is None, text
+
+
+def test_the_opportunities_name_a_fire_body_with_the_too(
+    recommender_model: Recommender, trained_settings: Settings
+) -> None:
+    """ "should Kent Fire and Rescue Authority share the service" in the briefing, where the
+    page says "the"."""
+    context = briefing.briefing_context(recommender_model, "E31000022", settings=trained_settings)
+    text = briefing.render_html(context, trained_settings)
+    assert "should the Kent Fire and Rescue Authority share the service" in text

@@ -24,6 +24,7 @@ from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, RecommenderError
 from recommender.model.shape import QUERY_TITLES
 from recommender.recommend.query import CHOICE_FLOOR, MAX_K, PER_PARTNER, SORTS
+from recommender.recommend.readmodels import HELD_MARK, HELD_SAID, HELD_SHORT
 from recommender.render.charts import percent
 
 STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
@@ -957,13 +958,16 @@ def _print_table(
                 r.service_label,
                 likelihood,
                 expected,
-                f"{money(r.savings_gbp)} ({money(r.savings_low_gbp)}–{money(r.savings_high_gbp)})",
+                f"{money(r.savings_gbp)}{HELD_MARK.get(r.savings_held_at or '', '')}"
+                f" ({money(r.savings_low_gbp)}–{money(r.savings_high_gbp)})",
                 whole_km(r.distance_km),
             ]
         )
     echo_table(
         rows, ["#", "partner", "service", "likelihood", "expected", "if formed (80% range)", "km"]
     )
+    for held in dict.fromkeys(r.savings_held_at for r in found if r.savings_held_at):
+        click.echo(f"  {HELD_MARK[held]} {HELD_SHORT[held]}: {HELD_SAID[held]}")
     legend = False
     for rank, r in enumerate(found, 1):
         if r.reasons:

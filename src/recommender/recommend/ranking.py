@@ -59,6 +59,7 @@ from recommender.recommend.query import (
     check_k,
     check_query,
 )
+from recommender.recommend.readmodels import held_at
 from recommender.reference import lookup as reference
 from recommender.reference.lookup import resolve
 from recommender.register.records import (
@@ -109,6 +110,12 @@ class Recommendation:
     # now gone" (:meth:`Recommender.existing_through`)
     existing_through: str | None = None
 
+    @property
+    def savings_held_at(self) -> str | None:
+        """Whether ``savings_gbp`` is held at a bound of real savings per resident
+        (:func:`held_at`)."""
+        return held_at(self.savings_gbp, self.savings_low_gbp, self.savings_high_gbp)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "partner_code": self.partner_code,
@@ -122,6 +129,7 @@ class Recommendation:
             "savings_gbp": _round(self.savings_gbp, 0),
             "savings_low_gbp": _round(self.savings_low_gbp, 0),
             "savings_high_gbp": _round(self.savings_high_gbp, 0),
+            "savings_held_at": self.savings_held_at,
             "distance_km": round(self.distance_km, 1),
             "existing": self.existing,
             "existing_through": self.existing_through,
@@ -162,6 +170,12 @@ class Group:
     def savings_per_partner_gbp(self) -> float:
         return self.savings_gbp / len(self.members)
 
+    @property
+    def savings_held_at(self) -> str | None:
+        """Whether ``savings_gbp`` is held at a bound of real savings per resident
+        (:func:`held_at`)."""
+        return held_at(self.savings_gbp, self.savings_low_gbp, self.savings_high_gbp)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "members": self.members,
@@ -170,6 +184,7 @@ class Group:
             "savings_per_partner_gbp": round(self.savings_per_partner_gbp),
             "savings_low_gbp": round(self.savings_low_gbp),
             "savings_high_gbp": round(self.savings_high_gbp),
+            "savings_held_at": self.savings_held_at,
             "likelihood": chance(self.likelihood),
         }
 

@@ -10,6 +10,7 @@ document describes (``service/openapi.py``); this module imports neither ``cli``
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -50,6 +51,38 @@ EMPTY_NOTES = {
 
 
 # Bodies ------------------------------------------------------------------------------------
+
+
+def held_at(savings: float, low: float, high: float) -> str | None:
+    """Whether an estimate of savings is held at a bound of what real arrangements save per
+    resident merged in (:class:`~recommender.model.estimators.SavingsModel`): ``"floor"``
+    when it is the low end of its range, ``"ceiling"`` the high end (the range is cut there),
+    else None. The model's own figure for so large (small) a population is lower (higher).
+
+    >>> held_at(3239066.0, 3239066.0, 24049189.0), held_at(56183, 9795, 56183.4)
+    ('floor', 'ceiling')
+    >>> held_at(509018.0, 88743.0, 3779320.0) is None
+    True
+    """
+    if not all(math.isfinite(v) for v in (savings, low, high)):
+        return None
+    figures = [round(float(v)) for v in (savings, low, high)]
+    if figures[1] == figures[2]:
+        return None
+    return "floor" if figures[0] == figures[1] else "ceiling" if figures[0] == figures[2] else None
+
+
+HELD_SHORT = {  # beside the figure (a table's cell)
+    "floor": "held at the floor per resident",
+    "ceiling": "held at the ceiling per resident",
+}
+HELD_SAID = {  # what a figure held at a bound is, said with its HELD_SHORT
+    "floor": "the low end of what real arrangements save per resident merged in, times the "
+    "population merged in; the model's own figure for so large a population is lower",
+    "ceiling": "the high end of what real arrangements save per resident merged in, times the "
+    "population merged in; the model's own figure for so small a population is higher",
+}
+HELD_MARK = {"floor": "*", "ceiling": "†"}  # beside a figure in a plain-text table
 
 
 def body_summary(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -51,6 +51,7 @@ from recommender.model.verdicts import savings_figures, trust_said
 from recommender.recommend import readmodels
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
+from recommender.recommend.readmodels import HELD_SAID, HELD_SHORT
 from recommender.reference import lookup as reference
 from recommender.register.records import (
     TERM_SAID,
@@ -460,6 +461,8 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     env.filters["member"] = member_label
     env.filters["by_kind"] = reference.by_kind
     env.filters["listed_partners"] = listed_partners
+    env.filters["held_short"] = HELD_SHORT.get  # a figure held at a bound per resident
+    env.filters["held_said"] = HELD_SAID.get
     env.filters["named"] = named  # a body in a sentence: "the Kent police force area"
     env.filters["named_first"] = functools.partial(named, start=True)
     env.filters["savings_said"] = charts.savings_said

@@ -580,6 +580,14 @@ COMPONENTS: dict[str, Any] = {
         savings_gbp=NUM,
         savings_low_gbp=NUM,
         savings_high_gbp=NUM,
+        savings_held_at=NSTR
+        | {
+            "enum": ["floor", "ceiling", None],
+            "description": "Whether savings_gbp is held at the floor or the ceiling of what "
+            "real arrangements save per resident merged in (the model's own figure for so "
+            "large, or small, a population lies beyond): then it is the low, or high, end of "
+            "its range; else null.",
+        },
         distance_km=NUM,
         existing=BOOL,
         existing_through=NSTR
@@ -682,6 +690,14 @@ COMPONENTS: dict[str, Any] = {
         },
         savings_low_gbp=NUM,
         savings_high_gbp=NUM,
+        savings_held_at=NSTR
+        | {
+            "enum": ["floor", "ceiling", None],
+            "description": "Whether savings_gbp is held at the floor or the ceiling of what "
+            "real arrangements save per resident merged in (the model's own figure for so "
+            "large, or small, a population lies beyond): then it is the low, or high, end of "
+            "its range; else null.",
+        },
         likelihood=NUM,
     ),
     "Groups": _obj(

@@ -44,6 +44,7 @@ from recommender.model.scoring import HORIZON_YEARS
 from recommender.model.verdicts import trust_said
 from recommender.recommend import feedback as feedback_domain
 from recommender.recommend.query import CHOICE_FLOOR, odds
+from recommender.recommend.readmodels import HELD_SAID, HELD_SHORT
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.render import charts
@@ -136,6 +137,8 @@ bp.add_app_template_filter(reference.by_kind, "by_kind")
 bp.add_app_template_filter(lambda merged, name: reg.merged_said(name, merged), "merged_said")
 bp.add_app_template_filter(reg.sources_said, "sources_said")
 bp.add_app_template_filter(reg.not_running_said, "not_running_said")
+bp.add_app_template_filter(HELD_SHORT.get, "held_short")  # a figure at a bound per resident
+bp.add_app_template_filter(HELD_SAID.get, "held_said")
 bp.add_app_template_filter(named, "named")  # a body in a sentence: "the Kent police force area"
 bp.add_app_template_filter(functools.partial(named, start=True), "named_first")
 bp.add_app_template_filter(reg.through_former, "through_former")
