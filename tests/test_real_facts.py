@@ -749,14 +749,14 @@ def test_a_partner_already_sharing_is_not_given_a_saving_if_formed(
     """Rother's list with existing partners gave Wealden, with whom it already shares
     environmental health (about £208k a year documented), "£390k if formed": a figure for an
     arrangement that exists. Distances now say they are between centres, and the reading
-    notes say a figure may sit at an edge of its range, held per resident."""
+    notes say a figure may be held at the ceiling or the floor of its range per resident."""
     page = real_client.get("/bodies/E07000064?include_existing=1&k=50").get_data(as_text=True)
     rows = re.findall(r'<tr id="s-[^"]+"[^>]*>(.*?)</tr>', page, re.S)
     existing = [r for r in rows if "already a partner" in r]
     assert existing and all("if formed" not in r for r in existing)
     assert all("the model&#39;s estimate" in r or "the model's estimate" in r for r in existing)
     assert all("km between centres" in r for r in rows)
-    assert "held at the highest or lowest figure per resident seen" in page
+    assert "may be held at the ceiling or the floor of that range" in page
 
 
 def test_the_explorer_says_an_abolished_councils_name_lists_its_successors_arrangements(
