@@ -414,3 +414,42 @@ def test_reasons_name_a_fire_authority_or_police_force_area_with_the(
     assert said
     for name, text in said:
         assert re.search(rf"(?<!the ){re.escape(name)}", text) is None, text
+
+
+def test_a_pair_sharing_management_is_told_a_service_may_be_shared_under_it(
+    recommender_model: Recommender,
+) -> None:
+    """Adur and Worthing run one officer structure (Adur and Worthing joint working, filed under
+    shared management): Worthing was offered legal services, ICT and finance "with Adur" at
+    hundreds of thousands a year if formed, with nothing to say they may be shared already."""
+    for service in ("legal", "ict"):
+        found = recommender_model.recommend(Query("Worthing", service=service, k=50))
+        adur = next(r for r in found if r.partner_name == "Adur")
+        notes = [x for x in adur.reasons if x.factor == "management"]
+        assert [x.direction for x in notes] == ["note"]
+        assert notes[0].text.startswith("shares management with Worthing (documented")
+        assert notes[0].text.endswith("may be run jointly under it already")
+        others = [r for r in found if r.partner_name != "Adur"]
+        assert not [x for r in others for x in r.reasons if x.factor == "management"]
+    management = recommender_model.recommend(
+        Query("Worthing", service="management_chief_exec", k=50, include_existing=True)
+    )
+    assert not [x for r in management for x in r.reasons if x.factor == "management"]
+
+
+def test_more_services_shared_are_counted_inside_the_one_bracket(
+    recommender_model: Recommender,
+) -> None:
+    """ "… on procurement, finance and audit, and building control and planning (documented
+    arrangements) (and 2 more services)": two brackets in a row."""
+    said = [
+        x.text
+        for code in recommender_model.model.context.pairs.codes
+        for r in recommender_model.recommend(Query(str(code), k=10, include_existing=True))
+        for x in r.reasons
+        if x.factor == "history" and " more service" in x.text
+    ]
+    assert said
+    for text in said:
+        assert ") (" not in text, text
+        assert re.search(r", and \d+ more services? \(documented arrangements\)", text), text

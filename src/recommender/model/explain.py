@@ -80,7 +80,9 @@ FACTOR_LABELS = {
     "savings": "size of the saving",
     "governance": "already under one governor",
     "run_by": "who runs it",
+    "management": "shared management",
 }
+MANAGEMENT = "management_chief_exec"  # a shared chief executive, management team or workforce
 MIN_EFFECT = 0.1  # smaller effects (in log units, about ±10%) are not worth a sentence
 _COLUMNS = {
     name: np.array([PAIR_FEATURES.index(f) for f in cols]) for name, cols in FACTORS.items()
@@ -209,6 +211,8 @@ def reasons(
             model, scored.focal, cand
         ):
             items.append(note)
+        if note := management_note(model, network, scored.focal, cand, scored.service):
+            items.append(note)
         out.append(items)
     return out
 
@@ -307,7 +311,8 @@ def describe(
         inherited = inherited_only(model)
         via = {int(s): inherited.get((focal, cand, int(s))) for s in shared}
         labels = [service_words(str(ctx.labels[s])) for s in shared if via[int(s)] is None]
-        said = f"already works with {you} on {and_list(labels)} (documented arrangements)"
+        listed = and_list(labels + [rest[6:-1]] if rest and labels else labels)  # (one bracket)
+        said = f"already works with {you} on {listed} (documented arrangements)"
         # Only through bodies that are gone: not a partnership of these two, said as it was.
         ways: dict[tuple[str, str], list[str]] = {}
         for s in shared:
@@ -315,9 +320,9 @@ def describe(
                 ways.setdefault(way, []).append(service_words(str(ctx.labels[s])))
         if ways:
             through = "; ".join(inherited_said(you, w, services) for w, services in ways.items())
-            return (f"{said}; {through}" if labels else through) + rest
+            return f"{said}; {through}" if labels else through + rest
         if labels:
-            return said + rest
+            return said
         n = int(snap.prior[focal, cand])
         count = f"{n} documented arrangement{'s' * (n != 1)}"
         only_through = inherited_pairs(model)
@@ -352,6 +357,31 @@ def governance_note(model: TrainedModel, focal: int, cand: int) -> Reason | None
     return Reason(
         "governance",
         f"already under one governor, the {note.name}{since}: sharing is a matter for them",
+        0.0,
+    )
+
+
+def management_note(
+    model: TrainedModel, network: Snapshot, focal: int, cand: int, service: int
+) -> Reason | None:
+    """A note when the two already share their management in a running arrangement (a chief
+    executive, a management team or a whole workforce: Adur and Worthing's one officer
+    structure) and the suggestion is another service: it may be run jointly under it already
+    (the register files the arrangement under shared management alone)."""
+    ctx = model.context
+    services = [str(s) for s in ctx.services]
+    if MANAGEMENT not in services:
+        return None
+    m = services.index(MANAGEMENT)
+    if service == m or not network.shares[m, focal, cand]:
+        return None
+    if inherited_only(model).get((focal, cand, m)) is not None:
+        return None  # only through bodies now gone: not these two's management
+    what = service_words(str(ctx.labels[service]))
+    return Reason(
+        "management",
+        f"shares management with {in_text(ctx.bodies, focal)} (documented arrangements): "
+        f"{what} may be run jointly under it already",
         0.0,
     )
 
