@@ -307,11 +307,12 @@ def describe(
         now = snap.shares[:, focal, cand]
         every = np.flatnonzero(now if also is None else now | also)
         shared, more = every[:3], len(every) - 3
-        rest = f" (and {more} more service{'s' * (more != 1)})" if more > 0 else ""
+        more_said = f"{more} more service{'s' * (more != 1)}" if more > 0 else ""
+        rest = f" (and {more_said})" if more_said else ""
         inherited = inherited_only(model)
         via = {int(s): inherited.get((focal, cand, int(s))) for s in shared}
         labels = [service_words(str(ctx.labels[s])) for s in shared if via[int(s)] is None]
-        listed = and_list(labels + [rest[6:-1]] if rest and labels else labels)  # (one bracket)
+        listed = and_list([*labels, more_said] if more_said and labels else labels)
         said = f"already works with {you} on {listed} (documented arrangements)"
         # Only through bodies that are gone: not a partnership of these two, said as it was.
         ways: dict[tuple[str, str], list[str]] = {}
