@@ -863,3 +863,19 @@ def test_a_member_abolished_since_is_said_so_where_its_arrangement_is_listed(
         # (a comma before "and", as every list of names with an "and" inside one says it)
         "West Kent PCT, and Eastern and Coastal Kent PCT have since been abolished"
     )
+
+
+def test_a_business_rates_pool_is_offered_to_join_only_to_who_receives_business_rates(
+    real_client: FlaskClient,
+) -> None:
+    """The Nottinghamshire police force area was offered the Nottinghamshire business rates
+    pool to join, at "£201k a member (estimated)": a pool of the authorities that receive
+    business rates, which a police force area does not."""
+
+    def offered(code: str) -> list[str]:
+        answer = real_client.get(f"/api/v1/bodies/{code}/arrangements-to-join?k=50").get_json()
+        return [o["arrangement"]["name"] for o in answer["options"]]
+
+    pool = "Nottinghamshire business rates pool"
+    assert pool not in offered("E23000019")  # Nottinghamshire police force area
+    assert pool in offered("E31000030")  # Nottinghamshire's fire authority may be in one

@@ -18,6 +18,7 @@ import copy
 import dataclasses
 import itertools
 import math
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -85,6 +86,14 @@ _SHARED_EVIDENCE: dict[bytes, bytes] = {}
 # A suggestion's JSON in two parts, all but its evidence then its evidence (a part may be a
 # view of a larger buffer: :attr:`Shortlist.json`).
 JSONParts = tuple[bytes | memoryview, bytes]
+
+
+# A business rates pool (the 2013 retention scheme) is of the authorities that receive business
+# rates, councils and fire authorities (and a combined authority in a pilot): a police force
+# area or an NHS board can never join one ("excludes city, police and fire", says the
+# Nottinghamshire pool's source).
+RATES_POOL = re.compile(r"\bbusiness rates (retention )?pool", re.IGNORECASE)
+POOL_KINDS = frozenset({"council", "fire", "combined"})
 
 
 @dataclass(frozen=True)
@@ -1087,6 +1096,8 @@ class Recommender:
                 continue  # deleted from the register since the model was trained, or ended
             if ctx.table.runs[f, positions].any():
                 continue  # the body's own fire authority (or its runner) is in it: it is in it
+            if RATES_POOL.search(str(row["name"])) and ctx.bodies.kind[f] not in POOL_KINDS:
+                continue  # a business rates pool: of authorities that receive business rates
             given = row.get("member_given") or ()
             if gone := gone_codes(given):  # a member abolished since (a PCT): not in it now
                 positions = [
