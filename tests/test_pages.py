@@ -147,6 +147,22 @@ def test_search_finds_names_aliases_and_abolished_councils(real_client: FlaskCli
     assert "Search for a body" in _text(real_client.get("/search"))
 
 
+def test_search_lists_every_police_force_area_and_counts_what_it_lists(
+    real_client: FlaskClient,
+) -> None:
+    """/search?q=police said "20 matches, best first" of some 40 police force areas, and
+    Nottinghamshire's was never listed."""
+    page = _text(real_client.get("/search?q=police"))
+    police = reference.load_bodies(REAL)
+    codes = police.index[police["kind"] == "police"]
+    listed = [c for c in codes if f'href="/bodies/{c}"' in page]
+    assert len(listed) == len(codes) and "E23000019" in listed  # Nottinghamshire
+    count = int(re.search(r"<p>(\d+) matches, best first\.</p>", page).group(1))  # type: ignore[union-attr]
+    assert count == page.count('class="result-link"') >= len(codes)
+    many = _text(real_client.get("/search?q=E06"))  # the codes of some 60 unitaries
+    assert "best matches of more; add a word to find the rest" in many
+
+
 def test_did_you_mean_keeps_the_filters(client: FlaskClient) -> None:
     """/bodies/Rothr?service=legal&k=5 suggested Rother at /bodies/E07000064, filters lost."""
     response = client.get("/bodies/Rothr?service=legal&k=5")

@@ -211,6 +211,9 @@ def home() -> str:
     )
 
 
+SEARCH_LIMIT = 50  # matches listed: every police force area, fire or NHS body at once
+
+
 @bp.get("/search")
 def search() -> Any:
     """Open the body the query names exactly, else list the bodies whose names or aliases
@@ -219,7 +222,9 @@ def search() -> Any:
     query = request.args.get("q", "").strip()[:200]
     if query and (exact := reference.exact(query, settings)):
         return _to_body(exact)
-    hits = reference.search(query, limit=20, settings=settings) if query else []
+    hits = reference.search(query, limit=SEARCH_LIMIT + 1, settings=settings) if query else []
+    more = len(hits) > SEARCH_LIMIT  # (said so: the count shown is of those listed)
+    hits = hits[:SEARCH_LIMIT]
     table = reference.load_bodies(settings)
     results = [
         {
@@ -238,7 +243,7 @@ def search() -> Any:
         }
         for hit in hits
     ]
-    return render_template("search.html", query=query, results=results)
+    return render_template("search.html", query=query, results=results, more=more)
 
 
 # A body's opportunities ----------------------------------------------------------------------
