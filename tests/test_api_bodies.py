@@ -375,3 +375,15 @@ def test_a_deprivation_made_from_councils_says_so(real_client: FlaskClient) -> N
         assert (
             "deprivation_note" not in real_client.get(f"/api/v1/bodies/{code}").get_json()["body"]
         )
+
+
+def test_search_finds_an_abolished_councils_code_as_the_other_routes_do(
+    real_client: FlaskClient,
+) -> None:
+    """/api/v1/bodies/E07000190 (Taunton Deane's code) answers with Somerset, but searching
+    for the code found nothing, in the API and the CLI alike."""
+    assert real_client.get("/api/v1/bodies/E07000190").json["body"]["code"] == "E06000066"
+    (hit,) = real_client.get("/api/v1/bodies/search?q=E07000190").json["results"]
+    assert hit["codes"] == ["E06000066"] and hit["former_code"] == "E07000190"
+    assert hit["matched"] == "Taunton Deane Borough Council" and hit["abolished"]
+    assert real_client.get("/api/v1/bodies/search?q=E07000190&kind=fire").json["results"] == []

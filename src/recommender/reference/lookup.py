@@ -427,6 +427,15 @@ def search(
         if len(code) >= 3 and (kind is None or ref.bodies.at[match, "kind"] == kind):
             found.append(Resolution(query, (match,), match, "code", None, "", 100.0))
             seen.add((match,))
+    if len(code) >= 3:  # an abolished council's code leads to its successor, as resolve does
+        former = ref.aliases[ref.aliases["former_code"].str.startswith(code)]
+        for _, rows in former.groupby("former_code", sort=True):
+            if len(found) >= limit:
+                break
+            hit = _resolution(query, rows, kind, 100.0)
+            if hit.codes not in seen and (kind is None or rows["kind"].eq(kind).any()):
+                seen.add(hit.codes)
+                found.append(hit)
     aliases = ref.aliases if kind is None else ref.aliases[ref.aliases["kind"] == kind]
     for index in np.argsort(-rank, kind="stable"):
         if len(found) >= limit or scores[index] < min_score:
