@@ -12,6 +12,7 @@ from model_fixtures import copy_models
 from recommender.cli import cli
 from recommender.core.config import Settings
 from recommender.model import artifacts
+from recommender.render.charts import money
 
 
 def _env(settings: Settings) -> dict[str, str]:
@@ -150,3 +151,20 @@ def test_a_groups_share_is_said_to_be_even_not_what_each_saves(
         "the model's estimate of the whole group's if formed; the even share divides them by "
         "its members" in result.output
     )
+
+
+def test_groups_give_their_range_and_say_how_they_are_ordered(
+    trained_settings: Settings,
+) -> None:
+    """The groups' table gave no range (the page and the API do), and listed a three-member
+    group with more expected in all below a pair, by an order nothing stated."""
+    from recommender.recommend.ranking import Recommender
+
+    env = _env(trained_settings)
+    result = CliRunner(env=env).invoke(cli, ["groups", "Rother", "--service", "legal", "--k", "3"])
+    assert result.exit_code == 0, result.output
+    rec = Recommender.load(trained_settings)
+    assert f"{rec.coverage:.0%} range" in result.output
+    for g in rec.groups("E07000064", "legal", k=3):
+        assert f"{money(g.savings_low_gbp)}–{money(g.savings_high_gbp)}" in result.output
+    assert "groups are listed by their likelihood times the even share" in result.output

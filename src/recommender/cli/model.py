@@ -877,6 +877,7 @@ def recommend_cmd(
                 found,
                 model_words(rec.version, scenario),
                 rec.cautions(b["kind"], shown, service, asked=kind_list),
+                rec.coverage,
             )
         if sizes and any(found for _, found in results):
             click.echo(f"\nThe figures if formed. {sizes}")
@@ -934,7 +935,11 @@ def _write_csv(
 
 
 def _print_table(
-    body: dict[str, str], found: list[Any], version: str, cautions: list[dict[str, Any]]
+    body: dict[str, str],
+    found: list[Any],
+    version: str,
+    cautions: list[dict[str, Any]],
+    coverage: float,
 ) -> None:
     from recommender.model.explain import DIRECTION_WORDS, MARKERS, whole_km
     from recommender.render.charts import money
@@ -964,7 +969,16 @@ def _print_table(
             ]
         )
     echo_table(
-        rows, ["#", "partner", "service", "likelihood", "expected", "if formed (80% range)", "km"]
+        rows,
+        [
+            "#",
+            "partner",
+            "service",
+            "likelihood",
+            "expected",
+            f"if formed ({coverage:.0%} range)",
+            "km",
+        ],
     )
     for held in dict.fromkeys(r.savings_held_at for r in found if r.savings_held_at):
         click.echo(f"  {HELD_MARK[held]} {HELD_SHORT[held]}: {HELD_SAID[held]}")

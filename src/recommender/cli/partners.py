@@ -20,6 +20,7 @@ from recommender.core import services
 from recommender.core.config import Settings
 from recommender.recommend import readmodels
 from recommender.recommend.query import MAX_K
+from recommender.recommend.readmodels import HELD_MARK, HELD_SAID, HELD_SHORT
 from recommender.reference import lookup as reference
 from recommender.render.charts import percent
 
@@ -92,18 +93,28 @@ def groups_cmd(
         [
             [
                 ", ".join(m["name"] for m in g.members),
-                money(g.savings_gbp),
+                money(g.savings_gbp) + HELD_MARK.get(g.savings_held_at or "", ""),
+                f"{money(g.savings_low_gbp)}–{money(g.savings_high_gbp)}",
                 money(g.savings_per_partner_gbp),
                 percent(g.likelihood),
             ]
             for g in found
         ],
-        ["group", "estimated savings", "even share each", "likelihood"],
+        [
+            "group",
+            "estimated savings",
+            f"{rec.coverage:.0%} range",
+            "even share each",
+            "likelihood",
+        ],
     )
+    for held in dict.fromkeys(g.savings_held_at for g in found if g.savings_held_at):
+        click.echo(f"{HELD_MARK[held]} {HELD_SHORT[held]}: {HELD_SAID[held]}")
     if found:  # (not what each would save: a small member brings little of it)
         click.echo(
             "estimated savings: the model's estimate of the whole group's if formed; the even "
-            "share divides them by its members"
+            "share divides them by its members; groups are listed by their likelihood times "
+            "the even share"
         )
 
 

@@ -685,6 +685,13 @@ class Recommender:
 
         return model_info(self.version, self.metadata)
 
+    @property
+    def coverage(self) -> float:
+        """The share of new arrangements' savings its savings ranges are meant to hold (the
+        savings model's interval, 0.8 by default)."""
+        savings = self.model.components.savings
+        return float(savings.coverage) if savings is not None else 0.8
+
     def cautions(
         self,
         kind: str,

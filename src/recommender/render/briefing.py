@@ -153,7 +153,7 @@ def briefing_context(
         "simulated_note": SIMULATED_NOTE,
         "horizon_years": HORIZON_YEARS,
         "floor_odds": odds(CHOICE_FLOOR),
-        "coverage": _coverage(rec),
+        "coverage": rec.coverage,
         "no_aim_share": _no_aim_share(settings),
         "documented_sizes": charts.documented_sizes(meta, settings),
         "measured_coverage": _measured_coverage(meta),
@@ -372,15 +372,10 @@ def _chart(found: Sequence[Recommendation], rec: Recommender) -> str:
             )
             for r in found
         ],
-        title=f"Annual savings if each partnership forms ({_coverage(rec):.0%} interval)",
-        interval=f"{_coverage(rec):.0%} interval",
+        title=f"Annual savings if each partnership forms ({rec.coverage:.0%} interval)",
+        interval=f"{rec.coverage:.0%} interval",
         log=True,
     )
-
-
-def _coverage(rec: Recommender) -> float:
-    savings = rec.model.components.savings
-    return float(savings.coverage) if savings is not None else 0.8
 
 
 def _measured_coverage(meta: dict[str, Any]) -> float | None:
