@@ -879,3 +879,18 @@ def test_a_business_rates_pool_is_offered_to_join_only_to_who_receives_business_
     pool = "Nottinghamshire business rates pool"
     assert pool not in offered("E23000019")  # Nottinghamshire police force area
     assert pool in offered("E31000030")  # Nottinghamshire's fire authority may be in one
+
+
+def test_arrangements_internal_to_a_body_name_it_and_its_predecessors_as_such(
+    real_client: FlaskClient,
+) -> None:
+    """The North East Combined Authority's page listed the North East Joint Transport
+    Committee as between "North of Tyne Combined Authority, North East Combined Authority",
+    its own name as its own predecessor, "between bodies that are all now North East
+    Combined Authority"."""
+    page = html.unescape(real_client.get("/bodies/E47000014").get_data(as_text=True))
+    merged = re.sub(r"<[^>]+>", "", page.split('<p class="merged">', 1)[1].split("</p>", 1)[0])
+    assert "bodies that are all now the North East Combined Authority, so it is" in merged
+    assert "(North of Tyne Combined Authority, North East Combined Authority until 2024;" in merged
+    fire = html.unescape(real_client.get("/bodies/E31000011").get_data(as_text=True))
+    assert "all now the Devon and Somerset Fire and Rescue Authority" in fire

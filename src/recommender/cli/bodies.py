@@ -14,7 +14,7 @@ from recommender.cli._common import (
     pass_settings,
     service_labels,
 )
-from recommender.core.kinds import tier_name
+from recommender.core.kinds import in_sentence, tier_name
 from recommender.core.names import and_list
 from recommender.model.explain import border_length
 from recommender.recommend import readmodels
@@ -136,7 +136,8 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
     click.echo(f"\nDocumented arrangements ({len(arrangements)}, {reg.sources_said(arrangements)})")
     _arrangements_table(arrangements, labels, str(facts["code"]))
     if merged:
-        click.echo(f"\n{reg.merged_said(str(facts['display_name']), merged)}:")
+        named = in_sentence(str(facts["display_name"]), str(facts["kind"]))
+        click.echo(f"\n{reg.merged_said(named, merged)}:")
         _arrangements_table(merged, labels, str(facts["code"]))
 
 

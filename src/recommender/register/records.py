@@ -508,6 +508,15 @@ def left_said(record: Mapping[str, Any]) -> str | None:
     return f"{and_list([p['name'] for p in gone])} left{when}"
 
 
+def given_label(member: Mapping[str, Any]) -> str:
+    """A member by the name its source gave, told apart from the body that has that name
+    today where it was its predecessor: the North East Combined Authority of a 2023 source is
+    "North East Combined Authority until 2024", the one merged into today's of that name."""
+    if former(member) and member.get("name_as_given"):
+        return _gone_said(member, str(member.get("name") or ""))
+    return str(member.get("name_as_given") or member.get("name") or "")
+
+
 def _gone_said(member: Mapping[str, Any], now: str) -> str:
     """The name of a former council's member as the source gave it, or its full name where
     that is its successor's too ("Somerset" of 2013: "Somerset County Council (now Somerset)",

@@ -55,6 +55,7 @@ from recommender.recommend.readmodels import HELD_SAID, HELD_SHORT
 from recommender.reference import lookup as reference
 from recommender.register.records import (
     TERM_SAID,
+    given_label,
     listed_partners,
     member_label,
     merged_said,
@@ -454,6 +455,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     )
     env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
     env.filters["member"] = member_label
+    env.filters["given"] = given_label  # as its source names it
     env.filters["by_kind"] = reference.by_kind
     env.filters["listed_partners"] = listed_partners
     env.filters["held_short"] = HELD_SHORT.get  # a figure held at a bound per resident

@@ -130,6 +130,7 @@ def _host(host: str) -> Markup:
 
 
 bp.add_app_template_filter(reg.member_label, "member")
+bp.add_app_template_filter(reg.given_label, "given")  # as its source names it
 bp.add_app_template_filter(reg.left_said, "left_said")
 bp.add_app_template_filter(charts.savings_said, "savings_said")
 bp.add_app_template_filter(border_length, "border")
