@@ -384,6 +384,14 @@ def test_the_summary_totals_one_partner_per_service_never_alternatives(
     assert "Counting only" not in alone and "alternatives" not in alone
     both = money(sum(r.expected_savings_gbp or 0.0 for r in (best[0], other)))
     assert f"Weighed by their chances they come to about {both} a year" in alone
+    # One partner best for two services: named once ("(Wealden for legal services, and
+    # Wealden for ICT and digital)" said it twice).
+    ict = [r for r in recommender_model.recommend(Query("Rother", k=30)) if not r.existing]
+    same = next(r for r in ict if r.partner_code == kept[0].partner_code and r.service != "legal")
+    twice = briefing.summary("Rother", [*best[:2], same], [], labels)
+    said = twice.split("Counting only the best partner for each service (", 1)[1].split(")")[0]
+    assert said.count(kept[0].partner_name) == 1, said
+    assert said.startswith(f"{kept[0].partner_name} for legal services")
 
 
 def test_existing_arrangements_list_each_partner_once(recommender_model: Recommender) -> None:

@@ -216,10 +216,12 @@ def summary(
             ]
             total = sum(r.expected_savings_gbp or 0.0 for r in counted)
             if alternatives:
-                each = [
-                    f"{_partner(r)} for {service_words(labels.get(r.service, r.service))}"
-                    for r in counted
-                ]
+                by_partner: dict[str, list[str]] = {}  # one partner best for two: named once
+                for r in counted:
+                    by_partner.setdefault(_partner(r), []).append(
+                        service_words(labels.get(r.service, r.service))
+                    )
+                each = [f"{who} for {and_list(what)}" for who, what in by_partner.items()]
                 text += f" Counting only the best partner for each service ({and_list(each)}),"
                 text += " weighed by their chances"
             else:
