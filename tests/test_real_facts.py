@@ -110,7 +110,7 @@ def test_an_arrangement_that_has_ended_is_said_to_have_ended_about_each_member(
             assert said.endswith("since ended") or said == "ended", said
         for code in {m["body_code"] for m in a["members"] if m["body_code"]}:
             page = real_client.get(f"/bodies/{code}").get_data(as_text=True)
-            assert re.search(r"has been in \d+ documented arrangements?, .*"
+            assert re.search(r"(has been|is named) in \d+ documented arrangements?, .*"
                              r"((has|have) ended|renewed)[;)]", page)  # fmt: skip
             if f"/arrangements/{a['id']}" in page:
                 item = page[page.index(f"/arrangements/{a['id']}") :]
@@ -894,3 +894,27 @@ def test_arrangements_internal_to_a_body_name_it_and_its_predecessors_as_such(
     assert "(North of Tyne Combined Authority, North East Combined Authority until 2024;" in merged
     fire = html.unescape(real_client.get("/bodies/E31000011").get_data(as_text=True))
     assert "all now the Devon and Somerset Fire and Rescue Authority" in fire
+
+
+def test_a_body_named_in_a_proposal_is_not_said_to_have_been_in_it(
+    real_client: FlaskClient,
+) -> None:
+    """The Nottinghamshire police force area "has been in 6 documented arrangements … (1 was
+    only proposed)": the Sherwood Lodge headquarters proposal never formed."""
+    page = html.unescape(real_client.get("/bodies/E23000019").get_data(as_text=True))
+    said = re.sub(r"<[^>]+>", "", page.split('id="existing-title"', 1)[1].split("</p>", 1)[0])
+    assert "The Nottinghamshire police force area is named in 6 documented arrangements" in said
+    assert "1 was only proposed" in said and "has been in" not in said
+
+
+def test_the_briefing_promises_years_only_where_it_gives_them(real_app: Flask) -> None:
+    """The Nottinghamshire police force area's briefing said "the one it was in that has ended
+    (with its years)" above a row that gives none: its source gives no year (Newark and
+    Sherwood CCTV monitoring); Thurrock's ended one has its years, and says so."""
+    state = real_app.extensions["recommender"]
+    police = briefing_document(state.models.require(), "E23000019", fmt=".html").decode()
+    intro = police.split('<section id="existing">', 1)[1].split("</p>", 1)[0]
+    assert "the one it was in that has ended, and the proposal it was named in" in intro
+    thurrock = briefing_document(state.models.require(), "E06000034", fmt=".html").decode()
+    intro = thurrock.split('<section id="existing">', 1)[1].split("</p>", 1)[0]
+    assert "the one it was in that has ended (with its years)" in intro
