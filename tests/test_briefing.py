@@ -431,4 +431,3 @@ def test_the_opportunities_name_a_fire_body_with_the_too(
     context = briefing.briefing_context(recommender_model, "E31000022", settings=trained_settings)
     text = briefing.render_html(context, trained_settings)
     assert "should the Kent Fire and Rescue Authority share the service" in text
-
