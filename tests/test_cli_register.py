@@ -372,3 +372,16 @@ def test_list_marks_an_annual_figure_read_with_no_period_and_says_how(
         "* projected, no period given: read as a year; "
         "to date, start year not given: spread over 5 years"
     )
+
+
+def test_show_says_how_a_figure_over_years_was_read_once(run: Run) -> None:
+    """`register show` wrote Southwest One's savings as "£200,000,000 (projected over 10
+    years); about £20,000,000 a year: projected over 10 years", and never what it did with
+    the ten years."""
+    run("import", str(FIXTURES / "known_small.csv"))
+    listed = json.loads(run("list", "--body", "Rother", "--format", "json").stdout)
+    hub = next(a for a in listed["arrangements"] if a["name"] == "East Sussex Procurement Hub")
+    line = next(x for x in run("show", hub["id"]).stdout.splitlines() if x.startswith("savings"))
+    assert line.endswith(
+        "£8,000,000 (cumulative over 5 years); about £1,600,000 a year: divided by 5"
+    )

@@ -93,7 +93,7 @@ def test_annualisation_note_says_the_period_it_assumes() -> None:
     assert annualisation_note("projected", None, 2013) == (
         "projected, no period given: read as a year"
     )
-    assert annualisation_note("projected", 10, 2013) == "projected over 10 years"
+    assert annualisation_note("projected", 10, 2013) == "projected over 10 years, divided by 10"
 
 
 @pytest.mark.parametrize(

@@ -368,6 +368,8 @@ def _savings(r: dict[str, Any]) -> str:
     text += f" over {period} years)" if period else ")"
     reading = reg.savings_reading(str(r["name"]), r["savings_gbp"], bool(r["simulated"]))
     note = reg.annualisation_note(r["savings_basis"], period, r["start_year"], reading)
+    said = f"{r['savings_basis']} over {period} years, "  # (in the brackets already)
+    note = note.removeprefix(said) if period else note
     annual = r["annual_savings_gbp"]
     return text + (f"; about £{annual:,.0f} a year: {note}" if annual is not None else f"; {note}")
 

@@ -387,7 +387,7 @@ def annualisation_note(
         years = max(1, TO_DATE_YEAR - start_year)  # type: ignore[operator]
         return f"to date, divided by {_years(years)} from {start_year} to {TO_DATE_YEAR}"
     if basis == "projected":
-        return f"projected over {_years(period)}"
+        return f"projected over {_years(period)}, divided by {period}"
     return "no annual estimate is made from it"
 
 
