@@ -107,7 +107,8 @@ def test_unknown_arrangement_suggests_the_closest_ids(client: FlaskClient) -> No
     assert response.status_code == 404
     assert response.json["error"] == "unknown_arrangement"
     assert response.json["suggestions"][0] == known
-    assert len(client.get("/api/v1/arrangements/R-nothing").json["suggestions"]) <= 5
+    # an id like none held has none close (the first five held were suggested)
+    assert not client.get("/api/v1/arrangements/R-nothing").json.get("suggestions")
 
 
 def test_services(client: FlaskClient, app: Flask) -> None:

@@ -107,9 +107,14 @@ def test_unknown_name_exits_non_zero_with_suggestions(run) -> None:  # type: ign
 
 
 def test_search_with_no_match_fails(run) -> None:  # type: ignore[no-untyped-def]
+    """It exited 1, where every other name that matches none exits 2; and with a kind, it said
+    no body matched a name that bodies of other kinds have."""
     result = run("bodies", "search", "zzzzqqqq")
-    assert result.exit_code == 1
-    assert "no public body matches" in result.output
+    assert result.exit_code == 2
+    assert "no public body matches 'zzzzqqqq'" in result.output
+    fire = run("bodies", "search", "fire", "--kind", "police")
+    assert fire.exit_code == 2
+    assert "no public body among the police forces matches 'fire'" in fire.output
 
 
 def test_list_filters(run) -> None:  # type: ignore[no-untyped-def]
@@ -134,7 +139,9 @@ def test_list_pages_as_the_api_does(run) -> None:  # type: ignore[no-untyped-def
 def test_list_refuses_a_county_that_is_not_one(run) -> None:  # type: ignore[no-untyped-def]
     result = run("bodies", "list", "--county", "Gamma", "--format", "json")
     assert result.exit_code == 2
-    assert "Gamma is not a county" in result.output
+    assert "Gamma is not a county; expected the one county" in result.output
+    district = run("bodies", "list", "--county", "Alpha")  # a district: its county is named
+    assert district.exit_code == 2 and "Closest matches: Shire" in district.output
 
 
 def test_show_says_how_a_fire_authority_is_governed(run) -> None:  # type: ignore[no-untyped-def]

@@ -229,6 +229,9 @@ def test_show_unknown_id_exits_2_with_closest(run: Run) -> None:
     assert result.exit_code == 2
     assert "no arrangement has the id 'S-001'" in result.stderr
     assert "Closest matches: S-0001" in result.stderr
+    # An id like none held: no "closest" ids (it listed the first five held).
+    unlike = run("show", "R-nope")
+    assert unlike.exit_code == 2 and "Closest matches" not in unlike.stderr
 
 
 def test_an_excel_export_needs_a_file_and_imports_again(run: Run, tmp_path: Path) -> None:

@@ -14,7 +14,8 @@ from recommender.cli._common import (
     pass_settings,
     service_labels,
 )
-from recommender.core.kinds import in_sentence, tier_name
+from recommender.core.errors import UnknownBody
+from recommender.core.kinds import KIND_PLURALS, in_sentence, tier_name
 from recommender.core.names import and_list
 from recommender.model.explain import border_length
 from recommender.recommend import readmodels
@@ -44,8 +45,9 @@ def search_command(obj: SettingsObj, query: str, kind: str | None, limit: int, f
         echo_json(found)
         return
     rows = found["results"]
-    if not rows:
-        raise click.ClickException(f"no public body matches {query!r}")
+    if not rows:  # (exit 2, as every other name that matches none)
+        among = f" among the {KIND_PLURALS[kind]}" if kind else ""
+        raise UnknownBody(f"no public body{among} matches {query!r}", field="query")
     echo_table(
         [
             [" + ".join(r["codes"]), r["display_name"], r["kind"], r["matched"], r["note"]]

@@ -144,8 +144,17 @@ def _keeps_prefix(prefix: str, rest: str) -> bool:
     return prefix.strip() in {"city of", "the city of"} and rest.split(" ")[0] in _KEEP_CITY_OF
 
 
-def closest(query: str, choices: Iterable[str], limit: int = 5) -> list[str]:
-    """Return up to ``limit`` of ``choices`` closest to ``query``, best first.
+def closest(
+    query: str,
+    choices: Iterable[str],
+    limit: int = 5,
+    *,
+    min_score: float = 0.0,
+    whole: bool = False,
+) -> list[str]:
+    """Return up to ``limit`` of ``choices`` closest to ``query``, best first (those scoring
+    at least ``min_score`` of 100), each compared ``whole`` (an id: "R-nope" is like no
+    "R-01d08f3f") or by its best-matching words (a name: the default).
 
     Compares normalised forms, so "Bristol City Council" finds "Bristol, City of".
     Ties keep the order of ``choices``.
@@ -155,9 +164,28 @@ def closest(query: str, choices: Iterable[str], limit: int = 5) -> list[str]:
         return []
     keys = [normalise(c) for c in options]
     found = process.extract(
-        normalise(query), keys, scorer=fuzz.WRatio, limit=min(limit, len(options))
+        normalise(query),
+        keys,
+        scorer=fuzz.ratio if whole else fuzz.WRatio,
+        limit=min(limit, len(options)),
+        score_cutoff=min_score or None,
     )
     return [options[index] for _key, _score, index in found]
+
+
+ID_LIKENESS = 75.0  # of 100: an unknown id's closest ids, if that like it (any two ids: ~60)
+
+
+def closest_ids(query: str, ids: Iterable[str], limit: int = 5) -> list[str]:
+    """The ids (``R-1a2b3c4d``) most like ``query``, each compared whole: a typo's ("S-001":
+    "S-0001"), none for an id like no other ("R-nope" shares only its prefix).
+
+    >>> closest_ids("R-23d5b7b", ["R-23d20526", "R-23d5b7be"])
+    ['R-23d5b7be']
+    >>> closest_ids("R-nope", ["R-01d08f3f"])
+    []
+    """
+    return closest(str(query).strip().upper(), ids, limit, min_score=ID_LIKENESS, whole=True)
 
 
 @dataclass(frozen=True)

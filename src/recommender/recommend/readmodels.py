@@ -117,7 +117,23 @@ def body_page(
     if county:
         found = reference.body(county, settings)
         if found["tier"] != "county":
-            raise InvalidInput(f"{found['display_name']} is not a county", field="county")
+            every = reference.load_bodies(settings).set_index("code")
+            counties = every.loc[every["tier"] == "county", "display_name"].astype(str)
+            raise InvalidInput(
+                f"{found['display_name']} is not a county; expected "
+                + (
+                    f"one of the {len(counties)} counties"
+                    if len(counties) != 1
+                    else "the one county"
+                )
+                + " (councils of two-tier areas, whose districts it lists)",
+                field="county",
+                suggestions=(  # a district's own county first (Rother's: East Sussex)
+                    [str(counties[found["county_code"]])]
+                    if found.get("county_code") in counties.index
+                    else closest(str(county), list(counties), limit=3)
+                ),
+            )
         table = table[table["county_code"] == found["code"]]
     stop = None if limit is None else offset + limit
     rows = [body_summary(row) for row in table.iloc[offset:stop].to_dict("records")]

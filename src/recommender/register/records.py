@@ -64,7 +64,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from recommender.core.config import Settings
 from recommender.core.errors import ImportRejected, InvalidInput, UnknownArrangement
-from recommender.core.names import FORMER_RESOLUTIONS, and_list, closest, former_name, normalise
+from recommender.core.names import (
+    FORMER_RESOLUTIONS,
+    and_list,
+    closest,
+    closest_ids,
+    former_name,
+    normalise,
+)
 from recommender.core.services import check_service, service_ids, service_labels
 from recommender.database import db
 from recommender.register import writes as store
@@ -1630,7 +1637,7 @@ def get_arrangement(
         ids = [] if found else list(conn.scalars(sa.select(table.c.id)))
     if found:
         return found[0]
-    near = closest(ident.strip().upper(), ids, limit=5)
+    near = closest_ids(ident, ids)
     raise UnknownArrangement(f"no arrangement has the id {ident!r}", field="id", suggestions=near)
 
 

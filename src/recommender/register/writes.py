@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from recommender.core import atomic
 from recommender.core.errors import DataError, UnknownArrangement
-from recommender.core.names import closest
+from recommender.core.names import closest_ids
 from recommender.database import db
 
 Rows = list[dict[str, Any]]
@@ -150,7 +150,7 @@ def remove(engine: Engine, ids: list[str]) -> Rows:
         ]
         missing = sorted(set(ids) - {r["id"] for r in found})
         if missing:
-            near = closest(missing[0].upper(), list(conn.scalars(sa.select(table.c.id))), limit=5)
+            near = closest_ids(missing[0], list(conn.scalars(sa.select(table.c.id))))
             raise UnknownArrangement(
                 f"no arrangement has the id {missing[0]!r}"
                 + (f" (nor {', '.join(map(repr, missing[1:]))})" if missing[1:] else "")
