@@ -387,3 +387,17 @@ def test_search_finds_an_abolished_councils_code_as_the_other_routes_do(
     assert hit["codes"] == ["E06000066"] and hit["former_code"] == "E07000190"
     assert hit["matched"] == "Taunton Deane Borough Council" and hit["abolished"]
     assert real_client.get("/api/v1/bodies/search?q=E07000190&kind=fire").json["results"] == []
+
+
+def test_an_unknown_code_is_said_to_be_one_with_no_names_suggested(
+    real_client: FlaskClient,
+) -> None:
+    """E31000017 (Hampshire's fire authority before 2021) was answered "no public body
+    matches", with Barnsley and Sheffield as the closest matches."""
+    answer = real_client.get("/api/v1/bodies/E31000017")
+    assert answer.status_code == 404 and answer.json["error"] == "unknown_body"
+    assert answer.json["detail"].startswith("no public body has the code 'E31000017': ")
+    assert "not the former codes of fire, police or NHS bodies" in answer.json["detail"]
+    assert not answer.json.get("suggestions")
+    named = real_client.get("/api/v1/bodies/Rothr").json  # a name still gets its closest
+    assert named["suggestions"][0].startswith("Rother")

@@ -299,7 +299,16 @@ def resolve(query: str, *, kind: str | None = None, settings: Settings) -> Resol
             field="name",
             suggestions=[_label(ref, found) for _, found in joined],
         )
+    if ONS_CODE.fullmatch(code):  # a code: names like it in letters are nothing like it
+        raise UnknownBody(
+            f"no public body has the code {query!r}: the reference holds today's ONS codes and"
+            " abolished councils' codes, not the former codes of fire, police or NHS bodies",
+            field="name",
+        )
     raise UnknownBody(f"no public body matches {query!r}", field="name", suggestions=suggestions)
+
+
+ONS_CODE = re.compile(r"[EWSNK]\d{8}")  # an ONS GSS code: E31000017
 
 
 def _two(text: str, ref: _Reference, settings: Settings) -> list[tuple[str, Resolution]]:
