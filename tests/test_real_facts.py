@@ -918,3 +918,19 @@ def test_the_briefing_promises_years_only_where_it_gives_them(real_app: Flask) -
     thurrock = briefing_document(state.models.require(), "E06000034", fmt=".html").decode()
     intro = thurrock.split('<section id="existing">', 1)[1].split("</p>", 1)[0]
     assert "the one it was in that has ended (with its years)" in intro
+
+
+def test_the_briefings_existing_arrangements_start_on_the_page_of_their_heading(
+    real_app: Flask,
+) -> None:
+    """The Nottinghamshire police force area's briefing left "Existing arrangements" and its
+    introduction at the foot of page 4, the table on page 5; "(6 km)" broke between its
+    lines."""
+    from pypdf import PdfReader
+
+    state = real_app.extensions["recommender"]
+    pdf = briefing_document(state.models.require(), "E23000019", fmt=".pdf")
+    pages = [page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages]
+    (at,) = [i for i, text in enumerate(pages) if "Existing arrangements" in text]
+    assert "Hucknall tri-service" in pages[at].split("Existing arrangements", 1)[1]
+    assert not re.search(r"\(\d+\s*\n\s*km\)", "\n".join(pages))
