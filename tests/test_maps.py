@@ -321,6 +321,16 @@ def test_a_body_covering_a_partner_is_an_outline(councils: list[str]) -> None:
     assert drawn[FIRE].get("fill") == "none" and drawn[FIRE].get("stroke-dasharray")
     assert drawn[FIRE].findtext(SVG + "title") == "East Sussex Fire and Rescue Authority: £150k"
     assert "East Sussex Fire and Rescue Authority (dashed outline)" in legend(root)
+    # Its swatch dashed, casing and all: coloured dashes on a solid dark casing read as a
+    # plain line at the legend's size.
+    html = maps.render_map(
+        focal=ROTHER, values={**NEIGHBOURS, FIRE: 150_000}, title="t", settings=SETTINGS,
+        legend_html=True,
+    )  # fmt: skip
+    item = html.split('class="map-legend"', 1)[1].split("(dashed outline)", 1)[0]
+    swatch = item.rsplit("<li", 1)[1]
+    lines = re.findall(r"<path [^>]*>", swatch)
+    assert len(lines) == 2 and all("stroke-dasharray" in line for line in lines), swatch
 
 
 def test_bodies_of_other_layers_are_filled_above_it_largest_first() -> None:

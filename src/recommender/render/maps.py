@@ -471,8 +471,10 @@ def _hatch_swatch() -> str:
 
 
 def _dash_swatch(colour: str) -> str:
-    line = '<path d="M0 7h14" stroke-width="{}" stroke="{}"{}/>'
-    return line.format(3.6, INK, "") + line.format(2.2, colour, ' stroke-dasharray="4 2"')
+    # Dashed casing too, as on the map: a solid dark casing under coloured dashes read as a
+    # plain line at a legend's size.
+    line = '<path d="M0 7h14" stroke-width="{}" stroke="{}" stroke-dasharray="5 2.5"/>'
+    return line.format(3.6, INK) + line.format(2.2, colour)
 
 
 # Rendering ----------------------------------------------------------------------------------
