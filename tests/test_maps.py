@@ -581,3 +581,17 @@ def test_a_partner_far_larger_around_the_body_is_cut_by_the_frame_not_framed() -
     assert _framed(newcastle, [board], SETTINGS) == [board]  # alone: framed all the same
     far = "E06000052"  # Cornwall: far larger, but not around Newcastle, so framed
     assert _framed(newcastle, [gateshead, far], SETTINGS) == [gateshead, far]
+
+
+def test_a_partner_under_the_focal_bodys_name_is_named_a_line_off() -> None:
+    """The North Central London board's name sat on Barnet, its likeliest partner, which was
+    left unnamed: a name that clashes is tried a line below or above its point."""
+    values = {"E09000003": 300_000.0, "E09000010": 200_000.0, "E09000014": 150_000.0,
+              "E09000007": 100_000.0, "E09000019": 90_000.0}  # fmt: skip
+    svg = maps.render_map(
+        focal="E54000028", values=values, title="t", settings=SETTINGS,
+        zoom_to=[*values, "E54000028"],
+    )  # fmt: skip
+    labels = svg.split('class="labels"', 1)[1].split("</g></g>", 1)[0]
+    named = set(re.findall(r">([^<>]+)</text>", labels))
+    assert {"Barnet", "NHS North Central London ICB"} <= named

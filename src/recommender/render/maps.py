@@ -724,14 +724,24 @@ def _labels(
             ]
         half = max(text_width(line, size) for line in lines) / 2
         below = (len(lines) - 1) * LINE * size
-        box = (x - half - 2, y - 0.9 * size, x + half + 2, y + 0.35 * size + below)
-        clash = any(
-            b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in placed
-        )
-        if clash or not (box[0] >= 0 and box[2] <= view.width and 0 <= box[1] <= view.height):
+        # At its point, else a line above or below it (the North Central London board's name
+        # over Barnet, its likeliest partner, left Barnet unnamed), else not at all; never off
+        # the map.
+        for shift in (0.0, LINE * size, -LINE * size):
+            at = y + shift
+            box = (x - half - 2, at - 0.9 * size, x + half + 2, at + 0.35 * size + below)
+            clash = any(
+                b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in placed
+            )
+            inside = box[0] >= 0 and box[2] <= view.width and 0 <= box[1] <= view.height
+            if not clash and inside and box[3] <= view.height:
+                break
+        else:
             continue
         placed.append(box)
-        texts += [svg_text(x, y + i * LINE * size, t, anchor="middle") for i, t in enumerate(lines)]
+        texts += [
+            svg_text(x, at + i * LINE * size, t, anchor="middle") for i, t in enumerate(lines)
+        ]
     halo = f'<g stroke="#ffffff" stroke-width="{num(size / 3.5)}" stroke-linejoin="round">'
     hidden = ' display="none"' if "labels-phone" in kind else ""
     return (
