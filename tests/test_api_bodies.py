@@ -396,8 +396,20 @@ def test_an_unknown_code_is_said_to_be_one_with_no_names_suggested(
     matches", with Barnsley and Sheffield as the closest matches."""
     answer = real_client.get("/api/v1/bodies/E31000017")
     assert answer.status_code == 404 and answer.json["error"] == "unknown_body"
-    assert answer.json["detail"].startswith("no public body has the code 'E31000017': ")
-    assert "not the former codes of fire, police or NHS bodies" in answer.json["detail"]
+    said = answer.json["detail"]
+    assert said.startswith("no public body in the reference has the code 'E31000017': it holds")
+    assert "not a code a body had before a merger or a boundary change" in said
     assert not answer.json.get("suggestions")
     named = real_client.get("/api/v1/bodies/Rothr").json  # a name still gets its closest
     assert named["suggestions"][0].startswith("Rother")
+
+
+def test_a_county_that_is_not_one_suggests_only_counties_like_it(
+    real_client: FlaskClient,
+) -> None:
+    """county=Cornwall suggested Devon, Norfolk and Lincolnshire; a district's own county is
+    suggested (Rother: East Sussex)."""
+    cornwall = real_client.get("/api/v1/bodies?county=Cornwall").json
+    assert cornwall["status"] == 400 and not cornwall.get("suggestions")
+    rother = real_client.get("/api/v1/bodies?county=Rother").json
+    assert rother["suggestions"] == ["East Sussex"]

@@ -109,3 +109,30 @@ def test_the_cli_and_the_csv_mark_them(
     )
     marked = table["Held at a bound per resident"].dropna()
     assert said in set(marked)
+
+
+def test_the_compare_page_and_the_cli_csv_mark_them_too(
+    client: FlaskClient,
+    recommender_model: Recommender,
+    trained_settings: Settings,
+    held: dict[str, str],
+) -> None:
+    """The compare page showed "£56k if formed, range £9.8k to £56k" with no mark, and the
+    CLI's CSV had no column for it, where the page, the briefing and the API say so."""
+    bound, code = next(iter(held.items()))
+    found = recommender_model.recommend(Query(body=code, k=20))
+    first = next(r.partner_code for r in found if r.savings_held_at == bound)
+    other = next(r.partner_code for r in found if r.partner_code != first)  # (two to compare)
+    page = client.get(f"/bodies/{code}/compare?with={first}&with={other}")
+    assert page.status_code == 200
+    page = page.get_data(as_text=True)
+    assert f">{HELD_SHORT[bound]}</span>" in page
+    env = {
+        "RECOMMENDER_DATA_DIR": str(trained_settings.data),
+        "RECOMMENDER_MODELS_DIR": str(trained_settings.models),
+        "RECOMMENDER_DATABASE_URL": trained_settings.db_url,
+    }
+    out = CliRunner(env=env).invoke(cli, ["recommend", code, "--k", "10", "--format", "csv"])
+    assert out.exit_code == 0, out.output
+    table = pd.read_csv(io.StringIO(out.output))
+    assert bound in set(table["savings_held_at"].dropna())

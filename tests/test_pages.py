@@ -160,7 +160,7 @@ def test_search_lists_every_police_force_area_and_counts_what_it_lists(
     count = int(re.search(r"<p>(\d+) matches, best first\.</p>", page).group(1))  # type: ignore[union-attr]
     assert count == page.count('class="result-link"') >= len(codes)
     many = _text(real_client.get("/search?q=E06"))  # the codes of some 60 unitaries
-    assert "best matches of more; add a word to find the rest" in many
+    assert "The 50 best of more than 50 matches; add a word to find the rest." in many
 
 
 def test_did_you_mean_keeps_the_filters(client: FlaskClient) -> None:
@@ -853,3 +853,12 @@ def test_a_police_force_area_is_named_with_the_in_the_pages_sentences(client: Fl
     assert not re.search(r"(?<!the )(?<!The )Kent police force area (is|share|outlined)", page)
     rother = " ".join(re.sub(r"<[^>]+>", " ", _text(client.get(f"/bodies/{ROTHER}"))).split())
     assert re.search(r"Rother is in \d+ documented arrangement", rother)  # a council: no "the"
+
+
+def test_search_for_a_code_no_body_has_says_which_codes_are_held(
+    real_client: FlaskClient,
+) -> None:
+    """/search?q=E31000017 said "Check the spelling" of a code the API explains."""
+    page = _text(real_client.get("/search?q=E31000017"))
+    assert "No public body in the reference has the code" in page
+    assert "Check the spelling" not in page

@@ -934,3 +934,21 @@ def test_the_briefings_existing_arrangements_start_on_the_page_of_their_heading(
     (at,) = [i for i, text in enumerate(pages) if "Existing arrangements" in text]
     assert "Hucknall tri-service" in pages[at].split("Existing arrangements", 1)[1]
     assert not re.search(r"\(\d+\s*\n\s*km\)", "\n".join(pages))
+
+
+def test_a_fire_authority_run_by_the_council_of_the_isles_of_scilly_is_said_so(
+    real_client: FlaskClient,
+) -> None:
+    """The reasons said "run by Council of the Isles of Scilly", where its page says "Run by
+    the Council of the Isles of Scilly"."""
+    answer = real_client.get("/api/v1/bodies/E23000035/recommendations?kinds=fire&k=50").json
+    said = [
+        x["text"]
+        for r in answer["recommendations"]
+        if r["partner_code"] == "E31000039"
+        for x in r["reasons"]
+        if x["factor"] == "run_by"
+    ]
+    assert said and set(said) == {
+        "run by the Council of the Isles of Scilly, which is its fire and rescue authority"
+    }

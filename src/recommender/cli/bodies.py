@@ -47,7 +47,8 @@ def search_command(obj: SettingsObj, query: str, kind: str | None, limit: int, f
     rows = found["results"]
     if not rows:  # (exit 2, as every other name that matches none)
         among = f" among the {KIND_PLURALS[kind]}" if kind else ""
-        raise UnknownBody(f"no public body{among} matches {query!r}", field="query")
+        said = reference.unknown_code_said(query) if not kind else None
+        raise UnknownBody(said or f"no public body{among} matches {query!r}", field="query")
     echo_table(
         [
             [" + ".join(r["codes"]), r["display_name"], r["kind"], r["matched"], r["note"]]

@@ -906,6 +906,7 @@ def _write_csv(
         "savings_gbp",
         "savings_low_gbp",
         "savings_high_gbp",
+        "savings_held_at",
         "distance_km",
         "existing",
         "caution",

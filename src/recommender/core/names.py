@@ -173,6 +173,15 @@ def closest(
     return [options[index] for _key, _score, index in found]
 
 
+def council_named(name: str) -> str:
+    """A council's name after a word: "the Council of the Isles of Scilly", "Cornwall Council".
+
+    >>> council_named("Council of the Isles of Scilly"), council_named("Cornwall Council")
+    ('the Council of the Isles of Scilly', 'Cornwall Council')
+    """
+    return f"the {name}" if name.startswith("Council of ") else name
+
+
 ID_LIKENESS = 75.0  # of 100: an unknown id's closest ids, if that like it (any two ids: ~60)
 
 

@@ -40,7 +40,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from recommender.core.kinds import GLA, in_sentence, tier_name
-from recommender.core.names import and_list
+from recommender.core.names import and_list, council_named
 from recommender.geo.pairs import RUNS, SAME_GOVERNOR, UNGOVERNED, PairMatrices
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES, BodyArrays
 from recommender.register.records import (
@@ -211,7 +211,8 @@ def reasons(
             model, scored.focal, cand
         ):
             items.append(note)
-        if note := management_note(model, network, scored.focal, cand, scored.service):
+        also = None if since is None else since[:, cand]  # (imported since training)
+        if note := management_note(model, network, scored.focal, cand, scored.service, also):
             items.append(note)
         out.append(items)
     return out
@@ -363,7 +364,12 @@ def governance_note(model: TrainedModel, focal: int, cand: int) -> Reason | None
 
 
 def management_note(
-    model: TrainedModel, network: Snapshot, focal: int, cand: int, service: int
+    model: TrainedModel,
+    network: Snapshot,
+    focal: int,
+    cand: int,
+    service: int,
+    also: npt.NDArray[np.bool_] | None = None,
 ) -> Reason | None:
     """A note when the two already share their management in a running arrangement (a chief
     executive, a management team or a whole workforce: Adur and Worthing's one officer
@@ -374,7 +380,8 @@ def management_note(
     if MANAGEMENT not in services:
         return None
     m = services.index(MANAGEMENT)
-    if service == m or not network.shares[m, focal, cand]:
+    shared = bool(network.shares[m, focal, cand]) or (also is not None and bool(also[m]))
+    if service == m or not shared:  # (``also``: the services shared in those imported since)
         return None
     if inherited_only(model).get((focal, cand, m)) is not None:
         return None  # only through bodies now gone: not these two's management
@@ -404,7 +411,7 @@ def run_by_note(model: TrainedModel, focal: int, cand: int) -> Reason | None:
     note = pairs.governors[(int(runners[0]), cand)]
     since = f" since {note.since_year}" if note.since_year else ""
     if note.governance == "county_council":
-        text = f"run by {note.name}{since}, which is its fire and rescue authority"
+        text = f"run by {council_named(note.name)}{since}, which is its fire and rescue authority"
     else:
         text = f"governed by the {note.name}{since}"
     return Reason("run_by", text, 0.0)

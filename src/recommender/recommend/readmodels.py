@@ -82,6 +82,7 @@ HELD_SAID = {  # what a figure held at a bound is, said with its HELD_SHORT
     "ceiling": "the high end of what real arrangements save per resident merged in, times the "
     "population merged in; the model's own figure for so small a population is higher",
 }
+COUNTY_LIKENESS = 80.0  # of 100: a county suggested for a name that is not one, if like it
 HELD_MARK = {"floor": "*", "ceiling": "†"}  # beside a figure in a plain-text table
 
 
@@ -131,7 +132,7 @@ def body_page(
                 suggestions=(  # a district's own county first (Rother's: East Sussex)
                     [str(counties[found["county_code"]])]
                     if found.get("county_code") in counties.index
-                    else closest(str(county), list(counties), limit=3)
+                    else closest(str(county), list(counties), limit=3, min_score=COUNTY_LIKENESS)
                 ),
             )
         table = table[table["county_code"] == found["code"]]

@@ -30,7 +30,7 @@ from pathlib import Path
 import pandas as pd
 
 from recommender.core.errors import CheckFailed, SourceError
-from recommender.core.names import normalise
+from recommender.core.names import council_named, normalise
 from recommender.reference.inputs import FIRE_GOVERNANCE, read_csv
 
 GOVERNANCE = (
@@ -215,8 +215,8 @@ def governance_sentence(code: str, row: dict[str, str], names: pd.Series) -> str
     since = f" since {row['since_year']}" if row["since_year"] else ""
     mayor = f"{who} ({names[row['governed_by_code']]})" if how == "mayor" else who
     if code == fire:
-        if how == "county_council" and who.startswith("Council of "):
-            who = f"the {who}"  # "Run by the Council of the Isles of Scilly"
+        if how == "county_council":
+            who = council_named(who)
         return FIRE_SENTENCES[how].format(who=who, mayor=mayor, since=since)
     if how == "county_council":
         return f"Runs the fire and rescue service ({names[fire]})"

@@ -299,16 +299,30 @@ def resolve(query: str, *, kind: str | None = None, settings: Settings) -> Resol
             field="name",
             suggestions=[_label(ref, found) for _, found in joined],
         )
-    if ONS_CODE.fullmatch(code):  # a code: names like it in letters are nothing like it
-        raise UnknownBody(
-            f"no public body has the code {query!r}: the reference holds today's ONS codes and"
-            " abolished councils' codes, not the former codes of fire, police or NHS bodies",
-            field="name",
-        )
+    if unknown := unknown_code_said(query):  # a code: names like it in letters are nothing like it
+        raise UnknownBody(unknown, field="name")
     raise UnknownBody(f"no public body matches {query!r}", field="name", suggestions=suggestions)
 
 
 ONS_CODE = re.compile(r"[EWSNK]\d{8}")  # an ONS GSS code: E31000017
+
+
+def unknown_code_said(query: str) -> str | None:
+    """What to say of ``query`` when it is an ONS code no body in the reference has (None when
+    it is not a code): which codes the reference holds.
+
+    >>> unknown_code_said("E31000017").startswith("no public body in the reference has the code")
+    True
+    >>> unknown_code_said("Rothr") is None
+    True
+    """
+    if not ONS_CODE.fullmatch(" ".join(str(query).split()).upper()):
+        return None
+    return (
+        f"no public body in the reference has the code {query!r}: it holds the codes English"
+        " bodies have today and those of abolished councils, not a code a body had before a"
+        " merger or a boundary change, nor a Welsh, Scottish or Northern Irish one"
+    )
 
 
 def _two(text: str, ref: _Reference, settings: Settings) -> list[tuple[str, Resolution]]:

@@ -25,7 +25,6 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from recommender.core.errors import ModelError, UnknownBody
@@ -33,7 +32,7 @@ from recommender.core.names import and_list
 from recommender.core.services import load_services
 from recommender.model.explain import Reason
 from recommender.model.fit import Context, TrainedModel
-from recommender.model.network import SnapshotCache
+from recommender.model.network import SnapshotCache, members_gone
 from recommender.model.scoring import LongScores, enter_probability
 from recommender.recommend.query import Query
 from recommender.recommend.ranking import Place, Recommendation, Recommender
@@ -82,9 +81,16 @@ class ScenarioRecommender(Recommender):
         self._carried = [o for o in outcomes if not o.internal]
         # Who is in an arrangement only through members since abolished (a primary care
         # trust): its board inherits no history from it (:func:`network.members_gone`).
-        ids, codes = self.model.context.reg.ids, self._codes
+        ids, codes = list(self.model.context.reg.ids), self._codes
+        observed = self.model.arrangements
+        given = (
+            dict(zip(observed["id"].astype(str), observed["member_given"], strict=True))
+            if "member_given" in observed
+            else {}
+        )  # (not those that left it with no year given: they were in it)
         self._gone = frozenset(
-            (str(ids[k]), str(codes[f])) for k, f, since in self._left if since == -np.inf
+            (str(ids[k]), str(codes[f]))
+            for k, f, _ in members_gone(ids, given, self.model.context.pairs.index)
         )
 
     @property

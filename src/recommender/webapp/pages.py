@@ -44,7 +44,7 @@ from recommender.model.scoring import HORIZON_YEARS
 from recommender.model.verdicts import trust_said
 from recommender.recommend import feedback as feedback_domain
 from recommender.recommend.query import CHOICE_FLOOR, odds
-from recommender.recommend.readmodels import HELD_SAID, HELD_SHORT
+from recommender.recommend.readmodels import HELD_SAID, HELD_SHORT, held_at
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.render import charts
@@ -140,6 +140,7 @@ bp.add_app_template_filter(reg.sources_said, "sources_said")
 bp.add_app_template_filter(reg.not_running_said, "not_running_said")
 bp.add_app_template_filter(HELD_SHORT.get, "held_short")  # a figure at a bound per resident
 bp.add_app_template_filter(HELD_SAID.get, "held_said")
+bp.add_app_template_global(held_at, "held_at")
 bp.add_app_template_filter(named, "named")  # a body in a sentence: "the Kent police force area"
 bp.add_app_template_filter(functools.partial(named, start=True), "named_first")
 bp.add_app_template_filter(reg.through_former, "through_former")
@@ -244,7 +245,10 @@ def search() -> Any:
         }
         for hit in hits
     ]
-    return render_template("search.html", query=query, results=results, more=more)
+    unknown = reference.unknown_code_said(query) if query and not results else None
+    return render_template(
+        "search.html", query=query, results=results, more=more, unknown_code=unknown
+    )
 
 
 # A body's opportunities ----------------------------------------------------------------------
