@@ -44,7 +44,7 @@ def test_pdf_briefing_has_every_section_and_the_figures(
         "Existing arrangements",
         "Top opportunities",
         "Best partner groups",
-        "Comparable arrangements and what they saved",
+        "Comparable arrangements and the savings their sources give",
         "How to read the figures",
         "Sources",
         "The arrangements cited, official documents first",

@@ -5,11 +5,12 @@ on a body's page both call :func:`briefing_document` (the CLI through :func:`wri
 The document opens with a paragraph naming the body's three best opportunities, then holds
 its facts, a map of its partners, the top opportunities with ranges and reasons, a chart of
 what each would save if formed, the best partner groups, its existing arrangements, the
-comparable arrangements and what they saved, how to read the figures, the model, and the
-sources: the arrangements' own, official documents first (:func:`recommender.core.sources.
-rank_sources`), and the data's, with their attribution. Every figure in it is computed from
-the reference data, the register and the promoted model when it is made, and written in one
-money format (:func:`recommender.render.charts.money`) with service labels, never ids.
+comparable arrangements and the savings their sources give, how to read the figures, the
+model, and the sources: the arrangements' own, official documents first
+(:func:`recommender.core.sources.rank_sources`), and the data's, with their attribution.
+Every figure in it is computed from the reference data, the register and the promoted model
+when it is made, and written in one money format (:func:`recommender.render.charts.money`)
+with service labels, never ids.
 
 HTML comes from the ``briefing.html`` Jinja template in ``web/templates`` (maps and charts
 inline as SVG, styles inline: one self-contained file); PDF is that HTML printed by
