@@ -82,8 +82,8 @@ HELD_SAID = {  # what a figure held at a bound is, said with its HELD_SHORT
     "ceiling": "the high end of what real arrangements save per resident merged in, times the "
     "population merged in; the model's own figure for so small a population is higher",
 }
-COUNTY_LIKENESS = 80.0  # of 100: a county suggested for a name that is not one, if like it
 HELD_MARK = {"floor": "*", "ceiling": "†"}  # beside a figure in a plain-text table
+COUNTY_LIKENESS = 80.0  # of 100: a county suggested for a name that is not one, if like it
 
 
 def body_summary(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -240,6 +240,12 @@ def _list(schema: Any) -> dict[str, Any]:
 STR = {"type": "string"}
 NSTR = {"type": "string", "nullable": True}
 NUM = {"type": "number"}
+HELD_AT = NSTR | {
+    "enum": ["floor", "ceiling", None],
+    "description": "Whether savings_gbp is held at the floor or the ceiling of what real "
+    "arrangements save per resident merged in (the model's own figure for so large, or small, "
+    "a population lies beyond): then it is the low, or high, end of its range; else null.",
+}
 NNUM = {"type": "number", "nullable": True}
 INT = {"type": "integer"}
 NINT = {"type": "integer", "nullable": True}
@@ -580,14 +586,7 @@ COMPONENTS: dict[str, Any] = {
         savings_gbp=NUM,
         savings_low_gbp=NUM,
         savings_high_gbp=NUM,
-        savings_held_at=NSTR
-        | {
-            "enum": ["floor", "ceiling", None],
-            "description": "Whether savings_gbp is held at the floor or the ceiling of what "
-            "real arrangements save per resident merged in (the model's own figure for so "
-            "large, or small, a population lies beyond): then it is the low, or high, end of "
-            "its range; else null.",
-        },
+        savings_held_at=HELD_AT,
         distance_km=NUM,
         existing=BOOL,
         existing_through=NSTR
@@ -690,14 +689,7 @@ COMPONENTS: dict[str, Any] = {
         },
         savings_low_gbp=NUM,
         savings_high_gbp=NUM,
-        savings_held_at=NSTR
-        | {
-            "enum": ["floor", "ceiling", None],
-            "description": "Whether savings_gbp is held at the floor or the ceiling of what "
-            "real arrangements save per resident merged in (the model's own figure for so "
-            "large, or small, a population lies beyond): then it is the low, or high, end of "
-            "its range; else null.",
-        },
+        savings_held_at=HELD_AT,
         likelihood=NUM,
     ),
     "Groups": _obj(
