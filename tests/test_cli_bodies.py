@@ -180,7 +180,7 @@ def test_show_lists_the_real_arrangements_only(run) -> None:  # type: ignore[no-
     shown = json.loads(run("bodies", "show", "Beta", "--json").output)
     assert [a["id"] for a in shown["arrangements"]] == ["R-00000001"]  # never S-00000002
     text = run("bodies", "show", "Beta").output
-    assert "Documented arrangements (1, each with its public source)" in text
+    assert "Documented arrangements (1, with its public source)" in text
     assert "Alpha and Beta shared legal service" in text and "simulated" not in text.lower()
 
 

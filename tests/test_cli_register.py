@@ -372,7 +372,7 @@ def test_list_marks_an_annual_figure_read_with_no_period_and_says_how(
     assert rows["A"].rstrip().endswith("£3.4m *") and rows["B"].rstrip().endswith("£3.7m *")
     assert rows["C"].rstrip().endswith("£500k")
     assert out.splitlines()[-1] == (
-        "* projected, no period given: read as a year; "
+        "* projected, no period recorded with it: read as a year; "
         "to date, start year not given: spread over 5 years"
     )
 

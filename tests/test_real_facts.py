@@ -952,3 +952,25 @@ def test_a_fire_authority_run_by_the_council_of_the_isles_of_scilly_is_said_so(
     assert said and set(said) == {
         "run by the Council of the Isles of Scilly, which is its fire and rescue authority"
     }
+
+
+def test_one_arrangement_or_none_is_said_as_such(real_app: Flask, real_client: FlaskClient) -> None:
+    """ "The Humberside police force area is in 1 documented arrangement, each with its public
+    source"; `bodies show` of the Isles of Scilly's fire authority gave "Neighbours (0, …)" and
+    "Documented arrangements (0, each with its public source)" above empty tables; and the
+    Isles of Scilly were named without "the" ("should Isles of Scilly share the service")."""
+    page = html.unescape(real_client.get("/bodies/E23000012").get_data(as_text=True))
+    said = re.sub(r"<[^>]+>", "", page.split('id="existing-title"', 1)[1].split("</p>", 1)[0])
+    assert "in 1 documented arrangement, with its public source" in said
+    state = real_app.extensions["recommender"]
+    env = {
+        "RECOMMENDER_DATA_DIR": str(state.settings.data),
+        "RECOMMENDER_MODELS_DIR": str(state.settings.models),
+        "RECOMMENDER_DATABASE_URL": state.settings.db_url,
+    }
+    shown = CliRunner(env=env).invoke(cli, ["bodies", "show", "E31000039"])
+    assert shown.exit_code == 0, shown.output
+    assert "Neighbours: none shares a border with it" in shown.output
+    assert "Documented arrangements: none" in shown.output and "(0," not in shown.output
+    scilly = html.unescape(real_client.get("/bodies/E06000053").get_data(as_text=True))
+    assert "should the Isles of Scilly share the service" in scilly

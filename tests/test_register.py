@@ -91,7 +91,7 @@ def test_annualisation_note_says_the_period_it_assumes() -> None:
     assert annualisation_note("cumulative", 1, 2013) == "cumulative over 1 year, divided by 1"
     assert annualisation_note("unknown", None, 2013) == "no annual estimate is made from it"
     assert annualisation_note("projected", None, 2013) == (
-        "projected, no period given: read as a year"
+        "projected, no period recorded with it: read as a year"
     )
     assert annualisation_note("projected", 10, 2013) == "projected over 10 years, divided by 10"
 

@@ -107,15 +107,21 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
         click.echo("\nFire and rescue governance")
         for fact in governance:
             click.echo(f"  {fact['text']} (source: {fact['source_url']})")
-    click.echo(f"\nNeighbours ({len(neighbours)}, sharing a border, longest first)")
-    echo_table(
-        [
-            [str(n["display_name"]), tier_name(str(n["tier"]), str(n["code"])), border_length(km)]
-            for n in neighbours
-            for km in [float(n["border_km"])]
-        ],
-        ["name", "type", "border"],
-    )
+    if neighbours:
+        click.echo(f"\nNeighbours ({len(neighbours)}, sharing a border, longest first)")
+        echo_table(
+            [
+                [
+                    str(n["display_name"]),
+                    tier_name(str(n["tier"]), str(n["code"])),
+                    border_length(float(n["border_km"])),
+                ]
+                for n in neighbours
+            ],
+            ["name", "type", "border"],
+        )
+    else:  # (an island: no table of none)
+        click.echo("\nNeighbours: none shares a border with it")
     if containers:  # a combined authority's area lies within no other body's
         click.echo(f"\nLies within or overlaps ({len(containers)})")
         echo_table(
@@ -136,8 +142,12 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
             ["name", "type"],
         )
     labels = service_labels(settings)
-    click.echo(f"\nDocumented arrangements ({len(arrangements)}, {reg.sources_said(arrangements)})")
-    _arrangements_table(arrangements, labels, str(facts["code"]))
+    if arrangements:
+        said = reg.sources_said(arrangements)
+        click.echo(f"\nDocumented arrangements ({len(arrangements)}, {said})")
+        _arrangements_table(arrangements, labels, str(facts["code"]))
+    else:
+        click.echo("\nDocumented arrangements: none")
     if merged:
         named = in_sentence(str(facts["display_name"]), str(facts["kind"]))
         click.echo(f"\n{reg.merged_said(named, merged)}:")

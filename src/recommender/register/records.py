@@ -17,7 +17,8 @@ unknown     NULL, never 0: an unknown saving is not a zero saving
 ==========  ===================================================================================
 
 Where the rule assumes a period the source does not give (:func:`annual_assumption`), every
-place showing the annual estimate says so ("£3.4m projected, no period given: read as a year").
+place showing the annual estimate says so ("£3.4m projected, no period recorded with it: read as
+a year").
 
 A figure of 0 on the annual basis is a real zero; with ``savings_aim`` False it marks an
 arrangement that was not set up to save money.
@@ -367,7 +368,7 @@ def annual_assumption(basis: str, period: int | None, start_year: int | None) ->
     'start year not given: spread over 5 years'
     """
     if basis == "projected" and not period:
-        return "no period given: read as a year"
+        return "no period recorded with it: read as a year"
     if basis == "to_date" and start_year is None:
         return f"start year not given: spread over {UNKNOWN_START_YEARS} years"
     return None
@@ -732,10 +733,14 @@ def not_running_said(records: Sequence[Mapping[str, Any]]) -> str:
 
 def sources_said(records: Sequence[Mapping[str, Any]]) -> str:
     """Whether each of ``records`` names its public source, as every list of a body's
-    arrangements says it ("each with its public source" only when true)."""
+    arrangements says it ("each with its public source" only when true).
+
+    >>> sources_said([{"source": "https://a"}]), sources_said([{"source": "x"}, {"source": "y"}])
+    ('with its public source', 'each with its public source')
+    """
     missing = sum(not r.get("source") for r in records)
     if not missing:
-        return "each with its public source"
+        return "with its public source" if len(records) == 1 else "each with its public source"
     return f"{len(records) - missing} of them with a public source (none recorded for {missing})"
 
 

@@ -21,7 +21,12 @@ from typing import Any
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput
 from recommender.core.names import closest
-from recommender.register.records import annual_assumption, annualise, savings_reading
+from recommender.register.records import (
+    TO_DATE_YEAR,
+    annual_assumption,
+    annualise,
+    savings_reading,
+)
 
 INK = "#222222"  # text: 15.9:1 on white
 MUTED = "#595959"  # axis labels: 7:1 on white
@@ -53,9 +58,10 @@ def savings_said(record: Mapping[str, Any]) -> str:
     """An arrangement's savings as its source gave them, with the basis, and the annual figure
     drawn from them: "£1.6m a year", "£200m projected; about £20m a year" (a target over ten
     years is never shown as a yearly saving achieved), "no savings figure". Where the rule
-    assumed a period the source does not give, it says so: "£3.4m projected, no period given:
-    read as a year", "£19m to date, start year not given: spread over 5 years, about £3.7m a
-    year"."""
+    assumed a period the source does not give, it says so: "£3.4m projected, no period
+    recorded with it: read as a year", "£19m to date, start year not given: spread over 5
+    years, about £3.7m a year", "£1m to date, taken as 2015 to 2019: about £250k a year" (the
+    register keeps no source's date: a total to date is spread to :data:`TO_DATE_YEAR`)."""
 
     def given(key: str) -> float | None:
         value = record.get(key)
@@ -83,6 +89,19 @@ def savings_said(record: Mapping[str, Any]) -> str:
     ):
         said += f", {assumed}"
         return said if math.isclose(annual, figure) else f"{said}, about {money(annual)} a year"
+    if (
+        basis == "to_date"
+        and start is not None
+        and math.isclose(
+            annual, annualise(figure, basis, None, int(start)) or math.nan, rel_tol=1e-6
+        )
+    ):  # the rule's end year, not the source's date (which the register does not keep)
+        span = (
+            f"{int(start)} to {TO_DATE_YEAR}"
+            if start < TO_DATE_YEAR
+            else f"a year from {int(start)}"
+        )
+        return f"{said}, taken as {span}: about {money(annual)} a year"
     return f"{said}; about {money(annual)} a year"
 
 
