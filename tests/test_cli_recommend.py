@@ -168,3 +168,4 @@ def test_groups_give_their_range_and_say_how_they_are_ordered(
     for g in rec.groups("E07000064", "legal", k=3):
         assert f"{money(g.savings_low_gbp)}–{money(g.savings_high_gbp)}" in result.output
     assert "groups are listed by their likelihood times the even share" in result.output
+    assert "likelihood: that of the least likely of the body's pairs in the group" in result.output

@@ -113,8 +113,9 @@ def groups_cmd(
     if found:  # (not what each would save: a small member brings little of it)
         click.echo(
             "estimated savings: the model's estimate of the whole group's if formed; the even "
-            "share divides them by its members; groups are listed by their likelihood times "
-            "the even share"
+            "share divides them by its members; likelihood: that of the least likely of the "
+            "body's pairs in the group (all of them forming it is no likelier); groups are "
+            "listed by their likelihood times the even share"
         )
 
 
