@@ -862,3 +862,13 @@ def test_search_for_a_code_no_body_has_says_which_codes_are_held(
     page = _text(real_client.get("/search?q=E31000017"))
     assert "No public body in the reference has the code" in page
     assert "Check the spelling" not in page
+
+
+def test_a_groups_likelihood_is_said_to_be_at_most_its_least_likely_pair(
+    client: FlaskClient,
+) -> None:
+    """ "A group is as likely as the least likely of Rother's pairs in it": all of them
+    forming the group is at most that likely."""
+    page = html.unescape(_text(client.get(f"/bodies/{ROTHER}")))
+    assert "A group’s likelihood is that of the least likely of Rother’s pairs in it" in page
+    assert "all of them forming it is no likelier" in page
