@@ -974,3 +974,5 @@ def test_one_arrangement_or_none_is_said_as_such(real_app: Flask, real_client: F
     assert "Documented arrangements: none" in shown.output and "(0," not in shown.output
     scilly = html.unescape(real_client.get("/bodies/E06000053").get_data(as_text=True))
     assert "should the Isles of Scilly share the service" in scilly
+    wight = html.unescape(real_client.get("/bodies/E06000046").get_data(as_text=True))
+    assert "should the Isle of Wight share the service" in wight

@@ -113,15 +113,15 @@ def in_sentence(name: str, kind: str, *, start: bool = False) -> str:
     ('the Kent police force area', 'Kent')
     >>> in_sentence("London Fire Commissioner", "fire", start=True)
     'The London Fire Commissioner'
-    >>> in_sentence("Isles of Scilly", "council")  # a plural place, said with "the"
-    'the Isles of Scilly'
+    >>> in_sentence("Isles of Scilly", "council"), in_sentence("Isle of Wight", "council")
+    ('the Isles of Scilly', 'the Isle of Wight')
     """
     if kind not in THE_KINDS and not name.startswith(THE_NAMES):
         return name
     return f"{'The' if start else 'the'} {name}"
 
 
-THE_NAMES = ("Isles of ",)  # councils whose names people say with "the"
+THE_NAMES = ("Isles of ", "Isle of ")  # councils whose names people say with "the"
 
 
 def named(body: Mapping[str, Any], *, start: bool = False) -> str:
