@@ -527,7 +527,9 @@ def test_an_annual_estimate_is_never_more_than_the_figure_nor_negative(
 def test_a_list_of_arrangements_says_each_has_a_source_only_when_each_has() -> None:
     from recommender.register.records import sources_said
 
-    assert sources_said([{"source": "https://a.example"}]) == "each with its public source"
+    assert sources_said([{"source": "https://a.example"}]) == "with its public source"  # one
+    two = [{"source": "https://a.example"}, {"source": "https://b.example"}]
+    assert sources_said(two) == "each with its public source"
     said = sources_said([{"source": "https://a.example"}, {"source": ""}, {"source": None}])
     assert said == "1 of them with a public source (none recorded for 2)"
 
