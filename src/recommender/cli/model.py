@@ -24,7 +24,7 @@ from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, RecommenderError
 from recommender.model.shape import QUERY_TITLES
 from recommender.recommend.query import CHOICE_FLOOR, MAX_K, PER_PARTNER, SORTS
-from recommender.recommend.readmodels import HELD_MARK, HELD_SAID, HELD_SHORT
+from recommender.recommend.readmodels import HELD_MARK, held_note
 from recommender.render.charts import percent
 
 STAGES = ("features", "evaluation", "fit", "scoring", "importance", "save")
@@ -982,7 +982,7 @@ def _print_table(
         ],
     )
     for held in dict.fromkeys(r.savings_held_at for r in found if r.savings_held_at):
-        click.echo(f"  {HELD_MARK[held]} {HELD_SHORT[held]}: {HELD_SAID[held]}")
+        click.echo(f"  {HELD_MARK[held]} {held_note(held)}")
     legend = False
     for rank, r in enumerate(found, 1):
         if r.reasons:

@@ -20,7 +20,7 @@ from recommender.core import services
 from recommender.core.config import Settings
 from recommender.recommend import readmodels
 from recommender.recommend.query import MAX_K
-from recommender.recommend.readmodels import HELD_MARK, HELD_SAID, HELD_SHORT
+from recommender.recommend.readmodels import HELD_MARK, held_note
 from recommender.reference import lookup as reference
 from recommender.render.charts import percent
 
@@ -109,7 +109,7 @@ def groups_cmd(
         ],
     )
     for held in dict.fromkeys(g.savings_held_at for g in found if g.savings_held_at):
-        click.echo(f"{HELD_MARK[held]} {HELD_SHORT[held]}: {HELD_SAID[held]}")
+        click.echo(f"{HELD_MARK[held]} {held_note(held)}")
     if found:  # (not what each would save: a small member brings little of it)
         click.echo(
             "estimated savings: the model's estimate of the whole group's if formed; the even "

@@ -83,6 +83,14 @@ HELD_SAID = {  # what a figure held at a bound is, said with its HELD_SHORT
     "population merged in; the model's own figure for so small a population is higher",
 }
 HELD_MARK = {"floor": "*", "ceiling": "†"}  # beside a figure in a plain-text table
+
+
+def held_note(held: str) -> str:
+    """A figure held at a bound as a plain-text note says it (a CLI's footnote, a CSV's cell):
+    "held at the ceiling per resident: the high end of …"."""
+    return f"{HELD_SHORT[held]}: {HELD_SAID[held]}"
+
+
 COUNTY_LIKENESS = 80.0  # of 100: a county suggested for a name that is not one, if like it
 
 

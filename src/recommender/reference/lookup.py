@@ -450,7 +450,7 @@ def search(
         if len(code) >= 3 and (kind is None or ref.bodies.at[match, "kind"] == kind):
             found.append(Resolution(query, (match,), match, "code", None, "", 100.0))
             seen.add((match,))
-    if len(code) >= 3:  # an abolished council's code leads to its successor, as resolve does
+    if len(code) >= 3 and code[1:].isdigit():  # an abolished council's code: its successor
         former = ref.aliases[ref.aliases["former_code"].str.startswith(code)]
         for _, rows in former.groupby("former_code", sort=True):
             if len(found) >= limit:

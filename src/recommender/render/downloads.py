@@ -28,7 +28,7 @@ from recommender.model.patterns import pair_kind, pair_label
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.model.verdicts import UNTRIED, trust_said
 from recommender.recommend.ranking import Recommendation
-from recommender.recommend.readmodels import HELD_SAID, HELD_SHORT
+from recommender.recommend.readmodels import held_note
 from recommender.register.files import spreadsheet_cell
 from recommender.register.records import (
     annualisation_note,
@@ -156,8 +156,7 @@ def recommendations_table(
             _finite(r.savings_gbp),
             _finite(r.savings_low_gbp),
             _finite(r.savings_high_gbp),
-            r.savings_held_at
-            and f"{HELD_SHORT[r.savings_held_at]}: {HELD_SAID[r.savings_held_at]}",
+            r.savings_held_at and held_note(r.savings_held_at),
             round(r.distance_km, 1),
             "yes" if r.existing else "no",
             "; ".join(f"{DIRECTION_WORDS[x.direction]}: {x.text}" for x in r.reasons),
