@@ -976,3 +976,28 @@ def test_one_arrangement_or_none_is_said_as_such(real_app: Flask, real_client: F
     assert "should the Isles of Scilly share the service" in scilly
     wight = html.unescape(real_client.get("/bodies/E06000046").get_data(as_text=True))
     assert "should the Isle of Wight share the service" in wight
+
+
+def test_an_nhs_boards_estimated_population_is_said_to_be_an_estimate(
+    real_client: FlaskClient,
+) -> None:
+    """NHS Frimley's people are an estimate (five of its councils are shared with another board
+    by their small areas, as its page says); the reasons said "127,000 people against 776,000
+    people" as a count, and the compare page gave the figure bare."""
+    answer = real_client.get("/api/v1/bodies/E54000034/recommendations?k=20").json
+    sizes = [
+        x["text"] for r in answer["recommendations"] for x in r["reasons"] if x["factor"] == "size"
+    ]
+    assert sizes and all("against an estimated 776,000 people" in s for s in sizes), sizes
+    # A board whose councils are all its own (Cornwall and the Isles of Scilly's): a count.
+    cornwall = real_client.get("/api/v1/bodies/E06000052/recommendations?kinds=health&k=5").json
+    said = [x["text"] for r in cornwall["recommendations"] for x in r["reasons"]]
+    assert "578,000 people against 575,000 people" in " ".join(said), said
+    assert not any("estimated" in s for s in said), said
+    page = html.unescape(
+        real_client.get("/bodies/E06000036/compare?with=E54000034&with=E06000037").get_data(
+            as_text=True
+        )
+    )
+    glance = re.sub(r"<[^>]+>", " ", page.split('id="at-a-glance"', 1)[1].split("</tr>", 3)[2])
+    assert "an estimate: the people of" in glance, glance

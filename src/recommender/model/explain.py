@@ -203,7 +203,7 @@ def reasons(
             text = describe(
                 model, names[j], scored.focal, cand, scored.service, effect, above,
                 overlaps=scorer.overlaps, network=network,
-                also=None if since is None else since[:, cand],
+                also=None if since is None else since[:, cand], estimated=scorer.estimated,
             )  # fmt: skip
             if all(text != x.text for x in items):  # one fact, said once
                 items.append(Reason(names[j], text, effect))
@@ -254,6 +254,7 @@ def describe(
     overlaps: npt.NDArray[np.bool_] | None = None,
     network: Snapshot | None = None,
     also: npt.NDArray[np.bool_] | None = None,
+    estimated: npt.NDArray[np.bool_] | None = None,
 ) -> str:
     """The sentence for one factor, with the pair's actual values.
 
@@ -263,13 +264,18 @@ def describe(
     said to cover the same area, contain or lie within one another. The shared history is
     read from ``network`` (the register as it is now; the model's own by default), with the
     services marked in ``also`` (by service position: shared in running arrangements imported
-    since training).
+    since training). ``estimated`` marks the bodies whose population is an estimate (an NHS
+    board sharing a council's people with another): said "an estimated" wherever it is said.
     """
     ctx = model.context
     snap = model.snapshot if network is None else network
     p, b = ctx.pairs, ctx.bodies
     you = in_text(b, focal)
     above = above or {}
+
+    def people(i: int) -> str:
+        return _people(b.population[i], estimated is not None and bool(estimated[i]))
+
     coterminous = ctx.table.stack[focal, cand, PAIR_FEATURES.index("coterminous")]
     overlapping = overlaps is not None and bool(overlaps[focal, cand])
     if overlapping and (factor == "area" or (factor == "distance" and coterminous)):
@@ -297,7 +303,7 @@ def describe(
         return f"{_a(tc)}, where {you} is {_a(tf)}"
     if factor == "size":
         pf, pc = b.population[focal], b.population[cand]
-        sizes = f"{_people(pc)} against {_people(pf)}"
+        sizes = f"{people(cand)} against {people(focal)}"
         if abs(np.log(pc / pf)) < 0.4:
             return f"similar in size to {you}: {sizes}"
         larger = "larger" if pc > pf else "smaller"
@@ -333,13 +339,13 @@ def describe(
         return inherited_history(you, only_through[(focal, cand)], count)
     if factor == "savings":  # the savings grow with the people the smaller of the two brings
         smaller = cand if b.population[cand] <= b.population[focal] else focal
-        people = _people(b.population[smaller])
+        brought = people(smaller)
         only = "" if effect > 0 else "only "
         said = f"a {'larger' if effect > 0 else 'smaller'} saving than most: "
         if abs(float(b.population[cand]) - float(b.population[focal])) < 1:  # the same area
-            return f"{said}each of the two serves {only}{people}"
+            return f"{said}each of the two serves {only}{brought}"
         who = f"{in_text(b, smaller)}, the smaller of the two,"
-        return f"{said}{who} brings {only}{people} into one service"
+        return f"{said}{who} brings {only}{brought} into one service"
     raise KeyError(factor)
 
 
@@ -430,10 +436,12 @@ def _a(noun: str) -> str:
     return ("an " if vowel else "a ") + noun
 
 
-def _people(n: float) -> str:
+def _people(n: float, estimated: bool = False) -> str:
+    """ "776,000 people", or "an estimated 776,000 people" (see :func:`describe`)."""
+    an = "an estimated " if estimated else ""
     if n >= 1e6:
-        return f"{n / 1e6:.1f} million people"
-    return f"{round(n, -3):,.0f} people" if n >= 10_000 else f"{n:,.0f} people"
+        return f"{an}{n / 1e6:.1f} million people"
+    return f"{an}{round(n, -3):,.0f} people" if n >= 10_000 else f"{an}{n:,.0f} people"
 
 
 def whole_km(km: float) -> str:

@@ -186,6 +186,9 @@ class Scorer:
         # Pairs whose areas overlap without one containing the other (the reasons' wording;
         # the model's features see "nested" either way), when the reference is at hand.
         self.overlaps: npt.NDArray[np.bool_] | None = None
+        # The bodies whose population is an estimate (an NHS board sharing a council's people
+        # with another), when the reference is at hand: said "an estimated" in the reasons.
+        self.estimated: npt.NDArray[np.bool_] | None = None
 
     @property
     def network(self) -> Snapshot:

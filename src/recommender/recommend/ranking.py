@@ -401,6 +401,9 @@ class Recommender:
         self._labels = _service_labels(self.settings, ctx.services)
         self.scorer = Scorer(ctx, model.components, model.snapshot, model.p_enter)
         self.scorer.overlaps = _overlapping(settings, ctx.pairs.codes)
+        self.scorer.estimated = np.isin(
+            ctx.pairs.codes, list(reference.estimated_populations(settings))
+        )
         self._evidence = EvidenceIndex(model)
         self._name_of = body_names(ctx.bodies.codes, ctx.bodies.names)  # (code to name today)
         self.suggestions = Suggestions(SUGGESTIONS)

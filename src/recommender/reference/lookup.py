@@ -668,6 +668,19 @@ def body(code_or_name: str, settings: Settings) -> dict[str, Any]:
     return facts
 
 
+def estimated_populations(settings: Settings) -> frozenset[str]:
+    """The bodies whose population is an estimate: NHS boards sharing a council's people with
+    another board (:func:`body`'s ``population_note``), so a reason says "an estimated"."""
+    ref = _reference(settings)
+    adjacency = ref.adjacency
+    overlaps = adjacency[adjacency["relation"] == "overlaps"]
+    facts = ref.bodies[["kind", "tier"]]
+    a = facts.reindex(overlaps["code_a"]).reset_index(drop=True)
+    b = facts.reindex(overlaps["code_b"]).reset_index(drop=True)
+    split = (a["kind"] == "health") & (b["kind"] == "council") & (b["tier"] != "county")
+    return frozenset(overlaps["code_a"].to_numpy()[split.to_numpy()].astype(str))
+
+
 def _split_councils(code: str, settings: Settings) -> list[str]:
     """The councils whose people a body shares with another body of its kind (an NHS board:
     by LSOA): the councils its population is summed from, never a county over them (Essex is
