@@ -12,6 +12,7 @@ import os
 import stat
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner, Result
 
@@ -103,3 +104,32 @@ def test_a_disk_that_fills_during_the_write_is_said_and_the_old_file_kept(
     assert "No space left on device. Nothing was left half-written" in result.stderr
     assert out.read_text() == "the export from before\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["r.sqlite", "register.csv"]
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = []
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _commands(command, (*path, name))
+        else:
+            found.append((*path, name))
+    return found
+
+
+@pytest.mark.parametrize("path", _commands(cli), ids=" ".join)
+def test_every_command_that_prints_json_takes_the_one_format_option(path: tuple[str, ...]) -> None:
+    """The README says every command that prints data takes ``--format json`` and ``--json``
+    (the older spelling); `recommend` and `register export` had their own ``--format`` without
+    it, and `register seeds` printed a table only."""
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        command = command.commands[name]
+    params = {p.name: p for p in command.params}
+    fmt = params.get("fmt")
+    if path == ("register", "seeds"):
+        assert fmt is not None
+    if fmt is None:
+        return
+    assert isinstance(fmt.type, click.Choice) and "json" in fmt.type.choices, path
+    assert "legacy_json" in params, f"{' '.join(path)} has --format json but no --json"

@@ -145,6 +145,13 @@ def test_seeds_checks_each_seed_as_the_shipped_register_is_checked(run: Run) -> 
     assert f"1 of 1 seeds meet every bound and pattern; the default seed is {DEFAULT_SEED}." in (
         result.stdout
     )
+    answer = json.loads(run("seeds", "--first", "1", "--last", "2", "--json").stdout)
+    assert answer["default_seed"] == DEFAULT_SEED
+    assert [r["seed"] for r in answer["seeds"]] == [1, 2]
+    assert all(
+        r["all_met"] == (not r["facts_outside"] and not r["patterns_outside"])
+        for r in answer["seeds"]
+    )
     backwards = run("seeds", "--first", "3", "--last", "2")
     assert backwards.exit_code == 2 and "is before --first 3" in backwards.stderr
 

@@ -31,7 +31,9 @@ pass_settings = click.make_pass_decorator(SettingsObj)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def output_format(*choices: str, default: str = "table") -> Callable[[F], F]:
+def output_format(
+    *choices: str, default: str = "table", help: str | None = None
+) -> Callable[[F], F]:
     """Give a command the one output option every command has: ``--format`` (passed to it as
     ``fmt``), ``json`` being the shape the API answers with
     (:mod:`recommender.recommend.readmodels`).
@@ -53,7 +55,8 @@ def output_format(*choices: str, default: str = "table") -> Callable[[F], F]:
             type=click.Choice(choices),
             default=default,
             show_default=True,
-            help="json: machine-readable; where the API answers the same question, the same data.",
+            help=help
+            or "json: machine-readable; where the API answers the same question, the same data.",
         )(run)
         return run  # type: ignore[return-value]
 

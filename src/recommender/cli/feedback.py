@@ -6,25 +6,18 @@ from pathlib import Path
 
 import click
 
-from recommender.cli._common import SettingsObj, output_file, pass_settings
+from recommender.cli._common import SettingsObj, output_file, output_format, pass_settings
 from recommender.database import db
 from recommender.recommend import feedback as fb
 
 
 @click.group("feedback")
 def feedback() -> None:
-    """Export the feedback recorded through POST /api/v1/feedback."""
+    """Export the feedback recorded through the pages' form and POST /api/v1/feedback."""
 
 
 @feedback.command("export")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(fb.EXPORT_FORMATS),
-    default="csv",
-    show_default=True,
-    help="csv (one row per verdict) or json.",
-)
+@output_format(*fb.EXPORT_FORMATS, default="csv", help="csv (one row per verdict) or json.")
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),

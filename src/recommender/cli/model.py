@@ -765,13 +765,7 @@ def models_ensure(obj: SettingsObj) -> None:
     help="Leave out partners whose chance of being the one chosen, should the body share the "
     "service, is under this (0 shows every candidate).",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "csv"]),
-    default="table",
-    show_default=True,
-)
+@output_format("table", "json", "csv")
 @click.option(
     "--explain/--no-explain", default=None, help="Reasons and evidence (default: table/json)."
 )

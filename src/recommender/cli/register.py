@@ -161,12 +161,9 @@ EXTENSIONS = {"json": ("geojson",), "geojson": ("json",)}  # also fitting a form
 
 
 @register.command("export")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(reg.EXPORT_FORMATS),
+@output_format(
+    *reg.EXPORT_FORMATS,
     default="csv",
-    show_default=True,
     help="csv (the import layout), xlsx (the same, as an Excel workbook: needs --out), json, "
     "or geojson (members' centroids, WGS84).",
 )
@@ -415,12 +412,9 @@ def build_default(obj: SettingsObj, seed: int | None, size: int | None) -> None:
 )
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write to FILE.",
               callback=output_file)  # fmt: skip
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(SIMULATED_FORMATS),
+@output_format(
+    *SIMULATED_FORMATS,
     default="csv",
-    show_default=True,
     help="csv or json, the layouts `register export` writes and `register import` reads.",
 )
 @pass_settings
@@ -503,13 +497,30 @@ def report(obj: SettingsObj, which: str, fmt: str) -> None:
 @click.option(
     "--last", type=click.IntRange(min=0), default=20, show_default=True, help="Last seed."
 )
+@output_format("table", "json")
 @pass_settings
-def seeds(obj: SettingsObj, first: int, last: int) -> None:
+def seeds(obj: SettingsObj, first: int, last: int, fmt: str) -> None:
     """Check the simulated register of each seed as the shipped one is checked (every published
     fact on its register, every partner pattern against the real register)."""
     if last < first:
         raise click.BadParameter(f"{last} is before --first {first}", param_hint="--last")
     results = calibration.seed_scan(range(first, last + 1), obj.settings)
+    if fmt == "json":
+        echo_json(
+            {
+                "default_seed": DEFAULT_SEED,
+                "seeds": [
+                    {
+                        "seed": r.seed,
+                        "all_met": r.ok,
+                        "facts_outside": list(r.facts_outside),
+                        "patterns_outside": list(r.patterns_outside),
+                    }
+                    for r in results
+                ],
+            }
+        )
+        return
     rows = [
         [
             r.seed,
