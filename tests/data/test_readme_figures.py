@@ -94,3 +94,35 @@ def test_the_figures_read_from_the_lookups_are_as_said() -> None:
     imd = pd.read_csv(lookups / "mysoc_la_imd.csv")
     devon = imd[imd["official-name"] == "Devon County Council"]["la-imd-pop-decile"]
     assert devon.tolist() == [int(theirs)]
+
+
+def test_the_counts_of_bodies_are_as_said() -> None:
+    """The counts of bodies, and the England total the build checks the population against,
+    were typed in and checked by nothing."""
+    bodies = pd.read_csv(SETTINGS.reference_dir / "bodies.csv", dtype={"code": str})
+    council = bodies[bodies["kind"] == "council"]
+    tiers = council["tier"].value_counts()
+    lower = council[council["tier"] != "county"]
+    said = _said(
+        r"(\d+) bodies: (\d+) councils \((\d+) lower-tier: (\d+) unitaries incl\. the Isles of "
+        r"Scilly, (\d+) districts, (\d+) metropolitan districts, (\d+) London boroughs incl\. the "
+        r"City of London; and (\d+) county councils\), (\d+) fire and rescue authorities, (\d+) "
+        r"police force areas, (\d+) integrated care boards, (\d+) combined authorities"
+    )
+    kinds = bodies["kind"].value_counts()
+    assert [int(n) for n in said] == [
+        len(bodies), len(council), len(lower), tiers["unitary"], tiers["district"],
+        tiers["metropolitan"], tiers["london_borough"], tiers["county"], kinds["fire"],
+        kinds["police"], kinds["health"], kinds["combined"],
+    ]  # fmt: skip
+    checks = _said(
+        r"Checks that fail the build: (\d+) lower-tier councils, (\d+) counties, (\d+) regions, "
+        r"(\d+) fire and rescue authorities, (\d+) police force areas, (\d+) integrated care "
+        r"boards, (\d+) combined authorities"
+    )
+    assert [int(n) for n in checks] == [
+        len(lower), tiers["county"], bodies["region_code"].dropna().nunique(), kinds["fire"],
+        kinds["police"], kinds["health"], kinds["combined"],
+    ]  # fmt: skip
+    (england,) = _said(r"from the population file \(([\d,]+)\)")
+    assert int(lower["population"].sum()) == _number(england)
