@@ -419,9 +419,10 @@ def test_an_arrangement_whose_members_merged_says_it_is_internal_where_it_is_sho
     assert f"Internal, not a partnership: {said}, so its members are one body." in page
     shown = CliRunner().invoke(cli, ["register", "show", suffolk["id"]])
     assert f"\n          internal, not a partnership: {said}\n" in shown.output
-    # The Devon and Somerset combination names its two services, one body today: "1 partner".
+    # The Devon and Somerset combination names its two services, one body today: two partners
+    # (each the service it was), one body.
     combination = real_client.get("/arrangements/R-82c75c6a").get_data(as_text=True)
-    assert "1 partner, each body once" in combination and "1 partners" not in combination
+    assert "2 partners, each body once" in combination and "1 body today" in combination
     # Its download names the partners as its source does, with what each is now, where it
     # said "Dorset; Dorset; Dorset".
     table = real_client.get("/api/v1/arrangements.csv?status=merged").get_data(as_text=True)
@@ -1001,3 +1002,26 @@ def test_an_nhs_boards_estimated_population_is_said_to_be_an_estimate(
     )
     glance = re.sub(r"<[^>]+>", " ", page.split('id="at-a-glance"', 1)[1].split("</tr>", 3)[2])
     assert "an estimate: the people of" in glance, glance
+
+
+def test_bodies_since_combined_are_each_named_as_the_body_they_were(
+    real_client: FlaskClient,
+) -> None:
+    """The Devon and Somerset combination of 2007 was listed as "Devon and Somerset Fire and
+    Rescue Authority" alone (both services read as aliases of it: one partner), and Dorset and
+    Wiltshire's of 2016 as "Dorset Fire and Rescue Service (now …), Dorset and Wiltshire Fire
+    and Rescue Authority": the authority its own partner."""
+    answer = real_client.get("/api/v1/bodies/E31000033/recommendations?service=other&k=20").json
+    evidence = {e["id"]: e for r in answer["recommendations"] for e in r["evidence"]}
+    devon = "Devon and Somerset Fire and Rescue Authority"
+    assert evidence["R-82c75c6a"]["partner_names"] == [
+        f"Devon Fire and Rescue Service (now {devon})",
+        f"Somerset Fire and Rescue Service (now {devon})",
+    ]
+    dorset = "Dorset and Wiltshire Fire and Rescue Authority"
+    assert evidence["R-2e799bf7"]["partner_names"] == [
+        f"Dorset Fire and Rescue Service (now {dorset})",
+        f"Wiltshire and Swindon Fire and Rescue Service (now {dorset})",
+    ]
+    page = html.unescape(real_client.get("/arrangements/R-82c75c6a").get_data(as_text=True))
+    assert "2 partners, each body once" in " ".join(re.sub(r"<[^>]+>", " ", page).split())

@@ -545,11 +545,17 @@ def listed_partners(members: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
     is the body it is today (``today_code``, its successor's ``body_code`` aside), as the
     scenario's pages list them: Maidstone and Tunbridge Wells, not one "Maidstone" for West
     Kent. A partner that left while it ran on is labelled so ("Hammersmith and Fulham (left
-    2022)"; ``name`` without it, ``left``, ``left_year``)."""
+    2022)"; ``name`` without it, ``left``, ``left_year``). Members the source named apart
+    that are all one body today were bodies since combined, each the body it was ("Devon Fire
+    and Rescue Service (now Devon and Somerset Fire and Rescue Authority)" and Somerset's),
+    however each name was read (an alias of the body it became, or a rule)."""
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    todays = {m.get("today_code") or m.get("body_code") for m in members}
+    given = {normalise(str(m.get("name_as_given") or "")) for m in members}
+    combined = len(todays) == 1 and None not in todays and len(given - {""}) >= 2
     for m in members:
         today = m.get("today_code") or m.get("body_code")
-        if former(m) and m.get("name_as_given"):
+        if (former(m) or combined) and m.get("name_as_given"):
             key = ("former", str(m["name_as_given"]))
         else:
             key = ("body", str(today)) if today else ("name", str(m["name"]))
