@@ -1025,3 +1025,25 @@ def test_bodies_since_combined_are_each_named_as_the_body_they_were(
     ]
     page = html.unescape(real_client.get("/arrangements/R-82c75c6a").get_data(as_text=True))
     assert "2 partners, each body once" in " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
+def test_a_simulated_figure_is_said_to_be_simulated_not_reported(real_client: FlaskClient) -> None:
+    """A simulated arrangement's page said "£212k a year reported as an annual figure", and its
+    download and `register show` the same: nobody reported it; it was simulated."""
+    drawn = "simulated as a yearly figure: no source reported it"
+    every = real_client.get("/api/v1/arrangements?origin=simulated&limit=500").json
+    one = next(a for a in every["arrangements"] if a["savings_basis"] == "annual")
+    page = html.unescape(real_client.get(f"/arrangements/{one['id']}").get_data(as_text=True))
+    assert drawn in page and "reported as an annual figure" not in page
+    table = real_client.get("/api/v1/arrangements.csv?origin=simulated").get_data(as_text=True)
+    rows = [r for r in csv.DictReader(io.StringIO(table)) if r["Id"] == one["id"]]
+    assert rows and rows[0]["How the annual figure was read"] == drawn
+    shown = CliRunner().invoke(cli, ["register", "show", one["id"]])
+    assert drawn in " ".join(shown.output.split()), shown.output
+    real = next(
+        a
+        for a in real_client.get("/api/v1/arrangements?limit=500").json["arrangements"]
+        if a["savings_basis"] == "annual"
+    )
+    page = html.unescape(real_client.get(f"/arrangements/{real['id']}").get_data(as_text=True))
+    assert "reported as an annual figure" in page and "simulator" not in page.split("Source")[0]

@@ -364,7 +364,9 @@ def _savings(r: dict[str, Any]) -> str:
     text = f"£{r['savings_gbp']:,.0f} ({r['savings_basis']}"
     text += f" over {period} years)" if period else ")"
     reading = reg.savings_reading(str(r["name"]), r["savings_gbp"], bool(r["simulated"]))
-    note = reg.annualisation_note(r["savings_basis"], period, r["start_year"], reading)
+    note = reg.annualisation_note(
+        r["savings_basis"], period, r["start_year"], reading, simulated=bool(r["simulated"])
+    )
     said = f"{r['savings_basis']} over {period} years, "  # (in the brackets already)
     note = note.removeprefix(said) if period else note
     annual = r["annual_savings_gbp"]

@@ -379,8 +379,20 @@ def annualisation_note(
     period: int | None,
     start_year: int | None,
     reading: SavingsReading | None = None,
+    *,
+    simulated: bool = False,
 ) -> str:
-    """Return in one line how the annual estimate was derived, flagging any assumption."""
+    """Return in one line how the annual estimate was derived, flagging any assumption; a
+    simulated arrangement's figure was never reported, and says so.
+
+    >>> annualisation_note("annual", None, 2012, simulated=True)
+    'simulated as a yearly figure: no source reported it'
+    """
+    if simulated:
+        said = annualisation_note(basis, period, start_year, reading)
+        if basis == "annual":
+            return "simulated as a yearly figure: no source reported it"
+        return f"simulated (no source reported it): {said}"
     if reading is not None:
         return f"read from the source's words “{reading.source_words}”: {reading.reading}"
     if basis == "annual":

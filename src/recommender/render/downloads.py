@@ -229,7 +229,11 @@ def _annual_read(record: Mapping[str, Any]) -> str | None:
     )
     basis = str(record.get("savings_basis") or "unknown")
     return annualisation_note(
-        basis, record.get("savings_period_years"), record.get("start_year"), reading
+        basis,
+        record.get("savings_period_years"),
+        record.get("start_year"),
+        reading,
+        simulated=bool(record.get("simulated")),
     )
 
 
