@@ -1047,3 +1047,17 @@ def test_a_simulated_figure_is_said_to_be_simulated_not_reported(real_client: Fl
     )
     page = html.unescape(real_client.get(f"/arrangements/{real['id']}").get_data(as_text=True))
     assert "reported as an annual figure" in page and "simulator" not in page.split("Source")[0]
+
+
+def test_the_likelihood_says_what_simulated_data_it_was_learnt_from(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """A body's page said its likelihood was "learnt from who formed arrangements with whom",
+    where how often a body enters a new arrangement is learnt with the simulated register too."""
+    register = real_app.extensions["recommender"].models.require().describe()["register"]
+    page = html.unescape(real_client.get("/bodies/E07000064").get_data(as_text=True))
+    said = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert (
+        f"which partner, from the {register['real']:,} documented real arrangements; how often a "
+        f"body enters a new arrangement, from those and {register['simulated']:,} simulated ones"
+    ) in said

@@ -119,6 +119,33 @@ def documented_sizes(meta: Mapping[str, Any], settings: Settings) -> str | None:
     )
 
 
+def likelihood_learnt(meta: Mapping[str, Any]) -> str:
+    """What a model's likelihood was learnt from (its metadata, ``meta``), said beside it: the
+    partner from the real arrangements (and the simulated ones, where they were given a weight),
+    how often a body enters a new arrangement from the whole register, the simulated part
+    included, which is never any body's history.
+
+    >>> meta = {"register": {"real": 300, "simulated": 471}, "parameters": {}}
+    >>> print(likelihood_learnt(meta))  # doctest: +NORMALIZE_WHITESPACE
+    learnt from who formed arrangements with whom: which partner, from the 300 documented real
+    arrangements; how often a body enters a new arrangement, from those and 471 simulated ones
+    (training data calibrated to the LGA's published counts, never any body's history)
+    """
+    register = meta.get("register") or {}
+    real, simulated = int(register.get("real") or 0), int(register.get("simulated") or 0)
+    weight = float((meta.get("parameters") or {}).get("simulated_weight") or 0.0)
+    if not simulated:
+        return f"learnt from who formed arrangements with whom: the {real:,} documented real ones"
+    which = f"the {real:,} documented real arrangements"
+    if weight > 0:
+        which += f" (and the simulated ones, each weighted {weight:g} of a real one)"
+    return (
+        f"learnt from who formed arrangements with whom: which partner, from {which}; how often "
+        f"a body enters a new arrangement, from those and {simulated:,} simulated ones (training "
+        "data calibrated to the LGA's published counts, never any body's history)"
+    )
+
+
 # How a figure the savings model learnt from was given, in a few words (a total to date and
 # a cumulative one are both divided by their years: one phrase).
 FIGURE_BASES = {  # basis: (one, several)

@@ -272,6 +272,7 @@ def _results(
         else [],
         "map_svg": map_svg,
         "documented_sizes": charts.documented_sizes(model.describe(), settings),
+        "likelihood_learnt": charts.likelihood_learnt(model.describe()),
         "cautions": model.cautions(
             str(body["kind"]),
             {r.partner_kind for r in found},

@@ -306,6 +306,7 @@ def results(
         "joins": [readmodels.shown(j) for j in joins],
         "map_svg": partners_map(body, rows, arrangements, filters.service, settings),
         "documented_sizes": charts.documented_sizes(model.describe(), settings),
+        "likelihood_learnt": charts.likelihood_learnt(model.describe()),
         # How far to trust the order: for the kinds shown, judged as the list was asked.
         "cautions": model.cautions(
             str(body["kind"]),
