@@ -1061,3 +1061,25 @@ def test_the_likelihood_says_what_simulated_data_it_was_learnt_from(
         f"which partner, from the {register['real']:,} documented real arrangements; how often a "
         f"body enters a new arrangement, from those and {register['simulated']:,} simulated ones"
     ) in said
+
+
+def test_a_proposal_for_a_service_a_pair_does_not_share_is_said_beside_their_history(
+    real_client: FlaskClient,
+) -> None:
+    """Westminster's first suggestion, Kensington and Chelsea for legal services, said only
+    that the two work together on finance and other services: the register's proposal of the
+    two boroughs to move their legal service into LGSS Law went unsaid (a proposal was said
+    only for a pair named together in nothing else)."""
+    answer = real_client.get("/api/v1/bodies/E09000033/recommendations?service=legal&k=5").json
+    said = [
+        x["text"]
+        for r in answer["recommendations"]
+        if r["partner_code"] == "E09000020"
+        for x in r["reasons"]
+        if x["factor"] == "history"
+    ]
+    assert said == [
+        "already works with Westminster on finance and audit, and other services (documented "
+        "arrangements); also named with Westminster in a documented proposal to share legal "
+        "services"
+    ]

@@ -205,6 +205,8 @@ def reasons(
                 overlaps=scorer.overlaps, network=network,
                 also=None if since is None else since[:, cand], estimated=scorer.estimated,
             )  # fmt: skip
+            if j == history and proposed:  # a proposal for a service they do not share yet
+                text += _also_proposed(model, network, scored.focal, cand, proposed)
             if all(text != x.text for x in items):  # one fact, said once
                 items.append(Reason(names[j], text, effect))
         if note := governance_note(model, scored.focal, cand) or run_by_note(
@@ -234,6 +236,18 @@ def proposed_said(model: TrainedModel, focal: int, proposed: Proposed) -> str:
     what = f"named with {who} in a documented proposal to share {labels}"
     gone = proposed.via_candidate
     return f"its predecessor {gone} was {what}" if gone else what
+
+
+def _also_proposed(
+    model: TrainedModel, network: Snapshot, focal: int, cand: int, proposed: Proposed
+) -> str:
+    """ "; also named with Westminster in a documented proposal to share legal services": a
+    pair that works together named in a proposal for a service it does not share (Westminster
+    and Kensington and Chelsea's legal service, proposed to move into LGSS Law), else ""."""
+    services = tuple(s for s in proposed.services if not network.shares[s, focal, cand])
+    if not services:
+        return ""
+    return f"; also {proposed_said(model, focal, proposed._replace(services=services))}"
 
 
 def _distinct(effect: float, typical: float) -> bool:
