@@ -1083,3 +1083,24 @@ def test_a_proposal_for_a_service_a_pair_does_not_share_is_said_beside_their_his
         "arrangements); also named with Westminster in a documented proposal to share legal "
         "services"
     ]
+
+
+def test_a_share_of_a_bodys_arrangements_is_said_as_one_or_all_of_them(
+    real_client: FlaskClient,
+) -> None:
+    """ "Buckinghamshire is in 1 documented arrangement …; 1 of them only through bodies now
+    gone" and "Somerset is in 7 …; 7 of them only through …": one is it, seven of seven all."""
+
+    def said(code: str) -> str:
+        page = html.unescape(real_client.get(f"/bodies/{code}").get_data(as_text=True))
+        return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+    bucks = said("E06000060")
+    assert (
+        "Buckinghamshire is in 1 documented arrangement, with its public source; only through "
+        "bodies now gone that it succeeds"
+    ) in bucks
+    assert "all 7 only through bodies now gone that it succeeds" in said("E06000066")
+    board = said("E54000027")
+    assert "(it was only proposed); only through bodies now gone" in board
+    assert "1 of them" not in bucks + board

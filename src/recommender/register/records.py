@@ -749,6 +749,21 @@ def not_running_said(records: Sequence[Mapping[str, Any]]) -> str:
     return f" ({'; '.join(parts)})" if parts else ""
 
 
+def some_of(n: int, total: int) -> str:
+    """``n`` of a body's ``total`` arrangements as a sentence says them: "it" when it has one,
+    "both" or "all 7" when every one, else "3 of them" ("1 of them" after "is in 1 documented
+    arrangement" read as one among several).
+
+    >>> some_of(1, 1), some_of(2, 2), some_of(7, 7), some_of(3, 8)
+    ('it', 'both', 'all 7', '3 of them')
+    """
+    if total == 1:
+        return "it"
+    if n == total:
+        return "both" if n == 2 else f"all {n}"
+    return f"{n} of them"
+
+
 def sources_said(records: Sequence[Mapping[str, Any]]) -> str:
     """Whether each of ``records`` names its public source, as every list of a body's
     arrangements says it ("each with its public source" only when true).

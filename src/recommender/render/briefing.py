@@ -64,6 +64,7 @@ from recommender.register.records import (
     record_ended,
     record_left,
     record_proposed,
+    some_of,
     status_said,
     term_passed,
     through_former,
@@ -261,7 +262,8 @@ def summary(
         )
         inherited = sum(bool(through_former(a, code)) for a in running) if code else 0
         if inherited:  # a successor is no member in its own right of what it inherits
-            text += f", {inherited} of them only through bodies now gone that it succeeds"
+            which = f"{some_of(inherited, n)} " if n > 1 else ""
+            text += f", {which}only through bodies now gone that it succeeds"
         if over:
             text += f"; {over} more {'has' if over == 1 else 'have'} ended"
         if term:

@@ -137,6 +137,7 @@ bp.add_app_template_filter(border_length, "border")
 bp.add_app_template_filter(reference.by_kind, "by_kind")
 bp.add_app_template_filter(lambda merged, name: reg.merged_said(name, merged), "merged_said")
 bp.add_app_template_filter(reg.sources_said, "sources_said")
+bp.add_app_template_filter(reg.some_of, "some_of")
 bp.add_app_template_filter(reg.not_running_said, "not_running_said")
 bp.add_app_template_filter(HELD_SHORT.get, "held_short")  # a figure at a bound per resident
 bp.add_app_template_filter(HELD_SAID.get, "held_said")
