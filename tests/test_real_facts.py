@@ -1104,3 +1104,16 @@ def test_a_share_of_a_bodys_arrangements_is_said_as_one_or_all_of_them(
     board = said("E54000027")
     assert "(it was only proposed); only through bodies now gone" in board
     assert "1 of them" not in bucks + board
+
+
+def test_a_headings_sentence_names_a_body_as_the_page_does(real_client: FlaskClient) -> None:
+    """ "Arrangements Cumbria police force area could join" and "The best groups of two to four
+    bodies, Stoke-on-Trent and Staffordshire Fire and Rescue Authority included", where the
+    same page says "the Cumbria police force area"."""
+    police = html.unescape(real_client.get("/bodies/E23000002?service=ict").get_data(as_text=True))
+    assert "Arrangements the Cumbria police force area could join" in police
+    fire = html.unescape(real_client.get("/bodies/E31000033?service=ict").get_data(as_text=True))
+    assert (
+        "The best groups of two to four bodies, the Stoke-on-Trent and Staffordshire Fire and "
+        "Rescue Authority included"
+    ) in fire
