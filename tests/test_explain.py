@@ -453,3 +453,31 @@ def test_more_services_shared_are_counted_inside_the_one_bracket(
     for text in said:
         assert ") (" not in text, text
         assert re.search(r", and \d+ more services? \(documented arrangements\)", text), text
+
+
+def test_a_size_reason_never_sets_one_figure_against_itself(
+    recommender_model: Recommender,
+) -> None:
+    """Somerset's NHS board was "similar in size to Somerset: 577,000 people against 577,000
+    people": the same people, or the same as rounded, said as such."""
+    from recommender.model.explain import describe
+
+    model = recommender_model.model
+    b = model.context.bodies
+    said = {"same": 0, "rounded": 0}
+    n = len(b.codes)
+    for f in range(n):
+        for c in range(n):
+            if f == c:
+                continue
+            text = describe(model, "size", f, c, 0, 1.0)
+            figures = re.findall(
+                r"([\d,.]+(?: million)? people) against ([\d,.]+(?: million)?)", text
+            )
+            assert not any(a.removesuffix(" people") == z for a, z in figures), text
+            if abs(float(b.population[c] - b.population[f])) < 1:
+                assert text.startswith("serves the same people as"), text
+                said["same"] += 1
+            elif text.startswith("about the same size as"):
+                said["rounded"] += 1
+    assert said["same"] or said["rounded"]

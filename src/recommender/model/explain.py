@@ -318,6 +318,10 @@ def describe(
     if factor == "size":
         pf, pc = b.population[focal], b.population[cand]
         sizes = f"{people(cand)} against {people(focal)}"
+        if abs(float(pc) - float(pf)) < 1:  # the same area (an NHS board of one council)
+            return f"serves the same people as {you} ({people(cand)})"
+        if people(cand) == people(focal):  # the same, as rounded: not "577,000 against 577,000"
+            return f"about the same size as {you} ({people(cand)} each)"
         if abs(np.log(pc / pf)) < 0.4:
             return f"similar in size to {you}: {sizes}"
         larger = "larger" if pc > pf else "smaller"
