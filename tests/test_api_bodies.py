@@ -245,8 +245,9 @@ def test_a_council_split_since_counts_as_the_one_partner_the_source_named(
 def test_an_arrangement_to_join_shows_what_its_members_report_beside_the_estimate(
     real_client: FlaskClient,
 ) -> None:
-    """One Legal's members report £80k a year; Rother's page offered it at £159k per member,
-    an estimate, with nothing to weigh it against."""
+    """One Legal's source reports £80k a year; Rother's page offered it at £159k per member,
+    an estimate, with nothing to weigh it against. The figure is its source's, not "its
+    members'" (One Legal's note says the £80k is Cheltenham's own)."""
     from recommender.render.charts import savings_said
 
     for code in ("E07000079", "E07000083", "E07000078", "E07000064", "E07000033"):
@@ -259,7 +260,7 @@ def test_an_arrangement_to_join_shows_what_its_members_report_beside_the_estimat
     shown = reported[0]["arrangement"]
     joins = page[page.index('id="joins-title"') :]
     row = joins[joins.index(f">{shown['name']}<") :].split("</tr>")[0]
-    assert f"estimated; its members report {savings_said(shown)}" in row
+    assert f"estimated; its source reports {savings_said(shown)}" in row
 
 
 def test_an_arrangement_page_says_how_a_figure_with_no_annual_estimate_was_read(

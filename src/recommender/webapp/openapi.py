@@ -709,7 +709,7 @@ COMPONENTS: dict[str, Any] = {
         savings_per_partner_gbp={
             "type": "number",
             "description": "The model's estimate of each member's annual saving with the body "
-            "in: never a reported figure (what the members report is the arrangement's "
+            "in: never a reported figure (what its source reports is the arrangement's "
             "savings_gbp and savings_basis; savings_gbp is null when the register has none).",
         },
         reason=STR,
