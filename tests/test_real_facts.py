@@ -1117,3 +1117,20 @@ def test_a_headings_sentence_names_a_body_as_the_page_does(real_client: FlaskCli
         "The best groups of two to four bodies, the Stoke-on-Trent and Staffordshire Fire and "
         "Rescue Authority included"
     ) in fire
+
+
+def test_a_body_an_arrangements_source_leaves_out_is_not_offered_it(
+    real_client: FlaskClient,
+) -> None:
+    """Nottingham's first arrangement to join was the Nottinghamshire business rates pool,
+    whose source says it "excludes city, police and fire"; the county's fire authority was
+    offered it too."""
+    for code in ("E06000018", "E31000030"):
+        options = real_client.get(f"/api/v1/bodies/{code}/arrangements-to-join?k=50").json
+        names = [o["arrangement"]["name"] for o in options["options"]]
+        assert names and "Nottinghamshire business rates pool" not in names, code
+    # A council its source does not leave out is still offered it (Erewash, over the border).
+    derby = real_client.get("/api/v1/bodies/E07000036/arrangements-to-join?k=50").json
+    assert "Nottinghamshire business rates pool" in [
+        o["arrangement"]["name"] for o in derby["options"]
+    ]

@@ -429,3 +429,25 @@ def test_a_directory_resolves_each_name_once(monkeypatch: pytest.MonkeyPatch) ->
             directory.resolve("Atlantis District Council", "council")
     assert calls == [("Rother", "council"), ("Rother", None), *[("Atlantis District Council",
                      "council")] * 2]  # fmt: skip
+
+
+def test_who_an_arrangement_leaves_out_is_read_from_its_sources_words() -> None:
+    """The Nottinghamshire business rates pool "excludes city, police and fire": Nottingham was
+    offered it to join first, and the county's fire authority among its options. Each
+    exclusion reading quotes its note and names a body the reference holds (or a kind), and
+    every note that speaks of leaving someone out is read."""
+    known = pd.read_csv(KNOWN, dtype=str, keep_default_na=False)
+    notes = dict(zip(known["arrangement_name"], known["note"], strict=True))
+    bodies = pd.read_csv(SETTINGS.reference_dir / "bodies.csv", dtype=str).set_index("code")
+    readings = records._exclusion_readings()
+    assert readings
+    for name, left_out in readings.items():
+        for who, words in left_out.items():
+            assert words in notes[name], name
+            assert who in {"police", "fire"} or who in bodies.index, (name, who)
+            if who in bodies.index:  # the words name it (Wigan), or what it is (the city)
+                said = bodies.at[who, "display_name"]
+                assert said in words or "city" in words, (name, who)
+    speaking = {n for n, note in notes.items() if re.search(r"\bexclud", note, re.IGNORECASE)}
+    assert speaking == set(readings)
+    assert records.excluded_from(next(iter(readings)), simulated=True) == {}

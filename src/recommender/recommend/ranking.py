@@ -65,6 +65,7 @@ from recommender.reference import lookup as reference
 from recommender.reference.lookup import resolve
 from recommender.register.records import (
     ended_rows,
+    excluded_from,
     gone_codes,
     is_proposed,
     named_split,
@@ -1108,6 +1109,9 @@ class Recommender:
                 continue  # the body's own fire authority (or its runner) is in it: it is in it
             if RATES_POOL.search(str(row["name"])) and ctx.bodies.kind[f] not in POOL_KINDS:
                 continue  # a business rates pool: of authorities that receive business rates
+            left_out = excluded_from(str(row["name"]), bool(row.get("simulated")))
+            if code in left_out or str(ctx.bodies.kind[f]) in left_out:
+                continue  # its source says it leaves the body (or its kind) out
             given = row.get("member_given") or ()
             if gone := gone_codes(given):  # a member abolished since (a PCT): not in it now
                 positions = [

@@ -287,6 +287,22 @@ def left_labels(name: str, given: Sequence[str]) -> list[str]:
     return [f"{n}{left.get(n, '')}" for n in given]
 
 
+@functools.cache
+def _exclusion_readings() -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for r in _readings("exclusion_readings.csv"):
+        out.setdefault(r["name"], {})[r["excluded"]] = r["source_words"]
+    return out
+
+
+def excluded_from(name: str, simulated: bool = False) -> dict[str, str]:
+    """Who a real arrangement's source says it leaves out (a body's code, or a kind of body:
+    ``police``, ``fire``), each with the source's words (``exclusion_readings.csv``, checked
+    against the notes by the tests): the Nottinghamshire business rates pool "excludes city,
+    police and fire". Such a body is never offered it to join."""
+    return {} if simulated else _exclusion_readings().get(" ".join(str(name).split()), {})
+
+
 def exits_of(name: str, simulated: bool = False) -> dict[str, ExitReading]:
     """The members (body code to reading) that left a real arrangement that goes on without
     them, as its source's note says (``exit_readings.csv``, checked against the notes by the
