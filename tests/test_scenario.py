@@ -622,6 +622,29 @@ def test_before_and_after(scenario_model: ScenarioRecommender, recommender_model
         assert caught.value.suggestions[0] == f"Guildford ({WEST[0]})"
 
 
+def test_a_new_unitarys_place_today_is_the_best_of_its_councils(
+    scenario_model: ScenarioRecommender, recommender_model
+) -> None:  # type: ignore[no-untyped-def]
+    """Rushmoor's West Surrey for waste read "#8 today", Waverley's place, where Surrey Heath,
+    which joins it too, stood fifth: the same service with a joining council, at its best."""
+    found = compare(recommender_model, scenario_model, "Rushmoor", k=30)
+    best: dict[tuple[str, str], int] = {}
+    for rank, r in enumerate(found["now"], 1):
+        for heir in scenario_model.world.replaced.get(r["partner_code"], ()):
+            best.setdefault((heir, r["service"]), rank)
+    checked = 0
+    for r in found["scenario"]:
+        if r["new"]:
+            assert r["rank_now"] == best.get((r["partner_code"], r["service"])), r
+            checked += r["rank_now"] is not None
+    assert checked
+    counted = [k for k in best if sum(
+        1 for r in found["now"]
+        if k[0] in scenario_model.world.replaced.get(r["partner_code"], ()) and r["service"] == k[1]
+    ) > 1]  # fmt: skip
+    assert counted, "no new unitary stands twice for one service on Rushmoor's list"
+
+
 def test_the_cache_keeps_one_world_per_scenario_and_model(recommender_model) -> None:  # type: ignore[no-untyped-def]
     cache = ScenarioCache(size=2)
     first = cache.get(recommender_model, surrey(REAL))

@@ -261,10 +261,9 @@ def compare(
     there = heirs[0]
     now = base.recommend(Query(today, k=k), explain=False)
     then = scenario.recommend(Query(there, k=k), explain=False)
-    mapped = {
-        (history.mapped(scenario.world, [r.partner_code]), r.service): rank
-        for rank, r in enumerate(now, 1)
-    }
+    mapped: dict[tuple[tuple[str, ...], str], int] = {}
+    for rank, r in enumerate(now, 1):  # the best place a council joining it had, not the last
+        mapped.setdefault((history.mapped(scenario.world, [r.partner_code]), r.service), rank)
     rows_now = []
     for rank, r in enumerate(now, 1):
         goes = scenario.world.replaced.get(r.partner_code, ())
