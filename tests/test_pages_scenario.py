@@ -179,7 +179,7 @@ def test_a_successors_page(client: FlaskClient, app: Flask, stored: str) -> None
     model = ScenarioCache().get(state.models.recommender, store.load(state.engine, stored))
     expected = [(r.partner_code, r.service) for r in model.recommend(Query("X06000002", k=10))]
     assert _rows(page) == expected
-    assert "Inherits 3 documented arrangements with West Surrey" in page  # a reason
+    assert "Inherits 1 documented arrangement with West Surrey" in page  # a reason
     assert 'data-code="X06000002"' in page  # drawn on the map
     assert "Joint Waste Solutions" in page  # inherited, listed
     assert f"/scenarios/{stored}/bodies/X06000002/briefing.pdf" in page

@@ -536,9 +536,12 @@ def test_inherited_history_is_stated_as_such(scenario_model: ScenarioRecommender
     texts = [x.text for r in found if r.partner_code == "X06000001" for x in r.reasons
              if x.factor == "history"]  # fmt: skip
     assert texts, [x.text for r in found for x in r.reasons]
-    assert texts[0].startswith("inherits 3 documented arrangements with West Surrey: East Surrey "
-                               "from Elmbridge, Mole Valley and Surrey County Council")  # fmt: skip
-    assert "West Surrey from Surrey Heath, Woking and Surrey County Council" in texts[0]
+    # Joint Waste Solutions links the two; the county's two are each's as its successor.
+    assert texts[0] == (
+        "inherits 1 documented arrangement with West Surrey: East Surrey from Elmbridge and Mole "
+        "Valley, West Surrey from Surrey Heath and Woking; both also succeed Surrey County "
+        "Council in 2 documented arrangements (with others: no partnership of the two)"
+    )
     every = [x.text for r in found for x in r.reasons]
     assert not any(t.startswith("has been in") for t in every if "Surrey" in t)
 
@@ -719,3 +722,33 @@ def test_a_successors_briefing_lists_each_member_as_it_is_today(world: World) ->
     assert {m["body_code"] for m in mapped["members"]} == {"X06000001", "X06000002"}
     listed = reg.listed_partners(mapped["members"])
     assert [p["label"] for p in listed] == list(names.values())
+
+
+def test_a_council_split_between_two_successors_is_no_partnership_of_them(
+    scenario_model: ScenarioRecommender,
+) -> None:
+    """East Surrey "inherits 3 documented arrangements with West Surrey: … East Surrey from
+    Elmbridge, Mole Valley and Surrey County Council, West Surrey from Surrey Heath, Woking and
+    Surrey County Council": two of the three were the county's with East Sussex alone, which
+    each successor inherits, no link between the two."""
+    listed = scenario_model.recommend(Query("X06000001", k=50, include_existing=True, min_choice=0))
+    said = [
+        x.text
+        for r in listed
+        if r.partner_code == "X06000002"
+        for x in r.reasons
+        if x.factor == "history"
+    ]
+    assert said, "East Surrey's list has no history with West Surrey"
+    for text in said:
+        linked = text.split(";")[0]
+        assert "Surrey County Council" not in linked, text
+        assert "both also succeed Surrey County Council in" in text, text
+    sussex = [
+        x.text
+        for r in listed
+        if r.partner_name == "East Sussex"
+        for x in r.reasons
+        if x.factor == "history"
+    ]
+    assert sussex and all("from Surrey County Council" in t for t in sussex), sussex

@@ -238,6 +238,9 @@ def proposed_said(model: TrainedModel, focal: int, proposed: Proposed) -> str:
     return f"its predecessor {gone} was {what}" if gone else what
 
 
+ALSO_PROPOSED = "; also "  # before a proposal said beside a shared history
+
+
 def _also_proposed(
     model: TrainedModel, network: Snapshot, focal: int, cand: int, proposed: Proposed
 ) -> str:
@@ -247,7 +250,7 @@ def _also_proposed(
     services = tuple(s for s in proposed.services if not network.shares[s, focal, cand])
     if not services:
         return ""
-    return f"; also {proposed_said(model, focal, proposed._replace(services=services))}"
+    return f"{ALSO_PROPOSED}{proposed_said(model, focal, proposed._replace(services=services))}"
 
 
 def _distinct(effect: float, typical: float) -> bool:

@@ -30,7 +30,7 @@ import pandas as pd
 from recommender.core.errors import ModelError, UnknownBody
 from recommender.core.names import and_list
 from recommender.core.services import load_services
-from recommender.model.explain import Reason
+from recommender.model.explain import ALSO_PROPOSED, Reason
 from recommender.model.fit import Context, TrainedModel
 from recommender.model.network import SnapshotCache, members_gone
 from recommender.model.scoring import LongScores, enter_probability
@@ -134,6 +134,13 @@ class ScenarioRecommender(Recommender):
         arrangement one of the pair is in only through members since abolished (a board
         through its primary care trusts) is said so: it shares nothing through it today."""
         both = [o for o in self._carried if focal in o.after and partner in o.after]
+        # A council split between the two (Surrey County Council, between East and West
+        # Surrey) links them in its arrangements with others only as its successors: no
+        # partnership of the two, said so unless others link them.
+        common = [o for o in both if not self._apart(o, focal, partner)]
+        both = [o for o in both if o not in common]
+        if not both:
+            return self._common(focal, partner, common, reason) if common else reason
         gone = [o for o in both if (o.id, focal) in self._gone or (o.id, partner) in self._gone]
         shared = [o for o in both if o not in gone] or gone
         mine = _few(self._names(c for o in shared for c in o.into(focal, self.world)))
@@ -155,7 +162,32 @@ class ScenarioRecommender(Recommender):
             text = f"{you} inherits {what} with {them} from {mine}"
         else:
             text = f"inherits {what} with {you} from {theirs}"
-        return Reason(reason.factor, text, reason.effect)
+        if common:  # and the split council's, said apart
+            text += "; " + self._common(focal, partner, common, reason).text.replace(
+                "both succeed", "both also succeed", 1
+            )
+        return Reason(reason.factor, text + _proposal_said(reason.text), reason.effect)
+
+    def _apart(self, o: history.Outcome, focal: str, partner: str) -> bool:
+        """Whether the pair are in ``o`` through different bodies of today (a partnership of
+        theirs), not only through one council split between them."""
+        mine = o.into(focal, self.world) or [focal]  # (none: a member as itself)
+        theirs = o.into(partner, self.world) or [partner]
+        return any(a != b for a in mine for b in theirs)
+
+    def _common(
+        self, focal: str, partner: str, common: list[history.Outcome], reason: Reason
+    ) -> Reason:
+        """ "both succeed Surrey County Council in 2 documented arrangements (with others: no
+        partnership of the two)"."""
+        split = _few(self._names(c for o in common for c in o.into(focal, self.world)))
+        what = _history_said(common)
+        return Reason(
+            reason.factor,
+            f"both succeed {split} in {what} (with others: no partnership of the two)"
+            + _proposal_said(reason.text),
+            reason.effect,
+        )
 
     def _names(self, codes: Any) -> list[str]:
         out = []
@@ -164,6 +196,23 @@ class ScenarioRecommender(Recommender):
             name = self.world.name(code)
             out.append(f"{name} County Council" if tier == "county" else name)
         return out
+
+
+def _proposal_said(text: str) -> str:
+    """The proposal a history reason ends with ("; also named with … in a documented proposal
+    to share legal services": :func:`recommender.model.explain.reasons`), kept where the
+    reason is said again as inherited; else "".
+
+    >>> _proposal_said("already works with A on ICT; also named with A in a documented proposal "
+    ...                "to share legal services")
+    '; also named with A in a documented proposal to share legal services'
+    >>> _proposal_said("already works with A on ICT; both also succeed B in 2")
+    ''
+    """
+    for said in ("named with", "its predecessor"):  # (:func:`explain.proposed_said`)
+        if (at := text.find(ALSO_PROPOSED + said)) >= 0:
+            return text[at:]
+    return ""
 
 
 def _history_said(shared: list[history.Outcome]) -> str:
