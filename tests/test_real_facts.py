@@ -1025,6 +1025,17 @@ def test_bodies_since_combined_are_each_named_as_the_body_they_were(
     ]
     page = html.unescape(real_client.get("/arrangements/R-82c75c6a").get_data(as_text=True))
     assert "2 partners, each body once" in " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    # The download and `register list` as well ("Devon and Somerset Fire and Rescue Authority;
+    # Devon and Somerset Fire and Rescue Authority"; "Devon and Somerset Fire and… and 1 more").
+    table = real_client.get("/api/v1/arrangements.csv?status=merged").get_data(as_text=True)
+    row = next(r for r in csv.DictReader(io.StringIO(table)) if r["Id"] == "R-82c75c6a")
+    assert row["Partners"] == (
+        f"Devon Fire and Rescue Service (now {devon}); Somerset Fire and Rescue Service (now "
+        f"{devon})"
+    )
+    listed = CliRunner().invoke(cli, ["register", "list", "--status", "merged"])
+    line = next(x for x in listed.output.splitlines() if x.startswith("R-82c75c6a"))
+    assert "Devon Fire and Rescue Service" in line, line
 
 
 def test_a_simulated_figure_is_said_to_be_simulated_not_reported(real_client: FlaskClient) -> None:

@@ -293,10 +293,9 @@ def _partners(members: list[dict[str, Any]], width: int = PARTNERS_WIDTH) -> str
     Braintree and 5 more" (``register show`` lists them all). With what became of former
     councils ("Waveney (now East Suffolk)") where that fits, else as the source names them."""
     best = ""
-    given = [
-        str(m["name_as_given"] or m["name"]) if reg.former(m) else str(m["name"]) for m in members
-    ]
-    for names in ([reg.member_label(m) for m in members], given):
+    labels = [p["label"] for p in reg.listed_partners(members)]
+    given = [label.split(" (now ")[0] for label in labels]  # as the source names them
+    for names in (labels, given):
         for shown in range(len(names), 0, -1):
             rest = len(names) - shown
             text = ", ".join(names[:shown]) + (f" and {rest} more" if rest else "")

@@ -33,7 +33,7 @@ from recommender.register.files import spreadsheet_cell
 from recommender.register.records import (
     annualisation_note,
     exits_said,
-    member_label,
+    listed_partners,
     savings_reading,
     status_shown,
     status_unsaid,
@@ -201,9 +201,10 @@ def arrangements_table(
             a["end_year"],
             status_shown(a),  # "proposed" when its name says so, as the pages read it
             _status_read(a),
-            # A council since abolished as its source names it, with what it is now, as the
-            # explorer lists it: "Chiltern (now Buckinghamshire)", not "Buckinghamshire".
-            "; ".join(member_label(m) for m in a["members"]),
+            # Its partners as the explorer lists them: a council since abolished as its source
+            # names it, with what it is now ("Chiltern (now Buckinghamshire)", not
+            # "Buckinghamshire"), bodies since combined each as the body it was.
+            "; ".join(p["label"] for p in listed_partners(a["members"])),
             "; ".join(str(m["body_code"]) for m in a["members"] if m["body_code"]),
             a["savings_gbp"],
             a["savings_basis"],
