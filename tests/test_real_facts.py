@@ -1145,3 +1145,21 @@ def test_a_body_an_arrangements_source_leaves_out_is_not_offered_it(
     assert "Nottinghamshire business rates pool" in [
         o["arrangement"]["name"] for o in derby["options"]
     ]
+
+
+def test_an_estimated_size_is_never_set_against_the_same_figure(real_client: FlaskClient) -> None:
+    """Lincolnshire and NHS Frimley: "similar in size to Lincolnshire: an estimated 776,000
+    people against 776,000 people"."""
+    answer = real_client.get(
+        "/api/v1/bodies/E10000019/recommendations?service=ict&kinds=health&k=50&min_choice=0"
+    ).json
+    said = [
+        x["text"]
+        for r in answer["recommendations"]
+        if r["partner_code"] == "E54000034"
+        for x in r["reasons"]
+        if x["factor"] == "size"
+    ]
+    assert said == [
+        "about the same size as Lincolnshire (776,000 people each, one of the two an estimate)"
+    ]

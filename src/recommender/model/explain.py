@@ -323,8 +323,10 @@ def describe(
         sizes = f"{people(cand)} against {people(focal)}"
         if abs(float(pc) - float(pf)) < 1:  # the same area (an NHS board of one council)
             return f"serves the same people as {you} ({people(cand)})"
-        if people(cand) == people(focal):  # the same, as rounded: not "577,000 against 577,000"
-            return f"about the same size as {you} ({people(cand)} each)"
+        if _people(pc) == _people(pf):  # the same, as rounded: not "577,000 against 577,000"
+            guess = estimated is not None and bool(estimated[cand] or estimated[focal])
+            one = ", one of the two an estimate" if guess else ""
+            return f"about the same size as {you} ({_people(pc)} each{one})"
         if abs(np.log(pc / pf)) < 0.4:
             return f"similar in size to {you}: {sizes}"
         larger = "larger" if pc > pf else "smaller"
