@@ -466,3 +466,19 @@ def test_what_a_successor_inherits_says_what_no_longer_runs(
     assert "West Kent PCT (now NHS Kent and Medway Integrated Care Board)" in pilot
     assert pilot.count("NHS Kent and Medway Integrated Care Board") == 2  # its two PCTs
     assert pilot.count("Kent police force area") == 1
+
+
+def test_a_scenario_page_names_a_body_in_its_sentences_as_the_page_does(
+    client: FlaskClient, stored: str
+) -> None:
+    """ "… not known to have ended that Surrey police force area would not be in" and "the
+    least likely of Surrey police force area's pairs", under "Arrangements the Surrey police
+    force area could join"."""
+    page = _plain(_text(client.get(f"/scenarios/{stored}/bodies/E23000031?service=ict")))
+    said = " ".join(page.split())
+    assert "Suggested partners for the Surrey police force area on the new map" in said
+    assert "the least likely of the Surrey police force area’s pairs" in said
+    joins = said[said.index("Arrangements the Surrey police force area could join") :]
+    assert "that the Surrey police force area would not be in" in joins or (
+        "is open to the Surrey police force area" in joins
+    )
