@@ -1115,6 +1115,10 @@ def test_a_share_of_a_bodys_arrangements_is_said_as_one_or_all_of_them(
     board = said("E54000027")
     assert "(it was only proposed); only through bodies now gone" in board
     assert "1 of them" not in bucks + board
+    both = said("E54000042")  # "(2 were only proposed)" of 2
+    assert "2 documented arrangements, each with its public source (both were only proposed)" in (
+        both
+    )
 
 
 def test_a_headings_sentence_names_a_body_as_the_page_does(real_client: FlaskClient) -> None:

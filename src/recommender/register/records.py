@@ -754,14 +754,20 @@ def not_running_said(records: Sequence[Mapping[str, Any]]) -> str:
 
     >>> not_running_said([{"name": "A", "end_year": 2021}, {"name": "B (proposal)"}, {}])
     ' (1 of them since ended or past a limited term; 1 only proposed)'
+    >>> not_running_said([{"name": "B (proposal)"}]), not_running_said([{"end_year": 1}] * 2)
+    (' (only proposed)', ' (both since ended or past a limited term)')
     """
     proposed = sum(record_proposed(r) for r in records)
     over = sum(record_ended(r) and not record_proposed(r) for r in records)
+
+    def who(n: int) -> str:  # (one arrangement: said of it alone)
+        return "" if len(records) == 1 else f"{some_of(n, len(records))} "
+
     parts = []
     if over:
-        parts.append(f"{over} of them since ended or past a limited term")
+        parts.append(f"{who(over)}since ended or past a limited term")
     if proposed:
-        parts.append(f"{proposed} only proposed")
+        parts.append(f"{who(proposed).replace(' of them', '')}only proposed")
     return f" ({'; '.join(parts)})" if parts else ""
 
 
