@@ -1069,8 +1069,10 @@ def test_the_likelihood_says_what_simulated_data_it_was_learnt_from(
     page = html.unescape(real_client.get("/bodies/E07000064").get_data(as_text=True))
     said = " ".join(re.sub(r"<[^>]+>", " ", page).split())
     assert (
-        f"which partner, from the {register['real']:,} documented real arrangements; how often a "
-        f"body enters a new arrangement, from those and {register['simulated']:,} simulated ones"
+        f"which partner, from those of the {register['real']:,} documented real arrangements with "
+        "two or more members that are bodies it covers; how often a body enters a new "
+        "arrangement, from the arrangements started 2008 to 2019, those and "
+        f"{register['simulated']:,} simulated ones"
     ) in said
 
 

@@ -21,6 +21,7 @@ from typing import Any
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput
 from recommender.core.names import closest
+from recommender.model.fit import RATE_YEARS
 from recommender.register.records import (
     TO_DATE_YEAR,
     annual_assumption,
@@ -127,22 +128,29 @@ def likelihood_learnt(meta: Mapping[str, Any]) -> str:
 
     >>> meta = {"register": {"real": 300, "simulated": 471}, "parameters": {}}
     >>> print(likelihood_learnt(meta))  # doctest: +NORMALIZE_WHITESPACE
-    learnt from who formed arrangements with whom: which partner, from the 300 documented real
-    arrangements; how often a body enters a new arrangement, from those and 471 simulated ones
-    (training data calibrated to the LGA's published counts, never any body's history)
+    learnt from who formed arrangements with whom: which partner, from those of the 300
+    documented real arrangements with two or more members that are bodies it covers; how often
+    a body enters a new arrangement, from the arrangements started 2008 to 2019, those and 471
+    simulated ones (training data calibrated to the LGA's published counts, never any body's
+    history)
     """
     register = meta.get("register") or {}
     real, simulated = int(register.get("real") or 0), int(register.get("simulated") or 0)
     weight = float((meta.get("parameters") or {}).get("simulated_weight") or 0.0)
+    which = (
+        f"those of the {real:,} documented real arrangements with two or more members that are "
+        "bodies it covers"
+    )
     if not simulated:
-        return f"learnt from who formed arrangements with whom: the {real:,} documented real ones"
-    which = f"the {real:,} documented real arrangements"
+        return f"learnt from who formed arrangements with whom: {which}"
     if weight > 0:
         which += f" (and the simulated ones, each weighted {weight:g} of a real one)"
+    first, last = RATE_YEARS
     return (
         f"learnt from who formed arrangements with whom: which partner, from {which}; how often "
-        f"a body enters a new arrangement, from those and {simulated:,} simulated ones (training "
-        "data calibrated to the LGA's published counts, never any body's history)"
+        f"a body enters a new arrangement, from the arrangements started {first} to {last}, "
+        f"those and {simulated:,} simulated ones (training data calibrated to the LGA's "
+        "published counts, never any body's history)"
     )
 
 
