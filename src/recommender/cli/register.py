@@ -367,7 +367,7 @@ def _savings(r: dict[str, Any]) -> str:
         r["savings_basis"], period, r["start_year"], reading, simulated=bool(r["simulated"])
     )
     said = f"{r['savings_basis']} over {period} years, "  # (in the brackets already)
-    note = note.removeprefix(said) if period else note
+    note = note.replace(said, "", 1) if period else note  # (after "simulated (…): " too)
     annual = r["annual_savings_gbp"]
     return text + (f"; about £{annual:,.0f} a year: {note}" if annual is not None else f"; {note}")
 

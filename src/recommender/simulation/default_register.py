@@ -15,7 +15,8 @@ true``),
 Size rule (:func:`default_size`): unless a size is given, the simulator generates
 :data:`recommender.simulation.process.DEFAULT_SIZE` (626, the LGA's count in June 2019) minus the
 real
-arrangements that started by 2019 (dated, ``start_year <= 2019``), so that the combined default
+arrangements that started by 2019 (dated, ``start_year <= 2019``, and not only proposed), so
+that the combined default
 register holds 626 arrangements by June 2019. The seed defaults to
 :data:`recommender.simulation.process.DEFAULT_SEED`.
 
