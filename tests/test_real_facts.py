@@ -1169,3 +1169,16 @@ def test_an_estimated_size_is_never_set_against_the_same_figure(real_client: Fla
     assert said == [
         "about the same size as Lincolnshire (776,000 people each, one of the two an estimate)"
     ]
+
+
+def test_an_arrangement_whose_functions_moved_on_is_said_to_have_ended(
+    real_client: FlaskClient,
+) -> None:
+    """The Greater Manchester Waste Disposal Authority ("functions moved to GMCA later") was
+    listed on Manchester's page and briefing as running from 1986, and counted as a shared
+    history of its districts."""
+    every = real_client.get("/api/v1/arrangements?limit=500").json["arrangements"]
+    authority = next(a for a in every if a["name"] == "Greater Manchester Waste Disposal Authority")
+    assert authority["ended"] and authority["end_year"] is None
+    running = real_client.get("/api/v1/arrangements?status=running&limit=500").json
+    assert authority["id"] not in {a["id"] for a in running["arrangements"]}
