@@ -1182,3 +1182,31 @@ def test_an_arrangement_whose_functions_moved_on_is_said_to_have_ended(
     assert authority["ended"] and authority["end_year"] is None
     running = real_client.get("/api/v1/arrangements?status=running&limit=500").json
     assert authority["id"] not in {a["id"] for a in running["arrangements"]}
+
+
+def test_a_compare_page_says_how_a_body_and_a_candidate_stand_as_they_are(
+    real_client: FlaskClient,
+) -> None:
+    """Nottinghamshire's fire authority and its police force area (the same area) read "its
+    area contains …" beside "covers the same area" in the reasons; and the Essex police force
+    area and fire authority, both governed by the commissioner, were refused as "one body (a
+    fire and rescue authority and the body that runs it)"."""
+
+    def said(url: str) -> str:
+        page = html.unescape(real_client.get(url).get_data(as_text=True))
+        return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+    notts = said("/bodies/E31000030/compare?with=E23000019&with=E07000175")
+    assert (
+        "0 km between centres; covers the same area as the Nottinghamshire and City of "
+        "Nottingham Fire and Rescue Authority"
+    ) in notts
+    assert "its area contains Nottinghamshire and City of Nottingham" not in notts
+    essex = said("/bodies/E31000015/compare?with=E23000028&with=E10000012")
+    assert (
+        "The Essex police force area and the Essex Fire and Rescue Authority are both governed "
+        "by the Police, Fire and Crime Commissioner for Essex, which is the fire and rescue "
+        "authority, never partners"
+    ) in essex
+    glos = said("/bodies/E10000013/compare?with=E31000016&with=E07000078")
+    assert "are one body (a fire and rescue authority and the council that is it)" in glos

@@ -20,7 +20,7 @@ import numpy as np
 from recommender.core.config import Settings
 from recommender.core.errors import InvalidInput, UnknownBody
 from recommender.core.services import load_services
-from recommender.model.explain import Reason, governance_note, reasons
+from recommender.model.explain import Reason, governance_note, in_text, reasons
 from recommender.recommend.ranking import Recommender
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
@@ -90,6 +90,20 @@ def check_partners(body: str, partners: Sequence[str], settings: Settings) -> li
     return codes
 
 
+def _never_partners(ctx: Any, f: int, p: int) -> str:
+    """Why a fire and rescue authority and the body that runs it are never partners: a county
+    council is the fire authority (one body); a commissioner or a mayor governs both."""
+    first = in_text(ctx.bodies, p)
+    names = f"{first[:1].upper()}{first[1:]} and {in_text(ctx.bodies, f)}"
+    note = ctx.pairs.governors.get((f, p)) or ctx.pairs.governors.get((p, f))
+    if note is not None and note.governance != "county_council":
+        governor = note.name if note.name.startswith("the ") else f"the {note.name}"
+        why = f"are both governed by {governor}, which is the fire and rescue authority"
+    else:
+        why = "are one body (a fire and rescue authority and the council that is it)"
+    return f"{names} {why}, never partners: choose other partners"
+
+
 def compare(rec: Recommender, body: str, partners: Sequence[str]) -> Comparison:
     """Compare ``partners`` (codes or names) as partners of ``body``."""
     settings = rec.settings
@@ -100,12 +114,7 @@ def compare(rec: Recommender, body: str, partners: Sequence[str]) -> Comparison:
     positions = [rec.body_position(c) for c in codes]
     for p in positions:
         if ctx.table.runs[f, p]:
-            raise InvalidInput(
-                f"{ctx.bodies.names[p]} and {ctx.bodies.names[f]} are one body (a fire and "
-                "rescue authority and the body that runs it), never partners: choose other "
-                "partners",
-                field="with",
-            )
+            raise InvalidInput(_never_partners(ctx, f, p), field="with")
     adjacency = reference.load_adjacency(settings)
     mine = adjacency[adjacency["code_a"] == code].set_index("code_b")
     # As the body's list shows them (one it left, ended for it), and for each candidate one

@@ -5,12 +5,14 @@ boxes submit to it without JavaScript, and it prints as it shows."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, redirect, render_template, request, url_for
 
 from recommender.core.errors import InvalidInput
+from recommender.core.kinds import named
 from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend.compare import FEWEST, MOST, compare
@@ -23,7 +25,19 @@ RELATIONS = {
     "within": "its area contains {body}",
     "contains": "lies within {body}",
     "overlaps": "its area overlaps {body}'s",
+    "same": "covers the same area as {body}",
 }
+
+
+def _where(candidate: Any, body: Mapping[str, Any]) -> str:
+    """Where a candidate lies from the body, as its reasons say it: two nested areas with the
+    same people cover the same area (a fire authority and its police force area), not one
+    containing the other (:func:`recommender.model.explain.describe`)."""
+    nested = candidate.relation in ("within", "contains")
+    same = abs(float(candidate.facts["population"]) - float(body["population"])) < 1
+    relation = "same" if nested and same else candidate.relation
+    said = RELATIONS.get(relation, "no shared border with {body}")
+    return said.format(km=border_length(candidate.border_km), body=named(body))
 
 
 @bp.get("/bodies/<code_or_name>/compare")
@@ -41,12 +55,7 @@ def page(code_or_name: str) -> Any:
     except InvalidInput as err:  # too few or too many ticked: back to the list, filters kept
         return _choose_again(code_or_name, err, twice=len(set(wanted)) < len(wanted)), 400
     body = result.body
-    where = [
-        RELATIONS.get(c.relation, "no shared border with {body}").format(
-            km=border_length(c.border_km), body=body["display_name"]
-        )
-        for c in result.candidates
-    ]
+    where = [_where(c, body) for c in result.candidates]
     return render_template(
         "compare.html",
         body=body,
