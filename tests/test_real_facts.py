@@ -631,7 +631,8 @@ def test_the_apis_arrangements_say_their_status_as_the_filter_reads_it(
         listed = real_client.get(f"/api/v1/arrangements?status={status}&limit=500").get_json()
         assert listed["total"] and {a["status_read"] for a in listed["arrangements"]} == {status}
     every = real_client.get("/api/v1/arrangements?limit=500").get_json()
-    assert sum(a["status_read"] == "running" for a in every["arrangements"]) == 237
+    # 237 until the Greater Manchester Waste Disposal Authority was read as ended
+    assert sum(a["status_read"] == "running" for a in every["arrangements"]) == 236
     assert {a["status"] for a in every["arrangements"]} <= {"unknown", "ended", "proposed"}
 
 
@@ -879,7 +880,8 @@ def test_a_business_rates_pool_is_offered_to_join_only_to_who_receives_business_
 
     pool = "Nottinghamshire business rates pool"
     assert pool not in offered("E23000019")  # Nottinghamshire police force area
-    assert pool in offered("E31000030")  # Nottinghamshire's fire authority may be in one
+    # A fire authority may be in a pool, but this one's source excludes fire (and the city):
+    # test_a_body_an_arrangements_source_leaves_out_is_not_offered_it.
 
 
 def test_arrangements_internal_to_a_body_name_it_and_its_predecessors_as_such(
