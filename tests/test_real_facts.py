@@ -1212,3 +1212,23 @@ def test_a_compare_page_says_how_a_body_and_a_candidate_stand_as_they_are(
     ) in essex
     glos = said("/bodies/E10000013/compare?with=E31000016&with=E07000078")
     assert "are one body (a fire and rescue authority and the council that is it)" in glos
+    manchester = said("/bodies/E31000040/compare?with=E47000001&with=E08000003")
+    assert "are one body (a fire and rescue authority and the authority whose mayor runs it)" in (
+        manchester
+    )
+
+
+def test_the_estimated_populations_are_those_a_boards_page_calls_estimates(
+    real_app: Flask,
+) -> None:
+    """The reasons' "an estimated" and a board's own page read one rule two ways."""
+    from recommender.reference import lookup
+
+    settings = real_app.extensions["recommender"].settings
+    bodies = lookup.load_bodies(settings)
+    noted = {
+        str(c)
+        for c in bodies.index[bodies["kind"] == "health"]
+        if lookup.body(str(c), settings).get("population_note")
+    }
+    assert noted and lookup.estimated_populations(settings) == noted

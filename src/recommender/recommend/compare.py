@@ -96,9 +96,12 @@ def _never_partners(ctx: Any, f: int, p: int) -> str:
     first = in_text(ctx.bodies, p)
     names = f"{first[:1].upper()}{first[1:]} and {in_text(ctx.bodies, f)}"
     note = ctx.pairs.governors.get((f, p)) or ctx.pairs.governors.get((p, f))
-    if note is not None and note.governance != "county_council":
+    governance = note.governance if note is not None else "county_council"
+    if note is not None and governance == "pfcc":
         governor = note.name if note.name.startswith("the ") else f"the {note.name}"
         why = f"are both governed by {governor}, which is the fire and rescue authority"
+    elif governance == "mayor":
+        why = "are one body (a fire and rescue authority and the authority whose mayor runs it)"
     else:
         why = "are one body (a fire and rescue authority and the council that is it)"
     return f"{names} {why}, never partners: choose other partners"

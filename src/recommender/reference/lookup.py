@@ -670,7 +670,8 @@ def body(code_or_name: str, settings: Settings) -> dict[str, Any]:
 
 def estimated_populations(settings: Settings) -> frozenset[str]:
     """The bodies whose population is an estimate: NHS boards sharing a council's people with
-    another board (:func:`body`'s ``population_note``), so a reason says "an estimated"."""
+    another board (:func:`body`'s ``population_note``, from :func:`_split_councils`: the same
+    rule, read at once for every board), so a reason says "an estimated"."""
     ref = _reference(settings)
     adjacency = ref.adjacency
     overlaps = adjacency[adjacency["relation"] == "overlaps"]
