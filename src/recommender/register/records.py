@@ -404,11 +404,10 @@ def annualisation_note(
     >>> annualisation_note("annual", None, 2012, simulated=True)
     'simulated as a yearly figure: no source reported it'
     """
+    if simulated and basis == "annual":
+        return "simulated as a yearly figure: no source reported it"
     if simulated:
-        said = annualisation_note(basis, period, start_year, reading)
-        if basis == "annual":
-            return "simulated as a yearly figure: no source reported it"
-        return f"simulated (no source reported it): {said}"
+        return f"simulated (no source reported it): {annualisation_note(basis, period, start_year)}"
     if reading is not None:
         return f"read from the source's words “{reading.source_words}”: {reading.reading}"
     if basis == "annual":

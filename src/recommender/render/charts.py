@@ -123,8 +123,9 @@ def documented_sizes(meta: Mapping[str, Any], settings: Settings) -> str | None:
 def likelihood_learnt(meta: Mapping[str, Any]) -> str:
     """What a model's likelihood was learnt from (its metadata, ``meta``), said beside it: the
     partner from the real arrangements (and the simulated ones, where they were given a weight),
-    how often a body enters a new arrangement from the whole register, the simulated part
-    included, which is never any body's history.
+    how often a body enters a new arrangement from the register's arrangements of
+    :data:`~recommender.model.fit.RATE_YEARS`, the simulated part included, which is never any
+    body's history.
 
     >>> meta = {"register": {"real": 300, "simulated": 471}, "parameters": {}}
     >>> print(likelihood_learnt(meta))  # doctest: +NORMALIZE_WHITESPACE
