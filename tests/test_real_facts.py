@@ -1204,6 +1204,8 @@ def test_a_compare_page_says_how_a_body_and_a_candidate_stand_as_they_are(
         "Nottingham Fire and Rescue Authority"
     ) in notts
     assert "its area contains Nottinghamshire and City of Nottingham" not in notts
+    # A proposal's name and its years said it twice: "… (proposal) (proposed in 2018)".
+    assert "shared headquarters at Sherwood Lodge (proposed in 2018)" in notts
     essex = said("/bodies/E31000015/compare?with=E23000028&with=E10000012")
     assert (
         "The Essex police force area and the Essex Fire and Rescue Authority are both governed "
