@@ -109,6 +109,11 @@ def test_evaluate_prints_the_tables_and_verdicts_as_json(trained_settings: Setti
     assert "A partial run: 2 held-out arrangement(s) (--limit 2)" in about["said"]
     text = _invoke(trained_settings, "evaluate", "--limit", "2").stdout
     assert text.startswith("Refitted and evaluated on the register database as it is now: ")
+    # Its verdicts are its own, and what it held none of out is not called untestable: "no
+    # documented arrangement was there to hold out" was false of a partial run.
+    assert "Verdict (of this partial run, --limit)" in text
+    assert "in the headline" not in text.split("Verdict (", 1)[1].split("Shared history")[0]
+    assert "UNTESTED" not in text and "NOT HELD OUT in this partial run: " in text
 
 
 def test_evaluate_refuses_a_scheduler_without_dask(trained_settings: Settings) -> None:

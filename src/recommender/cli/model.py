@@ -228,7 +228,7 @@ def evaluate_cmd(
         echo_json({**evaluation.to_dict(), "verdicts": verdicts(evaluation), "about": about})
         return
     click.echo(about["said"])
-    print_evaluation(evaluation)
+    print_evaluation(evaluation, partial=limit is not None)
 
 
 def _evaluated_on(
@@ -358,8 +358,10 @@ PROTOCOL_TITLES = {
 }
 
 
-def print_evaluation(evaluation: Any) -> None:
-    """Print the ranking and savings tables and the plain verdicts."""
+def print_evaluation(evaluation: Any, *, partial: bool = False) -> None:
+    """Print the ranking and savings tables and the plain verdicts; those of a ``partial`` run
+    (``evaluate --limit``) are said to be its own, and the pair kinds it held none of out are
+    not said to be untestable."""
     from recommender.model.baselines import BASELINE_LABELS, PRODUCT_LABELS
     from recommender.model.shape import RANK_METRICS
     from recommender.model.verdicts import (
@@ -416,15 +418,22 @@ def print_evaluation(evaluation: Any) -> None:
     ]
     echo_table(glance, ["protocol", "query", "pair kind", "n", "verdict", "product",
                         "best of the others", "its MRR"])  # fmt: skip
-    click.echo("\nVerdict")
+    click.echo("\nVerdict (of this partial run, --limit)" if partial else "\nVerdict")
     for line in verdicts(evaluation):
-        click.echo(f"- {readable(line)}")
-    untested = untested_said(untested_pairs(table.to_dict(orient="records")))
-    if untested:
+        said = readable(line)
+        click.echo(
+            f"- {said.replace(' in the headline', ' in this partial run') if partial else said}"
+        )
+    pairs = untested_pairs(table.to_dict(orient="records"))
+    if partial and pairs:
+        click.echo(
+            f"- NOT HELD OUT in this partial run: {', '.join(pairs)} (a run without --limit "
+            "holds out every real arrangement)"
+        )
+    elif untested := untested_said(pairs):
         click.echo(f"- UNTESTED: {untested}")
-    said = history_said(table.to_dict(orient="records"))
-    if said:
-        click.echo(f"\nShared history: {said}")
+    if history := history_said(table.to_dict(orient="records")):
+        click.echo(f"\nShared history: {history}")
 
 
 @click.group("models")
