@@ -765,7 +765,16 @@ COMPONENTS: dict[str, Any] = {
         trained_at=NSTR,
         register={"type": "object", "description": "The register it was trained on."},
         evaluation={"type": "object", "description": "The evaluation tables, if evaluated."},
-        summary={"type": "object", "description": "Headline figures of the training."},
+        summary={
+            "type": "object",
+            "description": "The product's own figures by protocol/query (mrr, hit@1, hit@10), "
+            "beside no baseline: lopo is the headline (real arrangements held out with their "
+            "partnership), lopo_warm as served, cold_start with each body's history hidden; "
+            "simulated/* is measured on the simulated register, a check of the simulator, not "
+            "evidence of quality. Whether the model beats the simple rules and the plain "
+            "regression is in evaluation.ranking (every method's figures, with the intervals "
+            "of the leads), said in words on the /model page and by `recommender models show`.",
+        },
         importance=_list(ANY_OBJ),
         features={"type": "object", "description": "The features, by group."},
         parameters={"type": "object", "description": "The estimators' parameters."},
