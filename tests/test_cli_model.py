@@ -175,6 +175,11 @@ def test_models_compare_sets_two_evaluations_side_by_side(
         "Verdicts that differ (pair kinds with fewer than 15 held-out arrangements left out;"
         in text
     )
+    # The verdict a promotion rests on is said whether or not the two differ on it.
+    assert out["headline"]["first"] == "NOT BETTER"
+    assert (
+        f"In the headline (service given, all pair kinds): first NOT BETTER, second {second_said}"
+    ) in text
     refused = _invoke(settings, "models", "compare", "nope", ok=False)
     assert refused.exit_code != 0 and "no model 'nope'" in refused.output
 

@@ -637,6 +637,13 @@ def models_compare(obj: SettingsObj, version: str, other: str | None, fmt: str) 
         click.echo(
             f"\nThe verdicts judge both alike on every protocol, query and pair kind ({few})."
         )
+    headline = found["headline"]
+    if headline["first"] or headline["second"]:  # what a promotion rests on, said plainly
+        click.echo(
+            f"In the headline ({headline['where'].removeprefix('lopo, ')}): first "
+            f"{headline['first'] or 'not judged'}, second {headline['second'] or 'not judged'} "
+            "(`models show VERSION` says against what)."
+        )
     click.echo(
         f"\nfirst: {names[0]}; second: {names[1]} (* serves now). Each model's figure beside "
         "the best baseline's in its own evaluation, on that metric (↓ the model does not beat "

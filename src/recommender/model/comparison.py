@@ -66,7 +66,16 @@ def compare(
         "ranking": ranking,
         "savings": savings,
         "judgements": differ,
+        # The verdict an analyst promotes on, said whether or not the two differ on it.
+        "headline": {
+            "where": _HEADLINE_WHERE,
+            "first": judged_a.get(_HEADLINE_WHERE),
+            "second": judged_b.get(_HEADLINE_WHERE),
+        },
     }
+
+
+_HEADLINE_WHERE = "lopo, service given, all pair kinds"  # (:attr:`Verdict.where`)
 
 
 def _judgements(ev: Evaluation) -> dict[str, str]:
