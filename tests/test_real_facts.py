@@ -54,6 +54,17 @@ def _leaks(text: str, simulated: list[str]) -> list[str]:
     return [s for s in simulated if s in text]
 
 
+def _said(answer: dict[str, Any], factor: str, partner: str | None = None) -> list[str]:
+    """The reasons of one factor in an API answer's suggestions (of one partner, if given)."""
+    return [
+        x["text"]
+        for r in answer["recommendations"]
+        if partner is None or r["partner_code"] == partner
+        for x in r["reasons"]
+        if x["factor"] == factor
+    ]
+
+
 @pytest.mark.parametrize("code", BODIES)
 def test_no_simulated_arrangement_is_said_about_a_body(
     code: str, real_app: Flask, real_client: FlaskClient, simulated: list[str]
@@ -945,13 +956,7 @@ def test_a_fire_authority_run_by_the_council_of_the_isles_of_scilly_is_said_so(
     """The reasons said "run by Council of the Isles of Scilly", where its page says "Run by
     the Council of the Isles of Scilly"."""
     answer = real_client.get("/api/v1/bodies/E23000035/recommendations?kinds=fire&k=50").json
-    said = [
-        x["text"]
-        for r in answer["recommendations"]
-        if r["partner_code"] == "E31000039"
-        for x in r["reasons"]
-        if x["factor"] == "run_by"
-    ]
+    said = _said(answer, "run_by", "E31000039")
     assert said and set(said) == {
         "run by the Council of the Isles of Scilly, which is its fire and rescue authority"
     }
@@ -988,9 +993,7 @@ def test_an_nhs_boards_estimated_population_is_said_to_be_an_estimate(
     by their small areas, as its page says); the reasons said "127,000 people against 776,000
     people" as a count, and the compare page gave the figure bare."""
     answer = real_client.get("/api/v1/bodies/E54000034/recommendations?k=20").json
-    sizes = [
-        x["text"] for r in answer["recommendations"] for x in r["reasons"] if x["factor"] == "size"
-    ]
+    sizes = _said(answer, "size")
     assert sizes and all("against an estimated 776,000 people" in s for s in sizes), sizes
     # A board whose councils are all its own (Cornwall and the Isles of Scilly's): a count.
     cornwall = real_client.get("/api/v1/bodies/E06000052/recommendations?kinds=health&k=5").json
@@ -1086,13 +1089,7 @@ def test_a_proposal_for_a_service_a_pair_does_not_share_is_said_beside_their_his
     two boroughs to move their legal service into LGSS Law went unsaid (a proposal was said
     only for a pair named together in nothing else)."""
     answer = real_client.get("/api/v1/bodies/E09000033/recommendations?service=legal&k=5").json
-    said = [
-        x["text"]
-        for r in answer["recommendations"]
-        if r["partner_code"] == "E09000020"
-        for x in r["reasons"]
-        if x["factor"] == "history"
-    ]
+    said = _said(answer, "history", "E09000020")
     assert said == [
         "already works with Westminster on finance and audit, and other services (documented "
         "arrangements); also named with Westminster in a documented proposal to share legal "
@@ -1161,13 +1158,7 @@ def test_an_estimated_size_is_never_set_against_the_same_figure(real_client: Fla
     answer = real_client.get(
         "/api/v1/bodies/E10000019/recommendations?service=ict&kinds=health&k=50&min_choice=0"
     ).json
-    said = [
-        x["text"]
-        for r in answer["recommendations"]
-        if r["partner_code"] == "E54000034"
-        for x in r["reasons"]
-        if x["factor"] == "size"
-    ]
+    said = _said(answer, "size", "E54000034")
     assert said == [
         "about the same size as Lincolnshire (776,000 people each, one of the two an estimate)"
     ]

@@ -732,23 +732,16 @@ def test_a_council_split_between_two_successors_is_no_partnership_of_them(
     Surrey County Council": two of the three were the county's with East Sussex alone, which
     each successor inherits, no link between the two."""
     listed = scenario_model.recommend(Query("X06000001", k=50, include_existing=True, min_choice=0))
-    said = [
-        x.text
-        for r in listed
-        if r.partner_code == "X06000002"
-        for x in r.reasons
-        if x.factor == "history"
-    ]
+
+    def history_with(partner: str) -> list[str]:
+        return [x.text for r in listed if r.partner_code == partner for x in r.reasons
+                if x.factor == "history"]  # fmt: skip
+
+    said = history_with("X06000002")
     assert said, "East Surrey's list has no history with West Surrey"
     for text in said:
         linked = text.split(";")[0]
         assert "Surrey County Council" not in linked, text
         assert "both also succeed Surrey County Council in" in text, text
-    sussex = [
-        x.text
-        for r in listed
-        if r.partner_name == "East Sussex"
-        for x in r.reasons
-        if x.factor == "history"
-    ]
+    sussex = history_with("E10000011")  # East Sussex
     assert sussex and all("from Surrey County Council" in t for t in sussex), sussex
