@@ -788,3 +788,58 @@ def test_each_question_keeps_its_own_words_in_the_verdicts() -> None:
     ]
     few = [line.split(" (")[0] for line in lines if line.startswith("TOO FEW")]
     assert len(few) == 4 and len(set(few)) == 4  # one line for each question
+
+
+def test_a_list_is_cautioned_wherever_the_model_page_says_not_better_or_no_clear_difference() -> (
+    None
+):
+    """A fire authority's list said nothing of its police partners where the model page said
+    "no clear difference" for fire–police: the cautions judged by MRR alone (the model clearly
+    ahead there), the page on every measure (its lead on hit@10 reaching 0). Pair kinds with
+    enough held-out arrangements are cautioned on every measure, as the page judges them, and
+    the sentence names the measure."""
+
+    def row(kind: str, method: str, n: int, gaps: dict[str, list[float]] | None = None,
+            **measures: float) -> dict[str, object]:  # fmt: skip
+        behind = 0.0 if method == "model" else 0.1  # a baseline: behind on the others
+        found = {"protocol": "lopo", "query": "any", "pair_kind": kind, "method": method,
+                 "arrangements": n, "hit@1": 0.5 - behind, "hit@5": 0.8 - behind,
+                 "ndcg@10": 0.6 - behind} | measures  # fmt: skip
+        return found | ({"model_minus": gaps} if gaps else {})
+
+    clear = {m: [0.05, 0.2] for m in RANK_METRICS}
+    ranking = [  # fire–police: ahead on MRR beyond the noise, on hit@10 only within it
+        row("fire-police", "model", 16, mrr=0.789, **{"hit@10": 0.979}),
+        row("fire-police", "nearest", 16, clear | {"hit@10": [0.0, 0.3]}, mrr=0.662,
+            **{"hit@10": 0.854}),
+        # council–council: ahead on MRR, behind "same kind of body, then nearest" on hit@10
+        row("council-council", "model", 221, mrr=0.7, **{"hit@10": 0.924}),
+        row("council-council", "kind_nearest", 221, clear, mrr=0.5, **{"hit@10": 0.933}),
+        # council–fire: too few, judged by MRR alone (clearly ahead): no caution
+        row("council-fire", "model", 6, mrr=0.8, **{"hit@10": 0.5}),
+        row("council-fire", "nearest", 6, clear, mrr=0.3, **{"hit@10": 0.9}),
+    ]  # fmt: skip
+    fire = _tested(cautions(ranking, "fire", query="any"))
+    assert [(c["pair_kind"], c["verdict"], c["measures"]) for c in fire] == [
+        ("fire-police", "no clear difference", ["hit@10"])
+    ]
+    assert fire[0]["said"] == (
+        "between a fire and rescue authority and a police force, the model's lead over "
+        "“nearest by distance” in ranking real partners is within the noise (a true partner in "
+        "the top ten in 97.9% of cases against 85.4%, 95% interval of the lead 0.0 to +30.0 "
+        "points; 16 held-out arrangements)"
+    )
+    (council,) = _tested(cautions(ranking, "council", ["council"], query="any"))
+    assert (council["verdict"], council["measures"], council["baseline"]) == (
+        "not better", ["hit@10"], "kind_nearest"
+    )  # fmt: skip
+    assert council["said"].endswith(
+        "no better than “same kind of body, then nearest” (a true partner in the top ten in "
+        "92.4% of cases against 93.3%, 221 held-out arrangements)"
+    )
+    # The page's verdicts, judged on the same table, say the same of each pair kind.
+    judged = {
+        v.pair_kind: v.judged for v in judge(Evaluation(pd.DataFrame(ranking), pd.DataFrame()))
+    }
+    assert judged == {"fire-police": "no clear difference", "council-council": "NOT BETTER",
+                      "council-fire": "better"}  # fmt: skip

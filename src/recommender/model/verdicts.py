@@ -351,6 +351,86 @@ def history_said(ranking: Sequence[Mapping[str, Any]]) -> str | None:
     )
 
 
+Behind = dict[str, list[tuple[str, str]]]  # each baseline named, with (measure, its figures)
+
+
+def _shortfall(rows: Rows, baselines: Sequence[str], metrics: Sequence[str]) -> (
+    tuple[str, Behind] | None
+):  # fmt: skip
+    """Where the model falls short of the baselines on ``metrics`` as :func:`judge` finds it:
+    ``("not better", …)`` with each baseline that matches or beats it and on which measures,
+    ``("no clear difference", …)`` with each it leads only within the noise (the 95% interval
+    of its lead reaching 0), or None where it is clearly ahead of every one on every measure
+    (or, in an evaluation saved before the intervals were kept, ahead). Baselines are named
+    in the order of the measures, MRR's first."""
+    mine = {m: float(rows["model"][m]) for m in metrics}
+    ordered = sorted(metrics, key=lambda m: m != "mrr")
+    beaten: Behind = {}
+    for m in ordered:
+        best = _best(baselines, rows, m)
+        if float(rows[best][m]) >= mine[m]:
+            beaten.setdefault(best, []).append((m, _measured(m, mine[m], float(rows[best][m]))))
+    if beaten:
+        return "not better", beaten
+    noisy: Behind = {}
+    for m in ordered:
+        closest = _lead(rows, baselines, m)
+        if closest is not None and closest[1][0] <= 0:
+            b, interval = closest
+            noisy.setdefault(b, []).append((m, _measured(m, mine[m], float(rows[b][m]), interval)))
+    return ("no clear difference", noisy) if noisy else None
+
+
+def _measured(metric: str, mine: float, theirs: float, lead: Sequence[float] = ()) -> str:
+    """The model's figure against a baseline's on one measure, in words, with the 95% interval
+    of its lead when given (a share's in percentage points).
+
+    >>> print(_measured("hit@10", 0.979, 0.854, [0.0, 0.3]))  # doctest: +NORMALIZE_WHITESPACE
+    a true partner in the top ten in 97.9% of cases against 85.4%,
+    95% interval of the lead 0.0 to +30.0 points
+    """
+    if not metric.startswith("hit@"):
+        name = "mean reciprocal rank" if metric == "mrr" else metric.replace("ndcg", "nDCG")
+        said = f"{name} {mine:.3f} against {theirs:.3f}"
+        return f"{said}, {_interval(lead, digits=3)}" if len(lead) else said
+    where = {"1": "first", "5": "in the top five", "10": "in the top ten"}[metric[4:]]
+    said = f"a true partner {where} in {mine:.1%} of cases against {theirs:.1%}"
+    if not len(lead):
+        return said
+    return f"{said}, {_interval([100 * v for v in lead], digits=1)} points"
+
+
+def _caution_said(pairs: str, verdict: str, behind: Behind, held: str) -> str:
+    """A caution's sentence: where (``pairs``), against which baselines, each with the first
+    measure it falls short on (MRR's when it does) and how many more, and how many held-out
+    arrangements it rests on."""
+    named = [f"“{BASELINE_LABELS.get(b, b)}”" for b in behind]
+    figures = []
+    for measures in behind.values():
+        more = len(measures) - 1
+        others = f" and on {more} other measure{'s' * (more > 1)}" if more else ""
+        figures.append(measures[0][1] + others)
+    if verdict == "not better":
+        if len(named) > 1:
+            joined = " or ".join(f"{n} ({f})" for n, f in zip(named, figures, strict=True))
+            return f"{pairs} the model ranked real partners no better than {joined}, on {held}"
+        # one figure of MRR: "(… against 0.500, 7 held-out arrangements)", as always said
+        sep = "; " if " and on " in figures[0] else ", "
+        return f"{pairs} the model ranked real partners no better than {named[0]} " + (
+            f"({figures[0]}{sep}{held})"
+        )
+    if len(named) > 1:
+        joined = " and ".join(f"{n} ({f})" for n, f in zip(named, figures, strict=True))
+        return (
+            f"{pairs} the model's lead over {joined} in ranking real partners is within the "
+            f"noise, on {held}"
+        )
+    return (
+        f"{pairs} the model's lead over {named[0]} in ranking real partners is within the "
+        f"noise ({figures[0]}; {held})"
+    )
+
+
 def _best(baselines: Sequence[str], rows: Mapping[Any, Mapping[Any, Any]], metric: str) -> str:
     """The baseline with the highest ``metric`` (the first of equals)."""
     return max(baselines, key=lambda b: float(rows[b][metric]))
@@ -374,6 +454,7 @@ def not_evaluated(query: str) -> dict[str, Any]:
         "pair_kind": "all",
         "query": query,
         "verdict": NOT_EVALUATED,
+        "measures": [],
         "model_mrr": None,
         "baseline": None,
         "baseline_label": None,
@@ -503,55 +584,40 @@ def cautions(
     possible = wanted if wanted is not None else {pair_kind(kind, k) for k in KINDS}
     untested = [untried(p, query) for p in sorted(possible - tested, key=pair_order)]
     found: list[dict[str, Any]] = []
-    # Three decimals, as models show prints them: 0.616 against 0.619 read "0.62 against 0.62".
     for pair in dict.fromkeys(str(r["pair_kind"]) for r in rows):
         by = {r["method"]: r for r in rows if r["pair_kind"] == pair}
         baselines = [b for b in PARTNER_BASELINES if b in by]
         if "model" not in by or not baselines:
             continue
-        best = _best(baselines, by, "mrr")
-        mine = float(by["model"]["mrr"])
-        closest = _lead(by, baselines, "mrr")
-        if float(by[best]["mrr"]) >= mine:
-            verdict = "not better"
-            gap = by[best].get("model_minus")
-            interval = list(gap["mrr"]) if isinstance(gap, Mapping) and "mrr" in gap else None
-        elif closest is not None and closest[1][0] <= 0:
-            verdict = "no clear difference"
-            best, interval = closest
-        else:
-            continue  # clearly ahead of every baseline (or, saved before intervals, ahead)
-        theirs = float(by[best]["mrr"])
         n = int(by["model"]["arrangements"])
-        few = n < MIN_KIND_CASES
-        label = BASELINE_LABELS.get(best, best)
-        pairs = f"between {pair_words(pair)}{among or ','}"
+        few = n < MIN_KIND_CASES  # judged by MRR alone, as the verdicts judge such kinds
+        metrics = ["mrr"] if few else [m for m in RANK_METRICS if m in by["model"]]
+        shortfall = _shortfall(by, baselines, metrics)
+        if shortfall is None:
+            continue  # clearly ahead of every baseline on every measure (or, saved before
+            # intervals, ahead)
+        verdict, behind = shortfall
+        best = next(iter(behind))
+        gap = by[best].get("model_minus")
+        interval = list(gap["mrr"]) if isinstance(gap, Mapping) and "mrr" in gap else None
+        mine, theirs = float(by["model"]["mrr"]), float(by[best]["mrr"])
         held = f"{n:,} held-out arrangement{'s' if n != 1 else ''}"
         held += "; too few to judge firmly" * few
-        if interval is None or verdict == "not better":
-            said = (
-                f"{pairs} the model ranked real partners no better than “{label}” (mean "
-                f"reciprocal rank {mine:.3f} against {theirs:.3f}, {held})"
-            )
-        else:
-            said = (
-                f"{pairs} the model's lead over “{label}” in ranking real partners is within "
-                f"the noise (mean reciprocal rank {mine:.3f} against {theirs:.3f}, "
-                f"{_interval(interval, digits=3)}; {held})"
-            )
+        pairs = f"between {pair_words(pair)}{among or ','}"
         found.append(
             {
                 "pair_kind": pair,
                 "query": query,
                 "verdict": verdict,
+                "measures": list(dict.fromkeys(m for ms in behind.values() for m, _ in ms)),
                 "model_mrr": round(mine, 3),
                 "baseline": best,
-                "baseline_label": label,
+                "baseline_label": BASELINE_LABELS.get(best, best),
                 "baseline_mrr": round(theirs, 3),
                 "lead_interval": interval,
                 "held_out": n,
                 "few": few,
-                "said": said,
+                "said": _caution_said(pairs, verdict, behind, held),
             }
         )
     return sorted(found, key=lambda c: c["model_mrr"] - c["baseline_mrr"]) + untested

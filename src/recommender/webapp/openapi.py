@@ -23,6 +23,7 @@ from flask import Flask
 
 from recommender import __version__
 from recommender.database.db import STATUSES
+from recommender.model.shape import RANK_METRICS
 from recommender.webapp.params import Param
 
 PREFIX = "/api/v1"
@@ -630,6 +631,7 @@ COMPONENTS: dict[str, Any] = {
             "pair_kind",
             "query",
             "verdict",
+            "measures",
             "model_mrr",
             "baseline",
             "baseline_label",
@@ -657,12 +659,19 @@ COMPONENTS: dict[str, Any] = {
             "arrangement of this pair kind was there to hold out and test it (for those two the "
             "figures are null).",
         },
+        measures=_list({"type": "string", "enum": list(RANK_METRICS)})
+        | {
+            "description": "The measures it falls short on, MRR's first (as the model page "
+            "judges a pair kind: on every measure, or by MRR alone with too few held out); "
+            "empty for the two without figures."
+        },
         model_mrr=NNUM,
         baseline={
             "type": "string",
             "nullable": True,
-            "description": "The baseline's id (see /model): the best one, or the one the "
-            "model's lead over is least sure.",
+            "description": "The baseline's id (see /model) the sentence names first: the one "
+            "that matches or beats the model on the first of its measures, or whose lead over "
+            "is least sure.",
         },
         baseline_label=NSTR,
         baseline_mrr=NNUM,
