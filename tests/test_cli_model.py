@@ -372,12 +372,39 @@ def test_promote_then_rollback(two_models: tuple[Settings, str, str]) -> None:
     assert artifacts.promoted_version(settings) == second
     again = _invoke(settings, "models", "promote", second).stdout
     assert again.strip() == f"{second} is already the promoted model; nothing changed"
-    rolled = _invoke(settings, "models", "rollback").stdout  # the history is not touched
-    assert rolled.strip() == f"rolled back to {first}"
+    rolled = _invoke(settings, "models", "rollback")  # the history is not touched
+    assert rolled.stdout.strip() == f"rolled back to {first} (was {second})"
     _invoke(settings, "models", "promote", second)
-    rolled = _invoke(settings, "models", "rollback").stdout
-    assert rolled.strip() == f"rolled back to {first}"
+    rolled = _invoke(settings, "models", "rollback")
+    assert rolled.stdout.strip() == f"rolled back to {first} (was {second})"
     assert artifacts.promoted_version(settings) == first
+    # Both were trained on the register as it is: nothing said of it.
+    assert "another register" not in result.stderr + rolled.stderr
+
+
+def test_promote_and_rollback_say_when_the_model_was_trained_on_another_register(
+    two_models: tuple[Settings, str, str],
+) -> None:
+    """A model promoted (or rolled back to) from before an arrangement was removed was put to
+    serve without a word: its scores were learnt from a register that is no longer the one."""
+    settings, first, second = two_models
+    listed = json.loads(_invoke(settings, "register", "list", "--limit", "1", "--json").stdout)
+    _invoke(settings, "register", "remove", listed["arrangements"][0]["id"], "--yes")
+    size = json.loads(_invoke(settings, "register", "list", "--origin", "all", "--limit", "1",
+                              "--json").stdout)["total"]  # fmt: skip
+    promoted = _invoke(settings, "models", "promote", second)
+    trained = artifacts.metadata(second, settings)["register"]
+    assert (
+        f"note: {second} was trained on another register ({trained['hash'][:12]}, "
+        f"{trained['arrangements']:,} arrangements) than the register now ("
+    ) in promoted.stderr
+    assert (
+        f", {size:,} arrangements): its scores were learnt without what changed since; "
+        "`recommender train --promote` trains one on the register now" in promoted.stderr
+    )
+    rolled = _invoke(settings, "models", "rollback")
+    assert rolled.stdout.strip() == f"rolled back to {first} (was {second})"
+    assert f"note: {first} was trained on another register" in rolled.stderr
 
 
 def test_promote_an_unknown_version_changes_nothing(two_models: tuple[Settings, str, str]) -> None:

@@ -690,6 +690,7 @@ def models_promote(obj: SettingsObj, version: str) -> None:
         return
     previous = artifacts.promote(version, obj.settings, check=serving.check(obj.settings))
     click.echo(f"promoted {version}" + (f" (was {previous})" if previous else ""))
+    _trained_on(obj.settings, version)
     if not (artifacts.metadata(version, obj.settings).get("evaluation") or {}).get("ranking"):
         click.echo(
             f"note: {version} has no held-out evaluation (trained with --no-evaluate): its "
@@ -706,14 +707,41 @@ def models_rollback(obj: SettingsObj) -> None:
     from recommender.recommend import serving
 
     skipped: list[str] = []
-    target = artifacts.rollback(obj.settings, check=serving.check(obj.settings), skipped=skipped)
-    click.echo(f"rolled back to {target}")
+    replaced: list[str] = []
+    target = artifacts.rollback(
+        obj.settings, check=serving.check(obj.settings), skipped=skipped, replaced=replaced
+    )
+    click.echo(f"rolled back to {target}" + "".join(f" (was {v})" for v in replaced))
+    _trained_on(obj.settings, target)
     if skipped:  # promoted after it, their folders gone since: passed over, said so
         click.echo(
             f"passed over {len(skipped)} later version(s) the registry listed whose folders "
             f"are gone: {', '.join(skipped)}",
             err=True,
         )
+
+
+def _trained_on(settings: Settings, version: str) -> None:
+    """Say, when it is so, that the model now serving was trained on another register than
+    the register as it is now (a model promoted from before an import, say): its scores were
+    learnt without what changed since."""
+    from recommender.model import artifacts
+    from recommender.model.fit import register_hash
+    from recommender.register import records as register
+
+    trained = artifacts.metadata(version, settings).get("register") or {}
+    arrangements, members = register.load_register(settings)
+    now = register_hash(arrangements, members)
+    if not trained.get("hash") or trained["hash"] == now:
+        return
+    size = trained.get("arrangements")
+    was = f"{trained['hash'][:12]}" + (f", {int(size):,} arrangements" if size else "")
+    click.echo(
+        f"note: {version} was trained on another register ({was}) than the register now "
+        f"({now[:12]}, {len(arrangements):,} arrangements): its scores were learnt without what "
+        "changed since; `recommender train --promote` trains one on the register now",
+        err=True,
+    )
 
 
 @models.command("ensure")

@@ -544,9 +544,14 @@ def promote(version: str, settings: Settings, *, check: Check | None = None) -> 
 
 
 def rollback(
-    settings: Settings, *, check: Check | None = None, skipped: list[str] | None = None
+    settings: Settings,
+    *,
+    check: Check | None = None,
+    skipped: list[str] | None = None,
+    replaced: list[str] | None = None,
 ) -> str:
-    """Promote the model that served before the current one (after loading it); return it.
+    """Promote the model that served before the current one (after loading it); return it,
+    and put the one it replaced in ``replaced``, when a list is given.
 
     The latest earlier version whose folder is still there is the one: any promoted after it
     whose folder is gone are passed over, and named in ``skipped`` when a list is given (they
@@ -575,11 +580,14 @@ def rollback(
             )
         target = history.pop()
         _try(target, settings, check)
+        was = data["promoted"]
         data["history"] = history
         data["promoted"] = target
         _write_registry(settings, data)
     if skipped is not None:
         skipped.extend(gone)
+    if replaced is not None and was:
+        replaced.append(str(was))
     return target
 
 
