@@ -106,12 +106,31 @@ def test_models_list_says_where_each_figure_comes_from(
     assert result.exit_code == 0, result.output
     header, _, row = result.stdout.splitlines()[:3]
     assert header.split() == ["version", "created", "(UTC)", "arrangements", "register", "MRR",
-                              "¹", "hit@10", "¹", "MRR", "²", "MRR", "³"]  # fmt: skip
+                              "¹", "hit@10", "¹", "verdict", "¹", "MRR", "²", "MRR",
+                              "³"]  # fmt: skip
     real, simulated = meta["register"]["real"], meta["register"]["simulated"]
     assert row.startswith(f"* {version}") and f"{real:,} real + {simulated:,} simulated" in row
     assert row.split()[-4:] == ["0.604", "0.900", "0.700", "0.500"]
     assert "¹ leave one partnership out" in result.stderr and "² as served" in result.stderr
     assert "³ cold start" in result.stderr
+
+    # The MRR beside its verdict: an analyst read 0.604 with nothing to say a baseline beat it.
+    def row_of(method: str, mrr: float, **more: object) -> dict[str, object]:
+        return {"protocol": "lopo", "query": "service", "pair_kind": "all", "method": method,
+                "arrangements": 269, "queries": 400, "mrr": mrr, "hit@1": 0.4, "hit@5": 0.8,
+                "hit@10": 0.9, "ndcg@10": 0.6} | more  # fmt: skip
+
+    meta["evaluation"] = {"ranking": [row_of("model", 0.604), row_of("plain_logit", 0.617),
+                                      row_of("nearest", 0.3)]}  # fmt: skip
+    path.write_text(json.dumps(meta))
+    result = CliRunner(env=env).invoke(cli, ["models", "list"])
+    row = result.stdout.splitlines()[2]
+    assert row.split()[-8:] == ["0.604", "0.900", "NOT", "BETTER:", "plain_logit", "0.617",
+                                "0.700", "0.500"]  # fmt: skip
+    assert "verdict: whether the model beats every baseline on every measure" in result.stderr
+    listed = json.loads(CliRunner(env=env).invoke(cli, ["models", "list", "--json"]).stdout)
+    assert listed[0]["headline"] == {"verdict": "NOT BETTER", "baseline": "plain_logit",
+                                     "baseline_mrr": 0.617}  # fmt: skip
 
 
 def test_a_bad_option_is_named_as_typed(trained_settings: Settings) -> None:

@@ -447,10 +447,17 @@ def models() -> None:
 def models_list(obj: SettingsObj, fmt: str) -> None:
     """List trained models, newest first (* marks the promoted one)."""
     from recommender.model import artifacts
+    from recommender.model.verdicts import headline
 
     infos = artifacts.list_models(obj.settings)
+    verdicts = {}  # the headline verdict of each, beside the best baseline's MRR
+    for i in infos:
+        judged = headline(i.ranking) if i.readable else None
+        verdicts[i.version] = None if judged is None else {
+            "verdict": judged.judged, "baseline": judged.rival, "baseline_mrr": judged.rival_mrr
+        }  # fmt: skip
     if fmt == "json":
-        echo_json([i.to_dict() for i in infos])
+        echo_json([i.to_dict() | {"headline": verdicts[i.version]} for i in infos])
         return
     if not infos:
         click.echo(f"no models in {obj.settings.models}; run `recommender train --promote`")
@@ -464,6 +471,10 @@ def models_list(obj: SettingsObj, fmt: str) -> None:
         if i.simulated:
             trained_on += f" + {i.simulated:,} simulated"
         figures = [cold.get("mrr"), cold.get("hit@10"), warm.get("mrr"), start.get("mrr")]
+        said = verdicts[i.version]
+        verdict = "" if said is None else f"{said['verdict']}: {said['baseline']}"
+        if said is not None and said["baseline_mrr"] is not None:
+            verdict += f" {said['baseline_mrr']:.3f}"
         rows.append(
             [
                 ("* " if i.promoted else "! " if i.problem else "  ") + i.version,
@@ -471,11 +482,15 @@ def models_list(obj: SettingsObj, fmt: str) -> None:
                 trained_on if i.readable else "damaged metadata",
                 i.register_hash,
                 *(
-                    ["", "", "", ""]
+                    ["", "", "", "", ""]
                     if not i.readable
-                    else ["not evaluated", "", "", ""]
+                    else ["not evaluated", "", "", "", ""]
                     if all(f is None for f in figures)
-                    else ["" if f is None else f"{f:.3f}" for f in figures]  # 0.580, not 0.58
+                    else [
+                        *("" if f is None else f"{f:.3f}" for f in figures[:2]),  # 0.580
+                        verdict,
+                        *("" if f is None else f"{f:.3f}" for f in figures[2:]),
+                    ]
                 ),
             ]
         )
@@ -488,6 +503,7 @@ def models_list(obj: SettingsObj, fmt: str) -> None:
             "register",
             "MRR ¹",
             "hit@10 ¹",
+            "verdict ¹",
             "MRR ²",
             "MRR ³",
         ],
@@ -509,7 +525,9 @@ def models_list(obj: SettingsObj, fmt: str) -> None:
         "body with no history (a new unitary council).\n"
         "MRR: mean reciprocal rank of the first true partner (1 is always first); hit@10: share "
         "of held-out arrangements with a true partner in the top ten. Each arrangement counts "
-        "once: its members' queries share its weight.",
+        "once: its members' queries share its weight. verdict: whether the model beats every "
+        "baseline on every measure beyond the noise (NOT BETTER, no clear difference or better), "
+        "beside the best baseline's MRR (`models show` says on which measures).",
         err=True,
     )
 

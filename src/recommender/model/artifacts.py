@@ -110,6 +110,7 @@ class ModelInfo:
     real: int = 0
     simulated: int = 0
     readable: bool = True  # False: its metadata is damaged (``problem`` says how); all else blank
+    ranking: tuple[dict[str, Any], ...] = ()  # its held-out evaluation's, as saved (not listed)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -516,6 +517,7 @@ def list_models(settings: Settings) -> list[ModelInfo]:
                 problem=problem,
                 real=int(register.get("real", 0)),
                 simulated=int(register.get("simulated", 0)),
+                ranking=tuple((meta.get("evaluation") or {}).get("ranking") or ()),
             )
         )
     return out

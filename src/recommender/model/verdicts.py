@@ -113,6 +113,25 @@ def judge(ev: Evaluated, protocols: Sequence[str] = REAL_PROTOCOLS) -> list[Verd
     return out
 
 
+def headline(ranking: Sequence[Mapping[str, Any]]) -> Verdict | None:
+    """The headline verdict (:data:`HEADLINE`, the service given, all pair kinds) of an
+    evaluation's ranking as saved in a model's metadata: what a promotion rests on (None for
+    a model not evaluated)."""
+    import pandas as pd
+
+    rows = [
+        r for r in ranking
+        if (r.get("protocol"), r.get("query"), r.get("pair_kind")) == (HEADLINE, "service", "all")
+    ]  # fmt: skip
+    found = judge(_Ranking(pd.DataFrame(rows)), (HEADLINE,)) if rows else []
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class _Ranking:
+    ranking: pd.DataFrame
+
+
 def at_a_glance(found: Sequence[Verdict]) -> list[Verdict]:
     """Verdicts in the order a table of them reads: by protocol as judged, the service given
     before any service, every pair kind first, then the pair kinds with the most held out."""
