@@ -127,8 +127,10 @@ def headline(ranking: Sequence[Mapping[str, Any]]) -> Verdict | None:
     return found[0] if found else None
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Ranking:
+    """A ranking table alone, judged as an evaluation's (:class:`Evaluated`)."""
+
     ranking: pd.DataFrame
 
 
