@@ -1225,3 +1225,25 @@ def test_the_estimated_populations_are_those_a_boards_page_calls_estimates(
         if lookup.body(str(c), settings).get("population_note")
     }
     assert noted and lookup.estimated_populations(settings) == noted
+
+
+def test_a_briefing_says_which_running_arrangements_lost_a_partner_since_abolished(
+    real_app: Flask,
+) -> None:
+    """Herefordshire's briefing said it "is in 3 documented arrangements already", two of
+    them with NHS Herefordshire (a primary care trust abolished in 2013) alone: a joint chief
+    executive with a body that no longer exists. Each arrangement said so; the count did not."""
+    model = real_app.extensions["recommender"].models.require()
+    document = " ".join(briefing_document(model, "E06000019", fmt=".html").decode().split())
+    assert (
+        "Herefordshire is in 3 documented arrangements already (HR and payroll, property and "
+        "assets, and shared management); in all 3 a partner has since been abolished (NHS "
+        "Herefordshire (PCT)), and no source says whether they went on; 1 more was only "
+        "proposed."
+    ) in document
+    # The board that succeeds the trust is said to hold them only through it, as before.
+    board = " ".join(briefing_document(model, "E54000019", fmt=".html").decode().split())
+    assert "all 3 only through bodies now gone that it succeeds." in board
+    assert (
+        "since been abolished (NHS" not in board.split("documented arrangements already")[1][:300]
+    )

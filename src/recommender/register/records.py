@@ -1433,10 +1433,19 @@ def status_unsaid(record: Mapping[str, Any]) -> str | None:
         return MERGED_SAID
     if said != "running" or record.get("status") == "active":
         return None
-    gone = record["abolished"] if "abolished" in record else abolished_said(record)
+    gone = abolished_of(record)
     if gone is None:
         return STATUS_UNSAID
     return f"{STATUS_UNSAID}; {gone}, and no source says it went on without it"
+
+
+ABOLISHED = (" has since been abolished", " have since been abolished")
+
+
+def abolished_of(record: Mapping[str, Any]) -> str | None:
+    """:func:`abolished_said` of a record, as kept with it (``abolished``) or read from its
+    members."""
+    return record["abolished"] if "abolished" in record else abolished_said(record)
 
 
 def abolished_said(record: Mapping[str, Any]) -> str | None:
@@ -1458,7 +1467,7 @@ def abolished_said(record: Mapping[str, Any]) -> str | None:
     if not gone:
         return None
     names = list(dict.fromkeys(gone))
-    return f"{and_list(names)} {'has' if len(names) == 1 else 'have'} since been abolished"
+    return and_list(names) + ABOLISHED[len(names) > 1]
 
 
 def proposed_rows(frame: pd.DataFrame) -> pd.Series:

@@ -55,7 +55,9 @@ from recommender.recommend.ranking import Query, Recommendation, Recommender, li
 from recommender.recommend.readmodels import HELD_SAID, HELD_SHORT
 from recommender.reference import lookup as reference
 from recommender.register.records import (
+    ABOLISHED,
     TERM_SAID,
+    abolished_of,
     given_label,
     listed_partners,
     member_label,
@@ -264,6 +266,21 @@ def summary(
         if inherited:  # a successor is no member in its own right of what it inherits
             which = f"{some_of(inherited, n)} " if n > 1 else ""
             text += f", {which}only through bodies now gone that it succeeds"
+        # Its own, with a partner since abolished (a primary care trust) that no one body
+        # succeeded: no source says they went on without it (each arrangement says so too).
+        gone = [
+            abolished for a in running
+            if not (code and through_former(a, code)) and (abolished := abolished_of(a))
+        ]  # fmt: skip
+        if gone:
+            for suffix in ABOLISHED:
+                gone = [g.removesuffix(suffix) for g in gone]
+            names = and_list(list(dict.fromkeys(gone)))
+            where = "a partner in it" if n == 1 else f"in {some_of(len(gone), n)} a partner"
+            text += (
+                f"; {where} has since been abolished ({names}), and no source says whether "
+                f"{'it' if len(gone) == 1 else 'they'} went on"
+            )
         if over:
             text += f"; {over} more {'has' if over == 1 else 'have'} ended"
         if term:
