@@ -843,3 +843,33 @@ def test_a_list_is_cautioned_wherever_the_model_page_says_not_better_or_no_clear
     }
     assert judged == {"fire-police": "no clear difference", "council-council": "NOT BETTER",
                       "council-fire": "better"}  # fmt: skip
+
+
+def test_a_list_ranked_otherwise_is_cautioned_on_its_own_order() -> None:
+    """Camden's list ranked by savings if formed, or by likelihood, carried the caution of
+    the default order's figures (expected savings): one never evaluated, the other judged on
+    another row of the evaluation."""
+
+    def row(method: str, mrr: float, gaps: bool = True) -> dict[str, object]:
+        found = {"protocol": "lopo", "query": "service", "pair_kind": "council-council",
+                 "method": method, "mrr": mrr, "arrangements": 221}  # fmt: skip
+        return found | ({"model_minus": {"mrr": [0.01, 0.2]}} if gaps else {})
+
+    # The default order clearly ahead of nearest; its likelihood alone behind it.
+    ranking = [row("model", 0.6, False), row("model_likelihood", 0.4), row("nearest", 0.5)]
+    assert _tested(cautions(ranking, "council", ["council"])) == []
+    (by_likelihood,) = _tested(cautions(ranking, "council", ["council"], sort="likelihood"))
+    assert by_likelihood["said"] == (
+        "between two councils, the model's likelihood alone ranked real partners no better "
+        "than “nearest by distance” (mean reciprocal rank 0.400 against 0.500, 221 held-out "
+        "arrangements)"
+    )
+    assert by_likelihood["lead_interval"] is None  # the default order's lead, not its own
+    (by_savings,) = cautions(ranking, "council", ["council"], sort="savings")
+    assert by_savings["verdict"] == "not evaluated"
+    assert trust_said([by_savings]) == (
+        "Ranked by savings if formed, an order the held-out evaluation never tested (it tests "
+        "the default order, by expected savings, and the likelihood alone): this order is by "
+        "what each partnership would save if it formed, not by how likely it is to form. Treat "
+        "the order as untested."
+    )

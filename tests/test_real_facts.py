@@ -1247,3 +1247,28 @@ def test_a_briefing_says_which_running_arrangements_lost_a_partner_since_abolish
     assert (
         "since been abolished (NHS" not in board.split("documented arrangements already")[1][:300]
     )
+
+
+def test_a_list_ranked_otherwise_says_its_order_where_it_says_what_the_figures_are(
+    real_client: FlaskClient,
+) -> None:
+    """Camden's list ranked by savings if formed opened "Partners and services ranked by
+    expected annual savings"; its download called the expected figure "the list's order". (Its
+    caution, on its own order: test_evaluation; this model was trained without one.)"""
+    page = html.unescape(real_client.get("/bodies/E09000007?sort=savings").get_data(as_text=True))
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert "Partners and services ranked by savings if formed, as asked: what the two" in text
+    assert "ranked by expected annual savings" not in text
+    page = real_client.get("/bodies/E09000007?sort=likelihood").get_data(as_text=True)
+    assert "Partners and services ranked by likelihood, as asked: the chance" in page
+    import openpyxl
+
+    def about(query: str) -> dict[str, str]:
+        made = real_client.get(f"/api/v1/bodies/E09000007/recommendations.xlsx{query}")
+        book = openpyxl.load_workbook(io.BytesIO(made.data))
+        return {str(r[0]): str(r[1]) for r in book["About"].iter_rows(values_only=True)}
+
+    by_savings, default = about("?sort=savings"), about("")
+    assert by_savings["Order"] == "ranked by savings if formed, as asked"
+    assert "(the list's order)" not in by_savings["Expected"]
+    assert "(the list's order)" in default["Expected"] and "Order" not in default

@@ -905,7 +905,7 @@ def recommend_cmd(
                     asked,
                     found,
                     scenario,
-                    rec.cautions(str(b["kind"]), kind_list, service, asked=kind_list)
+                    rec.cautions(str(b["kind"]), kind_list, service, asked=kind_list, sort=sort)
                     if found
                     else [],  # no suggestion: no order to trust
                     sizes,
@@ -920,7 +920,11 @@ def recommend_cmd(
         # How far to trust the order, as the API says it for the list asked: on its rows.
         _write_csv(
             [
-                (b, found, rec.cautions(str(b["kind"]), kind_list, service, asked=kind_list))
+                (
+                    b,
+                    found,
+                    rec.cautions(str(b["kind"]), kind_list, service, asked=kind_list, sort=sort),
+                )
                 for b, found in results
             ],
             sizes,
@@ -932,7 +936,7 @@ def recommend_cmd(
                 b,
                 found,
                 model_words(rec.version, scenario),
-                rec.cautions(b["kind"], shown, service, asked=kind_list),
+                rec.cautions(b["kind"], shown, service, asked=kind_list, sort=sort),
                 rec.coverage,
             )
         if sizes and any(found for _, found in results):

@@ -421,7 +421,9 @@ def _measured(metric: str, mine: float, theirs: float, lead: Sequence[float] = (
     return f"{said}, {_interval([100 * v for v in lead], digits=1)} points"
 
 
-def _caution_said(pairs: str, verdict: str, behind: Behind, held: str) -> str:
+def _caution_said(
+    pairs: str, verdict: str, behind: Behind, held: str, subject: str = "the model"
+) -> str:
     """A caution's sentence: where (``pairs``), against which baselines, each with the first
     measure it falls short on (MRR's when it does) and how many more, and how many held-out
     arrangements it rests on."""
@@ -434,10 +436,10 @@ def _caution_said(pairs: str, verdict: str, behind: Behind, held: str) -> str:
     if verdict == "not better":
         if len(named) > 1:
             joined = " or ".join(f"{n} ({f})" for n, f in zip(named, figures, strict=True))
-            return f"{pairs} the model ranked real partners no better than {joined}, on {held}"
+            return f"{pairs} {subject} ranked real partners no better than {joined}, on {held}"
         # one figure of MRR: "(… against 0.500, 7 held-out arrangements)", as always said
         sep = "; " if " and on " in figures[0] else ", "
-        return f"{pairs} the model ranked real partners no better than {named[0]} " + (
+        return f"{pairs} {subject} ranked real partners no better than {named[0]} " + (
             f"({figures[0]}{sep}{held})"
         )
     if len(named) > 1:
@@ -488,6 +490,13 @@ def not_evaluated(query: str) -> dict[str, Any]:
         "simple rules an officer would use",
     }
 
+
+# The caution of a list ranked by savings if formed (``sort=savings``).
+SAVINGS_ORDER_SAID = (
+    "ranked by savings if formed, an order the held-out evaluation never tested (it tests the "
+    "default order, by expected savings, and the likelihood alone): this order is by what each "
+    "partnership would save if it formed, not by how likely it is to form"
+)
 
 UNTRIED = "untested"
 
@@ -561,6 +570,7 @@ def cautions(
     query: str = "service",
     *,
     asked: Iterable[str] | None = None,
+    sort: str = "expected",
 ) -> list[dict[str, Any]]:
     """Where the model's own headline evaluation (real arrangements held out; ``query``: the service
     given, or ``"any"`` for a list of every service, as the default list is) says it ranks real
@@ -571,8 +581,9 @@ def cautions(
     against (a council's list, a police force's …). An evaluation saved before the intervals
     were kept warns only where a baseline matches or beats the model. Each: ``pair_kind``,
     ``query``, ``verdict`` (``"not better"`` or ``"no clear difference"``), ``model_mrr``,
-    ``baseline`` (its id), ``baseline_label``, ``baseline_mrr``, ``lead_interval`` (the 95%
-    interval of the model's MRR minus the baseline's, or None when not kept), ``held_out``
+    ``baseline`` (its id), ``baseline_label``, ``baseline_mrr``, ``measures`` (those it falls
+    short on, MRR's first), ``lead_interval`` (the 95% interval of the model's figure minus
+    the baseline's on the first of ``measures``, or None when not kept), ``held_out``
     (arrangements), ``few`` (too few to judge firmly) and ``said`` (the sentence
     :func:`trust_said` joins). A model with no held-out evaluation gets one caution saying so
     (:func:`not_evaluated`, pair kind ``all``); after the others, each pair kind the list can
@@ -583,9 +594,24 @@ def cautions(
     kind ranks that kind's candidates alone, so it is judged on the evaluation's ranks among
     them (``query`` + :data:`ONE_KIND`), and each sentence says so; a list of several kinds, or
     of every kind, on the ranks among every candidate (an evaluation saved before the ranks
-    among one kind were kept: those too)."""
+    among one kind were kept: those too).
+
+    ``sort`` is the list's order: by expected savings (the default, the evaluation's
+    ``model``), by likelihood (its ``model_likelihood``, judged on its figures alone: the
+    intervals kept are the default order's leads, so a lead of the likelihood is not tested
+    for noise and only a baseline matching or beating it is said), or by savings if formed,
+    an order the evaluation never ranks by: one caution says so (:func:`not_evaluated`)."""
     if not ranking:  # no held-out evaluation at all: say so, rather than nothing
         return [not_evaluated(query)]
+    if sort == "savings":
+        return [not_evaluated(query) | {"said": SAVINGS_ORDER_SAID}]
+    if sort == "likelihood":
+        ranking = [
+            {k: v for k, v in r.items() if k != "model_minus"} | {"method": "model"}
+            if r["method"] == "model_likelihood" else
+            {k: v for k, v in r.items() if k != "model_minus"}
+            for r in ranking if r["method"] != "model"
+        ]  # fmt: skip
     wanted = None if partner_kinds is None else {pair_kind(kind, k) for k in partner_kinds}
     one = sorted(set(asked or ()))
     judged, among = query, ""
@@ -605,6 +631,7 @@ def cautions(
     possible = wanted if wanted is not None else {pair_kind(kind, k) for k in KINDS}
     untested = [untried(p, query) for p in sorted(possible - tested, key=pair_order)]
     found: list[dict[str, Any]] = []
+    subject = "the model's likelihood alone" if sort == "likelihood" else "the model"
     for pair in dict.fromkeys(str(r["pair_kind"]) for r in rows):
         by = {r["method"]: r for r in rows if r["pair_kind"] == pair}
         baselines = [b for b in PARTNER_BASELINES if b in by]
@@ -619,8 +646,9 @@ def cautions(
             # intervals, ahead)
         verdict, behind = shortfall
         best = next(iter(behind))
+        first = behind[best][0][0]  # the measure said first (MRR's, when it is short there)
         gap = by[best].get("model_minus")
-        interval = list(gap["mrr"]) if isinstance(gap, Mapping) and "mrr" in gap else None
+        interval = list(gap[first]) if isinstance(gap, Mapping) and first in gap else None
         mine, theirs = float(by["model"]["mrr"]), float(by[best]["mrr"])
         held = f"{n:,} held-out arrangement{'s' if n != 1 else ''}"
         held += "; too few to judge firmly" * few
@@ -638,7 +666,7 @@ def cautions(
                 "lead_interval": interval,
                 "held_out": n,
                 "few": few,
-                "said": _caution_said(pairs, verdict, behind, held),
+                "said": _caution_said(pairs, verdict, behind, held, subject),
             }
         )
     return sorted(found, key=lambda c: c["model_mrr"] - c["baseline_mrr"]) + untested

@@ -413,9 +413,9 @@ class Recommender:
         self._shortlists: dict[int, Shortlist] = {}
         self._kind_masks: dict[frozenset[str], npt.NDArray[np.bool_]] = {}
         self._kind_sets: dict[frozenset[str], frozenset[int]] = {}
-        # (kind, partner kinds shown, query, kinds asked) -> its cautions: a few dozen at most
+        # (kind, partner kinds shown, query, kinds asked, sort) -> its cautions: a few dozen
         self._cautions: dict[
-            tuple[str, tuple[str, ...] | None, str, tuple[str, ...]], list[dict[str, Any]]
+            tuple[str, tuple[str, ...] | None, str, tuple[str, ...], str], list[dict[str, Any]]
         ] = {}
         self._follow_lock = threading.Lock()
         # The register as this recommender follows it: 0 as the model was trained on it, else
@@ -703,6 +703,7 @@ class Recommender:
         service: str | None = None,
         *,
         asked: Iterable[str] | None = None,
+        sort: str = "expected",
     ) -> list[dict[str, Any]]:
         """Where the model's own evaluation says it ranks real partners no better than a
         baseline, or ahead of one only within the noise, for the pairs a body of ``kind`` is
@@ -710,18 +711,22 @@ class Recommender:
         asks for), judged as the list was asked: for one ``service``, or for every service
         (the default list) (:func:`recommender.model.verdicts.cautions`), and as it was
         filtered (``asked``: the kinds of partner asked for; one kind is judged among that
-        kind's candidates alone): what the page, the briefing and the CLI say beside a body's
-        suggestions, and the API gives with them. Kept per question."""
+        kind's candidates alone), and as it was ordered (``sort``: its likelihood alone judged
+        for a list by likelihood; one by savings if formed was never evaluated): what the
+        page, the briefing and the CLI say beside a body's suggestions, and the API gives with
+        them. Kept per question."""
         from recommender.model.verdicts import cautions
 
         query = "any" if service is None else "service"
         kinds = None if partner_kinds is None else tuple(sorted(set(partner_kinds)))
         filtered = tuple(sorted(set(asked or ())))
-        key = (kind, kinds, query, filtered)
+        key = (kind, kinds, query, filtered, sort)
         found = self._cautions.get(key)
         if found is None:
             ranking = (self.describe().get("evaluation") or {}).get("ranking") or []
-            found = self._cautions[key] = cautions(ranking, kind, kinds, query, asked=filtered)
+            found = self._cautions[key] = cautions(
+                ranking, kind, kinds, query, asked=filtered, sort=sort
+            )
         return found
 
     # --- partners -----------------------------------------------------------------------------

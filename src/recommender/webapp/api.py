@@ -289,7 +289,8 @@ def _answer(
         said, sizes = None, None
         if key == "recommendations":  # and what their figures if formed were learnt from
             said = model.cautions(
-                found["kind"], query["kinds"], query["service"], asked=query["kinds"]
+                found["kind"], query["kinds"], query["service"], asked=query["kinds"],
+                sort=query["sort"],
             ) if answered else []  # fmt: skip
             sizes = _documented_sizes(model)
         head = dumps(readmodels.answer_head(found, model.version, query, named, said, sizes))

@@ -61,14 +61,23 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
             "Likelihood",
             f"the chance that the two bodies share the service within {HORIZON_YEARS} years",
         ),
-        ("Expected", "likelihood times the annual saving if formed (the list's order)"),
+        (
+            "Expected",
+            "likelihood times the annual saving if formed"
+            + (" (the list's order)" if args["sort"] == "expected" else ""),
+        ),
+        *(
+            [("Order", f"ranked by {SORT_WORDS[args['sort']]}, as asked")]
+            if args["sort"] in SORT_WORDS
+            else []
+        ),
     ]
     sizes = charts.documented_sizes(model.describe(), state().settings)
     if sizes:  # what the figures if formed were learnt from, as the pages say
         about.append(("If formed", sizes))
     # How far to trust the order: the API's cautions for the list as it was asked.
     cautions = model.cautions(
-        str(body["kind"]), args["kinds"], args["service"], asked=args["kinds"]
+        str(body["kind"]), args["kinds"], args["service"], asked=args["kinds"], sort=args["sort"]
     ) if found else []  # fmt: skip
     table = downloads.recommendations_table(body, found, about, cautions, note, sizes)
     return _file(table, f"suggestions-{body['display_name']}", fmt)
@@ -91,6 +100,9 @@ def _register(fmt: str) -> Response:
     ]  # fmt: skip
     table = downloads.arrangements_table(found, service_labels(current.settings), about)
     return _file(table, "arrangements", fmt)
+
+
+SORT_WORDS = {"likelihood": "likelihood", "savings": "savings if formed"}  # not the default
 
 
 def _filters(args: dict[str, Any], params: Sequence[Param]) -> str:

@@ -655,9 +655,11 @@ COMPONENTS: dict[str, Any] = {
             "enum": ["not better", "no clear difference", "not evaluated", "untested"],
             "description": "A baseline matches or beats the model, or the model is ahead of "
             "it only within the noise (the 95% paired bootstrap interval of its lead reaches 0), "
-            "or the model was trained without a held-out evaluation, or (untested) no real "
-            "arrangement of this pair kind was there to hold out and test it (for those two the "
-            "figures are null).",
+            "or the order was not evaluated (a model trained without a held-out evaluation, or "
+            "a list ranked by savings if formed, an order the evaluation never tests), or "
+            "(untested) no real arrangement of this pair kind was there to hold out and test it "
+            "(for those two the figures are null). A list ranked by likelihood is judged on the "
+            "evaluation's likelihood alone, by its figures (not better only).",
         },
         measures=_list({"type": "string", "enum": list(RANK_METRICS)})
         | {
@@ -678,9 +680,10 @@ COMPONENTS: dict[str, Any] = {
         lead_interval=_list(NUM)
         | {
             "nullable": True,
-            "description": "The 95% paired bootstrap interval of the model's MRR minus the "
-            "baseline's, over held-out arrangements (null for a model evaluated before "
-            "intervals were kept).",
+            "description": "The 95% paired bootstrap interval of the model's figure minus the "
+            "baseline's on the first of its measures (MRR when it falls short there; a share, "
+            "0 to 1, for hit@k), over held-out arrangements (null for a model evaluated before "
+            "intervals were kept, and for a list ranked by likelihood: its leads are not kept).",
         },
         held_out={"type": "integer", "description": "Held-out real arrangements of this kind."},
         few={"type": "boolean", "description": "Too few to judge firmly."},

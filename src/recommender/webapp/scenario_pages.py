@@ -278,6 +278,7 @@ def _results(
             {r.partner_kind for r in found},
             filters.service,
             asked=filters.kinds,
+            sort=filters.sort,
         ),
     }
 

@@ -313,6 +313,7 @@ def results(
             {r.partner_kind for r in found},
             filters.service,
             asked=filters.kinds,
+            sort=filters.sort,
         ),
     }
 
