@@ -873,3 +873,21 @@ def test_a_list_ranked_otherwise_is_cautioned_on_its_own_order() -> None:
         "what each partnership would save if it formed, not by how likely it is to form. Treat "
         "the order as untested."
     )
+
+
+def test_a_caution_names_every_measure_it_falls_short_on() -> None:
+    """ "(mean reciprocal rank 0.599 against 0.617 and on 2 other measures)" did not say
+    which: the first measure with its figures, the others by name."""
+    rows = [
+        {"protocol": "lopo", "query": "service", "pair_kind": "council-council", "method": m,
+         "arrangements": 221, "mrr": mrr, "hit@1": hit, "hit@5": 0.8, "hit@10": 0.9,
+         "ndcg@10": ndcg}
+        for m, mrr, hit, ndcg in (("model", 0.599, 0.42, 0.62), ("plain_logit", 0.617, 0.45, 0.63))
+    ]  # fmt: skip
+    (said,) = _tested(cautions(rows, "council", ["council"]))
+    assert said["measures"] == ["mrr", "hit@1", "hit@5", "hit@10", "ndcg@10"]
+    assert said["said"].endswith(
+        "no better than “plain logistic regression on a dozen pair features (real register)” "
+        "(mean reciprocal rank 0.599 against 0.617, and on first places, top-five places, "
+        "top-ten places and nDCG@10; 221 held-out arrangements)"
+    )

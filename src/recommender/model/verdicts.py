@@ -402,6 +402,17 @@ def _shortfall(rows: Rows, baselines: Sequence[str], metrics: Sequence[str]) -> 
     return ("no clear difference", noisy) if noisy else None
 
 
+# The other measures a caution names after its first one's figures ("…, and on first places
+# and nDCG@10").
+_MEASURE_NAMES = {
+    "mrr": "mean reciprocal rank",
+    "hit@1": "first places",
+    "hit@5": "top-five places",
+    "hit@10": "top-ten places",
+    "ndcg@10": "nDCG@10",
+}
+
+
 def _measured(metric: str, mine: float, theirs: float, lead: Sequence[float] = ()) -> str:
     """The model's figure against a baseline's on one measure, in words, with the 95% interval
     of its lead when given (a share's in percentage points).
@@ -425,20 +436,19 @@ def _caution_said(
     pairs: str, verdict: str, behind: Behind, held: str, subject: str = "the model"
 ) -> str:
     """A caution's sentence: where (``pairs``), against which baselines, each with the first
-    measure it falls short on (MRR's when it does) and how many more, and how many held-out
-    arrangements it rests on."""
+    measure it falls short on (MRR's when it does, with its figures) and the others named, and
+    how many held-out arrangements it rests on."""
     named = [f"“{BASELINE_LABELS.get(b, b)}”" for b in behind]
     figures = []
     for measures in behind.values():
-        more = len(measures) - 1
-        others = f" and on {more} other measure{'s' * (more > 1)}" if more else ""
-        figures.append(measures[0][1] + others)
+        others = and_list([_MEASURE_NAMES[m] for m, _ in measures[1:]])
+        figures.append(measures[0][1] + (f", and on {others}" if others else ""))
     if verdict == "not better":
         if len(named) > 1:
             joined = " or ".join(f"{n} ({f})" for n, f in zip(named, figures, strict=True))
             return f"{pairs} {subject} ranked real partners no better than {joined}, on {held}"
         # one figure of MRR: "(… against 0.500, 7 held-out arrangements)", as always said
-        sep = "; " if " and on " in figures[0] else ", "
+        sep = "; " if ", and on " in figures[0] else ", "
         return f"{pairs} {subject} ranked real partners no better than {named[0]} " + (
             f"({figures[0]}{sep}{held})"
         )
