@@ -1272,3 +1272,22 @@ def test_a_list_ranked_otherwise_says_its_order_where_it_says_what_the_figures_a
     assert by_savings["Order"] == "ranked by savings if formed, as asked"
     assert "(the list's order)" not in by_savings["Expected"]
     assert "(the list's order)" in default["Expected"] and "Order" not in default
+
+
+def test_a_police_authority_is_named_as_the_body_it_was(real_client: FlaskClient) -> None:
+    """Southwest One's partners read "…, Avon and Somerset police force area, IBM", where its
+    source names the Avon and Somerset Police Authority (abolished in 2012, its commissioner
+    succeeding it), with no word of it; Kent Total Place, which names both Kent's police
+    authority and its police, lists one partner for the two."""
+    every = real_client.get("/api/v1/arrangements?body=E23000036&limit=50").json["arrangements"]
+    southwest = next(a for a in every if a["name"].startswith("Southwest One"))
+    table = real_client.get("/api/v1/arrangements.csv?body=E23000036").get_data(as_text=True)
+    row = next(r for r in csv.DictReader(io.StringIO(table)) if r["Id"] == southwest["id"])
+    assert (
+        "Avon and Somerset Police Authority (now Avon and Somerset police force area)"
+        in (row["Partners"])
+    )
+    table = real_client.get("/api/v1/arrangements.csv?body=E23000032").get_data(as_text=True)
+    kent = next(r for r in csv.DictReader(io.StringIO(table)) if r["Id"] == "R-a12f4aca")
+    assert "; Kent police force area;" in f"; {kent['Partners']};"
+    assert "Police Authority" not in kent["Partners"]

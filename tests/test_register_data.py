@@ -27,6 +27,7 @@ from recommender.register.records import (
     query,
     savings_reading,
 )
+from recommender.render import charts
 from recommender.simulation.default_register import build_default
 
 SETTINGS = Settings()
@@ -223,7 +224,7 @@ def test_each_figure_read_from_its_sources_words_quotes_them_and_reads_them_so()
     notes = dict(zip(known["arrangement_name"], known["note"], strict=True))
     figures = dict(zip(known["arrangement_name"], known["savings_gbp"], strict=True))
     readings = records._savings_readings()
-    assert len(readings) == 10
+    assert len(readings) == 11
     for (name, figure), reading in readings.items():
         assert reading.source_words in notes[name], name  # the source's own words
         assert float(figures[name]) == figure, name
@@ -235,6 +236,15 @@ def test_each_figure_read_from_its_sources_words_quotes_them_and_reads_them_so()
     assert annual["North and North East Lincolnshire joint procurement service"] == 600_000
     assert pd.isna(annual["Hertfordshire Shared Anti-Fraud Service (SAFS)"])  # no saving
     assert pd.isna(annual["Hertfordshire Building Control (council-owned company)"])
+    # One member's own figure is said so: not the partnership's (One Legal's £80k, Cheltenham's).
+    one_legal = "One Legal shared legal service (Tewkesbury and Cheltenham)"
+    assert annual[one_legal] == 80_000
+    record = {"name": one_legal, "savings_gbp": 80_000.0, "annual_savings_gbp": 80_000.0,
+              "savings_basis": "annual"}  # fmt: skip
+    said = charts.savings_said(record)
+    assert said == (
+        "£80k a year; Cheltenham's own, by 2014: what the partnership saved in all is not given"
+    )
     # An analyst's corrected figure is read by the rule again; a simulated row never is.
     assert savings_reading("Midlands Highway Alliance", 2_500_000) is None
     assert savings_reading("Midlands Highway Alliance", 2_420_000, simulated=True) is None

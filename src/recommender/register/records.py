@@ -505,12 +505,31 @@ def given_members(members: Iterable[Mapping[str, Any]]) -> list[tuple[str, str, 
     ]
 
 
+_POLICE_AUTHORITY = re.compile(r"\bpolice authority$")
+
+
+def police_authority(member: Mapping[str, Any]) -> bool:
+    """Whether a member is a police authority as its source names it (abolished in 2012, its
+    police and crime commissioner succeeding it), read by rule as its police force area.
+
+    >>> police_authority({"name_as_given": "Avon and Somerset Police Authority",
+    ...                   "resolution": "rule: Avon and Somerset Police Authority → …"})
+    True
+    """
+    return str(member.get("resolution") or "").startswith("rule:") and bool(
+        _POLICE_AUTHORITY.search(normalise(str(member.get("name_as_given") or "")))
+    )
+
+
 def member_label(member: Mapping[str, Any]) -> str:
     """A member as people should read it: a former council as the source names it, with what
     it is now ("Chiltern (now Buckinghamshire)"), not as its successor (which made a successor
-    look like its own partner: "Buckinghamshire, Buckinghamshire")."""
+    look like its own partner: "Buckinghamshire, Buckinghamshire"); a police authority too
+    ("Avon and Somerset Police Authority (now Avon and Somerset police force area)")."""
     if former(member) and member.get("name_as_given"):
         return f"{_gone_said(member, str(member['name']))} (now {member['name']})" + _left([member])
+    if police_authority(member):
+        return f"{member['name_as_given']} (now {member['name']})" + _left([member])
     return str(member["name"]) + _left([member])
 
 
@@ -575,7 +594,9 @@ def listed_partners(members: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
     2022)"; ``name`` without it, ``left``, ``left_year``). Members the source named apart
     that are all one body today were bodies since combined, each the body it was ("Devon Fire
     and Rescue Service (now Devon and Somerset Fire and Rescue Authority)" and Somerset's),
-    however each name was read (an alias of the body it became, or a rule)."""
+    however each name was read (an alias of the body it became, or a rule). A body named only
+    as the police authority it had until 2012 is said so ("Avon and Somerset Police Authority
+    (now Avon and Somerset police force area)")."""
     groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
     todays = {m.get("today_code") or m.get("body_code") for m in members}
     given = {normalise(str(m.get("name_as_given") or "")) for m in members}
@@ -593,6 +614,8 @@ def listed_partners(members: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]
         if kind == "former":
             now = and_list(list(dict.fromkeys(str(m["name"]) for m in group)))
             name = f"{_gone_said(first, now)} (now {now})"
+        elif all(police_authority(m) for m in group):  # named only as the body replaced
+            name = f"{first['name_as_given']} (now {first['name']})"
         else:
             name = str(first["name"])
         left = all(m.get("left") for m in group)  # one that left it while it ran on: said so
