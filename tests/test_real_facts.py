@@ -1291,3 +1291,33 @@ def test_a_police_authority_is_named_as_the_body_it_was(real_client: FlaskClient
     kent = next(r for r in csv.DictReader(io.StringIO(table)) if r["Id"] == "R-a12f4aca")
     assert "; Kent police force area;" in f"; {kent['Partners']};"
     assert "Police Authority" not in kent["Partners"]
+
+
+def test_a_county_that_is_its_fire_authority_is_told_its_fire_services_arrangements(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """Norfolk County Council is the Norfolk Fire and Rescue Authority; its page and briefing
+    said it "is in 2 documented arrangements" and its first suggestion, the Norfolk police
+    force area, gave no word of the headquarters and control room its fire service already
+    shares with the police: the register names the fire service, which is the council's."""
+    page = html.unescape(real_client.get("/bodies/E10000020").get_data(as_text=True))
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    assert (
+        "Norfolk is also the fire and rescue authority for its area, its fire service part of "
+        "it: 2 documented arrangements name that service, listed on the page of the Norfolk "
+        "Fire and Rescue Authority ."
+    ) in text
+    model = real_app.extensions["recommender"].models.require()
+    document = " ".join(briefing_document(model, "E10000020", fmt=".html").decode().split())
+    assert (
+        "Norfolk is also the fire and rescue authority for its area: 2 more running documented "
+        "arrangements name its fire service (as the Norfolk Fire and Rescue Authority)."
+    ) in document
+    answer = real_client.get("/api/v1/bodies/E10000020/recommendations?kinds=police&k=3").json
+    assert _said(answer, "fire_service", "E23000024")[0] == (
+        "already works with the Norfolk Fire and Rescue Authority on other services (documented "
+        "arrangements): Norfolk is that fire and rescue authority"
+    )
+    # A district, which runs no fire service, is told nothing of the kind (Mid Suffolk).
+    other = real_client.get("/api/v1/bodies/E07000203/recommendations?k=20").json
+    assert _said(other, "fire_service") == []

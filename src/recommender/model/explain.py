@@ -80,6 +80,7 @@ FACTOR_LABELS = {
     "savings": "size of the saving",
     "governance": "already under one governor",
     "run_by": "who runs it",
+    "fire_service": "its fire service's partnerships",
     "management": "shared management",
 }
 MANAGEMENT = "management_chief_exec"  # a shared chief executive, management team or workforce
@@ -215,6 +216,8 @@ def reasons(
             items.append(note)
         also = None if since is None else since[:, cand]  # (imported since training)
         if note := management_note(model, network, scored.focal, cand, scored.service, also):
+            items.append(note)
+        if note := fire_service_note(model, network, scored.focal, cand):
             items.append(note)
         out.append(items)
     return out
@@ -444,6 +447,34 @@ def run_by_note(model: TrainedModel, focal: int, cand: int) -> Reason | None:
     else:
         text = f"governed by the {note.name}{since}"
     return Reason("run_by", text, 0.0)
+
+
+def fire_service_note(
+    model: TrainedModel, network: Snapshot, focal: int, cand: int
+) -> Reason | None:
+    """A note when the focal body is a county council that is its area's fire and rescue
+    authority, and that authority already shares services with the candidate in running
+    arrangements: they are the council's own, though the register names its fire service
+    (Norfolk's headquarters shared with the Norfolk police force area). None otherwise."""
+    ctx = model.context
+    pairs, b = ctx.pairs, ctx.bodies
+    for fire in np.flatnonzero(pairs.governance()[focal] == RUNS).tolist():
+        governor = pairs.governors.get((focal, fire))
+        if fire == cand or governor is None or governor.governance != "county_council":
+            continue
+        shared = np.flatnonzero(network.shares[:, fire, cand])
+        if not len(shared):
+            continue
+        what = and_list([service_words(str(ctx.labels[s])) for s in shared[:3]])
+        more = len(shared) - 3
+        what += f" (and {more} more service{'s' * (more != 1)})" if more > 0 else ""
+        return Reason(
+            "fire_service",
+            f"already works with {in_text(b, fire)} on {what} (documented arrangements): "
+            f"{in_text(b, focal)} is that fire and rescue authority",
+            0.0,
+        )
+    return None
 
 
 def service_words(label: str) -> str:

@@ -118,6 +118,7 @@ def briefing_context(
             code=code,
             successor=bool(facts.get("successor")),
             kind=str(facts["kind"]),
+            fire_run=_fire_run(rec, code, settings),
         ),
         "neighbours": neighbours,
         "covers": place.contents,
@@ -177,11 +178,14 @@ def summary(
     code: str | None = None,
     successor: bool = False,
     kind: str = "council",
+    fire_run: Sequence[tuple[str, int]] = (),
 ) -> str:
     """One paragraph naming the body's three best opportunities in words, with their figures
     (and, given the body's ``code``, how many of its arrangements are only its predecessors'; a
     scenario's ``successor``, which is in none, inherits its councils'). A body of ``kind`` is
     named as a sentence says it (:func:`in_sentence`: "The Kent police force area's …").
+    ``fire_run``: the fire and rescue authority a county council is, with how many running
+    arrangements name its fire service (said after its own).
 
     >>> summary("Rother", [], [], {})
     'No partner for Rother has at least a 1 in 200 chance of being the one chosen. Rother is in no documented arrangement.'
@@ -298,7 +302,26 @@ def summary(
         text += f" {name} {is_in} no running documented arrangement ({and_list(parts)})."
     else:
         text += f" {name} {is_in} no documented arrangement{held if successor else ''}."
+    for fire, n in fire_run:  # the fire authority it is: its service's arrangements are its own
+        text += (
+            f" {name} is also the fire and rescue authority for its area: {n} more running "
+            f"documented arrangement{'s name' if n != 1 else ' names'} its fire service (as "
+            f"the {fire})."
+        )
     return text
+
+
+def _fire_run(rec: Recommender, code: str, settings: Settings) -> list[tuple[str, int]]:
+    """The fire and rescue authority council ``code`` is (:func:`reference.fire_run_by`), with
+    how many running documented arrangements name its fire service (none: nothing)."""
+    fire = reference.fire_run_by(code, settings)
+    if fire is None:
+        return []
+    place = rec.place(fire)
+    running = [
+        a for a in partnerships_of(place.arrangements, fire)[0] if status_said(a) == "running"
+    ]
+    return [(str(place.facts["display_name"]), len(running))] if running else []
 
 
 def _partner(r: Recommendation) -> str:

@@ -254,8 +254,18 @@ def facts(
     body = reference.body(code, settings)
     found = reg.query(reg.Filters(body=code), settings=settings, directory=directory, engine=engine)
     partnerships, merged = reg.partnerships_of(found, code)
+    # A county council that is its area's fire and rescue authority: that authority's
+    # arrangements are the council's too, though the register names the fire service.
+    fire = reference.fire_run_by(code, settings)
+    run = None
+    if fire is not None:
+        held = reg.query(reg.Filters(body=fire), settings=settings, directory=directory,
+                         engine=engine)  # fmt: skip
+        run = {"code": fire, "name": reference.body(fire, settings)["display_name"],
+               "arrangements": reg.partnerships_of(held, fire)[0]}  # fmt: skip
     return {
         "body": body,
+        "fire_run": [run] if run is not None and run["arrangements"] else [],
         "containers": reference.containers(code, settings).to_dict("records"),
         "covers": reference.contents(code, settings).to_dict("records"),
         "neighbours": reference.neighbours(code, settings, kind=body["kind"]).to_dict("records"),
