@@ -188,3 +188,19 @@ def test_groups_give_their_range_and_say_how_they_are_ordered(
         assert f"{money(g.savings_low_gbp)}–{money(g.savings_high_gbp)}" in result.output
     assert "groups are listed by their likelihood times the even share" in result.output
     assert "likelihood: that of the least likely of the body's pairs in the group" in result.output
+
+
+def test_the_table_names_the_comparable_arrangements_behind_each_suggestion(
+    trained_settings: Settings,
+) -> None:
+    """`recommend --help` says the table gives reasons and evidence; it gave the reasons
+    alone. Each suggestion names its comparable arrangements, as the JSON lists them."""
+    out = _run(trained_settings, "Rother", "--k", "3")
+    (answer,) = json.loads(_run(trained_settings, "Rother", "--k", "3", "--format", "json"))
+    first = answer["recommendations"][0]["evidence"]
+    assert first, "the small world's first suggestion has comparable arrangements"
+    line = next(x for x in out.splitlines() if x.startswith("     comparable: "))
+    names = [f"{e['name']} ({e['id']})" for e in first[:3]]
+    more = f"; and {len(first) - 3} more" if len(first) > 3 else ""
+    assert line == f"     comparable: {'; '.join(names)}{more}"
+    assert "`register show ID` for each, with its source" in out

@@ -995,6 +995,9 @@ def _write_csv(
     click.echo(buffer.getvalue(), nl=False)
 
 
+EVIDENCE_SHOWN = 3  # comparable arrangements a table names under each suggestion
+
+
 def _print_table(
     body: dict[str, str],
     found: list[Any],
@@ -1049,9 +1052,19 @@ def _print_table(
             why = "; ".join(f"{x.marker} {x.text}" for x in r.reasons)
             click.echo(f"  {rank}. {why}")
             legend = True
+        if r.evidence:  # the comparable real arrangements behind it, by name and id
+            shown = [f"{e['name']} ({e['id']})" for e in r.evidence[:EVIDENCE_SHOWN]]
+            more = len(r.evidence) - len(shown)
+            tail = f"; and {more} more" if more > 0 else ""
+            click.echo(f"  {' ' * len(str(rank))}  comparable: {'; '.join(shown)}{tail}")
     if legend:
         words = ", ".join(f"{MARKERS[d]} {w}" for d, w in DIRECTION_WORDS.items())
         click.echo(f"  ({words}; against the body's other candidates)")
+    if any(r.evidence for r in found):
+        click.echo(
+            "  (comparable: documented arrangements like it; `register show ID` for each, with "
+            "its source)"
+        )
     if cautions:
         from recommender.model.verdicts import trust_said
 
