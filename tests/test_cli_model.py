@@ -383,11 +383,15 @@ def test_promote_then_rollback(two_models: tuple[Settings, str, str]) -> None:
 
 
 def test_promote_and_rollback_say_when_the_model_was_trained_on_another_register(
-    two_models: tuple[Settings, str, str],
+    two_models: tuple[Settings, str, str], tmp_path: Path
 ) -> None:
     """A model promoted (or rolled back to) from before an arrangement was removed was put to
     serve without a word: its scores were learnt from a register that is no longer the one."""
     settings, first, second = two_models
+    settings = settings.with_(database_url=f"sqlite:///{tmp_path / 'own.sqlite'}")  # its own
+    same = _invoke(settings, "models", "promote", second)  # the register both were trained on
+    assert "another register" not in same.stderr
+    _invoke(settings, "models", "rollback")
     listed = json.loads(_invoke(settings, "register", "list", "--limit", "1", "--json").stdout)
     _invoke(settings, "register", "remove", listed["arrangements"][0]["id"], "--yes")
     size = json.loads(_invoke(settings, "register", "list", "--origin", "all", "--limit", "1",
