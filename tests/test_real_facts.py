@@ -1241,6 +1241,10 @@ def test_a_briefing_says_which_running_arrangements_lost_a_partner_since_abolish
         "Herefordshire (PCT)), and no source says whether they went on; 1 more was only "
         "proposed."
     ) in document
+    # In the table, who was abolished is said apart from the partners, not after the last of
+    # them ("…, Wye Valley NHS Trust (NHS Herefordshire (PCT) has since been abolished)").
+    assert "Wye Valley NHS Trust (NHS Herefordshire" not in document
+    assert "NHS Herefordshire (PCT) has since been abolished.</span>" in document
     # The board that succeeds the trust is said to hold them only through it, as before.
     board = " ".join(briefing_document(model, "E54000019", fmt=".html").decode().split())
     assert "all 3 only through bodies now gone that it succeeds." in board
