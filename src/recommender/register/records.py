@@ -90,7 +90,9 @@ from recommender.register.files import (
     xlsx_bytes,
 )
 
-TO_DATE_YEAR = 2019
+TO_DATE_YEAR = 2019  # a total "to date" runs to here: the register keeps no source's date
+# Why, as a figure spread to it says ("to date, … from 2013 to 2019, …").
+TO_DATE_SAID = "the source's date is not kept: taken as 2019, when the LGA last counted"
 UNKNOWN_START_YEARS = 5
 ARRANGEMENT_COLUMNS = tuple(c.name for c in db.arrangements.columns if c.name != "import_id")
 MEMBER_COLUMNS = tuple(c.name for c in db.members.columns)
@@ -420,7 +422,10 @@ def annualisation_note(
         return f"{words}, {assumed}"
     if basis == "to_date":
         years = max(1, TO_DATE_YEAR - start_year)  # type: ignore[operator]
-        return f"to date, divided by {_years(years)} from {start_year} to {TO_DATE_YEAR}"
+        return (
+            f"to date, divided by {_years(years)} from {start_year} to {TO_DATE_YEAR} "
+            f"({TO_DATE_SAID})"
+        )
     if basis == "projected":
         return f"projected over {_years(period)}, divided by {period}"
     return "no annual estimate is made from it"

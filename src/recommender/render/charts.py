@@ -23,6 +23,7 @@ from recommender.core.errors import InvalidInput
 from recommender.core.names import closest
 from recommender.model.fit import RATE_YEARS
 from recommender.register.records import (
+    TO_DATE_SAID,
     TO_DATE_YEAR,
     annual_assumption,
     annualise,
@@ -61,8 +62,9 @@ def savings_said(record: Mapping[str, Any]) -> str:
     years is never shown as a yearly saving achieved), "no savings figure". Where the rule
     assumed a period the source does not give, it says so: "£3.4m projected, no period
     recorded with it: read as a year", "£19m to date, start year not given: spread over 5
-    years, about £3.7m a year", "£1m to date, taken as 2015 to 2019: about £250k a year" (the
-    register keeps no source's date: a total to date is spread to :data:`TO_DATE_YEAR`)."""
+    years, about £3.7m a year", "£1m to date, taken as 2015 to 2019 (the source's date is not
+    kept: …): about £250k a year" (the register keeps no source's date: a total to date is
+    spread to :data:`TO_DATE_YEAR`, and says so)."""
 
     def given(key: str) -> float | None:
         value = record.get(key)
@@ -102,7 +104,7 @@ def savings_said(record: Mapping[str, Any]) -> str:
             if start < TO_DATE_YEAR
             else f"a year from {int(start)}"
         )
-        return f"{said}, taken as {span}: about {money(annual)} a year"
+        return f"{said}, taken as {span} ({TO_DATE_SAID}): about {money(annual)} a year"
     return f"{said}; about {money(annual)} a year"
 
 
