@@ -92,7 +92,7 @@ from recommender.register.files import (
 
 TO_DATE_YEAR = 2019  # a total "to date" runs to here: the register keeps no source's date
 # Why, as a figure spread to it says ("to date, … from 2013 to 2019, …").
-TO_DATE_SAID = "the source's date is not kept: taken as 2019, when the LGA last counted"
+TO_DATE_SAID = "the source's date is not kept: 2019 is when the LGA last counted"
 UNKNOWN_START_YEARS = 5
 ARRANGEMENT_COLUMNS = tuple(c.name for c in db.arrangements.columns if c.name != "import_id")
 MEMBER_COLUMNS = tuple(c.name for c in db.members.columns)
