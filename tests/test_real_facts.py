@@ -1325,3 +1325,17 @@ def test_a_county_that_is_its_fire_authority_is_told_its_fire_services_arrangeme
     # A district, which runs no fire service, is told nothing of the kind (Mid Suffolk).
     other = real_client.get("/api/v1/bodies/E07000203/recommendations?k=20").json
     assert _said(other, "fire_service") == []
+
+
+def test_groups_and_arrangements_to_join_say_their_order_is_untested(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """The groups and the arrangements to join carried no word of how far to trust their
+    order, beside a list of partners that did: the evaluation ranks single partners alone."""
+    from recommender.model.verdicts import UNTESTED_ORDERS
+
+    page = html.unescape(real_client.get("/bodies/E07000203").get_data(as_text=True))
+    assert page.count(UNTESTED_ORDERS) == 1
+    model = real_app.extensions["recommender"].models.require()
+    document = html.unescape(briefing_document(model, "E07000203", fmt=".html").decode())
+    assert UNTESTED_ORDERS in " ".join(document.split())

@@ -501,6 +501,13 @@ def not_evaluated(query: str) -> dict[str, Any]:
     }
 
 
+# Beside partner groups and arrangements to join: the evaluation ranks single partners only.
+UNTESTED_ORDERS = (
+    "The held-out evaluation tests the order of single partners (the list above), not of "
+    "groups nor of arrangements to join: this order is the model's alone, untested against "
+    "the simple rules an officer would use."
+)
+
 # The caution of a list ranked by savings if formed (``sort=savings``).
 SAVINGS_ORDER_SAID = (
     "ranked by savings if formed, an order the held-out evaluation never tested (it tests the "

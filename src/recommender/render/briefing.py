@@ -48,7 +48,7 @@ from recommender.core.sources import (
 from recommender.model.baselines import BASELINE_LABELS
 from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length, whole_km
 from recommender.model.scoring import HORIZON_YEARS
-from recommender.model.verdicts import savings_figures, trust_said
+from recommender.model.verdicts import UNTESTED_ORDERS, savings_figures, trust_said
 from recommender.recommend import readmodels
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
@@ -512,6 +512,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     env.tests["ended"] = record_ended
     env.tests["term_passed"] = term_passed
     env.globals["term_said"] = TERM_SAID
+    env.globals["untested_orders"] = UNTESTED_ORDERS
     env.tests["proposed"] = record_proposed
     env.tests["left"] = record_left
     env.filters["border"] = border_length

@@ -41,7 +41,7 @@ from recommender.core.sources import (
 from recommender.database import db
 from recommender.model.explain import border_length, service_words, whole_km
 from recommender.model.scoring import HORIZON_YEARS
-from recommender.model.verdicts import trust_said
+from recommender.model.verdicts import UNTESTED_ORDERS, trust_said
 from recommender.recommend import feedback as feedback_domain
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.readmodels import HELD_SAID, HELD_SHORT, held_at
@@ -95,6 +95,7 @@ def _page_globals() -> dict[str, Any]:
         "kind_labels": views_body.KIND_LABELS,
         "partner_label": views_body.partner_label,
         "type_label": views_body.type_label,
+        "untested_orders": UNTESTED_ORDERS,  # beside groups and arrangements to join
     }
 
 
