@@ -1322,7 +1322,11 @@ def test_a_county_that_is_its_fire_authority_is_told_its_fire_services_arrangeme
         "already works with the Norfolk Fire and Rescue Authority on other services (documented "
         "arrangements): Norfolk is that fire and rescue authority"
     )
-    # A district, which runs no fire service, is told nothing of the kind (Mid Suffolk).
+    # The fire authority's own list says nothing of the kind of its council's partners (it
+    # said of Broxbourne "already works with Hertfordshire …: the Hertfordshire Fire and Rescue
+    # Authority is that fire and rescue authority"); nor a district's, which runs none.
+    fire = real_client.get("/api/v1/bodies/E31000019/recommendations?kinds=council&k=30").json
+    assert _said(fire, "fire_service") == []
     other = real_client.get("/api/v1/bodies/E07000203/recommendations?k=20").json
     assert _said(other, "fire_service") == []
 

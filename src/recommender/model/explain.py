@@ -458,6 +458,8 @@ def fire_service_note(
     (Norfolk's headquarters shared with the Norfolk police force area). None otherwise."""
     ctx = model.context
     pairs, b = ctx.pairs, ctx.bodies
+    if str(b.tier[focal]) == "fire":  # ("runs" is marked both ways: the council is not its)
+        return None
     for fire in np.flatnonzero(pairs.governance()[focal] == RUNS).tolist():
         governor = pairs.governors.get((focal, fire))
         if fire == cand or governor is None or governor.governance != "county_council":
