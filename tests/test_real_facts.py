@@ -1245,6 +1245,12 @@ def test_a_briefing_says_which_running_arrangements_lost_a_partner_since_abolish
     # them ("…, Wye Valley NHS Trust (NHS Herefordshire (PCT) has since been abolished)").
     assert "Wye Valley NHS Trust (NHS Herefordshire" not in document
     assert "NHS Herefordshire (PCT) has since been abolished.</span>" in document
+    # Two trusts in one arrangement: "partners have", not "a partner has (A and B)".
+    kent = " ".join(briefing_document(model, "E10000016", fmt=".html").decode().split())
+    assert (
+        "in 1 of them partners have since been abolished (West Kent PCT, and Eastern and Coastal "
+        "Kent PCT), and no source says whether it went on"
+    ) in kent
     # The board that succeeds the trust is said to hold them only through it, as before.
     board = " ".join(briefing_document(model, "E54000019", fmt=".html").decode().split())
     assert "all 3 only through bodies now gone that it succeeds." in board

@@ -1461,19 +1461,24 @@ def status_unsaid(record: Mapping[str, Any]) -> str | None:
         return MERGED_SAID
     if said != "running" or record.get("status") == "active":
         return None
-    gone = abolished_of(record)
+    gone = record["abolished"] if "abolished" in record else abolished_said(record)
     if gone is None:
         return STATUS_UNSAID
     return f"{STATUS_UNSAID}; {gone}, and no source says it went on without it"
 
 
-ABOLISHED = (" has since been abolished", " have since been abolished")
-
-
-def abolished_of(record: Mapping[str, Any]) -> str | None:
-    """:func:`abolished_said` of a record, as kept with it (``abolished``) or read from its
-    members."""
-    return record["abolished"] if "abolished" in record else abolished_said(record)
+def abolished_names(record: Mapping[str, Any]) -> list[str]:
+    """The members of a real arrangement since abolished, no one body succeeding them
+    (:func:`gone_member`), each once, as their source names them (none for a simulated one)."""
+    if record.get("simulated"):
+        return []
+    return list(
+        dict.fromkeys(
+            str(m["name_as_given"])
+            for m in record.get("members") or []
+            if gone_member(str(m.get("name_as_given") or ""), str(m.get("resolution") or ""))
+        )
+    )
 
 
 def abolished_said(record: Mapping[str, Any]) -> str | None:
@@ -1485,17 +1490,10 @@ def abolished_said(record: Mapping[str, Any]) -> str | None:
     ...     {"name_as_given": "NHS Leeds (PCT)", "resolution": "predecessor: NHS Leeds …"}]})
     'NHS Leeds (PCT) has since been abolished'
     """
-    if record.get("simulated"):
+    names = abolished_names(record)
+    if not names:
         return None
-    gone = [
-        str(m["name_as_given"])
-        for m in record.get("members") or []
-        if gone_member(str(m.get("name_as_given") or ""), str(m.get("resolution") or ""))
-    ]
-    if not gone:
-        return None
-    names = list(dict.fromkeys(gone))
-    return and_list(names) + ABOLISHED[len(names) > 1]
+    return f"{and_list(names)} {'has' if len(names) == 1 else 'have'} since been abolished"
 
 
 def proposed_rows(frame: pd.DataFrame) -> pd.Series:

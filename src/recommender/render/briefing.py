@@ -55,9 +55,8 @@ from recommender.recommend.ranking import Query, Recommendation, Recommender, li
 from recommender.recommend.readmodels import HELD_SAID, HELD_SHORT
 from recommender.reference import lookup as reference
 from recommender.register.records import (
-    ABOLISHED,
     TERM_SAID,
-    abolished_of,
+    abolished_names,
     given_label,
     listed_partners,
     member_label,
@@ -272,18 +271,19 @@ def summary(
             text += f", {which}only through bodies now gone that it succeeds"
         # Its own, with a partner since abolished (a primary care trust) that no one body
         # succeeded: no source says they went on without it (each arrangement says so too).
-        gone = [
-            abolished for a in running
-            if not (code and through_former(a, code)) and (abolished := abolished_of(a))
+        lost = [
+            abolished_names(a) for a in running if not (code and through_former(a, code))
         ]  # fmt: skip
-        if gone:
-            for suffix in ABOLISHED:
-                gone = [g.removesuffix(suffix) for g in gone]
-            names = and_list(list(dict.fromkeys(gone)))
-            where = "a partner in it" if n == 1 else f"in {some_of(len(gone), n)} a partner"
+        lost = [names for names in lost if names]
+        if lost:
+            names = list(dict.fromkeys(name for found in lost for name in found))
+            k, several = len(lost), len(names) > 1
+            who = "partners" if several else "a partner"
+            where = f"{who} in it" if n == 1 else f"in {some_of(k, n)} {who}"
             text += (
-                f"; {where} has since been abolished ({names}), and no source says whether "
-                f"{'it' if len(gone) == 1 else 'they'} went on"
+                f"; {where} {'have' if several else 'has'} since been abolished "
+                f"({and_list(names)}), and no source says whether {'it' if k == 1 else 'they'} "
+                "went on"
             )
         if over:
             text += f"; {over} more {'has' if over == 1 else 'have'} ended"
@@ -303,8 +303,9 @@ def summary(
     else:
         text += f" {name} {is_in} no documented arrangement{held if successor else ''}."
     for fire, n in fire_run:  # the fire authority it is: its service's arrangements are its own
+        more = " more" if running else ""
         text += (
-            f" {name} is also the fire and rescue authority for its area: {n} more running "
+            f" {name} is also the fire and rescue authority for its area: {n}{more} running "
             f"documented arrangement{'s name' if n != 1 else ' names'} its fire service (as "
             f"the {fire})."
         )
