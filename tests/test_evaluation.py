@@ -865,6 +865,12 @@ def test_a_list_ranked_otherwise_is_cautioned_on_its_own_order() -> None:
         "arrangements)"
     )
     assert by_likelihood["lead_interval"] is None  # the default order's lead, not its own
+    # An evaluation saved before the likelihood alone was ranked: not "untested" pair kinds
+    # ("no documented arrangement was there to hold out"), but an order it did not test.
+    older = [r for r in ranking if r["method"] != "model_likelihood"]
+    (before,) = cautions(older, "council", ["council"], sort="likelihood")
+    assert before["verdict"] == "not evaluated"
+    assert before["said"].startswith("ranked by likelihood, an order this model's held-out")
     (by_savings,) = cautions(ranking, "council", ["council"], sort="savings")
     assert by_savings["verdict"] == "not evaluated"
     assert trust_said([by_savings]) == (

@@ -454,7 +454,8 @@ def models_list(obj: SettingsObj, fmt: str) -> None:
     for i in infos:
         judged = headline(i.ranking) if i.readable else None
         verdicts[i.version] = None if judged is None else {
-            "verdict": judged.judged, "baseline": judged.rival, "baseline_mrr": judged.rival_mrr
+            "verdict": judged.judged, "baseline": judged.rival,
+            "baseline_mrr": None if judged.rival_mrr is None else round(judged.rival_mrr, 3),
         }  # fmt: skip
     if fmt == "json":
         echo_json([i.to_dict() | {"headline": verdicts[i.version]} for i in infos])
@@ -1056,7 +1057,8 @@ def _print_table(
             shown = [f"{e['name']} ({e['id']})" for e in r.evidence[:EVIDENCE_SHOWN]]
             more = len(r.evidence) - len(shown)
             tail = f"; and {more} more" if more > 0 else ""
-            click.echo(f"  {' ' * len(str(rank))}  comparable: {'; '.join(shown)}{tail}")
+            where = " " * len(str(rank)) + " " if r.reasons else f"{rank}."  # its rank, once
+            click.echo(f"  {where} comparable: {'; '.join(shown)}{tail}")
     if legend:
         words = ", ".join(f"{MARKERS[d]} {w}" for d, w in DIRECTION_WORDS.items())
         click.echo(f"  ({words}; against the body's other candidates)")

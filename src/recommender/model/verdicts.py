@@ -515,6 +515,12 @@ SAVINGS_ORDER_SAID = (
     "partnership would save if it formed, not by how likely it is to form"
 )
 
+# The caution of a list ranked by likelihood, from a model whose evaluation did not rank by it.
+LIKELIHOOD_ORDER_SAID = (
+    "ranked by likelihood, an order this model's held-out evaluation did not test (it was "
+    "saved before the likelihood alone was ranked)"
+)
+
 UNTRIED = "untested"
 
 
@@ -622,6 +628,8 @@ def cautions(
         return [not_evaluated(query)]
     if sort == "savings":
         return [not_evaluated(query) | {"said": SAVINGS_ORDER_SAID}]
+    if sort == "likelihood" and not any(r["method"] == "model_likelihood" for r in ranking):
+        return [not_evaluated(query) | {"said": LIKELIHOOD_ORDER_SAID}]  # saved before it was
     if sort == "likelihood":
         ranking = [
             {k: v for k, v in r.items() if k != "model_minus"} | {"method": "model"}
