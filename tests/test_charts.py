@@ -254,12 +254,12 @@ def test_axis_labels_never_overlap() -> None:
          "£18.5m to date, start year not given: spread over 5 years, about £3.7m a year"),
         ({"savings_gbp": 1e6, "savings_basis": "to_date", "annual_savings_gbp": 2.5e5,
           "start_year": 2015}, "£1m to date, taken as 2015 to 2019 (the source's date is not "
-          "kept: 2019 is when the LGA last counted): about £250k a year"),
+          "kept, and 2019 is when the LGA last counted): about £250k a year"),
         # the source's figure as it gave it (it said "£19m" of AGMA's £18.5m, "£1.5m" of this)
         ({"name": "Eastern Solent Coastal Partnership", "savings_gbp": 1_534_000,
           "savings_basis": "to_date", "annual_savings_gbp": 219142.86, "start_year": 2012},
-         "£1.534m to date, taken as 2012 to 2019 (the source's date is not kept: 2019 is "
-          "when the LGA last counted): about £219k a year"),
+         "£1.534m to date, taken as 2012 to 2019 (the source's date is not kept, and 2019 "
+          "is when the LGA last counted): about £219k a year"),
         # evidence from an older model
         ({"savings_gbp": 2e6, "savings_basis": "projected", "annual_savings_gbp": 2e6},
          "£2m projected, no period recorded with it: read as a year"),

@@ -83,12 +83,12 @@ def test_annualisation_note_says_the_period_it_assumes() -> None:
         "to date, start year not given: spread over 5 years"
     )
     assert annualisation_note("to_date", None, 2013) == (
-        "to date, divided by 6 years from 2013 to 2019 (the source's date is not kept: 2019 "
-        "is when the LGA last counted)"
+        "to date, divided by 6 years from 2013 to 2019: the source's date is not kept, and 2019 "
+        "is when the LGA last counted"
     )
     assert annualisation_note("to_date", None, 2018) == (
-        "to date, divided by 1 year from 2018 to 2019 (the source's date is not kept: 2019 is "
-        "when the LGA last counted)"
+        "to date, divided by 1 year from 2018 to 2019: the source's date is not kept, and 2019 is "
+        "when the LGA last counted"
     )
     assert annualisation_note("cumulative", 1, 2013) == "cumulative over 1 year, divided by 1"
     assert annualisation_note("unknown", None, 2013) == "no annual estimate is made from it"

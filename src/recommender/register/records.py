@@ -92,7 +92,7 @@ from recommender.register.files import (
 
 TO_DATE_YEAR = 2019  # a total "to date" runs to here: the register keeps no source's date
 # Why, as a figure spread to it says ("to date, … from 2013 to 2019, …").
-TO_DATE_SAID = "the source's date is not kept: 2019 is when the LGA last counted"
+TO_DATE_SAID = "the source's date is not kept, and 2019 is when the LGA last counted"
 UNKNOWN_START_YEARS = 5
 ARRANGEMENT_COLUMNS = tuple(c.name for c in db.arrangements.columns if c.name != "import_id")
 MEMBER_COLUMNS = tuple(c.name for c in db.members.columns)
@@ -422,10 +422,8 @@ def annualisation_note(
         return f"{words}, {assumed}"
     if basis == "to_date":
         years = max(1, TO_DATE_YEAR - start_year)  # type: ignore[operator]
-        return (
-            f"to date, divided by {_years(years)} from {start_year} to {TO_DATE_YEAR} "
-            f"({TO_DATE_SAID})"
-        )
+        spread = f"to date, divided by {_years(years)} from {start_year} to {TO_DATE_YEAR}"
+        return f"{spread}: {TO_DATE_SAID}"  # (a page puts it in brackets: none of its own)
     if basis == "projected":
         return f"projected over {_years(period)}, divided by {period}"
     return "no annual estimate is made from it"
