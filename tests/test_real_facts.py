@@ -1349,3 +1349,22 @@ def test_groups_and_arrangements_to_join_say_their_order_is_untested(
     model = real_app.extensions["recommender"].models.require()
     document = html.unescape(briefing_document(model, "E07000203", fmt=".html").decode())
     assert UNTESTED_ORDERS in " ".join(document.split())
+
+
+def test_a_body_whose_name_says_its_kind_is_not_told_its_kind(real_client: FlaskClient) -> None:
+    """ "A fire and rescue authority, where the Greater Manchester police force area is a police
+    force area"; the Greater London Authority compared as "Greater London Authority" and a
+    police force area's governor under "Fire and rescue governance"."""
+    answer = real_client.get("/api/v1/bodies/E23000005/recommendations?kinds=fire").json
+    assert _said(answer, "type")[0] == (
+        "a fire and rescue authority, another kind of body than the Greater Manchester police "
+        "force area"
+    )
+    norfolk = real_client.get("/api/v1/bodies/E10000020/recommendations?kinds=police").json
+    assert _said(norfolk, "type")[0] == "a police force area, where Norfolk is a county council"
+    page = html.unescape(real_client.get("/bodies/E23000005").get_data(as_text=True))
+    assert "<dt>Governance</dt><dd>Governed by the Mayor of Greater Manchester" in page
+    compare = real_client.get("/bodies/E61000001/compare?with=E23000001&with=E09000033").get_data(
+        as_text=True
+    )
+    assert "Comparing partners for the Greater London Authority" in compare

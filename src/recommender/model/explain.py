@@ -320,6 +320,9 @@ def describe(
             return f"also {_a(tc)}"
         if b.group[focal] == b.group[cand]:
             return f"also an upper-tier council ({_a(tc)}; {you} is {_a(tf)})"
+        if tf.lower() in you.lower():  # its name says what it is: not "where the Greater
+            # Manchester police force area is a police force area"
+            return f"{_a(tc)}, another kind of body than {you}"
         return f"{_a(tc)}, where {you} is {_a(tf)}"
     if factor == "size":
         pf, pc = b.population[focal], b.population[cand]
