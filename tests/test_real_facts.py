@@ -1368,3 +1368,21 @@ def test_a_body_whose_name_says_its_kind_is_not_told_its_kind(real_client: Flask
         as_text=True
     )
     assert "Comparing partners for the Greater London Authority" in compare
+
+
+def test_a_service_a_partnership_was_extended_to_is_not_suggested_as_new(
+    real_client: FlaskClient,
+) -> None:
+    """The North Yorkshire police force area's legal services list offered the Cleveland and
+    Durham police force areas as new partners, where the Evolve programme the three share (filed
+    under other services) was "later extended to shared legal services (2019)"."""
+    asked = "/api/v1/bodies/E23000009/recommendations?service=legal&k=50"
+    new = {r["partner_code"] for r in real_client.get(asked).json["recommendations"]}
+    assert not {"E23000008", "E23000013"} & new  # Durham, Cleveland
+    every = real_client.get(asked + "&include_existing=1").json["recommendations"]
+    sharing = {r["partner_code"]: r for r in every if r["existing"]}
+    assert {"E23000008", "E23000013"} <= set(sharing)
+    assert _said({"recommendations": [sharing["E23000013"]]}, "history") == [
+        "already works with the North Yorkshire police force area on legal services and other "
+        "services (documented arrangements)"
+    ]

@@ -461,3 +461,24 @@ def test_who_an_arrangement_leaves_out_is_read_from_its_sources_words() -> None:
     speaking = {n for n, note in notes.items() if re.search(r"\bexclud", note, re.IGNORECASE)}
     assert speaking == set(readings)
     assert records.excluded_from(next(iter(readings)), simulated=True) == {}
+
+
+def test_a_service_an_arrangement_was_extended_to_is_read_from_its_sources_words() -> None:
+    """The Evolve programme of three police forces, filed under other services, was "later
+    extended to shared legal services (2019)"; two of them were suggested legal services to the
+    third as new. Each service reading quotes its note, names a service of the taxonomy, and
+    every note that says an arrangement was extended to another service is read."""
+    known = pd.read_csv(KNOWN, dtype=str, keep_default_na=False)
+    notes = dict(zip(known["arrangement_name"], known["note"], strict=True))
+    filed = dict(zip(known["arrangement_name"], known["service_category"], strict=True))
+    readings = records._service_readings()
+    assert readings
+    for name, found in readings.items():
+        for reading in found:
+            assert reading.source_words in notes[name], name
+            assert reading.service in service_ids(SETTINGS) and reading.service != filed[name]
+            if reading.year is not None:
+                assert str(reading.year) in reading.source_words, name
+    extended = re.compile(r"\bextended to (?:shared )?\w+ services\b", re.IGNORECASE)
+    assert {n for n, note in notes.items() if extended.search(note)} == set(readings)
+    assert records.also_shares(next(iter(readings)), simulated=True) == ()

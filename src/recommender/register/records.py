@@ -305,6 +305,36 @@ def excluded_from(name: str, simulated: bool = False) -> dict[str, str]:
     return {} if simulated else _exclusion_readings().get(" ".join(str(name).split()), {})
 
 
+@dataclass(frozen=True)
+class ServiceReading:
+    """A service a real arrangement came to share besides the one it is filed under, as its
+    source's note says it ("later extended to shared legal services (2019)"): the service id,
+    the year (None: the words give none) and the words."""
+
+    service: str
+    year: int | None
+    source_words: str
+
+
+@functools.cache
+def _service_readings() -> dict[str, tuple[ServiceReading, ...]]:
+    out: dict[str, tuple[ServiceReading, ...]] = {}
+    for r in _readings("service_readings.csv"):
+        year = int(r["year"]) if r["year"] else None
+        found = ServiceReading(r["service"], year, r["source_words"])
+        out[r["name"]] = (*out.get(r["name"], ()), found)
+    return out
+
+
+def also_shares(name: str, simulated: bool = False) -> tuple[ServiceReading, ...]:
+    """The services a real arrangement's source says it was extended to, besides the one it is
+    filed under (``service_readings.csv``, checked against the notes by the tests): the
+    Evolve programme of three police forces, filed under other services, "later extended to
+    shared legal services (2019)". Its members already share those too: none is suggested
+    to another for them as new (:func:`running_partnerships`)."""
+    return () if simulated else _service_readings().get(" ".join(str(name).split()), ())
+
+
 def exits_of(name: str, simulated: bool = False) -> dict[str, ExitReading]:
     """The members (body code to reading) that left a real arrangement that goes on without
     them, as its source's note says (``exit_readings.csv``, checked against the notes by the
@@ -1583,7 +1613,8 @@ def running_partnerships(
     """Each real arrangement still running (:data:`RUNNING`: no end year, not said ended nor
     proposed, nor named as only proposed or split), as the register holds it now: its service
     id and its members' body codes (a member that is no body on the map left out, one that
-    left it, :func:`exits_of`, and one abolished since, :func:`gone_member`)."""
+    left it, :func:`exits_of`, and one abolished since, :func:`gone_member`); and again for
+    each service its source says it was extended to (:func:`also_shares`)."""
     a, m = db.arrangements, db.members
     stmt = (
         sa.select(a.c.id, a.c.name, a.c.service, m.c.body_code, m.c.name_as_given, m.c.resolution)
@@ -1592,13 +1623,21 @@ def running_partnerships(
         .order_by(a.c.id, m.c.position)
     )
     found: dict[str, tuple[str, list[str]]] = {}
+    names: dict[str, str] = {}
     with _connection(settings, engine) as conn:
         for ident, name, service, code, given, resolution in conn.execute(stmt):
             codes = found.setdefault(ident, (service, []))[1]
+            names[ident] = str(name)
             if code in exits_of(str(name)) or gone_member(str(given), str(resolution or "")):
                 continue  # a member that left, or abolished since: not through it
             codes.append(code)
-    return list(found.values())
+    # The services its source says it was extended to (:func:`also_shares`), shared too.
+    also = [
+        (reading.service, codes)
+        for ident, (_, codes) in found.items()
+        for reading in also_shares(names[ident])
+    ]
+    return [*found.values(), *also]
 
 
 def by_service(
