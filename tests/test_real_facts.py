@@ -1317,6 +1317,10 @@ def test_a_county_that_is_its_fire_authority_is_told_its_fire_services_arrangeme
         "it: 2 documented arrangements name that service, listed on the page of the Norfolk "
         "Fire and Rescue Authority ."
     ) in text
+    body = real_client.get("/api/v1/bodies/E10000020").json
+    assert body["fire_authority"]["code"] == "E31000026"
+    assert len(body["fire_authority"]["arrangements"]) == 2
+    assert "fire_authority" not in real_client.get("/api/v1/bodies/E07000203").json
     model = real_app.extensions["recommender"].models.require()
     document = " ".join(briefing_document(model, "E10000020", fmt=".html").decode().split())
     assert (

@@ -204,12 +204,16 @@ def body_detail(
     *,
     merged: Sequence[Mapping[str, Any]] = (),
     contents: Sequence[Mapping[Any, Any]] = (),
+    fire_authority: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One body: its facts, how the name was read, neighbours, the bodies it lies in
     (``containers``) and those that lie wholly within it (``covers``), the documented
     arrangements it is in with others, those between its former councils
-    (``merged_arrangements``: now internal, no partnership) and the scenario's name, on one."""
+    (``merged_arrangements``: now internal, no partnership), the fire and rescue authority a
+    county council is, with the arrangements that name its fire service (``fire_authority``),
+    and the scenario's name, on one."""
     return {
+        **({"fire_authority": dict(fire_authority)} if fire_authority is not None else {}),
         "body": dict(facts),
         **({"scenario": scenario} if scenario is not None else {}),
         "resolution": dict(resolution),

@@ -177,6 +177,15 @@ def show_body(code_or_name: str) -> Response:
         ),
         code,
     )  # fmt: skip
+    fire, run = reference.fire_run_by(code, settings), None
+    if fire is not None:  # a county council that is its fire authority: its service's own
+        named = reg.query(reg.Filters(body=fire), settings=settings,
+                          directory=current.directory, engine=current.engine)  # fmt: skip
+        run = {
+            "code": fire,
+            "name": reference.body(fire, settings)["display_name"],
+            "arrangements": [str(a["id"]) for a in reg.partnerships_of(named, fire)[0]],
+        }
     return json_response(
         readmodels.body_detail(
             facts,
@@ -186,6 +195,7 @@ def show_body(code_or_name: str) -> Response:
             arrangements,
             merged=merged,
             contents=reference.contents(code, settings).to_dict("records"),
+            fire_authority=run,
         )
     )
 

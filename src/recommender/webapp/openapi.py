@@ -361,6 +361,15 @@ COMPONENTS: dict[str, Any] = {
             "arrangements): between bodies that are all now this body (councils merged since), "
             "or between a fire and rescue authority and the body that runs it (see internal).",
         },
+        fire_authority={
+            "type": "object",
+            "nullable": True,
+            "description": "For a county council that is its area's fire and rescue authority "
+            "(its fire service part of it): that authority's code and name, and the ids of the "
+            "documented arrangements that name its fire service (listed under the authority, "
+            "not in arrangements). Absent for any other body.",
+            "properties": {"code": STR, "name": STR, "arrangements": _list(STR)},
+        },
     ),
     "Member": _obj(
         ["position", "name", "role"],
