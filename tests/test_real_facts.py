@@ -1237,7 +1237,7 @@ def test_a_briefing_says_which_running_arrangements_lost_a_partner_since_abolish
     document = " ".join(briefing_document(model, "E06000019", fmt=".html").decode().split())
     assert (
         "Herefordshire is in 3 documented arrangements already (HR and payroll, property and "
-        "assets, and shared management); in all 3 a partner has since been abolished (NHS "
+        "assets, and shared management); in all 3, a partner has since been abolished (NHS "
         "Herefordshire (PCT)), and no source says whether they went on; 1 more was only "
         "proposed."
     ) in document
@@ -1248,9 +1248,14 @@ def test_a_briefing_says_which_running_arrangements_lost_a_partner_since_abolish
     # Two trusts in one arrangement: "partners have", not "a partner has (A and B)".
     kent = " ".join(briefing_document(model, "E10000016", fmt=".html").decode().split())
     assert (
-        "in 1 of them partners have since been abolished (West Kent PCT, and Eastern and Coastal "
+        "in 1 of them, partners have since been abolished (West Kent PCT, and Eastern and Coastal "
         "Kent PCT), and no source says whether it went on"
     ) in kent
+    # The arrangement's own page: "… have since been abolished, and no source says it went on
+    # without them" (it said "without it").
+    page = html.unescape(real_app.test_client().get("/arrangements/R-a12f4aca").get_data(
+        as_text=True))  # fmt: skip
+    assert "have since been abolished, and no source says it went on without them" in page
     # The board that succeeds the trust is said to hold them only through it, as before.
     board = " ".join(briefing_document(model, "E54000019", fmt=".html").decode().split())
     assert "all 3 only through bodies now gone that it succeeds." in board
@@ -1321,6 +1326,12 @@ def test_a_county_that_is_its_fire_authority_is_told_its_fire_services_arrangeme
     assert body["fire_authority"]["code"] == "E31000026"
     assert len(body["fire_authority"]["arrangements"]) == 2
     assert "fire_authority" not in real_client.get("/api/v1/bodies/E07000203").json
+    shown = CliRunner().invoke(cli, ["bodies", "show", "E10000020", "--format", "json"])
+    assert json.loads(shown.output)["fire_authority"] == body["fire_authority"]
+    table = CliRunner().invoke(cli, ["bodies", "show", "E10000020"]).output
+    assert "Norfolk is also the fire and rescue authority for its area" in table
+    police = CliRunner().invoke(cli, ["bodies", "show", "E23000005"]).output
+    assert "\nGovernance\n" in police and "Fire and rescue governance" not in police
     model = real_app.extensions["recommender"].models.require()
     document = " ".join(briefing_document(model, "E10000020", fmt=".html").decode().split())
     assert (

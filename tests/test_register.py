@@ -90,6 +90,8 @@ def test_annualisation_note_says_the_period_it_assumes() -> None:
         "to date, divided by 1 year from 2018 to 2019: the source's date is not kept, and 2019 is "
         "when the LGA last counted"
     )
+    # A start after 2019: read as a year from it (as the figure is), not "from 2021 to 2019".
+    assert annualisation_note("to_date", None, 2021) == "to date, read as a year from 2021"
     assert annualisation_note("cumulative", 1, 2013) == "cumulative over 1 year, divided by 1"
     assert annualisation_note("unknown", None, 2013) == "no annual estimate is made from it"
     assert annualisation_note("projected", None, 2013) == (

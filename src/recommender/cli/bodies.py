@@ -88,11 +88,13 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
         resolution = {"matched": facts["code"], "alias_type": "scenario", "note": note}
         in_register = place.arrangements
     arrangements, merged = reg.partnerships_of(in_register, str(facts["code"]))
+    fire = None if scenario is not None else readmodels.fire_authority(str(facts["code"]), settings)
     if fmt == "json":
         echo_json(
             readmodels.body_detail(
                 facts, resolution, neighbours, containers, arrangements, scenario=scenario,
                 merged=merged, contents=covers,
+                fire_authority=readmodels.fire_authority_json(fire),
             )
         )  # fmt: skip
         return
@@ -104,7 +106,8 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
     governance = facts["governance"]
     if governance:
         # Facts about the body, not partnerships: a fire service a council runs is part of it.
-        click.echo("\nFire and rescue governance")
+        police = facts["kind"] in ("police", "combined")  # its governor, not its fire service's
+        click.echo("\nGovernance" if police else "\nFire and rescue governance")
         for fact in governance:
             click.echo(f"  {fact['text']} (source: {fact['source_url']})")
     if neighbours:
@@ -148,6 +151,14 @@ def show_command(obj: SettingsObj, code_or_name: str, scenario: str | None, fmt:
         _arrangements_table(arrangements, labels, str(facts["code"]))
     else:
         click.echo("\nDocumented arrangements: none")
+    if fire is not None and fire["arrangements"]:  # the fire authority it is: as its page says
+        n = len(fire["arrangements"])
+        click.echo(
+            f"\n{facts['display_name']} is also the fire and rescue authority for its area, its "
+            f"fire service part of it: {n} documented arrangement{'s name' if n != 1 else ' names'}"
+            f" that service, listed under the {fire['name']} ({fire['code']}):"
+        )
+        _arrangements_table(fire["arrangements"], labels, str(fire["code"]))
     if merged:
         named = in_sentence(str(facts["display_name"]), str(facts["kind"]))
         click.echo(f"\n{reg.merged_said(named, merged)}:")

@@ -320,8 +320,8 @@ def describe(
             return f"also {_a(tc)}"
         if b.group[focal] == b.group[cand]:
             return f"also an upper-tier council ({_a(tc)}; {you} is {_a(tf)})"
-        if tf.lower() in you.lower():  # its name says what it is: not "where the Greater
-            # Manchester police force area is a police force area"
+        if names_its_kind(you, tf):  # not "where the Greater Manchester police force area
+            # is a police force area"
             return f"{_a(tc)}, another kind of body than {you}"
         return f"{_a(tc)}, where {you} is {_a(tf)}"
     if factor == "size":
@@ -376,6 +376,20 @@ def describe(
         who = f"{in_text(b, smaller)}, the smaller of the two,"
         return f"{said}{who} brings {only}{brought} into one service"
     raise KeyError(factor)
+
+
+def names_its_kind(name: str, kind: str) -> bool:
+    """Whether a body's ``name`` says what kind of body it is (``kind``, as a type reason
+    says it), so that a sentence need not tell it.
+
+    >>> names_its_kind("the Greater Manchester police force area", "police force area")
+    True
+    >>> names_its_kind("NHS Kent and Medway Integrated Care Board", "NHS integrated care board")
+    True
+    >>> names_its_kind("Norfolk", "county council")
+    False
+    """
+    return kind.lower().removeprefix("nhs ") in name.lower()
 
 
 def in_text(bodies: BodyArrays, i: int) -> str:

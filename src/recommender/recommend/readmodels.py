@@ -225,6 +225,35 @@ def body_detail(
     }
 
 
+def fire_authority(
+    code: str, settings: Settings, directory: Any = None, engine: Any = None
+) -> dict[str, Any] | None:
+    """The fire and rescue authority council ``code`` is (:func:`reference.fire_run_by`: its
+    fire service part of it), with the documented arrangements that name that service
+    (``arrangements``: records, as a list of the authority's own shows them); None for any
+    other body. What the body's page, the API and ``bodies show`` say beside its own."""
+    from recommender.register import records as reg
+
+    fire = reference.fire_run_by(code, settings)
+    if fire is None:
+        return None
+    named = reg.query(reg.Filters(body=fire), settings=settings, directory=directory,
+                      engine=engine)  # fmt: skip
+    return {
+        "code": fire,
+        "name": reference.body(fire, settings)["display_name"],
+        "arrangements": reg.partnerships_of(named, fire)[0],
+    }
+
+
+def fire_authority_json(found: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    """:func:`fire_authority` as the API and ``bodies show --format json`` give it: the
+    arrangements by id."""
+    if found is None:
+        return None
+    return dict(found) | {"arrangements": [str(a["id"]) for a in found["arrangements"]]}
+
+
 def resolution(found: reference.Resolution, note: str | None = None) -> dict[str, Any]:
     """How a name was read: what it matched, as which kind of alias, a note (``note``, the
     name's as pages say it: :func:`reference.name_note`; else the alias's), and the other

@@ -451,7 +451,9 @@ def annualisation_note(
         words = "projected" if basis == "projected" else "to date"
         return f"{words}, {assumed}"
     if basis == "to_date":
-        years = max(1, TO_DATE_YEAR - start_year)  # type: ignore[operator]
+        if start_year >= TO_DATE_YEAR:  # type: ignore[operator]
+            return f"to date, read as a year from {start_year}"  # (as charts.savings_said)
+        years = TO_DATE_YEAR - start_year  # type: ignore[operator]
         spread = f"to date, divided by {_years(years)} from {start_year} to {TO_DATE_YEAR}"
         return f"{spread}: {TO_DATE_SAID}"  # (a page puts it in brackets: none of its own)
     if basis == "projected":
@@ -1492,7 +1494,8 @@ def status_unsaid(record: Mapping[str, Any]) -> str | None:
     gone = record["abolished"] if "abolished" in record else abolished_said(record)
     if gone is None:
         return STATUS_UNSAID
-    return f"{STATUS_UNSAID}; {gone}, and no source says it went on without it"
+    them = "them" if gone.endswith(" have since been abolished") else "it"
+    return f"{STATUS_UNSAID}; {gone}, and no source says it went on without {them}"
 
 
 def abolished_names(record: Mapping[str, Any]) -> list[str]:

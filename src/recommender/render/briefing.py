@@ -278,8 +278,8 @@ def summary(
         if lost:
             names = list(dict.fromkeys(name for found in lost for name in found))
             k, several = len(lost), len(names) > 1
-            who = "partners" if several else "a partner"
-            where = f"{who} in it" if n == 1 else f"in {some_of(k, n)} {who}"
+            partner = "partners" if several else "a partner"
+            where = f"{partner} in it" if n == 1 else f"in {some_of(k, n)}, {partner}"
             text += (
                 f"; {where} {'have' if several else 'has'} since been abolished "
                 f"({and_list(names)}), and no source says whether {'it' if k == 1 else 'they'} "

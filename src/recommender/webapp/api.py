@@ -177,15 +177,9 @@ def show_body(code_or_name: str) -> Response:
         ),
         code,
     )  # fmt: skip
-    fire, run = reference.fire_run_by(code, settings), None
-    if fire is not None:  # a county council that is its fire authority: its service's own
-        named = reg.query(reg.Filters(body=fire), settings=settings,
-                          directory=current.directory, engine=current.engine)  # fmt: skip
-        run = {
-            "code": fire,
-            "name": reference.body(fire, settings)["display_name"],
-            "arrangements": [str(a["id"]) for a in reg.partnerships_of(named, fire)[0]],
-        }
+    run = readmodels.fire_authority_json(
+        readmodels.fire_authority(code, settings, current.directory, current.engine)
+    )  # a council that is its fire authority: the arrangements naming its fire service
     return json_response(
         readmodels.body_detail(
             facts,

@@ -256,13 +256,7 @@ def facts(
     partnerships, merged = reg.partnerships_of(found, code)
     # A county council that is its area's fire and rescue authority: that authority's
     # arrangements are the council's too, though the register names the fire service.
-    fire = reference.fire_run_by(code, settings)
-    run = None
-    if fire is not None:
-        held = reg.query(reg.Filters(body=fire), settings=settings, directory=directory,
-                         engine=engine)  # fmt: skip
-        run = {"code": fire, "name": reference.body(fire, settings)["display_name"],
-               "arrangements": reg.partnerships_of(held, fire)[0]}  # fmt: skip
+    run = readmodels.fire_authority(code, settings, directory, engine)
     return {
         "body": body,
         "fire_run": [run] if run is not None and run["arrangements"] else [],
