@@ -1401,3 +1401,20 @@ def test_a_service_a_partnership_was_extended_to_is_not_suggested_as_new(
         "already works with the North Yorkshire police force area on legal services and other "
         "services (documented arrangements)"
     ]
+
+
+def test_a_scenarios_map_follows_who_already_shares_what(real_app: Flask) -> None:
+    """On a scenario's map the North Yorkshire police force area was offered Cleveland for
+    legal services as a new partner, which the Evolve programme's source says the three
+    forces already share: the scenario's model never followed the register (an import since
+    training, or a service an arrangement was extended to)."""
+    from recommender.recommend.query import Query
+    from recommender.scenario.recommend import ScenarioRecommender
+    from recommender.scenario.world import derive
+    from scenario_fixtures import surrey
+
+    base = real_app.extensions["recommender"].models.require()
+    settings = base.settings
+    on_map = ScenarioRecommender(base, derive(surrey(settings), settings))
+    found = on_map.recommend(Query(body="E23000009", service="legal", k=50))
+    assert not {"E23000008", "E23000013"} & {r.partner_code for r in found}

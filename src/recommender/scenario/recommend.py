@@ -37,6 +37,7 @@ from recommender.model.scoring import LongScores, enter_probability
 from recommender.recommend.query import Query
 from recommender.recommend.ranking import Place, Recommendation, Recommender
 from recommender.reference import lookup as reference
+from recommender.register.records import running_partnerships
 from recommender.scenario import drawing, history, report
 from recommender.scenario.define import Definition
 from recommender.scenario.world import World, derive
@@ -76,6 +77,13 @@ class ScenarioRecommender(Recommender):
         # What the register no longer holds, or says ended, is cited on the scenario's map as
         # by the base.
         self.withdraw(self._real_ids - base.withdrawn, base.ended_since)
+        # And who already shares what that the model was trained without (imported since, or
+        # a service a source says an arrangement was extended to), its members as they are on
+        # the scenario's map.
+        self.follow(
+            (service, sorted({s for c in codes for s in world.replaced.get(c, (c,))}))
+            for service, codes in running_partnerships(settings=base.settings)
+        )
         self.world = world
         self.outcomes = outcomes
         self._carried = [o for o in outcomes if not o.internal]
