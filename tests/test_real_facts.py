@@ -54,6 +54,12 @@ def _leaks(text: str, simulated: list[str]) -> list[str]:
     return [s for s in simulated if s in text]
 
 
+def _text(client: FlaskClient, url: str) -> str:
+    """A page as its reader reads it: the text, tags stripped, entities read, spaces one."""
+    page = html.unescape(client.get(url).get_data(as_text=True))
+    return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+
 def _said(answer: dict[str, Any], factor: str, partner: str | None = None) -> list[str]:
     """The reasons of one factor in an API answer's suggestions (of one partner, if given)."""
     return [
@@ -1071,8 +1077,7 @@ def test_the_likelihood_says_what_simulated_data_it_was_learnt_from(
     """A body's page said its likelihood was "learnt from who formed arrangements with whom",
     where how often a body enters a new arrangement is learnt with the simulated register too."""
     register = real_app.extensions["recommender"].models.require().describe()["register"]
-    page = html.unescape(real_client.get("/bodies/E07000064").get_data(as_text=True))
-    said = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    said = _text(real_client, "/bodies/E07000064")
     assert (
         f"which partner, from those of the {register['real']:,} documented real arrangements with "
         "two or more members that are bodies it covers; how often a body enters a new "
@@ -1104,8 +1109,7 @@ def test_a_share_of_a_bodys_arrangements_is_said_as_one_or_all_of_them(
     gone" and "Somerset is in 7 …; 7 of them only through …": one is it, seven of seven all."""
 
     def said(code: str) -> str:
-        page = html.unescape(real_client.get(f"/bodies/{code}").get_data(as_text=True))
-        return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+        return _text(real_client, f"/bodies/{code}")
 
     bucks = said("E06000060")
     assert (
@@ -1186,8 +1190,7 @@ def test_a_compare_page_says_how_a_body_and_a_candidate_stand_as_they_are(
     fire and rescue authority and the body that runs it)"."""
 
     def said(url: str) -> str:
-        page = html.unescape(real_client.get(url).get_data(as_text=True))
-        return " ".join(re.sub(r"<[^>]+>", " ", page).split())
+        return _text(real_client, url)
 
     notts = said("/bodies/E31000030/compare?with=E23000019&with=E07000175")
     assert (
@@ -1270,8 +1273,7 @@ def test_a_list_ranked_otherwise_says_its_order_where_it_says_what_the_figures_a
     """Camden's list ranked by savings if formed opened "Partners and services ranked by
     expected annual savings"; its download called the expected figure "the list's order". (Its
     caution, on its own order: test_evaluation; this model was trained without one.)"""
-    page = html.unescape(real_client.get("/bodies/E09000007?sort=savings").get_data(as_text=True))
-    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    text = _text(real_client, "/bodies/E09000007?sort=savings")
     assert "Partners and services ranked by savings if formed, as asked: what the two" in text
     assert "ranked by expected annual savings" not in text
     page = real_client.get("/bodies/E09000007?sort=likelihood").get_data(as_text=True)
@@ -1315,8 +1317,7 @@ def test_a_county_that_is_its_fire_authority_is_told_its_fire_services_arrangeme
     said it "is in 2 documented arrangements" and its first suggestion, the Norfolk police
     force area, gave no word of the headquarters and control room its fire service already
     shares with the police: the register names the fire service, which is the council's."""
-    page = html.unescape(real_client.get("/bodies/E10000020").get_data(as_text=True))
-    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+    text = _text(real_client, "/bodies/E10000020")
     assert (
         "Norfolk is also the fire and rescue authority for its area, its fire service part of "
         "it: 2 documented arrangements name that service, listed on the page of the Norfolk "
