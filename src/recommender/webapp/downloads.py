@@ -26,6 +26,7 @@ from recommender.webapp.api import (
 )
 from recommender.webapp.params import LIMIT, OFFSET, Param, parse
 from recommender.webapp.state import state
+from recommender.webapp.views_body import SORT_LABELS
 from recommender.webapp.views_register import service_labels
 
 bp = Blueprint("downloads", __name__, url_prefix=openapi.PREFIX)
@@ -67,8 +68,8 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
             + (" (the list's order)" if args["sort"] == "expected" else ""),
         ),
         *(
-            [("Order", f"ranked by {SORT_WORDS[args['sort']]}, as asked")]
-            if args["sort"] in SORT_WORDS
+            [("Order", f"ranked by {SORT_LABELS[args['sort']].lower()}, as asked")]
+            if args["sort"] != "expected"
             else []
         ),
     ]
@@ -100,9 +101,6 @@ def _register(fmt: str) -> Response:
     ]  # fmt: skip
     table = downloads.arrangements_table(found, service_labels(current.settings), about)
     return _file(table, "arrangements", fmt)
-
-
-SORT_WORDS = {"likelihood": "likelihood", "savings": "savings if formed"}  # not the default
 
 
 def _filters(args: dict[str, Any], params: Sequence[Param]) -> str:
