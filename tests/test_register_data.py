@@ -482,3 +482,41 @@ def test_a_service_an_arrangement_was_extended_to_is_read_from_its_sources_words
     extended = re.compile(r"\bextended to (?:shared )?\w+ services\b", re.IGNORECASE)
     assert {n for n, note in notes.items() if extended.search(note)} == set(readings)
     assert records.also_shares(next(iter(readings)), simulated=True) == ()
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json", "xlsx"])
+def test_an_exported_register_imports_again_as_the_same_readings_of_its_names(
+    tmp_path: Path, settings: Settings, real: Directory, fmt: str
+) -> None:
+    """An analyst who exports the register and imports it into another database keeps how each
+    name was read. The export writes a current body as its code beside the name as given, and
+    the import read a code as an exact name: "Avon and Somerset Police Authority" (abolished in
+    2012) came back as if it were the police force area's own name, so Southwest One's partner
+    lost its "(now Avon and Somerset police force area)", and every name read as a variant
+    ("Essex Police", "Shepway") was said to be exact."""
+    kept = ["position", "body_code", "name_as_given", "role", "resolution", "external_kind"]
+
+    def readings() -> set[tuple[object, ...]]:
+        arrangements, members = load_register(settings)
+        names = dict(zip(arrangements["id"], arrangements["name"], strict=True))
+        real_ids = set(arrangements.loc[~arrangements["simulated"].astype(bool), "id"])
+        mine = members[members["arrangement_id"].isin(real_ids)].fillna("")
+        return {
+            (names[r.arrangement_id], *(getattr(r, c) for c in kept)) for r in mine.itertuples()
+        }
+
+    before = readings()
+    arrangements = load_register(settings)[0]
+    real_ids = arrangements.loc[~arrangements["simulated"].astype(bool), "id"].tolist()
+    out = tmp_path / f"real.{fmt}"
+    export(fmt, out, filters=Filters(origin="real"), settings=settings, directory=real)
+    records.remove(real_ids, settings)
+    report = import_file(out, settings=settings, directory=real)
+    assert (report.added, report.duplicates) == (len(real_ids), 0)
+    after = readings()
+    assert after == before, sorted(after ^ before)[:6]
+    southwest = "Southwest One (Somerset shared services joint venture with IBM)"
+    said = query(Filters(origin="real"), settings=settings)
+    (record,) = [r for r in said if r["name"] == southwest]
+    labels = [records.member_label(m) for m in record["members"]]
+    assert "Avon and Somerset Police Authority (now Avon and Somerset police force area)" in labels

@@ -1070,7 +1070,8 @@ class _RowCheck:
         names = self.directory.names
         role = "partner" if role == "external" else role  # "other" may name a public body
         if _CODE.match(token.upper()) and token.upper() in names:
-            return [Member(token.upper(), given, role, "exact")], token.upper()
+            code = token.upper()
+            return [Member(code, given, role, self.read_as(code, given))], code
         try:
             res = self.directory.resolve(token, None if kind == "other" else kind)
         except UnknownBody as err:
@@ -1096,6 +1097,26 @@ class _RowCheck:
             return found, "+".join(sorted(res.codes))
         how = "exact" if res.alias_type == "official" else "alias"
         return [Member(c, given, role, how) for c in res.codes], "+".join(sorted(res.codes))
+
+    def read_as(self, code: str, given: str) -> str:
+        """How a partner given by its code, beside the name its source gave (an export of the
+        register writes both), was read: as that name reads when it names this body alone
+        ("Avon and Somerset Police Authority" by rule, "Essex Police" as a variant), so the
+        name's reading survives an export and import; "exact" for the code alone, beside the
+        body's own name, or beside a name that reads as another body or none."""
+        names = self.directory.names
+        if normalise_name(given) in ("", normalise_name(code), normalise_name(names[code])):
+            return "exact"
+        try:
+            res = self.directory.resolve(given, None)
+        except UnknownBody:
+            return "exact"
+        if list(res.codes) != [code]:
+            return "exact"
+        if res.alias_type == "rule":
+            return f"rule: {given} → {names[code]}"
+        exact = res.alias_type in ("official", "former", "nhs_predecessor")
+        return "exact" if exact else "alias"
 
     def external(self, token: str, given: str, kind: str) -> tuple[list[Member], str]:
         """An organisation outside the public bodies the product ranks, kept by name."""
