@@ -1316,7 +1316,8 @@ def test_a_county_that_is_its_fire_authority_is_told_its_fire_services_arrangeme
     """Norfolk County Council is the Norfolk Fire and Rescue Authority; its page and briefing
     said it "is in 2 documented arrangements" and its first suggestion, the Norfolk police
     force area, gave no word of the headquarters and control room its fire service already
-    shares with the police: the register names the fire service, which is the council's."""
+    shares with the police: the register names the fire service, which is the council's. The
+    police's list offered Norfolk as a council new to it."""
     text = _text(real_client, "/bodies/E10000020")
     assert (
         "Norfolk is also the fire and rescue authority for its area, its fire service part of "
@@ -1343,6 +1344,12 @@ def test_a_county_that_is_its_fire_authority_is_told_its_fire_services_arrangeme
     assert _said(answer, "fire_service", "E23000024")[0] == (
         "already works with the Norfolk Fire and Rescue Authority on other services (documented "
         "arrangements): Norfolk is that fire and rescue authority"
+    )
+    # And the police's list, the other way: Norfolk read as a council new to the police.
+    police = real_client.get("/api/v1/bodies/E23000024/recommendations?kinds=council").json
+    assert _said(police, "fire_service", "E10000020")[0] == (
+        "is also the Norfolk Fire and Rescue Authority, which already works with the Norfolk "
+        "police force area on other services (documented arrangements)"
     )
     # The fire authority's own list says nothing of the kind of its council's partners (it
     # said of Broxbourne "already works with Hertfordshire …: the Hertfordshire Fire and Rescue

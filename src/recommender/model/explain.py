@@ -469,30 +469,55 @@ def run_by_note(model: TrainedModel, focal: int, cand: int) -> Reason | None:
 def fire_service_note(
     model: TrainedModel, network: Snapshot, focal: int, cand: int
 ) -> Reason | None:
-    """A note when the focal body is a county council that is its area's fire and rescue
-    authority, and that authority already shares services with the candidate in running
-    arrangements: they are the council's own, though the register names its fire service
-    (Norfolk's headquarters shared with the Norfolk police force area). None otherwise."""
+    """A note when one of the two is a county council that is its area's fire and rescue
+    authority, and that authority already shares services with the other in running
+    arrangements: they are the council's own, though the register names its fire service.
+    On Norfolk's list, the Norfolk police force area: its headquarters is shared with the
+    Norfolk Fire and Rescue Authority, which Norfolk is; on the police's list, Norfolk (it
+    read as a council new to the police). None otherwise."""
     ctx = model.context
-    pairs, b = ctx.pairs, ctx.bodies
-    if str(b.tier[focal]) == "fire":  # ("runs" is marked both ways: the council is not its)
-        return None
-    for fire in np.flatnonzero(pairs.governance()[focal] == RUNS).tolist():
-        governor = pairs.governors.get((focal, fire))
-        if fire == cand or governor is None or governor.governance != "county_council":
-            continue
-        shared = np.flatnonzero(network.shares[:, fire, cand])
-        if not len(shared):
-            continue
-        what = and_list([service_words(str(ctx.labels[s])) for s in shared[:3]])
-        more = len(shared) - 3
-        what += f" (and {more} more service{'s' * (more != 1)})" if more > 0 else ""
+    b = ctx.bodies
+    if shared := _fire_service_shares(model, network, focal, cand):
+        fire, what = shared
         return Reason(
             "fire_service",
             f"already works with {in_text(b, fire)} on {what} (documented arrangements): "
             f"{in_text(b, focal)} is that fire and rescue authority",
             0.0,
         )
+    if shared := _fire_service_shares(model, network, cand, focal):
+        fire, what = shared
+        return Reason(
+            "fire_service",
+            f"is also {in_text(b, fire)}, which already works with {in_text(b, focal)} on "
+            f"{what} (documented arrangements)",
+            0.0,
+        )
+    return None
+
+
+def _fire_service_shares(
+    model: TrainedModel, network: Snapshot, council: int, other: int
+) -> tuple[int, str] | None:
+    """The fire and rescue authority ``council`` is (a county council that is its area's),
+    and the services that authority shares with ``other`` in running arrangements ("other
+    services", "ICT and digital and legal (and 2 more services)"); None when it is no such
+    council, ``other`` is that authority, or they share none."""
+    ctx = model.context
+    pairs = ctx.pairs
+    if str(ctx.bodies.tier[council]) == "fire":  # ("runs" is marked both ways)
+        return None
+    for fire in np.flatnonzero(pairs.governance()[council] == RUNS).tolist():
+        governor = pairs.governors.get((council, fire))
+        if fire == other or governor is None or governor.governance != "county_council":
+            continue
+        shared = np.flatnonzero(network.shares[:, fire, other])
+        if not len(shared):
+            continue
+        what = and_list([service_words(str(ctx.labels[s])) for s in shared[:3]])
+        more = len(shared) - 3
+        what += f" (and {more} more service{'s' * (more != 1)})" if more > 0 else ""
+        return fire, what
     return None
 
 
