@@ -1398,7 +1398,8 @@ def test_a_service_a_partnership_was_extended_to_is_not_suggested_as_new(
 ) -> None:
     """The North Yorkshire police force area's legal services list offered the Cleveland and
     Durham police force areas as new partners, where the Evolve programme the three share (filed
-    under other services) was "later extended to shared legal services (2019)"."""
+    under other services) was "later extended to shared legal services (2019)"; listed as
+    sharing it, they cited other arrangements as the evidence, never the Evolve programme."""
     asked = "/api/v1/bodies/E23000009/recommendations?service=legal&k=50"
     new = {r["partner_code"] for r in real_client.get(asked).json["recommendations"]}
     assert not {"E23000008", "E23000013"} & new  # Durham, Cleveland
@@ -1409,6 +1410,11 @@ def test_a_service_a_partnership_was_extended_to_is_not_suggested_as_new(
         "already works with the North Yorkshire police force area on legal services and other "
         "services (documented arrangements)"
     ]
+    # The arrangement they share it in is cited, as any pair's own: the evidence of a police
+    # legal service named others' and never the Evolve programme.
+    for partner in ("E23000008", "E23000013"):
+        cited = [e["name"] for e in sharing[partner]["evidence"]]
+        assert cited[0].startswith("Evolve programme"), cited
 
 
 def test_a_scenarios_map_follows_who_already_shares_what(real_app: Flask) -> None:

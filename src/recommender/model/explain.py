@@ -44,6 +44,7 @@ from recommender.core.names import and_list, council_named
 from recommender.geo.pairs import RUNS, SAME_GOVERNOR, UNGOVERNED, PairMatrices
 from recommender.model.features import GEOGRAPHY, KIND_TERMS, PAIR_FEATURES, BodyArrays
 from recommender.register.records import (
+    also_shares,
     exits_of,
     has_ended,
     is_proposed,
@@ -790,22 +791,30 @@ class EvidenceIndex:
         self._kinds, self._kind_of = np.unique(ctx.bodies.kind, return_inverse=True)
         names = body_names(ctx.bodies.codes, ctx.bodies.names)
         kind_matrix = np.eye(len(self._kinds), dtype=bool)[self._kind_of]  # bodies × kinds
-        for service, group in observed.groupby("service", sort=False):
-            records = [evidence_record(r, names) for r in group.to_dict(orient="records")]
+        # An arrangement is evidence for its service and for any its source says it was
+        # extended to (:func:`also_shares`: the Evolve programme, filed under other services,
+        # for legal services from 2019), cited as filed.
+        by_service: dict[str, list[dict[str, Any]]] = {}
+        for row in observed.to_dict(orient="records"):
+            extended = also_shares(str(row["name"]), bool(row.get("simulated")))
+            for service in dict.fromkeys([str(row["service"]), *(r.service for r in extended)]):
+                by_service.setdefault(service, []).append(row)
+        for service, rows in by_service.items():
+            records = [evidence_record(r, names) for r in rows]
             for record in records:
                 if ended and str(record["id"]) in ended:
                     record["ended"] = True
                     if ended[str(record["id"])] is not None:
                         record["end_year"] = ended[str(record["id"])]
-            members = np.zeros((len(group), ctx.pairs.n), dtype=bool)
-            for i, codes in enumerate(group["member_codes"]):
-                members[i, [index[c] for c in codes if c in index]] = True
+            members = np.zeros((len(rows), ctx.pairs.n), dtype=bool)
+            for i, row in enumerate(rows):
+                members[i, [index[c] for c in row["member_codes"] if c in index]] = True
             total = np.log(np.maximum(members @ pop, 1.0))
             kinds = members @ kind_matrix  # (arrangements × kinds)
             ids = np.array([str(r["id"]) for r in records], dtype=object)
             rank = np.empty(len(ids), dtype=np.intp)
             rank[np.argsort(ids, kind="stable")] = np.arange(len(ids))
-            self._blocks[str(service)] = _Block(
+            self._blocks[service] = _Block(
                 records,
                 members,
                 members.astype(np.float32),
