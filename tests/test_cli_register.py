@@ -335,6 +335,16 @@ def test_list_pages_as_the_api_does(run: Run) -> None:
     assert every["total"] >= 3
     assert (page["total"], page["limit"], page["offset"]) == (every["total"], 2, 1)
     assert page["arrangements"] == every["arrangements"][1:3]
+    # The table says what its page is a page of, as the JSON's total does (it said "2
+    # arrangements", as of a register of two).
+    total = every["total"]
+    table = run("list", "--origin", "all", "--limit", "2", "--offset", "1")
+    assert f"arrangements 2 to 3 of {total}; names and partners cut to fit" in table.output
+    last = run("list", "--origin", "all", "--offset", str(total - 1))
+    assert f"arrangement {total} of {total};" in last.output
+    past = run("list", "--origin", "all", "--offset", str(total))
+    assert f"no arrangements: --offset {total} is past the last of {total}" in past.output
+    assert f"{total} arrangements; names" in run("list", "--origin", "all").output
 
 
 @pytest.mark.parametrize("command", ["list", "export"])

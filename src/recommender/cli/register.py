@@ -257,8 +257,19 @@ def list_(
     if said:
         click.echo(f"* {'; '.join(said)}")
     shown = len(records)
+    # A page (--limit, --offset) says what it is a page of, as the JSON's total does.
+    total = shown if limit is None and not offset else reg.count(filters, settings=obj.settings)
+    if total == shown:
+        counted = f"{shown} arrangement{'s' * (shown != 1)}"
+    elif shown == 1:
+        counted = f"arrangement {offset + 1:,} of {total:,}"
+    elif shown:
+        counted = f"arrangements {offset + 1:,} to {offset + shown:,} of {total:,}"
+    else:
+        click.echo(f"no arrangements: --offset {offset:,} is past the last of {total:,}", err=True)
+        return
     click.echo(
-        f"{shown} arrangement{'s' * (shown != 1)}; names and partners cut to fit (register show "
+        f"{counted}; names and partners cut to fit (register show "
         "ID, or --format json, for all of one)",
         err=True,
     )
