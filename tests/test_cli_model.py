@@ -167,7 +167,13 @@ def test_models_compare_sets_two_evaluations_side_by_side(
 
     text = _invoke(settings, "models", "compare", second).stdout
     assert "Trained on different registers" in text
-    assert f"{first} *" in text
+    # Which is first and what a change is, said before the tables (it came last, on stderr).
+    assert re.search(rf"^first \(promoted\) +{first} \*", text, re.M)
+    assert re.search(rf"^second \(VERSION\) +{second} ", text, re.M)
+    key = "change: second minus first."
+    assert text.index(key) < text.index("higher is better")
+    named = _invoke(settings, "models", "compare", second, first).stdout
+    assert re.search(rf"^first \(OTHER\) +{first} \*", named, re.M)
     assert re.search(r"mrr +0\.500 ↓ +0\.600 nearest +0\.700 +0\.600 nearest +\+0\.200", text)
     assert f"- lopo, service given, all pair kinds: NOT BETTER → {second_said}" in text
     # It left out the pair kinds too few to judge without saying so.

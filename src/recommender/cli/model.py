@@ -602,18 +602,29 @@ def models_compare(obj: SettingsObj, version: str, other: str | None, fmt: str) 
     first, second = found["first"], found["second"]
     promoted = artifacts.promoted_version(obj.settings)
     names = [m["version"] + (" *" if m["version"] == promoted else "") for m in (first, second)]
+    asked = ["promoted", "VERSION"] if named is None else ["OTHER", "VERSION"]
     echo_table(
         [
             [
+                f"{side} ({what})",
                 name,
                 str(m["created_at"] or "")[:16].replace("T", " "),
                 f"{m['arrangements'] or 0:,} ({m['real'] or 0:,} real)",
                 str(m["register_hash"] or "")[:12],
                 "not evaluated" if not m["evaluated"] else f"{m['held_out'] or 0:,}",
             ]
-            for name, m in zip(names, (first, second), strict=True)
+            for side, what, name, m in zip(
+                ("first", "second"), asked, names, (first, second), strict=True
+            )
         ],
-        ["model", "created (UTC)", "trained on", "register", "held out"],
+        ["", "model", "created (UTC)", "trained on", "register", "held out"],
+    )
+    # What the tables' columns are, said before them (it came last, on stderr, so that
+    # "first" named the promoted model only after every table).
+    click.echo(
+        ("* serves now. " if promoted in (first["version"], second["version"]) else "")
+        + "Below, each model's figure beside the best baseline's in its own evaluation, on "
+        "that metric (↓ the model does not beat it); change: second minus first."
     )
     if not found["same_register"]:
         click.echo(
@@ -663,12 +674,6 @@ def models_compare(obj: SettingsObj, version: str, other: str | None, fmt: str) 
             f"{headline['first'] or 'not judged'}, second {headline['second'] or 'not judged'} "
             "(`models show VERSION` says against what)."
         )
-    click.echo(
-        f"\nfirst: {names[0]}; second: {names[1]} (* serves now). Each model's figure beside "
-        "the best baseline's in its own evaluation, on that metric (↓ the model does not beat "
-        "it); change: second minus first.",
-        err=True,
-    )
 
 
 def _against(side: dict[str, Any]) -> list[str]:
