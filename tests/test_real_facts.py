@@ -1432,3 +1432,36 @@ def test_a_scenarios_map_follows_who_already_shares_what(real_app: Flask) -> Non
     on_map = ScenarioRecommender(base, derive(surrey(settings), settings))
     found = on_map.recommend(Query(body="E23000009", service="legal", k=50))
     assert not {"E23000008", "E23000013"} & {r.partner_code for r in found}
+
+
+def test_a_scenarios_evidence_names_the_councils_it_replaces_as_they_are_today(
+    real_app: Flask,
+) -> None:
+    """With North and West Northamptonshire one unitary on a scenario's map, the evidence
+    named the councils they succeeded as if still there: "Kettering Borough Council (now
+    Kettering)", "Northamptonshire County Council (now Northamptonshire)": the scenario's map
+    has no name for a council it replaces, and the name as given stood in for it."""
+    from recommender.scenario import define
+    from recommender.scenario.define import Draft, DraftSuccessor
+    from recommender.scenario.recommend import ScenarioRecommender
+    from recommender.scenario.world import derive
+
+    base = real_app.extensions["recommender"].models.require()
+    settings = base.settings
+    draft = Draft("northants", (DraftSuccessor("Northamptonshire", ("E06000061", "E06000062")),))
+    on_map = ScenarioRecommender(base, derive(define.check(draft, settings), settings))
+    today = set(reference_bodies(settings)["display_name"].astype(str))
+    labels = {
+        label
+        for query in (
+            Query(body=on_map.code_of("Northamptonshire"), k=50, include_existing=True),
+            Query(body="E07000177", service="customer_services", k=50, include_existing=True),
+        )
+        for r in on_map.recommend(query)
+        for e in r.evidence
+        for label in e["partner_names"]
+    }
+    now = {m.group(1) for label in labels for m in re.finditer(r"\(now (.*?)\)", label)}
+    assert "Kettering (now North Northamptonshire)" in labels
+    named = {n for n in now if n in today or set(re.split(r", | and ", n)) <= today}
+    assert now - named == set()

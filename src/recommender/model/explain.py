@@ -764,10 +764,13 @@ class EvidenceIndex:
         *,
         leave_out: Collection[str] = (),
         ended: Mapping[str, int | None] | None = None,
+        names: Mapping[str, str] | None = None,
     ) -> None:
         """Index ``model``'s real arrangements but those whose id is in ``leave_out`` (deleted
         from the register since: never cited); those in ``ended`` (said to have ended since)
-        are cited as ended, with the end year it gives."""
+        are cited as ended, with the end year it gives. ``names`` (code to name today) names
+        their partners: by default the model's bodies' (a scenario's map lacks the councils
+        it replaces, which the arrangements name as they are today)."""
         ctx = model.context
         index = ctx.pairs.index
         pop = ctx.bodies.population
@@ -789,7 +792,7 @@ class EvidenceIndex:
         ]
         observed = observed[~np.array(internal, dtype=bool) & ~np.array(proposed, dtype=bool)]
         self._kinds, self._kind_of = np.unique(ctx.bodies.kind, return_inverse=True)
-        names = body_names(ctx.bodies.codes, ctx.bodies.names)
+        names = body_names(ctx.bodies.codes, ctx.bodies.names) if names is None else names
         kind_matrix = np.eye(len(self._kinds), dtype=bool)[self._kind_of]  # bodies × kinds
         # An arrangement is evidence for its service and for any its source says it was
         # extended to (:func:`also_shares`: the Evolve programme, filed under other services,

@@ -405,8 +405,8 @@ class Recommender:
         self.scorer.estimated = np.isin(
             ctx.pairs.codes, list(reference.estimated_populations(settings))
         )
-        self._evidence = EvidenceIndex(model)
-        self._name_of = body_names(ctx.bodies.codes, ctx.bodies.names)  # (code to name today)
+        self._name_of = self._names_today()  # (code to name today)
+        self._evidence = EvidenceIndex(model, names=self._name_of)
         self.suggestions = Suggestions(SUGGESTIONS)
         # Each body's kind as a small number, so that a filter on kinds is one look-up a row.
         self._kind_names, self._kind_of = np.unique(ctx.bodies.kind, return_inverse=True)
@@ -586,7 +586,7 @@ class Recommender:
         are withdrawn."""
         gone, since = self._withdrawal(present, ended)
         if gone != self.withdrawn or since != self.ended_since:
-            evidence = EvidenceIndex(self.model, leave_out=gone, ended=since)
+            evidence = EvidenceIndex(self.model, leave_out=gone, ended=since, names=self._name_of)
             facts = self._facts(gone, since)
             with self._follow_lock:
                 self._evidence, self.withdrawn, self.ended_since = evidence, gone, since
@@ -595,6 +595,12 @@ class Recommender:
                 self._shortlists.clear()
                 self.suggestions.clear()
         return len(gone)
+
+    def _names_today(self) -> dict[str, str]:
+        """Each body's name today, by code: what the evidence names an arrangement's partners
+        by (:func:`~recommender.model.explain.partner_labels`)."""
+        bodies = self.model.context.bodies
+        return body_names(bodies.codes, bodies.names)
 
     def _withdrawal(
         self, present: Iterable[str], ended: Mapping[str, int | None] | None

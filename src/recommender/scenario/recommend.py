@@ -71,6 +71,7 @@ class ScenarioRecommender(Recommender):
             arrangements=compact,
             importance=base.model.importance,
         )
+        self._base_names = base._name_of  # (for the councils the scenario replaces)
         super().__init__(model, base.version, base.metadata, base.settings)
         self.base = base
         self._base_identity = base.identity  # the register as the base followed it then
@@ -100,6 +101,13 @@ class ScenarioRecommender(Recommender):
             (str(ids[k]), str(codes[f]))
             for k, f, _ in members_gone(ids, given, self.model.context.pairs.index)
         )
+
+    def _names_today(self) -> dict[str, str]:
+        """The names on the scenario's map, and today's of the councils it replaces: the
+        evidence's real arrangements name them as they are today ("Chiltern (now
+        Buckinghamshire)"), never as if still there ("Chiltern District Council (now
+        Chiltern)", the name as given standing in for one not on the map)."""
+        return {**self._base_names, **super()._names_today()}
 
     @property
     def definition(self) -> Definition:
