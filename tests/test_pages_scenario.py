@@ -468,6 +468,62 @@ def test_what_a_successor_inherits_says_what_no_longer_runs(
     assert pilot.count("Kent police force area") == 1
 
 
+def test_a_body_the_scenario_leaves_as_it_is_says_what_no_longer_runs(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """ "Hartlepool is in 9 documented arrangements" on a scenario's map, where its page today
+    says one has passed its limited term and one was only proposed."""
+    state = real_app.extensions["recommender"]
+    store.create(state.engine, surrey_draft("surrey-hartlepool"), state.settings)
+    try:
+        url = "/api/v1/bodies/E06000001?scenario=surrey-hartlepool"
+        carried = real_client.get(url).get_json()["arrangements"]
+        page = _plain(_text(real_client.get("/scenarios/surrey-hartlepool/bodies/E06000001")))
+    finally:
+        store.delete(state.engine, "surrey-hartlepool")
+    said = reg.not_running_said(carried)
+    assert "only proposed" in said and "past a limited term" in said
+    assert f"Hartlepool is in {len(carried)} documented arrangements{said}, " in " ".join(
+        page.split()
+    )
+
+
+def test_a_successors_answer_counts_what_it_inherits_as_its_page_does(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """With North and West Northamptonshire one unitary, the API's note said it "inherits 13
+    documented arrangements" where it listed 12, and the page said 12: Kettering and
+    Wellingborough's, between councils that were one body already, was counted in; and the
+    page said it was "between bodies that are all now Northamptonshire", a unitary the
+    scenario only proposes."""
+    from recommender.scenario.define import Draft, DraftSuccessor
+
+    state = real_app.extensions["recommender"]
+    pair = (DraftSuccessor("Northamptonshire", ("E06000061", "E06000062")),)
+    store.create(state.engine, Draft("northants-count", pair), state.settings)
+    try:
+        answer = real_client.get("/api/v1/bodies/X06000001?scenario=northants-count").get_json()
+        page = _plain(_text(real_client.get("/scenarios/northants-count/bodies/X06000001")))
+    finally:
+        store.delete(state.engine, "northants-count")
+    listed, merged = answer["arrangements"], answer["merged_arrangements"]
+    assert merged  # (the one between councils already one body)
+    note = answer["resolution"]["note"]
+    said = f"it inherits {len(listed)} documented arrangements from them"
+    assert said in note, note
+    assert f"Northamptonshire inherits {len(listed)} documented arrangements" in " ".join(
+        page.split()
+    )
+    assert "; 3 between them become internal (no longer partnerships)." in note
+    # The one between councils one body already is said of the body they are today, not of
+    # the unitary the scenario only proposes ("bodies that are all now Northamptonshire").
+    assert (
+        "1 documented arrangement was between bodies that are all now North Northamptonshire, "
+        "so it is internal to it, not a partnership"
+    ) in " ".join(page.split())
+    assert "all now Northamptonshire" not in page
+
+
 def test_a_scenario_page_names_a_body_in_its_sentences_as_the_page_does(
     client: FlaskClient, stored: str
 ) -> None:

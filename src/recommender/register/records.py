@@ -788,11 +788,15 @@ def merged_said(name: str, merged: Sequence[Mapping[str, Any]]) -> str:
     ``internal`` says who runs it, or which members are now the one body)."""
     runs = [r for r in merged if r.get("internal") and not _one_code(r)]
     said = []
-    if len(runs) < len(merged):
-        n = len(merged) - len(runs)
+    # On a scenario's map, the body its members are today (``one_today``), not the successor
+    # it becomes part of there.
+    running = {id(r) for r in runs}
+    ones = [str(r.get("one_today") or name) for r in merged if id(r) not in running]
+    for now in dict.fromkeys(ones):
+        n = ones.count(now)
         said.append(
             f"{n} documented arrangement{'s' * (n != 1)} {'was' if n == 1 else 'were'} between "
-            f"bodies that are all now {name}, so {'it is' if n == 1 else 'they are'} internal "
+            f"bodies that are all now {now}, so {'it is' if n == 1 else 'they are'} internal "
             "to it, not a partnership"
         )
     for why in dict.fromkeys(str(r["internal"]) for r in runs):

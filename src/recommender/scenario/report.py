@@ -16,7 +16,13 @@ from recommender.core.errors import UnknownBody
 from recommender.core.names import and_list, normalise
 from recommender.recommend.ranking import Place, rows
 from recommender.reference import lookup as reference
-from recommender.register.records import Filters, not_running_said, query
+from recommender.register.records import (
+    Filters,
+    not_running_said,
+    one_body,
+    partnerships_of,
+    query,
+)
 from recommender.scenario import history
 from recommender.scenario.world import World
 
@@ -120,18 +126,37 @@ def place(world: World, body: str) -> Place:
         for record in query(Filters(body=source), settings=world.settings):
             records.setdefault(record["id"], record)
     internal = {o.id for o in history.from_records(world, records.values()) if o.internal}
-    kept = [_mapped(world, r, code) for i, r in sorted(records.items()) if i not in internal]
+    kept = [
+        _today(world, _mapped(world, r, code))
+        for i, r in sorted(records.items())
+        if i not in internal
+    ]
     note = f"On the map of scenario {world.definition.name!r}"
     if facts["successor"]:
         formed = and_list([f["name"] for f in facts["formed_from"]])
         note += f": a new unitary council formed from {formed}"
-        if kept:
-            note += f"; it inherits {len(kept)} documented arrangement"
-            note += f"{'s' * (len(kept) != 1)} from them{not_running_said(kept)}"
+        # Counted as its page lists them: partnerships, not those between councils that were
+        # one body already (Kettering and Wellingborough's, both North Northamptonshire).
+        partnerships = partnerships_of(kept, code)[0]
+        if partnerships:
+            n = len(partnerships)
+            note += f"; it inherits {n} documented arrangement"
+            note += f"{'s' * (n != 1)} from them{not_running_said(partnerships)}"
         if internal:
-            note += f"; {len(internal)} between them become internal (no longer partnerships)"
+            n = len(internal)
+            note += f"; {n} between them {'becomes' if n == 1 else 'become'} internal (no "
+            note += f"longer {'a partnership' if n == 1 else 'partnerships'})"
     within = rows(world.contents(code))
     return Place(facts, rows(near), rows(inside), kept, note + ".", contents=within)
+
+
+def _today(world: World, record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with ``one_today``, the name of the one body its members all are today
+    (Kettering and Wellingborough's, North Northamptonshire), where they are: what is said
+    of it is the world's as it is, never the scenario's ("bodies that are all now
+    Northamptonshire", of a unitary only proposed)."""
+    today = [m.get("today_code") or m.get("body_code") for m in record["members"]]
+    return record | {"one_today": world.name(str(today[0]))} if one_body(today) else record
 
 
 def _mapped(world: World, record: dict[str, Any], focal: str) -> dict[str, Any]:
