@@ -136,6 +136,9 @@ def _problems(draft: Draft, settings: Settings = REAL) -> list[str]:
         # names: twice in the scenario, or a council that stays on the map
         ([("Surrey", EAST), ("surrey", WEST)], "successor 1 has this name already"),
         ([("Hampshire", EAST), ("B", WEST)], "Hampshire (E10000014) keeps this name"),
+        # nor another body's full name (the police area's page listed it among its councils)
+        ([("Cleveland police force area", EAST), ("B", WEST)],
+         "Cleveland police force area (E23000013) keeps this name"),
         ([("x" * 101, EAST), ("B", WEST)], "a name of 1 to 100 characters"),
     ],
 )  # fmt: skip

@@ -368,10 +368,13 @@ def _check_names(
 ) -> None:
     removed = {c for m in members for c in m}
     removed |= {str(bodies.at[c, "county_code"]) for c in removed} - {""}
-    # Councils only: a unitary called Kent beside Kent's fire and police areas is the norm.
-    remaining = bodies[~bodies.index.isin(list(removed)) & (bodies["kind"] == "council")]
+    # A council's names, and another body's full name: a unitary called Kent beside Kent's
+    # fire and police areas is the norm, one called "Cleveland police force area" is not (a
+    # look-up by that name found the successor, and the police area's page listed it).
+    remaining = bodies[~bodies.index.isin(list(removed))]
+    councils = remaining[remaining["kind"] == "council"]
     taken = {normalise(str(n)): str(code) for code, n in remaining["display_name"].items()}
-    taken |= {normalise(str(n)): str(code) for code, n in remaining["name"].items()}
+    taken |= {normalise(str(n)): str(code) for code, n in councils["name"].items()}
     seen: dict[str, int] = {}
     for i, name in enumerate(names, 1):
         where = f"successors[{i}].name"
