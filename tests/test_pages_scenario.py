@@ -272,6 +272,14 @@ def test_the_page_links_its_list_as_csv_and_excel_on_the_new_map(
     assert table.status_code == 200 and table.mimetype == "text/csv"
     rows = list(csv.DictReader(io.StringIO(table.get_data(as_text=True))))
     assert [(r["Partner code"], r["Service id"]) for r in rows] == shown
+    # A CSV says it is the scenario's list, in its name and on every row (it downloaded as
+    # today's "suggestions-west-surrey.csv" and said nothing of the scenario).
+    on_map = f"on the map of scenario '{stored}', a reorganisation not made: not today's map"
+    assert f"suggestions-west_surrey-scenario-{stored}.csv" in table.headers["Content-Disposition"]
+    assert all(on_map[1:] in r["Body note"] for r in rows), rows[0]["Body note"]
+    untouched = client.get(f"/api/v1/bodies/E07000092/recommendations.csv?scenario={stored}")
+    kept = list(csv.DictReader(io.StringIO(untouched.get_data(as_text=True))))
+    assert kept and all(r["Body note"] == on_map[:1].upper() + on_map[1:] for r in kept)
     book = client.get(links[1])
     assert book.status_code == 200
     workbook = openpyxl.load_workbook(io.BytesIO(book.data))

@@ -80,8 +80,15 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
     cautions = model.cautions(
         str(body["kind"]), args["kinds"], args["service"], asked=args["kinds"], sort=args["sort"]
     ) if found else []  # fmt: skip
-    table = downloads.recommendations_table(body, found, about, cautions, note, sizes)
-    return _file(table, f"suggestions-{body['display_name']}", fmt)
+    # A CSV's rows say it is a scenario's list, as its name does (it downloaded as today's
+    # "suggestions-hartlepool.csv", a successor among the partners, with no word of it).
+    said = note
+    if name is not None:
+        on_map = f"on the map of scenario {name!r}, a reorganisation not made: not today's map"
+        said = f"{note}; {on_map}" if note else on_map[:1].upper() + on_map[1:]
+    table = downloads.recommendations_table(body, found, about, cautions, said, sizes)
+    scenario = "" if name is None else f"-scenario-{name}"
+    return _file(table, f"suggestions-{body['display_name']}{scenario}", fmt)
 
 
 def _register(fmt: str) -> Response:
