@@ -87,8 +87,8 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
         on_map = f"on the map of scenario {name!r}, a reorganisation not made: not today's map"
         said = f"{note}; {on_map}" if note else on_map[:1].upper() + on_map[1:]
     table = downloads.recommendations_table(body, found, about, cautions, said, sizes)
-    scenario = "" if name is None else f"-scenario-{name}"
-    return _file(table, f"suggestions-{body['display_name']}{scenario}", fmt)
+    which = "" if name is None else f"-scenario-{name}"
+    return _file(table, f"suggestions-{body['display_name']}{which}", fmt)
 
 
 def _register(fmt: str) -> Response:
