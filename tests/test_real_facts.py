@@ -1434,13 +1434,10 @@ def test_a_scenarios_map_follows_who_already_shares_what(real_app: Flask) -> Non
     assert not {"E23000008", "E23000013"} & {r.partner_code for r in found}
 
 
-def test_a_scenarios_evidence_names_the_councils_it_replaces_as_they_are_today(
-    real_app: Flask,
-) -> None:
-    """With North and West Northamptonshire one unitary on a scenario's map, the evidence
-    named the councils they succeeded as if still there: "Kettering Borough Council (now
-    Kettering)", "Northamptonshire County Council (now Northamptonshire)": the scenario's map
-    has no name for a council it replaces, and the name as given stood in for it."""
+@pytest.fixture(scope="module")
+def northants(real_app: Flask) -> Any:
+    """The promoted model on a scenario's map where North and West Northamptonshire are one
+    unitary, "Northamptonshire"."""
     from recommender.scenario import define
     from recommender.scenario.define import Draft, DraftSuccessor
     from recommender.scenario.recommend import ScenarioRecommender
@@ -1449,8 +1446,18 @@ def test_a_scenarios_evidence_names_the_councils_it_replaces_as_they_are_today(
     base = real_app.extensions["recommender"].models.require()
     settings = base.settings
     draft = Draft("northants", (DraftSuccessor("Northamptonshire", ("E06000061", "E06000062")),))
-    on_map = ScenarioRecommender(base, derive(define.check(draft, settings), settings))
-    today = set(reference_bodies(settings)["display_name"].astype(str))
+    return ScenarioRecommender(base, derive(define.check(draft, settings), settings))
+
+
+def test_a_scenarios_evidence_names_the_councils_it_replaces_as_they_are_today(
+    northants: Any,
+) -> None:
+    """With North and West Northamptonshire one unitary on a scenario's map, the evidence
+    named the councils they succeeded as if still there: "Kettering Borough Council (now
+    Kettering)", "Northamptonshire County Council (now Northamptonshire)": the scenario's map
+    has no name for a council it replaces, and the name as given stood in for it."""
+    on_map = northants
+    today = set(reference_bodies(on_map.settings)["display_name"].astype(str))
     labels = {
         label
         for query in (
@@ -1465,3 +1472,21 @@ def test_a_scenarios_evidence_names_the_councils_it_replaces_as_they_are_today(
     assert "Kettering (now North Northamptonshire)" in labels
     named = {n for n in now if n in today or set(re.split(r", | and ", n)) <= today}
     assert now - named == set()
+
+
+def test_a_scenarios_inherited_history_says_a_proposal_once(northants: Any) -> None:
+    """Cherwell's suggestion of the new Northamptonshire said it "inherits 4 documented
+    arrangements that ended and 1 documented proposal never formed with Cherwell …; also its
+    predecessor South Northamptonshire Council was named with Cherwell in a documented
+    proposal": the one proposal twice, and from Northamptonshire's side "South
+    Northamptonshire Council (now Northamptonshire)", of a unitary only proposed."""
+    successor = northants.code_of("Northamptonshire")
+    said = []
+    for body, partner in (("E07000177", successor), (successor, "E07000177")):
+        query = Query(body=body, service="customer_services", k=50, include_existing=True)
+        (found,) = [r for r in northants.recommend(query) if r.partner_code == partner]
+        said += [x.text for x in found.reasons if x.factor == "history"]
+    assert len(said) == 2
+    for text in said:
+        assert "1 documented proposal never formed with Cherwell" in text, text
+        assert text.count("proposal") == 1 and "(now Northamptonshire)" not in text, text

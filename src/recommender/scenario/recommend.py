@@ -156,7 +156,7 @@ class ScenarioRecommender(Recommender):
         common = [o for o in both if not self._apart(o, focal, partner)]
         both = [o for o in both if o not in common]
         if not both:
-            return self._common(focal, partner, common, reason) if common else reason
+            return self._common(focal, partner, common, reason, proposal=True) if common else reason
         gone = [o for o in both if (o.id, focal) in self._gone or (o.id, partner) in self._gone]
         shared = [o for o in both if o not in gone] or gone
         mine = _few(self._names(c for o in shared for c in o.into(focal, self.world)))
@@ -182,7 +182,13 @@ class ScenarioRecommender(Recommender):
             text += "; " + self._common(focal, partner, common, reason).text.replace(
                 "both succeed", "both also succeed", 1
             )
-        return Reason(reason.factor, text + _proposal_said(reason.text), reason.effect)
+        # A proposal the model names the pair in is among those inherited when any is: said
+        # once ("1 documented proposal never formed … ; also its predecessor South
+        # Northamptonshire Council was named with Cherwell in a documented proposal", the
+        # same one, and "(now Northamptonshire)" of a unitary only proposed).
+        if not any(o.proposed for o in [*shared, *common]):
+            text += _proposal_said(reason.text)
+        return Reason(reason.factor, text, reason.effect)
 
     def _apart(self, o: history.Outcome, focal: str, partner: str) -> bool:
         """Whether the pair are in ``o`` through different bodies of today (a partnership of
@@ -192,16 +198,24 @@ class ScenarioRecommender(Recommender):
         return any(a != b for a in mine for b in theirs)
 
     def _common(
-        self, focal: str, partner: str, common: list[history.Outcome], reason: Reason
+        self,
+        focal: str,
+        partner: str,
+        common: list[history.Outcome],
+        reason: Reason,
+        *,
+        proposal: bool = False,
     ) -> Reason:
         """ "both succeed Surrey County Council in 2 documented arrangements (with others: no
-        partnership of the two)"."""
+        partnership of the two)"; with ``proposal``, the proposal the reason ends with, unless
+        one of those is a proposal (said once)."""
         split = _few(self._names(c for o in common for c in o.into(focal, self.world)))
         what = _history_said(common)
+        said = proposal and not any(o.proposed for o in common)
         return Reason(
             reason.factor,
             f"both succeed {split} in {what} (with others: no partnership of the two)"
-            + _proposal_said(reason.text),
+            + (_proposal_said(reason.text) if said else ""),
             reason.effect,
         )
 
