@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -167,4 +168,30 @@ def test_show_says_when_each_carried_over_arrangement_ran(run: Any) -> None:
     row = next(
         line for line in shown.output.splitlines() if "Dartford and Sevenoaks Environmental" in line
     )
+    assert "2012–2021" in row
+
+
+def test_show_says_when_each_arrangement_becoming_internal_ran(run: Any) -> None:
+    """The arrangements that become internal were listed with no years: the Dartford and
+    Sevenoaks Environmental Health Partnership, which ended in 2021, among them when the two
+    join one unitary."""
+    north = ("E07000107", "E07000109", "E07000111", "E07000113", "E07000115")
+    west = ("E07000110", "E07000116")
+    east = ("E07000105", "E07000106", "E07000108", "E07000112", "E07000114")
+    made = run(
+        "scenario", "create", "kent-three-internal",
+        "--from", ",".join(north), "--name", "North Kent",
+        "--from", ",".join(west), "--name", "West Kent",
+        "--from", ",".join(east), "--name", "East Kent",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    shown = run("scenario", "show", "kent-three-internal")
+    assert shown.exit_code == 0, shown.output
+    assert re.search(
+        r"Documented arrangements that become internal \(\d+: no longer partnerships; "
+        r"(\d+ of them |)since ended or past a limited term",
+        shown.output,
+    ), shown.output
+    internal = shown.output.split("become internal")[1].split("carried over")[0]
+    row = next(line for line in internal.splitlines() if "Dartford and Sevenoaks Environ" in line)
     assert "2012–2021" in row

@@ -530,6 +530,16 @@ def test_a_successors_answer_counts_what_it_inherits_as_its_page_does(
         "so it is internal to it, not a partnership"
     ) in " ".join(page.split())
     assert "all now Northamptonshire" not in page
+    # Those that become internal say which no longer ran, and when each ran.
+    plain = " ".join(page.split())
+    assert (
+        "These 3 arrangements are between its own councils (1 of them since ended or past a "
+        "limited term): in Northamptonshire they are no longer partnerships."
+    ) in plain
+    assert (
+        "shared director of public health (North Northamptonshire, West Northamptonshire; "
+        "from 2021 to 2022)" in plain
+    )
 
 
 def test_a_scenario_page_names_a_body_in_its_sentences_as_the_page_does(

@@ -190,12 +190,23 @@ def _print(shown: dict[str, Any]) -> None:
         click.echo(f"note: {note}")
     arrangements = shown["arrangements"]
     internal, carried = arrangements["internal"], arrangements["carried_over"]
+    history = not_running_said(internal).replace(" (", "; ").rstrip(")")
     click.echo(
-        f"\nDocumented arrangements that become internal ({len(internal)}: no longer partnerships)"
+        f"\nDocumented arrangements that become internal ({len(internal)}: no longer "
+        f"partnerships{history})"
     )
     echo_table(
-        [[a["id"], a["name"], a["service"], _members(a["members_before"])] for a in internal],
-        ["id", "name", "service", "members today"],
+        [
+            [
+                a["id"],
+                a["name"],
+                a["service"],
+                years_said(a, short=True) or "—",
+                _members(a["members_before"]),
+            ]
+            for a in internal
+        ],
+        ["id", "name", "service", "years", "members today"],
     )
     click.echo(
         f"\nDocumented arrangements carried over to successors ({len(carried)}"
