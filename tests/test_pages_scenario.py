@@ -205,6 +205,16 @@ def test_filters_and_the_fragment(client: FlaskClient, stored: str) -> None:
     assert {s for _, s in _rows(page)} == {"legal"} and len(_rows(page)) == 3
     bad = client.get(f"/scenarios/{stored}/bodies/X06000002?k=0")
     assert bad.status_code == 400 and "Enter a whole number from 1 to" in _text(bad)
+    # The long tail left out is said, and can be shown, as on today's page (it was hidden
+    # with no word of it).
+    page = _text(client.get(f"/scenarios/{stored}/bodies/X06000002?service=legal"))
+    floor = re.search(r'<p class="floor" id="choice-floor">(.*?)</p>', page)
+    assert floor and "are not shown: the far and unlike bodies of the long tail" in floor[1]
+    (link,) = re.findall(r'href="([^"]+)">Show them', floor[1])
+    assert urlsplit(link).path == f"/scenarios/{stored}/bodies/X06000002"
+    assert parse_qs(urlsplit(link).query) == {"service": ["legal"], "min_choice": ["0"]}
+    every = _text(client.get(link))
+    assert "Every candidate partner is shown" in every and len(_rows(every)) >= len(_rows(page))
 
 
 def test_a_service_the_scenario_model_cannot_answer_for_is_named_beside_the_field(
@@ -530,6 +540,11 @@ def test_a_successors_answer_counts_what_it_inherits_as_its_page_does(
         "so it is internal to it, not a partnership"
     ) in " ".join(page.split())
     assert "all now Northamptonshire" not in page
+    # Nor do its evidence and the arrangements it could join name today's councils as the
+    # unitary only proposed ("Northamptonshire County Council (now Northamptonshire)", under
+    # a caption that said "members on the new map" of partners as they are today).
+    assert "(now Northamptonshire)" not in page and "members on the new map" not in page
+    assert "(partners as they are today)" in page
     # Those that become internal say which no longer ran, and when each ran.
     plain = " ".join(page.split())
     assert (

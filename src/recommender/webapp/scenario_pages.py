@@ -20,6 +20,7 @@ from recommender.core import services
 from recommender.core.errors import InvalidInput, ModelError, ScenarioRejected, UnknownBody
 from recommender.model.scoring import HORIZON_YEARS
 from recommender.recommend import readmodels
+from recommender.recommend.query import CHOICE_FLOOR
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.scenario import drawing, report, store
@@ -150,6 +151,7 @@ def body(name: str, code_or_name: str) -> Any:
     partnerships, merged = reg.partnerships_of(place.arrangements, str(place.facts["code"]))
     context = {
         "scenario": world.definition,
+        "choice_floor": CHOICE_FLOOR,
         "body": place.facts,
         "place": place,
         "containers": place.containers,
