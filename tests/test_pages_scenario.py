@@ -316,6 +316,15 @@ def test_before_and_after(client: FlaskClient, stored: str) -> None:
     # Two bodies asked at once: the second was dropped without a word.
     twice = client.get(f"/scenarios/{stored}/compare?body=E07000217&body=E07000209")
     assert twice.status_code == 400 and "&#39;body&#39; is given more than once" in twice.text
+    # A county split between successors: a 404 linking their pages on the scenario's map (it
+    # linked /bodies/X06000001 and /bodies/X06000002, today's pages, themselves 404s).
+    split = client.get(f"/scenarios/{stored}/compare?body=Surrey")
+    assert split.status_code == 404
+    links = re.findall(r'href="(/[^"]*X0600000\d[^"]*)"', split.text)
+    assert sorted(links) == [
+        f"/scenarios/{stored}/bodies/X06000001",
+        f"/scenarios/{stored}/bodies/X06000002",
+    ]
 
 
 def test_the_briefing_on_the_new_map(client: FlaskClient, stored: str) -> None:

@@ -195,6 +195,7 @@ def _gone(world: Any, asked: str, err: UnknownBody) -> Any:
     heirs = world.replaced[gone[0]]
     kept: dict[str, Any] = request.args.to_dict(flat=False)  # the filters asked, kept
     kept.pop("from", None)
+    kept.pop("body", None)  # (the compare page's question)
     if len(heirs) == 1:
         joined = kept | {"from": gone[0]}
         return redirect(
@@ -329,7 +330,10 @@ def compare_page(name: str) -> Any:
             query="",
         ), 503
     base = current.models.require()
-    found = compare(base, model, asked, k=10)
+    try:
+        found = compare(base, model, asked, k=10)
+    except UnknownBody as err:  # a county split between successors: their pages, not today's
+        return _gone(world, asked, err)
     return render_template(
         "scenario_compare.html",
         scenario=world.definition,
