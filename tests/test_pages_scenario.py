@@ -410,6 +410,13 @@ def test_api_errors(client: FlaskClient, stored: str) -> None:
     unknown = client.get("/api/v1/bodies/Rother/recommendations?scenario=nope")
     assert unknown.status_code == 404 and unknown.json["error"] == "unknown_scenario"
     assert client.get("/api/v1/bodies/Woking?scenario=nope").status_code == 404
+    # A scenario's code asked of today's map: said so, where it suggested Barnsley.
+    for url in ("/api/v1/bodies/X06000001", "/api/v1/bodies/X06000001?scenario="):
+        today = client.get(url)
+        assert today.status_code == 404, url
+        said = today.json["detail"]
+        assert "codes X06… name the new councils of a reorganisation scenario" in said
+        assert not today.json.get("suggestions"), today.json
 
 
 def test_api_scenarios(client: FlaskClient, stored: str) -> None:

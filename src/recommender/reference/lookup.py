@@ -307,6 +307,10 @@ def resolve(query: str, *, kind: str | None = None, settings: Settings) -> Resol
 ONS_CODE = re.compile(r"[EWSNK]\d{8}")  # an ONS GSS code: E31000017
 
 
+# A scenario's new council (:data:`recommender.scenario.define.CODE_PREFIX`).
+_SCENARIO_CODE = re.compile(r"X06\d{6}")
+
+
 def unknown_code_said(query: str) -> str | None:
     """What to say of ``query`` when it is an ONS code no body in the reference has (None when
     it is not a code): which codes the reference holds.
@@ -315,8 +319,18 @@ def unknown_code_said(query: str) -> str | None:
     True
     >>> unknown_code_said("Rothr") is None
     True
+    >>> "a reorganisation scenario" in unknown_code_said("X06000001")
+    True
     """
-    if not ONS_CODE.fullmatch(" ".join(str(query).split()).upper()):
+    code = " ".join(str(query).split()).upper()
+    if _SCENARIO_CODE.fullmatch(code):  # (it suggested Barnsley and Sheffield)
+        return (
+            f"no public body in the reference has the code {query!r}: codes X06… name the new "
+            "councils of a reorganisation scenario, on its map only (its pages are under "
+            "/scenarios/NAME/bodies/, the API takes ?scenario=NAME; `recommender scenario "
+            "list` names them)"
+        )
+    if not ONS_CODE.fullmatch(code):
         return None
     return (
         f"no public body in the reference has the code {query!r}: it holds the codes English"
