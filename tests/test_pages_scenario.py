@@ -175,6 +175,15 @@ def test_a_successors_page(client: FlaskClient, app: Flask, stored: str) -> None
         page
     )
     assert "663,227" in page  # the sum of its councils' people
+    # The county split between the two is said to be in part (it read "made of …, Woking,
+    # Surrey", all of Surrey), in the page, the API's note, the scenario's page and the CLI's.
+    made = page[page.index("it is made of") :].split("</p>")[0]
+    assert "Woking, part of Surrey, and its shared history is theirs." in made
+    assert "Formed from</dt><dd>" in page and 'part of <a href="/bodies/E10000030">' in page
+    note = client.get(f"/api/v1/bodies/X06000002?scenario={stored}").json["resolution"]["note"]
+    assert "formed from Guildford, " in note and ", Woking and part of Surrey;" in note
+    scenario = _plain(_text(client.get(f"/scenarios/{stored}")))
+    assert "Surrey Heath, Waverley, Woking, part of Surrey" in " ".join(scenario.split())
     state = app.extensions["recommender"]
     model = ScenarioCache().get(state.models.recommender, store.load(state.engine, stored))
     expected = [(r.partner_code, r.service) for r in model.recommend(Query("X06000002", k=10))]

@@ -160,7 +160,7 @@ def _print(shown: dict[str, Any]) -> None:
             s["density"],
             s["imd_decile"],
             s["rural_urban"],
-            ", ".join(f["name"] for f in s["formed_from"]),
+            ", ".join(readmodels.formed_names(s["formed_from"])),
         ]
         for s in shown["successors"]
     ]

@@ -53,6 +53,17 @@ EMPTY_NOTES = {
 # Bodies ------------------------------------------------------------------------------------
 
 
+def formed_names(formed_from: Iterable[Mapping[str, Any]]) -> list[str]:
+    """The bodies of today a successor is formed from, as a sentence names them: one it takes
+    a part of said so ("part of Kent", of a county split between successors: West Kent was
+    "made of Dartford, …, Kent").
+
+    >>> formed_names([{"name": "Dartford", "part": False}, {"name": "Kent", "part": True}])
+    ['Dartford', 'part of Kent']
+    """
+    return [f"part of {f['name']}" if f.get("part") else str(f["name"]) for f in formed_from]
+
+
 def held_at(savings: float, low: float, high: float) -> str | None:
     """Whether an estimate of savings is held at a bound of what real arrangements save per
     resident merged in (:class:`~recommender.model.estimators.SavingsModel`): ``"floor"``

@@ -502,6 +502,7 @@ def render_html(context: dict[str, Any], settings: Settings) -> str:
     env.filters["money"] = lambda v: "no figure" if v is None else charts.money(float(v))
     env.filters["member"] = member_label
     env.filters["given"] = given_label  # as its source names it
+    env.filters["formed_names"] = readmodels.formed_names  # a successor's councils
     env.filters["by_kind"] = reference.by_kind
     env.filters["listed_partners"] = listed_partners
     env.filters["held_short"] = HELD_SHORT.get  # a figure held at a bound per resident

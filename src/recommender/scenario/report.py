@@ -15,6 +15,7 @@ from typing import Any
 from recommender.core.errors import UnknownBody
 from recommender.core.names import and_list, normalise
 from recommender.recommend.ranking import Place, rows
+from recommender.recommend.readmodels import formed_names
 from recommender.reference import lookup as reference
 from recommender.register.records import (
     Filters,
@@ -133,7 +134,7 @@ def place(world: World, body: str) -> Place:
     ]
     note = f"On the map of scenario {world.definition.name!r}"
     if facts["successor"]:
-        formed = and_list([f["name"] for f in facts["formed_from"]])
+        formed = and_list(formed_names(facts["formed_from"]))
         note += f": a new unitary council formed from {formed}"
         # Counted as its page lists them: partnerships, not those between councils that were
         # one body already (Kettering and Wellingborough's, both North Northamptonshire).

@@ -109,11 +109,15 @@ class World:
     def facts(self, code: str) -> dict[str, Any]:
         """The facts of body ``code`` on this map, as :func:`reference.body` gives them, with
         ``successor`` (True for a new body) and ``formed_from`` (the bodies of today whose
-        area it takes)."""
+        area it takes, ``part`` where it takes a part of one: a county split between
+        successors)."""
         row = self.bodies.loc[code]
         facts = {c: _plain(row[c]) for c in self.bodies.columns if c != "geometry"}
         facts["successor"] = code in self.successors
-        facts["formed_from"] = [{"code": c, "name": self.name(c)} for c in self.sources(code)]
+        facts["formed_from"] = [
+            {"code": c, "name": self.name(c), "part": len(self.replaced.get(c, ())) > 1}
+            for c in self.sources(code)
+        ]
         facts["governance"] = self.governance_facts(code)
         if code not in self.successors and code in reference.load_bodies(self.settings).index:
             # A body the scenario leaves as it is says what today's map says of its figures:

@@ -44,7 +44,7 @@ from recommender.model.scoring import HORIZON_YEARS
 from recommender.model.verdicts import UNTESTED_ORDERS, trust_said
 from recommender.recommend import feedback as feedback_domain
 from recommender.recommend.query import CHOICE_FLOOR, odds
-from recommender.recommend.readmodels import HELD_SAID, HELD_SHORT, held_at
+from recommender.recommend.readmodels import HELD_SAID, HELD_SHORT, formed_names, held_at
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.render import charts
@@ -133,6 +133,7 @@ def _host(host: str) -> Markup:
 bp.add_app_template_filter(reg.member_label, "member")
 bp.add_app_template_filter(reg.given_label, "given")  # as its source names it
 bp.add_app_template_filter(reg.left_said, "left_said")
+bp.add_app_template_filter(formed_names, "formed_names")  # a successor's councils
 bp.add_app_template_filter(charts.savings_said, "savings_said")
 bp.add_app_template_filter(border_length, "border")
 bp.add_app_template_filter(reference.by_kind, "by_kind")
