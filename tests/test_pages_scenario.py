@@ -497,6 +497,12 @@ def test_what_a_successor_inherits_says_what_no_longer_runs(
     assert "since ended or past a limited term" in said
     page = " ".join(_plain(_text(client.get("/scenarios/kent-three-history"))).split())
     assert f"those that do not run today{said} are inherited as history" in page
+    # Both columns of members say the organisations outside the map (the new map's dropped
+    # them: the Kent Total Place pilot's two other organisations).
+    row = page[page.index("Kent Total Place pilot") :].split("Kent Probation")[0]
+    assert row.count("and 2 other organisations") == 2, row
+    listed = " ".join(_plain(_text(client.get("/scenarios"))).split())
+    assert "Councils merged into them" in listed
     north = client.get("/scenarios/kent-three-history/bodies/X06000001")
     body = " ".join(_plain(_text(north)).split())
     said = r"North Kent inherits \d+ documented arrangements from its councils \(1 of them since"
