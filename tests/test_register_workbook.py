@@ -144,6 +144,22 @@ def test_a_workbook_in_the_projects_layout_needs_no_mapping(tmp_path: Path) -> N
     assert found.rows[1].values["savings_gbp"] == "true"  # said as the CSV would, then refused
 
 
+def test_a_control_character_a_csv_gave_is_left_out_of_the_workbook_not_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """A note holding a vertical tab (a spreadsheet's line break, which a CSV import takes)
+    ended the whole Excel export in openpyxl's IllegalCharacterError: the cell checked the
+    raw text before it was cleaned."""
+    rows = [{"name": "Legal", "service": "legal", "note": "pasted\x0bline break",
+             "partners": "Rother; Hastings"}]  # fmt: skip
+    path = tmp_path / "out.xlsx"
+    columns = ["name", "service", "note", "partners"]
+    path.write_bytes(files.xlsx_bytes(rows, columns, "Arrangements"))
+    found = read_file(path)
+    assert found.rows[0].values["note"] == "pastedline break"
+    assert found.rows[0].values["partners"] == "Rother; Hastings"
+
+
 def test_the_sheet_is_chosen_by_name_and_an_unknown_one_is_named(tmp_path: Path) -> None:
     header = ("name", "service", "partners")
     path = workbook(tmp_path / "two.xlsx", ("Notes",), [("read me",)],

@@ -1211,9 +1211,10 @@ def xlsx_bytes(rows: Iterable[Mapping[str, Any]], columns: Sequence[str], title:
             value = "true" if value else "false"
         elif isinstance(value, float) and value != value:  # NaN: not given
             value = None
+        if isinstance(value, str):  # (control characters cannot be written in XML: taken
+            value = ILLEGAL_CHARACTERS_RE.sub("", value)  # out before the cell checks them)
         out = WriteOnlyCell(sheet, value=value)
-        if isinstance(value, str):  # (control characters cannot be written in XML)
-            out.value = ILLEGAL_CHARACTERS_RE.sub("", value)
+        if isinstance(value, str):
             out.data_type = "s"  # openpyxl would store "=…" as a formula
         if bold:
             out.font = Font(bold=True)
