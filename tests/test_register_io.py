@@ -400,6 +400,27 @@ def test_optional_columns_may_be_left_out_of_a_csv(tmp_path: Path, directory: Di
     assert candidates[0].start_year is None and candidates[0].status == "unknown"
 
 
+def test_an_empty_column_with_no_name_is_left_out_and_one_with_values_named(
+    tmp_path: Path, directory: Directory
+) -> None:
+    """A spreadsheet's CSV with a comma after each line, or an empty column in the middle,
+    was refused: "row 1, column '': a column has no name"."""
+    known = (FIXTURES / "known_small.csv").read_text().splitlines()
+    trailing = tmp_path / "trailing.csv"
+    trailing.write_text("".join(line + ",\n" for line in known))
+    expected = validate(read_source(FIXTURES / "known_small.csv")[1], directory, SERVICES)
+    found = validate(read_source(trailing)[1], directory, SERVICES)
+    assert found == expected and found[0]
+    middle = tmp_path / "middle.csv"
+    middle.write_text("name,,service,partners\nJ,,legal,Rother; Hastings\n\n")
+    candidates, errors = validate(read_source(middle)[1], directory, SERVICES)
+    assert (errors, [c.name for c in candidates]) == ([], ["J"])
+    held = tmp_path / "held.csv"
+    held.write_text("name,,service,partners\nJ,x,legal,Rother; Hastings\n")
+    with pytest.raises(ImportRejected, match="a column has no name"):
+        read_source(held)
+
+
 def test_unreadable_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="cannot read"):
         read_source(tmp_path / "nope.csv")

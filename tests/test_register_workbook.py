@@ -160,6 +160,19 @@ def test_a_control_character_a_csv_gave_is_left_out_of_the_workbook_not_a_traceb
     assert found.rows[0].values["partners"] == "Rother; Hastings"
 
 
+def test_an_empty_column_with_no_heading_in_a_workbook_is_left_out(tmp_path: Path) -> None:
+    """A workbook with an empty column between two headed ones was refused: "a column has
+    no name" (one at the end was already left out)."""
+    header = ("name", None, "service", "partners")
+    rows = [("Legal", None, "legal", "Rother; Hastings")]
+    found = read_file(workbook(tmp_path / "gap.xlsx", header, rows))
+    assert found.rows[0].values == {"name": "Legal", "service": "legal",
+                                    "partners": "Rother; Hastings"}  # fmt: skip
+    held = [("Legal", "x", "legal", "Rother; Hastings")]
+    with pytest.raises(ImportRejected, match="a column has no name"):
+        read_file(workbook(tmp_path / "held.xlsx", header, held))
+
+
 def test_the_sheet_is_chosen_by_name_and_an_unknown_one_is_named(tmp_path: Path) -> None:
     header = ("name", "service", "partners")
     path = workbook(tmp_path / "two.xlsx", ("Notes",), [("read me",)],

@@ -254,6 +254,9 @@ def _read_any(
         raise ImportRejected(str(path), [RowError(1, "", "", message)])
     if data.startswith(_ZIP) or suffix == ".xlsx":
         header, cells = _read_workbook(path, data, sheet)
+        if blank := _blank_columns(header, (row for _, row in cells)):
+            header = _without(header, blank)
+            cells = [(n, tuple(_without(row, blank))) for n, row in cells]
         return _read_cells(path, header, cells, columns, filled)
     if sheet is not None:
         raise InvalidInput(f"{path.name} is not a workbook: a sheet applies to .xlsx files only",
@@ -549,11 +552,48 @@ def _header(
     return _Header(layout, fields, columns, _ignored(header, fields, expected))
 
 
+def _blank_columns(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[int]:
+    """The columns with no name and nothing in them (a spreadsheet saved with an empty column,
+    or a comma after each line): left out, where they were refused as "a column has no name".
+    None when a column with no name holds a value: that is still refused, named.
+
+    >>> _blank_columns(["name", "", "partners", ""], [["A", "", "B; C"], ["D", None, "E", ""]])
+    [1, 3]
+    >>> _blank_columns(["name", ""], [["A", "x"]])
+    []
+    """
+    blank = [i for i, name in enumerate(header) if not str(name).strip()]
+    if not blank:
+        return []
+    for row in rows:
+        if any(i < len(row) and row[i] not in (None, "") and str(row[i]).strip() for i in blank):
+            return []
+    return blank
+
+
+def _without(values: Sequence[Any], columns: Collection[int]) -> list[Any]:
+    """``values`` but those at ``columns``."""
+    return [v for i, v in enumerate(values) if i not in columns]
+
+
 def _read_csv(
     path: Path, text: str, mapping: Mapping[str, str], filled: Collection[str] = ()
 ) -> SourceFile:
     if csv.field_size_limit() <= len(text):
         csv.field_size_limit(len(text) + 1)  # MAX_FIELD below is the limit that names a column
+    try:
+        first = next(csv.reader(io.StringIO(text, newline="")), [])
+    except csv.Error:
+        first = []  # said below, as for any file
+    if any(not name.strip() for name in first):  # (read twice only then)
+        try:
+            records = list(csv.reader(io.StringIO(text, newline="")))
+        except csv.Error:
+            records = []  # said below, as for any file
+        if records and (blank := _blank_columns(records[0], records[1:])):
+            out = io.StringIO(newline="")
+            csv.writer(out, lineterminator="\n").writerows(_without(r, blank) for r in records)
+            text = out.getvalue()
     reader = csv.DictReader(io.StringIO(text, newline=""))
     try:
         raw_header = list(reader.fieldnames or [])
