@@ -505,7 +505,15 @@ def test_an_exported_register_imports_again_as_the_same_readings_of_its_names(
             (names[r.arrangement_id], *(getattr(r, c) for c in kept)) for r in mine.itertuples()
         }
 
-    before = readings()
+    def facts() -> dict[str, dict[str, object]]:
+        arrangements = load_register(settings)[0].astype(object)
+        real = arrangements[~arrangements["simulated"].astype(bool)]
+        return {
+            str(r["name"]): {k: None if pd.isna(v) else v for k, v in r.items() if k != "import_id"}
+            for r in real.to_dict(orient="records")
+        }
+
+    before, said = readings(), facts()
     arrangements = load_register(settings)[0]
     real_ids = arrangements.loc[~arrangements["simulated"].astype(bool), "id"].tolist()
     out = tmp_path / f"real.{fmt}"
@@ -515,6 +523,12 @@ def test_an_exported_register_imports_again_as_the_same_readings_of_its_names(
     assert (report.added, report.duplicates) == (len(real_ids), 0)
     after = readings()
     assert after == before, sorted(after ^ before)[:6]
+    # And every fact of each arrangement (its annual figure gained decimals: 423333.33 came
+    # back as 423333.3333333333).
+    again = facts()
+    assert {n: {k: v for k, v in f.items() if again[n][k] != v} for n, f in said.items()} == {
+        n: {} for n in said
+    }
     southwest = "Southwest One (Somerset shared services joint venture with IBM)"
     said = query(Filters(origin="real"), settings=settings)
     (record,) = [r for r in said if r["name"] == southwest]

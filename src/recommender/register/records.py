@@ -1192,11 +1192,14 @@ def _stored_row(fp: str, c: Candidate) -> dict[str, Any]:
     elif not said and c.status == "unknown" and not c.simulated and named_proposal(c.name):
         row["status"] = "proposed"  # "… (proposal)": it never ran, and its status says so
     reading = savings_reading(c.name, c.savings_gbp, c.simulated)
-    row["annual_savings_gbp"] = (
+    annual = (
         reading.annual
         if reading is not None
         else annualise(c.savings_gbp, c.savings_basis, c.savings_period_years, c.start_year)
     )
+    # To the penny, as the default register's files keep it: an arrangement exported and
+    # imported again read £423,333.3333… a year where it had read £423,333.33.
+    row["annual_savings_gbp"] = None if annual is None else round(annual, 2)
     return row
 
 
