@@ -534,3 +534,46 @@ def test_an_exported_register_imports_again_as_the_same_readings_of_its_names(
     (record,) = [r for r in said if r["name"] == southwest]
     labels = [records.member_label(m) for m in record["members"]]
     assert "Avon and Somerset Police Authority (now Avon and Somerset police force area)" in labels
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_names_read_by_the_kind_their_file_gave_import_again_as_the_same_bodies(
+    tmp_path: Path, settings: Settings, real: Directory, fmt: str
+) -> None:
+    """ "Devon" and "Somerset" typed fire (the two fire services, since merged) were exported by
+    name with no kind and read again as the councils of Devon and Somerset: a fire partnership
+    became one of two councils, running where it had been merged; "Somerset" typed police
+    came back said to be exact; an NHS trust typed other came back an NHS trust."""
+    known = tmp_path / "typed.csv"
+    known.write_text(
+        "arrangement_name,partners,partner_types,service_category,start_year,source_url\n"
+        "Fire test,Devon;Somerset,fire;fire,other,2016,https://example.org/g\n"
+        "Police test,Somerset;Devon and Cornwall Police,police;police,other,2016,"
+        "https://example.org/a\n"
+        "Trust test,Mid Devon;Torridge;Torbay and South Devon NHS Foundation Trust,"
+        "council;council;other,other,2016,https://example.org/b\n"
+    )
+    assert import_file(known, settings=settings, directory=real).added == 3
+    names = ("Fire test", "Police test", "Trust test")
+
+    def readings() -> dict[str, list[tuple[object, ...]]]:
+        found = query(Filters(service="other", origin="real"), settings=settings, directory=real)
+        return {
+            r["name"]: [
+                (m["body_code"], m["name_as_given"], m["resolution"], m["external_kind"])
+                for m in r["members"]
+            ]
+            + [("status", r["status_read"])]
+            for r in found
+            if r["name"] in names
+        }
+
+    before = readings()
+    assert [m[0] for m in before["Fire test"][:2]] == ["E31000011", "E31000011"]
+    ids = [r["id"] for r in query(Filters(service="other"), settings=settings, directory=real)
+           if r["name"] in names]  # fmt: skip
+    out = tmp_path / f"typed.{fmt}"
+    export(fmt, out, filters=Filters(service="other"), settings=settings, directory=real)
+    records.remove(ids, settings)
+    assert import_file(out, settings=settings, directory=real).added == 3
+    assert readings() == before

@@ -421,6 +421,27 @@ def test_an_empty_column_with_no_name_is_left_out_and_one_with_values_named(
         read_source(held)
 
 
+def test_a_partners_kind_must_be_its_roles(tmp_path: Path, directory: Directory) -> None:
+    """partner_kinds (what an export says each name was read as) is one per partner, a body's
+    kind for a partner and an external member's kind for an external one."""
+    path = tmp_path / "kinds.csv"
+    path.write_text(
+        "name,service,partners,partner_roles,partner_kinds\n"
+        "J,legal,Rother; Hastings; BT,partner; partner; external,council; council; other\n"
+        "K,legal,Rother; Hastings,external; partner,council; council\n"
+        "L,legal,Rother; Hastings,partner; partner,council; nhs_trust\n"
+        "M,legal,Rother; Hastings,partner; partner,council; spaceship\n"
+    )
+    candidates, errors = validate(read_source(path)[1], directory, SERVICES)
+    assert [c.name for c in candidates] == ["J"]
+    said = [(e.row, e.column, e.message) for e in errors]
+    assert (3, "partner_kinds", "'council' for a partner with role 'external': expected an "
+            "external member's kind") in said  # fmt: skip
+    assert (4, "partner_kinds", "'nhs_trust' for a partner with role 'partner': expected a "
+            "body's kind") in said  # fmt: skip
+    assert any(row == 5 and column == "partner_kinds" for row, column, _ in said), said
+
+
 def test_unreadable_files_are_named(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="cannot read"):
         read_source(tmp_path / "nope.csv")
@@ -509,10 +530,12 @@ def test_partner_tokens_write_former_councils_once_by_name() -> None:
          "resolution": "alias"},
         {"body_code": None, "name_as_given": "BT", "role": "external", "resolution": "external"},
     ]  # fmt: skip
-    assert partner_tokens(members) == {
+    kinds = {"E06000061": "council", "E06000062": "council", "E07000064": "council"}
+    assert partner_tokens(members, kinds) == {
         "partners": ["Northamptonshire", "E07000064", "BT"],
         "partner_roles": ["partner", "lead", "external"],
         "partner_names": ["Northamptonshire", "Rother DC", "BT"],
+        "partner_kinds": ["council", "council", ""],
     }
 
 

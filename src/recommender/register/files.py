@@ -5,8 +5,10 @@ Layouts read (detected from the file; described in ``data/register/README.md``):
 ``project``
     What ``register export --format csv`` writes: one row per arrangement with
     :data:`PROJECT_COLUMNS`; ``partners`` are codes or names separated by ``;``. Optional, one
-    value per partner: ``partner_roles`` (``lead``/``partner``/``external``) and
-    ``partner_names`` (the names as first given, kept with the codes).
+    value per partner: ``partner_roles`` (``lead``/``partner``/``external``),
+    ``partner_names`` (the names as first given, kept with the codes) and ``partner_kinds``
+    (the kind of body a name stands for, :data:`PARTNER_KINDS`, or an external member's kind:
+    what the names were read as, so that an export imports again as the same bodies).
 ``known``
     The layout of ``../shared/data/register/known_arrangements.csv`` (:data:`KNOWN_COLUMNS`):
     partners as names, ``partner_types`` (``council``/``fire``/``police``/``health``/``other``)
@@ -43,6 +45,7 @@ from typing import Any, Protocol
 
 from recommender.core import atomic
 from recommender.core.errors import ImportRejected, InvalidInput, RowError, UnknownBody
+from recommender.core.kinds import KINDS
 from recommender.core.names import closest, gone_in
 from recommender.core.numbers import DECIMAL, written_number
 from recommender.database.db import ROLES, SAVINGS_BASES, STATUSES
@@ -70,6 +73,9 @@ _KNOWN_TO_PROJECT = {
 }
 _PROJECT_TO_KNOWN = {project: known for known, project in _KNOWN_TO_PROJECT.items()}
 PARTNER_TYPES = ("council", "fire", "police", "health", "other")
+# The project layout's partner_kinds: a body's kind (a hint to read its name by), or an external
+# member's kind; empty for none.
+PARTNER_KINDS = (*KINDS, *EXTERNAL_KINDS)
 FIRST_YEAR = 1900  # joint boards date from the 1960s, joint waste authorities from 1986
 MAX_PERIOD_YEARS = 50
 # The largest savings figure believed (any basis): the largest shared-service arrangements in
@@ -86,7 +92,8 @@ _EXPORTED = (
     "annual_savings_gbp", "import_id", "fingerprint", "members", "internal", "proposed", "ended",
     "merged", "term_passed", "end_read", "status_read", "abolished",
 )  # fmt: skip
-_LISTS = ("partner_types", "partner_roles", "partner_names")  # optional, one per partner
+# optional, one per partner
+_LISTS = ("partner_types", "partner_roles", "partner_names", "partner_kinds")
 _READ = (*PROJECT_COLUMNS, *_LISTS)
 _CODE = re.compile(r"^[EWSN]\d{8}$")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -979,7 +986,12 @@ class _RowCheck:
             kinds = [t if t in PARTNER_TYPES else "" for t in types or [""] * n]
         else:
             roles = self.listed("partner_roles", n, "role(s)", ROLES) or ["partner"] * n
-            kinds = [""] * n
+            kinds = self.listed("partner_kinds", n, "kind(s)", ("", *PARTNER_KINDS)) or [""] * n
+            for kind, role, token in zip(kinds, roles, tokens, strict=True):
+                if kind and (role == "external") != (kind in EXTERNAL_KINDS):
+                    what = "an external member's kind" if role == "external" else "a body's kind"
+                    message = f"{kind!r} for a partner with role {role!r}: expected {what}"
+                    self.error("partner_kinds", message, value=token)
         given = self.listed("partner_names", n, "name(s)") or tokens
         resolved = [
             (token, *hit)
@@ -1043,7 +1055,7 @@ class _RowCheck:
         find = self.directory.predecessor
         if find is None:
             return resolved
-        hint = {t: None if k in ("", "other") else k for t, k in kinds.items()}  # as resolved
+        hint = {t: k if k in KINDS else None for t, k in kinds.items()}  # as resolved
         bounds = [] if start is None else [start + 1]  # began before this year
         for token, found, _ in resolved:
             if any(m.resolution.startswith("former:") for m in found):
@@ -1106,14 +1118,16 @@ class _RowCheck:
             self.error("partners", "an empty partner name (two ';' in a row?)")
             return None
         if role == "external" and kind != "other":  # the project layout says so itself
-            return self.external(token, given, external_kind(token) or "other")
+            said = kind if kind in EXTERNAL_KINDS else external_kind(token)  # (as exported)
+            return self.external(token, given, said or "other")
         names = self.directory.names
         role = "partner" if role == "external" else role  # "other" may name a public body
+        as_kind = kind if kind in KINDS else None
         if _CODE.match(token.upper()) and token.upper() in names:
             code = token.upper()
-            return [Member(code, given, role, self.read_as(code, given))], code
+            return [Member(code, given, role, self.read_as(code, given, as_kind))], code
         try:
-            res = self.directory.resolve(token, None if kind == "other" else kind)
+            res = self.directory.resolve(token, as_kind)
         except UnknownBody as err:
             outside = "other" if kind == "other" else external_kind(token)
             if outside is not None:
@@ -1138,7 +1152,7 @@ class _RowCheck:
         how = "exact" if res.alias_type == "official" else "alias"
         return [Member(c, given, role, how) for c in res.codes], "+".join(sorted(res.codes))
 
-    def read_as(self, code: str, given: str) -> str:
+    def read_as(self, code: str, given: str, kind: str | None = None) -> str:
         """How a partner given by its code, beside the name its source gave (an export of the
         register writes both), was read: as that name reads when it names this body alone
         ("Avon and Somerset Police Authority" by rule, "Essex Police" as a variant), so the
@@ -1148,7 +1162,7 @@ class _RowCheck:
         if normalise_name(given) in ("", normalise_name(code), normalise_name(names[code])):
             return "exact"
         try:
-            res = self.directory.resolve(given, None)
+            res = self.directory.resolve(given, kind)
         except UnknownBody:
             return "exact"
         if list(res.codes) != [code]:
@@ -1303,15 +1317,20 @@ def format_value(value: Any) -> str:
     return str(value)
 
 
-def partner_tokens(members: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]:
-    """Return the ``partners``, ``partner_roles`` and ``partner_names`` that import again as the
-    same members.
+def partner_tokens(
+    members: Sequence[Mapping[str, Any]], kinds: Mapping[str, str] | None = None
+) -> dict[str, list[str]]:
+    """Return the ``partners``, ``partner_roles``, ``partner_names`` and ``partner_kinds`` that
+    import again as the same members.
 
     A current body is written as its code, unless two members share it (bodies merged since);
     an abolished council by the name it was given (it resolves again to all its successors,
-    once); an external partner by its name.
+    once); an external partner by its name. Each with the kind its name was read as (``kinds``:
+    code to kind), an external member's own: "Devon" of a fire service, since merged with
+    Somerset's, read again as the council of Devon without it.
     """
-    out: dict[str, list[str]] = {"partners": [], "partner_roles": [], "partner_names": []}
+    lists = ("partners", "partner_roles", "partner_names", "partner_kinds")
+    out: dict[str, list[str]] = {k: [] for k in lists}
     codes = [m.get("body_code") for m in members]
     for member in members:
         code = member.get("body_code")
@@ -1322,6 +1341,8 @@ def partner_tokens(members: Sequence[Mapping[str, Any]]) -> dict[str, list[str]]
             out["partners"].append(token)
             out["partner_roles"].append(str(member["role"]))
             out["partner_names"].append(str(member["name_as_given"]))
+            kind = (kinds or {}).get(str(code), "") if code else member.get("external_kind")
+            out["partner_kinds"].append(str(kind or ""))
     return out
 
 

@@ -1814,7 +1814,7 @@ def export(
     text: str | bytes
     if fmt in ("csv", "xlsx"):
         # The project layout; annual_savings_gbp is informative (derived again on import).
-        lists = ["partners", "partner_roles", "partner_names"]
+        lists = ["partners", "partner_roles", "partner_names", "partner_kinds"]
         columns = [c for c in ARRANGEMENT_COLUMNS if c != "fingerprint"] + lists
         rows = [r | {k: "; ".join(r[k]) for k in lists} for r in records]
         if fmt == "csv":  # formulas neutralised, re-importable
@@ -1875,7 +1875,7 @@ def _records(conn: Connection, stmt: sa.Select[Any], directory: Directory) -> li
             member["left"] = reading is not None
             member["left_year"] = None if reading is None else reading.year
             member["left_words"] = None if reading is None else reading.source_words
-        lists = partner_tokens(mine)
+        lists = partner_tokens(mine, directory.kinds)
         ended = end_read(row)
         said = {  # how the answers read it, as its own page says it
             "internal": _runs_said(mine, directory) or _merged_said(mine),

@@ -509,6 +509,14 @@ COMPONENTS: dict[str, Any] = {
             "description": "The members' names as the source gave them, in position order "
             "(a former council under its own name: members[].name is the body it is now).",
         },
+        partner_kinds={
+            "type": "array",
+            "items": STR,
+            "description": "What each of partners was read as, in position order: the kind of "
+            "body (council, fire, police, health, combined) or an external member's kind "
+            "(nhs_trust, local_council, other); an import reads names by it, so that an export "
+            "imports again as the same bodies.",
+        },
         members=_list(_ref("Member")),
         internal={
             "type": "string",
