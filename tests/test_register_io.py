@@ -439,7 +439,11 @@ def test_a_partners_kind_must_be_its_roles(tmp_path: Path, directory: Directory)
             "external member's kind") in said  # fmt: skip
     assert (4, "partner_kinds", "'nhs_trust' for a partner with role 'partner': expected a "
             "body's kind") in said  # fmt: skip
-    assert any(row == 5 and column == "partner_kinds" for row, column, _ in said), said
+    (unknown,) = [e for e in errors if e.row == 5]
+    assert (unknown.column, unknown.value) == ("partner_kinds", "spaceship")
+    assert unknown.message.startswith("expected council, fire, ") and unknown.message.endswith(
+        "other or nothing"
+    )
 
 
 def test_unreadable_files_are_named(tmp_path: Path) -> None:

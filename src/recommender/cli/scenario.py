@@ -145,7 +145,7 @@ def _report(obj: SettingsObj, definition: Any) -> dict[str, Any]:
 
 
 def _print(shown: dict[str, Any]) -> None:
-    from recommender.register.records import not_running_said, years_said
+    from recommender.register.records import not_running_said
 
     click.echo(
         f"\nScenario {shown['name']}"
@@ -195,37 +195,27 @@ def _print(shown: dict[str, Any]) -> None:
         f"\nDocumented arrangements that become internal ({len(internal)}: no longer "
         f"partnerships{history})"
     )
-    echo_table(
-        [
-            [
-                a["id"],
-                a["name"],
-                a["service"],
-                years_said(a, short=True) or "—",
-                _members(a["members_before"]),
-            ]
-            for a in internal
-        ],
-        ["id", "name", "service", "years", "members today"],
-    )
+    echo_table(_outcome_rows(internal, "members_before"), [*_OUTCOME, "members today"])
     click.echo(
         f"\nDocumented arrangements carried over to successors ({len(carried)}"
         f"{not_running_said(carried).replace(' (', ', ').rstrip(')')}; "
         f"{arrangements['unchanged']} others unchanged)"
     )
-    echo_table(
-        [
-            [
-                a["id"],
-                a["name"],
-                a["service"],
-                years_said(a, short=True) or "—",
-                _members(a["members_after"]),
-            ]
-            for a in carried
-        ],
-        ["id", "name", "service", "when", "members in the scenario"],
-    )
+    echo_table(_outcome_rows(carried, "members_after"), [*_OUTCOME, "members in the scenario"])
+
+
+_OUTCOME = ["id", "name", "service", "years"]
+
+
+def _outcome_rows(outcomes: list[dict[str, Any]], members: str) -> list[list[Any]]:
+    """What happens to each arrangement, a row each: when it ran and its ``members`` (today's,
+    or those on the scenario's map)."""
+    from recommender.register.records import years_said
+
+    return [
+        [a["id"], a["name"], a["service"], years_said(a, short=True) or "—", _members(a[members])]
+        for a in outcomes
+    ]
 
 
 def _members(members: list[dict[str, str]]) -> str:

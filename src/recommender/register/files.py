@@ -562,7 +562,7 @@ def _header(
 def _blank_columns(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[int]:
     """The columns with no name and nothing in them (a spreadsheet saved with an empty column,
     or a comma after each line): left out, where they were refused as "a column has no name".
-    None when a column with no name holds a value: that is still refused, named.
+    None (an empty list) when a column with no name holds a value: that is still refused.
 
     >>> _blank_columns(["name", "", "partners", ""], [["A", "", "B; C"], ["D", None, "E", ""]])
     [1, 3]
@@ -986,7 +986,8 @@ class _RowCheck:
             kinds = [t if t in PARTNER_TYPES else "" for t in types or [""] * n]
         else:
             roles = self.listed("partner_roles", n, "role(s)", ROLES) or ["partner"] * n
-            kinds = self.listed("partner_kinds", n, "kind(s)", ("", *PARTNER_KINDS)) or [""] * n
+            read_as = self.listed("partner_kinds", n, "kind(s)", PARTNER_KINDS, blank=True)
+            kinds = read_as or [""] * n
             for kind, role, token in zip(kinds, roles, tokens, strict=True):
                 if kind and (role == "external") != (kind in EXTERNAL_KINDS):
                     what = "an external member's kind" if role == "external" else "a body's kind"
@@ -1096,15 +1097,23 @@ class _RowCheck:
         return found, res.former_code or "n:" + normalise_name(was)
 
     def listed(
-        self, name: str, count: int, what: str, allowed: Sequence[str] = (), required: bool = False
+        self,
+        name: str,
+        count: int,
+        what: str,
+        allowed: Sequence[str] = (),
+        required: bool = False,
+        blank: bool = False,
     ) -> list[str] | None:
-        """Return the ``;``-separated values of a column, one per partner (None if unusable)."""
+        """Return the ``;``-separated values of a column, one per partner (None if unusable);
+        with ``blank``, a partner's may be empty (none given)."""
         if not self.get(name) and not required:
             return None
         values = _split(self.get(name))
         values = [v.lower() for v in values] if allowed else values
-        for value in (v for v in values if allowed and v not in allowed):
-            self.error(name, "expected " + ", ".join(allowed), allowed, value)
+        for value in (v for v in values if allowed and v not in allowed and (v or not blank)):
+            said = "expected " + ", ".join(allowed) + (" or nothing" if blank else "")
+            self.error(name, said, allowed, value)
         if len(values) != count:
             self.error(name, f"{len(values)} {what} for {count} partner(s)")
             return None
