@@ -1490,3 +1490,35 @@ def test_a_scenarios_inherited_history_says_a_proposal_once(northants: Any) -> N
     for text in said:
         assert "1 documented proposal never formed with Cherwell" in text, text
         assert text.count("proposal") == 1 and "(now Northamptonshire)" not in text, text
+
+
+def test_a_county_that_is_its_fire_authority_says_so_on_a_scenarios_map(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """Norfolk, left as it is by a scenario elsewhere, lost on the scenario's map what its page
+    today says: that it is the Norfolk Fire and Rescue Authority, whose arrangements name its
+    fire service (the page's paragraph, the API's fire_authority, the note on a partner)."""
+    from recommender.scenario import store
+    from scenario_fixtures import surrey_draft
+
+    state = real_app.extensions["recommender"]
+    store.create(state.engine, surrey_draft("surrey-norfolk"), state.settings)
+    try:
+        page = _text(real_client, "/scenarios/surrey-norfolk/bodies/E10000020")
+        body = real_client.get("/api/v1/bodies/E10000020?scenario=surrey-norfolk").json
+        asked = "/api/v1/bodies/E10000020/recommendations?kinds=police&k=3&scenario=surrey-norfolk"
+        answer = real_client.get(asked).json
+        successor = real_client.get("/api/v1/bodies/X06000001?scenario=surrey-norfolk").json
+    finally:
+        store.delete(state.engine, "surrey-norfolk")
+    assert (
+        "Norfolk is also the fire and rescue authority for its area, its fire service part of "
+        "it: 2 documented arrangements name that service, listed on the page of the Norfolk "
+        "Fire and Rescue Authority ."
+    ) in page
+    today = real_client.get("/api/v1/bodies/E10000020").json["fire_authority"]
+    assert body["fire_authority"] == today
+    assert _said(answer, "fire_service", "E23000024")[0].startswith(
+        "already works with the Norfolk Fire and Rescue Authority on other services"
+    )
+    assert "fire_authority" not in successor  # (for the reorganisation to decide)

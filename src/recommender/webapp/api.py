@@ -362,6 +362,10 @@ def _scenario_body(name: str, code_or_name: str) -> Response:
     note = place.note if joined is None else f"{joined} {place.note}"
     matched = {"matched": place.facts["code"], "alias_type": "scenario", "note": note}
     arrangements, merged = reg.partnerships_of(place.arrangements, str(place.facts["code"]))
+    current = state()  # a county left as it is that is its fire authority, as today's answer
+    run = None if place.facts["successor"] else readmodels.fire_authority(
+        str(place.facts["code"]), current.settings, current.directory, current.engine
+    )  # fmt: skip
     return json_response(
         readmodels.body_detail(
             place.facts,
@@ -372,6 +376,7 @@ def _scenario_body(name: str, code_or_name: str) -> Response:
             scenario=name,
             merged=merged,
             contents=place.contents,
+            fire_authority=readmodels.fire_authority_json(run),
         )
     )
 

@@ -149,6 +149,11 @@ def body(name: str, code_or_name: str) -> Any:
         summary = views_body.summary(filters, results["recommendations"], results["service_label"])
     joined_from = request.args.get("from", "")
     partnerships, merged = reg.partnerships_of(place.arrangements, str(place.facts["code"]))
+    # A county council the scenario leaves as it is, that is its fire and rescue authority, as
+    # its page today says (a successor's fire governance is for the reorganisation to decide).
+    run = None if place.facts["successor"] else readmodels.fire_authority(
+        str(place.facts["code"]), settings, current.directory, current.engine
+    )  # fmt: skip
     context = {
         "scenario": world.definition,
         "choice_floor": CHOICE_FLOOR,
@@ -159,6 +164,7 @@ def body(name: str, code_or_name: str) -> Any:
         "neighbours": place.neighbours,
         "arrangements": partnerships,
         "merged_arrangements": merged,
+        "fire_run": [run] if run is not None and run["arrangements"] else [],
         "internal": _internal(world, place.facts, current),
         "services": views_body.service_choices(str(place.facts["tier"]), settings),
         "filters": filters,
