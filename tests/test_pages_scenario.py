@@ -329,6 +329,8 @@ def test_before_and_after(client: FlaskClient, stored: str) -> None:
     # linked /bodies/X06000001 and /bodies/X06000002, today's pages, themselves 404s).
     split = client.get(f"/scenarios/{stored}/compare?body=Surrey")
     assert split.status_code == 404
+    assert "no one body of the new map to compare it with" in html.unescape(split.text)
+    assert "compare one of them" not in split.text  # (the compare page refuses a successor)
     links = re.findall(r'href="(/[^"]*X0600000\d[^"]*)"', split.text)
     assert sorted(links) == [
         f"/scenarios/{stored}/bodies/X06000001",
@@ -419,6 +421,18 @@ def test_api_errors(client: FlaskClient, stored: str) -> None:
     unknown = client.get("/api/v1/bodies/Rother/recommendations?scenario=nope")
     assert unknown.status_code == 404 and unknown.json["error"] == "unknown_scenario"
     assert client.get("/api/v1/bodies/Woking?scenario=nope").status_code == 404
+    # A code this scenario has not, asked on its map: its new councils named (it told a user
+    # already on the scenario to add ?scenario=).
+    said = (
+        f"scenario '{stored}' has no new council X06000009: its new councils are East Surrey "
+        "(X06000001) and West Surrey (X06000002)"
+    )
+    missing = client.get(f"/api/v1/bodies/X06000009?scenario={stored}")
+    assert missing.status_code == 404 and missing.json["detail"] == said
+    page = client.get(f"/scenarios/{stored}/bodies/X06000009")
+    assert page.status_code == 404 and said[1:] in html.unescape(page.get_data(as_text=True))
+    links = re.findall(r'href="(/[^"]*X0600000\d[^"]*)"', page.get_data(as_text=True))
+    assert sorted(links) == [f"/scenarios/{stored}/bodies/X0600000{i}" for i in (1, 2)]
     # A scenario's code asked of today's map: said so, where it suggested Barnsley.
     for url in ("/api/v1/bodies/X06000001", "/api/v1/bodies/X06000001?scenario="):
         today = client.get(url)

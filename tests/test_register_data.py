@@ -577,3 +577,24 @@ def test_names_read_by_the_kind_their_file_gave_import_again_as_the_same_bodies(
     records.remove(ids, settings)
     assert import_file(out, settings=settings, directory=real).added == 3
     assert readings() == before
+
+
+def test_an_external_member_named_as_a_body_stays_external_with_its_kind(
+    tmp_path: Path, real: Directory
+) -> None:
+    """ "Kent" kept as an external member was exported with the kind "other" and imported
+    again as Kent County Council, a partner: the kind "other" was read as the documented
+    arrangements' type, which may name a public body."""
+    from recommender.core.services import load_services
+    from recommender.register.files import read_source, validate
+
+    path = tmp_path / "external.csv"
+    path.write_text(
+        "name,service,partners,partner_roles,partner_kinds\n"
+        "J,legal,Rother; Hastings; Kent,partner; partner; external,council; council; other\n"
+    )
+    services = list(load_services(SETTINGS).index)
+    (candidate,), errors = validate(read_source(path)[1], real, services)
+    assert errors == []
+    kent = candidate.members[-1]
+    assert (kent.body_code, kent.role, kent.external_kind) == (None, "external", "other")

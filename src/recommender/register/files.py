@@ -1126,8 +1126,11 @@ class _RowCheck:
         if not token:
             self.error("partners", "an empty partner name (two ';' in a row?)")
             return None
-        if role == "external" and kind != "other":  # the project layout says so itself
-            said = kind if kind in EXTERNAL_KINDS else external_kind(token)  # (as exported)
+        # The project layout says an external member so itself, and its kind (as an export
+        # writes it: "other" too); the known layout's type "other" may name a public body.
+        known = "partner_types" in self.source.values
+        if role == "external" and (kind != "other" or not known):
+            said = kind if kind in EXTERNAL_KINDS else external_kind(token)
             return self.external(token, given, said or "other")
         names = self.directory.names
         role = "partner" if role == "external" else role  # "other" may name a public body

@@ -333,7 +333,8 @@ def compare(
         raise UnknownBody(
             f"{scenario.world.name(today)} ({today}) is split between "
             f"{and_list([scenario.world.name(h) for h in heirs])} in scenario "
-            f"{scenario.definition.name!r}: compare one of them",
+            f"{scenario.definition.name!r}: no one body of the new map to compare it with; "
+            "each of their pages lists its suggestions on the new map",
             field="body",
             suggestions=[f"{scenario.world.name(h)} ({h})" for h in heirs],
         )

@@ -25,6 +25,7 @@ from recommender.register.records import (
     query,
 )
 from recommender.scenario import history
+from recommender.scenario.define import is_successor_code
 from recommender.scenario.world import World
 
 
@@ -73,6 +74,14 @@ def code_of(world: World, body: str) -> str:
     for successor in world.definition.successors:
         if key and normalise(successor.name) == key:
             return successor.code
+    if is_successor_code(text.upper()):  # a new council's code, not this scenario's
+        made = [f"{s.name} ({s.code})" for s in world.definition.successors]
+        raise UnknownBody(
+            f"scenario {world.definition.name!r} has no new council {text.upper()}: its new "
+            f"councils are {and_list(made)}",
+            field="body",
+            suggestions=made,
+        )
     found = reference.resolve(text, settings=world.settings)
     gone = [c for c in found.codes if c in world.replaced]
     if gone:
@@ -101,6 +110,8 @@ def answering(world: World, body: str) -> tuple[str, str | None]:
     try:
         return code_of(world, body), None
     except UnknownBody:
+        if is_successor_code(" ".join(str(body).split()).upper()):
+            raise  # (a new council's code this scenario has not: said so)
         codes = reference.resolve(" ".join(str(body).split()), settings=world.settings).codes
         gone = [c for c in codes if c in world.replaced]
         if len(gone) != 1 or len(world.replaced[gone[0]]) != 1:

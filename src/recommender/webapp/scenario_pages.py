@@ -10,6 +10,7 @@ feedback (``FEEDBACK_PER_MINUTE``, ``FEEDBACK_BURST``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlencode
 
@@ -24,6 +25,7 @@ from recommender.recommend.query import CHOICE_FLOOR
 from recommender.reference import lookup as reference
 from recommender.register import records as reg
 from recommender.scenario import drawing, report, store
+from recommender.scenario.define import is_successor_code
 from recommender.scenario.recommend import compare
 from recommender.webapp import views_body, views_register, views_scenario
 from recommender.webapp.error_pages import TRAIN_HINT
@@ -191,6 +193,12 @@ def _gone(world: Any, asked: str, err: UnknownBody) -> Any:
     """A body that leaves the scenario's map: a council goes to its successor's page (which
     says so); a county split between successors is a 404 linking each of them. The filters
     asked go along."""
+    kept: dict[str, Any] = request.args.to_dict(flat=False)  # the filters asked, kept
+    kept.pop("from", None)
+    kept.pop("body", None)  # (the compare page's question)
+    if is_successor_code(asked.strip().upper()):  # one this scenario has not: its own, linked
+        heirs = tuple(s.code for s in world.definition.successors)
+        return _not_here(world, err, heirs, kept)
     try:
         codes = reference.resolve(asked, settings=world.settings).codes
     except UnknownBody:
@@ -199,14 +207,16 @@ def _gone(world: Any, asked: str, err: UnknownBody) -> Any:
     if not gone:
         raise err
     heirs = world.replaced[gone[0]]
-    kept: dict[str, Any] = request.args.to_dict(flat=False)  # the filters asked, kept
-    kept.pop("from", None)
-    kept.pop("body", None)  # (the compare page's question)
     if len(heirs) == 1:
         joined = kept | {"from": gone[0]}
         return redirect(
             url_for(".body", name=world.definition.name, code_or_name=heirs[0], **joined)
         )
+    return _not_here(world, err, heirs, kept)
+
+
+def _not_here(world: Any, err: UnknownBody, heirs: Sequence[str], kept: dict[str, Any]) -> Any:
+    """A 404 saying why (``err``) and linking the pages of ``heirs`` on the scenario's map."""
     links = [
         {
             "label": f"{world.name(h)} ({h})",
