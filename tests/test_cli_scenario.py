@@ -188,7 +188,7 @@ def test_show_says_when_each_arrangement_becoming_internal_ran(run: Any) -> None
     shown = run("scenario", "show", "kent-three-internal")
     assert shown.exit_code == 0, shown.output
     assert re.search(
-        r"Documented arrangements that become internal \(\d+: no longer partnerships; "
+        r"Documented arrangements that become internal \(\d+: not partnerships; "
         r"(\d+ of them |)since ended or past a limited term",
         shown.output,
     ), shown.output

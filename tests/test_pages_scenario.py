@@ -407,6 +407,9 @@ def test_api_answers_for_a_council_that_joins_a_successor_as_the_page_does(
     rows = list(csv.DictReader(io.StringIO(table.get_data(as_text=True))))
     assert rows and {(r["Body"], r["Body code"]) for r in rows} == {("West Surrey", "X06000002")}
     assert all(r["Body note"].startswith(said) for r in rows)
+    assert (
+        ".;" not in rows[0]["Body note"] and "here; on the map of scenario" in rows[0]["Body note"]
+    )
     book = client.get(f"/api/v1/bodies/Woking/recommendations.xlsx?scenario={stored}&k=3")
     about = {
         row[0]: row[1] for row in openpyxl.load_workbook(io.BytesIO(book.data))["About"].values
@@ -517,6 +520,9 @@ def test_what_a_successor_inherits_says_what_no_longer_runs(
     assert row.count("and 2 other organisations") == 2, row
     listed = " ".join(_plain(_text(client.get("/scenarios"))).split())
     assert "Councils merged into them" in listed
+    for code in ("X06000001", "X06000002", "X06000003"):  # ("These 1 arrangement is …")
+        one = _plain(_text(client.get(f"/scenarios/kent-three-history/bodies/{code}")))
+        assert "These 1 " not in one and "no longer partnership" not in one
     north = client.get("/scenarios/kent-three-history/bodies/X06000001")
     body = " ".join(_plain(_text(north)).split())
     said = r"North Kent inherits \d+ documented arrangements from its councils \(1 of them since"
@@ -577,7 +583,7 @@ def test_a_successors_answer_counts_what_it_inherits_as_its_page_does(
     assert f"Northamptonshire inherits {len(listed)} documented arrangements" in " ".join(
         page.split()
     )
-    assert "; 3 between them become internal (no longer partnerships)." in note
+    assert "; 3 between them become internal (not partnerships)." in note
     # The one between councils one body already is said of the body they are today, not of
     # the unitary the scenario only proposes ("bodies that are all now Northamptonshire").
     assert (
@@ -594,7 +600,7 @@ def test_a_successors_answer_counts_what_it_inherits_as_its_page_does(
     plain = " ".join(page.split())
     assert (
         "These 3 arrangements are between its own councils (1 of them since ended or past a "
-        "limited term): in Northamptonshire they are no longer partnerships."
+        "limited term): in Northamptonshire they are internal, not partnerships."
     ) in plain
     assert (
         "shared director of public health (North Northamptonshire, West Northamptonshire; "
@@ -611,6 +617,7 @@ def test_a_scenario_page_names_a_body_in_its_sentences_as_the_page_does(
     page = _plain(_text(client.get(f"/scenarios/{stored}/bodies/E23000031?service=ict")))
     said = " ".join(page.split())
     assert "Suggested partners for the Surrey police force area on the new map" in said
+    assert "No documented arrangement names the Surrey police force area." in said
     assert "the least likely of the Surrey police force area’s pairs" in said
     joins = said[said.index("Arrangements the Surrey police force area could join") :]
     assert "that the Surrey police force area would not be in" in joins or (

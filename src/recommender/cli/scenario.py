@@ -192,7 +192,7 @@ def _print(shown: dict[str, Any]) -> None:
     internal, carried = arrangements["internal"], arrangements["carried_over"]
     history = not_running_said(internal).replace(" (", "; ").rstrip(")")
     click.echo(
-        f"\nDocumented arrangements that become internal ({len(internal)}: no longer "
+        f"\nDocumented arrangements that become internal ({len(internal)}: not "
         f"partnerships{history})"
     )
     echo_table(_outcome_rows(internal, "members_before"), [*_OUTCOME, "members today"])

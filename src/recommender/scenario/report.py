@@ -156,8 +156,8 @@ def place(world: World, body: str) -> Place:
             note += f"{'s' * (n != 1)} from them{not_running_said(partnerships)}"
         if internal:
             n = len(internal)
-            note += f"; {n} between them {'becomes' if n == 1 else 'become'} internal (no "
-            note += f"longer {'a partnership' if n == 1 else 'partnerships'})"
+            note += f"; {n} between them {'becomes' if n == 1 else 'become'} internal (not "
+            note += f"{'a partnership' if n == 1 else 'partnerships'})"  # (proposals never were)
     within = rows(world.contents(code))
     return Place(facts, rows(near), rows(inside), kept, note + ".", contents=within)
 

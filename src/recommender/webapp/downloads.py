@@ -85,7 +85,7 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
     said = note
     if name is not None:
         on_map = f"on the map of scenario {name!r}, a reorganisation not made: not today's map"
-        said = f"{note}; {on_map}" if note else on_map[:1].upper() + on_map[1:]
+        said = f"{note.rstrip('.')}; {on_map}" if note else on_map[:1].upper() + on_map[1:]
     table = downloads.recommendations_table(body, found, about, cautions, said, sizes)
     which = "" if name is None else f"-scenario-{name}"
     return _file(table, f"suggestions-{body['display_name']}{which}", fmt)

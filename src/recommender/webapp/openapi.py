@@ -357,7 +357,7 @@ COMPONENTS: dict[str, Any] = {
         arrangements=_list(_ref("Arrangement")),
         merged_arrangements={
             **_list(_ref("Arrangement")),
-            "description": "Arrangements internal to one body, no longer partnerships (not in "
+            "description": "Arrangements internal to one body, not partnerships (not in "
             "arrangements): between bodies that are all now this body (councils merged since), "
             "or between a fire and rescue authority and the body that runs it (see internal).",
         },
