@@ -139,6 +139,12 @@ def _problems(draft: Draft, settings: Settings = REAL) -> list[str]:
         # nor another body's full name (the police area's page listed it among its councils)
         ([("Cleveland police force area", EAST), ("B", WEST)],
          "Cleveland police force area (E23000013) keeps this name"),
+        # or one of its other names (a look-up by it found the successor)
+        ([("Kent Police", EAST), ("B", WEST)], "Kent police force area (E23000032) keeps"),
+        ([("A", EAST), ("Metropolitan Police", WEST)],
+         "Metropolitan Police force area (E23000001) keeps"),
+        ([("Norfolk Fire and Rescue Service", EAST), ("B", WEST)],
+         "Norfolk Fire and Rescue Authority (E31000026) keeps"),
         ([("x" * 101, EAST), ("B", WEST)], "a name of 1 to 100 characters"),
     ],
 )  # fmt: skip
@@ -748,3 +754,12 @@ def test_a_council_split_between_two_successors_is_no_partnership_of_them(
         assert "both also succeed Surrey County Council in" in text, text
     sussex = history_with("E10000011")  # East Sussex
     assert sussex and all("from Surrey County Council" in t for t in sussex), sussex
+
+
+def test_a_successor_may_take_a_place_name_another_kind_of_body_shares() -> None:
+    """A unitary called Cleveland or Humberside beside the fire and police areas of those
+    names is refused no more than one called Kent: only a name that says the other body's
+    kind, or is one of its variants ("Kent Police"), is another body's."""
+    draft = Draft("places", (DraftSuccessor("Cleveland", EAST), DraftSuccessor("Humberside", WEST)))
+    made = define.check(draft, REAL)
+    assert [s.name for s in made.successors] == ["Cleveland", "Humberside"]

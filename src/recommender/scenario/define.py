@@ -40,7 +40,7 @@ from typing import Any
 
 from recommender.core import kinds
 from recommender.core.config import Settings
-from recommender.core.errors import ScenarioProblem, ScenarioRejected, UnknownBody
+from recommender.core.errors import InvalidInput, ScenarioProblem, ScenarioRejected, UnknownBody
 from recommender.core.names import and_list, normalise
 from recommender.reference import lookup as reference
 
@@ -301,7 +301,7 @@ def check(draft: Draft, settings: Settings) -> Definition:
         _successor_name(checker, i, s, m, bodies)
         for i, (s, m) in enumerate(zip(draft.successors, members, strict=True), 1)
     ]
-    _check_names(checker, names, members, bodies)
+    _check_names(checker, names, members, bodies, settings)
     if checker.problems:
         raise ScenarioRejected(draft.name, checker.problems)
     successors = tuple(
@@ -363,8 +363,38 @@ def _successor_name(
     return and_list([names[0], names[1], f"{len(names) - 2} more"])
 
 
+def _named_body(name: str, bodies: Any, removed: set[str], settings: Settings | None) -> str:
+    """The body other than a council that ``name`` names by one of its names ("Kent Police",
+    "Essex Police", "Norfolk Fire and Rescue Service"), staying on the map: a successor so
+    named was found by a look-up for that body. "" for none (a name that is a council's, or
+    a place's that other kinds share, is :func:`_check_names`' own)."""
+    if settings is None:
+        return ""
+    try:
+        found = reference.resolve(name, settings=settings)
+    except (UnknownBody, InvalidInput):
+        return ""
+    codes = [c for c in found.codes if c not in removed and c in bodies.index]
+    if len(codes) != 1 or str(bodies.at[codes[0], "kind"]) == "council":
+        return ""
+    # A place alone ("Cleveland", "Humberside": a fire or police area's short name) is a
+    # unitary's name as well; a name saying the body's kind, or a variant of it, is not.
+    named = found.alias_type != "official" or _KIND_WORDS.search(normalise(name))
+    return codes[0] if named else ""
+
+
+_KIND_WORDS = re.compile(
+    r"\b(?:police|constabulary|fire|rescue|nhs|health|care board|combined authority|"
+    r"commissioner|mayor)\b"
+)
+
+
 def _check_names(
-    checker: _Checker, names: list[str], members: list[list[str]], bodies: Any
+    checker: _Checker,
+    names: list[str],
+    members: list[list[str]],
+    bodies: Any,
+    settings: Settings | None = None,
 ) -> None:
     removed = {c for m in members for c in m}
     removed |= {str(bodies.at[c, "county_code"]) for c in removed} - {""}
@@ -387,11 +417,11 @@ def _check_names(
             )
         elif key in seen:
             checker.add(where, name, f"successor {seen[key]} has this name already")
-        elif key in taken:
+        elif key in taken or (other := _named_body(name, bodies, removed, settings)):
             checker.add(
                 where,
                 name,
-                f"{_label(bodies, taken[key])} keeps this name on the "
+                f"{_label(bodies, taken.get(key) or other)} keeps this name on the "
                 "scenario's map: choose another",
             )
         seen.setdefault(key, i)
