@@ -476,25 +476,22 @@ def fire_service_note(
     On Norfolk's list, the Norfolk police force area: its headquarters is shared with the
     Norfolk Fire and Rescue Authority, which Norfolk is; on the police's list, Norfolk (it
     read as a council new to the police). None otherwise."""
-    ctx = model.context
-    b = ctx.bodies
+    b = model.context.bodies
     if shared := _fire_service_shares(model, network, focal, cand):
         fire, what = shared
-        return Reason(
-            "fire_service",
+        text = (
             f"already works with {in_text(b, fire)} on {what} (documented arrangements): "
-            f"{in_text(b, focal)} is that fire and rescue authority",
-            0.0,
+            f"{in_text(b, focal)} is that fire and rescue authority"
         )
-    if shared := _fire_service_shares(model, network, cand, focal):
+    elif shared := _fire_service_shares(model, network, cand, focal):
         fire, what = shared
-        return Reason(
-            "fire_service",
+        text = (
             f"is also {in_text(b, fire)}, which already works with {in_text(b, focal)} on "
-            f"{what} (documented arrangements)",
-            0.0,
+            f"{what} (documented arrangements)"
         )
-    return None
+    else:
+        return None
+    return Reason("fire_service", text, 0.0)
 
 
 def _fire_service_shares(

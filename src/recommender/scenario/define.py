@@ -363,13 +363,11 @@ def _successor_name(
     return and_list([names[0], names[1], f"{len(names) - 2} more"])
 
 
-def _named_body(name: str, bodies: Any, removed: set[str], settings: Settings | None) -> str:
+def _named_body(name: str, bodies: Any, removed: set[str], settings: Settings) -> str:
     """The body other than a council that ``name`` names by one of its names ("Kent Police",
     "Essex Police", "Norfolk Fire and Rescue Service"), staying on the map: a successor so
     named was found by a look-up for that body. "" for none (a name that is a council's, or
     a place's that other kinds share, is :func:`_check_names`' own)."""
-    if settings is None:
-        return ""
     try:
         found = reference.resolve(name, settings=settings)
     except (UnknownBody, InvalidInput):
@@ -394,7 +392,7 @@ def _check_names(
     names: list[str],
     members: list[list[str]],
     bodies: Any,
-    settings: Settings | None = None,
+    settings: Settings,
 ) -> None:
     removed = {c for m in members for c in m}
     removed |= {str(bodies.at[c, "county_code"]) for c in removed} - {""}
