@@ -1522,3 +1522,20 @@ def test_a_county_that_is_its_fire_authority_says_so_on_a_scenarios_map(
         "already works with the Norfolk Fire and Rescue Authority on other services"
     )
     assert "fire_authority" not in successor  # (for the reorganisation to decide)
+
+
+def test_a_group_never_counts_a_county_council_and_its_own_fire_authority_as_two(
+    real_client: FlaskClient,
+) -> None:
+    """The Surrey police force area's best group for legal services was itself, the Surrey Fire
+    and Rescue Authority and Surrey County Council, £1.3m a year in three even shares: the fire
+    authority is the county council (it runs it), so a third of the savings came from a council
+    sharing with itself."""
+    surrey, its_fire = "E10000030", "E31000035"
+    answer = real_client.get("/api/v1/bodies/E23000031/groups?service=legal&k=20").json
+    members = [{m["code"] for m in g["members"]} for g in answer["groups"]]
+    assert any(its_fire in m for m in members) and any(surrey in m for m in members)
+    assert not [m for m in members if {surrey, its_fire} <= m]
+    for code in ("E06000052", "E10000020"):  # Cornwall, Norfolk: councils that run their own
+        answer = real_client.get(f"/api/v1/bodies/{code}/groups?service=legal&k=20").json
+        assert answer["groups"]

@@ -1043,7 +1043,8 @@ class Recommender:
     ) -> list[Group]:
         """The best groups of 2 to ``max_size`` bodies around the body, by savings per partner
         weighted by how likely the group is (the least likely of the body's pairs in it: its
-        members' pairs among themselves are not scored)."""
+        members' pairs among themselves are not scored). A county council and the fire and
+        rescue authority it is are one body, never two members of a group."""
         if not 2 <= max_size <= MAX_GROUP_SIZE:
             raise InvalidInput(
                 f"max_size must be between 2 and {MAX_GROUP_SIZE}, got {max_size}", field="max_size"
@@ -1056,8 +1057,12 @@ class Recommender:
         fresh = np.flatnonzero(~scored.existing)
         best = fresh[np.argsort(-scored.likelihood[fresh], kind="stable")][:GROUP_POOL]
         pool = [(int(scored.candidate[r]), float(scored.likelihood[r])) for r in best]
+        runs = ctx.table.runs  # a county council and the fire authority it is: one body
         combos = [
-            combo for size in range(1, max_size) for combo in itertools.combinations(pool, size)
+            combo
+            for size in range(1, max_size)
+            for combo in itertools.combinations(pool, size)
+            if size == 1 or not runs[np.ix_(*[[c for c, _ in combo]] * 2)].any()
         ]
         if not combos or comp.savings is None:
             return []
