@@ -1539,3 +1539,29 @@ def test_a_group_never_counts_a_county_council_and_its_own_fire_authority_as_two
     for code in ("E06000052", "E10000020"):  # Cornwall, Norfolk: councils that run their own
         answer = real_client.get(f"/api/v1/bodies/{code}/groups?service=legal&k=20").json
         assert answer["groups"]
+
+
+def test_a_council_split_between_two_is_not_said_to_have_worked_with_itself(
+    real_client: FlaskClient,
+) -> None:
+    """West Northamptonshire's list said of North Northamptonshire "its predecessor
+    Northamptonshire County Council worked with Northamptonshire County Council, Corby Borough
+    Council and East Northamptonshire Council": the county council, a predecessor of both, is in
+    the Welland audit consortium once, and was no partner of itself."""
+    for focal, partner, mine, theirs in (
+        ("E06000061", "E06000062", "Corby Borough Council and East Northamptonshire Council",
+         "Northamptonshire County Council"),
+        ("E06000062", "E06000061", "Northamptonshire County Council",
+         "Corby Borough Council and East Northamptonshire Council"),
+    ):  # fmt: skip
+        answer = real_client.get(f"/api/v1/bodies/{focal}/recommendations?k=50&kinds=council").json
+        said = _said(answer, "history", partner)
+        assert said
+        for text in said:
+            assert "Northamptonshire County Council worked with Northamptonshire" not in text
+            assert f"its predecessor{'s' * (' and ' in theirs)} {theirs} worked with {mine}, " in (
+                text
+            )
+            assert "both succeed Northamptonshire County Council in its arrangements for legal" in (
+                text
+            )

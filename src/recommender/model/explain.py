@@ -646,6 +646,7 @@ def _inherited(
         ]
     genuine: set[tuple[int, int, int]] = set()
     through: dict[tuple[int, int, int], tuple[dict[str, None], dict[str, None]]] = {}
+    split_from: dict[tuple[int, int, int], tuple[dict[str, None], dict[str, None]]] = {}
     genuine_pairs: set[tuple[int, int]] = set()
     ways: dict[tuple[int, int], set[Via]] = {}
     for service, codes, via in zip(
@@ -665,13 +666,14 @@ def _inherited(
                 ways.setdefault((a, b), set()).add((via_a, via_b))
                 ways.setdefault((b, a), set()).add((via_b, via_a))
                 if s is not None:  # every body gone, on each side, of every such arrangement
+                    split = via_a == via_b  # one council split between the two: no partner
                     for key, mine, theirs in (((a, b, s), via_a, via_b), ((b, a, s), via_b, via_a)):
-                        sides = through.setdefault(key, ({}, {}))
+                        sides = (split_from if split else through).setdefault(key, ({}, {}))
                         sides[0].update(dict.fromkeys(filter(None, [mine])))
                         sides[1].update(dict.fromkeys(filter(None, [theirs])))
-    by_service = {
+    by_service = {  # who worked with whom, where any did; else the council both succeed
         k: (SEP.join(mine), SEP.join(theirs))
-        for k, (mine, theirs) in through.items()
+        for k, (mine, theirs) in (split_from | through).items()
         if k not in genuine
     }
     by_pair = {
