@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from browser_fixtures import synthetic_evaluation
 from recommender.core.config import Settings
-from recommender.model.scoring import HORIZON_YEARS
+from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
 from recommender.model.verdicts import trust_said
 from recommender.register import records as reg
 from recommender.render import downloads
@@ -52,7 +52,7 @@ def test_suggestions_as_csv_match_the_json(client: FlaskClient, query: str) -> N
     assert table["Service id"].tolist() == [r["service"] for r in expected]
     assert table["Service"].tolist() == [r["service_label"] for r in expected]
     for got, want in zip(table.to_dict("records"), expected, strict=True):
-        assert got[f"Likelihood ({HORIZON_YEARS} years)"] == pytest.approx(
+        assert got[f"Likelihood ({HORIZON_YEARS} years) from this body's side"] == pytest.approx(
             want["likelihood"], abs=1e-4
         )
         assert got["Annual savings if formed (£)"] == pytest.approx(want["savings_gbp"], abs=1)
@@ -87,7 +87,10 @@ def test_suggestions_as_xlsx_match_the_json(client: FlaskClient) -> None:
     # the sources' attribution, as every page and briefing gives it (it had none)
     assert "Office for National Statistics" in about["Attribution"]
     assert "mySociety (CC BY 4.0)" in about["Attribution"]
-    assert about["Likelihood"].endswith(f"within {HORIZON_YEARS} years")
+    assert about["Likelihood"] == (
+        f"the chance that the two bodies share the service within {HORIZON_YEARS} years, "
+        f"{LIKELIHOOD_SIDE}. {LIKELIHOOD_UNCHECKED}"
+    )
     served = client.application.extensions["recommender"]  # what the figures were learnt from
     said = documented_sizes(served.models.recommender.describe(), served.settings)
     assert said and about["If formed"] == said

@@ -1565,3 +1565,46 @@ def test_a_council_split_between_two_is_not_said_to_have_worked_with_itself(
             assert "both succeed Northamptonshire County Council in its arrangements for legal" in (
                 text
             )
+
+
+def test_a_likelihood_is_said_to_be_one_sides_estimate_and_its_percentages_untested(
+    real_app: Flask, real_client: FlaskClient
+) -> None:
+    """Every definition read "the chance that the two bodies share the service within 5
+    years", a chance the two sides would share, where each is estimated from the asking body's
+    side: the Gloucestershire fire authority's legal services list gave the Avon fire authority
+    1.0%, Avon's gave Gloucestershire 2.5%. And nothing said that the evaluation tests only the
+    order the likelihoods give, never the percentages an officer reads as measured chances."""
+    from recommender.model.scoring import LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
+
+    def chance(focal: str, partner: str) -> float:
+        url = f"/api/v1/bodies/{focal}/recommendations?service=legal&k=50&min_choice=0"
+        found = real_client.get(url).json["recommendations"]
+        return next(r["likelihood"] for r in found if r["partner_code"] == partner)
+
+    assert chance("E31000016", "E31000001") != chance("E31000001", "E31000016")  # so said
+    for url in ("/bodies/E31000016", "/bodies/E31000016?sort=likelihood"):
+        page = _text(real_client, url)
+        assert "the chance, estimated from this body's side, that the two share" in page
+        assert f"{LIKELIHOOD_SIDE}; learnt from" in page and LIKELIHOOD_UNCHECKED in page
+    compare = _text(real_client, "/bodies/E31000016/compare?with=E31000001&with=E23000036")
+    assert "estimated from the Gloucestershire Fire and Rescue Authority's side" in compare
+    assert LIKELIHOOD_UNCHECKED in _text(real_client, "/model")
+    table = real_client.get("/api/v1/bodies/E31000016/recommendations.csv").get_data(as_text=True)
+    assert table.startswith(
+        "Rank,Partner,Partner code,Partner kind,Service,Service id,"
+        "Likelihood (5 years) from this body's side,"
+    )
+    schema = real_client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    said = schema["Recommendation"]["properties"]["likelihood"]["description"]
+    assert LIKELIHOOD_SIDE in said and LIKELIHOOD_UNCHECKED in said
+    model = real_app.extensions["recommender"].models.require()
+    document = " ".join(
+        html.unescape(briefing_document(model, "E31000016", fmt=".html").decode()).split()
+    )
+    assert f"{LIKELIHOOD_SIDE}; learnt from" in document and LIKELIHOOD_UNCHECKED in document
+    assert "the chance, estimated from the Gloucestershire Fire and Rescue Authority's side" in (
+        document
+    )
+    shown = CliRunner().invoke(cli, ["recommend", "E31000016", "--k", "3"]).output
+    assert LIKELIHOOD_SIDE in " ".join(shown.split())

@@ -1052,6 +1052,13 @@ def _print_table(
     )
     for held in dict.fromkeys(r.savings_held_at for r in found if r.savings_held_at):
         click.echo(f"  {HELD_MARK[held]} {held_note(held)}")
+    if any(not r.existing for r in found):
+        from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
+
+        click.echo(
+            f"  (likelihood: the chance that the two share the service within {HORIZON_YEARS} "
+            f"years, {LIKELIHOOD_SIDE}. {LIKELIHOOD_UNCHECKED})"
+        )
     legend = False
     for rank, r in enumerate(found, 1):
         if r.reasons:

@@ -19,7 +19,11 @@ These combine into the figures every recommendation shows::
     expected savings = likelihood × savings if formed
 
 where ``k_s`` is the mean number of partners a body has in an arrangement for ``s``: the
-likelihood is the chance that the two bodies share the service within five years.
+likelihood is the chance that the two bodies share the service within five years, estimated
+from the focal body's side (its own rate of entering, its own choice among its candidates),
+so the candidate's list, asked the other way round, can give the pair another figure
+(:data:`LIKELIHOOD_SIDE`). The held-out evaluation tests the order it gives, never the
+percentages (:data:`LIKELIHOOD_UNCHECKED`).
 Recommendations are ranked by expected savings. A partner already sharing ``s`` with ``f`` is
 not a new opportunity: it is scored with likelihood 0 and marked ``existing``.
 
@@ -53,6 +57,18 @@ class Proposed(NamedTuple):
 
 
 HORIZON_YEARS = 5
+
+# What a likelihood is, said wherever one is defined (pages, briefings, downloads, the API).
+LIKELIHOOD_SIDE = (
+    "estimated from the asking body's side: how likely it is to enter a new arrangement for the "
+    "service, and to choose this partner among its candidates (the partner's own list, asked "
+    "from its side, can give the two a different figure)"
+)
+LIKELIHOOD_UNCHECKED = (
+    "The held-out evaluation tests the order the likelihoods give, not the percentages: "
+    "the register documents only some of the arrangements that formed, so there is no count "
+    "to check a percentage against. Read it as a guide to the order, not a measured chance."
+)
 FloatArray = npt.NDArray[np.float64]
 
 

@@ -47,7 +47,7 @@ from recommender.core.sources import (
 )
 from recommender.model.baselines import BASELINE_LABELS
 from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length, whole_km
-from recommender.model.scoring import HORIZON_YEARS
+from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
 from recommender.model.verdicts import UNTESTED_ORDERS, savings_figures, trust_said
 from recommender.recommend import readmodels
 from recommender.recommend.query import CHOICE_FLOOR, odds
@@ -157,6 +157,8 @@ def briefing_context(
         "attribution": [ONS_ATTRIBUTION, MYSOCIETY_ATTRIBUTION],
         "simulated_note": SIMULATED_NOTE,
         "horizon_years": HORIZON_YEARS,
+        "likelihood_side": LIKELIHOOD_SIDE,
+        "likelihood_unchecked": LIKELIHOOD_UNCHECKED,
         "floor_odds": odds(CHOICE_FLOOR),
         "coverage": rec.coverage,
         "no_aim_share": _no_aim_share(settings),

@@ -78,7 +78,7 @@ RECOMMENDATION_COLUMNS = (
     Column("Partner kind", None, 12),
     Column("Service", None, 28),
     Column("Service id", None, 20),
-    Column(f"Likelihood ({HORIZON_YEARS} years)", SHARE, 12),
+    Column(f"Likelihood ({HORIZON_YEARS} years) from this body's side", SHARE, 12),
     Column("Expected annual savings (£)", POUNDS, 14),
     Column("Annual savings if formed (£)", POUNDS, 14),
     Column("Low (£)", POUNDS, 12),

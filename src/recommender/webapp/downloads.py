@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response
 from werkzeug.utils import secure_filename
 
-from recommender.model.scoring import HORIZON_YEARS
+from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
 from recommender.register import records as reg
 from recommender.render import charts, downloads
 from recommender.webapp import openapi
@@ -60,7 +60,8 @@ def _recommendations(code_or_name: str, fmt: str) -> Response:
         ("Made", datetime.now(UTC).strftime("%d %B %Y %H:%M UTC")),
         (
             "Likelihood",
-            f"the chance that the two bodies share the service within {HORIZON_YEARS} years",
+            f"the chance that the two bodies share the service within {HORIZON_YEARS} years, "
+            f"{LIKELIHOOD_SIDE}. {LIKELIHOOD_UNCHECKED}",
         ),
         (
             "Expected",

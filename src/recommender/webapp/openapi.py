@@ -23,6 +23,7 @@ from flask import Flask
 
 from recommender import __version__
 from recommender.database.db import STATUSES
+from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
 from recommender.model.shape import RANK_METRICS
 from recommender.webapp.params import Param
 
@@ -598,7 +599,12 @@ COMPONENTS: dict[str, Any] = {
         partner_kind=STR,
         service=STR,
         service_label=STR,
-        likelihood=NNUM,
+        likelihood=NNUM
+        | {
+            "description": "The chance that the two bodies share the service within "
+            f"{HORIZON_YEARS} years, {LIKELIHOOD_SIDE}. {LIKELIHOOD_UNCHECKED} Null for a "
+            "partner already sharing it."
+        },
         choice=NNUM,
         expected_savings_gbp=NNUM,
         savings_gbp=NUM,

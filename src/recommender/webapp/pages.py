@@ -40,7 +40,7 @@ from recommender.core.sources import (
 )
 from recommender.database import db
 from recommender.model.explain import border_length, service_words, whole_km
-from recommender.model.scoring import HORIZON_YEARS
+from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
 from recommender.model.verdicts import UNTESTED_ORDERS, trust_said
 from recommender.recommend import feedback as feedback_domain
 from recommender.recommend.query import CHOICE_FLOOR, odds
@@ -96,6 +96,8 @@ def _page_globals() -> dict[str, Any]:
         "partner_label": views_body.partner_label,
         "type_label": views_body.type_label,
         "untested_orders": UNTESTED_ORDERS,  # beside groups and arrangements to join
+        "likelihood_side": LIKELIHOOD_SIDE,  # what a likelihood is, wherever one is defined
+        "likelihood_unchecked": LIKELIHOOD_UNCHECKED,
     }
 
 
