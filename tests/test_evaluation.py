@@ -897,3 +897,42 @@ def test_a_caution_names_every_measure_it_falls_short_on() -> None:
         "(mean reciprocal rank 0.599 against 0.617, and on first places, top-five places, "
         "top-ten places and nDCG@10; 221 held-out arrangements)"
     )
+
+
+def test_a_list_ranked_by_likelihood_says_a_lead_never_tested_for_noise() -> None:
+    """The Hertfordshire police force area's list of fire authorities warned that the model's
+    lead over "nearest by distance" between a fire authority and a police force is within the
+    noise; ranked by likelihood, the same partners carried no word of it, as if the lead were
+    clear, where the likelihood's leads are never resampled (the intervals kept are the
+    default order's)."""
+    from recommender.model.verdicts import NOISE_UNTESTED
+
+    def row(method: str, mrr: float, hit10: float) -> dict[str, object]:
+        found = {"protocol": "lopo", "query": "service", "pair_kind": "fire-police",
+                 "method": method, "mrr": mrr, "hit@10": hit10, "arrangements": 16}  # fmt: skip
+        gaps = {"mrr": [0.02, 0.3], "hit@10": [0.0, 0.3]}
+        return found | (
+            {"model_minus": gaps} if method not in ("model", "model_likelihood") else {}
+        )
+
+    ranking = [row("model", 0.789, 0.979), row("model_likelihood", 0.788, 0.979),
+               row("nearest", 0.662, 0.854), row("plain_logit", 0.6, 0.8)]  # fmt: skip
+    (default,) = _tested(cautions(ranking, "fire", ["police"]))
+    assert default["verdict"] == "no clear difference"
+    (ranked,) = _tested(cautions(ranking, "fire", ["police"], sort="likelihood"))
+    assert (ranked["verdict"], ranked["measures"], ranked["baseline"]) == (
+        NOISE_UNTESTED, [], "nearest"
+    )  # fmt: skip
+    assert ranked["lead_interval"] is None
+    assert ranked["said"] == (
+        "between a fire and rescue authority and a police force, the model's likelihood alone "
+        "ranked real partners ahead of every simple rule and the plain regression, the closest "
+        "“nearest by distance” (mean reciprocal rank 0.788 against 0.662; 16 held-out "
+        "arrangements), but that lead was never tested for noise: only the default order's "
+        "leads were resampled"
+    )
+    assert trust_said([ranked]).startswith("On real arrangements held out from training, between")
+    # Behind a baseline, it says so, as before (not "ahead").
+    behind = [*ranking[:1], row("model_likelihood", 0.6, 0.979), *ranking[2:]]
+    (short,) = _tested(cautions(behind, "fire", ["police"], sort="likelihood"))
+    assert short["verdict"] == "not better"

@@ -31,6 +31,9 @@ HEADLINE = "lopo"
 REAL_PROTOCOLS = ("lopo", "lopo_warm", "cold_start")  # judged; "simulated" checks the simulator
 MIN_KIND_CASES = 15  # pair kinds with fewer held-out arrangements: too few to judge firmly
 UNTESTED = "better (not tested for noise)"  # an evaluation saved before intervals were kept
+# A list ranked by likelihood where the likelihood alone leads every baseline: its leads were
+# never resampled (the intervals kept are the default order's), so the lead is not tested.
+NOISE_UNTESTED = "ahead, not tested for noise"
 
 
 class Evaluated(Protocol):
@@ -452,6 +455,12 @@ def _caution_said(
         return f"{pairs} {subject} ranked real partners no better than {named[0]} " + (
             f"({figures[0]}{sep}{held})"
         )
+    if verdict == NOISE_UNTESTED:
+        return (
+            f"{pairs} {subject} ranked real partners ahead of every simple rule and the plain "
+            f"regression, the closest {named[0]} ({figures[0]}; {held}), but that lead was "
+            "never tested for noise: only the default order's leads were resampled"
+        )
     if len(named) > 1:
         joined = " and ".join(f"{n} ({f})" for n, f in zip(named, figures, strict=True))
         return (
@@ -622,7 +631,9 @@ def cautions(
     ``sort`` is the list's order: by expected savings (the default, the evaluation's
     ``model``), by likelihood (its ``model_likelihood``, judged on its figures alone: the
     intervals kept are the default order's leads, so a lead of the likelihood is not tested
-    for noise and only a baseline matching or beating it is said), or by savings if formed,
+    for noise: a baseline matching or beating it is said, and where it leads every one, that
+    the lead is untested, verdict :data:`NOISE_UNTESTED`, silence reading as a clear lead),
+    or by savings if formed,
     an order the evaluation never ranks by: one caution says so (:func:`not_evaluated`)."""
     if not ranking:  # no held-out evaluation at all: say so, rather than nothing
         return [not_evaluated(query)]
@@ -666,6 +677,13 @@ def cautions(
         few = n < MIN_KIND_CASES  # judged by MRR alone, as the verdicts judge such kinds
         metrics = ["mrr"] if few else [m for m in RANK_METRICS if m in by["model"]]
         shortfall = _shortfall(by, baselines, metrics)
+        if shortfall is None and sort == "likelihood":  # ahead, but its leads are not kept
+            best = _best(baselines, by, "mrr")
+            mine = float(by["model"]["mrr"])
+            shortfall = (
+                NOISE_UNTESTED,
+                {best: [("mrr", _measured("mrr", mine, float(by[best]["mrr"])))]},
+            )
         if shortfall is None:
             continue  # clearly ahead of every baseline on every measure (or, saved before
             # intervals, ahead)
@@ -683,7 +701,9 @@ def cautions(
                 "pair_kind": pair,
                 "query": query,
                 "verdict": verdict,
-                "measures": list(dict.fromkeys(m for ms in behind.values() for m, _ in ms)),
+                "measures": []
+                if verdict == NOISE_UNTESTED
+                else list(dict.fromkeys(m for ms in behind.values() for m, _ in ms)),
                 "model_mrr": round(mine, 3),
                 "baseline": best,
                 "baseline_label": BASELINE_LABELS.get(best, best),

@@ -675,20 +675,27 @@ COMPONENTS: dict[str, Any] = {
         },
         verdict={
             "type": "string",
-            "enum": ["not better", "no clear difference", "not evaluated", "untested"],
+            "enum": [
+                "not better",
+                "no clear difference",
+                "ahead, not tested for noise",
+                "not evaluated",
+                "untested",
+            ],  # fmt: skip
             "description": "A baseline matches or beats the model, or the model is ahead of "
             "it only within the noise (the 95% paired bootstrap interval of its lead reaches 0), "
             "or the order was not evaluated (a model trained without a held-out evaluation, or "
             "a list ranked by savings if formed, an order the evaluation never tests), or "
             "(untested) no real arrangement of this pair kind was there to hold out and test it "
             "(for those two the figures are null). A list ranked by likelihood is judged on the "
-            "evaluation's likelihood alone, by its figures (not better only).",
+            "evaluation's likelihood alone, by its figures: not better, or, where it is ahead of "
+            "every baseline, ahead, not tested for noise (its leads are not resampled).",
         },
         measures=_list({"type": "string", "enum": list(RANK_METRICS)})
         | {
             "description": "The measures it falls short on, MRR's first (as the model page "
             "judges a pair kind: on every measure, or by MRR alone with too few held out); "
-            "empty for the two without figures."
+            "empty for the two without figures and for a lead not tested for noise."
         },
         model_mrr=NNUM,
         baseline={
