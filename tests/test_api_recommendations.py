@@ -214,6 +214,9 @@ def test_model_info(client: FlaskClient, app: Flask) -> None:
     assert shown["evaluation"] == meta["evaluation"]
     assert shown["versions"] == meta["versions"] == artifacts.library_versions()
     assert shown["git_commit"] == meta["git_commit"]
+    # Not evaluated: no verdict to give, said as such (an evaluated one's: test_cli_model).
+    assert shown["headline"] is None and shown["verdicts"] == []
+    assert "a check of the simulator, not evidence" in shown["summary_note"]
 
 
 @pytest.mark.parametrize(

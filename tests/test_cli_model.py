@@ -19,7 +19,7 @@ from recommender.cli import cli
 from recommender.core.config import Settings
 from recommender.core.services import load_services
 from recommender.model import artifacts
-from recommender.recommend.readmodels import model_info
+from recommender.recommend.readmodels import model_judged
 from service_fixtures import second_version
 
 
@@ -230,7 +230,32 @@ def test_models_show_names_the_promoted_model(two_models: tuple[Settings, str, s
     assert re.search(rf"^version\s+{second}$", other, re.M)
     assert re.search(r"^promoted\s+False$", other, re.M)
     shown_json = json.loads(_invoke(settings, "models", "show", first, "--format", "json").stdout)
-    assert shown_json == model_info(first, artifacts.metadata(first, settings))  # as /model says
+    assert shown_json == model_judged(first, artifacts.metadata(first, settings))  # as /model
+    assert shown_json["headline"] is None and shown_json["verdicts"] == []  # not evaluated
+
+
+def test_models_show_as_json_gives_the_verdicts_beside_the_figures(
+    two_models: tuple[Settings, str, str],
+) -> None:
+    """`models show --format json`, as the API's /model, gave the product's own figures with no
+    baseline and no verdict, the simulated register's the highest among them: an integrator
+    quoting them could not tell the model does not beat the rules. They now carry the headline
+    verdict, every verdict, and what the summary's figures are."""
+    settings, first, _ = two_models
+    _evaluated(settings, first, 0.5, "a")
+    shown = json.loads(_invoke(settings, "models", "show", "--format", "json").stdout)
+    headline = shown["headline"]
+    assert (headline["protocol"], headline["query"], headline["pair_kind"]) == (
+        "lopo", "service", "all"
+    )  # fmt: skip
+    assert (headline["verdict"], headline["model_mrr"], headline["baseline"]) == (
+        "NOT BETTER", 0.5, "nearest"
+    )  # fmt: skip
+    assert headline["baseline_label"] == "nearest by distance" and headline["baseline_mrr"] == 0.6
+    assert headline in shown["verdicts"] and headline["said"].startswith("NOT BETTER on lopo")
+    assert "'simulated/…' is measured on the simulated register" in shown["summary_note"]
+    listed = json.loads(_invoke(settings, "models", "list", "--json").stdout)
+    assert next(m for m in listed if m["version"] == first)["headline"] == headline
 
 
 def test_models_show_gives_the_verdicts_at_a_glance(two_models: tuple[Settings, str, str]) -> None:

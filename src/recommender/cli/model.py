@@ -447,16 +447,13 @@ def models() -> None:
 def models_list(obj: SettingsObj, fmt: str) -> None:
     """List trained models, newest first (* marks the promoted one)."""
     from recommender.model import artifacts
-    from recommender.model.verdicts import headline
+    from recommender.model.verdicts import headline, verdict_dict
 
     infos = artifacts.list_models(obj.settings)
     verdicts = {}  # the headline verdict of each, beside the best baseline's MRR
     for i in infos:
         judged = headline(i.ranking) if i.readable else None
-        verdicts[i.version] = None if judged is None else {
-            "verdict": judged.judged, "baseline": judged.rival,
-            "baseline_mrr": None if judged.rival_mrr is None else round(judged.rival_mrr, 3),
-        }  # fmt: skip
+        verdicts[i.version] = None if judged is None else verdict_dict(judged)
     if fmt == "json":
         echo_json([i.to_dict() | {"headline": verdicts[i.version]} for i in infos])
         return
@@ -542,7 +539,7 @@ def models_show(obj: SettingsObj, version: str | None, fmt: str) -> None:
     from recommender.core.errors import NoPromotedModel
     from recommender.model import artifacts
     from recommender.model.evaluation import Evaluation
-    from recommender.recommend.readmodels import model_info
+    from recommender.recommend.readmodels import model_judged
     from recommender.render.charts import documented_sizes
 
     version = version or artifacts.promoted_version(obj.settings)
@@ -550,7 +547,7 @@ def models_show(obj: SettingsObj, version: str | None, fmt: str) -> None:
         raise NoPromotedModel("no promoted model; name a version (see `recommender models list`)")
     meta = artifacts.metadata(version, obj.settings)
     if fmt == "json":
-        echo_json(model_info(version, meta))  # as the API's /model describes the serving one
+        echo_json(model_judged(version, meta))  # as the API's /model describes the serving one
         return
     for key in ("version", "created_at", "git_commit", "training_seconds", "artifact_sha256"):
         click.echo(f"{key:18} {meta.get(key)}")

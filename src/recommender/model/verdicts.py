@@ -130,6 +130,39 @@ def headline(ranking: Sequence[Mapping[str, Any]]) -> Verdict | None:
     return found[0] if found else None
 
 
+def verdict_dict(v: Verdict) -> dict[str, Any]:
+    """A verdict as the API's ``/model`` and ``models show --format json`` give it: where it
+    is judged, the judgement, the product's MRR beside the best other method's by MRR, and the
+    sentence with every measure."""
+    return {
+        "protocol": v.protocol,
+        "query": v.query,
+        "pair_kind": v.pair_kind,
+        "arrangements": v.arrangements,
+        "verdict": v.judged,
+        "few": v.few,
+        "model_mrr": None if v.mrr is None else round(v.mrr, 3),
+        "baseline": v.rival,
+        "baseline_label": BASELINE_LABELS.get(v.rival, v.rival),
+        "baseline_mrr": None if v.rival_mrr is None else round(v.rival_mrr, 3),
+        "said": v.said,
+    }
+
+
+def judged(ranking: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What an evaluation's ranking as saved in a model's metadata says, for a reader of its
+    figures: the headline verdict (None for a model not evaluated) and every verdict on real
+    arrangements (:func:`judge`), so no channel gives the product's figures without them."""
+    import pandas as pd
+
+    found = judge(_Ranking(pd.DataFrame(list(ranking)))) if ranking else []
+    top = headline(ranking)
+    return {
+        "headline": None if top is None else verdict_dict(top),
+        "verdicts": [verdict_dict(v) for v in found],
+    }
+
+
 @dataclass
 class _Ranking:
     """A ranking table alone, judged as an evaluation's (:class:`Evaluated`)."""

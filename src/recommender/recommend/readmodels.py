@@ -410,6 +410,24 @@ def model_info(version: str, meta: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+SUMMARY_NOTE = (
+    "The product's own figures by protocol and question (no baseline beside them): "
+    "'simulated/…' is measured on the simulated register, a check of the simulator, not "
+    "evidence. Judge the product by 'headline' and 'verdicts': on real arrangements held out, "
+    "against the simple rules and the plain regression."
+)
+
+
+def model_judged(version: str, meta: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`model_info` with what its evaluation says beside its figures (the API's /model,
+    ``models show --format json``): the headline verdict, every verdict on real arrangements,
+    and a note on what the summary's figures are."""
+    from recommender.model.verdicts import judged
+
+    ranking = (meta.get("evaluation") or {}).get("ranking") or []
+    return model_info(version, meta) | judged(ranking) | {"summary_note": SUMMARY_NOTE}
+
+
 def health(model_version: str | None, register_size: int, problem: str | None) -> dict[str, Any]:
     """Whether the service can answer: ``state`` is ``ok`` with a model, else ``degraded``
     (named ``state``, not ``status``: an error's ``status`` is its HTTP code)."""

@@ -479,7 +479,8 @@ def list_services() -> Response:
 def model_info() -> Response:
     """Describe the model."""
     parse(())
-    return json_response(state().models.require().describe())  # readmodels.model_info
+    model = state().models.require()
+    return json_response(readmodels.model_judged(model.version, model.metadata))
 
 
 @bp.get("/health")

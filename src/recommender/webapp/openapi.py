@@ -681,7 +681,7 @@ COMPONENTS: dict[str, Any] = {
                 "ahead, not tested for noise",
                 "not evaluated",
                 "untested",
-            ],  # fmt: skip
+            ],
             "description": "A baseline matches or beats the model, or the model is ahead of "
             "it only within the noise (the 95% paired bootstrap interval of its lead reaches 0), "
             "or the order was not evaluated (a model trained without a held-out evaluation, or "
@@ -801,8 +801,57 @@ COMPONENTS: dict[str, Any] = {
         description=STR,
     ),
     "Services": _obj(["services"], services=_list(_ref("Service"))),
+    "Verdict": _obj(
+        [
+            "protocol",
+            "query",
+            "pair_kind",
+            "arrangements",
+            "verdict",
+            "few",
+            "model_mrr",
+            "baseline",
+            "baseline_label",
+            "baseline_mrr",
+            "said",
+        ],
+        protocol={
+            "type": "string",
+            "description": "How arrangements were held out: lopo (the headline, with their "
+            "partnership), lopo_warm (as served), cold_start (each body's history hidden).",
+        },
+        query={
+            "type": "string",
+            "description": "service (given), any, or either with "
+            "'_one_kind' (a list asked for one kind of partner).",
+        },
+        pair_kind={"type": "string", "description": "The two kinds, sorted, or all."},
+        arrangements=INT,
+        verdict={
+            "type": "string",
+            "enum": [
+                "NOT BETTER",
+                "no clear difference",
+                "better",
+                "better (not tested for noise)",
+            ],
+            "description": "Better only where the product beats every simple rule and the "
+            "plain regression on every measure, beyond the noise (a 95% interval of its lead "
+            "clear of 0); no clear difference where it is ahead only within the noise; NOT "
+            "BETTER where one matches or beats it.",
+        },
+        few={
+            "type": "boolean",
+            "description": "Too few held-out arrangements to judge firmly: judged by MRR alone.",
+        },
+        model_mrr=NNUM,
+        baseline={"type": "string", "description": "The best other method by MRR."},
+        baseline_label=STR,
+        baseline_mrr=NNUM,
+        said={"type": "string", "description": "The verdict in words, with each measure."},
+    ),
     "Model": _obj(
-        ["version", "trained_at", "evaluation"],
+        ["version", "trained_at", "evaluation", "headline", "verdicts", "summary_note"],
         version=STR,
         trained_at=NSTR,
         register={"type": "object", "description": "The register it was trained on."},
@@ -815,13 +864,26 @@ COMPONENTS: dict[str, Any] = {
             "simulated/* is measured on the simulated register, a check of the simulator, not "
             "evidence of quality. Whether the model beats the simple rules and the plain "
             "regression is in evaluation.ranking (every method's figures, with the intervals "
-            "of the leads), said in words on the /model page and by `recommender models show`.",
+            "of the leads), judged in headline and verdicts, and said in words on the /model "
+            "page and by `recommender models show`.",
         },
         importance=_list(ANY_OBJ),
         features={"type": "object", "description": "The features, by group."},
         parameters={"type": "object", "description": "The estimators' parameters."},
         versions={"type": "object", "description": "Library versions it was trained with."},
         git_commit=NSTR,
+        headline=_ref("Verdict")
+        | {
+            "nullable": True,
+            "description": "The headline verdict (lopo, the service given, every pair kind): "
+            "what a promotion rests on. Null for a model not evaluated.",
+        },
+        verdicts=_list(_ref("Verdict"))
+        | {
+            "description": "Every verdict on real arrangements held out, as the /model page "
+            "gives them (empty for a model not evaluated)."
+        },
+        summary_note={"type": "string", "description": "What the summary's figures are."},
     ),
     "Health": _obj(
         ["state", "model_version", "register_size"],
