@@ -95,7 +95,8 @@ def synthetic_evaluation() -> dict[str, Any]:
     notes = {
         "real_arrangements": 300, "real_arrangements_held_out": 274, "held_out_proposed": 19,
         "real_arrangements_evaluated": 273, "as_served_left_out": ["R-1", "R-2"],
-        "as_served_undated": 106, "family_sizes": [1, 22], "headline": "lopo",
+        "as_served_undated": 106, "family_sizes": [1, 22], "partnerships_held_out": 86,
+        "headline": "lopo",
         "min_kind_cases": 15, "history_weight": 1.56,
         "synthetic": "figures made up for the page tests",
     }  # fmt: skip

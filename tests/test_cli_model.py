@@ -622,3 +622,21 @@ def test_a_negative_seed_is_refused_before_any_work(empty: Settings, args: list[
     assert result.exit_code == 2, result.output
     assert "Invalid value for '--seed': -1 is not in the range x>=0." in result.output
     assert "Traceback" not in result.output and not artifacts.versions(empty)
+
+
+def test_models_compare_calls_the_plain_regression_a_baseline_and_no_mark_no_clear_lead(
+    two_models: tuple[Settings, str, str],
+) -> None:
+    """Its columns read "its best rule" over the plain regression, and a figure without ↓ read
+    as a lead, where the verdicts may say the lead is within the noise; `evaluate --limit`
+    said it holds out "the first N real partnerships" where it counts arrangements."""
+    settings, first, second = two_models
+    _evaluated(settings, first, 0.5, "a")
+    _evaluated(settings, second, 0.7, "a")
+    text = _invoke(settings, "models", "compare", second).stdout
+    assert "its best baseline" in text and "its best rule" not in text
+    assert "no ↓ is no clear lead: a lead within the noise is said in `models show`'s verdicts" in (
+        " ".join(text.split())
+    )
+    helped = " ".join(_invoke(settings, "evaluate", "--help").stdout.split())
+    assert "Hold out only the first N real arrangements" in helped

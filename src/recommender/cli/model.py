@@ -182,7 +182,7 @@ def train_cmd(
 @click.option(
     "--limit",
     type=click.IntRange(1),
-    help="Hold out only the first N real partnerships (a quick check, not the headline).",
+    help="Hold out only the first N real arrangements (a quick check, not the headline).",
 )
 @output_format("table", "json")
 @pass_settings
@@ -621,7 +621,8 @@ def models_compare(obj: SettingsObj, version: str, other: str | None, fmt: str) 
     click.echo(
         ("* serves now. " if promoted in (first["version"], second["version"]) else "")
         + "Below, each model's figure beside the best baseline's in its own evaluation, on "
-        "that metric (↓ the model does not beat it); change: second minus first."
+        "that metric (↓ the model does not beat it; no ↓ is no clear lead: a lead within the "
+        "noise is said in `models show`'s verdicts); change: second minus first."
     )
     if not found["same_register"]:
         click.echo(
@@ -639,8 +640,8 @@ def models_compare(obj: SettingsObj, version: str, other: str | None, fmt: str) 
                     [r["metric"], *_against(r["first"]), *_against(r["second"]), _change(r)]
                     for r in rows
                 ],
-                ["metric", "first", "its best rule", "second", "its best rule", "change"],
-                right=["first", "its best rule", "second", "change"],
+                ["metric", "first", "its best baseline", "second", "its best baseline", "change"],
+                right=["first", "its best baseline", "second", "change"],
             )
     saved = [r for r in found["savings"] if r["first"] is not None or r["second"] is not None]
     if saved:

@@ -3,6 +3,7 @@ data it was trained on, all read from its metadata."""
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,7 +63,11 @@ def model_context(meta: dict[str, Any]) -> dict[str, Any]:
         "kinds": _grouped(_headline_kinds(ranking), by_kind=True),
         "untested": untested_said(untested_pairs(ranking)),
         "savings": [
-            r | {"label": SAVINGS_LABELS.get(r["method"], r["method"])}
+            r
+            | {
+                "label": SAVINGS_LABELS.get(r["method"], r["method"]),
+                "factor": math.exp(float(r["mae_log"])),
+            }  # off by this factor, typically
             for r in evaluation.get("savings") or []
         ],
         "verdicts": [readable(v) for v in verdicts(Evaluation.from_dict(evaluation))]
@@ -173,7 +178,8 @@ def ranking_chart(rows: list[dict[str, Any]]) -> str | None:
     return charts.bar_chart(
         [METRIC_LABELS[m] for m in RANK_METRICS],
         series,
-        title="Ranking real partners, one partnership held out at a time: product against rules",
+        title="Ranking real partners, one partnership held out at a time: the product against "
+        "the simple rules and the plain regression",
         max_value=1.0,
         highlight=METHOD_LABELS["model"],
         width=CHART_WIDTH,
@@ -189,7 +195,8 @@ def _grouped(rows: list[dict[str, Any]], *, by_kind: bool = False) -> list[dict[
         if key not in groups:
             where = f"{PROTOCOL_WORDS.get(protocol, protocol)}, {QUERY_TITLES.get(query, query)}"
             title = pair_label(kind) if by_kind else where
-            groups[key] = {"title": title, "size": row.get("arrangements"), "rows": []}
+            groups[key] = {"title": title, "size": row.get("arrangements"), "rows": [],
+                           "simulated": protocol == "simulated"}  # fmt: skip
         method = str(row["method"])
         shown = {
             "label": METHOD_LABELS.get(method, method),
