@@ -224,7 +224,7 @@ def test_each_figure_read_from_its_sources_words_quotes_them_and_reads_them_so()
     notes = dict(zip(known["arrangement_name"], known["note"], strict=True))
     figures = dict(zip(known["arrangement_name"], known["savings_gbp"], strict=True))
     readings = records._savings_readings()
-    assert len(readings) == 11
+    assert len(readings) == 12
     for (name, figure), reading in readings.items():
         assert reading.source_words in notes[name], name  # the source's own words
         assert float(figures[name]) == figure, name
@@ -244,6 +244,16 @@ def test_each_figure_read_from_its_sources_words_quotes_them_and_reads_them_so()
     said = charts.savings_said(record)
     assert said == (
         "£80k a year; Cheltenham's own, by 2014: what the partnership saved in all is not given"
+    )
+    # Ubico's £125k was shown as the company's ("projected, no period recorded with it: read
+    # as a year"), where its source gives Cheltenham's own expected saving.
+    ubico = "Ubico Ltd (Cheltenham and Cotswold environmental services company)"
+    assert annual[ubico] == 125_000
+    record = {"name": ubico, "savings_gbp": 125_000.0, "annual_savings_gbp": 125_000.0,
+              "savings_basis": "projected"}  # fmt: skip
+    assert charts.savings_said(record) == (
+        "£125k projected; Cheltenham's own, a year, rising to £225k by 2014: what the "
+        "partnership saved in all is not given"
     )
     # An analyst's corrected figure is read by the rule again; a simulated row never is.
     assert savings_reading("Midlands Highway Alliance", 2_500_000) is None
