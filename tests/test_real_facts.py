@@ -1608,3 +1608,22 @@ def test_a_likelihood_is_said_to_be_one_sides_estimate_and_its_percentages_untes
     )
     shown = CliRunner().invoke(cli, ["recommend", "E31000016", "--k", "3"]).output
     assert LIKELIHOOD_SIDE in " ".join(shown.split())
+
+
+def test_a_briefing_with_a_long_summary_keeps_its_map_on_the_first_page(real_app: Flask) -> None:
+    """North Northamptonshire's briefing (asked for as Kettering, a note on top, a summary of
+    three opportunities and eight arrangements) left page 1 more than half blank, the map
+    pushed whole to page 2; the chart cut the service off a long partner's name ("NHS Bath
+    and North East Somerset, Swindon and Wiltshire ICB: Procur…")."""
+    from pypdf import PdfReader
+
+    model = real_app.extensions["recommender"].models.require()
+    pdf = briefing_document(model, "Kettering", fmt=".pdf")
+    first = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert "Kettering Borough Council was abolished in 2021" in " ".join(first.split())
+    assert "Expected annual savings" in first  # the map's legend, under the map
+    board = briefing_document(model, "E54000039", fmt=".html").decode()
+    chart = board[board.index('class="chart"') :].split("</svg>")[0]
+    labels = re.findall(r"<text[^>]*>([^<]*)</text>", chart)
+    assert "Procur…" not in labels and "ICT…" not in labels
+    assert "Procurement" in labels and "ICT and digital" in labels

@@ -350,12 +350,20 @@ def svg_text(
 
 def wrap(text: str, width: float, size: float = FONT, most: int = 2) -> list[str]:
     """Return ``text`` in at most ``most`` lines of at most ``width`` px (by words, after a
-    colon first: "Wealden:" / "Waste and environment"); what still does not fit ends in "…"."""
+    colon first: "Wealden:" / "Waste and environment"); what still does not fit ends in "…",
+    before the colon where what follows it fits a line of its own (a partner's long name
+    shortened, never the service after it).
+
+    >>> wrap("NHS Bath and North East Somerset, Swindon and Wiltshire ICB: ICT and digital", 230)
+    ['NHS Bath and North East Somerset…', 'ICT and digital']
+    """
     if text_width(text, size) <= width:
         return [text]
     head, colon, tail = text.partition(": ")
     if colon and text_width(head + ":", size) <= width and most > 1:
         return [head + ":", *wrap(tail, width, size, most - 1)]
+    if colon and most > 1 and text_width(tail, size) <= width:  # what is after it kept whole
+        return [*wrap(head + ":", width, size, most - 1), tail]
     lines: list[str] = []
     for word in text.split(" "):
         if lines and text_width(f"{lines[-1]} {word}", size) <= width:
@@ -368,7 +376,7 @@ def wrap(text: str, width: float, size: float = FONT, most: int = 2) -> list[str
         last = lines[-1]
         while last and text_width(last + "…", size) > width:
             last = last[:-1]
-        lines[-1] = last.rstrip() + "…"
+        lines[-1] = last.rstrip(" ,;:") + "…"
     return lines
 
 
