@@ -431,3 +431,26 @@ def test_the_opportunities_name_a_fire_body_with_the_too(
     context = briefing.briefing_context(recommender_model, "E31000022", settings=trained_settings)
     text = briefing.render_html(context, trained_settings)
     assert "should the Kent Fire and Rescue Authority share the service" in text
+
+
+def test_print_says_the_headline_verdict_where_mrr_alone_would_read_as_a_win(
+    recommender_model: Recommender,
+) -> None:
+    """The headline sentence judged by MRR alone: clear of every baseline there, it said "the
+    model beats every baseline on this measure, beyond the noise", where the model page,
+    judging every measure, says NOT BETTER (a baseline ahead on hit@10)."""
+    rows = [
+        {"protocol": "lopo", "query": "service", "pair_kind": "all", "method": m, "mrr": mrr,
+         "hit@1": 0.4, "hit@10": hit10, "arrangements": 269}
+        | ({"model_minus": {"mrr": [0.01, 0.05], "hit@1": [0.0, 0.1]}} if m != "model" else {})
+        for m, mrr, hit10 in (("model", 0.62, 0.9), ("plain_logit", 0.59, 0.93))
+    ]  # fmt: skip
+    headline = briefing._headline({"evaluation": {"ranking": rows}})
+    assert headline is not None and not headline["noise"] and not headline["beaten"]
+    assert headline["verdict"] == "NOT BETTER"
+    context = briefing_context(recommender_model, "E23000033") | {"headline": headline}
+    text = " ".join(briefing.render_html(context, recommender_model.settings).split())
+    assert (
+        "the model beats every baseline on this measure, beyond the noise, though judged on "
+        "every measure, as the model page judges it, the verdict is NOT BETTER."
+    ) in text

@@ -526,8 +526,7 @@ def models_list(obj: SettingsObj, fmt: str) -> None:
         "once: its members' queries share its weight. verdict: whether the model beats every "
         "baseline on every measure beyond the noise (NOT BETTER, no clear difference or better), "
         "beside the best baseline's MRR (`models show` says on which measures).",
-        err=True,
-    )
+    )  # on stdout with the table it explains: saved to a file, the table keeps its key
 
 
 @models.command("show")
@@ -945,6 +944,15 @@ def recommend_cmd(
             )
         if sizes and any(found for _, found in results):
             click.echo(f"\nThe figures if formed. {sizes}")
+        if any(found for _, found in results):
+            from recommender.model.verdicts import measured_coverage
+
+            held = measured_coverage(rec.describe().get("evaluation") or {})
+            if held is not None:  # what the range held on real figures it was not fitted to
+                click.echo(
+                    f"The {rec.coverage:.0%} range: on real arrangements held out from "
+                    f"training, {held:.0%} of the recorded savings fell inside it."
+                )
 
 
 def _write_csv(

@@ -518,6 +518,15 @@ def savings_figures(evaluation: Mapping[str, Any]) -> int | None:
     return next((int(r["n"]) for r in rows if r["method"] == "model"), None)
 
 
+def measured_coverage(evaluation: Mapping[str, Any]) -> float | None:
+    """The share of held-out real savings figures inside the savings interval (leave one
+    partnership out), if the model was evaluated: the real coverage, never a simulated one."""
+    for row in evaluation.get("savings") or []:
+        if (row["protocol"], row["subset"], row["method"]) == ("lopo", "real", "model"):
+            return float(row["coverage80"])
+    return None
+
+
 NOT_EVALUATED = "not evaluated"
 
 

@@ -48,7 +48,13 @@ from recommender.core.sources import (
 from recommender.model.baselines import BASELINE_LABELS
 from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length, whole_km
 from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
-from recommender.model.verdicts import UNTESTED_ORDERS, savings_figures, trust_said
+from recommender.model.verdicts import (
+    UNTESTED_ORDERS,
+    headline,
+    measured_coverage,
+    savings_figures,
+    trust_said,
+)
 from recommender.recommend import readmodels
 from recommender.recommend.query import CHOICE_FLOOR, odds
 from recommender.recommend.ranking import Query, Recommendation, Recommender, likelihood_words
@@ -163,7 +169,7 @@ def briefing_context(
         "coverage": rec.coverage,
         "no_aim_share": _no_aim_share(settings),
         "documented_sizes": charts.documented_sizes(meta, settings),
-        "measured_coverage": _measured_coverage(meta),
+        "measured_coverage": measured_coverage(meta.get("evaluation") or {}),
         "markers": MARKERS,
         "direction_words": DIRECTION_WORDS,
     }
@@ -427,15 +433,6 @@ def _chart(found: Sequence[Recommendation], rec: Recommender) -> str:
     )
 
 
-def _measured_coverage(meta: dict[str, Any]) -> float | None:
-    """Share of held-out real savings figures inside the interval (leave one partnership
-    out), if the model was evaluated: the real coverage, never a simulated one."""
-    for row in meta.get("evaluation", {}).get("savings", []):
-        if (row["protocol"], row["subset"], row["method"]) == ("lopo", "real", "model"):
-            return float(row["coverage80"])
-    return None
-
-
 def _no_aim_share(settings: Settings) -> float | None:
     """The LGA's published share of arrangements not set up to save money (2018), as
     ``data/calibration.json`` records it."""
@@ -485,7 +482,9 @@ def _headline(meta: dict[str, Any]) -> dict[str, Any] | None:
         return float("-inf") if found is None else float(found[0])
 
     closest = min(baselines, key=low)
+    judged = headline(meta.get("evaluation", {}).get("ranking", []))
     return {
+        "verdict": None if judged is None else judged.judged,  # on every measure, as the page
         "model": model,
         "best": best | {"label": label},
         "beaten": best["mrr"] >= model["mrr"],
