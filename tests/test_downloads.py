@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from browser_fixtures import synthetic_evaluation
 from recommender.core.config import Settings
-from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
+from recommender.model.horizon import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
 from recommender.model.verdicts import trust_said
 from recommender.register import records as reg
 from recommender.render import downloads
@@ -52,7 +52,7 @@ def test_suggestions_as_csv_match_the_json(client: FlaskClient, query: str) -> N
     assert table["Service id"].tolist() == [r["service"] for r in expected]
     assert table["Service"].tolist() == [r["service_label"] for r in expected]
     for got, want in zip(table.to_dict("records"), expected, strict=True):
-        assert got[f"Likelihood ({HORIZON_YEARS} years) from this body's side"] == pytest.approx(
+        assert got[f"Likelihood ({HORIZON_YEARS} years)"] == pytest.approx(
             want["likelihood"], abs=1e-4
         )
         assert got["Annual savings if formed (£)"] == pytest.approx(want["savings_gbp"], abs=1)

@@ -1059,7 +1059,7 @@ def _print_table(
     for held in dict.fromkeys(r.savings_held_at for r in found if r.savings_held_at):
         click.echo(f"  {HELD_MARK[held]} {held_note(held)}")
     if any(not r.existing for r in found):
-        from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
+        from recommender.model.horizon import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
 
         click.echo(
             f"  (likelihood: the chance that the two share the service within {HORIZON_YEARS} "

@@ -39,8 +39,9 @@ from recommender.model.fit import (
     register_hash,
     savings_figures,
 )
+from recommender.model.horizon import HORIZON_YEARS
 from recommender.model.network import SnapshotCache
-from recommender.model.scoring import HORIZON_YEARS, enter_probability
+from recommender.model.scoring import enter_probability
 from recommender.model.verdicts import summary
 
 Stage = Callable[[str], None]

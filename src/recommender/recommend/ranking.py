@@ -45,13 +45,14 @@ from recommender.model.explain import (
 )
 from recommender.model.features import BodyArrays, group_frame
 from recommender.model.fit import TrainedModel
+from recommender.model.horizon import HORIZON_YEARS
 from recommender.model.network import (
     Snapshot,
     as_the_register_says,
     members_gone,
     members_left,
 )
-from recommender.model.scoring import HORIZON_YEARS, LongScores, Proposed, Scorer
+from recommender.model.scoring import LongScores, Proposed, Scorer
 from recommender.recommend.query import (
     CHOICE_FLOOR,
     MAX_K,

@@ -47,7 +47,7 @@ from recommender.core.sources import (
 )
 from recommender.model.baselines import BASELINE_LABELS
 from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length, whole_km
-from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
+from recommender.model.horizon import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
 from recommender.model.verdicts import (
     UNTESTED_ORDERS,
     headline,

@@ -24,8 +24,8 @@ from typing import Any
 
 from recommender.core.sources import MYSOCIETY_ATTRIBUTION, ONS_ATTRIBUTION
 from recommender.model.explain import DIRECTION_WORDS
+from recommender.model.horizon import HORIZON_YEARS
 from recommender.model.patterns import pair_kind, pair_label
-from recommender.model.scoring import HORIZON_YEARS
 from recommender.model.verdicts import UNTRIED, trust_said
 from recommender.recommend.ranking import Recommendation
 from recommender.recommend.readmodels import held_note
@@ -78,7 +78,7 @@ RECOMMENDATION_COLUMNS = (
     Column("Partner kind", None, 12),
     Column("Service", None, 28),
     Column("Service id", None, 20),
-    Column(f"Likelihood ({HORIZON_YEARS} years) from this body's side", SHARE, 12),
+    Column(f"Likelihood ({HORIZON_YEARS} years)", SHARE, 12),
     Column("Expected annual savings (£)", POUNDS, 14),
     Column("Annual savings if formed (£)", POUNDS, 14),
     Column("Low (£)", POUNDS, 12),

@@ -14,7 +14,7 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from recommender.core.errors import InvalidInput
 from recommender.core.kinds import named
 from recommender.model.explain import DIRECTION_WORDS, MARKERS, border_length
-from recommender.model.scoring import HORIZON_YEARS
+from recommender.model.horizon import HORIZON_YEARS
 from recommender.recommend.compare import FEWEST, MOST, compare
 from recommender.reference import lookup as reference
 from recommender.webapp.state import state

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, Response
 from werkzeug.utils import secure_filename
 
-from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
+from recommender.model.horizon import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
 from recommender.register import records as reg
 from recommender.render import charts, downloads
 from recommender.webapp import openapi

@@ -23,7 +23,7 @@ from flask import Flask
 
 from recommender import __version__
 from recommender.database.db import STATUSES
-from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
+from recommender.model.horizon import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
 from recommender.model.shape import RANK_METRICS
 from recommender.webapp.params import Param
 

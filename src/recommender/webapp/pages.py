@@ -40,7 +40,7 @@ from recommender.core.sources import (
 )
 from recommender.database import db
 from recommender.model.explain import border_length, service_words, whole_km
-from recommender.model.scoring import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
+from recommender.model.horizon import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
 from recommender.model.verdicts import UNTESTED_ORDERS, trust_said
 from recommender.recommend import feedback as feedback_domain
 from recommender.recommend.query import CHOICE_FLOOR, odds

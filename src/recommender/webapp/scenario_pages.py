@@ -19,7 +19,7 @@ from werkzeug.utils import secure_filename
 
 from recommender.core import services
 from recommender.core.errors import InvalidInput, ModelError, ScenarioRejected, UnknownBody
-from recommender.model.scoring import HORIZON_YEARS
+from recommender.model.horizon import HORIZON_YEARS
 from recommender.recommend import readmodels
 from recommender.recommend.query import CHOICE_FLOOR
 from recommender.reference import lookup as reference
