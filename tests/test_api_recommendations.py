@@ -219,6 +219,27 @@ def test_model_info(client: FlaskClient, app: Flask) -> None:
     assert "a check of the simulator, not evidence" in shown["summary_note"]
 
 
+def test_model_info_judges_the_verdicts_once_per_model(
+    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Judging every verdict takes ~150 ms (pandas): an anonymous /model made each request pay
+    it. Made once per model version."""
+    from recommender.recommend import readmodels
+
+    made: list[str] = []
+    judged = readmodels.model_judged
+
+    def counted(version: str, meta: dict[str, Any]) -> dict[str, Any]:
+        made.append(version)
+        return judged(version, meta)
+
+    monkeypatch.setattr(readmodels, "model_judged", counted)
+    client.application.extensions["recommender"].extras.pop("model_judged", None)
+    first = client.get("/api/v1/model").json
+    assert client.get("/api/v1/model").json == first
+    assert made == [first["version"]]
+
+
 @pytest.mark.parametrize(
     "path",
     [

@@ -26,7 +26,7 @@ body's side (its own rate of entering, its own choice among its candidates), so 
 lists give the pair the same figure (:data:`~recommender.model.horizon.LIKELIHOOD_SIDE`).
 On real arrangements held out, it ranked real partners better by MRR than the asking body's
 side alone, on every protocol, and a little worse on hit@10 (the choice was made on that
-evaluation; the commit that made it gives the figures). A
+evaluation). A
 candidate's own denominator leaves out the partners it already shares the service with in the
 network the facts are read from, not those imported since training (:attr:`Scorer.since`,
 kept for the focal body only). The held-out evaluation tests the order it gives, never the

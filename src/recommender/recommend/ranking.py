@@ -1059,11 +1059,16 @@ class Recommender:
         best = fresh[np.argsort(-scored.likelihood[fresh], kind="stable")][:GROUP_POOL]
         pool = [(int(scored.candidate[r]), float(scored.likelihood[r])) for r in best]
         runs = ctx.table.runs  # a county council and the fire authority it is: one body
+
+        def one_body_twice(combo: tuple[tuple[int, float], ...]) -> bool:
+            members = [c for c, _ in combo]
+            return bool(runs[np.ix_(members, members)].any())
+
         combos = [
             combo
             for size in range(1, max_size)
             for combo in itertools.combinations(pool, size)
-            if size == 1 or not runs[np.ix_(*[[c for c, _ in combo]] * 2)].any()
+            if not one_body_twice(combo)
         ]
         if not combos or comp.savings is None:
             return []

@@ -480,7 +480,12 @@ def model_info() -> Response:
     """Describe the model."""
     parse(())
     model = state().models.require()
-    return json_response(readmodels.model_judged(model.version, model.metadata))
+    # Judging every verdict takes ~150 ms: made once per model version (the serving one only).
+    made: dict[str, dict[str, Any]] = state().extras.setdefault("model_judged", {})
+    if model.version not in made:
+        made.clear()
+        made[model.version] = readmodels.model_judged(model.version, model.metadata)
+    return json_response(made[model.version])
 
 
 @bp.get("/health")
