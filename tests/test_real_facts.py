@@ -787,7 +787,15 @@ def test_the_explorer_says_an_abolished_councils_name_lists_its_successors_arran
     that Taunton Deane was in only one of them (Southwest One)."""
     page = real_client.get("/arrangements?body=Taunton+Deane").get_data(as_text=True)
     note = page.split('id="body-note">', 1)[1].split("</p>", 1)[0]
-    assert note.startswith("Taunton Deane Borough Council was abolished in 2019")
+    assert note.startswith(
+        "Taunton Deane Borough Council was abolished in 2019 (into Somerset West and Taunton "
+        "Council, itself abolished in 2023); now part of Somerset."
+    )  # not Somerset's in 2019: it became so with Somerset West and Taunton, in 2023
+    shown = real_client.get("/api/v1/bodies/Taunton Deane").json["resolution"]["note"]
+    assert shown == (
+        "Taunton Deane Borough Council was abolished in 2019 (into Somerset West and Taunton "
+        "Council, itself abolished in 2023); its area is now part of Somerset."
+    )
     assert "These are the arrangements of Somerset, not only those Taunton Deane was in" in note
     plain = real_client.get("/arrangements?body=Somerset").get_data(as_text=True)
     assert 'id="body-note"' not in plain

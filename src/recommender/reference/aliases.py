@@ -190,7 +190,8 @@ def _former(sources: Sources, bodies: pd.DataFrame) -> list[dict[str, Any]]:
         successors = sorted(set(_successors(row["local-authority-code"], by_la)))
         names = [row["official-name"], row["nice-name"], *split_alt_names(row["alt-names"])]
         names += chain.loc[chain["former_code"] == row["gss-code"], "former_name"].tolist()
-        note = _note(row["official-name"], row["end-date"][:4], successors, display)
+        note = _note(row["official-name"], row["end-date"][:4], successors, display,
+                     _between(row["local-authority-code"], by_la))  # fmt: skip
         rows += [
             _row(n, s, "former", row["gss-code"], note)
             for n in dict.fromkeys(names)
@@ -222,12 +223,28 @@ def _successors(la_code: str, by_la: pd.DataFrame, depth: int = 0) -> list[str]:
     ]
 
 
-def _note(name: str, year: str, successors: list[str], display: pd.Series) -> str:
+def _between(la_code: str, by_la: pd.DataFrame) -> str:
+    """The council an abolished one went into that is itself gone since, one way only:
+    " (into Somerset West and Taunton Council, itself abolished in 2023)" of Taunton Deane,
+    whose area is Somerset's only since 2023; "" where it went into a council there today, or
+    into several."""
+    into = [c.strip() for c in str(by_la.loc[la_code, "replaced-by"]).split(",") if c.strip()]
+    if len(into) != 1 or into[0] not in by_la.index:
+        return ""
+    then = by_la.loc[into[0]]
+    if then["end-date"] == "":
+        return ""
+    return f" (into {then['official-name']}, itself abolished in {then['end-date'][:4]})"
+
+
+def _note(
+    name: str, year: str, successors: list[str], display: pd.Series, between: str = ""
+) -> str:
     unknown = [s for s in successors if s not in display.index]
     if unknown:
         raise CheckFailed(f"successor(s) {unknown} of {name} are not current bodies")
     names = [str(display[s]) for s in successors]
-    when = f" in {year}" if year else ""
+    when = (f" in {year}" if year else "") + between
     if len(names) == 1:
         return f"{name} was abolished{when}; now part of {names[0]}"
     return f"{name} was abolished{when}; its area is now {' and '.join(names)}"

@@ -59,7 +59,8 @@ CLOSE_SCORE = 50.0  # for the closest names when nothing matches ("Alfa": Alpha)
 FORMER_TYPES = ("former", "nhs_predecessor")
 OWN_NAMES = ("official", "display")  # a body's own names, of the alias types
 _ABOLISHED = re.compile(
-    r"^(?P<name>.+?) was abolished in (?P<year>\d{4}); now part of (?P<now>.+)$"
+    r"^(?P<name>.+?) was abolished in (?P<year>\d{4})(?P<between> \(into [^)]*\))?; "
+    r"now part of (?P<now>.+)$"
 )
 FILES = ("bodies.csv", "boundaries.geojson", "adjacency.csv", "aliases.csv", "fire_governance.csv")
 
@@ -564,8 +565,8 @@ def _former_said(found: Resolution) -> str | None:
         return None
     abolished = _ABOLISHED.match(found.note)
     if abolished:
-        note = f"{abolished['name']} was abolished in {abolished['year']}; its area is now "
-        note += f"part of {abolished['now']}"
+        note = f"{abolished['name']} was abolished in {abolished['year']}"
+        note += f"{abolished['between'] or ''}; its area is now part of {abolished['now']}"
     else:
         note = found.note
     return note.rstrip(".") + "."
