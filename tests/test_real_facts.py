@@ -71,6 +71,17 @@ def _said(answer: dict[str, Any], factor: str, partner: str | None = None) -> li
     ]
 
 
+def _cli_env(app: Flask) -> dict[str, str]:
+    """The CLI's settings for the real app's data, model and register (a fresh machine has
+    no promoted model of its own in the checkout)."""
+    settings = app.extensions["recommender"].settings
+    return {
+        "RECOMMENDER_DATA_DIR": str(settings.data),
+        "RECOMMENDER_MODELS_DIR": str(settings.models),
+        "RECOMMENDER_DATABASE_URL": settings.db_url,
+    }
+
+
 @pytest.mark.parametrize("code", BODIES)
 def test_no_simulated_arrangement_is_said_about_a_body(
     code: str, real_app: Flask, real_client: FlaskClient, simulated: list[str]
@@ -86,12 +97,7 @@ def test_no_simulated_arrangement_is_said_about_a_body(
         assert response.status_code in (200, 400), response.json  # 400: no legal service
         texts.append(response.get_data(as_text=True))
     state = real_app.extensions["recommender"]
-    settings = state.settings
-    env = {
-        "RECOMMENDER_DATA_DIR": str(settings.data),
-        "RECOMMENDER_MODELS_DIR": str(settings.models),
-        "RECOMMENDER_DATABASE_URL": settings.db_url,
-    }
+    env = _cli_env(real_app)  # its model, not the checkout's
     shown = CliRunner(env=env).invoke(cli, ["bodies", "show", code, "--format", "json"])
     assert shown.exit_code == 0, shown.output
     texts.append(shown.stdout)
@@ -264,11 +270,7 @@ def test_a_member_that_left_is_said_to_have_left_and_shares_nothing_through_it(
     rec = state.models.require()
     network = rec.scorer.network  # what the answers state
     running = reg.running_partnerships(settings=settings)
-    env = {
-        "RECOMMENDER_DATA_DIR": str(settings.data),
-        "RECOMMENDER_MODELS_DIR": str(settings.models),
-        "RECOMMENDER_DATABASE_URL": settings.db_url,
-    }
+    env = _cli_env(real_app)  # its model, not the checkout's
     checked = 0
     for a in every:
         left = reg.exits_of(a["name"])
@@ -570,12 +572,7 @@ def test_an_existing_partner_only_through_bodies_now_gone_is_said_so_in_the_api_
     plain = [r for r in adur.get_json()["recommendations"] if r["existing"]]  # partners themselves
     assert "Worthing" in {r["partner_name"] for r in plain}
     assert all(r["existing_through"] is None for r in plain)
-    settings = real_app.extensions["recommender"].settings  # its model, not the checkout's
-    env = {
-        "RECOMMENDER_DATA_DIR": str(settings.data),
-        "RECOMMENDER_MODELS_DIR": str(settings.models),
-        "RECOMMENDER_DATABASE_URL": settings.db_url,
-    }
+    env = _cli_env(real_app)  # its model, not the checkout's
     printed = CliRunner(env=env).invoke(
         cli,
         ["recommend", "Devon", "--include-existing", "--service", "regulatory_trading_standards"],
@@ -812,12 +809,7 @@ def test_a_list_asked_for_by_a_name_other_bodies_share_says_whose_it_is(
     """`register list --body Cumbria` listed nothing and said nothing; `--body Cheshire` listed
     the county's successors' arrangements, with no word of them, nor of Cheshire police force
     area and fire authority, whose name it is too."""
-    settings = real_app.extensions["recommender"].settings
-    env = {
-        "RECOMMENDER_DATA_DIR": str(settings.data),
-        "RECOMMENDER_MODELS_DIR": str(settings.models),
-        "RECOMMENDER_DATABASE_URL": settings.db_url,
-    }
+    env = _cli_env(real_app)  # its model, not the checkout's
     shown = CliRunner(env=env).invoke(cli, ["register", "list", "--body", "Cheshire"])
     assert shown.exit_code == 0, shown.output
     first = shown.stdout.splitlines()[0]
@@ -1614,12 +1606,7 @@ def test_a_pairs_likelihood_is_the_same_from_either_side_and_its_percentages_unt
         html.unescape(briefing_document(model, "E31000016", fmt=".html").decode()).split()
     )
     assert f"{LIKELIHOOD_SIDE}; learnt from" in document and LIKELIHOOD_UNCHECKED in document
-    settings = real_app.extensions["recommender"].settings
-    env = {
-        "RECOMMENDER_DATA_DIR": str(settings.data),
-        "RECOMMENDER_MODELS_DIR": str(settings.models),
-        "RECOMMENDER_DATABASE_URL": settings.db_url,
-    }
+    env = _cli_env(real_app)  # its model, not the checkout's
     shown = CliRunner(env=env).invoke(cli, ["recommend", "E31000016", "--k", "3"])
     assert shown.exit_code == 0, shown.output
     assert LIKELIHOOD_SIDE in " ".join(shown.output.split())

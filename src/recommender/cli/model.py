@@ -942,6 +942,17 @@ def recommend_cmd(
                 rec.cautions(b["kind"], shown, service, asked=kind_list, sort=sort),
                 rec.coverage,
             )
+        if any(not r.existing for _, found in results for r in found):  # once, not a table each
+            from recommender.model.horizon import (
+                HORIZON_YEARS,
+                LIKELIHOOD_SIDE,
+                LIKELIHOOD_UNCHECKED,
+            )
+
+            click.echo(
+                f"\nThe likelihood: the chance that the two share the service within "
+                f"{HORIZON_YEARS} years, {LIKELIHOOD_SIDE}. {LIKELIHOOD_UNCHECKED}"
+            )
         if sizes and any(found for _, found in results):
             click.echo(f"\nThe figures if formed. {sizes}")
         if any(found for _, found in results):
@@ -1058,13 +1069,6 @@ def _print_table(
     )
     for held in dict.fromkeys(r.savings_held_at for r in found if r.savings_held_at):
         click.echo(f"  {HELD_MARK[held]} {held_note(held)}")
-    if any(not r.existing for r in found):
-        from recommender.model.horizon import HORIZON_YEARS, LIKELIHOOD_SIDE, LIKELIHOOD_UNCHECKED
-
-        click.echo(
-            f"  (likelihood: the chance that the two share the service within {HORIZON_YEARS} "
-            f"years, {LIKELIHOOD_SIDE}. {LIKELIHOOD_UNCHECKED})"
-        )
     legend = False
     for rank, r in enumerate(found, 1):
         if r.reasons:
