@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from pathlib import Path
 
 from recommender.core.errors import ConfigError
@@ -44,29 +45,30 @@ class Settings:
     database_url: str | None = None
     web_dir: Path | None = None
 
-    # Resolved views with the defaults filled in ---------------------------------------------
-    @property
+    # Resolved views with the defaults filled in (the paths made once: a request asks for them
+    # several times, and a path made afresh costs microseconds to build and to hash) ---------
+    @cached_property
     def data(self) -> Path:
         return self.data_dir or self.root / "data"
 
-    @property
+    @cached_property
     def reference_dir(self) -> Path:
         return self.data / "reference"
 
-    @property
+    @cached_property
     def register_dir(self) -> Path:
         return self.data / "register"
 
-    @property
+    @cached_property
     def models(self) -> Path:
         return self.models_dir or self.root / "models"
 
-    @property
+    @cached_property
     def sources(self) -> Path:
         """The ONS and lookup sources that ``data build-reference`` reads."""
         return self.source_dir or (self.root.parent / "shared" / "data")
 
-    @property
+    @cached_property
     def instance_dir(self) -> Path:
         """Where run-time state lives (the SQLite database); not committed."""
         return self.root / "var"
