@@ -288,17 +288,10 @@ def _answer(
             found = found | {"note": note}
         named = None if scenario is None else scenario.definition.name
         answered = rows(model, found["code"])
-        # Suggestions say how far to trust their order, for the partner kinds asked (none when
-        # there are none: no order to trust).
-        said, sizes = None, None
-        if key == "recommendations":  # and what their figures if formed were learnt from
-            said = model.cautions(
-                found["kind"], query["kinds"], query["service"], asked=query["kinds"],
-                sort=query["sort"],
-            ) if answered else []  # fmt: skip
-            sizes = _documented_sizes(model)
-        head = dumps(readmodels.answer_head(found, model.version, query, named, said, sizes))
-        parts = [head[:-1], b',"', key.encode(), b'":[']
+        head = dumps(readmodels.answer_head(found, model.version, query, named))[:-1]
+        if key == "recommendations":  # how far to trust their order, and their figures' source
+            head += _suggestions_head(model, found["kind"], query, bool(answered))
+        parts = [head, b',"', key.encode(), b'":[']
         for i, row in enumerate(answered):
             if i:
                 parts.append(b",")
@@ -314,6 +307,33 @@ def _answer(
 
     frozen = tuple((k, tuple(v) if isinstance(v, list) else v) for k, v in query.items())
     return _cached(current.cache, (key, *model.identity, code_or_name, *frozen), produce)
+
+
+HEADS_KEPT = 4096  # encoded ends of suggestions' heads kept (a few hundred questions a model)
+
+
+def _suggestions_head(
+    model: Recommender, kind: str, query: Mapping[str, Any], answered: bool
+) -> bytes:
+    """What the head of suggestions ends with after the query (:func:`readmodels.answer_head`):
+    ``,"cautions":[…],"savings_note":…``, how far to trust their order for the partner kinds
+    asked (none when there is no suggestion: no order to trust) and what their figures if
+    formed were learnt from. Encoded once per model state and the question's parts they depend
+    on (the body's kind, the kinds, a service or none, the order), not on every request."""
+    kinds, service, sort = query["kinds"], query["service"], query["sort"]
+    key = (model.identity, kind, kinds and tuple(kinds), service is None, sort, answered)
+    made: dict[Hashable, bytes] = state().extras.setdefault("suggestions_heads", {})
+    found = made.get(key)
+    if found is None:
+        said = model.cautions(kind, kinds, service, asked=kinds, sort=sort) if answered else []
+        found = b"".join((
+            b',"cautions":', dumps([dict(c) for c in said]),
+            b',"savings_note":', dumps(_documented_sizes(model)),
+        ))  # fmt: skip
+        if len(made) >= HEADS_KEPT:
+            made.clear()  # (keeping them is only a saving: start again)
+        made[key] = found
+    return found
 
 
 def _documented_sizes(model: Recommender) -> str | None:
