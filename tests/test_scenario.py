@@ -763,3 +763,24 @@ def test_a_successor_may_take_a_place_name_another_kind_of_body_shares() -> None
     draft = Draft("places", (DraftSuccessor("Cleveland", EAST), DraftSuccessor("Humberside", WEST)))
     made = define.check(draft, REAL)
     assert [s.name for s in made.successors] == ["Cleveland", "Humberside"]
+
+
+def test_an_area_a_successor_straddles_is_said_to_overlap_it(
+    scenario_model: ScenarioRecommender, world: World
+) -> None:
+    """West Surrey lies partly in NHS Frimley and partly in NHS Surrey Heartlands (Waverley is
+    split between them): each board's reasons said "its area contains West Surrey", read from
+    today's map, which has no West Surrey; on the scenario's map the two overlap."""
+    west = "X06000002"
+    straddled = set(world.adjacency.query("code_a == @west and relation == 'overlaps'")["code_b"])
+    boards = {c for c in straddled if c.startswith("E54")}
+    assert len(boards) == 2, straddled
+    listed = scenario_model.recommend(
+        Query(west, kinds=("health",), k=50, min_choice=0, include_existing=True)
+    )
+    said = {r.partner_code: [x.text for x in r.reasons] for r in listed}
+    for board in boards:
+        assert board in said, sorted(said)
+        texts = said[board]
+        assert not any("contains West Surrey" in t or "lies within" in t for t in texts), texts
+        assert "its area overlaps the area of West Surrey" in texts, texts

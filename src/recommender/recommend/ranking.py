@@ -74,6 +74,7 @@ from recommender.register.records import (
 )
 
 if TYPE_CHECKING:
+    import pandas as pd
     from sqlalchemy.engine import Engine
 
 MAX_GROUP_SIZE = 4
@@ -402,7 +403,7 @@ class Recommender:
         self._service_pos = {s: i for i, s in enumerate(ctx.services)}
         self._labels = _service_labels(self.settings, ctx.services)
         self.scorer = Scorer(ctx, model.components, model.snapshot, model.p_enter)
-        self.scorer.overlaps = _overlapping(settings, ctx.pairs.codes)
+        self.scorer.overlaps = overlapping(reference.load_adjacency(settings), ctx.pairs.codes)
         self.scorer.estimated = np.isin(
             ctx.pairs.codes, list(reference.estimated_populations(settings))
         )
@@ -1174,10 +1175,10 @@ class Recommender:
         return result[:k]
 
 
-def _overlapping(settings: Settings, codes: npt.NDArray[np.str_]) -> npt.NDArray[np.bool_]:
-    """Which pairs of ``codes`` overlap without one containing the other, by the reference's
-    adjacency (a code it does not have, e.g. a scenario's successor: none)."""
-    adjacency = reference.load_adjacency(settings)
+def overlapping(adjacency: pd.DataFrame, codes: npt.NDArray[np.str_]) -> npt.NDArray[np.bool_]:
+    """Which pairs of ``codes`` overlap without one containing the other, by ``adjacency``
+    (``code_a``, ``code_b``, ``relation``: the reference's, or a scenario's map's, which has
+    its successors; a code it does not have overlaps none)."""
     rows = adjacency[adjacency["relation"] == "overlaps"]
     position = {str(c): i for i, c in enumerate(codes)}
     a = rows["code_a"].map(position)

@@ -35,7 +35,7 @@ from recommender.model.fit import Context, TrainedModel
 from recommender.model.network import SnapshotCache, members_gone
 from recommender.model.scoring import LongScores, enter_probability
 from recommender.recommend.query import Query
-from recommender.recommend.ranking import Place, Recommendation, Recommender
+from recommender.recommend.ranking import Place, Recommendation, Recommender, overlapping
 from recommender.reference import lookup as reference
 from recommender.register.records import running_partnerships
 from recommender.scenario import drawing, history, report
@@ -73,6 +73,10 @@ class ScenarioRecommender(Recommender):
         )
         self._base_names = base._name_of  # (for the councils the scenario replaces)
         super().__init__(model, base.version, base.metadata, base.settings)
+        # Which areas overlap its successors (and not contain them), on the scenario's map: a
+        # unitary whose councils lie in two NHS boards is said to overlap each, not to lie
+        # within either.
+        self.scorer.overlaps = overlapping(world.adjacency, ctx.pairs.codes)
         self.base = base
         self._base_identity = base.identity  # the register as the base followed it then
         # What the register no longer holds, or says ended, is cited on the scenario's map as
