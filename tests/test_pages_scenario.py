@@ -514,10 +514,13 @@ def test_what_a_successor_inherits_says_what_no_longer_runs(
     assert "since ended or past a limited term" in said
     page = " ".join(_plain(_text(client.get("/scenarios/kent-three-history"))).split())
     assert f"those that do not run today{said} are inherited as history" in page
-    # Both columns of members say the organisations outside the map (the new map's dropped
-    # them: the Kent Total Place pilot's two other organisations).
-    row = page[page.index("Kent Total Place pilot") :].split("Kent Probation")[0]
-    assert row.count("and 2 other organisations") == 2, row
+    # Both columns of members name the organisations outside the map (the new map's dropped
+    # them; then they were counted, "and 2 other organisations": the Kent Total Place pilot's
+    # Jobcentre Plus and Kent Probation), and today's members as they were in it.
+    row = page[page.index("Kent Total Place pilot") :].split("Becoming internal")[0]
+    row = row[: row.index("Carried over") if "Carried over" in row else None]
+    assert row.count("and Jobcentre Plus and Kent Probation") == 2, row
+    assert "West Kent PCT, and Eastern and Coastal Kent PCT (now NHS Kent and Medway" in row, row
     listed = " ".join(_plain(_text(client.get("/scenarios"))).split())
     assert "Councils merged into them" in listed
     for code in ("X06000001", "X06000002", "X06000003"):  # ("These 1 arrangement is …")

@@ -213,10 +213,12 @@ def _outcome_rows(outcomes: list[dict[str, Any]], members: str) -> list[list[Any
     from recommender.register.records import years_said
 
     return [
-        [a["id"], a["name"], a["service"], years_said(a, short=True) or "—", _members(a[members])]
+        [a["id"], a["name"], a["service"], years_said(a, short=True) or "—", _members(a, members)]
         for a in outcomes
     ]
 
 
-def _members(members: list[dict[str, str]]) -> str:
-    return ", ".join(m["name"] for m in members)
+def _members(outcome: dict[str, Any], key: str) -> str:
+    """Its members (today's each as the member it was), then those outside the reference."""
+    field = "label" if key == "members_before" else "name"
+    return ", ".join([*(m[field] for m in outcome[key]), *outcome["external_names"]])

@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from recommender.core.names import and_list, former_name
 from recommender.model.explain import SEP
 from recommender.recommend.ranking import rows
 from recommender.register.records import one_body, record_ended, record_proposed
@@ -45,6 +46,11 @@ class Outcome:
     externals: int  # members outside the reference
     internal: bool
     proposed: bool = False  # only proposed (:func:`record_proposed`): it never ran
+    # With ``before``: the full names of the bodies gone each member stands for ("South
+    # Northamptonshire Council" for West Northamptonshire; several joined by SEP), "" for a
+    # member that was in itself; and the names of the members outside the reference (BT).
+    via: tuple[str, ...] = ()
+    others: tuple[str, ...] = ()
 
     @property
     def running(self) -> bool:
@@ -59,6 +65,17 @@ class Outcome:
         """Today's members whose area goes (wholly or in part) to ``code``."""
         return [c for c in self.before if code in world.replaced.get(c, ())]
 
+    def stood_for(self, code: str) -> list[str]:
+        """The bodies gone that today's member ``code`` was in it as (none: it was itself)."""
+        at = self.before.index(code) if code in self.before else -1
+        return [n for n in self.via[at].split(SEP) if n] if 0 <= at < len(self.via) else []
+
+    def label(self, code: str, world: World) -> str:
+        """Today's member ``code`` as the member it was: "South Northamptonshire Council (now
+        West Northamptonshire)" for a body gone, else its name."""
+        gone = self.stood_for(code)
+        return f"{and_list(gone)} (now {world.name(code)})" if gone else world.name(code)
+
     def to_dict(self, world: World) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -70,10 +87,17 @@ class Outcome:
             "proposed": self.proposed,
             # (as the register says it: what years_said reads, a proposal "proposed in 2015")
             "status": "proposed" if self.proposed else "ended" if self.ended else None,
-            "members_before": [{"code": c, "name": world.name(c)} for c in self.before],
+            # (each as the member it was: "South Northamptonshire Council (now West
+            # Northamptonshire)", as the briefing and the arrangement's page list it)
+            "members_before": [
+                {"code": c, "name": world.name(c), "label": self.label(c, world)}
+                for c in self.before
+            ],
             "members_after": [{"code": c, "name": world.name(c)} for c in self.after],
             "external_members": self.externals,
+            "external_names": list(self.others),
             "internal": self.internal,
+            "merged_before": False,  # (a report's: between councils one body before it)
         }
 
 
@@ -86,10 +110,24 @@ def mapped(world: World, codes: Iterable[str]) -> tuple[str, ...]:
 
 
 def outcome(
-    world: World, record: Mapping[str, Any], codes: Sequence[str], n_members: int
+    world: World,
+    record: Mapping[str, Any],
+    codes: Sequence[str],
+    n_members: int,
+    vias: Sequence[str] = (),
+    others: Sequence[str] = (),
 ) -> Outcome:
-    """The outcome of one arrangement (``codes``: its reference members, ``n_members``: all)."""
+    """The outcome of one arrangement (``codes``: its reference members, ``n_members``: all;
+    ``vias``: with ``codes``, the body gone each stands for or ""; ``others``: the names of the
+    members outside the reference)."""
     before = tuple(dict.fromkeys(str(c) for c in codes))
+    stood: dict[str, list[str]] = {}
+    for code, gone in zip(codes, vias, strict=False):
+        stood.setdefault(str(code), []).append(str(gone or ""))
+    # A member that was in as itself and as a body gone (two members merged since) was in.
+    via = tuple(
+        SEP.join(dict.fromkeys(stood[c])) if c in stood and all(stood[c]) else "" for c in before
+    )
     after = mapped(world, before)
     externals = n_members - len(codes)
     internal = bool(
@@ -108,6 +146,8 @@ def outcome(
         externals=externals,
         internal=internal,
         proposed=record_proposed(record),
+        via=via,
+        others=tuple(str(n) for n in others),
     )
 
 
@@ -117,8 +157,17 @@ def from_records(world: World, records: Iterable[Mapping[str, Any]]) -> list[Out
     for r in records:
         if r.get("simulated"):
             continue
-        codes = [m["body_code"] for m in r["members"] if m["body_code"]]
-        out.append(outcome(world, r, codes, len(r["members"])))
+        ours = [m for m in r["members"] if m["body_code"]]
+        out.append(
+            outcome(
+                world,
+                r,
+                [m["body_code"] for m in ours],
+                len(r["members"]),
+                [former_name(str(m.get("resolution") or "")) or "" for m in ours],
+                [str(m.get("name") or "") for m in r["members"] if not m["body_code"]],
+            )
+        )
     return out
 
 
@@ -126,11 +175,18 @@ def from_compact(world: World, compact: pd.DataFrame) -> list[Outcome]:
     """Outcomes of a model's observed register (:func:`training.compact_register`): an
     external member has no code (NaN), and is counted among the externals, not as a body."""
     real = compact[~compact["simulated"].astype(bool)]
-    return [
-        outcome(world, r, [c for c in r["member_codes"] if isinstance(c, str) and c],
-                len(r["member_names"]))
-        for r in rows(real)
-    ]  # fmt: skip
+    out = []
+    for r in rows(real):
+        codes = list(r["member_codes"])
+        vias = list(r.get("member_via") or [""] * len(codes))
+        ours = [(c, v) for c, v in zip(codes, vias, strict=False) if isinstance(c, str) and c]
+        given = r.get("member_given") or []
+        others = [str(n) for c, n, *_ in given if not c]
+        out.append(
+            outcome(world, r, [c for c, _ in ours], len(r["member_names"]),
+                    [str(v or "") for _, v in ours], others)
+        )  # fmt: skip
+    return out
 
 
 def _mapped_via(

@@ -11,8 +11,10 @@ savings, the rate of entering arrangements) score a world built from the scenari
 * its network (:class:`~recommender.model.network.Snapshot`): the real arrangements the model knows,
   mapped to the successors (:mod:`~recommender.scenario.history`), internal ones left out. A
   successor's shared history is its councils' (and a split county's): it *inherits* it, and
-  each reason resting on it says so ("West Surrey inherits 3 documented arrangements with
-  Rushmoor from Guildford and Waverley").
+  each reason resting on it says so ("North Oxfordshire inherits 4 documented arrangements
+  that ended and 1 documented proposal never formed with South Northamptonshire Council (now
+  West Northamptonshire) from Cherwell"); two successors linked only through a county split
+  between them are no partnership ("both succeed Surrey County Council in …").
 
 Nothing is stored: a world takes about a second to build, and :class:`ScenarioCache` keeps the
 recommenders of the last few (scenario, model version) pairs asked for.
@@ -22,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pandas as pd
@@ -30,7 +32,7 @@ import pandas as pd
 from recommender.core.errors import ModelError, UnknownBody
 from recommender.core.names import and_list
 from recommender.core.services import load_services
-from recommender.model.explain import ALSO_PROPOSED, Reason
+from recommender.model.explain import ALSO_PROPOSED, MANAGEMENT, Reason
 from recommender.model.fit import Context, TrainedModel
 from recommender.model.network import SnapshotCache, members_gone
 from recommender.model.scoring import LongScores, enter_probability
@@ -146,8 +148,23 @@ class ScenarioRecommender(Recommender):
         evidence: list[dict[str, Any]],
     ) -> Recommendation:
         focal, partner = str(self._codes[f]), str(self._codes[int(scored.candidate[r])])
-        why = [self._inherited(focal, partner, x) if x.factor == "history" else x for x in why]
+        why = [
+            self._inherited(focal, partner, x) if x.factor == "history" else x
+            for x in why
+            if x.factor != "management" or self._shared_management(focal, partner)
+        ]
         return super()._suggestion(f, scored, r, why, evidence)
+
+    def _shared_management(self, focal: str, partner: str) -> bool:
+        """Whether the two share management in a running arrangement of their own: not only
+        as successors of a council split between them (Oxfordshire County Council's joint
+        management with Cherwell is not South Oxfordshire and Vale's with North Oxfordshire)."""
+        linking = [
+            o
+            for o in self._carried
+            if o.service == MANAGEMENT and o.running and focal in o.after and partner in o.after
+        ]  # (none: the note rests on what the register holds since the model's training)
+        return not linking or any(self._apart(o, focal, partner) for o in linking)
 
     def _inherited(self, focal: str, partner: str, reason: Reason) -> Reason:
         """The history reason, saying where the history comes from when it is inherited. An
@@ -163,12 +180,18 @@ class ScenarioRecommender(Recommender):
             return self._common(focal, partner, common, reason, proposal=True) if common else reason
         gone = [o for o in both if (o.id, focal) in self._gone or (o.id, partner) in self._gone]
         shared = [o for o in both if o not in gone] or gone
-        mine = _few(self._names(c for o in shared for c in o.into(focal, self.world)))
-        theirs = _few(self._names(c for o in shared for c in o.into(partner, self.world)))
+        mine = _few(self._names((o, c) for o in shared for c in o.into(focal, self.world)))
+        theirs = _few(self._names((o, c) for o in shared for c in o.into(partner, self.world)))
         if not shared or not (mine or theirs):
             return reason
         what = _history_said(shared)
         you, them = self.world.name(focal), self.world.name(partner)
+        if not theirs and shared is not gone:  # a body of today: as the bodies gone it was in
+            # them as, where it was in every one so ("… with South Northamptonshire Council
+            # (now West Northamptonshire) from Cherwell")
+            stood = [o.stood_for(partner) for o in shared]
+            if all(stood):
+                them = f"{and_list(list(dict.fromkeys(n for s in stood for n in s)))} (now {them})"
         if shared is gone:  # (one of the pair is the board; the other a successor)
             who = you if any((o.id, focal) in self._gone for o in gone) else them
             if mine:
@@ -196,10 +219,18 @@ class ScenarioRecommender(Recommender):
 
     def _apart(self, o: history.Outcome, focal: str, partner: str) -> bool:
         """Whether the pair are in ``o`` through different bodies of today (a partnership of
-        theirs), not only through one council split between them."""
+        theirs), not only through a council split between them: Kent County Council's one-stop
+        shop with Maidstone links West Kent, Maidstone's successor, with no other successor of
+        the county."""
         mine = o.into(focal, self.world) or [focal]  # (none: a member as itself)
         theirs = o.into(partner, self.world) or [partner]
-        return any(a != b for a in mine for b in theirs)
+        split = self._split_between(focal, partner)
+        return any(a != b and a not in split and b not in split for a in mine for b in theirs)
+
+    def _split_between(self, focal: str, partner: str) -> set[str]:
+        """The councils of today whose areas go to both (a county split between them)."""
+        replaced = self.world.replaced
+        return {c for c, into in replaced.items() if focal in into and partner in into}
 
     def _common(
         self,
@@ -213,7 +244,10 @@ class ScenarioRecommender(Recommender):
         """ "both succeed Surrey County Council in 2 documented arrangements (with others: no
         partnership of the two)"; with ``proposal``, the proposal the reason ends with, unless
         one of those is a proposal (said once)."""
-        split = _few(self._names(c for o in common for c in o.into(focal, self.world)))
+        between = self._split_between(focal, partner)
+        split = _few(
+            self._names((o, c) for o in common for c in o.into(focal, self.world) if c in between)
+        )
         what = _history_said(common)
         said = proposal and not any(o.proposed for o in common)
         return Reason(
@@ -223,13 +257,18 @@ class ScenarioRecommender(Recommender):
             reason.effect,
         )
 
-    def _names(self, codes: Any) -> list[str]:
+    def _names(self, members: Iterable[tuple[history.Outcome, str]]) -> list[str]:
+        """Today's members of the outcomes as the members they were: a county as its council,
+        one that stands for bodies since gone as them ("Forest Heath and St Edmundsbury (now
+        West Suffolk)")."""
         out = []
-        for code in dict.fromkeys(codes):
+        for o, code in members:
+            gone = o.stood_for(code)
             tier = str(reference.load_bodies(self.settings).at[code, "tier"])
             name = self.world.name(code)
-            out.append(f"{name} County Council" if tier == "county" else name)
-        return out
+            name = f"{name} County Council" if tier == "county" else name
+            out.append(f"{and_list(gone)} (now {name})" if gone else name)
+        return list(dict.fromkeys(out))
 
 
 def _proposal_said(text: str) -> str:

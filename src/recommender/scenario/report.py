@@ -34,8 +34,18 @@ def report(world: World, records: Iterable[Mapping[str, Any]]) -> dict[str, Any]
     (:func:`recommender.register.records.query`), whose outcomes it lists."""
     before = reference.load_bodies(world.settings)
     outcomes = history.from_records(world, records)
-    # An arrangement already between one body and no one else (councils merged before) is
-    # one body's still: only those with partners are listed.
+    # An arrangement already between one body and no one else (councils merged before, such
+    # as Forest Heath and St Edmundsbury, now West Suffolk) is one body's still: listed with
+    # those that become internal where that body joins a new unitary, else unchanged.
+    merged = [
+        o
+        for o in outcomes
+        if o.changed
+        and not o.internal
+        and not o.externals
+        and len(o.after) == 1
+        and o.after[0] in world.successors
+    ]
     changed = [o for o in outcomes if o.changed and (o.internal or len(o.after) + o.externals > 1)]
     return {
         "name": world.definition.name,
@@ -56,9 +66,10 @@ def report(world: World, records: Iterable[Mapping[str, Any]]) -> dict[str, Any]
         ],
         "notes": list(world.notes),
         "arrangements": {
-            "internal": [o.to_dict(world) for o in changed if o.internal],
+            "internal": [o.to_dict(world) for o in changed if o.internal]
+            + [o.to_dict(world) | {"internal": True, "merged_before": True} for o in merged],
             "carried_over": [o.to_dict(world) for o in changed if not o.internal],
-            "unchanged": len(outcomes) - len(changed),
+            "unchanged": len(outcomes) - len(changed) - len(merged),
         },
     }
 
