@@ -599,6 +599,15 @@ def test_a_successors_place_and_its_briefing(scenario_model: ScenarioRecommender
     assert "Shared-service opportunities: West Surrey" in html
     assert "On the map of scenario &#39;surrey-east-west&#39;" in html
     assert 'data-code="X06000002"' in html  # the new body is drawn
+    # Past its first page's note, every page's footer, and its first words, say West Surrey
+    # is not a council today (they read as an existing council's briefing).
+    assert "that does not exist today: scenario" in html
+    assert (
+        'content: "West Surrey, not a council today: on the map of scenario surrey-east-west'
+        in html
+    )
+    today = render_html(briefing_context(scenario_model.base, "E07000209"), scenario_model.settings)
+    assert "not a council today" not in today and "on the map of scenario" not in today
 
 
 def test_a_place_reads_its_arrangements_from_the_settings_database(tmp_path) -> None:  # type: ignore[no-untyped-def]

@@ -129,6 +129,11 @@ def briefing_context(
         "covers": place.contents,
         "containers": containers,
         "place_note": place.note,
+        # A scenario's map (its name: a slug): every page says so, and a new unitary that it
+        # does not exist today.
+        "scenario_name": definition.name
+        if (definition := getattr(rec, "definition", None))
+        else None,
         # Asked for an abolished or renamed council, or by a name other bodies have too: say
         # whose briefing this is (as the CLI and pages do).
         "former_note": body != code and reference.name_note(body, code, settings),
