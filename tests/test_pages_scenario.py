@@ -106,6 +106,24 @@ def test_a_county_choice_gives_all_its_districts(client: FlaskClient, app: Flask
     store.delete(engine, "surrey-whole")
 
 
+@pytest.mark.parametrize("field", ["c-E09000015", "county-E10000030"])
+@pytest.mark.parametrize("value", ["abc", "9", "0"])
+def test_a_choice_the_form_cannot_make_is_refused_naming_it(
+    client: FlaskClient, app: Flask, field: str, value: str
+) -> None:
+    """A council (Harrow) or county posted with no new unitary's number was dropped unseen,
+    the scenario made without it or refused for something else."""
+    form = _form("surrey-posted", EAST, WEST) | {field: value}
+    response = client.post("/scenarios/new", data=form)
+    assert response.status_code == 400, _text(response)[:500]
+    assert (
+        f"The choice {field}={value!r} is not the number of a new unitary (1 to"
+        in html.unescape(_text(response))
+    )
+    engine = app.extensions["recommender"].engine
+    assert "surrey-posted" not in {s.name for s in store.summaries(engine)}
+
+
 @pytest.mark.slow
 def test_bad_input_shows_every_problem_at_its_field_and_stores_nothing(
     real_client: FlaskClient, real_app: Flask

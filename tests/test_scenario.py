@@ -161,6 +161,20 @@ def test_bad_input_names_the_code_and_what_is_wrong(
     assert any(says in p for p in problems), problems
 
 
+def test_a_council_named_twice_in_a_successor_is_refused_not_merged_unseen() -> None:
+    """ "Brent, Harrow, E09000005, London Borough of Brent" (Brent three times) and "Surrey,
+    Woking, Surrey" were taken without a word, each council once: a slip said back, as the
+    README promises of every problem."""
+    brent = _problems(Draft("d", (DraftSuccessor("A", ("Brent", "Harrow", "E09000005",
+                                                       "London Borough of Brent")),)))  # fmt: skip
+    said = [p for p in brent if "names Brent (E09000005) again" in p]
+    assert len(said) == 2 and all("already named by 'Brent'" in p for p in said), brent
+    surrey_twice = _problems(Draft("d", (DraftSuccessor("A", ("Surrey", "Woking", "Surrey")),)))
+    assert len(surrey_twice) == 2, surrey_twice  # Woking again, and Surrey again: not 11
+    assert any("names Woking (E07000217) again (already named by 'Surrey')" in p
+               for p in surrey_twice)  # fmt: skip
+
+
 def test_an_abolished_council_split_in_two_is_refused_naming_both() -> None:
     # Northamptonshire became North and West Northamptonshire: which one is meant?
     problems = _problems(Draft("n", (DraftSuccessor("A", ("Northamptonshire County Council",)),)))

@@ -242,6 +242,20 @@ class _Checker:
         bodies = reference.load_bodies(self.settings)
         where = f"successors[{i}].councils"
         codes: list[str] = []
+        named: dict[str, str] = {}  # each council's code to the token that named it first
+
+        def once(code: str, token: str) -> None:
+            if code in named:  # (a slip, not two wishes: said rather than merged unseen)
+                self.add(
+                    where,
+                    token,
+                    f"names {_label(bodies, code)} again (already named by {named[code]!r}): "
+                    "name each council once",
+                )
+            else:
+                named[code] = token
+                codes.append(code)
+
         for token in tokens:
             if len(token) > MAX_TOKEN or _CONTROL.search(token):
                 self.add(where, token[:MAX_TOKEN], "not a council's code or name")
@@ -254,9 +268,9 @@ class _Checker:
                 )
                 continue
             if len(found.codes) > 1:
-                named = ", ".join(_label(bodies, c) for c in found.codes)
+                several = ", ".join(_label(bodies, c) for c in found.codes)
                 self.add(
-                    where, token, f"{found.note or 'names several bodies'}: name one of {named}"
+                    where, token, f"{found.note or 'names several bodies'}: name one of {several}"
                 )
                 continue
             code = found.codes[0]
@@ -270,11 +284,16 @@ class _Checker:
                     "only councils form a successor",
                 )
             elif tier == "county":
+                if code in named:  # the county itself again: one problem, not one a district
+                    once(code, token)
+                    continue
+                named[code] = token
                 districts = bodies.index[bodies["county_code"] == code]
-                codes += sorted(str(c) for c in districts)
+                for district in sorted(str(c) for c in districts):
+                    once(district, token)
             else:
-                codes.append(code)
-        return list(dict.fromkeys(codes))
+                once(code, token)
+        return codes
 
 
 def check(draft: Draft, settings: Settings) -> Definition:

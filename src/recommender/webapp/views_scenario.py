@@ -17,7 +17,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from recommender.core.config import Settings
-from recommender.core.errors import ScenarioProblem
+from recommender.core.errors import InvalidInput, ScenarioProblem
 from recommender.reference import lookup as reference
 from recommender.render import maps
 from recommender.render.charts import PALETTE
@@ -140,16 +140,19 @@ def draft_from_form(form: Mapping[str, str], settings: Settings) -> tuple[Draft,
     """The draft the form asks for, and which form slot each of its successors came from."""
     bodies = reference.load_bodies(settings)
     chosen: dict[int, list[str]] = {}
-    own = {key[2:]: value for key, value in form.items() if key.startswith("c-") and value.strip()}
+    own = {
+        key[2:]: _slot(key, value)
+        for key, value in form.items()
+        if key.startswith("c-") and value.strip()
+    }
     for key, value in form.items():
         if key.startswith("county-") and value.strip():
-            county = key[len("county-") :]
+            county, slot = key[len("county-") :], _slot(key, value)
             districts = bodies.index[bodies["county_code"] == county]
             for code in districts:
-                own.setdefault(str(code), value)
-    for code, value in own.items():
-        if value.isdigit() and 1 <= int(value) <= SLOTS:
-            chosen.setdefault(int(value), []).append(code)
+                own.setdefault(str(code), slot)
+    for code, slot in own.items():
+        chosen.setdefault(slot, []).append(code)
     slots = [
         i for i in range(1, SLOTS + 1) if chosen.get(i) or form.get(f"successor-{i}", "").strip()
     ]
@@ -159,6 +162,18 @@ def draft_from_form(form: Mapping[str, str], settings: Settings) -> tuple[Draft,
     )
     name = form.get("name", "").strip()
     return Draft(name, successors, form.get("description", "").strip()), slots
+
+
+def _slot(key: str, value: str) -> int:
+    """The new unitary a council's (or county's) select chose: its number, which the form's
+    own options give; anything else is refused naming the field (never silently dropped)."""
+    text = value.strip()
+    if not (text.isdigit() and 1 <= int(text) <= SLOTS):
+        raise InvalidInput(
+            f"the choice {key}={value[:20]!r} is not the number of a new unitary (1 to {SLOTS})",
+            field=key,
+        )
+    return int(text)
 
 
 def form_errors(problems: list[ScenarioProblem], slots: list[int]) -> dict[str, str]:
