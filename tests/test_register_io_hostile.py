@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from recommender.core.config import Settings
 from recommender.core.errors import ImportRejected
+from recommender.core.sources import SIMULATOR_NOTE, SIMULATOR_SOURCE
 from recommender.register.files import (
     MAX_SAVINGS_GBP,
     PROJECT_COLUMNS,
@@ -307,3 +308,39 @@ def test_an_unclosed_quote_is_named_where_it_opens(tmp_path: Path) -> None:
     assert len(found) == 1
     row, column, message = found[0]
     assert (row, column) == (2, "name") and "opens a double quote that is never closed" in message
+
+
+# Simulated rows ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "marks",
+    [
+        {"source": f"{SIMULATOR_SOURCE} seed=99, size=5)", "note": SIMULATOR_NOTE},  # column gone
+        {"source": f"{SIMULATOR_SOURCE} seed=99, size=5)", "simulated": "false"},
+        {"note": SIMULATOR_NOTE},
+        {"id": "S-deadbeef", "simulated": "false"},
+    ],
+)
+def test_a_simulated_row_not_marked_so_is_refused(
+    tmp_path: Path, directory: Directory, marks: dict[str, str]
+) -> None:
+    """The simulator's rows with their simulated column deleted imported as real: Tameside's
+    page then listed "Tameside and Manchester: shared children and education" as its own."""
+    path = write(tmp_path, HEADER + project_row(**marks))
+    [error] = validate(read_source(path)[1], directory, SERVICES)[1]
+    assert (error.row, error.column) == (2, "simulated"), error
+    assert "has the marks of a simulated arrangement" in error.message
+    assert "never imported as a real one" in error.message
+
+
+def test_marked_simulated_it_imports_and_a_real_id_it_may_not_take(
+    tmp_path: Path, directory: Directory
+) -> None:
+    simulated = {"source": f"{SIMULATOR_SOURCE} seed=99, size=5)", "note": SIMULATOR_NOTE}
+    path = write(tmp_path, HEADER + project_row(**simulated, simulated="true"))
+    candidates, errors = validate(read_source(path)[1], directory, SERVICES)
+    assert errors == [] and candidates[0].simulated
+    path = write(tmp_path, HEADER + project_row(**simulated, simulated="true", id="R-1234abcd"))
+    [error] = validate(read_source(path)[1], directory, SERVICES)[1]
+    assert (error.column, error.value) == ("id", "R-1234abcd")

@@ -49,6 +49,8 @@ SIMULATED_NOTE = (
 # How a simulated arrangement this project's simulator made names its source (an analyst may
 # import other simulated arrangements): "simulated (recommender.simulation.process, seed=8, …)".
 SIMULATOR_SOURCE = "simulated (recommender.simulation.process,"
+# And the note on each of its rows.
+SIMULATOR_NOTE = "Simulated arrangement for model training; not a real partnership."
 
 # Where an arrangement's source stands: a council's or another public body's own document
 # first (committee papers, reports, official sites), then the press and other pages, then

@@ -48,6 +48,7 @@ from recommender.core.errors import ImportRejected, InvalidInput, RowError, Unkn
 from recommender.core.kinds import KINDS
 from recommender.core.names import closest, gone_in
 from recommender.core.numbers import DECIMAL, written_number
+from recommender.core.sources import SIMULATOR_NOTE, SIMULATOR_SOURCE
 from recommender.database.db import ROLES, SAVINGS_BASES, STATUSES
 from recommender.reference.rules import EXTERNAL_KINDS, PUBLIC_EXTERNAL_KINDS, external_kind
 
@@ -945,6 +946,7 @@ class _RowCheck:
         period = self.integer("savings_period_years", 1, MAX_PERIOD_YEARS, "number of years")
         self.check_basis(figure, basis, period)
         aim = self.flag("savings_aim")
+        self.check_origin(given_id)
         if not self.get("source") and not self.flag("simulated"):
             self.warnings.append(  # said wherever it is shown: "no source was recorded"
                 "no source: a real arrangement should name its public source (a web address "
@@ -963,6 +965,31 @@ class _RowCheck:
             *(members, identities, tuple(self.warnings)),
             given=frozenset(k for k, v in self.source.values.items() if str(v).strip()),
         )
+
+    def check_origin(self, given_id: str | None) -> None:
+        """A row the simulator made (its source, its note, an ``S-`` id) that does not say
+        simulated=true is refused: imported as real, a body's page would list it as its own
+        history. And a simulated row may not take a real arrangement's ``R-`` id."""
+        simulated = bool(self.flag("simulated"))
+        marks = [
+            f"{what} {value if len(value) <= 48 else value[:47] + '…'!r}"
+            for what, value, mark in (
+                ("source", self.get("source"), self.get("source").startswith(SIMULATOR_SOURCE)),
+                ("note", self.get("note"), self.get("note").strip() == SIMULATOR_NOTE),
+                ("id", given_id or "", (given_id or "").upper().startswith("S-")),
+            )
+            if mark
+        ]
+        if marks and not simulated:
+            self.error(
+                "simulated",
+                f"the row has the marks of a simulated arrangement ({'; '.join(marks)}) but "
+                "is not marked simulated=true: a simulated arrangement is never imported as a "
+                "real one (mark it simulated, or give a real arrangement its own id, source "
+                "and note)",
+            )
+        elif simulated and (given_id or "").upper().startswith("R-"):
+            self.error("id", "an R- id is a real arrangement's: a simulated one's is S- or none")
 
     def check_basis(self, figure: float | None, basis: str, period: int | None) -> None:
         if basis == "":

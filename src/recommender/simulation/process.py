@@ -91,7 +91,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from recommender.core.sources import SIMULATOR_SOURCE
+from recommender.core.sources import SIMULATOR_NOTE, SIMULATOR_SOURCE
 from recommender.geo.pairs import build_pair_matrices
 from recommender.model.patterns import merged_population
 from recommender.simulation.coefficients import Coefficients
@@ -292,7 +292,7 @@ def simulate(
                     "status": "ended" if end_year is not None else "active",
                     **record,
                     "source": f"{SIMULATOR_SOURCE} seed={seed}, size={size})",
-                    "note": "Simulated arrangement for model training; not a real partnership.",
+                    "note": SIMULATOR_NOTE,
                     "simulated": True,
                 }
             )
