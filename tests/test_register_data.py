@@ -340,6 +340,9 @@ NOT_ENDED = {
     "start year: whether its five years have passed is not known",
     "Gloucester City Council relocation into Gloucestershire County Council's Shire Hall": "an "
     "initial licence: a longer stay was meant",
+    # Years that are not a term: what was saved over them, when it was set up.
+    "Rother and Wealden shared environmental health": "the years its savings were counted over",
+    "Beamish Museum Joint Committee": "the years the museum was set up",
     # What happened before something else, not an end.
     "City of Lincoln internal audit service for Boston": "the transfer to the county only proposed",
     "Tees Valley Unlimited (jointly funded economic body)": "what followed the proposal is not "
@@ -369,7 +372,8 @@ ENDING_WORDS = re.compile(
     r"dissolved|disbanded|ceased|wound up|in-house|disaggregat\w*|exit|temporary|interim|"
     r"trial|pilot\w*|prior to|before|had been|renew\w*|extended|extension|"
     r"(?:\d+(?:\.\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|twenty)-(?:year|month)|"
-    r"for (?:\d+|two|three|four|five|six|seven|eight|nine|ten|twenty) (?:years|months))\b",
+    r"for (?:\d+|two|three|four|five|six|seven|eight|nine|ten|twenty) (?:years|months)|"
+    r"(?:19|20)\d\d ?[-–] ?(?:19|20)?\d\d)\b",  # a span of years: "Joint 2018-2021 … plan"
     re.IGNORECASE,
 )
 
