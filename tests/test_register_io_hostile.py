@@ -344,3 +344,20 @@ def test_marked_simulated_it_imports_and_a_real_id_it_may_not_take(
     path = write(tmp_path, HEADER + project_row(**simulated, simulated="true", id="R-1234abcd"))
     [error] = validate(read_source(path)[1], directory, SERVICES)[1]
     assert (error.column, error.value) == ("id", "R-1234abcd")
+
+
+def test_a_partner_name_other_kinds_of_body_share_is_read_with_a_note(tmp_path: Path) -> None:
+    """ "Durham" with no kind given was read as the council without a word, where the explorer
+    says it also names the police force area."""
+    from recommender.register.records import default_directory
+
+    directory = default_directory(Settings.from_env())  # the real reference's names
+    path = write(tmp_path, HEADER + project_row(partners="Durham; Darlington"))
+    candidates, errors = validate(read_source(path)[1], directory, SERVICES)
+    assert errors == []
+    assert any("partner 'Durham' also names Durham police force area (E23000008): read as "
+               "County Durham (E06000047)" in w for w in candidates[0].warnings)  # fmt: skip
+    row = project_row(partners="Durham; Darlington").rstrip("\n")
+    typed = write(tmp_path, HEADER.rstrip("\n") + ",partner_kinds\n" + row + ",council; council\n")
+    candidates, _ = validate(read_source(typed)[1], directory, SERVICES)
+    assert not any("also names" in w for w in candidates[0].warnings)

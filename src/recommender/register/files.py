@@ -46,7 +46,7 @@ from typing import Any, Protocol
 from recommender.core import atomic
 from recommender.core.errors import ImportRejected, InvalidInput, RowError, UnknownBody
 from recommender.core.kinds import KINDS
-from recommender.core.names import closest, gone_in
+from recommender.core.names import and_list, closest, gone_in
 from recommender.core.numbers import DECIMAL, written_number
 from recommender.core.sources import SIMULATOR_NOTE, SIMULATOR_SOURCE
 from recommender.database.db import ROLES, SAVINGS_BASES, STATUSES
@@ -1189,6 +1189,13 @@ class _RowCheck:
             ]
             return found, "+".join(sorted(res.codes))
         how = "exact" if res.alias_type == "official" else "alias"
+        if res.others and as_kind is None:  # ("Durham" typed other: the council, or police?)
+            read = and_list([f"{names.get(c, c)} ({c})" for c in res.codes])
+            also = and_list([f"{names.get(c, c)} ({c})" for c in res.others])
+            self.warnings.append(
+                f"partner {token!r} also names {also}: read as {read}; give its type or code "
+                "to mean another"
+            )
         return [Member(c, given, role, how) for c in res.codes], "+".join(sorted(res.codes))
 
     def read_as(self, code: str, given: str, kind: str | None = None) -> str:
