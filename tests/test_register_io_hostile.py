@@ -361,3 +361,16 @@ def test_a_partner_name_other_kinds_of_body_share_is_read_with_a_note(tmp_path: 
     typed = write(tmp_path, HEADER.rstrip("\n") + ",partner_kinds\n" + row + ",council; council\n")
     candidates, _ = validate(read_source(typed)[1], directory, SERVICES)
     assert not any("also names" in w for w in candidates[0].warnings)
+
+
+@pytest.mark.parametrize("text", [HEADER, HEADER + "\n\n", "[]"])
+def test_a_file_with_no_arrangement_is_refused(
+    tmp_path: Path, register_settings: Settings, directory: Directory, text: str
+) -> None:
+    """A header alone (or blank lines under it, or an empty JSON list) imported "0 row(s),
+    would add 0 arrangement(s)" and exited 0, as if it had been read."""
+    path = write(tmp_path, text, "in.json" if text == "[]" else "in.csv")
+    with pytest.raises(ImportRejected) as caught:
+        import_file(path, settings=register_settings, directory=directory, dry_run=True)
+    [error] = caught.value.errors
+    assert error.row == 2 and error.message.startswith("no arrangements: the file has")

@@ -178,8 +178,12 @@ def test_the_sheet_is_chosen_by_name_and_an_unknown_one_is_named(tmp_path: Path)
     path = workbook(tmp_path / "two.xlsx", ("Notes",), [("read me",)],
                     Arrangements=(header, [("Legal", "legal", "Rother; Hastings")]))  # fmt: skip
     assert read_file(path, sheet="Arrangements").rows[0].values["name"] == "Legal"
-    with pytest.raises(ImportRejected, match="no column of a register layout"):
-        read_file(path)  # the first sheet: not the register
+    with pytest.raises(ImportRejected, match="no column of a register layout") as caught:
+        read_file(path)  # the first sheet: not the register; which it read, and the others
+    assert caught.value.errors[0].message.endswith(
+        "(the first sheet, 'Register', was read; the workbook also has 'Arrangements': choose "
+        "the register's with --sheet)"
+    )
     with pytest.raises(InvalidInput) as caught:
         read_file(path, sheet="arrangement")
     assert caught.value.field == "sheet" and "Register, Arrangements" in caught.value.detail

@@ -38,7 +38,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
@@ -261,11 +261,24 @@ def _read_any(
         message += "UTF-8 (comma delimited) and import that"
         raise ImportRejected(str(path), [RowError(1, "", "", message)])
     if data.startswith(_ZIP) or suffix == ".xlsx":
-        header, cells = _read_workbook(path, data, sheet)
+        header, cells, sheets = _read_workbook(path, data, sheet)
         if blank := _blank_columns(header, (row for _, row in cells)):
             header = _without(header, blank)
             cells = [(n, tuple(_without(row, blank))) for n, row in cells]
-        return _read_cells(path, header, cells, columns, filled)
+        try:
+            return _read_cells(path, header, cells, columns, filled)
+        except ImportRejected as err:
+            if sheet is not None or len(sheets) < 2 or err.errors[0].row != 1:
+                raise
+            # Its first sheet read, and no register there: say so, and which others it has.
+            first, *others = sheets
+            said = (
+                f" (the first sheet, {first!r}, was read; the workbook also has "
+                f"{and_list([repr(n) for n in others])}: choose the register's with --sheet)"
+            )
+            raise ImportRejected(
+                str(path), [replace(e, message=e.message + said) for e in err.errors]
+            ) from None
     if sheet is not None:
         raise InvalidInput(f"{path.name} is not a workbook: a sheet applies to .xlsx files only",
                            field="sheet")  # fmt: skip
@@ -338,9 +351,9 @@ def _pairs(text: str, option: str, what: str, expected: str, twice: str) -> dict
 
 def _read_workbook(
     path: Path, data: bytes, sheet: str | None
-) -> tuple[list[str], list[tuple[int, tuple[Any, ...]]]]:
+) -> tuple[list[str], list[tuple[int, tuple[Any, ...]]], list[str]]:
     """The header (as text) and the rows (with their sheet row numbers) of a workbook's sheet:
-    values as the workbook last computed them, never a formula."""
+    values as the workbook last computed them, never a formula; and its sheets' names."""
     import zipfile
 
     from openpyxl import load_workbook
@@ -380,7 +393,7 @@ def _read_workbook(
         raise refuse(f"sheet {found.title!r} is empty: expected a header row and arrangements")
     if uncomputed := _uncomputed(data, str(getattr(found, "_worksheet_path", "")), header):
         raise ImportRejected(str(path), uncomputed)
-    return header, list(enumerate(rows[1:], start=2))
+    return header, list(enumerate(rows[1:], start=2)), names
 
 
 _CELL = re.compile(rb'<c\b[^>]*?\br="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.DOTALL)

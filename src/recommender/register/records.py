@@ -64,7 +64,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
 from recommender.core.config import Settings
-from recommender.core.errors import ImportRejected, InvalidInput, UnknownArrangement
+from recommender.core.errors import ImportRejected, InvalidInput, RowError, UnknownArrangement
 from recommender.core.names import (
     FORMER_RESOLUTIONS,
     and_list,
@@ -1018,6 +1018,9 @@ def import_file(
         check_fill(fill, directory, services, labels)
     source = read_file(path, columns=columns, sheet=sheet, fill=fill)
     layout, rows = source.layout, source.rows
+    if not rows:  # a header (or an empty list) and nothing under it: nothing to import
+        message = "no arrangements: the file has a register's header and no row under it"
+        raise ImportRejected(str(path), [RowError(2, "", "", message)])
     directory = directory or default_directory(settings)
     candidates, errors = validate(rows, directory, services, labels)
     if errors:
