@@ -117,6 +117,8 @@ class ResolutionLike(Protocol):
     def alias_type(self) -> str: ...
     @property
     def former_code(self) -> str | None: ...
+    @property
+    def others(self) -> tuple[str, ...]: ...  # other kinds of body the name is the own name of
 
 
 # (name, kind hint) -> resolution; raises UnknownBody (with suggestions) when nothing matches.
