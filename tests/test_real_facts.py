@@ -1629,3 +1629,28 @@ def test_a_briefing_with_a_long_summary_keeps_its_map_on_the_first_page(real_app
     labels = re.findall(r"<text[^>]*>([^<]*)</text>", chart)
     assert "Procur…" not in labels and "ICT…" not in labels
     assert "Procurement" in labels and "ICT and digital" in labels
+
+
+def test_a_council_since_abolished_is_said_so_on_its_arrangements_page(
+    real_client: FlaskClient, real_app: Flask
+) -> None:
+    """Devon and Somerset Trading Standards (2013) listed a partner "Somerset", "named in the
+    source as" Somerset, with nothing to say the source meant Somerset County Council (the
+    download said "Somerset County Council (now Somerset)"); Taunton Deane, in Southwest One,
+    was not said to be gone either."""
+    state = real_app.extensions["recommender"]
+    rows = reg.query(reg.Filters(body="Somerset"), settings=state.settings,
+                     directory=state.directory)  # fmt: skip
+    (trading,) = [a for a in rows if a["name"] == "Devon and Somerset Trading Standards Service"]
+    (southwest,) = [a for a in rows if a["name"].startswith("Southwest One")]
+    for found, said in (
+        (trading, ["Somerset (Somerset County Council, since abolished: Somerset covers its"]),
+        (southwest, ["Taunton Deane (since abolished: Somerset covers its area)",
+                     "Somerset (Somerset County Council, since abolished: Somerset covers"]),
+    ):  # fmt: skip
+        page = real_client.get(f"/arrangements/{found['id']}").get_data(as_text=True)
+        text = " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+        for words in said:
+            assert words in text.replace("( ", "(").replace(" )", ")"), (words, found["id"])
+    devon = real_client.get(f"/arrangements/{trading['id']}").get_data(as_text=True)
+    assert "Devon <span" not in devon  # (a council of today: nothing added)

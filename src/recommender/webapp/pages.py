@@ -163,6 +163,9 @@ bp.add_app_template_test(  # a member abolished since, no one body succeeding it
     lambda m: reg.gone_member(str(m.get("name_as_given") or ""), str(m.get("resolution") or "")),
     "gone_member",
 )
+bp.add_app_template_test(  # a council abolished since, named as it was ("Somerset" of 2013)
+    lambda m: bool(reg.former(m)) and bool(m.get("name_as_given")), "former_member"
+)
 bp.add_app_template_filter(reg.listed_partners, "listed_partners")
 bp.add_app_template_filter(reg.bodies_today, "bodies_today")
 bp.add_app_template_filter(service_words, "service_words")
