@@ -1319,7 +1319,8 @@ def read_default_register(settings: Settings) -> tuple[pd.DataFrame, pd.DataFram
 # The orders a listing of the register can be in, each ending in the id so that pages are
 # stable: by id (the default: the order of the API's pages since the first), by name, the
 # newest first (the latest start year; none given, last) or the largest annual saving first
-# (none reported, last). Names sort as the database collates them.
+# (none reported, last; a proposal's figure, a target for what never ran, after every
+# arrangement that formed). Names sort as the database collates them.
 ORDERS: dict[str, tuple[sa.ColumnElement[Any], ...]] = {
     "id": (db.arrangements.c.id,),
     "name": (sa.func.lower(db.arrangements.c.name), db.arrangements.c.id),
@@ -1328,7 +1329,11 @@ ORDERS: dict[str, tuple[sa.ColumnElement[Any], ...]] = {
         sa.func.lower(db.arrangements.c.name),
         db.arrangements.c.id,
     ),
-    "savings": (db.arrangements.c.annual_savings_gbp.desc().nulls_last(), db.arrangements.c.id),
+    "savings": (
+        sa.case((db.arrangements.c.status == "proposed", 1), else_=0),
+        db.arrangements.c.annual_savings_gbp.desc().nulls_last(),
+        db.arrangements.c.id,
+    ),
 }
 
 

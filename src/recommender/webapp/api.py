@@ -121,7 +121,8 @@ ARRANGEMENT_PARAMS = (
         "string",
         "The order of the list (and of its pages): id (the default), name, newest (the latest "
         "start year first; none given, last) or savings (the largest annual saving first; none "
-        "reported, last).",
+        "reported, last; a proposal's target, for what never ran, after every arrangement that "
+        "formed).",
         default="id",
         choices=tuple(reg.ORDERS),
         strict_choices=True,
