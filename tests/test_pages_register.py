@@ -335,6 +335,23 @@ def test_arrangement_page(client: FlaskClient, app: Flask) -> None:
     assert f'href="/arrangements?service={hub["service"]}"' in page
 
 
+def test_a_simulated_arrangements_page_is_marked_so_to_its_title(
+    client: FlaskClient, app: Flask
+) -> None:
+    """A simulated arrangement's page said so in its body, but its title (what a tab, a
+    bookmark and a search show) was the name alone, and its partners were "named in the
+    source as", where it has no source."""
+    simulated = _register(app, origin="simulated")[0]
+    page = _text(client.get(f"/arrangements/{simulated['id']}"))
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert title and "(simulated · not real)" in html.unescape(title.group(1))
+    assert "Named in the simulated row as" in page and "Named in the source as" not in page
+    real = _register(app)[0]
+    page = _text(client.get(f"/arrangements/{real['id']}"))
+    assert "simulated" not in re.search(r"<title>(.*?)</title>", page, re.S).group(1)  # type: ignore[union-attr]
+    assert "Named in the source as" in page
+
+
 def test_unknown_arrangement_suggests_close_ids(client: FlaskClient, app: Flask) -> None:
     ident = _register(app)[0]["id"]
     response = client.get(f"/arrangements/{ident[:-1]}")
