@@ -374,3 +374,22 @@ def test_a_file_with_no_arrangement_is_refused(
         import_file(path, settings=register_settings, directory=directory, dry_run=True)
     [error] = caught.value.errors
     assert error.row == 2 and error.message.startswith("no arrangements: the file has")
+
+
+def test_a_row_cut_short_is_said_so_not_as_a_bad_value(tmp_path: Path) -> None:
+    """A row of 3 of 10 values read "column 'service_category', value '': unknown service id
+    or label", of a value never given."""
+    full = project_row().rstrip("\n")
+    cut = ",".join(full.split(",")[:3])  # id, name, service: no partners
+    errors = rejected(write(tmp_path, HEADER + full + "\n" + cut + "\n"))
+    assert errors == [(3, "start_year", errors[0][2])], errors  # where it stops
+    assert errors[0][2].startswith(
+        f"the row has 3 of the header's {len(PROJECT_COLUMNS)} values, and stops after 'service'"
+    )
+
+
+def test_a_utf16_file_is_named_as_one(tmp_path: Path) -> None:
+    path = tmp_path / "in.csv"
+    path.write_bytes((HEADER + project_row()).encode("utf-16"))
+    [(row, column, message)] = rejected(path)
+    assert (row, column) == (1, "") and message.startswith("a UTF-16 file")

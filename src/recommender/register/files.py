@@ -452,6 +452,9 @@ def _cell_text(value: Any, field: str) -> str:
 
 def _not_utf8(data: bytes, err: UnicodeDecodeError) -> RowError:
     """The row, column and value of the first byte that is not UTF-8, saying what to do."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # (Excel's "Unicode text", say)
+        message = "a UTF-16 file (it starts with UTF-16's byte-order mark): save it as UTF-8 "
+        return RowError(1, "", "", message + "(in Excel: CSV UTF-8)")
     row = data[: err.start].count(b"\n") + 1
     start = data.rfind(b"\n", 0, err.start) + 1
     end = data.find(b"\n", err.start)
@@ -630,7 +633,8 @@ def _read_csv(
     try:
         for number, raw in enumerate(reader, start=2):
             values = {k: unguard((v or "").strip()) for k, v in raw.items() if k is not None}
-            errors += [_value_error(number, head.column(k), v) for k, v in values.items()]
+            said = [e for k, v in values.items() if (e := _value_error(number, head.column(k), v))]
+            errors += said
             short = any(v is None for k, v in raw.items() if k is not None)
             spans = [  # (a value past the limit is already said to be an unclosed quote)
                 k
@@ -640,6 +644,23 @@ def _read_csv(
             if short and spans:  # a quote opened in it and never closed took the next lines
                 at = spans[-1]
                 errors.append(RowError(number, head.column(at), values[at][:40], _UNCLOSED))
+                continue
+            cut = [k for k, v in raw.items() if k is not None and v is None]
+            if (
+                short
+                and not said
+                and any(values.values())
+                and set(cut) & set(REQUIRED[head.layout])
+            ):
+                # A row that stops before a column it needs: said so, not as that column's
+                # value being wrong ("unknown service id", of a value never given).
+                n, last = len(head.fields) - len(cut), head.fields[len(head.fields) - len(cut) - 1]
+                message = (
+                    f"the row has {n} of the header's {len(head.fields)} values, and stops "
+                    f"after {head.column(last)!r}: a row cut short, or a line break in a value "
+                    "not in double quotes"
+                )
+                errors.append(RowError(number, head.column(cut[0]), "", message))
                 continue
             if None in raw:
                 more = [str(v) for v in raw[None]]
