@@ -339,6 +339,12 @@ def test_before_and_after(client: FlaskClient, stored: str) -> None:
     assert "Woking: before and after" in page
     assert "After: West Surrey" in page and "Today: Woking" in page
     assert "Part of West Surrey" in page or "Part of East Surrey" in page
+    # "1 partner of the new list is on today's list" beside rows each "not in today's top 10":
+    # the count is of partners for any service, a row's of its own service.
+    plain = html.unescape(page)
+    assert "on today's list, for one service or another" in plain
+    for row in re.findall(r"not in today's top \d+[^<]*", plain):
+        assert row.endswith("for this service"), row
     assert client.get(f"/scenarios/{stored}/compare").status_code == 302
     # Two bodies asked at once: the second was dropped without a word.
     twice = client.get(f"/scenarios/{stored}/compare?body=E07000217&body=E07000209")
