@@ -221,4 +221,9 @@ def _outcome_rows(outcomes: list[dict[str, Any]], members: str) -> list[list[Any
 def _members(outcome: dict[str, Any], key: str) -> str:
     """Its members (today's each as the member it was), then those outside the reference."""
     field = "label" if key == "members_before" else "name"
-    return ", ".join([*(m[field] for m in outcome[key]), *outcome["external_names"]])
+    others = outcome["external_names"] or (  # (named where the register gives their names)
+        [f"{outcome['external_members']} other organisation(s)"]
+        if outcome["external_members"]
+        else []
+    )
+    return ", ".join([*(m[field] for m in outcome[key]), *others])

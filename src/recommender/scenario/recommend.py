@@ -245,9 +245,8 @@ class ScenarioRecommender(Recommender):
         partnership of the two)"; with ``proposal``, the proposal the reason ends with, unless
         one of those is a proposal (said once)."""
         between = self._split_between(focal, partner)
-        split = _few(
-            self._names((o, c) for o in common for c in o.into(focal, self.world) if c in between)
-        )
+        mine = [(o, c) for o in common for c in o.into(focal, self.world)]
+        split = _few(self._names([(o, c) for o, c in mine if c in between] or mine))
         what = _history_said(common)
         said = proposal and not any(o.proposed for o in common)
         return Reason(
