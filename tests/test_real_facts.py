@@ -10,6 +10,7 @@ import html
 import io
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -1656,3 +1657,33 @@ def test_a_council_since_abolished_is_said_so_on_its_arrangements_page(
             assert words in text.replace("( ", "(").replace(" )", ")"), (words, found["id"])
     devon = real_client.get(f"/arrangements/{trading['id']}").get_data(as_text=True)
     assert "Devon <span" not in devon  # (a council of today: nothing added)
+
+
+def test_score_says_who_already_shares_what_as_recommend_does(
+    real_app: Flask, tmp_path: Path
+) -> None:
+    """`score` read the network the model was trained on: Cherwell and West Northamptonshire
+    "existing" for customer services (likelihood 0, £0 expected), where the team of Cherwell
+    and South Northamptonshire has ended and `recommend` suggests the pair, with its figures;
+    and the other pairs' likelihoods differed with it."""
+    import pandas as pd
+
+    out = tmp_path / "scores.parquet"
+    done = CliRunner(env=_cli_env(real_app)).invoke(cli, ["score", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    scores = pd.read_parquet(out)
+    model = real_app.extensions["recommender"].models.require()
+    for body, service in (("E07000177", "customer_services"), ("E07000203", "customer_services")):
+        mine = scores[(scores["body_code"] == body) & (scores["service"] == service)]
+        listed = model.recommend(
+            Query(body, service=service, k=50, min_choice=0, include_existing=True)
+        )
+        assert listed
+        for r in listed:
+            row = mine[mine["partner_code"] == r.partner_code].iloc[0]
+            assert bool(row["existing"]) == r.existing, (body, r.partner_code)
+            if not r.existing:
+                assert row["likelihood"] == pytest.approx(r.likelihood, abs=1e-4), r.partner_code
+    cherwell = scores[(scores["body_code"] == "E07000177") & (scores["partner_code"] == "E06000062")
+                      & (scores["service"] == "customer_services")].iloc[0]  # fmt: skip
+    assert not cherwell["existing"] and cherwell["likelihood"] > 0

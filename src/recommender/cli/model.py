@@ -317,31 +317,36 @@ def score_cmd(
     """Score every body × candidate × service with the model and write the table as Parquet.
 
     One row per pair and service: body_code, partner_code, service, likelihood,
-    expected_savings_gbp, savings_gbp, savings_low_gbp, savings_high_gbp, existing. Both
-    engines write the same bytes.
+    expected_savings_gbp, savings_gbp, savings_low_gbp, savings_high_gbp, existing (as
+    `recommend` reads it: a running arrangement the register holds now, not one that ended,
+    a proposal, or one a member left). Both engines write the same bytes.
     """
     import time
 
-    from recommender.model import artifacts, engines
-    from recommender.model.scoring import Scorer
+    from recommender.model import engines
+    from recommender.recommend import serving
 
     _check_engine(engine, scheduler)
     if out.suffix.lower() != ".parquet":
         raise click.BadParameter("the scores are written as Parquet: name the file *.parquet",
                                  param_hint="--out")  # fmt: skip
     started = time.perf_counter()
-    loaded = (
-        artifacts.load(version, obj.settings) if version else artifacts.load_promoted(obj.settings)
+    # The model as it answers `recommend` and the service: the register as it is now (what
+    # has ended, what was only proposed, who left, what was imported since), not the network
+    # it was trained on, so the two never disagree about who already shares what.
+    found = (
+        serving.open_version(version, obj.settings)
+        if version
+        else serving.open_promoted(obj.settings)
     )
-    model = loaded.model
-    scorer = Scorer(model.context, model.components, model.snapshot, model.p_enter)
+    model, scorer = found.model, found.scorer
     table = engines.score(
         scorer, engine=engine, scheduler=scheduler, workers=workers, partitions=partitions
     )
     engines.write_scores(table, out)
     click.echo(
         f"wrote {len(table):,} scores ({model.context.pairs.n} bodies × their candidates × "
-        f"services) of model {loaded.version} to {out} in {time.perf_counter() - started:.1f} s "
+        f"services) of model {found.version} to {out} in {time.perf_counter() - started:.1f} s "
         f"({engine} engine)",
         err=True,
     )
@@ -864,6 +869,12 @@ def recommend_cmd(
 
     if not bodies and not all_bodies:
         raise click.UsageError("name at least one body (code or name), or pass --all")
+    if bodies and all_bodies:  # (which was meant is not for us to pick)
+        raise click.UsageError(
+            f"--all asks for every body, and {len(bodies)} body(ies) are named too "
+            f"({', '.join(map(repr, bodies[:3]))}{', …' if len(bodies) > 3 else ''}): "
+            "name the bodies, or pass --all"
+        )
     rec = Recommender.load(obj.settings)
     if scenario is not None:
         rec = scenario_recommender(obj.settings, rec, scenario)
