@@ -222,3 +222,29 @@ def test_an_argument_that_is_not_utf8_is_refused_by_every_command(run, args) -> 
     shown = "'\\xed\\xa0\\x80'" if "remove" in args else "'R\\xf6ther'"
     assert f"Error: the argument {shown} is not valid UTF-8" in result.output
     assert "expected text in UTF-8" in result.output
+
+
+@pytest.mark.parametrize(
+    ("url", "cause"),
+    [
+        ("sqlite:///{tmp}/junk.sqlite", "file is not a database"),
+        ("sqlite:///{tmp}/a-folder", "unable to open database file"),
+        ("postgresql+psycopg://someone:s3cret@127.0.0.1:1/x", "127.0.0.1"),
+    ],
+)
+def test_a_database_that_cannot_be_used_is_named_in_one_line(
+    tiny_data: Path, tmp_path: Path, url: str, cause: str
+) -> None:
+    """A file that is not SQLite, a folder in its place, a server that refuses: every
+    command that reads the database printed a traceback of 159 lines."""
+    (tmp_path / "junk.sqlite").write_bytes(b"not a database, but text " * 100)
+    (tmp_path / "a-folder").mkdir()  # (a folder where the file should be)
+    url = url.replace("{tmp}", str(tmp_path))
+    env = {"RECOMMENDER_DATA_DIR": str(tiny_data), "RECOMMENDER_DATABASE_URL": url}
+    for args in (["bodies", "show", "E10000001"], ["db", "current"]):
+        done = CliRunner().invoke(cli, args, env=env)
+        assert done.exit_code == 1, done.output
+        assert "Traceback" not in done.output and done.exception is not None
+        said = done.output.strip()
+        assert said.startswith("Error: cannot use the database ") and cause in said, said
+        assert "s3cret" not in said and said.count("\n") == 0, said

@@ -146,6 +146,13 @@ def test_a_bad_option_is_named_as_typed(trained_settings: Settings) -> None:
     ):
         result = CliRunner(env=env).invoke(cli, ["recommend", "Rother", *args])
         assert result.exit_code == 2 and said in result.output, result.output
+    # --all with bodies named too: the names were dropped without a word (every body listed,
+    # or "Nowhereshire" never looked up)
+    both = CliRunner(env=env).invoke(cli, ["recommend", "--all", "Nowhereshire"])
+    assert both.exit_code == 2, both.output
+    assert (
+        "--all asks for every body, and 1 body(ies) are named too ('Nowhereshire')" in both.output
+    )
 
 
 def test_join_says_its_savings_per_member_are_estimated(trained_settings: Settings) -> None:

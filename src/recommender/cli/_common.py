@@ -171,6 +171,36 @@ class ErrorHandlingGroup(click.Group):
             raise  # the reader went away (``| head``): nothing to tell it
         except OSError as err:  # the system's refusal met during the work: a full disk, …
             raise click.ClickException(system_said(err)) from err
+        except Exception as err:  # the database that could not be used: one line, not a trace
+            said = database_said(err)
+            if said is None:
+                raise
+            raise click.ClickException(said) from err
+
+
+def database_said(err: BaseException) -> str | None:
+    """What stopped a command from using the database (a server that refuses, a file that is
+    not SQLite or cannot be opened, one locked past the wait), naming it (its password never
+    shown); None for any other error. The database answers with these before any change is
+    made, and a change is one transaction: nothing was written."""
+    exc = sys.modules.get("sqlalchemy.exc")
+    if exc is None or not (
+        isinstance(err, exc.OperationalError | exc.InterfaceError)
+        or type(err) is exc.DatabaseError  # ("file is not a database"; not an IntegrityError)
+    ):
+        return None
+    from sqlalchemy.engine import make_url
+
+    url = Settings.from_env().db_url
+    try:
+        shown = make_url(url).render_as_string(hide_password=True)
+    except Exception:  # (a URL it cannot read is refused before this, at start)
+        shown = "the database"
+    cause = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
+    return (
+        f"cannot use the database {shown}: {cause}. Check RECOMMENDER_DATABASE_URL (by "
+        "default var/recommender.sqlite in the checkout); nothing was written"
+    )
 
 
 def system_said(err: OSError) -> str:
