@@ -393,3 +393,13 @@ def test_a_utf16_file_is_named_as_one(tmp_path: Path) -> None:
     path.write_bytes((HEADER + project_row()).encode("utf-16"))
     [(row, column, message)] = rejected(path)
     assert (row, column) == (1, "") and message.startswith("a UTF-16 file")
+
+
+def test_a_bad_simulated_flag_is_one_error(tmp_path: Path, directory: Directory) -> None:
+    """Read three times (the origin's check, the warning of no source, the row), "maybe" was
+    said three times."""
+    path = write(tmp_path, HEADER + project_row(simulated="maybe", source=""))
+    errors = validate(read_source(path)[1], directory, SERVICES)[1]
+    assert [(e.column, e.value, e.message) for e in errors] == [
+        ("simulated", "maybe", "expected true or false")
+    ]

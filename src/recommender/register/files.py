@@ -982,8 +982,9 @@ class _RowCheck:
         period = self.integer("savings_period_years", 1, MAX_PERIOD_YEARS, "number of years")
         self.check_basis(figure, basis, period)
         aim = self.flag("savings_aim")
-        self.check_origin(given_id)
-        if not self.get("source") and not self.flag("simulated"):
+        simulated = bool(self.flag("simulated"))  # (read once: a bad value is one error)
+        self.check_origin(given_id, simulated)
+        if not self.get("source") and not simulated:
             self.warnings.append(  # said wherever it is shown: "no source was recorded"
                 "no source: a real arrangement should name its public source (a web address "
                 "or a document reference); pages will say none was recorded"
@@ -997,16 +998,15 @@ class _RowCheck:
                 period,
                 not (figure == 0 and basis == "annual") if aim is None else aim,
             ),
-            *(self.get("source"), self.get("note"), bool(self.flag("simulated"))),
+            *(self.get("source"), self.get("note"), simulated),
             *(members, identities, tuple(self.warnings)),
             given=frozenset(k for k, v in self.source.values.items() if str(v).strip()),
         )
 
-    def check_origin(self, given_id: str | None) -> None:
+    def check_origin(self, given_id: str | None, simulated: bool) -> None:
         """A row the simulator made (its source, its note, an ``S-`` id) that does not say
         simulated=true is refused: imported as real, a body's page would list it as its own
         history. And a simulated row may not take a real arrangement's ``R-`` id."""
-        simulated = bool(self.flag("simulated"))
         marks = [
             f"{what} {value if len(value) <= 48 else value[:47] + '…'!r}"
             for what, value, mark in (
