@@ -659,3 +659,15 @@ def test_two_saves_in_the_same_second_get_two_versions(
     assert saved != taken[0] and saved in artifacts.versions(models)
     assert (models.models / taken[0] / artifacts.METADATA).read_text() == "{}"
     assert artifacts.load(saved, models).version == saved
+
+
+def test_metadata_emptied_is_said_damaged_not_read_as_a_model(models: Settings) -> None:
+    """A model folder whose metadata.json is {} showed as "version None … No held-out
+    evaluation in this model (trained with --no-evaluate)"."""
+    version = only_version(models)
+    (models.models / version / artifacts.METADATA).write_text("{}")
+    with pytest.raises(ModelError, match="field 'version' is missing"):
+        artifacts.metadata(version, models)
+    shown = CliRunner().invoke(cli, ["models", "show", version], env=_env(models))
+    assert shown.exit_code != 0 and "version None" not in shown.output
+    assert "The metadata was edited or damaged" in shown.output

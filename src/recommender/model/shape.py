@@ -68,6 +68,10 @@ def check(version: str, path: Path, meta: Mapping[str, Any]) -> None:
 
 
 def _check(meta: Mapping[str, Any]) -> None:
+    # What every saved model's metadata has: without it `models show` said "version None" and
+    # read an emptied file as a model trained with no evaluation. (A checksum missing is the
+    # loader's to refuse: ChecksumMismatch.)
+    _must(meta.get("version", _MISSING), "version", _is_text, "the model's version (a string)")
     _optional(meta, "created_at", "", _is_text, "a timestamp (a string)")
     register = _optional(meta, "register", "", _is_object, "an object")
     if register is not None:
