@@ -6,6 +6,7 @@ import html
 import re
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -160,6 +161,14 @@ def test_the_pdf_opens_with_the_summary_and_never_shows_a_service_id(
         assert not re.search(r"£\d{1,3},\d{3}\b", text)  # £7.1k, never £7,119
 
 
+def _rendered_under(model: Recommender, headline: dict[str, Any], **context: Any) -> str:
+    """The Sussex police force area's briefing (E23000033) as text, under ``headline`` (the
+    model's verdict as the briefing states it), with any other ``context`` given."""
+    made = briefing_context(model, "E23000033") | {"headline": headline} | context
+    made["model"] = made["model"] | {"trained_at": "2026-11-30T08:00:00"}
+    return " ".join(briefing.render_html(made, model.settings).split())
+
+
 def test_the_caption_says_the_dot_is_the_saving_if_formed(
     recommender_model: Recommender, tmp_path: Path
 ) -> None:
@@ -229,12 +238,11 @@ def test_print_weighs_the_model_against_its_best_baseline_in_words(
     ]
     headline = briefing._headline(meta)
     assert headline is not None and headline["beaten"]
-    context = briefing_context(recommender_model, "E23000033") | {"headline": headline}
-    context["cautions"] = [
-        {"said": "for police–police pairs the model ranked real partners no better"}
-    ]
-    context["model"] = context["model"] | {"trained_at": "2026-11-30T08:00:00"}
-    text = " ".join(briefing.render_html(context, recommender_model.settings).split())
+    text = _rendered_under(
+        recommender_model,
+        headline,
+        cautions=[{"said": "for police–police pairs the model ranked real partners no better"}],
+    )
     assert "On 273 real arrangements held out with their whole partnership" in text
     assert "the best baseline, plain logistic regression on a dozen pair features" in text
     assert "<strong>the model does not beat that baseline</strong>" in text
@@ -269,8 +277,7 @@ def test_print_says_a_lead_within_the_noise_is_no_clear_difference(
     headline = briefing._headline({"evaluation": {"ranking": rows}})
     assert headline is not None and headline["noise"] and not headline["beaten"]
     assert headline["lead"] == [-0.002, 0.05]
-    context = briefing_context(recommender_model, "E23000033") | {"headline": headline}
-    text = " ".join(briefing.render_html(context, recommender_model.settings).split())
+    text = _rendered_under(recommender_model, headline)
     assert (
         "0.60 against 0.59: the model is ahead only within the noise (the 95% interval of its "
         "lead over that baseline runs from -0.002 to +0.050), <strong>no clear difference"
@@ -448,8 +455,7 @@ def test_print_says_the_headline_verdict_where_mrr_alone_would_read_as_a_win(
     headline = briefing._headline({"evaluation": {"ranking": rows}})
     assert headline is not None and not headline["noise"] and not headline["beaten"]
     assert headline["verdict"] == "NOT BETTER"
-    context = briefing_context(recommender_model, "E23000033") | {"headline": headline}
-    text = " ".join(briefing.render_html(context, recommender_model.settings).split())
+    text = _rendered_under(recommender_model, headline)
     assert (
         "the model beats every baseline on this measure, beyond the noise, though judged on "
         "every measure, as the model page judges it, the verdict is NOT BETTER."
